@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+import('../dist/cli.js').catch((err) => {
+  if (err && err.code === 'ERR_MODULE_NOT_FOUND') {
+    console.error('occlum-studio: dist/cli.js is missing; run `npm install` (or `npm run build`) in the project first');
+    process.exit(2);
+  }
+  throw err;
+});

@@ -1,0 +1,85 @@
+// argv → headless subcommand or the TUI. Subcommand modules load lazily so that starting the
+// TUI does not pay for them (time to first frame matters).
+import { parseArgs } from 'node:util';
+import { UsageError, UserError, type Command } from './commands/command.ts';
+
+type Loader = () => Promise<{ command: Command }>;
+
+export const commands: Record<string, Loader> = {
+};
+
+function usage(): string {
+  const names = Object.keys(commands).sort().join('|');
+  return [
+    'usage: occlum-studio [instance-dir]            open the workbench (TUI)',
+    `       occlum-studio <${names}> [options]`,
+    '       occlum-studio <command> --help          options of one command',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    console.log(usage());
+    return 0;
+  }
+  if (first === '--version') {
+    console.log('occlum-studio 0.1.0');
+    return 0;
+  }
+  const load = first !== undefined ? commands[first] : undefined;
+  if (load) {
+    const { command } = await load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      console.log(`${command.usage}\n\n${command.summary}`);
+      return 0;
+    }
+    try {
+      return await command.run(rest);
+    } catch (err) {
+      return reportError(err, command.usage);
+    }
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'occlum-version': { type: 'string' },
+        backend: { type: 'string' },
+      },
+    });
+    if (positionals.length > 1) throw new UsageError(`unknown command "${positionals[0]}"`);
+    const { openStudio } = await import('../views/launch.tsx');
+    return await openStudio({
+      dir: positionals[0] ?? process.cwd(),
+      occlumVersion: values['occlum-version'],
+      backend: values.backend,
+    });
+  } catch (err) {
+    return reportError(err, usage());
+  }
+}
+
+function reportError(err: unknown, usageText: string): number {
+  if (err instanceof UsageError || (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`occlum-studio: ${(err as Error).message}\n${usageText}`);
+    return 2;
+  }
+  if (err instanceof UserError) {
+    console.error(`occlum-studio: ${err.message}`);
+    return err.exitCode;
+  }
+  console.error(err);
+  return 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    console.error(err);
+    process.exitCode = 1;
+  },
+);

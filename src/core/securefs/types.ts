@@ -1,0 +1,81 @@
+// Contract of the secure-FS facade (src/core/securefs/index.ts implements it over native/).
+// Other modules (host backend, fs commands, Files pane) code against these types only.
+
+/** How the protected files of an image are keyed (spec securefs-format.md 3.5, 4). */
+export type KeyMode =
+  | { kind: 'integrity-only' }
+  /** 16-byte key, e.g. read from an `occlum gen-image-key` file. */
+  | { kind: 'image-key'; key: Uint8Array }
+  /** SGX-simulation auto key, derived from the signer identity. */
+  | { kind: 'sgx-sim'; mrsigner: Uint8Array; productId: number; isvSvn: number; debuggable: boolean };
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'socket' | 'other';
+export type Layer = 'image' | 'run' | 'deleted';
+
+export interface FsEntry {
+  /** Absolute path inside the image, e.g. "/bin/hello". */
+  path: string;
+  name: string;
+  type: EntryType;
+  mode: number;
+  size: number;
+  inode: number;
+  nlink: number;
+  /** For symlinks. */
+  target?: string;
+  /** Hex MAC of the inode's protected file, "xx-xx-…" like .ROOT_MAC. */
+  mac?: string;
+  /** Host file name under __ROOT (32 hex chars). */
+  hostFile?: string;
+  /** Only in a merged (union) view. */
+  layer?: Layer;
+}
+
+export interface Progress {
+  done: number;
+  total: number;
+  /** Bytes processed so far, when known. */
+  bytes?: number;
+  current?: string;
+}
+
+export interface VerifyProblem {
+  path: string;
+  /** Host file of the node/inode that broke the chain, when known. */
+  hostFile?: string;
+  node?: number;
+  kind: 'mac-mismatch' | 'missing' | 'corrupt' | 'wrong-key' | 'format';
+  message: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  rootMac: string;
+  expectedRootMac?: string;
+  files: number;
+  bytes: number;
+  problems: VerifyProblem[];
+  /** Set for integrity-only images: the chain proves consistency, not tamper evidence. */
+  note?: string;
+}
+
+export interface PackOptions {
+  /** Source directory (e.g. instance/image). */
+  src: string;
+  /** Output __ROOT directory (e.g. instance/build/mount/__ROOT). */
+  outRoot: string;
+  /** Where to write the root MAC text (e.g. instance/build/mount/.ROOT_MAC). */
+  macFile: string;
+  key: KeyMode;
+  /** Reuse inode files of unchanged content from an existing image at outRoot. */
+  incremental?: boolean;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface PackResult {
+  rootMac: string;
+  filesPacked: number;
+  filesReused: number;
+  bytes: number;
+  ms: number;
+}
