@@ -3,6 +3,16 @@
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
+
+// Ink imports react-devtools-core only when DEV=true; it is not installed, so bundle an empty
+// module in its place instead of leaving an import that fails at start-up.
+const noDevtools = {
+  name: 'no-react-devtools',
+  setup(b) {
+    b.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: 'react-devtools-core', namespace: 'empty' }));
+    b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export default {}', loader: 'js' }));
+  },
+};
 await build({
   entryPoints: [root + 'src/cli.ts'],
   outfile: root + 'dist/cli.js',
@@ -11,8 +21,9 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
-  // node-pty is a native module; react-devtools-core is an optional Ink dev dependency.
-  external: ['node-pty', 'react-devtools-core'],
+  // node-pty is a native module, loaded from node_modules at run time.
+  external: ['node-pty'],
+  plugins: [noDevtools],
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },

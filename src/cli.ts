@@ -50,15 +50,28 @@ async function main(argv: string[]): Promise<number> {
       },
     });
     if (positionals.length > 1) throw new UsageError(`unknown command "${positionals[0]}"`);
+    const dir = positionals[0] ?? process.cwd();
+    // Not a terminal (a pipe, CI, an editor task): print what `check` prints instead of a TUI.
+    if (!process.stdout.isTTY || !process.stdin.isTTY) return await nonInteractive(dir, values['occlum-version']);
     const { openStudio } = await import('../views/launch.tsx');
     return await openStudio({
-      dir: positionals[0] ?? process.cwd(),
+      dir,
       occlumVersion: values['occlum-version'],
       backend: values.backend,
     });
   } catch (err) {
     return reportError(err, usage());
   }
+}
+
+async function nonInteractive(dir: string, occlumVersion: string | undefined): Promise<number> {
+  const load = commands.check;
+  if (!load) {
+    console.error('occlum-studio: not a terminal; run a subcommand instead (occlum-studio --help)');
+    return 2;
+  }
+  const { command } = await load();
+  return command.run([dir, ...(occlumVersion ? ['--occlum-version', occlumVersion] : [])]);
 }
 
 function reportError(err: unknown, usageText: string): number {

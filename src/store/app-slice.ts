@@ -1,4 +1,4 @@
-// Shell state: which instance is open, which pane has focus, transient messages.
+// Shell state: which instance is open, which pane has focus, overlays and messages.
 import type { StateCreator } from 'zustand/vanilla';
 import type { StudioState } from './index.ts';
 
@@ -7,29 +7,46 @@ export type PaneId = 'config' | 'build' | 'run' | 'files' | 'logs';
 export interface AppSlice {
   /** Absolute path of the open instance, or null on the start screen. */
   instanceDir: string | null;
-  /** Directory the studio was launched in (start screen lists instances below it). */
+  /** Directory the studio was launched in (the start screen lists instances below it). */
   launchDir: string;
   backend: 'host' | 'occlum';
+  /** Occlum version the config is checked against, once known (config slice or --occlum-version). */
+  occlumVersion: string | null;
+  /** Content of the instance's .__occlum_status (initialized, built, running …), if any. */
+  instanceStatus: string | null;
   pane: PaneId;
-  /** An overlay on top of the panes (help, command palette), or none. */
   overlay: 'none' | 'help' | 'palette';
-  /** One-line message in the status bar (errors in red). */
+  /** True while a pane's text field owns the keyboard: global keys are not dispatched. */
+  capture: boolean;
+  /** One-line message in the status bar. */
   flash: { text: string; kind: 'info' | 'error' } | null;
+  /** Set after a first `q` with unsaved work: a second `q` quits. */
+  quitArmed: boolean;
   setPane(pane: PaneId): void;
   setOverlay(overlay: AppSlice['overlay']): void;
-  setFlash(text: string, kind?: 'info' | 'error'): void;
-  openInstance(dir: string): void;
+  setCapture(capture: boolean): void;
+  setFlash(text: string | null, kind?: 'info' | 'error'): void;
+  setQuitArmed(armed: boolean): void;
+  setInstanceStatus(status: string | null): void;
+  setOcclumVersion(version: string | null): void;
 }
 
 export const createAppSlice: StateCreator<StudioState, [], [], AppSlice> = (set) => ({
   instanceDir: null,
   launchDir: process.cwd(),
   backend: 'host',
+  occlumVersion: null,
+  instanceStatus: null,
   pane: 'config',
   overlay: 'none',
+  capture: false,
   flash: null,
+  quitArmed: false,
   setPane: (pane) => set({ pane, overlay: 'none' }),
   setOverlay: (overlay) => set({ overlay }),
-  setFlash: (text, kind = 'info') => set({ flash: { text, kind } }),
-  openInstance: (dir) => set({ instanceDir: dir }),
+  setCapture: (capture) => set({ capture }),
+  setFlash: (text, kind = 'info') => set({ flash: text === null ? null : { text, kind } }),
+  setQuitArmed: (quitArmed) => set({ quitArmed }),
+  setInstanceStatus: (instanceStatus) => set({ instanceStatus }),
+  setOcclumVersion: (occlumVersion) => set({ occlumVersion }),
 });

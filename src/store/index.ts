@@ -1,14 +1,55 @@
 // The one application store (zustand vanilla). Each area contributes a slice; views subscribe
-// with useStore + useShallow and call the actions, which delegate to src/core.
+// with useStudio (views/store-context.tsx) and call the actions, which delegate to src/core.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createStore } from 'zustand/vanilla';
 import { createAppSlice, type AppSlice } from './app-slice.ts';
 
 export type StudioState = AppSlice;
 
-export function createStudioStore() {
-  return createStore<StudioState>()((...a) => ({
+/** What a slice may do when an instance opens, and how it reports unsaved work. */
+export interface SliceHooks {
+  onOpen?(store: StudioStore, instanceDir: string): void | Promise<void>;
+  /** A short description of unsaved work, or null. Quitting asks for confirmation when set. */
+  unsaved?(state: StudioState): string | null;
+}
+
+const sliceHooks: SliceHooks[] = [];
+
+export interface StoreOptions {
+  launchDir: string;
+  backend?: 'host' | 'occlum';
+  occlumVersion?: string;
+}
+
+export function createStudioStore(opts: StoreOptions = { launchDir: process.cwd() }) {
+  const store = createStore<StudioState>()((...a) => ({
     ...createAppSlice(...a),
   }));
+  store.setState({
+    launchDir: opts.launchDir,
+    backend: opts.backend ?? 'host',
+    occlumVersion: opts.occlumVersion ?? null,
+  });
+  return store;
 }
 
 export type StudioStore = ReturnType<typeof createStudioStore>;
+
+/** Opens an instance: records it, reads its status and lets every slice load its part. */
+export async function openInstance(store: StudioStore, dir: string): Promise<void> {
+  store.setState({ instanceDir: dir, instanceStatus: readStatus(dir), flash: null });
+  for (const h of sliceHooks) await h.onOpen?.(store, dir);
+}
+
+export function unsavedWork(state: StudioState): string[] {
+  return sliceHooks.map((h) => h.unsaved?.(state) ?? null).filter((x): x is string => x !== null);
+}
+
+function readStatus(dir: string): string | null {
+  try {
+    return readFileSync(join(dir, '.__occlum_status'), 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}

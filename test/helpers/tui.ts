@@ -1,0 +1,91 @@
+// Drives the built studio binary in a real pseudo-terminal (node-pty) and reads the screen
+// through a headless xterm, as a user would see it.
+import pty from 'node-pty';
+import xtermHeadless from '@xterm/headless';
+import { CLI } from './paths.ts';
+import { ensureBuilt } from './cli.ts';
+
+const { Terminal } = xtermHeadless;
+
+export interface Tui {
+  /** The visible screen as text lines (trailing spaces trimmed). */
+  screen(): string;
+  /** Waits until the screen contains the text (or matches the regex); throws with the screen on timeout. */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  /** Waits until the text is no longer on screen. */
+  waitForGone(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  type(keys: string): void;
+  /** Resolves with the exit code when the process ends. */
+  exited: Promise<number>;
+  kill(): void;
+}
+
+export const KEY = {
+  enter: '\r',
+  escape: '\x1b',
+  tab: '\t',
+  up: '\x1b[A',
+  down: '\x1b[B',
+  right: '\x1b[C',
+  left: '\x1b[D',
+  backspace: '\x7f',
+  ctrlS: '\x13',
+  ctrlC: '\x03',
+} as const;
+
+export function startTui(args: string[], opts: { cwd?: string; cols?: number; rows?: number; env?: Record<string, string> } = {}): Tui {
+  ensureBuilt();
+  const cols = opts.cols ?? 120;
+  const rows = opts.rows ?? 36;
+  const term = new Terminal({ cols, rows, allowProposedApi: true });
+  const proc = pty.spawn(process.execPath, [CLI, ...args], {
+    cols,
+    rows,
+    cwd: opts.cwd ?? process.cwd(),
+    name: 'xterm-256color',
+    // Ink renders only the final frame when it believes it runs in CI.
+    env: { ...process.env, CI: 'false', CONTINUOUS_INTEGRATION: 'false', TERM: 'xterm-256color', ...opts.env } as Record<string, string>,
+  });
+  proc.onData((d) => term.write(d));
+  let alive = true;
+  const exited = new Promise<number>((resolve) =>
+    proc.onExit(({ exitCode }) => {
+      alive = false;
+      resolve(exitCode);
+    }),
+  );
+
+  const screen = () => {
+    const buf = term.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < term.rows; i++) lines.push(buf.getLine(buf.viewportY + i)?.translateToString(true) ?? '');
+    return lines.join('\n');
+  };
+  const matches = (t: string | RegExp) => (typeof t === 'string' ? screen().includes(t) : t.test(screen()));
+  const poll = (cond: () => boolean, what: string, timeoutMs: number) =>
+    new Promise<void>((resolve, reject) => {
+      const start = Date.now();
+      const tick = () => {
+        // xterm parses writes asynchronously; a zero-length write callback flushes them.
+        term.write('', () => {
+          if (cond()) return resolve();
+          if (Date.now() - start > timeoutMs || !alive) {
+            return reject(new Error(`${what}\n--- screen ---\n${screen()}\n--------------`));
+          }
+          setTimeout(tick, 25);
+        });
+      };
+      tick();
+    });
+
+  return {
+    screen,
+    waitFor: (t, timeoutMs = 15_000) => poll(() => matches(t), `timed out waiting for ${String(t)}`, timeoutMs),
+    waitForGone: (t, timeoutMs = 15_000) => poll(() => !matches(t), `timed out waiting for ${String(t)} to go`, timeoutMs),
+    type: (keys) => proc.write(keys),
+    exited,
+    kill: () => {
+      if (alive) proc.kill('SIGKILL');
+    },
+  };
+}

@@ -1,0 +1,87 @@
+// The one keymap: it dispatches keys, and the `?` help and the `:` palette are generated from it.
+import { unsavedWork, type StudioStore } from '../src/store/index.ts';
+import type { PaneId } from '../src/store/app-slice.ts';
+import { panes } from './panes/registry.ts';
+
+export interface KeyContext {
+  store: StudioStore;
+  exit(): void;
+}
+
+export type Scope = 'global' | 'start' | PaneId;
+
+export interface Binding {
+  /** Canonical key names (views/keys.ts): 'q', 'tab', 'ctrl+s', 'up' … First one is shown in help. */
+  keys: string[];
+  description: string;
+  /** Name in the `:` command palette; bindings without one are keys only. */
+  command?: string;
+  scope: Scope;
+  run(ctx: KeyContext): void;
+}
+
+function focusPane(store: StudioStore, id: PaneId): void {
+  if (panes.some((p) => p.id === id)) store.getState().setPane(id);
+}
+
+function cyclePane(store: StudioStore, step: 1 | -1): void {
+  if (panes.length === 0) return;
+  const i = panes.findIndex((p) => p.id === store.getState().pane);
+  const next = panes[(i + step + panes.length) % panes.length];
+  if (next) store.getState().setPane(next.id);
+}
+
+function quit({ store, exit }: KeyContext): void {
+  const s = store.getState();
+  const unsaved = s.instanceDir ? unsavedWork(s) : [];
+  if (unsaved.length > 0 && !s.quitArmed) {
+    s.setQuitArmed(true);
+    s.setFlash(`${unsaved.join('; ')}: press q again to quit without saving`, 'error');
+    return;
+  }
+  exit();
+}
+
+export const globalBindings: Binding[] = [
+  { keys: ['?'], description: 'show or hide this help', command: 'help', scope: 'global',
+    run: ({ store }) => store.getState().setOverlay(store.getState().overlay === 'help' ? 'none' : 'help') },
+  { keys: [':'], description: 'command palette', scope: 'global',
+    run: ({ store }) => store.getState().setOverlay('palette') },
+  { keys: ['tab'], description: 'next pane', command: 'next-pane', scope: 'global', run: ({ store }) => cyclePane(store, 1) },
+  { keys: ['shift+tab'], description: 'previous pane', command: 'previous-pane', scope: 'global',
+    run: ({ store }) => cyclePane(store, -1) },
+  ...(['config', 'build', 'run', 'files', 'logs'] as const).map((id, i): Binding => ({
+    keys: [String(i + 1)],
+    description: `${id} pane`,
+    command: `pane-${id}`,
+    scope: 'global',
+    run: ({ store }) => focusPane(store, id),
+  })),
+  { keys: ['q', 'ctrl+c'], description: 'quit', command: 'quit', scope: 'global', run: quit },
+];
+
+/** Every binding that exists, in help order. */
+export function allBindings(): Binding[] {
+  return [...globalBindings, ...panes.flatMap((p) => p.bindings), ...startBindings];
+}
+
+/** Start-screen keys are registered by the start screen module. */
+export const startBindings: Binding[] = [];
+
+/** Bindings active now: the focused pane's (or the start screen's) first, then global ones. */
+export function activeBindings(store: StudioStore): Binding[] {
+  const s = store.getState();
+  const local = s.instanceDir === null ? startBindings : panes.find((p) => p.id === s.pane)?.bindings ?? [];
+  // Pane numbers only make sense with an instance open.
+  const global = s.instanceDir === null ? globalBindings.filter((b) => !b.command?.startsWith('pane-') && !b.command?.endsWith('-pane')) : globalBindings;
+  return [...local, ...global];
+}
+
+/** Runs the binding for a key, if any. Returns whether one ran. */
+export function dispatchKey(name: string, ctx: KeyContext): boolean {
+  const binding = activeBindings(ctx.store).find((b) => b.keys.includes(name));
+  if (!binding) return false;
+  if (binding.command !== 'quit') ctx.store.getState().setQuitArmed(false);
+  binding.run(ctx);
+  return true;
+}

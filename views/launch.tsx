@@ -1,0 +1,62 @@
+// Starts the TUI: alternate screen, store, Ink render; restores the terminal on every exit path.
+import React from 'react';
+import { render } from 'ink';
+import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { createStudioStore, openInstance } from '../src/store/index.ts';
+import { isInstanceDir } from '../src/core/instance/discover.ts';
+import { UserError } from '../src/commands/command.ts';
+import { App } from './App.tsx';
+import { StoreProvider } from './store-context.tsx';
+
+export interface LaunchOptions {
+  dir: string;
+  occlumVersion?: string;
+  backend?: string;
+}
+
+const ENTER_ALT = '\x1b[?1049h';
+const LEAVE_ALT = '\x1b[?1049l\x1b[?25h';
+
+export async function openStudio(opts: LaunchOptions): Promise<number> {
+  const dir = resolve(opts.dir);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    throw new UserError(`${opts.dir}: no such directory (give an instance directory, or none for the current one)`, 2);
+  }
+  if (opts.backend !== undefined && opts.backend !== 'host' && opts.backend !== 'occlum') {
+    throw new UserError(`--backend must be "host" or "occlum", not "${opts.backend}"`, 2);
+  }
+  const store = createStudioStore({
+    launchDir: dir,
+    backend: (opts.backend as 'host' | 'occlum' | undefined) ?? 'host',
+    occlumVersion: opts.occlumVersion,
+  });
+  if (isInstanceDir(dir)) await openInstance(store, dir);
+
+  let restored = false;
+  const restore = () => {
+    if (!restored) process.stdout.write(LEAVE_ALT);
+    restored = true;
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    restore();
+    process.exit(128 + (sig === 'SIGTERM' ? 15 : sig === 'SIGHUP' ? 1 : 2));
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGHUP', onSignal);
+  process.once('exit', restore);
+
+  process.stdout.write(ENTER_ALT);
+  try {
+    const app = render(
+      <StoreProvider store={store}>
+        <App />
+      </StoreProvider>,
+      { exitOnCtrlC: false, patchConsole: true },
+    );
+    await app.waitUntilExit();
+  } finally {
+    restore();
+  }
+  return 0;
+}

@@ -1,0 +1,63 @@
+// A one-line text field: printable keys insert, backspace/left/right/home/end edit, enter
+// submits, escape cancels. While mounted with `active`, it owns the keyboard.
+import React, { useState } from 'react';
+import { Text, useInput } from 'ink';
+import { keyName } from '../keys.ts';
+
+export interface LineEditorProps {
+  initial?: string;
+  prompt?: string;
+  active?: boolean;
+  onSubmit(value: string): void;
+  onCancel(): void;
+  onChange?(value: string): void;
+}
+
+export function LineEditor({ initial = '', prompt = '', active = true, onSubmit, onCancel, onChange }: LineEditorProps) {
+  const [value, setValue] = useState(initial);
+  const [cursor, setCursor] = useState(initial.length);
+
+  const update = (v: string, c: number) => {
+    setValue(v);
+    setCursor(c);
+    onChange?.(v);
+  };
+
+  useInput(
+    (input, key) => {
+      const k = keyName(input, key);
+      if (k === 'enter') return onSubmit(value);
+      if (k === 'escape') return onCancel();
+      if (k === 'backspace') {
+        if (cursor > 0) update(value.slice(0, cursor - 1) + value.slice(cursor), cursor - 1);
+        return;
+      }
+      if (k === 'left') return setCursor(Math.max(0, cursor - 1));
+      if (k === 'right') return setCursor(Math.min(value.length, cursor + 1));
+      if (k === 'home' || k === 'ctrl+a') return setCursor(0);
+      if (k === 'end' || k === 'ctrl+e') return setCursor(value.length);
+      if (k === 'ctrl+u') return update(value.slice(cursor), 0);
+      if (key.ctrl || key.meta || key.tab || key.upArrow || key.downArrow || key.pageUp || key.pageDown) return;
+      if (!input) return;
+      // A paste (or fast typing) can deliver text and a newline in one chunk: insert, then submit.
+      const nl = input.search(/[\r\n]/);
+      const text = nl >= 0 ? input.slice(0, nl) : input;
+      const next = value.slice(0, cursor) + text + value.slice(cursor);
+      update(next, cursor + text.length);
+      if (nl >= 0) onSubmit(next);
+    },
+    { isActive: active },
+  );
+
+  const before = value.slice(0, cursor);
+  const at = value[cursor] ?? ' ';
+  const after = value.slice(cursor + 1);
+  return (
+    <Text>
+      {prompt}
+      {before}
+      <Text inverse>{at}</Text>
+      {after}
+    </Text>
+  );
+}
