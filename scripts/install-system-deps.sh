@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages occlum-studio needs (as root, or through sudo when available):
+# bubblewrap (the host backend's sandbox), musl-tools (musl-gcc for PIE test and demo programs),
+# libssl-dev + pkg-config (the native crate's cargo tests link libcrypto), tmux (TUI tests), cargo.
+set -euo pipefail
+PACKAGES="bubblewrap musl-tools libssl-dev pkg-config tmux"
+command -v cargo >/dev/null 2>&1 || PACKAGES="$PACKAGES cargo"
+missing=""
+for p in $PACKAGES; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq $missing >/dev/null
