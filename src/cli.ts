@@ -6,6 +6,8 @@ import { UsageError, UserError, type Command } from './commands/command.ts';
 type Loader = () => Promise<{ command: Command }>;
 
 export const commands: Record<string, Loader> = {
+  init: () => import('./commands/init.ts'),
+  new: () => import('./commands/new.ts'),
 };
 
 function usage(): string {

@@ -1,0 +1,24 @@
+// The .__occlum_status file: what `occlum status` prints. Occlum leaves it stale in places
+// (spec 1.4: "running" after a failing run, "built" while a server runs), so live state comes
+// from process checks (backend status), and this file only records build state.
+import { readFileSync } from 'node:fs';
+import { instancePaths } from './layout.ts';
+import { writeFileAtomic } from './atomic.ts';
+
+export type InstanceStatus = 'initialized' | 'built' | 'running' | 'debugging';
+
+export function readStatusFile(dir: string): string | null {
+  try {
+    return readFileSync(instancePaths(dir).status, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+export function writeStatusFile(dir: string, status: InstanceStatus): void {
+  writeFileAtomic(instancePaths(dir).status, status + '\n');
+}
+
+export function isInitialized(dir: string): boolean {
+  return readStatusFile(dir) !== null;
+}
