@@ -1,0 +1,97 @@
+// Migration of an older config to the current Occlum (0.31.0) shape, as one set of edits:
+// KSS keys, the feature section (carrying metadata.pkru/amx over), both env lists, the standard
+// root layers, and removal of what the new version drops (metadata.pkru/amx, vm, integrity_only,
+// explicit /proc and /dev, the old /tmp SEFS).
+import { findNodeAtLocation, parseTree, type Node } from 'jsonc-parser';
+import { applyOps, opsToEdits, type EditOp } from './edit.ts';
+import { keySpec } from './keys.ts';
+import { ROOT_LAYERS } from './rules/mounts.ts';
+import { canonicalOrder } from './rules/structure.ts';
+import type { TextEdit } from './types.ts';
+
+export function migrationOps(text: string): EditOp[] {
+  const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
+  if (root?.type !== 'object') return [];
+  const get = (path: (string | number)[], from: Node = root) => findNodeAtLocation(from, path);
+  const ops: EditOp[] = [];
+
+  // vm.user_space_size (≤ 0.20) → resource_limits.user_space_size
+  const vm = get(['vm']);
+  if (vm) {
+    const us = get(['vm', 'user_space_size']);
+    if (us && !get(['resource_limits', 'user_space_size']) && get(['resource_limits'])?.type === 'object') {
+      ops.push({ kind: 'set', path: ['resource_limits', 'user_space_size'], value: us.value, order: canonicalOrder('resource_limits') });
+    }
+    ops.push({ kind: 'remove', path: ['vm'] });
+  }
+
+  const metadata = get(['metadata']);
+  if (metadata?.type === 'object') {
+    for (const key of ['enable_kss', 'family_id', 'ext_prod_id']) {
+      if (!get(['metadata', key])) ops.push({ kind: 'set', path: ['metadata', key], value: keySpec(`metadata.${key}`)!.template, order: canonicalOrder('metadata') });
+    }
+  }
+
+  // feature section, carrying legacy metadata.pkru / metadata.amx values.
+  const legacy: Record<string, unknown> = {};
+  for (const k of ['amx', 'pkru']) {
+    const n = get(['metadata', k]);
+    if (n) {
+      if (n.type === 'number' && Number.isInteger(n.value) && n.value >= 0 && n.value <= 2) legacy[k] = n.value;
+      ops.push({ kind: 'remove', path: ['metadata', k] });
+    }
+  }
+  const feature = get(['feature']);
+  if (!feature) {
+    ops.push({
+      kind: 'set', path: ['feature'], order: canonicalOrder(''),
+      value: { amx: legacy.amx ?? 0, pkru: legacy.pkru ?? 0, io_uring: 0, enable_edmm: false, enable_posix_shm: false },
+    });
+  } else if (feature.type === 'object') {
+    for (const k of ['amx', 'pkru']) {
+      if (legacy[k] !== undefined && !get(['feature', k])) ops.push({ kind: 'set', path: ['feature', k], value: legacy[k], order: canonicalOrder('feature') });
+    }
+  }
+
+  const env = get(['env']);
+  if (env?.type === 'object') {
+    for (const k of ['default', 'untrusted']) if (!get(['env', k])) ops.push({ kind: 'set', path: ['env', k], value: [], order: ['default', 'untrusted'] });
+  }
+
+  // Mounts: fix the root layers, drop what the build now adds or deletes. Removals run from
+  // the last index down so earlier indexes stay valid.
+  const mounts = get(['mount']);
+  if (mounts?.type === 'array') {
+    const removals: number[] = [];
+    (mounts.children ?? []).forEach((m, i) => {
+      if (m.type !== 'object') return;
+      const target = get(['target'], m)?.value;
+      const type = get(['type'], m)?.value;
+      if ((target === '/proc' && type === 'procfs') || (target === '/dev' && type === 'devfs')) removals.push(i);
+      else if (target === '/tmp' && type === 'sefs' && get(['options', 'temporary'], m)?.value === true) {
+        const src = get(['source'], m)?.value;
+        if (src === undefined || /^(\.\/)?run\//.test(String(src))) removals.push(i);
+      } else if (target === '/' && type === 'unionfs') {
+        const layers = get(['options', 'layers'], m);
+        const hasMac = (layers?.children ?? []).some((l) => l.type === 'object' && get(['options', 'MAC'], l) !== undefined);
+        const hasContainer = (layers?.children ?? []).some((l) => l.type === 'object' && get(['options', 'MAC'], l) === undefined && get(['type'], l)?.value === 'sefs');
+        if (!hasMac || !hasContainer) ops.push({ kind: 'set', path: ['mount', i, 'options', 'layers'], value: ROOT_LAYERS });
+      }
+    });
+    for (const i of removals.reverse()) ops.push({ kind: 'remove', path: ['mount', i] });
+  }
+  return ops;
+}
+
+/** Edits migrating `text` to the current Occlum shape (empty when nothing to do). */
+export function migrationEdits(text: string): TextEdit[] {
+  try {
+    return opsToEdits(text, migrationOps(text));
+  } catch {
+    return [];
+  }
+}
+
+export function migrateText(text: string): string {
+  return applyOps(text, migrationOps(text));
+}

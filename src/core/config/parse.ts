@@ -1,0 +1,174 @@
+// Reads Occlum.json text. Occlum parses it with serde_json (strict JSON); users also write
+// comments and trailing commas. We read those (jsonc-parser keeps offsets) but report each one
+// as the error Occlum's build would hit, in serde's wording, with a fix that removes it.
+// Never throws: every problem becomes a located diagnostic.
+import { createScanner, parseTree, type Node, type ParseError } from 'jsonc-parser';
+import { LineIndex } from './location.ts';
+import type { Diagnostic, Fix, JsonPath } from './types.ts';
+
+// jsonc-parser's SyntaxKind / ParseErrorCode values (declared as const enums upstream).
+const T = {
+  OpenBrace: 1, CloseBrace: 2, OpenBracket: 3, CloseBracket: 4, Comma: 5, Colon: 6,
+  LineComment: 12, BlockComment: 13, LineBreak: 14, Trivia: 15, Unknown: 16, EOF: 17,
+} as const;
+
+/** serde_json's recursion limit: deeper documents fail with "recursion limit exceeded". */
+export const MAX_DEPTH = 128;
+
+export interface ParsedConfig {
+  text: string;
+  lines: LineIndex;
+  /** Syntax tree, or undefined when the text is not JSON at all (or nested too deeply). */
+  root: Node | undefined;
+  /** Syntax problems only (comments, trailing commas, malformed JSON). */
+  syntax: Diagnostic[];
+}
+
+const PARSE_ERROR_TEXT: Record<number, string> = {
+  1: 'expected value',
+  2: 'invalid number',
+  3: 'key must be a string',
+  4: 'expected value',
+  5: 'expected `:`',
+  6: 'expected `,` or `}`',
+  7: 'EOF while parsing an object',
+  8: 'EOF while parsing a list',
+  9: 'trailing characters',
+  10: 'expected value',
+  11: 'EOF while parsing a comment',
+  12: 'EOF while parsing a string',
+  13: 'invalid number',
+  14: 'invalid unicode code point',
+  15: 'invalid escape',
+  16: 'control character (\\u0000-\\u001F) found while parsing a string',
+};
+
+export function parseConfig(text: string): ParsedConfig {
+  const lines = new LineIndex(text);
+  const syntax: Diagnostic[] = [];
+  const at = (offset: number, length: number, message: string, code: string, fix?: Fix): Diagnostic => {
+    const s = lines.position(offset);
+    const e = lines.position(offset + length);
+    return { severity: 'error', code, path: [], line: s.line, column: s.column, endLine: e.line, endColumn: e.column, message, ...(fix ? { fix } : {}) };
+  };
+
+  if (text.trim() === '') {
+    syntax.push(at(0, 0, 'EOF while parsing a value: the file is empty; Occlum needs a JSON object (run `occlum init` for the template)', 'syntax'));
+    return { text, lines, root: undefined, syntax };
+  }
+
+  // Pass 1: comments, trailing commas and nesting depth, which parseTree accepts silently
+  // (or, for depth, would recurse too deep on).
+  const scanner = createScanner(text, false);
+  const stack: number[] = []; // T.OpenBrace | T.OpenBracket
+  let prev = 0; // previous significant token
+  let pendingComma = -1; // offset of a comma not yet followed by a value
+  let tooDeep = false;
+  for (let kind = scanner.scan(); kind !== T.EOF; kind = scanner.scan()) {
+    const off = scanner.getTokenOffset();
+    const len = scanner.getTokenLength();
+    if (kind === T.LineComment || kind === T.BlockComment) {
+      const top = stack[stack.length - 1];
+      let expected: string;
+      if (top === undefined) expected = prev === 0 ? 'expected value' : 'trailing characters';
+      else if (prev === T.Colon || (top === T.OpenBracket && (prev === T.OpenBracket || prev === T.Comma))) expected = 'expected value';
+      else if (top === T.OpenBrace && (prev === T.OpenBrace || prev === T.Comma)) expected = 'key must be a string';
+      else expected = top === T.OpenBrace ? 'expected `,` or `}`' : 'expected `,` or `]`';
+      syntax.push(at(off, len, `${expected}: JSON does not allow comments; Occlum's build (serde_json) fails here`, 'comment', {
+        title: 'Remove the comment',
+        edits: [removalEdit(text, off, len)],
+      }));
+      continue;
+    }
+    if (kind === T.LineBreak || kind === T.Trivia) continue;
+    if ((kind === T.CloseBrace || kind === T.CloseBracket) && prev === T.Comma && pendingComma >= 0) {
+      syntax.push(at(pendingComma, 1, "trailing comma: JSON does not allow a comma before a closing bracket; Occlum's build (serde_json) fails here", 'trailing-comma', {
+        title: 'Remove the trailing comma',
+        edits: [{ offset: pendingComma, length: 1, content: '' }],
+      }));
+    }
+    if (kind === T.OpenBrace || kind === T.OpenBracket) {
+      stack.push(kind);
+      if (stack.length > MAX_DEPTH) {
+        syntax.push(at(off, 1, `recursion limit exceeded: nesting deeper than ${MAX_DEPTH} levels`, 'syntax'));
+        tooDeep = true;
+        break;
+      }
+    } else if (kind === T.CloseBrace || kind === T.CloseBracket) {
+      stack.pop();
+    }
+    pendingComma = kind === T.Comma ? off : -1;
+    prev = kind;
+  }
+  if (tooDeep) return { text, lines, root: undefined, syntax };
+
+  // Pass 2: the tree (comments and trailing commas tolerated, everything else reported).
+  const errors: ParseError[] = [];
+  let root: Node | undefined;
+  try {
+    root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false });
+  } catch (err) {
+    // jsonc-parser does not throw on bad input; guard anyway so the caller never sees a throw.
+    syntax.push(at(0, 0, `cannot parse: ${(err as Error).message}`, 'syntax'));
+    root = undefined;
+  }
+  let reported = 0;
+  for (const e of errors) {
+    // Several follow-on errors after the first are noise; keep the first few.
+    if (reported >= 5) break;
+    const msg = PARSE_ERROR_TEXT[e.error] ?? 'invalid JSON';
+    syntax.push(at(e.offset, e.length, `${msg}: ${syntaxHint(e.error)}`, 'syntax'));
+    reported++;
+  }
+  return { text, lines, root, syntax };
+}
+
+function syntaxHint(code: number): string {
+  switch (code) {
+    case 3: return 'object keys must be double-quoted strings';
+    case 5: return 'a key must be followed by `:` and a value';
+    case 6: return 'a comma is missing between two entries';
+    case 7: return 'an object is not closed with `}`';
+    case 8: return 'an array is not closed with `]`';
+    case 9: return 'there is text after the end of the top-level object';
+    case 12: return 'a string is not closed with `"`';
+    case 15: return 'only \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX escapes are valid';
+    case 16: return 'control characters inside strings must be escaped';
+    default: return 'this is not valid JSON';
+  }
+}
+
+/** Removes a comment; when it is alone on its line, removes the whole line. */
+function removalEdit(text: string, off: number, len: number) {
+  let start = off;
+  while (start > 0 && (text[start - 1] === ' ' || text[start - 1] === '\t')) start--;
+  let end = off + len;
+  while (end < text.length && (text[end] === ' ' || text[end] === '\t')) end++;
+  const atLineStart = start === 0 || text[start - 1] === '\n' || text[start - 1] === '\r';
+  if (atLineStart && (text[end] === '\n' || text[end] === '\r' || end === text.length)) {
+    if (text[end] === '\r' && text[end + 1] === '\n') end += 2;
+    else if (end < text.length) end += 1;
+    return { offset: start, length: end - start, content: '' };
+  }
+  // Keep the line break after a trailing `// comment`.
+  return { offset: start, length: off + len - start, content: '' };
+}
+
+/** JSON path of a tree node. */
+export function nodePath(node: Node): JsonPath {
+  const path: JsonPath = [];
+  let cur: Node | undefined = node;
+  while (cur && cur.parent) {
+    const parent: Node = cur.parent;
+    if (parent.type === 'property') {
+      path.unshift(parent.children![0]!.value as string);
+      cur = parent.parent;
+    } else if (parent.type === 'array') {
+      path.unshift(parent.children!.indexOf(cur));
+      cur = parent;
+    } else {
+      cur = parent;
+    }
+  }
+  return path;
+}

@@ -1,0 +1,92 @@
+// Runs every rule on a config text under one version's rules. Never throws: any input,
+// however broken, yields diagnostics (each located at line ≥ 1).
+import { RuleContext, type CheckOptions } from './context.ts';
+import { migrationEdits } from './migrate.ts';
+import { parseConfig } from './parse.ts';
+import { checkLegacyKeys } from './rules/legacy.ts';
+import { checkMounts } from './rules/mounts.ts';
+import { checkRisky } from './rules/risky.ts';
+import { checkStructure } from './rules/structure.ts';
+import { checkCrossField, checkEntryPoints, checkEnv, checkKss, checkSizes, checkUserSpaceV020 } from './rules/values.ts';
+import type { Diagnostic } from './types.ts';
+import { detectVersion, LATEST, versionIndex, type Detection, type VersionId } from './versions.ts';
+
+export type { CheckOptions } from './context.ts';
+
+export interface CheckResult {
+  diagnostics: Diagnostic[];
+  /** Version whose rules were applied. */
+  version: VersionId;
+  /** True when the version came from options, false when detected from the shape. */
+  explicitVersion: boolean;
+  detection: Detection;
+  counts: { error: number; warning: number; info: number };
+}
+
+/** Rules in the order they run; each is a small function of the context. */
+const RULES: ((ctx: RuleContext) => void)[] = [
+  checkLegacyKeys, // first: marks keys it handles so structure does not report them twice
+  checkStructure,
+  checkUserSpaceV020,
+  checkSizes,
+  checkEntryPoints,
+  checkEnv,
+  checkKss,
+  checkMounts,
+  checkCrossField,
+  checkRisky,
+];
+
+const TOP_SECTIONS = ['resource_limits', 'process', 'entry_points', 'env', 'metadata', 'mount'];
+
+export function checkConfig(text: string, options: CheckOptions = {}): CheckResult {
+  const parsed = parseConfig(text);
+  const diagnostics: Diagnostic[] = [...parsed.syntax];
+  const detection = detectVersion(parsed.root);
+  const version = options.version ?? detection.version;
+  if (parsed.root) {
+    const ctx = new RuleContext(text, parsed.lines, parsed.root, version, detection, options);
+    for (const rule of RULES) {
+      try {
+        rule(ctx);
+      } catch (err) {
+        // A rule bug must not hide the other diagnostics; report it located at the top.
+        ctx.report('error', 'internal', undefined, [], `internal error in rule ${rule.name}: ${(err as Error).message}`);
+      }
+    }
+    diagnostics.push(...ctx.diagnostics);
+    if (parsed.root.type === 'object') diagnostics.push(...versionNotes(ctx, text, options));
+  }
+  diagnostics.sort((a, b) => a.line - b.line || a.column - b.column || sevRank(a) - sevRank(b));
+  const counts = { error: 0, warning: 0, info: 0 };
+  for (const d of diagnostics) counts[d.severity]++;
+  return { diagnostics, version, explicitVersion: options.version !== undefined, detection, counts };
+}
+
+function sevRank(d: Diagnostic): number {
+  return d.severity === 'error' ? 0 : d.severity === 'warning' ? 1 : 2;
+}
+
+/** Overlay files and the offer to migrate an older shape to the current version. */
+function versionNotes(ctx: RuleContext, text: string, options: CheckOptions): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const present = TOP_SECTIONS.filter((k) => ctx.get([k]) !== undefined);
+  const at = { line: 1, column: 1 };
+  if (present.length > 0 && present.length <= 3) {
+    out.push({
+      severity: 'info', code: 'overlay', path: [], ...at,
+      message: `this looks like a partial overlay (only ${present.join(', ')}), typically merged into a full Occlum.json by a script (jq); on its own Occlum's build rejects it`,
+    });
+    return out;
+  }
+  const older = versionIndex(ctx.detection.version) < versionIndex(LATEST);
+  if (!older && !ctx.detection.mixed) return out;
+  const edits = text.length <= 512 * 1024 ? migrationEdits(text) : [];
+  if (edits.length === 0) return out;
+  const why = ctx.detection.reasons.join('; ');
+  const message = options.version
+    ? `written for Occlum ${ctx.detection.range} (${why}); checked with Occlum ${ctx.version} rules`
+    : `written for Occlum ${ctx.detection.range} (${why}); checked with those rules — Occlum ${LATEST} needs changes, which the fix applies`;
+  out.push({ severity: 'info', code: 'migrate', path: [], ...at, message, fix: { title: `Migrate to Occlum ${LATEST}`, edits } });
+  return out;
+}
