@@ -1,0 +1,100 @@
+// ELF preflight: Occlum's loader checks with Occlum's messages, on real compiled binaries.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, mkdirSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readElfInfo, libcOf } from '../../src/core/elf/header.ts';
+import { preflightFile, preflightImage, preflightErrors, occlumLaunchError } from '../../src/core/elf/preflight.ts';
+import { newInstance } from '../../src/core/instance/init.ts';
+import { fixturePath, installFixtures } from '../helpers/fixtures.ts';
+
+function image() {
+  const dir = join(mkdtempSync(join(tmpdir(), 'occlum-elf-')), 'inst');
+  newInstance(dir);
+  return { dir, img: join(dir, 'image') };
+}
+
+test('reads class, type and PT_INTERP of musl, non-PIE and glibc binaries', () => {
+  const hello = readElfInfo(fixturePath('hello'));
+  assert.equal(hello.kind, 'elf');
+  if (hello.kind !== 'elf') return;
+  assert.equal(hello.class, 64);
+  assert.equal(hello.type, 3);
+  assert.equal(hello.interp, '/lib/ld-musl-x86_64.so.1');
+  assert.equal(libcOf(hello.interp), 'musl');
+  const nonpie = readElfInfo(fixturePath('nonpie'));
+  assert.equal(nonpie.kind === 'elf' && nonpie.type, 2);
+  const glibc = readElfInfo(fixturePath('glibc'));
+  assert.equal(glibc.kind === 'elf' && libcOf(glibc.interp), 'glibc');
+});
+
+test('a musl PIE program with its loader in the image passes', () => {
+  const { dir, img } = image();
+  installFixtures(dir, ['hello']);
+  const r = preflightFile(img, '/bin/hello');
+  assert.deepEqual(r.problems, []);
+  assert.equal(r.libc, 'musl');
+});
+
+test('non-PIE and glibc binaries are rejected with Occlum\'s errors and fixes', () => {
+  const { dir, img } = image();
+  installFixtures(dir, ['nonpie', 'glibc']);
+  const nonpie = preflightFile(img, '/bin/nonpie').problems[0];
+  assert.equal(nonpie.code, 'not-pie');
+  assert.equal(nonpie.occlum, 'ENOEXEC (#8, Exec format error): unknown executable file format');
+  assert.match(nonpie.fix, /-fPIE -pie/);
+  assert.deepEqual(occlumLaunchError(nonpie), [
+    'failed to boot up LibOS: ENOEXEC (#8, Exec format error): unknown executable file format',
+    '[ERROR] occlum-pal: occlum_ecall_new_process returns ENOEXEC',
+  ]);
+  const glibc = preflightFile(img, '/bin/glibc').problems[0];
+  assert.equal(glibc.code, 'loader-missing');
+  assert.equal(glibc.occlum, 'ENOENT (#2, No such file or directory): cannot load ld.so');
+  assert.match(glibc.explanation, /glibc program/);
+  assert.match(glibc.explanation, /kernel too old/);
+});
+
+test('missing exec bit, missing loader, directories, missing files, non-ELF', () => {
+  const { dir, img } = image();
+  installFixtures(dir, ['hello']);
+  chmodSync(join(img, 'bin/hello'), 0o644);
+  assert.equal(preflightFile(img, '/bin/hello').problems[0].occlum, 'EACCES (#13, Permission denied): file is not executable');
+  chmodSync(join(img, 'bin/hello'), 0o755);
+  const bare = image();
+  installFixtures(bare.dir, ['hello']);
+  // an image without the musl loader
+  const noLoader = join(mkdtempSync(join(tmpdir(), 'occlum-elf-')), 'img');
+  mkdirSync(join(noLoader, 'bin'), { recursive: true });
+  copyFileSync(fixturePath('hello'), join(noLoader, 'bin/hello'));
+  chmodSync(join(noLoader, 'bin/hello'), 0o755);
+  const p = preflightFile(noLoader, '/bin/hello').problems[0];
+  assert.equal(p.code, 'loader-missing');
+  assert.match(p.fix, /copy the loader into image\/lib\/ld-musl-x86_64.so.1/);
+  assert.equal(preflightFile(img, '/bin').problems[0].occlum, 'EACCES (#13, Permission denied): it is not a regular file');
+  assert.equal(preflightFile(img, '/bin/nope').problems[0].code, 'missing');
+  writeFileSync(join(img, 'bin/data'), 'plain text', { mode: 0o755 });
+  assert.equal(preflightFile(img, '/bin/data').problems[0].code, 'not-elf64');
+});
+
+test('scripts: interpreter must be an ELF in the image, not on /host, no #! arguments', () => {
+  const { dir, img } = image();
+  installFixtures(dir, ['hello']);
+  writeFileSync(join(img, 'bin/ok.sh'), '#!/bin/hello\necho\n', { mode: 0o755 });
+  writeFileSync(join(img, 'bin/missing.sh'), '#!/bin/sh\necho\n', { mode: 0o755 });
+  writeFileSync(join(img, 'bin/host.sh'), '#!/host/usr/bin/python3\n', { mode: 0o755 });
+  writeFileSync(join(img, 'bin/args.sh'), '#!/bin/hello -x\n', { mode: 0o755 });
+  assert.deepEqual(preflightFile(img, '/bin/ok.sh').problems, []);
+  assert.equal(preflightFile(img, '/bin/missing.sh').problems[0].code, 'script-interp-missing');
+  assert.ok(preflightFile(img, '/bin/host.sh').problems.some((p) => p.code === 'script-interp-hostfs'));
+  assert.equal(preflightFile(img, '/bin/args.sh').problems[0].code, 'script-interp-args');
+});
+
+test('absolute symlinks resolve inside the image; preflightImage walks entry points', () => {
+  const { dir, img } = image();
+  installFixtures(dir, ['hello', 'nonpie']);
+  symlinkSync('/bin/hello', join(img, 'bin/hi'));
+  const results = preflightImage(img, ['/bin']);
+  assert.deepEqual(results.map((r) => r.path), ['/bin/hello', '/bin/hi', '/bin/nonpie']);
+  assert.deepEqual(preflightErrors(results).map((p) => `${p.path} ${p.code}`), ['/bin/nonpie not-pie']);
+});
