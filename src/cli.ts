@@ -8,6 +8,7 @@ type Loader = () => Promise<{ command: Command }>;
 export const commands: Record<string, Loader> = {
   init: () => import('./commands/init.ts'),
   new: () => import('./commands/new.ts'),
+  doctor: () => import('./commands/doctor.ts'),
 };
 
 function usage(): string {
