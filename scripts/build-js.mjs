@@ -13,6 +13,14 @@ const noDevtools = {
     b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export default {}', loader: 'js' }));
   },
 };
+// jsonc-parser's "main" is a UMD build whose internal require('./impl/…') calls esbuild cannot
+// follow; bundle its ESM build ("module") instead.
+const jsoncEsm = {
+  name: 'jsonc-parser-esm',
+  setup(b) {
+    b.onResolve({ filter: /^jsonc-parser$/ }, () => ({ path: root + 'node_modules/jsonc-parser/lib/esm/main.js' }));
+  },
+};
 await build({
   entryPoints: [root + 'src/cli.ts'],
   outfile: root + 'dist/cli.js',
@@ -23,7 +31,7 @@ await build({
   sourcemap: 'linked',
   // node-pty is a native module, loaded from node_modules at run time.
   external: ['node-pty'],
-  plugins: [noDevtools],
+  plugins: [noDevtools, jsoncEsm],
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },

@@ -8,6 +8,8 @@ type Loader = () => Promise<{ command: Command }>;
 export const commands: Record<string, Loader> = {
   init: () => import('./commands/init.ts'),
   new: () => import('./commands/new.ts'),
+  check: () => import('./commands/check.ts'),
+  schema: () => import('./commands/schema.ts'),
   doctor: () => import('./commands/doctor.ts'),
 };
 

@@ -9,3 +9,6 @@ export { parseSize, formatSize, suggestSize } from './sizes.ts';
 export { applyOps, applyTextEdits, detectFormatting, editsFor, diffEdit, type EditOp, type Formatting } from './edit.ts';
 export { migrationEdits, migrateText } from './migrate.ts';
 export { readSettings, SETTINGS_FILE } from './settings.ts';
+export { configSchema } from './schema.ts';
+export { EditHistory, applyOp, applyFix } from './document.ts';
+export { loadConfigFile, saveConfigFile, checkDisk, hashText, SaveConflictError, type DiskState, type LoadedFile, type DiskCheck } from './file.ts';

@@ -1,0 +1,106 @@
+// `occlum-studio check [dir|file…] [--occlum-version V] [--strict] [--json]`: validates
+// Occlum.json with the rules of the version it targets, compiler-style output.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { checkConfig, readSettings, resolveVersion, type CheckResult, type VersionId } from '../core/config/index.ts';
+import { printJson, UsageError, type Command } from './command.ts';
+
+const USAGE = 'usage: occlum-studio check [dir|file ...] [--occlum-version V] [--strict] [--json] [--release]';
+
+interface Target {
+  /** As shown in output (relative to cwd when inside it). */
+  display: string;
+  file: string;
+  instanceDir?: string;
+}
+
+function resolveTarget(arg: string): Target {
+  const abs = resolve(arg);
+  if (!existsSync(abs)) throw new UsageError(`${arg}: no such file or directory`);
+  let file = abs;
+  let instanceDir: string | undefined;
+  if (statSync(abs).isDirectory()) {
+    file = join(abs, 'Occlum.json');
+    instanceDir = abs;
+    if (!existsSync(file)) {
+      const lower = existsSync(join(abs, 'occlum.json')) ? ' (there is an occlum.json: Occlum reads only the name Occlum.json)' : '';
+      throw new UsageError(`${arg}: no Occlum.json in this directory${lower}; give an instance directory or a config file`);
+    }
+  } else {
+    // A file inside an instance directory gets the host checks (mount sources, image/).
+    const dir = dirname(abs);
+    if (existsSync(join(dir, '.__occlum_status')) || existsSync(join(dir, 'image'))) instanceDir = dir;
+  }
+  const rel = relative(process.cwd(), file);
+  return { display: rel && !rel.startsWith('..') ? rel : file, file, instanceDir };
+}
+
+function formatResult(t: Target, r: CheckResult): string[] {
+  const out: string[] = [];
+  for (const d of r.diagnostics) {
+    out.push(`${t.display}:${d.line}:${d.column}: ${d.severity}: ${d.message}${d.code ? ` [${d.code}]` : ''}`);
+    if (d.fix) out.push(`    fix available: ${d.fix.title}`);
+  }
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+  const how = r.explicitVersion
+    ? `Occlum ${r.version} rules`
+    : `Occlum ${r.version} rules, detected: ${r.detection.reasons.join('; ')}`;
+  out.push(`${t.display}: ${plural(r.counts.error, 'error')}, ${plural(r.counts.warning, 'warning')}, ${plural(r.counts.info, 'note')} (${how})`);
+  return out;
+}
+
+export const command: Command = {
+  name: 'check',
+  summary:
+    'Validates Occlum.json against the rules of the Occlum version it targets (detected from its shape, ' +
+    'or --occlum-version, or occlumVersion in .occlum-studio.json). --release also flags debug settings. Exit 0 without errors, 1 with errors ' +
+    '(or warnings with --strict), 2 on usage errors.',
+  usage: USAGE,
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'occlum-version': { type: 'string' },
+        strict: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        release: { type: 'boolean', default: false },
+      },
+    });
+    let version: VersionId | undefined;
+    if (values['occlum-version'] !== undefined) {
+      const r = resolveVersion(values['occlum-version']);
+      if (!r.ok) throw new UsageError(`--occlum-version: ${r.message}`);
+      version = r.id;
+    }
+    const targets = (positionals.length ? positionals : ['.']).map(resolveTarget);
+    let failed = false;
+    const json: unknown[] = [];
+    for (const t of targets) {
+      let v = version;
+      const notes: string[] = [];
+      if (!v && t.instanceDir) {
+        const s = readSettings(t.instanceDir);
+        notes.push(...s.problems);
+        v = s.occlumVersion;
+      }
+      let text: string;
+      try {
+        text = readFileSync(t.file, 'utf8');
+      } catch (err) {
+        throw new UsageError(`${t.display}: cannot read: ${(err as Error).message}`);
+      }
+      const r = checkConfig(text, { version: v, instanceDir: t.instanceDir, fileName: basename(t.file), release: values.release });
+      if (r.counts.error > 0 || (values.strict && r.counts.warning > 0)) failed = true;
+      if (values.json) {
+        json.push({ file: t.display, version: r.version, explicitVersion: r.explicitVersion, detection: r.detection, counts: r.counts, diagnostics: r.diagnostics, notes });
+      } else {
+        for (const n of notes) process.stderr.write(`occlum-studio: ${n}\n`);
+        process.stdout.write(formatResult(t, r).join('\n') + '\n');
+      }
+    }
+    if (values.json) printJson(json.length === 1 ? json[0] : json);
+    return failed ? 1 : 0;
+  },
+};
