@@ -1,0 +1,50 @@
+// Removes terminal decoration from one line: ANSI escape sequences (the LibOS colours every
+// line, even into a pipe), carriage returns, and the caret notation (`^[[0m`, `^M`) or bare
+// `[0m` left when such lines are pasted from a terminal or a bug report.
+
+// CSI (ESC [ … final), OSC (ESC ] … BEL/ST) and two-byte ESC sequences.
+const ESC_SEQ = /\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])/g;
+const CARET_SEQ = /\^\[\[[0-9;]*[A-Za-z]/g;
+// An SGR code whose ESC byte was lost, only where Occlum puts one: at the start or end of a line.
+const BARE_SGR_START = /^(?:\[[0-9;]{0,8}m)+/;
+const BARE_SGR_END = /(?:\[0?m)+$/; // only RESET, which Occlum appends to every line
+
+export interface CleanLine {
+  text: string;
+  colored: boolean;
+}
+
+export function cleanLine(raw: string): CleanLine {
+  let text = raw;
+  let colored = false;
+  if (text.includes('\x1b')) {
+    const stripped = text.replace(ESC_SEQ, '');
+    colored = stripped !== text;
+    text = stripped.replace(/\x1b/g, '');
+  }
+  if (text.includes('^')) {
+    if (text.includes('^[[')) {
+      const stripped = text.replace(CARET_SEQ, '');
+      if (stripped !== text) colored = true;
+      text = stripped;
+    }
+    // `^M` as printed by `cat -v` for a CR at the end of the line.
+    while (text.endsWith('^M')) text = text.slice(0, -2);
+  }
+  if (text.includes('\r')) text = text.replace(/\r/g, '');
+  if (text.charCodeAt(0) === 0x5b /* [ */ && text.charCodeAt(1) !== 0x32 /* fast path: "[2…" timestamps */) {
+    const m = BARE_SGR_START.exec(text);
+    if (m) {
+      text = text.slice(m[0].length);
+      colored = true;
+    }
+  }
+  if (text.endsWith('m')) {
+    const m = BARE_SGR_END.exec(text);
+    if (m && m.index > 0) {
+      text = text.slice(0, m.index);
+      colored = true;
+    }
+  }
+  return { text, colored };
+}

@@ -1,0 +1,131 @@
+// Records whose message is known to mean "change this in Occlum.json" (spec section 3.3,
+// docs/resource_config_guide.md, maintainer answers in Occlum issues) → a hint with the JSON
+// path of the field, so the UI can jump to it in the Config pane.
+import type { LogRecord } from './types.ts';
+
+export interface LogHint {
+  /** Short statement of what the message means. */
+  message: string;
+  /** Path of the Occlum.json field to change, or null when the fix is outside the config. */
+  configPath: (string | number)[] | null;
+  suggestion: string;
+}
+
+interface Rule {
+  test(r: LogRecord, all: string): boolean;
+  hint: LogHint;
+}
+
+const has = (s: string, ...needles: string[]) => needles.some((n) => s.includes(n));
+const hasErrno = (r: LogRecord, name: string) => r.errno?.name === name || (r.causes ?? []).some((c) => c.errno?.name === name);
+
+const RULES: Rule[] = [
+  {
+    test: (r, all) => (r.syscall === 'Mmap' && hasErrno(r, 'ENOMEM')) || /\[[·_]*Mmap\].*ENOMEM/.test(all),
+    hint: {
+      message: 'mmap ran out of user-space memory',
+      configPath: ['resource_limits', 'user_space_size'],
+      suggestion: 'raise resource_limits.user_space_size (or user_space_max_size) and rebuild',
+    },
+  },
+  {
+    test: (_r, all) => all.includes('New brk address is too high'),
+    hint: {
+      message: 'the process heap (brk) is full',
+      configPath: ['process', 'default_heap_size'],
+      suggestion: 'raise process.default_heap_size and rebuild',
+    },
+  },
+  {
+    test: (_r, all) => has(all, 'run out of reserved memory', 'failed to create process VM', "can't allocate free chunks"),
+    hint: {
+      message: 'not enough user-space memory to create the process',
+      configPath: ['resource_limits', 'user_space_size'],
+      suggestion: 'raise resource_limits.user_space_size (or user_space_max_size) and rebuild',
+    },
+  },
+  {
+    test: (_r, all) => /memory allocation of \d+ bytes failed/.test(all),
+    hint: {
+      message: 'the LibOS kernel heap is exhausted',
+      configPath: ['resource_limits', 'kernel_space_heap_size'],
+      suggestion: 'raise resource_limits.kernel_space_heap_size (or kernel_space_heap_max_size) and rebuild',
+    },
+  },
+  {
+    test: (_r, all) => all.includes('SGX protected file I/O error') && has(all, 'Cannot allocate memory', 'ENOMEM', 'os error: 12'),
+    hint: {
+      message: 'the secure file system ran out of kernel heap',
+      configPath: ['resource_limits', 'kernel_space_heap_size'],
+      suggestion: 'raise resource_limits.kernel_space_heap_size and rebuild',
+    },
+  },
+  {
+    test: (r, all) => r.sgx?.code === 0x1003 || all.includes('Out of TCS'),
+    hint: {
+      message: 'no free TCS: more threads than max_num_of_threads',
+      configPath: ['resource_limits', 'max_num_of_threads'],
+      suggestion: 'raise resource_limits.max_num_of_threads and rebuild',
+    },
+  },
+  {
+    test: (r) => r.sgx?.code === 0x1009,
+    hint: {
+      message: 'enclave stack overrun in the LibOS kernel',
+      configPath: ['resource_limits', 'kernel_space_stack_size'],
+      suggestion: 'raise resource_limits.kernel_space_stack_size and rebuild',
+    },
+  },
+  {
+    test: (r, all) => r.sgx?.code === 0x2009 || all.includes('Invalid enclave metadata'),
+    hint: {
+      message: 'sgx rejected the enclave metadata',
+      configPath: ['resource_limits', 'kernel_space_stack_size'],
+      suggestion: 'reported fixed by lowering resource_limits.kernel_space_stack_size (e.g. 16MB → 8MB); check the sizes in resource_limits',
+    },
+  },
+  {
+    test: (_r, all) => all.includes('program path is NOT a valid entry point'),
+    hint: {
+      message: 'the program is outside every entry_points prefix',
+      configPath: ['entry_points'],
+      suggestion: 'run it by its path inside the image (e.g. /bin/app, not the host path) or add its directory to entry_points',
+    },
+  },
+  {
+    test: (_r, all) => has(all, 'program path must be absolute', 'entry point must be an absolute path'),
+    hint: {
+      message: 'program paths and entry points must be absolute',
+      configPath: ['entry_points'],
+      suggestion: 'use an absolute path inside the image, e.g. `occlum run /bin/app`, and absolute entry_points',
+    },
+  },
+  {
+    test: (r, all) => hasErrno(r, 'ENOEXEC') || all.includes('unknown executable file format'),
+    hint: {
+      message: 'the file is not a position-independent ELF executable',
+      configPath: null,
+      suggestion: 'rebuild the program as PIE with the Occlum toolchain (occlum-gcc, or -fPIC -pie); static non-PIE binaries cannot run',
+    },
+  },
+  {
+    test: (_r, all) => all.includes('cannot load ld.so'),
+    hint: {
+      message: "the program's dynamic loader is missing from the image",
+      configPath: null,
+      suggestion: 'copy the loader named in PT_INTERP (e.g. /lib/ld-musl-x86_64.so.1) and the libraries into image/ (copy_bom does this), then rebuild',
+    },
+  },
+];
+
+/** Hints for a record (usually zero or one). */
+export function hintsFor(r: LogRecord): LogHint[] {
+  if (r.level === null || r.level === 'info' || r.level === 'debug' || r.level === 'trace') {
+    // brk growth is a WARN; everything else in the table is an error. Raw lines can still carry
+    // an enclave's text when a program echoes it, so only Occlum's own records get hints.
+    return [];
+  }
+  const out: LogHint[] = [];
+  for (const rule of RULES) if (rule.test(r, r.text)) out.push(rule.hint);
+  return out;
+}

@@ -1,0 +1,258 @@
+// Classifies ONE cleaned line (see clean.ts) into the start of a record. Multi-line folding
+// (Caused by chains, backtraces) is the streaming parser's job (parser.ts).
+import { errnoDescription, errnoName, errnoNumber } from './errno.ts';
+import type { Cause, Errno, Level, LogRecord, SourceLocation } from './types.ts';
+
+/** A record without the fields the parser fills in (text, lineNo, colored). */
+export type RecordStart = Omit<LogRecord, 'text' | 'lineNo' | 'colored'>;
+
+const LEVEL_OF: Record<string, Level> = { ERROR: 'error', WARN: 'warn', INFO: 'info', DEBUG: 'debug', TRACE: 'trace' };
+
+// [time][LEVEL][T<tid>][#<round>][<syscall>][<module>] msg — time and round optional for
+// tolerance; the syscall is CamelCase padded with '·' (old docs: '_'; 'Â·' when the UTF-8
+// was decoded as Latin-1), the module lower-case (≥ v0.30.1).
+const LIBOS =
+  /^(?:\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?)\])?\[ *(ERROR|WARN|INFO|DEBUG|TRACE) *\]\[T(\d+)\](?:\[#(\d+)\])?(?:\[[·_Â]*([A-Z][A-Za-z0-9_]*)\])?(?:\[([a-z_][a-z0-9_]*)\])? ?(.*)$/;
+// [ERROR] occlum-pal: msg (line N, file src/x.c)
+const PAL = /^\[(ERROR|WARN|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
+const PAL_LOCATION = / *\(line (\d+), file ([^)]+)\)$/;
+// env_logger: [2023-09-13T09:55:15Z INFO  copy_bom::util] msg   (and the pre-0.5 `INFO:target: msg`)
+const ENV_LOGGER = /^\[(\d{4}-\d\d-\d\d[T ][0-9:.]+(?:Z|[+-]\d\d:?\d\d)?) +(ERROR|WARN|INFO|DEBUG|TRACE) +([^\]\s]+)\] ?(.*)$/;
+const ENV_LOGGER_OLD = /^(ERROR|WARN|INFO|DEBUG|TRACE):([A-Za-z_][\w:]*): (.*)$/;
+const LIBOS_LOCATION = / *\[line = (\d+), file = ([^\]]+)\]$/;
+const ERRNO = /\b(E[A-Z0-9]{1,15}) \(#(\d+), ([^)]*)\)/;
+const ERRNO_NAME = /\b(E[A-Z][A-Z0-9]{1,14})\b/g;
+const SGX_CODE = /error code (0x[0-9a-fA-F]+)(?:: ?(.*))?$/;
+// thread '<unnamed>' panicked at 'msg', src/config.rs:24:17   (Rust < 1.73)
+// thread '<unnamed>' panicked at src/config.rs:24:17:          (Rust ≥ 1.73; message on the next line)
+const PANIC_OLD = /^thread '([^']*)' panicked at '(.*)', ([^\s:]+):(\d+):(\d+)$/;
+const PANIC_NEW = /^thread '([^']*)' panicked at ([^\s:]+):(\d+):(\d+):?$/;
+const ALLOC_FAILED = /^memory allocation of (\d+) bytes failed/;
+// bash: /opt/occlum/build/bin/occlum: line 315:  8025 Segmentation fault      (core dumped) RUST_BACKTRACE=1 …
+const CRASH = /^(\S.*?): line (\d+): +(\d+) ([A-Z][A-Za-z/ 0-9]*?[a-z0-9])(?: +\((core dumped)\))?(?: +(.*))?$/;
+const EXEC_STATUS = /^Error: (-?\d+)$/;
+// Un-prefixed LibOS messages printed with eprintln! (always shown, whatever the log level).
+const LIBOS_EPRINTLN = /^(failed to execute a process|invalid arguments for LibOS|failed to kill|invalid log level): /;
+
+// Signal descriptions as bash prints them (strsignal), to exit status 128+n.
+const SIGNALS: Record<string, [number, string]> = {
+  Hangup: [1, 'SIGHUP'],
+  Interrupt: [2, 'SIGINT'],
+  Quit: [3, 'SIGQUIT'],
+  'Illegal instruction': [4, 'SIGILL'],
+  'Trace/breakpoint trap': [5, 'SIGTRAP'],
+  Aborted: [6, 'SIGABRT'],
+  'Bus error': [7, 'SIGBUS'],
+  'Floating point exception': [8, 'SIGFPE'],
+  Killed: [9, 'SIGKILL'],
+  'User defined signal 1': [10, 'SIGUSR1'],
+  'Segmentation fault': [11, 'SIGSEGV'],
+  'User defined signal 2': [12, 'SIGUSR2'],
+  'Broken pipe': [13, 'SIGPIPE'],
+  'Alarm clock': [14, 'SIGALRM'],
+  Terminated: [15, 'SIGTERM'],
+  'Stack fault': [16, 'SIGSTKFLT'],
+  'CPU time limit exceeded': [24, 'SIGXCPU'],
+  'File size limit exceeded': [25, 'SIGXFSZ'],
+  'Bad system call': [31, 'SIGSYS'],
+};
+
+/** Splits `… [line = L, file = F]` (LibOS) off a message. */
+export function splitLibosLocation(msg: string): { message: string; location?: SourceLocation } {
+  if (!msg.endsWith(']')) return { message: msg };
+  const m = LIBOS_LOCATION.exec(msg);
+  if (!m) return { message: msg };
+  return { message: msg.slice(0, m.index), location: { file: m[2], line: Number(m[1]) } };
+}
+
+/** The first `ENAME (#n, description)` in a message. */
+export function findErrno(msg: string): Errno | undefined {
+  if (!msg.includes('(#')) return undefined;
+  const m = ERRNO.exec(msg);
+  return m ? { name: m[1], number: Number(m[2]), description: m[3] } : undefined;
+}
+
+/** A bare errno name (PAL lines: `returns ENOENT`), filled in from the errno table. */
+function findErrnoName(msg: string): Errno | undefined {
+  ERRNO_NAME.lastIndex = 0;
+  for (let m = ERRNO_NAME.exec(msg); m; m = ERRNO_NAME.exec(msg)) {
+    const n = errnoNumber(m[1]);
+    if (n !== undefined) {
+      const description = errnoDescription(n);
+      return description ? { name: m[1], number: n, description } : { name: m[1], number: n };
+    }
+  }
+  return undefined;
+}
+
+/** Message analysis shared by LibOS lines, eprintln messages and `Caused by` links. */
+export function analyseMessage(msg: string): Cause {
+  const { message, location } = splitLibosLocation(msg);
+  const cause: Cause = { message };
+  const errno = findErrno(message);
+  if (errno) cause.errno = errno;
+  if (location) cause.location = location;
+  return cause;
+}
+
+function withCause(base: RecordStart, msg: string): RecordStart {
+  const c = analyseMessage(msg);
+  base.message = c.message;
+  if (c.errno) base.errno = c.errno;
+  if (c.location) base.location = c.location;
+  return base;
+}
+
+export interface Classified {
+  start: RecordStart;
+  /** May following lines continue this record (Caused by, backtrace)? */
+  chain: boolean;
+  /** A new-style panic header: the next line is the panic message. */
+  expectMessage?: boolean;
+}
+
+export function classifyLine(text: string): Classified {
+  const c0 = text.charCodeAt(0);
+  if (c0 === 0x5b /* [ */) {
+    const r = classifyBracketed(text);
+    if (r) return r;
+  } else if (c0 === 0x66 /* f */) {
+    if (text.startsWith('failed to boot up LibOS: ')) {
+      const start = withCause({ kind: 'boot-failure', level: 'error', message: '' }, text.slice(25));
+      return { start, chain: true };
+    }
+    if (LIBOS_EPRINTLN.test(text)) return { start: withCause({ kind: 'eprintln', level: 'error', message: '' }, text), chain: true };
+    if (text.startsWith('fatal runtime error: ')) return { start: { kind: 'panic', level: 'error', message: text }, chain: true };
+  } else if (c0 === 0x74 /* t */) {
+    if (text.startsWith("thread '")) {
+      const old = PANIC_OLD.exec(text);
+      if (old) {
+        const start: RecordStart = { kind: 'panic', level: 'error', message: old[2], location: loc(old[3], old[4], old[5]) };
+        return { start, chain: true };
+      }
+      const neu = PANIC_NEW.exec(text);
+      if (neu) {
+        const start: RecordStart = { kind: 'panic', level: 'error', message: '', location: loc(neu[2], neu[3], neu[4]) };
+        return { start, chain: true, expectMessage: true };
+      }
+    }
+  } else if (c0 === 0x6d /* m */) {
+    if (ALLOC_FAILED.test(text)) return { start: { kind: 'panic', level: 'error', message: text }, chain: true };
+  } else if (c0 === 0x45 /* E */) {
+    if (text.startsWith('Error: ')) {
+      const m = EXEC_STATUS.exec(text);
+      if (m) return { start: execStatus(Number(m[1]), text), chain: false };
+      const start = withCause({ kind: 'eprintln', level: 'error', message: '' }, text);
+      if (!start.errno) {
+        // Rust's Debug of an io::Error: `Error: Os { code: 2, kind: NotFound, … }`
+        const os = /\bOs \{ code: (\d+),/.exec(text);
+        if (os) start.errno = errnoFromNumber(Number(os[1]));
+      }
+      return { start, chain: true };
+    }
+  } else if (c0 === 0x57 /* W */) {
+    if (text.startsWith('Warnning: ') || text.startsWith('Warning: ')) return { start: { kind: 'eprintln', level: 'warn', message: text }, chain: false };
+  } else if (c0 === 0x55 /* U */) {
+    if (text.startsWith('Uses can disable Occlum Log')) return { start: { kind: 'eprintln', level: 'warn', message: text }, chain: false };
+  }
+  if (text.includes(': line ')) {
+    const r = classifyCrash(text);
+    if (r) return r;
+  }
+  // Any other line carrying the LibOS error display (`ENOENT (#2, …)` + `[line = …, file = …]`)
+  // comes from the LibOS, not from the program.
+  if (text.endsWith(']') && text.includes('(#')) {
+    const c = analyseMessage(text);
+    if (c.errno && c.location) return { start: { kind: 'eprintln', level: 'error', ...c }, chain: true };
+  }
+  return { start: { kind: 'raw', level: null, message: text }, chain: false };
+}
+
+function classifyBracketed(text: string): Classified | undefined {
+  const c1 = text.charCodeAt(1);
+  if (c1 >= 0x30 && c1 <= 0x39) {
+    // A digit: a LibOS timestamp or an env_logger timestamp.
+    const m = LIBOS.exec(text);
+    if (m) return libos(m);
+    const e = ENV_LOGGER.exec(text);
+    if (e) return { start: { kind: 'env-logger', level: LEVEL_OF[e[2]], time: e[1], module: e[3], message: e[4] }, chain: false };
+    return undefined;
+  }
+  if (text.startsWith('[T', 7) || text.startsWith('[T', 6)) {
+    const m = LIBOS.exec(text);
+    if (m) return libos(m);
+  }
+  const p = PAL.exec(text);
+  if (p) return pal(p);
+  return undefined;
+}
+
+function libos(m: RegExpExecArray): Classified {
+  const start: RecordStart = { kind: 'libos', level: LEVEL_OF[m[2]], message: '' };
+  if (m[1] !== undefined) start.time = m[1];
+  start.thread = Number(m[3]);
+  if (m[4] !== undefined) start.round = Number(m[4]);
+  if (m[5] !== undefined) start.syscall = m[5];
+  if (m[6] !== undefined) start.module = m[6];
+  withCause(start, m[7]);
+  // Only error displays are followed by `Caused by` lines; other lines finalise at once.
+  return { start, chain: start.errno !== undefined };
+}
+
+function pal(p: RegExpExecArray): Classified {
+  let msg = p[3];
+  const start: RecordStart = { kind: 'pal', level: LEVEL_OF[p[1]], component: p[2], message: msg };
+  const l = PAL_LOCATION.exec(msg);
+  if (l) {
+    msg = msg.slice(0, l.index);
+    start.message = msg;
+    start.location = { file: l[2], line: Number(l[1]) };
+  }
+  const sgx = SGX_CODE.exec(msg);
+  if (sgx) start.sgx = { code: parseInt(sgx[1], 16), text: (sgx[2] ?? '').trim() };
+  const errno = findErrnoName(sgx ? msg.slice(0, sgx.index) : msg);
+  if (errno) start.errno = errno;
+  return { start, chain: false };
+}
+
+function classifyCrash(text: string): Classified | undefined {
+  const m = CRASH.exec(text);
+  if (!m) return undefined;
+  const sig = SIGNALS[m[4]];
+  if (!sig) return undefined;
+  const start: RecordStart = {
+    kind: 'crash',
+    level: 'error',
+    message: `${m[4]}${m[5] ? ' (core dumped)' : ''}${m[6] ? ` ${m[6]}` : ''}`,
+    location: { file: m[1], line: Number(m[2]) },
+    exit: { pid: Number(m[3]), signal: sig[0], signalName: sig[1], status: 128 + sig[0], coreDumped: Boolean(m[5]) },
+  };
+  return { start, chain: false };
+}
+
+/** `Error: <raw wait status>` of occlum_exec_client; -1 is its "server failed to start". */
+function execStatus(raw: number, text: string): RecordStart {
+  const exit: NonNullable<LogRecord['exit']> = {};
+  if (raw >= 0) {
+    const sig = raw & 0x7f;
+    if (sig === 0) exit.status = (raw >> 8) & 0xff;
+    else exit.signal = sig;
+  } else exit.status = raw;
+  return { kind: 'exec-status', level: 'error', message: text.slice(7), exit };
+}
+
+function errnoFromNumber(n: number): Errno | undefined {
+  const name = errnoName(n);
+  if (!name) return undefined;
+  const description = errnoDescription(n);
+  return description ? { name, number: n, description } : { name, number: n };
+}
+
+function loc(file: string, line: string, column: string): SourceLocation {
+  return { file, line: Number(line), column: Number(column) };
+}
+
+/** Parses a `Caused by …` continuation (without the prefix). */
+export function parseCause(rest: string): Cause {
+  return analyseMessage(rest);
+}
