@@ -1,0 +1,305 @@
+//! AES-128-GCM / GMAC / AES-CMAC through OpenSSL's EVP API, declared by hand.
+//! Inside node these symbols bind to the copy of OpenSSL that the node binary exports; for
+//! `cargo test` the system libcrypto is linked (only under cfg(test), see the #[link] below).
+
+use std::os::raw::{c_int, c_void};
+
+#[repr(C)]
+pub struct EvpCipherCtx {
+    _p: [u8; 0],
+}
+#[repr(C)]
+pub struct EvpCipher {
+    _p: [u8; 0],
+}
+
+#[cfg_attr(test, link(name = "crypto"))]
+extern "C" {
+    fn EVP_CIPHER_CTX_new() -> *mut EvpCipherCtx;
+    fn EVP_CIPHER_CTX_free(c: *mut EvpCipherCtx);
+    fn EVP_CIPHER_CTX_ctrl(c: *mut EvpCipherCtx, typ: c_int, arg: c_int, ptr: *mut c_void) -> c_int;
+    fn EVP_CIPHER_CTX_set_padding(c: *mut EvpCipherCtx, pad: c_int) -> c_int;
+    fn EVP_aes_128_gcm() -> *const EvpCipher;
+    fn EVP_aes_128_ecb() -> *const EvpCipher;
+    fn EVP_EncryptInit_ex(c: *mut EvpCipherCtx, t: *const EvpCipher, e: *mut c_void, key: *const u8, iv: *const u8) -> c_int;
+    fn EVP_EncryptUpdate(c: *mut EvpCipherCtx, out: *mut u8, outl: *mut c_int, inp: *const u8, inl: c_int) -> c_int;
+    fn EVP_EncryptFinal_ex(c: *mut EvpCipherCtx, out: *mut u8, outl: *mut c_int) -> c_int;
+    fn EVP_DecryptInit_ex(c: *mut EvpCipherCtx, t: *const EvpCipher, e: *mut c_void, key: *const u8, iv: *const u8) -> c_int;
+    fn EVP_DecryptUpdate(c: *mut EvpCipherCtx, out: *mut u8, outl: *mut c_int, inp: *const u8, inl: c_int) -> c_int;
+    fn EVP_DecryptFinal_ex(c: *mut EvpCipherCtx, out: *mut u8, outl: *mut c_int) -> c_int;
+    fn RAND_bytes(buf: *mut u8, num: c_int) -> c_int;
+}
+
+const EVP_CTRL_GCM_GET_TAG: c_int = 0x10;
+const EVP_CTRL_GCM_SET_TAG: c_int = 0x11;
+const ZERO_IV: [u8; 12] = [0u8; 12];
+
+pub type Key = [u8; 16];
+pub type Tag = [u8; 16];
+
+/// One encrypt and one decrypt GCM context. The key schedule is kept while consecutive nodes use
+/// the same key (always the case for integrity-only files, whose keys are all zero).
+pub struct Gcm {
+    enc: *mut EvpCipherCtx,
+    dec: *mut EvpCipherCtx,
+    enc_key: Option<Key>,
+    dec_key: Option<Key>,
+}
+
+// The contexts are owned exclusively by this struct; moving it to another thread is fine.
+unsafe impl Send for Gcm {}
+
+impl Drop for Gcm {
+    fn drop(&mut self) {
+        unsafe {
+            EVP_CIPHER_CTX_free(self.enc);
+            EVP_CIPHER_CTX_free(self.dec);
+        }
+    }
+}
+
+fn cint(len: usize) -> c_int {
+    assert!(len <= i32::MAX as usize);
+    len as c_int
+}
+
+impl Gcm {
+    pub fn new() -> Gcm {
+        let (enc, dec) = unsafe { (EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_new()) };
+        assert!(!enc.is_null() && !dec.is_null(), "EVP_CIPHER_CTX_new failed");
+        Gcm { enc, dec, enc_key: None, dec_key: None }
+    }
+
+    fn init_enc(&mut self, key: &Key) {
+        unsafe {
+            let ok = if self.enc_key.as_ref() == Some(key) {
+                EVP_EncryptInit_ex(self.enc, std::ptr::null(), std::ptr::null_mut(), std::ptr::null(), ZERO_IV.as_ptr())
+            } else {
+                EVP_EncryptInit_ex(self.enc, EVP_aes_128_gcm(), std::ptr::null_mut(), key.as_ptr(), ZERO_IV.as_ptr())
+            };
+            assert!(ok == 1, "EVP_EncryptInit_ex failed");
+        }
+        self.enc_key = Some(*key);
+    }
+
+    fn init_dec(&mut self, key: &Key) {
+        unsafe {
+            let ok = if self.dec_key.as_ref() == Some(key) {
+                EVP_DecryptInit_ex(self.dec, std::ptr::null(), std::ptr::null_mut(), std::ptr::null(), ZERO_IV.as_ptr())
+            } else {
+                EVP_DecryptInit_ex(self.dec, EVP_aes_128_gcm(), std::ptr::null_mut(), key.as_ptr(), ZERO_IV.as_ptr())
+            };
+            assert!(ok == 1, "EVP_DecryptInit_ex failed");
+        }
+        self.dec_key = Some(*key);
+    }
+
+    /// GMAC: GCM with empty plaintext and `aad` as additional data (integrity-only nodes).
+    pub fn gmac(&mut self, key: &Key, aad: &[u8]) -> Tag {
+        self.init_enc(key);
+        let mut tag = [0u8; 16];
+        unsafe {
+            let mut outl: c_int = 0;
+            let ok = EVP_EncryptUpdate(self.enc, std::ptr::null_mut(), &mut outl, aad.as_ptr(), cint(aad.len()));
+            assert!(ok == 1);
+            let mut fin = [0u8; 16];
+            assert!(EVP_EncryptFinal_ex(self.enc, fin.as_mut_ptr(), &mut outl) == 1);
+            assert!(EVP_CIPHER_CTX_ctrl(self.enc, EVP_CTRL_GCM_GET_TAG, 16, tag.as_mut_ptr() as *mut c_void) == 1);
+        }
+        tag
+    }
+
+    /// AES-GCM encrypt `buf` in place (zero IV, no AAD); returns the tag.
+    pub fn encrypt(&mut self, key: &Key, buf: &mut [u8]) -> Tag {
+        self.init_enc(key);
+        let mut tag = [0u8; 16];
+        unsafe {
+            let mut outl: c_int = 0;
+            assert!(EVP_EncryptUpdate(self.enc, buf.as_mut_ptr(), &mut outl, buf.as_ptr(), cint(buf.len())) == 1);
+            let mut fin = [0u8; 16];
+            assert!(EVP_EncryptFinal_ex(self.enc, fin.as_mut_ptr(), &mut outl) == 1);
+            assert!(EVP_CIPHER_CTX_ctrl(self.enc, EVP_CTRL_GCM_GET_TAG, 16, tag.as_mut_ptr() as *mut c_void) == 1);
+        }
+        tag
+    }
+
+    /// AES-GCM decrypt `buf` in place and check `tag`. On failure `buf` holds garbage.
+    pub fn decrypt(&mut self, key: &Key, buf: &mut [u8], tag: &Tag) -> bool {
+        self.init_dec(key);
+        unsafe {
+            let mut outl: c_int = 0;
+            assert!(EVP_DecryptUpdate(self.dec, buf.as_mut_ptr(), &mut outl, buf.as_ptr(), cint(buf.len())) == 1);
+            let mut t = *tag;
+            assert!(EVP_CIPHER_CTX_ctrl(self.dec, EVP_CTRL_GCM_SET_TAG, 16, t.as_mut_ptr() as *mut c_void) == 1);
+            let mut fin = [0u8; 16];
+            EVP_DecryptFinal_ex(self.dec, fin.as_mut_ptr(), &mut outl) > 0
+        }
+    }
+}
+
+impl Default for Gcm {
+    fn default() -> Self {
+        Gcm::new()
+    }
+}
+
+/// AES-128 single-block encryption (for CMAC).
+struct AesEcb {
+    ctx: *mut EvpCipherCtx,
+}
+
+impl AesEcb {
+    fn new(key: &Key) -> AesEcb {
+        unsafe {
+            let ctx = EVP_CIPHER_CTX_new();
+            assert!(!ctx.is_null());
+            assert!(EVP_EncryptInit_ex(ctx, EVP_aes_128_ecb(), std::ptr::null_mut(), key.as_ptr(), std::ptr::null()) == 1);
+            EVP_CIPHER_CTX_set_padding(ctx, 0);
+            AesEcb { ctx }
+        }
+    }
+    fn block(&mut self, b: &mut [u8; 16]) {
+        unsafe {
+            let mut outl: c_int = 0;
+            let inp = *b;
+            assert!(EVP_EncryptUpdate(self.ctx, b.as_mut_ptr(), &mut outl, inp.as_ptr(), 16) == 1);
+        }
+    }
+}
+
+impl Drop for AesEcb {
+    fn drop(&mut self) {
+        unsafe { EVP_CIPHER_CTX_free(self.ctx) }
+    }
+}
+
+fn dbl(b: &[u8; 16]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let mut carry = 0u8;
+    for i in (0..16).rev() {
+        out[i] = (b[i] << 1) | carry;
+        carry = b[i] >> 7;
+    }
+    if carry == 1 {
+        out[15] ^= 0x87;
+    }
+    out
+}
+
+/// AES-128-CMAC (RFC 4493).
+pub fn cmac(key: &Key, msg: &[u8]) -> Tag {
+    let mut aes = AesEcb::new(key);
+    let mut l = [0u8; 16];
+    aes.block(&mut l);
+    let k1 = dbl(&l);
+    let k2 = dbl(&k1);
+    let n = if msg.is_empty() { 1 } else { msg.len().div_ceil(16) };
+    let complete = !msg.is_empty() && msg.len() % 16 == 0;
+    let mut x = [0u8; 16];
+    for i in 0..n {
+        let mut blk = [0u8; 16];
+        let chunk = &msg[i * 16..msg.len().min(i * 16 + 16)];
+        blk[..chunk.len()].copy_from_slice(chunk);
+        if i == n - 1 {
+            if complete {
+                for j in 0..16 {
+                    blk[j] ^= k1[j];
+                }
+            } else {
+                blk[chunk.len()] = 0x80;
+                for j in 0..16 {
+                    blk[j] ^= k2[j];
+                }
+            }
+        }
+        for j in 0..16 {
+            x[j] ^= blk[j];
+        }
+        aes.block(&mut x);
+    }
+    x
+}
+
+/// Cryptographically random bytes (for per-node keys and key ids of encrypted images).
+pub fn random_bytes(buf: &mut [u8]) {
+    let ok = unsafe { RAND_bytes(buf.as_mut_ptr(), cint(buf.len())) };
+    assert!(ok == 1, "RAND_bytes failed");
+}
+
+pub fn hex(b: &[u8]) -> String {
+    const H: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for &x in b {
+        s.push(H[(x >> 4) as usize] as char);
+        s.push(H[(x & 15) as usize] as char);
+    }
+    s
+}
+
+/// "xx-xx-…" as in .ROOT_MAC.
+pub fn mac_string(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{:02x}", x)).collect::<Vec<_>>().join("-")
+}
+
+pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim();
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// Parses Occlum's "xx-xx-…-xx" (16 bytes) format used by .ROOT_MAC and image key files.
+pub fn parse_dashed16(s: &str) -> Option<[u8; 16]> {
+    let parts: Vec<&str> = s.trim().split('-').collect();
+    if parts.len() != 16 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, p) in parts.iter().enumerate() {
+        if p.is_empty() || p.len() > 2 {
+            return None;
+        }
+        out[i] = u8::from_str_radix(p, 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmac_rfc4493() {
+        let key: Key = parse_hex("2b7e151628aed2a6abf7158809cf4f3c").unwrap().try_into().unwrap();
+        assert_eq!(hex(&cmac(&key, b"")), "bb1d6929e95937287fa37d129b756746");
+        let m = parse_hex("6bc1bee22e409f96e93d7e117393172a").unwrap();
+        assert_eq!(hex(&cmac(&key, &m)), "070a16b46b4d4144f79bdd9dd04a287c");
+        let m = parse_hex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411").unwrap();
+        assert_eq!(hex(&cmac(&key, &m)), "dfa66747de9ae63030ca32611497c827");
+    }
+
+    #[test]
+    fn gcm_roundtrip_and_tamper() {
+        let mut g = Gcm::new();
+        let key = [7u8; 16];
+        let mut buf = vec![1u8; 4096];
+        let tag = g.encrypt(&key, &mut buf);
+        let mut c = buf.clone();
+        assert!(g.decrypt(&key, &mut c, &tag));
+        assert_eq!(c, vec![1u8; 4096]);
+        let mut c = buf.clone();
+        c[100] ^= 1;
+        assert!(!g.decrypt(&key, &mut c, &tag));
+        // GHASH key for the zero key is AES_0(0) = 66e94bd4…; GMAC of nothing is AES_0(IV||1).
+        let t = g.gmac(&[0u8; 16], b"");
+        assert_eq!(hex(&t), "58e2fccefa7e3061367f1d57a4e7455a");
+    }
+
+    #[test]
+    fn dashed() {
+        let m = parse_dashed16("6a-f7-ba-9a-f1-09-ff-b6-d5-8d-60-89-e4-9e-e4-ab").unwrap();
+        assert_eq!(mac_string(&m), "6a-f7-ba-9a-f1-09-ff-b6-d5-8d-60-89-e4-9e-e4-ab");
+        assert!(parse_dashed16("6a-f7").is_none());
+    }
+}

@@ -1,0 +1,527 @@
+//! SGX protected files as Occlum's fork of the Intel SDK writes them (spec securefs-format.md §3).
+//! Reader: all three key modes, recovery journal applied in memory, extra trailing nodes accepted.
+//! Writer: integrity-only (deterministic) and user key (random node keys, like the SDK).
+
+use crate::crypto::{cmac, random_bytes, Gcm, Key, Tag};
+use crate::error::{err, Error, Kind, Result};
+use std::path::Path;
+
+pub const NODE: usize = 4096;
+pub const MD_DATA: usize = 3072;
+/// Occlum's plain header part (Intel's is 94 bytes: no `integrity_only`).
+pub const PLAIN_LEN: usize = 95;
+pub const ENC_LEN: usize = 3392;
+const DATA_SLOTS: u64 = 96;
+const CHILD_SLOTS: u64 = 32;
+pub const MAGIC: &[u8; 8] = b"ELIF_XGS"; // 0x5347585F46494C45 little-endian
+const JOURNAL_REC: usize = 8 + NODE;
+
+pub const DEFAULT_CPUSVN: [u8; 16] = [0x48, 0x20, 0xf3, 0x37, 0x6a, 0xe6, 0xb2, 0xf2, 0x03, 0x4d, 0x3b, 0x7a, 0x4b, 0x48, 0xa7, 0x78];
+const BASE_SEAL_KEY: Key = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff];
+/// MRSIGNER of Occlum's public default sign key (etc/template/Enclave.pem).
+pub const DEFAULT_MRSIGNER: [u8; 32] = [
+    0x83, 0xd7, 0x19, 0xe7, 0x7d, 0xea, 0xca, 0x14, 0x70, 0xf6, 0xba, 0xf6, 0x2a, 0x4d, 0x77, 0x43, 0x03, 0xc8, 0x99, 0xdb, 0x69, 0x02,
+    0x0f, 0x9c, 0x70, 0xee, 0x1d, 0xfc, 0x08, 0xc7, 0xce, 0x9e,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimIdentity {
+    pub mrsigner: [u8; 32],
+    pub prod_id: u16,
+    pub isv_svn: u16,
+    pub debug: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyMode {
+    IntegrityOnly,
+    UserKey(Key),
+    SimAuto(SimIdentity),
+}
+
+impl KeyMode {
+    pub fn describe(&self) -> &'static str {
+        match self {
+            KeyMode::IntegrityOnly => "integrity-only",
+            KeyMode::UserKey(_) => "image key",
+            KeyMode::SimAuto(_) => "SGX-simulation auto key",
+        }
+    }
+    pub fn integrity_only(&self) -> bool {
+        matches!(self, KeyMode::IntegrityOnly)
+    }
+}
+
+/// NIST SP 800-108 KDF as the SDK does it: CMAC over the naturally aligned 120-byte kdf_input_t.
+pub fn kdf(kdk: &Key, label: &str, node_number: u64, nonce: &[u8; 32]) -> Key {
+    let mut b = [0u8; 120];
+    b[0..4].copy_from_slice(&1u32.to_le_bytes());
+    b[4..4 + label.len()].copy_from_slice(label.as_bytes());
+    b[72..80].copy_from_slice(&node_number.to_le_bytes());
+    b[80..112].copy_from_slice(nonce);
+    b[112..116].copy_from_slice(&0x80u32.to_le_bytes());
+    cmac(kdk, &b)
+}
+
+/// SGX simulation EGETKEY(SEAL, MRSIGNER policy) (spec §4.4).
+pub fn sim_seal_key(id: &SimIdentity, cpu_svn: &[u8; 16], isv_svn: u16, key_id: &[u8; 32]) -> Key {
+    let mut d = [0u8; 280];
+    d[0..2].copy_from_slice(&4u16.to_le_bytes());
+    d[2..4].copy_from_slice(&2u16.to_le_bytes());
+    let flags: u64 = if id.debug { 0x3 } else { 0x1 };
+    d[8..16].copy_from_slice(&flags.to_le_bytes());
+    d[24..32].copy_from_slice(&0xFF0000000000000Bu64.to_le_bytes());
+    d[44..48].copy_from_slice(&0x0FFFFFFFu32.to_le_bytes());
+    d[48..64].copy_from_slice(b"THISISOWNEREPOCH");
+    let svn = if cpu_svn.iter().all(|&b| b == 0) { DEFAULT_CPUSVN } else { *cpu_svn };
+    d[64..80].copy_from_slice(&svn);
+    d[80..82].copy_from_slice(&isv_svn.to_le_bytes());
+    d[82..84].copy_from_slice(&id.prod_id.to_le_bytes());
+    d[214..246].copy_from_slice(&id.mrsigner);
+    d[246..278].copy_from_slice(key_id);
+    cmac(&BASE_SEAL_KEY, &d)
+}
+
+const META_LABEL: &str = "SGX-PROTECTED-FS-METADATA-KEY";
+
+/// Plain (unauthenticated) header fields of node 0.
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub major: u8,
+    pub minor: u8,
+    pub key_id: [u8; 32],
+    pub cpu_svn: [u8; 16],
+    pub isv_svn: u16,
+    pub use_user_kdk_key: u8,
+    pub gmac: Tag,
+    pub update_flag: u8,
+    pub integrity_only: u8,
+}
+
+fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    a.copy_from_slice(&b[..N]);
+    a
+}
+
+impl Header {
+    fn parse(n0: &[u8]) -> Header {
+        Header {
+            major: n0[8],
+            minor: n0[9],
+            key_id: arr(&n0[10..42]),
+            cpu_svn: arr(&n0[42..58]),
+            isv_svn: u16::from_le_bytes([n0[58], n0[59]]),
+            use_user_kdk_key: n0[60],
+            gmac: arr(&n0[77..93]),
+            update_flag: n0[93],
+            integrity_only: n0[94],
+        }
+    }
+    /// The key mode the header says the file was written in.
+    pub fn mode_name(&self) -> &'static str {
+        if self.use_user_kdk_key == 0 {
+            "auto-key"
+        } else if self.integrity_only == 1 {
+            "integrity-only"
+        } else {
+            "user-key"
+        }
+    }
+}
+
+/// An opened, authenticated protected file.
+pub struct Pf {
+    pub name: String,
+    /// Host bytes with the recovery journal (if any) applied; the source file is never modified.
+    raw: Vec<u8>,
+    pub header: Header,
+    pub mode: KeyMode,
+    pub size: u64,
+    pub mht_key: Key,
+    pub mht_gmac: Tag,
+    pub data0: Vec<u8>,
+    /// A journal was applied in memory.
+    pub recovered: bool,
+}
+
+pub fn data_nodes(size: u64) -> u64 {
+    if size <= MD_DATA as u64 {
+        0
+    } else {
+        (size - MD_DATA as u64).div_ceil(NODE as u64)
+    }
+}
+pub fn phys_data(d: u64) -> u64 {
+    d + 2 + d / DATA_SLOTS
+}
+pub fn phys_mht(m: u64) -> u64 {
+    1 + 97 * m
+}
+/// Nodes a cleanly written file of `size` bytes has on disk.
+pub fn nodes_for(size: u64) -> u64 {
+    let d = data_nodes(size);
+    if d == 0 {
+        1
+    } else {
+        phys_data(d - 1) + 1
+    }
+}
+
+fn basename(p: &Path) -> String {
+    p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Read a PF host file (and, if its update flag is set, its `<name>_recovery` journal).
+pub fn open_path(path: &Path, mode: &KeyMode, gcm: &mut Gcm) -> Result<Pf> {
+    let what = path.display().to_string();
+    let raw = std::fs::read(path).map_err(|e| Error::io(e, &what))?;
+    let needs_journal = raw.len() >= NODE && &raw[0..8] == MAGIC && raw[93] == 1;
+    let journal = if needs_journal {
+        let mut jp = path.as_os_str().to_owned();
+        jp.push("_recovery");
+        match std::fs::read(&jp) {
+            Ok(j) => Some(j),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    open_bytes(&basename(path), raw, journal, mode, gcm).map_err(|e| e.at(&what))
+}
+
+/// Apply recovery records `{u64 node, 4096-byte image}` to an in-memory copy.
+fn apply_journal(raw: &mut Vec<u8>, j: &[u8]) -> Result<()> {
+    if j.is_empty() || j.len() % JOURNAL_REC != 0 {
+        return err(Kind::RecoveryNeeded, format!("recovery journal size {} is not a multiple of {}", j.len(), JOURNAL_REC));
+    }
+    for rec in j.chunks(JOURNAL_REC) {
+        let n = u64::from_le_bytes(arr(&rec[0..8]));
+        let off = n.checked_mul(NODE as u64).filter(|&o| o <= raw.len() as u64 + (j.len() as u64)).ok_or_else(|| {
+            Error::new(Kind::RecoveryNeeded, format!("recovery record for node {} lies far beyond the file end", n))
+        })? as usize;
+        if off + NODE > raw.len() {
+            raw.resize(off + NODE, 0);
+        }
+        raw[off..off + NODE].copy_from_slice(&rec[8..]);
+    }
+    Ok(())
+}
+
+fn classify_magic(raw: &[u8]) -> Result<()> {
+    if raw.is_empty() || raw.len() % NODE != 0 {
+        return err(Kind::NotPf, format!("not an SGX protected file: host size {} is not a non-zero multiple of 4096", raw.len()));
+    }
+    let id = &raw[0..8];
+    if id == b"GRAPH_PF" || id == b"GRAFS_PF" {
+        return err(
+            Kind::Gramine,
+            format!("this is a Gramine protected file ({}), not an Occlum one; Gramine's format is not compatible", String::from_utf8_lossy(id)),
+        );
+    }
+    if id != MAGIC {
+        return err(Kind::NotPf, "not an SGX protected file: no SGX_FILE magic at offset 0");
+    }
+    if raw[8] != 1 {
+        return err(Kind::BadVersion, format!("unsupported SGX_FILE version {}.{} (only 1.x exists)", raw[8], raw[9]));
+    }
+    Ok(())
+}
+
+/// Derive the metadata key for `mode` from the header.
+fn meta_key(h: &Header, mode: &KeyMode) -> Key {
+    match mode {
+        KeyMode::IntegrityOnly => [0u8; 16],
+        KeyMode::UserKey(k) => kdf(k, META_LABEL, 0, &h.key_id),
+        KeyMode::SimAuto(id) => sim_seal_key(id, &h.cpu_svn, h.isv_svn, &h.key_id),
+    }
+}
+
+/// Authenticate (and decrypt) the metadata part at `off` with length `len`; returns the plaintext.
+fn open_meta(n0: &[u8], off: usize, len: usize, key: &Key, tag: &Tag, io: bool, gcm: &mut Gcm) -> Option<Vec<u8>> {
+    let part = &n0[off..off + len];
+    if io {
+        (gcm.gmac(key, part) == *tag).then(|| part.to_vec())
+    } else {
+        let mut p = part.to_vec();
+        gcm.decrypt(key, &mut p, tag).then_some(p)
+    }
+}
+
+pub fn open_bytes(name: &str, mut raw: Vec<u8>, journal: Option<Vec<u8>>, mode: &KeyMode, gcm: &mut Gcm) -> Result<Pf> {
+    classify_magic(&raw)?;
+    let mut recovered = false;
+    if raw[93] == 1 {
+        match journal {
+            Some(j) => {
+                apply_journal(&mut raw, &j)?;
+                recovered = true;
+                classify_magic(&raw)?;
+            }
+            None => {
+                return err(
+                    Kind::RecoveryNeeded,
+                    "update_flag is set (a flush was interrupted) and no usable <name>_recovery journal is next to it",
+                )
+            }
+        }
+    }
+    let h = Header::parse(&raw[0..NODE]);
+    if h.integrity_only > 1 {
+        return err(
+            Kind::StockIntel,
+            format!(
+                "stock Intel SGX SDK protected file ({} mode, 94-byte header: byte 94 is 0x{:02x}, not Occlum's integrity_only flag); Occlum's fork uses a 95-byte header and the two are not compatible",
+                h.mode_name(),
+                h.integrity_only
+            ),
+        );
+    }
+    let want = match mode {
+        KeyMode::IntegrityOnly => (1u8, 1u8),
+        KeyMode::UserKey(_) => (1, 0),
+        KeyMode::SimAuto(_) => (0, 0),
+    };
+    if (h.use_user_kdk_key, h.integrity_only) != want {
+        let hint = match h.mode_name() {
+            "integrity-only" => "it is integrity-only: open it without a key",
+            "user-key" => "it is encrypted with a user key: pass the image key (--image-key FILE)",
+            _ if h.cpu_svn != DEFAULT_CPUSVN && h.cpu_svn != [0u8; 16] => {
+                "it is encrypted with an SGX hardware seal (auto) key, which cannot be derived outside that CPU's enclave"
+            }
+            _ => "it is encrypted with an SGX auto (seal) key: for simulation-mode files use --sgx-sim",
+        };
+        return err(Kind::WrongMode, format!("file is {} but was opened as {}: {}", h.mode_name(), mode.describe(), hint));
+    }
+    if let KeyMode::SimAuto(id) = mode {
+        if h.isv_svn > id.isv_svn {
+            return err(Kind::WrongKey, format!("file was written by an enclave with ISVSVN {} > the given {}", h.isv_svn, id.isv_svn));
+        }
+    }
+    let key = meta_key(&h, mode);
+    let io = mode.integrity_only();
+    let enc = match open_meta(&raw[0..NODE], PLAIN_LEN, ENC_LEN, &key, &h.gmac, io, gcm) {
+        Some(p) => p,
+        None => {
+            // Would the stock Intel layouts (part at 94, 3392 or 3372 bytes) authenticate?
+            if open_meta(&raw[0..NODE], 94, ENC_LEN, &key, &h.gmac, io, gcm).is_some()
+                || open_meta(&raw[0..NODE], 94, 3372, &key, &h.gmac, io, gcm).is_some()
+            {
+                return err(Kind::StockIntel, "stock Intel SGX SDK protected file (94-byte header); Occlum's fork uses 95 bytes and is not compatible");
+            }
+            return Err(match mode {
+                KeyMode::IntegrityOnly => Error::node(Kind::Corrupt, 0, "metadata node 0 fails its GMAC check: the header or the first 3072 bytes were modified"),
+                KeyMode::UserKey(_) => Error::node(Kind::WrongKey, 0, "metadata node 0 does not authenticate: wrong image key (or node 0 is corrupted)"),
+                KeyMode::SimAuto(_) => Error::node(
+                    Kind::WrongKey,
+                    0,
+                    if h.cpu_svn != DEFAULT_CPUSVN && h.cpu_svn != [0u8; 16] {
+                        "metadata node 0 does not authenticate: the file was written on SGX hardware (CPUSVN is not the simulation default), so its seal key cannot be derived offline".to_string()
+                    } else {
+                        "metadata node 0 does not authenticate: wrong SGX-simulation identity (MRSIGNER, product id, debug/release), or node 0 is corrupted".to_string()
+                    },
+                ),
+            });
+        }
+    };
+    let nul = enc[0..260].iter().position(|&b| b == 0).unwrap_or(260);
+    let clean = String::from_utf8_lossy(&enc[0..nul]).into_owned();
+    if clean != name {
+        return err(Kind::NameMismatch, format!("protected file stores the name {:?} but its host file is named {:?} (renamed or swapped file)", clean, name));
+    }
+    let size = i64::from_le_bytes(arr(&enc[260..268]));
+    if size < 0 {
+        return Err(Error::node(Kind::Corrupt, 0, format!("negative size {}", size)));
+    }
+    let size = size as u64;
+    let need = nodes_for(size);
+    let have = (raw.len() / NODE) as u64;
+    if need > have {
+        return Err(Error::node(Kind::Corrupt, have, format!("truncated: size {} needs {} nodes but the host file has {}", size, need, have)));
+    }
+    Ok(Pf {
+        name: name.to_string(),
+        raw,
+        mode: *mode,
+        size,
+        mht_key: arr(&enc[288..304]),
+        mht_gmac: arr(&enc[304..320]),
+        data0: enc[320..320 + MD_DATA].to_vec(),
+        header: h,
+        recovered,
+    })
+}
+
+impl Pf {
+    pub fn mac(&self) -> Tag {
+        self.header.gmac
+    }
+    pub fn host_nodes(&self) -> u64 {
+        (self.raw.len() / NODE) as u64
+    }
+    pub fn extra_nodes(&self) -> u64 {
+        self.host_nodes() - nodes_for(self.size)
+    }
+
+    fn open_node(&self, phys: u64, key: &Key, tag: &Tag, out: &mut [u8], gcm: &mut Gcm) -> Result<()> {
+        let off = phys as usize * NODE;
+        let src = &self.raw[off..off + NODE];
+        let ok = if self.mode.integrity_only() {
+            let good = gcm.gmac(key, src) == *tag;
+            out.copy_from_slice(src);
+            good
+        } else {
+            out.copy_from_slice(src);
+            gcm.decrypt(key, out, tag)
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::node(Kind::Corrupt, phys, format!("node {} fails its {} check (modified, or swapped with another node)", phys, if self.mode.integrity_only() { "GMAC" } else { "GCM" })))
+        }
+    }
+
+    /// Authenticate every node and return the plaintext (`size` bytes).
+    /// `on_node` is called after each data node (for progress).
+    pub fn read_all(&self, gcm: &mut Gcm, on_node: &mut dyn FnMut(u64)) -> Result<Vec<u8>> {
+        let size = self.size as usize;
+        let mut out = vec![0u8; size];
+        let first = size.min(MD_DATA);
+        out[..first].copy_from_slice(&self.data0[..first]);
+        let d_count = data_nodes(self.size);
+        if d_count == 0 {
+            return Ok(out);
+        }
+        let m_count = d_count.div_ceil(DATA_SLOTS);
+        let mut mhts: Vec<Vec<u8>> = Vec::with_capacity(m_count as usize);
+        let mut node = vec![0u8; NODE];
+        for m in 0..m_count {
+            let (key, tag) = if m == 0 {
+                (self.mht_key, self.mht_gmac)
+            } else {
+                let p = &mhts[((m - 1) / CHILD_SLOTS) as usize];
+                let s = 3072 + 32 * ((m - 1) % CHILD_SLOTS) as usize;
+                (arr(&p[s..s + 16]), arr(&p[s + 16..s + 32]))
+            };
+            let mut mht = vec![0u8; NODE];
+            self.open_node(phys_mht(m), &key, &tag, &mut mht, gcm)?;
+            for d in m * DATA_SLOTS..d_count.min((m + 1) * DATA_SLOTS) {
+                let s = 32 * (d % DATA_SLOTS) as usize;
+                let (k, t): (Key, Tag) = (arr(&mht[s..s + 16]), arr(&mht[s + 16..s + 32]));
+                self.open_node(phys_data(d), &k, &t, &mut node, gcm)?;
+                let start = MD_DATA + d as usize * NODE;
+                let end = size.min(start + NODE);
+                out[start..end].copy_from_slice(&node[..end - start]);
+                on_node(d);
+            }
+            mhts.push(mht);
+        }
+        Ok(out)
+    }
+}
+
+/// How a written PF is keyed.
+#[derive(Debug, Clone, Copy)]
+pub enum WriteKey {
+    IntegrityOnly,
+    UserKey(Key),
+}
+
+fn fresh_key(wk: &WriteKey) -> Key {
+    match wk {
+        WriteKey::IntegrityOnly => [0u8; 16],
+        WriteKey::UserKey(_) => {
+            let mut k = [0u8; 16];
+            random_bytes(&mut k);
+            k
+        }
+    }
+}
+
+fn seal_node(wk: &WriteKey, key: &Key, node: &mut [u8], gcm: &mut Gcm) -> Tag {
+    match wk {
+        WriteKey::IntegrityOnly => gcm.gmac(key, node),
+        WriteKey::UserKey(_) => gcm.encrypt(key, node),
+    }
+}
+
+/// Build the host bytes of a PF named `name` holding `data`; returns (bytes, MAC).
+/// Integrity-only output is a pure function of (name, data), like Occlum's `sefs-cli zip`.
+pub fn write_pf(name: &str, data: &[u8], wk: &WriteKey, gcm: &mut Gcm) -> Result<(Vec<u8>, Tag)> {
+    if name.len() >= 260 {
+        return err(Kind::Unsupported, format!("protected file name {:?} is longer than 259 bytes", name));
+    }
+    let size = data.len() as u64;
+    let total = nodes_for(size) as usize;
+    let mut out = vec![0u8; total * NODE];
+    let d_count = data_nodes(size);
+    let m_count = d_count.div_ceil(DATA_SLOTS);
+    let mut mhts: Vec<Vec<u8>> = vec![vec![0u8; NODE]; m_count as usize];
+    for d in 0..d_count {
+        let start = MD_DATA + d as usize * NODE;
+        let end = data.len().min(start + NODE);
+        let off = phys_data(d) as usize * NODE;
+        let node = &mut out[off..off + NODE];
+        node[..end - start].copy_from_slice(&data[start..end]);
+        let key = fresh_key(wk);
+        let tag = seal_node(wk, &key, node, gcm);
+        let slot = &mut mhts[(d / DATA_SLOTS) as usize][32 * (d % DATA_SLOTS) as usize..][..32];
+        slot[..16].copy_from_slice(&key);
+        slot[16..].copy_from_slice(&tag);
+    }
+    let (mut mht_key, mut mht_gmac) = ([0u8; 16], [0u8; 16]);
+    // Children have higher indices than their parents: seal from the last MHT down to the root.
+    for m in (0..m_count).rev() {
+        let off = phys_mht(m) as usize * NODE;
+        out[off..off + NODE].copy_from_slice(&mhts[m as usize]);
+        let key = fresh_key(wk);
+        let tag = seal_node(wk, &key, &mut out[off..off + NODE], gcm);
+        if m == 0 {
+            mht_key = key;
+            mht_gmac = tag;
+        } else {
+            let p = &mut mhts[((m - 1) / CHILD_SLOTS) as usize];
+            let s = 3072 + 32 * ((m - 1) % CHILD_SLOTS) as usize;
+            p[s..s + 16].copy_from_slice(&key);
+            p[s + 16..s + 32].copy_from_slice(&tag);
+        }
+    }
+    let n0 = &mut out[0..NODE];
+    n0[0..8].copy_from_slice(MAGIC);
+    n0[8] = 1;
+    n0[9] = 0;
+    n0[60] = 1; // use_user_kdk_key (also set in integrity-only mode)
+    let mut key_id = [0u8; 32];
+    if let WriteKey::UserKey(_) = wk {
+        random_bytes(&mut key_id);
+    }
+    n0[10..42].copy_from_slice(&key_id);
+    n0[94] = matches!(wk, WriteKey::IntegrityOnly) as u8;
+    {
+        let e = &mut n0[PLAIN_LEN..PLAIN_LEN + ENC_LEN];
+        e[..name.len()].copy_from_slice(name.as_bytes());
+        e[260..268].copy_from_slice(&(size as i64).to_le_bytes());
+        e[288..304].copy_from_slice(&mht_key);
+        e[304..320].copy_from_slice(&mht_gmac);
+        let first = data.len().min(MD_DATA);
+        e[320..320 + first].copy_from_slice(&data[..first]);
+    }
+    let tag = match wk {
+        WriteKey::IntegrityOnly => gcm.gmac(&[0u8; 16], &n0[PLAIN_LEN..PLAIN_LEN + ENC_LEN]),
+        WriteKey::UserKey(k) => {
+            let mk = kdf(k, META_LABEL, 0, &key_id);
+            gcm.encrypt(&mk, &mut n0[PLAIN_LEN..PLAIN_LEN + ENC_LEN])
+        }
+    };
+    n0[77..93].copy_from_slice(&tag);
+    Ok((out, tag))
+}
+
+impl From<&WriteKey> for KeyMode {
+    fn from(w: &WriteKey) -> KeyMode {
+        match w {
+            WriteKey::IntegrityOnly => KeyMode::IntegrityOnly,
+            WriteKey::UserKey(k) => KeyMode::UserKey(*k),
+        }
+    }
+}
