@@ -5,7 +5,7 @@
 import { findNodeAtLocation, parseTree, type Node } from 'jsonc-parser';
 import { applyOps, opsToEdits, type EditOp } from './edit.ts';
 import { keySpec } from './keys.ts';
-import { ROOT_LAYERS } from './rules/mounts.ts';
+import { ROOT_LAYERS, ROOT_MOUNT } from './rules/mounts.ts';
 import { canonicalOrder } from './rules/structure.ts';
 import type { TextEdit } from './types.ts';
 
@@ -78,7 +78,9 @@ export function migrationOps(text: string): EditOp[] {
         if (!hasMac || !hasContainer) ops.push({ kind: 'set', path: ['mount', i, 'options', 'layers'], value: ROOT_LAYERS });
       }
     });
+    const hasRoot = (mounts.children ?? []).some((m) => m.type === 'object' && get(['target'], m)?.value === '/');
     for (const i of removals.reverse()) ops.push({ kind: 'remove', path: ['mount', i] });
+    if (!hasRoot) ops.push({ kind: 'insert', path: ['mount', 0], value: ROOT_MOUNT });
   }
   return ops;
 }

@@ -271,7 +271,8 @@ function checkTargets(ctx: RuleContext, entries: Entry[]): void {
       ctx.report('warning', 'legacy-mount', e.node, e.path, `user mount ${t} duplicates the ${t} mount the build adds automatically (since Occlum 0.29.6); harmless: the later mount replaces the earlier — remove it`, ctx.fix(`Remove the ${t} mount`, [{ kind: 'remove', path: e.path }]));
     }
     if (isOldTmp(ctx, e) && atLeast(ctx.version, '0.23')) {
-      ctx.report('warning', 'legacy-mount', e.node, e.path, `${label(e)}: the temporary /tmp SEFS of old templates was dropped in Occlum 0.23.6 (its source under run/ is deleted by every build); remove it and let /tmp live in the root FS`, ctx.fix('Remove the /tmp mount', [{ kind: 'remove', path: e.path }]));
+      const src = str(e.source);
+      ctx.report('warning', 'legacy-mount', e.node, e.path, `${label(e)}: the temporary /tmp SEFS of old templates was dropped in Occlum 0.23.6; ${src ? `its source '${src}' must exist on the host at run time, but every build deletes run/` : 'it has no source (Source is expected for SEFS)'} — remove it and let /tmp live in the root FS`, ctx.fix('Remove the /tmp mount', [{ kind: 'remove', path: e.path }]));
     }
     const prev = seen.get(t);
     if (prev) ctx.report('warning', 'mount-duplicate', e.node, e.path, `${label(e)}: target ${t} is already mounted by ${label(prev)}; this later mount shadows it`);
