@@ -11,6 +11,7 @@ export const commands: Record<string, Loader> = {
   check: () => import('./commands/check.ts'),
   schema: () => import('./commands/schema.ts'),
   doctor: () => import('./commands/doctor.ts'),
+  logs: () => import('./commands/logs.ts'),
 };
 
 function usage(): string {

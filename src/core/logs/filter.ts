@@ -46,7 +46,7 @@ export function compileText(pattern: string, regex: boolean): TextMatcher | null
     try {
       re = new RegExp(pattern, caseSensitive ? '' : 'i');
     } catch (err) {
-      throw new FilterError(`invalid regular expression /${pattern}/: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
+      throw new FilterError(`invalid regular expression /${pattern}/: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '')}`);
     }
     return (s) => re.test(s);
   }
