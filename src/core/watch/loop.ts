@@ -1,0 +1,82 @@
+// The dev loop of one instance: a Watcher feeding a BuildQueue, re-scoped when the settings file
+// changes the watched sources or the debounce.
+import { EventEmitter } from 'node:events';
+import { compileGlob } from './glob.ts';
+import { BuildQueue } from './queue.ts';
+import { WatchScope } from './scope.ts';
+import type { LoadedSettings } from './settings.ts';
+import type { ChangeSet, WatchBackend } from './types.ts';
+import { Watcher } from './watcher.ts';
+
+export interface DevLoopEvents {
+  'change-set': [ChangeSet];
+  'watch-error': [Error];
+}
+
+export interface DevLoopOptions {
+  instanceDir: string;
+  backend: WatchBackend;
+  settings: LoadedSettings;
+}
+
+export class DevLoop extends EventEmitter<DevLoopEvents> {
+  readonly queue: BuildQueue;
+  private watcher: Watcher;
+  private watchKey: string;
+
+  private constructor(readonly instanceDir: string, settings: LoadedSettings, backend: WatchBackend) {
+    super();
+    this.watcher = this.makeWatcher(settings);
+    this.watchKey = settings.settings.watch.join('\n');
+    const absorber = {
+      hold: () => this.watcher.hold(),
+      release: () => this.watcher.release(),
+      settle: (ms: number) => this.watcher.settle(ms),
+    };
+    this.queue = new BuildQueue({ instanceDir, backend, settings, absorber });
+    this.queue.on('settings', (loaded) => void this.rescope(loaded));
+  }
+
+  /** Starts watching; resolves once the initial scan is done (later changes are reported). */
+  static async open(opts: DevLoopOptions): Promise<DevLoop> {
+    const loop = new DevLoop(opts.instanceDir, opts.settings, opts.backend);
+    await loop.watcher.start();
+    return loop;
+  }
+
+  get debounceMs(): number {
+    return this.watcher.debounceMs;
+  }
+
+  async close(): Promise<void> {
+    await this.watcher.close();
+    await this.queue.close();
+  }
+
+  private makeWatcher(loaded: LoadedSettings): Watcher {
+    const scope = new WatchScope(this.instanceDir, loaded.sources);
+    const w = new Watcher({ scope, debounceMs: loaded.settings.debounceMs });
+    w.on('changes', (set) => {
+      this.emit('change-set', set);
+      this.queue.onChanges(set);
+    });
+    w.on('error', (err) => this.emit('watch-error', err));
+    return w;
+  }
+
+  /** New sources: a new watcher (chokidar cannot change its ignore function); else a new debounce. */
+  private async rescope(loaded: LoadedSettings): Promise<void> {
+    this.watcher.debounceMs = loaded.settings.debounceMs;
+    const key = loaded.settings.watch.join('\n');
+    if (key === this.watchKey) return;
+    this.watchKey = key;
+    const old = this.watcher;
+    const next = this.makeWatcher({ ...loaded, sources: loaded.settings.watch.map((p) => compileGlob(p, this.instanceDir)) });
+    await next.start();
+    this.watcher = next;
+    // Events the old watcher still holds belong to the new scope's instance paths too.
+    const left = old.take();
+    await old.close();
+    if (left) this.queue.onChanges(left);
+  }
+}

@@ -1,0 +1,341 @@
+// The build queue of the dev loop.
+//
+// - One build at a time. Change sets that arrive during a build are merged into exactly one
+//   follow-up build, however many arrive.
+// - The prebuild runs when sources (or the settings) changed, and for manual/initial builds. The
+//   files it writes into image/ are absorbed into the same build (settle), not a second one.
+// - A failed prebuild, invalid settings or a failed backend build ends the build with a cause;
+//   the backend keeps the last good image and the running process is left alone.
+// - A successful build stops the running process and, with auto-rerun, reruns the last command.
+import { EventEmitter } from 'node:events';
+import { areasOf, mergeChangeSets } from './changeset.ts';
+import { explainFailure } from './causes.ts';
+import { runPrebuild } from './prebuild.ts';
+import { loadSettings, SettingsError, type LoadedSettings, type StudioSettings } from './settings.ts';
+import type {
+  BuildRecord,
+  BuildTrigger,
+  ChangeEntry,
+  ChangeSet,
+  FailureCause,
+  OutputLine,
+  RunCommand,
+  RunningProcess,
+  WatchBackend,
+} from './types.ts';
+
+/** Lets the queue take over file events while the prebuild writes (implemented by Watcher). */
+export interface ChangeAbsorber {
+  hold(): void;
+  settle(quietMs: number): Promise<ChangeSet | null>;
+  release(): void;
+}
+
+export interface QueueEvents {
+  'build-start': [BuildRecord];
+  'build-output': [BuildRecord, OutputLine];
+  'build-end': [BuildRecord];
+  /** Change sets waiting because auto-build is off. */
+  deferred: [ChangeEntry[]];
+  'run-start': [{ cmd: RunCommand; at: number }];
+  'run-output': [{ chunk: string; stream: 'stdout' | 'stderr'; at: number }];
+  'run-exit': [{ cmd: RunCommand; status: number; at: number }];
+  'run-stop': [{ reason: string }];
+  settings: [LoadedSettings];
+  error: [Error];
+}
+
+export interface QueueOptions {
+  instanceDir: string;
+  backend: WatchBackend;
+  settings: LoadedSettings;
+  absorber?: ChangeAbsorber;
+  /** Bounded history (oldest dropped). */
+  historyLimit?: number;
+  /** Lines kept per build record; the rest are counted, not stored. */
+  outputLimit?: number;
+}
+
+export type QueueState = 'idle' | 'prebuild' | 'building' | 'stopping' | 'launching';
+
+export class BuildQueue extends EventEmitter<QueueEvents> {
+  readonly instanceDir: string;
+  readonly history: BuildRecord[] = [];
+  state: QueueState = 'idle';
+  settings: StudioSettings;
+  lastRun: RunCommand | null = null;
+  private loaded: LoadedSettings;
+  private readonly backend: WatchBackend;
+  private readonly absorber: ChangeAbsorber | undefined;
+  private readonly historyLimit: number;
+  private readonly outputLimit: number;
+  private nextId = 1;
+  private followUp: ChangeSet[] = [];
+  private followUpTrigger: BuildTrigger | null = null;
+  private deferred: ChangeSet[] = [];
+  private active: Promise<void> | null = null;
+  private abort: AbortController | null = null;
+  private running: RunningProcess | null = null;
+  private closed = false;
+
+  constructor(opts: QueueOptions) {
+    super();
+    this.instanceDir = opts.instanceDir;
+    this.backend = opts.backend;
+    this.loaded = opts.settings;
+    this.settings = { ...opts.settings.settings };
+    this.absorber = opts.absorber;
+    this.historyLimit = opts.historyLimit ?? 100;
+    this.outputLimit = opts.outputLimit ?? 5000;
+  }
+
+  get busy(): boolean {
+    return this.active !== null;
+  }
+
+  get pendingChanges(): ChangeEntry[] {
+    return mergeChangeSets([...this.deferred, ...this.followUp])?.entries ?? [];
+  }
+
+  /** A change set from the watcher: built now, after the current build, or kept (auto-build off). */
+  onChanges(set: ChangeSet): void {
+    if (this.closed) return;
+    if (!this.settings.autoBuild) {
+      this.deferred.push(set);
+      this.emit('deferred', this.pendingChanges);
+      return;
+    }
+    this.schedule([set], 'change');
+  }
+
+  /** Builds now (or right after the current build), including changes held while auto-build was off. */
+  buildNow(trigger: BuildTrigger = 'manual'): void {
+    if (this.closed) return;
+    const sets = this.deferred;
+    this.deferred = [];
+    this.schedule(sets, trigger);
+  }
+
+  setAutoBuild(on: boolean): void {
+    this.settings.autoBuild = on;
+    if (on && this.deferred.length > 0) this.buildNow('change');
+  }
+
+  setAutoRerun(on: boolean): void {
+    this.settings.autoRerun = on;
+  }
+
+  /** Resolves when no build is running or scheduled. */
+  async whenIdle(): Promise<void> {
+    while (this.active) await this.active;
+  }
+
+  /** Runs a command (stopping what runs now); it becomes the command auto-rerun repeats. */
+  async run(cmd: RunCommand): Promise<RunningProcess> {
+    this.lastRun = cmd;
+    await this.stopRunning('new run');
+    return this.launch(cmd);
+  }
+
+  /** Stops the running process, if any. */
+  async stopRunning(reason: string): Promise<void> {
+    const proc = this.running;
+    if (!proc) return;
+    const prev = this.state;
+    this.state = 'stopping';
+    this.emit('run-stop', { reason });
+    await this.backend.stop(this.instanceDir);
+    await proc.exited;
+    if (this.running === proc) this.running = null;
+    this.state = prev === 'stopping' ? 'idle' : prev;
+  }
+
+  get runningProcess(): RunningProcess | null {
+    return this.running;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.followUp = [];
+    this.deferred = [];
+    this.abort?.abort();
+    await this.whenIdle();
+    await this.stopRunning('closing');
+  }
+
+  private schedule(sets: ChangeSet[], trigger: BuildTrigger): void {
+    if (this.active) {
+      // Exactly one follow-up: everything that arrives now is merged into it.
+      this.followUp.push(...sets);
+      if (this.followUpTrigger === null || trigger !== 'change') this.followUpTrigger = trigger;
+      return;
+    }
+    this.active = this.drain(sets, trigger).finally(() => {
+      this.active = null;
+      this.state = 'idle';
+    });
+  }
+
+  private async drain(sets: ChangeSet[], trigger: BuildTrigger): Promise<void> {
+    let next: { sets: ChangeSet[]; trigger: BuildTrigger } | null = { sets, trigger };
+    while (next && !this.closed) {
+      try {
+        await this.buildOnce(next.sets, next.trigger);
+      } catch (err) {
+        this.emit('error', err as Error);
+      }
+      if (this.followUpTrigger === null) next = null;
+      else next = { sets: this.followUp, trigger: this.followUpTrigger };
+      this.followUp = [];
+      this.followUpTrigger = null;
+    }
+  }
+
+  private async buildOnce(sets: ChangeSet[], trigger: BuildTrigger): Promise<void> {
+    const merged = mergeChangeSets(sets);
+    const rec: BuildRecord = {
+      id: this.nextId++,
+      trigger,
+      changes: merged?.entries ?? [],
+      startedAt: Date.now(),
+      durationMs: null,
+      stages: { prebuildMs: null, buildMs: null },
+      prebuildRan: false,
+      repacked: null,
+      reused: null,
+      imageMac: null,
+      outcome: 'running',
+      output: [],
+      cause: null,
+    };
+    this.history.push(rec);
+    if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
+    const abort = new AbortController();
+    this.abort = abort;
+    let dropped = 0;
+    const out = (stream: OutputLine['stream'], text: string) => {
+      const line: OutputLine = { stream, text };
+      if (rec.output.length < this.outputLimit) rec.output.push(line);
+      else dropped++;
+      this.emit('build-output', rec, line);
+    };
+    const finish = (outcome: BuildRecord['outcome'], cause: FailureCause | null) => {
+      if (dropped > 0) rec.output.push({ stream: 'studio', text: `… ${dropped} more lines not kept` });
+      rec.outcome = outcome;
+      rec.cause = cause;
+      rec.durationMs = Date.now() - rec.startedAt;
+      this.emit('build-end', rec);
+    };
+    this.emit('build-start', rec);
+
+    // Settings first: a broken settings file stops the build with its own location.
+    const areas = areasOf(rec.changes);
+    if (areas.has('settings')) {
+      try {
+        this.reloadSettings();
+      } catch (err) {
+        const msg = err instanceof SettingsError ? err.message : String(err);
+        out('studio', msg);
+        return finish('failed', { stage: 'settings', message: msg, hint: 'fix .occlum-studio.json; the loop keeps the previous settings until then' });
+      }
+    }
+
+    const needPrebuild =
+      this.settings.prebuild !== null && (trigger !== 'change' || areas.has('source') || areas.has('settings'));
+    if (needPrebuild) {
+      this.state = 'prebuild';
+      rec.prebuildRan = true;
+      const t0 = Date.now();
+      this.absorber?.hold();
+      try {
+        out('studio', `$ ${this.settings.prebuild}`);
+        let res;
+        try {
+          res = await runPrebuild(this.settings.prebuild!, this.instanceDir, (l) => out('prebuild', l), abort.signal);
+        } catch (err) {
+          rec.stages.prebuildMs = Date.now() - t0;
+          return finish('failed', { stage: 'prebuild', message: `the prebuild command could not start: ${(err as Error).message}` });
+        }
+        rec.stages.prebuildMs = Date.now() - t0;
+        if (abort.signal.aborted) return finish('cancelled', null);
+        if (res.status !== 0) {
+          const last = [...rec.output].reverse().find((l) => l.stream === 'prebuild' && l.text.trim() !== '');
+          return finish('failed', {
+            stage: 'prebuild',
+            message: `the prebuild \`${this.settings.prebuild}\` exited with status ${res.status}`,
+            hint: 'fix the error in its output; the image was not rebuilt',
+            ...(last ? { line: last.text.trim() } : {}),
+          });
+        }
+        // Fold what the prebuild wrote into this build (its events are still arriving).
+        const extra = await this.absorber?.settle(Math.min(this.settings.debounceMs, 50));
+        if (extra) rec.changes = mergeChangeSets([{ entries: rec.changes, events: 0, firstEventAt: rec.startedAt, lastEventAt: rec.startedAt }, extra])!.entries;
+      } finally {
+        this.absorber?.release();
+      }
+    }
+
+    this.state = 'building';
+    const t1 = Date.now();
+    let result;
+    try {
+      result = await this.backend.build({
+        instanceDir: this.instanceDir,
+        changes: rec.changes,
+        force: false,
+        signal: abort.signal,
+        onOutput: (l) => out('build', l),
+      });
+    } catch (err) {
+      rec.stages.buildMs = Date.now() - t1;
+      if (abort.signal.aborted) return finish('cancelled', null);
+      const msg = (err as Error).message ?? String(err);
+      for (const l of msg.split('\n')) out('build', l);
+      return finish('failed', explainFailure(rec.output.map((l) => l.text), undefined));
+    }
+    rec.stages.buildMs = Date.now() - t1;
+    if (!result.ok) {
+      if (result.error) out('build', result.error);
+      return finish('failed', explainFailure(rec.output.map((l) => l.text), result.error));
+    }
+    rec.repacked = result.repacked ?? null;
+    rec.reused = result.reused ?? null;
+    rec.imageMac = result.imageMac ?? null;
+    finish('ok', null);
+
+    // The new image replaces what runs: stop it, and rerun the last command when asked to.
+    if (this.running) await this.stopRunning(`build #${rec.id} succeeded`);
+    else await this.backend.stop(this.instanceDir);
+    if (this.settings.autoRerun && this.lastRun && !this.closed && this.followUpTrigger === null) {
+      await this.launch(this.lastRun);
+    }
+  }
+
+  private async launch(cmd: RunCommand): Promise<RunningProcess> {
+    this.state = 'launching';
+    this.emit('run-start', { cmd, at: Date.now() });
+    const proc = await this.backend.run(this.instanceDir, cmd, {
+      onOutput: (chunk, stream) => this.emit('run-output', { chunk, stream, at: Date.now() }),
+      onExit: () => {},
+    });
+    this.running = proc;
+    void proc.exited.then((status) => {
+      if (this.running === proc) this.running = null;
+      this.emit('run-exit', { cmd, status, at: Date.now() });
+    });
+    if (this.state === 'launching') this.state = this.active ? 'building' : 'idle';
+    return proc;
+  }
+
+  private reloadSettings(): void {
+    const loaded = loadSettings(this.instanceDir);
+    // The toggles are the user's live choice in the UI; a settings edit resets them explicitly.
+    this.loaded = loaded;
+    this.settings = { ...loaded.settings };
+    this.emit('settings', loaded);
+  }
+
+  get loadedSettings(): LoadedSettings {
+    return this.loaded;
+  }
+}

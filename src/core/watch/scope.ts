@@ -1,0 +1,88 @@
+// What the dev loop watches and what it ignores: image/, initfs/, Occlum.json, the settings file
+// and the declared sources count; build/ and run/ (the build's own output) and editor temp files
+// never do, or every build would trigger the next one.
+import { basename, relative, sep } from 'node:path';
+import type { Stats } from 'node:fs';
+import type { SourceGlob } from './glob.ts';
+import type { ChangeArea } from './types.ts';
+
+export const SETTINGS_FILE = '.occlum-studio.json';
+
+/**
+ * Editor and tool temp files: vim swap files (.swp, .swo …) and its write probe "4913", backups
+ * ending in ~, emacs lock (.#x) and autosave (#x#) files, and the temp files of atomic writes made
+ * by the studio itself (.name.tmp-<pid>-<ms>, src/core/instance/atomic.ts).
+ */
+export function isEditorTemp(name: string): boolean {
+  return (
+    /\.sw[a-p]x?$/.test(name) ||
+    name === '4913' ||
+    name.endsWith('~') ||
+    name.startsWith('.#') ||
+    (name.length > 2 && name.startsWith('#') && name.endsWith('#')) ||
+    /^\..+\.tmp-\d+-\d+$/.test(name)
+  );
+}
+
+export class WatchScope {
+  constructor(
+    readonly instanceDir: string,
+    readonly sources: SourceGlob[],
+  ) {}
+
+  /** The roots handed to chokidar: the instance dir plus source bases outside it. */
+  roots(): string[] {
+    const roots = [this.instanceDir];
+    for (const g of this.sources) {
+      if (isInside(g.base, this.instanceDir)) continue;
+      if (roots.some((r) => r !== this.instanceDir && isInside(g.base, r))) continue;
+      for (let i = roots.length - 1; i >= 1; i--) if (isInside(roots[i]!, g.base)) roots.splice(i, 1);
+      roots.push(g.base);
+    }
+    return roots;
+  }
+
+  /** Which area a path belongs to, or null if a change to it must not trigger a build. */
+  classify(path: string): ChangeArea | null {
+    if (isEditorTemp(basename(path))) return null;
+    const rel = relative(this.instanceDir, path);
+    if (!rel.startsWith('..') && rel !== '') {
+      const first = rel.split(sep, 1)[0]!;
+      if (first === 'build' || first === 'run') return null;
+      if (first === 'image') return 'image';
+      if (first === 'initfs') return 'initfs';
+      if (rel === 'Occlum.json') return 'config';
+      if (rel === SETTINGS_FILE) return 'settings';
+    }
+    return this.sources.some((g) => g.matches(path)) ? 'source' : null;
+  }
+
+  /**
+   * chokidar's `ignored`: prunes whole directories that cannot hold a watched path (so build/ is
+   * never even read), and files that classify() rejects. chokidar may call it without stats; a
+   * path is then kept unless it is known to be irrelevant.
+   */
+  ignored = (path: string, stats?: Stats): boolean => {
+    if (path === this.instanceDir) return false;
+    if (isEditorTemp(basename(path))) return true;
+    const rel = relative(this.instanceDir, path);
+    if (!rel.startsWith('..')) {
+      const first = rel.split(sep, 1)[0]!;
+      if (first === 'build' || first === 'run') return true;
+      if (first === 'image' || first === 'initfs' || rel === 'Occlum.json' || rel === SETTINGS_FILE) return false;
+    }
+    if (this.sources.some((g) => g.matches(path))) return false;
+    // A directory is kept when it lies on the way to, or below, a source base.
+    const couldHoldSources = this.sources.some((g) => isInside(path, g.base) || isInside(g.base, path));
+    if (!couldHoldSources) return true;
+    if (stats === undefined) return false;
+    return !stats.isDirectory();
+  };
+}
+
+/** True when `path` is `dir` or below it. */
+export function isInside(path: string, dir: string): boolean {
+  if (path === dir) return true;
+  const rel = relative(dir, path);
+  return rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep);
+}

@@ -1,0 +1,122 @@
+// Shapes of the dev loop: change sets, build records, and the minimal backend surface the build
+// queue drives. The host backend (src/core/backend) is adapted to WatchBackend in backend.ts, so
+// the queue does not depend on how a backend builds or runs.
+import type { JsonPath } from '../config/types.ts';
+
+/** What kind of input a changed path is (decides whether the prebuild runs). */
+export type ChangeArea = 'image' | 'initfs' | 'config' | 'settings' | 'source';
+
+/** Net effect of all events on one path within a change set. */
+export type ChangeKind = 'added' | 'changed' | 'removed';
+
+export interface ChangeEntry {
+  /** Absolute path. */
+  path: string;
+  /** Path relative to the instance directory (may start with ../ for outside sources). */
+  rel: string;
+  area: ChangeArea;
+  kind: ChangeKind;
+  isDir: boolean;
+}
+
+export interface ChangeSet {
+  /** Entries sorted by rel. */
+  entries: ChangeEntry[];
+  /** Raw watcher events folded into this set (a measure of the burst). */
+  events: number;
+  /** Time of the first and last event, epoch ms. */
+  firstEventAt: number;
+  lastEventAt: number;
+}
+
+export type BuildTrigger = 'change' | 'manual' | 'initial';
+
+export type BuildOutcome = 'running' | 'ok' | 'failed' | 'cancelled';
+
+export type OutputStream = 'prebuild' | 'build' | 'studio';
+
+export interface OutputLine {
+  stream: OutputStream;
+  text: string;
+}
+
+/** Why a build failed, as precisely as the output allows. */
+export interface FailureCause {
+  stage: 'settings' | 'prebuild' | 'config' | 'build';
+  /** One sentence: what went wrong. */
+  message: string;
+  /** The Occlum.json field to change, when the message maps to one (spec 2.6, 3.3). */
+  configPath?: JsonPath;
+  /** How to fix it. */
+  hint?: string;
+  /** The output line the cause was read from. */
+  line?: string;
+}
+
+export interface BuildRecord {
+  id: number;
+  trigger: BuildTrigger;
+  /** Changed inputs that caused the build (all change sets merged into it). */
+  changes: ChangeEntry[];
+  /** epoch ms */
+  startedAt: number;
+  durationMs: number | null;
+  /** Per-stage time: settle (waiting for writes after the prebuild), prebuild, build. */
+  stages: { prebuildMs: number | null; buildMs: number | null };
+  prebuildRan: boolean;
+  repacked: number | null;
+  reused: number | null;
+  imageMac: string | null;
+  outcome: BuildOutcome;
+  output: OutputLine[];
+  cause: FailureCause | null;
+}
+
+/** What a backend build reports back. Failing builds throw BuildFailure or return ok: false. */
+export interface BackendBuildResult {
+  ok: boolean;
+  repacked?: number;
+  reused?: number;
+  imageMac?: string;
+  /** A one-line reason when ok is false and the output does not say it. */
+  error?: string;
+}
+
+export interface BackendBuildOptions {
+  instanceDir: string;
+  changes: ChangeEntry[];
+  /** Occlum does not notice key changes; the real backend passes -f when set. */
+  force: boolean;
+  signal: AbortSignal;
+  onOutput(line: string): void;
+}
+
+/** The command last run, rerun after a successful build when auto-rerun is on. */
+export interface RunCommand {
+  path: string;
+  args: string[];
+}
+
+export interface RunHooks {
+  onOutput(chunk: string, stream: 'stdout' | 'stderr'): void;
+  onExit(status: number): void;
+}
+
+export interface RunningProcess {
+  readonly pid: number | undefined;
+  /** Resolves with the exit status (Occlum convention: 127 launch failure, 128+n signal). */
+  readonly exited: Promise<number>;
+}
+
+/**
+ * The part of a backend the dev loop uses: build the instance, stop what runs in it, run a
+ * command. Occlum must not build under a running instance, so the queue stops before the
+ * backend replaces the image (after the build is known to succeed: see queue.ts).
+ */
+export interface WatchBackend {
+  readonly name: string;
+  build(opts: BackendBuildOptions): Promise<BackendBuildResult>;
+  /** Ends every process of the instance started through this backend. */
+  stop(instanceDir: string): Promise<void>;
+  run(instanceDir: string, cmd: RunCommand, hooks: RunHooks): Promise<RunningProcess>;
+}
