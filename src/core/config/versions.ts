@@ -136,6 +136,8 @@ export function detectVersion(root: Node | undefined): Detection {
   if (has('metadata', 'enable_kss') || has('metadata', 'family_id') || has('metadata', 'ext_prod_id')) min('0.26.3', 'KSS keys in metadata');
   if (allMounts.some((m) => mountOpt(m, 'MAC'))) min('0.21', 'an image layer with options.MAC');
 
+  if (has('metadata', 'pkru')) max('0.30.0', 'metadata.pkru (no longer read since 0.30.1)');
+  if (has('metadata', 'amx')) max('0.30.0', 'metadata.amx (no longer read since 0.30.1)');
   if (has('vm')) max('0.20', 'top-level vm section');
   if (allMounts.some((m) => mountOpt(m, 'integrity_only'))) max('0.20', 'SEFS option integrity_only');
   if (root?.type === 'object' && !has('feature') && has('metadata')) max('0.30.0', 'no feature section (required since 0.30.1)');

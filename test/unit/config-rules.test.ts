@@ -1,0 +1,245 @@
+// Individual rules on small configs derived from the current template: each problem is reported
+// with Occlum's wording, located, and its fix (where mechanical) repairs it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  applyOps, applyTextEdits, checkConfig, detectVersion, parseConfig, parseSize, resolveVersion, suggestSize,
+  type CheckOptions, type Diagnostic, type EditOp,
+} from '../../src/core/config/index.ts';
+import { CONFIG_CORPUS } from '../helpers/paths.ts';
+
+const TEMPLATE = readFileSync(join(CONFIG_CORPUS, 'occlum', 'etc__template__Occlum.json'), 'utf8');
+const V31 = { version: '0.31.0' } as const satisfies CheckOptions;
+
+function variant(ops: EditOp[]): string {
+  return applyOps(TEMPLATE, ops);
+}
+
+function find(text: string, code: string, opts: CheckOptions = V31): Diagnostic {
+  const r = checkConfig(text, opts);
+  const d = r.diagnostics.find((x) => x.code === code);
+  assert.ok(d, `no ${code} in:\n${r.diagnostics.map((x) => `${x.code}: ${x.message}`).join('\n')}`);
+  return d;
+}
+
+function fixed(text: string, d: Diagnostic): string {
+  assert.ok(d.fix, `no fix for ${d.message}`);
+  return applyTextEdits(text, d.fix.edits);
+}
+
+const errors = (text: string, opts: CheckOptions = V31) => checkConfig(text, opts).diagnostics.filter((d) => d.severity === 'error');
+
+test('the 0.31 template is clean', () => {
+  assert.deepEqual(checkConfig(TEMPLATE, V31).diagnostics, []);
+});
+
+test('size strings follow parse_memory_size', () => {
+  assert.deepEqual(parseSize('32MB'), { ok: true, bytes: 32 * 1024 ** 2, unit: 'MB' });
+  assert.equal(parseSize(' 256 MB ').ok, true);
+  assert.equal(parseSize('4096B').ok, true);
+  for (const bad of ['256mb', '1.5GB', '32M', '32', '32KiB', 'MB', '-1MB']) assert.equal(parseSize(bad).ok, false, bad);
+  assert.equal(suggestSize('256mb'), '256MB');
+  assert.equal(suggestSize('1.5GB'), '1536MB');
+  assert.equal(suggestSize('32M'), '32MB');
+});
+
+test('lower-case unit: located error with Occlum message and a unit-case fix', () => {
+  const text = variant([{ kind: 'set', path: ['resource_limits', 'user_space_size'], value: '300mb' }]);
+  const d = find(text, 'size-unit');
+  assert.equal(d.severity, 'error');
+  assert.deepEqual(d.path, ['resource_limits', 'user_space_size']);
+  assert.equal(d.line, 5);
+  assert.match(d.message, /The user_space_size "300mb" is not correct\./);
+  assert.deepEqual(errors(fixed(text, d)), []);
+});
+
+test('page alignment and kernel stack minimum (sgx_sign messages), with rounding fix', () => {
+  const text = variant([{ kind: 'set', path: ['resource_limits', 'kernel_space_heap_size'], value: '1001KB' }]);
+  const d = find(text, 'size-align');
+  assert.match(d.message, /Heap size setting is not correct: size is not page aligned\./);
+  assert.equal(d.fix?.title, 'Round up to "1004KB"');
+  assert.deepEqual(errors(fixed(text, d)), []);
+  const small = variant([{ kind: 'set', path: ['resource_limits', 'kernel_space_stack_size'], value: '4KB' }]);
+  assert.match(find(small, 'size-min').message, /Stack size setting is not correct\./);
+  const dec = variant([{ kind: 'set', path: ['process', 'default_heap_size'], value: '1.5GB' }]);
+  const dd = find(dec, 'size-number');
+  assert.match(dd.message, /No number/);
+  assert.deepEqual(errors(fixed(dec, dd)), []);
+});
+
+test('ranges: product_id, version_number, amx/pkru, io_uring, threads', () => {
+  const cases: [JsonPathLike, unknown, RegExp][] = [
+    [['metadata', 'product_id'], 65536, /"ProdID" is out of range/],
+    [['metadata', 'version_number'], 70000, /"ISVSVN" is out of range/],
+    [['feature', 'amx'], 3, /out of range 0\.\.2/],
+    [['feature', 'pkru'], 5, /out of range 0\.\.2/],
+    [['feature', 'io_uring'], 17, /io_uring limit must not exceed 16/],
+    [['resource_limits', 'max_num_of_threads'], 0, /at least 1/],
+    [['metadata', 'product_id'], -1, /invalid value: integer `-1`, expected u32/],
+    [['resource_limits', 'max_num_of_threads'], 1.5, /invalid type: floating point `1.5`, expected u32/],
+  ];
+  for (const [path, value, re] of cases) {
+    const text = variant([{ kind: 'set', path, value }]);
+    const ds = errors(text);
+    assert.ok(ds.some((d) => re.test(d.message) && d.path.join('.') === path.join('.')), `${path.join('.')}=${value}: ${ds.map((d) => d.message).join('; ')}`);
+  }
+});
+type JsonPathLike = (string | number)[];
+
+test('serde type errors use serde wording and offer a conversion', () => {
+  const text = variant([{ kind: 'set', path: ['resource_limits', 'max_num_of_threads'], value: '32' }]);
+  const d = find(text, 'type');
+  assert.match(d.message, /invalid type: string "32", expected u32/);
+  assert.deepEqual(errors(fixed(text, d)), []);
+  const b = variant([{ kind: 'set', path: ['metadata', 'debuggable'], value: 1 }]);
+  assert.match(find(b, 'type').message, /invalid type: integer `1`, expected a boolean/);
+  const n = variant([{ kind: 'set', path: ['process', 'default_heap_size'], value: 33554432 }]);
+  const dn = find(n, 'type');
+  assert.equal(dn.fix?.title, 'Use the size string "32MB"');
+});
+
+test('comments and trailing commas: read, but reported as the serde errors Occlum hits, with fixes', () => {
+  const text = TEMPLATE.replace('"resource_limits": {', '// limits\n    "resource_limits": { /* inline */').replace('"max_num_of_threads": 32', '"max_num_of_threads": 32,');
+  const r = checkConfig(text, V31);
+  const comments = r.diagnostics.filter((d) => d.code === 'comment');
+  assert.equal(comments.length, 2);
+  assert.match(comments[0]!.message, /^key must be a string/);
+  assert.equal(comments[0]!.line, 2);
+  const comma = r.diagnostics.find((d) => d.code === 'trailing-comma')!;
+  assert.match(comma.message, /^trailing comma/);
+  // Semantic rules still ran on the tolerated text.
+  assert.equal(r.diagnostics.filter((d) => d.severity === 'error').length, 3);
+  let out = text;
+  for (const d of [...r.diagnostics].reverse()) if (d.fix) out = applyTextEdits(out, d.fix.edits);
+  assert.deepEqual(checkConfig(out, V31).diagnostics, []);
+  JSON.parse(out);
+});
+
+test('malformed JSON is a located diagnostic, never a throw', () => {
+  for (const text of ['', '{', '{"a": }', '[1, 2', '{"a" 1}', 'null', '"str"', '{"x": "\\q"}', '{}}', '\u0000']) {
+    const r = checkConfig(text);
+    assert.ok(r.counts.error > 0, JSON.stringify(text));
+    for (const d of r.diagnostics) assert.ok(d.line >= 1 && d.column >= 1);
+  }
+  const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+  assert.match(checkConfig(deep).diagnostics[0]!.message, /recursion limit exceeded/);
+});
+
+test('unknown keys warn with the nearest known key and a rename fix; duplicates of known keys are errors', () => {
+  const text = TEMPLATE.replace('"kernel_space_heap_size"', '"kernel_space_heap_sizes"');
+  const r = checkConfig(text, V31);
+  const unknown = r.diagnostics.find((d) => d.code === 'unknown-key')!;
+  assert.equal(unknown.severity, 'warning');
+  assert.match(unknown.message, /did you mean "kernel_space_heap_size"/);
+  assert.ok(r.diagnostics.some((d) => d.message.startsWith('missing field `kernel_space_heap_size`')));
+  assert.deepEqual(checkConfig(fixed(text, unknown), V31).diagnostics, []);
+  const dup = TEMPLATE.replace('"max_num_of_threads": 32', '"max_num_of_threads": 32,\n        "max_num_of_threads": 64');
+  assert.match(find(dup, 'duplicate-key').message, /duplicate field `max_num_of_threads`/);
+});
+
+test('entry points and env shape', () => {
+  const rel = variant([{ kind: 'set', path: ['entry_points', 0], value: 'bin' }]);
+  const d = find(rel, 'entry-relative');
+  assert.match(d.message, /entry point must be an absolute path/);
+  assert.deepEqual(errors(fixed(rel, d)), []);
+  const extra = variant([{ kind: 'set', path: ['env', 'defaults'], value: [] }]);
+  assert.equal(find(extra, 'unknown-key').severity, 'error');
+  const noUntrusted = variant([{ kind: 'remove', path: ['env', 'untrusted'] }]);
+  const m = find(noUntrusted, 'missing-key');
+  assert.match(m.message, /missing field `untrusted`/);
+  assert.deepEqual(errors(fixed(noUntrusted, m)), []);
+  const dupEnv = variant([{ kind: 'set', path: ['env', 'default'], value: ['A=1', 'B', 'A=2'] }]);
+  const ds = checkConfig(dupEnv, V31).diagnostics;
+  assert.ok(ds.some((x) => x.code === 'env-entry' && x.path.join('.') === 'env.default.1'));
+  assert.ok(ds.some((x) => x.code === 'env-duplicate' && x.path.join('.') === 'env.default.2'));
+});
+
+test('mount rules: root, types, targets, sources, MAC, cache_size, ext2', () => {
+  const base = JSON.parse(TEMPLATE);
+  const withMounts = (extra: unknown[]) => variant([{ kind: 'set', path: ['mount'], value: [...base.mount, ...extra] }]);
+  const msgs = (text: string) => checkConfig(text, V31).diagnostics.map((d) => `${d.severity} ${d.message}`).join('\n');
+  assert.match(msgs(withMounts([{ target: '/data', type: 'xfs' }])), /error .*Unsupported file system type/);
+  assert.match(msgs(withMounts([{ target: 'data', type: 'ramfs' }])), /error .*Target must be an absolute path/);
+  assert.match(msgs(withMounts([{ target: '/data', type: 'hostfs' }])), /error .*Source is expected for HostFS/);
+  assert.match(msgs(withMounts([{ target: '/data', type: 'sefs', source: './d', options: { MAC: 'abc' } }])), /error .*The length or format of MAC string is invalid/);
+  assert.match(msgs(withMounts([{ target: '/data', type: 'sefs', source: './d', options: { cache_size: '100KB' } }])), /error Invalid cache_size "100KB"/);
+  assert.match(msgs(withMounts([{ target: '/ext2', type: 'ext2' }])), /The disk_size must be specified for Ext2\./);
+  assert.match(msgs(withMounts([{ target: '/ext2', type: 'ext2', options: { disk_size: '1GB' } }])), /The disk_size "1073741824" is too small, minimum size is "5368709120"\./);
+  assert.match(msgs(withMounts([{ target: '/host2', type: 'hostfs', source: '/etc' }])), /warning .*hostfs exposes the host's \/etc/);
+  assert.match(msgs(withMounts([{ target: '/host', type: 'hostfs', source: '.' }])), /warning .*already mounted/);
+  assert.match(msgs(withMounts([{ target: '/proc', type: 'procfs' }])), /warning user mount \/proc duplicates/);
+  // ext2 before 0.31.0 is an unsupported type
+  assert.match(checkConfig(withMounts([{ target: '/ext2', type: 'ext2', options: { disk_size: '5GB' } }]), { version: '0.30.1' }).diagnostics.map((d) => d.message).join('\n'), /ext2 mounts exist only since Occlum 0\.31\.0/);
+  // root problems, each with a fix that repairs it
+  for (const mount of [[], [{ target: '/', type: 'sefs', source: './x' }], [{ target: '/', type: 'unionfs', options: { layers: [{ target: '/', type: 'sefs', source: './image' }] } }], [{ target: '/', type: 'unionfs' }]]) {
+    const text = variant([{ kind: 'set', path: ['mount'], value: mount }]);
+    const d = find(text, 'mount-root');
+    assert.match(d.message, /root UnionFS|image SEFS|container SEFS/);
+    assert.deepEqual(errors(fixed(text, d)), [], JSON.stringify(mount));
+  }
+});
+
+test('host checks with an instance dir: missing sources and mount points', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cfg-inst-'));
+  mkdirSync(join(dir, 'image', 'host'), { recursive: true });
+  const text = variant([{ kind: 'insert', path: ['mount', 2], value: { target: '/data', type: 'hostfs', source: './nowhere' } }]);
+  const ds = checkConfig(text, { ...V31, instanceDir: dir }).diagnostics;
+  assert.ok(ds.some((d) => d.code === 'mount-source' && /does not exist on the host/.test(d.message)));
+  assert.ok(ds.some((d) => d.code === 'mount-point' && /image\/data/.test(d.message)));
+  assert.ok(!ds.some((d) => d.severity === 'error'));
+});
+
+test('cross-field rules use gen_internal_conf messages', () => {
+  const us = variant([{ kind: 'set', path: ['resource_limits', 'user_space_max_size'], value: '100MB' }]);
+  assert.match(find(us, 'cross-field').message, /user_space_size: "300MB", user_space_max_size: Some\("100MB"\), wrong configuration/);
+  const th = variant([{ kind: 'set', path: ['resource_limits', 'init_num_of_threads'], value: 64 }]);
+  const d = checkConfig(th, V31).diagnostics.find((x) => x.code === 'cross-field')!;
+  assert.match(d.message, /init_num_of_threads: Some\(64\), max_num_of_threads: 32, wrong configuration/);
+});
+
+test('risky settings: debuggable in release config, logging in a release enclave', () => {
+  assert.equal(find(TEMPLATE, 'risky-debuggable', { ...V31, fileName: 'Occlum_release.json' }).severity, 'warning');
+  const rel = variant([{ kind: 'set', path: ['metadata', 'debuggable'], value: false }, { kind: 'set', path: ['metadata', 'disable_log'], value: false }]);
+  assert.equal(find(rel, 'risky-log').severity, 'warning');
+});
+
+test('versions: resolve user input, detect from shape', () => {
+  assert.deepEqual(resolveVersion('0.29'), { ok: true, id: '0.29.7' });
+  assert.deepEqual(resolveVersion('v0.26.4'), { ok: true, id: '0.26.3' });
+  assert.deepEqual(resolveVersion('0.28.1'), { ok: true, id: '0.28' });
+  assert.deepEqual(resolveVersion('0.31.2'), { ok: true, id: '0.31.0' });
+  assert.equal(resolveVersion('1.0.0').ok, false);
+  assert.equal(resolveVersion('abc').ok, false);
+  const detect = (ops: EditOp[]) => detectVersion(parseConfig(variant(ops)).root).version;
+  assert.equal(detect([]), '0.31.0');
+  assert.equal(detect([{ kind: 'remove', path: ['feature', 'io_uring'] }]), '0.31.0');
+  assert.equal(detect([{ kind: 'remove', path: ['feature'] }]), '0.30.0');
+  assert.equal(detect([{ kind: 'remove', path: ['feature'] }, { kind: 'remove', path: ['metadata', 'enable_kss'] }, { kind: 'remove', path: ['metadata', 'family_id'] }, { kind: 'remove', path: ['metadata', 'ext_prod_id'] }]), '0.26.0');
+  const noKss: EditOp[] = ['enable_kss', 'family_id', 'ext_prod_id'].map((k) => ({ kind: 'remove', path: ['metadata', k] }));
+  assert.equal(detect([{ kind: 'set', path: ['mount', 0, 'options', 'layers', 0, 'options'], value: { integrity_only: true } }, { kind: 'remove', path: ['feature'] }, ...noKss]), '0.20');
+  // Contradictory evidence: the newest wins and the detection says so.
+  const mixed = detectVersion(parseConfig(variant([{ kind: 'set', path: ['metadata', 'pkru'], value: 0 }])).root);
+  assert.equal(mixed.version, '0.31.0'); // feature.io_uring is 0.31-only evidence
+  assert.equal(mixed.mixed, true);
+});
+
+test('legacy metadata.pkru is moved into feature by its fix', () => {
+  const text = variant([{ kind: 'set', path: ['metadata', 'pkru'], value: 1 }, { kind: 'remove', path: ['feature', 'pkru'] }]);
+  const d = find(text, 'legacy-key');
+  assert.equal(d.fix?.title, 'Move metadata.pkru to feature.pkru');
+  const out = fixed(text, d);
+  assert.equal(JSON.parse(out).feature.pkru, 1);
+  assert.equal(JSON.parse(out).metadata.pkru, undefined);
+  assert.deepEqual(checkConfig(out, V31).diagnostics, []);
+});
+
+test('a KSS-less 0.24 config under 0.31 rules: one fix adds all three KSS keys', () => {
+  const text = variant([{ kind: 'remove', path: ['metadata', 'enable_kss'] }, { kind: 'remove', path: ['metadata', 'family_id'] }, { kind: 'remove', path: ['metadata', 'ext_prod_id'] }]);
+  const d = find(text, 'missing-key');
+  assert.equal(d.fix?.title, 'Add the KSS keys (enable_kss false, zero IDs)');
+  assert.deepEqual(checkConfig(fixed(text, d), V31).diagnostics, []);
+  assert.equal(fixed(text, d), TEMPLATE);
+});
