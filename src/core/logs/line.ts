@@ -29,7 +29,6 @@ const PANIC_OLD = /^thread '([^']*)' panicked at '(.*)', ([^\s:]+):(\d+):(\d+)$/
 const PANIC_NEW = /^thread '([^']*)' panicked at ([^\s:]+):(\d+):(\d+):?$/;
 const ALLOC_FAILED = /^memory allocation of (\d+) bytes failed/;
 // bash: /opt/occlum/build/bin/occlum: line 315:  8025 Segmentation fault      (core dumped) RUST_BACKTRACE=1 …
-const CRASH = /^(\S.*?): line (\d+): +(\d+) ([A-Z][A-Za-z/ 0-9]*?[a-z0-9])(?: +\((core dumped)\))?(?: +(.*))?$/;
 const EXEC_STATUS = /^Error: (-?\d+)$/;
 // Un-prefixed LibOS messages printed with eprintln! (always shown, whatever the log level).
 const LIBOS_EPRINTLN = /^(failed to execute a process|invalid arguments for LibOS|failed to kill|invalid log level): /;
@@ -56,6 +55,10 @@ const SIGNALS: Record<string, [number, string]> = {
   'File size limit exceeded': [25, 'SIGXFSZ'],
   'Bad system call': [31, 'SIGSYS'],
 };
+
+const CRASH = new RegExp(
+  `^(\\S.*?): line (\\d+): +(\\d+) (${Object.keys(SIGNALS).map((k) => k.replace('/', '\\/')).join('|')})(?: +\\((core dumped)\\))?(?: +(.*))?$`,
+);
 
 /** Splits `… [line = L, file = F]` (LibOS) off a message. */
 export function splitLibosLocation(msg: string): { message: string; location?: SourceLocation } {
@@ -121,7 +124,6 @@ export function classifyLine(text: string): Classified {
       const start = withCause({ kind: 'boot-failure', level: 'error', message: '' }, text.slice(25));
       return { start, chain: true };
     }
-    if (LIBOS_EPRINTLN.test(text)) return { start: withCause({ kind: 'eprintln', level: 'error', message: '' }, text), chain: true };
     if (text.startsWith('fatal runtime error: ')) return { start: { kind: 'panic', level: 'error', message: text }, chain: true };
   } else if (c0 === 0x74 /* t */) {
     if (text.startsWith("thread '")) {
@@ -155,6 +157,7 @@ export function classifyLine(text: string): Classified {
   } else if (c0 === 0x55 /* U */) {
     if (text.startsWith('Uses can disable Occlum Log')) return { start: { kind: 'eprintln', level: 'warn', message: text }, chain: false };
   }
+  if (LIBOS_EPRINTLN.test(text)) return { start: withCause({ kind: 'eprintln', level: 'error', message: '' }, text), chain: true };
   if (text.includes(': line ')) {
     const r = classifyCrash(text);
     if (r) return r;

@@ -1,0 +1,212 @@
+// Line shapes from the spec that the sample file does not hold, streaming (chunk splits at
+// every byte offset), and robustness against garbage.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LOG_SAMPLES } from '../helpers/paths.ts';
+import { LogParser, parseLog, MAX_LINE } from '../../src/core/logs/parser.ts';
+import type { LogRecord } from '../../src/core/logs/index.ts';
+
+const one = (line: string): LogRecord => {
+  const r = parseLog(line);
+  assert.equal(r.length, 1, `expected one record for ${JSON.stringify(line)}, got ${r.length}`);
+  return r[0] as LogRecord;
+};
+
+test('real ESC colour codes and CRLF are stripped; colour is flagged', () => {
+  const r = one('\x1b[31m[2025-12-26T01:24:09.456Z][ERROR][T1][#3][····Open][syscall] Error = ENOENT (#2, No such file or directory): EntryNotFound\x1b[0m\r\n');
+  assert.equal(r.colored, true);
+  assert.deepEqual([r.kind, r.level, r.syscall, r.module, r.errno?.name], ['libos', 'error', 'Open', 'syscall', 'ENOENT']);
+  assert.ok(!r.text.includes('\x1b') && !r.text.includes('\r'));
+  assert.equal(one('plain line').colored, false);
+});
+
+test('names longer than 8 are unpadded; module-era boot line on T0 has [module] but no syscall', () => {
+  const a = one('[2022-07-12T09:17:01.077Z][TRACE][T3][#144][Nanosleep] Syscall { num = Nanosleep, req_u = 0x7fec554b3960, rem_u = 0x0 }');
+  assert.deepEqual([a.syscall, a.thread, a.round], ['Nanosleep', 3, 144]);
+  const b = one('[2025-01-01T00:00:00.000Z][ INFO][T0][#0][entry] Process created: elf = /bin/app, pid = 1');
+  assert.deepEqual([b.syscall, b.module, b.level], [undefined, 'entry', 'info']);
+  const c = one('[2025-01-01T00:00:00.000Z][ WARN][T2][#9][ClockGettime][vm] New brk address is too high');
+  assert.deepEqual([c.syscall, c.module, c.level], ['ClockGettime', 'vm', 'warn']);
+  // Old docs padded with '_'.
+  assert.equal(one('[2020-01-01T00:00:00.000Z][ERROR][T1][#5][____Mmap] Error = ENOMEM (#12, Out of memory): not enough memory').syscall, 'Mmap');
+});
+
+test('a LibOS error line followed by Caused by lines is one record with causes', () => {
+  const r = parseLog(
+    '[2025-01-01T00:00:00.000Z][ERROR][T1][#7][···Write][syscall] Error = EIO (#5, I/O error): write failed [line = 10, file = src/fs/a.rs]\n' +
+      '    Caused by ENOMEM (#12, Out of memory): SGX protected file I/O error [line = 20, file = src/fs/b.rs]\n' +
+      '[2025-01-01T00:00:00.001Z][TRACE][T1][#7][···Write][syscall] Retval = 0xfffffffffffffffb\n',
+  );
+  assert.equal(r.length, 2);
+  assert.equal(r[0]?.causes?.length, 1);
+  assert.deepEqual(r[0]?.causes?.[0]?.errno?.name, 'ENOMEM');
+  assert.deepEqual(r[0]?.causes?.[0]?.location, { file: 'src/fs/b.rs', line: 20 });
+  assert.equal(r[1]?.message, 'Retval = 0xfffffffffffffffb');
+});
+
+test('PAL lines: SGX status codes, WARN, occlum-run', () => {
+  const a = one('[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 367) with error code 0x1009: Unknown SGX error (line 21, file src/ocalls/spawn.c)');
+  assert.deepEqual(a.sgx, { code: 0x1009, text: 'Unknown SGX error' });
+  assert.deepEqual(a.location, { file: 'src/ocalls/spawn.c', line: 21 });
+  assert.equal(a.errno, undefined);
+  const b = one('[ERROR] occlum-pal: Failed to create enclave with error code 0x2009: Invalid enclave metadata. (line 80, file src/pal_enclave.c)');
+  assert.deepEqual(b.sgx, { code: 0x2009, text: 'Invalid enclave metadata.' });
+  const c = one('[WARN] occlum-pal: Invalid CONFIG SVN value');
+  assert.deepEqual([c.kind, c.level, c.location], ['pal', 'warn', undefined]);
+  const d = one('[ERROR] occlum-run: at least one argument must be provided');
+  assert.deepEqual([d.kind, d.component], ['pal', 'occlum-run']);
+});
+
+test('panics: old and new Rust formats, with the backtrace folded in', () => {
+  const r = parseLog(
+    "thread '<unnamed>' panicked at 'called `Option::unwrap()` on a `None` value', src/fs/x.rs:12:5\n" +
+      'stack backtrace:\n' +
+      '   0: occlum_libos_core_rs::foo\n' +
+      '             at src/fs/x.rs:12:5\n' +
+      '   1: rust_begin_unwind\n' +
+      'note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.\n' +
+      '/opt/occlum/build/bin/occlum: line 315:  8025 Illegal instruction     (core dumped) RUST_BACKTRACE=1 "$instance_dir/build/bin/occlum-run" "$@"\n',
+  );
+  assert.equal(r.length, 2);
+  assert.deepEqual([r[0]?.kind, r[0]?.message, r[0]?.location], ['panic', 'called `Option::unwrap()` on a `None` value', { file: 'src/fs/x.rs', line: 12, column: 5 }]);
+  assert.deepEqual(r[0]?.backtrace, ['0: occlum_libos_core_rs::foo', 'at src/fs/x.rs:12:5', '1: rust_begin_unwind', 'note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.']);
+  assert.equal(r[1]?.kind, 'crash');
+  assert.deepEqual(r[1]?.exit, { pid: 8025, signal: 4, signalName: 'SIGILL', status: 132, coreDumped: true });
+  assert.deepEqual(r[1]?.location, { file: '/opt/occlum/build/bin/occlum', line: 315 });
+
+  const n = parseLog("thread '<unnamed>' panicked at src/config.rs:24:17:\nexplicit panic\n");
+  assert.equal(n.length, 1);
+  assert.deepEqual([n[0]?.kind, n[0]?.message, n[0]?.location?.line], ['panic', 'explicit panic', 24]);
+  const m = one('memory allocation of 8388608 bytes failed');
+  assert.deepEqual([m.kind, m.level], ['panic', 'error']);
+});
+
+test('crash line with Segmentation fault', () => {
+  const r = one('/opt/occlum/build/bin/occlum: line 315:  8025 Segmentation fault      (core dumped) RUST_BACKTRACE=1 "$instance_dir/build/bin/occlum-run" "$@"');
+  assert.deepEqual([r.kind, r.exit?.signal, r.exit?.status, r.exit?.signalName], ['crash', 11, 139, 'SIGSEGV']);
+  // Not a signal bash knows: stays raw.
+  assert.equal(one('foo: line 3: 12 Something else').kind, 'raw');
+});
+
+test('exec client statuses and other eprintln messages', () => {
+  assert.deepEqual(one('Error: 256').exit, { status: 1 });
+  assert.deepEqual(one('Error: 9').exit, { signal: 9 });
+  assert.deepEqual(one('Error: -1').exit, { status: -1 });
+  assert.equal(one('Error: 256').kind, 'exec-status');
+  const a = one('Error: the server of current Occlum instance has not been started.');
+  assert.deepEqual([a.kind, a.level], ['eprintln', 'error']);
+  const b = one('failed to execute a process: EACCES (#13, Permission denied): program path is NOT a valid entry point [line = 354, file = src/entry.rs]');
+  assert.deepEqual([b.kind, b.errno?.name, b.location?.line], ['eprintln', 'EACCES', 354]);
+  const w = parseLog('Warnning: Occlum Log is enabled for release enclave!\nUses can disable Occlum Log by setting metadata.disable_log=true in Occlum.json and rebuild Occlum instance.\n');
+  assert.deepEqual(w.map((x) => [x.kind, x.level]), [['eprintln', 'warn'], ['eprintln', 'warn']]);
+  assert.equal(one('invalid log level: x').kind, 'eprintln');
+});
+
+test('env_logger lines of other tools and the pre-0.5 format', () => {
+  const a = one('[2021-03-01T10:00:00Z DEBUG occlum_exec_client] connecting to socket');
+  assert.deepEqual([a.kind, a.level, a.module, a.message], ['env-logger', 'debug', 'occlum_exec_client', 'connecting to socket']);
+});
+
+test('program stderr that merely looks bracketed stays raw', () => {
+  for (const l of ['[INFO] server: started', '[1/3] compiling', '[2025] year', '[T1] tag', 'Caused by nothing']) {
+    const r = one(l);
+    assert.deepEqual([r.kind, r.level, r.message], ['raw', null, l], l);
+  }
+});
+
+test('an orphan "Caused by" line (no record before it) is a raw record, not dropped', () => {
+  const r = parseLog('    Caused by ENOENT (#2, No such file or directory): x\n');
+  assert.equal(r.length, 1);
+});
+
+const SAMPLE = readFileSync(join(LOG_SAMPLES, 'occlum-log-samples.txt'));
+// The samples with real ESC bytes, CRLF line ends and some multi-line records, as Occlum writes them.
+const LIVE = Buffer.concat([
+  Buffer.from(SAMPLE.toString('utf8').replace(/\^\[/g, '\x1b').replace(/\^M/g, '\r')),
+  Buffer.from(
+    '\x1b[33m[2025-01-01T00:00:00.000Z][ WARN][T2][#9][·····Brk][vm] New brk address is too high\x1b[0m\r\n' +
+      "thread '<unnamed>' panicked at src/config.rs:24:17:\nexplicit panic\nstack backtrace:\n   0: x\n" +
+      'tail without newline ····',
+  ),
+]);
+
+function parseInChunks(buf: Buffer, cuts: number[]): LogRecord[] {
+  const p = new LogParser();
+  const out: LogRecord[] = [];
+  let from = 0;
+  for (const c of [...cuts, buf.length]) {
+    out.push(...p.feed(buf.subarray(from, c)));
+    from = c;
+  }
+  out.push(...p.end());
+  return out;
+}
+
+test('splitting the stream at every byte offset gives the same records', () => {
+  const whole = parseInChunks(LIVE, []);
+  assert.ok(whole.length > 50);
+  assert.equal(whole.at(-1)?.message, 'tail without newline ····');
+  for (let i = 1; i < LIVE.length; i++) {
+    assert.deepEqual(parseInChunks(LIVE, [i]), whole, `split at byte ${i}`);
+  }
+  // Three-way splits at a stride, and one byte at a time.
+  for (let i = 1; i < LIVE.length; i += 97) {
+    for (let j = i + 1; j < LIVE.length; j += 389) assert.deepEqual(parseInChunks(LIVE, [i, j]), whole, `split at ${i},${j}`);
+  }
+  const bytes = Array.from({ length: LIVE.length - 1 }, (_, k) => k + 1);
+  assert.deepEqual(parseInChunks(LIVE, bytes), whole);
+  // String chunks too (split on UTF-16 units).
+  const text = LIVE.toString('utf8');
+  const p = new LogParser();
+  const out: LogRecord[] = [];
+  for (let i = 0; i < text.length; i += 7) out.push(...p.feed(text.slice(i, i + 7)));
+  out.push(...p.end());
+  assert.deepEqual(out, whole);
+});
+
+test('flush() finalises a held multi-line record; hasPending tells when one is held', () => {
+  const p = new LogParser();
+  assert.deepEqual(p.feed('failed to boot up LibOS: ENOENT (#2, No such file or directory): x [line = 1, file = a.rs]\n'), []);
+  assert.equal(p.hasPending, true);
+  const r = p.flush();
+  assert.equal(r.length, 1);
+  assert.equal(p.hasPending, false);
+  // A trace line is final at once: no latency for ordinary lines.
+  assert.equal(p.feed('[2021-04-19T10:02:40.450Z][TRACE][T1][#1][·····Brk] Retval = 1\n').length, 1);
+});
+
+test('garbage never throws and every record is well formed', () => {
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const pieces = SAMPLE.toString('utf8').split(/(?=[\[\]\n(#:·])/);
+  for (let round = 0; round < 300; round++) {
+    const p = new LogParser();
+    const out: LogRecord[] = [];
+    for (let k = 0; k < 40; k++) {
+      const kind = rnd();
+      let chunk: Buffer;
+      if (kind < 0.4) chunk = Buffer.from(Array.from({ length: Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256)));
+      else if (kind < 0.8) chunk = Buffer.from(Array.from({ length: 6 }, () => pieces[Math.floor(rnd() * pieces.length)]).join(''));
+      else chunk = Buffer.from(['\x1b[', '\r', '\n', '    Caused by ', 'stack backtrace:\n', "thread 'x' panicked at a:1:2:\n", '[ERROR] occlum-pal: ', '^[[0m'][Math.floor(rnd() * 8)] as string);
+      out.push(...p.feed(chunk));
+    }
+    out.push(...p.end());
+    for (const r of out) {
+      assert.equal(typeof r.kind, 'string');
+      assert.equal(typeof r.text, 'string');
+      assert.ok(r.lineNo >= 1);
+    }
+  }
+});
+
+test('a stream without newlines stays bounded (cut into MAX_LINE pieces)', () => {
+  const p = new LogParser();
+  const out: LogRecord[] = [];
+  const chunk = 'x'.repeat(10_000);
+  for (let i = 0; i < 100; i++) out.push(...p.feed(chunk));
+  out.push(...p.end());
+  assert.equal(out.reduce((n, r) => n + r.text.length, 0), 1_000_000);
+  assert.ok(out.every((r) => r.text.length <= MAX_LINE));
+});
