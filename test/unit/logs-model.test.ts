@@ -1,0 +1,128 @@
+// Levels (OCCLUM_LOG_LEVEL semantics), the ring buffer, filters over the buffer, and hints.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  checkLogLevel, compileFilter, DEFAULT_FILTER, effectiveLogLevel, FilterError, hintsFor, levelEnabled, LogBuffer,
+  matchRanges, parseLog, parseLogLevel, RingBuffer, type LogFilter, type LogRecord,
+} from '../../src/core/logs/index.ts';
+
+test('OCCLUM_LOG_LEVEL: case-insensitive, aliases, unknown and unset are off', () => {
+  const cases: [string | undefined, string][] = [
+    [undefined, 'off'], ['', 'off'], ['off', 'off'], ['OFF', 'off'], ['panic', 'error'], ['Fatal', 'error'], ['ERROR', 'error'],
+    ['warning', 'warn'], ['WARN', 'warn'], ['info', 'info'], ['Debug', 'debug'], ['TRACE', 'trace'], ['verbose', 'off'], ['2', 'off'],
+  ];
+  for (const [v, want] of cases) assert.equal(parseLogLevel(v), want, String(v));
+  assert.deepEqual(checkLogLevel('verbose'), { level: 'off', known: false });
+  assert.deepEqual(checkLogLevel('Warning'), { level: 'warn', known: true });
+});
+
+test('effective level: release enclaves clamp to error or turn logging off', () => {
+  assert.deepEqual(effectiveLogLevel({ env: 'trace' }), { level: 'trace', releaseWarning: false });
+  assert.deepEqual(effectiveLogLevel({ env: 'trace', debuggable: true, disableLog: true }).level, 'trace');
+  const clamped = effectiveLogLevel({ env: 'debug', debuggable: false, disableLog: false });
+  assert.equal(clamped.level, 'error');
+  assert.equal(clamped.releaseWarning, true);
+  assert.match(clamped.reason ?? '', /capped at error/);
+  assert.equal(effectiveLogLevel({ env: 'error', debuggable: false, disableLog: false }).level, 'error');
+  assert.equal(effectiveLogLevel({ env: 'trace', debuggable: false, disableLog: true }).level, 'off');
+  // disable_log defaults to true for a release enclave.
+  assert.equal(effectiveLogLevel({ env: 'trace', debuggable: false }).level, 'off');
+  assert.equal(levelEnabled('warn', 'error'), true);
+  assert.equal(levelEnabled('warn', 'info'), false);
+  assert.equal(levelEnabled('off', 'error'), false);
+});
+
+test('ring buffer: O(1) append, stable ids, eviction of the oldest', () => {
+  const r = new RingBuffer<number>(3);
+  assert.equal(r.push(10), 0);
+  r.push(11);
+  r.push(12);
+  assert.equal(r.push(13), 3);
+  assert.deepEqual([r.size, r.firstId, r.endId], [3, 1, 4]);
+  assert.equal(r.get(0), undefined);
+  assert.equal(r.get(1), 11);
+  assert.equal(r.get(3), 13);
+  assert.deepEqual([...r.entries()], [[1, 11], [2, 12], [3, 13]]);
+  assert.throws(() => new RingBuffer(0), /positive integer/);
+});
+
+const LOG = [
+  '[2025-12-26T01:24:09.456Z][DEBUG][T1][#3][····Open][fs] lookup_inode: cwd: "/", path: "/lib/libc.so"',
+  '[2025-12-26T01:24:09.456Z][ERROR][T1][#3][····Open][syscall] Error = ENOENT (#2, No such file or directory): EntryNotFound',
+  '[2025-12-26T01:24:09.456Z][TRACE][T1][#3][····Open][syscall] Retval = 0xfffffffffffffffe',
+  'hello from the program',
+  '[2025-12-26T01:24:09.460Z][DEBUG][T2][#14][Mprotect][vm] mprotect: addr: 0x1000, size: 0x4000, perms: READ',
+  '[2025-12-26T01:24:09.461Z][ WARN][T2][#15][·····Brk][vm] New brk address is too high',
+  '[ERROR] occlum-pal: occlum_ecall_new_process returns ENOENT (line 210, file src/pal_api.c)',
+].join('\n');
+const RECS = parseLog(LOG);
+
+function view(f: Partial<LogFilter>, cap = 100): string[] {
+  const b = new LogBuffer(cap);
+  for (const r of RECS) b.append(r);
+  b.setFilter({ ...DEFAULT_FILTER, ...f });
+  return b.slice(0, b.length).map((r) => r.message.slice(0, 12));
+}
+
+test('filters: level, exact-level toggles, thread, syscall, module, text, regex, inverse, raw', () => {
+  assert.equal(view({}).length, 7);
+  assert.deepEqual(view({ minLevel: 'warn' }), ['Error = ENOE', 'hello from t', 'New brk addr', 'occlum_ecall']);
+  assert.deepEqual(view({ minLevel: 'warn', includeRaw: false }), ['Error = ENOE', 'New brk addr', 'occlum_ecall']);
+  assert.deepEqual(view({ hiddenLevels: ['debug', 'trace'], includeRaw: false }), ['Error = ENOE', 'New brk addr', 'occlum_ecall']);
+  assert.deepEqual(view({ thread: 2 }), ['mprotect: ad', 'New brk addr']);
+  assert.deepEqual(view({ syscall: 'open' }), ['lookup_inode', 'Error = ENOE', 'Retval = 0xf']);
+  assert.deepEqual(view({ module: 'vm' }), ['mprotect: ad', 'New brk addr']);
+  assert.deepEqual(view({ text: 'enoent' }), ['Error = ENOE', 'occlum_ecall']);
+  assert.deepEqual(view({ text: 'ENOENT' }), ['Error = ENOE', 'occlum_ecall']);
+  assert.deepEqual(view({ text: 'Enoent' }), []); // smart case: an upper-case letter makes it exact
+  assert.deepEqual(view({ text: '^\\[ERROR\\]', regex: true }), ['occlum_ecall']);
+  assert.deepEqual(view({ text: 'T1', inverse: true, includeRaw: false }), ['mprotect: ad', 'New brk addr', 'occlum_ecall']);
+  assert.throws(() => compileFilter({ ...DEFAULT_FILTER, text: '(', regex: true }), (e: Error) => e instanceof FilterError && /invalid regular expression \/\(\/: Unterminated group/.test(e.message));
+});
+
+test('the filtered index follows appends and evictions', () => {
+  const b = new LogBuffer(4);
+  b.setFilter({ ...DEFAULT_FILTER, minLevel: 'error' });
+  for (const r of RECS) b.append(r);
+  // Capacity 4 keeps the last 4 records: raw, Mprotect, Brk, PAL → raw and PAL pass.
+  assert.deepEqual(b.slice(0, 10).map((r) => r.kind), ['raw', 'pal']);
+  assert.equal(b.size, 4);
+  assert.equal(b.total, 7);
+  const id = b.idAt(1) as number;
+  assert.equal(b.indexOfId(id), 1);
+  assert.equal(b.find(0, 1, (r) => r.kind === 'pal'), 1);
+  assert.equal(b.find(1, 1, (r) => r.kind === 'raw'), 0); // wraps
+  assert.equal(b.find(1, 1, (r) => r.kind === 'raw', false), -1);
+  for (let i = 0; i < 10_000; i++) b.append(RECS[1] as LogRecord);
+  assert.equal(b.length, 4);
+});
+
+test('match ranges for highlighting (plain and regex, smart case)', () => {
+  assert.deepEqual(matchRanges('ENOENT and enoent', 'enoent', false), [[0, 6], [11, 17]]);
+  assert.deepEqual(matchRanges('a.b a_b', 'a.b', false), [[0, 3]]);
+  assert.deepEqual(matchRanges('a.b a_b', 'a.b', true), [[0, 3], [4, 7]]);
+  assert.deepEqual(matchRanges('x', '(', true), []);
+});
+
+const hintPaths = (line: string) => parseLog(line).flatMap((r) => hintsFor(r).map((h) => (h.configPath ?? ['-']).join('.')));
+
+test('hints map known messages to the Occlum.json field to change', () => {
+  assert.deepEqual(hintPaths('[2025-01-01T00:00:00.000Z][ERROR][T1][#5][····Mmap][syscall] Error = ENOMEM (#12, Out of memory): not enough memory [line = 1, file = src/vm/a.rs]'), ['resource_limits.user_space_size']);
+  assert.deepEqual(hintPaths('[2020-01-01T00:00:00.000Z][ERROR][T1][#5][____Mmap] Error = ENOMEM (#12, Out of memory): not enough memory'), ['resource_limits.user_space_size']);
+  assert.deepEqual(hintPaths('[2025-01-01T00:00:00.000Z][ WARN][T2][#15][·····Brk][vm] New brk address is too high'), ['process.default_heap_size']);
+  assert.deepEqual(hintPaths('failed to boot up LibOS: ENOMEM (#12, Out of memory): failed to create process VM [line = 17, file = src/process/do_spawn/init_vm.rs]\n    Caused by ENOMEM (#12, Out of memory): can\'t allocate free chunks [line = 66, file = src/vm/vm_manager.rs]'), ['resource_limits.user_space_size']);
+  assert.deepEqual(hintPaths('[2025-01-01T00:00:00.000Z][ERROR][T1][#5][···Mmap2][vm] run out of reserved memory'), ['resource_limits.user_space_size']);
+  assert.deepEqual(hintPaths('memory allocation of 8388608 bytes failed'), ['resource_limits.kernel_space_heap_size']);
+  assert.deepEqual(hintPaths('[2025-01-01T00:00:00.000Z][ERROR][T1][#5][···Write][syscall] Error = EIO (#5, I/O error): SGX protected file I/O error: EIO (#5, I/O error): Cannot allocate memory (os error: 12)'), ['resource_limits.kernel_space_heap_size']);
+  assert.deepEqual(hintPaths('[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 9) with error code 0x1003: Out of TCS. (line 21, file src/ocalls/spawn.c)'), ['resource_limits.max_num_of_threads']);
+  assert.deepEqual(hintPaths('[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 9) with error code 0x1003: Unknown SGX error (line 21, file src/ocalls/spawn.c)'), ['resource_limits.max_num_of_threads']);
+  assert.deepEqual(hintPaths('[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 367) with error code 0x1009: Unknown SGX error (line 21, file src/ocalls/spawn.c)'), ['resource_limits.kernel_space_stack_size']);
+  assert.deepEqual(hintPaths('[ERROR] occlum-pal: Failed to create enclave with error code 0x2009: Invalid enclave metadata. (line 80, file src/pal_enclave.c)'), ['resource_limits.kernel_space_stack_size']);
+  assert.deepEqual(hintPaths('failed to boot up LibOS: EACCES (#13, Permission denied): program path is NOT a valid entry point [line = 354, file = src/entry.rs]'), ['entry_points']);
+  assert.deepEqual(hintPaths('failed to boot up LibOS: EINVAL (#22, Invalid argument): program path must be absolute [line = 3, file = src/entry.rs]'), ['entry_points']);
+  assert.deepEqual(hintPaths('failed to boot up LibOS: ENOEXEC (#8, Exec format error): unknown executable file format [line = 23, file = src/process/do_spawn/exec_loader.rs]'), ['-']);
+  assert.deepEqual(hintPaths('failed to boot up LibOS: ENOENT (#2, No such file or directory): cannot load ld.so [line = 192, file = src/process/do_spawn/mod.rs]'), ['-']);
+  // No hint for ordinary lines, nor for a program that merely prints such text.
+  assert.deepEqual(hintPaths(LOG.split('\n').slice(0, 5).join('\n')), []);
+  assert.deepEqual(hintPaths('my app: memory allocation of 5 bytes failed (retrying)'), []);
+});
