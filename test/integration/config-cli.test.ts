@@ -1,0 +1,107 @@
+// `occlum-studio check` and `schema` through the built binary: exit codes and output.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.ts';
+import { CONFIG_CORPUS } from '../helpers/paths.ts';
+
+const TEMPLATE = join(CONFIG_CORPUS, 'occlum', 'etc__template__Occlum.json');
+const V030 = join(CONFIG_CORPUS, 'occlum-history', 'v0.30.0__etc__template__Occlum.json');
+
+function instance(text: string, extra: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cfg-cli-'));
+  mkdirSync(join(dir, 'image', 'host'), { recursive: true });
+  writeFileSync(join(dir, 'Occlum.json'), text);
+  for (const [name, content] of Object.entries(extra)) writeFileSync(join(dir, name), content);
+  return dir;
+}
+
+test('check: a clean config exits 0 with a summary line', () => {
+  const r = runCli(['check', TEMPLATE]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /: 0 errors, 0 warnings, 0 notes \(Occlum 0\.31\.0 rules, detected: /);
+});
+
+test('check: errors print file:line:col: severity: message with the fix, exit 1', () => {
+  const text = readFileSync(TEMPLATE, 'utf8').replace('"300MB"', '"300mb"');
+  const dir = instance(text);
+  const r = runCli(['check', dir]);
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /Occlum\.json:5:28: error: "300mb" is not a valid size for resource_limits\.user_space_size: .*The user_space_size "300mb" is not correct\./);
+  assert.match(r.stdout, /\n {4}fix available: Change to "300MB"\n/);
+  assert.match(r.stdout, /1 error, 0 warnings/);
+});
+
+test('check: warnings pass, but fail with --strict', () => {
+  const text = readFileSync(TEMPLATE, 'utf8').replace('"kernel_space_heap_size": "32MB",', '"kernel_space_heap_size": "32MB",\n        "kernel_space_heap_max_sizes": "64MB",');
+  const dir = instance(text);
+  const r = runCli(['check', dir]);
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /warning: unknown key "kernel_space_heap_max_sizes" in resource_limits: Occlum silently ignores it; did you mean "kernel_space_heap_max_size"\?/);
+  assert.equal(runCli(['check', '--strict', dir]).status, 1);
+});
+
+test('check: version from --occlum-version, then .occlum-studio.json, else detected', () => {
+  // A 0.30.0 template is valid for 0.30.0 (detected) but not for 0.31.0.
+  assert.equal(runCli(['check', V030]).status, 0);
+  const r = runCli(['check', '--occlum-version', '0.31.0', V030]);
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /error: missing field `feature`/);
+  assert.match(r.stdout, /fix available: Add the `feature` section/);
+  const dir = instance(readFileSync(V030, 'utf8'), { '.occlum-studio.json': '{"occlumVersion": "0.31"}' });
+  assert.equal(runCli(['check', dir]).status, 1);
+  const bad = instance(readFileSync(V030, 'utf8'), { '.occlum-studio.json': '{"occlumVersion": 31}' });
+  const rb = runCli(['check', bad]);
+  assert.equal(rb.status, 0);
+  assert.match(rb.stderr, /occlumVersion must be a string/);
+});
+
+test('check --json prints the diagnostics as data', () => {
+  const r = runCli(['check', '--json', '--occlum-version', '0.31', V030]);
+  assert.equal(r.status, 1);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.version, '0.31.0');
+  assert.equal(out.explicitVersion, true);
+  const d = out.diagnostics.find((x: { code: string }) => x.code === 'missing-key');
+  assert.deepEqual(d.path, ['feature']);
+  assert.ok(d.line >= 1 && d.fix.edits.length === 1);
+});
+
+test('check: usage errors exit 2 with a clear message', () => {
+  const bad = runCli(['check', '--occlum-version', '2.0', TEMPLATE]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /no rules for Occlum 2\.0/);
+  const missing = runCli(['check', '/nonexistent/Occlum.json']);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /no such file or directory/);
+  const empty = mkdtempSync(join(tmpdir(), 'cfg-cli-empty-'));
+  copyFileSync(TEMPLATE, join(empty, 'occlum.json'));
+  const r = runCli(['check', empty]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /no Occlum\.json in this directory \(there is an occlum\.json/);
+  assert.equal(runCli(['check', '--bogus', TEMPLATE]).status, 2);
+});
+
+test('check: comments are reported as the serde error, the file is still checked', () => {
+  const text = readFileSync(TEMPLATE, 'utf8').replace('"process": {', '// tuned for java\n    "process": {');
+  const r = runCli(['check', instance(text)]);
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /Occlum\.json:8:5: error: key must be a string: JSON does not allow comments/);
+  assert.match(r.stdout, /fix available: Remove the comment/);
+});
+
+test('schema prints a draft 2020-12 JSON Schema for a version', () => {
+  const r = runCli(['schema']);
+  assert.equal(r.status, 0);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.$schema, 'https://json-schema.org/draft/2020-12/schema');
+  assert.ok(s.required.includes('feature'));
+  assert.ok(s.properties.feature.properties.io_uring);
+  assert.match(s.properties.resource_limits.properties.kernel_space_heap_size.description, /kernel heap/);
+  const old = JSON.parse(runCli(['schema', '--occlum-version', '0.29']).stdout);
+  assert.equal(old.properties.feature, undefined);
+  assert.ok(old.properties.metadata.required.includes('enable_kss'));
+  assert.equal(runCli(['schema', '--occlum-version', 'x']).status, 2);
+});
