@@ -1,0 +1,232 @@
+// `occlum build` for the host backend. Builds everything in a temp directory next to build/
+// and swaps it in at the end, so a failed or killed build leaves the last good build runnable;
+// run/ is wiped (like Occlum) only after the new build is in place, unless keepRun.
+import {
+  copyFileSync,
+  constants as fsc,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  chmodSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { checkConfig } from '../../config/validate.ts';
+import { formatPath } from '../../config/types.ts';
+import { preflightErrors, preflightImage, type PreflightProblem } from '../../elf/preflight.ts';
+import { instancePaths, type InstancePaths } from '../../instance/layout.ts';
+import { readStatusFile, writeStatusFile } from '../../instance/status.ts';
+import { readRuntimeConfig, RuntimeConfigError } from '../../sandbox/runtime-config.ts';
+import { BackendError, type BuildOptions, type BuildProgress, type BuildResult } from '../types.ts';
+import { sha256File, statEntry, walk, type Manifest, type ManifestEntry } from './manifest.ts';
+import { contentMac } from './pin.ts';
+import { packSecureImage } from './pack.ts';
+
+export const NOT_INITIALIZED =
+  'Error: the current working directory is not initialized as an Occlum instance. Need to run "occlum init" first.';
+
+/** Puts an interrupted build's directories back (build/ missing but the previous one kept aside). */
+export function recoverInterruptedBuild(p: InstancePaths): void {
+  const old = `${p.build}.old`;
+  if (!existsSync(p.build) && existsSync(old)) renameSync(old, p.build);
+  else if (existsSync(old)) rmSync(old, { recursive: true, force: true });
+}
+
+function readOldManifest(p: InstancePaths): Map<string, ManifestEntry> {
+  try {
+    const m = JSON.parse(readFileSync(p.hostManifest, 'utf8')) as Manifest;
+    return new Map(m.entries.map((e) => [e.path, e]));
+  } catch {
+    return new Map();
+  }
+}
+
+/**
+ * Copies image/ to `dest`, hard-linking files unchanged since the last build (same size and
+ * mtime as recorded) from the previous image layer, which is never modified in place.
+ */
+function stageRootfs(src: string, dest: string, p: InstancePaths, force: boolean, onFile: (n: number) => void): { entries: ManifestEntry[]; reused: number } {
+  const old = force ? new Map<string, ManifestEntry>() : readOldManifest(p);
+  mkdirSync(dest, { recursive: true });
+  const staged: { path: string; host: string; srcSize?: number; srcMtimeNs?: string; sha256?: string }[] = [];
+  let reused = 0;
+  let n = 0;
+  for (const { rel, host } of walk(src)) {
+    const path = '/' + rel;
+    const out = join(dest, rel);
+    const st = lstatSync(host, { bigint: true });
+    if (st.isDirectory()) {
+      mkdirSync(out, { mode: Number(st.mode & 0o7777n) });
+      chmodSync(out, Number(st.mode & 0o7777n));
+      staged.push({ path, host: out });
+    } else if (st.isSymbolicLink()) {
+      symlinkSync(readlinkSync(host), out);
+      staged.push({ path, host: out });
+    } else if (st.isFile()) {
+      const prev = old.get(path);
+      const mtimeNs = st.mtimeNs.toString();
+      const size = Number(st.size);
+      const prevHost = join(p.hostRootfs, rel);
+      let sha: string | undefined;
+      if (prev && prev.type === 'file' && prev.srcSize === size && prev.srcMtimeNs === mtimeNs && prev.mode === Number(st.mode & 0o7777n) && existsSync(prevHost)) {
+        linkSync(prevHost, out);
+        sha = prev.sha256;
+        reused++;
+      } else {
+        copyFileSync(host, out, fsc.COPYFILE_FICLONE);
+        chmodSync(out, Number(st.mode & 0o7777n));
+      }
+      staged.push({ path, host: out, srcSize: size, srcMtimeNs: mtimeNs, sha256: sha });
+    } // sockets, fifos, devices: not part of an image (sefs-cli skips them too)
+    onFile(++n);
+  }
+  // Stat after all links are made: linking changes the ctime of the linked inode.
+  const entries: ManifestEntry[] = [];
+  for (const s of staged) {
+    const e = statEntry(s.host, s.path);
+    if (!e) continue;
+    entries.push({
+      ...e,
+      ...(e.type === 'file' ? { sha256: s.sha256 ?? sha256File(s.host), srcSize: s.srcSize, srcMtimeNs: s.srcMtimeNs } : {}),
+    });
+  }
+  return { entries, reused };
+}
+
+/** Occlum.json with the image MAC filled in, plus the host section (see docs/backends.md). */
+function sysConfig(userJson: Record<string, unknown>, rootMac: string, host: Record<string, unknown>): Record<string, unknown> {
+  const copy = JSON.parse(JSON.stringify(userJson)) as Record<string, unknown>;
+  const mounts = Array.isArray(copy.mount) ? (copy.mount as Record<string, unknown>[]) : [];
+  for (const m of mounts) {
+    if (m?.target !== '/' || typeof m.options !== 'object' || m.options === null) continue;
+    const layers = (m.options as { layers?: Record<string, unknown>[] }).layers ?? [];
+    for (const l of layers) {
+      if (l && typeof l.options === 'object' && l.options !== null && 'MAC' in l.options) (l.options as Record<string, unknown>).MAC = rootMac;
+    }
+  }
+  copy.host = host;
+  return copy;
+}
+
+export async function hostBuild(dir: string, opts: BuildOptions, onProgress?: (p: BuildProgress) => void): Promise<BuildResult> {
+  const t0 = performance.now();
+  const p = instancePaths(dir);
+  if (readStatusFile(dir) === null) throw new BackendError(NOT_INITIALIZED, 1, [NOT_INITIALIZED]);
+  recoverInterruptedBuild(p);
+  const progress = (phase: BuildProgress['phase'], message: string, extra: Partial<BuildProgress> = {}) => onProgress?.({ phase, message, ...extra });
+  const fail = (errors: string[], problems: PreflightProblem[] = [], warnings: string[] = []): BuildResult => ({
+    ok: false,
+    rootMac: null,
+    configMac: '',
+    filesStaged: 0,
+    filesReused: 0,
+    ms: performance.now() - t0,
+    problems,
+    errors,
+    warnings,
+  });
+
+  // 1. validate
+  progress('validate', 'Checking Occlum.json');
+  let text: string;
+  try {
+    text = readFileSync(p.config, 'utf8');
+  } catch {
+    return fail([`cannot read ${p.config}: an instance needs its Occlum.json (run init, or restore the file)`]);
+  }
+  const check = checkConfig(text);
+  const warnings = check.diagnostics.filter((d) => d.severity === 'warning').map((d) => `Occlum.json:${d.line}:${d.column}: ${formatPath(d.path)}: ${d.message}`);
+  const errors = check.diagnostics.filter((d) => d.severity === 'error').map((d) => `Occlum.json:${d.line}:${d.column}: ${formatPath(d.path)}: ${d.message}`);
+  if (errors.length) return fail(errors, [], warnings);
+  let runtime;
+  try {
+    runtime = readRuntimeConfig(text);
+  } catch (err) {
+    if (err instanceof RuntimeConfigError) return fail([err.message], [], warnings);
+    throw err;
+  }
+  if (!existsSync(p.image)) return fail([`${p.image} does not exist: put the program and its files under image/ (init creates it)`], [], warnings);
+
+  // 2. preflight every program under the entry points
+  progress('preflight', `Checking programs under ${runtime.entryPoints.join(', ')}`);
+  const results = preflightImage(p.image, runtime.entryPoints);
+  const problems = results.flatMap((r) => r.problems);
+  if (preflightErrors(results).length) return fail(['some programs under the entry points cannot run in Occlum (see below)'], problems, warnings);
+
+  // 3. stage the image layer in a temp build dir
+  const tmp = mkdtempSync(join(dir, '.build.tmp-'));
+  try {
+    const tHost = join(tmp, 'host');
+    const tRootfs = join(tHost, 'rootfs');
+    progress('stage', 'Staging the image layer');
+    const { entries, reused } = stageRootfs(p.image, tRootfs, p, !!opts.force, (n) => {
+      if (n % 200 === 0) progress('stage', 'Staging the image layer', { progress: { done: n, total: 0 } });
+    });
+    const manifest: Manifest = { version: 1, entries };
+    const manifestText = JSON.stringify(manifest);
+    writeFileSync(join(tHost, 'manifest.json'), manifestText);
+
+    // 4. pack the secure image (Occlum's SEFS format) when the engine is available
+    mkdirSync(join(tmp, 'mount'), { recursive: true });
+    progress('pack', 'Building new image...');
+    const packed = await packSecureImage({
+      src: p.image,
+      outRoot: join(tmp, 'mount', '__ROOT'),
+      macFile: join(tmp, 'mount', '.ROOT_MAC'),
+      previousRoot: opts.force ? null : p.buildRoot,
+      imageKeyFile: opts.imageKey ?? null,
+      onProgress: (pr) => progress('pack', 'Building new image...', { progress: pr }),
+    });
+    if (!packed.ok) warnings.push(packed.note);
+
+    // 5. internal config, protected copy, pin
+    progress('config', 'Generating the internal config');
+    const rootMac = packed.ok ? packed.rootMac : '';
+    const imageType = opts.imageKey ? 'encrypted' : 'integrity-only';
+    const sys = sysConfig(JSON.parse(text) as Record<string, unknown>, rootMac, {
+      manifest_sha256: contentMac(manifestText),
+      image_type: imageType,
+      secure_image: packed.ok,
+    });
+    const sysText = JSON.stringify(sys, null, 4) + '\n';
+    writeFileSync(join(tmp, '.Occlum_sys.json'), sysText);
+    writeFileSync(join(tmp, '.Occlum_sys.json.protected'), sysText);
+    const configMac = contentMac(sysText);
+    writeFileSync(join(tHost, 'builtin_config'), configMac);
+    writeFileSync(join(tmp, 'image_config.json'), JSON.stringify({ image_type: imageType }) + '\n');
+
+    // 6. commit: swap build dirs, then wipe run/ like Occlum
+    progress('commit', 'Installing the new build');
+    const old = `${p.build}.old`;
+    rmSync(old, { recursive: true, force: true });
+    if (existsSync(p.build)) renameSync(p.build, old);
+    renameSync(tmp, p.build);
+    rmSync(old, { recursive: true, force: true });
+    if (!opts.keepRun) rmSync(p.run, { recursive: true, force: true });
+    for (const d of [p.runRoot, p.runInitfsRoot, p.hostUpper, p.hostWork, p.hostSefs]) mkdirSync(d, { recursive: true });
+    writeStatusFile(dir, 'built');
+    return {
+      ok: true,
+      rootMac: packed.ok ? packed.rootMac : null,
+      configMac,
+      filesStaged: entries.length,
+      filesReused: reused,
+      ms: performance.now() - t0,
+      problems,
+      errors: [],
+      warnings,
+    };
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  } finally {
+    if (existsSync(tmp)) rmSync(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,274 @@
+// The host backend: Occlum's instance, build and run semantics with a bubblewrap sandbox in
+// place of the enclave. See docs/backends.md for what it is and is not.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, openSync, readFileSync, rmSync, closeSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { initInstance, newInstance } from '../../instance/init.ts';
+import { instancePaths } from '../../instance/layout.ts';
+import { readStatusFile } from '../../instance/status.ts';
+import { writeFileAtomic } from '../../instance/atomic.ts';
+import { execLaunch, occlumExitStatus, READY_LINE, runLaunch, serverLaunch, type Launch } from '../../sandbox/launch.ts';
+import {
+  BackendError,
+  type Backend,
+  type BackendEvents,
+  type BuildOptions,
+  type BuildResult,
+  type LiveStatus,
+  type PreparedLaunch,
+  type ProcessExit,
+  type RunOptions,
+  type VerifyOutcome,
+} from '../types.ts';
+import { hostBuild } from './build.ts';
+import { RuntimeLog } from './log.ts';
+import { allPids, descendants, isAlive, mountNs, procInfo, signal } from './procs.ts';
+import { prepareProgram, prepareSession, requireBuilt } from './program.ts';
+import { verifyBuild } from './verify.ts';
+
+export const SERVER_STARTED = 'Error: the server of current Occlum instance has been started.';
+export const SERVER_NOT_STARTED = 'Error: the server of current Occlum instance has not been started.';
+export const RUN_BUSY =
+  'Error: the process of current Occlum instance is running. Need to wait for the process to finish or kill it first.';
+
+interface LiveRecord {
+  pid: number;
+  startTime: string;
+}
+
+function readLive(file: string): LiveRecord | null {
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as LiveRecord;
+    return isAlive(r.pid, r.startTime) ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeLive(file: string, pid: number): void {
+  const info = procInfo(pid);
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileAtomic(file, JSON.stringify({ pid, startTime: info?.startTime ?? '' }) + '\n');
+}
+
+/** What an exit status means, in words (Run pane banner, CLI logs). */
+export function describeExit(status: number): string {
+  if (status === 0) return 'exited normally';
+  if (status === 127) return 'could not launch (127), or the program exited with 127';
+  if (status > 128) return `killed by signal ${status - 128}`;
+  return `exited with status ${status}`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class HostBackend implements Backend {
+  readonly kind = 'host' as const;
+  private readonly paths;
+
+  constructor(
+    readonly dir: string,
+    private readonly events: BackendEvents = {},
+  ) {
+    this.paths = instancePaths(dir);
+  }
+
+  private runLockFile() {
+    return join(this.paths.run, 'host', 'run.json');
+  }
+
+  private logger(opts: RunOptions): RuntimeLog {
+    const env = opts.env ?? process.env;
+    return new RuntimeLog(opts.logLevel ?? env.OCCLUM_LOG_LEVEL, this.events.log);
+  }
+
+  async init(dir: string): Promise<void> {
+    initInstance(dir);
+  }
+
+  async newInstance(dir: string): Promise<void> {
+    newInstance(dir);
+  }
+
+  async build(opts: BuildOptions = {}): Promise<BuildResult> {
+    if (readLive(this.paths.server)) {
+      throw new BackendError('the server of this instance is running; stop it before building (a build replaces the image it uses)', 1);
+    }
+    if (readLive(this.runLockFile())) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
+    const r = await hostBuild(this.dir, opts, this.events.buildProgress);
+    this.events.status?.(await this.status());
+    return r;
+  }
+
+  async verify(opts: { full?: boolean } = {}): Promise<VerifyOutcome> {
+    requireBuilt(this.paths);
+    const v = verifyBuild(this.paths, !!opts.full);
+    return { ok: v.ok, problems: v.problems, configMs: v.configMs, imageMs: v.imageMs };
+  }
+
+  private finisher(log: RuntimeLog, path: string, lockFile: string | null) {
+    return (code: number | null, sig: NodeJS.Signals | number | null): ProcessExit => {
+      const status = occlumExitStatus(code, sig);
+      const exit = { status, meaning: describeExit(status) };
+      log.info('process', `Process exited: elf = ${path}, status = ${status} (${exit.meaning})`);
+      if (lockFile) rmSync(lockFile, { force: true });
+      this.events.exit?.(exit);
+      return exit;
+    };
+  }
+
+  async prepareRun(path: string, args: string[], opts: RunOptions = {}): Promise<PreparedLaunch> {
+    if (readLive(this.paths.server)) {
+      throw new BackendError('the server of this instance is running and owns its run layer: use exec, or stop the server first', 1);
+    }
+    if (readLive(this.runLockFile())) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
+    const log = this.logger(opts);
+    const prep = prepareProgram(this.dir, path, args, opts, log, true);
+    const launch = runLaunch(prep.spec);
+    const lock = this.runLockFile();
+    return {
+      ...launch,
+      started: (pid) => {
+        writeLive(lock, pid);
+        log.info('process', `Process created: elf = ${path}, host pid = ${pid}`);
+        this.events.status?.('running');
+      },
+      finish: this.finisher(log, path, lock),
+    };
+  }
+
+  async prepareExec(path: string, args: string[], opts: RunOptions = {}): Promise<PreparedLaunch> {
+    const server = readLive(this.paths.server);
+    if (!server) {
+      requireBuilt(this.paths);
+      throw new BackendError(SERVER_NOT_STARTED, 1, [SERVER_NOT_STARTED]);
+    }
+    const log = this.logger(opts);
+    const prep = prepareProgram(this.dir, path, args, opts, log, false);
+    const launch = execLaunch(prep.spec, server.pid);
+    return {
+      ...launch,
+      started: (pid) => log.info('process', `Process created: elf = ${path}, host pid = ${pid}`),
+      finish: this.finisher(log, path, null),
+    };
+  }
+
+  private spawnPrepared(prep: PreparedLaunch, opts: RunOptions): Promise<ProcessExit> {
+    const piped = opts.stdio === 'pipe';
+    const child = spawn(prep.file, prep.args, { env: prep.env, stdio: piped ? ['pipe', 'pipe', 'pipe'] : 'inherit' });
+    return new Promise((resolve) => {
+      let done = false;
+      child.on('error', (err) => {
+        if (done) return;
+        done = true;
+        resolve(prep.finish(127, null));
+        void err;
+      });
+      if (child.pid) prep.started(child.pid);
+      if (piped) {
+        child.stdout!.on('data', (c: Buffer) => this.events.output?.('stdout', c));
+        child.stderr!.on('data', (c: Buffer) => this.events.output?.('stderr', c));
+        child.stdin!.on('error', () => {});
+      }
+      child.on('close', (code, sig) => {
+        if (done) return;
+        done = true;
+        resolve(prep.finish(code, sig));
+      });
+      this.lastChild = child;
+    });
+  }
+
+  /** The child of the last run/exec started with piped stdio (tests write to its stdin). */
+  lastChild: ChildProcess | null = null;
+
+  async run(path: string, args: string[], opts: RunOptions = {}): Promise<ProcessExit> {
+    return this.spawnPrepared(await this.prepareRun(path, args, opts), opts);
+  }
+
+  async exec(path: string, args: string[], opts: RunOptions = {}): Promise<ProcessExit> {
+    return this.spawnPrepared(await this.prepareExec(path, args, opts), opts);
+  }
+
+  /** `occlum start`: mounts the root layers once in a long-lived private namespace. */
+  async start(opts: RunOptions = {}): Promise<void> {
+    if (readLive(this.paths.server)) throw new BackendError(SERVER_STARTED, 1, [SERVER_STARTED]);
+    if (readLive(this.runLockFile())) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
+    const log = this.logger(opts);
+    const { plan } = prepareSession(this.dir, opts, log, true);
+    const launch: Launch = serverLaunch(plan, process.getuid?.() === 0);
+    const logFile = join(this.paths.run, 'host', 'server.log');
+    const errFd = openSync(logFile, 'a');
+    const child = spawn(launch.file, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', errFd], detached: true });
+    closeSync(errFd);
+    const ready = await new Promise<boolean>((resolve) => {
+      let out = '';
+      const timer = setTimeout(() => resolve(false), 15_000);
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes(READY_LINE)) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      });
+      child.on('exit', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+      child.on('error', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+    if (!ready || !child.pid) {
+      try {
+        if (child.pid) process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      const why = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
+      throw new BackendError(`start server failed: the sandbox namespace did not come up${why ? ` (${why})` : ''}`, 1);
+    }
+    child.stdout!.destroy();
+    child.unref();
+    writeLive(this.paths.server, child.pid);
+    log.info('entry', `Server started: holder pid = ${child.pid}`);
+    this.events.status?.('serving');
+  }
+
+  /** The host pids of a session: sandbox launchers in the holder's namespace and their trees. */
+  private sessionPids(holder: number): { launchers: number[]; programs: number[] } {
+    const ns = mountNs(holder);
+    const launchers = ns ? allPids().filter((p) => p !== holder && mountNs(p) === ns && procInfo(p) !== null) : [];
+    // Only launchers whose parent is outside the namespace are session roots (bwrap monitors).
+    return { launchers, programs: descendants(launchers).filter((p) => !launchers.includes(p)) };
+  }
+
+  /** `occlum stop`: TERM every program, KILL what is left after the timeout, end the holder. */
+  async stop(timeoutMs = 3000): Promise<void> {
+    const server = readLive(this.paths.server);
+    if (!server) {
+      requireBuilt(this.paths);
+      throw new BackendError(SERVER_NOT_STARTED, 1, [SERVER_NOT_STARTED]);
+    }
+    const { launchers, programs } = this.sessionPids(server.pid);
+    signal(programs, 'SIGTERM');
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && programs.some((p) => isAlive(p))) await sleep(25);
+    const left = this.sessionPids(server.pid);
+    signal([...left.programs, ...left.launchers, ...launchers], 'SIGKILL');
+    signal([server.pid], 'SIGKILL');
+    const end = Date.now() + 5000;
+    while (Date.now() < end && (isAlive(server.pid, server.startTime) || [...launchers, ...programs].some((p) => isAlive(p)))) await sleep(25);
+    rmSync(this.paths.server, { force: true });
+    this.events.status?.(await this.status());
+  }
+
+  async status(): Promise<LiveStatus> {
+    const s = readStatusFile(this.dir);
+    if (s === null) return 'uninitialized';
+    if (readLive(this.paths.server)) return 'serving';
+    if (readLive(this.runLockFile())) return 'running';
+    if (existsSync(this.paths.runRoot) && existsSync(this.paths.hostRootfs)) return 'built';
+    return 'initialized';
+  }
+}

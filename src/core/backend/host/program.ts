@@ -1,0 +1,159 @@
+// Everything between "run /bin/app args" and a sandbox command line: Occlum's state and path
+// checks with its messages, verification of the build, loader preflight, mount plan,
+// environment, limits and the fork filter.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { occlumLaunchError, preflightFile } from '../../elf/preflight.ts';
+import { instancePaths, type InstancePaths } from '../../instance/layout.ts';
+import { readStatusFile } from '../../instance/status.ts';
+import { programEnv } from '../../sandbox/env.ts';
+import { MountError, missingMountPoints, planMounts, type LayerDirs, type MountPlan } from '../../sandbox/mounts.ts';
+import { rlimitsFor } from '../../sandbox/rlimits.ts';
+import { readRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from '../../sandbox/runtime-config.ts';
+import { seccompFilter } from '../../sandbox/seccomp.ts';
+import type { ProgramSpec } from '../../sandbox/launch.ts';
+import { BackendError, type RunOptions } from '../types.ts';
+import { NOT_INITIALIZED } from './build.ts';
+import type { RuntimeLog } from './log.ts';
+import { verifyBuild } from './verify.ts';
+
+export const NOT_BUILT = 'Error: the Occlum image and enclave are not built yet. Need to run "occlum build" first.';
+
+export function layerDirs(p: InstancePaths): LayerDirs {
+  return {
+    lower: p.hostRootfs,
+    upper: p.hostUpper,
+    work: p.hostWork,
+    merged: join(p.run, 'host', 'merged'),
+    ramfs: join(p.run, 'host', 'ramfs'),
+    sefs: p.hostSefs,
+  };
+}
+
+/** Occlum's state checks: initialised, then built (run/mount/__ROOT exists, spec 1.2). */
+export function requireBuilt(p: InstancePaths): void {
+  if (readStatusFile(p.dir) === null) throw new BackendError(NOT_INITIALIZED, 1, [NOT_INITIALIZED]);
+  if (!existsSync(p.runRoot) || !existsSync(p.hostRootfs)) throw new BackendError(NOT_BUILT, 1, [NOT_BUILT]);
+}
+
+/** Launch failures exit 127 with the LibOS + PAL lines (spec 1.3.1). */
+function launchError(occlum: string, explanation: string, log: RuntimeLog): BackendError {
+  log.error('process', `${occlum}: ${explanation}`);
+  const errno = occlum.split(' ')[0];
+  return new BackendError(explanation, 127, [`failed to boot up LibOS: ${occlum}`, `[ERROR] occlum-pal: occlum_ecall_new_process returns ${errno}`]);
+}
+
+export function isUnderEntryPoint(path: string, entryPoints: string[]): boolean {
+  return entryPoints.some((ep) => {
+    const e = ep.replace(/\/+$/, '');
+    return e === '' || path === e || path.startsWith(e + '/');
+  });
+}
+
+/** Occlum's program path checks, in its order (spec 5.1, do_spawn). */
+export function checkProgramPath(path: string, entryPoints: string[], log: RuntimeLog): void {
+  if (!path.startsWith('/')) {
+    throw launchError('EINVAL (#22, Invalid argument): program path must be absolute', `"${path}" is not absolute: give the path inside the image, e.g. /bin/${posix.basename(path)}`, log);
+  }
+  if (path.split('/').includes('..')) {
+    throw launchError('EINVAL (#22, Invalid argument): program path cannot contain any parent component', `"${path}" contains "..": give a plain absolute path`, log);
+  }
+  if (!isUnderEntryPoint(path, entryPoints)) {
+    throw launchError(
+      'EACCES (#13, Permission denied): program path is NOT a valid entry point',
+      `${path} is not under an entry point (${entryPoints.join(', ')}); move the program there or add its directory to entry_points in Occlum.json and build`,
+      log,
+    );
+  }
+}
+
+export interface PreparedProgram {
+  paths: InstancePaths;
+  cfg: RuntimeConfig;
+  plan: MountPlan;
+  spec: ProgramSpec;
+  configMs: number;
+  imageMs: number;
+}
+
+/** Config + plan for an instance (used by start, which has no program yet). */
+export function prepareSession(dir: string, opts: RunOptions, log: RuntimeLog, resetTemporary: boolean) {
+  const p = instancePaths(dir);
+  requireBuilt(p);
+  log.info('entry', `Host runtime booting: instance ${dir} (host backend: no SGX enclave, no attestation)`);
+  const v = verifyBuild(p, !!opts.fullVerify);
+  if (!v.ok) {
+    for (const m of v.problems) log.error('fs', m);
+    throw new BackendError(`refusing to run a tampered build: ${v.problems.join('; ')}`, 1);
+  }
+  log.info('fs', `Build verified: config pin, manifest and image layer (${(v.configMs + v.imageMs).toFixed(1)} ms${opts.fullVerify ? ', full content hash' : ''})`);
+  let cfg: RuntimeConfig;
+  let plan: MountPlan;
+  try {
+    cfg = readRuntimeConfig(v.sysText!, 'build/.Occlum_sys.json.protected');
+    plan = planMounts(cfg, dir, layerDirs(p));
+  } catch (err) {
+    if (err instanceof MountError || err instanceof RuntimeConfigError) {
+      const occlum = err instanceof MountError && err.occlum ? [`failed to boot up LibOS: ${err.occlum}`] : [];
+      log.error('fs', err.message);
+      throw new BackendError(err.message, 1, occlum);
+    }
+    throw err;
+  }
+  for (const w of plan.warnings) log.warn('fs', w);
+  const missing = missingMountPoints(plan);
+  if (missing.length) {
+    const msg = `mount point${missing.length > 1 ? 's' : ''} ${missing.join(', ')} missing in the root file system: create ${missing.map((m) => `image${m}`).join(', ')} and build`;
+    log.error('fs', msg);
+    throw new BackendError(msg, 1, ['failed to boot up LibOS: ENOENT (#2, No such file or directory): mount point does not exist']);
+  }
+  const L = plan.layers;
+  for (const d of [L.upper, L.work, L.merged, L.ramfs, L.sefs]) mkdirSync(d, { recursive: true });
+  for (const m of plan.mounts) {
+    if (m.kind === 'tmpfs') mkdirSync(m.staging, { recursive: true });
+    if (m.kind === 'bind' && m.source.startsWith(L.sefs)) mkdirSync(m.source, { recursive: true });
+    log.debug('fs', `Mount ${m.kind === 'bind' ? `${m.from.type} ${m.source}` : m.kind} at ${m.target}`);
+  }
+  if (resetTemporary) {
+    for (const t of plan.temporary) {
+      rmSync(t, { recursive: true, force: true });
+      mkdirSync(t, { recursive: true });
+    }
+  }
+  return { p, cfg, plan, configMs: v.configMs, imageMs: v.imageMs };
+}
+
+export function prepareProgram(dir: string, path: string, args: string[], opts: RunOptions, log: RuntimeLog, resetTemporary: boolean): PreparedProgram {
+  const { p, cfg, plan, configMs, imageMs } = prepareSession(dir, opts, log, resetTemporary);
+  checkProgramPath(path, cfg.entryPoints, log);
+  // The program may come from the image layer or have been written into the run layer.
+  const inUpper = existsSync(join(plan.layers.upper, path));
+  const pf = preflightFile(inUpper ? plan.layers.upper : plan.layers.lower, path);
+  const err = pf.problems.find((x) => x.severity === 'error' && !(inUpper && x.code === 'loader-missing'));
+  if (err) {
+    const lines = occlumLaunchError(err);
+    log.error('process', `${err.occlum}: ${err.explanation}`);
+    throw new BackendError(`${err.explanation}; fix: ${err.fix}`, 127, lines);
+  }
+  for (const w of pf.problems.filter((x) => x.severity === 'warning')) log.warn('process', `${w.explanation}`);
+  const { env, missing } = programEnv(cfg.envDefault, cfg.envUntrusted, opts.env ?? process.env);
+  for (const m of missing) log.debug('config', `env.untrusted: ${m} is not set by the caller; not passed`);
+  const denyFork = opts.denyFork !== false;
+  let seccompFile: string | null = null;
+  if (denyFork) {
+    seccompFile = join(p.run, 'host', 'seccomp-nofork.bpf');
+    if (!existsSync(seccompFile)) writeFileSync(seccompFile, seccompFilter({ denyFork: true }));
+    log.debug('process', 'fork() is denied as in Occlum (seccomp: fork and clone without CLONE_VM/CLONE_VFORK return ENOSYS)');
+  } else {
+    log.warn('process', 'fidelity switch: fork() is allowed (Occlum has no fork; a program that forks will fail in the enclave)');
+  }
+  const spec: ProgramSpec = {
+    plan,
+    argv: [path, ...args],
+    env,
+    rlimits: rlimitsFor(cfg),
+    seccompFile,
+    privileged: process.getuid?.() === 0,
+  };
+  return { paths: p, cfg, plan, spec, configMs, imageMs };
+}

@@ -1,0 +1,71 @@
+// Before every run: the protected config must match the pin made at build, the manifest must
+// match the config, and the image layer must match the manifest (spec: Occlum checks the
+// config MAC inside the enclave and the image MAC chain when mounting). Costs are reported
+// separately from the launch (bench: test/bench/run.bench.ts).
+import { existsSync, readFileSync } from 'node:fs';
+import type { InstancePaths } from '../../instance/layout.ts';
+import { checkManifest, type Manifest } from './manifest.ts';
+import { contentMac, pinPath } from './pin.ts';
+import type { VerifyOutcome } from '../types.ts';
+
+export interface VerifiedBuild extends VerifyOutcome {
+  /** The verified internal config text (what the run uses; Occlum.json edits need a rebuild). */
+  sysText: string | null;
+}
+
+export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
+  const problems: string[] = [];
+  const t0 = performance.now();
+  const out = (ok: boolean, sysText: string | null, imageMs = 0): VerifiedBuild => ({ ok, problems, configMs: performance.now() - t0 - imageMs, imageMs, sysText });
+  let pin: string;
+  let sysText: string;
+  try {
+    pin = readFileSync(pinPath(p), 'utf8').trim();
+  } catch {
+    problems.push(`the build has no config pin (${pinPath(p)}); run build again`);
+    return out(false, null);
+  }
+  try {
+    sysText = readFileSync(p.sysJsonProtected, 'utf8');
+  } catch {
+    problems.push(`the protected config ${p.sysJsonProtected} is missing; run build again`);
+    return out(false, null);
+  }
+  const mac = contentMac(sysText);
+  if (mac !== pin) {
+    problems.push(
+      `the protected config build/.Occlum_sys.json.protected was modified after the build: its MAC ${mac} does not match ${pin} pinned at build time (Occlum refuses such an enclave at boot); run build again`,
+    );
+    return out(false, null);
+  }
+  let host: { manifest_sha256?: string };
+  try {
+    host = (JSON.parse(sysText) as { host?: { manifest_sha256?: string } }).host ?? {};
+  } catch {
+    problems.push('the protected config is not valid JSON; run build again');
+    return out(false, null);
+  }
+  const t1 = performance.now();
+  let manifestText: string;
+  try {
+    manifestText = readFileSync(p.hostManifest, 'utf8');
+  } catch {
+    problems.push(`the image manifest ${p.hostManifest} is missing; run build again`);
+    return out(false, null);
+  }
+  if (contentMac(manifestText) !== host.manifest_sha256) {
+    problems.push('the image manifest build/host/manifest.json does not match the MAC in the protected config: the image was tampered with; run build again');
+    return out(false, null, performance.now() - t1);
+  }
+  if (!existsSync(p.hostRootfs)) {
+    problems.push('the image layer build/host/rootfs is missing; run build again');
+    return out(false, null, performance.now() - t1);
+  }
+  const check = checkManifest(p.hostRootfs, JSON.parse(manifestText) as Manifest, full);
+  const imageMs = performance.now() - t1;
+  if (!check.ok) {
+    problems.push(`the image layer does not match the build (tampered or modified in build/host/rootfs): ${check.problems.join('; ')}; run build again`);
+    return out(false, null, imageMs);
+  }
+  return out(true, sysText, imageMs);
+}

@@ -1,0 +1,133 @@
+// The Backend interface: what the workbench asks of "an Occlum". Two implementations: host/
+// (embedded: bubblewrap sandbox, no SGX) and occlum/ (drives an installed Occlum CLI).
+// Events are typed callbacks so the store, the CLI and tests subscribe the same way.
+import type { FsEntry, Progress, VerifyReport } from '../securefs/types.ts';
+import type { PreflightProblem } from '../elf/preflight.ts';
+
+export type BackendKind = 'host' | 'occlum';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/** A runtime log record (what the LibOS would log), already rendered as an Occlum line too. */
+export interface RuntimeLogRecord {
+  time: Date;
+  level: LogLevel;
+  /** Module tag as in Occlum ≥ 0.30.1: entry, fs, process, config, signal, … */
+  module: string;
+  message: string;
+  /** The line in Occlum's format (spec 3.2), with colour codes. */
+  line: string;
+}
+
+export type BuildPhase = 'validate' | 'preflight' | 'stage' | 'pack' | 'config' | 'commit';
+
+export interface BuildProgress {
+  phase: BuildPhase;
+  message: string;
+  progress?: Progress;
+}
+
+export type LiveStatus = 'uninitialized' | 'initialized' | 'built' | 'running' | 'serving';
+
+export interface BackendEvents {
+  buildProgress?(p: BuildProgress): void;
+  /** Program output, when stdio is piped (not for pty/inherited stdio). */
+  output?(stream: 'stdout' | 'stderr', chunk: Buffer): void;
+  exit?(e: ProcessExit): void;
+  log?(r: RuntimeLogRecord): void;
+  status?(s: LiveStatus): void;
+}
+
+export interface BuildOptions {
+  /** Keep run/ (the writable layer) instead of wiping it like `occlum build`. */
+  keepRun?: boolean;
+  /** Path of an `occlum gen-image-key` file: encrypt the image. */
+  imageKey?: string;
+  /** `-f`: rebuild from scratch. */
+  force?: boolean;
+}
+
+export interface BuildResult {
+  ok: boolean;
+  /** Root MAC of the packed image, when the secure-FS engine ran. */
+  rootMac: string | null;
+  configMac: string;
+  filesStaged: number;
+  filesReused: number;
+  ms: number;
+  problems: PreflightProblem[];
+  /** Validation or other errors that stopped the build (empty when ok). */
+  errors: string[];
+  warnings: string[];
+}
+
+export type StdioMode = 'inherit' | 'pipe';
+
+export interface RunOptions {
+  /** Caller environment the env.untrusted names are taken from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** OCCLUM_LOG_LEVEL value (default: env.OCCLUM_LOG_LEVEL). */
+  logLevel?: string;
+  stdio?: StdioMode;
+  /** Fidelity switch: deny fork() like Occlum (default true). */
+  denyFork?: boolean;
+  /** Hash every file of the image layer instead of checking its pinned metadata. */
+  fullVerify?: boolean;
+}
+
+export interface ProcessExit {
+  /** Exit status as `occlum run` reports it (127 could not launch, 128+n signal n). */
+  status: number;
+  /** What the status means, in words. */
+  meaning: string;
+}
+
+/** A command line the caller can run itself (e.g. under node-pty), after checks passed. */
+export interface PreparedLaunch {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  /** Call right after spawning, with the launcher's pid (liveness, `status`, logs). */
+  started(pid: number): void;
+  /** Call when the launched process ended, with its raw code/signal: logs and cleans up. */
+  finish(code: number | null, signal: NodeJS.Signals | number | null): ProcessExit;
+}
+
+export interface Backend {
+  readonly kind: BackendKind;
+  init(dir: string): Promise<void>;
+  newInstance(dir: string): Promise<void>;
+  build(opts?: BuildOptions): Promise<BuildResult>;
+  /** Runs a program to completion (stdio inherited or piped). */
+  run(path: string, args: string[], opts?: RunOptions): Promise<ProcessExit>;
+  /** Checks and prepares a run without starting it: for a pty-driven Run pane. */
+  prepareRun(path: string, args: string[], opts?: RunOptions): Promise<PreparedLaunch>;
+  start(opts?: RunOptions): Promise<void>;
+  exec(path: string, args: string[], opts?: RunOptions): Promise<ProcessExit>;
+  prepareExec(path: string, args: string[], opts?: RunOptions): Promise<PreparedLaunch>;
+  stop(timeoutMs?: number): Promise<void>;
+  status(): Promise<LiveStatus>;
+  /** Verifies the built image (and config pin) without running. */
+  verify(opts?: { full?: boolean }): Promise<VerifyOutcome>;
+  openFs?(): Promise<{ list(path: string): FsEntry[] }>;
+}
+
+export interface VerifyOutcome {
+  ok: boolean;
+  problems: string[];
+  configMs: number;
+  imageMs: number;
+  image?: VerifyReport;
+}
+
+/** A failure with Occlum's exit status and the lines Occlum would print. */
+export class BackendError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+    /** Lines as Occlum prints them, when the failure has an Occlum equivalent. */
+    readonly occlumLines: string[] = [],
+  ) {
+    super(message);
+  }
+}

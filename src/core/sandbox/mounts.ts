@@ -1,0 +1,160 @@
+// Occlum.json's mount table → a host mount plan. The root unionfs becomes a kernel overlayfs
+// (lower = the verified image layer, upper = the run layer under run/) mounted in a private
+// mount namespace; the other entries become bubblewrap binds/tmpfs/proc/dev. Every host-side
+// mount lives only in that namespace, so nothing is left mounted when the sandbox ends.
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import type { MountEntry, RuntimeConfig } from './runtime-config.ts';
+
+export interface LayerDirs {
+  /** Read-only image layer (plain files of the last good build). */
+  lower: string;
+  /** Writable run layer and overlayfs work dir (same filesystem). */
+  upper: string;
+  work: string;
+  /** Where the overlay is mounted inside the private namespace. */
+  merged: string;
+  /** Directory holding tmpfs mount points (ramfs), one per target. */
+  ramfs: string;
+  /** Directory holding the data of non-root sefs / unionfs / ext2 mounts. */
+  sefs: string;
+}
+
+export type PlannedMount =
+  | { kind: 'bind'; source: string; target: string; readOnly: boolean; from: MountEntry }
+  | { kind: 'tmpfs'; staging: string; target: string; size?: number; from: MountEntry }
+  | { kind: 'proc'; target: string; auto: boolean }
+  | { kind: 'dev'; target: string; auto: boolean }
+  /** Hides instance build/ and run/ inside a hostfs mount (see docs/backends.md). */
+  | { kind: 'mask'; target: string };
+
+export interface MountPlan {
+  layers: LayerDirs;
+  mounts: PlannedMount[];
+  /** Non-root sefs dirs to recreate empty at every boot (`temporary: true`). */
+  temporary: string[];
+  warnings: string[];
+}
+
+export class MountError extends Error {
+  constructor(
+    message: string,
+    /** What Occlum prints for the same failure, if known. */
+    readonly occlum?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A target path as a file name: "/data/x" → "data_x". */
+function slug(target: string): string {
+  return target.replace(/^\/+/, '').replace(/[^A-Za-z0-9._-]/g, '_') || 'root';
+}
+
+function within(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+function depth(target: string): number {
+  return target.split('/').filter(Boolean).length;
+}
+
+export function planMounts(cfg: RuntimeConfig, instanceDir: string, layers: LayerDirs): MountPlan {
+  const warnings: string[] = [];
+  const mounts: PlannedMount[] = [
+    { kind: 'proc', target: '/proc', auto: true },
+    { kind: 'dev', target: '/dev', auto: true },
+  ];
+  const temporary: string[] = [];
+  const root = cfg.mounts.filter((m) => m.target === '/');
+  if (root.length !== 1 || root[0].type !== 'unionfs' || !Array.isArray(root[0].options.layers)) {
+    throw new MountError(
+      'the root mount must be one entry with target "/" and type "unionfs" with options.layers (the image and run layers); see the Occlum.json template',
+      'Mount configuration invalid: Err("the root UnionFS is not valid")',
+    );
+  }
+  const rootLayers = root[0].options.layers as Record<string, unknown>[];
+  const image = rootLayers.find((l) => l?.type === 'sefs' && typeof l.options === 'object' && l.options !== null && 'MAC' in (l.options as object));
+  const container = rootLayers.find((l) => l?.type === 'sefs' && l !== image);
+  if (!image) throw new MountError('the root unionfs needs an image layer: a sefs layer at "/" whose options contain "MAC"', 'Mount configuration invalid: Err("the image SEFS in layers is not valid")');
+  if (!container) throw new MountError('the root unionfs needs a writable container layer: a sefs layer at "/" without "MAC"', 'the container SEFS in layers is not valid');
+
+  const instReal = realpathSync(instanceDir);
+  const others = cfg.mounts
+    .map((m, i) => ({ m, i }))
+    .filter(({ m }) => m.target !== '/')
+    .sort((a, b) => depth(a.m.target) - depth(b.m.target) || a.i - b.i);
+  for (const { m, i } of others) {
+    const where = `mount[${i}] (${m.type} at ${m.target})`;
+    if (!m.target.startsWith('/') || m.target.split('/').includes('..')) {
+      throw new MountError(`${where}: target must be an absolute path without ".."`);
+    }
+    switch (m.type) {
+      case 'hostfs': {
+        if (!m.source) throw new MountError(`${where}: "source" is required for hostfs`, 'Source is expected for HostFS');
+        const src = resolve(instanceDir, m.source);
+        if (!existsSync(src) || !statSync(src).isDirectory()) {
+          throw new MountError(`${where}: source ${src} is not an existing host directory; create it or fix "source"`, 'Source is expected for HostFS');
+        }
+        const srcReal = realpathSync(src);
+        for (const hidden of ['build', 'run']) {
+          const h = join(instReal, hidden);
+          if (within(srcReal, h)) throw new MountError(`${where}: source ${src} is inside the instance's ${hidden}/, which the runtime owns; mount another directory`);
+        }
+        mounts.push({ kind: 'bind', source: srcReal, target: m.target, readOnly: false, from: m });
+        // The image layer is plain files here (Occlum keeps it encrypted / MAC-protected), so a
+        // hostfs view of the instance must not expose or let the program rewrite it.
+        if (within(instReal, srcReal)) {
+          const rel = relative(srcReal, instReal).split(sep).join('/');
+          for (const hidden of ['build', 'run']) {
+            mounts.push({ kind: 'mask', target: posix.join(m.target, rel, hidden) });
+          }
+        }
+        break;
+      }
+      case 'ramfs':
+        mounts.push({ kind: 'tmpfs', staging: join(layers.ramfs, slug(m.target)), target: m.target, size: cfg.limits.kernelHeap ?? undefined, from: m });
+        break;
+      case 'procfs':
+        mounts.push({ kind: 'proc', target: m.target, auto: false });
+        break;
+      case 'devfs':
+        mounts.push({ kind: 'dev', target: m.target, auto: false });
+        break;
+      case 'sefs':
+      case 'unionfs':
+      case 'ext2': {
+        if (m.type === 'sefs' && !m.source) throw new MountError(`${where}: "source" is required for sefs`, 'Source is expected for SEFS');
+        const dir = join(layers.sefs, slug(m.target));
+        const integrityImage = m.type === 'sefs' && 'MAC' in m.options;
+        if (integrityImage) warnings.push(`${where}: an integrity-only SEFS image cannot be opened by the host backend; it is mounted empty and read-only`);
+        if (m.options.temporary === true && !integrityImage) temporary.push(dir);
+        mounts.push({ kind: 'bind', source: dir, target: m.target, readOnly: integrityImage, from: m });
+        break;
+      }
+      default:
+        throw new MountError(`${where}: unsupported file system type "${m.type}" (known: sefs, hostfs, ramfs, unionfs, devfs, procfs, ext2)`, 'Unsupported file system type');
+    }
+  }
+  // A user entry for /proc or /dev shadows the automatic one (as in Occlum since 0.29.6).
+  const userTargets = new Set(mounts.filter((x) => (x.kind === 'proc' || x.kind === 'dev') && !x.auto).map((x) => x.target));
+  const deduped = mounts.filter((x) => !((x.kind === 'proc' || x.kind === 'dev') && x.auto && userTargets.has(x.target)));
+  return { layers, mounts: deduped, temporary, warnings };
+}
+
+/**
+ * Occlum mounts onto existing directories only (ENOENT at boot otherwise). Checked against
+ * the image and run layers, which together are the root file system.
+ */
+export function missingMountPoints(plan: MountPlan): string[] {
+  const missing: string[] = [];
+  for (const m of plan.mounts) {
+    if (m.kind === 'mask' || (('auto' in m) && m.auto)) continue;
+    const inLower = join(plan.layers.lower, m.target);
+    const inUpper = join(plan.layers.upper, m.target);
+    const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
+    if (!isDir(inLower) && !isDir(inUpper)) missing.push(m.target);
+  }
+  return missing;
+}
