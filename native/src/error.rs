@@ -19,6 +19,8 @@ pub enum Kind {
     WrongMode,
     /// A node (or the metadata) failed its MAC check / is inconsistent.
     Corrupt,
+    /// A PF is intact but its MAC differs from what its parent (inode record, root MAC) expects.
+    MacMismatch,
     /// The PF's stored file name differs from its host file name (renamed or swapped file).
     NameMismatch,
     /// update_flag is set and no usable recovery journal exists.
@@ -44,6 +46,7 @@ impl Kind {
             Kind::WrongKey => "EWRONGKEY",
             Kind::WrongMode => "EWRONGMODE",
             Kind::Corrupt => "ECORRUPT",
+            Kind::MacMismatch => "EMACMISMATCH",
             Kind::NameMismatch => "ENAMEMISMATCH",
             Kind::RecoveryNeeded => "ERECOVERY",
             Kind::Missing => "EMISSING",

@@ -3,7 +3,12 @@
 
 pub mod crypto;
 pub mod error;
+pub mod pack;
 pub mod pf;
+pub mod progress;
+pub mod sefs;
+pub mod union;
+pub mod verify;
 
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,6 @@
 mod pf_vectors;
+mod real_image;
+mod pack_verify;
 
 use std::path::PathBuf;
 
@@ -10,4 +12,44 @@ pub fn vectors() -> PathBuf {
 }
 pub fn wamr() -> PathBuf {
     shared().join("fixtures/occlum-wamr-0.28")
+}
+
+/// A fresh scratch directory under the system temp dir (removed on drop).
+pub struct Scratch(pub PathBuf);
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!("occlum-studio-test-{}-{}-{}", tag, std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Scratch(p)
+    }
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+}
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Copy a directory tree (files, dirs, symlinks), making everything writable.
+pub fn copy_tree(src: &std::path::Path, dst: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let t = dst.join(e.file_name());
+        let ft = e.file_type().unwrap();
+        if ft.is_dir() {
+            copy_tree(&e.path(), &t);
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(e.path()).unwrap(), &t).unwrap();
+        } else {
+            std::fs::copy(e.path(), &t).unwrap();
+            std::fs::set_permissions(&t, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
 }

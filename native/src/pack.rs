@@ -1,0 +1,603 @@
+//! Pack a host directory into an Occlum SEFS image (what `sefs-cli zip` does for `occlum build`),
+//! integrity-only (deterministic, byte-identical to sefs-cli for the inode files) or with an image
+//! key; incremental reuse of unchanged inode files; atomic replacement of the previous image.
+//!
+//! Atomic scheme (see docs/securefs.md):
+//!   1. build the complete new image in `<outRoot>.tmp-<pid>` (reused inode files are hard links
+//!      to the previous image's files, which are never modified in place);
+//!   2. write the new root MAC to `<macFile>.new`;
+//!   3. swap the two directories with renameat2(RENAME_EXCHANGE) (one atomic step);
+//!   4. rename `<macFile>.new` over `<macFile>`;
+//!   5. delete the old generation.
+//!
+//! A crash before 3 leaves the previous image and .ROOT_MAC untouched (the temp dir is garbage,
+//! removed by the next pack). A crash between 3 and 4 leaves the new image with `.ROOT_MAC.new`
+//! naming it: `recover` (run first by every pack and by the facade) completes step 4.
+
+use crate::crypto::{cmac, hex, mac_string, parse_dashed16, Gcm, Tag};
+use crate::error::{err, Error, Kind, Result};
+use crate::pf::{self, WriteKey};
+use crate::progress::{par_map, Progress};
+use crate::sefs::{BLKBITS, BLKSIZE, MAX_NAME, SEFS_MAGIC, T_DIR, T_FILE, T_SYMLINK};
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub const STATE_FILE: &str = ".occlum-studio-pack";
+const STATE_MAGIC: &str = "occlum-studio-pack 1";
+
+pub struct PackOpts {
+    pub src: PathBuf,
+    pub out_root: PathBuf,
+    pub mac_file: PathBuf,
+    pub key: WriteKey,
+    pub incremental: bool,
+    /// fsync every written file and directory before the swap (power-loss durability).
+    pub fsync: bool,
+    /// Test hook: stop (as if killed) right after commit step N (1..=4).
+    pub crash_after: Option<u32>,
+}
+
+pub struct PackResult {
+    pub root_mac: Tag,
+    pub files_packed: u64,
+    pub files_reused: u64,
+    pub bytes: u64,
+    pub ms: f64,
+    pub inodes: u64,
+}
+
+/// Change signature of a source file: any difference means "rewrite".
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+struct Sig {
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+    ino: u64,
+    dev: u64,
+}
+
+impl Sig {
+    fn of(m: &std::fs::Metadata) -> Sig {
+        Sig {
+            size: m.len(),
+            mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+            ctime_ns: m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128,
+            ino: m.ino(),
+            dev: m.dev(),
+        }
+    }
+}
+
+struct Node {
+    /// Path inside the image ("/" for the root).
+    path: String,
+    host: PathBuf,
+    typ: u32,
+    mode: u16,
+    sig: Sig,
+    /// Children (name, node index), sorted by name bytes, for directories.
+    children: Vec<(String, usize)>,
+    parent: usize,
+    nlinks: u16,
+    id: u64,
+}
+
+fn fmt_io(e: &std::io::Error) -> String {
+    e.to_string()
+}
+
+/// Scan `src` depth-first, children sorted by byte-wise name, exactly like sefs-cli's zip_dir,
+/// so that fresh inode ids come out in the same order.
+fn scan(src: &Path) -> Result<Vec<Node>> {
+    let meta = std::fs::metadata(src).map_err(|e| Error::io(e, &src.display().to_string()))?;
+    if !meta.is_dir() {
+        return err(Kind::Usage, format!("{}: pack source must be a directory", src.display()));
+    }
+    let mut nodes = vec![Node { path: "/".into(), host: src.to_path_buf(), typ: T_DIR, mode: 0o755, sig: Sig::default(), children: vec![], parent: 0, nlinks: 2, id: 0 }];
+    let mut links: HashMap<(u64, u64), usize> = HashMap::new();
+    scan_dir(&mut nodes, 0, &mut links, 0)?;
+    Ok(nodes)
+}
+
+fn scan_dir(nodes: &mut Vec<Node>, dir: usize, links: &mut HashMap<(u64, u64), usize>, depth: usize) -> Result<()> {
+    if depth > 512 {
+        return err(Kind::Unsupported, format!("{}: directories nested deeper than 512 levels", nodes[dir].host.display()));
+    }
+    let host = nodes[dir].host.clone();
+    let rd = std::fs::read_dir(&host).map_err(|e| Error::io(e, &format!("{}: cannot list directory", host.display())))?;
+    let mut names = Vec::new();
+    for ent in rd {
+        let ent = ent.map_err(|e| Error::io(e, &host.display().to_string()))?;
+        names.push(ent.file_name());
+    }
+    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    for name in names {
+        let hp = host.join(&name);
+        let shown = hp.display().to_string();
+        let name = match name.to_str() {
+            Some(n) => n.to_string(),
+            None => return err(Kind::Unsupported, format!("{}: file name is not valid UTF-8 (SEFS stores UTF-8 names)", shown)),
+        };
+        if name.len() > MAX_NAME {
+            return err(Kind::Unsupported, format!("{}: name is {} bytes; SEFS allows at most {} (rename it)", shown, name.len(), MAX_NAME));
+        }
+        let m = match std::fs::symlink_metadata(&hp) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return err(Kind::Missing, format!("{}: vanished while packing (the source tree changed during the pack; retry)", shown))
+            }
+            Err(e) => return err(Kind::Io, format!("{}: {}", shown, fmt_io(&e))),
+        };
+        let ft = m.file_type();
+        let typ = if ft.is_file() {
+            T_FILE
+        } else if ft.is_dir() {
+            T_DIR
+        } else if ft.is_symlink() {
+            T_SYMLINK
+        } else {
+            use std::os::unix::fs::FileTypeExt;
+            let what = if ft.is_socket() {
+                "a socket"
+            } else if ft.is_block_device() || ft.is_char_device() {
+                "a device node"
+            } else if ft.is_fifo() {
+                "a FIFO"
+            } else {
+                "a special file"
+            };
+            return err(Kind::Unsupported, format!("{}: is {}, which an Occlum image cannot hold (remove it from the source tree)", shown, what));
+        };
+        let parent_path = &nodes[dir].path;
+        let path = if parent_path == "/" { format!("/{}", name) } else { format!("{}/{}", parent_path, name) };
+        if typ == T_FILE && m.nlink() > 1 {
+            if let Some(&idx) = links.get(&(m.dev(), m.ino())) {
+                // A hard link: a second directory entry for the same inode.
+                nodes[idx].nlinks += 1;
+                nodes[dir].children.push((name, idx));
+                continue;
+            }
+        }
+        let idx = nodes.len();
+        nodes.push(Node {
+            path,
+            host: hp,
+            typ,
+            mode: (m.permissions().mode() & 0o777) as u16,
+            sig: Sig::of(&m),
+            children: vec![],
+            parent: dir,
+            nlinks: if typ == T_DIR { 2 } else { 1 },
+            id: 0,
+        });
+        if typ == T_FILE && m.nlink() > 1 {
+            links.insert((m.dev(), m.ino()), idx);
+        }
+        nodes[dir].children.push((name, idx));
+        if typ == T_DIR {
+            nodes[dir].nlinks += 1;
+            scan_dir(nodes, idx, links, depth + 1)?;
+        }
+    }
+    Ok(())
+}
+
+/// What the previous pack recorded about each inode.
+struct PrevEntry {
+    id: u64,
+    typ: u32,
+    sig: Sig,
+    fingerprint: Tag,
+    mac: Tag,
+}
+
+struct PrevState {
+    key_fp: String,
+    root_mac: Tag,
+    by_path: HashMap<String, PrevEntry>,
+}
+
+fn key_fingerprint(k: &WriteKey) -> String {
+    match k {
+        WriteKey::IntegrityOnly => "integrity-only".into(),
+        WriteKey::UserKey(key) => hex(&cmac(key, b"occlum-studio pack-state key fingerprint")),
+    }
+}
+
+fn read_state(out_root: &Path) -> Option<PrevState> {
+    let text = std::fs::read_to_string(out_root.join(STATE_FILE)).ok()?;
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next()?.split('\t').collect();
+    if head.len() != 3 || head[0] != STATE_MAGIC {
+        return None;
+    }
+    let mut by_path = HashMap::new();
+    for l in lines {
+        let f: Vec<&str> = l.split('\t').collect();
+        if f.len() != 10 {
+            return None;
+        }
+        let path = String::from_utf8(crate::crypto::parse_hex(f[9])?).ok()?;
+        let tag = |s: &str| -> Option<Tag> { crate::crypto::parse_hex(s)?.try_into().ok() };
+        by_path.insert(
+            path,
+            PrevEntry {
+                id: f[0].parse().ok()?,
+                typ: f[1].parse().ok()?,
+                sig: Sig { size: f[2].parse().ok()?, mtime_ns: f[3].parse().ok()?, ctime_ns: f[4].parse().ok()?, ino: f[5].parse().ok()?, dev: f[6].parse().ok()? },
+                fingerprint: tag(f[7])?,
+                mac: tag(f[8])?,
+            },
+        );
+    }
+    Some(PrevState { key_fp: head[1].to_string(), root_mac: parse_dashed16(head[2])?, by_path })
+}
+
+/// MAC of `<root>/metadata` straight from its header (no key needed: bytes 77..93 of node 0).
+pub fn stored_root_mac(root: &Path) -> Option<Tag> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(root.join("metadata")).ok()?;
+    let mut b = [0u8; 95];
+    f.read_exact(&mut b).ok()?;
+    (&b[0..8] == pf::MAGIC).then(|| b[77..93].try_into().unwrap())
+}
+
+fn pending_mac_path(mac_file: &Path) -> PathBuf {
+    let mut p = mac_file.as_os_str().to_owned();
+    p.push(".new");
+    PathBuf::from(p)
+}
+
+fn sibling(out_root: &Path, suffix: &str) -> PathBuf {
+    let mut p = out_root.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// Finish or discard an interrupted pack (see the module comment). Safe to call any time.
+pub fn recover(out_root: &Path, mac_file: &Path) -> Result<bool> {
+    let pending = pending_mac_path(mac_file);
+    let mut changed = false;
+    if let Ok(text) = std::fs::read_to_string(&pending) {
+        match (parse_dashed16(&text), stored_root_mac(out_root)) {
+            (Some(p), Some(cur)) if p == cur => {
+                std::fs::rename(&pending, mac_file).map_err(|e| Error::io(e, &mac_file.display().to_string()))?;
+            }
+            _ => {
+                let _ = std::fs::remove_file(&pending);
+            }
+        }
+        changed = true;
+    }
+    // Leftover generations from a crashed pack.
+    if let (Some(parent), Some(base)) = (out_root.parent(), out_root.file_name()) {
+        let prefix = format!("{}.tmp-", base.to_string_lossy());
+        if let Ok(rd) = std::fs::read_dir(if parent.as_os_str().is_empty() { Path::new(".") } else { parent }) {
+            for e in rd.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                    changed = true;
+                }
+            }
+        }
+    }
+    Ok(changed)
+}
+
+extern "C" {
+    fn renameat2(olddirfd: i32, oldpath: *const std::os::raw::c_char, newdirfd: i32, newpath: *const std::os::raw::c_char, flags: u32) -> i32;
+}
+const AT_FDCWD: i32 = -100;
+const RENAME_EXCHANGE: u32 = 2;
+
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    let ca = CString::new(a.as_os_str().as_bytes())?;
+    let cb = CString::new(b.as_os_str().as_bytes())?;
+    let r = unsafe { renameat2(AT_FDCWD, ca.as_ptr(), AT_FDCWD, cb.as_ptr(), RENAME_EXCHANGE) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+fn write_file(path: &Path, data: &[u8], fsync: bool) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).map_err(|e| Error::io(e, &path.display().to_string()))?;
+    f.write_all(data).map_err(|e| Error::io(e, &path.display().to_string()))?;
+    if fsync {
+        f.sync_all().map_err(|e| Error::io(e, &path.display().to_string()))?;
+    }
+    Ok(())
+}
+
+fn id_name(id: u64) -> String {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&id.to_le_bytes());
+    hex(&b)
+}
+
+fn dir_content(nodes: &[Node], i: usize) -> Vec<u8> {
+    let n = &nodes[i];
+    let mut out = vec![0u8; (n.children.len() + 2) * 264];
+    let mut put = |k: usize, id: u64, name: &str, typ: u32| {
+        let e = &mut out[k * 264..(k + 1) * 264];
+        e[0..4].copy_from_slice(&(id as u32).to_le_bytes());
+        e[4..4 + name.len()].copy_from_slice(name.as_bytes());
+        e[260..264].copy_from_slice(&typ.to_le_bytes());
+    };
+    put(0, n.id, ".", T_DIR);
+    put(1, nodes[n.parent].id, "..", T_DIR);
+    for (k, (name, c)) in n.children.iter().enumerate() {
+        put(k + 2, nodes[*c].id, name, nodes[*c].typ);
+    }
+    out
+}
+
+/// Assign inode ids: reuse the previous image's id for an unchanged path and type, otherwise the
+/// lowest free id (SEFS's allocator: first free bit, free-map blocks 1024·g+1 excluded).
+fn assign_ids(nodes: &mut [Node], prev: Option<&PrevState>) -> u64 {
+    let mut used = std::collections::HashSet::new();
+    nodes[0].id = 2;
+    used.insert(2u64);
+    if let Some(p) = prev {
+        for n in nodes.iter_mut().skip(1) {
+            if let Some(e) = p.by_path.get(&n.path) {
+                if e.typ == n.typ && e.id > 2 && used.insert(e.id) {
+                    n.id = e.id;
+                }
+            }
+        }
+    }
+    let mut next = 3u64;
+    let mut max = 2;
+    for n in nodes.iter_mut().skip(1) {
+        if n.id == 0 {
+            while used.contains(&next) || next % BLKBITS as u64 == 1 {
+                next += 1;
+            }
+            n.id = next;
+            used.insert(next);
+        }
+        max = max.max(n.id);
+    }
+    max
+}
+
+fn read_source(n: &Node) -> Result<(Vec<u8>, Sig)> {
+    let shown = n.host.display().to_string();
+    let vanished = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::new(Kind::Missing, format!("{}: vanished while packing (the source tree changed during the pack; retry)", shown))
+        } else {
+            Error::io(e, &shown)
+        }
+    };
+    match n.typ {
+        T_FILE => {
+            use std::io::Read;
+            let mut f = std::fs::File::open(&n.host).map_err(vanished)?;
+            let m = f.metadata().map_err(vanished)?;
+            let mut data = Vec::with_capacity(m.len() as usize);
+            f.read_to_end(&mut data).map_err(vanished)?;
+            let sig = Sig::of(&f.metadata().map_err(vanished)?);
+            Ok((data, sig))
+        }
+        T_SYMLINK => {
+            let t = std::fs::read_link(&n.host).map_err(vanished)?;
+            let m = std::fs::symlink_metadata(&n.host).map_err(vanished)?;
+            Ok((t.as_os_str().as_bytes().to_vec(), Sig::of(&m)))
+        }
+        _ => unreachable!(),
+    }
+}
+
+fn inode_record(n: &Node, size: u64, blocks: u32, mac: &Tag) -> [u8; 112] {
+    let mut r = [0u8; 112];
+    r[0..8].copy_from_slice(&size.to_le_bytes());
+    r[8..12].copy_from_slice(&n.typ.to_le_bytes());
+    r[12..14].copy_from_slice(&n.mode.to_le_bytes());
+    r[14..16].copy_from_slice(&n.nlinks.to_le_bytes());
+    r[16..20].copy_from_slice(&blocks.to_le_bytes());
+    // uid, gid, pad and the three timespecs stay zero, as sefs-cli's create_image writes them.
+    r[80..96].copy_from_slice(&{
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&n.id.to_le_bytes());
+        b
+    });
+    r[96..112].copy_from_slice(mac);
+    r
+}
+
+/// Build the metadata plaintext: superblock, free map of every group, one record per inode.
+fn metadata_bytes(records: &[(u64, [u8; 112])], max_id: u64) -> Vec<u8> {
+    let groups = (max_id as usize / BLKBITS) + 1;
+    let blocks = groups * BLKBITS;
+    let last_freemap_end = ((groups - 1) * BLKBITS + 1) * BLKSIZE + BLKSIZE;
+    let last_inode_end = max_id as usize * BLKSIZE + 112;
+    let mut m = vec![0u8; last_freemap_end.max(last_inode_end)];
+    // Free map: 1 = free. Blocks 0, 1, every group's free-map block and every inode are used.
+    let mut free = vec![0xffu8; blocks / 8];
+    let mut used = 0usize;
+    let mut mark = |b: usize, free: &mut Vec<u8>| {
+        free[b / 8] &= !(1 << (b % 8));
+        used += 1;
+    };
+    mark(0, &mut free);
+    mark(1, &mut free);
+    for g in 1..groups {
+        mark(g * BLKBITS + 1, &mut free);
+    }
+    for (id, rec) in records {
+        mark(*id as usize, &mut free);
+        let off = *id as usize * BLKSIZE;
+        m[off..off + 112].copy_from_slice(rec);
+    }
+    for g in 0..groups {
+        let off = (g * BLKBITS + 1) * BLKSIZE;
+        m[off..off + BLKSIZE].copy_from_slice(&free[g * BLKSIZE..(g + 1) * BLKSIZE]);
+    }
+    m[0..4].copy_from_slice(&SEFS_MAGIC.to_le_bytes());
+    m[4..8].copy_from_slice(&(blocks as u32).to_le_bytes());
+    m[8..12].copy_from_slice(&((blocks - used) as u32).to_le_bytes());
+    m[12..16].copy_from_slice(&(groups as u32).to_le_bytes());
+    m
+}
+
+enum Job {
+    /// Hard-link the previous generation's file for this id.
+    Reuse,
+    Write,
+}
+
+pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
+    let t0 = Instant::now();
+    recover(&o.out_root, &o.mac_file)?;
+    let mut nodes = scan(&o.src)?;
+    let key_fp = key_fingerprint(&o.key);
+    let cur_mac = stored_root_mac(&o.out_root);
+    // The recorded state is trusted only if it belongs to the image that is there now, was made
+    // with the same key mode, and .ROOT_MAC agrees.
+    let prev = if o.incremental {
+        read_state(&o.out_root).filter(|s| {
+            s.key_fp == key_fp
+                && Some(s.root_mac) == cur_mac
+                && std::fs::read_to_string(&o.mac_file).ok().and_then(|t| parse_dashed16(&t)) == cur_mac
+        })
+    } else {
+        None
+    };
+    let max_id = assign_ids(&mut nodes, prev.as_ref());
+    let groups = max_id as usize / BLKBITS + 1;
+    if groups > 1 << 16 {
+        return err(Kind::Unsupported, "too many inodes for one image");
+    }
+    let tmp = sibling(&o.out_root, &format!(".tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    if let Some(parent) = o.out_root.parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(e, &parent.display().to_string()))?;
+        }
+    }
+    std::fs::create_dir(&tmp).map_err(|e| Error::io(e, &tmp.display().to_string()))?;
+    let result = (|| -> Result<PackResult> {
+        // Directory contents depend only on ids, so every inode can be produced in parallel.
+        let dir_data: Vec<Option<Vec<u8>>> = (0..nodes.len()).map(|i| (nodes[i].typ == T_DIR).then(|| dir_content(&nodes, i))).collect();
+        let mut jobs = Vec::with_capacity(nodes.len());
+        for (i, n) in nodes.iter().enumerate() {
+            let prev_e = prev.as_ref().and_then(|p| p.by_path.get(&n.path)).filter(|e| e.id == n.id && e.typ == n.typ);
+            let reuse = match (prev_e, n.typ) {
+                (Some(e), T_DIR) => {
+                    let mut g = Gcm::new();
+                    g.gmac(&[0u8; 16], dir_data[i].as_ref().unwrap()) == e.fingerprint
+                }
+                (Some(e), _) => e.sig == n.sig && n.sig.ino != 0,
+                _ => false,
+            } && o.out_root.join(id_name(n.id)).exists();
+            jobs.push((i, if reuse { Job::Reuse } else { Job::Write }));
+        }
+        progress.set_total(jobs.len() as u64 + 1);
+        let outs = par_map(&jobs, |(i, job), gcm| -> Result<(u64, Tag, Sig, Tag, u64, bool)> {
+            let n = &nodes[*i];
+            let name = id_name(n.id);
+            let dst = tmp.join(&name);
+            match job {
+                Job::Reuse => {
+                    let e = prev.as_ref().unwrap().by_path.get(&n.path).unwrap();
+                    let src = o.out_root.join(&name);
+                    if std::fs::hard_link(&src, &dst).is_err() {
+                        std::fs::copy(&src, &dst).map_err(|e| Error::io(e, &src.display().to_string()))?;
+                    }
+                    let size = if n.typ == T_DIR { 0 } else { e.sig.size };
+                    progress.add(1, 0);
+                    Ok((size, e.mac, e.sig, e.fingerprint, 0, true))
+                }
+                Job::Write => {
+                    let (data, sig, size) = if n.typ == T_DIR {
+                        (dir_data[*i].clone().unwrap(), n.sig, 0u64)
+                    } else {
+                        let (d, s) = read_source(n)?;
+                        let len = d.len() as u64;
+                        (d, s, len)
+                    };
+                    let fp = if n.typ == T_DIR { gcm.gmac(&[0u8; 16], &data) } else { [0u8; 16] };
+                    let (bytes, mac) = pf::write_pf(&name, &data, &o.key, gcm)?;
+                    write_file(&dst, &bytes, o.fsync)?;
+                    progress.add(1, data.len() as u64);
+                    Ok((size, mac, sig, fp, data.len() as u64, false))
+                }
+            }
+        });
+        let mut records = Vec::with_capacity(nodes.len());
+        let mut state = String::new();
+        let (mut packed, mut reused, mut bytes) = (0u64, 0u64, 0u64);
+        for ((i, _), r) in jobs.iter().zip(outs) {
+            let (size, mac, sig, fp, b, was_reused) = r?;
+            let n = &nodes[*i];
+            let blocks = if n.typ == T_DIR { n.children.len() as u32 + 2 } else { 0 };
+            records.push((n.id, inode_record(n, size, blocks, &mac)));
+            if was_reused {
+                reused += 1;
+            } else {
+                packed += 1;
+            }
+            bytes += b;
+            state.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                n.id,
+                n.typ,
+                sig.size,
+                sig.mtime_ns,
+                sig.ctime_ns,
+                sig.ino,
+                sig.dev,
+                hex(&fp),
+                hex(&mac),
+                hex(n.path.as_bytes())
+            ));
+        }
+        let meta = metadata_bytes(&records, max_id);
+        let mut gcm = Gcm::new();
+        let (mbytes, root_mac) = pf::write_pf("metadata", &meta, &o.key, &mut gcm)?;
+        write_file(&tmp.join("metadata"), &mbytes, o.fsync)?;
+        write_file(&tmp.join(STATE_FILE), format!("{}\t{}\t{}\n{}", STATE_MAGIC, key_fp, mac_string(&root_mac), state).as_bytes(), o.fsync)?;
+        progress.add(1, 0);
+        if o.fsync {
+            std::fs::File::open(&tmp).and_then(|d| d.sync_all()).map_err(|e| Error::io(e, &tmp.display().to_string()))?;
+        }
+        Ok(PackResult { root_mac, files_packed: packed, files_reused: reused, bytes, ms: 0.0, inodes: nodes.len() as u64 })
+    })();
+    let mut res = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    let crash = |step: u32| -> Result<()> {
+        if o.crash_after == Some(step) {
+            return err(Kind::Io, format!("simulated crash after commit step {}", step));
+        }
+        Ok(())
+    };
+    crash(1)?;
+    // Commit (steps 2..5 of the module comment).
+    let pending = pending_mac_path(&o.mac_file);
+    write_file(&pending, mac_string(&res.root_mac).as_bytes(), o.fsync)?;
+    crash(2)?;
+    if o.out_root.exists() {
+        exchange(&tmp, &o.out_root).map_err(|e| Error::new(Kind::Io, format!("{}: atomic directory swap (renameat2 RENAME_EXCHANGE) failed: {}", o.out_root.display(), e)))?;
+    } else {
+        std::fs::rename(&tmp, &o.out_root).map_err(|e| Error::io(e, &o.out_root.display().to_string()))?;
+    }
+    crash(3)?;
+    std::fs::rename(&pending, &o.mac_file).map_err(|e| Error::io(e, &o.mac_file.display().to_string()))?;
+    crash(4)?;
+    let _ = std::fs::remove_dir_all(&tmp);
+    res.ms = t0.elapsed().as_secs_f64() * 1000.0;
+    Ok(res)
+}

@@ -1,0 +1,389 @@
+//! SEFS reader (spec securefs-format.md §2): the `metadata` PF (superblock, free maps, inode
+//! records of every layout era), directories, files, symlinks, sockets; one PF per inode.
+
+use crate::crypto::{hex, Gcm, Tag};
+use crate::error::{err, Error, Kind, Result};
+use crate::pf::{self, KeyMode};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+pub const BLKSIZE: usize = 128;
+pub const BLKBITS: usize = 1024;
+pub const SEFS_MAGIC: u32 = 0x2f8d_be2a;
+pub const ROOT_ID: u64 = 2;
+pub const MAX_NAME: usize = 255;
+const MAX_DEPTH: usize = 512;
+
+pub const T_FILE: u32 = 1;
+pub const T_DIR: u32 = 2;
+pub const T_SYMLINK: u32 = 3;
+pub const T_SOCKET: u32 = 4;
+
+pub fn type_name(t: u32) -> &'static str {
+    match t {
+        T_FILE => "file",
+        T_DIR => "dir",
+        T_SYMLINK => "symlink",
+        T_SOCKET => "socket",
+        _ => "other",
+    }
+}
+
+/// Where the fields of an inode record sit; SEFS has no version field (spec §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub era: &'static str,
+    size64: bool,
+    type_off: usize,
+    /// Offset of mode; nlinks, blocks, uid, gid follow at +2, +4, +8, +12.
+    mode_off: usize,
+    time_off: usize,
+    ts16: bool,
+    name_off: usize,
+    mac_off: usize,
+    pub rec_len: usize,
+    pub dirent: usize,
+}
+
+pub const L112: Layout = Layout {
+    era: "sefs >= 2022-01 (112-byte inode, 16-byte timespecs, 264-byte dirent)",
+    size64: true,
+    type_off: 8,
+    mode_off: 12,
+    time_off: 32,
+    ts16: true,
+    name_off: 80,
+    mac_off: 96,
+    rec_len: 112,
+    dirent: 264,
+};
+const L72: Layout = Layout {
+    era: "sefs 2020-08..2022-01 (72-byte inode, u32 times)",
+    size64: true,
+    type_off: 8,
+    mode_off: 12,
+    time_off: 28,
+    ts16: false,
+    name_off: 40,
+    mac_off: 56,
+    rec_len: 72,
+    dirent: 264,
+};
+const L68: Layout = Layout {
+    era: "sefs 2020-06..2020-08 (68-byte inode, u32 size, 260-byte dirent)",
+    size64: false,
+    type_off: 4,
+    mode_off: 8,
+    time_off: 24,
+    ts16: false,
+    name_off: 36,
+    mac_off: 52,
+    rec_len: 68,
+    dirent: 260,
+};
+
+fn u16at(b: &[u8], o: usize) -> u16 {
+    u16::from_le_bytes([b[o], b[o + 1]])
+}
+fn u32at(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
+}
+fn u64at(b: &[u8], o: usize) -> u64 {
+    u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
+}
+
+#[derive(Debug, Clone)]
+pub struct Inode {
+    pub id: u64,
+    pub size: u64,
+    pub typ: u32,
+    pub mode: u16,
+    pub nlinks: u16,
+    pub blocks: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mtime: i64,
+    pub disk_filename: [u8; 16],
+    pub inode_mac: Tag,
+}
+
+impl Inode {
+    pub fn host_file(&self) -> String {
+        hex(&self.disk_filename)
+    }
+    pub fn has_mac(&self) -> bool {
+        self.inode_mac.iter().any(|&b| b != 0)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Dirent {
+    pub id: u64,
+    pub name: String,
+    pub typ: Option<u32>,
+}
+
+pub struct Sefs {
+    pub dir: PathBuf,
+    pub mode: KeyMode,
+    pub meta: Vec<u8>,
+    pub root_mac: Tag,
+    pub layout: Layout,
+    pub groups: u32,
+    pub blocks: u32,
+    pub unused: u32,
+    /// Bytes 28..31 of some records are non-zero: the 2022-01..2022-09 era of garbage padding.
+    pub garbage_pad: bool,
+}
+
+impl Sefs {
+    pub fn open(dir: &Path, mode: &KeyMode, gcm: &mut Gcm) -> Result<Sefs> {
+        if !dir.is_dir() {
+            return err(Kind::Missing, format!("{}: not a directory (expected an SEFS __ROOT with a `metadata` file)", dir.display()));
+        }
+        let mpath = dir.join("metadata");
+        if !mpath.exists() {
+            return err(Kind::Missing, format!("{}: no `metadata` file: not an SEFS __ROOT directory", dir.display()));
+        }
+        let f = pf::open_path(&mpath, mode, gcm)?;
+        let meta = f.read_all(gcm, &mut |_| {}).map_err(|e| e.at(&mpath.display().to_string()))?;
+        if meta.len() < 16 || u32at(&meta, 0) != SEFS_MAGIC {
+            return err(Kind::Format, format!("{}: not an SEFS superblock (magic is not 0x2f8dbe2a)", mpath.display()));
+        }
+        let (blocks, unused, groups) = (u32at(&meta, 4), u32at(&meta, 8), u32at(&meta, 12));
+        if groups == 0 || groups > 1 << 20 || blocks as u64 != groups as u64 * BLKBITS as u64 {
+            return err(Kind::Format, format!("{}: inconsistent superblock (blocks {}, groups {})", mpath.display(), blocks, groups));
+        }
+        let mut s = Sefs { dir: dir.to_path_buf(), mode: *mode, meta, root_mac: f.mac(), layout: L112, groups, blocks, unused, garbage_pad: false };
+        s.layout = s.detect_layout(gcm);
+        if s.layout == L112 {
+            s.garbage_pad = (2..blocks as usize).any(|id| s.meta.len() >= id * BLKSIZE + 32 && u32at(&s.meta, id * BLKSIZE + 28) != 0 && s.block_used(id as u64));
+        }
+        Ok(s)
+    }
+
+    fn rec(&self, id: u64) -> [u8; BLKSIZE] {
+        // Reads past the logical end of `metadata` are zeros (sefs-cli never pads it).
+        let mut r = [0u8; BLKSIZE];
+        let off = id as usize * BLKSIZE;
+        if off < self.meta.len() {
+            let n = (self.meta.len() - off).min(BLKSIZE);
+            r[..n].copy_from_slice(&self.meta[off..off + n]);
+        }
+        r
+    }
+
+    /// Pick the record layout whose root record names an existing host file; then the dirent size.
+    fn detect_layout(&self, gcm: &mut Gcm) -> Layout {
+        let r = self.rec(ROOT_ID);
+        let mut chosen = None;
+        for l in [L112, L72, L68] {
+            if u32at(&r, l.type_off) == T_DIR && self.dir.join(hex(&r[l.name_off..l.name_off + 16])).exists() {
+                chosen = Some(l);
+                break;
+            }
+        }
+        let mut l = chosen.unwrap_or(if u32at(&r, 4) == T_DIR && u32at(&r, 8) != T_DIR { L68 } else { L112 });
+        if l.size64 {
+            // 72-byte records existed with both dirent sizes (260 until 2021-06).
+            if let Ok(root) = self.inode_with(ROOT_ID, &l) {
+                if let Ok(data) = self.read_raw(&root, gcm) {
+                    let dotdot_at = |d: usize| data.len() >= 2 * d && &data[d + 4..d + 7] == b"..\0";
+                    if !dotdot_at(264) && dotdot_at(260) {
+                        l.dirent = 260;
+                        l.era = "sefs 2020-08..2021-06 (72-byte inode, 260-byte dirent without type)";
+                    }
+                }
+            }
+        }
+        l
+    }
+
+    pub fn block_used(&self, id: u64) -> bool {
+        let group = id as usize / BLKBITS;
+        let bit = id as usize % BLKBITS;
+        let off = (group * BLKBITS + 1) * BLKSIZE + bit / 8;
+        if off >= self.meta.len() {
+            return false;
+        }
+        (self.meta[off] >> (bit % 8)) & 1 == 0
+    }
+
+    fn inode_with(&self, id: u64, l: &Layout) -> Result<Inode> {
+        if id < 2 || id >= self.blocks as u64 || id % BLKBITS as u64 == 1 {
+            return err(Kind::Format, format!("inode id {} is out of range or a reserved block", id));
+        }
+        let r = self.rec(id);
+        let typ = u32at(&r, l.type_off);
+        if typ == 0 {
+            return err(Kind::Format, format!("inode {} is not in use (type 0)", id));
+        }
+        let mo = l.mode_off;
+        Ok(Inode {
+            id,
+            size: if l.size64 { u64at(&r, 0) } else { u32at(&r, 0) as u64 },
+            typ,
+            mode: u16at(&r, mo),
+            nlinks: u16at(&r, mo + 2),
+            blocks: u32at(&r, mo + 4),
+            uid: u32at(&r, mo + 8),
+            gid: u32at(&r, mo + 12),
+            mtime: if l.ts16 { u64at(&r, l.time_off + 16) as i64 } else { u32at(&r, l.time_off + 4) as i64 },
+            disk_filename: r[l.name_off..l.name_off + 16].try_into().unwrap(),
+            inode_mac: r[l.mac_off..l.mac_off + 16].try_into().unwrap(),
+        })
+    }
+
+    pub fn inode(&self, id: u64) -> Result<Inode> {
+        self.inode_with(id, &self.layout)
+    }
+
+    pub fn host_path(&self, ino: &Inode) -> PathBuf {
+        self.dir.join(ino.host_file())
+    }
+
+    /// Open the inode's PF, check its MAC against `inode_mac`, return its whole plaintext.
+    fn read_raw(&self, ino: &Inode, gcm: &mut Gcm) -> Result<Vec<u8>> {
+        let p = self.host_path(ino);
+        if !p.exists() {
+            return err(Kind::Missing, format!("host file {} of inode {} is missing", ino.host_file(), ino.id));
+        }
+        let f = pf::open_path(&p, &self.mode, gcm)?;
+        if ino.has_mac() && f.mac() != ino.inode_mac {
+            return Err(Error::new(
+                Kind::MacMismatch,
+                format!(
+                    "host file {} has MAC {} but inode {} records {}",
+                    ino.host_file(),
+                    crate::crypto::mac_string(&f.mac()),
+                    ino.id,
+                    crate::crypto::mac_string(&ino.inode_mac)
+                ),
+            ));
+        }
+        f.read_all(gcm, &mut |_| {}).map_err(|e| e.at(&ino.host_file()))
+    }
+
+    /// File or symlink content, cut (or zero-extended) to the inode's size.
+    pub fn read_data(&self, ino: &Inode, gcm: &mut Gcm) -> Result<Vec<u8>> {
+        if ino.typ == T_DIR {
+            return err(Kind::Usage, "is a directory");
+        }
+        let mut d = self.read_raw(ino, gcm)?;
+        if ino.size as usize > d.len() {
+            // Bytes past the PF's end read as zeros; bound it by what a PF could hold sanely.
+            if ino.size > (d.len() as u64).max(1 << 20) * 1024 {
+                return err(Kind::Format, format!("inode {} claims size {} but its host file holds {} bytes", ino.id, ino.size, d.len()));
+            }
+        }
+        d.resize(ino.size as usize, 0);
+        Ok(d)
+    }
+
+    pub fn list_dir(&self, ino: &Inode, gcm: &mut Gcm) -> Result<Vec<Dirent>> {
+        if ino.typ != T_DIR {
+            return err(Kind::Usage, "not a directory");
+        }
+        let data = self.read_raw(ino, gcm)?;
+        let ds = self.layout.dirent;
+        let n = ino.blocks as usize;
+        if n < 2 || n.checked_mul(ds).map_or(true, |need| need > data.len()) {
+            return err(Kind::Format, format!("directory inode {} claims {} entries but its file holds {} bytes", ino.id, n, data.len()));
+        }
+        let mut out = Vec::with_capacity(n - 2);
+        for i in 0..n {
+            let e = &data[i * ds..(i + 1) * ds];
+            let id = u32at(e, 0) as u64;
+            let nb = &e[4..260];
+            let len = nb.iter().position(|&b| b == 0).ok_or_else(|| Error::new(Kind::Format, format!("directory inode {} entry {}: name is not NUL-terminated", ino.id, i)))?;
+            let name = std::str::from_utf8(&nb[..len]).map_err(|_| Error::new(Kind::Format, format!("directory inode {} entry {}: name is not UTF-8", ino.id, i)))?;
+            if i < 2 {
+                if name != [".", ".."][i] {
+                    return err(Kind::Format, format!("directory inode {} entry {} should be {:?}, found {:?}", ino.id, i, [".", ".."][i], name));
+                }
+                continue;
+            }
+            if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+                return err(Kind::Format, format!("directory inode {} entry {} has an illegal name {:?}", ino.id, i, name));
+            }
+            let typ = if ds == 264 { Some(u32at(e, 260)) } else { None };
+            out.push(Dirent { id, name: name.to_string(), typ });
+        }
+        Ok(out)
+    }
+
+    pub fn root(&self) -> Result<Inode> {
+        let r = self.inode(ROOT_ID)?;
+        if r.typ != T_DIR {
+            return err(Kind::Format, "root inode 2 is not a directory");
+        }
+        Ok(r)
+    }
+
+    /// Resolve an absolute path without following symlinks.
+    pub fn lookup(&self, path: &str, gcm: &mut Gcm) -> Result<Inode> {
+        let mut cur = self.root()?;
+        for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
+            if comp == ".." {
+                return err(Kind::Usage, format!("{}: '..' is not allowed in image paths", path));
+            }
+            if cur.typ != T_DIR {
+                return err(Kind::Missing, format!("{}: not a directory on the way", path));
+            }
+            let ents = self.list_dir(&cur, gcm)?;
+            let e = ents.iter().find(|e| e.name == comp).ok_or_else(|| Error::new(Kind::Missing, format!("{}: no such file or directory in the image", path)))?;
+            cur = self.inode(e.id)?;
+        }
+        Ok(cur)
+    }
+
+    /// Depth-first (pre-order) walk of the whole tree. Problems (unreadable directories, cycles)
+    /// are returned alongside the entries so that one broken directory does not hide the rest.
+    pub fn walk(&self, gcm: &mut Gcm) -> Result<(Vec<(String, Inode)>, Vec<(String, Error)>)> {
+        let root = self.root()?;
+        let mut out = vec![("/".to_string(), root.clone())];
+        let mut problems = Vec::new();
+        let mut seen_dirs = HashSet::new();
+        seen_dirs.insert(ROOT_ID);
+        self.walk_dir("/", &root, 0, gcm, &mut seen_dirs, &mut out, &mut problems);
+        Ok((out, problems))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn walk_dir(
+        &self,
+        path: &str,
+        dir: &Inode,
+        depth: usize,
+        gcm: &mut Gcm,
+        seen: &mut HashSet<u64>,
+        out: &mut Vec<(String, Inode)>,
+        problems: &mut Vec<(String, Error)>,
+    ) {
+        let ents = match self.list_dir(dir, gcm) {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push((path.to_string(), e));
+                return;
+            }
+        };
+        for e in ents {
+            let p = if path == "/" { format!("/{}", e.name) } else { format!("{}/{}", path, e.name) };
+            match self.inode(e.id) {
+                Ok(ino) => {
+                    out.push((p.clone(), ino.clone()));
+                    if ino.typ == T_DIR {
+                        if !seen.insert(ino.id) {
+                            problems.push((p, Error::new(Kind::Format, format!("directory inode {} is reached twice (a cycle or a hard-linked directory)", ino.id))));
+                        } else if depth + 1 > MAX_DEPTH {
+                            problems.push((p, Error::new(Kind::Format, "directory nesting deeper than 512 levels")));
+                        } else {
+                            self.walk_dir(&p, &ino, depth + 1, gcm, seen, out, problems);
+                        }
+                    }
+                }
+                Err(er) => problems.push((p, er)),
+            }
+        }
+    }
+}
