@@ -3,6 +3,8 @@
 
 pub mod crypto;
 pub mod error;
+pub mod napi;
+pub mod ops;
 pub mod pack;
 pub mod pf;
 pub mod progress;

@@ -1,0 +1,344 @@
+//! The operations the JS facade calls, each taking string arguments and returning JSON text or
+//! bytes. Stateless: every call opens what it needs (metadata is small; the cost is one PF read).
+
+use crate::crypto::{hex, mac_string, parse_dashed16, parse_hex, Gcm};
+use crate::error::{err, Error, Kind, Result};
+use crate::pack::{pack, recover, PackOpts};
+use crate::pf::{self, KeyMode, SimIdentity, WriteKey};
+use crate::progress::Progress;
+use crate::sefs::{type_name, Inode, Sefs, T_DIR, T_SYMLINK};
+use crate::union::{Binding, MEntry, Union};
+use crate::verify::verify;
+use std::path::{Path, PathBuf};
+
+pub enum Out {
+    Json(String),
+    Bytes(Vec<u8>),
+}
+
+/// Minimal JSON writer (std only).
+pub fn js(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+struct Obj(Vec<String>);
+impl Obj {
+    fn new() -> Obj {
+        Obj(Vec::new())
+    }
+    fn s(mut self, k: &str, v: &str) -> Obj {
+        self.0.push(format!("{}:{}", js(k), js(v)));
+        self
+    }
+    fn n(mut self, k: &str, v: impl std::fmt::Display) -> Obj {
+        self.0.push(format!("{}:{}", js(k), v));
+        self
+    }
+    fn raw(mut self, k: &str, v: String) -> Obj {
+        self.0.push(format!("{}:{}", js(k), v));
+        self
+    }
+    fn opt_s(self, k: &str, v: Option<&str>) -> Obj {
+        match v {
+            Some(v) => self.s(k, v),
+            None => self,
+        }
+    }
+    fn done(self) -> String {
+        format!("{{{}}}", self.0.join(","))
+    }
+}
+
+fn arr(items: impl IntoIterator<Item = String>) -> String {
+    format!("[{}]", items.into_iter().collect::<Vec<_>>().join(","))
+}
+
+/// Key spec from the facade: "io" | "uk:<32 hex>" | "sim:<64 hex mrsigner>:<prodid>:<isvsvn>:<1|0 debug>".
+pub fn parse_key(spec: &str) -> Result<KeyMode> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let bad = || Error::new(Kind::Usage, format!("invalid key spec {:?}", spec));
+    match parts[0] {
+        "io" if parts.len() == 1 => Ok(KeyMode::IntegrityOnly),
+        "uk" if parts.len() == 2 => Ok(KeyMode::UserKey(parse_hex(parts[1]).and_then(|v| v.try_into().ok()).ok_or_else(bad)?)),
+        "sim" if parts.len() == 5 => Ok(KeyMode::SimAuto(SimIdentity {
+            mrsigner: parse_hex(parts[1]).and_then(|v| v.try_into().ok()).ok_or_else(bad)?,
+            prod_id: parts[2].parse().map_err(|_| bad())?,
+            isv_svn: parts[3].parse().map_err(|_| bad())?,
+            debug: parts[4] == "1",
+        })),
+        _ => Err(bad()),
+    }
+}
+
+fn write_key(spec: &str) -> Result<WriteKey> {
+    match parse_key(spec)? {
+        KeyMode::IntegrityOnly => Ok(WriteKey::IntegrityOnly),
+        KeyMode::UserKey(k) => Ok(WriteKey::UserKey(k)),
+        KeyMode::SimAuto(_) => err(Kind::Usage, "images are packed integrity-only or with an image key; the SGX auto key is only for reading run layers"),
+    }
+}
+
+fn arg<'a>(a: &'a [String], i: usize, what: &str) -> Result<&'a str> {
+    a.get(i).map(|s| s.as_str()).ok_or_else(|| Error::new(Kind::Usage, format!("missing argument {} ({})", i, what)))
+}
+
+fn entry_json(path: &str, name: &str, ino: &Inode, target: Option<String>, layer: Option<&str>) -> String {
+    let mut o = Obj::new()
+        .s("path", path)
+        .s("name", name)
+        .s("type", type_name(ino.typ))
+        .n("mode", ino.mode)
+        .n("size", ino.size)
+        .n("inode", ino.id)
+        .n("nlink", ino.nlinks)
+        .n("entries", if ino.typ == T_DIR { ino.blocks } else { 0 })
+        .s("hostFile", &ino.host_file())
+        .n("mtime", ino.mtime);
+    if ino.has_mac() {
+        o = o.s("mac", &mac_string(&ino.inode_mac));
+    }
+    o.opt_s("target", target.as_deref()).opt_s("layer", layer).done()
+}
+
+fn target(fs: &Sefs, ino: &Inode, gcm: &mut Gcm) -> Option<String> {
+    (ino.typ == T_SYMLINK).then(|| fs.read_data(ino, gcm).ok().map(|d| String::from_utf8_lossy(&d).into_owned())).flatten()
+}
+
+fn base_name(path: &str) -> String {
+    path.rsplit('/').find(|c| !c.is_empty()).unwrap_or("/").to_string()
+}
+
+fn open_fs(a: &[String], gcm: &mut Gcm) -> Result<Sefs> {
+    let root = PathBuf::from(arg(a, 0, "root")?);
+    // Complete a pack interrupted between the directory swap and the .ROOT_MAC rename.
+    if let Some(parent) = root.parent() {
+        let _ = recover(&root, &parent.join(".ROOT_MAC"));
+    }
+    Sefs::open(&root, &parse_key(arg(a, 1, "key")?)?, gcm)
+}
+
+fn open_union(a: &[String], gcm: &mut Gcm) -> Result<Union> {
+    let image = Sefs::open(Path::new(arg(a, 0, "image root")?), &parse_key(arg(a, 1, "image key")?)?, gcm).map_err(|e| e.at("image layer"))?;
+    let run = Sefs::open(Path::new(arg(a, 2, "run root")?), &parse_key(arg(a, 3, "run key")?)?, gcm).map_err(|e| e.at("run layer"))?;
+    Ok(Union { image, run })
+}
+
+fn mentry_json(u: &Union, e: &MEntry, gcm: &mut Gcm) -> String {
+    let fs = if e.layer == crate::union::Layer::Run { &u.run } else { &u.image };
+    entry_json(&e.path, &e.name, &e.ino, target(fs, &e.ino, gcm), Some(e.layer.name()))
+}
+
+fn opt_mac(s: &str) -> Result<Option<[u8; 16]>> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    parse_dashed16(s).map(Some).ok_or_else(|| Error::new(Kind::Usage, format!("invalid MAC {:?}: expected 16 hex bytes joined by '-' (as in .ROOT_MAC)", s)))
+}
+
+pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
+    let mut gcm = Gcm::new();
+    let g = &mut gcm;
+    Ok(match op {
+        "pfHeader" => {
+            let p = Path::new(arg(a, 0, "file")?);
+            let raw = std::fs::read(p).map_err(|e| Error::io(e, &p.display().to_string()))?;
+            if raw.len() < 95 {
+                return err(Kind::NotPf, format!("{}: {} bytes is too short for an SGX protected file", p.display(), raw.len()));
+            }
+            Out::Json(
+                Obj::new()
+                    .s("magic", &String::from_utf8_lossy(&raw[0..8]))
+                    .n("major", raw[8])
+                    .n("minor", raw[9])
+                    .s("keyId", &hex(&raw[10..42]))
+                    .s("cpuSvn", &hex(&raw[42..58]))
+                    .n("isvSvn", u16::from_le_bytes([raw[58], raw[59]]))
+                    .n("useUserKdkKey", raw[60])
+                    .s("mac", &mac_string(&raw[77..93]))
+                    .n("updateFlag", raw[93])
+                    .n("integrityOnly", raw[94])
+                    .n("hostBytes", raw.len())
+                    .done(),
+            )
+        }
+        "pfInfo" | "pfVerify" | "pfRead" => {
+            let p = Path::new(arg(a, 0, "file")?);
+            let key = parse_key(arg(a, 1, "key")?)?;
+            let f = pf::open_path(p, &key, g)?;
+            let total = pf::data_nodes(f.size);
+            progress.set_total(total);
+            let data = f.read_all(g, &mut |_| progress.add(1, 4096)).map_err(|e| e.at(&p.display().to_string()))?;
+            if op == "pfRead" {
+                Out::Bytes(data)
+            } else {
+                Out::Json(
+                    Obj::new()
+                        .s("name", &f.name)
+                        .s("mode", f.header.mode_name())
+                        .s("mac", &mac_string(&f.mac()))
+                        .n("size", f.size)
+                        .n("nodes", f.host_nodes())
+                        .n("dataNodes", total)
+                        .n("extraNodes", f.extra_nodes())
+                        .raw("recovered", f.recovered.to_string())
+                        .s("cpuSvn", &hex(&f.header.cpu_svn))
+                        .n("isvSvn", f.header.isv_svn)
+                        .done(),
+                )
+            }
+        }
+        "info" => {
+            let fs = open_fs(a, g)?;
+            Out::Json(
+                Obj::new()
+                    .s("rootMac", &mac_string(&fs.root_mac))
+                    .s("era", fs.layout.era)
+                    .raw("garbagePad", fs.garbage_pad.to_string())
+                    .n("groups", fs.groups)
+                    .n("blocks", fs.blocks)
+                    .n("unusedBlocks", fs.unused)
+                    .s("mode", fs.mode.describe())
+                    .done(),
+            )
+        }
+        "stat" => {
+            let fs = open_fs(a, g)?;
+            let p = crate::union::normalize(arg(a, 2, "path")?);
+            let ino = fs.lookup(&p, g)?;
+            let t = target(&fs, &ino, g);
+            Out::Json(entry_json(&p, &base_name(&p), &ino, t, None))
+        }
+        "list" => {
+            let fs = open_fs(a, g)?;
+            let p = crate::union::normalize(arg(a, 2, "path")?);
+            let dir = fs.lookup(&p, g)?;
+            if dir.typ != T_DIR {
+                return err(Kind::Usage, format!("{}: not a directory", p));
+            }
+            let mut items = Vec::new();
+            for e in fs.list_dir(&dir, g).map_err(|e| e.at(&p))? {
+                let cp = if p == "/" { format!("/{}", e.name) } else { format!("{}/{}", p, e.name) };
+                let ino = fs.inode(e.id).map_err(|er| er.at(&cp))?;
+                let t = target(&fs, &ino, g);
+                items.push(entry_json(&cp, &e.name, &ino, t, None));
+            }
+            Out::Json(arr(items))
+        }
+        "walk" => {
+            let fs = open_fs(a, g)?;
+            let (all, problems) = fs.walk(g)?;
+            let mut items = Vec::with_capacity(all.len());
+            for (p, ino) in &all {
+                let t = target(&fs, ino, g);
+                items.push(entry_json(p, &base_name(p), ino, t, None));
+            }
+            let probs = problems.iter().map(|(p, e)| Obj::new().s("path", p).s("kind", crate::verify::problem_kind(e.kind)).s("message", &e.msg).done());
+            Out::Json(Obj::new().raw("entries", arr(items)).raw("problems", arr(probs)).done())
+        }
+        "read" | "readlink" => {
+            let fs = open_fs(a, g)?;
+            let p = crate::union::normalize(arg(a, 2, "path")?);
+            let ino = fs.lookup(&p, g)?;
+            if op == "readlink" && ino.typ != T_SYMLINK {
+                return err(Kind::Usage, format!("{}: not a symlink", p));
+            }
+            Out::Bytes(fs.read_data(&ino, g).map_err(|e| e.at(&p))?)
+        }
+        "verify" => {
+            let root = PathBuf::from(arg(a, 0, "root")?);
+            let key = parse_key(arg(a, 1, "key")?)?;
+            let expected = opt_mac(a.get(2).map(|s| s.as_str()).unwrap_or(""))?;
+            let r = verify(&root, &key, expected, progress);
+            let probs = r.problems.iter().map(|p| {
+                let mut o = Obj::new().s("path", &p.path).opt_s("hostFile", p.host_file.as_deref()).s("kind", p.kind).s("message", &p.message);
+                if let Some(n) = p.node {
+                    o = o.n("node", n);
+                }
+                o.done()
+            });
+            let mut o = Obj::new().raw("ok", r.ok.to_string()).s("rootMac", &r.root_mac.map(|m| mac_string(&m)).unwrap_or_default());
+            if let Some(e) = r.expected {
+                o = o.s("expectedRootMac", &mac_string(&e));
+            }
+            Out::Json(o.n("files", r.files).n("bytes", r.bytes).raw("problems", arr(probs)).opt_s("note", r.note.as_deref()).opt_s("era", r.era.as_deref()).s("mode", r.mode).done())
+        }
+        "pack" => {
+            let o = PackOpts {
+                src: PathBuf::from(arg(a, 0, "src")?),
+                out_root: PathBuf::from(arg(a, 1, "outRoot")?),
+                mac_file: PathBuf::from(arg(a, 2, "macFile")?),
+                key: write_key(arg(a, 3, "key")?)?,
+                incremental: a.get(4).map(|s| s == "1").unwrap_or(false),
+                fsync: a.get(5).map(|s| s == "1").unwrap_or(false),
+                crash_after: a.get(6).and_then(|s| s.parse().ok()),
+            };
+            let r = pack(&o, progress)?;
+            Out::Json(
+                Obj::new()
+                    .s("rootMac", &mac_string(&r.root_mac))
+                    .n("filesPacked", r.files_packed)
+                    .n("filesReused", r.files_reused)
+                    .n("bytes", r.bytes)
+                    .n("inodes", r.inodes)
+                    .n("ms", format!("{:.3}", r.ms))
+                    .done(),
+            )
+        }
+        "recover" => {
+            let changed = recover(Path::new(arg(a, 0, "outRoot")?), Path::new(arg(a, 1, "macFile")?))?;
+            Out::Json(changed.to_string())
+        }
+        "uInfo" => {
+            let u = open_union(a, g)?;
+            let (binding, found) = match u.binding(g) {
+                Binding::Ok => ("ok", String::new()),
+                Binding::Absent => ("absent", String::new()),
+                Binding::Mismatch(d) => ("mismatch", d.chunks(16).map(mac_string).collect::<Vec<_>>().join(",")),
+            };
+            Out::Json(Obj::new().s("binding", binding).s("boundTo", &found).s("imageRootMac", &mac_string(&u.image_mac())).s("runRootMac", &mac_string(&u.run.root_mac)).done())
+        }
+        "uStat" => {
+            let u = open_union(a, g)?;
+            let e = u.stat(arg(a, 4, "path")?, g)?;
+            Out::Json(mentry_json(&u, &e, g))
+        }
+        "uList" => {
+            let u = open_union(a, g)?;
+            let es = u.list(arg(a, 4, "path")?, g)?;
+            Out::Json(arr(es.iter().map(|e| mentry_json(&u, e, g)).collect::<Vec<_>>()))
+        }
+        "uWalk" => {
+            let u = open_union(a, g)?;
+            let es = u.walk(g)?;
+            Out::Json(arr(es.iter().map(|e| mentry_json(&u, e, g)).collect::<Vec<_>>()))
+        }
+        "uRead" => {
+            let u = open_union(a, g)?;
+            Out::Bytes(u.read(arg(a, 4, "path")?, g)?)
+        }
+        "writePf" => {
+            // Test/bench helper: write one PF (name = basename of the target path).
+            let p = Path::new(arg(a, 0, "file")?);
+            let data = std::fs::read(arg(a, 2, "plaintext file")?).map_err(|e| Error::io(e, "plaintext"))?;
+            let name = p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let (bytes, mac) = pf::write_pf(&name, &data, &write_key(arg(a, 1, "key")?)?, g)?;
+            std::fs::write(p, bytes).map_err(|e| Error::io(e, &p.display().to_string()))?;
+            Out::Json(js(&mac_string(&mac)))
+        }
+        _ => return err(Kind::Usage, format!("unknown native operation {:?}", op)),
+    })
+}
