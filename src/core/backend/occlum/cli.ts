@@ -13,8 +13,12 @@ export interface OcclumCall {
   env?: NodeJS.ProcessEnv;
   /** Kill the call (SIGTERM, then SIGKILL) after this many ms; default 10 minutes (builds). */
   timeoutMs?: number;
-  /** 'pipe' captures output (default); 'inherit' hands the caller's terminal over. */
-  stdio?: 'pipe' | 'inherit';
+  /**
+   * 'pipe' captures output (default); 'inherit' hands the caller's terminal over; 'terminal'
+   * inherits stdin/stdout but also captures stderr (copied through), where `occlum exec` prints
+   * `Error: <status>`.
+   */
+  stdio?: 'pipe' | 'inherit' | 'terminal';
   onStdout?(chunk: Buffer): void;
   onStderr?(chunk: Buffer): void;
 }
@@ -51,7 +55,11 @@ export function spawnOcclum(call: OcclumCall, stdio: ('pipe' | 'ignore' | 'inher
 export function runOcclum(call: OcclumCall): Promise<OcclumCallResult> {
   return new Promise((resolve, reject) => {
     const inherit = call.stdio === 'inherit';
-    const child = spawnOcclum(call, inherit ? ['inherit', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe']);
+    const terminal = call.stdio === 'terminal';
+    const child = spawnOcclum(
+      call,
+      inherit ? ['inherit', 'inherit', 'inherit'] : terminal ? ['inherit', 'inherit', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+    );
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout?.on('data', (c: Buffer) => {
@@ -60,6 +68,7 @@ export function runOcclum(call: OcclumCall): Promise<OcclumCallResult> {
     });
     child.stderr?.on('data', (c: Buffer) => {
       err.push(c);
+      if (terminal) process.stderr.write(c);
       call.onStderr?.(c);
     });
     let timedOut = false;
@@ -74,7 +83,7 @@ export function runOcclum(call: OcclumCall): Promise<OcclumCallResult> {
     });
     // Resolve on 'exit' plus the end of both pipes, but no later than 500 ms after exit: a child
     // of the script (the exec server) may hold the pipes open for its whole life.
-    let ended = inherit ? 2 : 0;
+    let ended = inherit ? 2 : terminal ? 1 : 0;
     let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
     let done = false;
     const finish = () => {
