@@ -8,6 +8,12 @@ type Loader = () => Promise<{ command: Command }>;
 export const commands: Record<string, Loader> = {
   init: () => import('./commands/init.ts'),
   new: () => import('./commands/new.ts'),
+  build: () => import('./commands/build.ts'),
+  run: () => import('./commands/run.ts'),
+  exec: () => import('./commands/exec.ts'),
+  start: () => import('./commands/start.ts'),
+  stop: () => import('./commands/stop.ts'),
+  status: () => import('./commands/status.ts'),
   check: () => import('./commands/check.ts'),
   schema: () => import('./commands/schema.ts'),
   doctor: () => import('./commands/doctor.ts'),

@@ -88,7 +88,7 @@ export interface PreparedLaunch {
   args: string[];
   env: Record<string, string>;
   /** Call right after spawning, with the launcher's pid (liveness, `status`, logs). */
-  started(pid: number): void;
+  started?(pid: number): void;
   /** Call when the launched process ended, with its raw code/signal: logs and cleans up. */
   finish(code: number | null, signal: NodeJS.Signals | number | null): ProcessExit;
 }

@@ -25,7 +25,9 @@ import { instancePaths, type InstancePaths } from '../../instance/layout.ts';
 import { readStatusFile, writeStatusFile } from '../../instance/status.ts';
 import { readRuntimeConfig, RuntimeConfigError } from '../../sandbox/runtime-config.ts';
 import { BackendError, type BuildOptions, type BuildProgress, type BuildResult } from '../types.ts';
-import { sha256File, statEntry, walk, type Manifest, type ManifestEntry } from './manifest.ts';
+import { sha256File, statEntry, statKey, walk, type Manifest, type ManifestEntry, type StatCache } from './manifest.ts';
+import { statCachePath } from './verify.ts';
+import { writeFileAtomic } from '../../instance/atomic.ts';
 import { contentMac } from './pin.ts';
 import { packSecureImage } from './pack.ts';
 
@@ -98,6 +100,12 @@ function stageRootfs(src: string, dest: string, p: InstancePaths, force: boolean
     });
   }
   return { entries, reused };
+}
+
+function writeStatCache(p: InstancePaths, entries: ManifestEntry[]): void {
+  const cache: StatCache = {};
+  for (const e of entries) if (e.type === 'file') cache[e.path] = statKey(join(p.hostRootfs, e.path));
+  writeFileAtomic(statCachePath(p), JSON.stringify(cache));
 }
 
 /** Occlum.json with the image MAC filled in, plus the host section (see docs/backends.md). */
@@ -209,6 +217,8 @@ export async function hostBuild(dir: string, opts: BuildOptions, onProgress?: (p
     if (existsSync(p.build)) renameSync(p.build, old);
     renameSync(tmp, p.build);
     rmSync(old, { recursive: true, force: true });
+    // Hash-verified at build: prime the stat cache now that no link count changes any more.
+    writeStatCache(p, entries);
     if (!opts.keepRun) rmSync(p.run, { recursive: true, force: true });
     for (const d of [p.runRoot, p.runInitfsRoot, p.hostUpper, p.hostWork, p.hostSefs]) mkdirSync(d, { recursive: true });
     writeStatusFile(dir, 'built');

@@ -163,7 +163,7 @@ export class HostBackend implements Backend {
         resolve(prep.finish(127, null));
         void err;
       });
-      if (child.pid) prep.started(child.pid);
+      if (child.pid) prep.started?.(child.pid);
       if (piped) {
         child.stdout!.on('data', (c: Buffer) => this.events.output?.('stdout', c));
         child.stderr!.on('data', (c: Buffer) => this.events.output?.('stderr', c));

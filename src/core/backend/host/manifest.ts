@@ -1,7 +1,9 @@
 // The image layer the sandbox mounts (build/host/rootfs) is plain files, so it is pinned by a
-// manifest: every entry's type, mode, size, content hash and the inode/ctime it had when the
-// build wrote it. ctime cannot be set from user space, so any later write, chmod, rename or
-// replacement shows up in a stat pass; `--full` verification rehashes the content too.
+// manifest of every entry's type, mode, size and content hash (the manifest's MAC is in the
+// protected config). Rehashing everything on each run would cost a full read, so a stat cache
+// (inode + ctime, like git's index) says which files are untouched since they were hashed:
+// ctime cannot be set from user space, so a write, chmod or replacement forces a rehash.
+// `--full-verify` ignores the cache.
 import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,8 +15,6 @@ export interface ManifestEntry {
   size: number;
   sha256?: string;
   target?: string;
-  ino: number;
-  ctimeNs: string;
   /** Source (image/) size and mtime, to reuse unchanged files on the next build. */
   srcSize?: number;
   srcMtimeNs?: string;
@@ -23,6 +23,14 @@ export interface ManifestEntry {
 export interface Manifest {
   version: 1;
   entries: ManifestEntry[];
+}
+
+/** path → "ino:ctimeNs" of files whose content was hashed and matched. Not pinned. */
+export type StatCache = Record<string, string>;
+
+export function statKey(host: string): string {
+  const st = lstatSync(host, { bigint: true });
+  return `${st.ino}:${st.ctimeNs}`;
 }
 
 export function sha256File(path: string): string {
@@ -62,8 +70,6 @@ export function statEntry(host: string, path: string): Omit<ManifestEntry, 'sha2
     type,
     mode: Number(st.mode & 0o7777n),
     size: type === 'file' ? Number(st.size) : 0,
-    ino: Number(st.ino),
-    ctimeNs: st.ctimeNs.toString(),
     ...(type === 'symlink' ? { target: readlinkSync(host) } : {}),
   };
 }
@@ -73,13 +79,21 @@ export interface ManifestCheck {
   problems: string[];
   files: number;
   bytes: number;
+  /** Bytes actually read and hashed (0 when the stat cache covered everything). */
+  hashedBytes: number;
+  /** The stat cache after this check (write it back when it changed). */
+  cache: StatCache;
+  cacheChanged: boolean;
 }
 
 /** Compares the tree under `root` with the manifest. */
-export function checkManifest(root: string, m: Manifest, full: boolean, maxProblems = 20): ManifestCheck {
+export function checkManifest(root: string, m: Manifest, cache: StatCache, full: boolean, maxProblems = 20): ManifestCheck {
   const problems: string[] = [];
   const seen = new Set<string>();
+  const next: StatCache = {};
+  let cacheChanged = false;
   let bytes = 0;
+  let hashedBytes = 0;
   const byPath = new Map(m.entries.map((e) => [e.path, e]));
   const add = (p: string) => {
     if (problems.length < maxProblems) problems.push(p);
@@ -101,13 +115,24 @@ export function checkManifest(root: string, m: Manifest, full: boolean, maxProbl
       if (got.mode !== want.mode) add(`${path}: mode changed (${want.mode.toString(8)} → ${got.mode.toString(8)})`);
       else if (got.size !== want.size) add(`${path}: size changed (${want.size} → ${got.size} bytes)`);
       else if (got.target !== want.target) add(`${path}: symlink target changed`);
-      else if (got.ino !== want.ino || got.ctimeNs !== want.ctimeNs) add(`${path}: modified after the build (inode change time differs)`);
-      else if (full && want.type === 'file' && sha256File(host) !== want.sha256) add(`${path}: content differs from the build`);
+      else if (want.type === 'file') {
+        const key = statKey(host);
+        if (full || cache[path] !== key) {
+          hashedBytes += got.size;
+          if (sha256File(host) !== want.sha256) {
+            add(`${path}: content differs from the build`);
+            continue;
+          }
+          cacheChanged = true;
+        }
+        next[path] = key;
+      }
       bytes += got.size;
     }
   } catch (err) {
     add(`cannot read the image layer: ${(err as Error).message}`);
   }
   for (const e of m.entries) if (!seen.has(e.path)) add(`${e.path}: missing`);
-  return { ok: problems.length === 0, problems, files: seen.size, bytes };
+  if (Object.keys(cache).length !== Object.keys(next).length) cacheChanged = true;
+  return { ok: problems.length === 0, problems, files: seen.size, bytes, hashedBytes, cache: next, cacheChanged };
 }

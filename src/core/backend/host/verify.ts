@@ -3,14 +3,17 @@
 // config MAC inside the enclave and the image MAC chain when mounting). Costs are reported
 // separately from the launch (bench: test/bench/run.bench.ts).
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../instance/atomic.ts';
 import type { InstancePaths } from '../../instance/layout.ts';
-import { checkManifest, type Manifest } from './manifest.ts';
+import { checkManifest, type Manifest, type StatCache } from './manifest.ts';
 import { contentMac, pinPath } from './pin.ts';
 import type { VerifyOutcome } from '../types.ts';
 
 export interface VerifiedBuild extends VerifyOutcome {
   /** The verified internal config text (what the run uses; Occlum.json edits need a rebuild). */
   sysText: string | null;
+  hashedBytes?: number;
 }
 
 export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
@@ -61,11 +64,29 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
     problems.push('the image layer build/host/rootfs is missing; run build again');
     return out(false, null, performance.now() - t1);
   }
-  const check = checkManifest(p.hostRootfs, JSON.parse(manifestText) as Manifest, full);
+  const cacheFile = statCachePath(p);
+  let cache: StatCache = {};
+  try {
+    cache = JSON.parse(readFileSync(cacheFile, 'utf8')) as StatCache;
+  } catch {
+    /* first run after a build, or a lost cache: everything gets hashed once */
+  }
+  const check = checkManifest(p.hostRootfs, JSON.parse(manifestText) as Manifest, cache, full);
+  if (check.ok && check.cacheChanged) {
+    try {
+      writeFileAtomic(cacheFile, JSON.stringify(check.cache));
+    } catch {
+      /* read-only instance: verification still holds, the next run hashes again */
+    }
+  }
   const imageMs = performance.now() - t1;
   if (!check.ok) {
     problems.push(`the image layer does not match the build (tampered or modified in build/host/rootfs): ${check.problems.join('; ')}; run build again`);
     return out(false, null, imageMs);
   }
-  return out(true, sysText, imageMs);
+  return { ...out(true, sysText, imageMs), hashedBytes: check.hashedBytes };
+}
+
+export function statCachePath(p: InstancePaths): string {
+  return join(p.hostBuild, 'statcache.json');
 }

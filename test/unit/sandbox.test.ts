@@ -1,0 +1,102 @@
+// Sandbox pieces without launching: the seccomp program, mount plan, env, limits, exit status.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assemble, seccompProgram } from '../../src/core/sandbox/seccomp.ts';
+import { planMounts, missingMountPoints, MountError, type LayerDirs } from '../../src/core/sandbox/mounts.ts';
+import { programEnv } from '../../src/core/sandbox/env.ts';
+import { rlimitsFor, prlimitArgs } from '../../src/core/sandbox/rlimits.ts';
+import { readRuntimeConfig, RuntimeConfigError } from '../../src/core/sandbox/runtime-config.ts';
+import { bwrapArgs, occlumExitStatus } from '../../src/core/sandbox/launch.ts';
+import { occlumJsonTemplateText, OCCLUM_JSON_TEMPLATE } from '../../src/core/instance/template.ts';
+
+function layers(root: string): LayerDirs {
+  const l = { lower: join(root, 'lower'), upper: join(root, 'upper'), work: join(root, 'work'), merged: join(root, 'm'), ramfs: join(root, 'ramfs'), sefs: join(root, 'sefs') };
+  for (const d of Object.values(l)) mkdirSync(d, { recursive: true });
+  return l;
+}
+
+test('seccomp program: 8-byte sock_filter records, jumps stay in range and end in returns', () => {
+  const prog = seccompProgram({ denyFork: true });
+  const buf = assemble(prog);
+  assert.equal(buf.length, prog.length * 8);
+  prog.forEach((ins, i) => {
+    if ((ins.code & 0x07) === 0x05) {
+      assert.ok(i + 1 + ins.jt < prog.length && i + 1 + ins.jf < prog.length, `jump at ${i} out of range`);
+    }
+  });
+  assert.equal(prog.at(-1)!.code, 0x06);
+  assert.equal(prog.at(-1)!.k, 0x00050000 | 38); // ERRNO(ENOSYS)
+  assert.deepEqual(seccompProgram({ denyFork: false }).length, 1);
+});
+
+test('template config: overlay root, auto /proc and /dev, hostfs of the instance with build/ and run/ masked', () => {
+  const inst = mkdtempSync(join(tmpdir(), 'occlum-sb-'));
+  const cfg = readRuntimeConfig(occlumJsonTemplateText());
+  const plan = planMounts(cfg, inst, layers(join(inst, 'run/host')));
+  const kinds = plan.mounts.map((m) => `${m.kind} ${m.target}`);
+  assert.deepEqual(kinds, ['proc /proc', 'dev /dev', 'bind /host', 'mask /host/build', 'mask /host/run']);
+});
+
+test('ramfs → tmpfs sized by the kernel heap; sefs → persistent dir; temporary; unknown type refused', () => {
+  const inst = mkdtempSync(join(tmpdir(), 'occlum-sb-'));
+  const json = JSON.parse(JSON.stringify(OCCLUM_JSON_TEMPLATE));
+  json.mount.push({ target: '/tmp', type: 'ramfs' }, { target: '/data', type: 'sefs', source: './data', options: { temporary: true } }, { target: '/proc', type: 'procfs' });
+  const l = layers(join(inst, 'run/host'));
+  const plan = planMounts(readRuntimeConfig(JSON.stringify(json)), inst, l);
+  const tmpfs = plan.mounts.find((m) => m.kind === 'tmpfs');
+  assert.equal(tmpfs && tmpfs.kind === 'tmpfs' && tmpfs.size, 32 * 1024 * 1024);
+  assert.deepEqual(plan.temporary, [join(l.sefs, 'data')]);
+  assert.equal(plan.mounts.filter((m) => m.kind === 'proc').length, 1, 'user /proc shadows the automatic one');
+  assert.deepEqual(missingMountPoints(plan).sort(), ['/data', '/host', '/proc', '/tmp']);
+  mkdirSync(join(l.lower, 'tmp'));
+  assert.ok(!missingMountPoints(plan).includes('/tmp'));
+  json.mount.push({ target: '/x', type: 'nfs' });
+  assert.throws(() => planMounts(readRuntimeConfig(JSON.stringify(json)), inst, l), (e: unknown) => e instanceof MountError && /unsupported file system type "nfs"/.test(e.message));
+});
+
+test('root mount rules and hostfs source checks give Occlum\'s messages', () => {
+  const inst = mkdtempSync(join(tmpdir(), 'occlum-sb-'));
+  const l = layers(join(inst, 'run/host'));
+  const json = JSON.parse(JSON.stringify(OCCLUM_JSON_TEMPLATE));
+  json.mount[0].options.layers = [json.mount[0].options.layers[1]];
+  assert.throws(() => planMounts(readRuntimeConfig(JSON.stringify(json)), inst, l), (e: unknown) => e instanceof MountError && /image SEFS/.test(e.occlum ?? ''));
+  const j2 = JSON.parse(JSON.stringify(OCCLUM_JSON_TEMPLATE));
+  j2.mount[1].source = './nope';
+  assert.throws(() => planMounts(readRuntimeConfig(JSON.stringify(j2)), inst, l), (e: unknown) => e instanceof MountError && e.occlum === 'Source is expected for HostFS');
+  assert.throws(() => readRuntimeConfig('{ "entry_points": ["bin"] }'), RuntimeConfigError);
+  assert.throws(() => readRuntimeConfig('{ // comment\n}'), /strict JSON/);
+});
+
+test('environment: env.default, then env.untrusted from the caller overriding, nothing else', () => {
+  const r = programEnv(['OCCLUM=yes', 'A=1', 'bad'], ['A', 'EXAMPLE', 'UNSET'], { A: '2', EXAMPLE: 'x', HOME: '/root', PATH: '/bin' });
+  assert.deepEqual(r.env, [['OCCLUM', 'yes'], ['A', '2'], ['EXAMPLE', 'x']]);
+  assert.deepEqual(r.missing, ['UNSET']);
+});
+
+test('rlimits: stack from default_stack_size, address space from user_space_size; soft limits only', () => {
+  const r = rlimitsFor(readRuntimeConfig(occlumJsonTemplateText()));
+  assert.deepEqual(r, { stack: 4 * 1024 * 1024, as: 300 * 1024 * 1024 });
+  assert.deepEqual(prlimitArgs(r), [`--as=${300 * 1024 * 1024}:`, `--stack=${4 * 1024 * 1024}:`]);
+});
+
+test('bwrap arguments: cleared env, cwd /, caps dropped, seccomp fd, program last', () => {
+  const inst = mkdtempSync(join(tmpdir(), 'occlum-sb-'));
+  const plan = planMounts(readRuntimeConfig(occlumJsonTemplateText()), inst, layers(join(inst, 'run/host')));
+  const a = bwrapArgs({ plan, argv: ['/bin/hello', 'x'], env: [['OCCLUM', 'yes']], rlimits: {}, seccompFile: '/f', privileged: true });
+  const s = a.join(' ');
+  assert.match(s, /--clearenv --setenv OCCLUM yes --chdir \/ --seccomp 9 -- \/bin\/hello x$/);
+  assert.match(s, /--cap-drop ALL/);
+  assert.ok(!s.includes('--unshare-net'), 'network stays shared (Occlum has networking through OCALLs)');
+});
+
+test('exit status as occlum run: & 0x7F for exits, 128+n for signals', () => {
+  assert.equal(occlumExitStatus(0, null), 0);
+  assert.equal(occlumExitStatus(3, null), 3);
+  assert.equal(occlumExitStatus(255, null), 127);
+  assert.equal(occlumExitStatus(137, null), 137);
+  assert.equal(occlumExitStatus(null, 'SIGKILL'), 137);
+  assert.equal(occlumExitStatus(null, 'SIGSEGV'), 139);
+});
