@@ -5,7 +5,9 @@ import { compileFilter, DEFAULT_FILTER, type LogFilter, type RecordPredicate } f
 import { RingBuffer } from './ring.ts';
 import type { LogRecord } from './types.ts';
 
-export const DEFAULT_CAPACITY = 100_000;
+// 50k records ≈ 20–25 MB live; V8 lets old-space garbage grow to a few times the live size
+// before a major GC, so this keeps the peak RSS of a flood well under 200 MB (test/bench/logs.bench.ts).
+export const DEFAULT_CAPACITY = 50_000;
 
 export class LogBuffer {
   readonly ring: RingBuffer<LogRecord>;

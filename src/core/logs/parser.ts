@@ -2,7 +2,6 @@
 // reassembled (UTF-8 sequences too); a record that can continue on following lines (a
 // `Caused by` chain, a panic backtrace) is held until the next record starts, flush() is
 // called (the caller's idle timeout), or end(). Never throws on garbage.
-import { StringDecoder } from 'node:string_decoder';
 import { cleanLine } from './clean.ts';
 import { classifyLine, parseCause, type RecordStart } from './line.ts';
 import type { LogRecord } from './types.ts';
@@ -24,15 +23,21 @@ interface Pending {
 }
 
 export class LogParser {
-  private decoder = new StringDecoder('utf8');
   private rest = '';
+  /** Bytes after the last newline of the previous Buffer chunk (an unfinished line). */
+  private restBytes: Buffer | null = null;
   private lineNo = 0;
   private pending: Pending | null = null;
 
   /** Feeds a chunk; returns the records it completed (possibly none). */
   feed(chunk: string | Uint8Array): LogRecord[] {
-    const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk as Buffer);
     const out: LogRecord[] = [];
+    if (typeof chunk === 'string') this.feedText(this.takeRestBytes() + chunk, out);
+    else this.feedBytes(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), out);
+    return out;
+  }
+
+  private feedText(text: string, out: LogRecord[]): void {
     let buf = this.rest + text;
     let from = 0;
     for (let nl = buf.indexOf('\n', from); nl !== -1; nl = buf.indexOf('\n', from)) {
@@ -45,7 +50,56 @@ export class LogParser {
       buf = buf.slice(MAX_LINE);
     }
     this.rest = buf;
-    return out;
+  }
+
+  // Bytes are decoded line by line: a '\n' byte never occurs inside a UTF-8 sequence, and each
+  // line gets its own string (no 64 KiB chunk string kept alive by the records that slice it,
+  // no large temporary buffers: both matter for RSS under a flood).
+  private feedBytes(chunk: Buffer, out: LogRecord[]): void {
+    let nl = chunk.indexOf(10);
+    if (nl === -1) {
+      this.restBytes = this.restBytes ? Buffer.concat([this.restBytes, chunk]) : Buffer.from(chunk);
+      this.capRestBytes(out);
+      return;
+    }
+    let first = this.restBytes ? Buffer.concat([this.restBytes, chunk.subarray(0, nl)]).toString('utf8') : chunk.toString('utf8', 0, nl);
+    this.restBytes = null;
+    if (this.rest) {
+      first = this.rest + first;
+      this.rest = '';
+    }
+    this.line(first, out);
+    let from = nl + 1;
+    for (nl = chunk.indexOf(10, from); nl !== -1; nl = chunk.indexOf(10, from)) {
+      this.line(chunk.toString('utf8', from, nl), out);
+      from = nl + 1;
+    }
+    if (from < chunk.length) {
+      this.restBytes = Buffer.from(chunk.subarray(from));
+      this.capRestBytes(out);
+    }
+  }
+
+  /** An unfinished line longer than MAX_LINE bytes is cut (at a character boundary). */
+  private capRestBytes(out: LogRecord[]): void {
+    let buf = this.restBytes;
+    while (buf && buf.length > MAX_LINE) {
+      let cut = MAX_LINE;
+      // Back off over UTF-8 continuation bytes (10xxxxxx) so no character is split.
+      while (cut > 0 && ((buf[cut] as number) & 0xc0) === 0x80) cut--;
+      if (cut === 0) cut = MAX_LINE;
+      this.line(this.rest + buf.toString('utf8', 0, cut), out);
+      this.rest = '';
+      buf = Buffer.from(buf.subarray(cut));
+    }
+    this.restBytes = buf;
+  }
+
+  private takeRestBytes(): string {
+    if (!this.restBytes) return '';
+    const s = this.restBytes.toString('utf8');
+    this.restBytes = null;
+    return s;
   }
 
   /** True while a multi-line record waits for possible continuation lines. */
@@ -63,7 +117,7 @@ export class LogParser {
   /** End of stream: the last line without a newline and any held record. */
   end(): LogRecord[] {
     const out: LogRecord[] = [];
-    const tail = this.rest + this.decoder.end();
+    const tail = this.rest + this.takeRestBytes();
     this.rest = '';
     if (tail.length > 0) this.line(tail, out);
     this.finishPending(out);
@@ -97,7 +151,11 @@ export class LogParser {
     if (c.chain) {
       this.pending = { start: c.start, lines: [text], lineNo: this.lineNo, colored, expectMessage: c.expectMessage ?? false };
     } else {
-      out.push({ ...c.start, text, lineNo: this.lineNo, colored });
+      const rec = c.start as LogRecord;
+      rec.text = text;
+      rec.lineNo = this.lineNo;
+      rec.colored = colored;
+      out.push(rec);
     }
   }
 
@@ -122,7 +180,10 @@ export class LogParser {
     const p = this.pending;
     if (!p) return;
     this.pending = null;
-    const rec: LogRecord = { ...p.start, text: p.lines.join('\n'), lineNo: p.lineNo, colored: p.colored };
+    const rec = p.start as LogRecord;
+    rec.text = p.lines.length === 1 ? (p.lines[0] as string) : p.lines.join('\n');
+    rec.lineNo = p.lineNo;
+    rec.colored = p.colored;
     if (rec.kind === 'panic' && p.lines.length > 1) {
       const bt = p.lines.slice(p.lines.findIndex((l) => l.startsWith('stack backtrace:')));
       if (bt.length > 0 && bt[0]?.startsWith('stack backtrace:')) rec.backtrace = bt.slice(1).map((l) => l.trim());
