@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createStore } from 'zustand/vanilla';
 import { createAppSlice, type AppSlice } from './app-slice.ts';
+import { configHooks, createConfigSlice, type ConfigSlice } from './config-slice.ts';
 
-export type StudioState = AppSlice;
+export type StudioState = AppSlice & ConfigSlice;
 
 /** What a slice may do when an instance opens, and how it reports unsaved work. */
 export interface SliceHooks {
@@ -14,7 +15,7 @@ export interface SliceHooks {
   unsaved?(state: StudioState): string | null;
 }
 
-const sliceHooks: SliceHooks[] = [];
+const sliceHooks: SliceHooks[] = [configHooks];
 
 export interface StoreOptions {
   launchDir: string;
@@ -25,6 +26,7 @@ export interface StoreOptions {
 export function createStudioStore(opts: StoreOptions = { launchDir: process.cwd() }) {
   const store = createStore<StudioState>()((...a) => ({
     ...createAppSlice(...a),
+    ...createConfigSlice(...a),
   }));
   store.setState({
     launchDir: opts.launchDir,

@@ -2,6 +2,7 @@
 import type React from 'react';
 import type { PaneId } from '../../src/store/app-slice.ts';
 import type { Binding } from '../keymap.ts';
+import { configPane } from './config/index.ts';
 
 export interface PaneDef {
   id: PaneId;
@@ -13,4 +14,4 @@ export interface PaneDef {
   bindings: Binding[];
 }
 
-export const panes: PaneDef[] = [];
+export const panes: PaneDef[] = [configPane];

@@ -1,6 +1,6 @@
 // A one-line text field: printable keys insert, backspace/left/right/home/end edit, enter
 // submits, escape cancels. While mounted with `active`, it owns the keyboard.
-import React, { useState } from 'react';
+import React, { useRef, useState } from 'react';
 import { Text, useInput } from 'ink';
 import { keyName } from '../keys.ts';
 
@@ -14,8 +14,20 @@ export interface LineEditorProps {
 }
 
 export function LineEditor({ initial = '', prompt = '', active = true, onSubmit, onCancel, onChange }: LineEditorProps) {
-  const [value, setValue] = useState(initial);
-  const [cursor, setCursor] = useState(initial.length);
+  const [value, setValueState] = useState(initial);
+  const [cursor, setCursorState] = useState(initial.length);
+  // Keys can arrive faster than React re-renders (a fast typist, a pty test): read and write the
+  // latest value through a ref so that a key never sees a stale value (e.g. enter dropping the
+  // last typed character).
+  const latest = useRef({ value: initial, cursor: initial.length });
+  const setValue = (v: string) => {
+    latest.current.value = v;
+    setValueState(v);
+  };
+  const setCursor = (c: number) => {
+    latest.current.cursor = c;
+    setCursorState(c);
+  };
 
   const update = (v: string, c: number) => {
     setValue(v);
@@ -25,6 +37,7 @@ export function LineEditor({ initial = '', prompt = '', active = true, onSubmit,
 
   useInput(
     (input, key) => {
+      const { value, cursor } = latest.current;
       const k = keyName(input, key);
       if (k === 'enter') return onSubmit(value);
       if (k === 'escape') return onCancel();

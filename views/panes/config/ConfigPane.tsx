@@ -1,0 +1,128 @@
+// The Config pane: Occlum.json as a navigable tree with values and diagnostics beside them, key
+// help and the problems list. Keys are in bindings.ts (the one keymap); this only renders, plus
+// the line editor while a value, a new item or a search is being typed.
+import React from 'react';
+import { Box, Text, useStdout } from 'ink';
+import { formatPath, helpFor, type Diagnostic } from '../../../src/core/config/index.ts';
+import { LineEditor } from '../../widgets/LineEditor.tsx';
+import { useStudio, useStudioStore } from '../../store-context.tsx';
+import { severityColor, theme } from '../../theme.ts';
+import * as act from './actions.ts';
+
+const MARK = { error: '✖', warning: '⚠', info: 'ℹ' } as const;
+/** Rows used by the tab bar, status bar, pane header and problems title. */
+const CHROME = 5;
+const PROBLEM_LINES = 6;
+
+function plural(n: number, w: string) {
+  return `${n} ${w}${n === 1 ? '' : 's'}`;
+}
+
+export function ConfigPane() {
+  const store = useStudioStore();
+  const { stdout } = useStdout();
+  const c = useStudio((s) => s.config);
+  const height = Math.max(6, (stdout.rows || 24) - CHROME - PROBLEM_LINES);
+  const width = stdout.columns || 80;
+
+  if (!c.file) return <Text>No Occlum.json in this instance (run `occlum-studio init` to create one).</Text>;
+  if (c.loadError) return <Text color={theme.error}>{c.loadError}</Text>;
+
+  const { rows, index, row } = act.selectedRow(store);
+  const diags = c.result?.diagnostics ?? [];
+  const counts = c.result?.counts ?? { error: 0, warning: 0, info: 0 };
+  const dirty = c.text !== c.savedText;
+  const version = c.result ? `Occlum ${c.result.version} rules (${c.result.explicitVersion ? 'set' : `detected: ${c.result.detection.range}`})` : '';
+
+  // Keep the selection inside the visible window.
+  const start = Math.max(0, Math.min(index - Math.floor(height / 2), rows.length - height));
+  const visible = rows.slice(start, start + height);
+  const treeWidth = Math.max(30, Math.floor(width * 0.58));
+
+  const submitEdit = (v: string) => act.commitEdit(store, v);
+  const cancel = () => store.getState().configSetMode('tree');
+
+  return (
+    <Box flexDirection="column">
+      <Box>
+        <Text bold>Occlum.json</Text>
+        <Text>{dirty ? ' [modified]' : ''} · {version} · </Text>
+        <Text color={counts.error ? theme.error : theme.ok}>{plural(counts.error, 'error')}</Text>
+        <Text>, </Text>
+        <Text color={counts.warning ? theme.warning : undefined}>{plural(counts.warning, 'warning')}</Text>
+      </Box>
+      {c.conflict ? (
+        <Text color={theme.error} bold wrap="truncate-end">
+          {c.conflict.diskText === null ? 'Occlum.json was deleted on disk.' : 'Occlum.json changed on disk while you have unsaved edits.'} R reload (edits stay undoable) · ctrl+o overwrite
+        </Text>
+      ) : null}
+      <Box>
+        <Box flexDirection="column" width={treeWidth}>
+          {rows.length === 0 ? <Text color={theme.muted}>(nothing to show: the file is not a JSON object — see the problems below)</Text> : null}
+          {visible.map((r, i) => {
+            const selected = start + i === index;
+            const mark = r.severity ? MARK[r.severity] : ' ';
+            const opener = r.kind === 'object' || r.kind === 'array' ? (r.collapsed ? '▸ ' : '▾ ') : '  ';
+            const editing = selected && c.mode === 'edit';
+            return (
+              <Box key={JSON.stringify(r.path)}>
+                <Text color={r.severity ? severityColor(r.severity) : undefined}>{mark} </Text>
+                <Text inverse={selected && c.mode !== 'problems' && !editing} wrap="truncate-end">
+                  {'  '.repeat(r.depth)}
+                  {opener}
+                  <Text color={theme.accent}>{r.label}</Text>
+                  {editing ? ': ' : `: ${r.value}`}
+                </Text>
+                {editing ? <LineEditor initial={act.editInitial(r, c.text)} onSubmit={submitEdit} onCancel={cancel} /> : null}
+              </Box>
+            );
+          })}
+          {c.mode === 'insert' ? (
+            <LineEditor prompt="new item: " onSubmit={(v) => act.commitInsert(store, v)} onCancel={cancel} />
+          ) : null}
+          {c.mode === 'search' ? (
+            <LineEditor prompt="/" onSubmit={(v) => act.commitSearch(store, v)} onCancel={cancel} />
+          ) : null}
+        </Box>
+        <Box flexDirection="column" width={width - treeWidth - 1} paddingLeft={1}>
+          {row ? <Help path={row.path} diagnostics={row.diagnostics} /> : null}
+        </Box>
+      </Box>
+      <Problems diagnostics={diags} focused={c.mode === 'problems'} selected={c.problemIndex} />
+    </Box>
+  );
+}
+
+function Help({ path, diagnostics }: { path: (string | number)[]; diagnostics: Diagnostic[] }) {
+  const spec = helpFor(path);
+  return (
+    <Box flexDirection="column">
+      <Text bold wrap="truncate-end">{formatPath(path)}</Text>
+      {spec ? <Text color={theme.muted}>{spec.help}</Text> : <Text color={theme.muted}>Not a key Occlum knows.</Text>}
+      {diagnostics.map((d, i) => (
+        <Box key={i} flexDirection="column">
+          <Text color={severityColor(d.severity)}>{MARK[d.severity]} {d.message}</Text>
+          {d.fix ? <Text color={theme.key}>  f: {d.fix.title}</Text> : null}
+        </Box>
+      ))}
+    </Box>
+  );
+}
+
+function Problems({ diagnostics, focused, selected }: { diagnostics: Diagnostic[]; focused: boolean; selected: number }) {
+  const shown = PROBLEM_LINES - 1;
+  const start = Math.max(0, Math.min(selected - Math.floor(shown / 2), diagnostics.length - shown));
+  return (
+    <Box flexDirection="column" marginTop={0}>
+      <Text bold color={focused ? theme.accent : undefined}>
+        Problems ({diagnostics.length}){focused ? ' — enter jumps, f fixes, p back' : ' — p to focus'}
+      </Text>
+      {diagnostics.length === 0 ? <Text color={theme.ok}>none</Text> : null}
+      {diagnostics.slice(start, start + shown).map((d, i) => (
+        <Text key={start + i} inverse={focused && start + i === selected} color={severityColor(d.severity)} wrap="truncate-end">
+          {MARK[d.severity]} {d.line}:{d.column} {d.message}{d.fix ? ` [f: ${d.fix.title}]` : ''}
+        </Text>
+      ))}
+    </Box>
+  );
+}

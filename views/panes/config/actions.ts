@@ -1,0 +1,237 @@
+// What the Config pane's keys do, as functions of the store (the keymap calls these; the
+// component only renders). Kept apart from the component so tests and the palette share them.
+import { FS_TYPES, helpFor, type JsonPath } from '../../../src/core/config/index.ts';
+import { outline, pathKey, rowIndex, type OutlineRow } from '../../../src/core/config/outline.ts';
+import type { StudioStore } from '../../../src/store/index.ts';
+
+export function rowsOf(store: StudioStore): OutlineRow[] {
+  const c = store.getState().config;
+  return outline(c.text, c.result?.diagnostics ?? [], new Set(c.collapsed));
+}
+
+export function selectedRow(store: StudioStore): { rows: OutlineRow[]; index: number; row: OutlineRow | undefined } {
+  const rows = rowsOf(store);
+  const index = rowIndex(rows, store.getState().config.selection);
+  return { rows, index, row: rows[index] };
+}
+
+export function problems(store: StudioStore) {
+  return store.getState().config.result?.diagnostics ?? [];
+}
+
+export function move(store: StudioStore, delta: number): void {
+  const s = store.getState();
+  if (s.config.mode === 'problems') {
+    const n = problems(store).length;
+    if (n) s.configSetProblemIndex(Math.max(0, Math.min(n - 1, s.config.problemIndex + delta)));
+    return;
+  }
+  const { rows, index } = selectedRow(store);
+  const next = rows[Math.max(0, Math.min(rows.length - 1, index + delta))];
+  if (next) s.configSelect(next.path);
+}
+
+export function moveTo(store: StudioStore, where: 'first' | 'last'): void {
+  const rows = rowsOf(store);
+  const r = where === 'first' ? rows[0] : rows[rows.length - 1];
+  if (r) store.getState().configSelect(r.path);
+}
+
+/** left/h: collapse an open container, else go to the parent row. */
+export function collapseOrParent(store: StudioStore): void {
+  const { row } = selectedRow(store);
+  if (!row) return;
+  const s = store.getState();
+  if ((row.kind === 'object' || row.kind === 'array') && !row.collapsed && row.size > 0) s.configToggleCollapsed(row.path, true);
+  else if (row.path.length > 1) s.configSelect(row.path.slice(0, -1));
+}
+
+/** right/l: expand a closed container, else step into its first child. */
+export function expandOrChild(store: StudioStore): void {
+  const { rows, index, row } = selectedRow(store);
+  if (!row) return;
+  if (row.collapsed) store.getState().configToggleCollapsed(row.path, false);
+  else if (row.size > 0 && rows[index + 1]) store.getState().configSelect(rows[index + 1]!.path);
+}
+
+/** enter: edit a scalar, toggle a boolean, open/close a container; in the problems list, jump. */
+export function activate(store: StudioStore): void {
+  const s = store.getState();
+  if (s.config.mode === 'problems') return jumpToProblem(store);
+  const { row } = selectedRow(store);
+  if (!row) return;
+  if (row.kind === 'boolean') return toggleBoolean(store);
+  if (row.kind === 'object' || row.kind === 'array') return s.configToggleCollapsed(row.path);
+  s.configSetMode('edit');
+}
+
+export function toggleBoolean(store: StudioStore): void {
+  const { row } = selectedRow(store);
+  if (row?.kind !== 'boolean') return;
+  store.getState().configEdit({ kind: 'set', path: row.path, value: row.value !== 'true' });
+}
+
+/** Text shown in the line editor for a scalar row. */
+export function editInitial(row: OutlineRow, text: string): string {
+  if (row.kind === 'string') {
+    // The row value is truncated for display; take the real value from the document.
+    const v = valueAt(text, row.path);
+    return typeof v === 'string' ? v : '';
+  }
+  return row.value;
+}
+
+function valueAt(text: string, path: JsonPath): unknown {
+  try {
+    let v: unknown = JSON.parse(text);
+    for (const seg of path) v = (v as Record<string | number, unknown>)[seg];
+    return v;
+  } catch {
+    // Text with comments: fall back to the tree.
+    return undefined;
+  }
+}
+
+/**
+ * Commits what the user typed for the selected scalar. Numbers stay numbers when they parse
+ * (a typo such as "3x" is stored as a string so that the type error shows); sizes and other
+ * strings stay strings.
+ */
+export function commitEdit(store: StudioStore, typed: string): void {
+  const s = store.getState();
+  const { row } = selectedRow(store);
+  s.configSetMode('tree');
+  if (!row) return;
+  let value: unknown = typed;
+  const spec = helpFor(row.path);
+  const numeric = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(typed.trim());
+  if ((row.kind === 'number' || spec?.type === 'u32') && numeric) value = Number(typed.trim());
+  else if ((row.kind === 'boolean' || spec?.type === 'bool') && /^(true|false)$/.test(typed.trim())) value = typed.trim() === 'true';
+  else if (row.kind === 'null' && typed.trim() === 'null') value = null;
+  s.configEdit({ kind: 'set', path: row.path, value });
+}
+
+/** The array an `a` press adds to: the selected array, or the array holding the selected item. */
+function targetArray(store: StudioStore): { path: JsonPath; index: number } | undefined {
+  const { row } = selectedRow(store);
+  if (!row) return undefined;
+  if (row.kind === 'array') return { path: row.path, index: row.size };
+  const last = row.path[row.path.length - 1];
+  if (typeof last === 'number') return { path: row.path.slice(0, -1), index: last + 1 };
+  return undefined;
+}
+
+const isMountArray = (p: JsonPath) => (p.length === 1 && p[0] === 'mount') || p[p.length - 1] === 'layers';
+
+/** a: add an item. Mount lists get a template entry; string lists ask for the text. */
+export function addItem(store: StudioStore): void {
+  const s = store.getState();
+  const t = targetArray(store);
+  if (!t) {
+    s.setFlash('select a list (entry_points, env lists, mount, layers) or one of its items to add to', 'error');
+    return;
+  }
+  if (isMountArray(t.path)) {
+    const layer = t.path[t.path.length - 1] === 'layers';
+    const value = layer
+      ? { target: '/', type: 'sefs', source: './run/mount/__ROOT' }
+      : { target: '/data', type: 'hostfs', source: './data' };
+    s.configEdit({ kind: 'insert', path: [...t.path, t.index], value });
+    s.configSelect([...t.path, t.index]);
+    s.setFlash(`added a ${layer ? 'sefs layer' : 'hostfs mount'}; edit its fields (types: ${FS_TYPES.join(', ')})`);
+    return;
+  }
+  s.configSetMode('insert');
+}
+
+export function commitInsert(store: StudioStore, typed: string): void {
+  const s = store.getState();
+  s.configSetMode('tree');
+  const t = targetArray(store);
+  if (!t || typed === '') return;
+  s.configEdit({ kind: 'insert', path: [...t.path, t.index], value: typed });
+  s.configSelect([...t.path, t.index]);
+}
+
+/** x: delete the selected key or item. */
+export function deleteSelected(store: StudioStore): void {
+  const { row, rows, index } = selectedRow(store);
+  if (!row) return;
+  const s = store.getState();
+  s.configEdit({ kind: 'remove', path: row.path });
+  const after = rowsOf(store);
+  const next = after[Math.min(index, after.length - 1)] ?? rows[0];
+  if (next) s.configSelect(next.path);
+  s.setFlash(`removed ${row.label} (u undoes)`);
+}
+
+/** f: apply the fix of the selected problem, or of the first fixable diagnostic on the row. */
+export function applyFix(store: StudioStore): void {
+  const s = store.getState();
+  let d;
+  if (s.config.mode === 'problems') d = problems(store)[s.config.problemIndex];
+  else d = selectedRow(store).row?.diagnostics.find((x) => x.fix);
+  if (!d?.fix) {
+    s.setFlash('no mechanical fix here', 'error');
+    return;
+  }
+  s.configApplyFix(d);
+}
+
+export function toggleProblems(store: StudioStore): void {
+  const s = store.getState();
+  s.configSetMode(s.config.mode === 'problems' ? 'tree' : 'problems');
+}
+
+/** enter in the problems list: select the problem's key in the tree (expanding as needed). */
+export function jumpToProblem(store: StudioStore): void {
+  const s = store.getState();
+  const d = problems(store)[s.config.problemIndex];
+  if (!d) return;
+  // Open every collapsed ancestor so the row is visible.
+  for (let i = 1; i < d.path.length; i++) {
+    if (s.config.collapsed.includes(pathKey(d.path.slice(0, i)))) s.configToggleCollapsed(d.path.slice(0, i), false);
+  }
+  s.configSelect(d.path);
+  s.configSetMode('tree');
+}
+
+export function startSearch(store: StudioStore): void {
+  store.getState().configSetMode('search');
+}
+
+/** Selects the next row (after the current one, wrapping) whose key contains the search text. */
+export function searchNext(store: StudioStore, from = 1): boolean {
+  const s = store.getState();
+  const q = s.config.search.toLowerCase();
+  if (!q) return false;
+  const { rows, index } = selectedRow(store);
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[(index + from + k) % rows.length]!;
+    if (r.label.toLowerCase().includes(q)) {
+      s.configSelect(r.path);
+      return true;
+    }
+  }
+  s.setFlash(`no key matches "${s.config.search}"`, 'error');
+  return false;
+}
+
+export function commitSearch(store: StudioStore, typed: string): void {
+  const s = store.getState();
+  s.configSetSearch(typed);
+  s.configSetMode('tree');
+  // Expand everything so keys inside collapsed sections are found too.
+  if (s.config.collapsed.length) for (const k of s.config.collapsed) s.configToggleCollapsed(JSON.parse(k), false);
+  searchNext(store, 0);
+}
+
+export function save(store: StudioStore, force = false): void {
+  const s = store.getState();
+  if (!s.config.file) return;
+  if (!force && s.config.text === s.config.savedText && !s.config.conflict) {
+    s.setFlash('no changes to save');
+    return;
+  }
+  s.configSave(force);
+}

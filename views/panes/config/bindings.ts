@@ -1,0 +1,31 @@
+// Config pane keys, in the one keymap's format (scope 'config'): `?` lists them, the palette
+// runs those with a command name.
+import type { Binding } from '../../keymap.ts';
+import * as act from './actions.ts';
+
+const b = (keys: string[], description: string, run: Binding['run'], command?: string): Binding => ({
+  keys, description, scope: 'config', run, ...(command ? { command } : {}),
+});
+
+export const configBindings: Binding[] = [
+  b(['j', 'down'], 'next key (or next problem)', ({ store }) => act.move(store, 1)),
+  b(['k', 'up'], 'previous key (or previous problem)', ({ store }) => act.move(store, -1)),
+  b(['pagedown'], 'ten keys down', ({ store }) => act.move(store, 10)),
+  b(['pageup'], 'ten keys up', ({ store }) => act.move(store, -10)),
+  b(['home'], 'first key', ({ store }) => act.moveTo(store, 'first')),
+  b(['end'], 'last key', ({ store }) => act.moveTo(store, 'last')),
+  b(['h', 'left'], 'collapse / go to parent', ({ store }) => act.collapseOrParent(store)),
+  b(['l', 'right'], 'expand / go to first child', ({ store }) => act.expandOrChild(store)),
+  b(['enter', 'e'], 'edit value, toggle boolean, open/close section; in problems: jump to key', ({ store }) => act.activate(store)),
+  b(['a'], 'add an item to the selected list (entry_points, env, mount, layers)', ({ store }) => act.addItem(store), 'config-add-item'),
+  b(['x'], 'delete the selected key or item', ({ store }) => act.deleteSelected(store), 'config-delete'),
+  b(['f'], 'apply the fix of the selected problem', ({ store }) => act.applyFix(store), 'config-fix'),
+  b(['p'], 'problems list: focus / back to the tree', ({ store }) => act.toggleProblems(store), 'config-problems'),
+  b(['/'], 'search keys', ({ store }) => act.startSearch(store), 'config-search'),
+  b(['n'], 'next search match', ({ store }) => { act.searchNext(store); }),
+  b(['u', 'ctrl+z'], 'undo', ({ store }) => store.getState().configUndo(), 'config-undo'),
+  b(['ctrl+r', 'ctrl+y'], 'redo', ({ store }) => store.getState().configRedo(), 'config-redo'),
+  b(['ctrl+s', 'w'], 'save Occlum.json', ({ store }) => act.save(store), 'config-save'),
+  b(['ctrl+o'], 'save over a file changed on disk (conflict)', ({ store }) => act.save(store, true), 'config-overwrite'),
+  b(['R'], 'reload Occlum.json from disk (edits stay undoable)', ({ store }) => store.getState().configReloadFromDisk(), 'config-reload'),
+];
