@@ -1,0 +1,66 @@
+// The headless commands as users run them (built CLI): build, run, exec, start, stop, status.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCli } from '../helpers/cli.ts';
+import { makeInstance } from '../helpers/host-instance.ts';
+import { installFixtures } from '../helpers/fixtures.ts';
+
+test('build and run like occlum: output, exit status, launch errors (127), log records on stderr', () => {
+  const dir = makeInstance(['hello']);
+  const notBuilt = runCli(['run', '/bin/hello'], { cwd: dir });
+  assert.equal(notBuilt.status, 1);
+  assert.match(notBuilt.stderr, /not built yet/);
+  const b = runCli(['build'], { cwd: dir });
+  assert.equal(b.status, 0, b.stderr);
+  assert.match(b.stdout, /Built the Occlum image successfully/);
+  const r = runCli(['run', '/bin/hello', 'one', 'exit=7'], { cwd: dir, env: { OCCLUM_LOG_LEVEL: 'info' } });
+  assert.equal(r.status, 7);
+  assert.equal(r.stdout, 'Hello from /bin/hello\narg: one\n');
+  assert.match(r.stderr, /\[ INFO\]\[T0\]\[#0\]\[process\] Process exited: elf = \/bin\/hello, status = 7/);
+  const quiet = runCli(['run', '-C', dir, '/bin/hello'], { env: { OCCLUM_LOG_LEVEL: 'bogus' } });
+  assert.equal(quiet.status, 0);
+  assert.equal(quiet.stderr, '', 'unknown level = off');
+  const denied = runCli(['run', '/lib/libc.so'], { cwd: dir });
+  assert.equal(denied.status, 127);
+  assert.match(denied.stderr, /^failed to boot up LibOS: EACCES \(#13, Permission denied\): program path is NOT a valid entry point\n\[ERROR\] occlum-pal: occlum_ecall_new_process returns EACCES\n/);
+  const usage = runCli(['run'], { cwd: dir });
+  assert.equal(usage.status, 2);
+});
+
+test('build failure shows the loader errors with fixes and exits 1', () => {
+  const dir = makeInstance(['hello']);
+  installFixtures(dir, ['nonpie']);
+  const b = runCli(['build'], { cwd: dir });
+  assert.equal(b.status, 1);
+  assert.match(b.stderr, /error: \/bin\/nonpie: ENOEXEC \(#8, Exec format error\): unknown executable file format/);
+  assert.match(b.stderr, /fix: .*-fPIE -pie/);
+  const j = runCli(['build', '--json'], { cwd: dir });
+  assert.equal(j.status, 1);
+  assert.equal(JSON.parse(j.stdout).problems[0].code, 'not-pie');
+});
+
+test('start / exec / stop / status from the command line', () => {
+  const dir = makeInstance(['hello', 'writer']);
+  assert.equal(runCli(['build', dir]).status, 0);
+  const noServer = runCli(['exec', '/bin/hello'], { cwd: dir });
+  assert.equal(noServer.status, 1);
+  assert.match(noServer.stderr, /Error: the server of current Occlum instance has not been started\./);
+  const s = runCli(['start'], { cwd: dir });
+  assert.equal(s.status, 0, s.stderr);
+  assert.equal(s.stdout, 'server is running.\n');
+  try {
+    assert.equal(runCli(['status'], { cwd: dir }).stdout, 'serving\n');
+    const e = runCli(['exec', '/bin/hello', 'exit=2'], { cwd: dir });
+    assert.equal(e.status, 1, 'occlum exec exits 1 on any failure');
+    assert.match(e.stderr, /^Error: 512$/m);
+    assert.equal(runCli(['exec', '--exit-status', '/bin/hello', 'exit=2'], { cwd: dir }).status, 2);
+    assert.match(runCli(['exec', '/bin/writer'], { cwd: dir }).stdout, /has 1 line/);
+    assert.match(runCli(['exec', '/bin/writer'], { cwd: dir }).stdout, /has 2 line/);
+  } finally {
+    const stop = runCli(['stop'], { cwd: dir });
+    assert.equal(stop.status, 0, stop.stderr);
+    assert.equal(stop.stdout, 'server is stopping.\nserver stopped.\n');
+  }
+  const st = runCli(['status', '--json'], { cwd: dir });
+  assert.deepEqual(JSON.parse(st.stdout).status, 'built');
+});

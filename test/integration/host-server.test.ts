@@ -1,0 +1,62 @@
+// start / exec / stop on the host backend: one long-lived sandbox per instance whose programs
+// share the run layer and ramfs; stop leaves no process behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { HostBackend, SERVER_NOT_STARTED, SERVER_STARTED } from '../../src/core/backend/host/index.ts';
+import { BackendError } from '../../src/core/backend/types.ts';
+import { allPids, isAlive, procInfo } from '../../src/core/backend/host/procs.ts';
+import { makeInstance } from '../helpers/host-instance.ts';
+
+function cmdlineHas(pid: number, text: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+  } catch {
+    return false;
+  }
+}
+
+test('start, concurrent execs sharing the run layer and ramfs, stop leaves nothing running', async () => {
+  const dir = makeInstance(['writer', 'sleeper', 'hello'], (c) => c.mount.push({ target: '/tmp', type: 'ramfs' }));
+  const out: string[] = [];
+  const b = new HostBackend(dir, { output: (_s, c) => out.push(c.toString()) });
+  assert.ok((await b.build()).ok);
+  await assert.rejects(b.exec('/bin/hello', []), (e: unknown) => e instanceof BackendError && e.message === SERVER_NOT_STARTED);
+  await b.start();
+  try {
+    assert.equal(await b.status(), 'serving');
+    await assert.rejects(b.start(), (e: unknown) => e instanceof BackendError && e.message === SERVER_STARTED);
+    await assert.rejects(b.run('/bin/hello', []), /server of this instance is running/);
+    const exec = async (path: string, args: string[]) => {
+      out.length = 0;
+      const r = await b.exec(path, args, { stdio: 'pipe' });
+      return { status: r.status, out: out.join('') };
+    };
+    assert.match((await exec('/bin/writer', ['/tmp/f'])).out, /has 1 line/);
+    assert.match((await exec('/bin/writer', ['/tmp/f'])).out, /has 2 line/, 'ramfs is shared between execs until stop');
+    assert.match((await exec('/bin/writer', [])).out, /has 1 line/);
+    assert.match((await exec('/bin/writer', [])).out, /has 2 line/);
+    // concurrent: two long sleepers and a quick program
+    const s1 = b.exec('/bin/sleeper', ['60'], { stdio: 'pipe' });
+    const s2 = b.exec('/bin/sleeper', ['60'], { stdio: 'pipe' });
+    assert.equal((await exec('/bin/hello', ['exit=4'])).status, 4);
+    await new Promise((r) => setTimeout(r, 300));
+    const sleepers = allPids().filter((p) => cmdlineHas(p, '/bin/sleeper') && readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'sleeper');
+    assert.equal(sleepers.length, 2, 'both execs run at once');
+    const holder = JSON.parse(readFileSync(`${dir}/run/host/server.json`, 'utf8')).pid as number;
+    await b.stop(2000);
+    const [e1, e2] = await Promise.all([s1, s2]);
+    assert.equal(e1.status, 128 + 15, 'programs get SIGTERM first');
+    assert.equal(e2.status, 128 + 15);
+    for (const p of [...sleepers, holder]) assert.ok(!isAlive(p), `pid ${p} still alive`);
+    assert.equal(await b.status(), 'built');
+    await assert.rejects(b.stop(), (e: unknown) => e instanceof BackendError && e.message === SERVER_NOT_STARTED);
+    // the run layer outlives the server, as run/ does in Occlum
+    await b.start();
+    assert.match((await exec('/bin/writer', [])).out, /has 3 line/);
+    assert.match((await exec('/bin/writer', ['/tmp/f'])).out, /has 1 line/, 'ramfs is new after a restart');
+  } finally {
+    if ((await b.status()) === 'serving') await b.stop(500);
+  }
+  assert.ok(!allPids().some((p) => procInfo(p) !== null && cmdlineHas(p, dir)), 'no process of the instance is left');
+});
