@@ -1,0 +1,246 @@
+// The occlum backend driving the `occlum` CLI: by default the test double in test/occlum-double
+// (on PATH), or a real install with OCCLUM_STUDIO_REAL_OCCLUM=1. Real files, real processes, a
+// real pseudo-terminal for the Run-pane path.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pty from 'node-pty';
+import { OcclumBackend, checkProgramPath, planMount, readBuildKeys } from '../../src/core/backend/occlum/index.ts';
+import { initArgs, buildArgs } from '../../src/core/backend/occlum/args.ts';
+import { BackendError, type RuntimeLogRecord } from '../../src/core/backend/types.ts';
+import { findRunProcesses, findServerProcesses } from '../../src/core/detect/processes.ts';
+import { compileHello, occlumEnv, occlumInstall, REAL_OCCLUM } from '../occlum-double/env.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'occlum-backend-'));
+after(() => {
+  // Never leave a server behind, whatever failed.
+  for (const p of findServerProcesses(join(tmp, 'inst'))) process.kill(p.pid, 'SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const env = occlumEnv();
+const install = occlumInstall(env);
+const dir = join(tmp, 'inst');
+
+function backend(events: ConstructorParameters<typeof OcclumBackend>[1] = {}, extraEnv: NodeJS.ProcessEnv = {}) {
+  return new OcclumBackend(dir, events, { install, env: { ...env, ...extraEnv }, buildDefaults: { sgxMode: 'SIM' } });
+}
+
+describe('arguments never hang or mislead occlum', () => {
+  test('init passes only --init-ra with a known value', () => {
+    assert.deepEqual(initArgs(), []);
+    assert.deepEqual(initArgs({ initRa: 'aecs' }), ['--init-ra', 'aecs']);
+    assert.throws(() => initArgs({ initRa: 'foo' }), /grpc_ratls or aecs/);
+  });
+  test('build flags', () => {
+    assert.deepEqual(buildArgs({ sgxMode: 'SIM', imageKey: 'k', buildinImageKey: true, force: true }), [
+      '--sgx-mode', 'SIM', '--image-key', 'k', '--buildin-image-key', '-f',
+    ]);
+    assert.throws(() => buildArgs({ sgxMode: 'sim' as never }), /HW, SIM or HYPER/);
+    assert.throws(() => buildArgs({ buildinImageKey: true }), /needs --image-key/);
+    assert.throws(() => buildArgs({ signKey: '' }), /empty/);
+  });
+  test('program path rules', () => {
+    assert.match(checkProgramPath('bin/x', ['/bin'])!, /absolute/);
+    assert.match(checkProgramPath('/bin/../x', ['/bin'])!, /\.\./);
+    assert.match(checkProgramPath('/binary', ['/bin'])!, /entry point/);
+    assert.equal(checkProgramPath('/bin/x', ['/bin/']), null);
+  });
+});
+
+describe('occlum backend over the CLI', { concurrency: false }, () => {
+  let hello: string;
+
+  before(async () => {
+    await backend().newInstance(dir);
+    hello = compileHello(dir);
+  });
+
+  test('new: initialised instance; a second init/new is refused with a clear error', async () => {
+    assert.equal(readFileSync(join(dir, '.__occlum_status'), 'utf8').trim(), 'initialized');
+    assert.ok(existsSync(join(dir, 'Occlum.json')));
+    assert.equal(await backend().status(), 'initialized');
+    await assert.rejects(backend().init(dir), (e: BackendError) => /already an Occlum instance/.test(e.message));
+    await assert.rejects(backend().newInstance(dir), (e: BackendError) => /already exists/.test(e.message));
+  });
+
+  test('init in an existing empty directory', async () => {
+    const other = join(tmp, 'other');
+    mkdirSync(other);
+    await new OcclumBackend(other, {}, { install, env }).init(other);
+    assert.equal(readFileSync(join(other, '.__occlum_status'), 'utf8').trim(), 'initialized');
+  });
+
+  test('run before build: refused with the reason', async () => {
+    await assert.rejects(backend().run(hello, []), (e: BackendError) => /not built/.test(e.message));
+  });
+
+  test('build (SIM): status, .sgx_mode, run/ layout, progress events, key record', async () => {
+    const phases: string[] = [];
+    const r = await backend({ buildProgress: (p) => phases.push(`${p.phase}:${p.message}`) }).build();
+    assert.ok(r.ok, r.errors.join('\n'));
+    assert.match(r.rootMac ?? '', /^[0-9a-f]{2}(-[0-9a-f]{2}){15}$/);
+    assert.equal(readFileSync(join(dir, '.sgx_mode'), 'utf8').trim(), 'SIM');
+    assert.equal(readFileSync(join(dir, '.__occlum_status'), 'utf8').trim(), 'built');
+    assert.ok(existsSync(join(dir, 'run', 'mount', '__ROOT')));
+    assert.ok(phases.some((p) => p.startsWith('commit:Built the Occlum image and enclave successfully')), phases.join('\n'));
+    assert.ok(readBuildKeys(dir));
+    assert.equal(await backend().status(), 'built');
+  });
+
+  test('run with logs: output, LibOS log records at the chosen level, exit status', async () => {
+    const logs: RuntimeLogRecord[] = [];
+    const out: string[] = [];
+    const b = backend({ log: (r) => logs.push(r), output: (s, c) => s === 'stdout' && out.push(c.toString()) });
+    const exit = await b.run(hello, ['world'], { logLevel: 'info', stdio: 'pipe' });
+    assert.equal(exit.status, 0, exit.meaning);
+    assert.match(out.join(''), /hello world OCCLUM=yes/);
+    assert.ok(logs.some((l) => l.level === 'info' && /Process created/.test(l.message)), JSON.stringify(logs));
+    assert.ok(!logs.some((l) => l.level === 'trace'), 'info level hides trace lines');
+
+    const quiet: RuntimeLogRecord[] = [];
+    await backend({ log: (r) => quiet.push(r) }).run(hello, ['x'], { stdio: 'pipe' });
+    assert.equal(quiet.length, 0, 'OCCLUM_LOG_LEVEL unset: no LibOS log');
+  });
+
+  test('exit statuses per Occlum: code, 127 launch failures with the reason, 128+n', async () => {
+    assert.equal((await backend().run(hello, ['x', '5'], { stdio: 'pipe' })).status, 5);
+    const rel = await backend().run('bin/hello', [], { stdio: 'pipe' });
+    assert.equal(rel.status, 127);
+    assert.match(rel.meaning, /absolute/);
+    const missing = await backend().run('/bin/nope', [], { stdio: 'pipe' });
+    assert.equal(missing.status, 127);
+    assert.match(missing.meaning, /could not launch/);
+    const segv = await backend().run(hello, ['x', 'segv'], { stdio: 'pipe' });
+    assert.equal(segv.status, 128 + 11);
+    assert.match(segv.meaning, /SIGSEGV/);
+  });
+
+  test('status correction: the file says "running" after a failing run, the backend says built', async () => {
+    await backend().run(hello, ['x', '3'], { stdio: 'pipe' });
+    assert.equal(readFileSync(join(dir, '.__occlum_status'), 'utf8').trim(), 'running');
+    const s = backend().state();
+    assert.equal(s.status, 'built');
+    assert.match(s.correction ?? '', /no occlum-run process is alive/);
+    assert.equal(await backend().status(), 'built');
+  });
+
+  test('a build warns before wiping run/', async () => {
+    writeFileSync(join(dir, 'run', 'mount', '__ROOT', 'metadata'), 'written at run time');
+    const notes: string[] = [];
+    const r = await backend({ buildProgress: (p) => notes.push(p.message) }).build();
+    assert.ok(r.ok, r.errors.join('\n'));
+    assert.ok(r.warnings.some((w) => /deletes run\//.test(w)), r.warnings.join('\n'));
+    assert.ok(notes[0]?.startsWith('warning:'), 'the warning comes before the build runs');
+    assert.ok(!existsSync(join(dir, 'run', 'mount', '__ROOT', 'metadata')));
+  });
+
+  test('gen-image-key, then a build with the key adds -f (occlum alone would not notice)', async () => {
+    const key = await backend().genImageKey('image.key');
+    assert.match(key, /^[0-9a-f]{2}(-[0-9a-f]{2}){15}$/);
+    const r = await backend().build({ imageKey: join(dir, 'image.key'), buildinImageKey: true });
+    assert.ok(r.ok, r.errors.join('\n'));
+    assert.ok(r.warnings.some((w) => /-f: image key added/.test(w)), r.warnings.join('\n'));
+    assert.equal(JSON.parse(readFileSync(join(dir, 'build', 'image_config.json'), 'utf8')).image_type, 'encrypted');
+    assert.equal((await backend().run(hello, ['enc'], { stdio: 'pipe' })).status, 0);
+    // Same keys again: no forced rebuild.
+    const again = await backend().build({ imageKey: join(dir, 'image.key'), buildinImageKey: true });
+    assert.ok(again.ok);
+    assert.ok(!again.warnings.some((w) => /-f/.test(w)), again.warnings.join('\n'));
+    // Back to integrity-only: forced again.
+    const plain = await backend().build();
+    assert.ok(plain.warnings.some((w) => /image key removed/.test(w)), plain.warnings.join('\n'));
+    assert.equal(JSON.parse(readFileSync(join(dir, 'build', 'image_config.json'), 'utf8')).image_type, 'integrity-only');
+  });
+
+  test('print mrenclave/mrsigner; package refuses debuggable and SIM instances with the fix', async () => {
+    assert.match(await backend().print('mrenclave'), /^[0-9a-f]{64}$/);
+    assert.match(await backend().print('mrsigner'), /^[0-9a-f]{64}$/);
+    await assert.rejects(backend().package(), (e: BackendError) => /debuggable/.test(e.message));
+  });
+
+  test('start / exec / stop: statuses, launch errors from the server, nothing left running', async () => {
+    const serverLines: string[] = [];
+    const b = backend({ output: (s, c) => s === 'stderr' && serverLines.push(c.toString()) });
+    await b.start({ logLevel: 'info' });
+    assert.equal(await b.status(), 'serving');
+    assert.equal(findServerProcesses(dir).length, 1);
+    await assert.rejects(backend().start(), (e: BackendError) => /already running/.test(e.message));
+
+    assert.equal((await b.exec(hello, ['one'], { stdio: 'pipe' })).status, 0);
+    const three = await b.exec(hello, ['two', '3'], { stdio: 'pipe' });
+    assert.equal(three.status, 3, 'the app status decoded from "Error: 768"');
+    assert.match(three.meaning, /Error: 768/);
+    const missing = await b.exec('/bin/nope', [], { stdio: 'pipe' });
+    assert.equal(missing.status, 127);
+    assert.match(missing.meaning, /ENOENT/, 'the reason comes from the server stderr');
+    assert.ok(serverLines.join('').includes('Process created'), 'server log lines are captured');
+
+    await b.stop();
+    assert.equal(findServerProcesses(dir).length, 0);
+    assert.equal(findRunProcesses(dir).length, 0);
+    assert.equal(await b.status(), 'built');
+    await assert.rejects(b.exec(hello, []), (e: BackendError) => /not running: start it first/.test(e.message));
+    await b.stop(); // idempotent
+  });
+
+  test('stop when the server does not stop: the CLI times out and kills it', { skip: REAL_OCCLUM && 'needs the double\'s knobs' }, async () => {
+    const b = backend({}, { OCCLUM_DOUBLE_SERVER_IGNORE_STOP: '1', OCCLUM_DOUBLE_STOP_TIMEOUT: '1' });
+    await b.start();
+    const notes: string[] = [];
+    const b2 = backend({ output: (_s, c) => notes.push(c.toString()) }, { OCCLUM_DOUBLE_STOP_TIMEOUT: '1' });
+    await b2.stop();
+    assert.equal(findServerProcesses(dir).length, 0);
+    assert.match(notes.join(''), /did not stop/);
+  });
+
+  test('run in a real pseudo-terminal through prepareRun (the Run pane path)', async () => {
+    const launch = await backend().prepareRun(hello, ['tty', '4'], { logLevel: 'info' });
+    const p = pty.spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, cols: 80, rows: 24 });
+    let screen = '';
+    p.onData((d) => (screen += d));
+    const code = await new Promise<number>((res) => p.onExit(({ exitCode }) => res(exitCode)));
+    const exit = launch.finish(code, null);
+    assert.equal(exit.status, 4);
+    assert.match(screen, /hello tty OCCLUM=yes/);
+    assert.match(screen, /Process created/, 'log lines reach the terminal');
+  });
+
+  test('gdb gets the whole terminal', { skip: REAL_OCCLUM && 'interactive gdb' }, async () => {
+    const launch = backend().prepareGdb(hello, ['dbg']);
+    const p = pty.spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, cols: 80, rows: 24 });
+    let screen = '';
+    p.onData((d) => (screen += d));
+    const exited = new Promise<number>((res) => p.onExit(({ exitCode }) => res(exitCode)));
+    const waitFor = async (re: RegExp) => {
+      for (let i = 0; i < 200 && !re.test(screen); i++) await new Promise((r) => setTimeout(r, 25));
+      assert.match(screen, re);
+    };
+    await waitFor(/\(gdb\) /);
+    p.write('run\r');
+    await waitFor(/hello dbg OCCLUM=yes/);
+    p.write('quit\r');
+    assert.equal(await exited, 0);
+    assert.equal(readFileSync(join(dir, '.__occlum_status'), 'utf8').trim(), 'built');
+  });
+
+  test('mount: requirements checked first; the CLI failure is reported', { skip: REAL_OCCLUM && 'mounts for real' }, async () => {
+    const full = join(tmp, 'full');
+    mkdirSync(full);
+    writeFileSync(join(full, 'x'), '');
+    assert.ok(planMount({ dir, mountPoint: full }).problems.some((p) => /not empty/.test(p)));
+    assert.ok(planMount({ dir, mountPoint: join(tmp, 'nope') }).problems.some((p) => /does not exist/.test(p)));
+    const mnt = join(tmp, 'mnt');
+    mkdirSync(mnt);
+    const plan = planMount({ dir, mountPoint: mnt }, { fuse: join(tmp, 'no-fuse'), enclave: '/x', provision: '/x', legacy: '/x' });
+    assert.ok(plan.problems.some((p) => /FUSE/.test(p)), plan.problems.join('\n'));
+    if (existsSync('/dev/fuse')) {
+      const h = backend().mount(mnt);
+      assert.equal(await h.exited, 1);
+      assert.match(h.output(), /Start to mount the FS/);
+      assert.match(h.output(), /fuse: device not found/);
+    }
+  });
+});
