@@ -79,3 +79,30 @@ export interface PackResult {
   bytes: number;
   ms: number;
 }
+
+/** A read-only view of an image (one SEFS layer) or of the merged run-over-image union. */
+export interface FsView {
+  readonly kind: 'image' | 'union';
+  /** Root MAC of the (image) layer, "xx-xx-…". */
+  readonly rootMac: string;
+  /** Children of a directory, in directory order (union: sorted by name, with `layer`). */
+  list(path: string): FsEntry[];
+  stat(path: string): FsEntry;
+  readFile(path: string): Buffer;
+  /** Same as readFile, off the main thread (large files). */
+  readFileAsync(path: string): Promise<Buffer>;
+  readlink(path: string): string;
+  /** The whole tree, pre-order, "/" first. */
+  walk(): FsEntry[];
+  verify(opts?: { onProgress?: (p: Progress) => void }): Promise<VerifyReport>;
+}
+
+/** What `extract` wrote. */
+export interface ExtractResult {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  /** Entries not written (e.g. sockets), with the reason. */
+  skipped: { path: string; reason: string }[];
+}

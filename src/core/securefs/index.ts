@@ -1,0 +1,300 @@
+// Secure-FS facade: Occlum images (SEFS over SGX protected files) read, verified and packed by the
+// Rust engine in native/. Contract: ./types.ts. Heavy work (verify, pack, big reads) runs on the
+// libuv thread pool with progress; light lookups are synchronous.
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { callAsync, callBytes, callJson } from './native.ts';
+import { keySpec, parseDashed16, parseMac } from './keys.ts';
+import type { ExtractResult, FsEntry, FsView, KeyMode, PackOptions, PackResult, Progress, VerifyReport, VerifyProblem } from './types.ts';
+
+export * from './types.ts';
+export { readImageKeyFile, sgxSimKey, mrsignerFromPem, parseMac, macString, DEFAULT_MRSIGNER_HEX } from './keys.ts';
+export { loadNative, type NativeError } from './native.ts';
+
+const INTEGRITY_ONLY: KeyMode = { kind: 'integrity-only' };
+
+function toProgress(cb?: (p: Progress) => void) {
+  return cb ? (p: { done: number; total: number; bytes: number }) => cb({ done: p.done, total: p.total, bytes: p.bytes }) : undefined;
+}
+
+/** Reads `<dir of __ROOT>/.ROOT_MAC` when present. */
+export function readRootMacFile(rootDir: string): string | undefined {
+  const f = join(dirname(resolve(rootDir)), '.ROOT_MAC');
+  if (!existsSync(f)) return undefined;
+  return parseMac(readFileSync(f, 'utf8'), f);
+}
+
+export interface ImageInfo {
+  rootMac: string;
+  era: string;
+  garbagePad: boolean;
+  groups: number;
+  blocks: number;
+  unusedBlocks: number;
+  mode: string;
+}
+
+export function imageInfo(rootDir: string, key: KeyMode = INTEGRITY_ONLY): ImageInfo {
+  return callJson<ImageInfo>('info', [resolve(rootDir), keySpec(key)]);
+}
+
+/**
+ * Opens one SEFS layer (an `__ROOT` directory). `expectedMac` is what verify checks the root
+ * against; by default the `.ROOT_MAC` next to the directory, if any; '' checks no root MAC.
+ */
+export function openImage(rootDir: string, key: KeyMode = INTEGRITY_ONLY, expectedMac?: string): FsView {
+  const root = resolve(rootDir);
+  const spec = keySpec(key);
+  const info = imageInfo(root, key);
+  const expected = expectedMac === '' ? undefined : expectedMac !== undefined ? parseMac(expectedMac, 'expected MAC') : readRootMacFile(root);
+  return {
+    kind: 'image',
+    rootMac: info.rootMac,
+    list: (p) => callJson<FsEntry[]>('list', [root, spec, p]),
+    stat: (p) => callJson<FsEntry>('stat', [root, spec, p]),
+    readFile: (p) => callBytes('read', [root, spec, p]),
+    readFileAsync: async (p) => (await callAsync('read', [root, spec, p])) as Buffer,
+    readlink: (p) => callBytes('readlink', [root, spec, p]).toString('utf8'),
+    walk: () => callJson<{ entries: FsEntry[] }>('walk', [root, spec]).entries,
+    verify: async (opts) => JSON.parse((await callAsync('verify', [root, spec, expected ?? ''], toProgress(opts?.onProgress))) as string) as VerifyReport,
+  };
+}
+
+export interface UnionInfo {
+  /** ok: the run layer's /.ufs.mac names this image; mismatch: another image; absent: never mounted. */
+  binding: 'ok' | 'mismatch' | 'absent';
+  boundTo: string;
+  imageRootMac: string;
+  runRootMac: string;
+}
+
+/**
+ * The merged view Occlum's UnionFS shows: `runLayer` (run/mount/__ROOT) over `imageLayer`
+ * (build/mount/__ROOT). With an image key both layers use it; without, the run layer uses the SGX
+ * auto key (pass `runKey`, e.g. sgxSimKey() for simulation-mode instances).
+ */
+export function openUnion(
+  imageLayer: string,
+  runLayer: string,
+  keys: { imageKey?: KeyMode; runKey?: KeyMode; expectedMac?: string } = {},
+): FsView & { info(): UnionInfo } {
+  const imageKey = keys.imageKey ?? INTEGRITY_ONLY;
+  const runKey = keys.runKey ?? (imageKey.kind === 'image-key' ? imageKey : undefined);
+  if (!runKey) {
+    throw new Error('the run layer of an instance without an image key is sealed with the SGX auto key: pass runKey (e.g. --sgx-sim for simulation-mode instances)');
+  }
+  const base = [resolve(imageLayer), keySpec(imageKey), resolve(runLayer), keySpec(runKey)];
+  const info = callJson<UnionInfo>('uInfo', base);
+  const image = openImage(imageLayer, imageKey, keys.expectedMac);
+  const run = openImage(runLayer, runKey, '');
+  return {
+    kind: 'union',
+    rootMac: info.imageRootMac,
+    info: () => info,
+    list: (p) => callJson<FsEntry[]>('uList', [...base, p]),
+    stat: (p) => callJson<FsEntry>('uStat', [...base, p]),
+    readFile: (p) => callBytes('uRead', [...base, p]),
+    readFileAsync: async (p) => (await callAsync('uRead', [...base, p])) as Buffer,
+    readlink: (p) => {
+      const e = callJson<FsEntry>('uStat', [...base, p]);
+      if (e.type !== 'symlink') throw new Error(`${p}: not a symlink`);
+      return e.target ?? '';
+    },
+    walk: () => callJson<FsEntry[]>('uWalk', base),
+    verify: async (opts) => {
+      const a = await image.verify(opts);
+      const b = await run.verify(opts);
+      const problems: VerifyProblem[] = [...a.problems, ...b.problems.map((p) => ({ ...p, message: `run layer: ${p.message}` }))];
+      if (info.binding === 'mismatch') {
+        problems.push({ path: '/.ufs.mac', kind: 'mac-mismatch', message: `run layer is bound to image ${info.boundTo}, not to this image (${info.imageRootMac})` });
+      }
+      return { ...a, ok: problems.length === 0, files: a.files + b.files, bytes: a.bytes + b.bytes, problems };
+    },
+  };
+}
+
+/** Packs a directory into an Occlum image + .ROOT_MAC (atomic; incremental when asked). */
+export async function packImage(opts: PackOptions): Promise<PackResult> {
+  if (opts.key.kind === 'sgx-sim') throw new Error('images are packed integrity-only or with an image key; the SGX auto key only seals run layers');
+  const args = [resolve(opts.src), resolve(opts.outRoot), resolve(opts.macFile), keySpec(opts.key), opts.incremental ? '1' : '0'];
+  const r = JSON.parse((await callAsync('pack', args, toProgress(opts.onProgress))) as string) as PackResult & { inodes: number };
+  return { rootMac: r.rootMac, filesPacked: r.filesPacked, filesReused: r.filesReused, bytes: r.bytes, ms: Number(r.ms) };
+}
+
+/** Verifies an image layer against `expectedMac` (default: its .ROOT_MAC). */
+export async function verifyImage(rootDir: string, key: KeyMode = INTEGRITY_ONLY, expectedMac?: string, onProgress?: (p: Progress) => void): Promise<VerifyReport> {
+  return openImage(rootDir, key, expectedMac).verify({ onProgress });
+}
+
+// ---- single protected files ----
+
+export interface PfHeader {
+  magic: string;
+  major: number;
+  minor: number;
+  keyId: string;
+  cpuSvn: string;
+  isvSvn: number;
+  useUserKdkKey: number;
+  mac: string;
+  updateFlag: number;
+  integrityOnly: number;
+  hostBytes: number;
+}
+export interface PfInfo {
+  name: string;
+  mode: string;
+  mac: string;
+  size: number;
+  nodes: number;
+  dataNodes: number;
+  extraNodes: number;
+  recovered: boolean;
+  cpuSvn: string;
+  isvSvn: number;
+}
+
+/** The plain (unauthenticated) header of a PF, readable without any key. */
+export function pfHeader(file: string): PfHeader {
+  return callJson<PfHeader>('pfHeader', [resolve(file)]);
+}
+/** Opens and authenticates every node; throws NativeError (EWRONGKEY, ECORRUPT with .node, …). */
+export async function pfVerify(file: string, key: KeyMode = INTEGRITY_ONLY): Promise<PfInfo> {
+  return JSON.parse((await callAsync('pfVerify', [resolve(file), keySpec(key)])) as string) as PfInfo;
+}
+export async function pfRead(file: string, key: KeyMode = INTEGRITY_ONLY): Promise<Buffer> {
+  return (await callAsync('pfRead', [resolve(file), keySpec(key)])) as Buffer;
+}
+
+// ---- extract ----
+
+function inside(base: string, p: string): boolean {
+  const r = relative(base, p);
+  return r === '' || (!r.startsWith('..') && !isAbsolute(r));
+}
+
+/**
+ * Copies `path` (file or directory tree) of a view into `dest`. Never writes outside `dest`:
+ * names are checked, files are created exclusively (O_EXCL: an existing file or symlink is not
+ * followed), every parent is re-checked with realpath, and symlinks are created last so nothing
+ * is ever written through one.
+ */
+export function extract(view: FsView, path: string, dest: string): ExtractResult {
+  const out: ExtractResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: [] };
+  mkdirSync(dest, { recursive: true });
+  const base = realpathSync(dest);
+  const top = view.stat(path);
+  const prefix = top.path === '/' ? '/' : top.path + '/';
+  const all = top.type === 'dir' ? view.walk().filter((e) => e.path === top.path || e.path.startsWith(prefix)) : [top];
+  const topParent = top.path === '/' ? '/' : top.path.slice(0, top.path.lastIndexOf('/')) || '/';
+  const target = (e: FsEntry) => {
+    const rel = relative(topParent, e.path);
+    const parts = rel.split('/');
+    if (e.path !== '/' && parts.some((c) => c === '' || c === '.' || c === '..' || c.includes('\0'))) throw new Error(`${e.path}: unsafe name, not extracted`);
+    const t = e.path === '/' && top.path === '/' ? base : resolve(base, rel);
+    if (!inside(base, t)) throw new Error(`${e.path}: would be written outside ${dest}`);
+    return t;
+  };
+  const checkParent = (t: string) => {
+    const real = realpathSync(dirname(t));
+    if (!inside(base, real)) throw new Error(`${t}: parent resolves outside ${dest}`);
+  };
+  const dirModes: [string, number][] = [];
+  const links: [string, string][] = [];
+  for (const e of all) {
+    if (e.layer === 'deleted') continue;
+    const t = target(e);
+    if (e.type === 'dir') {
+      if (t !== base) {
+        checkParent(t);
+        if (!existsSync(t)) mkdirSync(t, { mode: 0o700 });
+        else if (!lstatSync(t).isDirectory()) throw new Error(`${t}: exists and is not a directory`);
+      }
+      dirModes.push([t, e.mode & 0o777]);
+      out.dirs++;
+    } else if (e.type === 'file') {
+      checkParent(t);
+      let data: Buffer;
+      try {
+        data = view.readFile(e.path);
+      } catch (err) {
+        // A missing or broken inode file: report it and go on with the rest of the tree.
+        out.skipped.push({ path: e.path, reason: (err as Error).message });
+        continue;
+      }
+      const fd = openSync(t, 'wx', 0o600);
+      try {
+        writeSync(fd, data);
+      } finally {
+        closeSync(fd);
+      }
+      chmodSync(t, e.mode & 0o777);
+      out.files++;
+      out.bytes += data.length;
+    } else if (e.type === 'symlink') {
+      links.push([t, e.target ?? view.readlink(e.path)]);
+    } else {
+      out.skipped.push({ path: e.path, reason: `${e.type} entries are not extracted` });
+    }
+  }
+  for (const [t, to] of links) {
+    checkParent(t);
+    symlinkSync(to, t);
+    out.symlinks++;
+  }
+  // Deepest first, so read-only directories do not block their own children.
+  for (const [t, mode] of dirModes.reverse()) if (t !== base) chmodSync(t, mode);
+  return out;
+}
+
+// ---- diff against a source tree ----
+
+export interface DiffItem {
+  path: string;
+  change: 'added' | 'removed' | 'changed' | 'mode' | 'type';
+  detail?: string;
+}
+
+/** Compares an image with a host source tree (what a rebuild would change). */
+export function diffWithSource(view: FsView, srcDir: string): DiffItem[] {
+  const items: DiffItem[] = [];
+  const img = new Map(view.walk().filter((e) => e.layer !== 'deleted').map((e) => [e.path, e]));
+  const seen = new Set<string>();
+  const visit = (hostDir: string, imgDir: string) => {
+    for (const name of readdirSync(hostDir).sort()) {
+      const hp = join(hostDir, name);
+      const ip = imgDir === '/' ? `/${name}` : `${imgDir}/${name}`;
+      const st = lstatSync(hp);
+      const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other';
+      const e = img.get(ip);
+      seen.add(ip);
+      if (!e) items.push({ path: ip, change: 'added', detail: type });
+      else if (e.type !== type) items.push({ path: ip, change: 'type', detail: `${e.type} in image, ${type} in source` });
+      else {
+        if (type === 'file') {
+          let same = e.size === st.size;
+          if (same) {
+            try {
+              same = view.readFile(ip).equals(readFileSync(hp));
+            } catch (err) {
+              items.push({ path: ip, change: 'changed', detail: `unreadable in image: ${(err as Error).message}` });
+              continue;
+            }
+          }
+          if (!same) items.push({ path: ip, change: 'changed', detail: `${e.size} bytes in image, ${st.size} in source` });
+        } else if (type === 'symlink' && (e.target ?? '') !== readlinkSync(hp)) {
+          items.push({ path: ip, change: 'changed', detail: `link to ${e.target} in image, ${readlinkSync(hp)} in source` });
+        }
+        if (type !== 'symlink' && (e.mode & 0o777) !== (st.mode & 0o777) && ip !== '/') {
+          items.push({ path: ip, change: 'mode', detail: `${(e.mode & 0o777).toString(8)} in image, ${(st.mode & 0o777).toString(8)} in source` });
+        }
+      }
+      if (type === 'dir') visit(hp, ip);
+    }
+  };
+  visit(resolve(srcDir), '/');
+  for (const p of img.keys()) if (p !== '/' && !seen.has(p)) items.push({ path: p, change: 'removed' });
+  return items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+export { parseDashed16, keySpec };
