@@ -1,0 +1,67 @@
+// `occlum-studio doctor` through the built CLI, on this machine (no SGX, no Occlum), and with the
+// Occlum test double's tree as the install root.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCli } from '../helpers/cli.ts';
+import { DOUBLE_ROOT } from '../occlum-double/env.ts';
+import type { MachineReport } from '../../src/core/detect/machine.ts';
+
+// This machine as it is: the double kept off PATH, no override root.
+const plainEnv = { OCCLUM_STUDIO_OCCLUM_ROOT: '', PATH: (process.env.PATH ?? '').split(':').filter((p) => !p.includes('occlum-double')).join(':') };
+
+function doctorJson(env: NodeJS.ProcessEnv): { status: number; report: MachineReport } {
+  const r = runCli(['doctor', '--json'], { env });
+  assert.equal(r.stderr, '');
+  return { status: r.status, report: JSON.parse(r.stdout) as MachineReport };
+}
+
+test('doctor --json on this machine: Occlum absent with reasons, host backend ready', () => {
+  const { status, report } = doctorJson(plainEnv);
+  const probe = (id: string) => report.probes.find((p) => p.id === id)!;
+  assert.equal(probe('occlum').ok, false);
+  assert.match(probe('occlum').detail, /not installed: no `occlum` on PATH; no \/opt\/occlum\/build\/bin\/occlum/);
+  assert.match(probe('occlum').fix!, /apt-get install occlum/);
+  const occlum = report.backends.find((b) => b.backend === 'occlum')!;
+  assert.equal(occlum.ready, false);
+  assert.match(occlum.summary, /absent/);
+  assert.ok(occlum.modes.find((m) => m.name === 'HW')!.missing.some((m) => /SGX device/.test(m)), 'HW lists the missing SGX device');
+
+  // What this machine has (checked by actually trying): bubblewrap with user namespaces, node-pty.
+  for (const id of ['bwrap', 'userns', 'node-pty']) assert.ok(probe(id).ok, `${id}: ${probe(id).detail}`);
+  assert.equal(probe('sgx-device').ok, false);
+  assert.match(probe('sgx-device').fix!, /BIOS/);
+  const host = report.backends.find((b) => b.backend === 'host')!;
+  const hostNeeds = ['bwrap', 'userns', 'node-pty', 'native-addon'].every((id) => probe(id).ok);
+  assert.equal(host.ready, hostNeeds);
+  assert.equal(host.ready, probe('native-addon').ok, 'on this machine only the addon build can be missing');
+  assert.equal(status, report.ok ? 0 : 1);
+  if (probe('native-addon').ok) {
+    assert.equal(status, 0);
+    assert.match(host.summary, /^ready/);
+  }
+});
+
+test('doctor text output names each missing piece with its fix', () => {
+  const r = runCli(['doctor'], { env: plainEnv });
+  assert.match(r.stdout, /no {2}Occlum +not installed/);
+  assert.match(r.stdout, /fix: add the Occlum apt repository/);
+  assert.match(r.stdout, /ok {2}user namespaces/);
+  assert.match(r.stdout, /backends:\n {2}host/);
+  assert.match(r.stdout, /occlum {2}absent: Occlum is not installed/);
+});
+
+test('doctor with an Occlum tree (the test double): found with its version, SIM ready, HW not', () => {
+  const { status, report } = doctorJson({ ...plainEnv, OCCLUM_STUDIO_OCCLUM_ROOT: DOUBLE_ROOT });
+  assert.equal(report.occlum?.version, '0.31.0');
+  const occlum = report.backends.find((b) => b.backend === 'occlum')!;
+  assert.equal(occlum.modes.find((m) => m.name === 'SIM')!.ready, true);
+  assert.equal(occlum.modes.find((m) => m.name === 'HW')!.ready, false);
+  assert.match(occlum.summary, /ready for SIM mode only; HW mode lacks: SGX device/);
+  assert.equal(status, 0);
+});
+
+test('doctor takes no arguments', () => {
+  const r = runCli(['doctor', 'extra']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /doctor takes no arguments/);
+});
