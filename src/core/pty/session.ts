@@ -1,0 +1,282 @@
+// A program in a pseudo-terminal, mirrored into a headless xterm of the same size, so a view can
+// show exactly what a real terminal would (colours, cursor moves, full-screen programs) as text
+// snapshots. Pure Node: no Ink, no React.
+import { accessSync, constants, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import pty, { type IPty } from 'node-pty';
+import xtermHeadless from '@xterm/headless';
+import { snapshotScreen, type ScreenSnapshot } from './screen.ts';
+
+// @xterm/headless is CommonJS: a named ESM import of Terminal fails, the default import works.
+const { Terminal } = xtermHeadless;
+type XTerm = InstanceType<typeof Terminal>;
+
+/** What to run: the launcher (a backend) turns an entry point + args into this. */
+export interface PtyCommand {
+  file: string;
+  args: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export interface PtySize {
+  cols: number;
+  rows: number;
+}
+
+export interface PtyExit {
+  /** The shell-style status: the exit code, or 128 + n when killed by signal n. */
+  status: number;
+  exitCode: number;
+  /** Signal number that ended the process, if any. */
+  signal: number | null;
+}
+
+export interface PtySessionOptions extends PtySize {
+  /** Lines kept above the screen (default 5000). */
+  scrollback?: number;
+  /** Minimum interval between change notifications (default 16 ms, about 60 per second). */
+  throttleMs?: number;
+  /** TERM for the program (default xterm-256color). */
+  term?: string;
+}
+
+export const DEFAULT_SCROLLBACK = 5000;
+export const DEFAULT_THROTTLE_MS = 16;
+const MIN_COLS = 2;
+const MIN_ROWS = 1;
+
+type Listener<T> = (value: T) => void;
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Why `file` cannot be executed from `cwd`, or null when it can. */
+function findProblem(file: string, path: string, cwd: string): string | null {
+  try {
+    if (!statSync(cwd).isDirectory()) return `working directory ${cwd} is not a directory`;
+  } catch {
+    return `working directory ${cwd} does not exist`;
+  }
+  if (file.includes('/')) {
+    const full = isAbsolute(file) ? file : resolve(cwd, file);
+    try {
+      statSync(full);
+    } catch {
+      return 'no such file';
+    }
+    return executable(full) ? null : 'not an executable file (check its permissions: chmod +x)';
+  }
+  const found = path.split(delimiter).some((dir) => dir && executable(join(dir, file)));
+  return found ? null : 'not found on PATH';
+}
+
+function clampSize({ cols, rows }: PtySize): PtySize {
+  return { cols: Math.max(MIN_COLS, Math.floor(cols)), rows: Math.max(MIN_ROWS, Math.floor(rows)) };
+}
+
+export class PtySession {
+  readonly command: PtyCommand;
+  readonly pid: number;
+  /** Resolves once the program has ended and all its output has reached the emulator. */
+  readonly exited: Promise<PtyExit>;
+  private readonly proc: IPty;
+  private readonly term: XTerm;
+  private readonly throttleMs: number;
+  private exitInfo: PtyExit | null = null;
+  private cursorHidden = false;
+  private title = '';
+  private readonly changeListeners = new Set<Listener<void>>();
+  private readonly dataListeners = new Set<Listener<string>>();
+  private timer: NodeJS.Timeout | null = null;
+  private lastNotify = 0;
+  private disposed = false;
+
+  private constructor(command: PtyCommand, opts: PtySessionOptions) {
+    this.command = command;
+    const size = clampSize(opts);
+    this.throttleMs = opts.throttleMs ?? DEFAULT_THROTTLE_MS;
+    this.term = new Terminal({
+      cols: size.cols,
+      rows: size.rows,
+      scrollback: opts.scrollback ?? DEFAULT_SCROLLBACK,
+      allowProposedApi: true,
+    });
+    // Track DECTCEM (show/hide cursor) ourselves: the public API does not expose it. Returning
+    // false lets xterm handle the sequence as usual.
+    this.term.parser.registerCsiHandler({ prefix: '?', final: 'l' }, (params) => {
+      if (params.includes(25)) this.cursorHidden = true;
+      return false;
+    });
+    this.term.parser.registerCsiHandler({ prefix: '?', final: 'h' }, (params) => {
+      if (params.includes(25)) this.cursorHidden = false;
+      return false;
+    });
+    this.term.onTitleChange((t) => (this.title = t));
+    // Answers the program expects from a terminal (cursor position reports, device attributes).
+    this.term.onData((reply) => {
+      if (!this.exitInfo) this.proc.write(reply);
+    });
+    this.term.onWriteParsed(() => this.scheduleChange());
+
+    const env = command.env ?? (process.env as Record<string, string>);
+    const cwd = command.cwd ?? process.cwd();
+    // node-pty reports a missing program only as "execvp(3) failed" on the screen with status 1;
+    // say what is wrong before starting instead.
+    const problem = findProblem(command.file, env.PATH ?? process.env.PATH ?? '', cwd);
+    if (problem) {
+      this.term.dispose();
+      throw new Error(`cannot start ${command.file}: ${problem}`);
+    }
+    try {
+      this.proc = pty.spawn(command.file, command.args, {
+        name: opts.term ?? 'xterm-256color',
+        cols: size.cols,
+        rows: size.rows,
+        cwd,
+        env: { TERM: opts.term ?? 'xterm-256color', ...env },
+      });
+    } catch (err) {
+      this.term.dispose();
+      throw new Error(`could not start ${command.file}: ${(err as Error).message}`);
+    }
+    this.pid = this.proc.pid;
+    this.proc.onData((d) => {
+      this.term.write(d);
+      for (const l of this.dataListeners) l(d);
+    });
+    this.exited = new Promise<PtyExit>((resolve) => {
+      this.proc.onExit(({ exitCode, signal }) => {
+        const sig = signal ? signal : null;
+        const info: PtyExit = { status: sig ? 128 + sig : exitCode, exitCode, signal: sig };
+        // Let the emulator parse everything written so far before anyone looks at the screen.
+        this.term.write('', () => {
+          this.exitInfo = info;
+          this.notifyNow();
+          resolve(info);
+        });
+      });
+    });
+  }
+
+  /** Starts `command` in a new pseudo-terminal of the given size. Throws when it cannot start. */
+  static spawn(command: PtyCommand, opts: PtySessionOptions): PtySession {
+    return new PtySession(command, opts);
+  }
+
+  get size(): PtySize {
+    return { cols: this.term.cols, rows: this.term.rows };
+  }
+
+  /** Null while the program runs. */
+  get exit(): PtyExit | null {
+    return this.exitInfo;
+  }
+
+  get running(): boolean {
+    return this.exitInfo === null;
+  }
+
+  /** Title set by the program (OSC 0/2), or ''. */
+  get windowTitle(): string {
+    return this.title;
+  }
+
+  /** True when the program asked for application cursor keys (arrows send ESC O A …). */
+  get applicationCursorKeys(): boolean {
+    return this.term.modes.applicationCursorKeysMode;
+  }
+
+  get bracketedPaste(): boolean {
+    return this.term.modes.bracketedPasteMode;
+  }
+
+  /** Sends keystrokes or text to the program. Ignored once it has ended. */
+  write(data: string): void {
+    if (this.exitInfo || this.disposed) return;
+    this.proc.write(data);
+  }
+
+  /** Resizes the pty (the program gets SIGWINCH) and the emulator together. */
+  resize(size: PtySize): void {
+    const { cols, rows } = clampSize(size);
+    if (cols === this.term.cols && rows === this.term.rows) return;
+    this.term.resize(cols, rows);
+    if (!this.exitInfo && !this.disposed) {
+      try {
+        this.proc.resize(cols, rows);
+      } catch {
+        // The process ended between the check and the call; its exit is reported separately.
+      }
+    }
+    this.notifyNow();
+  }
+
+  /** The screen as SGR-coded lines. `offset` scrolls back that many lines into the history. */
+  snapshot(opts: { offset?: number; paintCursor?: boolean } = {}): ScreenSnapshot {
+    return snapshotScreen(this.term, { ...opts, cursorHidden: this.cursorHidden || this.exitInfo !== null });
+  }
+
+  /** Resolves when everything received so far has been parsed into the screen. */
+  flush(): Promise<void> {
+    return new Promise((resolve) => this.term.write('', resolve));
+  }
+
+  /**
+   * Called after the screen changed, at most once per throttle interval (the last change is
+   * always delivered). Returns an unsubscribe function.
+   */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** Raw output as it arrives (for logs and tests). */
+  onData(listener: (data: string) => void): () => void {
+    this.dataListeners.add(listener);
+    return () => this.dataListeners.delete(listener);
+  }
+
+  /** Sends a signal (default SIGTERM) to the program. */
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.exitInfo || this.disposed) return;
+    try {
+      this.proc.kill(signal);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** Kills the program if it still runs and frees the emulator. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.kill('SIGKILL');
+    this.disposed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.changeListeners.clear();
+    this.dataListeners.clear();
+    // Free the emulator only after the exit has been recorded (its handler writes to it).
+    void this.exited.then(() => this.term.dispose());
+  }
+
+  private scheduleChange(): void {
+    if (this.timer || this.disposed) return;
+    const wait = this.lastNotify + this.throttleMs - Date.now();
+    if (wait <= 0) this.notifyNow();
+    else this.timer = setTimeout(() => this.notifyNow(), wait);
+  }
+
+  private notifyNow(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.lastNotify = Date.now();
+    for (const l of this.changeListeners) l();
+  }
+}
