@@ -151,6 +151,23 @@ test('a tampered image layer and a tampered protected config are refused', async
   assert.equal((await run('/bin/hello')).status, 0);
 });
 
+test('the packed secure image (Occlum SEFS) is verified against the config MAC before each run', async () => {
+  const { dir, b, run } = await built(['hello']);
+  const mac = readFileSync(join(dir, 'build/mount/.ROOT_MAC'), 'utf8');
+  assert.match(mac, /^([0-9a-f]{2}-){15}[0-9a-f]{2}$/);
+  assert.ok(readFileSync(join(dir, 'build/.Occlum_sys.json'), 'utf8').includes(`"MAC": "${mac}"`), 'image MAC filled into the internal config');
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'build/image_config.json'), 'utf8')), { image_type: 'integrity-only' });
+  const root = join(dir, 'build/mount/__ROOT');
+  const victim = readdirSync(root).filter((n) => /^[0-9a-f]{32}$/.test(n)).sort()[0];
+  const f = join(root, victim);
+  const bytes = readFileSync(f);
+  bytes[bytes.length - 100] ^= 0xff;
+  writeFileSync(f, bytes);
+  await refused(b.run('/bin/hello', []), 1, /secure image build\/mount\/__ROOT does not match the image MAC/);
+  assert.ok((await b.build({ force: true })).ok);
+  assert.equal((await run('/bin/hello')).status, 0);
+});
+
 test('build refuses non-PIE and glibc programs with Occlum\'s explanation and keeps the last good build', async () => {
   const { dir, b, run } = await built(['hello']);
   const { installFixtures } = await import('../helpers/fixtures.ts');

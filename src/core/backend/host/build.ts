@@ -29,7 +29,7 @@ import { sha256File, statEntry, statKey, walk, type Manifest, type ManifestEntry
 import { statCachePath } from './verify.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import { contentMac } from './pin.ts';
-import { packSecureImage } from './pack.ts';
+import { packSecureImage, storeImageKey } from './pack.ts';
 
 export const NOT_INITIALIZED =
   'Error: the current working directory is not initialized as an Occlum instance. Need to run "occlum init" first.';
@@ -193,6 +193,7 @@ export async function hostBuild(dir: string, opts: BuildOptions, onProgress?: (p
       onProgress: (pr) => progress('pack', 'Building new image...', { progress: pr }),
     });
     if (!packed.ok) warnings.push(packed.note);
+    if (packed.ok && opts.imageKey) storeImageKey(opts.imageKey, join(tHost, 'image_key'));
 
     // 5. internal config, protected copy, pin
     progress('config', 'Generating the internal config');

@@ -24,7 +24,7 @@ import { hostBuild } from './build.ts';
 import { RuntimeLog } from './log.ts';
 import { allPids, descendants, isAlive, mountNs, procInfo, signal } from './procs.ts';
 import { prepareProgram, prepareSession, requireBuilt } from './program.ts';
-import { verifyBuild } from './verify.ts';
+import { verifyBuild, verifyPackedImage } from './verify.ts';
 
 export const SERVER_STARTED = 'Error: the server of current Occlum instance has been started.';
 export const SERVER_NOT_STARTED = 'Error: the server of current Occlum instance has not been started.';
@@ -102,7 +102,9 @@ export class HostBackend implements Backend {
   async verify(opts: { full?: boolean } = {}): Promise<VerifyOutcome> {
     requireBuilt(this.paths);
     const v = verifyBuild(this.paths, !!opts.full);
-    return { ok: v.ok, problems: v.problems, configMs: v.configMs, imageMs: v.imageMs };
+    if (!v.ok) return { ok: false, problems: v.problems, configMs: v.configMs, imageMs: v.imageMs };
+    const img = await verifyPackedImage(this.paths, v.sysText!);
+    return { ok: img.ok, problems: img.problems, configMs: v.configMs, imageMs: v.imageMs + img.ms };
   }
 
   private finisher(log: RuntimeLog, path: string, lockFile: string | null) {
@@ -122,7 +124,7 @@ export class HostBackend implements Backend {
     }
     if (readLive(this.runLockFile())) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
     const log = this.logger(opts);
-    const prep = prepareProgram(this.dir, path, args, opts, log, true);
+    const prep = await prepareProgram(this.dir, path, args, opts, log, true);
     const launch = runLaunch(prep.spec);
     const lock = this.runLockFile();
     return {
@@ -143,7 +145,7 @@ export class HostBackend implements Backend {
       throw new BackendError(SERVER_NOT_STARTED, 1, [SERVER_NOT_STARTED]);
     }
     const log = this.logger(opts);
-    const prep = prepareProgram(this.dir, path, args, opts, log, false);
+    const prep = await prepareProgram(this.dir, path, args, opts, log, false);
     const launch = execLaunch(prep.spec, server.pid);
     return {
       ...launch,
@@ -194,7 +196,7 @@ export class HostBackend implements Backend {
     if (readLive(this.paths.server)) throw new BackendError(SERVER_STARTED, 1, [SERVER_STARTED]);
     if (readLive(this.runLockFile())) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
     const log = this.logger(opts);
-    const { plan } = prepareSession(this.dir, opts, log, true);
+    const { plan } = await prepareSession(this.dir, opts, log, true);
     const launch: Launch = serverLaunch(plan, process.getuid?.() === 0);
     const logFile = join(this.paths.run, 'host', 'server.log');
     const errFd = openSync(logFile, 'a');

@@ -15,7 +15,7 @@ import type { ProgramSpec } from '../../sandbox/launch.ts';
 import { BackendError, type RunOptions } from '../types.ts';
 import { NOT_INITIALIZED } from './build.ts';
 import type { RuntimeLog } from './log.ts';
-import { verifyBuild } from './verify.ts';
+import { verifyBuild, verifyPackedImage } from './verify.ts';
 
 export const NOT_BUILT = 'Error: the Occlum image and enclave are not built yet. Need to run "occlum build" first.';
 
@@ -74,10 +74,12 @@ export interface PreparedProgram {
   spec: ProgramSpec;
   configMs: number;
   imageMs: number;
+  /** Time spent verifying the packed SEFS image (0 when there is none). */
+  secureImageMs: number;
 }
 
 /** Config + plan for an instance (used by start, which has no program yet). */
-export function prepareSession(dir: string, opts: RunOptions, log: RuntimeLog, resetTemporary: boolean) {
+export async function prepareSession(dir: string, opts: RunOptions, log: RuntimeLog, resetTemporary: boolean) {
   const p = instancePaths(dir);
   requireBuilt(p);
   log.info('entry', `Host runtime booting: instance ${dir} (host backend: no SGX enclave, no attestation)`);
@@ -86,7 +88,15 @@ export function prepareSession(dir: string, opts: RunOptions, log: RuntimeLog, r
     for (const m of v.problems) log.error('fs', m);
     throw new BackendError(`refusing to run a tampered build: ${v.problems.join('; ')}`, 1);
   }
-  log.info('fs', `Build verified: config pin, manifest and image layer (${(v.configMs + v.imageMs).toFixed(1)} ms${opts.fullVerify ? ', full content hash' : ''})`);
+  const img = await verifyPackedImage(p, v.sysText!);
+  if (!img.ok) {
+    for (const m of img.problems) log.error('fs', m);
+    throw new BackendError(`refusing to run a tampered build: ${img.problems.join('; ')}`, 1);
+  }
+  log.info(
+    'fs',
+    `Build verified: config pin, manifest and image layer (${(v.configMs + v.imageMs).toFixed(1)} ms${opts.fullVerify ? ', full content hash' : ''})${img.checked ? `, secure image MAC chain (${img.ms.toFixed(1)} ms)` : ''}`,
+  );
   let cfg: RuntimeConfig;
   let plan: MountPlan;
   try {
@@ -120,11 +130,11 @@ export function prepareSession(dir: string, opts: RunOptions, log: RuntimeLog, r
       mkdirSync(t, { recursive: true });
     }
   }
-  return { p, cfg, plan, configMs: v.configMs, imageMs: v.imageMs };
+  return { p, cfg, plan, configMs: v.configMs, imageMs: v.imageMs, secureImageMs: img.ms };
 }
 
-export function prepareProgram(dir: string, path: string, args: string[], opts: RunOptions, log: RuntimeLog, resetTemporary: boolean): PreparedProgram {
-  const { p, cfg, plan, configMs, imageMs } = prepareSession(dir, opts, log, resetTemporary);
+export async function prepareProgram(dir: string, path: string, args: string[], opts: RunOptions, log: RuntimeLog, resetTemporary: boolean): Promise<PreparedProgram> {
+  const { p, cfg, plan, configMs, imageMs, secureImageMs } = await prepareSession(dir, opts, log, resetTemporary);
   checkProgramPath(path, cfg.entryPoints, log);
   // The program may come from the image layer or have been written into the run layer.
   const inUpper = existsSync(join(plan.layers.upper, path));
@@ -155,5 +165,5 @@ export function prepareProgram(dir: string, path: string, args: string[], opts: 
     seccompFile,
     privileged: process.getuid?.() === 0,
   };
-  return { paths: p, cfg, plan, spec, configMs, imageMs };
+  return { paths: p, cfg, plan, spec, configMs, imageMs, secureImageMs };
 }

@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../../instance/atomic.ts';
 import type { InstancePaths } from '../../instance/layout.ts';
 import { checkManifest, type Manifest, type StatCache } from './manifest.ts';
 import { contentMac, pinPath } from './pin.ts';
+import { verifySecureImage } from './pack.ts';
 import type { VerifyOutcome } from '../types.ts';
 
 export interface VerifiedBuild extends VerifyOutcome {
@@ -89,4 +90,36 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
 
 export function statCachePath(p: InstancePaths): string {
   return join(p.hostBuild, 'statcache.json');
+}
+
+/** The image MAC the protected config names (the root unionfs image layer's MAC option). */
+export function configuredImageMac(sysText: string): string | null {
+  try {
+    const sys = JSON.parse(sysText) as { mount?: { target?: string; options?: { layers?: { options?: { MAC?: unknown } }[] } }[] };
+    for (const m of sys.mount ?? []) {
+      if (m.target !== '/') continue;
+      for (const l of m.options?.layers ?? []) if (typeof l.options?.MAC === 'string' && l.options.MAC) return l.options.MAC;
+    }
+  } catch {
+    /* checked by verifyBuild */
+  }
+  return null;
+}
+
+/**
+ * Verifies build/mount/__ROOT (Occlum's SEFS image) against the MAC in the verified config, as
+ * the LibOS does when it mounts the root: every inode's MAC up to the root MAC.
+ */
+export async function verifyPackedImage(p: InstancePaths, sysText: string): Promise<{ ok: boolean; problems: string[]; ms: number; checked: boolean }> {
+  const t0 = performance.now();
+  const expected = configuredImageMac(sysText);
+  if (!expected) return { ok: true, problems: [], ms: 0, checked: false };
+  const keyFile = join(p.hostBuild, 'image_key');
+  try {
+    const r = await verifySecureImage(p.buildRoot, expected, existsSync(keyFile) ? keyFile : null);
+    const problems = r.ok ? [] : [`the secure image build/mount/__ROOT does not match the image MAC ${expected} in the protected config: ${r.problems.slice(0, 5).map((x) => `${x.path}: ${x.message}`).join('; ')}; run build again`];
+    return { ok: r.ok, problems, ms: performance.now() - t0, checked: true };
+  } catch (err) {
+    return { ok: false, problems: [`cannot verify the secure image build/mount/__ROOT: ${(err as Error).message}; run build again`], ms: performance.now() - t0, checked: true };
+  }
 }
