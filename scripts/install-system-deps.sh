@@ -3,7 +3,7 @@
 # bubblewrap (the host backend's sandbox), musl-tools (musl-gcc for PIE test and demo programs),
 # libssl-dev + pkg-config (the native crate's cargo tests link libcrypto), tmux (TUI tests), cargo.
 set -euo pipefail
-PACKAGES="bubblewrap musl-tools libssl-dev pkg-config tmux"
+PACKAGES="bubblewrap musl-tools gcc libssl-dev pkg-config tmux"
 command -v cargo >/dev/null 2>&1 || PACKAGES="$PACKAGES cargo"
 missing=""
 for p in $PACKAGES; do
