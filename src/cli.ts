@@ -18,6 +18,7 @@ export const commands: Record<string, Loader> = {
   schema: () => import('./commands/schema.ts'),
   doctor: () => import('./commands/doctor.ts'),
   logs: () => import('./commands/logs.ts'),
+  fs: () => import('./commands/fs.ts'),
   watch: () => import('./commands/watch.ts'),
 };
 

@@ -1,0 +1,109 @@
+// `occlum-studio fs …` run as users run it (built CLI) on the real Occlum 0.28 instance.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync, cpSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.ts';
+import { PF_VECTORS, WAMR_FIXTURE } from '../helpers/paths.ts';
+
+const F = WAMR_FIXTURE;
+const MAC = readFileSync(join(F, 'build/mount/.ROOT_MAC'), 'utf8').trim();
+
+test('fs ls/stat/cat/tree on the real instance', () => {
+  const ls = runCli(['fs', 'ls', '-C', F, '/bin', '--json']);
+  assert.equal(ls.status, 0, ls.stderr);
+  const entries = JSON.parse(ls.stdout) as { name: string; size: number; inode: number }[];
+  assert.deepEqual(entries.map((e) => e.name), ['hello.aot', 'hello.wasm', 'mywamrc', 'wamrc', 'writefile']);
+  const stat = JSON.parse(runCli(['fs', 'stat', '-C', F, '/opt/occlum/glibc/lib/ld-linux-x86-64.so.2', '--json']).stdout);
+  assert.equal(stat.type, 'symlink');
+  assert.equal(stat.target, '/lib64/ld-linux-x86-64.so.2');
+  const cat = runCli(['fs', 'cat', '-C', F, '/etc/hosts']);
+  assert.equal(cat.stdout, readFileSync(join(F, 'image/etc/hosts'), 'utf8'));
+  const tree = runCli(['fs', 'tree', '-C', F, '--json']);
+  assert.equal(JSON.parse(tree.stdout).length, 35);
+  // A bare __ROOT works too.
+  const bare = runCli(['fs', 'ls', '-C', join(F, 'build/mount/__ROOT')]);
+  assert.match(bare.stdout, /opt\//);
+  const missing = runCli(['fs', 'cat', '-C', F, '/bin/wamrc']);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /missing/);
+  const usage = runCli(['fs', 'stat', '-C', F]);
+  assert.equal(usage.status, 2);
+});
+
+test('fs verify reports the five missing files against .ROOT_MAC and the integrity-only caveat', () => {
+  const r = runCli(['fs', 'verify', '-C', F, '--json']);
+  assert.equal(r.status, 1);
+  const rep = JSON.parse(r.stdout);
+  assert.equal(rep.rootMac, MAC);
+  assert.equal(rep.expectedRootMac, MAC);
+  assert.equal(rep.problems.length, 5);
+  assert.ok(rep.problems.every((p: { kind: string }) => p.kind === 'missing'));
+  assert.match(rep.note, /not that it is untampered/);
+  const wrong = runCli(['fs', 'verify', '-C', F, '--mac', '00-11-22-33-44-55-66-77-88-99-aa-bb-cc-dd-ee-ff']);
+  assert.match(wrong.stdout, /mac-mismatch +\/ /);
+  const merged = runCli(['fs', 'ls', '-C', F, '--layer', 'merged']);
+  assert.equal(merged.status, 1);
+  assert.match(merged.stderr, /hardware/);
+});
+
+test('fs pack + verify + diff + extract round trip, incremental and with an image key', () => {
+  const d = mkdtempSync(join(tmpdir(), 'fs-cli-'));
+  try {
+    const inst = join(d, 'inst');
+    cpSync(join(F, 'image'), join(inst, 'image'), { recursive: true });
+    chmodSync(join(inst, 'image/etc'), 0o755);
+    const p1 = runCli(['fs', 'pack', '-C', inst, '--json']);
+    assert.equal(p1.status, 0, p1.stderr);
+    const r1 = JSON.parse(p1.stdout);
+    assert.equal(readFileSync(join(inst, 'build/mount/.ROOT_MAC'), 'utf8'), r1.rootMac);
+    assert.equal(runCli(['fs', 'verify', '-C', inst]).status, 0);
+    assert.equal(runCli(['fs', 'diff', '-C', inst]).status, 0);
+    writeFileSync(join(inst, 'image/etc/hosts'), '10.0.0.1 changed\n');
+    const diff = runCli(['fs', 'diff', '-C', inst, '--json']);
+    assert.deepEqual(JSON.parse(diff.stdout).items.map((i: { path: string; change: string }) => [i.path, i.change]), [['/etc/hosts', 'changed']]);
+    const p2 = JSON.parse(runCli(['fs', 'pack', '-C', inst, '--json']).stdout);
+    assert.equal(p2.filesPacked, 1);
+    assert.equal(runCli(['fs', 'cat', '-C', inst, '/etc/hosts']).stdout, '10.0.0.1 changed\n');
+    const ex = runCli(['fs', 'extract', '-C', inst, '/etc', join(d, 'out')]);
+    assert.equal(ex.status, 0, ex.stdout + ex.stderr);
+    assert.equal(readFileSync(join(d, 'out/etc/hosts'), 'utf8'), '10.0.0.1 changed\n');
+    // Image key.
+    writeFileSync(join(d, 'key'), '00-11-22-33-44-55-66-77-88-99-aa-bb-cc-dd-ee-ff');
+    const enc = join(d, 'enc');
+    mkdirSync(enc);
+    const pe = runCli(['fs', 'pack', '-C', enc, join(inst, 'image'), '--image-key', join(d, 'key')]);
+    assert.equal(pe.status, 0, pe.stderr);
+    assert.equal(runCli(['fs', 'verify', '-C', enc, '--image-key', join(d, 'key')]).status, 0);
+    const nokey = runCli(['fs', 'ls', '-C', enc]);
+    assert.equal(nokey.status, 1);
+    assert.match(nokey.stderr, /--image-key/);
+    assert.ok(!existsSync(join(d, 'enc/build/mount/__ROOT.tmp-')));
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('fs pf info|cat|verify on single protected files', () => {
+  const info = runCli(['fs', 'pf', 'info', join(PF_VECTORS, 'io-14000000'), '--json']);
+  assert.equal(info.status, 0, info.stderr);
+  const j = JSON.parse(info.stdout);
+  assert.equal(j.info.mac, '1c-6b-60-40-ca-d0-de-67-6d-1e-aa-f2-27-61-8b-4a');
+  assert.equal(j.info.nodes, 3455);
+  const d = mkdtempSync(join(tmpdir(), 'fs-pf-'));
+  try {
+    writeFileSync(join(d, 'key'), '00-11-22-33-44-55-66-77-88-99-aa-bb-cc-dd-ee-ff');
+    const cat = runCli(['fs', 'pf', 'cat', join(PF_VECTORS, 'uk-5000'), '--image-key', join(d, 'key')], { encoding: 'buffer' } as never);
+    assert.equal(cat.status, 0);
+    const sim = runCli(['fs', 'pf', 'verify', join(PF_VECTORS, 'sim-dbg-100'), '--sgx-sim', '--json']);
+    assert.equal(JSON.parse(sim.stdout).ok, true);
+    const rel = runCli(['fs', 'pf', 'verify', join(PF_VECTORS, 'sim-dbg-100'), '--sgx-sim', '--release', '--json']);
+    assert.equal(rel.status, 1);
+    assert.equal(JSON.parse(rel.stdout).code, 'EWRONGKEY');
+    const mode = runCli(['fs', 'pf', 'verify', join(PF_VECTORS, 'uk-100')]);
+    assert.match(mode.stdout, /--image-key/);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
