@@ -90,6 +90,27 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
     assert.equal(await backend().status(), 'built');
   });
 
+  test('secure FS of the build through the native reader: image and initfs, verified; tampering found', async () => {
+    const b = backend();
+    const fs = await b.openFs({ layer: 'image' });
+    assert.ok(fs.list('/bin').some((e) => e.name === 'hello' && e.type === 'file'));
+    assert.equal(fs.rootMac, readFileSync(join(dir, 'build', 'mount', '.ROOT_MAC'), 'utf8').trim());
+    assert.ok((await b.openFs({ layer: 'initfs' })).list('/etc').some((e) => e.name === 'image_config.json'));
+    const v = await b.verify();
+    assert.ok(v.ok, v.problems.join('\n'));
+    assert.ok(v.image && v.image.files > 0);
+    // Flip a byte in one node file of the image: the MAC chain names it.
+    const victim = join(dir, 'build', 'mount', '__ROOT', fs.stat('/bin/hello').hostFile!);
+    const bytes = readFileSync(victim);
+    bytes[bytes.length - 100] ^= 0xff;
+    writeFileSync(victim, bytes);
+    const bad = await b.verify();
+    assert.equal(bad.ok, false);
+    assert.ok(bad.problems.some((p) => /image/.test(p)), bad.problems.join('\n'));
+    assert.ok((await b.build({ force: true })).ok);
+    assert.ok((await b.verify()).ok);
+  });
+
   test('run with logs: output, LibOS log records at the chosen level, exit status', async () => {
     const logs: RuntimeLogRecord[] = [];
     const out: string[] = [];
@@ -145,6 +166,8 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
     assert.ok(r.warnings.some((w) => /-f: image key added/.test(w)), r.warnings.join('\n'));
     assert.equal(JSON.parse(readFileSync(join(dir, 'build', 'image_config.json'), 'utf8')).image_type, 'encrypted');
     assert.equal((await backend().run(hello, ['enc'], { stdio: 'pipe' })).status, 0);
+    // The encrypted image opens with the recorded key.
+    assert.ok((await backend().openFs({ layer: 'image' })).list('/bin').some((e) => e.name === 'hello'));
     // Same keys again: no forced rebuild.
     const again = await backend().build({ imageKey: join(dir, 'image.key'), buildinImageKey: true });
     assert.ok(again.ok);

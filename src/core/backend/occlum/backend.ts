@@ -28,6 +28,8 @@ import { launchInDir, type OcclumLaunch } from './launch.ts';
 import { buildFailureCauses, buildLinePhase, optionError, stateError } from './messages.ts';
 import { launchErrorLines, ServerLog } from './server-log.ts';
 import { planMount, startMount, type MountHandle, type MountRequest } from './mount.ts';
+import { openInstanceFs, type OpenFsOptions } from './secure-fs.ts';
+import type { FsView } from '../../securefs/index.ts';
 
 export interface OcclumBuildOptions extends BuildOptions, OcclumBuildFlags {}
 
@@ -541,6 +543,10 @@ export class OcclumBackend implements Backend {
     }
   }
 
+  /**
+   * Checks the build's artefacts, then verifies the image's MAC chain against build/mount/.ROOT_MAC
+   * with the native reader (the same check the enclave makes when it mounts the image).
+   */
   async verify(): Promise<VerifyOutcome> {
     const t0 = Date.now();
     const problems: string[] = [];
@@ -551,7 +557,24 @@ export class OcclumBackend implements Backend {
       ['run/mount/__ROOT', 'the writable layer directory'],
     ];
     for (const [p, what] of need) if (!existsSync(join(this.dir, p))) problems.push(`${p} is missing (${what}): build the instance`);
-    return { ok: problems.length === 0, problems, configMs: Date.now() - t0, imageMs: 0 };
+    const configMs = Date.now() - t0;
+    const t1 = Date.now();
+    let image: VerifyOutcome['image'];
+    if (existsSync(join(this.dir, 'build', 'mount', '__ROOT', 'metadata'))) {
+      try {
+        const report = await (await this.openFs({ layer: 'image' })).verify();
+        image = report;
+        for (const p of report.problems) problems.push(`image ${p.path}: ${p.message}`);
+      } catch (e) {
+        problems.push(`image: ${(e as Error).message}`);
+      }
+    }
+    return { ok: problems.length === 0, problems, configMs, imageMs: Date.now() - t1, image };
+  }
+
+  /** The instance's secure FS through the native reader (default: image + run layer merged). */
+  async openFs(opts: OpenFsOptions = {}): Promise<FsView> {
+    return openInstanceFs(this.dir, opts);
   }
 
   // ---- occlum-only subcommands ------------------------------------------------------------

@@ -1,0 +1,78 @@
+// Reading a real instance's secure FS with the native reader (src/core/securefs): build/mount
+// (the image, integrity-only or with the image key), build/initfs, and the run layer where its key
+// can be derived here — the image key, or the SGX-simulation auto key of a SIM-mode instance. The
+// HW run layer is sealed with this machine's SGX: only `occlum mount` (mount.ts) can open it.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { openImage, openUnion, readImageKeyFile, sgxSimKey, type FsView, type KeyMode } from '../../securefs/index.ts';
+import { readBuildKeys } from './build-keys.ts';
+
+export type FsLayer = 'image' | 'initfs' | 'merged';
+
+export class SecureFsError extends Error {}
+
+export interface OpenFsOptions {
+  layer?: FsLayer;
+  /** Image key file; default: the one recorded by the studio's last build. */
+  imageKey?: string;
+  /** Signing key of the build (SIM auto key); default: the recorded one, else Occlum's default key. */
+  signKey?: string;
+}
+
+function imageType(dir: string): 'encrypted' | 'integrity-only' {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'build', 'image_config.json'), 'utf8')).image_type === 'encrypted' ? 'encrypted' : 'integrity-only';
+  } catch {
+    return 'integrity-only';
+  }
+}
+
+/** The key of build/mount. */
+export function imageKeyMode(dir: string, imageKey?: string): KeyMode {
+  if (imageType(dir) !== 'encrypted') return { kind: 'integrity-only' };
+  const file = imageKey ?? readBuildKeys(dir)?.imageKey?.path;
+  if (!file) throw new SecureFsError('the image is encrypted (build/image_config.json): give the image key file the build used');
+  if (!existsSync(file)) throw new SecureFsError(`image key file ${file} does not exist`);
+  return readImageKeyFile(resolve(dir, file));
+}
+
+function metadataOf(dir: string): { productId: number; isvSvn: number; debuggable: boolean } {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, 'Occlum.json'), 'utf8')).metadata ?? {};
+    return { productId: Number(m.product_id ?? 0), isvSvn: Number(m.version_number ?? 0), debuggable: m.debuggable !== false };
+  } catch {
+    return { productId: 0, isvSvn: 0, debuggable: true };
+  }
+}
+
+export function openInstanceFs(dir: string, opts: OpenFsOptions = {}): FsView {
+  const layer = opts.layer ?? 'merged';
+  const imageRoot = join(dir, 'build', 'mount', '__ROOT');
+  if (layer === 'initfs') return openImage(join(dir, 'build', 'initfs', '__ROOT'));
+  if (!existsSync(join(imageRoot, 'metadata'))) throw new SecureFsError('build/mount/__ROOT has no image: build the instance first');
+  const key = imageKeyMode(dir, opts.imageKey);
+  const runRoot = join(dir, 'run', 'mount', '__ROOT');
+  if (layer === 'image' || !existsSync(join(runRoot, 'metadata'))) return openImage(imageRoot, key);
+  if (key.kind === 'image-key') return openUnion(imageRoot, runRoot, { imageKey: key });
+  let mode = 'HW';
+  try {
+    mode = readFileSync(join(dir, '.sgx_mode'), 'utf8').trim();
+  } catch {
+    /* HW is the default */
+  }
+  if (mode === 'HW' || mode === 'HYPER') {
+    throw new SecureFsError(
+      `the run layer of this ${mode}-mode instance is sealed with this machine's SGX key: open the image layer alone, or use occlum mount (needs SGX and FUSE)`,
+    );
+  }
+  const signKey = opts.signKey ?? readBuildKeys(dir)?.signKey.path;
+  const md = metadataOf(dir);
+  let runKey: KeyMode;
+  try {
+    runKey = sgxSimKey({ ...(signKey && existsSync(signKey) ? { signKeyPath: signKey } : {}), ...md });
+  } catch {
+    // Not an RSA key (e.g. the test double's placeholder): Occlum's default development key.
+    runKey = sgxSimKey(md);
+  }
+  return openUnion(imageRoot, runRoot, { imageKey: key, runKey });
+}
