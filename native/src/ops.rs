@@ -126,7 +126,7 @@ fn open_fs(a: &[String], gcm: &mut Gcm) -> Result<Sefs> {
     let root = PathBuf::from(arg(a, 0, "root")?);
     // Complete a pack interrupted between the directory swap and the .ROOT_MAC rename.
     if let Some(parent) = root.parent() {
-        let _ = recover(&root, &parent.join(".ROOT_MAC"));
+        let _ = recover(&root, &parent.join(".ROOT_MAC"), false);
     }
     Sefs::open(&root, &parse_key(arg(a, 1, "key")?)?, gcm)
 }
@@ -299,7 +299,7 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             )
         }
         "recover" => {
-            let changed = recover(Path::new(arg(a, 0, "outRoot")?), Path::new(arg(a, 1, "macFile")?))?;
+            let changed = recover(Path::new(arg(a, 0, "outRoot")?), Path::new(arg(a, 1, "macFile")?), true)?;
             Out::Json(changed.to_string())
         }
         "uInfo" => {

@@ -258,8 +258,10 @@ fn sibling(out_root: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Finish or discard an interrupted pack (see the module comment). Safe to call any time.
-pub fn recover(out_root: &Path, mac_file: &Path) -> Result<bool> {
+/// Finish or discard an interrupted pack (see the module comment). With `clean_tmp`, also delete
+/// temp generations left by a crashed pack (only the packer does that: a reader must not remove
+/// the temp dir of a pack running right now).
+pub fn recover(out_root: &Path, mac_file: &Path, clean_tmp: bool) -> Result<bool> {
     let pending = pending_mac_path(mac_file);
     let mut changed = false;
     if let Ok(text) = std::fs::read_to_string(&pending) {
@@ -274,6 +276,9 @@ pub fn recover(out_root: &Path, mac_file: &Path) -> Result<bool> {
         changed = true;
     }
     // Leftover generations from a crashed pack.
+    if !clean_tmp {
+        return Ok(changed);
+    }
     if let (Some(parent), Some(base)) = (out_root.parent(), out_root.file_name()) {
         let prefix = format!("{}.tmp-", base.to_string_lossy());
         if let Ok(rd) = std::fs::read_dir(if parent.as_os_str().is_empty() { Path::new(".") } else { parent }) {
@@ -456,7 +461,7 @@ enum Job {
 
 pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
     let t0 = Instant::now();
-    recover(&o.out_root, &o.mac_file)?;
+    recover(&o.out_root, &o.mac_file, true)?;
     let mut nodes = scan(&o.src)?;
     let key_fp = key_fingerprint(&o.key);
     let cur_mac = stored_root_mac(&o.out_root);

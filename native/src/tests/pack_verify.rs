@@ -200,7 +200,7 @@ fn pack_modes_links_incremental_and_crash_safety() {
             let before = std::fs::read_to_string(&macf).unwrap();
             let e = pack(&PackOpts { crash_after: Some(step), ..PackOpts { src: src.clone(), out_root: out.clone(), mac_file: macf.clone(), key, incremental: true, fsync: false, crash_after: None } }, &Progress::new());
             assert!(e.is_err());
-            crate::pack::recover(&out, &macf).unwrap();
+            crate::pack::recover(&out, &macf, true).unwrap();
             let mac = parse_dashed16(&std::fs::read_to_string(&macf).unwrap()).unwrap();
             let v = verify(&out, &km, Some(mac), &Progress::new());
             assert!(v.ok, "step {step}: {:?}", v.problems.iter().map(|p| &p.message).collect::<Vec<_>>());
