@@ -20,7 +20,7 @@ test('every corpus file is handled without a throw and every diagnostic is locat
   const files = corpusAllFiles();
   assert.ok(files.length >= 30, `corpus has ${files.length} files`);
   for (const f of files) {
-    for (const version of [undefined, v('0.31.0'), v('0.20')]) {
+    for (const version of [undefined, v('0.31.0'), v('0.20'), v('0.12')]) {
       const r = checkConfig(f.text, { version });
       for (const d of r.diagnostics) {
         assert.ok(d.line >= 1 && d.column >= 1, `${f.name}: unlocated ${d.message}`);

@@ -219,11 +219,37 @@ test('versions: resolve user input, detect from shape', () => {
   assert.equal(detect([{ kind: 'remove', path: ['feature'] }]), '0.30.0');
   assert.equal(detect([{ kind: 'remove', path: ['feature'] }, { kind: 'remove', path: ['metadata', 'enable_kss'] }, { kind: 'remove', path: ['metadata', 'family_id'] }, { kind: 'remove', path: ['metadata', 'ext_prod_id'] }]), '0.26.0');
   const noKss: EditOp[] = ['enable_kss', 'family_id', 'ext_prod_id'].map((k) => ({ kind: 'remove', path: ['metadata', k] }));
-  assert.equal(detect([{ kind: 'set', path: ['mount', 0, 'options', 'layers', 0, 'options'], value: { integrity_only: true } }, { kind: 'remove', path: ['feature'] }, ...noKss]), '0.20');
+  assert.equal(detect([{ kind: 'set', path: ['mount', 0, 'options', 'layers', 0, 'options'], value: { integrity_only: true } }, { kind: 'remove', path: ['feature'] }, ...noKss]), '0.15');
   // Contradictory evidence: the newest wins and the detection says so.
   const mixed = detectVersion(parseConfig(variant([{ kind: 'set', path: ['metadata', 'pkru'], value: 0 }])).root);
   assert.equal(mixed.version, '0.31.0'); // feature.io_uring is 0.31-only evidence
   assert.equal(mixed.mixed, true);
+});
+
+test('Occlum ≤ 0.14 shapes: plain SEFS root, env as a list, vm — valid for their version, migrated to 0.31', () => {
+  const v013 = variant([
+    ...['feature', 'metadata'].map((k): EditOp => ({ kind: 'remove', path: [k] })),
+    { kind: 'set', path: ['metadata'], value: { product_id: 0, version_number: 0, debuggable: true } },
+    { kind: 'set', path: ['mount'], value: [{ target: '/', type: 'sefs', source: './image', options: { integrity_only: true } }, { target: '/root', type: 'sefs' }, { target: '/host', type: 'hostfs', source: '.' }] },
+  ]);
+  const r13 = checkConfig(v013);
+  assert.equal(r13.version, '0.13');
+  assert.equal(r13.counts.error, 0, r13.diagnostics.map((d) => d.message).join('\n'));
+  const v012 = applyOps(v013, [
+    { kind: 'remove', path: ['metadata'] },
+    { kind: 'remove', path: ['resource_limits'] },
+    { kind: 'set', path: ['vm'], value: { user_space_size: '256MB' } },
+    { kind: 'set', path: ['env'], value: ['OCCLUM=yes'] },
+  ]);
+  const r12 = checkConfig(v012);
+  assert.equal(r12.version, '0.12');
+  assert.equal(r12.counts.error, 0, r12.diagnostics.map((d) => d.message).join('\n'));
+  assert.ok(checkConfig(v012, V31).counts.error >= 4);
+  for (const [text, r] of [[v013, r13], [v012, r12]] as const) {
+    const migrate = r.diagnostics.find((d) => d.code === 'migrate')!;
+    const out = fixed(text, migrate);
+    assert.deepEqual(errors(out), [], out);
+  }
 });
 
 test('legacy metadata.pkru is moved into feature by its fix', () => {

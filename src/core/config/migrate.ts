@@ -15,18 +15,33 @@ export function migrationOps(text: string): EditOp[] {
   const get = (path: (string | number)[], from: Node = root) => findNodeAtLocation(from, path);
   const ops: EditOp[] = [];
 
-  // vm.user_space_size (≤ 0.20) → resource_limits.user_space_size
+  // vm.user_space_size (≤ 0.20) → resource_limits.user_space_size; ≤ 0.12 had no resource_limits.
   const vm = get(['vm']);
-  if (vm) {
-    const us = get(['vm', 'user_space_size']);
-    if (us && !get(['resource_limits', 'user_space_size']) && get(['resource_limits'])?.type === 'object') {
-      ops.push({ kind: 'set', path: ['resource_limits', 'user_space_size'], value: us.value, order: canonicalOrder('resource_limits') });
-    }
-    ops.push({ kind: 'remove', path: ['vm'] });
+  const us = get(['vm', 'user_space_size']);
+  if (!get(['resource_limits'])) {
+    ops.push({
+      kind: 'set', path: ['resource_limits'], order: canonicalOrder(''),
+      value: { kernel_space_heap_size: '32MB', kernel_space_stack_size: '1MB', user_space_size: us?.type === 'string' ? us.value : '300MB', max_num_of_threads: 32 },
+    });
+  } else if (us && !get(['resource_limits', 'user_space_size']) && get(['resource_limits'])?.type === 'object') {
+    ops.push({ kind: 'set', path: ['resource_limits', 'user_space_size'], value: us.value, order: canonicalOrder('resource_limits') });
+  }
+  if (vm) ops.push({ kind: 'remove', path: ['vm'] });
+
+  // ≤ 0.12: env was the plain list of KEY=VALUE entries.
+  const envList = get(['env']);
+  if (envList?.type === 'array') {
+    const entries = (envList.children ?? []).filter((n) => n.type === 'string').map((n) => n.value as string);
+    ops.push({ kind: 'set', path: ['env'], value: { default: entries, untrusted: [] } });
   }
 
   const metadata = get(['metadata']);
-  if (metadata?.type === 'object') {
+  if (!metadata) {
+    ops.push({
+      kind: 'set', path: ['metadata'], order: canonicalOrder(''),
+      value: { product_id: 0, version_number: 0, debuggable: true, enable_kss: false, family_id: keySpec('metadata.family_id')!.template, ext_prod_id: keySpec('metadata.ext_prod_id')!.template },
+    });
+  } else if (metadata.type === 'object') {
     for (const key of ['enable_kss', 'family_id', 'ext_prod_id']) {
       if (!get(['metadata', key])) ops.push({ kind: 'set', path: ['metadata', key], value: keySpec(`metadata.${key}`)!.template, order: canonicalOrder('metadata') });
     }
@@ -68,6 +83,9 @@ export function migrationOps(text: string): EditOp[] {
       const target = get(['target'], m)?.value;
       const type = get(['type'], m)?.value;
       if ((target === '/proc' && type === 'procfs') || (target === '/dev' && type === 'devfs')) removals.push(i);
+      else if (target === '/' && type === 'sefs') ops.push({ kind: 'set', path: ['mount', i], value: ROOT_MOUNT });
+      // Non-root SEFS without a source (old writable /root, /tmp): the container layer replaces them.
+      else if (type === 'sefs' && target !== '/' && get(['source'], m) === undefined) removals.push(i);
       else if (target === '/tmp' && type === 'sefs' && get(['options', 'temporary'], m)?.value === true) {
         const src = get(['source'], m)?.value;
         if (src === undefined || /^(\.\/)?run\//.test(String(src))) removals.push(i);

@@ -5,7 +5,7 @@ import { findNodeAtLocation } from 'jsonc-parser';
 
 /** Rule buckets, oldest first. A released version maps to the newest bucket not after it. */
 export const VERSION_IDS = [
-  '0.20', '0.21', '0.23', '0.24', '0.26.0', '0.26.3', '0.28', '0.29.0', '0.29.4', '0.29.5',
+  '0.12', '0.13', '0.15', '0.21', '0.23', '0.24', '0.26.0', '0.26.3', '0.28', '0.29.0', '0.29.4', '0.29.5',
   '0.29.6', '0.29.7', '0.30.0', '0.30.1', '0.31.0',
 ] as const;
 export type VersionId = (typeof VERSION_IDS)[number];
@@ -13,7 +13,9 @@ export const LATEST: VersionId = '0.31.0';
 
 /** What changed in each bucket (spec 2.7), shown in docs and detection reasons. */
 export const VERSION_NOTES: Record<VersionId, string> = {
-  '0.20': '≤ 0.20: top-level vm.user_space_size, SEFS option integrity_only',
+  '0.12': '≤ 0.12: top-level vm.user_space_size, env as a plain list, no resource_limits/metadata, root is a plain SEFS',
+  '0.13': '0.13 – 0.14: resource_limits, metadata and env {default, untrusted}; root still a plain SEFS image (integrity_only)',
+  '0.15': '0.15 – 0.20: root unionfs with an integrity_only image layer (./image)',
   '0.21': 'encrypted image: image layer ./build/mount/__ROOT with options.MAC; integrity_only removed',
   '0.23': '/tmp temporary SEFS mount dropped from the template (0.23.6)',
   '0.24': 'no config changes',
@@ -90,7 +92,7 @@ export interface Detection {
 }
 
 const LAST_OF: Partial<Record<VersionId, string>> = {
-  '0.20': '0.20.x', '0.26.0': '0.26.2', '0.29.0': '0.29.3', '0.30.0': '0.30.0', '0.29.7': '0.29.7',
+  '0.12': '0.12.x', '0.13': '0.14.x', '0.15': '0.20.x', '0.26.0': '0.26.2', '0.29.0': '0.29.3', '0.30.0': '0.30.0', '0.29.7': '0.29.7',
 };
 
 /** Guesses which Occlum version a config was written for, from keys only present in some. */
@@ -138,8 +140,12 @@ export function detectVersion(root: Node | undefined): Detection {
 
   if (has('metadata', 'pkru')) max('0.30.0', 'metadata.pkru (no longer read since 0.30.1)');
   if (has('metadata', 'amx')) max('0.30.0', 'metadata.amx (no longer read since 0.30.1)');
-  if (has('vm')) max('0.20', 'top-level vm section');
-  if (allMounts.some((m) => mountOpt(m, 'integrity_only'))) max('0.20', 'SEFS option integrity_only');
+  if (has('vm')) max('0.15', 'top-level vm section');
+  if (root && findNodeAtLocation(root, ['env'])?.type === 'array') max('0.12', 'env is a plain list');
+  const rootMount = mounts?.type === 'array' ? mounts.children?.find((m) => m.type === 'object' && mountStr(m, 'target') === '/') : undefined;
+  if (rootMount && mountStr(rootMount, 'type') === 'sefs') max('0.13', 'the root mount is a plain SEFS (no unionfs)');
+  if (has('resource_limits') || has('metadata')) min('0.13', 'resource_limits / metadata sections');
+  if (allMounts.some((m) => mountOpt(m, 'integrity_only'))) max('0.15', 'SEFS option integrity_only');
   if (root?.type === 'object' && !has('feature') && has('metadata')) max('0.30.0', 'no feature section (required since 0.30.1)');
   if (root?.type === 'object' && has('metadata') && !has('metadata', 'enable_kss')) max('0.26.0', 'no metadata.enable_kss (required since 0.26.3)');
 

@@ -219,6 +219,8 @@ function checkHostfs(ctx: RuleContext, e: Entry): void {
 function checkRoot(ctx: RuleContext, arr: Node, entries: Entry[]): void {
   const roots = entries.filter((e) => e.target === '/');
   const root = roots.find((r) => r.type === 'unionfs') ?? roots[0];
+  // Occlum ≤ 0.14: the root was the integrity-only SEFS image itself.
+  if (root?.type === 'sefs' && !atLeast(ctx.version, '0.15')) return;
   if (!root || root.type !== 'unionfs') {
     const fix = !root
       ? ctx.fix('Add the standard root unionfs mount', [{ kind: 'insert', path: ['mount', 0], value: ROOT_MOUNT }])

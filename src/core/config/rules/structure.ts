@@ -2,7 +2,7 @@
 // serde checks them, u32 ranges, duplicate fields, unknown and too-new keys.
 import type { Node } from 'jsonc-parser';
 import { describeValue, keyNode, members, nearest, type RuleContext } from '../context.ts';
-import { childrenOf, isKnown, isRequired, KEYS, keySpec, type KeySpec } from '../keys.ts';
+import { childrenOf, isKnown, isRequired, KEYS, keySpec, typeAt, type KeySpec } from '../keys.ts';
 import { formatSize } from '../sizes.ts';
 import { atLeast, versionIndex } from '../versions.ts';
 import type { Fix, JsonPath } from '../types.ts';
@@ -51,7 +51,7 @@ function walkObject(ctx: RuleContext, obj: Node, parent: string): void {
       continue;
     }
     if (m.value) checkType(ctx, spec, m.value, pathOf(m.key));
-    if (m.value?.type === 'object' && spec.type === 'object' && OBJECT_PARENTS.includes(full)) walkObject(ctx, m.value, full);
+    if (m.value?.type === 'object' && typeAt(spec, ctx.version) === 'object' && OBJECT_PARENTS.includes(full)) walkObject(ctx, m.value, full);
   }
   // Missing required keys, in template order.
   for (const spec of childrenOf(KEYS, parent)) {
@@ -147,7 +147,7 @@ const SERDE_EXPECT: Record<string, string> = {
 
 /** serde type check + u32 ranges. Returns false if the value has the wrong type. */
 export function checkType(ctx: RuleContext, spec: KeySpec, node: Node, path: JsonPath): boolean {
-  const want = spec.type;
+  const want = typeAt(spec, ctx.version);
   const ok =
     (want === 'object' && node.type === 'object') ||
     ((want === 'size' || want === 'string' || want === 'hex') && node.type === 'string') ||

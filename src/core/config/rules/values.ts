@@ -117,29 +117,31 @@ export function checkEntryPoints(ctx: RuleContext): void {
 /** env: both lists; default = KEY=VALUE without duplicate keys; untrusted = names. */
 export function checkEnv(ctx: RuleContext): void {
   const env = ctx.get(['env']);
-  if (env?.type !== 'object') return;
-  const def = ctx.get(['env', 'default']);
+  // Occlum ≤ 0.12: env was the plain list of KEY=VALUE entries.
+  const def = env?.type === 'array' && !atLeast(ctx.version, '0.13') ? env : env?.type === 'object' ? ctx.get(['env', 'default']) : undefined;
+  if (!env || !def) return;
+  const base: JsonPath = def === env ? ['env'] : ['env', 'default'];
   if (def?.type === 'array') {
     const keys = new Map<string, number>();
     (def.children ?? []).forEach((item, i) => {
-      const path = ['env', 'default', i];
+      const path = [...base, i];
       if (item.type !== 'string') {
-        ctx.report('error', 'type', item, path, `env.default[${i}] must be a "KEY=VALUE" string; the LibOS panics at boot on other types`);
+        ctx.report('error', 'type', item, path, `${base.join('.')}[${i}] must be a "KEY=VALUE" string; the LibOS panics at boot on other types`);
         return;
       }
       const v = String(item.value);
       const eq = v.indexOf('=');
       if (eq <= 0) {
-        ctx.report('warning', 'env-entry', item, path, `env.default entry "${v.slice(0, 60)}" is not KEY=VALUE${eq === 0 ? ' (empty name)' : ''}: processes see no usable variable; write e.g. "${eq < 0 ? v.slice(0, 20) + '=value' : 'NAME' + v.slice(0, 20)}"`);
+        ctx.report('warning', 'env-entry', item, path, `${base.join('.')} entry "${v.slice(0, 60)}" is not KEY=VALUE${eq === 0 ? ' (empty name)' : ''}: processes see no usable variable; write e.g. "${eq < 0 ? v.slice(0, 20) + '=value' : 'NAME' + v.slice(0, 20)}"`);
         return;
       }
       const key = v.slice(0, eq);
       if (keys.has(key)) {
-        ctx.report('warning', 'env-duplicate', item, path, `env.default sets ${key} twice (also entry ${keys.get(key)}); only one value takes effect — remove one`, ctx.fix('Remove this entry', [{ kind: 'remove', path }]));
+        ctx.report('warning', 'env-duplicate', item, path, `${base.join('.')} sets ${key} twice (also entry ${keys.get(key)}); only one value takes effect — remove one`, ctx.fix('Remove this entry', [{ kind: 'remove', path }]));
       } else keys.set(key, i);
     });
   }
-  const untrusted = ctx.get(['env', 'untrusted']);
+  const untrusted = env.type === 'object' ? ctx.get(['env', 'untrusted']) : undefined;
   if (untrusted?.type === 'array') {
     const names = new Set<string>();
     (untrusted.children ?? []).forEach((item, i) => {
