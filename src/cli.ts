@@ -44,7 +44,10 @@ async function main(argv: string[]): Promise<number> {
   const load = first !== undefined ? commands[first] : undefined;
   if (load) {
     const { command } = await load();
-    if (rest.includes('--help') || rest.includes('-h')) {
+    // run/exec pass everything after the program path to the program (its own --help included).
+    const firstArg = rest.findIndex((a) => !a.startsWith('-'));
+    const ownArgs = (first === 'run' || first === 'exec') && firstArg !== -1 ? rest.slice(0, firstArg) : rest;
+    if (ownArgs.includes('--help') || ownArgs.includes('-h')) {
       console.log(`${command.usage}\n\n${command.summary}`);
       return 0;
     }

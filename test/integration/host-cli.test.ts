@@ -4,6 +4,10 @@ import assert from 'node:assert/strict';
 import { runCli } from '../helpers/cli.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { installFixtures } from '../helpers/fixtures.ts';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CLI } from '../helpers/paths.ts';
 
 test('build and run like occlum: output, exit status, launch errors (127), log records on stderr', () => {
   const dir = makeInstance(['hello']);
@@ -63,4 +67,32 @@ test('start / exec / stop / status from the command line', () => {
   }
   const st = runCli(['status', '--json'], { cwd: dir });
   assert.deepEqual(JSON.parse(st.stdout).status, 'built');
+});
+
+test('unprivileged: as a normal user the sandbox runs in a user namespace', { skip: process.getuid?.() !== 0 ? 'needs root to switch to nobody' : false }, () => {
+  const dir = makeInstance(['hello', 'forker', 'writer']);
+  chmodSync(dirname(dir), 0o755);
+  const own = (p: string) => spawnSync('chown', ['-R', '65534:65534', p]);
+  own(dir);
+  chownSync(dirname(dir), 0, 0);
+  runCli(['--version']); // builds dist/cli.js once, as root
+  const asNobody = (...args: string[]) =>
+    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' },
+    });
+  const b = asNobody('build');
+  assert.equal(b.status, 0, b.stderr);
+  const r = asNobody('run', '/bin/hello', 'exit=3');
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stdout, /Hello from \/bin\/hello/);
+  assert.match(asNobody('run', '/bin/forker').stdout, /fork failed: Function not implemented/);
+  assert.equal(asNobody('start').status, 0);
+  try {
+    assert.match(asNobody('exec', '/bin/writer').stdout, /has 1 line/);
+    assert.match(asNobody('exec', '/bin/writer').stdout, /has 2 line/);
+  } finally {
+    assert.equal(asNobody('stop').status, 0);
+  }
 });

@@ -60,3 +60,21 @@ test('start, concurrent execs sharing the run layer and ramfs, stop leaves nothi
   }
   assert.ok(!allPids().some((p) => procInfo(p) !== null && cmdlineHas(p, dir)), 'no process of the instance is left');
 });
+
+test('stop kills what ignores SIGTERM after the timeout; a second run while one is alive is refused', async () => {
+  const dir = makeInstance(['sleeper']);
+  const b = new HostBackend(dir);
+  assert.ok((await b.build()).ok);
+  const r1 = b.run('/bin/sleeper', ['60'], { stdio: 'pipe' });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await b.status(), 'running');
+  await assert.rejects(b.run('/bin/sleeper', ['1']), /the process of current Occlum instance is running/);
+  process.kill(b.lastChild!.pid!, 'SIGTERM');
+  await r1;
+  await b.start();
+  const stubborn = b.exec('/bin/sleeper', ['60', 'ignore-term'], { stdio: 'pipe' });
+  await new Promise((r) => setTimeout(r, 300));
+  await b.stop(300);
+  assert.equal((await stubborn).status, 128 + 9, 'SIGKILL after the timeout');
+  assert.equal(await b.status(), 'built');
+});
