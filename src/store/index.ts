@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { createStore } from 'zustand/vanilla';
 import { createAppSlice, type AppSlice } from './app-slice.ts';
 import { configHooks, createConfigSlice, type ConfigSlice } from './config-slice.ts';
+import { createLogsSlice, type LogsSlice } from './logs-slice.ts';
 
-export type StudioState = AppSlice & ConfigSlice;
+export type StudioState = AppSlice & ConfigSlice & LogsSlice;
 
 /** What a slice may do when an instance opens, and how it reports unsaved work. */
 export interface SliceHooks {
@@ -27,6 +28,7 @@ export function createStudioStore(opts: StoreOptions = { launchDir: process.cwd(
   const store = createStore<StudioState>()((...a) => ({
     ...createAppSlice(...a),
     ...createConfigSlice(...a),
+    ...createLogsSlice()(...a),
   }));
   store.setState({
     launchDir: opts.launchDir,

@@ -3,6 +3,7 @@ import type React from 'react';
 import type { PaneId } from '../../src/store/app-slice.ts';
 import type { Binding } from '../keymap.ts';
 import { configPane } from './config/index.ts';
+import { logsPane } from './logs/index.ts';
 
 export interface PaneDef {
   id: PaneId;
@@ -14,4 +15,4 @@ export interface PaneDef {
   bindings: Binding[];
 }
 
-export const panes: PaneDef[] = [configPane];
+export const panes: PaneDef[] = [configPane, logsPane];

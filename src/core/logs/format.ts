@@ -24,12 +24,26 @@ export interface FormatOptions {
   timestamps?: boolean;
 }
 
-export function formatRecord(r: LogRecord, opts: FormatOptions): string {
+export interface RecordParts {
+  /** Time and a trailing space, or '' (no time, or timestamps off). */
+  time: string;
+  /** Five-character level label (`ERROR`, ` WARN` …), `  ---` for raw records. */
+  label: string;
+  /** Context and message; continuation lines (Caused by, backtrace) after '\n', indented. */
+  body: string;
+}
+
+export function recordParts(r: LogRecord, opts: { timestamps?: boolean } = {}): RecordParts {
   const label = r.level ? LEVEL_LABEL[r.level] : '  ---';
   const ctx = recordContext(r);
   const time = opts.timestamps !== false && r.time ? `${r.time} ` : '';
-  const body = r.kind === 'libos' || r.kind === 'env-logger' || r.kind === 'pal' ? bodyOf(r) : r.text.replace(/\n/g, '\n      ');
-  const line = `${time}${label} ${ctx ? ctx + ' ' : ''}${body}`;
+  const text = r.kind === 'libos' || r.kind === 'env-logger' || r.kind === 'pal' ? bodyOf(r) : r.text.replace(/\n/g, '\n      ');
+  return { time, label, body: ctx ? `${ctx} ${text}` : text };
+}
+
+export function formatRecord(r: LogRecord, opts: FormatOptions): string {
+  const { time, label, body } = recordParts(r, opts);
+  const line = `${time}${label} ${body}`;
   if (!opts.color || !r.level) return line;
   return `${COLOR[r.level]}${line}${RESET}`;
 }

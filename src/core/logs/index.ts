@@ -7,4 +7,4 @@ export { RingBuffer } from './ring.ts';
 export * from './filter.ts';
 export { LogBuffer, DEFAULT_CAPACITY } from './buffer.ts';
 export { hintsFor, type LogHint } from './hints.ts';
-export { formatRecord, recordContext, LEVEL_LABEL } from './format.ts';
+export { formatRecord, recordContext, recordParts, LEVEL_LABEL, type RecordParts } from './format.ts';

@@ -80,4 +80,6 @@ export interface LogRecord {
   lineNo: number;
   /** True when the original line carried ANSI colour codes. */
   colored: boolean;
+  /** Where it came from when several streams feed one buffer (`run`, `server`, `file:x.log`). */
+  source?: string;
 }

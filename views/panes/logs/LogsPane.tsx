@@ -1,0 +1,185 @@
+// The Logs pane: the filtered records of the log buffer, virtualised (only the rows that fit are
+// rendered), level-coloured, search matches highlighted, config hints under matching records.
+// Keys are in bindings.ts (the one keymap); this renders, plus the line editor while a search,
+// filter, export path or log file is typed.
+import React, { useRef } from 'react';
+import { Box, Text, useStdout } from 'ink';
+import { LEVELS, recordParts, type Level, type LogRecord } from '../../../src/core/logs/index.ts';
+import type { LogsMode } from '../../../src/store/logs-slice.ts';
+import type { StudioStore } from '../../../src/store/index.ts';
+import { LineEditor } from '../../widgets/LineEditor.tsx';
+import { useStudio, useStudioStore } from '../../store-context.tsx';
+import { theme } from '../../theme.ts';
+import { highlight, recordHeight, visibleWindow, type VisibleRecord } from './layout.ts';
+
+/** Tab bar, status bar, the pane's two header lines and its footer line. */
+const CHROME = 5;
+
+const LEVEL_COLOR: Record<Level, string | undefined> = {
+  error: theme.error,
+  warn: theme.warning,
+  info: theme.ok,
+  debug: theme.accent,
+  trace: theme.muted,
+};
+
+const PROMPTS: Record<Exclude<LogsMode, 'list'>, string> = {
+  search: 'search: ',
+  filter: 'filter: ',
+  export: 'export filtered view to: ',
+  open: 'open log file: ',
+};
+
+export function LogsPane() {
+  const store = useStudioStore();
+  const { stdout } = useStdout();
+  const l = useStudio((s) => s.logs);
+  const instanceDir = useStudio((s) => s.instanceDir);
+  const topRef = useRef(0);
+  const width = stdout.columns || 80;
+  const height = Math.max(3, (stdout.rows || 24) - CHROME);
+  const buffer = store.getState().logsBuffer();
+
+  const measure = (r: LogRecord, hints: number) => {
+    const p = recordParts(r, { timestamps: l.timestamps });
+    return recordHeight(p.body.split('\n'), p.time.length + 6, width, l.wrap, hints);
+  };
+  const { top, rows } = visibleWindow({ buffer, cursor: l.cursor, top: topRef.current, height, follow: l.follow, measure });
+  topRef.current = top;
+
+  return (
+    <Box flexDirection="column">
+      <Header store={store} />
+      <FilterLine />
+      <Box flexDirection="column" height={height} overflow="hidden">
+        {l.total === 0 ? (
+          <Text color={theme.muted}>
+            No log records yet. Run a program with OCCLUM_LOG_LEVEL set (L picks the level for the next run), or press o to open a saved log.
+          </Text>
+        ) : rows.length === 0 ? (
+          <Text color={theme.muted}>No record passes the filter ({l.size} held). c clears the filters.</Text>
+        ) : (
+          rows.map((v) => <RecordRow key={v.id} v={v} selected={v.index === l.cursor} />)
+        )}
+      </Box>
+      {l.mode !== 'list' ? (
+        <LineEditor
+          prompt={PROMPTS[l.mode]}
+          initial={initialFor(l.mode, l, instanceDir)}
+          onSubmit={(v) => submit(store, l.mode, v)}
+          onCancel={() => store.getState().logsSetMode('list')}
+        />
+      ) : (
+        <Text color={theme.muted} wrap="truncate-end">
+          / search  F filter  +/- level  !@#$% toggle levels  t y m thread/syscall/module  e next error  p program output  x export  ? all keys
+        </Text>
+      )}
+    </Box>
+  );
+}
+
+function initialFor(mode: LogsMode, l: { search: string; filter: { text: string } }, dir: string | null): string {
+  if (mode === 'search') return l.search;
+  if (mode === 'filter') return l.filter.text;
+  if (mode === 'export') return `${dir ?? process.cwd()}/occlum-studio-logs-${new Date().toISOString().replace(/[:.]/g, '-')}.log`;
+  return '';
+}
+
+function submit(store: StudioStore, mode: LogsMode, value: string): void {
+  const s = store.getState();
+  s.logsSetMode('list');
+  if (mode === 'search') s.logsSetSearch(value);
+  else if (mode === 'filter') s.logsSetFilter({ text: value, regex: s.logs.regex });
+  else if (mode === 'export' && value.trim()) s.logsExport(value.trim());
+  else if (mode === 'open' && value.trim()) void s.loadLogFile(value.trim());
+}
+
+function Header({ store }: { store: StudioStore }) {
+  const l = useStudio((s) => s.logs);
+  const eff = store.getState().logsEffectiveRunLevel();
+  const shown = l.matching === l.size ? `${l.size} records` : `${l.matching} of ${l.size} records`;
+  const dropped = l.total > l.size ? ` (${l.total - l.size} oldest dropped)` : '';
+  return (
+    <Box>
+      <Text bold>Logs</Text>
+      <Text wrap="truncate-end">
+        {' '}· {shown}{dropped}
+        {l.sources.length ? ` · ${l.sources.join(', ')}` : ''} ·{' '}
+      </Text>
+      <Text color={l.follow ? theme.ok : theme.muted} bold={l.follow}>{l.follow ? 'FOLLOW' : 'paused'}</Text>
+      <Text wrap="truncate-end">
+        {' '}· next run OCCLUM_LOG_LEVEL={l.runLevel}
+        {eff.level !== l.runLevel ? ` (effective: ${eff.level}${eff.reason ? `, ${eff.reason}` : ''})` : ''}
+      </Text>
+    </Box>
+  );
+}
+
+function FilterLine() {
+  const l = useStudio((s) => s.logs);
+  const f = l.filter;
+  const levels = LEVELS.filter((x) => LEVELS.indexOf(x) <= LEVELS.indexOf(f.minLevel) && !f.hiddenLevels.includes(x));
+  const parts: string[] = [`levels: ${levels.length === LEVELS.length ? 'all' : levels.join(',') || 'none'}`];
+  if (f.thread !== null) parts.push(`thread T${f.thread}`);
+  if (f.syscall !== null) parts.push(`syscall ${f.syscall}`);
+  if (f.module !== null) parts.push(`module ${f.module}`);
+  if (f.text) parts.push(`${f.inverse ? 'NOT ' : ''}${f.regex ? 'regex' : 'text'} "${f.text}"`);
+  parts.push(f.includeRaw ? 'program output shown' : 'program output hidden');
+  if (l.search) parts.push(`search ${l.regex ? 'regex' : ''}"${l.search}"`);
+  if (l.regex && !l.search && !f.text) parts.push('regex mode');
+  if (l.wrap) parts.push('wrap');
+  return (
+    <Text color={l.filterError ? theme.error : theme.muted} wrap="truncate-end">
+      {l.filterError ?? parts.join(' · ')}
+    </Text>
+  );
+}
+
+function RecordRow({ v, selected }: { v: VisibleRecord; selected: boolean }) {
+  const l = useStudio((s) => ({ timestamps: s.logs.timestamps, wrap: s.logs.wrap, search: s.logs.search, regex: s.logs.regex }));
+  const r = v.record;
+  const p = recordParts(r, { timestamps: l.timestamps });
+  const [first = '', ...rest] = p.body.split('\n');
+  const wrap = l.wrap ? 'wrap' : 'truncate-end';
+  const color = r.level ? LEVEL_COLOR[r.level] : theme.muted;
+  return (
+    <Box flexDirection="column">
+      <Text wrap={wrap} inverse={selected}>
+        <Text color={theme.muted}>{p.time}</Text>
+        <Text color={color} bold={r.level === 'error'}>{p.label}</Text> <Body line={first} search={l.search} regex={l.regex} raw={r.level === null} />
+      </Text>
+      {rest.map((line, i) => (
+        <Text key={i} wrap={wrap} inverse={selected}>
+          <Body line={line} search={l.search} regex={l.regex} raw={r.level === null} />
+        </Text>
+      ))}
+      {v.hints.map((h, i) => (
+        <Text key={`h${i}`} color={theme.warning} wrap="truncate-end">
+          {'      ↳ '}
+          {selected && h.configPath ? `[enter: Config ${h.configPath.join('.')}] ` : 'hint: '}
+          {h.suggestion}
+          {!selected && h.configPath ? ` (Occlum.json ${h.configPath.join('.')})` : ''}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+function Body({ line, search, regex, raw }: { line: string; search: string; regex: boolean; raw: boolean }) {
+  const segs = highlight(line, search, regex);
+  return (
+    <>
+      {segs.map((s, i) =>
+        s.hit ? (
+          <Text key={i} inverse={theme.noColor} backgroundColor={theme.noColor ? undefined : 'yellow'} color={theme.noColor ? undefined : 'black'}>
+            {s.text}
+          </Text>
+        ) : (
+          <Text key={i} color={raw ? theme.muted : undefined}>
+            {s.text}
+          </Text>
+        ),
+      )}
+    </>
+  );
+}
