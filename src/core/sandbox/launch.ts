@@ -38,10 +38,13 @@ const osSignals = constants.signals as Record<string, number>;
 
 export const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** A sandbox that cannot be set up on this machine or at this path. */
+export class SandboxError extends Error {}
+
 /** Paths that overlayfs mount options cannot carry. */
 function checkOverlayPath(p: string): void {
   if (/[,:\\\n]/.test(p)) {
-    throw new Error(`the instance path ${p} contains ',', ':' or '\\', which overlayfs mount options cannot express; move the instance`);
+    throw new SandboxError(`the instance path ${p} contains ',', ':' or '\\', which overlayfs mount options cannot express; move the instance`);
   }
 }
 

@@ -7,7 +7,7 @@ import { initInstance, newInstance } from '../../instance/init.ts';
 import { instancePaths } from '../../instance/layout.ts';
 import { readStatusFile } from '../../instance/status.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
-import { execLaunch, occlumExitStatus, READY_LINE, runLaunch, serverLaunch, type Launch } from '../../sandbox/launch.ts';
+import { execLaunch as execLaunchRaw, occlumExitStatus, READY_LINE, runLaunch as runLaunchRaw, SandboxError, serverLaunch as serverLaunchRaw, type Launch } from '../../sandbox/launch.ts';
 import {
   BackendError,
   type Backend,
@@ -58,6 +58,21 @@ export function describeExit(status: number): string {
   if (status > 128) return `killed by signal ${status - 128}`;
   return `exited with status ${status}`;
 }
+
+/** Sandbox setup problems (e.g. an instance path overlayfs cannot mount) as clean user errors. */
+function sandboxed<A extends unknown[]>(fn: (...a: A) => Launch): (...a: A) => Launch {
+  return (...a) => {
+    try {
+      return fn(...a);
+    } catch (err) {
+      if (err instanceof SandboxError) throw new BackendError(err.message, 1);
+      throw err;
+    }
+  };
+}
+const runLaunch = sandboxed(runLaunchRaw);
+const execLaunch = sandboxed(execLaunchRaw);
+const serverLaunch = sandboxed(serverLaunchRaw);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -11,7 +11,7 @@ import { MountError, missingMountPoints, planMounts, type LayerDirs, type MountP
 import { rlimitsFor } from '../../sandbox/rlimits.ts';
 import { readRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from '../../sandbox/runtime-config.ts';
 import { seccompFilter } from '../../sandbox/seccomp.ts';
-import type { ProgramSpec } from '../../sandbox/launch.ts';
+import { missingTools, type ProgramSpec } from '../../sandbox/launch.ts';
 import { BackendError, type RunOptions } from '../types.ts';
 import { NOT_INITIALIZED } from './build.ts';
 import type { RuntimeLog } from './log.ts';
@@ -82,6 +82,10 @@ export interface PreparedProgram {
 export async function prepareSession(dir: string, opts: RunOptions, log: RuntimeLog, resetTemporary: boolean) {
   const p = instancePaths(dir);
   requireBuilt(p);
+  const tools = missingTools();
+  if (tools.length) {
+    throw new BackendError(`the host backend needs ${tools.join(', ')} on this machine: install bubblewrap and util-linux (apt-get install bubblewrap util-linux mount)`, 1);
+  }
   log.info('entry', `Host runtime booting: instance ${dir} (host backend: no SGX enclave, no attestation)`);
   const v = verifyBuild(p, !!opts.fullVerify);
   if (!v.ok) {
