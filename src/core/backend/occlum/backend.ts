@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { dirname, join, resolve } from 'node:path';
 import { LogParser, type LogRecord } from '../../logs/index.ts';
 import { decodeExecError, explainExit } from '../../pty/exit-status.ts';
-import { instanceState, type InstanceState } from '../../detect/instance-state.ts';
+import { instanceState, readSgxMode, type InstanceState } from '../../detect/instance-state.ts';
 import { findServerProcesses, isAlive } from '../../detect/processes.ts';
 import type { OcclumInstall } from '../../detect/occlum-install.ts';
 import {
@@ -180,6 +180,12 @@ export class OcclumBackend implements Backend {
     const started = Date.now();
     const flags: OcclumBuildFlags = { ...this.buildDefaults, ...opts };
     const warnings: string[] = [];
+    // `occlum build` without --sgx-mode means HW (a clean rebuild, and AESM at run time) even when
+    // the instance was built for SIM: keep the instance's mode unless one is asked for.
+    if (flags.sgxMode === undefined && !this.env.SGX_MODE) {
+      const current = readSgxMode(this.dir);
+      if (current === 'SIM' || current === 'HYPER') flags.sgxMode = current;
+    }
     const result = (ok: boolean, errors: string[], rootMac: string | null = null): BuildResult => ({
       ok,
       rootMac,
