@@ -1,7 +1,7 @@
 // The Backend interface: what the workbench asks of "an Occlum". Two implementations: host/
 // (embedded: bubblewrap sandbox, no SGX) and occlum/ (drives an installed Occlum CLI).
 // Events are typed callbacks so the store, the CLI and tests subscribe the same way.
-import type { FsEntry, Progress, VerifyReport } from '../securefs/types.ts';
+import type { FsView, Progress, VerifyReport } from '../securefs/types.ts';
 import type { PreflightProblem } from '../elf/preflight.ts';
 
 export type BackendKind = 'host' | 'occlum';
@@ -109,7 +109,8 @@ export interface Backend {
   status(): Promise<LiveStatus>;
   /** Verifies the built image (and config pin) without running. */
   verify(opts?: { full?: boolean }): Promise<VerifyOutcome>;
-  openFs?(): Promise<{ list(path: string): FsEntry[] }>;
+  /** The instance's file system: the image layer alone, or merged with the run layer (default). */
+  openFs?(opts?: { layer?: 'image' | 'initfs' | 'merged' }): Promise<FsView>;
 }
 
 export interface VerifyOutcome {

@@ -25,6 +25,8 @@ import { RuntimeLog } from './log.ts';
 import { allPids, descendants, isAlive, mountNs, procInfo, signal } from './procs.ts';
 import { prepareProgram, prepareSession, requireBuilt } from './program.ts';
 import { verifyBuild, verifyPackedImage } from './verify.ts';
+import { hostOpenFs } from './fs-view.ts';
+import type { FsView } from '../../securefs/types.ts';
 
 export const SERVER_STARTED = 'Error: the server of current Occlum instance has been started.';
 export const SERVER_NOT_STARTED = 'Error: the server of current Occlum instance has not been started.';
@@ -278,6 +280,12 @@ export class HostBackend implements Backend {
     while (Date.now() < end && (isAlive(server.pid, server.startTime) || [...launchers, ...programs].some((p) => isAlive(p)))) await sleep(25);
     rmSync(this.paths.server, { force: true });
     this.events.status?.(await this.status());
+  }
+
+  /** Image layer (packed SEFS) merged with the run layer, as the program sees `/`. */
+  async openFs(opts: { layer?: 'image' | 'initfs' | 'merged' } = {}): Promise<FsView> {
+    if (opts.layer === 'initfs') throw new BackendError('the host backend has no init stage, so no initfs image is built', 1);
+    return hostOpenFs(this.dir, opts.layer === 'image' ? 'image' : 'merged');
   }
 
   async status(): Promise<LiveStatus> {

@@ -1,0 +1,154 @@
+// The instance's file system as the sandboxed program sees it, for the Files pane: the packed
+// secure image (build/mount/__ROOT, read by the native engine) under the host run layer
+// (run/host/upper, overlayfs: plain files, whiteouts for deletions). Paths are inside the image.
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { EntryType, FsEntry, FsView, KeyMode } from '../../securefs/types.ts';
+import { instancePaths } from '../../instance/layout.ts';
+import { BackendError } from '../types.ts';
+
+export type HostFsLayer = 'image' | 'merged';
+
+function typeOf(st: ReturnType<typeof lstatSync>): EntryType {
+  if (!st) return 'other';
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isSocket()) return 'socket';
+  return 'other';
+}
+
+/** overlayfs marks a deleted lower entry with a 0:0 character device in the upper dir. */
+function isWhiteout(host: string): boolean {
+  try {
+    const st = lstatSync(host);
+    return st.isCharacterDevice() && st.rdev === 0;
+  } catch {
+    return false;
+  }
+}
+
+function upperEntry(upper: string, path: string): FsEntry | null {
+  const host = join(upper, path);
+  let st;
+  try {
+    st = lstatSync(host);
+  } catch {
+    return null;
+  }
+  if (st.isCharacterDevice() && st.rdev === 0) return null;
+  const type = typeOf(st);
+  return {
+    path,
+    name: path === '/' ? '/' : posix.basename(path),
+    type,
+    mode: st.mode & 0o7777,
+    size: type === 'file' ? st.size : 0,
+    inode: st.ino,
+    nlink: st.nlink,
+    ...(type === 'symlink' ? { target: readlinkSync(host) } : {}),
+    layer: 'run',
+  };
+}
+
+/** True when some ancestor (or the path) is deleted or replaced by a non-directory in the run layer. */
+function hiddenByUpper(upper: string, path: string): boolean {
+  const parts = path.split('/').filter(Boolean);
+  let cur = '';
+  for (const part of parts) {
+    cur += '/' + part;
+    const host = join(upper, cur);
+    if (isWhiteout(host)) return true;
+    if (cur !== path && existsSync(host) && !lstatSync(host).isDirectory()) return true;
+  }
+  return false;
+}
+
+export function openHostFs(image: FsView, upper: string): FsView {
+  const imageEntry = (path: string): FsEntry | null => {
+    if (hiddenByUpper(upper, path)) return null;
+    try {
+      return { ...image.stat(path), layer: 'image' };
+    } catch {
+      return null;
+    }
+  };
+  const stat = (path: string): FsEntry => {
+    const p = posix.normalize(path);
+    const e = upperEntry(upper, p) ?? imageEntry(p);
+    if (!e) throw new Error(`${p}: no such file or directory`);
+    return e;
+  };
+  const list = (path: string): FsEntry[] => {
+    const p = posix.normalize(path);
+    const byName = new Map<string, FsEntry>();
+    const self = stat(p);
+    if (self.type !== 'dir') throw new Error(`${p}: not a directory`);
+    if (!hiddenByUpper(upper, p)) {
+      try {
+        for (const e of image.list(p)) byName.set(e.name, { ...e, layer: 'image' });
+      } catch {
+        /* a directory that exists only in the run layer */
+      }
+    }
+    const hostDir = join(upper, p);
+    if (existsSync(hostDir) && lstatSync(hostDir).isDirectory()) {
+      for (const name of readdirSync(hostDir)) {
+        const child = posix.join(p, name);
+        if (isWhiteout(join(upper, child))) byName.delete(name);
+        else {
+          const e = upperEntry(upper, child);
+          if (e) byName.set(name, e);
+        }
+      }
+    }
+    return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  };
+  const readFileAny = (path: string): Buffer => {
+    const e = stat(path);
+    return e.layer === 'run' ? readFileSync(join(upper, e.path)) : image.readFile(e.path);
+  };
+  return {
+    kind: 'union',
+    rootMac: image.rootMac,
+    list,
+    stat,
+    readFile: readFileAny,
+    readFileAsync: async (path) => {
+      const e = stat(path);
+      return e.layer === 'run' ? readFile(join(upper, e.path)) : image.readFileAsync(e.path);
+    },
+    readlink: (path) => {
+      const e = stat(path);
+      if (e.type !== 'symlink') throw new Error(`${path}: not a symlink`);
+      return e.target ?? (e.layer === 'run' ? readlinkSync(join(upper, e.path)) : image.readlink(e.path));
+    },
+    walk: () => {
+      const out: FsEntry[] = [stat('/')];
+      const rec = (dir: string) => {
+        for (const e of list(dir)) {
+          out.push(e);
+          if (e.type === 'dir') rec(e.path);
+        }
+      };
+      rec('/');
+      return out;
+    },
+    // The run layer has no MAC chain on the host backend (plain files); the image's is checked.
+    verify: (opts) => image.verify(opts),
+  };
+}
+
+/** Backend.openFs for the host backend. */
+export async function hostOpenFs(dir: string, layer: HostFsLayer = 'merged'): Promise<FsView> {
+  const p = instancePaths(dir);
+  if (!existsSync(join(p.buildRoot, 'metadata'))) {
+    throw new BackendError('build/mount/__ROOT has no secure image: build the instance first (the native secure-FS engine packs it)', 1);
+  }
+  const fs = await import('../../securefs/index.ts');
+  const keyFile = join(p.hostBuild, 'image_key');
+  const key: KeyMode = existsSync(keyFile) ? fs.readImageKeyFile(keyFile) : { kind: 'integrity-only' };
+  const image = fs.openImage(p.buildRoot, key);
+  return layer === 'image' ? image : openHostFs(image, p.hostUpper);
+}
