@@ -45,6 +45,7 @@ export function App() {
       return;
     }
     if (overlay === 'palette') return; // the palette reads its own keys
+    if (capture === 'terminal') return; // the Run pane forwards every key, ctrl+c included
     if (capture && name !== 'ctrl+c') return;
     dispatchKey(name, { store, exit });
   });

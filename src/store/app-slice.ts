@@ -16,15 +16,16 @@ export interface AppSlice {
   instanceStatus: string | null;
   pane: PaneId;
   overlay: 'none' | 'help' | 'palette';
-  /** True while a pane's text field owns the keyboard: global keys are not dispatched. */
-  capture: boolean;
+  /** True while a pane's text field owns the keyboard: global keys are not dispatched.
+   *  'terminal' while the Run pane forwards every key (ctrl+c too) to a program. */
+  capture: boolean | 'terminal';
   /** One-line message in the status bar. */
   flash: { text: string; kind: 'info' | 'error' } | null;
   /** Set after a first `q` with unsaved work: a second `q` quits. */
   quitArmed: boolean;
   setPane(pane: PaneId): void;
   setOverlay(overlay: AppSlice['overlay']): void;
-  setCapture(capture: boolean): void;
+  setCapture(capture: boolean | 'terminal'): void;
   setFlash(text: string | null, kind?: 'info' | 'error'): void;
   setQuitArmed(armed: boolean): void;
   setInstanceStatus(status: string | null): void;

@@ -6,8 +6,9 @@ import { createStore } from 'zustand/vanilla';
 import { createAppSlice, type AppSlice } from './app-slice.ts';
 import { configHooks, createConfigSlice, type ConfigSlice } from './config-slice.ts';
 import { createLogsSlice, type LogsSlice } from './logs-slice.ts';
+import { createRunSlice, runHooks, type RunSlice } from './run-slice.ts';
 
-export type StudioState = AppSlice & ConfigSlice & LogsSlice;
+export type StudioState = AppSlice & ConfigSlice & LogsSlice & RunSlice;
 
 /** What a slice may do when an instance opens, and how it reports unsaved work. */
 export interface SliceHooks {
@@ -16,7 +17,7 @@ export interface SliceHooks {
   unsaved?(state: StudioState): string | null;
 }
 
-const sliceHooks: SliceHooks[] = [configHooks];
+const sliceHooks: SliceHooks[] = [configHooks, runHooks];
 
 export interface StoreOptions {
   launchDir: string;
@@ -29,6 +30,7 @@ export function createStudioStore(opts: StoreOptions = { launchDir: process.cwd(
     ...createAppSlice(...a),
     ...createConfigSlice(...a),
     ...createLogsSlice()(...a),
+    ...createRunSlice()(...a),
   }));
   store.setState({
     launchDir: opts.launchDir,

@@ -4,6 +4,7 @@ import type { PaneId } from '../../src/store/app-slice.ts';
 import type { Binding } from '../keymap.ts';
 import { configPane } from './config/index.ts';
 import { logsPane } from './logs/index.ts';
+import { runPane } from './run/index.ts';
 
 export interface PaneDef {
   id: PaneId;
@@ -15,4 +16,4 @@ export interface PaneDef {
   bindings: Binding[];
 }
 
-export const panes: PaneDef[] = [configPane, logsPane];
+export const panes: PaneDef[] = [configPane, runPane, logsPane];

@@ -188,6 +188,11 @@ export class PtySession {
     return this.title;
   }
 
+  /** True while a full-screen program (vi, less, top) uses the alternate screen. */
+  get alternateScreen(): boolean {
+    return this.term.buffer.active.type === 'alternate';
+  }
+
   /** True when the program asked for application cursor keys (arrows send ESC O A …). */
   get applicationCursorKeys(): boolean {
     return this.term.modes.applicationCursorKeysMode;

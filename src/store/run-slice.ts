@@ -1,0 +1,414 @@
+// Run state: programs started from the Run pane, one tab each (a `run`, or an `exec` into the
+// running server), each a PtySession (core/pty) rendered by the pane from snapshots. Sessions
+// are mutable objects kept outside zustand; the state carries what views need plus a `version`
+// that changes when the focused screen changes (already throttled by the session).
+//
+// What to launch comes from a Launcher: by default the instance's backend (host or occlum)
+// checks the program and hands back a command line; tests inject their own.
+import { basename } from 'node:path';
+import type { StateCreator } from 'zustand/vanilla';
+import { PtySession, type PtyCommand, type PtySize } from '../core/pty/session.ts';
+import type { ScreenSnapshot } from '../core/pty/screen.ts';
+import { decodeExecError, explainExit, type ExitExplanation } from '../core/pty/exit-status.ts';
+import { formatCommandLine, parseCommandLine, CommandLineError } from '../core/pty/command-line.ts';
+import { addToHistory, loadHistory, saveHistory, type HistoryEntry } from '../core/pty/history.ts';
+import { entryCandidates } from '../core/pty/candidates.ts';
+import { translateInput } from '../core/pty/input.ts';
+import { BackendError, type Backend, type BackendEvents } from '../core/backend/types.ts';
+import { HostBackend } from '../core/backend/host/index.ts';
+import { createOcclumBackend } from '../core/backend/occlum/index.ts';
+import type { StudioState, StudioStore } from './index.ts';
+
+export type RunKind = 'run' | 'exec';
+
+export interface LaunchRequest {
+  instanceDir: string;
+  kind: RunKind;
+  path: string;
+  args: string[];
+  size: PtySize;
+  /** Extra environment for the program (e.g. OCCLUM_LOG_LEVEL chosen in the Logs pane). */
+  env: Record<string, string>;
+}
+
+/** A checked command line, plus the backend's bookkeeping hooks around the process. */
+export interface LaunchPlan extends PtyCommand {
+  started?(pid: number): void;
+  /** Given the launcher process's raw end, returns the status as Occlum reports it. */
+  finish?(code: number | null, signal: number | null): { status: number } | void;
+}
+
+/** Turns "run this program" into a command line; throws (BackendError) when it is refused. */
+export type Launcher = (req: LaunchRequest) => Promise<LaunchPlan>;
+
+export type TabState = 'starting' | 'running' | 'exited' | 'refused';
+
+export interface RunTab {
+  id: number;
+  kind: RunKind;
+  path: string;
+  args: string[];
+  /** Tab label: program basename and arguments. */
+  title: string;
+  state: TabState;
+  /** Why the launch was refused (the backend's message and Occlum's lines), when refused. */
+  error: string[] | null;
+  exit: ExitExplanation | null;
+  /** Extra detail decoded from the output (occlum exec's `Error: <status>` line). */
+  exitNote: string | null;
+  /** Signal the user sent with kill (k), if any. */
+  signalSent: 'SIGTERM' | 'SIGKILL' | null;
+  /** Lines scrolled back from the live screen (0 = following the program). */
+  offset: number;
+  startedAt: number;
+  endedAt: number | null;
+}
+
+export interface RunState {
+  tabs: RunTab[];
+  /** Id of the focused tab, or null when there is none. */
+  active: number | null;
+  /** Bumped when the focused tab's screen changes. */
+  version: number;
+  /** True while keys go to the focused program (the studio listens only for the leave key). */
+  forwarding: boolean;
+  /** The entry-point picker, when open. */
+  picker: { kind: RunKind; candidates: string[]; error: string | null } | null;
+  history: HistoryEntry[];
+  historyProblem: string | null;
+  /** Size of the terminal area the pane can give a program. */
+  size: PtySize;
+}
+
+export interface RunSlice {
+  run: RunState;
+  /** Replace the launcher (tests; a backend-specific one). Null restores the backend launcher. */
+  runSetLauncher(launcher: Launcher | null): void;
+  /** Starts `path args` in a new tab (or in tab `intoTab`, replacing its ended program). */
+  runStart(kind: RunKind, path: string, args: string[], intoTab?: number): Promise<number | null>;
+  /** Parses a picker line and starts it; returns the error text for the picker, or null. */
+  runStartLine(kind: RunKind, line: string): Promise<string | null>;
+  /** Runs the focused tab's command again in the same tab (killing it first if it runs). */
+  runRerun(): Promise<void>;
+  runFocusTab(step: 1 | -1): void;
+  runFocusTabId(id: number): void;
+  /** Kills the focused program (TERM; a second call while it still runs sends KILL). */
+  runKill(): void;
+  /** Closes the focused tab, killing its program. */
+  runCloseTab(): void;
+  /** Sends raw keystrokes to the focused program (translated for its cursor-key mode). */
+  runWrite(data: string): void;
+  runResize(size: PtySize): void;
+  /** Scrolls the focused tab's view: lines (+ = back in history), or to 'top'/'bottom'. */
+  runScroll(delta: number | 'top' | 'bottom'): void;
+  runSetForwarding(on: boolean): void;
+  runOpenPicker(kind: RunKind): void;
+  runClosePicker(): void;
+  /** The focused tab's screen, or null when it has no session. */
+  runSnapshot(): ScreenSnapshot | null;
+  runLoadHistory(instanceDir: string): void;
+  /** Kills every program (on quit). */
+  runDisposeAll(): void;
+}
+
+const INITIAL: RunState = {
+  tabs: [],
+  active: null,
+  version: 0,
+  forwarding: false,
+  picker: null,
+  history: [],
+  historyProblem: null,
+  size: { cols: 80, rows: 20 },
+};
+
+/** Bytes of output kept per tab for reading `Error: <status>` after an exec ends. */
+const TAIL_BYTES = 4096;
+
+function titleOf(path: string, args: string[]): string {
+  const t = [basename(path) || path, ...args].join(' ');
+  return t.length > 24 ? t.slice(0, 23) + '…' : t;
+}
+
+function signalNumber(sig: NodeJS.Signals | number | null | undefined): number | null {
+  return typeof sig === 'number' && sig > 0 ? sig : null;
+}
+
+/** The launcher backed by the instance's backend (host sandbox or the occlum CLI). */
+export function backendLauncher(store: StudioStore): Launcher {
+  return async (req) => {
+    const s = store.getState();
+    const events: BackendEvents = {
+      // Runtime log records (the host's own LibOS-format lines) go to the Logs pane.
+      log: (r) => s.appendLogChunk?.('runtime', r.line + '\n'),
+    };
+    const backend: Backend = s.backend === 'occlum' ? createOcclumBackend(req.instanceDir, events) : new HostBackend(req.instanceDir, events);
+    const env = { ...process.env, ...req.env };
+    const opts = { env, logLevel: env.OCCLUM_LOG_LEVEL };
+    const prep = req.kind === 'run' ? await backend.prepareRun(req.path, req.args, opts) : await backend.prepareExec(req.path, req.args, opts);
+    return {
+      file: prep.file,
+      args: prep.args,
+      env: prep.env,
+      cwd: (prep as { cwd?: string }).cwd,
+      started: prep.started,
+      finish: (code, signal) => prep.finish(code, signal),
+    };
+  };
+}
+
+export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
+  return (set, get, api) => {
+    const sessions = new Map<number, PtySession>();
+    const tails = new Map<number, string>();
+    let launcher: Launcher | null = null;
+    let nextId = 1;
+    let exitHook: (() => void) | null = null;
+
+    const patch = (p: Partial<RunState>) => set({ run: { ...get().run, ...p } });
+    const patchTab = (id: number, p: Partial<RunTab>) =>
+      patch({ tabs: get().run.tabs.map((t) => (t.id === id ? { ...t, ...p } : t)), version: get().run.version + 1 });
+    const focused = () => get().run.tabs.find((t) => t.id === get().run.active) ?? null;
+    const bump = () => patch({ version: get().run.version + 1 });
+
+    const setForwarding = (on: boolean) => {
+      const t = focused();
+      const can = on && t !== null && t.state === 'running' && sessions.has(t.id);
+      patch({ forwarding: can });
+      get().setCapture(can ? 'terminal' : get().run.picker ? true : false);
+      if (can && t) patchTab(t.id, { offset: 0 });
+    };
+
+    const persistHistory = (entry: HistoryEntry) => {
+      const history = addToHistory(get().run.history, entry);
+      patch({ history });
+      const dir = get().instanceDir;
+      if (!dir) return;
+      try {
+        saveHistory(dir, history);
+      } catch (err) {
+        get().setFlash(`could not save the run history: ${(err as Error).message}`, 'error');
+      }
+    };
+
+    const ensureExitHook = () => {
+      if (exitHook) return;
+      exitHook = () => get().runDisposeAll();
+      process.once('exit', exitHook);
+    };
+
+    const logSource = (tab: RunTab) => `${tab.kind}:${tab.id} ${tab.title}`;
+
+    const onEnded = (id: number, session: PtySession, plan: LaunchPlan, kind: RunKind) => {
+      void session.exited.then((e) => {
+        const tab = get().run.tabs.find((t) => t.id === id);
+        let status = e.status;
+        try {
+          const r = plan.finish?.(e.signal ? null : e.exitCode, e.signal);
+          if (r && typeof r.status === 'number') status = r.status;
+        } catch {
+          // The backend's bookkeeping failed; the process's own status still stands.
+        }
+        if (tab) get().endLogSource?.(logSource(tab));
+        if (sessions.get(id) !== session) return; // replaced by a rerun meanwhile
+        const exit = explainExit(status, kind);
+        const decoded = kind === 'exec' && status !== 0 ? decodeExecError(tails.get(id) ?? '') : null;
+        patchTab(id, { state: 'exited', exit, exitNote: decoded ? `Error: ${decoded.raw} — ${decoded.text}` : null, endedAt: Date.now() });
+        if (get().run.active === id && get().run.forwarding) setForwarding(false);
+      });
+    };
+
+    const start = async (kind: RunKind, path: string, args: string[], intoTab?: number): Promise<number | null> => {
+      const dir = get().instanceDir;
+      if (!dir) {
+        get().setFlash('open an instance first: the Run pane runs programs of an instance', 'error');
+        return null;
+      }
+      const old = intoTab !== undefined ? sessions.get(intoTab) : undefined;
+      old?.dispose();
+      const id = intoTab ?? nextId++;
+      const tab: RunTab = {
+        id, kind, path, args, title: titleOf(path, args), state: 'starting', error: null, exit: null, exitNote: null,
+        signalSent: null, offset: 0, startedAt: Date.now(), endedAt: null,
+      };
+      const tabs = intoTab !== undefined && get().run.tabs.some((t) => t.id === id)
+        ? get().run.tabs.map((t) => (t.id === id ? tab : t))
+        : [...get().run.tabs, tab];
+      patch({ tabs, active: id, version: get().run.version + 1 });
+      sessions.delete(id);
+      tails.delete(id);
+      persistHistory({ kind, path, args });
+
+      const size = get().run.size;
+      let plan: LaunchPlan;
+      try {
+        const env = get().logsRunEnv?.() ?? {};
+        plan = await (launcher ?? backendLauncher(api))({ instanceDir: dir, kind, path, args, size, env });
+      } catch (err) {
+        const lines = err instanceof BackendError && err.occlumLines.length > 0 ? err.occlumLines : [];
+        const status = err instanceof BackendError ? err.exitCode : 1;
+        const message = (err as Error).message;
+        patchTab(id, {
+          state: 'refused',
+          error: lines.includes(message) ? lines : [message, ...lines],
+          exit: explainExit(status, kind),
+          endedAt: Date.now(),
+        });
+        return id;
+      }
+      let session: PtySession;
+      try {
+        session = PtySession.spawn(plan, { ...get().run.size });
+      } catch (err) {
+        plan.finish?.(127, null);
+        patchTab(id, { state: 'refused', error: [(err as Error).message], exit: explainExit(127, kind), endedAt: Date.now() });
+        return id;
+      }
+      sessions.set(id, session);
+      ensureExitHook();
+      plan.started?.(session.pid);
+      session.onChange(() => {
+        if (get().run.active === id) bump();
+      });
+      session.onData((chunk) => {
+        const tail = (tails.get(id) ?? '') + chunk;
+        tails.set(id, tail.length > TAIL_BYTES ? tail.slice(-TAIL_BYTES) : tail);
+        // The pty merges stdout and stderr: the Logs pane gets the program's terminal output
+        // (where Occlum's own log lines appear), except full-screen redraws.
+        const t = get().run.tabs.find((x) => x.id === id);
+        if (t && !session.alternateScreen) get().appendLogChunk?.(logSource(t), chunk);
+      });
+      patchTab(id, { state: 'running' });
+      onEnded(id, session, plan, kind);
+      return id;
+    };
+
+    return {
+      run: INITIAL,
+      runSetLauncher(l) {
+        launcher = l;
+      },
+      runStart: start,
+      async runStartLine(kind, line) {
+        let parsed;
+        try {
+          parsed = parseCommandLine(line);
+        } catch (err) {
+          if (err instanceof CommandLineError) return err.message;
+          throw err;
+        }
+        if (!parsed.path.startsWith('/')) {
+          return `"${parsed.path}" is not an absolute path: Occlum runs programs by their path inside the image, e.g. /bin/${parsed.path}`;
+        }
+        patch({ picker: null });
+        get().setCapture(false);
+        await start(kind, parsed.path, parsed.args);
+        return null;
+      },
+      async runRerun() {
+        const t = focused();
+        if (!t) {
+          get().setFlash('nothing to rerun: start a program first (r)', 'error');
+          return;
+        }
+        await start(t.kind, t.path, t.args, t.id);
+      },
+      runFocusTab(step) {
+        const { tabs, active } = get().run;
+        if (tabs.length === 0) return;
+        const i = tabs.findIndex((t) => t.id === active);
+        const next = tabs[(i + step + tabs.length) % tabs.length];
+        patch({ active: next.id, version: get().run.version + 1 });
+      },
+      runFocusTabId(id) {
+        if (get().run.tabs.some((t) => t.id === id)) patch({ active: id, version: get().run.version + 1 });
+      },
+      runKill() {
+        const t = focused();
+        const s = t ? sessions.get(t.id) : undefined;
+        if (!t || !s || !s.running) {
+          get().setFlash('no running program in this tab', 'error');
+          return;
+        }
+        // A second kill while the program is still running escalates to SIGKILL.
+        const sig = t.signalSent ? 'SIGKILL' : 'SIGTERM';
+        s.kill(sig);
+        patchTab(t.id, { signalSent: sig });
+      },
+      runCloseTab() {
+        const t = focused();
+        if (!t) return;
+        sessions.get(t.id)?.dispose();
+        sessions.delete(t.id);
+        tails.delete(t.id);
+        const { tabs } = get().run;
+        const i = tabs.findIndex((x) => x.id === t.id);
+        const rest = tabs.filter((x) => x.id !== t.id);
+        const next = rest[Math.min(i, rest.length - 1)] ?? null;
+        patch({ tabs: rest, active: next?.id ?? null, version: get().run.version + 1 });
+        if (get().run.forwarding) setForwarding(false);
+      },
+      runWrite(data) {
+        const t = focused();
+        const s = t ? sessions.get(t.id) : undefined;
+        if (!s) return;
+        if (t && t.offset !== 0) patchTab(t.id, { offset: 0 });
+        s.write(translateInput(data, { applicationCursorKeys: s.applicationCursorKeys }));
+      },
+      runResize(size) {
+        const cur = get().run.size;
+        if (cur.cols === size.cols && cur.rows === size.rows) return;
+        patch({ size });
+        for (const s of sessions.values()) s.resize(size);
+        bump();
+      },
+      runScroll(delta) {
+        const t = focused();
+        const s = t ? sessions.get(t.id) : undefined;
+        if (!t || !s) return;
+        const max = s.snapshot().scrollback;
+        const offset = delta === 'top' ? max : delta === 'bottom' ? 0 : Math.max(0, Math.min(max, t.offset + delta));
+        patchTab(t.id, { offset });
+      },
+      runSetForwarding: setForwarding,
+      runOpenPicker(kind) {
+        const dir = get().instanceDir;
+        if (!dir) return;
+        patch({ picker: { kind, candidates: entryCandidates(dir), error: null }, forwarding: false });
+        get().setCapture(true);
+      },
+      runClosePicker() {
+        patch({ picker: null });
+        get().setCapture(false);
+      },
+      runSnapshot() {
+        const t = focused();
+        const s = t ? sessions.get(t.id) : undefined;
+        if (!t || !s) return null;
+        return s.snapshot({ offset: t.offset, paintCursor: get().run.forwarding });
+      },
+      runLoadHistory(instanceDir) {
+        const { entries, problem } = loadHistory(instanceDir);
+        patch({ history: entries, historyProblem: problem });
+      },
+      runDisposeAll() {
+        for (const s of sessions.values()) s.dispose();
+        sessions.clear();
+        if (exitHook) process.off('exit', exitHook);
+        exitHook = null;
+      },
+    };
+  };
+}
+
+/** History loads when an instance opens. */
+export const runHooks = {
+  onOpen(store: StudioStore, dir: string) {
+    store.getState().runLoadHistory(dir);
+  },
+};
+
+/** The line the picker shows for a history entry. */
+export function historyLine(e: HistoryEntry): string {
+  return formatCommandLine(e);
+}

@@ -1,0 +1,108 @@
+// The Run pane driven through the real binary in a pseudo-terminal, on a real host-backend
+// instance (programs compiled with musl-gcc, built into the secure image, run in bubblewrap):
+// pick a program, type into it, see its output and the exit banner, rerun from history.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { HostBackend } from '../../src/core/backend/host/index.ts';
+import { makeInstance } from '../helpers/host-instance.ts';
+import { startTui, KEY, type Tui } from '../helpers/tui.ts';
+
+const CTRL_RBRACKET = '\x1d';
+let dir = '';
+const running: Tui[] = [];
+
+before(async () => {
+  dir = makeInstance(['reader', 'hello']);
+  const r = await new HostBackend(dir).build();
+  assert.ok(r.ok, r.errors.join('\n'));
+});
+
+after(() => {
+  running.forEach((t) => t.kill());
+  if (dir) rmSync(dirname(dir), { recursive: true, force: true });
+});
+
+test('run an interactive program from the Run pane, type into it, see its output and the exit banner', async () => {
+  const tui = startTui([dir], { cwd: dir, cols: 110, rows: 30 });
+  running.push(tui);
+  await tui.waitFor(/inst │ host backend/);
+  tui.type('3');
+  await tui.waitFor('Nothing is running.');
+
+  tui.type('r');
+  await tui.waitFor('Run a program');
+  // The picker offers what is under the entry points of the image.
+  await tui.waitFor('/bin/reader');
+  tui.type('/bin/reader');
+  tui.type(KEY.enter);
+  await tui.waitFor('name?');
+  assert.match(tui.screen(), /reader ●/);
+
+  tui.type(KEY.enter); // give the keys to the program
+  await tui.waitFor('ctrl+] gives them back to the studio');
+  tui.type('Ann\r');
+  await tui.waitFor('hello, Ann');
+  // ctrl+c is not the studio's while forwarding: `q` is just a letter for the program now.
+  tui.type('q\r');
+  await tui.waitFor('hello, q');
+  tui.type('quit\r');
+  await tui.waitFor('bye');
+  await tui.waitFor(/✓ \/bin\/reader exited normally \(0\) · status 0/);
+  // The program ended: the keys are back with the studio.
+  await tui.waitForGone('ctrl+] gives them back');
+
+  // A second tab with a failing program: the banner explains the status.
+  tui.type('r');
+  await tui.waitFor('Run a program');
+  tui.type('/bin/hello exit=3 "two words"');
+  tui.type(KEY.enter);
+  await tui.waitFor('arg: two words');
+  await tui.waitFor(/✗ \/bin\/hello exited with status 3 · status 3/);
+  assert.match(tui.screen(), /reader ✓ 0/);
+
+  // A path outside the entry points is refused with Occlum's reason.
+  tui.type('r');
+  await tui.waitFor('Run a program');
+  tui.type('/etc/hosts');
+  tui.type(KEY.enter);
+  await tui.waitFor(/refused/);
+
+  // History persisted (atomically written JSON) and offered by the picker.
+  const history = JSON.parse(readFileSync(join(dir, '.occlum-studio', 'history.json'), 'utf8'));
+  assert.deepEqual(history.entries[1], { kind: 'run', path: '/bin/hello', args: ['exit=3', 'two words'] });
+  tui.type('r');
+  await tui.waitFor(/hello exit=3 'two words'\s+\(history\)/);
+  tui.type(KEY.escape);
+  await tui.waitForGone('Run a program');
+
+  tui.type('q');
+  assert.equal(await tui.exited, 0);
+});
+
+test('ctrl+] leaves a running program and keys work in the studio again; k kills it', async () => {
+  const tui = startTui([dir], { cwd: dir, cols: 100, rows: 28 });
+  running.push(tui);
+  await tui.waitFor(/inst │ host backend/);
+  tui.type('3');
+  await tui.waitFor('Nothing is running.');
+  tui.type('r');
+  await tui.waitFor('Run a program');
+  tui.type('/bin/reader');
+  tui.type(KEY.enter);
+  await tui.waitFor('name?');
+  tui.type(KEY.enter);
+  await tui.waitFor('ctrl+] gives them back');
+  tui.type(CTRL_RBRACKET);
+  await tui.waitForGone('ctrl+] gives them back');
+  tui.type('?');
+  await tui.waitFor(/rerun the focused tab/);
+  tui.type(KEY.escape);
+  await tui.waitForGone(/rerun the focused tab/);
+  tui.type('k');
+  await tui.waitFor(/killed by SIGTERM \(15\) · status 143/);
+  tui.type('q');
+  assert.equal(await tui.exited, 0);
+  assert.ok(existsSync(join(dir, '.occlum-studio', 'history.json')));
+});

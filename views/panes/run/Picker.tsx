@@ -1,0 +1,106 @@
+// The entry-point picker: a command line to type (path inside the image, then arguments), with
+// the run history and the executables found under the entry points to choose from.
+import React, { useState } from 'react';
+import { Box, Text, useInput } from 'ink';
+import { formatCommandLine } from '../../../src/core/pty/command-line.ts';
+import { LineEditor } from '../../widgets/LineEditor.tsx';
+import { keyName } from '../../keys.ts';
+import { useStudio, useStudioStore } from '../../store-context.tsx';
+import { theme } from '../../theme.ts';
+
+interface Choice {
+  line: string;
+  from: 'history' | 'image';
+}
+
+export function choicesFor(kind: 'run' | 'exec', history: { kind: string; path: string; args: string[] }[], candidates: string[], filter: string): Choice[] {
+  const seen = new Set<string>();
+  const out: Choice[] = [];
+  for (const h of history) {
+    if (h.kind !== kind) continue;
+    const line = formatCommandLine(h);
+    if (!seen.has(line)) out.push({ line, from: 'history' });
+    seen.add(line);
+  }
+  for (const c of candidates) if (!seen.has(c)) out.push({ line: c, from: 'image' });
+  const f = filter.trim().toLowerCase();
+  return f ? out.filter((c) => c.line.toLowerCase().includes(f)) : out;
+}
+
+export function Picker({ height }: { height: number }) {
+  const store = useStudioStore();
+  const { picker, history } = useStudio((s) => ({ picker: s.run.picker, history: s.run.history }));
+  const [text, setText] = useState('');
+  const [selected, setSelected] = useState(0);
+  // Bumped to remount the editor with a chosen line (tab), since it owns its own text.
+  const [editorKey, setEditorKey] = useState(0);
+  const [initial, setInitial] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const kind = picker?.kind ?? 'run';
+  const choices = choicesFor(kind, history, picker?.candidates ?? [], text);
+  const sel = Math.min(selected, Math.max(0, choices.length - 1));
+
+  useInput((input, key) => {
+    const k = keyName(input, key);
+    if (k === 'up') setSelected(Math.max(0, sel - 1));
+    else if (k === 'down') setSelected(Math.min(choices.length - 1, sel + 1));
+    else if (k === 'tab' && choices[sel]) {
+      const line = choices[sel].line + ' ';
+      setInitial(line);
+      setText(line);
+      setEditorKey((n) => n + 1);
+    }
+  });
+
+  const submit = async (value: string) => {
+    if (busy) return;
+    // An empty line runs the highlighted choice.
+    const line = value.trim() === '' ? choices[sel]?.line ?? '' : value;
+    setBusy(true);
+    const problem = await store.getState().runStartLine(kind, line);
+    setBusy(false);
+    if (problem) setError(problem);
+  };
+
+  const listRows = Math.max(1, height - 4);
+  const first = Math.max(0, Math.min(sel - Math.floor(listRows / 2), choices.length - listRows));
+  const shown = choices.slice(first, first + listRows);
+  return (
+    <Box flexDirection="column" height={height}>
+      <Text bold>
+        {kind === 'run' ? 'Run a program' : 'Exec a program in the running server'}
+        <Text color={theme.muted}> — path inside the image, then arguments · ↑/↓ choose · tab copies · enter runs (empty line: the choice) · esc cancels</Text>
+      </Text>
+      <LineEditor
+        key={editorKey}
+        initial={initial}
+        prompt={kind === 'run' ? 'run> ' : 'exec> '}
+        onChange={(v) => {
+          setText(v);
+          setSelected(0);
+          setError(null);
+        }}
+        onSubmit={(v) => void submit(v)}
+        onCancel={() => store.getState().runClosePicker()}
+      />
+      <Text color={theme.error} wrap="truncate-end">{error ?? ' '}</Text>
+      {choices.length === 0 ? (
+        <Text color={theme.muted}>
+          {text.trim() ? 'no match in the history or the image: enter runs the line as typed' : 'no executables under the entry points of Occlum.json yet, and no history: type a path'}
+        </Text>
+      ) : (
+        shown.map((c, i) => {
+          const isSel = first + i === sel;
+          return (
+            <Text key={c.from + c.line} inverse={isSel} wrap="truncate-end">
+              {isSel ? '▸ ' : '  '}
+              {c.line}
+              <Text color={theme.muted}>{c.from === 'history' ? '  (history)' : ''}</Text>
+            </Text>
+          );
+        })
+      )}
+    </Box>
+  );
+}

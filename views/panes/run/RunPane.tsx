@@ -1,0 +1,178 @@
+// The Run pane: one tab per program (run, or exec into the server), the focused program's
+// terminal drawn from screen snapshots, an exit banner, and the picker. Keys are in bindings.ts;
+// while forwarding, raw keystrokes go to the program and only ctrl+] comes back to the studio.
+import React, { useEffect } from 'react';
+import { Box, Text, useStdin, useStdout } from 'ink';
+import { LEAVE_KEY, LEAVE_KEY_NAME } from '../../../src/core/pty/input.ts';
+import type { RunTab } from '../../../src/store/run-slice.ts';
+import { useStudio, useStudioStore } from '../../store-context.tsx';
+import { theme } from '../../theme.ts';
+import { Picker } from './Picker.tsx';
+
+/** Rows taken by the shell (tab bar, status bar) and this pane (tab line, banner, hint). */
+export const RUN_CHROME = 5;
+
+/** The terminal size the pane can give a program, from the studio's own terminal size. */
+export function paneTerminalSize(columns: number, rows: number): { cols: number; rows: number } {
+  return { cols: Math.max(10, columns), rows: Math.max(3, rows - RUN_CHROME) };
+}
+
+function useStdoutSize(): { columns: number; rows: number } {
+  const { stdout } = useStdout();
+  const read = () => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
+  const [size, setSize] = React.useState(read);
+  useEffect(() => {
+    const onResize = () => setSize(read());
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout]);
+  return size;
+}
+
+/** While forwarding, every raw keystroke goes to the program, except the leave key. */
+function useForwarding(active: boolean) {
+  const store = useStudioStore();
+  const { internal_eventEmitter: events } = useStdin();
+  useEffect(() => {
+    if (!active || !events) return;
+    const onInput = (raw: string) => {
+      const at = raw.indexOf(LEAVE_KEY);
+      if (at < 0) return store.getState().runWrite(raw);
+      if (at > 0) store.getState().runWrite(raw.slice(0, at));
+      store.getState().runSetForwarding(false);
+    };
+    events.on('input', onInput);
+    return () => {
+      events.off('input', onInput);
+    };
+  }, [active, events, store]);
+}
+
+function tabMark(t: RunTab): { text: string; color?: string } {
+  if (t.state === 'starting') return { text: '…' };
+  if (t.state === 'running') return { text: '●', color: theme.ok };
+  if (t.state === 'refused') return { text: '✗ refused', color: theme.error };
+  const ok = t.exit?.ok;
+  return { text: `${ok ? '✓' : '✗'} ${t.exit?.status ?? '?'}`, color: ok ? theme.ok : theme.error };
+}
+
+function TabLine() {
+  const { tabs, active } = useStudio((s) => ({ tabs: s.run.tabs, active: s.run.active }));
+  if (tabs.length === 0) return <Text color={theme.muted}>no programs yet</Text>;
+  return (
+    <Box>
+      {tabs.map((t) => {
+        const mark = tabMark(t);
+        const focused = t.id === active;
+        return (
+          <Text key={t.id} inverse={focused} bold={focused}>
+            {' '}
+            {t.kind === 'exec' ? 'exec ' : ''}
+            {t.title} <Text color={focused ? undefined : mark.color}>{mark.text}</Text>{' '}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}
+
+function TerminalView({ rows }: { rows: number }) {
+  const store = useStudioStore();
+  useStudio((s) => s.run.version); // re-render on screen changes
+  const snap = store.getState().runSnapshot();
+  const tab = store.getState().run.tabs.find((t) => t.id === store.getState().run.active);
+  if (!tab) {
+    return (
+      <Box flexDirection="column" height={rows}>
+        <Text>Nothing is running.</Text>
+        <Text>
+          Press <Text color={theme.key}>r</Text> to pick a program under the entry points (or from the history) and run it,{' '}
+          <Text color={theme.key}>x</Text> to exec one in the running server.
+        </Text>
+      </Box>
+    );
+  }
+  if (!snap) {
+    return (
+      <Box flexDirection="column" height={rows}>
+        {tab.state === 'starting' ? <Text>starting {tab.path}…</Text> : null}
+        {(tab.error ?? []).map((line, i) => (
+          <Text key={i} color={theme.error} wrap="wrap">
+            {line}
+          </Text>
+        ))}
+      </Box>
+    );
+  }
+  return (
+    <Box flexDirection="column" height={rows} overflow="hidden">
+      {snap.lines.slice(0, rows).map((line, i) => (
+        <Text key={i} wrap="truncate-end">
+          {line === '' ? ' ' : line}
+        </Text>
+      ))}
+    </Box>
+  );
+}
+
+function Footer() {
+  const { tab, forwarding, scrollback } = useStudio((s) => ({
+    tab: s.run.tabs.find((t) => t.id === s.run.active) ?? null,
+    forwarding: s.run.forwarding,
+    scrollback: s.run.version, // re-render with the screen
+  }));
+  void scrollback;
+  let banner: React.ReactNode = <Text> </Text>;
+  if (tab?.exit) {
+    const what = tab.state === 'refused' ? `${tab.kind} ${tab.path} was refused` : `${tab.path} ${tab.exit.summary}`;
+    banner = (
+      <Text wrap="truncate-end">
+        <Text inverse bold color={tab.exit.ok ? theme.ok : theme.error}>
+          {' '}
+          {tab.exit.ok ? '✓' : '✗'} {what} · status {tab.exit.status}{' '}
+        </Text>{' '}
+        {tab.exitNote ? `${tab.exitNote}. ` : ''}
+        {tab.exit.ok ? '' : tab.exit.detail}
+      </Text>
+    );
+  } else if (tab && tab.offset > 0) {
+    banner = <Text color={theme.warning}>scrolled back {tab.offset} lines · end returns to the live screen</Text>;
+  } else if (tab?.signalSent) {
+    banner = <Text color={theme.warning}>{tab.signalSent} sent · k again sends SIGKILL</Text>;
+  }
+  const hint = forwarding ? (
+    <Text inverse color={theme.accent} wrap="truncate-end">
+      {' '}keys go to the program · {LEAVE_KEY_NAME} gives them back to the studio{' '}
+    </Text>
+  ) : (
+    <Text color={theme.muted} wrap="truncate-end">
+      {tab?.state === 'running' ? 'enter type into it · ' : tab ? 'enter/R rerun · ' : ''}r run · x exec · k kill · w close · [ ] tabs · pgup/pgdn scroll
+    </Text>
+  );
+  return (
+    <Box flexDirection="column">
+      {banner}
+      {hint}
+    </Box>
+  );
+}
+
+export function RunPane() {
+  const store = useStudioStore();
+  const { columns, rows } = useStdoutSize();
+  const { forwarding, picker } = useStudio((s) => ({ forwarding: s.run.forwarding, picker: s.run.picker !== null }));
+  const size = paneTerminalSize(columns, rows);
+  useEffect(() => {
+    store.getState().runResize(size);
+  }, [size.cols, size.rows, store]);
+  useForwarding(forwarding);
+  return (
+    <Box flexDirection="column">
+      <TabLine />
+      {picker ? <Picker height={size.rows} /> : <TerminalView rows={size.rows} />}
+      <Footer />
+    </Box>
+  );
+}

@@ -1,0 +1,38 @@
+// Run pane keys, in the one keymap (scope 'run'): `?` lists them, the palette runs those with a
+// command name. While keys are forwarded to a program none of these apply: only ctrl+] (shown
+// on screen) gives the keyboard back.
+import type { Binding } from '../../keymap.ts';
+import type { StudioStore } from '../../../src/store/index.ts';
+
+const b = (keys: string[], description: string, run: Binding['run'], command?: string): Binding => ({
+  keys, description, scope: 'run', run, ...(command ? { command } : {}),
+});
+
+/** Enter on a running tab types into it; with nothing running it opens the picker. */
+function typeOrPick(store: StudioStore): void {
+  const s = store.getState();
+  const tab = s.run.tabs.find((t) => t.id === s.run.active);
+  if (tab?.state === 'running') s.runSetForwarding(true);
+  else if (tab) void s.runRerun();
+  else s.runOpenPicker('run');
+}
+
+/** Half the terminal height: what pageup/pagedown scroll. */
+const page = (store: StudioStore) => Math.max(1, Math.floor(store.getState().run.size.rows / 2));
+
+export const runBindings: Binding[] = [
+  b(['enter', 'i'], 'type into the program (ctrl+] gives the keys back); on an ended tab: run it again', ({ store }) => typeOrPick(store), 'run-type'),
+  b(['r'], 'run a program: pick the entry point and arguments (history included)', ({ store }) => store.getState().runOpenPicker('run'), 'run'),
+  b(['x'], 'exec a program in the running server, in a new tab', ({ store }) => store.getState().runOpenPicker('exec'), 'exec'),
+  b(['R'], 'rerun the focused tab’s command', ({ store }) => void store.getState().runRerun(), 'rerun'),
+  b(['k'], 'kill the focused program (SIGTERM; again: SIGKILL)', ({ store }) => store.getState().runKill(), 'run-kill'),
+  b(['w'], 'close the focused tab (kills its program)', ({ store }) => store.getState().runCloseTab(), 'run-close-tab'),
+  b([']', 'right'], 'next run tab', ({ store }) => store.getState().runFocusTab(1)),
+  b(['[', 'left'], 'previous run tab', ({ store }) => store.getState().runFocusTab(-1)),
+  b(['pageup'], 'scroll back half a screen', ({ store }) => store.getState().runScroll(page(store))),
+  b(['pagedown'], 'scroll forward half a screen', ({ store }) => store.getState().runScroll(-page(store))),
+  b(['up'], 'scroll back one line', ({ store }) => store.getState().runScroll(1)),
+  b(['down'], 'scroll forward one line', ({ store }) => store.getState().runScroll(-1)),
+  b(['home'], 'top of the scrollback', ({ store }) => store.getState().runScroll('top')),
+  b(['end'], 'back to the live screen', ({ store }) => store.getState().runScroll('bottom')),
+];
