@@ -28,7 +28,9 @@ test('edit a size in the Config pane, see the error come and go, save', async ()
     await tui.waitFor('kernel_space_heap_size: "32MB"');
     await keys('j');
     await tui.waitFor('LibOS kernel heap');
-    await keys(KEY.enter, '\x15', ...'32mb', KEY.enter); // ctrl+u clears the field
+    await keys(KEY.enter);
+    await tui.waitFor(/kernel_space_heap_size: 32MB(?!")/); // the line editor is open
+    await keys('\x15', ...'32mb', KEY.enter); // ctrl+u clears the field
     await tui.waitFor('1 error, 0 warnings');
     await tui.waitFor('is not a valid size');
     await keys('u');
@@ -37,7 +39,9 @@ test('edit a size in the Config pane, see the error come and go, save', async ()
     await tui.waitFor('1 error, 0 warnings');
     await keys('f');
     await tui.waitFor('0 errors, 0 warnings');
-    await keys(KEY.enter, '\x15', ...'64MB', KEY.enter);
+    await keys(KEY.enter);
+    await tui.waitFor(/kernel_space_heap_size: 32MB(?!")/);
+    await keys('\x15', ...'64MB', KEY.enter);
     await tui.waitFor('kernel_space_heap_size: "64MB"');
     await tui.waitFor('[modified]');
     await keys(KEY.ctrlS);
