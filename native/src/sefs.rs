@@ -157,7 +157,7 @@ impl Sefs {
         let mut s = Sefs { dir: dir.to_path_buf(), mode: *mode, meta, root_mac: f.mac(), layout: L112, groups, blocks, unused, garbage_pad: false };
         s.layout = s.detect_layout(gcm);
         if s.layout == L112 {
-            s.garbage_pad = (2..blocks as usize).any(|id| s.meta.len() >= id * BLKSIZE + 32 && u32at(&s.meta, id * BLKSIZE + 28) != 0 && s.block_used(id as u64));
+            s.garbage_pad = (2..(blocks as usize).min(s.meta.len() / BLKSIZE + 1)).any(|id| s.meta.len() >= id * BLKSIZE + 32 && u32at(&s.meta, id * BLKSIZE + 28) != 0 && s.block_used(id as u64));
         }
         Ok(s)
     }
@@ -270,11 +270,10 @@ impl Sefs {
             return err(Kind::Usage, "is a directory");
         }
         let mut d = self.read_raw(ino, gcm)?;
-        if ino.size as usize > d.len() {
-            // Bytes past the PF's end read as zeros; bound it by what a PF could hold sanely.
-            if ino.size > (d.len() as u64).max(1 << 20) * 1024 {
-                return err(Kind::Format, format!("inode {} claims size {} but its host file holds {} bytes", ino.id, ino.size, d.len()));
-            }
+        // Bytes past the PF's end read as zeros (a run-time truncate only zero-fills), but a gap
+        // of more than 64 MiB is a corrupt record, not a sparse file: refuse instead of allocating.
+        if ino.size > d.len() as u64 + (64 << 20) {
+            return err(Kind::Format, format!("inode {} claims size {} but its host file holds {} bytes", ino.id, ino.size, d.len()));
         }
         d.resize(ino.size as usize, 0);
         Ok(d)

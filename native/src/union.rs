@@ -14,7 +14,7 @@ pub fn reserved(name: &str) -> bool {
     name.starts_with(WH) || name.starts_with(OPQ) || name == MAC_FILE
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Layer {
     Image,
     Run,
@@ -168,6 +168,8 @@ impl Union {
     pub fn walk(&self, gcm: &mut Gcm) -> Result<Vec<MEntry>> {
         let mut out = Vec::new();
         let mut stack = vec![("/".to_string(), 0usize)];
+        // A directory inode of either layer is descended once: hostile layers may contain cycles.
+        let mut seen = std::collections::HashSet::new();
         while let Some((p, depth)) = stack.pop() {
             if depth > 512 {
                 return err(Kind::Format, format!("{}: nesting deeper than 512 levels", p));
@@ -176,6 +178,9 @@ impl Union {
             let mut dirs = Vec::new();
             for e in ents {
                 if e.ino.typ == T_DIR && e.layer != Layer::Deleted {
+                    if !seen.insert((e.layer, e.ino.id)) {
+                        return err(Kind::Format, format!("{}: directory inode {} reached twice (cycle)", e.path, e.ino.id));
+                    }
                     dirs.push(e.path.clone());
                 }
                 out.push(e);

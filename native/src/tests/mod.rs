@@ -1,6 +1,7 @@
 mod pf_vectors;
 mod real_image;
 mod pack_verify;
+mod fuzz;
 
 use std::path::PathBuf;
 
