@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { createStudioStore, openInstance } from '../src/store/index.ts';
 import { isInstanceDir } from '../src/core/instance/discover.ts';
 import { UserError } from '../src/commands/command.ts';
+import { BackendChoiceError, chooseBackend } from '../src/core/detect/backend-choice.ts';
 import { App } from './App.tsx';
 import { StoreProvider } from './store-context.tsx';
 
@@ -23,12 +24,17 @@ export async function openStudio(opts: LaunchOptions): Promise<number> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new UserError(`${opts.dir}: no such directory (give an instance directory, or none for the current one)`, 2);
   }
-  if (opts.backend !== undefined && opts.backend !== 'host' && opts.backend !== 'occlum') {
-    throw new UserError(`--backend must be "host" or "occlum", not "${opts.backend}"`, 2);
+  // occlum when an install is found, else host; --backend overrides (an error if occlum is absent).
+  let backend: 'host' | 'occlum';
+  try {
+    backend = chooseBackend(opts.backend).kind;
+  } catch (e) {
+    if (e instanceof BackendChoiceError) throw new UserError(e.message, /^unknown backend/.test(e.message) ? 2 : 1);
+    throw e;
   }
   const store = createStudioStore({
     launchDir: dir,
-    backend: (opts.backend as 'host' | 'occlum' | undefined) ?? 'host',
+    backend,
     occlumVersion: opts.occlumVersion,
   });
   if (isInstanceDir(dir)) await openInstance(store, dir);

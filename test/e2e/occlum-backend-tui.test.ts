@@ -1,0 +1,54 @@
+// The studio in a real pseudo-terminal with the occlum test double on PATH: the occlum backend
+// is chosen automatically, a program built by `occlum build` runs from the Run pane through
+// `occlum run`, and its exit status is explained as Occlum means it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OcclumBackend } from '../../src/core/backend/occlum/index.ts';
+import { startTui, KEY, type Tui } from '../helpers/tui.ts';
+import { compileHello, occlumEnv, occlumInstall } from '../occlum-double/env.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'occlum-tui-'));
+const dir = join(tmp, 'inst');
+const env = occlumEnv();
+const running: Tui[] = [];
+
+before(async () => {
+  const b = new OcclumBackend(dir, {}, { install: occlumInstall(env), env, buildDefaults: { sgxMode: 'SIM' } });
+  await b.newInstance(dir);
+  compileHello(dir);
+  const r = await b.build();
+  assert.ok(r.ok, r.errors.join('\n'));
+});
+
+after(() => {
+  running.forEach((t) => t.kill());
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test('auto-selects the occlum backend and runs a program through `occlum run` in the Run pane', async () => {
+  const tui = startTui([dir], { cwd: dir, cols: 110, rows: 30, env: env as Record<string, string> });
+  running.push(tui);
+  await tui.waitFor(/inst │ occlum/);
+  tui.type('3');
+  await tui.waitFor('Nothing is running.');
+  tui.type('r');
+  await tui.waitFor('Run a program');
+  tui.type('/bin/hello pty 5');
+  tui.type(KEY.enter);
+  await tui.waitFor('hello pty OCCLUM=yes');
+  await tui.waitFor(/status 5/);
+  tui.type('q');
+  assert.equal(await tui.exited, 0);
+});
+
+test('--backend occlum without an Occlum: a clear error, exit 1', async () => {
+  const noOcclum = { ...env, PATH: '/usr/bin:/bin', OCCLUM_STUDIO_OCCLUM_ROOT: join(tmp, 'none') } as Record<string, string>;
+  const tui = startTui([dir, '--backend', 'occlum'], { cwd: dir, env: noOcclum });
+  running.push(tui);
+  const code = await tui.exited;
+  assert.equal(code, 1);
+  assert.match(tui.screen().replace(/\s+/g, ' '), /--backend occlum was requested but Occlum is not installed here/);
+});
