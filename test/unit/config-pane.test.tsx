@@ -123,12 +123,31 @@ test('search keys, add and delete list items, booleans, problems list with jump 
   }
 });
 
+test('M migrates an older config in one undoable step', async () => {
+  const { store, ui, press, file } = await setup();
+  try {
+    writeFileSync(file, readFileSync(join(CONFIG_CORPUS, 'occlum-history', 'v0.28.0__etc__template__Occlum.json'), 'utf8'));
+    store.getState().configCheckDisk(); // clean buffer: reloads silently
+    await press();
+    assert.equal(store.getState().config.result!.version, '0.30.0');
+    await press('M');
+    const migrated = JSON.parse(store.getState().config.text);
+    assert.deepEqual(Object.keys(migrated.feature), ['amx', 'pkru', 'io_uring', 'enable_edmm', 'enable_posix_shm']);
+    assert.equal(store.getState().config.result!.version, '0.31.0');
+    assert.equal(store.getState().config.result!.counts.error, 0);
+    await press('u');
+    assert.equal(store.getState().config.result!.version, '0.30.0');
+  } finally {
+    ui.unmount();
+  }
+});
+
 test('? help lists the Config pane keys from the keymap', async () => {
   const { ui, press, frame } = await setup();
   try {
     await press('?');
     assert.match(frame(), /apply the fix of the selected problem/);
-    assert.match(frame(), /search keys/);
+    assert.match(frame(), /next key \(or next problem\)/);
     await press(KEY.esc);
   } finally {
     ui.unmount();

@@ -269,3 +269,17 @@ test('a KSS-less 0.24 config under 0.31 rules: one fix adds all three KSS keys',
   assert.deepEqual(checkConfig(fixed(text, d), V31).diagnostics, []);
   assert.equal(fixed(text, d), TEMPLATE);
 });
+
+test('an overlay file gets a note and fixes that complete it into a config Occlum builds', () => {
+  let text = '{\n\t"resource_limits": {\n\t\t"user_space_size": "2GB"\n\t},\n\t"entry_points": ["/bin"]\n}\n';
+  const first = checkConfig(text, V31);
+  assert.ok(first.diagnostics.some((d) => d.code === 'overlay'));
+  // Apply fixes one at a time (each is computed on the current text).
+  for (let i = 0; i < 20; i++) {
+    const d = checkConfig(text, V31).diagnostics.find((x) => x.severity === 'error' && x.fix);
+    if (!d) break;
+    text = fixed(text, d);
+  }
+  assert.deepEqual(errors(text), [], text);
+  assert.match(text, /\n\t"process": \{\n\t\t"default_stack_size"/, 'TAB indentation kept');
+});

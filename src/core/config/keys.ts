@@ -27,7 +27,7 @@ export interface KeySpec {
 const KSS_ID = { high: '0x0', low: '0x0' };
 
 export const KEYS: KeySpec[] = [
-  { path: 'resource_limits', type: 'object', requiredSince: '0.13', help: 'Enclave memory and thread limits (become Enclave.xml values).' },
+  { path: 'resource_limits', type: 'object', requiredSince: '0.13', template: { kernel_space_heap_size: '32MB', kernel_space_stack_size: '1MB', user_space_size: '300MB', max_num_of_threads: 32 }, help: 'Enclave memory and thread limits (become Enclave.xml values).' },
   { path: 'resource_limits.kernel_space_heap_size', type: 'size', requiredSince: '0.13', template: '32MB', help: 'LibOS kernel heap. non-EDMM: the static heap size (ignored if kernel_space_heap_max_size is set); EDMM: initial heap. RamFS, SEFS caches and other kernel data live here; "memory allocation of N bytes failed" or SGX protected file EIO "Cannot allocate memory" mean it is too small. Page aligned.' },
   { path: 'resource_limits.kernel_space_heap_max_size', type: 'size', since: '0.29.4', help: 'non-EDMM: replaces kernel_space_heap_size (static heap = this value); EDMM: heap max = max(this, 1024MB). Page aligned.' },
   { path: 'resource_limits.kernel_space_stack_size', type: 'size', requiredSince: '0.13', template: '1MB', help: 'Per-TCS kernel stack (Enclave.xml StackMaxSize = StackMinSize). At least 8KB, page aligned.' },
@@ -38,15 +38,15 @@ export const KEYS: KeySpec[] = [
   { path: 'resource_limits.marshal_buffer_size', type: 'size', help: 'Only used by HYPER-mode builds (ms_buffer feature); default 1MB.' },
   { path: 'vm', type: 'object', until: '0.15', requiredSince: '0.12', requiredUntil: '0.12', help: 'Occlum ≤ 0.20: held user_space_size; moved to resource_limits.user_space_size in 0.21.' },
   { path: 'vm.user_space_size', type: 'size', until: '0.15', requiredSince: '0.12', requiredUntil: '0.12', help: 'Occlum ≤ 0.20 name of resource_limits.user_space_size.' },
-  { path: 'process', type: 'object', requiredSince: '0.12', help: 'Per-process defaults; all three keys are required by the build tool.' },
+  { path: 'process', type: 'object', requiredSince: '0.12', template: { default_stack_size: '4MB', default_heap_size: '32MB', default_mmap_size: '100MB' }, help: 'Per-process defaults; all three keys are required by the build tool.' },
   { path: 'process.default_stack_size', type: 'size', requiredSince: '0.12', template: '4MB', help: 'Main-thread stack of each process (LibOS default 8MB).' },
   { path: 'process.default_heap_size', type: 'size', requiredSince: '0.12', template: '32MB', help: 'brk heap of each process (LibOS default 16MB).' },
   { path: 'process.default_mmap_size', type: 'size', requiredSince: '0.12', template: '100MB', help: 'Documented as obsolete but still required and parsed at boot; no longer reserves memory, only adds to the default RLIMIT_AS (heap + stack + mmap).' },
   { path: 'entry_points', type: 'strings', requiredSince: '0.13', template: ['/bin'], help: 'Absolute path prefixes allowed for `occlum run/exec <path>`, matched component-wise (/bin matches /bin/x, not /binary). Relative paths make the enclave panic at boot ("entry point must be an absolute path").' },
-  { path: 'env', type: 'object', requiredSince: '0.12', legacyType: { until: '0.12', type: 'strings' }, help: 'Environment of root processes: must contain both `default` and `untrusted` and nothing else (the LibOS rejects other keys; an empty {} builds but panics at boot).' },
+  { path: 'env', type: 'object', requiredSince: '0.12', template: { default: ['OCCLUM=yes'], untrusted: [] }, legacyType: { until: '0.12', type: 'strings' }, help: 'Environment of root processes: must contain both `default` and `untrusted` and nothing else (the LibOS rejects other keys; an empty {} builds but panics at boot).' },
   { path: 'env.default', type: 'strings', requiredSince: '0.13', template: ['OCCLUM=yes'], help: 'Trusted "KEY=VALUE" entries for every root process; part of the measured config.' },
   { path: 'env.untrusted', type: 'strings', requiredSince: '0.13', template: ['EXAMPLE'], help: 'Names of host environment variables (of `occlum run`, or of the `occlum exec` client) passed in; they override a `default` entry with the same key. Every other host variable is dropped.' },
-  { path: 'metadata', type: 'object', requiredSince: '0.13', help: 'Enclave identity and debug settings (Enclave.xml ProdID, ISVSVN, DisableDebug, KSS).' },
+  { path: 'metadata', type: 'object', requiredSince: '0.13', template: { product_id: 0, version_number: 0, debuggable: true, enable_kss: false, family_id: KSS_ID, ext_prod_id: KSS_ID }, help: 'Enclave identity and debug settings (Enclave.xml ProdID, ISVSVN, DisableDebug, KSS).' },
   { path: 'metadata.product_id', type: 'u32', requiredSince: '0.13', max: 65535, template: 0, help: 'ISVPRODID, 0..65535 (sgx_sign: The value of "ProdID" is out of range.).' },
   { path: 'metadata.version_number', type: 'u32', requiredSince: '0.13', max: 65535, template: 0, help: 'ISVSVN, 0..65535.' },
   { path: 'metadata.debuggable', type: 'bool', requiredSince: '0.13', template: true, help: 'DisableDebug = !debuggable. false makes `occlum run` create a release enclave, which needs a signing key the platform accepts for production enclaves. Never ship true: a debug enclave\'s memory can be read by the host.' },

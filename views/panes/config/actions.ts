@@ -235,3 +235,14 @@ export function save(store: StudioStore, force = false): void {
   }
   s.configSave(force);
 }
+
+/** M: apply the one-step migration to the current Occlum version, when offered. */
+export function migrate(store: StudioStore): void {
+  const s = store.getState();
+  const d = problems(store).find((x) => x.code === 'migrate' && x.fix);
+  if (!d) {
+    s.setFlash('nothing to migrate: the config already has the current shape');
+    return;
+  }
+  s.configApplyFix(d);
+}

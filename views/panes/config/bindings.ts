@@ -20,6 +20,7 @@ export const configBindings: Binding[] = [
   b(['a'], 'add an item to the selected list (entry_points, env, mount, layers)', ({ store }) => act.addItem(store), 'config-add-item'),
   b(['x'], 'delete the selected key or item', ({ store }) => act.deleteSelected(store), 'config-delete'),
   b(['f'], 'apply the fix of the selected problem', ({ store }) => act.applyFix(store), 'config-fix'),
+  b(['M'], 'migrate the config to the current Occlum version (one step, undoable)', ({ store }) => act.migrate(store), 'config-migrate'),
   b(['p'], 'problems list: focus / back to the tree', ({ store }) => act.toggleProblems(store), 'config-problems'),
   b(['/'], 'search keys', ({ store }) => act.startSearch(store), 'config-search'),
   b(['n'], 'next search match', ({ store }) => { act.searchNext(store); }),

@@ -12,6 +12,15 @@ export function canonicalOrder(parent: string): string[] {
   return childrenOf(KEYS, parent).map((k) => k.path.split('.').pop()!);
 }
 
+/** The root mount `occlum init` writes (mirrors ROOT_MOUNT in mounts.ts; kept here to avoid an import cycle). */
+const ROOT_MOUNT_TEMPLATE = {
+  target: '/', type: 'unionfs',
+  options: { layers: [
+    { target: '/', type: 'sefs', source: './build/mount/__ROOT', options: { MAC: '' } },
+    { target: '/', type: 'sefs', source: './run/mount/__ROOT' },
+  ] },
+};
+
 const OBJECT_PARENTS = ['', 'resource_limits', 'process', 'env', 'metadata', 'metadata.family_id', 'metadata.ext_prod_id', 'feature', 'vm'];
 
 /** Known-key check for every section; types of known keys; missing required keys. */
@@ -74,7 +83,7 @@ function reportMissing(ctx: RuleContext, obj: Node, parent: string, spec: KeySpe
   let fix: Fix | undefined;
   const value = templateFor(ctx, spec);
   if (value !== undefined) {
-    const title = spec.path === 'feature' ? 'Add the `feature` section' : spec.since === '0.26.3' ? 'Add the KSS keys (enable_kss false, zero IDs)' : `Add ${spec.path} with the template value ${JSON.stringify(value)}`;
+    const title = spec.path === 'feature' ? 'Add the `feature` section' : spec.since === '0.26.3' ? 'Add the KSS keys (enable_kss false, zero IDs)' : (typeof value === 'object' && value !== null && JSON.stringify(value).length > 24 ? `Add ${spec.path} with the template values` : `Add ${spec.path} with the template value ${JSON.stringify(value)}`);
     const ops = spec.since === '0.26.3' && parent === 'metadata' ? kssOps(ctx) : [{ kind: 'set' as const, path, value, order: canonicalOrder(parent) }];
     fix = ctx.fix(title, ops);
   }
@@ -105,6 +114,9 @@ export function templateFor(ctx: RuleContext, spec: KeySpec): unknown {
     return value;
   }
   if (spec.path === 'env.untrusted' || spec.path === 'env.default') return [];
+  if (spec.path === 'mount') return [ROOT_MOUNT_TEMPLATE, { target: '/host', type: 'hostfs', source: '.' }];
+  if (spec.path === 'metadata' && !atLeast(ctx.version, '0.26.3')) return { product_id: 0, version_number: 0, debuggable: true };
+  if (spec.path === 'metadata' && atLeast(ctx.version, '0.28') && !atLeast(ctx.version, '0.29.0')) return { ...(spec.template as object), pkru: 0 };
   return spec.template;
 }
 
