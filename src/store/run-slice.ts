@@ -14,9 +14,8 @@ import { formatCommandLine, parseCommandLine, CommandLineError } from '../core/p
 import { addToHistory, loadHistory, saveHistory, type HistoryEntry } from '../core/pty/history.ts';
 import { entryCandidates } from '../core/pty/candidates.ts';
 import { translateInput } from '../core/pty/input.ts';
-import { BackendError, type Backend, type BackendEvents } from '../core/backend/types.ts';
-import { HostBackend } from '../core/backend/host/index.ts';
-import { createOcclumBackend } from '../core/backend/occlum/index.ts';
+import { BackendError, type BackendEvents } from '../core/backend/types.ts';
+import { openBackend } from '../core/backend/select.ts';
 import type { StudioState, StudioStore } from './index.ts';
 
 export type RunKind = 'run' | 'exec';
@@ -134,7 +133,7 @@ function signalNumber(sig: NodeJS.Signals | number | null | undefined): number |
   return typeof sig === 'number' && sig > 0 ? sig : null;
 }
 
-/** The launcher backed by the instance's backend (host sandbox or the occlum CLI). */
+/** The launcher backed by the instance's backend (host sandbox or the occlum CLI, as chosen by --backend). */
 export function backendLauncher(store: StudioStore): Launcher {
   return async (req) => {
     const s = store.getState();
@@ -142,8 +141,8 @@ export function backendLauncher(store: StudioStore): Launcher {
       // Runtime log records (the host's own LibOS-format lines) go to the Logs pane.
       log: (r) => s.appendLogChunk?.('runtime', r.line + '\n'),
     };
-    const backend: Backend = s.backend === 'occlum' ? createOcclumBackend(req.instanceDir, events) : new HostBackend(req.instanceDir, events);
     const env = { ...process.env, ...req.env };
+    const { backend } = openBackend(req.instanceDir, { backend: s.backend, events, env });
     const opts = { env, logLevel: env.OCCLUM_LOG_LEVEL };
     const prep = req.kind === 'run' ? await backend.prepareRun(req.path, req.args, opts) : await backend.prepareExec(req.path, req.args, opts);
     return {
