@@ -210,13 +210,21 @@ export const createConfigSlice: StateCreator<StudioState, [], [], ConfigSlice> =
 };
 
 /** Opening an instance loads its Occlum.json and polls it for outside changes. */
+const pollers = new WeakMap<StudioStore, NodeJS.Timeout>();
+
 export const configHooks = {
   onOpen(store: StudioStore, dir: string) {
+    clearInterval(pollers.get(store));
     const file = join(dir, 'Occlum.json');
-    if (!existsSync(file)) return;
+    if (!existsSync(file)) {
+      store.setState({ config: { ...EMPTY } });
+      return;
+    }
     store.getState().configLoad(file);
+    // Outside changes (an editor, `jq` in a script) are picked up within a second.
     const timer = setInterval(() => store.getState().configCheckDisk(), 1000);
     timer.unref();
+    pollers.set(store, timer);
   },
   unsaved(state: StudioState): string | null {
     const c = state.config;
