@@ -118,6 +118,13 @@ test('comments and trailing commas: read, but reported as the serde errors Occlu
   JSON.parse(out);
 });
 
+test('a byte-order mark is reported with a fix; the rest is still checked', () => {
+  const text = '\ufeff' + TEMPLATE;
+  const r = checkConfig(text, V31);
+  assert.deepEqual(r.diagnostics.map((d) => d.code), ['bom']);
+  assert.equal(fixed(text, r.diagnostics[0]!), TEMPLATE);
+});
+
 test('malformed JSON is a located diagnostic, never a throw', () => {
   for (const text of ['', '{', '{"a": }', '[1, 2', '{"a" 1}', 'null', '"str"', '{"x": "\\q"}', '{}}', '\u0000']) {
     const r = checkConfig(text);

@@ -116,6 +116,14 @@ export function parseConfig(text: string): ParsedConfig {
   for (const e of errors) {
     // Several follow-on errors after the first are noise; keep the first few.
     if (reported >= 5) break;
+    if (e.offset === 0 && text.charCodeAt(0) === 0xfeff) {
+      syntax.push(at(0, 1, 'expected value: the file starts with a UTF-8 byte-order mark (BOM), which serde_json rejects; save it without BOM', 'bom', {
+        title: 'Remove the byte-order mark',
+        edits: [{ offset: 0, length: 1, content: '' }],
+      }));
+      reported++;
+      continue;
+    }
     const msg = PARSE_ERROR_TEXT[e.error] ?? 'invalid JSON';
     syntax.push(at(e.offset, e.length, `${msg}: ${syntaxHint(e.error)}`, 'syntax'));
     reported++;
