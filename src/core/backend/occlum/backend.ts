@@ -66,7 +66,6 @@ export class OcclumBackend implements Backend {
   private readonly buildDefaults: OcclumBuildFlags;
   /** stderr of the exec server this studio started (null when none, or started elsewhere). */
   private serverLog: ServerLog | null = null;
-  private serverParser: LogParser | null = null;
 
   constructor(
     dir: string,
@@ -408,7 +407,6 @@ export class OcclumBackend implements Backend {
     (child.stderr as unknown as { unref?: () => void })?.unref?.();
     child.unref();
     this.serverLog = log;
-    this.serverParser = parser;
     this.events.status?.('serving');
   }
 
@@ -528,7 +526,6 @@ export class OcclumBackend implements Backend {
       if (left.length > 0) throw new BackendError(`the exec server (pid ${left.map((p) => p.pid).join(', ')}) could not be stopped`, 1);
     }
     this.serverLog = null;
-    this.serverParser = null;
     this.events.status?.('built');
   }
 
