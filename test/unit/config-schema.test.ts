@@ -1,0 +1,83 @@
+// The exported JSON Schema agrees with the checker: corpus configs valid for a version validate
+// against that version's schema, and typical mistakes do not. Validated with a small draft
+// 2020-12 subset validator written here (the keywords the schema uses), not a package.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyOps, checkConfig, configSchema, resolveVersion, type VersionId } from '../../src/core/config/index.ts';
+import { corpusConfigs } from '../helpers/config-corpus.ts';
+
+type S = Record<string, unknown>;
+
+function validate(schema: S, value: unknown, root: S = schema, path = '$'): string[] {
+  if (typeof schema.$ref === 'string') {
+    const target = (schema.$ref as string).replace('#/', '').split('/').reduce((o: any, k) => o[k], root);
+    const rest = { ...schema };
+    delete rest.$ref;
+    return [...validate(target, value, root, path), ...validate(rest, value, root, path)];
+  }
+  const errs: string[] = [];
+  const t = schema.type as string | undefined;
+  const actual = Array.isArray(value) ? 'array' : value === null ? 'null' : Number.isInteger(value) ? 'integer' : typeof value;
+  if (t && !(t === actual || (t === 'number' && actual === 'integer'))) return [`${path}: expected ${t}, got ${actual}`];
+  if (schema.enum && !(schema.enum as unknown[]).includes(value)) errs.push(`${path}: not in enum`);
+  if ('const' in schema && schema.const !== value) errs.push(`${path}: not const`);
+  if (typeof value === 'string' && schema.pattern && !new RegExp(schema.pattern as string).test(value)) errs.push(`${path}: pattern`);
+  if (typeof value === 'number') {
+    if (schema.minimum !== undefined && value < (schema.minimum as number)) errs.push(`${path}: minimum`);
+    if (schema.maximum !== undefined && value > (schema.maximum as number)) errs.push(`${path}: maximum`);
+  }
+  if (Array.isArray(value) && schema.items) value.forEach((v, i) => errs.push(...validate(schema.items as S, v, root, `${path}[${i}]`)));
+  if (actual === 'object') {
+    const obj = value as Record<string, unknown>;
+    for (const k of (schema.required as string[] | undefined) ?? []) if (!(k in obj)) errs.push(`${path}: missing ${k}`);
+    const props = (schema.properties as Record<string, S> | undefined) ?? {};
+    for (const [k, v] of Object.entries(obj)) {
+      if (props[k]) errs.push(...validate(props[k], v, root, `${path}.${k}`));
+      else if (schema.additionalProperties === false) errs.push(`${path}: extra ${k}`);
+    }
+  }
+  for (const sub of (schema.allOf as S[] | undefined) ?? []) {
+    if (sub.if && validate(sub.if as S, value, root, path).length === 0 && sub.then) errs.push(...validate(sub.then as S, value, root, path));
+  }
+  return errs;
+}
+
+const version = (s: string): VersionId => {
+  const r = resolveVersion(s);
+  assert.ok(r.ok);
+  return r.id;
+};
+
+test('every corpus config without errors under a version validates against that version\'s schema', () => {
+  let checked = 0;
+  for (const f of corpusConfigs()) {
+    let value: unknown;
+    try {
+      value = JSON.parse(f.text);
+    } catch {
+      continue;
+    }
+    for (const v of [version('0.31.0'), checkConfig(f.text).version]) {
+      const r = checkConfig(f.text, { version: v });
+      if (r.counts.error > 0) continue;
+      assert.deepEqual(validate(configSchema(v), value), [], `${f.name} under ${v}`);
+      checked++;
+    }
+  }
+  assert.ok(checked >= 25, `${checked}`);
+});
+
+test('typical mistakes fail the schema', () => {
+  const template = corpusConfigs().find((f) => f.name === 'occlum/etc__template__Occlum.json')!.text;
+  const schema = configSchema('0.31.0');
+  const bad = (ops: Parameters<typeof applyOps>[1]) => validate(schema, JSON.parse(applyOps(template, ops)));
+  assert.ok(bad([{ kind: 'set', path: ['resource_limits', 'user_space_size'], value: '300mb' }]).length > 0);
+  assert.ok(bad([{ kind: 'set', path: ['metadata', 'product_id'], value: 70000 }]).length > 0);
+  assert.ok(bad([{ kind: 'remove', path: ['feature'] }]).length > 0);
+  assert.ok(bad([{ kind: 'set', path: ['env', 'extra'], value: [] }]).length > 0);
+  assert.ok(bad([{ kind: 'set', path: ['entry_points', 0], value: 'bin' }]).length > 0);
+  assert.ok(bad([{ kind: 'insert', path: ['mount', 2], value: { target: '/x', type: 'hostfs' } }]).length > 0);
+  assert.ok(bad([{ kind: 'insert', path: ['mount', 2], value: { target: '/x', type: 'ext2' } }]).length > 0);
+  assert.ok(bad([{ kind: 'set', path: ['feature', 'io_uring'], value: 17 }]).length > 0);
+  assert.deepEqual(validate(schema, JSON.parse(template)), []);
+});
