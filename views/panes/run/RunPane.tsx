@@ -78,6 +78,9 @@ function TabLine() {
   );
 }
 
+/** Lines under the banner for the explanation of a failed run (the screen gives them up). */
+export const DETAIL_LINES = 2;
+
 function TerminalView({ rows }: { rows: number }) {
   const store = useStudioStore();
   useStudio((s) => s.run.version); // re-render on screen changes
@@ -106,9 +109,12 @@ function TerminalView({ rows }: { rows: number }) {
       </Box>
     );
   }
+  // With fewer rows than the program's screen (the exit explanation took some), keep the rows
+  // that end at the cursor: where the last output is, as a terminal scrolled for the banner.
+  const first = rows >= snap.lines.length ? 0 : Math.max(0, Math.min(snap.cursor.y + 1, snap.lines.length) - rows);
   return (
     <Box flexDirection="column" height={rows} overflow="hidden">
-      {snap.lines.slice(0, rows).map((line, i) => (
+      {snap.lines.slice(first, first + rows).map((line, i) => (
         <Text key={i} wrap="truncate-end">
           {line === '' ? ' ' : line}
         </Text>
@@ -118,12 +124,10 @@ function TerminalView({ rows }: { rows: number }) {
 }
 
 function Footer() {
-  const { tab, forwarding, scrollback } = useStudio((s) => ({
+  const { tab, forwarding } = useStudio((s) => ({
     tab: s.run.tabs.find((t) => t.id === s.run.active) ?? null,
     forwarding: s.run.forwarding,
-    scrollback: s.run.version, // re-render with the screen
   }));
-  void scrollback;
   let banner: React.ReactNode = <Text> </Text>;
   if (tab?.exit) {
     const what = tab.state === 'refused' ? `${tab.kind} ${tab.path} was refused` : `${tab.path} ${tab.exit.summary}`;
@@ -132,28 +136,40 @@ function Footer() {
         <Text inverse bold color={tab.exit.ok ? theme.ok : theme.error}>
           {' '}
           {tab.exit.ok ? '✓' : '✗'} {what} · status {tab.exit.status}{' '}
-        </Text>{' '}
-        {tab.exitNote ? `${tab.exitNote}. ` : ''}
-        {tab.exit.ok ? '' : tab.exit.detail}
+        </Text>
+        {tab.exitNote ? ` ${tab.exitNote}` : ''}
+      </Text>
+    );
+  } else if (tab?.signalSent) {
+    banner = <Text color={theme.warning}>{tab.signalSent} sent · k again sends SIGKILL</Text>;
+  } else if (tab?.state === 'running') {
+    banner = <Text color={theme.muted}>running {tab.path}{tab.args.length ? ' ' + tab.args.join(' ') : ''}</Text>;
+  }
+  const detail = tab?.exit && !tab.exit.ok ? (
+    <Box height={DETAIL_LINES} overflow="hidden">
+      <Text wrap="wrap">{tab.exit.detail}</Text>
+    </Box>
+  ) : null;
+  let hint: React.ReactNode;
+  if (forwarding) {
+    hint = (
+      <Text inverse color={theme.accent} wrap="truncate-end">
+        {' '}keys go to the program · {LEAVE_KEY_NAME} gives them back to the studio{' '}
       </Text>
     );
   } else if (tab && tab.offset > 0) {
-    banner = <Text color={theme.warning}>scrolled back {tab.offset} lines · end returns to the live screen</Text>;
-  } else if (tab?.signalSent) {
-    banner = <Text color={theme.warning}>{tab.signalSent} sent · k again sends SIGKILL</Text>;
+    hint = <Text color={theme.warning} wrap="truncate-end">scrolled back {tab.offset} lines · end returns to the live screen · pgup/pgdn scroll</Text>;
+  } else {
+    hint = (
+      <Text color={theme.muted} wrap="truncate-end">
+        {tab?.state === 'running' ? 'enter type into it · ' : tab ? 'enter/R rerun · ' : ''}r run · x exec · k kill · w close · [ ] tabs · pgup/pgdn scroll
+      </Text>
+    );
   }
-  const hint = forwarding ? (
-    <Text inverse color={theme.accent} wrap="truncate-end">
-      {' '}keys go to the program · {LEAVE_KEY_NAME} gives them back to the studio{' '}
-    </Text>
-  ) : (
-    <Text color={theme.muted} wrap="truncate-end">
-      {tab?.state === 'running' ? 'enter type into it · ' : tab ? 'enter/R rerun · ' : ''}r run · x exec · k kill · w close · [ ] tabs · pgup/pgdn scroll
-    </Text>
-  );
   return (
     <Box flexDirection="column">
       {banner}
+      {detail}
       {hint}
     </Box>
   );
@@ -162,7 +178,10 @@ function Footer() {
 export function RunPane() {
   const store = useStudioStore();
   const { columns, rows } = useStdoutSize();
-  const { forwarding, picker } = useStudio((s) => ({ forwarding: s.run.forwarding, picker: s.run.picker !== null }));
+  const { forwarding, picker, failed } = useStudio((s) => {
+    const tab = s.run.tabs.find((t) => t.id === s.run.active);
+    return { forwarding: s.run.forwarding, picker: s.run.picker !== null, failed: !!tab?.exit && !tab.exit.ok };
+  });
   const size = paneTerminalSize(columns, rows);
   useEffect(() => {
     store.getState().runResize(size);
@@ -171,7 +190,7 @@ export function RunPane() {
   return (
     <Box flexDirection="column">
       <TabLine />
-      {picker ? <Picker height={size.rows} /> : <TerminalView rows={size.rows} />}
+      {picker ? <Picker height={size.rows} /> : <TerminalView rows={failed ? Math.max(1, size.rows - DETAIL_LINES) : size.rows} />}
       <Footer />
     </Box>
   );

@@ -1,0 +1,166 @@
+// The Run pane inside the real shell (App + keymap + store), driven by keys through
+// ink-testing-library, with real programs in real pseudo-terminals launched through the
+// launcher seam (`directLauncher`: a stand-in for the backend that runs the host program).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import React from 'react';
+import { render } from 'ink-testing-library';
+import { createStudioStore, openInstance, type StudioStore } from '../../src/store/index.ts';
+import type { Launcher } from '../../src/store/run-slice.ts';
+import { App } from '../../views/App.tsx';
+import { StoreProvider } from '../../views/store-context.tsx';
+import { paneTerminalSize, RUN_CHROME } from '../../views/panes/run/RunPane.tsx';
+import { choicesFor } from '../../views/panes/run/Picker.tsx';
+
+const KEY = { enter: '\r', down: '\x1b[B', up: '\x1b[A', esc: '\x1b', tab: '\t', ctrlC: '\x03', leave: '\x1d', pageUp: '\x1b[5~', end: '\x1b[F' };
+const work = mkdtempSync(join(tmpdir(), 'run-pane-view-'));
+const stores: StudioStore[] = [];
+after(() => {
+  stores.forEach((s) => s.getState().runDisposeAll());
+  rmSync(work, { recursive: true, force: true });
+});
+
+const directLauncher: Launcher = async (req) => ({ file: req.path, args: req.args, env: { PATH: '/usr/bin:/bin' } });
+
+async function setup(name: string) {
+  const dir = join(work, name);
+  mkdirSync(join(dir, 'image', 'bin'), { recursive: true });
+  writeFileSync(join(dir, 'Occlum.json'), '{"entry_points": ["/bin"]}\n');
+  writeFileSync(join(dir, 'image', 'bin', 'app'), '#!/bin/sh\n', { mode: 0o755 });
+  const store = createStudioStore({ launchDir: dir });
+  stores.push(store);
+  await openInstance(store, dir);
+  store.getState().runSetLauncher(directLauncher);
+  const ui = render(
+    <StoreProvider store={store}>
+      <App />
+    </StoreProvider>,
+  );
+  const frame = () => ui.lastFrame() ?? '';
+  const press = async (...keys: string[]) => {
+    for (const k of keys) {
+      ui.stdin.write(k);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  const waitFrame = async (re: RegExp, ms = 10_000) => {
+    const t0 = Date.now();
+    while (!re.test(frame())) {
+      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${re}\n--- frame ---\n${frame()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await press('3');
+  return { dir, store, ui, frame, press, waitFrame };
+}
+
+test('empty pane explains what to do; r opens the picker with the image’s entry points', async () => {
+  const { ui, frame, press, store } = await setup('empty');
+  try {
+    assert.match(frame(), /3 Run/);
+    assert.match(frame(), /Nothing is running\./);
+    await press('r');
+    assert.match(frame(), /Run a program/);
+    assert.match(frame(), /▸ \/bin\/app/);
+    assert.equal(store.getState().capture, true);
+    // Global keys are off while typing: q is text.
+    await press('q');
+    assert.match(frame(), /run> q/);
+    await press(KEY.esc);
+    assert.doesNotMatch(frame(), /Run a program/);
+    assert.equal(store.getState().capture, false);
+  } finally {
+    ui.unmount();
+  }
+});
+
+test('picker runs a typed command line; the terminal shows colours; enter forwards keys, ctrl+c included; ctrl+] leaves', async () => {
+  const { ui, frame, press, waitFrame, store } = await setup('run');
+  try {
+    await press('r');
+    await press(`/bin/sh -c 'printf "\\033[1;35mcolour\\033[0m\\n"; trap "echo got-INT" INT; read a; echo "read $a"; while :; do sleep 1; done'`);
+    await press(KEY.enter);
+    await waitFrame(/colour/);
+    assert.ok(frame().includes('\x1b[1;35mcolour') || frame().includes('colour'));
+    assert.match(frame(), /sh -c .*●/);
+    assert.match(frame(), /enter type into it/);
+    await press(KEY.enter);
+    await waitFrame(/ctrl\+\] gives them back to the studio/);
+    assert.equal(store.getState().capture, 'terminal');
+    await press('?', 'q', KEY.enter); // studio keys are plain text for the program now
+    await waitFrame(/read \?q/);
+    await press(KEY.ctrlC);
+    await waitFrame(/got-INT/);
+    await press(KEY.leave);
+    await waitFrame(/r run · x exec/);
+    assert.equal(store.getState().capture, false);
+    // The studio has its keys back: `?` shows the Run bindings from the one keymap.
+    await press('?');
+    await waitFrame(/type into the program \(ctrl\+\] gives the keys back\)/);
+    await press(KEY.esc);
+    await press('k');
+    await waitFrame(/✗ \/bin\/sh killed by SIGTERM \(15\) · status 143/);
+    assert.match(frame(), /sh -c .*✗ 143/);
+  } finally {
+    ui.unmount();
+  }
+});
+
+test('exit banner, tabs with [ ], rerun with R, close with w', async () => {
+  const { ui, frame, press, waitFrame, store } = await setup('tabs');
+  try {
+    await store.getState().runStart('run', '/bin/sh', ['-c', 'echo first-run; exit 0']);
+    await waitFrame(/✓ \/bin\/sh exited normally \(0\) · status 0/);
+    await store.getState().runStart('run', '/bin/sh', ['-c', 'echo second-run; exit 127']);
+    await waitFrame(/could not launch \(127\) · status 127/);
+    assert.match(frame(), /Occlum could not create the process/);
+    await press('[');
+    await waitFrame(/first-run/);
+    await press('R');
+    await waitFrame(/first-run/);
+    assert.equal(store.getState().run.tabs.length, 2);
+    await press(']');
+    await waitFrame(/second-run/);
+    await press('w');
+    await waitFrame(/first-run/);
+    assert.equal(store.getState().run.tabs.length, 1);
+  } finally {
+    ui.unmount();
+  }
+});
+
+test('pageup scrolls back through the scrollback; end returns', async () => {
+  const { ui, frame, press, waitFrame, store } = await setup('scroll');
+  try {
+    await store.getState().runStart('run', '/bin/sh', ['-c', 'seq 1 300']);
+    await waitFrame(/status 0/);
+    await press(KEY.pageUp);
+    await waitFrame(/scrolled back \d+ lines/);
+    assert.ok(store.getState().run.tabs[0].offset > 0);
+    await press(KEY.end);
+    await waitFrame(/r run · x exec/);
+    assert.match(frame(), /✓ \/bin\/sh exited normally/);
+    assert.match(frame(), /\b300\b/);
+  } finally {
+    ui.unmount();
+  }
+});
+
+test('terminal size follows the studio size; picker choices list history first', () => {
+  assert.deepEqual(paneTerminalSize(120, 40), { cols: 120, rows: 40 - RUN_CHROME });
+  assert.deepEqual(paneTerminalSize(5, 4), { cols: 10, rows: 3 });
+  const hist = [
+    { kind: 'run', path: '/bin/app', args: ['a b'] },
+    { kind: 'exec', path: '/bin/other', args: [] },
+    { kind: 'run', path: '/bin/app', args: [] },
+  ];
+  assert.deepEqual(choicesFor('run', hist, ['/bin/app', '/bin/zed'], '').map((c) => `${c.from}:${c.line}`), [
+    "history:/bin/app 'a b'",
+    'history:/bin/app',
+    'image:/bin/zed',
+  ]);
+  assert.deepEqual(choicesFor('run', hist, ['/bin/app', '/bin/zed'], 'ZE').map((c) => c.line), ['/bin/zed']);
+});
