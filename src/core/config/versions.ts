@@ -99,15 +99,15 @@ const LAST_OF: Partial<Record<VersionId, string>> = {
 export function detectVersion(root: Node | undefined): Detection {
   let lo = 0;
   let hi = VERSION_IDS.length - 1;
-  const reasons: string[] = [];
+  const evidence: { kind: 'min' | 'max'; index: number; text: string }[] = [];
   let mixed = false;
   const has = (...path: (string | number)[]) => (root ? findNodeAtLocation(root, path) !== undefined : false);
   const min = (id: VersionId, why: string) => {
-    reasons.push(`${why} → ≥ ${id}`);
+    evidence.push({ kind: 'min', index: versionIndex(id), text: `${why} → ≥ ${id}` });
     lo = Math.max(lo, versionIndex(id));
   };
   const max = (id: VersionId, why: string) => {
-    reasons.push(`${why} → ≤ ${LAST_OF[id] ?? id}`);
+    evidence.push({ kind: 'max', index: versionIndex(id), text: `${why} → ≤ ${LAST_OF[id] ?? id}` });
     hi = Math.min(hi, versionIndex(id));
   };
 
@@ -149,6 +149,10 @@ export function detectVersion(root: Node | undefined): Detection {
   if (root?.type === 'object' && !has('feature') && has('metadata')) max('0.30.0', 'no feature section (required since 0.30.1)');
   if (root?.type === 'object' && has('metadata') && !has('metadata', 'enable_kss')) max('0.26.0', 'no metadata.enable_kss (required since 0.26.3)');
 
+  // Only the decisive evidence explains the result: what set the lower and the upper bound.
+  const reasons = evidence
+    .filter((e) => (e.kind === 'min' ? e.index === lo : e.index === hi))
+    .map((e) => e.text);
   if (lo > hi) {
     // Contradictory evidence (e.g. a feature section next to legacy metadata.pkru): the newest
     // evidence wins; the old keys are reported as legacy.
