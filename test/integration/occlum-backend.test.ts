@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pty from 'node-pty';
 import { OcclumBackend, checkProgramPath, planMount, readBuildKeys } from '../../src/core/backend/occlum/index.ts';
-import { initArgs, buildArgs } from '../../src/core/backend/occlum/args.ts';
+import { initArgs, buildArgs, buildEnv } from '../../src/core/backend/occlum/args.ts';
 import { BackendError, type RuntimeLogRecord } from '../../src/core/backend/types.ts';
 import { findRunProcesses, findServerProcesses } from '../../src/core/detect/processes.ts';
 import { compileHello, occlumEnv, occlumInstall, REAL_OCCLUM } from '../occlum-double/env.ts';
@@ -42,11 +42,38 @@ describe('arguments never hang or mislead occlum', () => {
     assert.throws(() => buildArgs({ buildinImageKey: true }), /needs --image-key/);
     assert.throws(() => buildArgs({ signKey: '' }), /empty/);
   });
+  test('build environment makes the flags mean what they say', () => {
+    assert.equal(buildEnv({ sgxMode: 'HW' }, { SGX_MODE: 'SIM' }).SGX_MODE, undefined, 'an inherited SGX_MODE=SIM would survive --sgx-mode HW');
+    assert.equal(buildEnv({ sgxMode: 'HYPER' }, {}).SGX_MODE, 'HYPER', 'selects the hyper sign tool');
+    assert.equal(buildEnv({ enableEdmm: false }, { ENABLE_EDMM: 'Y' }).ENABLE_EDMM, undefined);
+    assert.equal(buildEnv({}, { SGX_MODE: 'SIM' }).SGX_MODE, 'SIM');
+  });
   test('program path rules', () => {
     assert.match(checkProgramPath('bin/x', ['/bin'])!, /absolute/);
     assert.match(checkProgramPath('/bin/../x', ['/bin'])!, /\.\./);
     assert.match(checkProgramPath('/binary', ['/bin'])!, /entry point/);
     assert.equal(checkProgramPath('/bin/x', ['/bin/']), null);
+  });
+});
+
+describe('SGX modes', { concurrency: false }, () => {
+  const hwDir = join(tmp, 'hw');
+  test('--sgx-mode HW wins over an inherited SGX_MODE=SIM; a HW run without aesmd fails at once with the fix', async () => {
+    const b = new OcclumBackend(hwDir, {}, { install, env: { ...env, SGX_MODE: 'SIM' } });
+    await b.newInstance(hwDir);
+    compileHello(hwDir);
+    const r = await b.build({ sgxMode: 'HW' });
+    assert.ok(r.ok, r.errors.join('\n'));
+    assert.equal(readFileSync(join(hwDir, '.sgx_mode'), 'utf8').trim(), 'HW');
+    if (!existsSync('/var/run/aesmd/aesm.socket')) {
+      const t0 = Date.now();
+      await assert.rejects(b.run('/bin/hello', []), (e: BackendError) => /AESM service is not running/.test(e.message) && /--sgx-mode SIM/.test(e.message));
+      assert.ok(Date.now() - t0 < 5000, 'no 15 s AESM wait');
+    }
+    // Without a mode, a SIM instance stays SIM (occlum build alone would rebuild it for HW).
+    assert.ok((await b.build({ sgxMode: 'SIM' })).ok);
+    assert.ok((await new OcclumBackend(hwDir, {}, { install, env }).build()).ok);
+    assert.equal(readFileSync(join(hwDir, '.sgx_mode'), 'utf8').trim(), 'SIM');
   });
 });
 

@@ -60,6 +60,19 @@ export function buildArgs(f: OcclumBuildFlags): string[] {
 }
 
 /**
+ * The environment for `occlum build` so the flags mean what they say (spec 1.3, 1.6): an inherited
+ * SGX_MODE=SIM survives `--sgx-mode HW`, an inherited ENABLE_EDMM survives `--enable-edmm N`, and
+ * the HYPER sign tool is the default only when SGX_MODE=HYPER is in the environment.
+ */
+export function buildEnv(f: OcclumBuildFlags, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  if (f.sgxMode === 'HW') delete out.SGX_MODE;
+  else if (f.sgxMode !== undefined) out.SGX_MODE = f.sgxMode;
+  if (f.enableEdmm === false) delete out.ENABLE_EDMM;
+  return out;
+}
+
+/**
  * The program path rules Occlum applies at launch (spec 5.1), checked up front so the user gets
  * the reason instead of exit 127: absolute, no "..", under an entry point.
  */

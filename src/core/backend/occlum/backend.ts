@@ -10,6 +10,7 @@ import { decodeExecError, explainExit } from '../../pty/exit-status.ts';
 import { instanceState, readSgxMode, type InstanceState } from '../../detect/instance-state.ts';
 import { findServerProcesses, isAlive } from '../../detect/processes.ts';
 import type { OcclumInstall } from '../../detect/occlum-install.ts';
+import { AESM_SOCKET, cpuFlags } from '../../detect/machine.ts';
 import {
   BackendError,
   type Backend,
@@ -21,7 +22,7 @@ import {
   type RunOptions,
   type VerifyOutcome,
 } from '../types.ts';
-import { buildArgs, checkProgramPath, initArgs, OcclumArgError, packageArgs, printArgs, runArgs, type OcclumBuildFlags } from './args.ts';
+import { buildArgs, buildEnv, checkProgramPath, initArgs, OcclumArgError, packageArgs, printArgs, runArgs, type OcclumBuildFlags } from './args.ts';
 import { fingerprint, hasBuildDir, keyChangeReason, readBuildKeys, writeBuildKeys, type BuildKeys } from './build-keys.ts';
 import { runOcclum, shellStatus, spawnOcclum, type OcclumCallResult } from './cli.ts';
 import { launchInDir, type OcclumLaunch } from './launch.ts';
@@ -47,6 +48,14 @@ const INIT_TIMEOUT_MS = 120_000;
 const START_TIMEOUT_MS = 300_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function isSocketFile(p: string): boolean {
+  try {
+    return statSync(p).isSocket();
+  } catch {
+    return false;
+  }
+}
 
 function toRuntimeLog(r: LogRecord) {
   if (r.level === null) return null;
@@ -234,7 +243,7 @@ export class OcclumBackend implements Backend {
       pending = parts.pop() ?? '';
       for (const line of parts) this.events.buildProgress?.({ phase: buildLinePhase(line) ?? 'stage', message: line });
     };
-    const r = await this.call(args, { onStdout: onOut, onStderr: onOut });
+    const r = await this.call(args, { env: buildEnv(flags, this.env), onStdout: onOut, onStderr: onOut });
     if (pending) this.events.buildProgress?.({ phase: buildLinePhase(pending) ?? 'stage', message: pending });
     if (r.status === 0) {
       writeBuildKeys(this.dir, keys);
@@ -286,8 +295,22 @@ export class OcclumBackend implements Backend {
     return env;
   }
 
+  /**
+   * HW instances need aesmd unless the CPU has sgx_lc; the CLI waits 3 × 5 s before saying so.
+   * Checked up front so the user gets the fix at once.
+   */
+  private requireAesm(s: InstanceState): void {
+    if (s.sgxMode !== 'HW' || cpuFlags().has('sgx_lc') || isSocketFile(AESM_SOCKET)) return;
+    throw new BackendError(
+      `this instance is built for HW mode and the AESM service is not running (${AESM_SOCKET} is missing): install sgx-aesm-service and start aesmd, or rebuild with --sgx-mode SIM`,
+      1,
+      ['Error: AESM service is not started yet. Need to start it first'],
+    );
+  }
+
   private checkRunnable(path: string): { pathProblem: string | null } {
     const s = this.requireBuilt();
+    this.requireAesm(s);
     if (s.runPids.length > 0) {
       throw new BackendError(`an \`occlum run\` of this instance is still running (pid ${s.runPids.join(', ')}): wait for it to end or stop it`, 1, [
         'Error: the process of current Occlum instance is running. Need to wait for the process to finish or kill it first.',
@@ -364,6 +387,7 @@ export class OcclumBackend implements Backend {
 
   async start(opts: RunOptions = {}): Promise<void> {
     const s = this.requireBuilt();
+    this.requireAesm(s);
     if (s.serverPids.length > 0) {
       throw new BackendError(`the exec server of this instance is already running (pid ${s.serverPids.join(', ')})`, 1, [
         'Error: the server of current Occlum instance has been started.',
