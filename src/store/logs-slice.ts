@@ -18,6 +18,9 @@ import type { StudioState } from './index.ts';
 
 /** Longest time between a chunk arriving and the pane seeing it. */
 export const FRAME_MS = 33;
+/** Under a sustained stream, new records are shown at this pace instead, so rendering does not
+ * eat the time keys need (key actions still update at once). */
+export const FLOOD_FRAME_MS = 100;
 /** Quiet time after which a held multi-line record (Caused by chain, backtrace) is shown. */
 export const PENDING_FLUSH_MS = 150;
 
@@ -101,6 +104,7 @@ export function createLogsSlice(capacity = DEFAULT_CAPACITY): StateCreator<Studi
     let frameTimer: NodeJS.Timeout | null = null;
     let pendingTimer: NodeJS.Timeout | null = null;
     let dirty = false;
+    let lastStreamPublish = 0;
 
     const patch = (p: Partial<LogsState>) => set((s) => ({ logs: { ...s.logs, ...p } }));
     /** Counters and cursor after buffer/filter changes; follow keeps the cursor at the end. */
@@ -114,10 +118,13 @@ export function createLogsSlice(capacity = DEFAULT_CAPACITY): StateCreator<Studi
     const schedule = () => {
       dirty = true;
       if (frameTimer) return;
+      const now = Date.now();
+      const streaming = now - lastStreamPublish < 2 * FLOOD_FRAME_MS;
       frameTimer = setTimeout(() => {
         frameTimer = null;
+        lastStreamPublish = Date.now();
         if (dirty) publish();
-      }, FRAME_MS);
+      }, streaming ? FLOOD_FRAME_MS : FRAME_MS);
       frameTimer.unref?.();
     };
     const push = (source: string, recs: LogRecord[]) => {

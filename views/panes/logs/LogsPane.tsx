@@ -59,7 +59,9 @@ export function LogsPane() {
         ) : rows.length === 0 ? (
           <Text color={theme.muted}>No record passes the filter ({l.size} held). c clears the filters.</Text>
         ) : (
-          rows.map((v) => <RecordRow key={v.id} v={v} selected={v.index === l.cursor} />)
+          rows.map((v) => (
+            <RecordRow key={v.id} v={v} selected={v.index === l.cursor} timestamps={l.timestamps} wrap={l.wrap} search={l.search} regex={l.regex} />
+          ))
         )}
       </Box>
       {l.mode !== 'list' ? (
@@ -135,22 +137,32 @@ function FilterLine() {
   );
 }
 
-function RecordRow({ v, selected }: { v: VisibleRecord; selected: boolean }) {
-  const l = useStudio((s) => ({ timestamps: s.logs.timestamps, wrap: s.logs.wrap, search: s.logs.search, regex: s.logs.regex }));
+interface RowProps {
+  v: VisibleRecord;
+  selected: boolean;
+  timestamps: boolean;
+  wrap: boolean;
+  search: string;
+  regex: boolean;
+}
+
+// Records never change once parsed: a row re-renders only when it is (de)selected or a display
+// setting changes, so following a flood renders just the rows that scrolled in.
+const RecordRow = React.memo(function RecordRow({ v, selected, timestamps, wrap: wrapOn, search, regex }: RowProps) {
   const r = v.record;
-  const p = recordParts(r, { timestamps: l.timestamps });
+  const p = recordParts(r, { timestamps });
   const [first = '', ...rest] = p.body.split('\n');
-  const wrap = l.wrap ? 'wrap' : 'truncate-end';
+  const wrap = wrapOn ? 'wrap' : 'truncate-end';
   const color = r.level ? LEVEL_COLOR[r.level] : theme.muted;
   return (
     <Box flexDirection="column">
       <Text wrap={wrap} inverse={selected}>
         <Text color={theme.muted}>{p.time}</Text>
-        <Text color={color} bold={r.level === 'error'}>{p.label}</Text> <Body line={first} search={l.search} regex={l.regex} raw={r.level === null} />
+        <Text color={color} bold={r.level === 'error'}>{p.label}</Text> <Body line={first} search={search} regex={regex} raw={r.level === null} />
       </Text>
       {rest.map((line, i) => (
         <Text key={i} wrap={wrap} inverse={selected}>
-          <Body line={line} search={l.search} regex={l.regex} raw={r.level === null} />
+          <Body line={line} search={search} regex={regex} raw={r.level === null} />
         </Text>
       ))}
       {v.hints.map((h, i) => (
@@ -163,7 +175,7 @@ function RecordRow({ v, selected }: { v: VisibleRecord; selected: boolean }) {
       ))}
     </Box>
   );
-}
+}, (a, b) => a.v.record === b.v.record && a.selected === b.selected && a.timestamps === b.timestamps && a.wrap === b.wrap && a.search === b.search && a.regex === b.regex);
 
 function Body({ line, search, regex, raw }: { line: string; search: string; regex: boolean; raw: boolean }) {
   const segs = highlight(line, search, regex);
