@@ -1,6 +1,7 @@
 // A program in a pseudo-terminal, mirrored into a headless xterm of the same size, so a view can
 // show exactly what a real terminal would (colours, cursor moves, full-screen programs) as text
 // snapshots. Pure Node: no Ink, no React.
+import { StringDecoder } from 'node:string_decoder';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import pty, { type IPty } from 'node-pty';
@@ -97,6 +98,7 @@ export class PtySession {
   private timer: NodeJS.Timeout | null = null;
   private lastNotify = 0;
   private disposed = false;
+  private readonly decoder = new StringDecoder('utf8');
 
   private constructor(command: PtyCommand, opts: PtySessionOptions) {
     this.command = command;
@@ -141,6 +143,7 @@ export class PtySession {
         rows: size.rows,
         cwd,
         env: { TERM: opts.term ?? 'xterm-256color', ...env },
+        encoding: null,
       });
     } catch (err) {
       this.term.dispose();
@@ -148,8 +151,11 @@ export class PtySession {
     }
     this.pid = this.proc.pid;
     this.proc.onData((d) => {
-      this.term.write(d);
-      for (const l of this.dataListeners) l(d);
+      const bytes = d as unknown as Buffer;
+      this.term.write(bytes);
+      if (this.dataListeners.size === 0) return;
+      const text = this.decoder.write(bytes);
+      for (const l of this.dataListeners) l(text);
     });
     this.exited = new Promise<PtyExit>((resolve) => {
       this.proc.onExit(({ exitCode, signal }) => {
