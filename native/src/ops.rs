@@ -339,6 +339,20 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             std::fs::write(p, bytes).map_err(|e| Error::io(e, &p.display().to_string()))?;
             Out::Json(js(&mac_string(&mac)))
         }
+        "sealBench" => {
+            // Bench helper: AES-128-GCM-seal `mib` MiB in 4 KiB nodes, a different key per node
+            // (as a PF writer does), in one call; returns elapsed milliseconds.
+            let mib: usize = arg(a, 0, "MiB")?.parse().map_err(|_| Error::new(Kind::Usage, "MiB must be a number"))?;
+            let mut buf = vec![0x5au8; mib << 20];
+            let t = std::time::Instant::now();
+            for (i, node) in buf.chunks_mut(pf::NODE).enumerate() {
+                let mut key = [0u8; 16];
+                key[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                let tag = g.encrypt(&key, node);
+                node[0] ^= tag[0];
+            }
+            Out::Json(format!("{:.3}", t.elapsed().as_secs_f64() * 1000.0))
+        }
         _ => return err(Kind::Usage, format!("unknown native operation {:?}", op)),
     })
 }

@@ -2,19 +2,22 @@
 //! integrity-only (deterministic, byte-identical to sefs-cli for the inode files) or with an image
 //! key; incremental reuse of unchanged inode files; atomic replacement of the previous image.
 //!
-//! Atomic scheme (see docs/securefs.md):
-//!   1. build the complete new image in `<outRoot>.tmp-<pid>` (reused inode files are hard links
-//!      to the previous image's files, which are never modified in place);
-//!   2. write the new root MAC to `<macFile>.new`;
-//!   3. swap the two directories with renameat2(RENAME_EXCHANGE) (one atomic step);
-//!   4. rename `<macFile>.new` over `<macFile>`;
-//!   5. delete the old generation.
-//!
-//! A crash before 3 leaves the previous image and .ROOT_MAC untouched (the temp dir is garbage,
-//! removed by the next pack). A crash between 3 and 4 leaves the new image with `.ROOT_MAC.new`
-//! naming it: `recover` (run first by every pack and by the facade) completes step 4.
+//! Atomic scheme (see docs/securefs.md). Every reader of `__ROOT` goes through `metadata`, and
+//! `metadata` is replaced by one rename, so:
+//! * full pack (first pack, `--full`, or no usable pack state): the complete image is built in
+//!   `<outRoot>.tmp-<pid>`, the new root MAC goes to `<macFile>.new`, the directories are swapped
+//!   with renameat2(RENAME_EXCHANGE), `<macFile>.new` is renamed over `<macFile>`, the old
+//!   generation is deleted;
+//! * incremental pack: a journal (`.occlum-studio-pack.journal`: old root MAC, new and old host
+//!   file names) is written first; changed inodes are written under NEW host file names (SEFS
+//!   reads each inode's file name from its record, so names need not equal ids); the new
+//!   `metadata` is written aside and renamed over the old one (the commit); then `.ROOT_MAC`, the
+//!   pack state, and the deletion of the replaced files.
+//! Recovery (`recover`, run first by every pack): with a journal, the stored MAC of `metadata`
+//! tells whether the commit happened: if not, the new files are deleted (the previous image was
+//! never touched); if so, `.ROOT_MAC` is rolled forward and the replaced files are deleted.
 
-use crate::crypto::{cmac, hex, mac_string, parse_dashed16, Gcm, Tag};
+use crate::crypto::{cmac, hex, mac_string, parse_dashed16, parse_hex, Gcm, Tag};
 use crate::error::{err, Error, Kind, Result};
 use crate::pf::{self, WriteKey};
 use crate::progress::{par_map, Progress};
@@ -27,7 +30,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub const STATE_FILE: &str = ".occlum-studio-pack";
-const STATE_MAGIC: &str = "occlum-studio-pack 1";
+const STATE_MAGIC: &str = "occlum-studio-pack 2";
+pub const JOURNAL_FILE: &str = ".occlum-studio-pack.journal";
+const META_TMP: &str = ".metadata.new";
 
 pub struct PackOpts {
     pub src: PathBuf,
@@ -189,6 +194,7 @@ fn scan_dir(nodes: &mut Vec<Node>, dir: usize, links: &mut HashMap<(u64, u64), u
 /// What the previous pack recorded about each inode.
 struct PrevEntry {
     id: u64,
+    host: String,
     typ: u32,
     sig: Sig,
     fingerprint: Tag,
@@ -198,6 +204,7 @@ struct PrevEntry {
 struct PrevState {
     key_fp: String,
     root_mac: Tag,
+    generation: u64,
     by_path: HashMap<String, PrevEntry>,
 }
 
@@ -212,21 +219,22 @@ fn read_state(out_root: &Path) -> Option<PrevState> {
     let text = std::fs::read_to_string(out_root.join(STATE_FILE)).ok()?;
     let mut lines = text.lines();
     let head: Vec<&str> = lines.next()?.split('\t').collect();
-    if head.len() != 3 || head[0] != STATE_MAGIC {
+    if head.len() != 4 || head[0] != STATE_MAGIC {
         return None;
     }
     let mut by_path = HashMap::new();
     for l in lines {
         let f: Vec<&str> = l.split('\t').collect();
-        if f.len() != 10 {
+        if f.len() != 11 || f[10].len() != 32 || parse_hex(f[10]).is_none() {
             return None;
         }
-        let path = String::from_utf8(crate::crypto::parse_hex(f[9])?).ok()?;
-        let tag = |s: &str| -> Option<Tag> { crate::crypto::parse_hex(s)?.try_into().ok() };
+        let path = String::from_utf8(parse_hex(f[9])?).ok()?;
+        let tag = |s: &str| -> Option<Tag> { parse_hex(s)?.try_into().ok() };
         by_path.insert(
             path,
             PrevEntry {
                 id: f[0].parse().ok()?,
+                host: f[10].to_string(),
                 typ: f[1].parse().ok()?,
                 sig: Sig { size: f[2].parse().ok()?, mtime_ns: f[3].parse().ok()?, ctime_ns: f[4].parse().ok()?, ino: f[5].parse().ok()?, dev: f[6].parse().ok()? },
                 fingerprint: tag(f[7])?,
@@ -234,7 +242,7 @@ fn read_state(out_root: &Path) -> Option<PrevState> {
             },
         );
     }
-    Some(PrevState { key_fp: head[1].to_string(), root_mac: parse_dashed16(head[2])?, by_path })
+    Some(PrevState { key_fp: head[1].to_string(), root_mac: parse_dashed16(head[2])?, generation: head[3].parse().ok()?, by_path })
 }
 
 /// MAC of `<root>/metadata` straight from its header (no key needed: bytes 77..93 of node 0).
@@ -258,27 +266,79 @@ fn sibling(out_root: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Finish or discard an interrupted pack (see the module comment). With `clean_tmp`, also delete
-/// temp generations left by a crashed pack (only the packer does that: a reader must not remove
-/// the temp dir of a pack running right now).
-pub fn recover(out_root: &Path, mac_file: &Path, clean_tmp: bool) -> Result<bool> {
+fn write_atomic(path: &Path, data: &[u8], fsync: bool) -> Result<()> {
+    let tmp = sibling(path, &format!(".tmp-{}", std::process::id()));
+    write_file(&tmp, data, fsync)?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(e, &path.display().to_string()))
+}
+
+struct Journal {
+    old_mac: Tag,
+    new_names: Vec<String>,
+    old_names: Vec<String>,
+}
+
+fn read_journal(out_root: &Path) -> Option<Journal> {
+    let text = std::fs::read_to_string(out_root.join(JOURNAL_FILE)).ok()?;
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next()?.split('\t').collect();
+    if head.len() != 2 || head[0] != "occlum-studio-journal 1" {
+        return None;
+    }
+    let mut j = Journal { old_mac: parse_dashed16(head[1])?, new_names: vec![], old_names: vec![] };
+    for l in lines {
+        // Only plain 32-hex host names: a damaged journal must never name other files.
+        match l.split_once('\t') {
+            Some(("new", n)) if n.len() == 32 && parse_hex(n).is_some() => j.new_names.push(n.to_string()),
+            Some(("old", n)) if n.len() == 32 && parse_hex(n).is_some() => j.old_names.push(n.to_string()),
+            _ => {}
+        }
+    }
+    Some(j)
+}
+
+/// Finish or undo an interrupted pack (see the module comment). Readers call it with
+/// `clean = false`: then it only rolls `.ROOT_MAC` forward and never deletes anything (a pack
+/// may be running right now). The packer calls it with `clean = true`.
+pub fn recover(out_root: &Path, mac_file: &Path, clean: bool) -> Result<bool> {
     let pending = pending_mac_path(mac_file);
     let mut changed = false;
+    let cur = stored_root_mac(out_root);
     if let Ok(text) = std::fs::read_to_string(&pending) {
-        match (parse_dashed16(&text), stored_root_mac(out_root)) {
-            (Some(p), Some(cur)) if p == cur => {
+        match (parse_dashed16(&text), cur) {
+            (Some(p), Some(c)) if p == c => {
                 std::fs::rename(&pending, mac_file).map_err(|e| Error::io(e, &mac_file.display().to_string()))?;
+                changed = true;
             }
-            _ => {
+            _ if clean => {
                 let _ = std::fs::remove_file(&pending);
+                changed = true;
+            }
+            _ => {}
+        }
+    }
+    if let Some(j) = read_journal(out_root) {
+        let committed = cur.is_some() && cur != Some(j.old_mac);
+        if committed {
+            let c = cur.unwrap();
+            if std::fs::read_to_string(mac_file).ok().and_then(|t| parse_dashed16(&t)) != Some(c) {
+                write_atomic(mac_file, mac_string(&c).as_bytes(), false)?;
+                changed = true;
             }
         }
-        changed = true;
+        if clean {
+            for n in if committed { &j.old_names } else { &j.new_names } {
+                let _ = std::fs::remove_file(out_root.join(n));
+            }
+            let _ = std::fs::remove_file(out_root.join(META_TMP));
+            let _ = std::fs::remove_file(out_root.join(JOURNAL_FILE));
+            changed = true;
+        }
     }
-    // Leftover generations from a crashed pack.
-    if !clean_tmp {
+    if !clean {
         return Ok(changed);
     }
+    // Leftover generations from a crashed full pack.
     if let (Some(parent), Some(base)) = (out_root.parent(), out_root.file_name()) {
         let prefix = format!("{}.tmp-", base.to_string_lossy());
         if let Ok(rd) = std::fs::read_dir(if parent.as_os_str().is_empty() { Path::new(".") } else { parent }) {
@@ -401,7 +461,7 @@ fn read_source(n: &Node) -> Result<(Vec<u8>, Sig)> {
     }
 }
 
-fn inode_record(n: &Node, size: u64, blocks: u32, mac: &Tag) -> [u8; 112] {
+fn inode_record(n: &Node, host: &str, size: u64, blocks: u32, mac: &Tag) -> [u8; 112] {
     let mut r = [0u8; 112];
     r[0..8].copy_from_slice(&size.to_le_bytes());
     r[8..12].copy_from_slice(&n.typ.to_le_bytes());
@@ -409,11 +469,7 @@ fn inode_record(n: &Node, size: u64, blocks: u32, mac: &Tag) -> [u8; 112] {
     r[14..16].copy_from_slice(&n.nlinks.to_le_bytes());
     r[16..20].copy_from_slice(&blocks.to_le_bytes());
     // uid, gid, pad and the three timespecs stay zero, as sefs-cli's create_image writes them.
-    r[80..96].copy_from_slice(&{
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&n.id.to_le_bytes());
-        b
-    });
+    r[80..96].copy_from_slice(&parse_hex(host).expect("host names are 32 hex digits"));
     r[96..112].copy_from_slice(mac);
     r
 }
@@ -454,15 +510,32 @@ fn metadata_bytes(records: &[(u64, [u8; 112])], max_id: u64) -> Vec<u8> {
 }
 
 enum Job {
-    /// Hard-link the previous generation's file for this id.
+    /// Keep the previous image's host file for this inode (incremental, in place).
     Reuse,
     Write,
+}
+
+fn trace(t0: &Instant, what: &str) {
+    if std::env::var_os("OCCLUM_STUDIO_PACK_TRACE").is_some() {
+        eprintln!("pack: {:>8.2} ms {}", t0.elapsed().as_secs_f64() * 1000.0, what);
+    }
+}
+
+/// Host file name of a rewritten inode in an incremental pack: the id and the pack generation,
+/// so it never collides with a name the current image uses.
+fn gen_name(id: u64, generation: u64) -> String {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&id.to_le_bytes());
+    b[8..].copy_from_slice(&generation.to_le_bytes());
+    hex(&b)
 }
 
 pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
     let t0 = Instant::now();
     recover(&o.out_root, &o.mac_file, true)?;
+    trace(&t0, "recover");
     let mut nodes = scan(&o.src)?;
+    trace(&t0, "scan");
     let key_fp = key_fingerprint(&o.key);
     let cur_mac = stored_root_mac(&o.out_root);
     // The recorded state is trusted only if it belongs to the image that is there now, was made
@@ -476,47 +549,69 @@ pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
     } else {
         None
     };
+    trace(&t0, "previous state");
     let max_id = assign_ids(&mut nodes, prev.as_ref());
     let groups = max_id as usize / BLKBITS + 1;
     if groups > 1 << 16 {
         return err(Kind::Unsupported, "too many inodes for one image");
     }
-    let tmp = sibling(&o.out_root, &format!(".tmp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    if let Some(parent) = o.out_root.parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(e, &parent.display().to_string()))?;
+    let generation = prev.as_ref().map(|p| p.generation + 1).unwrap_or(0);
+    // Directory contents depend only on ids, so every inode can be produced in parallel.
+    let dir_data: Vec<Option<Vec<u8>>> = (0..nodes.len()).map(|i| (nodes[i].typ == T_DIR).then(|| dir_content(&nodes, i))).collect();
+    let mut jobs = Vec::with_capacity(nodes.len());
+    let mut names = Vec::with_capacity(nodes.len());
+    let mut fp_gcm = Gcm::new();
+    for (i, n) in nodes.iter().enumerate() {
+        let prev_e = prev.as_ref().and_then(|p| p.by_path.get(&n.path)).filter(|e| e.id == n.id && e.typ == n.typ);
+        let reuse = match (prev_e, n.typ) {
+            (Some(e), T_DIR) => fp_gcm.gmac(&[0u8; 16], dir_data[i].as_ref().unwrap()) == e.fingerprint,
+            (Some(e), _) => e.sig == n.sig && n.sig.ino != 0,
+            _ => false,
+        } && o.out_root.join(&prev_e.unwrap().host).exists();
+        if reuse {
+            names.push(prev_e.unwrap().host.clone());
+            jobs.push((i, Job::Reuse));
+        } else {
+            names.push(if prev.is_some() { gen_name(n.id, generation) } else { id_name(n.id) });
+            jobs.push((i, Job::Write));
         }
     }
-    std::fs::create_dir(&tmp).map_err(|e| Error::io(e, &tmp.display().to_string()))?;
-    let result = (|| -> Result<PackResult> {
-        // Directory contents depend only on ids, so every inode can be produced in parallel.
-        let dir_data: Vec<Option<Vec<u8>>> = (0..nodes.len()).map(|i| (nodes[i].typ == T_DIR).then(|| dir_content(&nodes, i))).collect();
-        let mut jobs = Vec::with_capacity(nodes.len());
-        for (i, n) in nodes.iter().enumerate() {
-            let prev_e = prev.as_ref().and_then(|p| p.by_path.get(&n.path)).filter(|e| e.id == n.id && e.typ == n.typ);
-            let reuse = match (prev_e, n.typ) {
-                (Some(e), T_DIR) => {
-                    let mut g = Gcm::new();
-                    g.gmac(&[0u8; 16], dir_data[i].as_ref().unwrap()) == e.fingerprint
-                }
-                (Some(e), _) => e.sig == n.sig && n.sig.ino != 0,
-                _ => false,
-            } && o.out_root.join(id_name(n.id)).exists();
-            jobs.push((i, if reuse { Job::Reuse } else { Job::Write }));
+    // In place when a previous image and its state are there; otherwise a fresh generation dir.
+    let in_place = prev.is_some();
+    let work_dir = if in_place { o.out_root.clone() } else { sibling(&o.out_root, &format!(".tmp-{}", std::process::id())) };
+    if in_place {
+        let p = prev.as_ref().unwrap();
+        let kept: std::collections::HashSet<&str> = jobs.iter().zip(&names).filter(|((_, j), _)| matches!(j, Job::Reuse)).map(|(_, n)| n.as_str()).collect();
+        let mut old: Vec<&str> = p.by_path.values().map(|e| e.host.as_str()).filter(|h| !kept.contains(h)).collect();
+        old.sort();
+        old.dedup();
+        let mut j = format!("occlum-studio-journal 1\t{}\n", mac_string(&p.root_mac));
+        for ((_, job), n) in jobs.iter().zip(&names) {
+            if matches!(job, Job::Write) {
+                j.push_str(&format!("new\t{}\n", n));
+            }
         }
+        for n in old {
+            j.push_str(&format!("old\t{}\n", n));
+        }
+        write_atomic(&o.out_root.join(JOURNAL_FILE), j.as_bytes(), o.fsync)?;
+    } else {
+        let _ = std::fs::remove_dir_all(&work_dir);
+        if let Some(parent) = o.out_root.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::io(e, &parent.display().to_string()))?;
+            }
+        }
+        std::fs::create_dir(&work_dir).map_err(|e| Error::io(e, &work_dir.display().to_string()))?;
+    }
+    let result = (|| -> Result<(PackResult, Vec<u8>, Vec<u8>)> {
         progress.set_total(jobs.len() as u64 + 1);
         let outs = par_map(&jobs, |(i, job), gcm| -> Result<(u64, Tag, Sig, Tag, u64, bool)> {
             let n = &nodes[*i];
-            let name = id_name(n.id);
-            let dst = tmp.join(&name);
+            let name = &names[*i];
             match job {
                 Job::Reuse => {
                     let e = prev.as_ref().unwrap().by_path.get(&n.path).unwrap();
-                    let src = o.out_root.join(&name);
-                    if std::fs::hard_link(&src, &dst).is_err() {
-                        std::fs::copy(&src, &dst).map_err(|e| Error::io(e, &src.display().to_string()))?;
-                    }
                     let size = if n.typ == T_DIR { 0 } else { e.sig.size };
                     progress.add(1, 0);
                     Ok((size, e.mac, e.sig, e.fingerprint, 0, true))
@@ -530,13 +625,14 @@ pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
                         (d, s, len)
                     };
                     let fp = if n.typ == T_DIR { gcm.gmac(&[0u8; 16], &data) } else { [0u8; 16] };
-                    let (bytes, mac) = pf::write_pf(&name, &data, &o.key, gcm)?;
-                    write_file(&dst, &bytes, o.fsync)?;
+                    let (bytes, mac) = pf::write_pf(name, &data, &o.key, gcm)?;
+                    write_file(&work_dir.join(name), &bytes, o.fsync)?;
                     progress.add(1, data.len() as u64);
                     Ok((size, mac, sig, fp, data.len() as u64, false))
                 }
             }
         });
+        trace(&t0, "inode files");
         let mut records = Vec::with_capacity(nodes.len());
         let mut state = String::new();
         let (mut packed, mut reused, mut bytes) = (0u64, 0u64, 0u64);
@@ -544,65 +640,92 @@ pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
             let (size, mac, sig, fp, b, was_reused) = r?;
             let n = &nodes[*i];
             let blocks = if n.typ == T_DIR { n.children.len() as u32 + 2 } else { 0 };
-            records.push((n.id, inode_record(n, size, blocks, &mac)));
+            records.push((n.id, inode_record(n, &names[*i], size, blocks, &mac)));
             if was_reused {
                 reused += 1;
             } else {
                 packed += 1;
             }
             bytes += b;
-            state.push_str(&format!(
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-                n.id,
-                n.typ,
-                sig.size,
-                sig.mtime_ns,
-                sig.ctime_ns,
-                sig.ino,
-                sig.dev,
-                hex(&fp),
-                hex(&mac),
-                hex(n.path.as_bytes())
-            ));
+            {
+                let p = &n.path;
+                state.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+                    n.id,
+                    n.typ,
+                    sig.size,
+                    sig.mtime_ns,
+                    sig.ctime_ns,
+                    sig.ino,
+                    sig.dev,
+                    hex(&fp),
+                    hex(&mac),
+                    hex(p.as_bytes()),
+                    names[*i]
+                ));
+            }
         }
         let meta = metadata_bytes(&records, max_id);
         let mut gcm = Gcm::new();
         let (mbytes, root_mac) = pf::write_pf("metadata", &meta, &o.key, &mut gcm)?;
-        write_file(&tmp.join("metadata"), &mbytes, o.fsync)?;
-        write_file(&tmp.join(STATE_FILE), format!("{}\t{}\t{}\n{}", STATE_MAGIC, key_fp, mac_string(&root_mac), state).as_bytes(), o.fsync)?;
-        progress.add(1, 0);
-        if o.fsync {
-            std::fs::File::open(&tmp).and_then(|d| d.sync_all()).map_err(|e| Error::io(e, &tmp.display().to_string()))?;
-        }
-        Ok(PackResult { root_mac, files_packed: packed, files_reused: reused, bytes, ms: 0.0, inodes: nodes.len() as u64 })
+        let state = format!("{}\t{}\t{}\t{}\n{}", STATE_MAGIC, key_fp, mac_string(&root_mac), generation, state);
+        trace(&t0, "metadata");
+        Ok((PackResult { root_mac, files_packed: packed, files_reused: reused, bytes, ms: 0.0, inodes: nodes.len() as u64 }, mbytes, state.into_bytes()))
     })();
-    let mut res = match result {
-        Ok(r) => r,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(e);
-        }
-    };
     let crash = |step: u32| -> Result<()> {
         if o.crash_after == Some(step) {
             return err(Kind::Io, format!("simulated crash after commit step {}", step));
         }
         Ok(())
     };
-    crash(1)?;
-    // Commit (steps 2..5 of the module comment).
-    let pending = pending_mac_path(&o.mac_file);
-    write_file(&pending, mac_string(&res.root_mac).as_bytes(), o.fsync)?;
-    crash(2)?;
-    if o.out_root.exists() {
-        exchange(&tmp, &o.out_root).map_err(|e| Error::new(Kind::Io, format!("{}: atomic directory swap (renameat2 RENAME_EXCHANGE) failed: {}", o.out_root.display(), e)))?;
+    let (mut res, mbytes, state) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            // Undo: nothing of the previous image was touched.
+            if in_place {
+                recover(&o.out_root, &o.mac_file, true)?;
+            } else {
+                let _ = std::fs::remove_dir_all(&work_dir);
+            }
+            return Err(e);
+        }
+    };
+    let (mbytes, state) = (&mbytes[..], &state[..]);
+    if in_place {
+        // 1: inode files written (journal names them). 2: metadata written aside.
+        crash(1)?;
+        write_file(&o.out_root.join(META_TMP), mbytes, o.fsync)?;
+        crash(2)?;
+        // 3: the commit.
+        std::fs::rename(o.out_root.join(META_TMP), o.out_root.join("metadata")).map_err(|e| Error::io(e, &o.out_root.display().to_string()))?;
+        crash(3)?;
+        write_atomic(&o.mac_file, mac_string(&res.root_mac).as_bytes(), o.fsync)?;
+        write_atomic(&o.out_root.join(STATE_FILE), state, o.fsync)?;
+        crash(4)?;
+        trace(&t0, "commit");
+        recover(&o.out_root, &o.mac_file, true)?;
     } else {
-        std::fs::rename(&tmp, &o.out_root).map_err(|e| Error::io(e, &o.out_root.display().to_string()))?;
+        write_file(&work_dir.join("metadata"), mbytes, o.fsync)?;
+        write_file(&work_dir.join(STATE_FILE), state, o.fsync)?;
+        if o.fsync {
+            std::fs::File::open(&work_dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(e, &work_dir.display().to_string()))?;
+        }
+        crash(1)?;
+        let pending = pending_mac_path(&o.mac_file);
+        write_file(&pending, mac_string(&res.root_mac).as_bytes(), o.fsync)?;
+        crash(2)?;
+        if o.out_root.exists() {
+            exchange(&work_dir, &o.out_root).map_err(|e| Error::new(Kind::Io, format!("{}: atomic directory swap (renameat2 RENAME_EXCHANGE) failed: {}", o.out_root.display(), e)))?;
+        } else {
+            std::fs::rename(&work_dir, &o.out_root).map_err(|e| Error::io(e, &o.out_root.display().to_string()))?;
+        }
+        crash(3)?;
+        std::fs::rename(&pending, &o.mac_file).map_err(|e| Error::io(e, &o.mac_file.display().to_string()))?;
+        crash(4)?;
+        trace(&t0, "commit");
+        let _ = std::fs::remove_dir_all(&work_dir);
     }
-    crash(3)?;
-    std::fs::rename(&pending, &o.mac_file).map_err(|e| Error::io(e, &o.mac_file.display().to_string()))?;
-    crash(4)?;
-    let _ = std::fs::remove_dir_all(&tmp);
+    trace(&t0, "done");
     res.ms = t0.elapsed().as_secs_f64() * 1000.0;
     Ok(res)
 }
