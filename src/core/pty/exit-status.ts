@@ -37,7 +37,7 @@ const SIGNAL_HINTS: Record<number, string> = {
   11: 'Invalid memory access; inside Occlum also check that the heap and stack sizes in Occlum.json are large enough.',
   13: 'Wrote to a pipe or socket nobody reads.',
   15: 'Asked to terminate (stop, or the tab was closed).',
-  31: 'A forbidden system call; under the host backend, fork() is blocked as inside Occlum (use posix_spawn).',
+  31: 'A system call was refused by a seccomp filter (bad system call).',
 };
 
 function signalExplanation(status: number, n: number, how: string): ExitExplanation {
