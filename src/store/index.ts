@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { createStore } from 'zustand/vanilla';
 import { createAppSlice, type AppSlice } from './app-slice.ts';
 import { configHooks, createConfigSlice, type ConfigSlice } from './config-slice.ts';
+import { createFilesSlice, filesHooks, type FilesSlice } from './files-slice.ts';
 import { createLogsSlice, type LogsSlice } from './logs-slice.ts';
 import { createRunSlice, runHooks, type RunSlice } from './run-slice.ts';
 
-export type StudioState = AppSlice & ConfigSlice & LogsSlice & RunSlice;
+export type StudioState = AppSlice & ConfigSlice & LogsSlice & RunSlice & FilesSlice;
 
 /** What a slice may do when an instance opens, and how it reports unsaved work. */
 export interface SliceHooks {
@@ -17,7 +18,7 @@ export interface SliceHooks {
   unsaved?(state: StudioState): string | null;
 }
 
-const sliceHooks: SliceHooks[] = [configHooks, runHooks];
+const sliceHooks: SliceHooks[] = [configHooks, runHooks, filesHooks];
 
 export interface StoreOptions {
   launchDir: string;
@@ -31,6 +32,7 @@ export function createStudioStore(opts: StoreOptions = { launchDir: process.cwd(
     ...createConfigSlice(...a),
     ...createLogsSlice()(...a),
     ...createRunSlice()(...a),
+    ...createFilesSlice()(...a),
   }));
   store.setState({
     launchDir: opts.launchDir,

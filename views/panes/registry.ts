@@ -3,6 +3,7 @@ import type React from 'react';
 import type { PaneId } from '../../src/store/app-slice.ts';
 import type { Binding } from '../keymap.ts';
 import { configPane } from './config/index.ts';
+import { filesPane } from './files/index.ts';
 import { logsPane } from './logs/index.ts';
 import { runPane } from './run/index.ts';
 
@@ -16,4 +17,4 @@ export interface PaneDef {
   bindings: Binding[];
 }
 
-export const panes: PaneDef[] = [configPane, runPane, logsPane];
+export const panes: PaneDef[] = [configPane, runPane, filesPane, logsPane];

@@ -1,0 +1,594 @@
+// Files state: the open instance's secure file system as a lazy tree (a directory is listed only
+// when it is expanded), the selected entry's preview, verify with progress, extract and the diff
+// against image/. The FsView objects and preview bytes live in this closure, outside zustand; the
+// state carries what the pane renders.
+//
+// Layers: 'merged' is what the program sees (run layer over image layer, each entry tagged image,
+// run or deleted); 'image' is the packed image alone; 'run' is the merged view restricted to what
+// the run layer holds or deletes (an upper directory always exists for anything below it, so
+// filtering each listing is exact and stays lazy).
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { StateCreator } from 'zustand/vanilla';
+import type { ExtractResult, FsEntry, FsView, VerifyReport } from '../core/securefs/types.ts';
+import type { DiffItem } from '../core/securefs/index.ts';
+import { openBackend } from '../core/backend/select.ts';
+import type { StudioState, StudioStore } from './index.ts';
+
+export type FilesLayer = 'merged' | 'image' | 'run';
+export const FILES_LAYERS: FilesLayer[] = ['merged', 'image', 'run'];
+
+/** Opens the instance's file system (one layer of the backend's `openFs`). Tests may replace it. */
+export type FsOpener = (instanceDir: string, layer: 'image' | 'merged') => Promise<FsView>;
+
+export interface TreeRow {
+  entry: FsEntry;
+  depth: number;
+  expanded: boolean;
+  /** Set when listing this directory failed (shown under it). */
+  error?: string;
+}
+
+export type PreviewKind = 'none' | 'loading' | 'text' | 'hex' | 'dir' | 'symlink' | 'deleted' | 'special' | 'error' | 'too-big';
+
+export interface PreviewState {
+  path: string | null;
+  kind: PreviewKind;
+  /** Lines the preview has (text lines or 16-byte hex rows). */
+  lines: number;
+  /** First line shown. */
+  offset: number;
+  /** Bytes held for display (the start of the file), and the file's size. */
+  shown: number;
+  size: number;
+  /** Text shown for dir/symlink/deleted/error/too-big previews. */
+  message: string | null;
+  /** User forced hex (or text) instead of the detected kind. */
+  forced: 'text' | 'hex' | null;
+}
+
+export interface VerifyState {
+  running: boolean;
+  layer: FilesLayer;
+  done: number;
+  total: number;
+  bytes: number;
+  report: VerifyReport | null;
+  error: string | null;
+}
+
+export interface DiffState {
+  running: boolean;
+  src: string;
+  items: DiffItem[];
+  error: string | null;
+}
+
+export type FilesPanel = 'preview' | 'verify' | 'diff';
+
+export interface FilesState {
+  status: 'closed' | 'opening' | 'ready' | 'error';
+  /** Why the file system cannot be shown (not built, wrong key, …). */
+  error: string | null;
+  /** Why a layer is not the one asked for (e.g. a sealed run layer: only the image is shown). */
+  note: string | null;
+  layer: FilesLayer;
+  /** Layers that could be opened. */
+  layers: FilesLayer[];
+  rootMac: string | null;
+  rows: TreeRow[];
+  cursor: number;
+  panel: FilesPanel;
+  /** Scroll offset of the verify/diff panels. */
+  panelOffset: number;
+  preview: PreviewState;
+  verify: VerifyState | null;
+  /** Paths with a verify problem (marked in the tree). */
+  problemPaths: string[];
+  diff: DiffState | null;
+  /** The extract prompt is open (the line editor owns the keyboard). */
+  prompt: 'extract' | null;
+  lastExtract: { dest: string; path: string; result: ExtractResult } | null;
+  version: number;
+}
+
+export interface FilesSlice {
+  files: FilesState;
+  filesSetOpener(opener: FsOpener | null): void;
+  /** Opens the instance's file system (idempotent unless `force`). */
+  filesOpen(force?: boolean): Promise<void>;
+  filesReset(): void;
+  filesSetLayer(layer: FilesLayer): void;
+  filesCycleLayer(): void;
+  filesMove(delta: number): void;
+  filesMoveTo(where: 'first' | 'last'): void;
+  /** Expands a collapsed directory, collapses an expanded one. */
+  filesToggle(): void;
+  filesExpand(): void;
+  /** Collapses the selected directory, or moves to its parent. */
+  filesCollapse(): void;
+  filesSelected(): FsEntry | null;
+  filesScroll(delta: number): void;
+  filesToggleHex(): void;
+  /** Bytes and text lines of the current preview (for rendering only the visible rows). */
+  filesPreviewData(): { bytes: Buffer; lines: string[] | null };
+  filesSetPanel(panel: FilesPanel): void;
+  filesVerify(): Promise<void>;
+  filesDiff(): Promise<void>;
+  filesStartExtract(): void;
+  filesCancelPrompt(): void;
+  filesExtract(dest: string): Promise<void>;
+}
+
+/** Bytes of a file kept for the preview; files up to MAX_READ are read (off the main thread). */
+export const PREVIEW_BYTES = 256 * 1024;
+export const MAX_READ = 64 * 1024 * 1024;
+/** Bytes inspected to tell text from binary. */
+const SNIFF = 8192;
+
+const NO_PREVIEW: PreviewState = { path: null, kind: 'none', lines: 0, offset: 0, shown: 0, size: 0, message: null, forced: null };
+
+const INITIAL: FilesState = {
+  status: 'closed',
+  error: null,
+  note: null,
+  layer: 'merged',
+  layers: [],
+  rootMac: null,
+  rows: [],
+  cursor: 0,
+  panel: 'preview',
+  panelOffset: 0,
+  preview: NO_PREVIEW,
+  verify: null,
+  problemPaths: [],
+  diff: null,
+  prompt: null,
+  lastExtract: null,
+  version: 0,
+};
+
+/** Binary when the start has a NUL, is not valid UTF-8, or is more than 10% control bytes. */
+export function looksBinary(b: Buffer): boolean {
+  const head = b.subarray(0, SNIFF);
+  if (head.includes(0)) return true;
+  let ctl = 0;
+  for (const c of head) if (c < 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12 && c !== 27) ctl++;
+  if (ctl > head.length / 10) return true;
+  try {
+    // A multi-byte character cut at the sniff boundary is not a reason to call it binary.
+    new TextDecoder('utf-8', { fatal: true }).decode(head.length === SNIFF ? head.subarray(0, SNIFF - 4) : head);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Text lines for display: tabs expanded, other control characters made visible. */
+export function textLines(b: Buffer): string[] {
+  const text = b.toString('utf8');
+  return text
+    .replace(/\r\n/g, '\n')
+    .split('\n')
+    .map((l) => l.replace(/\t/g, '    ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `^${String.fromCharCode((c.charCodeAt(0) + 64) & 0x7f)}`));
+}
+
+function parentOf(path: string): string {
+  if (path === '/') return '/';
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+/** The backend's openFs for the instance (host sandbox or an installed Occlum). */
+export function backendOpener(backendKind: () => 'host' | 'occlum'): FsOpener {
+  return async (dir, layer) => {
+    const { backend } = openBackend(dir, { backend: backendKind() });
+    if (!backend.openFs) throw new Error(`the ${backend.kind} backend cannot open the instance's file system`);
+    return backend.openFs({ layer });
+  };
+}
+
+/** A view of only what the run layer holds or deletes, over the merged view. */
+function runOnlyView(merged: FsView): FsView {
+  const keep = (e: FsEntry) => e.path === '/' || e.layer !== 'image';
+  return {
+    ...merged,
+    list: (p) => merged.list(p).filter(keep),
+    walk: () => merged.walk().filter(keep),
+  };
+}
+
+function describeOpenError(err: unknown): string {
+  const e = err as Error & { code?: string };
+  const msg = e.message ?? String(err);
+  if (e.code === 'EWRONGKEY') return `the image cannot be opened with the key at hand (wrong image key?): ${msg}`;
+  return msg;
+}
+
+export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice> => (set, get) => {
+  let opener: FsOpener | null = null;
+  let views: Partial<Record<FilesLayer, FsView>> = {};
+  /** Listed directories of the current layer (path → children), and the expanded ones. */
+  let children = new Map<string, FsEntry[]>();
+  let listErrors = new Map<string, string>();
+  let expanded = new Set<string>(['/']);
+  let previewBytes: Buffer = Buffer.alloc(0);
+  let previewText: string[] | null = null;
+  let previewToken = 0;
+  let openToken = 0;
+
+  const patch = (p: Partial<FilesState>) => set((s) => ({ files: { ...s.files, ...p, version: s.files.version + 1 } }));
+  const view = (): FsView | undefined => views[get().files.layer];
+
+  const listDir = (path: string): void => {
+    const v = view();
+    if (!v || children.has(path) || listErrors.has(path)) return;
+    try {
+      children.set(path, v.list(path));
+    } catch (err) {
+      listErrors.set(path, (err as Error).message);
+    }
+  };
+
+  /** Flattens the expanded part of the tree into rows (only listed directories are visited). */
+  const buildRows = (): TreeRow[] => {
+    const v = view();
+    if (!v) return [];
+    let root: FsEntry;
+    try {
+      root = v.stat('/');
+    } catch (err) {
+      return [{ entry: { path: '/', name: '/', type: 'dir', mode: 0, size: 0, inode: 0, nlink: 0 }, depth: 0, expanded: false, error: (err as Error).message }];
+    }
+    const rows: TreeRow[] = [];
+    const visit = (e: FsEntry, depth: number) => {
+      const isOpen = e.type === 'dir' && e.layer !== 'deleted' && expanded.has(e.path);
+      if (isOpen) listDir(e.path);
+      rows.push({ entry: e, depth, expanded: isOpen, ...(isOpen && listErrors.has(e.path) ? { error: listErrors.get(e.path) } : {}) });
+      if (isOpen) for (const c of children.get(e.path) ?? []) visit(c, depth + 1);
+    };
+    visit(root, 0);
+    return rows;
+  };
+
+  /** Rebuilds the rows, keeping the cursor on `keepPath` (or the nearest row). */
+  const refreshRows = (keepPath?: string | null) => {
+    const f = get().files;
+    const want = keepPath ?? f.rows[f.cursor]?.entry.path ?? '/';
+    const rows = buildRows();
+    let cursor = rows.findIndex((r) => r.entry.path === want);
+    if (cursor < 0) {
+      // The entry is gone (layer switch): the nearest existing ancestor.
+      let p = want;
+      while (cursor < 0 && p !== '/') {
+        p = parentOf(p);
+        cursor = rows.findIndex((r) => r.entry.path === p);
+      }
+    }
+    patch({ rows, cursor: Math.max(0, Math.min(cursor, rows.length - 1)) });
+    loadPreview();
+  };
+
+  const setPreview = (p: Partial<PreviewState>) => patch({ preview: { ...NO_PREVIEW, ...p } });
+
+  /** Loads the selected entry's preview; a later selection wins over a slower earlier read. */
+  const loadPreview = () => {
+    const f = get().files;
+    const e = f.rows[f.cursor]?.entry;
+    const token = ++previewToken;
+    previewBytes = Buffer.alloc(0);
+    previewText = null;
+    const v = view();
+    if (!e || !v) return setPreview({});
+    const base = { path: e.path, size: e.size, forced: f.preview.path === e.path ? f.preview.forced : null };
+    if (e.layer === 'deleted') {
+      return setPreview({ ...base, kind: 'deleted', message: 'deleted in the run layer (whiteout): the image still holds it, the program no longer sees it' });
+    }
+    if (e.type === 'dir') {
+      const n = children.get(e.path)?.length;
+      return setPreview({ ...base, kind: 'dir', message: n === undefined ? 'directory (enter lists it)' : `directory, ${n} entr${n === 1 ? 'y' : 'ies'}` });
+    }
+    if (e.type === 'symlink') {
+      let target = e.target;
+      if (target === undefined) {
+        try {
+          target = v.readlink(e.path);
+        } catch (err) {
+          return setPreview({ ...base, kind: 'error', message: `cannot read the link: ${(err as Error).message}` });
+        }
+      }
+      return setPreview({ ...base, kind: 'symlink', message: `symbolic link to ${target}` });
+    }
+    if (e.type !== 'file') return setPreview({ ...base, kind: 'special', message: `${e.type}: no content to show` });
+    if (e.size > MAX_READ) {
+      return setPreview({
+        ...base,
+        kind: 'too-big',
+        message: `${(e.size / 1048576).toFixed(1)} MiB: too large to preview (limit ${MAX_READ / 1048576} MiB); extract it (x) to read it`,
+      });
+    }
+    setPreview({ ...base, kind: 'loading', message: 'reading…' });
+    v.readFileAsync(e.path).then(
+      (buf) => {
+        if (token !== previewToken) return;
+        previewBytes = buf.subarray(0, PREVIEW_BYTES);
+        const forced = get().files.preview.forced;
+        const binary = looksBinary(previewBytes);
+        const kind = forced ?? (binary ? 'hex' : 'text');
+        previewText = kind === 'text' ? textLines(previewBytes) : null;
+        const lines = kind === 'text' ? previewText!.length : Math.ceil(previewBytes.length / 16);
+        setPreview({ ...base, forced, kind, lines, shown: previewBytes.length, size: buf.length });
+      },
+      (err: Error) => {
+        if (token !== previewToken) return;
+        setPreview({ ...base, kind: 'error', message: `cannot read: ${err.message}` });
+      },
+    );
+  };
+
+  const resetTree = () => {
+    children = new Map();
+    listErrors = new Map();
+  };
+
+  return {
+    files: INITIAL,
+    filesSetOpener(o) {
+      opener = o;
+    },
+    filesReset() {
+      views = {};
+      resetTree();
+      expanded = new Set(['/']);
+      previewToken++;
+      openToken++;
+      set({ files: { ...INITIAL, version: get().files.version + 1 } });
+    },
+    async filesOpen(force = false) {
+      const s = get();
+      const dir = s.instanceDir;
+      if (!dir) return;
+      if (!force && s.files.status !== 'closed') return;
+      const token = ++openToken;
+      const keepLayer = s.files.layer;
+      views = {};
+      resetTree();
+      patch({ status: 'opening', error: null, note: null, rows: [], layers: [] });
+      if (!existsSync(join(dir, 'build', 'mount', '__ROOT', 'metadata'))) {
+        patch({
+          status: 'error',
+          error: `this instance is not built yet (${join(dir, 'build/mount/__ROOT')} holds no secure image): build it, then press r here`,
+        });
+        return;
+      }
+      const open = opener ?? backendOpener(() => get().backend);
+      let image: FsView;
+      try {
+        image = await open(dir, 'image');
+      } catch (err) {
+        if (token !== openToken) return;
+        patch({ status: 'error', error: `cannot open the image: ${describeOpenError(err)}` });
+        return;
+      }
+      let note: string | null = null;
+      let merged: FsView | undefined;
+      try {
+        merged = await open(dir, 'merged');
+        // Without a run layer the backend hands back the image alone: no run view then.
+        if (merged.kind !== 'union') {
+          merged = undefined;
+          note = 'no run layer yet (the instance has not run): the merged view is the image';
+        }
+      } catch (err) {
+        note = `the run layer cannot be read (${describeOpenError(err)}): showing the image layer`;
+      }
+      if (token !== openToken) return;
+      views = merged ? { merged, image, run: runOnlyView(merged) } : { merged: image, image };
+      const layers: FilesLayer[] = merged ? FILES_LAYERS : ['merged', 'image'];
+      const layer = layers.includes(keepLayer) ? keepLayer : 'merged';
+      patch({ status: 'ready', layers, layer, note, rootMac: image.rootMac });
+      refreshRows('/');
+    },
+    filesSetLayer(layer) {
+      const f = get().files;
+      if (f.status !== 'ready') return;
+      if (!f.layers.includes(layer)) {
+        get().setFlash(`the ${layer} layer is not available: ${f.note ?? 'no run layer'}`, 'error');
+        return;
+      }
+      if (layer === f.layer) return;
+      resetTree();
+      patch({ layer, problemPaths: f.verify?.layer === layer ? f.problemPaths : [] });
+      refreshRows();
+    },
+    filesCycleLayer() {
+      const f = get().files;
+      const i = f.layers.indexOf(f.layer);
+      const next = f.layers[(i + 1) % Math.max(1, f.layers.length)];
+      if (next) get().filesSetLayer(next);
+    },
+    filesMove(delta) {
+      const f = get().files;
+      if (f.rows.length === 0) return;
+      const cursor = Math.max(0, Math.min(f.rows.length - 1, f.cursor + delta));
+      if (cursor === f.cursor) return;
+      patch({ cursor });
+      loadPreview();
+    },
+    filesMoveTo(where) {
+      const f = get().files;
+      get().filesMove(where === 'first' ? -f.rows.length : f.rows.length);
+    },
+    filesToggle() {
+      const r = get().filesSelected();
+      if (!r) return;
+      if (r.type !== 'dir' || r.layer === 'deleted') return;
+      if (expanded.has(r.path)) expanded.delete(r.path);
+      else expanded.add(r.path);
+      refreshRows(r.path);
+    },
+    filesExpand() {
+      const r = get().filesSelected();
+      if (r?.type === 'dir' && r.layer !== 'deleted' && !expanded.has(r.path)) get().filesToggle();
+      else if (r?.type === 'dir' && expanded.has(r.path)) get().filesMove(1);
+    },
+    filesCollapse() {
+      const f = get().files;
+      const r = f.rows[f.cursor];
+      if (!r) return;
+      if (r.expanded && r.entry.path !== '/') {
+        expanded.delete(r.entry.path);
+        refreshRows(r.entry.path);
+        return;
+      }
+      const parent = parentOf(r.entry.path);
+      const i = f.rows.findIndex((x) => x.entry.path === parent);
+      if (i >= 0 && i !== f.cursor) {
+        patch({ cursor: i });
+        loadPreview();
+      }
+    },
+    filesSelected() {
+      const f = get().files;
+      return f.rows[f.cursor]?.entry ?? null;
+    },
+    filesScroll(delta) {
+      const f = get().files;
+      if (f.panel === 'preview') {
+        const offset = Math.max(0, Math.min(Math.max(0, f.preview.lines - 1), f.preview.offset + delta));
+        if (offset !== f.preview.offset) patch({ preview: { ...f.preview, offset } });
+      } else {
+        const n = f.panel === 'verify' ? (f.verify?.report?.problems.length ?? 0) : (f.diff?.items.length ?? 0);
+        patch({ panelOffset: Math.max(0, Math.min(Math.max(0, n - 1), f.panelOffset + delta)) });
+      }
+    },
+    filesToggleHex() {
+      const f = get().files;
+      const p = f.preview;
+      if (p.kind !== 'text' && p.kind !== 'hex') return;
+      const kind = p.kind === 'text' ? 'hex' : 'text';
+      previewText = kind === 'text' ? textLines(previewBytes) : null;
+      const lines = kind === 'text' ? previewText!.length : Math.ceil(previewBytes.length / 16);
+      patch({ panel: 'preview', preview: { ...p, kind, forced: kind, lines, offset: 0 } });
+    },
+    filesPreviewData() {
+      return { bytes: previewBytes, lines: previewText };
+    },
+    filesSetPanel(panel) {
+      patch({ panel, panelOffset: 0 });
+    },
+    async filesVerify() {
+      const f = get().files;
+      const v = view();
+      if (!v || f.status !== 'ready') {
+        get().setFlash('nothing to verify: the file system is not open', 'error');
+        return;
+      }
+      if (f.verify?.running) {
+        patch({ panel: 'verify' });
+        return;
+      }
+      const layer = f.layer;
+      const base: VerifyState = { running: true, layer, done: 0, total: 0, bytes: 0, report: null, error: null };
+      patch({ panel: 'verify', panelOffset: 0, verify: base, problemPaths: [] });
+      const current = () => get().files.verify;
+      try {
+        // The engine verifies on the libuv pool; the callback only copies counters into state.
+        const report = await v.verify({
+          onProgress: (p) => {
+            const cur = current();
+            if (cur?.running) patch({ verify: { ...cur, done: p.done, total: p.total, bytes: p.bytes ?? cur.bytes } });
+          },
+        });
+        const cur = current() ?? base;
+        patch({
+          verify: { ...cur, running: false, done: report.files, total: Math.max(cur.total, report.files), bytes: report.bytes, report },
+          problemPaths: get().files.layer === layer ? [...new Set(report.problems.map((p) => p.path))] : [],
+        });
+        get().setFlash(
+          report.ok ? `verify: OK, ${report.files} files` : `verify: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in ${report.files} files`,
+          report.ok ? 'info' : 'error',
+        );
+      } catch (err) {
+        patch({ verify: { ...(current() ?? base), running: false, error: (err as Error).message } });
+        get().setFlash(`verify failed: ${(err as Error).message}`, 'error');
+      }
+    },
+    async filesDiff() {
+      const s = get();
+      const dir = s.instanceDir;
+      const image = views.image;
+      if (!dir || !image) {
+        s.setFlash('nothing to compare: the file system is not open', 'error');
+        return;
+      }
+      const src = join(dir, 'image');
+      if (!existsSync(src)) {
+        patch({ panel: 'diff', panelOffset: 0, diff: { running: false, src, items: [], error: `${src} does not exist: there is no source tree to compare the image with` } });
+        return;
+      }
+      patch({ panel: 'diff', panelOffset: 0, diff: { running: true, src, items: [], error: null } });
+      // diffWithSource reads synchronously: let the "comparing…" frame render first.
+      await new Promise((r) => setTimeout(r, 0));
+      try {
+        const { diffWithSource } = await import('../core/securefs/index.ts');
+        const items = diffWithSource(image, src);
+        patch({ diff: { running: false, src, items, error: null } });
+      } catch (err) {
+        patch({ diff: { running: false, src, items: [], error: (err as Error).message } });
+      }
+    },
+    filesStartExtract() {
+      const e = get().filesSelected();
+      if (!e) return;
+      if (e.layer === 'deleted') {
+        get().setFlash(`${e.path} is deleted in the run layer: nothing to extract`, 'error');
+        return;
+      }
+      patch({ prompt: 'extract' });
+      get().setCapture(true);
+    },
+    filesCancelPrompt() {
+      patch({ prompt: null });
+      get().setCapture(false);
+    },
+    async filesExtract(destInput) {
+      const s = get();
+      s.filesCancelPrompt();
+      const e = s.filesSelected();
+      const v = view();
+      if (!e || !v) return;
+      const raw = destInput.trim();
+      if (!raw) {
+        s.setFlash('extract: no destination directory given', 'error');
+        return;
+      }
+      const dest = isAbsolute(raw) ? raw : resolve(s.launchDir, raw);
+      if (existsSync(dest) && !statSync(dest).isDirectory()) {
+        s.setFlash(`extract: ${dest} exists and is not a directory: give a directory`, 'error');
+        return;
+      }
+      s.setFlash(`extracting ${e.path} to ${dest}…`);
+      await new Promise((r) => setTimeout(r, 0));
+      try {
+        const { extract } = await import('../core/securefs/index.ts');
+        const result = extract(v, e.path, dest);
+        patch({ lastExtract: { dest, path: e.path, result } });
+        const skipped = result.skipped.length ? `; ${result.skipped.length} skipped (${result.skipped.map((x) => `${x.path}: ${x.reason}`).join('; ')})` : '';
+        s.setFlash(
+          `extracted ${e.path} to ${dest}: ${result.files} files, ${result.dirs} dirs, ${result.symlinks} symlinks, ${result.bytes} bytes${skipped}`,
+          result.skipped.length ? 'error' : 'info',
+        );
+      } catch (err) {
+        s.setFlash(`extract ${e.path} to ${dest} failed: ${(err as Error).message}`, 'error');
+      }
+    },
+  };
+};
+
+/** Resets the Files state when another instance opens; the pane opens it when first shown. */
+export const filesHooks = {
+  onOpen(store: StudioStore) {
+    store.getState().filesReset();
+  },
+};
