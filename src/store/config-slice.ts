@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { StateCreator } from 'zustand/vanilla';
 import {
-  applyOp, applyTextEdits, checkConfig, checkDisk, EditHistory, helpFor, LATEST, loadConfigFile, readSettings,
+  applyOp, applyTextEdits, checkConfig, checkDisk, EditHistory, loadConfigFile, readSettings,
   resolveVersion, saveConfigFile, SaveConflictError,
   type CheckResult, type Diagnostic, type DiskState, type EditOp, type JsonPath, type VersionId,
 } from '../core/config/index.ts';
@@ -231,10 +231,3 @@ export const configHooks = {
     return c.file && c.text !== c.savedText ? `${basename(c.file)} has unsaved changes` : null;
   },
 };
-
-/** Help text for a path (key table), for the pane. */
-export function keyHelp(path: JsonPath): string | undefined {
-  return helpFor(path)?.help;
-}
-
-export { LATEST };

@@ -55,8 +55,3 @@ export function formatSize(bytes: number): string {
 export function roundUpToPage(bytes: number): number {
   return Math.ceil(bytes / PAGE) * PAGE;
 }
-
-/** Human-readable bytes for messages ("1.5 GiB"). */
-export function describeBytes(bytes: number): string {
-  return formatSize(bytes);
-}

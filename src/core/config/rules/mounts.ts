@@ -6,7 +6,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Node } from 'jsonc-parser';
 import { describeValue, members, nearest, type RuleContext } from '../context.ts';
 import { FS_TYPES, isKnown, mountKeySpec, MOUNT_KEYS } from '../keys.ts';
-import { formatSize, GB, parseSize, PAGE } from '../sizes.ts';
+import { formatSize, GB, PAGE } from '../sizes.ts';
 import { atLeast } from '../versions.ts';
 import { formatPath, type JsonPath } from '../types.ts';
 import { checkType } from './structure.ts';
@@ -302,10 +302,4 @@ export function isOldTmp(ctx: RuleContext, e: { node: Node; target?: string; typ
   const temp = ctx.get(['options', 'temporary'], e.node)?.value === true;
   const src = str(ctx.get(['source'], e.node));
   return temp && (src === undefined || /^(\.\/)?run\//.test(src));
-}
-
-export function parseSizeNode(n: Node | undefined): number | undefined {
-  if (n?.type !== 'string') return undefined;
-  const r = parseSize(String(n.value));
-  return r.ok ? r.bytes : undefined;
 }

@@ -1,7 +1,7 @@
 // Rules on the shape of the top-level sections: required keys per version, JSON types as
 // serde checks them, u32 ranges, duplicate fields, unknown and too-new keys.
 import type { Node } from 'jsonc-parser';
-import { describeValue, keyNode, members, nearest, type RuleContext } from '../context.ts';
+import { describeValue, members, nearest, type RuleContext } from '../context.ts';
 import { childrenOf, isKnown, isRequired, KEYS, keySpec, typeAt, type KeySpec } from '../keys.ts';
 import { formatSize } from '../sizes.ts';
 import { atLeast, versionIndex } from '../versions.ts';

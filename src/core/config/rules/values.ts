@@ -1,7 +1,7 @@
 // Rules on individual values: size strings, entry points, env lists, KSS IDs, and the
 // cross-field rules of gen_internal_conf (max ≥ init sizes, init threads ≤ max).
 import type { Node } from 'jsonc-parser';
-import { members, type RuleContext } from '../context.ts';
+import type { RuleContext } from '../context.ts';
 import { formatSize, KB, GB, PAGE, parseSize, roundUpToPage } from '../sizes.ts';
 import { atLeast } from '../versions.ts';
 import type { Fix, JsonPath } from '../types.ts';
@@ -234,9 +234,4 @@ export function checkCrossField(ctx: RuleContext): void {
   if (initT && !edmm && atLeast(ctx.version, '0.30.1')) {
     ctx.report('info', 'edmm-only', initT, ['resource_limits', 'init_num_of_threads'], 'init_num_of_threads only matters with EDMM (feature.enable_edmm); it is ignored otherwise');
   }
-}
-
-/** Mount source existence helper shared with the mount rules. */
-export function memberKeys(node: Node | undefined): Set<string> {
-  return new Set(node ? members(node).map((m) => m.key) : []);
 }
