@@ -210,3 +210,23 @@ test('a stream without newlines stays bounded (cut into MAX_LINE pieces)', () =>
   assert.equal(out.reduce((n, r) => n + r.text.length, 0), 1_000_000);
   assert.ok(out.every((r) => r.text.length <= MAX_LINE));
 });
+
+test('panics whose message spans lines stay one record, location from the closing line', () => {
+  const r = parseLog(
+    "thread '<unnamed>' panicked at 'assertion failed: `(left == right)`\n  left: `1`,\n right: `2`', src/vm/x.rs:10:5\n" +
+      'note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n' +
+      "thread '<unnamed>' panicked at src/vm/y.rs:3:9:\nassertion `left == right` failed\n  left: 1\n right: 2\n" +
+      '[ERROR] occlum-pal: after (line 1, file src/a.c)\n',
+  );
+  assert.deepEqual(r.map((x) => x.kind), ['panic', 'panic', 'pal']);
+  assert.equal(r[0]?.message, 'assertion failed: `(left == right)`\n  left: `1`,\n right: `2`');
+  assert.deepEqual(r[0]?.location, { file: 'src/vm/x.rs', line: 10, column: 5 });
+  assert.equal(r[1]?.message, 'assertion `left == right` failed');
+  assert.equal(r[1]?.text.split('\n').length, 4);
+});
+
+test('an unclosed panic quote does not swallow the records after it', () => {
+  const r = parseLog("thread 'x' panicked at 'no closing quote\nmore text\n[ERROR] occlum-pal: next (line 1, file src/a.c)\n");
+  assert.deepEqual(r.map((x) => x.kind), ['panic', 'pal']);
+  assert.equal(r[0]?.message, 'no closing quote\nmore text');
+});

@@ -27,6 +27,10 @@ const SGX_CODE = /error code (0x[0-9a-fA-F]+)(?:: ?(.*))?$/;
 // thread '<unnamed>' panicked at src/config.rs:24:17:          (Rust ≥ 1.73; message on the next line)
 const PANIC_OLD = /^thread '([^']*)' panicked at '(.*)', ([^\s:]+):(\d+):(\d+)$/;
 const PANIC_NEW = /^thread '([^']*)' panicked at ([^\s:]+):(\d+):(\d+):?$/;
+// A quoted message with newlines (`assertion failed … left: … right: …', src/x.rs:1:2`): the
+// location comes on the line that closes the quote.
+const PANIC_OPEN = /^thread '([^']*)' panicked at '(.*)$/;
+export const PANIC_CLOSE = /^(.*)', ([^\s:]+):(\d+):(\d+)$/;
 const ALLOC_FAILED = /^memory allocation of (\d+) bytes failed/;
 // bash: /opt/occlum/build/bin/occlum: line 315:  8025 Segmentation fault      (core dumped) RUST_BACKTRACE=1 …
 const EXEC_STATUS = /^Error: (-?\d+)$/;
@@ -112,6 +116,8 @@ export interface Classified {
   chain: boolean;
   /** A new-style panic header: the next line is the panic message. */
   expectMessage?: boolean;
+  /** An old-style panic whose quoted message continues on the next lines. */
+  openQuote?: boolean;
 }
 
 export function classifyLine(text: string): Classified {
@@ -137,6 +143,8 @@ export function classifyLine(text: string): Classified {
         const start: RecordStart = { kind: 'panic', level: 'error', message: '', location: loc(neu[2], neu[3], neu[4]) };
         return { start, chain: true, expectMessage: true };
       }
+      const open = PANIC_OPEN.exec(text);
+      if (open) return { start: { kind: 'panic', level: 'error', message: open[2] as string }, chain: true, openQuote: true };
     }
   } else if (c0 === 0x6d /* m */) {
     if (ALLOC_FAILED.test(text)) return { start: { kind: 'panic', level: 'error', message: text }, chain: true };

@@ -3,7 +3,7 @@
 // `Caused by` chain, a panic backtrace) is held until the next record starts, flush() is
 // called (the caller's idle timeout), or end(). Never throws on garbage.
 import { cleanLine } from './clean.ts';
-import { classifyLine, parseCause, type RecordStart } from './line.ts';
+import { classifyLine, parseCause, PANIC_CLOSE, type RecordStart } from './line.ts';
 import type { LogRecord } from './types.ts';
 
 /** A line longer than this is cut into pieces so a stream without newlines cannot grow without bound. */
@@ -20,6 +20,7 @@ interface Pending {
   lineNo: number;
   colored: boolean;
   expectMessage: boolean;
+  openQuote: boolean;
 }
 
 export class LogParser {
@@ -149,7 +150,7 @@ export class LogParser {
       c = { start: { kind: 'raw', level: null, message: text } as RecordStart, chain: false };
     }
     if (c.chain) {
-      this.pending = { start: c.start, lines: [text], lineNo: this.lineNo, colored, expectMessage: c.expectMessage ?? false };
+      this.pending = { start: c.start, lines: [text], lineNo: this.lineNo, colored, expectMessage: c.expectMessage ?? false, openQuote: c.openQuote ?? false };
     } else {
       const rec = c.start as LogRecord;
       rec.text = text;
@@ -168,7 +169,22 @@ export class LogParser {
         s.message = text;
         return true;
       }
-      return BACKTRACE_LINE.test(text);
+      if (p.openQuote) {
+        // Never swallow Occlum records if the closing quote does not come.
+        if (p.lines.length > 32 || classifyLine(text).start.kind !== 'raw') {
+          p.openQuote = false;
+          return false;
+        }
+        const close = PANIC_CLOSE.exec(text);
+        if (close) {
+          p.openQuote = false;
+          s.message += '\n' + close[1];
+          s.location = { file: close[2] as string, line: Number(close[3]), column: Number(close[4]) };
+        } else s.message += '\n' + text;
+        return true;
+      }
+      // Backtrace lines, and indented lines of a multi-line message (`  left: …`).
+      return BACKTRACE_LINE.test(text) || text.charCodeAt(0) === 0x20;
     }
     const m = text.charCodeAt(0) <= 0x20 ? CAUSED_BY.exec(text) : null;
     if (!m) return false;
