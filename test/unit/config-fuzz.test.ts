@@ -4,7 +4,7 @@
 // test/bench/config.bench.ts, not here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkConfig, LineIndex } from '../../src/core/config/index.ts';
+import { applyTextEdits, checkConfig, LineIndex } from '../../src/core/config/index.ts';
 import { corpusConfigs } from '../helpers/config-corpus.ts';
 import { mutate, rng } from '../helpers/config-mutate.ts';
 
@@ -13,6 +13,7 @@ test('thousands of mutated corpus configs: no throw, every diagnostic located', 
   const r = rng(0x0cc1);
   let runs = 0;
   let diagnostics = 0;
+  let fixesApplied = 0;
   for (let i = 0; i < 4000; i++) {
     const base = corpus[i % corpus.length]!.text;
     let text = mutate(base, r);
@@ -30,8 +31,18 @@ test('thousands of mutated corpus configs: no throw, every diagnostic located', 
         assert.notEqual(d.code, 'internal', `rule crashed: ${d.message}`);
         if (d.fix) for (const e of d.fix.edits) assert.ok(e.offset >= 0 && e.offset + e.length <= text.length);
       }
+      // Every twentieth input: apply each fix and check again (fixes must never break the checker).
+      if (i % 20 === 0 && text.length < 100_000) {
+        for (const d of res.diagnostics) {
+          if (!d.fix) continue;
+          const after = checkConfig(applyTextEdits(text, d.fix.edits), { version: res.version });
+          assert.ok(!after.diagnostics.some((x) => x.code === 'internal'), `after fix "${d.fix.title}"`);
+          fixesApplied++;
+        }
+      }
     }
   }
   assert.ok(runs >= 4000, `${runs} runs`);
   assert.ok(diagnostics > runs, `${diagnostics} diagnostics`);
+  assert.ok(fixesApplied > 50, `${fixesApplied} fixes applied`);
 });
