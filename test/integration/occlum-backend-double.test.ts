@@ -61,12 +61,12 @@ describe('occlum CLI contract (spec 1.2, 1.3)', { concurrency: false }, () => {
   test('`occlum init foo` hangs (the backend must never pass it)', { skip: REAL_OCCLUM && 'hangs a real CPU' }, async () => {
     const d = join(tmp, 'hang');
     mkdirSync(d);
-    const child = spawn(bin, ['init', 'foo'], { cwd: d, env, stdio: 'ignore' });
+    const child = spawn(bin, ['init', 'foo'], { cwd: d, env, stdio: 'ignore', detached: true });
     const ended = await Promise.race([
       new Promise((r) => child.on('exit', () => r('exited'))),
       new Promise((r) => setTimeout(() => r('still running'), 1500)),
     ]);
-    child.kill('SIGKILL');
+    process.kill(-child.pid!, 'SIGKILL'); // the whole group: nothing of it may outlive the test
     assert.equal(ended, 'still running');
   });
 
