@@ -123,6 +123,19 @@ test('search keys, add and delete list items, booleans, problems list with jump 
   }
 });
 
+test('editing a string in a file with comments starts from its current value', async () => {
+  const { store, ui, press, frame, file } = await setup();
+  try {
+    writeFileSync(file, readFileSync(TEMPLATE, 'utf8').replace('"process": {', '// tuned\n    "process": {'));
+    store.getState().configCheckDisk();
+    await press('/', ...'default_heap', KEY.enter, KEY.enter, ...'X', KEY.enter);
+    assert.match(store.getState().config.text, /"default_heap_size": "32MBX"/);
+    assert.match(frame(), /key must be a string/);
+  } finally {
+    ui.unmount();
+  }
+});
+
 test('M migrates an older config in one undoable step', async () => {
   const { store, ui, press, file } = await setup();
   try {

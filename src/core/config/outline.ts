@@ -1,6 +1,6 @@
 // The config as a flat list of tree rows for the Config pane (pure: no UI). Rows are derived
 // from the text each time; the selection is a JSON path, so it survives edits.
-import type { Node } from 'jsonc-parser';
+import { findNodeAtLocation, type Node } from 'jsonc-parser';
 import { nodePath, parseConfig } from './parse.ts';
 import type { Diagnostic, JsonPath, Severity } from './types.ts';
 
@@ -97,4 +97,11 @@ export function rowIndex(rows: OutlineRow[], path: JsonPath): number {
     p = p.slice(0, -1);
   }
   return 0;
+}
+
+/** The value at a path, read tolerantly (comments, trailing commas); undefined when absent. */
+export function valueAt(text: string, path: JsonPath): unknown {
+  const root = parseConfig(text).root;
+  const node = root ? findNodeAtLocation(root, path) : undefined;
+  return node && node.type !== 'object' && node.type !== 'array' ? node.value : undefined;
 }

@@ -1,7 +1,7 @@
 // What the Config pane's keys do, as functions of the store (the keymap calls these; the
 // component only renders). Kept apart from the component so tests and the palette share them.
 import { FS_TYPES, helpFor, type JsonPath } from '../../../src/core/config/index.ts';
-import { outline, pathKey, rowIndex, type OutlineRow } from '../../../src/core/config/outline.ts';
+import { outline, pathKey, rowIndex, valueAt, type OutlineRow } from '../../../src/core/config/outline.ts';
 import type { StudioStore } from '../../../src/store/index.ts';
 
 export function rowsOf(store: StudioStore): OutlineRow[] {
@@ -79,17 +79,6 @@ export function editInitial(row: OutlineRow, text: string): string {
     return typeof v === 'string' ? v : '';
   }
   return row.value;
-}
-
-function valueAt(text: string, path: JsonPath): unknown {
-  try {
-    let v: unknown = JSON.parse(text);
-    for (const seg of path) v = (v as Record<string | number, unknown>)[seg];
-    return v;
-  } catch {
-    // Text with comments: fall back to the tree.
-    return undefined;
-  }
 }
 
 /**
