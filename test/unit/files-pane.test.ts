@@ -249,7 +249,7 @@ test('the pane in the shell: key 4, expand, preview, hex, verify panel, layer sw
   const launch = mkdtempSync(join(tmpdir(), 'files-ui-'));
   const store = createStudioStore({ launchDir: launch, backend: 'host' });
   await openInstance(store, WAMR_FIXTURE);
-  const ui = render(React.createElement(StoreProvider, { store }, React.createElement(App)));
+  const ui = render(React.createElement(StoreProvider, { store, children: React.createElement(App) }));
   const frame = () => ui.lastFrame() ?? '';
   const press = async (...keys: string[]) => {
     for (const k of keys) {
