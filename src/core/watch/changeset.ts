@@ -33,6 +33,10 @@ export class ChangeAccumulator {
     return this.events > 0;
   }
 
+  has(path: string): boolean {
+    return this.entries.has(path);
+  }
+
   add(path: string, rel: string, area: ChangeArea, event: WatchEvent, at = Date.now()): void {
     const prev = this.entries.get(path);
     const kind = mergeKind(prev?.kind, kindOf(event));

@@ -26,12 +26,18 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
 
   private constructor(readonly instanceDir: string, settings: LoadedSettings, backend: WatchBackend) {
     super();
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the absorber's getter reads the current watcher
+    const self = this;
     this.watcher = this.makeWatcher(settings);
     this.watchKey = settings.settings.watch.join('\n');
     const absorber = {
       hold: () => this.watcher.hold(),
       release: () => this.watcher.release(),
       settle: (ms: number) => this.watcher.settle(ms),
+      reconcile: () => void this.watcher.reconcile(),
+      get pending() {
+        return self.watcher.pending;
+      },
     };
     this.queue = new BuildQueue({ instanceDir, backend, settings, absorber });
     this.queue.on('settings', (loaded) => void this.rescope(loaded));
@@ -42,6 +48,15 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
     const loop = new DevLoop(opts.instanceDir, opts.settings, opts.backend);
     await loop.watcher.start();
     return loop;
+  }
+
+  /** Changes found by reconciliation that chokidar never reported (a count, for tests). */
+  get recovered(): number {
+    return this.watcher.recovered;
+  }
+
+  get reconcileDelayMs(): number {
+    return this.watcher.reconcileDelayMs;
   }
 
   get debounceMs(): number {

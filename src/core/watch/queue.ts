@@ -29,6 +29,10 @@ export interface ChangeAbsorber {
   hold(): void;
   settle(quietMs: number): Promise<ChangeSet | null>;
   release(): void;
+  /** True while file events wait for their quiet period (writes still going on). */
+  readonly pending: boolean;
+  /** Reports changes no file event announced (after each build: see Watcher.reconcile). */
+  reconcile?(): void;
 }
 
 export interface QueueEvents {
@@ -184,6 +188,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
       } catch (err) {
         this.emit('error', err as Error);
       }
+      this.absorber?.reconcile?.();
       if (this.followUpTrigger === null) next = null;
       else next = { sets: this.followUp, trigger: this.followUpTrigger };
       this.followUp = [];
@@ -285,6 +290,11 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
         force: false,
         signal: abort.signal,
         onOutput: (l) => out('build', l),
+        // Anything running in the instance (ours, or a Run pane's) must end before the swap.
+        beforeReplace: async () => {
+          if (this.running) await this.stopRunning(`build #${rec.id} replaces the image`);
+          else await this.backend.stop(this.instanceDir);
+        },
       });
     } catch (err) {
       rec.stages.buildMs = Date.now() - t1;
@@ -296,7 +306,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     rec.stages.buildMs = Date.now() - t1;
     if (!result.ok) {
       if (result.error) out('build', result.error);
-      return finish('failed', explainFailure(rec.output.map((l) => l.text), result.error));
+      return finish('failed', result.cause ?? explainFailure(rec.output.map((l) => l.text), result.error));
     }
     rec.repacked = result.repacked ?? null;
     rec.reused = result.reused ?? null;
@@ -305,8 +315,9 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
 
     // The new image replaces what runs: stop it, and rerun the last command when asked to.
     if (this.running) await this.stopRunning(`build #${rec.id} succeeded`);
-    else await this.backend.stop(this.instanceDir);
-    if (this.settings.autoRerun && this.lastRun && !this.closed && this.followUpTrigger === null) {
+    // Files changed while this build ran: its follow-up supersedes it, and only that one reruns.
+    const superseded = this.followUpTrigger !== null || (this.absorber?.pending ?? false);
+    if (this.settings.autoRerun && this.lastRun && !this.closed && !superseded) {
       await this.launch(this.lastRun);
     }
   }

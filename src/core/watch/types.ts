@@ -80,6 +80,8 @@ export interface BackendBuildResult {
   imageMac?: string;
   /** A one-line reason when ok is false and the output does not say it. */
   error?: string;
+  /** The cause, when the backend knows it precisely (e.g. a located config diagnostic). */
+  cause?: FailureCause;
 }
 
 export interface BackendBuildOptions {
@@ -89,6 +91,11 @@ export interface BackendBuildOptions {
   force: boolean;
   signal: AbortSignal;
   onOutput(line: string): void;
+  /**
+   * Called once the checks passed and the build is about to replace the image: the queue stops
+   * the running process here, so a build that fails its checks leaves it alone.
+   */
+  beforeReplace(): Promise<void>;
 }
 
 /** The command last run, rerun after a successful build when auto-rerun is on. */

@@ -7,9 +7,10 @@
 // written keeps producing change events, so it is never released half-written; a `cp -r` of 1000
 // files keeps the instance busy until the last one lands, and becomes one change set.
 import { EventEmitter } from 'node:events';
-import { relative } from 'node:path';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { join, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { ChangeAccumulator, type WatchEvent } from './changeset.ts';
+import { ChangeAccumulator, mergeKind, type WatchEvent } from './changeset.ts';
 import type { WatchScope } from './scope.ts';
 import type { ChangeSet } from './types.ts';
 
@@ -32,6 +33,14 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private quietWaiters: { quietMs: number; resolve: () => void; timer: NodeJS.Timeout | null }[] = [];
   readonly scope: WatchScope;
   debounceMs: number;
+  /**
+   * What consumers were told: the initial scan with every released change set applied (stat
+   * signature per path). reconcile() compares it with the disk.
+   */
+  private view: Map<string, string> | null = null;
+  private reconcileTimer: NodeJS.Timeout | null = null;
+  /** Paths found changed by reconcile() that no event had reported (for tests and diagnostics). */
+  recovered = 0;
 
   constructor(opts: WatcherOptions) {
     super();
@@ -54,12 +63,24 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       fsw.on(ev, (path: string) => this.onEvent(ev, path));
     }
     fsw.on('error', (err) => this.emit('error', explainWatchError(err as NodeJS.ErrnoException)));
-    return new Promise((resolve) => fsw.once('ready', () => resolve()));
+    return new Promise((resolve) =>
+      fsw.once('ready', () => {
+        this.view = this.scan();
+        resolve();
+      }),
+    );
+  }
+
+  /** Quiet time after the last event before a trailing reconcile checks the disk. */
+  get reconcileDelayMs(): number {
+    return Math.max(500, this.debounceMs * 5);
   }
 
   async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
     this.timer = null;
+    this.reconcileTimer = null;
     for (const w of this.quietWaiters) {
       if (w.timer) clearTimeout(w.timer);
       w.resolve();
@@ -100,12 +121,132 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       this.quietWaiters.push(w);
       this.armQuiet(w);
     });
-    return this.acc.take();
+    return this.released(this.acc.take());
   }
 
   /** Takes what accumulated without waiting. */
   take(): ChangeSet | null {
-    return this.acc.take();
+    return this.released(this.acc.take());
+  }
+
+  /**
+   * A set leaving the watcher: completed, each entry's kind checked against the disk (chokidar's
+   * events are asynchronous: an `add` whose stat finished late can follow its parent's
+   * `unlinkDir`), and recorded in the consumers' view.
+   */
+  private released(set: ChangeSet | null): ChangeSet | null {
+    const done = this.complete(set);
+    if (!done) return done;
+    for (const e of done.entries) {
+      const sig = signature(e.path);
+      if (sig === null && e.kind !== 'removed') e.kind = 'removed';
+      else if (sig !== null && e.kind === 'removed') e.kind = 'changed';
+      if (sig !== null) e.isDir = sig === 'd';
+      if (!this.view) continue;
+      if (sig === null) {
+        this.view.delete(e.path);
+        if (e.isDir) for (const p of [...this.view.keys()]) if (p.startsWith(e.path + '/')) this.view.delete(p);
+      } else this.view.set(e.path, sig);
+    }
+    return done;
+  }
+
+  /**
+   * Adds what lies inside directories the set says were added. A file created in a directory
+   * within moments of the directory itself (or of its rename) can land before the watcher of
+   * the new directory is in place, and chokidar then never reports it; by the time the set is
+   * released, it is on disk.
+   */
+  private complete(set: ChangeSet | null): ChangeSet | null {
+    if (!set) return set;
+    const byPath = new Map(set.entries.map((e) => [e.path, e]));
+    const addedDirs = new Set(set.entries.filter((e) => e.isDir && e.kind !== 'removed').map((e) => e.path));
+    const visit = (dir: string) => {
+      let names;
+      try {
+        names = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return; // removed again meanwhile: its own event follows
+      }
+      for (const d of names) {
+        const p = join(dir, d.name);
+        const area = this.scope.classify(p);
+        if (area === null) continue;
+        if (!byPath.has(p)) {
+          byPath.set(p, { path: p, rel: relative(this.scope.instanceDir, p), area, kind: mergeKind(undefined, 'added'), isDir: d.isDirectory() });
+        }
+        if (d.isDirectory() && !addedDirs.has(p)) visit(p);
+      }
+    };
+    for (const d of addedDirs) visit(d);
+    if (byPath.size === set.entries.length) return set;
+    const entries = [...byPath.values()].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+    return { ...set, entries };
+  }
+
+  /**
+   * The safety net behind chokidar: compares the watched trees with their state at the last
+   * reconcile and reports what changed without an event. chokidar loses events when its 1 s
+   * readdir throttle expires while the event loop is blocked (a synchronous build step), and
+   * for files created while it sets up a new directory's watch. Called after every build, so a
+   * missed change costs at most one more build instead of a stale image.
+   */
+  reconcile(): number {
+    if (!this.view) return 0;
+    const now = this.scan();
+    const view = this.view;
+    let found = 0;
+    const at = Date.now();
+    const report = (p: string, event: WatchEvent) => {
+      const area = this.scope.classify(p);
+      if (area === null || this.acc.has(p)) return; // pending paths are reported anyway
+      this.acc.add(p, relative(this.scope.instanceDir, p), area, event, at);
+      found++;
+    };
+    for (const [p, sig] of now) {
+      const before = view.get(p);
+      if (before === sig) continue;
+      if (before === undefined) report(p, sig === 'd' ? 'addDir' : 'add');
+      else if (sig !== 'd') report(p, before === 'd' ? 'add' : 'change');
+    }
+    for (const [p, sig] of view) if (!now.has(p)) report(p, sig === 'd' ? 'unlinkDir' : 'unlink');
+    this.recovered += found;
+    if (found > 0) {
+      this.lastEventAt = at;
+      if (this.held === 0) this.arm();
+    }
+    return found;
+  }
+
+  /** Stat signature of every watched path: 'd' for directories, type:size:mtime otherwise. */
+  private scan(): Map<string, string> {
+    const out = new Map<string, string>();
+    const visit = (p: string, depth: number) => {
+      let st;
+      try {
+        st = lstatSync(p);
+      } catch {
+        return;
+      }
+      if (st.isDirectory()) {
+        if (p !== this.scope.instanceDir && this.scope.classify(p) !== null) out.set(p, 'd');
+        if (depth > 64) return;
+        let names: string[];
+        try {
+          names = readdirSync(p);
+        } catch {
+          return;
+        }
+        for (const n of names) {
+          const c = join(p, n);
+          if (!this.scope.ignored(c)) visit(c, depth + 1);
+        }
+      } else if (this.scope.classify(p) !== null) {
+        out.set(p, statSignature(st));
+      }
+    };
+    for (const root of this.scope.roots()) visit(root, 0);
+    return out;
   }
 
   private onEvent(event: WatchEvent, path: string): void {
@@ -116,6 +257,12 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.acc.add(path, relative(this.scope.instanceDir, path), area, event, now);
     for (const w of this.quietWaiters) this.armQuiet(w);
     if (this.held === 0) this.arm();
+    // Once things calm down, check the disk for anything chokidar lost in the commotion.
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
+    this.reconcileTimer = setTimeout(() => {
+      this.reconcileTimer = null;
+      if (this.fsw) this.reconcile();
+    }, this.reconcileDelayMs);
   }
 
   private arm(): void {
@@ -123,7 +270,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.held > 0) return;
-      const set = this.acc.take();
+      const set = this.released(this.acc.take());
       if (set) this.emit('changes', set);
     }, this.debounceMs);
   }
@@ -149,4 +296,16 @@ function explainWatchError(err: NodeJS.ErrnoException): Error {
     return new Error('too many open files while watching the instance; raise `ulimit -n` or watch fewer sources');
   }
   return new Error(`file watcher: ${err.message}`);
+}
+
+function statSignature(st: Stats): string {
+  return st.isDirectory() ? 'd' : `${st.isSymbolicLink() ? 'l' : 'f'}:${st.size}:${st.mtimeMs}`;
+}
+
+function signature(path: string): string | null {
+  try {
+    return statSignature(lstatSync(path));
+  } catch {
+    return null;
+  }
 }

@@ -1,0 +1,189 @@
+// `occlum-studio watch`: the dev loop without the TUI. Watches the instance, rebuilds on every
+// change (one build at a time, bursts coalesced), stops the running program after a good build
+// and reruns the `--run` command. Prints the loop's events as text, or as NDJSON with --json.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError, UserError, type Command } from './command.ts';
+import { formatPath } from '../core/config/types.ts';
+import { HostWatchBackend } from '../core/watch/host-backend.ts';
+import { DevLoop } from '../core/watch/loop.ts';
+import { loadSettings, SettingsError } from '../core/watch/settings.ts';
+import type { BuildRecord, ChangeEntry, RunCommand } from '../core/watch/types.ts';
+
+const USAGE = 'occlum-studio watch [dir] [--json] [--run <path> [args...]]';
+
+export const command: Command = {
+  name: 'watch',
+  summary:
+    'Watch image/, initfs/, Occlum.json and the sources of .occlum-studio.json; rebuild on every change and rerun the --run command ' +
+    '(everything after --run is the program path inside the image and its arguments). Ctrl-C stops the loop and the program.',
+  usage: USAGE,
+  async run(argv) {
+    const at = argv.indexOf('--run');
+    const own = at >= 0 ? argv.slice(0, at) : argv;
+    const runArgv = at >= 0 ? argv.slice(at + 1) : null;
+    const { values, positionals } = parseArgs({
+      args: own,
+      allowPositionals: true,
+      options: { json: { type: 'boolean', default: false }, instance: { type: 'string', short: 'C' } },
+    });
+    if (positionals.length > 1) throw new UsageError('watch takes at most one instance directory (put the program after --run)');
+    let cmd: RunCommand | null = null;
+    if (runArgv !== null) {
+      const [path, ...args] = runArgv;
+      if (!path) throw new UsageError('--run needs the program path inside the image, e.g. --run /bin/hello');
+      cmd = { path, args };
+    }
+    const dir = resolve(values.instance ?? positionals[0] ?? process.cwd());
+    if (!existsSync(join(dir, 'Occlum.json'))) {
+      throw new UserError(`${dir} is not an Occlum instance (no Occlum.json): run \`occlum-studio init\` there, or pass the instance directory`);
+    }
+    let settings;
+    try {
+      settings = loadSettings(dir);
+    } catch (err) {
+      if (err instanceof SettingsError) throw new UserError(`invalid settings: ${err.message}`);
+      throw err;
+    }
+    const print = values.json ? ndjsonPrinter() : textPrinter();
+    const loop = await DevLoop.open({ instanceDir: dir, backend: new HostWatchBackend(), settings });
+    wire(loop, print);
+    print('ready', {
+      dir,
+      settings: settings.settings,
+      settingsFile: settings.file,
+      run: cmd,
+    });
+    if (cmd) loop.queue.lastRun = cmd;
+    // First build: the program needs an image; when auto-rerun is off, run once after it anyway.
+    if (cmd && !loop.queue.settings.autoRerun) {
+      const once = (r: BuildRecord) => {
+        if (r.outcome !== 'ok') return;
+        loop.queue.off('build-end', once);
+        void loop.queue.run(cmd);
+      };
+      loop.queue.on('build-end', once);
+    }
+    loop.queue.buildNow('initial');
+
+    return await new Promise<number>((resolveExit) => {
+      let closing = false;
+      const stop = (sig: NodeJS.Signals) => {
+        if (closing) return;
+        closing = true;
+        print('stopping', { signal: sig });
+        void loop.close().then(() => resolveExit(0));
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+  },
+};
+
+type Printer = (event: string, data: Record<string, unknown>) => void;
+
+function wire(loop: DevLoop, print: Printer): void {
+  const q = loop.queue;
+  loop.on('change-set', (s) =>
+    print('change-set', { events: s.events, count: s.entries.length, entries: s.entries.map(entryJson), firstEventAt: s.firstEventAt, lastEventAt: s.lastEventAt }),
+  );
+  loop.on('watch-error', (err) => print('watch-error', { message: err.message }));
+  q.on('build-start', (r) => print('build-start', { id: r.id, trigger: r.trigger, count: r.changes.length, at: r.startedAt }));
+  q.on('build-output', (r, l) => print('build-output', { id: r.id, stream: l.stream, text: l.text }));
+  q.on('build-end', (r) => print('build-end', recordJson(r)));
+  q.on('deferred', (entries) => print('deferred', { count: entries.length }));
+  q.on('run-start', (e) => print('run-start', { path: e.cmd.path, args: e.cmd.args, at: e.at }));
+  q.on('run-output', (e) => print('run-output', { stream: e.stream, text: e.chunk, at: e.at }));
+  q.on('run-exit', (e) => print('run-exit', { path: e.cmd.path, status: e.status, at: e.at }));
+  q.on('run-stop', (e) => print('run-stop', { reason: e.reason }));
+  q.on('settings', (s) => print('settings', { settings: s.settings }));
+  q.on('error', (err) => print('error', { message: err.message }));
+}
+
+function entryJson(e: ChangeEntry) {
+  return { path: e.rel, kind: e.kind, area: e.area, ...(e.isDir ? { dir: true } : {}) };
+}
+
+function recordJson(r: BuildRecord) {
+  return {
+    id: r.id,
+    trigger: r.trigger,
+    outcome: r.outcome,
+    durationMs: r.durationMs,
+    stages: r.stages,
+    prebuildRan: r.prebuildRan,
+    changes: r.changes.map(entryJson),
+    repacked: r.repacked,
+    reused: r.reused,
+    imageMac: r.imageMac,
+    cause: r.cause ? { ...r.cause, ...(r.cause.configPath ? { configField: formatPath(r.cause.configPath) } : {}) } : null,
+  };
+}
+
+function ndjsonPrinter(): Printer {
+  return (event, data) => process.stdout.write(JSON.stringify({ event, ...data }) + '\n');
+}
+
+function textPrinter(): Printer {
+  const err = (s: string) => process.stderr.write(s + '\n');
+  return (event, d) => {
+    switch (event) {
+      case 'ready': {
+        const s = d.settings as { prebuild: string | null; watch: string[]; autoRerun: boolean };
+        err(`watching ${d.dir as string}${s.watch.length ? ` and ${s.watch.join(', ')}` : ''}${s.prebuild ? ` (prebuild: ${s.prebuild})` : ''}; Ctrl-C to stop`);
+        break;
+      }
+      case 'change-set': {
+        const entries = d.entries as { path: string; kind: string }[];
+        const shown = entries.slice(0, 3).map((e) => `${e.path} (${e.kind})`).join(', ');
+        err(`[watch] ${entries.length} change${entries.length === 1 ? '' : 's'}: ${shown}${entries.length > 3 ? `, +${entries.length - 3} more` : ''}`);
+        break;
+      }
+      case 'build-start':
+        err(`[build #${d.id as number}] started (${d.trigger as string}${(d.count as number) > 0 ? `, ${d.count as number} changed` : ''})`);
+        break;
+      case 'build-output':
+        err(`  | ${d.text as string}`);
+        break;
+      case 'build-end': {
+        const id = `[build #${d.id as number}]`;
+        if (d.outcome === 'ok') {
+          err(`${id} ok in ${d.durationMs as number} ms: ${d.repacked as number} re-packed, ${d.reused as number} reused, image MAC ${(d.imageMac as string | null) ?? '-'}`);
+        } else if (d.outcome === 'failed') {
+          const c = d.cause as { message: string; hint?: string; configField?: string } | null;
+          err(`${id} FAILED in ${d.durationMs as number} ms: ${c?.message ?? 'unknown cause'}`);
+          if (c?.configField) err(`  field: Occlum.json ${c.configField}`);
+          if (c?.hint) err(`  fix: ${c.hint}`);
+          err('  the last good build is kept; the running program was left alone');
+        } else err(`${id} ${d.outcome as string}`);
+        break;
+      }
+      case 'deferred':
+        err(`[watch] ${d.count as number} changes waiting (auto-build is off)`);
+        break;
+      case 'run-start':
+        err(`[run] ${[d.path as string, ...(d.args as string[])].join(' ')}`);
+        break;
+      case 'run-output':
+        (d.stream === 'stderr' ? process.stderr : process.stdout).write(d.text as string);
+        break;
+      case 'run-exit':
+        err(`[run] ${d.path as string} exited with status ${d.status as number}`);
+        break;
+      case 'run-stop':
+        err(`[run] stopping: ${d.reason as string}`);
+        break;
+      case 'settings':
+        err('[watch] settings reloaded');
+        break;
+      case 'watch-error':
+      case 'error':
+        err(`[error] ${d.message as string}`);
+        break;
+      case 'stopping':
+        err('[watch] stopping');
+        break;
+    }
+  };
+}

@@ -1,0 +1,194 @@
+// The host backend (src/core/backend/host) seen through the dev loop's WatchBackend.
+//
+// The host build refuses to run while a program of the instance runs (Occlum must not build
+// under a running instance), but a failed build must leave the running program alone. So the
+// cheap checks the build would fail on (config validation, the runtime config, the loader
+// preflight of every entry-point program) run here first, with the program still running; only
+// when they pass does the queue stop it (beforeReplace) and the real build run.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HostBackend } from '../backend/host/index.ts';
+import { descendants, isAlive, signal } from '../backend/host/procs.ts';
+import { BackendError } from '../backend/types.ts';
+import { checkConfig } from '../config/validate.ts';
+import { formatPath } from '../config/types.ts';
+import { preflightErrors, preflightImage } from '../elf/preflight.ts';
+import { instancePaths } from '../instance/layout.ts';
+import { readRuntimeConfig, RuntimeConfigError } from '../sandbox/runtime-config.ts';
+import type {
+  BackendBuildOptions,
+  BackendBuildResult,
+  FailureCause,
+  RunCommand,
+  RunHooks,
+  RunningProcess,
+  WatchBackend,
+} from './types.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class HostWatchBackend implements WatchBackend {
+  readonly name = 'host';
+  private readonly children = new Set<ChildProcess>();
+
+  constructor(private readonly stopTimeoutMs = 3000) {}
+
+  async build(opts: BackendBuildOptions): Promise<BackendBuildResult> {
+    const pre = precheck(opts.instanceDir, opts.onOutput);
+    if (pre) return { ok: false, cause: pre };
+    await opts.beforeReplace();
+    const host = new HostBackend(opts.instanceDir, {
+      // Progress ticks (counts) would flood the record; phase messages are what a user reads.
+      buildProgress: (p) => {
+        if (!p.progress) opts.onOutput(p.message);
+      },
+    });
+    let r;
+    try {
+      r = await host.build({ force: opts.force });
+    } catch (err) {
+      const lines = err instanceof BackendError && err.occlumLines.length ? err.occlumLines : [(err as Error).message];
+      for (const l of lines) opts.onOutput(l);
+      return { ok: false, error: (err as Error).message };
+    }
+    for (const w of r.warnings) opts.onOutput(`warning: ${w}`);
+    if (!r.ok) {
+      for (const e of r.errors) opts.onOutput(`error: ${e}`);
+      for (const p of r.problems) opts.onOutput(`${p.severity}: ${p.path}: ${p.occlum} (${p.fix})`);
+      return { ok: false, error: r.errors[0] };
+    }
+    // filesStaged counts directories too; re-packed means file content copied anew.
+    const files = countFiles(opts.instanceDir) ?? r.filesStaged;
+    opts.onOutput(`Built the image: ${files} files, ${r.filesReused} reused, ${Math.round(r.ms)} ms`);
+    return {
+      ok: true,
+      repacked: Math.max(0, files - r.filesReused),
+      reused: r.filesReused,
+      // The secure image's root MAC when the SEFS engine packed it; else the pinned config MAC,
+      // which covers the image-layer manifest (docs/dev-loop.md).
+      imageMac: r.rootMac ?? r.configMac,
+    };
+  }
+
+  async run(instanceDir: string, cmd: RunCommand, hooks: RunHooks): Promise<RunningProcess> {
+    const host = new HostBackend(instanceDir, {});
+    let prep;
+    try {
+      prep = await host.prepareRun(cmd.path, cmd.args, { stdio: 'pipe' });
+    } catch (err) {
+      // Refused before launch (entry point, tampered build …): Occlum's lines, its exit status.
+      const lines = err instanceof BackendError && err.occlumLines.length ? err.occlumLines : [(err as Error).message];
+      hooks.onOutput(lines.join('\n') + '\n', 'stderr');
+      const status = err instanceof BackendError ? err.exitCode : 127;
+      hooks.onExit(status);
+      return { pid: undefined, exited: Promise.resolve(status) };
+    }
+    const child = spawn(prep.file, prep.args, { env: prep.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.add(child);
+    if (child.pid) prep.started?.(child.pid);
+    child.stdout!.on('data', (c: Buffer) => hooks.onOutput(c.toString('utf8'), 'stdout'));
+    child.stderr!.on('data', (c: Buffer) => hooks.onOutput(c.toString('utf8'), 'stderr'));
+    const exited = new Promise<number>((resolve) => {
+      let done = false;
+      const end = (code: number | null, sig: NodeJS.Signals | null) => {
+        if (done) return;
+        done = true;
+        this.children.delete(child);
+        const { status } = prep.finish(code, sig);
+        hooks.onExit(status);
+        resolve(status);
+      };
+      child.on('error', () => end(127, null));
+      child.on('close', end);
+    });
+    return { pid: child.pid, exited };
+  }
+
+  /** Ends every program of the instance: our runs, a run started elsewhere, a start/exec server. */
+  async stop(instanceDir: string): Promise<void> {
+    const roots = [...this.children].map((c) => c.pid).filter((p): p is number => p !== undefined);
+    const other = liveRunPid(instanceDir);
+    if (other !== null && !roots.includes(other)) roots.push(other);
+    if (roots.length > 0) {
+      const tree = () => [...descendants(roots), ...roots].filter((p) => isAlive(p));
+      signal(tree(), 'SIGTERM');
+      const deadline = Date.now() + this.stopTimeoutMs;
+      while (Date.now() < deadline && tree().length > 0) await sleep(10);
+      signal(tree(), 'SIGKILL');
+      const end = Date.now() + 2000;
+      while (Date.now() < end && (tree().length > 0 || this.children.size > 0)) await sleep(10);
+    }
+    const host = new HostBackend(instanceDir, {});
+    if ((await host.status()) === 'serving') await host.stop(this.stopTimeoutMs);
+  }
+}
+
+/** Files and symlinks in the new build's image-layer manifest, or null if unreadable. */
+function countFiles(instanceDir: string): number | null {
+  try {
+    const m = JSON.parse(readFileSync(instancePaths(instanceDir).hostManifest, 'utf8')) as { entries: { type: string }[] };
+    return m.entries.filter((e) => e.type !== 'dir').length;
+  } catch {
+    return null;
+  }
+}
+
+/** The pid of a live `run` of the instance (its lock file), whoever started it. */
+function liveRunPid(instanceDir: string): number | null {
+  try {
+    const rec = JSON.parse(readFileSync(join(instancePaths(instanceDir).run, 'host', 'run.json'), 'utf8')) as { pid: number; startTime?: string };
+    return isAlive(rec.pid, rec.startTime || undefined) ? rec.pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The checks a host build fails on before it touches anything, run while the program still runs.
+ * Returns the cause of the first failure (all of them are printed), or null when they pass.
+ */
+export function precheck(instanceDir: string, out: (line: string) => void): FailureCause | null {
+  const p = instancePaths(instanceDir);
+  let text: string;
+  try {
+    text = readFileSync(p.config, 'utf8');
+  } catch {
+    return null; // the build reports a missing config itself
+  }
+  const errors = checkConfig(text).diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    for (const d of errors) out(`Occlum.json:${d.line}:${d.column}: ${formatPath(d.path)}: ${d.message}`);
+    const d = errors[0]!;
+    return {
+      stage: 'config',
+      message: `Occlum.json:${d.line}:${d.column}: ${d.message}`,
+      ...(d.path.length > 0 ? { configPath: d.path } : {}),
+      hint: d.fix ? d.fix.title : 'fix Occlum.json in the Config pane; the last good build is kept',
+    };
+  }
+  let entryPoints: string[];
+  try {
+    entryPoints = readRuntimeConfig(text).entryPoints;
+  } catch (err) {
+    if (!(err instanceof RuntimeConfigError)) throw err;
+    out(err.message);
+    return { stage: 'config', message: err.message };
+  }
+  let problems;
+  try {
+    problems = preflightErrors(preflightImage(p.image, entryPoints));
+  } catch {
+    return null; // e.g. image/ missing: the build says it in its own words
+  }
+  if (problems.length === 0) return null;
+  for (const pr of problems) out(`error: ${pr.path}: ${pr.occlum}: ${pr.explanation}; fix: ${pr.fix}`);
+  const first = problems[0]!;
+  return {
+    stage: 'build',
+    message: `${first.path} cannot run in Occlum: ${first.explanation}`,
+    hint: first.fix,
+    line: first.occlum,
+    ...(first.code === 'missing' ? { configPath: ['entry_points'] } : {}),
+  };
+}
