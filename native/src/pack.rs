@@ -561,13 +561,18 @@ pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
     let mut jobs = Vec::with_capacity(nodes.len());
     let mut names = Vec::with_capacity(nodes.len());
     let mut fp_gcm = Gcm::new();
+    // One directory read instead of a stat per reused file.
+    let present: std::collections::HashSet<std::ffi::OsString> = match &prev {
+        Some(_) => std::fs::read_dir(&o.out_root).map(|rd| rd.flatten().map(|e| e.file_name()).collect()).unwrap_or_default(),
+        None => Default::default(),
+    };
     for (i, n) in nodes.iter().enumerate() {
         let prev_e = prev.as_ref().and_then(|p| p.by_path.get(&n.path)).filter(|e| e.id == n.id && e.typ == n.typ);
         let reuse = match (prev_e, n.typ) {
             (Some(e), T_DIR) => fp_gcm.gmac(&[0u8; 16], dir_data[i].as_ref().unwrap()) == e.fingerprint,
             (Some(e), _) => e.sig == n.sig && n.sig.ino != 0,
             _ => false,
-        } && o.out_root.join(&prev_e.unwrap().host).exists();
+        } && present.contains(std::ffi::OsStr::new(&prev_e.unwrap().host));
         if reuse {
             names.push(prev_e.unwrap().host.clone());
             jobs.push((i, Job::Reuse));

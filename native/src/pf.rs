@@ -363,22 +363,56 @@ impl Pf {
         self.host_nodes() - nodes_for(self.size)
     }
 
-    fn open_node(&self, phys: u64, key: &Key, tag: &Tag, out: &mut [u8], gcm: &mut Gcm) -> Result<()> {
+    /// Authenticate one node; returns its plaintext (the host bytes themselves when
+    /// integrity-only, so verification copies nothing).
+    fn open_node<'a>(&'a self, phys: u64, key: &Key, tag: &Tag, scratch: &'a mut [u8], gcm: &mut Gcm) -> Result<&'a [u8]> {
         let off = phys as usize * NODE;
         let src = &self.raw[off..off + NODE];
-        let ok = if self.mode.integrity_only() {
-            let good = gcm.gmac(key, src) == *tag;
-            out.copy_from_slice(src);
-            good
+        if self.mode.integrity_only() {
+            if gcm.gmac(key, src) == *tag {
+                return Ok(src);
+            }
         } else {
-            out.copy_from_slice(src);
-            gcm.decrypt(key, out, tag)
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::node(Kind::Corrupt, phys, format!("node {} fails its {} check (modified, or swapped with another node)", phys, if self.mode.integrity_only() { "GMAC" } else { "GCM" })))
+            scratch.copy_from_slice(src);
+            if gcm.decrypt(key, scratch, tag) {
+                return Ok(scratch);
+            }
         }
+        Err(Error::node(Kind::Corrupt, phys, format!("node {} fails its {} check (modified, or swapped with another node)", phys, if self.mode.integrity_only() { "GMAC" } else { "GCM" })))
+    }
+
+    /// Walk the MHT tree, authenticating every node; `sink(d, plaintext)` gets each data node.
+    fn walk(&self, gcm: &mut Gcm, sink: &mut dyn FnMut(u64, &[u8])) -> Result<()> {
+        let d_count = data_nodes(self.size);
+        if d_count == 0 {
+            return Ok(());
+        }
+        let m_count = d_count.div_ceil(DATA_SLOTS);
+        let mut mhts: Vec<Vec<u8>> = Vec::with_capacity(m_count as usize);
+        let mut scratch = vec![0u8; NODE];
+        for m in 0..m_count {
+            let (key, tag) = if m == 0 {
+                (self.mht_key, self.mht_gmac)
+            } else {
+                let p = &mhts[((m - 1) / CHILD_SLOTS) as usize];
+                let s = 3072 + 32 * ((m - 1) % CHILD_SLOTS) as usize;
+                (arr(&p[s..s + 16]), arr(&p[s + 16..s + 32]))
+            };
+            let mht = self.open_node(phys_mht(m), &key, &tag, &mut scratch, gcm)?.to_vec();
+            for d in m * DATA_SLOTS..d_count.min((m + 1) * DATA_SLOTS) {
+                let s = 32 * (d % DATA_SLOTS) as usize;
+                let (k, t): (Key, Tag) = (arr(&mht[s..s + 16]), arr(&mht[s + 16..s + 32]));
+                let node = self.open_node(phys_data(d), &k, &t, &mut scratch, gcm)?;
+                sink(d, node);
+            }
+            mhts.push(mht);
+        }
+        Ok(())
+    }
+
+    /// Authenticate every node without producing the plaintext.
+    pub fn verify_all(&self, gcm: &mut Gcm) -> Result<()> {
+        self.walk(gcm, &mut |_, _| {})
     }
 
     /// Authenticate every node and return the plaintext (`size` bytes).
@@ -388,34 +422,12 @@ impl Pf {
         let mut out = vec![0u8; size];
         let first = size.min(MD_DATA);
         out[..first].copy_from_slice(&self.data0[..first]);
-        let d_count = data_nodes(self.size);
-        if d_count == 0 {
-            return Ok(out);
-        }
-        let m_count = d_count.div_ceil(DATA_SLOTS);
-        let mut mhts: Vec<Vec<u8>> = Vec::with_capacity(m_count as usize);
-        let mut node = vec![0u8; NODE];
-        for m in 0..m_count {
-            let (key, tag) = if m == 0 {
-                (self.mht_key, self.mht_gmac)
-            } else {
-                let p = &mhts[((m - 1) / CHILD_SLOTS) as usize];
-                let s = 3072 + 32 * ((m - 1) % CHILD_SLOTS) as usize;
-                (arr(&p[s..s + 16]), arr(&p[s + 16..s + 32]))
-            };
-            let mut mht = vec![0u8; NODE];
-            self.open_node(phys_mht(m), &key, &tag, &mut mht, gcm)?;
-            for d in m * DATA_SLOTS..d_count.min((m + 1) * DATA_SLOTS) {
-                let s = 32 * (d % DATA_SLOTS) as usize;
-                let (k, t): (Key, Tag) = (arr(&mht[s..s + 16]), arr(&mht[s + 16..s + 32]));
-                self.open_node(phys_data(d), &k, &t, &mut node, gcm)?;
-                let start = MD_DATA + d as usize * NODE;
-                let end = size.min(start + NODE);
-                out[start..end].copy_from_slice(&node[..end - start]);
-                on_node(d);
-            }
-            mhts.push(mht);
-        }
+        self.walk(gcm, &mut |d, node| {
+            let start = MD_DATA + d as usize * NODE;
+            let end = size.min(start + NODE);
+            out[start..end].copy_from_slice(&node[..end - start]);
+            on_node(d);
+        })?;
         Ok(out)
     }
 }

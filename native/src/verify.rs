@@ -105,7 +105,7 @@ pub fn verify(dir: &Path, mode: &KeyMode, expected: Option<Tag>, progress: &Prog
                 return Err(Error::new(Kind::Missing, format!("host file {} of inode {} is missing", ino.host_file(), ino.id)));
             }
             let f = pf::open_path(&host, mode, gcm)?;
-            f.read_all(gcm, &mut |_| {})?;
+            f.verify_all(gcm)?;
             if ino.has_mac() && f.mac() != ino.inode_mac {
                 return Err(Error::new(
                     Kind::MacMismatch,
