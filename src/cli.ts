@@ -20,6 +20,7 @@ export const commands: Record<string, Loader> = {
   logs: () => import('./commands/logs.ts'),
   fs: () => import('./commands/fs.ts'),
   watch: () => import('./commands/watch.ts'),
+  demo: () => import('./commands/demo.ts'),
 };
 
 function usage(): string {

@@ -3,7 +3,7 @@ import React from 'react';
 import { render } from 'ink';
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
-import { createStudioStore, openInstance } from '../src/store/index.ts';
+import { createStudioStore, openInstance, type StudioStore } from '../src/store/index.ts';
 import { isInstanceDir } from '../src/core/instance/discover.ts';
 import { UserError } from '../src/commands/command.ts';
 import { BackendChoiceError, chooseBackend } from '../src/core/detect/backend-choice.ts';
@@ -14,6 +14,8 @@ export interface LaunchOptions {
   dir: string;
   occlumVersion?: string;
   backend?: string;
+  /** Runs once the instance is open, before the first frame (demo: focus the Run pane). */
+  prepare?(store: StudioStore): void;
 }
 
 const ENTER_ALT = '\x1b[?1049h';
@@ -38,6 +40,7 @@ export async function openStudio(opts: LaunchOptions): Promise<number> {
     occlumVersion: opts.occlumVersion,
   });
   if (isInstanceDir(dir)) await openInstance(store, dir);
+  opts.prepare?.(store);
 
   let restored = false;
   const restore = () => {

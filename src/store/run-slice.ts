@@ -72,7 +72,7 @@ export interface RunState {
   /** True while keys go to the focused program (the studio listens only for the leave key). */
   forwarding: boolean;
   /** The entry-point picker, when open. */
-  picker: { kind: RunKind; candidates: string[]; error: string | null } | null;
+  picker: { kind: RunKind; candidates: string[]; error: string | null; initial: string } | null;
   history: HistoryEntry[];
   historyProblem: string | null;
   /** Size of the terminal area the pane can give a program. */
@@ -101,7 +101,8 @@ export interface RunSlice {
   /** Scrolls the focused tab's view: lines (+ = back in history), or to 'top'/'bottom'. */
   runScroll(delta: number | 'top' | 'bottom'): void;
   runSetForwarding(on: boolean): void;
-  runOpenPicker(kind: RunKind): void;
+  /** Opens the picker; `initial` pre-fills its line (e.g. the demo's entry point). */
+  runOpenPicker(kind: RunKind, initial?: string): void;
   runClosePicker(): void;
   /** The focused tab's screen, or null when it has no session. */
   runSnapshot(): ScreenSnapshot | null;
@@ -370,10 +371,10 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         patchTab(t.id, { offset });
       },
       runSetForwarding: setForwarding,
-      runOpenPicker(kind) {
+      runOpenPicker(kind, initial = '') {
         const dir = get().instanceDir;
         if (!dir) return;
-        patch({ picker: { kind, candidates: entryCandidates(dir), error: null }, forwarding: false });
+        patch({ picker: { kind, candidates: entryCandidates(dir), error: null, initial }, forwarding: false });
         get().setCapture(true);
       },
       runClosePicker() {

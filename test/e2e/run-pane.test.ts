@@ -106,3 +106,31 @@ test('ctrl+] leaves a running program and keys work in the studio again; k kills
   assert.equal(await tui.exited, 0);
   assert.ok(existsSync(join(dir, '.occlum-studio', 'history.json')));
 });
+
+test('demo: creates, compiles and builds an instance, opens the Run pane on /bin/hello; run it, type, see the banner', async () => {
+  const demoDir = join(dirname(dir), 'demo');
+  const tui = startTui(['demo', demoDir], { cwd: dirname(dir), cols: 110, rows: 30 });
+  running.push(tui);
+  await tui.waitFor('Run a program', 60_000);
+  assert.match(tui.screen(), /run> \/bin\/hello/);
+  assert.match(tui.screen(), /demo │ host backend \(no enclave\) │ .*│ built/);
+  tui.type(KEY.enter);
+  await tui.waitFor('What is your name?');
+  assert.match(tui.screen(), /Hello from inside Occlum's image!/);
+  assert.match(tui.screen(), /env OCCLUM = yes/);
+  tui.type(KEY.enter);
+  await tui.waitFor('ctrl+] gives them back');
+  tui.type('Occlum user\r');
+  await tui.waitFor('Nice to meet you, Occlum user. Bye!');
+  await tui.waitFor(/✓ \/bin\/hello exited normally \(0\) · status 0/);
+  // Rerun, and an empty name exits 3: the banner explains it.
+  tui.type('R');
+  await tui.waitFor(/hello ●/);
+  tui.type(KEY.enter);
+  await tui.waitFor('ctrl+] gives them back');
+  tui.type('\r');
+  await tui.waitFor(/✗ \/bin\/hello exited with status 3 · status 3/);
+  tui.type('q');
+  assert.equal(await tui.exited, 0);
+  assert.ok(existsSync(join(demoDir, 'image', 'bin', 'hello')));
+});

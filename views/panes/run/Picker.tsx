@@ -30,11 +30,11 @@ export function choicesFor(kind: 'run' | 'exec', history: { kind: string; path: 
 export function Picker({ height }: { height: number }) {
   const store = useStudioStore();
   const { picker, history } = useStudio((s) => ({ picker: s.run.picker, history: s.run.history }));
-  const [text, setText] = useState('');
+  const [text, setText] = useState(picker?.initial ?? '');
   const [selected, setSelected] = useState(0);
   // Bumped to remount the editor with a chosen line (tab), since it owns its own text.
   const [editorKey, setEditorKey] = useState(0);
-  const [initial, setInitial] = useState('');
+  const [initial, setInitial] = useState(picker?.initial ?? '');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const kind = picker?.kind ?? 'run';

@@ -1,0 +1,42 @@
+// `occlum-studio demo` through the built CLI without a terminal: it creates, compiles, builds,
+// then says how to run the program (the TUI part is in test/e2e/run-pane.test.ts).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'demo-cli-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+test('demo without a terminal builds the instance and prints how to run it; the program runs', () => {
+  const dir = join(work, 'demo');
+  const r = runCli(['demo', dir]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Created an Occlum instance in .*demo/);
+  assert.match(r.stdout, /Compiled \/bin\/hello with musl-gcc -fPIE -pie/);
+  assert.match(r.stdout, /Built the image with the host backend/);
+  assert.match(r.stdout, new RegExp(`occlum-studio run -C ${dir} /bin/hello`));
+  const run = runCli(['run', '-C', dir, '/bin/hello', 'x'], { input: 'Ann\n' });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /Hello from inside Occlum's image!/);
+  assert.match(run.stdout, /Nice to meet you, .*Ann/);
+  const empty = runCli(['run', '-C', dir, '/bin/hello'], { input: '\n' });
+  assert.equal(empty.status, 3);
+
+  // Again on the same directory: reuses and rebuilds it.
+  const again = runCli(['demo', dir, '--json']);
+  assert.equal(again.status, 0, again.stderr);
+  assert.deepEqual({ ...JSON.parse(again.stdout), build: undefined }, { ok: true, dir, created: false, entry: '/bin/hello', build: undefined });
+});
+
+test('demo refuses a directory that holds something else', () => {
+  const dir = join(work, 'busy');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'notes.txt'), 'mine');
+  const r = runCli(['demo', dir]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /exists and is not an Occlum instance; give a new or empty directory/);
+  assert.equal(runCli(['demo', 'a', 'b']).status, 2);
+});
