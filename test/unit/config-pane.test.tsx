@@ -108,6 +108,10 @@ test('search keys, add and delete list items, booleans, problems list with jump 
     await press('/', ...'mount', KEY.enter, 'a');
     assert.equal(JSON.parse(store.getState().config.text).mount.length, 3);
     assert.match(frame(), /does not exist on the host|mount point \/data/);
+    // A key added to a section starts from its template or a value of its type.
+    await press('/', ...'resource_limits', KEY.enter, 'a', ...'kernel_space_heap_max_size', KEY.enter);
+    assert.equal(JSON.parse(store.getState().config.text).resource_limits.kernel_space_heap_max_size, '1MB');
+    assert.deepEqual(store.getState().config.selection, ['resource_limits', 'kernel_space_heap_max_size']);
     // Problems list: focus, jump, fix.
     await press('/', ...'user_space_size', KEY.enter, KEY.enter, KEY.ctrlU, ...'300 mb', KEY.enter);
     await press('p');

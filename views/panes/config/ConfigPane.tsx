@@ -78,7 +78,7 @@ export function ConfigPane() {
             );
           })}
           {c.mode === 'insert' ? (
-            <LineEditor prompt="new item: " onSubmit={(v) => act.commitInsert(store, v)} onCancel={cancel} />
+            <LineEditor prompt={act.insertPrompt(store)} onSubmit={(v) => act.commitInsert(store, v)} onCancel={cancel} />
           ) : null}
           {c.mode === 'search' ? (
             <LineEditor prompt="/" onSubmit={(v) => act.commitSearch(store, v)} onCancel={cancel} />

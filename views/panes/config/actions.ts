@@ -1,6 +1,6 @@
 // What the Config pane's keys do, as functions of the store (the keymap calls these; the
 // component only renders). Kept apart from the component so tests and the palette share them.
-import { FS_TYPES, helpFor, type JsonPath } from '../../../src/core/config/index.ts';
+import { formatPath, FS_TYPES, helpFor, type JsonPath } from '../../../src/core/config/index.ts';
 import { outline, pathKey, rowIndex, valueAt, type OutlineRow } from '../../../src/core/config/outline.ts';
 import type { StudioStore } from '../../../src/store/index.ts';
 
@@ -100,27 +100,28 @@ export function commitEdit(store: StudioStore, typed: string): void {
   s.configEdit({ kind: 'set', path: row.path, value });
 }
 
-/** The array an `a` press adds to: the selected array, or the array holding the selected item. */
-function targetArray(store: StudioStore): { path: JsonPath; index: number } | undefined {
+/** Where an `a` press adds: to the selected list (or the list holding the selected item), else
+ * a key to the selected object (or the object holding the selected key). */
+export type InsertTarget = { kind: 'array'; path: JsonPath; index: number } | { kind: 'object'; path: JsonPath };
+
+export function insertTarget(store: StudioStore): InsertTarget | undefined {
   const { row } = selectedRow(store);
   if (!row) return undefined;
-  if (row.kind === 'array') return { path: row.path, index: row.size };
+  if (row.kind === 'array') return { kind: 'array', path: row.path, index: row.size };
+  if (row.kind === 'object') return { kind: 'object', path: row.path };
   const last = row.path[row.path.length - 1];
-  if (typeof last === 'number') return { path: row.path.slice(0, -1), index: last + 1 };
-  return undefined;
+  if (typeof last === 'number') return { kind: 'array', path: row.path.slice(0, -1), index: last + 1 };
+  return { kind: 'object', path: row.path.slice(0, -1) };
 }
 
 const isMountArray = (p: JsonPath) => (p.length === 1 && p[0] === 'mount') || p[p.length - 1] === 'layers';
 
-/** a: add an item. Mount lists get a template entry; string lists ask for the text. */
+/** a: add an item or a key. Mount lists get a template entry; the rest asks for text. */
 export function addItem(store: StudioStore): void {
   const s = store.getState();
-  const t = targetArray(store);
-  if (!t) {
-    s.setFlash('select a list (entry_points, env lists, mount, layers) or one of its items to add to', 'error');
-    return;
-  }
-  if (isMountArray(t.path)) {
+  const t = insertTarget(store);
+  if (!t) return;
+  if (t.kind === 'array' && isMountArray(t.path)) {
     const layer = t.path[t.path.length - 1] === 'layers';
     const value = layer
       ? { target: '/', type: 'sefs', source: './run/mount/__ROOT' }
@@ -133,13 +134,44 @@ export function addItem(store: StudioStore): void {
   s.configSetMode('insert');
 }
 
+export function insertPrompt(store: StudioStore): string {
+  const t = insertTarget(store);
+  return t?.kind === 'object' ? `new key in ${t.path.length ? formatPath(t.path) : 'the top level'}: ` : 'new item: ';
+}
+
+/** A starting value for a new key: the template's, else one of the key's type. */
+function initialValue(path: JsonPath): unknown {
+  const spec = helpFor(path);
+  if (!spec) return '';
+  if (spec.template !== undefined) return spec.template;
+  switch (spec.type) {
+    case 'size': return '1MB';
+    case 'u32': return spec.min ?? 0;
+    case 'bool': return false;
+    case 'strings': case 'mounts': return [];
+    case 'object': return {};
+    default: return '';
+  }
+}
+
 export function commitInsert(store: StudioStore, typed: string): void {
   const s = store.getState();
   s.configSetMode('tree');
-  const t = targetArray(store);
+  const t = insertTarget(store);
   if (!t || typed === '') return;
-  s.configEdit({ kind: 'insert', path: [...t.path, t.index], value: typed });
-  s.configSelect([...t.path, t.index]);
+  if (t.kind === 'array') {
+    s.configEdit({ kind: 'insert', path: [...t.path, t.index], value: typed });
+    s.configSelect([...t.path, t.index]);
+    return;
+  }
+  const path = [...t.path, typed.trim()];
+  if (valueAt(s.config.text, path) !== undefined || rowsOf(store).some((r) => pathKey(r.path) === pathKey(path))) {
+    s.configSelect(path);
+    s.setFlash(`${formatPath(path)} already exists`, 'error');
+    return;
+  }
+  s.configEdit({ kind: 'set', path, value: initialValue(path) });
+  s.configSelect(path);
 }
 
 /** x: delete the selected key or item. */
