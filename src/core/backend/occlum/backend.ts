@@ -87,8 +87,14 @@ export class OcclumBackend implements Backend {
     this.buildDefaults = opts.buildDefaults ?? {};
   }
 
-  private call(args: string[], extra: Partial<Parameters<typeof runOcclum>[0]> = {}): Promise<OcclumCallResult> {
-    return runOcclum({ bin: this.install.bin, cwd: this.dir, args, env: this.env, ...extra });
+  private async call(args: string[], extra: Partial<Parameters<typeof runOcclum>[0]> = {}): Promise<OcclumCallResult> {
+    try {
+      return await runOcclum({ bin: this.install.bin, cwd: this.dir, args, env: this.env, ...extra });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' && !existsSync(this.dir) ? `the instance directory ${this.dir} does not exist` : (e as Error).message;
+      throw new BackendError(`cannot run ${this.install.bin} ${args[0] ?? ''}: ${why}`, 1);
+    }
   }
 
   /** A refusal of the script, or a generic failure, as a BackendError with Occlum's lines. */
