@@ -107,6 +107,8 @@ export interface RunSlice {
   /** The focused tab's screen, or null when it has no session. */
   runSnapshot(): ScreenSnapshot | null;
   runLoadHistory(instanceDir: string): void;
+  /** Starts or stops the instance's exec server (`occlum start` / `occlum stop`), for exec tabs. */
+  runServer(action: 'start' | 'stop'): Promise<void>;
   /** Kills every program (on quit). */
   runDisposeAll(): void;
 }
@@ -134,16 +136,20 @@ function signalNumber(sig: NodeJS.Signals | number | null | undefined): number |
   return typeof sig === 'number' && sig > 0 ? sig : null;
 }
 
+function backendFor(store: StudioStore, instanceDir: string, env: NodeJS.ProcessEnv) {
+  const s = store.getState();
+  const events: BackendEvents = {
+    // Runtime log records (the host's own LibOS-format lines) go to the Logs pane.
+    log: (r) => s.appendLogChunk?.('runtime', r.line + '\n'),
+  };
+  return openBackend(instanceDir, { backend: s.backend, events, env }).backend;
+}
+
 /** The launcher backed by the instance's backend (host sandbox or the occlum CLI, as chosen by --backend). */
 export function backendLauncher(store: StudioStore): Launcher {
   return async (req) => {
-    const s = store.getState();
-    const events: BackendEvents = {
-      // Runtime log records (the host's own LibOS-format lines) go to the Logs pane.
-      log: (r) => s.appendLogChunk?.('runtime', r.line + '\n'),
-    };
     const env = { ...process.env, ...req.env };
-    const { backend } = openBackend(req.instanceDir, { backend: s.backend, events, env });
+    const backend = backendFor(store, req.instanceDir, env);
     const opts = { env, logLevel: env.OCCLUM_LOG_LEVEL };
     const prep = req.kind === 'run' ? await backend.prepareRun(req.path, req.args, opts) : await backend.prepareExec(req.path, req.args, opts);
     return {
@@ -390,6 +396,22 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       runLoadHistory(instanceDir) {
         const { entries, problem } = loadHistory(instanceDir);
         patch({ history: entries, historyProblem: problem });
+      },
+      async runServer(action) {
+        const dir = get().instanceDir;
+        if (!dir) return;
+        const env = { ...process.env, ...(get().logsRunEnv?.() ?? {}) };
+        try {
+          const backend = backendFor(api, dir, env);
+          if (action === 'start') await backend.start({ env, logLevel: env.OCCLUM_LOG_LEVEL });
+          else await backend.stop();
+          get().setInstanceStatus(await backend.status());
+          get().setFlash(action === 'start' ? 'server is running: x execs programs in it' : 'server stopped', 'info');
+        } catch (err) {
+          const lines = err instanceof BackendError ? err.occlumLines : [];
+          const msg = (err as Error).message;
+          get().setFlash(lines.length && !lines.includes(msg) ? `${msg} (${lines.join(' ')})` : msg, 'error');
+        }
       },
       runDisposeAll() {
         for (const s of sessions.values()) s.dispose();

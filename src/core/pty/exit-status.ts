@@ -64,17 +64,17 @@ export function explainExit(status: number, kind: ExitKind = 'run'): ExitExplana
   if (status > 128 && status <= 128 + 64) {
     return signalExplanation(status, status - 128, kind === 'process' ? 'The process' : 'The program (or occlum-run itself)');
   }
-  if (kind === 'exec') {
+  if (kind === 'exec' && status === 1) {
     return {
       status,
       ok: false,
-      summary: `failed (${status})`,
+      summary: 'failed (1)',
       detail:
-        status === 1
-          ? '`occlum exec` exits 1 for every failure: the program exited non-zero, was killed, or could not launch (the server is not running, or the path is not an entry point). The `Error: <status>` line above holds the raw wait status.'
-          : `The exec client ended with status ${status}.`,
+        '`occlum exec` exits 1 for every failure: the program exited non-zero, was killed, or could not launch (the server is not running, or the path is not an entry point). The `Error: <status>` line above holds the raw wait status.',
     };
   }
+  // Other exec statuses come from backends that pass the program's status through (the host
+  // backend does): they read like `occlum run`'s.
   if (kind === 'process') {
     return { status, ok: false, summary: `exited with status ${status}`, detail: `The process exited with status ${status}.` };
   }

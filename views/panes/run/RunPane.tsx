@@ -162,7 +162,7 @@ function Footer() {
   } else {
     hint = (
       <Text color={theme.muted} wrap="truncate-end">
-        {tab?.state === 'running' ? 'enter type into it · ' : tab ? 'enter/R rerun · ' : ''}r run · x exec · k kill · w close · [ ] tabs · pgup/pgdn scroll
+        {tab?.state === 'running' ? 'enter type into it · ' : tab ? 'enter/R rerun · ' : ''}r run · s/S server · x exec · k kill · w close · [ ] tabs · pgup/pgdn scroll
       </Text>
     );
   }
