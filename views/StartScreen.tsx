@@ -1,40 +1,38 @@
-// Shown when the studio is launched outside an instance: the instances found below the
-// launch directory, to open one.
-import React, { useMemo, useState } from 'react';
-import { Box, Text, useInput } from 'ink';
-import { relative } from 'node:path';
-import { findInstances } from '../src/core/instance/discover.ts';
-import { openInstance } from '../src/store/index.ts';
-import { keyName } from './keys.ts';
+// Shown when the studio is launched outside an instance: the instances found below the launch
+// directory to open one, and init (here) / new (a new directory) to create one.
+import React, { useEffect } from 'react';
+import { Box, Text } from 'ink';
+import { relative, resolve } from 'node:path';
+import { createInstance } from '../src/store/instance-actions.ts';
+import { LineEditor } from './widgets/LineEditor.tsx';
 import { useStudio, useStudioStore } from './store-context.tsx';
 import { theme } from './theme.ts';
 
 export function StartScreen() {
   const store = useStudioStore();
-  const launchDir = useStudio((s) => s.launchDir);
-  const overlay = useStudio((s) => s.overlay);
-  const instances = useMemo(() => findInstances(launchDir), [launchDir]);
-  const [index, setIndex] = useState(0);
-
-  useInput(
-    (input, key) => {
-      const k = keyName(input, key);
-      if (k === 'down' || k === 'j') setIndex((i) => Math.min(i + 1, instances.length - 1));
-      if (k === 'up' || k === 'k') setIndex((i) => Math.max(i - 1, 0));
-      if (k === 'enter') {
-        const chosen = instances[index];
-        if (chosen) void openInstance(store, chosen.dir);
-      }
-    },
-    { isActive: overlay === 'none' },
-  );
+  const { launchDir, instances, index, prompting } = useStudio((s) => ({
+    launchDir: s.launchDir,
+    instances: s.startInstances,
+    index: s.startIndex,
+    prompting: s.startPrompt === 'new',
+  }));
+  useEffect(() => store.getState().scanInstances(), [store, launchDir]);
+  const endPrompt = () => store.getState().setStartPrompt(null);
 
   return (
     <Box flexDirection="column" paddingX={1}>
       <Text bold>No Occlum instance in {launchDir}</Text>
-      <Text color={theme.muted}>
-        An instance is a directory with Occlum.json (create one with `occlum-studio new DIR` or `occlum-studio init`).
-      </Text>
+      <Text color={theme.muted}>An instance is a directory with Occlum.json. i: init one here · n: new one in a new directory</Text>
+      {prompting && (
+        <LineEditor
+          prompt="new instance directory: "
+          onCancel={endPrompt}
+          onSubmit={(v) => {
+            endPrompt();
+            if (v.trim()) void createInstance(store, 'new', resolve(launchDir, v.trim()));
+          }}
+        />
+      )}
       <Box marginTop={1} flexDirection="column">
         {instances.length === 0 ? (
           <Text>No instances found below this directory (searched 3 levels deep).</Text>

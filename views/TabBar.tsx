@@ -5,11 +5,11 @@ import { useStudio } from './store-context.tsx';
 import { theme } from './theme.ts';
 
 export function TabBar() {
-  const pane = useStudio((s) => s.pane);
+  const { pane, open } = useStudio((s) => ({ pane: s.pane, open: s.instanceDir !== null }));
   return (
     <Box>
       <Text bold color={theme.accent}>occlum-studio </Text>
-      {panes.map((p) => (
+      {open && panes.map((p) => (
         <Text key={p.id} inverse={p.id === pane} bold={p.id === pane}>
           {' '}
           {p.key} {p.title}{' '}

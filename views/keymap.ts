@@ -1,5 +1,6 @@
 // The one keymap: it dispatches keys, and the `?` help and the `:` palette are generated from it.
-import { unsavedWork, type StudioStore } from '../src/store/index.ts';
+import { openInstance, unsavedWork, type StudioStore } from '../src/store/index.ts';
+import { createInstance } from '../src/store/instance-actions.ts';
 import type { PaneId } from '../src/store/app-slice.ts';
 import { panes } from './panes/registry.ts';
 
@@ -65,8 +66,21 @@ export function allBindings(): Binding[] {
   return [...globalBindings, ...panes.flatMap((p) => p.bindings), ...startBindings];
 }
 
-/** Start-screen keys are registered by the start screen module. */
-export const startBindings: Binding[] = [];
+/** Keys of the start screen (launched outside an instance). */
+export const startBindings: Binding[] = [
+  { keys: ['down', 'j'], description: 'next instance', scope: 'start', run: ({ store }) => store.getState().moveStartSelection(1) },
+  { keys: ['up', 'k'], description: 'previous instance', scope: 'start', run: ({ store }) => store.getState().moveStartSelection(-1) },
+  { keys: ['enter'], description: 'open the selected instance', command: 'open', scope: 'start',
+    run: ({ store }) => {
+      const s = store.getState();
+      const chosen = s.startInstances[s.startIndex];
+      if (chosen) void openInstance(store, chosen.dir);
+    } },
+  { keys: ['i'], description: 'init an Occlum instance in this directory', command: 'init', scope: 'start',
+    run: ({ store }) => void createInstance(store, 'init', store.getState().launchDir) },
+  { keys: ['n'], description: 'new instance in a new directory (asks for its path)', command: 'new', scope: 'start',
+    run: ({ store }) => store.getState().setStartPrompt('new') },
+];
 
 /** Bindings active now: the focused pane's (or the start screen's) first, then global ones. */
 export function activeBindings(store: StudioStore): Binding[] {

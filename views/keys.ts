@@ -19,3 +19,21 @@ export function keyName(input: string, key: Key): string {
   if (key.meta && input) return `alt+${input}`;
   return input;
 }
+
+// Ink calls every useInput listener synchronously for one key press (each with its own Key
+// object). A widget that owns the keyboard (a text field, the palette) marks the press consumed so
+// the shell's dispatcher, which may run after it, does not act on the same press once the widget
+// has closed itself. The mark lasts until the listeners of this press have all run.
+let consumedNow = false;
+
+export function consumeKey(): void {
+  if (consumedNow) return;
+  consumedNow = true;
+  queueMicrotask(() => {
+    consumedNow = false;
+  });
+}
+
+export function isConsumed(): boolean {
+  return consumedNow;
+}

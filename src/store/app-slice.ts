@@ -1,6 +1,7 @@
 // Shell state: which instance is open, which pane has focus, overlays and messages.
 import type { StateCreator } from 'zustand/vanilla';
 import type { StudioState } from './index.ts';
+import { findInstances, type FoundInstance } from '../core/instance/discover.ts';
 
 export type PaneId = 'config' | 'build' | 'run' | 'files' | 'logs';
 
@@ -23,16 +24,24 @@ export interface AppSlice {
   flash: { text: string; kind: 'info' | 'error' } | null;
   /** Set after a first `q` with unsaved work: a second `q` quits. */
   quitArmed: boolean;
+  /** The start screen is asking for the path of a new instance (it owns the keyboard meanwhile). */
+  startPrompt: 'new' | null;
+  /** Instances found below launchDir (start screen) and the selected row. */
+  startInstances: FoundInstance[];
+  startIndex: number;
   setPane(pane: PaneId): void;
   setOverlay(overlay: AppSlice['overlay']): void;
   setCapture(capture: boolean | 'terminal'): void;
   setFlash(text: string | null, kind?: 'info' | 'error'): void;
   setQuitArmed(armed: boolean): void;
+  setStartPrompt(prompt: 'new' | null): void;
+  scanInstances(): void;
+  moveStartSelection(step: number): void;
   setInstanceStatus(status: string | null): void;
   setOcclumVersion(version: string | null): void;
 }
 
-export const createAppSlice: StateCreator<StudioState, [], [], AppSlice> = (set) => ({
+export const createAppSlice: StateCreator<StudioState, [], [], AppSlice> = (set, get) => ({
   instanceDir: null,
   launchDir: process.cwd(),
   backend: 'host',
@@ -43,11 +52,18 @@ export const createAppSlice: StateCreator<StudioState, [], [], AppSlice> = (set)
   capture: false,
   flash: null,
   quitArmed: false,
+  startPrompt: null,
+  startInstances: [],
+  startIndex: 0,
   setPane: (pane) => set({ pane, overlay: 'none' }),
   setOverlay: (overlay) => set({ overlay }),
   setCapture: (capture) => set({ capture }),
   setFlash: (text, kind = 'info') => set({ flash: text === null ? null : { text, kind } }),
   setQuitArmed: (quitArmed) => set({ quitArmed }),
+  setStartPrompt: (startPrompt) => set({ startPrompt, capture: startPrompt !== null }),
+  scanInstances: () => set({ startInstances: findInstances(get().launchDir), startIndex: 0 }),
+  moveStartSelection: (step) =>
+    set({ startIndex: Math.max(0, Math.min(get().startInstances.length - 1, get().startIndex + step)) }),
   setInstanceStatus: (instanceStatus) => set({ instanceStatus }),
   setOcclumVersion: (occlumVersion) => set({ occlumVersion }),
 });

@@ -1,7 +1,7 @@
 // The studio shell driven through the real binary in a pseudo-terminal.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTui, KEY, type Tui } from '../helpers/tui.ts';
@@ -60,4 +60,32 @@ test('enter on a listed instance opens it and the status bar names it', async ()
   await tui.waitFor(/solo │ host backend \(no enclave\) │ Occlum .* │ initialized/);
   tui.type('q');
   assert.equal(await tui.exited, 0);
+});
+
+test('the start screen creates instances: n asks for a path (new), i initialises the launch directory', async () => {
+  const empty = join(work, 'empty');
+  mkdirSync(empty);
+  const tui = startTui([], { cwd: empty });
+  running.push(tui);
+  await tui.waitFor('No instances found below this directory');
+  tui.type('n');
+  await tui.waitFor('new instance directory:');
+  for (const ch of 'demo1') tui.type(ch);
+  tui.type(KEY.enter);
+  await tui.waitFor(/demo1 │ host backend \(no enclave\) │ Occlum .* │ initialized/);
+  assert.ok(existsSync(join(empty, 'demo1', 'image', 'etc', 'hosts')));
+  assert.equal(readFileSync(join(empty, 'demo1', '.__occlum_status'), 'utf8').trim(), 'initialized');
+  tui.type('q');
+  assert.equal(await tui.exited, 0);
+
+  const here = join(work, 'here');
+  mkdirSync(here);
+  const tui2 = startTui([], { cwd: here });
+  running.push(tui2);
+  await tui2.waitFor('No instances found below this directory');
+  tui2.type('i');
+  await tui2.waitFor(/here │ host backend \(no enclave\) │ Occlum .* │ initialized/);
+  assert.ok(existsSync(join(here, 'Occlum.json')));
+  tui2.type('q');
+  assert.equal(await tui2.exited, 0);
 });

@@ -2,7 +2,7 @@
 // submits, escape cancels. While mounted with `active`, it owns the keyboard.
 import React, { useRef, useState } from 'react';
 import { Text, useInput } from 'ink';
-import { keyName } from '../keys.ts';
+import { consumeKey, keyName } from '../keys.ts';
 
 export interface LineEditorProps {
   initial?: string;
