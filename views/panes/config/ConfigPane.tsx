@@ -10,9 +10,8 @@ import { severityColor, theme } from '../../theme.ts';
 import * as act from './actions.ts';
 
 const MARK = { error: '✖', warning: '⚠', info: 'ℹ' } as const;
-/** Rows used by the tab bar, status bar, pane header and problems title. */
+/** Rows used by the tab bar, status bar (which may wrap) and the pane header. */
 const CHROME = 5;
-const PROBLEM_LINES = 6;
 
 function plural(n: number, w: string) {
   return `${n} ${w}${n === 1 ? '' : 's'}`;
@@ -22,7 +21,10 @@ export function ConfigPane() {
   const store = useStudioStore();
   const { stdout } = useStdout();
   const c = useStudio((s) => s.config);
-  const height = Math.max(6, (stdout.rows || 24) - CHROME - PROBLEM_LINES);
+  const screenRows = stdout.rows || 24;
+  // Problems list: title + up to 5 lines (3 on small screens).
+  const problemLines = screenRows < 30 ? 4 : 6;
+  const height = Math.max(4, screenRows - CHROME - problemLines - (c.conflict ? 1 : 0));
   const width = stdout.columns || 80;
 
   if (!c.file) return <Text>No Occlum.json in this instance (run `occlum-studio init` to create one).</Text>;
@@ -44,13 +46,12 @@ export function ConfigPane() {
 
   return (
     <Box flexDirection="column">
-      <Box>
+      <Text wrap="truncate-end">
         <Text bold>Occlum.json</Text>
-        <Text>{dirty ? ' [modified]' : ''} · {version} · </Text>
-        <Text color={counts.error ? theme.error : theme.ok}>{plural(counts.error, 'error')}</Text>
-        <Text>, </Text>
-        <Text color={counts.warning ? theme.warning : undefined}>{plural(counts.warning, 'warning')}</Text>
-      </Box>
+        {dirty ? ' [modified]' : ''} ·{' '}
+        <Text color={counts.error ? theme.error : theme.ok}>{plural(counts.error, 'error')}</Text>,{' '}
+        <Text color={counts.warning ? theme.warning : undefined}>{plural(counts.warning, 'warning')}</Text> · {version}
+      </Text>
       {c.conflict ? (
         <Text color={theme.error} bold wrap="truncate-end">
           {c.conflict.diskText === null ? 'Occlum.json was deleted on disk.' : 'Occlum.json changed on disk while you have unsaved edits.'} R reload (edits stay undoable) · ctrl+o overwrite
@@ -88,7 +89,7 @@ export function ConfigPane() {
           {row ? <Help path={row.path} diagnostics={row.diagnostics} /> : null}
         </Box>
       </Box>
-      <Problems diagnostics={diags} focused={c.mode === 'problems'} selected={c.problemIndex} />
+      <Problems diagnostics={diags} focused={c.mode === 'problems'} selected={c.problemIndex} lines={problemLines} />
     </Box>
   );
 }
@@ -109,8 +110,8 @@ function Help({ path, diagnostics }: { path: (string | number)[]; diagnostics: D
   );
 }
 
-function Problems({ diagnostics, focused, selected }: { diagnostics: Diagnostic[]; focused: boolean; selected: number }) {
-  const shown = PROBLEM_LINES - 1;
+function Problems({ diagnostics, focused, selected, lines }: { diagnostics: Diagnostic[]; focused: boolean; selected: number; lines: number }) {
+  const shown = lines - 1;
   const start = Math.max(0, Math.min(selected - Math.floor(shown / 2), diagnostics.length - shown));
   return (
     <Box flexDirection="column" marginTop={0}>
