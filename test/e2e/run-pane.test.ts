@@ -3,11 +3,13 @@
 // pick a program, type into it, see its output and the exit banner, rerun from history.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { startTui, KEY, type Tui } from '../helpers/tui.ts';
+import { ROOT } from '../helpers/paths.ts';
 
 const CTRL_RBRACKET = '\x1d';
 let dir = '';
@@ -133,4 +135,39 @@ test('demo: creates, compiles and builds an instance, opens the Run pane on /bin
   tui.type('q');
   assert.equal(await tui.exited, 0);
   assert.ok(existsSync(join(demoDir, 'image', 'bin', 'hello')));
+});
+
+test('resizing the studio resizes the program’s terminal (the program sees it with TIOCGWINSZ)', async () => {
+  // A musl program that prints its window size, compiled like the other fixtures.
+  const bin = join(dir, 'image', 'bin', 'winsize');
+  execFileSync('musl-gcc', ['-O2', '-fPIE', '-pie', '-o', bin, join(ROOT, 'fixtures', 'pty', 'winsize.c')]);
+  assert.ok((await new HostBackend(dir).build()).ok);
+  const tui = startTui([dir], { cwd: dir, cols: 100, rows: 30 });
+  running.push(tui);
+  await tui.waitFor(/inst │ host backend/);
+  tui.type('3');
+  await tui.waitFor('Nothing is running.');
+  tui.type('r');
+  await tui.waitFor('Run a program');
+  tui.type('/bin/winsize');
+  tui.type(KEY.enter);
+  // The pane gives the program the studio's width, and its height minus 5 rows of chrome.
+  await tui.waitFor('size 100x25');
+  tui.resize(90, 26);
+  tui.type(KEY.enter);
+  await tui.waitFor('ctrl+] gives them back');
+  // The resize (a signal) and the keys (data) race; ask again until the program reports it.
+  for (let attempt = 1; ; attempt++) {
+    tui.type('\r');
+    try {
+      await tui.waitFor('size 90x21', 2000);
+      break;
+    } catch (err) {
+      if (attempt === 5) throw err;
+    }
+  }
+  tui.type('quit\r');
+  await tui.waitFor(/✓ \/bin\/winsize exited normally/);
+  tui.type('q');
+  assert.equal(await tui.exited, 0);
 });

@@ -15,6 +15,8 @@ export interface Tui {
   /** Waits until the text is no longer on screen. */
   waitForGone(text: string | RegExp, timeoutMs?: number): Promise<void>;
   type(keys: string): void;
+  /** Resizes the pseudo-terminal (the studio gets SIGWINCH) and the screen reader. */
+  resize(cols: number, rows: number): void;
   /** Resolves with the exit code when the process ends. */
   exited: Promise<number>;
   kill(): void;
@@ -83,6 +85,10 @@ export function startTui(args: string[], opts: { cwd?: string; cols?: number; ro
     waitFor: (t, timeoutMs = 15_000) => poll(() => matches(t), `timed out waiting for ${String(t)}`, timeoutMs),
     waitForGone: (t, timeoutMs = 15_000) => poll(() => !matches(t), `timed out waiting for ${String(t)} to go`, timeoutMs),
     type: (keys) => proc.write(keys),
+    resize: (c, r) => {
+      term.resize(c, r);
+      if (alive) proc.resize(c, r);
+    },
     exited,
     kill: () => {
       if (alive) proc.kill('SIGKILL');

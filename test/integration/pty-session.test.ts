@@ -197,3 +197,9 @@ test('the program sees the environment it was given, with TERM set', async () =>
   await s.exited;
   assert.match(text(s), /T=xterm-256color V=v1/);
 });
+
+test('wide characters take two cells and come back once', async () => {
+  const s = start(sh(String.raw`printf '\344\275\240\345\245\275|ok\n'`), 20, 3);
+  await s.exited;
+  assert.equal(plainText(s.snapshot().lines[0]), '你好|ok');
+});
