@@ -101,6 +101,14 @@ export function parseConfig(text: string): ParsedConfig {
     prev = kind;
   }
   if (tooDeep) return { text, lines, root: undefined, syntax };
+  // One fix for the whole file on the first of several: strict JSON in one step.
+  const strictable = syntax.filter((d) => d.code === 'comment' || d.code === 'trailing-comma');
+  if (strictable.length > 1) {
+    const comments = strictable.filter((d) => d.code === 'comment').length;
+    const commas = strictable.length - comments;
+    const parts = [comments ? `${comments} comment${comments > 1 ? 's' : ''}` : '', commas ? `${commas} trailing comma${commas > 1 ? 's' : ''}` : ''].filter(Boolean);
+    strictable[0]!.fix = { title: `Make it strict JSON: remove ${parts.join(' and ')}`, edits: strictable.flatMap((d) => d.fix!.edits) };
+  }
 
   // Pass 2: the tree (comments and trailing commas tolerated, everything else reported).
   const errors: ParseError[] = [];

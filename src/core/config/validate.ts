@@ -84,7 +84,9 @@ function versionNotes(ctx: RuleContext, text: string, options: CheckOptions): Di
   const edits = text.length <= 512 * 1024 ? migrationEdits(text) : [];
   if (edits.length === 0) return out;
   const why = ctx.detection.reasons.join('; ');
-  const message = options.version
+  const message = ctx.detection.mixed
+    ? `mixes keys of different Occlum versions (${why}); Occlum ${ctx.version} rules apply — the fix brings everything to Occlum ${LATEST}`
+    : options.version
     ? `written for Occlum ${ctx.detection.range} (${why}); checked with Occlum ${ctx.version} rules`
     : `written for Occlum ${ctx.detection.range} (${why}); checked with those rules — Occlum ${LATEST} needs changes, which the fix applies`;
   out.push({ severity: 'info', code: 'migrate', path: [], ...at, message, fix: { title: `Migrate to Occlum ${LATEST}`, edits } });
