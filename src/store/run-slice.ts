@@ -231,7 +231,12 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         return null;
       }
       const old = intoTab !== undefined ? sessions.get(intoTab) : undefined;
-      old?.dispose();
+      if (old) {
+        // Wait for the old program to end and its backend bookkeeping to run (the host backend
+        // refuses a second run while the first one's lock is held).
+        old.dispose();
+        await old.exited;
+      }
       const id = intoTab ?? nextId++;
       const tab: RunTab = {
         id, kind, path, args, title: titleOf(path, args), state: 'starting', error: null, exit: null, exitNote: null,

@@ -85,3 +85,16 @@ test('exec: refused without a server; with the server started from the pane, pro
   await store.getState().runServer('stop');
   assert.equal(store.getState().flash?.text, 'server stopped');
 });
+
+test('rerun of a still-running program in the sandbox replaces it (the backend’s run lock is released first)', async () => {
+  await store.getState().runStart('run', '/bin/reader', []);
+  await until(() => screen().includes('name?'), 'prompt');
+  const id = tab().id;
+  await store.getState().runRerun();
+  assert.equal(tab().id, id);
+  assert.equal(tab().state, 'running', JSON.stringify(tab()));
+  await until(() => screen().includes('name?'), 'prompt again');
+  store.getState().runWrite('quit\r');
+  await until(() => tab().state === 'exited', 'exit');
+  assert.equal(tab().exit?.status, 0);
+});
