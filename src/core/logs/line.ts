@@ -198,13 +198,22 @@ function classifyBracketed(text: string): Classified | undefined {
   return undefined;
 }
 
+// Consecutive lines mostly repeat the timestamp, syscall and module: reusing the previous equal
+// string lets records in the ring buffer share it instead of each holding its own copy.
+const shared = { time: '', syscall: '', module: '' };
+function intern(key: keyof typeof shared, v: string): string {
+  if (v === shared[key]) return shared[key];
+  shared[key] = v;
+  return v;
+}
+
 function libos(m: RegExpExecArray): Classified {
   const start: RecordStart = { kind: 'libos', level: LEVEL_OF[m[2]], message: '' };
-  if (m[1] !== undefined) start.time = m[1];
+  if (m[1] !== undefined) start.time = intern('time', m[1]);
   start.thread = Number(m[3]);
   if (m[4] !== undefined) start.round = Number(m[4]);
-  if (m[5] !== undefined) start.syscall = m[5];
-  if (m[6] !== undefined) start.module = m[6];
+  if (m[5] !== undefined) start.syscall = intern('syscall', m[5]);
+  if (m[6] !== undefined) start.module = intern('module', m[6]);
   withCause(start, m[7]);
   // Only error displays are followed by `Caused by` lines; other lines finalise at once.
   return { start, chain: start.errno !== undefined };
