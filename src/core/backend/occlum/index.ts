@@ -10,6 +10,7 @@ export { planMount, startMount, needsOcclumMount, type MountRequest, type MountH
 export { stateError, buildFailureCauses } from './messages.ts';
 export { readBuildKeys, recordPath as buildRecordPath } from './build-keys.ts';
 export type { OcclumLaunch } from './launch.ts';
+export { OcclumWatchBackend } from './watch-adapter.ts';
 export { openInstanceFs, imageKeyMode, SecureFsError, type FsLayer, type OpenFsOptions } from './secure-fs.ts';
 
 /** An occlum backend for `dir` using the Occlum found on this machine (PATH, /opt/occlum, or the override root). */
