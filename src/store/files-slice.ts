@@ -123,6 +123,8 @@ export interface FilesSlice {
 /** Bytes of a file kept for the preview; files up to MAX_READ are read (off the main thread). */
 export const PREVIEW_BYTES = 256 * 1024;
 export const MAX_READ = 64 * 1024 * 1024;
+/** Quiet time after a cursor move before a file is read for the preview. */
+const PREVIEW_SETTLE_MS = 40;
 /** Bytes inspected to tell text from binary. */
 const SNIFF = 8192;
 
@@ -308,6 +310,13 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       });
     }
     setPreview({ ...base, kind: 'loading', message: 'reading…' });
+    // Holding j over big files must not queue a full read per file: read once the cursor rests.
+    setTimeout(() => {
+      if (token === previewToken) readPreview(v, e, token, base);
+    }, PREVIEW_SETTLE_MS);
+  };
+
+  const readPreview = (v: FsView, e: FsEntry, token: number, base: Pick<PreviewState, 'path' | 'size' | 'forced'>) => {
     v.readFileAsync(e.path).then(
       (buf) => {
         if (token !== previewToken) return;
@@ -351,11 +360,18 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       if (!force && s.files.status !== 'closed') return;
       const token = ++openToken;
       const keepLayer = s.files.layer;
-      views = {};
-      resetTree();
-      patch({ status: 'opening', error: null, note: null, rows: [], layers: [] });
+      // Re-reading an open file system (r, or the pane shown again after a run) keeps the
+      // selection and expanded directories and does not blank the pane meanwhile.
+      const quiet = s.files.status === 'ready';
+      const keepPath = quiet ? (s.filesSelected()?.path ?? '/') : '/';
+      if (!quiet) patch({ status: 'opening', error: null, note: null, rows: [], layers: [] });
       if (!existsSync(join(dir, 'build', 'mount', '__ROOT', 'metadata'))) {
+        views = {};
+        resetTree();
         patch({
+          note: null,
+          rows: [],
+          layers: [],
           status: 'error',
           error: `this instance is not built yet (${join(dir, 'build/mount/__ROOT')} holds no secure image): build it, then press r here`,
         });
@@ -367,7 +383,9 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
         image = await open(dir, 'image');
       } catch (err) {
         if (token !== openToken) return;
-        patch({ status: 'error', error: `cannot open the image: ${describeOpenError(err)}` });
+        views = {};
+        resetTree();
+        patch({ status: 'error', error: `cannot open the image: ${describeOpenError(err)}`, note: null, rows: [], layers: [] });
         return;
       }
       let note: string | null = null;
@@ -384,10 +402,11 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       }
       if (token !== openToken) return;
       views = merged ? { merged, image, run: runOnlyView(merged) } : { merged: image, image };
+      resetTree();
       const layers: FilesLayer[] = merged ? FILES_LAYERS : ['merged', 'image'];
       const layer = layers.includes(keepLayer) ? keepLayer : 'merged';
-      patch({ status: 'ready', layers, layer, note, rootMac: image.rootMac });
-      refreshRows('/');
+      patch({ status: 'ready', error: null, layers, layer, note, rootMac: image.rootMac });
+      refreshRows(keepPath);
     },
     filesSetLayer(layer) {
       const f = get().files;

@@ -63,9 +63,13 @@ test('host backend: a built and run instance shows run-layer files over the imag
   assert.equal((await run([])).status, 0); // /root/counter.txt
   assert.equal((await run(['write', '/etc/hosts'])).status, 0);
   assert.equal((await run(['unlink', '/bin/hello'])).status, 0);
-  // r reopens: the pane now sees the run layer.
+  // r reopens (also done when the pane is shown again): the run layer appears, the selection stays.
+  select(store, '/etc/hosts');
+  assert.equal(store.getState().filesSelected()!.layer, 'image');
   await store.getState().filesOpen(true);
   const f = () => store.getState().files;
+  assert.equal(store.getState().filesSelected()!.path, '/etc/hosts');
+  assert.equal(store.getState().filesSelected()!.layer, 'run');
   assert.deepEqual(f().layers, ['merged', 'image', 'run']);
   select(store, '/root/counter.txt');
   assert.equal(store.getState().filesSelected()!.layer, 'run');
