@@ -4,12 +4,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createStore } from 'zustand/vanilla';
 import { createAppSlice, type AppSlice } from './app-slice.ts';
+import { buildHooks, createBuildSlice, type BuildSlice } from './build-slice.ts';
 import { configHooks, createConfigSlice, type ConfigSlice } from './config-slice.ts';
 import { createFilesSlice, filesHooks, type FilesSlice } from './files-slice.ts';
 import { createLogsSlice, type LogsSlice } from './logs-slice.ts';
 import { createRunSlice, runHooks, type RunSlice } from './run-slice.ts';
 
-export type StudioState = AppSlice & ConfigSlice & LogsSlice & RunSlice & FilesSlice;
+export type StudioState = AppSlice & ConfigSlice & LogsSlice & RunSlice & FilesSlice & BuildSlice;
 
 /** What a slice may do when an instance opens, and how it reports unsaved work. */
 export interface SliceHooks {
@@ -18,7 +19,7 @@ export interface SliceHooks {
   unsaved?(state: StudioState): string | null;
 }
 
-const sliceHooks: SliceHooks[] = [configHooks, runHooks, filesHooks];
+const sliceHooks: SliceHooks[] = [configHooks, runHooks, filesHooks, buildHooks];
 
 export interface StoreOptions {
   launchDir: string;
@@ -33,6 +34,7 @@ export function createStudioStore(opts: StoreOptions = { launchDir: process.cwd(
     ...createLogsSlice()(...a),
     ...createRunSlice()(...a),
     ...createFilesSlice()(...a),
+    ...createBuildSlice()(...a),
   }));
   store.setState({
     launchDir: opts.launchDir,

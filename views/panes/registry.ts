@@ -2,6 +2,7 @@
 import type React from 'react';
 import type { PaneId } from '../../src/store/app-slice.ts';
 import type { Binding } from '../keymap.ts';
+import { buildPane } from './build/index.ts';
 import { configPane } from './config/index.ts';
 import { filesPane } from './files/index.ts';
 import { logsPane } from './logs/index.ts';
@@ -17,4 +18,4 @@ export interface PaneDef {
   bindings: Binding[];
 }
 
-export const panes: PaneDef[] = [configPane, runPane, filesPane, logsPane];
+export const panes: PaneDef[] = [configPane, buildPane, runPane, filesPane, logsPane];

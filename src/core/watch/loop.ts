@@ -17,6 +17,8 @@ export interface DevLoopOptions {
   instanceDir: string;
   backend: WatchBackend;
   settings: LoadedSettings;
+  /** false: watching does not keep the process alive (default true). */
+  persistent?: boolean;
 }
 
 export class DevLoop extends EventEmitter<DevLoopEvents> {
@@ -24,7 +26,12 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
   private watcher: Watcher;
   private watchKey: string;
 
-  private constructor(readonly instanceDir: string, settings: LoadedSettings, backend: WatchBackend) {
+  private constructor(
+    readonly instanceDir: string,
+    settings: LoadedSettings,
+    backend: WatchBackend,
+    private readonly persistent: boolean,
+  ) {
     super();
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the absorber's getter reads the current watcher
     const self = this;
@@ -45,7 +52,7 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
 
   /** Starts watching; resolves once the initial scan is done (later changes are reported). */
   static async open(opts: DevLoopOptions): Promise<DevLoop> {
-    const loop = new DevLoop(opts.instanceDir, opts.settings, opts.backend);
+    const loop = new DevLoop(opts.instanceDir, opts.settings, opts.backend, opts.persistent ?? true);
     await loop.watcher.start();
     return loop;
   }
@@ -70,7 +77,7 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
 
   private makeWatcher(loaded: LoadedSettings): Watcher {
     const scope = new WatchScope(this.instanceDir, loaded.sources);
-    const w = new Watcher({ scope, debounceMs: loaded.settings.debounceMs });
+    const w = new Watcher({ scope, debounceMs: loaded.settings.debounceMs, persistent: this.persistent });
     w.on('changes', (set) => {
       this.emit('change-set', set);
       this.queue.onChanges(set);

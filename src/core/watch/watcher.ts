@@ -17,6 +17,8 @@ import type { ChangeSet } from './types.ts';
 export interface WatcherOptions {
   scope: WatchScope;
   debounceMs: number;
+  /** false: the watch does not keep the process alive (the TUI exits when its UI does). */
+  persistent?: boolean;
 }
 
 export interface WatcherEvents {
@@ -33,6 +35,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private quietWaiters: { quietMs: number; resolve: () => void; timer: NodeJS.Timeout | null }[] = [];
   readonly scope: WatchScope;
   debounceMs: number;
+  private readonly persistent: boolean;
   /**
    * What consumers were told: the initial scan with every released change set applied (stat
    * signature per path). reconcile() compares it with the disk.
@@ -46,11 +49,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     super();
     this.scope = opts.scope;
     this.debounceMs = opts.debounceMs;
+    this.persistent = opts.persistent ?? true;
   }
 
   /** Starts watching; resolves once chokidar has scanned the roots (later changes are reported). */
   start(): Promise<void> {
     const fsw = watch(this.scope.roots(), {
+      persistent: this.persistent,
       ignoreInitial: true,
       ignored: this.scope.ignored,
       atomic: false,

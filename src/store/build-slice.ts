@@ -1,0 +1,249 @@
+// Build state: the instance's dev loop (core/watch: watcher + build queue) and what the Build
+// pane shows of it: live state, the history of build records, the selected record's output,
+// the auto-build / auto-rerun toggles. The DevLoop itself is a mutable object kept outside
+// zustand; the state carries plain copies of its records.
+//
+// After a good build with auto-rerun on, the last `run` started from the Run pane is started
+// again in its tab (the queue has already stopped it: Occlum must not build under a running
+// instance).
+import type { StateCreator } from 'zustand/vanilla';
+import { HostWatchBackend } from '../core/watch/host-backend.ts';
+import { DevLoop } from '../core/watch/loop.ts';
+import { loadSettings, SettingsError } from '../core/watch/settings.ts';
+import type { BuildRecord, WatchBackend } from '../core/watch/types.ts';
+import type { QueueState } from '../core/watch/queue.ts';
+import type { StudioState, StudioStore } from './index.ts';
+
+export type LoopStatus = 'off' | 'starting' | 'watching' | 'unavailable' | 'error';
+
+export interface BuildState {
+  loop: LoopStatus;
+  /** What the queue does now. */
+  phase: QueueState;
+  /** Why the loop is not watching (bad settings file, unsupported backend, watcher error). */
+  problem: string | null;
+  history: BuildRecord[];
+  /** Id of the selected record; null follows the newest. */
+  selected: number | null;
+  /** First output line shown; null follows the end of the output. */
+  outputTop: number | null;
+  autoBuild: boolean;
+  autoRerun: boolean;
+  prebuild: string | null;
+  /** Changes held while auto-build is off. */
+  pending: number;
+  /** Bumped on every change of a record (the output of a running build grows in place). */
+  version: number;
+  /** Output lines the pane shows at once (set by the pane; scrolling clamps to it). */
+  viewHeight: number;
+}
+
+export interface BuildSlice {
+  build: BuildState;
+  /** Starts the dev loop on the open instance (called when an instance opens). */
+  buildStartWatching(): Promise<void>;
+  buildStopWatching(): Promise<void>;
+  /** Builds now, including changes held while auto-build is off. */
+  buildNow(): void;
+  buildToggleAutoBuild(): void;
+  buildToggleAutoRerun(): void;
+  /** Selects an older (+1) or newer (-1) record. */
+  buildSelect(step: number): void;
+  buildSelectLatest(): void;
+  /** Scrolls the selected record's output; 'end' follows it again. */
+  buildScroll(delta: number | 'start' | 'end'): void;
+  buildSetViewHeight(lines: number): void;
+  /** Opens the failure cause's Occlum.json field in the Config pane. */
+  buildOpenCause(): void;
+  /** The selected record (or the newest). */
+  buildSelected(): BuildRecord | undefined;
+  /** Replace how the dev loop builds and runs (tests). Null restores the host backend. */
+  buildSetBackend(factory: ((instanceDir: string) => WatchBackend) | null): void;
+}
+
+const INITIAL: BuildState = {
+  loop: 'off',
+  phase: 'idle',
+  problem: null,
+  history: [],
+  selected: null,
+  outputTop: null,
+  autoBuild: true,
+  autoRerun: true,
+  prebuild: null,
+  pending: 0,
+  version: 0,
+  viewHeight: 10,
+};
+
+export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice> {
+  return (set, get) => {
+    let loop: DevLoop | null = null;
+    let factory: ((instanceDir: string) => WatchBackend) | null = null;
+    const patch = (p: Partial<BuildState>) => set({ build: { ...get().build, ...p } });
+    const sync = () => {
+      if (!loop) return;
+      const q = loop.queue;
+      patch({
+        // Copies: the queue mutates its records while they run.
+        history: q.history.map((r) => ({ ...r, output: r.output.slice(), changes: r.changes })),
+        phase: q.state,
+        pending: q.pendingChanges.length,
+        autoBuild: q.settings.autoBuild,
+        autoRerun: q.settings.autoRerun,
+        prebuild: q.settings.prebuild,
+        version: get().build.version + 1,
+      });
+    };
+    // Output can arrive by the thousand lines a second: coalesce store updates per tick.
+    let syncQueued = false;
+    const syncSoon = () => {
+      if (syncQueued) return;
+      syncQueued = true;
+      setTimeout(() => {
+        syncQueued = false;
+        sync();
+      }, 30);
+    };
+
+    const rerunInRunPane = () => {
+      const s = get();
+      const runs = (s.run?.tabs ?? []).filter((t) => t.kind === 'run');
+      const last = runs.sort((a, b) => b.startedAt - a.startedAt)[0];
+      if (last && s.runStart) void s.runStart('run', last.path, last.args, last.id);
+    };
+
+    return {
+      build: INITIAL,
+      async buildStartWatching() {
+        await get().buildStopWatching();
+        const dir = get().instanceDir;
+        if (!dir) return;
+        if (!factory && get().backend !== 'host') {
+          patch({ loop: 'unavailable', problem: 'the dev loop drives the host backend only so far; build with `occlum build` meanwhile' });
+          return;
+        }
+        let settings;
+        try {
+          settings = loadSettings(dir);
+        } catch (err) {
+          patch({ loop: 'error', problem: err instanceof SettingsError ? err.message : String(err) });
+          return;
+        }
+        patch({ ...INITIAL, viewHeight: get().build.viewHeight, loop: 'starting', autoBuild: settings.settings.autoBuild, autoRerun: settings.settings.autoRerun, prebuild: settings.settings.prebuild });
+        const backend = factory ? factory(dir) : new HostWatchBackend();
+        const l = await DevLoop.open({ instanceDir: dir, backend, settings, persistent: false });
+        if (get().instanceDir !== dir) {
+          await l.close();
+          return;
+        }
+        loop = l;
+        const q = l.queue;
+        q.on('build-start', sync);
+        q.on('build-output', syncSoon);
+        q.on('build-end', (r) => {
+          sync();
+          // Follow the newest record unless the user picked an older one.
+          if (get().build.selected === null) patch({ outputTop: null });
+          if (r.outcome === 'ok' && q.settings.autoRerun) rerunInRunPane();
+        });
+        q.on('deferred', sync);
+        q.on('settings', sync);
+        q.on('error', (err) => patch({ problem: err.message }));
+        l.on('watch-error', (err) => patch({ problem: err.message }));
+        patch({ loop: 'watching', problem: null });
+      },
+      async buildStopWatching() {
+        const l = loop;
+        loop = null;
+        if (l) await l.close();
+        patch({ loop: 'off', phase: 'idle' });
+      },
+      buildNow() {
+        if (!loop) {
+          if (get().build.loop !== 'off') {
+            get().setFlash(get().build.problem ?? 'the dev loop is not running', 'error');
+            return;
+          }
+          // Not watching yet (never built): start the loop, then build.
+          void get().buildStartWatching().then(() => {
+            if (loop) {
+              loop.queue.buildNow('initial');
+              sync();
+            }
+          });
+          return;
+        }
+        loop.queue.buildNow('manual');
+        sync();
+      },
+      buildToggleAutoBuild() {
+        if (!loop) return;
+        loop.queue.setAutoBuild(!loop.queue.settings.autoBuild);
+        sync();
+      },
+      buildToggleAutoRerun() {
+        if (!loop) return;
+        loop.queue.setAutoRerun(!loop.queue.settings.autoRerun);
+        sync();
+      },
+      buildSelect(step) {
+        const { history, selected } = get().build;
+        if (history.length === 0) return;
+        const ids = history.map((r) => r.id).reverse(); // newest first
+        const i = selected === null ? 0 : Math.max(0, ids.indexOf(selected));
+        const j = Math.max(0, Math.min(ids.length - 1, i + step));
+        patch({ selected: j === 0 ? null : ids[j]!, outputTop: null });
+      },
+      buildSelectLatest() {
+        patch({ selected: null, outputTop: null });
+      },
+      buildScroll(delta) {
+        const rec = get().buildSelected();
+        const total = rec?.output.length ?? 0;
+        const bottom = Math.max(0, total - get().build.viewHeight);
+        if (delta === 'end') return patch({ outputTop: null });
+        if (delta === 'start') return patch({ outputTop: 0 });
+        const top = get().build.outputTop ?? bottom;
+        const next = Math.max(0, Math.min(bottom, top + delta));
+        patch({ outputTop: next >= bottom ? null : next });
+      },
+      buildSetViewHeight(lines) {
+        if (lines !== get().build.viewHeight) patch({ viewHeight: Math.max(1, lines) });
+      },
+      buildOpenCause() {
+        const rec = get().buildSelected();
+        const path = rec?.cause?.configPath;
+        if (!path) {
+          get().setFlash(rec?.cause ? 'this failure is not about an Occlum.json field' : 'the selected build has no failure cause', 'error');
+          return;
+        }
+        get().focusConfigPath(path);
+      },
+      buildSelected() {
+        const { history, selected } = get().build;
+        if (selected === null) return history.at(-1);
+        return history.find((r) => r.id === selected) ?? history.at(-1);
+      },
+      buildSetBackend(f) {
+        factory = f;
+      },
+    };
+  };
+}
+
+export const buildHooks = {
+  onOpen(store: StudioStore) {
+    const s = store.getState();
+    // An instance that was never built is not rebuilt behind the user's back: the first build is
+    // theirs (b in the Build pane, or `occlum build`); watching starts with it.
+    if (s.instanceStatus !== 'built' && s.instanceStatus !== 'running') {
+      void s.buildStopWatching().then(() =>
+        store.setState({ build: { ...store.getState().build, problem: 'not built yet: press b to build; the dev loop watches from then on' } }),
+      );
+      return;
+    }
+    // Not awaited: the first chokidar scan must not delay the first frame of the instance.
+    void s.buildStartWatching();
+  },
+};

@@ -1,0 +1,177 @@
+// The Build pane: the dev loop's state and toggles (header), the history of builds (newest
+// first, the selected one highlighted), the selected build's trigger, result and failure cause,
+// and its full output, scrollable. Keys are in bindings.ts.
+import React, { useEffect } from 'react';
+import { Box, Text, useStdout } from 'ink';
+import type { BuildRecord } from '../../../src/core/watch/types.ts';
+import type { BuildState } from '../../../src/store/build-slice.ts';
+import { useStudio, useStudioStore } from '../../store-context.tsx';
+import { theme } from '../../theme.ts';
+import { causeField, changeLabel, formatMs, HISTORY_HEADER, historyRow, OUTCOME_LABEL } from './format.ts';
+
+/** Tab bar and status bar around the pane. */
+const CHROME = 2;
+const HISTORY_ROWS = 6;
+
+const PHASE_TEXT: Record<BuildState['phase'], string> = {
+  idle: 'idle',
+  prebuild: 'running the prebuild',
+  building: 'building',
+  stopping: 'stopping the program',
+  launching: 'starting the program',
+};
+
+export function BuildPane() {
+  const store = useStudioStore();
+  const { stdout } = useStdout();
+  const b = useStudio((s) => s.build);
+  const rows = stdout.rows || 24;
+  const cols = stdout.columns || 80;
+  const selected = b.selected === null ? b.history.at(-1) : b.history.find((r) => r.id === b.selected) ?? b.history.at(-1);
+  // header 1, history title+header+rows, details 3–5, output title 1
+  const historyHeight = Math.min(HISTORY_ROWS, Math.max(1, b.history.length));
+  const detailsHeight = selected ? (selected.cause ? 4 : 2) : 0;
+  const outputHeight = Math.max(3, rows - CHROME - 1 - (2 + historyHeight) - detailsHeight - 1);
+
+  useEffect(() => {
+    store.getState().buildSetViewHeight(outputHeight);
+  }, [outputHeight]);
+
+  return (
+    <Box flexDirection="column" width={cols}>
+      <Header b={b} />
+      <History b={b} selected={selected} height={historyHeight} />
+      {selected ? <Details r={selected} /> : null}
+      {selected ? <Output r={selected} top={b.outputTop} height={outputHeight} /> : null}
+    </Box>
+  );
+}
+
+function Toggle({ label, on, k }: { label: string; on: boolean; k: string }) {
+  return (
+    <Text>
+      {label}: <Text color={on ? theme.ok : theme.muted} bold={on}>{on ? 'on' : 'off'}</Text>
+      <Text color={theme.muted}> ({k})</Text>
+    </Text>
+  );
+}
+
+function Header({ b }: { b: BuildState }) {
+  let state: React.ReactNode;
+  if (b.loop === 'watching') {
+    const busy = b.phase !== 'idle';
+    state = <Text color={busy ? theme.warning : theme.ok}>{busy ? PHASE_TEXT[b.phase] : 'watching'}</Text>;
+  } else if (b.loop === 'starting') state = <Text color={theme.muted}>starting the watcher…</Text>;
+  else state = <Text color={theme.error}>not watching</Text>;
+  return (
+    <Box flexDirection="column">
+      <Box gap={2}>
+        <Text bold>Build</Text>
+        {state}
+        <Toggle label="auto-build" on={b.autoBuild} k="a" />
+        <Toggle label="auto-rerun" on={b.autoRerun} k="r" />
+        {b.pending > 0 ? <Text color={theme.warning}>{b.pending} changes waiting (b builds)</Text> : null}
+        {b.prebuild ? <Text color={theme.muted} wrap="truncate-end">prebuild: {b.prebuild}</Text> : null}
+      </Box>
+      {b.problem ? (
+        <Text color={theme.error} wrap="truncate-end">
+          {b.problem}
+        </Text>
+      ) : null}
+    </Box>
+  );
+}
+
+function History({ b, selected, height }: { b: BuildState; selected: BuildRecord | undefined; height: number }) {
+  if (b.history.length === 0) {
+    return (
+      <Box flexDirection="column" marginTop={1}>
+        <Text color={theme.muted}>No builds yet: save a file under image/, initfs/ or Occlum.json, or press b to build now.</Text>
+      </Box>
+    );
+  }
+  const newestFirst = b.history.slice().reverse();
+  const at = Math.max(0, newestFirst.findIndex((r) => r === selected || r.id === selected?.id));
+  const top = Math.max(0, Math.min(at - Math.floor(height / 2), newestFirst.length - height));
+  const shown = newestFirst.slice(top, top + height);
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      <Text color={theme.muted} wrap="truncate-end">
+        {'  '}
+        {HISTORY_HEADER}
+      </Text>
+      {shown.map((r) => {
+        const sel = r.id === selected?.id;
+        const color = r.outcome === 'failed' ? theme.error : r.outcome === 'ok' ? undefined : theme.warning;
+        return (
+          <Text key={r.id} color={color} inverse={sel} wrap="truncate-end">
+            {sel ? '> ' : '  '}
+            {historyRow(r)}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}
+
+function Details({ r }: { r: BuildRecord }) {
+  const field = causeField(r);
+  const files = r.changes.map(changeLabel);
+  const stages = [
+    r.stages.prebuildMs !== null ? `prebuild ${formatMs(r.stages.prebuildMs)}` : null,
+    r.stages.buildMs !== null ? `build ${formatMs(r.stages.buildMs)}` : null,
+  ].filter(Boolean);
+  return (
+    <Box flexDirection="column">
+      <Text wrap="truncate-end">
+        <Text bold>#{r.id}</Text> {OUTCOME_LABEL[r.outcome]} · {r.trigger} · {new Date(r.startedAt).toLocaleTimeString()} ·{' '}
+        {formatMs(r.durationMs)}
+        {stages.length ? ` (${stages.join(', ')})` : ''}
+        {r.repacked !== null ? ` · ${r.repacked} re-packed, ${r.reused ?? 0} reused` : ''}
+        {r.imageMac ? ` · MAC ${r.imageMac}` : ''}
+      </Text>
+      <Text color={theme.muted} wrap="truncate-end">
+        changed ({files.length}): {files.length ? files.join(' ') : '—'}
+      </Text>
+      {r.cause ? (
+        <>
+          <Text color={theme.error} wrap="truncate-end">
+            cause ({r.cause.stage}): {r.cause.message}
+          </Text>
+          <Text wrap="truncate-end">
+            {field ? (
+              <Text>
+                field <Text color={theme.accent}>{field}</Text>
+                <Text color={theme.muted}> (enter: open in Config)</Text>
+                {r.cause.hint ? ' · ' : ''}
+              </Text>
+            ) : null}
+            {r.cause.hint ? <Text>fix: {r.cause.hint}</Text> : null}
+          </Text>
+        </>
+      ) : null}
+    </Box>
+  );
+}
+
+function Output({ r, top, height }: { r: BuildRecord; top: number | null; height: number }) {
+  const total = r.output.length;
+  const bottom = Math.max(0, total - height);
+  const first = top === null ? bottom : Math.min(top, bottom);
+  const lines = r.output.slice(first, first + height);
+  return (
+    <Box flexDirection="column">
+      <Text color={theme.muted} wrap="truncate-end">
+        ── output of #{r.id}: lines {total ? first + 1 : 0}–{first + lines.length} of {total}
+        {top === null ? ' (following)' : ' (PgUp/PgDn, G: follow)'} ──
+      </Text>
+      <Box flexDirection="column" height={height} overflow="hidden">
+        {lines.map((l, i) => (
+          <Text key={first + i} color={l.stream === 'studio' ? theme.accent : l.stream === 'prebuild' ? theme.muted : undefined} wrap="truncate-end">
+            {l.text === '' ? ' ' : l.text}
+          </Text>
+        ))}
+      </Box>
+    </Box>
+  );
+}

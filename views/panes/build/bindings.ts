@@ -1,0 +1,24 @@
+// Build pane keys, in the one keymap's format (scope 'build'): `?` lists them, the palette runs
+// those with a command name.
+import type { Binding } from '../../keymap.ts';
+
+const b = (keys: string[], description: string, run: Binding['run'], command?: string): Binding => ({
+  keys, description, scope: 'build', run, ...(command ? { command } : {}),
+});
+
+/** Output lines a page key scrolls. */
+export const OUTPUT_PAGE = 10;
+
+export const buildBindings: Binding[] = [
+  b(['b'], 'build now (also builds changes held while auto-build is off)', ({ store }) => store.getState().buildNow(), 'build-now'),
+  b(['a'], 'auto-build on/off', ({ store }) => store.getState().buildToggleAutoBuild(), 'build-auto-build'),
+  b(['r'], 'auto-rerun of the last run after a good build on/off', ({ store }) => store.getState().buildToggleAutoRerun(), 'build-auto-rerun'),
+  b(['j', 'down'], 'older build', ({ store }) => store.getState().buildSelect(1)),
+  b(['k', 'up'], 'newer build', ({ store }) => store.getState().buildSelect(-1)),
+  b(['l'], 'latest build (follow new builds)', ({ store }) => store.getState().buildSelectLatest(), 'build-latest'),
+  b(['pagedown', 'ctrl+d'], 'scroll the output down', ({ store }) => store.getState().buildScroll(OUTPUT_PAGE)),
+  b(['pageup', 'ctrl+u'], 'scroll the output up', ({ store }) => store.getState().buildScroll(-OUTPUT_PAGE)),
+  b(['g', 'home'], 'start of the output', ({ store }) => store.getState().buildScroll('start')),
+  b(['G', 'end'], 'end of the output (follow)', ({ store }) => store.getState().buildScroll('end')),
+  b(['enter'], "open the failure's Occlum.json field in the Config pane", ({ store }) => store.getState().buildOpenCause(), 'build-open-cause'),
+];
