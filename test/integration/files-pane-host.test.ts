@@ -58,14 +58,14 @@ test('host backend: a built and run instance shows run-layer files over the imag
   assert.equal(store.getState().files.status, 'ready');
   assert.equal(store.getState().files.rootMac, readFileSync(join(dir, 'build/mount/.ROOT_MAC'), 'utf8').trim());
 
+  select(store, '/etc/hosts');
+  assert.equal(store.getState().filesSelected()!.layer, 'image');
   // Programs write a new file, copy one up and delete one.
   const run = (args: string[]) => b.run('/bin/writer', args, { stdio: 'pipe' });
   assert.equal((await run([])).status, 0); // /root/counter.txt
   assert.equal((await run(['write', '/etc/hosts'])).status, 0);
   assert.equal((await run(['unlink', '/bin/hello'])).status, 0);
   // r reopens (also done when the pane is shown again): the run layer appears, the selection stays.
-  select(store, '/etc/hosts');
-  assert.equal(store.getState().filesSelected()!.layer, 'image');
   await store.getState().filesOpen(true);
   const f = () => store.getState().files;
   assert.equal(store.getState().filesSelected()!.path, '/etc/hosts');
