@@ -122,6 +122,10 @@ test('hints map known messages to the Occlum.json field to change', () => {
   assert.deepEqual(hintPaths('failed to boot up LibOS: EINVAL (#22, Invalid argument): program path must be absolute [line = 3, file = src/entry.rs]'), ['entry_points']);
   assert.deepEqual(hintPaths('failed to boot up LibOS: ENOEXEC (#8, Exec format error): unknown executable file format [line = 23, file = src/process/do_spawn/exec_loader.rs]'), ['-']);
   assert.deepEqual(hintPaths('failed to boot up LibOS: ENOENT (#2, No such file or directory): cannot load ld.so [line = 192, file = src/process/do_spawn/mod.rs]'), ['-']);
+  assert.deepEqual(hintPaths('[ERROR] occlum-pal: Failed to create enclave with error code 0x4004: Enclave has no privilege to get run in the release mode. (line 80, file src/pal_enclave.c)'), ['metadata.debuggable']);
+  assert.deepEqual(hintPaths('failed to boot up LibOS: EINVAL (#22, Invalid argument): cannot find the interpreter segment [line = 9, file = src/process/do_spawn/exec_loader.rs]'), ['-']);
+  assert.deepEqual(hintPaths('failed to boot up LibOS: EACCES (#13, Permission denied): file is not executable [line = 9, file = src/process/do_spawn/exec_loader.rs]'), ['-']);
+  assert.deepEqual(hintPaths('FATAL: kernel too old'), ['-']);
   // No hint for ordinary lines, nor for a program that merely prints such text.
   assert.deepEqual(hintPaths(LOG.split('\n').slice(0, 5).join('\n')), []);
   assert.deepEqual(hintPaths('my app: memory allocation of 5 bytes failed (retrying)'), []);

@@ -116,6 +116,38 @@ const RULES: Rule[] = [
       suggestion: 'copy the loader named in PT_INTERP (e.g. /lib/ld-musl-x86_64.so.1) and the libraries into image/ (copy_bom does this), then rebuild',
     },
   },
+  {
+    test: (_r, all) => all.includes('Enclave has no privilege to get run in the release mode'),
+    hint: {
+      message: 'a release enclave needs a signing key the platform accepts for production',
+      configPath: ['metadata', 'debuggable'],
+      suggestion: 'for development set metadata.debuggable to true (or sign with a production-whitelisted key)',
+    },
+  },
+  {
+    test: (_r, all) => all.includes('cannot find the interpreter segment'),
+    hint: {
+      message: 'the executable has no dynamic loader (static or static-pie)',
+      configPath: null,
+      suggestion: 'build it as a dynamically linked PIE with the Occlum toolchain (occlum-gcc)',
+    },
+  },
+  {
+    test: (_r, all) => all.includes('file is not executable') || all.includes('it is not a regular file'),
+    hint: {
+      message: 'the program in the image is not an executable regular file',
+      configPath: null,
+      suggestion: 'copy the file into image/ with its execute bit (chmod +x) and rebuild',
+    },
+  },
+  {
+    test: (_r, all) => all.includes('FATAL: kernel too old'),
+    hint: {
+      message: "the program uses the host's glibc, which Occlum cannot run",
+      configPath: null,
+      suggestion: "link against Occlum's glibc (/opt/occlum/glibc/lib, copied by copy_bom) instead of the host's",
+    },
+  },
 ];
 
 /** Hints for a record (usually zero or one). */

@@ -162,6 +162,9 @@ export function classifyLine(text: string): Classified {
     }
   } else if (c0 === 0x57 /* W */) {
     if (text.startsWith('Warnning: ') || text.startsWith('Warning: ')) return { start: { kind: 'eprintln', level: 'warn', message: text }, chain: false };
+  } else if (c0 === 0x46 /* F */) {
+    // glibc refusing to start on Occlum's (old) uname: the host's glibc was copied into the image.
+    if (text.startsWith('FATAL: kernel too old')) return { start: { kind: 'eprintln', level: 'error', message: text }, chain: false };
   } else if (c0 === 0x55 /* U */) {
     if (text.startsWith('Uses can disable Occlum Log')) return { start: { kind: 'eprintln', level: 'warn', message: text }, chain: false };
   }
