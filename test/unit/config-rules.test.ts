@@ -211,6 +211,13 @@ test('cross-field rules use gen_internal_conf messages', () => {
   assert.match(d.message, /init_num_of_threads: Some\(64\), max_num_of_threads: 32, wrong configuration/);
 });
 
+test('a note estimates the memory kernel stacks take (threads × stack size)', () => {
+  const text = variant([{ kind: 'set', path: ['resource_limits', 'kernel_space_stack_size'], value: '32MB' }, { kind: 'set', path: ['resource_limits', 'max_num_of_threads'], value: 64 }]);
+  const d = find(text, 'memory-estimate');
+  assert.equal(d.severity, 'info');
+  assert.match(d.message, /64 × 32MB = 2GB/);
+});
+
 test('risky settings: debuggable in release config, logging in a release enclave', () => {
   assert.equal(find(TEMPLATE, 'risky-debuggable', { ...V31, fileName: 'Occlum_release.json' }).severity, 'warning');
   const rel = variant([{ kind: 'set', path: ['metadata', 'debuggable'], value: false }, { kind: 'set', path: ['metadata', 'disable_log'], value: false }]);

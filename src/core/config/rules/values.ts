@@ -231,6 +231,12 @@ export function checkCrossField(ctx: RuleContext): void {
       `init_num_of_threads is above max_num_of_threads; Occlum's build prints: init_num_of_threads: Some(${initT.value}), max_num_of_threads: ${maxT.value}, wrong configuration`,
       ctx.replace(`Lower to ${maxT.value}`, initT, maxT.value));
   }
+  // Each TCS gets its own kernel stack, committed at load without EDMM.
+  const stack = sizeOf(ctx, ['resource_limits', 'kernel_space_stack_size']);
+  if (!edmm && stack && maxT?.type === 'number' && Number.isSafeInteger(maxT.value) && maxT.value * stack.bytes >= GB) {
+    ctx.report('info', 'memory-estimate', maxT, ['resource_limits', 'max_num_of_threads'],
+      `max_num_of_threads × kernel_space_stack_size = ${maxT.value} × ${stack.node.value} = ${formatSize(maxT.value * stack.bytes)} of enclave memory for kernel stacks alone (each thread slot gets its own); lower one of them if the enclave is slow to load or does not fit`);
+  }
   if (initT && !edmm && atLeast(ctx.version, '0.30.1')) {
     ctx.report('info', 'edmm-only', initT, ['resource_limits', 'init_num_of_threads'], 'init_num_of_threads only matters with EDMM (feature.enable_edmm); it is ignored otherwise');
   }
