@@ -88,7 +88,9 @@ fn write_key(spec: &str) -> Result<WriteKey> {
     match parse_key(spec)? {
         KeyMode::IntegrityOnly => Ok(WriteKey::IntegrityOnly),
         KeyMode::UserKey(k) => Ok(WriteKey::UserKey(k)),
-        KeyMode::SimAuto(_) => err(Kind::Usage, "images are packed integrity-only or with an image key; the SGX auto key is only for reading run layers"),
+        // Only for building simulation-mode run layers (tests, tooling); the facade's packImage
+        // refuses it for images.
+        KeyMode::SimAuto(id) => Ok(WriteKey::SimAuto(id)),
     }
 }
 

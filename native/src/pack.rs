@@ -212,6 +212,7 @@ fn key_fingerprint(k: &WriteKey) -> String {
     match k {
         WriteKey::IntegrityOnly => "integrity-only".into(),
         WriteKey::UserKey(key) => hex(&cmac(key, b"occlum-studio pack-state key fingerprint")),
+        WriteKey::SimAuto(id) => format!("sim-{}-{}-{}-{}", hex(&id.mrsigner), id.prod_id, id.isv_svn, id.debug),
     }
 }
 

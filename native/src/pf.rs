@@ -437,12 +437,14 @@ impl Pf {
 pub enum WriteKey {
     IntegrityOnly,
     UserKey(Key),
+    /// SGX-simulation auto (seal) key, as a simulation-mode enclave writes its run layer.
+    SimAuto(SimIdentity),
 }
 
 fn fresh_key(wk: &WriteKey) -> Key {
     match wk {
         WriteKey::IntegrityOnly => [0u8; 16],
-        WriteKey::UserKey(_) => {
+        WriteKey::UserKey(_) | WriteKey::SimAuto(_) => {
             let mut k = [0u8; 16];
             random_bytes(&mut k);
             k
@@ -453,7 +455,7 @@ fn fresh_key(wk: &WriteKey) -> Key {
 fn seal_node(wk: &WriteKey, key: &Key, node: &mut [u8], gcm: &mut Gcm) -> Tag {
     match wk {
         WriteKey::IntegrityOnly => gcm.gmac(key, node),
-        WriteKey::UserKey(_) => gcm.encrypt(key, node),
+        WriteKey::UserKey(_) | WriteKey::SimAuto(_) => gcm.encrypt(key, node),
     }
 }
 
@@ -502,10 +504,15 @@ pub fn write_pf(name: &str, data: &[u8], wk: &WriteKey, gcm: &mut Gcm) -> Result
     n0[0..8].copy_from_slice(MAGIC);
     n0[8] = 1;
     n0[9] = 0;
-    n0[60] = 1; // use_user_kdk_key (also set in integrity-only mode)
+    n0[60] = !matches!(wk, WriteKey::SimAuto(_)) as u8; // use_user_kdk_key (also 1 when integrity-only)
     let mut key_id = [0u8; 32];
-    if let WriteKey::UserKey(_) = wk {
+    if !matches!(wk, WriteKey::IntegrityOnly) {
         random_bytes(&mut key_id);
+    }
+    if let WriteKey::SimAuto(id) = wk {
+        // What a simulation enclave records: the SIM CPUSVN and its own ISVSVN.
+        n0[42..58].copy_from_slice(&DEFAULT_CPUSVN);
+        n0[58..60].copy_from_slice(&id.isv_svn.to_le_bytes());
     }
     n0[10..42].copy_from_slice(&key_id);
     n0[94] = matches!(wk, WriteKey::IntegrityOnly) as u8;
@@ -524,6 +531,10 @@ pub fn write_pf(name: &str, data: &[u8], wk: &WriteKey, gcm: &mut Gcm) -> Result
             let mk = kdf(k, META_LABEL, 0, &key_id);
             gcm.encrypt(&mk, &mut n0[PLAIN_LEN..PLAIN_LEN + ENC_LEN])
         }
+        WriteKey::SimAuto(id) => {
+            let mk = sim_seal_key(id, &DEFAULT_CPUSVN, id.isv_svn, &key_id);
+            gcm.encrypt(&mk, &mut n0[PLAIN_LEN..PLAIN_LEN + ENC_LEN])
+        }
     };
     n0[77..93].copy_from_slice(&tag);
     Ok((out, tag))
@@ -534,6 +545,7 @@ impl From<&WriteKey> for KeyMode {
         match w {
             WriteKey::IntegrityOnly => KeyMode::IntegrityOnly,
             WriteKey::UserKey(k) => KeyMode::UserKey(*k),
+            WriteKey::SimAuto(id) => KeyMode::SimAuto(*id),
         }
     }
 }

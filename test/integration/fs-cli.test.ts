@@ -107,3 +107,43 @@ test('fs pf info|cat|verify on single protected files', () => {
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('fs --layer merged|run --sgx-sim on a simulation-mode instance (run layer sealed with the SIM auto key)', async () => {
+  const { loadNative } = await import('../../src/core/securefs/native.ts');
+  const d = mkdtempSync(join(tmpdir(), 'fs-sim-'));
+  try {
+    const inst = join(d, 'inst');
+    cpSync(join(F, 'image'), join(inst, 'image'), { recursive: true });
+    writeFileSync(join(inst, '.sgx_mode'), 'SIM');
+    writeFileSync(join(inst, 'Occlum.json'), JSON.stringify({ metadata: { product_id: 0, version_number: 0, debuggable: true } }));
+    const packed = JSON.parse(runCli(['fs', 'pack', '-C', inst, '--json']).stdout);
+    // Test double for what a simulation-mode enclave leaves in run/mount/__ROOT: a run layer
+    // written by our PF writer under the SIM auto key (Occlum's default identity), bound to the image.
+    const run = join(d, 'runsrc');
+    mkdirSync(join(run, 'etc'), { recursive: true });
+    mkdirSync(join(run, 'root'), { recursive: true });
+    writeFileSync(join(run, '.ufs.mac'), Buffer.from(packed.rootMac.split('-').map((h: string) => parseInt(h, 16))));
+    writeFileSync(join(run, 'etc/hosts'), '10.1.1.1 written-at-run-time\n');
+    writeFileSync(join(run, 'etc/.ufs.wh.localtime'), '');
+    writeFileSync(join(run, 'root/.history'), 'ls\n');
+    const sim = 'sim:83d719e77deaca1470f6baf62a4d774303c899db69020f9c70ee1dfc08c7ce9e:0:0:1';
+    loadNative().call('pack', [run, join(inst, 'run/mount/__ROOT'), join(d, 'run.ROOT_MAC'), sim, '0']);
+    const ls = runCli(['fs', 'ls', '-C', inst, '--layer', 'merged', '--sgx-sim', '/etc', '--json']);
+    assert.equal(ls.status, 0, ls.stderr);
+    assert.deepEqual(JSON.parse(ls.stdout).map((e: { name: string; layer: string }) => [e.name, e.layer]), [['hosts', 'run'], ['localtime', 'deleted']]);
+    assert.equal(runCli(['fs', 'cat', '-C', inst, '--layer', 'merged', '--sgx-sim', '/etc/hosts']).stdout, '10.1.1.1 written-at-run-time\n');
+    assert.equal(runCli(['fs', 'cat', '-C', inst, '--layer', 'merged', '--sgx-sim', '/bin/hello.aot']).stdout, readFileSync(join(F, 'image/bin/hello.aot'), 'utf8'));
+    const tree = runCli(['fs', 'tree', '-C', inst, '--layer', 'run', '--sgx-sim']);
+    assert.match(tree.stdout, /\.history/);
+    const v = runCli(['fs', 'verify', '-C', inst, '--layer', 'merged', '--sgx-sim', '--json']);
+    assert.equal(v.status, 0, v.stdout);
+    const nokey = runCli(['fs', 'ls', '-C', inst, '--layer', 'run']);
+    assert.equal(nokey.status, 1);
+    assert.match(nokey.stderr, /--sgx-sim/);
+    const rel = runCli(['fs', 'ls', '-C', inst, '--layer', 'run', '--sgx-sim', '--release']);
+    assert.equal(rel.status, 1);
+    assert.match(rel.stderr, /wrong SGX-simulation identity/);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});

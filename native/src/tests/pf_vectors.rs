@@ -159,6 +159,13 @@ fn writer_reproduces_integrity_only_vectors_and_roundtrips_user_key() {
         assert!(bytes == orig, "{name}: written PF differs from the SDK's");
         assert_eq!(mac, pf::open_bytes(name, orig, None, &KeyMode::IntegrityOnly, &mut g).unwrap().mac());
     }
+    // SIM auto key: written files open with the same identity only.
+    let id = SimIdentity { mrsigner: DEFAULT_MRSIGNER, prod_id: 3, isv_svn: 2, debug: true };
+    let (bytes, _) = pf::write_pf("s", &[9u8; 7000], &WriteKey::SimAuto(id), &mut g).unwrap();
+    let f = pf::open_bytes("s", bytes.clone(), None, &KeyMode::SimAuto(id), &mut g).unwrap();
+    assert_eq!(f.read_all(&mut g, &mut |_| {}).unwrap(), vec![9u8; 7000]);
+    let other = SimIdentity { prod_id: 0, ..id };
+    assert_eq!(pf::open_bytes("s", bytes, None, &KeyMode::SimAuto(other), &mut g).err().unwrap().kind, Kind::WrongKey);
     let k = [5u8; 16];
     for len in [0usize, 100, 3072, 3073, 500_000] {
         let data: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
