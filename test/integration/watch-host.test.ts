@@ -1,0 +1,173 @@
+// The dev loop on the real host backend: a random storm of file operations ends with a secure
+// image whose tree equals image/ exactly (checked with `occlum-studio fs diff`), and the
+// `watch` command's NDJSON events through the built CLI: first build and run, rebuild and rerun
+// on a change, a config failure with its field, Ctrl-C.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { HostBackend } from '../../src/core/backend/host/index.ts';
+import { HostWatchBackend } from '../../src/core/watch/host-backend.ts';
+import { DevLoop } from '../../src/core/watch/loop.ts';
+import { loadSettings } from '../../src/core/watch/settings.ts';
+import type { BuildRecord } from '../../src/core/watch/types.ts';
+import { ensureBuilt, runCli } from '../helpers/cli.ts';
+import { makeInstance } from '../helpers/host-instance.ts';
+import { CLI } from '../helpers/paths.ts';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(dirname(d), { recursive: true, force: true });
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const waitFor = async (cond: () => boolean, what: string, ms = 30_000) => {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > ms) assert.fail(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+};
+
+test('random storm on the host backend: the final secure image equals image/ (fs diff)', async () => {
+  const dir = makeInstance(['hello']);
+  dirs.push(dir);
+  writeFileSync(join(dir, '.occlum-studio.json'), JSON.stringify({ debounceMs: 60 }));
+  const first = await new HostBackend(dir).build();
+  assert.ok(first.ok, first.errors.join('\n'));
+  const loop = await DevLoop.open({ instanceDir: dir, backend: new HostWatchBackend(), settings: loadSettings(dir) });
+  const builds: BuildRecord[] = [];
+  let sets = 0;
+  loop.on('change-set', () => sets++);
+  loop.queue.on('build-end', (r) => builds.push(r));
+  const seed = Number(process.env.WATCH_SEED ?? Date.now() % 100000);
+  let a = seed;
+  const rand = () => ((a = (a * 1103515245 + 12345) % 2147483648) / 2147483648);
+  // The storm stays out of /bin (the entry point): the build's loader preflight checks programs there.
+  const data = join(dir, 'image', 'data');
+  mkdirSync(data);
+  const files: string[] = [];
+  const subdirs: string[] = [data];
+  try {
+    for (let op = 0; op < 150; op++) {
+      const r = rand();
+      if (r < 0.35 || files.length < 4) {
+        const d = subdirs[Math.floor(rand() * subdirs.length)]!;
+        const p = join(d, `f${op}.txt`);
+        writeFileSync(p, `v${op}\n`.repeat(1 + Math.floor(rand() * 50)));
+        files.push(p);
+      } else if (r < 0.6) {
+        appendFileSync(files[Math.floor(rand() * files.length)]!, `edit ${op}\n`);
+      } else if (r < 0.72) {
+        const i = Math.floor(rand() * files.length);
+        const to = join(subdirs[Math.floor(rand() * subdirs.length)]!, `r${op}.txt`);
+        renameSync(files[i]!, to);
+        files[i] = to;
+      } else if (r < 0.82) {
+        const i = Math.floor(rand() * files.length);
+        rmSync(files[i]!);
+        files.splice(i, 1);
+      } else if (r < 0.9) {
+        const d = join(subdirs[Math.floor(rand() * subdirs.length)]!, `d${op}`);
+        mkdirSync(d);
+        subdirs.push(d);
+      } else {
+        const d = join(data, `burst${op}`);
+        mkdirSync(d);
+        subdirs.push(d);
+        for (let i = 0; i < 30; i++) {
+          writeFileSync(join(d, `b${i}`), Buffer.alloc(512 * (i + 1), i));
+          files.push(join(d, `b${i}`));
+        }
+      }
+      if (rand() < 0.08) await sleep(100 + Math.floor(rand() * 150));
+    }
+    // Settled: no build running and nothing new for a while (incl. the trailing reconcile).
+    let quietSince = Date.now();
+    let seen = -1;
+    while (Date.now() - quietSince < loop.reconcileDelayMs + 600) {
+      await sleep(25);
+      if (loop.queue.busy || seen !== builds.length) {
+        seen = builds.length;
+        quietSince = Date.now();
+      }
+    }
+    await loop.queue.whenIdle();
+    console.log(`# host storm seed ${seed}: ${sets} change sets, ${builds.length} builds, ${loop.recovered} recovered by reconcile`);
+    assert.ok(builds.length >= 1);
+    assert.equal(builds.at(-1)!.outcome, 'ok', JSON.stringify(builds.at(-1)!.cause));
+    const diff = runCli(['fs', 'diff', '-C', dir]);
+    assert.equal(diff.status, 0, `seed ${seed}: fs diff:\n${diff.stdout}${diff.stderr}`);
+    assert.match(diff.stdout, /^image matches /);
+  } finally {
+    await loop.close();
+  }
+});
+
+test('watch --json: build, run, rebuild and rerun on a change, config failure with its field, Ctrl-C', async () => {
+  const dir = makeInstance(['hello']);
+  dirs.push(dir);
+  ensureBuilt();
+  const child = spawn(process.execPath, [CLI, 'watch', dir, '--json', '--run', '/bin/hello', 'one'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: Record<string, any>[] = [];
+  let buf = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => {
+    buf += c.toString();
+    const lines = buf.split('\n');
+    buf = lines.pop()!;
+    for (const l of lines) if (l.trim()) events.push(JSON.parse(l));
+  });
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? -1)));
+  const of = (name: string) => events.filter((e) => e.event === name);
+  try {
+    await waitFor(() => of('run-exit').length >= 1, `the first run (events: ${events.map((e) => e.event).join(',')}; stderr: ${stderr})`);
+    assert.equal(of('ready')[0]!.dir, dir);
+    assert.equal(of('build-end')[0]!.outcome, 'ok');
+    assert.equal(of('build-end')[0]!.trigger, 'initial');
+    assert.match(of('run-output').map((e) => e.text).join(''), /Hello from \/bin\/hello\narg: one\n/);
+    assert.equal(of('run-exit')[0]!.status, 0);
+
+    writeFileSync(join(dir, 'image', 'etc', 'greeting'), 'hi\n');
+    await waitFor(() => of('run-exit').length >= 2, 'the rerun');
+    const set = of('change-set')[0]!;
+    assert.deepEqual(set.entries, [{ path: join('image', 'etc', 'greeting'), kind: 'added', area: 'image' }]);
+    const second = of('build-end')[1]!;
+    assert.equal(second.outcome, 'ok');
+    assert.equal(second.repacked, 1);
+    assert.match(second.imageMac, /^[0-9a-f]{2}(-[0-9a-f]{2}){15}$/);
+    assert.ok(of('build-output').some((e) => e.id === second.id));
+
+    const cfgPath = join(dir, 'Occlum.json');
+    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+    cfg.resource_limits.max_num_of_threads = 0;
+    writeFileSync(cfgPath, JSON.stringify(cfg, null, 4));
+    await waitFor(() => of('build-end').length >= 3, 'the failing build');
+    const failed = of('build-end')[2]!;
+    assert.equal(failed.outcome, 'failed');
+    assert.equal(failed.cause.stage, 'config');
+    assert.equal(failed.cause.configField, 'resource_limits.max_num_of_threads');
+    assert.equal(of('run-start').length, 2, 'no rerun after a failed build');
+  } finally {
+    child.kill('SIGINT');
+  }
+  assert.equal(await exited, 0, stderr);
+  assert.equal(events.at(-1)!.event, 'stopping');
+  assert.ok(readdirSync(join(dir, 'build')).length > 0);
+});
+
+test('watch: usage and instance errors', () => {
+  const noPath = runCli(['watch', '--run']);
+  assert.equal(noPath.status, 2);
+  assert.match(noPath.stderr, /--run needs the program path inside the image/);
+  const notInstance = runCli(['watch', '/nonexistent-dir']);
+  assert.equal(notInstance.status, 1);
+  assert.match(notInstance.stderr, /is not an Occlum instance \(no Occlum\.json\)/);
+  const dir = makeInstance([]);
+  dirs.push(dir);
+  writeFileSync(join(dir, '.occlum-studio.json'), '{ "autoBuild": 1 }');
+  const bad = runCli(['watch', dir]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /invalid settings: .*\.occlum-studio\.json:1:16: "autoBuild" must be true or false, not number 1/);
+});
