@@ -140,6 +140,22 @@ test('editing a string in a file with comments starts from its current value', a
   }
 });
 
+test('a broken or non-object file: the pane shows the problems and keys do nothing harmful', async () => {
+  const { store, ui, press, frame, file } = await setup();
+  try {
+    for (const text of ['', '{"resource_limits": {', '[1, 2]', '\u0000\u0001garbage']) {
+      writeFileSync(file, text);
+      store.getState().configCheckDisk();
+      await press('j', KEY.enter, 'x', 'f', 'p', KEY.enter, 'p', 'a', KEY.esc, 'h', 'l');
+      assert.match(frame(), /Problems \([1-9]/, JSON.stringify(text));
+      // Without a tree there is nothing to edit; with a partial tree, edits apply to it.
+      if (text === '' || text.startsWith('\u0000')) assert.equal(store.getState().config.text, text, 'no edit was made');
+    }
+  } finally {
+    ui.unmount();
+  }
+});
+
 test('M migrates an older config in one undoable step', async () => {
   const { store, ui, press, file } = await setup();
   try {
