@@ -30,6 +30,8 @@ export interface ProgramSpec {
   seccompFile: string | null;
   /** Running as root: plain mount namespace; otherwise a user namespace is added. */
   privileged: boolean;
+  /** exec into a server: join the server's PID namespace instead of making a new one. */
+  sharePidNs?: boolean;
 }
 
 const LAUNCHER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
@@ -65,7 +67,9 @@ export function mountScript(plan: MountPlan): string {
 
 /** bwrap arguments for one program (the root overlay must already be mounted at layers.merged). */
 export function bwrapArgs(spec: ProgramSpec): string[] {
-  const a = ['--die-with-parent', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--cap-drop', 'ALL'];
+  // A server's programs share one PID namespace (as LibOS processes share Occlum's PID space);
+  // a run gets its own.
+  const a = ['--die-with-parent', ...(spec.sharePidNs ? [] : ['--unshare-pid']), '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--cap-drop', 'ALL'];
   a.push('--bind', spec.plan.layers.merged, '/');
   for (const m of spec.plan.mounts) {
     switch (m.kind) {
@@ -113,18 +117,27 @@ export function runLaunch(spec: ProgramSpec): Launch {
 
 export const READY_LINE = 'occlum-studio-sandbox-ready';
 
-/** `occlum start`: the holder process that keeps the namespace (and its mounts) alive. */
+/**
+ * `occlum start`: unshare forks the holder, PID 1 of a new PID namespace, which keeps the mount
+ * namespace (and its mounts) alive. Killing it ends every program of the server at once.
+ * --mount-proc: bwrap (entered with nsenter -p) reads /proc/<pid> with namespace-local pids,
+ * so /proc in this mount namespace must belong to the server's PID namespace.
+ */
 export function serverLaunch(plan: MountPlan, privileged: boolean): Launch {
   const script = `${mountScript(plan)}\necho ${READY_LINE}\nexec sleep infinity`;
-  return { file: 'unshare', args: [...unshareArgs(privileged), '--', '/bin/sh', '-c', script], env: { ...LAUNCHER_ENV } };
+  return {
+    file: 'unshare',
+    args: [...unshareArgs(privileged), '--pid', '--fork', '--kill-child', '--mount-proc', '--', '/bin/sh', '-c', script],
+    env: { ...LAUNCHER_ENV },
+  };
 }
 
-/** `occlum exec`: one program in the holder's namespace. */
+/** `occlum exec`: one program in the holder's mount and PID namespaces. */
 export function execLaunch(spec: ProgramSpec, holderPid: number): Launch {
-  const ns = spec.privileged ? ['-m'] : ['-U', '-m', '--preserve-credentials'];
+  const ns = spec.privileged ? ['-m', '-p'] : ['-U', '-m', '-p', '--preserve-credentials'];
   return {
     file: 'nsenter',
-    args: ['-t', String(holderPid), ...ns, '--', '/bin/sh', '-c', execBwrapLine(spec)],
+    args: ['-t', String(holderPid), ...ns, '--', '/bin/sh', '-c', execBwrapLine({ ...spec, sharePidNs: true })],
     env: { ...LAUNCHER_ENV },
   };
 }

@@ -22,7 +22,7 @@ import {
 } from '../types.ts';
 import { hostBuild } from './build.ts';
 import { RuntimeLog } from './log.ts';
-import { allPids, descendants, isAlive, mountNs, procInfo, signal } from './procs.ts';
+import { allPids, descendants, exeOf, isAlive, namespaceOf, procInfo, signal } from './procs.ts';
 import { prepareProgram, prepareSession, requireBuilt } from './program.ts';
 import { verifyBuild, verifyPackedImage } from './verify.ts';
 import { hostOpenFs } from './fs-view.ts';
@@ -36,6 +36,8 @@ export const RUN_BUSY =
 interface LiveRecord {
   pid: number;
   startTime: string;
+  /** Server only: host pid of the holder, PID 1 of the server's PID namespace. */
+  nsInit?: number;
 }
 
 function readLive(file: string): LiveRecord | null {
@@ -47,10 +49,10 @@ function readLive(file: string): LiveRecord | null {
   }
 }
 
-function writeLive(file: string, pid: number): void {
+function writeLive(file: string, pid: number, extra: Partial<LiveRecord> = {}): void {
   const info = procInfo(pid);
   mkdirSync(join(file, '..'), { recursive: true });
-  writeFileAtomic(file, JSON.stringify({ pid, startTime: info?.startTime ?? '' }) + '\n');
+  writeFileAtomic(file, JSON.stringify({ pid, startTime: info?.startTime ?? '', ...extra }) + '\n');
 }
 
 /** What an exit status means, in words (Run pane banner, CLI logs). */
@@ -163,7 +165,7 @@ export class HostBackend implements Backend {
     }
     const log = this.logger(opts);
     const prep = await prepareProgram(this.dir, path, args, opts, log, false);
-    const launch = execLaunch(prep.spec, server.pid);
+    const launch = execLaunch(prep.spec, server.nsInit ?? server.pid);
     return {
       ...launch,
       started: (pid) => log.info('process', `Process created: elf = ${path}, host pid = ${pid}`),
@@ -249,35 +251,47 @@ export class HostBackend implements Backend {
     }
     child.stdout!.destroy();
     child.unref();
-    writeLive(this.paths.server, child.pid);
+    // unshare --fork: the holder (PID 1 of the new PID namespace) is unshare's only child.
+    const nsInit = descendants([child.pid]).find((p) => namespaceOf(p, 'pid') !== namespaceOf(child.pid!, 'pid'));
+    if (!nsInit) {
+      signal([child.pid], 'SIGKILL');
+      throw new BackendError('start server failed: the sandbox PID namespace did not come up', 1);
+    }
+    writeLive(this.paths.server, child.pid, { nsInit });
     log.info('entry', `Server started: holder pid = ${child.pid}`);
     this.events.status?.('serving');
   }
 
-  /** The host pids of a session: sandbox launchers in the holder's namespace and their trees. */
-  private sessionPids(holder: number): { launchers: number[]; programs: number[] } {
-    const ns = mountNs(holder);
-    const launchers = ns ? allPids().filter((p) => p !== holder && mountNs(p) === ns && procInfo(p) !== null) : [];
-    // Only launchers whose parent is outside the namespace are session roots (bwrap monitors).
-    return { launchers, programs: descendants(launchers).filter((p) => !launchers.includes(p)) };
+  /** Programs of a server: members of its PID namespace other than the holder and bwrap monitors. */
+  private serverMembers(nsInit: number): { programs: number[]; all: number[] } {
+    const ns = namespaceOf(nsInit, 'pid');
+    if (!ns) return { programs: [], all: [] };
+    const all = allPids().filter((p) => p !== nsInit && namespaceOf(p, 'pid') === ns && procInfo(p) !== null);
+    // bwrap monitors exit with their program; a TERM would make them SIGKILL it instead.
+    return { programs: all.filter((p) => !(exeOf(p) ?? '').endsWith('/bwrap')), all };
   }
 
-  /** `occlum stop`: TERM every program, KILL what is left after the timeout, end the holder. */
+  /**
+   * `occlum stop`: SIGTERM to every program, SIGKILL to what is left after the timeout; killing
+   * the holder (PID 1 of the server's PID namespace) makes the kernel end every process in it,
+   * and the mounts go with the namespace.
+   */
   async stop(timeoutMs = 3000): Promise<void> {
     const server = readLive(this.paths.server);
     if (!server) {
       requireBuilt(this.paths);
       throw new BackendError(SERVER_NOT_STARTED, 1, [SERVER_NOT_STARTED]);
     }
-    const { launchers, programs } = this.sessionPids(server.pid);
+    const init = server.nsInit ?? server.pid;
+    const { programs } = this.serverMembers(init);
     signal(programs, 'SIGTERM');
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline && programs.some((p) => isAlive(p))) await sleep(25);
-    const left = this.sessionPids(server.pid);
-    signal([...left.programs, ...left.launchers, ...launchers], 'SIGKILL');
+    const left = this.serverMembers(init).all;
+    signal([init, ...left], 'SIGKILL');
     signal([server.pid], 'SIGKILL');
     const end = Date.now() + 5000;
-    while (Date.now() < end && (isAlive(server.pid, server.startTime) || [...launchers, ...programs].some((p) => isAlive(p)))) await sleep(25);
+    while (Date.now() < end && (isAlive(server.pid, server.startTime) || isAlive(init) || left.some((p) => isAlive(p)))) await sleep(25);
     rmSync(this.paths.server, { force: true });
     this.events.status?.(await this.status());
   }

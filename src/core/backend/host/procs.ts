@@ -31,9 +31,17 @@ export function allPids(): number[] {
     .map(Number);
 }
 
-export function mountNs(pid: number): string | null {
+export function namespaceOf(pid: number, kind: 'mnt' | 'pid'): string | null {
   try {
-    return readlinkSync(`/proc/${pid}/ns/mnt`);
+    return readlinkSync(`/proc/${pid}/ns/${kind}`);
+  } catch {
+    return null;
+  }
+}
+
+export function exeOf(pid: number): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
   } catch {
     return null;
   }
