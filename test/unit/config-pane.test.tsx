@@ -145,7 +145,7 @@ test('a broken or non-object file: the pane shows the problems and keys do nothi
   try {
     for (const text of ['', '{"resource_limits": {', '[1, 2]', '\u0000\u0001garbage']) {
       writeFileSync(file, text);
-      store.getState().configCheckDisk();
+      await press('R'); // reload (earlier iterations may have left edits)
       await press('j', KEY.enter, 'x', 'f', 'p', KEY.enter, 'p', 'a', KEY.esc, 'h', 'l');
       assert.match(frame(), /Problems \([1-9]/, JSON.stringify(text));
       // Without a tree there is nothing to edit; with a partial tree, edits apply to it.
