@@ -441,14 +441,29 @@ pub enum WriteKey {
     SimAuto(SimIdentity),
 }
 
-fn fresh_key(wk: &WriteKey) -> Key {
-    match wk {
-        WriteKey::IntegrityOnly => [0u8; 16],
-        WriteKey::UserKey(_) | WriteKey::SimAuto(_) => {
-            let mut k = [0u8; 16];
-            random_bytes(&mut k);
-            k
+/// Per-node keys of one file: all zero when integrity-only, else fresh random keys drawn in one
+/// RAND_bytes call (the SDK derives them from a random master key; any fresh key is valid).
+struct KeyPool {
+    bytes: Vec<u8>,
+    next: usize,
+}
+
+impl KeyPool {
+    fn new(wk: &WriteKey, nodes: u64) -> KeyPool {
+        let mut bytes = Vec::new();
+        if !matches!(wk, WriteKey::IntegrityOnly) {
+            bytes = vec![0u8; 16 * nodes as usize];
+            random_bytes(&mut bytes);
         }
+        KeyPool { bytes, next: 0 }
+    }
+    fn take(&mut self) -> Key {
+        if self.bytes.is_empty() {
+            return [0u8; 16];
+        }
+        let k = arr(&self.bytes[self.next..self.next + 16]);
+        self.next += 16;
+        k
     }
 }
 
@@ -471,13 +486,14 @@ pub fn write_pf(name: &str, data: &[u8], wk: &WriteKey, gcm: &mut Gcm) -> Result
     let d_count = data_nodes(size);
     let m_count = d_count.div_ceil(DATA_SLOTS);
     let mut mhts: Vec<Vec<u8>> = vec![vec![0u8; NODE]; m_count as usize];
+    let mut keys = KeyPool::new(wk, d_count + m_count);
     for d in 0..d_count {
         let start = MD_DATA + d as usize * NODE;
         let end = data.len().min(start + NODE);
         let off = phys_data(d) as usize * NODE;
         let node = &mut out[off..off + NODE];
         node[..end - start].copy_from_slice(&data[start..end]);
-        let key = fresh_key(wk);
+        let key = keys.take();
         let tag = seal_node(wk, &key, node, gcm);
         let slot = &mut mhts[(d / DATA_SLOTS) as usize][32 * (d % DATA_SLOTS) as usize..][..32];
         slot[..16].copy_from_slice(&key);
@@ -488,7 +504,7 @@ pub fn write_pf(name: &str, data: &[u8], wk: &WriteKey, gcm: &mut Gcm) -> Result
     for m in (0..m_count).rev() {
         let off = phys_mht(m) as usize * NODE;
         out[off..off + NODE].copy_from_slice(&mhts[m as usize]);
-        let key = fresh_key(wk);
+        let key = keys.take();
         let tag = seal_node(wk, &key, &mut out[off..off + NODE], gcm);
         if m == 0 {
             mht_key = key;
