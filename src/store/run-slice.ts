@@ -248,7 +248,6 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       patch({ tabs, active: id, version: get().run.version + 1 });
       sessions.delete(id);
       tails.delete(id);
-      persistHistory({ kind, path, args });
 
       const size = get().run.size;
       let plan: LaunchPlan;
@@ -276,6 +275,8 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         return id;
       }
       sessions.set(id, session);
+      // Only launched commands are remembered: a refused typo should not come back as a choice.
+      persistHistory({ kind, path, args });
       ensureExitHook();
       plan.started?.(session.pid);
       session.onChange(() => {
