@@ -122,6 +122,13 @@ test('comments and trailing commas: read, but reported as the serde errors Occlu
   assert.equal(checkConfig(one, V31).counts.error, 1);
 });
 
+test('YAML (Occlum.yaml of the 1.0 preview) is recognised; its mount options are named as such', () => {
+  const yaml = '# All the settings below\nresource_limits:\n  num_of_cpus: 128\n';
+  assert.match(checkConfig(yaml).diagnostics[0]!.message, /looks like YAML/);
+  const text = variant([{ kind: 'set', path: ['mount', 1, 'options'], value: { autokey_policy: 1 } }]);
+  assert.match(find(text, 'unknown-key').message, /1\.0 preview/);
+});
+
 test('a byte-order mark is reported with a fix; the rest is still checked', () => {
   const text = '\ufeff' + TEMPLATE;
   const r = checkConfig(text, V31);

@@ -57,6 +57,12 @@ export function parseConfig(text: string): ParsedConfig {
     return { text, lines, root: undefined, syntax };
   }
 
+  // Occlum.yaml (1.0 preview / NGO) handed to a JSON reader: say so instead of "expected value".
+  if (/^\s*(#.*\n\s*)*[A-Za-z_][\w-]*:\s*(#.*)?$/m.test(text.slice(0, 2000)) && !/^\s*[{[]/.test(text)) {
+    syntax.push(at(0, 0, 'expected value: this looks like YAML (the Occlum.yaml format of the 1.0 preview and NGO branches); released Occlum (≤ 0.31) reads only Occlum.json', 'syntax'));
+    return { text, lines, root: undefined, syntax };
+  }
+
   // Pass 1: comments, trailing commas and nesting depth, which parseTree accepts silently
   // (or, for depth, would recurse too deep on).
   const scanner = createScanner(text, false);

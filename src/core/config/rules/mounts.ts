@@ -18,6 +18,8 @@ export const ROOT_LAYERS = [
 ];
 export const ROOT_MOUNT = { target: '/', type: 'unionfs', options: { layers: ROOT_LAYERS } };
 
+/** Mount options of the Occlum.yaml (1.0 preview / NGO) format that users copy from its docs. */
+const PREVIEW_OPTIONS = ['autokey_policy', 'sefs_cache_size', 'async_sfs_total_size', 'page_cache_size'];
 const MAC_RE = /^([0-9a-fA-F]{2}-){15}[0-9a-fA-F]{2}$/;
 const MIN_CACHE = 196608;
 const MIN_DISK = 5 * GB;
@@ -86,6 +88,10 @@ function checkEntry(ctx: RuleContext, e: Entry): void {
           ctx.report('warning', 'key-too-new', m.keyNode, p, `${label(e)}: option ${m.key} is read only since Occlum ${spec.since}; Occlum ${ctx.version} drops it`);
           continue;
         }
+        if (PREVIEW_OPTIONS.includes(m.key)) {
+          ctx.report('warning', 'unknown-key', m.keyNode, p, `${label(e)}: option "${m.key}" belongs to the Occlum.yaml format of the 1.0 preview / NGO branches; released Occlum drops it without warning`, ctx.fix(`Remove ${m.key}`, [{ kind: 'remove', path: p }]));
+          continue;
+        }
         const known = MOUNT_KEYS.filter((k) => k.path.startsWith('options.') && isKnown(k, ctx.version)).map((k) => k.path.slice(8));
         const s = nearest(m.key, known);
         ctx.report('warning', 'unknown-key', m.keyNode, p, `${label(e)}: unknown option "${m.key}" is dropped by the build without warning${s ? `; did you mean "${s}"?` : ''}`,
@@ -99,7 +105,8 @@ function checkEntry(ctx: RuleContext, e: Entry): void {
   if (!typeNode) ctx.report('error', 'missing-key', e.node, [...e.path, 'type'], `missing field \`type\` in ${label(e)}`);
   else if (e.type !== undefined && !(FS_TYPES as readonly string[]).includes(e.type)) {
     const s = nearest(e.type, [...FS_TYPES]);
-    ctx.report('error', 'mount-type', typeNode, [...e.path, 'type'], `${label(e)}: file system type "${e.type.slice(0, 40)}" is not supported; the LibOS fails at boot with "Unsupported file system type" (known: ${FS_TYPES.join(', ')})`,
+    const preview = e.type === 'async_sfs' ? ' — async_sfs exists only in the 1.0 preview branch' : '';
+    ctx.report('error', 'mount-type', typeNode, [...e.path, 'type'], `${label(e)}: file system type "${e.type.slice(0, 40)}" is not supported; the LibOS fails at boot with "Unsupported file system type" (known: ${FS_TYPES.join(', ')})${preview}`,
       s ? ctx.replace(`Change to "${s}"`, typeNode, s) : undefined);
   } else if (e.type === 'ext2' && !atLeast(ctx.version, '0.31.0')) {
     ctx.report('error', 'mount-type', typeNode, [...e.path, 'type'], `${label(e)}: ext2 mounts exist only since Occlum 0.31.0; Occlum ${ctx.version} fails with "Unsupported file system type"`);
