@@ -220,3 +220,18 @@ test('mount table: ramfs is a fresh tmpfs per run, missing mount points refused'
   assert.match((await run('/bin/writer', ['/data/f'])).out, /has 2 line/, 'non-root sefs persists under run/');
   chmodSync(join(dir, 'image/data'), 0o755);
 });
+
+test('incremental build: unchanged files are reused, a changed file is staged again and runs', async () => {
+  const { dir, b, run } = await built(['hello', 'env']);
+  const again = await b.build();
+  assert.ok(again.ok);
+  const fileCount = readdirSync(join(dir, 'image/bin')).length + readdirSync(join(dir, 'image/lib')).length + readdirSync(join(dir, 'image/etc')).length;
+  assert.equal(again.filesReused, fileCount, 'every file reused');
+  const { installFixtures } = await import('../helpers/fixtures.ts');
+  installFixtures(dir, ['env']);
+  const { copyFileSync } = await import('node:fs');
+  copyFileSync(join(dir, 'image/bin/hello'), join(dir, 'image/bin/env'));
+  const third = await b.build();
+  assert.equal(third.filesReused, fileCount - 1);
+  assert.match((await run('/bin/env')).out, /Hello from \/bin\/env/);
+});

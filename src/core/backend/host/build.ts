@@ -57,7 +57,7 @@ function readOldManifest(p: InstancePaths): Map<string, ManifestEntry> {
 function stageRootfs(src: string, dest: string, p: InstancePaths, force: boolean, onFile: (n: number) => void): { entries: ManifestEntry[]; reused: number } {
   const old = force ? new Map<string, ManifestEntry>() : readOldManifest(p);
   mkdirSync(dest, { recursive: true });
-  const staged: { path: string; host: string; srcSize?: number; srcMtimeNs?: string; sha256?: string }[] = [];
+  const staged: { path: string; host: string; srcSize?: number; srcSig?: string; sha256?: string }[] = [];
   let reused = 0;
   let n = 0;
   for (const { rel, host } of walk(src)) {
@@ -73,11 +73,12 @@ function stageRootfs(src: string, dest: string, p: InstancePaths, force: boolean
       staged.push({ path, host: out });
     } else if (st.isFile()) {
       const prev = old.get(path);
-      const mtimeNs = st.mtimeNs.toString();
+      // mtime, ctime and inode: any write, chmod or replacement of the source since the last build.
+      const sig = `${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
       const size = Number(st.size);
       const prevHost = join(p.hostRootfs, rel);
       let sha: string | undefined;
-      if (prev && prev.type === 'file' && prev.srcSize === size && prev.srcMtimeNs === mtimeNs && prev.mode === Number(st.mode & 0o7777n) && existsSync(prevHost)) {
+      if (prev && prev.type === 'file' && prev.srcSize === size && prev.srcSig === sig && prev.mode === Number(st.mode & 0o7777n) && existsSync(prevHost)) {
         linkSync(prevHost, out);
         sha = prev.sha256;
         reused++;
@@ -85,7 +86,7 @@ function stageRootfs(src: string, dest: string, p: InstancePaths, force: boolean
         copyFileSync(host, out, fsc.COPYFILE_FICLONE);
         chmodSync(out, Number(st.mode & 0o7777n));
       }
-      staged.push({ path, host: out, srcSize: size, srcMtimeNs: mtimeNs, sha256: sha });
+      staged.push({ path, host: out, srcSize: size, srcSig: sig, sha256: sha });
     } // sockets, fifos, devices: not part of an image (sefs-cli skips them too)
     onFile(++n);
   }
@@ -96,7 +97,7 @@ function stageRootfs(src: string, dest: string, p: InstancePaths, force: boolean
     if (!e) continue;
     entries.push({
       ...e,
-      ...(e.type === 'file' ? { sha256: s.sha256 ?? sha256File(s.host), srcSize: s.srcSize, srcMtimeNs: s.srcMtimeNs } : {}),
+      ...(e.type === 'file' ? { sha256: s.sha256 ?? sha256File(s.host), srcSize: s.srcSize, srcSig: s.srcSig } : {}),
     });
   }
   return { entries, reused };

@@ -15,9 +15,9 @@ export interface ManifestEntry {
   size: number;
   sha256?: string;
   target?: string;
-  /** Source (image/) size and mtime, to reuse unchanged files on the next build. */
+  /** Source (image/) size and mtime:ctime:inode, to reuse unchanged files on the next build. */
   srcSize?: number;
-  srcMtimeNs?: string;
+  srcSig?: string;
 }
 
 export interface Manifest {
@@ -61,7 +61,7 @@ export function* walk(root: string, rel = ''): Generator<{ rel: string; host: st
   }
 }
 
-export function statEntry(host: string, path: string): Omit<ManifestEntry, 'sha256' | 'srcSize' | 'srcMtimeNs'> | null {
+export function statEntry(host: string, path: string): Omit<ManifestEntry, 'sha256' | 'srcSize' | 'srcSig'> | null {
   const st = lstatSync(host, { bigint: true });
   const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : null;
   if (!type) return null;
