@@ -2,7 +2,7 @@
 // offline (no SGX, no FUSE, no `occlum mount`), and inspect single protected files.
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { type Command, UsageError, UserError, printJson } from './command.ts';
 import {
   diffWithSource,
@@ -159,21 +159,41 @@ function imageKeyOf(v: Values, t: Target): KeyMode {
   return { kind: 'integrity-only' };
 }
 
-/** Expected root MAC: --mac, .ROOT_MAC, or the image layer's MAC in build/.Occlum_sys.json. */
+/** The `options.MAC` of the layer whose source is `./build/mount/__ROOT`, anywhere in a config. */
+function layerMac(node: unknown, source: string): string | undefined {
+  if (Array.isArray(node)) {
+    for (const n of node) {
+      const m = layerMac(n, source);
+      if (m) return m;
+    }
+  } else if (node && typeof node === 'object') {
+    const o = node as { source?: unknown; options?: { MAC?: unknown } };
+    if (typeof o.source === 'string' && o.source.replace(/^\.\//, '') === source && typeof o.options?.MAC === 'string' && o.options.MAC) return o.options.MAC;
+    for (const v of Object.values(node)) {
+      const m = layerMac(v, source);
+      if (m) return m;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Expected root MAC: --mac, else .ROOT_MAC next to __ROOT, else the image layer's MAC in the
+ * generated configs (build/Occlum.json before Occlum 0.29.6, build/.Occlum_sys.json after).
+ */
 function expectedMac(v: Values, t: Target): { mac?: string; source?: string } {
   if (v.mac) return { mac: parseMacOrUsage(v.mac), source: '--mac' };
   const rootMacFile = join(t.imageRoot, '..', '.ROOT_MAC');
   if (existsSync(rootMacFile)) return { mac: parseMac(readFileSync(rootMacFile, 'utf8'), rootMacFile), source: rootMacFile };
   if (t.instance) {
-    try {
-      const sys = JSON.parse(readFileSync(join(t.instance, 'build/.Occlum_sys.json'), 'utf8')) as {
-        mount?: { target?: string; options?: { layers?: { source?: string; options?: { MAC?: string } }[] } }[];
-      };
-      const root = sys.mount?.find((m) => m.target === '/');
-      const layer = root?.options?.layers?.find((l) => l.options?.MAC);
-      if (layer?.options?.MAC) return { mac: parseMac(layer.options.MAC, '.Occlum_sys.json'), source: 'build/.Occlum_sys.json' };
-    } catch {
-      // No config with a MAC: verify without an expected root.
+    const rel = relative(t.instance, t.imageRoot);
+    for (const f of ['build/.Occlum_sys.json', 'build/Occlum.json']) {
+      try {
+        const mac = layerMac(JSON.parse(readFileSync(join(t.instance, f), 'utf8')), rel);
+        if (mac) return { mac: parseMac(mac, f), source: f };
+      } catch {
+        // Missing or unreadable config: try the next one.
+      }
     }
   }
   return {};

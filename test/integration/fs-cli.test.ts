@@ -147,3 +147,19 @@ test('fs --layer merged|run --sgx-sim on a simulation-mode instance (run layer s
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('fs verify takes the expected root MAC from the generated config when .ROOT_MAC is absent', () => {
+  const d = mkdtempSync(join(tmpdir(), 'fs-cfg-'));
+  try {
+    cpSync(join(F, 'build/mount/__ROOT'), join(d, 'build/mount/__ROOT'), { recursive: true });
+    cpSync(join(F, 'build/Occlum.json'), join(d, 'build/Occlum.json'));
+    cpSync(join(F, 'build/.Occlum_sys.json'), join(d, 'build/.Occlum_sys.json'));
+    const r = JSON.parse(runCli(['fs', 'verify', '-C', d, '--json']).stdout);
+    // 0.28 keeps the image MAC in build/Occlum.json; .Occlum_sys.json only has the initfs MAC.
+    assert.equal(r.expectedFrom, 'build/Occlum.json');
+    assert.equal(r.expectedRootMac, MAC);
+    assert.ok(r.problems.every((p: { kind: string }) => p.kind === 'missing'));
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
