@@ -99,6 +99,9 @@ function checkEntry(ctx: RuleContext, e: Entry): void {
         continue;
       }
       if (m.value) checkType(ctx, spec, m.value, p);
+      if (m.key === 'integrity_only' && m.value?.value === true && !e.isRootLayer && e.target !== '/') {
+        ctx.report('error', 'mount-integrity', m.keyNode, p, `${label(e)}: the LibOS fails at boot with "Cannot mount integrity-only SEFS at non-root path"`, ctx.fix('Remove integrity_only', [{ kind: 'remove', path: p }]));
+      }
     }
   }
   const typeNode = ctx.get(['type'], e.node);
