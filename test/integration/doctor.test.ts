@@ -2,6 +2,9 @@
 // Occlum test double's tree as the install root.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
 import { DOUBLE_ROOT } from '../occlum-double/env.ts';
 import type { MachineReport } from '../../src/core/detect/machine.ts';
@@ -58,6 +61,23 @@ test('doctor with an Occlum tree (the test double): found with its version, SIM 
   assert.equal(occlum.modes.find((m) => m.name === 'HW')!.ready, false);
   assert.match(occlum.summary, /ready for SIM mode only; HW mode lacks: SGX device/);
   assert.equal(status, 0);
+});
+
+test('doctor with Occlum but without the tools its script calls: SIM not ready, apt packages named', () => {
+  const empty = mkdtempSync(join(tmpdir(), 'doctor-path-'));
+  try {
+    const { status, report } = doctorJson({ ...plainEnv, PATH: empty, OCCLUM_STUDIO_OCCLUM_ROOT: DOUBLE_ROOT });
+    const tools = report.probes.find((p) => p.id === 'occlum-tools')!;
+    assert.equal(tools.ok, false);
+    assert.match(tools.detail, /jq, make, pgrep, pkill, lscpu, objcopy, tar/);
+    assert.equal(tools.fix, 'apt-get install jq make procps util-linux binutils tar');
+    const sim = report.backends.find((b) => b.backend === 'occlum')!.modes.find((m) => m.name === 'SIM')!;
+    assert.equal(sim.ready, false);
+    assert.ok(sim.missing.some((m) => /host tools/.test(m)));
+    assert.equal(status, report.ok ? 0 : 1);
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
 });
 
 test('doctor takes no arguments', () => {

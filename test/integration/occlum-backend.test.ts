@@ -205,6 +205,15 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
     assert.equal(JSON.parse(readFileSync(join(dir, 'build', 'image_config.json'), 'utf8')).image_type, 'integrity-only');
   });
 
+  test('an older Occlum gets "needs Occlum ≥ X" instead of an unknown-option error', async () => {
+    const old = new OcclumBackend(dir, {}, { install: { ...install, version: '0.29.0' }, env });
+    await assert.rejects(old.print('mrenclave'), (e: BackendError) => /needs Occlum 0\.29\.1 or later/.test(e.message));
+    const r = await old.build({ sgxMode: 'SIM', enableEdmm: true });
+    assert.equal(r.ok, false);
+    assert.match(r.errors[0]!, /--enable-edmm needs Occlum 0\.30\.0/);
+    await assert.rejects(old.newInstance(join(tmp, 'ra'), { initRa: 'aecs' }), /--init-ra needs Occlum 0\.30\.0/);
+  });
+
   test('print mrenclave/mrsigner; package refuses debuggable and SIM instances with the fix', async () => {
     assert.match(await backend().print('mrenclave'), /^[0-9a-f]{64}$/);
     assert.match(await backend().print('mrsigner'), /^[0-9a-f]{64}$/);

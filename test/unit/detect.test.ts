@@ -10,6 +10,7 @@ import { findOcclum, parseVersionHeader, rootOfScript, ROOT_ENV } from '../../sr
 import { chooseBackend, BackendChoiceError, parseBackendKind } from '../../src/core/detect/backend-choice.ts';
 import { instanceState } from '../../src/core/detect/instance-state.ts';
 import { findRunProcesses, findServerProcesses } from '../../src/core/detect/processes.ts';
+import { missingFeature } from '../../src/core/backend/occlum/cli-features.ts';
 import { DOUBLE_BIN, DOUBLE_ROOT } from '../occlum-double/env.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'detect-'));
@@ -71,6 +72,17 @@ describe('finding Occlum', () => {
     const r = findOcclum({ [ROOT_ENV]: root });
     assert.ok(r.install);
     assert.equal(r.install.version === null || r.install.versionHeader.startsWith('/opt/occlum'), true);
+  });
+});
+
+describe('CLI features by Occlum version', () => {
+  test('print needs 0.29.1, --init-ra and --enable-edmm 0.30.0; unknown versions are not refused', () => {
+    assert.match(missingFeature('0.29.0', 'print')!, /needs Occlum 0\.29\.1 or later; this install is 0\.29\.0/);
+    assert.equal(missingFeature('0.29.1', 'print'), null);
+    assert.match(missingFeature('0.29.7', 'init-ra')!, /0\.30\.0/);
+    assert.equal(missingFeature('0.31.0', 'enable-edmm'), null);
+    assert.equal(missingFeature('1.0.0', 'config-id'), null);
+    assert.equal(missingFeature(null, 'print'), null);
   });
 });
 

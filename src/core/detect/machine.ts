@@ -11,6 +11,7 @@ import { projectRoot } from './project-root.ts';
 
 export type ProbeId =
   | 'occlum'
+  | 'occlum-tools'
   | 'sgx-device'
   | 'sgx-provision'
   | 'aesmd'
@@ -51,6 +52,30 @@ export interface MachineReport {
 
 export const SGX_DEVICES = { enclave: '/dev/sgx_enclave', provision: '/dev/sgx_provision', legacy: '/dev/isgx' };
 export const AESM_SOCKET = '/var/run/aesmd/aesm.socket';
+
+/** Host tools the `occlum` script shells out to (spec 1.1), with the Debian/Ubuntu package of each. */
+export const OCCLUM_HOST_TOOLS: Record<string, string> = {
+  jq: 'jq',
+  make: 'make',
+  pgrep: 'procps',
+  pkill: 'procps',
+  lscpu: 'util-linux',
+  objcopy: 'binutils',
+  tar: 'tar',
+};
+
+function probeOcclumTools(env: NodeJS.ProcessEnv): Probe {
+  const missing = Object.keys(OCCLUM_HOST_TOOLS).filter((t) => !whichOnPath(t, env.PATH));
+  if (missing.length === 0) return { id: 'occlum-tools', label: 'occlum\'s host tools', ok: true, detail: Object.keys(OCCLUM_HOST_TOOLS).join(', ') };
+  const pkgs = [...new Set(missing.map((t) => OCCLUM_HOST_TOOLS[t]!))];
+  return {
+    id: 'occlum-tools',
+    label: 'occlum\'s host tools',
+    ok: false,
+    detail: `missing on PATH: ${missing.join(', ')} (the occlum script calls them)`,
+    fix: `apt-get install ${pkgs.join(' ')}`,
+  };
+}
 
 export function cpuFlags(cpuinfo = '/proc/cpuinfo'): Set<string> {
   try {
@@ -168,6 +193,7 @@ export function probeMachine(env: NodeJS.ProcessEnv = process.env): MachineRepor
   const musl = whichOnPath('musl-gcc', env.PATH);
   const probes: Probe[] = [
     occlumProbe,
+    probeOcclumTools(env),
     {
       id: 'sgx-device',
       label: 'SGX device',
@@ -242,7 +268,7 @@ export function probeMachine(env: NodeJS.ProcessEnv = process.env): MachineRepor
         : `not ready: ${hostMissing.join('; ')}`,
   };
 
-  const simMissing = missing(['occlum', 'node-pty']);
+  const simMissing = missing(['occlum', 'node-pty', ...(install ? (['occlum-tools'] as ProbeId[]) : [])]);
   if (install && install.version === null) simMissing.push(`Occlum version unknown: ${install.versionHeader} missing`);
   // occlum skips the AESM wait when lscpu shows sgx_lc (spec 1.2).
   const hwMissing = [...simMissing, ...missing(['sgx-device', 'fsgsbase', ...(flags.has('sgx_lc') ? [] : (['aesmd'] as ProbeId[]))])];

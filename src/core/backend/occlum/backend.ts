@@ -26,6 +26,7 @@ import { buildArgs, buildEnv, checkProgramPath, initArgs, OcclumArgError, packag
 import { fingerprint, hasBuildDir, keyChangeReason, readBuildKeys, writeBuildKeys, type BuildKeys } from './build-keys.ts';
 import { runOcclum, shellStatus, spawnOcclum, type OcclumCallResult } from './cli.ts';
 import { launchInDir, type OcclumLaunch } from './launch.ts';
+import { missingFeature, type CliFeature } from './cli-features.ts';
 import { buildFailureCauses, buildLinePhase, optionError, stateError } from './messages.ts';
 import { launchErrorLines, ServerLog } from './server-log.ts';
 import { planMount, startMount, type MountHandle, type MountRequest } from './mount.ts';
@@ -110,6 +111,11 @@ export class OcclumBackend implements Backend {
     return new BackendError(`${what} failed (exit ${r.status}): ${last}`, r.status, lines);
   }
 
+  private requireFeature(feature: CliFeature): void {
+    const why = missingFeature(this.install.version, feature);
+    if (why) throw new BackendError(why, 2);
+  }
+
   state(): InstanceState {
     return instanceState(this.dir);
   }
@@ -144,6 +150,7 @@ export class OcclumBackend implements Backend {
     } catch (e) {
       throw new BackendError((e as Error).message, 2);
     }
+    if (opts.initRa !== undefined) this.requireFeature('init-ra');
     mkdirSync(target, { recursive: true });
     const r = await this.call(['init', ...extra], { timeoutMs: INIT_TIMEOUT_MS });
     if (r.status !== 0) throw this.failure('occlum init', r);
@@ -160,6 +167,7 @@ export class OcclumBackend implements Backend {
     } catch (e) {
       throw new BackendError((e as Error).message, 2);
     }
+    if (opts.initRa !== undefined) this.requireFeature('init-ra');
     const parent = dirname(target);
     mkdirSync(parent, { recursive: true });
     // The one subcommand that takes a path: run it from the parent with the absolute path.
@@ -243,6 +251,8 @@ export class OcclumBackend implements Backend {
       if (e instanceof OcclumArgError) return result(false, [e.message]);
       throw e;
     }
+    const edmm = flags.enableEdmm !== undefined ? missingFeature(this.install.version, 'enable-edmm') : null;
+    if (edmm) return result(false, [edmm]);
     let pending = '';
     const onOut = (c: Buffer) => {
       const parts = (pending + c.toString('utf8')).split('\n');
@@ -633,6 +643,7 @@ export class OcclumBackend implements Backend {
     } catch (e) {
       throw new BackendError((e as Error).message, 2);
     }
+    this.requireFeature('print');
     if (!existsSync(join(this.dir, 'build', 'lib', 'libocclum-libos.signed.so'))) {
       throw new BackendError('there is no signed enclave (build/lib/libocclum-libos.signed.so): build the instance first', 1, [
         'Error: No build/lib/libocclum-libos.signed.so existed',
