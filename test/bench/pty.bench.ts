@@ -3,10 +3,11 @@
 // the same bytes through a bare node-pty `cat` (the ceiling). Also: the cost of one snapshot.
 import pty from 'node-pty';
 import xtermHeadless from '@xterm/headless';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PtySession } from '../../src/core/pty/session.ts';
+import { createStudioStore, openInstance } from '../../src/store/index.ts';
 import { median, report } from './helpers.ts';
 
 const RUNS = 5;
@@ -70,9 +71,37 @@ async function emulatorOnly(): Promise<number> {
   return data.length / MIB / (ms / 1000);
 }
 
+// The Run pane's whole path: the run slice's session, a snapshot per store update, and the
+// terminal output fed to the Logs pane's parser (the pty merges stdout and stderr).
+const inst = join(dir, 'inst');
+mkdirSync(inst);
+writeFileSync(join(inst, 'Occlum.json'), '{}\n');
+async function slicePath(): Promise<number> {
+  const store = createStudioStore({ launchDir: inst });
+  await openInstance(store, inst);
+  store.getState().runSetLauncher(async (r) => ({ file: r.path, args: r.args, env: process.env as Record<string, string> }));
+  store.getState().runResize({ cols: COLS, rows: ROWS });
+  const unsub = store.subscribe(() => void store.getState().runSnapshot());
+  const t0 = performance.now();
+  await store.getState().runStart('run', 'cat', [file]);
+  await new Promise<void>((resolve) => {
+    const u = store.subscribe(() => {
+      if (store.getState().run.tabs[0]?.state === 'exited') {
+        u();
+        resolve();
+      }
+    });
+  });
+  const ms = performance.now() - t0;
+  unsub();
+  store.getState().runDisposeAll();
+  return SIZE / MIB / (ms / 1000);
+}
+
 const raw: number[] = [];
 const sess: number[] = [];
 const emu: number[] = [];
+const slice: number[] = [];
 let snaps = 0;
 for (let i = 0; i < RUNS; i++) {
   const r = await rawCat();
@@ -81,6 +110,7 @@ for (let i = 0; i < RUNS; i++) {
   sess.push(s.bytes / MIB / (s.ms / 1000));
   snaps = s.snapshots;
   emu.push(await emulatorOnly());
+  slice.push(await slicePath());
 }
 const rawMed = median(raw);
 const sessMed = median(sess);
@@ -88,6 +118,7 @@ report('bare node-pty cat', rawMed, 'MiB/s');
 report('headless xterm alone (no pty)', median(emu), 'MiB/s', { name: 'bare node-pty', value: rawMed });
 report('PtySession + snapshots', sessMed, 'MiB/s', { name: 'bare node-pty', value: rawMed });
 report('PtySession + snapshots', sessMed, 'MiB/s', { name: 'headless xterm alone', value: median(emu) });
+report('Run slice + Logs feed', median(slice), 'MiB/s', { name: 'PtySession + snapshots', value: sessMed });
 console.log(`  (${(SIZE / MIB).toFixed(0)} MiB of coloured lines, ${COLS}x${ROWS}, ${snaps} snapshots in the last run)`);
 
 // One full snapshot of a busy coloured screen.
