@@ -57,7 +57,7 @@ pub const L112: Layout = Layout {
     rec_len: 112,
     dirent: 264,
 };
-const L72: Layout = Layout {
+pub const L72: Layout = Layout {
     era: "sefs 2020-08..2022-01 (72-byte inode, u32 times)",
     size64: true,
     type_off: 8,
@@ -69,7 +69,7 @@ const L72: Layout = Layout {
     rec_len: 72,
     dirent: 264,
 };
-const L68: Layout = Layout {
+pub const L68: Layout = Layout {
     era: "sefs 2020-06..2020-08 (68-byte inode, u32 size, 260-byte dirent)",
     size64: false,
     type_off: 4,

@@ -2,6 +2,7 @@ mod pf_vectors;
 mod real_image;
 mod pack_verify;
 mod fuzz;
+mod eras;
 
 use std::path::PathBuf;
 
