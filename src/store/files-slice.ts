@@ -108,6 +108,10 @@ export interface FilesSlice {
   /** Collapses the selected directory, or moves to its parent. */
   filesCollapse(): void;
   filesSelected(): FsEntry | null;
+  /** Selects `path` in the tree, expanding its ancestors (listed on demand). False if absent. */
+  filesReveal(path: string): boolean;
+  /** Reveals the highlighted verify problem or diff item in the tree. */
+  filesOpenResult(): void;
   filesScroll(delta: number): void;
   filesToggleHex(): void;
   /** Bytes and text lines of the current preview (for rendering only the visible rows). */
@@ -470,6 +474,28 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
     filesSelected() {
       const f = get().files;
       return f.rows[f.cursor]?.entry ?? null;
+    },
+    filesReveal(path) {
+      const v = view();
+      if (!v) return false;
+      const parts = path.split('/').filter(Boolean);
+      let cur = '';
+      for (const part of parts.slice(0, -1)) {
+        cur = `${cur}/${part}`;
+        expanded.add(cur);
+      }
+      const rows = buildRows();
+      const i = rows.findIndex((r) => r.entry.path === (path === '' ? '/' : path));
+      patch({ rows, ...(i >= 0 ? { cursor: i } : {}) });
+      if (i >= 0) loadPreview();
+      return i >= 0;
+    },
+    filesOpenResult() {
+      const f = get().files;
+      const item =
+        f.panel === 'verify' ? f.verify?.report?.problems[f.panelOffset]?.path : f.panel === 'diff' ? f.diff?.items[f.panelOffset]?.path : undefined;
+      if (!item) return;
+      if (!get().filesReveal(item)) get().setFlash(`${item} is not in the ${f.layer} view${f.panel === 'diff' ? ' (only in image/?)' : ''}`, 'error');
     },
     filesScroll(delta) {
       const f = get().files;

@@ -154,6 +154,11 @@ test('verify reports progress, the five missing inode files by path, and the int
   assert.ok(seen.length >= 1);
   assert.deepEqual([...store.getState().files.problemPaths].sort(), MISSING);
   assert.match(store.getState().flash?.text ?? '', /5 problems/);
+  // J moves through the results; enter shows the highlighted one in the tree (ancestors expanded).
+  store.getState().filesScroll(2);
+  store.getState().filesOpenResult();
+  assert.equal(store.getState().filesSelected()!.path, v.report.problems[2]!.path);
+  assert.equal(store.getState().files.panel, 'verify');
 });
 
 test('layers: image alone, merged and run-only; diff against image/; extract stays in its directory', async () => {
@@ -180,6 +185,9 @@ test('layers: image alone, merged and run-only; diff against image/; extract sta
   assert.equal(d.src, join(WAMR_FIXTURE, 'image'));
   const change = (p: string) => d.items.find((i) => i.path === p)?.change;
   assert.equal(change('/bin/wamrc'), 'removed');
+  s.filesScroll(d.items.findIndex((i) => i.path === '/bin/wamrc'));
+  s.filesOpenResult();
+  assert.equal(store.getState().filesSelected()!.path, '/bin/wamrc');
   // The same content in image/ (its copy here is read-only, so only the mode may differ).
   assert.ok(!d.items.some((i) => i.path === '/bin/hello.aot' && i.change === 'changed'));
 

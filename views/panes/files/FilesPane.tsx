@@ -262,13 +262,13 @@ function VerifyPanel({ f, height, width }: { f: FilesState; height: number; widt
     probs.forEach((p, i) => {
       const where = [p.hostFile && `host file ${p.hostFile}`, p.node !== undefined && `node ${p.node}`].filter(Boolean).join(', ');
       lines.push(
-        <Text key={`p${i}`} color={theme.error} wrap="truncate-end">
+        <Text key={`p${i}`} color={theme.error} wrap="truncate-end" inverse={i === 0 && !v.running}>
           ✗ {p.path} · {p.kind}
           {where ? ` (${where})` : ''}: {p.message}
         </Text>,
       );
     });
-    if (r.problems.length > room) lines.push(<Text key="more" color={theme.muted}>… {r.problems.length - probs.length} more (PgDn/J scroll)</Text>);
+    if (r.problems.length - f.panelOffset > room) lines.push(<Text key="more" color={theme.muted}>… {r.problems.length - f.panelOffset - probs.length} more (J/K, PgDn/PgUp scroll)</Text>);
     note.forEach((l, i) =>
       lines.push(
         <Text key={`n${i}`} color={theme.warning} wrap="truncate-end">
@@ -302,8 +302,8 @@ function DiffPanel({ f, height }: { f: FilesState; height: number }) {
           {d.items.length} change{d.items.length === 1 ? '' : 's'} (+ added in image/, - only in the image, M content, m mode, T type)
         </Text>
       ) : null}
-      {items.map((i) => (
-        <Text key={i.path + i.change} wrap="truncate-end" color={i.change === 'added' ? theme.ok : i.change === 'removed' ? theme.error : theme.warning}>
+      {items.map((i, n) => (
+        <Text key={i.path + i.change} inverse={n === 0} wrap="truncate-end" color={i.change === 'added' ? theme.ok : i.change === 'removed' ? theme.error : theme.warning}>
           {SIGN[i.change]} {i.path}
           {i.detail ? `  (${i.detail})` : ''}
         </Text>

@@ -14,13 +14,17 @@ export const filesBindings: Binding[] = [
   b(['k', 'up'], 'previous entry', ({ store }) => store.getState().filesMove(-1)),
   b(['g', 'home'], 'first entry', ({ store }) => store.getState().filesMoveTo('first')),
   b(['G', 'end'], 'last entry', ({ store }) => store.getState().filesMoveTo('last')),
-  b(['enter'], 'expand or collapse the directory (listed on demand)', ({ store }) => store.getState().filesToggle(), 'files-toggle'),
+  b(['enter'], 'expand or collapse the directory; in verify/diff results: show the highlighted path in the tree', ({ store }) => {
+    const s = store.getState();
+    if (s.files.panel === 'preview') s.filesToggle();
+    else s.filesOpenResult();
+  }, 'files-toggle'),
   b(['right'], 'expand the directory (or step into it)', ({ store }) => store.getState().filesExpand()),
   b(['left'], 'collapse the directory, or go to the parent', ({ store }) => store.getState().filesCollapse()),
   b(['pagedown', 'ctrl+d'], 'scroll the preview / results down', ({ store }) => store.getState().filesScroll(PAGE)),
   b(['pageup', 'ctrl+u'], 'scroll the preview / results up', ({ store }) => store.getState().filesScroll(-PAGE)),
-  b(['J'], 'scroll the preview / results one line down', ({ store }) => store.getState().filesScroll(1)),
-  b(['K'], 'scroll the preview / results one line up', ({ store }) => store.getState().filesScroll(-1)),
+  b(['J'], 'scroll the preview one line / next result', ({ store }) => store.getState().filesScroll(1)),
+  b(['K'], 'scroll the preview one line / previous result', ({ store }) => store.getState().filesScroll(-1)),
   b(['h'], 'preview as hex / as text', ({ store }) => store.getState().filesToggleHex(), 'files-hex'),
   b(['l'], 'switch layer: merged → image → run', ({ store }) => store.getState().filesCycleLayer(), 'files-layer'),
   b(['v'], 'verify the MAC chain of this layer (progress, problems by path)', ({ store }) => void store.getState().filesVerify(), 'files-verify'),
