@@ -231,7 +231,12 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
     assert.equal((await b.exec(hello, ['one'], { stdio: 'pipe' })).status, 0);
     const three = await b.exec(hello, ['two', '3'], { stdio: 'pipe' });
     assert.equal(three.status, 3, 'the app status decoded from "Error: 768"');
-    assert.match(three.meaning, /Error: 768/);
+    assert.match(three.meaning, /exited with status 3 .*Error: 768/);
+    const big = await b.exec(hello, ['big', '200'], { stdio: 'pipe' });
+    assert.equal(big.status, 200, 'exec keeps all 8 bits of the exit code');
+    const segv = await b.exec(hello, ['x', 'segv'], { stdio: 'pipe' });
+    assert.equal(segv.status, 128 + 11);
+    assert.match(segv.meaning, /SIGSEGV.*Error: 11/);
     const missing = await b.exec('/bin/nope', [], { stdio: 'pipe' });
     assert.equal(missing.status, 127);
     assert.match(missing.meaning, /ENOENT/, 'the reason comes from the server stderr');

@@ -479,8 +479,11 @@ export class OcclumBackend implements Backend {
     if (code > 128) return { status: code, meaning: `the exec client ${describe(code, 'run')}` };
     const decoded = decodeExecError(stderr);
     if (decoded && decoded.raw !== -1) {
-      const status = decoded.signal !== undefined ? 128 + decoded.signal : (decoded.exitCode ?? 1);
-      return { status, meaning: `${describe(status, 'run')} (occlum exec printed "Error: ${decoded.raw}", the raw wait status)` };
+      const note = `(occlum exec printed "Error: ${decoded.raw}", the raw wait status)`;
+      if (decoded.signal !== undefined) return { status: 128 + decoded.signal, meaning: `${describe(128 + decoded.signal, 'run')} ${note}` };
+      // A decoded exit code is unambiguous (unlike occlum run's folded status): say it plainly.
+      const code = decoded.exitCode ?? 1;
+      return { status: code, meaning: `the program exited with status ${code} ${note}` };
     }
     if (decoded?.raw === -1) return { status: 1, meaning: 'the exec client could not reach the server (Error: -1): is it still running?' };
     const why = mark !== null ? await this.serverLaunchError(mark) : null;
