@@ -169,6 +169,10 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
     const tails = new Map<number, string>();
     let launcher: Launcher | null = null;
     let nextId = 1;
+    // Each launch into a tab gets a number; a launch that finishes after a newer one (double
+    // rerun) or after its tab was closed is dropped instead of spawning an orphan.
+    let launchSeq = 0;
+    const tabLaunch = new Map<number, number>();
     let exitHook: (() => void) | null = null;
 
     const patch = (p: Partial<RunState>) => set({ run: { ...get().run, ...p } });
@@ -248,6 +252,9 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       patch({ tabs, active: id, version: get().run.version + 1 });
       sessions.delete(id);
       tails.delete(id);
+      const launch = ++launchSeq;
+      tabLaunch.set(id, launch);
+      const current = () => tabLaunch.get(id) === launch && get().run.tabs.some((t) => t.id === id);
 
       const size = get().run.size;
       let plan: LaunchPlan;
@@ -258,6 +265,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         const lines = err instanceof BackendError && err.occlumLines.length > 0 ? err.occlumLines : [];
         const status = err instanceof BackendError ? err.exitCode : 1;
         const message = (err as Error).message;
+        if (!current()) return null;
         patchTab(id, {
           state: 'refused',
           error: lines.includes(message) ? lines : [message, ...lines],
@@ -266,6 +274,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         });
         return id;
       }
+      if (!current()) return null;
       let session: PtySession;
       try {
         session = PtySession.spawn(plan, { ...get().run.size });
@@ -353,6 +362,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         sessions.get(t.id)?.dispose();
         sessions.delete(t.id);
         tails.delete(t.id);
+        tabLaunch.delete(t.id);
         const { tabs } = get().run;
         const i = tabs.findIndex((x) => x.id === t.id);
         const rest = tabs.filter((x) => x.id !== t.id);

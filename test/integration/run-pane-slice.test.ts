@@ -190,3 +190,23 @@ test('scrolling back through the history and returning to the live screen', asyn
   store.getState().runScroll('bottom');
   assert.equal(tab(store).offset, 0);
 });
+
+test('a launch that completes after its tab was closed, or after a newer rerun, spawns nothing', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let launches = 0;
+  const slow: Launcher = async (req) => {
+    launches++;
+    await gate;
+    return { file: req.path, args: req.args, env: { PATH: '/usr/bin:/bin' } };
+  };
+  const store = await studio('slow', slow);
+  const pending = store.getState().runStart('run', '/bin/sh', ['-c', 'echo never']);
+  assert.equal(tab(store).state, 'starting');
+  store.getState().runCloseTab();
+  release();
+  assert.equal(await pending, null);
+  assert.equal(store.getState().run.tabs.length, 0);
+  assert.equal(launches, 1);
+  assert.equal(store.getState().runSnapshot(), null);
+});
