@@ -2,7 +2,8 @@
 // node:test. Node 20's runner neither expands globs nor finds .ts files in a directory, so the
 // file list is built here. Usage: node scripts/run-tests.mjs [filter-substring ...]
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -20,9 +21,15 @@ function findTests(dir) {
 }
 
 let failed = false;
+const cargo = { passed: 0, failed: 0 };
 const skipCargo = process.env.SKIP_CARGO_TEST === '1' || filters.length > 0;
 if (!skipCargo && existsSync(join(root, 'native', 'Cargo.toml'))) {
-  const r = spawnSync('cargo', ['test', '--release', '--quiet'], { cwd: join(root, 'native'), stdio: 'inherit' });
+  const r = spawnSync('cargo', ['test', '--release'], { cwd: join(root, 'native'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  process.stdout.write(r.stdout ?? '');
+  for (const m of (r.stdout ?? '').matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) {
+    cargo.passed += Number(m[1]);
+    cargo.failed += Number(m[2]);
+  }
   if (r.status !== 0) failed = true;
 }
 
@@ -34,10 +41,19 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, FORCE_COLOR: '0' },
-});
+// Human output on stdout (spec); a TAP copy in a temp file gives the counts for the closing line.
+const tapFile = join(mkdtempSync(join(tmpdir(), 'occlum-studio-tests-')), 'results.tap');
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
+    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`, ...files],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } },
+);
 if (r.status !== 0) failed = true;
+const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
+const count = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
+const passed = count('pass') + cargo.passed;
+const failedCount = count('fail') + count('cancelled') + cargo.failed;
+console.log(`\n${passed} passed, ${failedCount} failed, ${count('skipped')} skipped`);
+if (passed === 0) failed = true;
 process.exit(failed ? 1 : 0);
