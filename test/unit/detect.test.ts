@@ -67,6 +67,13 @@ describe('finding Occlum', () => {
     assert.match(broken.tried[0]!, /no executable/);
   });
 
+  test('a source tree keeps the header in src/pal/include', () => {
+    const root = fakeTree('srctree', null);
+    mkdirSync(join(root, 'src', 'pal', 'include'), { recursive: true });
+    writeFileSync(join(root, 'src', 'pal', 'include', 'occlum_version.h'), HEADER);
+    assert.equal(findOcclum({ [ROOT_ENV]: root }).install?.version, '0.30.1');
+  });
+
   test('missing version header: found, version unknown', () => {
     const root = fakeTree('nohdr', null);
     const r = findOcclum({ [ROOT_ENV]: root });

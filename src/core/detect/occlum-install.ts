@@ -80,6 +80,11 @@ function readVersion(root: string): { version: string | null; header: string } {
 
 function installAt(bin: string, root: string, foundVia: string): OcclumInstall {
   let { version, header } = readVersion(root);
+  // A source checkout (build/bin/occlum inside the repository) keeps the header in src/pal/include.
+  if (version === null) {
+    const src = readVersion(join(root, 'src', 'pal'));
+    if (src.version !== null) ({ version, header } = src);
+  }
   // A PATH symlink farm (e.g. /usr/local/bin/occlum) may not sit in the tree: fall back to the default root.
   if (version === null && root !== DEFAULT_ROOT) {
     const fallback = readVersion(DEFAULT_ROOT);
