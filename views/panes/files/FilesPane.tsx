@@ -10,8 +10,8 @@ import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
 import { hexRow, humanSize, LAYER_TAG, modeString, octal, windowTop, wrapText } from './format.ts';
 
-/** Tab bar, status bar, the pane's header and footer lines. */
-const CHROME = 4;
+/** Tab bar, status bar (it may wrap on narrow terminals), the pane's header and footer lines. */
+const CHROME = 5;
 /** Lines of the metadata block above the preview. */
 const META = 6;
 
