@@ -531,8 +531,31 @@ fn gen_name(id: u64, generation: u64) -> String {
     hex(&b)
 }
 
+/// Refuse to replace anything that is not an image we could have written.
+fn check_destination(o: &PackOpts) -> Result<()> {
+    if let Ok(m) = std::fs::symlink_metadata(&o.out_root) {
+        if !m.is_dir() {
+            return err(Kind::Usage, format!("{}: exists and is not a directory; refusing to replace it with an image", o.out_root.display()));
+        }
+        let mut entries = std::fs::read_dir(&o.out_root).map_err(|e| Error::io(e, &o.out_root.display().to_string()))?;
+        if entries.next().is_some() && !o.out_root.join("metadata").exists() {
+            return err(
+                Kind::Usage,
+                format!("{}: is a non-empty directory without an SEFS `metadata` file; refusing to replace it with an image (choose an empty or image directory)", o.out_root.display()),
+            );
+        }
+    }
+    if let Ok(text) = std::fs::read(&o.mac_file) {
+        if text.len() > 64 || parse_dashed16(&String::from_utf8_lossy(&text)).is_none() {
+            return err(Kind::Usage, format!("{}: exists and is not a root MAC file; refusing to overwrite it", o.mac_file.display()));
+        }
+    }
+    Ok(())
+}
+
 pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
     let t0 = Instant::now();
+    check_destination(o)?;
     recover(&o.out_root, &o.mac_file, true)?;
     trace(&t0, "recover");
     let mut nodes = scan(&o.src)?;

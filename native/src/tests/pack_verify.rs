@@ -239,6 +239,15 @@ fn pack_refuses_unrepresentable_input() {
     let e = pack(&o, &Progress::new()).err().unwrap();
     assert!(e.msg.contains("socket"), "{}", e.msg);
     assert!(!s.join("__ROOT").exists());
+    // Never replaces a directory or file that is not an image / MAC file.
+    std::fs::remove_file(src.join("sock")).unwrap();
+    std::fs::create_dir_all(s.join("precious")).unwrap();
+    std::fs::write(s.join("precious/notes.txt"), b"keep me").unwrap();
+    let e = pack(&PackOpts { out_root: s.join("precious"), ..PackOpts { src: src.clone(), out_root: s.join("x"), mac_file: s.join(".ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: false, fsync: false, crash_after: None } }, &Progress::new()).err().unwrap();
+    assert!(e.msg.contains("refusing"), "{}", e.msg);
+    assert_eq!(std::fs::read(s.join("precious/notes.txt")).unwrap(), b"keep me");
+    let e = pack(&PackOpts { mac_file: s.join("precious/notes.txt"), ..PackOpts { src: src.clone(), out_root: s.join("y"), mac_file: s.join("z"), key: WriteKey::IntegrityOnly, incremental: false, fsync: false, crash_after: None } }, &Progress::new()).err().unwrap();
+    assert!(e.msg.contains("not a root MAC file"), "{}", e.msg);
 }
 
 #[test]
