@@ -2,6 +2,10 @@
 // and swaps it in at the end, so a failed or killed build leaves the last good build runnable;
 // run/ is wiped (like Occlum) only after the new build is in place, unless keepRun.
 import {
+  closeSync,
+  openSync,
+  readdirSync,
+  writeSync,
   copyFileSync,
   constants as fsc,
   existsSync,
@@ -29,6 +33,7 @@ import { sha256File, statEntry, statKey, walk, type Manifest, type ManifestEntry
 import { statCachePath } from './verify.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import { contentMac } from './pin.ts';
+import { isAlive, procInfo } from './procs.ts';
 import { packSecureImage, storeImageKey } from './pack.ts';
 
 export const NOT_INITIALIZED =
@@ -124,11 +129,54 @@ function sysConfig(userJson: Record<string, unknown>, rootMac: string, host: Rec
   return copy;
 }
 
+const LOCK = '.occlum-studio-build.lock';
+
+/** One build per instance at a time; a lock left by a killed build is taken over. */
+function takeBuildLock(dir: string): () => void {
+  const file = join(dir, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, JSON.stringify({ pid: process.pid, startTime: procInfo(process.pid)?.startTime ?? '' }));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let holder: { pid: number; startTime: string } | null = null;
+      try {
+        holder = JSON.parse(readFileSync(file, 'utf8'));
+      } catch {
+        /* half-written by a killed build: stale */
+      }
+      if (holder && holder.pid !== process.pid && isAlive(holder.pid, holder.startTime)) {
+        throw new BackendError(`another build of this instance is running (pid ${holder.pid}); wait for it to finish`, 1);
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new BackendError(`cannot take the build lock ${file}`, 1);
+}
+
+/** Temp build dirs of killed builds (safe to remove while holding the lock). */
+function removeStaleTemps(dir: string): void {
+  for (const name of readdirSync(dir)) if (name.startsWith('.build.tmp-')) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
 export async function hostBuild(dir: string, opts: BuildOptions, onProgress?: (p: BuildProgress) => void): Promise<BuildResult> {
-  const t0 = performance.now();
   const p = instancePaths(dir);
   if (readStatusFile(dir) === null) throw new BackendError(NOT_INITIALIZED, 1, [NOT_INITIALIZED]);
-  recoverInterruptedBuild(p);
+  const unlock = takeBuildLock(dir);
+  try {
+    removeStaleTemps(dir);
+    recoverInterruptedBuild(p);
+    return await buildLocked(dir, p, opts, onProgress);
+  } finally {
+    unlock();
+  }
+}
+
+async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, onProgress?: (p: BuildProgress) => void): Promise<BuildResult> {
+  const t0 = performance.now();
   const progress = (phase: BuildProgress['phase'], message: string, extra: Partial<BuildProgress> = {}) => onProgress?.({ phase, message, ...extra });
   const fail = (errors: string[], problems: PreflightProblem[] = [], warnings: string[] = []): BuildResult => ({
     ok: false,

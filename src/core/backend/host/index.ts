@@ -26,6 +26,7 @@ import { allPids, descendants, exeOf, isAlive, namespaceOf, procInfo, signal } f
 import { prepareProgram, prepareSession, requireBuilt } from './program.ts';
 import { verifyBuild, verifyPackedImage } from './verify.ts';
 import { hostOpenFs } from './fs-view.ts';
+import { pinPath } from './pin.ts';
 import type { FsView } from '../../securefs/types.ts';
 
 export const SERVER_STARTED = 'Error: the server of current Occlum instance has been started.';
@@ -307,7 +308,8 @@ export class HostBackend implements Backend {
     if (s === null) return 'uninitialized';
     if (readLive(this.paths.server)) return 'serving';
     if (readLive(this.runLockFile())) return 'running';
-    if (existsSync(this.paths.runRoot) && existsSync(this.paths.hostRootfs)) return 'built';
+    // A build interrupted between its renames is still built (repaired by the next run or build).
+    if (existsSync(pinPath(this.paths)) || existsSync(join(`${this.paths.build}.old`, 'host', 'builtin_config'))) return 'built';
     return 'initialized';
   }
 }

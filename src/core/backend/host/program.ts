@@ -13,7 +13,8 @@ import { readRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from '../..
 import { seccompFilter } from '../../sandbox/seccomp.ts';
 import { missingTools, type ProgramSpec } from '../../sandbox/launch.ts';
 import { BackendError, type RunOptions } from '../types.ts';
-import { NOT_INITIALIZED } from './build.ts';
+import { NOT_INITIALIZED, recoverInterruptedBuild } from './build.ts';
+import { pinPath } from './pin.ts';
 import type { RuntimeLog } from './log.ts';
 import { verifyBuild, verifyPackedImage } from './verify.ts';
 
@@ -33,7 +34,11 @@ export function layerDirs(p: InstancePaths): LayerDirs {
 /** Occlum's state checks: initialised, then built (run/mount/__ROOT exists, spec 1.2). */
 export function requireBuilt(p: InstancePaths): void {
   if (readStatusFile(p.dir) === null) throw new BackendError(NOT_INITIALIZED, 1, [NOT_INITIALIZED]);
-  if (!existsSync(p.runRoot) || !existsSync(p.hostRootfs)) throw new BackendError(NOT_BUILT, 1, [NOT_BUILT]);
+  // A build killed between its two directory renames, or while recreating run/, is completed
+  // here: the last good build stays runnable (unlike Occlum, which wipes run/ first).
+  recoverInterruptedBuild(p);
+  if (!existsSync(pinPath(p)) || !existsSync(p.hostRootfs)) throw new BackendError(NOT_BUILT, 1, [NOT_BUILT]);
+  for (const d of [p.runRoot, p.runInitfsRoot, p.hostUpper, p.hostWork, p.hostSefs]) mkdirSync(d, { recursive: true });
 }
 
 /** Launch failures exit 127 with the LibOS + PAL lines (spec 1.3.1). */
