@@ -4,7 +4,7 @@
 // and clear messages for an unbuilt instance, a wrong image key and a sealed run layer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import React from 'react';
@@ -251,6 +251,50 @@ test('an unbuilt instance, a wrong image key and a sealed run layer get clear me
   s3.getState().filesSetLayer('run');
   assert.equal(s3.getState().files.layer, 'merged');
   assert.match(s3.getState().flash!.text, /run layer is not available/);
+});
+
+test('a damaged image: unreadable metadata is a clear error; a damaged directory shows where, and verify names it', async () => {
+  const copy = (): string => {
+    const d = mkdtempSync(join(tmpdir(), 'files-damaged-'));
+    cpSync(join(WAMR_FIXTURE, 'Occlum.json'), join(d, 'Occlum.json'));
+    cpSync(join(WAMR_FIXTURE, 'build/mount'), join(d, 'build/mount'), { recursive: true });
+    chmodSync(join(d, 'build/mount/__ROOT'), 0o755);
+    return d;
+  };
+  const flip = (file: string, at: number) => {
+    chmodSync(file, 0o644);
+    const b = readFileSync(file);
+    b[at] = b[at]! ^ 0xff;
+    writeFileSync(file, b);
+  };
+  const opened = async (d: string) => {
+    const store = createStudioStore({ launchDir: d, backend: 'host' });
+    await openInstance(store, d);
+    await store.getState().filesOpen();
+    return store;
+  };
+
+  const a = copy();
+  flip(join(a, 'build/mount/__ROOT/metadata'), 5000);
+  const sa = await opened(a);
+  assert.equal(sa.getState().files.status, 'error');
+  assert.match(sa.getState().files.error!, /^cannot open the image: .+/);
+
+  const b = copy();
+  const etc = (await opened(b)).getState().files.rows.find((r) => r.entry.path === '/etc')!.entry;
+  flip(join(b, "build/mount/__ROOT", etc.hostFile!), 1000);
+  const sb = await opened(b);
+  // The image layer alone (the host backend's merged view treats an unlistable image directory
+  // as empty: a gap of src/core/backend/host/fs-view.ts, which swallows image listing errors).
+  sb.getState().filesSetLayer('image');
+  select(sb, '/etc');
+  sb.getState().filesToggle();
+  const row = sb.getState().files.rows.find((r) => r.entry.path === '/etc')!;
+  assert.match(row.error ?? '', /.+/, 'the listing error is shown under the directory');
+  await sb.getState().filesVerify();
+  const problems = sb.getState().files.verify!.report!.problems;
+  assert.ok(problems.some((p) => p.path === '/etc' && p.kind !== 'missing'), JSON.stringify(problems));
+  assert.ok(sb.getState().files.problemPaths.includes('/etc'));
 });
 
 test('the pane in the shell: key 4, expand, preview, hex, verify panel, layer switch, extract prompt, help', async () => {
