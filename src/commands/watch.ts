@@ -6,12 +6,13 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError, UserError, type Command } from './command.ts';
 import { formatPath } from '../core/config/types.ts';
-import { HostWatchBackend } from '../core/watch/host-backend.ts';
+import { BackendChoiceError } from '../core/detect/backend-choice.ts';
+import { openWatchBackend } from '../core/watch/select.ts';
 import { DevLoop } from '../core/watch/loop.ts';
 import { loadSettings, SettingsError } from '../core/watch/settings.ts';
 import type { BuildRecord, ChangeEntry, RunCommand } from '../core/watch/types.ts';
 
-const USAGE = 'occlum-studio watch [dir] [--json] [--run <path> [args...]]';
+const USAGE = 'occlum-studio watch [dir] [-C dir] [--backend host|occlum] [--json] [--run <path> [args...]]';
 
 export const command: Command = {
   name: 'watch',
@@ -26,7 +27,7 @@ export const command: Command = {
     const { values, positionals } = parseArgs({
       args: own,
       allowPositionals: true,
-      options: { json: { type: 'boolean', default: false }, instance: { type: 'string', short: 'C' } },
+      options: { json: { type: 'boolean', default: false }, instance: { type: 'string', short: 'C' }, backend: { type: 'string' } },
     });
     if (positionals.length > 1) throw new UsageError('watch takes at most one instance directory (put the program after --run)');
     let cmd: RunCommand | null = null;
@@ -46,11 +47,19 @@ export const command: Command = {
       if (err instanceof SettingsError) throw new UserError(`invalid settings: ${err.message}`);
       throw err;
     }
+    let picked;
+    try {
+      picked = openWatchBackend(values.backend);
+    } catch (err) {
+      if (err instanceof BackendChoiceError) throw new UserError(err.message);
+      throw err;
+    }
     const print = values.json ? ndjsonPrinter() : textPrinter();
-    const loop = await DevLoop.open({ instanceDir: dir, backend: new HostWatchBackend(), settings });
+    const loop = await DevLoop.open({ instanceDir: dir, backend: picked.backend, settings });
     wire(loop, print);
     print('ready', {
       dir,
+      backend: picked.choice.kind,
       settings: settings.settings,
       settingsFile: settings.file,
       run: cmd,
@@ -131,7 +140,7 @@ function textPrinter(): Printer {
     switch (event) {
       case 'ready': {
         const s = d.settings as { prebuild: string | null; watch: string[]; autoRerun: boolean };
-        err(`watching ${d.dir as string}${s.watch.length ? ` and ${s.watch.join(', ')}` : ''}${s.prebuild ? ` (prebuild: ${s.prebuild})` : ''}; Ctrl-C to stop`);
+        err(`watching ${d.dir as string} (${d.backend as string} backend)${s.watch.length ? ` and ${s.watch.join(', ')}` : ''}${s.prebuild ? ` (prebuild: ${s.prebuild})` : ''}; Ctrl-C to stop`);
         break;
       }
       case 'change-set': {

@@ -7,7 +7,7 @@
 // again in its tab (the queue has already stopped it: Occlum must not build under a running
 // instance).
 import type { StateCreator } from 'zustand/vanilla';
-import { HostWatchBackend } from '../core/watch/host-backend.ts';
+import { openWatchBackend } from '../core/watch/select.ts';
 import { DevLoop } from '../core/watch/loop.ts';
 import { loadSettings, SettingsError } from '../core/watch/settings.ts';
 import type { BuildRecord, WatchBackend } from '../core/watch/types.ts';
@@ -119,8 +119,11 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         await get().buildStopWatching();
         const dir = get().instanceDir;
         if (!dir) return;
-        if (!factory && get().backend !== 'host') {
-          patch({ loop: 'unavailable', problem: 'the dev loop drives the host backend only so far; build with `occlum build` meanwhile' });
+        let backend: WatchBackend;
+        try {
+          backend = factory ? factory(dir) : openWatchBackend(get().backend).backend;
+        } catch (err) {
+          patch({ loop: 'unavailable', problem: (err as Error).message });
           return;
         }
         let settings;
@@ -131,7 +134,6 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
           return;
         }
         patch({ ...INITIAL, viewHeight: get().build.viewHeight, loop: 'starting', autoBuild: settings.settings.autoBuild, autoRerun: settings.settings.autoRerun, prebuild: settings.settings.prebuild });
-        const backend = factory ? factory(dir) : new HostWatchBackend();
         const l = await DevLoop.open({ instanceDir: dir, backend, settings, persistent: false });
         if (get().instanceDir !== dir) {
           await l.close();
