@@ -439,10 +439,15 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
   };
 }
 
-/** History loads when an instance opens. */
+/** History loads when an instance opens; quitting with programs still running asks first. */
 export const runHooks = {
   onOpen(store: StudioStore, dir: string) {
     store.getState().runLoadHistory(dir);
+  },
+  unsaved(state: StudioState): string | null {
+    const n = state.run.tabs.filter((t) => t.state === 'running' || t.state === 'starting').length;
+    if (n === 0) return null;
+    return n === 1 ? '1 program running' : `${n} programs running`;
   },
 };
 

@@ -106,6 +106,9 @@ test('ctrl+] leaves a running program and keys work in the studio again; k kills
   await tui.waitFor(/rerun the focused tab/);
   tui.type(KEY.escape);
   await tui.waitForGone(/rerun the focused tab/);
+  // Quitting with a program running asks first.
+  tui.type('q');
+  await tui.waitFor('1 program run'); // the status bar truncates the rest: "…: press q again to quit"
   tui.type('k');
   await tui.waitFor(/killed by SIGTERM \(15\) · status 143/);
   tui.type('q');
