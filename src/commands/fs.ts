@@ -45,7 +45,7 @@ options:
     --sign-key PEM          …signed with this key (default: Occlum's public default key)
     --mrsigner HEX          …or give MRSIGNER directly
     --product-id N, --isv-svn N
-  --mac MAC                 expected root MAC for verify (default: .ROOT_MAC, then .Occlum_sys.json)
+  --mac MAC                 expected root MAC for verify (default: .ROOT_MAC, then the generated config)
   --out DIR, --mac-file F   pack destination (default: <instance>/build/mount/__ROOT, …/.ROOT_MAC)
   --full                    pack everything (default: reuse unchanged inode files)
   --json                    machine-readable output`;

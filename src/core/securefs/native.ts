@@ -21,7 +21,7 @@ let addon: NativeAddon | undefined;
 
 function findAddon(): string | undefined {
   const override = process.env.OCCLUM_STUDIO_NATIVE;
-  if (override) return resolve(override);
+  if (override) return existsSync(override) ? resolve(override) : undefined;
   // Works from src/core/securefs/ (tsx) and from dist/ (bundled CLI): walk up to the package root.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
