@@ -3,7 +3,7 @@
 // run layer holds whiteouts, read through the Occlum backend's reader (src/core/backend/occlum).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
@@ -136,6 +136,7 @@ test('SEFS run layer with whiteouts (Occlum reader, image key): deleted entries 
   w(join(dir, 'image/etc/hosts'), '127.0.0.1 localhost\n');
   w(join(dir, 'image/etc/motd'), 'hello\n');
   w(join(dir, 'image/bin/app'), '\x7fELF\0\0binary');
+  symlinkSync('../etc/motd', join(dir, 'image/bin/motd-link'));
   // A run layer as Occlum's UnionFS leaves it: a new file, a changed file, a whiteout.
   w(join(dir, 'upper/etc/motd'), 'changed at run time\n');
   w(join(dir, 'upper/etc/.ufs.wh.hosts'), '');
@@ -165,6 +166,11 @@ test('SEFS run layer with whiteouts (Occlum reader, image key): deleted entries 
   select(store, '/bin/app');
   assert.equal(store.getState().filesSelected()!.layer, 'image');
   await until(() => f().preview.kind === 'hex', 'binary preview');
+  select(store, '/bin/motd-link');
+  assert.equal(store.getState().filesSelected()!.type, 'symlink');
+  assert.equal(store.getState().filesSelected()!.target, '../etc/motd');
+  assert.equal(f().preview.kind, 'symlink');
+  assert.equal(f().preview.message, 'symbolic link to ../etc/motd');
 
   store.getState().filesSetLayer('run');
   assert.deepEqual(
