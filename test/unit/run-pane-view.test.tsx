@@ -10,6 +10,7 @@ import React from 'react';
 import { render } from 'ink-testing-library';
 import { createStudioStore, openInstance, type StudioStore } from '../../src/store/index.ts';
 import type { Launcher } from '../../src/store/run-slice.ts';
+import { BackendError } from '../../src/core/backend/types.ts';
 import { App } from '../../views/App.tsx';
 import { StoreProvider } from '../../views/store-context.tsx';
 import { paneTerminalSize, RUN_CHROME } from '../../views/panes/run/RunPane.tsx';
@@ -164,3 +165,21 @@ test('terminal size follows the studio size; picker choices list history first',
   ]);
   assert.deepEqual(choicesFor('run', hist, ['/bin/app', '/bin/zed'], 'ZE').map((c) => c.line), ['/bin/zed']);
 });
+
+test('a refused exec says how to start the server', async () => {
+  const { ui, press, waitFrame, store } = await setup('exec-refused');
+  try {
+    store.getState().runSetLauncher(async () => {
+      throw new BackendError('Error: the server of current Occlum instance has not been started.', 1, ['Error: the server of current Occlum instance has not been started.']);
+    });
+    await press('x');
+    await waitFrame(/Exec a program in the running server/);
+    await press('/bin/app', KEY.enter);
+    await waitFrame(/server of current Occlum instance has not been started/);
+    await waitFrame(/s starts it, then R tries again/);
+    await waitFrame(/✗ exec \/bin\/app was refused · status 1/);
+  } finally {
+    ui.unmount();
+  }
+});
+

@@ -106,6 +106,11 @@ function TerminalView({ rows }: { rows: number }) {
             {line}
           </Text>
         ))}
+        {tab.state === 'refused' && tab.kind === 'exec' ? (
+          <Text color={theme.muted}>
+            exec runs programs in the instance's server: <Text color={theme.key}>s</Text> starts it, then <Text color={theme.key}>R</Text> tries again.
+          </Text>
+        ) : null}
       </Box>
     );
   }
