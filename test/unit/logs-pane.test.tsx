@@ -151,6 +151,9 @@ test('export writes the filtered view; timestamps and wrap toggles; run level', 
     assert.doesNotMatch(frame(), /2025-12-26T01:24:09/);
     await press('w');
     assert.equal(store.getState().logs.wrap, true);
+    // Long records wrap onto a second line once wrapping is on (rows already on screen too).
+    await press('+', '+', '+', '+', 'p', 'g');
+    assert.match(frame(), /lookup_inode: cwd: "\/", path:\n"\/opt\/occlum\/toolchains\/gcc\/x86_64-linux-musl\/lib\/libgcc_s\.so\.1"/);
     await press('L', 'L');
     assert.equal(store.getState().logs.runLevel, 'warn');
     assert.deepEqual(store.getState().logsRunEnv(), { OCCLUM_LOG_LEVEL: 'warn' });

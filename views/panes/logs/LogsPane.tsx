@@ -60,7 +60,9 @@ export function LogsPane() {
           <Text color={theme.muted}>No record passes the filter ({l.size} held). c clears the filters.</Text>
         ) : (
           rows.map((v) => (
-            <RecordRow key={v.id} v={v} selected={v.index === l.cursor} timestamps={l.timestamps} wrap={l.wrap} search={l.search} regex={l.regex} />
+            // The wrap mode is part of the key: Ink does not re-measure a mounted Text whose
+            // content is unchanged, so rows are remounted when wrapping is toggled.
+            <RecordRow key={`${v.id}:${l.wrap ? 'w' : 't'}`} v={v} selected={v.index === l.cursor} timestamps={l.timestamps} wrap={l.wrap} search={l.search} regex={l.regex} />
           ))
         )}
       </Box>
@@ -155,7 +157,9 @@ const RecordRow = React.memo(function RecordRow({ v, selected, timestamps, wrap:
   const wrap = wrapOn ? 'wrap' : 'truncate-end';
   const color = r.level ? LEVEL_COLOR[r.level] : theme.muted;
   return (
-    <Box flexDirection="column">
+    // flexShrink 0: when rows overflow the list, Ink hides the last ones instead of squeezing
+    // wrapped rows to one line each.
+    <Box flexDirection="column" flexShrink={0}>
       <Text wrap={wrap} inverse={selected}>
         <Text color={theme.muted}>{p.time}</Text>
         <Text color={color} bold={r.level === 'error'}>{p.label}</Text> <Body line={first} search={search} regex={regex} raw={r.level === null} />
