@@ -199,6 +199,15 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
     const again = await backend().build({ imageKey: join(dir, 'image.key'), buildinImageKey: true });
     assert.ok(again.ok);
     assert.ok(!again.warnings.some((w) => /-f/.test(w)), again.warnings.join('\n'));
+    // The key without --buildin-image-key: the init stage cannot decrypt the image, boot fails.
+    const nokey = await backend().build({ imageKey: join(dir, 'image.key') });
+    assert.ok(nokey.warnings.some((w) => /--buildin-image-key changed/.test(w)), nokey.warnings.join('\n'));
+    const boot = await backend().run(hello, [], { stdio: 'pipe' });
+    assert.equal(boot.status, 1);
+    assert.match(boot.meaning, /failed to boot \(1\): \[ERROR\] occlum-pal: The init process exit with code: 1/);
+    await assert.rejects(backend().start(), (e: BackendError) => /did not start: \[ERROR\] occlum-pal: The init process exit/.test(e.message));
+    assert.equal(findServerProcesses(dir).length, 0);
+    assert.equal(backend().state().status, 'built', 'the status file says running after the failed start; corrected');
     // Back to integrity-only: forced again.
     const plain = await backend().build();
     assert.ok(plain.warnings.some((w) => /image key removed/.test(w)), plain.warnings.join('\n'));

@@ -337,11 +337,11 @@ export class OcclumBackend implements Backend {
 
   private runExit(status: number, pathProblem: string | null, output = ''): ProcessExit {
     let meaning = describe(status, 'run');
+    const why = launchErrorLines(output.split('\n'))[0];
     if (status === 127 && pathProblem) meaning = `could not launch (127): ${pathProblem}`;
-    else if (status === 127) {
-      const why = launchErrorLines(output.split('\n'))[0];
-      if (why) meaning = `could not launch (127): ${why}`;
-    }
+    else if (status === 127 && why) meaning = `could not launch (127): ${why}`;
+    // occlum-run exits 1 when the enclave or its init stage fails to boot (spec 1.3.1).
+    else if (status === 1 && why) meaning = `Occlum failed to boot (1): ${why}`;
     return { status, meaning };
   }
 
