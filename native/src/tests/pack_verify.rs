@@ -263,3 +263,41 @@ fn bench_write_pf() {
         eprintln!("{:?}: {:?} for 200 MiB", key, t.elapsed());
     }
 }
+
+#[test]
+#[ignore]
+fn bench_verify_phases() {
+    let s = Scratch::new("bv");
+    let src = s.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..500 {
+        std::fs::write(src.join(format!("f{i}")), vec![i as u8; 104857]).unwrap();
+    }
+    for key in [WriteKey::IntegrityOnly, WriteKey::UserKey([1u8; 16])] {
+        let out = s.join("out");
+        let _ = std::fs::remove_dir_all(&out);
+        pack(&PackOpts { src: src.clone(), out_root: out.clone(), mac_file: s.join("mac"), key, incremental: false, fsync: false, crash_after: None }, &Progress::new()).unwrap();
+        let _ = std::fs::remove_file(s.join("mac"));
+        let names: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).filter(|p| p.file_name().unwrap().len() == 32).collect();
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        for p in &names {
+            n += std::fs::read(p).unwrap().len();
+        }
+        let read = t.elapsed();
+        let mut g = Gcm::new();
+        let km = KeyMode::from(&key);
+        let t = std::time::Instant::now();
+        for p in &names {
+            let f = crate::pf::open_path(p, &km, &mut g).unwrap();
+            f.verify_all(&mut g).unwrap();
+        }
+        let one = t.elapsed();
+        let t = std::time::Instant::now();
+        let r = verify(&out, &km, None, &Progress::new());
+        assert!(r.ok);
+        let par = t.elapsed();
+        let mb = n as f64 / 1048576.0;
+        eprintln!("{:?}: {:.0} MiB; read only {:.0} MiB/s; read+verify 1 thread {:.0} MiB/s; verify() {:.0} MiB/s", km.describe(), mb, mb / read.as_secs_f64(), mb / one.as_secs_f64(), mb / par.as_secs_f64());
+    }
+}
