@@ -30,7 +30,12 @@ export function BuildPane() {
   const selected = b.selected === null ? b.history.at(-1) : b.history.find((r) => r.id === b.selected) ?? b.history.at(-1);
   // header 1, history title+header+rows, details 3–5, output title 1
   const historyHeight = Math.min(HISTORY_ROWS, Math.max(1, b.history.length));
-  const detailsHeight = selected ? (selected.cause ? 4 : 2) : 0;
+  // The cause and its fix wrap (they are the point of a failed build); the output gets the rest.
+  const wrapped = (text: string) => Math.max(1, Math.ceil(text.length / Math.max(20, cols)));
+  const causeLines = selected?.cause
+    ? wrapped(`cause (${selected.cause.stage}): ${selected.cause.message}`) + wrapped(`field ${selected.cause.configPath?.join('.') ?? ''} (enter: open in Config) · fix: ${selected.cause.hint ?? ''}`)
+    : 0;
+  const detailsHeight = selected ? 3 + causeLines : 0;
   const outputHeight = Math.max(3, rows - CHROME - 1 - (2 + historyHeight) - detailsHeight - 1);
 
   useEffect(() => {
@@ -122,7 +127,7 @@ function Details({ r }: { r: BuildRecord }) {
     r.stages.buildMs !== null ? `build ${formatMs(r.stages.buildMs)}` : null,
   ].filter(Boolean);
   return (
-    <Box flexDirection="column">
+    <Box flexDirection="column" marginTop={1}>
       <Text wrap="truncate-end">
         <Text bold>#{r.id}</Text> {OUTCOME_LABEL[r.outcome]} · {r.trigger} · {new Date(r.startedAt).toLocaleTimeString()} ·{' '}
         {formatMs(r.durationMs)}
@@ -135,10 +140,10 @@ function Details({ r }: { r: BuildRecord }) {
       </Text>
       {r.cause ? (
         <>
-          <Text color={theme.error} wrap="truncate-end">
+          <Text color={theme.error} wrap="wrap">
             cause ({r.cause.stage}): {r.cause.message}
           </Text>
-          <Text wrap="truncate-end">
+          <Text wrap="wrap">
             {field ? (
               <Text>
                 field <Text color={theme.accent}>{field}</Text>
