@@ -185,6 +185,27 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
     assert.ok(!existsSync(join(dir, 'run', 'mount', '__ROOT', 'metadata')));
   });
 
+  test('a build failure is explained by its cause; run/ is gone until a build succeeds', async () => {
+    const cfgPath = join(dir, 'Occlum.json');
+    const good = readFileSync(cfgPath, 'utf8');
+    try {
+      const cfg = JSON.parse(good);
+      delete cfg.feature;
+      writeFileSync(cfgPath, JSON.stringify(cfg, null, 4));
+      const r = await backend().build();
+      assert.equal(r.ok, false);
+      assert.match(r.errors[0]!, /^Occlum.json is not valid for this Occlum: missing field `feature` \(line \d+, column \d+\)$/);
+      assert.ok(r.errors.some((e) => /occlum build exited with status 2/.test(e)), r.errors.join('\n'));
+      assert.ok(r.warnings.some((w) => /run\/ was already deleted/.test(w)), r.warnings.join('\n'));
+      assert.equal(backend().state().status, 'built-stale');
+      await assert.rejects(backend().run(hello, []), (e: BackendError) => /not runnable/.test(e.message));
+    } finally {
+      writeFileSync(cfgPath, good);
+    }
+    assert.ok((await backend().build()).ok);
+    assert.equal(backend().state().status, 'built');
+  });
+
   test('gen-image-key, then a build with the key adds -f (occlum alone would not notice)', async () => {
     const key = await backend().genImageKey('image.key');
     assert.match(key, /^[0-9a-f]{2}(-[0-9a-f]{2}){15}$/);
