@@ -356,3 +356,26 @@ test('the pane in the shell: key 4, expand, preview, hex, verify panel, layer sw
     ui.unmount();
   }
 });
+
+test('the pane says when the instance is not built, and shows the tree once it is (pane shown again)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'files-later-'));
+  cpSync(join(WAMR_FIXTURE, 'Occlum.json'), join(dir, 'Occlum.json'));
+  mkdirSync(join(dir, 'image/etc'), { recursive: true });
+  writeFileSync(join(dir, 'image/etc/hosts'), '127.0.0.1 localhost\n');
+  const store = createStudioStore({ launchDir: dir, backend: 'host' });
+  await openInstance(store, dir);
+  const ui = render(React.createElement(StoreProvider, { store, children: React.createElement(App) }));
+  const frame = () => ui.lastFrame() ?? '';
+  try {
+    ui.stdin.write('4');
+    await until(() => /not built yet/.test(frame()), `unbuilt message\n${frame()}`);
+    assert.match(frame(), /Cannot show the file system/);
+    await packImage({ src: join(dir, 'image'), outRoot: join(dir, 'build/mount/__ROOT'), macFile: join(dir, 'build/mount/.ROOT_MAC'), key: { kind: 'integrity-only' } });
+    ui.stdin.write('1');
+    await tick(50);
+    ui.stdin.write('4');
+    await until(() => /▸ etc\//.test(frame()), `tree after the build\n${frame()}`);
+  } finally {
+    ui.unmount();
+  }
+});

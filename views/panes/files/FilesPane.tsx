@@ -29,11 +29,11 @@ export function FilesPane() {
   const launchDir = useStudio((s) => s.launchDir);
   const topRef = useRef(0);
 
-  // Opened when first shown; re-read (quietly) each time the pane is shown again, so files that
-  // programs wrote meanwhile appear.
+  // Opened when first shown; re-read each time the pane is shown again, so files that programs
+  // wrote (or a build made) meanwhile appear.
   useEffect(() => {
     const s = store.getState();
-    if (s.files.status === 'ready') void s.filesOpen(true);
+    if (s.files.status === 'ready' || s.files.status === 'error') void s.filesOpen(true);
   }, []);
   useEffect(() => {
     if (f.status === 'closed') void store.getState().filesOpen();
