@@ -562,14 +562,12 @@ pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
     trace(&t0, "scan");
     let key_fp = key_fingerprint(&o.key);
     let cur_mac = stored_root_mac(&o.out_root);
-    // The recorded state is trusted only if it belongs to the image that is there now, was made
-    // with the same key mode, and .ROOT_MAC agrees.
+    // The recorded state is trusted only if it belongs to the `metadata` that is there now and was
+    // made with the same key mode. (.ROOT_MAC is not needed: a build may seed a fresh outRoot with
+    // hard links to the previous image and pack into it with a new macFile. Reused files are never
+    // written in place, so the seeded-from image stays intact.)
     let prev = if o.incremental {
-        read_state(&o.out_root).filter(|s| {
-            s.key_fp == key_fp
-                && Some(s.root_mac) == cur_mac
-                && std::fs::read_to_string(&o.mac_file).ok().and_then(|t| parse_dashed16(&t)) == cur_mac
-        })
+        read_state(&o.out_root).filter(|s| s.key_fp == key_fp && Some(s.root_mac) == cur_mac)
     } else {
         None
     };

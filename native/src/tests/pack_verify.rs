@@ -301,3 +301,24 @@ fn bench_verify_phases() {
         eprintln!("{:?}: {:.0} MiB; read only {:.0} MiB/s; read+verify 1 thread {:.0} MiB/s; verify() {:.0} MiB/s", km.describe(), mb, mb / read.as_secs_f64(), mb / one.as_secs_f64(), mb / par.as_secs_f64());
     }
 }
+
+#[test]
+fn incremental_into_a_hard_link_seeded_copy_leaves_the_original_intact() {
+    let s = Scratch::new("seed");
+    let src = s.join("src");
+    tree(&src);
+    let a = s.join("a/__ROOT");
+    let ra = pack(&PackOpts { src: src.clone(), out_root: a.clone(), mac_file: s.join("a/.ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: true, fsync: false, crash_after: None }, &Progress::new()).unwrap();
+    let b = s.join("b/__ROOT");
+    std::fs::create_dir_all(&b).unwrap();
+    for e in std::fs::read_dir(&a).unwrap() {
+        let e = e.unwrap();
+        std::fs::hard_link(e.path(), b.join(e.file_name())).unwrap();
+    }
+    std::fs::write(src.join("zero"), b"now not empty").unwrap();
+    let rb = pack(&PackOpts { src: src.clone(), out_root: b.clone(), mac_file: s.join("b/.ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: true, fsync: false, crash_after: None }, &Progress::new()).unwrap();
+    assert_eq!(rb.files_packed, 1);
+    assert_eq!(read(&b, &KeyMode::IntegrityOnly, "/zero"), b"now not empty");
+    assert!(verify(&a, &KeyMode::IntegrityOnly, Some(ra.root_mac), &Progress::new()).ok);
+    assert_eq!(read(&a, &KeyMode::IntegrityOnly, "/zero"), b"");
+}
