@@ -33,6 +33,8 @@ export interface LogsState {
   total: number;
   size: number;
   matching: number;
+  /** Errors/warnings the ring dropped that are still shown (LogBuffer's second tier). */
+  kept: number;
   filter: LogFilter;
   filterError: string | null;
   /** Text search (highlight, n/N); independent of the filter. */
@@ -93,7 +95,7 @@ export interface LogsSlice {
 }
 
 const INITIAL: LogsState = {
-  version: 0, total: 0, size: 0, matching: 0, filter: DEFAULT_FILTER, filterError: null, search: '', regex: false,
+  version: 0, total: 0, size: 0, matching: 0, kept: 0, filter: DEFAULT_FILTER, filterError: null, search: '', regex: false,
   follow: true, cursor: 0, timestamps: true, wrap: false, mode: 'list', sources: [], runLevel: 'off',
 };
 
@@ -113,7 +115,7 @@ export function createLogsSlice(capacity = DEFAULT_CAPACITY): StateCreator<Studi
       const l = { ...get().logs, ...extra };
       const matching = buffer.length;
       const cursor = l.follow ? Math.max(0, matching - 1) : Math.min(l.cursor, Math.max(0, matching - 1));
-      patch({ ...extra, version: l.version + 1, total: buffer.total, size: buffer.size, matching, cursor });
+      patch({ ...extra, version: l.version + 1, total: buffer.total, size: buffer.size, matching, kept: buffer.keptCount, cursor });
     };
     const schedule = () => {
       dirty = true;

@@ -81,7 +81,7 @@ test('filters: level, exact-level toggles, thread, syscall, module, text, regex,
 });
 
 test('the filtered index follows appends and evictions', () => {
-  const b = new LogBuffer(4);
+  const b = new LogBuffer(4, 0);
   b.setFilter({ ...DEFAULT_FILTER, minLevel: 'error' });
   for (const r of RECS) b.append(r);
   // Capacity 4 keeps the last 4 records: raw, Mprotect, Brk, PAL → raw and PAL pass.
@@ -93,8 +93,34 @@ test('the filtered index follows appends and evictions', () => {
   assert.equal(b.find(0, 1, (r) => r.kind === 'pal'), 1);
   assert.equal(b.find(1, 1, (r) => r.kind === 'raw'), 0); // wraps
   assert.equal(b.find(1, 1, (r) => r.kind === 'raw', false), -1);
-  for (let i = 0; i < 10_000; i++) b.append(RECS[1] as LogRecord);
-  assert.equal(b.length, 4);
+  for (let i = 0; i < 10_000; i++) b.append(RECS[2] as LogRecord); // trace lines
+  assert.equal(b.length, 0);
+});
+
+test('errors and warnings pushed out of the ring by a flood stay in the view (bounded)', () => {
+  const b = new LogBuffer(4, 3);
+  for (const r of RECS) b.append(r); // the ENOENT error (#1) is evicted → kept
+  assert.equal(b.keptCount, 1);
+  assert.deepEqual(b.slice(0, 10).map((r) => r.message.slice(0, 12)), ['Error = ENOE', 'hello from t', 'mprotect: ad', 'New brk addr', 'occlum_ecall']);
+  const trace = RECS[2] as LogRecord;
+  for (let i = 0; i < 100; i++) b.append(trace);
+  // The warn (brk) and PAL error were evicted too: three kept, then the four live trace records.
+  assert.equal(b.keptCount, 3);
+  assert.deepEqual(b.slice(0, 3).map((r) => r.level), ['error', 'warn', 'error']);
+  assert.equal(b.length, 7);
+  assert.equal(b.size, 7);
+  b.setFilter({ ...DEFAULT_FILTER, minLevel: 'error' });
+  assert.deepEqual(b.slice(0, 10).map((r) => r.kind), ['libos', 'pal']);
+  assert.equal(b.indexOfId(b.idAt(1) as number), 1);
+  assert.equal(b.find(1, 1, (r) => r.level === 'error'), 0);
+  // Over the keep capacity the oldest kept record goes, also from the filtered index.
+  const err = RECS[1] as LogRecord;
+  for (let i = 0; i < 4; i++) b.append(err);
+  for (let i = 0; i < 4; i++) b.append(trace);
+  assert.equal(b.keptCount, 3);
+  assert.deepEqual(b.slice(0, 10).map((r) => r.kind), ['libos', 'libos', 'libos']);
+  b.clear();
+  assert.deepEqual([b.length, b.size, b.keptCount], [0, 0, 0]);
 });
 
 test('match ranges for highlighting (plain and regex, smart case)', () => {

@@ -1,30 +1,46 @@
 // Bounded record store plus an incrementally maintained index of the records that pass the
-// current filter. Appending is O(1) (one predicate call); changing the filter rescans the ring
-// once; evicted records leave the index lazily.
+// current filter. Appending is O(1) (one predicate call); changing the filter rescans once.
+//
+// Errors and warnings are what a developer scrolls back for, and a trace-level flood would push
+// them out of the ring within a second. So a record of level error/warn that the ring evicts
+// moves to a small second tier (`kept`, FIFO) and stays in the view, before the live records.
 import { compileFilter, DEFAULT_FILTER, type LogFilter, type RecordPredicate } from './filter.ts';
 import { RingBuffer } from './ring.ts';
 import type { LogRecord } from './types.ts';
 
 // 50k records ≈ 20–25 MB live; V8 lets old-space garbage grow to a few times the live size
-// before a major GC, so this keeps the peak RSS of a flood well under 200 MB (test/bench/logs.bench.ts).
+// before a major GC, so this keeps the peak RSS of a flood near 200 MB (test/bench/logs.bench.ts).
 export const DEFAULT_CAPACITY = 50_000;
+/** Evicted error/warn records kept in the view. */
+export const DEFAULT_KEEP = 2_000;
+
+const important = (r: LogRecord) => r.level === 'error' || r.level === 'warn';
 
 export class LogBuffer {
   readonly ring: RingBuffer<LogRecord>;
   private filter: LogFilter = DEFAULT_FILTER;
   private pred: RecordPredicate = compileFilter(DEFAULT_FILTER);
+  /** Ids of live (ring) records that pass the filter, ascending, from `start`. */
   private ids: number[] = [];
   private start = 0;
+  /** Evicted error/warn records by id, in id order (Map keeps insertion order). */
+  private kept = new Map<number, LogRecord>();
+  /** Ids of kept records that pass the filter, ascending, from `keptStart`. */
+  private keptIds: number[] = [];
+  private keptStart = 0;
 
-  constructor(capacity = DEFAULT_CAPACITY) {
+  constructor(
+    capacity = DEFAULT_CAPACITY,
+    readonly keepCapacity = DEFAULT_KEEP,
+  ) {
     this.ring = new RingBuffer(capacity);
   }
 
   /** Appends a record; returns its id. */
   append(rec: LogRecord): number {
+    if (this.ring.size === this.ring.capacity) this.evict();
     const id = this.ring.push(rec);
     if (this.pred(rec)) this.ids.push(id);
-    this.dropEvicted();
     return id;
   }
 
@@ -33,8 +49,12 @@ export class LogBuffer {
     const pred = compileFilter(f);
     this.filter = f;
     this.pred = pred;
+    const keptIds: number[] = [];
+    for (const [id, rec] of this.kept) if (pred(rec)) keptIds.push(id);
     const ids: number[] = [];
     for (const [id, rec] of this.ring.entries()) if (pred(rec)) ids.push(id);
+    this.keptIds = keptIds;
+    this.keptStart = 0;
     this.ids = ids;
     this.start = 0;
   }
@@ -45,26 +65,34 @@ export class LogBuffer {
 
   /** Number of records in the filtered view. */
   get length(): number {
-    return this.ids.length - this.start;
+    return this.keptLength + this.ids.length - this.start;
   }
 
-  /** Total records held (unfiltered). */
+  /** Records held: the ring plus the kept errors/warnings. */
   get size(): number {
-    return this.ring.size;
+    return this.ring.size + this.kept.size;
   }
 
-  /** Records ever appended (including evicted ones). */
+  /** Evicted error/warn records still shown. */
+  get keptCount(): number {
+    return this.kept.size;
+  }
+
+  /** Records ever appended (including dropped ones). */
   get total(): number {
     return this.ring.endId;
   }
 
   idAt(index: number): number | undefined {
-    return this.ids[this.start + index];
+    if (index < 0) return undefined;
+    const k = this.keptLength;
+    return index < k ? this.keptIds[this.keptStart + index] : this.ids[this.start + index - k];
   }
 
   at(index: number): LogRecord | undefined {
-    const id = this.ids[this.start + index];
-    return id === undefined ? undefined : this.ring.get(id);
+    const id = this.idAt(index);
+    if (id === undefined) return undefined;
+    return id < this.ring.firstId ? this.kept.get(id) : this.ring.get(id);
   }
 
   /** Records [from, to) of the filtered view — what a virtualised list renders. */
@@ -77,16 +105,12 @@ export class LogBuffer {
 
   /** Position of a record id in the filtered view (binary search), or -1. */
   indexOfId(id: number): number {
-    let lo = this.start;
-    let hi = this.ids.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const v = this.ids[mid] as number;
-      if (v === id) return mid - this.start;
-      if (v < id) lo = mid + 1;
-      else hi = mid - 1;
+    if (id < this.ring.firstId) {
+      const i = bsearch(this.keptIds, this.keptStart, id);
+      return i < 0 ? -1 : i - this.keptStart;
     }
-    return -1;
+    const i = bsearch(this.ids, this.start, id);
+    return i < 0 ? -1 : this.keptLength + i - this.start;
   }
 
   /** The next (dir 1) or previous (dir -1) index after `from` whose record satisfies test, wrapping. */
@@ -108,14 +132,50 @@ export class LogBuffer {
     this.ring.clear();
     this.ids = [];
     this.start = 0;
+    this.kept.clear();
+    this.keptIds = [];
+    this.keptStart = 0;
   }
 
-  private dropEvicted(): void {
-    const first = this.ring.firstId;
-    while (this.start < this.ids.length && (this.ids[this.start] as number) < first) this.start++;
+  private get keptLength(): number {
+    return this.keptIds.length - this.keptStart;
+  }
+
+  /** The ring is full: its oldest record leaves the live index, and moves to `kept` if important. */
+  private evict(): void {
+    const id = this.ring.firstId;
+    const rec = this.ring.get(id) as LogRecord;
+    // The oldest live record is the smallest id in the live index, if it is there at all.
+    const passes = this.ids[this.start] === id;
+    if (passes) this.start++;
     if (this.start > 4096 && this.start * 2 > this.ids.length) {
       this.ids = this.ids.slice(this.start);
       this.start = 0;
     }
+    if (this.keepCapacity === 0 || !important(rec)) return;
+    this.kept.set(id, rec);
+    if (passes) this.keptIds.push(id);
+    if (this.kept.size > this.keepCapacity) {
+      const oldest = this.kept.keys().next().value as number;
+      this.kept.delete(oldest);
+      if (this.keptIds[this.keptStart] === oldest) this.keptStart++;
+      if (this.keptStart > 1024 && this.keptStart * 2 > this.keptIds.length) {
+        this.keptIds = this.keptIds.slice(this.keptStart);
+        this.keptStart = 0;
+      }
+    }
   }
+}
+
+function bsearch(a: number[], from: number, id: number): number {
+  let lo = from;
+  let hi = a.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = a[mid] as number;
+    if (v === id) return mid;
+    if (v < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }

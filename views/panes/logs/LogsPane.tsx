@@ -102,7 +102,7 @@ function Header({ store }: { store: StudioStore }) {
   const l = useStudio((s) => s.logs);
   const eff = store.getState().logsEffectiveRunLevel();
   const shown = l.matching === l.size ? `${l.size} records` : `${l.matching} of ${l.size} records`;
-  const dropped = l.total > l.size ? ` (${l.total - l.size} oldest dropped)` : '';
+  const dropped = l.total > l.size ? ` (${l.total - l.size} oldest dropped${l.kept ? `, ${l.kept} errors/warnings kept` : ''})` : '';
   return (
     <Box>
       <Text bold>Logs</Text>
