@@ -222,3 +222,34 @@ test('files the prebuild writes into image/ count toward the same build (no seco
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a build that overlapped file writes is superseded: it stops the program but only its follow-up reruns', async () => {
+  const dir = instance();
+  const backend = new StandInBackend(dir);
+  let writesPending = false;
+  const absorber = { hold() {}, release() {}, settle: async () => null, get pending() { return writesPending; } };
+  const q = new BuildQueue({ instanceDir: dir, backend, settings: loadSettings(dir), absorber });
+  const { ended, runOutput } = collect(q);
+  const starts: number[] = [];
+  q.on('run-start', (e) => starts.push(e.at));
+  try {
+    q.buildNow('initial');
+    await q.whenIdle();
+    const first = await q.run({ path: '/bin/app', args: [] });
+    await waitFor(() => runOutput.join('').includes('app v1'), 'first run output');
+    writesPending = true; // files are still changing when this build ends
+    q.onChanges(set(dir, 'image/bin/app'));
+    await q.whenIdle();
+    assert.equal(ended[1]!.outcome, 'ok');
+    await first.exited;
+    assert.equal(q.runningProcess, null, 'stopped, not rerun');
+    assert.equal(starts.length, 1);
+    writesPending = false; // the follow-up build, after the writes
+    q.onChanges(set(dir, 'image/bin/app'));
+    await q.whenIdle();
+    assert.equal(starts.length, 2, 'the follow-up reruns');
+  } finally {
+    await q.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -104,6 +104,41 @@ test('random storm on the host backend: the final secure image equals image/ (fs
   }
 });
 
+test('a cp -r of 1000 files into a host instance costs at most 2 builds and packs all of them', async () => {
+  const dir = makeInstance(['hello']);
+  dirs.push(dir);
+  const first = await new HostBackend(dir).build();
+  assert.ok(first.ok, first.errors.join('\n'));
+  const src = join(dirname(dir), 'burst-src');
+  for (let d = 0; d < 10; d++) {
+    mkdirSync(join(src, `d${d}`), { recursive: true });
+    for (let i = 0; i < 100; i++) writeFileSync(join(src, `d${d}`, `f${i}`), `file ${d}/${i}\n`.repeat(20));
+  }
+  const loop = await DevLoop.open({ instanceDir: dir, backend: new HostWatchBackend(), settings: loadSettings(dir) });
+  const builds: BuildRecord[] = [];
+  loop.queue.on('build-end', (r) => builds.push(r));
+  try {
+    const cp = spawn('cp', ['-r', src, join(dir, 'image', 'data')]);
+    assert.equal(await new Promise((r) => cp.on('exit', r)), 0);
+    let quietSince = Date.now();
+    let seen = -1;
+    while (Date.now() - quietSince < loop.reconcileDelayMs + 600) {
+      await sleep(25);
+      if (loop.queue.busy || seen !== builds.length) {
+        seen = builds.length;
+        quietSince = Date.now();
+      }
+    }
+    assert.ok(builds.length >= 1 && builds.length <= 2, `${builds.length} builds`);
+    assert.ok(builds.every((b) => b.outcome === 'ok'));
+    assert.equal(builds.reduce((n, b) => n + (b.repacked ?? 0), 0), 1000);
+    const diff = runCli(['fs', 'diff', '-C', dir]);
+    assert.equal(diff.status, 0, diff.stdout + diff.stderr);
+  } finally {
+    await loop.close();
+  }
+});
+
 test('watch --json: build, run, rebuild and rerun on a change, config failure with its field, Ctrl-C', async () => {
   const dir = makeInstance(['hello']);
   dirs.push(dir);
