@@ -331,6 +331,8 @@ test('the pane in the shell: key 4, expand, preview, hex, verify panel, layer sw
 
     await press('v');
     await waitFrame(/✗ FAILED: 36 files/, 'verify result');
+    // While it ran, the pane rendered the running state (the engine works off the main thread).
+    assert.ok(ui.frames.some((fr) => /─ verify \(merged\) .*%.*verifying on worker threads/s.test(fr)));
     assert.match(frame(), /✗ \/bin\/mywamrc · missing/);
     assert.match(frame(), /note: integrity-only image/);
     assert.match(frame(), /mywamrc +✗img/);
