@@ -45,7 +45,7 @@ test('non-PIE and glibc binaries are rejected with Occlum\'s errors and fixes', 
   assert.equal(nonpie.occlum, 'ENOEXEC (#8, Exec format error): unknown executable file format');
   assert.match(nonpie.fix, /-fPIE -pie/);
   assert.deepEqual(occlumLaunchError(nonpie), [
-    'failed to boot up LibOS: ENOEXEC (#8, Exec format error): unknown executable file format',
+    'failed to boot up LibOS: ENOEXEC (#8, Exec format error): unknown executable file format [line = 23, file = src/process/do_spawn/exec_loader.rs]',
     '[ERROR] occlum-pal: occlum_ecall_new_process returns ENOEXEC',
   ]);
   const glibc = preflightFile(img, '/bin/glibc').problems[0];
@@ -53,6 +53,11 @@ test('non-PIE and glibc binaries are rejected with Occlum\'s errors and fixes', 
   assert.equal(glibc.occlum, 'ENOENT (#2, No such file or directory): cannot load ld.so');
   assert.match(glibc.explanation, /glibc program/);
   assert.match(glibc.explanation, /kernel too old/);
+  assert.deepEqual(occlumLaunchError(glibc), [
+    'failed to boot up LibOS: ENOENT (#2, No such file or directory): cannot load ld.so [line = 192, file = src/process/do_spawn/mod.rs]',
+    '    Caused by ENOENT (#2, No such file or directory): cannot find the file [line = 81, file = src/process/do_spawn/exec_loader.rs]',
+    '[ERROR] occlum-pal: occlum_ecall_new_process returns ENOENT',
+  ]);
 });
 
 test('missing exec bit, missing loader, directories, missing files, non-ELF', () => {

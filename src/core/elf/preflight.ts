@@ -50,10 +50,35 @@ const E = {
 const GLIBC_NOTE =
   'glibc programs only work inside Occlum with Occlum\'s patched glibc (/opt/occlum/glibc/lib, copied into the image by copy_bom); the host\'s glibc fails with "FATAL: kernel too old" or crashes';
 
+/**
+ * Where the LibOS raises each error, as printed after the message ("[line = L, file = F]") and
+ * the chained cause, for the failures whose source location is known (spec 5.1, occlum#764).
+ * Line numbers drift between Occlum versions; these are from the cited reports.
+ */
+const LOCATIONS: Partial<Record<PreflightCode, { at: string; causedBy?: string }>> = {
+  'not-pie': { at: '[line = 23, file = src/process/do_spawn/exec_loader.rs]' },
+  'not-elf64': { at: '[line = 23, file = src/process/do_spawn/exec_loader.rs]' },
+  'loader-missing': {
+    at: '[line = 192, file = src/process/do_spawn/mod.rs]',
+    causedBy: 'ENOENT (#2, No such file or directory): cannot find the file [line = 81, file = src/process/do_spawn/exec_loader.rs]',
+  },
+};
+
 /** Lines Occlum prints on the terminal for a launch failure (exit 127). */
 export function occlumLaunchError(p: PreflightProblem): string[] {
   const errno = p.occlum.split(' ')[0];
-  return [`failed to boot up LibOS: ${p.occlum}`, `[ERROR] occlum-pal: occlum_ecall_new_process returns ${errno}`];
+  const loc = LOCATIONS[p.code];
+  return [
+    `failed to boot up LibOS: ${p.occlum}${loc ? ` ${loc.at}` : ''}`,
+    ...(loc?.causedBy ? [`    Caused by ${loc.causedBy}`] : []),
+    `[ERROR] occlum-pal: occlum_ecall_new_process returns ${errno}`,
+  ];
+}
+
+/** The LibOS's own log line for a rejected ELF (WARN level), when it writes one. */
+export function occlumLoaderLog(p: PreflightProblem): string | null {
+  if (p.code === 'not-pie') return 'parse elf header error = ENOEXEC (#8, Exec format error): ELF is not position-independent';
+  return null;
 }
 
 function problem(path: string, code: PreflightCode, occlum: string, explanation: string, fix: string, severity: 'error' | 'warning' = 'error'): PreflightProblem {

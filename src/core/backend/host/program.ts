@@ -3,7 +3,7 @@
 // environment, limits and the fork filter.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { occlumLaunchError, preflightFile } from '../../elf/preflight.ts';
+import { occlumLaunchError, occlumLoaderLog, preflightFile } from '../../elf/preflight.ts';
 import { instancePaths, type InstancePaths } from '../../instance/layout.ts';
 import { readStatusFile } from '../../instance/status.ts';
 import { programEnv } from '../../sandbox/env.ts';
@@ -151,6 +151,8 @@ export async function prepareProgram(dir: string, path: string, args: string[], 
   const err = pf.problems.find((x) => x.severity === 'error' && !(inUpper && x.code === 'loader-missing'));
   if (err) {
     const lines = occlumLaunchError(err);
+    const loaderLog = occlumLoaderLog(err);
+    if (loaderLog) log.warn('process', loaderLog);
     log.error('process', `${err.occlum}: ${err.explanation}`);
     throw new BackendError(`${err.explanation}; fix: ${err.fix}`, 127, lines);
   }
