@@ -44,6 +44,20 @@ test('auto-selects the occlum backend and runs a program through `occlum run` in
   assert.equal(await tui.exited, 0);
 });
 
+test('Build pane: `b` builds through `occlum build` and shows its output', async () => {
+  const tui = startTui([dir], { cwd: dir, cols: 120, rows: 36, env: env as Record<string, string> });
+  running.push(tui);
+  await tui.waitFor(/inst │ occlum/);
+  tui.type('2');
+  await tui.waitFor('auto-build');
+  await tui.waitFor(/watching/);
+  tui.type('b');
+  await tui.waitFor('Built the Occlum image and enclave successfully', 60_000);
+  assert.doesNotMatch(tui.screen(), /unavailable/);
+  tui.type('q');
+  assert.equal(await tui.exited, 0);
+});
+
 test('--backend occlum without an Occlum: a clear error, exit 1', async () => {
   const noOcclum = { ...env, PATH: '/usr/bin:/bin', OCCLUM_STUDIO_OCCLUM_ROOT: join(tmp, 'none') } as Record<string, string>;
   const tui = startTui([dir, '--backend', 'occlum'], { cwd: dir, env: noOcclum });
