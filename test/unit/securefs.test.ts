@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PF_VECTORS, WAMR_FIXTURE } from '../helpers/paths.ts';
@@ -168,16 +168,24 @@ test('extract writes the subtree and never outside the destination', async () =>
     assert.equal(r.symlinks, 1);
     assert.ok(readFileSync(join(d, 'out/glibc/lib/libgcc_s.so.1')).equals(readFileSync(join(WAMR_FIXTURE, 'image/opt/occlum/glibc/lib/libgcc_s.so.1'))));
     assert.equal(readlinkSync(join(d, 'out/glibc/lib/ld-linux-x86-64.so.2')), readFileSync(join(WAMR_FIXTURE, 'image/opt/occlum/glibc/lib/ld-linux-x86-64.so.2'), 'utf8'));
-    // A hostile image: a symlink "a" -> "/" plus a directory "a" cannot both exist in one dir, but a
-    // symlink pointing outside followed by a file of the same name in a later extract must not escape.
+    // Image symlinks are created last and never written through; a symlink already in the
+    // destination that leads outside is refused instead of followed.
     const src = join(d, 'hostile');
-    mkdirSync(src);
-    symlinkSync('/tmp', join(src, 'esc'));
+    mkdirSync(join(src, 'etc'), { recursive: true });
+    writeFileSync(join(src, 'etc/hosts'), 'x');
+    symlinkSync('/', join(src, 'root-link'));
     await packImage({ src, outRoot: join(d, 'h/__ROOT'), macFile: join(d, 'h/.ROOT_MAC'), key: { kind: 'integrity-only' } });
-    extract(openImage(join(d, 'h/__ROOT')), '/', join(d, 'out2'));
-    assert.ok(lstatSync(join(d, 'out2/esc')).isSymbolicLink());
-    assert.throws(() => extract(openImage(join(d, 'h/__ROOT')), '/', join(d, 'out2')), /EEXIST/);
-    assert.ok(!existsSync('/tmp/esc-should-not-exist'));
+    const img = openImage(join(d, 'h/__ROOT'));
+    extract(img, '/', join(d, 'out2'));
+    assert.equal(readlinkSync(join(d, 'out2/root-link')), '/');
+    assert.equal(readFileSync(join(d, 'out2/etc/hosts'), 'utf8'), 'x');
+    const outside = join(d, 'outside');
+    mkdirSync(outside);
+    mkdirSync(join(d, 'out3'));
+    symlinkSync(outside, join(d, 'out3/etc'));
+    assert.throws(() => extract(img, '/', join(d, 'out3')), /not a directory|outside/);
+    assert.equal(readdirSync(outside).length, 0);
+    assert.throws(() => extract(img, '/', join(d, 'out2')), /EEXIST/);
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
