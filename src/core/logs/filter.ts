@@ -51,8 +51,9 @@ export function compileText(pattern: string, regex: boolean): TextMatcher | null
     return (s) => re.test(s);
   }
   if (caseSensitive) return (s) => s.includes(pattern);
-  const lower = pattern.toLowerCase();
-  return (s) => s.toLowerCase().includes(lower);
+  // A case-insensitive regex of the escaped text: no lower-cased copy of every record.
+  const re = new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
+  return (s) => re.test(s);
 }
 
 /** Where the pattern matches in a line, for highlighting: [start, end) pairs. */
