@@ -3,7 +3,7 @@
 // `occlum run`, and its exit status is explained as Occlum means it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OcclumBackend } from '../../src/core/backend/occlum/index.ts';
@@ -54,6 +54,21 @@ test('Build pane: `b` builds through `occlum build` and shows its output', async
   tui.type('b');
   await tui.waitFor('Built the Occlum image and enclave successfully', 60_000);
   assert.doesNotMatch(tui.screen(), /unavailable/);
+  tui.type('q');
+  assert.equal(await tui.exited, 0);
+});
+
+test('Files pane: the image built by `occlum build`, read by the native reader', async () => {
+  const tui = startTui([dir], { cwd: dir, cols: 120, rows: 36, env: env as Record<string, string> });
+  running.push(tui);
+  await tui.waitFor(/inst │ occlum/);
+  tui.type('4');
+  const mac = readFileSync(join(dir, 'build', 'mount', '.ROOT_MAC'), 'utf8').trim();
+  await tui.waitFor(`root MAC ${mac.slice(0, 20)}`);
+  await tui.waitFor(/▸ bin\//);
+  tui.type(KEY.down);
+  tui.type(KEY.enter);
+  await tui.waitFor(/hello/);
   tui.type('q');
   assert.equal(await tui.exited, 0);
 });
