@@ -8,6 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { median, report } from './helpers.ts';
+import { CLI } from '../helpers/paths.ts';
+import { ensureBuilt } from '../helpers/cli.ts';
+
+ensureBuilt();
 
 const RUNS = 25;
 
@@ -65,6 +69,10 @@ async function bench(label: string, extraMB: number) {
   const f0 = performance.now();
   await b.verify({ full: true });
   report('  full verification (rehash every file)', performance.now() - f0, 'ms', base);
+  // As users run it: a new node process for the CLI, then the same path.
+  const cliT: number[] = [];
+  for (let i = 0; i < 8; i++) cliT.push(await firstOutput(process.execPath, [CLI, 'run', '-C', dir, '/bin/hello'], env));
+  report('`occlum-studio run /bin/hello` (CLI, incl. node start-up)', median(cliT), 'ms', base);
 }
 
 await bench('hello, template image', 0);

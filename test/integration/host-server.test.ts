@@ -78,3 +78,29 @@ test('stop kills what ignores SIGTERM after the timeout; a second run while one 
   assert.equal((await stubborn).status, 128 + 9, 'SIGKILL after the timeout');
   assert.equal(await b.status(), 'built');
 });
+
+test('programs of one server share a PID space (as LibOS processes do); a run has its own', async () => {
+  const dir = makeInstance(['sleeper', 'writer']);
+  const b = new HostBackend(dir);
+  assert.ok((await b.build()).ok);
+  await b.start();
+  try {
+    const s = b.exec('/bin/sleeper', ['60'], { stdio: 'pipe' });
+    await new Promise((r) => setTimeout(r, 300));
+    const host = allPids().find((p) => cmdlineHas(p, '/bin/sleeper') && readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'sleeper');
+    assert.ok(host);
+    // the sleeper's pid as seen inside the server's PID namespace
+    const nsPid = readFileSync(`/proc/${host}/status`, 'utf8').match(/^NSpid:\s+(.*)$/m)![1].trim().split(/\s+/).at(-1);
+    const out: string[] = [];
+    const b2 = new HostBackend(dir, { output: (_s, c) => out.push(c.toString()) });
+    await b2.exec('/bin/writer', ['probe', `/proc/${nsPid}/cmdline`], { stdio: 'pipe' });
+    assert.match(out.join(''), new RegExp(`read /proc/${nsPid}/cmdline: ok`));
+    await b.stop(1000);
+    await s;
+    out.length = 0;
+    await b2.run('/bin/writer', ['probe', `/proc/${nsPid}/cmdline`], { stdio: 'pipe' });
+    assert.match(out.join(''), /No such file or directory/);
+  } finally {
+    if ((await b.status()) === 'serving') await b.stop(500);
+  }
+});
