@@ -400,9 +400,18 @@ function nearestBefore(buffer: LogBuffer, id: number): number {
 }
 
 /** metadata.debuggable / disable_log from the Config pane's text (absent → Occlum's defaults). */
+let metaCache: { text: string; meta: { debuggable?: boolean; disableLog?: boolean } } | null = null;
 function configMetadata(s: StudioState): { debuggable?: boolean; disableLog?: boolean } {
   const text = s.config?.text;
   if (!text) return {};
+  // The pane header asks on every render; parse only when the text changed.
+  if (metaCache?.text === text) return metaCache.meta;
+  const meta = readMetadata(text);
+  metaCache = { text, meta };
+  return meta;
+}
+
+function readMetadata(text: string): { debuggable?: boolean; disableLog?: boolean } {
   const root = parseTree(text);
   if (!root) return {};
   const dbg = findNodeAtLocation(root, ['metadata', 'debuggable'])?.value;
