@@ -81,12 +81,23 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
     let loop: DevLoop | null = null;
     let factory: ((instanceDir: string) => WatchBackend) | null = null;
     const patch = (p: Partial<BuildState>) => set({ build: { ...get().build, ...p } });
+    // Finished records never change again: copied once. A running one is copied on every sync
+    // (the queue mutates it in place), so views see a new object when its output grows.
+    let finished = new Map<number, BuildRecord>();
+    const copyOf = (r: BuildRecord): BuildRecord => {
+      const done = finished.get(r.id);
+      if (done) return done;
+      const copy = { ...r, output: r.output.slice(), stages: { ...r.stages } };
+      if (r.outcome !== 'running') finished.set(r.id, copy);
+      return copy;
+    };
     const sync = () => {
       if (!loop) return;
       const q = loop.queue;
+      const history = q.history.map(copyOf);
+      if (finished.size > history.length * 2) finished = new Map(history.filter((r) => r.outcome !== 'running').map((r) => [r.id, r]));
       patch({
-        // Copies: the queue mutates its records while they run.
-        history: q.history.map((r) => ({ ...r, output: r.output.slice(), changes: r.changes })),
+        history,
         phase: q.state,
         pending: q.pendingChanges.length,
         autoBuild: q.settings.autoBuild,
@@ -140,6 +151,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
           return;
         }
         loop = l;
+        finished = new Map(); // a new queue numbers its builds from 1 again
         const q = l.queue;
         q.on('build-start', sync);
         q.on('build-output', syncSoon);
