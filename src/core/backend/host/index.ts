@@ -124,7 +124,7 @@ export class HostBackend implements Backend {
     const v = verifyBuild(this.paths, !!opts.full);
     if (!v.ok) return { ok: false, problems: v.problems, configMs: v.configMs, imageMs: v.imageMs };
     const img = await verifyPackedImage(this.paths, v.sysText!);
-    return { ok: img.ok, problems: img.problems, configMs: v.configMs, imageMs: v.imageMs + img.ms };
+    return { ok: img.ok, problems: img.problems, configMs: v.configMs, imageMs: v.imageMs + img.ms, image: img.report };
   }
 
   private finisher(log: RuntimeLog, path: string, lockFile: string | null) {

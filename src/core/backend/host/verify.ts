@@ -10,6 +10,7 @@ import { checkManifest, type Manifest, type StatCache } from './manifest.ts';
 import { contentMac, pinPath } from './pin.ts';
 import { verifySecureImage } from './pack.ts';
 import type { VerifyOutcome } from '../types.ts';
+import type { VerifyReport } from '../../securefs/types.ts';
 
 export interface VerifiedBuild extends VerifyOutcome {
   /** The verified internal config text (what the run uses; Occlum.json edits need a rebuild). */
@@ -110,7 +111,10 @@ export function configuredImageMac(sysText: string): string | null {
  * Verifies build/mount/__ROOT (Occlum's SEFS image) against the MAC in the verified config, as
  * the LibOS does when it mounts the root: every inode's MAC up to the root MAC.
  */
-export async function verifyPackedImage(p: InstancePaths, sysText: string): Promise<{ ok: boolean; problems: string[]; ms: number; checked: boolean }> {
+export async function verifyPackedImage(
+  p: InstancePaths,
+  sysText: string,
+): Promise<{ ok: boolean; problems: string[]; ms: number; checked: boolean; report?: VerifyReport }> {
   const t0 = performance.now();
   const expected = configuredImageMac(sysText);
   if (!expected) return { ok: true, problems: [], ms: 0, checked: false };
@@ -118,7 +122,7 @@ export async function verifyPackedImage(p: InstancePaths, sysText: string): Prom
   try {
     const r = await verifySecureImage(p.buildRoot, expected, existsSync(keyFile) ? keyFile : null);
     const problems = r.ok ? [] : [`the secure image build/mount/__ROOT does not match the image MAC ${expected} in the protected config: ${r.problems.slice(0, 5).map((x) => `${x.path}: ${x.message}`).join('; ')}; run build again`];
-    return { ok: r.ok, problems, ms: performance.now() - t0, checked: true };
+    return { ok: r.ok, problems, ms: performance.now() - t0, checked: true, report: r };
   } catch (err) {
     return { ok: false, problems: [`cannot verify the secure image build/mount/__ROOT: ${(err as Error).message}; run build again`], ms: performance.now() - t0, checked: true };
   }
