@@ -270,6 +270,10 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
     const missing = await b.exec('/bin/nope', [], { stdio: 'pipe' });
     assert.equal(missing.status, 127);
     assert.match(missing.meaning, /ENOENT/, 'the reason comes from the server stderr');
+    // Another backend object of this process (the store makes one per action) sees it too.
+    const other = await backend().exec('/bin/gone', [], { stdio: 'pipe' });
+    assert.equal(other.status, 127);
+    assert.match(other.meaning, /failed to boot up LibOS: ENOENT/);
     assert.ok(serverLines.join('').includes('Process created'), 'server log lines are captured');
 
     await b.stop();

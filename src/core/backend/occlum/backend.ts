@@ -28,7 +28,7 @@ import { runOcclum, shellStatus, spawnOcclum, type OcclumCallResult } from './cl
 import { launchInDir, type OcclumLaunch } from './launch.ts';
 import { missingFeature, type CliFeature } from './cli-features.ts';
 import { buildFailureCauses, buildLinePhase, optionError, stateError } from './messages.ts';
-import { launchErrorLines, ServerLog } from './server-log.ts';
+import { launchErrorLines, ServerLog, serverLogOf, setServerLog } from './server-log.ts';
 import { planMount, startMount, type MountHandle, type MountRequest } from './mount.ts';
 import { openInstanceFs, type OpenFsOptions } from './secure-fs.ts';
 import type { FsView } from '../../securefs/index.ts';
@@ -74,8 +74,10 @@ export class OcclumBackend implements Backend {
   private readonly install: OcclumInstall;
   private readonly env: NodeJS.ProcessEnv;
   private readonly buildDefaults: OcclumBuildFlags;
-  /** stderr of the exec server this studio started (null when none, or started elsewhere). */
-  private serverLog: ServerLog | null = null;
+  /** stderr of the exec server this studio process started (null when none, or started elsewhere). */
+  private get serverLog(): ServerLog | null {
+    return serverLogOf(this.dir);
+  }
 
   constructor(
     dir: string,
@@ -446,7 +448,7 @@ export class OcclumBackend implements Backend {
     // Keep listening, but do not keep the studio's process alive for the server's sake.
     (child.stderr as unknown as { unref?: () => void })?.unref?.();
     child.unref();
-    this.serverLog = log;
+    setServerLog(this.dir, log);
     this.events.status?.('serving');
   }
 
@@ -547,7 +549,7 @@ export class OcclumBackend implements Backend {
   async stop(timeoutMs = STOP_CLI_WAIT_MS): Promise<void> {
     const s = this.state();
     if (s.serverPids.length === 0) {
-      this.serverLog = null;
+      setServerLog(this.dir, null);
       return;
     }
     const r = await this.call(['stop'], { timeoutMs });
@@ -568,7 +570,7 @@ export class OcclumBackend implements Backend {
       this.events.output?.('stderr', Buffer.from(`occlum-studio: \`occlum stop\` left the server running (exit ${r.status}); killed it\n`));
       if (left.length > 0) throw new BackendError(`the exec server (pid ${left.map((p) => p.pid).join(', ')}) could not be stopped`, 1);
     }
-    this.serverLog = null;
+    setServerLog(this.dir, null);
     this.events.status?.('built');
   }
 

@@ -60,3 +60,17 @@ export function launchErrorLines(lines: string[]): string[] {
     .map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''))
     .filter((l) => /^(failed to boot up LibOS|failed to execute a process|invalid arguments for LibOS|\[ERROR\] occlum-pal:)/.test(l));
 }
+
+// One capture per instance and process: the server is per instance, and callers (the store)
+// create a fresh backend object for each action, so the exec that needs the server's words is
+// rarely made by the object that started it.
+const captures = new Map<string, ServerLog>();
+
+export function serverLogOf(instanceDir: string): ServerLog | null {
+  return captures.get(instanceDir) ?? null;
+}
+
+export function setServerLog(instanceDir: string, log: ServerLog | null): void {
+  if (log) captures.set(instanceDir, log);
+  else captures.delete(instanceDir);
+}
