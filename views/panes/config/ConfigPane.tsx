@@ -13,6 +13,12 @@ const MARK = { error: '✖', warning: '⚠', info: 'ℹ' } as const;
 /** Rows used by the tab bar, status bar (which may wrap) and the pane header. */
 const CHROME = 5;
 
+/** The first clause of a message, to sit beside the value in the tree. */
+function brief(message: string): string {
+  const first = message.split(/: |; /)[0]!;
+  return first.length > 70 ? first.slice(0, 69) + '…' : first;
+}
+
 function plural(n: number, w: string) {
   return `${n} ${w}${n === 1 ? '' : 's'}`;
 }
@@ -67,12 +73,17 @@ export function ConfigPane() {
             const editing = selected && c.mode === 'edit';
             return (
               <Box key={JSON.stringify(r.path)}>
-                <Text color={r.severity ? severityColor(r.severity) : undefined}>{mark} </Text>
+                <Box width={2} flexShrink={0}>
+                  <Text color={r.severity ? severityColor(r.severity) : undefined}>{mark}</Text>
+                </Box>
                 <Text inverse={selected && c.mode !== 'problems' && !editing} wrap="truncate-end">
                   {'  '.repeat(r.depth)}
                   {opener}
                   <Text color={theme.accent}>{r.label}</Text>
                   {editing ? ': ' : `: ${r.value}`}
+                  {!editing && r.diagnostics[0] ? (
+                    <Text color={severityColor(r.severity!)}>{`  ${MARK[r.diagnostics[0].severity]} ${brief(r.diagnostics[0].message)}`}</Text>
+                  ) : null}
                 </Text>
                 {editing ? <LineEditor initial={act.editInitial(r, c.text)} onSubmit={submitEdit} onCancel={cancel} /> : null}
               </Box>
