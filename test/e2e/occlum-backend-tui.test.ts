@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OcclumBackend } from '../../src/core/backend/occlum/index.ts';
+import { findServerProcesses } from '../../src/core/detect/processes.ts';
 import { startTui, KEY, type Tui } from '../helpers/tui.ts';
 import { compileHello, occlumEnv, occlumInstall } from '../occlum-double/env.ts';
 
@@ -71,6 +72,31 @@ test('Files pane: the image built by `occlum build`, read by the native reader',
   await tui.waitFor(/hello/);
   tui.type('q');
   assert.equal(await tui.exited, 0);
+});
+
+test('Run pane: s starts the server (occlum start), x execs into it, S stops it; nothing left running', async () => {
+  const tui = startTui([dir], { cwd: dir, cols: 120, rows: 36, env: env as Record<string, string> });
+  running.push(tui);
+  try {
+    await tui.waitFor(/inst │ occlum/);
+    tui.type('3');
+    await tui.waitFor('Nothing is running.');
+    tui.type('s');
+    await tui.waitFor('server is running');
+    assert.equal(findServerProcesses(dir).length, 1);
+    tui.type('x');
+    await tui.waitFor(/exec/i);
+    tui.type('/bin/hello inside 0');
+    tui.type(KEY.enter);
+    await tui.waitFor('hello inside OCCLUM=yes');
+    tui.type('S');
+    await tui.waitFor('server stopped', 60_000);
+    assert.equal(findServerProcesses(dir).length, 0);
+    tui.type('q');
+    await tui.exited;
+  } finally {
+    for (const p of findServerProcesses(dir)) process.kill(p.pid, 'SIGKILL');
+  }
 });
 
 test('--backend occlum without an Occlum: a clear error, exit 1', async () => {
