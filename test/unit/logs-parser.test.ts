@@ -230,3 +230,13 @@ test('an unclosed panic quote does not swallow the records after it', () => {
   assert.deepEqual(r.map((x) => x.kind), ['panic', 'pal']);
   assert.equal(r[0]?.message, 'no closing quote\nmore text');
 });
+
+test('tolerated variants: panic without a thread name, a bare shell crash report', () => {
+  const p = one("thread panicked at 'oops', src/a.rs:1:2");
+  assert.deepEqual([p.kind, p.message, p.location?.line], ['panic', 'oops', 1]);
+  const c = one('Segmentation fault (core dumped)');
+  assert.deepEqual([c.kind, c.exit?.signal, c.exit?.status, c.exit?.coreDumped], ['crash', 11, 139, true]);
+  assert.equal(one('Killed').kind, 'crash');
+  assert.equal(one('Terminated').exit?.status, 143);
+  assert.equal(one('Killed the process myself').kind, 'raw');
+});

@@ -25,11 +25,12 @@ const ERRNO_NAME = /\b(E[A-Z][A-Z0-9]{1,14})\b/g;
 const SGX_CODE = /error code (0x[0-9a-fA-F]+)(?:: ?(.*))?$/;
 // thread '<unnamed>' panicked at 'msg', src/config.rs:24:17   (Rust < 1.73)
 // thread '<unnamed>' panicked at src/config.rs:24:17:          (Rust ≥ 1.73; message on the next line)
-const PANIC_OLD = /^thread '([^']*)' panicked at '(.*)', ([^\s:]+):(\d+):(\d+)$/;
-const PANIC_NEW = /^thread '([^']*)' panicked at ([^\s:]+):(\d+):(\d+):?$/;
+// (The thread name is optional for tolerance of SGX std ports that omit it.)
+const PANIC_OLD = /^thread(?: '([^']*)')? panicked at '(.*)', ([^\s:]+):(\d+):(\d+)$/;
+const PANIC_NEW = /^thread(?: '([^']*)')? panicked at ([^\s:]+):(\d+):(\d+):?$/;
 // A quoted message with newlines (`assertion failed … left: … right: …', src/x.rs:1:2`): the
 // location comes on the line that closes the quote.
-const PANIC_OPEN = /^thread '([^']*)' panicked at '(.*)$/;
+const PANIC_OPEN = /^thread(?: '([^']*)')? panicked at '(.*)$/;
 export const PANIC_CLOSE = /^(.*)', ([^\s:]+):(\d+):(\d+)$/;
 const ALLOC_FAILED = /^memory allocation of (\d+) bytes failed/;
 // bash: /opt/occlum/build/bin/occlum: line 315:  8025 Segmentation fault      (core dumped) RUST_BACKTRACE=1 …
@@ -132,7 +133,7 @@ export function classifyLine(text: string): Classified {
     }
     if (text.startsWith('fatal runtime error: ')) return { start: { kind: 'panic', level: 'error', message: text }, chain: true };
   } else if (c0 === 0x74 /* t */) {
-    if (text.startsWith("thread '")) {
+    if (text.startsWith('thread ')) {
       const old = PANIC_OLD.exec(text);
       if (old) {
         const start: RecordStart = { kind: 'panic', level: 'error', message: old[2], location: loc(old[3], old[4], old[5]) };
@@ -169,6 +170,14 @@ export function classifyLine(text: string): Classified {
     if (text.startsWith('Uses can disable Occlum Log')) return { start: { kind: 'eprintln', level: 'warn', message: text }, chain: false };
   }
   if (LIBOS_EPRINTLN.test(text)) return { start: withCause({ kind: 'eprintln', level: 'error', message: '' }, text), chain: true };
+  if (text.length < 48 && c0 >= 0x41 && c0 <= 0x5a) {
+    const b = BARE_CRASH.exec(text);
+    if (b) {
+      const [signal, signalName] = SIGNALS[b[1] as string] as [number, string];
+      const exit = { signal, signalName, status: 128 + signal, coreDumped: Boolean(b[2]) };
+      return { start: { kind: 'crash', level: 'error', message: text, exit }, chain: false };
+    }
+  }
   if (text.includes(': line ')) {
     const r = classifyCrash(text);
     if (r) return r;
@@ -237,6 +246,9 @@ function pal(p: RegExpExecArray): Classified {
   if (errno) start.errno = errno;
   return { start, chain: false };
 }
+
+// An interactive shell reports a dead foreground job without script and line.
+const BARE_CRASH = new RegExp(`^(${Object.keys(SIGNALS).map((k) => k.replace('/', '\\/')).join('|')})(?: \\((core dumped)\\))?$`);
 
 function classifyCrash(text: string): Classified | undefined {
   const m = CRASH.exec(text);
