@@ -356,7 +356,9 @@ export class OcclumBackend implements Backend {
       throw new BackendError((e as Error).message, 2);
     }
     const parser = new LogParser();
-    const stdio = opts.stdio === 'inherit' ? 'inherit' : 'pipe';
+    // Like the host backend: the caller's terminal unless pipes are asked for. With inherited
+    // stdio the LibOS log lines reach the terminal on stderr, as with `occlum run` itself.
+    const stdio = opts.stdio === 'pipe' ? 'pipe' : 'inherit';
     const r = await this.call(argv, {
       env: this.runEnv(opts),
       stdio,
@@ -506,7 +508,7 @@ export class OcclumBackend implements Backend {
     const mark = this.serverLog?.mark ?? null;
     const r = await this.call(['exec', path, ...args], {
       env: this.runEnv(opts),
-      stdio: opts.stdio === 'inherit' ? 'terminal' : 'pipe',
+      stdio: opts.stdio === 'pipe' ? 'pipe' : 'terminal',
       timeoutMs: 24 * 3600_000,
       onStdout: (c) => this.events.output?.('stdout', c),
       onStderr: (c) => this.events.output?.('stderr', c),
