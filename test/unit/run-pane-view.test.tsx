@@ -3,7 +3,7 @@
 // launcher seam (`directLauncher`: a stand-in for the backend that runs the host program).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import React from 'react';
@@ -178,6 +178,27 @@ test('a refused exec says how to start the server', async () => {
     await waitFrame(/server of current Occlum instance has not been started/);
     await waitFrame(/s starts it, then R tries again/);
     await waitFrame(/✗ exec \/bin\/app was refused · status 1/);
+  } finally {
+    ui.unmount();
+  }
+});
+
+test('a full-screen editor (vi) runs in the pane: escape and cursor keys reach it, the file is written', async () => {
+  const { ui, frame, press, waitFrame, store, dir } = await setup('vi');
+  const file = join(dir, 'note.txt');
+  writeFileSync(file, 'line one\nline two\n');
+  try {
+    await store.getState().runStart('run', '/usr/bin/vi', ['-u', 'NONE', '-N', file]);
+    await waitFrame(/line two/);
+    await press(KEY.enter);
+    await waitFrame(/ctrl\+\] gives them back/);
+    // Down one line (cursor keys in vi's application mode), insert, escape, write and quit.
+    await press(KEY.down, 'A', ' edited', KEY.esc);
+    await waitFrame(/line two edited/);
+    await press(':wq', KEY.enter);
+    await waitFrame(/✓ \/usr\/bin\/vi exited normally/);
+    assert.equal(readFileSync(file, 'utf8'), 'line one\nline two edited\n');
+    assert.doesNotMatch(frame(), /ctrl\+\] gives them back/);
   } finally {
     ui.unmount();
   }
