@@ -286,8 +286,10 @@ export class HostBackend implements Backend {
     const init = server.nsInit ?? server.pid;
     const { programs } = this.serverMembers(init);
     signal(programs, 'SIGTERM');
+    // Wait for the bwrap monitors too: they report their program's status on exit, and killing
+    // the holder first would SIGKILL them and turn a clean SIGTERM exit into 137.
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && programs.some((p) => isAlive(p))) await sleep(25);
+    while (Date.now() < deadline && this.serverMembers(init).all.length > 0) await sleep(25);
     const left = this.serverMembers(init).all;
     signal([init, ...left], 'SIGKILL');
     signal([server.pid], 'SIGKILL');
