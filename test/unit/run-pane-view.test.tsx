@@ -13,7 +13,7 @@ import type { Launcher } from '../../src/store/run-slice.ts';
 import { BackendError } from '../../src/core/backend/types.ts';
 import { App } from '../../views/App.tsx';
 import { StoreProvider } from '../../views/store-context.tsx';
-import { paneTerminalSize, RUN_CHROME } from '../../views/panes/run/RunPane.tsx';
+import { paneTerminalSize, RUN_CHROME, tabWindow } from '../../views/panes/run/RunPane.tsx';
 import { choicesFor } from '../../views/panes/run/Picker.tsx';
 
 const KEY = { enter: '\r', down: '\x1b[B', up: '\x1b[A', esc: '\x1b', tab: '\t', ctrlC: '\x03', leave: '\x1d', pageUp: '\x1b[5~', end: '\x1b[F' };
@@ -199,6 +199,26 @@ test('a full-screen editor (vi) runs in the pane: escape and cursor keys reach i
     await waitFrame(/✓ \/usr\/bin\/vi exited normally/);
     assert.equal(readFileSync(file, 'utf8'), 'line one\nline two edited\n');
     assert.doesNotMatch(frame(), /ctrl\+\] gives them back/);
+  } finally {
+    ui.unmount();
+  }
+});
+
+test('the tab line keeps the focused tab visible and counts the hidden ones', async () => {
+  assert.deepEqual(tabWindow([10, 10, 10], 1, 100), [0, 2]);
+  assert.deepEqual(tabWindow([30, 30, 30, 30, 30], 4, 80), [3, 4]);
+  assert.deepEqual(tabWindow([30, 30, 30, 30, 30], 0, 80), [0, 1]);
+  assert.deepEqual(tabWindow([30, 30, 30, 30, 30], 2, 100), [1, 3]);
+  assert.deepEqual(tabWindow([200], 0, 80), [0, 0]);
+  const { ui, frame, waitFrame, store } = await setup('many-tabs');
+  try {
+    for (let k = 0; k < 8; k++) await store.getState().runStart('run', '/bin/sh', ['-c', `echo tab-${k}; exit ${k}`]);
+    await waitFrame(/tab-7/);
+    await waitFrame(/exited with status 7/);
+    assert.match(frame(), /‹ \d+ /);
+    store.getState().runFocusTabId(store.getState().run.tabs[0].id);
+    await waitFrame(/\d+ ›/);
+    assert.doesNotMatch(frame(), /‹ \d+ /);
   } finally {
     ui.unmount();
   }

@@ -63,14 +63,17 @@ export function Picker({ height }: { height: number }) {
     if (problem) setError(problem);
   };
 
-  const listRows = Math.max(1, height - 4);
+  const listRows = Math.max(1, height - 5);
   const first = Math.max(0, Math.min(sel - Math.floor(listRows / 2), choices.length - listRows));
   const shown = choices.slice(first, first + listRows);
   return (
-    <Box flexDirection="column" height={height}>
-      <Text bold>
+    <Box flexDirection="column" height={height} flexShrink={0} overflow="hidden">
+      <Text bold wrap="truncate-end">
         {kind === 'run' ? 'Run a program' : 'Exec a program in the running server'}
-        <Text color={theme.muted}> — path inside the image, then arguments · ↑/↓ choose · tab copies · enter runs (empty line: the choice) · esc cancels</Text>
+        <Text color={theme.muted}>: its path inside the image, then arguments</Text>
+      </Text>
+      <Text color={theme.muted} wrap="truncate-end">
+        ↑/↓ choose · tab copies the choice · enter runs the line (empty: the choice) · esc cancels
       </Text>
       <LineEditor
         key={editorKey}
@@ -86,7 +89,7 @@ export function Picker({ height }: { height: number }) {
       />
       <Text color={theme.error} wrap="truncate-end">{error ?? ' '}</Text>
       {choices.length === 0 ? (
-        <Text color={theme.muted}>
+        <Text color={theme.muted} wrap="truncate-end">
           {text.trim() ? 'no match in the history or the image: enter runs the line as typed' : 'no executables under the entry points of Occlum.json yet, and no history: type a path'}
         </Text>
       ) : (

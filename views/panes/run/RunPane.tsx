@@ -58,27 +58,62 @@ function tabMark(t: RunTab): { text: string; color?: string } {
   return { text: `${ok ? '✓' : '✗'} ${t.exit?.status ?? '?'}`, color: ok ? theme.ok : theme.error };
 }
 
-function TabLine() {
+/**
+ * Which tabs fit in `width` columns: the focused one and its neighbours, alternating right and
+ * left, so the focused tab is always visible. Returns the index range [first, last].
+ */
+export function tabWindow(widths: number[], focused: number, width: number): [number, number] {
+  if (widths.length === 0) return [0, -1];
+  const f = Math.max(0, Math.min(focused, widths.length - 1));
+  let first = f;
+  let last = f;
+  let used = widths[f];
+  // Room for the "‹ n" / "n ›" markers of hidden tabs.
+  const budget = width - 8;
+  for (let grew = true; grew; ) {
+    grew = false;
+    if (last + 1 < widths.length && used + widths[last + 1] <= budget) {
+      used += widths[++last];
+      grew = true;
+    }
+    if (first > 0 && used + widths[first - 1] <= budget) {
+      used += widths[--first];
+      grew = true;
+    }
+  }
+  return [first, last];
+}
+
+function tabLabel(t: RunTab): string {
+  return ` ${t.kind === 'exec' ? 'exec ' : ''}${t.title} ${tabMark(t).text} `;
+}
+
+function TabLine({ width }: { width: number }) {
   const { tabs, active } = useStudio((s) => ({ tabs: s.run.tabs, active: s.run.active }));
   if (tabs.length === 0) return <Text color={theme.muted}>no programs yet</Text>;
+  const [first, last] = tabWindow(tabs.map((t) => tabLabel(t).length), tabs.findIndex((t) => t.id === active), width);
   return (
-    <Box>
-      {tabs.map((t) => {
+    <Box height={1} flexShrink={0} overflow="hidden">
+      {first > 0 ? <Text color={theme.muted}>‹ {first} </Text> : null}
+      {tabs.slice(first, last + 1).map((t) => {
         const mark = tabMark(t);
         const focused = t.id === active;
         return (
-          <Text key={t.id} inverse={focused} bold={focused}>
+          <Text key={t.id} inverse={focused} bold={focused} wrap="truncate-end">
             {' '}
             {t.kind === 'exec' ? 'exec ' : ''}
             {t.title} <Text color={focused ? undefined : mark.color}>{mark.text}</Text>{' '}
           </Text>
         );
       })}
+      {last < tabs.length - 1 ? <Text color={theme.muted}> {tabs.length - 1 - last} ›</Text> : null}
     </Box>
   );
 }
 
-/** Lines under the banner for the explanation of a failed run (the screen gives them up). */
+/** Lines under the banner for the explanation of a failed run (the screen gives them up).
+ *  Every line of the pane's chrome truncates instead of wrapping: the layout has a fixed height,
+ *  and a wrapped line would make Yoga shrink the terminal rows onto each other. */
 export const DETAIL_LINES = 2;
 
 function TerminalView({ rows }: { rows: number }) {
@@ -88,7 +123,7 @@ function TerminalView({ rows }: { rows: number }) {
   const tab = store.getState().run.tabs.find((t) => t.id === store.getState().run.active);
   if (!tab) {
     return (
-      <Box flexDirection="column" height={rows}>
+      <Box flexDirection="column" height={rows} flexShrink={0} overflow="hidden">
         <Text>Nothing is running.</Text>
         <Text>
           Press <Text color={theme.key}>r</Text> to pick a program under the entry points (or from the history) and run it,{' '}
@@ -99,7 +134,7 @@ function TerminalView({ rows }: { rows: number }) {
   }
   if (!snap) {
     return (
-      <Box flexDirection="column" height={rows}>
+      <Box flexDirection="column" height={rows} flexShrink={0} overflow="hidden">
         {tab.state === 'starting' ? <Text>starting {tab.path}…</Text> : null}
         {(tab.error ?? []).map((line, i) => (
           <Text key={i} color={theme.error} wrap="wrap">
@@ -118,7 +153,7 @@ function TerminalView({ rows }: { rows: number }) {
   // that end at the cursor: where the last output is, as a terminal scrolled for the banner.
   const first = rows >= snap.lines.length ? 0 : Math.max(0, Math.min(snap.cursor.y + 1, snap.lines.length) - rows);
   return (
-    <Box flexDirection="column" height={rows} overflow="hidden">
+    <Box flexDirection="column" height={rows} flexShrink={0} overflow="hidden">
       {snap.lines.slice(first, first + rows).map((line, i) => (
         <Text key={i} wrap="truncate-end">
           {line === '' ? ' ' : line}
@@ -146,9 +181,14 @@ function Footer() {
       </Text>
     );
   } else if (tab?.signalSent) {
-    banner = <Text color={theme.warning}>{tab.signalSent} sent · k again sends SIGKILL</Text>;
+    banner = <Text color={theme.warning} wrap="truncate-end">{tab.signalSent} sent · k again sends SIGKILL</Text>;
   } else if (tab?.state === 'running') {
-    banner = <Text color={theme.muted}>running {tab.path}{tab.args.length ? ' ' + tab.args.join(' ') : ''}</Text>;
+    banner = (
+      <Text color={theme.muted} wrap="truncate-end">
+        running {tab.path}
+        {tab.args.length ? ' ' + tab.args.join(' ') : ''}
+      </Text>
+    );
   }
   const detail = tab?.exit && !tab.exit.ok ? (
     <Box height={DETAIL_LINES} overflow="hidden">
@@ -194,7 +234,7 @@ export function RunPane() {
   useForwarding(forwarding);
   return (
     <Box flexDirection="column">
-      <TabLine />
+      <TabLine width={size.cols} />
       {picker ? <Picker height={size.rows} /> : <TerminalView rows={failed ? Math.max(1, size.rows - DETAIL_LINES) : size.rows} />}
       <Footer />
     </Box>
