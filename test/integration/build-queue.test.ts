@@ -192,6 +192,14 @@ test('auto-build off holds change sets until a manual build', async () => {
     assert.equal(ended.length, 1);
     assert.equal(ended[0]!.trigger, 'manual');
     assert.deepEqual(ended[0]!.changes.map((e) => e.rel), ['image/a', 'image/b']);
+    // With auto-build off, a settings edit still applies at once, and may turn it back on.
+    q.onChanges(set(dir, 'image/c'));
+    writeFileSync(join(dir, '.occlum-studio.json'), '{ "autoBuild": true, "autoRerun": false }');
+    q.onChanges(set(dir, '.occlum-studio.json', 'settings'));
+    await q.whenIdle();
+    assert.equal(q.settings.autoBuild, true);
+    assert.equal(ended.length, 2);
+    assert.deepEqual(ended[1]!.changes.map((e) => e.rel), ['.occlum-studio.json', 'image/c']);
   } finally {
     await q.close();
     rmSync(dir, { recursive: true, force: true });

@@ -106,6 +106,16 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     if (this.closed) return;
     if (!this.settings.autoBuild) {
       this.deferred.push(set);
+      // A settings edit applies now (it may turn auto-build back on); a broken file is reported
+      // by the build that eventually runs.
+      if (set.entries.some((e) => e.area === 'settings')) {
+        try {
+          this.reloadSettings();
+        } catch {
+          /* reported at build time */
+        }
+        if (this.settings.autoBuild) return this.buildNow('change');
+      }
       this.emit('deferred', this.pendingChanges);
       return;
     }
