@@ -4,7 +4,7 @@
 import React, { useEffect, useState } from 'react';
 import { Box, Text, useApp, useInput, useStdout } from 'ink';
 import { dispatchKey } from './keymap.ts';
-import { keyName } from './keys.ts';
+import { isConsumed, keyName } from './keys.ts';
 import { panes } from './panes/registry.ts';
 import { HelpOverlay } from './HelpOverlay.tsx';
 import { Palette } from './Palette.tsx';
@@ -31,23 +31,33 @@ export function App() {
   const store = useStudioStore();
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize();
-  const { instanceDir, pane, overlay, capture } = useStudio((s) => ({
+  const { instanceDir, pane, overlay } = useStudio((s) => ({
     instanceDir: s.instanceDir,
     pane: s.pane,
     overlay: s.overlay,
-    capture: s.capture,
   }));
+  const [helpScroll, setHelpScroll] = useState(0);
+  useEffect(() => setHelpScroll(0), [overlay]);
 
   useInput((input, key) => {
+    if (isConsumed()) return; // a text field or the palette already took this press
+    // Live state, not the render closure: the previous key may have just changed it.
+    const s = store.getState();
     const name = keyName(input, key);
-    if (overlay === 'help' && (name === 'escape' || name === '?' || name === 'q')) {
-      store.getState().setOverlay('none');
+    if (s.overlay === 'help') {
+      if (name === 'escape' || name === '?' || name === 'q') s.setOverlay('none');
+      else if (name === 'down' || name === 'j') setHelpScroll((n) => n + 1);
+      else if (name === 'up' || name === 'k') setHelpScroll((n) => Math.max(0, n - 1));
+      else if (name === 'pagedown' || name === ' ') setHelpScroll((n) => n + rows - 4);
+      else if (name === 'pageup') setHelpScroll((n) => Math.max(0, n - (rows - 4)));
       return;
     }
-    if (overlay === 'palette') return; // the palette reads its own keys
-    if (capture === 'terminal') return; // the Run pane forwards every key, ctrl+c included
-    if (capture && name !== 'ctrl+c') return;
-    dispatchKey(name, { store, exit });
+    if (s.overlay === 'palette') return; // the palette reads its own keys
+    if (s.capture === 'terminal') return; // the Run pane forwards every key, ctrl+c included
+    if (s.capture && name !== 'ctrl+c') return;
+    // A pty can merge fast keystrokes into one chunk ("jj"): dispatch them one by one.
+    const names = name === input && input.length > 1 && !key.ctrl && !key.meta ? [...input] : [name];
+    for (const n of names) dispatchKey(n, { store, exit });
   });
 
   const Pane = panes.find((p) => p.id === pane)?.component;
@@ -60,7 +70,7 @@ export function App() {
     <Box flexDirection="column" width={columns} height={rows}>
       <TabBar />
       <Box flexGrow={1} flexDirection="column" overflow="hidden">
-        {overlay === 'help' ? <HelpOverlay /> : overlay === 'palette' ? <Palette exit={exit} /> : body}
+        {overlay === 'help' ? <HelpOverlay height={rows - 2} scroll={helpScroll} /> : overlay === 'palette' ? <Palette exit={exit} /> : body}
       </Box>
       <StatusBar />
     </Box>

@@ -17,21 +17,21 @@ export function StatusBar() {
   const left = s.dir
     ? ` ${basename(s.dir)} │ ${backend} │ Occlum ${s.version ?? '?'} │ ${s.status ?? 'no status'} `
     : ` no instance │ ${backend} `;
+  // One Text so Ink truncates the whole line at the terminal width instead of wrapping it (a
+  // wrapped status bar would push the frame one row past the screen).
   return (
     <Box height={1} width="100%">
-      <Box flexShrink={0}>
-        <Text inverse wrap="truncate-end">{left}</Text>
-      </Box>
-      <Box flexGrow={1} paddingLeft={1} overflow="hidden">
+      <Text wrap="truncate-end">
+        <Text inverse>{left}</Text>
         {s.flash ? (
-          <Text color={s.flash.kind === 'error' ? theme.error : theme.ok} bold={s.flash.kind === 'error'} wrap="truncate-end">
+          <Text color={s.flash.kind === 'error' ? theme.error : theme.ok} bold={s.flash.kind === 'error'}>
+            {' '}
             {s.flash.text}
           </Text>
-        ) : null}
-      </Box>
-      <Box flexShrink={0}>
-        <Text color={theme.muted} wrap="truncate-end"> ? help  : commands  q quit</Text>
-      </Box>
+        ) : (
+          <Text color={theme.muted}> ? help  : commands  q quit</Text>
+        )}
+      </Text>
     </Box>
   );
 }
