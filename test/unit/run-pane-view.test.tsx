@@ -93,6 +93,12 @@ test('picker runs a typed command line; the terminal shows colours; enter forwar
     assert.equal(store.getState().capture, 'terminal');
     await press('?', 'q', KEY.enter); // studio keys are plain text for the program now
     await waitFrame(/read \?q/);
+    // Rows stay in place even with a long command in the banner (a wrapped banner once squeezed
+    // the terminal's rows onto each other).
+    const rows = frame().split('\n');
+    assert.match(rows[2], /colour/);
+    assert.equal(rows[3], '?q');
+    assert.equal(rows[4], 'read ?q');
     await press(KEY.ctrlC);
     await waitFrame(/got-INT/);
     await press(KEY.leave);
