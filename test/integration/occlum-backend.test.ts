@@ -3,6 +3,7 @@
 // real pseudo-terminal for the Run-pane path.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { initArgs, buildArgs, buildEnv } from '../../src/core/backend/occlum/arg
 import { BackendError, type RuntimeLogRecord } from '../../src/core/backend/types.ts';
 import { findRunProcesses, findServerProcesses } from '../../src/core/detect/processes.ts';
 import { compileHello, occlumEnv, occlumInstall, REAL_OCCLUM } from '../occlum-double/env.ts';
+import { ROOT } from '../helpers/paths.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'occlum-backend-'));
 after(() => {
@@ -282,6 +284,23 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
     assert.equal(await b.status(), 'built');
     await assert.rejects(b.exec(hello, []), (e: BackendError) => /not running: start it first/.test(e.message));
     await b.stop(); // idempotent
+  });
+
+  test('the server outlives the studio process that started it, and its launch errors stay readable', async () => {
+    // A separate process starts the server and exits (like quitting the TUI).
+    const code = `import { createOcclumBackend } from './src/core/backend/occlum/index.ts';
+      await createOcclumBackend(${JSON.stringify(dir)}, {}, { env: process.env, buildDefaults: { sgxMode: 'SIM' } }).start({ logLevel: 'info' });`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(findServerProcesses(dir).length, 1);
+    // The server writes after its starter is gone: with a pipe it would die of SIGPIPE here.
+    const missing = await backend().exec('/bin/absent', [], { stdio: 'pipe' });
+    assert.equal(missing.status, 127);
+    assert.match(missing.meaning, /failed to boot up LibOS: ENOENT/);
+    assert.equal(findServerProcesses(dir).length, 1, 'the server is still alive');
+    assert.equal((await backend().exec(hello, ['after'], { stdio: 'pipe' })).status, 0);
+    await backend().stop();
+    assert.equal(findServerProcesses(dir).length, 0);
   });
 
   test('stop when the server does not stop: the CLI times out and kills it', { skip: REAL_OCCLUM && 'needs the double\'s knobs' }, async () => {

@@ -3,7 +3,7 @@
 // directory, never an argument that hangs `occlum init`, -f added when keys changed, a warning
 // before a build wipes run/, exit statuses and messages read the way Occlum means them, the exec
 // server started by the studio so its stderr (where exec launch errors appear) is captured.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { LogParser, type LogRecord } from '../../logs/index.ts';
 import { decodeExecError, explainExit } from '../../pty/exit-status.ts';
@@ -28,7 +28,8 @@ import { runOcclum, shellStatus, spawnOcclum, type OcclumCallResult } from './cl
 import { launchInDir, type OcclumLaunch } from './launch.ts';
 import { missingFeature, type CliFeature } from './cli-features.ts';
 import { buildFailureCauses, buildLinePhase, optionError, stateError } from './messages.ts';
-import { launchErrorLines, ServerLog, serverLogOf, setServerLog } from './server-log.ts';
+import { launchErrorLines, launchErrorSince, readServerLog, serverLogMark, serverLogPath, ServerLogTail, serverTail, setServerTail } from './server-log.ts';
+import { STUDIO_DIR } from './build-keys.ts';
 import { planMount, startMount, type MountHandle, type MountRequest } from './mount.ts';
 import { openInstanceFs, type OpenFsOptions } from './secure-fs.ts';
 import type { FsView } from '../../securefs/index.ts';
@@ -74,10 +75,6 @@ export class OcclumBackend implements Backend {
   private readonly install: OcclumInstall;
   private readonly env: NodeJS.ProcessEnv;
   private readonly buildDefaults: OcclumBuildFlags;
-  /** stderr of the exec server this studio process started (null when none, or started elsewhere). */
-  private get serverLog(): ServerLog | null {
-    return serverLogOf(this.dir);
-  }
 
   constructor(
     dir: string,
@@ -413,22 +410,17 @@ export class OcclumBackend implements Backend {
         'Error: the server of current Occlum instance has been started.',
       ]);
     }
-    const log = new ServerLog();
-    const parser = new LogParser();
-    const child = spawnOcclum({ bin: this.install.bin, cwd: this.dir, args: ['start'], env: this.runEnv(opts) });
+    // The server's stderr goes to a file, not a pipe: it outlives this process (see server-log.ts).
+    mkdirSync(join(this.dir, STUDIO_DIR), { recursive: true });
+    const fd = openSync(serverLogPath(this.dir), 'w');
+    let child;
+    try {
+      child = spawnOcclum({ bin: this.install.bin, cwd: this.dir, args: ['start'], env: this.runEnv(opts) }, ['ignore', 'pipe', fd]);
+    } finally {
+      closeSync(fd);
+    }
     let stdout = '';
     child.stdout?.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    // The server inherits this pipe as its stderr: it stays open after `occlum start` exits and
-    // carries the LibOS lines and exec launch errors until the server ends.
-    child.stderr?.on('data', (c: Buffer) => {
-      log.push(c.toString('utf8'));
-      this.events.output?.('stderr', c);
-      this.emitLogs(parser.feed(c));
-    });
-    child.stderr?.on('end', () => {
-      log.end();
-      this.emitLogs(parser.end());
-    });
     const code = await new Promise<number>((resolveExit, reject) => {
       const t = setTimeout(() => child.kill('SIGTERM'), START_TIMEOUT_MS);
       child.on('error', (e) => {
@@ -441,28 +433,31 @@ export class OcclumBackend implements Backend {
       });
     });
     if (code !== 0) {
-      await log.waitForLine(200);
-      const lines = [...stdout.split('\n'), ...log.since(0)].filter((l) => l.trim());
+      await sleep(100); // a dying server's last words
+      const said = readServerLog(this.dir, 0).toString('utf8').split('\n');
+      const lines = [...stdout.split('\n'), ...said].filter((l) => l.trim());
       const st = stateError(stdout);
-      const why = st?.message ?? (launchErrorLines(log.since(0))[0] || lines.at(-1) || `exit ${code}`);
+      const why = st?.message ?? (launchErrorLines(said)[0] || lines.at(-1) || `exit ${code}`);
       throw new BackendError(`the exec server did not start: ${why}`, code, lines);
     }
-    // Keep listening, but do not keep the studio's process alive for the server's sake.
-    (child.stderr as unknown as { unref?: () => void })?.unref?.();
-    child.unref();
-    setServerLog(this.dir, log);
+    this.followServerLog(0);
     this.events.status?.('serving');
   }
 
-  /** What the server printed since `mark` that explains a failed launch. */
-  private async serverLaunchError(mark: number): Promise<string | null> {
-    if (!this.serverLog) return null;
-    for (let i = 0; i < 5; i++) {
-      const found = launchErrorLines(this.serverLog.since(mark))[0];
-      if (found) return found;
-      await this.serverLog.waitForLine(100);
-    }
-    return null;
+  /** Streams the server's stderr (from the file) to the output and log events while it lives. */
+  private followServerLog(from: number): void {
+    const parser = new LogParser();
+    const dir = this.dir;
+    const tail = new ServerLogTail(
+      dir,
+      (c) => {
+        this.events.output?.('stderr', c);
+        this.emitLogs(parser.feed(c));
+      },
+      from,
+      () => findServerProcesses(dir).length > 0,
+    );
+    setServerTail(dir, tail);
   }
 
   private requireServer(): void {
@@ -490,14 +485,15 @@ export class OcclumBackend implements Backend {
       return { status: code, meaning: `the program exited with status ${code} ${note}` };
     }
     if (decoded?.raw === -1) return { status: 1, meaning: 'the exec client could not reach the server (Error: -1): is it still running?' };
-    const why = mark !== null ? await this.serverLaunchError(mark) : null;
+    serverTail(this.dir)?.poll();
+    const why = mark !== null ? await launchErrorSince(this.dir, mark) : null;
     if (why) return { status: 127, meaning: `could not launch (127): ${why}` };
     if (pathProblem) return { status: 127, meaning: `could not launch (127): ${pathProblem}` };
     return {
       status: 1,
       meaning:
-        this.serverLog === null
-          ? 'occlum exec failed without a status: the launch failed inside the server, whose stderr this studio does not see (it was started elsewhere); start the server from the studio to see why'
+        mark === null
+          ? 'occlum exec failed without a status: the launch failed inside the server, whose stderr the studio does not see (it was started outside the studio); start the server from the studio to see why'
           : 'occlum exec failed without a status and the server printed no reason',
     };
   }
@@ -505,7 +501,7 @@ export class OcclumBackend implements Backend {
   async exec(path: string, args: string[], opts: RunOptions = {}): Promise<ProcessExit> {
     this.requireServer();
     const pathProblem = checkProgramPath(path, this.entryPoints());
-    const mark = this.serverLog?.mark ?? null;
+    const mark = serverLogMark(this.dir);
     const r = await this.call(['exec', path, ...args], {
       env: this.runEnv(opts),
       stdio: opts.stdio === 'pipe' ? 'pipe' : 'terminal',
@@ -525,11 +521,11 @@ export class OcclumBackend implements Backend {
   async prepareExec(path: string, args: string[], opts: RunOptions = {}): Promise<OcclumLaunch> {
     this.requireServer();
     const pathProblem = checkProgramPath(path, this.entryPoints());
-    const mark = this.serverLog?.mark ?? null;
+    const mark = serverLogMark(this.dir);
     return launchInDir(this.dir, this.install.bin, ['exec', path, ...args], this.runEnv(opts), (code, signal) => {
       const status = shellStatus(code, signal);
       // In a terminal the `Error: <status>` line is on screen, not here: report what is known now.
-      const why = mark !== null && this.serverLog ? launchErrorLines(this.serverLog.since(mark))[0] : undefined;
+      const why = mark !== null ? launchErrorLines(readServerLog(this.dir, mark).toString('utf8').split('\n'))[0] : undefined;
       const exit: ProcessExit =
         status === 0
           ? { status, meaning: describe(0, 'run') }
@@ -551,7 +547,7 @@ export class OcclumBackend implements Backend {
   async stop(timeoutMs = STOP_CLI_WAIT_MS): Promise<void> {
     const s = this.state();
     if (s.serverPids.length === 0) {
-      setServerLog(this.dir, null);
+      setServerTail(this.dir, null);
       return;
     }
     const r = await this.call(['stop'], { timeoutMs });
@@ -572,7 +568,7 @@ export class OcclumBackend implements Backend {
       this.events.output?.('stderr', Buffer.from(`occlum-studio: \`occlum stop\` left the server running (exit ${r.status}); killed it\n`));
       if (left.length > 0) throw new BackendError(`the exec server (pid ${left.map((p) => p.pid).join(', ')}) could not be stopped`, 1);
     }
-    setServerLog(this.dir, null);
+    setServerTail(this.dir, null);
     this.events.status?.('built');
   }
 

@@ -2,7 +2,7 @@
 // working directory (the script has no -C option and takes `pwd` as the instance), PWD set to
 // the same path (the script's pgrep checks compare against `pwd`), and a hard timeout so a
 // wedged invocation cannot hang the studio.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 
 export interface OcclumCall {
   /** The `occlum` script. */
@@ -48,7 +48,7 @@ export function callEnv(cwd: string, env: NodeJS.ProcessEnv = process.env): Node
 }
 
 /** Starts the script and returns the child (for callers that keep streams open, e.g. `start`). */
-export function spawnOcclum(call: OcclumCall, stdio: ('pipe' | 'ignore' | 'inherit')[] = ['ignore', 'pipe', 'pipe']): ChildProcess {
+export function spawnOcclum(call: OcclumCall, stdio: StdioOptions = ['ignore', 'pipe', 'pipe']): ChildProcess {
   return spawn(call.bin, call.args, { cwd: call.cwd, env: callEnv(call.cwd, call.env), stdio });
 }
 

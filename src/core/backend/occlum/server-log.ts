@@ -1,56 +1,41 @@
-// The exec server's stderr, captured because the studio launched `occlum start` itself: LibOS
-// log lines of exec'd programs and, above all, launch errors of `occlum exec`, which Occlum
-// prints only there (the exec client exits 1 without a word). Kept as a bounded list of lines
-// with a running index so an exec can ask "what did the server say since I began?".
-export class ServerLog {
-  private lines: string[] = [];
-  private first = 0; // index of lines[0] in the whole stream
-  private partial = '';
-  private waiters: (() => void)[] = [];
-  ended = false;
+// The exec server's stderr. Occlum prints exec launch errors (and the LibOS log of exec'd
+// programs) only there, and the server inherits it from `occlum start`. The studio starts the
+// server with its stderr on a file, <instance>/.occlum-studio/exec-server.log, rather than a
+// pipe: the server outlives the studio, and a server writing to a pipe nobody reads any more
+// dies of SIGPIPE (or, in Rust, panics in eprintln!). The file is tailed for the Logs pane, and
+// any process (another studio, a headless `exec`) can read what the server said since a point.
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { STUDIO_DIR } from './build-keys.ts';
 
-  constructor(private readonly max = 5000) {}
+export const SERVER_LOG_FILE = 'exec-server.log';
 
-  /** Position to pass to `since` later. */
-  get mark(): number {
-    return this.first + this.lines.length;
+export function serverLogPath(instanceDir: string): string {
+  return join(instanceDir, STUDIO_DIR, SERVER_LOG_FILE);
+}
+
+/** Current size of the log (a mark to read from later), or null when there is none. */
+export function serverLogMark(instanceDir: string): number | null {
+  try {
+    return statSync(serverLogPath(instanceDir)).size;
+  } catch {
+    return null;
   }
+}
 
-  push(chunk: string): string[] {
-    const text = this.partial + chunk;
-    const parts = text.split('\n');
-    this.partial = parts.pop() ?? '';
-    const clean = parts.map((l) => l.replace(/\r$/, ''));
-    this.lines.push(...clean);
-    if (this.lines.length > this.max) {
-      const drop = this.lines.length - this.max;
-      this.lines.splice(0, drop);
-      this.first += drop;
-    }
-    if (clean.length) for (const w of this.waiters.splice(0)) w();
-    return clean;
-  }
-
-  end(): void {
-    if (this.partial) this.push('\n');
-    this.ended = true;
-    for (const w of this.waiters.splice(0)) w();
-  }
-
-  since(mark: number): string[] {
-    return this.lines.slice(Math.max(0, mark - this.first));
-  }
-
-  /** Resolves when a new line arrives, the stream ends, or after ms. */
-  waitForLine(ms: number): Promise<void> {
-    if (this.ended) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.waiters.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+/** Bytes of the log from `offset` on (empty when missing or truncated below it). */
+export function readServerLog(instanceDir: string, offset: number): Buffer {
+  const p = serverLogPath(instanceDir);
+  if (!existsSync(p)) return Buffer.alloc(0);
+  const fd = openSync(p, 'r');
+  try {
+    const size = statSync(p).size;
+    if (size <= offset) return Buffer.alloc(0);
+    const buf = Buffer.alloc(size - offset);
+    const n = readSync(fd, buf, 0, buf.length, offset);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -61,16 +46,71 @@ export function launchErrorLines(lines: string[]): string[] {
     .filter((l) => /^(failed to boot up LibOS|failed to execute a process|invalid arguments for LibOS|\[ERROR\] occlum-pal:)/.test(l));
 }
 
-// One capture per instance and process: the server is per instance, and callers (the store)
-// create a fresh backend object for each action, so the exec that needs the server's words is
-// rarely made by the object that started it.
-const captures = new Map<string, ServerLog>();
-
-export function serverLogOf(instanceDir: string): ServerLog | null {
-  return captures.get(instanceDir) ?? null;
+/** The first launch error the server printed after `mark`, waiting up to `waitMs` for it. */
+export async function launchErrorSince(instanceDir: string, mark: number, waitMs = 500): Promise<string | null> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const found = launchErrorLines(readServerLog(instanceDir, mark).toString('utf8').split('\n'))[0];
+    if (found || Date.now() >= deadline) return found ?? null;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
-export function setServerLog(instanceDir: string, log: ServerLog | null): void {
-  if (log) captures.set(instanceDir, log);
-  else captures.delete(instanceDir);
+/**
+ * Follows the log while the server lives, handing new bytes to `onData` (whole lines only).
+ * Polling (100 ms) rather than fs.watch: one small file, and it works on every file system.
+ */
+export class ServerLogTail {
+  private offset: number;
+  private partial = '';
+  private timer: NodeJS.Timeout | null;
+
+  constructor(
+    private readonly instanceDir: string,
+    private readonly onData: (chunk: Buffer) => void,
+    from = 0,
+    private readonly alive: () => boolean = () => true,
+  ) {
+    this.offset = from;
+    let ticks = 0;
+    this.timer = setInterval(() => {
+      this.poll();
+      // Check the (costlier) liveness about once a second; stop after the last words.
+      if (++ticks % 10 === 0 && !this.alive()) this.stop();
+    }, 100);
+    this.timer.unref();
+  }
+
+  /** Reads what is new now (also called before looking for an exec's launch error). */
+  poll(): void {
+    const buf = readServerLog(this.instanceDir, this.offset);
+    if (buf.length === 0) return;
+    this.offset += buf.length;
+    const text = this.partial + buf.toString('utf8');
+    const cut = text.lastIndexOf('\n') + 1;
+    this.partial = text.slice(cut);
+    if (cut > 0) this.onData(Buffer.from(text.slice(0, cut)));
+  }
+
+  stop(): void {
+    if (!this.timer) return;
+    this.poll();
+    if (this.partial) this.onData(Buffer.from(this.partial + '\n'));
+    this.partial = '';
+    clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+// One tail per instance and process: the store makes a fresh backend object for each action.
+const tails = new Map<string, ServerLogTail>();
+
+export function setServerTail(instanceDir: string, tail: ServerLogTail | null): void {
+  tails.get(instanceDir)?.stop();
+  if (tail) tails.set(instanceDir, tail);
+  else tails.delete(instanceDir);
+}
+
+export function serverTail(instanceDir: string): ServerLogTail | null {
+  return tails.get(instanceDir) ?? null;
 }
