@@ -2,7 +2,7 @@
 // then says how to run the program (the TUI part is in test/e2e/run-pane.test.ts).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
@@ -40,3 +40,13 @@ test('demo refuses a directory that holds something else', () => {
   assert.match(r.stderr, /exists and is not an Occlum instance; give a new or empty directory/);
   assert.equal(runCli(['demo', 'a', 'b']).status, 2);
 });
+
+test('demo without musl-gcc explains how to install it and creates nothing', () => {
+  const dir = join(work, 'no-musl');
+  const r = runCli(['demo', dir], { env: { PATH: join(work, 'empty-path') } });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /musl-gcc not found/);
+  assert.match(r.stderr, /apt-get install musl-tools/);
+  assert.equal(existsSync(dir), false);
+});
+
