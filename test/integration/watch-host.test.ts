@@ -139,6 +139,48 @@ test('a cp -r of 1000 files into a host instance costs at most 2 builds and pack
   }
 });
 
+test('sources with a prebuild: a saved .c file is compiled, built once and rerun; a compile error leaves the program running', async () => {
+  const dir = makeInstance([]);
+  dirs.push(dir);
+  mkdirSync(join(dir, 'src'));
+  const app = (v: string) => `#include <stdio.h>\n#include <unistd.h>\nint main(void) { printf("app ${v}\\n"); fflush(stdout); sleep(60); return 0; }\n`;
+  writeFileSync(join(dir, 'src', 'app.c'), app('v1'));
+  writeFileSync(
+    join(dir, '.occlum-studio.json'),
+    JSON.stringify({ prebuild: 'musl-gcc -fPIE -pie -o image/bin/app src/app.c', watch: ['src/**/*.c'], debounceMs: 60 }),
+  );
+  const loop = await DevLoop.open({ instanceDir: dir, backend: new HostWatchBackend(), settings: loadSettings(dir) });
+  const builds: BuildRecord[] = [];
+  let out = '';
+  loop.queue.on('build-end', (r) => builds.push(r));
+  loop.queue.on('run-output', (e) => (out += e.chunk));
+  loop.queue.lastRun = { path: '/bin/app', args: [] };
+  try {
+    loop.queue.buildNow('initial');
+    await waitFor(() => out.includes('app v1'), `the first run (builds: ${JSON.stringify(builds.map((b) => b.cause))})`);
+    assert.equal(builds[0]!.prebuildRan, true);
+
+    writeFileSync(join(dir, 'src', 'app.c'), app('v2'));
+    await waitFor(() => out.includes('app v2'), 'the rerun of the recompiled program');
+    await sleep(loop.reconcileDelayMs + 300);
+    await loop.queue.whenIdle();
+    assert.equal(builds.length, 2, 'one build per save: the compiler output counts toward it');
+    const rels = builds[1]!.changes.map((c) => c.rel);
+    assert.ok(rels.includes(join('src', 'app.c')) && rels.includes(join('image', 'bin', 'app')), rels.join(', '));
+
+    const running = loop.queue.runningProcess;
+    assert.ok(running);
+    writeFileSync(join(dir, 'src', 'app.c'), 'int main(void) { return }\n');
+    await waitFor(() => builds.length === 3, 'the failed build');
+    assert.equal(builds[2]!.outcome, 'failed');
+    assert.equal(builds[2]!.cause?.stage, 'prebuild');
+    assert.match(builds[2]!.cause!.line ?? '', /error/);
+    assert.equal(loop.queue.runningProcess, running, 'the program keeps running');
+  } finally {
+    await loop.close();
+  }
+});
+
 test('watch --json: build, run, rebuild and rerun on a change, config failure with its field, Ctrl-C', async () => {
   const dir = makeInstance(['hello']);
   dirs.push(dir);

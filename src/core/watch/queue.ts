@@ -274,7 +274,10 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
         rec.stages.prebuildMs = Date.now() - t0;
         if (abort.signal.aborted) return finish('cancelled', null);
         if (res.status !== 0) {
-          const last = [...rec.output].reverse().find((l) => l.stream === 'prebuild' && l.text.trim() !== '');
+          // The line that says what broke: compilers end with context (source excerpt, caret,
+          // "N errors generated"), so prefer the last line that reads as an error.
+          const said = rec.output.filter((l) => l.stream === 'prebuild' && l.text.trim() !== '').reverse();
+          const last = said.find((l) => /\b(error|fatal|failed|cannot|undefined reference|no such file|not found)\b/i.test(l.text)) ?? said[0];
           return finish('failed', {
             stage: 'prebuild',
             message: `the prebuild \`${this.settings.prebuild}\` exited with status ${res.status}`,
