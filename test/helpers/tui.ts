@@ -46,7 +46,8 @@ export function startTui(args: string[], opts: { cwd?: string; cols?: number; ro
     cwd: opts.cwd ?? process.cwd(),
     name: 'xterm-256color',
     // Ink renders only the final frame when it believes it runs in CI.
-    env: { ...process.env, CI: 'false', CONTINUOUS_INTEGRATION: 'false', TERM: 'xterm-256color', ...opts.env } as Record<string, string>,
+    // (last, so an env passed by a test that copied process.env under CI=true cannot undo it).
+    env: { ...process.env, TERM: 'xterm-256color', ...opts.env, CI: 'false', CONTINUOUS_INTEGRATION: 'false' } as Record<string, string>,
   });
   proc.onData((d) => term.write(d));
   let alive = true;
