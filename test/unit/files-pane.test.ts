@@ -16,6 +16,7 @@ import { packImage } from '../../src/core/securefs/index.ts';
 import type { FsView } from '../../src/core/securefs/types.ts';
 import { App } from '../../views/App.tsx';
 import { StoreProvider } from '../../views/store-context.tsx';
+import { hexLayout, hexRow, modeString, octal, windowTop, wrapText } from '../../views/panes/files/format.ts';
 import { WAMR_FIXTURE } from '../helpers/paths.ts';
 
 const MISSING = ['/bin/mywamrc', '/bin/wamrc', '/lib/libstdc++.so.6', '/opt/occlum/glibc/lib/libc.so.6', '/opt/occlum/glibc/lib/libm.so.6'];
@@ -122,6 +123,25 @@ test('the tree is listed on demand, with layers, metadata and previews of the re
   store.getState().filesCollapse();
   assert.ok(!f().rows.find((r) => r.entry.path === '/lib')!.expanded);
   assert.equal(calls.walk, 0, 'browsing never walks the whole tree');
+});
+
+test('display helpers: rwx modes, hex rows for the panel width, tree window, wrapping', () => {
+  assert.equal(modeString({ type: 'file', mode: 0o755 }), '-rwxr-xr-x');
+  assert.equal(modeString({ type: 'dir', mode: 0o1777 }), 'drwxrwxrwt');
+  assert.equal(modeString({ type: 'file', mode: 0o4754 }), '-rwsr-xr--');
+  assert.equal(modeString({ type: 'symlink', mode: 0o2644 }), 'lrw-r-Sr--');
+  assert.equal(octal(0o644), '0644');
+  const b = Buffer.from('\x7fELF0123456789abcdefXYZ', 'latin1');
+  assert.equal(hexRow(b, 0, 'full'), '00000000  7f 45 4c 46 30 31 32 33  34 35 36 37 38 39 61 62  |.ELF0123456789ab|');
+  assert.equal(hexRow(b, 0, 'compact'), '00000000 7f454c46 30313233 34353637 38396162 .ELF0123456789ab');
+  assert.equal(hexRow(b, 1, 'bare').trimEnd(), '00000010 63646566 58595a');
+  assert.equal(hexLayout(100), 'full');
+  assert.equal(hexLayout(47), 'bare');
+  assert.equal(windowTop(0, 30, 10, 100), 21);
+  assert.equal(windowTop(21, 25, 10, 100), 21);
+  assert.equal(windowTop(21, 5, 10, 100), 5);
+  assert.deepEqual(wrapText('aaaa bbbb cccc dddd', 10), ['aaaa bbbb', 'cccc dddd']);
+  assert.deepEqual(wrapText('x'.repeat(25), 10), ['x'.repeat(10), 'x'.repeat(10), 'x'.repeat(5)]);
 });
 
 test('binary detection', () => {

@@ -8,7 +8,7 @@ import type { FilesState, FilesLayer, TreeRow } from '../../../src/store/files-s
 import { LineEditor } from '../../widgets/LineEditor.tsx';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
-import { hexRow, humanSize, LAYER_TAG, modeString, octal, windowTop, wrapText } from './format.ts';
+import { hexLayout, hexRow, humanSize, LAYER_TAG, modeString, octal, windowTop, wrapText } from './format.ts';
 
 /** Tab bar, status bar (it may wrap on narrow terminals), the pane's header and footer lines. */
 const CHROME = 5;
@@ -198,7 +198,7 @@ function Preview({ f, height, width }: { f: FilesState; height: number; width: n
     const { bytes, lines } = store.getState().filesPreviewData();
     const shown: string[] = [];
     for (let i = p.offset; i < Math.min(p.lines, p.offset + rows); i++) {
-      shown.push(p.kind === 'text' ? (lines?.[i] ?? '') : hexRow(bytes, i, width < 78));
+      shown.push(p.kind === 'text' ? (lines?.[i] ?? '') : hexRow(bytes, i, hexLayout(width)));
     }
     const cut = p.size > p.shown ? ` · first ${humanSize(p.shown)} of ${humanSize(p.size)}` : '';
     return (

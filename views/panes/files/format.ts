@@ -22,8 +22,14 @@ export function humanSize(n: number): string {
   return `${(n / 1073741824).toFixed(2)} GiB`;
 }
 
-/** One hex dump row of 16 bytes at `row`; `compact` drops the spaces between bytes. */
-export function hexRow(bytes: Buffer, row: number, compact: boolean): string {
+/** Hex row layout for a panel `width` columns wide: full (78), compact (61), or without ASCII (44). */
+export function hexLayout(width: number): 'full' | 'compact' | 'bare' {
+  return width >= 78 ? 'full' : width >= 61 ? 'compact' : 'bare';
+}
+
+/** One hex dump row of 16 bytes at `row`. */
+export function hexRow(bytes: Buffer, row: number, layout: 'full' | 'compact' | 'bare'): string {
+  const compact = layout !== 'full';
   const off = row * 16;
   const chunk = bytes.subarray(off, off + 16);
   const hex: string[] = [];
@@ -32,7 +38,7 @@ export function hexRow(bytes: Buffer, row: number, compact: boolean): string {
   const addr = off.toString(16).padStart(8, '0');
   if (compact) {
     const groups = [0, 4, 8, 12].map((i) => hex.slice(i, i + 4).join(''));
-    return `${addr} ${groups.join(' ')} ${ascii}`;
+    return layout === 'bare' ? `${addr} ${groups.join(' ')}` : `${addr} ${groups.join(' ')} ${ascii}`;
   }
   return `${addr}  ${hex.slice(0, 8).join(' ')}  ${hex.slice(8).join(' ')}  |${ascii}|`;
 }
