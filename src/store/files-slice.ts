@@ -195,12 +195,13 @@ export function backendOpener(backendKind: () => 'host' | 'occlum'): FsOpener {
 }
 
 /** A view of only what the run layer holds or deletes, over the merged view. */
+const inRunLayer = (e: FsEntry) => e.path === '/' || e.layer !== 'image';
+
 function runOnlyView(merged: FsView): FsView {
-  const keep = (e: FsEntry) => e.path === '/' || e.layer !== 'image';
   return {
     ...merged,
-    list: (p) => merged.list(p).filter(keep),
-    walk: () => merged.walk().filter(keep),
+    list: (p) => merged.list(p).filter(inRunLayer),
+    walk: () => merged.walk().filter(inRunLayer),
   };
 }
 
@@ -230,10 +231,35 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
     const v = view();
     if (!v || children.has(path) || listErrors.has(path)) return;
     try {
-      children.set(path, v.list(path));
+      const layer = get().files.layer;
+      const merged = views.merged;
+      // Deletions are found against the unfiltered merged listing, then the run view filters.
+      const listed = layer === 'image' || !merged ? v.list(path) : withDeleted(path, merged.list(path));
+      children.set(path, layer === 'run' ? listed.filter(inRunLayer) : listed);
     } catch (err) {
       listErrors.set(path, (err as Error).message);
     }
+  };
+
+  /**
+   * Adds what the run layer deleted: image entries of this directory that the merged view no
+   * longer has. The SEFS union lists those itself (layer 'deleted'); a backend whose merged view
+   * drops them (the host backend's overlayfs whiteouts) gets them back here, one extra listing of
+   * the image directory per expanded directory.
+   */
+  const withDeleted = (path: string, listed: FsEntry[]): FsEntry[] => {
+    const image = views.image;
+    if (get().files.layer === 'image' || !image || views.merged === image) return listed;
+    let lower: FsEntry[];
+    try {
+      lower = image.list(path);
+    } catch {
+      return listed; // not a directory of the image (created at run time), or unreadable there
+    }
+    const names = new Set(listed.map((e) => e.name));
+    const gone = lower.filter((e) => !names.has(e.name)).map((e): FsEntry => ({ ...e, layer: 'deleted' }));
+    if (gone.length === 0) return listed;
+    return [...listed, ...gone].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   };
 
   /** Flattens the expanded part of the tree into rows (only listed directories are visited). */

@@ -80,7 +80,8 @@ test('host backend: a built and run instance shows run-layer files over the imag
   await until(() => f().preview.kind === 'text' && f().preview.path === '/etc/hosts', 'hosts preview');
   assert.deepEqual(store.getState().filesPreviewData().lines, ['127.0.0.1   localhost', 'x', '']);
   select(store, '/bin/writer');
-  assert.deepEqual(tagged(store, '/bin'), ['writer:image']);
+  // /bin/hello was deleted at run time (an overlayfs whiteout): shown as deleted, not previewed.
+  assert.deepEqual(tagged(store, '/bin'), ['hello:deleted', 'writer:image']);
   await until(() => f().preview.kind === 'hex', 'ELF preview is hex');
 
   // The image layer alone still has the originals.
@@ -95,6 +96,10 @@ test('host backend: a built and run instance shows run-layer files over the imag
   const runPaths = f().rows.map((r) => r.entry.path);
   assert.ok(runPaths.includes('/root') && runPaths.includes('/etc'), runPaths.join(' '));
   assert.ok(!runPaths.includes('/lib'), 'image-only directories are not in the run view');
+  select(store, '/bin/hello');
+  assert.equal(store.getState().filesSelected()!.layer, 'deleted');
+  assert.equal(f().preview.kind, 'deleted');
+  assert.deepEqual(tagged(store, '/bin'), ['hello:deleted'], 'the run view has the deletion, not the image files');
   select(store, '/root/counter.txt');
 
   // Extract a run-layer file.
