@@ -79,8 +79,8 @@ test('the tree is listed on demand, with layers, metadata and previews of the re
   const f = () => store.getState().files;
   assert.equal(f().status, 'ready');
   assert.equal(f().rootMac, readFileSync(join(WAMR_FIXTURE, 'build/mount/.ROOT_MAC'), 'utf8').trim());
-  // Only the root was listed to show the first screen.
-  assert.deepEqual(calls.list, ['merged:/']);
+  // Only the root was listed to show the first screen (merged, and the image's to find deletions).
+  assert.deepEqual(calls.list, ['merged:/', 'image:/']);
   assert.equal(calls.walk, 0);
   assert.deepEqual(
     f().rows.map((r) => r.entry.name),
@@ -89,7 +89,7 @@ test('the tree is listed on demand, with layers, metadata and previews of the re
   assert.ok(f().rows.slice(1).every((r) => r.entry.layer === 'image'));
 
   select(store, '/etc/hosts');
-  assert.deepEqual(calls.list, ['merged:/', 'merged:/etc']);
+  assert.deepEqual(calls.list, ['merged:/', 'image:/', 'merged:/etc', 'image:/etc']);
   const e = store.getState().filesSelected()!;
   assert.equal(e.type, 'file');
   assert.equal(e.size, 22);
