@@ -33,6 +33,7 @@ import { sha256File, statEntry, statKey, walk, type Manifest, type ManifestEntry
 import { statCachePath } from './verify.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import { contentMac } from './pin.ts';
+import { encodeIntegrityOnly } from './protected-file.ts';
 import { isAlive, procInfo } from './procs.ts';
 import { packSecureImage, storeImageKey } from './pack.ts';
 
@@ -255,8 +256,11 @@ async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, on
     });
     const sysText = JSON.stringify(sys, null, 4) + '\n';
     writeFileSync(join(tmp, '.Occlum_sys.json'), sysText);
-    writeFileSync(join(tmp, '.Occlum_sys.json.protected'), sysText);
-    const configMac = contentMac(sysText);
+    // An integrity-only protected file, as occlum-protect-integrity writes it; its MAC is pinned
+    // where Occlum patches it into the LibOS (.builtin_config).
+    const prot = encodeIntegrityOnly(Buffer.from(sysText), '.Occlum_sys.json.protected');
+    writeFileSync(join(tmp, '.Occlum_sys.json.protected'), prot.bytes);
+    const configMac = prot.mac;
     writeFileSync(join(tHost, 'builtin_config'), configMac);
     writeFileSync(join(tmp, 'image_config.json'), JSON.stringify({ image_type: imageType }) + '\n');
 

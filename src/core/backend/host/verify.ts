@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../../instance/atomic.ts';
 import type { InstancePaths } from '../../instance/layout.ts';
 import { checkManifest, type Manifest, type StatCache } from './manifest.ts';
 import { contentMac, pinPath } from './pin.ts';
+import { decodeIntegrityOnly } from './protected-file.ts';
 import { verifySecureImage } from './pack.ts';
 import type { VerifyOutcome } from '../types.ts';
 import type { VerifyReport } from '../../securefs/types.ts';
@@ -30,13 +31,24 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
     problems.push(`the build has no config pin (${pinPath(p)}); run build again`);
     return out(false, null);
   }
+  let protectedBytes: Buffer;
   try {
-    sysText = readFileSync(p.sysJsonProtected, 'utf8');
+    protectedBytes = readFileSync(p.sysJsonProtected);
   } catch {
     problems.push(`the protected config ${p.sysJsonProtected} is missing; run build again`);
     return out(false, null);
   }
-  const mac = contentMac(sysText);
+  let mac: string;
+  try {
+    const decoded = decodeIntegrityOnly(protectedBytes, '.Occlum_sys.json.protected');
+    sysText = decoded.data.toString('utf8');
+    mac = decoded.mac;
+  } catch (err) {
+    problems.push(
+      `the protected config build/.Occlum_sys.json.protected was modified after the build: ${(err as Error).message} (Occlum refuses such an enclave at boot); run build again`,
+    );
+    return out(false, null);
+  }
   if (mac !== pin) {
     problems.push(
       `the protected config build/.Occlum_sys.json.protected was modified after the build: its MAC ${mac} does not match ${pin} pinned at build time (Occlum refuses such an enclave at boot); run build again`,
