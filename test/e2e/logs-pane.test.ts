@@ -28,7 +28,7 @@ test('open a saved log, filter to errors, hint under the boot failure, keys in t
   await tui.waitFor('open log file:');
   tui.type(join(LOG_SAMPLES, 'occlum-log-samples.txt'));
   tui.type(KEY.enter);
-  await tui.waitFor(/Logs · \d+ records · file:occlum-log-samples\.txt/);
+  await tui.waitFor(/Logs · FOLLOW · \d+ records · next run OCCLUM_LOG_LEVEL=off · file:occlum-log-samples\.txt/);
   await tui.waitFor('copy_bom::util');
   // Errors only, no program output; then the first error and walk to the VM boot failure.
   // One key at a time, each waited for: keys that reach Ink in one chunk read as pasted text.

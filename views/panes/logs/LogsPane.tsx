@@ -102,20 +102,19 @@ function Header({ store }: { store: StudioStore }) {
   const l = useStudio((s) => s.logs);
   const eff = store.getState().logsEffectiveRunLevel();
   const shown = l.matching === l.size ? `${l.size} records` : `${l.matching} of ${l.size} records`;
-  const dropped = l.total > l.size ? ` (${l.total - l.size} oldest dropped${l.kept ? `, ${l.kept} errors/warnings kept` : ''})` : '';
+  const dropped = l.total > l.size ? ` (${l.total - l.size} dropped${l.kept ? `, ${l.kept} errors/warnings kept` : ''})` : '';
+  // One Text, truncated at the end as a whole: on a narrow terminal the tail goes, not letters
+  // from the middle of each part.
   return (
-    <Box>
+    <Text wrap="truncate-end">
       <Text bold>Logs</Text>
-      <Text wrap="truncate-end">
-        {' '}· {shown}{dropped}
-        {l.sources.length ? ` · ${l.sources.join(', ')}` : ''} ·{' '}
-      </Text>
+      {' · '}
       <Text color={l.follow ? theme.ok : theme.muted} bold={l.follow}>{l.follow ? 'FOLLOW' : 'paused'}</Text>
-      <Text wrap="truncate-end">
-        {' '}· next run OCCLUM_LOG_LEVEL={l.runLevel}
-        {eff.level !== l.runLevel ? ` (effective: ${eff.level}${eff.reason ? `, ${eff.reason}` : ''})` : ''}
-      </Text>
-    </Box>
+      {` · ${shown}${dropped}`}
+      {` · next run OCCLUM_LOG_LEVEL=${l.runLevel}`}
+      {eff.level !== l.runLevel ? ` (effective: ${eff.level}${eff.reason ? `, ${eff.reason}` : ''})` : ''}
+      {l.sources.length ? ` · ${l.sources.join(', ')}` : ''}
+    </Text>
   );
 }
 
