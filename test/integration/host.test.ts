@@ -235,3 +235,27 @@ test('incremental build: unchanged files are reused, a changed file is staged ag
   assert.equal(third.filesReused, fileCount - 1);
   assert.match((await run('/bin/env')).out, /Hello from \/bin\/env/);
 });
+
+test('--image-key: the image is packed encrypted, verified with the key, and runs', async () => {
+  const { dir, b, run } = await built(['hello']);
+  const keyFile = join(dir, '..', 'image_key');
+  writeFileSync(keyFile, Array.from({ length: 16 }, (_, i) => ((i * 17 + 3) % 256).toString(16).padStart(2, '0')).join('-') + '\n');
+  const r = await b.build({ imageKey: keyFile, force: true });
+  assert.ok(r.ok, r.warnings.join('\n'));
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'build/image_config.json'), 'utf8')), { image_type: 'encrypted' });
+  assert.equal((await run('/bin/hello')).status, 0);
+  assert.equal((await b.verify()).ok, true);
+  const fs = await b.openFs({ layer: 'image' });
+  assert.equal(fs.readFile('/etc/hosts').toString(), '127.0.0.1   localhost\n');
+});
+
+test('--image-key with a malformed key file fails the build and keeps the last one', async () => {
+  const { dir, b, run } = await built(['hello']);
+  const keyFile = join(dir, '..', 'bad_key');
+  writeFileSync(keyFile, 'not-a-key\n');
+  const r = await b.build({ imageKey: keyFile });
+  assert.equal(r.ok, false);
+  assert.match(r.errors.join('\n'), /image key file .*bad_key: expected 16 hex bytes/);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'build/image_config.json'), 'utf8')), { image_type: 'integrity-only' });
+  assert.equal((await run('/bin/hello')).status, 0);
+});

@@ -242,6 +242,11 @@ async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, on
       imageKeyFile: opts.imageKey ?? null,
       onProgress: (pr) => progress('pack', 'Building new image...', { progress: pr }),
     });
+    if (!packed.ok && opts.imageKey) {
+      // Encryption was asked for: an unencrypted build would be a silent downgrade.
+      rmSync(tmp, { recursive: true, force: true });
+      return fail([packed.note.replace(/; runs are pinned.*$/, '')], problems, warnings);
+    }
     if (!packed.ok) warnings.push(packed.note);
     if (packed.ok && opts.imageKey) storeImageKey(opts.imageKey, join(tHost, 'image_key'));
 
