@@ -62,7 +62,7 @@ export function LogsPane() {
           rows.map((v) => (
             // The wrap mode is part of the key: Ink does not re-measure a mounted Text whose
             // content is unchanged, so rows are remounted when wrapping is toggled.
-            <RecordRow key={`${v.id}:${l.wrap ? 'w' : 't'}`} v={v} selected={v.index === l.cursor} timestamps={l.timestamps} wrap={l.wrap} search={l.search} regex={l.regex} />
+            <RecordRow key={`${v.id}:${l.wrap ? 'w' : 't'}`} v={v} selected={v.index === l.cursor} timestamps={l.timestamps} wrap={l.wrap} search={l.search} regex={l.regex} width={width} />
           ))
         )}
       </Box>
@@ -145,14 +145,23 @@ interface RowProps {
   wrap: boolean;
   search: string;
   regex: boolean;
+  width: number;
+}
+
+/** Without wrapping, text past the right edge is never shown: cut it before Ink measures it. */
+function clip(line: string, max: number, wrap: boolean): string {
+  return wrap || line.length <= max ? line : line.slice(0, max);
 }
 
 // Records never change once parsed: a row re-renders only when it is (de)selected or a display
 // setting changes, so following a flood renders just the rows that scrolled in.
-const RecordRow = React.memo(function RecordRow({ v, selected, timestamps, wrap: wrapOn, search, regex }: RowProps) {
+const RecordRow = React.memo(function RecordRow({ v, selected, timestamps, wrap: wrapOn, search, regex, width }: RowProps) {
   const r = v.record;
   const p = recordParts(r, { timestamps });
-  const [first = '', ...rest] = p.body.split('\n');
+  const lines = p.body.split('\n');
+  // One character beyond the edge keeps Ink's end-of-line ellipsis.
+  const first = clip(lines[0] ?? '', Math.max(1, width - p.time.length - 6 + 1), wrapOn);
+  const rest = lines.slice(1).map((l) => clip(l, width + 1, wrapOn));
   const wrap = wrapOn ? 'wrap' : 'truncate-end';
   const color = r.level ? LEVEL_COLOR[r.level] : theme.muted;
   return (
@@ -178,7 +187,9 @@ const RecordRow = React.memo(function RecordRow({ v, selected, timestamps, wrap:
       ))}
     </Box>
   );
-}, (a, b) => a.v.record === b.v.record && a.selected === b.selected && a.timestamps === b.timestamps && a.wrap === b.wrap && a.search === b.search && a.regex === b.regex);
+}, (a, b) =>
+  a.v.record === b.v.record && a.selected === b.selected && a.timestamps === b.timestamps && a.wrap === b.wrap &&
+  a.search === b.search && a.regex === b.regex && a.width === b.width);
 
 function Body({ line, search, regex, raw }: { line: string; search: string; regex: boolean; raw: boolean }) {
   const segs = highlight(line, search, regex);
