@@ -41,7 +41,9 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
       hold: () => this.watcher.hold(),
       release: () => this.watcher.release(),
       settle: (ms: number) => this.watcher.settle(ms),
-      reconcile: () => void this.watcher.reconcile(),
+      // After a build: a moment later, so events held up while the build blocked the event loop
+      // arrive first and only what chokidar really lost is reported by reconcile.
+      reconcile: () => void setTimeout(() => this.watcher.reconcile(), 100),
       get pending() {
         return self.watcher.pending;
       },

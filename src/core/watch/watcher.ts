@@ -12,7 +12,7 @@ import { join, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { ChangeAccumulator, mergeKind, type WatchEvent } from './changeset.ts';
 import type { WatchScope } from './scope.ts';
-import type { ChangeSet } from './types.ts';
+import type { ChangeEntry, ChangeSet } from './types.ts';
 
 export interface WatcherOptions {
   scope: WatchScope;
@@ -142,18 +142,26 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private released(set: ChangeSet | null): ChangeSet | null {
     const done = this.complete(set);
     if (!done) return done;
+    const kept: ChangeEntry[] = [];
     for (const e of done.entries) {
       const sig = signature(e.path);
       if (sig === null && e.kind !== 'removed') e.kind = 'removed';
       else if (sig !== null && e.kind === 'removed') e.kind = 'changed';
       if (sig !== null) e.isDir = sig === 'd';
-      if (!this.view) continue;
-      if (sig === null) {
-        this.view.delete(e.path);
-        if (e.isDir) for (const p of [...this.view.keys()]) if (p.startsWith(e.path + '/')) this.view.delete(p);
-      } else this.view.set(e.path, sig);
+      if (this.view) {
+        // Already reported in this very state (a late chokidar event after reconcile reported
+        // the change, or a burst of events ending where it began): not a change.
+        const prev = this.view.get(e.path);
+        if ((sig === null && prev === undefined) || (sig !== null && prev === sig)) continue;
+        if (sig === null) {
+          this.view.delete(e.path);
+          if (e.isDir || prev === 'd') for (const p of [...this.view.keys()]) if (p.startsWith(e.path + '/')) this.view.delete(p);
+        } else this.view.set(e.path, sig);
+      }
+      kept.push(e);
     }
-    return done;
+    if (kept.length === 0) return null;
+    return kept.length === done.entries.length ? done : { ...done, entries: kept };
   }
 
   /**
@@ -197,7 +205,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
    * missed change costs at most one more build instead of a stale image.
    */
   reconcile(): number {
-    if (!this.view) return 0;
+    if (!this.view || !this.fsw) return 0;
     const now = this.scan();
     const view = this.view;
     let found = 0;
