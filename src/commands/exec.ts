@@ -21,7 +21,9 @@ export const command: Command = {
       process.stderr.write(`Error: ${raw}\n`);
       return 1;
     } catch (err) {
-      return reportBackendError(err);
+      const code = reportBackendError(err);
+      // occlum exec exits 1 for every failure, launch failures included.
+      return a.flags.has('--exit-status') ? code : code === 0 ? 0 : 1;
     } finally {
       release();
     }

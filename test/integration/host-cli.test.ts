@@ -58,6 +58,9 @@ test('start / exec / stop / status from the command line', () => {
     assert.equal(e.status, 1, 'occlum exec exits 1 on any failure');
     assert.match(e.stderr, /^Error: 512$/m);
     assert.equal(runCli(['exec', '--exit-status', '/bin/hello', 'exit=2'], { cwd: dir }).status, 2);
+    const denied = runCli(['exec', '/lib/libc.so'], { cwd: dir });
+    assert.equal(denied.status, 1, 'occlum exec: 1 for a launch failure too');
+    assert.match(denied.stderr, /program path is NOT a valid entry point/);
     assert.match(runCli(['exec', '/bin/writer'], { cwd: dir }).stdout, /has 1 line/);
     assert.match(runCli(['exec', '/bin/writer'], { cwd: dir }).stdout, /has 2 line/);
   } finally {
