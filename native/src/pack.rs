@@ -114,28 +114,29 @@ fn scan_dir(nodes: &mut Vec<Node>, dir: usize, links: &mut HashMap<(u64, u64), u
     }
     let host = nodes[dir].host.clone();
     let rd = std::fs::read_dir(&host).map_err(|e| Error::io(e, &format!("{}: cannot list directory", host.display())))?;
-    let mut names = Vec::new();
+    let mut ents = Vec::new();
     for ent in rd {
         let ent = ent.map_err(|e| Error::io(e, &host.display().to_string()))?;
-        names.push(ent.file_name());
+        ents.push((ent.file_name(), ent));
     }
-    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    for name in names {
+    ents.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    for (name, ent) in ents {
         let hp = host.join(&name);
-        let shown = hp.display().to_string();
+        let shown = || hp.display().to_string();
         let name = match name.to_str() {
             Some(n) => n.to_string(),
-            None => return err(Kind::Unsupported, format!("{}: file name is not valid UTF-8 (SEFS stores UTF-8 names)", shown)),
+            None => return err(Kind::Unsupported, format!("{}: file name is not valid UTF-8 (SEFS stores UTF-8 names)", shown())),
         };
         if name.len() > MAX_NAME {
-            return err(Kind::Unsupported, format!("{}: name is {} bytes; SEFS allows at most {} (rename it)", shown, name.len(), MAX_NAME));
+            return err(Kind::Unsupported, format!("{}: name is {} bytes; SEFS allows at most {} (rename it)", shown(), name.len(), MAX_NAME));
         }
-        let m = match std::fs::symlink_metadata(&hp) {
+        // fstatat relative to the open directory (no symlink following), cheaper than lstat(path).
+        let m = match ent.metadata() {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return err(Kind::Missing, format!("{}: vanished while packing (the source tree changed during the pack; retry)", shown))
+                return err(Kind::Missing, format!("{}: vanished while packing (the source tree changed during the pack; retry)", shown()))
             }
-            Err(e) => return err(Kind::Io, format!("{}: {}", shown, fmt_io(&e))),
+            Err(e) => return err(Kind::Io, format!("{}: {}", shown(), fmt_io(&e))),
         };
         let ft = m.file_type();
         let typ = if ft.is_file() {
@@ -155,7 +156,7 @@ fn scan_dir(nodes: &mut Vec<Node>, dir: usize, links: &mut HashMap<(u64, u64), u
             } else {
                 "a special file"
             };
-            return err(Kind::Unsupported, format!("{}: is {}, which an Occlum image cannot hold (remove it from the source tree)", shown, what));
+            return err(Kind::Unsupported, format!("{}: is {}, which an Occlum image cannot hold (remove it from the source tree)", shown(), what));
         };
         let parent_path = &nodes[dir].path;
         let path = if parent_path == "/" { format!("/{}", name) } else { format!("{}/{}", parent_path, name) };
@@ -578,6 +579,7 @@ pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
         return err(Kind::Unsupported, "too many inodes for one image");
     }
     let generation = prev.as_ref().map(|p| p.generation + 1).unwrap_or(0);
+    trace(&t0, "ids");
     // Directory contents depend only on ids, so every inode can be produced in parallel.
     let dir_data: Vec<Option<Vec<u8>>> = (0..nodes.len()).map(|i| (nodes[i].typ == T_DIR).then(|| dir_content(&nodes, i))).collect();
     let mut jobs = Vec::with_capacity(nodes.len());
@@ -603,6 +605,7 @@ pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
             jobs.push((i, Job::Write));
         }
     }
+    trace(&t0, "change detection");
     // In place when a previous image and its state are there; otherwise a fresh generation dir.
     let in_place = prev.is_some();
     let work_dir = if in_place { o.out_root.clone() } else { sibling(&o.out_root, &format!(".tmp-{}", std::process::id())) };
@@ -631,6 +634,7 @@ pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
         }
         std::fs::create_dir(&work_dir).map_err(|e| Error::io(e, &work_dir.display().to_string()))?;
     }
+    trace(&t0, "journal");
     let result = (|| -> Result<(PackResult, Vec<u8>, Vec<u8>)> {
         progress.set_total(jobs.len() as u64 + 1);
         let outs = par_map(&jobs, |(i, job), gcm| -> Result<(u64, Tag, Sig, Tag, u64, bool)> {
