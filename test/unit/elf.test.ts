@@ -102,4 +102,11 @@ test('absolute symlinks resolve inside the image; preflightImage walks entry poi
   const results = preflightImage(img, ['/bin']);
   assert.deepEqual(results.map((r) => r.path), ['/bin/hello', '/bin/hi', '/bin/nonpie']);
   assert.deepEqual(preflightErrors(results).map((p) => `${p.path} ${p.code}`), ['/bin/nonpie not-pie']);
+  // data next to programs (e.g. a .wasm module) is not a program: skipped, or a warning if +x
+  writeFileSync(join(img, 'bin/app.wasm'), '\0asm\x01', { mode: 0o644 });
+  writeFileSync(join(img, 'bin/notes'), 'text', { mode: 0o755 });
+  const again = preflightImage(img, ['/bin']);
+  assert.ok(!again.some((r) => r.path === '/bin/app.wasm'));
+  assert.equal(again.find((r) => r.path === '/bin/notes')!.problems[0].severity, 'warning');
+  assert.deepEqual(preflightErrors(again).map((p) => p.path), ['/bin/nonpie']);
 });

@@ -184,7 +184,12 @@ function listPrograms(imageRoot: string, innerDir: string, out: string[], limit:
   }
 }
 
-/** Every program under the entry points (a prefix may also name one file). */
+/**
+ * Every program under the entry points (a prefix may also name one file). Occlum itself checks
+ * only the program being run, and entry-point directories often hold data too (e.g. a .wasm next
+ * to its runtime), so a file that is neither ELF nor script is skipped when it has no exec bit
+ * (data) and only warned about when it has one.
+ */
 export function preflightImage(imageRoot: string, entryPoints: string[], limit = 5000): PreflightResult[] {
   const paths: string[] = [];
   for (const ep of entryPoints) {
@@ -193,7 +198,16 @@ export function preflightImage(imageRoot: string, entryPoints: string[], limit =
     if (statSync(host).isDirectory()) listPrograms(imageRoot, ep, paths, limit);
     else paths.push(ep);
   }
-  return [...new Set(paths)].map((p) => preflightFile(imageRoot, p));
+  const out: PreflightResult[] = [];
+  for (const p of new Set(paths)) {
+    const r = preflightFile(imageRoot, p);
+    if (r.kind === 'other' && r.problems.some((x) => x.code === 'not-elf64')) {
+      if (r.problems.some((x) => x.code === 'not-executable')) continue; // a data file
+      r.problems = r.problems.map((x) => ({ ...x, severity: 'warning' as const, explanation: `${x.explanation}; it cannot be run as a program` }));
+    }
+    out.push(r);
+  }
+  return out;
 }
 
 export function preflightErrors(results: PreflightResult[]): PreflightProblem[] {

@@ -216,7 +216,7 @@ async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, on
   progress('preflight', `Checking programs under ${runtime.entryPoints.join(', ')}`);
   const results = preflightImage(p.image, runtime.entryPoints);
   const problems = results.flatMap((r) => r.problems);
-  if (preflightErrors(results).length) return fail(['some programs under the entry points cannot run in Occlum (see below)'], problems, warnings);
+  if (preflightErrors(results).length) return fail(['some programs under the entry points cannot run in Occlum (listed above, each with its fix)'], problems, warnings);
 
   // 3. stage the image layer in a temp build dir
   const tmp = mkdtempSync(join(dir, '.build.tmp-'));
