@@ -72,8 +72,12 @@ impl Gcm {
 
     fn init_enc(&mut self, key: &Key) {
         unsafe {
+            // The cipher is bound once; later inits pass only the key (a new key schedule, but no
+            // cipher fetch / context rebuild) or only the IV (same key).
             let ok = if self.enc_key.as_ref() == Some(key) {
                 EVP_EncryptInit_ex(self.enc, std::ptr::null(), std::ptr::null_mut(), std::ptr::null(), ZERO_IV.as_ptr())
+            } else if self.enc_key.is_some() {
+                EVP_EncryptInit_ex(self.enc, std::ptr::null(), std::ptr::null_mut(), key.as_ptr(), ZERO_IV.as_ptr())
             } else {
                 EVP_EncryptInit_ex(self.enc, EVP_aes_128_gcm(), std::ptr::null_mut(), key.as_ptr(), ZERO_IV.as_ptr())
             };
@@ -86,6 +90,8 @@ impl Gcm {
         unsafe {
             let ok = if self.dec_key.as_ref() == Some(key) {
                 EVP_DecryptInit_ex(self.dec, std::ptr::null(), std::ptr::null_mut(), std::ptr::null(), ZERO_IV.as_ptr())
+            } else if self.dec_key.is_some() {
+                EVP_DecryptInit_ex(self.dec, std::ptr::null(), std::ptr::null_mut(), key.as_ptr(), ZERO_IV.as_ptr())
             } else {
                 EVP_DecryptInit_ex(self.dec, EVP_aes_128_gcm(), std::ptr::null_mut(), key.as_ptr(), ZERO_IV.as_ptr())
             };
