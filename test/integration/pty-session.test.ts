@@ -44,11 +44,11 @@ async function waitForScreen(s: PtySession, what: string | RegExp, timeoutMs = 1
         resolve();
       }
     });
-    void s.exited.then(() => {
+    void s.exited.then((e) => {
       if (!ok()) {
         clearTimeout(timer);
         off();
-        reject(new Error(`program ended before showing ${String(what)}\n--- screen ---\n${text(s)}`));
+        reject(new Error(`program ended (${JSON.stringify(e)}) before showing ${String(what)}\n--- screen ---\n${text(s)}`));
       }
     });
   });
@@ -98,7 +98,7 @@ test('a program drawing with cursor moves renders as a terminal would, with the 
 test('a full-screen program (vi) uses the alternate screen; quitting it restores the shell screen', async () => {
   const file = join(work, 'notes.txt');
   writeFileSync(file, 'first line of the file\nsecond line\n');
-  const s = start(sh(`echo before-vi; vi -u NONE -N ${file}; echo after-vi`), 60, 10);
+  const s = start(sh(`echo before-vi; vi -u NONE -N -i NONE -n ${file}; echo after-vi`), 60, 10);
   await waitForScreen(s, 'second line');
   assert.equal(s.snapshot().buffer, 'alternate');
   assert.match(text(s), /^first line of the file\nsecond line\n~/);

@@ -194,7 +194,7 @@ test('a full-screen editor (vi) runs in the pane: escape and cursor keys reach i
   const file = join(dir, 'note.txt');
   writeFileSync(file, 'line one\nline two\n');
   try {
-    await store.getState().runStart('run', '/usr/bin/vi', ['-u', 'NONE', '-N', file]);
+    await store.getState().runStart('run', '/usr/bin/vi', ['-u', 'NONE', '-N', '-i', 'NONE', '-n', file]);
     await waitFrame(/line two/);
     await press(KEY.enter);
     await waitFrame(/ctrl\+\] gives them back/);
