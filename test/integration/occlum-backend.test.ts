@@ -14,6 +14,7 @@ import { BackendError, type RuntimeLogRecord } from '../../src/core/backend/type
 import { findRunProcesses, findServerProcesses } from '../../src/core/detect/processes.ts';
 import { compileHello, occlumEnv, occlumInstall, REAL_OCCLUM } from '../occlum-double/env.ts';
 import { ROOT } from '../helpers/paths.ts';
+import { keySpec, loadNative, sgxSimKey } from '../../src/core/securefs/index.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'occlum-backend-'));
 after(() => {
@@ -138,6 +139,32 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
     assert.ok(bad.problems.some((p) => /image/.test(p)), bad.problems.join('\n'));
     assert.ok((await b.build({ force: true })).ok);
     assert.ok((await b.verify()).ok);
+  });
+
+  test('secure FS: a SIM instance\'s run layer (SIM auto key) merged over the image; a HW one is refused', async () => {
+    const b = backend();
+    const imageMac = readFileSync(join(dir, 'build', 'mount', '.ROOT_MAC'), 'utf8').trim();
+    // Test double for what a SIM-mode enclave leaves in run/mount/__ROOT: a run layer sealed with
+    // the SIM auto key of Occlum's default identity, bound to this image (the engine's PF writer).
+    const src = join(tmp, 'runsrc');
+    mkdirSync(join(src, 'etc'), { recursive: true });
+    writeFileSync(join(src, '.ufs.mac'), Buffer.from(imageMac.split('-').map((h) => parseInt(h, 16))));
+    writeFileSync(join(src, 'etc', 'hosts'), '10.0.0.1 written-at-run-time\n');
+    const runRoot = join(dir, 'run', 'mount', '__ROOT');
+    loadNative().call('pack', [src, runRoot, join(tmp, 'run.ROOT_MAC'), keySpec(sgxSimKey()), '0']);
+    const merged = await b.openFs();
+    assert.equal(merged.kind, 'union');
+    assert.equal(merged.readFile('/etc/hosts').toString(), '10.0.0.1 written-at-run-time\n');
+    assert.ok(merged.list('/bin').some((e) => e.name === 'hello' && e.layer === 'image'));
+    writeFileSync(join(dir, '.sgx_mode'), 'HW\n');
+    try {
+      await assert.rejects(b.openFs(), /sealed with this machine's SGX key.*occlum mount/);
+      assert.equal((await b.openFs({ layer: 'image' })).kind, 'image', 'the image layer alone still opens');
+    } finally {
+      writeFileSync(join(dir, '.sgx_mode'), 'SIM\n');
+      rmSync(runRoot, { recursive: true, force: true });
+      mkdirSync(runRoot);
+    }
   });
 
   test('run with logs: output, LibOS log records at the chosen level, exit status', async () => {
