@@ -240,3 +240,12 @@ test('tolerated variants: panic without a thread name, a bare shell crash report
   assert.equal(one('Terminated').exit?.status, 143);
   assert.equal(one('Killed the process myself').kind, 'raw');
 });
+
+test('LibOS timestamps with an offset instead of Z, and without a round, still parse', () => {
+  const a = one('[2020-06-09T08:53:20.347+08:00][ WARN][T3][#9][··Socket] Error = EAFNOSUPPORT (#97, Unknown error): ["domain not support"] [line = 11, file = src/net/syscalls.rs]');
+  assert.deepEqual([a.kind, a.time, a.syscall, a.errno?.number, a.location?.line, a.message], [
+    'libos', '2020-06-09T08:53:20.347+08:00', 'Socket', 97, 11, 'Error = EAFNOSUPPORT (#97, Unknown error): ["domain not support"]',
+  ]);
+  const b = one('[ERROR][T2][··Ioctl] Error = ENOTTY (#25, Not a typewriter): x');
+  assert.deepEqual([b.kind, b.thread, b.round, b.syscall, b.time], ['libos', 2, undefined, 'Ioctl', undefined]);
+});

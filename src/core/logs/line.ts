@@ -12,7 +12,7 @@ const LEVEL_OF: Record<string, Level> = { ERROR: 'error', WARN: 'warn', INFO: 'i
 // tolerance; the syscall is CamelCase padded with '·' (old docs: '_'; 'Â·' when the UTF-8
 // was decoded as Latin-1), the module lower-case (≥ v0.30.1).
 const LIBOS =
-  /^(?:\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?)\])?\[ *(ERROR|WARN|INFO|DEBUG|TRACE) *\]\[T(\d+)\](?:\[#(\d+)\])?(?:\[[·_Â]*([A-Z][A-Za-z0-9_]*)\])?(?:\[([a-z_][a-z0-9_]*)\])? ?(.*)$/;
+  /^(?:\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\])?\[ *(ERROR|WARN|INFO|DEBUG|TRACE) *\]\[T(\d+)\](?:\[#(\d+)\])?(?:\[[·_Â]*([A-Z][A-Za-z0-9_]*)\])?(?:\[([a-z_][a-z0-9_]*)\])? ?(.*)$/;
 // [ERROR] occlum-pal: msg (line N, file src/x.c)
 const PAL = /^\[(ERROR|WARN|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
 const PAL_LOCATION = / *\(line (\d+), file ([^)]+)\)$/;
