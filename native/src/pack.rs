@@ -131,6 +131,7 @@ fn scan_dir(nodes: &mut Vec<Node>, dir: usize, links: &mut HashMap<(u64, u64), u
             return err(Kind::Unsupported, format!("{}: name is {} bytes; SEFS allows at most {} (rename it)", shown(), name.len(), MAX_NAME));
         }
         // fstatat relative to the open directory (no symlink following), cheaper than lstat(path).
+        // (Two stat threads were tried: slower on this 2-core machine under load.)
         let m = match ent.metadata() {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -196,6 +197,8 @@ fn scan_dir(nodes: &mut Vec<Node>, dir: usize, links: &mut HashMap<(u64, u64), u
 struct PrevEntry {
     id: u64,
     host: String,
+    /// The state line as written (reused verbatim for an unchanged inode).
+    line: String,
     typ: u32,
     sig: Sig,
     fingerprint: Tag,
@@ -237,6 +240,7 @@ fn read_state(out_root: &Path) -> Option<PrevState> {
             PrevEntry {
                 id: f[0].parse().ok()?,
                 host: f[10].to_string(),
+                line: l.to_string(),
                 typ: f[1].parse().ok()?,
                 sig: Sig { size: f[2].parse().ok()?, mtime_ns: f[3].parse().ok()?, ctime_ns: f[4].parse().ok()?, ino: f[5].parse().ok()?, dev: f[6].parse().ok()? },
                 fingerprint: tag(f[7])?,
@@ -678,7 +682,11 @@ pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
                 packed += 1;
             }
             bytes += b;
-            {
+            let prev_line = if was_reused { prev.as_ref().and_then(|p| p.by_path.get(&n.path)).map(|e| e.line.as_str()) } else { None };
+            if let Some(line) = prev_line {
+                state.push_str(line);
+                state.push('\n');
+            } else {
                 let p = &n.path;
                 state.push_str(&format!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
