@@ -26,10 +26,24 @@ export const commands: Record<string, Loader> = {
 function usage(): string {
   const names = Object.keys(commands).sort().join('|');
   return [
-    'usage: occlum-studio [instance-dir]            open the workbench (TUI)',
+    'usage: occlum-studio [instance-dir] [--backend host|occlum] [--occlum-version V] [--log FILE]   the workbench (TUI)',
     `       occlum-studio <${names}> [options]`,
     '       occlum-studio <command> --help          options of one command',
   ].join('\n');
+}
+
+/** The arguments that belong to the studio: run/exec and `watch --run` pass what follows the
+ *  program path to the program (its own --help included). */
+function ownArgs(command: string, args: string[]): string[] {
+  if (command === 'run' || command === 'exec') {
+    const program = args.findIndex((a) => !a.startsWith('-'));
+    return program === -1 ? args : args.slice(0, program);
+  }
+  if (command === 'watch') {
+    const run = args.indexOf('--run');
+    return run === -1 ? args : args.slice(0, run);
+  }
+  return args;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -45,10 +59,7 @@ async function main(argv: string[]): Promise<number> {
   const load = first !== undefined ? commands[first] : undefined;
   if (load) {
     const { command } = await load();
-    // run/exec pass everything after the program path to the program (its own --help included).
-    const firstArg = rest.findIndex((a) => !a.startsWith('-'));
-    const ownArgs = (first === 'run' || first === 'exec') && firstArg !== -1 ? rest.slice(0, firstArg) : rest;
-    if (ownArgs.includes('--help') || ownArgs.includes('-h')) {
+    if (ownArgs(first, rest).some((a) => a === '--help' || a === '-h')) {
       console.log(`${command.usage}\n\n${command.summary}`);
       return 0;
     }
@@ -65,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         'occlum-version': { type: 'string' },
         backend: { type: 'string' },
+        log: { type: 'string' },
       },
     });
     if (positionals.length > 1) throw new UsageError(`unknown command "${positionals[0]}"`);
@@ -76,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
       dir,
       occlumVersion: values['occlum-version'],
       backend: values.backend,
+      log: values.log,
     });
   } catch (err) {
     return reportError(err, usage());

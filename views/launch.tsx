@@ -14,6 +14,8 @@ export interface LaunchOptions {
   dir: string;
   occlumVersion?: string;
   backend?: string;
+  /** A saved log to load into the Logs pane (which then has focus). */
+  log?: string;
   /** Runs once the instance is open, before the first frame (demo: focus the Run pane). */
   prepare?(store: StudioStore): void;
 }
@@ -39,7 +41,14 @@ export async function openStudio(opts: LaunchOptions): Promise<number> {
     backend,
     occlumVersion: opts.occlumVersion,
   });
+  if (opts.log !== undefined && !(existsSync(opts.log) && statSync(opts.log).isFile())) {
+    throw new UserError(`--log ${opts.log}: no such file (give a saved Occlum log, e.g. the stderr of occlum run)`, 2);
+  }
   if (isInstanceDir(dir)) await openInstance(store, dir);
+  if (opts.log !== undefined) {
+    if (store.getState().instanceDir !== null) store.getState().setPane('logs');
+    void store.getState().loadLogFile(resolve(opts.log));
+  }
   opts.prepare?.(store);
 
   let restored = false;
