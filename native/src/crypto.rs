@@ -131,10 +131,21 @@ impl Gcm {
 
     /// AES-GCM decrypt `buf` in place and check `tag`. On failure `buf` holds garbage.
     pub fn decrypt(&mut self, key: &Key, buf: &mut [u8], tag: &Tag) -> bool {
+        let src = buf.as_ptr();
+        self.decrypt_raw(key, src, buf, tag)
+    }
+
+    /// AES-GCM decrypt `src` into `out` (same length) and check `tag`.
+    pub fn decrypt_to(&mut self, key: &Key, src: &[u8], out: &mut [u8], tag: &Tag) -> bool {
+        assert_eq!(src.len(), out.len());
+        self.decrypt_raw(key, src.as_ptr(), out, tag)
+    }
+
+    fn decrypt_raw(&mut self, key: &Key, src: *const u8, buf: &mut [u8], tag: &Tag) -> bool {
         self.init_dec(key);
         unsafe {
             let mut outl: c_int = 0;
-            assert!(EVP_DecryptUpdate(self.dec, buf.as_mut_ptr(), &mut outl, buf.as_ptr(), cint(buf.len())) == 1);
+            assert!(EVP_DecryptUpdate(self.dec, buf.as_mut_ptr(), &mut outl, src, cint(buf.len())) == 1);
             let mut t = *tag;
             assert!(EVP_CIPHER_CTX_ctrl(self.dec, EVP_CTRL_GCM_SET_TAG, 16, t.as_mut_ptr() as *mut c_void) == 1);
             let mut fin = [0u8; 16];

@@ -373,8 +373,7 @@ impl Pf {
                 return Ok(src);
             }
         } else {
-            scratch.copy_from_slice(src);
-            if gcm.decrypt(key, scratch, tag) {
+            if gcm.decrypt_to(key, src, scratch, tag) {
                 return Ok(scratch);
             }
         }
