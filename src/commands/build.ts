@@ -1,47 +1,92 @@
-// `occlum-studio build`: `occlum build` on the host backend (validate, preflight, stage + pack
-// the image, pin the config), atomically; wipes run/ unless --keep-run.
+// `occlum-studio build`: `occlum build` through the chosen backend. Host: validate, preflight,
+// stage + pack the image, pin the config, atomically; wipes run/ unless --keep-run. Occlum: the
+// installed `occlum build` with its SGX/signing/image-key flags passed through (-f added when keys
+// changed), its output streamed.
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { UsageError, UserError, printJson, type Command } from './command.ts';
-import { HostBackend } from '../core/backend/host/index.ts';
 import { reportBackendError } from './runtime-output.ts';
+import { backendFlag, backendLabel, openCommandBackend, refuseFlags } from './backend-choice.ts';
+import type { SgxMode } from '../core/backend/occlum/index.ts';
+
+const NO_ENCLAVE = 'the host backend builds no enclave (no SGX)';
 
 export const command: Command = {
   name: 'build',
   summary:
-    'Build the instance like `occlum build`: validate Occlum.json, check every program under the entry points, pack image/, pin the config. A failed build keeps the last good one.',
-  usage: 'occlum-studio build [-C|--instance dir] [--keep-run] [--image-key file] [-f|--force] [--json]',
+    'Build the instance like `occlum build` through the chosen backend (--backend occlum|host; default: occlum when installed). Host: validate Occlum.json, check every program under the entry points, pack image/, pin the config; a failed build keeps the last good one. Occlum: runs `occlum build` with --sgx-mode, --sign-key, --sign-tool, --image-key, --buildin-image-key, -f.',
+  usage:
+    'occlum-studio build [-C|--instance dir] [--backend occlum|host] [--keep-run] [--image-key file] [--buildin-image-key] [--sgx-mode HW|SIM|HYPER] [--sign-key file] [--sign-tool file] [-f|--force] [--json]',
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
         instance: { type: 'string', short: 'C' },
+        backend: { type: 'string' },
         'keep-run': { type: 'boolean', default: false },
         'image-key': { type: 'string' },
+        'buildin-image-key': { type: 'boolean', default: false },
+        'sgx-mode': { type: 'string' },
+        'sign-key': { type: 'string' },
+        'sign-tool': { type: 'string' },
         force: { type: 'boolean', short: 'f', default: false },
         json: { type: 'boolean', default: false },
       },
     });
     if (positionals.length > 1) throw new UsageError('build takes at most one instance directory');
     const dir = resolve(values.instance ?? positionals[0] ?? process.cwd());
-    if (values['image-key'] !== undefined) {
-      if (values['image-key'] === '') throw new UserError('Error: empty secure image key path');
-      if (!existsSync(values['image-key'])) throw new UserError(`Error: invalid secure image key path: ${values['image-key']}`);
+    const sgxMode = values['sgx-mode'];
+    if (sgxMode !== undefined && !['HW', 'SIM', 'HYPER'].includes(sgxMode)) {
+      throw new UsageError(`--sgx-mode must be HW, SIM or HYPER, got "${sgxMode}" (Occlum would record any other value verbatim and build for simulation)`);
     }
+    for (const name of ['image-key', 'sign-key', 'sign-tool'] as const) {
+      const v = values[name];
+      if (v === undefined) continue;
+      // Occlum's own wording for these two (spec 1.3); the studio adds which option and the fix.
+      if (v === '') throw new UserError(`Error: empty ${name === 'image-key' ? 'secure image key' : name === 'sign-key' ? 'signing key' : 'signing tool'} path (--${name}): give a file path or leave the option out`);
+      if (!existsSync(v)) {
+        const what = name === 'image-key' ? 'secure image key' : name === 'sign-key' ? 'signing key' : 'signing tool';
+        throw new UserError(`Error: invalid ${what} path: ${v} (--${name}: the file does not exist)`);
+      }
+    }
+    if (values['buildin-image-key'] && values['image-key'] === undefined) {
+      throw new UsageError('--buildin-image-key needs --image-key: there is no key to build into initfs');
+    }
+    // `occlum build` runs in the instance directory: key paths are the user's, relative to here.
+    const abs = (v: string | undefined) => (v === undefined ? undefined : resolve(v));
     const json = values.json!;
-    const backend = new HostBackend(dir, {
-      buildProgress: json ? undefined : (p) => (p.progress ? undefined : console.log(p.message)),
+    const { backend, choice } = openCommandBackend(dir, backendFlag(values.backend), {
+      events: { buildProgress: json ? undefined : (p) => (p.progress ? undefined : console.log(p.message)) },
     });
+    if (choice.kind === 'host') {
+      refuseFlags(choice, [
+        { flag: '--sgx-mode', given: sgxMode !== undefined, why: `${NO_ENCLAVE}; leave it out, or install Occlum and use --backend occlum` },
+        { flag: '--sign-key', given: values['sign-key'] !== undefined, why: `${NO_ENCLAVE}, so there is nothing to sign; leave it out, or use --backend occlum` },
+        { flag: '--sign-tool', given: values['sign-tool'] !== undefined, why: `${NO_ENCLAVE}, so there is nothing to sign; leave it out, or use --backend occlum` },
+        { flag: '--buildin-image-key', given: values['buildin-image-key']!, why: 'it has no initfs stage to carry the key; pass --image-key alone (the host backend reads the key file at run time)' },
+      ]);
+    } else {
+      refuseFlags(choice, [
+        { flag: '--keep-run', given: values['keep-run']!, why: '`occlum build` always deletes run/ (the writable layer); copy out what you need first, or use --backend host' },
+      ]);
+    }
     let r;
     try {
-      r = await backend.build({ keepRun: values['keep-run'], imageKey: values['image-key'], force: values.force });
+      r = await backend.build({
+        keepRun: values['keep-run'],
+        imageKey: abs(values['image-key']),
+        force: values.force,
+        ...(choice.kind === 'occlum'
+          ? { sgxMode: sgxMode as SgxMode | undefined, signKey: abs(values['sign-key']), signTool: abs(values['sign-tool']), buildinImageKey: values['buildin-image-key'] }
+          : {}),
+      });
     } catch (err) {
       return reportBackendError(err);
     }
     if (json) {
-      printJson(r);
+      printJson({ ...r, backend: choice.kind, backendReason: choice.reason });
       return r.ok ? 0 : 1;
     }
     for (const w of r.warnings) console.error(`warning: ${w}`);
@@ -52,10 +97,18 @@ export const command: Command = {
     }
     if (!r.ok) {
       for (const e of r.errors) console.error(`error: ${e}`);
-      console.error('occlum-studio: build failed; the previous build (if any) is unchanged');
+      console.error(
+        choice.kind === 'host'
+          ? 'occlum-studio: build failed; the previous build (if any) is unchanged'
+          : 'occlum-studio: occlum build failed (occlum may already have replaced build/ and deleted run/)',
+      );
       return 1;
     }
-    console.log(`Built the Occlum image successfully (host backend, no enclave): ${r.filesStaged} entries, ${r.filesReused} reused, ${r.ms.toFixed(0)} ms`);
+    if (choice.kind === 'host') {
+      console.log(`Built the Occlum image successfully (host backend, no enclave): ${r.filesStaged} entries, ${r.filesReused} reused, ${r.ms.toFixed(0)} ms`);
+    } else {
+      console.log(`occlum-studio: built with the ${backendLabel(choice.kind)} (${choice.reason}) in ${r.ms.toFixed(0)} ms`);
+    }
     return 0;
   },
 };

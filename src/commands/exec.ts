@@ -1,24 +1,50 @@
-// `occlum-studio exec <path> [args…]`: `occlum exec` into the started server. Like Occlum, a
-// non-zero program status prints `Error: <raw wait status>` and exits 1; --exit-status returns
-// the program's status instead.
+// `occlum-studio exec <path> [args…]`: `occlum exec` into the started server, through the chosen
+// backend. Like Occlum, a non-zero program status prints `Error: <raw wait status>` (once: on the
+// occlum backend `occlum exec` prints it itself) and exits 1; --exit-status returns the program's
+// status instead.
+import { appendFileSync } from 'node:fs';
 import { UsageError, type Command } from './command.ts';
-import { HostBackend } from '../core/backend/host/index.ts';
 import { holdSignals, logSink, parseProgramArgs, reportBackendError } from './runtime-output.ts';
+import { backendFlag, openCommandBackend } from './backend-choice.ts';
+import { readServerLog, serverLogMark } from '../core/backend/occlum/server-log.ts';
+import { LogParser } from '../core/logs/index.ts';
+
+/** occlum exec's LibOS log goes to the server's stderr (a file the studio keeps): copy this exec's part. */
+function copyServerLog(dir: string, mark: number | null, file: string): void {
+  if (mark === null) return;
+  const parser = new LogParser();
+  const records = [...parser.feed(readServerLog(dir, mark)), ...parser.end()];
+  const lines = records.filter((r) => r.level !== null).map((r) => r.text + '\n');
+  if (lines.length > 0) appendFileSync(file, lines.join(''));
+}
 
 export const command: Command = {
   name: 'exec',
-  summary: 'Run a program in the started sandbox (shares its run layer and ramfs), like `occlum exec`.',
-  usage: 'occlum-studio exec [-C|--instance dir] [--log-file f] [--allow-fork] [--exit-status] <path> [args…]',
+  summary:
+    'Run a program in the started server (shares its run layer and ramfs), like `occlum exec`, through the chosen backend (--backend occlum|host; default: occlum when installed).',
+  usage: 'occlum-studio exec [-C|--instance dir] [--backend occlum|host] [--log-file f] [--allow-fork] [--exit-status] <path> [args…]',
   async run(argv) {
-    const a = parseProgramArgs(argv, { '--instance': true, '--log-file': true, '--allow-fork': false, '--exit-status': false });
+    const a = parseProgramArgs(argv, { '--instance': true, '--backend': true, '--log-file': true, '--allow-fork': false, '--exit-status': false });
     if (!a.path) throw new UsageError('the program path inside the image is required, e.g. /bin/hello');
-    const backend = new HostBackend(a.instance, { log: logSink(a.values.get('--log-file')) });
+    const logFile = a.values.get('--log-file');
+    const { backend, choice } = openCommandBackend(a.instance, backendFlag(a.values.get('--backend')), { events: { log: logSink(logFile) } });
+    if (choice.kind === 'occlum' && a.flags.has('--allow-fork')) {
+      throw new UsageError(`--allow-fork is not supported by the occlum backend (chosen: ${choice.reason}): Occlum has no fork(); the flag only relaxes the host sandbox`);
+    }
+    const mark = choice.kind === 'occlum' && logFile ? serverLogMark(a.instance) : null;
     const release = holdSignals();
     try {
       const exit = await backend.exec(a.path, a.args, { denyFork: !a.flags.has('--allow-fork') });
+      if (logFile && choice.kind === 'occlum') copyServerLog(a.instance, mark, logFile);
+      if (choice.kind === 'occlum' && exit.status !== 0 && !exit.meaning.includes('(occlum exec printed')) {
+        // No `Error: <status>` line came from occlum exec: the reason is the studio's to give.
+        process.stderr.write(`occlum-studio: ${exit.meaning}\n`);
+      }
       if (a.flags.has('--exit-status') || exit.status === 0) return exit.status;
-      const raw = exit.status > 128 ? exit.status - 128 : exit.status << 8;
-      process.stderr.write(`Error: ${raw}\n`);
+      if (choice.kind === 'host') {
+        const raw = exit.status > 128 ? exit.status - 128 : exit.status << 8;
+        process.stderr.write(`Error: ${raw}\n`);
+      }
       return 1;
     } catch (err) {
       const code = reportBackendError(err);

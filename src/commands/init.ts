@@ -1,11 +1,18 @@
-// `occlum-studio init [dir]`: `occlum init` without Occlum (the 0.31 layout and template).
+// `occlum-studio init [dir]`: `occlum init` through the chosen backend. Host (or no Occlum): the
+// studio writes the 0.31 layout and template itself. Occlum: the installed `occlum init`, run in
+// the directory and never given an argument that makes it hang (only --init-ra grpc_ratls|aecs).
 import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
 import { UsageError, UserError, printJson, type Command } from './command.ts';
-import { InstanceError, initInstance, type InitResult } from '../core/instance/init.ts';
+import { InstanceError, initInstance, newInstance, type InitResult } from '../core/instance/init.ts';
+import { OcclumBackend } from '../core/backend/occlum/index.ts';
+import type { BackendChoice } from '../core/detect/backend-choice.ts';
+import { reportBackendError } from './runtime-output.ts';
+import { backendFlag, openCommandBackend, refuseFlags } from './backend-choice.ts';
 
 export function reportInit(r: InitResult, json: boolean, verb: string): void {
   if (json) {
-    printJson({ ok: true, dir: r.dir, created: r.created, musl: r.musl, localtime: r.localtime });
+    printJson({ ok: true, dir: r.dir, created: r.created, musl: r.musl, localtime: r.localtime, backend: 'host' });
     return;
   }
   console.log(`${verb} an Occlum instance in ${r.dir}`);
@@ -16,23 +23,56 @@ export function reportInit(r: InitResult, json: boolean, verb: string): void {
   }
 }
 
-export const command: Command = {
-  name: 'init',
-  summary: 'Initialise an Occlum instance (Occlum.json, image/, initfs/) in a directory (default: the current one).',
-  usage: 'occlum-studio init [dir] [--json]',
-  async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { json: { type: 'boolean', default: false } },
-    });
-    if (positionals.length > 1) throw new UsageError(`init takes at most one directory, got ${positionals.length}`);
+export const INIT_OPTIONS = {
+  json: { type: 'boolean', default: false },
+  backend: { type: 'string' },
+  'init-ra': { type: 'string' },
+} as const;
+
+/** init and new share this: the studio's own template on the host backend, the Occlum CLI otherwise. */
+export async function initThrough(
+  verb: 'Initialized' | 'Created',
+  target: string,
+  values: { json?: boolean; backend?: string; 'init-ra'?: string },
+): Promise<number> {
+  const dir = resolve(target);
+  const { backend, choice } = openCommandBackend(dir, backendFlag(values.backend));
+  if (!(backend instanceof OcclumBackend)) {
+    refuseFlags(choice, [
+      { flag: '--init-ra', given: values['init-ra'] !== undefined, why: 'the host backend has no init stage to attest from; leave it out, or install Occlum and use --backend occlum' },
+    ]);
     try {
-      reportInit(initInstance(positionals[0] ?? process.cwd()), values.json!, 'Initialized');
+      reportInit(verb === 'Created' ? newInstance(target) : initInstance(target), values.json!, verb);
       return 0;
     } catch (err) {
       if (err instanceof InstanceError) throw new UserError(err.message);
       throw err;
     }
+  }
+  try {
+    const ra = values['init-ra'] !== undefined ? { initRa: values['init-ra'] } : {};
+    if (verb === 'Created') await backend.newInstance(dir, ra);
+    else await backend.init(dir, ra);
+  } catch (err) {
+    return reportBackendError(err);
+  }
+  reportOcclumInit(dir, choice, values.json!, verb);
+  return 0;
+}
+
+function reportOcclumInit(dir: string, choice: BackendChoice, json: boolean, verb: string): void {
+  if (json) printJson({ ok: true, dir, backend: choice.kind, backendReason: choice.reason });
+  else console.log(`${verb} an Occlum instance in ${dir} (occlum backend: ${choice.reason})`);
+}
+
+export const command: Command = {
+  name: 'init',
+  summary:
+    'Initialise an Occlum instance (Occlum.json, image/, initfs/) in a directory (default: the current one), with the installed `occlum init` (occlum backend, the default when Occlum is installed) or the studio\'s own template (--backend host).',
+  usage: 'occlum-studio init [dir] [--backend occlum|host] [--init-ra grpc_ratls|aecs] [--json]',
+  async run(argv) {
+    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: INIT_OPTIONS });
+    if (positionals.length > 1) throw new UsageError(`init takes at most one directory, got ${positionals.length}`);
+    return initThrough('Initialized', positionals[0] ?? process.cwd(), values);
   },
 };

@@ -1,22 +1,27 @@
-// `occlum-studio stop`: ends every program of the server (TERM, then KILL after --timeout ms)
-// and the server itself; nothing stays running or mounted.
+// `occlum-studio stop`: ends every program of the server and the server itself, through the
+// chosen backend; nothing stays running or mounted. Host: TERM, then KILL after --timeout ms.
+// Occlum: `occlum stop` (which waits up to ~31 s, then kills); --timeout cuts that wait short.
 import { type Command, UsageError } from './command.ts';
-import { HostBackend } from '../core/backend/host/index.ts';
 import { parseProgramArgs, reportBackendError } from './runtime-output.ts';
+import { backendFlag, openCommandBackend } from './backend-choice.ts';
 
 export const command: Command = {
   name: 'stop',
-  summary: 'Stop the instance\'s sandbox server, like `occlum stop`.',
-  usage: 'occlum-studio stop [-C|--instance dir] [--timeout ms]',
+  summary: "Stop the instance's server, like `occlum stop`, through the chosen backend (--backend occlum|host; default: occlum when installed).",
+  usage: 'occlum-studio stop [-C|--instance dir] [--backend occlum|host] [--timeout ms]',
   async run(argv) {
-    const a = parseProgramArgs(argv, { '--instance': true, '--timeout': true });
+    const a = parseProgramArgs(argv, { '--instance': true, '--backend': true, '--timeout': true });
     if (a.path) throw new UsageError(`stop takes no arguments (got "${a.path}")`);
     const t = a.values.get('--timeout');
-    const timeout = t === undefined ? 3000 : Number(t);
-    if (!Number.isFinite(timeout) || timeout < 0) throw new UsageError(`--timeout must be a number of milliseconds, got "${t}"`);
+    const timeout = t === undefined ? undefined : Number(t);
+    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0)) throw new UsageError(`--timeout must be a number of milliseconds, got "${t}"`);
+    // The occlum backend reports what `occlum stop` did (a kill after its timeout) as output.
+    const { backend, choice } = openCommandBackend(a.instance, backendFlag(a.values.get('--backend')), {
+      events: { output: (_s, c) => process.stderr.write(c) },
+    });
     try {
       console.log('server is stopping.');
-      await new HostBackend(a.instance).stop(timeout);
+      await backend.stop(timeout ?? (choice.kind === 'host' ? 3000 : undefined));
       console.log('server stopped.');
       return 0;
     } catch (err) {
