@@ -54,7 +54,8 @@ impl Default for Progress {
 
 /// Run `f` over `jobs` on all cores (std::thread); results come back in job order.
 pub fn par_map<T: Sync, R: Send>(jobs: &[T], f: impl Fn(&T, &mut crate::crypto::Gcm) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(jobs.len().max(1)).min(16);
+    let cores = std::env::var("OCCLUM_STUDIO_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let threads = cores.clamp(1, 16).min(jobs.len().max(1));
     let next = AtomicU64::new(0);
     let mut slots: Vec<std::sync::Mutex<Option<R>>> = Vec::with_capacity(jobs.len());
     slots.resize_with(jobs.len(), || std::sync::Mutex::new(None));
