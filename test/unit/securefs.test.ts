@@ -190,3 +190,30 @@ test('extract writes the subtree and never outside the destination', async () =>
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('verify and pack run off the main thread (the event loop keeps turning meanwhile)', async () => {
+  const d = scratch();
+  try {
+    const src = join(d, 'src');
+    mkdirSync(src);
+    for (let i = 0; i < 40; i++) writeFileSync(join(src, `f${i}`), Buffer.alloc(1 << 20, i));
+    let turns = 0;
+    let spinning = true;
+    const spin = () => {
+      turns++;
+      if (spinning) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const r = await packImage({ src, outRoot: join(d, '__ROOT'), macFile: join(d, '.ROOT_MAC'), key: KEY1 });
+    const packTurns = turns;
+    const v = await openImage(join(d, '__ROOT'), KEY1).verify();
+    spinning = false;
+    assert.equal(v.ok, true);
+    assert.equal(v.rootMac, r.rootMac);
+    // A synchronous native call would block the loop: zero turns while it runs.
+    assert.ok(packTurns > 1, `event loop turned ${packTurns} times during pack`);
+    assert.ok(turns > packTurns + 1, `event loop turned ${turns - packTurns} times during verify`);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
