@@ -430,9 +430,12 @@ export const command: Command = {
       }
       case 'pack': {
         const dir = resolve(v.instance ?? '.');
+        // -C may name an existing __ROOT itself: then it is the destination and SRC is required.
+        const bareRoot = existsSync(join(dir, 'metadata'));
+        if (bareRoot && !rest[0]) throw new UsageError(`${dir} is an __ROOT directory: give the SRC directory to pack into it`);
         const src = rest[0] ?? join(dir, 'image');
         if (!existsSync(src)) throw new UserError(`${src}: no such directory to pack`);
-        const outRoot = v.out ?? join(dir, 'build/mount/__ROOT');
+        const outRoot = v.out ?? (bareRoot ? dir : join(dir, 'build/mount/__ROOT'));
         const macFile = v['mac-file'] ?? join(outRoot, '..', '.ROOT_MAC');
         const key = v['image-key'] ? imageKeyOf(v, { imageRoot: outRoot }) : ({ kind: 'integrity-only' } as KeyMode);
         try {
