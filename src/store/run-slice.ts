@@ -323,7 +323,10 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         }
         patch({ picker: null });
         get().setCapture(false);
-        await start(kind, parsed.path, parsed.args);
+        const id = await start(kind, parsed.path, parsed.args);
+        // A program just launched from the picker gets the keyboard, as in a shell; ctrl+] gives
+        // it back to the studio.
+        if (id !== null && get().pane === 'run' && get().run.active === id) setForwarding(true);
         return null;
       },
       async runRerun() {

@@ -85,10 +85,11 @@ test('Run pane: s starts the server (occlum start), x execs into it, S stops it;
     await tui.waitFor('server is running');
     assert.equal(findServerProcesses(dir).length, 1);
     tui.type('x');
-    await tui.waitFor(/exec/i);
+    await tui.waitFor('Exec a program in the running server');
     tui.type('/bin/hello inside 0');
     tui.type(KEY.enter);
     await tui.waitFor('hello inside OCCLUM=yes');
+    await tui.waitFor(/exited normally/); // until then the program has the keyboard
     tui.type('S');
     await tui.waitFor('server stopped', 60_000);
     assert.equal(findServerProcesses(dir).length, 0);

@@ -42,7 +42,7 @@ test('run an interactive program from the Run pane, type into it, see its output
   await tui.waitFor('name?');
   assert.match(tui.screen(), /reader ●/);
 
-  tui.type(KEY.enter); // give the keys to the program
+  // A program launched from the picker has the keyboard straight away.
   await tui.waitFor('ctrl+] gives them back to the studio');
   tui.type('Ann\r');
   await tui.waitFor('hello, Ann');
@@ -98,7 +98,6 @@ test('ctrl+] leaves a running program and keys work in the studio again; k kills
   tui.type('/bin/reader');
   tui.type(KEY.enter);
   await tui.waitFor('name?');
-  tui.type(KEY.enter);
   await tui.waitFor('ctrl+] gives them back');
   tui.type(CTRL_RBRACKET);
   await tui.waitForGone('ctrl+] gives them back');
@@ -127,7 +126,6 @@ test('demo: creates, compiles and builds an instance, opens the Run pane on /bin
   await tui.waitFor('What is your name?');
   assert.match(tui.screen(), /Hello from inside Occlum's image!/);
   assert.match(tui.screen(), /env OCCLUM = yes/);
-  tui.type(KEY.enter);
   await tui.waitFor('ctrl+] gives them back');
   tui.type('Occlum user\r');
   await tui.waitFor('Nice to meet you, Occlum user. Bye!');
@@ -161,7 +159,6 @@ test('resizing the studio resizes the program’s terminal (the program sees it 
   // The pane gives the program the studio's width, and its height minus 5 rows of chrome.
   await tui.waitFor('size 100x25');
   tui.resize(90, 26);
-  tui.type(KEY.enter);
   await tui.waitFor('ctrl+] gives them back');
   // The resize (a signal) and the keys (data) race; ask again until the program reports it.
   for (let attempt = 1; ; attempt++) {

@@ -37,6 +37,7 @@ export function LineEditor({ initial = '', prompt = '', active = true, onSubmit,
 
   useInput(
     (input, key) => {
+      consumeKey(); // the shell must not also dispatch this press (views/keys.ts)
       const { value, cursor } = latest.current;
       const k = keyName(input, key);
       if (k === 'enter') return onSubmit(value);
