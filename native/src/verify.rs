@@ -99,12 +99,17 @@ pub fn verify(dir: &Path, mode: &KeyMode, expected: Option<Tag>, progress: &Prog
     progress.set_total(jobs.len() as u64);
     let results = par_map(&jobs, |(path, ino), gcm| {
         let host = fs.host_path(ino);
-        let size = std::fs::metadata(&host).map(|m| m.len()).unwrap_or(0);
+        let mut size = 0u64;
         let r = (|| -> Result<(), Error> {
-            if !host.exists() {
-                return Err(Error::new(Kind::Missing, format!("host file {} of inode {} is missing", ino.host_file(), ino.id)));
-            }
-            let f = pf::open_path(&host, mode, gcm)?;
+            // One open+read per inode file; a missing file shows up as NotFound here.
+            let f = pf::open_path(&host, mode, gcm).map_err(|e| {
+                if e.kind == Kind::Missing {
+                    Error::new(Kind::Missing, format!("host file {} of inode {} is missing", ino.host_file(), ino.id))
+                } else {
+                    e
+                }
+            })?;
+            size = f.host_nodes() * pf::NODE as u64;
             f.verify_all(gcm)?;
             if ino.has_mac() && f.mac() != ino.inode_mac {
                 return Err(Error::new(
