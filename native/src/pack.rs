@@ -452,11 +452,12 @@ fn read_source(n: &Node) -> Result<(Vec<u8>, Sig)> {
         T_FILE => {
             use std::io::Read;
             let mut f = std::fs::File::open(&n.host).map_err(vanished)?;
+            // The signature is taken before reading: a change during the read then shows up as
+            // a different signature at the next incremental pack, which rewrites the file.
             let m = f.metadata().map_err(vanished)?;
-            let mut data = Vec::with_capacity(m.len() as usize);
+            let mut data = Vec::with_capacity(m.len() as usize + 1);
             f.read_to_end(&mut data).map_err(vanished)?;
-            let sig = Sig::of(&f.metadata().map_err(vanished)?);
-            Ok((data, sig))
+            Ok((data, Sig::of(&m)))
         }
         T_SYMLINK => {
             let t = std::fs::read_link(&n.host).map_err(vanished)?;
