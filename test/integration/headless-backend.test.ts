@@ -142,6 +142,27 @@ describe('automatic choice with the occlum double on PATH', { concurrency: false
     assert.equal(findServerProcesses(inst).length, 0);
     assert.equal(cli(['status', '-C', inst]).stdout, 'built\n');
   });
+
+  test('exec without a server: Occlum\'s refusal once, the fix, exit 1', () => {
+    const r = cli(['exec', '-C', inst, '/bin/hello']);
+    assert.equal(r.status, 1);
+    assert.equal(count(r.stderr, /^Error: the server of current Occlum instance has not been started\.$/), 1, r.stderr);
+    assert.match(r.stderr, /start it first/);
+  });
+
+  test('a failed occlum build exits 1 with its cause', () => {
+    const cfg = join(inst, 'Occlum.json');
+    const good = readFileSync(cfg, 'utf8');
+    writeFileSync(cfg, good.replace('{', '{ "oops": ,'));
+    try {
+      const r = cli(['build', '-C', inst]);
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /^error: occlum build exited with status/m);
+      assert.match(r.stderr, /occlum build failed/);
+    } finally {
+      writeFileSync(cfg, good);
+    }
+  });
 });
 
 describe('--backend host while the occlum double is on PATH', { concurrency: false }, () => {
