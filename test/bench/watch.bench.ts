@@ -14,6 +14,7 @@ import { loadSettings } from '../../src/core/watch/settings.ts';
 import type { BackendBuildOptions } from '../../src/core/watch/types.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { median, percentile, report } from './helpers.ts';
+import { lastTimes, type StageTimes } from '../../src/core/backend/host/timing.ts';
 
 const IMAGE_MB = 200;
 const RUNS = Number(process.env.WATCH_BENCH_RUNS ?? 9);
@@ -26,6 +27,11 @@ interface Sample {
   build: number;
   stop: number;
   launch: number;
+  /** Inside the build and the run preparation (src/core/backend/host/timing.ts). */
+  buildStages: StageTimes;
+  runStages: StageTimes;
+  /** Longest event-loop delay while the build ran. */
+  maxLoopDelay: number;
 }
 
 /** Forces every build to start from scratch (no reuse), like `occlum build` after any change. */
@@ -54,8 +60,24 @@ async function measure(dir: string, backend: HostWatchBackend, runs: number, deb
         loop.queue.on('run-output', onOut);
       });
       const onSet = () => (released = Date.now());
-      const onStart = () => (buildStart = Date.now());
-      const onEnd = () => (buildEnd = Date.now());
+      // Event-loop responsiveness during the build: a 2 ms interval's longest gap between ticks.
+      let probe: NodeJS.Timeout | undefined;
+      let lastTick = 0;
+      let maxGap = 0;
+      const onStart = () => {
+        buildStart = Date.now();
+        lastTick = performance.now();
+        probe = setInterval(() => {
+          const now = performance.now();
+          maxGap = Math.max(maxGap, now - lastTick);
+          lastTick = now;
+        }, 2);
+      };
+      const onEnd = () => {
+        buildEnd = Date.now();
+        clearInterval(probe);
+        maxGap = Math.max(maxGap, performance.now() - lastTick);
+      };
       const onRun = (e: { at: number }) => (runStart = e.at);
       loop.on('change-set', onSet);
       loop.queue.on('build-start', onStart);
@@ -78,6 +100,9 @@ async function measure(dir: string, backend: HostWatchBackend, runs: number, deb
         build: buildEnd - buildStart,
         stop: runStart - buildEnd,
         launch: out - runStart,
+        buildStages: { ...lastTimes.build },
+        runStages: { ...lastTimes.run },
+        maxLoopDelay: maxGap,
       });
     }
   } finally {
@@ -93,14 +118,26 @@ function stages(label: string, s: Sample[]): void {
     return `${k} ${m.toFixed(0)} ms (${((m / p50) * 100).toFixed(0)}%)`;
   });
   console.log(`${label}: stages (medians, share of p50): ${parts.join(', ')}`);
+  console.log(`${label}:   inside the build: ${inner(s.map((x) => x.buildStages))}`);
+  console.log(`${label}:   inside the launch (run preparation): ${inner(s.map((x) => x.runStages))}`);
+  const delays = s.map((x) => x.maxLoopDelay);
+  console.log(`${label}:   longest event-loop stall during a build (2 ms interval probe): p50 ${median(delays).toFixed(0)} ms, worst ${Math.max(...delays).toFixed(0)} ms`);
+}
+
+function inner(all: StageTimes[]): string {
+  const keys = [...new Set(all.flatMap((t) => Object.keys(t)))];
+  return keys.map((k) => `${k} ${median(all.map((t) => t[k] ?? 0)).toFixed(1)}`).join(', ') + ' ms';
 }
 
 async function main() {
   const dir = makeInstance(['hello']);
   try {
-    mkdirSync(join(dir, 'image', 'data'), { recursive: true });
-    // 200 MB in 400 files of 512 KiB: many files, as real images (libraries, models) have.
-    for (let i = 0; i < IMAGE_MB * 2; i++) writeFileSync(join(dir, 'image', 'data', `blob${i}`), randomBytes(512 * 1024));
+    // 200 MB in 2000 files of 100 KiB in 20 directories: many files, as real images (libraries,
+    // models, interpreters' standard libraries) have.
+    for (let d = 0; d < 20; d++) {
+      mkdirSync(join(dir, 'image', 'data', `d${d}`), { recursive: true });
+      for (let i = 0; i < IMAGE_MB / 2; i++) writeFileSync(join(dir, 'image', 'data', `d${d}`, `blob${i}`), randomBytes(100 * 1024));
+    }
     const t0 = performance.now();
     const r = await new HostBackend(dir).build();
     if (!r.ok) throw new Error(r.errors.join('\n'));

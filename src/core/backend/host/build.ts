@@ -21,6 +21,7 @@ import {
   writeFileSync,
   chmodSync,
 } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkConfig } from '../../config/validate.ts';
 import { formatPath } from '../../config/types.ts';
@@ -29,13 +30,15 @@ import { instancePaths, type InstancePaths } from '../../instance/layout.ts';
 import { readStatusFile, writeStatusFile } from '../../instance/status.ts';
 import { readRuntimeConfig, RuntimeConfigError } from '../../sandbox/runtime-config.ts';
 import { BackendError, type BuildOptions, type BuildProgress, type BuildResult } from '../types.ts';
-import { sha256File, statEntry, statKey, walk, type Manifest, type ManifestEntry, type StatCache } from './manifest.ts';
-import { statCachePath } from './verify.ts';
+import { lstatBig, sha256File, statEntry, statKey, walk, type Manifest, type ManifestEntry, type StatCache } from './manifest.ts';
+import { yielder } from './yield.ts';
+import { statCachePath, writeSecureStamp } from './verify.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import { contentMac } from './pin.ts';
 import { encodeIntegrityOnly } from './protected-file.ts';
 import { isAlive, procInfo } from './procs.ts';
 import { packSecureImage, storeImageKey } from './pack.ts';
+import { lastTimes, stopwatch } from './timing.ts';
 
 export const NOT_INITIALIZED =
   'Error: the current working directory is not initialized as an Occlum instance. Need to run "occlum init" first.';
@@ -59,60 +62,84 @@ function readOldManifest(p: InstancePaths): Map<string, ManifestEntry> {
 /**
  * Copies image/ to `dest`, hard-linking files unchanged since the last build (same size and
  * mtime as recorded) from the previous image layer, which is never modified in place.
+ * One lstat per source entry, one per reused file (its mode and size, as linked); only copied
+ * files are stat'ed and hashed again. Yields to the event loop every few ms.
  */
-function stageRootfs(src: string, dest: string, p: InstancePaths, force: boolean, onFile: (n: number) => void): { entries: ManifestEntry[]; reused: number } {
+async function stageRootfs(src: string, dest: string, p: InstancePaths, force: boolean, onFile: (n: number) => void): Promise<{ entries: ManifestEntry[]; reused: number }> {
   const old = force ? new Map<string, ManifestEntry>() : readOldManifest(p);
   mkdirSync(dest, { recursive: true });
-  const staged: { path: string; host: string; srcSize?: number; srcSig?: string; sha256?: string }[] = [];
+  const entries: ManifestEntry[] = [];
+  const pause = yielder();
   let reused = 0;
   let n = 0;
-  for (const { rel, host } of walk(src)) {
+  for (const { rel, host, st } of walk(src)) {
     const path = '/' + rel;
     const out = join(dest, rel);
-    const st = lstatSync(host, { bigint: true });
+    const mode = Number(st.mode & 0o7777n);
     if (st.isDirectory()) {
-      mkdirSync(out, { mode: Number(st.mode & 0o7777n) });
-      chmodSync(out, Number(st.mode & 0o7777n));
-      staged.push({ path, host: out });
+      mkdirSync(out, { mode });
+      chmodSync(out, mode); // mkdir's mode is masked by the umask
+      entries.push({ path, type: 'dir', mode, size: 0 });
     } else if (st.isSymbolicLink()) {
       symlinkSync(readlinkSync(host), out);
-      staged.push({ path, host: out });
+      const e = statEntry(out, path);
+      if (e) entries.push(e);
     } else if (st.isFile()) {
       const prev = old.get(path);
       // mtime, ctime and inode: any write, chmod or replacement of the source since the last build.
       const sig = `${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
       const size = Number(st.size);
-      const prevHost = join(p.hostRootfs, rel);
-      let sha: string | undefined;
-      if (prev && prev.type === 'file' && prev.srcSize === size && prev.srcSig === sig && prev.mode === Number(st.mode & 0o7777n) && existsSync(prevHost)) {
-        linkSync(prevHost, out);
-        sha = prev.sha256;
-        reused++;
-      } else {
-        copyFileSync(host, out, fsc.COPYFILE_FICLONE);
-        chmodSync(out, Number(st.mode & 0o7777n));
+      let entry: ManifestEntry | null = null;
+      if (prev && prev.type === 'file' && prev.srcSize === size && prev.srcSig === sig && prev.mode === mode) {
+        entry = linkPrevious(join(p.hostRootfs, rel), out, path, prev);
+        if (entry) reused++;
       }
-      staged.push({ path, host: out, srcSize: size, srcSig: sig, sha256: sha });
+      if (!entry) {
+        copyFileSync(host, out, fsc.COPYFILE_FICLONE);
+        chmodSync(out, mode);
+        const e = statEntry(out, path)!;
+        entry = { ...e, sha256: sha256File(out) };
+      }
+      entries.push({ ...entry, srcSize: size, srcSig: sig });
     } // sockets, fifos, devices: not part of an image (sefs-cli skips them too)
     onFile(++n);
-  }
-  // Stat after all links are made: linking changes the ctime of the linked inode.
-  const entries: ManifestEntry[] = [];
-  for (const s of staged) {
-    const e = statEntry(s.host, s.path);
-    if (!e) continue;
-    entries.push({
-      ...e,
-      ...(e.type === 'file' ? { sha256: s.sha256 ?? sha256File(s.host), srcSize: s.srcSize, srcSig: s.srcSig } : {}),
-    });
+    const w = pause();
+    if (w) await w;
   }
   return { entries, reused };
 }
 
-function writeStatCache(p: InstancePaths, entries: ManifestEntry[]): void {
+/**
+ * Links a file of the previous image layer into the new one; its manifest entry keeps the hash
+ * the previous build pinned and takes mode and size from the inode itself (a chmod of the old
+ * layer shows up in the next verification, as before). Null when it is gone (copy instead).
+ */
+function linkPrevious(prevHost: string, out: string, path: string, prev: ManifestEntry): ManifestEntry | null {
+  let st;
+  try {
+    st = lstatBig(prevHost);
+  } catch {
+    return null;
+  }
+  if (!st.isFile()) return null;
+  linkSync(prevHost, out);
+  return { path, type: 'file', mode: Number(st.mode & 0o7777n), size: Number(st.size), sha256: prev.sha256 };
+}
+
+/**
+ * The stat cache of the image layer (and the secure image's, see verify.ts): written last,
+ * after every link and unlink of shared inodes, since each changes their ctime.
+ */
+async function writeStatCaches(p: InstancePaths, entries: ManifestEntry[], rootMac: string | null): Promise<void> {
+  const pause = yielder();
   const cache: StatCache = {};
-  for (const e of entries) if (e.type === 'file') cache[e.path] = statKey(join(p.hostRootfs, e.path));
+  for (const e of entries) {
+    if (e.type === 'file') cache[e.path] = statKey(join(p.hostRootfs, e.path));
+    const w = pause();
+    if (w) await w;
+  }
   writeFileAtomic(statCachePath(p), JSON.stringify(cache));
+  if (rootMac) await writeSecureStamp(p, rootMac, pause);
 }
 
 /** Occlum.json with the image MAC filled in, plus the host section (see docs/backends.md). */
@@ -131,6 +158,8 @@ function sysConfig(userJson: Record<string, unknown>, rootMac: string, host: Rec
 }
 
 const LOCK = '.occlum-studio-build.lock';
+/** Where the previous build waits, inside build/, until the next build removes it. */
+const SUPERSEDED = '.superseded';
 
 /** One build per instance at a time; a lock left by a killed build is taken over. */
 function takeBuildLock(dir: string): () => void {
@@ -178,6 +207,7 @@ export async function hostBuild(dir: string, opts: BuildOptions, onProgress?: (p
 
 async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, onProgress?: (p: BuildProgress) => void): Promise<BuildResult> {
   const t0 = performance.now();
+  const mark = stopwatch(lastTimes.build);
   const progress = (phase: BuildProgress['phase'], message: string, extra: Partial<BuildProgress> = {}) => onProgress?.({ phase, message, ...extra });
   const fail = (errors: string[], problems: PreflightProblem[] = [], warnings: string[] = []): BuildResult => ({
     ok: false,
@@ -210,26 +240,34 @@ async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, on
     if (err instanceof RuntimeConfigError) return fail([err.message], [], warnings);
     throw err;
   }
+  mark('validate');
   if (!existsSync(p.image)) return fail([`${p.image} does not exist: put the program and its files under image/ (init creates it)`], [], warnings);
 
   // 2. preflight every program under the entry points
   progress('preflight', `Checking programs under ${runtime.entryPoints.join(', ')}`);
   const results = preflightImage(p.image, runtime.entryPoints);
   const problems = results.flatMap((r) => r.problems);
+  mark('preflight');
   if (preflightErrors(results).length) return fail(['some programs under the entry points cannot run in Occlum (listed above, each with its fix)'], problems, warnings);
 
   // 3. stage the image layer in a temp build dir
   const tmp = mkdtempSync(join(dir, '.build.tmp-'));
+  // The build before the last one, kept until now (see commit below): removed off the main
+  // thread while this build stages and packs.
+  const superseded = join(p.build, SUPERSEDED);
+  const clearing = existsSync(superseded) ? rm(superseded, { recursive: true, force: true }).catch(() => {}) : Promise.resolve();
   try {
     const tHost = join(tmp, 'host');
     const tRootfs = join(tHost, 'rootfs');
     progress('stage', 'Staging the image layer');
-    const { entries, reused } = stageRootfs(p.image, tRootfs, p, !!opts.force, (n) => {
+    const { entries, reused } = await stageRootfs(p.image, tRootfs, p, !!opts.force, (n) => {
       if (n % 200 === 0) progress('stage', 'Staging the image layer', { progress: { done: n, total: 0 } });
     });
+    mark('stage');
     const manifest: Manifest = { version: 1, entries };
     const manifestText = JSON.stringify(manifest);
     writeFileSync(join(tHost, 'manifest.json'), manifestText);
+    mark('manifest');
 
     // 4. pack the secure image (Occlum's SEFS format) when the engine is available
     mkdirSync(join(tmp, 'mount'), { recursive: true });
@@ -242,6 +280,7 @@ async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, on
       imageKeyFile: opts.imageKey ?? null,
       onProgress: (pr) => progress('pack', 'Building new image...', { progress: pr }),
     });
+    mark('pack');
     if (!packed.ok && opts.imageKey) {
       // Encryption was asked for: an unencrypted build would be a silent downgrade.
       rmSync(tmp, { recursive: true, force: true });
@@ -269,18 +308,27 @@ async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, on
     writeFileSync(join(tHost, 'builtin_config'), configMac);
     writeFileSync(join(tmp, 'image_config.json'), JSON.stringify({ image_type: imageType }) + '\n');
 
+    mark('config');
     // 6. commit: swap build dirs, then wipe run/ like Occlum
     progress('commit', 'Installing the new build');
+    await clearing;
     const old = `${p.build}.old`;
     rmSync(old, { recursive: true, force: true });
     if (existsSync(p.build)) renameSync(p.build, old);
     renameSync(tmp, p.build);
-    rmSync(old, { recursive: true, force: true });
-    // Hash-verified at build: prime the stat cache now that no link count changes any more.
-    writeStatCache(p, entries);
+    // The replaced build is moved into the new one, not deleted: deleting it now would cost
+    // ~50 ms of unlinks on a 2000-file image, and each unlink of a hard link it shares with
+    // this build changes that inode's ctime, which would void the stat caches written next.
+    // The next build removes it in the background before it writes its own stat caches.
+    if (existsSync(old)) renameSync(old, superseded);
+    mark('commit');
+    // Hash-verified at build: prime the stat caches now that no link count changes any more.
+    await writeStatCaches(p, entries, packed.ok ? packed.rootMac : null);
+    mark('statcache');
     if (!opts.keepRun) rmSync(p.run, { recursive: true, force: true });
     for (const d of [p.runRoot, p.runInitfsRoot, p.hostUpper, p.hostWork, p.hostSefs]) mkdirSync(d, { recursive: true });
     writeStatusFile(dir, 'built');
+    mark('run-reset');
     return {
       ok: true,
       rootMac: packed.ok ? packed.rootMac : null,

@@ -123,7 +123,7 @@ export class HostBackend implements Backend {
     requireBuilt(this.paths);
     const v = verifyBuild(this.paths, !!opts.full);
     if (!v.ok) return { ok: false, problems: v.problems, configMs: v.configMs, imageMs: v.imageMs };
-    const img = await verifyPackedImage(this.paths, v.sysText!);
+    const img = await verifyPackedImage(this.paths, v.sysText!, !!opts.full);
     return { ok: img.ok, problems: img.problems, configMs: v.configMs, imageMs: v.imageMs + img.ms, image: img.report };
   }
 

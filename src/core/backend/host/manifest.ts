@@ -5,7 +5,7 @@
 // ctime cannot be set from user space, so a write, chmod or replacement forces a rehash.
 // `--full-verify` ignores the cache.
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import { type BigIntStats, closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ManifestEntry {
@@ -49,20 +49,31 @@ export function sha256File(path: string): string {
   return h.digest('hex');
 }
 
-/** Walks a tree in sorted order: (relative path, host path, stats). */
-export function* walk(root: string, rel = ''): Generator<{ rel: string; host: string; st: ReturnType<typeof lstatSync> & object }> {
+type BigStats = BigIntStats;
+
+export function lstatBig(host: string): BigStats {
+  return lstatSync(host, { bigint: true });
+}
+
+/** The stat-cache key of already-read stats (inode + ctime). */
+export function statKeyOf(st: BigStats): string {
+  return `${st.ino}:${st.ctimeNs}`;
+}
+
+/** Walks a tree in sorted order: (relative path, host path, stats), one lstat per entry. */
+export function* walk(root: string, rel = ''): Generator<{ rel: string; host: string; st: BigStats }> {
   const names = readdirSync(join(root, rel)).sort();
   for (const name of names) {
     const r = rel ? `${rel}/${name}` : name;
     const host = join(root, r);
-    const st = lstatSync(host, { bigint: false });
+    const st = lstatBig(host);
     yield { rel: r, host, st };
     if (st.isDirectory()) yield* walk(root, r);
   }
 }
 
-export function statEntry(host: string, path: string): Omit<ManifestEntry, 'sha256' | 'srcSize' | 'srcSig'> | null {
-  const st = lstatSync(host, { bigint: true });
+/** A manifest entry (without hashes) from stats already read; null for sockets, fifos, devices. */
+export function entryOf(st: BigStats, host: string, path: string): Omit<ManifestEntry, 'sha256' | 'srcSize' | 'srcSig'> | null {
   const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : null;
   if (!type) return null;
   return {
@@ -72,6 +83,10 @@ export function statEntry(host: string, path: string): Omit<ManifestEntry, 'sha2
     size: type === 'file' ? Number(st.size) : 0,
     ...(type === 'symlink' ? { target: readlinkSync(host) } : {}),
   };
+}
+
+export function statEntry(host: string, path: string): Omit<ManifestEntry, 'sha256' | 'srcSize' | 'srcSig'> | null {
+  return entryOf(lstatBig(host), host, path);
 }
 
 export interface ManifestCheck {
@@ -99,7 +114,7 @@ export function checkManifest(root: string, m: Manifest, cache: StatCache, full:
     if (problems.length < maxProblems) problems.push(p);
   };
   try {
-    for (const { rel, host } of walk(root)) {
+    for (const { rel, host, st } of walk(root)) {
       const path = '/' + rel;
       seen.add(path);
       const want = byPath.get(path);
@@ -107,7 +122,7 @@ export function checkManifest(root: string, m: Manifest, cache: StatCache, full:
         add(`${path}: added after the build`);
         continue;
       }
-      const got = statEntry(host, path);
+      const got = entryOf(st, host, path);
       if (!got || got.type !== want.type) {
         add(`${path}: type changed`);
         continue;
@@ -116,7 +131,7 @@ export function checkManifest(root: string, m: Manifest, cache: StatCache, full:
       else if (got.size !== want.size) add(`${path}: size changed (${want.size} → ${got.size} bytes)`);
       else if (got.target !== want.target) add(`${path}: symlink target changed`);
       else if (want.type === 'file') {
-        const key = statKey(host);
+        const key = statKeyOf(st);
         if (full || cache[path] !== key) {
           hashedBytes += got.size;
           if (sha256File(host) !== want.sha256) {

@@ -17,6 +17,7 @@ import { NOT_INITIALIZED, recoverInterruptedBuild } from './build.ts';
 import { pinPath } from './pin.ts';
 import type { RuntimeLog } from './log.ts';
 import { verifyBuild, verifyPackedImage } from './verify.ts';
+import { lastTimes, stopwatch } from './timing.ts';
 
 export const NOT_BUILT = 'Error: the Occlum image and enclave are not built yet. Need to run "occlum build" first.';
 
@@ -86,25 +87,29 @@ export interface PreparedProgram {
 /** Config + plan for an instance (used by start, which has no program yet). */
 export async function prepareSession(dir: string, opts: RunOptions, log: RuntimeLog, resetTemporary: boolean) {
   const p = instancePaths(dir);
+  const mark = stopwatch(lastTimes.run);
   requireBuilt(p);
   const tools = missingTools();
   if (tools.length) {
     throw new BackendError(`the host backend needs ${tools.join(', ')} on this machine: install bubblewrap and util-linux (apt-get install bubblewrap util-linux mount)`, 1);
   }
   log.info('entry', `Host runtime booting: instance ${dir} (host backend: no SGX enclave, no attestation)`);
+  mark('checks');
   const v = verifyBuild(p, !!opts.fullVerify);
+  mark('verify-layer');
   if (!v.ok) {
     for (const m of v.problems) log.error('fs', m);
     throw new BackendError(`refusing to run a tampered build: ${v.problems.join('; ')}`, 1);
   }
-  const img = await verifyPackedImage(p, v.sysText!);
+  const img = await verifyPackedImage(p, v.sysText!, !!opts.fullVerify);
+  mark('verify-secure');
   if (!img.ok) {
     for (const m of img.problems) log.error('fs', m);
     throw new BackendError(`refusing to run a tampered build: ${img.problems.join('; ')}`, 1);
   }
   log.info(
     'fs',
-    `Build verified: config pin, manifest and image layer (${(v.configMs + v.imageMs).toFixed(1)} ms${opts.fullVerify ? ', full content hash' : ''})${img.checked ? `, secure image MAC chain (${img.ms.toFixed(1)} ms)` : ''}`,
+    `Build verified: config pin, manifest and image layer (${(v.configMs + v.imageMs).toFixed(1)} ms${opts.fullVerify ? ', full content hash' : ''})${img.checked ? `, secure image MAC chain (${img.ms.toFixed(1)} ms${img.stamped ? ', unchanged since the build' : ''})` : ''}`,
   );
   let cfg: RuntimeConfig;
   let plan: MountPlan;
@@ -139,11 +144,13 @@ export async function prepareSession(dir: string, opts: RunOptions, log: Runtime
       mkdirSync(t, { recursive: true });
     }
   }
+  mark('plan');
   return { p, cfg, plan, configMs: v.configMs, imageMs: v.imageMs, secureImageMs: img.ms };
 }
 
 export async function prepareProgram(dir: string, path: string, args: string[], opts: RunOptions, log: RuntimeLog, resetTemporary: boolean): Promise<PreparedProgram> {
   const { p, cfg, plan, configMs, imageMs, secureImageMs } = await prepareSession(dir, opts, log, resetTemporary);
+  const tProgram = performance.now();
   checkProgramPath(path, cfg.entryPoints, log);
   // The program may come from the image layer or have been written into the run layer.
   const inUpper = existsSync(join(plan.layers.upper, path));
@@ -168,6 +175,7 @@ export async function prepareProgram(dir: string, path: string, args: string[], 
   } else {
     log.warn('process', 'fidelity switch: fork() is allowed (Occlum has no fork; a program that forks will fail in the enclave)');
   }
+  lastTimes.run.program = performance.now() - tProgram;
   const spec: ProgramSpec = {
     plan,
     argv: [path, ...args],
