@@ -5,7 +5,8 @@
 // backend, built once, reused by every test.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, type CliResult } from '../helpers/cli.ts';
@@ -162,6 +163,20 @@ describe('automatic choice with the occlum double on PATH', { concurrency: false
     } finally {
       writeFileSync(cfg, good);
     }
+  });
+
+  test('build passes --image-key (relative to the caller), --buildin-image-key and -f through', () => {
+    mkdirSync(join(tmp, 'keys'));
+    const g = spawnSync('occlum', ['gen-image-key', join(tmp, 'keys', 'image.key')], { cwd: tmp, env, encoding: 'utf8' });
+    assert.equal(g.status, 0, g.stdout + g.stderr);
+    const r = runCli(['build', '-C', inst, '--image-key', 'keys/image.key', '--buildin-image-key', '-f'], { cwd: tmp, env });
+    ok(r, 'encrypted build');
+    assert.match(r.stdout, new RegExp(`^Image encryption key: ${join(tmp, 'keys', 'image.key')}$`, 'm'), 'made absolute for occlum');
+    assert.match(r.stdout, new RegExp(`^rm -rf ${inst}/build$`, 'm'), '-f reached occlum build');
+    assert.ok(existsSync(join(inst, 'initfs', 'etc', 'image_key')), 'the key was built into initfs');
+    const run = cli(['run', '-C', inst, '/bin/hello', 'sealed']);
+    ok(run, 'run of the encrypted image');
+    assert.match(run.stdout, /^hello sealed OCCLUM=yes$/m);
   });
 });
 
