@@ -15,9 +15,9 @@ const NO_ENCLAVE = 'the host backend builds no enclave (no SGX)';
 export const command: Command = {
   name: 'build',
   summary:
-    'Build the instance like `occlum build` through the chosen backend (--backend occlum|host; default: occlum when installed). Host: validate Occlum.json, check every program under the entry points, pack image/, pin the config; a failed build keeps the last good one. Occlum: runs `occlum build` with --sgx-mode, --sign-key, --sign-tool, --image-key, --buildin-image-key, -f.',
+    'Build the instance like `occlum build` through the chosen backend (--backend occlum|host; default: occlum when installed). Host: validate Occlum.json, check every program under the entry points, pack image/, pin the config; a failed build keeps the last good one. Occlum: runs `occlum build` with --sgx-mode, --sign-key, --sign-tool, --image-key, --buildin-image-key, --enable-edmm, -f.',
   usage:
-    'occlum-studio build [-C|--instance dir] [--backend occlum|host] [--keep-run] [--image-key file] [--buildin-image-key] [--sgx-mode HW|SIM|HYPER] [--sign-key file] [--sign-tool file] [-f|--force] [--json]',
+    'occlum-studio build [-C|--instance dir] [--backend occlum|host] [--keep-run] [--image-key file] [--buildin-image-key] [--sgx-mode HW|SIM|HYPER] [--sign-key file] [--sign-tool file] [--enable-edmm Y|N] [-f|--force] [--json]',
   async run(argv) {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -31,6 +31,7 @@ export const command: Command = {
         'sgx-mode': { type: 'string' },
         'sign-key': { type: 'string' },
         'sign-tool': { type: 'string' },
+        'enable-edmm': { type: 'string' },
         force: { type: 'boolean', short: 'f', default: false },
         json: { type: 'boolean', default: false },
       },
@@ -40,6 +41,10 @@ export const command: Command = {
     const sgxMode = values['sgx-mode'];
     if (sgxMode !== undefined && !['HW', 'SIM', 'HYPER'].includes(sgxMode)) {
       throw new UsageError(`--sgx-mode must be HW, SIM or HYPER, got "${sgxMode}" (Occlum would record any other value verbatim and build for simulation)`);
+    }
+    const edmm = values['enable-edmm'];
+    if (edmm !== undefined && edmm !== 'Y' && edmm !== 'N') {
+      throw new UsageError(`--enable-edmm must be Y or N, got "${edmm}" (Occlum would treat any value but N as yes)`);
     }
     for (const name of ['image-key', 'sign-key', 'sign-tool'] as const) {
       const v = values[name];
@@ -65,6 +70,7 @@ export const command: Command = {
         { flag: '--sgx-mode', given: sgxMode !== undefined, why: `${NO_ENCLAVE}; leave it out, or install Occlum and use --backend occlum` },
         { flag: '--sign-key', given: values['sign-key'] !== undefined, why: `${NO_ENCLAVE}, so there is nothing to sign; leave it out, or use --backend occlum` },
         { flag: '--sign-tool', given: values['sign-tool'] !== undefined, why: `${NO_ENCLAVE}, so there is nothing to sign; leave it out, or use --backend occlum` },
+        { flag: '--enable-edmm', given: edmm !== undefined, why: `${NO_ENCLAVE}, so there is no enclave memory to manage; leave it out, or use --backend occlum` },
         { flag: '--buildin-image-key', given: values['buildin-image-key']!, why: 'it has no initfs stage to carry the key; pass --image-key alone (the host backend reads the key file at run time)' },
       ]);
     } else {
@@ -79,7 +85,7 @@ export const command: Command = {
         imageKey: abs(values['image-key']),
         force: values.force,
         ...(choice.kind === 'occlum'
-          ? { sgxMode: sgxMode as SgxMode | undefined, signKey: abs(values['sign-key']), signTool: abs(values['sign-tool']), buildinImageKey: values['buildin-image-key'] }
+          ? { sgxMode: sgxMode as SgxMode | undefined, signKey: abs(values['sign-key']), signTool: abs(values['sign-tool']), buildinImageKey: values['buildin-image-key'], ...(edmm !== undefined ? { enableEdmm: edmm === 'Y' } : {}) }
           : {}),
       });
     } catch (err) {

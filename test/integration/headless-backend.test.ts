@@ -208,7 +208,7 @@ describe('--backend host while the occlum double is on PATH', { concurrency: fal
   test('the host backend refuses occlum-only build flags, naming the flag and the fix', () => {
     const key = join(tmp, 'key.pem');
     writeFileSync(key, 'not a key');
-    for (const args of [['--sgx-mode', 'SIM'], ['--sign-key', key], ['--sign-tool', key], ['--image-key', key, '--buildin-image-key']]) {
+    for (const args of [['--sgx-mode', 'SIM'], ['--sign-key', key], ['--sign-tool', key], ['--enable-edmm', 'N'], ['--image-key', key, '--buildin-image-key']]) {
       const r = cli(['build', '--backend', 'host', '-C', hostInst, ...args]);
       assert.equal(r.status, 2, args.join(' '));
       const flag = args.includes('--buildin-image-key') ? '--buildin-image-key' : args[0]!;
