@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
     const dir = positionals[0] ?? process.cwd();
     // Not a terminal (a pipe, CI, an editor task): print what `check` prints instead of a TUI.
     if (!process.stdout.isTTY || !process.stdin.isTTY) return await nonInteractive(dir, values['occlum-version']);
-    const { openStudio } = await import('../views/launch.tsx');
+    const { openStudio } = await withoutFetch(() => import('../views/launch.tsx'));
     return await openStudio({
       dir,
       occlumVersion: values['occlum-version'],
@@ -92,6 +92,22 @@ async function main(argv: string[]): Promise<number> {
     });
   } catch (err) {
     return reportError(err, usage());
+  }
+}
+
+/**
+ * Ink's layout engine (yoga, emscripten) loads its inline WebAssembly through `fetch` when one
+ * exists, and touching Node's lazy global fetch loads undici: ~50 ms before the first frame.
+ * Hidden while the TUI modules evaluate, the loader decodes the inline bytes directly.
+ */
+async function withoutFetch<T>(load: () => Promise<T>): Promise<T> {
+  const desc = Object.getOwnPropertyDescriptor(globalThis, 'fetch');
+  if (!desc?.configurable) return load();
+  Object.defineProperty(globalThis, 'fetch', { value: undefined, configurable: true, writable: true });
+  try {
+    return await load();
+  } finally {
+    Object.defineProperty(globalThis, 'fetch', desc);
   }
 }
 

@@ -4,13 +4,22 @@
 import { StringDecoder } from 'node:string_decoder';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import pty, { type IPty } from 'node-pty';
-import xtermHeadless from '@xterm/headless';
+import { createRequire } from 'node:module';
+import type { IPty } from 'node-pty';
+import type { Terminal as XTerm } from '@xterm/headless';
 import { snapshotScreen, type ScreenSnapshot } from './screen.ts';
 
-// @xterm/headless is CommonJS: a named ESM import of Terminal fails, the default import works.
-const { Terminal } = xtermHeadless;
-type XTerm = InstanceType<typeof Terminal>;
+// node-pty (a native module) and @xterm/headless (CommonJS, large) load on the first session,
+// not with the studio: neither is needed for its first frame.
+const requireLazy = createRequire(import.meta.url);
+let modules: { pty: typeof import('node-pty'); Terminal: typeof XTerm } | null = null;
+function ptyModules() {
+  modules ??= {
+    pty: requireLazy('node-pty') as typeof import('node-pty'),
+    Terminal: (requireLazy('@xterm/headless') as typeof import('@xterm/headless')).Terminal,
+  };
+  return modules;
+}
 
 /** What to run: the launcher (a backend) turns an entry point + args into this. */
 export interface PtyCommand {
@@ -104,7 +113,7 @@ export class PtySession {
     this.command = command;
     const size = clampSize(opts);
     this.throttleMs = opts.throttleMs ?? DEFAULT_THROTTLE_MS;
-    this.term = new Terminal({
+    this.term = new (ptyModules().Terminal)({
       cols: size.cols,
       rows: size.rows,
       scrollback: opts.scrollback ?? DEFAULT_SCROLLBACK,
@@ -137,7 +146,7 @@ export class PtySession {
       throw new Error(`cannot start ${command.file}: ${problem}`);
     }
     try {
-      this.proc = pty.spawn(command.file, command.args, {
+      this.proc = ptyModules().pty.spawn(command.file, command.args, {
         name: opts.term ?? 'xterm-256color',
         cols: size.cols,
         rows: size.rows,
