@@ -4,7 +4,7 @@
 // status instead.
 import { appendFileSync } from 'node:fs';
 import { UsageError, type Command } from './command.ts';
-import { holdSignals, logSink, parseProgramArgs, reportBackendError } from './runtime-output.ts';
+import { holdSignals, logSink, parseProgramArgs, printedHelp, reportBackendError } from './runtime-output.ts';
 import { backendFlag, openCommandBackend } from './backend-choice.ts';
 import { readServerLog, serverLogMark } from '../core/backend/occlum/server-log.ts';
 import { LogParser } from '../core/logs/index.ts';
@@ -25,6 +25,7 @@ export const command: Command = {
   usage: 'occlum-studio exec [-C|--instance dir] [--backend occlum|host] [--log-file f] [--allow-fork] [--exit-status] <path> [args…]',
   async run(argv) {
     const a = parseProgramArgs(argv, { '--instance': true, '--backend': true, '--log-file': true, '--allow-fork': false, '--exit-status': false });
+    if (printedHelp(a, command.usage, command.summary)) return 0;
     if (!a.path) throw new UsageError('the program path inside the image is required, e.g. /bin/hello');
     const logFile = a.values.get('--log-file');
     const { backend, choice } = openCommandBackend(a.instance, backendFlag(a.values.get('--backend')), { events: { log: logSink(logFile) } });

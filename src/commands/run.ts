@@ -2,7 +2,7 @@
 // installed Occlum). Options only before the program path; the program's stdio is this terminal;
 // exit status as `occlum run` gives it (127 could not launch, 128+n signal n).
 import { UsageError, type Command } from './command.ts';
-import { holdSignals, logSink, parseProgramArgs, reportBackendError } from './runtime-output.ts';
+import { holdSignals, logSink, parseProgramArgs, printedHelp, reportBackendError } from './runtime-output.ts';
 import { backendFlag, openCommandBackend, refuseFlags } from './backend-choice.ts';
 
 export const RUN_OPTIONS = { '--instance': true, '--backend': true, '--log-file': true, '--allow-fork': false, '--full-verify': false };
@@ -14,6 +14,7 @@ export const command: Command = {
   usage: 'occlum-studio run [-C|--instance dir] [--backend occlum|host] [--log-file f] [--allow-fork] [--full-verify] <path> [args…]',
   async run(argv) {
     const a = parseProgramArgs(argv, RUN_OPTIONS);
+    if (printedHelp(a, command.usage, command.summary)) return 0;
     if (!a.path) throw new UsageError('at least one argument must be provided: the program path inside the image, e.g. /bin/hello');
     const logFile = a.values.get('--log-file');
     const { backend, choice } = openCommandBackend(a.instance, backendFlag(a.values.get('--backend')), { events: { log: logSink(logFile) } });

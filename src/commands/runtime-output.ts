@@ -29,6 +29,11 @@ export function parseProgramArgs(argv: string[], known: Record<string, boolean>)
       break;
     }
     if (!a.startsWith('-') || a === '-') break;
+    // Reached when an option value hid --help from the CLI's own check (`run -C dir --help`).
+    if (a === '--help' || a === '-h') {
+      flags.add('--help');
+      continue;
+    }
     const [name, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const key = name === '-C' ? '--instance' : name;
     if (!(key in known)) throw new UsageError(`unknown option ${name}`);
@@ -45,6 +50,13 @@ export function parseProgramArgs(argv: string[], known: Record<string, boolean>)
     path: argv[i],
     args: argv.slice(i + 1),
   };
+}
+
+/** `--help` among the leading options: prints the command's usage; true when it did. */
+export function printedHelp(a: ProgramArgs, usage: string, summary: string): boolean {
+  if (!a.flags.has('--help')) return false;
+  console.log(`${usage}\n\n${summary}`);
+  return true;
 }
 
 /** Log records go to stderr (as occlum-run prints them) or to a file. */

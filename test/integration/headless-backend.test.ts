@@ -216,6 +216,14 @@ describe('--backend host while the occlum double is on PATH', { concurrency: fal
     }
   });
 
+  test('--help after an option value still prints the usage (it is not the program path)', () => {
+    for (const name of ['run', 'exec']) {
+      const r = cli([name, '--backend', 'host', '-C', hostInst, '--help']);
+      ok(r, `${name} --help`);
+      assert.match(r.stdout, new RegExp(`^occlum-studio ${name} .*--backend occlum\\|host`));
+    }
+  });
+
   test('init --init-ra is occlum-only', () => {
     const r = cli(['init', '--backend', 'host', '--init-ra', 'aecs', join(tmp, 'ra')]);
     assert.equal(r.status, 2);
