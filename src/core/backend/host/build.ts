@@ -21,7 +21,7 @@ import {
   writeFileSync,
   chmodSync,
 } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkConfig } from '../../config/validate.ts';
 import { formatPath } from '../../config/types.ts';
@@ -30,7 +30,7 @@ import { instancePaths, type InstancePaths } from '../../instance/layout.ts';
 import { readStatusFile, writeStatusFile } from '../../instance/status.ts';
 import { readRuntimeConfig, RuntimeConfigError } from '../../sandbox/runtime-config.ts';
 import { BackendError, type BuildOptions, type BuildProgress, type BuildResult } from '../types.ts';
-import { lstatBig, sha256File, statEntry, statKey, walk, type Manifest, type ManifestEntry, type StatCache } from './manifest.ts';
+import { lstatBig, sha256FileAsync, statEntry, statKey, walk, type Manifest, type ManifestEntry, type StatCache } from './manifest.ts';
 import { yielder } from './yield.ts';
 import { statCachePath, writeSecureStamp } from './verify.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
@@ -95,10 +95,11 @@ async function stageRootfs(src: string, dest: string, p: InstancePaths, force: b
         if (entry) reused++;
       }
       if (!entry) {
-        copyFileSync(host, out, fsc.COPYFILE_FICLONE);
+        // Off the main thread: a big file (or a disk under writeback) blocks for 100s of ms.
+        await copyFile(host, out, fsc.COPYFILE_FICLONE);
         chmodSync(out, mode);
         const e = statEntry(out, path)!;
-        entry = { ...e, sha256: sha256File(out) };
+        entry = { ...e, sha256: await sha256FileAsync(out) };
       }
       entries.push({ ...entry, srcSize: size, srcSig: sig });
     } // sockets, fifos, devices: not part of an image (sefs-cli skips them too)
@@ -156,6 +157,9 @@ function sysConfig(userJson: Record<string, unknown>, rootMac: string, host: Rec
   copy.host = host;
   return copy;
 }
+
+/** Bench switches (test/bench/watch.bench.ts compares both in one run). */
+export const buildTuning = { overlapPack: true };
 
 const LOCK = '.occlum-studio-build.lock';
 /** Where the previous build waits, inside build/, until the next build removes it. */
@@ -260,27 +264,42 @@ async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, on
     const tHost = join(tmp, 'host');
     const tRootfs = join(tHost, 'rootfs');
     progress('stage', 'Staging the image layer');
-    const { entries, reused } = await stageRootfs(p.image, tRootfs, p, !!opts.force, (n) => {
-      if (n % 200 === 0) progress('stage', 'Staging the image layer', { progress: { done: n, total: 0 } });
+    // The packer reads image/ itself (native, off the main thread), so it runs while the image
+    // layer is staged; its progress is reported once staging is done, phases in order.
+    mkdirSync(join(tmp, 'mount'), { recursive: true });
+    let staging = true;
+    const packing = packSecureImage({
+      src: p.image,
+      outRoot: join(tmp, 'mount', '__ROOT'),
+      macFile: join(tmp, 'mount', '.ROOT_MAC'),
+      previousRoot: opts.force ? null : p.buildRoot,
+      imageKeyFile: opts.imageKey ?? null,
+      onProgress: (pr) => {
+        if (!staging) progress('pack', 'Building new image...', { progress: pr });
+      },
     });
+    if (!buildTuning.overlapPack) await packing;
+    let staged;
+    try {
+      staged = await stageRootfs(p.image, tRootfs, p, !!opts.force, (n) => {
+        if (n % 200 === 0) progress('stage', 'Staging the image layer', { progress: { done: n, total: 0 } });
+      });
+    } catch (err) {
+      await packing; // never rejects; it writes into tmp, which is removed below
+      throw err;
+    }
+    staging = false;
+    const { entries, reused } = staged;
     mark('stage');
     const manifest: Manifest = { version: 1, entries };
     const manifestText = JSON.stringify(manifest);
     writeFileSync(join(tHost, 'manifest.json'), manifestText);
     mark('manifest');
 
-    // 4. pack the secure image (Occlum's SEFS format) when the engine is available
-    mkdirSync(join(tmp, 'mount'), { recursive: true });
+    // 4. the secure image (Occlum's SEFS format) when the engine is available
     progress('pack', 'Building new image...');
-    const packed = await packSecureImage({
-      src: p.image,
-      outRoot: join(tmp, 'mount', '__ROOT'),
-      macFile: join(tmp, 'mount', '.ROOT_MAC'),
-      previousRoot: opts.force ? null : p.buildRoot,
-      imageKeyFile: opts.imageKey ?? null,
-      onProgress: (pr) => progress('pack', 'Building new image...', { progress: pr }),
-    });
-    mark('pack');
+    const packed = await packing;
+    mark('pack-wait');
     if (!packed.ok && opts.imageKey) {
       // Encryption was asked for: an unencrypted build would be a silent downgrade.
       rmSync(tmp, { recursive: true, force: true });

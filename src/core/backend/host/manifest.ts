@@ -6,6 +6,7 @@
 // `--full-verify` ignores the cache.
 import { createHash } from 'node:crypto';
 import { type BigIntStats, closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface ManifestEntry {
@@ -58,6 +59,23 @@ export function lstatBig(host: string): BigStats {
 /** The stat-cache key of already-read stats (inode + ctime). */
 export function statKeyOf(st: BigStats): string {
   return `${st.ino}:${st.ctimeNs}`;
+}
+
+/** sha256File with the reads in the thread pool (the build's main thread stays responsive). */
+export async function sha256FileAsync(path: string): Promise<string> {
+  const h = createHash('sha256');
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead <= 0) break;
+      h.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
+  return h.digest('hex');
 }
 
 /** Walks a tree in sorted order: (relative path, host path, stats), one lstat per entry. */
