@@ -172,7 +172,8 @@ describe('automatic choice with the occlum double on PATH', { concurrency: false
     const r = runCli(['build', '-C', inst, '--image-key', 'keys/image.key', '--buildin-image-key', '-f'], { cwd: tmp, env });
     ok(r, 'encrypted build');
     assert.match(r.stdout, new RegExp(`^Image encryption key: ${join(tmp, 'keys', 'image.key')}$`, 'm'), 'made absolute for occlum');
-    assert.match(r.stdout, new RegExp(`^rm -rf ${inst}/build$`, 'm'), '-f reached occlum build');
+    // The double echoes its clean step; a real Occlum's make output differs.
+    if (!REAL_OCCLUM) assert.match(r.stdout, new RegExp(`^rm -rf ${inst}/build$`, 'm'), '-f reached occlum build');
     assert.ok(existsSync(join(inst, 'initfs', 'etc', 'image_key')), 'the key was built into initfs');
     const run = cli(['run', '-C', inst, '/bin/hello', 'sealed']);
     ok(run, 'run of the encrypted image');
