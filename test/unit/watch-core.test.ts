@@ -64,7 +64,7 @@ test('settings: defaults without a file, full shape with comments', () => {
       '{\n  // build the app first\n  "prebuild": "make",\n  "watch": ["src/**/*.c"],\n  "autoBuild": false,\n  "autoRerun": true,\n  "debounceMs": 60,\n}\n',
     );
     const loaded = loadSettings(dir);
-    assert.deepEqual(loaded.settings, { prebuild: 'make', watch: ['src/**/*.c'], autoBuild: false, autoRerun: true, debounceMs: 60 });
+    assert.deepEqual(loaded.settings, { prebuild: 'make', watch: ['src/**/*.c'], autoBuild: false, autoRerun: true, debounceMs: 60, occlumVersion: null });
     assert.equal(loaded.sources[0]!.base, join(dir, 'src'));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -5,8 +5,9 @@ import { basename, relative, sep } from 'node:path';
 import type { Stats } from 'node:fs';
 import type { SourceGlob } from './glob.ts';
 import type { ChangeArea } from './types.ts';
+import { SETTINGS_FILE } from '../config/settings.ts';
 
-export const SETTINGS_FILE = '.occlum-studio.json';
+export { SETTINGS_FILE };
 
 /**
  * Editor and tool temp files: vim swap files (.swp, .swo …) and its write probe "4913", backups

@@ -12,6 +12,7 @@ import { parseTree, printParseErrorCode, type Node, type ParseError } from 'json
 import { LineIndex } from '../config/location.ts';
 import { compileGlob, type SourceGlob } from './glob.ts';
 import { SETTINGS_FILE } from './scope.ts';
+import { resolveVersion } from '../config/versions.ts';
 
 export interface StudioSettings {
   /** Shell command run in the instance dir (sh -c) before a build when sources changed. */
@@ -22,6 +23,8 @@ export interface StudioSettings {
   autoRerun: boolean;
   /** Quiet time after the last file event before a change set is built (writes are done). */
   debounceMs: number;
+  /** Occlum version the config is checked against (read by src/core/config/settings.ts). */
+  occlumVersion: string | null;
 }
 
 export const DEFAULT_SETTINGS: StudioSettings = {
@@ -30,6 +33,7 @@ export const DEFAULT_SETTINGS: StudioSettings = {
   autoBuild: true,
   autoRerun: true,
   debounceMs: 100,
+  occlumVersion: null,
 };
 
 export const DEBOUNCE_RANGE = { min: 10, max: 10_000 };
@@ -77,6 +81,7 @@ const KEYS: Record<keyof StudioSettings, string> = {
   autoBuild: 'true or false',
   autoRerun: 'true or false',
   debounceMs: `an integer number of milliseconds, ${DEBOUNCE_RANGE.min}..${DEBOUNCE_RANGE.max}`,
+  occlumVersion: 'an Occlum version string such as "0.31.0"',
 };
 
 export function parseSettings(text: string, file: string): StudioSettings {
@@ -137,6 +142,13 @@ export function parseSettings(text: string, file: string): StudioSettings {
         const n = value.value;
         if (value.type !== 'number' || !Number.isInteger(n) || n < DEBOUNCE_RANGE.min || n > DEBOUNCE_RANGE.max) expect();
         out.debounceMs = n as number;
+        break;
+      }
+      case 'occlumVersion': {
+        if (value.type !== 'string') expect();
+        const r = resolveVersion(String(value.value));
+        if (!r.ok) fail(value.offset, `"occlumVersion": ${r.message}`);
+        out.occlumVersion = String(value.value);
         break;
       }
     }
