@@ -2,7 +2,7 @@
 // One useInput here dispatches through the keymap; panes and overlays that take text own the
 // keyboard while they do (store.capture / overlay).
 import React, { useEffect, useState } from 'react';
-import { Box, Text, useApp, useInput, useStdout } from 'ink';
+import { Box, Text, useApp, useInput } from 'ink';
 import { dispatchKey } from './keymap.ts';
 import { isConsumed, keyName } from './keys.ts';
 import { panes } from './panes/registry.ts';
@@ -11,21 +11,8 @@ import { Palette } from './Palette.tsx';
 import { StartScreen } from './StartScreen.tsx';
 import { StatusBar } from './StatusBar.tsx';
 import { TabBar } from './TabBar.tsx';
+import { useTerminalSize } from './terminal-size.ts';
 import { useStudio, useStudioStore } from './store-context.tsx';
-
-function useTerminalSize(): { columns: number; rows: number } {
-  const { stdout } = useStdout();
-  const read = () => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
-  const [size, setSize] = useState(read);
-  useEffect(() => {
-    const onResize = () => setSize(read());
-    stdout.on('resize', onResize);
-    return () => {
-      stdout.off('resize', onResize);
-    };
-  }, [stdout]);
-  return size;
-}
 
 export function App() {
   const store = useStudioStore();

@@ -2,9 +2,10 @@
 // terminal drawn from screen snapshots, an exit banner, and the picker. Keys are in bindings.ts;
 // while forwarding, raw keystrokes go to the program and only ctrl+] comes back to the studio.
 import React, { useEffect } from 'react';
-import { Box, Text, useStdin, useStdout } from 'ink';
+import { Box, Text, useStdin } from 'ink';
 import { LEAVE_KEY, LEAVE_KEY_NAME } from '../../../src/core/pty/input.ts';
 import type { RunTab } from '../../../src/store/run-slice.ts';
+import { useTerminalSize } from '../../terminal-size.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
 import { Picker } from './Picker.tsx';
@@ -15,20 +16,6 @@ export const RUN_CHROME = 5;
 /** The terminal size the pane can give a program, from the studio's own terminal size. */
 export function paneTerminalSize(columns: number, rows: number): { cols: number; rows: number } {
   return { cols: Math.max(10, columns), rows: Math.max(3, rows - RUN_CHROME) };
-}
-
-function useStdoutSize(): { columns: number; rows: number } {
-  const { stdout } = useStdout();
-  const read = () => ({ columns: stdout.columns || 80, rows: stdout.rows || 24 });
-  const [size, setSize] = React.useState(read);
-  useEffect(() => {
-    const onResize = () => setSize(read());
-    stdout.on('resize', onResize);
-    return () => {
-      stdout.off('resize', onResize);
-    };
-  }, [stdout]);
-  return size;
 }
 
 /** While forwarding, every raw keystroke goes to the program, except the leave key. */
@@ -222,7 +209,7 @@ function Footer() {
 
 export function RunPane() {
   const store = useStudioStore();
-  const { columns, rows } = useStdoutSize();
+  const { columns, rows } = useTerminalSize();
   const { forwarding, picker, failed } = useStudio((s) => {
     const tab = s.run.tabs.find((t) => t.id === s.run.active);
     return { forwarding: s.run.forwarding, picker: s.run.picker !== null, failed: !!tab?.exit && !tab.exit.ok };
