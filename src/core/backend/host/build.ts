@@ -21,6 +21,7 @@ import {
   writeFileSync,
   chmodSync,
 } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkConfig } from '../../config/validate.ts';
@@ -191,6 +192,19 @@ function takeBuildLock(dir: string): () => void {
   throw new BackendError(`cannot take the build lock ${file}`, 1);
 }
 
+/**
+ * Removes a tree off the main thread: `rm -rf` in its own process unlinks thousands of files
+ * several times faster than node's rm (one thread-pool round trip per file); node's rm if that
+ * fails. Never rejects.
+ */
+function removeTree(path: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const child = spawn('rm', ['-rf', '--', path], { stdio: 'ignore' });
+    child.on('error', () => resolve(rm(path, { recursive: true, force: true }).catch(() => {})));
+    child.on('close', (code) => (code === 0 ? resolve() : resolve(rm(path, { recursive: true, force: true }).catch(() => {}))));
+  });
+}
+
 /** Temp build dirs of killed builds (safe to remove while holding the lock). */
 function removeStaleTemps(dir: string): void {
   for (const name of readdirSync(dir)) if (name.startsWith('.build.tmp-')) rmSync(join(dir, name), { recursive: true, force: true });
@@ -259,7 +273,7 @@ async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, on
   // The build before the last one, kept until now (see commit below): removed off the main
   // thread while this build stages and packs.
   const superseded = join(p.build, SUPERSEDED);
-  const clearing = existsSync(superseded) ? rm(superseded, { recursive: true, force: true }).catch(() => {}) : Promise.resolve();
+  const clearing = existsSync(superseded) ? removeTree(superseded) : Promise.resolve();
   try {
     const tHost = join(tmp, 'host');
     const tRootfs = join(tHost, 'rootfs');
