@@ -126,6 +126,10 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       this.quietWaiters.push(w);
       this.armQuiet(w);
     });
+    // What the prebuild wrote is on disk now, whether or not chokidar has reported it yet (under
+    // load its events can trail by seconds): compare the disk with the view so nothing is left
+    // over for a second build.
+    this.reconcile();
     return this.released(this.acc.take());
   }
 
