@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTui, KEY, type Tui } from '../helpers/tui.ts';
+import { runCli } from '../helpers/cli.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'studio-shell-'));
 const running: Tui[] = [];
@@ -88,4 +89,35 @@ test('the start screen creates instances: n asks for a path (new), i initialises
   assert.ok(existsSync(join(here, 'Occlum.json')));
   tui2.type('q');
   assert.equal(await tui2.exited, 0);
+});
+
+test('NO_COLOR turns every colour off (bold and inverse stay); without it the same screen is coloured', async () => {
+  const dir = join(work, 'colours');
+  mkdirSync(dir);
+  // An invalid size: the Config pane shows a red error.
+  writeFileSync(join(dir, 'Occlum.json'), '{ "resource_limits": { "user_space_size": "300mb" } }\n');
+  const colourSgr = /\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;[25];[0-9;]+)m/;
+  for (const noColor of [false, true]) {
+    // FORCE_COLOR=1: colours would be on (the test runner sets FORCE_COLOR=0 for its own output).
+    const tui = startTui([dir], { cwd: dir, env: { FORCE_COLOR: '1', ...(noColor ? { NO_COLOR: '1' } : {}) } });
+    running.push(tui);
+    await tui.waitFor('"300mb" is not a valid size');
+    if (noColor) assert.doesNotMatch(tui.raw(), colourSgr);
+    else assert.match(tui.raw(), colourSgr);
+    assert.match(tui.raw(), /\x1b\[7m/); // inverse (status bar) is not a colour
+    tui.type('q');
+    assert.equal(await tui.exited, 0);
+  }
+});
+
+test('without a terminal the studio prints what `check` prints, with its exit status', () => {
+  const dir = join(work, 'piped');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'Occlum.json'), '{ "resource_limits": { "user_space_size": "300mb" } }\n');
+  const tui = runCli([dir]);
+  const check = runCli(['check', dir]);
+  assert.equal(tui.status, 1);
+  assert.equal(tui.status, check.status);
+  assert.equal(tui.stdout, check.stdout);
+  assert.match(tui.stdout, /Occlum\.json:1:\d+: error: .*300mb/);
 });

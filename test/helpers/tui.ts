@@ -10,6 +10,8 @@ const { Terminal } = xtermHeadless;
 export interface Tui {
   /** The visible screen as text lines (trailing spaces trimmed). */
   screen(): string;
+  /** Every byte the program wrote so far, escape sequences included. */
+  raw(): string;
   /** Waits until the screen contains the text (or matches the regex); throws with the screen on timeout. */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
   /** Waits until the text is no longer on screen. */
@@ -49,7 +51,11 @@ export function startTui(args: string[], opts: { cwd?: string; cols?: number; ro
     // (last, so an env passed by a test that copied process.env under CI=true cannot undo it).
     env: { ...process.env, TERM: 'xterm-256color', ...opts.env, CI: 'false', CONTINUOUS_INTEGRATION: 'false' } as Record<string, string>,
   });
-  proc.onData((d) => term.write(d));
+  let rawOut = '';
+  proc.onData((d) => {
+    rawOut += d;
+    term.write(d);
+  });
   let alive = true;
   const exited = new Promise<number>((resolve) =>
     proc.onExit(({ exitCode }) => {
@@ -83,6 +89,7 @@ export function startTui(args: string[], opts: { cwd?: string; cols?: number; ro
 
   return {
     screen,
+    raw: () => rawOut,
     waitFor: (t, timeoutMs = 15_000) => poll(() => matches(t), `timed out waiting for ${String(t)}`, timeoutMs),
     waitForGone: (t, timeoutMs = 15_000) => poll(() => !matches(t), `timed out waiting for ${String(t)} to go`, timeoutMs),
     type: (keys) => proc.write(keys),
