@@ -5,13 +5,14 @@
 // cheap checks the build would fail on (config validation, the runtime config, the loader
 // preflight of every entry-point program) run here first, with the program still running; only
 // when they pass does the queue stop it (beforeReplace) and the real build run.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostBackend } from '../backend/host/index.ts';
 import { descendants, isAlive, signal } from '../backend/host/procs.ts';
 import { BackendError } from '../backend/types.ts';
 import { checkConfig } from '../config/validate.ts';
+import { runPrepared } from './run-prepared.ts';
 import { formatPath } from '../config/types.ts';
 import { preflightErrors, preflightImage } from '../elf/preflight.ts';
 import { instancePaths } from '../instance/layout.ts';
@@ -71,38 +72,8 @@ export class HostWatchBackend implements WatchBackend {
     };
   }
 
-  async run(instanceDir: string, cmd: RunCommand, hooks: RunHooks): Promise<RunningProcess> {
-    const host = new HostBackend(instanceDir, {});
-    let prep;
-    try {
-      prep = await host.prepareRun(cmd.path, cmd.args, { stdio: 'pipe' });
-    } catch (err) {
-      // Refused before launch (entry point, tampered build …): Occlum's lines, its exit status.
-      const lines = err instanceof BackendError && err.occlumLines.length ? err.occlumLines : [(err as Error).message];
-      hooks.onOutput(lines.join('\n') + '\n', 'stderr');
-      const status = err instanceof BackendError ? err.exitCode : 127;
-      hooks.onExit(status);
-      return { pid: undefined, exited: Promise.resolve(status) };
-    }
-    const child = spawn(prep.file, prep.args, { env: prep.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.children.add(child);
-    if (child.pid) prep.started?.(child.pid);
-    child.stdout!.on('data', (c: Buffer) => hooks.onOutput(c.toString('utf8'), 'stdout'));
-    child.stderr!.on('data', (c: Buffer) => hooks.onOutput(c.toString('utf8'), 'stderr'));
-    const exited = new Promise<number>((resolve) => {
-      let done = false;
-      const end = (code: number | null, sig: NodeJS.Signals | null) => {
-        if (done) return;
-        done = true;
-        this.children.delete(child);
-        const { status } = prep.finish(code, sig);
-        hooks.onExit(status);
-        resolve(status);
-      };
-      child.on('error', () => end(127, null));
-      child.on('close', end);
-    });
-    return { pid: child.pid, exited };
+  run(instanceDir: string, cmd: RunCommand, hooks: RunHooks): Promise<RunningProcess> {
+    return runPrepared(() => new HostBackend(instanceDir, {}).prepareRun(cmd.path, cmd.args, { stdio: 'pipe' }), hooks, this.children);
   }
 
   /** Ends every program of the instance: our runs, a run started elsewhere, a start/exec server. */

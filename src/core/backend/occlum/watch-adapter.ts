@@ -3,8 +3,9 @@
 // first with the program still running (config, entry-point ELF preflight), then the queue
 // stops the program and `occlum build` runs (with -f when keys changed). Runs go through
 // `occlum run` in their own process group, so stopping ends the script, occlum-run and the app.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { precheck } from '../../watch/host-backend.ts';
+import { runPrepared } from '../../watch/run-prepared.ts';
 import type { BackendBuildOptions, BackendBuildResult, RunCommand, RunHooks, RunningProcess, WatchBackend } from '../../watch/types.ts';
 import { findRunProcesses, isAlive } from '../../detect/processes.ts';
 import { BackendError } from '../types.ts';
@@ -64,35 +65,9 @@ export class OcclumWatchBackend implements WatchBackend {
     return { ok: true, ...(r.rootMac ? { imageMac: r.rootMac } : {}) };
   }
 
-  async run(instanceDir: string, cmd: RunCommand, hooks: RunHooks): Promise<RunningProcess> {
-    let prep;
-    try {
-      prep = await this.backend(instanceDir).prepareRun(cmd.path, cmd.args, {});
-    } catch (err) {
-      const lines = err instanceof BackendError && err.occlumLines.length ? err.occlumLines : [(err as Error).message];
-      hooks.onOutput(lines.join('\n') + '\n', 'stderr');
-      const status = err instanceof BackendError ? err.exitCode : 127;
-      hooks.onExit(status);
-      return { pid: undefined, exited: Promise.resolve(status) };
-    }
-    const child = spawn(prep.file, prep.args, { cwd: prep.cwd, env: prep.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    this.children.add(child);
-    child.stdout!.on('data', (c: Buffer) => hooks.onOutput(c.toString('utf8'), 'stdout'));
-    child.stderr!.on('data', (c: Buffer) => hooks.onOutput(c.toString('utf8'), 'stderr'));
-    const exited = new Promise<number>((resolve) => {
-      let done = false;
-      const end = (code: number | null, sig: NodeJS.Signals | null) => {
-        if (done) return;
-        done = true;
-        this.children.delete(child);
-        const { status } = prep.finish(code, sig);
-        hooks.onExit(status);
-        resolve(status);
-      };
-      child.on('error', () => end(127, null));
-      child.on('close', end);
-    });
-    return { pid: child.pid, exited };
+  run(instanceDir: string, cmd: RunCommand, hooks: RunHooks): Promise<RunningProcess> {
+    // Detached: stop() ends the whole process group of `occlum run`.
+    return runPrepared(() => this.backend(instanceDir).prepareRun(cmd.path, cmd.args, {}), hooks, this.children, { detached: true });
   }
 
   /** Ends our runs (their whole process groups), any other `occlum run` of the instance, and its server. */
