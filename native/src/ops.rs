@@ -3,7 +3,7 @@
 
 use crate::crypto::{hex, mac_string, parse_dashed16, parse_hex, Gcm};
 use crate::error::{err, Error, Kind, Result};
-use crate::pack::{pack, recover, PackOpts};
+use crate::pack::{pack_hinted, recover, PackOpts};
 use crate::pf::{self, KeyMode, SimIdentity, WriteKey};
 use crate::progress::Progress;
 use crate::sefs::{type_name, Inode, Sefs, T_DIR, T_SYMLINK};
@@ -288,7 +288,9 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
                 fsync: a.get(5).map(|s| s == "1").unwrap_or(false),
                 crash_after: a.get(6).and_then(|s| s.parse().ok()),
             };
-            let r = pack(&o, progress)?;
+            // Args 7.. : "1" then the `changed` hint paths (relative to src), when a hint is given.
+            let changed = (a.get(7).map(|s| s == "1").unwrap_or(false)).then(|| a[8..].to_vec());
+            let r = pack_hinted(&o, changed.as_deref(), progress)?;
             Out::Json(
                 Obj::new()
                     .s("rootMac", &mac_string(&r.root_mac))

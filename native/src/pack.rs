@@ -95,74 +95,111 @@ fn fmt_io(e: &std::io::Error) -> String {
     e.to_string()
 }
 
-/// Scan `src` depth-first, children sorted by byte-wise name, exactly like sefs-cli's zip_dir,
-/// so that fresh inode ids come out in the same order.
-fn scan(src: &Path) -> Result<Vec<Node>> {
-    let meta = std::fs::metadata(src).map_err(|e| Error::io(e, &src.display().to_string()))?;
-    if !meta.is_dir() {
-        return err(Kind::Usage, format!("{}: pack source must be a directory", src.display()));
-    }
-    let mut nodes = vec![Node { path: "/".into(), host: src.to_path_buf(), typ: T_DIR, mode: 0o755, sig: Sig::default(), children: vec![], parent: 0, nlinks: 2, id: 0 }];
-    let mut links: HashMap<(u64, u64), usize> = HashMap::new();
-    scan_dir(&mut nodes, 0, &mut links, 0)?;
-    Ok(nodes)
+/// One directory entry as the source walk saw it.
+#[derive(Clone)]
+struct Stat {
+    typ: u32,
+    mode: u16,
+    sig: Sig,
+    nlink: u64,
 }
 
-fn scan_dir(nodes: &mut Vec<Node>, dir: usize, links: &mut HashMap<(u64, u64), usize>, depth: usize) -> Result<()> {
-    if depth > 512 {
-        return err(Kind::Unsupported, format!("{}: directories nested deeper than 512 levels", nodes[dir].host.display()));
+/// Directory listings by image path ("/", "/a", …), each sorted by name bytes. A full walk fills
+/// it from disk; a hinted pack starts from the previous pack's listings (see `TreeCache`).
+type Listings = HashMap<String, Vec<(String, Stat)>>;
+
+fn child_path(parent: &str, name: &str) -> String {
+    if parent == "/" {
+        format!("/{}", name)
+    } else {
+        format!("{}/{}", parent, name)
     }
-    let host = nodes[dir].host.clone();
-    let rd = std::fs::read_dir(&host).map_err(|e| Error::io(e, &format!("{}: cannot list directory", host.display())))?;
+}
+
+/// Check a name and classify its lstat result (errors name the host path and say how to fix).
+fn stat_entry(hp: &Path, name: &std::ffi::OsStr, m: std::io::Result<std::fs::Metadata>) -> Result<(String, Stat)> {
+    let shown = || hp.display().to_string();
+    let name = match name.to_str() {
+        Some(n) => n.to_string(),
+        None => return err(Kind::Unsupported, format!("{}: file name is not valid UTF-8 (SEFS stores UTF-8 names)", shown())),
+    };
+    if name.len() > MAX_NAME {
+        return err(Kind::Unsupported, format!("{}: name is {} bytes; SEFS allows at most {} (rename it)", shown(), name.len(), MAX_NAME));
+    }
+    let m = match m {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return err(Kind::Missing, format!("{}: vanished while packing (the source tree changed during the pack; retry)", shown()))
+        }
+        Err(e) => return err(Kind::Io, format!("{}: {}", shown(), fmt_io(&e))),
+    };
+    let ft = m.file_type();
+    let typ = if ft.is_file() {
+        T_FILE
+    } else if ft.is_dir() {
+        T_DIR
+    } else if ft.is_symlink() {
+        T_SYMLINK
+    } else {
+        use std::os::unix::fs::FileTypeExt;
+        let what = if ft.is_socket() {
+            "a socket"
+        } else if ft.is_block_device() || ft.is_char_device() {
+            "a device node"
+        } else if ft.is_fifo() {
+            "a FIFO"
+        } else {
+            "a special file"
+        };
+        return err(Kind::Unsupported, format!("{}: is {}, which an Occlum image cannot hold (remove it from the source tree)", shown(), what));
+    };
+    Ok((name, Stat { typ, mode: (m.permissions().mode() & 0o777) as u16, sig: Sig::of(&m), nlink: m.nlink() }))
+}
+
+fn list_dir(host: &Path) -> Result<Vec<(String, Stat)>> {
+    let rd = std::fs::read_dir(host).map_err(|e| Error::io(e, &format!("{}: cannot list directory", host.display())))?;
     let mut ents = Vec::new();
     for ent in rd {
         let ent = ent.map_err(|e| Error::io(e, &host.display().to_string()))?;
         ents.push((ent.file_name(), ent));
     }
     ents.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    for (name, ent) in ents {
-        let hp = host.join(&name);
-        let shown = || hp.display().to_string();
-        let name = match name.to_str() {
-            Some(n) => n.to_string(),
-            None => return err(Kind::Unsupported, format!("{}: file name is not valid UTF-8 (SEFS stores UTF-8 names)", shown())),
-        };
-        if name.len() > MAX_NAME {
-            return err(Kind::Unsupported, format!("{}: name is {} bytes; SEFS allows at most {} (rename it)", shown(), name.len(), MAX_NAME));
-        }
-        // fstatat relative to the open directory (no symlink following), cheaper than lstat(path).
-        // (Two stat threads were tried: slower on this 2-core machine under load.)
-        let m = match ent.metadata() {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return err(Kind::Missing, format!("{}: vanished while packing (the source tree changed during the pack; retry)", shown()))
-            }
-            Err(e) => return err(Kind::Io, format!("{}: {}", shown(), fmt_io(&e))),
-        };
-        let ft = m.file_type();
-        let typ = if ft.is_file() {
-            T_FILE
-        } else if ft.is_dir() {
-            T_DIR
-        } else if ft.is_symlink() {
-            T_SYMLINK
-        } else {
-            use std::os::unix::fs::FileTypeExt;
-            let what = if ft.is_socket() {
-                "a socket"
-            } else if ft.is_block_device() || ft.is_char_device() {
-                "a device node"
-            } else if ft.is_fifo() {
-                "a FIFO"
-            } else {
-                "a special file"
-            };
-            return err(Kind::Unsupported, format!("{}: is {}, which an Occlum image cannot hold (remove it from the source tree)", shown(), what));
-        };
-        let parent_path = &nodes[dir].path;
-        let path = if parent_path == "/" { format!("/{}", name) } else { format!("{}/{}", parent_path, name) };
-        if typ == T_FILE && m.nlink() > 1 {
-            if let Some(&idx) = links.get(&(m.dev(), m.ino())) {
+    // fstatat relative to the open directory (no symlink following), cheaper than lstat(path).
+    // (Two stat threads were tried: slower on this 2-core machine under load.)
+    ents.into_iter().map(|(name, ent)| stat_entry(&host.join(&name), &name, ent.metadata())).collect()
+}
+
+/// Scan `src` depth-first, children sorted by byte-wise name, exactly like sefs-cli's zip_dir,
+/// so that fresh inode ids come out in the same order. Directories with an entry in `lists` are
+/// not read from disk; every directory read is added to it.
+fn scan(src: &Path, lists: &mut Listings) -> Result<Vec<Node>> {
+    let meta = std::fs::metadata(src).map_err(|e| Error::io(e, &src.display().to_string()))?;
+    if !meta.is_dir() {
+        return err(Kind::Usage, format!("{}: pack source must be a directory", src.display()));
+    }
+    let mut nodes = vec![Node { path: "/".into(), host: src.to_path_buf(), typ: T_DIR, mode: 0o755, sig: Sig::default(), children: vec![], parent: 0, nlinks: 2, id: 0 }];
+    let mut links: HashMap<(u64, u64), usize> = HashMap::new();
+    scan_dir(&mut nodes, 0, &mut links, 0, lists)?;
+    Ok(nodes)
+}
+
+fn scan_dir(nodes: &mut Vec<Node>, dir: usize, links: &mut HashMap<(u64, u64), usize>, depth: usize, lists: &mut Listings) -> Result<()> {
+    if depth > 512 {
+        return err(Kind::Unsupported, format!("{}: directories nested deeper than 512 levels", nodes[dir].host.display()));
+    }
+    let host = nodes[dir].host.clone();
+    let dir_path = nodes[dir].path.clone();
+    if !lists.contains_key(&dir_path) {
+        let l = list_dir(&host)?;
+        lists.insert(dir_path.clone(), l);
+    }
+    let ents = lists[&dir_path].clone();
+    for (name, st) in ents {
+        let typ = st.typ;
+        let path = child_path(&dir_path, &name);
+        let key = (st.sig.dev, st.sig.ino);
+        if typ == T_FILE && st.nlink > 1 {
+            if let Some(&idx) = links.get(&key) {
                 // A hard link: a second directory entry for the same inode.
                 nodes[idx].nlinks += 1;
                 nodes[dir].children.push((name, idx));
@@ -170,25 +207,94 @@ fn scan_dir(nodes: &mut Vec<Node>, dir: usize, links: &mut HashMap<(u64, u64), u
             }
         }
         let idx = nodes.len();
-        nodes.push(Node {
-            path,
-            host: hp,
-            typ,
-            mode: (m.permissions().mode() & 0o777) as u16,
-            sig: Sig::of(&m),
-            children: vec![],
-            parent: dir,
-            nlinks: if typ == T_DIR { 2 } else { 1 },
-            id: 0,
-        });
-        if typ == T_FILE && m.nlink() > 1 {
-            links.insert((m.dev(), m.ino()), idx);
+        nodes.push(Node { path, host: host.join(&name), typ, mode: st.mode, sig: st.sig, children: vec![], parent: dir, nlinks: if typ == T_DIR { 2 } else { 1 }, id: 0 });
+        if typ == T_FILE && st.nlink > 1 {
+            links.insert(key, idx);
         }
         nodes[dir].children.push((name, idx));
         if typ == T_DIR {
             nodes[dir].nlinks += 1;
-            scan_dir(nodes, idx, links, depth + 1)?;
+            scan_dir(nodes, idx, links, depth + 1, lists)?;
         }
+    }
+    Ok(())
+}
+
+/// The source listings of the last successful pack into one outRoot, kept in this process so that
+/// a pack with a `changed` hint re-examines only the hinted paths (and their parent chain).
+struct TreeCache {
+    src: PathBuf,
+    out_root: PathBuf,
+    root_mac: Tag,
+    key_fp: String,
+    lists: Listings,
+}
+
+/// A handful of outRoots per process (a studio packs one or two images).
+static TREE_CACHE: std::sync::Mutex<Vec<TreeCache>> = std::sync::Mutex::new(Vec::new());
+const TREE_CACHE_MAX: usize = 4;
+
+fn take_cache(out_root: &Path) -> Option<TreeCache> {
+    let mut c = TREE_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let i = c.iter().position(|t| t.out_root == out_root)?;
+    Some(c.remove(i))
+}
+
+fn put_cache(t: TreeCache) {
+    let mut c = TREE_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    c.retain(|x| x.out_root != t.out_root);
+    if c.len() >= TREE_CACHE_MAX {
+        c.remove(0);
+    }
+    c.push(t);
+}
+
+/// Forget listings of `path` and everything below it (they are read from disk again).
+fn drop_subtree(lists: &mut Listings, path: &str) {
+    let prefix = format!("{}/", path);
+    lists.retain(|k, _| k != path && !k.starts_with(&prefix));
+}
+
+/// Bring the listings up to date for one hinted path (relative to src): every component from the
+/// root down is re-stat'ed in its parent's listing (added, replaced or removed); a hinted
+/// directory is re-read with its whole subtree. Directories that are not listed yet (new ones)
+/// are read from disk by the scan.
+fn apply_hint(src: &Path, lists: &mut Listings, rel: &str) -> Result<()> {
+    let comps: Vec<&str> = rel.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    if comps.iter().any(|c| *c == "..") {
+        return err(Kind::Usage, format!("changed path {:?}: must be relative to the pack source without `..`", rel));
+    }
+    if comps.is_empty() {
+        // The source root itself: re-read everything.
+        lists.clear();
+        return Ok(());
+    }
+    let mut parent = "/".to_string();
+    let mut host = src.to_path_buf();
+    for (k, comp) in comps.iter().enumerate() {
+        let path = child_path(&parent, comp);
+        host.push(comp);
+        let Some(listing) = lists.get_mut(&parent) else { break };
+        let pos = listing.binary_search_by(|(n, _)| n.as_bytes().cmp(comp.as_bytes()));
+        let m = std::fs::symlink_metadata(&host);
+        if matches!(&m, Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(20 /* ENOTDIR */)) {
+            if let Ok(i) = pos {
+                listing.remove(i);
+            }
+            drop_subtree(lists, &path);
+            break;
+        }
+        let (name, st) = stat_entry(&host, std::ffi::OsStr::new(comp), m)?;
+        let is_dir = st.typ == T_DIR;
+        match pos {
+            Ok(i) => listing[i] = (name, st),
+            Err(i) => listing.insert(i, (name, st)),
+        }
+        if !is_dir || k + 1 == comps.len() {
+            drop_subtree(lists, &path);
+            break;
+        }
+        parent = path;
     }
     Ok(())
 }
@@ -560,14 +666,38 @@ fn check_destination(o: &PackOpts) -> Result<()> {
 }
 
 pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
+    pack_hinted(o, None, progress)
+}
+
+/// `pack` with an optional change-set hint: `changed` lists paths relative to `src` that may have
+/// been modified, added or removed since the previous pack into `out_root` by this process. The
+/// caller promises that nothing else in the source changed; then only those paths (and the
+/// directories on their way up to the root) are stat'ed instead of walking the whole tree. A
+/// hinted directory is re-read with its whole subtree. Without that previous pack in this process
+/// (or when the image, its key mode or its state no longer match it) the full walk runs. A wrong
+/// hint never yields an inconsistent image: unhinted changes are just missed until a pack without
+/// a hint (inode files are still chosen by the recorded signatures, and read from the source).
+pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress) -> Result<PackResult> {
     let t0 = Instant::now();
     check_destination(o)?;
+    // Taken out first: a failed pack leaves no listings behind.
+    let cached = take_cache(&o.out_root);
     recover(&o.out_root, &o.mac_file, true)?;
     trace(&t0, "recover");
-    let mut nodes = scan(&o.src)?;
-    trace(&t0, "scan");
     let key_fp = key_fingerprint(&o.key);
     let cur_mac = stored_root_mac(&o.out_root);
+    let mut lists: Listings = match (changed, cached) {
+        (Some(ch), Some(c)) if o.incremental && c.src == o.src && c.key_fp == key_fp && Some(c.root_mac) == cur_mac => {
+            let mut l = c.lists;
+            for rel in ch {
+                apply_hint(&o.src, &mut l, rel)?;
+            }
+            l
+        }
+        _ => HashMap::new(),
+    };
+    let mut nodes = scan(&o.src, &mut lists)?;
+    trace(&t0, "scan");
     // The recorded state is trusted only if it belongs to the `metadata` that is there now and was
     // made with the same key mode. (.ROOT_MAC is not needed: a build may seed a fresh outRoot with
     // hard links to the previous image and pack into it with a new macFile. Reused files are never
@@ -765,6 +895,7 @@ pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
         trace(&t0, "commit");
         let _ = std::fs::remove_dir_all(&work_dir);
     }
+    put_cache(TreeCache { src: o.src.clone(), out_root: o.out_root.clone(), root_mac: res.root_mac, key_fp, lists });
     trace(&t0, "done");
     res.ms = t0.elapsed().as_secs_f64() * 1000.0;
     Ok(res)

@@ -3,6 +3,7 @@ mod real_image;
 mod pack_verify;
 mod fuzz;
 mod eras;
+mod pack_hint;
 
 use std::path::PathBuf;
 

@@ -69,6 +69,15 @@ export interface PackOptions {
   key: KeyMode;
   /** Reuse inode files of unchanged content from an existing image at outRoot. */
   incremental?: boolean;
+  /**
+   * Change-set hint for an incremental pack: paths relative to `src` that may have been modified,
+   * added or removed since the previous pack into `outRoot` by this process. The caller promises
+   * nothing else changed; then only these paths (and the directories up to the root) are stat'ed
+   * instead of walking the whole tree. A directory path re-reads its whole subtree. Ignored (full
+   * walk) for the first pack into `outRoot` in this process or when the image changed meanwhile.
+   * A wrong hint misses changes until the next unhinted pack but never makes an inconsistent image.
+   */
+  changed?: string[];
   onProgress?: (p: Progress) => void;
 }
 
