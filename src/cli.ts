@@ -26,7 +26,7 @@ export const commands: Record<string, Loader> = {
 function usage(): string {
   const names = Object.keys(commands).sort().join('|');
   return [
-    'usage: occlum-studio [instance-dir] [--backend host|occlum] [--occlum-version V] [--log FILE]   the workbench (TUI)',
+    'usage: occlum-studio [instance-dir] [--backend host|occlum] [--occlum-version V] [--log FILE] [--sgx-mode HW|SIM|HYPER]   the workbench (TUI)',
     `       occlum-studio <${names}> [options]`,
     '       occlum-studio <command> --help          options of one command',
   ].join('\n');
@@ -77,10 +77,18 @@ async function main(argv: string[]): Promise<number> {
         'occlum-version': { type: 'string' },
         backend: { type: 'string' },
         log: { type: 'string' },
+        'sgx-mode': { type: 'string' },
       },
     });
     if (positionals.length > 1) throw new UsageError(`unknown command "${positionals[0]}"`);
     const dir = positionals[0] ?? process.cwd();
+    const sgxMode = values['sgx-mode'];
+    if (sgxMode !== undefined) {
+      if (!/^(HW|SIM|HYPER)$/.test(sgxMode)) throw new UsageError(`--sgx-mode must be HW, SIM or HYPER, not "${sgxMode}"`);
+      // The occlum backend's builds then run in this mode (`occlum build` reads SGX_MODE when no
+      // --sgx-mode flag is given; a change of mode makes Occlum rebuild from scratch).
+      process.env.SGX_MODE = sgxMode;
+    }
     // Not a terminal (a pipe, CI, an editor task): print what `check` prints instead of a TUI.
     if (!process.stdout.isTTY || !process.stdin.isTTY) return await nonInteractive(dir, values['occlum-version']);
     const { openStudio } = await withoutFetch(() => import('../views/launch.tsx'));

@@ -108,3 +108,21 @@ test('--backend occlum without an Occlum: a clear error, exit 1', async () => {
   assert.equal(code, 1);
   assert.match(tui.screen().replace(/\s+/g, ' '), /--backend occlum was requested but Occlum is not installed here/);
 });
+
+test('--sgx-mode SIM: the Build pane builds a new instance in simulation mode', async () => {
+  const fresh = join(tmp, 'sim');
+  await new OcclumBackend(fresh, {}, { install: occlumInstall(env), env }).newInstance(fresh);
+  compileHello(fresh);
+  const { SGX_MODE: _inherited, ...base } = env as Record<string, string>;
+  const tui = startTui([fresh, '--sgx-mode', 'SIM'], { cwd: fresh, cols: 120, rows: 36, env: base });
+  running.push(tui);
+  await tui.waitFor(/sim │ occlum/);
+  tui.type('2');
+  await tui.waitFor('auto-build');
+  tui.type('b');
+  await tui.waitFor('Built the Occlum image and enclave successfully', 60_000);
+  assert.match(tui.screen(), /SGX mode: SIM/);
+  assert.equal(readFileSync(join(fresh, '.sgx_mode'), 'utf8').trim(), 'SIM');
+  tui.type('q');
+  assert.equal(await tui.exited, 0);
+});
