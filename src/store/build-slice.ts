@@ -3,9 +3,9 @@
 // the auto-build / auto-rerun toggles. The DevLoop itself is a mutable object kept outside
 // zustand; the state carries plain copies of its records.
 //
-// After a good build with auto-rerun on, the last `run` started from the Run pane is started
-// again in its tab (the queue has already stopped it: Occlum must not build under a running
-// instance).
+// After a good build with auto-rerun on, the last program started from the Run pane (run or
+// exec) is started again in its tab; the queue has already stopped it, and the exec server with
+// it (Occlum must not build under a running instance), so an exec starts the server first.
 import type { StateCreator } from 'zustand/vanilla';
 import { openWatchBackend } from '../core/watch/select.ts';
 import { DevLoop } from '../core/watch/loop.ts';
@@ -117,11 +117,13 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
       }, 30);
     };
 
-    const rerunInRunPane = () => {
+    const rerunInRunPane = async () => {
       const s = get();
-      const runs = (s.run?.tabs ?? []).filter((t) => t.kind === 'run');
-      const last = runs.sort((a, b) => b.startedAt - a.startedAt)[0];
-      if (last && s.runStart) void s.runStart('run', last.path, last.args, last.id);
+      const last = [...(s.run?.tabs ?? [])].sort((a, b) => b.startedAt - a.startedAt)[0];
+      if (!last || !s.runStart) return;
+      // The build stopped the exec server with everything else: an exec needs it started again.
+      if (last.kind === 'exec') await s.runServer('start');
+      void s.runStart(last.kind, last.path, last.args, last.id);
     };
 
     return {
@@ -159,7 +161,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
           sync();
           // Follow the newest record unless the user picked an older one.
           if (get().build.selected === null) patch({ outputTop: null });
-          if (r.outcome === 'ok' && q.settings.autoRerun) rerunInRunPane();
+          if (r.outcome === 'ok' && q.settings.autoRerun) void rerunInRunPane();
         });
         q.on('deferred', sync);
         q.on('settings', sync);

@@ -143,6 +143,26 @@ test("a good build stops the Run pane's program and reruns it in its tab", async
   store.getState().runCloseTab();
 });
 
+test('an exec tab is rerun after a good build: the server the build stopped is started again', async () => {
+  const { dir, store } = await setup();
+  await waitFor(() => store.getState().build.loop === 'watching', 'the loop to watch');
+  await store.getState().runServer('start');
+  const tabId = await store.getState().runStart('exec', '/bin/sleeper', ['60']);
+  assert.ok(tabId !== null);
+  await waitFor(() => store.getState().run.tabs[0]?.state === 'running', 'the exec to run');
+  const firstStart = store.getState().run.tabs[0]!.startedAt;
+  writeFileSync(join(dir, 'image', 'etc', 'three'), '3\n');
+  await waitFor(done(store, 1), 'build #1');
+  assert.equal(builds(store)[0]!.outcome, 'ok', JSON.stringify(builds(store)[0]!.cause));
+  await waitFor(
+    () => (store.getState().run.tabs[0]?.startedAt ?? 0) > firstStart && store.getState().run.tabs[0]?.state === 'running',
+    'the exec to be rerun in the restarted server',
+  );
+  assert.equal(store.getState().run.tabs[0]!.kind, 'exec');
+  store.getState().runCloseTab();
+  await store.getState().runServer('stop');
+});
+
 test('an instance never built is not watched until the first build (b)', async () => {
   const { store, frame, press, tick } = await setup(false);
   await tick();
