@@ -13,7 +13,13 @@ import { createStudioStore, openInstance, type StudioStore } from '../../src/sto
 import { makeInstance } from '../helpers/host-instance.ts';
 
 const cleanup: string[] = [];
-after(() => cleanup.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const stores: StudioStore[] = [];
+after(async () => {
+  // Opening a built instance starts its dev loop, and this file edits image/: let a build the
+  // edit triggered finish before the instance is removed under it.
+  for (const s of stores) await s.getState().buildStopWatching();
+  cleanup.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
 
 const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
@@ -53,6 +59,7 @@ test('host backend: a built and run instance shows run-layer files over the imag
   assert.ok(built.ok, built.errors.join('\n'));
 
   const store = createStudioStore({ launchDir: dir, backend: 'host' });
+  stores.push(store);
   await openInstance(store, dir);
   await store.getState().filesOpen();
   assert.equal(store.getState().files.status, 'ready');
@@ -152,6 +159,7 @@ test('SEFS run layer with whiteouts (Occlum reader, image key): deleted entries 
   w(join(dir, 'Occlum.json'), '{}');
 
   const store = createStudioStore({ launchDir: dir, backend: 'occlum' });
+  stores.push(store);
   await openInstance(store, dir);
   store.getState().filesSetOpener(async (d, layer) => openInstanceFs(d, { layer, imageKey: keyFile }));
   await store.getState().filesOpen();
