@@ -1,18 +1,9 @@
 // Mutations of config texts for the fuzz test and the checker benchmark: bit flips, truncation,
 // wrong types, huge and negative numbers, deep nesting, multi-MB strings, stray comments/commas.
 import { parseTree, type Node } from 'jsonc-parser';
+import { rng } from './rng.ts';
 
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from './rng.ts';
 
 function valueNodes(text: string): Node[] {
   let root: Node | undefined;

@@ -25,6 +25,7 @@ import { DevLoop } from '../../src/core/watch/loop.ts';
 import { loadSettings } from '../../src/core/watch/settings.ts';
 import type { BuildRecord, ChangeSet } from '../../src/core/watch/types.ts';
 import { listTree, StandInBackend } from '../helpers/watch-stand-in-backend.ts';
+import { rng } from '../helpers/rng.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -60,17 +61,6 @@ async function openLoop(dir: string) {
   return { backend, loop, sets, builds, quiesce };
 }
 
-/** mulberry32: small seeded PRNG so a failing storm can be replayed with its seed. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function walk(root: string, dirs: string[], files: string[]): void {
   for (const d of readdirSync(root, { withFileTypes: true })) {

@@ -143,6 +143,14 @@ export class OcclumBackend implements Backend {
         'Error: the current working directory has been initialized as an Occlum instance',
       ]);
     }
+    const extra = this.initArgsChecked(opts);
+    mkdirSync(target, { recursive: true });
+    const r = await this.call(['init', ...extra], { timeoutMs: INIT_TIMEOUT_MS });
+    if (r.status !== 0) throw this.failure('occlum init', r);
+  }
+
+  /** `--init-ra` arguments for init/new: a usage error (2) when malformed, refused when too old. */
+  private initArgsChecked(opts: { initRa?: string }): string[] {
     let extra: string[];
     try {
       extra = initArgs(opts);
@@ -150,9 +158,7 @@ export class OcclumBackend implements Backend {
       throw new BackendError((e as Error).message, 2);
     }
     if (opts.initRa !== undefined) this.requireFeature('init-ra');
-    mkdirSync(target, { recursive: true });
-    const r = await this.call(['init', ...extra], { timeoutMs: INIT_TIMEOUT_MS });
-    if (r.status !== 0) throw this.failure('occlum init', r);
+    return extra;
   }
 
   async newInstance(dir: string, opts: { initRa?: string } = {}): Promise<void> {
@@ -160,13 +166,7 @@ export class OcclumBackend implements Backend {
     if (existsSync(target)) {
       throw new BackendError(`"${target}" already exists: choose a new path for the instance`, 1, [`Error: destination "${target}" already exists`]);
     }
-    let extra: string[];
-    try {
-      extra = initArgs(opts);
-    } catch (e) {
-      throw new BackendError((e as Error).message, 2);
-    }
-    if (opts.initRa !== undefined) this.requireFeature('init-ra');
+    const extra = this.initArgsChecked(opts);
     const parent = dirname(target);
     mkdirSync(parent, { recursive: true });
     // The one subcommand that takes a path: run it from the parent with the absolute path.
