@@ -364,24 +364,27 @@ impl Pf {
     }
 
     /// Authenticate one node; returns its plaintext (the host bytes themselves when
-    /// integrity-only, so verification copies nothing).
-    fn open_node<'a>(&'a self, phys: u64, key: &Key, tag: &Tag, scratch: &'a mut [u8], gcm: &mut Gcm) -> Result<&'a [u8]> {
+    /// integrity-only, so verification copies nothing), or nothing when `plain` is false.
+    fn open_node<'a>(&'a self, phys: u64, key: &Key, tag: &Tag, plain: bool, scratch: &'a mut [u8], gcm: &mut Gcm) -> Result<&'a [u8]> {
         let off = phys as usize * NODE;
         let src = &self.raw[off..off + NODE];
         if self.mode.integrity_only() {
             if gcm.gmac(key, src) == *tag {
                 return Ok(src);
             }
-        } else {
-            if gcm.decrypt_to(key, src, scratch, tag) {
-                return Ok(scratch);
+        } else if !plain {
+            if gcm.check_tag(key, src, tag) {
+                return Ok(&[]);
             }
+        } else if gcm.decrypt_to(key, src, scratch, tag) {
+            return Ok(scratch);
         }
         Err(Error::node(Kind::Corrupt, phys, format!("node {} fails its {} check (modified, or swapped with another node)", phys, if self.mode.integrity_only() { "GMAC" } else { "GCM" })))
     }
 
-    /// Walk the MHT tree, authenticating every node; `sink(d, plaintext)` gets each data node.
-    fn walk(&self, gcm: &mut Gcm, sink: &mut dyn FnMut(u64, &[u8])) -> Result<()> {
+    /// Walk the MHT tree, authenticating every node; `sink(d, plaintext)` gets each data node
+    /// (an empty slice when `plain` is false: the data nodes are then only authenticated).
+    fn walk(&self, gcm: &mut Gcm, plain: bool, sink: &mut dyn FnMut(u64, &[u8])) -> Result<()> {
         let d_count = data_nodes(self.size);
         if d_count == 0 {
             return Ok(());
@@ -397,11 +400,11 @@ impl Pf {
                 let s = 3072 + 32 * ((m - 1) % CHILD_SLOTS) as usize;
                 (arr(&p[s..s + 16]), arr(&p[s + 16..s + 32]))
             };
-            let mht = self.open_node(phys_mht(m), &key, &tag, &mut scratch, gcm)?.to_vec();
+            let mht = self.open_node(phys_mht(m), &key, &tag, true, &mut scratch, gcm)?.to_vec();
             for d in m * DATA_SLOTS..d_count.min((m + 1) * DATA_SLOTS) {
                 let s = 32 * (d % DATA_SLOTS) as usize;
                 let (k, t): (Key, Tag) = (arr(&mht[s..s + 16]), arr(&mht[s + 16..s + 32]));
-                let node = self.open_node(phys_data(d), &k, &t, &mut scratch, gcm)?;
+                let node = self.open_node(phys_data(d), &k, &t, plain, &mut scratch, gcm)?;
                 sink(d, node);
             }
             mhts.push(mht);
@@ -411,7 +414,7 @@ impl Pf {
 
     /// Authenticate every node without producing the plaintext.
     pub fn verify_all(&self, gcm: &mut Gcm) -> Result<()> {
-        self.walk(gcm, &mut |_, _| {})
+        self.walk(gcm, false, &mut |_, _| {})
     }
 
     /// Authenticate every node and return the plaintext (`size` bytes).
@@ -421,7 +424,7 @@ impl Pf {
         let mut out = vec![0u8; size];
         let first = size.min(MD_DATA);
         out[..first].copy_from_slice(&self.data0[..first]);
-        self.walk(gcm, &mut |d, node| {
+        self.walk(gcm, true, &mut |d, node| {
             let start = MD_DATA + d as usize * NODE;
             let end = size.min(start + NODE);
             out[start..end].copy_from_slice(&node[..end - start]);
