@@ -30,9 +30,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub const STATE_FILE: &str = ".occlum-studio-pack";
-const STATE_MAGIC: &str = "occlum-studio-pack 2";
+const STATE_MAGIC: &str = "occlum-studio-pack 3";
 pub const JOURNAL_FILE: &str = ".occlum-studio-pack.journal";
 const META_TMP: &str = ".metadata.new";
+/// The recovery journal of `metadata` (the SGX protected-file name convention, see pf::open_path).
+const META_RECOVERY: &str = "metadata_recovery";
+
+mod warm;
+use warm::Warm;
 
 pub struct PackOpts {
     pub src: PathBuf,
@@ -105,7 +110,7 @@ struct Stat {
 }
 
 /// Directory listings by image path ("/", "/a", …), each sorted by name bytes. A full walk fills
-/// it from disk; a hinted pack starts from the previous pack's listings (see `TreeCache`).
+/// it from disk; a hinted pack starts from the previous pack's listings (see `Warm`).
 type Listings = HashMap<String, Vec<(String, Stat)>>;
 
 fn child_path(parent: &str, name: &str) -> String {
@@ -220,30 +225,28 @@ fn scan_dir(nodes: &mut Vec<Node>, dir: usize, links: &mut HashMap<(u64, u64), u
     Ok(())
 }
 
-/// The source listings of the last successful pack into one outRoot, kept in this process so that
-/// a pack with a `changed` hint re-examines only the hinted paths (and their parent chain).
-struct TreeCache {
-    src: PathBuf,
-    out_root: PathBuf,
-    root_mac: Tag,
-    key_fp: String,
-    lists: Listings,
-}
+/// The result of the last successful pack into each outRoot by this process (see `warm`).
+/// A handful of outRoots per process (a studio packs one or two images); each holds the
+/// metadata twice (plaintext and sealed), a few MB per thousand inodes.
+static WARM: std::sync::Mutex<Vec<Warm>> = std::sync::Mutex::new(Vec::new());
+const WARM_MAX: usize = 2;
 
-/// A handful of outRoots per process (a studio packs one or two images).
-static TREE_CACHE: std::sync::Mutex<Vec<TreeCache>> = std::sync::Mutex::new(Vec::new());
-const TREE_CACHE_MAX: usize = 4;
-
-fn take_cache(out_root: &Path) -> Option<TreeCache> {
-    let mut c = TREE_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+fn take_warm(out_root: &Path) -> Option<Warm> {
+    let mut c = WARM.lock().unwrap_or_else(|e| e.into_inner());
     let i = c.iter().position(|t| t.out_root == out_root)?;
     Some(c.remove(i))
 }
 
-fn put_cache(t: TreeCache) {
-    let mut c = TREE_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+/// Forget what this process packed (tests: behave as a fresh process would).
+#[cfg(test)]
+pub fn forget_warm() {
+    WARM.lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+fn put_warm(t: Warm) {
+    let mut c = WARM.lock().unwrap_or_else(|e| e.into_inner());
     c.retain(|x| x.out_root != t.out_root);
-    if c.len() >= TREE_CACHE_MAX {
+    if c.len() >= WARM_MAX {
         c.remove(0);
     }
     c.push(t);
@@ -303,8 +306,6 @@ fn apply_hint(src: &Path, lists: &mut Listings, rel: &str) -> Result<()> {
 struct PrevEntry {
     id: u64,
     host: String,
-    /// The state line as written (reused verbatim for an unchanged inode).
-    line: String,
     typ: u32,
     sig: Sig,
     fingerprint: Tag,
@@ -318,6 +319,16 @@ struct PrevState {
     by_path: HashMap<String, PrevEntry>,
 }
 
+/// What a pack records per inode for the next one: the source signature it was packed from, the
+/// content fingerprint (directories), its MAC and host file name.
+#[derive(Clone, Copy)]
+struct Rec {
+    size: u64,
+    mac: Tag,
+    sig: Sig,
+    fp: Tag,
+}
+
 fn key_fingerprint(k: &WriteKey) -> String {
     match k {
         WriteKey::IntegrityOnly => "integrity-only".into(),
@@ -326,35 +337,59 @@ fn key_fingerprint(k: &WriteKey) -> String {
     }
 }
 
+/// The pack state file: a head line (magic, key fingerprint), then entry lines, each group
+/// closed by a commit line `@ <root MAC> <generation>`. A full pack writes it whole (one group);
+/// a warm pack appends the entries it changed and their commit line. Entries after the last
+/// commit line (an append cut short) are ignored.
+fn state_line(n: &Node, host: &str, r: &Rec) -> String {
+    let s = &r.sig;
+    format!("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", n.id, n.typ, s.size, s.mtime_ns, s.ctime_ns, s.ino, s.dev, hex(&r.fp), hex(&r.mac), hex(n.path.as_bytes()), host)
+}
+
+fn commit_line(root_mac: &Tag, generation: u64) -> String {
+    format!("@\t{}\t{}\n", mac_string(root_mac), generation)
+}
+
+fn parse_entry(l: &str) -> Option<(String, PrevEntry)> {
+    let f: Vec<&str> = l.split('\t').collect();
+    if f.len() != 11 || f[10].len() != 32 || parse_hex(f[10]).is_none() {
+        return None;
+    }
+    let path = String::from_utf8(parse_hex(f[9])?).ok()?;
+    let tag = |s: &str| -> Option<Tag> { parse_hex(s)?.try_into().ok() };
+    let e = PrevEntry {
+        id: f[0].parse().ok()?,
+        host: f[10].to_string(),
+        typ: f[1].parse().ok()?,
+        sig: Sig { size: f[2].parse().ok()?, mtime_ns: f[3].parse().ok()?, ctime_ns: f[4].parse().ok()?, ino: f[5].parse().ok()?, dev: f[6].parse().ok()? },
+        fingerprint: tag(f[7])?,
+        mac: tag(f[8])?,
+    };
+    Some((path, e))
+}
+
 fn read_state(out_root: &Path) -> Option<PrevState> {
     let text = std::fs::read_to_string(out_root.join(STATE_FILE)).ok()?;
     let mut lines = text.lines();
     let head: Vec<&str> = lines.next()?.split('\t').collect();
-    if head.len() != 4 || head[0] != STATE_MAGIC {
+    if head.len() != 2 || head[0] != STATE_MAGIC {
         return None;
     }
     let mut by_path = HashMap::new();
+    let mut pending = Vec::new();
+    let mut commit = None;
     for l in lines {
-        let f: Vec<&str> = l.split('\t').collect();
-        if f.len() != 11 || f[10].len() != 32 || parse_hex(f[10]).is_none() {
-            return None;
+        if let Some(c) = l.strip_prefix("@\t") {
+            let Some((mac, generation)) = c.split_once('\t').and_then(|(m, g)| Some((parse_dashed16(m)?, g.parse::<u64>().ok()?))) else { break };
+            by_path.extend(pending.drain(..));
+            commit = Some((mac, generation));
+        } else {
+            let Some(e) = parse_entry(l) else { break };
+            pending.push(e);
         }
-        let path = String::from_utf8(parse_hex(f[9])?).ok()?;
-        let tag = |s: &str| -> Option<Tag> { parse_hex(s)?.try_into().ok() };
-        by_path.insert(
-            path,
-            PrevEntry {
-                id: f[0].parse().ok()?,
-                host: f[10].to_string(),
-                line: l.to_string(),
-                typ: f[1].parse().ok()?,
-                sig: Sig { size: f[2].parse().ok()?, mtime_ns: f[3].parse().ok()?, ctime_ns: f[4].parse().ok()?, ino: f[5].parse().ok()?, dev: f[6].parse().ok()? },
-                fingerprint: tag(f[7])?,
-                mac: tag(f[8])?,
-            },
-        );
     }
-    Some(PrevState { key_fp: head[1].to_string(), root_mac: parse_dashed16(head[2])?, generation: head[3].parse().ok()?, by_path })
+    let (root_mac, generation) = commit?;
+    Some(PrevState { key_fp: head[1].to_string(), root_mac, generation, by_path })
 }
 
 /// MAC of `<root>/metadata` straight from its header (no key needed: bytes 77..93 of node 0).
@@ -414,7 +449,7 @@ fn read_journal(out_root: &Path) -> Option<Journal> {
 /// may be running right now). The packer calls it with `clean = true`.
 pub fn recover(out_root: &Path, mac_file: &Path, clean: bool) -> Result<bool> {
     let pending = pending_mac_path(mac_file);
-    let mut changed = false;
+    let mut changed = clean && rollback_metadata(out_root)?;
     let cur = stored_root_mac(out_root);
     if let Ok(text) = std::fs::read_to_string(&pending) {
         match (parse_dashed16(&text), cur) {
@@ -463,6 +498,34 @@ pub fn recover(out_root: &Path, mac_file: &Path, clean: bool) -> Result<bool> {
         }
     }
     Ok(changed)
+}
+
+/// A warm pack updates `metadata` in place under its recovery journal (see `warm`). Interrupted
+/// before its commit, it leaves the update flag set and `metadata_recovery` holding the previous
+/// image of every node it touched: write them back. (Readers apply the journal in memory, so the
+/// image reads as the previous one either way.) A journal next to an unflagged `metadata` is
+/// left over from a finished update and removed.
+fn rollback_metadata(out_root: &Path) -> Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let jp = out_root.join(META_RECOVERY);
+    let Ok(j) = std::fs::read(&jp) else { return Ok(false) };
+    let mp = out_root.join("metadata");
+    let shown = mp.display().to_string();
+    let mut head = [0u8; 95];
+    let flagged = std::fs::File::open(&mp).and_then(|f| f.read_exact_at(&mut head, 0)).is_ok() && &head[0..8] == pf::MAGIC && head[93] == 1;
+    if flagged {
+        const REC: usize = 8 + pf::NODE;
+        if j.is_empty() || j.len() % REC != 0 {
+            return err(Kind::RecoveryNeeded, format!("{}: an interrupted metadata update left a damaged recovery journal ({} bytes); rebuild the image with a full pack", shown, j.len()));
+        }
+        let f = std::fs::OpenOptions::new().write(true).open(&mp).map_err(|e| Error::io(e, &shown))?;
+        for rec in j.chunks(REC) {
+            let node = u64::from_le_bytes(rec[0..8].try_into().unwrap());
+            f.write_all_at(&rec[8..], node * pf::NODE as u64).map_err(|e| Error::io(e, &shown))?;
+        }
+    }
+    std::fs::remove_file(&jp).map_err(|e| Error::io(e, &jp.display().to_string()))?;
+    Ok(true)
 }
 
 extern "C" {
@@ -649,8 +712,8 @@ fn check_destination(o: &PackOpts) -> Result<()> {
         if !m.is_dir() {
             return err(Kind::Usage, format!("{}: exists and is not a directory; refusing to replace it with an image", o.out_root.display()));
         }
-        let mut entries = std::fs::read_dir(&o.out_root).map_err(|e| Error::io(e, &o.out_root.display().to_string()))?;
-        if entries.next().is_some() && !o.out_root.join("metadata").exists() {
+        let is_empty = || std::fs::read_dir(&o.out_root).map(|mut rd| rd.next().is_none()).map_err(|e| Error::io(e, &o.out_root.display().to_string()));
+        if !o.out_root.join("metadata").exists() && !is_empty()? {
             return err(
                 Kind::Usage,
                 format!("{}: is a non-empty directory without an SEFS `metadata` file; refusing to replace it with an image (choose an empty or image directory)", o.out_root.display()),
@@ -680,15 +743,33 @@ pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
 pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress) -> Result<PackResult> {
     let t0 = Instant::now();
     check_destination(o)?;
-    // Taken out first: a failed pack leaves no listings behind.
-    let cached = take_cache(&o.out_root);
+    let key_fp = key_fingerprint(&o.key);
+    // Taken out first: a failed pack leaves nothing cached behind.
+    let mut warm = take_warm(&o.out_root).filter(|w| o.incremental && w.src == o.src && w.key_fp == key_fp);
+    if let (Some(ch), Some(w)) = (changed, warm.as_mut()) {
+        match warm::pack(o, w, ch, progress) {
+            Ok(Some(mut res)) => {
+                res.ms = t0.elapsed().as_secs_f64() * 1000.0;
+                put_warm(warm.unwrap());
+                trace(&t0, "warm pack done");
+                return Ok(res);
+            }
+            Ok(None) => trace(&t0, "warm path declined"),
+            Err(e) => {
+                // Undo, unless this is the test hook's crash, which must leave what a crash leaves.
+                if o.crash_after.is_none() {
+                    recover(&o.out_root, &o.mac_file, true)?;
+                }
+                return Err(e);
+            }
+        }
+    }
     recover(&o.out_root, &o.mac_file, true)?;
     trace(&t0, "recover");
-    let key_fp = key_fingerprint(&o.key);
     let cur_mac = stored_root_mac(&o.out_root);
-    let mut lists: Listings = match (changed, cached) {
-        (Some(ch), Some(c)) if o.incremental && c.src == o.src && c.key_fp == key_fp && Some(c.root_mac) == cur_mac => {
-            let mut l = c.lists;
+    let mut lists: Listings = match (changed, warm) {
+        (Some(ch), Some(w)) if Some(w.root_mac) == cur_mac => {
+            let mut l = w.lists;
             for rel in ch {
                 apply_hint(&o.src, &mut l, rel)?;
             }
@@ -770,7 +851,7 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
         std::fs::create_dir(&work_dir).map_err(|e| Error::io(e, &work_dir.display().to_string()))?;
     }
     trace(&t0, "journal");
-    let result = (|| -> Result<(PackResult, Vec<u8>, Vec<u8>)> {
+    let result = (|| -> Result<(PackResult, (Vec<u8>, pf::SealedPf, Vec<Rec>), Vec<u8>)> {
         progress.set_total(jobs.len() as u64 + 1);
         let outs = par_map(&jobs, |(i, job), gcm| -> Result<(u64, Tag, Sig, Tag, u64, bool)> {
             let n = &nodes[*i];
@@ -800,7 +881,7 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
         });
         trace(&t0, "inode files");
         let mut records = Vec::with_capacity(nodes.len());
-        let mut state = String::new();
+        let mut recs = Vec::with_capacity(nodes.len());
         let (mut packed, mut reused, mut bytes) = (0u64, 0u64, 0u64);
         for ((i, _), r) in jobs.iter().zip(outs) {
             let (size, mac, sig, fp, b, was_reused) = r?;
@@ -813,34 +894,19 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
                 packed += 1;
             }
             bytes += b;
-            let prev_line = if was_reused { prev.as_ref().and_then(|p| p.by_path.get(&n.path)).map(|e| e.line.as_str()) } else { None };
-            if let Some(line) = prev_line {
-                state.push_str(line);
-                state.push('\n');
-            } else {
-                let p = &n.path;
-                state.push_str(&format!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-                    n.id,
-                    n.typ,
-                    sig.size,
-                    sig.mtime_ns,
-                    sig.ctime_ns,
-                    sig.ino,
-                    sig.dev,
-                    hex(&fp),
-                    hex(&mac),
-                    hex(p.as_bytes()),
-                    names[*i]
-                ));
-            }
+            recs.push(Rec { size, mac, sig, fp });
         }
         let meta = metadata_bytes(&records, max_id);
         let mut gcm = Gcm::new();
-        let (mbytes, root_mac) = pf::write_pf("metadata", &meta, &o.key, &mut gcm)?;
-        let state = format!("{}\t{}\t{}\t{}\n{}", STATE_MAGIC, key_fp, mac_string(&root_mac), generation, state);
+        let sealed = pf::SealedPf::seal("metadata", &meta, &o.key, &mut gcm)?;
+        let root_mac = sealed.mac();
+        let mut state = format!("{}\t{}\n", STATE_MAGIC, key_fp);
+        for (k, r) in recs.iter().enumerate() {
+            state.push_str(&state_line(&nodes[k], &names[k], r));
+        }
+        state.push_str(&commit_line(&root_mac, generation));
         trace(&t0, "metadata");
-        Ok((PackResult { root_mac, files_packed: packed, files_reused: reused, bytes, ms: 0.0, inodes: nodes.len() as u64 }, mbytes, state.into_bytes()))
+        Ok((PackResult { root_mac, files_packed: packed, files_reused: reused, bytes, ms: 0.0, inodes: nodes.len() as u64 }, (meta, sealed, recs), state.into_bytes()))
     })();
     let crash = |step: u32| -> Result<()> {
         if o.crash_after == Some(step) {
@@ -848,7 +914,7 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
         }
         Ok(())
     };
-    let (mut res, mbytes, state) = match result {
+    let (mut res, (meta, sealed, recs), state) = match result {
         Ok(r) => r,
         Err(e) => {
             // Undo: nothing of the previous image was touched.
@@ -860,7 +926,7 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
             return Err(e);
         }
     };
-    let (mbytes, state) = (&mbytes[..], &state[..]);
+    let (mbytes, state) = (&sealed.bytes[..], &state[..]);
     if in_place {
         // 1: inode files written (journal names them). 2: metadata written aside.
         crash(1)?;
@@ -895,7 +961,7 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
         trace(&t0, "commit");
         let _ = std::fs::remove_dir_all(&work_dir);
     }
-    put_cache(TreeCache { src: o.src.clone(), out_root: o.out_root.clone(), root_mac: res.root_mac, key_fp, lists });
+    put_warm(Warm::new(o, key_fp, res.root_mac, generation, lists, nodes, names, recs, meta, sealed));
     trace(&t0, "done");
     res.ms = t0.elapsed().as_secs_f64() * 1000.0;
     Ok(res)

@@ -4,6 +4,7 @@ mod pack_verify;
 mod fuzz;
 mod eras;
 mod pack_hint;
+mod pack_warm;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,230 @@
+//! The warm path of a hinted incremental pack. The previous pack into the same outRoot by this
+//! process left its whole result in memory (tree, inode records, metadata plaintext and the sealed
+//! metadata), so when the hint names only edited files (content or mode) the pack rewrites those
+//! inode files and re-seals just the metadata nodes that hold their records, from the changed
+//! data nodes up to node 0. Anything structural (adds, deletes, renames, directories, hard links,
+//! type changes) declines to the regular path.
+//!
+//! `metadata` is updated in place the way the SGX protected-file library itself updates a file,
+//! which every PF reader (Occlum's and ours) understands: the previous images of the nodes about
+//! to change go to `metadata_recovery`, node 0 is rewritten with its update flag set, the new
+//! nodes are written, and the new node 0 (flag clear, new MAC) is the commit. A reader that finds
+//! the flag set applies the journal and reads the previous image; the packer's `recover` writes
+//! the journal back. The pack journal (new and replaced inode files) works as in the regular
+//! incremental pack.
+
+use super::*;
+use std::os::unix::fs::FileExt;
+
+pub(super) struct Warm {
+    pub src: PathBuf,
+    pub out_root: PathBuf,
+    pub key_fp: String,
+    pub root_mac: Tag,
+    generation: u64,
+    pub lists: Listings,
+    nodes: Vec<Node>,
+    /// Host file name and record of each node (indexed like `nodes`).
+    names: Vec<String>,
+    recs: Vec<Rec>,
+    by_path: HashMap<String, usize>,
+    meta_plain: Vec<u8>,
+    meta: pf::SealedPf,
+    /// Bytes appended to the state file since it was last written whole.
+    state_appended: usize,
+}
+
+/// Rewrite the state file whole once the appended commits outgrow this.
+const STATE_APPEND_MAX: usize = 1 << 20;
+
+impl Warm {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(o: &PackOpts, key_fp: String, root_mac: Tag, generation: u64, lists: Listings, nodes: Vec<Node>, names: Vec<String>, recs: Vec<Rec>, meta_plain: Vec<u8>, meta: pf::SealedPf) -> Warm {
+        let by_path = nodes.iter().enumerate().map(|(i, n)| (n.path.clone(), i)).collect();
+        Warm { src: o.src.clone(), out_root: o.out_root.clone(), key_fp, root_mac, generation, lists, nodes, names, recs, by_path, meta_plain, meta, state_appended: 0 }
+    }
+}
+
+/// One hinted file whose content or mode changed.
+struct Edit {
+    node: usize,
+    stat: Stat,
+    parent: String,
+    name: String,
+}
+
+/// The edits a hint stands for, or None when it is not a set of in-place file edits (or the
+/// image on disk is no longer the one in memory). Touches nothing.
+fn plan(o: &PackOpts, w: &Warm, changed: &[String]) -> Option<Vec<Edit>> {
+    let out = &o.out_root;
+    // Nothing left over by an interrupted pack, the image is the one in memory, and its
+    // `metadata` is not shared with another image through a hard link (it is written in place).
+    if [out.join(JOURNAL_FILE), out.join(META_RECOVERY), pending_mac_path(&o.mac_file)].iter().any(|p| p.symlink_metadata().is_ok()) {
+        return None;
+    }
+    if stored_root_mac(out) != Some(w.root_mac) || std::fs::symlink_metadata(out.join("metadata")).ok()?.nlink() != 1 {
+        return None;
+    }
+    let mut edits: Vec<Edit> = Vec::new();
+    for rel in changed {
+        let comps: Vec<&str> = rel.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+        if comps.is_empty() || comps.contains(&"..") {
+            return None;
+        }
+        let path = format!("/{}", comps.join("/"));
+        let &i = w.by_path.get(&path)?;
+        let n = &w.nodes[i];
+        if n.typ == T_DIR || n.nlinks != 1 {
+            return None;
+        }
+        let host = o.src.join(comps.join("/"));
+        let name = *comps.last().unwrap();
+        let (_, st) = stat_entry(&host, std::ffi::OsStr::new(name), std::fs::symlink_metadata(&host)).ok()?;
+        if st.typ != n.typ || st.nlink != 1 {
+            return None;
+        }
+        if (st.sig == w.recs[i].sig && st.mode == n.mode) || edits.iter().any(|e| e.node == i) {
+            continue;
+        }
+        let parent = if comps.len() == 1 { "/".to_string() } else { format!("/{}", comps[..comps.len() - 1].join("/")) };
+        edits.push(Edit { node: i, stat: st, parent, name: name.to_string() });
+    }
+    Some(edits)
+}
+
+/// Ok(None): not a warm case, nothing was touched. On Err the caller runs `recover`.
+pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Progress) -> Result<Option<PackResult>> {
+    let Some(edits) = plan(o, w, changed) else { return Ok(None) };
+    let inodes = w.nodes.len() as u64;
+    if edits.is_empty() {
+        return Ok(Some(PackResult { root_mac: w.root_mac, files_packed: 0, files_reused: inodes, bytes: 0, ms: 0.0, inodes }));
+    }
+    let crash = |step: u32| -> Result<()> {
+        if o.crash_after == Some(step) {
+            return err(Kind::Io, format!("simulated crash after commit step {}", step));
+        }
+        Ok(())
+    };
+    let out = &o.out_root;
+    let generation = w.generation + 1;
+    let new_names: Vec<String> = edits.iter().map(|e| gen_name(w.nodes[e.node].id, generation)).collect();
+    let mut journal = format!("occlum-studio-journal 1\t{}\n", mac_string(&w.root_mac));
+    for n in &new_names {
+        journal.push_str(&format!("new\t{}\n", n));
+    }
+    for e in &edits {
+        journal.push_str(&format!("old\t{}\n", w.names[e.node]));
+    }
+    write_atomic(&out.join(JOURNAL_FILE), journal.as_bytes(), o.fsync)?;
+    progress.set_total(edits.len() as u64 + 1);
+
+    // The inode files, under new names; then their records in the metadata plaintext.
+    let mut gcm = Gcm::new();
+    let mut dirty = Vec::with_capacity(edits.len());
+    let mut recs = Vec::with_capacity(edits.len());
+    let mut bytes = 0u64;
+    for (e, name) in edits.iter().zip(&new_names) {
+        let n = Node { mode: e.stat.mode, sig: e.stat.sig, children: Vec::new(), host: w.nodes[e.node].host.clone(), path: w.nodes[e.node].path.clone(), ..w.nodes[e.node] };
+        let (data, sig) = read_source(&n)?;
+        let (pf_bytes, mac) = pf::write_pf(name, &data, &o.key, &mut gcm)?;
+        write_file(&out.join(name), &pf_bytes, o.fsync)?;
+        let rec = Rec { size: data.len() as u64, mac, sig, fp: [0; 16] };
+        let off = n.id as usize * BLKSIZE;
+        w.meta_plain[off..off + 112].copy_from_slice(&inode_record(&n, name, rec.size, 0, &mac));
+        dirty.push(off..off + 112);
+        recs.push((n, rec));
+        bytes += data.len() as u64;
+        progress.add(1, data.len() as u64);
+    }
+    crash(1)?;
+
+    // The metadata, in place under its recovery journal.
+    let old = w.meta.reseal(&w.meta_plain, &dirty, &o.key, &mut gcm);
+    let root_mac = w.meta.mac();
+    let mut j = Vec::with_capacity(old.len() * (8 + pf::NODE));
+    for (phys, image) in &old {
+        j.extend_from_slice(&phys.to_le_bytes());
+        j.extend_from_slice(image);
+    }
+    write_file(&out.join(META_RECOVERY), &j, o.fsync)?;
+    let mp = out.join("metadata");
+    let shown = mp.display().to_string();
+    let f = std::fs::OpenOptions::new().write(true).open(&mp).map_err(|e| Error::io(e, &shown))?;
+    let node0 = &old.last().expect("node 0 is always re-sealed").1;
+    let mut flagged = node0.clone();
+    flagged[93] = 1;
+    f.write_all_at(&flagged, 0).map_err(|e| Error::io(e, &shown))?;
+    if o.fsync {
+        f.sync_data().map_err(|e| Error::io(e, &shown))?;
+    }
+    let write_node = |phys: u64| f.write_all_at(&w.meta.bytes[phys as usize * pf::NODE..][..pf::NODE], phys * pf::NODE as u64).map_err(|e| Error::io(e, &shown));
+    let body: Vec<u64> = old.iter().map(|(p, _)| *p).filter(|&p| p != 0).collect();
+    for (k, &phys) in body.iter().enumerate() {
+        write_node(phys)?;
+        // The hook's step 2 stops halfway through the in-place update.
+        if k + 1 == body.len().div_ceil(2) {
+            crash(2)?;
+        }
+    }
+    if o.fsync {
+        f.sync_data().map_err(|e| Error::io(e, &shown))?;
+    }
+    write_node(0)?; // the commit
+    if o.fsync {
+        f.sync_data().map_err(|e| Error::io(e, &shown))?;
+    }
+    crash(3)?;
+    let _ = std::fs::remove_file(out.join(META_RECOVERY));
+    write_atomic(&o.mac_file, mac_string(&root_mac).as_bytes(), o.fsync)?;
+
+    // Memory follows the disk; then the state file, appended (or rewritten when it grew).
+    let replaced: Vec<String> = edits.iter().map(|e| w.names[e.node].clone()).collect();
+    let mut appended = String::new();
+    for ((n, rec), (e, name)) in recs.into_iter().zip(edits.iter().zip(new_names)) {
+        appended.push_str(&state_line(&n, &name, &rec));
+        w.nodes[e.node].mode = n.mode;
+        w.nodes[e.node].sig = e.stat.sig;
+        w.names[e.node] = name;
+        w.recs[e.node] = rec;
+        if let Some(l) = w.lists.get_mut(&e.parent) {
+            if let Ok(k) = l.binary_search_by(|(x, _)| x.as_bytes().cmp(e.name.as_bytes())) {
+                l[k].1 = e.stat.clone();
+            }
+        }
+    }
+    appended.push_str(&commit_line(&root_mac, generation));
+    w.root_mac = root_mac;
+    w.generation = generation;
+    write_state(o, w, &appended)?;
+    crash(4)?;
+    for n in replaced {
+        let _ = std::fs::remove_file(out.join(n));
+    }
+    let _ = std::fs::remove_file(out.join(JOURNAL_FILE));
+    progress.add(1, 0);
+    Ok(Some(PackResult { root_mac, files_packed: edits.len() as u64, files_reused: inodes - edits.len() as u64, bytes, ms: 0.0, inodes }))
+}
+
+fn write_state(o: &PackOpts, w: &mut Warm, appended: &str) -> Result<()> {
+    use std::io::Write;
+    let path = o.out_root.join(STATE_FILE);
+    w.state_appended += appended.len();
+    if w.state_appended <= STATE_APPEND_MAX {
+        // One write: a cut-short append leaves entries without their commit line, which readers drop.
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(&path) {
+            f.write_all(appended.as_bytes()).map_err(|e| Error::io(e, &path.display().to_string()))?;
+            if o.fsync {
+                f.sync_data().map_err(|e| Error::io(e, &path.display().to_string()))?;
+            }
+            return Ok(());
+        }
+    }
+    let mut state = format!("{}\t{}\n", STATE_MAGIC, w.key_fp);
+    for (k, r) in w.recs.iter().enumerate() {
+        state.push_str(&state_line(&w.nodes[k], &w.names[k], r));
+    }
+    state.push_str(&commit_line(&w.root_mac, w.generation));
+    write_atomic(&path, state.as_bytes(), o.fsync)?;
+    w.state_appended = 0;
+    Ok(())
+}
