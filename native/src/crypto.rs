@@ -1,4 +1,5 @@
-//! AES-128-GCM / GMAC / AES-CMAC through OpenSSL's EVP API, declared by hand.
+//! AES-128-GCM / GMAC / AES-CMAC through OpenSSL (EVP for GCM encryption and decryption, the GCM
+//! mode API for GHASH-only tags, AES blocks for CMAC), declared by hand.
 //! Inside node these symbols bind to the copy of OpenSSL that the node binary exports; for
 //! `cargo test` the system libcrypto is linked (only under cfg(test), see the #[link] below).
 
@@ -18,9 +19,7 @@ extern "C" {
     fn EVP_CIPHER_CTX_new() -> *mut EvpCipherCtx;
     fn EVP_CIPHER_CTX_free(c: *mut EvpCipherCtx);
     fn EVP_CIPHER_CTX_ctrl(c: *mut EvpCipherCtx, typ: c_int, arg: c_int, ptr: *mut c_void) -> c_int;
-    fn EVP_CIPHER_CTX_set_padding(c: *mut EvpCipherCtx, pad: c_int) -> c_int;
     fn EVP_aes_128_gcm() -> *const EvpCipher;
-    fn EVP_aes_128_ecb() -> *const EvpCipher;
     fn EVP_EncryptInit_ex(c: *mut EvpCipherCtx, t: *const EvpCipher, e: *mut c_void, key: *const u8, iv: *const u8) -> c_int;
     fn EVP_EncryptUpdate(c: *mut EvpCipherCtx, out: *mut u8, outl: *mut c_int, inp: *const u8, inl: c_int) -> c_int;
     fn EVP_EncryptFinal_ex(c: *mut EvpCipherCtx, out: *mut u8, outl: *mut c_int) -> c_int;
@@ -198,10 +197,17 @@ struct BlockCipher {
 }
 
 fn block_cipher() -> BlockCipher {
-    #[cfg(target_arch = "x86_64")]
-    if std::env::var_os("OCCLUM_STUDIO_NO_AESNI").is_none() && std::arch::is_x86_feature_detected!("aes") {
-        return BlockCipher { set_key: aesni::set_key, encrypt: aesni::encrypt };
-    }
+    static CHOICE: std::sync::OnceLock<BlockCipher> = std::sync::OnceLock::new();
+    *CHOICE.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        if std::env::var_os("OCCLUM_STUDIO_NO_AESNI").is_none() && std::arch::is_x86_feature_detected!("aes") {
+            return BlockCipher { set_key: aesni::set_key, encrypt: aesni::encrypt };
+        }
+        openssl_block_cipher()
+    })
+}
+
+fn openssl_block_cipher() -> BlockCipher {
     unsafe fn set_key(key: &Key, aes: &mut AesKey) {
         assert!(AES_set_encrypt_key(key.as_ptr(), 128, aes) == 0);
     }
@@ -309,33 +315,22 @@ impl Default for Gcm {
     }
 }
 
-/// AES-128 single-block encryption (for CMAC).
-struct AesEcb {
-    ctx: *mut EvpCipherCtx,
+/// AES-128 single-block encryption under one key (for CMAC).
+struct Aes {
+    block: BlockCipher,
+    key: Box<AesKey>,
 }
 
-impl AesEcb {
-    fn new(key: &Key) -> AesEcb {
-        unsafe {
-            let ctx = EVP_CIPHER_CTX_new();
-            assert!(!ctx.is_null());
-            assert!(EVP_EncryptInit_ex(ctx, EVP_aes_128_ecb(), std::ptr::null_mut(), key.as_ptr(), std::ptr::null()) == 1);
-            EVP_CIPHER_CTX_set_padding(ctx, 0);
-            AesEcb { ctx }
-        }
+impl Aes {
+    fn new(key: &Key) -> Aes {
+        let block = block_cipher();
+        let mut aes = Box::new(AesKey([0; 62]));
+        unsafe { (block.set_key)(key, &mut aes) };
+        Aes { block, key: aes }
     }
     fn block(&mut self, b: &mut [u8; 16]) {
-        unsafe {
-            let mut outl: c_int = 0;
-            let inp = *b;
-            assert!(EVP_EncryptUpdate(self.ctx, b.as_mut_ptr(), &mut outl, inp.as_ptr(), 16) == 1);
-        }
-    }
-}
-
-impl Drop for AesEcb {
-    fn drop(&mut self) {
-        unsafe { EVP_CIPHER_CTX_free(self.ctx) }
+        let inp = *b;
+        unsafe { (self.block.encrypt)(inp.as_ptr(), b.as_mut_ptr(), &*self.key) };
     }
 }
 
@@ -354,7 +349,7 @@ fn dbl(b: &[u8; 16]) -> [u8; 16] {
 
 /// AES-128-CMAC (RFC 4493).
 pub fn cmac(key: &Key, msg: &[u8]) -> Tag {
-    let mut aes = AesEcb::new(key);
+    let mut aes = Aes::new(key);
     let mut l = [0u8; 16];
     aes.block(&mut l);
     let k1 = dbl(&l);
@@ -505,8 +500,7 @@ mod tests {
         // FIPS-197 appendix C.1, through every block function this build can pick.
         let key: Key = parse_hex("000102030405060708090a0b0c0d0e0f").unwrap().try_into().unwrap();
         let inp = parse_hex("00112233445566778899aabbccddeeff").unwrap();
-        let table = BlockCipher { set_key: |k, a| unsafe { assert!(AES_set_encrypt_key(k.as_ptr(), 128, a) == 0) }, encrypt: AES_encrypt };
-        for b in [block_cipher(), table] {
+        for b in [block_cipher(), openssl_block_cipher()] {
             let mut aes = Box::new(AesKey([0; 62]));
             let mut out = [0u8; 16];
             unsafe {
