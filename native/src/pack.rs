@@ -319,8 +319,8 @@ struct PrevState {
     by_path: HashMap<String, PrevEntry>,
 }
 
-/// What a pack records per inode for the next one: the source signature it was packed from, the
-/// content fingerprint (directories), its MAC and host file name.
+/// What a pack records per inode for the next one: the plaintext size, its MAC, the source
+/// signature it was packed from and the content fingerprint (directories).
 #[derive(Clone, Copy)]
 struct Rec {
     size: u64,
