@@ -87,3 +87,28 @@ export function isInside(path: string, dir: string): boolean {
   const rel = relative(dir, path);
   return rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep);
 }
+
+/**
+ * A bare directory, e.g. the source tree of `fs pack --watch`: every path below it counts (area
+ * 'image'), editor temp files included, since a pack takes whatever the directory holds and the
+ * image must equal it. `exclude` prunes paths (with everything below them) that must not count.
+ */
+export class DirectoryScope extends WatchScope {
+  constructor(
+    dir: string,
+    private readonly exclude: string[] = [],
+  ) {
+    super(dir, []);
+  }
+
+  override roots(): string[] {
+    return [this.instanceDir];
+  }
+
+  override classify(path: string): ChangeArea | null {
+    if (path === this.instanceDir || !isInside(path, this.instanceDir)) return null;
+    return this.exclude.some((x) => isInside(path, x)) ? null : 'image';
+  }
+
+  override ignored = (path: string): boolean => path !== this.instanceDir && this.classify(path) === null;
+}
