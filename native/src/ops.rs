@@ -98,6 +98,11 @@ fn arg<'a>(a: &'a [String], i: usize, what: &str) -> Result<&'a str> {
     a.get(i).map(|s| s.as_str()).ok_or_else(|| Error::new(Kind::Usage, format!("missing argument {} ({})", i, what)))
 }
 
+fn num_arg(a: &[String], i: usize, what: &str) -> Result<u64> {
+    let s = arg(a, i, what)?;
+    s.parse().map_err(|_| Error::new(Kind::Usage, format!("{} must be a non-negative integer, got {:?}", what, s)))
+}
+
 fn entry_json(path: &str, name: &str, ino: &Inode, target: Option<String>, layer: Option<&str>) -> String {
     let mut o = Obj::new()
         .s("path", path)
@@ -260,6 +265,13 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             }
             Out::Bytes(fs.read_data(&ino, g).map_err(|e| e.at(&p))?)
         }
+        "readRange" => {
+            let fs = open_fs(a, g)?;
+            let p = crate::union::normalize(arg(a, 2, "path")?);
+            let (off, len) = (num_arg(a, 3, "offset")?, num_arg(a, 4, "length")?);
+            let ino = fs.lookup(&p, g)?;
+            Out::Bytes(fs.read_data_range(&ino, off, len, g).map_err(|e| e.at(&p))?)
+        }
         "verify" => {
             let root = PathBuf::from(arg(a, 0, "root")?);
             let key = parse_key(arg(a, 1, "key")?)?;
@@ -333,6 +345,11 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
         "uRead" => {
             let u = open_union(a, g)?;
             Out::Bytes(u.read(arg(a, 4, "path")?, g)?)
+        }
+        "uReadRange" => {
+            let u = open_union(a, g)?;
+            let (off, len) = (num_arg(a, 5, "offset")?, num_arg(a, 6, "length")?);
+            Out::Bytes(u.read_range(arg(a, 4, "path")?, off, len, g)?)
         }
         "writePf" => {
             // Test/bench helper: write one PF (name = basename of the target path).

@@ -4,6 +4,8 @@
 
 use crate::crypto::{cmac, random_bytes, Gcm, Key, Tag};
 use crate::error::{err, Error, Kind, Result};
+use std::collections::HashMap;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 pub const NODE: usize = 4096;
@@ -130,11 +132,54 @@ impl Header {
     }
 }
 
+/// Where the host bytes of an opened PF come from. Whole reads, verify and pack hold them all in
+/// memory (one read, integrity-only nodes checked in place); a ranged read keeps the host file open
+/// and reads only the nodes it authenticates, so its cost does not grow with the file.
+enum Host {
+    Mem(Vec<u8>),
+    File {
+        file: std::fs::File,
+        /// Nodes in the host file, extended by journal records past its end.
+        nodes: u64,
+        /// Nodes the host file itself holds.
+        on_disk: u64,
+        /// Nodes replaced by the recovery journal (applied in memory, the file is never modified).
+        patched: HashMap<u64, Vec<u8>>,
+        what: String,
+    },
+}
+
+impl Host {
+    fn nodes(&self) -> u64 {
+        match self {
+            Host::Mem(raw) => (raw.len() / NODE) as u64,
+            Host::File { nodes, .. } => *nodes,
+        }
+    }
+    /// Copies node `phys` into `buf` (nodes a journal added past the file end read as zeros, as
+    /// the in-memory journal application leaves them).
+    fn read_node(&self, phys: u64, buf: &mut [u8]) -> Result<()> {
+        match self {
+            Host::Mem(raw) => buf.copy_from_slice(&raw[phys as usize * NODE..][..NODE]),
+            Host::File { file, patched, what, on_disk, .. } => {
+                if let Some(n) = patched.get(&phys) {
+                    buf.copy_from_slice(n);
+                } else if phys < *on_disk {
+                    file.read_exact_at(buf, phys * NODE as u64).map_err(|e| Error::io(e, what))?;
+                } else {
+                    buf.fill(0);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// An opened, authenticated protected file.
 pub struct Pf {
     pub name: String,
     /// Host bytes with the recovery journal (if any) applied; the source file is never modified.
-    raw: Vec<u8>,
+    raw: Host,
     pub header: Header,
     pub mode: KeyMode,
     pub size: u64,
@@ -177,40 +222,62 @@ pub fn open_path(path: &Path, mode: &KeyMode, gcm: &mut Gcm) -> Result<Pf> {
     let what = path.display().to_string();
     let raw = std::fs::read(path).map_err(|e| Error::io(e, &what))?;
     let needs_journal = raw.len() >= NODE && &raw[0..8] == MAGIC && raw[93] == 1;
-    let journal = if needs_journal {
-        let mut jp = path.as_os_str().to_owned();
-        jp.push("_recovery");
-        match std::fs::read(&jp) {
-            Ok(j) => Some(j),
-            Err(_) => None,
-        }
-    } else {
-        None
-    };
+    let journal = if needs_journal { read_journal(path) } else { None };
     open_bytes(&basename(path), raw, journal, mode, gcm).map_err(|e| e.at(&what))
 }
 
-/// Apply recovery records `{u64 node, 4096-byte image}` to an in-memory copy.
-fn apply_journal(raw: &mut Vec<u8>, j: &[u8]) -> Result<()> {
+/// Open a PF host file for ranged reads: node 0 (and the recovery journal, if its update flag is
+/// set) is read and authenticated now; other nodes are read from the file when a range needs them.
+pub fn open_path_ranged(path: &Path, mode: &KeyMode, gcm: &mut Gcm) -> Result<Pf> {
+    let what = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| Error::io(e, &what))?;
+    let len = file.metadata().map_err(|e| Error::io(e, &what))?.len();
+    let mut n0 = vec![0u8; NODE];
+    if len >= NODE as u64 {
+        file.read_exact_at(&mut n0, 0).map_err(|e| Error::io(e, &what))?;
+    }
+    let journal = if len >= NODE as u64 && &n0[0..8] == MAGIC && n0[93] == 1 { read_journal(path) } else { None };
+    let host = Host::File { file, nodes: len / NODE as u64, on_disk: len / NODE as u64, patched: HashMap::new(), what: what.clone() };
+    open_host(&basename(path), host, len, journal, mode, gcm).map_err(|e| e.at(&what))
+}
+
+fn read_journal(path: &Path) -> Option<Vec<u8>> {
+    let mut jp = path.as_os_str().to_owned();
+    jp.push("_recovery");
+    std::fs::read(&jp).ok()
+}
+
+/// Apply recovery records `{u64 node, 4096-byte image}` to the host bytes (in memory).
+fn apply_journal(host: &mut Host, j: &[u8]) -> Result<()> {
     if j.is_empty() || j.len() % JOURNAL_REC != 0 {
         return err(Kind::RecoveryNeeded, format!("recovery journal size {} is not a multiple of {}", j.len(), JOURNAL_REC));
     }
     for rec in j.chunks(JOURNAL_REC) {
         let n = u64::from_le_bytes(arr(&rec[0..8]));
-        let off = n.checked_mul(NODE as u64).filter(|&o| o <= raw.len() as u64 + (j.len() as u64)).ok_or_else(|| {
+        let limit = host.nodes() * NODE as u64 + j.len() as u64;
+        let off = n.checked_mul(NODE as u64).filter(|&o| o <= limit).ok_or_else(|| {
             Error::new(Kind::RecoveryNeeded, format!("recovery record for node {} lies far beyond the file end", n))
         })? as usize;
-        if off + NODE > raw.len() {
-            raw.resize(off + NODE, 0);
+        match host {
+            Host::Mem(raw) => {
+                if off + NODE > raw.len() {
+                    raw.resize(off + NODE, 0);
+                }
+                raw[off..off + NODE].copy_from_slice(&rec[8..]);
+            }
+            Host::File { nodes, patched, .. } => {
+                *nodes = (*nodes).max(n + 1);
+                patched.insert(n, rec[8..].to_vec());
+            }
         }
-        raw[off..off + NODE].copy_from_slice(&rec[8..]);
     }
     Ok(())
 }
 
-fn classify_magic(raw: &[u8]) -> Result<()> {
-    if raw.is_empty() || raw.len() % NODE != 0 {
-        return err(Kind::NotPf, format!("not an SGX protected file: host size {} is not a non-zero multiple of 4096", raw.len()));
+/// `raw` is node 0 (when `len` is a non-zero multiple of the node size).
+fn classify_magic(len: u64, raw: &[u8]) -> Result<()> {
+    if len == 0 || len % NODE as u64 != 0 {
+        return err(Kind::NotPf, format!("not an SGX protected file: host size {} is not a non-zero multiple of 4096", len));
     }
     let id = &raw[0..8];
     if id == b"GRAPH_PF" || id == b"GRAFS_PF" {
@@ -248,15 +315,30 @@ fn open_meta(n0: &[u8], off: usize, len: usize, key: &Key, tag: &Tag, io: bool, 
     }
 }
 
-pub fn open_bytes(name: &str, mut raw: Vec<u8>, journal: Option<Vec<u8>>, mode: &KeyMode, gcm: &mut Gcm) -> Result<Pf> {
-    classify_magic(&raw)?;
+pub fn open_bytes(name: &str, raw: Vec<u8>, journal: Option<Vec<u8>>, mode: &KeyMode, gcm: &mut Gcm) -> Result<Pf> {
+    let len = raw.len() as u64;
+    open_host(name, Host::Mem(raw), len, journal, mode, gcm)
+}
+
+fn node0(host: &Host, len: u64) -> Result<Vec<u8>> {
+    let mut n0 = vec![0u8; NODE];
+    if len >= NODE as u64 {
+        host.read_node(0, &mut n0)?;
+    }
+    Ok(n0)
+}
+
+fn open_host(name: &str, mut raw: Host, len: u64, journal: Option<Vec<u8>>, mode: &KeyMode, gcm: &mut Gcm) -> Result<Pf> {
+    let mut n0 = node0(&raw, len)?;
+    classify_magic(len, &n0)?;
     let mut recovered = false;
-    if raw[93] == 1 {
+    if n0[93] == 1 {
         match journal {
             Some(j) => {
                 apply_journal(&mut raw, &j)?;
                 recovered = true;
-                classify_magic(&raw)?;
+                n0 = node0(&raw, raw.nodes() * NODE as u64)?;
+                classify_magic(raw.nodes() * NODE as u64, &n0)?;
             }
             None => {
                 return err(
@@ -266,7 +348,7 @@ pub fn open_bytes(name: &str, mut raw: Vec<u8>, journal: Option<Vec<u8>>, mode: 
             }
         }
     }
-    let h = Header::parse(&raw[0..NODE]);
+    let h = Header::parse(&n0);
     if h.integrity_only > 1 {
         return err(
             Kind::StockIntel,
@@ -300,12 +382,11 @@ pub fn open_bytes(name: &str, mut raw: Vec<u8>, journal: Option<Vec<u8>>, mode: 
     }
     let key = meta_key(&h, mode);
     let io = mode.integrity_only();
-    let enc = match open_meta(&raw[0..NODE], PLAIN_LEN, ENC_LEN, &key, &h.gmac, io, gcm) {
+    let enc = match open_meta(&n0, PLAIN_LEN, ENC_LEN, &key, &h.gmac, io, gcm) {
         Some(p) => p,
         None => {
             // Would the stock Intel layouts (part at 94, 3392 or 3372 bytes) authenticate?
-            if open_meta(&raw[0..NODE], 94, ENC_LEN, &key, &h.gmac, io, gcm).is_some()
-                || open_meta(&raw[0..NODE], 94, 3372, &key, &h.gmac, io, gcm).is_some()
+            if open_meta(&n0, 94, ENC_LEN, &key, &h.gmac, io, gcm).is_some() || open_meta(&n0, 94, 3372, &key, &h.gmac, io, gcm).is_some()
             {
                 return err(Kind::StockIntel, "stock Intel SGX SDK protected file (94-byte header); Occlum's fork uses 95 bytes and is not compatible");
             }
@@ -335,7 +416,7 @@ pub fn open_bytes(name: &str, mut raw: Vec<u8>, journal: Option<Vec<u8>>, mode: 
     }
     let size = size as u64;
     let need = nodes_for(size);
-    let have = (raw.len() / NODE) as u64;
+    let have = raw.nodes();
     if need > have {
         return Err(Error::node(Kind::Corrupt, have, format!("truncated: size {} needs {} nodes but the host file has {}", size, need, have)));
     }
@@ -357,29 +438,39 @@ impl Pf {
         self.header.gmac
     }
     pub fn host_nodes(&self) -> u64 {
-        (self.raw.len() / NODE) as u64
+        self.raw.nodes()
     }
     pub fn extra_nodes(&self) -> u64 {
         self.host_nodes() - nodes_for(self.size)
     }
 
-    /// Authenticate one node; returns its plaintext (the host bytes themselves when
+    /// Authenticate one node; returns its plaintext (the host bytes themselves when in memory and
     /// integrity-only, so verification copies nothing), or nothing when `plain` is false.
     fn open_node<'a>(&'a self, phys: u64, key: &Key, tag: &Tag, plain: bool, scratch: &'a mut [u8], gcm: &mut Gcm) -> Result<&'a [u8]> {
-        let off = phys as usize * NODE;
-        let src = &self.raw[off..off + NODE];
-        if self.mode.integrity_only() {
-            if gcm.gmac(key, src) == *tag {
-                return Ok(src);
+        let io = self.mode.integrity_only();
+        let ok: Option<&'a [u8]> = match &self.raw {
+            Host::Mem(raw) => {
+                let src = &raw[phys as usize * NODE..][..NODE];
+                if io {
+                    (gcm.gmac(key, src) == *tag).then_some(src)
+                } else if !plain {
+                    gcm.check_tag(key, src, tag).then_some(&[][..])
+                } else {
+                    gcm.decrypt_to(key, src, scratch, tag).then_some(&*scratch)
+                }
             }
-        } else if !plain {
-            if gcm.check_tag(key, src, tag) {
-                return Ok(&[]);
+            Host::File { .. } => {
+                self.raw.read_node(phys, scratch)?;
+                if io {
+                    (gcm.gmac(key, scratch) == *tag).then_some(&*scratch)
+                } else if !plain {
+                    gcm.check_tag(key, scratch, tag).then_some(&[][..])
+                } else {
+                    gcm.decrypt(key, scratch, tag).then_some(&*scratch)
+                }
             }
-        } else if gcm.decrypt_to(key, src, scratch, tag) {
-            return Ok(scratch);
-        }
-        Err(Error::node(Kind::Corrupt, phys, format!("node {} fails its {} check (modified, or swapped with another node)", phys, if self.mode.integrity_only() { "GMAC" } else { "GCM" })))
+        };
+        ok.ok_or_else(|| Error::node(Kind::Corrupt, phys, format!("node {} fails its {} check (modified, or swapped with another node)", phys, if io { "GMAC" } else { "GCM" })))
     }
 
     /// Walk the MHT tree, authenticating every node; `sink(d, plaintext)` gets each data node
@@ -430,6 +521,57 @@ impl Pf {
             out[start..end].copy_from_slice(&node[..end - start]);
             on_node(d);
         })?;
+        Ok(out)
+    }
+}
+
+impl Pf {
+    /// Plaintext of MHT node `m`, authenticated through its parents up to node 0 (memoised in `cache`).
+    fn mht_node<'c>(&self, m: u64, cache: &'c mut HashMap<u64, Vec<u8>>, gcm: &mut Gcm) -> Result<&'c [u8]> {
+        if !cache.contains_key(&m) {
+            let (key, tag): (Key, Tag) = if m == 0 {
+                (self.mht_key, self.mht_gmac)
+            } else {
+                let p = self.mht_node((m - 1) / CHILD_SLOTS, cache, gcm)?;
+                let s = 3072 + 32 * ((m - 1) % CHILD_SLOTS) as usize;
+                (arr(&p[s..s + 16]), arr(&p[s + 16..s + 32]))
+            };
+            let mut scratch = vec![0u8; NODE];
+            let plain = self.open_node(phys_mht(m), &key, &tag, true, &mut scratch, gcm)?.to_vec();
+            cache.insert(m, plain);
+        }
+        Ok(&cache[&m])
+    }
+
+    /// Plaintext bytes [off, off + len) cut at the file size. Authenticates only what the range
+    /// needs: node 0 (at open), the MHT nodes from the root down to the data nodes it touches, and
+    /// those data nodes; a damaged node elsewhere in the file does not fail it.
+    pub fn read_range(&self, off: u64, len: u64, gcm: &mut Gcm) -> Result<Vec<u8>> {
+        let end = off.saturating_add(len).min(self.size);
+        if off >= end {
+            return Ok(Vec::new());
+        }
+        let mut out = vec![0u8; (end - off) as usize];
+        let md = MD_DATA as u64;
+        if off < md {
+            let e = end.min(md);
+            out[..(e - off) as usize].copy_from_slice(&self.data0[off as usize..e as usize]);
+        }
+        if end > md {
+            let (first, last) = ((off.max(md) - md) / NODE as u64, (end - 1 - md) / NODE as u64);
+            let mut mhts = HashMap::new();
+            let mut scratch = vec![0u8; NODE];
+            for d in first..=last {
+                let mht = self.mht_node(d / DATA_SLOTS, &mut mhts, gcm)?;
+                let s = 32 * (d % DATA_SLOTS) as usize;
+                let (k, t): (Key, Tag) = (arr(&mht[s..s + 16]), arr(&mht[s + 16..s + 32]));
+                let node = self.open_node(phys_data(d), &k, &t, true, &mut scratch, gcm)?;
+                // The part of this node inside [off, end), in file and in node coordinates.
+                let n_start = md + d * NODE as u64;
+                let (a, b) = (off.max(n_start), end.min(n_start + NODE as u64));
+                out[(a - off) as usize..(b - off) as usize].copy_from_slice(&node[(a - n_start) as usize..(b - n_start) as usize]);
+            }
+        }
         Ok(out)
     }
 }

@@ -13,6 +13,8 @@ pub const SEFS_MAGIC: u32 = 0x2f8d_be2a;
 pub const ROOT_ID: u64 = 2;
 pub const MAX_NAME: usize = 255;
 const MAX_DEPTH: usize = 512;
+/// Largest ranged read (one Buffer on the JS side; callers page through bigger files).
+pub const MAX_RANGE: u64 = 1 << 30;
 
 pub const T_FILE: u32 = 1;
 pub const T_DIR: u32 = 2;
@@ -242,13 +244,13 @@ impl Sefs {
         self.dir.join(ino.host_file())
     }
 
-    /// Open the inode's PF, check its MAC against `inode_mac`, return its whole plaintext.
-    fn read_raw(&self, ino: &Inode, gcm: &mut Gcm) -> Result<Vec<u8>> {
+    /// Open the inode's PF (whole, or for ranged reads) and check its MAC against `inode_mac`.
+    fn open_pf(&self, ino: &Inode, ranged: bool, gcm: &mut Gcm) -> Result<pf::Pf> {
         let p = self.host_path(ino);
         if !p.exists() {
             return err(Kind::Missing, format!("host file {} of inode {} is missing", ino.host_file(), ino.id));
         }
-        let f = pf::open_path(&p, &self.mode, gcm)?;
+        let f = if ranged { pf::open_path_ranged(&p, &self.mode, gcm)? } else { pf::open_path(&p, &self.mode, gcm)? };
         if ino.has_mac() && f.mac() != ino.inode_mac {
             return Err(Error::new(
                 Kind::MacMismatch,
@@ -261,7 +263,22 @@ impl Sefs {
                 ),
             ));
         }
+        Ok(f)
+    }
+
+    /// Open the inode's PF, check its MAC against `inode_mac`, return its whole plaintext.
+    fn read_raw(&self, ino: &Inode, gcm: &mut Gcm) -> Result<Vec<u8>> {
+        let f = self.open_pf(ino, false, gcm)?;
         f.read_all(gcm, &mut |_| {}).map_err(|e| e.at(&ino.host_file()))
+    }
+
+    /// Bytes past the PF's end read as zeros (a run-time truncate only zero-fills), but a gap of
+    /// more than 64 MiB is a corrupt record, not a sparse file.
+    fn check_gap(ino: &Inode, pf_size: u64) -> Result<()> {
+        if ino.size > pf_size + (64 << 20) {
+            return err(Kind::Format, format!("inode {} claims size {} but its host file holds {} bytes", ino.id, ino.size, pf_size));
+        }
+        Ok(())
     }
 
     /// File or symlink content, cut (or zero-extended) to the inode's size.
@@ -270,12 +287,28 @@ impl Sefs {
             return err(Kind::Usage, "is a directory");
         }
         let mut d = self.read_raw(ino, gcm)?;
-        // Bytes past the PF's end read as zeros (a run-time truncate only zero-fills), but a gap
-        // of more than 64 MiB is a corrupt record, not a sparse file: refuse instead of allocating.
-        if ino.size > d.len() as u64 + (64 << 20) {
-            return err(Kind::Format, format!("inode {} claims size {} but its host file holds {} bytes", ino.id, ino.size, d.len()));
-        }
+        Self::check_gap(ino, d.len() as u64)?;
         d.resize(ino.size as usize, 0);
+        Ok(d)
+    }
+
+    /// Bytes [off, off + len) of what `read_data` returns (cut at the inode's size), reading and
+    /// authenticating only the nodes of the inode's PF that hold them.
+    pub fn read_data_range(&self, ino: &Inode, off: u64, len: u64, gcm: &mut Gcm) -> Result<Vec<u8>> {
+        if ino.typ == T_DIR {
+            return err(Kind::Usage, "is a directory");
+        }
+        let f = self.open_pf(ino, true, gcm)?;
+        Self::check_gap(ino, f.size)?;
+        let end = off.saturating_add(len).min(ino.size);
+        if off >= end {
+            return Ok(Vec::new());
+        }
+        if end - off > MAX_RANGE {
+            return err(Kind::Usage, format!("a ranged read is limited to {} bytes (asked for {})", MAX_RANGE, end - off));
+        }
+        let mut d = f.read_range(off, end - off, gcm).map_err(|e| e.at(&ino.host_file()))?;
+        d.resize((end - off) as usize, 0);
         Ok(d)
     }
 

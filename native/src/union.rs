@@ -164,6 +164,13 @@ impl Union {
         fs.read_data(&e.ino, gcm).map_err(|er: Error| er.at(path))
     }
 
+    /// Bytes [off, off + len) of a merged file (see Sefs::read_data_range).
+    pub fn read_range(&self, path: &str, off: u64, len: u64, gcm: &mut Gcm) -> Result<Vec<u8>> {
+        let e = self.stat(path, gcm)?;
+        let fs = if e.layer == Layer::Run { &self.run } else { &self.image };
+        fs.read_data_range(&e.ino, off, len, gcm).map_err(|er: Error| er.at(path))
+    }
+
     /// Whole merged tree, pre-order; deleted image entries included with Layer::Deleted.
     pub fn walk(&self, gcm: &mut Gcm) -> Result<Vec<MEntry>> {
         let mut out = Vec::new();
