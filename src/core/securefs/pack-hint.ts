@@ -12,7 +12,7 @@
 export function hintPaths(rels: Iterable<string>): string[] {
   const clean = new Set<string>();
   for (const r of rels) {
-    const parts = r.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
+    const parts = r.split('/').filter((p) => p !== '' && p !== '.');
     if (parts.length === 0 || parts.includes('..')) continue;
     clean.add(parts.join('/'));
   }
