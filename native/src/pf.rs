@@ -4,6 +4,7 @@
 
 use crate::crypto::{cmac, random_bytes, Gcm, Key, Tag};
 use crate::error::{err, Error, Kind, Result};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -145,6 +146,9 @@ enum Host {
         on_disk: u64,
         /// Nodes replaced by the recovery journal (applied in memory, the file is never modified).
         patched: HashMap<u64, Vec<u8>>,
+        /// Host bytes of a run of nodes read in one go (first node, bytes): a range spanning many
+        /// nodes costs one read, not one per node.
+        window: RefCell<(u64, Vec<u8>)>,
         what: String,
     },
 }
@@ -161,14 +165,31 @@ impl Host {
     fn read_node(&self, phys: u64, buf: &mut [u8]) -> Result<()> {
         match self {
             Host::Mem(raw) => buf.copy_from_slice(&raw[phys as usize * NODE..][..NODE]),
-            Host::File { file, patched, what, on_disk, .. } => {
+            Host::File { file, patched, what, on_disk, window, .. } => {
+                let w = window.borrow();
+                let in_window = phys >= w.0 && (phys - w.0 + 1) * NODE as u64 <= w.1.len() as u64;
                 if let Some(n) = patched.get(&phys) {
                     buf.copy_from_slice(n);
+                } else if in_window {
+                    buf.copy_from_slice(&w.1[(phys - w.0) as usize * NODE..][..NODE]);
                 } else if phys < *on_disk {
                     file.read_exact_at(buf, phys * NODE as u64).map_err(|e| Error::io(e, what))?;
                 } else {
                     buf.fill(0);
                 }
+            }
+        }
+        Ok(())
+    }
+    /// Reads the host nodes first..=last (as far as the file holds them) in one go for read_node.
+    fn prefetch(&self, first: u64, last: u64) -> Result<()> {
+        if let Host::File { file, on_disk, window, what, .. } = self {
+            let last = last.min(on_disk.saturating_sub(1));
+            if last > first {
+                let mut w = window.borrow_mut();
+                w.0 = first;
+                w.1.resize((last - first + 1) as usize * NODE, 0);
+                file.read_exact_at(&mut w.1, first * NODE as u64).map_err(|e| Error::io(e, what))?;
             }
         }
         Ok(())
@@ -237,7 +258,7 @@ pub fn open_path_ranged(path: &Path, mode: &KeyMode, gcm: &mut Gcm) -> Result<Pf
         file.read_exact_at(&mut n0, 0).map_err(|e| Error::io(e, &what))?;
     }
     let journal = if len >= NODE as u64 && &n0[0..8] == MAGIC && n0[93] == 1 { read_journal(path) } else { None };
-    let host = Host::File { file, nodes: len / NODE as u64, on_disk: len / NODE as u64, patched: HashMap::new(), what: what.clone() };
+    let host = Host::File { file, nodes: len / NODE as u64, on_disk: len / NODE as u64, patched: HashMap::new(), window: RefCell::new((0, Vec::new())), what: what.clone() };
     open_host(&basename(path), host, len, journal, mode, gcm).map_err(|e| e.at(&what))
 }
 
@@ -561,6 +582,8 @@ impl Pf {
             let (first, last) = ((off.max(md) - md) / NODE as u64, (end - 1 - md) / NODE as u64);
             let mut mhts = HashMap::new();
             let mut scratch = vec![0u8; NODE];
+            // The data nodes and the MHT nodes between them are contiguous on disk: one read.
+            self.raw.prefetch(phys_data(first), phys_data(last))?;
             for d in first..=last {
                 let mht = self.mht_node(d / DATA_SLOTS, &mut mhts, gcm)?;
                 let s = 32 * (d % DATA_SLOTS) as usize;
