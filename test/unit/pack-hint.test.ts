@@ -92,7 +92,7 @@ test('a real watcher over a tree: its change sets, as hints, keep the packed ima
     const changed = hintPaths(hint);
     const r = await packImage({ ...opts, changed });
     const v = openImage(opts.outRoot);
-    assert.deepEqual(diffWithSource(v, src), [], what);
+    assert.deepEqual(await diffWithSource(v, src), [], what);
     assert.equal((await v.verify()).ok, true, what);
     return { r, changed };
   };
