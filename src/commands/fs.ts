@@ -404,7 +404,8 @@ export const command: Command = {
         if (!path || !dest) throw new UsageError('fs extract needs PATH and DEST');
         const view = openView(v, locate(v.instance));
         try {
-          const r = extract(view, path, dest);
+          const r = await extract(view, path, dest, { onProgress: progressPrinter(json, 'extracting') });
+          if (progressPrinter(json, '')) process.stderr.write('\r\x1b[K');
           if (json) printJson(r);
           else {
             console.log(`extracted ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks (${r.bytes} bytes) to ${resolve(dest)}`);
@@ -421,11 +422,13 @@ export const command: Command = {
         if (!src) throw new UsageError('fs diff on a bare __ROOT needs the SRC directory');
         if (!existsSync(src)) throw new UserError(`${src}: no such directory`);
         const view = openView({ ...v, layer: 'image' }, t);
-        const items = (() => {
+        const items = await (async () => {
           try {
-            return diffWithSource(view, src);
+            return await diffWithSource(view, src, { onProgress: progressPrinter(json, 'comparing') });
           } catch (err) {
             throw asUserError(err);
+          } finally {
+            if (progressPrinter(json, '')) process.stderr.write('\r\x1b[K');
           }
         })();
         const sign = { added: '+', removed: '-', changed: 'M', mode: 'm', type: 'T' } as const;

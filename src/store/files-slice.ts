@@ -10,10 +10,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { StateCreator } from 'zustand/vanilla';
-import type { ExtractResult, FsEntry, FsView, VerifyReport } from '../core/securefs/types.ts';
+import type { ExtractResult, FsEntry, FsView, TreeProgress, VerifyReport } from '../core/securefs/types.ts';
 import type { DiffItem } from '../core/securefs/index.ts';
 import { openBackend } from '../core/backend/select.ts';
 import type { StudioState, StudioStore } from './index.ts';
+import { PreviewPager, WINDOW } from './files-preview.ts';
 
 export type FilesLayer = 'merged' | 'image' | 'run';
 export const FILES_LAYERS: FilesLayer[] = ['merged', 'image', 'run'];
@@ -29,19 +30,24 @@ export interface TreeRow {
   error?: string;
 }
 
-export type PreviewKind = 'none' | 'loading' | 'text' | 'hex' | 'dir' | 'symlink' | 'deleted' | 'special' | 'error' | 'too-big';
+export type PreviewKind = 'none' | 'loading' | 'text' | 'hex' | 'dir' | 'symlink' | 'deleted' | 'special' | 'error';
 
 export interface PreviewState {
   path: string | null;
   kind: PreviewKind;
-  /** Lines the preview has (text lines or 16-byte hex rows). */
+  /** Lines the preview has: hex rows of the whole file; text lines found so far (see `complete`). */
   lines: number;
   /** First line shown. */
   offset: number;
-  /** Bytes held for display (the start of the file), and the file's size. */
+  /** Bytes held for display (a window around the shown lines), and the file's size. */
   shown: number;
   size: number;
-  /** Text shown for dir/symlink/deleted/error/too-big previews. */
+  /** Text: every line is known (`lines` is the file's line count); else `scanned` bytes were. */
+  complete: boolean;
+  scanned: number;
+  /** A ranged read for the shown lines is under way. */
+  reading: boolean;
+  /** Text shown for dir/symlink/deleted/error previews. */
   message: string | null;
   /** User forced hex (or text) instead of the detected kind. */
   forced: 'text' | 'hex' | null;
@@ -59,6 +65,10 @@ export interface VerifyState {
 
 export interface DiffState {
   running: boolean;
+  /** Source entries compared of the total, bytes compared. */
+  done: number;
+  total: number;
+  bytes: number;
   src: string;
   items: DiffItem[];
   error: string | null;
@@ -86,6 +96,8 @@ export interface FilesState {
   /** Paths with a verify problem (marked in the tree). */
   problemPaths: string[];
   diff: DiffState | null;
+  /** An extract under way: entries done of the total, bytes written. */
+  extracting: { path: string; dest: string; done: number; total: number; bytes: number } | null;
   /** The extract prompt is open (the line editor owns the keyboard). */
   prompt: 'extract' | null;
   lastExtract: { dest: string; path: string; result: ExtractResult } | null;
@@ -114,8 +126,11 @@ export interface FilesSlice {
   filesOpenResult(): void;
   filesScroll(delta: number): void;
   filesToggleHex(): void;
-  /** Bytes and text lines of the current preview (for rendering only the visible rows). */
-  filesPreviewData(): { bytes: Buffer; lines: string[] | null };
+  /**
+   * What the preview holds, for rendering only the visible rows: hex bytes starting at file
+   * offset `start`; text lines starting at line `firstLine` (null in hex mode).
+   */
+  filesPreviewData(): { bytes: Buffer; start: number; lines: string[] | null; firstLine: number };
   filesSetPanel(panel: FilesPanel): void;
   filesVerify(): Promise<void>;
   filesDiff(): Promise<void>;
@@ -124,15 +139,28 @@ export interface FilesSlice {
   filesExtract(dest: string): Promise<void>;
 }
 
-/** Bytes of a file kept for the preview; files up to MAX_READ are read (off the main thread). */
-export const PREVIEW_BYTES = 256 * 1024;
-export const MAX_READ = 64 * 1024 * 1024;
+/** Bytes of a file read at a time for the preview (any file size: it pages through ranged reads). */
+export const PREVIEW_BYTES = WINDOW;
 /** Quiet time after a cursor move before a file is read for the preview. */
 const PREVIEW_SETTLE_MS = 40;
 /** Bytes inspected to tell text from binary. */
 const SNIFF = 8192;
 
-const NO_PREVIEW: PreviewState = { path: null, kind: 'none', lines: 0, offset: 0, shown: 0, size: 0, message: null, forced: null };
+const NO_PREVIEW: PreviewState = {
+  path: null,
+  kind: 'none',
+  lines: 0,
+  offset: 0,
+  shown: 0,
+  size: 0,
+  complete: true,
+  scanned: 0,
+  reading: false,
+  message: null,
+  forced: null,
+};
+/** Least time between two progress updates of extract/diff in the store (renders). */
+const PROGRESS_MS = 50;
 
 const INITIAL: FilesState = {
   status: 'closed',
@@ -149,6 +177,7 @@ const INITIAL: FilesState = {
   verify: null,
   problemPaths: [],
   diff: null,
+  extracting: null,
   prompt: null,
   lastExtract: null,
   version: 0,
@@ -168,15 +197,6 @@ export function looksBinary(b: Buffer): boolean {
   } catch {
     return true;
   }
-}
-
-/** Text lines for display: tabs expanded, other control characters made visible. */
-export function textLines(b: Buffer): string[] {
-  const text = b.toString('utf8');
-  return text
-    .replace(/\r\n/g, '\n')
-    .split('\n')
-    .map((l) => l.replace(/\t/g, '    ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `^${String.fromCharCode((c.charCodeAt(0) + 64) & 0x7f)}`));
 }
 
 function parentOf(path: string): string {
@@ -212,6 +232,17 @@ function describeOpenError(err: unknown): string {
   return msg;
 }
 
+/** Calls `fn` at most every PROGRESS_MS (the first call at once); progress only, so a dropped call is fine. */
+function throttled<T>(fn: (v: T) => void): (v: T) => void {
+  let last = -Infinity;
+  return (v) => {
+    const now = performance.now();
+    if (now - last < PROGRESS_MS) return;
+    last = now;
+    fn(v);
+  };
+}
+
 export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice> => (set, get) => {
   let opener: FsOpener | null = null;
   let views: Partial<Record<FilesLayer, FsView>> = {};
@@ -219,9 +250,12 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
   let children = new Map<string, FsEntry[]>();
   let listErrors = new Map<string, string>();
   let expanded = new Set<string>(['/']);
-  let previewBytes: Buffer = Buffer.alloc(0);
-  let previewText: string[] | null = null;
+  /** The selected file's pager (null unless a text/hex preview is shown). */
+  let pager: PreviewPager | null = null;
   let previewToken = 0;
+  /** A fill of the preview is under way; `refill`: the offset moved meanwhile. */
+  let filling = false;
+  let refill = false;
   let openToken = 0;
 
   const patch = (p: Partial<FilesState>) => set((s) => ({ files: { ...s.files, ...p, version: s.files.version + 1 } }));
@@ -308,8 +342,7 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
     const f = get().files;
     const e = f.rows[f.cursor]?.entry;
     const token = ++previewToken;
-    previewBytes = Buffer.alloc(0);
-    previewText = null;
+    pager = null;
     const v = view();
     if (!e || !v) return setPreview({});
     const base = { path: e.path, size: e.size, forced: f.preview.path === e.path ? f.preview.forced : null };
@@ -332,37 +365,79 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       return setPreview({ ...base, kind: 'symlink', message: `symbolic link to ${target}` });
     }
     if (e.type !== 'file') return setPreview({ ...base, kind: 'special', message: `${e.type}: no content to show` });
-    if (e.size > MAX_READ) {
-      return setPreview({
-        ...base,
-        kind: 'too-big',
-        message: `${(e.size / 1048576).toFixed(1)} MiB: too large to preview (limit ${MAX_READ / 1048576} MiB); extract it (x) to read it`,
-      });
-    }
     setPreview({ ...base, kind: 'loading', message: 'reading…' });
-    // Holding j over big files must not queue a full read per file: read once the cursor rests.
+    // Holding j must not queue a read per file passed: read once the cursor rests.
     setTimeout(() => {
       if (token === previewToken) readPreview(v, e, token, base);
     }, PREVIEW_SETTLE_MS);
   };
 
+  /** Lines, held bytes and scan state of the pager, as preview state. */
+  const pagerState = (p: PreviewPager, kind: 'text' | 'hex'): Pick<PreviewState, 'lines' | 'shown' | 'complete' | 'scanned'> => ({
+    lines: kind === 'text' ? p.textLines : p.hexLines,
+    shown: p.held,
+    complete: kind === 'hex' || p.complete,
+    scanned: p.scanned,
+  });
+
   const readPreview = (v: FsView, e: FsEntry, token: number, base: Pick<PreviewState, 'path' | 'size' | 'forced'>) => {
-    v.readFileAsync(e.path).then(
-      (buf) => {
+    const p = new PreviewPager((offset, length) => v.readRange(e.path, offset, length), e.size);
+    p.open()
+      .then(async (head) => {
         if (token !== previewToken) return;
-        previewBytes = buf.subarray(0, PREVIEW_BYTES);
         const forced = get().files.preview.forced;
-        const binary = looksBinary(previewBytes);
-        const kind = forced ?? (binary ? 'hex' : 'text');
-        previewText = kind === 'text' ? textLines(previewBytes) : null;
-        const lines = kind === 'text' ? previewText!.length : Math.ceil(previewBytes.length / 16);
-        setPreview({ ...base, forced, kind, lines, shown: previewBytes.length, size: buf.length });
-      },
-      (err: Error) => {
+        const kind = forced ?? (looksBinary(head) ? 'hex' : 'text');
+        if (kind === 'text') await p.fillText(0);
+        if (token !== previewToken) return;
+        pager = p;
+        setPreview({ ...base, forced, kind, ...pagerState(p, kind) });
+      })
+      .catch((err: Error) => {
         if (token !== previewToken) return;
         setPreview({ ...base, kind: 'error', message: `cannot read: ${err.message}` });
-      },
-    );
+      });
+  };
+
+  /**
+   * Reads what the shown lines need (after a scroll or a hex/text switch), one fill at a time; a
+   * scroll while a fill runs is served when it ends. Scrolling never waits for a read: rows not
+   * read yet render empty until the fill lands.
+   */
+  const fillPreview = () => {
+    if (filling) {
+      refill = true;
+      return;
+    }
+    const token = previewToken;
+    const p = pager;
+    if (!p) return;
+    filling = true;
+    void (async () => {
+      try {
+        do {
+          refill = false;
+          const pv = get().files.preview;
+          if (pv.kind !== 'text' && pv.kind !== 'hex') return;
+          const ready = pv.kind === 'text' ? p.textReady(pv.offset) : p.hexReady(pv.offset);
+          if (ready) continue;
+          patch({ preview: { ...pv, reading: true } });
+          if (pv.kind === 'text') await p.fillText(pv.offset);
+          else await p.fillHex(pv.offset);
+          if (token !== previewToken) return;
+          const now = get().files.preview;
+          const st = pagerState(p, now.kind === 'text' ? 'text' : 'hex');
+          // New lines found by the scan may let the offset go further; never past the last line.
+          patch({ preview: { ...now, ...st, reading: false, offset: Math.min(now.offset, Math.max(0, st.lines - 1)) } });
+        } while (refill && token === previewToken);
+      } catch (err) {
+        if (token !== previewToken) return;
+        const now = get().files.preview;
+        setPreview({ path: now.path, size: now.size, forced: now.forced, kind: 'error', message: `cannot read: ${(err as Error).message}` });
+      } finally {
+        filling = false;
+        refill = false;
+      }
+    })();
   };
 
   const resetTree = () => {
@@ -527,7 +602,10 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       const f = get().files;
       if (f.panel === 'preview') {
         const offset = Math.max(0, Math.min(Math.max(0, f.preview.lines - 1), f.preview.offset + delta));
-        if (offset !== f.preview.offset) patch({ preview: { ...f.preview, offset } });
+        if (offset !== f.preview.offset) {
+          patch({ preview: { ...f.preview, offset } });
+          fillPreview();
+        }
       } else {
         const n = f.panel === 'verify' ? (f.verify?.report?.problems.length ?? 0) : (f.diff?.items.length ?? 0);
         patch({ panelOffset: Math.max(0, Math.min(Math.max(0, n - 1), f.panelOffset + delta)) });
@@ -538,12 +616,16 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       const p = f.preview;
       if (p.kind !== 'text' && p.kind !== 'hex') return;
       const kind = p.kind === 'text' ? 'hex' : 'text';
-      previewText = kind === 'text' ? textLines(previewBytes) : null;
-      const lines = kind === 'text' ? previewText!.length : Math.ceil(previewBytes.length / 16);
-      patch({ panel: 'preview', preview: { ...p, kind, forced: kind, lines, offset: 0 } });
+      if (!pager) return;
+      patch({ panel: 'preview', preview: { ...p, kind, forced: kind, offset: 0, ...pagerState(pager, kind) } });
+      fillPreview();
     },
     filesPreviewData() {
-      return { bytes: previewBytes, lines: previewText };
+      const kind = get().files.preview.kind;
+      if (!pager || (kind !== 'text' && kind !== 'hex')) return { bytes: Buffer.alloc(0), start: 0, lines: null, firstLine: 0 };
+      const { bytes, start } = pager.hexData();
+      if (kind === 'hex') return { bytes, start, lines: null, firstLine: 0 };
+      return { bytes, start, ...pager.textRows() };
     },
     filesSetPanel(panel) {
       patch({ panel, panelOffset: 0 });
@@ -595,18 +677,27 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       }
       const src = join(dir, 'image');
       if (!existsSync(src)) {
-        patch({ panel: 'diff', panelOffset: 0, diff: { running: false, src, items: [], error: `${src} does not exist: there is no source tree to compare the image with` } });
+        patch({ panel: 'diff', panelOffset: 0, diff: { running: false, done: 0, total: 0, bytes: 0, src, items: [], error: `${src} does not exist: there is no source tree to compare the image with` } });
         return;
       }
-      patch({ panel: 'diff', panelOffset: 0, diff: { running: true, src, items: [], error: null } });
-      // diffWithSource reads synchronously: let the "comparing…" frame render first.
-      await new Promise((r) => setTimeout(r, 0));
+      if (s.files.diff?.running) {
+        patch({ panel: 'diff' });
+        return;
+      }
+      const base: DiffState = { running: true, done: 0, total: 0, bytes: 0, src, items: [], error: null };
+      patch({ panel: 'diff', panelOffset: 0, diff: base });
+      const count = throttled((p: TreeProgress) => {
+        const cur = get().files.diff;
+        if (cur?.running) patch({ diff: { ...cur, done: p.done, total: p.total, bytes: p.bytes } });
+      });
       try {
         const { diffWithSource } = await import('../core/securefs/index.ts');
-        const items = diffWithSource(image, src);
-        patch({ diff: { running: false, src, items, error: null } });
+        // Off the main thread in chunks, with turns of the event loop between entries.
+        const items = await diffWithSource(image, src, { onProgress: count });
+        const cur = get().files.diff ?? base;
+        patch({ diff: { ...cur, running: false, done: cur.total, items, error: null } });
       } catch (err) {
-        patch({ diff: { running: false, src, items: [], error: (err as Error).message } });
+        patch({ diff: { ...(get().files.diff ?? base), running: false, items: [], error: (err as Error).message } });
       }
     },
     filesStartExtract() {
@@ -639,18 +730,28 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
         s.setFlash(`extract: ${dest} exists and is not a directory: give a directory`, 'error');
         return;
       }
+      if (get().files.extracting) {
+        s.setFlash(`an extract is under way (${get().files.extracting!.path}): wait for it to finish`, 'error');
+        return;
+      }
       s.setFlash(`extracting ${e.path} to ${dest}…`);
-      await new Promise((r) => setTimeout(r, 0));
+      patch({ extracting: { path: e.path, dest, done: 0, total: 0, bytes: 0 } });
+      const count = throttled((p: TreeProgress) => {
+        const cur = get().files.extracting;
+        if (cur) patch({ extracting: { ...cur, done: p.done, total: p.total, bytes: p.bytes } });
+      });
       try {
         const { extract } = await import('../core/securefs/index.ts');
-        const result = extract(v, e.path, dest);
-        patch({ lastExtract: { dest, path: e.path, result } });
+        // Off the main thread in chunks, with turns of the event loop between entries.
+        const result = await extract(v, e.path, dest, { onProgress: count });
+        patch({ extracting: null, lastExtract: { dest, path: e.path, result } });
         const skipped = result.skipped.length ? `; ${result.skipped.length} skipped (${result.skipped.map((x) => `${x.path}: ${x.reason}`).join('; ')})` : '';
         s.setFlash(
           `extracted ${e.path} to ${dest}: ${result.files} files, ${result.dirs} dirs, ${result.symlinks} symlinks, ${result.bytes} bytes${skipped}`,
           result.skipped.length ? 'error' : 'info',
         );
       } catch (err) {
+        patch({ extracting: null });
         s.setFlash(`extract ${e.path} to ${dest} failed: ${(err as Error).message}`, 'error');
       }
     },

@@ -44,7 +44,7 @@ function generate(dir: string): void {
 
 async function assertExact(b: HostBackend, dir: string): Promise<void> {
   const view = await b.openFs({ layer: 'image' });
-  assert.deepEqual(diffWithSource(view, join(dir, 'image')), [], 'the secure image equals image/');
+  assert.deepEqual(await diffWithSource(view, join(dir, 'image')), [], 'the secure image equals image/');
   const full = await b.verify({ full: true });
   assert.ok(full.ok, full.problems.join('\n'));
   const quick = await b.verify();

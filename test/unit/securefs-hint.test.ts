@@ -18,7 +18,7 @@ test('hinted incremental packs track edits, adds, deletes and renames', async ()
     const check = async (what: string, changed?: string[]) => {
       const r = await packImage({ ...opts, changed });
       const v = openImage(opts.outRoot);
-      assert.deepEqual(diffWithSource(v, src), [], what);
+      assert.deepEqual(await diffWithSource(v, src), [], what);
       const rep = await v.verify();
       assert.equal(rep.ok, true, what);
       assert.equal(rep.rootMac, r.rootMac, what);
@@ -41,7 +41,7 @@ test('hinted incremental packs track edits, adds, deletes and renames', async ()
     const v = openImage(opts.outRoot);
     assert.equal((await v.verify()).ok, true);
     assert.equal(r.filesPacked, 0);
-    assert.deepEqual(diffWithSource(v, src).map((i) => [i.path, i.change]), [['/bin/f5', 'changed']]);
+    assert.deepEqual((await diffWithSource(v, src)).map((i) => [i.path, i.change]), [['/bin/f5', 'changed']]);
     await check('unhinted pack after a wrong hint');
   } finally {
     rmSync(d, { recursive: true, force: true });

@@ -71,9 +71,9 @@ test('packImage reproduces a verifiable image; incremental reuses unchanged inod
     const v = openImage(opts.outRoot);
     assert.equal((await v.verify()).ok, true);
     assert.equal(v.readFile('/hello.txt').toString(), 'hello\n');
-    assert.deepEqual(diffWithSource(v, src), []);
+    assert.deepEqual(await diffWithSource(v, src), []);
     writeFileSync(join(src, 'hello.txt'), 'changed\n');
-    assert.deepEqual(diffWithSource(v, src).map((i) => [i.path, i.change]), [['/hello.txt', 'changed']]);
+    assert.deepEqual((await diffWithSource(v, src)).map((i) => [i.path, i.change]), [['/hello.txt', 'changed']]);
     const r2 = await packImage(opts);
     assert.equal(r2.filesPacked, 1);
     assert.equal(r2.filesReused, 4);
@@ -164,7 +164,7 @@ test('extract writes the subtree and never outside the destination', async () =>
   const d = scratch();
   try {
     const v = openImage(ROOT);
-    const r = extract(v, '/opt/occlum/glibc', join(d, 'out'));
+    const r = await extract(v, '/opt/occlum/glibc', join(d, 'out'));
     assert.equal(r.symlinks, 1);
     assert.ok(readFileSync(join(d, 'out/glibc/lib/libgcc_s.so.1')).equals(readFileSync(join(WAMR_FIXTURE, 'image/opt/occlum/glibc/lib/libgcc_s.so.1'))));
     assert.equal(readlinkSync(join(d, 'out/glibc/lib/ld-linux-x86-64.so.2')), readFileSync(join(WAMR_FIXTURE, 'image/opt/occlum/glibc/lib/ld-linux-x86-64.so.2'), 'utf8'));
@@ -176,16 +176,16 @@ test('extract writes the subtree and never outside the destination', async () =>
     symlinkSync('/', join(src, 'root-link'));
     await packImage({ src, outRoot: join(d, 'h/__ROOT'), macFile: join(d, 'h/.ROOT_MAC'), key: { kind: 'integrity-only' } });
     const img = openImage(join(d, 'h/__ROOT'));
-    extract(img, '/', join(d, 'out2'));
+    await extract(img, '/', join(d, 'out2'));
     assert.equal(readlinkSync(join(d, 'out2/root-link')), '/');
     assert.equal(readFileSync(join(d, 'out2/etc/hosts'), 'utf8'), 'x');
     const outside = join(d, 'outside');
     mkdirSync(outside);
     mkdirSync(join(d, 'out3'));
     symlinkSync(outside, join(d, 'out3/etc'));
-    assert.throws(() => extract(img, '/', join(d, 'out3')), /not a directory|outside/);
+    await assert.rejects(() => extract(img, '/', join(d, 'out3')), /not a directory|outside/);
     assert.equal(readdirSync(outside).length, 0);
-    assert.throws(() => extract(img, '/', join(d, 'out2')), /EEXIST/);
+    await assert.rejects(() => extract(img, '/', join(d, 'out2')), /EEXIST/);
   } finally {
     rmSync(d, { recursive: true, force: true });
   }

@@ -1,17 +1,27 @@
 // Secure-FS facade: Occlum images (SEFS over SGX protected files) read, verified and packed by the
 // Rust engine in native/. Contract: ./types.ts. Heavy work (verify, pack, big reads) runs on the
 // libuv thread pool with progress; light lookups are synchronous.
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, type Stats } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { callAsync, callBytes, callJson } from './native.ts';
 import { keySpec, parseDashed16, parseMac } from './keys.ts';
-import type { ExtractResult, FsEntry, FsView, KeyMode, PackOptions, PackResult, Progress, VerifyReport, VerifyProblem } from './types.ts';
+import { yielder } from '../backend/host/yield.ts';
+import type { ExtractResult, FsEntry, FsView, KeyMode, PackOptions, PackResult, Progress, TreeProgress, VerifyReport, VerifyProblem } from './types.ts';
 
 export * from './types.ts';
 export { readImageKeyFile, sgxSimKey, mrsignerFromPem, parseMac, macString, DEFAULT_MRSIGNER_HEX } from './keys.ts';
 export { loadNative, type NativeError } from './native.ts';
 
 const INTEGRITY_ONLY: KeyMode = { kind: 'integrity-only' };
+
+/** Native arguments of a ranged read; refuses what is not a byte position. */
+function rangeArgs(offset: number, length: number): [string, string] {
+  for (const [what, v] of [['offset', offset], ['length', length]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`readRange: ${what} must be a non-negative integer, got ${v}`);
+  }
+  return [String(offset), String(length)];
+}
 
 function toProgress(cb?: (p: Progress) => void) {
   return cb ? (p: { done: number; total: number; bytes: number }) => cb({ done: p.done, total: p.total, bytes: p.bytes }) : undefined;
@@ -54,6 +64,7 @@ export function openImage(rootDir: string, key: KeyMode = INTEGRITY_ONLY, expect
     stat: (p) => callJson<FsEntry>('stat', [root, spec, p]),
     readFile: (p) => callBytes('read', [root, spec, p]),
     readFileAsync: async (p) => (await callAsync('read', [root, spec, p])) as Buffer,
+    readRange: async (p, offset, length) => (await callAsync('readRange', [root, spec, p, ...rangeArgs(offset, length)])) as Buffer,
     readlink: (p) => callBytes('readlink', [root, spec, p]).toString('utf8'),
     walk: () => callJson<{ entries: FsEntry[] }>('walk', [root, spec]).entries,
     verify: async (opts) => JSON.parse((await callAsync('verify', [root, spec, expected ?? ''], toProgress(opts?.onProgress))) as string) as VerifyReport,
@@ -95,6 +106,7 @@ export function openUnion(
     stat: (p) => callJson<FsEntry>('uStat', [...base, p]),
     readFile: (p) => callBytes('uRead', [...base, p]),
     readFileAsync: async (p) => (await callAsync('uRead', [...base, p])) as Buffer,
+    readRange: async (p, offset, length) => (await callAsync('uReadRange', [...base, p, ...rangeArgs(offset, length)])) as Buffer,
     readlink: (p) => {
       const e = callJson<FsEntry>('uStat', [...base, p]);
       if (e.type !== 'symlink') throw new Error(`${p}: not a symlink`);
@@ -170,18 +182,58 @@ export async function pfRead(file: string, key: KeyMode = INTEGRITY_ONLY): Promi
 
 // ---- extract ----
 
+/**
+ * Bytes per ranged read when extract copies or diff compares a file: memory stays bounded for any
+ * file size, and each read is one job on the libuv pool (the event loop runs between them).
+ */
+const CHUNK = 8 << 20;
+
 function inside(base: string, p: string): boolean {
   const r = relative(base, p);
   return r === '' || (!r.startsWith('..') && !isAbsolute(r));
+}
+
+/** Writes all of `data` at `position` (a write may be short). */
+async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {
+  for (let w = 0; w < data.length; ) w += (await fh.write(data, w, data.length - w, position + w)).bytesWritten;
+}
+
+/** Reads up to `length` bytes at `position` (fewer only at the end of the file). */
+async function readUpTo(fh: FileHandle, length: number, position: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  let n = 0;
+  while (n < length) {
+    const { bytesRead } = await fh.read(buf, n, length - n, position + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return buf.subarray(0, n);
+}
+
+/** A failed read of the image (the file is skipped); other errors abort the extract. */
+class ImageReadError extends Error {}
+
+async function readChunk(view: FsView, path: string, offset: number): Promise<Buffer> {
+  try {
+    return await view.readRange(path, offset, CHUNK);
+  } catch (err) {
+    throw new ImageReadError((err as Error).message);
+  }
+}
+
+export interface TreeOptions {
+  /** Called after each entry and each copied or compared chunk. */
+  onProgress?: (p: TreeProgress) => void;
 }
 
 /**
  * Copies `path` (file or directory tree) of a view into `dest`. Never writes outside `dest`:
  * names are checked, files are created exclusively (O_EXCL: an existing file or symlink is not
  * followed), every parent is re-checked with realpath, and symlinks are created last so nothing
- * is ever written through one.
+ * is ever written through one. File content is read in ranged chunks off the main thread, and
+ * the event loop gets a turn between entries: a big tree does not freeze the caller.
  */
-export function extract(view: FsView, path: string, dest: string): ExtractResult {
+export async function extract(view: FsView, path: string, dest: string, opts: TreeOptions = {}): Promise<ExtractResult> {
   const out: ExtractResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: [] };
   mkdirSync(dest, { recursive: true });
   const base = realpathSync(dest);
@@ -201,10 +253,47 @@ export function extract(view: FsView, path: string, dest: string): ExtractResult
     const real = realpathSync(dirname(t));
     if (!inside(base, real)) throw new Error(`${t}: parent resolves outside ${dest}`);
   };
+  const entries = all.filter((e) => e.layer !== 'deleted');
+  const progress: TreeProgress = { done: 0, total: entries.length, bytes: 0 };
+  const report = (current?: string) => opts.onProgress?.({ ...progress, ...(current ? { current } : {}) });
+  const pause = yielder();
+
+  /** Copies one file; the reason when the image cannot give its content (nothing is left then). */
+  const copyFile = async (e: FsEntry, t: string): Promise<string | undefined> => {
+    let chunk: Buffer;
+    try {
+      chunk = await readChunk(view, e.path, 0);
+    } catch (err) {
+      return (err as Error).message; // a missing or broken inode file: go on with the rest
+    }
+    checkParent(t); // again: the read gave others time to swap a parent for a symlink
+    const fh = await open(t, 'wx', 0o600);
+    let size = 0;
+    try {
+      for (;;) {
+        await writeAll(fh, chunk, size);
+        size += chunk.length;
+        progress.bytes += chunk.length;
+        if (chunk.length < CHUNK) break;
+        report(e.path);
+        chunk = await readChunk(view, e.path, size);
+      }
+    } catch (err) {
+      await fh.close();
+      await unlink(t).catch(() => undefined);
+      if (err instanceof ImageReadError) return err.message;
+      throw err;
+    }
+    await fh.close();
+    chmodSync(t, e.mode & 0o777);
+    out.files++;
+    out.bytes += size;
+    return undefined;
+  };
+
   const dirModes: [string, number][] = [];
   const links: [string, string][] = [];
-  for (const e of all) {
-    if (e.layer === 'deleted') continue;
+  for (const e of entries) {
     const t = target(e);
     if (e.type === 'dir') {
       if (t !== base) {
@@ -216,33 +305,25 @@ export function extract(view: FsView, path: string, dest: string): ExtractResult
       out.dirs++;
     } else if (e.type === 'file') {
       checkParent(t);
-      let data: Buffer;
-      try {
-        data = view.readFile(e.path);
-      } catch (err) {
-        // A missing or broken inode file: report it and go on with the rest of the tree.
-        out.skipped.push({ path: e.path, reason: (err as Error).message });
-        continue;
-      }
-      const fd = openSync(t, 'wx', 0o600);
-      try {
-        writeSync(fd, data);
-      } finally {
-        closeSync(fd);
-      }
-      chmodSync(t, e.mode & 0o777);
-      out.files++;
-      out.bytes += data.length;
+      const skipped = await copyFile(e, t);
+      if (skipped !== undefined) out.skipped.push({ path: e.path, reason: skipped });
     } else if (e.type === 'symlink') {
       links.push([t, e.target ?? view.readlink(e.path)]);
     } else {
       out.skipped.push({ path: e.path, reason: `${e.type} entries are not extracted` });
     }
+    if (e.type !== 'symlink') {
+      progress.done++;
+      report(e.path);
+    }
+    await pause();
   }
   for (const [t, to] of links) {
     checkParent(t);
     symlinkSync(to, t);
     out.symlinks++;
+    progress.done++;
+    report(t);
   }
   // Deepest first, so read-only directories do not block their own children.
   for (const [t, mode] of dirModes.reverse()) if (t !== base) chmodSync(t, mode);
@@ -257,44 +338,81 @@ export interface DiffItem {
   detail?: string;
 }
 
-/** Compares an image with a host source tree (what a rebuild would change). */
-export function diffWithSource(view: FsView, srcDir: string): DiffItem[] {
+type HostType = 'dir' | 'symlink' | 'file' | 'other';
+
+/** True when the image file and the host file hold the same bytes (compared chunk by chunk). */
+async function sameContent(view: FsView, imagePath: string, hostPath: string, progress: TreeProgress, report: () => void): Promise<boolean> {
+  const fh = await open(hostPath, 'r');
+  try {
+    for (let off = 0; ; ) {
+      const a = await view.readRange(imagePath, off, CHUNK);
+      const b = await readUpTo(fh, a.length, off);
+      if (!a.equals(b)) return false;
+      off += a.length;
+      progress.bytes += a.length;
+      if (a.length < CHUNK) return (await readUpTo(fh, 1, off)).length === 0;
+      report();
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Compares an image with a host source tree (what a rebuild would change). Same-size files are
+ * compared in ranged chunks off the main thread; the event loop gets a turn between entries.
+ */
+export async function diffWithSource(view: FsView, srcDir: string, opts: TreeOptions = {}): Promise<DiffItem[]> {
   const items: DiffItem[] = [];
   const img = new Map(view.walk().filter((e) => e.layer !== 'deleted').map((e) => [e.path, e]));
-  const seen = new Set<string>();
-  const visit = (hostDir: string, imgDir: string) => {
+  const pause = yielder();
+  // The source tree first (sorted names, pre-order), so progress has a total.
+  const host: { hp: string; ip: string; st: Stats; type: HostType }[] = [];
+  const visit = async (hostDir: string, imgDir: string) => {
     for (const name of readdirSync(hostDir).sort()) {
       const hp = join(hostDir, name);
       const ip = imgDir === '/' ? `/${name}` : `${imgDir}/${name}`;
       const st = lstatSync(hp);
-      const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other';
-      const e = img.get(ip);
-      seen.add(ip);
-      if (!e) items.push({ path: ip, change: 'added', detail: type });
-      else if (e.type !== type) items.push({ path: ip, change: 'type', detail: `${e.type} in image, ${type} in source` });
-      else {
-        if (type === 'file') {
-          let same = e.size === st.size;
-          if (same) {
-            try {
-              same = view.readFile(ip).equals(readFileSync(hp));
-            } catch (err) {
-              items.push({ path: ip, change: 'changed', detail: `unreadable in image: ${(err as Error).message}` });
-              continue;
-            }
-          }
-          if (!same) items.push({ path: ip, change: 'changed', detail: `${e.size} bytes in image, ${st.size} in source` });
-        } else if (type === 'symlink' && (e.target ?? '') !== readlinkSync(hp)) {
-          items.push({ path: ip, change: 'changed', detail: `link to ${e.target} in image, ${readlinkSync(hp)} in source` });
-        }
-        if (type !== 'symlink' && (e.mode & 0o777) !== (st.mode & 0o777) && ip !== '/') {
-          items.push({ path: ip, change: 'mode', detail: `${(e.mode & 0o777).toString(8)} in image, ${(st.mode & 0o777).toString(8)} in source` });
-        }
-      }
-      if (type === 'dir') visit(hp, ip);
+      const type: HostType = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other';
+      host.push({ hp, ip, st, type });
+      if (type === 'dir') await visit(hp, ip);
     }
+    await pause();
   };
-  visit(resolve(srcDir), '/');
+  await visit(resolve(srcDir), '/');
+  const progress: TreeProgress = { done: 0, total: host.length, bytes: 0 };
+  const report = (current?: string) => opts.onProgress?.({ ...progress, ...(current ? { current } : {}) });
+  report();
+  const seen = new Set<string>();
+  for (const { hp, ip, st, type } of host) {
+    const e = img.get(ip);
+    seen.add(ip);
+    if (!e) items.push({ path: ip, change: 'added', detail: type });
+    else if (e.type !== type) items.push({ path: ip, change: 'type', detail: `${e.type} in image, ${type} in source` });
+    else {
+      let unreadable = false;
+      if (type === 'file') {
+        let same = e.size === st.size;
+        if (same) {
+          try {
+            same = await sameContent(view, ip, hp, progress, () => report(ip));
+          } catch (err) {
+            items.push({ path: ip, change: 'changed', detail: `unreadable in image: ${(err as Error).message}` });
+            unreadable = true;
+          }
+        }
+        if (!same && !unreadable) items.push({ path: ip, change: 'changed', detail: `${e.size} bytes in image, ${st.size} in source` });
+      } else if (type === 'symlink' && (e.target ?? '') !== readlinkSync(hp)) {
+        items.push({ path: ip, change: 'changed', detail: `link to ${e.target} in image, ${readlinkSync(hp)} in source` });
+      }
+      if (!unreadable && type !== 'symlink' && (e.mode & 0o777) !== (st.mode & 0o777) && ip !== '/') {
+        items.push({ path: ip, change: 'mode', detail: `${(e.mode & 0o777).toString(8)} in image, ${(st.mode & 0o777).toString(8)} in source` });
+      }
+    }
+    progress.done++;
+    report(ip);
+    await pause();
+  }
   for (const p of img.keys()) if (p !== '/' && !seen.has(p)) items.push({ path: p, change: 'removed' });
   return items.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

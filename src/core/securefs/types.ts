@@ -100,10 +100,25 @@ export interface FsView {
   readFile(path: string): Buffer;
   /** Same as readFile, off the main thread (large files). */
   readFileAsync(path: string): Promise<Buffer>;
+  /**
+   * Bytes [offset, offset + length) of a file, cut at its size (empty past the end), off the main
+   * thread. Reads and authenticates only what holds them (node 0, the MHT chain, those data
+   * nodes): its cost does not grow with the file. Errors as for readFile.
+   */
+  readRange(path: string, offset: number, length: number): Promise<Buffer>;
   readlink(path: string): string;
   /** The whole tree, pre-order, "/" first. */
   walk(): FsEntry[];
   verify(opts?: { onProgress?: (p: Progress) => void }): Promise<VerifyReport>;
+}
+
+/** Progress of extract and diff: entries done of the total, bytes copied or compared. */
+export interface TreeProgress {
+  done: number;
+  total: number;
+  bytes: number;
+  /** The entry being worked on. */
+  current?: string;
 }
 
 /** What `extract` wrote. */

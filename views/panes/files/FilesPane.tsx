@@ -40,7 +40,7 @@ export function FilesPane() {
   }, [f.status, instanceDir]);
 
   const cols = stdout.columns || 80;
-  const height = Math.max(6, (stdout.rows || 24) - CHROME - (f.note ? 1 : 0));
+  const height = Math.max(6, (stdout.rows || 24) - CHROME - (f.note ? 1 : 0) - (f.extracting ? 1 : 0));
   const treeWidth = Math.max(24, Math.floor(cols * 0.4));
   const rightWidth = Math.max(20, cols - treeWidth - 1);
 
@@ -74,6 +74,11 @@ export function FilesPane() {
           </>
         )}
       </Box>
+      {f.extracting ? (
+        <Text color={theme.accent} wrap="truncate-end">
+          extracting {f.extracting.path} → {f.extracting.dest}: {f.extracting.done}/{f.extracting.total} entries · {humanSize(f.extracting.bytes)}
+        </Text>
+      ) : null}
       {f.prompt === 'extract' ? (
         <LineEditor
           prompt={`extract ${f.rows[f.cursor]?.entry.path ?? ''} into directory: `}
@@ -195,18 +200,20 @@ function Preview({ f, height, width }: { f: FilesState; height: number; width: n
   const p = f.preview;
   const rows = Math.max(1, height - 1);
   if (p.kind === 'text' || p.kind === 'hex') {
-    const { bytes, lines } = store.getState().filesPreviewData();
+    const { bytes, start, lines, firstLine } = store.getState().filesPreviewData();
     const shown: string[] = [];
     for (let i = p.offset; i < Math.min(p.lines, p.offset + rows); i++) {
-      shown.push(p.kind === 'text' ? (lines?.[i] ?? '') : hexRow(bytes, i, hexLayout(width)));
+      // Rows a pending ranged read has not brought yet render empty for a moment.
+      shown.push(p.kind === 'text' ? (lines?.[i - firstLine] ?? '') : hexRow(bytes, i, hexLayout(width), start));
     }
-    const cut = p.size > p.shown ? ` · first ${humanSize(p.shown)} of ${humanSize(p.size)}` : '';
+    // Text lines are counted as the preview pages down a big file: say how far the count got.
+    const total = p.complete ? `${p.lines}` : `${p.lines}+ (${humanSize(p.scanned)} of ${humanSize(p.size)} scanned)`;
     return (
       <Box flexDirection="column">
         <Text color={theme.muted} wrap="truncate-end">
           ─ {p.kind === 'text' ? 'text' : 'hex'}
-          {p.forced ? ' (forced)' : ''} · lines {p.lines === 0 ? 0 : p.offset + 1}–{Math.min(p.lines, p.offset + rows)} of {p.lines}
-          {cut}
+          {p.forced ? ' (forced)' : ''} · lines {p.lines === 0 ? 0 : p.offset + 1}–{Math.min(p.lines, p.offset + rows)} of {total}
+          {p.reading ? ' · reading…' : ''}
         </Text>
         {shown.map((l, i) => (
           <Text key={i} wrap="truncate-end">
@@ -294,7 +301,11 @@ function DiffPanel({ f, height }: { f: FilesState; height: number }) {
   return (
     <Box flexDirection="column" height={height} overflow="hidden">
       <Text wrap="truncate-end">─ diff: image layer vs {d.src} (what a rebuild would change)</Text>
-      {d.running ? <Text color={theme.muted}>comparing…</Text> : null}
+      {d.running ? (
+        <Text color={theme.muted} wrap="truncate-end">
+          comparing… {d.done}/{d.total} entries · {humanSize(d.bytes)} (the pane stays usable)
+        </Text>
+      ) : null}
       {d.error ? <Text color={theme.error}>{d.error}</Text> : null}
       {!d.running && !d.error && d.items.length === 0 ? <Text color={theme.ok}>✓ the image matches image/: a rebuild would change nothing</Text> : null}
       {!d.running && d.items.length > 0 ? (

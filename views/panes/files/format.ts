@@ -27,11 +27,11 @@ export function hexLayout(width: number): 'full' | 'compact' | 'bare' {
   return width >= 78 ? 'full' : width >= 61 ? 'compact' : 'bare';
 }
 
-/** One hex dump row of 16 bytes at `row`. */
-export function hexRow(bytes: Buffer, row: number, layout: 'full' | 'compact' | 'bare'): string {
+/** One hex dump row of 16 bytes at `row` of the file; `bytes` holds the file from offset `base`. */
+export function hexRow(bytes: Buffer, row: number, layout: 'full' | 'compact' | 'bare', base = 0): string {
   const compact = layout !== 'full';
   const off = row * 16;
-  const chunk = bytes.subarray(off, off + 16);
+  const chunk = off >= base ? bytes.subarray(off - base, off - base + 16) : Buffer.alloc(0);
   const hex: string[] = [];
   for (let i = 0; i < 16; i++) hex.push(i < chunk.length ? chunk[i]!.toString(16).padStart(2, '0') : '  ');
   const ascii = [...chunk].map((c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.')).join('');

@@ -2,7 +2,7 @@
 // secure image (build/mount/__ROOT, read by the native engine) under the host run layer
 // (run/host/upper, overlayfs: plain files, whiteouts for deletions). Paths are inside the image.
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { EntryType, FsEntry, FsView, KeyMode } from '../../securefs/types.ts';
 import { instancePaths } from '../../instance/layout.ts';
@@ -118,6 +118,27 @@ export function openHostFs(image: FsView, upper: string): FsView {
     readFileAsync: async (path) => {
       const e = stat(path);
       return e.layer === 'run' ? readFile(join(upper, e.path)) : image.readFileAsync(e.path);
+    },
+    readRange: async (path, offset, length) => {
+      const e = stat(path);
+      if (e.layer !== 'run') return image.readRange(e.path, offset, length);
+      if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+        throw new RangeError(`readRange: offset and length must be non-negative integers, got ${offset} and ${length}`);
+      }
+      const fh = await open(join(upper, e.path), 'r');
+      try {
+        const size = (await fh.stat()).size;
+        const buf = Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
+        let n = 0;
+        while (n < buf.length) {
+          const { bytesRead } = await fh.read(buf, n, buf.length - n, offset + n);
+          if (bytesRead === 0) break;
+          n += bytesRead;
+        }
+        return buf.subarray(0, n);
+      } finally {
+        await fh.close();
+      }
     },
     readlink: (path) => {
       const e = stat(path);
