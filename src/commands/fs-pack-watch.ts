@@ -1,6 +1,7 @@
 // `fs pack --watch`: runs the live packer (src/core/watch/live-pack.ts) until SIGINT/SIGTERM and
 // prints one line per pack (NDJSON with --json). Errors of one pack are reported and the watch
 // goes on; a signal stops it after the pack in flight has finished.
+import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError, UserError } from './command.ts';
 import { isInside } from '../core/watch/scope.ts';
@@ -21,12 +22,14 @@ const JSON_PATHS = 100;
 const TEXT_PATHS = 3;
 
 export async function packWatch(o: PackWatchOptions): Promise<number> {
-  const src = resolve(o.src);
+  // The watcher does not follow symlinks, a symlinked source root included: watch its target.
+  const given = resolve(o.src);
+  const src = realpathSync(given);
   const outRoot = resolve(o.outRoot);
   const macFile = resolve(o.macFile);
   // Output inside the watched tree would trigger its own next pack (and be packed into itself).
   for (const [what, p] of [['--out', outRoot], ['--mac-file', macFile]] as const) {
-    if (isInside(p, src)) throw new UsageError(`${what} ${p} lies inside the watched source ${src}: put the image outside the source tree`);
+    if (isInside(p, src) || isInside(p, given)) throw new UsageError(`${what} ${p} lies inside the watched source ${given}: put the image outside the source tree`);
   }
   const emit = o.json ? (obj: object) => process.stdout.write(JSON.stringify(obj) + '\n') : undefined;
   const packer = new LivePacker({

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +65,17 @@ function lineReader(stream: NodeJS.ReadableStream) {
   };
 }
 
+/** Starts `fs pack SRC --watch --json` into d/mount. */
+function startWatch(src: string, d: string) {
+  const child = spawn(process.execPath, [CLI, 'fs', 'pack', src, '--watch', '--json', '--out', join(d, 'mount/__ROOT'), '--mac-file', join(d, 'mount/.ROOT_MAC')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  const io = { child, stderr: '', out: lineReader(child.stdout!), exited: new Promise<number | null>((r) => child.on('exit', (code) => r(code))) };
+  child.stderr!.on('data', (c: Buffer) => (io.stderr += c.toString()));
+  return io;
+}
+
 test('fs pack --watch --json: edit, add, delete, rename, socket and FIFO errors, SIGINT', { timeout: 600_000 }, async () => {
   ensureBuilt();
   const d = mkdtempSync(join(tmpdir(), 'fs-pack-watch-'));
@@ -72,14 +83,8 @@ test('fs pack --watch --json: edit, add, delete, rename, socket and FIFO errors,
   const root = join(d, 'mount/__ROOT');
   cpSync(join(WAMR_FIXTURE, 'image'), src, { recursive: true });
   chmodSync(join(src, 'etc'), 0o755);
-  const child = spawn(process.execPath, [CLI, 'fs', 'pack', src, '--watch', '--json', '--out', root, '--mac-file', join(d, 'mount/.ROOT_MAC')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const out = lineReader(child.stdout!);
+  const w = startWatch(src, d);
+  const { child, out, exited } = w;
   const packs = (l: Line) => l.rootMac !== undefined;
   /** Waits for pack lines until every path in `expect` has been named, then checks the image. */
   const settled = async (what: string, expect: string[]): Promise<Line[]> => {
@@ -100,7 +105,7 @@ test('fs pack --watch --json: edit, add, delete, rename, socket and FIFO errors,
   const cat = (p: string) => runCli(['fs', 'cat', '-C', root, p]);
   try {
     const first = await out.next('initial pack');
-    assert.equal(first.trigger, 'initial', JSON.stringify(first) + stderr);
+    assert.equal(first.trigger, 'initial', JSON.stringify(first) + w.stderr);
     assert.equal(first.hinted, false);
     assert.ok(first.filesPacked! > 20);
     assert.equal(readFileSync(join(d, 'mount/.ROOT_MAC'), 'utf8'), first.rootMac);
@@ -169,12 +174,34 @@ test('fs pack --watch --json: edit, add, delete, rename, socket and FIFO errors,
     assert.equal(again!.filesPacked, 1);
 
     child.kill('SIGINT');
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await exited, 0, w.stderr);
     const last = out.all.at(-1)!;
     assert.equal(last.stopped, true);
-    assert.equal(stderr, '');
+    assert.equal(w.stderr, '');
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('fs pack --watch through a symlinked source directory watches its target', { timeout: 300_000 }, async () => {
+  ensureBuilt();
+  const d = mkdtempSync(join(tmpdir(), 'fs-pack-watch-link-'));
+  mkdirSync(join(d, 'real'));
+  writeFileSync(join(d, 'real/a'), 'a\n');
+  symlinkSync('real', join(d, 'src'));
+  const w = startWatch(join(d, 'src'), d);
+  try {
+    const first = await w.out.next('initial pack');
+    assert.equal(first.filesPacked, 2, JSON.stringify(first) + w.stderr);
+    writeFileSync(join(d, 'src/a'), 'edited\n');
+    const edit = await w.out.next('edit through the link', (l) => l.paths?.includes('a') ?? false);
+    assert.equal(edit.filesPacked, 1);
+    assert.equal(runCli(['fs', 'cat', '-C', join(d, 'mount/__ROOT'), '/a']).stdout, 'edited\n');
+    w.child.kill('SIGTERM');
+    assert.equal(await w.exited, 0, w.stderr);
+  } finally {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
     rmSync(d, { recursive: true, force: true });
   }
 });
