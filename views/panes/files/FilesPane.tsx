@@ -207,7 +207,7 @@ function Preview({ f, height, width }: { f: FilesState; height: number; width: n
       shown.push(p.kind === 'text' ? (lines?.[i - firstLine] ?? '') : hexRow(bytes, i, hexLayout(width), start));
     }
     // Text lines are counted as the preview pages down a big file: say how far the count got.
-    const total = p.complete ? `${p.lines}` : `${p.lines}+ (${humanSize(p.scanned)} of ${humanSize(p.size)} scanned)`;
+    const total = p.complete ? `${p.lines}` : `${p.lines}+ (${Math.floor((100 * p.scanned) / Math.max(1, p.size))}% scanned)`;
     return (
       <Box flexDirection="column">
         <Text color={theme.muted} wrap="truncate-end">
