@@ -1,8 +1,7 @@
 // Secure-FS facade: Occlum images (SEFS over SGX protected files) read, verified and packed by the
 // Rust engine in native/. Contract: ./types.ts. Heavy work (verify, pack, big reads) runs on the
 // libuv thread pool with progress; light lookups are synchronous.
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, type Stats } from 'node:fs';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { callAsync, callBytes, callJson } from './native.ts';
 import { keySpec, parseDashed16, parseMac } from './keys.ts';
@@ -184,7 +183,9 @@ export async function pfRead(file: string, key: KeyMode = INTEGRITY_ONLY): Promi
 
 /**
  * Bytes per ranged read when extract copies or diff compares a file: memory stays bounded for any
- * file size, and each read is one job on the libuv pool (the event loop runs between them).
+ * file size, and each read (authentication, decryption: the costly part) is one job on the libuv
+ * pool. The host side of a chunk (write, or read to compare) is a synchronous call of a few ms at
+ * most: a promise round trip per small file would cost more than it saves.
  */
 const CHUNK = 8 << 20;
 
@@ -194,18 +195,18 @@ function inside(base: string, p: string): boolean {
 }
 
 /** Writes all of `data` at `position` (a write may be short). */
-async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {
-  for (let w = 0; w < data.length; ) w += (await fh.write(data, w, data.length - w, position + w)).bytesWritten;
+function writeAll(fd: number, data: Buffer, position: number): void {
+  for (let w = 0; w < data.length; ) w += writeSync(fd, data, w, data.length - w, position + w);
 }
 
 /** Reads up to `length` bytes at `position` (fewer only at the end of the file). */
-async function readUpTo(fh: FileHandle, length: number, position: number): Promise<Buffer> {
+function readUpTo(fd: number, length: number, position: number): Buffer {
   const buf = Buffer.alloc(length);
   let n = 0;
   while (n < length) {
-    const { bytesRead } = await fh.read(buf, n, length - n, position + n);
-    if (bytesRead === 0) break;
-    n += bytesRead;
+    const got = readSync(fd, buf, n, length - n, position + n);
+    if (got === 0) break;
+    n += got;
   }
   return buf.subarray(0, n);
 }
@@ -267,11 +268,11 @@ export async function extract(view: FsView, path: string, dest: string, opts: Tr
       return (err as Error).message; // a missing or broken inode file: go on with the rest
     }
     checkParent(t); // again: the read gave others time to swap a parent for a symlink
-    const fh = await open(t, 'wx', 0o600);
+    const fd = openSync(t, 'wx', 0o600);
     let size = 0;
     try {
       for (;;) {
-        await writeAll(fh, chunk, size);
+        writeAll(fd, chunk, size);
         size += chunk.length;
         progress.bytes += chunk.length;
         if (chunk.length < CHUNK) break;
@@ -279,12 +280,16 @@ export async function extract(view: FsView, path: string, dest: string, opts: Tr
         chunk = await readChunk(view, e.path, size);
       }
     } catch (err) {
-      await fh.close();
-      await unlink(t).catch(() => undefined);
+      closeSync(fd);
+      try {
+        unlinkSync(t); // no half-written file is left behind
+      } catch {
+        /* already gone */
+      }
       if (err instanceof ImageReadError) return err.message;
       throw err;
     }
-    await fh.close();
+    closeSync(fd);
     chmodSync(t, e.mode & 0o777);
     out.files++;
     out.bytes += size;
@@ -342,19 +347,19 @@ type HostType = 'dir' | 'symlink' | 'file' | 'other';
 
 /** True when the image file and the host file hold the same bytes (compared chunk by chunk). */
 async function sameContent(view: FsView, imagePath: string, hostPath: string, progress: TreeProgress, report: () => void): Promise<boolean> {
-  const fh = await open(hostPath, 'r');
+  const fd = openSync(hostPath, 'r');
   try {
     for (let off = 0; ; ) {
       const a = await view.readRange(imagePath, off, CHUNK);
-      const b = await readUpTo(fh, a.length, off);
+      const b = readUpTo(fd, a.length, off);
       if (!a.equals(b)) return false;
       off += a.length;
       progress.bytes += a.length;
-      if (a.length < CHUNK) return (await readUpTo(fh, 1, off)).length === 0;
+      if (a.length < CHUNK) return readUpTo(fd, 1, off).length === 0;
       report();
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
