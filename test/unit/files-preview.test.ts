@@ -264,3 +264,30 @@ test('extract and diff report progress in the store and the event loop keeps tur
   assert.equal(d.total, 309);
   assert.ok(diffs.some((p) => p.total === 309 && p.done < p.total));
 });
+
+test('extract leaves no half-written file when a later chunk is damaged; diff calls it unreadable', async () => {
+  const data = Buffer.alloc(20 * 1048576, 0x5a);
+  const dir = await instanceWith({ 'a/big.bin': data, 'a/ok.txt': 'fine\n' });
+  const v = openImage(join(dir, 'build/mount/__ROOT'));
+  const host = join(dir, 'build/mount/__ROOT', v.stat('/a/big.bin').hostFile!);
+  // Data node past the first 8 MiB chunk (host node = data node + 2 + data node / 96).
+  const dataNode = Math.floor((12 * 1048576 - 3072) / 4096);
+  const phys = dataNode + 2 + Math.floor(dataNode / 96);
+  chmodSync(host, 0o644);
+  const b = readFileSync(host);
+  b[phys * 4096 + 7]! ^= 1;
+  writeFileSync(host, b);
+  const { extract, diffWithSource } = await import('../../src/core/securefs/index.ts');
+  const out = join(dir, 'out');
+  const progress: number[] = [];
+  const r = await extract(v, '/a', out, { onProgress: (p) => progress.push(p.bytes) });
+  assert.equal(r.files, 1);
+  assert.equal(r.skipped.length, 1);
+  assert.equal(r.skipped[0]!.path, '/a/big.bin');
+  assert.match(r.skipped[0]!.reason, new RegExp(`node ${phys}\\b`));
+  assert.deepEqual(readdirSync(join(out, 'a')), ['ok.txt'], 'the partly copied file is removed');
+  assert.ok(progress.some((n) => n >= 8 * 1048576), 'bytes are reported chunk by chunk');
+  const items = await diffWithSource(v, join(dir, 'src'));
+  assert.deepEqual(items.map((i) => [i.path, i.change]), [['/a/big.bin', 'changed']]);
+  assert.match(items[0]!.detail!, /^unreadable in image: .*node/);
+});
