@@ -222,6 +222,7 @@ function runOnlyView(merged: FsView): FsView {
     ...merged,
     list: (p) => merged.list(p).filter(inRunLayer),
     walk: () => merged.walk().filter(inRunLayer),
+    walkAsync: async () => (await merged.walkAsync()).filter(inRunLayer),
   };
 }
 

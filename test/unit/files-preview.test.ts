@@ -246,6 +246,13 @@ test('extract and diff report progress in the store and the event loop keeps tur
   assert.equal(readdirSync(dest).length, 10);
   assert.ok(seen.some((p) => p.total === 311 && p.done > 0 && p.done < p.total), JSON.stringify(seen.slice(0, 5)));
   assert.ok(ticks > 0, 'timers ran while extracting');
+  // The run-only view extracts only what the run layer holds (nothing here: the instance never ran).
+  store.getState().filesSetLayer('run');
+  assert.equal(store.getState().files.layer, 'run');
+  await store.getState().filesExtract(join(dir, 'out-run'));
+  assert.equal(store.getState().files.lastExtract!.result.files, 0);
+  assert.deepEqual(readdirSync(join(dir, 'out-run')), []);
+  store.getState().filesSetLayer('merged');
 
   // diff against the source tree: progress while comparing, then the result.
   rmSync(join(dir, 'src/d3/f13.txt'));

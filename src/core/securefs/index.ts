@@ -66,6 +66,7 @@ export function openImage(rootDir: string, key: KeyMode = INTEGRITY_ONLY, expect
     readRange: async (p, offset, length) => (await callAsync('readRange', [root, spec, p, ...rangeArgs(offset, length)])) as Buffer,
     readlink: (p) => callBytes('readlink', [root, spec, p]).toString('utf8'),
     walk: () => callJson<{ entries: FsEntry[] }>('walk', [root, spec]).entries,
+    walkAsync: async () => (JSON.parse((await callAsync('walk', [root, spec])) as string) as { entries: FsEntry[] }).entries,
     verify: async (opts) => JSON.parse((await callAsync('verify', [root, spec, expected ?? ''], toProgress(opts?.onProgress))) as string) as VerifyReport,
   };
 }
@@ -112,6 +113,7 @@ export function openUnion(
       return e.target ?? '';
     },
     walk: () => callJson<FsEntry[]>('uWalk', base),
+    walkAsync: async () => JSON.parse((await callAsync('uWalk', base)) as string) as FsEntry[],
     verify: async (opts) => {
       const a = await image.verify(opts);
       const b = await run.verify(opts);
@@ -240,7 +242,7 @@ export async function extract(view: FsView, path: string, dest: string, opts: Tr
   const base = realpathSync(dest);
   const top = view.stat(path);
   const prefix = top.path === '/' ? '/' : top.path + '/';
-  const all = top.type === 'dir' ? view.walk().filter((e) => e.path === top.path || e.path.startsWith(prefix)) : [top];
+  const all = top.type === 'dir' ? (await view.walkAsync()).filter((e) => e.path === top.path || e.path.startsWith(prefix)) : [top];
   const topParent = top.path === '/' ? '/' : top.path.slice(0, top.path.lastIndexOf('/')) || '/';
   const target = (e: FsEntry) => {
     const rel = relative(topParent, e.path);
@@ -369,7 +371,7 @@ async function sameContent(view: FsView, imagePath: string, hostPath: string, pr
  */
 export async function diffWithSource(view: FsView, srcDir: string, opts: TreeOptions = {}): Promise<DiffItem[]> {
   const items: DiffItem[] = [];
-  const img = new Map(view.walk().filter((e) => e.layer !== 'deleted').map((e) => [e.path, e]));
+  const img = new Map((await view.walkAsync()).filter((e) => e.layer !== 'deleted').map((e) => [e.path, e]));
   const pause = yielder();
   // The source tree first (sorted names, pre-order), so progress has a total.
   const host: { hp: string; ip: string; st: Stats; type: HostType }[] = [];

@@ -109,6 +109,8 @@ export interface FsView {
   readlink(path: string): string;
   /** The whole tree, pre-order, "/" first. */
   walk(): FsEntry[];
+  /** Same as walk, off the main thread (big trees: extract, diff). */
+  walkAsync(): Promise<FsEntry[]>;
   verify(opts?: { onProgress?: (p: Progress) => void }): Promise<VerifyReport>;
 }
 

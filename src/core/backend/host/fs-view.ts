@@ -7,6 +7,7 @@ import { join, posix } from 'node:path';
 import type { EntryType, FsEntry, FsView, KeyMode } from '../../securefs/types.ts';
 import { instancePaths } from '../../instance/layout.ts';
 import { BackendError } from '../types.ts';
+import { yielder } from './yield.ts';
 
 export type HostFsLayer = 'image' | 'merged';
 
@@ -154,6 +155,22 @@ export function openHostFs(image: FsView, upper: string): FsView {
         }
       };
       rec('/');
+      return out;
+    },
+    // One listing per directory (an engine call for the image part): the loop gets a turn between.
+    walkAsync: async () => {
+      const out: FsEntry[] = [stat('/')];
+      const pause = yielder();
+      const rec = async (dir: string) => {
+        for (const e of list(dir)) {
+          out.push(e);
+          if (e.type === 'dir') {
+            await pause();
+            await rec(e.path);
+          }
+        }
+      };
+      await rec('/');
       return out;
     },
     // The run layer has no MAC chain on the host backend (plain files); the image's is checked.
