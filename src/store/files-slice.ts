@@ -436,7 +436,10 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
         setPreview({ path: now.path, size: now.size, forced: now.forced, kind: 'error', message: `cannot read: ${(err as Error).message}` });
       } finally {
         filling = false;
+        // A scroll of another file's preview asked while this fill ran: serve it now.
+        const again = refill && token !== previewToken;
         refill = false;
+        if (again) fillPreview();
       }
     })();
   };
