@@ -230,3 +230,57 @@ fn read_range_and_u_read_range_ops_equal_read_and_u_read() {
         assert_eq!(e(op("readRange", &[&img, &spec, "/data/big.bin", "0", "1"])).msg, e(op("read", &[&img, &spec, "/data/big.bin"])).msg);
     }
 }
+
+/// Seeded xorshift64* (std only).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545F4914F6CDD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+}
+
+#[test]
+fn mutated_files_never_panic_and_agree_with_the_whole_read_when_it_succeeds() {
+    let s = Scratch::new("range-fuzz");
+    let size = at(DS * 3) as usize + 100;
+    let mut rng = Rng(std::env::var("FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed_2026));
+    for (wk, km) in modes() {
+        write(&s, "f", size, &wk);
+        let clean = std::fs::read(s.join("f")).unwrap();
+        let mut g = Gcm::new();
+        for _ in 0..150 {
+            let mut b = clean.clone();
+            match rng.below(4) {
+                0 => b.truncate(rng.below(b.len() as u64 + 1) as usize),
+                1 => b.truncate(NODE * rng.below((b.len() / NODE) as u64 + 1) as usize),
+                2 => b.extend(std::iter::repeat(0x33).take(NODE * (1 + rng.below(3) as usize))),
+                _ => {
+                    for _ in 0..1 + rng.below(6) {
+                        let i = rng.below(b.len() as u64) as usize;
+                        b[i] ^= 1 << rng.below(8);
+                    }
+                }
+            }
+            std::fs::write(s.join("f"), &b).unwrap();
+            let whole = pf::open_path(&s.join("f"), &km, &mut g).and_then(|f| f.read_all(&mut g, &mut |_| {}));
+            let Ok(f) = pf::open_path_ranged(&s.join("f"), &km, &mut g) else {
+                assert!(whole.is_err(), "the ranged open refuses only what the whole open refuses");
+                continue;
+            };
+            for _ in 0..6 {
+                let off = rng.below(size as u64 + 2 * NODE as u64);
+                let len = rng.below(3 * NODE as u64 * DS);
+                let r = f.read_range(off, len, &mut g);
+                if let Ok(all) = &whole {
+                    assert_eq!(r.expect("a range of a file that reads whole reads"), slice(all, off, len));
+                }
+            }
+        }
+    }
+}
