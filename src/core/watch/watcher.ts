@@ -67,6 +67,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     for (const ev of ['add', 'addDir', 'change', 'unlink', 'unlinkDir'] as const) {
       fsw.on(ev, (path: string) => this.onEvent(ev, path));
     }
+    // chokidar drops attribute-only changes (a chmod) of a file read since its last write (its
+    // atime is then past its mtime); its raw events still arrive: let the reconcile find them.
+    fsw.on('raw', (event, name, details) => {
+      const at = (details as { watchedPath?: string } | undefined)?.watchedPath;
+      if (event !== 'change' || !at) return;
+      if (this.scope.classify(at) !== null || this.scope.classify(join(at, name)) !== null) this.scheduleReconcile();
+    });
     fsw.on('error', (err) => this.emit('error', explainWatchError(err as NodeJS.ErrnoException)));
     return new Promise((resolve) =>
       fsw.once('ready', () => {
@@ -274,7 +281,11 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.acc.add(path, relative(this.scope.instanceDir, path), area, event, now);
     for (const w of this.quietWaiters) this.armQuiet(w);
     if (this.held === 0) this.arm();
-    // Once things calm down, check the disk for anything chokidar lost in the commotion.
+    this.scheduleReconcile();
+  }
+
+  /** Once things calm down, checks the disk for anything chokidar lost in the commotion. */
+  private scheduleReconcile(): void {
     if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
     this.reconcileTimer = setTimeout(() => {
       this.reconcileTimer = null;
@@ -316,7 +327,8 @@ function explainWatchError(err: NodeJS.ErrnoException): Error {
 }
 
 function statSignature(st: Stats): string {
-  return st.isDirectory() ? 'd' : `${st.isSymbolicLink() ? 'l' : 'f'}:${st.size}:${st.mtimeMs}`;
+  // The mode counts: an image holds it, and a chmod changes nothing else.
+  return st.isDirectory() ? 'd' : `${st.isSymbolicLink() ? 'l' : 'f'}:${st.size}:${st.mtimeMs}:${st.mode}`;
 }
 
 function signature(path: string): string | null {
