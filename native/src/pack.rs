@@ -608,7 +608,11 @@ fn assign_ids(nodes: &mut [Node], prev: Option<&PrevState>) -> u64 {
     max
 }
 
-fn read_source(n: &Node) -> Result<(Vec<u8>, Sig)> {
+/// Files above this size are sealed straight from the source into the image, never held whole.
+const STREAM_MIN: u64 = 8 << 20;
+
+/// Write the inode file `dir/name` of file or symlink `n`; returns (size, MAC, source signature).
+fn write_inode(n: &Node, dir: &Path, name: &str, key: &WriteKey, gcm: &mut Gcm, fsync: bool) -> Result<(u64, Tag, Sig)> {
     let shown = n.host.display().to_string();
     let vanished = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -617,24 +621,36 @@ fn read_source(n: &Node) -> Result<(Vec<u8>, Sig)> {
             Error::io(e, &shown)
         }
     };
-    match n.typ {
+    let path = dir.join(name);
+    let (data, sig) = match n.typ {
         T_FILE => {
             use std::io::Read;
             let mut f = std::fs::File::open(&n.host).map_err(vanished)?;
             // The signature is taken before reading: a change during the read then shows up as
             // a different signature at the next incremental pack, which rewrites the file.
             let m = f.metadata().map_err(vanished)?;
+            if m.len() > STREAM_MIN {
+                let out = std::fs::File::create(&path).map_err(|e| Error::io(e, &path.display().to_string()))?;
+                let (size, mac) = pf::write_pf_stream(name, &mut f, &out, key, gcm).map_err(|e| Error::io(e, &format!("{} (packing into {})", shown, path.display())))?;
+                if fsync {
+                    out.sync_all().map_err(|e| Error::io(e, &path.display().to_string()))?;
+                }
+                return Ok((size, mac, Sig::of(&m)));
+            }
             let mut data = Vec::with_capacity(m.len() as usize + 1);
             f.read_to_end(&mut data).map_err(vanished)?;
-            Ok((data, Sig::of(&m)))
+            (data, Sig::of(&m))
         }
         T_SYMLINK => {
             let t = std::fs::read_link(&n.host).map_err(vanished)?;
             let m = std::fs::symlink_metadata(&n.host).map_err(vanished)?;
-            Ok((t.as_os_str().as_bytes().to_vec(), Sig::of(&m)))
+            (t.as_os_str().as_bytes().to_vec(), Sig::of(&m))
         }
         _ => unreachable!(),
-    }
+    };
+    let (bytes, mac) = pf::write_pf(name, &data, key, gcm)?;
+    write_file(&path, &bytes, fsync)?;
+    Ok((data.len() as u64, mac, sig))
 }
 
 fn inode_record(n: &Node, host: &str, size: u64, blocks: u32, mac: &Tag) -> [u8; 112] {
@@ -863,19 +879,18 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
                     progress.add(1, 0);
                     Ok((size, e.mac, e.sig, e.fingerprint, 0, true))
                 }
-                Job::Write => {
-                    let (data, sig, size) = if n.typ == T_DIR {
-                        (dir_data[*i].clone().unwrap(), n.sig, 0u64)
-                    } else {
-                        let (d, s) = read_source(n)?;
-                        let len = d.len() as u64;
-                        (d, s, len)
-                    };
-                    let fp = if n.typ == T_DIR { gcm.gmac(&[0u8; 16], &data) } else { [0u8; 16] };
-                    let (bytes, mac) = pf::write_pf(name, &data, &o.key, gcm)?;
+                Job::Write if n.typ == T_DIR => {
+                    let data = dir_data[*i].as_ref().unwrap();
+                    let fp = gcm.gmac(&[0u8; 16], data);
+                    let (bytes, mac) = pf::write_pf(name, data, &o.key, gcm)?;
                     write_file(&work_dir.join(name), &bytes, o.fsync)?;
                     progress.add(1, data.len() as u64);
-                    Ok((size, mac, sig, fp, data.len() as u64, false))
+                    Ok((0, mac, n.sig, fp, data.len() as u64, false))
+                }
+                Job::Write => {
+                    let (size, mac, sig) = write_inode(n, &work_dir, name, &o.key, gcm, o.fsync)?;
+                    progress.add(1, size);
+                    Ok((size, mac, sig, [0u8; 16], size, false))
                 }
             }
         });

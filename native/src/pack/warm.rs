@@ -125,16 +125,14 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
     let mut bytes = 0u64;
     for (e, name) in edits.iter().zip(&new_names) {
         let n = Node { mode: e.stat.mode, sig: e.stat.sig, children: Vec::new(), host: w.nodes[e.node].host.clone(), path: w.nodes[e.node].path.clone(), ..w.nodes[e.node] };
-        let (data, sig) = read_source(&n)?;
-        let (pf_bytes, mac) = pf::write_pf(name, &data, &o.key, &mut gcm)?;
-        write_file(&out.join(name), &pf_bytes, o.fsync)?;
-        let rec = Rec { size: data.len() as u64, mac, sig, fp: [0; 16] };
+        let (size, mac, sig) = write_inode(&n, out, name, &o.key, &mut gcm, o.fsync)?;
+        let rec = Rec { size, mac, sig, fp: [0; 16] };
         let off = n.id as usize * BLKSIZE;
         w.meta_plain[off..off + 112].copy_from_slice(&inode_record(&n, name, rec.size, 0, &mac));
         dirty.push(off..off + 112);
         recs.push((n, rec));
-        bytes += data.len() as u64;
-        progress.add(1, data.len() as u64);
+        bytes += size;
+        progress.add(1, size);
     }
     crash(1)?;
 

@@ -5,6 +5,7 @@ mod fuzz;
 mod eras;
 mod pack_hint;
 mod pack_warm;
+mod pf_stream;
 mod read_range;
 
 use std::path::PathBuf;
