@@ -1,7 +1,7 @@
 // `fs pack --watch --json` (built CLI) under a random storm of creates, edits, deletes, renames,
-// chmods, symlinks and new directories with files, many while a pack is in flight: once the storm
-// is over, the image comes to equal the tree and verifies (hinted packs must not leave anything
-// behind). WATCH_SEED replays a run.
+// chmods (files and directories), symlinks and new directories with files, many while a pack is
+// in flight: once the storm is over, the image comes to equal the tree and verifies (hinted packs
+// must not leave anything behind). WATCH_SEED replays a run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -59,8 +59,9 @@ test('random storm: the watched image ends equal to the tree and verifies', { ti
         else if (r < 0.55) rmSync(pick(others));
         else if (r < 0.65) renameSync(pick(others), join(pick(dirs), `r${op}`));
         else if (r < 0.72) {
-          const p = pick(others);
-          if (!lstatSync(p).isSymbolicLink()) chmodSync(p, pick([0o600, 0o644, 0o755]));
+          const p = pick([...others, ...dirs.slice(1)]);
+          if (lstatSync(p).isDirectory()) chmodSync(p, pick([0o700, 0o755]));
+          else if (!lstatSync(p).isSymbolicLink()) chmodSync(p, pick([0o600, 0o644, 0o755]));
         } else if (r < 0.78) symlinkSync(`target-${op}`, join(pick(dirs), `l${op}`));
         else if (r < 0.86) {
           const nd = join(pick(dirs), `t${op}`);

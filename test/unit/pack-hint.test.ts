@@ -116,6 +116,9 @@ test('a real watcher over a tree: its change sets, as hints, keep the packed ima
     // watcher's reconcile, woken by the raw event, reports it).
     chmodSync(join(src, 'bin/f0'), 0o700);
     assert.deepEqual((await packWith('chmod of a read file', ['bin/f0'])).changed, ['bin/f0']);
+    // A directory's mode: chokidar reports nothing for it at all; the reconcile does.
+    chmodSync(join(src, 'lib'), 0o700);
+    assert.deepEqual((await packWith('chmod of a directory', ['lib'])).changed, ['lib']);
   } finally {
     await w.close();
     rmSync(d, { recursive: true, force: true });

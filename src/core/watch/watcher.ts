@@ -68,10 +68,11 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       fsw.on(ev, (path: string) => this.onEvent(ev, path));
     }
     // chokidar drops attribute-only changes (a chmod) of a file read since its last write (its
-    // atime is then past its mtime); its raw events still arrive: let the reconcile find them.
-    fsw.on('raw', (event, name, details) => {
+    // atime is then past its mtime) and never reports a directory's; its raw events (`change`,
+    // for a directory `rename`) still arrive: let the reconcile find them.
+    fsw.on('raw', (_event, name, details) => {
       const at = (details as { watchedPath?: string } | undefined)?.watchedPath;
-      if (event !== 'change' || !at) return;
+      if (!at) return;
       if (this.scope.classify(at) !== null || this.scope.classify(join(at, name)) !== null) this.scheduleReconcile();
     });
     fsw.on('error', (err) => this.emit('error', explainWatchError(err as NodeJS.ErrnoException)));
@@ -158,7 +159,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       const sig = signature(e.path);
       if (sig === null && e.kind !== 'removed') e.kind = 'removed';
       else if (sig !== null && e.kind === 'removed') e.kind = 'changed';
-      if (sig !== null) e.isDir = sig === 'd';
+      if (sig !== null) e.isDir = isDirSig(sig);
       if (this.view) {
         // Already reported in this very state (a late chokidar event after reconcile reported
         // the change, or a burst of events ending where it began): not a change.
@@ -166,7 +167,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         if ((sig === null && prev === undefined) || (sig !== null && prev === sig)) continue;
         if (sig === null) {
           this.view.delete(e.path);
-          if (e.isDir || prev === 'd') for (const p of [...this.view.keys()]) if (p.startsWith(e.path + '/')) this.view.delete(p);
+          if (e.isDir || (prev !== undefined && isDirSig(prev))) for (const p of [...this.view.keys()]) if (p.startsWith(e.path + '/')) this.view.delete(p);
         } else this.view.set(e.path, sig);
       }
       kept.push(e);
@@ -230,10 +231,11 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     for (const [p, sig] of now) {
       const before = view.get(p);
       if (before === sig) continue;
-      if (before === undefined) report(p, sig === 'd' ? 'addDir' : 'add');
-      else if (sig !== 'd') report(p, before === 'd' ? 'add' : 'change');
+      if (before === undefined) report(p, isDirSig(sig) ? 'addDir' : 'add');
+      else if (!isDirSig(sig)) report(p, isDirSig(before) ? 'add' : 'change');
+      else if (isDirSig(before)) report(p, 'change'); // a directory's mode
     }
-    for (const [p, sig] of view) if (!now.has(p)) report(p, sig === 'd' ? 'unlinkDir' : 'unlink');
+    for (const [p, sig] of view) if (!now.has(p)) report(p, isDirSig(sig) ? 'unlinkDir' : 'unlink');
     this.recovered += found;
     if (found > 0) {
       this.lastEventAt = at;
@@ -242,7 +244,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     return found;
   }
 
-  /** Stat signature of every watched path: 'd' for directories, type:size:mtime otherwise. */
+  /** Stat signature of every watched path: d:mode for directories, type:size:mtime:mode otherwise. */
   private scan(): Map<string, string> {
     const out = new Map<string, string>();
     const visit = (p: string, depth: number) => {
@@ -253,7 +255,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         return;
       }
       if (st.isDirectory()) {
-        if (p !== this.scope.instanceDir && this.scope.classify(p) !== null) out.set(p, 'd');
+        if (p !== this.scope.instanceDir && this.scope.classify(p) !== null) out.set(p, statSignature(st));
         if (depth > 64) return;
         let names: string[];
         try {
@@ -328,7 +330,11 @@ function explainWatchError(err: NodeJS.ErrnoException): Error {
 
 function statSignature(st: Stats): string {
   // The mode counts: an image holds it, and a chmod changes nothing else.
-  return st.isDirectory() ? 'd' : `${st.isSymbolicLink() ? 'l' : 'f'}:${st.size}:${st.mtimeMs}:${st.mode}`;
+  return st.isDirectory() ? `d:${st.mode}` : `${st.isSymbolicLink() ? 'l' : 'f'}:${st.size}:${st.mtimeMs}:${st.mode}`;
+}
+
+function isDirSig(sig: string): boolean {
+  return sig.startsWith('d:');
 }
 
 function signature(path: string): string | null {
