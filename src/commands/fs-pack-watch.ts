@@ -45,11 +45,20 @@ export async function packWatch(o: PackWatchOptions): Promise<number> {
   const signalled = new Promise<NodeJS.Signals>((res) => {
     onSignal = (sig) => res(sig); // a second Ctrl-C changes nothing: the pack in flight still finishes
   });
+  // A reader that went away (`… | head`) stops the watch like a signal, instead of a crash.
+  let readerGone = false;
+  const onStdoutError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    readerGone = true;
+    onSignal('SIGPIPE');
+  };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.stdout.on('error', onStdoutError);
   const release = () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.stdout.off('error', onStdoutError);
   };
   try {
     await packer.start();
@@ -62,6 +71,7 @@ export async function packWatch(o: PackWatchOptions): Promise<number> {
   await packer.stop();
   release();
   const unpacked = packer.unpacked;
+  if (readerGone) return 0;
   if (emit) emit({ stopped: true, signal: sig, unpacked });
   else process.stderr.write(`stopped (${sig})${unpacked ? `; ${unpacked} changed paths not packed` : ''}\n`);
   return 0;

@@ -206,6 +206,26 @@ test('fs pack --watch through a symlinked source directory watches its target', 
   }
 });
 
+test('fs pack --watch stops with exit 0 when its reader goes away (| head)', { timeout: 300_000 }, async () => {
+  ensureBuilt();
+  const d = mkdtempSync(join(tmpdir(), 'fs-pack-watch-pipe-'));
+  mkdirSync(join(d, 'src'));
+  writeFileSync(join(d, 'src/a'), 'a\n');
+  const w = startWatch(join(d, 'src'), d);
+  try {
+    await w.out.next('initial pack');
+    w.child.stdout!.destroy();
+    writeFileSync(join(d, 'src/a'), 'edited\n');
+    assert.equal(await w.exited, 0, w.stderr);
+    assert.equal(w.stderr, '');
+    // The pack that found no reader still went through.
+    assert.equal(runCli(['fs', 'cat', '-C', join(d, 'mount/__ROOT'), '/a']).stdout, 'edited\n');
+  } finally {
+    if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
 test('fs pack --watch: usage errors (--full, output inside the source, other subcommands)', () => {
   const d = mkdtempSync(join(tmpdir(), 'fs-pack-watch-usage-'));
   try {
