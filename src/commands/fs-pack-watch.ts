@@ -66,7 +66,7 @@ export async function packWatch(o: PackWatchOptions): Promise<number> {
     release();
     throw new UserError((err as Error).message);
   }
-  if (!emit) process.stderr.write(`watching ${src} (Ctrl-C stops)\n`);
+  if (!emit) process.stderr.write(`watching ${src}, packing into ${outRoot} (Ctrl-C stops)\n`);
   const sig = await signalled;
   await packer.stop();
   release();
