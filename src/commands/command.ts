@@ -21,3 +21,11 @@ export class UserError extends Error {
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
+
+/** A reader that goes away (`… | head`) ends the command quietly with exit 0, as Unix tools do. */
+export function exitWhenStdoutCloses(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(0);
+  });
+}

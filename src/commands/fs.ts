@@ -1,9 +1,10 @@
 // `occlum-studio fs …`: look inside, verify, extract, diff and pack Occlum secure-FS images
 // offline (no SGX, no FUSE, no `occlum mount`), and inspect single protected files.
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { type Command, UsageError, UserError, printJson } from './command.ts';
+import { type Command, UsageError, UserError, exitWhenStdoutCloses, printJson } from './command.ts';
 import { packWatch } from './fs-pack-watch.ts';
 import {
   diffWithSource,
@@ -354,7 +355,8 @@ export const command: Command = {
           if (sub === 'cat') {
             const e = view.stat(path);
             if (e.type === 'dir') throw new UserError(`${path}: is a directory`);
-            process.stdout.write(await view.readFileAsync(path));
+            if (e.type === 'file') await catFile(view, path, e.size);
+            else process.stdout.write(await view.readFileAsync(path));
           } else if (sub === 'stat') {
             const e = view.stat(path);
             if (json) printJson(e);
@@ -467,3 +469,14 @@ export const command: Command = {
     }
   },
 };
+
+/** Writes a file to stdout in ranged reads, so memory does not grow with the file. */
+async function catFile(view: FsView, path: string, size: number): Promise<void> {
+  exitWhenStdoutCloses();
+  const CHUNK = 8 << 20;
+  for (let off = 0; off < size; off += CHUNK) {
+    const b = await view.readRange(path, off, Math.min(CHUNK, size - off));
+    if (!process.stdout.write(b)) await once(process.stdout, 'drain');
+    if (b.length < Math.min(CHUNK, size - off)) break;
+  }
+}

@@ -4,7 +4,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { UsageError, UserError, type Command } from './command.ts';
+import { UsageError, UserError, exitWhenStdoutCloses, type Command } from './command.ts';
 import { checkLogLevel } from '../core/logs/levels.ts';
 import { compileFilter, DEFAULT_FILTER, FilterError, type LogFilter } from '../core/logs/filter.ts';
 import { LogParser } from '../core/logs/parser.ts';
@@ -137,25 +137,18 @@ export const command: Command = {
 class OutputBuffer {
   private parts: string[] = [];
   private bytes = 0;
-  private closed = false;
 
   constructor() {
-    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') {
-        this.closed = true;
-        process.exit(0);
-      }
-    });
+    exitWhenStdoutCloses();
   }
 
   write(s: string): void {
-    if (this.closed) return;
     this.parts.push(s);
     this.bytes += s.length;
   }
 
   async drain(final = false): Promise<void> {
-    if (this.closed || (!final && this.bytes < 64 * 1024)) return;
+    if (!final && this.bytes < 64 * 1024) return;
     const data = this.parts.join('');
     this.parts = [];
     this.bytes = 0;

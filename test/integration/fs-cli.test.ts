@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync, cpSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { runCli } from '../helpers/cli.ts';
-import { PF_VECTORS, WAMR_FIXTURE } from '../helpers/paths.ts';
+import { CLI, PF_VECTORS, WAMR_FIXTURE } from '../helpers/paths.ts';
 
 const F = WAMR_FIXTURE;
 const MAC = readFileSync(join(F, 'build/mount/.ROOT_MAC'), 'utf8').trim();
@@ -161,5 +163,24 @@ test('fs verify takes the expected root MAC from the generated config when .ROOT
     assert.ok(r.problems.every((p: { kind: string }) => p.kind === 'missing'));
   } finally {
     rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('fs cat streams a file bigger than one read chunk; a reader that goes away ends it quietly', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fs-cat-big-'));
+  try {
+    mkdirSync(join(dir, 'src'));
+    const big = randomBytes(20 * 1048576 + 12345); // three 8 MiB ranged reads
+    writeFileSync(join(dir, 'src/big'), big);
+    const root = join(dir, '__ROOT');
+    assert.equal(runCli(['fs', 'pack', join(dir, 'src'), '--out', root, '--mac-file', join(dir, '.ROOT_MAC')]).status, 0);
+    const cat = runCli(['fs', 'cat', '-C', root, '/big'], { encoding: 'latin1', maxBuffer: 64 * 1048576 });
+    assert.equal(cat.status, 0, cat.stderr);
+    assert.ok(Buffer.from(cat.stdout, 'latin1').equals(big), 'fs cat output equals the packed file');
+    const head = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" fs cat -C "${root}" /big | head -c 10 | wc -c; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    assert.deepEqual(head.stdout.trim().split(/\s+/), ['10', '0'], head.stderr);
+    assert.equal(head.stderr, '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
