@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openImage, packImage } from '../../src/core/securefs/index.ts';
 import { createStudioStore, openInstance } from '../../src/store/index.ts';
-import { median, report } from './helpers.ts';
+import { median, report, worstDelay } from './helpers.ts';
 
 const MB = Number(process.env.BENCH_MB ?? 200);
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
@@ -42,29 +42,11 @@ try {
   }
   report('files pane first screen (open + list /)', median(firstScreen), 'ms', { name: 'full tree walk', value: median(walks) });
 
-  /** Worst delay of a 5 ms interval timer while `work` runs. */
-  const worstDelay = async (work: () => Promise<unknown>): Promise<number> => {
-    let worst = 0;
-    let last = performance.now();
-    const iv = setInterval(() => {
-      const now = performance.now();
-      worst = Math.max(worst, now - last - 5);
-      last = now;
-    }, 5);
-    await work();
-    clearInterval(iv);
-    return worst;
-  };
   const store = createStudioStore({ launchDir: dir, backend: 'host' });
   await openInstance(store, dir);
   await store.getState().filesOpen();
-  const idle = await worstDelay(() => new Promise((r) => setTimeout(r, 500)));
-  let ms = 0;
-  const during = await worstDelay(async () => {
-    const t = performance.now();
-    await store.getState().filesVerify();
-    ms = performance.now() - t;
-  });
+  const idle = (await worstDelay(() => new Promise((r) => setTimeout(r, 500)))).worst;
+  const { worst: during, ms } = await worstDelay(() => store.getState().filesVerify());
   const v = store.getState().files.verify!;
   console.log(`verify through the pane: ${v.report!.files} files, ${(v.report!.bytes / 1048576).toFixed(0)} MiB in ${ms.toFixed(0)} ms, ok=${v.report!.ok}`);
   report('worst main-thread timer delay during verify', during, 'ms', { name: 'idle', value: Math.max(0.1, idle) }, 'a few frames at most');

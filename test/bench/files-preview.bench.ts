@@ -12,30 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffWithSource, extract, openImage, packImage } from '../../src/core/securefs/index.ts';
 import { PreviewPager, WINDOW } from '../../src/store/files-preview.ts';
-import { median, report } from './helpers.ts';
+import { median, report, worstDelay } from './helpers.ts';
 
 const MB = Number(process.env.BENCH_MB ?? 256);
 const TREE_MB = Number(process.env.BENCH_TREE_MB ?? 100);
 const FILES = Number(process.env.BENCH_FILES ?? 2000);
 const dir = mkdtempSync(join(tmpdir(), 'bench-files-preview-'));
-
-/** Worst delay of a 5 ms interval timer while `work` runs. */
-async function worstDelay(work: () => Promise<unknown> | unknown): Promise<{ worst: number; ms: number }> {
-  let worst = 0;
-  let last = performance.now();
-  const iv = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, now - last - 5);
-    last = now;
-  }, 5);
-  const t = performance.now();
-  await work();
-  const ms = performance.now() - t;
-  // A synchronous `work` blocks the timer until it returns: let the late tick land.
-  await new Promise((r) => setTimeout(r, 10));
-  clearInterval(iv);
-  return { worst, ms };
-}
 
 try {
   // A big text file (fixed 16-byte lines) and a tree of many files.

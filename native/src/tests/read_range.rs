@@ -2,7 +2,7 @@
 //! the same slice of the whole read, at node 0 / data node / MHT boundaries, past EOF and for zero
 //! length, in both key modes; only the nodes on the range's chain are authenticated, so damage
 //! elsewhere does not fail it and damage on the chain does (with the node number).
-use super::{vectors, Scratch};
+use super::{vectors, Rng, Scratch};
 use crate::crypto::Gcm;
 use crate::error::Kind;
 use crate::ops::{dispatch, Out};
@@ -231,20 +231,6 @@ fn read_range_and_u_read_range_ops_equal_read_and_u_read() {
     }
 }
 
-/// Seeded xorshift64* (std only).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545F4914F6CDD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
-}
-
 #[test]
 fn mutated_files_never_panic_and_agree_with_the_whole_read_when_it_succeeds() {
     let s = Scratch::new("range-fuzz");
@@ -257,12 +243,12 @@ fn mutated_files_never_panic_and_agree_with_the_whole_read_when_it_succeeds() {
         for _ in 0..150 {
             let mut b = clean.clone();
             match rng.below(4) {
-                0 => b.truncate(rng.below(b.len() as u64 + 1) as usize),
-                1 => b.truncate(NODE * rng.below((b.len() / NODE) as u64 + 1) as usize),
-                2 => b.extend(std::iter::repeat(0x33).take(NODE * (1 + rng.below(3) as usize))),
+                0 => b.truncate(rng.below(b.len() + 1)),
+                1 => b.truncate(NODE * rng.below(b.len() / NODE + 1)),
+                2 => b.extend(std::iter::repeat(0x33).take(NODE * (1 + rng.below(3)))),
                 _ => {
                     for _ in 0..1 + rng.below(6) {
-                        let i = rng.below(b.len() as u64) as usize;
+                        let i = rng.below(b.len());
                         b[i] ^= 1 << rng.below(8);
                     }
                 }
@@ -274,8 +260,8 @@ fn mutated_files_never_panic_and_agree_with_the_whole_read_when_it_succeeds() {
                 continue;
             };
             for _ in 0..6 {
-                let off = rng.below(size as u64 + 2 * NODE as u64);
-                let len = rng.below(3 * NODE as u64 * DS);
+                let off = rng.below(size + 2 * NODE) as u64;
+                let len = rng.below(3 * NODE * DS as usize) as u64;
                 let r = f.read_range(off, len, &mut g);
                 if let Ok(all) = &whole {
                     assert_eq!(r.expect("a range of a file that reads whole reads"), slice(all, off, len));
