@@ -722,6 +722,30 @@ fn gen_name(id: u64, generation: u64) -> String {
     hex(&b)
 }
 
+extern "C" {
+    fn flock(fd: i32, op: i32) -> i32;
+}
+const LOCK_EX: i32 = 2;
+
+/// Packs into one outRoot wait for each other, across threads and processes: an exclusive flock on
+/// `<outRoot>.lock` (kept between packs; released when the returned file is dropped).
+fn lock_destination(out_root: &Path) -> Result<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    if let Some(parent) = out_root.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(e, &parent.display().to_string()))?;
+    }
+    let path = sibling(out_root, ".lock");
+    let shown = path.display().to_string();
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| Error::io(e, &shown))?;
+    while unsafe { flock(f.as_raw_fd(), LOCK_EX) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(Error::io(e, &shown));
+        }
+    }
+    Ok(f)
+}
+
 /// Refuse to replace anything that is not an image we could have written.
 fn check_destination(o: &PackOpts) -> Result<()> {
     if let Ok(m) = std::fs::symlink_metadata(&o.out_root) {
@@ -758,6 +782,7 @@ pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
 /// a hint (inode files are still chosen by the recorded signatures, and read from the source).
 pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress) -> Result<PackResult> {
     let t0 = Instant::now();
+    let _lock = lock_destination(&o.out_root)?;
     check_destination(o)?;
     let key_fp = key_fingerprint(&o.key);
     // Taken out first: a failed pack leaves nothing cached behind.

@@ -220,3 +220,41 @@ fn structural_hints_and_shared_metadata_take_the_regular_path() {
     verified(&out, &km, &mac_string(&r.root_mac), "shared metadata");
     assert_eq!(read(&out, &km, "/d/f6"), b"six");
 }
+
+#[test]
+fn packs_into_one_destination_wait_for_each_other() {
+    // Two threads (separate open file descriptions, as two processes would have) pack edits of
+    // the same tree into one outRoot, hinted and not, at the same time.
+    let km = KeyMode::IntegrityOnly;
+    let s = Scratch::new("pack-lock");
+    let src = s.join("src");
+    std::fs::create_dir_all(src.join("d")).unwrap();
+    for i in 0..50 {
+        std::fs::write(src.join(format!("d/f{i}")), format!("file {i}")).unwrap();
+    }
+    let out = s.join("__ROOT");
+    let o = PackOpts { src: src.clone(), out_root: out.clone(), mac_file: s.join(".ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: true, fsync: false, crash_after: None };
+    pack_hinted(&o, None, &Progress::new()).unwrap();
+    std::thread::scope(|sc| {
+        for t in 0..2 {
+            let (o, src) = (&o, &src);
+            sc.spawn(move || {
+                for k in 0..15 {
+                    let f = format!("d/f{}", t * 20 + k);
+                    std::fs::write(src.join(&f), format!("thread {t} round {k}")).unwrap();
+                    let hint = (k % 3 != 0).then(|| vec![f]);
+                    pack_hinted(o, hint.as_deref(), &Progress::new()).unwrap();
+                }
+            });
+        }
+    });
+    let r = pack_hinted(&o, None, &Progress::new()).unwrap();
+    verified(&out, &km, &mac_string(&r.root_mac), "after concurrent packs");
+    for t in 0..2 {
+        for k in 0..15 {
+            assert_eq!(read(&out, &km, &format!("/d/f{}", t * 20 + k)), format!("thread {t} round {k}").into_bytes());
+        }
+    }
+    assert_no_leftovers(&out, &km, "after concurrent packs");
+    assert!(s.join("__ROOT.lock").exists(), "the lock file is kept next to the image");
+}
