@@ -3,7 +3,7 @@
 
 use crate::crypto::{hex, mac_string, parse_dashed16, parse_hex, Gcm};
 use crate::error::{err, Error, Kind, Result};
-use crate::pack::{pack_hinted, recover, PackOpts};
+use crate::pack::{seed_from, pack_hinted, recover, PackOpts};
 use crate::pf::{self, KeyMode, SimIdentity, WriteKey};
 use crate::progress::Progress;
 use crate::sefs::{type_name, Inode, Sefs, T_DIR, T_SYMLINK};
@@ -300,8 +300,12 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
                 fsync: a.get(5).map(|s| s == "1").unwrap_or(false),
                 crash_after: a.get(6).and_then(|s| s.parse().ok()),
             };
-            // Args 7.. : "1" then the `changed` hint paths (relative to src), when a hint is given.
-            let changed = (a.get(7).map(|s| s == "1").unwrap_or(false)).then(|| a[8..].to_vec());
+            // Arg 7: "1" when a `changed` hint is given; arg 8: a previous image to seed outRoot
+            // from ("" for none); args 9..: the hint paths (relative to src).
+            let changed = (a.get(7).map(|s| s == "1").unwrap_or(false)).then(|| a.get(9..).unwrap_or_default().to_vec());
+            if let Some(prev) = a.get(8).filter(|s| !s.is_empty()) {
+                seed_from(Path::new(prev), &o.out_root)?;
+            }
             let r = pack_hinted(&o, changed.as_deref(), progress)?;
             Out::Json(
                 Obj::new()

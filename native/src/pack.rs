@@ -746,6 +746,26 @@ fn lock_destination(out_root: &Path) -> Result<std::fs::File> {
     Ok(f)
 }
 
+/// Hard-link every file of the image `prev` into `out_root` (created; a copy where a link is
+/// refused), so an incremental pack into a fresh directory reuses the previous inode files. The
+/// packer never writes a file in place there (`metadata` included: the warm path skips linked ones),
+/// so `prev` stays intact. Runs in the pack's worker, off the caller's thread.
+pub fn seed_from(prev: &Path, out_root: &Path) -> Result<()> {
+    std::fs::create_dir_all(out_root).map_err(|e| Error::io(e, &out_root.display().to_string()))?;
+    let rd = std::fs::read_dir(prev).map_err(|e| Error::io(e, &format!("{}: cannot list the previous image", prev.display())))?;
+    for ent in rd {
+        let ent = ent.map_err(|e| Error::io(e, &prev.display().to_string()))?;
+        if !ent.file_type().map(|t| t.is_file()).unwrap_or(false) {
+            continue;
+        }
+        let (from, to) = (ent.path(), out_root.join(ent.file_name()));
+        if std::fs::hard_link(&from, &to).is_err() {
+            std::fs::copy(&from, &to).map_err(|e| Error::io(e, &format!("{} -> {}", from.display(), to.display())))?;
+        }
+    }
+    Ok(())
+}
+
 /// Refuse to replace anything that is not an image we could have written.
 fn check_destination(o: &PackOpts) -> Result<()> {
     if let Ok(m) = std::fs::symlink_metadata(&o.out_root) {

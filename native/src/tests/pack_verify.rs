@@ -310,15 +310,19 @@ fn incremental_into_a_hard_link_seeded_copy_leaves_the_original_intact() {
     let a = s.join("a/__ROOT");
     let ra = pack(&PackOpts { src: src.clone(), out_root: a.clone(), mac_file: s.join("a/.ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: true, fsync: false, crash_after: None }, &Progress::new()).unwrap();
     let b = s.join("b/__ROOT");
-    std::fs::create_dir_all(&b).unwrap();
-    for e in std::fs::read_dir(&a).unwrap() {
-        let e = e.unwrap();
-        std::fs::hard_link(e.path(), b.join(e.file_name())).unwrap();
-    }
+    crate::pack::seed_from(&a, &b).unwrap();
     std::fs::write(src.join("zero"), b"now not empty").unwrap();
-    let rb = pack(&PackOpts { src: src.clone(), out_root: b.clone(), mac_file: s.join("b/.ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: true, fsync: false, crash_after: None }, &Progress::new()).unwrap();
+    let ob = PackOpts { src: src.clone(), out_root: b.clone(), mac_file: s.join("b/.ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: true, fsync: false, crash_after: None };
+    let rb = pack(&ob, &Progress::new()).unwrap();
     assert_eq!(rb.files_packed, 1);
     assert_eq!(read(&b, &KeyMode::IntegrityOnly, "/zero"), b"now not empty");
     assert!(verify(&a, &KeyMode::IntegrityOnly, Some(ra.root_mac), &Progress::new()).ok);
     assert_eq!(read(&a, &KeyMode::IntegrityOnly, "/zero"), b"");
+    // The warm path into the seeded copy (inode files still shared with `a`) leaves `a` intact too.
+    std::fs::write(src.join("zero"), b"edited again").unwrap();
+    let rb2 = crate::pack::pack_hinted(&ob, Some(&["zero".to_string()]), &Progress::new()).unwrap();
+    assert_eq!(rb2.files_packed, 1);
+    assert_eq!(read(&b, &KeyMode::IntegrityOnly, "/zero"), b"edited again");
+    assert!(verify(&b, &KeyMode::IntegrityOnly, Some(rb2.root_mac), &Progress::new()).ok);
+    assert!(verify(&a, &KeyMode::IntegrityOnly, Some(ra.root_mac), &Progress::new()).ok);
 }

@@ -130,8 +130,9 @@ export function openUnion(
 export async function packImage(opts: PackOptions): Promise<PackResult> {
   if (opts.key.kind === 'sgx-sim') throw new Error('images are packed integrity-only or with an image key; the SGX auto key only seals run layers');
   const args = [resolve(opts.src), resolve(opts.outRoot), resolve(opts.macFile), keySpec(opts.key), opts.incremental ? '1' : '0'];
-  // Native args 5 (fsync) and 6 (crash test hook) stay default; 7.. carry the hint.
-  if (opts.changed) args.push('0', '', '1', ...opts.changed);
+  // Native args 5 (fsync) and 6 (crash test hook) stay default; 7 flags the hint, 8 is the seed,
+  // 9.. are the hint paths.
+  if (opts.changed || opts.seedFrom) args.push('0', '', opts.changed ? '1' : '0', opts.seedFrom ? resolve(opts.seedFrom) : '', ...(opts.changed ?? []));
   const r = JSON.parse((await callAsync('pack', args, toProgress(opts.onProgress))) as string) as PackResult & { inodes: number };
   return { rootMac: r.rootMac, filesPacked: r.filesPacked, filesReused: r.filesReused, bytes: r.bytes, ms: Number(r.ms) };
 }

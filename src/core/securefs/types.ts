@@ -78,6 +78,12 @@ export interface PackOptions {
    * A wrong hint misses changes until the next unhinted pack but never makes an inconsistent image.
    */
   changed?: string[];
+  /**
+   * A previous image (`__ROOT`) whose files are hard-linked into a fresh `outRoot` first, in the
+   * engine's worker (off the main thread), so an incremental pack reuses its inode files. It stays
+   * intact: no linked file is written in place.
+   */
+  seedFrom?: string;
   onProgress?: (p: Progress) => void;
 }
 
