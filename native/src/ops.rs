@@ -129,18 +129,18 @@ fn base_name(path: &str) -> String {
     path.rsplit('/').find(|c| !c.is_empty()).unwrap_or("/").to_string()
 }
 
-fn open_fs(a: &[String], gcm: &mut Gcm) -> Result<Sefs> {
+fn open_fs(a: &[String], gcm: &mut Gcm) -> Result<std::sync::Arc<Sefs>> {
     let root = PathBuf::from(arg(a, 0, "root")?);
     // Complete a pack interrupted between the directory swap and the .ROOT_MAC rename.
     if let Some(parent) = root.parent() {
         let _ = recover(&root, &parent.join(".ROOT_MAC"), false);
     }
-    Sefs::open(&root, &parse_key(arg(a, 1, "key")?)?, gcm)
+    Sefs::open_shared(&root, &parse_key(arg(a, 1, "key")?)?, gcm)
 }
 
 fn open_union(a: &[String], gcm: &mut Gcm) -> Result<Union> {
-    let image = Sefs::open(Path::new(arg(a, 0, "image root")?), &parse_key(arg(a, 1, "image key")?)?, gcm).map_err(|e| e.at("image layer"))?;
-    let run = Sefs::open(Path::new(arg(a, 2, "run root")?), &parse_key(arg(a, 3, "run key")?)?, gcm).map_err(|e| e.at("run layer"))?;
+    let image = Sefs::open_shared(Path::new(arg(a, 0, "image root")?), &parse_key(arg(a, 1, "image key")?)?, gcm).map_err(|e| e.at("image layer"))?;
+    let run = Sefs::open_shared(Path::new(arg(a, 2, "run root")?), &parse_key(arg(a, 3, "run key")?)?, gcm).map_err(|e| e.at("run layer"))?;
     Ok(Union { image, run })
 }
 

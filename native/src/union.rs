@@ -41,8 +41,8 @@ pub enum Binding {
 }
 
 pub struct Union {
-    pub image: Sefs,
-    pub run: Sefs,
+    pub image: std::sync::Arc<Sefs>,
+    pub run: std::sync::Arc<Sefs>,
 }
 
 pub struct MEntry {

@@ -185,7 +185,7 @@ fn exercise_image(root: &Path, run: &Path, g: &mut Gcm) {
         }
         let _ = fs.lookup("/a/b/../c", g);
         if let Ok(runfs) = Sefs::open(run, &KeyMode::IntegrityOnly, g) {
-            let u = Union { image: fs, run: runfs };
+            let u = Union { image: std::sync::Arc::new(fs), run: std::sync::Arc::new(runfs) };
             let _ = u.walk(g);
             let _ = u.list("/", g);
             let _ = u.binding(g);

@@ -258,3 +258,39 @@ fn packs_into_one_destination_wait_for_each_other() {
     assert_no_leftovers(&out, &km, "after concurrent packs");
     assert!(s.join("__ROOT.lock").exists(), "the lock file is kept next to the image");
 }
+
+#[test]
+fn opened_images_are_shared_until_their_metadata_changes_even_in_place() {
+    use std::sync::Arc;
+    let km = KeyMode::IntegrityOnly;
+    let s = Scratch::new("open-shared");
+    let src = s.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), b"one").unwrap();
+    let out = s.join("__ROOT");
+    let o = PackOpts { src: src.clone(), out_root: out.clone(), mac_file: s.join(".ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: true, fsync: false, crash_after: None };
+    pack_hinted(&o, None, &Progress::new()).unwrap();
+    let mut g = Gcm::new();
+    let a = Sefs::open_shared(&out, &km, &mut g).unwrap();
+    let b = Sefs::open_shared(&out, &km, &mut g).unwrap();
+    assert!(Arc::ptr_eq(&a, &b), "unchanged metadata: the opened image is shared");
+    // A warm pack rewrites metadata in place (same inode, same size, possibly the same mtime tick).
+    let ino = metadata_ino(&out);
+    std::fs::write(src.join("f"), b"two").unwrap();
+    pack_hinted(&o, Some(&["f".to_string()]), &Progress::new()).unwrap();
+    assert_eq!(metadata_ino(&out), ino);
+    let c = Sefs::open_shared(&out, &km, &mut g).unwrap();
+    assert!(!Arc::ptr_eq(&a, &c), "metadata rewritten in place: opened afresh");
+    assert_eq!(c.read_data(&c.lookup("/f", &mut g).unwrap(), &mut g).unwrap(), b"two");
+    // Mid-update (flag set, journal next to it): never cached, the journal decides.
+    let mut m = std::fs::read(out.join("metadata")).unwrap();
+    let mut journal = 0u64.to_le_bytes().to_vec();
+    journal.extend_from_slice(&m[..NODE]);
+    std::fs::write(out.join("metadata_recovery"), &journal).unwrap();
+    m[93] = 1;
+    std::fs::write(out.join("metadata"), &m).unwrap();
+    let d = Sefs::open_shared(&out, &km, &mut g).unwrap();
+    let e = Sefs::open_shared(&out, &km, &mut g).unwrap();
+    assert!(!Arc::ptr_eq(&d, &e), "an image mid-update is not cached");
+    assert_eq!(d.read_data(&d.lookup("/f", &mut g).unwrap(), &mut g).unwrap(), b"two");
+}
