@@ -137,6 +137,8 @@ export interface FilesSlice {
   filesStartExtract(): void;
   filesCancelPrompt(): void;
   filesExtract(dest: string): Promise<void>;
+  /** Stops the running extract after the file in progress (which is removed, not left half-written). */
+  filesCancelExtract(): void;
 }
 
 /** Bytes of a file read at a time for the preview (any file size: it pages through ranged reads). */
@@ -261,6 +263,7 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
 
   const patch = (p: Partial<FilesState>) => set((s) => ({ files: { ...s.files, ...p, version: s.files.version + 1 } }));
   const view = (): FsView | undefined => views[get().files.layer];
+  let extractAbort: AbortController | null = null;
 
   const listDir = (path: string): void => {
     const v = view();
@@ -740,6 +743,7 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       }
       s.setFlash(`extracting ${e.path} to ${dest}…`);
       patch({ extracting: { path: e.path, dest, done: 0, total: 0, bytes: 0 } });
+      const abort = (extractAbort = new AbortController());
       const count = throttled((p: TreeProgress) => {
         const cur = get().files.extracting;
         if (cur) patch({ extracting: { ...cur, done: p.done, total: p.total, bytes: p.bytes } });
@@ -747,17 +751,27 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       try {
         const { extract } = await import('../core/securefs/index.ts');
         // Off the main thread in chunks, with turns of the event loop between entries.
-        const result = await extract(v, e.path, dest, { onProgress: count });
+        const result = await extract(v, e.path, dest, { onProgress: count, signal: abort.signal });
         patch({ extracting: null, lastExtract: { dest, path: e.path, result } });
         const skipped = result.skipped.length ? `; ${result.skipped.length} skipped (${result.skipped.map((x) => `${x.path}: ${x.reason}`).join('; ')})` : '';
-        s.setFlash(
-          `extracted ${e.path} to ${dest}: ${result.files} files, ${result.dirs} dirs, ${result.symlinks} symlinks, ${result.bytes} bytes${skipped}`,
-          result.skipped.length ? 'error' : 'info',
-        );
+        const counts = `${result.files} files, ${result.dirs} dirs, ${result.symlinks} symlinks, ${result.bytes} bytes`;
+        if (result.cancelled) s.setFlash(`extract of ${e.path} cancelled: ${counts} written to ${dest}, the rest not${skipped}`, 'error');
+        else s.setFlash(`extracted ${e.path} to ${dest}: ${counts}${skipped}`, result.skipped.length ? 'error' : 'info');
       } catch (err) {
         patch({ extracting: null });
         s.setFlash(`extract ${e.path} to ${dest} failed: ${(err as Error).message}`, 'error');
+      } finally {
+        extractAbort = null;
       }
+    },
+    filesCancelExtract() {
+      const cur = get().files.extracting;
+      if (!cur || !extractAbort) {
+        get().setFlash('no extract is running');
+        return;
+      }
+      extractAbort.abort();
+      get().setFlash(`cancelling the extract of ${cur.path}…`);
     },
   };
 };

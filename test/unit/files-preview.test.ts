@@ -298,3 +298,45 @@ test('extract leaves no half-written file when a later chunk is damaged; diff ca
   assert.deepEqual(items.map((i) => [i.path, i.change]), [['/a/big.bin', 'changed']]);
   assert.match(items[0]!.detail!, /^unreadable in image: .*node/);
 });
+
+test('a running extract can be cancelled from the pane (X): what was written is complete, the rest is missing', async () => {
+  const files: Record<string, Buffer | string> = {};
+  for (let i = 0; i < 40; i++) files[`t/f${String(i).padStart(2, '0')}.bin`] = Buffer.alloc(1048576 + i, i);
+  const dir = await instanceWith(files);
+  const store = await openStore(dir);
+  selectPath(store, '/t');
+  const dest = join(dir, 'out');
+  // Cancel once a few files are through, by the key a user presses.
+  let pressed = false;
+  const unsub = store.subscribe((st) => {
+    if (!pressed && (st.files.extracting?.done ?? 0) >= 5) {
+      pressed = true;
+      store.getState().filesCancelExtract();
+    }
+  });
+  await store.getState().filesExtract(dest);
+  unsub();
+  const r = store.getState().files.lastExtract!.result;
+  assert.equal(r.cancelled, true);
+  assert.ok(r.files >= 4 && r.files < 40, `some files written, not all (${r.files})`);
+  const written = readdirSync(join(dest, 't'));
+  assert.equal(written.length, r.files, 'no partly written file is left');
+  for (const name of written) assert.ok(readFileSync(join(dest, 't', name)).equals(files[`t/${name}`] as Buffer), `${name} is complete`);
+  assert.match(store.getState().flash!.text, /cancelled: \d+ files/);
+  store.getState().filesCancelExtract();
+  assert.match(store.getState().flash!.text, /no extract is running/);
+});
+
+test('an extract cancelled in the middle of a file removes that file', async () => {
+  const big = Buffer.alloc(20 * 1048576, 7); // three 8 MiB chunks
+  const dir = await instanceWith({ 'a/1-small': 'small\n', 'a/2-big': big, 'a/3-after': 'after\n' });
+  const v = openImage(join(dir, 'build/mount/__ROOT'));
+  const { extract } = await import('../../src/core/securefs/index.ts');
+  const out = join(dir, 'out');
+  const ac = new AbortController();
+  // Abort right after the first chunk of the big file has been written.
+  const r = await extract(v, '/a', out, { signal: ac.signal, onProgress: (p) => p.bytes >= 8 * 1048576 && ac.abort() });
+  assert.equal(r.cancelled, true);
+  assert.deepEqual(readdirSync(join(out, 'a')), ['1-small'], 'the big file in progress is removed, the next one never started');
+  assert.equal(r.files, 1);
+});

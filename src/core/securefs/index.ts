@@ -217,6 +217,9 @@ function readUpTo(fd: number, length: number, position: number): Buffer {
 /** A failed read of the image (the file is skipped); other errors abort the extract. */
 class ImageReadError extends Error {}
 
+/** An extract stopped by its abort signal in the middle of a file. */
+class Cancelled extends Error {}
+
 async function readChunk(view: FsView, path: string, offset: number): Promise<Buffer> {
   try {
     return await view.readRange(path, offset, CHUNK);
@@ -228,6 +231,8 @@ async function readChunk(view: FsView, path: string, offset: number): Promise<Bu
 export interface TreeOptions {
   /** Called after each entry and each copied or compared chunk. */
   onProgress?: (p: TreeProgress) => void;
+  /** Extract: stop at the next chunk; the file in progress is removed (never left half-written). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -280,6 +285,7 @@ export async function extract(view: FsView, path: string, dest: string, opts: Tr
         progress.bytes += chunk.length;
         if (chunk.length < CHUNK) break;
         report(e.path);
+        if (opts.signal?.aborted) throw new Cancelled();
         chunk = await readChunk(view, e.path, size);
       }
     } catch (err) {
@@ -302,6 +308,10 @@ export async function extract(view: FsView, path: string, dest: string, opts: Tr
   const dirModes: [string, number][] = [];
   const links: [string, string][] = [];
   for (const e of entries) {
+    if (opts.signal?.aborted) {
+      out.cancelled = true;
+      break;
+    }
     const t = target(e);
     if (e.type === 'dir') {
       if (t !== base) {
@@ -313,7 +323,14 @@ export async function extract(view: FsView, path: string, dest: string, opts: Tr
       out.dirs++;
     } else if (e.type === 'file') {
       checkParent(t);
-      const skipped = await copyFile(e, t);
+      let skipped: string | undefined;
+      try {
+        skipped = await copyFile(e, t);
+      } catch (err) {
+        if (!(err instanceof Cancelled)) throw err;
+        out.cancelled = true;
+        break;
+      }
       if (skipped !== undefined) out.skipped.push({ path: e.path, reason: skipped });
     } else if (e.type === 'symlink') {
       links.push([t, e.target ?? view.readlink(e.path)]);

@@ -137,4 +137,6 @@ export interface ExtractResult {
   bytes: number;
   /** Entries not written (e.g. sockets), with the reason. */
   skipped: { path: string; reason: string }[];
+  /** Stopped by its abort signal: what was written so far is complete, the rest is missing. */
+  cancelled?: boolean;
 }

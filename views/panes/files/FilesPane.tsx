@@ -76,7 +76,7 @@ export function FilesPane() {
       </Box>
       {f.extracting ? (
         <Text color={theme.accent} wrap="truncate-end">
-          extracting {f.extracting.path} → {f.extracting.dest}: {f.extracting.done}/{f.extracting.total} entries · {humanSize(f.extracting.bytes)}
+          extracting {f.extracting.path} → {f.extracting.dest}: {f.extracting.done}/{f.extracting.total} entries · {humanSize(f.extracting.bytes)} (X cancels)
         </Text>
       ) : null}
       {f.prompt === 'extract' ? (

@@ -29,6 +29,7 @@ export const filesBindings: Binding[] = [
   b(['l'], 'switch layer: merged → image → run', ({ store }) => store.getState().filesCycleLayer(), 'files-layer'),
   b(['v'], 'verify the MAC chain of this layer (progress, problems by path)', ({ store }) => void store.getState().filesVerify(), 'files-verify'),
   b(['x'], 'extract the selected file or directory to a directory you name', ({ store }) => store.getState().filesStartExtract(), 'files-extract'),
+  b(['X'], 'cancel the running extract (the file in progress is removed)', ({ store }) => store.getState().filesCancelExtract(), 'files-extract-cancel'),
   b(['d'], 'diff the image against image/ (what a rebuild would change)', ({ store }) => void store.getState().filesDiff(), 'files-diff'),
   b(['p', 'escape'], 'back to the preview', ({ store }) => store.getState().filesSetPanel('preview'), 'files-preview'),
   b(['r'], 'reopen the file system (after a build or run)', ({ store }) => void store.getState().filesOpen(true), 'files-reload'),
