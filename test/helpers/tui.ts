@@ -52,15 +52,24 @@ export function startTui(args: string[], opts: { cwd?: string; cols?: number; ro
     env: { ...process.env, TERM: 'xterm-256color', ...opts.env, CI: 'false', CONTINUOUS_INTEGRATION: 'false' } as Record<string, string>,
   });
   let rawOut = '';
+  let lastDataAt = Date.now();
   proc.onData((d) => {
     rawOut += d;
+    lastDataAt = Date.now();
     term.write(d);
   });
   let alive = true;
+  // node-pty can report the exit before the last output has been read, and xterm parses writes
+  // asynchronously: resolve once the output has been quiet for a moment and xterm has caught up,
+  // so a program's final screen (an error it printed on its way out) is on screen().
   const exited = new Promise<number>((resolve) =>
     proc.onExit(({ exitCode }) => {
       alive = false;
-      resolve(exitCode);
+      const settle = (since: number) => {
+        if (Date.now() - lastDataAt < 50 && Date.now() - since < 1000) return void setTimeout(() => settle(since), 20);
+        term.write('', () => resolve(exitCode));
+      };
+      settle(Date.now());
     }),
   );
 
