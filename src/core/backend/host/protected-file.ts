@@ -3,7 +3,9 @@
 // with AES-128-GCM under the all-zero key and IV over the node as AAD (i.e. GMAC), tags kept in
 // the parent MHT node, the root MHT's tag in the metadata node, whose own tag is the file's MAC.
 // With zero keys the encoding is deterministic, so a reader can check a file by decoding it and
-// re-encoding the plaintext byte for byte.
+// re-encoding the plaintext byte for byte. Kept in TypeScript rather than the native engine on
+// purpose: every build and run needs this config, while the packed secure image is optional (a
+// build without the addon warns and pins runs by the manifest only).
 import { createCipheriv } from 'node:crypto';
 import { basename } from 'node:path';
 import { macString } from './pin.ts';

@@ -323,7 +323,8 @@ export class OcclumBackend implements Backend {
     );
   }
 
-  private checkRunnable(path: string): { pathProblem: string | null } {
+  /** The checks before a run, and the `occlum run` argv (a bad argument is a usage error, 2). */
+  private runnable(path: string, args: string[]): { pathProblem: string | null; argv: string[] } {
     const s = this.requireBuilt();
     this.requireAesm(s);
     if (s.runPids.length > 0) {
@@ -331,7 +332,12 @@ export class OcclumBackend implements Backend {
         'Error: the process of current Occlum instance is running. Need to wait for the process to finish or kill it first.',
       ]);
     }
-    return { pathProblem: checkProgramPath(path, this.entryPoints()) };
+    const pathProblem = checkProgramPath(path, this.entryPoints());
+    try {
+      return { pathProblem, argv: runArgs(path, args) };
+    } catch (e) {
+      throw new BackendError((e as Error).message, 2);
+    }
   }
 
   private runExit(status: number, pathProblem: string | null, output = ''): ProcessExit {
@@ -345,13 +351,7 @@ export class OcclumBackend implements Backend {
   }
 
   async run(path: string, args: string[], opts: RunOptions = {}): Promise<ProcessExit> {
-    const { pathProblem } = this.checkRunnable(path);
-    let argv: string[];
-    try {
-      argv = runArgs(path, args);
-    } catch (e) {
-      throw new BackendError((e as Error).message, 2);
-    }
+    const { pathProblem, argv } = this.runnable(path, args);
     const parser = new LogParser();
     // Like the host backend: the caller's terminal unless pipes are asked for. With inherited
     // stdio the LibOS log lines reach the terminal on stderr, as with `occlum run` itself.
@@ -378,13 +378,7 @@ export class OcclumBackend implements Backend {
   }
 
   async prepareRun(path: string, args: string[], opts: RunOptions = {}): Promise<OcclumLaunch> {
-    const { pathProblem } = this.checkRunnable(path);
-    let argv: string[];
-    try {
-      argv = runArgs(path, args);
-    } catch (e) {
-      throw new BackendError((e as Error).message, 2);
-    }
+    const { pathProblem, argv } = this.runnable(path, args);
     return launchInDir(this.dir, this.install.bin, argv, this.runEnv(opts), (code, signal) => {
       const exit = this.runExit(shellStatus(code, signal), pathProblem);
       this.events.exit?.(exit);
