@@ -51,6 +51,16 @@ pub struct PackOpts {
     pub crash_after: Option<u32>,
 }
 
+impl PackOpts {
+    /// The test hook: fail as if killed right after commit step `step`.
+    fn crash_hook(&self, step: u32) -> Result<()> {
+        if self.crash_after == Some(step) {
+            return err(Kind::Io, format!("simulated crash after commit step {}", step));
+        }
+        Ok(())
+    }
+}
+
 pub struct PackResult {
     pub root_mac: Tag,
     pub files_packed: u64,
@@ -344,6 +354,16 @@ fn key_fingerprint(k: &WriteKey) -> String {
 fn state_line(n: &Node, host: &str, r: &Rec) -> String {
     let s = &r.sig;
     format!("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", n.id, n.typ, s.size, s.mtime_ns, s.ctime_ns, s.ino, s.dev, hex(&r.fp), hex(&r.mac), hex(n.path.as_bytes()), host)
+}
+
+/// The whole state file: head, one entry per inode, one commit line.
+fn state_text(key_fp: &str, nodes: &[Node], names: &[String], recs: &[Rec], root_mac: &Tag, generation: u64) -> String {
+    let mut state = format!("{}\t{}\n", STATE_MAGIC, key_fp);
+    for (k, r) in recs.iter().enumerate() {
+        state.push_str(&state_line(&nodes[k], &names[k], r));
+    }
+    state.push_str(&commit_line(root_mac, generation));
+    state
 }
 
 fn commit_line(root_mac: &Tag, generation: u64) -> String {
@@ -960,20 +980,11 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
         let mut gcm = Gcm::new();
         let sealed = pf::SealedPf::seal("metadata", &meta, &o.key, &mut gcm)?;
         let root_mac = sealed.mac();
-        let mut state = format!("{}\t{}\n", STATE_MAGIC, key_fp);
-        for (k, r) in recs.iter().enumerate() {
-            state.push_str(&state_line(&nodes[k], &names[k], r));
-        }
-        state.push_str(&commit_line(&root_mac, generation));
+        let state = state_text(&key_fp, &nodes, &names, &recs, &root_mac, generation);
         trace(&t0, "metadata");
         Ok((PackResult { root_mac, files_packed: packed, files_reused: reused, bytes, ms: 0.0, inodes: nodes.len() as u64 }, (meta, sealed, recs), state.into_bytes()))
     })();
-    let crash = |step: u32| -> Result<()> {
-        if o.crash_after == Some(step) {
-            return err(Kind::Io, format!("simulated crash after commit step {}", step));
-        }
-        Ok(())
-    };
+    let crash = |step| o.crash_hook(step);
     let (mut res, (meta, sealed, recs), state) = match result {
         Ok(r) => r,
         Err(e) => {

@@ -99,12 +99,7 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
     if edits.is_empty() {
         return Ok(Some(PackResult { root_mac: w.root_mac, files_packed: 0, files_reused: inodes, bytes: 0, ms: 0.0, inodes }));
     }
-    let crash = |step: u32| -> Result<()> {
-        if o.crash_after == Some(step) {
-            return err(Kind::Io, format!("simulated crash after commit step {}", step));
-        }
-        Ok(())
-    };
+    let crash = |step| o.crash_hook(step);
     let out = &o.out_root;
     let generation = w.generation + 1;
     let new_names: Vec<String> = edits.iter().map(|e| gen_name(w.nodes[e.node].id, generation)).collect();
@@ -217,11 +212,7 @@ fn write_state(o: &PackOpts, w: &mut Warm, appended: &str) -> Result<()> {
             return Ok(());
         }
     }
-    let mut state = format!("{}\t{}\n", STATE_MAGIC, w.key_fp);
-    for (k, r) in w.recs.iter().enumerate() {
-        state.push_str(&state_line(&w.nodes[k], &w.names[k], r));
-    }
-    state.push_str(&commit_line(&w.root_mac, w.generation));
+    let state = state_text(&w.key_fp, &w.nodes, &w.names, &w.recs, &w.root_mac, w.generation);
     write_atomic(&path, state.as_bytes(), o.fsync)?;
     w.state_appended = 0;
     Ok(())
