@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OcclumBackend } from '../../src/core/backend/occlum/index.ts';
 import { findServerProcesses } from '../../src/core/detect/processes.ts';
-import { startTui, KEY, type Tui } from '../helpers/tui.ts';
+import { runFromPane, startTui, KEY, type Tui } from '../helpers/tui.ts';
 import { compileHello, occlumEnv, occlumInstall } from '../occlum-double/env.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'occlum-tui-'));
@@ -33,12 +33,7 @@ test('auto-selects the occlum backend and runs a program through `occlum run` in
   const tui = startTui([dir], { cwd: dir, cols: 110, rows: 30, env: env as Record<string, string> });
   running.push(tui);
   await tui.waitFor(/inst │ occlum/);
-  tui.type('3');
-  await tui.waitFor('Nothing is running.');
-  tui.type('r');
-  await tui.waitFor('Run a program');
-  tui.type('/bin/hello pty 5');
-  tui.type(KEY.enter);
+  await runFromPane(tui, '/bin/hello pty 5');
   await tui.waitFor('hello pty OCCLUM=yes');
   await tui.waitFor(/status 5/);
   tui.type('q');

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
-import { startTui, KEY, type Tui } from '../helpers/tui.ts';
+import { runFromPane, startTui, KEY, type Tui } from '../helpers/tui.ts';
 import { ROOT } from '../helpers/paths.ts';
 
 const CTRL_RBRACKET = '\x1d';
@@ -91,12 +91,7 @@ test('ctrl+] leaves a running program and keys work in the studio again; k kills
   const tui = startTui([dir], { cwd: dir, cols: 100, rows: 28 });
   running.push(tui);
   await tui.waitFor(/inst │ host backend/);
-  tui.type('3');
-  await tui.waitFor('Nothing is running.');
-  tui.type('r');
-  await tui.waitFor('Run a program');
-  tui.type('/bin/reader');
-  tui.type(KEY.enter);
+  await runFromPane(tui, '/bin/reader');
   await tui.waitFor('name?');
   await tui.waitFor('ctrl+] gives them back');
   tui.type(CTRL_RBRACKET);
@@ -150,12 +145,7 @@ test('resizing the studio resizes the program’s terminal (the program sees it 
   const tui = startTui([dir], { cwd: dir, cols: 100, rows: 30 });
   running.push(tui);
   await tui.waitFor(/inst │ host backend/);
-  tui.type('3');
-  await tui.waitFor('Nothing is running.');
-  tui.type('r');
-  await tui.waitFor('Run a program');
-  tui.type('/bin/winsize');
-  tui.type(KEY.enter);
+  await runFromPane(tui, '/bin/winsize');
   // The pane gives the program the studio's width, and its height minus 5 rows of chrome.
   await tui.waitFor('size 100x25');
   tui.resize(90, 26);

@@ -112,3 +112,13 @@ export function startTui(args: string[], opts: { cwd?: string; cols?: number; ro
     },
   };
 }
+
+/** Opens the Run pane (nothing running yet) and runs `line` (a program path and its arguments) from its picker. */
+export async function runFromPane(tui: Tui, line: string): Promise<void> {
+  tui.type('3');
+  await tui.waitFor('Nothing is running.');
+  tui.type('r');
+  await tui.waitFor('Run a program');
+  tui.type(line);
+  tui.type(KEY.enter);
+}

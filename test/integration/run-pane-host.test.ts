@@ -9,6 +9,7 @@ import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { createStudioStore, openInstance, type StudioStore } from '../../src/store/index.ts';
 import { plainText } from '../../src/core/pty/screen.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
+import { storeUntil } from '../helpers/store-until.ts';
 
 let dir = '';
 let store: StudioStore;
@@ -31,22 +32,8 @@ after(async () => {
 
 const screen = () => (store.getState().runSnapshot()?.lines ?? []).map(plainText).join('\n');
 const tab = () => store.getState().run.tabs.find((t) => t.id === store.getState().run.active)!;
-function until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-  if (cond()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      unsub();
-      reject(new Error(`timed out: ${what}\n--- screen ---\n${screen()}\n--- tab ---\n${JSON.stringify(tab())}`));
-    }, ms);
-    const unsub = store.subscribe(() => {
-      if (cond()) {
-        clearTimeout(timer);
-        unsub();
-        resolve();
-      }
-    });
-  });
-}
+const until = (cond: () => boolean, what: string, ms = 15_000) =>
+  storeUntil(store, cond, what, ms, () => `\n--- screen ---\n${screen()}\n--- tab ---\n${JSON.stringify(tab())}`);
 
 test('run: an interactive program in the sandbox, with the runtime’s log records in the Logs pane', async () => {
   store.getState().logsSetRunLevel('info');

@@ -10,6 +10,7 @@ import { createStudioStore, openInstance, type StudioStore } from '../../src/sto
 import type { Launcher, LaunchRequest } from '../../src/store/run-slice.ts';
 import { BackendError } from '../../src/core/backend/types.ts';
 import { plainText } from '../../src/core/pty/screen.ts';
+import { storeUntil } from '../helpers/store-until.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'run-slice-'));
 const stores: StudioStore[] = [];
@@ -38,22 +39,8 @@ async function studio(name: string, launcher: Launcher = directLauncher): Promis
 const screen = (store: StudioStore) => (store.getState().runSnapshot()?.lines ?? []).map(plainText).join('\n');
 const tab = (store: StudioStore) => store.getState().run.tabs.find((t) => t.id === store.getState().run.active)!;
 
-function until(store: StudioStore, cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  if (cond()) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      unsub();
-      reject(new Error(`timed out: ${what}\n--- screen ---\n${screen(store)}\n--- tab ---\n${JSON.stringify(tab(store))}`));
-    }, ms);
-    const unsub = store.subscribe(() => {
-      if (cond()) {
-        clearTimeout(timer);
-        unsub();
-        resolve();
-      }
-    });
-  });
-}
+const until = (store: StudioStore, cond: () => boolean, what: string, ms = 10_000) =>
+  storeUntil(store, cond, what, ms, () => `\n--- screen ---\n${screen(store)}\n--- tab ---\n${JSON.stringify(tab(store))}`);
 
 test('a run opens a tab, shows the program’s screen, takes input and ends with an explained status', async () => {
   const store = await studio('basic');
