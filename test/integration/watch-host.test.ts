@@ -29,6 +29,19 @@ const waitFor = async (cond: () => boolean, what: string, ms = 30_000) => {
   }
 };
 
+/** Settled: no build running and nothing new for a while (incl. the trailing reconcile). */
+async function settled(loop: DevLoop, builds: BuildRecord[]): Promise<void> {
+  let quietSince = Date.now();
+  let seen = -1;
+  while (Date.now() - quietSince < loop.reconcileDelayMs + 600) {
+    await sleep(25);
+    if (loop.queue.busy || seen !== builds.length) {
+      seen = builds.length;
+      quietSince = Date.now();
+    }
+  }
+}
+
 test('random storm on the host backend: the final secure image equals image/ (fs diff)', async () => {
   const dir = makeInstance(['hello']);
   dirs.push(dir);
@@ -82,16 +95,7 @@ test('random storm on the host backend: the final secure image equals image/ (fs
       }
       if (rand() < 0.08) await sleep(100 + Math.floor(rand() * 150));
     }
-    // Settled: no build running and nothing new for a while (incl. the trailing reconcile).
-    let quietSince = Date.now();
-    let seen = -1;
-    while (Date.now() - quietSince < loop.reconcileDelayMs + 600) {
-      await sleep(25);
-      if (loop.queue.busy || seen !== builds.length) {
-        seen = builds.length;
-        quietSince = Date.now();
-      }
-    }
+    await settled(loop, builds);
     await loop.queue.whenIdle();
     console.log(`# host storm seed ${seed}: ${sets} change sets, ${builds.length} builds, ${loop.recovered} recovered by reconcile`);
     assert.ok(builds.length >= 1);
@@ -120,15 +124,7 @@ test('a cp -r of 1000 files into a host instance costs at most 2 builds and pack
   try {
     const cp = spawn('cp', ['-r', src, join(dir, 'image', 'data')]);
     assert.equal(await new Promise((r) => cp.on('exit', r)), 0);
-    let quietSince = Date.now();
-    let seen = -1;
-    while (Date.now() - quietSince < loop.reconcileDelayMs + 600) {
-      await sleep(25);
-      if (loop.queue.busy || seen !== builds.length) {
-        seen = builds.length;
-        quietSince = Date.now();
-      }
-    }
+    await settled(loop, builds);
     assert.ok(builds.length >= 1 && builds.length <= 2, `${builds.length} builds`);
     assert.ok(builds.every((b) => b.outcome === 'ok'));
     assert.equal(builds.reduce((n, b) => n + (b.repacked ?? 0), 0), 1000);
