@@ -90,33 +90,11 @@ impl Gcm {
     }
 
     fn init_enc(&mut self, key: &Key) {
-        unsafe {
-            // The cipher is bound once; later inits pass only the key (a new key schedule, but no
-            // cipher fetch / context rebuild) or only the IV (same key).
-            let ok = if self.enc_key.as_ref() == Some(key) {
-                EVP_EncryptInit_ex(self.enc, std::ptr::null(), std::ptr::null_mut(), std::ptr::null(), ZERO_IV.as_ptr())
-            } else if self.enc_key.is_some() {
-                EVP_EncryptInit_ex(self.enc, std::ptr::null(), std::ptr::null_mut(), key.as_ptr(), ZERO_IV.as_ptr())
-            } else {
-                EVP_EncryptInit_ex(self.enc, EVP_aes_128_gcm(), std::ptr::null_mut(), key.as_ptr(), ZERO_IV.as_ptr())
-            };
-            assert!(ok == 1, "EVP_EncryptInit_ex failed");
-        }
-        self.enc_key = Some(*key);
+        rekey(self.enc, &mut self.enc_key, key, EVP_EncryptInit_ex);
     }
 
     fn init_dec(&mut self, key: &Key) {
-        unsafe {
-            let ok = if self.dec_key.as_ref() == Some(key) {
-                EVP_DecryptInit_ex(self.dec, std::ptr::null(), std::ptr::null_mut(), std::ptr::null(), ZERO_IV.as_ptr())
-            } else if self.dec_key.is_some() {
-                EVP_DecryptInit_ex(self.dec, std::ptr::null(), std::ptr::null_mut(), key.as_ptr(), ZERO_IV.as_ptr())
-            } else {
-                EVP_DecryptInit_ex(self.dec, EVP_aes_128_gcm(), std::ptr::null_mut(), key.as_ptr(), ZERO_IV.as_ptr())
-            };
-            assert!(ok == 1, "EVP_DecryptInit_ex failed");
-        }
-        self.dec_key = Some(*key);
+        rekey(self.dec, &mut self.dec_key, key, EVP_DecryptInit_ex);
     }
 
     /// GMAC: GCM with empty plaintext and `aad` as additional data (integrity-only nodes).
@@ -171,6 +149,24 @@ impl Gcm {
             EVP_DecryptFinal_ex(self.dec, fin.as_mut_ptr(), &mut outl) > 0
         }
     }
+}
+
+type InitFn = unsafe extern "C" fn(*mut EvpCipherCtx, *const EvpCipher, *mut c_void, *const u8, *const u8) -> c_int;
+
+/// Points a GCM context (`current` is its key) at `key` with the zero IV. The cipher is bound once;
+/// later inits pass only the key (a new key schedule, no cipher fetch or context rebuild) or, for
+/// the same key, only the IV.
+fn rekey(ctx: *mut EvpCipherCtx, current: &mut Option<Key>, key: &Key, init: InitFn) {
+    use std::ptr::{null, null_mut};
+    let ok = unsafe {
+        match current {
+            Some(k) if k == key => init(ctx, null(), null_mut(), null(), ZERO_IV.as_ptr()),
+            Some(_) => init(ctx, null(), null_mut(), key.as_ptr(), ZERO_IV.as_ptr()),
+            None => init(ctx, EVP_aes_128_gcm(), null_mut(), key.as_ptr(), ZERO_IV.as_ptr()),
+        }
+    };
+    assert!(ok == 1, "EVP cipher init failed");
+    *current = Some(*key);
 }
 
 /// GCM tags through OpenSSL's mode-level API, which authenticates ciphertext without producing
