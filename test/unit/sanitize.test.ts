@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { needsSanitizing, sanitizeForTerminal } from '../../src/core/text/sanitize.ts';
+
+test('escape sequences and controls become visible escapes', () => {
+  assert.equal(sanitizeForTerminal('a\x1b]0;owned\x07b'), 'a\\e]0;owned\\x07b');
+  assert.equal(sanitizeForTerminal('x\r\ny\tz\v\f\x7f\x9b'), 'x\\r\\ny\\tz\\x0b\\x0c\\x7f\\x9b');
+  assert.equal(sanitizeForTerminal('evil\u202etxt.exe'), 'evil\\u202etxt.exe');
+});
+
+test('printable text, wide characters and emoji are kept; lone surrogates are replaced', () => {
+  const s = 'héllo 世界 🙂 [0m';
+  assert.equal(sanitizeForTerminal(s), s);
+  assert.equal(needsSanitizing(s), false);
+  assert.equal(sanitizeForTerminal('a\ud800b'), 'a\ufffdb');
+  assert.equal(needsSanitizing('a\udc00'), true);
+});
+
+test('keepLayout keeps newlines and tabs only', () => {
+  assert.equal(sanitizeForTerminal('a\n\tb\x1b[2J', { keepLayout: true }), 'a\n\tb\\e[2J');
+});
