@@ -37,7 +37,7 @@ function quit({ store, exit }: KeyContext): void {
   const unsaved = s.instanceDir ? unsavedWork(s) : [];
   if (unsaved.length > 0 && !s.quitArmed) {
     s.setQuitArmed(true);
-    s.setFlash(`${unsaved.join('; ')}: press q again to quit without saving`, 'error');
+    s.setFlash(`${unsaved.join('; ')}: press q again to quit`, 'error');
     return;
   }
   exit();

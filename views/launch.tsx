@@ -1,9 +1,10 @@
 // Starts the TUI: alternate screen, store, Ink render; restores the terminal on every exit path.
 import React from 'react';
 import { render } from 'ink';
+import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
-import { createStudioStore, openInstance, type StudioStore } from '../src/store/index.ts';
+import { closeStudio, createStudioStore, openInstance, type StudioStore } from '../src/store/index.ts';
 import { isInstanceDir } from '../src/core/instance/discover.ts';
 import { UserError } from '../src/commands/command.ts';
 import { BackendChoiceError, chooseBackend } from '../src/core/detect/backend-choice.ts';
@@ -20,6 +21,8 @@ export interface LaunchOptions {
   prepare?(store: StudioStore): void;
 }
 
+const QUIT_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
+const osSignals = constants.signals as Record<string, number>;
 const ENTER_ALT = '\x1b[?1049h';
 const LEAVE_ALT = '\x1b[?1049l\x1b[?25h';
 
@@ -56,25 +59,36 @@ export async function openStudio(opts: LaunchOptions): Promise<number> {
     if (!restored) process.stdout.write(LEAVE_ALT);
     restored = true;
   };
+  // Every way out stops what the studio started (programs, its exec server, builds, watchers)
+  // before the process ends; a program left running would outlive the terminal it drew on.
+  // A signal unmounts the app, so quitting has one path; its status is 128 + the signal.
+  let app: ReturnType<typeof render> | null = null;
+  let signalStatus: number | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
-    restore();
-    process.exit(128 + (sig === 'SIGTERM' ? 15 : sig === 'SIGHUP' ? 1 : 2));
+    signalStatus = 128 + (osSignals[sig] ?? 15);
+    if (app) app.unmount();
+    else process.exit(signalStatus);
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGHUP', onSignal);
+  // `on`, not `once`: Ink's signal-exit re-raises a signal that nobody else listens for, which
+  // would kill the process before the programs are stopped.
+  for (const sig of QUIT_SIGNALS) process.on(sig, onSignal);
   process.once('exit', restore);
 
   process.stdout.write(ENTER_ALT);
   try {
-    const app = render(
+    app = render(
       <StoreProvider store={store}>
         <App />
       </StoreProvider>,
       { exitOnCtrlC: false, patchConsole: true },
     );
     await app.waitUntilExit();
+    await closeStudio(store);
   } finally {
     restore();
+    for (const sig of QUIT_SIGNALS) process.off(sig, onSignal);
   }
-  return 0;
+  // Nothing the studio owns is left; a stray handle (a library's timer) must not keep it alive.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 300).unref();
+  return signalStatus ?? 0;
 }

@@ -262,4 +262,6 @@ export const buildHooks = {
     // Not awaited: the first chokidar scan must not delay the first frame of the instance.
     void s.buildStartWatching();
   },
+  /** On quit: stops the watcher and the running build or prebuild (the queue kills it). */
+  close: (store: StudioStore) => store.getState().buildStopWatching(),
 };

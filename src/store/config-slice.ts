@@ -228,6 +228,6 @@ export const configHooks = {
   },
   unsaved(state: StudioState): string | null {
     const c = state.config;
-    return c.file && c.text !== c.savedText ? `${basename(c.file)} has unsaved changes` : null;
+    return c.file && c.text !== c.savedText ? `${basename(c.file)} has unsaved changes (quitting discards them)` : null;
   },
 };

@@ -17,6 +17,8 @@ export interface SliceHooks {
   onOpen?(store: StudioStore, instanceDir: string): void | Promise<void>;
   /** A short description of unsaved work, or null. Quitting asks for confirmation when set. */
   unsaved?(state: StudioState): string | null;
+  /** Stops every process and watcher the slice started (on quit). */
+  close?(store: StudioStore): Promise<void>;
 }
 
 const sliceHooks: SliceHooks[] = [configHooks, runHooks, filesHooks, buildHooks];
@@ -54,6 +56,18 @@ export async function openInstance(store: StudioStore, dir: string): Promise<voi
 
 export function unsavedWork(state: StudioState): string[] {
   return sliceHooks.map((h) => h.unsaved?.(state) ?? null).filter((x): x is string => x !== null);
+}
+
+/**
+ * Stops everything the studio started — programs, the exec server it started, builds, watchers —
+ * waiting at most `deadlineMs` for the slower ones (a server stop) so quitting stays prompt.
+ */
+export async function closeStudio(store: StudioStore, deadlineMs = 1500): Promise<void> {
+  const closing = Promise.allSettled(sliceHooks.map((h) => h.close?.(store)));
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
+  await Promise.race([closing, deadline]);
+  clearTimeout(timer);
 }
 
 function readStatus(dir: string): string | null {

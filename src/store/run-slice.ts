@@ -16,7 +16,7 @@ import { entryCandidates } from '../core/pty/candidates.ts';
 import { translateInput } from '../core/pty/input.ts';
 import { BackendError, type BackendEvents } from '../core/backend/types.ts';
 import { openBackend } from '../core/backend/select.ts';
-import type { StudioState, StudioStore } from './index.ts';
+import type { SliceHooks, StudioState, StudioStore } from './index.ts';
 
 export type RunKind = 'run' | 'exec';
 
@@ -111,6 +111,8 @@ export interface RunSlice {
   runServer(action: 'start' | 'stop'): Promise<void>;
   /** Kills every program (on quit). */
   runDisposeAll(): void;
+  /** On quit: kills every program and stops the exec server if this session started it. */
+  runClose(): Promise<void>;
 }
 
 const INITIAL: RunState = {
@@ -174,6 +176,8 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
     let launchSeq = 0;
     const tabLaunch = new Map<number, number>();
     let exitHook: (() => void) | null = null;
+    // The exec server started from this session (stopped on quit); one found running is left alone.
+    let serverStartedHere: string | null = null;
 
     const patch = (p: Partial<RunState>) => set({ run: { ...get().run, ...p } });
     const patchTab = (id: number, p: Partial<RunTab>) =>
@@ -422,8 +426,13 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         const env = { ...process.env, ...(get().logsRunEnv?.() ?? {}) };
         try {
           const backend = backendFor(api, dir, env);
-          if (action === 'start') await backend.start({ env, logLevel: env.OCCLUM_LOG_LEVEL });
-          else await backend.stop();
+          if (action === 'start') {
+            await backend.start({ env, logLevel: env.OCCLUM_LOG_LEVEL });
+            serverStartedHere = dir;
+          } else {
+            await backend.stop();
+            serverStartedHere = null;
+          }
           get().setInstanceStatus(await backend.status());
           get().setFlash(action === 'start' ? 'server is running: x execs programs in it' : 'server stopped', 'info');
         } catch (err) {
@@ -438,20 +447,27 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         if (exitHook) process.off('exit', exitHook);
         exitHook = null;
       },
+      async runClose() {
+        get().runDisposeAll();
+        const dir = serverStartedHere;
+        serverStartedHere = null;
+        if (dir) await backendFor(api, dir, process.env).stop();
+      },
     };
   };
 }
 
 /** History loads when an instance opens; quitting with programs still running asks first. */
-export const runHooks = {
+export const runHooks: SliceHooks = {
   onOpen(store: StudioStore, dir: string) {
     store.getState().runLoadHistory(dir);
   },
   unsaved(state: StudioState): string | null {
     const n = state.run.tabs.filter((t) => t.state === 'running' || t.state === 'starting').length;
     if (n === 0) return null;
-    return n === 1 ? '1 program running' : `${n} programs running`;
+    return n === 1 ? '1 program running (quitting stops it)' : `${n} programs running (quitting stops them)`;
   },
+  close: (store) => store.getState().runClose(),
 };
 
 /** The line the picker shows for a history entry. */

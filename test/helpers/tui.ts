@@ -22,6 +22,10 @@ export interface Tui {
   /** Resolves with the exit code when the process ends. */
   exited: Promise<number>;
   kill(): void;
+  /** The studio's process id. */
+  pid: number;
+  /** Sends a signal to the studio process itself (SIGTERM, SIGHUP…). */
+  signal(sig: NodeJS.Signals): void;
 }
 
 export const KEY = {
@@ -109,6 +113,10 @@ export function startTui(args: string[], opts: { cwd?: string; cols?: number; ro
     exited,
     kill: () => {
       if (alive) proc.kill('SIGKILL');
+    },
+    pid: proc.pid,
+    signal: (sig) => {
+      if (alive) process.kill(proc.pid, sig);
     },
   };
 }

@@ -27,7 +27,7 @@ test('load, edit, fix, undo/redo, save; unsaved work is reported', async () => {
   assert.equal(s().occlumVersion, '0.31.0', 'the status bar shows the applied version');
   s().configEdit({ kind: 'set', path: ['process', 'default_heap_size'], value: '32mb' });
   assert.equal(s().config.result!.counts.error, 1);
-  assert.deepEqual(unsavedWork(s()), ['Occlum.json has unsaved changes']);
+  assert.deepEqual(unsavedWork(s()), ['Occlum.json has unsaved changes (quitting discards them)']);
   const d = s().config.result!.diagnostics.find((x) => x.fix)!;
   s().configApplyFix(d);
   assert.equal(s().config.result!.counts.error, 0);
