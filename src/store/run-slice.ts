@@ -225,7 +225,8 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         }
         if (tab) get().endLogSource?.(logSource(tab));
         if (sessions.get(id) !== session) return; // replaced by a rerun meanwhile
-        const exit = explainExit(status, kind);
+        // The program started (a session ran): 127 is a launch failure only if the output says so.
+        const exit = explainExit(status, kind, tails.get(id) ?? '');
         const decoded = kind === 'exec' && status !== 0 ? decodeExecError(tails.get(id) ?? '') : null;
         patchTab(id, { state: 'exited', exit, exitNote: decoded ? `Error: ${decoded.raw} — ${decoded.text}` : null, endedAt: Date.now() });
         if (get().run.active === id && get().run.forwarding) setForwarding(false);

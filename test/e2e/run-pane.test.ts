@@ -165,3 +165,15 @@ test('resizing the studio resizes the program’s terminal (the program sees it 
   tui.type('q');
   assert.equal(await tui.exited, 0);
 });
+
+test('exit banners follow what happened: a program that ran and returned -1 is not a launch failure', async () => {
+  const tui = startTui([dir], { cwd: dir, cols: 140, rows: 30 });
+  running.push(tui);
+  await tui.waitFor(/inst │ host backend/);
+  await runFromPane(tui, '/bin/hello exit=-1');
+  await tui.waitFor(/✗ \/bin\/hello exited with status 127 · status 127/);
+  assert.match(tui.screen(), /The program ran and exited with 127 or 255/);
+  assert.doesNotMatch(tui.screen(), /could not launch/);
+  tui.type('q');
+  assert.equal(await tui.exited, 0);
+});

@@ -61,3 +61,12 @@ test('nonsense statuses do not throw', () => {
   assert.equal(explainExit(-1).ok, false);
   assert.equal(explainExit(1000).ok, false);
 });
+
+test('127 after the program ran is its own exit code (folded), unless the output shows a launch failure', () => {
+  assert.equal(explainExit(127, 'run', 'Hello\n').summary, 'exited with status 127');
+  assert.match(explainExit(127, 'run', '').detail, /ran and exited with 127 or 255/);
+  const pal = '\x1b[31m[ERROR] occlum-pal: occlum_ecall_new_process returns ENOENT (line 165, file src/pal_api.c)\x1b[0m\n';
+  assert.equal(explainExit(127, 'run', pal).summary, 'could not launch (127)');
+  assert.equal(explainExit(127, 'run', 'bwrap: execvp /bin/x: No such file or directory\n').summary, 'could not launch (127)');
+  assert.equal(explainExit(127, 'run').summary, 'could not launch (127)');
+});

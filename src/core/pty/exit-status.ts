@@ -56,7 +56,7 @@ function signalExplanation(status: number, n: number, how: string): ExitExplanat
  * Explains the status a run ended with. `run`: the status of `occlum run` (or the host backend's
  * equivalent); `exec`: the status of `occlum exec` (0 or 1); `process`: any other process.
  */
-export function explainExit(status: number, kind: ExitKind = 'run'): ExitExplanation {
+export function explainExit(status: number, kind: ExitKind = 'run', output?: string): ExitExplanation {
   if (!Number.isInteger(status) || status < 0) {
     return { status, ok: false, summary: `unknown status ${status}`, detail: 'The process ended without a usable exit status.' };
   }
@@ -77,6 +77,15 @@ export function explainExit(status: number, kind: ExitKind = 'run'): ExitExplana
   // backend does): they read like `occlum run`'s.
   if (kind === 'process') {
     return { status, ok: false, summary: `exited with status ${status}`, detail: `The process exited with status ${status}.` };
+  }
+  if (status === 127 && output !== undefined && !launchFailed(output)) {
+    return {
+      status,
+      ok: false,
+      summary: 'exited with status 127',
+      detail:
+        'The program ran and exited with 127 or 255 (e.g. `return -1`): Occlum keeps only the low 7 bits of an exit code. A launch failure would have printed why (e.g. `occlum_ecall_new_process returns ENOENT`).',
+    };
   }
   if (status === 127) {
     return {
@@ -105,6 +114,14 @@ export function explainExit(status: number, kind: ExitKind = 'run'): ExitExplana
     };
   }
   return { status, ok: false, summary: `exited with status ${status}`, detail: `Status ${status} is outside what Occlum reports (0–127, 128+signal).` };
+}
+
+// What Occlum (the PAL, the LibOS) and the host backend print when a process could not be created.
+const LAUNCH_FAILURE = /occlum_ecall_new_process returns|failed to boot up LibOS|failed to execute a process|^bwrap: /m;
+
+/** True when `output` (the end of what a run printed) says the process could not be created. */
+export function launchFailed(output: string): boolean {
+  return LAUNCH_FAILURE.test(output);
 }
 
 /**
