@@ -19,6 +19,11 @@ export interface Binding {
   command?: string;
   scope: Scope;
   run(ctx: KeyContext): void;
+  /**
+   * For destructive keys: what pressing it now would destroy ("1 program running (quitting
+   * stops it)"), or null when nothing is at stake. The first press says so; the second runs it.
+   */
+  confirm?(store: StudioStore): string | null;
 }
 
 function focusPane(store: StudioStore, id: PaneId): void {
@@ -32,15 +37,10 @@ function cyclePane(store: StudioStore, step: 1 | -1): void {
   if (next) store.getState().setPane(next.id);
 }
 
-function quit({ store, exit }: KeyContext): void {
+function atStakeOnQuit(store: StudioStore): string | null {
   const s = store.getState();
   const unsaved = s.instanceDir ? unsavedWork(s) : [];
-  if (unsaved.length > 0 && !s.quitArmed) {
-    s.setQuitArmed(true);
-    s.setFlash(`${unsaved.join('; ')}: press q again to quit`, 'error');
-    return;
-  }
-  exit();
+  return unsaved.length > 0 ? unsaved.join('; ') : null;
 }
 
 export const globalBindings: Binding[] = [
@@ -58,7 +58,7 @@ export const globalBindings: Binding[] = [
     scope: 'global',
     run: ({ store }) => focusPane(store, id),
   })),
-  { keys: ['q', 'ctrl+c'], description: 'quit', command: 'quit', scope: 'global', run: quit },
+  { keys: ['q', 'ctrl+c'], description: 'quit', command: 'quit', scope: 'global', run: ({ exit }) => exit(), confirm: atStakeOnQuit },
 ];
 
 /** Every binding that exists, in help order. */
@@ -95,7 +95,15 @@ export function activeBindings(store: StudioStore): Binding[] {
 export function dispatchKey(name: string, ctx: KeyContext): boolean {
   const binding = activeBindings(ctx.store).find((b) => b.keys.includes(name));
   if (!binding) return false;
-  if (binding.command !== 'quit') ctx.store.getState().setQuitArmed(false);
+  const s = ctx.store.getState();
+  const id = binding.command ?? `${binding.scope}:${binding.keys[0]}`;
+  const atStake = binding.confirm?.(ctx.store) ?? null;
+  if (atStake !== null && s.armed !== id) {
+    s.setArmed(id);
+    s.setFlash(`${atStake}: press ${name} again`, 'error');
+    return true;
+  }
+  if (s.armed !== null) s.setArmed(null);
   binding.run(ctx);
   return true;
 }

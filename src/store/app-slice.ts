@@ -22,8 +22,8 @@ export interface AppSlice {
   capture: boolean | 'terminal';
   /** One-line message in the status bar. */
   flash: { text: string; kind: 'info' | 'error' } | null;
-  /** Set after a first `q` with unsaved work: a second `q` quits. */
-  quitArmed: boolean;
+  /** The command whose key was pressed once and asked for confirmation: pressing it again runs it. */
+  armed: string | null;
   /** The start screen is asking for the path of a new instance (it owns the keyboard meanwhile). */
   startPrompt: 'new' | null;
   /** Instances found below launchDir (start screen) and the selected row. */
@@ -33,7 +33,7 @@ export interface AppSlice {
   setOverlay(overlay: AppSlice['overlay']): void;
   setCapture(capture: boolean | 'terminal'): void;
   setFlash(text: string | null, kind?: 'info' | 'error'): void;
-  setQuitArmed(armed: boolean): void;
+  setArmed(armed: string | null): void;
   setStartPrompt(prompt: 'new' | null): void;
   scanInstances(): void;
   moveStartSelection(step: number): void;
@@ -51,7 +51,7 @@ export const createAppSlice: StateCreator<StudioState, [], [], AppSlice> = (set,
   overlay: 'none',
   capture: false,
   flash: null,
-  quitArmed: false,
+  armed: null,
   startPrompt: null,
   startInstances: [],
   startIndex: 0,
@@ -59,7 +59,7 @@ export const createAppSlice: StateCreator<StudioState, [], [], AppSlice> = (set,
   setOverlay: (overlay) => set({ overlay }),
   setCapture: (capture) => set({ capture }),
   setFlash: (text, kind = 'info') => set({ flash: text === null ? null : { text, kind } }),
-  setQuitArmed: (quitArmed) => set({ quitArmed }),
+  setArmed: (armed) => set({ armed }),
   setStartPrompt: (startPrompt) => set({ startPrompt, capture: startPrompt !== null }),
   scanInstances: () => set({ startInstances: findInstances(get().launchDir), startIndex: 0 }),
   moveStartSelection: (step) =>

@@ -102,8 +102,11 @@ test('ctrl+] leaves a running program and keys work in the studio again; k kills
   await tui.waitForGone(/rerun the focused tab/);
   // Quitting with a program running asks first.
   tui.type('q');
-  await tui.waitFor('1 program run'); // the status bar truncates the rest: "…: press q again to quit"
+  await tui.waitFor('1 program run'); // the status bar truncates the rest: "…: press q again"
+  // k is a plain letter here (it moves up elsewhere): killing takes K.
   tui.type('k');
+  assert.match(tui.screen(), /reader ●/);
+  tui.type('K');
   await tui.waitFor(/killed by SIGTERM \(15\) · status 143/);
   tui.type('q');
   assert.equal(await tui.exited, 0);
@@ -174,6 +177,23 @@ test('exit banners follow what happened: a program that ran and returned -1 is n
   await tui.waitFor(/✗ \/bin\/hello exited with status 127 · status 127/);
   assert.match(tui.screen(), /The program ran and exited with 127 or 255/);
   assert.doesNotMatch(tui.screen(), /could not launch/);
+  tui.type('q');
+  assert.equal(await tui.exited, 0);
+});
+
+test('closing the tab of a running program asks first; q with nothing at stake quits at once', async () => {
+  const tui = startTui([dir], { cwd: dir, cols: 140, rows: 30 });
+  running.push(tui);
+  await tui.waitFor(/inst │ host backend/);
+  await runFromPane(tui, '/bin/reader');
+  await tui.waitFor('name?');
+  tui.type(CTRL_RBRACKET);
+  await tui.waitForGone('ctrl+] gives them back');
+  tui.type('w');
+  await tui.waitFor('reader is running (closing its tab kills it): press w again');
+  assert.match(tui.screen(), /reader ●/);
+  tui.type('w');
+  await tui.waitFor('Nothing is running.');
   tui.type('q');
   assert.equal(await tui.exited, 0);
 });

@@ -168,7 +168,7 @@ function Footer() {
       </Text>
     );
   } else if (tab?.signalSent) {
-    banner = <Text color={theme.warning} wrap="truncate-end">{tab.signalSent} sent · k again sends SIGKILL</Text>;
+    banner = <Text color={theme.warning} wrap="truncate-end">{tab.signalSent} sent · K again sends SIGKILL</Text>;
   } else if (tab?.state === 'running') {
     banner = (
       <Text color={theme.muted} wrap="truncate-end">
@@ -194,7 +194,7 @@ function Footer() {
   } else {
     hint = (
       <Text color={theme.muted} wrap="truncate-end">
-        {tab?.state === 'running' ? 'enter type into it · ' : tab ? 'enter/R rerun · ' : ''}r run · s/S server · x exec · k kill · w close · [ ] tabs · pgup/pgdn scroll
+        {tab?.state === 'running' ? 'enter type into it · ' : tab ? 'enter/R rerun · ' : ''}r run · s/S server · x exec · K kill · w close · [ ] tabs · pgup/pgdn scroll
       </Text>
     );
   }

@@ -8,6 +8,13 @@ const b = (keys: string[], description: string, run: Binding['run'], command?: s
   keys, description, scope: 'run', run, ...(command ? { command } : {}),
 });
 
+/** Closing a tab whose program still runs kills it: the first `w` says so. */
+function runningInFocusedTab(store: StudioStore): string | null {
+  const s = store.getState();
+  const tab = s.run.tabs.find((t) => t.id === s.run.active);
+  return tab && (tab.state === 'running' || tab.state === 'starting') ? `${tab.title} is running (closing its tab kills it)` : null;
+}
+
 /** Enter on a running tab types into it; with nothing running it opens the picker. */
 function typeOrPick(store: StudioStore): void {
   const s = store.getState();
@@ -27,8 +34,10 @@ export const runBindings: Binding[] = [
   b(['s'], 'start the exec server of the instance (occlum start), for x', ({ store }) => void store.getState().runServer('start'), 'server-start'),
   b(['S'], 'stop the exec server (occlum stop): ends every exec’d program', ({ store }) => void store.getState().runServer('stop'), 'server-stop'),
   b(['R'], 'rerun the focused tab’s command', ({ store }) => void store.getState().runRerun(), 'rerun'),
-  b(['k'], 'kill the focused program (SIGTERM; again: SIGKILL)', ({ store }) => store.getState().runKill(), 'run-kill'),
-  b(['w'], 'close the focused tab (kills its program)', ({ store }) => store.getState().runCloseTab(), 'run-close-tab'),
+  // A shifted key: `k` moves up in the other panes, and a kill must not be one slip away.
+  b(['K'], 'kill the focused program (SIGTERM; again: SIGKILL)', ({ store }) => store.getState().runKill(), 'run-kill'),
+  { ...b(['w'], 'close the focused tab (kills its program)', ({ store }) => store.getState().runCloseTab(), 'run-close-tab'),
+    confirm: runningInFocusedTab },
   b([']', 'right'], 'next run tab', ({ store }) => store.getState().runFocusTab(1)),
   b(['[', 'left'], 'previous run tab', ({ store }) => store.getState().runFocusTab(-1)),
   b(['pageup'], 'scroll back half a screen', ({ store }) => store.getState().runScroll(page(store))),
