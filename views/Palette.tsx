@@ -1,18 +1,22 @@
-// `:` command palette: every keymap binding with a command name, filtered as you type.
+// `:` command palette: every keymap binding with a command name, from every pane, filtered as
+// you type; it fits the terminal (rows and columns) whatever its size.
 import React, { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
-import { activeBindings, type KeyContext } from './keymap.ts';
+import { paletteEntries, runPaletteEntry, type PaletteEntry } from './keymap.ts';
 import { consumeKey, keyName } from './keys.ts';
 import { LineEditor } from './widgets/LineEditor.tsx';
 import { useStudioStore } from './store-context.tsx';
 import { theme } from './theme.ts';
+import { useTerminalSize } from './terminal-size.ts';
+import { panes } from './panes/registry.ts';
 
 export function Palette({ exit }: { exit(): void }) {
   const store = useStudioStore();
   const [query, setQuery] = useState('');
   const [index, setIndex] = useState(0);
-  const commands = activeBindings(store).filter((b) => b.command);
-  const filter = (q: string) => commands.filter((b) => `${b.command} ${b.description}`.includes(q.trim()));
+  const { columns, rows } = useTerminalSize();
+  const entries = paletteEntries(store);
+  const filter = (q: string) => entries.filter(({ binding: b }) => `${b.command} ${b.description}`.includes(q.trim()));
   const matches = filter(query);
   const close = () => store.getState().setOverlay('none');
 
@@ -32,18 +36,21 @@ export function Palette({ exit }: { exit(): void }) {
       store.getState().setFlash(`no command matches "${value}"`, 'error');
       return;
     }
-    const ctx: KeyContext = { store, exit };
-    chosen.run(ctx);
+    runPaletteEntry(chosen, { store, exit });
   };
+  // Tab bar, status bar, the border and the prompt take 5 rows; the list scrolls with the selection.
+  const visible = Math.max(1, rows - 5);
+  const first = Math.max(0, Math.min(index - visible + 1, matches.length - visible));
+  const paneTitle = (e: PaletteEntry) => (e.pane && e.pane !== store.getState().pane ? `${panes.find((p) => p.id === e.pane)?.title ?? e.pane}: ` : '');
 
   return (
-    <Box flexDirection="column" borderStyle="round" paddingX={1}>
+    <Box flexDirection="column" borderStyle="round" paddingX={1} width={columns} flexShrink={0}>
       <LineEditor prompt=":" onSubmit={submit} onCancel={close} onChange={(v) => { setQuery(v); setIndex(0); }} />
-      {matches.slice(0, 12).map((b, i) => (
-        <Box key={b.command}>
-          <Text inverse={i === index}>{(b.command ?? '').padEnd(20)}</Text>
-          <Text color={theme.muted}> {b.description}  [{b.keys[0]}]</Text>
-        </Box>
+      {matches.slice(first, first + visible).map((e, i) => (
+        <Text key={`${e.pane}:${e.binding.command}`} wrap="truncate-end">
+          <Text inverse={first + i === index}>{(e.binding.command ?? '').padEnd(20)}</Text>
+          <Text color={theme.muted}> {paneTitle(e)}{e.binding.description}  [{e.binding.keys[0]}]</Text>
+        </Text>
       ))}
     </Box>
   );

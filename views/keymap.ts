@@ -91,6 +91,32 @@ export function activeBindings(store: StudioStore): Binding[] {
   return [...local, ...global];
 }
 
+export interface PaletteEntry {
+  binding: Binding;
+  /** The pane the command belongs to, focused before it runs (its selection is what it acts on). */
+  pane: PaneId | null;
+}
+
+/**
+ * The `:` palette's commands: with an instance open, every pane's (the focused pane's first),
+ * then the global ones, so any command runs from anywhere; else the start screen's and global.
+ */
+export function paletteEntries(store: StudioStore): PaletteEntry[] {
+  const s = store.getState();
+  const named = (bs: Binding[], pane: PaneId | null) => bs.filter((b) => b.command).map((binding) => ({ binding, pane }));
+  if (s.instanceDir === null) return named(activeBindings(store), null);
+  const ordered = [...panes.filter((p) => p.id === s.pane), ...panes.filter((p) => p.id !== s.pane)];
+  return [...ordered.flatMap((p) => named(p.bindings, p.id)), ...named(globalBindings, null)];
+}
+
+/** Runs a palette entry: focuses its pane first, then runs it as its key would (without confirming: choosing it is the confirmation). */
+export function runPaletteEntry(entry: PaletteEntry, ctx: KeyContext): void {
+  const s = ctx.store.getState();
+  if (entry.pane && s.pane !== entry.pane) s.setPane(entry.pane);
+  if (s.armed !== null) s.setArmed(null);
+  entry.binding.run(ctx);
+}
+
 /** Runs the binding for a key, if any. Returns whether one ran. */
 export function dispatchKey(name: string, ctx: KeyContext): boolean {
   const binding = activeBindings(ctx.store).find((b) => b.keys.includes(name));

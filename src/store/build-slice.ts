@@ -79,6 +79,7 @@ const INITIAL: BuildState = {
 export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice> {
   return (set, get) => {
     let loop: DevLoop | null = null;
+    let buildWhenReady = false;
     let factory: ((instanceDir: string) => WatchBackend) | null = null;
     const patch = (p: Partial<BuildState>) => set({ build: { ...get().build, ...p } });
     // Finished records never change again: copied once. A running one is copied on every sync
@@ -168,15 +169,27 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         q.on('error', (err) => patch({ problem: err.message }));
         l.on('watch-error', (err) => patch({ problem: err.message }));
         patch({ loop: 'watching', problem: null });
+        if (buildWhenReady) {
+          buildWhenReady = false;
+          get().buildNow();
+        }
       },
       async buildStopWatching() {
         const l = loop;
         loop = null;
+        buildWhenReady = false;
         if (l) await l.close();
         patch({ loop: 'off', phase: 'idle' });
       },
       buildNow() {
         if (!loop) {
+          // Asked while the watcher's first scan runs (slow on a big tree or a busy machine): build
+          // as soon as it is ready instead of refusing.
+          if (get().build.loop === 'starting') {
+            buildWhenReady = true;
+            get().setFlash('the dev loop is starting: the build follows once it is ready', 'info');
+            return;
+          }
           if (get().build.loop !== 'off') {
             get().setFlash(get().build.problem ?? 'the dev loop is not running', 'error');
             return;

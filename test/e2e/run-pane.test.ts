@@ -197,3 +197,24 @@ test('closing the tab of a running program asks first; q with nothing at stake q
   tui.type('q');
   assert.equal(await tui.exited, 0);
 });
+
+test('the palette runs any pane’s command from anywhere and fits a 60x20 terminal', async () => {
+  const tui = startTui([dir], { cwd: dir, cols: 60, rows: 20 });
+  running.push(tui);
+  await tui.waitFor(/inst │ host/);
+  tui.type('3');
+  await tui.waitFor('Nothing is running.');
+  tui.type(':');
+  await tui.waitFor(/^│ :/m);
+  const rows = tui.screen().split('\n');
+  // The box keeps its border: top and bottom corners on screen, no row past 60 columns.
+  assert.ok(rows.some((r) => r.startsWith('╭') && r.endsWith('╮')), tui.screen());
+  assert.ok(rows.some((r) => r.startsWith('╰') && r.endsWith('╯')), tui.screen());
+  for (const ch of 'build-now') tui.type(ch);
+  await tui.waitFor(/build-now\s+Build: build now/);
+  tui.type(KEY.enter);
+  // The Build pane's command ran there: the pane is focused and a manual build is recorded.
+  await tui.waitFor(/#1\s+ok/, 30_000);
+  tui.type('q');
+  assert.equal(await tui.exited, 0);
+});

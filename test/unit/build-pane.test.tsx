@@ -174,3 +174,19 @@ test('an instance never built is not watched until the first build (b)', async (
   assert.equal(builds(store)[0]!.outcome, 'ok', JSON.stringify(builds(store)[0]!.cause));
   assert.equal(store.getState().build.loop, 'watching');
 });
+
+test('b while the watcher is still starting builds once it is ready (not "the dev loop is not running")', async () => {
+  const dir = makeInstance(['hello']);
+  const r = await new HostBackend(dir).build();
+  assert.ok(r.ok, r.errors.join('\n'));
+  const store = createStudioStore({ launchDir: dir });
+  cleanups.push(async () => {
+    await store.getState().buildStopWatching();
+    rmSync(dirname(dir), { recursive: true, force: true });
+  });
+  await openInstance(store, dir); // starts the loop without waiting for its first scan
+  assert.equal(store.getState().build.loop, 'starting');
+  store.getState().buildNow();
+  assert.match(store.getState().flash?.text ?? '', /build follows once it is ready/);
+  await waitFor(() => store.getState().build.history.some((h) => h.outcome === 'ok'), 'the build asked for while starting');
+});
