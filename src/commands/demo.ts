@@ -1,15 +1,18 @@
-// `occlum-studio demo [dir]`: a ready-to-run instance in one command. Creates an instance,
-// compiles fixtures/demo/hello.c with musl-gcc as occlum-gcc would (-fPIE -pie), builds it with
-// the host backend and opens the studio on it with the Run pane focused and /bin/hello in the
-// picker. Run again on the same directory, it rebuilds and reopens.
+// `occlum-studio demo [dir]`: a ready-to-run instance in one command. Creates an instance, puts
+// the demo's source in <dir>/src/hello.c and the dev-loop settings in .occlum-studio.json (a
+// prebuild compiling it with musl-gcc as occlum-gcc would, -fPIE -pie, and the watch list), so
+// saving the source recompiles, rebuilds and reruns it; builds with the host backend and opens
+// the studio with the Run pane focused and /bin/hello in the picker. Run again on the same
+// directory, it keeps the user's source and settings, rebuilds and reopens.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { UsageError, UserError, printJson, type Command } from './command.ts';
 import { InstanceError, findHostMusl, newInstance } from '../core/instance/init.ts';
 import { isInstanceDir } from '../core/instance/discover.ts';
+import { writeFileAtomic } from '../core/instance/atomic.ts';
 import { HostBackend } from '../core/backend/host/index.ts';
 import { BackendError } from '../core/backend/types.ts';
 
@@ -49,11 +52,33 @@ function requireMusl(): void {
   }
 }
 
-/** Compiles the demo program into <instance>/image/bin/hello. */
+const DEMO_SOURCE = 'src/hello.c';
+const DEMO_COMPILE = ['musl-gcc', '-O2', '-fPIE', '-pie', '-o', 'image/bin/hello', DEMO_SOURCE];
+const DEMO_SETTINGS = `{
+  // The demo's dev loop: save ${DEMO_SOURCE} and the studio compiles it (prebuild), rebuilds
+  // the image and reruns ${DEMO_ENTRY} in the Run pane. See docs/dev-loop.md.
+  "prebuild": "${DEMO_COMPILE.join(' ')}",
+  "watch": ["src/**/*.c", "src/**/*.h"]
+}
+`;
+
+/** The demo's source and dev-loop settings, unless the user already has their own. */
+function writeDemoProject(instanceDir: string): void {
+  const src = join(instanceDir, DEMO_SOURCE);
+  if (!existsSync(src)) {
+    mkdirSync(dirname(src), { recursive: true });
+    copyFileSync(demoSource(), src);
+  }
+  const settings = join(instanceDir, '.occlum-studio.json');
+  if (!existsSync(settings)) writeFileAtomic(settings, DEMO_SETTINGS);
+}
+
+/** Compiles the demo program into <instance>/image/bin/hello, as its prebuild does. */
 function compileDemo(instanceDir: string): string {
   const out = join(instanceDir, 'image', 'bin', 'hello');
   mkdirSync(dirname(out), { recursive: true });
-  const r = spawnSync('musl-gcc', ['-O2', '-fPIE', '-pie', '-o', out, demoSource()], { encoding: 'utf8' });
+  const [cc, ...args] = DEMO_COMPILE;
+  const r = spawnSync(cc!, args, { cwd: instanceDir, encoding: 'utf8' });
   if (r.status !== 0) throw new UserError(`musl-gcc failed to compile the demo program:\n${(r.stderr || r.stdout || '').trim()}`);
   chmodSync(out, 0o755);
   return out;
@@ -99,8 +124,9 @@ export const command: Command = {
         throw err;
       }
     }
+    writeDemoProject(dir);
     compileDemo(dir);
-    say(`Compiled ${DEMO_ENTRY} with musl-gcc -fPIE -pie`);
+    say(`Compiled ${DEMO_SOURCE} into ${DEMO_ENTRY} with musl-gcc -fPIE -pie`);
 
     const backend = new HostBackend(dir);
     let build;
@@ -121,6 +147,7 @@ export const command: Command = {
     if (!interactive) {
       say(`Run it:  occlum-studio run -C ${dir} ${DEMO_ENTRY}`);
       say(`Or open the studio on it:  occlum-studio ${dir}`);
+      say(`Then edit ${join(dir, DEMO_SOURCE)}: each save recompiles, rebuilds and reruns it.`);
       return 0;
     }
     const { openStudio } = await import('../../views/launch.tsx');

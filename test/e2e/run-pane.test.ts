@@ -4,7 +4,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
@@ -135,6 +135,12 @@ test('demo: creates, compiles and builds an instance, opens the Run pane on /bin
   await tui.waitFor('ctrl+] gives them back');
   tui.type('\r');
   await tui.waitFor(/✗ \/bin\/hello exited with status 3 · status 3/);
+  // The demo's dev loop: saving its source recompiles, rebuilds and reruns the program.
+  const src = join(demoDir, 'src', 'hello.c');
+  writeFileSync(src, readFileSync(src, 'utf8').replace("Hello from inside Occlum's image!", 'Edited and rerun by the dev loop!'));
+  await tui.waitFor('Edited and rerun by the dev loop!', 60_000);
+  tui.type('q');
+  await tui.waitFor('1 program running (quitting stops it)');
   tui.type('q');
   assert.equal(await tui.exited, 0);
   assert.ok(existsSync(join(demoDir, 'image', 'bin', 'hello')));

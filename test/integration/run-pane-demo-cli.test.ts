@@ -2,7 +2,7 @@
 // then says how to run the program (the TUI part is in test/e2e/run-pane.test.ts).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
@@ -15,7 +15,8 @@ test('demo without a terminal builds the instance and prints how to run it; the 
   const r = runCli(['demo', dir]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /Created an Occlum instance in .*demo/);
-  assert.match(r.stdout, /Compiled \/bin\/hello with musl-gcc -fPIE -pie/);
+  assert.match(r.stdout, /Compiled src\/hello.c into \/bin\/hello with musl-gcc -fPIE -pie/);
+  assert.match(r.stdout, /each save recompiles, rebuilds and reruns it/);
   assert.match(r.stdout, /Built the image with the host backend/);
   assert.match(r.stdout, new RegExp(`occlum-studio run -C ${dir} /bin/hello`));
   const run = runCli(['run', '-C', dir, '/bin/hello', 'x'], { input: 'Ann\n' });
@@ -25,10 +26,17 @@ test('demo without a terminal builds the instance and prints how to run it; the 
   const empty = runCli(['run', '-C', dir, '/bin/hello'], { input: '\n' });
   assert.equal(empty.status, 3);
 
-  // Again on the same directory: reuses and rebuilds it.
+  // The dev-loop settings it wrote are valid (check reads them) and name its source.
+  const settings = readFileSync(join(dir, '.occlum-studio.json'), 'utf8');
+  assert.match(settings, /"prebuild": "musl-gcc -O2 -fPIE -pie -o image\/bin\/hello src\/hello.c"/);
+  assert.equal(runCli(['check', dir]).status, 0);
+
+  // Again on the same directory: reuses and rebuilds it, keeping the user's edited source.
+  writeFileSync(join(dir, 'src', 'hello.c'), readFileSync(join(dir, 'src', 'hello.c'), 'utf8').replace('Hello from', 'Hi from'));
   const again = runCli(['demo', dir, '--json']);
   assert.equal(again.status, 0, again.stderr);
   assert.deepEqual({ ...JSON.parse(again.stdout), build: undefined }, { ok: true, dir, created: false, entry: '/bin/hello', build: undefined });
+  assert.match(runCli(['run', '-C', dir, '/bin/hello'], { input: 'x\n' }).stdout, /Hi from inside/);
 });
 
 test('demo refuses a directory that holds something else', () => {
