@@ -14,6 +14,10 @@ import { TabBar } from './TabBar.tsx';
 import { useTerminalSize } from './terminal-size.ts';
 import { useStudio, useStudioStore } from './store-context.tsx';
 
+/** The smallest terminal every pane and overlay is laid out for (tested at 40x10 and up). */
+export const MIN_COLUMNS = 40;
+export const MIN_ROWS = 10;
+
 export function App() {
   const store = useStudioStore();
   const { exit } = useApp();
@@ -47,6 +51,17 @@ export function App() {
     for (const n of names) dispatchKey(n, { store, exit });
   });
 
+  if (columns < MIN_COLUMNS || rows < MIN_ROWS) {
+    // Below this no pane can keep its frame; the keys still work (q quits, a resize redraws).
+    return (
+      <Box flexDirection="column">
+        <Text wrap="truncate-end">
+          terminal too small: {columns}x{rows} {'<'} {MIN_COLUMNS}x{MIN_ROWS}
+        </Text>
+        <Text wrap="truncate-end">q quits</Text>
+      </Box>
+    );
+  }
   const Pane = panes.find((p) => p.id === pane)?.component;
   let body: React.ReactNode;
   if (instanceDir === null) body = <StartScreen />;

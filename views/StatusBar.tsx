@@ -1,10 +1,11 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import { basename } from 'node:path';
 import { useStudio } from './store-context.tsx';
 import { theme } from './theme.ts';
+import { statusLine } from './status-line.ts';
+import { useTerminalSize } from './terminal-size.ts';
 
-/** Bottom line: instance · backend · targeted Occlum version · build state · message · help hint. */
+/** Bottom line: instance · backend · targeted Occlum version · build state · message or help hint. */
 export function StatusBar() {
   const s = useStudio((s) => ({
     dir: s.instanceDir,
@@ -13,10 +14,8 @@ export function StatusBar() {
     status: s.instanceStatus,
     flash: s.flash,
   }));
-  const backend = s.backend === 'host' ? 'host backend (no enclave)' : 'occlum';
-  const left = s.dir
-    ? ` ${basename(s.dir)} │ ${backend} │ Occlum ${s.version ?? '?'} │ ${s.status ?? 'no status'} `
-    : ` no instance │ ${backend} `;
+  const { columns } = useTerminalSize();
+  const { left, right } = statusLine(s, s.flash?.text ?? null, columns);
   // One Text so Ink truncates the whole line at the terminal width instead of wrapping it (a
   // wrapped status bar would push the frame one row past the screen).
   return (
@@ -25,11 +24,10 @@ export function StatusBar() {
         <Text inverse>{left}</Text>
         {s.flash ? (
           <Text color={s.flash.kind === 'error' ? theme.error : theme.ok} bold={s.flash.kind === 'error'}>
-            {' '}
-            {s.flash.text}
+            {right}
           </Text>
         ) : (
-          <Text color={theme.muted}> ? help  : commands  q quit</Text>
+          <Text color={theme.muted}>{right}</Text>
         )}
       </Text>
     </Box>

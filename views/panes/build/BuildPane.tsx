@@ -4,6 +4,7 @@
 import React, { useEffect } from 'react';
 import { Box, Text, useStdout } from 'ink';
 import type { BuildRecord } from '../../../src/core/watch/types.ts';
+import { displayLine } from '../../../src/core/text/output-line.ts';
 import type { BuildState } from '../../../src/store/build-slice.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
@@ -70,17 +71,27 @@ function Header({ b }: { b: BuildState }) {
   else state = <Text color={theme.error}>not watching</Text>;
   return (
     <Box flexDirection="column">
-      <Box gap={2}>
-        <Text bold>Build</Text>
-        {state}
-        <Toggle label="auto-build" on={b.autoBuild} k="a" />
-        <Toggle label="auto-rerun" on={b.autoRerun} k="r" />
-        {b.pending > 0 ? <Text color={theme.warning}>{b.pending} changes waiting (b builds)</Text> : null}
-        {b.prebuild ? <Text color={theme.muted} wrap="truncate-end">prebuild: {b.prebuild}</Text> : null}
+      {/* One row: the fixed items never shrink (a long prebuild once split the title in two);
+          the prebuild command takes what is left and is cut. */}
+      <Box gap={2} height={1}>
+        <Box flexShrink={0} gap={2}>
+          <Text bold>Build</Text>
+          {state}
+          <Toggle label="auto-build" on={b.autoBuild} k="a" />
+          <Toggle label="auto-rerun" on={b.autoRerun} k="r" />
+          {b.pending > 0 ? <Text color={theme.warning}>{b.pending} changes waiting (b builds)</Text> : null}
+        </Box>
+        {b.prebuild ? (
+          <Box flexShrink={1} minWidth={0}>
+            <Text color={theme.muted} wrap="truncate-end">
+              prebuild: {displayLine(b.prebuild)}
+            </Text>
+          </Box>
+        ) : null}
       </Box>
       {b.problem ? (
         <Text color={theme.error} wrap="truncate-end">
-          {b.problem}
+          {displayLine(b.problem)}
         </Text>
       ) : null}
     </Box>
@@ -173,7 +184,7 @@ function Output({ r, top, height }: { r: BuildRecord; top: number | null; height
       <Box flexDirection="column" height={height} overflow="hidden">
         {lines.map((l, i) => (
           <Text key={first + i} color={l.stream === 'studio' ? theme.accent : l.stream === 'prebuild' ? theme.muted : undefined} wrap="truncate-end">
-            {l.text === '' ? ' ' : l.text}
+            {l.text === '' ? ' ' : displayLine(l.text)}
           </Text>
         ))}
       </Box>
