@@ -26,7 +26,7 @@ export const commands: Record<string, Loader> = {
 function usage(): string {
   const names = Object.keys(commands).sort().join('|');
   return [
-    'usage: occlum-studio [instance-dir] [--backend host|occlum] [--occlum-version V] [--log FILE] [--sgx-mode HW|SIM|HYPER]   the workbench (TUI)',
+    'usage: occlum-studio [instance-dir] [--backend host|occlum] [--occlum-version V] [--log FILE] [--sgx-mode HW|SIM|HYPER] [--no-mouse]   the workbench (TUI)',
     `       occlum-studio <${names}> [options]`,
     '       occlum-studio <command> --help          options of one command',
   ].join('\n');
@@ -78,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
         backend: { type: 'string' },
         log: { type: 'string' },
         'sgx-mode': { type: 'string' },
+        'no-mouse': { type: 'boolean' },
       },
     });
     if (positionals.length > 1) throw new UsageError(`unknown command "${positionals[0]}"`);
@@ -97,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
       occlumVersion: values['occlum-version'],
       backend: values.backend,
       log: values.log,
+      mouse: !values['no-mouse'],
     });
   } catch (err) {
     return reportError(err, usage());

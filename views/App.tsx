@@ -10,13 +10,17 @@ import { HelpOverlay } from './HelpOverlay.tsx';
 import { Palette } from './Palette.tsx';
 import { StartScreen } from './StartScreen.tsx';
 import { StatusBar } from './StatusBar.tsx';
-import { TabBar } from './TabBar.tsx';
+import { TabBar, tabLayout } from './TabBar.tsx';
+import { mouse, type MouseEvent } from './mouse.ts';
 import { useTerminalSize } from './terminal-size.ts';
 import { useStudio, useStudioStore } from './store-context.tsx';
 
 /** The smallest terminal every pane and overlay is laid out for (tested at 40x10 and up). */
 export const MIN_COLUMNS = 40;
 export const MIN_ROWS = 10;
+
+const WHEEL_LINES = 3;
+const stdoutColumns = () => process.stdout.columns || 80;
 
 export function App() {
   const store = useStudioStore();
@@ -29,6 +33,28 @@ export function App() {
   }));
   const [helpScroll, setHelpScroll] = useState(0);
   useEffect(() => setHelpScroll(0), [overlay]);
+
+  // Mouse: the wheel scrolls what the arrows scroll, a click on the tab bar focuses that pane.
+  useEffect(() => {
+    const onMouse = (e: MouseEvent) => {
+      const s = store.getState();
+      if (e.kind === 'press') {
+        if (e.y !== 1 || s.instanceDir === null || s.overlay !== 'none' || s.capture) return;
+        const tab = tabLayout(stdoutColumns(), s.pane).tabs.find((t) => e.x >= t.from && e.x <= t.to);
+        if (tab) s.setPane(tab.id);
+        return;
+      }
+      const up = e.kind === 'wheelup';
+      if (s.overlay === 'help') return setHelpScroll((n) => Math.max(0, n + (up ? -WHEEL_LINES : WHEEL_LINES)));
+      if (s.capture === 'terminal') return s.runScroll(up ? WHEEL_LINES : -WHEEL_LINES);
+      if (s.overlay !== 'none' || s.capture) return;
+      for (let i = 0; i < WHEEL_LINES; i++) dispatchKey(up ? 'up' : 'down', { store, exit });
+    };
+    mouse.on('event', onMouse);
+    return () => {
+      mouse.off('event', onMouse);
+    };
+  }, [store, exit]);
 
   useInput((input, key) => {
     if (isConsumed()) return; // a text field or the palette already took this press

@@ -10,6 +10,7 @@ import { UserError } from '../src/commands/command.ts';
 import { BackendChoiceError, chooseBackend } from '../src/core/detect/backend-choice.ts';
 import { App } from './App.tsx';
 import { StoreProvider } from './store-context.tsx';
+import { MOUSE_OFF, MOUSE_ON, mouseFilteredStdin } from './mouse.ts';
 
 export interface LaunchOptions {
   dir: string;
@@ -17,6 +18,8 @@ export interface LaunchOptions {
   backend?: string;
   /** A saved log to load into the Logs pane (which then has focus). */
   log?: string;
+  /** Mouse reporting (wheel, clicks); off for terminals where it gets in the way of selecting text. */
+  mouse?: boolean;
   /** Runs once the instance is open, before the first frame (demo: focus the Run pane). */
   prepare?(store: StudioStore): void;
 }
@@ -54,9 +57,11 @@ export async function openStudio(opts: LaunchOptions): Promise<number> {
   }
   opts.prepare?.(store);
 
+  const withMouse = opts.mouse !== false && process.env.OCCLUM_STUDIO_MOUSE !== '0';
+  const filtered = withMouse ? mouseFilteredStdin(process.stdin) : null;
   let restored = false;
   const restore = () => {
-    if (!restored) process.stdout.write(LEAVE_ALT);
+    if (!restored) process.stdout.write((withMouse ? MOUSE_OFF : '') + LEAVE_ALT);
     restored = true;
   };
   // Every way out stops what the studio started (programs, its exec server, builds, watchers)
@@ -74,18 +79,19 @@ export async function openStudio(opts: LaunchOptions): Promise<number> {
   for (const sig of QUIT_SIGNALS) process.on(sig, onSignal);
   process.once('exit', restore);
 
-  process.stdout.write(ENTER_ALT);
+  process.stdout.write(ENTER_ALT + (withMouse ? MOUSE_ON : ''));
   try {
     app = render(
       <StoreProvider store={store}>
         <App />
       </StoreProvider>,
-      { exitOnCtrlC: false, patchConsole: true },
+      { exitOnCtrlC: false, patchConsole: true, ...(filtered ? { stdin: filtered.input } : {}) },
     );
     await app.waitUntilExit();
     await closeStudio(store);
   } finally {
     restore();
+    filtered?.stop();
     for (const sig of QUIT_SIGNALS) process.off(sig, onSignal);
   }
   // Nothing the studio owns is left; a stray handle (a library's timer) must not keep it alive.

@@ -96,3 +96,31 @@ test('below 40x10 one line says the terminal is too small; growing it brings the
   tui.type('q');
   await tui.exited;
 });
+
+test('mouse: a click on a tab focuses its pane, the wheel scrolls the help; --no-mouse leaves the terminal alone', { timeout: 120_000 }, async () => {
+  const tui = startTui([dir], { cwd: dir, cols: 120, rows: 36 });
+  running.push(tui);
+  await tui.waitFor(/demo │ host/);
+  assert.ok(tui.raw().includes('\x1b[?1000h\x1b[?1006h'), 'mouse reporting is turned on');
+  // "occlum-studio  1 Config  2 Build  3 Run": column 30 is in "2 Build".
+  const buildAt = tui.screen().split('\n')[0]!.indexOf('2 Build') + 2;
+  tui.type(`\x1b[<0;${buildAt};1M\x1b[<0;${buildAt};1m`);
+  await tui.waitFor(/\nBuild {2}/);
+  tui.resize(120, 12); // the help no longer fits: the wheel scrolls it
+  tui.type('?');
+  await tui.waitFor('Keys (? or escape closes)');
+  await tui.waitFor(/│ This pane/);
+  tui.type('\x1b[<65;10;10M'.repeat(3));
+  await tui.waitForGone(/│ This pane/);
+  tui.type(KEY.escape);
+  tui.type('q');
+  await tui.exited;
+  assert.ok(tui.raw().includes('\x1b[?1006l\x1b[?1000l'), 'and off again on the way out');
+
+  const plain = startTui([dir, '--no-mouse'], { cwd: dir, cols: 120, rows: 36 });
+  running.push(plain);
+  await plain.waitFor(/demo │ host/);
+  plain.type('q');
+  await plain.exited;
+  assert.ok(!plain.raw().includes('\x1b[?1000h'));
+});
