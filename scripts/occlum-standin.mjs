@@ -103,9 +103,27 @@ for (const tool of ['occlum-run', 'occlum_exec_server', 'occlum_exec_client']) w
 const sgxsdk = at('sgxsdk-tools');
 write(join(sgxsdk, 'bin', 'x64', 'sgx_sign'), wrapper('sgx_sign').replace('/../lib/standin/', '/../../../build/lib/standin/'), 0o755);
 write(join(sgxsdk, 'bin', 'x64', 'sgx_sign_hyper'), wrapper('sgx_sign').replace('/../lib/standin/', '/../../../build/lib/standin/'), 0o755);
+// sgx-gdb: nothing to debug without an enclave; a prompt whose `run` runs the --args command
+// (occlum-run), so that `occlum gdb` still shows who owns the terminal.
 write(
   join(sgxsdk, 'bin', 'sgx-gdb'),
-  '#!/bin/sh\n# occlum stand-in for sgx-gdb (not Occlum: no SGX)\necho "sgx-gdb (occlum stand-in): there is no enclave to debug here; run the program with occlum run" >&2\nexit 1\n',
+  [
+    '#!/usr/bin/env bash',
+    '# occlum stand-in for sgx-gdb (not Occlum: no SGX, no enclave to debug).',
+    '[ "$1" == "--args" ] && shift',
+    'echo "sgx-gdb (occlum stand-in): no enclave to debug; \'run\' runs the program, \'quit\' leaves"',
+    'while :; do',
+    "  printf '(gdb) '",
+    '  IFS= read -r line || { echo; exit 0; }',
+    '  case "$line" in',
+    '  run | r) "$@"; echo "[Inferior 1 (process $$) exited with code $?]" ;;',
+    '  quit | q) exit 0 ;;',
+    '  "") ;;',
+    '  *) echo "Undefined command: \\"$line\\".  Try \\"help\\"." ;;',
+    '  esac',
+    'done',
+    '',
+  ].join('\n'),
   0o755,
 );
 mkdirSync(join(sgxsdk, 'sdk_libs'), { recursive: true });

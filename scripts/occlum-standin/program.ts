@@ -74,6 +74,7 @@ export function sealRunLayer(b: Booted): void {
   stage(b.plan.layers.upper, src);
   writeFileSync(join(src, '.ufs.mac'), Buffer.from(parseDashed16(b.imageMac) ?? []));
   loadNative().call('pack', [src, join(work, '__ROOT'), join(work, '.ROOT_MAC'), keySpec(b.runKey), '0']);
+  rmSync(join(work, '__ROOT', '.occlum-studio-pack'), { force: true });
   const old = join(work, 'old');
   if (existsSync(root)) renameSync(root, old);
   renameSync(join(work, '__ROOT'), root);

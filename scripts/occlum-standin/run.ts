@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { execLaunch, occlumExitStatus, READY_LINE, runLaunch, serverLaunch, type Launch } from '../../src/core/sandbox/launch.ts';
+import { descendants, namespaceOf } from '../../src/core/backend/host/procs.ts';
 import { bootInstance, type Booted } from './boot.ts';
 import { checkProgram, sealRunLayer } from './program.ts';
 import { fail } from './cli.ts';
@@ -71,7 +72,9 @@ export async function execServer(argv: string[]): Promise<void> {
     });
     holder.on('exit', () => res(false));
   });
-  if (!ready) fail('[ERROR] occlum-pal: occlum stand-in: the sandbox of the exec server did not start', 1);
+  // exec joins the namespaces of PID 1 of the sandbox (unshare's child), as the host backend does.
+  const nsInit = ready ? descendants([holder.pid!]).find((p) => namespaceOf(p, 'pid') !== namespaceOf(holder.pid!, 'pid')) : undefined;
+  if (!nsInit) fail('[ERROR] occlum-pal: occlum stand-in: the sandbox of the exec server did not start', 1);
   let next = 2;
   const stop = (code: number) => {
     holder.kill('SIGKILL');
@@ -81,7 +84,7 @@ export async function execServer(argv: string[]): Promise<void> {
   };
   holder.on('exit', () => stop(1));
   mkdirSync(join(dir, 'run'), { recursive: true });
-  const server = createServer((sock) => serve(sock, b, holder.pid!, () => next++, stop));
+  const server = createServer((sock) => serve(sock, b, nsInit, () => next++, stop));
   server.listen(SOCKET(dir));
   for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, () => stop(0));
 }
@@ -119,10 +122,15 @@ function serve(sock: Socket, b: Booted, holder: number, pid: () => number, stop:
   sock.on('error', () => {});
 }
 
+/** One request to the server; a server that does not answer within 10 s counts as gone. */
 function ask(dir: string, req: Request): Promise<{ ok: boolean; launch?: Launch }> {
   return new Promise((res, rej) => {
     if (!existsSync(SOCKET(dir))) return rej(new Error('no socket'));
     const s = createConnection(SOCKET(dir));
+    s.setTimeout(10_000, () => {
+      s.destroy();
+      rej(new Error('timeout'));
+    });
     let buf = '';
     s.on('connect', () => s.write(JSON.stringify(req) + '\n'));
     s.on('data', (c) => {

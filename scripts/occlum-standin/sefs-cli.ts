@@ -5,7 +5,7 @@
 // enclave and is refused. Errors end like the Rust tool's `main` returning Err (exit 1).
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { extract, openImage, packImage, readImageKeyFile, type KeyMode } from '../../src/core/securefs/index.ts';
 import { fail, NO_ENCLAVE } from './cli.ts';
 
@@ -82,6 +82,9 @@ export async function sefsCli(argv: string[]): Promise<void> {
     if (!existsSync(dir)) osError(2, 'NotFound', 'No such file or directory');
     try {
       await packImage({ src: dir, outRoot: image, macFile: mac, key });
+      // sefs-cli leaves inode files and `metadata` only: drop the engine's incremental-pack state.
+      rmSync(join(image, '.occlum-studio-pack'), { force: true });
+      rmSync(`${image}.lock`, { force: true });
     } catch (e) {
       rmSync(image, { recursive: true, force: true });
       fail(`Error: ${JSON.stringify((e as Error).message)}`, 1);

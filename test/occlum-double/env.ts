@@ -1,21 +1,40 @@
-// How tests reach "an Occlum": by default the test double in this directory, put first on PATH;
-// with OCCLUM_STUDIO_REAL_OCCLUM=1 the machine's real install (PATH or /opt/occlum) instead.
+// How tests reach "an Occlum": by default the stand-in install (Occlum's own `occlum` script and
+// makefile over stand-ins for the SGX-only tools, test/helpers/occlum-standin.ts), through
+// $OCCLUM_STUDIO_OCCLUM_ROOT as a user would point at one; with OCCLUM_STUDIO_REAL_OCCLUM=1 the
+// machine's real install (PATH or /opt/occlum). The hand-written double in this directory only
+// for what neither can show (doubleEnv(): its test knobs, an interactive sgx-gdb, FUSE mount).
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findOcclum, ROOT_ENV, type OcclumInstall } from '../../src/core/detect/occlum-install.ts';
+import { standinRoot, STANDIN_SKIP } from '../helpers/occlum-standin.ts';
 
 export const DOUBLE_ROOT = fileURLToPath(new URL('.', import.meta.url)).replace(/\/$/, '');
 export const DOUBLE_BIN = join(DOUBLE_ROOT, 'bin');
 export const REAL_OCCLUM = process.env.OCCLUM_STUDIO_REAL_OCCLUM === '1';
+/** Why the occlum-backend tests cannot run here (no ../shared for Occlum's script), or false. */
+export const OCCLUM_SKIP: string | false = REAL_OCCLUM ? false : STANDIN_SKIP;
 
-/** Environment for the backend under test: the double on PATH unless a real Occlum is asked for. */
-export function occlumEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+function baseEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   delete env[ROOT_ENV];
   delete env.OCCLUM_LOG_LEVEL;
-  if (!REAL_OCCLUM) env.PATH = `${DOUBLE_BIN}${delimiter}${process.env.PATH ?? ''}`;
+  delete env.SGX_MODE;
+  return env;
+}
+
+/** Environment for the backend under test: the stand-in install, or a real Occlum if asked for. */
+export function occlumEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = baseEnv(extra);
+  if (!REAL_OCCLUM && !STANDIN_SKIP) env[ROOT_ENV] = standinRoot();
+  return env;
+}
+
+/** The hand-written double on PATH (tests named for it: knobs and behaviour the stand-in has not). */
+export function doubleEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = baseEnv(extra);
+  env.PATH = `${DOUBLE_BIN}${delimiter}${process.env.PATH ?? ''}`;
   return env;
 }
 
@@ -27,7 +46,8 @@ export function occlumInstall(env = occlumEnv()): OcclumInstall {
 
 /**
  * Writes a C program into the instance's image/bin, compiled as Occlum wants it (PIE, musl).
- * The program prints its arguments and $OCCLUM, then exits with argv[2] (if given).
+ * The program prints its arguments and $OCCLUM, writes argv[1] to /root/hello.txt when it starts with
+ * "write", then exits with argv[2] (if given; "segv" raises SIGSEGV).
  */
 export function compileHello(instanceDir: string, name = 'hello'): string {
   const src = join(instanceDir, '..', `${name}.c`);
@@ -43,6 +63,10 @@ export function compileHello(instanceDir: string, name = 'hello'): string {
       '  printf("hello %s OCCLUM=%s\\n", argc > 1 ? argv[1] : "-", occlum ? occlum : "(unset)");',
       '  fflush(stdout);',
       '  if (argc > 2 && strcmp(argv[2], "segv") == 0) raise(SIGSEGV);',
+      '  if (argc > 1 && strncmp(argv[1], "write", 5) == 0) {', // into the run layer
+      '    FILE *f = fopen("/root/hello.txt", "w");',
+      '    if (!f || fputs(argv[1], f) < 0 || fclose(f) != 0) return 9;',
+      '  }',
       '  return argc > 2 ? atoi(argv[2]) : 0;',
       '}',
       '',

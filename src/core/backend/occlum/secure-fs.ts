@@ -15,7 +15,10 @@ export interface OpenFsOptions {
   layer?: FsLayer;
   /** Image key file; default: the one recorded by the studio's last build. */
   imageKey?: string;
-  /** Signing key of the build (SIM auto key); default: the recorded one, else Occlum's default key. */
+  /**
+   * Signing key of the build (SIM auto key); default: the recorded one, else Occlum's published
+   * default key (the backend passes its install's etc/template/Enclave.pem instead).
+   */
   signKey?: string;
 }
 
