@@ -10,6 +10,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findServerProcesses } from '../../src/core/detect/processes.ts';
+import { OcclumBackend } from '../../src/core/backend/occlum/index.ts';
+import { runCli } from '../helpers/cli.ts';
 import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../occlum-double/env.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'occlum-cli-'));
@@ -137,6 +139,17 @@ describe('occlum CLI contract (spec 1.2, 1.3)', { concurrency: false, skip: OCCL
     assert.equal(fail.status, 2);
     assert.equal(readFileSync(join(inst, '.__occlum_status'), 'utf8'), 'running\n', 'set -e leaves the status file at running');
     assert.equal(occlum(inst, ['status']).stdout, 'running\n');
+  });
+
+  test('the image and run layer the script wrote: `occlum-studio fs verify` accepts the image; the backend reads the run layer', async () => {
+    assert.equal(occlum(inst, ['run', '/bin/hello', 'write-by-occlum-run']).status, 0);
+    const v = runCli(['fs', 'verify', '-C', inst], { cwd: inst, env });
+    assert.equal(v.status, 0, v.stdout + v.stderr);
+    assert.match(v.stdout, /^OK: \d+ files/);
+    // Built and run by the script alone (no studio key record): the SIM run layer's key comes from
+    // the install's own signing key.
+    const merged = await new OcclumBackend(inst, {}, { install: occlumInstall(env), env }).openFs();
+    assert.equal(merged.readFile('/root/hello.txt').toString(), 'write-by-occlum-run');
   });
 
   test('start / exec / stop: messages, exec status, launch errors on the server stderr', async () => {
