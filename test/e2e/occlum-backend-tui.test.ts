@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { OcclumBackend } from '../../src/core/backend/occlum/index.ts';
 import { findServerProcesses } from '../../src/core/detect/processes.ts';
 import { runFromPane, startTui, KEY, type Tui } from '../helpers/tui.ts';
-import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall } from '../occlum-double/env.ts';
+import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall } from '../helpers/occlum.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'occlum-tui-'));
 const dir = join(tmp, 'inst');

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { runCli, type CliResult } from '../helpers/cli.ts';
 import { findServerProcesses } from '../../src/core/detect/processes.ts';
 import { ROOT_ENV } from '../../src/core/detect/occlum-install.ts';
-import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../occlum-double/env.ts';
+import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../helpers/occlum.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'headless-backend-'));
 const inst = join(tmp, 'inst');

@@ -13,7 +13,7 @@ import type { BuildRecord } from '../../src/core/watch/types.ts';
 import { OcclumBackend } from '../../src/core/backend/occlum/index.ts';
 import { OcclumWatchBackend } from '../../src/core/backend/occlum/watch-adapter.ts';
 import { findRunProcesses } from '../../src/core/detect/processes.ts';
-import { OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../occlum-double/env.ts';
+import { OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../helpers/occlum.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'occlum-watch-'));
 const dir = join(tmp, 'inst');

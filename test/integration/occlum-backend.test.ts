@@ -12,7 +12,7 @@ import { OcclumBackend, checkProgramPath, planMount, readBuildKeys } from '../..
 import { initArgs, buildArgs, buildEnv } from '../../src/core/backend/occlum/args.ts';
 import { BackendError, type RuntimeLogRecord } from '../../src/core/backend/types.ts';
 import { findRunProcesses, findServerProcesses } from '../../src/core/detect/processes.ts';
-import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../occlum-double/env.ts';
+import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../helpers/occlum.ts';
 import { ROOT } from '../helpers/paths.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'occlum-backend-'));

@@ -74,7 +74,7 @@ export function openInstanceFs(dir: string, opts: OpenFsOptions = {}): FsView {
   try {
     runKey = sgxSimKey({ ...(signKey && existsSync(signKey) ? { signKeyPath: signKey } : {}), ...md });
   } catch {
-    // Not an RSA key (e.g. the test double's placeholder): Occlum's default development key.
+    // Not an RSA key: Occlum's published default development key.
     runKey = sgxSimKey(md);
   }
   return openUnion(imageRoot, runRoot, { imageKey: key, runKey });

@@ -1,40 +1,24 @@
 // How tests reach "an Occlum": by default the stand-in install (Occlum's own `occlum` script and
-// makefile over stand-ins for the SGX-only tools, test/helpers/occlum-standin.ts), through
+// makefile over stand-ins for the SGX-only tools, ./occlum-standin.ts), through
 // $OCCLUM_STUDIO_OCCLUM_ROOT as a user would point at one; with OCCLUM_STUDIO_REAL_OCCLUM=1 the
-// machine's real install (PATH or /opt/occlum). The hand-written double in this directory only
-// for what neither can show (doubleEnv(): its test knobs, an interactive sgx-gdb, FUSE mount).
+// machine's real install (PATH or /opt/occlum). Detection tests use fakeOcclumTree().
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { findOcclum, ROOT_ENV, type OcclumInstall } from '../../src/core/detect/occlum-install.ts';
-import { standinRoot, STANDIN_SKIP } from '../helpers/occlum-standin.ts';
+import { standinRoot, STANDIN_SKIP } from './occlum-standin.ts';
 
-export const DOUBLE_ROOT = fileURLToPath(new URL('.', import.meta.url)).replace(/\/$/, '');
-export const DOUBLE_BIN = join(DOUBLE_ROOT, 'bin');
 export const REAL_OCCLUM = process.env.OCCLUM_STUDIO_REAL_OCCLUM === '1';
 /** Why the occlum-backend tests cannot run here (no ../shared for Occlum's script), or false. */
 export const OCCLUM_SKIP: string | false = REAL_OCCLUM ? false : STANDIN_SKIP;
 
-function baseEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+/** Environment for the backend under test: the stand-in install, or a real Occlum if asked for. */
+export function occlumEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   delete env[ROOT_ENV];
   delete env.OCCLUM_LOG_LEVEL;
   delete env.SGX_MODE;
-  return env;
-}
-
-/** Environment for the backend under test: the stand-in install, or a real Occlum if asked for. */
-export function occlumEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = baseEnv(extra);
   if (!REAL_OCCLUM && !STANDIN_SKIP) env[ROOT_ENV] = standinRoot();
-  return env;
-}
-
-/** The hand-written double on PATH (tests named for it: knobs and behaviour the stand-in has not). */
-export function doubleEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = baseEnv(extra);
-  env.PATH = `${DOUBLE_BIN}${delimiter}${process.env.PATH ?? ''}`;
   return env;
 }
 
@@ -42,6 +26,24 @@ export function occlumInstall(env = occlumEnv()): OcclumInstall {
   const { install, tried } = findOcclum(env);
   if (!install) throw new Error(`no Occlum for the tests: ${tried.join('; ')}`);
   return install;
+}
+
+/**
+ * A fake install tree for detection: an executable `occlum` that does nothing, in <root>/build/bin
+ * (as installed) or <root>/bin, and <root>/include/occlum_version.h. Returns the script's path.
+ */
+export function fakeOcclumTree(root: string, version = '0.31.0', binDir = join('build', 'bin')): string {
+  const bin = join(root, binDir, 'occlum');
+  mkdirSync(join(root, binDir), { recursive: true });
+  writeFileSync(bin, '#!/bin/sh\n# fake Occlum install for detection tests: does nothing\nexit 0\n');
+  chmodSync(bin, 0o755);
+  const [major, minor, patch] = version.split('.');
+  mkdirSync(join(root, 'include'), { recursive: true });
+  writeFileSync(
+    join(root, 'include', 'occlum_version.h'),
+    `#define OCCLUM_MAJOR_VERSION ${major}\n#define OCCLUM_MINOR_VERSION ${minor}\n#define OCCLUM_PATCH_VERSION ${patch}\n`,
+  );
+  return bin;
 }
 
 /**
