@@ -128,6 +128,22 @@ describe('occlum CLI contract (spec 1.2, 1.3)', { concurrency: false, skip: OCCL
     assert.equal(occlum(inst, ['build', '--sgx-mode', 'SIM', '-f']).status, 0);
   });
 
+  test('a semantic config error: gen_internal_conf says why on stdout and exits 0, sgx_sign then fails', () => {
+    const cfgPath = join(inst, 'Occlum.json');
+    const good = readFileSync(cfgPath, 'utf8');
+    try {
+      writeFileSync(cfgPath, good.replace('"300MB"', '"300mb"'));
+      const r = occlum(inst, ['build', '--sgx-mode', 'SIM']);
+      assert.equal(r.status, 2, 'make failed');
+      assert.match(r.stdout, /^The user_space_size "300mb" is not correct\.$/m);
+      assert.match(r.stdout + r.stderr, /Configuration file format is not correct\./);
+      assert.equal(readFileSync(join(inst, 'build', 'Enclave.xml'), 'utf8'), '', 'truncated by the argument validator');
+    } finally {
+      writeFileSync(cfgPath, good);
+    }
+    assert.equal(occlum(inst, ['build', '--sgx-mode', 'SIM']).status, 0);
+  });
+
   test('run: statuses, log lines in Occlum format only with OCCLUM_LOG_LEVEL', () => {
     const ok = occlum(inst, ['run', '/bin/hello', 'a'], { OCCLUM_LOG_LEVEL: 'TRACE' });
     assert.equal(ok.status, 0);
