@@ -23,8 +23,11 @@ export function parseMemorySize(s: string): number | null {
   return Number(num) * { KB, MB, GB, TB, B: 1 }[unit];
 }
 
-/** A serde_json error, with the line and column serde reports. */
+/** A serde_json error, as its Debug form shows it: `<message>", line: L, column: C`. */
 class SerdeError extends Error {}
+
+/** The inside of Rust's `{:?}` of a string (the panic prints the error with Debug). */
+const rustDebug = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
 
 function lineCol(text: string, offset: number): { line: number; column: number } {
   let line = 1;
@@ -38,8 +41,26 @@ function lineCol(text: string, offset: number): { line: number; column: number }
   return { line, column: col + 1 };
 }
 
+/** Whether `offset` is where an object key is expected (after `{` or a `,` inside an object). */
+function atKey(text: string, offset: number): boolean {
+  const stack: string[] = [];
+  let last = '';
+  for (let i = 0; i < offset; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      for (i++; i < offset && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      last = '"';
+    } else if (c === '{' || c === '[') stack.push(c), (last = c);
+    else if (c === '}' || c === ']') stack.pop(), (last = c);
+    else if (!/\s/.test(c)) last = c;
+  }
+  return last === '{' || (last === ',' && stack.at(-1) === '{');
+}
+
 function syntaxMessage(text: string, e: ParseError): string {
   const next = text.slice(e.offset).trimStart()[0];
+  // A comment (serde_json has none) is read as a key or a value that cannot start with '/'.
+  if (printParseErrorCode(e.error) === 'InvalidCommentToken' || next === '/') return atKey(text, e.offset) ? 'key must be a string' : 'expected value';
   switch (printParseErrorCode(e.error)) {
     case 'PropertyNameExpected':
       return next === '}' ? 'trailing comma' : 'key must be a string';
@@ -82,27 +103,31 @@ class Reader {
 
   private at(n: Node, msg: string): SerdeError {
     const { line, column } = lineCol(this.text, n.offset + n.length - 1);
-    return new SerdeError(`${msg}", line: ${line}, column: ${column}`);
+    return new SerdeError(`${rustDebug(msg)}", line: ${line}, column: ${column}`);
   }
   private typeError(n: Node, expected: string): SerdeError {
     return this.at(n, `invalid type: ${unexpected(n)}, expected ${expected}`);
   }
 
-  fields(n: Node, struct: string): Map<string, Node> {
-    if (n.type !== 'object') throw this.typeError(n, `struct ${struct}`);
-    const m = new Map<string, Node>();
+  /**
+   * A struct as serde reads it: fields in the order they appear (an error inside one is reported
+   * before any missing field), unknown keys skipped, then the first missing required field,
+   * reported at the closing brace.
+   */
+  struct<T extends object>(n: Node, name: string, fields: { [K in keyof T]-?: (v: Node) => T[K] }, required: (keyof T)[]): T {
+    if (n.type !== 'object') throw this.typeError(n, `struct ${name}`);
+    const out: Partial<T> = {};
+    const seen = new Set<string>();
     for (const p of n.children ?? []) {
       const [k, v] = p.children ?? [];
-      if (!k || !v) continue;
-      if (m.has(k.value)) throw this.at(k, `duplicate field \`${k.value}\``);
-      m.set(k.value, v);
+      if (!k || !v || !(k.value in fields)) continue;
+      if (seen.has(k.value)) throw this.at(k, `duplicate field \`${k.value}\``);
+      seen.add(k.value);
+      out[k.value as keyof T] = fields[k.value as keyof T](v);
     }
-    return m;
-  }
-  need(obj: Node, f: Map<string, Node>, name: string): Node {
-    const v = f.get(name);
-    if (!v) throw this.at(obj, `missing field \`${name}\``);
-    return v;
+    const missing = required.find((f) => !seen.has(f as string));
+    if (missing !== undefined) throw this.at(n, `missing field \`${String(missing)}\``);
+    return out as T;
   }
   str(n: Node): string {
     if (n.type !== 'string') throw this.typeError(n, 'a string');
@@ -165,84 +190,94 @@ export function readUserConfig(text: string): UserConfig {
   const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   if (errors.length > 0 || !root) {
     const e = errors[0] ?? { error: 0, offset: 0, length: 0 };
-    const { line, column } = lineCol(text, e.offset + 1);
+    const { line, column } = lineCol(text, e.offset);
     throw new SerdeError(`${syntaxMessage(text, e as ParseError)}", line: ${line}, column: ${column}`);
   }
   const r = new Reader(text);
+  // serde_json::Value: copied as written (the LibOS, not the build, checks them).
   const raw = (n: Node): unknown => JSON.parse(text.slice(n.offset, n.offset + n.length));
-  const top = r.fields(root, 'OcclumConfiguration');
-  const id = (n: Node) => {
-    const f = r.fields(n, 'OcclumMetaID');
-    return { high: r.str(r.need(n, f, 'high')), low: r.str(r.need(n, f, 'low')) };
-  };
+  const str = (n: Node) => r.str(n);
+  const optStr = (n: Node) => r.opt(n, str);
+  const u32 = (n: Node) => r.u32(n);
+  const bool = (n: Node) => r.bool(n);
+  const id = (n: Node) => r.struct<{ high: string; low: string }>(n, 'OcclumMetaID', { high: str, low: str }, ['high', 'low']);
   const mount = (n: Node): Mount => {
-    const f = r.fields(n, 'OcclumMount');
-    const type = r.str(r.need(n, f, 'type'));
-    const target = r.str(r.need(n, f, 'target'));
-    const source = r.opt(f.get('source'), (x) => r.str(x));
-    const o = f.get('options');
-    const options: Mount['options'] = {};
-    if (o && o.type !== 'null') {
-      const of = r.fields(o, 'OcclumMountOptions');
-      const mac = r.opt(of.get('MAC'), (x) => r.str(x));
-      if (mac !== undefined) options.MAC = mac;
-      const layers = r.opt(of.get('layers'), (x) => r.array(x).map(mount));
-      if (layers !== undefined) options.layers = layers;
-      if (of.get('temporary') && r.bool(of.get('temporary')!)) options.temporary = true;
-      const cache = r.opt(of.get('cache_size'), (x) => r.str(x));
-      if (cache !== undefined) options.cache_size = cache;
-      const disk = r.opt(of.get('disk_size'), (x) => r.str(x));
-      if (disk !== undefined) options.disk_size = disk;
-    }
-    return { type, target, ...(source !== undefined ? { source } : {}), options };
+    const m = r.struct<{ type: string; target: string; source?: string; options?: Mount['options'] }>(
+      n,
+      'OcclumMount',
+      {
+        type: str,
+        target: str,
+        source: optStr,
+        options: (o) =>
+          o.type === 'null'
+            ? {}
+            : r.struct<Mount['options']>(
+                o,
+                'OcclumMountOptions',
+                {
+                  MAC: optStr,
+                  layers: (x) => r.opt(x, (l) => r.array(l).map(mount)),
+                  temporary: (x) => r.opt(x, bool) ?? false,
+                  cache_size: optStr,
+                  disk_size: optStr,
+                },
+                [],
+              ),
+      },
+      ['type', 'target'],
+    );
+    const options = Object.fromEntries(Object.entries(m.options ?? {}).filter(([, v]) => v !== undefined && v !== false)) as Mount['options'];
+    return { type: m.type, target: m.target, ...(m.source !== undefined ? { source: m.source } : {}), options };
   };
-  // serde visits fields in the order they appear in the file, and reports missing ones at the end
-  // of the object: read present fields first (in file order), then check the required ones.
-  const rlN = r.need(root, top, 'resource_limits');
-  const procN = r.need(root, top, 'process');
-  const mdN = r.need(root, top, 'metadata');
-  const featN = r.need(root, top, 'feature');
-  const rl = r.fields(rlN, 'OcclumResourceLimits');
-  const pr = r.fields(procN, 'OcclumProcess');
-  const md = r.fields(mdN, 'OcclumMetadata');
-  const ft = r.fields(featN, 'OcclumFeature');
-  const cfg: UserConfig = {
-    resource_limits: {
-      init_num_of_threads: r.opt(rl.get('init_num_of_threads'), (x) => r.u32(x)),
-      max_num_of_threads: r.u32(r.need(rlN, rl, 'max_num_of_threads')),
-      kernel_space_heap_size: r.str(r.need(rlN, rl, 'kernel_space_heap_size')),
-      kernel_space_heap_max_size: r.opt(rl.get('kernel_space_heap_max_size'), (x) => r.str(x)),
-      kernel_space_stack_size: r.str(r.need(rlN, rl, 'kernel_space_stack_size')),
-      user_space_size: r.str(r.need(rlN, rl, 'user_space_size')),
-      user_space_max_size: r.opt(rl.get('user_space_max_size'), (x) => r.str(x)),
+  return r.struct<UserConfig>(
+    root,
+    'OcclumConfiguration',
+    {
+      resource_limits: (n) =>
+        r.struct<UserConfig['resource_limits']>(
+          n,
+          'OcclumResourceLimits',
+          {
+            init_num_of_threads: (x) => r.opt(x, u32),
+            max_num_of_threads: u32,
+            kernel_space_heap_size: str,
+            kernel_space_heap_max_size: optStr,
+            kernel_space_stack_size: str,
+            user_space_size: str,
+            user_space_max_size: optStr,
+          },
+          ['max_num_of_threads', 'kernel_space_heap_size', 'kernel_space_stack_size', 'user_space_size'],
+        ),
+      process: (n) =>
+        r.struct<UserConfig['process']>(
+          n,
+          'OcclumProcess',
+          { default_stack_size: str, default_heap_size: str, default_mmap_size: str },
+          ['default_stack_size', 'default_heap_size', 'default_mmap_size'],
+        ),
+      entry_points: raw,
+      env: raw,
+      metadata: (n) =>
+        r.struct<UserConfig['metadata']>(
+          n,
+          'OcclumMetadata',
+          { product_id: u32, version_number: u32, debuggable: bool, disable_log: (x) => r.opt(x, bool), enable_kss: bool, family_id: id, ext_prod_id: id },
+          ['product_id', 'version_number', 'debuggable', 'enable_kss', 'family_id', 'ext_prod_id'],
+        ),
+      feature: (n) => {
+        const f = r.struct<Partial<UserConfig['feature']>>(
+          n,
+          'OcclumFeature',
+          { amx: (x) => r.opt(x, u32), pkru: (x) => r.opt(x, u32), io_uring: (x) => r.opt(x, u32), enable_edmm: (x) => r.opt(x, bool), enable_posix_shm: (x) => r.opt(x, bool) },
+          [],
+        );
+        return { amx: f.amx ?? 0, pkru: f.pkru ?? 0, io_uring: f.io_uring ?? 0, enable_edmm: f.enable_edmm ?? false, enable_posix_shm: f.enable_posix_shm ?? false };
+      },
+      mount: (n) => r.array(n).map(mount),
     },
-    process: {
-      default_stack_size: r.str(r.need(procN, pr, 'default_stack_size')),
-      default_heap_size: r.str(r.need(procN, pr, 'default_heap_size')),
-      default_mmap_size: r.str(r.need(procN, pr, 'default_mmap_size')),
-    },
-    // serde_json::Value: copied as written (the LibOS, not the build, checks them).
-    entry_points: raw(r.need(root, top, 'entry_points')),
-    env: raw(r.need(root, top, 'env')),
-    metadata: {
-      product_id: r.u32(r.need(mdN, md, 'product_id')),
-      version_number: r.u32(r.need(mdN, md, 'version_number')),
-      debuggable: r.bool(r.need(mdN, md, 'debuggable')),
-      disable_log: r.opt(md.get('disable_log'), (x) => r.bool(x)),
-      enable_kss: r.bool(r.need(mdN, md, 'enable_kss')),
-      family_id: id(r.need(mdN, md, 'family_id')),
-      ext_prod_id: id(r.need(mdN, md, 'ext_prod_id')),
-    },
-    feature: {
-      amx: r.opt(ft.get('amx'), (x) => r.u32(x)) ?? 0,
-      pkru: r.opt(ft.get('pkru'), (x) => r.u32(x)) ?? 0,
-      io_uring: r.opt(ft.get('io_uring'), (x) => r.u32(x)) ?? 0,
-      enable_edmm: r.opt(ft.get('enable_edmm'), (x) => r.bool(x)) ?? false,
-      enable_posix_shm: r.opt(ft.get('enable_posix_shm'), (x) => r.bool(x)) ?? false,
-    },
-    mount: r.array(r.need(root, top, 'mount')).map(mount),
-  };
-  return cfg;
+    ['resource_limits', 'process', 'entry_points', 'env', 'metadata', 'feature', 'mount'],
+  );
 }
 
 const EDMM = { kernelHeapMax: GB, userSpaceMax: 16 * GB, tcsInit: 16, tcsMax: 4096, extraUserRegion: GB };
@@ -250,10 +285,12 @@ const EDMM = { kernelHeapMax: GB, userSpaceMax: 16 * GB, tcsInit: 16, tcsMax: 40
 /** Rust's `{:?}` of an Option<String> / Option<u32>. */
 const dbg = (v: string | number | undefined) => (v === undefined ? 'None' : typeof v === 'string' ? `Some(${JSON.stringify(v)})` : `Some(${v})`);
 
-function hexId(s: string): bigint {
+/** get_u64_id_high_and_low: `high` is parsed at line 630, `low` at 632 of main.rs. */
+function hexId(s: string, line: number): bigint {
   const h = s.replace(/^(0x)+/, '');
   if (!/^[0-9a-fA-F]{1,16}$/.test(h)) {
-    panic('64 bit hex string ID required, such as 0x1234567812345678: ParseIntError { kind: InvalidDigit }', 'src/main.rs:587:10');
+    const kind = h === '' ? 'Empty' : /^[0-9a-fA-F]+$/.test(h) ? 'PosOverflow' : 'InvalidDigit';
+    panic(`64 bit hex string ID required, such as 0x1234567812345678: ParseIntError { kind: ${kind} }`, `src/main.rs:${line}:10`);
   }
   return BigInt(`0x${h}`);
 }
@@ -301,6 +338,8 @@ function serializeMount(m: Mount): Record<string, unknown> {
 }
 
 interface Args {
+  /** gen_conf was given (the tool has no other subcommand). */
+  genConf: boolean;
   userJson: string;
   userFsMac: string;
   initFsMac: string;
@@ -330,7 +369,7 @@ function parseArgs(argv: string[]): Args {
   }
   if (top['--user_json'] === undefined) fail(`error: The following required arguments were not provided:\n    --user_json <input user json>\n\n${USAGE}`, 1);
   if (!existsSync(top['--user_json'])) fail(`error: Invalid value for '--user_json <input user json>': ${top['--user_json']} is not exist`, 1);
-  if (!inSub) panic('internal error: entered unreachable code', 'src/main.rs:553:9');
+  if (!inSub) return { genConf: false, userJson: top['--user_json'], userFsMac: '', initFsMac: '', outputJson: '', sdkXml: '' };
   const missing = ['--user_fs_mac', '--init_fs_mac', '--output_json', '--sdk_xml'].filter((k) => sub[k] === undefined);
   if (missing.length) fail(`error: The following required arguments were not provided:\n${missing.map((m) => `    ${m} <value>`).join('\n')}\n\n${USAGE}`, 1);
   for (const k of ['--output_json', '--sdk_xml']) {
@@ -340,7 +379,7 @@ function parseArgs(argv: string[]): Args {
       fail(`error: Invalid value for '${k} <value>': ${(e as Error).message}`, 1);
     }
   }
-  return { userJson: top['--user_json'], userFsMac: sub['--user_fs_mac']!, initFsMac: sub['--init_fs_mac']!, outputJson: sub['--output_json']!, sdkXml: sub['--sdk_xml']! };
+  return { genConf: true, userJson: top['--user_json'], userFsMac: sub['--user_fs_mac']!, initFsMac: sub['--init_fs_mac']!, outputJson: sub['--output_json']!, sdkXml: sub['--sdk_xml']! };
 }
 
 export function genInternalConf(argv: string[]): void {
@@ -353,8 +392,9 @@ export function genInternalConf(argv: string[]): void {
     panic(`It is not a valid Occlum configuration file.: Error("${e.message})`, 'src/main.rs:124:10');
   }
   const edmmEnv = process.env.INSTANCE_IS_FOR_EDMM_PLATFORM;
-  if (edmmEnv === undefined) panic('internal error: entered unreachable code', 'src/main.rs:130:18');
+  if (edmmEnv === undefined) panic('internal error: entered unreachable code', 'src/main.rs:131:18');
   const edmm = edmmEnv === 'YES' || c.feature.enable_edmm;
+  if (!a.genConf) panic('internal error: entered unreachable code', 'src/main.rs:593:9');
   console.log(`Build on platform ${edmm ? 'WITH' : 'WITHOUT'} EDMM support`);
   const rl = c.resource_limits;
   const say = (m: string) => {
@@ -417,7 +457,9 @@ export function genInternalConf(argv: string[]): void {
     }
   }
   const md = c.metadata;
-  const kss = md.enable_kss ? [1n, hexId(md.ext_prod_id.high), hexId(md.ext_prod_id.low), hexId(md.family_id.high), hexId(md.family_id.low)] : [0n, 0n, 0n, 0n, 0n];
+  const kss = md.enable_kss
+    ? [1n, hexId(md.ext_prod_id.high, 630), hexId(md.ext_prod_id.low, 632), hexId(md.family_id.high, 630), hexId(md.family_id.low, 632)]
+    : [0n, 0n, 0n, 0n, 0n];
   const xml: [string, string | number | bigint][] = [
     ['ProdID', md.product_id],
     ['ISVSVN', md.version_number],
