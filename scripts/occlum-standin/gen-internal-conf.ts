@@ -50,9 +50,13 @@ function atKey(text: string, offset: number): boolean {
     if (c === '"') {
       for (i++; i < offset && text[i] !== '"'; i++) if (text[i] === '\\') i++;
       last = '"';
-    } else if (c === '{' || c === '[') stack.push(c), (last = c);
-    else if (c === '}' || c === ']') stack.pop(), (last = c);
-    else if (!/\s/.test(c)) last = c;
+    } else if (c === '{' || c === '[') {
+      stack.push(c);
+      last = c;
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+      last = c;
+    } else if (!/\s/.test(c)) last = c;
   }
   return last === '{' || (last === ',' && stack.at(-1) === '{');
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { findServerProcesses } from '../../src/core/detect/processes.ts';
 import { OcclumBackend } from '../../src/core/backend/occlum/index.ts';
 import { runCli } from '../helpers/cli.ts';
-import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../helpers/occlum.ts';
+import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall } from '../helpers/occlum.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'occlum-cli-'));
 const env = occlumEnv();
