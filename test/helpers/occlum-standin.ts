@@ -30,6 +30,19 @@ function inputsHash(): string {
   return h.digest('hex').slice(0, 16);
 }
 
+/** Installs of earlier sources, unused for an hour (a test run of those sources would be over). */
+function removeStale(keep: string): void {
+  for (const name of readdirSync(tmpdir())) {
+    const p = join(tmpdir(), name);
+    if (!name.startsWith('occlum-studio-standin-') || p === keep || name.endsWith('.lock')) continue;
+    try {
+      if (Date.now() - statSync(p).mtimeMs > 3600_000) rmSync(p, { recursive: true, force: true });
+    } catch {
+      /* removed by another run meanwhile */
+    }
+  }
+}
+
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 let built: string | undefined;
@@ -52,6 +65,7 @@ export function standinRoot(): string {
       if (!existsSync(join(dest, '.occlum-standin'))) {
         const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'occlum-standin.mjs'), dest], { encoding: 'utf8' });
         if (r.status !== 0) throw new Error(`scripts/occlum-standin.mjs failed: ${r.stderr}`);
+        removeStale(dest);
       }
     } finally {
       rmSync(lock, { recursive: true, force: true });
