@@ -5,7 +5,7 @@
 // and run layer the script's build and run wrote.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OcclumBackend } from '../../src/core/backend/occlum/index.ts';
@@ -111,6 +111,7 @@ test('Run pane: s starts the server (occlum start), x execs into it, S stops it;
 
 test('--backend occlum without an Occlum: a clear error, exit 1', async () => {
   const noOcclum = { ...env, PATH: '/usr/bin:/bin', OCCLUM_STUDIO_OCCLUM_ROOT: join(tmp, 'none') } as Record<string, string>;
+  mkdirSync(dir, { recursive: true }); // made by before() unless the stand-in tests are skipped
   const tui = startTui([dir, '--backend', 'occlum'], { cwd: dir, env: noOcclum });
   running.push(tui);
   const code = await tui.exited;
