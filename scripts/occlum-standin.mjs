@@ -34,7 +34,7 @@ const reference = resolve(process.env.OCCLUM_STANDIN_REFERENCE ?? join(root, '..
 for (const f of ['tools/occlum', 'tools/occlum_build.mk', 'etc/template/Occlum.json']) {
   if (!existsSync(join(reference, f))) die(`Occlum's ${f} is missing in ${reference}: the stand-in runs Occlum's own script (set OCCLUM_STANDIN_REFERENCE to an Occlum 0.31.0 tree)`);
 }
-const missingTools = ['jq', 'make', 'objcopy', 'gcc', 'pgrep', 'pkill', 'lscpu', 'setpriv', 'bwrap', 'unshare', 'nsenter', 'tar'].filter(
+const missingTools = ['jq', 'make', 'objcopy', 'gcc', 'pgrep', 'pkill', 'lscpu', 'setpriv', 'bwrap', 'unshare', 'nsenter', 'tar', 'getfattr'].filter(
   (t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0,
 );
 if (missingTools.length) die(`missing host tools: ${missingTools.join(', ')}; run scripts/install-system-deps.sh`);
