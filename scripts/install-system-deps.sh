@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages occlum-studio needs (as root, or through sudo when available):
 # bubblewrap (the host backend's sandbox), musl-tools (musl-gcc for PIE test and demo programs),
-# libssl-dev + pkg-config (the native crate's cargo tests link libcrypto), tmux (TUI tests), cargo.
+# libssl-dev + pkg-config (the native crate's cargo tests link libcrypto), tmux (TUI tests), cargo;
+# for Occlum's own `occlum` script and makefile on the stand-in install (scripts/occlum-standin.mjs):
+# jq, make, binutils (objcopy), rsync, procps (pgrep/pkill), util-linux (lscpu, setpriv), tzdata
+# (/etc/localtime, which `occlum init` copies), musl (/lib/ld-musl-x86_64.so.1), attr (getfattr: opaque
+# directories of the sandbox's run layer).
 set -euo pipefail
-PACKAGES="bubblewrap musl-tools gcc libssl-dev pkg-config tmux"
+PACKAGES="bubblewrap musl-tools gcc libssl-dev pkg-config tmux jq make binutils rsync procps util-linux tzdata musl attr"
 command -v cargo >/dev/null 2>&1 || PACKAGES="$PACKAGES cargo"
 missing=""
 for p in $PACKAGES; do

@@ -1,16 +1,19 @@
-// `occlum-studio doctor` through the built CLI, on this machine (no SGX, no Occlum), and with the
-// Occlum test double's tree as the install root.
-import { test } from 'node:test';
+// `occlum-studio doctor` through the built CLI, on this machine (no SGX, no Occlum), and with a
+// fake Occlum install tree as the install root.
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
-import { DOUBLE_ROOT } from '../occlum-double/env.ts';
+import { fakeOcclumTree } from '../helpers/occlum.ts';
 import type { MachineReport } from '../../src/core/detect/machine.ts';
 
-// This machine as it is: the double kept off PATH, no override root.
-const plainEnv = { OCCLUM_STUDIO_OCCLUM_ROOT: '', PATH: (process.env.PATH ?? '').split(':').filter((p) => !p.includes('occlum-double')).join(':') };
+// This machine as it is: no override root.
+const plainEnv = { OCCLUM_STUDIO_OCCLUM_ROOT: '', PATH: process.env.PATH ?? '' };
+const FAKE_ROOT = mkdtempSync(join(tmpdir(), 'doctor-occlum-'));
+fakeOcclumTree(FAKE_ROOT);
+after(() => rmSync(FAKE_ROOT, { recursive: true, force: true }));
 
 function doctorJson(env: NodeJS.ProcessEnv): { status: number; report: MachineReport } {
   const r = runCli(['doctor', '--json'], { env });
@@ -53,8 +56,8 @@ test('doctor text output names each missing piece with its fix', () => {
   assert.match(r.stdout, /occlum {2}absent: Occlum is not installed/);
 });
 
-test('doctor with an Occlum tree (the test double): found with its version, SIM ready, HW not', () => {
-  const { status, report } = doctorJson({ ...plainEnv, OCCLUM_STUDIO_OCCLUM_ROOT: DOUBLE_ROOT });
+test('doctor with an Occlum tree: found with its version, SIM ready, HW not', () => {
+  const { status, report } = doctorJson({ ...plainEnv, OCCLUM_STUDIO_OCCLUM_ROOT: FAKE_ROOT });
   assert.equal(report.occlum?.version, '0.31.0');
   const occlum = report.backends.find((b) => b.backend === 'occlum')!;
   assert.equal(occlum.modes.find((m) => m.name === 'SIM')!.ready, true);
@@ -66,7 +69,7 @@ test('doctor with an Occlum tree (the test double): found with its version, SIM 
 test('doctor with Occlum but without the tools its script calls: SIM not ready, apt packages named', () => {
   const empty = mkdtempSync(join(tmpdir(), 'doctor-path-'));
   try {
-    const { status, report } = doctorJson({ ...plainEnv, PATH: empty, OCCLUM_STUDIO_OCCLUM_ROOT: DOUBLE_ROOT });
+    const { status, report } = doctorJson({ ...plainEnv, PATH: empty, OCCLUM_STUDIO_OCCLUM_ROOT: FAKE_ROOT });
     const tools = report.probes.find((p) => p.id === 'occlum-tools')!;
     assert.equal(tools.ok, false);
     assert.match(tools.detail, /jq, make, pgrep, pkill, lscpu, objcopy, tar/);

@@ -1,6 +1,7 @@
-// The headless lifecycle commands follow the backend choice, through the built CLI: with the
-// `occlum` test double on PATH (test/occlum-double, NOT Occlum) they drive it (new, build, run,
-// start/exec/stop, status), `--backend host` forces the host backend while it is on PATH, and
+// The headless lifecycle commands follow the backend choice, through the built CLI: with an Occlum
+// install found (the stand-in: Occlum's own script over stand-ins for its SGX tools, through
+// $OCCLUM_STUDIO_OCCLUM_ROOT; skipped without ../shared) they drive it (new, build, run,
+// start/exec/stop, status), `--backend host` forces the host backend while it is found, and
 // `--backend occlum` where no Occlum is installed fails with exit 2 and the fix. One instance per
 // backend, built once, reused by every test.
 import { after, before, describe, test } from 'node:test';
@@ -12,13 +13,13 @@ import { join } from 'node:path';
 import { runCli, type CliResult } from '../helpers/cli.ts';
 import { findServerProcesses } from '../../src/core/detect/processes.ts';
 import { ROOT_ENV } from '../../src/core/detect/occlum-install.ts';
-import { compileHello, occlumEnv, REAL_OCCLUM } from '../occlum-double/env.ts';
+import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../helpers/occlum.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'headless-backend-'));
 const inst = join(tmp, 'inst');
 const hostInst = join(tmp, 'host-inst');
 const env = occlumEnv();
-/** No Occlum anywhere: the double is not on PATH and the override root is unset. */
+/** No Occlum anywhere: the override root is unset (and no `occlum` on this machine's PATH). */
 const noOcclumEnv: NodeJS.ProcessEnv = { ...process.env };
 delete noOcclumEnv[ROOT_ENV];
 
@@ -37,7 +38,7 @@ after(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe('automatic choice with the occlum double on PATH', { concurrency: false }, () => {
+describe('automatic choice with an Occlum install found', { concurrency: false, skip: OCCLUM_SKIP }, () => {
   before(() => {
     const r = cli(['new', inst]);
     ok(r, 'new');
@@ -45,7 +46,7 @@ describe('automatic choice with the occlum double on PATH', { concurrency: false
     compileHello(inst);
   });
 
-  test('new ran `occlum new` (the double writes its status file and layout)', () => {
+  test('new ran `occlum new` (its status file and layout)', () => {
     assert.equal(readFileSync(join(inst, '.__occlum_status'), 'utf8'), 'initialized\n');
     assert.ok(existsSync(join(inst, 'initfs', 'bin')));
   });
@@ -53,7 +54,7 @@ describe('automatic choice with the occlum double on PATH', { concurrency: false
   test('build passes --sgx-mode through and streams occlum build output', () => {
     const r = cli(['build', '-C', inst, '--sgx-mode', 'SIM']);
     ok(r, 'build');
-    // Only the double (like Occlum) prints this; the host backend says "no enclave".
+    // Only Occlum's script prints this; the host backend says "no enclave".
     assert.match(r.stdout, /^Built the Occlum image and enclave successfully$/m);
     assert.match(r.stdout, /^SGX mode: SIM$/m);
     assert.match(r.stdout, /built with the occlum backend/);
@@ -167,13 +168,13 @@ describe('automatic choice with the occlum double on PATH', { concurrency: false
 
   test('build passes --image-key (relative to the caller), --buildin-image-key and -f through', () => {
     mkdirSync(join(tmp, 'keys'));
-    const g = spawnSync('occlum', ['gen-image-key', join(tmp, 'keys', 'image.key')], { cwd: tmp, env, encoding: 'utf8' });
+    const g = spawnSync(occlumInstall(env).bin, ['gen-image-key', join(tmp, 'keys', 'image.key')], { cwd: tmp, env, encoding: 'utf8' });
     assert.equal(g.status, 0, g.stdout + g.stderr);
     const r = runCli(['build', '-C', inst, '--image-key', 'keys/image.key', '--buildin-image-key', '-f'], { cwd: tmp, env });
     ok(r, 'encrypted build');
     assert.match(r.stdout, new RegExp(`^Image encryption key: ${join(tmp, 'keys', 'image.key')}$`, 'm'), 'made absolute for occlum');
-    // The double echoes its clean step; a real Occlum's make output differs.
-    if (!REAL_OCCLUM) assert.match(r.stdout, new RegExp(`^rm -rf ${inst}/build$`, 'm'), '-f reached occlum build');
+    // make echoes the clean step of occlum_build.mk.
+    assert.match(r.stdout, new RegExp(`^rm -rf ${inst}/build$`, 'm'), '-f reached occlum build');
     assert.ok(existsSync(join(inst, 'initfs', 'etc', 'image_key')), 'the key was built into initfs');
     const run = cli(['run', '-C', inst, '/bin/hello', 'sealed']);
     ok(run, 'run of the encrypted image');
@@ -181,7 +182,7 @@ describe('automatic choice with the occlum double on PATH', { concurrency: false
   });
 });
 
-describe('--backend host while the occlum double is on PATH', { concurrency: false }, () => {
+describe('--backend host while an Occlum install is found', { concurrency: false, skip: OCCLUM_SKIP }, () => {
   before(() => {
     ok(cli(['new', '--backend', 'host', hostInst]), 'new --backend host');
     compileHello(hostInst);

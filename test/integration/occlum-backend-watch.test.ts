@@ -1,5 +1,6 @@
 // The dev loop (watch → build → stop → rerun) through the occlum backend: real watcher, real
-// `occlum build`/`occlum run` (the test double unless OCCLUM_STUDIO_REAL_OCCLUM=1), real processes.
+// `occlum build`/`occlum run` (Occlum's script on the stand-in install, skipped without ../shared;
+// a real Occlum with OCCLUM_STUDIO_REAL_OCCLUM=1), real processes.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,7 +13,7 @@ import type { BuildRecord } from '../../src/core/watch/types.ts';
 import { OcclumBackend } from '../../src/core/backend/occlum/index.ts';
 import { OcclumWatchBackend } from '../../src/core/backend/occlum/watch-adapter.ts';
 import { findRunProcesses } from '../../src/core/detect/processes.ts';
-import { occlumEnv, occlumInstall, REAL_OCCLUM } from '../occlum-double/env.ts';
+import { OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../helpers/occlum.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'occlum-watch-'));
 const dir = join(tmp, 'inst');
@@ -34,7 +35,7 @@ const waitFor = async (cond: () => boolean, what: string, ms = 30_000) => {
   }
 };
 
-test('watch → occlum build → stop the running app → rerun the new one; nothing left running', async () => {
+test('watch → occlum build → stop the running app → rerun the new one; nothing left running', { skip: OCCLUM_SKIP }, async () => {
   const env = occlumEnv();
   const opts = { install: occlumInstall(env), env, buildDefaults: { sgxMode: 'SIM' as const } };
   await new OcclumBackend(dir, {}, opts).newInstance(dir);

@@ -1,6 +1,6 @@
-// The occlum backend driving the `occlum` CLI: by default the test double in test/occlum-double
-// (on PATH), or a real install with OCCLUM_STUDIO_REAL_OCCLUM=1. Real files, real processes, a
-// real pseudo-terminal for the Run-pane path.
+// The occlum backend driving the `occlum` CLI: Occlum's own script and makefile on the stand-in
+// install (test/helpers/occlum-standin.ts; skipped without ../shared), or a real install with
+// OCCLUM_STUDIO_REAL_OCCLUM=1. Real files, real processes, a real pseudo-terminal for the Run-pane path.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,9 +12,8 @@ import { OcclumBackend, checkProgramPath, planMount, readBuildKeys } from '../..
 import { initArgs, buildArgs, buildEnv } from '../../src/core/backend/occlum/args.ts';
 import { BackendError, type RuntimeLogRecord } from '../../src/core/backend/types.ts';
 import { findRunProcesses, findServerProcesses } from '../../src/core/detect/processes.ts';
-import { compileHello, occlumEnv, occlumInstall, REAL_OCCLUM } from '../occlum-double/env.ts';
+import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../helpers/occlum.ts';
 import { ROOT } from '../helpers/paths.ts';
-import { keySpec, loadNative, sgxSimKey } from '../../src/core/securefs/index.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'occlum-backend-'));
 after(() => {
@@ -24,11 +23,11 @@ after(() => {
 });
 
 const env = occlumEnv();
-const install = occlumInstall(env);
+const install = OCCLUM_SKIP ? undefined : occlumInstall(env);
 const dir = join(tmp, 'inst');
 
 function backend(events: ConstructorParameters<typeof OcclumBackend>[1] = {}, extraEnv: NodeJS.ProcessEnv = {}) {
-  return new OcclumBackend(dir, events, { install, env: { ...env, ...extraEnv }, buildDefaults: { sgxMode: 'SIM' } });
+  return new OcclumBackend(dir, events, { install: install!, env: { ...env, ...extraEnv }, buildDefaults: { sgxMode: 'SIM' } });
 }
 
 describe('arguments never hang or mislead occlum', () => {
@@ -59,10 +58,10 @@ describe('arguments never hang or mislead occlum', () => {
   });
 });
 
-describe('SGX modes', { concurrency: false }, () => {
+describe('SGX modes', { concurrency: false, skip: OCCLUM_SKIP }, () => {
   const hwDir = join(tmp, 'hw');
   test('--sgx-mode HW wins over an inherited SGX_MODE=SIM; a HW run without aesmd fails at once with the fix', async () => {
-    const b = new OcclumBackend(hwDir, {}, { install, env: { ...env, SGX_MODE: 'SIM' } });
+    const b = new OcclumBackend(hwDir, {}, { install: install!, env: { ...env, SGX_MODE: 'SIM' } });
     await b.newInstance(hwDir);
     compileHello(hwDir);
     const r = await b.build({ sgxMode: 'HW' });
@@ -75,12 +74,12 @@ describe('SGX modes', { concurrency: false }, () => {
     }
     // Without a mode, a SIM instance stays SIM (occlum build alone would rebuild it for HW).
     assert.ok((await b.build({ sgxMode: 'SIM' })).ok);
-    assert.ok((await new OcclumBackend(hwDir, {}, { install, env }).build()).ok);
+    assert.ok((await new OcclumBackend(hwDir, {}, { install: install!, env }).build()).ok);
     assert.equal(readFileSync(join(hwDir, '.sgx_mode'), 'utf8').trim(), 'SIM');
   });
 });
 
-describe('occlum backend over the CLI', { concurrency: false }, () => {
+describe('occlum backend over the CLI', { concurrency: false, skip: OCCLUM_SKIP }, () => {
   let hello: string;
 
   before(async () => {
@@ -99,7 +98,7 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
   test('init in an existing empty directory', async () => {
     const other = join(tmp, 'other');
     mkdirSync(other);
-    await new OcclumBackend(other, {}, { install, env }).init(other);
+    await new OcclumBackend(other, {}, { install: install!, env }).init(other);
     assert.equal(readFileSync(join(other, '.__occlum_status'), 'utf8').trim(), 'initialized');
   });
 
@@ -141,29 +140,21 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
     assert.ok((await b.verify()).ok);
   });
 
-  test('secure FS: a SIM instance\'s run layer (SIM auto key) merged over the image; a HW one is refused', async () => {
+  test('secure FS: what a SIM run wrote to its run layer, merged over the image; a HW one is refused', async () => {
     const b = backend();
-    const imageMac = readFileSync(join(dir, 'build', 'mount', '.ROOT_MAC'), 'utf8').trim();
-    // Test double for what a SIM-mode enclave leaves in run/mount/__ROOT: a run layer sealed with
-    // the SIM auto key of Occlum's default identity, bound to this image (the engine's PF writer).
-    const src = join(tmp, 'runsrc');
-    mkdirSync(join(src, 'etc'), { recursive: true });
-    writeFileSync(join(src, '.ufs.mac'), Buffer.from(imageMac.split('-').map((h) => parseInt(h, 16))));
-    writeFileSync(join(src, 'etc', 'hosts'), '10.0.0.1 written-at-run-time\n');
-    const runRoot = join(dir, 'run', 'mount', '__ROOT');
-    loadNative().call('pack', [src, runRoot, join(tmp, 'run.ROOT_MAC'), keySpec(sgxSimKey()), '0']);
+    assert.equal((await b.run(hello, ['write-in-the-run-layer'], { stdio: 'pipe' })).status, 0);
     const merged = await b.openFs();
     assert.equal(merged.kind, 'union');
-    assert.equal(merged.readFile('/etc/hosts').toString(), '10.0.0.1 written-at-run-time\n');
+    assert.equal(merged.readFile('/root/hello.txt').toString(), 'write-in-the-run-layer');
+    assert.ok(merged.list('/root').some((e) => e.name === 'hello.txt' && e.layer === 'run'));
     assert.ok(merged.list('/bin').some((e) => e.name === 'hello' && e.layer === 'image'));
+    assert.ok((await merged.verify()).ok);
     writeFileSync(join(dir, '.sgx_mode'), 'HW\n');
     try {
       await assert.rejects(b.openFs(), /sealed with this machine's SGX key.*occlum mount/);
       assert.equal((await b.openFs({ layer: 'image' })).kind, 'image', 'the image layer alone still opens');
     } finally {
       writeFileSync(join(dir, '.sgx_mode'), 'SIM\n');
-      rmSync(runRoot, { recursive: true, force: true });
-      mkdirSync(runRoot);
     }
   });
 
@@ -265,7 +256,7 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
   });
 
   test('an older Occlum gets "needs Occlum ≥ X" instead of an unknown-option error', async () => {
-    const old = new OcclumBackend(dir, {}, { install: { ...install, version: '0.29.0' }, env });
+    const old = new OcclumBackend(dir, {}, { install: { ...install!, version: '0.29.0' }, env });
     await assert.rejects(old.print('mrenclave'), (e: BackendError) => /needs Occlum 0\.29\.1 or later/.test(e.message));
     const r = await old.build({ sgxMode: 'SIM', enableEdmm: true });
     assert.equal(r.ok, false);
@@ -330,14 +321,15 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
     assert.equal(findServerProcesses(dir).length, 0);
   });
 
-  test('stop when the server does not stop: the CLI times out and kills it', { skip: REAL_OCCLUM && 'needs the double\'s knobs' }, async () => {
-    const b = backend({}, { OCCLUM_DOUBLE_SERVER_IGNORE_STOP: '1', OCCLUM_DOUBLE_STOP_TIMEOUT: '1' });
+  test('stop when the server does not answer: the CLI call is cut short and the server killed', async () => {
+    const b = backend();
     await b.start();
+    const [server] = findServerProcesses(dir);
+    process.kill(server!.pid, 'SIGSTOP'); // a wedged enclave: alive, answers nothing
     const notes: string[] = [];
-    const b2 = backend({ output: (_s, c) => notes.push(c.toString()) }, { OCCLUM_DOUBLE_STOP_TIMEOUT: '1' });
-    await b2.stop();
+    await backend({ output: (_s, c) => notes.push(c.toString()) }).stop(3000);
     assert.equal(findServerProcesses(dir).length, 0);
-    assert.match(notes.join(''), /did not stop/);
+    assert.match(notes.join(''), /left the server running.*killed it/);
   });
 
   test('run in a real pseudo-terminal through prepareRun (the Run pane path)', async () => {
@@ -352,7 +344,7 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
     assert.match(screen, /Process created/, 'log lines reach the terminal');
   });
 
-  test('gdb gets the whole terminal', { skip: REAL_OCCLUM && 'interactive gdb' }, async () => {
+  test('gdb gets the whole terminal (the stand-in\'s sgx-gdb prompt)', { skip: REAL_OCCLUM && 'interactive gdb' }, async () => {
     const launch = backend().prepareGdb(hello, ['dbg']);
     const p = pty.spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, cols: 80, rows: 24 });
     let screen = '';
@@ -384,7 +376,7 @@ describe('occlum backend over the CLI', { concurrency: false }, () => {
       const h = backend().mount(mnt);
       assert.equal(await h.exited, 1);
       assert.match(h.output(), /Start to mount the FS/);
-      assert.match(h.output(), /fuse: device not found/);
+      assert.match(h.output(), /sefs-cli mount needs FUSE and an SGX enclave/);
     }
   });
 });

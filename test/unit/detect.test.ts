@@ -11,10 +11,14 @@ import { chooseBackend, BackendChoiceError, parseBackendKind } from '../../src/c
 import { instanceState } from '../../src/core/detect/instance-state.ts';
 import { findRunProcesses, findServerProcesses } from '../../src/core/detect/processes.ts';
 import { missingFeature } from '../../src/core/backend/occlum/cli-features.ts';
-import { DOUBLE_BIN, DOUBLE_ROOT } from '../occlum-double/env.ts';
+import { fakeOcclumTree } from '../helpers/occlum.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'detect-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
+/** An install tree with its script in a plain <root>/bin/ (version 0.31.0). */
+const PLAIN_ROOT = join(tmp, 'plain');
+const PLAIN_BIN = join(PLAIN_ROOT, 'bin');
+fakeOcclumTree(PLAIN_ROOT, '0.31.0', 'bin');
 
 /** A fake /opt/occlum-like tree: <root>/build/bin/occlum and include/occlum_version.h. */
 function fakeTree(name: string, header: string | null): string {
@@ -39,7 +43,7 @@ describe('finding Occlum', () => {
   });
 
   test('root of the script: <root>/build/bin/occlum and <root>/bin/occlum', () => {
-    assert.equal(rootOfScript(join(DOUBLE_BIN, 'occlum')), DOUBLE_ROOT);
+    assert.equal(rootOfScript(join(PLAIN_BIN, 'occlum')), PLAIN_ROOT);
     const root = fakeTree('std', HEADER);
     assert.equal(rootOfScript(join(root, 'build', 'bin', 'occlum')), root);
     // A PATH symlink resolves to the tree it points into.
@@ -54,15 +58,15 @@ describe('finding Occlum', () => {
     assert.equal(viaRoot.install?.version, '0.30.1');
     assert.equal(viaRoot.install?.bin, join(root, 'build', 'bin', 'occlum'));
 
-    const viaPath = findOcclum({ PATH: `${DOUBLE_BIN}:/usr/bin` });
-    assert.equal(viaPath.install?.root, DOUBLE_ROOT);
+    const viaPath = findOcclum({ PATH: `${PLAIN_BIN}:/usr/bin` });
+    assert.equal(viaPath.install?.root, PLAIN_ROOT);
     assert.equal(viaPath.install?.version, '0.31.0');
     assert.equal(viaPath.install?.foundVia, 'PATH');
 
     const none = findOcclum({ PATH: '/nonexistent' });
     if (none.install === null) assert.ok(none.tried.some((t) => /no `occlum` on PATH/.test(t)));
 
-    const broken = findOcclum({ [ROOT_ENV]: join(tmp, 'missing'), PATH: DOUBLE_BIN });
+    const broken = findOcclum({ [ROOT_ENV]: join(tmp, 'missing'), PATH: PLAIN_BIN });
     assert.equal(broken.install, null, 'an explicit root that holds no occlum is not silently replaced');
     assert.match(broken.tried[0]!, /no executable/);
   });
@@ -95,8 +99,8 @@ describe('CLI features by Occlum version', () => {
 
 describe('backend choice', () => {
   test('occlum when found, host otherwise, --backend overrides', () => {
-    assert.equal(chooseBackend(undefined, { PATH: DOUBLE_BIN }).kind, 'occlum');
-    assert.equal(chooseBackend('host', { PATH: DOUBLE_BIN }).kind, 'host');
+    assert.equal(chooseBackend(undefined, { PATH: PLAIN_BIN }).kind, 'occlum');
+    assert.equal(chooseBackend('host', { PATH: PLAIN_BIN }).kind, 'host');
     const none = { PATH: '/nonexistent', [ROOT_ENV]: join(tmp, 'missing') };
     const host = chooseBackend(undefined, none);
     assert.equal(host.kind, 'host');

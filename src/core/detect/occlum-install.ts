@@ -47,7 +47,7 @@ export function whichOnPath(name: string, pathVar: string | undefined): string |
 
 /**
  * The install root of an `occlum` script, as the script derives it from its own location:
- * <root>/build/bin/occlum → <root>. A script in a plain <root>/bin/ (a test double's tree) → <root>.
+ * <root>/build/bin/occlum → <root>. A script in a plain <root>/bin/ → <root>.
  */
 export function rootOfScript(bin: string): string {
   let real = bin;

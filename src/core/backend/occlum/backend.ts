@@ -146,7 +146,20 @@ export class OcclumBackend implements Backend {
     const extra = this.initArgsChecked(opts);
     mkdirSync(target, { recursive: true });
     const r = await this.call(['init', ...extra], { timeoutMs: INIT_TIMEOUT_MS });
-    if (r.status !== 0) throw this.failure('occlum init', r);
+    if (r.status !== 0) throw this.halfInitialized(target, this.failure('occlum init', r));
+  }
+
+  /**
+   * `occlum init` writes .__occlum_status first, so one that fails later (e.g. `cp` of Occlum's
+   * musl libraries from /usr/local/occlum) leaves a directory every later init refuses.
+   */
+  private halfInitialized(target: string, e: BackendError): BackendError {
+    if (!existsSync(join(target, '.__occlum_status')) || existsSync(join(target, 'Occlum.json'))) return e;
+    return new BackendError(
+      `${e.message}; occlum init stopped half-way and ${target} is marked initialised (.__occlum_status) without an Occlum.json: fix the cause, remove ${target} and initialise again`,
+      e.exitCode,
+      e.occlumLines,
+    );
   }
 
   /** `--init-ra` arguments for init/new: a usage error (2) when malformed, refused when too old. */
@@ -171,7 +184,7 @@ export class OcclumBackend implements Backend {
     mkdirSync(parent, { recursive: true });
     // The one subcommand that takes a path: run it from the parent with the absolute path.
     const r = await runOcclum({ bin: this.install.bin, cwd: parent, args: ['new', target, ...extra], env: this.env, timeoutMs: INIT_TIMEOUT_MS });
-    if (r.status !== 0) throw this.failure('occlum new', r);
+    if (r.status !== 0) throw this.halfInitialized(target, this.failure('occlum new', r));
   }
 
   // ---- build ------------------------------------------------------------------------------
@@ -614,7 +627,9 @@ export class OcclumBackend implements Backend {
 
   /** The instance's secure FS through the native reader (default: image + run layer merged). */
   async openFs(opts: OpenFsOptions = {}): Promise<FsView> {
-    return openInstanceFs(this.dir, opts);
+    // Built outside the studio (no key record): `occlum build` signed with the install's default key.
+    const signKey = opts.signKey ?? readBuildKeys(this.dir)?.signKey.path ?? join(this.install.root, 'etc', 'template', 'Enclave.pem');
+    return openInstanceFs(this.dir, { ...opts, signKey });
   }
 
   // ---- occlum-only subcommands ------------------------------------------------------------

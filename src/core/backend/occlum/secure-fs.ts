@@ -15,7 +15,10 @@ export interface OpenFsOptions {
   layer?: FsLayer;
   /** Image key file; default: the one recorded by the studio's last build. */
   imageKey?: string;
-  /** Signing key of the build (SIM auto key); default: the recorded one, else Occlum's default key. */
+  /**
+   * Signing key of the build (SIM auto key); default: the recorded one, else Occlum's published
+   * default key (the backend passes its install's etc/template/Enclave.pem instead).
+   */
   signKey?: string;
 }
 
@@ -71,7 +74,7 @@ export function openInstanceFs(dir: string, opts: OpenFsOptions = {}): FsView {
   try {
     runKey = sgxSimKey({ ...(signKey && existsSync(signKey) ? { signKeyPath: signKey } : {}), ...md });
   } catch {
-    // Not an RSA key (e.g. the test double's placeholder): Occlum's default development key.
+    // Not an RSA key: Occlum's published default development key.
     runKey = sgxSimKey(md);
   }
   return openUnion(imageRoot, runRoot, { imageKey: key, runKey });
