@@ -51,12 +51,12 @@ export const globalBindings: Binding[] = [
   { keys: ['tab'], description: 'next pane', command: 'next-pane', scope: 'global', run: ({ store }) => cyclePane(store, 1) },
   { keys: ['shift+tab'], description: 'previous pane', command: 'previous-pane', scope: 'global',
     run: ({ store }) => cyclePane(store, -1) },
-  ...(['config', 'build', 'run', 'files', 'logs'] as const).map((id, i): Binding => ({
-    keys: [String(i + 1)],
-    description: `${id} pane`,
-    command: `pane-${id}`,
+  ...panes.map((p): Binding => ({
+    keys: [p.key],
+    description: `${p.title} pane`,
+    command: `pane-${p.id}`,
     scope: 'global',
-    run: ({ store }) => focusPane(store, id),
+    run: ({ store }) => focusPane(store, p.id),
   })),
   { keys: ['q', 'ctrl+c'], description: 'quit', command: 'quit', scope: 'global', run: ({ exit }) => exit(), confirm: atStakeOnQuit },
 ];
