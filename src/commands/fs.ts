@@ -27,7 +27,7 @@ import {
   type VerifyReport,
 } from '../core/securefs/index.ts';
 
-const USAGE = `occlum-studio fs <ls|tree|stat|cat|verify|extract|diff|pack> [args] [options]
+const USAGE = `occlum-studio fs <ls|tree|stat|cat|verify|extract|diff|pack> [-C DIR] [args] [options]
        occlum-studio fs pf <info|cat|verify> FILE [key options] [--json]
 
   fs ls [PATH]              list a directory of the image (default /)
@@ -42,7 +42,7 @@ const USAGE = `occlum-studio fs <ls|tree|stat|cat|verify|extract|diff|pack> [arg
                             passing the changed paths so an edit costs ~1 ms; Ctrl-C stops
 
 options:
-  -C, --instance DIR        an Occlum instance, or an __ROOT directory (default: .)
+  -C DIR, --instance DIR    an Occlum instance, or an __ROOT directory (default: .)
   --layer image|run|merged  which layer of an instance (default image); run: what programs wrote
                             (Occlum's run/mount/__ROOT, or the host backend's run/host/upper)
   --image-key FILE          image key file (occlum gen-image-key format)
