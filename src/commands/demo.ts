@@ -6,10 +6,10 @@
 // directory, it keeps the user's source and settings, rebuilds and reopens.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, UsageError, UserError, printJson, type Command } from './command.ts';
-import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
+import { INSTANCE_OPTION, instanceDir as instanceArg, parseCommandArgs } from './args.ts';
 import { InstanceError, findHostMusl, newInstance } from '../core/instance/init.ts';
 import { isInstanceDir } from '../core/instance/discover.ts';
 import { writeFileAtomic } from '../core/instance/atomic.ts';
@@ -103,7 +103,7 @@ export const command: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, OPTIONS);
     if (positionals.length > 1) throw new UsageError(`demo takes at most one directory, got ${positionals.length}`);
-    const dir = instanceDir(values.instance, positionals[0] ?? (values.instance === undefined ? DEFAULT_DIR : undefined), false);
+    const dir = instanceArg(values.instance, positionals[0] ?? (values.instance === undefined ? DEFAULT_DIR : undefined), false);
     const say = values.json ? () => {} : (line: string) => console.log(line);
     requireMusl();
 
