@@ -1,7 +1,7 @@
 // argv → headless subcommand or the TUI. One grammar for all (README "Command line"): `help CMD`
 // or `CMD --help`, `-V`/`--version`, `-C DIR` for the instance, the exit statuses of EXIT.
 import { existsSync, readFileSync } from 'node:fs';
-import { closest } from 'fastest-levenshtein';
+import { distance } from 'fastest-levenshtein';
 import { EXIT, UsageError, UserError } from './commands/command.ts';
 import { asksForHelp, INSTANCE_OPTION, instanceDir, parseCommandArgs, splitProgram } from './commands/args.ts';
 import { commands, helpText, isCommand, usageText } from './commands/registry.ts';
@@ -29,7 +29,9 @@ function usage(): string {
 
 /** "unknown command" with the nearest command name: exit 2. */
 function unknownCommand(name: string): number {
-  const near = closest(name, Object.keys(commands));
+  // Fewest edits; a tie goes to the name of the same length (a transposition, "stauts" → status).
+  const cost = (c: string) => distance(name, c) * 100 + Math.abs(c.length - name.length);
+  const near = Object.keys(commands).reduce((best, c) => (cost(c) < cost(best) ? c : best));
   console.error(`occlum-studio: unknown command "${name}"; the nearest is "${near}" (occlum-studio --help lists all)`);
   return EXIT.usage;
 }

@@ -69,6 +69,7 @@ test('an unknown command says "unknown command" with the nearest one, exit 2', (
       assert.match(r.stderr, new RegExp(`unknown command "${c.name}x"; the nearest is "${c.name}"`), args.join(' '));
     }
   }
+  assert.match(runCli(['stauts']).stderr, /the nearest is "status"/, 'a transposition');
   const far = runCli(['frobnicate', 'x']);
   assert.equal(far.status, 2);
   assert.match(far.stderr, /unknown command "frobnicate"; the nearest is "\w+"/);
