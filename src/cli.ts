@@ -5,6 +5,7 @@ import { distance } from 'fastest-levenshtein';
 import { EXIT, UsageError, UserError } from './commands/command.ts';
 import { asksForHelp, INSTANCE_OPTION, instanceDir, parseCommandArgs, splitProgram } from './commands/args.ts';
 import { commands, helpText, isCommand, usageText } from './commands/registry.ts';
+import { sanitizeForTerminal } from './core/text/sanitize.ts';
 
 const TUI_OPTIONS = {
   ...INSTANCE_OPTION,
@@ -32,7 +33,8 @@ function unknownCommand(name: string): number {
   // Fewest edits; a tie goes to the name of the same length (a transposition, "stauts" → status).
   const cost = (c: string) => distance(name, c) * 100 + Math.abs(c.length - name.length);
   const near = Object.keys(commands).reduce((best, c) => (cost(c) < cost(best) ? c : best));
-  console.error(`occlum-studio: unknown command "${name}"; the nearest is "${near}" (occlum-studio --help lists all)`);
+  const shown = sanitizeForTerminal(name);
+  console.error(`occlum-studio: unknown command "${shown}"; the nearest is "${near}" (occlum-studio --help lists all)`);
   return EXIT.usage;
 }
 

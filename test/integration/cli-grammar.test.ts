@@ -70,6 +70,8 @@ test('an unknown command says "unknown command" with the nearest one, exit 2', (
     }
   }
   assert.match(runCli(['stauts']).stderr, /the nearest is "status"/, 'a transposition');
+  const hostile = runCli(['\x1b]0;owned\x07stat']);
+  assert.match(hostile.stderr, /unknown command "\\e\]0;owned\\x07stat"/, 'shown, not acted on');
   const far = runCli(['frobnicate', 'x']);
   assert.equal(far.status, 2);
   assert.match(far.stderr, /unknown command "frobnicate"; the nearest is "\w+"/);
