@@ -1,88 +1,87 @@
-// argv → headless subcommand or the TUI. Subcommand modules load lazily so that starting the
-// TUI does not pay for them (time to first frame matters).
-import { parseArgs } from 'node:util';
-import { UsageError, UserError, type Command } from './commands/command.ts';
+// argv → headless subcommand or the TUI. One grammar for all (README "Command line"): `help CMD`
+// or `CMD --help`, `-V`/`--version`, `-C DIR` for the instance, the exit statuses of EXIT.
+import { existsSync, readFileSync } from 'node:fs';
+import { distance } from 'fastest-levenshtein';
+import { EXIT, UsageError, UserError } from './commands/command.ts';
+import { asksForHelp, INSTANCE_OPTION, instanceDir, parseCommandArgs, splitProgram } from './commands/args.ts';
+import { commands, helpText, isCommand, usageText } from './commands/registry.ts';
+import { sanitizeForTerminal } from './core/text/sanitize.ts';
 
-type Loader = () => Promise<{ command: Command }>;
-
-export const commands: Record<string, Loader> = {
-  init: () => import('./commands/init.ts'),
-  new: () => import('./commands/new.ts'),
-  build: () => import('./commands/build.ts'),
-  run: () => import('./commands/run.ts'),
-  exec: () => import('./commands/exec.ts'),
-  start: () => import('./commands/start.ts'),
-  stop: () => import('./commands/stop.ts'),
-  status: () => import('./commands/status.ts'),
-  check: () => import('./commands/check.ts'),
-  schema: () => import('./commands/schema.ts'),
-  doctor: () => import('./commands/doctor.ts'),
-  logs: () => import('./commands/logs.ts'),
-  fs: () => import('./commands/fs.ts'),
-  watch: () => import('./commands/watch.ts'),
-  demo: () => import('./commands/demo.ts'),
-};
+const TUI_OPTIONS = {
+  ...INSTANCE_OPTION,
+  'occlum-version': { type: 'string' },
+  backend: { type: 'string' },
+  log: { type: 'string' },
+  'sgx-mode': { type: 'string' },
+  'no-mouse': { type: 'boolean' },
+} as const;
 
 function usage(): string {
   const names = Object.keys(commands).sort().join('|');
   return [
-    'usage: occlum-studio [instance-dir] [--backend host|occlum] [--occlum-version V] [--log FILE] [--sgx-mode HW|SIM|HYPER] [--no-mouse]   the workbench (TUI)',
+    'usage: occlum-studio [DIR | -C DIR] [--backend host|occlum] [--occlum-version V] [--log FILE] [--sgx-mode HW|SIM|HYPER] [--no-mouse]',
+    '                                              the workbench (TUI) on an instance (default: the current directory)',
     `       occlum-studio <${names}> [options]`,
-    '       occlum-studio <command> --help          options of one command',
+    '       occlum-studio help CMD | CMD --help    options of one command',
+    '       occlum-studio -V | --version',
+    '',
+    'Exit status: 0 ok, 1 problems found (or the command failed), 2 usage or input error; run and exec: the program\'s.',
   ].join('\n');
 }
 
-/** The arguments that belong to the studio: run/exec and `watch --run` pass what follows the
- *  program path to the program (its own --help included). */
-function ownArgs(command: string, args: string[]): string[] {
-  if (command === 'run' || command === 'exec') {
-    const program = args.findIndex((a) => !a.startsWith('-'));
-    return program === -1 ? args : args.slice(0, program);
+/** "unknown command" with the nearest command name: exit 2. */
+function unknownCommand(name: string): number {
+  // Fewest edits; a tie goes to the name of the same length (a transposition, "stauts" → status).
+  const cost = (c: string) => distance(name, c) * 100 + Math.abs(c.length - name.length);
+  const near = Object.keys(commands).reduce((best, c) => (cost(c) < cost(best) ? c : best));
+  const shown = sanitizeForTerminal(name);
+  console.error(`occlum-studio: unknown command "${shown}"; the nearest is "${near}" (occlum-studio --help lists all)`);
+  return EXIT.usage;
+}
+
+async function version(): Promise<number> {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const { SUPPORTED_OCCLUM } = await import('./core/config/versions.ts');
+  console.log(`occlum-studio ${pkg.version} (Occlum.json rules: ${SUPPORTED_OCCLUM})`);
+  return EXIT.ok;
+}
+
+async function help(args: string[]): Promise<number> {
+  if (args.length === 0) {
+    console.log(usage());
+    return EXIT.ok;
   }
-  if (command === 'watch') {
-    const run = args.indexOf('--run');
-    return run === -1 ? args : args.slice(0, run);
-  }
-  return args;
+  const [name] = args;
+  if (args.length > 1) return reportError(new UsageError('help takes one command name'), usage());
+  if (!isCommand(name!)) return unknownCommand(name!);
+  const { command } = await commands[name!]!();
+  console.log(helpText(command));
+  return EXIT.ok;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === '--help' || first === '-h' || first === 'help') {
-    console.log(usage());
-    return 0;
-  }
-  if (first === '--version') {
-    console.log('occlum-studio 0.1.0');
-    return 0;
-  }
-  const load = first !== undefined ? commands[first] : undefined;
-  if (load) {
-    const { command } = await load();
-    if (ownArgs(first, rest).some((a) => a === '--help' || a === '-h')) {
-      console.log(`${command.usage}\n\n${command.summary}`);
-      return 0;
+  if (first === '--help' || first === '-h') return help([]);
+  if (first === 'help') return help(rest);
+  if (first === '--version' || first === '-V') return version();
+  if (first !== undefined && isCommand(first)) {
+    const { command } = await commands[first]!();
+    if (asksForHelp(splitProgram(rest, command.options, command.programAfter).own)) {
+      console.log(helpText(command));
+      return EXIT.ok;
     }
     try {
       return await command.run(rest);
     } catch (err) {
-      return reportError(err, command.usage);
+      return reportError(err, usageText(command));
     }
   }
+  // Not a command: a directory to open, or a mistyped command name.
+  if (first !== undefined && !first.startsWith('-') && !existsSync(first)) return unknownCommand(first);
   try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        'occlum-version': { type: 'string' },
-        backend: { type: 'string' },
-        log: { type: 'string' },
-        'sgx-mode': { type: 'string' },
-        'no-mouse': { type: 'boolean' },
-      },
-    });
-    if (positionals.length > 1) throw new UsageError(`unknown command "${positionals[0]}"`);
-    const dir = positionals[0] ?? process.cwd();
+    const { values, positionals } = parseCommandArgs(argv, TUI_OPTIONS);
+    if (positionals.length > 1) return unknownCommand(positionals[0]!);
+    const dir = instanceDir(values.instance, positionals[0]);
     const sgxMode = values['sgx-mode'];
     if (sgxMode !== undefined) {
       if (!/^(HW|SIM|HYPER)$/.test(sgxMode)) throw new UsageError(`--sgx-mode must be HW, SIM or HYPER, not "${sgxMode}"`);
@@ -122,19 +121,14 @@ async function withoutFetch<T>(load: () => Promise<T>): Promise<T> {
 }
 
 async function nonInteractive(dir: string, occlumVersion: string | undefined): Promise<number> {
-  const load = commands.check;
-  if (!load) {
-    console.error('occlum-studio: not a terminal; run a subcommand instead (occlum-studio --help)');
-    return 2;
-  }
-  const { command } = await load();
+  const { command } = await commands.check!();
   return command.run([dir, ...(occlumVersion ? ['--occlum-version', occlumVersion] : [])]);
 }
 
 function reportError(err: unknown, usageText: string): number {
   if (err instanceof UsageError || (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
     console.error(`occlum-studio: ${(err as Error).message}\n${usageText}`);
-    return 2;
+    return EXIT.usage;
   }
   if (err instanceof UserError) {
     console.error(`occlum-studio: ${err.message}`);

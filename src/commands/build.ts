@@ -2,42 +2,42 @@
 // stage + pack the image, pin the config, atomically; wipes run/ unless --keep-run. Occlum: the
 // installed `occlum build` with its SGX/signing/image-key flags passed through (-f added when keys
 // changed), its output streamed.
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { UsageError, UserError, printJson, type Command } from './command.ts';
+import { InputError, UsageError, printJson, type Command } from './command.ts';
+import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { reportBackendError } from './runtime-output.ts';
 import { backendFlag, backendLabel, openCommandBackend, refuseFlags } from './backend-choice.ts';
 import type { SgxMode } from '../core/backend/occlum/index.ts';
 
 const NO_ENCLAVE = 'the host backend builds no enclave (no SGX)';
 
+const OPTIONS = {
+  ...INSTANCE_OPTION,
+  backend: { type: 'string' },
+  'keep-run': { type: 'boolean', default: false },
+  'image-key': { type: 'string' },
+  'buildin-image-key': { type: 'boolean', default: false },
+  'sgx-mode': { type: 'string' },
+  'sign-key': { type: 'string' },
+  'sign-tool': { type: 'string' },
+  'enable-edmm': { type: 'string' },
+  force: { type: 'boolean', short: 'f', default: false },
+  json: { type: 'boolean', default: false },
+} as const;
+
 export const command: Command = {
   name: 'build',
   summary:
     'Build the instance like `occlum build` through the chosen backend (--backend occlum|host; default: occlum when installed). Host: validate Occlum.json, check every program under the entry points, pack image/, pin the config; a failed build keeps the last good one. Occlum: runs `occlum build` with --sgx-mode, --sign-key, --sign-tool, --image-key, --buildin-image-key, --enable-edmm, -f.',
   usage:
-    'occlum-studio build [-C|--instance dir] [--backend occlum|host] [--keep-run] [--image-key file] [--buildin-image-key] [--sgx-mode HW|SIM|HYPER] [--sign-key file] [--sign-tool file] [--enable-edmm Y|N] [-f|--force] [--json]',
+    'occlum-studio build [DIR | -C DIR] [--backend occlum|host] [--keep-run] [--image-key file] [--buildin-image-key] [--sgx-mode HW|SIM|HYPER] [--sign-key file] [--sign-tool file] [--enable-edmm Y|N] [-f|--force] [--json]',
+  options: OPTIONS,
+  instance: 'option-or-positional',
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        instance: { type: 'string', short: 'C' },
-        backend: { type: 'string' },
-        'keep-run': { type: 'boolean', default: false },
-        'image-key': { type: 'string' },
-        'buildin-image-key': { type: 'boolean', default: false },
-        'sgx-mode': { type: 'string' },
-        'sign-key': { type: 'string' },
-        'sign-tool': { type: 'string' },
-        'enable-edmm': { type: 'string' },
-        force: { type: 'boolean', short: 'f', default: false },
-        json: { type: 'boolean', default: false },
-      },
-    });
+    const { values, positionals } = parseCommandArgs(argv, OPTIONS);
     if (positionals.length > 1) throw new UsageError('build takes at most one instance directory');
-    const dir = resolve(values.instance ?? positionals[0] ?? process.cwd());
+    const dir = instanceDir(values.instance, positionals[0]);
     const sgxMode = values['sgx-mode'];
     if (sgxMode !== undefined && !['HW', 'SIM', 'HYPER'].includes(sgxMode)) {
       throw new UsageError(`--sgx-mode must be HW, SIM or HYPER, got "${sgxMode}" (Occlum would record any other value verbatim and build for simulation)`);
@@ -50,10 +50,10 @@ export const command: Command = {
       const v = values[name];
       if (v === undefined) continue;
       // Occlum's own wording for these two (spec 1.3); the studio adds which option and the fix.
-      if (v === '') throw new UserError(`Error: empty ${name === 'image-key' ? 'secure image key' : name === 'sign-key' ? 'signing key' : 'signing tool'} path (--${name}): give a file path or leave the option out`);
+      if (v === '') throw new InputError(`Error: empty ${name === 'image-key' ? 'secure image key' : name === 'sign-key' ? 'signing key' : 'signing tool'} path (--${name}): give a file path or leave the option out`);
       if (!existsSync(v)) {
         const what = name === 'image-key' ? 'secure image key' : name === 'sign-key' ? 'signing key' : 'signing tool';
-        throw new UserError(`Error: invalid ${what} path: ${v} (--${name}: the file does not exist)`);
+        throw new InputError(`Error: invalid ${what} path: ${v} (--${name}: the file does not exist)`);
       }
     }
     if (values['buildin-image-key'] && values['image-key'] === undefined) {

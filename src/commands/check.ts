@@ -2,11 +2,19 @@
 // Occlum.json with the rules of the version it targets, compiler-style output.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { checkConfig, readSettings, resolveVersion, type CheckResult, type VersionId } from '../core/config/index.ts';
-import { printJson, UsageError, type Command } from './command.ts';
+import { InputError, printJson, UsageError, type Command } from './command.ts';
+import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 
-const USAGE = 'usage: occlum-studio check [dir|file ...] [--occlum-version V] [--strict] [--json] [--release]';
+const USAGE = 'occlum-studio check [DIR|FILE ... | -C DIR] [--occlum-version V] [--strict] [--json] [--release]';
+
+const OPTIONS = {
+  ...INSTANCE_OPTION,
+  'occlum-version': { type: 'string' },
+  strict: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  release: { type: 'boolean', default: false },
+} as const;
 
 interface Target {
   /** As shown in output (relative to cwd when inside it). */
@@ -17,7 +25,7 @@ interface Target {
 
 function resolveTarget(arg: string): Target {
   const abs = resolve(arg);
-  if (!existsSync(abs)) throw new UsageError(`${arg}: no such file or directory`);
+  if (!existsSync(abs)) throw new InputError(`${arg}: no such file or directory`);
   let file = abs;
   let instanceDir: string | undefined;
   if (statSync(abs).isDirectory()) {
@@ -25,7 +33,7 @@ function resolveTarget(arg: string): Target {
     instanceDir = abs;
     if (!existsSync(file)) {
       const lower = existsSync(join(abs, 'occlum.json')) ? ' (there is an occlum.json: Occlum reads only the name Occlum.json)' : '';
-      throw new UsageError(`${arg}: no Occlum.json in this directory${lower}; give an instance directory or a config file`);
+      throw new InputError(`${arg}: no Occlum.json in this directory${lower}; give an instance directory or a config file`);
     }
   } else {
     // A file inside an instance directory gets the host checks (mount sources, image/).
@@ -57,24 +65,21 @@ export const command: Command = {
     'or --occlum-version, or occlumVersion in .occlum-studio.json). --release also flags debug settings. Exit 0 without errors, 1 with errors ' +
     '(or warnings with --strict), 2 on usage errors.',
   usage: USAGE,
+  options: OPTIONS,
+  instance: 'option-or-positional',
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        'occlum-version': { type: 'string' },
-        strict: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        release: { type: 'boolean', default: false },
-      },
-    });
+    const { values, positionals } = parseCommandArgs(argv, OPTIONS);
+    if (values.instance !== undefined && positionals.length > 0) {
+      throw new UsageError(`the instance directory is given twice (-C ${values.instance} and ${positionals[0]}): give it once`);
+    }
     let version: VersionId | undefined;
     if (values['occlum-version'] !== undefined) {
       const r = resolveVersion(values['occlum-version']);
       if (!r.ok) throw new UsageError(`--occlum-version: ${r.message}`);
       version = r.id;
     }
-    const targets = (positionals.length ? positionals : ['.']).map(resolveTarget);
+    const given = values.instance !== undefined ? [instanceDir(values.instance, undefined)] : positionals;
+    const targets = (given.length ? given : ['.']).map(resolveTarget);
     let failed = false;
     const json: unknown[] = [];
     for (const t of targets) {
@@ -89,7 +94,7 @@ export const command: Command = {
       try {
         text = readFileSync(t.file, 'utf8');
       } catch (err) {
-        throw new UsageError(`${t.display}: cannot read: ${(err as Error).message}`);
+        throw new InputError(`${t.display}: cannot read: ${(err as Error).message}`);
       }
       const r = checkConfig(text, { version: v, instanceDir: t.instanceDir, fileName: basename(t.file), release: values.release });
       if (r.counts.error > 0 || (values.strict && r.counts.warning > 0)) failed = true;

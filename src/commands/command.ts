@@ -1,10 +1,36 @@
 // Shared shape of headless subcommands: each module exports `command: Command`.
-// Exit codes follow the CLI convention: 0 ok, 1 the checked thing failed, 2 usage error.
+// Every command exits with a status from EXIT (README "Exit status"): the one table of the CLI.
+import type { ParseArgsConfig } from 'node:util';
+
+export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
+/** Exit statuses of every command (run and exec pass the program's own status through instead). */
+export const EXIT = {
+  /** The command did what was asked and found nothing wrong. */
+  ok: 0,
+  /** The command ran and what it checked, built or read failed or has problems. */
+  problems: 1,
+  /** Nothing was done: a usage error, or an input (file, directory, instance) missing or unreadable. */
+  usage: 2,
+} as const;
+
+/** How a command takes its instance directory. */
+export type InstanceArg =
+  /** `-C DIR` / `--instance DIR` only (its arguments are something else: a program, a path inside the image). */
+  | 'option'
+  /** `-C DIR`, or the directory as its one positional argument. */
+  | 'option-or-positional';
 
 export interface Command {
   name: string;
   summary: string;
   usage: string;
+  /** Its options, as util.parseArgs takes them (parsed by src/commands/args.ts). */
+  options: OptionsConfig;
+  /** Set for commands that work on an instance (default: the current directory). */
+  instance?: InstanceArg;
+  /** Options end at the first argument: the rest belongs to a program (`run`, `exec`, `watch --run`). */
+  programAfter?: 'first-argument' | '--run';
   run(argv: string[]): Promise<number>;
 }
 
@@ -13,8 +39,15 @@ export class UsageError extends Error {}
 
 /** A failure with a message meant for the user (no stack trace), exit 1 unless given. */
 export class UserError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(message: string, readonly exitCode: number = EXIT.problems) {
     super(message);
+  }
+}
+
+/** An input the command needs is missing or unreadable (a directory, file, instance, key): exit 2. */
+export class InputError extends UserError {
+  constructor(message: string) {
+    super(message, EXIT.usage);
   }
 }
 

@@ -6,10 +6,10 @@
 // directory, it keeps the user's source and settings, rebuilds and reopens.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { UsageError, UserError, printJson, type Command } from './command.ts';
+import { InputError, UsageError, UserError, printJson, type Command } from './command.ts';
+import { INSTANCE_OPTION, instanceDir as instanceArg, parseCommandArgs } from './args.ts';
 import { InstanceError, findHostMusl, newInstance } from '../core/instance/init.ts';
 import { isInstanceDir } from '../core/instance/discover.ts';
 import { writeFileAtomic } from '../core/instance/atomic.ts';
@@ -19,6 +19,12 @@ import { BackendError } from '../core/backend/types.ts';
 export const DEMO_ENTRY = '/bin/hello';
 const DEFAULT_DIR = 'occlum-demo';
 
+const OPTIONS = {
+  ...INSTANCE_OPTION,
+  'no-open': { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+} as const;
+
 /** fixtures/demo/hello.c of this package, from src/commands (tsx) or dist/ (the bundle). */
 function demoSource(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -27,7 +33,7 @@ function demoSource(): string {
     if (existsSync(p)) return p;
     dir = dirname(dir);
   }
-  throw new UserError('fixtures/demo/hello.c is missing from this occlum-studio installation; reinstall it');
+  throw new InputError('fixtures/demo/hello.c is missing from this occlum-studio installation; reinstall it');
 }
 
 function hasMuslGcc(): boolean {
@@ -37,7 +43,7 @@ function hasMuslGcc(): boolean {
 /** Fails early, before anything is created, when the host cannot build a musl program. */
 function requireMusl(): void {
   if (!hasMuslGcc()) {
-    throw new UserError(
+    throw new InputError(
       'musl-gcc not found: the demo program is compiled against musl like occlum-gcc does.\n' +
         '  Debian/Ubuntu: sudo apt-get install musl-tools\n' +
         '  Fedora: sudo dnf install musl-gcc · Alpine: apk add musl-dev gcc\n' +
@@ -45,7 +51,7 @@ function requireMusl(): void {
     );
   }
   if (!findHostMusl()) {
-    throw new UserError(
+    throw new InputError(
       'no musl libc found on this host, so the image would have no /lib/ld-musl-x86_64.so.1 for the demo program.\n' +
         '  Debian/Ubuntu: sudo apt-get install musl-tools (or musl), then run `occlum-studio demo` again.',
     );
@@ -91,18 +97,13 @@ function isEmptyDir(dir: string): boolean {
 export const command: Command = {
   name: 'demo',
   summary: `Create an instance with a musl hello-world (${DEMO_ENTRY}), build it with the host backend and open the studio on it.`,
-  usage: `occlum-studio demo [dir] [--no-open] [--json]     (dir default: ./${DEFAULT_DIR})`,
+  usage: `occlum-studio demo [DIR | -C DIR] [--no-open] [--json]     (DIR default: ./${DEFAULT_DIR})`,
+  options: OPTIONS,
+  instance: 'option-or-positional',
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        'no-open': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-      },
-    });
+    const { values, positionals } = parseCommandArgs(argv, OPTIONS);
     if (positionals.length > 1) throw new UsageError(`demo takes at most one directory, got ${positionals.length}`);
-    const dir = resolve(positionals[0] ?? DEFAULT_DIR);
+    const dir = instanceArg(values.instance, positionals[0] ?? (values.instance === undefined ? DEFAULT_DIR : undefined), false);
     const say = values.json ? () => {} : (line: string) => console.log(line);
     requireMusl();
 
@@ -111,7 +112,7 @@ export const command: Command = {
       say(`Reusing the instance in ${dir}`);
     } else {
       if (existsSync(dir) && !isEmptyDir(dir)) {
-        throw new UserError(`${dir} exists and is not an Occlum instance; give a new or empty directory (e.g. occlum-studio demo ./my-demo)`);
+        throw new InputError(`${dir} exists and is not an Occlum instance; give a new or empty directory (e.g. occlum-studio demo ./my-demo)`);
       }
       try {
         // newInstance wants a path that does not exist yet; an empty directory is fine to replace.
@@ -120,7 +121,7 @@ export const command: Command = {
         created = true;
         say(`Created an Occlum instance in ${dir}`);
       } catch (err) {
-        if (err instanceof InstanceError) throw new UserError(err.message);
+        if (err instanceof InstanceError) throw new InputError(err.message);
         throw err;
       }
     }

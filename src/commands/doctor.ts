@@ -1,7 +1,9 @@
 // `occlum-studio doctor [--json]`: what this machine offers each backend, with the fix for every
 // missing piece. Exit 0 when at least one backend can build and run here, 1 otherwise.
-import { parseArgs } from 'node:util';
 import { UsageError, printJson, type Command } from './command.ts';
+import { parseCommandArgs } from './args.ts';
+
+const OPTIONS = { json: { type: 'boolean', default: false } } as const;
 import { probeMachine, type MachineReport } from '../core/detect/machine.ts';
 
 function formatReport(r: MachineReport): string {
@@ -27,8 +29,9 @@ export const command: Command = {
   name: 'doctor',
   summary: 'Check what this machine offers (Occlum, SGX, aesmd, FSGSBASE, bubblewrap, node-pty, the native addon) and which backends can run.',
   usage: 'occlum-studio doctor [--json]',
+  options: OPTIONS,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
+    const { values, positionals } = parseCommandArgs(argv, OPTIONS);
     if (positionals.length > 0) throw new UsageError(`doctor takes no arguments, got "${positionals[0]}"`);
     const report = probeMachine();
     if (values.json) printJson(report);

@@ -4,8 +4,9 @@
 // status instead.
 import { appendFileSync } from 'node:fs';
 import { UsageError, type Command } from './command.ts';
-import { holdSignals, logSink, parseProgramArgs, printedHelp, reportBackendError } from './runtime-output.ts';
+import { holdSignals, logSink, reportBackendError } from './runtime-output.ts';
 import { backendFlag, openCommandBackend } from './backend-choice.ts';
+import { INSTANCE_OPTION, instanceDir, parseProgramCommand } from './args.ts';
 import { readServerLog, serverLogMark } from '../core/backend/occlum/server-log.ts';
 import { LogParser } from '../core/logs/index.ts';
 
@@ -18,30 +19,43 @@ function copyServerLog(dir: string, mark: number | null, file: string): void {
   if (lines.length > 0) appendFileSync(file, lines.join(''));
 }
 
+const OPTIONS = {
+  ...INSTANCE_OPTION,
+  backend: { type: 'string' },
+  'log-file': { type: 'string' },
+  'allow-fork': { type: 'boolean', default: false },
+  'exit-status': { type: 'boolean', default: false },
+} as const;
+
 export const command: Command = {
   name: 'exec',
   summary:
     'Run a program in the started server (shares its run layer and ramfs), like `occlum exec`, through the chosen backend (--backend occlum|host; default: occlum when installed).',
-  usage: 'occlum-studio exec [-C|--instance dir] [--backend occlum|host] [--log-file f] [--allow-fork] [--exit-status] <path> [args…]',
+  usage: 'occlum-studio exec [-C DIR] [--backend occlum|host] [--log-file f] [--allow-fork] [--exit-status] <path> [args…]',
+  options: OPTIONS,
+  instance: 'option',
+  programAfter: 'first-argument',
   async run(argv) {
-    const a = parseProgramArgs(argv, { '--instance': true, '--backend': true, '--log-file': true, '--allow-fork': false, '--exit-status': false });
-    if (printedHelp(a, command.usage, command.summary)) return 0;
+    const a = parseProgramCommand(argv, OPTIONS);
     if (!a.path) throw new UsageError('the program path inside the image is required, e.g. /bin/hello');
-    const logFile = a.values.get('--log-file');
-    const { backend, choice } = openCommandBackend(a.instance, backendFlag(a.values.get('--backend')), { events: { log: logSink(logFile) } });
-    if (choice.kind === 'occlum' && a.flags.has('--allow-fork')) {
+    const dir = instanceDir(a.values.instance, undefined);
+    const logFile = a.values['log-file'];
+    const allowFork = a.values['allow-fork'];
+    const exitStatus = a.values['exit-status'];
+    const { backend, choice } = openCommandBackend(dir, backendFlag(a.values.backend), { events: { log: logSink(logFile) } });
+    if (choice.kind === 'occlum' && allowFork) {
       throw new UsageError(`--allow-fork is not supported by the occlum backend (chosen: ${choice.reason}): Occlum has no fork(); the flag only relaxes the host sandbox`);
     }
-    const mark = choice.kind === 'occlum' && logFile ? serverLogMark(a.instance) : null;
+    const mark = choice.kind === 'occlum' && logFile ? serverLogMark(dir) : null;
     const release = holdSignals();
     try {
-      const exit = await backend.exec(a.path, a.args, { denyFork: !a.flags.has('--allow-fork') });
-      if (logFile && choice.kind === 'occlum') copyServerLog(a.instance, mark, logFile);
+      const exit = await backend.exec(a.path, a.args, { denyFork: !allowFork });
+      if (logFile && choice.kind === 'occlum') copyServerLog(dir, mark, logFile);
       if (choice.kind === 'occlum' && exit.status !== 0 && !exit.meaning.includes('(occlum exec printed')) {
         // No `Error: <status>` line came from occlum exec: the reason is the studio's to give.
         process.stderr.write(`occlum-studio: ${exit.meaning}\n`);
       }
-      if (a.flags.has('--exit-status') || exit.status === 0) return exit.status;
+      if (exitStatus || exit.status === 0) return exit.status;
       if (choice.kind === 'host') {
         const raw = exit.status > 128 ? exit.status - 128 : exit.status << 8;
         process.stderr.write(`Error: ${raw}\n`);
@@ -50,7 +64,7 @@ export const command: Command = {
     } catch (err) {
       const code = reportBackendError(err);
       // occlum exec exits 1 for every failure, launch failures included.
-      return a.flags.has('--exit-status') ? code : code === 0 ? 0 : 1;
+      return exitStatus ? code : code === 0 ? 0 : 1;
     } finally {
       release();
     }

@@ -1,11 +1,12 @@
 // `occlum-studio fs …`: look inside, verify, extract, diff and pack Occlum secure-FS images
 // offline (no SGX, no FUSE, no `occlum mount`), and inspect single protected files.
 import { once } from 'node:events';
-import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { type Command, UsageError, UserError, exitWhenStdoutCloses, printJson } from './command.ts';
+import { type Command, InputError, UsageError, UserError, exitWhenStdoutCloses, printJson } from './command.ts';
+import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { packWatch } from './fs-pack-watch.ts';
+import { hostImageKeyFile, hostRunLayer, openHostFs, runOnlyView } from '../core/backend/host/fs-view.ts';
 import {
   diffWithSource,
   extract,
@@ -26,7 +27,7 @@ import {
   type VerifyReport,
 } from '../core/securefs/index.ts';
 
-const USAGE = `usage: occlum-studio fs <ls|tree|stat|cat|verify|extract|diff|pack> [args] [options]
+const USAGE = `occlum-studio fs <ls|tree|stat|cat|verify|extract|diff|pack> [-C DIR] [args] [options]
        occlum-studio fs pf <info|cat|verify> FILE [key options] [--json]
 
   fs ls [PATH]              list a directory of the image (default /)
@@ -41,8 +42,9 @@ const USAGE = `usage: occlum-studio fs <ls|tree|stat|cat|verify|extract|diff|pac
                             passing the changed paths so an edit costs ~1 ms; Ctrl-C stops
 
 options:
-  -C, --instance DIR        an Occlum instance, or an __ROOT directory (default: .)
-  --layer image|run|merged  which layer of an instance (default image)
+  -C DIR, --instance DIR    an Occlum instance, or an __ROOT directory (default: .)
+  --layer image|run|merged  which layer of an instance (default image); run: what programs wrote
+                            (Occlum's run/mount/__ROOT, or the host backend's run/host/upper)
   --image-key FILE          image key file (occlum gen-image-key format)
   --sgx-sim                 run layer / PF sealed with the SGX-simulation auto key
     --release               …of a release (non-debuggable) enclave
@@ -55,7 +57,7 @@ options:
   --json                    machine-readable output`;
 
 const OPTIONS = {
-  instance: { type: 'string', short: 'C' },
+  ...INSTANCE_OPTION,
   layer: { type: 'string' },
   'image-key': { type: 'string' },
   'sgx-sim': { type: 'boolean' },
@@ -98,15 +100,14 @@ interface Target {
 }
 
 function locate(dirArg: string | undefined): Target {
-  const dir = resolve(dirArg ?? '.');
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${dir}: no such directory`);
+  const dir = instanceDir(dirArg, undefined);
   if (existsSync(join(dir, 'metadata'))) return { imageRoot: dir };
   const imageRoot = join(dir, 'build/mount/__ROOT');
   if (existsSync(join(imageRoot, 'metadata'))) return { instance: dir, imageRoot, runRoot: join(dir, 'run/mount/__ROOT') };
   if (existsSync(join(dir, '.__occlum_status')) || existsSync(join(dir, 'Occlum.json'))) {
-    throw new UserError(`${dir}: the instance has no secure image yet (build/mount/__ROOT/metadata is missing); build it first`);
+    throw new InputError(`${dir}: the instance has no secure image yet (build/mount/__ROOT/metadata is missing); build it first`);
   }
-  throw new UserError(`${dir}: neither an Occlum instance (build/mount/__ROOT) nor an SEFS __ROOT directory (metadata)`);
+  throw new InputError(`${dir}: neither an Occlum instance (build/mount/__ROOT) nor an SEFS __ROOT directory (metadata)`);
 }
 
 function intOpt(v: string | undefined, what: string): number | undefined {
@@ -142,22 +143,24 @@ function simKey(v: Values, instance: string | undefined): KeyMode {
     });
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UserError((err as Error).message);
+    throw new InputError((err as Error).message);
   }
 }
 
 function imageKeyOf(v: Values, t: Target): KeyMode {
-  if (v['image-key']) {
+  // The host backend keeps the key it built with; Occlum's builds keep none.
+  const keyFile = v['image-key'] ?? (t.instance ? hostImageKeyFile(t.instance) : null);
+  if (keyFile) {
     try {
-      return readImageKeyFile(v['image-key']);
+      return readImageKeyFile(keyFile);
     } catch (err) {
-      throw new UserError((err as Error).message);
+      throw new InputError((err as Error).message);
     }
   }
   if (t.instance) {
     try {
       const cfg = JSON.parse(readFileSync(join(t.instance, 'build/image_config.json'), 'utf8')) as { image_type?: string };
-      if (cfg.image_type === 'encrypted') throw new UserError(`${t.instance}: the image is encrypted (build/image_config.json): pass --image-key FILE`);
+      if (cfg.image_type === 'encrypted') throw new InputError(`${t.instance}: the image is encrypted (build/image_config.json): pass --image-key FILE`);
     } catch (err) {
       if (err instanceof UserError) throw err;
     }
@@ -223,16 +226,25 @@ function openView(v: Values, t: Target): FsView {
     if (v['sgx-sim']) return simKey(v, t.instance);
     const mode = t.instance && existsSync(join(t.instance, '.sgx_mode')) ? readFileSync(join(t.instance, '.sgx_mode'), 'utf8').trim() : '';
     if (mode === 'HW') {
-      throw new UserError(
+      throw new InputError(
         `${t.instance} was built for SGX hardware (.sgx_mode HW): its run layer is sealed with that CPU's seal key and cannot be read outside its enclave; use --layer image`,
       );
     }
-    throw new UserError(
+    throw new InputError(
       'the run layer of an instance without an image key is sealed with the SGX auto key: pass --sgx-sim for a simulation-mode instance; a hardware-mode run layer cannot be read outside its enclave',
     );
   };
-  if (layer === 'run' && !existsSync(join(t.runRoot!, 'metadata'))) throw new UserError(`${t.runRoot}: no run layer yet (the instance has not run)`);
+  const sefsRun = t.runRoot !== undefined && existsSync(join(t.runRoot, 'metadata'));
+  // No SEFS run layer (Occlum's): the host backend's, where its sandboxed programs write.
+  const hostUpper = !sefsRun && t.instance ? hostRunLayer(t.instance) : null;
+  if (layer === 'run' && !sefsRun && !hostUpper) {
+    throw new InputError(`${t.instance}: no run layer yet (no program of the instance has run since its build)`);
+  }
   try {
+    if (layer !== 'image' && hostUpper) {
+      const merged = openHostFs(openImage(t.imageRoot, imageKey, expectedMac(v, t).mac ?? ''), hostUpper);
+      return layer === 'run' ? runOnlyView(merged) : merged;
+    }
     if (layer === 'image') return openImage(t.imageRoot, v['sgx-sim'] && !t.instance ? simKey(v, undefined) : imageKey, expectedMac(v, t).mac ?? '');
     if (layer === 'run') return openImage(t.runRoot!, runKey(), '');
     if (!existsSync(join(t.runRoot!, 'metadata'))) return openImage(t.imageRoot, imageKey, expectedMac(v, t).mac ?? '');
@@ -242,8 +254,12 @@ function openView(v: Values, t: Target): FsView {
   }
 }
 
+/** Engine errors: a path, key or argument the image does not fit is an input error (exit 2); a
+ *  failed check of the image's integrity is a problem found (exit 1). */
 function asUserError(err: unknown): Error {
   if (err instanceof UsageError || err instanceof UserError) return err;
+  const code = (err as { code?: string }).code;
+  if (code === 'EMISSING' || code === 'EUSAGE' || code === 'EWRONGKEY' || code === 'EWRONGMODE') return new InputError((err as Error).message);
   return new UserError((err as Error).message);
 }
 
@@ -280,7 +296,7 @@ async function pfCommand(sub: string | undefined, rest: string[], v: Values): Pr
   const file = rest[0];
   if (!sub || !['info', 'cat', 'verify'].includes(sub)) throw new UsageError('fs pf needs one of info|cat|verify and a FILE');
   if (!file) throw new UsageError(`fs pf ${sub} needs a FILE`);
-  if (!existsSync(file)) throw new UserError(`${file}: no such file`);
+  if (!existsSync(file)) throw new InputError(`${file}: no such file`);
   const key: KeyMode = v['image-key'] ? imageKeyOf(v, { imageRoot: '' }) : v['sgx-sim'] ? simKey(v, undefined) : { kind: 'integrity-only' };
   try {
     if (sub === 'cat') {
@@ -329,13 +345,10 @@ export const command: Command = {
   name: 'fs',
   summary: 'Read, verify, extract, diff and pack Occlum secure-FS images offline (no SGX needed).',
   usage: USAGE,
+  options: OPTIONS,
+  instance: 'option',
   async run(argv) {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const parsed = parseCommandArgs(argv, OPTIONS);
     const v = parsed.values as Values;
     const [sub, ...rest] = parsed.positionals;
     if (!sub) throw new UsageError('fs needs a subcommand');
@@ -354,7 +367,7 @@ export const command: Command = {
         try {
           if (sub === 'cat') {
             const e = view.stat(path);
-            if (e.type === 'dir') throw new UserError(`${path}: is a directory`);
+            if (e.type === 'dir') throw new InputError(`${path}: is a directory`);
             if (e.type === 'file') await catFile(view, path, e.size);
             else process.stdout.write(await view.readFileAsync(path));
           } else if (sub === 'stat') {
@@ -422,7 +435,7 @@ export const command: Command = {
         const t = locate(v.instance);
         const src = rest[0] ?? (t.instance ? join(t.instance, 'image') : undefined);
         if (!src) throw new UsageError('fs diff on a bare __ROOT needs the SRC directory');
-        if (!existsSync(src)) throw new UserError(`${src}: no such directory`);
+        if (!existsSync(src)) throw new InputError(`${src}: no such directory`);
         const view = openView({ ...v, layer: 'image' }, t);
         const items = await (async () => {
           try {
@@ -441,17 +454,17 @@ export const command: Command = {
       }
       case 'pack': {
         if (v.watch && v.full) throw new UsageError('--watch repacks incrementally; it cannot be combined with --full');
-        const dir = resolve(v.instance ?? '.');
+        const dir = instanceDir(v.instance, undefined);
         // -C may name an existing __ROOT itself: then it is the destination and SRC is required.
         const bareRoot = existsSync(join(dir, 'metadata'));
         if (bareRoot && !rest[0]) throw new UsageError(`${dir} is an __ROOT directory: give the SRC directory to pack into it`);
         const src = rest[0] ?? join(dir, 'image');
-        if (!existsSync(src)) throw new UserError(`${src}: no such directory to pack`);
+        if (!existsSync(src)) throw new InputError(`${src}: no such directory to pack`);
         const outRoot = v.out ?? (bareRoot ? dir : join(dir, 'build/mount/__ROOT'));
         const macFile = v['mac-file'] ?? join(outRoot, '..', '.ROOT_MAC');
         const key = v['image-key'] ? imageKeyOf(v, { imageRoot: outRoot }) : ({ kind: 'integrity-only' } as KeyMode);
         if (v.watch) {
-          if (!statSync(src).isDirectory()) throw new UserError(`${src}: not a directory; --watch packs a source directory`);
+          if (!statSync(src).isDirectory()) throw new InputError(`${src}: not a directory; --watch packs a source directory`);
           return packWatch({ src, outRoot, macFile, key, json: !!json });
         }
         try {

@@ -1,9 +1,9 @@
 // `occlum-studio init [dir]`: `occlum init` through the chosen backend. Host (or no Occlum): the
 // studio writes the 0.31 layout and template itself. Occlum: the installed `occlum init`, run in
 // the directory and never given an argument that makes it hang (only --init-ra grpc_ratls|aecs).
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { UsageError, UserError, printJson, type Command } from './command.ts';
+import { InputError, UsageError, printJson, type Command } from './command.ts';
+import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { InstanceError, initInstance, newInstance, type InitResult } from '../core/instance/init.ts';
 import { OcclumBackend } from '../core/backend/occlum/index.ts';
 import type { BackendChoice } from '../core/detect/backend-choice.ts';
@@ -24,6 +24,7 @@ export function reportInit(r: InitResult, json: boolean, verb: string): void {
 }
 
 export const INIT_OPTIONS = {
+  ...INSTANCE_OPTION,
   json: { type: 'boolean', default: false },
   backend: { type: 'string' },
   'init-ra': { type: 'string' },
@@ -45,7 +46,7 @@ export async function initThrough(
       reportInit(verb === 'Created' ? newInstance(target) : initInstance(target), values.json!, verb);
       return 0;
     } catch (err) {
-      if (err instanceof InstanceError) throw new UserError(err.message);
+      if (err instanceof InstanceError) throw new InputError(err.message);
       throw err;
     }
   }
@@ -69,10 +70,12 @@ export const command: Command = {
   name: 'init',
   summary:
     'Initialise an Occlum instance (Occlum.json, image/, initfs/) in a directory (default: the current one), with the installed `occlum init` (occlum backend, the default when Occlum is installed) or the studio\'s own template (--backend host).',
-  usage: 'occlum-studio init [dir] [--backend occlum|host] [--init-ra grpc_ratls|aecs] [--json]',
+  usage: 'occlum-studio init [DIR | -C DIR] [--backend occlum|host] [--init-ra grpc_ratls|aecs] [--json]',
+  options: INIT_OPTIONS,
+  instance: 'option-or-positional',
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: INIT_OPTIONS });
+    const { values, positionals } = parseCommandArgs(argv, INIT_OPTIONS);
     if (positionals.length > 1) throw new UsageError(`init takes at most one directory, got ${positionals.length}`);
-    return initThrough('Initialized', positionals[0] ?? process.cwd(), values);
+    return initThrough('Initialized', instanceDir(values.instance, positionals[0], false), values);
   },
 };

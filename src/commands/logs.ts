@@ -3,8 +3,8 @@
 // hint under records that have one. Streams: memory stays flat on large files.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { UsageError, UserError, exitWhenStdoutCloses, type Command } from './command.ts';
+import { InputError, UsageError, exitWhenStdoutCloses, type Command } from './command.ts';
+import { parseCommandArgs } from './args.ts';
 import { checkLogLevel } from '../core/logs/levels.ts';
 import { compileFilter, DEFAULT_FILTER, FilterError, type LogFilter } from '../core/logs/filter.ts';
 import { LogParser } from '../core/logs/parser.ts';
@@ -12,8 +12,20 @@ import { hintsFor } from '../core/logs/hints.ts';
 import { formatRecord } from '../core/logs/format.ts';
 import type { LogRecord } from '../core/logs/types.ts';
 
+const OPTIONS = {
+  level: { type: 'string' },
+  grep: { type: 'string' },
+  invert: { type: 'boolean' },
+  thread: { type: 'string' },
+  syscall: { type: 'string' },
+  module: { type: 'string' },
+  'no-raw': { type: 'boolean' },
+  'no-hints': { type: 'boolean' },
+  json: { type: 'boolean', default: false },
+} as const;
+
 const USAGE = [
-  'usage: occlum-studio logs [FILE|-] [--level L] [--grep RE] [--invert] [--thread N] [--syscall NAME]',
+  'occlum-studio logs [FILE|-] [--level L] [--grep RE] [--invert] [--thread N] [--syscall NAME]',
   '                          [--module NAME] [--no-raw] [--no-hints] [--json]',
   '  FILE|-        a saved log (stderr of occlum run / occlum start); "-" or nothing reads stdin',
   '  --level L     minimum level: error|warn|info|debug|trace (OCCLUM_LOG_LEVEL names: panic, fatal, warning too)',
@@ -59,14 +71,14 @@ async function openInput(file: string | undefined): Promise<NodeJS.ReadableStrea
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new UserError(`cannot read log "${file}": ${why}`, 2);
+    throw new InputError(`cannot read log "${file}": ${why}`);
   }
-  if (st.isDirectory()) throw new UserError(`cannot read log "${file}": it is a directory; pass a log file`, 2);
+  if (st.isDirectory()) throw new InputError(`cannot read log "${file}": it is a directory; pass a log file`);
   const stream = createReadStream(file);
   // Surface open errors (e.g. EACCES) as a clean message rather than an unhandled event.
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
-    stream.once('error', (err) => reject(new UserError(`cannot read log "${file}": ${(err as Error).message}`, 2)));
+    stream.once('error', (err) => reject(new InputError(`cannot read log "${file}": ${(err as Error).message}`)));
   });
   return stream;
 }
@@ -75,22 +87,9 @@ export const command: Command = {
   name: 'logs',
   summary: 'Parse and filter an Occlum log (LibOS, PAL, boot failures, panics) from a file or stdin.',
   usage: USAGE,
+  options: OPTIONS,
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        level: { type: 'string' },
-        grep: { type: 'string' },
-        invert: { type: 'boolean' },
-        thread: { type: 'string' },
-        syscall: { type: 'string' },
-        module: { type: 'string' },
-        'no-raw': { type: 'boolean' },
-        'no-hints': { type: 'boolean' },
-        json: { type: 'boolean', default: false },
-      },
-    });
+    const { values, positionals } = parseCommandArgs(argv, OPTIONS);
     if (positionals.length > 1) throw new UsageError(`logs takes one FILE (or -), got ${positionals.length}: ${positionals.join(' ')}`);
     const filter = buildFilter(values);
     let keep;
@@ -124,8 +123,8 @@ export const command: Command = {
         await out.drain();
       }
     } catch (err) {
-      if (err instanceof UserError) throw err;
-      throw new UserError(`reading the log failed: ${(err as Error).message}`, 2);
+      if (err instanceof InputError) throw err;
+      throw new InputError(`reading the log failed: ${(err as Error).message}`);
     }
     emit(parser.end());
     await out.drain(true);

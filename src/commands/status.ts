@@ -1,29 +1,35 @@
 // `occlum-studio status`: the instance's state from live process checks (not the status file,
 // which Occlum leaves stale, spec 1.4), as the chosen backend sees it. The state word alone goes
 // to stdout (scripts compare it); which backend answered goes to stderr, and into --json.
-import { type Command, UsageError, printJson } from './command.ts';
+import { EXIT, type Command, UsageError, printJson } from './command.ts';
 import { readStatusFile } from '../core/instance/status.ts';
-import { parseProgramArgs } from './runtime-output.ts';
+import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { backendFlag, backendLabel, openCommandBackend } from './backend-choice.ts';
+
+const OPTIONS = { ...INSTANCE_OPTION, backend: { type: 'string' }, json: { type: 'boolean', default: false } } as const;
 
 export const command: Command = {
   name: 'status',
   summary:
     'Print the instance status: initialized, built, running (a run is alive) or serving (server started), as the chosen backend sees it (--backend occlum|host; default: occlum when installed).',
-  usage: 'occlum-studio status [-C|--instance dir] [--backend occlum|host] [--json]',
+  usage: 'occlum-studio status [-C DIR] [--backend occlum|host] [--json]',
+  options: OPTIONS,
+  instance: 'option',
   async run(argv) {
-    const a = parseProgramArgs(argv, { '--instance': true, '--backend': true, '--json': false });
-    if (a.path) throw new UsageError(`status takes no arguments (got "${a.path}")`);
-    const { backend, choice } = openCommandBackend(a.instance, backendFlag(a.values.get('--backend')));
+    const { values, positionals } = parseCommandArgs(argv, OPTIONS);
+    if (positionals.length) throw new UsageError(`status takes no arguments (got "${positionals[0]}"); give the instance with -C DIR`);
+    const dir = instanceDir(values.instance, undefined);
+    const { backend, choice } = openCommandBackend(dir, backendFlag(values.backend));
     const status = await backend.status();
-    if (a.flags.has('--json')) {
-      printJson({ dir: a.instance, status, statusFile: readStatusFile(a.instance), backend: choice.kind, backendReason: choice.reason });
+    if (values.json) {
+      printJson({ dir, status, statusFile: readStatusFile(dir), backend: choice.kind, backendReason: choice.reason });
     } else if (status === 'uninitialized') {
-      console.error(`occlum-studio: ${a.instance} is not an Occlum instance (no .__occlum_status); run init first`);
+      console.error(`occlum-studio: ${dir} is not an Occlum instance (no .__occlum_status); run init first`);
     } else {
       console.log(status);
       console.error(`(${backendLabel(choice.kind)}: ${choice.reason})`);
     }
-    return status === 'uninitialized' ? 1 : 0;
+    // Not an instance: the command's input is wrong (exit 2), as for every command given a non-instance.
+    return status === 'uninitialized' ? EXIT.usage : EXIT.ok;
   },
 };

@@ -2,9 +2,9 @@
 // change (one build at a time, bursts coalesced), stops the running program after a good build
 // and reruns the `--run` command. Prints the loop's events as text, or as NDJSON with --json.
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { UsageError, UserError, type Command } from './command.ts';
+import { join } from 'node:path';
+import { InputError, UsageError, type Command } from './command.ts';
+import { INSTANCE_OPTION, instanceDir, parseCommandArgs, splitProgram } from './args.ts';
 import { formatPath } from '../core/config/types.ts';
 import { BackendChoiceError } from '../core/detect/backend-choice.ts';
 import { openWatchBackend } from '../core/watch/select.ts';
@@ -12,7 +12,9 @@ import { DevLoop } from '../core/watch/loop.ts';
 import { loadSettings, SettingsError } from '../core/watch/settings.ts';
 import type { BuildRecord, ChangeEntry, RunCommand } from '../core/watch/types.ts';
 
-const USAGE = 'occlum-studio watch [dir] [-C dir] [--backend host|occlum] [--json] [--run <path> [args...]]';
+const USAGE = 'occlum-studio watch [DIR | -C DIR] [--backend host|occlum] [--json] [--run <path> [args...]]';
+
+const OPTIONS = { ...INSTANCE_OPTION, json: { type: 'boolean', default: false }, backend: { type: 'string' } } as const;
 
 export const command: Command = {
   name: 'watch',
@@ -20,15 +22,12 @@ export const command: Command = {
     'Watch image/, initfs/, Occlum.json and the sources of .occlum-studio.json; rebuild on every change and rerun the --run command ' +
     '(everything after --run is the program path inside the image and its arguments). Ctrl-C stops the loop and the program.',
   usage: USAGE,
+  options: OPTIONS,
+  instance: 'option-or-positional',
+  programAfter: '--run',
   async run(argv) {
-    const at = argv.indexOf('--run');
-    const own = at >= 0 ? argv.slice(0, at) : argv;
-    const runArgv = at >= 0 ? argv.slice(at + 1) : null;
-    const { values, positionals } = parseArgs({
-      args: own,
-      allowPositionals: true,
-      options: { json: { type: 'boolean', default: false }, instance: { type: 'string', short: 'C' }, backend: { type: 'string' } },
-    });
+    const { own, program: runArgv } = splitProgram(argv, OPTIONS, '--run');
+    const { values, positionals } = parseCommandArgs(own, OPTIONS);
     if (positionals.length > 1) throw new UsageError('watch takes at most one instance directory (put the program after --run)');
     let cmd: RunCommand | null = null;
     if (runArgv !== null) {
@@ -36,22 +35,22 @@ export const command: Command = {
       if (!path) throw new UsageError('--run needs the program path inside the image, e.g. --run /bin/hello');
       cmd = { path, args };
     }
-    const dir = resolve(values.instance ?? positionals[0] ?? process.cwd());
+    const dir = instanceDir(values.instance, positionals[0]);
     if (!existsSync(join(dir, 'Occlum.json'))) {
-      throw new UserError(`${dir} is not an Occlum instance (no Occlum.json): run \`occlum-studio init\` there, or pass the instance directory`);
+      throw new InputError(`${dir} is not an Occlum instance (no Occlum.json): run \`occlum-studio init\` there, or pass the instance directory`);
     }
     let settings;
     try {
       settings = loadSettings(dir);
     } catch (err) {
-      if (err instanceof SettingsError) throw new UserError(`invalid settings: ${err.message}`);
+      if (err instanceof SettingsError) throw new InputError(`invalid settings: ${err.message}`);
       throw err;
     }
     let picked;
     try {
       picked = openWatchBackend(values.backend);
     } catch (err) {
-      if (err instanceof BackendChoiceError) throw new UserError(err.message);
+      if (err instanceof BackendChoiceError) throw new UsageError(err.message);
       throw err;
     }
     const print = values.json ? ndjsonPrinter() : textPrinter();

@@ -13,6 +13,7 @@ import type { StateCreator } from 'zustand/vanilla';
 import type { ExtractResult, FsEntry, FsView, TreeProgress, VerifyReport } from '../core/securefs/types.ts';
 import type { DiffItem } from '../core/securefs/index.ts';
 import { openBackend } from '../core/backend/select.ts';
+import { inRunLayer, runOnlyView } from '../core/backend/host/fs-view.ts';
 import type { StudioState, StudioStore } from './index.ts';
 import { PreviewPager, WINDOW } from './files-preview.ts';
 
@@ -213,18 +214,6 @@ export function backendOpener(backendKind: () => 'host' | 'occlum'): FsOpener {
     const { backend } = openBackend(dir, { backend: backendKind() });
     if (!backend.openFs) throw new Error(`the ${backend.kind} backend cannot open the instance's file system`);
     return backend.openFs({ layer });
-  };
-}
-
-/** A view of only what the run layer holds or deletes, over the merged view. */
-const inRunLayer = (e: FsEntry) => e.path === '/' || e.layer !== 'image';
-
-function runOnlyView(merged: FsView): FsView {
-  return {
-    ...merged,
-    list: (p) => merged.list(p).filter(inRunLayer),
-    walk: () => merged.walk().filter(inRunLayer),
-    walkAsync: async () => (await merged.walkAsync()).filter(inRunLayer),
   };
 }
 

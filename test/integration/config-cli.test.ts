@@ -105,3 +105,23 @@ test('schema prints a draft 2020-12 JSON Schema for a version', () => {
   assert.ok(old.properties.metadata.required.includes('enable_kss'));
   assert.equal(runCli(['schema', '--occlum-version', 'x']).status, 2);
 });
+
+test('check --occlum-version applies the rules of that patch release: env as a map is right in 0.12.1, wrong in 0.12.0', () => {
+  // Written here in the shape of Occlum 0.12.1's template: env became {default, untrusted} in 0.12.1.
+  const text = JSON.stringify({
+    vm: { user_space_size: '256MB' },
+    process: { default_stack_size: '4MB', default_heap_size: '32MB', default_mmap_size: '80MB' },
+    env: { default: ['OCCLUM=yes'], untrusted: ['EXAMPLE'] },
+    entry_points: ['/bin'],
+    mount: [{ target: '/', type: 'sefs', source: './image', options: { integrity_only: true } }, { target: '/tmp', type: 'ramfs' }],
+  });
+  const dir = instance(text);
+  for (const v of ['0.12.1', '0.12.2']) {
+    const r = runCli(['check', dir, '--occlum-version', v]);
+    assert.equal(r.status, 0, `${v}: ${r.stdout}`);
+    assert.match(r.stdout, /0 errors.*\(Occlum 0\.12\.1 rules\)/);
+  }
+  const old = runCli(['check', dir, '--occlum-version', '0.12.0']);
+  assert.equal(old.status, 1);
+  assert.match(old.stdout, /error: invalid type: map, expected a sequence for env/);
+});

@@ -28,7 +28,7 @@ test('fs ls/stat/cat/tree on the real instance', () => {
   const bare = runCli(['fs', 'ls', '-C', join(F, 'build/mount/__ROOT')]);
   assert.match(bare.stdout, /opt\//);
   const missing = runCli(['fs', 'cat', '-C', F, '/bin/wamrc']);
-  assert.equal(missing.status, 1);
+  assert.equal(missing.status, 2, 'a path the image lacks is an input error');
   assert.match(missing.stderr, /missing/);
   const usage = runCli(['fs', 'stat', '-C', F]);
   assert.equal(usage.status, 2);
@@ -46,7 +46,7 @@ test('fs verify reports the five missing files against .ROOT_MAC and the integri
   const wrong = runCli(['fs', 'verify', '-C', F, '--mac', '00-11-22-33-44-55-66-77-88-99-aa-bb-cc-dd-ee-ff']);
   assert.match(wrong.stdout, /mac-mismatch +\/ /);
   const merged = runCli(['fs', 'ls', '-C', F, '--layer', 'merged']);
-  assert.equal(merged.status, 1);
+  assert.equal(merged.status, 2);
   assert.match(merged.stderr, /hardware/);
 });
 
@@ -79,7 +79,7 @@ test('fs pack + verify + diff + extract round trip, incremental and with an imag
     assert.equal(pe.status, 0, pe.stderr);
     assert.equal(runCli(['fs', 'verify', '-C', enc, '--image-key', join(d, 'key')]).status, 0);
     const nokey = runCli(['fs', 'ls', '-C', enc]);
-    assert.equal(nokey.status, 1);
+    assert.equal(nokey.status, 2);
     assert.match(nokey.stderr, /--image-key/);
     assert.ok(!existsSync(join(d, 'enc/build/mount/__ROOT.tmp-')));
   } finally {
@@ -140,10 +140,10 @@ test('fs --layer merged|run --sgx-sim on a simulation-mode instance (run layer s
     const v = runCli(['fs', 'verify', '-C', inst, '--layer', 'merged', '--sgx-sim', '--json']);
     assert.equal(v.status, 0, v.stdout);
     const nokey = runCli(['fs', 'ls', '-C', inst, '--layer', 'run']);
-    assert.equal(nokey.status, 1);
+    assert.equal(nokey.status, 2);
     assert.match(nokey.stderr, /--sgx-sim/);
     const rel = runCli(['fs', 'ls', '-C', inst, '--layer', 'run', '--sgx-sim', '--release']);
-    assert.equal(rel.status, 1);
+    assert.equal(rel.status, 2, 'a key that does not fit is an input error');
     assert.match(rel.stderr, /wrong SGX-simulation identity/);
   } finally {
     rmSync(d, { recursive: true, force: true });

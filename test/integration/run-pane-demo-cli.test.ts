@@ -44,7 +44,7 @@ test('demo refuses a directory that holds something else', () => {
   mkdirSync(dir);
   writeFileSync(join(dir, 'notes.txt'), 'mine');
   const r = runCli(['demo', dir]);
-  assert.equal(r.status, 1);
+  assert.equal(r.status, 2, 'an input the demo needs is missing or wrong (README "Exit status")');
   assert.match(r.stderr, /exists and is not an Occlum instance; give a new or empty directory/);
   assert.equal(runCli(['demo', 'a', 'b']).status, 2);
 });
@@ -52,7 +52,7 @@ test('demo refuses a directory that holds something else', () => {
 test('demo without musl-gcc explains how to install it and creates nothing', () => {
   const dir = join(work, 'no-musl');
   const r = runCli(['demo', dir], { env: { PATH: join(work, 'empty-path') } });
-  assert.equal(r.status, 1);
+  assert.equal(r.status, 2, 'an input the demo needs is missing or wrong (README "Exit status")');
   assert.match(r.stderr, /musl-gcc not found/);
   assert.match(r.stderr, /apt-get install musl-tools/);
   assert.equal(existsSync(dir), false);

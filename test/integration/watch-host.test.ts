@@ -234,13 +234,17 @@ test('watch: usage and instance errors', () => {
   const noPath = runCli(['watch', '--run']);
   assert.equal(noPath.status, 2);
   assert.match(noPath.stderr, /--run needs the program path inside the image/);
-  const notInstance = runCli(['watch', '/nonexistent-dir']);
-  assert.equal(notInstance.status, 1);
-  assert.match(notInstance.stderr, /is not an Occlum instance \(no Occlum\.json\)/);
+  // Input errors exit 2 (README "Exit status").
+  const missing = runCli(['watch', '/nonexistent-dir']);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /\/nonexistent-dir: no such directory/);
   const dir = makeInstance([]);
   dirs.push(dir);
+  const notInstance = runCli(['watch', '-C', join(dir, 'image')]);
+  assert.equal(notInstance.status, 2);
+  assert.match(notInstance.stderr, /is not an Occlum instance \(no Occlum\.json\)/);
   writeFileSync(join(dir, '.occlum-studio.json'), '{ "autoBuild": 1 }');
   const bad = runCli(['watch', dir]);
-  assert.equal(bad.status, 1);
+  assert.equal(bad.status, 2);
   assert.match(bad.stderr, /invalid settings: .*\.occlum-studio\.json:1:16: "autoBuild" must be true or false, not number 1/);
 });

@@ -17,7 +17,7 @@ export interface KeySpec {
   requiredUntil?: VersionId;
   min?: number;
   max?: number;
-  /** A different JSON type in old versions (env was a plain list up to 0.12). */
+  /** A different JSON type in old versions (env was a plain list up to 0.12.0). */
   legacyType?: { until: VersionId; type: KeyType };
   /** What `occlum init` of the newest version that knows the key writes. */
   template?: unknown;
@@ -44,8 +44,8 @@ export const KEYS: KeySpec[] = [
   { path: 'process.default_mmap_size', type: 'size', requiredSince: '0.12', template: '100MB', help: 'Documented as obsolete but still required and parsed at boot; no longer reserves memory, only adds to the default RLIMIT_AS (heap + stack + mmap).' },
   { path: 'entry_points', type: 'strings', requiredSince: '0.13', template: ['/bin'], help: 'Absolute path prefixes allowed for `occlum run/exec <path>`, matched component-wise (/bin matches /bin/x, not /binary). Relative paths make the enclave panic at boot ("entry point must be an absolute path").' },
   { path: 'env', type: 'object', requiredSince: '0.12', template: { default: ['OCCLUM=yes'], untrusted: [] }, legacyType: { until: '0.12', type: 'strings' }, help: 'Environment of root processes: must contain both `default` and `untrusted` and nothing else (the LibOS rejects other keys; an empty {} builds but panics at boot).' },
-  { path: 'env.default', type: 'strings', requiredSince: '0.13', template: ['OCCLUM=yes'], help: 'Trusted "KEY=VALUE" entries for every root process; part of the measured config.' },
-  { path: 'env.untrusted', type: 'strings', requiredSince: '0.13', template: ['EXAMPLE'], help: 'Names of host environment variables (of `occlum run`, or of the `occlum exec` client) passed in; they override a `default` entry with the same key. Every other host variable is dropped.' },
+  { path: 'env.default', type: 'strings', requiredSince: '0.12.1', template: ['OCCLUM=yes'], help: 'Trusted "KEY=VALUE" entries for every root process; part of the measured config.' },
+  { path: 'env.untrusted', type: 'strings', requiredSince: '0.12.1', template: ['EXAMPLE'], help: 'Names of host environment variables (of `occlum run`, or of the `occlum exec` client) passed in; they override a `default` entry with the same key. Every other host variable is dropped.' },
   { path: 'metadata', type: 'object', requiredSince: '0.13', template: { product_id: 0, version_number: 0, debuggable: true, enable_kss: false, family_id: KSS_ID, ext_prod_id: KSS_ID }, help: 'Enclave identity and debug settings (Enclave.xml ProdID, ISVSVN, DisableDebug, KSS).' },
   { path: 'metadata.product_id', type: 'u32', requiredSince: '0.13', max: 65535, template: 0, help: 'ISVPRODID, 0..65535 (sgx_sign: The value of "ProdID" is out of range.).' },
   { path: 'metadata.version_number', type: 'u32', requiredSince: '0.13', max: 65535, template: 0, help: 'ISVSVN, 0..65535.' },

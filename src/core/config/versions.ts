@@ -5,15 +5,23 @@ import { findNodeAtLocation } from 'jsonc-parser';
 
 /** Rule buckets, oldest first. A released version maps to the newest bucket not after it. */
 export const VERSION_IDS = [
-  '0.12', '0.13', '0.15', '0.21', '0.23', '0.24', '0.26.0', '0.26.3', '0.28', '0.29.0', '0.29.4', '0.29.5',
+  '0.12', '0.12.1', '0.13', '0.15', '0.21', '0.23', '0.24', '0.26.0', '0.26.3', '0.28', '0.29.0', '0.29.4', '0.29.5',
   '0.29.6', '0.29.7', '0.30.0', '0.30.1', '0.31.0',
 ] as const;
 export type VersionId = (typeof VERSION_IDS)[number];
 export const LATEST: VersionId = '0.31.0';
+/** The oldest Occlum release the rules cover: the corpus of every Occlum*.json at every tag from here on. */
+export const OLDEST_SUPPORTED = '0.10.0';
+/**
+ * The supported Occlum versions, stated once: messages, `--version` and the README say exactly
+ * this. A later patch release of the newest minor gets the newest rules.
+ */
+export const SUPPORTED_OCCLUM = `Occlum ${OLDEST_SUPPORTED} to ${LATEST.replace(/\.\d+$/, '.x')}`;
 
 /** What changed in each bucket (spec 2.7), shown in docs and detection reasons. */
 export const VERSION_NOTES: Record<VersionId, string> = {
-  '0.12': '≤ 0.12: top-level vm.user_space_size, env as a plain list, no resource_limits/metadata, root is a plain SEFS',
+  '0.12': '≤ 0.12.0: top-level vm.user_space_size, env as a plain list, no resource_limits/metadata, root is a plain SEFS',
+  '0.12.1': '0.12.1 – 0.12.2: env becomes {default, untrusted} (both lists required)',
   '0.13': '0.13 – 0.14: resource_limits, metadata and env {default, untrusted}; root still a plain SEFS image (integrity_only)',
   '0.15': '0.15 – 0.20: root unionfs with an integrity_only image layer (./image)',
   '0.21': 'encrypted image: image layer ./build/mount/__ROOT with options.MAC; integrity_only removed',
@@ -69,14 +77,12 @@ export function resolveVersion(input: string): { ok: true; id: VersionId } | { o
     return { ok: false, message: `"${input}" is not an Occlum version (expected e.g. 0.31.0, 0.30.1, 0.29)` };
   }
   const t = tuple(s);
-  if (t[0] !== 0 || t[1]! > 31) {
-    return {
-      ok: false,
-      message: `no rules for Occlum ${input}: supported are 0.20 to 0.31.x (1.x previews use Occlum.yaml, not Occlum.json)`,
-    };
-  }
   // "0.29" → newest 0.29.x bucket.
   const probe = t.length === 2 ? [t[0]!, t[1]!, 999] : t;
+  if (cmp(probe, tuple(OLDEST_SUPPORTED)) < 0 || cmp(t.slice(0, 2), tuple(LATEST).slice(0, 2)) > 0) {
+    const yaml = t[0]! >= 1 ? ' (1.x previews use Occlum.yaml, not Occlum.json)' : '';
+    return { ok: false, message: `no rules for Occlum ${input}: supported are ${SUPPORTED_OCCLUM}${yaml}` };
+  }
   let best: VersionId = VERSION_IDS[0];
   for (const id of VERSION_IDS) if (cmp(tuple(id), probe) <= 0) best = id;
   return { ok: true, id: best };
@@ -92,7 +98,7 @@ export interface Detection {
 }
 
 const LAST_OF: Partial<Record<VersionId, string>> = {
-  '0.12': '0.12.x', '0.13': '0.14.x', '0.15': '0.20.x', '0.26.0': '0.26.2', '0.29.0': '0.29.3', '0.30.0': '0.30.0', '0.29.7': '0.29.7',
+  '0.12': '0.12.0', '0.12.1': '0.12.2', '0.13': '0.14.x', '0.15': '0.20.x', '0.26.0': '0.26.2', '0.29.0': '0.29.3', '0.30.0': '0.30.0', '0.29.7': '0.29.7',
 };
 
 /** Guesses which Occlum version a config was written for, from keys only present in some. */
@@ -141,7 +147,9 @@ export function detectVersion(root: Node | undefined): Detection {
   if (has('metadata', 'pkru')) max('0.30.0', 'metadata.pkru (no longer read since 0.30.1)');
   if (has('metadata', 'amx')) max('0.30.0', 'metadata.amx (no longer read since 0.30.1)');
   if (has('vm')) max('0.15', 'top-level vm section');
-  if (root && findNodeAtLocation(root, ['env'])?.type === 'array') max('0.12', 'env is a plain list');
+  const env = root ? findNodeAtLocation(root, ['env']) : undefined;
+  if (env?.type === 'array') max('0.12', 'env is a plain list');
+  if (env?.type === 'object') min('0.12.1', 'env is {default, untrusted}');
   const rootMount = mounts?.type === 'array' ? mounts.children?.find((m) => m.type === 'object' && mountStr(m, 'target') === '/') : undefined;
   if (rootMount && mountStr(rootMount, 'type') === 'sefs') max('0.13', 'the root mount is a plain SEFS (no unionfs)');
   if (has('resource_limits') || has('metadata')) min('0.13', 'resource_limits / metadata sections');

@@ -66,6 +66,49 @@ function hiddenByUpper(upper: string, path: string): boolean {
   return false;
 }
 
+/** An error with the secure-FS engine's code (EMISSING, EUSAGE), so callers treat both views alike. */
+function fsError(message: string, code: 'EMISSING' | 'EUSAGE'): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** The host backend's run layer (run/host/upper) once a program has run, else null. */
+export function hostRunLayer(dir: string): string | null {
+  const upper = instancePaths(dir).hostUpper;
+  return existsSync(upper) ? upper : null;
+}
+
+/** The image key the host backend stored when it built an encrypted image, else null. */
+export function hostImageKeyFile(dir: string): string | null {
+  const file = join(instancePaths(dir).hostBuild, 'image_key');
+  return existsSync(file) ? file : null;
+}
+
+/** True for what the run layer holds or deletes (and the root, which both layers share). */
+export const inRunLayer = (e: FsEntry) => e.path === '/' || e.layer !== 'image';
+
+/**
+ * Only what the run layer holds, over a merged view: listings drop image entries, stat and reads
+ * refuse them (a listing of an image directory is empty rather than an error, for the Files pane).
+ */
+export function runOnlyView(merged: FsView): FsView {
+  const stat = (path: string): FsEntry => {
+    const e = merged.stat(path);
+    if (!inRunLayer(e)) throw fsError(`${e.path}: not in the run layer (only the image holds it)`, 'EMISSING');
+    return e;
+  };
+  return {
+    ...merged,
+    stat,
+    list: (p) => merged.list(p).filter(inRunLayer),
+    readFile: (p) => (stat(p), merged.readFile(p)),
+    readFileAsync: async (p) => (stat(p), merged.readFileAsync(p)),
+    readRange: async (p, offset, length) => (stat(p), merged.readRange(p, offset, length)),
+    readlink: (p) => (stat(p), merged.readlink(p)),
+    walk: () => merged.walk().filter(inRunLayer),
+    walkAsync: async () => (await merged.walkAsync()).filter(inRunLayer),
+  };
+}
+
 export function openHostFs(image: FsView, upper: string): FsView {
   const imageEntry = (path: string): FsEntry | null => {
     if (hiddenByUpper(upper, path)) return null;
@@ -78,14 +121,14 @@ export function openHostFs(image: FsView, upper: string): FsView {
   const stat = (path: string): FsEntry => {
     const p = posix.normalize(path);
     const e = upperEntry(upper, p) ?? imageEntry(p);
-    if (!e) throw new Error(`${p}: no such file or directory`);
+    if (!e) throw fsError(`${p}: no such file or directory`, 'EMISSING');
     return e;
   };
   const list = (path: string): FsEntry[] => {
     const p = posix.normalize(path);
     const byName = new Map<string, FsEntry>();
     const self = stat(p);
-    if (self.type !== 'dir') throw new Error(`${p}: not a directory`);
+    if (self.type !== 'dir') throw fsError(`${p}: not a directory`, 'EUSAGE');
     if (!hiddenByUpper(upper, p)) {
       try {
         for (const e of image.list(p)) byName.set(e.name, { ...e, layer: 'image' });
@@ -143,7 +186,7 @@ export function openHostFs(image: FsView, upper: string): FsView {
     },
     readlink: (path) => {
       const e = stat(path);
-      if (e.type !== 'symlink') throw new Error(`${path}: not a symlink`);
+      if (e.type !== 'symlink') throw fsError(`${path}: not a symlink`, 'EUSAGE');
       return e.target ?? (e.layer === 'run' ? readlinkSync(join(upper, e.path)) : image.readlink(e.path));
     },
     walk: () => {
@@ -185,8 +228,8 @@ export async function hostOpenFs(dir: string, layer: HostFsLayer = 'merged'): Pr
     throw new BackendError('build/mount/__ROOT has no secure image: build the instance first (the native secure-FS engine packs it)', 1);
   }
   const fs = await import('../../securefs/index.ts');
-  const keyFile = join(p.hostBuild, 'image_key');
-  const key: KeyMode = existsSync(keyFile) ? fs.readImageKeyFile(keyFile) : { kind: 'integrity-only' };
+  const keyFile = hostImageKeyFile(dir);
+  const key: KeyMode = keyFile ? fs.readImageKeyFile(keyFile) : { kind: 'integrity-only' };
   const image = fs.openImage(p.buildRoot, key);
   return layer === 'image' ? image : openHostFs(image, p.hostUpper);
 }

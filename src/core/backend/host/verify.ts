@@ -10,6 +10,7 @@ import { checkManifest, statKeyOf, walk, type Manifest, type StatCache } from '.
 import { contentMac, pinPath } from './pin.ts';
 import { decodeIntegrityOnly } from './protected-file.ts';
 import { verifySecureImage } from './pack.ts';
+import { hostImageKeyFile } from './fs-view.ts';
 import type { VerifyOutcome } from '../types.ts';
 import type { VerifyReport } from '../../securefs/types.ts';
 
@@ -178,9 +179,8 @@ export async function verifyPackedImage(
   const expected = configuredImageMac(sysText);
   if (!expected) return { ok: true, problems: [], ms: 0, checked: false };
   if (!full && secureStampHolds(p, expected)) return { ok: true, problems: [], ms: performance.now() - t0, checked: true, stamped: true };
-  const keyFile = join(p.hostBuild, 'image_key');
   try {
-    const r = await verifySecureImage(p.buildRoot, expected, existsSync(keyFile) ? keyFile : null);
+    const r = await verifySecureImage(p.buildRoot, expected, hostImageKeyFile(p.dir));
     const problems = r.ok ? [] : [`the secure image build/mount/__ROOT does not match the image MAC ${expected} in the protected config: ${r.problems.slice(0, 5).map((x) => `${x.path}: ${x.message}`).join('; ')}; run build again`];
     return { ok: r.ok, problems, ms: performance.now() - t0, checked: true, report: r };
   } catch (err) {

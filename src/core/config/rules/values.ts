@@ -117,8 +117,8 @@ export function checkEntryPoints(ctx: RuleContext): void {
 /** env: both lists; default = KEY=VALUE without duplicate keys; untrusted = names. */
 export function checkEnv(ctx: RuleContext): void {
   const env = ctx.get(['env']);
-  // Occlum ≤ 0.12: env was the plain list of KEY=VALUE entries.
-  const def = env?.type === 'array' && !atLeast(ctx.version, '0.13') ? env : env?.type === 'object' ? ctx.get(['env', 'default']) : undefined;
+  // Occlum ≤ 0.12.0: env was the plain list of KEY=VALUE entries.
+  const def = env?.type === 'array' && !atLeast(ctx.version, '0.12.1') ? env : env?.type === 'object' ? ctx.get(['env', 'default']) : undefined;
   if (!env || !def) return;
   const base: JsonPath = def === env ? ['env'] : ['env', 'default'];
   if (def?.type === 'array') {
