@@ -85,7 +85,7 @@ test('rlimits: stack from default_stack_size, address space from user_space_size
 test('bwrap arguments: cleared env, cwd /, caps dropped, seccomp fd, program last', () => {
   const inst = mkdtempSync(join(tmpdir(), 'occlum-sb-'));
   const plan = planMounts(readRuntimeConfig(occlumJsonTemplateText()), inst, layers(join(inst, 'run/host')));
-  const a = bwrapArgs({ plan, argv: ['/bin/hello', 'x'], env: [['OCCLUM', 'yes']], rlimits: {}, seccompFile: '/f', privileged: true });
+  const a = bwrapArgs({ plan, argv: ['/bin/hello', 'x'], env: [['OCCLUM', 'yes']], rlimits: {}, seccompFile: '/f', identity: { privileged: true, uid: 65533, gid: 65533 }, stager: null });
   const s = a.join(' ');
   assert.match(s, /--clearenv --setenv OCCLUM yes --chdir \/ --seccomp 9 -- \/bin\/hello x$/);
   assert.match(s, /--cap-drop ALL/);

@@ -20,6 +20,7 @@ import {
   type RunOptions,
   type VerifyOutcome,
 } from '../types.ts';
+import { sandboxIdentity, stagerPath } from '../../sandbox/identity.ts';
 import { hostBuild } from './build.ts';
 import { RuntimeLog } from './log.ts';
 import { allPids, descendants, exeOf, isAlive, namespaceOf, procInfo, signal } from './procs.ts';
@@ -217,7 +218,7 @@ export class HostBackend implements Backend {
     if (readLive(this.runLockFile())) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
     const log = this.logger(opts);
     const { plan } = await prepareSession(this.dir, opts, log, true);
-    const launch: Launch = serverLaunch(plan, process.getuid?.() === 0);
+    const launch: Launch = serverLaunch(plan, sandboxIdentity(), stagerPath());
     const logFile = join(this.paths.run, 'host', 'server.log');
     const errFd = openSync(logFile, 'a');
     const child = spawn(launch.file, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', errFd], detached: true });

@@ -7,6 +7,7 @@ import { occlumLaunchError, occlumLoaderLog, preflightFile } from '../../elf/pre
 import { instancePaths, type InstancePaths } from '../../instance/layout.ts';
 import { readStatusFile } from '../../instance/status.ts';
 import { programEnv } from '../../sandbox/env.ts';
+import { sandboxIdentity, stagerPath } from '../../sandbox/identity.ts';
 import { MountError, missingMountPoints, planMounts, type LayerDirs, type MountPlan } from '../../sandbox/mounts.ts';
 import { rlimitsFor } from '../../sandbox/rlimits.ts';
 import { readRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from '../../sandbox/runtime-config.ts';
@@ -182,7 +183,8 @@ export async function prepareProgram(dir: string, path: string, args: string[], 
     env,
     rlimits: rlimitsFor(cfg),
     seccompFile,
-    privileged: process.getuid?.() === 0,
+    identity: sandboxIdentity(),
+    stager: stagerPath(),
   };
   return { paths: p, cfg, plan, spec, configMs, imageMs, secureImageMs };
 }
