@@ -1,7 +1,7 @@
 // The host backend: Occlum's instance, build and run semantics with a bubblewrap sandbox in
 // place of the enclave. See docs/backends.md for what it is and is not.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, readFileSync, rmSync, closeSync, mkdirSync } from 'node:fs';
+import { constants as fsc, existsSync, openSync, readFileSync, rmSync, closeSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { initInstance, newInstance } from '../../instance/init.ts';
 import { instancePaths } from '../../instance/layout.ts';
@@ -220,7 +220,15 @@ export class HostBackend implements Backend {
     const { plan } = await prepareSession(this.dir, opts, log, true);
     const launch: Launch = serverLaunch(plan, sandboxIdentity(), stagerPath());
     const logFile = join(this.paths.run, 'host', 'server.log');
-    const errFd = openSync(logFile, 'a');
+    // Not through a link planted in run/host: root would append to wherever it points.
+    let errFd: number;
+    try {
+      errFd = openSync(logFile, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT | fsc.O_NOFOLLOW, 0o644);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const what = code === 'ELOOP' ? 'is a symbolic link' : `cannot be opened (${code})`;
+      throw new BackendError(`${logFile} ${what}; the server writes its log there: remove it and start again`, 1);
+    }
     const child = spawn(launch.file, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', errFd], detached: true });
     closeSync(errFd);
     const ready = await new Promise<boolean>((resolve) => {
