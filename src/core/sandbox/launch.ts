@@ -7,12 +7,13 @@
 //   start:  unshare -U -m -p → sh: same mounts → `sleep infinity` (the holder keeps the namespaces)
 //   exec:   nsenter -t <holder> -U -m -p → sh → prlimit → bwrap → program (shares run layer + ramfs)
 // As root, the same commands run as SANDBOX_UID behind a privileged prefix:
-//   unshare -m → sh: stager (idmapped layers under STAGE) → setpriv SANDBOX_UID → the above
+//   run, start: occlum-studio-stage (private mount namespace, idmapped layers under STAGE, fd 9,
+//               drops to SANDBOX_UID) → the above
 //   exec: sh → nsenter -U (setuid 0 in the namespace = SANDBOX_UID on the host) → the above
 //
-// The seccomp program is read by bwrap from fd 9, opened by the first shell from a file (as
-// root, before dropping privileges and before the stager covers STAGE), because node-pty cannot
-// pass extra file descriptors.
+// The seccomp program is read by bwrap from fd 9, opened from a file by the first process (as
+// root, before dropping privileges and before STAGE is covered), because node-pty cannot pass
+// extra file descriptors.
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -133,20 +134,17 @@ const SERVER_NS = ['--pid', '--fork', '--kill-child', '--mount-proc'];
 
 /**
  * The launch of `script` in a new user + mount namespace (and `extraNs`), as the program's host
- * user. As root: first stage the idmapped layers (root, private mount namespace), then drop
- * to the sandbox uid, which creates the user namespace as a normal user would.
+ * user. As root, the stager first stages the idmapped layers in a private mount namespace and
+ * opens the seccomp filter on fd 9, then drops to the sandbox uid, which creates the user
+ * namespace as a normal user would.
  */
 function sandboxLaunch(staged: StagedLaunch, extraNs: string[], script: string, seccompFile: string | null): Launch {
   const env = { ...LAUNCHER_ENV };
-  const inner = [...USER_NS, ...extraNs, '--', '/bin/sh', '-c', script];
-  if (!staged.identity.privileged) return { file: 'unshare', args: inner, env };
+  const inner = ['unshare', ...USER_NS, ...extraNs, '--', '/bin/sh', '-c', script];
+  if (!staged.identity.privileged) return { file: inner[0], args: inner.slice(1), env };
   const { uid, gid } = staged.identity;
-  const root = [
-    ...openSeccompLine(seccompFile),
-    `${[staged.stager, String(uid), String(gid), STAGE, ...staged.stagerArgs].map(shq).join(' ')} || exit 1`,
-    `exec ${['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', 'unshare', ...inner].map(shq).join(' ')}`,
-  ].join('\n');
-  return { file: 'unshare', args: ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', root], env };
+  const head = [String(uid), String(gid), STAGE, seccompFile ?? '-', ...staged.stagerArgs];
+  return { file: staged.stager, args: [...head, '--', ...inner], env };
 }
 
 interface StagedLaunch {
