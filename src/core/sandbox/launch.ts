@@ -217,5 +217,5 @@ export function occlumExitStatus(code: number | null, signal: NodeJS.Signals | n
 /** Tools the sandbox needs on the host. */
 export function missingTools(): string[] {
   const dirs = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];
-  return ['bwrap', 'unshare', 'nsenter', 'prlimit', 'mount', 'setpriv'].filter((t) => !dirs.some((d) => existsSync(join(d, t))));
+  return ['bwrap', 'unshare', 'nsenter', 'prlimit', 'mount'].filter((t) => !dirs.some((d) => existsSync(join(d, t))));
 }
