@@ -74,6 +74,8 @@ struct MountAttr {
     userns_fd: u64,
 }
 
+/// Paths in messages are printed with {:?}, which escapes control characters (they come from
+/// Occlum.json and the instance path and reach a terminal).
 fn fail(what: &str, err: io::Error) -> ! {
     eprintln!("occlum-studio: sandbox: {what}: {err}");
     exit(1);
@@ -145,7 +147,7 @@ fn idmapped_tree(source: &str, userns: &File) -> OwnedFd {
     let flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW;
     let fd = unsafe { syscall(SYS_OPEN_TREE, AT_FDCWD, path.as_ptr(), flags) };
     if fd < 0 {
-        fail(&format!("cannot open {source}"), io::Error::last_os_error());
+        fail(&format!("cannot open {source:?}"), io::Error::last_os_error());
     }
     let fd = unsafe { OwnedFd::from_raw_fd(fd as c_int) };
     let attr = MountAttr {
@@ -170,9 +172,9 @@ fn idmapped_tree(source: &str, userns: &File) -> OwnedFd {
     {
         let e = io::Error::last_os_error();
         eprintln!(
-            "occlum-studio: sandbox: the file system of {source} does not support idmapped mounts ({e}); as root the \
-             program runs as an unprivileged uid and needs them (ext4, xfs, btrfs, tmpfs have them): move the \
-             instance there, or run occlum-studio as a normal user"
+            "occlum-studio: sandbox: the file system of {source:?} does not support idmapped mounts ({e}); as root \
+             the program runs as an unprivileged uid and needs them (ext4, xfs, btrfs and tmpfs have them): put it \
+             on such a file system, or run occlum-studio as a normal user"
         );
         exit(1);
     }
@@ -188,7 +190,7 @@ fn main() {
     if head.len() < 4 || command.is_empty() {
         invalid("usage: occlum-studio-stage UID GID STAGE SECCOMP|- [dir:REL | bind:NAME=SOURCE]... -- COMMAND...");
     }
-    let id = |s: &str| s.parse::<u32>().unwrap_or_else(|_| invalid(&format!("bad id {s}")));
+    let id = |s: &str| s.parse::<u32>().unwrap_or_else(|_| invalid(&format!("bad id {s:?}")));
     let (uid, gid, stage, seccomp) = (id(&head[0]), id(&head[1]), head[2].as_str(), head[3].as_str());
     if uid == 0 || gid == 0 {
         invalid("the sandbox uid and gid must not be 0");
@@ -198,16 +200,16 @@ fn main() {
     for a in &head[4..] {
         if let Some(rel) = a.strip_prefix("dir:") {
             if rel.split('/').any(|c| c == ".." || c.is_empty()) {
-                invalid(&format!("bad argument {a}"));
+                invalid(&format!("bad argument {a:?}"));
             }
             dirs.push(rel);
         } else if let Some((name, src)) = a.strip_prefix("bind:").and_then(|b| b.split_once('=')) {
             if name.is_empty() || name.contains('/') || name.starts_with('.') {
-                invalid(&format!("bad argument {a}"));
+                invalid(&format!("bad argument {a:?}"));
             }
             binds.push((name, src));
         } else {
-            invalid(&format!("bad argument {a}"));
+            invalid(&format!("bad argument {a:?}"));
         }
     }
 
@@ -226,7 +228,7 @@ fn main() {
     os_check(private, "cannot make the mount namespace private");
     // Opened as root and before STAGE is covered: the file may lie under it.
     let seccomp_file =
-        (seccomp != "-").then(|| File::open(seccomp).unwrap_or_else(|e| fail(&format!("cannot open {seccomp}"), e)));
+        (seccomp != "-").then(|| File::open(seccomp).unwrap_or_else(|e| fail(&format!("cannot open {seccomp:?}"), e)));
     let userns = idmap_userns(uid, gid);
     let trees: Vec<(&str, OwnedFd)> = binds.iter().map(|(n, s)| (*n, idmapped_tree(s, &userns))).collect();
     drop(userns);
@@ -241,14 +243,15 @@ fn main() {
             opts.as_ptr() as *const c_void,
         )
     };
-    os_check(r, &format!("cannot mount the staging tmpfs at {stage}"));
+    os_check(r, &format!("cannot mount the staging tmpfs at {stage:?}"));
     for d in &dirs {
-        fs::create_dir_all(format!("{stage}/{d}")).unwrap_or_else(|e| fail(&format!("cannot create {stage}/{d}"), e));
+        fs::create_dir_all(format!("{stage}/{d}"))
+            .unwrap_or_else(|e| fail(&format!("cannot create {:?}", format!("{stage}/{d}")), e));
     }
     let empty = cstr("");
     for (name, fd) in trees {
         let at = format!("{stage}/{name}");
-        fs::create_dir(&at).unwrap_or_else(|e| fail(&format!("cannot create {at}"), e));
+        fs::create_dir(&at).unwrap_or_else(|e| fail(&format!("cannot create {at:?}"), e));
         let to = cstr(&at);
         let r = unsafe {
             syscall(
@@ -290,5 +293,5 @@ fn main() {
     os_check(unsafe { setresgid(gid, gid, gid) }, "cannot switch to the sandbox gid");
     os_check(unsafe { setresuid(uid, uid, uid) }, "cannot switch to the sandbox uid");
     let err = Command::new(OsStr::new(&command[0])).args(&command[1..]).exec();
-    fail(&format!("cannot run {}", command[0]), err);
+    fail(&format!("cannot run {:?}", command[0]), err);
 }
