@@ -265,7 +265,7 @@ fn main() {
         };
         if r != 0 {
             fail(
-                &format!("cannot attach the idmapped mount at {at}"),
+                &format!("cannot attach the idmapped mount at {at:?}"),
                 io::Error::last_os_error(),
             );
         }
