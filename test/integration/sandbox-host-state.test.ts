@@ -5,10 +5,13 @@
 // root (uid 0 of its user namespace, mapped to an unprivileged host uid).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { asNobodyIn, unprivilegedSkip } from '../helpers/unprivileged.ts';
 import { SANDBOX_UID } from '../../src/core/sandbox/identity.ts';
+import { HostBackend } from '../../src/core/backend/host/index.ts';
 
 function checkProbe(out: { status: number | null; stdout: string; stderr: string }, hostUid: number): void {
   assert.equal(out.status, 0, out.stderr);
@@ -22,13 +25,17 @@ function checkProbe(out: { status: number | null; stdout: string; stderr: string
   assert.deepEqual(ids.slice(1).map(Number), [0, 0, 0, hostUid, 1], 'root inside, one unprivileged host uid outside');
 }
 
-test('as root: the program cannot write host state under /proc and /sys; it runs as the sandbox uid', () => {
+test('as root: the program cannot write host state under /proc and /sys; it runs as the sandbox uid', async () => {
   if (process.getuid?.() !== 0) return;
   const dir = makeInstance(['hoststate', 'writer']);
   assert.equal(runCli(['build'], { cwd: dir }).status, 0);
   checkProbe(runCli(['run', '/bin/hoststate'], { cwd: dir }), SANDBOX_UID);
   const w = runCli(['run', '/bin/writer', 'write', '/bin/hoststate', '/root/new'], { cwd: dir });
   assert.match(w.stdout, /write \/bin\/hoststate: ok\nwrite \/root\/new: ok/, 'the program still owns its file system');
+  const created = statSync(join(dir, 'run/host/upper/root/new'));
+  assert.deepEqual([created.uid, created.gid], [0, 0], 'stored owned by the studio\'s user (root), not the sandbox uid');
+  const merged = await new HostBackend(dir).openFs();
+  assert.equal(merged.stat('/root/new').layer, 'run', 'the Files pane\'s view reads it');
   checkServer((...a) => runCli(a, { cwd: dir }), SANDBOX_UID);
 });
 
