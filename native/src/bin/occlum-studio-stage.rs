@@ -50,9 +50,13 @@ extern "C" {
 const SYS_OPEN_TREE: c_long = 428;
 const SYS_MOVE_MOUNT: c_long = 429;
 const SYS_MOUNT_SETATTR: c_long = 442;
+const SYS_OPENAT2: c_long = 437;
+const O_PATH: c_long = 0o10000000;
+const O_CLOEXEC: c_long = 0o2000000;
+const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+const ELOOP: i32 = 40;
 const AT_FDCWD: c_long = -100;
 const AT_EMPTY_PATH: c_long = 0x1000;
-const AT_SYMLINK_NOFOLLOW: c_long = 0x100;
 const OPEN_TREE_CLONE: c_long = 1;
 const OPEN_TREE_CLOEXEC: c_long = 0o2000000;
 const MOVE_MOUNT_F_EMPTY_PATH: c_long = 4;
@@ -65,6 +69,13 @@ const MS_REC: c_ulong = 0x4000;
 const MS_PRIVATE: c_ulong = 1 << 18;
 const SECCOMP_FD: c_int = 9;
 const F_SETFD: c_int = 2;
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
 
 #[repr(C)]
 struct MountAttr {
@@ -143,9 +154,29 @@ fn idmap_userns(uid: u32, gid: u32) -> File {
 
 /// A detached copy of the mount at `source` (not following a final symlink), idmapped.
 fn idmapped_tree(source: &str, userns: &File) -> OwnedFd {
+    // Sources are canonical paths: resolving them without following any symlink means a link
+    // swapped in after the studio checked them is refused, not followed.
     let path = cstr(source);
-    let flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW;
-    let fd = unsafe { syscall(SYS_OPEN_TREE, AT_FDCWD, path.as_ptr(), flags) };
+    let how = OpenHow {
+        flags: (O_PATH | O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: RESOLVE_NO_SYMLINKS,
+    };
+    let size = std::mem::size_of::<OpenHow>() as c_long;
+    let dir = unsafe { syscall(SYS_OPENAT2, AT_FDCWD, path.as_ptr(), &how as *const OpenHow, size) };
+    if dir < 0 {
+        let e = io::Error::last_os_error();
+        let why = if e.raw_os_error() == Some(ELOOP) {
+            "a symbolic link is in the path; refused".into()
+        } else {
+            e.to_string()
+        };
+        fail(&format!("cannot open {source:?}"), io::Error::other(why));
+    }
+    let dir = unsafe { OwnedFd::from_raw_fd(dir as c_int) };
+    let empty = cstr("");
+    let flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH;
+    let fd = unsafe { syscall(SYS_OPEN_TREE, dir.as_raw_fd() as c_long, empty.as_ptr(), flags) };
     if fd < 0 {
         fail(&format!("cannot open {source:?}"), io::Error::last_os_error());
     }
@@ -156,7 +187,6 @@ fn idmapped_tree(source: &str, userns: &File) -> OwnedFd {
         propagation: 0,
         userns_fd: userns.as_raw_fd() as u64,
     };
-    let empty = cstr("");
     let size = std::mem::size_of::<MountAttr>() as c_long;
     let attr_ptr = &attr as *const MountAttr;
     if unsafe {

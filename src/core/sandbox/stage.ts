@@ -2,6 +2,7 @@
 // directory it mounts (image layer, run/host, hostfs sources) is an idmapped bind under STAGE,
 // a tmpfs the stager mounts in the private namespace, reachable whatever the permissions of
 // the directories above the instance (e.g. /root, 0700).
+import { realpathSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import type { MountPlan, PlannedMount } from './mounts.ts';
 
@@ -25,7 +26,8 @@ export function stagePlan(plan: MountPlan): StagedPlan {
     if (!under(d, runHost)) throw new Error(`sandbox staging: ${d} is not inside ${runHost}`);
   }
   const inRun = (p: string) => join(STAGE, 'run', relative(runHost, p));
-  const args = [`bind:lower=${L.lower}`, `bind:run=${runHost}`, 'dir:merged'];
+  // Canonical paths: the stager resolves them refusing any symlink (one swapped in after the checks).
+  const args = [`bind:lower=${realpathSync(L.lower)}`, `bind:run=${realpathSync(runHost)}`, 'dir:merged'];
   let hostfs = 0;
   const mounts = plan.mounts.map((m): PlannedMount => {
     if (m.kind === 'tmpfs') {

@@ -37,7 +37,9 @@ function realDir(path: string): void {
   if (!st.isDirectory()) throw new BackendError(`${path} is not a directory; the sandbox's run state must be one: ${FIX}`);
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) {
-    throw new BackendError(`${path} belongs to uid ${st.uid}, not to the user running occlum-studio (uid ${uid}): ${FIX}`);
+    throw new BackendError(
+      `${path} belongs to uid ${st.uid}, not to the user running occlum-studio (uid ${uid}), who would write through a directory someone else controls: run occlum-studio as uid ${st.uid}, or ${FIX}`,
+    );
   }
 }
 
