@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
+import { isAlive } from '../../src/core/backend/host/procs.ts';
 import { BackendError, type RuntimeLogRecord } from '../../src/core/backend/types.ts';
 import { seccompFilter } from '../../src/core/sandbox/seccomp.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
@@ -88,4 +90,20 @@ test('a symlinked server.log is not followed', async () => {
   symlinkSync(target, join(dir, 'run/host/server.log'));
   await assert.rejects(b.start(), refused(/server\.log is a symbolic link/));
   assert.equal(readFileSync(target, 'utf8'), 'precious\n');
+});
+
+test('a forged server.json makes stop signal nothing but a real server', async () => {
+  const { dir, b } = await built(['writer']);
+  const victim = spawn('sleep', ['60'], { stdio: 'ignore' });
+  try {
+    const startTime = readFileSync(`/proc/${victim.pid}/stat`, 'utf8').split(') ')[1].split(' ')[19];
+    const forged = { pid: victim.pid, startTime, nsInit: victim.pid };
+    writeFileSync(join(dir, 'run/host/server.json'), JSON.stringify(forged));
+    await b.stop(100);
+    assert.ok(isAlive(victim.pid!, startTime), 'the process named in the record is not ours to kill');
+    writeFileSync(join(dir, 'run/host/server.json'), JSON.stringify({ ...forged, pid: 1 }));
+    assert.equal(await b.status(), 'built', 'pid 1 is never a server');
+  } finally {
+    victim.kill('SIGKILL');
+  }
 });

@@ -42,9 +42,14 @@ interface LiveRecord {
   nsInit?: number;
 }
 
+const isPid = (n: unknown) => Number.isInteger(n) && (n as number) > 1;
+
 function readLive(file: string): LiveRecord | null {
   try {
     const r = JSON.parse(readFileSync(file, 'utf8')) as LiveRecord;
+    // Checked by content: a corrupted or forged record must not make stop signal pid 1 or an
+    // unrelated process (the start time must match the live process's too).
+    if (!isPid(r.pid) || typeof r.startTime !== 'string' || (r.nsInit !== undefined && !isPid(r.nsInit))) return null;
     return isAlive(r.pid, r.startTime) ? r : null;
   } catch {
     return null;
@@ -292,18 +297,23 @@ export class HostBackend implements Backend {
       requireBuilt(this.paths);
       throw new BackendError(SERVER_NOT_STARTED, 1, [SERVER_NOT_STARTED]);
     }
-    const init = server.nsInit ?? server.pid;
-    const { programs } = this.serverMembers(init);
-    signal(programs, 'SIGTERM');
+    // Checked, not trusted: the holder must be PID 1 of a PID namespace other than ours, and the
+    // launcher an unshare; a corrupted or forged server.json signals nothing else.
+    const own = namespaceOf(process.pid, 'pid');
+    const init = server.nsInit !== undefined && namespaceOf(server.nsInit, 'pid') !== own ? server.nsInit : null;
+    const launcher = (exeOf(server.pid) ?? '').endsWith('/unshare') ? [server.pid] : [];
+    const members = () => (init === null ? { programs: [], all: [] } : this.serverMembers(init));
+    signal(members().programs, 'SIGTERM');
     // Wait for the bwrap monitors too: they report their program's status on exit, and killing
     // the holder first would SIGKILL them and turn a clean SIGTERM exit into 137.
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && this.serverMembers(init).all.length > 0) await sleep(25);
-    const left = this.serverMembers(init).all;
-    signal([init, ...left], 'SIGKILL');
-    signal([server.pid], 'SIGKILL');
+    while (Date.now() < deadline && members().all.length > 0) await sleep(25);
+    const left = members().all;
+    signal([...(init === null ? [] : [init]), ...left], 'SIGKILL');
+    signal(launcher, 'SIGKILL');
     const end = Date.now() + 5000;
-    while (Date.now() < end && (isAlive(server.pid, server.startTime) || isAlive(init) || left.some((p) => isAlive(p)))) await sleep(25);
+    const alive = () => launcher.some((p) => isAlive(p, server.startTime)) || (init !== null && isAlive(init)) || left.some((p) => isAlive(p));
+    while (Date.now() < end && alive()) await sleep(25);
     rmSync(this.paths.server, { force: true });
     this.events.status?.(await this.status());
   }
