@@ -10,8 +10,14 @@ const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
 /** Why a test as nobody cannot run here, or false. */
 export function unprivilegedSkip(): string | false {
   if (process.getuid?.() !== 0) return 'needs root to switch to nobody';
-  const probe = spawnSync('setpriv', [...NOBODY, process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(CLI)})`]);
-  if (probe.status !== 0) return 'user nobody cannot run the CLI from this checkout (setpriv missing or the path is not readable)';
+  const probe = spawnSync('setpriv', [
+    ...NOBODY,
+    process.execPath,
+    '-e',
+    `require('fs').accessSync(${JSON.stringify(CLI)})`,
+  ]);
+  if (probe.status !== 0)
+    return 'user nobody cannot run the CLI from this checkout (setpriv missing or the path is not readable)';
   const userns = spawnSync('setpriv', [...NOBODY, 'unshare', '--user', '--map-root-user', '--mount', 'true']);
   if (userns.status !== 0) return 'unprivileged user namespaces are disabled on this machine';
   return false;

@@ -4,7 +4,17 @@
 // write lands where it points.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -41,11 +51,18 @@ test('a seccomp filter left at 0 bytes or corrupted is rewritten and the next ru
   assert.equal(r.status, 0, r.out);
   assert.match(r.out, /Hello from \/bin\/hello/);
   assert.deepEqual(readFileSync(file), want);
-  assert.ok(logs.some((l) => /seccomp-nofork\.bpf was 0 bytes instead of \d+/.test(l.message)), 'the rewrite is logged');
+  assert.ok(
+    logs.some((l) => /seccomp-nofork\.bpf was 0 bytes instead of \d+/.test(l.message)),
+    'the rewrite is logged',
+  );
   const bad = Buffer.from(want);
   bad.writeUInt32LE(0x7fff0000, bad.length - 4); // the deny turned into an allow
   writeFileSync(file, bad);
-  assert.match((await run('/bin/forker')).out, /fork failed: Function not implemented/, 'the filter in force is the right one');
+  assert.match(
+    (await run('/bin/forker')).out,
+    /fork failed: Function not implemented/,
+    'the filter in force is the right one',
+  );
   assert.deepEqual(readFileSync(file), want);
   rmSync(file);
   mkdirSync(file);
@@ -59,13 +76,20 @@ test('a symlinked run/host/upper is refused and nothing is written where it poin
   const upper = join(dir, 'run/host/upper');
   rmSync(upper, { recursive: true });
   symlinkSync(outside, upper);
-  await assert.rejects(run('/bin/writer', ['write', '/root/escaped']), refused(/run\/host\/upper is a symbolic link \(to .*occlum-outside-.*\).*remove it/));
+  await assert.rejects(
+    run('/bin/writer', ['write', '/root/escaped']),
+    refused(/run\/host\/upper is a symbolic link \(to .*occlum-outside-.*\).*remove it/),
+  );
   assert.deepEqual(readdirSync(outside), [], 'nothing lands outside the instance');
   rmSync(upper);
   writeFileSync(upper, 'not a directory');
   await assert.rejects(run('/bin/writer', ['write', '/root/x']), refused(/run\/host\/upper is not a directory/));
   rmSync(upper);
-  assert.match((await run('/bin/writer', ['write', '/root/x'])).out, /write \/root\/x: ok/, 'a missing layer is recreated empty');
+  assert.match(
+    (await run('/bin/writer', ['write', '/root/x'])).out,
+    /write \/root\/x: ok/,
+    'a missing layer is recreated empty',
+  );
 });
 
 test('a symlinked run/host or run/ is refused before anything is created through it', async () => {

@@ -33,9 +33,9 @@ test('as root: the program cannot write host state under /proc and /sys; it runs
   const w = runCli(['run', '/bin/writer', 'write', '/bin/hoststate', '/root/new'], { cwd: dir });
   assert.match(w.stdout, /write \/bin\/hoststate: ok\nwrite \/root\/new: ok/, 'the program still owns its file system');
   const created = statSync(join(dir, 'run/host/upper/root/new'));
-  assert.deepEqual([created.uid, created.gid], [0, 0], 'stored owned by the studio\'s user (root), not the sandbox uid');
+  assert.deepEqual([created.uid, created.gid], [0, 0], "stored owned by the studio's user (root), not the sandbox uid");
   const merged = await new HostBackend(dir).openFs();
-  assert.equal(merged.stat('/root/new').layer, 'run', 'the Files pane\'s view reads it');
+  assert.equal(merged.stat('/root/new').layer, 'run', "the Files pane's view reads it");
   checkServer((...a) => runCli(a, { cwd: dir }), SANDBOX_UID);
 });
 
@@ -47,7 +47,10 @@ test('as a normal user: the same walk finds nothing writable', { skip: unprivile
 });
 
 /** The same from a program started with exec in a server. */
-function checkServer(cli: (...args: string[]) => { status: number | null; stdout: string; stderr: string }, hostUid: number): void {
+function checkServer(
+  cli: (...args: string[]) => { status: number | null; stdout: string; stderr: string },
+  hostUid: number,
+): void {
   const s = cli('start');
   assert.equal(s.status, 0, s.stderr);
   try {

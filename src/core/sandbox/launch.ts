@@ -157,7 +157,9 @@ interface StagedLaunch {
 
 function staging(plan: MountPlan, identity: SandboxIdentity, stager: string | null): StagedLaunch {
   if (!identity.privileged) return { identity, stager: '', plan, stagerArgs: [] };
-  if (!stager) throw new SandboxError('the sandbox stager native/occlum-studio-stage is missing: run `npm run build:native` (needs cargo)');
+  if (!stager) {
+    throw new SandboxError('the sandbox stager native/occlum-studio-stage is missing: run `npm run build:native` (needs cargo)');
+  }
   const s = stagePlan(plan);
   return { identity, stager, plan: s.plan, stagerArgs: s.stagerArgs };
 }

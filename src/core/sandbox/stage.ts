@@ -41,6 +41,14 @@ export function stagePlan(plan: MountPlan): StagedPlan {
     args.push(`bind:${name}=${m.source}`);
     return { ...m, source: join(STAGE, name) };
   });
-  const layers = { ...L, lower: join(STAGE, 'lower'), upper: inRun(L.upper), work: inRun(L.work), merged: join(STAGE, 'merged'), ramfs: join(STAGE, 'ramfs'), sefs: inRun(L.sefs) };
+  const layers = {
+    ...L,
+    lower: join(STAGE, 'lower'),
+    upper: inRun(L.upper),
+    work: inRun(L.work),
+    merged: join(STAGE, 'merged'),
+    ramfs: join(STAGE, 'ramfs'),
+    sefs: inRun(L.sefs),
+  };
   return { plan: { ...plan, layers, mounts }, stagerArgs: args };
 }

@@ -4,7 +4,18 @@
 // full disk would break every later run. Directories are walked down from run/ with lstat and
 // created one level at a time (never mkdir -p, which follows links); the filter is compared by
 // content and rewritten atomically when it differs.
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, rmSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  readSync,
+  rmSync,
+  type Stats,
+} from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import type { InstancePaths } from '../../instance/layout.ts';
@@ -31,14 +42,17 @@ function realDir(path: string): void {
   }
   if (st.isSymbolicLink()) {
     throw new BackendError(
-      `${path} is a symbolic link (to ${readlinkSync(path)}); the sandbox's run state must be a real directory, or the program would write where it points: ${FIX}`,
+      `${path} is a symbolic link (to ${readlinkSync(path)}); the sandbox's run state must be a real directory, ` +
+        `or the program would write where it points: ${FIX}`,
     );
   }
-  if (!st.isDirectory()) throw new BackendError(`${path} is not a directory; the sandbox's run state must be one: ${FIX}`);
+  if (!st.isDirectory())
+    throw new BackendError(`${path} is not a directory; the sandbox's run state must be one: ${FIX}`);
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) {
     throw new BackendError(
-      `${path} belongs to uid ${st.uid}, not to the user running occlum-studio (uid ${uid}), who would write through a directory someone else controls: run occlum-studio as uid ${st.uid}, or ${FIX}`,
+      `${path} belongs to uid ${st.uid}, not to the user running occlum-studio (uid ${uid}), who would write ` +
+        `through a directory someone else controls: run occlum-studio as uid ${st.uid}, or ${FIX}`,
     );
   }
 }
