@@ -2,7 +2,7 @@
 // their messages, then the host sandbox's command line; and the run layer sealed afterwards into
 // run/mount/__ROOT as Occlum's UnionFS container layer (SEFS under the run key, whiteouts as
 // `.ufs.wh.<name>`, opaque directories as `.ufs.opq.<name>`, `/.ufs.mac` naming the image).
-import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, linkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, linkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { checkProgramPath } from '../../src/core/backend/host/program.ts';
@@ -11,6 +11,8 @@ import { occlumLaunchError, occlumLoaderLog, preflightFile } from '../../src/cor
 import { programEnv } from '../../src/core/sandbox/env.ts';
 import { rlimitsFor } from '../../src/core/sandbox/rlimits.ts';
 import { seccompFilter } from '../../src/core/sandbox/seccomp.ts';
+import { sandboxIdentity, stagerPath } from '../../src/core/sandbox/identity.ts';
+import { writeFileAtomic } from '../../src/core/instance/atomic.ts';
 import type { ProgramSpec } from '../../src/core/sandbox/launch.ts';
 import { keySpec, loadNative, parseDashed16 } from '../../src/core/securefs/index.ts';
 import type { Booted } from './boot.ts';
@@ -35,11 +37,13 @@ export function checkProgram(b: Booted, path: string, args: string[], callerEnv:
     return { ok: false, lines: occlumLaunchError(err) };
   }
   const seccompFile = join(L.upper, '..', 'seccomp-nofork.bpf');
-  if (!existsSync(seccompFile)) writeFileSync(seccompFile, seccompFilter({ denyFork: true }));
+  // Checked by content, written atomically: a 0-byte file left by a full disk makes bwrap fail.
+  const filter = seccompFilter({ denyFork: true });
+  if (!existsSync(seccompFile) || !readFileSync(seccompFile).equals(filter)) writeFileAtomic(seccompFile, filter);
   const { env } = programEnv(b.cfg.envDefault, b.cfg.envUntrusted, callerEnv);
   return {
     ok: true,
-    spec: { plan: b.plan, argv: [path, ...args], env, rlimits: rlimitsFor(b.cfg), seccompFile, privileged: process.getuid?.() === 0 },
+    spec: { plan: b.plan, argv: [path, ...args], env, rlimits: rlimitsFor(b.cfg), seccompFile, identity: sandboxIdentity(), stager: stagerPath() },
   };
 }
 

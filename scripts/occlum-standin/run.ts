@@ -4,6 +4,7 @@
 // 0x7f, 128+n); the exec server holds one sandbox namespace and answers clients on
 // run/occlum_exec.sock (JSON lines, not gRPC); `exec` prints `Error: <raw wait status>` and
 // exits 1 for any failure, launch errors appear on the server's stderr.
+import { sandboxIdentity, stagerPath } from '../../src/core/sandbox/identity.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
@@ -63,7 +64,7 @@ export async function execServer(argv: string[]): Promise<void> {
   }
   rmSync(SOCKET(dir), { force: true });
   const b = await bootInstance(dir);
-  const holder = spawnLaunch(serverLaunch(b.plan, process.getuid?.() === 0), ['ignore', 'pipe', 'inherit']);
+  const holder = spawnLaunch(serverLaunch(b.plan, sandboxIdentity(), stagerPath()), ['ignore', 'pipe', 'inherit']);
   const ready = await new Promise<boolean>((res) => {
     let out = '';
     holder.stdout!.on('data', (c: Buffer) => {

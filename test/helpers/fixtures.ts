@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './paths.ts';
 
-export const FIXTURE_PROGRAMS = ['hello', 'env', 'writer', 'spawner', 'forker', 'reader', 'sleeper', 'limits'] as const;
+export const FIXTURE_PROGRAMS = ['hello', 'env', 'writer', 'spawner', 'forker', 'reader', 'sleeper', 'limits', 'hoststate'] as const;
 export type FixtureName = (typeof FIXTURE_PROGRAMS)[number] | 'nonpie' | 'glibc';
 
 let outDir: string | null = null;

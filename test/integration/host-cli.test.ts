@@ -4,10 +4,7 @@ import assert from 'node:assert/strict';
 import { runCli } from '../helpers/cli.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { installFixtures } from '../helpers/fixtures.ts';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { CLI } from '../helpers/paths.ts';
+import { asNobodyIn, unprivilegedSkip } from '../helpers/unprivileged.ts';
 
 test('build and run like occlum: output, exit status, launch errors (127), log records on stderr', () => {
   const dir = makeInstance(['hello']);
@@ -72,29 +69,8 @@ test('start / exec / stop / status from the command line', () => {
   assert.deepEqual(JSON.parse(st.stdout).status, 'built');
 });
 
-/** Why the unprivileged test cannot run here, or false. */
-function unprivilegedSkip(): string | false {
-  if (process.getuid?.() !== 0) return 'needs root to switch to nobody';
-  const probe = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(CLI)})`]);
-  if (probe.status !== 0) return 'user nobody cannot run the CLI from this checkout (setpriv missing or the path is not readable)';
-  const userns = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'unshare', '--user', '--map-root-user', '--mount', 'true']);
-  if (userns.status !== 0) return 'unprivileged user namespaces are disabled on this machine';
-  return false;
-}
-
 test('unprivileged: as a normal user the sandbox runs in a user namespace', { skip: unprivilegedSkip() }, () => {
-  const dir = makeInstance(['hello', 'forker', 'writer']);
-  chmodSync(dirname(dir), 0o755);
-  const own = (p: string) => spawnSync('chown', ['-R', '65534:65534', p]);
-  own(dir);
-  chownSync(dirname(dir), 0, 0);
-  runCli(['--version']); // builds dist/cli.js once, as root
-  const asNobody = (...args: string[]) =>
-    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' },
-    });
+  const asNobody = asNobodyIn(makeInstance(['hello', 'forker', 'writer']));
   const b = asNobody('build');
   assert.equal(b.status, 0, b.stderr);
   const r = asNobody('run', '/bin/hello', 'exit=3');

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { HostBackend, SERVER_NOT_STARTED, SERVER_STARTED } from '../../src/core/backend/host/index.ts';
 import { BackendError } from '../../src/core/backend/types.ts';
-import { allPids, isAlive, procInfo } from '../../src/core/backend/host/procs.ts';
+import { allPids, isAlive, namespaceOf, procInfo } from '../../src/core/backend/host/procs.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 function cmdlineHas(pid: number, text: string): boolean {
   try {
@@ -14,6 +15,20 @@ function cmdlineHas(pid: number, text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Sleepers running in this instance's server (other tests on the machine run sleepers too). */
+function serverSleepers(dir: string, ignoringTerm = false): number[] {
+  const ns = namespaceOf(JSON.parse(readFileSync(`${dir}/run/host/server.json`, 'utf8')).nsInit, 'pid');
+  return allPids().filter((p) => {
+    try {
+      if (namespaceOf(p, 'pid') !== ns || readFileSync(`/proc/${p}/comm`, 'utf8').trim() !== 'sleeper') return false;
+      const ign = readFileSync(`/proc/${p}/status`, 'utf8').match(/^SigIgn:\s+([0-9a-f]+)$/m)?.[1] ?? '0';
+      return !ignoringTerm || (BigInt(`0x${ign}`) & (1n << 14n)) !== 0n;
+    } catch {
+      return false;
+    }
+  });
 }
 
 test('start, concurrent execs sharing the run layer and ramfs, stop leaves nothing running', async () => {
@@ -40,9 +55,7 @@ test('start, concurrent execs sharing the run layer and ramfs, stop leaves nothi
     const s1 = b.exec('/bin/sleeper', ['60'], { stdio: 'pipe' });
     const s2 = b.exec('/bin/sleeper', ['60'], { stdio: 'pipe' });
     assert.equal((await exec('/bin/hello', ['exit=4'])).status, 4);
-    await new Promise((r) => setTimeout(r, 300));
-    const sleepers = allPids().filter((p) => cmdlineHas(p, '/bin/sleeper') && readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'sleeper');
-    assert.equal(sleepers.length, 2, 'both execs run at once');
+    const sleepers = await waitFor(() => serverSleepers(dir).length === 2 && serverSleepers(dir), 'both execs run at once');
     const holder = JSON.parse(readFileSync(`${dir}/run/host/server.json`, 'utf8')).pid as number;
     await b.stop(2000);
     const [e1, e2] = await Promise.all([s1, s2]);
@@ -66,14 +79,14 @@ test('stop kills what ignores SIGTERM after the timeout; a second run while one 
   const b = new HostBackend(dir);
   assert.ok((await b.build()).ok);
   const r1 = b.run('/bin/sleeper', ['60'], { stdio: 'pipe' });
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(() => b.lastChild?.pid, 'the run started');
   assert.equal(await b.status(), 'running');
   await assert.rejects(b.run('/bin/sleeper', ['1']), /the process of current Occlum instance is running/);
   process.kill(b.lastChild!.pid!, 'SIGTERM');
   await r1;
   await b.start();
   const stubborn = b.exec('/bin/sleeper', ['60', 'ignore-term'], { stdio: 'pipe' });
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(() => serverSleepers(dir, true).length === 1, 'the sleeper ignores SIGTERM');
   await b.stop(300);
   assert.equal((await stubborn).status, 128 + 9, 'SIGKILL after the timeout');
   assert.equal(await b.status(), 'built');
@@ -86,9 +99,7 @@ test('programs of one server share a PID space (as LibOS processes do); a run ha
   await b.start();
   try {
     const s = b.exec('/bin/sleeper', ['60'], { stdio: 'pipe' });
-    await new Promise((r) => setTimeout(r, 300));
-    const host = allPids().find((p) => cmdlineHas(p, '/bin/sleeper') && readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'sleeper');
-    assert.ok(host);
+    const [host] = await waitFor(() => serverSleepers(dir).length === 1 && serverSleepers(dir), 'the sleeper runs');
     // the sleeper's pid as seen inside the server's PID namespace
     const nsPid = readFileSync(`/proc/${host}/status`, 'utf8').match(/^NSpid:\s+(.*)$/m)![1].trim().split(/\s+/).at(-1);
     const out: string[] = [];

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { BackendError, type RuntimeLogRecord } from '../../src/core/backend/types.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { descendants } from '../../src/core/backend/host/procs.ts';
 
 function backend(dir: string) {
   const out: string[] = [];
@@ -43,14 +45,16 @@ test('output and exit codes: normal exit, & 0x7F folding, signal = 128+n', async
 test('a program killed by a signal reports 128+n', async () => {
   const { b } = await built(['sleeper']);
   const p = b.run('/bin/sleeper', ['30'], { stdio: 'pipe' });
-  await new Promise((r) => setTimeout(r, 300));
   // kill the program itself (the sandboxed process), not the launcher
-  const { descendants } = await import('../../src/core/backend/host/procs.ts');
-  const pids = descendants([b.lastChild!.pid!]);
-  const { readFileSync: rf } = await import('node:fs');
-  const sleeper = pids.find((pid) => rf(`/proc/${pid}/comm`, 'utf8').trim() === 'sleeper');
-  assert.ok(sleeper, 'sandboxed program found');
-  process.kill(sleeper!, 'SIGKILL');
+  const isSleeper = (pid: number) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleeper';
+    } catch {
+      return false;
+    }
+  };
+  const sleeper = await waitFor(() => b.lastChild?.pid && descendants([b.lastChild.pid]).find(isSleeper), 'the sandboxed program runs');
+  process.kill(sleeper, 'SIGKILL');
   assert.equal((await p).status, 137);
 });
 

@@ -1,7 +1,7 @@
 // Sandbox pieces without launching: the seccomp program, mount plan, env, limits, exit status.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assemble, seccompProgram } from '../../src/core/sandbox/seccomp.ts';
@@ -9,7 +9,9 @@ import { planMounts, missingMountPoints, MountError, type LayerDirs } from '../.
 import { programEnv } from '../../src/core/sandbox/env.ts';
 import { rlimitsFor, prlimitArgs } from '../../src/core/sandbox/rlimits.ts';
 import { readRuntimeConfig, RuntimeConfigError } from '../../src/core/sandbox/runtime-config.ts';
-import { bwrapArgs, occlumExitStatus } from '../../src/core/sandbox/launch.ts';
+import { bwrapArgs, execLaunch, occlumExitStatus, PROC_READ_ONLY, runLaunch } from '../../src/core/sandbox/launch.ts';
+import { stagePlan } from '../../src/core/sandbox/stage.ts';
+import { SANDBOX_UID } from '../../src/core/sandbox/identity.ts';
 import { occlumJsonTemplateText, OCCLUM_JSON_TEMPLATE } from '../../src/core/instance/template.ts';
 
 function layers(root: string): LayerDirs {
@@ -85,7 +87,7 @@ test('rlimits: stack from default_stack_size, address space from user_space_size
 test('bwrap arguments: cleared env, cwd /, caps dropped, seccomp fd, program last', () => {
   const inst = mkdtempSync(join(tmpdir(), 'occlum-sb-'));
   const plan = planMounts(readRuntimeConfig(occlumJsonTemplateText()), inst, layers(join(inst, 'run/host')));
-  const a = bwrapArgs({ plan, argv: ['/bin/hello', 'x'], env: [['OCCLUM', 'yes']], rlimits: {}, seccompFile: '/f', privileged: true });
+  const a = bwrapArgs({ plan, argv: ['/bin/hello', 'x'], env: [['OCCLUM', 'yes']], rlimits: {}, seccompFile: '/f', identity: { privileged: true, uid: 65533, gid: 65533 }, stager: null });
   const s = a.join(' ');
   assert.match(s, /--clearenv --setenv OCCLUM yes --chdir \/ --seccomp 9 -- \/bin\/hello x$/);
   assert.match(s, /--cap-drop ALL/);
@@ -99,4 +101,38 @@ test('exit status as occlum run: & 0x7F for exits, 128+n for signals', () => {
   assert.equal(occlumExitStatus(137, null), 137);
   assert.equal(occlumExitStatus(null, 'SIGKILL'), 137);
   assert.equal(occlumExitStatus(null, 'SIGSEGV'), 139);
+});
+
+test('as root the plan is staged: idmapped binds of the layers, run/host and hostfs under STAGE', () => {
+  const inst = mkdtempSync(join(tmpdir(), 'occlum-sb-'));
+  const json = JSON.parse(JSON.stringify(OCCLUM_JSON_TEMPLATE));
+  json.mount.push({ target: '/tmp', type: 'ramfs' }, { target: '/data', type: 'sefs', source: './data' });
+  const l = layers(join(inst, 'run/host'));
+  const { plan, stagerArgs } = stagePlan(planMounts(readRuntimeConfig(JSON.stringify(json)), inst, l));
+  assert.deepEqual(stagerArgs, [`bind:lower=${l.lower}`, `bind:run=${join(inst, 'run/host')}`, 'dir:merged', `bind:hostfs0=${realpathSync(inst)}`, 'dir:ramfs/tmp']);
+  assert.deepEqual([plan.layers.lower, plan.layers.upper, plan.layers.work, plan.layers.merged], ['/tmp/lower', '/tmp/run/upper', '/tmp/run/work', '/tmp/merged']);
+  const sources = plan.mounts.map((m) => (m.kind === 'bind' ? m.source : m.kind === 'tmpfs' ? m.staging : m.kind));
+  assert.deepEqual(sources, ['proc', 'dev', '/tmp/hostfs0', 'mask', 'mask', '/tmp/ramfs/tmp', '/tmp/run/sefs/data']);
+});
+
+test('launch commands: as root stage, then drop to the sandbox uid; /proc host state read-only', () => {
+  const inst = mkdtempSync(join(tmpdir(), 'occlum-sb-'));
+  const plan = planMounts(readRuntimeConfig(occlumJsonTemplateText()), inst, layers(join(inst, 'run/host')));
+  const base = { plan, argv: ['/bin/hello'], env: [], rlimits: {}, seccompFile: '/s.bpf', stager: '/x/stage' };
+  const root = runLaunch({ ...base, identity: { privileged: true, uid: SANDBOX_UID, gid: SANDBOX_UID } });
+  assert.equal(root.file, '/x/stage');
+  const sep = root.args.indexOf('--');
+  assert.deepEqual(root.args.slice(0, 5), ['65533', '65533', '/tmp', '/s.bpf', `bind:lower=${plan.layers.lower}`]);
+  assert.deepEqual(root.args.slice(sep + 1, sep + 4), ['unshare', '--user', '--map-root-user']);
+  assert.ok(!/9</.test(root.args.at(-1)!), 'fd 9 is opened once, by the stager as root');
+  assert.match(root.args.at(-1)!, /'--bind' '\/tmp\/merged' '\/'/, 'bwrap uses the staged paths');
+  const user = runLaunch({ ...base, identity: { privileged: false, uid: 1000, gid: 1000 } });
+  assert.deepEqual(user.args.slice(0, 2), ['--user', '--map-root-user']);
+  assert.match(user.args.at(-1)!, / 9<'\/s\.bpf'$/);
+  const a = bwrapArgs({ ...base, identity: { privileged: false, uid: 1000, gid: 1000 } }).join(' ');
+  for (const x of PROC_READ_ONLY) assert.ok(a.includes(`--ro-bind-try /proc/${x} /proc/${x}`), `/proc/${x} read-only`);
+  assert.throws(() => runLaunch({ ...base, stager: null, identity: { privileged: true, uid: 1, gid: 1 } }), /occlum-studio-stage is missing/);
+  const exec = execLaunch({ ...base, identity: { privileged: true, uid: SANDBOX_UID, gid: SANDBOX_UID } }, 42);
+  assert.equal(exec.file, '/bin/sh');
+  assert.match(exec.args[1], /^exec 9<'\/s\.bpf'\nexec 'nsenter' '-t' '42' '-U' '-m' '-p' '--' /);
 });

@@ -8,6 +8,7 @@ import { homedir, release } from 'node:os';
 import { join } from 'node:path';
 import { findOcclum, whichOnPath, type OcclumInstall } from './occlum-install.ts';
 import { projectRoot } from './project-root.ts';
+import { sandboxIdentity } from '../sandbox/identity.ts';
 
 export type ProbeId =
   | 'occlum'
@@ -125,20 +126,22 @@ function probeBwrap(env: NodeJS.ProcessEnv): Probe[] {
   }
   const version = spawnSync(bwrap, ['--version'], { encoding: 'utf8', timeout: 5000 }).stdout?.trim() || 'version unknown';
   // The trivial sandbox the host backend's runs need at least: every namespace unshared, the
-  // host tree read-only, fresh /proc and /dev.
-  const r = spawnSync(bwrap, ['--unshare-all', '--die-with-parent', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', 'true'], {
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
+  // host tree read-only, fresh /proc and /dev. As root, tried as the sandbox uid, which is who
+  // creates the user namespace there (src/core/sandbox/identity.ts).
+  const args = ['--unshare-all', '--die-with-parent', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', 'true'];
+  const id = sandboxIdentity();
+  const asUid = id.privileged ? ['setpriv', `--reuid=${id.uid}`, `--regid=${id.gid}`, '--clear-groups', bwrap] : [bwrap];
+  const r = spawnSync(asUid[0], [...asUid.slice(1), ...args], { encoding: 'utf8', timeout: 10_000 });
   const ok = r.status === 0;
   const why = (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n')[0];
+  const who = id.privileged ? ` as the sandbox uid ${id.uid}` : '';
   return [
     { id: 'bwrap', label: 'bubblewrap', ok: true, detail: `${bwrap} (${version})` },
     {
       id: 'userns',
       label: 'user namespaces',
       ok,
-      detail: ok ? '`bwrap --unshare-all … true` works' : `\`bwrap --unshare-all … true\` failed: ${why}`,
+      detail: ok ? `\`bwrap --unshare-all … true\` works${who}` : `\`bwrap --unshare-all … true\` failed${who}: ${why}`,
       fix: ok
         ? undefined
         : 'allow unprivileged user namespaces: `sysctl kernel.unprivileged_userns_clone=1` (Debian), ' +

@@ -1,17 +1,26 @@
 // Command lines that start the sandbox. Everything is a plain argv (file, args, env), so the
 // same launch works under child_process.spawn and under node-pty (the Run pane).
 //
-//   run:    unshare -m  → sh: mount overlay + tmpfs in the private namespace → prlimit → bwrap → program
-//   start:  unshare -m  → sh: same mounts → `sleep infinity` (the holder keeps the namespace)
-//   exec:   nsenter -t <holder> -m → sh → prlimit → bwrap → program   (shares run layer + ramfs)
+// The program is always uid 0 of its own user namespace mapped to an unprivileged host uid
+// (identity.ts). As a normal user:
+//   run:    unshare -U -m  → sh: mount overlay + tmpfs → prlimit → bwrap → program
+//   start:  unshare -U -m -p → sh: same mounts → `sleep infinity` (the holder keeps the namespaces)
+//   exec:   nsenter -t <holder> -U -m -p → sh → prlimit → bwrap → program (shares run layer + ramfs)
+// As root, the same commands run as SANDBOX_UID behind a privileged prefix:
+//   run, start: occlum-studio-stage (private mount namespace, idmapped layers under STAGE, fd 9,
+//               drops to SANDBOX_UID) → the above
+//   exec: sh → nsenter -U (setuid 0 in the namespace = SANDBOX_UID on the host) → the above
 //
-// The seccomp program is read by bwrap from fd 9, opened by the shell from a file, because
-// node-pty cannot pass extra file descriptors.
+// The seccomp program is read by bwrap from fd 9, opened from a file by the first process (as
+// root, before dropping privileges and before STAGE is covered), because node-pty cannot pass
+// extra file descriptors.
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
+import type { SandboxIdentity } from './identity.ts';
 import type { MountPlan } from './mounts.ts';
 import { prlimitArgs, type Rlimits } from './rlimits.ts';
+import { STAGE, stagePlan } from './stage.ts';
 
 export interface Launch {
   file: string;
@@ -28,8 +37,10 @@ export interface ProgramSpec {
   rlimits: Rlimits;
   /** File holding the assembled seccomp filter, or null when the fork filter is off. */
   seccompFile: string | null;
-  /** Running as root: plain mount namespace; otherwise a user namespace is added. */
-  privileged: boolean;
+  /** Host ids of the program; privileged = the studio runs as root (see identity.ts). */
+  identity: SandboxIdentity;
+  /** The stager binary; needed when identity.privileged. */
+  stager: string | null;
   /** exec into a server: join the server's PID namespace instead of making a new one. */
   sharePidNs?: boolean;
 }
@@ -65,16 +76,25 @@ export function mountScript(plan: MountPlan): string {
   return lines.join('\n');
 }
 
-/** bwrap arguments for one program (the root overlay must already be mounted at layers.merged). */
-export function bwrapArgs(spec: ProgramSpec): string[] {
+/**
+ * Host state under /proc, made read-only in every proc mount whatever the program's uid (bwrap
+ * covers sys, sysrq-trigger, irq and bus only when it finds them writable itself, which it does
+ * not with --cap-drop ALL). Sysctls resolve through the opener's namespaces, so the host's
+ * /proc/sys bound read-only shows the sandbox its own values.
+ */
+export const PROC_READ_ONLY = ['sys', 'sysrq-trigger', 'irq', 'bus', 'fs', 'acpi', 'scsi', 'mtrr', 'driver', 'tty', 'pressure'];
+
+/** bwrap arguments for one program (the root overlay must already be mounted at plan.layers.merged). */
+export function bwrapArgs(spec: ProgramSpec, plan: MountPlan = spec.plan): string[] {
   // A server's programs share one PID namespace (as LibOS processes share Occlum's PID space);
   // a run gets its own.
   const a = ['--die-with-parent', ...(spec.sharePidNs ? [] : ['--unshare-pid']), '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--cap-drop', 'ALL'];
-  a.push('--bind', spec.plan.layers.merged, '/');
-  for (const m of spec.plan.mounts) {
+  a.push('--bind', plan.layers.merged, '/');
+  for (const m of plan.mounts) {
     switch (m.kind) {
       case 'proc':
         a.push('--proc', m.target);
+        for (const x of PROC_READ_ONLY) a.push('--ro-bind-try', `/proc/${x}`, `${m.target}/${x}`);
         break;
       case 'dev':
         a.push('--dev', m.target);
@@ -98,48 +118,86 @@ export function bwrapArgs(spec: ProgramSpec): string[] {
   return a;
 }
 
-function execBwrapLine(spec: ProgramSpec): string {
+/** The shell line starting bwrap; `openSeccomp` = this shell opens fd 9 itself. */
+function execBwrapLine(spec: ProgramSpec, plan: MountPlan, openSeccomp: boolean): string {
   const pre = prlimitArgs(spec.rlimits);
-  const cmd = [...(pre.length ? ['prlimit', ...pre, '--'] : []), 'bwrap', ...bwrapArgs(spec)].map(shq).join(' ');
-  const redirect = spec.seccompFile ? ` ${SECCOMP_FD}<${shq(spec.seccompFile)}` : '';
+  const cmd = [...(pre.length ? ['prlimit', ...pre, '--'] : []), 'bwrap', ...bwrapArgs(spec, plan)].map(shq).join(' ');
+  const redirect = spec.seccompFile && openSeccomp ? ` ${SECCOMP_FD}<${shq(spec.seccompFile)}` : '';
   return `exec ${cmd}${redirect}`;
 }
 
-function unshareArgs(privileged: boolean): string[] {
-  return privileged ? ['--mount', '--propagation', 'private'] : ['--user', '--map-root-user', '--mount', '--propagation', 'private'];
+/** Opens the seccomp program on fd 9 for the rest of a root shell. */
+const openSeccompLine = (file: string | null) => (file ? [`exec ${SECCOMP_FD}<${shq(file)}`] : []);
+
+const USER_NS = ['--user', '--map-root-user', '--mount', '--propagation', 'private'];
+const SERVER_NS = ['--pid', '--fork', '--kill-child', '--mount-proc'];
+
+/**
+ * The launch of `script` in a new user + mount namespace (and `extraNs`), as the program's host
+ * user. As root, the stager first stages the idmapped layers in a private mount namespace and
+ * opens the seccomp filter on fd 9, then drops to the sandbox uid, which creates the user
+ * namespace as a normal user would.
+ */
+function sandboxLaunch(staged: StagedLaunch, extraNs: string[], script: string, seccompFile: string | null): Launch {
+  const env = { ...LAUNCHER_ENV };
+  const inner = ['unshare', ...USER_NS, ...extraNs, '--', '/bin/sh', '-c', script];
+  if (!staged.identity.privileged) return { file: inner[0], args: inner.slice(1), env };
+  const { uid, gid } = staged.identity;
+  const head = [String(uid), String(gid), STAGE, seccompFile ?? '-', ...staged.stagerArgs];
+  return { file: staged.stager, args: [...head, '--', ...inner], env };
+}
+
+interface StagedLaunch {
+  identity: SandboxIdentity;
+  stager: string;
+  /** The plan as the sandbox's side sees it (staged paths when privileged). */
+  plan: MountPlan;
+  stagerArgs: string[];
+}
+
+function staging(plan: MountPlan, identity: SandboxIdentity, stager: string | null): StagedLaunch {
+  if (!identity.privileged) return { identity, stager: '', plan, stagerArgs: [] };
+  if (!stager) {
+    throw new SandboxError('the sandbox stager native/occlum-studio-stage is missing: run `npm run build:native` (needs cargo)');
+  }
+  const s = stagePlan(plan);
+  return { identity, stager, plan: s.plan, stagerArgs: s.stagerArgs };
 }
 
 /** `occlum run`: a fresh private namespace for one program. */
 export function runLaunch(spec: ProgramSpec): Launch {
-  const script = `${mountScript(spec.plan)}\n${execBwrapLine(spec)}`;
-  return { file: 'unshare', args: [...unshareArgs(spec.privileged), '--', '/bin/sh', '-c', script], env: { ...LAUNCHER_ENV } };
+  const st = staging(spec.plan, spec.identity, spec.stager);
+  const script = `${mountScript(st.plan)}\n${execBwrapLine(spec, st.plan, !spec.identity.privileged)}`;
+  return sandboxLaunch(st, [], script, spec.seccompFile);
 }
 
 export const READY_LINE = 'occlum-studio-sandbox-ready';
 
 /**
- * `occlum start`: unshare forks the holder, PID 1 of a new PID namespace, which keeps the mount
- * namespace (and its mounts) alive. Killing it ends every program of the server at once.
- * --mount-proc: bwrap (entered with nsenter -p) reads /proc/<pid> with namespace-local pids,
- * so /proc in this mount namespace must belong to the server's PID namespace.
+ * `occlum start`: unshare forks the holder, PID 1 of a new PID namespace, which keeps the user
+ * and mount namespaces (and the mounts) alive. Killing it ends every program of the server at
+ * once. --mount-proc: bwrap (entered with nsenter -p) reads /proc/<pid> with namespace-local
+ * pids, so /proc in this mount namespace must belong to the server's PID namespace.
  */
-export function serverLaunch(plan: MountPlan, privileged: boolean): Launch {
-  const script = `${mountScript(plan)}\necho ${READY_LINE}\nexec sleep infinity`;
-  return {
-    file: 'unshare',
-    args: [...unshareArgs(privileged), '--pid', '--fork', '--kill-child', '--mount-proc', '--', '/bin/sh', '-c', script],
-    env: { ...LAUNCHER_ENV },
-  };
+export function serverLaunch(plan: MountPlan, identity: SandboxIdentity, stager: string | null): Launch {
+  const st = staging(plan, identity, stager);
+  return sandboxLaunch(st, SERVER_NS, `${mountScript(st.plan)}\necho ${READY_LINE}\nexec sleep infinity`, null);
 }
 
-/** `occlum exec`: one program in the holder's mount and PID namespaces. */
+/**
+ * `occlum exec`: one program in the holder's namespaces. As root, nsenter's default setuid(0)
+ * in the server's user namespace makes it the sandbox uid on the host.
+ */
 export function execLaunch(spec: ProgramSpec, holderPid: number): Launch {
-  const ns = spec.privileged ? ['-m', '-p'] : ['-U', '-m', '-p', '--preserve-credentials'];
-  return {
-    file: 'nsenter',
-    args: ['-t', String(holderPid), ...ns, '--', '/bin/sh', '-c', execBwrapLine({ ...spec, sharePidNs: true })],
-    env: { ...LAUNCHER_ENV },
-  };
+  const st = staging(spec.plan, spec.identity, spec.stager);
+  const ex = { ...spec, sharePidNs: true };
+  const env = { ...LAUNCHER_ENV };
+  const enter = ['-t', String(holderPid), '-U', '-m', '-p'];
+  if (!spec.identity.privileged) {
+    return { file: 'nsenter', args: [...enter, '--preserve-credentials', '--', '/bin/sh', '-c', execBwrapLine(ex, st.plan, true)], env };
+  }
+  const script = [...openSeccompLine(spec.seccompFile), `exec ${['nsenter', ...enter, '--', '/bin/sh', '-c', execBwrapLine(ex, st.plan, false)].map(shq).join(' ')}`];
+  return { file: '/bin/sh', args: ['-c', script.join('\n')], env };
 }
 
 /**

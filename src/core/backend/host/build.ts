@@ -40,6 +40,7 @@ import { encodeIntegrityOnly } from './protected-file.ts';
 import { isAlive, procInfo } from './procs.ts';
 import { packSecureImage, storeImageKey } from './pack.ts';
 import { lastTimes, stopwatch } from './timing.ts';
+import { ensureRunDirs } from './run-state.ts';
 
 export const NOT_INITIALIZED =
   'Error: the current working directory is not initialized as an Occlum instance. Need to run "occlum init" first.';
@@ -359,7 +360,13 @@ async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, on
     await writeStatCaches(p, entries, packed.ok ? packed.rootMac : null);
     mark('statcache');
     if (!opts.keepRun) rmSync(p.run, { recursive: true, force: true });
-    for (const d of [p.runRoot, p.runInitfsRoot, p.hostUpper, p.hostWork, p.hostSefs]) mkdirSync(d, { recursive: true });
+    try {
+      ensureRunDirs(p, [p.runRoot, p.runInitfsRoot, p.hostUpper, p.hostWork, p.hostSefs]);
+    } catch (err) {
+      // --keep-run kept a run/ the sandbox will refuse; the build itself is in place.
+      if (!(err instanceof BackendError)) throw err;
+      warnings.push(err.message);
+    }
     writeStatusFile(dir, 'built');
     mark('run-reset');
     return {

@@ -1,7 +1,7 @@
 // The host backend: Occlum's instance, build and run semantics with a bubblewrap sandbox in
 // place of the enclave. See docs/backends.md for what it is and is not.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, readFileSync, rmSync, closeSync, mkdirSync } from 'node:fs';
+import { constants as fsc, existsSync, openSync, readFileSync, rmSync, closeSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { initInstance, newInstance } from '../../instance/init.ts';
 import { instancePaths } from '../../instance/layout.ts';
@@ -20,6 +20,7 @@ import {
   type RunOptions,
   type VerifyOutcome,
 } from '../types.ts';
+import { sandboxIdentity, stagerPath } from '../../sandbox/identity.ts';
 import { hostBuild } from './build.ts';
 import { RuntimeLog } from './log.ts';
 import { allPids, descendants, exeOf, isAlive, namespaceOf, procInfo, signal } from './procs.ts';
@@ -41,9 +42,14 @@ interface LiveRecord {
   nsInit?: number;
 }
 
+const isPid = (n: unknown) => Number.isInteger(n) && (n as number) > 1;
+
 function readLive(file: string): LiveRecord | null {
   try {
     const r = JSON.parse(readFileSync(file, 'utf8')) as LiveRecord;
+    // Checked by content: a corrupted or forged record must not make stop signal pid 1 or an
+    // unrelated process (the start time must match the live process's too).
+    if (!isPid(r.pid) || typeof r.startTime !== 'string' || (r.nsInit !== undefined && !isPid(r.nsInit))) return null;
     return isAlive(r.pid, r.startTime) ? r : null;
   } catch {
     return null;
@@ -217,9 +223,17 @@ export class HostBackend implements Backend {
     if (readLive(this.runLockFile())) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
     const log = this.logger(opts);
     const { plan } = await prepareSession(this.dir, opts, log, true);
-    const launch: Launch = serverLaunch(plan, process.getuid?.() === 0);
+    const launch: Launch = serverLaunch(plan, sandboxIdentity(), stagerPath());
     const logFile = join(this.paths.run, 'host', 'server.log');
-    const errFd = openSync(logFile, 'a');
+    // Not through a link planted in run/host: root would append to wherever it points.
+    let errFd: number;
+    try {
+      errFd = openSync(logFile, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT | fsc.O_NOFOLLOW, 0o644);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const what = code === 'ELOOP' ? 'is a symbolic link' : `cannot be opened (${code})`;
+      throw new BackendError(`${logFile} ${what}; the server writes its log there: remove it and start again`, 1);
+    }
     const child = spawn(launch.file, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', errFd], detached: true });
     closeSync(errFd);
     const ready = await new Promise<boolean>((resolve) => {
@@ -283,18 +297,23 @@ export class HostBackend implements Backend {
       requireBuilt(this.paths);
       throw new BackendError(SERVER_NOT_STARTED, 1, [SERVER_NOT_STARTED]);
     }
-    const init = server.nsInit ?? server.pid;
-    const { programs } = this.serverMembers(init);
-    signal(programs, 'SIGTERM');
+    // Checked, not trusted: the holder must be PID 1 of a PID namespace other than ours, and the
+    // launcher an unshare; a corrupted or forged server.json signals nothing else.
+    const own = namespaceOf(process.pid, 'pid');
+    const init = server.nsInit !== undefined && namespaceOf(server.nsInit, 'pid') !== own ? server.nsInit : null;
+    const launcher = (exeOf(server.pid) ?? '').endsWith('/unshare') ? [server.pid] : [];
+    const members = () => (init === null ? { programs: [], all: [] } : this.serverMembers(init));
+    signal(members().programs, 'SIGTERM');
     // Wait for the bwrap monitors too: they report their program's status on exit, and killing
     // the holder first would SIGKILL them and turn a clean SIGTERM exit into 137.
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && this.serverMembers(init).all.length > 0) await sleep(25);
-    const left = this.serverMembers(init).all;
-    signal([init, ...left], 'SIGKILL');
-    signal([server.pid], 'SIGKILL');
+    while (Date.now() < deadline && members().all.length > 0) await sleep(25);
+    const left = members().all;
+    signal([...(init === null ? [] : [init]), ...left], 'SIGKILL');
+    signal(launcher, 'SIGKILL');
     const end = Date.now() + 5000;
-    while (Date.now() < end && (isAlive(server.pid, server.startTime) || isAlive(init) || left.some((p) => isAlive(p)))) await sleep(25);
+    const alive = () => launcher.some((p) => isAlive(p, server.startTime)) || (init !== null && isAlive(init)) || left.some((p) => isAlive(p));
+    while (Date.now() < end && alive()) await sleep(25);
     rmSync(this.paths.server, { force: true });
     this.events.status?.(await this.status());
   }

@@ -1,20 +1,21 @@
 // Everything between "run /bin/app args" and a sandbox command line: Occlum's state and path
 // checks with its messages, verification of the build, loader preflight, mount plan,
 // environment, limits and the fork filter.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { occlumLaunchError, occlumLoaderLog, preflightFile } from '../../elf/preflight.ts';
 import { instancePaths, type InstancePaths } from '../../instance/layout.ts';
 import { readStatusFile } from '../../instance/status.ts';
 import { programEnv } from '../../sandbox/env.ts';
+import { sandboxIdentity, stagerPath } from '../../sandbox/identity.ts';
 import { MountError, missingMountPoints, planMounts, type LayerDirs, type MountPlan } from '../../sandbox/mounts.ts';
 import { rlimitsFor } from '../../sandbox/rlimits.ts';
 import { readRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from '../../sandbox/runtime-config.ts';
-import { seccompFilter } from '../../sandbox/seccomp.ts';
 import { missingTools, type ProgramSpec } from '../../sandbox/launch.ts';
 import { BackendError, type RunOptions } from '../types.ts';
 import { NOT_INITIALIZED, recoverInterruptedBuild } from './build.ts';
 import { pinPath } from './pin.ts';
+import { ensureRunDirs, ensureSeccompFile, seccompPath } from './run-state.ts';
 import type { RuntimeLog } from './log.ts';
 import { verifyBuild, verifyPackedImage } from './verify.ts';
 import { lastTimes, stopwatch } from './timing.ts';
@@ -39,7 +40,7 @@ export function requireBuilt(p: InstancePaths): void {
   // here: the last good build stays runnable (unlike Occlum, which wipes run/ first).
   recoverInterruptedBuild(p);
   if (!existsSync(pinPath(p)) || !existsSync(p.hostRootfs)) throw new BackendError(NOT_BUILT, 1, [NOT_BUILT]);
-  for (const d of [p.runRoot, p.runInitfsRoot, p.hostUpper, p.hostWork, p.hostSefs]) mkdirSync(d, { recursive: true });
+  ensureRunDirs(p, [p.runRoot, p.runInitfsRoot, p.hostUpper, p.hostWork, p.hostSefs]);
 }
 
 /** Launch failures exit 127 with the LibOS + PAL lines (spec 1.3.1). */
@@ -132,17 +133,18 @@ export async function prepareSession(dir: string, opts: RunOptions, log: Runtime
     throw new BackendError(msg, 1, ['failed to boot up LibOS: ENOENT (#2, No such file or directory): mount point does not exist']);
   }
   const L = plan.layers;
-  for (const d of [L.upper, L.work, L.merged, L.ramfs, L.sefs]) mkdirSync(d, { recursive: true });
+  if (resetTemporary) for (const t of plan.temporary) rmSync(t, { recursive: true, force: true });
+  const dirs = [L.upper, L.work, L.merged, L.ramfs, L.sefs];
   for (const m of plan.mounts) {
-    if (m.kind === 'tmpfs') mkdirSync(m.staging, { recursive: true });
-    if (m.kind === 'bind' && m.source.startsWith(L.sefs)) mkdirSync(m.source, { recursive: true });
+    if (m.kind === 'tmpfs') dirs.push(m.staging);
+    if (m.kind === 'bind' && m.source.startsWith(L.sefs + '/')) dirs.push(m.source);
     log.debug('fs', `Mount ${m.kind === 'bind' ? `${m.from.type} ${m.source}` : m.kind} at ${m.target}`);
   }
-  if (resetTemporary) {
-    for (const t of plan.temporary) {
-      rmSync(t, { recursive: true, force: true });
-      mkdirSync(t, { recursive: true });
-    }
+  try {
+    ensureRunDirs(p, dirs);
+  } catch (err) {
+    if (err instanceof BackendError) log.error('fs', err.message);
+    throw err;
   }
   mark('plan');
   return { p, cfg, plan, configMs: v.configMs, imageMs: v.imageMs, secureImageMs: img.ms };
@@ -169,8 +171,9 @@ export async function prepareProgram(dir: string, path: string, args: string[], 
   const denyFork = opts.denyFork !== false;
   let seccompFile: string | null = null;
   if (denyFork) {
-    seccompFile = join(p.run, 'host', 'seccomp-nofork.bpf');
-    if (!existsSync(seccompFile)) writeFileSync(seccompFile, seccompFilter({ denyFork: true }));
+    seccompFile = seccompPath(p);
+    const wrong = ensureSeccompFile(p);
+    if (wrong) log.warn('process', `run/host/seccomp-nofork.bpf was ${wrong} (a full disk or an edit); rewrote it`);
     log.debug('process', 'fork() is denied as in Occlum (seccomp: fork and clone without CLONE_VM/CLONE_VFORK return ENOSYS)');
   } else {
     log.warn('process', 'fidelity switch: fork() is allowed (Occlum has no fork; a program that forks will fail in the enclave)');
@@ -182,7 +185,8 @@ export async function prepareProgram(dir: string, path: string, args: string[], 
     env,
     rlimits: rlimitsFor(cfg),
     seccompFile,
-    privileged: process.getuid?.() === 0,
+    identity: sandboxIdentity(),
+    stager: stagerPath(),
   };
   return { paths: p, cfg, plan, spec, configMs, imageMs, secureImageMs };
 }

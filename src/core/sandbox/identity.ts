@@ -1,0 +1,33 @@
+// Who a sandboxed program is on the host. A program in Occlum sees itself as root; here it is
+// uid 0 of its own user namespace, mapped to an unprivileged host uid, so the kernel never gives
+// it host-root powers (DAC on host-owned files, /proc/sys, which checks the global uid).
+//   - studio as a normal user: that user (unshare --map-root-user), who owns the instance;
+//   - studio as root: SANDBOX_UID, through idmapped mounts of the layers (native stager) on
+//     which root-owned files appear owned by it, so the program still owns its file system.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../detect/project-root.ts';
+
+/** Host uid and gid of programs when the studio runs as root; no user or file has them. */
+export const SANDBOX_UID = 65533;
+
+export interface SandboxIdentity {
+  /** The studio runs as root: the launcher stages idmapped layers and drops to `uid`. */
+  privileged: boolean;
+  /** Host ids the program runs as (uid 0 inside its user namespace). */
+  uid: number;
+  gid: number;
+}
+
+export function sandboxIdentity(): SandboxIdentity {
+  const uid = process.getuid?.() ?? 0;
+  if (uid === 0) return { privileged: true, uid: SANDBOX_UID, gid: SANDBOX_UID };
+  return { privileged: false, uid, gid: process.getgid?.() ?? uid };
+}
+
+/** The stager binary (native/src/bin/occlum-studio-stage.rs), built by `npm run build:native`. */
+export function stagerPath(): string | null {
+  const root = projectRoot();
+  const p = root ? join(root, 'native', 'occlum-studio-stage') : null;
+  return p && existsSync(p) ? p : null;
+}
