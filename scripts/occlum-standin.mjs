@@ -89,6 +89,9 @@ await build({
   logLevel: 'warning',
 });
 copy(addon, at('build', 'lib', 'standin', 'native', 'occlum_studio.node'), 0o755);
+// The sandbox's stager (what a root run drops its privileges through), beside the addon.
+const stager = join(root, 'native', 'occlum-studio-stage');
+if (existsSync(stager)) copy(stager, at('build', 'lib', 'standin', 'native', 'occlum-studio-stage'), 0o755);
 const wrapper = (tool, passSelf) =>
   [
     '#!/bin/sh',

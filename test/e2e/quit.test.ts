@@ -25,17 +25,36 @@ after(() => {
   if (dir) rmSync(dirname(dir), { recursive: true, force: true });
 });
 
-/** Live (non-zombie) processes whose command line names the instance: the studio, bwrap, holders. */
-function processesOf(instanceDir: string): string[] {
+/** Live (non-zombie) processes among `pids`, with their command lines. */
+function alive(pids: number[]): string[] {
   const out: string[] = [];
-  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+  for (const pid of pids) {
     try {
       if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) continue;
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(instanceDir) && pid !== String(process.pid)) out.push(`${pid} ${cmd}`);
+      out.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** Every process below `root` now (the sandbox launchers, bwrap, the program, a server's holder). */
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${name}/status`, 'utf8'))?.[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
     } catch {
       // gone meanwhile
     }
+  }
+  const out: number[] = [];
+  for (let todo = [root]; todo.length > 0; ) {
+    const next = children.get(todo.pop()!) ?? [];
+    out.push(...next);
+    todo.push(...next);
   }
   return out;
 }
@@ -48,31 +67,34 @@ async function studioWithProgram(): Promise<Tui> {
   await tui.waitFor('ready');
   tui.type(CTRL_RBRACKET);
   await tui.waitForGone('ctrl+] gives them back');
-  assert.ok(processesOf(dir).some((p) => p.includes('bwrap')), 'the program runs in its sandbox');
+  assert.ok(alive(descendants(tui.pid)).some((p) => p.includes('bwrap')), 'the program runs in its sandbox');
   return tui;
 }
 
-async function assertNothingLeft(): Promise<void> {
-  await until(() => processesOf(dir).length === 0, 'every process of the instance to end', 2000).catch(() => {
-    assert.fail(`processes left after quitting:\n${processesOf(dir).join('\n')}`);
+/** The studio's process tree, taken while it runs; none of it may outlive the quit by 2 s. */
+async function assertNothingLeft(tree: number[]): Promise<void> {
+  await until(() => alive(tree).length === 0, 'every process the studio started to end', 2000).catch(() => {
+    assert.fail(`processes left after quitting:\n${alive(tree).join('\n')}`);
   });
 }
 
 test('q with a program running names what is at stake; q again stops it and quits', { timeout: 60_000 }, async () => {
   const tui = await studioWithProgram();
+  const tree = descendants(tui.pid);
   tui.type('q');
   await tui.waitFor('1 program running (quitting stops it)');
   tui.type('q');
   assert.equal(await tui.exited, 0);
-  await assertNothingLeft();
+  await assertNothingLeft(tree);
 });
 
 for (const sig of ['SIGTERM', 'SIGHUP'] as const) {
   test(`${sig} to the studio stops the program it runs`, { timeout: 60_000 }, async () => {
     const tui = await studioWithProgram();
+    const tree = descendants(tui.pid);
     tui.signal(sig);
     assert.equal(await tui.exited, sig === 'SIGTERM' ? 143 : 129);
-    await assertNothingLeft();
+    await assertNothingLeft(tree);
   });
 }
 
@@ -90,10 +112,12 @@ test('quitting stops the exec server the studio started, and its exec’d progra
   await tui.waitFor('ready');
   tui.type(CTRL_RBRACKET);
   await tui.waitForGone('ctrl+] gives them back');
+  const tree = descendants(tui.pid);
+  assert.ok(alive(tree).some((p) => p.includes('sleep infinity') || p.includes('unshare')), alive(tree).join('\n'));
   tui.type('q');
   await tui.waitFor('1 program running (quitting stops it)');
   tui.type('q');
   assert.equal(await tui.exited, 0);
-  await assertNothingLeft();
+  await assertNothingLeft(tree);
   assert.notEqual(await new HostBackend(dir).status(), 'running');
 });

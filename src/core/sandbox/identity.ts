@@ -5,7 +5,8 @@
 //   - studio as root: SANDBOX_UID, through idmapped mounts of the layers (native stager) on
 //     which root-owned files appear owned by it, so the program still owns its file system.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../detect/project-root.ts';
 
 /** Host uid and gid of programs when the studio runs as root; no user or file has them. */
@@ -25,9 +26,16 @@ export function sandboxIdentity(): SandboxIdentity {
   return { privileged: false, uid, gid: process.getgid?.() ?? uid };
 }
 
-/** The stager binary (native/src/bin/occlum-studio-stage.rs), built by `npm run build:native`. */
+/**
+ * The stager binary (native/src/bin/occlum-studio-stage.rs), built by `npm run build:native`:
+ * in the project's native/, or in a native/ beside this module when it is bundled elsewhere (the
+ * stand-in Occlum install carries its own copy, as it does the addon).
+ */
 export function stagerPath(): string | null {
   const root = projectRoot();
-  const p = root ? join(root, 'native', 'occlum-studio-stage') : null;
-  return p && existsSync(p) ? p : null;
+  const candidates = [
+    ...(root ? [join(root, 'native', 'occlum-studio-stage')] : []),
+    join(dirname(fileURLToPath(import.meta.url)), 'native', 'occlum-studio-stage'),
+  ];
+  return candidates.find((p) => existsSync(p)) ?? null;
 }
