@@ -44,6 +44,8 @@ export interface SamplerResult {
 }
 
 const KB = 1024;
+/** How long the sampler runs at 1 ms before slowing to its interval. */
+export const STARTUP_MS = 100;
 
 function statusFields(text: string): Map<string, string> {
   const m = new Map<string, string>();
@@ -101,9 +103,21 @@ export class TreeSampler {
     this.ownDepth = depth;
   }
 
+  /**
+   * Samples every `intervalMs`, but every millisecond during the first STARTUP_MS: a short
+   * program can be gone before a slower tick sees it at all.
+   */
   start(intervalMs: number): void {
     this.sample();
-    this.timer = setInterval(() => this.sample(), intervalMs);
+    const begin = performance.now();
+    const fast = Math.min(1, intervalMs);
+    this.timer = setInterval(() => {
+      this.sample();
+      if (fast < intervalMs && performance.now() - begin > STARTUP_MS) {
+        clearInterval(this.timer!);
+        this.timer = setInterval(() => this.sample(), intervalMs);
+      }
+    }, fast);
   }
 
   /** Takes one more sample (the tree may have grown since the last tick) and stops. */
