@@ -91,6 +91,10 @@ export class TreeSampler {
   private cpuUs = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly ownDepth: number;
+  /** Launcher and bwrap pids: not read again (a run is too short for pid reuse). */
+  private readonly skip = new Set<number>();
+  /** The last maps read and the VmSize then: maps change only when the size does. */
+  private readonly lastMaps = new Map<number, { size: number; heap: number; largest: number }>();
 
   /** `pidsOf` lists the candidate pids (the run's cgroup, or the launcher's descendants). */
   constructor(private readonly pidsOf: () => number[]) {
@@ -147,28 +151,40 @@ export class TreeSampler {
     let other = 0;
     let count = 0;
     for (const pid of this.pidsOf()) {
+      if (this.skip.has(pid)) continue;
       let status: Map<string, string>;
-      let maps: string;
       try {
         status = statusFields(readFileSync(`/proc/${pid}/status`, 'utf8'));
-        // Launcher and bwrap monitors stay in the studio's PID namespace or are bwrap itself.
-        if (status.get('Name') === 'bwrap' || nsDepth(status) <= this.ownDepth) continue;
-        maps = readFileSync(`/proc/${pid}/maps`, 'utf8');
       } catch {
         continue; // exited between listing and reading
       }
+      // Launcher and bwrap monitors stay in the studio's PID namespace or are bwrap itself.
+      if (status.get('Name') === 'bwrap' || nsDepth(status) <= this.ownDepth) {
+        this.skip.add(pid);
+        continue;
+      }
       if (!status.has('VmSize')) continue; // a zombie: its memory is gone
+      const size = kb(status.get('VmSize'));
+      const known = this.procs.get(pid);
+      let last = this.lastMaps.get(pid);
+      if (last?.size !== size) {
+        try {
+          last = { size, ...mapsSummary(readFileSync(`/proc/${pid}/maps`, 'utf8')) };
+        } catch {
+          continue;
+        }
+        this.lastMaps.set(pid, last);
+      }
+      const { heap, largest } = last;
       let fds = 0;
       try {
         fds = readdirSync(`/proc/${pid}/fd`).length;
       } catch {
         /* exited */
       }
-      const { heap, largest } = mapsSummary(maps);
-      const size = kb(status.get('VmSize'));
       const stack = kb(status.get('VmStk'));
       const t = Number(status.get('Threads') ?? 1);
-      const p = this.procs.get(pid) ?? {
+      const p = known ?? {
         pid, name: status.get('Name') ?? '?', vmPeak: 0, rssPeak: 0, heap: 0, stack: 0, largestMapping: 0, threads: 0, openFiles: 0,
       };
       p.vmPeak = Math.max(p.vmPeak, kb(status.get('VmPeak')), size);
