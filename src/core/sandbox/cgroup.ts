@@ -178,6 +178,22 @@ export class RunCgroup {
     return { tasks: read('pids', 'pidsPeak'), memory: read('memory', 'memPeak') };
   }
 
+  /** Limits the group hit: task creations refused at pids.max, processes killed by the memory cap. */
+  events(): { tasksRefused: number; oomKills: number } {
+    const count = (c: Controller, file: string, key: string) => {
+      const d = this.dirs[c];
+      if (!d) return 0;
+      try {
+        const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(readFileSync(join(d.dir, file), 'utf8'));
+        return m ? Number(m[1]) : 0;
+      } catch {
+        return 0;
+      }
+    };
+    const memFile = this.dirs.memory?.version === 2 ? 'memory.events' : 'memory.oom_control';
+    return { tasksRefused: count('pids', 'pids.events', 'max'), oomKills: count('memory', memFile, 'oom_kill') };
+  }
+
   /** Pids of the processes in the group (the sandbox's launcher chain and the program tree). */
   pids(): number[] {
     const d = this.dirs.pids ?? this.dirs.memory;

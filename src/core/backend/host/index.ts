@@ -88,6 +88,20 @@ const runLaunch = sandboxed(runLaunchRaw);
 const execLaunch = sandboxed(execLaunchRaw);
 const serverLaunch = sandboxed(serverLaunchRaw);
 
+/**
+ * What the enclave would have logged when the tree hit a limit, so that the Logs and Run panes
+ * offer the same hints (and sizing) as for a real Occlum run.
+ */
+function limitRecords(cgroup: RunCgroup, cfg: RuntimeConfig, log: RuntimeLog): void {
+  const { tasksRefused, oomKills } = cgroup.events();
+  if (tasksRefused > 0) {
+    log.error('process', `Out of TCS: ${tasksRefused} thread or process creation(s) refused at max_num_of_threads = ${cfg.limits.maxThreads} (host backend: cgroup pids.max)`);
+  }
+  if (oomKills > 0) {
+    log.error('process', `run out of reserved memory: ${oomKills} process(es) killed at user_space_size + kernel heap = ${(cfg.limits.userSpace ?? 0) + (cfg.limits.kernelHeap ?? 0)} bytes (host backend: memory cgroup)`);
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class HostBackend implements Backend {
@@ -156,8 +170,9 @@ export class HostBackend implements Backend {
     return cg;
   }
 
-  private finisher(log: RuntimeLog, path: string, lockFile: string | null, cgroup?: RunCgroup) {
+  private finisher(log: RuntimeLog, path: string, lockFile: string | null, cgroup?: RunCgroup, cfg?: RuntimeConfig) {
     return (code: number | null, sig: NodeJS.Signals | number | null): ProcessExit => {
+      if (cgroup && cfg) limitRecords(cgroup, cfg, log);
       cgroup?.remove();
       const status = occlumExitStatus(code, sig);
       const exit = { status, meaning: describeExit(status) };
@@ -186,7 +201,7 @@ export class HostBackend implements Backend {
         log.info('process', `Process created: elf = ${path}, host pid = ${pid}`);
         this.events.status?.('running');
       },
-      finish: this.finisher(log, path, lock, cgroup),
+      finish: this.finisher(log, path, lock, cgroup, prep.cfg),
     };
   }
 
