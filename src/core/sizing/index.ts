@@ -5,3 +5,4 @@ export { applyRecommendation, recommendationOps, formatField } from './apply.ts'
 export { targetVersion } from './target.ts';
 export type { Measurement, Recommendation, FieldRecommendation, Verdict } from './types.ts';
 export { formatMeasurement } from './report.ts';
+export { SIZING_FIELDS, isSizingHint } from './fields.ts';
