@@ -7,6 +7,7 @@ import { BackendError } from '../core/backend/types.ts';
 import { formatPath, type JsonPath } from '../core/config/index.ts';
 import { LATEST } from '../core/config/versions.ts';
 import { applyRecommendation, measureRun, recommend, type Measurement, type Recommendation } from '../core/sizing/index.ts';
+import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 import type { StudioState, StudioStore } from './index.ts';
 
 export interface SizingState {
@@ -42,8 +43,9 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
         return;
       }
       const command = [path, ...args];
+      const shown = sanitizeForTerminal(command.join(' '));
       patch({ ...IDLE, status: 'measuring', command, focus });
-      s.setFlash(`sizing ${command.join(' ')}: running it on the host backend without limits…`);
+      s.setFlash(`sizing ${shown}: running it on the host backend without limits…`);
       const backend = new HostBackend(s.instanceDir, { log: (r) => get().appendLogChunk?.('runtime', r.line + '\n') });
       try {
         const m = await measureRun(backend, path, args, { stdio: 'ignore' });
@@ -53,7 +55,7 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
         const bad = rec.fields.filter((f) => f.verdict === 'too-small').map((f) => formatPath(f.path));
         const note = m.status === 0 ? '' : ` (it exited with ${m.status}: figures cover only what it did)`;
         get().setFlash(
-          `sized ${command.join(' ')}${note}: ${changes} field(s) to change${bad.length ? `, too small: ${bad.join(', ')}` : ''}` +
+          `sized ${shown}${note}: ${changes} field(s) to change${bad.length ? `, too small: ${bad.join(', ')}` : ''}` +
             ' — z in the Config pane applies (u undoes)',
           bad.length || m.status !== 0 ? 'error' : 'info',
         );
@@ -63,7 +65,7 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
           ? `${err.message}${/not built/.test(err.message) ? ' — sizing runs on the host backend: build with it first' : ''}`
           : (err as Error).message;
         patch({ status: 'failed', error: msg });
-        get().setFlash(`sizing failed: ${msg}`, 'error');
+        get().setFlash(`sizing failed: ${sanitizeForTerminal(msg)}`, 'error');
       }
     },
     sizingApply() {
@@ -83,7 +85,7 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
       }
       s.configSetText(next);
       const n = rec.fields.filter((f) => f.change).length;
-      get().setFlash(`applied the sizing of ${m.command.join(' ')}: ${n} field(s) (u undoes, w saves, then build)`);
+      get().setFlash(`applied the sizing of ${sanitizeForTerminal(m.command.join(' '))}: ${n} field(s) (u undoes, w saves, then build)`);
     },
   };
 };

@@ -181,8 +181,9 @@ const RecordRow = React.memo(function RecordRow({ v, selected, timestamps, wrap:
       {v.hints.map((h, i) => (
         <Text key={`h${i}`} color={theme.warning} wrap="truncate-end">
           {'      ↳ '}
-          {selected && h.configPath ? `[enter: Config ${h.configPath.join('.')}${isSizingHint(h) ? ' · z: size the program' : ''}] ` : 'hint: '}
+          {selected && h.configPath ? `[enter: Config ${h.configPath.join('.')}] ` : 'hint: '}
           {h.suggestion}
+          {selected && isSizingHint(h) ? ' · z: size the last program run' : ''}
           {!selected && h.configPath ? ` (Occlum.json ${h.configPath.join('.')})` : ''}
         </Text>
       ))}

@@ -95,10 +95,11 @@ const serverLaunch = sandboxed(serverLaunchRaw);
 function limitRecords(cgroup: RunCgroup, cfg: RuntimeConfig, log: RuntimeLog): void {
   const { tasksRefused, oomKills } = cgroup.events();
   if (tasksRefused > 0) {
-    log.error('process', `Out of TCS: ${tasksRefused} thread or process creation(s) refused at max_num_of_threads = ${cfg.limits.maxThreads} (host backend: cgroup pids.max)`);
+    log.pal(`Out of TCS (SGX error 0x1003): ${tasksRefused} thread or process creation(s) refused at max_num_of_threads = ${cfg.limits.maxThreads} (host backend: cgroup pids.max)`);
   }
   if (oomKills > 0) {
-    log.error('process', `run out of reserved memory: ${oomKills} process(es) killed at user_space_size + kernel heap = ${(cfg.limits.userSpace ?? 0) + (cfg.limits.kernelHeap ?? 0)} bytes (host backend: memory cgroup)`);
+    const cap = (cfg.limits.userSpace ?? 0) + (cfg.limits.kernelHeap ?? 0);
+    log.pal(`ENOMEM (#12, Out of memory): run out of reserved memory: ${oomKills} process(es) killed at user_space_size + kernel heap = ${cap} bytes (host backend: memory cgroup)`);
   }
 }
 
