@@ -79,6 +79,11 @@ function nsDepth(status: Map<string, string>): number {
   return (status.get('NSpid') ?? '').split(/\s+/).filter(Boolean).length;
 }
 
+/** The pid in the innermost PID namespace. */
+function nsPid(status: Map<string, string>): number {
+  return Number((status.get('NSpid') ?? '').split(/\s+/).filter(Boolean).pop());
+}
+
 export class TreeSampler {
   private readonly procs = new Map<number, ProcessPeaks>();
   private frontier: TreeSample[] = [];
@@ -91,7 +96,7 @@ export class TreeSampler {
   private cpuUs = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly ownDepth: number;
-  /** Launcher and bwrap pids: not read again (a run is too short for pid reuse). */
+  /** Launcher and bwrap monitor/init pids: not read again (a run is too short for pid reuse). */
   private readonly skip = new Set<number>();
   /** The last maps read and the VmSize then: maps change only when the size does. */
   private readonly lastMaps = new Map<number, { size: number; heap: number; largest: number }>();
@@ -158,11 +163,15 @@ export class TreeSampler {
       } catch {
         continue; // exited between listing and reading
       }
-      // Launcher and bwrap monitors stay in the studio's PID namespace or are bwrap itself.
-      if (status.get('Name') === 'bwrap' || nsDepth(status) <= this.ownDepth) {
+      // The launcher and bwrap's monitor stay in the studio's PID namespace; bwrap's init is PID 1
+      // of the sandbox's. Another bwrap-named task is the program's process before its execve:
+      // left out of this sample only.
+      const depth = nsDepth(status);
+      if (depth <= this.ownDepth || (status.get('Name') === 'bwrap' && nsPid(status) === 1)) {
         this.skip.add(pid);
         continue;
       }
+      if (status.get('Name') === 'bwrap') continue;
       if (!status.has('VmSize')) continue; // a zombie: its memory is gone
       const size = kb(status.get('VmSize'));
       const known = this.procs.get(pid);
