@@ -17,7 +17,7 @@ function measurement(p: Partial<Measurement> = {}): Measurement {
     maxProcessVm: 20 * MB, heapGrowth: 2 * MB, stackPeak: 200 * 1024, largestMapping: 8 * MB, threadsPeak: 4,
     threadsSource: 'cgroup', processes: 1, processesPeak: 1, openFilesPeak: 5,
     processPeaks: [{ vmPeak: 20 * MB, heap: 2 * MB, stack: 200 * 1024 }],
-    frontier: [{ mappedOther: 20 * MB - 2 * MB - 200 * 1024, processes: 1 }],
+    frontier: [{ mappedOther: 20 * MB - 2 * MB - 200 * 1024, processes: 1 }], usage: null,
     overhead: { samples: 10, intervalMs: 10, samplerCpuMs: 1, share: 0.01 },
     ...p,
   };

@@ -6,7 +6,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type Controller = 'memory' | 'pids';
+export type Controller = 'memory' | 'pids' | 'cpuacct';
+const CONTROLLERS: Controller[] = ['memory', 'pids', 'cpuacct'];
+/** cgroup v2 has no cpuacct: CPU time is in every group's cpu.stat, with the cpu controller. */
+const V2_NAME: Record<Controller, string> = { memory: 'memory', pids: 'pids', cpuacct: 'cpu' };
 
 interface Hierarchy {
   version: 1 | 2;
@@ -39,7 +42,7 @@ function findHierarchies(): Partial<Record<Controller, Hierarchy>> {
     if (!mountPoint) continue;
     if (fstype === 'cgroup') {
       const opts = superOpts.split(',');
-      for (const c of ['memory', 'pids'] as const) {
+      for (const c of CONTROLLERS) {
         if (!opts.includes(c) || out[c]) continue;
         const key = [...paths.keys()].find((k) => k.split(',').includes(c));
         if (key !== undefined) out[c] = { version: 1, base: join(mountPoint, paths.get(key)!) };
@@ -54,7 +57,7 @@ function findHierarchies(): Partial<Record<Controller, Hierarchy>> {
       } catch {
         continue;
       }
-      for (const c of ['memory', 'pids'] as const) if (!out[c] && controllers.includes(c)) out[c] = { version: 2, base };
+      for (const c of CONTROLLERS) if (!out[c] && controllers.includes(V2_NAME[c])) out[c] = { version: 2, base };
     }
   }
   return out;
@@ -68,9 +71,34 @@ function hierarchies(): Partial<Record<Controller, Hierarchy>> {
 }
 
 const FILES = {
-  1: { pidsMax: 'pids.max', pidsPeak: 'pids.peak', memMax: 'memory.limit_in_bytes', memPeak: 'memory.max_usage_in_bytes' },
-  2: { pidsMax: 'pids.max', pidsPeak: 'pids.peak', memMax: 'memory.max', memPeak: 'memory.peak' },
+  1: { pidsMax: 'pids.max', pidsPeak: 'pids.peak', memMax: 'memory.limit_in_bytes', memPeak: 'memory.max_usage_in_bytes', cpu: 'cpuacct.stat' },
+  2: { pidsMax: 'pids.max', pidsPeak: 'pids.peak', memMax: 'memory.max', memPeak: 'memory.peak', cpu: 'cpu.stat' },
 } as const;
+
+/** A file that exists only when the controller really is on in the group. */
+const probeFile = (c: Controller, v: 1 | 2): string => (c === 'pids' ? FILES[v].pidsMax : c === 'memory' ? FILES[v].memMax : FILES[v].cpu);
+
+/** What the tree used in all, from its group: like an exit rusage, but over every process. */
+export interface TreeUsage {
+  userMs: number | null;
+  sysMs: number | null;
+  minorFaults: number | null;
+  majorFaults: number | null;
+}
+
+/** "key value" lines of a cgroup stat file. */
+function statFile(file: string): Map<string, number> {
+  const m = new Map<string, number>();
+  try {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const [k, v] = line.split(' ');
+      if (k && v !== undefined) m.set(k, Number(v));
+    }
+  } catch {
+    /* no such file: nothing */
+  }
+  return m;
+}
 
 const PREFIX = 'occlum-studio-';
 let serial = 0;
@@ -108,7 +136,7 @@ export class RunCgroup {
    * writable. v2 needs the controller in the parent's subtree_control; enabling it fails in a
    * cgroup that itself holds processes, and then that controller is simply not used.
    */
-  static create(name: string, want: Controller[] = ['memory', 'pids']): RunCgroup {
+  static create(name: string, want: Controller[] = CONTROLLERS): RunCgroup {
     const dirs: Partial<Record<Controller, { dir: string; version: 1 | 2 }>> = {};
     const made = new Set<string>();
     for (const c of want) {
@@ -119,11 +147,11 @@ export class RunCgroup {
       try {
         if (h.version === 2) {
           const sub = readFileSync(join(h.base, 'cgroup.subtree_control'), 'utf8');
-          if (!sub.split(/\s+/).includes(c)) writeFileSync(join(h.base, 'cgroup.subtree_control'), `+${c}`);
+          if (!sub.split(/\s+/).includes(V2_NAME[c])) writeFileSync(join(h.base, 'cgroup.subtree_control'), `+${V2_NAME[c]}`);
         }
         if (!made.has(dir)) mkdirSync(dir, { recursive: true });
         made.add(dir);
-        if (!existsSync(join(dir, c === 'pids' ? 'pids.max' : FILES[h.version].memMax))) continue;
+        if (!existsSync(join(dir, probeFile(c, h.version)))) continue;
         dirs[c] = { dir, version: h.version };
       } catch {
         // Not delegated to us (read-only, no permission, v2 internal-process rule): skip it.
@@ -135,7 +163,7 @@ export class RunCgroup {
   /** Opens an existing group by name (a server's, from its exec). */
   static open(name: string): RunCgroup {
     const dirs: Partial<Record<Controller, { dir: string; version: 1 | 2 }>> = {};
-    for (const c of ['memory', 'pids'] as const) {
+    for (const c of CONTROLLERS) {
       const h = hierarchies()[c];
       if (h && existsSync(join(h.base, name))) dirs[c] = { dir: join(h.base, name), version: h.version };
     }
@@ -194,6 +222,19 @@ export class RunCgroup {
     return { tasksRefused: count('pids', 'pids.events', 'max'), oomKills: count('memory', memFile, 'oom_kill') };
   }
 
+  /** CPU time and page faults of every process the group ever held (read after the run). */
+  usage(): TreeUsage {
+    const cpu = this.dirs.cpuacct;
+    const mem = this.dirs.memory;
+    const c = cpu ? statFile(join(cpu.dir, FILES[cpu.version].cpu)) : new Map<string, number>();
+    const m = mem ? statFile(join(mem.dir, 'memory.stat')) : new Map<string, number>();
+    // v1 cpuacct.stat counts USER_HZ ticks (100 per second on Linux); v2 cpu.stat microseconds.
+    const ms = (v1: string, v2: string) =>
+      cpu?.version === 1 ? (c.has(v1) ? c.get(v1)! * 10 : null) : c.has(v2) ? c.get(v2)! / 1000 : null;
+    const faults = (k: string) => m.get(`total_${k}`) ?? m.get(k) ?? null;
+    return { userMs: ms('user', 'user_usec'), sysMs: ms('system', 'system_usec'), minorFaults: faults('pgfault'), majorFaults: faults('pgmajfault') };
+  }
+
   /** Pids of the processes in the group (the sandbox's launcher chain and the program tree). */
   pids(): number[] {
     const d = this.dirs.pids ?? this.dirs.memory;
@@ -206,19 +247,23 @@ export class RunCgroup {
   }
 
   /**
-   * Removes the group once its processes are gone: rmdir fails with EBUSY while a dying task
-   * remains, so it is retried for a second in the background (then left to the next sweep).
+   * Removes the group once its processes are gone. rmdir fails with EBUSY while an exiting task
+   * is still being torn down (a few ms after the run ended): retried briefly in place, then left
+   * to the next run's sweep.
    */
-  remove(tries = 20): void {
-    const left = [...new Set(Object.values(this.dirs).map((x) => x.dir))].filter((d) => {
-      try {
-        rmdirSync(d);
-        return false;
-      } catch (err) {
-        return (err as NodeJS.ErrnoException).code === 'EBUSY';
+  remove(): void {
+    const pause = new Int32Array(new SharedArrayBuffer(4));
+    for (const d of new Set(Object.values(this.dirs).map((x) => x.dir))) {
+      for (let tries = 0; tries < 40; tries++) {
+        try {
+          rmdirSync(d);
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EBUSY') break;
+          Atomics.wait(pause, 0, 0, 5);
+        }
       }
-    });
-    if (left.length && tries > 0) setTimeout(() => this.remove(tries - 1), 50).unref();
+    }
   }
 
   private write(file: string, value: string): boolean {

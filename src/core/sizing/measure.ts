@@ -33,6 +33,8 @@ export async function measureRun(backend: HostBackend, path: string, args: strin
   const runMs = performance.now() - started;
   const s = sampler.stop();
   const peaks = cg?.peaks() ?? { tasks: null, memory: null };
+  // Read before finish(), which removes the group.
+  const usage = cg?.usage() ?? null;
   const status = prep.finish(exit.code, exit.signal).status;
   const maxOf = (f: (p: (typeof s.processes)[number]) => number) => s.processes.reduce((m, p) => Math.max(m, f(p)), 0);
   // pids.peak also counted the launcher's tasks; it is exact where sampling can miss a burst.
@@ -55,6 +57,7 @@ export async function measureRun(backend: HostBackend, path: string, args: strin
     openFilesPeak: s.peakTreeOpenFiles,
     processPeaks: s.processes.map(({ vmPeak, heap, stack }) => ({ vmPeak, heap, stack })),
     frontier: s.frontier,
+    usage,
     overhead: { samples: s.samples, intervalMs, samplerCpuMs: s.cpuMs, share: runMs > 0 ? s.cpuMs / runMs : 0 },
   };
 }

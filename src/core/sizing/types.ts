@@ -1,6 +1,7 @@
 // What a sizing run measured and what it recommends (bytes unless named otherwise).
 import type { JsonPath } from '../config/types.ts';
 import type { TreeSample } from './sampler.ts';
+import type { TreeUsage } from '../sandbox/cgroup.ts';
 
 export interface Measurement {
   /** Program path inside the image, then its arguments. */
@@ -31,6 +32,8 @@ export interface Measurement {
   processPeaks: { vmPeak: number; heap: number; stack: number }[];
   /** Tree samples that could set the user-space need (see sampler.ts). */
   frontier: TreeSample[];
+  /** CPU time and page faults of the whole tree at exit (its cgroup), like an exit rusage. */
+  usage: TreeUsage | null;
   overhead: { samples: number; intervalMs: number; samplerCpuMs: number; share: number };
 }
 
