@@ -12,7 +12,8 @@ import { printJson, UsageError, UserError, type Command } from './command.ts';
 import { holdSignals, logSink, parseProgramArgs, printedHelp, reportBackendError } from './runtime-output.ts';
 
 export const SIZE_OPTIONS = {
-  '--instance': true, '--json': false, '--apply': false, '--occlum-version': true, '--interval': true, '--log-file': true,
+  '--instance': true, '--json': false, '--apply': false, '--occlum-version': true, '--interval': true,
+  '--log-file': true,
 };
 
 export const command: Command = {
@@ -25,7 +26,8 @@ export const command: Command = {
     '--apply writes the recommendation into Occlum.json (format-preserving; rebuild to use it). --interval sets the ' +
     `/proc sampling period in ms (default ${DEFAULT_INTERVAL_MS}). Exit status: 0, or 1 when the program failed.`,
   usage:
-    'occlum-studio size [-C|--instance dir] [--json] [--apply] [--occlum-version V] [--interval ms] [--log-file f] <path> [args…]',
+    'occlum-studio size [-C|--instance dir] [--json] [--apply] [--occlum-version V] [--interval ms] [--log-file f] ' +
+    '<path> [args…]',
   async run(argv) {
     const a = parseProgramArgs(argv, SIZE_OPTIONS);
     if (printedHelp(a, command.usage, command.summary)) return 0;
@@ -33,21 +35,24 @@ export const command: Command = {
     const json = a.flags.has('--json');
     const interval = a.values.has('--interval') ? Number(a.values.get('--interval')) : DEFAULT_INTERVAL_MS;
     if (!Number.isFinite(interval) || interval < 1 || interval > 1000) {
-      throw new UsageError(`--interval must be a number of milliseconds from 1 to 1000, not "${a.values.get('--interval')}"`);
+      const given = a.values.get('--interval');
+      throw new UsageError(`--interval must be a number of milliseconds from 1 to 1000, not "${given}"`);
     }
     const configFile = join(a.instance, 'Occlum.json');
     let loaded;
     try {
       loaded = loadConfigFile(configFile);
     } catch (err) {
-      throw new UserError(`cannot read ${configFile}: ${(err as Error).message}; size needs an Occlum instance (-C dir)`);
+      const why = (err as Error).message;
+      throw new UserError(`cannot read ${configFile}: ${why}; size needs an Occlum instance (-C dir)`);
     }
     const backend = new HostBackend(a.instance, { log: logSink(a.values.get('--log-file')) });
     const release = holdSignals();
     let m;
     try {
       // With --json the program's stdout goes to stderr, so stdout holds only the report.
-      m = await measureRun(backend, a.path, a.args, { intervalMs: interval, stdio: ['inherit', json ? process.stderr : 'inherit', 'inherit'] });
+      const stdio = ['inherit', json ? process.stderr : 'inherit', 'inherit'] as const;
+      m = await measureRun(backend, a.path, a.args, { intervalMs: interval, stdio: [...stdio] });
     } catch (err) {
       return reportBackendError(err);
     } finally {
@@ -80,7 +85,8 @@ export const command: Command = {
     }
     if (failed) {
       process.stderr.write(
-        `occlum-studio: the program exited with status ${m.status} even without limits: the figures cover only what it did before that` +
+        `occlum-studio: the program exited with status ${m.status} even without limits: ` +
+          'the figures cover only what it did before that' +
           `${a.flags.has('--apply') ? '; nothing written' : ''}\n`,
       );
       return 1;

@@ -238,8 +238,11 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         // The program started (a session ran): 127 is a launch failure only if the output says so.
         const exit = explainExit(status, kind, tails.get(id) ?? '');
         const decoded = kind === 'exec' && status !== 0 ? decodeExecError(tails.get(id) ?? '') : null;
-        const hints = status !== 0 ? hintsForText(`${tails.get(id) ?? ''}\n${(plan.runtimeLines ?? []).join('\n')}`) : [];
-        patchTab(id, { state: 'exited', exit, exitNote: decoded ? `Error: ${decoded.raw} — ${decoded.text}` : null, hints, endedAt: Date.now() });
+        // What the output and the runtime log said (e.g. Out of TCS) → the resource hints.
+        const said = `${tails.get(id) ?? ''}\n${(plan.runtimeLines ?? []).join('\n')}`;
+        const hints = status !== 0 ? hintsForText(said) : [];
+        const exitNote = decoded ? `Error: ${decoded.raw} — ${decoded.text}` : null;
+        patchTab(id, { state: 'exited', exit, exitNote, hints, endedAt: Date.now() });
         if (get().run.active === id && get().run.forwarding) setForwarding(false);
       });
     };
@@ -259,7 +262,8 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       }
       const id = intoTab ?? nextId++;
       const tab: RunTab = {
-        id, kind, path, args, title: titleOf(path, args), state: 'starting', error: null, exit: null, exitNote: null, hints: [],
+        id, kind, path, args, title: titleOf(path, args), state: 'starting', error: null, exit: null, exitNote: null,
+        hints: [],
         signalSent: null, offset: 0, startedAt: Date.now(), endedAt: null,
       };
       const tabs = intoTab !== undefined && get().run.tabs.some((t) => t.id === id)

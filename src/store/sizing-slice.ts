@@ -6,7 +6,9 @@ import { HostBackend } from '../core/backend/host/index.ts';
 import { BackendError } from '../core/backend/types.ts';
 import { formatPath, type JsonPath } from '../core/config/index.ts';
 import { LATEST } from '../core/config/versions.ts';
-import { applyRecommendation, measureRun, recommend, type Measurement, type Recommendation } from '../core/sizing/index.ts';
+import {
+  applyRecommendation, measureRun, recommend, type Measurement, type Recommendation,
+} from '../core/sizing/index.ts';
 import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 import type { StudioState, StudioStore } from './index.ts';
 
@@ -28,7 +30,9 @@ export interface SizingSlice {
   sizingApply(): void;
 }
 
-const IDLE: SizingState = { status: 'idle', command: null, measurement: null, recommendation: null, focus: null, error: null };
+const IDLE: SizingState = {
+  status: 'idle', command: null, measurement: null, recommendation: null, focus: null, error: null,
+};
 
 export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> = (set, get) => {
   const patch = (p: Partial<SizingState>) => set((s) => ({ sizing: { ...s.sizing, ...p } }));
@@ -62,7 +66,7 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
         if (focus) get().focusConfigPath(focus);
       } catch (err) {
         const msg = err instanceof BackendError
-          ? `${err.message}${/not built/.test(err.message) ? ' — sizing runs on the host backend: build with it first' : ''}`
+          ? `${err.message}${/not built/.test(err.message) ? ' — sizing runs on the host backend: build with it' : ''}`
           : (err as Error).message;
         patch({ status: 'failed', error: msg });
         get().setFlash(`sizing failed: ${sanitizeForTerminal(msg)}`, 'error');
@@ -85,7 +89,8 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
       }
       s.configSetText(next);
       const n = rec.fields.filter((f) => f.change).length;
-      get().setFlash(`applied the sizing of ${sanitizeForTerminal(m.command.join(' '))}: ${n} field(s) (u undoes, w saves, then build)`);
+      const shown = sanitizeForTerminal(m.command.join(' '));
+      get().setFlash(`applied the sizing of ${shown}: ${n} field(s) (u undoes, w saves, then build)`);
     },
   };
 };

@@ -6,14 +6,10 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
-import { RunCgroup, runCgroupName } from '../../src/core/sandbox/cgroup.ts';
-import { hasMuslGcc } from '../helpers/fixtures.ts';
-import { makeInstance } from '../helpers/host-instance.ts';
+import { makeInstance, treeLimitsSkip } from '../helpers/host-instance.ts';
 import { runFromPane, startTui } from '../helpers/tui.ts';
 
-const probe = RunCgroup.create(runCgroupName(), ['pids']);
-const skip = !hasMuslGcc() ? 'musl-gcc is not installed' : !probe.has('pids') ? 'no writable cgroup pids controller here' : false;
-probe.remove();
+const skip = treeLimitsSkip();
 
 test('Run pane z sizes a failed program, Config pane z applies it, u undoes', { skip }, async () => {
   const dir = makeInstance(['threads']);

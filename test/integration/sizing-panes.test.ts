@@ -10,17 +10,13 @@ import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { createStudioStore, openInstance, type StudioStore } from '../../src/store/index.ts';
 import { valueAt } from '../../src/core/config/outline.ts';
 import { isSizingHint } from '../../src/core/sizing/fields.ts';
-import { makeInstance } from '../helpers/host-instance.ts';
-import { hasMuslGcc } from '../helpers/fixtures.ts';
+import { makeInstance, treeLimitsSkip } from '../helpers/host-instance.ts';
 import { storeUntil } from '../helpers/store-until.ts';
-import { RunCgroup, runCgroupName } from '../../src/core/sandbox/cgroup.ts';
 import { sizeProgram } from '../../views/panes/run/bindings.ts';
 import { sizeFromHint } from '../../views/panes/logs/bindings.ts';
 import { configBindings } from '../../views/panes/config/bindings.ts';
 
-const probe = RunCgroup.create(runCgroupName(), ['pids']);
-const skip = !hasMuslGcc() ? 'musl-gcc is not installed' : !probe.has('pids') ? 'no writable cgroup pids controller here' : false;
-probe.remove();
+const skip = treeLimitsSkip();
 
 let dir = '';
 let store: StudioStore;
@@ -39,7 +35,7 @@ after(() => {
 
 const tab = () => store.getState().run.tabs.find((t) => t.id === store.getState().run.active)!;
 const until = (cond: () => boolean, what: string, ms = 60_000) =>
-  storeUntil(store, cond, what, ms, () => `\n--- tab ---\n${JSON.stringify(tab())}\n--- sizing ---\n${JSON.stringify(store.getState().sizing.error)}`);
+  storeUntil(store, cond, what, ms, () => `\n--- tab ---\n${JSON.stringify(tab())}\n--- sizing: ${store.getState().sizing.error}`);
 const threads = () => valueAt(store.getState().config.text, ['resource_limits', 'max_num_of_threads']);
 const pressConfigZ = () => configBindings.find((b) => b.keys.includes('z'))!.run({ store } as never);
 
@@ -52,11 +48,11 @@ test('Run pane: a failed run carries the sizing hint; z sizes it, Config z appli
   assert.deepEqual(hint.configPath, ['resource_limits', 'max_num_of_threads']);
 
   sizeProgram(store);
-  await until(() => store.getState().sizing.status === 'done' || store.getState().sizing.status === 'failed', 'sizing ends');
+  await until(() => ['done', 'failed'].includes(store.getState().sizing.status), 'sizing ends');
   const z = store.getState().sizing;
   assert.equal(z.status, 'done', z.error ?? '');
   assert.equal(z.measurement?.threadsPeak, 49);
-  assert.deepEqual(store.getState().config.selection, ['resource_limits', 'max_num_of_threads'], 'the hint field is shown');
+  assert.deepEqual(store.getState().config.selection, ['resource_limits', 'max_num_of_threads'], 'hint field shown');
 
   assert.equal(threads(), 32);
   pressConfigZ();

@@ -71,12 +71,16 @@ function hierarchies(): Partial<Record<Controller, Hierarchy>> {
 }
 
 const FILES = {
-  1: { pidsMax: 'pids.max', pidsPeak: 'pids.peak', memMax: 'memory.limit_in_bytes', memPeak: 'memory.max_usage_in_bytes', cpu: 'cpuacct.stat' },
+  1: {
+    pidsMax: 'pids.max', pidsPeak: 'pids.peak', memMax: 'memory.limit_in_bytes', memPeak: 'memory.max_usage_in_bytes',
+    cpu: 'cpuacct.stat',
+  },
   2: { pidsMax: 'pids.max', pidsPeak: 'pids.peak', memMax: 'memory.max', memPeak: 'memory.peak', cpu: 'cpu.stat' },
 } as const;
 
 /** A file that exists only when the controller really is on in the group. */
-const probeFile = (c: Controller, v: 1 | 2): string => (c === 'pids' ? FILES[v].pidsMax : c === 'memory' ? FILES[v].memMax : FILES[v].cpu);
+const probeFile = (c: Controller, v: 1 | 2): string =>
+  c === 'pids' ? FILES[v].pidsMax : c === 'memory' ? FILES[v].memMax : FILES[v].cpu;
 
 /** What the tree used in all, from its group: like an exit rusage, but over every process. */
 export interface TreeUsage {
@@ -147,7 +151,8 @@ export class RunCgroup {
       try {
         if (h.version === 2) {
           const sub = readFileSync(join(h.base, 'cgroup.subtree_control'), 'utf8');
-          if (!sub.split(/\s+/).includes(V2_NAME[c])) writeFileSync(join(h.base, 'cgroup.subtree_control'), `+${V2_NAME[c]}`);
+          const file = join(h.base, 'cgroup.subtree_control');
+          if (!sub.split(/\s+/).includes(V2_NAME[c])) writeFileSync(file, `+${V2_NAME[c]}`);
         }
         if (!made.has(dir)) mkdirSync(dir, { recursive: true });
         made.add(dir);
@@ -232,7 +237,10 @@ export class RunCgroup {
     const ms = (v1: string, v2: string) =>
       cpu?.version === 1 ? (c.has(v1) ? c.get(v1)! * 10 : null) : c.has(v2) ? c.get(v2)! / 1000 : null;
     const faults = (k: string) => m.get(`total_${k}`) ?? m.get(k) ?? null;
-    return { userMs: ms('user', 'user_usec'), sysMs: ms('system', 'system_usec'), minorFaults: faults('pgfault'), majorFaults: faults('pgmajfault') };
+    return {
+      userMs: ms('user', 'user_usec'), sysMs: ms('system', 'system_usec'),
+      minorFaults: faults('pgfault'), majorFaults: faults('pgmajfault'),
+    };
   }
 
   /** Pids of the processes in the group (the sandbox's launcher chain and the program tree). */

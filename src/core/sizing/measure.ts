@@ -15,7 +15,12 @@ export interface MeasureOptions {
 
 export const DEFAULT_INTERVAL_MS = 10;
 
-export async function measureRun(backend: HostBackend, path: string, args: string[], opts: MeasureOptions = {}): Promise<Measurement> {
+export async function measureRun(
+  backend: HostBackend,
+  path: string,
+  args: string[],
+  opts: MeasureOptions = {},
+): Promise<Measurement> {
   const intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
   const prep = await backend.prepareRun(path, args, { measure: true, env: opts.env });
   const cg = prep.cgroup;

@@ -18,7 +18,9 @@ const FLOOR = { stack: 1 * MB, heap: 1 * MB, mmap: 1 * MB, userSpace: 8 * MB };
 const TEMPLATE = { kernelHeap: 32 * MB, kernelStack: 1 * MB };
 
 const ERR = {
-  userSpace: 'mmap fails: "[Mmap] Error = ENOMEM (#12, Out of memory): not enough memory", or spawning: "run out of reserved memory"',
+  userSpace:
+    'mmap fails: "[Mmap] Error = ENOMEM (#12, Out of memory): not enough memory", ' +
+    'or spawning: "run out of reserved memory"',
   heap: 'brk fails: "New brk address is too high" (musl/glibc malloc then falls back to mmap, glibc may abort)',
   stack: 'the main thread overflows its stack: SIGSEGV',
   threads: 'thread or process creation fails: "Out of TCS" (SGX 0x1003; older Occlum: "Unknown SGX error")',
@@ -27,7 +29,8 @@ const ERR = {
 
 const roundUpMB = (bytes: number): number => Math.max(MB, Math.ceil(bytes / MB) * MB);
 const withMargin = (bytes: number): number => roundUpMB(bytes * MEMORY_MARGIN);
-const mb = (bytes: number): string => (bytes >= MB ? `${(bytes / MB).toFixed(1)} MB` : `${Math.round(bytes / 1024)} KB`);
+const mb = (bytes: number): string =>
+  bytes >= MB ? `${(bytes / MB).toFixed(1)} MB` : `${Math.round(bytes / 1024)} KB`;
 
 type Config = Record<string, unknown>;
 
@@ -44,7 +47,7 @@ function sizeAt(cfg: Config, path: string[]): { raw: string | null; bytes: numbe
   return { raw: v, bytes: r.ok ? r.bytes : null };
 }
 
-/** Whether the config runs with EDMM (0.30.1+: feature.enable_edmm; the ENABLE_EDMM build variable is not seen here). */
+/** Whether the config runs with EDMM (0.30.1+: feature.enable_edmm; ENABLE_EDMM at build is not seen here). */
 export function edmmOn(cfg: Config, version: VersionId): boolean {
   return atLeast(version, '0.30.1') && valueAt(cfg, ['feature', 'enable_edmm']) === true;
 }
@@ -120,7 +123,9 @@ export function recommend(m: Measurement, configText: string, version: VersionId
   const mmap = Math.max(FLOOR.mmap, withMargin(otherPeak));
   fields.push(sizeField(cfg, {
     path: ['process', 'default_mmap_size'], need: otherPeak, rec: mmap, margin: `${margin}, ≥ 1MB`,
-    measured: `largest process's mappings besides heap and stack ${mb(otherPeak)} (largest single mapping ${mb(m.largestMapping)})`,
+    measured:
+      `largest process's mappings besides heap and stack ${mb(otherPeak)} ` +
+      `(largest single mapping ${mb(m.largestMapping)})`,
     reason: 'obsolete but required: the LibOS sets the default RLIMIT_AS to heap + stack + this',
     tooSmall: 'mmap fails with ENOMEM once a process maps past its default RLIMIT_AS', costly: null,
   }));
@@ -128,8 +133,11 @@ export function recommend(m: Measurement, configText: string, version: VersionId
   // resource_limits: the enclave.
   const userNeed = userSpaceNeed(m, heap, stack);
   const user = Math.max(FLOOR.userSpace, withMargin(userNeed));
-  const userMeasured = `peak mapped ${mb(m.peakVm)} over ${m.processesPeak || 1} process(es) at once, with Occlum's per-process heap ${formatSize(heap)} + stack ${formatSize(stack)}: ${mb(userNeed)}`;
-  const hasUserMax = atLeast(version, '0.30.0') && valueAt(cfg, ['resource_limits', 'user_space_max_size']) !== undefined;
+  const userMeasured =
+    `peak mapped ${mb(m.peakVm)} over ${m.processesPeak || 1} process(es) at once, with Occlum's ` +
+    `per-process heap ${formatSize(heap)} + stack ${formatSize(stack)}: ${mb(userNeed)}`;
+  const present = (key: string) => valueAt(cfg, ['resource_limits', key]) !== undefined;
+  const hasUserMax = atLeast(version, '0.30.0') && present('user_space_max_size');
   if (!edmm && hasUserMax) {
     // Non-EDMM: user_space_max_size replaces user_space_size, which must not exceed it.
     fields.push(sizeField(cfg, {
@@ -140,14 +148,18 @@ export function recommend(m: Measurement, configText: string, version: VersionId
     const us = sizeAt(cfg, ['resource_limits', 'user_space_size']);
     const keep = us.bytes !== null && us.bytes <= user;
     fields.push({
-      path: ['resource_limits', 'user_space_size'], value: keep ? us.raw! : formatSize(user), bytes: keep ? us.bytes : user,
+      path: ['resource_limits', 'user_space_size'],
+      value: keep ? us.raw! : formatSize(user),
+      bytes: keep ? us.bytes : user,
       current: us.raw, measured: userMeasured, margin: 'none', verdict: us.raw === null ? 'missing' : 'ok',
       reason: 'non-EDMM: unused while user_space_max_size is set, but must not exceed it', change: !keep,
     });
   } else {
     fields.push(sizeField(cfg, {
       path: ['resource_limits', 'user_space_size'], need: userNeed, rec: user, margin, measured: userMeasured,
-      reason: edmm ? 'EDMM: committed at load, so the measured need is there without page faults' : 'total user memory of all processes (SDK reserved memory)',
+      reason: edmm
+        ? 'EDMM: committed at load, so the measured need is there without page faults'
+        : 'total user memory of all processes (SDK reserved memory)',
       tooSmall: ERR.userSpace, costly: staticCost,
     }));
     if (edmm && atLeast(version, '0.30.0')) {
@@ -157,22 +169,26 @@ export function recommend(m: Measurement, configText: string, version: VersionId
         path: ['resource_limits', 'user_space_max_size'], value: low ? formatSize(user) : (cur.raw ?? formatSize(user)),
         bytes: low || cur.bytes === null ? user : cur.bytes, current: cur.raw, measured: userMeasured, margin,
         reason: 'EDMM: the ceiling is max(this, 16GB); it must not be below user_space_size',
-        verdict: low ? 'too-small' : cur.raw === null ? 'missing' : 'ok', ...(low ? { consequence: 'the build stops: "wrong configuration"' } : {}),
+        verdict: low ? 'too-small' : cur.raw === null ? 'missing' : 'ok',
+        ...(low ? { consequence: 'the build stops: "wrong configuration"' } : {}),
         change: low || cur.raw === null,
       });
     }
   }
 
   const kernelMeasured = 'not measurable on the host (LibOS kernel objects, RamFS files, SEFS caches)';
-  const hasHeapMax = atLeast(version, '0.29.4') && valueAt(cfg, ['resource_limits', 'kernel_space_heap_max_size']) !== undefined;
+  const hasHeapMax = atLeast(version, '0.29.4') && present('kernel_space_heap_max_size');
   const heapRule = (path: string[], reason: string): FieldRecommendation => sizeField(cfg, {
-    path, need: TEMPLATE.kernelHeap, rec: TEMPLATE.kernelHeap, margin: 'the template value as a floor', keepIfEnough: true,
+    path, need: TEMPLATE.kernelHeap, rec: TEMPLATE.kernelHeap, margin: 'the template value as a floor',
+    keepIfEnough: true,
     measured: kernelMeasured, reason, tooSmall: ERR.kernelHeap, costly: staticCost,
   });
   if (hasHeapMax && !edmm) {
-    fields.push(heapRule(['resource_limits', 'kernel_space_heap_max_size'], 'non-EDMM: replaces kernel_space_heap_size as the static kernel heap'));
+    const why = 'non-EDMM: replaces kernel_space_heap_size as the static kernel heap';
+    fields.push(heapRule(['resource_limits', 'kernel_space_heap_max_size'], why));
   }
-  fields.push(heapRule(['resource_limits', 'kernel_space_heap_size'], edmm ? 'EDMM: the initial kernel heap' : 'the LibOS kernel heap'));
+  const heapWhy = edmm ? 'EDMM: the initial kernel heap' : 'the LibOS kernel heap';
+  fields.push(heapRule(['resource_limits', 'kernel_space_heap_size'], heapWhy));
 
   fields.push(sizeField(cfg, {
     path: ['resource_limits', 'kernel_space_stack_size'], need: 8 * 1024, rec: TEMPLATE.kernelStack,
@@ -200,11 +216,13 @@ function threadsField(cfg: Config, m: Measurement, edmm: boolean): FieldRecommen
     consequence = ERR.threads;
   } else if (!edmm && cur >= rec * TOO_LARGE_FACTOR && cur - rec >= 32) {
     verdict = 'too-large';
-    consequence = `every TCS costs its kernel_space_stack_size and SSA/TLS pages of EPC: ${cur - rec} TCS more than needed`;
+    consequence =
+      `every TCS costs its kernel_space_stack_size and SSA/TLS pages of EPC: ${cur - rec} TCS more than needed`;
   }
   return {
-    path: ['resource_limits', 'max_num_of_threads'], value: rec, bytes: null, current: v === undefined ? null : (v as number),
-    measured: `${need} thread(s) of all processes at once (${m.threadsSource === 'cgroup' ? 'cgroup pids.peak' : 'sampled'})`,
+    path: ['resource_limits', 'max_num_of_threads'], value: rec, bytes: null,
+    current: v === undefined ? null : (v as number),
+    measured: `${need} thread(s) of all processes at once (${m.threadsSource === 'cgroup' ? 'pids.peak' : 'sampled'})`,
     margin: `×${THREAD_MARGIN}, at least 2 spare`,
     reason: 'one TCS per LibOS thread, over all processes together',
     verdict, ...(consequence ? { consequence } : {}), change: rec !== v,

@@ -16,7 +16,8 @@ export function formatMeasurement(m: Measurement): string[] {
     `processes          ${m.processes} seen, ${m.processesPeak} at once`,
     `open files at once ${m.openFilesPeak}`,
     `tree at exit       ${usageLine(m)}`,
-    `measurement        ${o.samples} samples every ${o.intervalMs} ms, ${o.samplerCpuMs.toFixed(1)} ms CPU (${(o.share * 100).toFixed(2)}% of the run time)`,
+    `measurement        ${o.samples} samples every ${o.intervalMs} ms, ` +
+      `${o.samplerCpuMs.toFixed(1)} ms CPU (${(o.share * 100).toFixed(2)}% of the run time)`,
   ];
 }
 
@@ -24,7 +25,8 @@ export function formatMeasurement(m: Measurement): string[] {
 function usageLine(m: Measurement): string {
   const u = m.usage;
   if (!u || (u.userMs === null && u.minorFaults === null)) return 'not available (no cgroup cpuacct/memory here)';
-  const cpu = u.userMs !== null && u.sysMs !== null ? `CPU ${(u.userMs / 1000).toFixed(2)} s user + ${(u.sysMs / 1000).toFixed(2)} s system` : 'CPU n/a';
+  const s = (ms: number) => (ms / 1000).toFixed(2);
+  const cpu = u.userMs !== null && u.sysMs !== null ? `CPU ${s(u.userMs)} s user + ${s(u.sysMs)} s system` : 'CPU n/a';
   const faults = u.minorFaults !== null ? `, ${u.minorFaults} page faults (${u.majorFaults ?? 0} major)` : '';
   return `${cpu}${faults} (cgroup)`;
 }

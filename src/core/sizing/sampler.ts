@@ -44,7 +44,7 @@ export interface SamplerResult {
 }
 
 const KB = 1024;
-/** How long the sampler runs at 1 ms before slowing to its interval. */
+/** How long the sampler runs at 2 ms before slowing to its interval. */
 export const STARTUP_MS = 100;
 
 function statusFields(text: string): Map<string, string> {
@@ -113,13 +113,13 @@ export class TreeSampler {
   }
 
   /**
-   * Samples every `intervalMs`, but every millisecond during the first STARTUP_MS: a short
+   * Samples every `intervalMs`, but every 2 ms during the first STARTUP_MS: a short
    * program can be gone before a slower tick sees it at all.
    */
   start(intervalMs: number): void {
     this.sample();
     const begin = performance.now();
-    const fast = Math.min(1, intervalMs);
+    const fast = Math.min(2, intervalMs);
     this.timer = setInterval(() => {
       this.sample();
       if (fast < intervalMs && performance.now() - begin > STARTUP_MS) {
@@ -194,7 +194,8 @@ export class TreeSampler {
       const stack = kb(status.get('VmStk'));
       const t = Number(status.get('Threads') ?? 1);
       const p = known ?? {
-        pid, name: status.get('Name') ?? '?', vmPeak: 0, rssPeak: 0, heap: 0, stack: 0, largestMapping: 0, threads: 0, openFiles: 0,
+        pid, name: status.get('Name') ?? '?', vmPeak: 0, rssPeak: 0, heap: 0, stack: 0, largestMapping: 0, threads: 0,
+        openFiles: 0,
       };
       p.vmPeak = Math.max(p.vmPeak, kb(status.get('VmPeak')), size);
       p.rssPeak = Math.max(p.rssPeak, kb(status.get('VmHWM')));
@@ -224,7 +225,8 @@ export class TreeSampler {
 
   private addToFrontier(s: TreeSample): void {
     if (this.frontier.some((f) => f.mappedOther >= s.mappedOther && f.processes >= s.processes)) return;
-    this.frontier = [...this.frontier.filter((f) => !(s.mappedOther >= f.mappedOther && s.processes >= f.processes)), s];
+    const dominated = (f: TreeSample) => s.mappedOther >= f.mappedOther && s.processes >= f.processes;
+    this.frontier = [...this.frontier.filter((f) => !dominated(f)), s];
   }
 }
 
@@ -243,7 +245,8 @@ export function treeOf(root: number): number[] {
     }
     for (const tid of tasks) {
       try {
-        for (const c of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ')) if (c.trim()) stack.push(Number(c));
+        const children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ');
+        for (const c of children) if (c.trim()) stack.push(Number(c));
       } catch {
         /* gone */
       }

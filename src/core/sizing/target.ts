@@ -4,7 +4,11 @@ import { parseTree } from 'jsonc-parser';
 import { readSettings } from '../config/settings.ts';
 import { detectVersion, resolveVersion, type VersionId } from '../config/versions.ts';
 
-export function targetVersion(text: string, instanceDir: string, given?: string): { version: VersionId; problems: string[] } {
+export function targetVersion(
+  text: string,
+  instanceDir: string,
+  given?: string,
+): { version: VersionId; problems: string[] } {
   if (given !== undefined) {
     const r = resolveVersion(given);
     if (r.ok) return { version: r.id, problems: [] };

@@ -106,13 +106,18 @@ export function ConfigPane() {
         </Box>
       </Box>
       {sizingRows.map((l, i) => (
-        <Text key={`z${i}`} color={i === 0 ? theme.accent : l.startsWith('!') ? theme.error : l.startsWith('~') ? theme.warning : undefined} wrap="truncate-end">
+        <Text key={`z${i}`} color={sizingColor(l, i)} wrap="truncate-end">
           {l}
         </Text>
       ))}
       <Problems diagnostics={diags} focused={c.mode === 'problems'} selected={c.problemIndex} lines={problemLines} />
     </Box>
   );
+}
+
+function sizingColor(line: string, i: number): string | undefined {
+  if (i === 0) return theme.accent;
+  return line.startsWith('!') ? theme.error : line.startsWith('~') ? theme.warning : undefined;
 }
 
 /** The sizing result under the tree: a title, then the fields to change first (at most `max` lines). */

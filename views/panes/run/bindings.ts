@@ -52,7 +52,8 @@ export const runBindings: Binding[] = [
   b(['s'], 'start the exec server of the instance (occlum start), for x', ({ store }) => void store.getState().runServer('start'), 'server-start'),
   b(['S'], 'stop the exec server (occlum stop): ends every exec’d program', ({ store }) => void store.getState().runServer('stop'), 'server-stop'),
   b(['R'], 'rerun the focused tab’s command', ({ store }) => void store.getState().runRerun(), 'rerun'),
-  b(['z'], 'size this program: run its command on the host backend without limits, recommend Occlum.json sizes', ({ store }) => sizeProgram(store), 'run-size'),
+  b(['z'], 'size this program: run its command on the host backend without limits, recommend Occlum.json sizes',
+    ({ store }) => sizeProgram(store), 'run-size'),
   // A shifted key: `k` moves up in the other panes, and a kill must not be one slip away.
   b(['K'], 'kill the focused program (SIGTERM; again: SIGKILL)', ({ store }) => store.getState().runKill(), 'run-kill'),
   { ...b(['w'], 'close the focused tab (kills its program)', ({ store }) => store.getState().runCloseTab(), 'run-close-tab'),

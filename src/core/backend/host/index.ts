@@ -95,11 +95,17 @@ const serverLaunch = sandboxed(serverLaunchRaw);
 function limitRecords(cgroup: RunCgroup, cfg: RuntimeConfig, log: RuntimeLog): void {
   const { tasksRefused, oomKills } = cgroup.events();
   if (tasksRefused > 0) {
-    log.pal(`Out of TCS (SGX error 0x1003): ${tasksRefused} thread or process creation(s) refused at max_num_of_threads = ${cfg.limits.maxThreads} (host backend: cgroup pids.max)`);
+    log.pal(
+      `Out of TCS (SGX error 0x1003): ${tasksRefused} thread or process creation(s) refused at ` +
+        `max_num_of_threads = ${cfg.limits.maxThreads} (host backend: cgroup pids.max)`,
+    );
   }
   if (oomKills > 0) {
     const cap = (cfg.limits.userSpace ?? 0) + (cfg.limits.kernelHeap ?? 0);
-    log.pal(`ENOMEM (#12, Out of memory): run out of reserved memory: ${oomKills} process(es) killed at user_space_size + kernel heap = ${cap} bytes (host backend: memory cgroup)`);
+    log.pal(
+      `ENOMEM (#12, Out of memory): run out of reserved memory: ${oomKills} process(es) killed at ` +
+        `user_space_size + kernel heap = ${cap} bytes (host backend: memory cgroup)`,
+    );
   }
 }
 
@@ -161,12 +167,13 @@ export class HostBackend implements Backend {
     if (opts.measure) return cg;
     const limits = treeLimitsFor(cfg);
     if (limits.tasks !== null && cg.setTaskLimit(limits.tasks)) {
-      log.debug('process', `max_num_of_threads = ${cfg.limits.maxThreads}: thread and process creation beyond it fails (cgroup pids.max)`);
+      const n = cfg.limits.maxThreads;
+      log.debug('process', `max_num_of_threads = ${n}: thread and process creation beyond it fails (cgroup pids.max)`);
     } else if (limits.tasks !== null) {
       log.debug('process', 'max_num_of_threads is not enforced: no writable cgroup pids controller on this machine');
     }
     if (limits.memory !== null && cg.setMemoryLimit(limits.memory)) {
-      log.debug('process', `user space + kernel heap = ${limits.memory} bytes caps the memory of all processes together (cgroup)`);
+      log.debug('process', `user space + kernel heap = ${limits.memory} bytes caps all processes together (cgroup)`);
     }
     return cg;
   }
