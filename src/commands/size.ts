@@ -8,13 +8,18 @@ import {
   applyRecommendation, formatField, formatMeasurement, measureRun, recommend, targetVersion, DEFAULT_INTERVAL_MS,
 } from '../core/sizing/index.ts';
 import { sanitizeForTerminal } from '../core/text/sanitize.ts';
-import { printJson, UsageError, UserError, type Command } from './command.ts';
-import { holdSignals, logSink, parseProgramArgs, printedHelp, reportBackendError } from './runtime-output.ts';
+import { InputError, printJson, UsageError, type Command } from './command.ts';
+import { holdSignals, logSink, reportBackendError } from './runtime-output.ts';
+import { INSTANCE_OPTION, instanceDir, parseProgramCommand } from './args.ts';
 
-export const SIZE_OPTIONS = {
-  '--instance': true, '--json': false, '--apply': false, '--occlum-version': true, '--interval': true,
-  '--log-file': true,
-};
+const OPTIONS = {
+  ...INSTANCE_OPTION,
+  json: { type: 'boolean', default: false },
+  apply: { type: 'boolean', default: false },
+  'occlum-version': { type: 'string' },
+  interval: { type: 'string' },
+  'log-file': { type: 'string' },
+} as const;
 
 export const command: Command = {
   name: 'size',
@@ -26,27 +31,30 @@ export const command: Command = {
     '--apply writes the recommendation into Occlum.json (format-preserving; rebuild to use it). --interval sets the ' +
     `/proc sampling period in ms (default ${DEFAULT_INTERVAL_MS}). Exit status: 0, or 1 when the program failed.`,
   usage:
-    'occlum-studio size [-C|--instance dir] [--json] [--apply] [--occlum-version V] [--interval ms] [--log-file f] ' +
+    'occlum-studio size [-C DIR] [--json] [--apply] [--occlum-version V] [--interval ms] [--log-file f] ' +
     '<path> [args…]',
+  options: OPTIONS,
+  instance: 'option',
+  programAfter: 'first-argument',
   async run(argv) {
-    const a = parseProgramArgs(argv, SIZE_OPTIONS);
-    if (printedHelp(a, command.usage, command.summary)) return 0;
+    const a = parseProgramCommand(argv, OPTIONS);
+    const dir = instanceDir(a.values.instance, undefined);
     if (!a.path) throw new UsageError('the program path inside the image is missing, e.g. occlum-studio size /bin/app');
-    const json = a.flags.has('--json');
-    const interval = a.values.has('--interval') ? Number(a.values.get('--interval')) : DEFAULT_INTERVAL_MS;
+    const json = a.values.json;
+    const interval = a.values.interval !== undefined ? Number(a.values.interval) : DEFAULT_INTERVAL_MS;
     if (!Number.isFinite(interval) || interval < 1 || interval > 1000) {
-      const given = a.values.get('--interval');
+      const given = a.values.interval;
       throw new UsageError(`--interval must be a number of milliseconds from 1 to 1000, not "${given}"`);
     }
-    const configFile = join(a.instance, 'Occlum.json');
+    const configFile = join(dir, 'Occlum.json');
     let loaded;
     try {
       loaded = loadConfigFile(configFile);
     } catch (err) {
       const why = (err as Error).message;
-      throw new UserError(`cannot read ${configFile}: ${why}; size needs an Occlum instance (-C dir)`);
+      throw new InputError(`cannot read ${configFile}: ${why}; size needs an Occlum instance (-C dir)`);
     }
-    const backend = new HostBackend(a.instance, { log: logSink(a.values.get('--log-file')) });
+    const backend = new HostBackend(dir, { log: logSink(a.values['log-file']) });
     const release = holdSignals();
     let m;
     try {
@@ -58,12 +66,12 @@ export const command: Command = {
     } finally {
       release();
     }
-    const { version, problems } = targetVersion(loaded.text, a.instance, a.values.get('--occlum-version'));
+    const { version, problems } = targetVersion(loaded.text, dir, a.values['occlum-version']);
     for (const p of problems) process.stderr.write(`occlum-studio: ${sanitizeForTerminal(p)}\n`);
     const rec = recommend(m, loaded.text, version);
     const failed = m.status !== 0;
     let applied = false;
-    if (a.flags.has('--apply') && !failed) {
+    if (a.values.apply && !failed) {
       const next = applyRecommendation(loaded.text, rec);
       if (next !== loaded.text) {
         saveConfigFile(configFile, next, loaded.disk);
@@ -80,14 +88,14 @@ export const command: Command = {
         ...rec.fields.map((f) => sanitizeForTerminal(formatField(f))),
       ];
       if (applied) out.push(`wrote ${configFile}; rebuild (occlum-studio build) for runs to use it`);
-      else if (a.flags.has('--apply') && !failed) out.push('Occlum.json already has these values: nothing written');
+      else if (a.values.apply && !failed) out.push('Occlum.json already has these values: nothing written');
       process.stdout.write(out.join('\n') + '\n');
     }
     if (failed) {
       process.stderr.write(
         `occlum-studio: the program exited with status ${m.status} even without limits: ` +
           'the figures cover only what it did before that' +
-          `${a.flags.has('--apply') ? '; nothing written' : ''}\n`,
+          `${a.values.apply ? '; nothing written' : ''}\n`,
       );
       return 1;
     }
