@@ -66,7 +66,8 @@ test('fixtures fail under the template, pass after size --apply and a build', { 
     assertWithinFactor(m, rec);
     // The file got exactly the recommended values (format kept: 4-space indent of makeInstance).
     const cfg = JSON.parse(readFileSync(join(dir, 'Occlum.json'), 'utf8'));
-    for (const x of rec.fields) assert.deepEqual(x.path.reduce((v: any, k) => v[k], cfg), x.value, x.path.join('.'));
+    const at = (path: (string | number)[]) => path.reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], cfg);
+    for (const x of rec.fields) assert.deepEqual(at(x.path), x.value, x.path.join('.'));
     assert.match(readFileSync(join(dir, 'Occlum.json'), 'utf8'), /^ {4}"resource_limits": \{$/m);
     assert.equal(runCli(['build'], { cwd: dir }).status, 0);
     const after = runCli(['run', `/bin/${c.program}`], { cwd: dir });

@@ -51,7 +51,7 @@ function findHierarchies(): Partial<Record<Controller, Hierarchy>> {
       const rel = paths.get('');
       if (rel === undefined) continue;
       const base = join(mountPoint, rel);
-      let controllers: string[] = [];
+      let controllers: string[];
       try {
         controllers = readFileSync(join(base, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
       } catch {
@@ -114,7 +114,7 @@ export function runCgroupName(): string {
 
 /** Removes groups left by studio processes that died before cleaning up (empty ones only). */
 function sweep(base: string): void {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = readdirSync(base).filter((n) => n.startsWith(PREFIX));
   } catch {

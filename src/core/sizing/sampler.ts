@@ -237,7 +237,7 @@ export function treeOf(root: number): number[] {
   while (stack.length) {
     const pid = stack.pop()!;
     out.push(pid);
-    let tasks: string[] = [];
+    let tasks: string[];
     try {
       tasks = readdirSync(`/proc/${pid}/task`);
     } catch {
