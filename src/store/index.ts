@@ -9,8 +9,9 @@ import { configHooks, createConfigSlice, type ConfigSlice } from './config-slice
 import { createFilesSlice, filesHooks, type FilesSlice } from './files-slice.ts';
 import { createLogsSlice, type LogsSlice } from './logs-slice.ts';
 import { createRunSlice, runHooks, type RunSlice } from './run-slice.ts';
+import { createSizingSlice, sizingHooks, type SizingSlice } from './sizing-slice.ts';
 
-export type StudioState = AppSlice & ConfigSlice & LogsSlice & RunSlice & FilesSlice & BuildSlice;
+export type StudioState = AppSlice & ConfigSlice & LogsSlice & RunSlice & FilesSlice & BuildSlice & SizingSlice;
 
 /** What a slice may do when an instance opens, and how it reports unsaved work. */
 export interface SliceHooks {
@@ -21,7 +22,7 @@ export interface SliceHooks {
   close?(store: StudioStore): Promise<void>;
 }
 
-const sliceHooks: SliceHooks[] = [configHooks, runHooks, filesHooks, buildHooks];
+const sliceHooks: SliceHooks[] = [configHooks, runHooks, filesHooks, buildHooks, sizingHooks];
 
 export interface StoreOptions {
   launchDir: string;
@@ -37,6 +38,7 @@ export function createStudioStore(opts: StoreOptions = { launchDir: process.cwd(
     ...createRunSlice()(...a),
     ...createFilesSlice()(...a),
     ...createBuildSlice()(...a),
+    ...createSizingSlice(...a),
   }));
   store.setState({
     launchDir: opts.launchDir,

@@ -16,6 +16,7 @@ import { entryCandidates } from '../core/pty/candidates.ts';
 import { translateInput } from '../core/pty/input.ts';
 import { BackendError, type BackendEvents } from '../core/backend/types.ts';
 import { openBackend } from '../core/backend/select.ts';
+import { hintsForText, type LogHint } from '../core/logs/index.ts';
 import type { SliceHooks, StudioState, StudioStore } from './index.ts';
 
 export type RunKind = 'run' | 'exec';
@@ -35,6 +36,8 @@ export interface LaunchPlan extends PtyCommand {
   started?(pid: number): void;
   /** Given the launcher process's raw end, returns the status as Occlum reports it. */
   finish?(code: number | null, signal: number | null): { status: number } | void;
+  /** Runtime log lines the backend reported for this launch so far (hints at the end). */
+  runtimeLines?: string[];
 }
 
 /** Turns "run this program" into a command line; throws (BackendError) when it is refused. */
@@ -55,6 +58,8 @@ export interface RunTab {
   exit: ExitExplanation | null;
   /** Extra detail decoded from the output (occlum exec's `Error: <status>` line). */
   exitNote: string | null;
+  /** Hints (core/logs) for what the program's output and runtime log said before a failed exit. */
+  hints: LogHint[];
   /** Signal the user sent with kill (k), if any. */
   signalSent: 'SIGTERM' | 'SIGKILL' | null;
   /** Lines scrolled back from the live screen (0 = following the program). */
@@ -138,11 +143,14 @@ function signalNumber(sig: NodeJS.Signals | number | null | undefined): number |
   return typeof sig === 'number' && sig > 0 ? sig : null;
 }
 
-function backendFor(store: StudioStore, instanceDir: string, env: NodeJS.ProcessEnv) {
+function backendFor(store: StudioStore, instanceDir: string, env: NodeJS.ProcessEnv, lines?: string[]) {
   const s = store.getState();
   const events: BackendEvents = {
     // Runtime log records (the host's own LibOS-format lines) go to the Logs pane.
-    log: (r) => s.appendLogChunk?.('runtime', r.line + '\n'),
+    log: (r) => {
+      lines?.push(r.line);
+      s.appendLogChunk?.('runtime', r.line + '\n');
+    },
   };
   return openBackend(instanceDir, { backend: s.backend, events, env }).backend;
 }
@@ -151,7 +159,8 @@ function backendFor(store: StudioStore, instanceDir: string, env: NodeJS.Process
 export function backendLauncher(store: StudioStore): Launcher {
   return async (req) => {
     const env = { ...process.env, ...req.env };
-    const backend = backendFor(store, req.instanceDir, env);
+    const runtimeLines: string[] = [];
+    const backend = backendFor(store, req.instanceDir, env, runtimeLines);
     const opts = { env, logLevel: env.OCCLUM_LOG_LEVEL };
     const prep = req.kind === 'run' ? await backend.prepareRun(req.path, req.args, opts) : await backend.prepareExec(req.path, req.args, opts);
     return {
@@ -161,6 +170,7 @@ export function backendLauncher(store: StudioStore): Launcher {
       cwd: (prep as { cwd?: string }).cwd,
       started: prep.started,
       finish: (code, signal) => prep.finish(code, signal),
+      runtimeLines,
     };
   };
 }
@@ -228,7 +238,11 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         // The program started (a session ran): 127 is a launch failure only if the output says so.
         const exit = explainExit(status, kind, tails.get(id) ?? '');
         const decoded = kind === 'exec' && status !== 0 ? decodeExecError(tails.get(id) ?? '') : null;
-        patchTab(id, { state: 'exited', exit, exitNote: decoded ? `Error: ${decoded.raw} — ${decoded.text}` : null, endedAt: Date.now() });
+        // What the output and the runtime log said (e.g. Out of TCS) → the resource hints.
+        const said = `${tails.get(id) ?? ''}\n${(plan.runtimeLines ?? []).join('\n')}`;
+        const hints = status !== 0 ? hintsForText(said) : [];
+        const exitNote = decoded ? `Error: ${decoded.raw} — ${decoded.text}` : null;
+        patchTab(id, { state: 'exited', exit, exitNote, hints, endedAt: Date.now() });
         if (get().run.active === id && get().run.forwarding) setForwarding(false);
       });
     };
@@ -249,6 +263,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       const id = intoTab ?? nextId++;
       const tab: RunTab = {
         id, kind, path, args, title: titleOf(path, args), state: 'starting', error: null, exit: null, exitNote: null,
+        hints: [],
         signalSent: null, offset: 0, startedAt: Date.now(), endedAt: null,
       };
       const tabs = intoTab !== undefined && get().run.tabs.some((t) => t.id === id)

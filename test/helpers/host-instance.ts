@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newInstance } from '../../src/core/instance/init.ts';
-import { installFixtures, type FixtureName } from './fixtures.ts';
+import { RunCgroup, runCgroupName } from '../../src/core/sandbox/cgroup.ts';
+import { hasMuslGcc, installFixtures, type FixtureName } from './fixtures.ts';
 
 export function makeInstance(names: FixtureName[], edit?: (cfg: Record<string, any>) => void): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'occlum-host-')), 'inst');
@@ -15,4 +16,13 @@ export function makeInstance(names: FixtureName[], edit?: (cfg: Record<string, a
     writeFileSync(join(dir, 'Occlum.json'), JSON.stringify(cfg, null, 4) + '\n');
   }
   return dir;
+}
+
+/** Why the host backend's thread cap cannot be tested here (no musl-gcc or pids cgroup), or false. */
+export function treeLimitsSkip(): string | false {
+  if (!hasMuslGcc()) return 'musl-gcc is not installed';
+  const probe = RunCgroup.create(runCgroupName(), ['pids']);
+  const ok = probe.has('pids');
+  probe.remove();
+  return ok ? false : 'no writable cgroup pids controller here';
 }

@@ -3,6 +3,7 @@
 // Events are typed callbacks so the store, the CLI and tests subscribe the same way.
 import type { FsView, Progress, VerifyReport } from '../securefs/types.ts';
 import type { PreflightProblem } from '../elf/preflight.ts';
+import type { RunCgroup } from '../sandbox/cgroup.ts';
 
 export type BackendKind = 'host' | 'occlum';
 
@@ -73,6 +74,11 @@ export interface RunOptions {
   denyFork?: boolean;
   /** Hash every file of the image layer instead of checking its pinned metadata. */
   fullVerify?: boolean;
+  /**
+   * Host backend, `size`: run with generous limits instead of the config's (no RLIMIT_AS, a 1 GB
+   * stack, no thread or memory cap) in a fresh cgroup that PreparedLaunch.cgroup exposes.
+   */
+  measure?: boolean;
 }
 
 export interface ProcessExit {
@@ -91,6 +97,8 @@ export interface PreparedLaunch {
   started?(pid: number): void;
   /** Call when the launched process ended, with its raw code/signal: logs and cleans up. */
   finish(code: number | null, signal: NodeJS.Signals | number | null): ProcessExit;
+  /** Host backend: the control group holding the whole sandboxed tree (limits and peaks). */
+  cgroup?: RunCgroup;
 }
 
 export interface Backend {

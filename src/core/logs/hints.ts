@@ -1,6 +1,7 @@
 // Records whose message is known to mean "change this in Occlum.json" (spec section 3.3,
 // docs/resource_config_guide.md, maintainer answers in Occlum issues) → a hint with the JSON
 // path of the field, so the UI can jump to it in the Config pane.
+import { parseLog } from './parser.ts';
 import type { LogRecord } from './types.ts';
 
 export interface LogHint {
@@ -159,5 +160,12 @@ export function hintsFor(r: LogRecord): LogHint[] {
   }
   const out: LogHint[] = [];
   for (const rule of RULES) if (rule.test(r, r.text)) out.push(rule.hint);
+  return out;
+}
+
+/** Hints of every record in a text (a program's terminal output, runtime records), once each. */
+export function hintsForText(text: string): LogHint[] {
+  const out: LogHint[] = [];
+  for (const r of parseLog(text)) for (const h of hintsFor(r)) if (!out.includes(h)) out.push(h);
   return out;
 }

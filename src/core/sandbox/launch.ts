@@ -43,6 +43,8 @@ export interface ProgramSpec {
   stager: string | null;
   /** exec into a server: join the server's PID namespace instead of making a new one. */
   sharePidNs?: boolean;
+  /** Limits hook (run): cgroup.procs files the launch joins first, so the whole tree is in them. */
+  cgroupProcs?: string[];
 }
 
 const LAUNCHER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
@@ -164,11 +166,25 @@ function staging(plan: MountPlan, identity: SandboxIdentity, stager: string | nu
   return { identity, stager, plan: s.plan, stagerArgs: s.stagerArgs };
 }
 
+/**
+ * Limits hook: the launch started by a shell that first moves itself into the run's cgroups and
+ * then execs it, so everything it starts is in them. It runs as the studio's user, before the
+ * stager drops to the sandbox uid (which could not write cgroup.procs).
+ */
+export function inCgroups(launch: Launch, procsFiles: string[] = []): Launch {
+  if (procsFiles.length === 0) return launch;
+  const join = procsFiles.map((f) => {
+    const fail = shq(`occlum-studio: sandbox: cannot join the cgroup ${f}`);
+    return `echo $$ > ${shq(f)} || { echo ${fail} >&2; exit 1; }\n`;
+  });
+  return { file: '/bin/sh', args: ['-c', `${join.join('')}exec "$@"`, 'occlum-studio-launch', launch.file, ...launch.args], env: launch.env };
+}
+
 /** `occlum run`: a fresh private namespace for one program. */
 export function runLaunch(spec: ProgramSpec): Launch {
   const st = staging(spec.plan, spec.identity, spec.stager);
   const script = `${mountScript(st.plan)}\n${execBwrapLine(spec, st.plan, !spec.identity.privileged)}`;
-  return sandboxLaunch(st, [], script, spec.seccompFile);
+  return inCgroups(sandboxLaunch(st, [], script, spec.seccompFile), spec.cgroupProcs);
 }
 
 export const READY_LINE = 'occlum-studio-sandbox-ready';

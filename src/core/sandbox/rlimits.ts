@@ -23,3 +23,9 @@ export function prlimitArgs(r: Rlimits): string[] {
   if (r.stack) a.push(`--stack=${r.stack}:`);
   return a;
 }
+
+/**
+ * Limits of a sizing run (`size`): none from the config, so the program shows what it needs;
+ * the stack soft limit is raised so deep recursion is measured rather than cut off.
+ */
+export const MEASURE_RLIMITS: Rlimits = { stack: 1024 ** 3 };

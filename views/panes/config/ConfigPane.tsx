@@ -4,6 +4,9 @@
 import React from 'react';
 import { Box, Text, useStdout } from 'ink';
 import { formatPath, helpFor, type Diagnostic } from '../../../src/core/config/index.ts';
+import { formatField } from '../../../src/core/sizing/apply.ts';
+import type { SizingState } from '../../../src/store/sizing-slice.ts';
+import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { LineEditor } from '../../widgets/LineEditor.tsx';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { severityColor, theme } from '../../theme.ts';
@@ -27,10 +30,12 @@ export function ConfigPane() {
   const store = useStudioStore();
   const { stdout } = useStdout();
   const c = useStudio((s) => s.config);
+  const sizing = useStudio((s) => s.sizing);
   const screenRows = stdout.rows || 24;
   // Problems list: title + up to 5 lines (3 on small screens).
   const problemLines = screenRows < 30 ? 4 : 6;
-  const height = Math.max(4, screenRows - CHROME - problemLines - (c.conflict ? 1 : 0));
+  const sizingRows = sizingLines(sizing, screenRows < 30 ? 4 : 10);
+  const height = Math.max(4, screenRows - CHROME - problemLines - sizingRows.length - (c.conflict ? 1 : 0));
   const width = stdout.columns || 80;
 
   if (!c.file) return <Text>No Occlum.json in this instance (run `occlum-studio init` to create one).</Text>;
@@ -100,9 +105,30 @@ export function ConfigPane() {
           {row ? <Help path={row.path} diagnostics={row.diagnostics} /> : null}
         </Box>
       </Box>
+      {sizingRows.map((l, i) => (
+        <Text key={`z${i}`} color={sizingColor(l, i)} wrap="truncate-end">
+          {l}
+        </Text>
+      ))}
       <Problems diagnostics={diags} focused={c.mode === 'problems'} selected={c.problemIndex} lines={problemLines} />
     </Box>
   );
+}
+
+function sizingColor(line: string, i: number): string | undefined {
+  if (i === 0) return theme.accent;
+  return line.startsWith('!') ? theme.error : line.startsWith('~') ? theme.warning : undefined;
+}
+
+/** The sizing result under the tree: a title, then the fields to change first (at most `max` lines). */
+function sizingLines(z: SizingState, max: number): string[] {
+  const cmd = sanitizeForTerminal((z.command ?? []).join(' '));
+  if (z.status === 'idle') return [];
+  if (z.status === 'measuring') return [`Sizing: measuring ${cmd} on the host backend…`];
+  if (z.status === 'failed') return [`Sizing failed: ${sanitizeForTerminal(z.error ?? '')}`];
+  const fields = [...(z.recommendation?.fields ?? [])].sort((a, b) => Number(b.change) - Number(a.change));
+  const lines = fields.map((f) => sanitizeForTerminal(formatField(f)));
+  return [`Sizing of ${cmd} — z applies (u undoes, w saves, then build)`, ...lines].slice(0, max);
 }
 
 function Help({ path, diagnostics }: { path: (string | number)[]; diagnostics: Diagnostic[] }) {

@@ -29,4 +29,6 @@ export const configBindings: Binding[] = [
   b(['ctrl+s', 'w'], 'save Occlum.json', ({ store }) => act.save(store), 'config-save'),
   b(['ctrl+o'], 'save over a file changed on disk (conflict)', ({ store }) => act.save(store, true), 'config-overwrite'),
   b(['R'], 'reload Occlum.json from disk (edits stay undoable)', ({ store }) => store.getState().configReloadFromDisk(), 'config-reload'),
+  b(['z'], 'apply the last sizing recommendation (z in the Run pane measures a program; u undoes)',
+    ({ store }) => store.getState().sizingApply(), 'config-apply-sizing'),
 ];

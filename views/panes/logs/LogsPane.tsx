@@ -5,6 +5,7 @@
 import React, { useRef } from 'react';
 import { Box, Text, useStdout } from 'ink';
 import { LEVELS, recordParts, type Level, type LogRecord } from '../../../src/core/logs/index.ts';
+import { isSizingHint } from '../../../src/core/sizing/fields.ts';
 import type { LogsMode } from '../../../src/store/logs-slice.ts';
 import type { StudioStore } from '../../../src/store/index.ts';
 import { LineEditor } from '../../widgets/LineEditor.tsx';
@@ -182,6 +183,7 @@ const RecordRow = React.memo(function RecordRow({ v, selected, timestamps, wrap:
           {'      ↳ '}
           {selected && h.configPath ? `[enter: Config ${h.configPath.join('.')}] ` : 'hint: '}
           {h.suggestion}
+          {selected && isSizingHint(h) ? ' · z: size the last program run' : ''}
           {!selected && h.configPath ? ` (Occlum.json ${h.configPath.join('.')})` : ''}
         </Text>
       ))}

@@ -4,6 +4,7 @@ import type { Binding } from '../../keymap.ts';
 import type { StudioStore } from '../../../src/store/index.ts';
 import type { Level } from '../../../src/core/logs/index.ts';
 import { hintsFor } from '../../../src/core/logs/index.ts';
+import { isSizingHint } from '../../../src/core/sizing/fields.ts';
 
 const b = (keys: string[], description: string, run: Binding['run'], command?: string): Binding => ({
   keys, description, scope: 'logs', run, ...(command ? { command } : {}),
@@ -22,6 +23,24 @@ export function openHint(store: StudioStore): void {
     return;
   }
   s.focusConfigPath(hint.configPath);
+}
+
+/** z: the selected record's hint is about a sizing field: size the last program run. */
+export function sizeFromHint(store: StudioStore): void {
+  const s = store.getState();
+  const r = s.logsSelected();
+  const hint = r ? hintsFor(r).find(isSizingHint) : undefined;
+  if (!hint) {
+    s.setFlash('the selected record has no sizing hint (memory, threads, stack)', 'error');
+    return;
+  }
+  const tab = s.run.tabs.find((t) => t.id === s.run.active && t.kind === 'run');
+  const cmd = tab ?? s.run.history.find((h) => h.kind === 'run');
+  if (!cmd) {
+    s.setFlash(`run the program from the Run pane first; then z sizes it for ${hint.configPath!.join('.')}`, 'error');
+    return;
+  }
+  void s.sizingMeasure(cmd.path, cmd.args, hint.configPath);
 }
 
 const levelToggle = (key: string, level: Level): Binding =>
@@ -58,6 +77,8 @@ export const logsBindings: Binding[] = [
   b(['s'], 'timestamps on/off', ({ store }) => store.getState().logsToggle('timestamps'), 'logs-timestamps'),
   b(['w'], 'wrap long lines on/off', ({ store }) => store.getState().logsToggle('wrap'), 'logs-wrap'),
   b(['enter'], "open the hint's field in the Config pane", ({ store }) => openHint(store), 'logs-open-hint'),
+  b(['z'], 'sizing hint: measure the last program run and recommend that field (and the rest)',
+    ({ store }) => sizeFromHint(store), 'logs-size'),
   b(['x'], 'export the filtered view to a file', ({ store }) => store.getState().logsSetMode('export'), 'logs-export'),
   b(['o'], 'open a saved log file', ({ store }) => store.getState().logsSetMode('open'), 'logs-open'),
   b(['L'], 'OCCLUM_LOG_LEVEL for the next run/exec (cycles off…trace)', ({ store }) => store.getState().logsCycleRunLevel(), 'logs-run-level'),

@@ -4,6 +4,7 @@
 import React, { useEffect } from 'react';
 import { Box, Text, useStdin } from 'ink';
 import { LEAVE_KEY, LEAVE_KEY_NAME } from '../../../src/core/pty/input.ts';
+import { isSizingHint } from '../../../src/core/sizing/fields.ts';
 import type { RunTab } from '../../../src/store/run-slice.ts';
 import { useTerminalSize } from '../../terminal-size.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
@@ -182,6 +183,7 @@ function Footer() {
       <Text wrap="wrap">{tab.exit.detail}</Text>
     </Box>
   ) : null;
+  const sizingHint = tab?.exit && !tab.exit.ok ? tab.hints.find(isSizingHint) : undefined;
   let hint: React.ReactNode;
   if (forwarding) {
     hint = (
@@ -191,6 +193,12 @@ function Footer() {
     );
   } else if (tab && tab.offset > 0) {
     hint = <Text color={theme.warning} wrap="truncate-end">scrolled back {tab.offset} lines · end returns to the live screen · pgup/pgdn scroll</Text>;
+  } else if (sizingHint) {
+    hint = (
+      <Text color={theme.warning} wrap="truncate-end">
+        hint: {sizingHint.message}: {sizingHint.suggestion} · z sizes this program · R rerun
+      </Text>
+    );
   } else {
     hint = (
       <Text color={theme.muted} wrap="truncate-end">

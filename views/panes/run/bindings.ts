@@ -3,6 +3,7 @@
 // on screen) gives the keyboard back.
 import type { Binding } from '../../keymap.ts';
 import type { StudioStore } from '../../../src/store/index.ts';
+import { isSizingHint } from '../../../src/core/sizing/fields.ts';
 
 const b = (keys: string[], description: string, run: Binding['run'], command?: string): Binding => ({
   keys, description, scope: 'run', run, ...(command ? { command } : {}),
@@ -24,6 +25,23 @@ function typeOrPick(store: StudioStore): void {
   else s.runOpenPicker('run');
 }
 
+/** z: measure the focused tab's command (or the last one run) and recommend Occlum.json sizes. */
+export function sizeProgram(store: StudioStore): void {
+  const s = store.getState();
+  const tab = s.run.tabs.find((t) => t.id === s.run.active);
+  const cmd = tab ?? s.run.history.find((h) => h.kind === 'run');
+  if (!cmd) {
+    s.setFlash('nothing to size yet: run a program first (r)', 'error');
+    return;
+  }
+  if (tab?.state === 'running') {
+    s.setFlash('the program is still running: sizing runs it again on its own, after it ends', 'error');
+    return;
+  }
+  const hint = tab?.hints.find(isSizingHint);
+  void s.sizingMeasure(cmd.path, cmd.args, hint?.configPath ?? null);
+}
+
 /** Half the terminal height: what pageup/pagedown scroll. */
 const page = (store: StudioStore) => Math.max(1, Math.floor(store.getState().run.size.rows / 2));
 
@@ -34,6 +52,8 @@ export const runBindings: Binding[] = [
   b(['s'], 'start the exec server of the instance (occlum start), for x', ({ store }) => void store.getState().runServer('start'), 'server-start'),
   b(['S'], 'stop the exec server (occlum stop): ends every exec’d program', ({ store }) => void store.getState().runServer('stop'), 'server-stop'),
   b(['R'], 'rerun the focused tab’s command', ({ store }) => void store.getState().runRerun(), 'rerun'),
+  b(['z'], 'size this program: run its command on the host backend without limits, recommend Occlum.json sizes',
+    ({ store }) => sizeProgram(store), 'run-size'),
   // A shifted key: `k` moves up in the other panes, and a kill must not be one slip away.
   b(['K'], 'kill the focused program (SIGTERM; again: SIGKILL)', ({ store }) => store.getState().runKill(), 'run-kill'),
   { ...b(['w'], 'close the focused tab (kills its program)', ({ store }) => store.getState().runCloseTab(), 'run-close-tab'),

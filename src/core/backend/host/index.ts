@@ -29,6 +29,9 @@ import { verifyBuild, verifyPackedImage } from './verify.ts';
 import { hostOpenFs } from './fs-view.ts';
 import { pinPath } from './pin.ts';
 import type { FsView } from '../../securefs/types.ts';
+import { RunCgroup, runCgroupName } from '../../sandbox/cgroup.ts';
+import { treeLimitsFor } from '../../sandbox/tree-limits.ts';
+import type { RuntimeConfig } from '../../sandbox/runtime-config.ts';
 
 export const SERVER_STARTED = 'Error: the server of current Occlum instance has been started.';
 export const SERVER_NOT_STARTED = 'Error: the server of current Occlum instance has not been started.';
@@ -85,6 +88,27 @@ const runLaunch = sandboxed(runLaunchRaw);
 const execLaunch = sandboxed(execLaunchRaw);
 const serverLaunch = sandboxed(serverLaunchRaw);
 
+/**
+ * What the enclave would have logged when the tree hit a limit, so that the Logs and Run panes
+ * offer the same hints (and sizing) as for a real Occlum run.
+ */
+function limitRecords(cgroup: RunCgroup, cfg: RuntimeConfig, log: RuntimeLog): void {
+  const { tasksRefused, oomKills } = cgroup.events();
+  if (tasksRefused > 0) {
+    log.pal(
+      `Out of TCS (SGX error 0x1003): ${tasksRefused} thread or process creation(s) refused at ` +
+        `max_num_of_threads = ${cfg.limits.maxThreads} (host backend: cgroup pids.max)`,
+    );
+  }
+  if (oomKills > 0) {
+    const cap = (cfg.limits.userSpace ?? 0) + (cfg.limits.kernelHeap ?? 0);
+    log.pal(
+      `ENOMEM (#12, Out of memory): run out of reserved memory: ${oomKills} process(es) killed at ` +
+        `user_space_size + kernel heap = ${cap} bytes (host backend: memory cgroup)`,
+    );
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class HostBackend implements Backend {
@@ -133,8 +157,31 @@ export class HostBackend implements Backend {
     return { ok: img.ok, problems: img.problems, configMs: v.configMs, imageMs: v.imageMs + img.ms, image: img.report };
   }
 
-  private finisher(log: RuntimeLog, path: string, lockFile: string | null) {
+  /**
+   * The run's cgroup: capped like the enclave (threads of all processes, user memory), or
+   * uncapped for a sizing run, which reads its peaks. Without a writable cgroup hierarchy the
+   * run goes on with rlimits only (a debug record says so).
+   */
+  private runCgroup(cfg: RuntimeConfig, opts: RunOptions, log: RuntimeLog): RunCgroup {
+    const cg = RunCgroup.create(runCgroupName());
+    if (opts.measure) return cg;
+    const limits = treeLimitsFor(cfg);
+    if (limits.tasks !== null && cg.setTaskLimit(limits.tasks)) {
+      const n = cfg.limits.maxThreads;
+      log.debug('process', `max_num_of_threads = ${n}: thread and process creation beyond it fails (cgroup pids.max)`);
+    } else if (limits.tasks !== null) {
+      log.debug('process', 'max_num_of_threads is not enforced: no writable cgroup pids controller on this machine');
+    }
+    if (limits.memory !== null && cg.setMemoryLimit(limits.memory)) {
+      log.debug('process', `user space + kernel heap = ${limits.memory} bytes caps all processes together (cgroup)`);
+    }
+    return cg;
+  }
+
+  private finisher(log: RuntimeLog, path: string, lockFile: string | null, cgroup?: RunCgroup, cfg?: RuntimeConfig) {
     return (code: number | null, sig: NodeJS.Signals | number | null): ProcessExit => {
+      if (cgroup && cfg) limitRecords(cgroup, cfg, log);
+      cgroup?.remove();
       const status = occlumExitStatus(code, sig);
       const exit = { status, meaning: describeExit(status) };
       log.info('process', `Process exited: elf = ${path}, status = ${status} (${exit.meaning})`);
@@ -151,16 +198,18 @@ export class HostBackend implements Backend {
     if (readLive(this.runLockFile())) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
     const log = this.logger(opts);
     const prep = await prepareProgram(this.dir, path, args, opts, log, true);
-    const launch = runLaunch(prep.spec);
+    const cgroup = this.runCgroup(prep.cfg, opts, log);
+    const launch = runLaunch({ ...prep.spec, cgroupProcs: cgroup.procsFiles() });
     const lock = this.runLockFile();
     return {
       ...launch,
+      cgroup,
       started: (pid) => {
         writeLive(lock, pid);
         log.info('process', `Process created: elf = ${path}, host pid = ${pid}`);
         this.events.status?.('running');
       },
-      finish: this.finisher(log, path, lock),
+      finish: this.finisher(log, path, lock, cgroup, prep.cfg),
     };
   }
 

@@ -31,6 +31,13 @@ export class RuntimeLog {
     const time = new Date();
     this.sink({ time, level, module, message, line: formatOcclumLine(time, level, module, message) });
   }
+  /**
+   * A line as occlum-pal prints it (`[ERROR] occlum-pal: …`): the PAL reports enclave-level
+   * failures (e.g. Out of TCS) whatever OCCLUM_LOG_LEVEL says, so these are never filtered.
+   */
+  pal(message: string): void {
+    this.sink?.({ time: new Date(), level: 'error', module: 'pal', message, line: `[ERROR] occlum-pal: ${message}` });
+  }
   error(module: string, msg: string) {
     this.log('error', module, msg);
   }

@@ -9,7 +9,7 @@ import { readStatusFile } from '../../instance/status.ts';
 import { programEnv } from '../../sandbox/env.ts';
 import { sandboxIdentity, stagerPath } from '../../sandbox/identity.ts';
 import { MountError, missingMountPoints, planMounts, type LayerDirs, type MountPlan } from '../../sandbox/mounts.ts';
-import { rlimitsFor } from '../../sandbox/rlimits.ts';
+import { MEASURE_RLIMITS, rlimitsFor } from '../../sandbox/rlimits.ts';
 import { readRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from '../../sandbox/runtime-config.ts';
 import { missingTools, type ProgramSpec } from '../../sandbox/launch.ts';
 import { BackendError, type RunOptions } from '../types.ts';
@@ -183,7 +183,7 @@ export async function prepareProgram(dir: string, path: string, args: string[], 
     plan,
     argv: [path, ...args],
     env,
-    rlimits: rlimitsFor(cfg),
+    rlimits: opts.measure ? MEASURE_RLIMITS : rlimitsFor(cfg),
     seccompFile,
     identity: sandboxIdentity(),
     stager: stagerPath(),

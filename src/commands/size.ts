@@ -1,0 +1,104 @@
+// `occlum-studio size [-C dir] [--json] [--apply] <path> [args…]`: runs the program on the host
+// backend with generous limits, measures the whole process tree and recommends every sizing
+// field of Occlum.json for the targeted Occlum version; --apply writes them (format-preserving).
+import { join } from 'node:path';
+import { HostBackend } from '../core/backend/host/index.ts';
+import { loadConfigFile, saveConfigFile } from '../core/config/index.ts';
+import {
+  applyRecommendation, formatField, formatMeasurement, measureRun, recommend, targetVersion, DEFAULT_INTERVAL_MS,
+} from '../core/sizing/index.ts';
+import { sanitizeForTerminal } from '../core/text/sanitize.ts';
+import { InputError, printJson, UsageError, type Command } from './command.ts';
+import { holdSignals, logSink, reportBackendError } from './runtime-output.ts';
+import { INSTANCE_OPTION, instanceDir, parseProgramCommand } from './args.ts';
+
+const OPTIONS = {
+  ...INSTANCE_OPTION,
+  json: { type: 'boolean', default: false },
+  apply: { type: 'boolean', default: false },
+  'occlum-version': { type: 'string' },
+  interval: { type: 'string' },
+  'log-file': { type: 'string' },
+} as const;
+
+export const command: Command = {
+  name: 'size',
+  summary:
+    'Runs a program of the built image on the host backend (same checks and sandbox as `run`, but no limits from ' +
+    'Occlum.json), measures the whole process tree (peak resident and mapped memory, brk heap, main stack, largest ' +
+    'mapping, threads at once, processes, open files, run time) and recommends every sizing field of Occlum.json for ' +
+    'the targeted Occlum version, flagging values too small (with the error Occlum would give) or wastefully large. ' +
+    '--apply writes the recommendation into Occlum.json (format-preserving; rebuild to use it). --interval sets the ' +
+    `/proc sampling period in ms (default ${DEFAULT_INTERVAL_MS}). Exit status: 0, or 1 when the program failed.`,
+  usage:
+    'occlum-studio size [-C DIR] [--json] [--apply] [--occlum-version V] [--interval ms] [--log-file f] ' +
+    '<path> [args…]',
+  options: OPTIONS,
+  instance: 'option',
+  programAfter: 'first-argument',
+  async run(argv) {
+    const a = parseProgramCommand(argv, OPTIONS);
+    const dir = instanceDir(a.values.instance, undefined);
+    if (!a.path) throw new UsageError('the program path inside the image is missing, e.g. occlum-studio size /bin/app');
+    const json = a.values.json;
+    const interval = a.values.interval !== undefined ? Number(a.values.interval) : DEFAULT_INTERVAL_MS;
+    if (!Number.isFinite(interval) || interval < 1 || interval > 1000) {
+      const given = a.values.interval;
+      throw new UsageError(`--interval must be a number of milliseconds from 1 to 1000, not "${given}"`);
+    }
+    const configFile = join(dir, 'Occlum.json');
+    let loaded;
+    try {
+      loaded = loadConfigFile(configFile);
+    } catch (err) {
+      const why = (err as Error).message;
+      throw new InputError(`cannot read ${configFile}: ${why}; size needs an Occlum instance (-C dir)`);
+    }
+    const backend = new HostBackend(dir, { log: logSink(a.values['log-file']) });
+    const release = holdSignals();
+    let m;
+    try {
+      // With --json the program's stdout goes to stderr, so stdout holds only the report.
+      const stdio = ['inherit', json ? process.stderr : 'inherit', 'inherit'] as const;
+      m = await measureRun(backend, a.path, a.args, { intervalMs: interval, stdio: [...stdio] });
+    } catch (err) {
+      return reportBackendError(err);
+    } finally {
+      release();
+    }
+    const { version, problems } = targetVersion(loaded.text, dir, a.values['occlum-version']);
+    for (const p of problems) process.stderr.write(`occlum-studio: ${sanitizeForTerminal(p)}\n`);
+    const rec = recommend(m, loaded.text, version);
+    const failed = m.status !== 0;
+    let applied = false;
+    if (a.values.apply && !failed) {
+      const next = applyRecommendation(loaded.text, rec);
+      if (next !== loaded.text) {
+        saveConfigFile(configFile, next, loaded.disk);
+        applied = true;
+      }
+    }
+    if (json) {
+      printJson({ measurement: m, recommendation: rec, applied });
+    } else {
+      const out = [
+        `measured ${sanitizeForTerminal(m.command.join(' '))} on the host backend:`,
+        ...formatMeasurement(m).map((l) => `  ${l}`),
+        `recommended for Occlum ${rec.version}${rec.edmm ? ' (EDMM)' : ''} (! too small, ~ too large, + missing):`,
+        ...rec.fields.map((f) => sanitizeForTerminal(formatField(f))),
+      ];
+      if (applied) out.push(`wrote ${configFile}; rebuild (occlum-studio build) for runs to use it`);
+      else if (a.values.apply && !failed) out.push('Occlum.json already has these values: nothing written');
+      process.stdout.write(out.join('\n') + '\n');
+    }
+    if (failed) {
+      process.stderr.write(
+        `occlum-studio: the program exited with status ${m.status} even without limits: ` +
+          'the figures cover only what it did before that' +
+          `${a.values.apply ? '; nothing written' : ''}\n`,
+      );
+      return 1;
+    }
+    return 0;
+  },
+};

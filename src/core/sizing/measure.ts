@@ -1,0 +1,68 @@
+// A sizing run: the program on the host backend's run path (same checks, verification and
+// sandbox as `run`), with generous limits, its tree in a fresh cgroup, sampled from /proc.
+import { spawn, type StdioOptions } from 'node:child_process';
+import type { HostBackend } from '../backend/host/index.ts';
+import { RUN_LAUNCHER_TASKS } from '../sandbox/tree-limits.ts';
+import { TreeSampler, treeOf } from './sampler.ts';
+import type { Measurement } from './types.ts';
+
+export interface MeasureOptions {
+  /** Sampling period in ms (default 10). */
+  intervalMs?: number;
+  stdio?: StdioOptions;
+  env?: NodeJS.ProcessEnv;
+}
+
+export const DEFAULT_INTERVAL_MS = 10;
+
+export async function measureRun(
+  backend: HostBackend,
+  path: string,
+  args: string[],
+  opts: MeasureOptions = {},
+): Promise<Measurement> {
+  const intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
+  const prep = await backend.prepareRun(path, args, { measure: true, env: opts.env });
+  const cg = prep.cgroup;
+  const started = performance.now();
+  const child = spawn(prep.file, prep.args, { env: prep.env, stdio: opts.stdio ?? 'inherit' });
+  if (child.pid) prep.started?.(child.pid);
+  const root = child.pid ?? -1;
+  // The cgroup lists the tree directly; without one, walk the launcher's descendants.
+  const sampler = new TreeSampler(cg?.has('pids') || cg?.has('memory') ? () => cg.pids() : () => treeOf(root));
+  sampler.start(intervalMs);
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('error', () => resolve({ code: 127, signal: null }));
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  const runMs = performance.now() - started;
+  const s = sampler.stop();
+  const peaks = cg?.peaks() ?? { tasks: null, memory: null };
+  // Read before finish(), which removes the group.
+  const usage = cg?.usage() ?? null;
+  const status = prep.finish(exit.code, exit.signal).status;
+  const maxOf = (f: (p: (typeof s.processes)[number]) => number) => s.processes.reduce((m, p) => Math.max(m, f(p)), 0);
+  // pids.peak also counted the launcher's tasks; it is exact where sampling can miss a burst.
+  const cgThreads = peaks.tasks !== null ? Math.max(0, peaks.tasks - RUN_LAUNCHER_TASKS) : null;
+  return {
+    command: [path, ...args],
+    status,
+    runMs,
+    peakRss: Math.max(s.peakTreeRss, peaks.memory ?? 0),
+    peakRssSource: peaks.memory !== null && peaks.memory >= s.peakTreeRss ? 'cgroup' : 'sampled',
+    peakVm: s.peakTreeVm,
+    maxProcessVm: maxOf((p) => p.vmPeak),
+    heapGrowth: maxOf((p) => p.heap),
+    stackPeak: maxOf((p) => p.stack),
+    largestMapping: maxOf((p) => p.largestMapping),
+    threadsPeak: Math.max(cgThreads ?? 0, s.peakTreeThreads),
+    threadsSource: cgThreads !== null && cgThreads >= s.peakTreeThreads ? 'cgroup' : 'sampled',
+    processes: s.processes.length,
+    processesPeak: s.peakConcurrentProcesses,
+    openFilesPeak: s.peakTreeOpenFiles,
+    processPeaks: s.processes.map(({ vmPeak, heap, stack }) => ({ vmPeak, heap, stack })),
+    frontier: s.frontier,
+    usage,
+    overhead: { samples: s.samples, intervalMs, samplerCpuMs: s.cpuMs, share: runMs > 0 ? s.cpuMs / runMs : 0 },
+  };
+}

@@ -1,0 +1,32 @@
+// A measurement in words, for the CLI and the panes.
+import type { Measurement } from './types.ts';
+
+const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
+
+export function formatMeasurement(m: Measurement): string[] {
+  const o = m.overhead;
+  return [
+    `run time           ${(m.runMs / 1000).toFixed(2)} s, exit status ${m.status}`,
+    `peak resident      ${mb(m.peakRss)} (${m.peakRssSource === 'cgroup' ? 'cgroup peak, whole tree' : 'sampled sum'})`,
+    `peak mapped        ${mb(m.peakVm)} (sampled sum); largest process ${mb(m.maxProcessVm)}`,
+    `heap (brk) growth  ${mb(m.heapGrowth)}`,
+    `main stack peak    ${mb(m.stackPeak)}`,
+    `largest mapping    ${mb(m.largestMapping)}`,
+    `threads at once    ${m.threadsPeak} (${m.threadsSource === 'cgroup' ? 'cgroup pids.peak' : 'sampled'})`,
+    `processes          ${m.processes} seen, ${m.processesPeak} at once`,
+    `open files at once ${m.openFilesPeak}`,
+    `tree at exit       ${usageLine(m)}`,
+    `measurement        ${o.samples} samples every ${o.intervalMs} ms, ` +
+      `${o.samplerCpuMs.toFixed(1)} ms CPU (${(o.share * 100).toFixed(2)}% of the run time)`,
+  ];
+}
+
+/** The tree's CPU time and faults from its cgroup (bwrap's own share included, a few ms). */
+function usageLine(m: Measurement): string {
+  const u = m.usage;
+  if (!u || (u.userMs === null && u.minorFaults === null)) return 'not available (no cgroup cpuacct/memory here)';
+  const s = (ms: number) => (ms / 1000).toFixed(2);
+  const cpu = u.userMs !== null && u.sysMs !== null ? `CPU ${s(u.userMs)} s user + ${s(u.sysMs)} s system` : 'CPU n/a';
+  const faults = u.minorFaults !== null ? `, ${u.minorFaults} page faults (${u.majorFaults ?? 0} major)` : '';
+  return `${cpu}${faults} (cgroup)`;
+}

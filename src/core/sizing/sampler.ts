@@ -1,0 +1,256 @@
+// Samples the memory, threads and files of a sandboxed process tree from /proc. The kernel keeps
+// each process's own peaks (VmPeak, VmHWM; the stack VMA never shrinks), so a process needs to
+// be seen only once before it exits for its peaks to be exact; what sampling adds is the sum
+// over processes alive at the same time (Occlum's user space is shared by all of them).
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** One program process as last seen, with its own peaks. */
+export interface ProcessPeaks {
+  pid: number;
+  name: string;
+  /** VmPeak: largest virtual size. */
+  vmPeak: number;
+  /** VmHWM: largest resident size. */
+  rssPeak: number;
+  /** Largest brk heap ([heap] mapping) seen. */
+  heap: number;
+  /** Main-thread stack (VmStk: the stack VMA only grows). */
+  stack: number;
+  /** Largest single mapping seen. */
+  largestMapping: number;
+  threads: number;
+  openFiles: number;
+}
+
+/** A moment of the whole tree: mapped memory without brk heaps and main stacks, and processes. */
+export interface TreeSample {
+  /** Σ (VmSize − heap − stack) over the processes alive. */
+  mappedOther: number;
+  processes: number;
+}
+
+export interface SamplerResult {
+  processes: ProcessPeaks[];
+  /** Samples where the tree's sum could not be reached by another (Pareto frontier). */
+  frontier: TreeSample[];
+  peakTreeRss: number;
+  peakTreeVm: number;
+  peakTreeThreads: number;
+  peakTreeOpenFiles: number;
+  peakConcurrentProcesses: number;
+  samples: number;
+  /** CPU time the sampling itself took (this process), ms. */
+  cpuMs: number;
+}
+
+const KB = 1024;
+/** How long the sampler runs at 2 ms before slowing to its interval. */
+export const STARTUP_MS = 100;
+
+function statusFields(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) m.set(line.slice(0, i), line.slice(i + 1).trim());
+  }
+  return m;
+}
+
+const kb = (v: string | undefined): number => (v ? Number.parseInt(v, 10) * KB || 0 : 0);
+
+/** [heap] size and the largest mapping, from /proc/<pid>/maps. */
+export function mapsSummary(text: string): { heap: number; largest: number } {
+  let heap = 0;
+  let largest = 0;
+  for (const line of text.split('\n')) {
+    const dash = line.indexOf('-');
+    const sp = line.indexOf(' ');
+    if (dash <= 0 || sp <= dash) continue;
+    const size = Number.parseInt(line.slice(dash + 1, sp), 16) - Number.parseInt(line.slice(0, dash), 16);
+    if (line.endsWith('[heap]')) heap = size;
+    // [vsyscall] is the kernel's, not the program's.
+    if (size > largest && !line.endsWith('[vsyscall]')) largest = size;
+  }
+  return { heap, largest };
+}
+
+/** Depth of this process's PID namespace: sandboxed programs sit in a deeper one. */
+function nsDepth(status: Map<string, string>): number {
+  return (status.get('NSpid') ?? '').split(/\s+/).filter(Boolean).length;
+}
+
+/** The pid in the innermost PID namespace. */
+function nsPid(status: Map<string, string>): number {
+  return Number((status.get('NSpid') ?? '').split(/\s+/).filter(Boolean).pop());
+}
+
+export class TreeSampler {
+  private readonly procs = new Map<number, ProcessPeaks>();
+  private frontier: TreeSample[] = [];
+  private peakTreeRss = 0;
+  private peakTreeVm = 0;
+  private peakTreeThreads = 0;
+  private peakTreeOpenFiles = 0;
+  private peakConcurrent = 0;
+  private samples = 0;
+  private cpuUs = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly ownDepth: number;
+  /** Launcher and bwrap monitor/init pids: not read again (a run is too short for pid reuse). */
+  private readonly skip = new Set<number>();
+  /** The last maps read and the VmSize then: maps change only when the size does. */
+  private readonly lastMaps = new Map<number, { size: number; heap: number; largest: number }>();
+
+  /** `pidsOf` lists the candidate pids (the run's cgroup, or the launcher's descendants). */
+  constructor(private readonly pidsOf: () => number[]) {
+    let depth = 1;
+    try {
+      depth = nsDepth(statusFields(readFileSync('/proc/self/status', 'utf8')));
+    } catch {
+      /* no /proc/self: depth 1 */
+    }
+    this.ownDepth = depth;
+  }
+
+  /**
+   * Samples every `intervalMs`, but every 2 ms during the first STARTUP_MS: a short
+   * program can be gone before a slower tick sees it at all.
+   */
+  start(intervalMs: number): void {
+    this.sample();
+    const begin = performance.now();
+    const fast = Math.min(2, intervalMs);
+    this.timer = setInterval(() => {
+      this.sample();
+      if (fast < intervalMs && performance.now() - begin > STARTUP_MS) {
+        clearInterval(this.timer!);
+        this.timer = setInterval(() => this.sample(), intervalMs);
+      }
+    }, fast);
+  }
+
+  /** Takes one more sample (the tree may have grown since the last tick) and stops. */
+  stop(): SamplerResult {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.sample();
+    return {
+      processes: [...this.procs.values()],
+      frontier: this.frontier,
+      peakTreeRss: this.peakTreeRss,
+      peakTreeVm: this.peakTreeVm,
+      peakTreeThreads: this.peakTreeThreads,
+      peakTreeOpenFiles: this.peakTreeOpenFiles,
+      peakConcurrentProcesses: this.peakConcurrent,
+      samples: this.samples,
+      cpuMs: this.cpuUs / 1000,
+    };
+  }
+
+  sample(): void {
+    const t0 = process.cpuUsage();
+    let rss = 0;
+    let vm = 0;
+    let threads = 0;
+    let files = 0;
+    let other = 0;
+    let count = 0;
+    for (const pid of this.pidsOf()) {
+      if (this.skip.has(pid)) continue;
+      let status: Map<string, string>;
+      try {
+        status = statusFields(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      } catch {
+        continue; // exited between listing and reading
+      }
+      // The launcher and bwrap's monitor stay in the studio's PID namespace; bwrap's init is PID 1
+      // of the sandbox's. Another bwrap-named task is the program's process before its execve:
+      // left out of this sample only.
+      const depth = nsDepth(status);
+      if (depth <= this.ownDepth || (status.get('Name') === 'bwrap' && nsPid(status) === 1)) {
+        this.skip.add(pid);
+        continue;
+      }
+      if (status.get('Name') === 'bwrap') continue;
+      if (!status.has('VmSize')) continue; // a zombie: its memory is gone
+      const size = kb(status.get('VmSize'));
+      const known = this.procs.get(pid);
+      let last = this.lastMaps.get(pid);
+      if (last?.size !== size) {
+        try {
+          last = { size, ...mapsSummary(readFileSync(`/proc/${pid}/maps`, 'utf8')) };
+        } catch {
+          continue;
+        }
+        this.lastMaps.set(pid, last);
+      }
+      const { heap, largest } = last;
+      let fds = 0;
+      try {
+        fds = readdirSync(`/proc/${pid}/fd`).length;
+      } catch {
+        /* exited */
+      }
+      const stack = kb(status.get('VmStk'));
+      const t = Number(status.get('Threads') ?? 1);
+      const p = known ?? {
+        pid, name: status.get('Name') ?? '?', vmPeak: 0, rssPeak: 0, heap: 0, stack: 0, largestMapping: 0, threads: 0,
+        openFiles: 0,
+      };
+      p.vmPeak = Math.max(p.vmPeak, kb(status.get('VmPeak')), size);
+      p.rssPeak = Math.max(p.rssPeak, kb(status.get('VmHWM')));
+      p.heap = Math.max(p.heap, heap);
+      p.stack = Math.max(p.stack, stack);
+      p.largestMapping = Math.max(p.largestMapping, largest);
+      p.threads = Math.max(p.threads, t);
+      p.openFiles = Math.max(p.openFiles, fds);
+      this.procs.set(pid, p);
+      rss += kb(status.get('VmRSS'));
+      vm += size;
+      threads += t;
+      files += fds;
+      other += Math.max(0, size - heap - stack);
+      count++;
+    }
+    this.samples++;
+    this.peakTreeRss = Math.max(this.peakTreeRss, rss);
+    this.peakTreeVm = Math.max(this.peakTreeVm, vm);
+    this.peakTreeThreads = Math.max(this.peakTreeThreads, threads);
+    this.peakTreeOpenFiles = Math.max(this.peakTreeOpenFiles, files);
+    this.peakConcurrent = Math.max(this.peakConcurrent, count);
+    if (count > 0) this.addToFrontier({ mappedOther: other, processes: count });
+    const d = process.cpuUsage(t0);
+    this.cpuUs += d.user + d.system;
+  }
+
+  private addToFrontier(s: TreeSample): void {
+    if (this.frontier.some((f) => f.mappedOther >= s.mappedOther && f.processes >= s.processes)) return;
+    const dominated = (f: TreeSample) => s.mappedOther >= f.mappedOther && s.processes >= f.processes;
+    this.frontier = [...this.frontier.filter((f) => !dominated(f)), s];
+  }
+}
+
+/** Descendants of a pid through /proc/<pid>/task/<tid>/children (no scan of all of /proc). */
+export function treeOf(root: number): number[] {
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    out.push(pid);
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      try {
+        const children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ');
+        for (const c of children) if (c.trim()) stack.push(Number(c));
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return out;
+}

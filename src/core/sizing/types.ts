@@ -1,0 +1,65 @@
+// What a sizing run measured and what it recommends (bytes unless named otherwise).
+import type { JsonPath } from '../config/types.ts';
+import type { TreeSample } from './sampler.ts';
+import type { TreeUsage } from '../sandbox/cgroup.ts';
+
+export interface Measurement {
+  /** Program path inside the image, then its arguments. */
+  command: string[];
+  /** Exit status as `occlum run` reports it. */
+  status: number;
+  runMs: number;
+  /** Resident memory of the whole tree at its peak. */
+  peakRss: number;
+  peakRssSource: 'cgroup' | 'sampled';
+  /** Mapped (virtual) memory of the whole tree at its peak (sampled sum). */
+  peakVm: number;
+  /** Largest virtual size of a single process (its VmPeak). */
+  maxProcessVm: number;
+  /** Largest brk heap of a process. */
+  heapGrowth: number;
+  /** Largest main-thread stack of a process. */
+  stackPeak: number;
+  largestMapping: number;
+  /** Threads of all processes at once. */
+  threadsPeak: number;
+  threadsSource: 'cgroup' | 'sampled';
+  /** Program processes seen (a process that lived less than a sampling period can be missed). */
+  processes: number;
+  processesPeak: number;
+  openFilesPeak: number;
+  /** Per process: VmPeak, brk heap, main stack (for the user-space sum). */
+  processPeaks: { vmPeak: number; heap: number; stack: number }[];
+  /** Tree samples that could set the user-space need (see sampler.ts). */
+  frontier: TreeSample[];
+  /** CPU time and page faults of the whole tree at exit (its cgroup), like an exit rusage. */
+  usage: TreeUsage | null;
+  overhead: { samples: number; intervalMs: number; samplerCpuMs: number; share: number };
+}
+
+export type Verdict = 'ok' | 'too-small' | 'too-large' | 'missing';
+
+/** One Occlum.json field: what to set, from what, and what is wrong with the current value. */
+export interface FieldRecommendation {
+  path: JsonPath;
+  /** The value to write: a size string ("48MB") or a number (max_num_of_threads). */
+  value: string | number;
+  bytes: number | null;
+  current: string | number | null;
+  /** What was measured that this follows from, in words with the figure. */
+  measured: string;
+  /** The margin applied, in words ("×1.25, whole MB"). */
+  margin: string;
+  reason: string;
+  verdict: Verdict;
+  /** For too-small: the error Occlum would give; for too-large: the cost. */
+  consequence?: string;
+  /** false when the current value is kept (nothing measured it, or it is fine as it is). */
+  change: boolean;
+}
+
+export interface Recommendation {
+  version: string;
+  edmm: boolean;
+  fields: FieldRecommendation[];
+}

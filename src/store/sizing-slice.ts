@@ -1,0 +1,103 @@
+// Sizing state: measure a program on the host backend (core/sizing), keep the recommendation,
+// and write it into the Config pane's text as one undoable edit. Started from the Run pane
+// ("size this program"), from a Logs or Run hint about a sizing field, or the palette.
+import type { StateCreator } from 'zustand/vanilla';
+import { HostBackend } from '../core/backend/host/index.ts';
+import { BackendError } from '../core/backend/types.ts';
+import { formatPath, type JsonPath } from '../core/config/index.ts';
+import { LATEST } from '../core/config/versions.ts';
+import {
+  applyRecommendation, measureRun, recommend, type Measurement, type Recommendation,
+} from '../core/sizing/index.ts';
+import { sanitizeForTerminal } from '../core/text/sanitize.ts';
+import type { StudioState, StudioStore } from './index.ts';
+
+export interface SizingState {
+  status: 'idle' | 'measuring' | 'done' | 'failed';
+  command: string[] | null;
+  measurement: Measurement | null;
+  recommendation: Recommendation | null;
+  /** The field a hint pointed at: shown first, and selected in the Config pane after the run. */
+  focus: JsonPath | null;
+  error: string | null;
+}
+
+export interface SizingSlice {
+  sizing: SizingState;
+  /** Measures `path args` on the host backend and recommends sizes for the open config. */
+  sizingMeasure(path: string, args: string[], focus?: JsonPath | null): Promise<void>;
+  /** Writes the last recommendation into the Config pane's text (undoable; w saves). */
+  sizingApply(): void;
+}
+
+const IDLE: SizingState = {
+  status: 'idle', command: null, measurement: null, recommendation: null, focus: null, error: null,
+};
+
+export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> = (set, get) => {
+  const patch = (p: Partial<SizingState>) => set((s) => ({ sizing: { ...s.sizing, ...p } }));
+  const version = () => get().config.result?.version ?? LATEST;
+  return {
+    sizing: IDLE,
+    async sizingMeasure(path, args, focus = null) {
+      const s = get();
+      if (!s.instanceDir) return;
+      if (s.sizing.status === 'measuring') {
+        s.setFlash('a sizing run is already measuring', 'error');
+        return;
+      }
+      const command = [path, ...args];
+      const shown = sanitizeForTerminal(command.join(' '));
+      patch({ ...IDLE, status: 'measuring', command, focus });
+      s.setFlash(`sizing ${shown}: running it on the host backend without limits…`);
+      const backend = new HostBackend(s.instanceDir, { log: (r) => get().appendLogChunk?.('runtime', r.line + '\n') });
+      try {
+        const m = await measureRun(backend, path, args, { stdio: 'ignore' });
+        const rec = recommend(m, get().config.text, version());
+        patch({ status: 'done', measurement: m, recommendation: rec });
+        const changes = rec.fields.filter((f) => f.change).length;
+        const bad = rec.fields.filter((f) => f.verdict === 'too-small').map((f) => formatPath(f.path));
+        const note = m.status === 0 ? '' : ` (it exited with ${m.status}: figures cover only what it did)`;
+        get().setFlash(
+          `sized ${shown}${note}: ${changes} field(s) to change${bad.length ? `, too small: ${bad.join(', ')}` : ''}` +
+            ' — z in the Config pane applies (u undoes)',
+          bad.length || m.status !== 0 ? 'error' : 'info',
+        );
+        if (focus) get().focusConfigPath(focus);
+      } catch (err) {
+        const msg = err instanceof BackendError
+          ? `${err.message}${/not built/.test(err.message) ? ' — sizing runs on the host backend: build with it' : ''}`
+          : (err as Error).message;
+        patch({ status: 'failed', error: msg });
+        get().setFlash(`sizing failed: ${sanitizeForTerminal(msg)}`, 'error');
+      }
+    },
+    sizingApply() {
+      const s = get();
+      const m = s.sizing.measurement;
+      if (!m) {
+        s.setFlash('no sizing result yet: size a program from the Run pane (z) first', 'error');
+        return;
+      }
+      // Recomputed on the current text, so edits made since the measurement are respected.
+      const rec = recommend(m, s.config.text, version());
+      const next = applyRecommendation(s.config.text, rec);
+      patch({ recommendation: rec });
+      if (next === s.config.text) {
+        s.setFlash('Occlum.json already has the recommended sizes');
+        return;
+      }
+      s.configSetText(next);
+      const n = rec.fields.filter((f) => f.change).length;
+      const shown = sanitizeForTerminal(m.command.join(' '));
+      get().setFlash(`applied the sizing of ${shown}: ${n} field(s) (u undoes, w saves, then build)`);
+    },
+  };
+};
+
+/** A measurement belongs to its instance: opening another one starts over. */
+export const sizingHooks = {
+  onOpen(store: StudioStore) {
+    store.setState({ sizing: IDLE });
+  },
+};

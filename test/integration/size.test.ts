@@ -1,0 +1,93 @@
+// `size` on the host backend, end to end through the built CLI: each sizing fixture fails under
+// the template Occlum.json (as it would in the enclave), `size --apply` measures it and writes
+// the recommendation, and after a rebuild the same run passes. Recommendations stay within the
+// stated factor of the measured need (docs/sizing.md): memory ≤ 1.25 × need + 1 MB (or the
+// floor), threads ≤ 1.25 × need + 2.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.ts';
+import { makeInstance, treeLimitsSkip } from '../helpers/host-instance.ts';
+import { userSpaceNeed } from '../../src/core/sizing/recommend.ts';
+import type { FieldRecommendation, Measurement, Recommendation } from '../../src/core/sizing/types.ts';
+
+const MB = 1024 * 1024;
+
+const skip = treeLimitsSkip();
+
+function field(rec: Recommendation, path: string): FieldRecommendation {
+  const f = rec.fields.find((x) => x.path.join('.') === path);
+  assert.ok(f, `no recommendation for ${path}`);
+  return f;
+}
+
+/** The stated factor: memory fields within ×1.25 + 1 MB of their need (or at the floor). */
+function assertWithinFactor(m: Measurement, rec: Recommendation): void {
+  const stack = field(rec, 'process.default_stack_size');
+  const heap = field(rec, 'process.default_heap_size');
+  assert.ok(stack.bytes! <= Math.max(MB, m.stackPeak * 1.25 + MB), `stack ${stack.value} for ${m.stackPeak}`);
+  assert.ok(heap.bytes! <= Math.max(MB, m.heapGrowth * 1.25 + MB), `heap ${heap.value} for ${m.heapGrowth}`);
+  const need = userSpaceNeed(m, heap.bytes!, stack.bytes!);
+  const user = field(rec, 'resource_limits.user_space_size');
+  const within = user.bytes! >= need && user.bytes! <= Math.max(8 * MB, need * 1.25 + MB);
+  assert.ok(within, `user space ${user.value} for ${need}`);
+  const threads = field(rec, 'resource_limits.max_num_of_threads');
+  assert.ok(Number(threads.value) >= m.threadsPeak && Number(threads.value) <= Math.ceil(m.threadsPeak * 1.25) + 2);
+}
+
+const CASES: { program: string; fails: RegExp; field: string }[] = [
+  { program: 'bigalloc', fails: /malloc of 320 MB failed/, field: 'resource_limits.user_space_size' },
+  { program: 'mmaps', fails: /mmap \d+ of 96 failed/, field: 'resource_limits.user_space_size' },
+  {
+    program: 'threads', fails: /pthread_create 32 of 48 failed: Resource temporarily unavailable/,
+    field: 'resource_limits.max_num_of_threads',
+  },
+  { program: 'children', fails: /posix_spawn 32 of 40 failed/, field: 'resource_limits.max_num_of_threads' },
+  { program: 'deepstack', fails: /^$/, field: 'process.default_stack_size' },
+];
+
+test('fixtures fail under the template, pass after size --apply and a build', { skip }, () => {
+  const dir = makeInstance(CASES.map((c) => c.program) as never);
+  assert.equal(runCli(['build'], { cwd: dir }).status, 0);
+  for (const c of CASES) {
+    const before = runCli(['run', `/bin/${c.program}`], { cwd: dir });
+    assert.notEqual(before.status, 0, `${c.program} should fail under the template config`);
+    assert.match(before.stdout, c.fails, c.program);
+  }
+  for (const c of CASES) {
+    const s = runCli(['size', '--json', '--apply', `/bin/${c.program}`], { cwd: dir });
+    assert.equal(s.status, 0, `${c.program}: ${s.stderr}`);
+    type Out = { measurement: Measurement; recommendation: Recommendation; applied: boolean };
+    const { measurement: m, recommendation: rec, applied } = JSON.parse(s.stdout) as Out;
+    assert.equal(applied, true);
+    const f = field(rec, c.field);
+    assert.equal(f.change, true, `${c.program} should change ${c.field}`);
+    assertWithinFactor(m, rec);
+    // The file got exactly the recommended values (format kept: 4-space indent of makeInstance).
+    const cfg = JSON.parse(readFileSync(join(dir, 'Occlum.json'), 'utf8'));
+    const at = (path: (string | number)[]) => path.reduce<unknown>((v, k) => (v as Record<string, unknown>)[k], cfg);
+    for (const x of rec.fields) assert.deepEqual(at(x.path), x.value, x.path.join('.'));
+    assert.match(readFileSync(join(dir, 'Occlum.json'), 'utf8'), /^ {4}"resource_limits": \{$/m);
+    assert.equal(runCli(['build'], { cwd: dir }).status, 0);
+    const after = runCli(['run', `/bin/${c.program}`], { cwd: dir });
+    assert.equal(after.status, 0, `${c.program} after size --apply: ${after.stdout}${after.stderr}`);
+  }
+});
+
+test('size reports the measurement in words and refuses bad input clearly', { skip }, () => {
+  const dir = makeInstance(['threads', 'hello']);
+  assert.equal(runCli(['build'], { cwd: dir }).status, 0);
+  const s = runCli(['size', '-C', dir, '/bin/threads', '10'], {});
+  assert.equal(s.status, 0, s.stderr);
+  assert.match(s.stdout, /threads at once {4}11 \(cgroup pids\.peak\)/);
+  assert.match(s.stdout, /measurement {8}\d+ samples every 10 ms, [\d.]+ ms CPU/);
+  assert.match(s.stdout, /^~ resource_limits\.user_space_size = "\d+MB" \(was 300MB\): .* TOO LARGE: a non-EDMM/m);
+  const failed = runCli(['size', '/bin/hello', 'exit=3'], { cwd: dir });
+  assert.equal(failed.status, 1);
+  assert.match(failed.stderr, /exited with status 3 even without limits/);
+  assert.equal(runCli(['size'], { cwd: dir }).status, 2);
+  const bad = runCli(['size', '--interval', 'x', '/bin/hello'], { cwd: dir });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--interval must be a number of milliseconds/);
+});
