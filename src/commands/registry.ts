@@ -20,6 +20,7 @@ export const commands: Record<string, Loader> = {
   fs: () => import('./fs.ts'),
   watch: () => import('./watch.ts'),
   demo: () => import('./demo.ts'),
+  bom: () => import('./bom.ts'),
 };
 
 export function isCommand(name: string): boolean {
