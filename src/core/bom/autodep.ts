@@ -28,7 +28,9 @@ export interface Deps {
 
 const DEPENDENCY = /^(\S+) => (\S+) /;
 const NOT_FOUND = /^(\S+) => not found/;
+// musl's loader, then glibc's (which stops at the first missing library; copy_bom only warns).
 const ERROR_LOADING = /Error loading shared library (\S+): No such file or directory/g;
+const GLIBC_CANNOT_OPEN = /error while loading shared libraries: (\S+): cannot open shared object file/g;
 
 /** The .interp of a 64-bit ELF program or library, '' for one without, null for other files. */
 export function interpOf(file: string): string | null | '' {
@@ -83,6 +85,7 @@ export async function findDeps(file: string, defaultLoader: string | null, confi
   }
   out.stderr = r.stderr.trim();
   for (const m of r.stderr.matchAll(ERROR_LOADING)) out.missing.push(m[1]!);
+  for (const m of r.stderr.matchAll(GLIBC_CANNOT_OPEN)) out.missing.push(m[1]!);
   for (const raw of r.stdout.split('\n')) {
     const line = raw.trim();
     const nf = NOT_FOUND.exec(line);

@@ -41,8 +41,9 @@ export function finalEntries(plan: BomPlan): PlanEntry[] {
   return [...byPath.values()];
 }
 
+/** Times are set through a double of seconds (sub-microsecond rounding): equal within 1 ms. */
 function sameTime(a: Stats, b: Stats): boolean {
-  return Math.floor(a.mtimeMs) === Math.floor(b.mtimeMs);
+  return Math.abs(a.mtimeMs - b.mtimeMs) < 1;
 }
 
 const tryLstat = (p: string): Stats | undefined => lstatSync(p, { throwIfNoEntry: false });

@@ -141,7 +141,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     return null;
   };
   // copy_bom's workspace: relative sources are taken from the parent of the root dir.
-  const workspace = rustParent(opts.root) || '.';
+  const workspace = rustParent(opts.root) ?? '.';
   const hostOf = (p: string) => real(cwd, p);
   const innerFromRootJoin = (p: string) => innerOf(rootAbs, hostOf(p));
 
