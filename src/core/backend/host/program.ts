@@ -7,6 +7,7 @@ import { occlumLaunchError, occlumLoaderLog, preflightFile } from '../../elf/pre
 import { instancePaths, type InstancePaths } from '../../instance/layout.ts';
 import { readStatusFile } from '../../instance/status.ts';
 import { OCCLUM_GLIBC_LIB, programEnv, withOcclumGlibcPath } from '../../sandbox/env.ts';
+import { writeHostFiles } from '../../sandbox/host-files.ts';
 import { sandboxIdentity, stagerPath } from '../../sandbox/identity.ts';
 import { MountError, missingMountPoints, planMounts, type LayerDirs, type MountPlan } from '../../sandbox/mounts.ts';
 import { rlimitsFor } from '../../sandbox/rlimits.ts';
@@ -145,6 +146,10 @@ export async function prepareSession(dir: string, opts: RunOptions, log: Runtime
   } catch (err) {
     if (err instanceof BackendError) log.error('fs', err.message);
     throw err;
+  }
+  if (resetTemporary) {
+    const names = writeHostFiles(L.upper).map((f) => `/etc/${f}`);
+    if (names.length) log.debug('fs', `Host ${names.join(', ')} written into the root file system, as Occlum does at boot`);
   }
   mark('plan');
   return { p, cfg, plan, configMs: v.configMs, imageMs: v.imageMs, secureImageMs: img.ms };
