@@ -8,3 +8,4 @@ export { defaultLoaderConfig, parseLoaderConfig, studioTemplateDir, occlumTempla
 export { expandEnv } from './env.ts';
 export { runBomCopy, checkBom, effectiveIncludeDirs, type BomRun, type BomRunOptions } from './run.ts';
 export { bomSchema } from './schema.ts';
+export { bomWatchPaths, type BomWatchPaths } from './watch-paths.ts';
