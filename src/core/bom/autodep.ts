@@ -3,6 +3,7 @@
 // of the same file name) with --list, read "name => path" lines, and place each library in the
 // image at its host path, or in the loader's lib dir when it came from the configured dirs.
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { basename, posix } from 'node:path';
 import { ET_DYN, ET_EXEC, readElfInfo } from '../elf/header.ts';
 import type { LoaderConfig } from './loader-config.ts';
@@ -66,7 +67,32 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ std
   });
 }
 
+/**
+ * Loader runs remembered per process (the dev loop's copies analyse the same programs again):
+ * keyed by the file's inode, size and time, the default loader and the config file.
+ */
+const depsSeen = new Map<string, Deps>();
+
 export async function findDeps(file: string, defaultLoader: string | null, config: LoaderConfig | null): Promise<Deps> {
+  let key: string | null = null;
+  try {
+    const st = statSync(file);
+    key = [file, st.ino, st.size, st.mtimeMs, defaultLoader, config?.source ?? ''].join('\0');
+  } catch {
+    /* analysed below, which reports it */
+  }
+  const seen = key ? depsSeen.get(key) : undefined;
+  if (seen) return seen;
+  const deps = await analyse(file, defaultLoader, config);
+  // A failed loader run may succeed once the machine is fixed: only successes are kept.
+  if (key && deps.missing.length === 0) {
+    if (depsSeen.size > 50_000) depsSeen.clear();
+    depsSeen.set(key, deps);
+  }
+  return deps;
+}
+
+async function analyse(file: string, defaultLoader: string | null, config: LoaderConfig | null): Promise<Deps> {
   const own = interpOf(file);
   const none = (skipped: string): Deps => ({ interp: null, objects: [], missing: [], stderr: '', skipped });
   if (own === null) return none('not an ELF program or library');

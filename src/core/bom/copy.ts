@@ -75,6 +75,8 @@ export async function applyPlan(plan: BomPlan, opts: { dryRun: boolean }): Promi
   };
   const host = (inner: string) => (inner === '/' ? root : root + inner);
   const madeDirs = new Set<string>();
+  /** Dirs this copy creates (their attributes are then part of the creation, not a fix). */
+  const created = new Set<string>();
   /** mkdir -p inside the root that refuses to follow a symlink out of it. */
   const ensureDir = (inner: string, e: PlanEntry): boolean => {
     if (madeDirs.has(inner)) return true;
@@ -90,6 +92,7 @@ export async function applyPlan(plan: BomPlan, opts: { dryRun: boolean }): Promi
     }
     if (!opts.dryRun) mkdirSync(host(inner));
     madeDirs.add(inner);
+    created.add(inner);
     return true;
   };
 
@@ -142,19 +145,25 @@ export async function applyPlan(plan: BomPlan, opts: { dryRun: boolean }): Promi
     copies.push({ e, src: e.src!, st, dest, action: cur ? 'update' : 'create' });
   }
 
-  const asRoot = process.getuid?.() === 0;
+  // A new file is written in place (a copy cut short has the wrong time and is redone next time);
+  // a changed one goes to a temporary name renamed over the old, so the old stays whole until then.
+  // libuv's copyfile sets the source's mode; owners are copied as root when they differ.
+  const uid = process.getuid?.() ?? -1;
+  const gid = process.getgid?.() ?? -1;
   let seq = 0;
-  await mapLimit(copies, 8, async (c) => {
+  await mapLimit(copies, 4, async (c) => {
     if (!opts.dryRun) {
-      const tmp = `${posix.dirname(c.dest)}/.${posix.basename(c.dest)}.bom-${process.pid}-${seq++}`;
+      const tmp = c.action === 'create' ? c.dest : `${posix.dirname(c.dest)}/.${posix.basename(c.dest)}.bom-${process.pid}-${seq++}`;
       try {
         await fsp.copyFile(c.src, tmp);
-        if (asRoot) await fsp.chown(tmp, c.st.uid, c.st.gid);
-        await fsp.chmod(tmp, c.st.mode & 0o7777);
+        if (uid === 0 && (c.st.uid !== 0 || c.st.gid !== gid)) {
+          await fsp.chown(tmp, c.st.uid, c.st.gid);
+          await fsp.chmod(tmp, c.st.mode & 0o7777); // chown clears set-id bits
+        }
         await fsp.utimes(tmp, c.st.atime, c.st.mtime);
-        await fsp.rename(tmp, c.dest);
+        if (tmp !== c.dest) await fsp.rename(tmp, c.dest);
       } catch (err) {
-        await fsp.rm(tmp, { force: true });
+        if (tmp !== c.dest) await fsp.rm(tmp, { force: true });
         fail(c.e, `copying ${c.src} failed: ${(err as Error).message}`);
         return;
       }
@@ -168,11 +177,11 @@ export async function applyPlan(plan: BomPlan, opts: { dryRun: boolean }): Promi
     const cur = tryLstat(host(e.inner));
     const same = cur?.isDirectory() && sameTime(cur, e.stat) && (cur.mode & 0o7777) === (e.stat.mode & 0o7777);
     if (!same && !opts.dryRun) {
-      if (asRoot) await fsp.chown(host(e.inner), e.stat.uid, e.stat.gid);
+      if (uid === 0 && (e.stat.uid !== 0 || e.stat.gid !== gid)) await fsp.chown(host(e.inner), e.stat.uid, e.stat.gid);
       await fsp.chmod(host(e.inner), e.stat.mode & 0o7777);
       await fsp.utimes(host(e.inner), e.stat.atime, e.stat.mtime);
     }
-    record(e, same ? 'same' : cur ? 'attrs' : 'create');
+    record(e, same ? 'same' : created.has(e.inner) ? 'create' : 'attrs');
   }
   result.strays = findStrays(root, entries);
   return result;

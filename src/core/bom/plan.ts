@@ -258,7 +258,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   // Expand directory copies into files, dirs and links.
   interface Expanded {
     entries: PlanEntry[];
-    files: { host: string; loc: Loc; srcRoot: string }[];
+    files: { host: string; loc: Loc; srcRoot: string; stat?: Stats }[];
   }
   const expanded: Expanded[] = [];
   for (const m of managements) {
@@ -271,7 +271,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       for (const it of tree.items) {
         const inner = it.rel === '' ? destInner : posix.join(destInner, it.rel);
         ex.entries.push({ kind: it.kind, inner, src: it.src, target: it.target, why: 'dirs', loc: d.loc, stat: it.stat });
-        if (it.kind === 'file') ex.files.push({ host: it.src, loc: d.loc, srcRoot: hostOf(d.src) });
+        if (it.kind === 'file') ex.files.push({ host: it.src, loc: d.loc, srcRoot: hostOf(d.src), stat: it.stat });
       }
     }
     expanded.push(ex);
@@ -282,7 +282,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   const dirLibs: PlanEntry[] = [];
   const missingForDirs = new Map<string, LibraryReport[]>();
   for (const ex of expanded) {
-    const elfs = ex.files.filter((f) => isElfCandidate(f.host));
+    const elfs = ex.files.filter((f) => isElfCandidate(f.host, f.stat));
     if (elfs.length === 0) continue;
     const defaultLoader = inferDefaultLoader(elfs.map((f) => f.host));
     const deps = await mapLimit(elfs, 4, (f) => findDeps(f.host, defaultLoader, opts.loaderConfig));
@@ -318,7 +318,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
 
   // Missing libraries: found anywhere in the image (after the copy, or already there) is enough
   // (copy_bom's lazy_check_missing_libraries); otherwise an error for files, a warning for dirs.
-  const names = namesInImage(rootAbs, plan.entries);
+  const names = missingForFiles.size + missingForDirs.size > 0 ? namesInImage(rootAbs, plan.entries) : new Set<string>();
   for (const [name, reports] of missingForFiles) {
     if (names.has(name)) continue;
     for (const r of reports) err(`${r.file} needs ${name}, which the loader ${r.interp ?? ''} cannot find (add its dir to the loader config's library path, copy it with a "files" entry, or set autodep: false)`, r.loc);
@@ -331,19 +331,35 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   return plan;
 }
 
-/** 64-bit ELF files are worth a loader run; the first 4 bytes say so cheaply. */
-function isElfCandidate(host: string): boolean {
-  try {
-    const fd = openSync(host, 'r');
+/**
+ * Whether a file starts with the ELF magic, remembered per process by inode, size and time: the
+ * dev loop copies the same trees again and again, and reading 20,000 file heads costs more than
+ * the rest of an unchanged copy.
+ */
+const elfSeen = new Map<string, boolean>();
+
+function isElfCandidate(host: string, st?: Stats): boolean {
+  const key = st ? `${host}\0${st.ino}\0${st.size}\0${st.mtimeMs}` : null;
+  if (key && elfSeen.has(key)) return elfSeen.get(key)!;
+  let elf = false;
+  if (!st || st.size >= 64) {
     try {
-      const b = Buffer.alloc(4);
-      return readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32BE(0) === 0x7f454c46;
-    } finally {
-      closeSync(fd);
+      const fd = openSync(host, 'r');
+      try {
+        const b = Buffer.alloc(4);
+        elf = readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32BE(0) === 0x7f454c46;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      elf = false;
     }
-  } catch {
-    return false;
   }
+  if (key) {
+    if (elfSeen.size > 200_000) elfSeen.clear();
+    elfSeen.set(key, elf);
+  }
+  return elf;
 }
 
 /** File names present in the image after the copy: planned entries plus what is already there. */
