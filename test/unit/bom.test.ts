@@ -52,8 +52,11 @@ function listTree(root: string): string[] {
   return out;
 }
 
-async function copy(inst: string, bom: string, extra: { dryRun?: boolean; includeDirs?: string[]; env?: Record<string, string> } = {}) {
-  return runBomCopy({ file: bom, root: 'image', cwd: inst, includeDirs: extra.includeDirs ?? [], dryRun: extra.dryRun, env: extra.env ?? {}, loaderConfig: noLoader });
+async function copy(inst: string, bom: string, extra: { dryRun?: boolean; includeDirs?: string[]; env?: Record<string, string>; changed?: string[] } = {}) {
+  return runBomCopy({
+    file: bom, root: 'image', cwd: inst, includeDirs: extra.includeDirs ?? [], dryRun: extra.dryRun, env: extra.env ?? {},
+    loaderConfig: noLoader, changed: extra.changed,
+  });
 }
 
 describe('parse', () => {
@@ -183,6 +186,23 @@ describe('copy', () => {
     assert.equal(readFileSync(join(inst, 'image/a'), 'utf8'), 'changed');
     assert.deepEqual(second.copy!.strays, ['/old']);
     assert.ok(existsSync(join(inst, 'image/old')));
+  });
+
+  test('a hint naming the changed files re-copies only them; anything it cannot vouch for takes a full copy', async () => {
+    const { ws, inst } = workspace({ 'tree/a': 'a', 'tree/b': 'b', 'one': '1', 'unrelated.c': 'int x;' });
+    writeFileSync(join(ws, 'app.yaml'), 'targets:\n  - target: /t\n    copy:\n      - dirs: [../tree]\n  - target: /\n    copy:\n      - files: [../one]\n');
+    const run = (changed?: string[]) => copy(inst, '../app.yaml', { changed });
+    assert.ok((await run()).ok);
+    writeFileSync(join(ws, 'tree/a'), 'a2');
+    writeFileSync(join(ws, 'one'), 'one2');
+    const hinted = await run([join(ws, 'tree/a'), join(ws, 'one'), join(ws, 'unrelated.c')]);
+    assert.deepEqual(hinted.copy!.actions.map((a) => [a.inner, a.action]), [['/t/tree/a', 'update'], ['/one', 'update']]);
+    assert.equal(readFileSync(join(inst, 'image/t/tree/a'), 'utf8'), 'a2');
+    assert.equal(readFileSync(join(inst, 'image/one'), 'utf8'), 'one2');
+    writeFileSync(join(ws, 'tree/new'), 'new');
+    const added = await run([join(ws, 'tree/new')]);
+    assert.ok(added.copy!.counts.same > 0, 'a full copy');
+    assert.equal(readFileSync(join(inst, 'image/t/tree/new'), 'utf8'), 'new');
   });
 
   test('a wrong hash stops the copy before anything is written; --dry-run writes nothing', async () => {

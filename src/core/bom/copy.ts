@@ -48,11 +48,18 @@ function sameTime(a: Stats, b: Stats): boolean {
 
 const tryLstat = (p: string): Stats | undefined => lstatSync(p, { throwIfNoEntry: false });
 
-export async function applyPlan(plan: BomPlan, opts: { dryRun: boolean }): Promise<CopyResult> {
+export interface ApplyOptions {
+  dryRun: boolean;
+  /** Only these entries (a hinted re-copy); the strays are then taken as given, not re-read. */
+  only?: PlanEntry[];
+  strays?: string[];
+}
+
+export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<CopyResult> {
   const root = plan.root;
   const issues: BomIssue[] = [];
   const result: CopyResult = { dryRun: opts.dryRun, actions: [], counts: { create: 0, update: 0, same: 0, attrs: 0 }, bytes: 0, strays: [], issues };
-  const entries = finalEntries(plan);
+  const entries = opts.only ?? finalEntries(plan);
   const byPath = new Map(entries.map((e) => [e.inner, e]));
   const fail = (e: PlanEntry, message: string) => issues.push({ severity: 'error', message: `${e.inner}: ${message}`, loc: e.loc });
 
@@ -183,7 +190,7 @@ export async function applyPlan(plan: BomPlan, opts: { dryRun: boolean }): Promi
     }
     record(e, same ? 'same' : created.has(e.inner) ? 'create' : 'attrs');
   }
-  result.strays = findStrays(root, entries);
+  result.strays = opts.strays ?? findStrays(root, entries);
   return result;
 }
 

@@ -5,7 +5,7 @@
 import { formatIssue, runBomCopy, type BomRun } from '../bom/index.ts';
 import { sanitizeForTerminal } from '../text/sanitize.ts';
 import type { StudioSettings } from './settings.ts';
-import type { FailureCause } from './types.ts';
+import type { ChangeEntry, FailureCause } from './types.ts';
 
 /** At most this many changed paths are listed per bom (the count says the rest). */
 const LISTED = 40;
@@ -34,12 +34,23 @@ export function describeBomRun(bom: string, r: BomRun): string[] {
 }
 
 /** Copies every bom; returns a cause for the first that fails (later ones are not copied). */
-export async function runBomStage(settings: StudioSettings, instanceDir: string, out: (line: string) => void): Promise<FailureCause | null> {
+/**
+ * `changes`: what made this build. When they are only content changes of files (no settings, no
+ * added or removed paths), each copy gets them as a hint and re-copies just those files.
+ */
+export async function runBomStage(
+  settings: StudioSettings,
+  instanceDir: string,
+  out: (line: string) => void,
+  changes: ChangeEntry[] | null,
+): Promise<FailureCause | null> {
+  const hintable = changes !== null && changes.every((c) => c.area !== 'settings' && (c.area !== 'source' || (c.kind === 'changed' && !c.isDir)));
+  const changed = hintable ? changes.filter((c) => c.area === 'source').map((c) => c.path) : undefined;
   for (const bom of settings.bom) {
     out(sanitizeForTerminal(`$ occlum-studio bom copy -f ${bom} --root image${settings.bomIncludeDirs.map((d) => ` -i ${d}`).join('')}`));
     let r: BomRun;
     try {
-      r = await runBomCopy({ file: bom, root: 'image', includeDirs: settings.bomIncludeDirs, cwd: instanceDir });
+      r = await runBomCopy({ file: bom, root: 'image', includeDirs: settings.bomIncludeDirs, cwd: instanceDir, changed });
     } catch (err) {
       const message = `bom copy of ${bom} failed: ${(err as Error).message}`;
       out(sanitizeForTerminal(message));
