@@ -47,17 +47,22 @@ function humanCopy(r: BomRun, dryRun: boolean): void {
   for (const lib of r.plan.libraries) {
     const libs = lib.libs.map((l) => (l.src === l.inner ? l.inner : `${l.inner} (from ${l.src})`));
     const missing = lib.missing.length ? `; missing: ${lib.missing.join(', ')}` : '';
-    if (lib.from === 'files' || lib.missing.length) console.log(show(`libraries of ${display(lib.file)}: ${libs.join(', ') || 'none'}${missing}`));
+    if (lib.from === 'files' || lib.missing.length)
+      console.log(show(`libraries of ${display(lib.file)}: ${libs.join(', ') || 'none'}${missing}`));
   }
   if (r.copy.strays.length > 0) {
-    console.log(`in the root but in no bom entry (${r.copy.strays.length}${r.copy.strays.length >= 1000 ? '+' : ''}; not deleted):`);
+    console.log(
+      `in the root but in no bom entry (${r.copy.strays.length}${r.copy.strays.length >= 1000 ? '+' : ''}; ` +
+        'not deleted):',
+    );
     for (const s of r.copy.strays.slice(0, 20)) console.log(show(`  ${s}`));
     if (r.copy.strays.length > 20) console.log(`  … and ${r.copy.strays.length - 20} more (--json lists them all)`);
   }
   const c = r.copy.counts;
   const mb = (r.copy.bytes / 1e6).toFixed(1);
   const counts = dryRun
-    ? `would create ${c.create}, update ${c.update}, fix attributes of ${c.attrs}; ${c.same} unchanged; ${mb} MB to copy`
+    ? `would create ${c.create}, update ${c.update}, fix attributes of ${c.attrs}; ` +
+      `${c.same} unchanged; ${mb} MB to copy`
     : `created ${c.create}, updated ${c.update}, fixed attributes of ${c.attrs}; ${c.same} unchanged; ${mb} MB copied`;
   console.log(show(`bom copy${dryRun ? ' (dry run, nothing written)' : ''}: ${counts} into ${display(r.plan.root)}`));
 }
@@ -78,7 +83,12 @@ async function copy(argv: string[]): Promise<number> {
   if (!values.file) throw new UsageError('bom copy needs -f FILE (the bom file)');
   if (!values.root) throw new UsageError('bom copy needs --root DIR (the image directory, usually image)');
   const dryRun = !!values['dry-run'];
-  const r = await runBomCopy({ file: values.file, root: values.root, includeDirs: values['include-dir'] ?? [], dryRun });
+  const r = await runBomCopy({
+    file: values.file,
+    root: values.root,
+    includeDirs: values['include-dir'] ?? [],
+    dryRun,
+  });
   if (values.json) {
     printJson({
       ok: r.ok,
@@ -111,7 +121,13 @@ async function check(argv: string[]): Promise<number> {
   else {
     printIssues(r.issues);
     const warnings = r.issues.length - errors;
-    console.log(show(`${display(positionals[0]!)}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}${r.boms.length > 1 ? ` (with ${r.boms.length - 1} included bom${r.boms.length > 2 ? 's' : ''})` : ''}`));
+    console.log(
+      show(
+        `${display(positionals[0]!)}: ${errors} error${errors === 1 ? '' : 's'}, ` +
+          `${warnings} warning${warnings === 1 ? '' : 's'}` +
+          `${r.boms.length > 1 ? ` (with ${r.boms.length - 1} included bom${r.boms.length > 2 ? 's' : ''})` : ''}`,
+      ),
+    );
   }
   return errors === 0 ? 0 : 1;
 }
@@ -121,7 +137,7 @@ export const command: Command = {
   summary:
     "Bom files, as Occlum's copy_bom reads them: `copy` fills an image dir (shared libraries found through each " +
     "program's loader; SHA-256 checked before writing), `check` validates, `schema` prints the JSON Schema. " +
-    'Without -i and without an Occlum install, includes are also looked up in the studio\'s template dir (base.yaml). ' +
+    "Without -i and without an Occlum install, includes are also looked up in the studio's template dir (base.yaml). " +
     'Exit 0 ok, 1 errors, 2 usage.',
   usage: USAGE,
   async run(argv) {
@@ -133,6 +149,8 @@ export const command: Command = {
       printJson(bomSchema());
       return 0;
     }
-    throw new UsageError(sub ? `unknown bom command "${sub}" (copy, check, schema)` : 'bom needs a command: copy, check or schema');
+    throw new UsageError(
+      sub ? `unknown bom command "${sub}" (copy, check, schema)` : 'bom needs a command: copy, check or schema',
+    );
   },
 };

@@ -16,10 +16,13 @@ function workspace(bom: string): string {
   return ws;
 }
 
-const copy = (ws: string, ...extra: string[]) => runCli(['bom', 'copy', '-f', '../app.yaml', '--root', 'image', ...extra], { cwd: join(ws, 'inst') });
+const copy = (ws: string, ...extra: string[]) =>
+  runCli(['bom', 'copy', '-f', '../app.yaml', '--root', 'image', ...extra], { cwd: join(ws, 'inst') });
 
-test('copy with copy_bom\'s flags: base.yaml from the studio\'s template dir, --dry-run, --json, a second run changes nothing', () => {
-  const ws = workspace('includes:\n  - base.yaml\ntargets:\n  - target: /bin\n    copy:\n      - files: [../app.txt]\n');
+test("copy_bom's flags; base.yaml from the studio's template dir; --dry-run, --json; a rerun changes nothing", () => {
+  const ws = workspace(
+    'includes:\n  - base.yaml\ntargets:\n  - target: /bin\n    copy:\n      - files: [../app.txt]\n',
+  );
   const dry = copy(ws, '--dry-run');
   assert.equal(dry.status, 0, dry.stderr);
   assert.match(dry.stdout, /^create file \/bin\/app\.txt <- .*\/app\.txt \(files\)$/m);
@@ -31,7 +34,21 @@ test('copy with copy_bom\'s flags: base.yaml from the studio\'s template dir, --
   assert.equal(j.ok, true);
   assert.equal(j.boms.length, 2);
   assert.match(j.boms[1], /templates\/bom\/base\.yaml$/);
-  assert.deepEqual(readdirSync(join(ws, 'inst', 'image')).sort(), ['bin', 'dev', 'etc', 'ext2', 'host', 'lib', 'lib64', 'opt', 'proc', 'root', 'sbin', 'sys', 'tmp']);
+  assert.deepEqual(readdirSync(join(ws, 'inst', 'image')).sort(), [
+    'bin',
+    'dev',
+    'etc',
+    'ext2',
+    'host',
+    'lib',
+    'lib64',
+    'opt',
+    'proc',
+    'root',
+    'sbin',
+    'sys',
+    'tmp',
+  ]);
   const again = JSON.parse(copy(ws, '--json').stdout);
   assert.deepEqual([again.counts.create, again.counts.update], [0, 0]);
   // -i DIR replaces the built-in dir: a base.yaml that is not there is an error naming the include.
@@ -42,10 +59,19 @@ test('copy with copy_bom\'s flags: base.yaml from the studio\'s template dir, --
 
 test('a bad bom exits 1, names the entry (file:line:col) and writes nothing', () => {
   const cases: [string, RegExp][] = [
-    [`targets:\n  - target: /\n    copy:\n      - files:\n        - {name: ../app.txt, hash: ${'A'.repeat(64)}}\n`, /app\.yaml:5:\d+: error: hash mismatch for \.\.\/app\.txt/],
+    [
+      `targets:\n  - target: /\n    copy:\n      - files:\n        - {name: ../app.txt, hash: ${'A'.repeat(64)}}\n`,
+      /app\.yaml:5:\d+: error: hash mismatch for \.\.\/app\.txt/,
+    ],
     ['includes:\n  - nowhere.yaml\n', /app\.yaml:2:5: error: included bom "nowhere\.yaml" is not next to/],
-    ['targets:\n  - target: /\n    copy:\n      - files: [../missing.txt]\n', /app\.yaml:4:17: error: \.\.\/missing\.txt: no such file/],
-    ['targets:\n  - target: /\n    mkdir: [a]\n', /app\.yaml:3:5: error: unknown key "mkdir" in targets\[0\]; did you mean "mkdirs"\?/],
+    [
+      'targets:\n  - target: /\n    copy:\n      - files: [../missing.txt]\n',
+      /app\.yaml:4:17: error: \.\.\/missing\.txt: no such file/,
+    ],
+    [
+      'targets:\n  - target: /\n    mkdir: [a]\n',
+      /app\.yaml:3:5: error: unknown key "mkdir" in targets\[0\]; did you mean "mkdirs"\?/,
+    ],
     ['targets:\n  - target: /\n   copy: [\n', /app\.yaml:\d+:\d+: error: not valid YAML/],
   ];
   for (const [bom, message] of cases) {

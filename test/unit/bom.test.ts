@@ -5,13 +5,31 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync,
-  utimesSync, writeFileSync,
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
-  applyPlan, bomSchema, checkBom, parseBom, planBom, runBomCopy, sha256File, type BomIssue, type LoaderConfig,
+  applyPlan,
+  bomSchema,
+  checkBom,
+  parseBom,
+  planBom,
+  runBomCopy,
+  sha256File,
+  type BomIssue,
+  type LoaderConfig,
 } from '../../src/core/bom/index.ts';
 import { parseLoaderConfig } from '../../src/core/bom/loader-config.ts';
 import { unsafeLink } from '../../src/core/bom/tree.ts';
@@ -52,10 +70,20 @@ function listTree(root: string): string[] {
   return out;
 }
 
-async function copy(inst: string, bom: string, extra: { dryRun?: boolean; includeDirs?: string[]; env?: Record<string, string>; changed?: string[] } = {}) {
+async function copy(
+  inst: string,
+  bom: string,
+  extra: { dryRun?: boolean; includeDirs?: string[]; env?: Record<string, string>; changed?: string[] } = {},
+) {
   return runBomCopy({
-    file: bom, root: 'image', cwd: inst, includeDirs: extra.includeDirs ?? [], dryRun: extra.dryRun, env: extra.env ?? {},
-    loaderConfig: noLoader, changed: extra.changed,
+    file: bom,
+    root: 'image',
+    cwd: inst,
+    includeDirs: extra.includeDirs ?? [],
+    dryRun: extra.dryRun,
+    env: extra.env ?? {},
+    loaderConfig: noLoader,
+    changed: extra.changed,
   });
 }
 
@@ -90,24 +118,31 @@ describe('parse', () => {
     );
     assert.deepEqual(errors(r.issues), []);
     const files = r.doc.targets[0]!.copy[0]!.files!;
-    assert.deepEqual(files.map((f) => [f.name.value, f.hash?.value, f.autodep, f.rename?.value]), [
-      ['a', undefined, true, undefined],
-      ['b', 'AB'.repeat(32), false, 'c'],
-    ]);
+    assert.deepEqual(
+      files.map((f) => [f.name.value, f.hash?.value, f.autodep, f.rename?.value]),
+      [
+        ['a', undefined, true, undefined],
+        ['b', 'AB'.repeat(32), false, 'c'],
+      ],
+    );
   });
 
-  test('every bom file of the corpus and of the shared demos parses without errors', { skip: !existsSync(join(process.cwd(), '..', 'shared')) && 'no ../shared' }, () => {
-    const dirs = [join(process.cwd(), '..', 'shared', 'occlum-configs', 'bom')];
-    let n = 0;
-    for (const dir of dirs) {
-      for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
-        const r = parseBom(readFileSync(join(dir, f), 'utf8'), f);
-        assert.deepEqual(errors(r.issues), [], f);
-        n++;
+  test(
+    'every bom file of the corpus and of the shared demos parses without errors',
+    { skip: !existsSync(join(process.cwd(), '..', 'shared')) && 'no ../shared' },
+    () => {
+      const dirs = [join(process.cwd(), '..', 'shared', 'occlum-configs', 'bom')];
+      let n = 0;
+      for (const dir of dirs) {
+        for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
+          const r = parseBom(readFileSync(join(dir, f), 'utf8'), f);
+          assert.deepEqual(errors(r.issues), [], f);
+          n++;
+        }
       }
-    }
-    assert.ok(n > 50, `only ${n} boms`);
-  });
+      assert.ok(n > 50, `only ${n} boms`);
+    },
+  );
 
   test('the schema lists the keys the parser knows', () => {
     const s = bomSchema() as { properties: Record<string, unknown> };
@@ -159,7 +194,10 @@ describe('copy', () => {
     const { ws, inst } = workspace({
       'app.sh': '#!/bin/sh\necho hi\n',
       'data.txt': 'data',
-      'app.yaml': 'includes: [base.yaml]\ntargets:\n  - target: /bin\n    mkdirs: [x/y]\n    createlinks:\n      - {src: /bin/app.sh, linkname: app}\n    copy:\n      - files:\n        - ../app.sh\n        - {name: ../data.txt, rename: d.txt}\n',
+      'app.yaml':
+        'includes: [base.yaml]\ntargets:\n  - target: /bin\n    mkdirs: [x/y]\n    createlinks:\n' +
+        '      - {src: /bin/app.sh, linkname: app}\n    copy:\n      - files:\n        - ../app.sh\n' +
+        '        - {name: ../data.txt, rename: d.txt}\n',
       'base.yaml': 'targets:\n  - target: /\n    mkdirs: [etc]\n',
       'incdir/base.yaml': 'targets:\n  - target: /\n    mkdirs: [wrong]\n',
     });
@@ -167,36 +205,54 @@ describe('copy', () => {
     utimesSync(join(ws, 'app.sh'), 1_600_000_000, 1_600_000_000);
     const r = await copy(inst, '../app.yaml', { includeDirs: [join(ws, 'incdir')] });
     assert.ok(r.ok, JSON.stringify(r.plan.issues));
-    assert.deepEqual(listTree(join(inst, 'image')).filter((l) => !l.includes('d.txt')), [
-      'bin/ 755', 'bin/app -> /bin/app.sh', 'bin/app.sh 755 18 1600000000', 'bin/x/ 755', 'bin/x/y/ 755', 'etc/ 755',
-    ]);
+    assert.deepEqual(
+      listTree(join(inst, 'image')).filter((l) => !l.includes('d.txt')),
+      ['bin/ 755', 'bin/app -> /bin/app.sh', 'bin/app.sh 755 18 1600000000', 'bin/x/ 755', 'bin/x/y/ 755', 'etc/ 755'],
+    );
     assert.equal(readFileSync(join(inst, 'image/bin/d.txt'), 'utf8'), 'data');
   });
 
-  test('incremental: unchanged files are not rewritten; a changed one is; nothing is deleted; strays listed', async () => {
-    const { ws, inst } = workspace({ 'a': 'one', 'b': 'two', 'app.yaml': 'targets:\n  - target: /\n    copy:\n      - files: [../a, ../b]\n' });
+  test('incremental: unchanged files are not rewritten, a changed one is; nothing deleted; strays listed', async () => {
+    const { ws, inst } = workspace({
+      a: 'one',
+      b: 'two',
+      'app.yaml': 'targets:\n  - target: /\n    copy:\n      - files: [../a, ../b]\n',
+    });
     const first = await copy(inst, '../app.yaml');
     assert.equal(first.copy!.counts.create, 3);
     const inoB = statSync(join(inst, 'image/b')).ino;
     writeFileSync(join(ws, 'a'), 'changed');
     writeFileSync(join(inst, 'image/old'), 'left over');
     const second = await copy(inst, '../app.yaml');
-    assert.deepEqual(second.copy!.actions.filter((a) => a.action !== 'same').map((a) => [a.inner, a.action]), [['/a', 'update']]);
+    assert.deepEqual(
+      second.copy!.actions.filter((a) => a.action !== 'same').map((a) => [a.inner, a.action]),
+      [['/a', 'update']],
+    );
     assert.equal(statSync(join(inst, 'image/b')).ino, inoB);
     assert.equal(readFileSync(join(inst, 'image/a'), 'utf8'), 'changed');
     assert.deepEqual(second.copy!.strays, ['/old']);
     assert.ok(existsSync(join(inst, 'image/old')));
   });
 
-  test('a hint naming the changed files re-copies only them; anything it cannot vouch for takes a full copy', async () => {
-    const { ws, inst } = workspace({ 'tree/a': 'a', 'tree/b': 'b', 'one': '1', 'unrelated.c': 'int x;' });
-    writeFileSync(join(ws, 'app.yaml'), 'targets:\n  - target: /t\n    copy:\n      - dirs: [../tree]\n  - target: /\n    copy:\n      - files: [../one]\n');
+  test('a hint naming changed files re-copies only them; what it cannot vouch for takes a full copy', async () => {
+    const { ws, inst } = workspace({ 'tree/a': 'a', 'tree/b': 'b', one: '1', 'unrelated.c': 'int x;' });
+    writeFileSync(
+      join(ws, 'app.yaml'),
+      'targets:\n  - target: /t\n    copy:\n      - dirs: [../tree]\n' +
+        '  - target: /\n    copy:\n      - files: [../one]\n',
+    );
     const run = (changed?: string[]) => copy(inst, '../app.yaml', { changed });
     assert.ok((await run()).ok);
     writeFileSync(join(ws, 'tree/a'), 'a2');
     writeFileSync(join(ws, 'one'), 'one2');
     const hinted = await run([join(ws, 'tree/a'), join(ws, 'one'), join(ws, 'unrelated.c')]);
-    assert.deepEqual(hinted.copy!.actions.map((a) => [a.inner, a.action]), [['/t/tree/a', 'update'], ['/one', 'update']]);
+    assert.deepEqual(
+      hinted.copy!.actions.map((a) => [a.inner, a.action]),
+      [
+        ['/t/tree/a', 'update'],
+        ['/one', 'update'],
+      ],
+    );
     assert.equal(readFileSync(join(inst, 'image/t/tree/a'), 'utf8'), 'a2');
     assert.equal(readFileSync(join(inst, 'image/one'), 'utf8'), 'one2');
     writeFileSync(join(ws, 'tree/new'), 'new');
@@ -206,16 +262,23 @@ describe('copy', () => {
   });
 
   test('a wrong hash stops the copy before anything is written; --dry-run writes nothing', async () => {
-    const { ws, inst } = workspace({ 'a': 'content', 'b': 'b' });
+    const { ws, inst } = workspace({ a: 'content', b: 'b' });
     const good = sha256File(join(ws, 'a'));
-    writeFileSync(join(ws, 'app.yaml'), `targets:\n  - target: /\n    copy:\n      - files:\n        - ../b\n        - {name: ../a, hash: ${'0'.repeat(64)}}\n`);
+    writeFileSync(
+      join(ws, 'app.yaml'),
+      'targets:\n  - target: /\n    copy:\n      - files:\n        - ../b\n' +
+        `        - {name: ../a, hash: ${'0'.repeat(64)}}\n`,
+    );
     const bad = await copy(inst, '../app.yaml');
     assert.equal(bad.ok, false);
     const e = errors(bad.plan.issues)[0]!;
     assert.match(e.message, new RegExp(`hash mismatch for \\.\\./a.*${good}`));
     assert.equal(e.loc?.line, 6);
     assert.equal(existsSync(join(inst, 'image')), false);
-    writeFileSync(join(ws, 'app.yaml'), `targets:\n  - target: /\n    copy:\n      - files:\n        - {name: ../a, hash: ${good}}\n`);
+    writeFileSync(
+      join(ws, 'app.yaml'),
+      `targets:\n  - target: /\n    copy:\n      - files:\n        - {name: ../a, hash: ${good}}\n`,
+    );
     const dry = await copy(inst, '../app.yaml', { dryRun: true });
     assert.ok(dry.ok);
     assert.equal(dry.copy!.counts.create, 2);
@@ -236,13 +299,16 @@ describe('copy', () => {
     assert.equal(errors(miss.issues)[0]!.loc?.line, 2);
     const f = await copy(inst, '../f.yaml');
     const msgs = errors(f.plan.issues).map((i) => i.message);
-    assert.ok(msgs.some((m) => /\$UNSET_VAR.*not set/.test(m)), msgs.join('\n'));
+    assert.ok(
+      msgs.some((m) => /\$UNSET_VAR.*not set/.test(m)),
+      msgs.join('\n'),
+    );
     const f2 = await copy(inst, '../f.yaml', { env: { UNSET_VAR: 'x' } });
     assert.match(errors(f2.plan.issues)[0]!.message, /\.\.\/missing: no such file/);
     assert.equal(existsSync(join(inst, 'image')), false);
   });
 
-  test('dirs: "d" copies the dir, "d/" its contents, excludes apply, the same tree as rsync with copy_bom\'s arguments', async () => {
+  test('dirs: "d" copies the dir, "d/" its contents, excludes apply; the tree rsync gives copy_bom', async () => {
     const { ws, inst } = workspace({
       'src/d/a.txt': 'a',
       'src/d/sub/b.txt': 'b',
@@ -256,7 +322,9 @@ describe('copy', () => {
     symlinkSync(join(ws, 'src/outside.txt'), join(ws, 'src/d/abs-link'));
     symlinkSync('/nonexistent/x', join(ws, 'src/d/dangling'));
     chmodSync(join(ws, 'src/d/sub'), 0o750);
-    const bom = 'excludes: [.git, "*.pyc"]\ntargets:\n  - target: /opt\n    copy:\n      - from: ../src\n        dirs: [d]\n  - target: /e\n    copy:\n      - dirs: [../src/e/]\n';
+    const bom =
+      'excludes: [.git, "*.pyc"]\ntargets:\n  - target: /opt\n    copy:\n      - from: ../src\n        dirs: [d]\n' +
+      '  - target: /e\n    copy:\n      - dirs: [../src/e/]\n';
     writeFileSync(join(ws, 'app.yaml'), bom);
     const r = await copy(inst, '../app.yaml');
     assert.ok(r.ok, JSON.stringify(r.plan.issues));
@@ -265,22 +333,34 @@ describe('copy', () => {
     const ref = join(ws, 'ref');
     mkdirSync(join(ref, 'opt'), { recursive: true });
     mkdirSync(join(ref, 'e'), { recursive: true });
-    const rs1 = spawnSync('rsync', ['-ar', '--copy-unsafe-links', '--exclude=.git', '--exclude=*.pyc', join(ws, 'src/d'), join(ref, 'opt')]);
+    const rs1 = spawnSync('rsync', [
+      '-ar',
+      '--copy-unsafe-links',
+      '--exclude=.git',
+      '--exclude=*.pyc',
+      join(ws, 'src/d'),
+      join(ref, 'opt'),
+    ]);
     const rs2 = spawnSync('rsync', ['-ar', '--copy-unsafe-links', join(ws, 'src/e/'), join(ref, 'e')]);
     assert.ok(rs1.status !== null && rs2.status === 0, String(rs1.stderr) + String(rs2.stderr));
     const ours = listTree(join(inst, 'image')).filter((l) => l.startsWith('opt/') || l.startsWith('e/'));
     const theirs = listTree(ref).filter((l) => l.startsWith('opt/') || l.startsWith('e/'));
     assert.deepEqual(ours, theirs);
     assert.ok(ours.includes('opt/d/inner-link -> a.txt'));
-    assert.ok(ours.some((l) => l.startsWith('opt/d/abs-link ')), 'an absolute link is replaced by its file');
+    assert.ok(
+      ours.some((l) => l.startsWith('opt/d/abs-link ')),
+      'an absolute link is replaced by its file',
+    );
   });
 
-  test('whole `from` copies its contents; duplicates follow copy_bom (last file copy wins, included boms last)', async () => {
+  test('whole `from` copies its contents; duplicates as copy_bom (last file wins, included boms last)', async () => {
     const { ws, inst } = workspace({
       'tree/x': 'x',
-      'one': 'from top',
+      one: 'from top',
       'two/one': 'from included',
-      'top.yaml': 'includes: [inc.yaml]\ntargets:\n  - target: /t\n    copy:\n      - from: ../tree\n  - target: /\n    copy:\n      - files: [../one]\n',
+      'top.yaml':
+        'includes: [inc.yaml]\ntargets:\n  - target: /t\n    copy:\n      - from: ../tree\n' +
+        '  - target: /\n    copy:\n      - files: [../one]\n',
       'inc.yaml': 'targets:\n  - target: /\n    copy:\n      - files: [../two/one]\n',
     });
     // `from` alone is passed to rsync as written: relative to the current directory.
@@ -299,7 +379,7 @@ describe('autodep', () => {
     'test',
   );
 
-  test('a glibc program: the host glibc goes where copy_bom puts Occlum\'s; a missing library is an error for files, a warning for dirs', async () => {
+  test("glibc: the host's goes where copy_bom puts Occlum's; a missing library: files error, dirs warning", async () => {
     const { ws, inst } = workspace({
       'lib.c': 'int f(void){return 1;}\n',
       'app.c': 'int f(void);\nint main(void){return f();}\n',
@@ -311,17 +391,38 @@ describe('autodep', () => {
     mkdirSync(join(ws, 'bindir'));
     cc(['-fPIE', '-pie', '-o', 'bindir/app2', 'app.c', '-L.', '-lf']);
     writeFileSync(join(ws, 'app.yaml'), 'targets:\n  - target: /bin\n    copy:\n      - files: [../app]\n');
-    const bad = await runBomCopy({ file: '../app.yaml', root: 'image', cwd: inst, includeDirs: [], env: {}, loaderConfig: config });
+    const bad = await runBomCopy({
+      file: '../app.yaml',
+      root: 'image',
+      cwd: inst,
+      includeDirs: [],
+      env: {},
+      loaderConfig: config,
+    });
     assert.equal(bad.ok, false);
     assert.match(errors(bad.plan.issues)[0]!.message, /needs libf\.so/);
     writeFileSync(join(ws, 'app.yaml'), 'targets:\n  - target: /bin\n    copy:\n      - dirs: [../bindir]\n');
-    const warnOnly = await runBomCopy({ file: '../app.yaml', root: 'image', cwd: inst, includeDirs: [], env: {}, loaderConfig: config });
+    const warnOnly = await runBomCopy({
+      file: '../app.yaml',
+      root: 'image',
+      cwd: inst,
+      includeDirs: [],
+      env: {},
+      loaderConfig: config,
+    });
     assert.ok(warnOnly.ok, JSON.stringify(warnOnly.plan.issues));
     assert.ok(warnOnly.plan.issues.some((i) => i.severity === 'warning' && /libf\.so is needed by/.test(i.message)));
     // glibc's loader stops listing at the first missing library: a complete program for the rest.
     cc(['-fPIE', '-pie', '-o', 'plain', 'plain.c']);
     writeFileSync(join(ws, 'app.yaml'), 'targets:\n  - target: /bin\n    copy:\n      - files: [../plain]\n');
-    const good = await runBomCopy({ file: '../app.yaml', root: 'image', cwd: inst, includeDirs: [], env: {}, loaderConfig: config });
+    const good = await runBomCopy({
+      file: '../app.yaml',
+      root: 'image',
+      cwd: inst,
+      includeDirs: [],
+      env: {},
+      loaderConfig: config,
+    });
     assert.ok(good.ok, JSON.stringify(good.plan.issues));
     assert.ok(statSync(join(inst, 'image/opt/occlum/glibc/lib/libc.so.6')).isFile());
     assert.ok(statSync(join(inst, 'image/lib64/ld-linux-x86-64.so.2')).isFile());
@@ -331,19 +432,38 @@ describe('autodep', () => {
     const { ws, inst } = workspace({ 'hello.c': '#include <stdio.h>\nint main(void){puts("hi");return 0;}\n' });
     assert.equal(spawnSync('musl-gcc', ['-fPIE', '-pie', '-o', 'hello', 'hello.c'], { cwd: ws }).status, 0);
     writeFileSync(join(ws, 'app.yaml'), 'targets:\n  - target: /bin\n    copy:\n      - files: [../hello]\n');
-    const r = await runBomCopy({ file: '../app.yaml', root: 'image', cwd: inst, includeDirs: [], env: {}, loaderConfig: config });
+    const r = await runBomCopy({
+      file: '../app.yaml',
+      root: 'image',
+      cwd: inst,
+      includeDirs: [],
+      env: {},
+      loaderConfig: config,
+    });
     assert.ok(r.ok, JSON.stringify(r.plan.issues));
-    assert.deepEqual(r.plan.libraries[0]!.libs.map((l) => l.inner), ['/lib/ld-musl-x86_64.so.1']);
+    assert.deepEqual(
+      r.plan.libraries[0]!.libs.map((l) => l.inner),
+      ['/lib/ld-musl-x86_64.so.1'],
+    );
     assert.ok(statSync(join(inst, 'image/lib/ld-musl-x86_64.so.1')).isFile());
   });
 });
 
 test('applyPlan refuses to write through a planned symlink', async () => {
   const { inst } = workspace({
-    'f': 'x',
-    'app.yaml': 'targets:\n  - target: /\n    createlinks:\n      - {src: /tmp, linkname: lib64}\n  - target: /lib64\n    copy:\n      - files: [../f]\n',
+    f: 'x',
+    'app.yaml':
+      'targets:\n  - target: /\n    createlinks:\n      - {src: /tmp, linkname: lib64}\n' +
+      '  - target: /lib64\n    copy:\n      - files: [../f]\n',
   });
-  const plan = await planBom({ file: '../app.yaml', root: 'image', cwd: inst, includeDirs: [], env: {}, loaderConfig: null });
+  const plan = await planBom({
+    file: '../app.yaml',
+    root: 'image',
+    cwd: inst,
+    includeDirs: [],
+    env: {},
+    loaderConfig: null,
+  });
   const r = await applyPlan(plan, { dryRun: false });
   assert.match(errors(r.issues)[0]!.message, /planned as a symlink/);
   assert.equal(existsSync('/tmp/f') && readFileSync('/tmp/f', 'utf8') === 'x', false);

@@ -55,7 +55,11 @@ export function inferDefaultLoader(files: string[]): string | null {
   return loaders.size === 1 ? [...loaders][0]! : null;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; error?: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ stdout: string; stderr: string; error?: string }> {
   return new Promise((resolveRun) => {
     let stdout = '';
     let stderr = '';

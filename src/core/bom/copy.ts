@@ -2,7 +2,17 @@
 // modification time match its source is left alone, a changed one is written to a temporary
 // name and renamed over the old (no half-written file), modes, times (and owners, as root) are
 // kept; nothing is deleted. Files in the root that no entry produces are listed, not removed.
-import { promises as fsp, lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
+import {
+  promises as fsp,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  type Stats,
+} from 'node:fs';
 import { posix } from 'node:path';
 import type { BomPlan, PlanEntry } from './plan.ts';
 import { mapLimit } from './pool.ts';
@@ -58,17 +68,29 @@ export interface ApplyOptions {
 export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<CopyResult> {
   const root = plan.root;
   const issues: BomIssue[] = [];
-  const result: CopyResult = { dryRun: opts.dryRun, actions: [], counts: { create: 0, update: 0, same: 0, attrs: 0 }, bytes: 0, strays: [], issues };
+  const result: CopyResult = {
+    dryRun: opts.dryRun,
+    actions: [],
+    counts: { create: 0, update: 0, same: 0, attrs: 0 },
+    bytes: 0,
+    strays: [],
+    issues,
+  };
   const entries = opts.only ?? finalEntries(plan);
   const byPath = new Map(entries.map((e) => [e.inner, e]));
-  const fail = (e: PlanEntry, message: string) => issues.push({ severity: 'error', message: `${e.inner}: ${message}`, loc: e.loc });
+  const fail = (e: PlanEntry, message: string) =>
+    issues.push({ severity: 'error', message: `${e.inner}: ${message}`, loc: e.loc });
 
   // Every ancestor of a planned path must be a directory of the plan (or an unplanned one).
   for (const e of entries) {
     for (let p = posix.dirname(e.inner); p !== '/'; p = posix.dirname(p)) {
       const a = byPath.get(p);
       if (a && a.kind !== 'dir') {
-        fail(e, `its parent ${p} is planned as a ${a.kind === 'link' ? `symlink (-> ${a.target})` : 'file'}; the copy does not write through it`);
+        fail(
+          e,
+          `its parent ${p} is planned as a ${a.kind === 'link' ? `symlink (-> ${a.target})` : 'file'}; ` +
+            'the copy does not write through it',
+        );
         break;
       }
     }
@@ -94,7 +116,11 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
       return true;
     }
     if (st) {
-      fail(e, `${inner} exists in the root as a ${st.isSymbolicLink() ? 'symlink' : 'file'}, where a directory is needed; remove it`);
+      fail(
+        e,
+        `${inner} exists in the root as a ${st.isSymbolicLink() ? 'symlink' : 'file'}, ` +
+          'where a directory is needed; remove it',
+      );
       return false;
     }
     if (!opts.dryRun) mkdirSync(host(inner));
@@ -160,7 +186,10 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
   let seq = 0;
   await mapLimit(copies, 4, async (c) => {
     if (!opts.dryRun) {
-      const tmp = c.action === 'create' ? c.dest : `${posix.dirname(c.dest)}/.${posix.basename(c.dest)}.bom-${process.pid}-${seq++}`;
+      const tmp =
+        c.action === 'create'
+          ? c.dest
+          : `${posix.dirname(c.dest)}/.${posix.basename(c.dest)}.bom-${process.pid}-${seq++}`;
       try {
         await fsp.copyFile(c.src, tmp);
         if (uid === 0 && (c.st.uid !== 0 || c.st.gid !== gid)) {

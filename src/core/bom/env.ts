@@ -10,14 +10,17 @@ export type Expanded = { ok: true; value: string } | { ok: false; missing: strin
 
 export function expandEnv(text: string, env: Env): Expanded {
   const missing: string[] = [];
-  const value = text.replace(VAR, (_m, braced: string | undefined, def: string | undefined, bare: string | undefined) => {
-    const name = (braced ?? bare)!;
-    const v = env[name];
-    if (v !== undefined && !(def !== undefined && v === '')) return v;
-    if (def !== undefined) return def;
-    missing.push(name);
-    return '';
-  });
+  const value = text.replace(
+    VAR,
+    (_m, braced: string | undefined, def: string | undefined, bare: string | undefined) => {
+      const name = (braced ?? bare)!;
+      const v = env[name];
+      if (v !== undefined && !(def !== undefined && v === '')) return v;
+      if (def !== undefined) return def;
+      missing.push(name);
+      return '';
+    },
+  );
   return missing.length > 0 ? { ok: false, missing } : { ok: true, value };
 }
 

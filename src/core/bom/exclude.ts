@@ -21,7 +21,10 @@ function globToRegex(glob: string): string {
       const end = glob.indexOf(']', i + 2);
       if (end === -1) re += '\\[';
       else {
-        const body = glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+        const body = glob
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\');
         re += `[${body}]`;
         i = end;
       }
@@ -39,7 +42,9 @@ export function compileExcludes(patterns: string[]): Exclude {
     const anchored = body.startsWith('/');
     const core = anchored ? body.slice(1) : body;
     const whole = anchored || core.includes('/') || core.includes('**');
-    const re = new RegExp(anchored ? `^${globToRegex(core)}$` : whole ? `(^|/)${globToRegex(core)}$` : `^${globToRegex(core)}$`);
+    const re = new RegExp(
+      anchored ? `^${globToRegex(core)}$` : whole ? `(^|/)${globToRegex(core)}$` : `^${globToRegex(core)}$`,
+    );
     return { dirOnly, whole, re };
   });
   return {

@@ -65,7 +65,11 @@ export function loadBoms(topFile: string, includeDirs: string[], cwd: string): L
       const found = findInclude(inc.value, path, includeDirs, cwd);
       if (!found) {
         const dirs = includeDirs.length ? `, nor in ${includeDirs.join(', ')}` : ' (no include dir given: -i DIR)';
-        issues.push({ severity: 'error', loc: inc.loc, message: `included bom "${inc.value}" is not next to ${path}${dirs}` });
+        issues.push({
+          severity: 'error',
+          loc: inc.loc,
+          message: `included bom "${inc.value}" is not next to ${path}${dirs}`,
+        });
         continue;
       }
       if (chain.includes(found)) {
@@ -82,6 +86,9 @@ export function loadBoms(topFile: string, includeDirs: string[], cwd: string): L
   }
   if (issues.some((i) => i.severity === 'error')) return { docs: [], issues };
   const seen = new Set<string>();
-  const kept = order.reverse().filter((p) => !seen.has(p) && seen.add(p)).reverse();
+  const kept = order
+    .reverse()
+    .filter((p) => !seen.has(p) && seen.add(p))
+    .reverse();
   return { docs: kept.map((p) => parsed.get(p)!), issues };
 }

@@ -21,7 +21,10 @@ class Reader {
   readonly issues: BomIssue[] = [];
   private readonly lines: LineIndex;
 
-  constructor(readonly file: string, text: string) {
+  constructor(
+    readonly file: string,
+    text: string,
+  ) {
     this.lines = new LineIndex(text);
   }
 
@@ -71,7 +74,10 @@ class Reader {
       if (key === undefined || !known.includes(key)) {
         const near = key === undefined ? undefined : nearest(key, [...known]);
         const name = key === undefined ? 'a key that is not a plain string' : `unknown key "${key}"`;
-        this.error(keyNode ?? node, `${name} in ${where}${near ? `; did you mean "${near}"?` : ''} (known keys: ${known.join(', ')})`);
+        this.error(
+          keyNode ?? node,
+          `${name} in ${where}${near ? `; did you mean "${near}"?` : ''} (known keys: ${known.join(', ')})`,
+        );
         continue;
       }
       out.set(key, { key: keyNode, value: pair.value });
@@ -130,16 +136,26 @@ function readFile(r: Reader, node: unknown, where: string): BomFileEntry | undef
   if (hash && !isNull(hash.value)) {
     entry.hash = r.str(hash.value, `"hash" of ${name.value}`);
     if (entry.hash && !/^[0-9a-fA-F]{64}$/.test(entry.hash.value)) {
-      r.error(hash.value as YamlNode, `"hash" of ${name.value} must be a SHA-256 in hex (64 characters), not "${entry.hash.value}"`);
+      r.error(
+        hash.value as YamlNode,
+        `"hash" of ${name.value} must be a SHA-256 in hex (64 characters), not "${entry.hash.value}"`,
+      );
       entry.hash = undefined;
     } else if (entry.hash && entry.hash.value !== entry.hash.value.toUpperCase()) {
-      r.warn(hash.value as YamlNode, `"hash" of ${name.value} is lower case: Occlum's copy_bom compares upper-case hex and would reject it`);
+      r.warn(
+        hash.value as YamlNode,
+        `"hash" of ${name.value} is lower case: Occlum's copy_bom compares upper-case hex and would reject it`,
+      );
     }
   }
   const autodep = fields.get('autodep');
   if (autodep && !isNull(autodep.value)) {
     if (isScalar(autodep.value) && typeof autodep.value.value === 'boolean') entry.autodep = autodep.value.value;
-    else r.error(autodep.value as YamlNode, `"autodep" of ${name.value} must be true or false, not ${describe(autodep.value)}`);
+    else
+      r.error(
+        autodep.value as YamlNode,
+        `"autodep" of ${name.value} must be true or false, not ${describe(autodep.value)}`,
+      );
   }
   const rename = fields.get('rename');
   if (rename && !isNull(rename.value)) entry.rename = r.str(rename.value, `"rename" of ${name.value}`);
@@ -193,7 +209,9 @@ function readTarget(r: Reader, node: unknown, index: number): BomTarget | undefi
     target,
     mkdirs: r.strList(fields.get('mkdirs')?.value, `"mkdirs" of ${where}`),
     createlinks,
-    copy: listOf(r, fields.get('copy')?.value, `"copy" of ${where}`).flatMap((s) => readSource(r, s, `"copy" of ${where}`) ?? []),
+    copy: listOf(r, fields.get('copy')?.value, `"copy" of ${where}`).flatMap(
+      (s) => readSource(r, s, `"copy" of ${where}`) ?? [],
+    ),
     loc: r.loc(m),
   };
 }

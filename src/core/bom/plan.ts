@@ -137,7 +137,11 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   const expand = (s: Str): string | null => {
     const r = expandEnv(s.value, env);
     if (r.ok) return r.value;
-    err(`"${s.value}" uses ${r.missing.map((m) => `$${m}`).join(', ')}, which ${r.missing.length > 1 ? 'are' : 'is'} not set; export ${r.missing[0]}=… before the copy`, s.loc);
+    err(
+      `"${s.value}" uses ${r.missing.map((m) => `$${m}`).join(', ')}, ` +
+        `which ${r.missing.length > 1 ? 'are' : 'is'} not set; export ${r.missing[0]}=… before the copy`,
+      s.loc,
+    );
     return null;
   };
   // copy_bom's workspace: relative sources are taken from the parent of the root dir.
@@ -161,7 +165,8 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       for (const l of t.createlinks) {
         const src = expand(l.src);
         const name = expand(l.linkname);
-        if (src !== null && name !== null) m.links.push({ src, inner: innerFromRootJoin(rustJoin(targetPath, name)), loc: l.loc });
+        if (src !== null && name !== null)
+          m.links.push({ src, inner: innerFromRootJoin(rustJoin(targetPath, name)), loc: l.loc });
       }
       for (const s of t.copy) {
         const from = s.from ? expand(s.from) : undefined;
@@ -204,7 +209,11 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       try {
         st = statSync(host);
       } catch {
-        err(`${f.src}: no such file (taken from ${host}; relative paths start at the parent of the root dir, ${hostOf(workspace)})`, f.loc);
+        err(
+          `${f.src}: no such file (taken from ${host}; ` +
+            `relative paths start at the parent of the root dir, ${hostOf(workspace)})`,
+          f.loc,
+        );
         continue;
       }
       if (st.isDirectory()) {
@@ -214,7 +223,12 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       if (f.hash) {
         const actual = sha256File(host);
         const ok = actual === f.hash.value.toUpperCase();
-        if (!ok) err(`hash mismatch for ${f.src}: the bom says ${f.hash.value}, the file's SHA-256 is ${actual}; fix the hash or the file`, f.hash.loc);
+        if (!ok)
+          err(
+            `hash mismatch for ${f.src}: the bom says ${f.hash.value}, ` +
+              `the file's SHA-256 is ${actual}; fix the hash or the file`,
+            f.hash.loc,
+          );
       }
     }
     for (const d of m.dirs) {
@@ -241,7 +255,15 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     const deps = await mapLimit(hosts, 4, (h) => findDeps(h, defaultLoader, opts.loaderConfig));
     deps.forEach((d, i) => {
       const f = wanted[i]!;
-      const report: LibraryReport = { file: hosts[i]!, loc: f.loc, interp: d.interp, libs: d.objects, missing: d.missing, from: 'files', note: d.skipped };
+      const report: LibraryReport = {
+        file: hosts[i]!,
+        loc: f.loc,
+        interp: d.interp,
+        libs: d.objects,
+        missing: d.missing,
+        from: 'files',
+        note: d.skipped,
+      };
       if (d.interp || d.missing.length) plan.libraries.push(report);
       for (const name of d.missing) missingForFiles.set(name, [...(missingForFiles.get(name) ?? []), report]);
       if (d.stderr && d.missing.length === 0) warn(`the loader printed for ${f.src}: ${d.stderr}`, f.loc);
@@ -270,7 +292,15 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       const destInner = innerFromRootJoin(d.dest);
       for (const it of tree.items) {
         const inner = it.rel === '' ? destInner : posix.join(destInner, it.rel);
-        ex.entries.push({ kind: it.kind, inner, src: it.src, target: it.target, why: 'dirs', loc: d.loc, stat: it.stat });
+        ex.entries.push({
+          kind: it.kind,
+          inner,
+          src: it.src,
+          target: it.target,
+          why: 'dirs',
+          loc: d.loc,
+          stat: it.stat,
+        });
         if (it.kind === 'file') ex.files.push({ host: it.src, loc: d.loc, srcRoot: hostOf(d.src), stat: it.stat });
       }
     }
@@ -289,7 +319,14 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     deps.forEach((d, i) => {
       const f = elfs[i]!;
       const libs = d.objects.filter((o) => !isUnder(o.src, f.srcRoot) && !isUnder(o.src, rootAbs));
-      const report: LibraryReport = { file: f.host, loc: f.loc, interp: d.interp, libs, missing: d.missing, from: 'dirs' };
+      const report: LibraryReport = {
+        file: f.host,
+        loc: f.loc,
+        interp: d.interp,
+        libs,
+        missing: d.missing,
+        from: 'dirs',
+      };
       if (d.interp) plan.libraries.push(report);
       for (const name of d.missing) missingForDirs.set(name, [...(missingForDirs.get(name) ?? []), report]);
       for (const o of libs) {
@@ -305,10 +342,20 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   // libraries of copied dirs.
   managements.forEach((m, i) => {
     for (const d of m.mkdirs) plan.entries.push({ kind: 'dir', inner: d.inner, why: 'mkdir', loc: d.loc });
-    for (const l of m.links) plan.entries.push({ kind: 'link', inner: l.inner, target: l.src, why: 'createlink', loc: l.loc });
+    for (const l of m.links)
+      plan.entries.push({ kind: 'link', inner: l.inner, target: l.src, why: 'createlink', loc: l.loc });
     plan.entries.push(...expanded[i]!.entries);
-    for (const f of m.files) plan.entries.push({ kind: 'file', inner: f.inner, src: hostOf(f.src), why: 'files', loc: f.loc });
-    for (const l of m.libs) plan.entries.push({ kind: 'file', inner: l.inner, src: l.src, why: 'library', loc: l.loc, neededBy: [l.neededBy] });
+    for (const f of m.files)
+      plan.entries.push({ kind: 'file', inner: f.inner, src: hostOf(f.src), why: 'files', loc: f.loc });
+    for (const l of m.libs)
+      plan.entries.push({
+        kind: 'file',
+        inner: l.inner,
+        src: l.src,
+        why: 'library',
+        loc: l.loc,
+        neededBy: [l.neededBy],
+      });
   });
   for (const l of dirLibs) {
     plan.entries.push({ kind: 'dir', inner: posix.dirname(l.inner), why: 'mkdir', loc: l.loc });
@@ -318,15 +365,26 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
 
   // Missing libraries: found anywhere in the image (after the copy, or already there) is enough
   // (copy_bom's lazy_check_missing_libraries); otherwise an error for files, a warning for dirs.
-  const names = missingForFiles.size + missingForDirs.size > 0 ? namesInImage(rootAbs, plan.entries) : new Set<string>();
+  const names =
+    missingForFiles.size + missingForDirs.size > 0 ? namesInImage(rootAbs, plan.entries) : new Set<string>();
   for (const [name, reports] of missingForFiles) {
     if (names.has(name)) continue;
-    for (const r of reports) err(`${r.file} needs ${name}, which the loader ${r.interp ?? ''} cannot find (add its dir to the loader config's library path, copy it with a "files" entry, or set autodep: false)`, r.loc);
+    for (const r of reports)
+      err(
+        `${r.file} needs ${name}, which the loader ${r.interp ?? ''} cannot find ` +
+          '(add its dir to the loader config\'s library path, copy it with a "files" entry, or set autodep: false)',
+        r.loc,
+      );
   }
   for (const [name, reports] of missingForDirs) {
     if (names.has(name)) continue;
     const files = reports.map((r) => r.file);
-    warn(`${name} is needed by ${files.slice(0, 3).join(', ')}${files.length > 3 ? ` and ${files.length - 3} more` : ''} but the loader cannot find it; the program will fail to start unless it is in the image`, reports[0]!.loc);
+    warn(
+      `${name} is needed by ${files.slice(0, 3).join(', ')}` +
+        `${files.length > 3 ? ` and ${files.length - 3} more` : ''} ` +
+        'but the loader cannot find it; the program will fail to start unless it is in the image',
+      reports[0]!.loc,
+    );
   }
   return plan;
 }
@@ -395,7 +453,11 @@ function removeRedundant(ms: Management[]): void {
       return !made.has(k) && made.add(k);
     });
   }
-  const keepLast = <T>(get: (m: Management) => T[], set: (m: Management, v: T[]) => void, key: (t: T) => string | null) => {
+  const keepLast = <T>(
+    get: (m: Management) => T[],
+    set: (m: Management, v: T[]) => void,
+    key: (t: T) => string | null,
+  ) => {
     const seen = new Set<string>();
     for (const m of [...ms].reverse()) {
       const kept = [...get(m)].reverse().filter((t) => {
@@ -405,15 +467,29 @@ function removeRedundant(ms: Management[]): void {
       set(m, kept.reverse());
     }
   };
-  keepLast((m) => m.links, (m, v) => (m.links = v), (l) => l.inner);
-  keepLast((m) => m.dirs, (m, v) => (m.dirs = v), (d) => {
-    const name = rustFileName(d.src);
-    return name === null ? null : rustJoin(d.dest, name);
-  });
+  keepLast(
+    (m) => m.links,
+    (m, v) => (m.links = v),
+    (l) => l.inner,
+  );
+  keepLast(
+    (m) => m.dirs,
+    (m, v) => (m.dirs = v),
+    (d) => {
+      const name = rustFileName(d.src);
+      return name === null ? null : rustJoin(d.dest, name);
+    },
+  );
   // Files and libraries share one set of destinations; within a bom, user files come first.
   const seen = new Set<string>();
   for (const m of [...ms].reverse()) {
-    m.files = [...m.files].reverse().filter((f) => !seen.has(f.inner) && !!seen.add(f.inner)).reverse();
-    m.libs = [...m.libs].reverse().filter((l) => !seen.has(l.inner) && !!seen.add(l.inner)).reverse();
+    m.files = [...m.files]
+      .reverse()
+      .filter((f) => !seen.has(f.inner) && !!seen.add(f.inner))
+      .reverse();
+    m.libs = [...m.libs]
+      .reverse()
+      .filter((l) => !seen.has(l.inner) && !!seen.add(l.inner))
+      .reverse();
   }
 }

@@ -79,7 +79,8 @@ export async function runBomCopy(o: BomRunOptions): Promise<BomRun> {
   const ok = !copy.issues.some((i) => i.severity === 'error');
   if (ok && !o.dryRun) {
     const bySrc = new Map<string, PlanEntry[]>();
-    for (const e of finalEntries(plan)) if (e.kind === 'file' && e.src) bySrc.set(e.src, [...(bySrc.get(e.src) ?? []), e]);
+    for (const e of finalEntries(plan))
+      if (e.kind === 'file' && e.src) bySrc.set(e.src, [...(bySrc.get(e.src) ?? []), e]);
     const dirs = bomWatchPaths(o.file, o.root, includeDirs, cwd, env).dirs;
     lastPlans.set(key, { plan, bySrc, dirs, strays: copy.strays });
   }
@@ -112,7 +113,9 @@ async function hintedCopy(
     if (before || interpOf(path)) {
       if (!before || before.from === 'dirs') return null;
       const deps = await findDeps(path, before.interp, loaderConfig);
-      const same = deps.objects.length === before.libs.length && deps.objects.every((x, i) => x.src === before.libs[i]!.src && x.inner === before.libs[i]!.inner);
+      const same =
+        deps.objects.length === before.libs.length &&
+        deps.objects.every((x, i) => x.src === before.libs[i]!.src && x.inner === before.libs[i]!.inner);
       if (deps.missing.length > 0 || !same) return null;
     }
     // The entries keep their places; the source's attributes are read again.
@@ -124,17 +127,33 @@ async function hintedCopy(
 }
 
 /** `bom check`: the bom and its includes parse and fit copy_bom's structure; variables are set. */
-export function checkBom(file: string, includeDirsGiven: string[], cwd = process.cwd(), env: Env = process.env): { boms: string[]; issues: BomIssue[] } {
+export function checkBom(
+  file: string,
+  includeDirsGiven: string[],
+  cwd = process.cwd(),
+  env: Env = process.env,
+): { boms: string[]; issues: BomIssue[] } {
   const loaded = loadBoms(file, effectiveIncludeDirs(includeDirsGiven), cwd);
   const issues = [...loaded.issues];
   for (const doc of loaded.docs) {
     const strs = [
       ...doc.targets.flatMap((t) => [t.target, ...t.mkdirs, ...t.createlinks.flatMap((l) => [l.src, l.linkname])]),
-      ...doc.targets.flatMap((t) => t.copy.flatMap((s) => [...(s.from ? [s.from] : []), ...(s.dirs ?? []), ...(s.files ?? []).flatMap((f) => [f.name, ...(f.rename ? [f.rename] : [])])])),
+      ...doc.targets.flatMap((t) =>
+        t.copy.flatMap((s) => [
+          ...(s.from ? [s.from] : []),
+          ...(s.dirs ?? []),
+          ...(s.files ?? []).flatMap((f) => [f.name, ...(f.rename ? [f.rename] : [])]),
+        ]),
+      ),
     ];
     for (const s of strs) {
       const r = expandEnv(s.value, env);
-      if (!r.ok) issues.push({ severity: 'error', loc: s.loc, message: `"${s.value}" uses ${r.missing.map((m) => `$${m}`).join(', ')}, which is not set` });
+      if (!r.ok)
+        issues.push({
+          severity: 'error',
+          loc: s.loc,
+          message: `"${s.value}" uses ${r.missing.map((m) => `$${m}`).join(', ')}, which is not set`,
+        });
     }
   }
   return { boms: loaded.docs.map((d) => d.path), issues };

@@ -85,7 +85,10 @@ export function walkCopy(src: string, exclude: Exclude): TreeResult {
     try {
       names = readdirSync(host).sort();
     } catch (err) {
-      warnings.push(`${host}: cannot read the directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); skipped`);
+      warnings.push(
+        `${host}: cannot read the directory ` +
+          `(${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); skipped`,
+      );
       return;
     }
     for (const n of names) {

@@ -79,7 +79,7 @@ export function readElfInfo(path: string): ElfInfo {
   let needed: string[] | undefined;
   if (phentsize >= 56 && phnum > 0 && phnum < 4096) {
     const ph = readAt(path, phoff, phentsize * phnum);
-    const loads: { vaddr: number; offset: number; filesz: number }[] = [];
+    const loads: Load[] = [];
     let dyn: { off: number; size: number } | null = null;
     for (let i = 0; i + 56 <= ph.length && i / phentsize < phnum; i += phentsize) {
       const t = ph.readUInt32LE(i);
@@ -115,7 +115,9 @@ function hasGoNote(notes: Buffer): boolean {
 }
 
 /** DT_NEEDED names from a dynamic section; the string table is found through the PT_LOADs. */
-function neededOf(path: string, dyn: Buffer, loads: { vaddr: number; offset: number; filesz: number }[]): string[] | undefined {
+type Load = { vaddr: number; offset: number; filesz: number };
+
+function neededOf(path: string, dyn: Buffer, loads: Load[]): string[] | undefined {
   const DT_NEEDED = 1;
   const DT_STRTAB = 5;
   const DT_STRSZ = 10;

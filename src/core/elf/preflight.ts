@@ -44,13 +44,20 @@ export interface PreflightResult {
 }
 
 /** Static or dynamic, PIE or not, and which runtime: what decides whether Occlum can load it. */
-export function describeLinkage(info: { type: number; interp: string | null; dynamic?: boolean; go?: boolean; needed?: string[] }): string {
+export function describeLinkage(info: {
+  type: number;
+  interp: string | null;
+  dynamic?: boolean;
+  go?: boolean;
+  needed?: string[];
+}): string {
   const pie = info.type === ET_DYN ? 'PIE' : 'non-PIE';
   const dyn = info.interp ? 'dynamic' : info.dynamic && info.type === ET_DYN ? 'static-pie' : 'static';
   const libc = libcOf(info.interp);
   const usesLibc = info.needed ? info.needed.some((n) => /^libc\.so/.test(n)) : libc !== 'none';
-  if (info.go) return `Go runtime, ${dyn === 'static-pie' ? 'static-pie' : `${dyn} ${pie}`}, ${usesLibc ? `cgo with ${libc === 'none' ? 'libc' : libc}` : 'no libc'}`;
-  return `${dyn === 'static-pie' ? 'static-pie' : `${dyn} ${pie}`}${libc === 'none' ? '' : `, ${libc}`}`;
+  const shape = dyn === 'static-pie' ? 'static-pie' : `${dyn} ${pie}`;
+  if (info.go) return `Go runtime, ${shape}, ${usesLibc ? `cgo with ${libc === 'none' ? 'libc' : libc}` : 'no libc'}`;
+  return `${shape}${libc === 'none' ? '' : `, ${libc}`}`;
 }
 
 const E = {

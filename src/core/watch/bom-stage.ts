@@ -22,13 +22,21 @@ export function describeBomRun(bom: string, r: BomRun): string[] {
     for (const lib of r.plan.libraries) {
       if (lib.from === 'dirs' && lib.missing.length === 0) continue;
       const found = lib.libs.map((l) => l.inner).join(', ') || 'none';
-      lines.push(`  libraries of ${lib.file}: ${found}${lib.missing.length ? `; MISSING ${lib.missing.join(', ')}` : ''}`);
+      lines.push(
+        `  libraries of ${lib.file}: ${found}${lib.missing.length ? `; MISSING ${lib.missing.join(', ')}` : ''}`,
+      );
     }
     if (r.copy.strays.length) {
-      lines.push(`  in image/ but in no bom entry: ${r.copy.strays.slice(0, 10).join(', ')}${r.copy.strays.length > 10 ? ` and ${r.copy.strays.length - 10} more` : ''}`);
+      lines.push(
+        `  in image/ but in no bom entry: ${r.copy.strays.slice(0, 10).join(', ')}` +
+          `${r.copy.strays.length > 10 ? ` and ${r.copy.strays.length - 10} more` : ''}`,
+      );
     }
     const c = r.copy.counts;
-    lines.push(`bom ${bom}: ${c.create} created, ${c.update} updated, ${c.attrs} attributes, ${c.same} unchanged (${(r.copy.bytes / 1e6).toFixed(1)} MB)`);
+    lines.push(
+      `bom ${bom}: ${c.create} created, ${c.update} updated, ${c.attrs} attributes, ${c.same} unchanged ` +
+        `(${(r.copy.bytes / 1e6).toFixed(1)} MB)`,
+    );
   }
   return lines.map((l) => sanitizeForTerminal(l));
 }
@@ -44,13 +52,25 @@ export async function runBomStage(
   out: (line: string) => void,
   changes: ChangeEntry[] | null,
 ): Promise<FailureCause | null> {
-  const hintable = changes !== null && changes.every((c) => c.area !== 'settings' && (c.area !== 'source' || (c.kind === 'changed' && !c.isDir)));
+  const hintable =
+    changes !== null &&
+    changes.every((c) => c.area !== 'settings' && (c.area !== 'source' || (c.kind === 'changed' && !c.isDir)));
   const changed = hintable ? changes.filter((c) => c.area === 'source').map((c) => c.path) : undefined;
   for (const bom of settings.bom) {
-    out(sanitizeForTerminal(`$ occlum-studio bom copy -f ${bom} --root image${settings.bomIncludeDirs.map((d) => ` -i ${d}`).join('')}`));
+    out(
+      sanitizeForTerminal(
+        `$ occlum-studio bom copy -f ${bom} --root image${settings.bomIncludeDirs.map((d) => ` -i ${d}`).join('')}`,
+      ),
+    );
     let r: BomRun;
     try {
-      r = await runBomCopy({ file: bom, root: 'image', includeDirs: settings.bomIncludeDirs, cwd: instanceDir, changed });
+      r = await runBomCopy({
+        file: bom,
+        root: 'image',
+        includeDirs: settings.bomIncludeDirs,
+        cwd: instanceDir,
+        changed,
+      });
     } catch (err) {
       const message = `bom copy of ${bom} failed: ${(err as Error).message}`;
       out(sanitizeForTerminal(message));
@@ -62,7 +82,9 @@ export async function runBomStage(
       return {
         stage: 'bom',
         message: sanitizeForTerminal(first ? formatIssue(first) : `bom copy of ${bom} failed`),
-        hint: r.copy ? 'fix the entry; files copied before the error stay in image/' : 'fix the bom entry; nothing was copied, the image was not rebuilt',
+        hint: r.copy
+          ? 'fix the entry; files copied before the error stay in image/'
+          : 'fix the bom entry; nothing was copied, the image was not rebuilt',
       };
     }
   }

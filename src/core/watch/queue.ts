@@ -305,7 +305,8 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
       const t0 = Date.now();
       this.absorber?.hold();
       try {
-        const cause = await runBomStage(this.settings, this.instanceDir, (l) => out('bom', l), trigger === 'change' ? rec.changes : null);
+        const hint = trigger === 'change' ? rec.changes : null;
+        const cause = await runBomStage(this.settings, this.instanceDir, (l) => out('bom', l), hint);
         rec.stages.bomMs = Date.now() - t0;
         this.refreshSources();
         if (abort.signal.aborted) return finish('cancelled', null);

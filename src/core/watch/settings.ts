@@ -89,7 +89,7 @@ export function loadSettings(instanceDir: string): LoadedSettings {
  * The watched sources: the `watch` globs, and for each bom the bom files, the files and the
  * directories it copies (read from the boms as they are now; recomputed after every copy).
  */
-export function sourcesOf(settings: StudioSettings, instanceDir: string, env: NodeJS.ProcessEnv = process.env): SourceGlob[] {
+export function sourcesOf(settings: StudioSettings, instanceDir: string, env = process.env): SourceGlob[] {
   const out = settings.watch.map((p) => compileGlob(p, instanceDir));
   const includeDirs = effectiveIncludeDirs(settings.bomIncludeDirs, env);
   for (const bom of settings.bom) {
@@ -164,7 +164,9 @@ export function parseSettings(text: string, file: string): StudioSettings {
       case 'bomIncludeDirs':
         if (value.type !== 'array') expect();
         for (const item of value.children ?? []) {
-          if (item.type !== 'string' || String(item.value).trim() === '') fail(item.offset, `each "${key}" entry must be a non-empty path, not ${describe(item)}`);
+          if (item.type !== 'string' || String(item.value).trim() === '') {
+            fail(item.offset, `each "${key}" entry must be a non-empty path, not ${describe(item)}`);
+          }
           out[key as 'bom' | 'bomIncludeDirs'].push(String(item.value));
         }
         break;
@@ -191,7 +193,11 @@ export function parseSettings(text: string, file: string): StudioSettings {
   }
   if (out.watch.length > 0 && out.prebuild === null && out.bom.length === 0) {
     const at = root.children?.find((p) => p.children?.[0]?.value === 'watch')?.offset ?? 0;
-    fail(at, '"watch" lists sources but there is no "prebuild" command (nor "bom") to turn them into image files; add e.g. "prebuild": "make"');
+    fail(
+      at,
+      '"watch" lists sources but there is no "prebuild" command (nor "bom") to turn them into image files; ' +
+        'add e.g. "prebuild": "make"',
+    );
   }
   return out;
 }

@@ -171,11 +171,16 @@ export async function prepareProgram(dir: string, path: string, args: string[], 
     throw new BackendError(`${err.explanation}; fix: ${err.fix}`, 127, lines);
   }
   for (const w of pf.problems.filter((x) => x.severity === 'warning')) log.warn('process', `${w.explanation}`);
-  for (const n of pf.problems.filter((x) => x.severity === 'note')) log.info('process', `${path}: ${n.occlum}: ${n.explanation}`);
+  for (const n of pf.problems.filter((x) => x.severity === 'note')) {
+    log.info('process', `${path}: ${n.occlum}: ${n.explanation}`);
+  }
   const { env: ownEnv, missing } = programEnv(cfg.envDefault, cfg.envUntrusted, opts.env ?? process.env);
-  const glibcLibs = pf.libc === 'glibc' && [plan.layers.lower, plan.layers.upper].some((l) => existsSync(join(l, OCCLUM_GLIBC_LIB)));
+  const layers = [plan.layers.lower, plan.layers.upper];
+  const glibcLibs = pf.libc === 'glibc' && layers.some((l) => existsSync(join(l, OCCLUM_GLIBC_LIB)));
   const env = glibcLibs ? withOcclumGlibcPath(ownEnv) : ownEnv;
-  if (glibcLibs) log.debug('process', `glibc program: LD_LIBRARY_PATH gets ${OCCLUM_GLIBC_LIB}, the built-in library path of Occlum's glibc`);
+  if (glibcLibs) {
+    log.debug('process', `glibc program: LD_LIBRARY_PATH gets ${OCCLUM_GLIBC_LIB}, Occlum's glibc's built-in path`);
+  }
   for (const m of missing) log.debug('config', `env.untrusted: ${m} is not set by the caller; not passed`);
   const denyFork = opts.denyFork !== false;
   let seccompFile: string | null = null;
