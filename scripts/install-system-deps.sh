@@ -3,7 +3,7 @@
 # bubblewrap (the host backend's sandbox), musl-tools (musl-gcc for PIE test and demo programs),
 # libssl-dev + pkg-config (the native crate's cargo tests link libcrypto), tmux (TUI tests), cargo;
 # for Occlum's own `occlum` script and makefile on the stand-in install (scripts/occlum-standin.mjs):
-# jq, make, binutils (objcopy), rsync (also compared with and timed against by the bom tests), procps (pgrep/pkill), util-linux (lscpu, setpriv), tzdata
+# jq, make, binutils (objcopy), rsync, procps (pgrep/pkill), util-linux (lscpu, setpriv), tzdata
 # (/etc/localtime, which `occlum init` copies), musl (/lib/ld-musl-x86_64.so.1), attr (getfattr: opaque
 # directories of the sandbox's run layer).
 set -euo pipefail

@@ -2,12 +2,13 @@
 // app.yaml --root image --include-dir /opt/occlum/etc/template` becomes `occlum-studio bom copy
 // -f …` word for word), a check-only mode, and the JSON Schema of bom files.
 import { relative } from 'node:path';
-import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
 import { bomSchema, checkBom, formatIssue, runBomCopy, type BomIssue, type BomRun } from '../core/bom/index.ts';
 import { sanitizeForTerminal } from '../core/text/sanitize.ts';
-import { printJson, UsageError, type Command } from './command.ts';
+import { parseCommandArgs } from './args.ts';
+import { EXIT, InputError, printJson, UsageError, type Command } from './command.ts';
 
-const USAGE = `usage: occlum-studio bom copy -f FILE --root DIR [-i|--include-dir DIR]... [--dry-run] [--json]
+const USAGE = `occlum-studio bom copy -f FILE --root DIR [-i|--include-dir DIR]... [--dry-run] [--json]
        occlum-studio bom check FILE [-i|--include-dir DIR]... [--json]
        occlum-studio bom schema
 
@@ -15,7 +16,20 @@ const USAGE = `usage: occlum-studio bom copy -f FILE --root DIR [-i|--include-di
   check    check a bom file and its includes without touching any file
   schema   print the JSON Schema (draft 2020-12) of bom files, for editors`;
 
+const OPTIONS = {
+  file: { type: 'string', short: 'f' },
+  root: { type: 'string' },
+  'include-dir': { type: 'string', short: 'i', multiple: true },
+  'dry-run': { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
 const show = (s: string) => sanitizeForTerminal(s);
+
+/** The bom file itself missing is an input error (exit 2); what it names is checked as problems. */
+function requireFile(file: string): void {
+  if (!existsSync(file)) throw new InputError(`${file}: no such bom file`);
+}
 
 function display(p: string): string {
   const rel = relative(process.cwd(), p);
@@ -68,20 +82,11 @@ function humanCopy(r: BomRun, dryRun: boolean): void {
 }
 
 async function copy(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      file: { type: 'string', short: 'f' },
-      root: { type: 'string' },
-      'include-dir': { type: 'string', short: 'i', multiple: true },
-      'dry-run': { type: 'boolean' },
-      json: { type: 'boolean' },
-    },
-  });
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (!values.file) throw new UsageError('bom copy needs -f FILE (the bom file)');
   if (!values.root) throw new UsageError('bom copy needs --root DIR (the image directory, usually image)');
+  requireFile(values.file);
   const dryRun = !!values['dry-run'];
   const r = await runBomCopy({
     file: values.file,
@@ -105,16 +110,15 @@ async function copy(argv: string[]): Promise<number> {
       strays: r.copy?.strays ?? [],
     });
   } else humanCopy(r, dryRun);
-  return r.ok ? 0 : 1;
+  return r.ok ? EXIT.ok : EXIT.problems;
 }
 
 async function check(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { 'include-dir': { type: 'string', short: 'i', multiple: true }, json: { type: 'boolean' } },
-  });
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
   if (positionals.length !== 1) throw new UsageError('bom check needs one bom file');
+  if (values.file || values.root || values['dry-run'])
+    throw new UsageError('bom check takes the bom file alone, -i and --json');
+  requireFile(positionals[0]!);
   const r = checkBom(positionals[0]!, values['include-dir'] ?? []);
   const errors = r.issues.filter((i) => i.severity === 'error').length;
   if (values.json) printJson({ ok: errors === 0, boms: r.boms, issues: r.issues });
@@ -129,7 +133,7 @@ async function check(argv: string[]): Promise<number> {
       ),
     );
   }
-  return errors === 0 ? 0 : 1;
+  return errors === 0 ? EXIT.ok : EXIT.problems;
 }
 
 export const command: Command = {
@@ -138,8 +142,9 @@ export const command: Command = {
     "Bom files, as Occlum's copy_bom reads them: `copy` fills an image dir (shared libraries found through each " +
     "program's loader; SHA-256 checked before writing), `check` validates, `schema` prints the JSON Schema. " +
     "Without -i and without an Occlum install, includes are also looked up in the studio's template dir (base.yaml). " +
-    'Exit 0 ok, 1 errors, 2 usage.',
+    'Exit 0 ok, 1 errors in the bom (nothing written), 2 usage or a missing bom file.',
   usage: USAGE,
+  options: OPTIONS,
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub === 'copy') return copy(rest);
@@ -147,7 +152,7 @@ export const command: Command = {
     if (sub === 'schema') {
       if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
       printJson(bomSchema());
-      return 0;
+      return EXIT.ok;
     }
     throw new UsageError(
       sub ? `unknown bom command "${sub}" (copy, check, schema)` : 'bom needs a command: copy, check or schema',
