@@ -97,6 +97,10 @@ export const command: Command = {
     }
     for (const w of r.warnings) console.error(`warning: ${w}`);
     for (const p of r.problems) {
+      if (p.severity === 'note') {
+        console.error(`note: ${p.path}: ${p.occlum}: ${p.explanation}`);
+        continue;
+      }
       console.error(`${p.severity}: ${p.path}: ${p.occlum}`);
       console.error(`  ${p.explanation}`);
       console.error(`  fix: ${p.fix}`);

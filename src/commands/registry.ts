@@ -21,6 +21,7 @@ export const commands: Record<string, Loader> = {
   watch: () => import('./watch.ts'),
   demo: () => import('./demo.ts'),
   size: () => import('./size.ts'),
+  bom: () => import('./bom.ts'),
 };
 
 export function isCommand(name: string): boolean {

@@ -29,6 +29,8 @@ export interface BuildState {
   outputTop: number | null;
   autoBuild: boolean;
   autoRerun: boolean;
+  /** Keep run/ across the loop's rebuilds. */
+  keepRun: boolean;
   prebuild: string | null;
   /** Changes held while auto-build is off. */
   pending: number;
@@ -47,6 +49,7 @@ export interface BuildSlice {
   buildNow(): void;
   buildToggleAutoBuild(): void;
   buildToggleAutoRerun(): void;
+  buildToggleKeepRun(): void;
   /** Selects an older (+1) or newer (-1) record. */
   buildSelect(step: number): void;
   buildSelectLatest(): void;
@@ -70,6 +73,7 @@ const INITIAL: BuildState = {
   outputTop: null,
   autoBuild: true,
   autoRerun: true,
+  keepRun: false,
   prebuild: null,
   pending: 0,
   version: 0,
@@ -103,6 +107,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         pending: q.pendingChanges.length,
         autoBuild: q.settings.autoBuild,
         autoRerun: q.settings.autoRerun,
+        keepRun: q.settings.keepRun,
         prebuild: q.settings.prebuild,
         version: get().build.version + 1,
       });
@@ -147,7 +152,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
           patch({ loop: 'error', problem: err instanceof SettingsError ? err.message : String(err) });
           return;
         }
-        patch({ ...INITIAL, viewHeight: get().build.viewHeight, loop: 'starting', autoBuild: settings.settings.autoBuild, autoRerun: settings.settings.autoRerun, prebuild: settings.settings.prebuild });
+        patch({ ...INITIAL, viewHeight: get().build.viewHeight, loop: 'starting', autoBuild: settings.settings.autoBuild, autoRerun: settings.settings.autoRerun, keepRun: settings.settings.keepRun, prebuild: settings.settings.prebuild });
         const l = await DevLoop.open({ instanceDir: dir, backend, settings, persistent: false });
         if (get().instanceDir !== dir) {
           await l.close();
@@ -214,6 +219,11 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
       buildToggleAutoRerun() {
         if (!loop) return;
         loop.queue.setAutoRerun(!loop.queue.settings.autoRerun);
+        sync();
+      },
+      buildToggleKeepRun() {
+        if (!loop) return;
+        loop.queue.setKeepRun(!loop.queue.settings.keepRun);
         sync();
       },
       buildSelect(step) {

@@ -54,6 +54,8 @@ const tagged = (store: StudioStore, dir: string) =>
 test('host backend: a built and run instance shows run-layer files over the image; verify, diff, extract', async () => {
   const dir = makeInstance(['writer', 'hello']);
   cleanup.push(dirname(dir));
+  // Not /etc/hosts: the host backend writes the host's over it at every boot, as Occlum does.
+  writeFileSync(join(dir, 'image/etc/app.conf'), '127.0.0.1   localhost\n');
   const b = new HostBackend(dir);
   const built = await b.build();
   assert.ok(built.ok, built.errors.join('\n'));
@@ -65,26 +67,26 @@ test('host backend: a built and run instance shows run-layer files over the imag
   assert.equal(store.getState().files.status, 'ready');
   assert.equal(store.getState().files.rootMac, readFileSync(join(dir, 'build/mount/.ROOT_MAC'), 'utf8').trim());
 
-  select(store, '/etc/hosts');
+  select(store, '/etc/app.conf');
   assert.equal(store.getState().filesSelected()!.layer, 'image');
   // Programs write a new file, copy one up and delete one.
   const run = (args: string[]) => b.run('/bin/writer', args, { stdio: 'pipe' });
   assert.equal((await run([])).status, 0); // /root/counter.txt
-  assert.equal((await run(['write', '/etc/hosts'])).status, 0);
+  assert.equal((await run(['write', '/etc/app.conf'])).status, 0);
   assert.equal((await run(['unlink', '/bin/hello'])).status, 0);
   // r reopens (also done when the pane is shown again): the run layer appears, the selection stays.
   await store.getState().filesOpen(true);
   const f = () => store.getState().files;
-  assert.equal(store.getState().filesSelected()!.path, '/etc/hosts');
+  assert.equal(store.getState().filesSelected()!.path, '/etc/app.conf');
   assert.equal(store.getState().filesSelected()!.layer, 'run');
   assert.deepEqual(f().layers, ['merged', 'image', 'run']);
   select(store, '/root/counter.txt');
   assert.equal(store.getState().filesSelected()!.layer, 'run');
   await until(() => f().preview.kind === 'text', 'preview of a run-layer file');
   assert.deepEqual(store.getState().filesPreviewData().lines, ['run', '']);
-  select(store, '/etc/hosts');
+  select(store, '/etc/app.conf');
   assert.equal(store.getState().filesSelected()!.layer, 'run', 'copied up');
-  await until(() => f().preview.kind === 'text' && f().preview.path === '/etc/hosts', 'hosts preview');
+  await until(() => f().preview.kind === 'text' && f().preview.path === '/etc/app.conf', 'hosts preview');
   assert.deepEqual(store.getState().filesPreviewData().lines, ['127.0.0.1   localhost', 'x', '']);
   select(store, '/bin/writer');
   // /bin/hello was deleted at run time (an overlayfs whiteout): shown as deleted, not previewed.
@@ -94,8 +96,8 @@ test('host backend: a built and run instance shows run-layer files over the imag
   // The image layer alone still has the originals.
   store.getState().filesSetLayer('image');
   assert.deepEqual(tagged(store, '/bin'), ['hello:-', 'writer:-']);
-  select(store, '/etc/hosts');
-  await until(() => f().preview.kind === 'text' && f().preview.path === '/etc/hosts', 'image hosts preview');
+  select(store, '/etc/app.conf');
+  await until(() => f().preview.kind === 'text' && f().preview.path === '/etc/app.conf', 'image hosts preview');
   assert.deepEqual(store.getState().filesPreviewData().lines, ['127.0.0.1   localhost', '']);
 
   // Run layer only: what the programs wrote.

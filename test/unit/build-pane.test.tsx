@@ -126,6 +126,11 @@ test('auto-build off holds changes until b; r toggles auto-rerun', async () => {
   assert.deepEqual(builds(store)[0]!.changes.map((c) => c.rel), [join('image', 'etc', 'one')]);
   await press('r');
   assert.equal(store.getState().build.autoRerun, false);
+  assert.doesNotMatch(frame(), /keep run\//);
+  await press('p');
+  assert.equal(store.getState().build.keepRun, true);
+  await tick();
+  assert.match(frame(), /keep run\/: on \(p\)/);
 });
 
 test("a good build stops the Run pane's program and reruns it in its tab", async () => {

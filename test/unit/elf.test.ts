@@ -5,7 +5,8 @@ import { chmodSync, mkdtempSync, mkdirSync, symlinkSync, writeFileSync, copyFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readElfInfo, libcOf } from '../../src/core/elf/header.ts';
-import { preflightFile, preflightImage, preflightErrors, occlumLaunchError } from '../../src/core/elf/preflight.ts';
+import { describeLinkage, preflightFile, preflightImage, preflightErrors, occlumLaunchError } from '../../src/core/elf/preflight.ts';
+import { execFileSync } from 'node:child_process';
 import { newInstance } from '../../src/core/instance/init.ts';
 import { fixturePath, installFixtures } from '../helpers/fixtures.ts';
 
@@ -109,4 +110,34 @@ test('absolute symlinks resolve inside the image; preflightImage walks entry poi
   assert.ok(!again.some((r) => r.path === '/bin/app.wasm'));
   assert.equal(again.find((r) => r.path === '/bin/notes')!.problems[0].severity, 'warning');
   assert.deepEqual(preflightErrors(again).map((p) => p.path), ['/bin/nonpie']);
+});
+
+test('linkage: static or dynamic, PIE or not, Go runtime (with or without cgo) or a libc', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'occlum-linkage-'));
+  const cc = (out: string, args: string[], src: string, gcc = 'gcc') => {
+    writeFileSync(join(dir, `${out}.c`), src);
+    execFileSync(gcc, [...args, '-o', join(dir, out), join(dir, `${out}.c`)], { stdio: 'pipe' });
+    const info = readElfInfo(join(dir, out));
+    assert.equal(info.kind, 'elf');
+    return describeLinkage(info as Extract<typeof info, { kind: 'elf' }>);
+  };
+  const main = 'int main(void){return 0;}\n';
+  // Go's linker marks its binaries with a note named "Go", type 4 (the build ID).
+  const goNote = '__asm__(".section .note.go.buildid,\\"a\\",@note\\n.balign 4\\n.long 3\\n.long 4\\n.long 4\\n.asciz \\"Go\\"\\n.balign 4\\n.ascii \\"abcd\\"\\n.previous");\n';
+  const noLibc = 'void _start(void){for(;;);}\n';
+  assert.equal(cc('dyn-nonpie', ['-no-pie'], main), 'dynamic non-PIE, glibc');
+  assert.equal(cc('dyn-pie', ['-fPIE', '-pie'], main), 'dynamic PIE, glibc');
+  assert.equal(cc('static', ['-static', '-no-pie'], main), 'static non-PIE');
+  assert.equal(cc('go-cgo', ['-fPIE', '-pie'], goNote + main), 'Go runtime, dynamic PIE, cgo with glibc');
+  assert.equal(cc('go-pure', ['-fPIE', '-pie', '-nostdlib'], goNote + noLibc), 'Go runtime, dynamic PIE, no libc');
+  const { img } = image();
+  mkdirSync(join(img, 'bin'), { recursive: true });
+  copyFileSync(join(dir, 'dyn-nonpie'), join(img, 'bin', 'dyn-nonpie'));
+  chmodSync(join(img, 'bin', 'dyn-nonpie'), 0o755);
+  assert.match(preflightFile(img, '/bin/dyn-nonpie').problems[0]!.explanation, /dynamically linked but not position-independent/);
+  copyFileSync(join(dir, 'go-pure'), join(img, 'bin', 'go-pure'));
+  chmodSync(join(img, 'bin', 'go-pure'), 0o755);
+  const go = preflightFile(img, '/bin/go-pure');
+  assert.equal(go.libc, 'none', 'a pure-Go program is not "a glibc program"');
+  assert.doesNotMatch(go.problems.map((p) => p.explanation).join('\n'), /glibc program/);
 });

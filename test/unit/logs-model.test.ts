@@ -152,6 +152,8 @@ test('hints map known messages to the Occlum.json field to change', () => {
   assert.deepEqual(hintPaths('failed to boot up LibOS: EINVAL (#22, Invalid argument): cannot find the interpreter segment [line = 9, file = src/process/do_spawn/exec_loader.rs]'), ['-']);
   assert.deepEqual(hintPaths('failed to boot up LibOS: EACCES (#13, Permission denied): file is not executable [line = 9, file = src/process/do_spawn/exec_loader.rs]'), ['-']);
   assert.deepEqual(hintPaths('FATAL: kernel too old'), ['-']);
+  assert.deepEqual(hintPaths('bash: fork: Function not implemented'), ['-']);
+  assert.deepEqual(hintPaths("28:M 06 Dec 2026 Can't save in background: fork: Function not implemented"), ['-']);
   // No hint for ordinary lines, nor for a program that merely prints such text.
   assert.deepEqual(hintPaths(LOG.split('\n').slice(0, 5).join('\n')), []);
   assert.deepEqual(hintPaths('my app: memory allocation of 5 bytes failed (retrying)'), []);

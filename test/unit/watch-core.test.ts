@@ -64,7 +64,10 @@ test('settings: defaults without a file, full shape with comments', () => {
       '{\n  // build the app first\n  "prebuild": "make",\n  "watch": ["src/**/*.c"],\n  "autoBuild": false,\n  "autoRerun": true,\n  "debounceMs": 60,\n}\n',
     );
     const loaded = loadSettings(dir);
-    assert.deepEqual(loaded.settings, { prebuild: 'make', watch: ['src/**/*.c'], autoBuild: false, autoRerun: true, debounceMs: 60, occlumVersion: null });
+    assert.deepEqual(loaded.settings, {
+      prebuild: 'make', watch: ['src/**/*.c'], autoBuild: false, autoRerun: true, debounceMs: 60, occlumVersion: null,
+      bom: [], bomIncludeDirs: [], keepRun: false,
+    });
     assert.equal(loaded.sources[0]!.base, join(dir, 'src'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -91,6 +94,8 @@ test('settings: malformed files give file:line:col, what and how to fix', () => 
   bad('{ "debounceMs": 0 }', /integer number of milliseconds/);
   bad('{ "prebuild": "" }', /"prebuild" must be a shell command string/);
   bad('{ "watch": ["src/*.c"] }', /no "prebuild" command/);
+  bad('{ "bom": "../app.yaml" }', /"bom" must be an array of bom files/);
+  bad('{ "keepRun": "yes" }', /"keepRun" must be true or false/);
   bad('{ "autoBuild": true, "autoBuild": false }', /duplicate key "autoBuild"/);
 });
 

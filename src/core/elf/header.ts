@@ -4,10 +4,25 @@ import { closeSync, openSync, readSync } from 'node:fs';
 
 export const ET_EXEC = 2;
 export const ET_DYN = 3;
+const PT_LOAD = 1;
+const PT_DYNAMIC = 2;
 const PT_INTERP = 3;
+const PT_NOTE = 4;
 
 export type ElfInfo =
-  | { kind: 'elf'; class: 32 | 64; type: number; interp: string | null; machine: number }
+  | {
+      kind: 'elf';
+      class: 32 | 64;
+      type: number;
+      interp: string | null;
+      machine: number;
+      /** Has a dynamic section (needs a loader or is a shared library). */
+      dynamic?: boolean;
+      /** DT_NEEDED names, when the dynamic section could be read. */
+      needed?: string[];
+      /** Built by Go's toolchain (its build-ID note): Go's own runtime, libc only through cgo. */
+      go?: boolean;
+    }
   | { kind: 'script'; interpreter: string; args: string; firstLineTooLong: boolean }
   | { kind: 'other' };
 
@@ -59,18 +74,75 @@ export function readElfInfo(path: string): ElfInfo {
   const phentsize = head.readUInt16LE(54);
   const phnum = head.readUInt16LE(56);
   let interp: string | null = null;
+  let dynamic = false;
+  let go = false;
+  let needed: string[] | undefined;
   if (phentsize >= 56 && phnum > 0 && phnum < 4096) {
     const ph = readAt(path, phoff, phentsize * phnum);
+    const loads: Load[] = [];
+    let dyn: { off: number; size: number } | null = null;
     for (let i = 0; i + 56 <= ph.length && i / phentsize < phnum; i += phentsize) {
-      if (ph.readUInt32LE(i) !== PT_INTERP) continue;
+      const t = ph.readUInt32LE(i);
       const off = Number(ph.readBigUInt64LE(i + 8));
       const size = Number(ph.readBigUInt64LE(i + 32));
-      if (size > 0 && size < 4096) interp = readAt(path, off, size).toString('latin1').replace(/\0.*$/s, '');
-      break;
+      if (t === PT_INTERP && interp === null && size > 0 && size < 4096) {
+        interp = readAt(path, off, size).toString('latin1').replace(/\0.*$/s, '');
+      } else if (t === PT_LOAD) {
+        loads.push({ vaddr: Number(ph.readBigUInt64LE(i + 16)), offset: off, filesz: size });
+      } else if (t === PT_DYNAMIC) {
+        dynamic = true;
+        if (size > 0 && size < 1 << 20) dyn = { off, size };
+      } else if (t === PT_NOTE && !go && size > 0 && size < 1 << 16) {
+        go = hasGoNote(readAt(path, off, size));
+      }
     }
+    if (dyn) needed = neededOf(path, readAt(path, dyn.off, dyn.size), loads);
   }
-  return { kind: 'elf', class: 64, type, interp, machine };
+  return { kind: 'elf', class: 64, type, interp, machine, dynamic, go, needed };
 }
+
+/** Go's linker writes a note named "Go" of type 4 (its build ID). */
+function hasGoNote(notes: Buffer): boolean {
+  for (let i = 0; i + 12 <= notes.length; ) {
+    const namesz = notes.readUInt32LE(i);
+    const descsz = notes.readUInt32LE(i + 4);
+    const type = notes.readUInt32LE(i + 8);
+    const name = notes.subarray(i + 12, i + 12 + namesz).toString('latin1').replace(/\0+$/, '');
+    if (name === 'Go' && type === 4) return true;
+    i += 12 + ((namesz + 3) & ~3) + ((descsz + 3) & ~3);
+  }
+  return false;
+}
+
+/** DT_NEEDED names from a dynamic section; the string table is found through the PT_LOADs. */
+type Load = { vaddr: number; offset: number; filesz: number };
+
+function neededOf(path: string, dyn: Buffer, loads: Load[]): string[] | undefined {
+  const DT_NEEDED = 1;
+  const DT_STRTAB = 5;
+  const DT_STRSZ = 10;
+  const offsets: number[] = [];
+  let strtab = -1;
+  let strsz = 0;
+  for (let i = 0; i + 16 <= dyn.length; i += 16) {
+    const tag = Number(dyn.readBigInt64LE(i));
+    const val = Number(dyn.readBigUInt64LE(i + 8));
+    if (tag === 0) break;
+    if (tag === DT_NEEDED) offsets.push(val);
+    else if (tag === DT_STRTAB) strtab = val;
+    else if (tag === DT_STRSZ) strsz = val;
+  }
+  if (offsets.length === 0) return [];
+  const seg = loads.find((l) => strtab >= l.vaddr && strtab < l.vaddr + l.filesz);
+  if (!seg || strsz <= 0 || strsz > 1 << 24) return undefined;
+  const table = readAt(path, seg.offset + (strtab - seg.vaddr), strsz);
+  return offsets.map((o) => {
+    const end = table.indexOf(0, o);
+    return table.subarray(o, end === -1 ? table.length : end).toString('latin1');
+  });
+}
+
+
 
 export type Libc = 'musl' | 'glibc' | 'unknown' | 'none';
 

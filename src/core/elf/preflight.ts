@@ -24,7 +24,8 @@ export interface PreflightProblem {
   /** Path inside the image, e.g. /bin/app. */
   path: string;
   code: PreflightCode;
-  severity: 'error' | 'warning';
+  /** A note runs fine here and says, in one line, what differs in Occlum. */
+  severity: 'error' | 'warning' | 'note';
   /** The error as Occlum prints it (errno form, as in `failed to boot up LibOS: …`). */
   occlum: string;
   /** What is wrong, in plain words. */
@@ -37,7 +38,26 @@ export interface PreflightResult {
   kind: 'elf' | 'script' | 'other' | 'missing';
   libc?: Libc;
   interp?: string | null;
+  /** How an ELF program is linked, e.g. "dynamic PIE, musl", "Go runtime, PIE, no libc". */
+  linkage?: string;
   problems: PreflightProblem[];
+}
+
+/** Static or dynamic, PIE or not, and which runtime: what decides whether Occlum can load it. */
+export function describeLinkage(info: {
+  type: number;
+  interp: string | null;
+  dynamic?: boolean;
+  go?: boolean;
+  needed?: string[];
+}): string {
+  const pie = info.type === ET_DYN ? 'PIE' : 'non-PIE';
+  const dyn = info.interp ? 'dynamic' : info.dynamic && info.type === ET_DYN ? 'static-pie' : 'static';
+  const libc = libcOf(info.interp);
+  const usesLibc = info.needed ? info.needed.some((n) => /^libc\.so/.test(n)) : libc !== 'none';
+  const shape = dyn === 'static-pie' ? 'static-pie' : `${dyn} ${pie}`;
+  if (info.go) return `Go runtime, ${shape}, ${usesLibc ? `cgo with ${libc === 'none' ? 'libc' : libc}` : 'no libc'}`;
+  return `${shape}${libc === 'none' ? '' : `, ${libc}`}`;
 }
 
 const E = {
@@ -81,7 +101,7 @@ export function occlumLoaderLog(p: PreflightProblem): string | null {
   return null;
 }
 
-function problem(path: string, code: PreflightCode, occlum: string, explanation: string, fix: string, severity: 'error' | 'warning' = 'error'): PreflightProblem {
+function problem(path: string, code: PreflightCode, occlum: string, explanation: string, fix: string, severity: PreflightProblem['severity'] = 'error'): PreflightProblem {
   return { path, code, severity, occlum, explanation, fix };
 }
 
@@ -147,10 +167,13 @@ export function preflightFile(imageRoot: string, innerPath: string, depth = 0): 
     problems.push(problem(innerPath, 'not-elf64', `${E.ENOEXEC}: unknown executable file format`, `${innerPath} is ${info.kind === 'elf' ? 'a 32-bit ELF' : 'neither an ELF program nor a #! script'}`, 'build it for x86-64 with occlum-gcc (or musl-gcc -fPIE -pie)'));
     return { path: innerPath, kind: 'other', problems };
   }
-  const libc = libcOf(info.interp);
-  const res: PreflightResult = { path: innerPath, kind: 'elf', libc, interp: info.interp, problems };
+  const linkage = describeLinkage(info);
+  // A Go program without cgo names a loader but never uses a libc: not "a glibc program".
+  const libc = info.go && info.needed && !info.needed.some((n) => /^libc\.so/.test(n)) ? 'none' : libcOf(info.interp);
+  const res: PreflightResult = { path: innerPath, kind: 'elf', libc, interp: info.interp, linkage, problems };
   if (info.type !== ET_DYN) {
-    problems.push(problem(innerPath, 'not-pie', `${E.ENOEXEC}: unknown executable file format`, `${innerPath} is not position-independent (ELF type ${info.type === 2 ? 'EXEC' : info.type}); Occlum loads only PIE programs (the loader logs "ELF is not position-independent")`, 'rebuild with occlum-gcc, or add -fPIE -pie (Go: -buildmode=pie); static non-PIE binaries cannot run'));
+    const how = info.interp ? 'dynamically linked but not position-independent' : 'statically linked and not position-independent';
+    problems.push(problem(innerPath, 'not-pie', `${E.ENOEXEC}: unknown executable file format`, `${innerPath} is ${how} (${linkage}; ELF type ${info.type === 2 ? 'EXEC' : info.type}); Occlum loads only PIE programs (the loader logs "ELF is not position-independent")`, info.go ? 'rebuild with go build -buildmode=pie (occlum-go does)' : 'rebuild with occlum-gcc, or add -fPIE -pie'));
     return res;
   }
   if (!info.interp) {
@@ -161,7 +184,7 @@ export function preflightFile(imageRoot: string, innerPath: string, depth = 0): 
     const glibc = libc === 'glibc';
     problems.push(problem(innerPath, 'loader-missing', `${E.ENOENT}: cannot load ld.so`, `the loader ${info.interp} named by ${innerPath} is not in the image${glibc ? `; ${innerPath} is a glibc program. ${GLIBC_NOTE}` : ''}`, glibc ? 'rebuild with occlum-gcc (musl), or add Occlum\'s glibc with copy_bom' : `copy the loader into image${info.interp} (Occlum's musl: /opt/occlum/toolchains/gcc/x86_64-linux-musl/lib/libc.so), then build`));
   } else if (libc === 'glibc') {
-    problems.push(problem(innerPath, 'host-glibc', 'FATAL: kernel too old', `${innerPath} is a glibc program. ${GLIBC_NOTE}; the host backend runs it, Occlum may not`, 'rebuild with occlum-gcc, or use the glibc from /opt/occlum/glibc', 'warning'));
+    problems.push(problem(innerPath, 'host-glibc', 'glibc program', `runs here with the glibc in the image; in Occlum it runs with Occlum's glibc (2.31 or older, /opt/occlum/glibc/lib), so a program built against a newer glibc may not start there`, "build it against Occlum's glibc (Occlum's toolchain image) or with occlum-gcc (musl)", 'note'));
   }
   return res;
 }

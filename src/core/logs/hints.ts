@@ -151,9 +151,27 @@ const RULES: Rule[] = [
   },
 ];
 
+/**
+ * Program output (not Occlum's records) that means a Linux feature Occlum lacks. Only fork is
+ * common enough to match on: shells and servers print it as "fork: Function not implemented".
+ */
+const PROGRAM_RULES: Rule[] = [
+  {
+    test: (_r, all) => /\b(v?fork|[Cc]annot fork|clone)\b.*(Function not implemented|ENOSYS)/.test(all),
+    hint: {
+      message: 'the program called fork(), which Occlum does not have',
+      configPath: null,
+      suggestion:
+        'spawn child processes with posix_spawn (or vfork + exec), as programs built for Occlum do; ' +
+        'on the host backend, `run --allow-fork` lets you explore what else the program needs',
+    },
+  },
+];
+
 /** Hints for a record (usually zero or one). */
 export function hintsFor(r: LogRecord): LogHint[] {
-  if (r.level === null || r.level === 'info' || r.level === 'debug' || r.level === 'trace') {
+  if (r.level === null) return PROGRAM_RULES.filter((rule) => rule.test(r, r.text)).map((rule) => rule.hint);
+  if (r.level === 'info' || r.level === 'debug' || r.level === 'trace') {
     // brk growth is a WARN; everything else in the table is an error. Raw lines can still carry
     // an enclave's text when a program echoes it, so only Occlum's own records get hints.
     return [];

@@ -23,3 +23,21 @@ export function programEnv(defaults: string[], untrusted: string[], caller: Node
   }
   return { env: [...out], missing };
 }
+
+/** Where Occlum's glibc (and `bom copy`, for the host glibc standing in for it) keeps libraries. */
+export const OCCLUM_GLIBC_LIB = '/opt/occlum/glibc/lib';
+
+/**
+ * Occlum's glibc loader finds its libraries in /opt/occlum/glibc/lib by its built-in path; the
+ * host's loader standing in for it is told the same dir through LD_LIBRARY_PATH (after any the
+ * program's own environment sets).
+ */
+export function withOcclumGlibcPath(env: [string, string][]): [string, string][] {
+  const i = env.findIndex(([k]) => k === 'LD_LIBRARY_PATH');
+  if (i === -1) return [...env, ['LD_LIBRARY_PATH', OCCLUM_GLIBC_LIB]];
+  const cur = env[i]![1];
+  if (cur.split(':').includes(OCCLUM_GLIBC_LIB)) return env;
+  const out = [...env];
+  out[i] = ['LD_LIBRARY_PATH', cur ? `${cur}:${OCCLUM_GLIBC_LIB}` : OCCLUM_GLIBC_LIB];
+  return out;
+}

@@ -1,7 +1,7 @@
 // Source globs of the settings file (`src/**/*.c`). chokidar 4 dropped glob support, so a pattern
 // is split into a static base directory (what gets watched) and a matcher for the paths below it.
 // Supported: `*` and `?` within one segment, `**` across segments, `[abc]`/`[!a-z]`, `{a,b}`.
-import { isAbsolute, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
 
 export interface SourceGlob {
   pattern: string;
@@ -70,4 +70,15 @@ function segmentRegex(seg: string, pattern: string): string {
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** One exact file (a bom's source): no pattern characters are interpreted. */
+export function exactFile(path: string): SourceGlob {
+  return { pattern: path, base: dirname(path), matches: (p) => p === path };
+}
+
+/** A directory and everything below it (a bom's `dirs` entry). */
+export function wholeTree(dir: string): SourceGlob {
+  const prefix = dir.endsWith(sep) ? dir : dir + sep;
+  return { pattern: `${prefix}**`, base: dir, matches: (p) => p === dir || p.startsWith(prefix) };
 }

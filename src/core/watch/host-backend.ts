@@ -47,7 +47,7 @@ export class HostWatchBackend implements WatchBackend {
     });
     let r;
     try {
-      r = await host.build({ force: opts.force });
+      r = await host.build({ force: opts.force, keepRun: opts.keepRun });
     } catch (err) {
       const lines = err instanceof BackendError && err.occlumLines.length ? err.occlumLines : [(err as Error).message];
       for (const l of lines) opts.onOutput(l);

@@ -1,7 +1,6 @@
 // The dev loop of one instance: a Watcher feeding a BuildQueue, re-scoped when the settings file
 // changes the watched sources or the debounce.
 import { EventEmitter } from 'node:events';
-import { compileGlob } from './glob.ts';
 import { BuildQueue } from './queue.ts';
 import { WatchScope } from './scope.ts';
 import type { LoadedSettings } from './settings.ts';
@@ -36,7 +35,7 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the absorber's getter reads the current watcher
     const self = this;
     this.watcher = this.makeWatcher(settings);
-    this.watchKey = settings.settings.watch.join('\n');
+    this.watchKey = sourceKey(settings);
     const absorber = {
       hold: () => this.watcher.hold(),
       release: () => this.watcher.release(),
@@ -91,11 +90,11 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
   /** New sources: a new watcher (chokidar cannot change its ignore function); else a new debounce. */
   private async rescope(loaded: LoadedSettings): Promise<void> {
     this.watcher.debounceMs = loaded.settings.debounceMs;
-    const key = loaded.settings.watch.join('\n');
+    const key = sourceKey(loaded);
     if (key === this.watchKey) return;
     this.watchKey = key;
     const old = this.watcher;
-    const next = this.makeWatcher({ ...loaded, sources: loaded.settings.watch.map((p) => compileGlob(p, this.instanceDir)) });
+    const next = this.makeWatcher(loaded);
     await next.start();
     this.watcher = next;
     // Events the old watcher still holds belong to the new scope's instance paths too.
@@ -103,4 +102,9 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
     await old.close();
     if (left) this.queue.onChanges(left);
   }
+}
+
+/** What the watcher's scope depends on: the watched globs and the boms' sources. */
+function sourceKey(loaded: LoadedSettings): string {
+  return loaded.sources.map((g) => g.pattern).join('\n');
 }

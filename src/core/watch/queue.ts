@@ -11,7 +11,8 @@ import { EventEmitter } from 'node:events';
 import { areasOf, mergeChangeSets } from './changeset.ts';
 import { explainFailure } from './causes.ts';
 import { runPrebuild } from './prebuild.ts';
-import { loadSettings, SettingsError, type LoadedSettings, type StudioSettings } from './settings.ts';
+import { runBomStage } from './bom-stage.ts';
+import { loadSettings, SettingsError, sourcesOf, type LoadedSettings, type StudioSettings } from './settings.ts';
 import type {
   BuildRecord,
   BuildTrigger,
@@ -60,7 +61,7 @@ export interface QueueOptions {
   outputLimit?: number;
 }
 
-export type QueueState = 'idle' | 'prebuild' | 'building' | 'stopping' | 'launching';
+export type QueueState = 'idle' | 'prebuild' | 'bom' | 'building' | 'stopping' | 'launching';
 
 export class BuildQueue extends EventEmitter<QueueEvents> {
   readonly instanceDir: string;
@@ -139,6 +140,11 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     this.settings.autoRerun = on;
   }
 
+  /** Keep run/ across the loop's rebuilds (the program's files survive a rerun). */
+  setKeepRun(on: boolean): void {
+    this.settings.keepRun = on;
+  }
+
   /** Resolves when no build is running or scheduled. */
   async whenIdle(): Promise<void> {
     while (this.active) await this.active;
@@ -214,7 +220,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
       changes: merged?.entries ?? [],
       startedAt: Date.now(),
       durationMs: null,
-      stages: { prebuildMs: null, buildMs: null },
+      stages: { prebuildMs: null, bomMs: null, buildMs: null },
       prebuildRan: false,
       repacked: null,
       reused: null,
@@ -293,6 +299,25 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
       }
     }
 
+    // Bom copies: when their sources (or the settings) changed, and for manual/initial builds.
+    if (this.settings.bom.length > 0 && (trigger !== 'change' || areas.has('source') || areas.has('settings'))) {
+      this.state = 'bom';
+      const t0 = Date.now();
+      this.absorber?.hold();
+      try {
+        const hint = trigger === 'change' ? rec.changes : null;
+        const cause = await runBomStage(this.settings, this.instanceDir, (l) => out('bom', l), hint);
+        rec.stages.bomMs = Date.now() - t0;
+        this.refreshSources();
+        if (abort.signal.aborted) return finish('cancelled', null);
+        if (cause) return finish('failed', cause);
+        const extra = await this.absorber?.settle(Math.min(this.settings.debounceMs, 50));
+        if (extra) rec.changes = mergeChangeSets([{ entries: rec.changes, events: 0, firstEventAt: rec.startedAt, lastEventAt: rec.startedAt }, extra])!.entries;
+      } finally {
+        this.absorber?.release();
+      }
+    }
+
     this.state = 'building';
     const t1 = Date.now();
     let result;
@@ -301,6 +326,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
         instanceDir: this.instanceDir,
         changes: rec.changes,
         force: false,
+        keepRun: this.settings.keepRun,
         signal: abort.signal,
         onOutput: (l) => out('build', l),
         // Anything running in the instance (ours, or a Run pane's) must end before the swap.
@@ -349,6 +375,15 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     });
     if (this.state === 'launching') this.state = this.active ? 'building' : 'idle';
     return proc;
+  }
+
+  /** A bom's includes or entries may have changed with the copy: watch what it names now. */
+  private refreshSources(): void {
+    const sources = sourcesOf(this.settings, this.instanceDir);
+    const key = (l: LoadedSettings['sources']) => l.map((g) => g.pattern).join('\n');
+    if (key(sources) === key(this.loaded.sources)) return;
+    this.loaded = { ...this.loaded, sources };
+    this.emit('settings', this.loaded);
   }
 
   private reloadSettings(): void {

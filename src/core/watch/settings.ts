@@ -10,7 +10,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { LineIndex } from '../config/location.ts';
-import { compileGlob, type SourceGlob } from './glob.ts';
+import { bomWatchPaths } from '../bom/watch-paths.ts';
+import { effectiveIncludeDirs } from '../bom/run.ts';
+import { compileGlob, exactFile, wholeTree, type SourceGlob } from './glob.ts';
 import { SETTINGS_FILE } from './scope.ts';
 import { resolveVersion } from '../config/versions.ts';
 
@@ -25,6 +27,12 @@ export interface StudioSettings {
   debounceMs: number;
   /** Occlum version the config is checked against (read by src/core/config/settings.ts). */
   occlumVersion: string | null;
+  /** Bom files (relative to the instance dir) copied into image/ before each build, in order. */
+  bom: string[];
+  /** Include dirs for the boms (copy_bom's --include-dir), relative to the instance dir. */
+  bomIncludeDirs: string[];
+  /** Keep run/ (the program's writable layer) across dev-loop rebuilds. */
+  keepRun: boolean;
 }
 
 export const DEFAULT_SETTINGS: StudioSettings = {
@@ -34,6 +42,9 @@ export const DEFAULT_SETTINGS: StudioSettings = {
   autoRerun: true,
   debounceMs: 100,
   occlumVersion: null,
+  bom: [],
+  bomIncludeDirs: [],
+  keepRun: false,
 };
 
 export const DEBOUNCE_RANGE = { min: 10, max: 10_000 };
@@ -71,8 +82,21 @@ export function loadSettings(instanceDir: string): LoadedSettings {
     throw new SettingsError(file, 1, 1, `cannot read the settings file: ${(err as Error).message}`);
   }
   const settings = parseSettings(text, file);
-  const sources = settings.watch.map((p) => compileGlob(p, instanceDir));
-  return { settings, sources, file };
+  return { settings, sources: sourcesOf(settings, instanceDir), file };
+}
+
+/**
+ * The watched sources: the `watch` globs, and for each bom the bom files, the files and the
+ * directories it copies (read from the boms as they are now; recomputed after every copy).
+ */
+export function sourcesOf(settings: StudioSettings, instanceDir: string, env = process.env): SourceGlob[] {
+  const out = settings.watch.map((p) => compileGlob(p, instanceDir));
+  const includeDirs = effectiveIncludeDirs(settings.bomIncludeDirs, env);
+  for (const bom of settings.bom) {
+    const paths = bomWatchPaths(bom, 'image', includeDirs, instanceDir, env);
+    out.push(...paths.files.map(exactFile), ...paths.dirs.map(wholeTree));
+  }
+  return out;
 }
 
 const KEYS: Record<keyof StudioSettings, string> = {
@@ -82,6 +106,9 @@ const KEYS: Record<keyof StudioSettings, string> = {
   autoRerun: 'true or false',
   debounceMs: `an integer number of milliseconds, ${DEBOUNCE_RANGE.min}..${DEBOUNCE_RANGE.max}`,
   occlumVersion: 'an Occlum version string such as "0.31.0"',
+  bom: 'an array of bom files such as ["../app.yaml"] (copied into image/ before each build)',
+  bomIncludeDirs: 'an array of directories such as ["/opt/occlum/etc/template"]',
+  keepRun: 'true or false',
 };
 
 export function parseSettings(text: string, file: string): StudioSettings {
@@ -99,7 +126,7 @@ export function parseSettings(text: string, file: string): StudioSettings {
   if (!root || root.type !== 'object') {
     return fail(root?.offset ?? 0, 'the settings must be a JSON object, e.g. { "prebuild": "make", "watch": ["src/**/*.c"] }');
   }
-  const out: StudioSettings = { ...DEFAULT_SETTINGS, watch: [] };
+  const out: StudioSettings = { ...DEFAULT_SETTINGS, watch: [], bom: [], bomIncludeDirs: [] };
   const seen = new Set<string>();
   for (const prop of root.children ?? []) {
     const [keyNode, value] = prop.children as [Node, Node | undefined];
@@ -133,10 +160,21 @@ export function parseSettings(text: string, file: string): StudioSettings {
           out.watch.push(pattern);
         }
         break;
+      case 'bom':
+      case 'bomIncludeDirs':
+        if (value.type !== 'array') expect();
+        for (const item of value.children ?? []) {
+          if (item.type !== 'string' || String(item.value).trim() === '') {
+            fail(item.offset, `each "${key}" entry must be a non-empty path, not ${describe(item)}`);
+          }
+          out[key as 'bom' | 'bomIncludeDirs'].push(String(item.value));
+        }
+        break;
       case 'autoBuild':
       case 'autoRerun':
+      case 'keepRun':
         if (value.type !== 'boolean') expect();
-        out[key as 'autoBuild' | 'autoRerun'] = Boolean(value.value);
+        out[key as 'autoBuild' | 'autoRerun' | 'keepRun'] = Boolean(value.value);
         break;
       case 'debounceMs': {
         const n = value.value;
@@ -153,9 +191,13 @@ export function parseSettings(text: string, file: string): StudioSettings {
       }
     }
   }
-  if (out.watch.length > 0 && out.prebuild === null) {
+  if (out.watch.length > 0 && out.prebuild === null && out.bom.length === 0) {
     const at = root.children?.find((p) => p.children?.[0]?.value === 'watch')?.offset ?? 0;
-    fail(at, '"watch" lists sources but there is no "prebuild" command to turn them into image files; add e.g. "prebuild": "make"');
+    fail(
+      at,
+      '"watch" lists sources but there is no "prebuild" command (nor "bom") to turn them into image files; ' +
+        'add e.g. "prebuild": "make"',
+    );
   }
   return out;
 }

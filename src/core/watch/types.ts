@@ -33,7 +33,7 @@ export type BuildTrigger = 'change' | 'manual' | 'initial';
 
 export type BuildOutcome = 'running' | 'ok' | 'failed' | 'cancelled';
 
-export type OutputStream = 'prebuild' | 'build' | 'studio';
+export type OutputStream = 'prebuild' | 'bom' | 'build' | 'studio';
 
 export interface OutputLine {
   stream: OutputStream;
@@ -42,7 +42,7 @@ export interface OutputLine {
 
 /** Why a build failed, as precisely as the output allows. */
 export interface FailureCause {
-  stage: 'settings' | 'prebuild' | 'config' | 'build';
+  stage: 'settings' | 'prebuild' | 'bom' | 'config' | 'build';
   /** One sentence: what went wrong. */
   message: string;
   /** The Occlum.json field to change, when the message maps to one (spec 2.6, 3.3). */
@@ -61,8 +61,8 @@ export interface BuildRecord {
   /** epoch ms */
   startedAt: number;
   durationMs: number | null;
-  /** Per-stage time: settle (waiting for writes after the prebuild), prebuild, build. */
-  stages: { prebuildMs: number | null; buildMs: number | null };
+  /** Per-stage time: settle (waiting for writes after the prebuild), prebuild, bom copy, build. */
+  stages: { prebuildMs: number | null; bomMs?: number | null; buildMs: number | null };
   prebuildRan: boolean;
   repacked: number | null;
   reused: number | null;
@@ -89,6 +89,8 @@ export interface BackendBuildOptions {
   changes: ChangeEntry[];
   /** Occlum does not notice key changes; the real backend passes -f when set. */
   force: boolean;
+  /** Keep run/ (the program's writable layer) instead of wiping it with the new build. */
+  keepRun?: boolean;
   signal: AbortSignal;
   onOutput(line: string): void;
   /**

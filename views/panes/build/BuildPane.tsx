@@ -17,6 +17,7 @@ const HISTORY_ROWS = 6;
 const PHASE_TEXT: Record<BuildState['phase'], string> = {
   idle: 'idle',
   prebuild: 'running the prebuild',
+  bom: 'copying the boms',
   building: 'building',
   stopping: 'stopping the program',
   launching: 'starting the program',
@@ -79,6 +80,8 @@ function Header({ b }: { b: BuildState }) {
           {state}
           <Toggle label="auto-build" on={b.autoBuild} k="a" />
           <Toggle label="auto-rerun" on={b.autoRerun} k="r" />
+          {/* Off is the default and the row is full: shown only when on (p toggles, ? lists it). */}
+          {b.keepRun ? <Toggle label="keep run/" on k="p" /> : null}
           {b.pending > 0 ? <Text color={theme.warning}>{b.pending} changes waiting (b builds)</Text> : null}
         </Box>
         {b.prebuild ? (
@@ -183,7 +186,7 @@ function Output({ r, top, height }: { r: BuildRecord; top: number | null; height
       </Text>
       <Box flexDirection="column" height={height} overflow="hidden">
         {lines.map((l, i) => (
-          <Text key={first + i} color={l.stream === 'studio' ? theme.accent : l.stream === 'prebuild' ? theme.muted : undefined} wrap="truncate-end">
+          <Text key={first + i} color={l.stream === 'studio' ? theme.accent : l.stream === 'prebuild' || l.stream === 'bom' ? theme.muted : undefined} wrap="truncate-end">
             {l.text === '' ? ' ' : displayLine(l.text)}
           </Text>
         ))}

@@ -13,6 +13,8 @@ export const buildBindings: Binding[] = [
   b(['b'], 'build now (also builds changes held while auto-build is off)', ({ store }) => store.getState().buildNow(), 'build-now'),
   b(['a'], 'auto-build on/off', ({ store }) => store.getState().buildToggleAutoBuild(), 'build-auto-build'),
   b(['r'], 'auto-rerun of the last run after a good build on/off', ({ store }) => store.getState().buildToggleAutoRerun(), 'build-auto-rerun'),
+  b(['p'], "keep run/ (the program's files) across rebuilds on/off", ({ store }) => store.getState().buildToggleKeepRun(),
+    'build-keep-run'),
   b(['j', 'down'], 'older build', ({ store }) => store.getState().buildSelect(1)),
   b(['k', 'up'], 'newer build', ({ store }) => store.getState().buildSelect(-1)),
   b(['l'], 'latest build (follow new builds)', ({ store }) => store.getState().buildSelectLatest(), 'build-latest'),

@@ -6,7 +6,8 @@ import { join, posix } from 'node:path';
 import { occlumLaunchError, occlumLoaderLog, preflightFile } from '../../elf/preflight.ts';
 import { instancePaths, type InstancePaths } from '../../instance/layout.ts';
 import { readStatusFile } from '../../instance/status.ts';
-import { programEnv } from '../../sandbox/env.ts';
+import { OCCLUM_GLIBC_LIB, programEnv, withOcclumGlibcPath } from '../../sandbox/env.ts';
+import { writeHostFiles } from '../../sandbox/host-files.ts';
 import { sandboxIdentity, stagerPath } from '../../sandbox/identity.ts';
 import { MountError, missingMountPoints, planMounts, type LayerDirs, type MountPlan } from '../../sandbox/mounts.ts';
 import { MEASURE_RLIMITS, rlimitsFor } from '../../sandbox/rlimits.ts';
@@ -146,6 +147,10 @@ export async function prepareSession(dir: string, opts: RunOptions, log: Runtime
     if (err instanceof BackendError) log.error('fs', err.message);
     throw err;
   }
+  if (resetTemporary) {
+    const names = writeHostFiles(L.upper).map((f) => `/etc/${f}`);
+    if (names.length) log.debug('fs', `Host ${names.join(', ')} written into the root file system, as Occlum does at boot`);
+  }
   mark('plan');
   return { p, cfg, plan, configMs: v.configMs, imageMs: v.imageMs, secureImageMs: img.ms };
 }
@@ -166,7 +171,16 @@ export async function prepareProgram(dir: string, path: string, args: string[], 
     throw new BackendError(`${err.explanation}; fix: ${err.fix}`, 127, lines);
   }
   for (const w of pf.problems.filter((x) => x.severity === 'warning')) log.warn('process', `${w.explanation}`);
-  const { env, missing } = programEnv(cfg.envDefault, cfg.envUntrusted, opts.env ?? process.env);
+  for (const n of pf.problems.filter((x) => x.severity === 'note')) {
+    log.info('process', `${path}: ${n.occlum}: ${n.explanation}`);
+  }
+  const { env: ownEnv, missing } = programEnv(cfg.envDefault, cfg.envUntrusted, opts.env ?? process.env);
+  const layers = [plan.layers.lower, plan.layers.upper];
+  const glibcLibs = pf.libc === 'glibc' && layers.some((l) => existsSync(join(l, OCCLUM_GLIBC_LIB)));
+  const env = glibcLibs ? withOcclumGlibcPath(ownEnv) : ownEnv;
+  if (glibcLibs) {
+    log.debug('process', `glibc program: LD_LIBRARY_PATH gets ${OCCLUM_GLIBC_LIB}, Occlum's glibc's built-in path`);
+  }
   for (const m of missing) log.debug('config', `env.untrusted: ${m} is not set by the caller; not passed`);
   const denyFork = opts.denyFork !== false;
   let seccompFile: string | null = null;

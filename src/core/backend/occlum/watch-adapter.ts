@@ -51,7 +51,7 @@ export class OcclumWatchBackend implements WatchBackend {
     });
     let r;
     try {
-      r = await b.build({ force: o.force });
+      r = await b.build({ force: o.force, keepRun: o.keepRun });
     } catch (err) {
       const lines = err instanceof BackendError && err.occlumLines.length ? err.occlumLines : [(err as Error).message];
       for (const l of lines) o.onOutput(l);

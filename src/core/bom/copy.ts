@@ -1,0 +1,249 @@
+// Carries out a bom plan incrementally, as copy_bom's `rsync -a` does: a file whose size and
+// modification time match its source is left alone, a changed one is written to a temporary
+// name and renamed over the old (no half-written file), modes, times (and owners, as root) are
+// kept; nothing is deleted. Files in the root that no entry produces are listed, not removed.
+import {
+  promises as fsp,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  type Stats,
+} from 'node:fs';
+import { posix } from 'node:path';
+import type { BomPlan, PlanEntry } from './plan.ts';
+import { mapLimit } from './pool.ts';
+import type { BomIssue } from './types.ts';
+
+export type Action = 'create' | 'update' | 'same' | 'attrs';
+
+export interface CopyAction {
+  inner: string;
+  kind: PlanEntry['kind'];
+  action: Action;
+  why: PlanEntry['why'];
+  src?: string;
+  target?: string;
+}
+
+export interface CopyResult {
+  dryRun: boolean;
+  actions: CopyAction[];
+  counts: Record<Action, number>;
+  /** Bytes of the files written (or that would be written). */
+  bytes: number;
+  /** Paths in the root that no entry produces (top-most only), e.g. left from an older bom. */
+  strays: string[];
+  issues: BomIssue[];
+}
+
+/** The last entry for each path wins; a plain mkdir never replaces a copied dir's attributes. */
+export function finalEntries(plan: BomPlan): PlanEntry[] {
+  const byPath = new Map<string, PlanEntry>();
+  for (const e of plan.entries) {
+    const prev = byPath.get(e.inner);
+    if (prev && prev.kind === 'dir' && e.kind === 'dir' && !e.src) continue;
+    byPath.set(e.inner, e);
+  }
+  return [...byPath.values()];
+}
+
+/** Times are set through a double of seconds (sub-microsecond rounding): equal within 1 ms. */
+function sameTime(a: Stats, b: Stats): boolean {
+  return Math.abs(a.mtimeMs - b.mtimeMs) < 1;
+}
+
+const tryLstat = (p: string): Stats | undefined => lstatSync(p, { throwIfNoEntry: false });
+
+export interface ApplyOptions {
+  dryRun: boolean;
+  /** Only these entries (a hinted re-copy); the strays are then taken as given, not re-read. */
+  only?: PlanEntry[];
+  strays?: string[];
+}
+
+export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<CopyResult> {
+  const root = plan.root;
+  const issues: BomIssue[] = [];
+  const result: CopyResult = {
+    dryRun: opts.dryRun,
+    actions: [],
+    counts: { create: 0, update: 0, same: 0, attrs: 0 },
+    bytes: 0,
+    strays: [],
+    issues,
+  };
+  const entries = opts.only ?? finalEntries(plan);
+  const byPath = new Map(entries.map((e) => [e.inner, e]));
+  const fail = (e: PlanEntry, message: string) =>
+    issues.push({ severity: 'error', message: `${e.inner}: ${message}`, loc: e.loc });
+
+  // Every ancestor of a planned path must be a directory of the plan (or an unplanned one).
+  for (const e of entries) {
+    for (let p = posix.dirname(e.inner); p !== '/'; p = posix.dirname(p)) {
+      const a = byPath.get(p);
+      if (a && a.kind !== 'dir') {
+        fail(
+          e,
+          `its parent ${p} is planned as a ${a.kind === 'link' ? `symlink (-> ${a.target})` : 'file'}; ` +
+            'the copy does not write through it',
+        );
+        break;
+      }
+    }
+  }
+  if (issues.length > 0) return result;
+
+  const record = (e: PlanEntry, action: Action, bytes = 0) => {
+    result.actions.push({ inner: e.inner, kind: e.kind, action, why: e.why, src: e.src, target: e.target });
+    result.counts[action]++;
+    result.bytes += bytes;
+  };
+  const host = (inner: string) => (inner === '/' ? root : root + inner);
+  const madeDirs = new Set<string>();
+  /** Dirs this copy creates (their attributes are then part of the creation, not a fix). */
+  const created = new Set<string>();
+  /** mkdir -p inside the root that refuses to follow a symlink out of it. */
+  const ensureDir = (inner: string, e: PlanEntry): boolean => {
+    if (madeDirs.has(inner)) return true;
+    if (inner !== '/' && !ensureDir(posix.dirname(inner), e)) return false;
+    const st = tryLstat(host(inner));
+    if (st?.isDirectory()) {
+      madeDirs.add(inner);
+      return true;
+    }
+    if (st) {
+      fail(
+        e,
+        `${inner} exists in the root as a ${st.isSymbolicLink() ? 'symlink' : 'file'}, ` +
+          'where a directory is needed; remove it',
+      );
+      return false;
+    }
+    if (!opts.dryRun) mkdirSync(host(inner));
+    madeDirs.add(inner);
+    created.add(inner);
+    return true;
+  };
+
+  const dirs = entries.filter((e) => e.kind === 'dir').sort((a, b) => a.inner.length - b.inner.length);
+  for (const e of dirs) {
+    const existed = tryLstat(host(e.inner))?.isDirectory() ?? false;
+    if (!ensureDir(e.inner, e)) continue;
+    if (!e.src) record(e, existed ? 'same' : 'create');
+  }
+
+  const copies: { e: PlanEntry; src: string; st: Stats; dest: string; action: Action }[] = [];
+  for (const e of entries) {
+    if (e.kind === 'dir') continue;
+    if (!ensureDir(posix.dirname(e.inner), e)) continue;
+    const dest = host(e.inner);
+    const cur = tryLstat(dest);
+    if (cur?.isDirectory()) {
+      fail(e, `a directory is in the way of this ${e.kind}; remove it from the root`);
+      continue;
+    }
+    if (e.kind === 'link') {
+      if (cur?.isSymbolicLink() && readlinkSync(dest) === e.target) {
+        record(e, 'same');
+        continue;
+      }
+      if (!opts.dryRun) {
+        if (cur) unlinkSync(dest);
+        symlinkSync(e.target!, dest);
+      }
+      record(e, cur ? 'update' : 'create');
+      continue;
+    }
+    let st = e.stat;
+    if (!st) {
+      try {
+        st = statSync(e.src!);
+      } catch (err) {
+        fail(e, `cannot read ${e.src}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        continue;
+      }
+    }
+    if (cur?.isFile() && cur.size === st.size && sameTime(cur, st)) {
+      if ((cur.mode & 0o7777) === (st.mode & 0o7777)) record(e, 'same');
+      else {
+        if (!opts.dryRun) await fsp.chmod(dest, st.mode & 0o7777);
+        record(e, 'attrs');
+      }
+      continue;
+    }
+    copies.push({ e, src: e.src!, st, dest, action: cur ? 'update' : 'create' });
+  }
+
+  // A new file is written in place (a copy cut short has the wrong time and is redone next time);
+  // a changed one goes to a temporary name renamed over the old, so the old stays whole until then.
+  // libuv's copyfile sets the source's mode; owners are copied as root when they differ.
+  const uid = process.getuid?.() ?? -1;
+  const gid = process.getgid?.() ?? -1;
+  let seq = 0;
+  await mapLimit(copies, 4, async (c) => {
+    if (!opts.dryRun) {
+      const tmp =
+        c.action === 'create'
+          ? c.dest
+          : `${posix.dirname(c.dest)}/.${posix.basename(c.dest)}.bom-${process.pid}-${seq++}`;
+      try {
+        await fsp.copyFile(c.src, tmp);
+        if (uid === 0 && (c.st.uid !== 0 || c.st.gid !== gid)) {
+          await fsp.chown(tmp, c.st.uid, c.st.gid);
+          await fsp.chmod(tmp, c.st.mode & 0o7777); // chown clears set-id bits
+        }
+        await fsp.utimes(tmp, c.st.atime, c.st.mtime);
+        if (tmp !== c.dest) await fsp.rename(tmp, c.dest);
+      } catch (err) {
+        if (tmp !== c.dest) await fsp.rm(tmp, { force: true });
+        fail(c.e, `copying ${c.src} failed: ${(err as Error).message}`);
+        return;
+      }
+    }
+    record(c.e, c.action, c.st.size);
+  });
+
+  // Attributes of copied dirs last, deepest first, once their contents are in place.
+  for (const e of [...dirs].reverse()) {
+    if (!e.src || !e.stat) continue;
+    const cur = tryLstat(host(e.inner));
+    const same = cur?.isDirectory() && sameTime(cur, e.stat) && (cur.mode & 0o7777) === (e.stat.mode & 0o7777);
+    if (!same && !opts.dryRun) {
+      if (uid === 0 && (e.stat.uid !== 0 || e.stat.gid !== gid)) await fsp.chown(host(e.inner), e.stat.uid, e.stat.gid);
+      await fsp.chmod(host(e.inner), e.stat.mode & 0o7777);
+      await fsp.utimes(host(e.inner), e.stat.atime, e.stat.mtime);
+    }
+    record(e, same ? 'same' : created.has(e.inner) ? 'create' : 'attrs');
+  }
+  result.strays = opts.strays ?? findStrays(root, entries);
+  return result;
+}
+
+/** Paths in the root that the plan does not produce (a stray dir is listed once, not its contents). */
+export function findStrays(root: string, entries: PlanEntry[], limit = 1000): string[] {
+  const produced = new Set<string>(['/']);
+  for (const e of entries) {
+    for (let p = e.inner; !produced.has(p); p = posix.dirname(p)) produced.add(p);
+  }
+  const out: string[] = [];
+  const walk = (inner: string): void => {
+    let list;
+    try {
+      list = readdirSync(inner === '/' ? root : root + inner, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const d of list.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (out.length >= limit) return;
+      const child = posix.join(inner, d.name);
+      if (!produced.has(child)) out.push(child);
+      else if (d.isDirectory()) walk(child);
+    }
+  };
+  walk('/');
+  return out;
+}

@@ -1,0 +1,57 @@
+// rsync's --exclude patterns, as copy_bom passes a bom's `excludes` to each directory copy:
+// a pattern without "/" matches the last component anywhere; a trailing "/" matches directories
+// only; a leading "/" anchors at the top of the copy; a pattern with an inner "/" or "**" matches
+// the end of the path on a component boundary. Wildcards: *, **, ?, [...].
+
+export interface Exclude {
+  test(name: string, isDir: boolean): boolean;
+}
+
+function globToRegex(glob: string): string {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') {
+        re += '.*';
+        i++;
+      } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 2);
+      if (end === -1) re += '\\[';
+      else {
+        const body = glob
+          .slice(i + 1, end)
+          .replace(/^!/, '^')
+          .replace(/\\/g, '\\\\');
+        re += `[${body}]`;
+        i = end;
+      }
+    } else if (c === '\\' && i + 1 < glob.length) {
+      re += glob[++i]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return re;
+}
+
+export function compileExcludes(patterns: string[]): Exclude {
+  const rules = patterns.map((p) => {
+    const dirOnly = p.endsWith('/');
+    const body = dirOnly ? p.replace(/\/+$/, '') : p;
+    const anchored = body.startsWith('/');
+    const core = anchored ? body.slice(1) : body;
+    const whole = anchored || core.includes('/') || core.includes('**');
+    const re = new RegExp(
+      anchored ? `^${globToRegex(core)}$` : whole ? `(^|/)${globToRegex(core)}$` : `^${globToRegex(core)}$`,
+    );
+    return { dirOnly, whole, re };
+  });
+  return {
+    /** `name` is the path relative to the top of the copy ("dir/sub/x" for a copy of "dir"). */
+    test(name, isDir) {
+      const last = name.slice(name.lastIndexOf('/') + 1);
+      return rules.some((r) => (!r.dirOnly || isDir) && r.re.test(r.whole ? name : last));
+    },
+  };
+}

@@ -1,0 +1,242 @@
+// Bom file text → BomDoc, checked against copy_bom's structure (bom.rs: Bom, Target, SymLink,
+// Source, NormalFile). copy_bom's serde ignores unknown keys silently; here they are errors with
+// a did-you-mean, since a misspelt `file:` would otherwise copy nothing without a word.
+import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import { nearest } from '../config/context.ts';
+import { LineIndex } from '../config/location.ts';
+import type { BomDoc, BomFileEntry, BomIssue, BomLink, BomSource, BomTarget, Loc, Str } from './types.ts';
+
+export const TOP_KEYS = ['includes', 'excludes', 'targets'] as const;
+export const TARGET_KEYS = ['target', 'mkdirs', 'createlinks', 'copy'] as const;
+export const LINK_KEYS = ['src', 'linkname'] as const;
+export const SOURCE_KEYS = ['from', 'dirs', 'files'] as const;
+export const FILE_KEYS = ['name', 'hash', 'autodep', 'rename'] as const;
+
+export interface ParseResult {
+  doc: BomDoc;
+  issues: BomIssue[];
+}
+
+class Reader {
+  readonly issues: BomIssue[] = [];
+  private readonly lines: LineIndex;
+
+  constructor(
+    readonly file: string,
+    text: string,
+  ) {
+    this.lines = new LineIndex(text);
+  }
+
+  loc(node: YamlNode | null | undefined): Loc {
+    const off = node?.range?.[0] ?? 0;
+    return { file: this.file, ...this.lines.position(off) };
+  }
+
+  error(node: YamlNode | null | undefined, message: string): void {
+    this.issues.push({ severity: 'error', message, loc: this.loc(node) });
+  }
+
+  warn(node: YamlNode | null | undefined, message: string): void {
+    this.issues.push({ severity: 'warning', message, loc: this.loc(node) });
+  }
+
+  /** A scalar as copy_bom reads it: a string (a plain number or boolean keeps its written form). */
+  str(node: unknown, what: string): Str | undefined {
+    if (isScalar(node) && node.value !== null) {
+      const value = typeof node.value === 'string' ? node.value : String(node.source ?? node.value);
+      if (value === '') {
+        this.error(node, `${what} is empty`);
+        return undefined;
+      }
+      return { value, loc: this.loc(node) };
+    }
+    this.error(node as YamlNode, `${what} must be a string, not ${describe(node)}`);
+    return undefined;
+  }
+
+  /** A list of strings; null or absent is an empty list. */
+  strList(node: unknown, what: string): Str[] {
+    if (node === null || node === undefined || (isScalar(node) && node.value === null)) return [];
+    if (!isSeq(node)) {
+      this.error(node as YamlNode, `${what} must be a list, not ${describe(node)} (write each item on a "- " line)`);
+      return [];
+    }
+    return node.items.flatMap((item) => this.str(item, `an item of ${what}`) ?? []);
+  }
+
+  /** The pairs of a mapping, with unknown and duplicate keys reported. */
+  members(node: YAMLMap, known: readonly string[], where: string): Map<string, { key: YamlNode; value: unknown }> {
+    const out = new Map<string, { key: YamlNode; value: unknown }>();
+    for (const pair of node.items as Pair<unknown, unknown>[]) {
+      const keyNode = pair.key as YamlNode;
+      const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      if (key === undefined || !known.includes(key)) {
+        const near = key === undefined ? undefined : nearest(key, [...known]);
+        const name = key === undefined ? 'a key that is not a plain string' : `unknown key "${key}"`;
+        this.error(
+          keyNode ?? node,
+          `${name} in ${where}${near ? `; did you mean "${near}"?` : ''} (known keys: ${known.join(', ')})`,
+        );
+        continue;
+      }
+      out.set(key, { key: keyNode, value: pair.value });
+    }
+    return out;
+  }
+}
+
+function describe(node: unknown): string {
+  if (node === null || node === undefined) return 'nothing';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) {
+    if (node.value === null) return 'nothing';
+    return typeof node.value === 'string' ? `"${node.value}"` : `${typeof node.value} ${String(node.value)}`;
+  }
+  return 'an unsupported YAML value';
+}
+
+function isNull(node: unknown): boolean {
+  return node === null || node === undefined || (isScalar(node) && node.value === null);
+}
+
+function listOf(r: Reader, node: unknown, what: string): unknown[] {
+  if (isNull(node)) return [];
+  if (!isSeq(node)) {
+    r.error(node as YamlNode, `${what} must be a list, not ${describe(node)}`);
+    return [];
+  }
+  return node.items;
+}
+
+function mapOf(r: Reader, node: unknown, what: string, example: string): YAMLMap | undefined {
+  if (isMap(node)) return node;
+  r.error(node as YamlNode, `${what} must be a mapping, not ${describe(node)} (e.g. ${example})`);
+  return undefined;
+}
+
+function readFile(r: Reader, node: unknown, where: string): BomFileEntry | undefined {
+  if (isScalar(node)) {
+    const name = r.str(node, `a file name in ${where}`);
+    return name && { name, autodep: true, loc: name.loc };
+  }
+  const m = mapOf(r, node, `a file in ${where}`, 'a path, or {name: app, hash: …, autodep: false, rename: app2}');
+  if (!m) return undefined;
+  const fields = r.members(m, FILE_KEYS, `a file of ${where}`);
+  const nameField = fields.get('name');
+  if (!nameField) {
+    r.error(m, `a file of ${where} has no "name" (the path of the file to copy)`);
+    return undefined;
+  }
+  const name = r.str(nameField.value, '"name"');
+  if (!name) return undefined;
+  const entry: BomFileEntry = { name, autodep: true, loc: r.loc(m) };
+  const hash = fields.get('hash');
+  if (hash && !isNull(hash.value)) {
+    entry.hash = r.str(hash.value, `"hash" of ${name.value}`);
+    if (entry.hash && !/^[0-9a-fA-F]{64}$/.test(entry.hash.value)) {
+      r.error(
+        hash.value as YamlNode,
+        `"hash" of ${name.value} must be a SHA-256 in hex (64 characters), not "${entry.hash.value}"`,
+      );
+      entry.hash = undefined;
+    } else if (entry.hash && entry.hash.value !== entry.hash.value.toUpperCase()) {
+      r.warn(
+        hash.value as YamlNode,
+        `"hash" of ${name.value} is lower case: Occlum's copy_bom compares upper-case hex and would reject it`,
+      );
+    }
+  }
+  const autodep = fields.get('autodep');
+  if (autodep && !isNull(autodep.value)) {
+    if (isScalar(autodep.value) && typeof autodep.value.value === 'boolean') entry.autodep = autodep.value.value;
+    else
+      r.error(
+        autodep.value as YamlNode,
+        `"autodep" of ${name.value} must be true or false, not ${describe(autodep.value)}`,
+      );
+  }
+  const rename = fields.get('rename');
+  if (rename && !isNull(rename.value)) entry.rename = r.str(rename.value, `"rename" of ${name.value}`);
+  return entry;
+}
+
+function readSource(r: Reader, node: unknown, where: string): BomSource | undefined {
+  const m = mapOf(r, node, `an item of ${where}`, '{from: .., files: [app]}');
+  if (!m) return undefined;
+  const fields = r.members(m, SOURCE_KEYS, `an item of ${where}`);
+  const src: BomSource = { loc: r.loc(m) };
+  const from = fields.get('from');
+  if (from && !isNull(from.value)) src.from = r.str(from.value, '"from"');
+  const dirs = fields.get('dirs');
+  if (dirs && !isNull(dirs.value)) src.dirs = r.strList(dirs.value, '"dirs"');
+  const files = fields.get('files');
+  if (files && !isNull(files.value)) {
+    src.files = listOf(r, files.value, '"files"').flatMap((f) => readFile(r, f, where) ?? []);
+  }
+  if (src.dirs === undefined && src.files === undefined && src.from === undefined) {
+    r.error(m, `an item of ${where} has neither "from", "dirs" nor "files": say what to copy`);
+  }
+  return src;
+}
+
+function readTarget(r: Reader, node: unknown, index: number): BomTarget | undefined {
+  const m = mapOf(r, node, `targets[${index}]`, '{target: /bin, copy: [{files: [../app]}]}');
+  if (!m) return undefined;
+  const fields = r.members(m, TARGET_KEYS, `targets[${index}]`);
+  const t = fields.get('target');
+  if (!t) {
+    r.error(m, `targets[${index}] has no "target" (the directory in the image, e.g. /bin)`);
+    return undefined;
+  }
+  const target = r.str(t.value, '"target"');
+  if (!target) return undefined;
+  const where = `target ${target.value}`;
+  const createlinks: BomLink[] = [];
+  for (const l of listOf(r, fields.get('createlinks')?.value, `"createlinks" of ${where}`)) {
+    const lm = mapOf(r, l, `an item of "createlinks" of ${where}`, '{src: /usr/bin/busybox, linkname: cat}');
+    if (!lm) continue;
+    const lf = r.members(lm, LINK_KEYS, `a link of ${where}`);
+    const src = lf.has('src') ? r.str(lf.get('src')!.value, '"src"') : undefined;
+    const linkname = lf.has('linkname') ? r.str(lf.get('linkname')!.value, '"linkname"') : undefined;
+    if (!lf.has('src') || !lf.has('linkname')) {
+      r.error(lm, `a link of ${where} needs both "src" (what it points to) and "linkname"`);
+    }
+    if (src && linkname) createlinks.push({ src, linkname, loc: r.loc(lm) });
+  }
+  return {
+    target,
+    mkdirs: r.strList(fields.get('mkdirs')?.value, `"mkdirs" of ${where}`),
+    createlinks,
+    copy: listOf(r, fields.get('copy')?.value, `"copy" of ${where}`).flatMap(
+      (s) => readSource(r, s, `"copy" of ${where}`) ?? [],
+    ),
+    loc: r.loc(m),
+  };
+}
+
+/** Parses and checks one bom file's text. Never throws: problems are returned as issues. */
+export function parseBom(text: string, file: string): ParseResult {
+  const r = new Reader(file, text);
+  const doc: BomDoc = { path: file, includes: [], excludes: [], targets: [] };
+  const ydoc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  for (const e of ydoc.errors) {
+    const pos = e.linePos?.[0];
+    const message = `not valid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
+    r.issues.push({ severity: 'error', message, loc: { file, line: pos?.line ?? 1, column: pos?.col ?? 1 } });
+  }
+  if (ydoc.errors.length > 0) return { doc, issues: r.issues };
+  const root = ydoc.contents;
+  if (isNull(root)) {
+    r.warn(root as YamlNode, 'the bom file is empty: it copies nothing');
+    return { doc, issues: r.issues };
+  }
+  const m = mapOf(r, root, 'a bom file', 'includes: [base.yaml] and targets: […]');
+  if (!m) return { doc, issues: r.issues };
+  const fields = r.members(m, TOP_KEYS, 'the bom file');
+  doc.includes = r.strList(fields.get('includes')?.value, '"includes"');
+  doc.excludes = r.strList(fields.get('excludes')?.value, '"excludes"');
+  doc.targets = listOf(r, fields.get('targets')?.value, '"targets"').flatMap((t, i) => readTarget(r, t, i) ?? []);
+  return { doc, issues: r.issues };
+}

@@ -1,0 +1,495 @@
+// What a bom copy will do, computed before anything is written (copy_bom's BomManagement):
+// every bom in include order contributes mkdirs, links, directory copies, file copies and the
+// libraries its files need; duplicates are resolved by copy_bom's rules (remove_redundant_*);
+// then every source is checked (exists, hash) so that a bad entry stops the copy before a write.
+import { createHash } from 'node:crypto';
+import { closeSync, lstatSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
+import { posix } from 'node:path';
+import { findDeps, inferDefaultLoader, type Placed } from './autodep.ts';
+import { expandEnv, type Env } from './env.ts';
+import { compileExcludes } from './exclude.ts';
+import { loadBoms } from './includes.ts';
+import type { LoaderConfig } from './loader-config.ts';
+import { destInRoot, real, rustFileName, rustJoin, rustParent } from './paths.ts';
+import { mapLimit } from './pool.ts';
+import { walkCopy } from './tree.ts';
+import type { BomIssue, Loc, Str } from './types.ts';
+
+export type EntryWhy = 'mkdir' | 'createlink' | 'files' | 'dirs' | 'library';
+
+export interface PlanEntry {
+  kind: 'dir' | 'file' | 'link';
+  /** Absolute path inside the image, e.g. /bin/hello. */
+  inner: string;
+  /** Where the content and attributes come from (none for a plain mkdir or a createlink). */
+  src?: string;
+  /** A symlink's text. */
+  target?: string;
+  why: EntryWhy;
+  /** The bom entry that asks for it (for a library: the entry of the file that needs it). */
+  loc?: Loc;
+  /** For a library: the files that need it (host paths). */
+  neededBy?: string[];
+  stat?: Stats;
+}
+
+export interface LibraryReport {
+  /** The analysed file (host path) and where it is copied from in the bom. */
+  file: string;
+  loc?: Loc;
+  interp: string | null;
+  libs: Placed[];
+  missing: string[];
+  from: 'files' | 'dirs';
+  note?: string;
+}
+
+export interface BomPlan {
+  root: string;
+  /** Every bom read, in copy_bom's order. */
+  boms: string[];
+  /** In execution order; a later entry for the same path replaces an earlier one. */
+  entries: PlanEntry[];
+  libraries: LibraryReport[];
+  issues: BomIssue[];
+  /** Host paths the plan reads (files, dirs, boms, libraries): what a watcher should watch. */
+  sources: string[];
+  loaderConfig: string | null;
+}
+
+export interface PlanOptions {
+  file: string;
+  root: string;
+  includeDirs: string[];
+  cwd: string;
+  env: Env;
+  loaderConfig: LoaderConfig | null;
+}
+
+interface DirCopy {
+  src: string;
+  /** Destination dir inside the image. */
+  dest: string;
+  loc: Loc;
+  excludes: string[];
+}
+
+interface FileCopy {
+  src: string;
+  dest: string;
+  inner: string;
+  loc: Loc;
+  hash?: Str;
+  autodep: boolean;
+}
+
+interface Management {
+  mkdirs: { inner: string; loc?: Loc }[];
+  links: { src: string; inner: string; loc: Loc }[];
+  dirs: DirCopy[];
+  files: FileCopy[];
+  libs: { src: string; inner: string; loc?: Loc; neededBy: string }[];
+}
+
+function isUnder(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
+}
+
+export function sha256File(path: string): string {
+  const h = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex').toUpperCase();
+}
+
+/** Inner path of a host path under the root, as copy_bom's dest_in_root inverse. */
+function innerOf(rootAbs: string, hostPath: string): string {
+  const rel = posix.relative(rootAbs, hostPath);
+  return rel === '' ? '/' : `/${rel}`;
+}
+
+export async function planBom(opts: PlanOptions): Promise<BomPlan> {
+  const { cwd, env } = opts;
+  const rootAbs = real(cwd, opts.root);
+  const loaded = loadBoms(opts.file, opts.includeDirs, cwd);
+  const issues: BomIssue[] = [...loaded.issues];
+  const plan: BomPlan = {
+    root: rootAbs,
+    boms: loaded.docs.map((d) => d.path),
+    entries: [],
+    libraries: [],
+    issues,
+    sources: loaded.docs.map((d) => d.path),
+    loaderConfig: opts.loaderConfig?.source ?? null,
+  };
+  if (loaded.docs.length === 0) return plan;
+  const err = (message: string, loc?: Loc) => issues.push({ severity: 'error', message, loc });
+  const warn = (message: string, loc?: Loc) => issues.push({ severity: 'warning', message, loc });
+  const expand = (s: Str): string | null => {
+    const r = expandEnv(s.value, env);
+    if (r.ok) return r.value;
+    err(
+      `"${s.value}" uses ${r.missing.map((m) => `$${m}`).join(', ')}, ` +
+        `which ${r.missing.length > 1 ? 'are' : 'is'} not set; export ${r.missing[0]}=… before the copy`,
+      s.loc,
+    );
+    return null;
+  };
+  // copy_bom's workspace: relative sources are taken from the parent of the root dir.
+  const workspace = rustParent(opts.root) ?? '.';
+  const hostOf = (p: string) => real(cwd, p);
+  const innerFromRootJoin = (p: string) => innerOf(rootAbs, hostOf(p));
+
+  const managements: Management[] = [];
+  for (const doc of loaded.docs) {
+    const m: Management = { mkdirs: [{ inner: '/' }], links: [], dirs: [], files: [], libs: [] };
+    const excludes = doc.excludes.map((e) => e.value);
+    for (const t of doc.targets) {
+      const target = expand(t.target);
+      if (target === null) continue;
+      const targetPath = destInRoot(opts.root, target);
+      m.mkdirs.push({ inner: innerFromRootJoin(targetPath), loc: t.target.loc });
+      for (const d of t.mkdirs) {
+        const v = expand(d);
+        if (v !== null) m.mkdirs.push({ inner: innerFromRootJoin(rustJoin(targetPath, v)), loc: d.loc });
+      }
+      for (const l of t.createlinks) {
+        const src = expand(l.src);
+        const name = expand(l.linkname);
+        if (src !== null && name !== null)
+          m.links.push({ src, inner: innerFromRootJoin(rustJoin(targetPath, name)), loc: l.loc });
+      }
+      for (const s of t.copy) {
+        const from = s.from ? expand(s.from) : undefined;
+        if (from === null) continue;
+        const srcDir = from === undefined ? workspace : rustJoin(workspace, from);
+        for (const d of s.dirs ?? []) {
+          const v = expand(d);
+          if (v !== null) m.dirs.push({ src: rustJoin(srcDir, v), dest: targetPath, loc: d.loc, excludes });
+        }
+        for (const f of s.files ?? []) {
+          const name = expand(f.name);
+          const rename = f.rename ? expand(f.rename) : undefined;
+          if (name === null || rename === null) continue;
+          const src = rustJoin(srcDir, name);
+          const base = rustFileName(src);
+          if (base === null) {
+            err(`"${f.name.value}" names no file (it ends in ".." or "/")`, f.name.loc);
+            continue;
+          }
+          const dest = rustJoin(targetPath, rename ?? base);
+          m.files.push({ src, dest, inner: innerFromRootJoin(dest), loc: f.loc, hash: f.hash, autodep: f.autodep });
+        }
+        // Neither dirs nor files: the whole `from` dir; copy_bom passes `from` as written, so a
+        // relative one is taken from the current directory here, not from the workspace.
+        if (s.dirs === undefined && s.files === undefined && from !== undefined) {
+          m.dirs.push({ src: from.endsWith('/') ? from : `${from}/`, dest: targetPath, loc: s.loc, excludes });
+        }
+      }
+    }
+    managements.push(m);
+  }
+  if (issues.some((i) => i.severity === 'error')) return plan;
+
+  // Sources: each must exist (and match its hash) before anything is written.
+  for (const m of managements) {
+    for (const f of m.files) {
+      const host = hostOf(f.src);
+      plan.sources.push(host);
+      let st: Stats;
+      try {
+        st = statSync(host);
+      } catch {
+        err(
+          `${f.src}: no such file (taken from ${host}; ` +
+            `relative paths start at the parent of the root dir, ${hostOf(workspace)})`,
+          f.loc,
+        );
+        continue;
+      }
+      if (st.isDirectory()) {
+        err(`${f.src} is a directory: list it under "dirs" (a trailing "/" copies its contents)`, f.loc);
+        continue;
+      }
+      if (f.hash) {
+        const actual = sha256File(host);
+        const ok = actual === f.hash.value.toUpperCase();
+        if (!ok)
+          err(
+            `hash mismatch for ${f.src}: the bom says ${f.hash.value}, ` +
+              `the file's SHA-256 is ${actual}; fix the hash or the file`,
+            f.hash.loc,
+          );
+      }
+    }
+    for (const d of m.dirs) {
+      const host = hostOf(d.src);
+      plan.sources.push(host);
+      let st: Stats;
+      try {
+        st = statSync(host);
+      } catch {
+        err(`${d.src}: no such directory (taken from ${host})`, d.loc);
+        continue;
+      }
+      if (!st.isDirectory() && d.src.endsWith('/')) err(`${d.src} is not a directory`, d.loc);
+    }
+  }
+  if (issues.some((i) => i.severity === 'error')) return plan;
+
+  // Libraries of the files entries (copy_bom: BomManagement::autodep, per bom).
+  const missingForFiles = new Map<string, LibraryReport[]>();
+  for (const m of managements) {
+    const wanted = m.files.filter((f) => f.autodep);
+    const hosts = wanted.map((f) => hostOf(f.src));
+    const defaultLoader = inferDefaultLoader(hosts);
+    const deps = await mapLimit(hosts, 4, (h) => findDeps(h, defaultLoader, opts.loaderConfig));
+    deps.forEach((d, i) => {
+      const f = wanted[i]!;
+      const report: LibraryReport = {
+        file: hosts[i]!,
+        loc: f.loc,
+        interp: d.interp,
+        libs: d.objects,
+        missing: d.missing,
+        from: 'files',
+        note: d.skipped,
+      };
+      if (d.interp || d.missing.length) plan.libraries.push(report);
+      for (const name of d.missing) missingForFiles.set(name, [...(missingForFiles.get(name) ?? []), report]);
+      if (d.stderr && d.missing.length === 0) warn(`the loader printed for ${f.src}: ${d.stderr}`, f.loc);
+      for (const o of d.objects) {
+        const inner = posix.normalize(o.inner);
+        m.mkdirs.push({ inner: posix.dirname(inner), loc: f.loc });
+        m.libs.push({ src: o.src, inner, loc: f.loc, neededBy: hosts[i]! });
+      }
+    });
+  }
+
+  removeRedundant(managements);
+
+  // Expand directory copies into files, dirs and links.
+  interface Expanded {
+    entries: PlanEntry[];
+    files: { host: string; loc: Loc; srcRoot: string; stat?: Stats }[];
+  }
+  const expanded: Expanded[] = [];
+  for (const m of managements) {
+    const ex: Expanded = { entries: [], files: [] };
+    for (const d of m.dirs) {
+      const host = hostOf(d.src) + (d.src.endsWith('/') ? '/' : '');
+      const tree = walkCopy(host, compileExcludes(d.excludes));
+      for (const w of tree.warnings) warn(w, d.loc);
+      const destInner = innerFromRootJoin(d.dest);
+      for (const it of tree.items) {
+        const inner = it.rel === '' ? destInner : posix.join(destInner, it.rel);
+        ex.entries.push({
+          kind: it.kind,
+          inner,
+          src: it.src,
+          target: it.target,
+          why: 'dirs',
+          loc: d.loc,
+          stat: it.stat,
+        });
+        if (it.kind === 'file') ex.files.push({ host: it.src, loc: d.loc, srcRoot: hostOf(d.src), stat: it.stat });
+      }
+    }
+    expanded.push(ex);
+  }
+
+  // Libraries of files in copied dirs (copy_bom: autodep_for_copydirs): a missing one is a warning.
+  const fileLibPairs = new Set(managements.flatMap((m) => m.libs.map((l) => `${l.src}\0${l.inner}`)));
+  const dirLibs: PlanEntry[] = [];
+  const missingForDirs = new Map<string, LibraryReport[]>();
+  for (const ex of expanded) {
+    const elfs = ex.files.filter((f) => isElfCandidate(f.host, f.stat));
+    if (elfs.length === 0) continue;
+    const defaultLoader = inferDefaultLoader(elfs.map((f) => f.host));
+    const deps = await mapLimit(elfs, 4, (f) => findDeps(f.host, defaultLoader, opts.loaderConfig));
+    deps.forEach((d, i) => {
+      const f = elfs[i]!;
+      const libs = d.objects.filter((o) => !isUnder(o.src, f.srcRoot) && !isUnder(o.src, rootAbs));
+      const report: LibraryReport = {
+        file: f.host,
+        loc: f.loc,
+        interp: d.interp,
+        libs,
+        missing: d.missing,
+        from: 'dirs',
+      };
+      if (d.interp) plan.libraries.push(report);
+      for (const name of d.missing) missingForDirs.set(name, [...(missingForDirs.get(name) ?? []), report]);
+      for (const o of libs) {
+        const inner = posix.normalize(o.inner);
+        if (fileLibPairs.has(`${o.src}\0${inner}`)) continue;
+        fileLibPairs.add(`${o.src}\0${inner}`);
+        dirLibs.push({ kind: 'file', inner, src: o.src, why: 'library', loc: f.loc, neededBy: [f.host] });
+      }
+    });
+  }
+
+  // Execution order (copy_bom's manage): per bom mkdirs, links, dirs, files, libraries; then the
+  // libraries of copied dirs.
+  managements.forEach((m, i) => {
+    for (const d of m.mkdirs) plan.entries.push({ kind: 'dir', inner: d.inner, why: 'mkdir', loc: d.loc });
+    for (const l of m.links)
+      plan.entries.push({ kind: 'link', inner: l.inner, target: l.src, why: 'createlink', loc: l.loc });
+    plan.entries.push(...expanded[i]!.entries);
+    for (const f of m.files)
+      plan.entries.push({ kind: 'file', inner: f.inner, src: hostOf(f.src), why: 'files', loc: f.loc });
+    for (const l of m.libs)
+      plan.entries.push({
+        kind: 'file',
+        inner: l.inner,
+        src: l.src,
+        why: 'library',
+        loc: l.loc,
+        neededBy: [l.neededBy],
+      });
+  });
+  for (const l of dirLibs) {
+    plan.entries.push({ kind: 'dir', inner: posix.dirname(l.inner), why: 'mkdir', loc: l.loc });
+    plan.entries.push(l);
+  }
+  for (const e of plan.entries) if (e.why === 'library' && e.src) plan.sources.push(e.src);
+
+  // Missing libraries: found anywhere in the image (after the copy, or already there) is enough
+  // (copy_bom's lazy_check_missing_libraries); otherwise an error for files, a warning for dirs.
+  const names =
+    missingForFiles.size + missingForDirs.size > 0 ? namesInImage(rootAbs, plan.entries) : new Set<string>();
+  for (const [name, reports] of missingForFiles) {
+    if (names.has(name)) continue;
+    for (const r of reports)
+      err(
+        `${r.file} needs ${name}, which the loader ${r.interp ?? ''} cannot find ` +
+          '(add its dir to the loader config\'s library path, copy it with a "files" entry, or set autodep: false)',
+        r.loc,
+      );
+  }
+  for (const [name, reports] of missingForDirs) {
+    if (names.has(name)) continue;
+    const files = reports.map((r) => r.file);
+    warn(
+      `${name} is needed by ${files.slice(0, 3).join(', ')}` +
+        `${files.length > 3 ? ` and ${files.length - 3} more` : ''} ` +
+        'but the loader cannot find it; the program will fail to start unless it is in the image',
+      reports[0]!.loc,
+    );
+  }
+  return plan;
+}
+
+/**
+ * Whether a file starts with the ELF magic, remembered per process by inode, size and time: the
+ * dev loop copies the same trees again and again, and reading 20,000 file heads costs more than
+ * the rest of an unchanged copy.
+ */
+const elfSeen = new Map<string, boolean>();
+
+function isElfCandidate(host: string, st?: Stats): boolean {
+  const key = st ? `${host}\0${st.ino}\0${st.size}\0${st.mtimeMs}` : null;
+  if (key && elfSeen.has(key)) return elfSeen.get(key)!;
+  let elf = false;
+  if (!st || st.size >= 64) {
+    try {
+      const fd = openSync(host, 'r');
+      try {
+        const b = Buffer.alloc(4);
+        elf = readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32BE(0) === 0x7f454c46;
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      elf = false;
+    }
+  }
+  if (key) {
+    if (elfSeen.size > 200_000) elfSeen.clear();
+    elfSeen.set(key, elf);
+  }
+  return elf;
+}
+
+/** File names present in the image after the copy: planned entries plus what is already there. */
+function namesInImage(rootAbs: string, entries: PlanEntry[]): Set<string> {
+  const names = new Set(entries.map((e) => posix.basename(e.inner)));
+  const walk = (dir: string, depth: number): void => {
+    if (depth > 64) return;
+    let list;
+    try {
+      list = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of list) {
+      names.add(e.name);
+      if (e.isDirectory()) walk(`${dir}/${e.name}`, depth + 1);
+    }
+  };
+  try {
+    if (lstatSync(rootAbs).isDirectory()) walk(rootAbs, 0);
+  } catch {
+    /* no root yet */
+  }
+  return names;
+}
+
+/** copy_bom's remove_redundant: first mkdir wins; last link, dir copy and file copy win. */
+function removeRedundant(ms: Management[]): void {
+  const made = new Set<string>();
+  for (const m of ms) {
+    m.mkdirs = m.mkdirs.filter((d) => {
+      const k = d.inner.replace(/\/+$/, '') || '/';
+      return !made.has(k) && made.add(k);
+    });
+  }
+  const keepLast = <T>(
+    get: (m: Management) => T[],
+    set: (m: Management, v: T[]) => void,
+    key: (t: T) => string | null,
+  ) => {
+    const seen = new Set<string>();
+    for (const m of [...ms].reverse()) {
+      const kept = [...get(m)].reverse().filter((t) => {
+        const k = key(t);
+        return k === null || (!seen.has(k) && !!seen.add(k));
+      });
+      set(m, kept.reverse());
+    }
+  };
+  keepLast(
+    (m) => m.links,
+    (m, v) => (m.links = v),
+    (l) => l.inner,
+  );
+  keepLast(
+    (m) => m.dirs,
+    (m, v) => (m.dirs = v),
+    (d) => {
+      const name = rustFileName(d.src);
+      return name === null ? null : rustJoin(d.dest, name);
+    },
+  );
+  // Files and libraries share one set of destinations; within a bom, user files come first.
+  const seen = new Set<string>();
+  for (const m of [...ms].reverse()) {
+    m.files = [...m.files]
+      .reverse()
+      .filter((f) => !seen.has(f.inner) && !!seen.add(f.inner))
+      .reverse();
+    m.libs = [...m.libs]
+      .reverse()
+      .filter((l) => !seen.has(l.inner) && !!seen.add(l.inner))
+      .reverse();
+  }
+}

@@ -1,0 +1,160 @@
+// One bom copy as the CLI and the dev loop run it: the include dirs and loader config defaults
+// (Occlum's template when installed, else the studio's own), the plan, then the copy unless the
+// plan has errors. Also the check-only path (`bom check`): structure, includes, variables.
+import { existsSync, statSync } from 'node:fs';
+import { findDeps, interpOf } from './autodep.ts';
+import { applyPlan, finalEntries, type CopyResult } from './copy.ts';
+import { expandEnv, type Env } from './env.ts';
+import { loadBoms } from './includes.ts';
+import { defaultLoaderConfig, occlumTemplateDir, studioTemplateDir, type LoaderConfig } from './loader-config.ts';
+import { real } from './paths.ts';
+import { bomWatchPaths } from './watch-paths.ts';
+import { planBom, type BomPlan, type PlanEntry } from './plan.ts';
+import type { BomIssue } from './types.ts';
+
+export interface BomRunOptions {
+  file: string;
+  root: string;
+  includeDirs?: string[];
+  dryRun?: boolean;
+  cwd?: string;
+  env?: Env;
+  loaderConfig?: LoaderConfig | null;
+  /**
+   * The only source paths that changed since this process last copied the same bom (a watcher
+   * knows them). Files already in the last plan whose content changed are then re-copied without
+   * re-reading every source; anything else (a bom, a new or removed file, a program whose
+   * libraries changed) makes a full copy.
+   */
+  changed?: string[];
+}
+
+export interface BomRun {
+  plan: BomPlan;
+  /** Null when the plan has errors (nothing was written). */
+  copy: CopyResult | null;
+  includeDirs: string[];
+  ok: boolean;
+}
+
+/** The -i dirs as given; with none and no Occlum install, the studio's template dir. */
+export function effectiveIncludeDirs(given: string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  if (given.length > 0 || occlumTemplateDir(env)) return given;
+  const own = studioTemplateDir();
+  return own && existsSync(own) ? [own] : [];
+}
+
+/** The last full plan of each bom copied in this process (for hinted re-copies). */
+interface LastPlan {
+  plan: BomPlan;
+  /** Final file entries by source path. */
+  bySrc: Map<string, PlanEntry[]>;
+  /** Directories copied whole: any path below them may add a file. */
+  dirs: string[];
+  strays: string[];
+}
+const lastPlans = new Map<string, LastPlan>();
+
+export async function runBomCopy(o: BomRunOptions): Promise<BomRun> {
+  const env = o.env ?? process.env;
+  const includeDirs = effectiveIncludeDirs(o.includeDirs ?? [], env);
+  const cwd = o.cwd ?? process.cwd();
+  const loaderConfig = o.loaderConfig === undefined ? defaultLoaderConfig(env) : o.loaderConfig;
+  const key = JSON.stringify([real(cwd, o.file), real(cwd, o.root), includeDirs, cwd, loaderConfig?.source ?? null]);
+  if (o.changed && !o.dryRun) {
+    const hinted = await hintedCopy(lastPlans.get(key), o.changed, loaderConfig);
+    if (hinted) return { ...hinted, includeDirs };
+  }
+  lastPlans.delete(key);
+  const plan = await planBom({
+    file: o.file,
+    root: o.root,
+    includeDirs,
+    cwd,
+    env,
+    loaderConfig,
+  });
+  if (plan.issues.some((i) => i.severity === 'error')) return { plan, copy: null, includeDirs, ok: false };
+  const copy = await applyPlan(plan, { dryRun: !!o.dryRun });
+  const ok = !copy.issues.some((i) => i.severity === 'error');
+  if (ok && !o.dryRun) {
+    const bySrc = new Map<string, PlanEntry[]>();
+    for (const e of finalEntries(plan))
+      if (e.kind === 'file' && e.src) bySrc.set(e.src, [...(bySrc.get(e.src) ?? []), e]);
+    const dirs = bomWatchPaths(o.file, o.root, includeDirs, cwd, env).dirs;
+    lastPlans.set(key, { plan, bySrc, dirs, strays: copy.strays });
+  }
+  return { plan, copy, includeDirs, ok };
+}
+
+/** The re-copy of changed files a hint allows, or null when only a full copy is safe. */
+async function hintedCopy(
+  last: LastPlan | undefined,
+  changed: string[],
+  loaderConfig: LoaderConfig | null,
+): Promise<Omit<BomRun, 'includeDirs'> | null> {
+  if (!last) return null;
+  const only: PlanEntry[] = [];
+  for (const path of changed) {
+    if (last.plan.boms.includes(path)) return null;
+    const entries = last.bySrc.get(path);
+    const inDir = last.dirs.some((d) => path === d || path.startsWith(`${d}/`));
+    if (!entries && !inDir) continue; // not a source of this bom (e.g. the C file a prebuild compiles)
+    let st;
+    try {
+      st = statSync(path);
+    } catch {
+      return null;
+    }
+    if (!entries || !st.isFile()) return null;
+    // A program's libraries may change with it: a files entry's program keeps its place only
+    // with the same loader and libraries; a program inside a copied dir takes a full copy.
+    const before = last.plan.libraries.find((l) => l.file === path);
+    if (before || interpOf(path)) {
+      if (!before || before.from === 'dirs') return null;
+      const deps = await findDeps(path, before.interp, loaderConfig);
+      const same =
+        deps.objects.length === before.libs.length &&
+        deps.objects.every((x, i) => x.src === before.libs[i]!.src && x.inner === before.libs[i]!.inner);
+      if (deps.missing.length > 0 || !same) return null;
+    }
+    // The entries keep their places; the source's attributes are read again.
+    for (const e of entries) only.push({ ...e, stat: st });
+  }
+  const copy = await applyPlan(last.plan, { dryRun: false, only, strays: last.strays });
+  const ok = !copy.issues.some((i) => i.severity === 'error');
+  return { plan: last.plan, copy, ok };
+}
+
+/** `bom check`: the bom and its includes parse and fit copy_bom's structure; variables are set. */
+export function checkBom(
+  file: string,
+  includeDirsGiven: string[],
+  cwd = process.cwd(),
+  env: Env = process.env,
+): { boms: string[]; issues: BomIssue[] } {
+  const loaded = loadBoms(file, effectiveIncludeDirs(includeDirsGiven), cwd);
+  const issues = [...loaded.issues];
+  for (const doc of loaded.docs) {
+    const strs = [
+      ...doc.targets.flatMap((t) => [t.target, ...t.mkdirs, ...t.createlinks.flatMap((l) => [l.src, l.linkname])]),
+      ...doc.targets.flatMap((t) =>
+        t.copy.flatMap((s) => [
+          ...(s.from ? [s.from] : []),
+          ...(s.dirs ?? []),
+          ...(s.files ?? []).flatMap((f) => [f.name, ...(f.rename ? [f.rename] : [])]),
+        ]),
+      ),
+    ];
+    for (const s of strs) {
+      const r = expandEnv(s.value, env);
+      if (!r.ok)
+        issues.push({
+          severity: 'error',
+          loc: s.loc,
+          message: `"${s.value}" uses ${r.missing.map((m) => `$${m}`).join(', ')}, which is not set`,
+        });
+    }
+  }
+  return { boms: loaded.docs.map((d) => d.path), issues };
+}

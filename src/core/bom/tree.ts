@@ -1,0 +1,114 @@
+// A directory copy as copy_bom makes it (`rsync -ar --copy-unsafe-links --exclude=…`): "dir"
+// copies the directory into the target, "dir/" its contents; symlinks that stay inside the copy
+// are kept, the others (absolute, or climbing above the copy) are replaced by what they point to.
+import { lstatSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
+import { posix } from 'node:path';
+import type { Exclude } from './exclude.ts';
+
+export interface TreeItem {
+  kind: 'dir' | 'file' | 'link';
+  /** Path relative to the destination dir ('' is the destination itself, for "dir/"). */
+  rel: string;
+  /** Host path the content and attributes come from (for a followed link: what it points to). */
+  src: string;
+  /** A kept symlink's text. */
+  target?: string;
+  stat?: Stats;
+}
+
+export interface TreeResult {
+  items: TreeItem[];
+  warnings: string[];
+}
+
+/** rsync's unsafe_symlink: does `target`, read at `name` (relative to the copy), leave the copy? */
+export function unsafeLink(target: string, name: string): boolean {
+  if (target === '' || target.startsWith('/')) return true;
+  let depth = 0;
+  const dirs = name.split('/').slice(0, -1);
+  for (const c of dirs) {
+    if (c === '..') depth = 0;
+    else if (c !== '.' && c !== '') depth++;
+  }
+  for (const c of target.split('/')) {
+    if (c === '..') {
+      if (--depth < 0) return true;
+    } else if (c !== '.' && c !== '') depth++;
+  }
+  return false;
+}
+
+export function walkCopy(src: string, exclude: Exclude): TreeResult {
+  const items: TreeItem[] = [];
+  const warnings: string[] = [];
+  const contentsOnly = src.endsWith('/');
+  const top = src.replace(/\/+$/, '') || '/';
+  const topName = contentsOnly ? '' : posix.basename(top);
+
+  // `name` is relative to the transfer root (what excludes and link safety see); `rel` to the dest.
+  const visit = (host: string, name: string, st: Stats, seen: Set<string>): void => {
+    const rel = name;
+    if (st.isSymbolicLink()) {
+      const target = readlinkSync(host);
+      if (!unsafeLink(target, name)) {
+        items.push({ kind: 'link', rel, src: host, target });
+        return;
+      }
+      let real: Stats;
+      try {
+        real = statSync(host);
+      } catch {
+        warnings.push(`${host} -> ${target}: the link points outside the copied directory and to nothing; skipped`);
+        return;
+      }
+      return visit2(host, name, real, seen);
+    }
+    return visit2(host, name, st, seen);
+  };
+  const visit2 = (host: string, name: string, st: Stats, seen: Set<string>): void => {
+    if (st.isFile()) {
+      items.push({ kind: 'file', rel: name, src: host, stat: st });
+      return;
+    }
+    if (!st.isDirectory()) {
+      warnings.push(`${host}: a device, FIFO or socket; not copied (an Occlum image holds files, dirs and links)`);
+      return;
+    }
+    const key = `${st.dev}:${st.ino}`;
+    if (seen.has(key)) {
+      warnings.push(`${host}: a link loop; copied once`);
+      return;
+    }
+    items.push({ kind: 'dir', rel: name, src: host, stat: st });
+    const inner = new Set(seen).add(key);
+    let names: string[];
+    try {
+      names = readdirSync(host).sort();
+    } catch (err) {
+      warnings.push(
+        `${host}: cannot read the directory ` +
+          `(${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); skipped`,
+      );
+      return;
+    }
+    for (const n of names) {
+      const child = name === '' ? n : `${name}/${n}`;
+      const childHost = `${host}/${n}`;
+      let cst: Stats;
+      try {
+        cst = lstatSync(childHost);
+      } catch {
+        continue; // vanished while walking
+      }
+      if (exclude.test(child, cst.isDirectory())) continue;
+      visit(childHost, child, cst, inner);
+    }
+  };
+
+  const st = lstatSync(top);
+  if (topName !== '' && exclude.test(topName, st.isDirectory())) return { items, warnings };
+  // rsync copies a top-level symlink given without a trailing "/" as a link (unsafe → followed).
+  if (contentsOnly) visit2(top, '', statSync(top), new Set());
+  else visit(top, topName, st, new Set());
+  return { items, warnings };
+}

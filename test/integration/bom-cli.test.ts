@@ -1,0 +1,103 @@
+// `occlum-studio bom copy|check|schema` as users run them (built CLI): copy_bom's flags, the
+// built-in template dir for `includes: [base.yaml]`, and a bad bom (wrong hash, missing include,
+// missing file, unknown key, YAML error) exiting 1 with a message naming the entry, writing nothing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.ts';
+
+function workspace(bom: string): string {
+  const ws = mkdtempSync(join(tmpdir(), 'bom-cli-'));
+  mkdirSync(join(ws, 'inst'));
+  writeFileSync(join(ws, 'app.txt'), 'app\n');
+  writeFileSync(join(ws, 'app.yaml'), bom);
+  return ws;
+}
+
+const copy = (ws: string, ...extra: string[]) =>
+  runCli(['bom', 'copy', '-f', '../app.yaml', '--root', 'image', ...extra], { cwd: join(ws, 'inst') });
+
+test("copy_bom's flags; base.yaml from the studio's template dir; --dry-run, --json; a rerun changes nothing", () => {
+  const ws = workspace(
+    'includes:\n  - base.yaml\ntargets:\n  - target: /bin\n    copy:\n      - files: [../app.txt]\n',
+  );
+  const dry = copy(ws, '--dry-run');
+  assert.equal(dry.status, 0, dry.stderr);
+  assert.match(dry.stdout, /^create file \/bin\/app\.txt <- .*\/app\.txt \(files\)$/m);
+  assert.match(dry.stdout, /dry run, nothing written/);
+  assert.equal(existsSync(join(ws, 'inst', 'image')), false);
+  const r = copy(ws, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.ok, true);
+  assert.equal(j.boms.length, 2);
+  assert.match(j.boms[1], /templates\/bom\/base\.yaml$/);
+  assert.deepEqual(readdirSync(join(ws, 'inst', 'image')).sort(), [
+    'bin',
+    'dev',
+    'etc',
+    'ext2',
+    'host',
+    'lib',
+    'lib64',
+    'opt',
+    'proc',
+    'root',
+    'sbin',
+    'sys',
+    'tmp',
+  ]);
+  const again = JSON.parse(copy(ws, '--json').stdout);
+  assert.deepEqual([again.counts.create, again.counts.update], [0, 0]);
+  // -i DIR replaces the built-in dir: a base.yaml that is not there is an error naming the include.
+  const other = copy(ws, '-i', ws);
+  assert.equal(other.status, 1);
+  assert.match(other.stderr, /app\.yaml:2:5: error: included bom "base\.yaml" is not next to .*, nor in /);
+});
+
+test('a bad bom exits 1, names the entry (file:line:col) and writes nothing', () => {
+  const cases: [string, RegExp][] = [
+    [
+      `targets:\n  - target: /\n    copy:\n      - files:\n        - {name: ../app.txt, hash: ${'A'.repeat(64)}}\n`,
+      /app\.yaml:5:\d+: error: hash mismatch for \.\.\/app\.txt/,
+    ],
+    ['includes:\n  - nowhere.yaml\n', /app\.yaml:2:5: error: included bom "nowhere\.yaml" is not next to/],
+    [
+      'targets:\n  - target: /\n    copy:\n      - files: [../missing.txt]\n',
+      /app\.yaml:4:17: error: \.\.\/missing\.txt: no such file/,
+    ],
+    [
+      'targets:\n  - target: /\n    mkdir: [a]\n',
+      /app\.yaml:3:5: error: unknown key "mkdir" in targets\[0\]; did you mean "mkdirs"\?/,
+    ],
+    ['targets:\n  - target: /\n   copy: [\n', /app\.yaml:\d+:\d+: error: not valid YAML/],
+  ];
+  for (const [bom, message] of cases) {
+    const ws = workspace(bom);
+    const r = copy(ws);
+    assert.equal(r.status, 1, bom);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(existsSync(join(ws, 'inst', 'image')), false, bom);
+    const c = runCli(['bom', 'check', join(ws, 'app.yaml')]);
+    if (/hash|missing\.txt/.test(bom)) assert.equal(c.status, 0, 'check validates the bom, not the sources');
+    else assert.equal(c.status, 1);
+  }
+});
+
+test('check, schema and usage errors', () => {
+  const ws = workspace('targets:\n  - target: /bin\n    copy:\n      - files: [../$APP_NAME]\n');
+  const unset = runCli(['bom', 'check', join(ws, 'app.yaml')], { env: { APP_NAME: '' } });
+  assert.equal(unset.status, 0, 'set, even empty, is set');
+  delete process.env.APP_NAME;
+  const r = runCli(['bom', 'check', join(ws, 'app.yaml'), '--json']);
+  assert.equal(r.status, 1);
+  assert.match(JSON.parse(r.stdout).issues[0].message, /\$APP_NAME, which is not set/);
+  const schema = JSON.parse(runCli(['bom', 'schema']).stdout);
+  assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
+  assert.equal(runCli(['bom', 'copy', '-f', 'x.yaml']).status, 2);
+  assert.equal(runCli(['bom', 'nope']).status, 2);
+  assert.match(runCli(['bom', '--help']).stdout, /bom copy -f FILE --root DIR/);
+});

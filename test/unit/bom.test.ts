@@ -1,0 +1,470 @@
+// The bom engine on real files in temp dirs: parsing with places, includes, variables, copy_bom's
+// path and duplicate rules, hashes checked before writing, incremental copies, strays; directory
+// copies compared entry by entry with rsync run with copy_bom's own arguments.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import {
+  applyPlan,
+  bomSchema,
+  checkBom,
+  parseBom,
+  planBom,
+  runBomCopy,
+  sha256File,
+  type BomIssue,
+  type LoaderConfig,
+} from '../../src/core/bom/index.ts';
+import { parseLoaderConfig } from '../../src/core/bom/loader-config.ts';
+import { unsafeLink } from '../../src/core/bom/tree.ts';
+import { compileExcludes } from '../../src/core/bom/exclude.ts';
+import { rustFileName, rustJoin, rustParent } from '../../src/core/bom/paths.ts';
+import { expandEnv } from '../../src/core/bom/env.ts';
+
+/** A workspace: <ws>/occlum_instance is the cwd, image is the root (as Occlum's demos do). */
+function workspace(files: Record<string, string>): { ws: string; inst: string } {
+  const ws = mkdtempSync(join(tmpdir(), 'bom-'));
+  const inst = join(ws, 'occlum_instance');
+  mkdirSync(inst);
+  for (const [p, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(ws, p)), { recursive: true });
+    writeFileSync(join(ws, p), text);
+  }
+  return { ws, inst };
+}
+
+const errors = (issues: BomIssue[]) => issues.filter((i) => i.severity === 'error');
+const noLoader: LoaderConfig | null = null;
+
+function listTree(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, rel: string) => {
+    for (const n of readdirSync(dir).sort()) {
+      const p = join(dir, n);
+      const r = rel ? `${rel}/${n}` : n;
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) out.push(`${r} -> ${readlinkSync(p)}`);
+      else if (st.isDirectory()) {
+        out.push(`${r}/ ${(st.mode & 0o7777).toString(8)}`);
+        walk(p, r);
+      } else out.push(`${r} ${(st.mode & 0o7777).toString(8)} ${st.size} ${Math.floor(st.mtimeMs / 1000)}`);
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+async function copy(
+  inst: string,
+  bom: string,
+  extra: { dryRun?: boolean; includeDirs?: string[]; env?: Record<string, string>; changed?: string[] } = {},
+) {
+  return runBomCopy({
+    file: bom,
+    root: 'image',
+    cwd: inst,
+    includeDirs: extra.includeDirs ?? [],
+    dryRun: extra.dryRun,
+    env: extra.env ?? {},
+    loaderConfig: noLoader,
+    changed: extra.changed,
+  });
+}
+
+describe('parse', () => {
+  test('unknown keys: line:col and a did-you-mean', () => {
+    const r = parseBom('targets:\n  - target: /bin\n    copy:\n      - file:\n        - a\n', '/x/app.yaml');
+    const e = errors(r.issues);
+    assert.equal(e.length, 2, JSON.stringify(e));
+    assert.deepEqual(e[0]!.loc, { file: '/x/app.yaml', line: 4, column: 9 });
+    assert.match(e[0]!.message, /unknown key "file".*did you mean "files"\?/);
+    assert.match(e[1]!.message, /neither "from", "dirs" nor "files"/);
+  });
+
+  test('YAML syntax errors and wrong types name the place', () => {
+    const y = parseBom('targets: [\n', 'b.yaml');
+    assert.match(errors(y.issues)[0]!.message, /not valid YAML/);
+    assert.ok(errors(y.issues)[0]!.loc?.line);
+    const t = parseBom('targets:\n  - target: /bin\n    mkdirs: bin\n', 'b.yaml');
+    assert.match(errors(t.issues)[0]!.message, /"mkdirs" of target \/bin must be a list/);
+    assert.deepEqual([errors(t.issues)[0]!.loc?.line, errors(t.issues)[0]!.loc?.column], [3, 13]);
+    const h = parseBom('targets:\n  - target: /\n    copy:\n      - files:\n        - {name: a, hash: 12}\n', 'b.yaml');
+    assert.match(errors(h.issues)[0]!.message, /SHA-256 in hex/);
+    const d = parseBom('includes: [a.yaml]\nincludes: [b.yaml]\n', 'b.yaml');
+    assert.match(errors(d.issues)[0]!.message, /unique/);
+  });
+
+  test('a file is a string or {name, hash, autodep, rename}', () => {
+    const r = parseBom(
+      'targets:\n  - target: /bin\n    copy:\n      - from: ..\n        files:\n          - a\n' +
+        `          - {name: b, hash: ${'AB'.repeat(32)}, autodep: false, rename: c}\n`,
+      'b.yaml',
+    );
+    assert.deepEqual(errors(r.issues), []);
+    const files = r.doc.targets[0]!.copy[0]!.files!;
+    assert.deepEqual(
+      files.map((f) => [f.name.value, f.hash?.value, f.autodep, f.rename?.value]),
+      [
+        ['a', undefined, true, undefined],
+        ['b', 'AB'.repeat(32), false, 'c'],
+      ],
+    );
+  });
+
+  test(
+    'every bom file of the corpus and of the shared demos parses without errors',
+    { skip: !existsSync(join(process.cwd(), '..', 'shared')) && 'no ../shared' },
+    () => {
+      const dirs = [join(process.cwd(), '..', 'shared', 'occlum-configs', 'bom')];
+      let n = 0;
+      for (const dir of dirs) {
+        for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
+          const r = parseBom(readFileSync(join(dir, f), 'utf8'), f);
+          assert.deepEqual(errors(r.issues), [], f);
+          n++;
+        }
+      }
+      assert.ok(n > 50, `only ${n} boms`);
+    },
+  );
+
+  test('the schema lists the keys the parser knows', () => {
+    const s = bomSchema() as { properties: Record<string, unknown> };
+    assert.deepEqual(Object.keys(s.properties), ['includes', 'excludes', 'targets']);
+  });
+});
+
+describe('paths, variables, patterns', () => {
+  test('Rust PathBuf semantics', () => {
+    assert.equal(rustJoin('/w', '../a'), '/w/../a');
+    assert.equal(rustJoin('/w', '/abs'), '/abs');
+    assert.equal(rustJoin('', 'a'), 'a');
+    assert.equal(rustParent('image'), '');
+    assert.equal(rustParent('image/'), '');
+    assert.equal(rustParent('/x/inst/image'), '/x/inst');
+    assert.equal(rustParent('/'), null);
+    assert.equal(rustFileName('/etc/opt/'), 'opt');
+    assert.equal(rustFileName('a/..'), null);
+  });
+
+  test('$VAR, ${VAR}, ${VAR:-default}; unset is reported', () => {
+    assert.deepEqual(expandEnv('../$DEMO/${X}y${Z:-d}', { DEMO: 'a', X: 'b' }), { ok: true, value: '../a/byd' });
+    assert.deepEqual(expandEnv('$NOPE/x', {}), { ok: false, missing: ['NOPE'] });
+  });
+
+  test('rsync exclude patterns', () => {
+    const ex = compileExcludes(['.git', '*.pyc', 'cache/', '/top', 'a/b']);
+    assert.ok(ex.test('d/.git', true));
+    assert.ok(ex.test('d/x/y.pyc', false));
+    assert.ok(ex.test('d/cache', true));
+    assert.ok(!ex.test('d/cache', false));
+    assert.ok(ex.test('top', false));
+    assert.ok(!ex.test('d/top', false));
+    assert.ok(ex.test('d/a/b', false));
+    assert.ok(!ex.test('d/xa/b', false));
+  });
+
+  test("rsync's unsafe-link rule", () => {
+    assert.equal(unsafeLink('/abs', 'd/l'), true);
+    assert.equal(unsafeLink('x', 'd/l'), false);
+    assert.equal(unsafeLink('../x', 'd/l'), false);
+    assert.equal(unsafeLink('../../x', 'd/l'), true);
+    assert.equal(unsafeLink('../x', 'l'), true);
+  });
+});
+
+describe('copy', () => {
+  test('files, rename, mkdirs, createlinks, includes next to the bom before -i dirs', async () => {
+    const { ws, inst } = workspace({
+      'app.sh': '#!/bin/sh\necho hi\n',
+      'data.txt': 'data',
+      'app.yaml':
+        'includes: [base.yaml]\ntargets:\n  - target: /bin\n    mkdirs: [x/y]\n    createlinks:\n' +
+        '      - {src: /bin/app.sh, linkname: app}\n    copy:\n      - files:\n        - ../app.sh\n' +
+        '        - {name: ../data.txt, rename: d.txt}\n',
+      'base.yaml': 'targets:\n  - target: /\n    mkdirs: [etc]\n',
+      'incdir/base.yaml': 'targets:\n  - target: /\n    mkdirs: [wrong]\n',
+    });
+    chmodSync(join(ws, 'app.sh'), 0o755);
+    utimesSync(join(ws, 'app.sh'), 1_600_000_000, 1_600_000_000);
+    const r = await copy(inst, '../app.yaml', { includeDirs: [join(ws, 'incdir')] });
+    assert.ok(r.ok, JSON.stringify(r.plan.issues));
+    assert.deepEqual(
+      listTree(join(inst, 'image')).filter((l) => !l.includes('d.txt')),
+      ['bin/ 755', 'bin/app -> /bin/app.sh', 'bin/app.sh 755 18 1600000000', 'bin/x/ 755', 'bin/x/y/ 755', 'etc/ 755'],
+    );
+    assert.equal(readFileSync(join(inst, 'image/bin/d.txt'), 'utf8'), 'data');
+  });
+
+  test('incremental: unchanged files are not rewritten, a changed one is; nothing deleted; strays listed', async () => {
+    const { ws, inst } = workspace({
+      a: 'one',
+      b: 'two',
+      'app.yaml': 'targets:\n  - target: /\n    copy:\n      - files: [../a, ../b]\n',
+    });
+    const first = await copy(inst, '../app.yaml');
+    assert.equal(first.copy!.counts.create, 3);
+    const inoB = statSync(join(inst, 'image/b')).ino;
+    writeFileSync(join(ws, 'a'), 'changed');
+    writeFileSync(join(inst, 'image/old'), 'left over');
+    const second = await copy(inst, '../app.yaml');
+    assert.deepEqual(
+      second.copy!.actions.filter((a) => a.action !== 'same').map((a) => [a.inner, a.action]),
+      [['/a', 'update']],
+    );
+    assert.equal(statSync(join(inst, 'image/b')).ino, inoB);
+    assert.equal(readFileSync(join(inst, 'image/a'), 'utf8'), 'changed');
+    assert.deepEqual(second.copy!.strays, ['/old']);
+    assert.ok(existsSync(join(inst, 'image/old')));
+  });
+
+  test('a hint naming changed files re-copies only them; what it cannot vouch for takes a full copy', async () => {
+    const { ws, inst } = workspace({ 'tree/a': 'a', 'tree/b': 'b', one: '1', 'unrelated.c': 'int x;' });
+    writeFileSync(
+      join(ws, 'app.yaml'),
+      'targets:\n  - target: /t\n    copy:\n      - dirs: [../tree]\n' +
+        '  - target: /\n    copy:\n      - files: [../one]\n',
+    );
+    const run = (changed?: string[]) => copy(inst, '../app.yaml', { changed });
+    assert.ok((await run()).ok);
+    writeFileSync(join(ws, 'tree/a'), 'a2');
+    writeFileSync(join(ws, 'one'), 'one2');
+    const hinted = await run([join(ws, 'tree/a'), join(ws, 'one'), join(ws, 'unrelated.c')]);
+    assert.deepEqual(
+      hinted.copy!.actions.map((a) => [a.inner, a.action]),
+      [
+        ['/t/tree/a', 'update'],
+        ['/one', 'update'],
+      ],
+    );
+    assert.equal(readFileSync(join(inst, 'image/t/tree/a'), 'utf8'), 'a2');
+    assert.equal(readFileSync(join(inst, 'image/one'), 'utf8'), 'one2');
+    writeFileSync(join(ws, 'tree/new'), 'new');
+    const added = await run([join(ws, 'tree/new')]);
+    assert.ok(added.copy!.counts.same > 0, 'a full copy');
+    assert.equal(readFileSync(join(inst, 'image/t/tree/new'), 'utf8'), 'new');
+  });
+
+  test('a wrong hash stops the copy before anything is written; --dry-run writes nothing', async () => {
+    const { ws, inst } = workspace({ a: 'content', b: 'b' });
+    const good = sha256File(join(ws, 'a'));
+    writeFileSync(
+      join(ws, 'app.yaml'),
+      'targets:\n  - target: /\n    copy:\n      - files:\n        - ../b\n' +
+        `        - {name: ../a, hash: ${'0'.repeat(64)}}\n`,
+    );
+    const bad = await copy(inst, '../app.yaml');
+    assert.equal(bad.ok, false);
+    const e = errors(bad.plan.issues)[0]!;
+    assert.match(e.message, new RegExp(`hash mismatch for \\.\\./a.*${good}`));
+    assert.equal(e.loc?.line, 6);
+    assert.equal(existsSync(join(inst, 'image')), false);
+    writeFileSync(
+      join(ws, 'app.yaml'),
+      `targets:\n  - target: /\n    copy:\n      - files:\n        - {name: ../a, hash: ${good}}\n`,
+    );
+    const dry = await copy(inst, '../app.yaml', { dryRun: true });
+    assert.ok(dry.ok);
+    assert.equal(dry.copy!.counts.create, 2);
+    assert.equal(existsSync(join(inst, 'image')), false);
+  });
+
+  test('missing include, include cycle, missing file, unset variable: errors naming the entry', async () => {
+    const { ws, inst } = workspace({
+      'a.yaml': 'includes: [b.yaml]\n',
+      'b.yaml': 'includes: [a.yaml]\n',
+      'm.yaml': 'includes:\n  - nowhere.yaml\n',
+      'f.yaml': 'targets:\n  - target: /bin\n    copy:\n      - files: [../missing, ../$UNSET_VAR]\n',
+    });
+    const cyc = await copy(inst, '../a.yaml');
+    assert.match(errors(cyc.plan.issues)[0]!.message, /include cycle: .*a\.yaml -> .*b\.yaml -> .*a\.yaml/);
+    const miss = checkBom(join(ws, 'm.yaml'), [], inst, {});
+    assert.match(errors(miss.issues)[0]!.message, /included bom "nowhere.yaml" is not next to/);
+    assert.equal(errors(miss.issues)[0]!.loc?.line, 2);
+    const f = await copy(inst, '../f.yaml');
+    const msgs = errors(f.plan.issues).map((i) => i.message);
+    assert.ok(
+      msgs.some((m) => /\$UNSET_VAR.*not set/.test(m)),
+      msgs.join('\n'),
+    );
+    const f2 = await copy(inst, '../f.yaml', { env: { UNSET_VAR: 'x' } });
+    assert.match(errors(f2.plan.issues)[0]!.message, /\.\.\/missing: no such file/);
+    assert.equal(existsSync(join(inst, 'image')), false);
+  });
+
+  test('dirs: "d" copies the dir, "d/" its contents, excludes apply; the tree rsync gives copy_bom', async () => {
+    const { ws, inst } = workspace({
+      'src/d/a.txt': 'a',
+      'src/d/sub/b.txt': 'b',
+      'src/d/.git/config': 'x',
+      'src/d/sub/c.pyc': 'c',
+      'src/outside.txt': 'outside',
+      'src/e/f.txt': 'f',
+    });
+    symlinkSync('a.txt', join(ws, 'src/d/inner-link'));
+    symlinkSync('../outside.txt', join(ws, 'src/d/sub/up-link'));
+    symlinkSync(join(ws, 'src/outside.txt'), join(ws, 'src/d/abs-link'));
+    symlinkSync('/nonexistent/x', join(ws, 'src/d/dangling'));
+    chmodSync(join(ws, 'src/d/sub'), 0o750);
+    const bom =
+      'excludes: [.git, "*.pyc"]\ntargets:\n  - target: /opt\n    copy:\n      - from: ../src\n        dirs: [d]\n' +
+      '  - target: /e\n    copy:\n      - dirs: [../src/e/]\n';
+    writeFileSync(join(ws, 'app.yaml'), bom);
+    const r = await copy(inst, '../app.yaml');
+    assert.ok(r.ok, JSON.stringify(r.plan.issues));
+    assert.ok(r.plan.issues.some((i) => i.severity === 'warning' && /dangling/.test(i.message)));
+    // rsync as copy_bom runs it, into another root.
+    const ref = join(ws, 'ref');
+    mkdirSync(join(ref, 'opt'), { recursive: true });
+    mkdirSync(join(ref, 'e'), { recursive: true });
+    const rs1 = spawnSync('rsync', [
+      '-ar',
+      '--copy-unsafe-links',
+      '--exclude=.git',
+      '--exclude=*.pyc',
+      join(ws, 'src/d'),
+      join(ref, 'opt'),
+    ]);
+    const rs2 = spawnSync('rsync', ['-ar', '--copy-unsafe-links', join(ws, 'src/e/'), join(ref, 'e')]);
+    assert.ok(rs1.status !== null && rs2.status === 0, String(rs1.stderr) + String(rs2.stderr));
+    const ours = listTree(join(inst, 'image')).filter((l) => l.startsWith('opt/') || l.startsWith('e/'));
+    const theirs = listTree(ref).filter((l) => l.startsWith('opt/') || l.startsWith('e/'));
+    assert.deepEqual(ours, theirs);
+    assert.ok(ours.includes('opt/d/inner-link -> a.txt'));
+    assert.ok(
+      ours.some((l) => l.startsWith('opt/d/abs-link ')),
+      'an absolute link is replaced by its file',
+    );
+  });
+
+  test('whole `from` copies its contents; duplicates as copy_bom (last file wins, included boms last)', async () => {
+    const { ws, inst } = workspace({
+      'tree/x': 'x',
+      one: 'from top',
+      'two/one': 'from included',
+      'top.yaml':
+        'includes: [inc.yaml]\ntargets:\n  - target: /t\n    copy:\n      - from: ../tree\n' +
+        '  - target: /\n    copy:\n      - files: [../one]\n',
+      'inc.yaml': 'targets:\n  - target: /\n    copy:\n      - files: [../two/one]\n',
+    });
+    // `from` alone is passed to rsync as written: relative to the current directory.
+    const r = await copy(join(ws, 'occlum_instance'), '../top.yaml');
+    assert.ok(r.ok, JSON.stringify(r.plan.issues));
+    assert.equal(readFileSync(join(inst, 'image/t/x'), 'utf8'), 'x');
+    assert.equal(readFileSync(join(inst, 'image/one'), 'utf8'), 'from included');
+  });
+});
+
+describe('autodep', () => {
+  const musl = existsSync('/lib/ld-musl-x86_64.so.1') && spawnSync('musl-gcc', ['--version']).status === 0;
+  const config = parseLoaderConfig(
+    '/lib64/ld-linux-x86-64.so.2 /lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu /opt/occlum/glibc/lib\n' +
+      '/lib/ld-musl-x86_64.so.1 /usr/lib/x86_64-linux-musl\n',
+    'test',
+  );
+
+  test("glibc: the host's goes where copy_bom puts Occlum's; a missing library: files error, dirs warning", async () => {
+    const { ws, inst } = workspace({
+      'lib.c': 'int f(void){return 1;}\n',
+      'app.c': 'int f(void);\nint main(void){return f();}\n',
+      'plain.c': '#include <stdio.h>\nint main(void){puts("hi");return 0;}\n',
+    });
+    const cc = (args: string[]) => assert.equal(spawnSync('gcc', args, { cwd: ws }).status, 0);
+    cc(['-shared', '-fPIC', '-o', 'libf.so', 'lib.c']);
+    cc(['-fPIE', '-pie', '-o', 'app', 'app.c', '-L.', '-lf']);
+    mkdirSync(join(ws, 'bindir'));
+    cc(['-fPIE', '-pie', '-o', 'bindir/app2', 'app.c', '-L.', '-lf']);
+    writeFileSync(join(ws, 'app.yaml'), 'targets:\n  - target: /bin\n    copy:\n      - files: [../app]\n');
+    const bad = await runBomCopy({
+      file: '../app.yaml',
+      root: 'image',
+      cwd: inst,
+      includeDirs: [],
+      env: {},
+      loaderConfig: config,
+    });
+    assert.equal(bad.ok, false);
+    assert.match(errors(bad.plan.issues)[0]!.message, /needs libf\.so/);
+    writeFileSync(join(ws, 'app.yaml'), 'targets:\n  - target: /bin\n    copy:\n      - dirs: [../bindir]\n');
+    const warnOnly = await runBomCopy({
+      file: '../app.yaml',
+      root: 'image',
+      cwd: inst,
+      includeDirs: [],
+      env: {},
+      loaderConfig: config,
+    });
+    assert.ok(warnOnly.ok, JSON.stringify(warnOnly.plan.issues));
+    assert.ok(warnOnly.plan.issues.some((i) => i.severity === 'warning' && /libf\.so is needed by/.test(i.message)));
+    // glibc's loader stops listing at the first missing library: a complete program for the rest.
+    cc(['-fPIE', '-pie', '-o', 'plain', 'plain.c']);
+    writeFileSync(join(ws, 'app.yaml'), 'targets:\n  - target: /bin\n    copy:\n      - files: [../plain]\n');
+    const good = await runBomCopy({
+      file: '../app.yaml',
+      root: 'image',
+      cwd: inst,
+      includeDirs: [],
+      env: {},
+      loaderConfig: config,
+    });
+    assert.ok(good.ok, JSON.stringify(good.plan.issues));
+    assert.ok(statSync(join(inst, 'image/opt/occlum/glibc/lib/libc.so.6')).isFile());
+    assert.ok(statSync(join(inst, 'image/lib64/ld-linux-x86-64.so.2')).isFile());
+  });
+
+  test('a musl program: the loader lands at its .interp path', { skip: !musl && 'needs musl-tools' }, async () => {
+    const { ws, inst } = workspace({ 'hello.c': '#include <stdio.h>\nint main(void){puts("hi");return 0;}\n' });
+    assert.equal(spawnSync('musl-gcc', ['-fPIE', '-pie', '-o', 'hello', 'hello.c'], { cwd: ws }).status, 0);
+    writeFileSync(join(ws, 'app.yaml'), 'targets:\n  - target: /bin\n    copy:\n      - files: [../hello]\n');
+    const r = await runBomCopy({
+      file: '../app.yaml',
+      root: 'image',
+      cwd: inst,
+      includeDirs: [],
+      env: {},
+      loaderConfig: config,
+    });
+    assert.ok(r.ok, JSON.stringify(r.plan.issues));
+    assert.deepEqual(
+      r.plan.libraries[0]!.libs.map((l) => l.inner),
+      ['/lib/ld-musl-x86_64.so.1'],
+    );
+    assert.ok(statSync(join(inst, 'image/lib/ld-musl-x86_64.so.1')).isFile());
+  });
+});
+
+test('applyPlan refuses to write through a planned symlink', async () => {
+  const { inst } = workspace({
+    f: 'x',
+    'app.yaml':
+      'targets:\n  - target: /\n    createlinks:\n      - {src: /tmp, linkname: lib64}\n' +
+      '  - target: /lib64\n    copy:\n      - files: [../f]\n',
+  });
+  const plan = await planBom({
+    file: '../app.yaml',
+    root: 'image',
+    cwd: inst,
+    includeDirs: [],
+    env: {},
+    loaderConfig: null,
+  });
+  const r = await applyPlan(plan, { dryRun: false });
+  assert.match(errors(r.issues)[0]!.message, /planned as a symlink/);
+  assert.equal(existsSync('/tmp/f') && readFileSync('/tmp/f', 'utf8') === 'x', false);
+});
