@@ -8,6 +8,7 @@ pub mod ops;
 pub mod pack;
 pub mod pf;
 pub mod progress;
+pub mod safe_file;
 pub mod sefs;
 pub mod union;
 pub mod verify;

@@ -162,10 +162,14 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
     Ok(match op {
         "pfHeader" => {
             let p = Path::new(arg(a, 0, "file")?);
-            let raw = std::fs::read(p).map_err(|e| Error::io(e, &p.display().to_string()))?;
-            if raw.len() < 95 {
-                return err(Kind::NotPf, format!("{}: {} bytes is too short for an SGX protected file", p.display(), raw.len()));
+            use std::os::unix::fs::FileExt;
+            let f = crate::safe_file::open_regular(p, "protected file")?;
+            let len = f.metadata().map_err(|e| Error::io(e, &p.display().to_string()))?.len();
+            if len < 95 {
+                return err(Kind::NotPf, format!("{}: {} bytes is too short for an SGX protected file", p.display(), len));
             }
+            let mut raw = [0u8; 95];
+            f.read_exact_at(&mut raw, 0).map_err(|e| Error::io(e, &p.display().to_string()))?;
             Out::Json(
                 Obj::new()
                     .s("magic", &String::from_utf8_lossy(&raw[0..8]))
@@ -178,7 +182,7 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
                     .s("mac", &mac_string(&raw[77..93]))
                     .n("updateFlag", raw[93])
                     .n("integrityOnly", raw[94])
-                    .n("hostBytes", raw.len())
+                    .n("hostBytes", len)
                     .done(),
             )
         }

@@ -7,6 +7,7 @@ mod pack_hint;
 mod pack_warm;
 mod pf_stream;
 mod read_range;
+mod special_files;
 
 use std::path::PathBuf;
 
