@@ -1,10 +1,11 @@
 // `occlum-studio fs …`: look inside, verify, extract, diff and pack Occlum secure-FS images
 // offline (no SGX, no FUSE, no `occlum mount`), and inspect single protected files.
 import { once } from 'node:events';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { type Command, InputError, UsageError, UserError, exitWhenStdoutCloses, printJson } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
+import { MAX_SMALL_FILE_BYTES, readConfigText, readGeneratedText, readTextIfPresent } from '../core/instance/safe-read.ts';
 import { packWatch } from './fs-pack-watch.ts';
 import { hostImageKeyFile, hostRunLayer, openHostFs, runOnlyView } from '../core/backend/host/fs-view.ts';
 import {
@@ -15,6 +16,7 @@ import {
   openUnion,
   packImage,
   parseMac,
+  ROOT_MAC_FILE,
   pfHeader,
   pfRead,
   pfVerify,
@@ -121,7 +123,7 @@ function occlumMetadata(instance: string | undefined): { productId?: number; isv
   if (!instance) return {};
   for (const f of ['build/Occlum.json', 'Occlum.json']) {
     try {
-      const j = JSON.parse(readFileSync(join(instance, f), 'utf8')) as { metadata?: { product_id?: number; version_number?: number; debuggable?: boolean } };
+      const j = JSON.parse(f === 'Occlum.json' ? readConfigText(join(instance, f), f) : readGeneratedText(join(instance, f), f)) as { metadata?: { product_id?: number; version_number?: number; debuggable?: boolean } };
       const m = j.metadata ?? {};
       return { productId: m.product_id, isvSvn: m.version_number, debuggable: m.debuggable };
     } catch {
@@ -159,7 +161,7 @@ function imageKeyOf(v: Values, t: Target): KeyMode {
   }
   if (t.instance) {
     try {
-      const cfg = JSON.parse(readFileSync(join(t.instance, 'build/image_config.json'), 'utf8')) as { image_type?: string };
+      const cfg = JSON.parse(readGeneratedText(join(t.instance, 'build/image_config.json'), 'build/image_config.json')) as { image_type?: string };
       if (cfg.image_type === 'encrypted') throw new InputError(`${t.instance}: the image is encrypted (build/image_config.json): pass --image-key FILE`);
     } catch (err) {
       if (err instanceof UserError) throw err;
@@ -193,12 +195,18 @@ function layerMac(node: unknown, source: string): string | undefined {
 function expectedMac(v: Values, t: Target): { mac?: string; source?: string } {
   if (v.mac) return { mac: parseMacOrUsage(v.mac), source: '--mac' };
   const rootMacFile = join(t.imageRoot, '..', '.ROOT_MAC');
-  if (existsSync(rootMacFile)) return { mac: parseMac(readFileSync(rootMacFile, 'utf8'), rootMacFile), source: rootMacFile };
+  let text: string | undefined;
+  try {
+    text = readTextIfPresent(rootMacFile, ROOT_MAC_FILE);
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+  if (text !== undefined) return { mac: parseMac(text, rootMacFile), source: rootMacFile };
   if (t.instance) {
     const rel = relative(t.instance, t.imageRoot);
     for (const f of ['build/.Occlum_sys.json', 'build/Occlum.json']) {
       try {
-        const mac = layerMac(JSON.parse(readFileSync(join(t.instance, f), 'utf8')), rel);
+        const mac = layerMac(JSON.parse(readGeneratedText(join(t.instance, f), f)), rel);
         if (mac) return { mac: parseMac(mac, f), source: f };
       } catch {
         // Missing or unreadable config: try the next one.
@@ -224,7 +232,7 @@ function openView(v: Values, t: Target): FsView {
   const runKey = (): KeyMode => {
     if (imageKey.kind === 'image-key') return imageKey;
     if (v['sgx-sim']) return simKey(v, t.instance);
-    const mode = t.instance && existsSync(join(t.instance, '.sgx_mode')) ? readFileSync(join(t.instance, '.sgx_mode'), 'utf8').trim() : '';
+    const mode = t.instance ? (readTextIfPresent(join(t.instance, '.sgx_mode'), { what: '.sgx_mode', maxBytes: MAX_SMALL_FILE_BYTES })?.trim() ?? '') : '';
     if (mode === 'HW') {
       throw new InputError(
         `${t.instance} was built for SGX hardware (.sgx_mode HW): its run layer is sealed with that CPU's seal key and cannot be read outside its enclave; use --layer image`,

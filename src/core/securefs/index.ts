@@ -1,11 +1,12 @@
 // Secure-FS facade: Occlum images (SEFS over SGX protected files) read, verified and packed by the
 // Rust engine in native/. Contract: ./types.ts. Heavy work (verify, pack, big reads) runs on the
 // libuv thread pool with progress; light lookups are synchronous.
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, realpathSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { callAsync, callBytes, callJson } from './native.ts';
 import { keySpec, parseDashed16, parseMac } from './keys.ts';
 import { yielder } from '../backend/host/yield.ts';
+import { readTextIfPresent } from '../instance/safe-read.ts';
 import type { ExtractResult, FsEntry, FsView, KeyMode, PackOptions, PackResult, Progress, TreeProgress, VerifyReport, VerifyProblem } from './types.ts';
 
 export * from './types.ts';
@@ -26,11 +27,14 @@ function toProgress(cb?: (p: Progress) => void) {
   return cb ? (p: { done: number; total: number; bytes: number }) => cb({ done: p.done, total: p.total, bytes: p.bytes }) : undefined;
 }
 
+/** How `.ROOT_MAC` is read: a regular file of one MAC (a few spaces allowed), never a link. */
+export const ROOT_MAC_FILE = { what: 'the root MAC file', maxBytes: 4096, fix: 'remove it and rebuild the image' };
+
 /** Reads `<dir of __ROOT>/.ROOT_MAC` when present. */
 export function readRootMacFile(rootDir: string): string | undefined {
   const f = join(dirname(resolve(rootDir)), '.ROOT_MAC');
-  if (!existsSync(f)) return undefined;
-  return parseMac(readFileSync(f, 'utf8'), f);
+  const text = readTextIfPresent(f, ROOT_MAC_FILE);
+  return text === undefined ? undefined : parseMac(text, f);
 }
 
 export interface ImageInfo {

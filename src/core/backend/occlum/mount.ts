@@ -10,6 +10,7 @@ import { instanceState } from '../../detect/instance-state.ts';
 import { SGX_DEVICES } from '../../detect/machine.ts';
 import { readBuildKeys } from './build-keys.ts';
 import { callEnv } from './cli.ts';
+import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../../instance/safe-read.ts';
 
 export interface MountRequest {
   dir: string;
@@ -29,7 +30,7 @@ export interface MountPlan {
 export function needsOcclumMount(dir: string): boolean {
   let mode = 'HW';
   try {
-    mode = readFileSync(join(dir, '.sgx_mode'), 'utf8').trim();
+    mode = readGeneratedText(join(dir, '.sgx_mode'), '.sgx_mode', MAX_SMALL_FILE_BYTES).trim();
   } catch {
     /* unbuilt: HW is Occlum's default */
   }
@@ -62,7 +63,7 @@ export function planMount(req: MountRequest, devices = { fuse: '/dev/fuse', ...S
   const imageKey = req.imageKey ?? rec?.imageKey?.path;
   let encrypted = false;
   try {
-    encrypted = JSON.parse(readFileSync(join(dir, 'build', 'image_config.json'), 'utf8')).image_type === 'encrypted';
+    encrypted = JSON.parse(readGeneratedText(join(dir, 'build', 'image_config.json'), 'build/image_config.json')).image_type === 'encrypted';
   } catch {
     /* no image config: integrity-only */
   }
