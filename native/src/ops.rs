@@ -1,6 +1,7 @@
 //! The operations the JS facade calls, each taking string arguments and returning JSON text or
 //! bytes. Stateless: every call opens what it needs (metadata is small; the cost is one PF read).
 
+use crate::beneath;
 use crate::crypto::{hex, mac_string, parse_dashed16, parse_hex, Gcm};
 use crate::error::{err, Error, Kind, Result};
 use crate::pack::{seed_from, pack_hinted, recover, PackOpts};
@@ -101,6 +102,11 @@ fn arg<'a>(a: &'a [String], i: usize, what: &str) -> Result<&'a str> {
 fn num_arg(a: &[String], i: usize, what: &str) -> Result<u64> {
     let s = arg(a, i, what)?;
     s.parse().map_err(|_| Error::new(Kind::Usage, format!("{} must be a non-negative integer, got {:?}", what, s)))
+}
+
+fn fd_arg(a: &[String]) -> Result<i32> {
+    let n = num_arg(a, 0, "directory descriptor")?;
+    i32::try_from(n).map_err(|_| Error::new(Kind::Usage, format!("{} is not a file descriptor", n)))
 }
 
 fn entry_json(path: &str, name: &str, ino: &Inode, target: Option<String>, layer: Option<&str>) -> String {
@@ -358,6 +364,25 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             let u = open_union(a, g)?;
             let (off, len) = (num_arg(a, 5, "offset")?, num_arg(a, 6, "length")?);
             Out::Bytes(u.read_range(arg(a, 4, "path")?, off, len, g)?)
+        }
+        // Extract's writes below its destination's directory descriptor (beneath.rs): arg 0 the
+        // descriptor, arg 1 the path relative to it.
+        "bMkdir" => {
+            beneath::mkdir(fd_arg(a)?, arg(a, 1, "path")?)?;
+            Out::Json("null".into())
+        }
+        "bCreate" => Out::Json(beneath::create(fd_arg(a)?, arg(a, 1, "path")?, num_arg(a, 2, "mode")? as u32 & 0o777)?.to_string()),
+        "bSymlink" => {
+            beneath::symlink(fd_arg(a)?, arg(a, 1, "path")?, arg(a, 2, "target")?)?;
+            Out::Json("null".into())
+        }
+        "bUnlink" => {
+            beneath::unlink(fd_arg(a)?, arg(a, 1, "path")?)?;
+            Out::Json("null".into())
+        }
+        "bChmodDir" => {
+            beneath::chmod_dir(fd_arg(a)?, arg(a, 1, "path")?, num_arg(a, 2, "mode")? as u32)?;
+            Out::Json("null".into())
         }
         "writePf" => {
             // Test/bench helper: write one PF (name = basename of the target path).
