@@ -104,6 +104,11 @@ fn num_arg(a: &[String], i: usize, what: &str) -> Result<u64> {
     s.parse().map_err(|_| Error::new(Kind::Usage, format!("{} must be a non-negative integer, got {:?}", what, s)))
 }
 
+/// An entry a listing left out: the directory, the entry's stored name, why.
+fn skipped_json(dir: &str, name: &str, reason: &str) -> String {
+    Obj::new().s("path", dir).s("name", name).s("reason", reason).done()
+}
+
 fn fd_arg(a: &[String]) -> Result<i32> {
     let n = num_arg(a, 0, "directory descriptor")?;
     i32::try_from(n).map_err(|_| Error::new(Kind::Usage, format!("{} is not a file descriptor", n)))
@@ -246,14 +251,20 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             if dir.typ != T_DIR {
                 return err(Kind::Usage, format!("{}: not a directory", p));
             }
+            let (ents, bad) = fs.list_dir_all(&dir, g).map_err(|e| e.at(&p))?;
             let mut items = Vec::new();
-            for e in fs.list_dir(&dir, g).map_err(|e| e.at(&p))? {
+            let mut skipped: Vec<String> = bad.iter().map(|b| skipped_json(&p, &b.name, &b.reason)).collect();
+            for e in ents {
                 let cp = if p == "/" { format!("/{}", e.name) } else { format!("{}/{}", p, e.name) };
-                let ino = fs.inode(e.id).map_err(|er| er.at(&cp))?;
-                let t = target(&fs, &ino, g);
-                items.push(entry_json(&cp, &e.name, &ino, t, None));
+                match fs.inode(e.id) {
+                    Ok(ino) => {
+                        let t = target(&fs, &ino, g);
+                        items.push(entry_json(&cp, &e.name, &ino, t, None));
+                    }
+                    Err(er) => skipped.push(skipped_json(&p, &e.name, &er.msg)),
+                }
             }
-            Out::Json(arr(items))
+            Out::Json(Obj::new().raw("entries", arr(items)).raw("skipped", arr(skipped)).done())
         }
         "walk" => {
             let fs = open_fs(a, g)?;
@@ -348,13 +359,16 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
         }
         "uList" => {
             let u = open_union(a, g)?;
-            let es = u.list(arg(a, 4, "path")?, g)?;
-            Out::Json(arr(es.iter().map(|e| mentry_json(&u, e, g)).collect::<Vec<_>>()))
+            let p = crate::union::normalize(arg(a, 4, "path")?);
+            let (es, bad) = u.list_all(&p, g)?;
+            let items = arr(es.iter().map(|e| mentry_json(&u, e, g)).collect::<Vec<_>>());
+            Out::Json(Obj::new().raw("entries", items).raw("skipped", arr(bad.iter().map(|(n, r)| skipped_json(&p, n, r)))).done())
         }
         "uWalk" => {
             let u = open_union(a, g)?;
-            let es = u.walk(g)?;
-            Out::Json(arr(es.iter().map(|e| mentry_json(&u, e, g)).collect::<Vec<_>>()))
+            let (es, bad) = u.walk_all(g)?;
+            let items = arr(es.iter().map(|e| mentry_json(&u, e, g)).collect::<Vec<_>>());
+            Out::Json(Obj::new().raw("entries", items).raw("skipped", arr(bad.iter().map(|(p, n, r)| skipped_json(p, n, r)))).done())
         }
         "uRead" => {
             let u = open_union(a, g)?;

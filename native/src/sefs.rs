@@ -133,6 +133,16 @@ pub struct Dirent {
     pub typ: Option<u32>,
 }
 
+/// A directory entry that cannot be shown (an illegal or undecodable name): skipped, and reported
+/// by listings, walks and verify instead of failing the whole directory.
+#[derive(Debug, Clone)]
+pub struct BadEntry {
+    pub index: usize,
+    /// The stored name up to its NUL (lossy UTF-8; callers sanitise it before printing).
+    pub name: String,
+    pub reason: String,
+}
+
 pub struct Sefs {
     pub dir: PathBuf,
     pub mode: KeyMode,
@@ -398,7 +408,15 @@ impl Sefs {
         Ok(d)
     }
 
+    /// The entries of a directory; illegal ones are left out (see list_dir_all).
     pub fn list_dir(&self, ino: &Inode, gcm: &mut Gcm) -> Result<Vec<Dirent>> {
+        Ok(self.list_dir_all(ino, gcm)?.0)
+    }
+
+    /// The entries of a directory and the ones skipped for an illegal name ('/', '.', '..',
+    /// empty, no NUL within 255 bytes, not UTF-8). A damaged structure (counts beyond the file,
+    /// missing '.' / '..') fails the whole directory.
+    pub fn list_dir_all(&self, ino: &Inode, gcm: &mut Gcm) -> Result<(Vec<Dirent>, Vec<BadEntry>)> {
         if ino.typ != T_DIR {
             return err(Kind::Usage, "not a directory");
         }
@@ -413,25 +431,38 @@ impl Sefs {
             return err(Kind::Format, format!("directory inode {} claims {} entries but its file holds {} bytes", ino.id, n, data.len()));
         }
         let mut out = Vec::with_capacity(n - 2);
+        let mut bad = Vec::new();
         for i in 0..n {
             let e = &data[i * ds..(i + 1) * ds];
             let id = u32at(e, 0) as u64;
             let nb = &e[4..260];
-            let len = nb.iter().position(|&b| b == 0).ok_or_else(|| Error::new(Kind::Format, format!("directory inode {} entry {}: name is not NUL-terminated", ino.id, i)))?;
-            let name = std::str::from_utf8(&nb[..len]).map_err(|_| Error::new(Kind::Format, format!("directory inode {} entry {}: name is not UTF-8", ino.id, i)))?;
+            let nul = nb.iter().position(|&b| b == 0);
+            let raw = &nb[..nul.unwrap_or(nb.len())];
+            let name = std::str::from_utf8(raw);
             if i < 2 {
-                if name != [".", ".."][i] {
-                    return err(Kind::Format, format!("directory inode {} entry {} should be {:?}, found {:?}", ino.id, i, [".", ".."][i], name));
+                if name != Ok([".", ".."][i]) {
+                    return err(Kind::Format, format!("directory inode {} entry {} should be {:?}, found {:?}", ino.id, i, [".", ".."][i], String::from_utf8_lossy(raw)));
                 }
                 continue;
             }
-            if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-                return err(Kind::Format, format!("directory inode {} entry {} has an illegal name {:?}", ino.id, i, name));
+            let why = match name {
+                _ if nul.is_none() => Some("is not NUL-terminated within 255 bytes (over-long)"),
+                Err(_) => Some("is not UTF-8"),
+                Ok("") => Some("is empty"),
+                Ok(".") | Ok("..") => Some("is '.' or '..'"),
+                Ok(n) if n.contains('/') => Some("contains '/'"),
+                Ok(_) => None,
+            };
+            match why {
+                Some(w) => bad.push(BadEntry {
+                    index: i,
+                    name: String::from_utf8_lossy(raw).into_owned(),
+                    reason: format!("directory inode {} entry {}: the name {:?} {}; skipped", ino.id, i, String::from_utf8_lossy(raw), w),
+                }),
+                None => out.push(Dirent { id, name: name.unwrap().to_string(), typ: if ds == 264 { Some(u32at(e, 260)) } else { None } }),
             }
-            let typ = if ds == 264 { Some(u32at(e, 260)) } else { None };
-            out.push(Dirent { id, name: name.to_string(), typ });
         }
-        Ok(out)
+        Ok((out, bad))
     }
 
     pub fn root(&self) -> Result<Inode> {
@@ -482,8 +513,11 @@ impl Sefs {
         out: &mut Vec<(String, Inode)>,
         problems: &mut Vec<(String, Error)>,
     ) {
-        let ents = match self.list_dir(dir, gcm) {
-            Ok(e) => e,
+        let ents = match self.list_dir_all(dir, gcm) {
+            Ok((ents, bad)) => {
+                problems.extend(bad.into_iter().map(|b| (path.to_string(), Error::new(Kind::Format, b.reason))));
+                ents
+            }
             Err(e) => {
                 problems.push((path.to_string(), e));
                 return;

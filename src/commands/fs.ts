@@ -5,6 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { type Command, InputError, UsageError, UserError, exitWhenStdoutCloses, printJson } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
+import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 import { MAX_SMALL_FILE_BYTES, readConfigText, readGeneratedText, readTextIfPresent } from '../core/instance/safe-read.ts';
 import { packWatch } from './fs-pack-watch.ts';
 import { hostImageKeyFile, hostRunLayer, openHostFs, runOnlyView } from '../core/backend/host/fs-view.ts';
@@ -26,6 +27,7 @@ import {
   type FsView,
   type KeyMode,
   type Progress,
+  type SkippedEntry,
   type VerifyReport,
 } from '../core/securefs/index.ts';
 
@@ -384,23 +386,28 @@ export const command: Command = {
             else for (const [k, val] of Object.entries(e)) console.log(`${k.padEnd(9)} ${k === 'mode' ? `0${(val as number).toString(8)} (${modeString(e)})` : val}`);
           } else if (sub === 'ls') {
             const e = view.stat(path);
-            const items = e.type === 'dir' ? view.list(path) : [e];
-            if (json) printJson(items);
-            else for (const i of items) console.log(lsLine(i));
+            const l = e.type === 'dir' ? view.listing(path) : { entries: [e], skipped: [] };
+            if (json) printJson(l.entries);
+            else for (const i of l.entries) console.log(lsLine(i));
+            return reportSkipped(l.skipped);
           } else {
             const top = view.stat(path);
             const prefix = top.path === '/' ? '/' : `${top.path}/`;
-            const items = top.type === 'dir' ? view.walk().filter((e) => e.path === top.path || e.path.startsWith(prefix)) : [top];
+            const under = (p: string) => p === top.path || p.startsWith(prefix);
+            const tree = top.type === 'dir' ? await view.walkListing() : { entries: [top], skipped: [] };
+            const items = tree.entries.filter((e) => under(e.path));
             if (json) printJson(items);
             else {
               const base = top.path === '/' ? 0 : top.path.split('/').length - 1;
               for (const i of items) {
                 const depth = i.path === '/' ? 0 : i.path.split('/').length - 1 - base;
                 const label = i.path === top.path ? i.path : i.name;
-                const extra = i.type === 'symlink' ? ` -> ${i.target}` : i.type === 'dir' ? '/' : `  (${i.size})`;
+                // The root is "/" already; other directories get a trailing slash.
+                const extra = i.type === 'symlink' ? ` -> ${i.target}` : i.type === 'dir' ? (i.path === '/' ? '' : '/') : `  (${i.size})`;
                 console.log(`${'  '.repeat(depth)}${label}${extra}${i.layer && i.layer !== 'image' ? `  [${i.layer}]` : ''}`);
               }
             }
+            return reportSkipped(tree.skipped.filter((s) => under(s.path)));
           }
         } catch (err) {
           throw asUserError(err);
@@ -432,7 +439,7 @@ export const command: Command = {
           if (json) printJson(r);
           else {
             console.log(`extracted ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks (${r.bytes} bytes) to ${resolve(dest)}`);
-            for (const s of r.skipped) console.log(`  skipped ${s.path}: ${s.reason}`);
+            for (const s of r.skipped) console.log(`  skipped ${sanitizeForTerminal(s.path)}: ${sanitizeForTerminal(s.reason)}`);
           }
           return r.skipped.length ? 1 : 0;
         } catch (err) {
@@ -490,6 +497,19 @@ export const command: Command = {
     }
   },
 };
+
+/**
+ * Entries a listing left out (illegal names, unreadable directories) go to stderr, sanitised
+ * (a stored name may hold escape sequences); any makes the command fail. Exit status.
+ */
+function reportSkipped(skipped: SkippedEntry[]): number {
+  for (const s of skipped) {
+    const name = s.name === undefined ? '' : ` entry ${JSON.stringify(s.name)}`;
+    process.stderr.write(sanitizeForTerminal(`occlum-studio: skipped in ${s.path}${name}: ${s.reason}`) + '\n');
+  }
+  if (skipped.length) process.stderr.write(`occlum-studio: ${skipped.length} entr${skipped.length === 1 ? 'y was' : 'ies were'} left out (see above); fs verify checks the whole image\n`);
+  return skipped.length ? 1 : 0;
+}
 
 /** Writes a file to stdout in ranged reads, so memory does not grow with the file. */
 async function catFile(view: FsView, path: string, size: number): Promise<void> {

@@ -8,7 +8,7 @@ import { chmodDirBeneath, createBeneath, mkdirBeneath, symlinkBeneath, unlinkBen
 import { keySpec, parseDashed16, parseMac } from './keys.ts';
 import { yielder } from '../backend/host/yield.ts';
 import { readTextIfPresent } from '../instance/safe-read.ts';
-import type { ExtractResult, FsEntry, FsView, KeyMode, PackOptions, PackResult, Progress, TreeProgress, VerifyReport, VerifyProblem } from './types.ts';
+import type { ExtractResult, FsEntry, FsView, KeyMode, Listing, PackOptions, PackResult, Progress, TreeProgress, VerifyReport, VerifyProblem } from './types.ts';
 
 export * from './types.ts';
 export { readImageKeyFile, sgxSimKey, mrsignerFromPem, parseMac, macString, DEFAULT_MRSIGNER_HEX } from './keys.ts';
@@ -61,17 +61,24 @@ export function openImage(rootDir: string, key: KeyMode = INTEGRITY_ONLY, expect
   const spec = keySpec(key);
   const info = imageInfo(root, key);
   const expected = expectedMac === '' ? undefined : expectedMac !== undefined ? parseMac(expectedMac, 'expected MAC') : readRootMacFile(root);
+  const listing = (p: string) => callJson<Listing>('list', [root, spec, p]);
+  const walkListing = async (): Promise<Listing> => {
+    const w = JSON.parse((await callAsync('walk', [root, spec])) as string) as { entries: FsEntry[]; problems: { path: string; message: string }[] };
+    return { entries: w.entries, skipped: w.problems.map((p) => ({ path: p.path, reason: p.message })) };
+  };
   return {
     kind: 'image',
     rootMac: info.rootMac,
-    list: (p) => callJson<FsEntry[]>('list', [root, spec, p]),
+    list: (p) => listing(p).entries,
+    listing,
+    walkListing,
     stat: (p) => callJson<FsEntry>('stat', [root, spec, p]),
     readFile: (p) => callBytes('read', [root, spec, p]),
     readFileAsync: async (p) => (await callAsync('read', [root, spec, p])) as Buffer,
     readRange: async (p, offset, length) => (await callAsync('readRange', [root, spec, p, ...rangeArgs(offset, length)])) as Buffer,
     readlink: (p) => callBytes('readlink', [root, spec, p]).toString('utf8'),
     walk: () => callJson<{ entries: FsEntry[] }>('walk', [root, spec]).entries,
-    walkAsync: async () => (JSON.parse((await callAsync('walk', [root, spec])) as string) as { entries: FsEntry[] }).entries,
+    walkAsync: async () => (await walkListing()).entries,
     verify: async (opts) => JSON.parse((await callAsync('verify', [root, spec, expected ?? ''], toProgress(opts?.onProgress))) as string) as VerifyReport,
   };
 }
@@ -107,7 +114,9 @@ export function openUnion(
     kind: 'union',
     rootMac: info.imageRootMac,
     info: () => info,
-    list: (p) => callJson<FsEntry[]>('uList', [...base, p]),
+    list: (p) => callJson<Listing>('uList', [...base, p]).entries,
+    listing: (p) => callJson<Listing>('uList', [...base, p]),
+    walkListing: async () => JSON.parse((await callAsync('uWalk', base)) as string) as Listing,
     stat: (p) => callJson<FsEntry>('uStat', [...base, p]),
     readFile: (p) => callBytes('uRead', [...base, p]),
     readFileAsync: async (p) => (await callAsync('uRead', [...base, p])) as Buffer,
@@ -117,8 +126,8 @@ export function openUnion(
       if (e.type !== 'symlink') throw new Error(`${p}: not a symlink`);
       return e.target ?? '';
     },
-    walk: () => callJson<FsEntry[]>('uWalk', base),
-    walkAsync: async () => JSON.parse((await callAsync('uWalk', base)) as string) as FsEntry[],
+    walk: () => callJson<Listing>('uWalk', base).entries,
+    walkAsync: async () => (JSON.parse((await callAsync('uWalk', base)) as string) as Listing).entries,
     verify: async (opts) => {
       const a = await image.verify(opts);
       const b = await run.verify(opts);
@@ -258,7 +267,14 @@ async function extractBelow(view: FsView, path: string, dest: string, destFd: nu
   const out: ExtractResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: [] };
   const top = view.stat(path);
   const prefix = top.path === '/' ? '/' : top.path + '/';
-  const all = top.type === 'dir' ? (await view.walkAsync()).filter((e) => e.path === top.path || e.path.startsWith(prefix)) : [top];
+  const under = (p: string) => p === top.path || p.startsWith(prefix);
+  let all = [top];
+  if (top.type === 'dir') {
+    const tree = await view.walkListing();
+    all = tree.entries.filter((e) => under(e.path));
+    // Entries the image holds but cannot give (illegal names, unreadable directories) are listed.
+    out.skipped.push(...tree.skipped.filter((s) => under(s.path)).map((s) => ({ path: s.path, reason: s.reason })));
+  }
   const topParent = top.path === '/' ? '/' : top.path.slice(0, top.path.lastIndexOf('/')) || '/';
   /** The entry's path below the destination ('' for the destination itself). */
   const relOf = (e: FsEntry): string => {
