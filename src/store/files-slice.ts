@@ -14,6 +14,7 @@ import type { ExtractResult, FsEntry, FsView, SkippedEntry, TreeProgress, Verify
 import type { DiffItem } from '../core/securefs/index.ts';
 import { openBackend } from '../core/backend/select.ts';
 import { inRunLayer, runOnlyView } from '../core/backend/host/fs-view.ts';
+import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 import type { StudioState, StudioStore } from './index.ts';
 import { PreviewPager, WINDOW } from './files-preview.ts';
 
@@ -350,8 +351,8 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
     }
     if (e.type === 'dir') {
       const n = children.get(e.path)?.length;
-      const k = listSkipped.get(e.path)?.length ?? 0;
-      const left = k ? `, ${k} more left out (${k === 1 ? 'an illegal name or unreadable record' : 'illegal names or unreadable records'}: see under it in the tree)` : '';
+      const skipped = listSkipped.get(e.path) ?? [];
+      const left = skipped.length ? `; ${skipped.length} left out: ${sanitizeForTerminal(skipped.map((s) => s.reason).join(' · '))}` : '';
       return setPreview({ ...base, kind: 'dir', message: n === undefined ? 'directory (enter lists it)' : `directory, ${n} entr${n === 1 ? 'y' : 'ies'}${left}` });
     }
     if (e.type === 'symlink') {

@@ -159,7 +159,7 @@ function TreeLine({ row, selected, width, problem, showLayer }: { row: TreeRow; 
       ) : null}
       {row.skipped ? (
         <Text color={theme.error} wrap="truncate-end">
-          {'  '.repeat(row.depth + 1)}✗ {row.skipped.length} left out: {sanitizeForTerminal(row.skipped.map((s) => s.reason).join(' · '))}
+          {'  '.repeat(row.depth + 1)}✗ left out: {sanitizeForTerminal(row.skipped.map((s) => (s.name === undefined ? s.reason : JSON.stringify(s.name))).join(', '))}
         </Text>
       ) : null}
     </Box>
