@@ -1,7 +1,7 @@
 // Programs the Run picker offers: the executables found in image/ under each entry point of
 // Occlum.json (the only paths `occlum run` accepts). Read-only and forgiving: a damaged
 // Occlum.json falls back to Occlum's default entry point, /bin.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { parse } from 'jsonc-parser';
 import { readConfigText } from '../instance/safe-read.ts';

@@ -4,7 +4,7 @@
 // the same --sign-key/--sign-tool/--image-key as the build. All of that is checked first, with
 // the fix for each, because the CLI itself fails late and cryptically (e.g. `fuse: device not found`).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { instanceState } from '../../detect/instance-state.ts';
 import { SGX_DEVICES } from '../../detect/machine.ts';

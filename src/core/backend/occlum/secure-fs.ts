@@ -2,7 +2,7 @@
 // (the image, integrity-only or with the image key), build/initfs, and the run layer where its key
 // can be derived here — the image key, or the SGX-simulation auto key of a SIM-mode instance. The
 // HW run layer is sealed with this machine's SGX: only `occlum mount` (mount.ts) can open it.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openImage, openUnion, readImageKeyFile, sgxSimKey, type FsView, type KeyMode } from '../../securefs/index.ts';
 import { readBuildKeys } from './build-keys.ts';
