@@ -52,6 +52,11 @@ pub struct MEntry {
     pub ino: Inode,
 }
 
+/// An entry left out of a merged listing: (name, reason).
+pub type LeftOut = (String, String);
+/// An entry left out of a merged walk: (directory, name, reason).
+pub type LeftOutAt = (String, String, String);
+
 /// Where a merged path lives in each layer.
 struct Resolved {
     upper: Option<Inode>,
@@ -143,7 +148,7 @@ impl Union {
 
     /// The merged entries of a directory and the (name, reason) of entries of either layer left
     /// out: illegal names, inode records that cannot be read.
-    pub fn list_all(&self, path: &str, gcm: &mut Gcm) -> Result<(Vec<MEntry>, Vec<(String, String)>)> {
+    pub fn list_all(&self, path: &str, gcm: &mut Gcm) -> Result<(Vec<MEntry>, Vec<LeftOut>)> {
         let r = self.resolve(path, gcm)?;
         let base = normalize(path);
         let join = |n: &str| if base == "/" { format!("/{}", n) } else { format!("{}/{}", base, n) };
@@ -200,7 +205,7 @@ impl Union {
     }
 
     /// walk, and the (directory, name, reason) of every entry left out (see list_all).
-    pub fn walk_all(&self, gcm: &mut Gcm) -> Result<(Vec<MEntry>, Vec<(String, String, String)>)> {
+    pub fn walk_all(&self, gcm: &mut Gcm) -> Result<(Vec<MEntry>, Vec<LeftOutAt>)> {
         let mut out = Vec::new();
         let mut skipped = Vec::new();
         let mut stack = vec![("/".to_string(), 0usize)];

@@ -8,6 +8,7 @@ mod pack_warm;
 mod pf_stream;
 mod read_range;
 mod special_files;
+mod beneath;
 
 use std::path::PathBuf;
 
