@@ -289,7 +289,7 @@ async function extractBelow(view: FsView, path: string, dest: string, destFd: nu
     try {
       return write();
     } catch (err) {
-      throw new Error(`extracting ${e.path} into ${dest}: ${(err as Error).message}`);
+      throw new Error(`extracting ${e.path} into ${dest}: ${(err as Error).message}`, { cause: err });
     }
   };
   const entries = all.filter((e) => e.layer !== 'deleted');

@@ -35,7 +35,7 @@ export function readImageKeyFile(path: string): KeyMode {
     text = readTextSafe(path, { what: 'the image key file', maxBytes: 4096, followLinks: true });
   } catch (err) {
     if (err instanceof UnsafeFileError) throw err;
-    throw new Error(`image key file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`);
+    throw new Error(`image key file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`, { cause: err });
   }
   const key = parseDashed16(text);
   if (!key) {
