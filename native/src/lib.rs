@@ -1,6 +1,7 @@
 //! occlum-studio native engine: Occlum's secure FS (SGX protected files + SEFS) read, verified and
 //! written outside SGX. Pure Rust format code; `napi` is the only FFI layer (Node-API by hand).
 
+pub mod beneath;
 pub mod crypto;
 pub mod error;
 pub mod napi;
@@ -8,6 +9,7 @@ pub mod ops;
 pub mod pack;
 pub mod pf;
 pub mod progress;
+pub mod safe_file;
 pub mod sefs;
 pub mod union;
 pub mod verify;

@@ -1,6 +1,7 @@
 //! The operations the JS facade calls, each taking string arguments and returning JSON text or
 //! bytes. Stateless: every call opens what it needs (metadata is small; the cost is one PF read).
 
+use crate::beneath;
 use crate::crypto::{hex, mac_string, parse_dashed16, parse_hex, Gcm};
 use crate::error::{err, Error, Kind, Result};
 use crate::pack::{seed_from, pack_hinted, recover, PackOpts};
@@ -103,6 +104,16 @@ fn num_arg(a: &[String], i: usize, what: &str) -> Result<u64> {
     s.parse().map_err(|_| Error::new(Kind::Usage, format!("{} must be a non-negative integer, got {:?}", what, s)))
 }
 
+/// An entry a listing left out: the directory, the entry's stored name, why.
+fn skipped_json(dir: &str, name: &str, reason: &str) -> String {
+    Obj::new().s("path", dir).s("name", name).s("reason", reason).done()
+}
+
+fn fd_arg(a: &[String]) -> Result<i32> {
+    let n = num_arg(a, 0, "directory descriptor")?;
+    i32::try_from(n).map_err(|_| Error::new(Kind::Usage, format!("{} is not a file descriptor", n)))
+}
+
 fn entry_json(path: &str, name: &str, ino: &Inode, target: Option<String>, layer: Option<&str>) -> String {
     let mut o = Obj::new()
         .s("path", path)
@@ -162,10 +173,14 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
     Ok(match op {
         "pfHeader" => {
             let p = Path::new(arg(a, 0, "file")?);
-            let raw = std::fs::read(p).map_err(|e| Error::io(e, &p.display().to_string()))?;
-            if raw.len() < 95 {
-                return err(Kind::NotPf, format!("{}: {} bytes is too short for an SGX protected file", p.display(), raw.len()));
+            use std::os::unix::fs::FileExt;
+            let f = crate::safe_file::open_regular(p, "protected file")?;
+            let len = f.metadata().map_err(|e| Error::io(e, &p.display().to_string()))?.len();
+            if len < 95 {
+                return err(Kind::NotPf, format!("{}: {} bytes is too short for an SGX protected file", p.display(), len));
             }
+            let mut raw = [0u8; 95];
+            f.read_exact_at(&mut raw, 0).map_err(|e| Error::io(e, &p.display().to_string()))?;
             Out::Json(
                 Obj::new()
                     .s("magic", &String::from_utf8_lossy(&raw[0..8]))
@@ -178,7 +193,7 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
                     .s("mac", &mac_string(&raw[77..93]))
                     .n("updateFlag", raw[93])
                     .n("integrityOnly", raw[94])
-                    .n("hostBytes", raw.len())
+                    .n("hostBytes", len)
                     .done(),
             )
         }
@@ -236,14 +251,20 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             if dir.typ != T_DIR {
                 return err(Kind::Usage, format!("{}: not a directory", p));
             }
+            let (ents, bad) = fs.list_dir_all(&dir, g).map_err(|e| e.at(&p))?;
             let mut items = Vec::new();
-            for e in fs.list_dir(&dir, g).map_err(|e| e.at(&p))? {
+            let mut skipped: Vec<String> = bad.iter().map(|b| skipped_json(&p, &b.name, &b.reason)).collect();
+            for e in ents {
                 let cp = if p == "/" { format!("/{}", e.name) } else { format!("{}/{}", p, e.name) };
-                let ino = fs.inode(e.id).map_err(|er| er.at(&cp))?;
-                let t = target(&fs, &ino, g);
-                items.push(entry_json(&cp, &e.name, &ino, t, None));
+                match fs.inode(e.id) {
+                    Ok(ino) => {
+                        let t = target(&fs, &ino, g);
+                        items.push(entry_json(&cp, &e.name, &ino, t, None));
+                    }
+                    Err(er) => skipped.push(skipped_json(&p, &e.name, &er.msg)),
+                }
             }
-            Out::Json(arr(items))
+            Out::Json(Obj::new().raw("entries", arr(items)).raw("skipped", arr(skipped)).done())
         }
         "walk" => {
             let fs = open_fs(a, g)?;
@@ -338,13 +359,16 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
         }
         "uList" => {
             let u = open_union(a, g)?;
-            let es = u.list(arg(a, 4, "path")?, g)?;
-            Out::Json(arr(es.iter().map(|e| mentry_json(&u, e, g)).collect::<Vec<_>>()))
+            let p = crate::union::normalize(arg(a, 4, "path")?);
+            let (es, bad) = u.list_all(&p, g)?;
+            let items = arr(es.iter().map(|e| mentry_json(&u, e, g)).collect::<Vec<_>>());
+            Out::Json(Obj::new().raw("entries", items).raw("skipped", arr(bad.iter().map(|(n, r)| skipped_json(&p, n, r)))).done())
         }
         "uWalk" => {
             let u = open_union(a, g)?;
-            let es = u.walk(g)?;
-            Out::Json(arr(es.iter().map(|e| mentry_json(&u, e, g)).collect::<Vec<_>>()))
+            let (es, bad) = u.walk_all(g)?;
+            let items = arr(es.iter().map(|e| mentry_json(&u, e, g)).collect::<Vec<_>>());
+            Out::Json(Obj::new().raw("entries", items).raw("skipped", arr(bad.iter().map(|(p, n, r)| skipped_json(p, n, r)))).done())
         }
         "uRead" => {
             let u = open_union(a, g)?;
@@ -354,6 +378,25 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             let u = open_union(a, g)?;
             let (off, len) = (num_arg(a, 5, "offset")?, num_arg(a, 6, "length")?);
             Out::Bytes(u.read_range(arg(a, 4, "path")?, off, len, g)?)
+        }
+        // Extract's writes below its destination's directory descriptor (beneath.rs): arg 0 the
+        // descriptor, arg 1 the path relative to it.
+        "bMkdir" => {
+            beneath::mkdir(fd_arg(a)?, arg(a, 1, "path")?)?;
+            Out::Json("null".into())
+        }
+        "bCreate" => Out::Json(beneath::create(fd_arg(a)?, arg(a, 1, "path")?, num_arg(a, 2, "mode")? as u32 & 0o777)?.to_string()),
+        "bSymlink" => {
+            beneath::symlink(fd_arg(a)?, arg(a, 1, "path")?, arg(a, 2, "target")?)?;
+            Out::Json("null".into())
+        }
+        "bUnlink" => {
+            beneath::unlink(fd_arg(a)?, arg(a, 1, "path")?)?;
+            Out::Json("null".into())
+        }
+        "bChmodDir" => {
+            beneath::chmod_dir(fd_arg(a)?, arg(a, 1, "path")?, num_arg(a, 2, "mode")? as u32)?;
+            Out::Json("null".into())
         }
         "writePf" => {
             // Test/bench helper: write one PF (name = basename of the target path).

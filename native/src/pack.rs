@@ -21,6 +21,7 @@ use crate::crypto::{cmac, hex, mac_string, parse_dashed16, parse_hex, Gcm, Tag};
 use crate::error::{err, Error, Kind, Result};
 use crate::pf::{self, WriteKey};
 use crate::progress::{par_map, Progress};
+use crate::safe_file;
 use crate::sefs::{BLKBITS, BLKSIZE, MAX_NAME, SEFS_MAGIC, T_DIR, T_FILE, T_SYMLINK};
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -33,6 +34,10 @@ pub const STATE_FILE: &str = ".occlum-studio-pack";
 const STATE_MAGIC: &str = "occlum-studio-pack 3";
 pub const JOURNAL_FILE: &str = ".occlum-studio-pack.journal";
 const META_TMP: &str = ".metadata.new";
+/// Bounds of the small files a pack or reader reads back (a MAC, the pack state and journals).
+const MAC_MAX: u64 = 64;
+const STATE_MAX: u64 = 512 << 20;
+const JOURNAL_MAX: u64 = 600 << 20;
 /// The recovery journal of `metadata` (the SGX protected-file name convention, see pf::open_path).
 const META_RECOVERY: &str = "metadata_recovery";
 
@@ -389,7 +394,7 @@ fn parse_entry(l: &str) -> Option<(String, PrevEntry)> {
 }
 
 fn read_state(out_root: &Path) -> Option<PrevState> {
-    let text = std::fs::read_to_string(out_root.join(STATE_FILE)).ok()?;
+    let text = safe_file::read_text(&out_root.join(STATE_FILE), STATE_MAX)?;
     let mut lines = text.lines();
     let head: Vec<&str> = lines.next()?.split('\t').collect();
     if head.len() != 2 || head[0] != STATE_MAGIC {
@@ -414,10 +419,10 @@ fn read_state(out_root: &Path) -> Option<PrevState> {
 
 /// MAC of `<root>/metadata` straight from its header (no key needed: bytes 77..93 of node 0).
 pub fn stored_root_mac(root: &Path) -> Option<Tag> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(root.join("metadata")).ok()?;
+    use std::os::unix::fs::FileExt;
+    let f = safe_file::open_regular(&root.join("metadata"), "the image's metadata").ok()?;
     let mut b = [0u8; 95];
-    f.read_exact(&mut b).ok()?;
+    f.read_exact_at(&mut b, 0).ok()?;
     (&b[0..8] == pf::MAGIC).then(|| b[77..93].try_into().unwrap())
 }
 
@@ -446,7 +451,7 @@ struct Journal {
 }
 
 fn read_journal(out_root: &Path) -> Option<Journal> {
-    let text = std::fs::read_to_string(out_root.join(JOURNAL_FILE)).ok()?;
+    let text = safe_file::read_text(&out_root.join(JOURNAL_FILE), STATE_MAX)?;
     let mut lines = text.lines();
     let head: Vec<&str> = lines.next()?.split('\t').collect();
     if head.len() != 2 || head[0] != "occlum-studio-journal 1" {
@@ -471,7 +476,7 @@ pub fn recover(out_root: &Path, mac_file: &Path, clean: bool) -> Result<bool> {
     let pending = pending_mac_path(mac_file);
     let mut changed = clean && rollback_metadata(out_root)?;
     let cur = stored_root_mac(out_root);
-    if let Ok(text) = std::fs::read_to_string(&pending) {
+    if let Some(text) = safe_file::read_text(&pending, MAC_MAX) {
         match (parse_dashed16(&text), cur) {
             (Some(p), Some(c)) if p == c => {
                 std::fs::rename(&pending, mac_file).map_err(|e| Error::io(e, &mac_file.display().to_string()))?;
@@ -488,7 +493,7 @@ pub fn recover(out_root: &Path, mac_file: &Path, clean: bool) -> Result<bool> {
         let committed = cur.is_some() && cur != Some(j.old_mac);
         if committed {
             let c = cur.unwrap();
-            if std::fs::read_to_string(mac_file).ok().and_then(|t| parse_dashed16(&t)) != Some(c) {
+            if safe_file::read_text(mac_file, MAC_MAX).and_then(|t| parse_dashed16(&t)) != Some(c) {
                 write_atomic(mac_file, mac_string(&c).as_bytes(), false)?;
                 changed = true;
             }
@@ -528,11 +533,11 @@ pub fn recover(out_root: &Path, mac_file: &Path, clean: bool) -> Result<bool> {
 fn rollback_metadata(out_root: &Path) -> Result<bool> {
     use std::os::unix::fs::FileExt;
     let jp = out_root.join(META_RECOVERY);
-    let Ok(j) = std::fs::read(&jp) else { return Ok(false) };
+    let Ok(j) = safe_file::read_regular(&jp, "the metadata recovery journal", JOURNAL_MAX) else { return Ok(false) };
     let mp = out_root.join("metadata");
     let shown = mp.display().to_string();
     let mut head = [0u8; 95];
-    let flagged = std::fs::File::open(&mp).and_then(|f| f.read_exact_at(&mut head, 0)).is_ok() && &head[0..8] == pf::MAGIC && head[93] == 1;
+    let flagged = safe_file::open_regular(&mp, "the image's metadata").is_ok_and(|f| f.read_exact_at(&mut head, 0).is_ok()) && &head[0..8] == pf::MAGIC && head[93] == 1;
     if flagged {
         const REC: usize = 8 + pf::NODE;
         if j.is_empty() || j.len() % REC != 0 {
@@ -645,7 +650,17 @@ fn write_inode(n: &Node, dir: &Path, name: &str, key: &WriteKey, gcm: &mut Gcm, 
     let (data, sig) = match n.typ {
         T_FILE => {
             use std::io::Read;
-            let mut f = std::fs::File::open(&n.host).map_err(vanished)?;
+            // The walk saw a regular file; one swapped for a FIFO since must not block the pack.
+            let mut f = match safe_file::open_regular(&n.host, "source file") {
+                Ok(f) => f,
+                Err(e) if e.kind == Kind::Format => {
+                    return err(Kind::Unsupported, format!("{}: is no longer a regular file (the source tree changed during the pack; retry)", shown))
+                }
+                Err(e) if e.kind == Kind::Missing => {
+                    return err(Kind::Missing, format!("{}: vanished while packing (the source tree changed during the pack; retry)", shown))
+                }
+                Err(e) => return Err(e),
+            };
             // The signature is taken before reading: a change during the read then shows up as
             // a different signature at the next incremental pack, which rewrites the file.
             let m = f.metadata().map_err(vanished)?;
@@ -800,8 +815,10 @@ fn check_destination(o: &PackOpts) -> Result<()> {
             );
         }
     }
-    if let Ok(text) = std::fs::read(&o.mac_file) {
-        if text.len() > 64 || parse_dashed16(&String::from_utf8_lossy(&text)).is_none() {
+    if std::fs::symlink_metadata(&o.mac_file).is_ok() {
+        let text = safe_file::read_regular(&o.mac_file, "the root MAC file", 64)
+            .map_err(|e| Error::new(Kind::Usage, format!("{}; refusing to overwrite it", e.msg)))?;
+        if parse_dashed16(&String::from_utf8_lossy(&text)).is_none() {
             return err(Kind::Usage, format!("{}: exists and is not a root MAC file; refusing to overwrite it", o.mac_file.display()));
         }
     }

@@ -4,6 +4,7 @@
 
 use crate::crypto::{cmac, random_bytes, Gcm, Key, Tag};
 use crate::error::{err, Error, Kind, Result};
+use crate::safe_file;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::os::unix::fs::FileExt;
@@ -209,6 +210,8 @@ pub struct Pf {
     pub data0: Vec<u8>,
     /// A journal was applied in memory.
     pub recovered: bool,
+    /// Nodes of the host file (with the journal applied), extra trailing ones included.
+    nodes: u64,
 }
 
 pub fn data_nodes(size: u64) -> u64 {
@@ -238,34 +241,44 @@ fn basename(p: &Path) -> String {
     p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-/// Read a PF host file (and, if its update flag is set, its `<name>_recovery` journal).
+/// Host files of at most this many bytes are read whole by `open_path` (one read; integrity-only
+/// nodes are then checked in place); bigger ones are read one MHT group (97 nodes) at a time.
+const MEM_MAX: u64 = 64 << 20;
+/// Largest plaintext `read_all` returns (one Buffer on the JS side; callers page through bigger
+/// files with ranged reads). A header claiming more is refused before anything is allocated.
+pub const MAX_WHOLE: u64 = 1 << 30;
+
+/// Open a PF host file (and, if its update flag is set, its `<name>_recovery` journal) for whole
+/// reads and verification.
 pub fn open_path(path: &Path, mode: &KeyMode, gcm: &mut Gcm) -> Result<Pf> {
-    let what = path.display().to_string();
-    let raw = std::fs::read(path).map_err(|e| Error::io(e, &what))?;
-    let needs_journal = raw.len() >= NODE && &raw[0..8] == MAGIC && raw[93] == 1;
-    let journal = if needs_journal { read_journal(path) } else { None };
-    open_bytes(&basename(path), raw, journal, mode, gcm).map_err(|e| e.at(&what))
+    let mut f = open_path_ranged(path, mode, gcm)?;
+    f.load().map_err(|e| e.at(&path.display().to_string()))?;
+    Ok(f)
 }
 
 /// Open a PF host file for ranged reads: node 0 (and the recovery journal, if its update flag is
 /// set) is read and authenticated now; other nodes are read from the file when a range needs them.
+/// The file must be a regular file (never a link, FIFO or device: see safe_file).
 pub fn open_path_ranged(path: &Path, mode: &KeyMode, gcm: &mut Gcm) -> Result<Pf> {
     let what = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| Error::io(e, &what))?;
+    let file = safe_file::open_regular(path, "protected file")?;
     let len = file.metadata().map_err(|e| Error::io(e, &what))?.len();
     let mut n0 = vec![0u8; NODE];
     if len >= NODE as u64 {
         file.read_exact_at(&mut n0, 0).map_err(|e| Error::io(e, &what))?;
     }
-    let journal = if len >= NODE as u64 && &n0[0..8] == MAGIC && n0[93] == 1 { read_journal(path) } else { None };
-    let host = Host::File { file, nodes: len / NODE as u64, on_disk: len / NODE as u64, patched: HashMap::new(), window: RefCell::new((0, Vec::new())), what: what.clone() };
+    let nodes = len / NODE as u64;
+    let journal = if len >= NODE as u64 && &n0[0..8] == MAGIC && n0[93] == 1 { read_journal(path, nodes) } else { None };
+    let host = Host::File { file, nodes, on_disk: nodes, patched: HashMap::new(), window: RefCell::new((0, Vec::new())), what: what.clone() };
     open_host(&basename(path), host, len, journal, mode, gcm).map_err(|e| e.at(&what))
 }
 
-fn read_journal(path: &Path) -> Option<Vec<u8>> {
+/// The `<name>_recovery` journal: one record per node, so at most about as many records as the
+/// file has nodes (a flush may add nodes; twice is generous).
+fn read_journal(path: &Path, nodes: u64) -> Option<Vec<u8>> {
     let mut jp = path.as_os_str().to_owned();
     jp.push("_recovery");
-    std::fs::read(&jp).ok()
+    safe_file::read_regular(Path::new(&jp), "recovery journal", (2 * nodes + 2) * JOURNAL_REC as u64).ok()
 }
 
 /// Apply recovery records `{u64 node, 4096-byte image}` to the host bytes (in memory).
@@ -451,6 +464,7 @@ fn open_host(name: &str, mut raw: Host, len: u64, journal: Option<Vec<u8>>, mode
         data0: enc[320..320 + MD_DATA].to_vec(),
         header: h,
         recovered,
+        nodes: have,
     })
 }
 
@@ -459,7 +473,26 @@ impl Pf {
         self.header.gmac
     }
     pub fn host_nodes(&self) -> u64 {
-        self.raw.nodes()
+        self.nodes
+    }
+
+    /// Reads the nodes the content needs (not extra trailing ones) into memory, if they fit in
+    /// MEM_MAX; else they stay on disk and are read group by group.
+    fn load(&mut self) -> Result<()> {
+        let need = nodes_for(self.size);
+        if let Host::File { file, on_disk, patched, what, .. } = &self.raw {
+            if need * NODE as u64 > MEM_MAX {
+                return Ok(());
+            }
+            let mut raw = vec![0u8; need as usize * NODE];
+            let from_disk = need.min(*on_disk) as usize * NODE;
+            file.read_exact_at(&mut raw[..from_disk], 0).map_err(|e| Error::io(e, what))?;
+            for (&n, node) in patched.iter().filter(|(&n, _)| n < need) {
+                raw[n as usize * NODE..][..NODE].copy_from_slice(node);
+            }
+            self.raw = Host::Mem(raw);
+        }
+        Ok(())
     }
     pub fn extra_nodes(&self) -> u64 {
         self.host_nodes() - nodes_for(self.size)
@@ -512,6 +545,8 @@ impl Pf {
                 let s = 3072 + 32 * ((m - 1) % CHILD_SLOTS) as usize;
                 (arr(&p[s..s + 16]), arr(&p[s + 16..s + 32]))
             };
+            // One read per MHT group when the file is read from disk (an MHT node, then its data nodes).
+            self.raw.prefetch(phys_mht(m), phys_mht(m) + DATA_SLOTS)?;
             let mht = self.open_node(phys_mht(m), &key, &tag, true, &mut scratch, gcm)?.to_vec();
             for d in m * DATA_SLOTS..d_count.min((m + 1) * DATA_SLOTS) {
                 let s = 32 * (d % DATA_SLOTS) as usize;
@@ -532,6 +567,9 @@ impl Pf {
     /// Authenticate every node and return the plaintext (`size` bytes).
     /// `on_node` is called after each data node (for progress).
     pub fn read_all(&self, gcm: &mut Gcm, on_node: &mut dyn FnMut(u64)) -> Result<Vec<u8>> {
+        if self.size > MAX_WHOLE {
+            return err(Kind::Unsupported, format!("holds {} bytes; whole reads are limited to {} (read it in ranges, e.g. fs cat)", self.size, MAX_WHOLE));
+        }
         let size = self.size as usize;
         let mut out = vec![0u8; size];
         let first = size.min(MD_DATA);

@@ -16,6 +16,13 @@ pub const MAX_NAME: usize = 255;
 const MAX_DEPTH: usize = 512;
 /// Largest ranged read (one Buffer on the JS side; callers page through bigger files).
 pub const MAX_RANGE: u64 = 1 << 30;
+/// Largest `metadata` read: 2M inode records. The format's own bound (the superblock's group
+/// count) is checked after it; this one is checked before anything is allocated.
+const MAX_META: u64 = 256 << 20;
+/// Largest directory read (about 1M entries of 264 bytes).
+const MAX_DIR: u64 = 256 << 20;
+/// Longest symlink target (PATH_MAX).
+pub const MAX_TARGET: u64 = 4096;
 
 pub const T_FILE: u32 = 1;
 pub const T_DIR: u32 = 2;
@@ -126,6 +133,16 @@ pub struct Dirent {
     pub typ: Option<u32>,
 }
 
+/// A directory entry that cannot be shown (an illegal or undecodable name): skipped, and reported
+/// by listings, walks and verify instead of failing the whole directory.
+#[derive(Debug, Clone)]
+pub struct BadEntry {
+    pub index: usize,
+    /// The stored name up to its NUL (lossy UTF-8; callers sanitise it before printing).
+    pub name: String,
+    pub reason: String,
+}
+
 pub struct Sefs {
     pub dir: PathBuf,
     pub mode: KeyMode,
@@ -166,7 +183,7 @@ struct MetaStamp {
 /// (update flag set: its recovery journal decides what it holds), which is never cached.
 fn meta_stamp(dir: &Path) -> Option<MetaStamp> {
     use std::os::unix::fs::{FileExt, MetadataExt};
-    let f = std::fs::File::open(dir.join("metadata")).ok()?;
+    let f = crate::safe_file::open_regular(&dir.join("metadata"), "the image's metadata").ok()?;
     let m = f.metadata().ok()?;
     let mut h = [0u8; 95];
     f.read_exact_at(&mut h, 0).ok()?;
@@ -209,6 +226,9 @@ impl Sefs {
             return err(Kind::Missing, format!("{}: no `metadata` file: not an SEFS __ROOT directory", dir.display()));
         }
         let f = pf::open_path(&mpath, mode, gcm)?;
+        if f.size > MAX_META {
+            return err(Kind::Format, format!("{}: metadata claims {} bytes, more than the {} of {} inodes this reader accepts: a damaged or hostile image; rebuild it", mpath.display(), f.size, MAX_META, MAX_META / BLKSIZE as u64));
+        }
         let meta = f.read_all(gcm, &mut |_| {}).map_err(|e| e.at(&mpath.display().to_string()))?;
         if meta.len() < 16 || u32at(&meta, 0) != SEFS_MAGIC {
             return err(Kind::Format, format!("{}: not an SEFS superblock (magic is not 0x2f8dbe2a)", mpath.display()));
@@ -216,6 +236,9 @@ impl Sefs {
         let (blocks, unused, groups) = (u32at(&meta, 4), u32at(&meta, 8), u32at(&meta, 12));
         if groups == 0 || groups > 1 << 20 || blocks as u64 != groups as u64 * BLKBITS as u64 {
             return err(Kind::Format, format!("{}: inconsistent superblock (blocks {}, groups {})", mpath.display(), blocks, groups));
+        }
+        if meta.len() as u64 > blocks as u64 * BLKSIZE as u64 {
+            return err(Kind::Format, format!("{}: metadata holds {} bytes but its superblock describes only {} blocks of {}", mpath.display(), meta.len(), blocks, BLKSIZE));
         }
         let mut s = Sefs { dir: dir.to_path_buf(), mode: *mode, meta, root_mac: f.mac(), layout: L112, groups, blocks, unused, garbage_pad: false };
         s.layout = s.detect_layout(gcm);
@@ -250,7 +273,7 @@ impl Sefs {
         if l.size64 {
             // 72-byte records existed with both dirent sizes (260 until 2021-06).
             if let Ok(root) = self.inode_with(ROOT_ID, &l) {
-                if let Ok(data) = self.read_raw(&root, gcm) {
+                if let Ok(data) = self.read_raw_prefix(&root, 2 * 264, gcm) {
                     let dotdot_at = |d: usize| data.len() >= 2 * d && &data[d + 4..d + 7] == b"..\0";
                     if !dotdot_at(264) && dotdot_at(260) {
                         l.dirent = 260;
@@ -333,6 +356,12 @@ impl Sefs {
         f.read_all(gcm, &mut |_| {}).map_err(|e| e.at(&ino.host_file()))
     }
 
+    /// The first `len` bytes of the inode's PF (fewer if it holds fewer), reading only those.
+    fn read_raw_prefix(&self, ino: &Inode, len: u64, gcm: &mut Gcm) -> Result<Vec<u8>> {
+        let f = self.open_pf(ino, true, gcm)?;
+        f.read_range(0, len, gcm).map_err(|e| e.at(&ino.host_file()))
+    }
+
     /// Bytes past the PF's end read as zeros (a run-time truncate only zero-fills), but a gap of
     /// more than 64 MiB is a corrupt record, not a sparse file.
     fn check_gap(ino: &Inode, pf_size: u64) -> Result<()> {
@@ -346,6 +375,12 @@ impl Sefs {
     pub fn read_data(&self, ino: &Inode, gcm: &mut Gcm) -> Result<Vec<u8>> {
         if ino.typ == T_DIR {
             return err(Kind::Usage, "is a directory");
+        }
+        if ino.size > pf::MAX_WHOLE {
+            return err(Kind::Unsupported, format!("inode {} holds {} bytes; whole reads are limited to {} (read it in ranges, e.g. fs cat)", ino.id, ino.size, pf::MAX_WHOLE));
+        }
+        if ino.typ == T_SYMLINK && ino.size > MAX_TARGET {
+            return err(Kind::Format, format!("symlink inode {} claims a {}-byte target (at most {})", ino.id, ino.size, MAX_TARGET));
         }
         let mut d = self.read_raw(ino, gcm)?;
         Self::check_gap(ino, d.len() as u64)?;
@@ -373,36 +408,61 @@ impl Sefs {
         Ok(d)
     }
 
+    /// The entries of a directory; illegal ones are left out (see list_dir_all).
     pub fn list_dir(&self, ino: &Inode, gcm: &mut Gcm) -> Result<Vec<Dirent>> {
+        Ok(self.list_dir_all(ino, gcm)?.0)
+    }
+
+    /// The entries of a directory and the ones skipped for an illegal name ('/', '.', '..',
+    /// empty, no NUL within 255 bytes, not UTF-8). A damaged structure (counts beyond the file,
+    /// missing '.' / '..') fails the whole directory.
+    pub fn list_dir_all(&self, ino: &Inode, gcm: &mut Gcm) -> Result<(Vec<Dirent>, Vec<BadEntry>)> {
         if ino.typ != T_DIR {
             return err(Kind::Usage, "not a directory");
         }
-        let data = self.read_raw(ino, gcm)?;
         let ds = self.layout.dirent;
         let n = ino.blocks as usize;
+        if n as u64 * ds as u64 > MAX_DIR {
+            return err(Kind::Format, format!("directory inode {} claims {} entries, more than this reader accepts ({}): a damaged or hostile image", ino.id, n, MAX_DIR / ds as u64));
+        }
+        // Only the entries `blocks` counts are read (a hostile PF may claim any size).
+        let data = self.read_raw_prefix(ino, (n * ds) as u64, gcm)?;
         if n < 2 || n.checked_mul(ds).map_or(true, |need| need > data.len()) {
             return err(Kind::Format, format!("directory inode {} claims {} entries but its file holds {} bytes", ino.id, n, data.len()));
         }
         let mut out = Vec::with_capacity(n - 2);
+        let mut bad = Vec::new();
         for i in 0..n {
             let e = &data[i * ds..(i + 1) * ds];
             let id = u32at(e, 0) as u64;
             let nb = &e[4..260];
-            let len = nb.iter().position(|&b| b == 0).ok_or_else(|| Error::new(Kind::Format, format!("directory inode {} entry {}: name is not NUL-terminated", ino.id, i)))?;
-            let name = std::str::from_utf8(&nb[..len]).map_err(|_| Error::new(Kind::Format, format!("directory inode {} entry {}: name is not UTF-8", ino.id, i)))?;
+            let nul = nb.iter().position(|&b| b == 0);
+            let raw = &nb[..nul.unwrap_or(nb.len())];
+            let name = std::str::from_utf8(raw);
             if i < 2 {
-                if name != [".", ".."][i] {
-                    return err(Kind::Format, format!("directory inode {} entry {} should be {:?}, found {:?}", ino.id, i, [".", ".."][i], name));
+                if name != Ok([".", ".."][i]) {
+                    return err(Kind::Format, format!("directory inode {} entry {} should be {:?}, found {:?}", ino.id, i, [".", ".."][i], String::from_utf8_lossy(raw)));
                 }
                 continue;
             }
-            if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-                return err(Kind::Format, format!("directory inode {} entry {} has an illegal name {:?}", ino.id, i, name));
+            let why = match name {
+                _ if nul.is_none() => Some("is not NUL-terminated within 255 bytes (over-long)"),
+                Err(_) => Some("is not UTF-8"),
+                Ok("") => Some("is empty"),
+                Ok(".") | Ok("..") => Some("is '.' or '..'"),
+                Ok(n) if n.contains('/') => Some("contains '/'"),
+                Ok(_) => None,
+            };
+            match why {
+                Some(w) => bad.push(BadEntry {
+                    index: i,
+                    name: String::from_utf8_lossy(raw).into_owned(),
+                    reason: format!("directory inode {} entry {}: the name {:?} {}; skipped", ino.id, i, String::from_utf8_lossy(raw), w),
+                }),
+                None => out.push(Dirent { id, name: name.unwrap().to_string(), typ: if ds == 264 { Some(u32at(e, 260)) } else { None } }),
             }
-            let typ = if ds == 264 { Some(u32at(e, 260)) } else { None };
-            out.push(Dirent { id, name: name.to_string(), typ });
         }
-        Ok(out)
+        Ok((out, bad))
     }
 
     pub fn root(&self) -> Result<Inode> {
@@ -453,8 +513,11 @@ impl Sefs {
         out: &mut Vec<(String, Inode)>,
         problems: &mut Vec<(String, Error)>,
     ) {
-        let ents = match self.list_dir(dir, gcm) {
-            Ok(e) => e,
+        let ents = match self.list_dir_all(dir, gcm) {
+            Ok((ents, bad)) => {
+                problems.extend(bad.into_iter().map(|b| (path.to_string(), Error::new(Kind::Format, b.reason))));
+                ents
+            }
             Err(e) => {
                 problems.push((path.to_string(), e));
                 return;

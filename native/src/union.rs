@@ -52,6 +52,11 @@ pub struct MEntry {
     pub ino: Inode,
 }
 
+/// An entry left out of a merged listing: (name, reason).
+pub type LeftOut = (String, String);
+/// An entry left out of a merged walk: (directory, name, reason).
+pub type LeftOutAt = (String, String, String);
+
 /// Where a merged path lives in each layer.
 struct Resolved {
     upper: Option<Inode>,
@@ -138,24 +143,47 @@ impl Union {
     }
 
     pub fn list(&self, path: &str, gcm: &mut Gcm) -> Result<Vec<MEntry>> {
+        Ok(self.list_all(path, gcm)?.0)
+    }
+
+    /// The merged entries of a directory and the (name, reason) of entries of either layer left
+    /// out: illegal names, inode records that cannot be read.
+    pub fn list_all(&self, path: &str, gcm: &mut Gcm) -> Result<(Vec<MEntry>, Vec<LeftOut>)> {
         let r = self.resolve(path, gcm)?;
         let base = normalize(path);
         let join = |n: &str| if base == "/" { format!("/{}", n) } else { format!("{}/{}", base, n) };
-        let up = Self::children(&self.run, &r.upper, gcm)?;
-        let low = Self::children(&self.image, &r.lower, gcm)?;
+        let mut skipped = Vec::new();
+        let mut layer = |fs: &Sefs, dir: &Option<Inode>, what: &str, gcm: &mut Gcm| -> Result<Vec<Dirent>> {
+            match dir {
+                Some(d) if d.typ == T_DIR => {
+                    let (ents, bad) = fs.list_dir_all(d, gcm)?;
+                    skipped.extend(bad.into_iter().map(|b| (b.name, format!("{}: {}", what, b.reason))));
+                    Ok(ents)
+                }
+                _ => Ok(vec![]),
+            }
+        };
+        let up = layer(&self.run, &r.upper, "run layer", gcm)?;
+        let low = layer(&self.image, &r.lower, "image layer", gcm)?;
         let mut out = Vec::new();
         for e in up.iter().filter(|e| !reserved(&e.name)) {
-            out.push(MEntry { path: join(&e.name), name: e.name.clone(), layer: Layer::Run, ino: self.run.inode(e.id)? });
+            match self.run.inode(e.id) {
+                Ok(ino) => out.push(MEntry { path: join(&e.name), name: e.name.clone(), layer: Layer::Run, ino }),
+                Err(er) => skipped.push((e.name.clone(), format!("run layer: {}", er.msg))),
+            }
         }
         for e in &low {
             if up.iter().any(|u| u.name == e.name) {
                 continue;
             }
             let wh = up.iter().any(|u| u.name == format!("{}{}", WH, e.name));
-            out.push(MEntry { path: join(&e.name), name: e.name.clone(), layer: if wh { Layer::Deleted } else { Layer::Image }, ino: self.image.inode(e.id)? });
+            match self.image.inode(e.id) {
+                Ok(ino) => out.push(MEntry { path: join(&e.name), name: e.name.clone(), layer: if wh { Layer::Deleted } else { Layer::Image }, ino }),
+                Err(er) => skipped.push((e.name.clone(), format!("image layer: {}", er.msg))),
+            }
         }
         out.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
-        Ok(out)
+        Ok((out, skipped))
     }
 
     pub fn read(&self, path: &str, gcm: &mut Gcm) -> Result<Vec<u8>> {
@@ -173,7 +201,13 @@ impl Union {
 
     /// Whole merged tree, pre-order; deleted image entries included with Layer::Deleted.
     pub fn walk(&self, gcm: &mut Gcm) -> Result<Vec<MEntry>> {
+        Ok(self.walk_all(gcm)?.0)
+    }
+
+    /// walk, and the (directory, name, reason) of every entry left out (see list_all).
+    pub fn walk_all(&self, gcm: &mut Gcm) -> Result<(Vec<MEntry>, Vec<LeftOutAt>)> {
         let mut out = Vec::new();
+        let mut skipped = Vec::new();
         let mut stack = vec![("/".to_string(), 0usize)];
         // A directory inode of either layer is descended once: hostile layers may contain cycles.
         let mut seen = std::collections::HashSet::new();
@@ -181,7 +215,8 @@ impl Union {
             if depth > 512 {
                 return err(Kind::Format, format!("{}: nesting deeper than 512 levels", p));
             }
-            let ents = self.list(&p, gcm)?;
+            let (ents, bad) = self.list_all(&p, gcm)?;
+            skipped.extend(bad.into_iter().map(|(n, r)| (p.clone(), n, r)));
             let mut dirs = Vec::new();
             for e in ents {
                 if e.ino.typ == T_DIR && e.layer != Layer::Deleted {
@@ -196,7 +231,7 @@ impl Union {
                 stack.push((d, depth + 1));
             }
         }
-        Ok(out)
+        Ok((out, skipped))
     }
 }
 

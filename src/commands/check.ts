@@ -1,10 +1,11 @@
 // `occlum-studio check [dir|file…] [--occlum-version V] [--strict] [--json]`: validates
 // Occlum.json with the rules of the version it targets, compiler-style output.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { checkConfig, readSettings, resolveVersion, type CheckResult, type VersionId } from '../core/config/index.ts';
 import { InputError, printJson, UsageError, type Command } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
+import { readConfigText } from '../core/instance/safe-read.ts';
 
 const USAGE = 'occlum-studio check [DIR|FILE ... | -C DIR] [--occlum-version V] [--strict] [--json] [--release]';
 
@@ -92,7 +93,7 @@ export const command: Command = {
       }
       let text: string;
       try {
-        text = readFileSync(t.file, 'utf8');
+        text = readConfigText(t.file, basename(t.file));
       } catch (err) {
         throw new InputError(`${t.display}: cannot read: ${(err as Error).message}`);
       }

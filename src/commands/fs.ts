@@ -1,10 +1,12 @@
 // `occlum-studio fs …`: look inside, verify, extract, diff and pack Occlum secure-FS images
 // offline (no SGX, no FUSE, no `occlum mount`), and inspect single protected files.
 import { once } from 'node:events';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { type Command, InputError, UsageError, UserError, exitWhenStdoutCloses, printJson } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
+import { sanitizeForTerminal } from '../core/text/sanitize.ts';
+import { MAX_SMALL_FILE_BYTES, readConfigText, readGeneratedText, readTextIfPresent } from '../core/instance/safe-read.ts';
 import { packWatch } from './fs-pack-watch.ts';
 import { hostImageKeyFile, hostRunLayer, openHostFs, runOnlyView } from '../core/backend/host/fs-view.ts';
 import {
@@ -15,6 +17,7 @@ import {
   openUnion,
   packImage,
   parseMac,
+  ROOT_MAC_FILE,
   pfHeader,
   pfRead,
   pfVerify,
@@ -24,6 +27,7 @@ import {
   type FsView,
   type KeyMode,
   type Progress,
+  type SkippedEntry,
   type VerifyReport,
 } from '../core/securefs/index.ts';
 
@@ -121,7 +125,7 @@ function occlumMetadata(instance: string | undefined): { productId?: number; isv
   if (!instance) return {};
   for (const f of ['build/Occlum.json', 'Occlum.json']) {
     try {
-      const j = JSON.parse(readFileSync(join(instance, f), 'utf8')) as { metadata?: { product_id?: number; version_number?: number; debuggable?: boolean } };
+      const j = JSON.parse(f === 'Occlum.json' ? readConfigText(join(instance, f), f) : readGeneratedText(join(instance, f), f)) as { metadata?: { product_id?: number; version_number?: number; debuggable?: boolean } };
       const m = j.metadata ?? {};
       return { productId: m.product_id, isvSvn: m.version_number, debuggable: m.debuggable };
     } catch {
@@ -159,7 +163,7 @@ function imageKeyOf(v: Values, t: Target): KeyMode {
   }
   if (t.instance) {
     try {
-      const cfg = JSON.parse(readFileSync(join(t.instance, 'build/image_config.json'), 'utf8')) as { image_type?: string };
+      const cfg = JSON.parse(readGeneratedText(join(t.instance, 'build/image_config.json'), 'build/image_config.json')) as { image_type?: string };
       if (cfg.image_type === 'encrypted') throw new InputError(`${t.instance}: the image is encrypted (build/image_config.json): pass --image-key FILE`);
     } catch (err) {
       if (err instanceof UserError) throw err;
@@ -193,12 +197,18 @@ function layerMac(node: unknown, source: string): string | undefined {
 function expectedMac(v: Values, t: Target): { mac?: string; source?: string } {
   if (v.mac) return { mac: parseMacOrUsage(v.mac), source: '--mac' };
   const rootMacFile = join(t.imageRoot, '..', '.ROOT_MAC');
-  if (existsSync(rootMacFile)) return { mac: parseMac(readFileSync(rootMacFile, 'utf8'), rootMacFile), source: rootMacFile };
+  let text: string | undefined;
+  try {
+    text = readTextIfPresent(rootMacFile, ROOT_MAC_FILE);
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+  if (text !== undefined) return { mac: parseMac(text, rootMacFile), source: rootMacFile };
   if (t.instance) {
     const rel = relative(t.instance, t.imageRoot);
     for (const f of ['build/.Occlum_sys.json', 'build/Occlum.json']) {
       try {
-        const mac = layerMac(JSON.parse(readFileSync(join(t.instance, f), 'utf8')), rel);
+        const mac = layerMac(JSON.parse(readGeneratedText(join(t.instance, f), f)), rel);
         if (mac) return { mac: parseMac(mac, f), source: f };
       } catch {
         // Missing or unreadable config: try the next one.
@@ -224,7 +234,7 @@ function openView(v: Values, t: Target): FsView {
   const runKey = (): KeyMode => {
     if (imageKey.kind === 'image-key') return imageKey;
     if (v['sgx-sim']) return simKey(v, t.instance);
-    const mode = t.instance && existsSync(join(t.instance, '.sgx_mode')) ? readFileSync(join(t.instance, '.sgx_mode'), 'utf8').trim() : '';
+    const mode = t.instance ? (readTextIfPresent(join(t.instance, '.sgx_mode'), { what: '.sgx_mode', maxBytes: MAX_SMALL_FILE_BYTES })?.trim() ?? '') : '';
     if (mode === 'HW') {
       throw new InputError(
         `${t.instance} was built for SGX hardware (.sgx_mode HW): its run layer is sealed with that CPU's seal key and cannot be read outside its enclave; use --layer image`,
@@ -376,23 +386,28 @@ export const command: Command = {
             else for (const [k, val] of Object.entries(e)) console.log(`${k.padEnd(9)} ${k === 'mode' ? `0${(val as number).toString(8)} (${modeString(e)})` : val}`);
           } else if (sub === 'ls') {
             const e = view.stat(path);
-            const items = e.type === 'dir' ? view.list(path) : [e];
-            if (json) printJson(items);
-            else for (const i of items) console.log(lsLine(i));
+            const l = e.type === 'dir' ? view.listing(path) : { entries: [e], skipped: [] };
+            if (json) printJson(l.entries);
+            else for (const i of l.entries) console.log(lsLine(i));
+            return reportSkipped(l.skipped);
           } else {
             const top = view.stat(path);
             const prefix = top.path === '/' ? '/' : `${top.path}/`;
-            const items = top.type === 'dir' ? view.walk().filter((e) => e.path === top.path || e.path.startsWith(prefix)) : [top];
+            const under = (p: string) => p === top.path || p.startsWith(prefix);
+            const tree = top.type === 'dir' ? await view.walkListing() : { entries: [top], skipped: [] };
+            const items = tree.entries.filter((e) => under(e.path));
             if (json) printJson(items);
             else {
               const base = top.path === '/' ? 0 : top.path.split('/').length - 1;
               for (const i of items) {
                 const depth = i.path === '/' ? 0 : i.path.split('/').length - 1 - base;
                 const label = i.path === top.path ? i.path : i.name;
-                const extra = i.type === 'symlink' ? ` -> ${i.target}` : i.type === 'dir' ? '/' : `  (${i.size})`;
+                // The root is "/" already; other directories get a trailing slash.
+                const extra = i.type === 'symlink' ? ` -> ${i.target}` : i.type === 'dir' ? (i.path === '/' ? '' : '/') : `  (${i.size})`;
                 console.log(`${'  '.repeat(depth)}${label}${extra}${i.layer && i.layer !== 'image' ? `  [${i.layer}]` : ''}`);
               }
             }
+            return reportSkipped(tree.skipped.filter((s) => under(s.path)));
           }
         } catch (err) {
           throw asUserError(err);
@@ -424,7 +439,7 @@ export const command: Command = {
           if (json) printJson(r);
           else {
             console.log(`extracted ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks (${r.bytes} bytes) to ${resolve(dest)}`);
-            for (const s of r.skipped) console.log(`  skipped ${s.path}: ${s.reason}`);
+            for (const s of r.skipped) console.log(`  skipped ${sanitizeForTerminal(s.path)}: ${sanitizeForTerminal(s.reason)}`);
           }
           return r.skipped.length ? 1 : 0;
         } catch (err) {
@@ -482,6 +497,19 @@ export const command: Command = {
     }
   },
 };
+
+/**
+ * Entries a listing left out (illegal names, unreadable directories) go to stderr, sanitised
+ * (a stored name may hold escape sequences); any makes the command fail. Exit status.
+ */
+function reportSkipped(skipped: SkippedEntry[]): number {
+  for (const s of skipped) {
+    const name = s.name === undefined ? '' : ` entry ${JSON.stringify(s.name)}`;
+    process.stderr.write(sanitizeForTerminal(`occlum-studio: skipped in ${s.path}${name}: ${s.reason}`) + '\n');
+  }
+  if (skipped.length) process.stderr.write(`occlum-studio: ${skipped.length} entr${skipped.length === 1 ? 'y was' : 'ies were'} left out (see above); fs verify checks the whole image\n`);
+  return skipped.length ? 1 : 0;
+}
 
 /** Writes a file to stdout in ranged reads, so memory does not grow with the file. */
 async function catFile(view: FsView, path: string, size: number): Promise<void> {

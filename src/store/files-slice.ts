@@ -10,10 +10,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { StateCreator } from 'zustand/vanilla';
-import type { ExtractResult, FsEntry, FsView, TreeProgress, VerifyReport } from '../core/securefs/types.ts';
+import type { ExtractResult, FsEntry, FsView, SkippedEntry, TreeProgress, VerifyReport } from '../core/securefs/types.ts';
 import type { DiffItem } from '../core/securefs/index.ts';
 import { openBackend } from '../core/backend/select.ts';
 import { inRunLayer, runOnlyView } from '../core/backend/host/fs-view.ts';
+import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 import type { StudioState, StudioStore } from './index.ts';
 import { PreviewPager, WINDOW } from './files-preview.ts';
 
@@ -29,6 +30,8 @@ export interface TreeRow {
   expanded: boolean;
   /** Set when listing this directory failed (shown under it). */
   error?: string;
+  /** Entries of this directory the listing left out (illegal names, unreadable records). */
+  skipped?: SkippedEntry[];
 }
 
 export type PreviewKind = 'none' | 'loading' | 'text' | 'hex' | 'dir' | 'symlink' | 'deleted' | 'special' | 'error';
@@ -241,6 +244,7 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
   /** Listed directories of the current layer (path → children), and the expanded ones. */
   let children = new Map<string, FsEntry[]>();
   let listErrors = new Map<string, string>();
+  let listSkipped = new Map<string, SkippedEntry[]>();
   let expanded = new Set<string>(['/']);
   /** The selected file's pager (null unless a text/hex preview is shown). */
   let pager: PreviewPager | null = null;
@@ -261,8 +265,10 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       const layer = get().files.layer;
       const merged = views.merged;
       // Deletions are found against the unfiltered merged listing, then the run view filters.
-      const listed = layer === 'image' || !merged ? v.list(path) : withDeleted(path, merged.list(path));
+      const l = layer === 'image' || !merged ? v.listing(path) : merged.listing(path);
+      const listed = layer === 'image' || !merged ? l.entries : withDeleted(path, l.entries);
       children.set(path, layer === 'run' ? listed.filter(inRunLayer) : listed);
+      if (l.skipped.length) listSkipped.set(path, l.skipped);
     } catch (err) {
       listErrors.set(path, (err as Error).message);
     }
@@ -303,7 +309,8 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
     const visit = (e: FsEntry, depth: number) => {
       const isOpen = e.type === 'dir' && e.layer !== 'deleted' && expanded.has(e.path);
       if (isOpen) listDir(e.path);
-      rows.push({ entry: e, depth, expanded: isOpen, ...(isOpen && listErrors.has(e.path) ? { error: listErrors.get(e.path) } : {}) });
+      const skipped = isOpen ? listSkipped.get(e.path) : undefined;
+      rows.push({ entry: e, depth, expanded: isOpen, ...(isOpen && listErrors.has(e.path) ? { error: listErrors.get(e.path) } : {}), ...(skipped ? { skipped } : {}) });
       if (isOpen) for (const c of children.get(e.path) ?? []) visit(c, depth + 1);
     };
     visit(root, 0);
@@ -344,7 +351,9 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
     }
     if (e.type === 'dir') {
       const n = children.get(e.path)?.length;
-      return setPreview({ ...base, kind: 'dir', message: n === undefined ? 'directory (enter lists it)' : `directory, ${n} entr${n === 1 ? 'y' : 'ies'}` });
+      const skipped = listSkipped.get(e.path) ?? [];
+      const left = skipped.length ? `; ${skipped.length} left out: ${sanitizeForTerminal(skipped.map((s) => s.reason).join(' · '))}` : '';
+      return setPreview({ ...base, kind: 'dir', message: n === undefined ? 'directory (enter lists it)' : `directory, ${n} entr${n === 1 ? 'y' : 'ies'}${left}` });
     }
     if (e.type === 'symlink') {
       let target = e.target;
@@ -439,6 +448,7 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
   const resetTree = () => {
     children = new Map();
     listErrors = new Map();
+    listSkipped = new Map();
   };
 
   return {

@@ -1,7 +1,6 @@
 // The one application store (zustand vanilla). Each area contributes a slice; views subscribe
 // with useStudio (views/store-context.tsx) and call the actions, which delegate to src/core.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readStatusFile } from '../core/instance/status.ts';
 import { createStore } from 'zustand/vanilla';
 import { createAppSlice, type AppSlice } from './app-slice.ts';
 import { buildHooks, createBuildSlice, type BuildSlice } from './build-slice.ts';
@@ -52,7 +51,7 @@ export type StudioStore = ReturnType<typeof createStudioStore>;
 
 /** Opens an instance: records it, reads its status and lets every slice load its part. */
 export async function openInstance(store: StudioStore, dir: string): Promise<void> {
-  store.setState({ instanceDir: dir, instanceStatus: readStatus(dir), flash: null });
+  store.setState({ instanceDir: dir, instanceStatus: readStatusFile(dir) || null, flash: null });
   for (const h of sliceHooks) await h.onOpen?.(store, dir);
 }
 
@@ -70,12 +69,4 @@ export async function closeStudio(store: StudioStore, deadlineMs = 1500): Promis
   const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
   await Promise.race([closing, deadline]);
   clearTimeout(timer);
-}
-
-function readStatus(dir: string): string | null {
-  try {
-    return readFileSync(join(dir, '.__occlum_status'), 'utf8').trim() || null;
-  } catch {
-    return null;
-  }
 }

@@ -40,6 +40,10 @@ function counting(open: FsOpener, calls: { list: string[]; walk: number }): FsOp
         calls.list.push(`${layer}:${p}`);
         return v.list(p);
       },
+      listing: (p) => {
+        calls.list.push(`${layer}:${p}`);
+        return v.listing(p);
+      },
       walk: () => {
         calls.walk++;
         return v.walk();

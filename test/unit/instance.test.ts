@@ -67,18 +67,18 @@ test('status file round-trips and discovery finds instances', () => {
   assert.deepEqual(found, [['a', 'built'], ['sub/b', 'initialized']]);
 });
 
-test('CLI: new and init print results, refuse with exit 1, --json', () => {
+test('CLI: new and init print results, refuse with exit 2 (nothing done), --json', () => {
   const root = tmp();
   const r = runCli(['new', join(root, 'x'), '--json']);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).ok, true);
   const again = runCli(['new', join(root, 'x')]);
-  assert.equal(again.status, 1);
+  assert.equal(again.status, 2);
   assert.match(again.stderr, /destination ".*x" already exists/);
   const missing = runCli(['new']);
   assert.equal(missing.status, 2);
   const init2 = runCli(['init'], { cwd: join(root, 'x') });
-  assert.equal(init2.status, 1);
+  assert.equal(init2.status, 2);
   assert.match(init2.stderr, /has been initialized as an Occlum instance/);
   const init1 = runCli(['init', join(root, 'y')]);
   assert.equal(init1.status, 0, init1.stderr);

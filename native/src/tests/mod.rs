@@ -7,6 +7,8 @@ mod pack_hint;
 mod pack_warm;
 mod pf_stream;
 mod read_range;
+mod special_files;
+mod beneath;
 
 use std::path::PathBuf;
 

@@ -2,8 +2,9 @@
 // kept) and detection of outside changes since load, reported as a conflict instead of being
 // overwritten.
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, chmodSync, existsSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync, chmodSync, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { readConfigText } from '../instance/safe-read.ts';
 
 export interface DiskState {
   mtimeMs: number;
@@ -27,7 +28,7 @@ function diskState(path: string, text: string): DiskState {
 }
 
 export function loadConfigFile(path: string): LoadedFile {
-  const text = readFileSync(path, 'utf8');
+  const text = readConfigText(path, basename(path));
   return { path, text, disk: diskState(path, text) };
 }
 
@@ -45,7 +46,7 @@ export function checkDisk(path: string, known: DiskState): DiskCheck {
     return { kind: 'deleted' };
   }
   if (st.mtimeMs === known.mtimeMs && st.size === known.size) return { kind: 'unchanged' };
-  const text = readFileSync(path, 'utf8');
+  const text = readConfigText(path, basename(path));
   const hash = hashText(text);
   if (hash === known.hash) return { kind: 'unchanged' };
   return { kind: 'changed', text, disk: { mtimeMs: st.mtimeMs, size: st.size, hash } };

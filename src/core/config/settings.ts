@@ -1,9 +1,9 @@
 // Per-instance studio settings (.occlum-studio.json in the instance dir): the Occlum version
 // to check against, overriding detection. Malformed settings are reported, never thrown.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, type ParseError } from 'jsonc-parser';
 import { resolveVersion, type VersionId } from './versions.ts';
+import { readConfigText, UnsafeFileError } from '../instance/safe-read.ts';
 
 export const SETTINGS_FILE = '.occlum-studio.json';
 
@@ -17,9 +17,10 @@ export function readSettings(instanceDir: string): StudioSettings {
   const file = join(instanceDir, SETTINGS_FILE);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return { problems: [] };
+    text = readConfigText(file, SETTINGS_FILE);
+  } catch (err) {
+    // Absent: no settings. Not a regular file or too big: say so (reading it could block).
+    return { problems: err instanceof UnsafeFileError ? [`${err.message}; ignored`] : [] };
   }
   const errors: ParseError[] = [];
   const value = parse(text, errors, { allowTrailingComma: true });

@@ -3,9 +3,10 @@
 // writes `built`), says `built` while a server is up, and says `built` after a failed build that
 // already wiped run/. The truth comes from the same process checks the CLI uses plus the
 // run/mount/__ROOT marker the CLI's "not built" check looks at.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { findRunProcesses, findServerProcesses } from './processes.ts';
+import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../instance/safe-read.ts';
 
 /** `built-stale`: build/ exists but run/ is gone (a failed or interrupted build), so the CLI refuses to run. */
 export type EffectiveStatus = 'uninitialized' | 'initialized' | 'built' | 'built-stale' | 'running' | 'serving' | 'debugging';
@@ -25,7 +26,7 @@ export interface InstanceState {
 
 function readTrimmed(p: string): string | null {
   try {
-    return readFileSync(p, 'utf8').trim();
+    return readGeneratedText(p, basename(p), MAX_SMALL_FILE_BYTES).trim();
   } catch {
     return null;
   }

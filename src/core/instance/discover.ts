@@ -1,7 +1,8 @@
 // Finds Occlum instances below a directory (for the start screen): a directory holding an
 // Occlum.json or a .__occlum_status. Bounded depth; skips VCS, dependency and build trees.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { readStatusFile } from './status.ts';
 
 export interface FoundInstance {
   dir: string;
@@ -19,13 +20,8 @@ export function findInstances(root: string, maxDepth = 3, limit = 200): FoundIns
   const walk = (dir: string, depth: number) => {
     if (found.length >= limit) return;
     if (isInstanceDir(dir)) {
-      let status: string | null = null;
-      try {
-        status = readFileSync(join(dir, '.__occlum_status'), 'utf8').trim() || null;
-      } catch {
-        /* no status file: not initialised by occlum */
-      }
-      found.push({ dir, status });
+      // No status file: not initialised by occlum.
+      found.push({ dir, status: readStatusFile(dir) || null });
       return; // instances do not nest
     }
     if (depth >= maxDepth) return;

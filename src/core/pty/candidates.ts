@@ -1,16 +1,17 @@
 // Programs the Run picker offers: the executables found in image/ under each entry point of
 // Occlum.json (the only paths `occlum run` accepts). Read-only and forgiving: a damaged
 // Occlum.json falls back to Occlum's default entry point, /bin.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { parse } from 'jsonc-parser';
+import { readConfigText } from '../instance/safe-read.ts';
 
 const DEFAULT_ENTRY_POINTS = ['/bin'];
 const MAX_CANDIDATES = 200;
 
 export function entryPoints(instanceDir: string): string[] {
   try {
-    const conf = parse(readFileSync(join(instanceDir, 'Occlum.json'), 'utf8')) as { entry_points?: unknown };
+    const conf = parse(readConfigText(join(instanceDir, 'Occlum.json'), 'Occlum.json')) as { entry_points?: unknown };
     const eps = conf?.entry_points;
     if (Array.isArray(eps)) {
       const valid = eps.filter((e): e is string => typeof e === 'string' && e.startsWith('/'));

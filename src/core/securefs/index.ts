@@ -1,12 +1,14 @@
 // Secure-FS facade: Occlum images (SEFS over SGX protected files) read, verified and packed by the
 // Rust engine in native/. Contract: ./types.ts. Heavy work (verify, pack, big reads) runs on the
 // libuv thread pool with progress; light lookups are synchronous.
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, writeSync, type Stats } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { callAsync, callBytes, callJson } from './native.ts';
+import { chmodDirBeneath, createBeneath, mkdirBeneath, symlinkBeneath, unlinkBeneath } from './beneath.ts';
 import { keySpec, parseDashed16, parseMac } from './keys.ts';
 import { yielder } from '../backend/host/yield.ts';
-import type { ExtractResult, FsEntry, FsView, KeyMode, PackOptions, PackResult, Progress, TreeProgress, VerifyReport, VerifyProblem } from './types.ts';
+import { readTextIfPresent } from '../instance/safe-read.ts';
+import type { ExtractResult, FsEntry, FsView, KeyMode, Listing, PackOptions, PackResult, Progress, TreeProgress, VerifyReport, VerifyProblem } from './types.ts';
 
 export * from './types.ts';
 export { readImageKeyFile, sgxSimKey, mrsignerFromPem, parseMac, macString, DEFAULT_MRSIGNER_HEX } from './keys.ts';
@@ -26,11 +28,14 @@ function toProgress(cb?: (p: Progress) => void) {
   return cb ? (p: { done: number; total: number; bytes: number }) => cb({ done: p.done, total: p.total, bytes: p.bytes }) : undefined;
 }
 
+/** How `.ROOT_MAC` is read: a regular file of one MAC (a few spaces allowed), never a link. */
+export const ROOT_MAC_FILE = { what: 'the root MAC file', maxBytes: 4096, fix: 'remove it and rebuild the image' };
+
 /** Reads `<dir of __ROOT>/.ROOT_MAC` when present. */
 export function readRootMacFile(rootDir: string): string | undefined {
   const f = join(dirname(resolve(rootDir)), '.ROOT_MAC');
-  if (!existsSync(f)) return undefined;
-  return parseMac(readFileSync(f, 'utf8'), f);
+  const text = readTextIfPresent(f, ROOT_MAC_FILE);
+  return text === undefined ? undefined : parseMac(text, f);
 }
 
 export interface ImageInfo {
@@ -56,17 +61,24 @@ export function openImage(rootDir: string, key: KeyMode = INTEGRITY_ONLY, expect
   const spec = keySpec(key);
   const info = imageInfo(root, key);
   const expected = expectedMac === '' ? undefined : expectedMac !== undefined ? parseMac(expectedMac, 'expected MAC') : readRootMacFile(root);
+  const listing = (p: string) => callJson<Listing>('list', [root, spec, p]);
+  const walkListing = async (): Promise<Listing> => {
+    const w = JSON.parse((await callAsync('walk', [root, spec])) as string) as { entries: FsEntry[]; problems: { path: string; message: string }[] };
+    return { entries: w.entries, skipped: w.problems.map((p) => ({ path: p.path, reason: p.message })) };
+  };
   return {
     kind: 'image',
     rootMac: info.rootMac,
-    list: (p) => callJson<FsEntry[]>('list', [root, spec, p]),
+    list: (p) => listing(p).entries,
+    listing,
+    walkListing,
     stat: (p) => callJson<FsEntry>('stat', [root, spec, p]),
     readFile: (p) => callBytes('read', [root, spec, p]),
     readFileAsync: async (p) => (await callAsync('read', [root, spec, p])) as Buffer,
     readRange: async (p, offset, length) => (await callAsync('readRange', [root, spec, p, ...rangeArgs(offset, length)])) as Buffer,
     readlink: (p) => callBytes('readlink', [root, spec, p]).toString('utf8'),
     walk: () => callJson<{ entries: FsEntry[] }>('walk', [root, spec]).entries,
-    walkAsync: async () => (JSON.parse((await callAsync('walk', [root, spec])) as string) as { entries: FsEntry[] }).entries,
+    walkAsync: async () => (await walkListing()).entries,
     verify: async (opts) => JSON.parse((await callAsync('verify', [root, spec, expected ?? ''], toProgress(opts?.onProgress))) as string) as VerifyReport,
   };
 }
@@ -102,7 +114,9 @@ export function openUnion(
     kind: 'union',
     rootMac: info.imageRootMac,
     info: () => info,
-    list: (p) => callJson<FsEntry[]>('uList', [...base, p]),
+    list: (p) => callJson<Listing>('uList', [...base, p]).entries,
+    listing: (p) => callJson<Listing>('uList', [...base, p]),
+    walkListing: async () => JSON.parse((await callAsync('uWalk', base)) as string) as Listing,
     stat: (p) => callJson<FsEntry>('uStat', [...base, p]),
     readFile: (p) => callBytes('uRead', [...base, p]),
     readFileAsync: async (p) => (await callAsync('uRead', [...base, p])) as Buffer,
@@ -112,8 +126,8 @@ export function openUnion(
       if (e.type !== 'symlink') throw new Error(`${p}: not a symlink`);
       return e.target ?? '';
     },
-    walk: () => callJson<FsEntry[]>('uWalk', base),
-    walkAsync: async () => JSON.parse((await callAsync('uWalk', base)) as string) as FsEntry[],
+    walk: () => callJson<Listing>('uWalk', base).entries,
+    walkAsync: async () => (JSON.parse((await callAsync('uWalk', base)) as string) as Listing).entries,
     verify: async (opts) => {
       const a = await image.verify(opts);
       const b = await run.verify(opts);
@@ -192,11 +206,6 @@ export async function pfRead(file: string, key: KeyMode = INTEGRITY_ONLY): Promi
  */
 const CHUNK = 8 << 20;
 
-function inside(base: string, p: string): boolean {
-  const r = relative(base, p);
-  return r === '' || (!r.startsWith('..') && !isAbsolute(r));
-}
-
 /** Writes all of `data` at `position` (a write may be short). */
 function writeAll(fd: number, data: Buffer, position: number): void {
   for (let w = 0; w < data.length; ) w += writeSync(fd, data, w, data.length - w, position + w);
@@ -236,31 +245,52 @@ export interface TreeOptions {
 }
 
 /**
- * Copies `path` (file or directory tree) of a view into `dest`. Never writes outside `dest`:
- * names are checked, files are created exclusively (O_EXCL: an existing file or symlink is not
- * followed), every parent is re-checked with realpath, and symlinks are created last so nothing
- * is ever written through one. File content is read in ranged chunks off the main thread, and
- * the event loop gets a turn between entries: a big tree does not freeze the caller.
+ * Copies `path` (file or directory tree) of a view into `dest`. Never writes outside `dest`: the
+ * destination is opened once and every directory, file and symlink is created below that
+ * descriptor, one path component at a time without following links (beneath.ts), so a directory
+ * swapped for a symlink meanwhile stops the extract instead of redirecting a write. Names are
+ * checked, files are created exclusively and symlinks last. File content is read in ranged chunks
+ * off the main thread, and the event loop gets a turn between entries: a big tree does not freeze
+ * the caller.
  */
 export async function extract(view: FsView, path: string, dest: string, opts: TreeOptions = {}): Promise<ExtractResult> {
-  const out: ExtractResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: [] };
   mkdirSync(dest, { recursive: true });
-  const base = realpathSync(dest);
+  const destFd = openSync(dest, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    return await extractBelow(view, path, dest, destFd, opts);
+  } finally {
+    closeSync(destFd);
+  }
+}
+
+async function extractBelow(view: FsView, path: string, dest: string, destFd: number, opts: TreeOptions): Promise<ExtractResult> {
+  const out: ExtractResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: [] };
   const top = view.stat(path);
   const prefix = top.path === '/' ? '/' : top.path + '/';
-  const all = top.type === 'dir' ? (await view.walkAsync()).filter((e) => e.path === top.path || e.path.startsWith(prefix)) : [top];
+  const under = (p: string) => p === top.path || p.startsWith(prefix);
+  let all = [top];
+  if (top.type === 'dir') {
+    const tree = await view.walkListing();
+    all = tree.entries.filter((e) => under(e.path));
+    // Entries the image holds but cannot give (illegal names, unreadable directories) are listed.
+    out.skipped.push(...tree.skipped.filter((s) => under(s.path)).map((s) => ({ path: s.path, reason: s.reason })));
+  }
   const topParent = top.path === '/' ? '/' : top.path.slice(0, top.path.lastIndexOf('/')) || '/';
-  const target = (e: FsEntry) => {
-    const rel = relative(topParent, e.path);
+  /** The entry's path below the destination ('' for the destination itself). */
+  const relOf = (e: FsEntry): string => {
+    if (e.path === '/' && top.path === '/') return '';
+    const rel = e.path.slice(topParent === '/' ? 1 : topParent.length + 1);
     const parts = rel.split('/');
-    if (e.path !== '/' && parts.some((c) => c === '' || c === '.' || c === '..' || c.includes('\0'))) throw new Error(`${e.path}: unsafe name, not extracted`);
-    const t = e.path === '/' && top.path === '/' ? base : resolve(base, rel);
-    if (!inside(base, t)) throw new Error(`${e.path}: would be written outside ${dest}`);
-    return t;
+    if (parts.some((c) => c === '' || c === '.' || c === '..' || c.includes('\0'))) throw new Error(`${e.path}: unsafe name, not extracted`);
+    return rel;
   };
-  const checkParent = (t: string) => {
-    const real = realpathSync(dirname(t));
-    if (!inside(base, real)) throw new Error(`${t}: parent resolves outside ${dest}`);
+  /** Runs a write below the destination; its error names the entry and the destination. */
+  const below = <T>(e: FsEntry, write: () => T): T => {
+    try {
+      return write();
+    } catch (err) {
+      throw new Error(`extracting ${e.path} into ${dest}: ${(err as Error).message}`, { cause: err });
+    }
   };
   const entries = all.filter((e) => e.layer !== 'deleted');
   const progress: TreeProgress = { done: 0, total: entries.length, bytes: 0 };
@@ -268,15 +298,14 @@ export async function extract(view: FsView, path: string, dest: string, opts: Tr
   const pause = yielder();
 
   /** Copies one file; the reason when the image cannot give its content (nothing is left then). */
-  const copyFile = async (e: FsEntry, t: string): Promise<string | undefined> => {
+  const copyFile = async (e: FsEntry, rel: string): Promise<string | undefined> => {
     let chunk: Buffer;
     try {
       chunk = await readChunk(view, e.path, 0);
     } catch (err) {
       return (err as Error).message; // a missing or broken inode file: go on with the rest
     }
-    checkParent(t); // again: the read gave others time to swap a parent for a symlink
-    const fd = openSync(t, 'wx', 0o600);
+    const fd = below(e, () => createBeneath(destFd, rel, 0o600));
     let size = 0;
     try {
       for (;;) {
@@ -288,10 +317,11 @@ export async function extract(view: FsView, path: string, dest: string, opts: Tr
         if (opts.signal?.aborted) throw new Cancelled();
         chunk = await readChunk(view, e.path, size);
       }
+      fchmodSync(fd, e.mode & 0o777);
     } catch (err) {
       closeSync(fd);
       try {
-        unlinkSync(t); // no half-written file is left behind
+        unlinkBeneath(destFd, rel); // no half-written file is left behind
       } catch {
         /* already gone */
       }
@@ -299,33 +329,29 @@ export async function extract(view: FsView, path: string, dest: string, opts: Tr
       throw err;
     }
     closeSync(fd);
-    chmodSync(t, e.mode & 0o777);
     out.files++;
     out.bytes += size;
     return undefined;
   };
 
   const dirModes: [string, number][] = [];
-  const links: [string, string][] = [];
+  const links: [FsEntry, string, string][] = [];
   for (const e of entries) {
     if (opts.signal?.aborted) {
       out.cancelled = true;
       break;
     }
-    const t = target(e);
+    const rel = relOf(e);
     if (e.type === 'dir') {
-      if (t !== base) {
-        checkParent(t);
-        if (!existsSync(t)) mkdirSync(t, { mode: 0o700 });
-        else if (!lstatSync(t).isDirectory()) throw new Error(`${t}: exists and is not a directory`);
+      if (rel !== '') {
+        below(e, () => mkdirBeneath(destFd, rel));
+        dirModes.push([rel, e.mode & 0o777]);
       }
-      dirModes.push([t, e.mode & 0o777]);
       out.dirs++;
     } else if (e.type === 'file') {
-      checkParent(t);
       let skipped: string | undefined;
       try {
-        skipped = await copyFile(e, t);
+        skipped = await copyFile(e, rel);
       } catch (err) {
         if (!(err instanceof Cancelled)) throw err;
         out.cancelled = true;
@@ -333,7 +359,7 @@ export async function extract(view: FsView, path: string, dest: string, opts: Tr
       }
       if (skipped !== undefined) out.skipped.push({ path: e.path, reason: skipped });
     } else if (e.type === 'symlink') {
-      links.push([t, e.target ?? view.readlink(e.path)]);
+      links.push([e, rel, e.target ?? view.readlink(e.path)]);
     } else {
       out.skipped.push({ path: e.path, reason: `${e.type} entries are not extracted` });
     }
@@ -343,15 +369,14 @@ export async function extract(view: FsView, path: string, dest: string, opts: Tr
     }
     await pause();
   }
-  for (const [t, to] of links) {
-    checkParent(t);
-    symlinkSync(to, t);
+  for (const [e, rel, to] of links) {
+    below(e, () => symlinkBeneath(destFd, rel, to));
     out.symlinks++;
     progress.done++;
-    report(t);
+    report(e.path);
   }
   // Deepest first, so read-only directories do not block their own children.
-  for (const [t, mode] of dirModes.reverse()) if (t !== base) chmodSync(t, mode);
+  for (const [rel, mode] of dirModes.reverse()) chmodDirBeneath(destFd, rel, mode);
   return out;
 }
 

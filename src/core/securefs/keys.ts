@@ -3,6 +3,7 @@
 // string the native engine takes.
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { readTextSafe, UnsafeFileError } from '../instance/safe-read.ts';
 import type { KeyMode } from './types.ts';
 
 /** MRSIGNER of Occlum's public default sign key (etc/template/Enclave.pem), spec 4.3. */
@@ -31,9 +32,10 @@ export function parseMac(text: string, where: string): string {
 export function readImageKeyFile(path: string): KeyMode {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextSafe(path, { what: 'the image key file', maxBytes: 4096, followLinks: true });
   } catch (err) {
-    throw new Error(`image key file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`);
+    if (err instanceof UnsafeFileError) throw err;
+    throw new Error(`image key file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`, { cause: err });
   }
   const key = parseDashed16(text);
   if (!key) {

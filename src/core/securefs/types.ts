@@ -31,6 +31,24 @@ export interface FsEntry {
   layer?: Layer;
 }
 
+/**
+ * An entry a listing or walk left out: an illegal stored name ('..', '.', empty, with '/' or NUL,
+ * over-long, not UTF-8), an inode record that cannot be read, a directory that cannot be listed.
+ * `name` is the stored name as far as it decodes: sanitise it (and `reason`) before printing.
+ */
+export interface SkippedEntry {
+  /** The directory that holds it. */
+  path: string;
+  name?: string;
+  reason: string;
+}
+
+/** A directory's (or the whole tree's) entries and what was left out of them. */
+export interface Listing {
+  entries: FsEntry[];
+  skipped: SkippedEntry[];
+}
+
 export interface Progress {
   done: number;
   total: number;
@@ -102,6 +120,8 @@ export interface FsView {
   readonly rootMac: string;
   /** Children of a directory, in directory order (union: sorted by name, with `layer`). */
   list(path: string): FsEntry[];
+  /** `list` and the entries it left out (see SkippedEntry): what listings show users. */
+  listing(path: string): Listing;
   stat(path: string): FsEntry;
   readFile(path: string): Buffer;
   /** Same as readFile, off the main thread (large files). */
@@ -117,6 +137,8 @@ export interface FsView {
   walk(): FsEntry[];
   /** Same as walk, off the main thread (big trees: extract, diff). */
   walkAsync(): Promise<FsEntry[]>;
+  /** walkAsync and every entry it left out (tree, extract). */
+  walkListing(): Promise<Listing>;
   verify(opts?: { onProgress?: (p: Progress) => void }): Promise<VerifyReport>;
 }
 

@@ -26,6 +26,7 @@ import type {
   RunningProcess,
   WatchBackend,
 } from './types.ts';
+import { readConfigText, readGeneratedText } from '../instance/safe-read.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -98,7 +99,7 @@ export class HostWatchBackend implements WatchBackend {
 /** Files and symlinks in the new build's image-layer manifest, or null if unreadable. */
 function countFiles(instanceDir: string): number | null {
   try {
-    const m = JSON.parse(readFileSync(instancePaths(instanceDir).hostManifest, 'utf8')) as { entries: { type: string }[] };
+    const m = JSON.parse(readGeneratedText(instancePaths(instanceDir).hostManifest, 'the image manifest')) as { entries: { type: string }[] };
     return m.entries.filter((e) => e.type !== 'dir').length;
   } catch {
     return null;
@@ -123,9 +124,9 @@ export function precheck(instanceDir: string, out: (line: string) => void): Fail
   const p = instancePaths(instanceDir);
   let text: string;
   try {
-    text = readFileSync(p.config, 'utf8');
+    text = readConfigText(p.config, 'Occlum.json');
   } catch {
-    return null; // the build reports a missing config itself
+    return null; // the build reports a missing or unreadable config itself
   }
   const errors = checkConfig(text).diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {

@@ -6,7 +6,6 @@
 // Every key is optional; the file itself is optional. Mistakes are reported with file:line:col,
 // what is wrong and how to fix it, because a silently ignored typo ("autorerun") would leave the
 // user wondering why the loop does not rerun.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { LineIndex } from '../config/location.ts';
@@ -15,6 +14,7 @@ import { effectiveIncludeDirs } from '../bom/run.ts';
 import { compileGlob, exactFile, wholeTree, type SourceGlob } from './glob.ts';
 import { SETTINGS_FILE } from './scope.ts';
 import { resolveVersion } from '../config/versions.ts';
+import { readConfigText } from '../instance/safe-read.ts';
 
 export interface StudioSettings {
   /** Shell command run in the instance dir (sh -c) before a build when sources changed. */
@@ -76,7 +76,7 @@ export function loadSettings(instanceDir: string): LoadedSettings {
   const file = settingsPath(instanceDir);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readConfigText(file, SETTINGS_FILE);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { settings: { ...DEFAULT_SETTINGS }, sources: [], file: null };
     throw new SettingsError(file, 1, 1, `cannot read the settings file: ${(err as Error).message}`);

@@ -8,6 +8,7 @@ import type { FilesState, FilesLayer, TreeRow } from '../../../src/store/files-s
 import { LineEditor } from '../../widgets/LineEditor.tsx';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
+import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { hexLayout, hexRow, humanSize, LAYER_TAG, modeString, octal, windowTop, wrapText } from './format.ts';
 
 /** Tab bar, status bar (it may wrap on narrow terminals), the pane's header and footer lines. */
@@ -154,6 +155,11 @@ function TreeLine({ row, selected, width, problem, showLayer }: { row: TreeRow; 
       {row.error ? (
         <Text color={theme.error} wrap="truncate-end">
           {'  '.repeat(row.depth + 1)}cannot list: {row.error}
+        </Text>
+      ) : null}
+      {row.skipped ? (
+        <Text color={theme.error} wrap="truncate-end">
+          {'  '.repeat(row.depth + 1)}✗ left out: {sanitizeForTerminal(row.skipped.map((s) => (s.name === undefined ? s.reason : JSON.stringify(s.name))).join(', '))}
         </Text>
       ) : null}
     </Box>

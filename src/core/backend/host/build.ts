@@ -41,6 +41,7 @@ import { isAlive, procInfo } from './procs.ts';
 import { packSecureImage, storeImageKey } from './pack.ts';
 import { lastTimes, stopwatch } from './timing.ts';
 import { ensureRunDirs } from './run-state.ts';
+import { readConfigText, readGeneratedText, UnsafeFileError } from '../../instance/safe-read.ts';
 
 export const NOT_INITIALIZED =
   'Error: the current working directory is not initialized as an Occlum instance. Need to run "occlum init" first.';
@@ -54,7 +55,7 @@ export function recoverInterruptedBuild(p: InstancePaths): void {
 
 function readOldManifest(p: InstancePaths): Map<string, ManifestEntry> {
   try {
-    const m = JSON.parse(readFileSync(p.hostManifest, 'utf8')) as Manifest;
+    const m = JSON.parse(readGeneratedText(p.hostManifest, 'the image manifest')) as Manifest;
     return new Map(m.entries.map((e) => [e.path, e]));
   } catch {
     return new Map();
@@ -244,8 +245,9 @@ async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, on
   progress('validate', 'Checking Occlum.json');
   let text: string;
   try {
-    text = readFileSync(p.config, 'utf8');
-  } catch {
+    text = readConfigText(p.config, 'Occlum.json');
+  } catch (err) {
+    if (err instanceof UnsafeFileError) return fail([err.message]);
     return fail([`cannot read ${p.config}: an instance needs its Occlum.json (run init, or restore the file)`]);
   }
   const check = checkConfig(text);

@@ -4,7 +4,7 @@
 import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { EntryType, FsEntry, FsView, KeyMode } from '../../securefs/types.ts';
+import type { EntryType, FsEntry, FsView, KeyMode, Listing, SkippedEntry } from '../../securefs/types.ts';
 import { instancePaths } from '../../instance/layout.ts';
 import { BackendError } from '../types.ts';
 import { yielder } from './yield.ts';
@@ -100,6 +100,14 @@ export function runOnlyView(merged: FsView): FsView {
     ...merged,
     stat,
     list: (p) => merged.list(p).filter(inRunLayer),
+    listing: (p) => {
+      const l = merged.listing(p);
+      return { ...l, entries: l.entries.filter(inRunLayer) };
+    },
+    walkListing: async () => {
+      const l = await merged.walkListing();
+      return { ...l, entries: l.entries.filter(inRunLayer) };
+    },
     readFile: (p) => (stat(p), merged.readFile(p)),
     readFileAsync: async (p) => (stat(p), merged.readFileAsync(p)),
     readRange: async (p, offset, length) => (stat(p), merged.readRange(p, offset, length)),
@@ -124,16 +132,21 @@ export function openHostFs(image: FsView, upper: string): FsView {
     if (!e) throw fsError(`${p}: no such file or directory`, 'EMISSING');
     return e;
   };
-  const list = (path: string): FsEntry[] => {
+  const listing = (path: string): Listing => {
     const p = posix.normalize(path);
     const byName = new Map<string, FsEntry>();
+    const skipped: SkippedEntry[] = [];
     const self = stat(p);
     if (self.type !== 'dir') throw fsError(`${p}: not a directory`, 'EUSAGE');
-    if (!hiddenByUpper(upper, p)) {
+    const inImage = !hiddenByUpper(upper, p) && imageEntry(p)?.type === 'dir';
+    if (inImage) {
+      // The image has this directory: what it cannot list is reported, never shown as empty.
       try {
-        for (const e of image.list(p)) byName.set(e.name, { ...e, layer: 'image' });
-      } catch {
-        /* a directory that exists only in the run layer */
+        const l = image.listing(p);
+        for (const e of l.entries) byName.set(e.name, { ...e, layer: 'image' });
+        skipped.push(...l.skipped);
+      } catch (err) {
+        skipped.push({ path: p, reason: `cannot list the image directory: ${(err as Error).message}` });
       }
     }
     const hostDir = join(upper, p);
@@ -147,7 +160,26 @@ export function openHostFs(image: FsView, upper: string): FsView {
         }
       }
     }
-    return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return { entries: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)), skipped };
+  };
+  const list = (path: string): FsEntry[] => listing(path).entries;
+  // One listing per directory (an engine call for the image part): the loop gets a turn between.
+  const walkListing = async (): Promise<Listing> => {
+    const out: Listing = { entries: [stat('/')], skipped: [] };
+    const pause = yielder();
+    const rec = async (dir: string) => {
+      const l = listing(dir);
+      out.skipped.push(...l.skipped);
+      for (const e of l.entries) {
+        out.entries.push(e);
+        if (e.type === 'dir') {
+          await pause();
+          await rec(e.path);
+        }
+      }
+    };
+    await rec('/');
+    return out;
   };
   const readFileAny = (path: string): Buffer => {
     const e = stat(path);
@@ -157,6 +189,8 @@ export function openHostFs(image: FsView, upper: string): FsView {
     kind: 'union',
     rootMac: image.rootMac,
     list,
+    listing,
+    walkListing,
     stat,
     readFile: readFileAny,
     readFileAsync: async (path) => {
@@ -200,22 +234,7 @@ export function openHostFs(image: FsView, upper: string): FsView {
       rec('/');
       return out;
     },
-    // One listing per directory (an engine call for the image part): the loop gets a turn between.
-    walkAsync: async () => {
-      const out: FsEntry[] = [stat('/')];
-      const pause = yielder();
-      const rec = async (dir: string) => {
-        for (const e of list(dir)) {
-          out.push(e);
-          if (e.type === 'dir') {
-            await pause();
-            await rec(e.path);
-          }
-        }
-      };
-      await rec('/');
-      return out;
-    },
+    walkAsync: async () => (await walkListing()).entries,
     // The run layer has no MAC chain on the host backend (plain files); the image's is checked.
     verify: (opts) => image.verify(opts),
   };

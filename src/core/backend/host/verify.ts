@@ -2,7 +2,7 @@
 // match the config, and the image layer must match the manifest (spec: Occlum checks the
 // config MAC inside the enclave and the image MAC chain when mounting). Costs are reported
 // separately from the launch (bench: test/bench/run.bench.ts).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import type { InstancePaths } from '../../instance/layout.ts';
@@ -13,6 +13,7 @@ import { verifySecureImage } from './pack.ts';
 import { hostImageKeyFile } from './fs-view.ts';
 import type { VerifyOutcome } from '../types.ts';
 import type { VerifyReport } from '../../securefs/types.ts';
+import { MAX_CONFIG_BYTES, MAX_SMALL_FILE_BYTES, readFileSafe, readGeneratedText } from '../../instance/safe-read.ts';
 
 export interface VerifiedBuild extends VerifyOutcome {
   /** The verified internal config text (what the run uses; Occlum.json edits need a rebuild). */
@@ -27,14 +28,14 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
   let pin: string;
   let sysText: string;
   try {
-    pin = readFileSync(pinPath(p), 'utf8').trim();
+    pin = readGeneratedText(pinPath(p), 'the config pin', MAX_SMALL_FILE_BYTES).trim();
   } catch {
     problems.push(`the build has no config pin (${pinPath(p)}); run build again`);
     return out(false, null);
   }
   let protectedBytes: Buffer;
   try {
-    protectedBytes = readFileSync(p.sysJsonProtected);
+    protectedBytes = readFileSafe(p.sysJsonProtected, { what: 'the protected config', maxBytes: MAX_CONFIG_BYTES });
   } catch {
     problems.push(`the protected config ${p.sysJsonProtected} is missing; run build again`);
     return out(false, null);
@@ -66,7 +67,7 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
   const t1 = performance.now();
   let manifestText: string;
   try {
-    manifestText = readFileSync(p.hostManifest, 'utf8');
+    manifestText = readGeneratedText(p.hostManifest, 'the image manifest');
   } catch {
     problems.push(`the image manifest ${p.hostManifest} is missing; run build again`);
     return out(false, null);
@@ -82,7 +83,7 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
   const cacheFile = statCachePath(p);
   let cache: StatCache = {};
   try {
-    cache = JSON.parse(readFileSync(cacheFile, 'utf8')) as StatCache;
+    cache = JSON.parse(readGeneratedText(cacheFile, 'the stat cache')) as StatCache;
   } catch {
     /* first run after a build, or a lost cache: everything gets hashed once */
   }
@@ -138,7 +139,7 @@ export async function writeSecureStamp(p: InstancePaths, rootMac: string, pause:
 
 function secureStampHolds(p: InstancePaths, expectedMac: string): boolean {
   try {
-    const stamp = JSON.parse(readFileSync(secureStampPath(p), 'utf8')) as SecureStamp;
+    const stamp = JSON.parse(readGeneratedText(secureStampPath(p), 'the secure image stamp', MAX_SMALL_FILE_BYTES)) as SecureStamp;
     if (stamp.rootMac !== expectedMac || typeof stamp.files !== 'object' || stamp.files === null) return false;
     const now = secureFiles(p.buildRoot);
     const names = Object.keys(now);

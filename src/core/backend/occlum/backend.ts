@@ -33,6 +33,8 @@ import { STUDIO_DIR } from './build-keys.ts';
 import { planMount, startMount, type MountHandle, type MountRequest } from './mount.ts';
 import { openInstanceFs, type OpenFsOptions } from './secure-fs.ts';
 import type { FsView } from '../../securefs/index.ts';
+import { readConfigText, readGeneratedText, readTextSafe } from '../../instance/safe-read.ts';
+import { ROOT_MAC_FILE } from '../../securefs/index.ts';
 
 export interface OcclumBuildOptions extends BuildOptions, OcclumBuildFlags {}
 
@@ -277,7 +279,7 @@ export class OcclumBackend implements Backend {
       writeBuildKeys(this.dir, keys);
       let rootMac: string | null = null;
       try {
-        rootMac = readFileSync(join(this.dir, 'build', 'mount', '.ROOT_MAC'), 'utf8').trim();
+        rootMac = readTextSafe(join(this.dir, 'build', 'mount', '.ROOT_MAC'), ROOT_MAC_FILE).trim();
       } catch {
         /* an image-less build reuses build/mount; no MAC to show is not an error */
       }
@@ -303,14 +305,14 @@ export class OcclumBackend implements Backend {
   /** Entry points of the *built* config (what the LibOS checks), else of Occlum.json. */
   private entryPoints(): string[] | undefined {
     try {
-      const sys = JSON.parse(readFileSync(join(this.dir, 'build', '.Occlum_sys.json'), 'utf8')) as { app?: { entry_points?: string[] }[] };
+      const sys = JSON.parse(readGeneratedText(join(this.dir, 'build', '.Occlum_sys.json'), 'build/.Occlum_sys.json')) as { app?: { entry_points?: string[] }[] };
       const ep = sys.app?.find((a) => (a as { stage?: string }).stage === 'app')?.entry_points;
       if (Array.isArray(ep)) return ep;
     } catch {
       /* fall back to the user's config */
     }
     try {
-      const cfg = JSON.parse(readFileSync(join(this.dir, 'Occlum.json'), 'utf8')) as { entry_points?: unknown };
+      const cfg = JSON.parse(readConfigText(join(this.dir, 'Occlum.json'), 'Occlum.json')) as { entry_points?: unknown };
       return Array.isArray(cfg.entry_points) ? cfg.entry_points.filter((e): e is string => typeof e === 'string') : undefined;
     } catch {
       return undefined;

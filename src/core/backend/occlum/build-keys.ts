@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../instance/atomic.ts';
+import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../../instance/safe-read.ts';
 
 export const STUDIO_DIR = '.occlum-studio';
 export const BUILD_RECORD = 'occlum-build.json';
@@ -38,7 +39,7 @@ export function recordPath(dir: string): string {
 
 export function readBuildKeys(dir: string): BuildKeys | null {
   try {
-    const v = JSON.parse(readFileSync(recordPath(dir), 'utf8')) as BuildKeys;
+    const v = JSON.parse(readGeneratedText(recordPath(dir), 'the build record', MAX_SMALL_FILE_BYTES)) as BuildKeys;
     return v && typeof v === 'object' && v.signKey ? v : null;
   } catch {
     return null; // none yet, or unreadable: treated as unknown

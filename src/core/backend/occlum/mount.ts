@@ -4,12 +4,13 @@
 // the same --sign-key/--sign-tool/--image-key as the build. All of that is checked first, with
 // the fix for each, because the CLI itself fails late and cryptically (e.g. `fuse: device not found`).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { instanceState } from '../../detect/instance-state.ts';
 import { SGX_DEVICES } from '../../detect/machine.ts';
 import { readBuildKeys } from './build-keys.ts';
 import { callEnv } from './cli.ts';
+import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../../instance/safe-read.ts';
 
 export interface MountRequest {
   dir: string;
@@ -29,7 +30,7 @@ export interface MountPlan {
 export function needsOcclumMount(dir: string): boolean {
   let mode = 'HW';
   try {
-    mode = readFileSync(join(dir, '.sgx_mode'), 'utf8').trim();
+    mode = readGeneratedText(join(dir, '.sgx_mode'), '.sgx_mode', MAX_SMALL_FILE_BYTES).trim();
   } catch {
     /* unbuilt: HW is Occlum's default */
   }
@@ -62,7 +63,7 @@ export function planMount(req: MountRequest, devices = { fuse: '/dev/fuse', ...S
   const imageKey = req.imageKey ?? rec?.imageKey?.path;
   let encrypted = false;
   try {
-    encrypted = JSON.parse(readFileSync(join(dir, 'build', 'image_config.json'), 'utf8')).image_type === 'encrypted';
+    encrypted = JSON.parse(readGeneratedText(join(dir, 'build', 'image_config.json'), 'build/image_config.json')).image_type === 'encrypted';
   } catch {
     /* no image config: integrity-only */
   }

@@ -2,10 +2,11 @@
 // (the image, integrity-only or with the image key), build/initfs, and the run layer where its key
 // can be derived here — the image key, or the SGX-simulation auto key of a SIM-mode instance. The
 // HW run layer is sealed with this machine's SGX: only `occlum mount` (mount.ts) can open it.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openImage, openUnion, readImageKeyFile, sgxSimKey, type FsView, type KeyMode } from '../../securefs/index.ts';
 import { readBuildKeys } from './build-keys.ts';
+import { MAX_SMALL_FILE_BYTES, readConfigText, readGeneratedText } from '../../instance/safe-read.ts';
 
 export type FsLayer = 'image' | 'initfs' | 'merged';
 
@@ -24,7 +25,7 @@ export interface OpenFsOptions {
 
 function imageType(dir: string): 'encrypted' | 'integrity-only' {
   try {
-    return JSON.parse(readFileSync(join(dir, 'build', 'image_config.json'), 'utf8')).image_type === 'encrypted' ? 'encrypted' : 'integrity-only';
+    return JSON.parse(readGeneratedText(join(dir, 'build', 'image_config.json'), 'build/image_config.json')).image_type === 'encrypted' ? 'encrypted' : 'integrity-only';
   } catch {
     return 'integrity-only';
   }
@@ -41,7 +42,7 @@ export function imageKeyMode(dir: string, imageKey?: string): KeyMode {
 
 function metadataOf(dir: string): { productId: number; isvSvn: number; debuggable: boolean } {
   try {
-    const m = JSON.parse(readFileSync(join(dir, 'Occlum.json'), 'utf8')).metadata ?? {};
+    const m = JSON.parse(readConfigText(join(dir, 'Occlum.json'), 'Occlum.json')).metadata ?? {};
     return { productId: Number(m.product_id ?? 0), isvSvn: Number(m.version_number ?? 0), debuggable: m.debuggable !== false };
   } catch {
     return { productId: 0, isvSvn: 0, debuggable: true };
@@ -59,7 +60,7 @@ export function openInstanceFs(dir: string, opts: OpenFsOptions = {}): FsView {
   if (key.kind === 'image-key') return openUnion(imageRoot, runRoot, { imageKey: key });
   let mode = 'HW';
   try {
-    mode = readFileSync(join(dir, '.sgx_mode'), 'utf8').trim();
+    mode = readGeneratedText(join(dir, '.sgx_mode'), '.sgx_mode', MAX_SMALL_FILE_BYTES).trim();
   } catch {
     /* HW is the default */
   }

@@ -4,9 +4,10 @@
 // pipe: the server outlives the studio, and a server writing to a pipe nobody reads any more
 // dies of SIGPIPE (or, in Rust, panics in eprintln!). The file is tailed for the Logs pane, and
 // any process (another studio, a headless `exec`) can read what the server said since a point.
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { STUDIO_DIR } from './build-keys.ts';
+import { openRegularFile } from '../../instance/safe-read.ts';
 
 export const SERVER_LOG_FILE = 'exec-server.log';
 
@@ -27,9 +28,9 @@ export function serverLogMark(instanceDir: string): number | null {
 export function readServerLog(instanceDir: string, offset: number): Buffer {
   const p = serverLogPath(instanceDir);
   if (!existsSync(p)) return Buffer.alloc(0);
-  const fd = openSync(p, 'r');
+  // Never blocks on a FIFO, never follows a link: the studio creates this file itself.
+  const { fd, size } = openRegularFile(p, { what: 'the exec server log', fix: 'remove it; the next `start` recreates it' });
   try {
-    const size = statSync(p).size;
     if (size <= offset) return Buffer.alloc(0);
     const buf = Buffer.alloc(size - offset);
     const n = readSync(fd, buf, 0, buf.length, offset);

@@ -1,0 +1,133 @@
+//! Writing below a directory that others may change meanwhile (extract's destination). Every path
+//! is walked from a directory file descriptor, one component at a time, with
+//! openat(O_DIRECTORY | O_NOFOLLOW): a component swapped for a symlink (or anything but a
+//! directory) stops the walk with an error, and what is created is created in the directory that
+//! was opened, whatever is renamed afterwards. So no race can redirect a write outside it. The
+//! caller holds the destination's descriptor (opened once, at the start).
+
+use crate::error::{err, Error, Kind, Result};
+use crate::safe_file::{ELOOP, ENOTDIR, O_DIRECTORY, O_NOFOLLOW};
+use std::ffi::{c_char, c_int, CString};
+
+extern "C" {
+    fn openat(dirfd: c_int, path: *const c_char, flags: c_int, ...) -> c_int;
+    fn mkdirat(dirfd: c_int, path: *const c_char, mode: u32) -> c_int;
+    fn symlinkat(target: *const c_char, dirfd: c_int, path: *const c_char) -> c_int;
+    fn unlinkat(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
+    fn fchmod(fd: c_int, mode: u32) -> c_int;
+    fn close(fd: c_int) -> c_int;
+}
+
+const O_RDONLY: c_int = 0;
+const O_WRONLY: c_int = 1;
+const O_CREAT: c_int = 0o100;
+const O_EXCL: c_int = 0o200;
+const O_CLOEXEC: c_int = 0o2000000;
+const EEXIST: i32 = 17;
+
+/// An owned descriptor, closed on drop.
+struct Fd(c_int);
+impl Drop for Fd {
+    fn drop(&mut self) {
+        if self.0 >= 0 {
+            unsafe { close(self.0) };
+        }
+    }
+}
+
+fn cstr(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::new(Kind::Usage, format!("{:?}: a path with a NUL byte", s)))
+}
+
+fn os_err(what: &str) -> Error {
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(ELOOP) | Some(ENOTDIR) => Error::new(
+            Kind::Format,
+            format!("{}: is a symbolic link or not a directory any more (was it replaced while extracting?); nothing is written through it", what),
+        ),
+        Some(EEXIST) => Error::new(Kind::Usage, format!("{}: already exists; extract does not overwrite", what)),
+        _ => Error::io(e, what),
+    }
+}
+
+/// The components of a relative path; refuses anything that could leave the directory.
+fn components(rel: &str) -> Result<Vec<&str>> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    if rel.is_empty() || parts.iter().any(|c| c.is_empty() || *c == "." || *c == "..") {
+        return err(Kind::Usage, format!("{:?}: not a plain relative path (empty, '.' or '..' components)", rel));
+    }
+    Ok(parts)
+}
+
+/// Opens the directory `parts` below `base` (each component without following links).
+fn open_dir(base: c_int, parts: &[&str]) -> Result<Fd> {
+    let mut cur = Fd(-1);
+    for (i, p) in parts.iter().enumerate() {
+        let at = if i == 0 { base } else { cur.0 };
+        let c = cstr(p)?;
+        let fd = unsafe { openat(at, c.as_ptr(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) };
+        if fd < 0 {
+            return Err(os_err(&parts[..=i].join("/")));
+        }
+        cur = Fd(fd);
+    }
+    Ok(cur)
+}
+
+/// Runs `f(parent dirfd, last component)` for `rel` below `base`.
+fn in_parent<T>(base: c_int, rel: &str, f: impl FnOnce(c_int, &CString) -> Result<T>) -> Result<T> {
+    let parts = components(rel)?;
+    let (last, dirs) = parts.split_last().unwrap();
+    let parent = if dirs.is_empty() { None } else { Some(open_dir(base, dirs)?) };
+    f(parent.as_ref().map_or(base, |p| p.0), &cstr(last)?)
+}
+
+/// Creates directory `rel` (mode 0700 until chmod_dir) unless it exists as a directory.
+pub fn mkdir(base: c_int, rel: &str) -> Result<()> {
+    in_parent(base, rel, |dir, name| {
+        if unsafe { mkdirat(dir, name.as_ptr(), 0o700) } == 0 {
+            return Ok(());
+        }
+        if std::io::Error::last_os_error().raw_os_error() != Some(EEXIST) {
+            return Err(os_err(rel));
+        }
+        // It exists: fine if it is a directory (not a link to one).
+        let fd = unsafe { openat(dir, name.as_ptr(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) };
+        if fd < 0 {
+            return err(Kind::Usage, format!("{}: exists and is not a directory", rel));
+        }
+        drop(Fd(fd));
+        Ok(())
+    })
+}
+
+/// Creates file `rel` exclusively (never through a link) for writing; returns its descriptor,
+/// which the caller owns and closes.
+pub fn create(base: c_int, rel: &str, mode: u32) -> Result<c_int> {
+    in_parent(base, rel, |dir, name| {
+        let fd = unsafe { openat(dir, name.as_ptr(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode as std::ffi::c_uint) };
+        if fd < 0 {
+            return Err(os_err(rel));
+        }
+        Ok(fd)
+    })
+}
+
+pub fn symlink(base: c_int, rel: &str, target: &str) -> Result<()> {
+    let t = cstr(target)?;
+    in_parent(base, rel, |dir, name| if unsafe { symlinkat(t.as_ptr(), dir, name.as_ptr()) } == 0 { Ok(()) } else { Err(os_err(rel)) })
+}
+
+pub fn unlink(base: c_int, rel: &str) -> Result<()> {
+    in_parent(base, rel, |dir, name| if unsafe { unlinkat(dir, name.as_ptr(), 0) } == 0 { Ok(()) } else { Err(os_err(rel)) })
+}
+
+/// Sets the mode of directory `rel` (opened without following links).
+pub fn chmod_dir(base: c_int, rel: &str, mode: u32) -> Result<()> {
+    let d = open_dir(base, &components(rel)?)?;
+    if unsafe { fchmod(d.0, mode & 0o7777) } != 0 {
+        return Err(os_err(rel));
+    }
+    Ok(())
+}
