@@ -14,6 +14,7 @@ import type { ExtractResult, FsEntry, FsView, TreeProgress, VerifyReport } from 
 import type { DiffItem } from '../core/securefs/index.ts';
 import { openBackend } from '../core/backend/select.ts';
 import { inRunLayer, runOnlyView } from '../core/backend/host/fs-view.ts';
+import { errorMessage } from '../core/errors.ts';
 import type { StudioState, StudioStore } from './index.ts';
 import { PreviewPager, WINDOW } from './files-preview.ts';
 
@@ -748,7 +749,7 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
         else s.setFlash(`extracted ${e.path} to ${dest}: ${counts}${skipped}`, result.skipped.length ? 'error' : 'info');
       } catch (err) {
         patch({ extracting: null });
-        s.setFlash(`extract ${e.path} to ${dest} failed: ${(err as Error).message}`, 'error');
+        s.setFlash(`extract ${e.path} to ${dest} failed: ${errorMessage(err)}`, 'error');
       } finally {
         extractAbort = null;
       }
