@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { type Command, InputError, UsageError, UserError, exitWhenStdoutCloses, printJson } from './command.ts';
+import { type Command, InputError, UsageError, UserError, exitWhenStdoutCloses, printJson, say } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { packWatch } from './fs-pack-watch.ts';
 import { hostImageKeyFile, hostRunLayer, openHostFs, runOnlyView } from '../core/backend/host/fs-view.ts';
@@ -282,14 +282,14 @@ function progressPrinter(json: boolean | undefined, what: string): ((p: Progress
 
 function printVerify(r: VerifyReport, source: string | undefined): void {
   const head = r.ok ? 'OK' : 'FAILED';
-  console.log(`${head}: ${r.files} files, ${(r.bytes / 1048576).toFixed(1)} MiB checked; root MAC ${r.rootMac}`);
-  if (r.expectedRootMac) console.log(`expected root MAC ${r.expectedRootMac} (from ${source ?? 'caller'})`);
-  else console.log('no expected root MAC given (no .ROOT_MAC or config found): the chain is checked from the image\'s own root');
+  say(`${head}: ${r.files} files, ${(r.bytes / 1048576).toFixed(1)} MiB checked; root MAC ${r.rootMac}`);
+  if (r.expectedRootMac) say(`expected root MAC ${r.expectedRootMac} (from ${source ?? 'caller'})`);
+  else say('no expected root MAC given (no .ROOT_MAC or config found): the chain is checked from the image\'s own root');
   for (const p of r.problems) {
     const where = [p.hostFile && `host file ${p.hostFile}`, p.node !== undefined && `node ${p.node}`].filter(Boolean).join(', ');
-    console.log(`  ${p.kind.padEnd(12)} ${p.path}${where ? ` (${where})` : ''}: ${p.message}`);
+    say(`  ${p.kind.padEnd(12)} ${p.path}${where ? ` (${where})` : ''}: ${p.message}`);
   }
-  if (r.note) console.log(`note: ${r.note}`);
+  if (r.note) say(`note: ${r.note}`);
 }
 
 async function pfCommand(sub: string | undefined, rest: string[], v: Values): Promise<number> {
@@ -315,25 +315,25 @@ async function pfCommand(sub: string | undefined, rest: string[], v: Values): Pr
       }
       if (v.json) printJson({ file, header, info, error });
       else {
-        console.log(`${file}: ${header.magic === 'ELIF_XGS' ? 'SGX protected file' : `magic ${JSON.stringify(header.magic)}`}, version ${header.major}.${header.minor}, ${header.hostBytes} bytes on disk`);
-        console.log(`  header: use_user_kdk_key=${header.useUserKdkKey} integrity_only=${header.integrityOnly} update_flag=${header.updateFlag} isv_svn=${header.isvSvn} cpu_svn=${header.cpuSvn}`);
-        console.log(`  MAC ${header.mac}`);
+        say(`${file}: ${header.magic === 'ELIF_XGS' ? 'SGX protected file' : `magic ${JSON.stringify(header.magic)}`}, version ${header.major}.${header.minor}, ${header.hostBytes} bytes on disk`);
+        say(`  header: use_user_kdk_key=${header.useUserKdkKey} integrity_only=${header.integrityOnly} update_flag=${header.updateFlag} isv_svn=${header.isvSvn} cpu_svn=${header.cpuSvn}`);
+        say(`  MAC ${header.mac}`);
         if (info) {
           const i = info as { mode: string; size: number; nodes: number; extraNodes: number; recovered: boolean };
-          console.log(`  ${i.mode}; ${i.size} bytes of content in ${i.nodes} nodes${i.extraNodes ? ` (${i.extraNodes} extra trailing)` : ''}${i.recovered ? '; recovery journal applied in memory' : ''}; all nodes authenticate`);
-        } else console.log(`  cannot open with ${key.kind}: ${error!.message}`);
+          say(`  ${i.mode}; ${i.size} bytes of content in ${i.nodes} nodes${i.extraNodes ? ` (${i.extraNodes} extra trailing)` : ''}${i.recovered ? '; recovery journal applied in memory' : ''}; all nodes authenticate`);
+        } else say(`  cannot open with ${key.kind}: ${error!.message}`);
       }
       return info ? 0 : 1;
     }
     try {
       const info = await pfVerify(file, key);
       if (v.json) printJson({ ok: true, ...info });
-      else console.log(`OK: ${file}: ${info.mode}, ${info.size} bytes, MAC ${info.mac}`);
+      else say(`OK: ${file}: ${info.mode}, ${info.size} bytes, MAC ${info.mac}`);
       return 0;
     } catch (err) {
       const e = err as Error & { code?: string; node?: number };
       if (v.json) printJson({ ok: false, code: e.code, node: e.node, message: e.message });
-      else console.log(`FAILED: ${e.message}`);
+      else say(`FAILED: ${e.message}`);
       return 1;
     }
   } catch (err) {
@@ -373,12 +373,12 @@ export const command: Command = {
           } else if (sub === 'stat') {
             const e = view.stat(path);
             if (json) printJson(e);
-            else for (const [k, val] of Object.entries(e)) console.log(`${k.padEnd(9)} ${k === 'mode' ? `0${(val as number).toString(8)} (${modeString(e)})` : val}`);
+            else for (const [k, val] of Object.entries(e)) say(`${k.padEnd(9)} ${k === 'mode' ? `0${(val as number).toString(8)} (${modeString(e)})` : val}`);
           } else if (sub === 'ls') {
             const e = view.stat(path);
             const items = e.type === 'dir' ? view.list(path) : [e];
             if (json) printJson(items);
-            else for (const i of items) console.log(lsLine(i));
+            else for (const i of items) say(lsLine(i));
           } else {
             const top = view.stat(path);
             const prefix = top.path === '/' ? '/' : `${top.path}/`;
@@ -390,7 +390,7 @@ export const command: Command = {
                 const depth = i.path === '/' ? 0 : i.path.split('/').length - 1 - base;
                 const label = i.path === top.path ? i.path : i.name;
                 const extra = i.type === 'symlink' ? ` -> ${i.target}` : i.type === 'dir' ? '/' : `  (${i.size})`;
-                console.log(`${'  '.repeat(depth)}${label}${extra}${i.layer && i.layer !== 'image' ? `  [${i.layer}]` : ''}`);
+                say(`${'  '.repeat(depth)}${label}${extra}${i.layer && i.layer !== 'image' ? `  [${i.layer}]` : ''}`);
               }
             }
           }
@@ -423,8 +423,8 @@ export const command: Command = {
           if (progressPrinter(json, '')) process.stderr.write('\r\x1b[K');
           if (json) printJson(r);
           else {
-            console.log(`extracted ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks (${r.bytes} bytes) to ${resolve(dest)}`);
-            for (const s of r.skipped) console.log(`  skipped ${s.path}: ${s.reason}`);
+            say(`extracted ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks (${r.bytes} bytes) to ${resolve(dest)}`);
+            for (const s of r.skipped) say(`  skipped ${s.path}: ${s.reason}`);
           }
           return r.skipped.length ? 1 : 0;
         } catch (err) {
@@ -448,8 +448,8 @@ export const command: Command = {
         })();
         const sign = { added: '+', removed: '-', changed: 'M', mode: 'm', type: 'T' } as const;
         if (json) printJson({ src: resolve(src), identical: items.length === 0, items });
-        else if (items.length === 0) console.log(`image matches ${resolve(src)}`);
-        else for (const i of items) console.log(`${sign[i.change]} ${i.path}${i.detail ? `  (${i.detail})` : ''}`);
+        else if (items.length === 0) say(`image matches ${resolve(src)}`);
+        else for (const i of items) say(`${sign[i.change]} ${i.path}${i.detail ? `  (${i.detail})` : ''}`);
         return items.length ? 1 : 0;
       }
       case 'pack': {
@@ -471,7 +471,7 @@ export const command: Command = {
           const r = await packImage({ src, outRoot, macFile, key, incremental: !v.full, onProgress: progressPrinter(json, 'packing') });
           if (progressPrinter(json, '')) process.stderr.write('\r\x1b[K');
           if (json) printJson({ ...r, outRoot: resolve(outRoot), macFile: resolve(macFile), info: imageInfo(outRoot, key) });
-          else console.log(`packed ${resolve(src)} -> ${resolve(outRoot)}: root MAC ${r.rootMac}; ${r.filesPacked} inode files written, ${r.filesReused} reused; ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms`);
+          else say(`packed ${resolve(src)} -> ${resolve(outRoot)}: root MAC ${r.rootMac}; ${r.filesPacked} inode files written, ${r.filesReused} reused; ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms`);
           return 0;
         } catch (err) {
           throw asUserError(err);

@@ -19,3 +19,7 @@ test('printable text, wide characters and emoji are kept; lone surrogates are re
 test('keepLayout keeps newlines and tabs only', () => {
   assert.equal(sanitizeForTerminal('a\n\tb\x1b[2J', { keepLayout: true }), 'a\n\tb\\e[2J');
 });
+
+test('keepNewlines keeps newlines only', () => {
+  assert.equal(sanitizeForTerminal('a\n\tb\x0b\r', { keepNewlines: true }), 'a\n\\tb\\x0b\\r');
+});
