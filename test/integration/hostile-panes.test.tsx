@@ -1,4 +1,4 @@
-// The Files and Logs panes keep their layout when names and records carry escape sequences,
+// The Files, Logs and Run panes keep their layout when names and records carry escape sequences,
 // CR, VT, FF and other controls (issue 11, defect 3): the real shell (App + store) on a
 // host-built instance, rendered by ink-testing-library.
 import { after, test } from 'node:test';
@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import React from 'react';
 import { render } from 'ink-testing-library';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
+import { BackendError } from '../../src/core/backend/types.ts';
 import { createStudioStore, openInstance, type StudioStore } from '../../src/store/index.ts';
 import { App } from '../../views/App.tsx';
 import { StoreProvider } from '../../views/store-context.tsx';
@@ -118,6 +119,29 @@ test('Logs pane: records with VT, FF, CR and escapes keep one row each', async (
     const first = rows.findIndex((l) => l.includes('failed'));
     assert.ok(rows[first + 1]!.includes('progress') && rows[first + 2]!.includes('[·Write·]') && rows[first + 3]!.includes('program says'), text);
   } finally {
+    ui.unmount();
+  }
+});
+
+test('Run pane: a hostile program path and refusal message stay in their tab title and banner', async () => {
+  const dir = makeInstance(['hello']);
+  cleanup.push(dirname(dir));
+  const { store, ui, frame } = await shell(dir);
+  try {
+    ui.stdin.write('3');
+    await tick();
+    // A stand-in launcher that refuses, as the backend does for a bad path, quoting the path.
+    store.getState().runSetLauncher(async (req) => {
+      throw new BackendError(`${req.path}: no such program${TITLE}\r\x0b`, 127);
+    });
+    const path = `/bin/evil${TITLE}\x1b[2J\x1b[Hx`;
+    await store.getState().runStart('run', path, [`arg\r\x0c${TITLE}`]);
+    await until(() => /was refused/.test(frame()), 'the refusal is shown');
+    const text = inert(frame());
+    assert.match(text, /evil\\e\]0;owned\\x07\\e\[2J\\e\[Hx/);
+    assert.equal(text.split('\n').filter((l) => l.includes('was refused')).length, 1, text);
+  } finally {
+    store.getState().runDisposeAll();
     ui.unmount();
   }
 });
