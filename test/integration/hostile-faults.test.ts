@@ -11,6 +11,7 @@ import { runCli } from '../helpers/cli.ts';
 import { installFixtures } from '../helpers/fixtures.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { newInstance } from '../../src/core/instance/init.ts';
+import { createStudioStore, openInstance } from '../../src/store/index.ts';
 
 const mounts: string[] = [];
 
@@ -122,4 +123,26 @@ test('a read-only file system: build says so and names the path', { skip: noRoot
   const ro = runCli(['build'], { cwd: dir });
   assert.equal(ro.status, 1, ro.stderr);
   assertOneLine(ro.stderr, /read-only file system \(EROFS\) .*: use an instance on a writable file system/, dir);
+});
+
+test('Run pane on a full disk: the tab shows the one-line error, the studio keeps running', { skip: noRoot }, async () => {
+  const disk = smallDisk('40m');
+  if (!disk) return;
+  const dir = join(disk, 'inst');
+  newInstance(dir);
+  installFixtures(dir, ['hello']);
+  assert.equal(runCli(['build'], { cwd: dir }).status, 0);
+  assert.equal(runCli(['run', '/bin/hello'], { cwd: dir }).status, 0);
+  const store = createStudioStore({ launchDir: dir, backend: 'host' });
+  await openInstance(store, dir);
+  try {
+    fill(disk, 0);
+    const id = await store.getState().runStart('run', '/bin/hello', []);
+    const tab = store.getState().run.tabs.find((t) => t.id === id)!;
+    assert.equal(tab.state, 'refused');
+    assert.match(tab.error?.[0] ?? '', /^no space left on device \(ENOSPC\) writing .*run\.json: free space/);
+  } finally {
+    store.getState().runDisposeAll();
+    await store.getState().buildStopWatching();
+  }
 });
