@@ -10,7 +10,6 @@ import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { LineEditor } from '../../widgets/LineEditor.tsx';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { severityColor, theme } from '../../theme.ts';
-import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import * as act from './actions.ts';
 
 const MARK = { error: '✖', warning: '⚠', info: 'ℹ' } as const;
