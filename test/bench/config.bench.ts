@@ -65,4 +65,4 @@ checkConfig(padded);
 const paddedMs = performance.now() - tp;
 const tj = performance.now();
 try { JSON.parse(padded); } catch { /* comments */ }
-report('check, 50 MiB of padding', paddedMs, 'ms', { name: 'JSON.parse', value: performance.now() - tj }, 'linear: a few x JSON.parse');
+report('check, 50 MiB of padding', paddedMs, 'ms', { name: 'JSON.parse', value: performance.now() - tj }, 'under 1000 ms (was 41 s)');
