@@ -5,6 +5,7 @@ import { distance } from 'fastest-levenshtein';
 import { EXIT, UsageError, UserError } from './commands/command.ts';
 import { asksForHelp, INSTANCE_OPTION, instanceDir, parseCommandArgs, splitProgram } from './commands/args.ts';
 import { commands, helpText, isCommand, usageText } from './commands/registry.ts';
+import { formatError } from './core/errors.ts';
 import { sanitizeForTerminal } from './core/text/sanitize.ts';
 
 const TUI_OPTIONS = {
@@ -127,23 +128,25 @@ async function nonInteractive(dir: string, occlumVersion: string | undefined): P
 
 function reportError(err: unknown, usageText: string): number {
   if (err instanceof UsageError || (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
-    console.error(`occlum-studio: ${(err as Error).message}\n${usageText}`);
+    console.error(`occlum-studio: ${sanitizeForTerminal((err as Error).message)}\n${usageText}`);
     return EXIT.usage;
   }
   if (err instanceof UserError) {
-    console.error(`occlum-studio: ${err.message}`);
+    console.error(`occlum-studio: ${sanitizeForTerminal(err.message)}`);
     return err.exitCode;
   }
-  console.error(err);
+  console.error(`occlum-studio: ${formatError(err)}`);
   return 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    console.error(err);
-    process.exitCode = 1;
-  },
-);
+/** An error no command caught (an event handler, a stray promise): one line, after the TUI restored the screen. */
+function fatal(err: unknown): void {
+  process.once('exit', () => process.stderr.write(`occlum-studio: ${formatError(err)}\n`));
+  process.exit(1);
+}
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+}, fatal);

@@ -7,6 +7,7 @@ import { createInstance } from '../src/store/instance-actions.ts';
 import { LineEditor } from './widgets/LineEditor.tsx';
 import { useStudio, useStudioStore } from './store-context.tsx';
 import { theme } from './theme.ts';
+import { sanitizeForTerminal } from '../src/core/text/sanitize.ts';
 
 export function StartScreen() {
   const store = useStudioStore();
@@ -21,7 +22,7 @@ export function StartScreen() {
 
   return (
     <Box flexDirection="column" paddingX={1}>
-      <Text bold>No Occlum instance in {launchDir}</Text>
+      <Text bold>No Occlum instance in {sanitizeForTerminal(launchDir)}</Text>
       <Text color={theme.muted}>An instance is a directory with Occlum.json. i: init one here · n: new one in a new directory</Text>
       {prompting && (
         <LineEditor
@@ -42,7 +43,7 @@ export function StartScreen() {
             {instances.map((inst, i) => (
               <Text key={inst.dir} inverse={i === index}>
                 {' '}
-                {relative(launchDir, inst.dir) || '.'} <Text color={theme.muted}>{inst.status ?? 'no status file'}</Text>
+                {sanitizeForTerminal(relative(launchDir, inst.dir)) || '.'} <Text color={theme.muted}>{inst.status ?? 'no status file'}</Text>
               </Text>
             ))}
           </>

@@ -4,7 +4,7 @@
 // changed), its output streamed.
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { InputError, UsageError, printJson, type Command } from './command.ts';
+import { InputError, UsageError, printJson, type Command, say, sayErr } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { reportBackendError } from './runtime-output.ts';
 import { backendFlag, backendLabel, openCommandBackend, refuseFlags } from './backend-choice.ts';
@@ -63,7 +63,7 @@ export const command: Command = {
     const abs = (v: string | undefined) => (v === undefined ? undefined : resolve(v));
     const json = values.json!;
     const { backend, choice } = openCommandBackend(dir, backendFlag(values.backend), {
-      events: { buildProgress: json ? undefined : (p) => (p.progress ? undefined : console.log(p.message)) },
+      events: { buildProgress: json ? undefined : (p) => (p.progress ? undefined : say(p.message)) },
     });
     if (choice.kind === 'host') {
       refuseFlags(choice, [
@@ -95,19 +95,19 @@ export const command: Command = {
       printJson({ ...r, backend: choice.kind, backendReason: choice.reason });
       return r.ok ? 0 : 1;
     }
-    for (const w of r.warnings) console.error(`warning: ${w}`);
+    for (const w of r.warnings) sayErr(`warning: ${w}`);
     for (const p of r.problems) {
       if (p.severity === 'note') {
-        console.error(`note: ${p.path}: ${p.occlum}: ${p.explanation}`);
+        sayErr(`note: ${p.path}: ${p.occlum}: ${p.explanation}`);
         continue;
       }
-      console.error(`${p.severity}: ${p.path}: ${p.occlum}`);
-      console.error(`  ${p.explanation}`);
-      console.error(`  fix: ${p.fix}`);
+      sayErr(`${p.severity}: ${p.path}: ${p.occlum}`);
+      sayErr(`  ${p.explanation}`);
+      sayErr(`  fix: ${p.fix}`);
     }
     if (!r.ok) {
-      for (const e of r.errors) console.error(`error: ${e}`);
-      console.error(
+      for (const e of r.errors) sayErr(`error: ${e}`);
+      sayErr(
         choice.kind === 'host'
           ? 'occlum-studio: build failed; the previous build (if any) is unchanged'
           : 'occlum-studio: occlum build failed (occlum may already have replaced build/ and deleted run/)',
@@ -115,9 +115,9 @@ export const command: Command = {
       return 1;
     }
     if (choice.kind === 'host') {
-      console.log(`Built the Occlum image successfully (host backend, no enclave): ${r.filesStaged} entries, ${r.filesReused} reused, ${r.ms.toFixed(0)} ms`);
+      say(`Built the Occlum image successfully (host backend, no enclave): ${r.filesStaged} entries, ${r.filesReused} reused, ${r.ms.toFixed(0)} ms`);
     } else {
-      console.log(`occlum-studio: built with the ${backendLabel(choice.kind)} (${choice.reason}) in ${r.ms.toFixed(0)} ms`);
+      say(`occlum-studio: built with the ${backendLabel(choice.kind)} (${choice.reason}) in ${r.ms.toFixed(0)} ms`);
     }
     return 0;
   },

@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { checkConfig, readSettings, resolveVersion, type CheckResult, type VersionId } from '../core/config/index.ts';
-import { InputError, printJson, UsageError, type Command } from './command.ts';
+import { InputError, printJson, UsageError, type Command, say, sayErr } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { readConfigText } from '../core/instance/safe-read.ts';
 
@@ -102,8 +102,8 @@ export const command: Command = {
       if (values.json) {
         json.push({ file: t.display, version: r.version, explicitVersion: r.explicitVersion, detection: r.detection, counts: r.counts, diagnostics: r.diagnostics, notes });
       } else {
-        for (const n of notes) process.stderr.write(`occlum-studio: ${n}\n`);
-        process.stdout.write(formatResult(t, r).join('\n') + '\n');
+        for (const n of notes) sayErr(`occlum-studio: ${n}`);
+        say(...formatResult(t, r));
       }
     }
     if (values.json) printJson(json.length === 1 ? json[0] : json);

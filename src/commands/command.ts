@@ -1,6 +1,7 @@
 // Shared shape of headless subcommands: each module exports `command: Command`.
 // Every command exits with a status from EXIT (README "Exit status"): the one table of the CLI.
 import type { ParseArgsConfig } from 'node:util';
+import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -42,6 +43,19 @@ export class UserError extends Error {
   constructor(message: string, readonly exitCode: number = EXIT.problems) {
     super(message);
   }
+}
+
+/**
+ * Prints lines of human output, each through the terminal sanitiser: they carry config keys,
+ * file names, paths and program output, and a control character in one must not act.
+ */
+export function say(...lines: string[]): void {
+  for (const l of lines) process.stdout.write(sanitizeForTerminal(l) + '\n');
+}
+
+/** `say` for stderr (diagnostics, progress notes). */
+export function sayErr(...lines: string[]): void {
+  for (const l of lines) process.stderr.write(sanitizeForTerminal(l) + '\n');
 }
 
 /** An input the command needs is missing or unreadable (a directory, file, instance, key): exit 2. */

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError, UsageError, UserError, printJson, type Command } from './command.ts';
+import { InputError, UsageError, UserError, printJson, type Command, say } from './command.ts';
 import { INSTANCE_OPTION, instanceDir as instanceArg, parseCommandArgs } from './args.ts';
 import { InstanceError, findHostMusl, newInstance } from '../core/instance/init.ts';
 import { isInstanceDir } from '../core/instance/discover.ts';
@@ -104,12 +104,12 @@ export const command: Command = {
     const { values, positionals } = parseCommandArgs(argv, OPTIONS);
     if (positionals.length > 1) throw new UsageError(`demo takes at most one directory, got ${positionals.length}`);
     const dir = instanceArg(values.instance, positionals[0] ?? (values.instance === undefined ? DEFAULT_DIR : undefined), false);
-    const say = values.json ? () => {} : (line: string) => console.log(line);
+    const note = values.json ? () => {} : (line: string) => say(line);
     requireMusl();
 
     let created = false;
     if (existsSync(dir) && isInstanceDir(dir)) {
-      say(`Reusing the instance in ${dir}`);
+      note(`Reusing the instance in ${dir}`);
     } else {
       if (existsSync(dir) && !isEmptyDir(dir)) {
         throw new InputError(`${dir} exists and is not an Occlum instance; give a new or empty directory (e.g. occlum-studio demo ./my-demo)`);
@@ -119,7 +119,7 @@ export const command: Command = {
         if (existsSync(dir)) rmdirSync(dir);
         newInstance(dir);
         created = true;
-        say(`Created an Occlum instance in ${dir}`);
+        note(`Created an Occlum instance in ${dir}`);
       } catch (err) {
         if (err instanceof InstanceError) throw new InputError(err.message);
         throw err;
@@ -127,7 +127,7 @@ export const command: Command = {
     }
     writeDemoProject(dir);
     compileDemo(dir);
-    say(`Compiled ${DEMO_SOURCE} into ${DEMO_ENTRY} with musl-gcc -fPIE -pie`);
+    note(`Compiled ${DEMO_SOURCE} into ${DEMO_ENTRY} with musl-gcc -fPIE -pie`);
 
     const backend = new HostBackend(dir);
     let build;
@@ -141,14 +141,14 @@ export const command: Command = {
       const lines = [...build.errors, ...build.problems.map((p) => `${p.path}: ${p.occlum} (fix: ${p.fix})`)];
       throw new UserError(`building the demo failed:\n  ${lines.join('\n  ')}`);
     }
-    say(`Built the image with the host backend (no enclave) in ${build.ms.toFixed(0)} ms`);
+    note(`Built the image with the host backend (no enclave) in ${build.ms.toFixed(0)} ms`);
 
     const interactive = process.stdout.isTTY && process.stdin.isTTY && !values['no-open'] && !values.json;
     if (values.json) printJson({ ok: true, dir, created, entry: DEMO_ENTRY, build: { ms: build.ms, rootMac: build.rootMac } });
     if (!interactive) {
-      say(`Run it:  occlum-studio run -C ${dir} ${DEMO_ENTRY}`);
-      say(`Or open the studio on it:  occlum-studio ${dir}`);
-      say(`Then edit ${join(dir, DEMO_SOURCE)}: each save recompiles, rebuilds and reruns it.`);
+      note(`Run it:  occlum-studio run -C ${dir} ${DEMO_ENTRY}`);
+      note(`Or open the studio on it:  occlum-studio ${dir}`);
+      note(`Then edit ${join(dir, DEMO_SOURCE)}: each save recompiles, rebuilds and reruns it.`);
       return 0;
     }
     const { openStudio } = await import('../../views/launch.tsx');

@@ -1,6 +1,6 @@
 // `occlum-studio doctor [--json]`: what this machine offers each backend, with the fix for every
 // missing piece. Exit 0 when at least one backend can build and run here, 1 otherwise.
-import { UsageError, printJson, type Command } from './command.ts';
+import { UsageError, printJson, type Command, say } from './command.ts';
 import { parseCommandArgs } from './args.ts';
 
 const OPTIONS = { json: { type: 'boolean', default: false } } as const;
@@ -35,7 +35,7 @@ export const command: Command = {
     if (positionals.length > 0) throw new UsageError(`doctor takes no arguments, got "${positionals[0]}"`);
     const report = probeMachine();
     if (values.json) printJson(report);
-    else console.log(formatReport(report));
+    else say(...formatReport(report).split('\n'));
     return report.ok ? 0 : 1;
   },
 };

@@ -3,7 +3,7 @@
 // occlum backend `occlum exec` prints it itself) and exits 1; --exit-status returns the program's
 // status instead.
 import { appendFileSync } from 'node:fs';
-import { UsageError, type Command } from './command.ts';
+import { UsageError, type Command, sayErr } from './command.ts';
 import { holdSignals, logSink, reportBackendError } from './runtime-output.ts';
 import { backendFlag, openCommandBackend } from './backend-choice.ts';
 import { INSTANCE_OPTION, instanceDir, parseProgramCommand } from './args.ts';
@@ -53,7 +53,7 @@ export const command: Command = {
       if (logFile && choice.kind === 'occlum') copyServerLog(dir, mark, logFile);
       if (choice.kind === 'occlum' && exit.status !== 0 && !exit.meaning.includes('(occlum exec printed')) {
         // No `Error: <status>` line came from occlum exec: the reason is the studio's to give.
-        process.stderr.write(`occlum-studio: ${exit.meaning}\n`);
+        sayErr(`occlum-studio: ${exit.meaning}`);
       }
       if (exitStatus || exit.status === 0) return exit.status;
       if (choice.kind === 'host') {

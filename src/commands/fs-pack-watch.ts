@@ -3,7 +3,8 @@
 // goes on; a signal stops it after the pack in flight has finished.
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UsageError, UserError } from './command.ts';
+import { UsageError, UserError, say, sayErr } from './command.ts';
+import { errorMessage } from '../core/errors.ts';
 import { isInside } from '../core/watch/scope.ts';
 import { LivePacker, type LivePackEvent } from '../core/watch/live-pack.ts';
 import type { KeyMode } from '../core/securefs/types.ts';
@@ -66,7 +67,7 @@ export async function packWatch(o: PackWatchOptions): Promise<number> {
     release();
     throw new UserError((err as Error).message);
   }
-  if (!emit) process.stderr.write(`watching ${src}, packing into ${outRoot} (Ctrl-C stops)\n`);
+  if (!emit) sayErr(`watching ${src}, packing into ${outRoot} (Ctrl-C stops)`);
   const sig = await signalled;
   await packer.stop();
   release();
@@ -104,16 +105,16 @@ function jsonOf(e: LivePackEvent, outRoot: string, macFile: string): object {
 function printText(e: LivePackEvent): void {
   const time = new Date(e.at).toTimeString().slice(0, 8);
   if (e.type === 'watch-error') {
-    process.stderr.write(`${time} watcher: ${e.message} (the next pack walks the whole tree)\n`);
+    sayErr(`${time} watcher: ${e.message} (the next pack walks the whole tree)`);
     return;
   }
   const shown = e.paths.slice(0, TEXT_PATHS).join(', ') + (e.paths.length > TEXT_PATHS ? ` (+${e.paths.length - TEXT_PATHS} more)` : '');
   const how = e.hinted ? shown : `walk (${e.unhinted})${shown ? `: ${shown}` : ''}`;
   if (e.type === 'error') {
-    process.stderr.write(`${time} pack failed: ${e.message} [${how}]; watching on\n`);
+    sayErr(`${time} pack failed: ${errorMessage(e)} [${how}]; watching on`);
     return;
   }
   const r = e.result;
   const ms = r.ms < 10 ? r.ms.toFixed(1) : r.ms.toFixed(0);
-  console.log(`${time} ${r.filesPacked} written, ${r.filesReused} reused  root MAC ${r.rootMac}  ${ms} ms  ${how}`);
+  say(`${time} ${r.filesPacked} written, ${r.filesReused} reused  root MAC ${r.rootMac}  ${ms} ms  ${how}`);
 }

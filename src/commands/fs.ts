@@ -3,9 +3,8 @@
 import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { type Command, InputError, UsageError, UserError, exitWhenStdoutCloses, printJson } from './command.ts';
+import { type Command, InputError, UsageError, UserError, exitWhenStdoutCloses, printJson, say, sayErr } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
-import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 import { MAX_SMALL_FILE_BYTES, readConfigText, readGeneratedText, readTextIfPresent } from '../core/instance/safe-read.ts';
 import { packWatch } from './fs-pack-watch.ts';
 import { hostImageKeyFile, hostRunLayer, openHostFs, runOnlyView } from '../core/backend/host/fs-view.ts';
@@ -292,14 +291,14 @@ function progressPrinter(json: boolean | undefined, what: string): ((p: Progress
 
 function printVerify(r: VerifyReport, source: string | undefined): void {
   const head = r.ok ? 'OK' : 'FAILED';
-  console.log(`${head}: ${r.files} files, ${(r.bytes / 1048576).toFixed(1)} MiB checked; root MAC ${r.rootMac}`);
-  if (r.expectedRootMac) console.log(`expected root MAC ${r.expectedRootMac} (from ${source ?? 'caller'})`);
-  else console.log('no expected root MAC given (no .ROOT_MAC or config found): the chain is checked from the image\'s own root');
+  say(`${head}: ${r.files} files, ${(r.bytes / 1048576).toFixed(1)} MiB checked; root MAC ${r.rootMac}`);
+  if (r.expectedRootMac) say(`expected root MAC ${r.expectedRootMac} (from ${source ?? 'caller'})`);
+  else say('no expected root MAC given (no .ROOT_MAC or config found): the chain is checked from the image\'s own root');
   for (const p of r.problems) {
     const where = [p.hostFile && `host file ${p.hostFile}`, p.node !== undefined && `node ${p.node}`].filter(Boolean).join(', ');
-    console.log(`  ${p.kind.padEnd(12)} ${p.path}${where ? ` (${where})` : ''}: ${p.message}`);
+    say(`  ${p.kind.padEnd(12)} ${p.path}${where ? ` (${where})` : ''}: ${p.message}`);
   }
-  if (r.note) console.log(`note: ${r.note}`);
+  if (r.note) say(`note: ${r.note}`);
 }
 
 async function pfCommand(sub: string | undefined, rest: string[], v: Values): Promise<number> {
@@ -325,25 +324,25 @@ async function pfCommand(sub: string | undefined, rest: string[], v: Values): Pr
       }
       if (v.json) printJson({ file, header, info, error });
       else {
-        console.log(`${file}: ${header.magic === 'ELIF_XGS' ? 'SGX protected file' : `magic ${JSON.stringify(header.magic)}`}, version ${header.major}.${header.minor}, ${header.hostBytes} bytes on disk`);
-        console.log(`  header: use_user_kdk_key=${header.useUserKdkKey} integrity_only=${header.integrityOnly} update_flag=${header.updateFlag} isv_svn=${header.isvSvn} cpu_svn=${header.cpuSvn}`);
-        console.log(`  MAC ${header.mac}`);
+        say(`${file}: ${header.magic === 'ELIF_XGS' ? 'SGX protected file' : `magic ${JSON.stringify(header.magic)}`}, version ${header.major}.${header.minor}, ${header.hostBytes} bytes on disk`);
+        say(`  header: use_user_kdk_key=${header.useUserKdkKey} integrity_only=${header.integrityOnly} update_flag=${header.updateFlag} isv_svn=${header.isvSvn} cpu_svn=${header.cpuSvn}`);
+        say(`  MAC ${header.mac}`);
         if (info) {
           const i = info as { mode: string; size: number; nodes: number; extraNodes: number; recovered: boolean };
-          console.log(`  ${i.mode}; ${i.size} bytes of content in ${i.nodes} nodes${i.extraNodes ? ` (${i.extraNodes} extra trailing)` : ''}${i.recovered ? '; recovery journal applied in memory' : ''}; all nodes authenticate`);
-        } else console.log(`  cannot open with ${key.kind}: ${error!.message}`);
+          say(`  ${i.mode}; ${i.size} bytes of content in ${i.nodes} nodes${i.extraNodes ? ` (${i.extraNodes} extra trailing)` : ''}${i.recovered ? '; recovery journal applied in memory' : ''}; all nodes authenticate`);
+        } else say(`  cannot open with ${key.kind}: ${error!.message}`);
       }
       return info ? 0 : 1;
     }
     try {
       const info = await pfVerify(file, key);
       if (v.json) printJson({ ok: true, ...info });
-      else console.log(`OK: ${file}: ${info.mode}, ${info.size} bytes, MAC ${info.mac}`);
+      else say(`OK: ${file}: ${info.mode}, ${info.size} bytes, MAC ${info.mac}`);
       return 0;
     } catch (err) {
       const e = err as Error & { code?: string; node?: number };
       if (v.json) printJson({ ok: false, code: e.code, node: e.node, message: e.message });
-      else console.log(`FAILED: ${e.message}`);
+      else say(`FAILED: ${e.message}`);
       return 1;
     }
   } catch (err) {
@@ -383,12 +382,12 @@ export const command: Command = {
           } else if (sub === 'stat') {
             const e = view.stat(path);
             if (json) printJson(e);
-            else for (const [k, val] of Object.entries(e)) console.log(`${k.padEnd(9)} ${k === 'mode' ? `0${(val as number).toString(8)} (${modeString(e)})` : val}`);
+            else for (const [k, val] of Object.entries(e)) say(`${k.padEnd(9)} ${k === 'mode' ? `0${(val as number).toString(8)} (${modeString(e)})` : val}`);
           } else if (sub === 'ls') {
             const e = view.stat(path);
             const l = e.type === 'dir' ? view.listing(path) : { entries: [e], skipped: [] };
             if (json) printJson(l.entries);
-            else for (const i of l.entries) console.log(lsLine(i));
+            else for (const i of l.entries) say(lsLine(i));
             return reportSkipped(l.skipped);
           } else {
             const top = view.stat(path);
@@ -404,7 +403,7 @@ export const command: Command = {
                 const label = i.path === top.path ? i.path : i.name;
                 // The root is "/" already; other directories get a trailing slash.
                 const extra = i.type === 'symlink' ? ` -> ${i.target}` : i.type === 'dir' ? (i.path === '/' ? '' : '/') : `  (${i.size})`;
-                console.log(`${'  '.repeat(depth)}${label}${extra}${i.layer && i.layer !== 'image' ? `  [${i.layer}]` : ''}`);
+                say(`${'  '.repeat(depth)}${label}${extra}${i.layer && i.layer !== 'image' ? `  [${i.layer}]` : ''}`);
               }
             }
             return reportSkipped(tree.skipped.filter((s) => under(s.path)));
@@ -438,8 +437,8 @@ export const command: Command = {
           if (progressPrinter(json, '')) process.stderr.write('\r\x1b[K');
           if (json) printJson(r);
           else {
-            console.log(`extracted ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks (${r.bytes} bytes) to ${resolve(dest)}`);
-            for (const s of r.skipped) console.log(`  skipped ${sanitizeForTerminal(s.path)}: ${sanitizeForTerminal(s.reason)}`);
+            say(`extracted ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks (${r.bytes} bytes) to ${resolve(dest)}`);
+            for (const s of r.skipped) say(`  skipped ${s.path}: ${s.reason}`);
           }
           return r.skipped.length ? 1 : 0;
         } catch (err) {
@@ -463,8 +462,8 @@ export const command: Command = {
         })();
         const sign = { added: '+', removed: '-', changed: 'M', mode: 'm', type: 'T' } as const;
         if (json) printJson({ src: resolve(src), identical: items.length === 0, items });
-        else if (items.length === 0) console.log(`image matches ${resolve(src)}`);
-        else for (const i of items) console.log(`${sign[i.change]} ${i.path}${i.detail ? `  (${i.detail})` : ''}`);
+        else if (items.length === 0) say(`image matches ${resolve(src)}`);
+        else for (const i of items) say(`${sign[i.change]} ${i.path}${i.detail ? `  (${i.detail})` : ''}`);
         return items.length ? 1 : 0;
       }
       case 'pack': {
@@ -486,7 +485,7 @@ export const command: Command = {
           const r = await packImage({ src, outRoot, macFile, key, incremental: !v.full, onProgress: progressPrinter(json, 'packing') });
           if (progressPrinter(json, '')) process.stderr.write('\r\x1b[K');
           if (json) printJson({ ...r, outRoot: resolve(outRoot), macFile: resolve(macFile), info: imageInfo(outRoot, key) });
-          else console.log(`packed ${resolve(src)} -> ${resolve(outRoot)}: root MAC ${r.rootMac}; ${r.filesPacked} inode files written, ${r.filesReused} reused; ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms`);
+          else say(`packed ${resolve(src)} -> ${resolve(outRoot)}: root MAC ${r.rootMac}; ${r.filesPacked} inode files written, ${r.filesReused} reused; ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms`);
           return 0;
         } catch (err) {
           throw asUserError(err);
@@ -505,7 +504,7 @@ export const command: Command = {
 function reportSkipped(skipped: SkippedEntry[]): number {
   for (const s of skipped) {
     const name = s.name === undefined ? '' : ` entry ${JSON.stringify(s.name)}`;
-    process.stderr.write(sanitizeForTerminal(`occlum-studio: skipped in ${s.path}${name}: ${s.reason}`) + '\n');
+    sayErr(`occlum-studio: skipped in ${s.path}${name}: ${s.reason}`);
   }
   if (skipped.length) process.stderr.write(`occlum-studio: ${skipped.length} entr${skipped.length === 1 ? 'y was' : 'ies were'} left out (see above); fs verify checks the whole image\n`);
   return skipped.length ? 1 : 0;

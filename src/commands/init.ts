@@ -2,7 +2,7 @@
 // studio writes the 0.31 layout and template itself. Occlum: the installed `occlum init`, run in
 // the directory and never given an argument that makes it hang (only --init-ra grpc_ratls|aecs).
 import { resolve } from 'node:path';
-import { InputError, UsageError, printJson, type Command } from './command.ts';
+import { InputError, UsageError, printJson, type Command, say } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { InstanceError, initInstance, newInstance, type InitResult } from '../core/instance/init.ts';
 import { OcclumBackend } from '../core/backend/occlum/index.ts';
@@ -15,9 +15,9 @@ export function reportInit(r: InitResult, json: boolean, verb: string): void {
     printJson({ ok: true, dir: r.dir, created: r.created, musl: r.musl, localtime: r.localtime, backend: 'host' });
     return;
   }
-  console.log(`${verb} an Occlum instance in ${r.dir}`);
+  say(`${verb} an Occlum instance in ${r.dir}`);
   if (!r.musl) {
-    console.log(
+    say(
       'note: no musl libc found on this host, so image/lib has no /lib/ld-musl-x86_64.so.1; install musl (apt-get install musl-tools) or copy a loader in before building',
     );
   }
@@ -63,7 +63,7 @@ export async function initThrough(
 
 function reportOcclumInit(dir: string, choice: BackendChoice, json: boolean, verb: string): void {
   if (json) printJson({ ok: true, dir, backend: choice.kind, backendReason: choice.reason });
-  else console.log(`${verb} an Occlum instance in ${dir} (occlum backend: ${choice.reason})`);
+  else say(`${verb} an Occlum instance in ${dir} (occlum backend: ${choice.reason})`);
 }
 
 export const command: Command = {

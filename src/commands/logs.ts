@@ -122,11 +122,13 @@ export const command: Command = {
         emit(parser.feed(chunk as Buffer));
         await out.drain();
       }
+      emit(parser.end());
     } catch (err) {
       if (err instanceof InputError) throw err;
+      // A line that ran out of the pattern's time budget: the pattern is the thing to change.
+      if (err instanceof FilterError) throw new UsageError(`--grep: ${err.message}`);
       throw new InputError(`reading the log failed: ${(err as Error).message}`);
     }
-    emit(parser.end());
     await out.drain(true);
     return 0;
   },

@@ -1,7 +1,7 @@
 // `occlum-studio run <path> [args…]`: `occlum run` through the chosen backend (host sandbox or the
 // installed Occlum). Options only before the program path; the program's stdio is this terminal;
 // exit status as `occlum run` gives it (127 could not launch, 128+n signal n).
-import { UsageError, type Command } from './command.ts';
+import { UsageError, type Command, sayErr } from './command.ts';
 import { holdSignals, logSink, reportBackendError } from './runtime-output.ts';
 import { backendFlag, openCommandBackend, refuseFlags } from './backend-choice.ts';
 import { INSTANCE_OPTION, instanceDir, parseProgramCommand } from './args.ts';
@@ -45,7 +45,7 @@ export const command: Command = {
       // The host backend throws for launch failures; occlum's own launcher prints little, so the
       // studio adds what it knows (the path problem, or the boot error it read).
       if (choice.kind === 'occlum' && (exit.status === 127 || /^Occlum failed to boot/.test(exit.meaning))) {
-        process.stderr.write(`occlum-studio: ${exit.meaning}\n`);
+        sayErr(`occlum-studio: ${exit.meaning}`);
       }
       return exit.status;
     } catch (err) {

@@ -2,6 +2,7 @@
 // reporting BackendError the way `occlum` does (its lines, then a hint).
 import { appendFileSync } from 'node:fs';
 import { BackendError, type RuntimeLogRecord } from '../core/backend/types.ts';
+import { sayErr } from './command.ts';
 
 /** Log records go to stderr (as occlum-run prints them) or to a file. */
 export function logSink(file: string | undefined): (r: RuntimeLogRecord) => void {
@@ -12,8 +13,8 @@ export function logSink(file: string | undefined): (r: RuntimeLogRecord) => void
 /** Prints a backend failure as Occlum would, plus what to do; returns the exit status. */
 export function reportBackendError(err: unknown): number {
   if (!(err instanceof BackendError)) throw err;
-  for (const l of err.occlumLines) process.stderr.write(l + '\n');
-  if (!err.occlumLines.includes(err.message)) process.stderr.write(`occlum-studio: ${err.message}\n`);
+  sayErr(...err.occlumLines);
+  if (!err.occlumLines.includes(err.message)) sayErr(`occlum-studio: ${err.message}`);
   return err.exitCode;
 }
 

@@ -1,7 +1,7 @@
 // `occlum-studio start`: one long-lived server for the instance (like `occlum start`), through the
 // chosen backend: the host sandbox, or the installed Occlum's exec server (started by the studio
 // so its stderr, where exec launch errors appear, lands in a file the studio reads).
-import { type Command, UsageError } from './command.ts';
+import { type Command, UsageError, say } from './command.ts';
 import { logSink, reportBackendError } from './runtime-output.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { backendFlag, openCommandBackend, refuseFlags } from './backend-choice.ts';
@@ -33,7 +33,7 @@ export const command: Command = {
     }
     try {
       await backend.start();
-      console.log('server is running.');
+      say('server is running.');
       return 0;
     } catch (err) {
       return reportBackendError(err);

@@ -1,7 +1,7 @@
 // `occlum-studio status`: the instance's state from live process checks (not the status file,
 // which Occlum leaves stale, spec 1.4), as the chosen backend sees it. The state word alone goes
 // to stdout (scripts compare it); which backend answered goes to stderr, and into --json.
-import { EXIT, type Command, UsageError, printJson } from './command.ts';
+import { EXIT, type Command, UsageError, printJson, say, sayErr } from './command.ts';
 import { readStatusFile } from '../core/instance/status.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { backendFlag, backendLabel, openCommandBackend } from './backend-choice.ts';
@@ -24,10 +24,10 @@ export const command: Command = {
     if (values.json) {
       printJson({ dir, status, statusFile: readStatusFile(dir), backend: choice.kind, backendReason: choice.reason });
     } else if (status === 'uninitialized') {
-      console.error(`occlum-studio: ${dir} is not an Occlum instance (no .__occlum_status); run init first`);
+      sayErr(`occlum-studio: ${dir} is not an Occlum instance (no .__occlum_status); run init first`);
     } else {
-      console.log(status);
-      console.error(`(${backendLabel(choice.kind)}: ${choice.reason})`);
+      say(status);
+      sayErr(`(${backendLabel(choice.kind)}: ${choice.reason})`);
     }
     // Not an instance: the command's input is wrong (exit 2), as for every command given a non-instance.
     return status === 'uninitialized' ? EXIT.usage : EXIT.ok;

@@ -1,7 +1,7 @@
 // `occlum-studio stop`: ends every program of the server and the server itself, through the
 // chosen backend; nothing stays running or mounted. Host: TERM, then KILL after --timeout ms.
 // Occlum: `occlum stop` (which waits up to ~31 s, then kills); --timeout cuts that wait short.
-import { type Command, UsageError } from './command.ts';
+import { type Command, UsageError, say } from './command.ts';
 import { reportBackendError } from './runtime-output.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { backendFlag, openCommandBackend } from './backend-choice.ts';
@@ -26,9 +26,9 @@ export const command: Command = {
       events: { output: (_s, c) => process.stderr.write(c) },
     });
     try {
-      console.log('server is stopping.');
+      say('server is stopping.');
       await backend.stop(timeout ?? (choice.kind === 'host' ? 3000 : undefined));
-      console.log('server stopped.');
+      say('server stopped.');
       return 0;
     } catch (err) {
       return reportBackendError(err);

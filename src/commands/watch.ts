@@ -3,7 +3,7 @@
 // and reruns the `--run` command. Prints the loop's events as text, or as NDJSON with --json.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError, UsageError, type Command } from './command.ts';
+import { InputError, UsageError, type Command, sayErr } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs, splitProgram } from './args.ts';
 import { formatPath } from '../core/config/types.ts';
 import { BackendChoiceError } from '../core/detect/backend-choice.ts';
@@ -134,7 +134,7 @@ function ndjsonPrinter(): Printer {
 }
 
 function textPrinter(): Printer {
-  const err = (s: string) => process.stderr.write(s + '\n');
+  const err = (s: string) => sayErr(s);
   return (event, d) => {
     switch (event) {
       case 'ready': {

@@ -10,6 +10,7 @@ import {
   type CheckResult, type Diagnostic, type DiskState, type EditOp, type JsonPath, type VersionId,
 } from '../core/config/index.ts';
 import { pathKey } from '../core/config/outline.ts';
+import { errorMessage } from '../core/errors.ts';
 import type { StudioState, StudioStore } from './index.ts';
 
 export type ConfigMode = 'tree' | 'problems' | 'edit' | 'insert' | 'search';
@@ -112,7 +113,7 @@ export const createConfigSlice: StateCreator<StudioState, [], [], ConfigSlice> =
       try {
         if (history.push(applyOp(history.text, op))) refresh();
       } catch (err) {
-        get().setFlash(`edit failed: ${(err as Error).message}`, 'error');
+        get().setFlash(`edit failed: ${errorMessage(err)}`, 'error');
       }
     },
     configSetText(text) {
@@ -147,7 +148,7 @@ export const createConfigSlice: StateCreator<StudioState, [], [], ConfigSlice> =
           patch({ conflict: { diskText: err.diskText ?? null } });
           get().setFlash('the file changed on disk: R reloads it (your edits stay undoable), ctrl+o overwrites', 'error');
         } else {
-          get().setFlash(`save failed: ${(err as Error).message}`, 'error');
+          get().setFlash(`save failed: ${errorMessage(err)}`, 'error');
         }
         return false;
       }
@@ -163,7 +164,7 @@ export const createConfigSlice: StateCreator<StudioState, [], [], ConfigSlice> =
         refresh();
         get().setFlash(`reloaded ${basename(c.file)} from disk`);
       } catch (err) {
-        get().setFlash(`reload failed: ${(err as Error).message}`, 'error');
+        get().setFlash(`reload failed: ${errorMessage(err)}`, 'error');
       }
     },
     configCheckDisk() {

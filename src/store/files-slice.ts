@@ -15,6 +15,7 @@ import type { DiffItem } from '../core/securefs/index.ts';
 import { openBackend } from '../core/backend/select.ts';
 import { inRunLayer, runOnlyView } from '../core/backend/host/fs-view.ts';
 import { sanitizeForTerminal } from '../core/text/sanitize.ts';
+import { errorMessage } from '../core/errors.ts';
 import type { StudioState, StudioStore } from './index.ts';
 import { PreviewPager, WINDOW } from './files-preview.ts';
 
@@ -758,7 +759,7 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
         else s.setFlash(`extracted ${e.path} to ${dest}: ${counts}${skipped}`, result.skipped.length ? 'error' : 'info');
       } catch (err) {
         patch({ extracting: null });
-        s.setFlash(`extract ${e.path} to ${dest} failed: ${(err as Error).message}`, 'error');
+        s.setFlash(`extract ${e.path} to ${dest} failed: ${errorMessage(err)}`, 'error');
       } finally {
         extractAbort = null;
       }

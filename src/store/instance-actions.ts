@@ -1,5 +1,6 @@
 // Creating instances from the start screen (init here / new directory), then opening them.
 import { initInstance, newInstance } from '../core/instance/init.ts';
+import { errorMessage } from '../core/errors.ts';
 import { openInstance, type StudioStore } from './index.ts';
 
 export async function createInstance(store: StudioStore, how: 'init' | 'new', path: string): Promise<void> {
@@ -10,6 +11,6 @@ export async function createInstance(store: StudioStore, how: 'init' | 'new', pa
     await openInstance(store, result.dir);
     s.setFlash(`created an Occlum instance in ${result.dir}${musl}`);
   } catch (err) {
-    s.setFlash((err as Error).message, 'error');
+    s.setFlash(errorMessage(err), 'error');
   }
 }

@@ -194,7 +194,14 @@ export function createLogsSlice(capacity = DEFAULT_CAPACITY): StateCreator<Studi
       const m = searchMatcher();
       if (!m) return;
       const from = get().logs.cursor;
-      const i = buffer.find(inclusive ? from - dir : from, dir, (r) => m(r.text));
+      let i: number;
+      try {
+        i = buffer.find(inclusive ? from - dir : from, dir, (r) => m(r.text));
+      } catch (err) {
+        if (!(err instanceof FilterError)) throw err;
+        get().setFlash(err.message, 'error');
+        return;
+      }
       if (i < 0) {
         get().setFlash(`no record matches "${get().logs.search}"`, 'error');
         return;

@@ -13,6 +13,7 @@ import { decodeExecError, explainExit, type ExitExplanation } from '../core/pty/
 import { formatCommandLine, parseCommandLine, CommandLineError } from '../core/pty/command-line.ts';
 import { addToHistory, loadHistory, saveHistory, type HistoryEntry } from '../core/pty/history.ts';
 import { entryCandidates } from '../core/pty/candidates.ts';
+import { errorMessage } from '../core/errors.ts';
 import { translateInput } from '../core/pty/input.ts';
 import { BackendError, type BackendEvents } from '../core/backend/types.ts';
 import { openBackend } from '../core/backend/select.ts';
@@ -211,7 +212,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       try {
         saveHistory(dir, history);
       } catch (err) {
-        get().setFlash(`could not save the run history: ${(err as Error).message}`, 'error');
+        get().setFlash(`could not save the run history: ${errorMessage(err)}`, 'error');
       }
     };
 
@@ -284,7 +285,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       } catch (err) {
         const lines = err instanceof BackendError && err.occlumLines.length > 0 ? err.occlumLines : [];
         const status = err instanceof BackendError ? err.exitCode : 1;
-        const message = (err as Error).message;
+        const message = errorMessage(err);
         if (!current()) return null;
         patchTab(id, {
           state: 'refused',
@@ -300,14 +301,22 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         session = PtySession.spawn(plan, { ...get().run.size });
       } catch (err) {
         plan.finish?.(127, null);
-        patchTab(id, { state: 'refused', error: [(err as Error).message], exit: explainExit(127, kind), endedAt: Date.now() });
+        patchTab(id, { state: 'refused', error: [errorMessage(err)], exit: explainExit(127, kind), endedAt: Date.now() });
+        return id;
+      }
+      try {
+        plan.started?.(session.pid);
+      } catch (err) {
+        // The backend could not record the run (a full disk): the program must not run untracked.
+        session.kill('SIGKILL');
+        session.dispose();
+        patchTab(id, { state: 'refused', error: [errorMessage(err)], exit: explainExit(127, kind), endedAt: Date.now() });
         return id;
       }
       sessions.set(id, session);
       // Only launched commands are remembered: a refused typo should not come back as a choice.
       persistHistory({ kind, path, args });
       ensureExitHook();
-      plan.started?.(session.pid);
       session.onChange(() => {
         if (get().run.active === id) bump();
       });
@@ -453,7 +462,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
           get().setFlash(action === 'start' ? 'server is running: x execs programs in it' : 'server stopped', 'info');
         } catch (err) {
           const lines = err instanceof BackendError ? err.occlumLines : [];
-          const msg = (err as Error).message;
+          const msg = errorMessage(err);
           get().setFlash(lines.length && !lines.includes(msg) ? `${msg} (${lines.join(' ')})` : msg, 'error');
         }
       },

@@ -19,3 +19,14 @@ test('printable text, wide characters and emoji are kept; lone surrogates are re
 test('keepLayout keeps newlines and tabs only', () => {
   assert.equal(sanitizeForTerminal('a\n\tb\x1b[2J', { keepLayout: true }), 'a\n\tb\\e[2J');
 });
+
+test('keepNewlines keeps newlines only', () => {
+  assert.equal(sanitizeForTerminal('a\n\tb\x0b\r', { keepNewlines: true }), 'a\n\\tb\\x0b\\r');
+});
+
+test('the host runtime log line keeps its colours but not the message\'s escapes', async () => {
+  const { formatOcclumLine } = await import('../../src/core/backend/host/log.ts');
+  const line = formatOcclumLine(new Date(0), 'info', 'process', 'Process created: elf = /bin/x\x1b]0;owned\x07\r');
+  assert.ok(line.startsWith('\x1b[32m[') && line.endsWith('\x1b[0m'));
+  assert.ok(line.includes('elf = /bin/x\\e]0;owned\\x07\\r'));
+});

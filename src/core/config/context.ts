@@ -4,7 +4,7 @@ import { findNodeAtLocation, type Node } from 'jsonc-parser';
 import { opsToEdits, type EditOp } from './edit.ts';
 import type { LineIndex } from './location.ts';
 import { nodePath } from './parse.ts';
-import type { Diagnostic, Fix, JsonPath, Severity } from './types.ts';
+import type { Diagnostic, Fix, JsonPath, Severity, TextEdit } from './types.ts';
 import type { Detection, VersionId } from './versions.ts';
 
 export interface CheckOptions {
@@ -64,7 +64,16 @@ export class RuleContext {
   /** A fix made of edit operations, or undefined if it would change nothing. */
   fix(title: string, ops: EditOp[]): Fix | undefined {
     if (ops.length === 0) return undefined;
-    if (this.text.length > MAX_FIX_TEXT && !ops.every((o) => o.kind === 'set' && isScalar(o.value))) return undefined;
+    if (this.text.length > MAX_FIX_TEXT) {
+      // Only in-place value changes, from the tree we have: re-parsing costs a pass per fix.
+      const edits: TextEdit[] = [];
+      for (const o of ops) {
+        const node = o.kind === 'set' && isScalar(o.value) ? this.get(o.path) : undefined;
+        if (!node || node.type === 'object' || node.type === 'array' || o.kind !== 'set') return undefined;
+        edits.push({ offset: node.offset, length: node.length, content: JSON.stringify(o.value) });
+      }
+      return { title, edits };
+    }
     try {
       const edits = opsToEdits(this.text, ops);
       return edits.length ? { title, edits } : undefined;

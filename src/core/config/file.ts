@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync, chmodSync, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readConfigText } from '../instance/safe-read.ts';
+import { withPath } from '../errors.ts';
 
 export interface DiskState {
   mtimeMs: number;
@@ -79,7 +80,7 @@ export function saveConfigFile(path: string, text: string, known: DiskState | un
   } catch (err) {
     closeSync(fd);
     try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw err;
+    throw withPath(err, path);
   }
   closeSync(fd);
   chmodSync(tmp, mode); // umask may have narrowed the open() mode

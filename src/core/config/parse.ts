@@ -4,6 +4,7 @@
 // Never throws: every problem becomes a located diagnostic.
 import { createScanner, parseTree, type Node, type ParseError } from 'jsonc-parser';
 import { LineIndex } from './location.ts';
+import { squeezeWhitespace } from './squeeze.ts';
 import type { Diagnostic, Fix, JsonPath } from './types.ts';
 
 // jsonc-parser's SyntaxKind / ParseErrorCode values (declared as const enums upstream).
@@ -46,9 +47,15 @@ const PARSE_ERROR_TEXT: Record<number, string> = {
 export function parseConfig(text: string): ParsedConfig {
   const lines = new LineIndex(text);
   const syntax: Diagnostic[] = [];
+  // The scanner and parser read `work` (long whitespace runs cut); offsets map back through `orig`.
+  const { text: work, toOriginal: orig } = squeezeWhitespace(text);
+  const mapEdit = (e: { offset: number; length: number; content: string }) => {
+    const offset = orig(e.offset);
+    return { offset, length: orig(e.offset + e.length) - offset, content: e.content };
+  };
   const at = (offset: number, length: number, message: string, code: string, fix?: Fix): Diagnostic => {
-    const s = lines.position(offset);
-    const e = lines.position(offset + length);
+    const s = lines.position(orig(offset));
+    const e = lines.position(orig(offset + length));
     return { severity: 'error', code, path: [], line: s.line, column: s.column, endLine: e.line, endColumn: e.column, message, ...(fix ? { fix } : {}) };
   };
 
@@ -65,7 +72,7 @@ export function parseConfig(text: string): ParsedConfig {
 
   // Pass 1: comments, trailing commas and nesting depth, which parseTree accepts silently
   // (or, for depth, would recurse too deep on).
-  const scanner = createScanner(text, false);
+  const scanner = createScanner(work, false);
   const stack: number[] = []; // T.OpenBrace | T.OpenBracket
   let prev = 0; // previous significant token
   let pendingComma = -1; // offset of a comma not yet followed by a value
@@ -82,7 +89,7 @@ export function parseConfig(text: string): ParsedConfig {
       else expected = top === T.OpenBrace ? 'expected `,` or `}`' : 'expected `,` or `]`';
       syntax.push(at(off, len, `${expected}: JSON does not allow comments; Occlum's build (serde_json) fails here`, 'comment', {
         title: 'Remove the comment',
-        edits: [removalEdit(text, off, len)],
+        edits: [mapEdit(removalEdit(work, off, len))],
       }));
       continue;
     }
@@ -90,7 +97,7 @@ export function parseConfig(text: string): ParsedConfig {
     if ((kind === T.CloseBrace || kind === T.CloseBracket) && prev === T.Comma && pendingComma >= 0) {
       syntax.push(at(pendingComma, 1, "trailing comma: JSON does not allow a comma before a closing bracket; Occlum's build (serde_json) fails here", 'trailing-comma', {
         title: 'Remove the trailing comma',
-        edits: [{ offset: pendingComma, length: 1, content: '' }],
+        edits: [mapEdit({ offset: pendingComma, length: 1, content: '' })],
       }));
     }
     if (kind === T.OpenBrace || kind === T.OpenBracket) {
@@ -120,7 +127,8 @@ export function parseConfig(text: string): ParsedConfig {
   const errors: ParseError[] = [];
   let root: Node | undefined;
   try {
-    root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false });
+    root = parseTree(work, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false });
+    if (root && work !== text) toOriginalOffsets(root, orig);
   } catch (err) {
     // jsonc-parser does not throw on bad input; guard anyway so the caller never sees a throw.
     syntax.push(at(0, 0, `cannot parse: ${(err as Error).message}`, 'syntax'));
@@ -174,6 +182,16 @@ function removalEdit(text: string, off: number, len: number) {
   }
   // Keep the line break after a trailing `// comment`.
   return { offset: start, length: off + len - start, content: '' };
+}
+
+/** Rewrites a tree parsed from a squeezed text to the original text's offsets. */
+function toOriginalOffsets(node: Node, orig: (offset: number) => number): void {
+  const n = node as { offset: number; length: number; colonOffset?: number };
+  const start = orig(n.offset);
+  n.length = orig(n.offset + n.length) - start;
+  n.offset = start;
+  if (n.colonOffset !== undefined) n.colonOffset = orig(n.colonOffset);
+  for (const child of node.children ?? []) toOriginalOffsets(child, orig);
 }
 
 /** JSON path of a tree node. */

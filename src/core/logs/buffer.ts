@@ -4,7 +4,7 @@
 // Errors and warnings are what a developer scrolls back for, and a trace-level flood would push
 // them out of the ring within a second. So a record of level error/warn that the ring evicts
 // moves to a small second tier (`kept`, FIFO) and stays in the view, before the live records.
-import { compileFilter, DEFAULT_FILTER, type LogFilter, type RecordPredicate } from './filter.ts';
+import { compileFilter, DEFAULT_FILTER, FilterError, type LogFilter, type RecordPredicate } from './filter.ts';
 import { RingBuffer } from './ring.ts';
 import type { LogRecord } from './types.ts';
 
@@ -40,11 +40,21 @@ export class LogBuffer {
   append(rec: LogRecord): number {
     if (this.ring.size === this.ring.capacity) this.evict();
     const id = this.ring.push(rec);
-    if (this.pred(rec)) this.ids.push(id);
+    if (this.passes(rec)) this.ids.push(id);
     return id;
   }
 
-  /** Throws FilterError for an invalid regex (the current filter is then kept). */
+  /** A record on which the filter's pattern runs out of time is not shown (nor does it stop the stream). */
+  private passes(rec: LogRecord): boolean {
+    try {
+      return this.pred(rec);
+    } catch (err) {
+      if (err instanceof FilterError) return false;
+      throw err;
+    }
+  }
+
+  /** Throws FilterError for an invalid regex or one over its time budget (the current filter is then kept). */
   setFilter(f: LogFilter): void {
     const pred = compileFilter(f);
     this.filter = f;

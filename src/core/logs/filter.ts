@@ -2,6 +2,9 @@
 // (case-insensitive unless the pattern has an upper-case letter); `inverse` inverts only the
 // text/regex match, like `grep -v`, while the level/field filters still apply.
 import { LEVEL_RANK, type Level, type LogRecord } from './types.ts';
+import { compileUserRegex, FilterError, type UserRegex } from './user-regex.ts';
+
+export { FilterError };
 
 export interface LogFilter {
   /** Least severe level shown: 'trace' shows every level, 'error' only errors. */
@@ -33,7 +36,6 @@ export const DEFAULT_FILTER: LogFilter = {
   includeRaw: true,
 };
 
-export class FilterError extends Error {}
 
 export type TextMatcher = (s: string) => boolean;
 
@@ -42,13 +44,7 @@ export function compileText(pattern: string, regex: boolean): TextMatcher | null
   if (pattern === '') return null;
   const caseSensitive = pattern !== pattern.toLowerCase();
   if (regex) {
-    let re: RegExp;
-    try {
-      re = new RegExp(pattern, caseSensitive ? '' : 'i');
-    } catch (err) {
-      throw new FilterError(`invalid regular expression /${pattern}/: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '')}`);
-    }
-    return (s) => re.test(s);
+    return compileUserRegex(pattern).test;
   }
   if (caseSensitive) return (s) => s.includes(pattern);
   // A case-insensitive regex of the escaped text: no lower-cased copy of every record.
@@ -56,22 +52,23 @@ export function compileText(pattern: string, regex: boolean): TextMatcher | null
   return (s) => re.test(s);
 }
 
+/** The pattern a view highlights stays the same across the lines of a frame. */
+let lastRanges: { pattern: string; re: UserRegex } | undefined;
+
 /** Where the pattern matches in a line, for highlighting: [start, end) pairs. */
 export function matchRanges(line: string, pattern: string, regex: boolean): [number, number][] {
   if (pattern === '') return [];
-  const caseSensitive = pattern !== pattern.toLowerCase();
-  let re: RegExp;
-  try {
-    re = new RegExp(regex ? pattern : pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), caseSensitive ? 'g' : 'gi');
-  } catch {
-    return [];
+  if (regex) {
+    try {
+      if (lastRanges?.pattern !== pattern) lastRanges = { pattern, re: compileUserRegex(pattern) };
+      return lastRanges.re.ranges(line, 201);
+    } catch {
+      return [];
+    }
   }
+  const re = new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), pattern !== pattern.toLowerCase() ? 'g' : 'gi');
   const out: [number, number][] = [];
   for (let m = re.exec(line); m; m = re.exec(line)) {
-    if (m[0].length === 0) {
-      re.lastIndex++;
-      continue;
-    }
     out.push([m.index, m.index + m[0].length]);
     if (out.length > 200) break;
   }

@@ -1,6 +1,7 @@
 // Human rendering of records for the `logs` command: one line per record (multi-line records
 // indent their continuation lines), optionally coloured by level.
 import type { Level, LogRecord } from './types.ts';
+import { sanitizeForTerminal } from '../text/sanitize.ts';
 
 const COLOR: Record<Level, string> = { error: '\x1b[31m', warn: '\x1b[33m', info: '\x1b[32m', debug: '\x1b[36m', trace: '\x1b[2m' };
 const RESET = '\x1b[0m';
@@ -38,7 +39,9 @@ export function recordParts(r: LogRecord, opts: { timestamps?: boolean } = {}): 
   const ctx = recordContext(r);
   const time = opts.timestamps !== false && r.time ? `${r.time} ` : '';
   const text = r.kind === 'libos' || r.kind === 'env-logger' || r.kind === 'pal' ? bodyOf(r) : r.text.replace(/\n/g, '\n      ');
-  return { time, label, body: ctx ? `${ctx} ${text}` : text };
+  // Records are program output: a VT, FF, CR or escape in one must not move the cursor or break a row.
+  const body = sanitizeForTerminal(ctx ? `${ctx} ${text}` : text, { keepNewlines: true });
+  return { time: sanitizeForTerminal(time), label, body };
 }
 
 export function formatRecord(r: LogRecord, opts: FormatOptions): string {

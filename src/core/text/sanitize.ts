@@ -27,6 +27,8 @@ function escapeChar(c: string): string {
 export interface SanitizeOptions {
   /** Keep tabs and newlines as they are (for multi-line text printed as a block, e.g. help). */
   keepLayout?: boolean;
+  /** Keep newlines only (text split into rows by the caller, where a tab would break the columns). */
+  keepNewlines?: boolean;
 }
 
 /**
@@ -37,7 +39,8 @@ export interface SanitizeOptions {
 export function sanitizeForTerminal(s: string, opts: SanitizeOptions = {}): string {
   let out = s;
   if (UNSAFE.test(out)) {
-    out = out.replace(UNSAFE_G, (c) => (opts.keepLayout && (c === '\n' || c === '\t') ? c : escapeChar(c)));
+    const keep = (c: string) => (c === '\n' && (opts.keepLayout || opts.keepNewlines)) || (c === '\t' && opts.keepLayout);
+    out = out.replace(UNSAFE_G, (c) => (keep(c) ? c : escapeChar(c)));
   }
   if (LONE_SURROGATE.test(out)) out = out.replace(LONE_SURROGATE_G, '\ufffd');
   return out;

@@ -13,6 +13,7 @@ import { explainFailure } from './causes.ts';
 import { runPrebuild } from './prebuild.ts';
 import { runBomStage } from './bom-stage.ts';
 import { loadSettings, SettingsError, sourcesOf, type LoadedSettings, type StudioSettings } from './settings.ts';
+import { errorMessage } from '../errors.ts';
 import type {
   BuildRecord,
   BuildTrigger,
@@ -338,8 +339,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     } catch (err) {
       rec.stages.buildMs = Date.now() - t1;
       if (abort.signal.aborted) return finish('cancelled', null);
-      const msg = (err as Error).message ?? String(err);
-      for (const l of msg.split('\n')) out('build', l);
+      for (const l of errorMessage(err).split('\n')) out('build', l);
       return finish('failed', explainFailure(rec.output.map((l) => l.text), undefined));
     }
     rec.stages.buildMs = Date.now() - t1;

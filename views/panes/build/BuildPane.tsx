@@ -8,6 +8,7 @@ import { displayLine } from '../../../src/core/text/output-line.ts';
 import type { BuildState } from '../../../src/store/build-slice.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
+import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { causeField, changeLabel, formatMs, HISTORY_HEADER, historyRow, OUTCOME_LABEL } from './format.ts';
 
 /** Tab bar and status bar around the pane. */
@@ -155,7 +156,7 @@ function Details({ r }: { r: BuildRecord }) {
       {r.cause ? (
         <>
           <Text color={theme.error} wrap="wrap">
-            cause ({r.cause.stage}): {r.cause.message}
+            cause ({r.cause.stage}): {sanitizeForTerminal(r.cause.message)}
           </Text>
           <Text wrap="wrap">
             {field ? (
@@ -165,7 +166,7 @@ function Details({ r }: { r: BuildRecord }) {
                 {r.cause.hint ? ' · ' : ''}
               </Text>
             ) : null}
-            {r.cause.hint ? <Text>fix: {r.cause.hint}</Text> : null}
+            {r.cause.hint ? <Text>fix: {sanitizeForTerminal(r.cause.hint)}</Text> : null}
           </Text>
         </>
       ) : null}

@@ -2,6 +2,7 @@
 // cause line. Pure functions, so the pane and its tests agree on the wording.
 import { formatPath } from '../../../src/core/config/types.ts';
 import type { BuildRecord, ChangeEntry } from '../../../src/core/watch/types.ts';
+import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 
 export function formatMs(ms: number | null): string {
   if (ms === null) return '…';
@@ -27,7 +28,7 @@ export function triggerSummary(r: BuildRecord, max = 2): string {
 
 export function changeLabel(c: ChangeEntry): string {
   const mark = c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : '~';
-  return `${mark}${c.rel}`;
+  return `${mark}${sanitizeForTerminal(c.rel)}`;
 }
 
 /** The history row: id, outcome, duration, re-packed/reused, MAC prefix, trigger. */
@@ -48,5 +49,5 @@ export const HISTORY_HEADER = ['#'.padEnd(5), 'outcome'.padEnd(9), 'time'.padSta
 
 /** "Occlum.json resource_limits.user_space_size" for a cause with a field. */
 export function causeField(r: BuildRecord): string | null {
-  return r.cause?.configPath ? formatPath(r.cause.configPath) : null;
+  return r.cause?.configPath ? sanitizeForTerminal(formatPath(r.cause.configPath)) : null;
 }

@@ -39,7 +39,7 @@ export function ConfigPane() {
   const width = stdout.columns || 80;
 
   if (!c.file) return <Text>No Occlum.json in this instance (run `occlum-studio init` to create one).</Text>;
-  if (c.loadError) return <Text color={theme.error}>{c.loadError}</Text>;
+  if (c.loadError) return <Text color={theme.error}>{sanitizeForTerminal(c.loadError)}</Text>;
 
   const { rows, index, row } = act.selectedRow(store);
   const diags = c.result?.diagnostics ?? [];
@@ -84,10 +84,13 @@ export function ConfigPane() {
                 <Text inverse={selected && c.mode !== 'problems' && !editing} wrap="truncate-end">
                   {'  '.repeat(r.depth)}
                   {opener}
-                  <Text color={theme.accent}>{r.label}</Text>
-                  {editing ? ': ' : `: ${r.value}`}
+                  {/* Keys and values are the user's: a control character in one must not act or break the row. */}
+                  <Text color={theme.accent}>{sanitizeForTerminal(r.label)}</Text>
+                  {editing ? ': ' : `: ${sanitizeForTerminal(r.value)}`}
                   {!editing && r.diagnostics[0] ? (
-                    <Text color={severityColor(r.severity!)}>{`  ${MARK[r.diagnostics[0].severity]} ${brief(r.diagnostics[0].message)}`}</Text>
+                    <Text color={severityColor(r.severity!)}>
+                      {`  ${MARK[r.diagnostics[0].severity]} ${sanitizeForTerminal(brief(r.diagnostics[0].message))}`}
+                    </Text>
                   ) : null}
                 </Text>
                 {editing ? <LineEditor initial={act.editInitial(r, c.text)} onSubmit={submitEdit} onCancel={cancel} /> : null}
@@ -95,7 +98,7 @@ export function ConfigPane() {
             );
           })}
           {c.mode === 'insert' ? (
-            <LineEditor prompt={act.insertPrompt(store)} onSubmit={(v) => act.commitInsert(store, v)} onCancel={cancel} />
+            <LineEditor prompt={sanitizeForTerminal(act.insertPrompt(store))} onSubmit={(v) => act.commitInsert(store, v)} onCancel={cancel} />
           ) : null}
           {c.mode === 'search' ? (
             <LineEditor prompt="/" onSubmit={(v) => act.commitSearch(store, v)} onCancel={cancel} />
@@ -135,12 +138,12 @@ function Help({ path, diagnostics }: { path: (string | number)[]; diagnostics: D
   const spec = helpFor(path);
   return (
     <Box flexDirection="column">
-      <Text bold wrap="truncate-end">{formatPath(path)}</Text>
+      <Text bold wrap="truncate-end">{sanitizeForTerminal(formatPath(path))}</Text>
       {spec ? <Text color={theme.muted}>{spec.help}</Text> : <Text color={theme.muted}>Not a key Occlum knows.</Text>}
       {diagnostics.map((d, i) => (
         <Box key={i} flexDirection="column">
-          <Text color={severityColor(d.severity)}>{MARK[d.severity]} {d.message}</Text>
-          {d.fix ? <Text color={theme.key}>  f: {d.fix.title}</Text> : null}
+          <Text color={severityColor(d.severity)}>{MARK[d.severity]} {sanitizeForTerminal(d.message)}</Text>
+          {d.fix ? <Text color={theme.key}>  f: {sanitizeForTerminal(d.fix.title)}</Text> : null}
         </Box>
       ))}
     </Box>
@@ -158,7 +161,8 @@ function Problems({ diagnostics, focused, selected, lines }: { diagnostics: Diag
       {diagnostics.length === 0 ? <Text color={theme.ok}>none</Text> : null}
       {diagnostics.slice(start, start + shown).map((d, i) => (
         <Text key={start + i} inverse={focused && start + i === selected} color={severityColor(d.severity)} wrap="truncate-end">
-          {MARK[d.severity]} {d.line}:{d.column} {d.message}{d.fix ? ` [f: ${d.fix.title}]` : ''}
+          {MARK[d.severity]} {d.line}:{d.column} {sanitizeForTerminal(d.message)}
+          {d.fix ? ` [f: ${sanitizeForTerminal(d.fix.title)}]` : ''}
         </Text>
       ))}
     </Box>

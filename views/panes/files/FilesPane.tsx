@@ -50,7 +50,7 @@ export function FilesPane() {
       <Header f={f} />
       {f.note ? (
         <Text color={theme.warning} wrap="truncate-end">
-          {f.note}
+          {sanitizeForTerminal(f.note)}
         </Text>
       ) : null}
       <Box height={height} overflow="hidden">
@@ -59,7 +59,7 @@ export function FilesPane() {
             <Text color={theme.error} bold>
               Cannot show the file system
             </Text>
-            <Text color={theme.error}>{f.error}</Text>
+            <Text color={theme.error}>{sanitizeForTerminal(f.error ?? '')}</Text>
           </Box>
         ) : f.status !== 'ready' ? (
           <Text color={theme.muted}>Opening the secure file system…</Text>
@@ -77,12 +77,12 @@ export function FilesPane() {
       </Box>
       {f.extracting ? (
         <Text color={theme.accent} wrap="truncate-end">
-          extracting {f.extracting.path} → {f.extracting.dest}: {f.extracting.done}/{f.extracting.total} entries · {humanSize(f.extracting.bytes)} (X cancels)
+          extracting {sanitizeForTerminal(f.extracting.path)} → {sanitizeForTerminal(f.extracting.dest)}: {f.extracting.done}/{f.extracting.total} entries · {humanSize(f.extracting.bytes)} (X cancels)
         </Text>
       ) : null}
       {f.prompt === 'extract' ? (
         <LineEditor
-          prompt={`extract ${f.rows[f.cursor]?.entry.path ?? ''} into directory: `}
+          prompt={`extract ${sanitizeForTerminal(f.rows[f.cursor]?.entry.path ?? '')} into directory: `}
           initial={`${launchDir}/extracted`}
           onSubmit={(v) => void store.getState().filesExtract(v)}
           onCancel={() => store.getState().filesCancelPrompt()}
@@ -135,7 +135,10 @@ function Tree({ f, height, width, topRef }: { f: FilesState; height: number; wid
 function TreeLine({ row, selected, width, problem, showLayer }: { row: TreeRow; selected: boolean; width: number; problem: boolean; showLayer: boolean }) {
   const e = row.entry;
   const marker = e.type === 'dir' ? (row.expanded ? '▾ ' : '▸ ') : '  ';
-  const name = e.path === '/' ? '/' : e.type === 'dir' ? `${e.name}/` : e.type === 'symlink' ? `${e.name} → ${e.target ?? '?'}` : e.name;
+  // Names come from the image: a control character in one must not break the row or act on the terminal.
+  const safe = sanitizeForTerminal(e.name);
+  const name =
+    e.path === '/' ? '/' : e.type === 'dir' ? `${safe}/` : e.type === 'symlink' ? `${safe} → ${sanitizeForTerminal(e.target ?? '?')}` : safe;
   const tag = showLayer && e.layer ? LAYER_TAG[e.layer] ?? e.layer : '';
   const label = `${'  '.repeat(row.depth)}${marker}${name}`;
   const room = Math.max(4, width - 4);
@@ -154,7 +157,7 @@ function TreeLine({ row, selected, width, problem, showLayer }: { row: TreeRow; 
       </Box>
       {row.error ? (
         <Text color={theme.error} wrap="truncate-end">
-          {'  '.repeat(row.depth + 1)}cannot list: {row.error}
+          {'  '.repeat(row.depth + 1)}cannot list: {sanitizeForTerminal(row.error)}
         </Text>
       ) : null}
       {row.skipped ? (
@@ -172,7 +175,7 @@ function Meta({ entry, problem }: { entry: FsEntry | null; problem: string | nul
   return (
     <Box height={META} flexShrink={0} flexDirection="column" overflow="hidden">
       <Text bold wrap="truncate-end">
-        {entry.path}
+        {sanitizeForTerminal(entry.path)}
       </Text>
       <Text wrap="truncate-end">
         {entry.type} · {modeString(entry)} ({octal(entry.mode)}) · {humanSize(entry.size)}
@@ -180,16 +183,16 @@ function Meta({ entry, problem }: { entry: FsEntry | null; problem: string | nul
       </Text>
       <Text wrap="truncate-end">
         inode {entry.inode} · nlink {entry.nlink}
-        {entry.type === 'symlink' ? ` · target ${entry.target ?? '?'}` : ''}
+        {entry.type === 'symlink' ? ` · target ${sanitizeForTerminal(entry.target ?? '?')}` : ''}
       </Text>
       <Text wrap="truncate-end" color={entry.mac ? undefined : theme.muted}>
         MAC {entry.mac ?? (entry.layer === 'run' ? '— (host run layer: plain file)' : '—')}
       </Text>
       <Text wrap="truncate-end" color={entry.hostFile ? undefined : theme.muted}>
-        host file {entry.hostFile ? `__ROOT/${entry.hostFile}` : '—'}
+        host file {entry.hostFile ? `__ROOT/${sanitizeForTerminal(entry.hostFile)}` : '—'}
       </Text>
       <Text wrap="truncate-end" color={theme.error}>
-        {problem ? `✗ verify: ${problem}` : ' '}
+        {problem ? `✗ verify: ${sanitizeForTerminal(problem)}` : ' '}
       </Text>
     </Box>
   );
@@ -223,7 +226,7 @@ function Preview({ f, height, width }: { f: FilesState; height: number; width: n
         </Text>
         {shown.map((l, i) => (
           <Text key={i} wrap="truncate-end">
-            {l === '' ? ' ' : l}
+            {l === '' ? ' ' : sanitizeForTerminal(l)}
           </Text>
         ))}
       </Box>
@@ -233,7 +236,7 @@ function Preview({ f, height, width }: { f: FilesState; height: number; width: n
   return (
     <Box flexDirection="column">
       <Text color={theme.muted}>─ preview</Text>
-      <Text color={color}>{p.message ?? (p.kind === 'none' ? 'nothing selected' : '')}</Text>
+      <Text color={color}>{sanitizeForTerminal(p.message ?? (p.kind === 'none' ? 'nothing selected' : ''))}</Text>
     </Box>
   );
 }
@@ -255,7 +258,7 @@ function VerifyPanel({ f, height, width }: { f: FilesState; height: number; widt
     </Text>,
   );
   if (v.running) lines.push(<Text key="run" color={theme.muted}>verifying on worker threads… (the pane stays usable)</Text>);
-  if (v.error) lines.push(<Text key="err" color={theme.error}>verify failed: {v.error}</Text>);
+  if (v.error) lines.push(<Text key="err" color={theme.error}>verify failed: {sanitizeForTerminal(v.error)}</Text>);
   const r = v.report;
   if (r) {
     lines.push(
@@ -269,15 +272,15 @@ function VerifyPanel({ f, height, width }: { f: FilesState; height: number; widt
         {r.expectedRootMac ? (r.expectedRootMac === r.rootMac ? ' (matches the expected root MAC)' : ` (expected ${r.expectedRootMac})`) : ' (no expected root MAC: checked from the image’s own root)'}
       </Text>,
     );
-    const note = r.note ? wrapText(`note: ${r.note}`, width) : [];
+    const note = r.note ? wrapText(`note: ${sanitizeForTerminal(r.note)}`, width) : [];
     const room = Math.max(1, height - lines.length - note.length - 1);
     const probs = r.problems.slice(f.panelOffset, f.panelOffset + room);
     probs.forEach((p, i) => {
       const where = [p.hostFile && `host file ${p.hostFile}`, p.node !== undefined && `node ${p.node}`].filter(Boolean).join(', ');
       lines.push(
         <Text key={`p${i}`} color={theme.error} wrap="truncate-end" inverse={i === 0 && !v.running}>
-          ✗ {p.path} · {p.kind}
-          {where ? ` (${where})` : ''}: {p.message}
+          ✗ {sanitizeForTerminal(p.path)} · {p.kind}
+          {where ? ` (${sanitizeForTerminal(where)})` : ''}: {sanitizeForTerminal(p.message)}
         </Text>,
       );
     });
@@ -306,13 +309,13 @@ function DiffPanel({ f, height }: { f: FilesState; height: number }) {
   const items = d.items.slice(f.panelOffset, f.panelOffset + room);
   return (
     <Box flexDirection="column" height={height} overflow="hidden">
-      <Text wrap="truncate-end">─ diff: image layer vs {d.src} (what a rebuild would change)</Text>
+      <Text wrap="truncate-end">─ diff: image layer vs {sanitizeForTerminal(d.src)} (what a rebuild would change)</Text>
       {d.running ? (
         <Text color={theme.muted} wrap="truncate-end">
           comparing… {d.done}/{d.total} entries · {humanSize(d.bytes)} (the pane stays usable)
         </Text>
       ) : null}
-      {d.error ? <Text color={theme.error}>{d.error}</Text> : null}
+      {d.error ? <Text color={theme.error}>{sanitizeForTerminal(d.error)}</Text> : null}
       {!d.running && !d.error && d.items.length === 0 ? <Text color={theme.ok}>✓ the image matches image/: a rebuild would change nothing</Text> : null}
       {!d.running && d.items.length > 0 ? (
         <Text color={theme.muted} wrap="truncate-end">
@@ -321,8 +324,8 @@ function DiffPanel({ f, height }: { f: FilesState; height: number }) {
       ) : null}
       {items.map((i, n) => (
         <Text key={i.path + i.change} inverse={n === 0} wrap="truncate-end" color={i.change === 'added' ? theme.ok : i.change === 'removed' ? theme.error : theme.warning}>
-          {SIGN[i.change]} {i.path}
-          {i.detail ? `  (${i.detail})` : ''}
+          {SIGN[i.change]} {sanitizeForTerminal(i.path)}
+          {i.detail ? `  (${sanitizeForTerminal(i.detail)})` : ''}
         </Text>
       ))}
     </Box>

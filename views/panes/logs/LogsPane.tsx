@@ -11,6 +11,7 @@ import type { StudioStore } from '../../../src/store/index.ts';
 import { LineEditor } from '../../widgets/LineEditor.tsx';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
+import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { highlight, recordHeight, visibleWindow, type VisibleRecord } from './layout.ts';
 
 /** Tab bar, status bar, the pane's two header lines and its footer line. */
@@ -114,7 +115,7 @@ function Header({ store }: { store: StudioStore }) {
       {` · ${shown}${dropped}`}
       {` · next run OCCLUM_LOG_LEVEL=${l.runLevel}`}
       {eff.level !== l.runLevel ? ` (effective: ${eff.level}${eff.reason ? `, ${eff.reason}` : ''})` : ''}
-      {l.sources.length ? ` · ${l.sources.join(', ')}` : ''}
+      {l.sources.length ? ` · ${sanitizeForTerminal(l.sources.join(', '))}` : ''}
     </Text>
   );
 }
@@ -134,7 +135,7 @@ function FilterLine() {
   if (l.wrap) parts.push('wrap');
   return (
     <Text color={l.filterError ? theme.error : theme.muted} wrap="truncate-end">
-      {l.filterError ?? parts.join(' · ')}
+      {sanitizeForTerminal(l.filterError ?? parts.join(' · '))}
     </Text>
   );
 }
@@ -182,7 +183,7 @@ const RecordRow = React.memo(function RecordRow({ v, selected, timestamps, wrap:
         <Text key={`h${i}`} color={theme.warning} wrap="truncate-end">
           {'      ↳ '}
           {selected && h.configPath ? `[enter: Config ${h.configPath.join('.')}] ` : 'hint: '}
-          {h.suggestion}
+          {sanitizeForTerminal(h.suggestion)}
           {selected && isSizingHint(h) ? ' · z: size the last program run' : ''}
           {!selected && h.configPath ? ` (Occlum.json ${h.configPath.join('.')})` : ''}
         </Text>

@@ -7,6 +7,7 @@ import { LineEditor } from '../../widgets/LineEditor.tsx';
 import { keyName } from '../../keys.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
+import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 
 interface Choice {
   line: string;
@@ -87,7 +88,7 @@ export function Picker({ height }: { height: number }) {
         onSubmit={(v) => void submit(v)}
         onCancel={() => store.getState().runClosePicker()}
       />
-      <Text color={theme.error} wrap="truncate-end">{error ?? ' '}</Text>
+      <Text color={theme.error} wrap="truncate-end">{sanitizeForTerminal(error ?? ' ')}</Text>
       {choices.length === 0 ? (
         <Text color={theme.muted} wrap="truncate-end">
           {text.trim() ? 'no match in the history or the image: enter runs the line as typed' : 'no executables under the entry points of Occlum.json yet, and no history: type a path'}
@@ -98,7 +99,7 @@ export function Picker({ height }: { height: number }) {
           return (
             <Text key={c.from + c.line} inverse={isSel} wrap="truncate-end">
               {isSel ? '▸ ' : '  '}
-              {c.line}
+              {sanitizeForTerminal(c.line)}
               <Text color={theme.muted}>{c.from === 'history' ? '  (history)' : ''}</Text>
             </Text>
           );

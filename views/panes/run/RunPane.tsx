@@ -9,6 +9,7 @@ import type { RunTab } from '../../../src/store/run-slice.ts';
 import { useTerminalSize } from '../../terminal-size.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
+import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { Picker } from './Picker.tsx';
 
 /** Rows taken by the shell (tab bar, status bar) and this pane (tab line, banner, hint). */
@@ -73,7 +74,7 @@ export function tabWindow(widths: number[], focused: number, width: number): [nu
 }
 
 function tabLabel(t: RunTab): string {
-  return ` ${t.kind === 'exec' ? 'exec ' : ''}${t.title} ${tabMark(t).text} `;
+  return ` ${t.kind === 'exec' ? 'exec ' : ''}${sanitizeForTerminal(t.title)} ${tabMark(t).text} `;
 }
 
 function TabLine({ width }: { width: number }) {
@@ -90,7 +91,8 @@ function TabLine({ width }: { width: number }) {
           <Text key={t.id} inverse={focused} bold={focused} wrap="truncate-end">
             {' '}
             {t.kind === 'exec' ? 'exec ' : ''}
-            {t.title} <Text color={focused ? undefined : mark.color}>{mark.text}</Text>{' '}
+            {/* Program names and arguments are the user's: shown escaped, never acted on. */}
+            {sanitizeForTerminal(t.title)} <Text color={focused ? undefined : mark.color}>{mark.text}</Text>{' '}
           </Text>
         );
       })}
@@ -123,10 +125,10 @@ function TerminalView({ rows }: { rows: number }) {
   if (!snap) {
     return (
       <Box flexDirection="column" height={rows} flexShrink={0} overflow="hidden">
-        {tab.state === 'starting' ? <Text>starting {tab.path}…</Text> : null}
+        {tab.state === 'starting' ? <Text>starting {sanitizeForTerminal(tab.path)}…</Text> : null}
         {(tab.error ?? []).map((line, i) => (
           <Text key={i} color={theme.error} wrap="wrap">
-            {line}
+            {sanitizeForTerminal(line)}
           </Text>
         ))}
         {tab.state === 'refused' && tab.kind === 'exec' ? (
@@ -158,14 +160,15 @@ function Footer() {
   }));
   let banner: React.ReactNode = <Text> </Text>;
   if (tab?.exit) {
-    const what = tab.state === 'refused' ? `${tab.kind} ${tab.path} was refused` : `${tab.path} ${tab.exit.summary}`;
+    const path = sanitizeForTerminal(tab.path);
+    const what = tab.state === 'refused' ? `${tab.kind} ${path} was refused` : `${path} ${tab.exit.summary}`;
     banner = (
       <Text wrap="truncate-end">
         <Text inverse bold color={tab.exit.ok ? theme.ok : theme.error}>
           {' '}
           {tab.exit.ok ? '✓' : '✗'} {what} · status {tab.exit.status}{' '}
         </Text>
-        {tab.exitNote ? ` ${tab.exitNote}` : ''}
+        {tab.exitNote ? ` ${sanitizeForTerminal(tab.exitNote)}` : ''}
       </Text>
     );
   } else if (tab?.signalSent) {
@@ -173,14 +176,14 @@ function Footer() {
   } else if (tab?.state === 'running') {
     banner = (
       <Text color={theme.muted} wrap="truncate-end">
-        running {tab.path}
-        {tab.args.length ? ' ' + tab.args.join(' ') : ''}
+        running {sanitizeForTerminal(tab.path)}
+        {tab.args.length ? ' ' + sanitizeForTerminal(tab.args.join(' ')) : ''}
       </Text>
     );
   }
   const detail = tab?.exit && !tab.exit.ok ? (
     <Box height={DETAIL_LINES} overflow="hidden">
-      <Text wrap="wrap">{tab.exit.detail}</Text>
+      <Text wrap="wrap">{sanitizeForTerminal(tab.exit.detail)}</Text>
     </Box>
   ) : null;
   const sizingHint = tab?.exit && !tab.exit.ok ? tab.hints.find(isSizingHint) : undefined;

@@ -42,6 +42,7 @@ import { packSecureImage, storeImageKey } from './pack.ts';
 import { lastTimes, stopwatch } from './timing.ts';
 import { ensureRunDirs } from './run-state.ts';
 import { readConfigText, readGeneratedText, UnsafeFileError } from '../../instance/safe-read.ts';
+import { withPath } from '../../errors.ts';
 
 export const NOT_INITIALIZED =
   'Error: the current working directory is not initialized as an Occlum instance. Need to run "occlum init" first.';
@@ -174,7 +175,13 @@ function takeBuildLock(dir: string): () => void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx');
-      writeSync(fd, JSON.stringify({ pid: process.pid, startTime: procInfo(process.pid)?.startTime ?? '' }));
+      try {
+        writeSync(fd, JSON.stringify({ pid: process.pid, startTime: procInfo(process.pid)?.startTime ?? '' }));
+      } catch (err) {
+        closeSync(fd);
+        rmSync(file, { force: true });
+        throw withPath(err, file);
+      }
       closeSync(fd);
       return () => rmSync(file, { force: true });
     } catch (err) {

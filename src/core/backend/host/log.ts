@@ -3,6 +3,7 @@
 // program's stderr; the CLI prints them on its own stderr like occlum-run does.
 import { parseLogLevel, type LogLevelSetting } from '../../logs/levels.ts';
 import type { LogLevel, RuntimeLogRecord } from '../types.ts';
+import { sanitizeForTerminal } from '../../text/sanitize.ts';
 
 const RANK: Record<LogLevel, number> = { error: 1, warn: 2, info: 3, debug: 4, trace: 5 };
 const LABEL: Record<LogLevel, string> = { error: 'ERROR', warn: ' WARN', info: ' INFO', debug: 'DEBUG', trace: 'TRACE' };
@@ -10,7 +11,8 @@ const COLOR: Record<LogLevel, string> = { error: '\x1b[31m', warn: '\x1b[33m', i
 
 export function formatOcclumLine(time: Date, level: LogLevel, module: string, message: string): string {
   // T0/#0: the host runtime logs from the boot context (no LibOS thread, no syscall round).
-  return `${COLOR[level]}[${time.toISOString()}][${LABEL[level]}][T0][#0][${module}] ${message}\x1b[0m`;
+  // The message names programs and paths from the instance: no control character of theirs gets through.
+  return `${COLOR[level]}[${time.toISOString()}][${LABEL[level]}][T0][#0][${module}] ${sanitizeForTerminal(message)}\x1b[0m`;
 }
 
 export class RuntimeLog {

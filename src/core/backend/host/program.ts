@@ -182,6 +182,7 @@ export async function prepareProgram(dir: string, path: string, args: string[], 
     log.debug('process', `glibc program: LD_LIBRARY_PATH gets ${OCCLUM_GLIBC_LIB}, Occlum's glibc's built-in path`);
   }
   for (const m of missing) log.debug('config', `env.untrusted: ${m} is not set by the caller; not passed`);
+  checkEnvSizes(env);
   const denyFork = opts.denyFork !== false;
   let seccompFile: string | null = null;
   if (denyFork) {
@@ -203,4 +204,21 @@ export async function prepareProgram(dir: string, path: string, args: string[], 
     stager: stagerPath(),
   };
   return { paths: p, cfg, plan, spec, configMs, imageMs, secureImageMs };
+}
+
+/** Linux copies at most this many bytes per argument or environment string into a new process. */
+const MAX_ARG_STRLEN = 128 * 1024;
+
+/** A too-long entry would make spawn fail with E2BIG; say which one and where it comes from. */
+function checkEnvSizes(env: [string, string][]): void {
+  for (const [key, value] of env) {
+    const bytes = Buffer.byteLength(key) + Buffer.byteLength(value) + 2;
+    if (bytes <= MAX_ARG_STRLEN) continue;
+    throw new BackendError(
+      `the environment entry ${key.slice(0, 64)}=… is ${bytes} bytes; Linux passes at most ${MAX_ARG_STRLEN} bytes per ` +
+        'environment string to a new process (E2BIG): shorten it in Occlum.json (env.default) or in the caller\'s ' +
+        'environment (env.untrusted), or pass the data in a file',
+      1,
+    );
+  }
 }

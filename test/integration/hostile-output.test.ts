@@ -1,0 +1,104 @@
+// Hostile strings from user data never reach the terminal raw (issue 11, defect 3): config keys
+// and values, file names in an image, symlink targets and log records holding escape sequences
+// and every control character, through the real CLI. Human output shows them escaped; JSON
+// output keeps them exactly (JSON.stringify escapes controls).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli.ts';
+
+const TITLE = '\x1b]0;owned\x07';
+/** Every C0 control but NUL (not allowed in names) and LF (line separator), DEL, C1 and bidi controls. */
+const CONTROLS = [...Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)).filter((c) => c !== '\n'), '\x7f', '\x9b', '\u202e'];
+
+/** Nothing that acts on a terminal: no C0 control but newline, no DEL, no C1, no bidi override. */
+function assertInert(out: string, what: string): void {
+  const bad = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/.exec(out);
+  assert.equal(bad, null, `${what}: raw ${JSON.stringify(bad?.[0])} at ${bad?.index} in ${JSON.stringify(out.slice(0, 400))}`);
+}
+
+function tmp(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+test('check: a key and a value holding ESC ] 0 ; … BEL and every control are shown escaped', () => {
+  const dir = tmp('hostile-check-');
+  const hostile = `k${TITLE}${CONTROLS.join('')}`;
+  // As JSON escapes (a valid file) and as raw bytes (serde rejects them; the error quotes them).
+  const escaped = JSON.stringify({ resource_limits: { [hostile]: hostile }, [hostile]: 1, env: { default: [`A=${hostile}`] } });
+  const raw = `{"resource_limits": {"${hostile.replace(/["\\]/g, '')}": 1}, "x${TITLE}": "${TITLE}\r\x0b\x0c"}`;
+  for (const [name, text] of [['escaped.json', escaped], ['raw.json', raw]] as const) {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    const r = runCli(['check', file]);
+    assert.equal(r.status, 1, r.stderr);
+    assertInert(r.stdout, `check ${name} stdout`);
+    assertInert(r.stderr, `check ${name} stderr`);
+    assert.match(r.stdout, /\\e\]0;owned\\x07/, 'the sequence is shown, escaped');
+  }
+  const json = runCli(['check', join(dir, 'escaped.json'), '--json']);
+  const keys = (JSON.parse(json.stdout) as { diagnostics: { path: (string | number)[] }[] }).diagnostics.flatMap((d) => d.path);
+  assert.ok(keys.includes(hostile), 'JSON output keeps the key exactly');
+});
+
+test('fs ls, tree and stat: image file names and link targets with escapes and controls', () => {
+  const dir = tmp('hostile-fs-');
+  const src = join(dir, 'src');
+  mkdirSync(join(src, 'd'), { recursive: true });
+  const names = [`evil${TITLE}`, 'cr\rvt\x0bff\x0c', `all${CONTROLS.filter((c) => c !== '/').join('')}`, `nl\nname`];
+  for (const n of names) writeFileSync(join(src, 'd', n), n);
+  symlinkSync(`\x1b[2J\x1b[Htarget${TITLE}`, join(src, 'd', 'link'));
+  const out = join(dir, 'out', '__ROOT');
+  const pack = runCli(['fs', 'pack', src, '--out', out, '--mac-file', join(dir, 'out', '.ROOT_MAC')]);
+  assert.equal(pack.status, 0, pack.stderr);
+  for (const args of [['ls', '/d'], ['tree'], ['stat', `/d/evil${TITLE}`], ['stat', '/d/link']]) {
+    const r = runCli(['fs', ...args, '-C', out]);
+    assert.equal(r.status, 0, `fs ${args[0]}: ${r.stderr}`);
+    assertInert(r.stdout, `fs ${args.join(' ')}`);
+  }
+  const ls = runCli(['fs', 'ls', '/d', '-C', out]);
+  const rows = ls.stdout.trimEnd().split('\n');
+  assert.equal(rows.length, names.length + 1, 'one row per entry: a CR, VT, FF or newline in a name adds no row');
+  assert.ok(rows.some((l) => l.endsWith('evil\\e]0;owned\\x07')));
+  assert.ok(rows.some((l) => l.endsWith('nl\\nname')));
+  assert.ok(rows.some((l) => l.includes('link -> \\e[2J\\e[Htarget\\e]0;owned\\x07')));
+  const json = JSON.parse(runCli(['fs', 'ls', '/d', '-C', out, '--json']).stdout) as { name: string }[];
+  assert.deepEqual(json.map((e) => e.name).sort(), [...names, 'link'].sort(), 'JSON keeps the names exactly');
+});
+
+test('logs: records with VT, FF, CR, escape sequences and every control print one line each, escaped', () => {
+  const dir = tmp('hostile-logs-');
+  const file = join(dir, 'occlum.log');
+  const lines = [
+    `[2024-01-01T00:00:00.000Z][ERROR][T1][#2][·Open·] open ${TITLE}/etc\x0bhosts\x0cfailed`,
+    '[2024-01-01T00:00:01.000Z][ WARN][T1][#3][·Read·] progress 10%\rprogress 100%',
+    `[2024-01-01T00:00:02.000Z][ INFO][T1][#4][·Write·] ${CONTROLS.join('')} end`,
+    `program says ${TITLE}\x1b[2J\x1b[31mred\x9b\u202e`,
+  ];
+  writeFileSync(file, lines.join('\n') + '\n');
+  const r = runCli(['logs', file]);
+  assert.equal(r.status, 0, r.stderr);
+  assertInert(r.stdout, 'logs');
+  assert.equal(r.stdout.trimEnd().split('\n').length, lines.length, 'one output line per record');
+  assert.match(r.stdout, /\\x0bhosts\\x0cfailed/);
+  const json = runCli(['logs', file, '--json']);
+  for (const l of json.stdout.trimEnd().split('\n')) JSON.parse(l);
+});
+
+test('logs --grep: a catastrophic pattern ends (linear fallback); one V8 cannot bound gets a time budget and a clear error', () => {
+  const dir = tmp('hostile-grep-');
+  const file = join(dir, 'evil.log');
+  writeFileSync(file, `${'a'.repeat(34)}!\n${'a'.repeat(5000)}!\nhello\n`);
+  const evil = runCli(['logs', file, '--grep', '(a+)+$'], { timeout: 60_000 });
+  assert.equal(evil.status, 0, evil.stderr);
+  assert.equal(evil.stdout, '', 'no line ends in a');
+  const smart = runCli(['logs', file, '--grep', '(H|x)+ELLO']);
+  assert.equal(smart.stdout, '', 'an upper-case pattern is case-sensitive');
+  assert.match(runCli(['logs', file, '--grep', '(h|x)+ello']).stdout, /hello/, 'a lower-case one is not');
+  const look = runCli(['logs', file, '--grep', '(a+)+(?=b)'], { timeout: 60_000 });
+  assert.equal(look.status, 2);
+  assert.match(look.stderr, /^occlum-studio: --grep: regular expression \/\(a\+\)\+\(\?=b\)\/ took more than \d+ ms on one log line/);
+  assert.doesNotMatch(look.stderr, /\n\s+at /);
+});
