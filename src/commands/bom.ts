@@ -147,6 +147,7 @@ export const command: Command = {
   options: OPTIONS,
   async run(argv) {
     const [sub, ...rest] = argv;
+    if (sub?.startsWith('-')) throw new UsageError(`unknown option ${sub}`);
     if (sub === 'copy') return copy(rest);
     if (sub === 'check') return check(rest);
     if (sub === 'schema') {

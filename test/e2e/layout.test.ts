@@ -36,7 +36,9 @@ after(() => {
 
 /** The frame every screen keeps, whatever the pane shows (once the redraw after a key or resize is in). */
 async function assertFrame(tui: Tui, cols: number, rows: number, where: string): Promise<void> {
-  await tui.waitFor(/\n demo\b[^\n]*$/).catch(() => {});
+  // Ink redraws after a resize in steps; wait for a frame with both bars in place, then check it.
+  const frame = new RegExp(`^(occlum-studio)?\\s*1\\b.* 5\\b[^\\n]*\\n(.*\\n){${rows - 2}} demo\\b`);
+  await tui.waitFor(frame).catch(() => {});
   const lines = tui.screen().split('\n');
   const at = `${where} at ${cols}x${rows}:\n${tui.screen()}`;
   assert.equal(lines.length, rows, at);
@@ -113,6 +115,8 @@ test('mouse: a click on a tab focuses its pane, the wheel scrolls the help; --no
   tui.type('\x1b[<65;10;10M'.repeat(3));
   await tui.waitForGone(/│ This pane/);
   tui.type(KEY.escape);
+  // An escape followed at once by q would read as alt+q: wait for the help to close first.
+  await tui.waitForGone('Keys (? or escape closes)');
   tui.type('q');
   await tui.exited;
   assert.ok(tui.raw().includes('\x1b[?1006l\x1b[?1000l'), 'and off again on the way out');

@@ -93,7 +93,7 @@ test('every command refuses an unknown option or a missing option value as a usa
 test('every command that works on an instance takes -C DIR; a missing DIR is an input error, exit 2', () => {
   const creates = new Set(['init', 'new', 'demo']); // their DIR may not exist yet
   const onInstance = all.filter((c) => c.instance);
-  assert.deepEqual(onInstance.map((c) => c.name).sort(), ['build', 'check', 'demo', 'exec', 'fs', 'init', 'new', 'run', 'start', 'status', 'stop', 'watch']);
+  assert.deepEqual(onInstance.map((c) => c.name).sort(), ['build', 'check', 'demo', 'exec', 'fs', 'init', 'new', 'run', 'size', 'start', 'status', 'stop', 'watch']);
   for (const c of onInstance) {
     assert.match(c.usage, /-C DIR/, `${c.name} usage names -C DIR`);
     if (creates.has(c.name)) continue;
@@ -129,6 +129,12 @@ test('-C DIR means what the positional DIR or running inside DIR means', () => {
   inside('status', ['--backend', 'host']);
   inside('run', ['--backend', 'host', '/bin/hello']);
   inside('fs', ['ls', '/bin']);
+  // size measures a run: the figures differ from run to run, the outcome does not.
+  covered.add('size');
+  for (const args of [['size', '-C', inst, '/bin/hello'], ['size', '/bin/hello']]) {
+    const r = runCli(args, { ...HOST, cwd: args.includes('-C') ? undefined : inst });
+    assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+  }
   // The server's lifecycle, once with -C DIR and once inside DIR: the same outputs.
   const lifecycle = (withC: boolean) =>
     [['start'], ['exec', '/bin/hello'], ['stop']].map(([name, ...rest]) => {
