@@ -5,20 +5,40 @@ import { StringDecoder } from 'node:string_decoder';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import type { IPty } from 'node-pty';
 import type { Terminal as XTerm } from '@xterm/headless';
 import { snapshotScreen, type ScreenSnapshot } from './screen.ts';
+import { spawnWithPipes, type TerminalProcess } from './pipe-process.ts';
 
 // node-pty (a native module) and @xterm/headless (CommonJS, large) load on the first session,
 // not with the studio: neither is needed for its first frame.
 const requireLazy = createRequire(import.meta.url);
-let modules: { pty: typeof import('node-pty'); Terminal: typeof XTerm } | null = null;
-function ptyModules() {
-  modules ??= {
-    pty: requireLazy('node-pty') as typeof import('node-pty'),
-    Terminal: (requireLazy('@xterm/headless') as typeof import('@xterm/headless')).Terminal,
-  };
-  return modules;
+let xterm: typeof XTerm | null = null;
+let pty: { module: typeof import('node-pty') | null; problem: string | null } | null = null;
+
+function terminalClass(): typeof XTerm {
+  return (xterm ??= (requireLazy('@xterm/headless') as typeof import('@xterm/headless')).Terminal);
+}
+
+/** node-pty, or null with the reason it cannot load (then sessions use pipes). */
+function ptyModule(): typeof import('node-pty') | null {
+  if (!pty) {
+    try {
+      pty = { module: requireLazy('node-pty') as typeof import('node-pty'), problem: null };
+    } catch (err) {
+      pty = { module: null, problem: (err as Error).message.split('\n')[0]! };
+    }
+  }
+  return pty.module;
+}
+
+/** Why programs run with pipes instead of a terminal here, or null when node-pty loads. */
+export function ptyUnavailable(): string | null {
+  if (ptyModule()) return null;
+  return (
+    `node-pty cannot load (${pty!.problem}): programs run with pipes, not in a terminal ` +
+    '(no window size, isatty() is false); fix: apt-get install build-essential python3, then ' +
+    '`npm rebuild node-pty` in the occlum-studio package directory'
+  );
 }
 
 /** What to run: the launcher (a backend) turns an entry point + args into this. */
@@ -96,7 +116,9 @@ export class PtySession {
   readonly pid: number;
   /** Resolves once the program has ended and all its output has reached the emulator. */
   readonly exited: Promise<PtyExit>;
-  private readonly proc: IPty;
+  /** 'pipes' where node-pty cannot load: the program has no terminal (see ptyUnavailable). */
+  readonly mode: 'pty' | 'pipes';
+  private readonly proc: TerminalProcess;
   private readonly term: XTerm;
   private readonly throttleMs: number;
   private exitInfo: PtyExit | null = null;
@@ -113,11 +135,15 @@ export class PtySession {
     this.command = command;
     const size = clampSize(opts);
     this.throttleMs = opts.throttleMs ?? DEFAULT_THROTTLE_MS;
-    this.term = new (ptyModules().Terminal)({
+    const nodePty = ptyModule();
+    this.mode = nodePty ? 'pty' : 'pipes';
+    this.term = new (terminalClass())({
       cols: size.cols,
       rows: size.rows,
       scrollback: opts.scrollback ?? DEFAULT_SCROLLBACK,
       allowProposedApi: true,
+      // Without a pty no line discipline turns \n into \r\n.
+      convertEol: !nodePty,
     });
     // Track DECTCEM (show/hide cursor) ourselves: the public API does not expose it. Returning
     // false lets xterm handle the sequence as usual.
@@ -145,15 +171,18 @@ export class PtySession {
       this.term.dispose();
       throw new Error(`cannot start ${command.file}: ${problem}`);
     }
+    const termEnv = { TERM: opts.term ?? 'xterm-256color', ...env };
     try {
-      this.proc = ptyModules().pty.spawn(command.file, command.args, {
-        name: opts.term ?? 'xterm-256color',
-        cols: size.cols,
-        rows: size.rows,
-        cwd,
-        env: { TERM: opts.term ?? 'xterm-256color', ...env },
-        encoding: null,
-      });
+      this.proc = nodePty
+        ? nodePty.spawn(command.file, command.args, {
+          name: opts.term ?? 'xterm-256color',
+          cols: size.cols,
+          rows: size.rows,
+          cwd,
+          env: termEnv,
+          encoding: null,
+        })
+        : spawnWithPipes(command.file, command.args, { cwd, env: termEnv });
     } catch (err) {
       this.term.dispose();
       throw new Error(`could not start ${command.file}: ${(err as Error).message}`);
