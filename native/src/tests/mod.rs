@@ -10,8 +10,13 @@ mod read_range;
 
 use std::path::PathBuf;
 
+/// The reference corpus: OCCLUM_STUDIO_SHARED, else ../shared beside the checkout. Without it
+/// scripts/run-tests.mjs skips the tests that read it (its CARGO_CORPUS_TESTS list).
 pub fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+    match std::env::var_os("OCCLUM_STUDIO_SHARED") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+    }
 }
 pub fn vectors() -> PathBuf {
     shared().join("fixtures/pf-vectors")
