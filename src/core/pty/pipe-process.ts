@@ -29,8 +29,15 @@ export function spawnWithPipes(file: string, args: string[], opts: PipeSpawnOpti
   const pid = child.pid;
   return {
     pid,
+    // What a terminal's line discipline would do with these keys: Enter ends a line, ctrl+C
+    // interrupts, ctrl+D ends the input.
     write: (data) => {
-      if (child.stdin.writable) child.stdin.write(data);
+      if (data.includes('\x03')) child.kill('SIGINT');
+      if (!child.stdin.writable) return;
+      const text = data.replace(/\x03/g, '').replace(/\r/g, '\n');
+      const eof = text.indexOf('\x04');
+      if (eof < 0) return void child.stdin.write(text);
+      child.stdin.end(text.slice(0, eof));
     },
     resize: () => {},
     kill: (signal = 'SIGTERM') => {

@@ -107,6 +107,15 @@ function findProblem(file: string, path: string, cwd: string): string | null {
   return found ? null : 'not found on PATH';
 }
 
+/** Typed keys as a terminal echoes them: Enter as a new line, key sequences and controls dropped. */
+function echoOf(keys: string): string {
+  return keys
+    .replace(/\x1b(\[[0-9;?]*[ -/]*[@-~]|O.)?/g, '')
+    .replace(/\r/g, '\n')
+    .replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '')
+    .replace(/\n/g, '\r\n');
+}
+
 function clampSize({ cols, rows }: PtySize): PtySize {
   return { cols: Math.max(MIN_COLS, Math.floor(cols)), rows: Math.max(MIN_ROWS, Math.floor(rows)) };
 }
@@ -250,6 +259,8 @@ export class PtySession {
   write(data: string): void {
     if (this.exitInfo || this.disposed) return;
     this.proc.write(data);
+    // No pty, no echo: show what was typed, as a terminal would.
+    if (this.mode === 'pipes') this.term.write(echoOf(data));
   }
 
   /** Resizes the pty (the program gets SIGWINCH) and the emulator together. */
