@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packImage } from '../../src/core/securefs/index.ts';
-import { OWN_TEMPLATE, WAMR_FIXTURE, needsCorpus } from '../helpers/paths.ts';
+import { OWN_TEMPLATE } from '../helpers/paths.ts';
 import { startTui, KEY, type Tui } from '../helpers/tui.ts';
 
 const MIB = 80;

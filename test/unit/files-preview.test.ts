@@ -13,7 +13,7 @@ import { openHostFs } from '../../src/core/backend/host/fs-view.ts';
 import { PreviewPager, LINE_MAX, VISIBLE, WINDOW, displayLine } from '../../src/store/files-preview.ts';
 import { createStudioStore, openInstance, type StudioStore } from '../../src/store/index.ts';
 import { hexRow } from '../../views/panes/files/format.ts';
-import { OWN_TEMPLATE, WAMR_FIXTURE, needsCorpus } from '../helpers/paths.ts';
+import { OWN_TEMPLATE } from '../helpers/paths.ts';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
