@@ -10,6 +10,7 @@ import { findOcclum, whichOnPath, type OcclumInstall } from './occlum-install.ts
 import { projectRoot } from './project-root.ts';
 import { sandboxIdentity } from '../sandbox/identity.ts';
 import { NATIVE_FIX, nativeStatus } from '../securefs/native.ts';
+import { NODE_PTY_FIX } from '../pty/session.ts';
 
 export type ProbeId =
   | 'occlum'
@@ -167,7 +168,7 @@ function probeNodePty(): Probe {
       label: 'node-pty',
       ok: false,
       detail: `cannot load: ${(err as Error).message.split('\n')[0]} (the Run pane runs programs with pipes instead of a terminal)`,
-      fix: 'apt-get install build-essential python3, then `npm rebuild node-pty` in the occlum-studio package directory',
+      fix: NODE_PTY_FIX,
     };
   }
 }

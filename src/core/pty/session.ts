@@ -31,13 +31,16 @@ function ptyModule(): typeof import('node-pty') | null {
   return pty.module;
 }
 
+/** How to get node-pty where it does not load (node-gyp compiles it at install). */
+export const NODE_PTY_FIX =
+  'apt-get install build-essential python3, then `npm rebuild node-pty` in the occlum-studio package directory';
+
 /** Why programs run with pipes instead of a terminal here, or null when node-pty loads. */
 export function ptyUnavailable(): string | null {
   if (ptyModule()) return null;
   return (
     `node-pty cannot load (${pty!.problem}): programs run with pipes, not in a terminal ` +
-    '(no window size, isatty() is false); fix: apt-get install build-essential python3, then ' +
-    '`npm rebuild node-pty` in the occlum-studio package directory'
+    `(no window size, isatty() is false); fix: ${NODE_PTY_FIX}`
   );
 }
 
