@@ -32,6 +32,7 @@ const CARGO_CORPUS_TESTS = [
   'tests::pack_verify::verify_real_image_reports_exactly_the_missing_files',
   'tests::pack_verify::tampering_is_reported_by_path_and_node',
   'tests::pack_verify::packing_image_dir_reproduces_the_real_inode_files',
+  'tests::read_range::ranged_open_applies_the_recovery_journal_like_the_whole_read',
 ];
 
 let failed = false;
