@@ -17,7 +17,7 @@ export const FIXTURES = resolve(ROOT, 'fixtures');
 /** Occlum 0.31.0's Occlum.json template as `init` writes it (generated from src/core/instance/template.ts). */
 export const OWN_TEMPLATE = resolve(FIXTURES, 'config', 'template-0.31.0.json');
 /** Occlum-format log lines written here (fixtures/logs/README.md). */
-export const OWN_LOG = resolve(FIXTURES, 'logs', 'occlum-format.log');
+export const OWN_LOG = resolve(FIXTURES, 'logs', 'occlum-format.txt');
 /** The built CLI, as users run it. */
 export const CLI = resolve(ROOT, 'bin', 'occlum-studio.js');
 
