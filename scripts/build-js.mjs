@@ -1,5 +1,6 @@
 // Bundles the CLI (src/cli.ts + views/) into dist/cli.js with esbuild: one file starts much
 // faster than a tree of modules or tsx, which matters for time-to-first-frame.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -21,6 +22,9 @@ const jsoncEsm = {
     b.onResolve({ filter: /^jsonc-parser$/ }, () => ({ path: root + 'node_modules/jsonc-parser/lib/esm/main.js' }));
   },
 };
+// --clean (prepack): start from an empty dist/, so no chunk of an earlier build is packed. Not the
+// default: tests rebuild dist/ while other test processes run the CLI from it.
+if (process.argv.includes('--clean')) rmSync(root + 'dist', { recursive: true, force: true });
 await build({
   entryPoints: [root + 'src/cli.ts'],
   // Code splitting: subcommands and the TUI load as separate chunks on first use, so neither

@@ -9,6 +9,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
+import { addonFileName } from '../native/target.mjs';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
 const MARKER = '.occlum-standin';
@@ -38,8 +39,8 @@ const missingTools = ['jq', 'make', 'objcopy', 'gcc', 'pgrep', 'pkill', 'lscpu',
   (t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0,
 );
 if (missingTools.length) die(`missing host tools: ${missingTools.join(', ')}; run scripts/install-system-deps.sh`);
-const addon = join(root, 'native', 'occlum_studio.node');
-if (!existsSync(addon)) die('native/occlum_studio.node is missing: run `npm install` (or `npm run build:native`)');
+const addon = join(root, 'native', addonFileName());
+if (!existsSync(addon)) die(`native/${addonFileName()} is missing: run \`npm install\` (or \`npm run build:native\`)`);
 const muslLibc = '/usr/lib/x86_64-linux-musl/libc.so';
 if (!existsSync('/lib/ld-musl-x86_64.so.1') || !existsSync(muslLibc)) die('musl is missing (/lib/ld-musl-x86_64.so.1): run scripts/install-system-deps.sh');
 
@@ -88,7 +89,7 @@ await build({
   ],
   logLevel: 'warning',
 });
-copy(addon, at('build', 'lib', 'standin', 'native', 'occlum_studio.node'), 0o755);
+copy(addon, at('build', 'lib', 'standin', 'native', addonFileName()), 0o755);
 // The sandbox's stager (what a root run drops its privileges through), beside the addon.
 const stager = join(root, 'native', 'occlum-studio-stage');
 if (existsSync(stager)) copy(stager, at('build', 'lib', 'standin', 'native', 'occlum-studio-stage'), 0o755);

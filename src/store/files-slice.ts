@@ -12,6 +12,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { StateCreator } from 'zustand/vanilla';
 import type { ExtractResult, FsEntry, FsView, SkippedEntry, TreeProgress, VerifyReport } from '../core/securefs/types.ts';
 import type { DiffItem } from '../core/securefs/index.ts';
+import { nativeStatus } from '../core/securefs/native.ts';
 import { openBackend } from '../core/backend/select.ts';
 import { inRunLayer, runOnlyView } from '../core/backend/host/fs-view.ts';
 import { sanitizeForTerminal } from '../core/text/sanitize.ts';
@@ -480,12 +481,16 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       if (!existsSync(join(dir, 'build', 'mount', '__ROOT', 'metadata'))) {
         views = {};
         resetTree();
+        // Without the engine a build packs no secure image: that, not "not built", is the cause.
+        const engine = nativeStatus();
         patch({
           note: null,
           rows: [],
           layers: [],
           status: 'error',
-          error: `this instance is not built yet (${join(dir, 'build/mount/__ROOT')} holds no secure image): build it, then press r here`,
+          error: !engine.ok
+            ? engine.error.message
+            : `this instance is not built yet (${join(dir, 'build/mount/__ROOT')} holds no secure image): build it, then press r here`,
         });
         return;
       }

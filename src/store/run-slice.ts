@@ -7,7 +7,7 @@
 // checks the program and hands back a command line; tests inject their own.
 import { basename } from 'node:path';
 import type { StateCreator } from 'zustand/vanilla';
-import { PtySession, type PtyCommand, type PtySize } from '../core/pty/session.ts';
+import { PtySession, ptyUnavailable, type PtyCommand, type PtySize } from '../core/pty/session.ts';
 import type { ScreenSnapshot } from '../core/pty/screen.ts';
 import { decodeExecError, explainExit, type ExitExplanation } from '../core/pty/exit-status.ts';
 import { formatCommandLine, parseCommandLine, CommandLineError } from '../core/pty/command-line.ts';
@@ -185,6 +185,8 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
     // Each launch into a tab gets a number; a launch that finishes after a newer one (double
     // rerun) or after its tab was closed is dropped instead of spawning an orphan.
     let launchSeq = 0;
+    // Where node-pty cannot load, the first launch says so (once a session, not every run).
+    let pipesNoted = false;
     const tabLaunch = new Map<number, number>();
     let exitHook: (() => void) | null = null;
     // The exec server started from this session (stopped on quit); one found running is left alone.
@@ -314,6 +316,10 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         return id;
       }
       sessions.set(id, session);
+      if (session.mode === 'pipes' && !pipesNoted) {
+        pipesNoted = true;
+        get().setFlash(ptyUnavailable(), 'error');
+      }
       // Only launched commands are remembered: a refused typo should not come back as a choice.
       persistHistory({ kind, path, args });
       ensureExitHook();

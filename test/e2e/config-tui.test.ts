@@ -6,9 +6,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KEY, startTui } from '../helpers/tui.ts';
-import { CONFIG_CORPUS } from '../helpers/paths.ts';
+import { OWN_TEMPLATE } from '../helpers/paths.ts';
 
-const TEMPLATE = join(CONFIG_CORPUS, 'occlum', 'etc__template__Occlum.json');
+const TEMPLATE = OWN_TEMPLATE;
 
 test('edit a size in the Config pane, see the error come and go, save', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-tui-'));

@@ -7,7 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packImage } from '../../src/core/securefs/index.ts';
-import { WAMR_FIXTURE } from '../helpers/paths.ts';
+import { OWN_TEMPLATE } from '../helpers/paths.ts';
 import { startTui, KEY, type Tui } from '../helpers/tui.ts';
 
 const MIB = 80;
@@ -19,7 +19,7 @@ const running: Tui[] = [];
 before(async () => {
   dir = join(mkdtempSync(join(tmpdir(), 'files-preview-e2e-')), 'inst');
   mkdirSync(join(dir, 'src/data'), { recursive: true });
-  cpSync(join(WAMR_FIXTURE, 'Occlum.json'), join(dir, 'Occlum.json'));
+  cpSync(OWN_TEMPLATE, join(dir, 'Occlum.json'));
   const big = Buffer.allocUnsafe(LINES * 16);
   for (let i = 0; i < LINES; i++) big.write(`${line(i)}\n`, i * 16, 'latin1');
   writeFileSync(join(dir, 'src/data/big.log'), big);

@@ -5,11 +5,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
-import { LOG_SAMPLES } from '../helpers/paths.ts';
+import { LOG_SAMPLES, needsCorpus } from '../helpers/paths.ts';
 
 const SAMPLES = join(LOG_SAMPLES, 'occlum-log-samples.txt');
 
-test('human output: one line per record, hints under matching records, no colour when not a TTY', () => {
+test('human output: one line per record, hints under matching records, no colour when not a TTY', { skip: needsCorpus(SAMPLES) }, () => {
   const r = runCli(['logs', SAMPLES, '--no-raw']);
   assert.equal(r.status, 0, r.stderr);
   assert.ok(!r.stdout.includes('\x1b['));
@@ -22,7 +22,7 @@ test('human output: one line per record, hints under matching records, no colour
   assert.ok(!r.stdout.includes('Building new image'));
 });
 
-test('--json gives NDJSON with parsed fields; --level and --grep filter', () => {
+test('--json gives NDJSON with parsed fields; --level and --grep filter', { skip: needsCorpus(SAMPLES) }, () => {
   const r = runCli(['logs', SAMPLES, '--json', '--level', 'error', '--no-raw']);
   assert.equal(r.status, 0, r.stderr);
   const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -37,7 +37,7 @@ test('--json gives NDJSON with parsed fields; --level and --grep filter', () => 
   assert.deepEqual(pal.map((x) => x.location.line), [210, 165, 129]);
 });
 
-test('reads stdin ("-"), keeps the program\'s own lines as raw records', () => {
+test('reads stdin ("-"), keeps the program\'s own lines as raw records', { skip: needsCorpus(SAMPLES) }, () => {
   const input = '\x1b[31m[2025-12-26T01:24:09.456Z][ERROR][T1][#3][····Open][syscall] Error = ENOENT (#2, No such file or directory): x\x1b[0m\r\nmy program says hi\n';
   const r = runCli(['logs', '-', '--json'], { input });
   assert.equal(r.status, 0, r.stderr);
@@ -47,7 +47,7 @@ test('reads stdin ("-"), keeps the program\'s own lines as raw records', () => {
   assert.equal(noRaw.stdout.trim().split('\n').length, 1);
 });
 
-test('clear errors, exit 2: missing file, directory, bad regex, bad level', () => {
+test('clear errors, exit 2: missing file, directory, bad regex, bad level', { skip: needsCorpus(SAMPLES) }, () => {
   const missing = runCli(['logs', '/nonexistent/occlum.log']);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /cannot read log "\/nonexistent\/occlum.log": no such file/);
@@ -65,7 +65,7 @@ test('clear errors, exit 2: missing file, directory, bad regex, bad level', () =
   assert.equal(two.status, 2);
 });
 
-test('garbage and binary input do not crash the command', () => {
+test('garbage and binary input do not crash the command', { skip: needsCorpus(SAMPLES) }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'logs-cli-'));
   const f = join(dir, 'garbage.bin');
   writeFileSync(f, Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7919) % 256)));

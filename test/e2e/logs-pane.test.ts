@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTui, KEY, type Tui } from '../helpers/tui.ts';
-import { LOG_SAMPLES } from '../helpers/paths.ts';
+import { LOG_SAMPLES, needsCorpus } from '../helpers/paths.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'studio-logs-'));
 const running: Tui[] = [];
@@ -15,7 +15,7 @@ after(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test('open a saved log, filter to errors, hint under the boot failure, keys in the help', async () => {
+test('open a saved log, filter to errors, hint under the boot failure, keys in the help', { skip: needsCorpus(LOG_SAMPLES) }, async () => {
   writeFileSync(join(work, 'Occlum.json'), '{}\n');
   writeFileSync(join(work, '.__occlum_status'), 'built\n');
   // Tall enough for the help overlay, which does not scroll (it lists every Logs key).

@@ -1,8 +1,9 @@
 // The real Occlum.json corpus in ../shared/occlum-configs and the verdicts its INDEX.md gives
-// under Occlum 0.31.0 rules (parsed, so that held-back cases in the same format work too).
+// under Occlum 0.31.0 rules (parsed, so that held-back cases in the same format work too); and
+// the project's own cases in fixtures/config, which every clone has.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { CONFIG_CORPUS } from './paths.ts';
+import { CONFIG_CORPUS, FIXTURES, needsCorpus } from './paths.ts';
 
 export interface CorpusFile {
   /** Path relative to the corpus root, e.g. `external/foo.json`. */
@@ -19,6 +20,18 @@ function walk(dir: string): string[] {
     else out.push(p);
   }
   return out;
+}
+
+/** `skip` option of the tests over the config corpus. */
+export const SKIP_WITHOUT_CONFIG_CORPUS = needsCorpus(CONFIG_CORPUS);
+
+/** The project's own configs (fixtures/config/*.json). */
+export function ownConfigs(): CorpusFile[] {
+  const dir = join(FIXTURES, 'config');
+  return walk(dir)
+    .filter((p) => p.endsWith('.json'))
+    .sort()
+    .map((p) => ({ name: `fixtures/config/${relative(dir, p)}`, path: p, text: readFileSync(p, 'utf8') }));
 }
 
 /** Every Occlum config (json) of the corpus, build artefacts excluded. */

@@ -8,13 +8,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, SHARED } from './paths.ts';
+import { ROOT, SHARED, needsCorpus } from './paths.ts';
+import { addonFileName } from '../../native/target.mjs';
 
 export const OCCLUM_REFERENCE = join(SHARED, 'reference', 'occlum-0.31.0');
 
-export const STANDIN_SKIP: string | false = existsSync(join(OCCLUM_REFERENCE, 'tools', 'occlum'))
-  ? false
-  : `needs Occlum's own script from ${OCCLUM_REFERENCE} (not in a fresh clone)`;
+export const STANDIN_SKIP: string | false = needsCorpus(join(OCCLUM_REFERENCE, 'tools', 'occlum'));
 
 /** Sizes and mtimes of everything the install is made from. */
 function inputsHash(): string {
@@ -24,7 +23,7 @@ function inputsHash(): string {
     if (st.isDirectory()) for (const n of readdirSync(p).sort()) visit(join(p, n));
     else h.update(`${p}:${st.size}:${st.mtimeMs}\n`);
   };
-  for (const p of ['scripts/occlum-standin.mjs', 'scripts/occlum-standin', 'src/core', 'native/occlum_studio.node']) visit(join(ROOT, p));
+  for (const p of ['scripts/occlum-standin.mjs', 'scripts/occlum-standin', 'src/core', `native/${addonFileName()}`]) visit(join(ROOT, p));
   visit(join(OCCLUM_REFERENCE, 'tools', 'occlum'));
   visit(join(OCCLUM_REFERENCE, 'tools', 'occlum_build.mk'));
   return h.digest('hex').slice(0, 16);

@@ -41,12 +41,16 @@ export const KEY = {
   ctrlC: '\x03',
 } as const;
 
-export function startTui(args: string[], opts: { cwd?: string; cols?: number; rows?: number; env?: Record<string, string> } = {}): Tui {
-  ensureBuilt();
+/** `bin`: an installed `occlum-studio` to drive instead of this checkout's build. */
+export function startTui(
+  args: string[],
+  opts: { cwd?: string; cols?: number; rows?: number; env?: Record<string, string>; bin?: string } = {},
+): Tui {
+  if (!opts.bin) ensureBuilt();
   const cols = opts.cols ?? 120;
   const rows = opts.rows ?? 36;
   const term = new Terminal({ cols, rows, allowProposedApi: true });
-  const proc = pty.spawn(process.execPath, [CLI, ...args], {
+  const proc = pty.spawn(opts.bin ?? process.execPath, opts.bin ? args : [CLI, ...args], {
     cols,
     rows,
     cwd: opts.cwd ?? process.cwd(),

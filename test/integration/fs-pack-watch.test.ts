@@ -5,12 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt, runCli } from '../helpers/cli.ts';
-import { CLI, WAMR_FIXTURE } from '../helpers/paths.ts';
+import { CLI } from '../helpers/paths.ts';
+import { newInstance } from '../../src/core/instance/init.ts';
 
 interface Line {
   trigger?: 'initial' | 'change';
@@ -81,8 +82,13 @@ test('fs pack --watch --json: edit, add, delete, rename, socket and FIFO errors,
   const d = mkdtempSync(join(tmpdir(), 'fs-pack-watch-'));
   const src = join(d, 'image');
   const root = join(d, 'mount/__ROOT');
-  cpSync(join(WAMR_FIXTURE, 'image'), src, { recursive: true });
-  chmodSync(join(src, 'etc'), 0o755);
+  // A fresh instance's image/ (our own case), with a program-sized file to delete later.
+  newInstance(join(d, 'inst'));
+  renameSync(join(d, 'inst', 'image'), src);
+  writeFileSync(join(src, 'bin/hello.wasm'), Buffer.alloc(300_000, 1));
+  mkdirSync(join(src, 'usr/share/data'), { recursive: true });
+  mkdirSync(join(src, 'opt'));
+  for (let i = 0; i < 24; i++) writeFileSync(join(src, `usr/share/data/${i}.txt`), `file ${i}\n`.repeat(i + 1));
   const w = startWatch(src, d);
   const { child, out, exited } = w;
   const packs = (l: Line) => l.rootMac !== undefined;

@@ -8,7 +8,8 @@ import { parseTree, type Node } from 'jsonc-parser';
 import {
   applyOp, checkDisk, detectFormatting, EditHistory, loadConfigFile, saveConfigFile, SaveConflictError,
 } from '../../src/core/config/index.ts';
-import { corpusConfigs } from '../helpers/config-corpus.ts';
+import { corpusConfigs, ownConfigs, SKIP_WITHOUT_CONFIG_CORPUS, type CorpusFile } from '../helpers/config-corpus.ts';
+import { OWN_TEMPLATE } from '../helpers/paths.ts';
 
 /** First scalar value node in document order (a size string or a number). */
 function firstScalar(root: Node): Node | undefined {
@@ -38,10 +39,11 @@ function pathOf(n: Node): (string | number)[] {
   return out;
 }
 
-test('editing one value in each corpus file and saving changes only that value\'s bytes', () => {
+/** Edits the first scalar of each file through a save; returns how many files were edited. */
+function editEachFirstValue(files: CorpusFile[]): number {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-edit-'));
   let edited = 0;
-  for (const f of corpusConfigs()) {
+  for (const f of files) {
     const root = parseTree(f.text, [], { allowTrailingComma: true, disallowComments: false });
     if (!root) continue;
     const node = firstScalar(root);
@@ -68,10 +70,20 @@ test('editing one value in each corpus file and saving changes only that value\'
     assert.equal(after.subarray(valueStart, valueEnd + (ea - eb)).toString(), JSON.stringify(value));
     edited++;
   }
+  return edited;
+}
+
+test('editing one value in each of our config cases and saving changes only that value\'s bytes', () => {
+  const own = ownConfigs();
+  assert.equal(editEachFirstValue(own), own.length);
+});
+
+test('editing one value in each corpus file and saving changes only that value\'s bytes', { skip: SKIP_WITHOUT_CONFIG_CORPUS }, () => {
+  const edited = editEachFirstValue(corpusConfigs());
   assert.ok(edited >= 25, `edited ${edited} files`);
 });
 
-const TEMPLATE = corpusConfigs().find((f) => f.name === 'occlum/etc__template__Occlum.json')!.text;
+const TEMPLATE = readFileSync(OWN_TEMPLATE, 'utf8');
 
 function reindent(text: string, unit: string): string {
   return text.replace(/^( {4})+/gm, (m) => unit.repeat(m.length / 4));

@@ -1,16 +1,15 @@
-// Fuzz: corpus files mutated thousands of times (bit flips, truncation, wrong types, huge and
+// Fuzz: our config cases and the corpus files mutated thousands of times (bit flips, truncation, wrong types, huge and
 // negative numbers, deep nesting, multi-MB strings, stray comments and commas). The checker must
 // never throw and must locate every diagnostic inside the text. Timing is measured in
 // test/bench/config.bench.ts, not here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyTextEdits, checkConfig, LineIndex } from '../../src/core/config/index.ts';
-import { corpusConfigs } from '../helpers/config-corpus.ts';
+import { corpusConfigs, ownConfigs, SKIP_WITHOUT_CONFIG_CORPUS, type CorpusFile } from '../helpers/config-corpus.ts';
 import { mutate, rng } from '../helpers/config-mutate.ts';
 
-test('thousands of mutated corpus configs: no throw, every diagnostic located', () => {
-  const corpus = corpusConfigs();
-  const r = rng(0x0cc1);
+function fuzz(corpus: CorpusFile[], seed: number) {
+  const r = rng(seed);
   let runs = 0;
   let diagnostics = 0;
   let fixesApplied = 0;
@@ -45,4 +44,12 @@ test('thousands of mutated corpus configs: no throw, every diagnostic located', 
   assert.ok(runs >= 4000, `${runs} runs`);
   assert.ok(diagnostics > runs, `${diagnostics} diagnostics`);
   assert.ok(fixesApplied > 50, `${fixesApplied} fixes applied`);
+}
+
+test('thousands of mutated configs of our own: no throw, every diagnostic located', () => {
+  fuzz(ownConfigs(), 0x0cc2);
+});
+
+test('thousands of mutated corpus configs: no throw, every diagnostic located', { skip: SKIP_WITHOUT_CONFIG_CORPUS }, () => {
+  fuzz(corpusConfigs(), 0x0cc1);
 });

@@ -11,9 +11,9 @@ import { render } from 'ink-testing-library';
 import { createStudioStore, openInstance } from '../../src/store/index.ts';
 import { App } from '../../views/App.tsx';
 import { StoreProvider } from '../../views/store-context.tsx';
-import { CONFIG_CORPUS } from '../helpers/paths.ts';
+import { CONFIG_CORPUS, OWN_TEMPLATE, needsCorpus } from '../helpers/paths.ts';
 
-const TEMPLATE = join(CONFIG_CORPUS, 'occlum', 'etc__template__Occlum.json');
+const TEMPLATE = OWN_TEMPLATE;
 const KEY = { enter: '\r', down: '\x1b[B', up: '\x1b[A', esc: '\x1b', ctrlU: '\x15', ctrlS: '\x13', ctrlR: '\x12', ctrlO: '\x0f' };
 
 async function setup() {
@@ -156,10 +156,12 @@ test('a broken or non-object file: the pane shows the problems and keys do nothi
   }
 });
 
-test('M migrates an older config in one undoable step', async () => {
+const V028 = join(CONFIG_CORPUS, 'occlum-history', 'v0.28.0__etc__template__Occlum.json');
+
+test('M migrates an older config in one undoable step', { skip: needsCorpus(V028) }, async () => {
   const { store, ui, press, file } = await setup();
   try {
-    writeFileSync(file, readFileSync(join(CONFIG_CORPUS, 'occlum-history', 'v0.28.0__etc__template__Occlum.json'), 'utf8'));
+    writeFileSync(file, readFileSync(V028, 'utf8'));
     store.getState().configCheckDisk(); // clean buffer: reloads silently
     await press();
     assert.equal(store.getState().config.result!.version, '0.30.0');

@@ -9,9 +9,9 @@ import {
   applyOps, applyTextEdits, checkConfig, detectVersion, parseConfig, parseSize, resolveVersion, suggestSize,
   type CheckOptions, type Diagnostic, type EditOp,
 } from '../../src/core/config/index.ts';
-import { CONFIG_CORPUS } from '../helpers/paths.ts';
+import { OWN_TEMPLATE } from '../helpers/paths.ts';
 
-const TEMPLATE = readFileSync(join(CONFIG_CORPUS, 'occlum', 'etc__template__Occlum.json'), 'utf8');
+const TEMPLATE = readFileSync(OWN_TEMPLATE, 'utf8');
 const V31 = { version: '0.31.0' } as const satisfies CheckOptions;
 
 function variant(ops: EditOp[]): string {

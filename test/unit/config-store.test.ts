@@ -5,9 +5,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createStudioStore, openInstance, unsavedWork } from '../../src/store/index.ts';
-import { CONFIG_CORPUS } from '../helpers/paths.ts';
+import { CONFIG_CORPUS, OWN_TEMPLATE, needsCorpus } from '../helpers/paths.ts';
 
-const TEMPLATE = join(CONFIG_CORPUS, 'occlum', 'etc__template__Occlum.json');
+const TEMPLATE = OWN_TEMPLATE;
 const V030 = join(CONFIG_CORPUS, 'occlum-history', 'v0.30.0__etc__template__Occlum.json');
 
 function instance(src = TEMPLATE, settings?: string) {
@@ -62,7 +62,7 @@ test('outside changes: silent reload when clean, conflict when edited', async ()
   assert.equal(s().config.conflict, null);
 });
 
-test('version: .occlum-studio.json overrides detection; --occlum-version overrides both', async () => {
+test('version: .occlum-studio.json overrides detection; --occlum-version overrides both', { skip: needsCorpus(V030) }, async () => {
   const dir = instance(V030, '{"occlumVersion": "0.31.0"}');
   const store = createStudioStore({ launchDir: dir });
   await openInstance(store, dir);

@@ -17,7 +17,7 @@ import type { FsView } from '../../src/core/securefs/types.ts';
 import { App } from '../../views/App.tsx';
 import { StoreProvider } from '../../views/store-context.tsx';
 import { hexLayout, hexRow, modeString, octal, windowTop, wrapText } from '../../views/panes/files/format.ts';
-import { WAMR_FIXTURE } from '../helpers/paths.ts';
+import { OWN_TEMPLATE, WAMR_FIXTURE, needsCorpus } from '../helpers/paths.ts';
 
 const MISSING = ['/bin/mywamrc', '/bin/wamrc', '/lib/libstdc++.so.6', '/opt/occlum/glibc/lib/libc.so.6', '/opt/occlum/glibc/lib/libm.so.6'];
 const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
@@ -78,7 +78,7 @@ function select(store: StudioStore, path: string): void {
   s.filesMove(i - store.getState().files.cursor);
 }
 
-test('the tree is listed on demand, with layers, metadata and previews of the real image', async () => {
+test('the tree is listed on demand, with layers, metadata and previews of the real image', { skip: needsCorpus(WAMR_FIXTURE) }, async () => {
   const { store, calls } = await fixtureStore();
   const f = () => store.getState().files;
   assert.equal(f().status, 'ready');
@@ -155,7 +155,7 @@ test('binary detection', () => {
   assert.equal(looksBinary(Buffer.from([0xff, 0xfe, 0x41, 0x42])), true);
 });
 
-test('verify reports progress, the five missing inode files by path, and the integrity-only note', async () => {
+test('verify reports progress, the five missing inode files by path, and the integrity-only note', { skip: needsCorpus(WAMR_FIXTURE) }, async () => {
   const { store } = await fixtureStore();
   const seen: number[] = [];
   const unsub = store.subscribe((s) => {
@@ -185,7 +185,7 @@ test('verify reports progress, the five missing inode files by path, and the int
   assert.equal(store.getState().files.panel, 'verify');
 });
 
-test('layers: image alone, merged and run-only; diff against image/; extract stays in its directory', async () => {
+test('layers: image alone, merged and run-only; diff against image/; extract stays in its directory', { skip: needsCorpus(WAMR_FIXTURE) }, async () => {
   const { store } = await fixtureStore();
   const s = store.getState();
   const f = () => store.getState().files;
@@ -236,10 +236,10 @@ test('layers: image alone, merged and run-only; diff against image/; extract sta
   assert.equal(statSync(join(launch, 'afile')).size, 0);
 });
 
-test('an unbuilt instance, a wrong image key and a sealed run layer get clear messages', async () => {
+test('an unbuilt instance, a wrong image key and a sealed run layer get clear messages', { skip: needsCorpus(WAMR_FIXTURE) }, async () => {
   // Not built.
   const dir = mkdtempSync(join(tmpdir(), 'files-unbuilt-'));
-  cpSync(join(WAMR_FIXTURE, 'Occlum.json'), join(dir, 'Occlum.json'));
+  cpSync(OWN_TEMPLATE, join(dir, 'Occlum.json'));
   writeFileSync(join(dir, '.__occlum_status'), 'initialized');
   const store = createStudioStore({ launchDir: dir, backend: 'host' });
   await openInstance(store, dir);
@@ -249,7 +249,7 @@ test('an unbuilt instance, a wrong image key and a sealed run layer get clear me
 
   // Encrypted image, opened with another key.
   const enc = mkdtempSync(join(tmpdir(), 'files-key-'));
-  cpSync(join(WAMR_FIXTURE, 'Occlum.json'), join(enc, 'Occlum.json'));
+  cpSync(OWN_TEMPLATE, join(enc, 'Occlum.json'));
   mkdirSync(join(enc, 'src/etc'), { recursive: true });
   writeFileSync(join(enc, 'src/etc/hosts'), '127.0.0.1 localhost\n');
   const key = { kind: 'image-key' as const, key: Uint8Array.from({ length: 16 }, (_, i) => i) };
@@ -277,10 +277,10 @@ test('an unbuilt instance, a wrong image key and a sealed run layer get clear me
   assert.match(s3.getState().flash!.text, /run layer is not available/);
 });
 
-test('a damaged image: unreadable metadata is a clear error; a damaged directory shows where, and verify names it', async () => {
+test('a damaged image: unreadable metadata is a clear error; a damaged directory shows where, and verify names it', { skip: needsCorpus(WAMR_FIXTURE) }, async () => {
   const copy = (): string => {
     const d = mkdtempSync(join(tmpdir(), 'files-damaged-'));
-    cpSync(join(WAMR_FIXTURE, 'Occlum.json'), join(d, 'Occlum.json'));
+    cpSync(OWN_TEMPLATE, join(d, 'Occlum.json'));
     cpSync(join(WAMR_FIXTURE, 'build/mount'), join(d, 'build/mount'), { recursive: true });
     chmodSync(join(d, 'build/mount/__ROOT'), 0o755);
     return d;
@@ -321,7 +321,7 @@ test('a damaged image: unreadable metadata is a clear error; a damaged directory
   assert.ok(sb.getState().files.problemPaths.includes('/etc'));
 });
 
-test('the pane in the shell: key 4, expand, preview, hex, verify panel, layer switch, extract prompt, help', async () => {
+test('the pane in the shell: key 4, expand, preview, hex, verify panel, layer switch, extract prompt, help', { skip: needsCorpus(WAMR_FIXTURE) }, async () => {
   const launch = mkdtempSync(join(tmpdir(), 'files-ui-'));
   const store = createStudioStore({ launchDir: launch, backend: 'host' });
   await openInstance(store, WAMR_FIXTURE);
@@ -385,7 +385,7 @@ test('the pane in the shell: key 4, expand, preview, hex, verify panel, layer sw
 
 test('the pane says when the instance is not built, and shows the tree once it is (pane shown again)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'files-later-'));
-  cpSync(join(WAMR_FIXTURE, 'Occlum.json'), join(dir, 'Occlum.json'));
+  cpSync(OWN_TEMPLATE, join(dir, 'Occlum.json'));
   mkdirSync(join(dir, 'image/etc'), { recursive: true });
   writeFileSync(join(dir, 'image/etc/hosts'), '127.0.0.1 localhost\n');
   const store = createStudioStore({ launchDir: dir, backend: 'host' });

@@ -13,7 +13,7 @@ import { openHostFs } from '../../src/core/backend/host/fs-view.ts';
 import { PreviewPager, LINE_MAX, VISIBLE, WINDOW, displayLine } from '../../src/store/files-preview.ts';
 import { createStudioStore, openInstance, type StudioStore } from '../../src/store/index.ts';
 import { hexRow } from '../../views/panes/files/format.ts';
-import { WAMR_FIXTURE } from '../helpers/paths.ts';
+import { OWN_TEMPLATE } from '../helpers/paths.ts';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -144,7 +144,7 @@ test('the pager finds text lines as it pages, reads a bounded amount, and keeps 
 /** An instance directory (not built by a backend: image packed here) holding `files`. */
 async function instanceWith(files: Record<string, Buffer | string>): Promise<string> {
   const dir = scratch('inst');
-  cpSync(join(WAMR_FIXTURE, 'Occlum.json'), join(dir, 'Occlum.json'));
+  cpSync(OWN_TEMPLATE, join(dir, 'Occlum.json'));
   for (const [p, data] of Object.entries(files)) {
     mkdirSync(join(dir, 'src', p, '..'), { recursive: true });
     writeFileSync(join(dir, 'src', p), data);

@@ -2,9 +2,9 @@
 // every byte offset), and robustness against garbage.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOG_SAMPLES } from '../helpers/paths.ts';
+import { LOG_SAMPLES, OWN_LOG } from '../helpers/paths.ts';
 import { LogParser, parseLog, MAX_LINE } from '../../src/core/logs/parser.ts';
 import type { LogRecord } from '../../src/core/logs/index.ts';
 
@@ -121,7 +121,11 @@ test('an orphan "Caused by" line (no record before it) is a raw record, not drop
   assert.equal(r.length, 1);
 });
 
-const SAMPLE = readFileSync(join(LOG_SAMPLES, 'occlum-log-samples.txt'));
+// The grammar invariants below hold for any Occlum output: the real samples of the corpus, or
+// our own cases where the corpus is absent.
+const CORPUS_SAMPLE = join(LOG_SAMPLES, 'occlum-log-samples.txt');
+const SAMPLE = readFileSync(existsSync(CORPUS_SAMPLE) ? CORPUS_SAMPLE : OWN_LOG);
+const MIN_RECORDS = existsSync(CORPUS_SAMPLE) ? 50 : 10;
 // The samples with real ESC bytes, CRLF line ends and some multi-line records, as Occlum writes them.
 const LIVE = Buffer.concat([
   Buffer.from(SAMPLE.toString('utf8').replace(/\^\[/g, '\x1b').replace(/\^M/g, '\r')),
@@ -146,7 +150,7 @@ function parseInChunks(buf: Buffer, cuts: number[]): LogRecord[] {
 
 test('splitting the stream at every byte offset gives the same records', () => {
   const whole = parseInChunks(LIVE, []);
-  assert.ok(whole.length > 50);
+  assert.ok(whole.length > MIN_RECORDS, `${whole.length} records`);
   assert.equal(whole.at(-1)?.message, 'tail without newline ····');
   for (let i = 1; i < LIVE.length; i++) {
     assert.deepEqual(parseInChunks(LIVE, [i]), whole, `split at byte ${i}`);

@@ -12,8 +12,19 @@ mod beneath;
 
 use std::path::PathBuf;
 
+/// The reference corpus: OCCLUM_STUDIO_SHARED, else ../shared beside the checkout. Without it
+/// scripts/run-tests.mjs skips the tests that read it (its CARGO_CORPUS_TESTS list).
 pub fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+    let dir = match std::env::var_os("OCCLUM_STUDIO_SHARED") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+    };
+    assert!(
+        dir.exists(),
+        "this test needs the reference corpus ({} is missing): list it in CARGO_CORPUS_TESTS of scripts/run-tests.mjs",
+        dir.display()
+    );
+    dir
 }
 pub fn vectors() -> PathBuf {
     shared().join("fixtures/pf-vectors")

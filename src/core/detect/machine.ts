@@ -4,11 +4,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir, release } from 'node:os';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { findOcclum, whichOnPath, type OcclumInstall } from './occlum-install.ts';
 import { projectRoot } from './project-root.ts';
 import { sandboxIdentity } from '../sandbox/identity.ts';
+import { NATIVE_FIX, nativeStatus } from '../securefs/native.ts';
+import { NODE_PTY_FIX } from '../pty/session.ts';
 
 export type ProbeId =
   | 'occlum'
@@ -39,6 +41,8 @@ export interface BackendReport {
   /** Mode name → ready, e.g. occlum: SIM, HW; host: run. */
   modes: { name: string; ready: boolean; missing: string[] }[];
   ready: boolean;
+  /** What works less where an optional piece is missing (the backend still runs). */
+  limits: string[];
   summary: string;
 }
 
@@ -151,40 +155,28 @@ function probeBwrap(env: NodeJS.ProcessEnv): Probe[] {
   ];
 }
 
-function probeModule(id: 'node-pty' | 'native-addon'): Probe {
+function probeNodePty(): Probe {
   const root = projectRoot();
   const req = createRequire(root ? join(root, 'package.json') : import.meta.url);
-  if (id === 'node-pty') {
-    try {
-      const pty = req('node-pty') as { spawn?: unknown };
-      if (typeof pty.spawn !== 'function') throw new Error('module has no spawn()');
-      return { id, label: 'node-pty', ok: true, detail: `loads (${req.resolve('node-pty')})` };
-    } catch (err) {
-      return {
-        id,
-        label: 'node-pty',
-        ok: false,
-        detail: `cannot load: ${(err as Error).message.split('\n')[0]}`,
-        fix: 'apt-get install build-essential python3, then `npm rebuild node-pty` in the occlum-studio directory',
-      };
-    }
-  }
-  const addon = root ? join(root, 'native', 'occlum_studio.node') : 'native/occlum_studio.node';
-  if (!existsSync(addon)) {
-    return { id, label: 'native addon', ok: false, detail: `${addon} not built`, fix: '`npm run build:native` (needs cargo: apt-get install cargo, or rustup)' };
-  }
   try {
-    req(addon);
-    return { id, label: 'native addon', ok: true, detail: `loads (${addon})` };
+    const pty = req('node-pty') as { spawn?: unknown };
+    if (typeof pty.spawn !== 'function') throw new Error('module has no spawn()');
+    return { id: 'node-pty', label: 'node-pty', ok: true, detail: `loads (${req.resolve('node-pty')})` };
   } catch (err) {
     return {
-      id,
-      label: 'native addon',
+      id: 'node-pty',
+      label: 'node-pty',
       ok: false,
-      detail: `${addon} does not load: ${(err as Error).message.split('\n')[0]}`,
-      fix: 'rebuild it for this Node: `npm run build:native`',
+      detail: `cannot load: ${(err as Error).message.split('\n')[0]} (the Run pane runs programs with pipes instead of a terminal)`,
+      fix: NODE_PTY_FIX,
     };
   }
+}
+
+function probeNativeAddon(): Probe {
+  const s = nativeStatus();
+  if (s.ok) return { id: 'native-addon', label: 'secure-FS engine', ok: true, detail: `loads (${s.path})` };
+  return { id: 'native-addon', label: 'secure-FS engine', ok: false, detail: s.error.reason, fix: NATIVE_FIX };
 }
 
 export function probeMachine(env: NodeJS.ProcessEnv = process.env): MachineReport {
@@ -192,7 +184,7 @@ export function probeMachine(env: NodeJS.ProcessEnv = process.env): MachineRepor
   const flags = cpuFlags();
   const { probe: occlumProbe, install } = probeOcclum(env);
   const enclaveDev = [SGX_DEVICES.enclave, SGX_DEVICES.legacy].find((d) => existsSync(d));
-  const cargo = whichOnPath('cargo', env.PATH) ?? (existsSync(join(homedir(), '.cargo', 'bin', 'cargo')) ? join(homedir(), '.cargo', 'bin', 'cargo') : null);
+  const cargo = whichOnPath('cargo', env.PATH);
   const musl = whichOnPath('musl-gcc', env.PATH);
   const probes: Probe[] = [
     occlumProbe,
@@ -247,31 +239,40 @@ export function probeMachine(env: NodeJS.ProcessEnv = process.env): MachineRepor
       detail: musl ?? 'not on PATH (only needed to compile C demo/test programs for the host backend)',
       fix: musl ? undefined : 'apt-get install musl-tools',
     },
-    probeModule('node-pty'),
-    probeModule('native-addon'),
+    probeNodePty(),
+    probeNativeAddon(),
     {
       id: 'cargo',
       label: 'cargo',
       ok: cargo !== null,
-      detail: cargo ?? 'not found (only needed to rebuild the native addon)',
+      detail: cargo ?? 'not on PATH (only needed to build the secure-FS engine where no prebuilt one fits)',
       fix: cargo ? undefined : 'apt-get install cargo (or install rustup)',
     },
   ];
   const okOf = (id: ProbeId) => probes.find((p) => p.id === id)!.ok;
   const missing = (ids: ProbeId[]) => ids.filter((id) => !okOf(id)).map((id) => `${probes.find((p) => p.id === id)!.label}: ${probes.find((p) => p.id === id)!.detail}`);
 
-  const hostMissing = missing(['bwrap', 'userns', 'node-pty', 'native-addon']);
+  // Neither node-pty nor the engine is needed to run: without them some features work less.
+  const limits: string[] = [];
+  if (!okOf('node-pty')) limits.push('the Run pane runs programs with pipes, not in a terminal (node-pty cannot load)');
+  if (!okOf('native-addon')) {
+    limits.push('no secure-FS engine: no secure image is packed or checked, the Files pane and `fs` commands are unavailable');
+  }
+  const withLimits = (text: string) => (limits.length ? `${text}; limited: ${limits.join('; ')}` : text);
+
+  const hostMissing = missing(['bwrap', 'userns']);
   const host: BackendReport = {
     backend: 'host',
     modes: [{ name: 'sandbox', ready: hostMissing.length === 0, missing: hostMissing }],
     ready: hostMissing.length === 0,
+    limits,
     summary:
       hostMissing.length === 0
-        ? 'ready: builds real secure-FS images and runs programs in a bubblewrap sandbox (no enclave, no attestation)'
+        ? withLimits('ready: builds Occlum images and runs programs in a bubblewrap sandbox (no enclave, no attestation)')
         : `not ready: ${hostMissing.join('; ')}`,
   };
 
-  const simMissing = missing(['occlum', 'node-pty', ...(install ? (['occlum-tools'] as ProbeId[]) : [])]);
+  const simMissing = missing(['occlum', ...(install ? (['occlum-tools'] as ProbeId[]) : [])]);
   if (install && install.version === null) simMissing.push(`Occlum version unknown: ${install.versionHeader} missing`);
   // occlum skips the AESM wait when lscpu shows sgx_lc (spec 1.2).
   const hwMissing = [...simMissing, ...missing(['sgx-device', 'fsgsbase', ...(flags.has('sgx_lc') ? [] : (['aesmd'] as ProbeId[]))])];
@@ -283,12 +284,13 @@ export function probeMachine(env: NodeJS.ProcessEnv = process.env): MachineRepor
       { name: 'HW', ready: hwMissing.length === 0, missing: hwMissing },
     ],
     ready: occlumReady,
+    limits: okOf('occlum') ? limits : [],
     summary: !okOf('occlum')
       ? 'absent: Occlum is not installed (the host backend is used instead)'
       : hwMissing.length === 0
-        ? 'ready: SIM and HW modes'
+        ? withLimits('ready: SIM and HW modes')
         : occlumReady
-          ? `ready for SIM mode only; HW mode lacks: ${hwMissing.join('; ')}`
+          ? withLimits(`ready for SIM mode only; HW mode lacks: ${hwMissing.join('; ')}`)
           : `not ready: ${simMissing.join('; ')}`,
   };
   return { occlum: install, kernel, probes, backends: [host, occlum], ok: host.ready || occlum.ready };

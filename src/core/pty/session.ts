@@ -5,20 +5,43 @@ import { StringDecoder } from 'node:string_decoder';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import type { IPty } from 'node-pty';
 import type { Terminal as XTerm } from '@xterm/headless';
 import { snapshotScreen, type ScreenSnapshot } from './screen.ts';
+import { spawnWithPipes, type TerminalProcess } from './pipe-process.ts';
 
 // node-pty (a native module) and @xterm/headless (CommonJS, large) load on the first session,
 // not with the studio: neither is needed for its first frame.
 const requireLazy = createRequire(import.meta.url);
-let modules: { pty: typeof import('node-pty'); Terminal: typeof XTerm } | null = null;
-function ptyModules() {
-  modules ??= {
-    pty: requireLazy('node-pty') as typeof import('node-pty'),
-    Terminal: (requireLazy('@xterm/headless') as typeof import('@xterm/headless')).Terminal,
-  };
-  return modules;
+let xterm: typeof XTerm | null = null;
+let pty: { module: typeof import('node-pty') | null; problem: string | null } | null = null;
+
+function terminalClass(): typeof XTerm {
+  return (xterm ??= (requireLazy('@xterm/headless') as typeof import('@xterm/headless')).Terminal);
+}
+
+/** node-pty, or null with the reason it cannot load (then sessions use pipes). */
+function ptyModule(): typeof import('node-pty') | null {
+  if (!pty) {
+    try {
+      pty = { module: requireLazy('node-pty') as typeof import('node-pty'), problem: null };
+    } catch (err) {
+      pty = { module: null, problem: (err as Error).message.split('\n')[0]! };
+    }
+  }
+  return pty.module;
+}
+
+/** How to get node-pty where it does not load (node-gyp compiles it at install). */
+export const NODE_PTY_FIX =
+  'apt-get install build-essential python3, then `npm rebuild node-pty` in the occlum-studio package directory';
+
+/** Why programs run with pipes instead of a terminal here, or null when node-pty loads. */
+export function ptyUnavailable(): string | null {
+  if (ptyModule()) return null;
+  return (
+    `node-pty cannot load (${pty!.problem}): programs run with pipes, not in a terminal ` +
+    `(no window size, isatty() is false); fix: ${NODE_PTY_FIX}`
+  );
 }
 
 /** What to run: the launcher (a backend) turns an entry point + args into this. */
@@ -87,6 +110,15 @@ function findProblem(file: string, path: string, cwd: string): string | null {
   return found ? null : 'not found on PATH';
 }
 
+/** Typed keys as a terminal echoes them: Enter as a new line, key sequences and controls dropped. */
+function echoOf(keys: string): string {
+  return keys
+    .replace(/\x1b(\[[0-9;?]*[ -/]*[@-~]|O.)?/g, '')
+    .replace(/\r/g, '\n')
+    .replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '')
+    .replace(/\n/g, '\r\n');
+}
+
 function clampSize({ cols, rows }: PtySize): PtySize {
   return { cols: Math.max(MIN_COLS, Math.floor(cols)), rows: Math.max(MIN_ROWS, Math.floor(rows)) };
 }
@@ -96,7 +128,9 @@ export class PtySession {
   readonly pid: number;
   /** Resolves once the program has ended and all its output has reached the emulator. */
   readonly exited: Promise<PtyExit>;
-  private readonly proc: IPty;
+  /** 'pipes' where node-pty cannot load: the program has no terminal (see ptyUnavailable). */
+  readonly mode: 'pty' | 'pipes';
+  private readonly proc: TerminalProcess;
   private readonly term: XTerm;
   private readonly throttleMs: number;
   private exitInfo: PtyExit | null = null;
@@ -113,11 +147,15 @@ export class PtySession {
     this.command = command;
     const size = clampSize(opts);
     this.throttleMs = opts.throttleMs ?? DEFAULT_THROTTLE_MS;
-    this.term = new (ptyModules().Terminal)({
+    const nodePty = ptyModule();
+    this.mode = nodePty ? 'pty' : 'pipes';
+    this.term = new (terminalClass())({
       cols: size.cols,
       rows: size.rows,
       scrollback: opts.scrollback ?? DEFAULT_SCROLLBACK,
       allowProposedApi: true,
+      // Without a pty no line discipline turns \n into \r\n.
+      convertEol: !nodePty,
     });
     // Track DECTCEM (show/hide cursor) ourselves: the public API does not expose it. Returning
     // false lets xterm handle the sequence as usual.
@@ -145,15 +183,18 @@ export class PtySession {
       this.term.dispose();
       throw new Error(`cannot start ${command.file}: ${problem}`);
     }
+    const termEnv = { TERM: opts.term ?? 'xterm-256color', ...env };
     try {
-      this.proc = ptyModules().pty.spawn(command.file, command.args, {
-        name: opts.term ?? 'xterm-256color',
-        cols: size.cols,
-        rows: size.rows,
-        cwd,
-        env: { TERM: opts.term ?? 'xterm-256color', ...env },
-        encoding: null,
-      });
+      this.proc = nodePty
+        ? nodePty.spawn(command.file, command.args, {
+          name: opts.term ?? 'xterm-256color',
+          cols: size.cols,
+          rows: size.rows,
+          cwd,
+          env: termEnv,
+          encoding: null,
+        })
+        : spawnWithPipes(command.file, command.args, { cwd, env: termEnv });
     } catch (err) {
       this.term.dispose();
       throw new Error(`could not start ${command.file}: ${(err as Error).message}`);
@@ -221,6 +262,8 @@ export class PtySession {
   write(data: string): void {
     if (this.exitInfo || this.disposed) return;
     this.proc.write(data);
+    // No pty, no echo: show what was typed, as a terminal would.
+    if (this.mode === 'pipes') this.term.write(echoOf(data));
   }
 
   /** Resizes the pty (the program gets SIGWINCH) and the emulator together. */

@@ -12,7 +12,7 @@ import type { ExtractResult, FsEntry, FsView, KeyMode, Listing, PackOptions, Pac
 
 export * from './types.ts';
 export { readImageKeyFile, sgxSimKey, mrsignerFromPem, parseMac, macString, DEFAULT_MRSIGNER_HEX } from './keys.ts';
-export { loadNative, type NativeError } from './native.ts';
+export { loadNative, nativeStatus, NativeUnavailableError, NATIVE_FIX, type NativeError } from './native.ts';
 
 const INTEGRITY_ONLY: KeyMode = { kind: 'integrity-only' };
 

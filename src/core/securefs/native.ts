@@ -1,10 +1,13 @@
-// Loads the Rust addon native/occlum_studio.node (built by scripts/build-native.mjs) and gives it
-// a typed shape. The addon exposes two functions: call (sync) and callAsync (libuv thread pool,
-// optional Float64Array(3) progress [done, total, bytes] updated in place).
+// Loads the Rust addon (native/occlum_studio.<target>.node, napi-rs naming: the package ships the
+// linux-x64-gnu build, scripts/build-native.mjs builds one for other machines) and gives it a typed
+// shape. The addon exposes two functions: call (sync) and callAsync (libuv thread pool, optional
+// Float64Array(3) progress [done, total, bytes] updated in place).
+// Without it, every feature that needs it fails with the one NativeUnavailableError below.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addonFileName, nativeTarget, PREBUILT_TARGET } from '../../../native/target.mjs';
 
 export interface NativeAddon {
   call(op: string, args: string[]): string | Buffer;
@@ -17,36 +20,65 @@ export interface NativeError extends Error {
   node?: number;
 }
 
+/** How to get the engine, wherever it is missing (one text for every feature and `doctor`). */
+export const NATIVE_FIX =
+  'install Rust (apt-get install cargo, or https://rustup.rs) and run `npm rebuild occlum-studio` ' +
+  '(with -g for a global install; in a checkout: `npm run build:native`)';
+
+/** The engine cannot load here: the features that need it say so with this error's message. */
+export class NativeUnavailableError extends Error {
+  readonly code = 'ENOENGINE';
+  constructor(readonly reason: string) {
+    super(`the secure-FS engine (native addon) is not available: ${reason}; fix: ${NATIVE_FIX}`);
+  }
+}
+
+export type NativeStatus = { ok: true; path: string } | { ok: false; error: NativeUnavailableError };
+
+let status: NativeStatus | undefined;
 let addon: NativeAddon | undefined;
 
-function findAddon(): string | undefined {
+function findAddon(file: string): string | undefined {
   const override = process.env.OCCLUM_STUDIO_NATIVE;
   if (override) return existsSync(override) ? resolve(override) : undefined;
   // Works from src/core/securefs/ (tsx) and from dist/ (bundled CLI): walk up to the package root.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    const p = join(dir, 'native', 'occlum_studio.node');
+    const p = join(dir, 'native', file);
     if (existsSync(p)) return p;
     dir = dirname(dir);
   }
   return undefined;
 }
 
-export function loadNative(): NativeAddon {
-  if (addon) return addon;
-  const path = findAddon();
+/** Loads the addon once; says why not instead of throwing. */
+export function nativeStatus(): NativeStatus {
+  if (status) return status;
+  const target = nativeTarget();
+  const file = addonFileName(target);
+  const path = findAddon(file);
   if (!path) {
-    throw new Error(
-      'the secure-FS engine native/occlum_studio.node is missing: run `npm install` (or `npm run build:native`; needs cargo)',
-    );
+    const override = process.env.OCCLUM_STUDIO_NATIVE;
+    const reason = override
+      ? `OCCLUM_STUDIO_NATIVE=${override} does not exist`
+      : target === PREBUILT_TARGET
+        ? `native/${file} is missing (not built, or removed)`
+        : `no prebuilt addon for ${target} (the package carries ${PREBUILT_TARGET}) and none was built from source`;
+    return (status = { ok: false, error: new NativeUnavailableError(reason) });
   }
-  const require = createRequire(import.meta.url);
   try {
-    addon = require(path) as NativeAddon;
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+    return (status = { ok: true, path });
   } catch (err) {
-    throw new Error(`cannot load the secure-FS engine ${path}: ${(err as Error).message}; rebuild it with \`npm run build:native\``);
+    const why = (err as Error).message.split('\n')[0];
+    return (status = { ok: false, error: new NativeUnavailableError(`${path} does not load (${why})`) });
   }
-  return addon;
+}
+
+export function loadNative(): NativeAddon {
+  const s = nativeStatus();
+  if (!s.ok) throw s.error;
+  return addon!;
 }
 
 export function callJson<T>(op: string, args: string[]): T {

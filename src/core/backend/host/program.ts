@@ -109,6 +109,7 @@ export async function prepareSession(dir: string, opts: RunOptions, log: Runtime
     for (const m of img.problems) log.error('fs', m);
     throw new BackendError(`refusing to run a tampered build: ${img.problems.join('; ')}`, 1);
   }
+  if (img.unchecked) log.warn('fs', `the secure image build/mount/__ROOT was not checked: ${img.unchecked}`);
   log.info(
     'fs',
     `Build verified: config pin, manifest and image layer (${(v.configMs + v.imageMs).toFixed(1)} ms${opts.fullVerify ? ', full content hash' : ''})${img.checked ? `, secure image MAC chain (${img.ms.toFixed(1)} ms${img.stamped ? ', unchanged since the build' : ''})` : ''}`,
