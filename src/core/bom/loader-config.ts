@@ -44,7 +44,7 @@ export function parseLoaderConfig(text: string, source: string): LoaderConfig {
 /** The studio's template dir (base.yaml and the host loader config). */
 export function studioTemplateDir(): string | null {
   const root = projectRoot();
-  return root ? join(root, 'templates', 'bom') : null;
+  return root ? join(root, 'fixtures', 'bom-templates') : null;
 }
 
 /** Occlum's etc/template when Occlum is installed. */
