@@ -3,7 +3,7 @@
 // shows it (both use the host backend's view, src/core/backend/host/fs-view.ts).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
@@ -16,6 +16,8 @@ const fs = (dir: string, ...args: string[]) => runCli(['fs', ...args, '-C', dir]
 test('fs --layer run|merged shows what a program in the host sandbox wrote, copied up and deleted', () => {
   const dir = makeInstance(['writer', 'hello']);
   cleanup.push(dirname(dir));
+  // A file of the image to copy up (not /etc/hosts: each boot writes the host's, as Occlum does).
+  writeFileSync(join(dir, 'image', 'etc', 'app.conf'), '127.0.0.1   localhost\n');
   const b = runCli(['build', '--backend', 'host', '-C', dir]);
   assert.equal(b.status, 0, b.stderr);
 
@@ -27,21 +29,21 @@ test('fs --layer run|merged shows what a program in the host sandbox wrote, copi
 
   const run = (...args: string[]) => runCli(['run', '--backend', 'host', '-C', dir, '/bin/writer', ...args]);
   assert.equal(run().status, 0); // appends "run" to /root/counter.txt
-  assert.equal(run('write', '/etc/hosts').status, 0); // copies the image's file up
+  assert.equal(run('write', '/etc/app.conf').status, 0); // copies the image's file up
   assert.equal(run('unlink', '/bin/hello').status, 0); // a whiteout
 
   for (const layer of ['run', 'merged']) {
     const cat = fs(dir, 'cat', '--layer', layer, '/root/counter.txt');
     assert.equal(cat.status, 0, `${layer}: ${cat.stderr}`);
     assert.equal(cat.stdout, 'run\n', layer);
-    const hosts = fs(dir, 'cat', '--layer', layer, '/etc/hosts');
+    const hosts = fs(dir, 'cat', '--layer', layer, '/etc/app.conf');
     assert.equal(hosts.stdout, '127.0.0.1   localhost\nx\n', `${layer}: the copied-up file`);
     const st = fs(dir, 'stat', '--layer', layer, '/root/counter.txt', '--json');
     assert.equal(st.status, 0, st.stderr);
     assert.deepEqual([JSON.parse(st.stdout).layer, JSON.parse(st.stdout).size], ['run', 4]);
   }
   // The image itself is unchanged.
-  assert.equal(fs(dir, 'cat', '/etc/hosts').stdout, '127.0.0.1   localhost\n');
+  assert.equal(fs(dir, 'cat', '/etc/app.conf').stdout, '127.0.0.1   localhost\n');
   assert.equal(fs(dir, 'cat', '--layer', 'image', '/root/counter.txt').status, 2);
 
   // Merged: the program's view (the deleted file is gone, image files stay).

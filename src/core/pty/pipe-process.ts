@@ -19,6 +19,9 @@ export interface PipeSpawnOptions {
   env: Record<string, string>;
 }
 
+/** How long output may trail the program's exit before its end is reported anyway. */
+const EXIT_GRACE_MS = 300;
+
 export function spawnWithPipes(file: string, args: string[], opts: PipeSpawnOptions): TerminalProcess {
   const child = spawn(file, args, { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
   // A program that exits without reading its input must not turn a later write into a crash;
@@ -49,9 +52,22 @@ export function spawnWithPipes(file: string, args: string[], opts: PipeSpawnOpti
     },
     onExit: (listener) => {
       // 'close' comes after both output streams ended: every byte is delivered before the exit.
-      child.on('close', (code, signal) => {
-        const num = signal ? constants.signals[signal] : undefined;
-        listener({ exitCode: code ?? 0, signal: num });
+      // A process the program left behind can hold the pipes open forever, though: a moment
+      // after the program's own exit, its end is reported whatever still holds them.
+      let reported = false;
+      const report = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (reported) return;
+        reported = true;
+        listener({ exitCode: code ?? 0, signal: signal ? constants.signals[signal] : undefined });
+      };
+      child.on('close', report);
+      child.on('exit', (code, signal) => {
+        setTimeout(() => {
+          if (reported) return;
+          child.stdout.destroy();
+          child.stderr.destroy();
+          report(code, signal);
+        }, EXIT_GRACE_MS).unref();
       });
     },
   };
