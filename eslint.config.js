@@ -11,10 +11,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import prettier from 'eslint-config-prettier';
 
 const layer = (forbidden, message) => ({
-  'no-restricted-imports': [
-    'error',
-    { patterns: forbidden.map((group) => ({ group: [group], message })) },
-  ],
+  'no-restricted-imports': ['error', { patterns: forbidden.map((group) => ({ group: [group], message })) }],
 });
 
 export default tseslint.config(
@@ -27,19 +24,37 @@ export default tseslint.config(
       ecmaVersion: 2024,
       sourceType: 'module',
       globals: {
-        process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly',
-        setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly',
-        setImmediate: 'readonly', clearImmediate: 'readonly', queueMicrotask: 'readonly',
-        TextDecoder: 'readonly', TextEncoder: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly',
-        structuredClone: 'readonly', performance: 'readonly', globalThis: 'readonly', fetch: 'writable',
-        WebAssembly: 'readonly', NodeJS: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        clearImmediate: 'readonly',
+        queueMicrotask: 'readonly',
+        TextDecoder: 'readonly',
+        TextEncoder: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        structuredClone: 'readonly',
+        performance: 'readonly',
+        globalThis: 'readonly',
+        fetch: 'writable',
+        WebAssembly: 'readonly',
+        NodeJS: 'readonly',
       },
     },
     plugins: { 'import-x': importX, 'react-hooks': reactHooks },
     settings: { 'import-x/extensions': ['.ts', '.tsx', '.js', '.mjs'] },
     rules: {
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       'no-control-regex': 'off', // terminal and log grammars are made of control characters
     },
   },

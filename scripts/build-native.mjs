@@ -17,11 +17,16 @@ if (!existsSync(join(crate, 'Cargo.toml'))) {
 const r = spawnSync('cargo', ['build', '--release', '--lib', '--bins', '--quiet'], { cwd: crate, stdio: 'inherit' });
 if (r.status !== 0) {
   const why = r.error ? `cargo not found (${r.error.message})` : `cargo exited with ${r.status}`;
-  console.error(`occlum-studio: building the native addon failed: ${why}; install Rust (apt-get install cargo, or rustup)`);
+  console.error(
+    `occlum-studio: building the native addon failed: ${why}; install Rust (apt-get install cargo, or rustup)`,
+  );
   process.exit(r.status || 1);
 }
 const release = join(process.env.CARGO_TARGET_DIR || join(crate, 'target'), 'release');
-for (const [built, name] of [['libocclum_studio_native.so', addonFileName()], ['occlum-studio-stage', 'occlum-studio-stage']]) {
+for (const [built, name] of [
+  ['libocclum_studio_native.so', addonFileName()],
+  ['occlum-studio-stage', 'occlum-studio-stage'],
+]) {
   const tmp = join(crate, `${name}.tmp`);
   copyFileSync(join(release, built), tmp);
   renameSync(tmp, join(crate, name));

@@ -44,36 +44,58 @@ function pathWithoutRust() {
   return dirs.join(delimiter);
 }
 
-const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', work], {
+  cwd: root,
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 if (pack.status !== 0) fail('npm pack', pack);
 const info = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[')))[0];
 const tarball = join(work, info.filename);
-console.log(`tarball ${info.filename}: ${mib(info.size)} packed, ${mib(info.unpackedSize)} unpacked, ${info.entryCount} files`);
+console.log(
+  `tarball ${info.filename}: ${mib(info.size)} packed, ${mib(info.unpackedSize)} unpacked, ${info.entryCount} files`,
+);
 for (const f of info.files.map((x) => x.path)) {
-  if (/^(test|\.ci|native\/target|native\/src\/tests)\/|\.map$|bench/.test(f)) fail(`packing (${f} must not ship)`, { status: 1 });
+  if (/^(test|\.ci|native\/target|native\/src\/tests)\/|\.map$|bench/.test(f))
+    fail(`packing (${f} must not ship)`, { status: 1 });
 }
 
 const path = pathWithoutRust();
 const prefix = join(work, 'prefix');
 const env = { ...process.env, PATH: `${join(prefix, 'bin')}${delimiter}${path}` };
-if (spawnSync('cargo', ['--version'], { env, stdio: 'ignore' }).status === 0) fail('hiding cargo from PATH', { status: 1 });
+if (spawnSync('cargo', ['--version'], { env, stdio: 'ignore' }).status === 0)
+  fail('hiding cargo from PATH', { status: 1 });
 const t0 = performance.now();
-const install = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--foreground-scripts', tarball], {
-  cwd: work,
-  env,
-  encoding: 'utf8',
-});
+const install = spawnSync(
+  'npm',
+  ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--foreground-scripts', tarball],
+  {
+    cwd: work,
+    env,
+    encoding: 'utf8',
+  },
+);
 const seconds = ((performance.now() - t0) / 1000).toFixed(1);
 if (install.status !== 0) fail('npm install -g of the tarball', install);
-process.stdout.write(install.stderr.split('\n').filter((l) => l.startsWith('occlum-studio:')).map((l) => `${l}\n`).join(''));
+process.stdout.write(
+  install.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('occlum-studio:'))
+    .map((l) => `${l}\n`)
+    .join(''),
+);
 console.log(`npm install -g (cargo and rustc hidden from PATH): ${seconds} s`);
 const bin = join(prefix, 'bin', 'occlum-studio');
 if (!existsSync(bin)) fail(`the install (no ${bin})`, { status: 1 });
 
-const tests = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', 'test/install/installed.test.ts'], {
-  cwd: root,
-  env: { ...env, OCCLUM_STUDIO_INSTALLED: bin, FORCE_COLOR: '0' },
-  stdio: 'inherit',
-});
+const tests = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', 'test/install/installed.test.ts'],
+  {
+    cwd: root,
+    env: { ...env, OCCLUM_STUDIO_INSTALLED: bin, FORCE_COLOR: '0' },
+    stdio: 'inherit',
+  },
+);
 rmSync(work, { recursive: true, force: true });
 process.exit(tests.status === 0 ? 0 : 1);

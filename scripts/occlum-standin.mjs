@@ -6,7 +6,16 @@
 // Usage: node scripts/occlum-standin.mjs DEST
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { addonFileName } from '../native/target.mjs';
@@ -27,22 +36,42 @@ function die(msg) {
 const destArg = process.argv[2];
 if (!destArg || process.argv.length > 3) die('usage: node scripts/occlum-standin.mjs DEST (the directory to create)');
 const dest = resolve(destArg);
-if (!relative(root, dest).startsWith('..')) die(`${dest} is inside the repository; install the stand-in outside it (e.g. /tmp/occlum-standin)`);
+if (!relative(root, dest).startsWith('..'))
+  die(`${dest} is inside the repository; install the stand-in outside it (e.g. /tmp/occlum-standin)`);
 if (dest === '/opt/occlum') die('/opt/occlum is where a real Occlum lives; choose another directory');
-if (existsSync(dest) && !existsSync(join(dest, MARKER))) die(`${dest} exists and is not a stand-in install: choose a new directory`);
+if (existsSync(dest) && !existsSync(join(dest, MARKER)))
+  die(`${dest} exists and is not a stand-in install: choose a new directory`);
 
-const reference = resolve(process.env.OCCLUM_STANDIN_REFERENCE ?? join(root, '..', 'shared', 'reference', 'occlum-0.31.0'));
-for (const f of ['tools/occlum', 'tools/occlum_build.mk', 'etc/template/Occlum.json']) {
-  if (!existsSync(join(reference, f))) die(`Occlum's ${f} is missing in ${reference}: the stand-in runs Occlum's own script (set OCCLUM_STANDIN_REFERENCE to an Occlum 0.31.0 tree)`);
-}
-const missingTools = ['jq', 'make', 'objcopy', 'gcc', 'pgrep', 'pkill', 'lscpu', 'setpriv', 'bwrap', 'unshare', 'nsenter', 'tar', 'getfattr'].filter(
-  (t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0,
+const reference = resolve(
+  process.env.OCCLUM_STANDIN_REFERENCE ?? join(root, '..', 'shared', 'reference', 'occlum-0.31.0'),
 );
+for (const f of ['tools/occlum', 'tools/occlum_build.mk', 'etc/template/Occlum.json']) {
+  if (!existsSync(join(reference, f)))
+    die(
+      `Occlum's ${f} is missing in ${reference}: the stand-in runs Occlum's own script (set OCCLUM_STANDIN_REFERENCE to an Occlum 0.31.0 tree)`,
+    );
+}
+const missingTools = [
+  'jq',
+  'make',
+  'objcopy',
+  'gcc',
+  'pgrep',
+  'pkill',
+  'lscpu',
+  'setpriv',
+  'bwrap',
+  'unshare',
+  'nsenter',
+  'tar',
+  'getfattr',
+].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
 if (missingTools.length) die(`missing host tools: ${missingTools.join(', ')}; run scripts/install-system-deps.sh`);
 const addon = join(root, 'native', addonFileName());
 if (!existsSync(addon)) die(`native/${addonFileName()} is missing: run \`npm install\` (or \`npm run build:native\`)`);
 const muslLibc = '/usr/lib/x86_64-linux-musl/libc.so';
-if (!existsSync('/lib/ld-musl-x86_64.so.1') || !existsSync(muslLibc)) die('musl is missing (/lib/ld-musl-x86_64.so.1): run scripts/install-system-deps.sh');
+if (!existsSync('/lib/ld-musl-x86_64.so.1') || !existsSync(muslLibc))
+  die('musl is missing (/lib/ld-musl-x86_64.so.1): run scripts/install-system-deps.sh');
 
 const tmp = `${dest}.tmp-${process.pid}`;
 rmSync(tmp, { recursive: true, force: true });
@@ -62,7 +91,10 @@ const copy = (from, to, mode) => {
 function elfStub(out, what, extra = '') {
   mkdirSync(dirname(out), { recursive: true });
   const src = `const char occlum_standin[] = "occlum stand-in ${what}: not Occlum, no SGX code";\n${extra}`;
-  const r = spawnSync('gcc', ['-shared', '-fPIC', '-nostdlib', '-o', out, '-x', 'c', '-'], { input: src, encoding: 'utf8' });
+  const r = spawnSync('gcc', ['-shared', '-fPIC', '-nostdlib', '-o', out, '-x', 'c', '-'], {
+    input: src,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) die(`gcc failed building ${out}: ${r.stderr}`);
 }
 
@@ -83,7 +115,9 @@ await build({
     {
       name: 'jsonc-parser-esm',
       setup(b) {
-        b.onResolve({ filter: /^jsonc-parser$/ }, () => ({ path: join(root, 'node_modules', 'jsonc-parser', 'lib', 'esm', 'main.js') }));
+        b.onResolve({ filter: /^jsonc-parser$/ }, () => ({
+          path: join(root, 'node_modules', 'jsonc-parser', 'lib', 'esm', 'main.js'),
+        }));
       },
     },
   ],
@@ -100,13 +134,24 @@ const wrapper = (tool, passSelf) =>
     `exec ${JSON.stringify(process.execPath)} "$(dirname "$(readlink -f "$0")")/../lib/standin/tools.mjs" ${tool}${passSelf ? ' "$0"' : ''} "$@"`,
     '',
   ].join('\n');
-for (const name of ['sefs-cli', 'sefs-cli_sim', 'sefs-cli_hyper']) write(at('build', 'bin', name), wrapper('sefs-cli'), 0o755);
-for (const tool of ['occlum-protect-integrity', 'gen_internal_conf']) write(at('build', 'bin', tool), wrapper(tool), 0o755);
+for (const name of ['sefs-cli', 'sefs-cli_sim', 'sefs-cli_hyper'])
+  write(at('build', 'bin', name), wrapper('sefs-cli'), 0o755);
+for (const tool of ['occlum-protect-integrity', 'gen_internal_conf'])
+  write(at('build', 'bin', tool), wrapper(tool), 0o755);
 // occlum-run and the server keep their own path on their command line: `occlum` finds them with pgrep.
-for (const tool of ['occlum-run', 'occlum_exec_server', 'occlum_exec_client']) write(at('build', 'bin', tool), wrapper(tool, true), 0o755);
+for (const tool of ['occlum-run', 'occlum_exec_server', 'occlum_exec_client'])
+  write(at('build', 'bin', tool), wrapper(tool, true), 0o755);
 const sgxsdk = at('sgxsdk-tools');
-write(join(sgxsdk, 'bin', 'x64', 'sgx_sign'), wrapper('sgx_sign').replace('/../lib/standin/', '/../../../build/lib/standin/'), 0o755);
-write(join(sgxsdk, 'bin', 'x64', 'sgx_sign_hyper'), wrapper('sgx_sign').replace('/../lib/standin/', '/../../../build/lib/standin/'), 0o755);
+write(
+  join(sgxsdk, 'bin', 'x64', 'sgx_sign'),
+  wrapper('sgx_sign').replace('/../lib/standin/', '/../../../build/lib/standin/'),
+  0o755,
+);
+write(
+  join(sgxsdk, 'bin', 'x64', 'sgx_sign_hyper'),
+  wrapper('sgx_sign').replace('/../lib/standin/', '/../../../build/lib/standin/'),
+  0o755,
+);
 // sgx-gdb: nothing to debug without an enclave; a prompt whose `run` runs the --args command
 // (occlum-run), so that `occlum gdb` still shows who owns the terminal.
 write(
@@ -115,7 +160,7 @@ write(
     '#!/usr/bin/env bash',
     '# occlum stand-in for sgx-gdb (not Occlum: no SGX, no enclave to debug).',
     '[ "$1" == "--args" ] && shift',
-    'echo "sgx-gdb (occlum stand-in): no enclave to debug; \'run\' runs the program, \'quit\' leaves"',
+    "echo \"sgx-gdb (occlum stand-in): no enclave to debug; 'run' runs the program, 'quit' leaves\"",
     'while :; do',
     "  printf '(gdb) '",
     '  IFS= read -r line || { echo; exit 0; }',
@@ -145,11 +190,15 @@ for (const v of ['', '_sim', '_hyper']) {
   elfStub(at('build', 'lib', `libsefs-cli${v}.so`), `sefs-cli enclave${v}`);
 }
 elfStub(at('build', 'lib', 'libsefs-cli.signed.so'), 'signed sefs-cli enclave');
-write(at('build', 'sefs-cli.Enclave.xml'), '<EnclaveConfiguration><ProdID>0</ProdID><ISVSVN>0</ISVSVN></EnclaveConfiguration>\n');
+write(
+  at('build', 'sefs-cli.Enclave.xml'),
+  '<EnclaveConfiguration><ProdID>0</ProdID><ISVSVN>0</ISVSVN></EnclaveConfiguration>\n',
+);
 
 // 4. Templates (Occlum's), a development signing key (RSA-3072, e = 3, as sgx_sign requires;
 // generated here: this install's own key, not Occlum's published one), version header, SDK env.
-for (const f of readdirSync(join(reference, 'etc', 'template'))) copy(join(reference, 'etc', 'template', f), at('etc', 'template', f), 0o644);
+for (const f of readdirSync(join(reference, 'etc', 'template')))
+  copy(join(reference, 'etc', 'template', f), at('etc', 'template', f), 0o644);
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072, publicExponent: 3 });
 write(at('etc', 'template', 'Enclave.pem'), privateKey.export({ type: 'pkcs1', format: 'pem' }));
 // The script reads src/pal/include/ in any install not at /opt/occlum (tools/occlum, top).
@@ -175,7 +224,10 @@ write(
 const toolchain = at('toolchains', 'gcc', 'x86_64-linux-musl', 'lib');
 copy(muslLibc, join(toolchain, 'libc.so'), 0o755);
 for (const lib of MUSL_LIBS.slice(1)) elfStub(join(toolchain, lib), `${lib} (no C++ runtime for musl on Debian)`);
-write(at(MARKER), `occlum stand-in install of Occlum ${ver}, made by occlum-studio's scripts/occlum-standin.mjs. Not Occlum: no SGX.\n`);
+write(
+  at(MARKER),
+  `occlum stand-in install of Occlum ${ver}, made by occlum-studio's scripts/occlum-standin.mjs. Not Occlum: no SGX.\n`,
+);
 
 // Swap in (a previous stand-in at DEST is replaced whole).
 if (existsSync(dest)) {
@@ -192,12 +244,19 @@ if (existsSync(dest)) {
 const sys = MUSL_TOOLCHAIN;
 const ours = existsSync(join(sys, MARKER));
 if (!MUSL_LIBS.every((l) => existsSync(join(sys, l))) || ours) {
-  if (existsSync(sys) && !ours && readdirSync(sys).length > 0) die(`${sys} exists but lacks ${MUSL_LIBS.join(', ')}; it is not the stand-in's: fix or remove it`);
+  if (existsSync(sys) && !ours && readdirSync(sys).length > 0)
+    die(`${sys} exists but lacks ${MUSL_LIBS.join(', ')}; it is not the stand-in's: fix or remove it`);
   try {
-    for (const l of MUSL_LIBS) copy(join(dest, 'toolchains', 'gcc', 'x86_64-linux-musl', 'lib', l), join(sys, l), 0o755);
-    write(join(sys, MARKER), 'musl libraries for `occlum init` on an occlum stand-in install (scripts/occlum-standin.mjs)\n');
+    for (const l of MUSL_LIBS)
+      copy(join(dest, 'toolchains', 'gcc', 'x86_64-linux-musl', 'lib', l), join(sys, l), 0o755);
+    write(
+      join(sys, MARKER),
+      'musl libraries for `occlum init` on an occlum stand-in install (scripts/occlum-standin.mjs)\n',
+    );
   } catch (e) {
     die(`cannot write ${sys} (${e.message}): \`occlum init\` copies Occlum's musl from there; run this as root once`);
   }
 }
-console.log(`occlum stand-in install of Occlum ${ver} at ${dest} (use OCCLUM_STUDIO_OCCLUM_ROOT=${dest}, or ${dest}/build/bin on PATH)`);
+console.log(
+  `occlum stand-in install of Occlum ${ver} at ${dest} (use OCCLUM_STUDIO_OCCLUM_ROOT=${dest}, or ${dest}/build/bin on PATH)`,
+);

@@ -37,8 +37,10 @@ function engine() {
   const cargo = spawnSync('cargo', ['--version'], { stdio: 'ignore' }).status === 0;
   if (!cargo) {
     if (!prebuilt) {
-      say(`no secure-FS engine for ${target} (no prebuilt addon, no cargo on PATH): the Files pane and \`fs\` ` +
-        'commands are unavailable; install Rust (apt-get install cargo) and run `npm rebuild occlum-studio`');
+      say(
+        `no secure-FS engine for ${target} (no prebuilt addon, no cargo on PATH): the Files pane and \`fs\` ` +
+          'commands are unavailable; install Rust (apt-get install cargo) and run `npm rebuild occlum-studio`',
+      );
     }
     return;
   }
@@ -47,14 +49,17 @@ function engine() {
   const built = script('build-native.mjs', targetDir ? { ...process.env, CARGO_TARGET_DIR: targetDir } : process.env);
   if (targetDir) rmSync(targetDir, { recursive: true, force: true });
   if (!built) {
-    say(`building the secure-FS engine for ${target} failed (see above)` +
-      (prebuilt ? '; the existing addon stays' : ': the Files pane and `fs` commands are unavailable'));
+    say(
+      `building the secure-FS engine for ${target} failed (see above)` +
+        (prebuilt ? '; the existing addon stays' : ': the Files pane and `fs` commands are unavailable'),
+    );
   }
 }
 
 function bundle() {
   if (!checkout) {
-    if (!existsSync(join(root, 'dist', 'cli.js'))) say('dist/cli.js is missing from this package: reinstall occlum-studio');
+    if (!existsSync(join(root, 'dist', 'cli.js')))
+      say('dist/cli.js is missing from this package: reinstall occlum-studio');
     return;
   }
   let esbuild = false;
@@ -64,13 +69,16 @@ function bundle() {
   } catch {
     /* devDependencies not installed (npm install --omit=dev) */
   }
-  if (!esbuild) say('dist/ not built: esbuild (a devDependency) is not installed; run `npm install` with dev dependencies');
+  if (!esbuild)
+    say('dist/ not built: esbuild (a devDependency) is not installed; run `npm install` with dev dependencies');
   else if (!script('build-js.mjs')) say('building dist/ failed (see above)');
 }
 
 engine();
 bundle();
 if (!loads('node-pty')) {
-  say('node-pty cannot load (no build tools?): the Run pane will use pipes instead of a terminal; ' +
-    'apt-get install build-essential python3, then `npm rebuild node-pty`');
+  say(
+    'node-pty cannot load (no build tools?): the Run pane will use pipes instead of a terminal; ' +
+      'apt-get install build-essential python3, then `npm rebuild node-pty`',
+  );
 }

@@ -40,9 +40,15 @@ const cargo = { passed: 0, failed: 0, corpusSkipped: 0 };
 const skipCargo = process.env.SKIP_CARGO_TEST === '1' || filters.length > 0;
 if (!skipCargo && existsSync(join(root, 'native', 'Cargo.toml'))) {
   const skips = hasCorpus ? [] : ['--', ...CARGO_CORPUS_TESTS.flatMap((t) => ['--skip', t])];
-  const r = spawnSync('cargo', ['test', '--release', ...skips], { cwd: join(root, 'native'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync('cargo', ['test', '--release', ...skips], {
+    cwd: join(root, 'native'),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   process.stdout.write(r.stdout ?? '');
-  for (const m of (r.stdout ?? '').matchAll(/test result: \w+\. (\d+) passed; (\d+) failed; \d+ ignored; \d+ measured; (\d+) filtered out/g)) {
+  for (const m of (r.stdout ?? '').matchAll(
+    /test result: \w+\. (\d+) passed; (\d+) failed; \d+ ignored; \d+ measured; (\d+) filtered out/g,
+  )) {
     cargo.passed += Number(m[1]);
     cargo.failed += Number(m[2]);
     if (!hasCorpus) cargo.corpusSkipped += Number(m[3]);
@@ -62,8 +68,16 @@ if (files.length === 0) {
 const tapFile = join(mkdtempSync(join(tmpdir(), 'occlum-studio-tests-')), 'results.tap');
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`, ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } },
 );
 if (r.status !== 0) failed = true;

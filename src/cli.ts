@@ -26,7 +26,7 @@ function usage(): string {
     '       occlum-studio help CMD | CMD --help    options of one command',
     '       occlum-studio -V | --version',
     '',
-    'Exit status: 0 ok, 1 problems found (or the command failed), 2 usage or input error; run and exec: the program\'s.',
+    "Exit status: 0 ok, 1 problems found (or the command failed), 2 usage or input error; run and exec: the program's.",
   ].join('\n');
 }
 
@@ -85,7 +85,8 @@ async function main(argv: string[]): Promise<number> {
     const dir = instanceDir(values.instance, positionals[0]);
     const sgxMode = values['sgx-mode'];
     if (sgxMode !== undefined) {
-      if (!/^(HW|SIM|HYPER)$/.test(sgxMode)) throw new UsageError(`--sgx-mode must be HW, SIM or HYPER, not "${sgxMode}"`);
+      if (!/^(HW|SIM|HYPER)$/.test(sgxMode))
+        throw new UsageError(`--sgx-mode must be HW, SIM or HYPER, not "${sgxMode}"`);
       // The occlum backend's builds then run in this mode (`occlum build` reads SGX_MODE when no
       // --sgx-mode flag is given; a change of mode makes Occlum rebuild from scratch).
       process.env.SGX_MODE = sgxMode;

@@ -98,7 +98,13 @@ export function App() {
     <Box flexDirection="column" width={columns} height={rows}>
       <TabBar />
       <Box flexGrow={1} flexDirection="column" overflow="hidden">
-        {overlay === 'help' ? <HelpOverlay height={rows - 2} scroll={helpScroll} /> : overlay === 'palette' ? <Palette exit={exit} /> : body}
+        {overlay === 'help' ? (
+          <HelpOverlay height={rows - 2} scroll={helpScroll} />
+        ) : overlay === 'palette' ? (
+          <Palette exit={exit} />
+        ) : (
+          body
+        )}
       </Box>
       <StatusBar />
     </Box>

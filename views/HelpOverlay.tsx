@@ -35,7 +35,9 @@ export function HelpOverlay({ height, scroll }: { height: number; scroll: number
       </Text>
       {shown.map((l, i) =>
         l.kind === 'heading' ? (
-          <Text key={`h${i}`} bold color={theme.accent}>{l.text}</Text>
+          <Text key={`h${i}`} bold color={theme.accent}>
+            {l.text}
+          </Text>
         ) : (
           <Box key={l.b.scope + l.b.keys.join()}>
             <Box width={22} flexShrink={0}>

@@ -41,15 +41,28 @@ export function Palette({ exit }: { exit(): void }) {
   // Tab bar, status bar, the border and the prompt take 5 rows; the list scrolls with the selection.
   const visible = Math.max(1, rows - 5);
   const first = Math.max(0, Math.min(index - visible + 1, matches.length - visible));
-  const paneTitle = (e: PaletteEntry) => (e.pane && e.pane !== store.getState().pane ? `${panes.find((p) => p.id === e.pane)?.title ?? e.pane}: ` : '');
+  const paneTitle = (e: PaletteEntry) =>
+    e.pane && e.pane !== store.getState().pane ? `${panes.find((p) => p.id === e.pane)?.title ?? e.pane}: ` : '';
 
   return (
     <Box flexDirection="column" borderStyle="round" paddingX={1} width={columns} flexShrink={0}>
-      <LineEditor prompt=":" onSubmit={submit} onCancel={close} onChange={(v) => { setQuery(v); setIndex(0); }} />
+      <LineEditor
+        prompt=":"
+        onSubmit={submit}
+        onCancel={close}
+        onChange={(v) => {
+          setQuery(v);
+          setIndex(0);
+        }}
+      />
       {matches.slice(first, first + visible).map((e, i) => (
         <Text key={`${e.pane}:${e.binding.command}`} wrap="truncate-end">
           <Text inverse={first + i === index}>{(e.binding.command ?? '').padEnd(20)}</Text>
-          <Text color={theme.muted}> {paneTitle(e)}{e.binding.description}  [{e.binding.keys[0]}]</Text>
+          <Text color={theme.muted}>
+            {' '}
+            {paneTitle(e)}
+            {e.binding.description} [{e.binding.keys[0]}]
+          </Text>
         </Text>
       ))}
     </Box>

@@ -23,7 +23,9 @@ export function StartScreen() {
   return (
     <Box flexDirection="column" paddingX={1}>
       <Text bold>No Occlum instance in {sanitizeForTerminal(launchDir)}</Text>
-      <Text color={theme.muted}>An instance is a directory with Occlum.json. i: init one here · n: new one in a new directory</Text>
+      <Text color={theme.muted}>
+        An instance is a directory with Occlum.json. i: init one here · n: new one in a new directory
+      </Text>
       {prompting && (
         <LineEditor
           prompt="new instance directory: "
@@ -39,11 +41,14 @@ export function StartScreen() {
           <Text>No instances found below this directory (searched 3 levels deep).</Text>
         ) : (
           <>
-            <Text bold color={theme.accent}>Instances below this directory (enter opens):</Text>
+            <Text bold color={theme.accent}>
+              Instances below this directory (enter opens):
+            </Text>
             {instances.map((inst, i) => (
               <Text key={inst.dir} inverse={i === index}>
                 {' '}
-                {sanitizeForTerminal(relative(launchDir, inst.dir)) || '.'} <Text color={theme.muted}>{inst.status ?? 'no status file'}</Text>
+                {sanitizeForTerminal(relative(launchDir, inst.dir)) || '.'}{' '}
+                <Text color={theme.muted}>{inst.status ?? 'no status file'}</Text>
               </Text>
             ))}
           </>

@@ -37,7 +37,11 @@ export function TabBar() {
   const layout = tabLayout(columns, pane);
   return (
     <Box height={1} overflow="hidden">
-      {!open || layout.brand ? <Text bold color={theme.accent}>{BRAND}</Text> : null}
+      {!open || layout.brand ? (
+        <Text bold color={theme.accent}>
+          {BRAND}
+        </Text>
+      ) : null}
       {open &&
         layout.tabs.map((t) => (
           <Text key={t.id} inverse={t.id === pane} bold={t.id === pane}>

@@ -44,13 +44,33 @@ function atStakeOnQuit(store: StudioStore): string | null {
 }
 
 export const globalBindings: Binding[] = [
-  { keys: ['?'], description: 'show or hide this help', command: 'help', scope: 'global',
-    run: ({ store }) => store.getState().setOverlay(store.getState().overlay === 'help' ? 'none' : 'help') },
-  { keys: [':'], description: 'command palette', scope: 'global',
-    run: ({ store }) => store.getState().setOverlay('palette') },
-  { keys: ['tab'], description: 'next pane', command: 'next-pane', scope: 'global', run: ({ store }) => cyclePane(store, 1) },
-  { keys: ['shift+tab'], description: 'previous pane', command: 'previous-pane', scope: 'global',
-    run: ({ store }) => cyclePane(store, -1) },
+  {
+    keys: ['?'],
+    description: 'show or hide this help',
+    command: 'help',
+    scope: 'global',
+    run: ({ store }) => store.getState().setOverlay(store.getState().overlay === 'help' ? 'none' : 'help'),
+  },
+  {
+    keys: [':'],
+    description: 'command palette',
+    scope: 'global',
+    run: ({ store }) => store.getState().setOverlay('palette'),
+  },
+  {
+    keys: ['tab'],
+    description: 'next pane',
+    command: 'next-pane',
+    scope: 'global',
+    run: ({ store }) => cyclePane(store, 1),
+  },
+  {
+    keys: ['shift+tab'],
+    description: 'previous pane',
+    command: 'previous-pane',
+    scope: 'global',
+    run: ({ store }) => cyclePane(store, -1),
+  },
   ...panes.map((p): Binding => ({
     keys: [p.key],
     description: `${p.title} pane`,
@@ -58,7 +78,14 @@ export const globalBindings: Binding[] = [
     scope: 'global',
     run: ({ store }) => focusPane(store, p.id),
   })),
-  { keys: ['q', 'ctrl+c'], description: 'quit', command: 'quit', scope: 'global', run: ({ exit }) => exit(), confirm: atStakeOnQuit },
+  {
+    keys: ['q', 'ctrl+c'],
+    description: 'quit',
+    command: 'quit',
+    scope: 'global',
+    run: ({ exit }) => exit(),
+    confirm: atStakeOnQuit,
+  },
 ];
 
 /** Every binding that exists, in help order. */
@@ -68,26 +95,54 @@ export function allBindings(): Binding[] {
 
 /** Keys of the start screen (launched outside an instance). */
 export const startBindings: Binding[] = [
-  { keys: ['down', 'j'], description: 'next instance', scope: 'start', run: ({ store }) => store.getState().moveStartSelection(1) },
-  { keys: ['up', 'k'], description: 'previous instance', scope: 'start', run: ({ store }) => store.getState().moveStartSelection(-1) },
-  { keys: ['enter'], description: 'open the selected instance', command: 'open', scope: 'start',
+  {
+    keys: ['down', 'j'],
+    description: 'next instance',
+    scope: 'start',
+    run: ({ store }) => store.getState().moveStartSelection(1),
+  },
+  {
+    keys: ['up', 'k'],
+    description: 'previous instance',
+    scope: 'start',
+    run: ({ store }) => store.getState().moveStartSelection(-1),
+  },
+  {
+    keys: ['enter'],
+    description: 'open the selected instance',
+    command: 'open',
+    scope: 'start',
     run: ({ store }) => {
       const s = store.getState();
       const chosen = s.startInstances[s.startIndex];
       if (chosen) void openInstance(store, chosen.dir);
-    } },
-  { keys: ['i'], description: 'init an Occlum instance in this directory', command: 'init', scope: 'start',
-    run: ({ store }) => void createInstance(store, 'init', store.getState().launchDir) },
-  { keys: ['n'], description: 'new instance in a new directory (asks for its path)', command: 'new', scope: 'start',
-    run: ({ store }) => store.getState().setStartPrompt('new') },
+    },
+  },
+  {
+    keys: ['i'],
+    description: 'init an Occlum instance in this directory',
+    command: 'init',
+    scope: 'start',
+    run: ({ store }) => void createInstance(store, 'init', store.getState().launchDir),
+  },
+  {
+    keys: ['n'],
+    description: 'new instance in a new directory (asks for its path)',
+    command: 'new',
+    scope: 'start',
+    run: ({ store }) => store.getState().setStartPrompt('new'),
+  },
 ];
 
 /** Bindings active now: the focused pane's (or the start screen's) first, then global ones. */
 export function activeBindings(store: StudioStore): Binding[] {
   const s = store.getState();
-  const local = s.instanceDir === null ? startBindings : panes.find((p) => p.id === s.pane)?.bindings ?? [];
+  const local = s.instanceDir === null ? startBindings : (panes.find((p) => p.id === s.pane)?.bindings ?? []);
   // Pane numbers only make sense with an instance open.
-  const global = s.instanceDir === null ? globalBindings.filter((b) => !b.command?.startsWith('pane-') && !b.command?.endsWith('-pane')) : globalBindings;
+  const global =
+    s.instanceDir === null
+      ? globalBindings.filter((b) => !b.command?.startsWith('pane-') && !b.command?.endsWith('-pane'))
+      : globalBindings;
   return [...local, ...global];
 }
 
@@ -103,7 +158,8 @@ export interface PaletteEntry {
  */
 export function paletteEntries(store: StudioStore): PaletteEntry[] {
   const s = store.getState();
-  const named = (bs: Binding[], pane: PaneId | null) => bs.filter((b) => b.command).map((binding) => ({ binding, pane }));
+  const named = (bs: Binding[], pane: PaneId | null) =>
+    bs.filter((b) => b.command).map((binding) => ({ binding, pane }));
   if (s.instanceDir === null) return named(activeBindings(store), null);
   const ordered = [...panes.filter((p) => p.id === s.pane), ...panes.filter((p) => p.id !== s.pane)];
   return [...ordered.flatMap((p) => named(p.bindings, p.id)), ...named(globalBindings, null)];

@@ -55,7 +55,10 @@ fn os_err(what: &str) -> Error {
 fn components(rel: &str) -> Result<Vec<&str>> {
     let parts: Vec<&str> = rel.split('/').collect();
     if rel.is_empty() || parts.iter().any(|c| c.is_empty() || *c == "." || *c == "..") {
-        return err(Kind::Usage, format!("{:?}: not a plain relative path (empty, '.' or '..' components)", rel));
+        return err(
+            Kind::Usage,
+            format!("{:?}: not a plain relative path (empty, '.' or '..' components)", rel),
+        );
     }
     Ok(parts)
 }
@@ -79,7 +82,11 @@ fn open_dir(base: c_int, parts: &[&str]) -> Result<Fd> {
 fn in_parent<T>(base: c_int, rel: &str, f: impl FnOnce(c_int, &CString) -> Result<T>) -> Result<T> {
     let parts = components(rel)?;
     let (last, dirs) = parts.split_last().unwrap();
-    let parent = if dirs.is_empty() { None } else { Some(open_dir(base, dirs)?) };
+    let parent = if dirs.is_empty() {
+        None
+    } else {
+        Some(open_dir(base, dirs)?)
+    };
     f(parent.as_ref().map_or(base, |p| p.0), &cstr(last)?)
 }
 
@@ -106,7 +113,14 @@ pub fn mkdir(base: c_int, rel: &str) -> Result<()> {
 /// which the caller owns and closes.
 pub fn create(base: c_int, rel: &str, mode: u32) -> Result<c_int> {
     in_parent(base, rel, |dir, name| {
-        let fd = unsafe { openat(dir, name.as_ptr(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode as std::ffi::c_uint) };
+        let fd = unsafe {
+            openat(
+                dir,
+                name.as_ptr(),
+                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                mode as std::ffi::c_uint,
+            )
+        };
         if fd < 0 {
             return Err(os_err(rel));
         }
@@ -116,11 +130,23 @@ pub fn create(base: c_int, rel: &str, mode: u32) -> Result<c_int> {
 
 pub fn symlink(base: c_int, rel: &str, target: &str) -> Result<()> {
     let t = cstr(target)?;
-    in_parent(base, rel, |dir, name| if unsafe { symlinkat(t.as_ptr(), dir, name.as_ptr()) } == 0 { Ok(()) } else { Err(os_err(rel)) })
+    in_parent(base, rel, |dir, name| {
+        if unsafe { symlinkat(t.as_ptr(), dir, name.as_ptr()) } == 0 {
+            Ok(())
+        } else {
+            Err(os_err(rel))
+        }
+    })
 }
 
 pub fn unlink(base: c_int, rel: &str) -> Result<()> {
-    in_parent(base, rel, |dir, name| if unsafe { unlinkat(dir, name.as_ptr(), 0) } == 0 { Ok(()) } else { Err(os_err(rel)) })
+    in_parent(base, rel, |dir, name| {
+        if unsafe { unlinkat(dir, name.as_ptr(), 0) } == 0 {
+            Ok(())
+        } else {
+            Err(os_err(rel))
+        }
+    })
 }
 
 /// Sets the mode of directory `rel` (opened without following links).

@@ -20,10 +20,22 @@ extern "C" {
     fn EVP_CIPHER_CTX_free(c: *mut EvpCipherCtx);
     fn EVP_CIPHER_CTX_ctrl(c: *mut EvpCipherCtx, typ: c_int, arg: c_int, ptr: *mut c_void) -> c_int;
     fn EVP_aes_128_gcm() -> *const EvpCipher;
-    fn EVP_EncryptInit_ex(c: *mut EvpCipherCtx, t: *const EvpCipher, e: *mut c_void, key: *const u8, iv: *const u8) -> c_int;
+    fn EVP_EncryptInit_ex(
+        c: *mut EvpCipherCtx,
+        t: *const EvpCipher,
+        e: *mut c_void,
+        key: *const u8,
+        iv: *const u8,
+    ) -> c_int;
     fn EVP_EncryptUpdate(c: *mut EvpCipherCtx, out: *mut u8, outl: *mut c_int, inp: *const u8, inl: c_int) -> c_int;
     fn EVP_EncryptFinal_ex(c: *mut EvpCipherCtx, out: *mut u8, outl: *mut c_int) -> c_int;
-    fn EVP_DecryptInit_ex(c: *mut EvpCipherCtx, t: *const EvpCipher, e: *mut c_void, key: *const u8, iv: *const u8) -> c_int;
+    fn EVP_DecryptInit_ex(
+        c: *mut EvpCipherCtx,
+        t: *const EvpCipher,
+        e: *mut c_void,
+        key: *const u8,
+        iv: *const u8,
+    ) -> c_int;
     fn EVP_DecryptUpdate(c: *mut EvpCipherCtx, out: *mut u8, outl: *mut c_int, inp: *const u8, inl: c_int) -> c_int;
     fn EVP_DecryptFinal_ex(c: *mut EvpCipherCtx, out: *mut u8, outl: *mut c_int) -> c_int;
     fn RAND_bytes(buf: *mut u8, num: c_int) -> c_int;
@@ -35,7 +47,8 @@ extern "C" {
     fn CRYPTO_gcm128_init(ctx: *mut c_void, aes: *const AesKey, block: Block128);
     fn CRYPTO_gcm128_setiv(ctx: *mut c_void, iv: *const u8, len: usize);
     fn CRYPTO_gcm128_aad(ctx: *mut c_void, aad: *const u8, len: usize) -> c_int;
-    fn CRYPTO_gcm128_decrypt_ctr32(ctx: *mut c_void, inp: *const u8, out: *mut u8, len: usize, stream: Ctr128) -> c_int;
+    fn CRYPTO_gcm128_decrypt_ctr32(ctx: *mut c_void, inp: *const u8, out: *mut u8, len: usize, stream: Ctr128)
+        -> c_int;
     fn CRYPTO_gcm128_tag(ctx: *mut c_void, tag: *mut u8, len: usize);
     fn CRYPTO_gcm128_release(ctx: *mut c_void);
 }
@@ -86,7 +99,13 @@ impl Gcm {
     pub fn new() -> Gcm {
         let (enc, dec) = unsafe { (EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_new()) };
         assert!(!enc.is_null() && !dec.is_null(), "EVP_CIPHER_CTX_new failed");
-        Gcm { enc, dec, enc_key: None, dec_key: None, ghash: None }
+        Gcm {
+            enc,
+            dec,
+            enc_key: None,
+            dec_key: None,
+            ghash: None,
+        }
     }
 
     fn init_enc(&mut self, key: &Key) {
@@ -197,7 +216,10 @@ fn block_cipher() -> BlockCipher {
     *CHOICE.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
         if std::env::var_os("OCCLUM_STUDIO_NO_AESNI").is_none() && std::arch::is_x86_feature_detected!("aes") {
-            return BlockCipher { set_key: aesni::set_key, encrypt: aesni::encrypt };
+            return BlockCipher {
+                set_key: aesni::set_key,
+                encrypt: aesni::encrypt,
+            };
         }
         openssl_block_cipher()
     })
@@ -207,7 +229,10 @@ fn openssl_block_cipher() -> BlockCipher {
     unsafe fn set_key(key: &Key, aes: &mut AesKey) {
         assert!(AES_set_encrypt_key(key.as_ptr(), 128, aes) == 0);
     }
-    BlockCipher { set_key, encrypt: AES_encrypt }
+    BlockCipher {
+        set_key,
+        encrypt: AES_encrypt,
+    }
 }
 
 /// AES-128 encryption of single blocks with the AES-NI instructions (FIPS-197 key expansion).
@@ -271,7 +296,13 @@ impl Ghash {
             CRYPTO_gcm128_new(&*aes, block.encrypt)
         };
         assert!(!ctx.is_null(), "CRYPTO_gcm128_new failed");
-        Ghash { ctx, aes, block, key: None, sink: Vec::new() }
+        Ghash {
+            ctx,
+            aes,
+            block,
+            key: None,
+            sink: Vec::new(),
+        }
     }
 
     /// The GCM tag (zero IV) of additional data `aad` followed by ciphertext `ct`.
@@ -291,7 +322,10 @@ impl Ghash {
                 if self.sink.len() < ct.len() {
                     self.sink.resize(ct.len(), 0);
                 }
-                assert!(CRYPTO_gcm128_decrypt_ctr32(self.ctx, ct.as_ptr(), self.sink.as_mut_ptr(), ct.len(), no_keystream) == 0);
+                assert!(
+                    CRYPTO_gcm128_decrypt_ctr32(self.ctx, ct.as_ptr(), self.sink.as_mut_ptr(), ct.len(), no_keystream)
+                        == 0
+                );
             }
             CRYPTO_gcm128_tag(self.ctx, tag.as_mut_ptr(), 16);
         }
@@ -440,7 +474,10 @@ mod tests {
 
     #[test]
     fn cmac_rfc4493() {
-        let key: Key = parse_hex("2b7e151628aed2a6abf7158809cf4f3c").unwrap().try_into().unwrap();
+        let key: Key = parse_hex("2b7e151628aed2a6abf7158809cf4f3c")
+            .unwrap()
+            .try_into()
+            .unwrap();
         assert_eq!(hex(&cmac(&key, b"")), "bb1d6929e95937287fa37d129b756746");
         let m = parse_hex("6bc1bee22e409f96e93d7e117393172a").unwrap();
         assert_eq!(hex(&cmac(&key, &m)), "070a16b46b4d4144f79bdd9dd04a287c");
@@ -494,7 +531,10 @@ mod tests {
     #[test]
     fn block_ciphers_match_fips197() {
         // FIPS-197 appendix C.1, through every block function this build can pick.
-        let key: Key = parse_hex("000102030405060708090a0b0c0d0e0f").unwrap().try_into().unwrap();
+        let key: Key = parse_hex("000102030405060708090a0b0c0d0e0f")
+            .unwrap()
+            .try_into()
+            .unwrap();
         let inp = parse_hex("00112233445566778899aabbccddeeff").unwrap();
         for b in [block_cipher(), openssl_block_cipher()] {
             let mut aes = Box::new(AesKey([0; 62]));

@@ -70,10 +70,18 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(kind: Kind, msg: impl Into<String>) -> Error {
-        Error { kind, msg: msg.into(), node: None }
+        Error {
+            kind,
+            msg: msg.into(),
+            node: None,
+        }
     }
     pub fn node(kind: Kind, node: u64, msg: impl Into<String>) -> Error {
-        Error { kind, msg: msg.into(), node: Some(node) }
+        Error {
+            kind,
+            msg: msg.into(),
+            node: Some(node),
+        }
     }
     /// Prefix the message with where it happened (a path).
     pub fn at(mut self, what: &str) -> Error {
@@ -81,7 +89,11 @@ impl Error {
         self
     }
     pub fn io(e: std::io::Error, what: &str) -> Error {
-        let kind = if e.kind() == std::io::ErrorKind::NotFound { Kind::Missing } else { Kind::Io };
+        let kind = if e.kind() == std::io::ErrorKind::NotFound {
+            Kind::Missing
+        } else {
+            Kind::Io
+        };
         Error::new(kind, format!("{}: {}", what, e))
     }
 }

@@ -26,23 +26,59 @@ const NAPI_OK: Status = 0;
 const NAPI_FLOAT64_ARRAY: i32 = 8;
 
 extern "C" {
-    fn napi_create_function(env: Env, name: *const c_char, len: usize, cb: Callback, data: *mut c_void, result: *mut Value) -> Status;
+    fn napi_create_function(
+        env: Env,
+        name: *const c_char,
+        len: usize,
+        cb: Callback,
+        data: *mut c_void,
+        result: *mut Value,
+    ) -> Status;
     fn napi_set_named_property(env: Env, obj: Value, name: *const c_char, v: Value) -> Status;
-    fn napi_get_cb_info(env: Env, info: CbInfo, argc: *mut usize, argv: *mut Value, this: *mut Value, data: *mut *mut c_void) -> Status;
+    fn napi_get_cb_info(
+        env: Env,
+        info: CbInfo,
+        argc: *mut usize,
+        argv: *mut Value,
+        this: *mut Value,
+        data: *mut *mut c_void,
+    ) -> Status;
     fn napi_get_value_string_utf8(env: Env, v: Value, buf: *mut c_char, size: usize, result: *mut usize) -> Status;
     fn napi_create_string_utf8(env: Env, s: *const c_char, len: usize, result: *mut Value) -> Status;
-    fn napi_create_buffer_copy(env: Env, len: usize, data: *const c_void, result_data: *mut *mut c_void, result: *mut Value) -> Status;
+    fn napi_create_buffer_copy(
+        env: Env,
+        len: usize,
+        data: *const c_void,
+        result_data: *mut *mut c_void,
+        result: *mut Value,
+    ) -> Status;
     fn napi_create_error(env: Env, code: Value, msg: Value, result: *mut Value) -> Status;
     fn napi_throw(env: Env, err: Value) -> Status;
     fn napi_create_double(env: Env, v: f64, result: *mut Value) -> Status;
     fn napi_get_array_length(env: Env, v: Value, result: *mut u32) -> Status;
     fn napi_get_element(env: Env, obj: Value, i: u32, result: *mut Value) -> Status;
     fn napi_is_typedarray(env: Env, v: Value, result: *mut bool) -> Status;
-    fn napi_get_typedarray_info(env: Env, v: Value, typ: *mut i32, len: *mut usize, data: *mut *mut c_void, ab: *mut Value, off: *mut usize) -> Status;
+    fn napi_get_typedarray_info(
+        env: Env,
+        v: Value,
+        typ: *mut i32,
+        len: *mut usize,
+        data: *mut *mut c_void,
+        ab: *mut Value,
+        off: *mut usize,
+    ) -> Status;
     fn napi_create_promise(env: Env, deferred: *mut Deferred, promise: *mut Value) -> Status;
     fn napi_resolve_deferred(env: Env, d: Deferred, v: Value) -> Status;
     fn napi_reject_deferred(env: Env, d: Deferred, v: Value) -> Status;
-    fn napi_create_async_work(env: Env, res: Value, name: Value, exec: Execute, complete: Complete, data: *mut c_void, result: *mut AsyncWork) -> Status;
+    fn napi_create_async_work(
+        env: Env,
+        res: Value,
+        name: Value,
+        exec: Execute,
+        complete: Complete,
+        data: *mut c_void,
+        result: *mut AsyncWork,
+    ) -> Status;
     fn napi_queue_async_work(env: Env, w: AsyncWork) -> Status;
     fn napi_delete_async_work(env: Env, w: AsyncWork) -> Status;
     fn napi_create_reference(env: Env, v: Value, n: u32, result: *mut Ref) -> Status;
@@ -119,8 +155,15 @@ unsafe fn op_and_args(env: Env, argv: &[Value]) -> Result<(String, Vec<String>),
 }
 
 fn panic_message(p: Box<dyn std::any::Any + Send>) -> Error {
-    let m = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "unknown".into());
-    Error::new(Kind::Io, format!("internal error in the native secure-FS engine (please report): {}", m))
+    let m = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown".into());
+    Error::new(
+        Kind::Io,
+        format!("internal error in the native secure-FS engine (please report): {}", m),
+    )
 }
 
 unsafe extern "C" fn call(env: Env, info: CbInfo) -> Value {
@@ -151,7 +194,11 @@ struct Work {
 unsafe extern "C" fn execute(_env: Env, data: *mut c_void) {
     // Runs on a libuv pool thread: no Node-API calls here.
     let w = &mut *(data as *mut Work);
-    let progress = if w.progress_ptr.is_null() { Progress::new() } else { Progress::with_mirror(w.progress_ptr) };
+    let progress = if w.progress_ptr.is_null() {
+        Progress::new()
+    } else {
+        Progress::with_mirror(w.progress_ptr)
+    };
     let r = catch_unwind(AssertUnwindSafe(|| dispatch(&w.op, &w.args, &progress)));
     w.result = Some(r.unwrap_or_else(|p| Err(panic_message(p))));
 }
@@ -167,7 +214,11 @@ unsafe extern "C" fn complete(env: Env, _status: Status, data: *mut c_void) {
                 napi_reject_deferred(env, w.deferred, error_value(env, e));
             }
             None => {
-                napi_reject_deferred(env, w.deferred, error_value(env, &Error::new(Kind::Io, "native work was cancelled")));
+                napi_reject_deferred(
+                    env,
+                    w.deferred,
+                    error_value(env, &Error::new(Kind::Io, "native work was cancelled")),
+                );
             }
         }
         if !w.progress_ref.is_null() {
@@ -189,7 +240,10 @@ unsafe extern "C" fn call_async(env: Env, info: CbInfo) -> Value {
                 let (mut typ, mut len, mut data, mut ab, mut off) = (0i32, 0usize, null_mut(), null_mut(), 0usize);
                 napi_get_typedarray_info(env, argv[2], &mut typ, &mut len, &mut data, &mut ab, &mut off);
                 if typ != NAPI_FLOAT64_ARRAY || len < 3 {
-                    return Err(Error::new(Kind::Usage, "progress must be a Float64Array of length >= 3"));
+                    return Err(Error::new(
+                        Kind::Usage,
+                        "progress must be a Float64Array of length >= 3",
+                    ));
                 }
                 // Keep the array alive until `complete`.
                 napi_create_reference(env, argv[2], 1, &mut pref);
@@ -199,7 +253,15 @@ unsafe extern "C" fn call_async(env: Env, info: CbInfo) -> Value {
         let mut deferred = null_mut();
         let mut promise = null_mut();
         napi_create_promise(env, &mut deferred, &mut promise);
-        let w = Box::into_raw(Box::new(Work { op, args, progress_ref: pref, progress_ptr: pptr, deferred, work: null_mut(), result: None }));
+        let w = Box::into_raw(Box::new(Work {
+            op,
+            args,
+            progress_ref: pref,
+            progress_ptr: pptr,
+            deferred,
+            work: null_mut(),
+            result: None,
+        }));
         let name = string(env, "occlum_studio_native");
         let mut work = null_mut();
         if napi_create_async_work(env, null_mut(), name, execute, complete, w as *mut c_void, &mut work) != NAPI_OK {

@@ -4,7 +4,7 @@
 use crate::beneath;
 use crate::crypto::{hex, mac_string, parse_dashed16, parse_hex, Gcm};
 use crate::error::{err, Error, Kind, Result};
-use crate::pack::{seed_from, pack_hinted, recover, PackOpts};
+use crate::pack::{pack_hinted, recover, seed_from, PackOpts};
 use crate::pf::{self, KeyMode, SimIdentity, WriteKey};
 use crate::progress::Progress;
 use crate::sefs::{type_name, Inode, Sefs, T_DIR, T_SYMLINK};
@@ -74,7 +74,9 @@ pub fn parse_key(spec: &str) -> Result<KeyMode> {
     let bad = || Error::new(Kind::Usage, format!("invalid key spec {:?}", spec));
     match parts[0] {
         "io" if parts.len() == 1 => Ok(KeyMode::IntegrityOnly),
-        "uk" if parts.len() == 2 => Ok(KeyMode::UserKey(parse_hex(parts[1]).and_then(|v| v.try_into().ok()).ok_or_else(bad)?)),
+        "uk" if parts.len() == 2 => Ok(KeyMode::UserKey(
+            parse_hex(parts[1]).and_then(|v| v.try_into().ok()).ok_or_else(bad)?,
+        )),
         "sim" if parts.len() == 5 => Ok(KeyMode::SimAuto(SimIdentity {
             mrsigner: parse_hex(parts[1]).and_then(|v| v.try_into().ok()).ok_or_else(bad)?,
             prod_id: parts[2].parse().map_err(|_| bad())?,
@@ -96,12 +98,19 @@ fn write_key(spec: &str) -> Result<WriteKey> {
 }
 
 fn arg<'a>(a: &'a [String], i: usize, what: &str) -> Result<&'a str> {
-    a.get(i).map(|s| s.as_str()).ok_or_else(|| Error::new(Kind::Usage, format!("missing argument {} ({})", i, what)))
+    a.get(i)
+        .map(|s| s.as_str())
+        .ok_or_else(|| Error::new(Kind::Usage, format!("missing argument {} ({})", i, what)))
 }
 
 fn num_arg(a: &[String], i: usize, what: &str) -> Result<u64> {
     let s = arg(a, i, what)?;
-    s.parse().map_err(|_| Error::new(Kind::Usage, format!("{} must be a non-negative integer, got {:?}", what, s)))
+    s.parse().map_err(|_| {
+        Error::new(
+            Kind::Usage,
+            format!("{} must be a non-negative integer, got {:?}", what, s),
+        )
+    })
 }
 
 /// An entry a listing left out: the directory, the entry's stored name, why.
@@ -133,7 +142,13 @@ fn entry_json(path: &str, name: &str, ino: &Inode, target: Option<String>, layer
 }
 
 fn target(fs: &Sefs, ino: &Inode, gcm: &mut Gcm) -> Option<String> {
-    (ino.typ == T_SYMLINK).then(|| fs.read_data(ino, gcm).ok().map(|d| String::from_utf8_lossy(&d).into_owned())).flatten()
+    (ino.typ == T_SYMLINK)
+        .then(|| {
+            fs.read_data(ino, gcm)
+                .ok()
+                .map(|d| String::from_utf8_lossy(&d).into_owned())
+        })
+        .flatten()
 }
 
 fn base_name(path: &str) -> String {
@@ -150,13 +165,27 @@ fn open_fs(a: &[String], gcm: &mut Gcm) -> Result<std::sync::Arc<Sefs>> {
 }
 
 fn open_union(a: &[String], gcm: &mut Gcm) -> Result<Union> {
-    let image = Sefs::open_shared(Path::new(arg(a, 0, "image root")?), &parse_key(arg(a, 1, "image key")?)?, gcm).map_err(|e| e.at("image layer"))?;
-    let run = Sefs::open_shared(Path::new(arg(a, 2, "run root")?), &parse_key(arg(a, 3, "run key")?)?, gcm).map_err(|e| e.at("run layer"))?;
+    let image = Sefs::open_shared(
+        Path::new(arg(a, 0, "image root")?),
+        &parse_key(arg(a, 1, "image key")?)?,
+        gcm,
+    )
+    .map_err(|e| e.at("image layer"))?;
+    let run = Sefs::open_shared(
+        Path::new(arg(a, 2, "run root")?),
+        &parse_key(arg(a, 3, "run key")?)?,
+        gcm,
+    )
+    .map_err(|e| e.at("run layer"))?;
     Ok(Union { image, run })
 }
 
 fn mentry_json(u: &Union, e: &MEntry, gcm: &mut Gcm) -> String {
-    let fs = if e.layer == crate::union::Layer::Run { &u.run } else { &u.image };
+    let fs = if e.layer == crate::union::Layer::Run {
+        &u.run
+    } else {
+        &u.image
+    };
     entry_json(&e.path, &e.name, &e.ino, target(fs, &e.ino, gcm), Some(e.layer.name()))
 }
 
@@ -164,7 +193,15 @@ fn opt_mac(s: &str) -> Result<Option<[u8; 16]>> {
     if s.is_empty() {
         return Ok(None);
     }
-    parse_dashed16(s).map(Some).ok_or_else(|| Error::new(Kind::Usage, format!("invalid MAC {:?}: expected 16 hex bytes joined by '-' (as in .ROOT_MAC)", s)))
+    parse_dashed16(s).map(Some).ok_or_else(|| {
+        Error::new(
+            Kind::Usage,
+            format!(
+                "invalid MAC {:?}: expected 16 hex bytes joined by '-' (as in .ROOT_MAC)",
+                s
+            ),
+        )
+    })
 }
 
 pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
@@ -177,10 +214,14 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             let f = crate::safe_file::open_regular(p, "protected file")?;
             let len = f.metadata().map_err(|e| Error::io(e, &p.display().to_string()))?.len();
             if len < 95 {
-                return err(Kind::NotPf, format!("{}: {} bytes is too short for an SGX protected file", p.display(), len));
+                return err(
+                    Kind::NotPf,
+                    format!("{}: {} bytes is too short for an SGX protected file", p.display(), len),
+                );
             }
             let mut raw = [0u8; 95];
-            f.read_exact_at(&mut raw, 0).map_err(|e| Error::io(e, &p.display().to_string()))?;
+            f.read_exact_at(&mut raw, 0)
+                .map_err(|e| Error::io(e, &p.display().to_string()))?;
             Out::Json(
                 Obj::new()
                     .s("magic", &String::from_utf8_lossy(&raw[0..8]))
@@ -203,7 +244,9 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             let f = pf::open_path(p, &key, g)?;
             let total = pf::data_nodes(f.size);
             progress.set_total(total);
-            let data = f.read_all(g, &mut |_| progress.add(1, 4096)).map_err(|e| e.at(&p.display().to_string()))?;
+            let data = f
+                .read_all(g, &mut |_| progress.add(1, 4096))
+                .map_err(|e| e.at(&p.display().to_string()))?;
             if op == "pfRead" {
                 Out::Bytes(data)
             } else {
@@ -255,7 +298,11 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             let mut items = Vec::new();
             let mut skipped: Vec<String> = bad.iter().map(|b| skipped_json(&p, &b.name, &b.reason)).collect();
             for e in ents {
-                let cp = if p == "/" { format!("/{}", e.name) } else { format!("{}/{}", p, e.name) };
+                let cp = if p == "/" {
+                    format!("/{}", e.name)
+                } else {
+                    format!("{}/{}", p, e.name)
+                };
                 match fs.inode(e.id) {
                     Ok(ino) => {
                         let t = target(&fs, &ino, g);
@@ -264,7 +311,12 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
                     Err(er) => skipped.push(skipped_json(&p, &e.name, &er.msg)),
                 }
             }
-            Out::Json(Obj::new().raw("entries", arr(items)).raw("skipped", arr(skipped)).done())
+            Out::Json(
+                Obj::new()
+                    .raw("entries", arr(items))
+                    .raw("skipped", arr(skipped))
+                    .done(),
+            )
         }
         "walk" => {
             let fs = open_fs(a, g)?;
@@ -274,7 +326,13 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
                 let t = target(&fs, ino, g);
                 items.push(entry_json(p, &base_name(p), ino, t, None));
             }
-            let probs = problems.iter().map(|(p, e)| Obj::new().s("path", p).s("kind", crate::verify::problem_kind(e.kind)).s("message", &e.msg).done());
+            let probs = problems.iter().map(|(p, e)| {
+                Obj::new()
+                    .s("path", p)
+                    .s("kind", crate::verify::problem_kind(e.kind))
+                    .s("message", &e.msg)
+                    .done()
+            });
             Out::Json(Obj::new().raw("entries", arr(items)).raw("problems", arr(probs)).done())
         }
         "read" | "readlink" => {
@@ -299,17 +357,31 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             let expected = opt_mac(a.get(2).map(|s| s.as_str()).unwrap_or(""))?;
             let r = verify(&root, &key, expected, progress);
             let probs = r.problems.iter().map(|p| {
-                let mut o = Obj::new().s("path", &p.path).opt_s("hostFile", p.host_file.as_deref()).s("kind", p.kind).s("message", &p.message);
+                let mut o = Obj::new()
+                    .s("path", &p.path)
+                    .opt_s("hostFile", p.host_file.as_deref())
+                    .s("kind", p.kind)
+                    .s("message", &p.message);
                 if let Some(n) = p.node {
                     o = o.n("node", n);
                 }
                 o.done()
             });
-            let mut o = Obj::new().raw("ok", r.ok.to_string()).s("rootMac", &r.root_mac.map(|m| mac_string(&m)).unwrap_or_default());
+            let mut o = Obj::new()
+                .raw("ok", r.ok.to_string())
+                .s("rootMac", &r.root_mac.map(|m| mac_string(&m)).unwrap_or_default());
             if let Some(e) = r.expected {
                 o = o.s("expectedRootMac", &mac_string(&e));
             }
-            Out::Json(o.n("files", r.files).n("bytes", r.bytes).raw("problems", arr(probs)).opt_s("note", r.note.as_deref()).opt_s("era", r.era.as_deref()).s("mode", r.mode).done())
+            Out::Json(
+                o.n("files", r.files)
+                    .n("bytes", r.bytes)
+                    .raw("problems", arr(probs))
+                    .opt_s("note", r.note.as_deref())
+                    .opt_s("era", r.era.as_deref())
+                    .s("mode", r.mode)
+                    .done(),
+            )
         }
         "pack" => {
             let o = PackOpts {
@@ -323,7 +395,8 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             };
             // Arg 7: "1" when a `changed` hint is given; arg 8: a previous image to seed outRoot
             // from ("" for none); args 9..: the hint paths (relative to src).
-            let changed = (a.get(7).map(|s| s == "1").unwrap_or(false)).then(|| a.get(9..).unwrap_or_default().to_vec());
+            let changed =
+                (a.get(7).map(|s| s == "1").unwrap_or(false)).then(|| a.get(9..).unwrap_or_default().to_vec());
             if let Some(prev) = a.get(8).filter(|s| !s.is_empty()) {
                 seed_from(Path::new(prev), &o.out_root)?;
             }
@@ -350,7 +423,14 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
                 Binding::Absent => ("absent", String::new()),
                 Binding::Mismatch(d) => ("mismatch", d.chunks(16).map(mac_string).collect::<Vec<_>>().join(",")),
             };
-            Out::Json(Obj::new().s("binding", binding).s("boundTo", &found).s("imageRootMac", &mac_string(&u.image_mac())).s("runRootMac", &mac_string(&u.run.root_mac)).done())
+            Out::Json(
+                Obj::new()
+                    .s("binding", binding)
+                    .s("boundTo", &found)
+                    .s("imageRootMac", &mac_string(&u.image_mac()))
+                    .s("runRootMac", &mac_string(&u.run.root_mac))
+                    .done(),
+            )
         }
         "uStat" => {
             let u = open_union(a, g)?;
@@ -362,13 +442,23 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             let p = crate::union::normalize(arg(a, 4, "path")?);
             let (es, bad) = u.list_all(&p, g)?;
             let items = arr(es.iter().map(|e| mentry_json(&u, e, g)).collect::<Vec<_>>());
-            Out::Json(Obj::new().raw("entries", items).raw("skipped", arr(bad.iter().map(|(n, r)| skipped_json(&p, n, r)))).done())
+            Out::Json(
+                Obj::new()
+                    .raw("entries", items)
+                    .raw("skipped", arr(bad.iter().map(|(n, r)| skipped_json(&p, n, r))))
+                    .done(),
+            )
         }
         "uWalk" => {
             let u = open_union(a, g)?;
             let (es, bad) = u.walk_all(g)?;
             let items = arr(es.iter().map(|e| mentry_json(&u, e, g)).collect::<Vec<_>>());
-            Out::Json(Obj::new().raw("entries", items).raw("skipped", arr(bad.iter().map(|(p, n, r)| skipped_json(p, n, r)))).done())
+            Out::Json(
+                Obj::new()
+                    .raw("entries", items)
+                    .raw("skipped", arr(bad.iter().map(|(p, n, r)| skipped_json(p, n, r))))
+                    .done(),
+            )
         }
         "uRead" => {
             let u = open_union(a, g)?;
@@ -385,7 +475,9 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             beneath::mkdir(fd_arg(a)?, arg(a, 1, "path")?)?;
             Out::Json("null".into())
         }
-        "bCreate" => Out::Json(beneath::create(fd_arg(a)?, arg(a, 1, "path")?, num_arg(a, 2, "mode")? as u32 & 0o777)?.to_string()),
+        "bCreate" => Out::Json(
+            beneath::create(fd_arg(a)?, arg(a, 1, "path")?, num_arg(a, 2, "mode")? as u32 & 0o777)?.to_string(),
+        ),
         "bSymlink" => {
             beneath::symlink(fd_arg(a)?, arg(a, 1, "path")?, arg(a, 2, "target")?)?;
             Out::Json("null".into())
@@ -402,7 +494,10 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             // Test/bench helper: write one PF (name = basename of the target path).
             let p = Path::new(arg(a, 0, "file")?);
             let data = std::fs::read(arg(a, 2, "plaintext file")?).map_err(|e| Error::io(e, "plaintext"))?;
-            let name = p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let (bytes, mac) = pf::write_pf(&name, &data, &write_key(arg(a, 1, "key")?)?, g)?;
             std::fs::write(p, bytes).map_err(|e| Error::io(e, &p.display().to_string()))?;
             Out::Json(js(&mac_string(&mac)))
@@ -410,7 +505,9 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
         "sealBench" => {
             // Bench helper: AES-128-GCM-seal `mib` MiB in 4 KiB nodes, a different key per node
             // (as a PF writer does), in one call; returns elapsed milliseconds.
-            let mib: usize = arg(a, 0, "MiB")?.parse().map_err(|_| Error::new(Kind::Usage, "MiB must be a number"))?;
+            let mib: usize = arg(a, 0, "MiB")?
+                .parse()
+                .map_err(|_| Error::new(Kind::Usage, "MiB must be a number"))?;
             let mut buf = vec![0x5au8; mib << 20];
             let t = std::time::Instant::now();
             for (i, node) in buf.chunks_mut(pf::NODE).enumerate() {

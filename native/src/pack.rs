@@ -141,15 +141,34 @@ fn stat_entry(hp: &Path, name: &std::ffi::OsStr, m: std::io::Result<std::fs::Met
     let shown = || hp.display().to_string();
     let name = match name.to_str() {
         Some(n) => n.to_string(),
-        None => return err(Kind::Unsupported, format!("{}: file name is not valid UTF-8 (SEFS stores UTF-8 names)", shown())),
+        None => {
+            return err(
+                Kind::Unsupported,
+                format!("{}: file name is not valid UTF-8 (SEFS stores UTF-8 names)", shown()),
+            )
+        }
     };
     if name.len() > MAX_NAME {
-        return err(Kind::Unsupported, format!("{}: name is {} bytes; SEFS allows at most {} (rename it)", shown(), name.len(), MAX_NAME));
+        return err(
+            Kind::Unsupported,
+            format!(
+                "{}: name is {} bytes; SEFS allows at most {} (rename it)",
+                shown(),
+                name.len(),
+                MAX_NAME
+            ),
+        );
     }
     let m = match m {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return err(Kind::Missing, format!("{}: vanished while packing (the source tree changed during the pack; retry)", shown()))
+            return err(
+                Kind::Missing,
+                format!(
+                    "{}: vanished while packing (the source tree changed during the pack; retry)",
+                    shown()
+                ),
+            )
         }
         Err(e) => return err(Kind::Io, format!("{}: {}", shown(), fmt_io(&e))),
     };
@@ -171,13 +190,29 @@ fn stat_entry(hp: &Path, name: &std::ffi::OsStr, m: std::io::Result<std::fs::Met
         } else {
             "a special file"
         };
-        return err(Kind::Unsupported, format!("{}: is {}, which an Occlum image cannot hold (remove it from the source tree)", shown(), what));
+        return err(
+            Kind::Unsupported,
+            format!(
+                "{}: is {}, which an Occlum image cannot hold (remove it from the source tree)",
+                shown(),
+                what
+            ),
+        );
     };
-    Ok((name, Stat { typ, mode: (m.permissions().mode() & 0o777) as u16, sig: Sig::of(&m), nlink: m.nlink() }))
+    Ok((
+        name,
+        Stat {
+            typ,
+            mode: (m.permissions().mode() & 0o777) as u16,
+            sig: Sig::of(&m),
+            nlink: m.nlink(),
+        },
+    ))
 }
 
 fn list_dir(host: &Path) -> Result<Vec<(String, Stat)>> {
-    let rd = std::fs::read_dir(host).map_err(|e| Error::io(e, &format!("{}: cannot list directory", host.display())))?;
+    let rd =
+        std::fs::read_dir(host).map_err(|e| Error::io(e, &format!("{}: cannot list directory", host.display())))?;
     let mut ents = Vec::new();
     for ent in rd {
         let ent = ent.map_err(|e| Error::io(e, &host.display().to_string()))?;
@@ -186,7 +221,9 @@ fn list_dir(host: &Path) -> Result<Vec<(String, Stat)>> {
     ents.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     // fstatat relative to the open directory (no symlink following), cheaper than lstat(path).
     // (Two stat threads were tried: slower on this 2-core machine under load.)
-    ents.into_iter().map(|(name, ent)| stat_entry(&host.join(&name), &name, ent.metadata())).collect()
+    ents.into_iter()
+        .map(|(name, ent)| stat_entry(&host.join(&name), &name, ent.metadata()))
+        .collect()
 }
 
 /// Scan `src` depth-first, children sorted by byte-wise name, exactly like sefs-cli's zip_dir,
@@ -195,17 +232,42 @@ fn list_dir(host: &Path) -> Result<Vec<(String, Stat)>> {
 fn scan(src: &Path, lists: &mut Listings) -> Result<Vec<Node>> {
     let meta = std::fs::metadata(src).map_err(|e| Error::io(e, &src.display().to_string()))?;
     if !meta.is_dir() {
-        return err(Kind::Usage, format!("{}: pack source must be a directory", src.display()));
+        return err(
+            Kind::Usage,
+            format!("{}: pack source must be a directory", src.display()),
+        );
     }
-    let mut nodes = vec![Node { path: "/".into(), host: src.to_path_buf(), typ: T_DIR, mode: 0o755, sig: Sig::default(), children: vec![], parent: 0, nlinks: 2, id: 0 }];
+    let mut nodes = vec![Node {
+        path: "/".into(),
+        host: src.to_path_buf(),
+        typ: T_DIR,
+        mode: 0o755,
+        sig: Sig::default(),
+        children: vec![],
+        parent: 0,
+        nlinks: 2,
+        id: 0,
+    }];
     let mut links: HashMap<(u64, u64), usize> = HashMap::new();
     scan_dir(&mut nodes, 0, &mut links, 0, lists)?;
     Ok(nodes)
 }
 
-fn scan_dir(nodes: &mut Vec<Node>, dir: usize, links: &mut HashMap<(u64, u64), usize>, depth: usize, lists: &mut Listings) -> Result<()> {
+fn scan_dir(
+    nodes: &mut Vec<Node>,
+    dir: usize,
+    links: &mut HashMap<(u64, u64), usize>,
+    depth: usize,
+    lists: &mut Listings,
+) -> Result<()> {
     if depth > 512 {
-        return err(Kind::Unsupported, format!("{}: directories nested deeper than 512 levels", nodes[dir].host.display()));
+        return err(
+            Kind::Unsupported,
+            format!(
+                "{}: directories nested deeper than 512 levels",
+                nodes[dir].host.display()
+            ),
+        );
     }
     let host = nodes[dir].host.clone();
     let dir_path = nodes[dir].path.clone();
@@ -227,7 +289,17 @@ fn scan_dir(nodes: &mut Vec<Node>, dir: usize, links: &mut HashMap<(u64, u64), u
             }
         }
         let idx = nodes.len();
-        nodes.push(Node { path, host: host.join(&name), typ, mode: st.mode, sig: st.sig, children: vec![], parent: dir, nlinks: if typ == T_DIR { 2 } else { 1 }, id: 0 });
+        nodes.push(Node {
+            path,
+            host: host.join(&name),
+            typ,
+            mode: st.mode,
+            sig: st.sig,
+            children: vec![],
+            parent: dir,
+            nlinks: if typ == T_DIR { 2 } else { 1 },
+            id: 0,
+        });
         if typ == T_FILE && st.nlink > 1 {
             links.insert(key, idx);
         }
@@ -280,7 +352,13 @@ fn drop_subtree(lists: &mut Listings, path: &str) {
 fn apply_hint(src: &Path, lists: &mut Listings, rel: &str) -> Result<()> {
     let comps: Vec<&str> = rel.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
     if comps.iter().any(|c| *c == "..") {
-        return err(Kind::Usage, format!("changed path {:?}: must be relative to the pack source without `..`", rel));
+        return err(
+            Kind::Usage,
+            format!(
+                "changed path {:?}: must be relative to the pack source without `..`",
+                rel
+            ),
+        );
     }
     if comps.is_empty() {
         // The source root itself: re-read everything.
@@ -295,7 +373,8 @@ fn apply_hint(src: &Path, lists: &mut Listings, rel: &str) -> Result<()> {
         let Some(listing) = lists.get_mut(&parent) else { break };
         let pos = listing.binary_search_by(|(n, _)| n.as_bytes().cmp(comp.as_bytes()));
         let m = std::fs::symlink_metadata(&host);
-        if matches!(&m, Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(20 /* ENOTDIR */)) {
+        if matches!(&m, Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(20 /* ENOTDIR */))
+        {
             if let Ok(i) = pos {
                 listing.remove(i);
             }
@@ -358,7 +437,20 @@ fn key_fingerprint(k: &WriteKey) -> String {
 /// commit line (an append cut short) are ignored.
 fn state_line(n: &Node, host: &str, r: &Rec) -> String {
     let s = &r.sig;
-    format!("{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n", n.id, n.typ, s.size, s.mtime_ns, s.ctime_ns, s.ino, s.dev, hex(&r.fp), hex(&r.mac), hex(n.path.as_bytes()), host)
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+        n.id,
+        n.typ,
+        s.size,
+        s.mtime_ns,
+        s.ctime_ns,
+        s.ino,
+        s.dev,
+        hex(&r.fp),
+        hex(&r.mac),
+        hex(n.path.as_bytes()),
+        host
+    )
 }
 
 /// The whole state file: head, one entry per inode, one commit line.
@@ -386,7 +478,13 @@ fn parse_entry(l: &str) -> Option<(String, PrevEntry)> {
         id: f[0].parse().ok()?,
         host: f[10].to_string(),
         typ: f[1].parse().ok()?,
-        sig: Sig { size: f[2].parse().ok()?, mtime_ns: f[3].parse().ok()?, ctime_ns: f[4].parse().ok()?, ino: f[5].parse().ok()?, dev: f[6].parse().ok()? },
+        sig: Sig {
+            size: f[2].parse().ok()?,
+            mtime_ns: f[3].parse().ok()?,
+            ctime_ns: f[4].parse().ok()?,
+            ino: f[5].parse().ok()?,
+            dev: f[6].parse().ok()?,
+        },
         fingerprint: tag(f[7])?,
         mac: tag(f[8])?,
     };
@@ -405,7 +503,12 @@ fn read_state(out_root: &Path) -> Option<PrevState> {
     let mut commit = None;
     for l in lines {
         if let Some(c) = l.strip_prefix("@\t") {
-            let Some((mac, generation)) = c.split_once('\t').and_then(|(m, g)| Some((parse_dashed16(m)?, g.parse::<u64>().ok()?))) else { break };
+            let Some((mac, generation)) = c
+                .split_once('\t')
+                .and_then(|(m, g)| Some((parse_dashed16(m)?, g.parse::<u64>().ok()?)))
+            else {
+                break;
+            };
             by_path.extend(pending.drain(..));
             commit = Some((mac, generation));
         } else {
@@ -414,7 +517,12 @@ fn read_state(out_root: &Path) -> Option<PrevState> {
         }
     }
     let (root_mac, generation) = commit?;
-    Some(PrevState { key_fp: head[1].to_string(), root_mac, generation, by_path })
+    Some(PrevState {
+        key_fp: head[1].to_string(),
+        root_mac,
+        generation,
+        by_path,
+    })
 }
 
 /// MAC of `<root>/metadata` straight from its header (no key needed: bytes 77..93 of node 0).
@@ -457,7 +565,11 @@ fn read_journal(out_root: &Path) -> Option<Journal> {
     if head.len() != 2 || head[0] != "occlum-studio-journal 1" {
         return None;
     }
-    let mut j = Journal { old_mac: parse_dashed16(head[1])?, new_names: vec![], old_names: vec![] };
+    let mut j = Journal {
+        old_mac: parse_dashed16(head[1])?,
+        new_names: vec![],
+        old_names: vec![],
+    };
     for l in lines {
         // Only plain 32-hex host names: a damaged journal must never name other files.
         match l.split_once('\t') {
@@ -513,7 +625,11 @@ pub fn recover(out_root: &Path, mac_file: &Path, clean: bool) -> Result<bool> {
     // Leftover generations from a crashed full pack.
     if let (Some(parent), Some(base)) = (out_root.parent(), out_root.file_name()) {
         let prefix = format!("{}.tmp-", base.to_string_lossy());
-        if let Ok(rd) = std::fs::read_dir(if parent.as_os_str().is_empty() { Path::new(".") } else { parent }) {
+        if let Ok(rd) = std::fs::read_dir(if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        }) {
             for e in rd.flatten() {
                 if e.file_name().to_string_lossy().starts_with(&prefix) {
                     let _ = std::fs::remove_dir_all(e.path());
@@ -533,20 +649,29 @@ pub fn recover(out_root: &Path, mac_file: &Path, clean: bool) -> Result<bool> {
 fn rollback_metadata(out_root: &Path) -> Result<bool> {
     use std::os::unix::fs::FileExt;
     let jp = out_root.join(META_RECOVERY);
-    let Ok(j) = safe_file::read_regular(&jp, "the metadata recovery journal", JOURNAL_MAX) else { return Ok(false) };
+    let Ok(j) = safe_file::read_regular(&jp, "the metadata recovery journal", JOURNAL_MAX) else {
+        return Ok(false);
+    };
     let mp = out_root.join("metadata");
     let shown = mp.display().to_string();
     let mut head = [0u8; 95];
-    let flagged = safe_file::open_regular(&mp, "the image's metadata").is_ok_and(|f| f.read_exact_at(&mut head, 0).is_ok()) && &head[0..8] == pf::MAGIC && head[93] == 1;
+    let flagged = safe_file::open_regular(&mp, "the image's metadata")
+        .is_ok_and(|f| f.read_exact_at(&mut head, 0).is_ok())
+        && &head[0..8] == pf::MAGIC
+        && head[93] == 1;
     if flagged {
         const REC: usize = 8 + pf::NODE;
         if j.is_empty() || j.len() % REC != 0 {
             return err(Kind::RecoveryNeeded, format!("{}: an interrupted metadata update left a damaged recovery journal ({} bytes); rebuild the image with a full pack", shown, j.len()));
         }
-        let f = std::fs::OpenOptions::new().write(true).open(&mp).map_err(|e| Error::io(e, &shown))?;
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&mp)
+            .map_err(|e| Error::io(e, &shown))?;
         for rec in j.chunks(REC) {
             let node = u64::from_le_bytes(rec[0..8].try_into().unwrap());
-            f.write_all_at(&rec[8..], node * pf::NODE as u64).map_err(|e| Error::io(e, &shown))?;
+            f.write_all_at(&rec[8..], node * pf::NODE as u64)
+                .map_err(|e| Error::io(e, &shown))?;
         }
     }
     std::fs::remove_file(&jp).map_err(|e| Error::io(e, &jp.display().to_string()))?;
@@ -554,7 +679,13 @@ fn rollback_metadata(out_root: &Path) -> Result<bool> {
 }
 
 extern "C" {
-    fn renameat2(olddirfd: i32, oldpath: *const std::os::raw::c_char, newdirfd: i32, newpath: *const std::os::raw::c_char, flags: u32) -> i32;
+    fn renameat2(
+        olddirfd: i32,
+        oldpath: *const std::os::raw::c_char,
+        newdirfd: i32,
+        newpath: *const std::os::raw::c_char,
+        flags: u32,
+    ) -> i32;
 }
 const AT_FDCWD: i32 = -100;
 const RENAME_EXCHANGE: u32 = 2;
@@ -573,7 +704,8 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
 fn write_file(path: &Path, data: &[u8], fsync: bool) -> Result<()> {
     use std::io::Write;
     let mut f = std::fs::File::create(path).map_err(|e| Error::io(e, &path.display().to_string()))?;
-    f.write_all(data).map_err(|e| Error::io(e, &path.display().to_string()))?;
+    f.write_all(data)
+        .map_err(|e| Error::io(e, &path.display().to_string()))?;
     if fsync {
         f.sync_all().map_err(|e| Error::io(e, &path.display().to_string()))?;
     }
@@ -637,11 +769,24 @@ fn assign_ids(nodes: &mut [Node], prev: Option<&PrevState>) -> u64 {
 const STREAM_MIN: u64 = 8 << 20;
 
 /// Write the inode file `dir/name` of file or symlink `n`; returns (size, MAC, source signature).
-fn write_inode(n: &Node, dir: &Path, name: &str, key: &WriteKey, gcm: &mut Gcm, fsync: bool) -> Result<(u64, Tag, Sig)> {
+fn write_inode(
+    n: &Node,
+    dir: &Path,
+    name: &str,
+    key: &WriteKey,
+    gcm: &mut Gcm,
+    fsync: bool,
+) -> Result<(u64, Tag, Sig)> {
     let shown = n.host.display().to_string();
     let vanished = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            Error::new(Kind::Missing, format!("{}: vanished while packing (the source tree changed during the pack; retry)", shown))
+            Error::new(
+                Kind::Missing,
+                format!(
+                    "{}: vanished while packing (the source tree changed during the pack; retry)",
+                    shown
+                ),
+            )
         } else {
             Error::io(e, &shown)
         }
@@ -654,10 +799,22 @@ fn write_inode(n: &Node, dir: &Path, name: &str, key: &WriteKey, gcm: &mut Gcm, 
             let mut f = match safe_file::open_regular(&n.host, "source file") {
                 Ok(f) => f,
                 Err(e) if e.kind == Kind::Format => {
-                    return err(Kind::Unsupported, format!("{}: is no longer a regular file (the source tree changed during the pack; retry)", shown))
+                    return err(
+                        Kind::Unsupported,
+                        format!(
+                            "{}: is no longer a regular file (the source tree changed during the pack; retry)",
+                            shown
+                        ),
+                    )
                 }
                 Err(e) if e.kind == Kind::Missing => {
-                    return err(Kind::Missing, format!("{}: vanished while packing (the source tree changed during the pack; retry)", shown))
+                    return err(
+                        Kind::Missing,
+                        format!(
+                            "{}: vanished while packing (the source tree changed during the pack; retry)",
+                            shown
+                        ),
+                    )
                 }
                 Err(e) => return Err(e),
             };
@@ -666,7 +823,8 @@ fn write_inode(n: &Node, dir: &Path, name: &str, key: &WriteKey, gcm: &mut Gcm, 
             let m = f.metadata().map_err(vanished)?;
             if m.len() > STREAM_MIN {
                 let out = std::fs::File::create(&path).map_err(|e| Error::io(e, &path.display().to_string()))?;
-                let (size, mac) = pf::write_pf_stream(name, &mut f, &out, key, gcm).map_err(|e| Error::io(e, &format!("{} (packing into {})", shown, path.display())))?;
+                let (size, mac) = pf::write_pf_stream(name, &mut f, &out, key, gcm)
+                    .map_err(|e| Error::io(e, &format!("{} (packing into {})", shown, path.display())))?;
                 if fsync {
                     out.sync_all().map_err(|e| Error::io(e, &path.display().to_string()))?;
                 }
@@ -771,7 +929,12 @@ fn lock_destination(out_root: &Path) -> Result<std::fs::File> {
     }
     let path = sibling(out_root, ".lock");
     let shown = path.display().to_string();
-    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| Error::io(e, &shown))?;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(e, &shown))?;
     while unsafe { flock(f.as_raw_fd(), LOCK_EX) } != 0 {
         let e = std::io::Error::last_os_error();
         if e.kind() != std::io::ErrorKind::Interrupted {
@@ -787,7 +950,8 @@ fn lock_destination(out_root: &Path) -> Result<std::fs::File> {
 /// so `prev` stays intact. Runs in the pack's worker, off the caller's thread.
 pub fn seed_from(prev: &Path, out_root: &Path) -> Result<()> {
     std::fs::create_dir_all(out_root).map_err(|e| Error::io(e, &out_root.display().to_string()))?;
-    let rd = std::fs::read_dir(prev).map_err(|e| Error::io(e, &format!("{}: cannot list the previous image", prev.display())))?;
+    let rd = std::fs::read_dir(prev)
+        .map_err(|e| Error::io(e, &format!("{}: cannot list the previous image", prev.display())))?;
     for ent in rd {
         let ent = ent.map_err(|e| Error::io(e, &prev.display().to_string()))?;
         if !ent.file_type().map(|t| t.is_file()).unwrap_or(false) {
@@ -805,9 +969,19 @@ pub fn seed_from(prev: &Path, out_root: &Path) -> Result<()> {
 fn check_destination(o: &PackOpts) -> Result<()> {
     if let Ok(m) = std::fs::symlink_metadata(&o.out_root) {
         if !m.is_dir() {
-            return err(Kind::Usage, format!("{}: exists and is not a directory; refusing to replace it with an image", o.out_root.display()));
+            return err(
+                Kind::Usage,
+                format!(
+                    "{}: exists and is not a directory; refusing to replace it with an image",
+                    o.out_root.display()
+                ),
+            );
         }
-        let is_empty = || std::fs::read_dir(&o.out_root).map(|mut rd| rd.next().is_none()).map_err(|e| Error::io(e, &o.out_root.display().to_string()));
+        let is_empty = || {
+            std::fs::read_dir(&o.out_root)
+                .map(|mut rd| rd.next().is_none())
+                .map_err(|e| Error::io(e, &o.out_root.display().to_string()))
+        };
         if !o.out_root.join("metadata").exists() && !is_empty()? {
             return err(
                 Kind::Usage,
@@ -819,7 +993,13 @@ fn check_destination(o: &PackOpts) -> Result<()> {
         let text = safe_file::read_regular(&o.mac_file, "the root MAC file", 64)
             .map_err(|e| Error::new(Kind::Usage, format!("{}; refusing to overwrite it", e.msg)))?;
         if parse_dashed16(&String::from_utf8_lossy(&text)).is_none() {
-            return err(Kind::Usage, format!("{}: exists and is not a root MAC file; refusing to overwrite it", o.mac_file.display()));
+            return err(
+                Kind::Usage,
+                format!(
+                    "{}: exists and is not a root MAC file; refusing to overwrite it",
+                    o.mac_file.display()
+                ),
+            );
         }
     }
     Ok(())
@@ -895,17 +1075,24 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
     let generation = prev.as_ref().map(|p| p.generation + 1).unwrap_or(0);
     trace(&t0, "ids");
     // Directory contents depend only on ids, so every inode can be produced in parallel.
-    let dir_data: Vec<Option<Vec<u8>>> = (0..nodes.len()).map(|i| (nodes[i].typ == T_DIR).then(|| dir_content(&nodes, i))).collect();
+    let dir_data: Vec<Option<Vec<u8>>> = (0..nodes.len())
+        .map(|i| (nodes[i].typ == T_DIR).then(|| dir_content(&nodes, i)))
+        .collect();
     let mut jobs = Vec::with_capacity(nodes.len());
     let mut names = Vec::with_capacity(nodes.len());
     let mut fp_gcm = Gcm::new();
     // One directory read instead of a stat per reused file.
     let present: std::collections::HashSet<std::ffi::OsString> = match &prev {
-        Some(_) => std::fs::read_dir(&o.out_root).map(|rd| rd.flatten().map(|e| e.file_name()).collect()).unwrap_or_default(),
+        Some(_) => std::fs::read_dir(&o.out_root)
+            .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default(),
         None => Default::default(),
     };
     for (i, n) in nodes.iter().enumerate() {
-        let prev_e = prev.as_ref().and_then(|p| p.by_path.get(&n.path)).filter(|e| e.id == n.id && e.typ == n.typ);
+        let prev_e = prev
+            .as_ref()
+            .and_then(|p| p.by_path.get(&n.path))
+            .filter(|e| e.id == n.id && e.typ == n.typ);
         let reuse = match (prev_e, n.typ) {
             (Some(e), T_DIR) => fp_gcm.gmac(&[0u8; 16], dir_data[i].as_ref().unwrap()) == e.fingerprint,
             (Some(e), _) => e.sig == n.sig && n.sig.ino != 0,
@@ -915,18 +1102,36 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
             names.push(prev_e.unwrap().host.clone());
             jobs.push((i, Job::Reuse));
         } else {
-            names.push(if prev.is_some() { gen_name(n.id, generation) } else { id_name(n.id) });
+            names.push(if prev.is_some() {
+                gen_name(n.id, generation)
+            } else {
+                id_name(n.id)
+            });
             jobs.push((i, Job::Write));
         }
     }
     trace(&t0, "change detection");
     // In place when a previous image and its state are there; otherwise a fresh generation dir.
     let in_place = prev.is_some();
-    let work_dir = if in_place { o.out_root.clone() } else { sibling(&o.out_root, &format!(".tmp-{}", std::process::id())) };
+    let work_dir = if in_place {
+        o.out_root.clone()
+    } else {
+        sibling(&o.out_root, &format!(".tmp-{}", std::process::id()))
+    };
     if in_place {
         let p = prev.as_ref().unwrap();
-        let kept: std::collections::HashSet<&str> = jobs.iter().zip(&names).filter(|((_, j), _)| matches!(j, Job::Reuse)).map(|(_, n)| n.as_str()).collect();
-        let mut old: Vec<&str> = p.by_path.values().map(|e| e.host.as_str()).filter(|h| !kept.contains(h)).collect();
+        let kept: std::collections::HashSet<&str> = jobs
+            .iter()
+            .zip(&names)
+            .filter(|((_, j), _)| matches!(j, Job::Reuse))
+            .map(|(_, n)| n.as_str())
+            .collect();
+        let mut old: Vec<&str> = p
+            .by_path
+            .values()
+            .map(|e| e.host.as_str())
+            .filter(|h| !kept.contains(h))
+            .collect();
         old.sort();
         old.dedup();
         let mut j = format!("occlum-studio-journal 1\t{}\n", mac_string(&p.root_mac));
@@ -999,7 +1204,18 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
         let root_mac = sealed.mac();
         let state = state_text(&key_fp, &nodes, &names, &recs, &root_mac, generation);
         trace(&t0, "metadata");
-        Ok((PackResult { root_mac, files_packed: packed, files_reused: reused, bytes, ms: 0.0, inodes: nodes.len() as u64 }, (meta, sealed, recs), state.into_bytes()))
+        Ok((
+            PackResult {
+                root_mac,
+                files_packed: packed,
+                files_reused: reused,
+                bytes,
+                ms: 0.0,
+                inodes: nodes.len() as u64,
+            },
+            (meta, sealed, recs),
+            state.into_bytes(),
+        ))
     })();
     let crash = |step| o.crash_hook(step);
     let (mut res, (meta, sealed, recs), state) = match result {
@@ -1021,7 +1237,8 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
         write_file(&o.out_root.join(META_TMP), mbytes, o.fsync)?;
         crash(2)?;
         // 3: the commit.
-        std::fs::rename(o.out_root.join(META_TMP), o.out_root.join("metadata")).map_err(|e| Error::io(e, &o.out_root.display().to_string()))?;
+        std::fs::rename(o.out_root.join(META_TMP), o.out_root.join("metadata"))
+            .map_err(|e| Error::io(e, &o.out_root.display().to_string()))?;
         crash(3)?;
         write_atomic(&o.mac_file, mac_string(&res.root_mac).as_bytes(), o.fsync)?;
         write_atomic(&o.out_root.join(STATE_FILE), state, o.fsync)?;
@@ -1032,14 +1249,25 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
         write_file(&work_dir.join("metadata"), mbytes, o.fsync)?;
         write_file(&work_dir.join(STATE_FILE), state, o.fsync)?;
         if o.fsync {
-            std::fs::File::open(&work_dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(e, &work_dir.display().to_string()))?;
+            std::fs::File::open(&work_dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::io(e, &work_dir.display().to_string()))?;
         }
         crash(1)?;
         let pending = pending_mac_path(&o.mac_file);
         write_file(&pending, mac_string(&res.root_mac).as_bytes(), o.fsync)?;
         crash(2)?;
         if o.out_root.exists() {
-            exchange(&work_dir, &o.out_root).map_err(|e| Error::new(Kind::Io, format!("{}: atomic directory swap (renameat2 RENAME_EXCHANGE) failed: {}", o.out_root.display(), e)))?;
+            exchange(&work_dir, &o.out_root).map_err(|e| {
+                Error::new(
+                    Kind::Io,
+                    format!(
+                        "{}: atomic directory swap (renameat2 RENAME_EXCHANGE) failed: {}",
+                        o.out_root.display(),
+                        e
+                    ),
+                )
+            })?;
         } else {
             std::fs::rename(&work_dir, &o.out_root).map_err(|e| Error::io(e, &o.out_root.display().to_string()))?;
         }
@@ -1049,7 +1277,18 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
         trace(&t0, "commit");
         let _ = std::fs::remove_dir_all(&work_dir);
     }
-    put_warm(Warm::new(o, key_fp, res.root_mac, generation, lists, nodes, names, recs, meta, sealed));
+    put_warm(Warm::new(
+        o,
+        key_fp,
+        res.root_mac,
+        generation,
+        lists,
+        nodes,
+        names,
+        recs,
+        meta,
+        sealed,
+    ));
     trace(&t0, "done");
     res.ms = t0.elapsed().as_secs_f64() * 1000.0;
     Ok(res)

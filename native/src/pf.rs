@@ -20,12 +20,16 @@ const CHILD_SLOTS: u64 = 32;
 pub const MAGIC: &[u8; 8] = b"ELIF_XGS"; // 0x5347585F46494C45 little-endian
 const JOURNAL_REC: usize = 8 + NODE;
 
-pub const DEFAULT_CPUSVN: [u8; 16] = [0x48, 0x20, 0xf3, 0x37, 0x6a, 0xe6, 0xb2, 0xf2, 0x03, 0x4d, 0x3b, 0x7a, 0x4b, 0x48, 0xa7, 0x78];
-const BASE_SEAL_KEY: Key = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff];
+pub const DEFAULT_CPUSVN: [u8; 16] = [
+    0x48, 0x20, 0xf3, 0x37, 0x6a, 0xe6, 0xb2, 0xf2, 0x03, 0x4d, 0x3b, 0x7a, 0x4b, 0x48, 0xa7, 0x78,
+];
+const BASE_SEAL_KEY: Key = [
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+];
 /// MRSIGNER of Occlum's public default sign key (etc/template/Enclave.pem).
 pub const DEFAULT_MRSIGNER: [u8; 32] = [
-    0x83, 0xd7, 0x19, 0xe7, 0x7d, 0xea, 0xca, 0x14, 0x70, 0xf6, 0xba, 0xf6, 0x2a, 0x4d, 0x77, 0x43, 0x03, 0xc8, 0x99, 0xdb, 0x69, 0x02,
-    0x0f, 0x9c, 0x70, 0xee, 0x1d, 0xfc, 0x08, 0xc7, 0xce, 0x9e,
+    0x83, 0xd7, 0x19, 0xe7, 0x7d, 0xea, 0xca, 0x14, 0x70, 0xf6, 0xba, 0xf6, 0x2a, 0x4d, 0x77, 0x43, 0x03, 0xc8, 0x99,
+    0xdb, 0x69, 0x02, 0x0f, 0x9c, 0x70, 0xee, 0x1d, 0xfc, 0x08, 0xc7, 0xce, 0x9e,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +81,11 @@ pub fn sim_seal_key(id: &SimIdentity, cpu_svn: &[u8; 16], isv_svn: u16, key_id: 
     d[24..32].copy_from_slice(&0xFF0000000000000Bu64.to_le_bytes());
     d[44..48].copy_from_slice(&0x0FFFFFFFu32.to_le_bytes());
     d[48..64].copy_from_slice(b"THISISOWNEREPOCH");
-    let svn = if cpu_svn.iter().all(|&b| b == 0) { DEFAULT_CPUSVN } else { *cpu_svn };
+    let svn = if cpu_svn.iter().all(|&b| b == 0) {
+        DEFAULT_CPUSVN
+    } else {
+        *cpu_svn
+    };
     d[64..80].copy_from_slice(&svn);
     d[80..82].copy_from_slice(&isv_svn.to_le_bytes());
     d[82..84].copy_from_slice(&id.prod_id.to_le_bytes());
@@ -166,7 +174,14 @@ impl Host {
     fn read_node(&self, phys: u64, buf: &mut [u8]) -> Result<()> {
         match self {
             Host::Mem(raw) => buf.copy_from_slice(&raw[phys as usize * NODE..][..NODE]),
-            Host::File { file, patched, what, on_disk, window, .. } => {
+            Host::File {
+                file,
+                patched,
+                what,
+                on_disk,
+                window,
+                ..
+            } => {
                 let w = window.borrow();
                 let in_window = phys >= w.0 && (phys - w.0 + 1) * NODE as u64 <= w.1.len() as u64;
                 if let Some(n) = patched.get(&phys) {
@@ -174,7 +189,8 @@ impl Host {
                 } else if in_window {
                     buf.copy_from_slice(&w.1[(phys - w.0) as usize * NODE..][..NODE]);
                 } else if phys < *on_disk {
-                    file.read_exact_at(buf, phys * NODE as u64).map_err(|e| Error::io(e, what))?;
+                    file.read_exact_at(buf, phys * NODE as u64)
+                        .map_err(|e| Error::io(e, what))?;
                 } else {
                     buf.fill(0);
                 }
@@ -184,13 +200,21 @@ impl Host {
     }
     /// Reads the host nodes first..=last (as far as the file holds them) in one go for read_node.
     fn prefetch(&self, first: u64, last: u64) -> Result<()> {
-        if let Host::File { file, on_disk, window, what, .. } = self {
+        if let Host::File {
+            file,
+            on_disk,
+            window,
+            what,
+            ..
+        } = self
+        {
             let last = last.min(on_disk.saturating_sub(1));
             if last > first {
                 let mut w = window.borrow_mut();
                 w.0 = first;
                 w.1.resize((last - first + 1) as usize * NODE, 0);
-                file.read_exact_at(&mut w.1, first * NODE as u64).map_err(|e| Error::io(e, what))?;
+                file.read_exact_at(&mut w.1, first * NODE as u64)
+                    .map_err(|e| Error::io(e, what))?;
             }
         }
         Ok(())
@@ -238,7 +262,9 @@ pub fn nodes_for(size: u64) -> u64 {
 }
 
 fn basename(p: &Path) -> String {
-    p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Host files of at most this many bytes are read whole by `open_path` (one read; integrity-only
@@ -268,8 +294,19 @@ pub fn open_path_ranged(path: &Path, mode: &KeyMode, gcm: &mut Gcm) -> Result<Pf
         file.read_exact_at(&mut n0, 0).map_err(|e| Error::io(e, &what))?;
     }
     let nodes = len / NODE as u64;
-    let journal = if len >= NODE as u64 && &n0[0..8] == MAGIC && n0[93] == 1 { read_journal(path, nodes) } else { None };
-    let host = Host::File { file, nodes, on_disk: nodes, patched: HashMap::new(), window: RefCell::new((0, Vec::new())), what: what.clone() };
+    let journal = if len >= NODE as u64 && &n0[0..8] == MAGIC && n0[93] == 1 {
+        read_journal(path, nodes)
+    } else {
+        None
+    };
+    let host = Host::File {
+        file,
+        nodes,
+        on_disk: nodes,
+        patched: HashMap::new(),
+        window: RefCell::new((0, Vec::new())),
+        what: what.clone(),
+    };
     open_host(&basename(path), host, len, journal, mode, gcm).map_err(|e| e.at(&what))
 }
 
@@ -284,13 +321,19 @@ fn read_journal(path: &Path, nodes: u64) -> Option<Vec<u8>> {
 /// Apply recovery records `{u64 node, 4096-byte image}` to the host bytes (in memory).
 fn apply_journal(host: &mut Host, j: &[u8]) -> Result<()> {
     if j.is_empty() || j.len() % JOURNAL_REC != 0 {
-        return err(Kind::RecoveryNeeded, format!("recovery journal size {} is not a multiple of {}", j.len(), JOURNAL_REC));
+        return err(
+            Kind::RecoveryNeeded,
+            format!("recovery journal size {} is not a multiple of {}", j.len(), JOURNAL_REC),
+        );
     }
     for rec in j.chunks(JOURNAL_REC) {
         let n = u64::from_le_bytes(arr(&rec[0..8]));
         let limit = host.nodes() * NODE as u64 + j.len() as u64;
         let off = n.checked_mul(NODE as u64).filter(|&o| o <= limit).ok_or_else(|| {
-            Error::new(Kind::RecoveryNeeded, format!("recovery record for node {} lies far beyond the file end", n))
+            Error::new(
+                Kind::RecoveryNeeded,
+                format!("recovery record for node {} lies far beyond the file end", n),
+            )
         })? as usize;
         match host {
             Host::Mem(raw) => {
@@ -311,20 +354,32 @@ fn apply_journal(host: &mut Host, j: &[u8]) -> Result<()> {
 /// `raw` is node 0 (when `len` is a non-zero multiple of the node size).
 fn classify_magic(len: u64, raw: &[u8]) -> Result<()> {
     if len == 0 || len % NODE as u64 != 0 {
-        return err(Kind::NotPf, format!("not an SGX protected file: host size {} is not a non-zero multiple of 4096", len));
+        return err(
+            Kind::NotPf,
+            format!(
+                "not an SGX protected file: host size {} is not a non-zero multiple of 4096",
+                len
+            ),
+        );
     }
     let id = &raw[0..8];
     if id == b"GRAPH_PF" || id == b"GRAFS_PF" {
         return err(
             Kind::Gramine,
-            format!("this is a Gramine protected file ({}), not an Occlum one; Gramine's format is not compatible", String::from_utf8_lossy(id)),
+            format!(
+                "this is a Gramine protected file ({}), not an Occlum one; Gramine's format is not compatible",
+                String::from_utf8_lossy(id)
+            ),
         );
     }
     if id != MAGIC {
         return err(Kind::NotPf, "not an SGX protected file: no SGX_FILE magic at offset 0");
     }
     if raw[8] != 1 {
-        return err(Kind::BadVersion, format!("unsupported SGX_FILE version {}.{} (only 1.x exists)", raw[8], raw[9]));
+        return err(
+            Kind::BadVersion,
+            format!("unsupported SGX_FILE version {}.{} (only 1.x exists)", raw[8], raw[9]),
+        );
     }
     Ok(())
 }
@@ -362,7 +417,14 @@ fn node0(host: &Host, len: u64) -> Result<Vec<u8>> {
     Ok(n0)
 }
 
-fn open_host(name: &str, mut raw: Host, len: u64, journal: Option<Vec<u8>>, mode: &KeyMode, gcm: &mut Gcm) -> Result<Pf> {
+fn open_host(
+    name: &str,
+    mut raw: Host,
+    len: u64,
+    journal: Option<Vec<u8>>,
+    mode: &KeyMode,
+    gcm: &mut Gcm,
+) -> Result<Pf> {
     let mut n0 = node0(&raw, len)?;
     classify_magic(len, &n0)?;
     let mut recovered = false;
@@ -407,11 +469,25 @@ fn open_host(name: &str, mut raw: Host, len: u64, journal: Option<Vec<u8>>, mode
             }
             _ => "it is encrypted with an SGX auto (seal) key: for simulation-mode files use --sgx-sim",
         };
-        return err(Kind::WrongMode, format!("file is {} but was opened as {}: {}", h.mode_name(), mode.describe(), hint));
+        return err(
+            Kind::WrongMode,
+            format!(
+                "file is {} but was opened as {}: {}",
+                h.mode_name(),
+                mode.describe(),
+                hint
+            ),
+        );
     }
     if let KeyMode::SimAuto(id) = mode {
         if h.isv_svn > id.isv_svn {
-            return err(Kind::WrongKey, format!("file was written by an enclave with ISVSVN {} > the given {}", h.isv_svn, id.isv_svn));
+            return err(
+                Kind::WrongKey,
+                format!(
+                    "file was written by an enclave with ISVSVN {} > the given {}",
+                    h.isv_svn, id.isv_svn
+                ),
+            );
         }
     }
     let key = meta_key(&h, mode);
@@ -420,13 +496,22 @@ fn open_host(name: &str, mut raw: Host, len: u64, journal: Option<Vec<u8>>, mode
         Some(p) => p,
         None => {
             // Would the stock Intel layouts (part at 94, 3392 or 3372 bytes) authenticate?
-            if open_meta(&n0, 94, ENC_LEN, &key, &h.gmac, io, gcm).is_some() || open_meta(&n0, 94, 3372, &key, &h.gmac, io, gcm).is_some()
+            if open_meta(&n0, 94, ENC_LEN, &key, &h.gmac, io, gcm).is_some()
+                || open_meta(&n0, 94, 3372, &key, &h.gmac, io, gcm).is_some()
             {
                 return err(Kind::StockIntel, "stock Intel SGX SDK protected file (94-byte header); Occlum's fork uses 95 bytes and is not compatible");
             }
             return Err(match mode {
-                KeyMode::IntegrityOnly => Error::node(Kind::Corrupt, 0, "metadata node 0 fails its GMAC check: the header or the first 3072 bytes were modified"),
-                KeyMode::UserKey(_) => Error::node(Kind::WrongKey, 0, "metadata node 0 does not authenticate: wrong image key (or node 0 is corrupted)"),
+                KeyMode::IntegrityOnly => Error::node(
+                    Kind::Corrupt,
+                    0,
+                    "metadata node 0 fails its GMAC check: the header or the first 3072 bytes were modified",
+                ),
+                KeyMode::UserKey(_) => Error::node(
+                    Kind::WrongKey,
+                    0,
+                    "metadata node 0 does not authenticate: wrong image key (or node 0 is corrupted)",
+                ),
                 KeyMode::SimAuto(_) => Error::node(
                     Kind::WrongKey,
                     0,
@@ -442,7 +527,13 @@ fn open_host(name: &str, mut raw: Host, len: u64, journal: Option<Vec<u8>>, mode
     let nul = enc[0..260].iter().position(|&b| b == 0).unwrap_or(260);
     let clean = String::from_utf8_lossy(&enc[0..nul]).into_owned();
     if clean != name {
-        return err(Kind::NameMismatch, format!("protected file stores the name {:?} but its host file is named {:?} (renamed or swapped file)", clean, name));
+        return err(
+            Kind::NameMismatch,
+            format!(
+                "protected file stores the name {:?} but its host file is named {:?} (renamed or swapped file)",
+                clean, name
+            ),
+        );
     }
     let size = i64::from_le_bytes(arr(&enc[260..268]));
     if size < 0 {
@@ -452,7 +543,14 @@ fn open_host(name: &str, mut raw: Host, len: u64, journal: Option<Vec<u8>>, mode
     let need = nodes_for(size);
     let have = raw.nodes();
     if need > have {
-        return Err(Error::node(Kind::Corrupt, have, format!("truncated: size {} needs {} nodes but the host file has {}", size, need, have)));
+        return Err(Error::node(
+            Kind::Corrupt,
+            have,
+            format!(
+                "truncated: size {} needs {} nodes but the host file has {}",
+                size, need, have
+            ),
+        ));
     }
     Ok(Pf {
         name: name.to_string(),
@@ -480,13 +578,21 @@ impl Pf {
     /// MEM_MAX; else they stay on disk and are read group by group.
     fn load(&mut self) -> Result<()> {
         let need = nodes_for(self.size);
-        if let Host::File { file, on_disk, patched, what, .. } = &self.raw {
+        if let Host::File {
+            file,
+            on_disk,
+            patched,
+            what,
+            ..
+        } = &self.raw
+        {
             if need * NODE as u64 > MEM_MAX {
                 return Ok(());
             }
             let mut raw = vec![0u8; need as usize * NODE];
             let from_disk = need.min(*on_disk) as usize * NODE;
-            file.read_exact_at(&mut raw[..from_disk], 0).map_err(|e| Error::io(e, what))?;
+            file.read_exact_at(&mut raw[..from_disk], 0)
+                .map_err(|e| Error::io(e, what))?;
             for (&n, node) in patched.iter().filter(|(&n, _)| n < need) {
                 raw[n as usize * NODE..][..NODE].copy_from_slice(node);
             }
@@ -500,7 +606,15 @@ impl Pf {
 
     /// Authenticate one node; returns its plaintext (the host bytes themselves when in memory and
     /// integrity-only, so verification copies nothing), or nothing when `plain` is false.
-    fn open_node<'a>(&'a self, phys: u64, key: &Key, tag: &Tag, plain: bool, scratch: &'a mut [u8], gcm: &mut Gcm) -> Result<&'a [u8]> {
+    fn open_node<'a>(
+        &'a self,
+        phys: u64,
+        key: &Key,
+        tag: &Tag,
+        plain: bool,
+        scratch: &'a mut [u8],
+        gcm: &mut Gcm,
+    ) -> Result<&'a [u8]> {
         let io = self.mode.integrity_only();
         let ok: Option<&'a [u8]> = match &self.raw {
             Host::Mem(raw) => {
@@ -524,7 +638,17 @@ impl Pf {
                 }
             }
         };
-        ok.ok_or_else(|| Error::node(Kind::Corrupt, phys, format!("node {} fails its {} check (modified, or swapped with another node)", phys, if io { "GMAC" } else { "GCM" })))
+        ok.ok_or_else(|| {
+            Error::node(
+                Kind::Corrupt,
+                phys,
+                format!(
+                    "node {} fails its {} check (modified, or swapped with another node)",
+                    phys,
+                    if io { "GMAC" } else { "GCM" }
+                ),
+            )
+        })
     }
 
     /// Walk the MHT tree, authenticating every node; `sink(d, plaintext)` gets each data node
@@ -547,7 +671,9 @@ impl Pf {
             };
             // One read per MHT group when the file is read from disk (an MHT node, then its data nodes).
             self.raw.prefetch(phys_mht(m), phys_mht(m) + DATA_SLOTS)?;
-            let mht = self.open_node(phys_mht(m), &key, &tag, true, &mut scratch, gcm)?.to_vec();
+            let mht = self
+                .open_node(phys_mht(m), &key, &tag, true, &mut scratch, gcm)?
+                .to_vec();
             for d in m * DATA_SLOTS..d_count.min((m + 1) * DATA_SLOTS) {
                 let s = 32 * (d % DATA_SLOTS) as usize;
                 let (k, t): (Key, Tag) = (arr(&mht[s..s + 16]), arr(&mht[s + 16..s + 32]));
@@ -568,7 +694,13 @@ impl Pf {
     /// `on_node` is called after each data node (for progress).
     pub fn read_all(&self, gcm: &mut Gcm, on_node: &mut dyn FnMut(u64)) -> Result<Vec<u8>> {
         if self.size > MAX_WHOLE {
-            return err(Kind::Unsupported, format!("holds {} bytes; whole reads are limited to {} (read it in ranges, e.g. fs cat)", self.size, MAX_WHOLE));
+            return err(
+                Kind::Unsupported,
+                format!(
+                    "holds {} bytes; whole reads are limited to {} (read it in ranges, e.g. fs cat)",
+                    self.size, MAX_WHOLE
+                ),
+            );
         }
         let size = self.size as usize;
         let mut out = vec![0u8; size];
@@ -596,7 +728,9 @@ impl Pf {
                 (arr(&p[s..s + 16]), arr(&p[s + 16..s + 32]))
             };
             let mut scratch = vec![0u8; NODE];
-            let plain = self.open_node(phys_mht(m), &key, &tag, true, &mut scratch, gcm)?.to_vec();
+            let plain = self
+                .open_node(phys_mht(m), &key, &tag, true, &mut scratch, gcm)?
+                .to_vec();
             cache.insert(m, plain);
         }
         Ok(&cache[&m])
@@ -630,7 +764,8 @@ impl Pf {
                 // The part of this node inside [off, end), in file and in node coordinates.
                 let n_start = md + d * NODE as u64;
                 let (a, b) = (off.max(n_start), end.min(n_start + NODE as u64));
-                out[(a - off) as usize..(b - off) as usize].copy_from_slice(&node[(a - n_start) as usize..(b - n_start) as usize]);
+                out[(a - off) as usize..(b - off) as usize]
+                    .copy_from_slice(&node[(a - n_start) as usize..(b - n_start) as usize]);
             }
         }
         Ok(out)
@@ -704,7 +839,10 @@ pub struct SealedPf {
 impl SealedPf {
     pub fn seal(name: &str, data: &[u8], wk: &WriteKey, gcm: &mut Gcm) -> Result<SealedPf> {
         if name.len() >= 260 {
-            return err(Kind::Unsupported, format!("protected file name {:?} is longer than 259 bytes", name));
+            return err(
+                Kind::Unsupported,
+                format!("protected file name {:?} is longer than 259 bytes", name),
+            );
         }
         let size = data.len() as u64;
         let d_count = data_nodes(size);
@@ -736,7 +874,13 @@ impl SealedPf {
     /// Re-seal after `data` (same size as before) changed only inside the byte ranges `dirty`:
     /// fresh keys for the data nodes they touch, their MHT ancestors and node 0. Returns each
     /// re-sealed physical node with its previous host bytes, node 0 last.
-    pub fn reseal(&mut self, data: &[u8], dirty: &[std::ops::Range<usize>], wk: &WriteKey, gcm: &mut Gcm) -> Vec<(u64, Vec<u8>)> {
+    pub fn reseal(
+        &mut self,
+        data: &[u8],
+        dirty: &[std::ops::Range<usize>],
+        wk: &WriteKey,
+        gcm: &mut Gcm,
+    ) -> Vec<(u64, Vec<u8>)> {
         assert_eq!(data.len() as u64, self.size, "reseal keeps the size");
         let d_count = data_nodes(self.size);
         let mut ds: Vec<u64> = dirty
@@ -797,13 +941,29 @@ impl SealedPf {
 
     fn seal_meta(&mut self, data: &[u8], wk: &WriteKey, gcm: &mut Gcm) {
         let first = data.len().min(MD_DATA);
-        seal_meta(&mut self.bytes[0..NODE], &self.name, self.size, &self.mht_key, &self.mht_gmac, &data[..first], wk, gcm);
+        seal_meta(
+            &mut self.bytes[0..NODE],
+            &self.name,
+            self.size,
+            &self.mht_key,
+            &self.mht_gmac,
+            &data[..first],
+            wk,
+            gcm,
+        );
     }
 }
 
 /// Seal MHT node `m` (its plaintext from `mhts`) into `node`; its key and tag go into its parent's
 /// child slot, or are returned for the root MHT (they belong in node 0).
-fn seal_mht(mhts: &mut [Vec<u8>], m: u64, key: Key, node: &mut [u8], wk: &WriteKey, gcm: &mut Gcm) -> Option<(Key, Tag)> {
+fn seal_mht(
+    mhts: &mut [Vec<u8>],
+    m: u64,
+    key: Key,
+    node: &mut [u8],
+    wk: &WriteKey,
+    gcm: &mut Gcm,
+) -> Option<(Key, Tag)> {
     node.copy_from_slice(&mhts[m as usize]);
     let tag = seal_node(wk, &key, node, gcm);
     if m == 0 {
@@ -819,7 +979,16 @@ fn seal_mht(mhts: &mut [Vec<u8>], m: u64, key: Key, node: &mut [u8], wk: &WriteK
 /// Node 0: header and the sealed metadata part, under a fresh key id (a re-sealed node 0 never
 /// reuses the key of its previous version). `data0`: the first (up to 3072) data bytes.
 #[allow(clippy::too_many_arguments)]
-fn seal_meta(n0: &mut [u8], name: &str, size: u64, mht_key: &Key, mht_gmac: &Tag, data0: &[u8], wk: &WriteKey, gcm: &mut Gcm) {
+fn seal_meta(
+    n0: &mut [u8],
+    name: &str,
+    size: u64,
+    mht_key: &Key,
+    mht_gmac: &Tag,
+    data0: &[u8],
+    wk: &WriteKey,
+    gcm: &mut Gcm,
+) {
     n0.fill(0);
     n0[0..8].copy_from_slice(MAGIC);
     n0[8] = 1;
@@ -875,9 +1044,18 @@ fn read_full(src: &mut dyn std::io::Read, buf: &mut [u8]) -> std::io::Result<usi
 /// Seal a PF named `name` from `src` (read to its end) straight into the empty file `out`, holding
 /// only one MHT group (an MHT node and its 96 data nodes, 388 KiB) and the MHT plaintexts (1/97 of
 /// the data) in memory. Same bytes as `write_pf` of the same data. Returns (size, MAC).
-pub fn write_pf_stream(name: &str, src: &mut dyn std::io::Read, out: &std::fs::File, wk: &WriteKey, gcm: &mut Gcm) -> std::io::Result<(u64, Tag)> {
+pub fn write_pf_stream(
+    name: &str,
+    src: &mut dyn std::io::Read,
+    out: &std::fs::File,
+    wk: &WriteKey,
+    gcm: &mut Gcm,
+) -> std::io::Result<(u64, Tag)> {
     if name.len() >= 260 {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("protected file name {:?} is longer than 259 bytes", name)));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("protected file name {:?} is longer than 259 bytes", name),
+        ));
     }
     let mut data0 = vec![0u8; MD_DATA];
     let mut size = read_full(src, &mut data0)? as u64;

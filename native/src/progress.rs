@@ -19,12 +19,20 @@ unsafe impl Sync for Progress {}
 
 impl Progress {
     pub fn new() -> Progress {
-        Progress { done: AtomicU64::new(0), total: AtomicU64::new(0), bytes: AtomicU64::new(0), mirror: None }
+        Progress {
+            done: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            mirror: None,
+        }
     }
     /// # Safety
     /// `p` must point at 3 writable f64 that outlive every use of this Progress.
     pub unsafe fn with_mirror(p: *mut f64) -> Progress {
-        Progress { mirror: Some(p), ..Progress::new() }
+        Progress {
+            mirror: Some(p),
+            ..Progress::new()
+        }
     }
     fn sync(&self) {
         if let Some(p) = self.mirror {
@@ -54,7 +62,10 @@ impl Default for Progress {
 
 /// Run `f` over `jobs` on all cores (std::thread); results come back in job order.
 pub fn par_map<T: Sync, R: Send>(jobs: &[T], f: impl Fn(&T, &mut crate::crypto::Gcm) -> R + Sync) -> Vec<R> {
-    let cores = std::env::var("OCCLUM_STUDIO_THREADS").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let cores = std::env::var("OCCLUM_STUDIO_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
     let threads = cores.clamp(1, 16).min(jobs.len().max(1));
     let next = AtomicU64::new(0);
     let mut slots: Vec<std::sync::Mutex<Option<R>>> = Vec::with_capacity(jobs.len());
@@ -74,5 +85,8 @@ pub fn par_map<T: Sync, R: Send>(jobs: &[T], f: impl Fn(&T, &mut crate::crypto::
             });
         }
     });
-    slots.into_iter().map(|m| m.into_inner().unwrap().expect("job result")).collect()
+    slots
+        .into_iter()
+        .map(|m| m.into_inner().unwrap().expect("job result"))
+        .collect()
 }

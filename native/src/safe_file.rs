@@ -49,16 +49,29 @@ pub fn kind_name(ft: &std::fs::FileType) -> &'static str {
 /// directory); `role` says what the file is for the message ("the image's metadata").
 pub fn open_regular(path: &Path, role: &str) -> Result<File> {
     let shown = path.display();
-    let f = std::fs::OpenOptions::new().read(true).custom_flags(O_NONBLOCK | O_NOFOLLOW).open(path).map_err(|e| {
-        if e.raw_os_error() == Some(ELOOP) {
-            Error::new(Kind::Format, format!("{}: {} is a symbolic link; image files are never links: {}", shown, role, FIX))
-        } else {
-            Error::io(e, &shown.to_string())
-        }
-    })?;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK | O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(ELOOP) {
+                Error::new(
+                    Kind::Format,
+                    format!(
+                        "{}: {} is a symbolic link; image files are never links: {}",
+                        shown, role, FIX
+                    ),
+                )
+            } else {
+                Error::io(e, &shown.to_string())
+            }
+        })?;
     let ft = f.metadata().map_err(|e| Error::io(e, &shown.to_string()))?.file_type();
     if !ft.is_file() {
-        return err(Kind::Format, format!("{}: {} is {}, not a regular file: {}", shown, role, kind_name(&ft), FIX));
+        return err(
+            Kind::Format,
+            format!("{}: {} is {}, not a regular file: {}", shown, role, kind_name(&ft), FIX),
+        );
     }
     Ok(f)
 }
@@ -66,14 +79,31 @@ pub fn open_regular(path: &Path, role: &str) -> Result<File> {
 /// The whole content of a regular file of at most `max` bytes (see open_regular).
 pub fn read_regular(path: &Path, role: &str, max: u64) -> Result<Vec<u8>> {
     let f = open_regular(path, role)?;
-    let len = f.metadata().map_err(|e| Error::io(e, &path.display().to_string()))?.len();
-    let too_big = |n: u64| Error::new(Kind::Format, format!("{}: {} is {} bytes, more than the {} it can be: {}", path.display(), role, n, max, FIX));
+    let len = f
+        .metadata()
+        .map_err(|e| Error::io(e, &path.display().to_string()))?
+        .len();
+    let too_big = |n: u64| {
+        Error::new(
+            Kind::Format,
+            format!(
+                "{}: {} is {} bytes, more than the {} it can be: {}",
+                path.display(),
+                role,
+                n,
+                max,
+                FIX
+            ),
+        )
+    };
     if len > max {
         return Err(too_big(len));
     }
     let mut out = Vec::with_capacity(len as usize);
     // `take`: the file may grow while it is read.
-    f.take(max + 1).read_to_end(&mut out).map_err(|e| Error::io(e, &path.display().to_string()))?;
+    f.take(max + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::io(e, &path.display().to_string()))?;
     if out.len() as u64 > max {
         return Err(too_big(out.len() as u64));
     }

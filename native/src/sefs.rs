@@ -190,7 +190,12 @@ fn meta_stamp(dir: &Path) -> Option<MetaStamp> {
     if &h[0..8] != pf::MAGIC || h[93] != 0 {
         return None;
     }
-    Some(MetaStamp { dev: m.dev(), ino: m.ino(), size: m.len(), header: h[77..94].try_into().unwrap() })
+    Some(MetaStamp {
+        dev: m.dev(),
+        ino: m.ino(),
+        size: m.len(),
+        header: h[77..94].try_into().unwrap(),
+    })
 }
 
 impl Sefs {
@@ -212,38 +217,86 @@ impl Sefs {
             if c.len() >= OPENED_MAX {
                 c.remove(0);
             }
-            c.push(Opened { dir: dir.to_path_buf(), mode: *mode, stamp: st, fs: fs.clone() });
+            c.push(Opened {
+                dir: dir.to_path_buf(),
+                mode: *mode,
+                stamp: st,
+                fs: fs.clone(),
+            });
         }
         Ok(fs)
     }
 
     pub fn open(dir: &Path, mode: &KeyMode, gcm: &mut Gcm) -> Result<Sefs> {
         if !dir.is_dir() {
-            return err(Kind::Missing, format!("{}: not a directory (expected an SEFS __ROOT with a `metadata` file)", dir.display()));
+            return err(
+                Kind::Missing,
+                format!(
+                    "{}: not a directory (expected an SEFS __ROOT with a `metadata` file)",
+                    dir.display()
+                ),
+            );
         }
         let mpath = dir.join("metadata");
         if !mpath.exists() {
-            return err(Kind::Missing, format!("{}: no `metadata` file: not an SEFS __ROOT directory", dir.display()));
+            return err(
+                Kind::Missing,
+                format!("{}: no `metadata` file: not an SEFS __ROOT directory", dir.display()),
+            );
         }
         let f = pf::open_path(&mpath, mode, gcm)?;
         if f.size > MAX_META {
             return err(Kind::Format, format!("{}: metadata claims {} bytes, more than the {} of {} inodes this reader accepts: a damaged or hostile image; rebuild it", mpath.display(), f.size, MAX_META, MAX_META / BLKSIZE as u64));
         }
-        let meta = f.read_all(gcm, &mut |_| {}).map_err(|e| e.at(&mpath.display().to_string()))?;
+        let meta = f
+            .read_all(gcm, &mut |_| {})
+            .map_err(|e| e.at(&mpath.display().to_string()))?;
         if meta.len() < 16 || u32at(&meta, 0) != SEFS_MAGIC {
-            return err(Kind::Format, format!("{}: not an SEFS superblock (magic is not 0x2f8dbe2a)", mpath.display()));
+            return err(
+                Kind::Format,
+                format!("{}: not an SEFS superblock (magic is not 0x2f8dbe2a)", mpath.display()),
+            );
         }
         let (blocks, unused, groups) = (u32at(&meta, 4), u32at(&meta, 8), u32at(&meta, 12));
         if groups == 0 || groups > 1 << 20 || blocks as u64 != groups as u64 * BLKBITS as u64 {
-            return err(Kind::Format, format!("{}: inconsistent superblock (blocks {}, groups {})", mpath.display(), blocks, groups));
+            return err(
+                Kind::Format,
+                format!(
+                    "{}: inconsistent superblock (blocks {}, groups {})",
+                    mpath.display(),
+                    blocks,
+                    groups
+                ),
+            );
         }
         if meta.len() as u64 > blocks as u64 * BLKSIZE as u64 {
-            return err(Kind::Format, format!("{}: metadata holds {} bytes but its superblock describes only {} blocks of {}", mpath.display(), meta.len(), blocks, BLKSIZE));
+            return err(
+                Kind::Format,
+                format!(
+                    "{}: metadata holds {} bytes but its superblock describes only {} blocks of {}",
+                    mpath.display(),
+                    meta.len(),
+                    blocks,
+                    BLKSIZE
+                ),
+            );
         }
-        let mut s = Sefs { dir: dir.to_path_buf(), mode: *mode, meta, root_mac: f.mac(), layout: L112, groups, blocks, unused, garbage_pad: false };
+        let mut s = Sefs {
+            dir: dir.to_path_buf(),
+            mode: *mode,
+            meta,
+            root_mac: f.mac(),
+            layout: L112,
+            groups,
+            blocks,
+            unused,
+            garbage_pad: false,
+        };
         s.layout = s.detect_layout(gcm);
         if s.layout == L112 {
-            s.garbage_pad = (2..(blocks as usize).min(s.meta.len() / BLKSIZE + 1)).any(|id| s.meta.len() >= id * BLKSIZE + 32 && u32at(&s.meta, id * BLKSIZE + 28) != 0 && s.block_used(id as u64));
+            s.garbage_pad = (2..(blocks as usize).min(s.meta.len() / BLKSIZE + 1)).any(|id| {
+                s.meta.len() >= id * BLKSIZE + 32 && u32at(&s.meta, id * BLKSIZE + 28) != 0 && s.block_used(id as u64)
+            });
         }
         Ok(s)
     }
@@ -269,7 +322,11 @@ impl Sefs {
                 break;
             }
         }
-        let mut l = chosen.unwrap_or(if u32at(&r, 4) == T_DIR && u32at(&r, 8) != T_DIR { L68 } else { L112 });
+        let mut l = chosen.unwrap_or(if u32at(&r, 4) == T_DIR && u32at(&r, 8) != T_DIR {
+            L68
+        } else {
+            L112
+        });
         if l.size64 {
             // 72-byte records existed with both dirent sizes (260 until 2021-06).
             if let Ok(root) = self.inode_with(ROOT_ID, &l) {
@@ -297,7 +354,10 @@ impl Sefs {
 
     fn inode_with(&self, id: u64, l: &Layout) -> Result<Inode> {
         if id < 2 || id >= self.blocks as u64 || id % BLKBITS as u64 == 1 {
-            return err(Kind::Format, format!("inode id {} is out of range or a reserved block", id));
+            return err(
+                Kind::Format,
+                format!("inode id {} is out of range or a reserved block", id),
+            );
         }
         let r = self.rec(id);
         let typ = u32at(&r, l.type_off);
@@ -314,7 +374,11 @@ impl Sefs {
             blocks: u32at(&r, mo + 4),
             uid: u32at(&r, mo + 8),
             gid: u32at(&r, mo + 12),
-            mtime: if l.ts16 { u64at(&r, l.time_off + 16) as i64 } else { u32at(&r, l.time_off + 4) as i64 },
+            mtime: if l.ts16 {
+                u64at(&r, l.time_off + 16) as i64
+            } else {
+                u32at(&r, l.time_off + 4) as i64
+            },
             disk_filename: r[l.name_off..l.name_off + 16].try_into().unwrap(),
             inode_mac: r[l.mac_off..l.mac_off + 16].try_into().unwrap(),
         })
@@ -332,9 +396,16 @@ impl Sefs {
     fn open_pf(&self, ino: &Inode, ranged: bool, gcm: &mut Gcm) -> Result<pf::Pf> {
         let p = self.host_path(ino);
         if !p.exists() {
-            return err(Kind::Missing, format!("host file {} of inode {} is missing", ino.host_file(), ino.id));
+            return err(
+                Kind::Missing,
+                format!("host file {} of inode {} is missing", ino.host_file(), ino.id),
+            );
         }
-        let f = if ranged { pf::open_path_ranged(&p, &self.mode, gcm)? } else { pf::open_path(&p, &self.mode, gcm)? };
+        let f = if ranged {
+            pf::open_path_ranged(&p, &self.mode, gcm)?
+        } else {
+            pf::open_path(&p, &self.mode, gcm)?
+        };
         if ino.has_mac() && f.mac() != ino.inode_mac {
             return Err(Error::new(
                 Kind::MacMismatch,
@@ -366,7 +437,13 @@ impl Sefs {
     /// more than 64 MiB is a corrupt record, not a sparse file.
     fn check_gap(ino: &Inode, pf_size: u64) -> Result<()> {
         if ino.size > pf_size + (64 << 20) {
-            return err(Kind::Format, format!("inode {} claims size {} but its host file holds {} bytes", ino.id, ino.size, pf_size));
+            return err(
+                Kind::Format,
+                format!(
+                    "inode {} claims size {} but its host file holds {} bytes",
+                    ino.id, ino.size, pf_size
+                ),
+            );
         }
         Ok(())
     }
@@ -377,10 +454,24 @@ impl Sefs {
             return err(Kind::Usage, "is a directory");
         }
         if ino.size > pf::MAX_WHOLE {
-            return err(Kind::Unsupported, format!("inode {} holds {} bytes; whole reads are limited to {} (read it in ranges, e.g. fs cat)", ino.id, ino.size, pf::MAX_WHOLE));
+            return err(
+                Kind::Unsupported,
+                format!(
+                    "inode {} holds {} bytes; whole reads are limited to {} (read it in ranges, e.g. fs cat)",
+                    ino.id,
+                    ino.size,
+                    pf::MAX_WHOLE
+                ),
+            );
         }
         if ino.typ == T_SYMLINK && ino.size > MAX_TARGET {
-            return err(Kind::Format, format!("symlink inode {} claims a {}-byte target (at most {})", ino.id, ino.size, MAX_TARGET));
+            return err(
+                Kind::Format,
+                format!(
+                    "symlink inode {} claims a {}-byte target (at most {})",
+                    ino.id, ino.size, MAX_TARGET
+                ),
+            );
         }
         let mut d = self.read_raw(ino, gcm)?;
         Self::check_gap(ino, d.len() as u64)?;
@@ -401,7 +492,14 @@ impl Sefs {
             return Ok(Vec::new());
         }
         if end - off > MAX_RANGE {
-            return err(Kind::Usage, format!("a ranged read is limited to {} bytes (asked for {})", MAX_RANGE, end - off));
+            return err(
+                Kind::Usage,
+                format!(
+                    "a ranged read is limited to {} bytes (asked for {})",
+                    MAX_RANGE,
+                    end - off
+                ),
+            );
         }
         let mut d = f.read_range(off, end - off, gcm).map_err(|e| e.at(&ino.host_file()))?;
         d.resize((end - off) as usize, 0);
@@ -428,7 +526,15 @@ impl Sefs {
         // Only the entries `blocks` counts are read (a hostile PF may claim any size).
         let data = self.read_raw_prefix(ino, (n * ds) as u64, gcm)?;
         if n < 2 || n.checked_mul(ds).map_or(true, |need| need > data.len()) {
-            return err(Kind::Format, format!("directory inode {} claims {} entries but its file holds {} bytes", ino.id, n, data.len()));
+            return err(
+                Kind::Format,
+                format!(
+                    "directory inode {} claims {} entries but its file holds {} bytes",
+                    ino.id,
+                    n,
+                    data.len()
+                ),
+            );
         }
         let mut out = Vec::with_capacity(n - 2);
         let mut bad = Vec::new();
@@ -441,7 +547,16 @@ impl Sefs {
             let name = std::str::from_utf8(raw);
             if i < 2 {
                 if name != Ok([".", ".."][i]) {
-                    return err(Kind::Format, format!("directory inode {} entry {} should be {:?}, found {:?}", ino.id, i, [".", ".."][i], String::from_utf8_lossy(raw)));
+                    return err(
+                        Kind::Format,
+                        format!(
+                            "directory inode {} entry {} should be {:?}, found {:?}",
+                            ino.id,
+                            i,
+                            [".", ".."][i],
+                            String::from_utf8_lossy(raw)
+                        ),
+                    );
                 }
                 continue;
             }
@@ -457,9 +572,19 @@ impl Sefs {
                 Some(w) => bad.push(BadEntry {
                     index: i,
                     name: String::from_utf8_lossy(raw).into_owned(),
-                    reason: format!("directory inode {} entry {}: the name {:?} {}; skipped", ino.id, i, String::from_utf8_lossy(raw), w),
+                    reason: format!(
+                        "directory inode {} entry {}: the name {:?} {}; skipped",
+                        ino.id,
+                        i,
+                        String::from_utf8_lossy(raw),
+                        w
+                    ),
                 }),
-                None => out.push(Dirent { id, name: name.unwrap().to_string(), typ: if ds == 264 { Some(u32at(e, 260)) } else { None } }),
+                None => out.push(Dirent {
+                    id,
+                    name: name.unwrap().to_string(),
+                    typ: if ds == 264 { Some(u32at(e, 260)) } else { None },
+                }),
             }
         }
         Ok((out, bad))
@@ -484,7 +609,12 @@ impl Sefs {
                 return err(Kind::Missing, format!("{}: not a directory on the way", path));
             }
             let ents = self.list_dir(&cur, gcm)?;
-            let e = ents.iter().find(|e| e.name == comp).ok_or_else(|| Error::new(Kind::Missing, format!("{}: no such file or directory in the image", path)))?;
+            let e = ents.iter().find(|e| e.name == comp).ok_or_else(|| {
+                Error::new(
+                    Kind::Missing,
+                    format!("{}: no such file or directory in the image", path),
+                )
+            })?;
             cur = self.inode(e.id)?;
         }
         Ok(cur)
@@ -515,7 +645,10 @@ impl Sefs {
     ) {
         let ents = match self.list_dir_all(dir, gcm) {
             Ok((ents, bad)) => {
-                problems.extend(bad.into_iter().map(|b| (path.to_string(), Error::new(Kind::Format, b.reason))));
+                problems.extend(
+                    bad.into_iter()
+                        .map(|b| (path.to_string(), Error::new(Kind::Format, b.reason))),
+                );
                 ents
             }
             Err(e) => {
@@ -524,13 +657,26 @@ impl Sefs {
             }
         };
         for e in ents {
-            let p = if path == "/" { format!("/{}", e.name) } else { format!("{}/{}", path, e.name) };
+            let p = if path == "/" {
+                format!("/{}", e.name)
+            } else {
+                format!("{}/{}", path, e.name)
+            };
             match self.inode(e.id) {
                 Ok(ino) => {
                     out.push((p.clone(), ino.clone()));
                     if ino.typ == T_DIR {
                         if !seen.insert(ino.id) {
-                            problems.push((p, Error::new(Kind::Format, format!("directory inode {} is reached twice (a cycle or a hard-linked directory)", ino.id))));
+                            problems.push((
+                                p,
+                                Error::new(
+                                    Kind::Format,
+                                    format!(
+                                        "directory inode {} is reached twice (a cycle or a hard-linked directory)",
+                                        ino.id
+                                    ),
+                                ),
+                            ));
                         } else if depth + 1 > MAX_DEPTH {
                             problems.push((p, Error::new(Kind::Format, "directory nesting deeper than 512 levels")));
                         } else {

@@ -93,7 +93,11 @@ impl Union {
     }
 
     fn resolve(&self, path: &str, gcm: &mut Gcm) -> Result<Resolved> {
-        let mut r = Resolved { upper: Some(self.run.root()?), lower: Some(self.image.root()?), whiteout: false };
+        let mut r = Resolved {
+            upper: Some(self.run.root()?),
+            lower: Some(self.image.root()?),
+            whiteout: false,
+        };
         for comp in path.split('/').filter(|c| !c.is_empty() && *c != ".") {
             if comp == ".." {
                 return err(Kind::Usage, format!("{}: '..' is not allowed in image paths", path));
@@ -107,12 +111,19 @@ impl Union {
                 None => None,
             };
             let mut lower = if r.lower.is_some() {
-                Self::children(&self.image, &r.lower, gcm)?.into_iter().find(|e| e.name == comp).map(|e| self.image.inode(e.id)).transpose()?
+                Self::children(&self.image, &r.lower, gcm)?
+                    .into_iter()
+                    .find(|e| e.name == comp)
+                    .map(|e| self.image.inode(e.id))
+                    .transpose()?
             } else {
                 None
             };
             // An upper non-directory hides the lower entry; an opaque upper dir stops merging.
-            if opq || upper.as_ref().is_some_and(|u| u.typ != T_DIR) || (upper.is_some() && lower.as_ref().is_some_and(|l| l.typ != T_DIR)) {
+            if opq
+                || upper.as_ref().is_some_and(|u| u.typ != T_DIR)
+                || (upper.is_some() && lower.as_ref().is_some_and(|l| l.typ != T_DIR))
+            {
                 lower = None;
             }
             let whiteout = wh && upper.is_none() && lower.is_some();
@@ -120,7 +131,10 @@ impl Union {
                 lower = None;
             }
             if upper.is_none() && lower.is_none() && !whiteout {
-                return err(Kind::Missing, format!("{}: no such file or directory in the merged view", path));
+                return err(
+                    Kind::Missing,
+                    format!("{}: no such file or directory in the merged view", path),
+                );
             }
             r = Resolved { upper, lower, whiteout };
         }
@@ -132,13 +146,26 @@ impl Union {
         let name = path.rsplit('/').find(|c| !c.is_empty()).unwrap_or("/").to_string();
         let p = normalize(path);
         if let Some(u) = r.upper {
-            Ok(MEntry { path: p, name, layer: Layer::Run, ino: u })
+            Ok(MEntry {
+                path: p,
+                name,
+                layer: Layer::Run,
+                ino: u,
+            })
         } else if let Some(l) = r.lower {
-            Ok(MEntry { path: p, name, layer: Layer::Image, ino: l })
+            Ok(MEntry {
+                path: p,
+                name,
+                layer: Layer::Image,
+                ino: l,
+            })
         } else if r.whiteout {
             err(Kind::Missing, format!("{}: deleted in the run layer (whiteout)", path))
         } else {
-            err(Kind::Missing, format!("{}: no such file or directory in the merged view", path))
+            err(
+                Kind::Missing,
+                format!("{}: no such file or directory in the merged view", path),
+            )
         }
     }
 
@@ -151,7 +178,13 @@ impl Union {
     pub fn list_all(&self, path: &str, gcm: &mut Gcm) -> Result<(Vec<MEntry>, Vec<LeftOut>)> {
         let r = self.resolve(path, gcm)?;
         let base = normalize(path);
-        let join = |n: &str| if base == "/" { format!("/{}", n) } else { format!("{}/{}", base, n) };
+        let join = |n: &str| {
+            if base == "/" {
+                format!("/{}", n)
+            } else {
+                format!("{}/{}", base, n)
+            }
+        };
         let mut skipped = Vec::new();
         let mut layer = |fs: &Sefs, dir: &Option<Inode>, what: &str, gcm: &mut Gcm| -> Result<Vec<Dirent>> {
             match dir {
@@ -168,7 +201,12 @@ impl Union {
         let mut out = Vec::new();
         for e in up.iter().filter(|e| !reserved(&e.name)) {
             match self.run.inode(e.id) {
-                Ok(ino) => out.push(MEntry { path: join(&e.name), name: e.name.clone(), layer: Layer::Run, ino }),
+                Ok(ino) => out.push(MEntry {
+                    path: join(&e.name),
+                    name: e.name.clone(),
+                    layer: Layer::Run,
+                    ino,
+                }),
                 Err(er) => skipped.push((e.name.clone(), format!("run layer: {}", er.msg))),
             }
         }
@@ -178,7 +216,12 @@ impl Union {
             }
             let wh = up.iter().any(|u| u.name == format!("{}{}", WH, e.name));
             match self.image.inode(e.id) {
-                Ok(ino) => out.push(MEntry { path: join(&e.name), name: e.name.clone(), layer: if wh { Layer::Deleted } else { Layer::Image }, ino }),
+                Ok(ino) => out.push(MEntry {
+                    path: join(&e.name),
+                    name: e.name.clone(),
+                    layer: if wh { Layer::Deleted } else { Layer::Image },
+                    ino,
+                }),
                 Err(er) => skipped.push((e.name.clone(), format!("image layer: {}", er.msg))),
             }
         }
@@ -196,7 +239,8 @@ impl Union {
     pub fn read_range(&self, path: &str, off: u64, len: u64, gcm: &mut Gcm) -> Result<Vec<u8>> {
         let e = self.stat(path, gcm)?;
         let fs = if e.layer == Layer::Run { &self.run } else { &self.image };
-        fs.read_data_range(&e.ino, off, len, gcm).map_err(|er: Error| er.at(path))
+        fs.read_data_range(&e.ino, off, len, gcm)
+            .map_err(|er: Error| er.at(path))
     }
 
     /// Whole merged tree, pre-order; deleted image entries included with Layer::Deleted.
@@ -221,7 +265,10 @@ impl Union {
             for e in ents {
                 if e.ino.typ == T_DIR && e.layer != Layer::Deleted {
                     if !seen.insert((e.layer, e.ino.id)) {
-                        return err(Kind::Format, format!("{}: directory inode {} reached twice (cycle)", e.path, e.ino.id));
+                        return err(
+                            Kind::Format,
+                            format!("{}: directory inode {} reached twice (cycle)", e.path, e.ino.id),
+                        );
                     }
                     dirs.push(e.path.clone());
                 }

@@ -43,7 +43,13 @@ pub fn problem_kind(k: Kind) -> &'static str {
 }
 
 fn problem(path: &str, host: Option<String>, e: &Error) -> Problem {
-    Problem { path: path.to_string(), host_file: host, node: e.node, kind: problem_kind(e.kind), message: e.msg.clone() }
+    Problem {
+        path: path.to_string(),
+        host_file: host,
+        node: e.node,
+        kind: problem_kind(e.kind),
+        message: e.msg.clone(),
+    }
 }
 
 pub fn verify(dir: &Path, mode: &KeyMode, expected: Option<Tag>, progress: &Progress) -> Report {
@@ -67,7 +73,14 @@ pub fn verify(dir: &Path, mode: &KeyMode, expected: Option<Tag>, progress: &Prog
         }
     };
     rep.root_mac = Some(fs.root_mac);
-    rep.era = Some(fs.layout.era.to_string() + if fs.garbage_pad { "; inode padding holds garbage (2022-01..09)" } else { "" });
+    rep.era = Some(
+        fs.layout.era.to_string()
+            + if fs.garbage_pad {
+                "; inode padding holds garbage (2022-01..09)"
+            } else {
+                ""
+            },
+    );
     rep.files = 1;
     rep.bytes = std::fs::metadata(dir.join("metadata")).map(|m| m.len()).unwrap_or(0);
     if let Some(exp) = expected {
@@ -77,7 +90,11 @@ pub fn verify(dir: &Path, mode: &KeyMode, expected: Option<Tag>, progress: &Prog
                 host_file: Some("metadata".into()),
                 node: Some(0),
                 kind: "mac-mismatch",
-                message: format!("root MAC is {} but {} was expected: the image is not the one the configuration names", mac_string(&fs.root_mac), mac_string(&exp)),
+                message: format!(
+                    "root MAC is {} but {} was expected: the image is not the one the configuration names",
+                    mac_string(&fs.root_mac),
+                    mac_string(&exp)
+                ),
             });
         }
     }
@@ -90,7 +107,10 @@ pub fn verify(dir: &Path, mode: &KeyMode, expected: Option<Tag>, progress: &Prog
     };
     for (p, e) in &walk_problems {
         // Unreadable directories are re-reported (with their node) by the per-inode pass below.
-        if !matches!(e.kind, Kind::Corrupt | Kind::MacMismatch | Kind::Missing | Kind::NameMismatch) {
+        if !matches!(
+            e.kind,
+            Kind::Corrupt | Kind::MacMismatch | Kind::Missing | Kind::NameMismatch
+        ) {
             rep.problems.push(problem(p, None, e));
         }
     }
@@ -104,7 +124,10 @@ pub fn verify(dir: &Path, mode: &KeyMode, expected: Option<Tag>, progress: &Prog
             // One open+read per inode file; a missing file shows up as NotFound here.
             let f = pf::open_path(&host, mode, gcm).map_err(|e| {
                 if e.kind == Kind::Missing {
-                    Error::new(Kind::Missing, format!("host file {} of inode {} is missing", ino.host_file(), ino.id))
+                    Error::new(
+                        Kind::Missing,
+                        format!("host file {} of inode {} is missing", ino.host_file(), ino.id),
+                    )
                 } else {
                     e
                 }
@@ -114,11 +137,19 @@ pub fn verify(dir: &Path, mode: &KeyMode, expected: Option<Tag>, progress: &Prog
             if ino.has_mac() && f.mac() != ino.inode_mac {
                 return Err(Error::new(
                     Kind::MacMismatch,
-                    format!("PF MAC {} differs from the inode_mac {} recorded in metadata for inode {}", mac_string(&f.mac()), mac_string(&ino.inode_mac), ino.id),
+                    format!(
+                        "PF MAC {} differs from the inode_mac {} recorded in metadata for inode {}",
+                        mac_string(&f.mac()),
+                        mac_string(&ino.inode_mac),
+                        ino.id
+                    ),
                 ));
             }
             if ino.typ != T_DIR && f.size < ino.size && ino.has_mac() {
-                return Err(Error::new(Kind::Format, format!("inode size {} exceeds the PF's {} bytes", ino.size, f.size)));
+                return Err(Error::new(
+                    Kind::Format,
+                    format!("inode size {} exceeds the PF's {} bytes", ino.size, f.size),
+                ));
             }
             Ok(())
         })();

@@ -54,7 +54,10 @@ function sgxMode(dir: string): string {
     const pal = readlinkSync(join(dir, 'build', 'lib', 'libocclum-pal.so.0'));
     return pal.includes('_sim') ? 'SIM' : pal.includes('_hyper') ? 'HYPER' : 'HW';
   } catch {
-    return fail(`${dir}/build/bin/occlum-run: error while loading shared libraries: libocclum-pal.so.0: cannot open shared object file: No such file or directory`, 127);
+    return fail(
+      `${dir}/build/bin/occlum-run: error while loading shared libraries: libocclum-pal.so.0: cannot open shared object file: No such file or directory`,
+      127,
+    );
   }
 }
 
@@ -64,23 +67,45 @@ export async function bootInstance(dir: string): Promise<Booted> {
   if (mode !== 'SIM') {
     // HW and HYPER need SGX (the HW run layer is sealed by the CPU): the stand-in stops where
     // Occlum stops on a machine without SGX.
-    fail(PAL_ERROR('Failed to create enclave with error code 0x2006: Invalid SGX device. Please make sure SGX module is enabled in the BIOS, and install SGX driver afterwards. (occlum stand-in: only SIM instances run)', 'src/pal_enclave.c'), 1);
+    fail(
+      PAL_ERROR(
+        'Failed to create enclave with error code 0x2006: Invalid SGX device. Please make sure SGX module is enabled in the BIOS, and install SGX driver afterwards. (occlum stand-in: only SIM instances run)',
+        'src/pal_enclave.c',
+      ),
+      1,
+    );
   }
   const signed = join(dir, 'build', 'lib', 'libocclum-libos.signed.so');
   const sig = existsSync(signed) ? readSigstruct(signed) : null;
-  if (!sig) fail(PAL_ERROR("Failed to create enclave with error code 0x200f: Can't open enclave file.", 'src/pal_enclave.c'), 1);
+  if (!sig)
+    fail(
+      PAL_ERROR("Failed to create enclave with error code 0x200f: Can't open enclave file.", 'src/pal_enclave.c'),
+      1,
+    );
   log.debug('entry', `occlum stand-in: SIM enclave ${sig.mrenclave} (no SGX; programs run in the host sandbox)`);
   // Config: the protected file must be intact and be the one whose MAC the build patched in.
   const builtin = readElfSection(signed, '.builtin_config')?.toString('latin1').replace(/\0.*$/s, '').trim() ?? '';
   let sysText: string;
   try {
-    const pf = decodeIntegrityOnly(readFileSync(join(dir, 'build', '.Occlum_sys.json.protected')), '.Occlum_sys.json.protected');
-    if (pf.mac !== builtin) enclavePanic(log, `EINVAL (#22, Invalid argument): unexpected file MAC (config ${pf.mac}, enclave ${builtin || 'none'})`);
+    const pf = decodeIntegrityOnly(
+      readFileSync(join(dir, 'build', '.Occlum_sys.json.protected')),
+      '.Occlum_sys.json.protected',
+    );
+    if (pf.mac !== builtin)
+      enclavePanic(
+        log,
+        `EINVAL (#22, Invalid argument): unexpected file MAC (config ${pf.mac}, enclave ${builtin || 'none'})`,
+      );
     sysText = pf.data.toString('utf8');
   } catch (e) {
     return enclavePanic(log, `EINVAL (#22, Invalid argument): ${(e as Error).message}`);
   }
-  let sys: { env?: unknown; process?: unknown; resource_limits?: { user_space_max_size?: string }; app?: { stage: string; entry_points: unknown; mount: unknown[] }[] };
+  let sys: {
+    env?: unknown;
+    process?: unknown;
+    resource_limits?: { user_space_max_size?: string };
+    app?: { stage: string; entry_points: unknown; mount: unknown[] }[];
+  };
   try {
     sys = JSON.parse(sysText);
   } catch (e) {
@@ -90,7 +115,9 @@ export async function bootInstance(dir: string): Promise<Booted> {
   const app = sys.app?.find((a) => a.stage === 'app');
   if (!init || !app) return enclavePanic(log, 'the internal config has no init or app stage');
   const layerMac = (stage: { mount: unknown[] }) =>
-    (((stage.mount[0] as { options?: { layers?: { options?: { MAC?: string } }[] } })?.options?.layers ?? []).find((l) => l.options?.MAC !== undefined)?.options?.MAC ?? '');
+    ((stage.mount[0] as { options?: { layers?: { options?: { MAC?: string } }[] } })?.options?.layers ?? []).find(
+      (l) => l.options?.MAC !== undefined,
+    )?.options?.MAC ?? '';
   // Init stage: its FS must match the MAC in the config.
   const initMac = layerMac(init);
   let initFs;
@@ -99,7 +126,10 @@ export async function bootInstance(dir: string): Promise<Booted> {
     if (initFs.rootMac !== initMac) throw new Error(`root MAC ${initFs.rootMac} is not the configured ${initMac}`);
   } catch (e) {
     log.error('fs', `the init FS cannot be mounted: ${(e as Error).message}`);
-    return fail(`failed to boot up LibOS: EACCES (#13, Permission denied): ${(e as Error).message}\n${PAL_ERROR('Failed to run the init process: EACCES', 'src/pal_api.c')}`, 1);
+    return fail(
+      `failed to boot up LibOS: EACCES (#13, Permission denied): ${(e as Error).message}\n${PAL_ERROR('Failed to run the init process: EACCES', 'src/pal_api.c')}`,
+      1,
+    );
   }
   let imageType = 'integrity-only';
   try {
@@ -120,7 +150,9 @@ export async function bootInstance(dir: string): Promise<Booted> {
     imageKey = { kind: 'image-key', key };
   }
   // Root image: MAC from the config, opened with the key init got.
-  const rootMount = (app.mount as { target?: string; type?: string }[]).find((m) => m.target === '/' && m.type === 'unionfs');
+  const rootMount = (app.mount as { target?: string; type?: string }[]).find(
+    (m) => m.target === '/' && m.type === 'unionfs',
+  );
   const imageMac = rootMount ? layerMac({ mount: [rootMount] }) : '';
   const imageRoot = join(dir, 'build', 'mount', '__ROOT');
   let view;
@@ -163,7 +195,10 @@ export async function bootInstance(dir: string): Promise<Booted> {
   });
   const missing = missingMountPoints(plan);
   if (missing.length) {
-    fail(`failed to boot up LibOS: ENOENT (#2, No such file or directory): mount point ${missing.join(', ')} does not exist\n${PAL_ERROR('Failed to run the init process: ENOENT', 'src/pal_api.c')}`, 1);
+    fail(
+      `failed to boot up LibOS: ENOENT (#2, No such file or directory): mount point ${missing.join(', ')} does not exist\n${PAL_ERROR('Failed to run the init process: ENOENT', 'src/pal_api.c')}`,
+      1,
+    );
   }
   for (const d of Object.values(plan.layers)) mkdirSync(d, { recursive: true });
   for (const m of plan.mounts) {
@@ -173,7 +208,13 @@ export async function bootInstance(dir: string): Promise<Booted> {
   const runKey: KeyMode =
     imageKey.kind === 'image-key'
       ? imageKey
-      : { kind: 'sgx-sim', mrsigner: Uint8Array.from(Buffer.from(sig.mrsigner, 'hex')), productId: sig.prodId, isvSvn: sig.isvSvn, debuggable: sig.debuggable };
+      : {
+          kind: 'sgx-sim',
+          mrsigner: Uint8Array.from(Buffer.from(sig.mrsigner, 'hex')),
+          productId: sig.prodId,
+          isvSvn: sig.isvSvn,
+          debuggable: sig.debuggable,
+        };
   log.info('entry', `LibOS booted (occlum stand-in, SIM mode): image ${imageMac}, ${imageType}`);
   return { dir, cfg, plan, imageMac, runKey, log };
 }

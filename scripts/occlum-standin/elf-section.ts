@@ -11,7 +11,11 @@ export function readElfSection(path: string, name: string): Buffer | null {
   const shstrndx = b.readUInt16LE(0x3e);
   const sh = (i: number) => {
     const o = shoff + i * shentsize;
-    return { name: b.readUInt32LE(o), offset: Number(b.readBigUInt64LE(o + 0x18)), size: Number(b.readBigUInt64LE(o + 0x20)) };
+    return {
+      name: b.readUInt32LE(o),
+      offset: Number(b.readBigUInt64LE(o + 0x18)),
+      size: Number(b.readBigUInt64LE(o + 0x20)),
+    };
   };
   if (shoff === 0 || shstrndx >= shnum || shoff + shnum * shentsize > b.length) return null;
   const strtab = sh(shstrndx);

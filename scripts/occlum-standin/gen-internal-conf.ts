@@ -64,7 +64,8 @@ function atKey(text: string, offset: number): boolean {
 function syntaxMessage(text: string, e: ParseError): string {
   const next = text.slice(e.offset).trimStart()[0];
   // A comment (serde_json has none) is read as a key or a value that cannot start with '/'.
-  if (printParseErrorCode(e.error) === 'InvalidCommentToken' || next === '/') return atKey(text, e.offset) ? 'key must be a string' : 'expected value';
+  if (printParseErrorCode(e.error) === 'InvalidCommentToken' || next === '/')
+    return atKey(text, e.offset) ? 'key must be a string' : 'expected value';
   switch (printParseErrorCode(e.error)) {
     case 'PropertyNameExpected':
       return next === '}' ? 'trailing comma' : 'key must be a string';
@@ -118,7 +119,12 @@ class Reader {
    * before any missing field), unknown keys skipped, then the first missing required field,
    * reported at the closing brace.
    */
-  struct<T extends object>(n: Node, name: string, fields: { [K in keyof T]-?: (v: Node) => T[K] }, required: (keyof T)[]): T {
+  struct<T extends object>(
+    n: Node,
+    name: string,
+    fields: { [K in keyof T]-?: (v: Node) => T[K] },
+    required: (keyof T)[],
+  ): T {
     if (n.type !== 'object') throw this.typeError(n, `struct ${name}`);
     const out: Partial<T> = {};
     const seen = new Set<string>();
@@ -204,7 +210,8 @@ export function readUserConfig(text: string): UserConfig {
   const optStr = (n: Node) => r.opt(n, str);
   const u32 = (n: Node) => r.u32(n);
   const bool = (n: Node) => r.bool(n);
-  const id = (n: Node) => r.struct<{ high: string; low: string }>(n, 'OcclumMetaID', { high: str, low: str }, ['high', 'low']);
+  const id = (n: Node) =>
+    r.struct<{ high: string; low: string }>(n, 'OcclumMetaID', { high: str, low: str }, ['high', 'low']);
   const mount = (n: Node): Mount => {
     const m = r.struct<{ type: string; target: string; source?: string; options?: Mount['options'] }>(
       n,
@@ -231,7 +238,9 @@ export function readUserConfig(text: string): UserConfig {
       },
       ['type', 'target'],
     );
-    const options = Object.fromEntries(Object.entries(m.options ?? {}).filter(([, v]) => v !== undefined && v !== false)) as Mount['options'];
+    const options = Object.fromEntries(
+      Object.entries(m.options ?? {}).filter(([, v]) => v !== undefined && v !== false),
+    ) as Mount['options'];
     return { type: m.type, target: m.target, ...(m.source !== undefined ? { source: m.source } : {}), options };
   };
   return r.struct<UserConfig>(
@@ -266,17 +275,37 @@ export function readUserConfig(text: string): UserConfig {
         r.struct<UserConfig['metadata']>(
           n,
           'OcclumMetadata',
-          { product_id: u32, version_number: u32, debuggable: bool, disable_log: (x) => r.opt(x, bool), enable_kss: bool, family_id: id, ext_prod_id: id },
+          {
+            product_id: u32,
+            version_number: u32,
+            debuggable: bool,
+            disable_log: (x) => r.opt(x, bool),
+            enable_kss: bool,
+            family_id: id,
+            ext_prod_id: id,
+          },
           ['product_id', 'version_number', 'debuggable', 'enable_kss', 'family_id', 'ext_prod_id'],
         ),
       feature: (n) => {
         const f = r.struct<Partial<UserConfig['feature']>>(
           n,
           'OcclumFeature',
-          { amx: (x) => r.opt(x, u32), pkru: (x) => r.opt(x, u32), io_uring: (x) => r.opt(x, u32), enable_edmm: (x) => r.opt(x, bool), enable_posix_shm: (x) => r.opt(x, bool) },
+          {
+            amx: (x) => r.opt(x, u32),
+            pkru: (x) => r.opt(x, u32),
+            io_uring: (x) => r.opt(x, u32),
+            enable_edmm: (x) => r.opt(x, bool),
+            enable_posix_shm: (x) => r.opt(x, bool),
+          },
           [],
         );
-        return { amx: f.amx ?? 0, pkru: f.pkru ?? 0, io_uring: f.io_uring ?? 0, enable_edmm: f.enable_edmm ?? false, enable_posix_shm: f.enable_posix_shm ?? false };
+        return {
+          amx: f.amx ?? 0,
+          pkru: f.pkru ?? 0,
+          io_uring: f.io_uring ?? 0,
+          enable_edmm: f.enable_edmm ?? false,
+          enable_posix_shm: f.enable_posix_shm ?? false,
+        };
       },
       mount: (n) => r.array(n).map(mount),
     },
@@ -287,20 +316,26 @@ export function readUserConfig(text: string): UserConfig {
 const EDMM = { kernelHeapMax: GB, userSpaceMax: 16 * GB, tcsInit: 16, tcsMax: 4096, extraUserRegion: GB };
 
 /** Rust's `{:?}` of an Option<String> / Option<u32>. */
-const dbg = (v: string | number | undefined) => (v === undefined ? 'None' : typeof v === 'string' ? `Some(${JSON.stringify(v)})` : `Some(${v})`);
+const dbg = (v: string | number | undefined) =>
+  v === undefined ? 'None' : typeof v === 'string' ? `Some(${JSON.stringify(v)})` : `Some(${v})`;
 
 /** get_u64_id_high_and_low: `high` is parsed at line 630, `low` at 632 of main.rs. */
 function hexId(s: string, line: number): bigint {
   const h = s.replace(/^(0x)+/, '');
   if (!/^[0-9a-fA-F]{1,16}$/.test(h)) {
     const kind = h === '' ? 'Empty' : /^[0-9a-fA-F]+$/.test(h) ? 'PosOverflow' : 'InvalidDigit';
-    panic(`64 bit hex string ID required, such as 0x1234567812345678: ParseIntError { kind: ${kind} }`, `src/main.rs:${line}:10`);
+    panic(
+      `64 bit hex string ID required, such as 0x1234567812345678: ParseIntError { kind: ${kind} }`,
+      `src/main.rs:${line}:10`,
+    );
   }
   return BigInt(`0x${h}`);
 }
 
 function panic(msg: string, where: string): never {
-  process.stderr.write(`thread 'main' panicked at '${msg}', ${where}\nnote: run with \`RUST_BACKTRACE=1\` environment variable to display a backtrace\n`);
+  process.stderr.write(
+    `thread 'main' panicked at '${msg}', ${where}\nnote: run with \`RUST_BACKTRACE=1\` environment variable to display a backtrace\n`,
+  );
   process.exit(101);
 }
 
@@ -338,7 +373,12 @@ function serializeMount(m: Mount): Record<string, unknown> {
   if (m.options.temporary) o.temporary = true;
   if (m.options.cache_size !== undefined) o.cache_size = m.options.cache_size;
   if (m.options.disk_size !== undefined) o.disk_size = m.options.disk_size;
-  return { type: m.type, target: m.target, ...(m.source !== undefined ? { source: m.source } : {}), ...(Object.keys(o).length ? { options: o } : {}) };
+  return {
+    type: m.type,
+    target: m.target,
+    ...(m.source !== undefined ? { source: m.source } : {}),
+    ...(Object.keys(o).length ? { options: o } : {}),
+  };
 }
 
 interface Args {
@@ -351,7 +391,8 @@ interface Args {
   sdkXml: string;
 }
 
-const USAGE = 'USAGE:\n    gen_internal_conf --user_json <input user json> [SUBCOMMAND]\n\nFor more information try --help';
+const USAGE =
+  'USAGE:\n    gen_internal_conf --user_json <input user json> [SUBCOMMAND]\n\nFor more information try --help';
 
 /** clap's parsing, validators included: they create (truncate) both output files at once. */
 function parseArgs(argv: string[]): Args {
@@ -365,17 +406,29 @@ function parseArgs(argv: string[]): Args {
       continue;
     }
     const known = inSub ? ['--user_fs_mac', '--init_fs_mac', '--output_json', '--sdk_xml'] : ['--user_json'];
-    if (!known.includes(a)) fail(`error: Found argument '${a}' which wasn't expected, or isn't valid in this context\n\n${USAGE}`, 1);
+    if (!known.includes(a))
+      fail(`error: Found argument '${a}' which wasn't expected, or isn't valid in this context\n\n${USAGE}`, 1);
     const v = argv[i + 1];
-    if (v === undefined) fail(`error: The argument '${a} <value>' requires a value but none was supplied\n\n${USAGE}`, 1);
+    if (v === undefined)
+      fail(`error: The argument '${a} <value>' requires a value but none was supplied\n\n${USAGE}`, 1);
     (inSub ? sub : top)[a] = v;
     i++;
   }
-  if (top['--user_json'] === undefined) fail(`error: The following required arguments were not provided:\n    --user_json <input user json>\n\n${USAGE}`, 1);
-  if (!existsSync(top['--user_json'])) fail(`error: Invalid value for '--user_json <input user json>': ${top['--user_json']} is not exist`, 1);
-  if (!inSub) return { genConf: false, userJson: top['--user_json'], userFsMac: '', initFsMac: '', outputJson: '', sdkXml: '' };
+  if (top['--user_json'] === undefined)
+    fail(
+      `error: The following required arguments were not provided:\n    --user_json <input user json>\n\n${USAGE}`,
+      1,
+    );
+  if (!existsSync(top['--user_json']))
+    fail(`error: Invalid value for '--user_json <input user json>': ${top['--user_json']} is not exist`, 1);
+  if (!inSub)
+    return { genConf: false, userJson: top['--user_json'], userFsMac: '', initFsMac: '', outputJson: '', sdkXml: '' };
   const missing = ['--user_fs_mac', '--init_fs_mac', '--output_json', '--sdk_xml'].filter((k) => sub[k] === undefined);
-  if (missing.length) fail(`error: The following required arguments were not provided:\n${missing.map((m) => `    ${m} <value>`).join('\n')}\n\n${USAGE}`, 1);
+  if (missing.length)
+    fail(
+      `error: The following required arguments were not provided:\n${missing.map((m) => `    ${m} <value>`).join('\n')}\n\n${USAGE}`,
+      1,
+    );
   for (const k of ['--output_json', '--sdk_xml']) {
     try {
       closeSync(openSync(sub[k]!, 'w'));
@@ -383,7 +436,14 @@ function parseArgs(argv: string[]): Args {
       fail(`error: Invalid value for '${k} <value>': ${(e as Error).message}`, 1);
     }
   }
-  return { genConf: true, userJson: top['--user_json'], userFsMac: sub['--user_fs_mac']!, initFsMac: sub['--init_fs_mac']!, outputJson: sub['--output_json']!, sdkXml: sub['--sdk_xml']! };
+  return {
+    genConf: true,
+    userJson: top['--user_json'],
+    userFsMac: sub['--user_fs_mac']!,
+    initFsMac: sub['--init_fs_mac']!,
+    outputJson: sub['--output_json']!,
+    sdkXml: sub['--sdk_xml']!,
+  };
 }
 
 export function genInternalConf(argv: string[]): void {
@@ -411,7 +471,10 @@ export function genInternalConf(argv: string[]): void {
     tcsInit = rl.init_num_of_threads ?? Math.min(EDMM.tcsInit, rl.max_num_of_threads);
     tcsMax = Math.max(rl.max_num_of_threads, EDMM.tcsMax);
   } else tcsInit = tcsMax = rl.max_num_of_threads;
-  if (tcsInit > tcsMax) say(`init_num_of_threads: ${dbg(rl.init_num_of_threads)}, max_num_of_threads: ${rl.max_num_of_threads}, wrong configuration`);
+  if (tcsInit > tcsMax)
+    say(
+      `init_num_of_threads: ${dbg(rl.init_num_of_threads)}, max_num_of_threads: ${rl.max_num_of_threads}, wrong configuration`,
+    );
   const stack = parseMemorySize(rl.kernel_space_stack_size);
   if (stack === null) say(`The kernel_space_stack_size "${rl.kernel_space_stack_size}" is not correct.`);
   const heapInit0 = parseMemorySize(rl.kernel_space_heap_size);
@@ -429,7 +492,9 @@ export function genInternalConf(argv: string[]): void {
     else heapInit = heapMax = heapMaxCfg;
   } else heapMax = edmm ? Math.max(heapInit, EDMM.kernelHeapMax) : heapInit;
   if (heapInit > heapMax) {
-    say(`kernel_space_heap_size: ${JSON.stringify(rl.kernel_space_heap_size)}, kernel_space_heap_max_size: ${dbg(rl.kernel_space_heap_max_size)}, wrong configuration`);
+    say(
+      `kernel_space_heap_size: ${JSON.stringify(rl.kernel_space_heap_size)}, kernel_space_heap_max_size: ${dbg(rl.kernel_space_heap_max_size)}, wrong configuration`,
+    );
   }
   const userInit = parseMemorySize(rl.user_space_size);
   if (userInit === null) say(`The user_space_size "${rl.user_space_size}" is not correct.`);
@@ -439,8 +504,18 @@ export function genInternalConf(argv: string[]): void {
     if (v === null) say(`The user_space_max_size "${rl.user_space_max_size}" is not correct.`);
     userMaxCfg = v!;
   }
-  const userMax = userMaxCfg !== undefined ? (edmm ? Math.max(userMaxCfg, EDMM.userSpaceMax) : userMaxCfg) : edmm ? Math.max(userInit!, EDMM.userSpaceMax) : userInit!;
-  if (userInit! > userMax) say(`user_space_size: ${JSON.stringify(rl.user_space_size)}, user_space_max_size: ${dbg(rl.user_space_max_size)}, wrong configuration`);
+  const userMax =
+    userMaxCfg !== undefined
+      ? edmm
+        ? Math.max(userMaxCfg, EDMM.userSpaceMax)
+        : userMaxCfg
+      : edmm
+        ? Math.max(userInit!, EDMM.userSpaceMax)
+        : userInit!;
+  if (userInit! > userMax)
+    say(
+      `user_space_size: ${JSON.stringify(rl.user_space_size)}, user_space_max_size: ${dbg(rl.user_space_max_size)}, wrong configuration`,
+    );
   const reserved = edmm ? userInit! : userMax;
   const userRegion = edmm ? (userMax === userInit ? userMax : userMax + EDMM.extraUserRegion) : undefined;
   for (const m of c.mount) {
@@ -462,7 +537,13 @@ export function genInternalConf(argv: string[]): void {
   }
   const md = c.metadata;
   const kss = md.enable_kss
-    ? [1n, hexId(md.ext_prod_id.high, 630), hexId(md.ext_prod_id.low, 632), hexId(md.family_id.high, 630), hexId(md.family_id.low, 632)]
+    ? [
+        1n,
+        hexId(md.ext_prod_id.high, 630),
+        hexId(md.ext_prod_id.low, 632),
+        hexId(md.family_id.high, 630),
+        hexId(md.family_id.low, 632),
+      ]
     : [0n, 0n, 0n, 0n, 0n];
   const xml: [string, string | number | bigint][] = [
     ['ProdID', md.product_id],
@@ -502,6 +583,9 @@ export function genInternalConf(argv: string[]): void {
     app,
     feature: c.feature,
   };
-  writeFileSync(a.sdkXml, `<EnclaveConfiguration>${xml.map(([k, v]) => `<${k}>${v}</${k}>`).join('')}</EnclaveConfiguration>`);
+  writeFileSync(
+    a.sdkXml,
+    `<EnclaveConfiguration>${xml.map(([k, v]) => `<${k}>${v}</${k}>`).join('')}</EnclaveConfiguration>`,
+  );
   writeFileSync(a.outputJson, JSON.stringify(internal, null, 2));
 }

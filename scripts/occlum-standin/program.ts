@@ -2,7 +2,19 @@
 // their messages, then the host sandbox's command line; and the run layer sealed afterwards into
 // run/mount/__ROOT as Occlum's UnionFS container layer (SEFS under the run key, whiteouts as
 // `.ufs.wh.<name>`, opaque directories as `.ufs.opq.<name>`, `/.ufs.mac` naming the image).
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, linkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  linkSync,
+  writeFileSync,
+} from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { checkProgramPath } from '../../src/core/backend/host/program.ts';
@@ -43,7 +55,15 @@ export function checkProgram(b: Booted, path: string, args: string[], callerEnv:
   const { env } = programEnv(b.cfg.envDefault, b.cfg.envUntrusted, callerEnv);
   return {
     ok: true,
-    spec: { plan: b.plan, argv: [path, ...args], env, rlimits: rlimitsFor(b.cfg), seccompFile, identity: sandboxIdentity(), stager: stagerPath() },
+    spec: {
+      plan: b.plan,
+      argv: [path, ...args],
+      env,
+      rlimits: rlimitsFor(b.cfg),
+      seccompFile,
+      identity: sandboxIdentity(),
+      stager: stagerPath(),
+    },
   };
 }
 

@@ -21,7 +21,13 @@ function open(pf: string): { data: Buffer; mac: string } {
 
 export function protectIntegrity(argv: string[]): void {
   const [cmd, file, out] = argv;
-  if (argv.length < 2 || argv.length > 3 || !file || !['protect', 'show', 'show-mac'].includes(cmd!) || (cmd === 'protect' && argv.length !== 2)) {
+  if (
+    argv.length < 2 ||
+    argv.length > 3 ||
+    !file ||
+    !['protect', 'show', 'show-mac'].includes(cmd!) ||
+    (cmd === 'protect' && argv.length !== 2)
+  ) {
     fail(HELP, 255);
   }
   if (cmd === 'protect') {

@@ -9,7 +9,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { execLaunch, occlumExitStatus, READY_LINE, runLaunch, serverLaunch, type Launch } from '../../src/core/sandbox/launch.ts';
+import {
+  execLaunch,
+  occlumExitStatus,
+  READY_LINE,
+  runLaunch,
+  serverLaunch,
+  type Launch,
+} from '../../src/core/sandbox/launch.ts';
 import { descendants, namespaceOf } from '../../src/core/backend/host/procs.ts';
 import { bootInstance, type Booted } from './boot.ts';
 import { checkProgram, sealRunLayer } from './program.ts';
@@ -25,12 +32,15 @@ function spawnLaunch(l: Launch, stdio: 'inherit' | 'ignore' | ['ignore', 'pipe',
 /** occlum-run folds the status to 7 bits (spec 1.3.1); exec keeps the app's whole exit code. */
 const exitOf = (child: ChildProcess, fold: boolean) =>
   new Promise<number>((res) =>
-    child.on('exit', (code, signal) => res(fold ? occlumExitStatus(code, signal) : signal ? occlumExitStatus(null, signal) : (code ?? 1))),
+    child.on('exit', (code, signal) =>
+      res(fold ? occlumExitStatus(code, signal) : signal ? occlumExitStatus(null, signal) : (code ?? 1)),
+    ),
   );
 
 export async function occlumRun(argv: string[]): Promise<void> {
   const [, path, ...args] = argv; // argv[0]: the path this was invoked as (what pgrep looks for)
-  if (!path) fail('[ERROR] occlum-run: at least one argument must be provided\nUsage: occlum-run <executable> [<args>]', 1);
+  if (!path)
+    fail('[ERROR] occlum-run: at least one argument must be provided\nUsage: occlum-run <executable> [<args>]', 1);
   const b = await bootInstance(process.cwd());
   const c = checkProgram(b, path, args, process.env);
   if (!c.ok) fail(c.lines.join('\n'), 127);
@@ -56,7 +66,8 @@ interface Request {
 
 export async function execServer(argv: string[]): Promise<void> {
   const [, flag, dir] = argv;
-  if (flag !== '-d' || !dir) fail('error: The following required arguments were not provided:\n    -d <instance_dir>', 1);
+  if (flag !== '-d' || !dir)
+    fail('error: The following required arguments were not provided:\n    -d <instance_dir>', 1);
   process.chdir(dir);
   if (await ask(dir, { op: 'status' }).catch(() => null)) {
     console.log('server stared');
@@ -74,7 +85,9 @@ export async function execServer(argv: string[]): Promise<void> {
     holder.on('exit', () => res(false));
   });
   // exec joins the namespaces of PID 1 of the sandbox (unshare's child), as the host backend does.
-  const nsInit = ready ? descendants([holder.pid!]).find((p) => namespaceOf(p, 'pid') !== namespaceOf(holder.pid!, 'pid')) : undefined;
+  const nsInit = ready
+    ? descendants([holder.pid!]).find((p) => namespaceOf(p, 'pid') !== namespaceOf(holder.pid!, 'pid'))
+    : undefined;
   if (!nsInit) fail('[ERROR] occlum-pal: occlum stand-in: the sandbox of the exec server did not start', 1);
   let next = 2;
   const stop = (code: number) => {
@@ -150,14 +163,21 @@ function ask(dir: string, req: Request): Promise<{ ok: boolean; launch?: Launch 
 export async function execClient(argv: string[]): Promise<void> {
   const [, cmd, ...rest] = argv;
   const dir = process.cwd();
-  const healthy = () => ask(dir, { op: 'status' }).then(() => true, () => false);
+  const healthy = () =>
+    ask(dir, { op: 'status' }).then(
+      () => true,
+      () => false,
+    );
   if (cmd === 'start') {
     if (await healthy()) {
       console.log('server is running.');
       return;
     }
     // As Occlum's client does: the server gets the physical instance path, stdout to /dev/null.
-    const server = spawn(join('build', 'bin', 'occlum_exec_server'), ['-d', process.cwd()], { stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+    const server = spawn(join('build', 'bin', 'occlum_exec_server'), ['-d', process.cwd()], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      detached: true,
+    });
     server.unref();
     let alive = true;
     server.on('exit', () => (alive = false));
@@ -177,7 +197,8 @@ export async function execClient(argv: string[]): Promise<void> {
     console.log('server is stopping.');
     return;
   }
-  if (cmd !== 'exec') fail(`error: Found argument '${cmd ?? ''}' which wasn't expected, or isn't valid in this context`, 1);
+  if (cmd !== 'exec')
+    fail(`error: Found argument '${cmd ?? ''}' which wasn't expected, or isn't valid in this context`, 1);
   const [path, ...args] = rest[0] === '--' ? rest.slice(1) : rest;
   const r = await ask(dir, { op: 'exec', path, args, env: process.env }).catch(() => null);
   if (!r) fail('Error: -1', 1);

@@ -11,7 +11,8 @@ import { fail, NO_ENCLAVE } from './cli.ts';
 
 const USAGE = 'USAGE:\n    sefs-cli --enclave <enclave> <SUBCOMMAND>\n\nFor more information try --help';
 
-const osError = (code: number, kind: string, message: string) => fail(`Error: Os { code: ${code}, kind: ${kind}, message: ${JSON.stringify(message)} }`, 1);
+const osError = (code: number, kind: string, message: string) =>
+  fail(`Error: Os { code: ${code}, kind: ${kind}, message: ${JSON.stringify(message)} }`, 1);
 
 interface Parsed {
   enclave: string;
@@ -31,25 +32,43 @@ function parse(argv: string[]): Parsed {
     const a = argv[i]!;
     const value = () => {
       const v = argv[++i];
-      if (v === undefined) fail(`error: The argument '${a} <value>' requires a value but none was supplied\n\n${USAGE}`, 1);
+      if (v === undefined)
+        fail(`error: The argument '${a} <value>' requires a value but none was supplied\n\n${USAGE}`, 1);
       return v;
     };
     if (a === '-e' || a === '--enclave') enclave = value();
     else if (cmd && (a === '-k' || a === '--key')) key = value();
     else if (cmd === 'unzip' && (a === '-p' || a === '--protect-integrity')) protectIntegrity = true;
-    else if (a.startsWith('-')) fail(`error: Found argument '${a}' which wasn't expected, or isn't valid in this context\n\n${USAGE}`, 1);
+    else if (a.startsWith('-'))
+      fail(`error: Found argument '${a}' which wasn't expected, or isn't valid in this context\n\n${USAGE}`, 1);
     else if (!cmd) {
-      if (!['zip', 'unzip', 'mount'].includes(a)) fail(`error: Found argument '${a}' which wasn't expected, or isn't valid in this context\n\n${USAGE}`, 1);
+      if (!['zip', 'unzip', 'mount'].includes(a))
+        fail(`error: Found argument '${a}' which wasn't expected, or isn't valid in this context\n\n${USAGE}`, 1);
       cmd = a;
     } else positional.push(a);
   }
-  if (!enclave) fail(`error: The following required arguments were not provided:\n    --enclave <enclave>\n\n${USAGE}`, 1);
+  if (!enclave)
+    fail(`error: The following required arguments were not provided:\n    --enclave <enclave>\n\n${USAGE}`, 1);
   if (!cmd) fail(`error: 'sefs-cli' requires a subcommand, but one was not provided\n\n${USAGE}`, 1);
-  const want = { zip: ['<dir>', '<image>', '<mac>'], unzip: ['<image>', '<dir>'], mount: ['<image>', '<container>', '<dir>'] }[cmd]!;
+  const want = {
+    zip: ['<dir>', '<image>', '<mac>'],
+    unzip: ['<image>', '<dir>'],
+    mount: ['<image>', '<container>', '<dir>'],
+  }[cmd]!;
   if (positional.length < want.length) {
-    fail(`error: The following required arguments were not provided:\n${want.slice(positional.length).map((w) => `    ${w}`).join('\n')}\n\n${USAGE}`, 1);
+    fail(
+      `error: The following required arguments were not provided:\n${want
+        .slice(positional.length)
+        .map((w) => `    ${w}`)
+        .join('\n')}\n\n${USAGE}`,
+      1,
+    );
   }
-  if (positional.length > want.length) fail(`error: Found argument '${positional[want.length]}' which wasn't expected, or isn't valid in this context\n\n${USAGE}`, 1);
+  if (positional.length > want.length)
+    fail(
+      `error: Found argument '${positional[want.length]}' which wasn't expected, or isn't valid in this context\n\n${USAGE}`,
+      1,
+    );
   return { enclave, cmd, positional, key, protectIntegrity };
 }
 
@@ -72,7 +91,10 @@ export async function sefsCli(argv: string[]): Promise<void> {
   }
   console.log(`[+] ${NO_ENCLAVE}: the secure-FS work is done by occlum-studio's engine`);
   if (o.cmd === 'mount') {
-    fail('occlum stand-in: sefs-cli mount needs FUSE and an SGX enclave; read the image with `occlum-studio fs` instead', 1);
+    fail(
+      'occlum stand-in: sefs-cli mount needs FUSE and an SGX enclave; read the image with `occlum-studio fs` instead',
+      1,
+    );
   }
   if (o.cmd === 'zip') {
     const [dir, image, mac] = o.positional as [string, string, string];
@@ -94,7 +116,10 @@ export async function sefsCli(argv: string[]): Promise<void> {
   }
   const [image, dir] = o.positional as [string, string];
   if (!o.key && !o.protectIntegrity) {
-    fail('occlum stand-in: an image sealed with the SGX auto key needs an enclave; unzip takes --protect-integrity or --key here', 1);
+    fail(
+      'occlum stand-in: an image sealed with the SGX auto key needs an enclave; unzip takes --protect-integrity or --key here',
+      1,
+    );
   }
   const key = keyOf(o.key);
   if (existsSync(dir)) osError(17, 'AlreadyExists', 'File exists');

@@ -45,7 +45,8 @@ function options(argv: string[], allowed: string[]): Record<string, string> {
   const o: Record<string, string> = {};
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i]!;
-    if (!allowed.includes(k) || argv[i + 1] === undefined) fail(`Command line is not correct: unexpected ${JSON.stringify(k)}\n${USAGE}`, 255);
+    if (!allowed.includes(k) || argv[i + 1] === undefined)
+      fail(`Command line is not correct: unexpected ${JSON.stringify(k)}\n${USAGE}`, 255);
     o[k] = argv[i + 1]!;
   }
   return o;
@@ -68,20 +69,26 @@ function checkConfig(xml: string): { values: Record<string, bigint>; problem?: s
   if (v('ProdID') > 0xffffn) return { values, problem: 'The value of "ProdID" is out of range.' };
   if (v('ISVSVN') > 0xffffn) return { values, problem: 'The value of "ISVSVN" is out of range.' };
   if (v('TCSNum', 1n) < 1n) return { values, problem: 'The value of "TCSNum" is out of range.' };
-  if (v('TCSMaxNum', v('TCSNum', 1n)) < v('TCSNum', 1n)) return { values, problem: 'Maximum number of TCS is not correct.' };
-  if (v('PKRU') > 2n || v('AMX') > 2n) return { values, problem: `The value of "${v('PKRU') > 2n ? 'PKRU' : 'AMX'}" is out of range.` };
-  if (!page('StackMaxSize') || !page('StackMinSize') || v('StackMaxSize', 8192n) < 8192n) return { values, problem: 'Stack size setting is not correct.' };
-  if (!page('HeapMaxSize') || !page('HeapMinSize') || !page('HeapInitSize')) return { values, problem: 'Heap size setting is not correct: size is not page aligned.' };
+  if (v('TCSMaxNum', v('TCSNum', 1n)) < v('TCSNum', 1n))
+    return { values, problem: 'Maximum number of TCS is not correct.' };
+  if (v('PKRU') > 2n || v('AMX') > 2n)
+    return { values, problem: `The value of "${v('PKRU') > 2n ? 'PKRU' : 'AMX'}" is out of range.` };
+  if (!page('StackMaxSize') || !page('StackMinSize') || v('StackMaxSize', 8192n) < 8192n)
+    return { values, problem: 'Stack size setting is not correct.' };
+  if (!page('HeapMaxSize') || !page('HeapMinSize') || !page('HeapInitSize'))
+    return { values, problem: 'Heap size setting is not correct: size is not page aligned.' };
   if (!page('ReservedMemMaxSize') || !page('ReservedMemMinSize') || !page('ReservedMemInitSize')) {
     return { values, problem: 'Reserved memory size setting is not correct: size is not page aligned.' };
   }
-  if (!page('UserRegionSize')) return { values, problem: 'User region size setting is not correct: size is not page aligned.' };
+  if (!page('UserRegionSize'))
+    return { values, problem: 'User region size setting is not correct: size is not page aligned.' };
   return { values };
 }
 
 function sign(argv: string[]): void {
   const o = options(argv, ['-key', '-enclave', '-out', '-config', '-ignore-init-sec-error', '-resign']);
-  for (const k of ['-key', '-enclave', '-out', '-config']) if (!o[k]) fail(`Command line is not correct: ${k} is missing\n${USAGE}`, 255);
+  for (const k of ['-key', '-enclave', '-out', '-config'])
+    if (!o[k]) fail(`Command line is not correct: ${k} is missing\n${USAGE}`, 255);
   if (!existsSync(o['-enclave']!)) error(`The enclave file "${o['-enclave']}" cannot be opened.`);
   let pem: string;
   try {
@@ -96,7 +103,8 @@ function sign(argv: string[]): void {
     return error('The key file is not a valid RSA private key in PEM format.');
   }
   if (!jwk.n || Buffer.from(jwk.n, 'base64url').length * 8 !== 3072) error('The required key size must be 3072 bits.');
-  if (Buffer.from(jwk.e ?? '', 'base64url').toString('hex') !== '03') error("The exponent of the input key is invalid. Only '3' is accepted as the exponent.");
+  if (Buffer.from(jwk.e ?? '', 'base64url').toString('hex') !== '03')
+    error("The exponent of the input key is invalid. Only '3' is accepted as the exponent.");
   let xml: string;
   try {
     xml = readFileSync(o['-config']!, 'utf8');
@@ -109,10 +117,13 @@ function sign(argv: string[]): void {
   const tcs = values.TCSNum ?? 1n;
   console.log(`tcs_num ${tcs}, tcs_max_num ${values.TCSMaxNum ?? tcs}, tcs_min_pool ${values.TCSMinPool ?? 1n}`);
   // An estimate of the enclave's size (there is no enclave layout here): heap, TCS stacks, reserved memory.
-  const mem = (values.HeapMaxSize ?? 0n) + (values.ReservedMemMaxSize ?? 0n) + tcs * ((values.StackMaxSize ?? 0n) + 5n * 4096n);
+  const mem =
+    (values.HeapMaxSize ?? 0n) + (values.ReservedMemMaxSize ?? 0n) + tcs * ((values.StackMaxSize ?? 0n) + 5n * 4096n);
   console.log(`The required memory is ${mem}B.`);
   console.log(`The required memory is 0x${mem.toString(16)}, ${mem / 1024n} KB.`);
-  console.log(`${NO_ENCLAVE}: nothing was measured or signed; MRENCLAVE is a SHA-256 of the enclave file and Enclave.xml`);
+  console.log(
+    `${NO_ENCLAVE}: nothing was measured or signed; MRENCLAVE is a SHA-256 of the enclave file and Enclave.xml`,
+  );
   const enclave = readFileSync(o['-enclave']!);
   const sig: StandinSigstruct = {
     mrenclave: createHash('sha256').update(enclave).update(xml).digest('hex'),
@@ -125,11 +136,13 @@ function sign(argv: string[]): void {
   console.log('Succeed.');
 }
 
-const hexLines = (hex: string) => (hex.match(/.{32}/g) ?? []).map((l) => (l.match(/../g) ?? []).map((b) => `0x${b}`).join(' ')).join('\n');
+const hexLines = (hex: string) =>
+  (hex.match(/.{32}/g) ?? []).map((l) => (l.match(/../g) ?? []).map((b) => `0x${b}`).join(' ')).join('\n');
 
 function dump(argv: string[]): void {
   const o = options(argv, ['-enclave', '-dumpfile', '-cssfile']);
-  if (!o['-enclave'] || !o['-dumpfile']) fail(`Command line is not correct: -enclave and -dumpfile are required\n${USAGE}`, 255);
+  if (!o['-enclave'] || !o['-dumpfile'])
+    fail(`Command line is not correct: -enclave and -dumpfile are required\n${USAGE}`, 255);
   if (!existsSync(o['-enclave']!)) error(`The enclave file "${o['-enclave']}" cannot be opened.`);
   const sig = readSigstruct(o['-enclave']!);
   if (!sig) error(`${o['-enclave']} was not signed by the occlum stand-in's sgx_sign (no SIGSTRUCT found).`);

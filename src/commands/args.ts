@@ -75,7 +75,9 @@ export function instanceDir(option: string | undefined, positional: string | und
   const dir = resolve(given ?? '.');
   if (mustExist && !(existsSync(dir) && statSync(dir).isDirectory())) {
     const how = option !== undefined ? ' (given with -C)' : '';
-    throw new InputError(`${given ?? dir}: no such directory${how}; give an instance directory (-C DIR), or run in one`);
+    throw new InputError(
+      `${given ?? dir}: no such directory${how}; give an instance directory (-C DIR), or run in one`,
+    );
   }
   return dir;
 }

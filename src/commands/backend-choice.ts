@@ -12,7 +12,11 @@ export interface OpenedBackend {
   choice: BackendChoice;
 }
 
-export function openCommandBackend(dir: string, requested: string | undefined, opts: Omit<OpenBackendOptions, 'backend'> = {}): OpenedBackend {
+export function openCommandBackend(
+  dir: string,
+  requested: string | undefined,
+  opts: Omit<OpenBackendOptions, 'backend'> = {},
+): OpenedBackend {
   try {
     return openBackend(dir, { ...opts, backend: requested });
   } catch (e) {
@@ -25,7 +29,9 @@ export function openCommandBackend(dir: string, requested: string | undefined, o
 export function backendFlag(value: string | undefined): string | undefined {
   if (value === undefined || value === 'auto') return undefined;
   if (value !== 'occlum' && value !== 'host') {
-    throw new UsageError(`unknown backend "${value}": use --backend occlum, --backend host, or leave it out to choose automatically`);
+    throw new UsageError(
+      `unknown backend "${value}": use --backend occlum, --backend host, or leave it out to choose automatically`,
+    );
   }
   return value;
 }
@@ -42,7 +48,9 @@ export interface BackendOnlyFlag {
 export function refuseFlags(choice: BackendChoice, flags: BackendOnlyFlag[]): void {
   const bad = flags.find((f) => f.given);
   if (!bad) return;
-  throw new UsageError(`${bad.flag} is not supported by the ${choice.kind} backend (chosen: ${choice.reason}): ${bad.why}`);
+  throw new UsageError(
+    `${bad.flag} is not supported by the ${choice.kind} backend (chosen: ${choice.reason}): ${bad.why}`,
+  );
 }
 
 export function backendLabel(kind: BackendKind): string {

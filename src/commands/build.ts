@@ -40,7 +40,9 @@ export const command: Command = {
     const dir = instanceDir(values.instance, positionals[0]);
     const sgxMode = values['sgx-mode'];
     if (sgxMode !== undefined && !['HW', 'SIM', 'HYPER'].includes(sgxMode)) {
-      throw new UsageError(`--sgx-mode must be HW, SIM or HYPER, got "${sgxMode}" (Occlum would record any other value verbatim and build for simulation)`);
+      throw new UsageError(
+        `--sgx-mode must be HW, SIM or HYPER, got "${sgxMode}" (Occlum would record any other value verbatim and build for simulation)`,
+      );
     }
     const edmm = values['enable-edmm'];
     if (edmm !== undefined && edmm !== 'Y' && edmm !== 'N') {
@@ -50,7 +52,10 @@ export const command: Command = {
       const v = values[name];
       if (v === undefined) continue;
       // Occlum's own wording for these two (spec 1.3); the studio adds which option and the fix.
-      if (v === '') throw new InputError(`Error: empty ${name === 'image-key' ? 'secure image key' : name === 'sign-key' ? 'signing key' : 'signing tool'} path (--${name}): give a file path or leave the option out`);
+      if (v === '')
+        throw new InputError(
+          `Error: empty ${name === 'image-key' ? 'secure image key' : name === 'sign-key' ? 'signing key' : 'signing tool'} path (--${name}): give a file path or leave the option out`,
+        );
       if (!existsSync(v)) {
         const what = name === 'image-key' ? 'secure image key' : name === 'sign-key' ? 'signing key' : 'signing tool';
         throw new InputError(`Error: invalid ${what} path: ${v} (--${name}: the file does not exist)`);
@@ -67,15 +72,39 @@ export const command: Command = {
     });
     if (choice.kind === 'host') {
       refuseFlags(choice, [
-        { flag: '--sgx-mode', given: sgxMode !== undefined, why: `${NO_ENCLAVE}; leave it out, or install Occlum and use --backend occlum` },
-        { flag: '--sign-key', given: values['sign-key'] !== undefined, why: `${NO_ENCLAVE}, so there is nothing to sign; leave it out, or use --backend occlum` },
-        { flag: '--sign-tool', given: values['sign-tool'] !== undefined, why: `${NO_ENCLAVE}, so there is nothing to sign; leave it out, or use --backend occlum` },
-        { flag: '--enable-edmm', given: edmm !== undefined, why: `${NO_ENCLAVE}, so there is no enclave memory to manage; leave it out, or use --backend occlum` },
-        { flag: '--buildin-image-key', given: values['buildin-image-key']!, why: 'it has no initfs stage to carry the key; pass --image-key alone (the host backend reads the key file at run time)' },
+        {
+          flag: '--sgx-mode',
+          given: sgxMode !== undefined,
+          why: `${NO_ENCLAVE}; leave it out, or install Occlum and use --backend occlum`,
+        },
+        {
+          flag: '--sign-key',
+          given: values['sign-key'] !== undefined,
+          why: `${NO_ENCLAVE}, so there is nothing to sign; leave it out, or use --backend occlum`,
+        },
+        {
+          flag: '--sign-tool',
+          given: values['sign-tool'] !== undefined,
+          why: `${NO_ENCLAVE}, so there is nothing to sign; leave it out, or use --backend occlum`,
+        },
+        {
+          flag: '--enable-edmm',
+          given: edmm !== undefined,
+          why: `${NO_ENCLAVE}, so there is no enclave memory to manage; leave it out, or use --backend occlum`,
+        },
+        {
+          flag: '--buildin-image-key',
+          given: values['buildin-image-key']!,
+          why: 'it has no initfs stage to carry the key; pass --image-key alone (the host backend reads the key file at run time)',
+        },
       ]);
     } else {
       refuseFlags(choice, [
-        { flag: '--keep-run', given: values['keep-run']!, why: '`occlum build` always deletes run/ (the writable layer); copy out what you need first, or use --backend host' },
+        {
+          flag: '--keep-run',
+          given: values['keep-run']!,
+          why: '`occlum build` always deletes run/ (the writable layer); copy out what you need first, or use --backend host',
+        },
       ]);
     }
     let r;
@@ -85,7 +114,13 @@ export const command: Command = {
         imageKey: abs(values['image-key']),
         force: values.force,
         ...(choice.kind === 'occlum'
-          ? { sgxMode: sgxMode as SgxMode | undefined, signKey: abs(values['sign-key']), signTool: abs(values['sign-tool']), buildinImageKey: values['buildin-image-key'], ...(edmm !== undefined ? { enableEdmm: edmm === 'Y' } : {}) }
+          ? {
+              sgxMode: sgxMode as SgxMode | undefined,
+              signKey: abs(values['sign-key']),
+              signTool: abs(values['sign-tool']),
+              buildinImageKey: values['buildin-image-key'],
+              ...(edmm !== undefined ? { enableEdmm: edmm === 'Y' } : {}),
+            }
           : {}),
       });
     } catch (err) {
@@ -115,7 +150,9 @@ export const command: Command = {
       return 1;
     }
     if (choice.kind === 'host') {
-      say(`Built the Occlum image successfully (host backend, no enclave): ${r.filesStaged} entries, ${r.filesReused} reused, ${r.ms.toFixed(0)} ms`);
+      say(
+        `Built the Occlum image successfully (host backend, no enclave): ${r.filesStaged} entries, ${r.filesReused} reused, ${r.ms.toFixed(0)} ms`,
+      );
     } else {
       say(`occlum-studio: built with the ${backendLabel(choice.kind)} (${choice.reason}) in ${r.ms.toFixed(0)} ms`);
     }

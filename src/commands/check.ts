@@ -33,8 +33,12 @@ function resolveTarget(arg: string): Target {
     file = join(abs, 'Occlum.json');
     instanceDir = abs;
     if (!existsSync(file)) {
-      const lower = existsSync(join(abs, 'occlum.json')) ? ' (there is an occlum.json: Occlum reads only the name Occlum.json)' : '';
-      throw new InputError(`${arg}: no Occlum.json in this directory${lower}; give an instance directory or a config file`);
+      const lower = existsSync(join(abs, 'occlum.json'))
+        ? ' (there is an occlum.json: Occlum reads only the name Occlum.json)'
+        : '';
+      throw new InputError(
+        `${arg}: no Occlum.json in this directory${lower}; give an instance directory or a config file`,
+      );
     }
   } else {
     // A file inside an instance directory gets the host checks (mount sources, image/).
@@ -55,7 +59,9 @@ function formatResult(t: Target, r: CheckResult): string[] {
   const how = r.explicitVersion
     ? `Occlum ${r.version} rules`
     : `Occlum ${r.version} rules, detected: ${r.detection.reasons.join('; ')}`;
-  out.push(`${t.display}: ${plural(r.counts.error, 'error')}, ${plural(r.counts.warning, 'warning')}, ${plural(r.counts.info, 'note')} (${how})`);
+  out.push(
+    `${t.display}: ${plural(r.counts.error, 'error')}, ${plural(r.counts.warning, 'warning')}, ${plural(r.counts.info, 'note')} (${how})`,
+  );
   return out;
 }
 
@@ -71,7 +77,9 @@ export const command: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, OPTIONS);
     if (values.instance !== undefined && positionals.length > 0) {
-      throw new UsageError(`the instance directory is given twice (-C ${values.instance} and ${positionals[0]}): give it once`);
+      throw new UsageError(
+        `the instance directory is given twice (-C ${values.instance} and ${positionals[0]}): give it once`,
+      );
     }
     let version: VersionId | undefined;
     if (values['occlum-version'] !== undefined) {
@@ -97,10 +105,23 @@ export const command: Command = {
       } catch (err) {
         throw new InputError(`${t.display}: cannot read: ${(err as Error).message}`);
       }
-      const r = checkConfig(text, { version: v, instanceDir: t.instanceDir, fileName: basename(t.file), release: values.release });
+      const r = checkConfig(text, {
+        version: v,
+        instanceDir: t.instanceDir,
+        fileName: basename(t.file),
+        release: values.release,
+      });
       if (r.counts.error > 0 || (values.strict && r.counts.warning > 0)) failed = true;
       if (values.json) {
-        json.push({ file: t.display, version: r.version, explicitVersion: r.explicitVersion, detection: r.detection, counts: r.counts, diagnostics: r.diagnostics, notes });
+        json.push({
+          file: t.display,
+          version: r.version,
+          explicitVersion: r.explicitVersion,
+          detection: r.detection,
+          counts: r.counts,
+          diagnostics: r.diagnostics,
+          notes,
+        });
       } else {
         for (const n of notes) sayErr(`occlum-studio: ${n}`);
         say(...formatResult(t, r));

@@ -40,7 +40,10 @@ export class UsageError extends Error {}
 
 /** A failure with a message meant for the user (no stack trace), exit 1 unless given. */
 export class UserError extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT.problems) {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.problems,
+  ) {
     super(message);
   }
 }

@@ -85,7 +85,8 @@ function compileDemo(instanceDir: string): string {
   mkdirSync(dirname(out), { recursive: true });
   const [cc, ...args] = DEMO_COMPILE;
   const r = spawnSync(cc!, args, { cwd: instanceDir, encoding: 'utf8' });
-  if (r.status !== 0) throw new UserError(`musl-gcc failed to compile the demo program:\n${(r.stderr || r.stdout || '').trim()}`);
+  if (r.status !== 0)
+    throw new UserError(`musl-gcc failed to compile the demo program:\n${(r.stderr || r.stdout || '').trim()}`);
   chmodSync(out, 0o755);
   return out;
 }
@@ -103,7 +104,11 @@ export const command: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, OPTIONS);
     if (positionals.length > 1) throw new UsageError(`demo takes at most one directory, got ${positionals.length}`);
-    const dir = instanceArg(values.instance, positionals[0] ?? (values.instance === undefined ? DEFAULT_DIR : undefined), false);
+    const dir = instanceArg(
+      values.instance,
+      positionals[0] ?? (values.instance === undefined ? DEFAULT_DIR : undefined),
+      false,
+    );
     const note = values.json ? () => {} : (line: string) => say(line);
     requireMusl();
 
@@ -112,7 +117,9 @@ export const command: Command = {
       note(`Reusing the instance in ${dir}`);
     } else {
       if (existsSync(dir) && !isEmptyDir(dir)) {
-        throw new InputError(`${dir} exists and is not an Occlum instance; give a new or empty directory (e.g. occlum-studio demo ./my-demo)`);
+        throw new InputError(
+          `${dir} exists and is not an Occlum instance; give a new or empty directory (e.g. occlum-studio demo ./my-demo)`,
+        );
       }
       try {
         // newInstance wants a path that does not exist yet; an empty directory is fine to replace.
@@ -144,7 +151,8 @@ export const command: Command = {
     note(`Built the image with the host backend (no enclave) in ${build.ms.toFixed(0)} ms`);
 
     const interactive = process.stdout.isTTY && process.stdin.isTTY && !values['no-open'] && !values.json;
-    if (values.json) printJson({ ok: true, dir, created, entry: DEMO_ENTRY, build: { ms: build.ms, rootMac: build.rootMac } });
+    if (values.json)
+      printJson({ ok: true, dir, created, entry: DEMO_ENTRY, build: { ms: build.ms, rootMac: build.rootMac } });
     if (!interactive) {
       note(`Run it:  occlum-studio run -C ${dir} ${DEMO_ENTRY}`);
       note(`Or open the studio on it:  occlum-studio ${dir}`);

@@ -17,17 +17,22 @@ function formatReport(r: MachineReport): string {
   for (const b of r.backends) {
     lines.push(`  ${b.backend.padEnd(7)} ${b.summary}`);
     if (b.backend === 'occlum' && r.occlum) {
-      for (const m of b.modes) lines.push(`          ${m.name}: ${m.ready ? 'ready' : `not ready (${m.missing.join('; ')})`}`);
+      for (const m of b.modes)
+        lines.push(`          ${m.name}: ${m.ready ? 'ready' : `not ready (${m.missing.join('; ')})`}`);
     }
   }
   const ready = r.backends.filter((b) => b.ready).map((b) => b.backend);
-  lines.push('', ready.length ? `usable here: ${ready.join(', ')}` : 'no backend can run here: fix the items marked "no" above');
+  lines.push(
+    '',
+    ready.length ? `usable here: ${ready.join(', ')}` : 'no backend can run here: fix the items marked "no" above',
+  );
   return lines.join('\n');
 }
 
 export const command: Command = {
   name: 'doctor',
-  summary: 'Check what this machine offers (Occlum, SGX, aesmd, FSGSBASE, bubblewrap, node-pty, the native addon) and which backends can run.',
+  summary:
+    'Check what this machine offers (Occlum, SGX, aesmd, FSGSBASE, bubblewrap, node-pty, the native addon) and which backends can run.',
   usage: 'occlum-studio doctor [--json]',
   options: OPTIONS,
   async run(argv) {

@@ -31,7 +31,8 @@ export const command: Command = {
   name: 'exec',
   summary:
     'Run a program in the started server (shares its run layer and ramfs), like `occlum exec`, through the chosen backend (--backend occlum|host; default: occlum when installed).',
-  usage: 'occlum-studio exec [-C DIR] [--backend occlum|host] [--log-file f] [--allow-fork] [--exit-status] <path> [args…]',
+  usage:
+    'occlum-studio exec [-C DIR] [--backend occlum|host] [--log-file f] [--allow-fork] [--exit-status] <path> [args…]',
   options: OPTIONS,
   instance: 'option',
   programAfter: 'first-argument',
@@ -42,9 +43,13 @@ export const command: Command = {
     const logFile = a.values['log-file'];
     const allowFork = a.values['allow-fork'];
     const exitStatus = a.values['exit-status'];
-    const { backend, choice } = openCommandBackend(dir, backendFlag(a.values.backend), { events: { log: logSink(logFile) } });
+    const { backend, choice } = openCommandBackend(dir, backendFlag(a.values.backend), {
+      events: { log: logSink(logFile) },
+    });
     if (choice.kind === 'occlum' && allowFork) {
-      throw new UsageError(`--allow-fork is not supported by the occlum backend (chosen: ${choice.reason}): Occlum has no fork(); the flag only relaxes the host sandbox`);
+      throw new UsageError(
+        `--allow-fork is not supported by the occlum backend (chosen: ${choice.reason}): Occlum has no fork(); the flag only relaxes the host sandbox`,
+      );
     }
     const mark = choice.kind === 'occlum' && logFile ? serverLogMark(dir) : null;
     const release = holdSignals();

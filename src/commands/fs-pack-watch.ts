@@ -29,8 +29,14 @@ export async function packWatch(o: PackWatchOptions): Promise<number> {
   const outRoot = resolve(o.outRoot);
   const macFile = resolve(o.macFile);
   // Output inside the watched tree would trigger its own next pack (and be packed into itself).
-  for (const [what, p] of [['--out', outRoot], ['--mac-file', macFile]] as const) {
-    if (isInside(p, src) || isInside(p, given)) throw new UsageError(`${what} ${p} lies inside the watched source ${given}: put the image outside the source tree`);
+  for (const [what, p] of [
+    ['--out', outRoot],
+    ['--mac-file', macFile],
+  ] as const) {
+    if (isInside(p, src) || isInside(p, given))
+      throw new UsageError(
+        `${what} ${p} lies inside the watched source ${given}: put the image outside the source tree`,
+      );
   }
   const emit = o.json ? (obj: object) => process.stdout.write(JSON.stringify(obj) + '\n') : undefined;
   const packer = new LivePacker({
@@ -108,7 +114,9 @@ function printText(e: LivePackEvent): void {
     sayErr(`${time} watcher: ${e.message} (the next pack walks the whole tree)`);
     return;
   }
-  const shown = e.paths.slice(0, TEXT_PATHS).join(', ') + (e.paths.length > TEXT_PATHS ? ` (+${e.paths.length - TEXT_PATHS} more)` : '');
+  const shown =
+    e.paths.slice(0, TEXT_PATHS).join(', ') +
+    (e.paths.length > TEXT_PATHS ? ` (+${e.paths.length - TEXT_PATHS} more)` : '');
   const how = e.hinted ? shown : `walk (${e.unhinted})${shown ? `: ${shown}` : ''}`;
   if (e.type === 'error') {
     sayErr(`${time} pack failed: ${errorMessage(e)} [${how}]; watching on`);

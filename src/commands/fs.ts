@@ -3,9 +3,23 @@
 import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { type Command, InputError, UsageError, UserError, exitWhenStdoutCloses, printJson, say, sayErr } from './command.ts';
+import {
+  type Command,
+  InputError,
+  UsageError,
+  UserError,
+  exitWhenStdoutCloses,
+  printJson,
+  say,
+  sayErr,
+} from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
-import { MAX_SMALL_FILE_BYTES, readConfigText, readGeneratedText, readTextIfPresent } from '../core/instance/safe-read.ts';
+import {
+  MAX_SMALL_FILE_BYTES,
+  readConfigText,
+  readGeneratedText,
+  readTextIfPresent,
+} from '../core/instance/safe-read.ts';
 import { packWatch } from './fs-pack-watch.ts';
 import { hostImageKeyFile, hostRunLayer, openHostFs, runOnlyView } from '../core/backend/host/fs-view.ts';
 import {
@@ -106,11 +120,16 @@ function locate(dirArg: string | undefined): Target {
   const dir = instanceDir(dirArg, undefined);
   if (existsSync(join(dir, 'metadata'))) return { imageRoot: dir };
   const imageRoot = join(dir, 'build/mount/__ROOT');
-  if (existsSync(join(imageRoot, 'metadata'))) return { instance: dir, imageRoot, runRoot: join(dir, 'run/mount/__ROOT') };
+  if (existsSync(join(imageRoot, 'metadata')))
+    return { instance: dir, imageRoot, runRoot: join(dir, 'run/mount/__ROOT') };
   if (existsSync(join(dir, '.__occlum_status')) || existsSync(join(dir, 'Occlum.json'))) {
-    throw new InputError(`${dir}: the instance has no secure image yet (build/mount/__ROOT/metadata is missing); build it first`);
+    throw new InputError(
+      `${dir}: the instance has no secure image yet (build/mount/__ROOT/metadata is missing); build it first`,
+    );
   }
-  throw new InputError(`${dir}: neither an Occlum instance (build/mount/__ROOT) nor an SEFS __ROOT directory (metadata)`);
+  throw new InputError(
+    `${dir}: neither an Occlum instance (build/mount/__ROOT) nor an SEFS __ROOT directory (metadata)`,
+  );
 }
 
 function intOpt(v: string | undefined, what: string): number | undefined {
@@ -124,7 +143,9 @@ function occlumMetadata(instance: string | undefined): { productId?: number; isv
   if (!instance) return {};
   for (const f of ['build/Occlum.json', 'Occlum.json']) {
     try {
-      const j = JSON.parse(f === 'Occlum.json' ? readConfigText(join(instance, f), f) : readGeneratedText(join(instance, f), f)) as { metadata?: { product_id?: number; version_number?: number; debuggable?: boolean } };
+      const j = JSON.parse(
+        f === 'Occlum.json' ? readConfigText(join(instance, f), f) : readGeneratedText(join(instance, f), f),
+      ) as { metadata?: { product_id?: number; version_number?: number; debuggable?: boolean } };
       const m = j.metadata ?? {};
       return { productId: m.product_id, isvSvn: m.version_number, debuggable: m.debuggable };
     } catch {
@@ -162,8 +183,11 @@ function imageKeyOf(v: Values, t: Target): KeyMode {
   }
   if (t.instance) {
     try {
-      const cfg = JSON.parse(readGeneratedText(join(t.instance, 'build/image_config.json'), 'build/image_config.json')) as { image_type?: string };
-      if (cfg.image_type === 'encrypted') throw new InputError(`${t.instance}: the image is encrypted (build/image_config.json): pass --image-key FILE`);
+      const cfg = JSON.parse(
+        readGeneratedText(join(t.instance, 'build/image_config.json'), 'build/image_config.json'),
+      ) as { image_type?: string };
+      if (cfg.image_type === 'encrypted')
+        throw new InputError(`${t.instance}: the image is encrypted (build/image_config.json): pass --image-key FILE`);
     } catch (err) {
       if (err instanceof UserError) throw err;
     }
@@ -180,7 +204,13 @@ function layerMac(node: unknown, source: string): string | undefined {
     }
   } else if (node && typeof node === 'object') {
     const o = node as { source?: unknown; options?: { MAC?: unknown } };
-    if (typeof o.source === 'string' && o.source.replace(/^\.\//, '') === source && typeof o.options?.MAC === 'string' && o.options.MAC) return o.options.MAC;
+    if (
+      typeof o.source === 'string' &&
+      o.source.replace(/^\.\//, '') === source &&
+      typeof o.options?.MAC === 'string' &&
+      o.options.MAC
+    )
+      return o.options.MAC;
     for (const v of Object.values(node)) {
       const m = layerMac(v, source);
       if (m) return m;
@@ -227,13 +257,20 @@ function parseMacOrUsage(s: string): string {
 
 function openView(v: Values, t: Target): FsView {
   const layer = v.layer ?? 'image';
-  if (!['image', 'run', 'merged'].includes(layer)) throw new UsageError(`--layer must be image, run or merged (got "${layer}")`);
-  if (layer !== 'image' && !t.runRoot) throw new UsageError(`--layer ${layer} needs an instance directory (with run/mount/__ROOT), not a bare __ROOT`);
+  if (!['image', 'run', 'merged'].includes(layer))
+    throw new UsageError(`--layer must be image, run or merged (got "${layer}")`);
+  if (layer !== 'image' && !t.runRoot)
+    throw new UsageError(`--layer ${layer} needs an instance directory (with run/mount/__ROOT), not a bare __ROOT`);
   const imageKey = imageKeyOf(v, t);
   const runKey = (): KeyMode => {
     if (imageKey.kind === 'image-key') return imageKey;
     if (v['sgx-sim']) return simKey(v, t.instance);
-    const mode = t.instance ? (readTextIfPresent(join(t.instance, '.sgx_mode'), { what: '.sgx_mode', maxBytes: MAX_SMALL_FILE_BYTES })?.trim() ?? '') : '';
+    const mode = t.instance
+      ? (readTextIfPresent(join(t.instance, '.sgx_mode'), {
+          what: '.sgx_mode',
+          maxBytes: MAX_SMALL_FILE_BYTES,
+        })?.trim() ?? '')
+      : '';
     if (mode === 'HW') {
       throw new InputError(
         `${t.instance} was built for SGX hardware (.sgx_mode HW): its run layer is sealed with that CPU's seal key and cannot be read outside its enclave; use --layer image`,
@@ -254,7 +291,12 @@ function openView(v: Values, t: Target): FsView {
       const merged = openHostFs(openImage(t.imageRoot, imageKey, expectedMac(v, t).mac ?? ''), hostUpper);
       return layer === 'run' ? runOnlyView(merged) : merged;
     }
-    if (layer === 'image') return openImage(t.imageRoot, v['sgx-sim'] && !t.instance ? simKey(v, undefined) : imageKey, expectedMac(v, t).mac ?? '');
+    if (layer === 'image')
+      return openImage(
+        t.imageRoot,
+        v['sgx-sim'] && !t.instance ? simKey(v, undefined) : imageKey,
+        expectedMac(v, t).mac ?? '',
+      );
     if (layer === 'run') return openImage(t.runRoot!, runKey(), '');
     if (!existsSync(join(t.runRoot!, 'metadata'))) return openImage(t.imageRoot, imageKey, expectedMac(v, t).mac ?? '');
     return openUnion(t.imageRoot, t.runRoot!, { imageKey, runKey: runKey(), expectedMac: expectedMac(v, t).mac ?? '' });
@@ -268,7 +310,8 @@ function openView(v: Values, t: Target): FsView {
 function asUserError(err: unknown): Error {
   if (err instanceof UsageError || err instanceof UserError) return err;
   const code = (err as { code?: string }).code;
-  if (code === 'EMISSING' || code === 'EUSAGE' || code === 'EWRONGKEY' || code === 'EWRONGMODE') return new InputError((err as Error).message);
+  if (code === 'EMISSING' || code === 'EUSAGE' || code === 'EWRONGKEY' || code === 'EWRONGMODE')
+    return new InputError((err as Error).message);
   return new UserError((err as Error).message);
 }
 
@@ -286,16 +329,19 @@ function lsLine(e: FsEntry): string {
 
 function progressPrinter(json: boolean | undefined, what: string): ((p: Progress) => void) | undefined {
   if (json || !process.stderr.isTTY) return undefined;
-  return (p) => process.stderr.write(`\r${what} ${p.done}/${p.total} (${(Number(p.bytes ?? 0) / 1048576).toFixed(1)} MiB)\x1b[K`);
+  return (p) =>
+    process.stderr.write(`\r${what} ${p.done}/${p.total} (${(Number(p.bytes ?? 0) / 1048576).toFixed(1)} MiB)\x1b[K`);
 }
 
 function printVerify(r: VerifyReport, source: string | undefined): void {
   const head = r.ok ? 'OK' : 'FAILED';
   say(`${head}: ${r.files} files, ${(r.bytes / 1048576).toFixed(1)} MiB checked; root MAC ${r.rootMac}`);
   if (r.expectedRootMac) say(`expected root MAC ${r.expectedRootMac} (from ${source ?? 'caller'})`);
-  else say('no expected root MAC given (no .ROOT_MAC or config found): the chain is checked from the image\'s own root');
+  else say("no expected root MAC given (no .ROOT_MAC or config found): the chain is checked from the image's own root");
   for (const p of r.problems) {
-    const where = [p.hostFile && `host file ${p.hostFile}`, p.node !== undefined && `node ${p.node}`].filter(Boolean).join(', ');
+    const where = [p.hostFile && `host file ${p.hostFile}`, p.node !== undefined && `node ${p.node}`]
+      .filter(Boolean)
+      .join(', ');
     say(`  ${p.kind.padEnd(12)} ${p.path}${where ? ` (${where})` : ''}: ${p.message}`);
   }
   if (r.note) say(`note: ${r.note}`);
@@ -303,10 +349,15 @@ function printVerify(r: VerifyReport, source: string | undefined): void {
 
 async function pfCommand(sub: string | undefined, rest: string[], v: Values): Promise<number> {
   const file = rest[0];
-  if (!sub || !['info', 'cat', 'verify'].includes(sub)) throw new UsageError('fs pf needs one of info|cat|verify and a FILE');
+  if (!sub || !['info', 'cat', 'verify'].includes(sub))
+    throw new UsageError('fs pf needs one of info|cat|verify and a FILE');
   if (!file) throw new UsageError(`fs pf ${sub} needs a FILE`);
   if (!existsSync(file)) throw new InputError(`${file}: no such file`);
-  const key: KeyMode = v['image-key'] ? imageKeyOf(v, { imageRoot: '' }) : v['sgx-sim'] ? simKey(v, undefined) : { kind: 'integrity-only' };
+  const key: KeyMode = v['image-key']
+    ? imageKeyOf(v, { imageRoot: '' })
+    : v['sgx-sim']
+      ? simKey(v, undefined)
+      : { kind: 'integrity-only' };
   try {
     if (sub === 'cat') {
       process.stdout.write(await pfRead(file, key));
@@ -324,12 +375,18 @@ async function pfCommand(sub: string | undefined, rest: string[], v: Values): Pr
       }
       if (v.json) printJson({ file, header, info, error });
       else {
-        say(`${file}: ${header.magic === 'ELIF_XGS' ? 'SGX protected file' : `magic ${JSON.stringify(header.magic)}`}, version ${header.major}.${header.minor}, ${header.hostBytes} bytes on disk`);
-        say(`  header: use_user_kdk_key=${header.useUserKdkKey} integrity_only=${header.integrityOnly} update_flag=${header.updateFlag} isv_svn=${header.isvSvn} cpu_svn=${header.cpuSvn}`);
+        say(
+          `${file}: ${header.magic === 'ELIF_XGS' ? 'SGX protected file' : `magic ${JSON.stringify(header.magic)}`}, version ${header.major}.${header.minor}, ${header.hostBytes} bytes on disk`,
+        );
+        say(
+          `  header: use_user_kdk_key=${header.useUserKdkKey} integrity_only=${header.integrityOnly} update_flag=${header.updateFlag} isv_svn=${header.isvSvn} cpu_svn=${header.cpuSvn}`,
+        );
         say(`  MAC ${header.mac}`);
         if (info) {
           const i = info as { mode: string; size: number; nodes: number; extraNodes: number; recovered: boolean };
-          say(`  ${i.mode}; ${i.size} bytes of content in ${i.nodes} nodes${i.extraNodes ? ` (${i.extraNodes} extra trailing)` : ''}${i.recovered ? '; recovery journal applied in memory' : ''}; all nodes authenticate`);
+          say(
+            `  ${i.mode}; ${i.size} bytes of content in ${i.nodes} nodes${i.extraNodes ? ` (${i.extraNodes} extra trailing)` : ''}${i.recovered ? '; recovery journal applied in memory' : ''}; all nodes authenticate`,
+          );
         } else say(`  cannot open with ${key.kind}: ${error!.message}`);
       }
       return info ? 0 : 1;
@@ -372,7 +429,8 @@ export const command: Command = {
         const t = locate(v.instance);
         const view = openView(v, t);
         const path = rest[0] ?? '/';
-        if ((sub === 'stat' || sub === 'cat') && !rest[0]) throw new UsageError(`fs ${sub} needs a PATH inside the image`);
+        if ((sub === 'stat' || sub === 'cat') && !rest[0])
+          throw new UsageError(`fs ${sub} needs a PATH inside the image`);
         try {
           if (sub === 'cat') {
             const e = view.stat(path);
@@ -382,7 +440,9 @@ export const command: Command = {
           } else if (sub === 'stat') {
             const e = view.stat(path);
             if (json) printJson(e);
-            else for (const [k, val] of Object.entries(e)) say(`${k.padEnd(9)} ${k === 'mode' ? `0${(val as number).toString(8)} (${modeString(e)})` : val}`);
+            else
+              for (const [k, val] of Object.entries(e))
+                say(`${k.padEnd(9)} ${k === 'mode' ? `0${(val as number).toString(8)} (${modeString(e)})` : val}`);
           } else if (sub === 'ls') {
             const e = view.stat(path);
             const l = e.type === 'dir' ? view.listing(path) : { entries: [e], skipped: [] };
@@ -402,7 +462,14 @@ export const command: Command = {
                 const depth = i.path === '/' ? 0 : i.path.split('/').length - 1 - base;
                 const label = i.path === top.path ? i.path : i.name;
                 // The root is "/" already; other directories get a trailing slash.
-                const extra = i.type === 'symlink' ? ` -> ${i.target}` : i.type === 'dir' ? (i.path === '/' ? '' : '/') : `  (${i.size})`;
+                const extra =
+                  i.type === 'symlink'
+                    ? ` -> ${i.target}`
+                    : i.type === 'dir'
+                      ? i.path === '/'
+                        ? ''
+                        : '/'
+                      : `  (${i.size})`;
                 say(`${'  '.repeat(depth)}${label}${extra}${i.layer && i.layer !== 'image' ? `  [${i.layer}]` : ''}`);
               }
             }
@@ -437,7 +504,9 @@ export const command: Command = {
           if (progressPrinter(json, '')) process.stderr.write('\r\x1b[K');
           if (json) printJson(r);
           else {
-            say(`extracted ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks (${r.bytes} bytes) to ${resolve(dest)}`);
+            say(
+              `extracted ${r.files} files, ${r.dirs} directories, ${r.symlinks} symlinks (${r.bytes} bytes) to ${resolve(dest)}`,
+            );
             for (const s of r.skipped) say(`  skipped ${s.path}: ${s.reason}`);
           }
           return r.skipped.length ? 1 : 0;
@@ -471,21 +540,34 @@ export const command: Command = {
         const dir = instanceDir(v.instance, undefined);
         // -C may name an existing __ROOT itself: then it is the destination and SRC is required.
         const bareRoot = existsSync(join(dir, 'metadata'));
-        if (bareRoot && !rest[0]) throw new UsageError(`${dir} is an __ROOT directory: give the SRC directory to pack into it`);
+        if (bareRoot && !rest[0])
+          throw new UsageError(`${dir} is an __ROOT directory: give the SRC directory to pack into it`);
         const src = rest[0] ?? join(dir, 'image');
         if (!existsSync(src)) throw new InputError(`${src}: no such directory to pack`);
         const outRoot = v.out ?? (bareRoot ? dir : join(dir, 'build/mount/__ROOT'));
         const macFile = v['mac-file'] ?? join(outRoot, '..', '.ROOT_MAC');
         const key = v['image-key'] ? imageKeyOf(v, { imageRoot: outRoot }) : ({ kind: 'integrity-only' } as KeyMode);
         if (v.watch) {
-          if (!statSync(src).isDirectory()) throw new InputError(`${src}: not a directory; --watch packs a source directory`);
+          if (!statSync(src).isDirectory())
+            throw new InputError(`${src}: not a directory; --watch packs a source directory`);
           return packWatch({ src, outRoot, macFile, key, json: !!json });
         }
         try {
-          const r = await packImage({ src, outRoot, macFile, key, incremental: !v.full, onProgress: progressPrinter(json, 'packing') });
+          const r = await packImage({
+            src,
+            outRoot,
+            macFile,
+            key,
+            incremental: !v.full,
+            onProgress: progressPrinter(json, 'packing'),
+          });
           if (progressPrinter(json, '')) process.stderr.write('\r\x1b[K');
-          if (json) printJson({ ...r, outRoot: resolve(outRoot), macFile: resolve(macFile), info: imageInfo(outRoot, key) });
-          else say(`packed ${resolve(src)} -> ${resolve(outRoot)}: root MAC ${r.rootMac}; ${r.filesPacked} inode files written, ${r.filesReused} reused; ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms`);
+          if (json)
+            printJson({ ...r, outRoot: resolve(outRoot), macFile: resolve(macFile), info: imageInfo(outRoot, key) });
+          else
+            say(
+              `packed ${resolve(src)} -> ${resolve(outRoot)}: root MAC ${r.rootMac}; ${r.filesPacked} inode files written, ${r.filesReused} reused; ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.ms.toFixed(0)} ms`,
+            );
           return 0;
         } catch (err) {
           throw asUserError(err);
@@ -506,7 +588,10 @@ function reportSkipped(skipped: SkippedEntry[]): number {
     const name = s.name === undefined ? '' : ` entry ${JSON.stringify(s.name)}`;
     sayErr(`occlum-studio: skipped in ${s.path}${name}: ${s.reason}`);
   }
-  if (skipped.length) process.stderr.write(`occlum-studio: ${skipped.length} entr${skipped.length === 1 ? 'y was' : 'ies were'} left out (see above); fs verify checks the whole image\n`);
+  if (skipped.length)
+    process.stderr.write(
+      `occlum-studio: ${skipped.length} entr${skipped.length === 1 ? 'y was' : 'ies were'} left out (see above); fs verify checks the whole image\n`,
+    );
   return skipped.length ? 1 : 0;
 }
 

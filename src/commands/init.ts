@@ -40,7 +40,11 @@ export async function initThrough(
   const { backend, choice } = openCommandBackend(dir, backendFlag(values.backend));
   if (!(backend instanceof OcclumBackend)) {
     refuseFlags(choice, [
-      { flag: '--init-ra', given: values['init-ra'] !== undefined, why: 'the host backend has no init stage to attest from; leave it out, or install Occlum and use --backend occlum' },
+      {
+        flag: '--init-ra',
+        given: values['init-ra'] !== undefined,
+        why: 'the host backend has no init stage to attest from; leave it out, or install Occlum and use --backend occlum',
+      },
     ]);
     try {
       reportInit(verb === 'Created' ? newInstance(target) : initInstance(target), values.json!, verb);
@@ -69,7 +73,7 @@ function reportOcclumInit(dir: string, choice: BackendChoice, json: boolean, ver
 export const command: Command = {
   name: 'init',
   summary:
-    'Initialise an Occlum instance (Occlum.json, image/, initfs/) in a directory (default: the current one), with the installed `occlum init` (occlum backend, the default when Occlum is installed) or the studio\'s own template (--backend host).',
+    "Initialise an Occlum instance (Occlum.json, image/, initfs/) in a directory (default: the current one), with the installed `occlum init` (occlum backend, the default when Occlum is installed) or the studio's own template (--backend host).",
   usage: 'occlum-studio init [DIR | -C DIR] [--backend occlum|host] [--init-ra grpc_ratls|aecs] [--json]',
   options: INIT_OPTIONS,
   instance: 'option-or-positional',

@@ -31,7 +31,7 @@ const USAGE = [
   '  --level L     minimum level: error|warn|info|debug|trace (OCCLUM_LOG_LEVEL names: panic, fatal, warning too)',
   '  --grep RE     keep records whose text matches the regular expression (smart case)',
   '  --invert      keep records that do NOT match --grep',
-  '  --no-raw      drop lines that are not Occlum\'s (the program\'s own stderr, build output)',
+  "  --no-raw      drop lines that are not Occlum's (the program's own stderr, build output)",
   '  --json        one JSON object per record (NDJSON)',
 ].join('\n');
 
@@ -39,8 +39,10 @@ function buildFilter(values: Record<string, string | boolean | undefined>): LogF
   const f: LogFilter = { ...DEFAULT_FILTER };
   if (typeof values.level === 'string') {
     const { level, known } = checkLogLevel(values.level);
-    if (!known) throw new UsageError(`unknown level "${values.level}" for --level: use error, warn, info, debug or trace`);
-    if (level === 'off') throw new UsageError('--level off would hide every record: use error, warn, info, debug or trace');
+    if (!known)
+      throw new UsageError(`unknown level "${values.level}" for --level: use error, warn, info, debug or trace`);
+    if (level === 'off')
+      throw new UsageError('--level off would hide every record: use error, warn, info, debug or trace');
     f.minLevel = level;
   }
   if (typeof values.grep === 'string') {
@@ -62,7 +64,8 @@ function buildFilter(values: Record<string, string | boolean | undefined>): LogF
 
 async function openInput(file: string | undefined): Promise<NodeJS.ReadableStream> {
   if (file === undefined || file === '-') {
-    if (file === undefined && process.stdin.isTTY) throw new UsageError('no log given: pass a FILE, or pipe a log into `occlum-studio logs -`');
+    if (file === undefined && process.stdin.isTTY)
+      throw new UsageError('no log given: pass a FILE, or pipe a log into `occlum-studio logs -`');
     return process.stdin;
   }
   let st;
@@ -90,7 +93,8 @@ export const command: Command = {
   options: OPTIONS,
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, OPTIONS);
-    if (positionals.length > 1) throw new UsageError(`logs takes one FILE (or -), got ${positionals.length}: ${positionals.join(' ')}`);
+    if (positionals.length > 1)
+      throw new UsageError(`logs takes one FILE (or -), got ${positionals.length}: ${positionals.join(' ')}`);
     const filter = buildFilter(values);
     let keep;
     try {
@@ -112,7 +116,10 @@ export const command: Command = {
           out.write(JSON.stringify(h.length ? { ...r, hints: h } : r) + '\n');
         } else {
           out.write(formatRecord(r, { color }) + '\n');
-          for (const x of h) out.write(`      hint: ${x.suggestion}${x.configPath ? ` (Occlum.json: ${x.configPath.join('.')})` : ''}\n`);
+          for (const x of h)
+            out.write(
+              `      hint: ${x.suggestion}${x.configPath ? ` (Occlum.json: ${x.configPath.join('.')})` : ''}\n`,
+            );
         }
       }
     };
@@ -154,6 +161,7 @@ class OutputBuffer {
     this.parts = [];
     this.bytes = 0;
     if (data.length === 0) return;
-    if (!process.stdout.write(data)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+    if (!process.stdout.write(data))
+      await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
   }
 }

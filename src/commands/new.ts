@@ -6,7 +6,7 @@ import { instanceDir, parseCommandArgs } from './args.ts';
 export const command: Command = {
   name: 'new',
   summary:
-    'Create a new directory holding an initialised Occlum instance, with the installed `occlum new` (occlum backend, the default when Occlum is installed) or the studio\'s own template (--backend host).',
+    "Create a new directory holding an initialised Occlum instance, with the installed `occlum new` (occlum backend, the default when Occlum is installed) or the studio's own template (--backend host).",
   usage: 'occlum-studio new <DIR | -C DIR> [--backend occlum|host] [--init-ra grpc_ratls|aecs] [--json]',
   options: INIT_OPTIONS,
   instance: 'option-or-positional',

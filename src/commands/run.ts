@@ -18,16 +18,22 @@ export const command: Command = {
   name: 'run',
   summary:
     'Run a program of the built image like `occlum run`, through the chosen backend (--backend occlum|host; default: occlum when installed). Host: entry-point and path checks, verified build, env.default + env.untrusted only, fork() denied (--allow-fork turns that off); runtime log records (OCCLUM_LOG_LEVEL) go to stderr or --log-file. Occlum: `occlum run` in the instance directory, its LibOS log on stderr.',
-  usage: 'occlum-studio run [-C DIR] [--backend occlum|host] [--log-file f] [--allow-fork] [--full-verify] <path> [args…]',
+  usage:
+    'occlum-studio run [-C DIR] [--backend occlum|host] [--log-file f] [--allow-fork] [--full-verify] <path> [args…]',
   options: OPTIONS,
   instance: 'option',
   programAfter: 'first-argument',
   async run(argv) {
     const a = parseProgramCommand(argv, OPTIONS);
-    if (!a.path) throw new UsageError('at least one argument must be provided: the program path inside the image, e.g. /bin/hello');
+    if (!a.path)
+      throw new UsageError(
+        'at least one argument must be provided: the program path inside the image, e.g. /bin/hello',
+      );
     const dir = instanceDir(a.values.instance, undefined);
     const logFile = a.values['log-file'];
-    const { backend, choice } = openCommandBackend(dir, backendFlag(a.values.backend), { events: { log: logSink(logFile) } });
+    const { backend, choice } = openCommandBackend(dir, backendFlag(a.values.backend), {
+      events: { log: logSink(logFile) },
+    });
     if (choice.kind === 'occlum') {
       refuseFlags(choice, [
         {
@@ -35,13 +41,24 @@ export const command: Command = {
           given: logFile !== undefined,
           why: '`occlum run` gets this terminal and prints its LibOS log lines on stderr itself; redirect stderr instead (2>file)',
         },
-        { flag: '--allow-fork', given: a.values['allow-fork'], why: 'Occlum has no fork() (programs use posix_spawn); the flag only relaxes the host sandbox' },
-        { flag: '--full-verify', given: a.values['full-verify'], why: 'the enclave verifies the image itself when it mounts it; use `occlum-studio fs verify` to check it without running' },
+        {
+          flag: '--allow-fork',
+          given: a.values['allow-fork'],
+          why: 'Occlum has no fork() (programs use posix_spawn); the flag only relaxes the host sandbox',
+        },
+        {
+          flag: '--full-verify',
+          given: a.values['full-verify'],
+          why: 'the enclave verifies the image itself when it mounts it; use `occlum-studio fs verify` to check it without running',
+        },
       ]);
     }
     const release = holdSignals();
     try {
-      const exit = await backend.run(a.path, a.args, { denyFork: !a.values['allow-fork'], fullVerify: a.values['full-verify'] });
+      const exit = await backend.run(a.path, a.args, {
+        denyFork: !a.values['allow-fork'],
+        fullVerify: a.values['full-verify'],
+      });
       // The host backend throws for launch failures; occlum's own launcher prints little, so the
       // studio adds what it knows (the path problem, or the boot error it read).
       if (choice.kind === 'occlum' && (exit.status === 127 || /^Occlum failed to boot/.test(exit.meaning))) {

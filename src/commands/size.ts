@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { HostBackend } from '../core/backend/host/index.ts';
 import { loadConfigFile, saveConfigFile } from '../core/config/index.ts';
 import {
-  applyRecommendation, formatField, formatMeasurement, measureRun, recommend, targetVersion, DEFAULT_INTERVAL_MS,
+  applyRecommendation,
+  formatField,
+  formatMeasurement,
+  measureRun,
+  recommend,
+  targetVersion,
+  DEFAULT_INTERVAL_MS,
 } from '../core/sizing/index.ts';
 import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 import { InputError, printJson, UsageError, type Command } from './command.ts';

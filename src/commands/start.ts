@@ -18,10 +18,13 @@ export const command: Command = {
   instance: 'option',
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, OPTIONS);
-    if (positionals.length) throw new UsageError(`start takes no arguments (got "${positionals[0]}"); give the instance with -C DIR`);
+    if (positionals.length)
+      throw new UsageError(`start takes no arguments (got "${positionals[0]}"); give the instance with -C DIR`);
     const dir = instanceDir(values.instance, undefined);
     const logFile = values['log-file'];
-    const { backend, choice } = openCommandBackend(dir, backendFlag(values.backend), { events: { log: logSink(logFile) } });
+    const { backend, choice } = openCommandBackend(dir, backendFlag(values.backend), {
+      events: { log: logSink(logFile) },
+    });
     if (choice.kind === 'occlum') {
       refuseFlags(choice, [
         {

@@ -17,7 +17,8 @@ export const command: Command = {
   instance: 'option',
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, OPTIONS);
-    if (positionals.length) throw new UsageError(`status takes no arguments (got "${positionals[0]}"); give the instance with -C DIR`);
+    if (positionals.length)
+      throw new UsageError(`status takes no arguments (got "${positionals[0]}"); give the instance with -C DIR`);
     const dir = instanceDir(values.instance, undefined);
     const { backend, choice } = openCommandBackend(dir, backendFlag(values.backend));
     const status = await backend.status();

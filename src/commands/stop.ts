@@ -10,17 +10,20 @@ const OPTIONS = { ...INSTANCE_OPTION, backend: { type: 'string' }, timeout: { ty
 
 export const command: Command = {
   name: 'stop',
-  summary: "Stop the instance's server, like `occlum stop`, through the chosen backend (--backend occlum|host; default: occlum when installed).",
+  summary:
+    "Stop the instance's server, like `occlum stop`, through the chosen backend (--backend occlum|host; default: occlum when installed).",
   usage: 'occlum-studio stop [-C DIR] [--backend occlum|host] [--timeout ms]',
   options: OPTIONS,
   instance: 'option',
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, OPTIONS);
-    if (positionals.length) throw new UsageError(`stop takes no arguments (got "${positionals[0]}"); give the instance with -C DIR`);
+    if (positionals.length)
+      throw new UsageError(`stop takes no arguments (got "${positionals[0]}"); give the instance with -C DIR`);
     const dir = instanceDir(values.instance, undefined);
     const t = values.timeout;
     const timeout = t === undefined ? undefined : Number(t);
-    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0)) throw new UsageError(`--timeout must be a number of milliseconds, got "${t}"`);
+    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0))
+      throw new UsageError(`--timeout must be a number of milliseconds, got "${t}"`);
     // The occlum backend reports what `occlum stop` did (a kill after its timeout) as output.
     const { backend, choice } = openCommandBackend(dir, backendFlag(values.backend), {
       events: { output: (_s, c) => process.stderr.write(c) },

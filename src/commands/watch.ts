@@ -28,7 +28,8 @@ export const command: Command = {
   async run(argv) {
     const { own, program: runArgv } = splitProgram(argv, OPTIONS, '--run');
     const { values, positionals } = parseCommandArgs(own, OPTIONS);
-    if (positionals.length > 1) throw new UsageError('watch takes at most one instance directory (put the program after --run)');
+    if (positionals.length > 1)
+      throw new UsageError('watch takes at most one instance directory (put the program after --run)');
     let cmd: RunCommand | null = null;
     if (runArgv !== null) {
       const [path, ...args] = runArgv;
@@ -37,7 +38,9 @@ export const command: Command = {
     }
     const dir = instanceDir(values.instance, positionals[0]);
     if (!existsSync(join(dir, 'Occlum.json'))) {
-      throw new InputError(`${dir} is not an Occlum instance (no Occlum.json): run \`occlum-studio init\` there, or pass the instance directory`);
+      throw new InputError(
+        `${dir} is not an Occlum instance (no Occlum.json): run \`occlum-studio init\` there, or pass the instance directory`,
+      );
     }
     let settings;
     try {
@@ -94,10 +97,18 @@ type Printer = (event: string, data: Record<string, unknown>) => void;
 function wire(loop: DevLoop, print: Printer): void {
   const q = loop.queue;
   loop.on('change-set', (s) =>
-    print('change-set', { events: s.events, count: s.entries.length, entries: s.entries.map(entryJson), firstEventAt: s.firstEventAt, lastEventAt: s.lastEventAt }),
+    print('change-set', {
+      events: s.events,
+      count: s.entries.length,
+      entries: s.entries.map(entryJson),
+      firstEventAt: s.firstEventAt,
+      lastEventAt: s.lastEventAt,
+    }),
   );
   loop.on('watch-error', (err) => print('watch-error', { message: err.message }));
-  q.on('build-start', (r) => print('build-start', { id: r.id, trigger: r.trigger, count: r.changes.length, at: r.startedAt }));
+  q.on('build-start', (r) =>
+    print('build-start', { id: r.id, trigger: r.trigger, count: r.changes.length, at: r.startedAt }),
+  );
   q.on('build-output', (r, l) => print('build-output', { id: r.id, stream: l.stream, text: l.text }));
   q.on('build-end', (r) => print('build-end', recordJson(r)));
   q.on('deferred', (entries) => print('deferred', { count: entries.length }));
@@ -125,7 +136,9 @@ function recordJson(r: BuildRecord) {
     repacked: r.repacked,
     reused: r.reused,
     imageMac: r.imageMac,
-    cause: r.cause ? { ...r.cause, ...(r.cause.configPath ? { configField: formatPath(r.cause.configPath) } : {}) } : null,
+    cause: r.cause
+      ? { ...r.cause, ...(r.cause.configPath ? { configField: formatPath(r.cause.configPath) } : {}) }
+      : null,
   };
 }
 
@@ -139,17 +152,26 @@ function textPrinter(): Printer {
     switch (event) {
       case 'ready': {
         const s = d.settings as { prebuild: string | null; watch: string[]; autoRerun: boolean };
-        err(`watching ${d.dir as string} (${d.backend as string} backend)${s.watch.length ? ` and ${s.watch.join(', ')}` : ''}${s.prebuild ? ` (prebuild: ${s.prebuild})` : ''}; Ctrl-C to stop`);
+        err(
+          `watching ${d.dir as string} (${d.backend as string} backend)${s.watch.length ? ` and ${s.watch.join(', ')}` : ''}${s.prebuild ? ` (prebuild: ${s.prebuild})` : ''}; Ctrl-C to stop`,
+        );
         break;
       }
       case 'change-set': {
         const entries = d.entries as { path: string; kind: string }[];
-        const shown = entries.slice(0, 3).map((e) => `${e.path} (${e.kind})`).join(', ');
-        err(`[watch] ${entries.length} change${entries.length === 1 ? '' : 's'}: ${shown}${entries.length > 3 ? `, +${entries.length - 3} more` : ''}`);
+        const shown = entries
+          .slice(0, 3)
+          .map((e) => `${e.path} (${e.kind})`)
+          .join(', ');
+        err(
+          `[watch] ${entries.length} change${entries.length === 1 ? '' : 's'}: ${shown}${entries.length > 3 ? `, +${entries.length - 3} more` : ''}`,
+        );
         break;
       }
       case 'build-start':
-        err(`[build #${d.id as number}] started (${d.trigger as string}${(d.count as number) > 0 ? `, ${d.count as number} changed` : ''})`);
+        err(
+          `[build #${d.id as number}] started (${d.trigger as string}${(d.count as number) > 0 ? `, ${d.count as number} changed` : ''})`,
+        );
         break;
       case 'build-output':
         err(`  | ${d.text as string}`);
@@ -157,7 +179,9 @@ function textPrinter(): Printer {
       case 'build-end': {
         const id = `[build #${d.id as number}]`;
         if (d.outcome === 'ok') {
-          err(`${id} ok in ${d.durationMs as number} ms: ${d.repacked as number} re-packed, ${d.reused as number} reused, image MAC ${(d.imageMac as string | null) ?? '-'}`);
+          err(
+            `${id} ok in ${d.durationMs as number} ms: ${d.repacked as number} re-packed, ${d.reused as number} reused, image MAC ${(d.imageMac as string | null) ?? '-'}`,
+          );
         } else if (d.outcome === 'failed') {
           const c = d.cause as { message: string; hint?: string; configField?: string } | null;
           err(`${id} FAILED in ${d.durationMs as number} ms: ${c?.message ?? 'unknown cause'}`);

@@ -44,12 +44,17 @@ const ERRNO: Record<string, [what: string, fix?: string]> = {
 
 /** Names the file a failed write on a descriptor was for (Node's fd errors carry no path). */
 export function withPath<E>(err: E, path: string): E {
-  if (err instanceof Error && (err as SystemErrorLike).code && !(err as SystemErrorLike).path) (err as SystemErrorLike).path = path;
+  if (err instanceof Error && (err as SystemErrorLike).code && !(err as SystemErrorLike).path)
+    (err as SystemErrorLike).path = path;
   return err;
 }
 
 function isSystemError(err: unknown): err is SystemErrorLike {
-  return err instanceof Error && typeof (err as SystemErrorLike).code === 'string' && /^E[A-Z0-9]+$/.test((err as SystemErrorLike).code!);
+  return (
+    err instanceof Error &&
+    typeof (err as SystemErrorLike).code === 'string' &&
+    /^E[A-Z0-9]+$/.test((err as SystemErrorLike).code!)
+  );
 }
 
 /** The action that failed: `writing /x/y`, `copying /a to /b`, `starting /bin/prog`. */
@@ -58,12 +63,26 @@ function action(e: SystemErrorLike): string {
   const dest = e.dest ? sanitizeForTerminal(e.dest) : undefined;
   const sys = e.syscall ?? '';
   if (sys.startsWith('spawn')) return `starting ${path ?? (sys.slice(6) || 'a process')}`;
-  if (dest) return `${sys === 'rename' ? 'renaming' : sys === 'symlink' || sys === 'link' ? 'linking' : 'copying'} ${path} to ${dest}`;
+  if (dest)
+    return `${sys === 'rename' ? 'renaming' : sys === 'symlink' || sys === 'link' ? 'linking' : 'copying'} ${path} to ${dest}`;
   if (!path) return sys || 'a system call';
   const verb: Record<string, string> = {
-    open: 'opening', write: 'writing', mkdir: 'creating', mkdtemp: 'creating', rmdir: 'removing', unlink: 'removing',
-    rm: 'removing', read: 'reading', scandir: 'listing', stat: 'reading', lstat: 'reading', chmod: 'changing the mode of',
-    copyfile: 'copying', utime: 'touching', access: 'accessing', readlink: 'reading',
+    open: 'opening',
+    write: 'writing',
+    mkdir: 'creating',
+    mkdtemp: 'creating',
+    rmdir: 'removing',
+    unlink: 'removing',
+    rm: 'removing',
+    read: 'reading',
+    scandir: 'listing',
+    stat: 'reading',
+    lstat: 'reading',
+    chmod: 'changing the mode of',
+    copyfile: 'copying',
+    utime: 'touching',
+    access: 'accessing',
+    readlink: 'reading',
   };
   return `${verb[sys] ?? sys} ${path}`;
 }
@@ -95,7 +114,10 @@ function debugging(env: NodeJS.ProcessEnv = process.env): boolean {
  */
 export function formatError(err: unknown, env: NodeJS.ProcessEnv = process.env): string {
   const system = describeSystemError(err);
-  const stack = debugging(env) && err instanceof Error && err.stack ? `\n${sanitizeForTerminal(err.stack, { keepLayout: true })}` : '';
+  const stack =
+    debugging(env) && err instanceof Error && err.stack
+      ? `\n${sanitizeForTerminal(err.stack, { keepLayout: true })}`
+      : '';
   if (system) return system + stack;
   const message = err instanceof Error ? err.message : String(err);
   const hint = stack ? stack : ` (set ${DEBUG_ENV}=1 for the stack trace)`;

@@ -100,7 +100,8 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
       if (!loop) return;
       const q = loop.queue;
       const history = q.history.map(copyOf);
-      if (finished.size > history.length * 2) finished = new Map(history.filter((r) => r.outcome !== 'running').map((r) => [r.id, r]));
+      if (finished.size > history.length * 2)
+        finished = new Map(history.filter((r) => r.outcome !== 'running').map((r) => [r.id, r]));
       patch({
         history,
         phase: q.state,
@@ -152,7 +153,15 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
           patch({ loop: 'error', problem: err instanceof SettingsError ? err.message : String(err) });
           return;
         }
-        patch({ ...INITIAL, viewHeight: get().build.viewHeight, loop: 'starting', autoBuild: settings.settings.autoBuild, autoRerun: settings.settings.autoRerun, keepRun: settings.settings.keepRun, prebuild: settings.settings.prebuild });
+        patch({
+          ...INITIAL,
+          viewHeight: get().build.viewHeight,
+          loop: 'starting',
+          autoBuild: settings.settings.autoBuild,
+          autoRerun: settings.settings.autoRerun,
+          keepRun: settings.settings.keepRun,
+          prebuild: settings.settings.prebuild,
+        });
         const l = await DevLoop.open({ instanceDir: dir, backend, settings, persistent: false });
         if (get().instanceDir !== dir) {
           await l.close();
@@ -200,12 +209,14 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
             return;
           }
           // Not watching yet (never built): start the loop, then build.
-          void get().buildStartWatching().then(() => {
-            if (loop) {
-              loop.queue.buildNow('initial');
-              sync();
-            }
-          });
+          void get()
+            .buildStartWatching()
+            .then(() => {
+              if (loop) {
+                loop.queue.buildNow('initial');
+                sync();
+              }
+            });
           return;
         }
         loop.queue.buildNow('manual');
@@ -254,7 +265,10 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         const rec = get().buildSelected();
         const path = rec?.cause?.configPath;
         if (!path) {
-          get().setFlash(rec?.cause ? 'this failure is not about an Occlum.json field' : 'the selected build has no failure cause', 'error');
+          get().setFlash(
+            rec?.cause ? 'this failure is not about an Occlum.json field' : 'the selected build has no failure cause',
+            'error',
+          );
           return;
         }
         get().focusConfigPath(path);
@@ -277,9 +291,16 @@ export const buildHooks = {
     // An instance that was never built is not rebuilt behind the user's back: the first build is
     // theirs (b in the Build pane, or `occlum build`); watching starts with it.
     if (s.instanceStatus !== 'built' && s.instanceStatus !== 'running') {
-      void s.buildStopWatching().then(() =>
-        store.setState({ build: { ...store.getState().build, problem: 'not built yet: press b to build; the dev loop watches from then on' } }),
-      );
+      void s
+        .buildStopWatching()
+        .then(() =>
+          store.setState({
+            build: {
+              ...store.getState().build,
+              problem: 'not built yet: press b to build; the dev loop watches from then on',
+            },
+          }),
+        );
       return;
     }
     // Not awaited: the first chokidar scan must not delay the first frame of the instance.

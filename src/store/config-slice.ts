@@ -5,9 +5,22 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { StateCreator } from 'zustand/vanilla';
 import {
-  applyOp, applyTextEdits, checkConfig, checkDisk, EditHistory, loadConfigFile, readSettings,
-  resolveVersion, saveConfigFile, SaveConflictError,
-  type CheckResult, type Diagnostic, type DiskState, type EditOp, type JsonPath, type VersionId,
+  applyOp,
+  applyTextEdits,
+  checkConfig,
+  checkDisk,
+  EditHistory,
+  loadConfigFile,
+  readSettings,
+  resolveVersion,
+  saveConfigFile,
+  SaveConflictError,
+  type CheckResult,
+  type Diagnostic,
+  type DiskState,
+  type EditOp,
+  type JsonPath,
+  type VersionId,
 } from '../core/config/index.ts';
 import { pathKey } from '../core/config/outline.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -57,8 +70,21 @@ export interface ConfigSlice {
 }
 
 const EMPTY: ConfigState = {
-  file: null, text: '', savedText: '', disk: null, result: null, forcedVersion: null, selection: [], collapsed: [],
-  mode: 'tree', problemIndex: 0, search: '', canUndo: false, canRedo: false, conflict: null, loadError: null,
+  file: null,
+  text: '',
+  savedText: '',
+  disk: null,
+  result: null,
+  forcedVersion: null,
+  selection: [],
+  collapsed: [],
+  mode: 'tree',
+  problemIndex: 0,
+  search: '',
+  canUndo: false,
+  canRedo: false,
+  conflict: null,
+  loadError: null,
 };
 
 export const createConfigSlice: StateCreator<StudioState, [], [], ConfigSlice> = (set, get) => {
@@ -101,12 +127,28 @@ export const createConfigSlice: StateCreator<StudioState, [], [], ConfigSlice> =
       try {
         const loaded = loadConfigFile(file);
         history = new EditHistory(loaded.text);
-        set({ config: { ...EMPTY, file, text: loaded.text, savedText: loaded.text, disk: loaded.disk, forcedVersion: forced } });
+        set({
+          config: {
+            ...EMPTY,
+            file,
+            text: loaded.text,
+            savedText: loaded.text,
+            disk: loaded.disk,
+            forcedVersion: forced,
+          },
+        });
         refresh();
         if (problems.length) get().setFlash(problems.join('; '), 'error');
       } catch (err) {
         history = new EditHistory('');
-        set({ config: { ...EMPTY, file, forcedVersion: forced, loadError: `cannot read ${file}: ${(err as Error).message}` } });
+        set({
+          config: {
+            ...EMPTY,
+            file,
+            forcedVersion: forced,
+            loadError: `cannot read ${file}: ${(err as Error).message}`,
+          },
+        });
       }
     },
     configEdit(op) {
@@ -146,7 +188,10 @@ export const createConfigSlice: StateCreator<StudioState, [], [], ConfigSlice> =
       } catch (err) {
         if (err instanceof SaveConflictError) {
           patch({ conflict: { diskText: err.diskText ?? null } });
-          get().setFlash('the file changed on disk: R reloads it (your edits stay undoable), ctrl+o overwrites', 'error');
+          get().setFlash(
+            'the file changed on disk: R reloads it (your edits stay undoable), ctrl+o overwrites',
+            'error',
+          );
         } else {
           get().setFlash(`save failed: ${errorMessage(err)}`, 'error');
         }
@@ -183,7 +228,10 @@ export const createConfigSlice: StateCreator<StudioState, [], [], ConfigSlice> =
         get().setFlash(`${basename(c.file)} changed on disk: reloaded`);
       } else if (!c.conflict || c.conflict.diskText !== r.text) {
         patch({ conflict: { diskText: r.text } });
-        get().setFlash(`${basename(c.file)} changed on disk while you have unsaved edits: R reloads, ctrl+o overwrites`, 'error');
+        get().setFlash(
+          `${basename(c.file)} changed on disk while you have unsaved edits: R reloads, ctrl+o overwrites`,
+          'error',
+        );
       }
     },
     configSelect(selection) {

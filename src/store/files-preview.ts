@@ -127,7 +127,7 @@ export class PreviewPager {
       segs.push({ line: i, from, to: Math.min(end, from + LINE_MAX, this.size), ended });
     }
     const text = new Map<number, string>();
-    for (let g = 0; g < segs.length; ) {
+    for (let g = 0; g < segs.length;) {
       let h = g;
       while (h + 1 < segs.length && segs[h + 1]!.to - segs[g]!.from <= WINDOW) h++;
       const base = segs[g]!.from;
@@ -136,7 +136,8 @@ export class PreviewPager {
         const s = segs[k]!;
         let b = buf.subarray(s.from - base, s.to - base);
         // CRLF line ends show as LF ones; a lone CR stays visible.
-        if (s.ended && s.to === this.lineStarts[s.line + 1]! - 1 && b[b.length - 1] === 13) b = b.subarray(0, b.length - 1);
+        if (s.ended && s.to === this.lineStarts[s.line + 1]! - 1 && b[b.length - 1] === 13)
+          b = b.subarray(0, b.length - 1);
         text.set(s.line, displayLine(b));
       }
       g = h + 1;

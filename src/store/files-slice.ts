@@ -10,7 +10,14 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { StateCreator } from 'zustand/vanilla';
-import type { ExtractResult, FsEntry, FsView, SkippedEntry, TreeProgress, VerifyReport } from '../core/securefs/types.ts';
+import type {
+  ExtractResult,
+  FsEntry,
+  FsView,
+  SkippedEntry,
+  TreeProgress,
+  VerifyReport,
+} from '../core/securefs/types.ts';
 import type { DiffItem } from '../core/securefs/index.ts';
 import { nativeStatus } from '../core/securefs/native.ts';
 import { openBackend } from '../core/backend/select.ts';
@@ -305,14 +312,27 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
     try {
       root = v.stat('/');
     } catch (err) {
-      return [{ entry: { path: '/', name: '/', type: 'dir', mode: 0, size: 0, inode: 0, nlink: 0 }, depth: 0, expanded: false, error: (err as Error).message }];
+      return [
+        {
+          entry: { path: '/', name: '/', type: 'dir', mode: 0, size: 0, inode: 0, nlink: 0 },
+          depth: 0,
+          expanded: false,
+          error: (err as Error).message,
+        },
+      ];
     }
     const rows: TreeRow[] = [];
     const visit = (e: FsEntry, depth: number) => {
       const isOpen = e.type === 'dir' && e.layer !== 'deleted' && expanded.has(e.path);
       if (isOpen) listDir(e.path);
       const skipped = isOpen ? listSkipped.get(e.path) : undefined;
-      rows.push({ entry: e, depth, expanded: isOpen, ...(isOpen && listErrors.has(e.path) ? { error: listErrors.get(e.path) } : {}), ...(skipped ? { skipped } : {}) });
+      rows.push({
+        entry: e,
+        depth,
+        expanded: isOpen,
+        ...(isOpen && listErrors.has(e.path) ? { error: listErrors.get(e.path) } : {}),
+        ...(skipped ? { skipped } : {}),
+      });
       if (isOpen) for (const c of children.get(e.path) ?? []) visit(c, depth + 1);
     };
     visit(root, 0);
@@ -349,13 +369,23 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
     if (!e || !v) return setPreview({});
     const base = { path: e.path, size: e.size, forced: f.preview.path === e.path ? f.preview.forced : null };
     if (e.layer === 'deleted') {
-      return setPreview({ ...base, kind: 'deleted', message: 'deleted in the run layer (whiteout): the image still holds it, the program no longer sees it' });
+      return setPreview({
+        ...base,
+        kind: 'deleted',
+        message: 'deleted in the run layer (whiteout): the image still holds it, the program no longer sees it',
+      });
     }
     if (e.type === 'dir') {
       const n = children.get(e.path)?.length;
       const skipped = listSkipped.get(e.path) ?? [];
-      const left = skipped.length ? `; ${skipped.length} left out: ${sanitizeForTerminal(skipped.map((s) => s.reason).join(' · '))}` : '';
-      return setPreview({ ...base, kind: 'dir', message: n === undefined ? 'directory (enter lists it)' : `directory, ${n} entr${n === 1 ? 'y' : 'ies'}${left}` });
+      const left = skipped.length
+        ? `; ${skipped.length} left out: ${sanitizeForTerminal(skipped.map((s) => s.reason).join(' · '))}`
+        : '';
+      return setPreview({
+        ...base,
+        kind: 'dir',
+        message: n === undefined ? 'directory (enter lists it)' : `directory, ${n} entr${n === 1 ? 'y' : 'ies'}${left}`,
+      });
     }
     if (e.type === 'symlink') {
       let target = e.target;
@@ -377,7 +407,10 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
   };
 
   /** Lines, held bytes and scan state of the pager, as preview state. */
-  const pagerState = (p: PreviewPager, kind: 'text' | 'hex'): Pick<PreviewState, 'lines' | 'shown' | 'complete' | 'scanned'> => ({
+  const pagerState = (
+    p: PreviewPager,
+    kind: 'text' | 'hex',
+  ): Pick<PreviewState, 'lines' | 'shown' | 'complete' | 'scanned'> => ({
     lines: kind === 'text' ? p.textLines : p.hexLines,
     shown: p.held,
     complete: kind === 'hex' || p.complete,
@@ -431,12 +464,20 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
           const now = get().files.preview;
           const st = pagerState(p, now.kind === 'text' ? 'text' : 'hex');
           // New lines found by the scan may let the offset go further; never past the last line.
-          patch({ preview: { ...now, ...st, reading: false, offset: Math.min(now.offset, Math.max(0, st.lines - 1)) } });
+          patch({
+            preview: { ...now, ...st, reading: false, offset: Math.min(now.offset, Math.max(0, st.lines - 1)) },
+          });
         } while (refill && token === previewToken);
       } catch (err) {
         if (token !== previewToken) return;
         const now = get().files.preview;
-        setPreview({ path: now.path, size: now.size, forced: now.forced, kind: 'error', message: `cannot read: ${(err as Error).message}` });
+        setPreview({
+          path: now.path,
+          size: now.size,
+          forced: now.forced,
+          kind: 'error',
+          message: `cannot read: ${(err as Error).message}`,
+        });
       } finally {
         filling = false;
         // A scroll of another file's preview asked while this fill ran: serve it now.
@@ -502,7 +543,13 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
         if (token !== openToken) return;
         views = {};
         resetTree();
-        patch({ status: 'error', error: `cannot open the image: ${describeOpenError(err)}`, note: null, rows: [], layers: [] });
+        patch({
+          status: 'error',
+          error: `cannot open the image: ${describeOpenError(err)}`,
+          note: null,
+          rows: [],
+          layers: [],
+        });
         return;
       }
       let note: string | null = null;
@@ -606,9 +653,17 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
     filesOpenResult() {
       const f = get().files;
       const item =
-        f.panel === 'verify' ? f.verify?.report?.problems[f.panelOffset]?.path : f.panel === 'diff' ? f.diff?.items[f.panelOffset]?.path : undefined;
+        f.panel === 'verify'
+          ? f.verify?.report?.problems[f.panelOffset]?.path
+          : f.panel === 'diff'
+            ? f.diff?.items[f.panelOffset]?.path
+            : undefined;
       if (!item) return;
-      if (!get().filesReveal(item)) get().setFlash(`${item} is not in the ${f.layer} view${f.panel === 'diff' ? ' (only in image/?)' : ''}`, 'error');
+      if (!get().filesReveal(item))
+        get().setFlash(
+          `${item} is not in the ${f.layer} view${f.panel === 'diff' ? ' (only in image/?)' : ''}`,
+          'error',
+        );
     },
     filesScroll(delta) {
       const f = get().files;
@@ -634,7 +689,8 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
     },
     filesPreviewData() {
       const kind = get().files.preview.kind;
-      if (!pager || (kind !== 'text' && kind !== 'hex')) return { bytes: Buffer.alloc(0), start: 0, lines: null, firstLine: 0 };
+      if (!pager || (kind !== 'text' && kind !== 'hex'))
+        return { bytes: Buffer.alloc(0), start: 0, lines: null, firstLine: 0 };
       const { bytes, start } = pager.hexData();
       if (kind === 'hex') return { bytes, start, lines: null, firstLine: 0 };
       return { bytes, start, ...pager.textRows() };
@@ -667,11 +723,20 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
         });
         const cur = current() ?? base;
         patch({
-          verify: { ...cur, running: false, done: report.files, total: Math.max(cur.total, report.files), bytes: report.bytes, report },
+          verify: {
+            ...cur,
+            running: false,
+            done: report.files,
+            total: Math.max(cur.total, report.files),
+            bytes: report.bytes,
+            report,
+          },
           problemPaths: get().files.layer === layer ? [...new Set(report.problems.map((p) => p.path))] : [],
         });
         get().setFlash(
-          report.ok ? `verify: OK, ${report.files} files` : `verify: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in ${report.files} files`,
+          report.ok
+            ? `verify: OK, ${report.files} files`
+            : `verify: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in ${report.files} files`,
           report.ok ? 'info' : 'error',
         );
       } catch (err) {
@@ -689,7 +754,19 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       }
       const src = join(dir, 'image');
       if (!existsSync(src)) {
-        patch({ panel: 'diff', panelOffset: 0, diff: { running: false, done: 0, total: 0, bytes: 0, src, items: [], error: `${src} does not exist: there is no source tree to compare the image with` } });
+        patch({
+          panel: 'diff',
+          panelOffset: 0,
+          diff: {
+            running: false,
+            done: 0,
+            total: 0,
+            bytes: 0,
+            src,
+            items: [],
+            error: `${src} does not exist: there is no source tree to compare the image with`,
+          },
+        });
         return;
       }
       if (s.files.diff?.running) {
@@ -758,10 +835,14 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
         // Off the main thread in chunks, with turns of the event loop between entries.
         const result = await extract(v, e.path, dest, { onProgress: count, signal: abort.signal });
         patch({ extracting: null, lastExtract: { dest, path: e.path, result } });
-        const skipped = result.skipped.length ? `; ${result.skipped.length} skipped (${result.skipped.map((x) => `${x.path}: ${x.reason}`).join('; ')})` : '';
+        const skipped = result.skipped.length
+          ? `; ${result.skipped.length} skipped (${result.skipped.map((x) => `${x.path}: ${x.reason}`).join('; ')})`
+          : '';
         const counts = `${result.files} files, ${result.dirs} dirs, ${result.symlinks} symlinks, ${result.bytes} bytes`;
-        if (result.cancelled) s.setFlash(`extract of ${e.path} cancelled: ${counts} written to ${dest}, the rest not${skipped}`, 'error');
-        else s.setFlash(`extracted ${e.path} to ${dest}: ${counts}${skipped}`, result.skipped.length ? 'error' : 'info');
+        if (result.cancelled)
+          s.setFlash(`extract of ${e.path} cancelled: ${counts} written to ${dest}, the rest not${skipped}`, 'error');
+        else
+          s.setFlash(`extracted ${e.path} to ${dest}: ${counts}${skipped}`, result.skipped.length ? 'error' : 'info');
       } catch (err) {
         patch({ extracting: null });
         s.setFlash(`extract ${e.path} to ${dest} failed: ${errorMessage(err)}`, 'error');

@@ -10,8 +10,21 @@ import { basename, dirname, join } from 'node:path';
 import type { StateCreator } from 'zustand/vanilla';
 import { findNodeAtLocation, parseTree } from 'jsonc-parser';
 import {
-  compileText, DEFAULT_CAPACITY, DEFAULT_FILTER, effectiveLogLevel, FilterError, formatRecord, hintsFor, LEVELS,
-  LOG_LEVEL_SETTINGS, LogBuffer, LogParser, type EffectiveLevel, type Level, type LogFilter, type LogLevelSetting,
+  compileText,
+  DEFAULT_CAPACITY,
+  DEFAULT_FILTER,
+  effectiveLogLevel,
+  FilterError,
+  formatRecord,
+  hintsFor,
+  LEVELS,
+  LOG_LEVEL_SETTINGS,
+  LogBuffer,
+  LogParser,
+  type EffectiveLevel,
+  type Level,
+  type LogFilter,
+  type LogLevelSetting,
   type LogRecord,
 } from '../core/logs/index.ts';
 import type { StudioState } from './index.ts';
@@ -95,8 +108,22 @@ export interface LogsSlice {
 }
 
 const INITIAL: LogsState = {
-  version: 0, total: 0, size: 0, matching: 0, kept: 0, filter: DEFAULT_FILTER, filterError: null, search: '', regex: false,
-  follow: true, cursor: 0, timestamps: true, wrap: false, mode: 'list', sources: [], runLevel: 'off',
+  version: 0,
+  total: 0,
+  size: 0,
+  matching: 0,
+  kept: 0,
+  filter: DEFAULT_FILTER,
+  filterError: null,
+  search: '',
+  regex: false,
+  follow: true,
+  cursor: 0,
+  timestamps: true,
+  wrap: false,
+  mode: 'list',
+  sources: [],
+  runLevel: 'off',
 };
 
 export function createLogsSlice(capacity = DEFAULT_CAPACITY): StateCreator<StudioState, [], [], LogsSlice> {
@@ -115,18 +142,29 @@ export function createLogsSlice(capacity = DEFAULT_CAPACITY): StateCreator<Studi
       const l = { ...get().logs, ...extra };
       const matching = buffer.length;
       const cursor = l.follow ? Math.max(0, matching - 1) : Math.min(l.cursor, Math.max(0, matching - 1));
-      patch({ ...extra, version: l.version + 1, total: buffer.total, size: buffer.size, matching, kept: buffer.keptCount, cursor });
+      patch({
+        ...extra,
+        version: l.version + 1,
+        total: buffer.total,
+        size: buffer.size,
+        matching,
+        kept: buffer.keptCount,
+        cursor,
+      });
     };
     const schedule = () => {
       dirty = true;
       if (frameTimer) return;
       const now = Date.now();
       const streaming = now - lastStreamPublish < 2 * FLOOD_FRAME_MS;
-      frameTimer = setTimeout(() => {
-        frameTimer = null;
-        lastStreamPublish = Date.now();
-        if (dirty) publish();
-      }, streaming ? FLOOD_FRAME_MS : FRAME_MS);
+      frameTimer = setTimeout(
+        () => {
+          frameTimer = null;
+          lastStreamPublish = Date.now();
+          if (dirty) publish();
+        },
+        streaming ? FLOOD_FRAME_MS : FRAME_MS,
+      );
       frameTimer.unref?.();
     };
     const push = (source: string, recs: LogRecord[]) => {
@@ -330,7 +368,8 @@ export function createLogsSlice(capacity = DEFAULT_CAPACITY): StateCreator<Studi
         for (let i = 0; i < buffer.length; i++) {
           const r = buffer.at(i) as LogRecord;
           lines.push(formatRecord(r, { color: false, timestamps: true }));
-          for (const h of hintsFor(r)) lines.push(`      hint: ${h.suggestion}${h.configPath ? ` (Occlum.json: ${h.configPath.join('.')})` : ''}`);
+          for (const h of hintsFor(r))
+            lines.push(`      hint: ${h.suggestion}${h.configPath ? ` (Occlum.json: ${h.configPath.join('.')})` : ''}`);
         }
         const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
         try {
@@ -386,7 +425,8 @@ export function createLogsSlice(capacity = DEFAULT_CAPACITY): StateCreator<Studi
         }
         for (let n = 1; n < found.length; n++) s.configToggleCollapsed(found.slice(0, n), false);
         s.configSelect(found);
-        if (found.length < path.length) s.setFlash(`${path.join('.')} is not set; add ${String(path[path.length - 1])} under ${found.join('.')}`);
+        if (found.length < path.length)
+          s.setFlash(`${path.join('.')} is not set; add ${String(path[path.length - 1])} under ${found.join('.')}`);
       },
     };
   };

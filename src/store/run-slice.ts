@@ -163,7 +163,10 @@ export function backendLauncher(store: StudioStore): Launcher {
     const runtimeLines: string[] = [];
     const backend = backendFor(store, req.instanceDir, env, runtimeLines);
     const opts = { env, logLevel: env.OCCLUM_LOG_LEVEL };
-    const prep = req.kind === 'run' ? await backend.prepareRun(req.path, req.args, opts) : await backend.prepareExec(req.path, req.args, opts);
+    const prep =
+      req.kind === 'run'
+        ? await backend.prepareRun(req.path, req.args, opts)
+        : await backend.prepareExec(req.path, req.args, opts);
     return {
       file: prep.file,
       args: prep.args,
@@ -265,13 +268,25 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       }
       const id = intoTab ?? nextId++;
       const tab: RunTab = {
-        id, kind, path, args, title: titleOf(path, args), state: 'starting', error: null, exit: null, exitNote: null,
+        id,
+        kind,
+        path,
+        args,
+        title: titleOf(path, args),
+        state: 'starting',
+        error: null,
+        exit: null,
+        exitNote: null,
         hints: [],
-        signalSent: null, offset: 0, startedAt: Date.now(), endedAt: null,
+        signalSent: null,
+        offset: 0,
+        startedAt: Date.now(),
+        endedAt: null,
       };
-      const tabs = intoTab !== undefined && get().run.tabs.some((t) => t.id === id)
-        ? get().run.tabs.map((t) => (t.id === id ? tab : t))
-        : [...get().run.tabs, tab];
+      const tabs =
+        intoTab !== undefined && get().run.tabs.some((t) => t.id === id)
+          ? get().run.tabs.map((t) => (t.id === id ? tab : t))
+          : [...get().run.tabs, tab];
       patch({ tabs, active: id, version: get().run.version + 1 });
       sessions.delete(id);
       tails.delete(id);
@@ -303,7 +318,12 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         session = PtySession.spawn(plan, { ...get().run.size });
       } catch (err) {
         plan.finish?.(127, null);
-        patchTab(id, { state: 'refused', error: [errorMessage(err)], exit: explainExit(127, kind), endedAt: Date.now() });
+        patchTab(id, {
+          state: 'refused',
+          error: [errorMessage(err)],
+          exit: explainExit(127, kind),
+          endedAt: Date.now(),
+        });
         return id;
       }
       try {
@@ -312,7 +332,12 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         // The backend could not record the run (a full disk): the program must not run untracked.
         session.kill('SIGKILL');
         session.dispose();
-        patchTab(id, { state: 'refused', error: [errorMessage(err)], exit: explainExit(127, kind), endedAt: Date.now() });
+        patchTab(id, {
+          state: 'refused',
+          error: [errorMessage(err)],
+          exit: explainExit(127, kind),
+          endedAt: Date.now(),
+        });
         return id;
       }
       sessions.set(id, session);

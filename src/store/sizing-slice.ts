@@ -7,7 +7,11 @@ import { BackendError } from '../core/backend/types.ts';
 import { formatPath, type JsonPath } from '../core/config/index.ts';
 import { LATEST } from '../core/config/versions.ts';
 import {
-  applyRecommendation, measureRun, recommend, type Measurement, type Recommendation,
+  applyRecommendation,
+  measureRun,
+  recommend,
+  type Measurement,
+  type Recommendation,
 } from '../core/sizing/index.ts';
 import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 import type { StudioState, StudioStore } from './index.ts';
@@ -31,7 +35,12 @@ export interface SizingSlice {
 }
 
 const IDLE: SizingState = {
-  status: 'idle', command: null, measurement: null, recommendation: null, focus: null, error: null,
+  status: 'idle',
+  command: null,
+  measurement: null,
+  recommendation: null,
+  focus: null,
+  error: null,
 };
 
 export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> = (set, get) => {
@@ -65,9 +74,10 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
         );
         if (focus) get().focusConfigPath(focus);
       } catch (err) {
-        const msg = err instanceof BackendError
-          ? `${err.message}${/not built/.test(err.message) ? ' — sizing runs on the host backend: build with it' : ''}`
-          : (err as Error).message;
+        const msg =
+          err instanceof BackendError
+            ? `${err.message}${/not built/.test(err.message) ? ' — sizing runs on the host backend: build with it' : ''}`
+            : (err as Error).message;
         patch({ status: 'failed', error: msg });
         get().setFlash(`sizing failed: ${sanitizeForTerminal(msg)}`, 'error');
       }

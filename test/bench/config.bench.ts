@@ -22,13 +22,27 @@ const texts = corpus.map((f) => f.text);
 // Warm up the JIT on both.
 for (let i = 0; i < 5; i++) {
   timeEach((t) => checkConfig(t), texts);
-  timeEach((t) => { try { JSON.parse(t); } catch { /* comments */ } }, texts);
+  timeEach((t) => {
+    try {
+      JSON.parse(t);
+    } catch {
+      /* comments */
+    }
+  }, texts);
 }
 const check: number[] = [];
 const parse: number[] = [];
 for (let i = 0; i < ROUNDS; i++) {
   check.push(...timeEach((t) => checkConfig(t, { version: '0.31.0' }), texts));
-  parse.push(...timeEach((t) => { try { JSON.parse(t); } catch { /* comments */ } }, texts));
+  parse.push(
+    ...timeEach((t) => {
+      try {
+        JSON.parse(t);
+      } catch {
+        /* comments */
+      }
+    }, texts),
+  );
 }
 const base = { name: 'JSON.parse', value: median(parse) * 1000 };
 report('check, median per corpus file', median(check) * 1000, 'µs', base);
@@ -46,13 +60,23 @@ for (let i = 0; i < 2000; i++) {
   const ms = performance.now() - t0;
   mutated.push(ms);
   const t1 = performance.now();
-  try { JSON.parse(text); } catch { /* invalid */ }
+  try {
+    JSON.parse(text);
+  } catch {
+    /* invalid */
+  }
   mutatedParse.push(performance.now() - t1);
   if (ms > worst.ms) worst = { ms, size: text.length };
 }
 const mbase = { name: 'JSON.parse', value: median(mutatedParse) * 1000 };
 report('check, median per mutated file', median(mutated) * 1000, 'µs', mbase);
-report('check, slowest mutated file', worst.ms, 'ms', undefined, `under 1000 ms (size ${(worst.size / 1024).toFixed(0)} KiB)`);
+report(
+  'check, slowest mutated file',
+  worst.ms,
+  'ms',
+  undefined,
+  `under 1000 ms (size ${(worst.size / 1024).toFixed(0)} KiB)`,
+);
 if (worst.ms > 1000) {
   console.error('FAIL: a file took more than 1 s');
   process.exitCode = 1;
@@ -64,5 +88,15 @@ const tp = performance.now();
 checkConfig(padded);
 const paddedMs = performance.now() - tp;
 const tj = performance.now();
-try { JSON.parse(padded); } catch { /* comments */ }
-report('check, 50 MiB of padding', paddedMs, 'ms', { name: 'JSON.parse', value: performance.now() - tj }, 'under 1000 ms (was 41 s)');
+try {
+  JSON.parse(padded);
+} catch {
+  /* comments */
+}
+report(
+  'check, 50 MiB of padding',
+  paddedMs,
+  'ms',
+  { name: 'JSON.parse', value: performance.now() - tj },
+  'under 1000 ms (was 41 s)',
+);

@@ -25,7 +25,12 @@ try {
     writeFileSync(join(d, `f${i}.bin`), chunk);
   }
   writeFileSync(join(dir, 'Occlum.json'), '{}');
-  await packImage({ src: join(dir, 'image'), outRoot: join(dir, 'build/mount/__ROOT'), macFile: join(dir, 'build/mount/.ROOT_MAC'), key: { kind: 'integrity-only' } });
+  await packImage({
+    src: join(dir, 'image'),
+    outRoot: join(dir, 'build/mount/__ROOT'),
+    macFile: join(dir, 'build/mount/.ROOT_MAC'),
+    key: { kind: 'integrity-only' },
+  });
 
   const firstScreen: number[] = [];
   const walks: number[] = [];
@@ -40,7 +45,10 @@ try {
     openImage(join(dir, 'build/mount/__ROOT')).walk();
     walks.push(performance.now() - t1);
   }
-  report('files pane first screen (open + list /)', median(firstScreen), 'ms', { name: 'full tree walk', value: median(walks) });
+  report('files pane first screen (open + list /)', median(firstScreen), 'ms', {
+    name: 'full tree walk',
+    value: median(walks),
+  });
 
   const store = createStudioStore({ launchDir: dir, backend: 'host' });
   await openInstance(store, dir);
@@ -48,8 +56,16 @@ try {
   const idle = (await worstDelay(() => new Promise((r) => setTimeout(r, 500)))).worst;
   const { worst: during, ms } = await worstDelay(() => store.getState().filesVerify());
   const v = store.getState().files.verify!;
-  console.log(`verify through the pane: ${v.report!.files} files, ${(v.report!.bytes / 1048576).toFixed(0)} MiB in ${ms.toFixed(0)} ms, ok=${v.report!.ok}`);
-  report('worst main-thread timer delay during verify', during, 'ms', { name: 'idle', value: Math.max(0.1, idle) }, 'a few frames at most');
+  console.log(
+    `verify through the pane: ${v.report!.files} files, ${(v.report!.bytes / 1048576).toFixed(0)} MiB in ${ms.toFixed(0)} ms, ok=${v.report!.ok}`,
+  );
+  report(
+    'worst main-thread timer delay during verify',
+    during,
+    'ms',
+    { name: 'idle', value: Math.max(0.1, idle) },
+    'a few frames at most',
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -33,7 +33,12 @@ try {
     writeFileSync(join(d, `f${i}.bin`), randomBytes(per));
   }
   const root = join(dir, 'build/mount/__ROOT');
-  await packImage({ src: join(dir, 'src'), outRoot: root, macFile: join(dir, 'build/mount/.ROOT_MAC'), key: { kind: 'integrity-only' } });
+  await packImage({
+    src: join(dir, 'src'),
+    outRoot: root,
+    macFile: join(dir, 'build/mount/.ROOT_MAC'),
+    key: { kind: 'integrity-only' },
+  });
   const view = openImage(root);
 
   const first: number[] = [];
@@ -53,7 +58,10 @@ try {
     whole.push(performance.now() - t);
   }
   console.log(`preview of a ${MB} MiB file: first window ${WINDOW / 1024} KiB`);
-  report('preview first screen (ranged read + text lines)', median(first), 'ms', { name: 'whole-file read', value: median(whole) });
+  report('preview first screen (ranged read + text lines)', median(first), 'ms', {
+    name: 'whole-file read',
+    value: median(whole),
+  });
   report('preview window at the end (hex rows)', median(end), 'ms', { name: 'whole-file read', value: median(whole) });
 
   // Extract: async (ranged chunks, loop turns) vs a synchronous read-and-write loop.
@@ -66,9 +74,17 @@ try {
       else writeFileSync(join(out, e.path), view.readFile(e.path));
     }
   });
-  console.log(`extract of ${FILES} files, ${TREE_MB} MB: async ${asyncExtract.ms.toFixed(0)} ms, synchronous loop ${syncExtract.ms.toFixed(0)} ms`);
+  console.log(
+    `extract of ${FILES} files, ${TREE_MB} MB: async ${asyncExtract.ms.toFixed(0)} ms, synchronous loop ${syncExtract.ms.toFixed(0)} ms`,
+  );
   report('extract total time', asyncExtract.ms, 'ms', { name: 'synchronous loop', value: syncExtract.ms });
-  report('worst main-thread timer delay during extract', asyncExtract.worst, 'ms', { name: 'synchronous loop', value: syncExtract.worst }, 'a few frames at most');
+  report(
+    'worst main-thread timer delay during extract',
+    asyncExtract.worst,
+    'ms',
+    { name: 'synchronous loop', value: syncExtract.worst },
+    'a few frames at most',
+  );
 
   // Diff: the source tree is identical, so every file is read and compared.
   const asyncDiff = await worstDelay(() => diffWithSource(view, join(dir, 'src')));
@@ -84,7 +100,13 @@ try {
     visit(join(dir, 'src'), '');
   });
   report('diff total time', asyncDiff.ms, 'ms', { name: 'synchronous loop', value: syncDiff.ms });
-  report('worst main-thread timer delay during diff', asyncDiff.worst, 'ms', { name: 'synchronous loop', value: syncDiff.worst }, 'a few frames at most');
+  report(
+    'worst main-thread timer delay during diff',
+    asyncDiff.worst,
+    'ms',
+    { name: 'synchronous loop', value: syncDiff.worst },
+    'a few frames at most',
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

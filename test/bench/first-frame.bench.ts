@@ -12,7 +12,10 @@ const RUNS = 15;
 ensureBuilt();
 const dir = mkdtempSync(join(tmpdir(), 'bench-ff-'));
 writeFileSync(join(dir, 'Occlum.json'), '{}\n');
-const env = { ...process.env, CI: 'false', CONTINUOUS_INTEGRATION: 'false', TERM: 'xterm-256color' } as Record<string, string>;
+const env = { ...process.env, CI: 'false', CONTINUOUS_INTEGRATION: 'false', TERM: 'xterm-256color' } as Record<
+  string,
+  string
+>;
 
 function time(args: string[], until: (out: string) => boolean): Promise<number> {
   return new Promise((resolve) => {
@@ -24,7 +27,11 @@ function time(args: string[], until: (out: string) => boolean): Promise<number> 
       if (done) return;
       done = true;
       resolve(performance.now() - t0);
-      try { p.kill('SIGKILL'); } catch { /* already gone */ }
+      try {
+        p.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
     };
     p.onData((d) => {
       out += d;

@@ -45,15 +45,35 @@ try {
   console.log(`tree: ${FILES} files, ${MB} MiB`);
   const full: number[] = [];
   for (let i = 0; i < 3; i++) {
-    const r = await packImage({ src, outRoot: join(dir, `full${i}/__ROOT`), macFile: join(dir, `full${i}/.ROOT_MAC`), key: { kind: 'integrity-only' } });
+    const r = await packImage({
+      src,
+      outRoot: join(dir, `full${i}/__ROOT`),
+      macFile: join(dir, `full${i}/.ROOT_MAC`),
+      key: { kind: 'integrity-only' },
+    });
     full.push(r.ms);
   }
   const fullMs = median(full);
 
   ensureBuilt();
-  const child = spawn(process.execPath, [CLI, 'fs', 'pack', src, '--watch', '--json', '--out', join(dir, 'w/__ROOT'), '--mac-file', join(dir, 'w/.ROOT_MAC')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'fs',
+      'pack',
+      src,
+      '--watch',
+      '--json',
+      '--out',
+      join(dir, 'w/__ROOT'),
+      '--mac-file',
+      join(dir, 'w/.ROOT_MAC'),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const waiting: ((l: Line) => void)[] = [];
   let buf = '';
   child.stdout.setEncoding('utf8');

@@ -10,8 +10,16 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
 
-export function report(name: string, value: number, unit: string, baseline?: { name: string; value: number }, goal?: string): void {
-  const ratio = baseline ? `  = ${(value / baseline.value).toFixed(2)}x ${baseline.name} (${baseline.value.toFixed(1)} ${unit})` : '';
+export function report(
+  name: string,
+  value: number,
+  unit: string,
+  baseline?: { name: string; value: number },
+  goal?: string,
+): void {
+  const ratio = baseline
+    ? `  = ${(value / baseline.value).toFixed(2)}x ${baseline.name} (${baseline.value.toFixed(1)} ${unit})`
+    : '';
   console.log(`${name}: ${value.toFixed(1)} ${unit}${ratio}${goal ? `  [goal: ${goal}]` : ''}`);
 }
 

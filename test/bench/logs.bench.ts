@@ -16,7 +16,8 @@ import { median, report } from './helpers.ts';
 // A realistic mix: the real sample lines (LibOS of both eras, PAL, chains, env_logger, raw),
 // with real ESC colour codes and CRs, repeated; trace lines dominate as in a trace-level run.
 // The bundled memory run cannot locate ../shared from its own URL: it gets the path as an argument.
-const SAMPLES_FILE = process.argv[2] === '--memory' ? (process.argv[3] as string) : join(LOG_SAMPLES, 'occlum-log-samples.txt');
+const SAMPLES_FILE =
+  process.argv[2] === '--memory' ? (process.argv[3] as string) : join(LOG_SAMPLES, 'occlum-log-samples.txt');
 const sample = readFileSync(SAMPLES_FILE, 'utf8')
   .split('\n')
   .filter((l) => !l.startsWith('#') && !l.startsWith('=='))
@@ -82,7 +83,12 @@ const bundleDir = mkdtempSync(join(tmpdir(), 'logs-bench-'));
 const bundled = join(bundleDir, 'logs-bench.mjs');
 const { build } = await import('esbuild');
 await build({
-  entryPoints: [fileURLToPath(import.meta.url)], outfile: bundled, bundle: true, platform: 'node', format: 'esm', logLevel: 'error',
+  entryPoints: [fileURLToPath(import.meta.url)],
+  outfile: bundled,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  logLevel: 'error',
   external: ['esbuild'],
 });
 const child = spawnSync(process.execPath, [bundled, '--memory', SAMPLES_FILE], { encoding: 'utf8' });
@@ -114,12 +120,30 @@ function memoryRun(): void {
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
   const mu = process.memoryUsage();
-  report(`ingest 1M records into LogBuffer(${buf.ring.capacity}) with a text filter`, (buf.total / (ingest / 1000)) / 1000, 'k records/s');
+  report(
+    `ingest 1M records into LogBuffer(${buf.ring.capacity}) with a text filter`,
+    buf.total / (ingest / 1000) / 1000,
+    'k records/s',
+  );
   console.log(`  records held: ${buf.size}, matching filter: ${buf.length}`);
-  report('RSS after 1M records (no forced GC)', Math.max(rssNoGc, peak) / 2 ** 20, 'MB', { name: 'process start', value: rssBefore / 2 ** 20 }, '< 200 MB');
-  report('RSS after 1M records, after a full GC', mu.rss / 2 ** 20, 'MB', { name: 'process start', value: rssBefore / 2 ** 20 }, '< 200 MB');
+  report(
+    'RSS after 1M records (no forced GC)',
+    Math.max(rssNoGc, peak) / 2 ** 20,
+    'MB',
+    { name: 'process start', value: rssBefore / 2 ** 20 },
+    '< 200 MB',
+  );
+  report(
+    'RSS after 1M records, after a full GC',
+    mu.rss / 2 ** 20,
+    'MB',
+    { name: 'process start', value: rssBefore / 2 ** 20 },
+    '< 200 MB',
+  );
   report('JS heap in use after GC', mu.heapUsed / 2 ** 20, 'MB');
-  console.log(`  heapTotal ${(mu.heapTotal / 2 ** 20).toFixed(1)} MB, external ${(mu.external / 2 ** 20).toFixed(1)} MB, arrayBuffers ${(mu.arrayBuffers / 2 ** 20).toFixed(1)} MB`);
+  console.log(
+    `  heapTotal ${(mu.heapTotal / 2 ** 20).toFixed(1)} MB, external ${(mu.external / 2 ** 20).toFixed(1)} MB, arrayBuffers ${(mu.arrayBuffers / 2 ** 20).toFixed(1)} MB`,
+  );
   const t1 = performance.now();
   buf.setFilter({ ...DEFAULT_FILTER, minLevel: 'error', includeRaw: false });
   report(`re-filter ${buf.size} records`, performance.now() - t1, 'ms');

@@ -79,7 +79,9 @@ writeFileSync(join(inst, 'Occlum.json'), '{}\n');
 async function slicePath(): Promise<number> {
   const store = createStudioStore({ launchDir: inst });
   await openInstance(store, inst);
-  store.getState().runSetLauncher(async (r) => ({ file: r.path, args: r.args, env: process.env as Record<string, string> }));
+  store
+    .getState()
+    .runSetLauncher(async (r) => ({ file: r.path, args: r.args, env: process.env as Record<string, string> }));
   store.getState().runResize({ cols: COLS, rows: ROWS });
   const unsub = store.subscribe(() => void store.getState().runSnapshot());
   const t0 = performance.now();
@@ -119,7 +121,9 @@ report('headless xterm alone (no pty)', median(emu), 'MiB/s', { name: 'bare node
 report('PtySession + snapshots', sessMed, 'MiB/s', { name: 'bare node-pty', value: rawMed });
 report('PtySession + snapshots', sessMed, 'MiB/s', { name: 'headless xterm alone', value: median(emu) });
 report('Run slice + Logs feed', median(slice), 'MiB/s', { name: 'PtySession + snapshots', value: sessMed });
-console.log(`  (${(SIZE / MIB).toFixed(0)} MiB of coloured lines, ${COLS}x${ROWS}, ${snaps} snapshots in the last run)`);
+console.log(
+  `  (${(SIZE / MIB).toFixed(0)} MiB of coloured lines, ${COLS}x${ROWS}, ${snaps} snapshots in the last run)`,
+);
 
 // One full snapshot of a busy coloured screen.
 const s = PtySession.spawn({ file: 'sh', args: ['-c', `head -c 200000 ${file}`] }, { cols: COLS, rows: ROWS });
@@ -133,5 +137,5 @@ for (let i = 0; i < 200; i++) {
 s.dispose();
 const snapMs = median(times);
 report('one snapshot (120x40, coloured)', snapMs * 1000, 'µs', undefined, 'well under a 16 ms frame');
-console.log(`  = ${(snapMs / 16 * 100).toFixed(1)}% of a 16 ms frame`);
+console.log(`  = ${((snapMs / 16) * 100).toFixed(1)}% of a 16 ms frame`);
 rmSync(dir, { recursive: true, force: true });

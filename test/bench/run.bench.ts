@@ -64,14 +64,21 @@ async function bench(label: string, extraMB: number) {
   const base = { name: 'bare bwrap', value: median(bareT) };
   console.log(`-- ${label} (build ${buildMs.toFixed(0)} ms, ${built.filesStaged} entries)`);
   report('host run → first output (checks + verification + sandbox)', median(hostT), 'ms', base);
-  report('  sandbox launch only (unshare + overlay + prlimit + bwrap + seccomp)', median(launchT), 'ms', base, 'under 3x');
+  report(
+    '  sandbox launch only (unshare + overlay + prlimit + bwrap + seccomp)',
+    median(launchT),
+    'ms',
+    base,
+    'under 3x',
+  );
   report('  verification alone (config pin, stat-cached manifest and secure image)', median(verifyT), 'ms', base);
   const f0 = performance.now();
   await b.verify({ full: true });
   report('  full verification (rehash every file, re-read the SEFS MAC chain)', performance.now() - f0, 'ms', base);
   // As users run it: a new node process for the CLI, then the same path.
   const cliT: number[] = [];
-  for (let i = 0; i < 8; i++) cliT.push(await firstOutput(process.execPath, [CLI, 'run', '-C', dir, '/bin/hello'], env));
+  for (let i = 0; i < 8; i++)
+    cliT.push(await firstOutput(process.execPath, [CLI, 'run', '-C', dir, '/bin/hello'], env));
   report('`occlum-studio run /bin/hello` (CLI, incl. node start-up)', median(cliT), 'ms', base);
 }
 

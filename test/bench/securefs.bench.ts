@@ -23,8 +23,25 @@ const src = join(dir, 'image');
 const KEY: KeyMode = { kind: 'image-key', key: Uint8Array.from(randomBytes(16)) };
 
 function gcmRate(cores: number): number {
-  const r = spawnSync('openssl', ['speed', '-mr', '-evp', 'aes-128-gcm', '-bytes', '4096', '-seconds', '2', ...(cores > 1 ? ['-multi', String(cores)] : [])], { encoding: 'utf8' });
-  const line = r.stdout.split('\n').reverse().find((l) => l.startsWith('+F:'));
+  const r = spawnSync(
+    'openssl',
+    [
+      'speed',
+      '-mr',
+      '-evp',
+      'aes-128-gcm',
+      '-bytes',
+      '4096',
+      '-seconds',
+      '2',
+      ...(cores > 1 ? ['-multi', String(cores)] : []),
+    ],
+    { encoding: 'utf8' },
+  );
+  const line = r.stdout
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('+F:'));
   if (!line) throw new Error(`openssl speed gave no result: ${r.stderr}`);
   return Number(line.split(':').at(-1)) / MiB; // MiB/s
 }
@@ -59,7 +76,9 @@ try {
   console.log(`tree: ${FILES} files, ${mib.toFixed(0)} MiB in ${src}`);
   const gcm1 = gcmRate(1);
   const gcm2 = gcmRate(2);
-  console.log(`openssl speed -evp aes-128-gcm (4 KiB): 1 core ${gcm1.toFixed(0)} MiB/s, 2 cores ${gcm2.toFixed(0)} MiB/s`);
+  console.log(
+    `openssl speed -evp aes-128-gcm (4 KiB): 1 core ${gcm1.toFixed(0)} MiB/s, 2 cores ${gcm2.toFixed(0)} MiB/s`,
+  );
 
   // cp -a of the same tree and the two kinds of full pack, interleaved so that all three see the
   // same I/O conditions (this machine's disk is shared), each after a `sync`.
@@ -72,9 +91,26 @@ try {
     spawnSync('sync');
     cpTimes.push(time(() => spawnSync('cp', ['-a', src, join(dir, 'cp')]))[1]);
     spawnSync('sync');
-    full.push((await timeAsync(() => packImage({ src, outRoot: join(dir, 'full/__ROOT'), macFile: join(dir, 'full/.ROOT_MAC'), key: { kind: 'integrity-only' } })))[1]);
+    full.push(
+      (
+        await timeAsync(() =>
+          packImage({
+            src,
+            outRoot: join(dir, 'full/__ROOT'),
+            macFile: join(dir, 'full/.ROOT_MAC'),
+            key: { kind: 'integrity-only' },
+          }),
+        )
+      )[1],
+    );
     spawnSync('sync');
-    enc.push((await timeAsync(() => packImage({ src, outRoot: join(dir, 'enc/__ROOT'), macFile: join(dir, 'enc/.ROOT_MAC'), key: KEY })))[1]);
+    enc.push(
+      (
+        await timeAsync(() =>
+          packImage({ src, outRoot: join(dir, 'enc/__ROOT'), macFile: join(dir, 'enc/.ROOT_MAC'), key: KEY }),
+        )
+      )[1],
+    );
   }
   rmSync(join(dir, 'cp'), { recursive: true, force: true });
   const cpRate = mib / (median(cpTimes) / 1000);
@@ -99,7 +135,13 @@ try {
   report('verify image key', mib / (median(venc) / 1000), 'MiB/s', gcmBase, '>= 0.70x');
 
   // Incremental one-file rebuild into the same destination.
-  const out = { src, outRoot: join(dir, 'inc/__ROOT'), macFile: join(dir, 'inc/.ROOT_MAC'), key: { kind: 'integrity-only' } as KeyMode, incremental: true };
+  const out = {
+    src,
+    outRoot: join(dir, 'inc/__ROOT'),
+    macFile: join(dir, 'inc/.ROOT_MAC'),
+    key: { kind: 'integrity-only' } as KeyMode,
+    incremental: true,
+  };
   await packImage(out);
   const inc: number[] = [];
   for (let i = 0; i < 7; i++) {
@@ -111,7 +153,13 @@ try {
     inc.push(t);
   }
   const incMs = median(inc);
-  report('incremental one-file rebuild, no hint (stats the whole tree)', incMs, 'ms', { name: 'full pack', value: median(full) }, '< 50 ms');
+  report(
+    'incremental one-file rebuild, no hint (stats the whole tree)',
+    incMs,
+    'ms',
+    { name: 'full pack', value: median(full) },
+    '< 50 ms',
+  );
   console.log(`  = ${(median(full) / incMs).toFixed(0)}x faster than the full pack`);
   // The same rebuild with a change-set hint, as a watcher drives it: the packs above, in this
   // process, left their result in memory, so the edit takes the warm path (no walk, metadata
@@ -125,8 +173,16 @@ try {
     hinted.push(t);
   }
   const hintMs = median(hinted);
-  report('incremental one-file rebuild, changed hint', hintMs, 'ms', { name: 'full pack', value: median(full) }, '< 50 ms and <= 0.02x (>= 50x faster)');
-  console.log(`  = ${(median(full) / hintMs).toFixed(0)}x faster than the full pack, ${(incMs / hintMs).toFixed(1)}x faster than unhinted`);
+  report(
+    'incremental one-file rebuild, changed hint',
+    hintMs,
+    'ms',
+    { name: 'full pack', value: median(full) },
+    '< 50 ms and <= 0.02x (>= 50x faster)',
+  );
+  console.log(
+    `  = ${(median(full) / hintMs).toFixed(0)}x faster than the full pack, ${(incMs / hintMs).toFixed(1)}x faster than unhinted`,
+  );
 
   // Native sealing in one call vs node:crypto with a cipher per 4 KiB node.
   const N = 64;
@@ -149,7 +205,10 @@ try {
       })[1],
     );
   }
-  report('native GCM seal (one call, 4 KiB nodes)', N / (median(native) / 1000), 'MiB/s', { name: 'node:crypto per-node loop', value: N / (median(perNode) / 1000) });
+  report('native GCM seal (one call, 4 KiB nodes)', N / (median(native) / 1000), 'MiB/s', {
+    name: 'node:crypto per-node loop',
+    value: N / (median(perNode) / 1000),
+  });
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -121,7 +121,9 @@ function stages(label: string, s: Sample[]): void {
   console.log(`${label}:   inside the build: ${inner(s.map((x) => x.buildStages))}`);
   console.log(`${label}:   inside the launch (run preparation): ${inner(s.map((x) => x.runStages))}`);
   const delays = s.map((x) => x.maxLoopDelay);
-  console.log(`${label}:   longest event-loop stall during a build (2 ms interval probe): p50 ${median(delays).toFixed(0)} ms, worst ${Math.max(...delays).toFixed(0)} ms`);
+  console.log(
+    `${label}:   longest event-loop stall during a build (2 ms interval probe): p50 ${median(delays).toFixed(0)} ms, worst ${Math.max(...delays).toFixed(0)} ms`,
+  );
 }
 
 function inner(all: StageTimes[]): string {
@@ -136,21 +138,41 @@ async function main() {
     // models, interpreters' standard libraries) have.
     for (let d = 0; d < 20; d++) {
       mkdirSync(join(dir, 'image', 'data', `d${d}`), { recursive: true });
-      for (let i = 0; i < IMAGE_MB / 2; i++) writeFileSync(join(dir, 'image', 'data', `d${d}`, `blob${i}`), randomBytes(100 * 1024));
+      for (let i = 0; i < IMAGE_MB / 2; i++)
+        writeFileSync(join(dir, 'image', 'data', `d${d}`, `blob${i}`), randomBytes(100 * 1024));
     }
     const t0 = performance.now();
     const r = await new HostBackend(dir).build();
     if (!r.ok) throw new Error(r.errors.join('\n'));
-    console.log(`first build of the ${IMAGE_MB} MB image: ${(performance.now() - t0).toFixed(0)} ms${r.rootMac ? '' : ' (secure image not packed)'}`);
+    console.log(
+      `first build of the ${IMAGE_MB} MB image: ${(performance.now() - t0).toFixed(0)} ms${r.rootMac ? '' : ' (secure image not packed)'}`,
+    );
 
     const full = await measure(dir, new FullRebuild(), Math.max(3, Math.floor(RUNS / 3)), 100);
     const incr = await measure(dir, new HostWatchBackend(), RUNS, 100);
     const fast = await measure(dir, new HostWatchBackend(), RUNS, 30);
     const base = { name: 'full rebuild each change (what occlum build does)', value: median(full.map((x) => x.total)) };
-    report('save-to-first-output p50, incremental, debounce 100 ms', median(incr.map((x) => x.total)), 'ms', base, 'p50 < 300 ms');
-    console.log(`  p90 ${percentile(incr.map((x) => x.total), 90).toFixed(0)} ms over ${incr.length} saves`);
+    report(
+      'save-to-first-output p50, incremental, debounce 100 ms',
+      median(incr.map((x) => x.total)),
+      'ms',
+      base,
+      'p50 < 300 ms',
+    );
+    console.log(
+      `  p90 ${percentile(
+        incr.map((x) => x.total),
+        90,
+      ).toFixed(0)} ms over ${incr.length} saves`,
+    );
     stages('  incremental, debounce 100 ms', incr);
-    report('save-to-first-output p50, incremental, debounce 30 ms', median(fast.map((x) => x.total)), 'ms', base, 'p50 < 300 ms');
+    report(
+      'save-to-first-output p50, incremental, debounce 30 ms',
+      median(fast.map((x) => x.total)),
+      'ms',
+      base,
+      'p50 < 300 ms',
+    );
     stages('  incremental, debounce 30 ms', fast);
     stages('  baseline (full rebuild)', full);
   } finally {

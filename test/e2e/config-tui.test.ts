@@ -47,7 +47,10 @@ test('edit a size in the Config pane, see the error come and go, save', async ()
     await keys(KEY.ctrlS);
     await tui.waitForGone('[modified]');
     const saved = readFileSync(join(dir, 'Occlum.json'), 'utf8');
-    assert.equal(saved, readFileSync(TEMPLATE, 'utf8').replace('"kernel_space_heap_size": "32MB"', '"kernel_space_heap_size": "64MB"'));
+    assert.equal(
+      saved,
+      readFileSync(TEMPLATE, 'utf8').replace('"kernel_space_heap_size": "32MB"', '"kernel_space_heap_size": "64MB"'),
+    );
     tui.type('q');
     assert.equal(await tui.exited, 0);
   } finally {

@@ -64,7 +64,12 @@ test('Files pane: expand, preview text and hex, verify, switch layer', async () 
   await tui.waitFor(/ \/bin$/m);
   tui.type(KEY.left);
   await tui.waitFor('▸ bin/');
-  await down(tui, rootNames.map((n) => `/${n}`), rootNames.indexOf('bin'), rootNames.indexOf('etc'));
+  await down(
+    tui,
+    rootNames.map((n) => `/${n}`),
+    rootNames.indexOf('bin'),
+    rootNames.indexOf('etc'),
+  );
   tui.type(KEY.right);
   await tui.waitFor('▾ etc/');
   await down(tui, ['/etc', ...etcNames.map((n) => `/etc/${n}`)], 0, etcNames.indexOf('hosts') + 1);

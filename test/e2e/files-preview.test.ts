@@ -23,7 +23,12 @@ before(async () => {
   const big = Buffer.allocUnsafe(LINES * 16);
   for (let i = 0; i < LINES; i++) big.write(`${line(i)}\n`, i * 16, 'latin1');
   writeFileSync(join(dir, 'src/data/big.log'), big);
-  await packImage({ src: join(dir, 'src'), outRoot: join(dir, 'build/mount/__ROOT'), macFile: join(dir, 'build/mount/.ROOT_MAC'), key: { kind: 'integrity-only' } });
+  await packImage({
+    src: join(dir, 'src'),
+    outRoot: join(dir, 'build/mount/__ROOT'),
+    macFile: join(dir, 'build/mount/.ROOT_MAC'),
+    key: { kind: 'integrity-only' },
+  });
 });
 
 after(() => {

@@ -47,84 +47,106 @@ async function assertFrame(tui: Tui, cols: number, rows: number, where: string):
   assert.ok(!tui.raw().includes('\x1b]0;'), `the prebuild's title sequence reached the terminal, ${at}`);
 }
 
-test('every pane and overlay keeps its frame at 60x20, 80x24, 120x36 and 200x50, with and without prebuild output', { timeout: 240_000 }, async () => {
-  const tui = startTui([dir], { cwd: dir, cols: 80, rows: 24 });
-  running.push(tui);
-  await tui.waitFor(/demo │ host/);
-  for (const withOutput of [false, true]) {
-    if (withOutput) {
-      tui.type('2');
-      await tui.waitFor(/watching/);
-      tui.type('b');
-      await tui.waitFor(/#1\s+ok/, 60_000);
-    }
-    for (const [cols, rows] of SIZES) {
-      tui.resize(cols, rows);
-      await tui.waitFor(new RegExp(`^(.*\\n){${rows - 1}} demo\\b`));
-      // What the pane's first row shows (the tab bar also names every pane, so it cannot tell).
-      const firstRows = [['1', /\nOcclum\.json · /], ['2', /\nBuild {2}/], ['3', /\n(Nothing is running|.*hello)/], ['4', /\nFiles · /], ['5', /\nLogs/]] as const;
-      for (const [key, title] of firstRows) {
-        tui.type(key);
-        await tui.waitFor(title);
-        await assertFrame(tui, cols, rows, `pane ${key}${withOutput ? ' after a noisy prebuild' : ''}`);
-        // The Build header is one row however long the prebuild (it once split the title: "Buil" / "d").
-        if (key === '2') assert.match(tui.screen().split('\n')[1]!, /^Build {2}\S/, tui.screen());
+test(
+  'every pane and overlay keeps its frame at 60x20, 80x24, 120x36 and 200x50, with and without prebuild output',
+  { timeout: 240_000 },
+  async () => {
+    const tui = startTui([dir], { cwd: dir, cols: 80, rows: 24 });
+    running.push(tui);
+    await tui.waitFor(/demo │ host/);
+    for (const withOutput of [false, true]) {
+      if (withOutput) {
+        tui.type('2');
+        await tui.waitFor(/watching/);
+        tui.type('b');
+        await tui.waitFor(/#1\s+ok/, 60_000);
       }
-      tui.type('?');
-      await tui.waitFor('Keys (? or escape closes)');
-      await assertFrame(tui, cols, rows, 'help');
-      tui.type(KEY.escape);
-      await tui.waitForGone('Keys (? or escape closes)');
-      tui.type(':');
-      await tui.waitFor(/^│ :/m);
-      await assertFrame(tui, cols, rows, 'palette');
-      const lines = tui.screen().split('\n');
-      assert.ok(lines.some((r) => r.startsWith('╭') && r.endsWith('╮')) && lines.some((r) => r.startsWith('╰') && r.endsWith('╯')), tui.screen());
-      tui.type(KEY.escape);
-      await tui.waitForGone(/^│ :/m);
+      for (const [cols, rows] of SIZES) {
+        tui.resize(cols, rows);
+        await tui.waitFor(new RegExp(`^(.*\\n){${rows - 1}} demo\\b`));
+        // What the pane's first row shows (the tab bar also names every pane, so it cannot tell).
+        const firstRows = [
+          ['1', /\nOcclum\.json · /],
+          ['2', /\nBuild {2}/],
+          ['3', /\n(Nothing is running|.*hello)/],
+          ['4', /\nFiles · /],
+          ['5', /\nLogs/],
+        ] as const;
+        for (const [key, title] of firstRows) {
+          tui.type(key);
+          await tui.waitFor(title);
+          await assertFrame(tui, cols, rows, `pane ${key}${withOutput ? ' after a noisy prebuild' : ''}`);
+          // The Build header is one row however long the prebuild (it once split the title: "Buil" / "d").
+          if (key === '2') assert.match(tui.screen().split('\n')[1]!, /^Build {2}\S/, tui.screen());
+        }
+        tui.type('?');
+        await tui.waitFor('Keys (? or escape closes)');
+        await assertFrame(tui, cols, rows, 'help');
+        tui.type(KEY.escape);
+        await tui.waitForGone('Keys (? or escape closes)');
+        tui.type(':');
+        await tui.waitFor(/^│ :/m);
+        await assertFrame(tui, cols, rows, 'palette');
+        const lines = tui.screen().split('\n');
+        assert.ok(
+          lines.some((r) => r.startsWith('╭') && r.endsWith('╮')) &&
+            lines.some((r) => r.startsWith('╰') && r.endsWith('╯')),
+          tui.screen(),
+        );
+        tui.type(KEY.escape);
+        await tui.waitForGone(/^│ :/m);
+      }
     }
-  }
-  tui.type('q');
-  await tui.exited;
-});
+    tui.type('q');
+    await tui.exited;
+  },
+);
 
-test('below 40x10 one line says the terminal is too small; growing it brings the studio back', { timeout: 60_000 }, async () => {
-  const tui = startTui([dir], { cwd: dir, cols: 39, rows: 12 });
-  running.push(tui);
-  await tui.waitFor('terminal too small: 39x12 < 40x10');
-  tui.resize(40, 10);
-  await tui.waitFor(/demo\b/);
-  await assertFrame(tui, 40, 10, 'the smallest size');
-  tui.type('q');
-  await tui.exited;
-});
+test(
+  'below 40x10 one line says the terminal is too small; growing it brings the studio back',
+  { timeout: 60_000 },
+  async () => {
+    const tui = startTui([dir], { cwd: dir, cols: 39, rows: 12 });
+    running.push(tui);
+    await tui.waitFor('terminal too small: 39x12 < 40x10');
+    tui.resize(40, 10);
+    await tui.waitFor(/demo\b/);
+    await assertFrame(tui, 40, 10, 'the smallest size');
+    tui.type('q');
+    await tui.exited;
+  },
+);
 
-test('mouse: a click on a tab focuses its pane, the wheel scrolls the help; --no-mouse leaves the terminal alone', { timeout: 120_000 }, async () => {
-  const tui = startTui([dir], { cwd: dir, cols: 120, rows: 36 });
-  running.push(tui);
-  await tui.waitFor(/demo │ host/);
-  assert.ok(tui.raw().includes('\x1b[?1000h\x1b[?1006h'), 'mouse reporting is turned on');
-  // "occlum-studio  1 Config  2 Build  3 Run": column 30 is in "2 Build".
-  const buildAt = tui.screen().split('\n')[0]!.indexOf('2 Build') + 2;
-  tui.type(`\x1b[<0;${buildAt};1M\x1b[<0;${buildAt};1m`);
-  await tui.waitFor(/\nBuild {2}/);
-  tui.resize(120, 12); // the help no longer fits: the wheel scrolls it
-  tui.type('?');
-  await tui.waitFor('Keys (? or escape closes)');
-  await tui.waitFor(/│ This pane/);
-  tui.type('\x1b[<65;10;10M'.repeat(3));
-  await tui.waitForGone(/│ This pane/);
-  tui.type(KEY.escape);
-  // An escape followed at once by q would read as alt+q: wait for the help to close first.
-  await tui.waitForGone('Keys (? or escape closes)');
-  tui.type('q');
-  await tui.exited;
-  assert.ok(tui.raw().includes('\x1b[?1006l\x1b[?1000l'), 'and off again on the way out');
+test(
+  'mouse: a click on a tab focuses its pane, the wheel scrolls the help; --no-mouse leaves the terminal alone',
+  { timeout: 120_000 },
+  async () => {
+    const tui = startTui([dir], { cwd: dir, cols: 120, rows: 36 });
+    running.push(tui);
+    await tui.waitFor(/demo │ host/);
+    assert.ok(tui.raw().includes('\x1b[?1000h\x1b[?1006h'), 'mouse reporting is turned on');
+    // "occlum-studio  1 Config  2 Build  3 Run": column 30 is in "2 Build".
+    const buildAt = tui.screen().split('\n')[0]!.indexOf('2 Build') + 2;
+    tui.type(`\x1b[<0;${buildAt};1M\x1b[<0;${buildAt};1m`);
+    await tui.waitFor(/\nBuild {2}/);
+    tui.resize(120, 12); // the help no longer fits: the wheel scrolls it
+    tui.type('?');
+    await tui.waitFor('Keys (? or escape closes)');
+    await tui.waitFor(/│ This pane/);
+    tui.type('\x1b[<65;10;10M'.repeat(3));
+    await tui.waitForGone(/│ This pane/);
+    tui.type(KEY.escape);
+    // An escape followed at once by q would read as alt+q: wait for the help to close first.
+    await tui.waitForGone('Keys (? or escape closes)');
+    tui.type('q');
+    await tui.exited;
+    assert.ok(tui.raw().includes('\x1b[?1006l\x1b[?1000l'), 'and off again on the way out');
 
-  const plain = startTui([dir, '--no-mouse'], { cwd: dir, cols: 120, rows: 36 });
-  running.push(plain);
-  await plain.waitFor(/demo │ host/);
-  plain.type('q');
-  await plain.exited;
-  assert.ok(!plain.raw().includes('\x1b[?1000h'));
-});
+    const plain = startTui([dir, '--no-mouse'], { cwd: dir, cols: 120, rows: 36 });
+    running.push(plain);
+    await plain.waitFor(/demo │ host/);
+    plain.type('q');
+    await plain.exited;
+    assert.ok(!plain.raw().includes('\x1b[?1000h'));
+  },
+);

@@ -32,16 +32,20 @@ after(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-test('auto-selects the occlum backend and runs a program through `occlum run` in the Run pane', { skip: OCCLUM_SKIP }, async () => {
-  const tui = startTui([dir], { cwd: dir, cols: 110, rows: 30, env: env as Record<string, string> });
-  running.push(tui);
-  await tui.waitFor(/inst │ occlum/);
-  await runFromPane(tui, '/bin/hello pty 5');
-  await tui.waitFor('hello pty OCCLUM=yes');
-  await tui.waitFor(/status 5/);
-  tui.type('q');
-  assert.equal(await tui.exited, 0);
-});
+test(
+  'auto-selects the occlum backend and runs a program through `occlum run` in the Run pane',
+  { skip: OCCLUM_SKIP },
+  async () => {
+    const tui = startTui([dir], { cwd: dir, cols: 110, rows: 30, env: env as Record<string, string> });
+    running.push(tui);
+    await tui.waitFor(/inst │ occlum/);
+    await runFromPane(tui, '/bin/hello pty 5');
+    await tui.waitFor('hello pty OCCLUM=yes');
+    await tui.waitFor(/status 5/);
+    tui.type('q');
+    assert.equal(await tui.exited, 0);
+  },
+);
 
 test('Build pane: `b` builds through `occlum build` and shows its output', { skip: OCCLUM_SKIP }, async () => {
   const tui = startTui([dir], { cwd: dir, cols: 120, rows: 36, env: env as Record<string, string> });
@@ -57,60 +61,75 @@ test('Build pane: `b` builds through `occlum build` and shows its output', { ski
   assert.equal(await tui.exited, 0);
 });
 
-test('Files pane: the image built by `occlum build` and the run layer `occlum run` wrote, read by the native reader', { skip: OCCLUM_SKIP }, async () => {
-  const run = await new OcclumBackend(dir, {}, { install: occlumInstall(env), env }).run('/bin/hello', ['write-from-occlum-run'], { stdio: 'pipe' });
-  assert.equal(run.status, 0, run.meaning);
-  const tui = startTui([dir], { cwd: dir, cols: 120, rows: 36, env: env as Record<string, string> });
-  running.push(tui);
-  await tui.waitFor(/inst │ occlum/);
-  tui.type('4');
-  const mac = readFileSync(join(dir, 'build', 'mount', '.ROOT_MAC'), 'utf8').trim();
-  await tui.waitFor(`root MAC ${mac.slice(0, 20)}`);
-  await tui.waitFor(/▸ bin\//);
-  tui.type(KEY.down);
-  tui.type(KEY.enter);
-  await tui.waitFor(/hello/);
-  // l: merged → image → run. The run layer holds what the program wrote: /root/hello.txt.
-  tui.type('l');
-  tui.type('l');
-  await tui.waitFor(/▸ root\//);
-  tui.type(KEY.down);
-  tui.type(KEY.enter);
-  await tui.waitFor(/hello\.txt/);
-  tui.type(KEY.down);
-  await tui.waitFor('write-from-occlum-run');
-  tui.type('q');
-  assert.equal(await tui.exited, 0);
-});
-
-test('Run pane: s starts the server (occlum start), x execs into it, S stops it; nothing left running', { skip: OCCLUM_SKIP }, async () => {
-  const tui = startTui([dir], { cwd: dir, cols: 120, rows: 36, env: env as Record<string, string> });
-  running.push(tui);
-  try {
+test(
+  'Files pane: the image built by `occlum build` and the run layer `occlum run` wrote, read by the native reader',
+  { skip: OCCLUM_SKIP },
+  async () => {
+    const run = await new OcclumBackend(dir, {}, { install: occlumInstall(env), env }).run(
+      '/bin/hello',
+      ['write-from-occlum-run'],
+      { stdio: 'pipe' },
+    );
+    assert.equal(run.status, 0, run.meaning);
+    const tui = startTui([dir], { cwd: dir, cols: 120, rows: 36, env: env as Record<string, string> });
+    running.push(tui);
     await tui.waitFor(/inst │ occlum/);
-    tui.type('3');
-    await tui.waitFor('Nothing is running.');
-    tui.type('s');
-    await tui.waitFor('server is running');
-    assert.equal(findServerProcesses(dir).length, 1);
-    tui.type('x');
-    await tui.waitFor('Exec a program in the running server');
-    tui.type('/bin/hello inside 0');
+    tui.type('4');
+    const mac = readFileSync(join(dir, 'build', 'mount', '.ROOT_MAC'), 'utf8').trim();
+    await tui.waitFor(`root MAC ${mac.slice(0, 20)}`);
+    await tui.waitFor(/▸ bin\//);
+    tui.type(KEY.down);
     tui.type(KEY.enter);
-    await tui.waitFor('hello inside OCCLUM=yes');
-    await tui.waitFor(/exited normally/); // until then the program has the keyboard
-    tui.type('S');
-    await tui.waitFor('server stopped', 60_000);
-    assert.equal(findServerProcesses(dir).length, 0);
+    await tui.waitFor(/hello/);
+    // l: merged → image → run. The run layer holds what the program wrote: /root/hello.txt.
+    tui.type('l');
+    tui.type('l');
+    await tui.waitFor(/▸ root\//);
+    tui.type(KEY.down);
+    tui.type(KEY.enter);
+    await tui.waitFor(/hello\.txt/);
+    tui.type(KEY.down);
+    await tui.waitFor('write-from-occlum-run');
     tui.type('q');
-    await tui.exited;
-  } finally {
-    for (const p of findServerProcesses(dir)) process.kill(p.pid, 'SIGKILL');
-  }
-});
+    assert.equal(await tui.exited, 0);
+  },
+);
+
+test(
+  'Run pane: s starts the server (occlum start), x execs into it, S stops it; nothing left running',
+  { skip: OCCLUM_SKIP },
+  async () => {
+    const tui = startTui([dir], { cwd: dir, cols: 120, rows: 36, env: env as Record<string, string> });
+    running.push(tui);
+    try {
+      await tui.waitFor(/inst │ occlum/);
+      tui.type('3');
+      await tui.waitFor('Nothing is running.');
+      tui.type('s');
+      await tui.waitFor('server is running');
+      assert.equal(findServerProcesses(dir).length, 1);
+      tui.type('x');
+      await tui.waitFor('Exec a program in the running server');
+      tui.type('/bin/hello inside 0');
+      tui.type(KEY.enter);
+      await tui.waitFor('hello inside OCCLUM=yes');
+      await tui.waitFor(/exited normally/); // until then the program has the keyboard
+      tui.type('S');
+      await tui.waitFor('server stopped', 60_000);
+      assert.equal(findServerProcesses(dir).length, 0);
+      tui.type('q');
+      await tui.exited;
+    } finally {
+      for (const p of findServerProcesses(dir)) process.kill(p.pid, 'SIGKILL');
+    }
+  },
+);
 
 test('--backend occlum without an Occlum: a clear error, exit 1', async () => {
-  const noOcclum = { ...env, PATH: '/usr/bin:/bin', OCCLUM_STUDIO_OCCLUM_ROOT: join(tmp, 'none') } as Record<string, string>;
+  const noOcclum = { ...env, PATH: '/usr/bin:/bin', OCCLUM_STUDIO_OCCLUM_ROOT: join(tmp, 'none') } as Record<
+    string,
+    string
+  >;
   mkdirSync(dir, { recursive: true }); // made by before() unless the stand-in tests are skipped
   const tui = startTui([dir, '--backend', 'occlum'], { cwd: dir, env: noOcclum });
   running.push(tui);

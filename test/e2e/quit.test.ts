@@ -51,7 +51,7 @@ function descendants(root: number): number[] {
     }
   }
   const out: number[] = [];
-  for (let todo = [root]; todo.length > 0; ) {
+  for (let todo = [root]; todo.length > 0;) {
     const next = children.get(todo.pop()!) ?? [];
     out.push(...next);
     todo.push(...next);
@@ -67,7 +67,10 @@ async function studioWithProgram(): Promise<Tui> {
   await tui.waitFor('ready');
   tui.type(CTRL_RBRACKET);
   await tui.waitForGone('ctrl+] gives them back');
-  assert.ok(alive(descendants(tui.pid)).some((p) => p.includes('bwrap')), 'the program runs in its sandbox');
+  assert.ok(
+    alive(descendants(tui.pid)).some((p) => p.includes('bwrap')),
+    'the program runs in its sandbox',
+  );
   return tui;
 }
 
@@ -113,7 +116,10 @@ test('quitting stops the exec server the studio started, and its exec’d progra
   tui.type(CTRL_RBRACKET);
   await tui.waitForGone('ctrl+] gives them back');
   const tree = descendants(tui.pid);
-  assert.ok(alive(tree).some((p) => p.includes('sleep infinity') || p.includes('unshare')), alive(tree).join('\n'));
+  assert.ok(
+    alive(tree).some((p) => p.includes('sleep infinity') || p.includes('unshare')),
+    alive(tree).join('\n'),
+  );
   tui.type('q');
   await tui.waitFor('1 program running (quitting stops it)');
   tui.type('q');

@@ -137,7 +137,10 @@ test('demo: creates, compiles and builds an instance, opens the Run pane on /bin
   await tui.waitFor(/✗ \/bin\/hello exited with status 3 · status 3/);
   // The demo's dev loop: saving its source recompiles, rebuilds and reruns the program.
   const src = join(demoDir, 'src', 'hello.c');
-  writeFileSync(src, readFileSync(src, 'utf8').replace("Hello from inside Occlum's image!", 'Edited and rerun by the dev loop!'));
+  writeFileSync(
+    src,
+    readFileSync(src, 'utf8').replace("Hello from inside Occlum's image!", 'Edited and rerun by the dev loop!'),
+  );
   await tui.waitFor('Edited and rerun by the dev loop!', 60_000);
   tui.type('q');
   await tui.waitFor('1 program running (quitting stops it)');
@@ -214,8 +217,14 @@ test('the palette runs any pane’s command from anywhere and fits a 60x20 termi
   await tui.waitFor(/^│ :/m);
   const rows = tui.screen().split('\n');
   // The box keeps its border: top and bottom corners on screen, no row past 60 columns.
-  assert.ok(rows.some((r) => r.startsWith('╭') && r.endsWith('╮')), tui.screen());
-  assert.ok(rows.some((r) => r.startsWith('╰') && r.endsWith('╯')), tui.screen());
+  assert.ok(
+    rows.some((r) => r.startsWith('╭') && r.endsWith('╮')),
+    tui.screen(),
+  );
+  assert.ok(
+    rows.some((r) => r.startsWith('╰') && r.endsWith('╯')),
+    tui.screen(),
+  );
   for (const ch of 'build-now') tui.type(ch);
   await tui.waitFor(/build-now\s+Build: build now/);
   tui.type(KEY.enter);

@@ -64,7 +64,10 @@ export function indexVerdicts(): IndexVerdict[] {
   let col = -1;
   for (const line of md.split('\n')) {
     if (!line.startsWith('|')) continue;
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     if (cells[0] === 'file') {
       // A table header: only tables with a verdict column count.
       col = cells.findIndex((c) => c.includes('0.31.0 check'));
@@ -75,7 +78,16 @@ export function indexVerdicts(): IndexVerdict[] {
     const verdict = cells[col]!;
     const ok = verdict.startsWith('OK');
     const body = verdict.replace(/^(FAIL|OK):?\s*/, '');
-    out.push({ name: m[1]!, ok, items: body ? body.split(' / ').map((s) => s.trim()).filter(Boolean) : [] });
+    out.push({
+      name: m[1]!,
+      ok,
+      items: body
+        ? body
+            .split(' / ')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [],
+    });
   }
   return out;
 }

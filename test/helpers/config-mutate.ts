@@ -26,8 +26,28 @@ function valueNodes(text: string): Node[] {
 }
 
 const REPLACEMENTS = [
-  '"x"', '""', '0', '-1', '4294967296', '99999999999999999999999', '1e309', '-0.5', '1.5', 'true', 'false', 'null',
-  '[]', '{}', '[1, "a", null]', '{"a": {"b": []}}', '"256mb"', '"1.5GB"', '"-4KB"', '" 12 MB "', '"\\u0000"', '"relative/path"',
+  '"x"',
+  '""',
+  '0',
+  '-1',
+  '4294967296',
+  '99999999999999999999999',
+  '1e309',
+  '-0.5',
+  '1.5',
+  'true',
+  'false',
+  'null',
+  '[]',
+  '{}',
+  '[1, "a", null]',
+  '{"a": {"b": []}}',
+  '"256mb"',
+  '"1.5GB"',
+  '"-4KB"',
+  '" 12 MB "',
+  '"\\u0000"',
+  '"relative/path"',
 ];
 
 export function mutate(text: string, r: () => number, allowHuge = true): string {
@@ -35,20 +55,27 @@ export function mutate(text: string, r: () => number, allowHuge = true): string 
   const pos = Math.floor(r() * (text.length + 1));
   const kind = Math.floor(r() * 10);
   switch (kind) {
-    case 0: { // bit flip
+    case 0: {
+      // bit flip
       if (text.length === 0) return text;
       const i = Math.min(pos, text.length - 1);
-      return text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ (1 << Math.floor(r() * 7))) + text.slice(i + 1);
+      return (
+        text.slice(0, i) + String.fromCharCode(text.charCodeAt(i) ^ (1 << Math.floor(r() * 7))) + text.slice(i + 1)
+      );
     }
     case 1: // truncation
       return text.slice(0, pos);
-    case 2: case 3: case 4: { // wrong type / huge / negative value
+    case 2:
+    case 3:
+    case 4: {
+      // wrong type / huge / negative value
       const nodes = valueNodes(text);
       if (nodes.length === 0) return text + pick(REPLACEMENTS);
       const n = pick(nodes);
       return text.slice(0, n.offset) + pick(REPLACEMENTS) + text.slice(n.offset + n.length);
     }
-    case 5: { // deep nesting
+    case 5: {
+      // deep nesting
       const depth = pick([10, 127, 129, 1000, 50_000]);
       const nodes = valueNodes(text);
       const n = nodes.length ? pick(nodes) : { offset: pos, length: 0 };
@@ -56,22 +83,28 @@ export function mutate(text: string, r: () => number, allowHuge = true): string 
       const close = open.startsWith('[') ? ']'.repeat(depth) : '}'.repeat(depth);
       return text.slice(0, n.offset) + open + '1' + (r() < 0.8 ? close : '') + text.slice(n.offset + n.length);
     }
-    case 6: { // multi-MB string
+    case 6: {
+      // multi-MB string
       if (!allowHuge || r() < 0.9) return text.slice(0, pos) + ',' + text.slice(pos);
       const nodes = valueNodes(text).filter((x) => x.type === 'string');
       const n = nodes.length ? pick(nodes) : { offset: pos, length: 0 };
-      return text.slice(0, n.offset) + JSON.stringify('A'.repeat(2 * 1024 * 1024 + Math.floor(r() * 100))) + text.slice(n.offset + n.length);
+      return (
+        text.slice(0, n.offset) +
+        JSON.stringify('A'.repeat(2 * 1024 * 1024 + Math.floor(r() * 100))) +
+        text.slice(n.offset + n.length)
+      );
     }
     case 7: // stray comment
       return text.slice(0, pos) + pick(['// c\n', '/* c */', '/* unterminated', '#']) + text.slice(pos);
-    case 8: { // delete a span
+    case 8: {
+      // delete a span
       const len = Math.floor(r() * 40);
       return text.slice(0, pos) + text.slice(pos + len);
     }
-    default: { // duplicate a span (duplicate keys, repeated items)
+    default: {
+      // duplicate a span (duplicate keys, repeated items)
       const len = Math.floor(r() * 80);
       return text.slice(0, pos) + text.slice(pos, pos + len) + text.slice(pos);
     }
   }
 }
-

@@ -8,9 +8,21 @@ import { join } from 'node:path';
 import { ROOT } from './paths.ts';
 
 export const FIXTURE_PROGRAMS = [
-  'hello', 'env', 'writer', 'spawner', 'forker', 'reader', 'sleeper', 'limits', 'hoststate',
+  'hello',
+  'env',
+  'writer',
+  'spawner',
+  'forker',
+  'reader',
+  'sleeper',
+  'limits',
+  'hoststate',
   // sizing: each needs more than the template config allows (test/integration/size.test.ts)
-  'threads', 'bigalloc', 'mmaps', 'children', 'deepstack',
+  'threads',
+  'bigalloc',
+  'mmaps',
+  'children',
+  'deepstack',
 ] as const;
 export type FixtureName = (typeof FIXTURE_PROGRAMS)[number] | 'nonpie' | 'glibc';
 

@@ -23,7 +23,8 @@ function inputsHash(): string {
     if (st.isDirectory()) for (const n of readdirSync(p).sort()) visit(join(p, n));
     else h.update(`${p}:${st.size}:${st.mtimeMs}\n`);
   };
-  for (const p of ['scripts/occlum-standin.mjs', 'scripts/occlum-standin', 'src/core', `native/${addonFileName()}`]) visit(join(ROOT, p));
+  for (const p of ['scripts/occlum-standin.mjs', 'scripts/occlum-standin', 'src/core', `native/${addonFileName()}`])
+    visit(join(ROOT, p));
   visit(join(OCCLUM_REFERENCE, 'tools', 'occlum'));
   visit(join(OCCLUM_REFERENCE, 'tools', 'occlum_build.mk'));
   return h.digest('hex').slice(0, 16);
@@ -62,7 +63,9 @@ export function standinRoot(): string {
     }
     try {
       if (!existsSync(join(dest, '.occlum-standin'))) {
-        const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'occlum-standin.mjs'), dest], { encoding: 'utf8' });
+        const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'occlum-standin.mjs'), dest], {
+          encoding: 'utf8',
+        });
         if (r.status !== 0) throw new Error(`scripts/occlum-standin.mjs failed: ${r.stderr}`);
         removeStale(dest);
       }

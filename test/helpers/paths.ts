@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const SHARED = process.env.OCCLUM_STUDIO_SHARED ? resolve(process.env.OCCLUM_STUDIO_SHARED) : resolve(ROOT, '..', 'shared');
+export const SHARED = process.env.OCCLUM_STUDIO_SHARED
+  ? resolve(process.env.OCCLUM_STUDIO_SHARED)
+  : resolve(ROOT, '..', 'shared');
 export const WAMR_FIXTURE = resolve(SHARED, 'fixtures', 'occlum-wamr-0.28');
 export const PF_VECTORS = resolve(SHARED, 'fixtures', 'pf-vectors');
 export const CONFIG_CORPUS = resolve(SHARED, 'occlum-configs');

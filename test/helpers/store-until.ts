@@ -2,7 +2,13 @@
 // rejects after `ms` with `what` and whatever `context` says about the state then.
 import type { StudioStore } from '../../src/store/index.ts';
 
-export function storeUntil(store: StudioStore, cond: () => boolean, what: string, ms: number, context: () => string = () => ''): Promise<void> {
+export function storeUntil(
+  store: StudioStore,
+  cond: () => boolean,
+  what: string,
+  ms: number,
+  context: () => string = () => '',
+): Promise<void> {
   if (cond()) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -57,7 +57,13 @@ export function startTui(
     name: 'xterm-256color',
     // Ink renders only the final frame when it believes it runs in CI.
     // (last, so an env passed by a test that copied process.env under CI=true cannot undo it).
-    env: { ...process.env, TERM: 'xterm-256color', ...opts.env, CI: 'false', CONTINUOUS_INTEGRATION: 'false' } as Record<string, string>,
+    env: {
+      ...process.env,
+      TERM: 'xterm-256color',
+      ...opts.env,
+      CI: 'false',
+      CONTINUOUS_INTEGRATION: 'false',
+    } as Record<string, string>,
   });
   let rawOut = '';
   let lastDataAt = Date.now();
@@ -108,7 +114,8 @@ export function startTui(
     screen,
     raw: () => rawOut,
     waitFor: (t, timeoutMs = 15_000) => poll(() => matches(t), `timed out waiting for ${String(t)}`, timeoutMs),
-    waitForGone: (t, timeoutMs = 15_000) => poll(() => !matches(t), `timed out waiting for ${String(t)} to go`, timeoutMs),
+    waitForGone: (t, timeoutMs = 15_000) =>
+      poll(() => !matches(t), `timed out waiting for ${String(t)} to go`, timeoutMs),
     type: (keys) => proc.write(keys),
     resize: (c, r) => {
       term.resize(c, r);

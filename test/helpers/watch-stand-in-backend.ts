@@ -80,11 +80,12 @@ export class StandInBackend implements WatchBackend {
   async stop(): Promise<void> {
     this.stops++;
     const waits = [...this.procs].map(
-      (p) => new Promise<void>((resolve) => {
-        if (p.exitCode !== null || p.signalCode !== null) return resolve();
-        p.once('exit', () => resolve());
-        p.kill('SIGTERM');
-      }),
+      (p) =>
+        new Promise<void>((resolve) => {
+          if (p.exitCode !== null || p.signalCode !== null) return resolve();
+          p.once('exit', () => resolve());
+          p.kill('SIGTERM');
+        }),
     );
     await Promise.all(waits);
   }

@@ -30,7 +30,12 @@ function writeApp(dir: string, version: string): void {
 
 function set(dir: string, rel: string, area: ChangeSet['entries'][0]['area'] = 'image'): ChangeSet {
   const now = Date.now();
-  return { entries: [{ path: join(dir, rel), rel, area, kind: 'changed', isDir: false }], events: 1, firstEventAt: now, lastEventAt: now };
+  return {
+    entries: [{ path: join(dir, rel), rel, area, kind: 'changed', isDir: false }],
+    events: 1,
+    firstEventAt: now,
+    lastEventAt: now,
+  };
 }
 
 function collect(q: BuildQueue) {
@@ -61,8 +66,14 @@ test('changes during a build schedule exactly one follow-up with the merged chan
     for (const n of ['b', 'c', 'd', 'e']) q.onChanges(set(dir, `image/${n}`));
     await q.whenIdle();
     assert.equal(ended.length, 2);
-    assert.deepEqual(ended[0]!.changes.map((e) => e.rel), ['image/a']);
-    assert.deepEqual(ended[1]!.changes.map((e) => e.rel), ['image/b', 'image/c', 'image/d', 'image/e']);
+    assert.deepEqual(
+      ended[0]!.changes.map((e) => e.rel),
+      ['image/a'],
+    );
+    assert.deepEqual(
+      ended[1]!.changes.map((e) => e.rel),
+      ['image/b', 'image/c', 'image/d', 'image/e'],
+    );
     assert.ok(ended.every((r) => r.outcome === 'ok'));
     // Never two at once.
     assert.ok(backend.builds[1]!.startedAt >= backend.builds[0]!.endedAt);
@@ -124,7 +135,10 @@ test('a failed build keeps the last good image and the running process; a good o
 
 test('a failed prebuild stops the build with its cause; the backend is not called', async () => {
   const dir = instance();
-  writeFileSync(join(dir, '.occlum-studio.json'), '{ "prebuild": "echo compiling; echo \'app.c:3: error: expected ;\' >&2; exit 2", "watch": ["src/*.c"] }');
+  writeFileSync(
+    join(dir, '.occlum-studio.json'),
+    '{ "prebuild": "echo compiling; echo \'app.c:3: error: expected ;\' >&2; exit 2", "watch": ["src/*.c"] }',
+  );
   const backend = new StandInBackend(dir);
   const q = new BuildQueue({ instanceDir: dir, backend, settings: loadSettings(dir) });
   const { ended } = collect(q);
@@ -135,7 +149,7 @@ test('a failed prebuild stops the build with its cause; the backend is not calle
     assert.equal(r.outcome, 'failed');
     assert.equal(r.cause?.stage, 'prebuild');
     assert.match(r.cause!.message, /exited with status 2/);
-    assert.equal(r.cause!.line, "app.c:3: error: expected ;");
+    assert.equal(r.cause!.line, 'app.c:3: error: expected ;');
     assert.ok(r.output.some((l) => l.stream === 'prebuild' && l.text === 'compiling'));
     assert.equal(backend.builds.length, 0);
     // An image-only change does not need the prebuild.
@@ -191,7 +205,10 @@ test('auto-build off holds change sets until a manual build', async () => {
     await q.whenIdle();
     assert.equal(ended.length, 1);
     assert.equal(ended[0]!.trigger, 'manual');
-    assert.deepEqual(ended[0]!.changes.map((e) => e.rel), ['image/a', 'image/b']);
+    assert.deepEqual(
+      ended[0]!.changes.map((e) => e.rel),
+      ['image/a', 'image/b'],
+    );
     // With auto-build off, a settings edit still applies at once, and may turn it back on.
     q.onChanges(set(dir, 'image/c'));
     writeFileSync(join(dir, '.occlum-studio.json'), '{ "autoBuild": true, "autoRerun": false }');
@@ -199,7 +216,10 @@ test('auto-build off holds change sets until a manual build', async () => {
     await q.whenIdle();
     assert.equal(q.settings.autoBuild, true);
     assert.equal(ended.length, 2);
-    assert.deepEqual(ended[1]!.changes.map((e) => e.rel), ['.occlum-studio.json', 'image/c']);
+    assert.deepEqual(
+      ended[1]!.changes.map((e) => e.rel),
+      ['.occlum-studio.json', 'image/c'],
+    );
   } finally {
     await q.close();
     rmSync(dir, { recursive: true, force: true });
@@ -211,7 +231,10 @@ test('files the prebuild writes into image/ count toward the same build (no seco
   mkdirSync(join(dir, 'src'));
   writeFileSync(join(dir, 'src', 'app.c'), 'int main(){}\n');
   // The "compiler": copies the source into the image, as `occlum-gcc -o image/bin/app app.c` would.
-  writeFileSync(join(dir, '.occlum-studio.json'), '{ "prebuild": "cp src/app.c image/bin/app.c && touch image/bin/app", "watch": ["src/**/*.c"], "debounceMs": 60 }');
+  writeFileSync(
+    join(dir, '.occlum-studio.json'),
+    '{ "prebuild": "cp src/app.c image/bin/app.c && touch image/bin/app", "watch": ["src/**/*.c"], "debounceMs": 60 }',
+  );
   const backend = new StandInBackend(dir);
   const loop = await DevLoop.open({ instanceDir: dir, backend, settings: loadSettings(dir) });
   const { ended } = collect(loop.queue);
@@ -235,7 +258,14 @@ test('a build that overlapped file writes is superseded: it stops the program bu
   const dir = instance();
   const backend = new StandInBackend(dir);
   let writesPending = false;
-  const absorber = { hold() {}, release() {}, settle: async () => null, get pending() { return writesPending; } };
+  const absorber = {
+    hold() {},
+    release() {},
+    settle: async () => null,
+    get pending() {
+      return writesPending;
+    },
+  };
   const q = new BuildQueue({ instanceDir: dir, backend, settings: loadSettings(dir), absorber });
   const { ended, runOutput } = collect(q);
   const starts: number[] = [];

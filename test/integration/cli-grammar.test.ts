@@ -93,7 +93,21 @@ test('every command refuses an unknown option or a missing option value as a usa
 test('every command that works on an instance takes -C DIR; a missing DIR is an input error, exit 2', () => {
   const creates = new Set(['init', 'new', 'demo']); // their DIR may not exist yet
   const onInstance = all.filter((c) => c.instance);
-  assert.deepEqual(onInstance.map((c) => c.name).sort(), ['build', 'check', 'demo', 'exec', 'fs', 'init', 'new', 'run', 'size', 'start', 'status', 'stop', 'watch']);
+  assert.deepEqual(onInstance.map((c) => c.name).sort(), [
+    'build',
+    'check',
+    'demo',
+    'exec',
+    'fs',
+    'init',
+    'new',
+    'run',
+    'size',
+    'start',
+    'status',
+    'stop',
+    'watch',
+  ]);
   for (const c of onInstance) {
     assert.match(c.usage, /-C DIR/, `${c.name} usage names -C DIR`);
     if (creates.has(c.name)) continue;
@@ -131,7 +145,10 @@ test('-C DIR means what the positional DIR or running inside DIR means', () => {
   inside('fs', ['ls', '/bin']);
   // size measures a run: the figures differ from run to run, the outcome does not.
   covered.add('size');
-  for (const args of [['size', '-C', inst, '/bin/hello'], ['size', '/bin/hello']]) {
+  for (const args of [
+    ['size', '-C', inst, '/bin/hello'],
+    ['size', '/bin/hello'],
+  ]) {
     const r = runCli(args, { ...HOST, cwd: args.includes('-C') ? undefined : inst });
     assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
   }
@@ -157,7 +174,11 @@ test('-C DIR means what the positional DIR or running inside DIR means', () => {
     const x = runCli([name, '-C', a, ...extra], HOST);
     const y = runCli([name, b, ...extra], HOST);
     assert.equal(x.status, 0, `${name}: ${x.stderr}`);
-    assert.equal(x.stdout.replaceAll(a, 'DIR').replace(/\d+ ms/, 'T'), y.stdout.replaceAll(b, 'DIR').replace(/\d+ ms/, 'T'), name);
+    assert.equal(
+      x.stdout.replaceAll(a, 'DIR').replace(/\d+ ms/, 'T'),
+      y.stdout.replaceAll(b, 'DIR').replace(/\d+ ms/, 'T'),
+      name,
+    );
     assert.ok(existsSync(join(a, 'Occlum.json')) && existsSync(join(b, 'Occlum.json')), name);
   }
   // watch runs until stopped; its -C is checked above, and here that -C and DIR together are refused.
@@ -167,7 +188,13 @@ test('-C DIR means what the positional DIR or running inside DIR means', () => {
     assert.equal(r.status, 2, c.name);
     assert.match(r.stderr, /the instance directory is given twice/, c.name);
   }
-  assert.deepEqual([...covered].sort(), all.filter((c) => c.instance).map((c) => c.name).sort());
+  assert.deepEqual(
+    [...covered].sort(),
+    all
+      .filter((c) => c.instance)
+      .map((c) => c.name)
+      .sort(),
+  );
 });
 
 test('exit statuses: 0 ok, 1 problems found, 2 usage or input error — the README table', () => {
@@ -188,7 +215,10 @@ test('exit statuses: 0 ok, 1 problems found, 2 usage or input error — the READ
     [['status', '-C', tmp], '2'],
   ];
   // A config with one error (a size Occlum rejects).
-  writeFileSync(bad, readFileSync(join(inst, 'Occlum.json'), 'utf8').replace(/"user_space_size": "[^"]+"/, '"user_space_size": "300mb"'));
+  writeFileSync(
+    bad,
+    readFileSync(join(inst, 'Occlum.json'), 'utf8').replace(/"user_space_size": "[^"]+"/, '"user_space_size": "300mb"'),
+  );
   problems.push([['check', bad], '1']);
   for (const [args, want] of problems) {
     const r = runCli(args, HOST);
@@ -199,7 +229,11 @@ test('exit statuses: 0 ok, 1 problems found, 2 usage or input error — the READ
 test('the supported Occlum versions are stated once: the same text in messages, --version and README', () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   assert.ok(readme.includes(SUPPORTED_OCCLUM), `README states ${SUPPORTED_OCCLUM}`);
-  for (const args of [['check', inst, '--occlum-version', '0.9'], ['schema', '--occlum-version', '0.40'], ['--occlum-version', '2.0', inst]]) {
+  for (const args of [
+    ['check', inst, '--occlum-version', '0.9'],
+    ['schema', '--occlum-version', '0.40'],
+    ['--occlum-version', '2.0', inst],
+  ]) {
     const r = runCli(args);
     assert.equal(r.status, 2, args.join(' '));
     assert.ok(r.stderr.includes(`supported are ${SUPPORTED_OCCLUM}`), `${args.join(' ')}: ${r.stderr}`);

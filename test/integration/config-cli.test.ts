@@ -29,34 +29,47 @@ test('check: errors print file:line:col: severity: message with the fix, exit 1'
   const dir = instance(text);
   const r = runCli(['check', dir]);
   assert.equal(r.status, 1);
-  assert.match(r.stdout, /Occlum\.json:5:28: error: "300mb" is not a valid size for resource_limits\.user_space_size: .*The user_space_size "300mb" is not correct\./);
+  assert.match(
+    r.stdout,
+    /Occlum\.json:5:28: error: "300mb" is not a valid size for resource_limits\.user_space_size: .*The user_space_size "300mb" is not correct\./,
+  );
   assert.match(r.stdout, /\n {4}fix available: Change to "300MB"\n/);
   assert.match(r.stdout, /1 error, 0 warnings/);
 });
 
 test('check: warnings pass, but fail with --strict', () => {
-  const text = readFileSync(TEMPLATE, 'utf8').replace('"kernel_space_heap_size": "32MB",', '"kernel_space_heap_size": "32MB",\n        "kernel_space_heap_max_sizes": "64MB",');
+  const text = readFileSync(TEMPLATE, 'utf8').replace(
+    '"kernel_space_heap_size": "32MB",',
+    '"kernel_space_heap_size": "32MB",\n        "kernel_space_heap_max_sizes": "64MB",',
+  );
   const dir = instance(text);
   const r = runCli(['check', dir]);
   assert.equal(r.status, 0, r.stdout);
-  assert.match(r.stdout, /warning: unknown key "kernel_space_heap_max_sizes" in resource_limits: Occlum silently ignores it; did you mean "kernel_space_heap_max_size"\?/);
+  assert.match(
+    r.stdout,
+    /warning: unknown key "kernel_space_heap_max_sizes" in resource_limits: Occlum silently ignores it; did you mean "kernel_space_heap_max_size"\?/,
+  );
   assert.equal(runCli(['check', '--strict', dir]).status, 1);
 });
 
-test('check: version from --occlum-version, then .occlum-studio.json, else detected', { skip: needsCorpus(V030) }, () => {
-  // A 0.30.0 template is valid for 0.30.0 (detected) but not for 0.31.0.
-  assert.equal(runCli(['check', V030]).status, 0);
-  const r = runCli(['check', '--occlum-version', '0.31.0', V030]);
-  assert.equal(r.status, 1);
-  assert.match(r.stdout, /error: missing field `feature`/);
-  assert.match(r.stdout, /fix available: Add the `feature` section/);
-  const dir = instance(readFileSync(V030, 'utf8'), { '.occlum-studio.json': '{"occlumVersion": "0.31"}' });
-  assert.equal(runCli(['check', dir]).status, 1);
-  const bad = instance(readFileSync(V030, 'utf8'), { '.occlum-studio.json': '{"occlumVersion": 31}' });
-  const rb = runCli(['check', bad]);
-  assert.equal(rb.status, 0);
-  assert.match(rb.stderr, /occlumVersion must be a string/);
-});
+test(
+  'check: version from --occlum-version, then .occlum-studio.json, else detected',
+  { skip: needsCorpus(V030) },
+  () => {
+    // A 0.30.0 template is valid for 0.30.0 (detected) but not for 0.31.0.
+    assert.equal(runCli(['check', V030]).status, 0);
+    const r = runCli(['check', '--occlum-version', '0.31.0', V030]);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /error: missing field `feature`/);
+    assert.match(r.stdout, /fix available: Add the `feature` section/);
+    const dir = instance(readFileSync(V030, 'utf8'), { '.occlum-studio.json': '{"occlumVersion": "0.31"}' });
+    assert.equal(runCli(['check', dir]).status, 1);
+    const bad = instance(readFileSync(V030, 'utf8'), { '.occlum-studio.json': '{"occlumVersion": 31}' });
+    const rb = runCli(['check', bad]);
+    assert.equal(rb.status, 0);
+    assert.match(rb.stderr, /occlumVersion must be a string/);
+  },
+);
 
 test('check --json prints the diagnostics as data', { skip: needsCorpus(V030) }, () => {
   const r = runCli(['check', '--json', '--occlum-version', '0.31', V030]);
@@ -113,7 +126,10 @@ test('check --occlum-version applies the rules of that patch release: env as a m
     process: { default_stack_size: '4MB', default_heap_size: '32MB', default_mmap_size: '80MB' },
     env: { default: ['OCCLUM=yes'], untrusted: ['EXAMPLE'] },
     entry_points: ['/bin'],
-    mount: [{ target: '/', type: 'sefs', source: './image', options: { integrity_only: true } }, { target: '/tmp', type: 'ramfs' }],
+    mount: [
+      { target: '/', type: 'sefs', source: './image', options: { integrity_only: true } },
+      { target: '/tmp', type: 'ramfs' },
+    ],
   });
   const dir = instance(text);
   for (const v of ['0.12.1', '0.12.2']) {

@@ -30,7 +30,10 @@ test('doctor --json on this machine: Occlum absent with reasons, host backend re
   const occlum = report.backends.find((b) => b.backend === 'occlum')!;
   assert.equal(occlum.ready, false);
   assert.match(occlum.summary, /absent/);
-  assert.ok(occlum.modes.find((m) => m.name === 'HW')!.missing.some((m) => /SGX device/.test(m)), 'HW lists the missing SGX device');
+  assert.ok(
+    occlum.modes.find((m) => m.name === 'HW')!.missing.some((m) => /SGX device/.test(m)),
+    'HW lists the missing SGX device',
+  );
 
   // What this machine has (checked by actually trying): bubblewrap with user namespaces, node-pty.
   for (const id of ['bwrap', 'userns', 'node-pty']) assert.ok(probe(id).ok, `${id}: ${probe(id).detail}`);

@@ -25,33 +25,47 @@ before(async () => {
   execFileSync('gcc', ['-O2', '-o', racer, join(ROOT, 'test/helpers/rename-exchange.c')]);
   mkdirSync(join(d, 'src/d'), { recursive: true });
   for (let i = 0; i < 3000; i++) writeFileSync(join(d, 'src/d', `f${i}`), `file ${i}\n`);
-  await packImage({ src: join(d, 'src'), outRoot: join(d, 'img/__ROOT'), macFile: join(d, 'img/.ROOT_MAC'), key: { kind: 'integrity-only' } });
+  await packImage({
+    src: join(d, 'src'),
+    outRoot: join(d, 'img/__ROOT'),
+    macFile: join(d, 'img/.ROOT_MAC'),
+    key: { kind: 'integrity-only' },
+  });
 });
 after(() => rmSync(d, { recursive: true, force: true }));
 
-test('extract never writes outside DEST while a directory under it is swapped with a symlink', { skip: !hasGcc && 'needs gcc' }, async (t) => {
-  const view = openImage(join(d, 'img/__ROOT'));
-  const outcomes: string[] = [];
-  for (let attempt = 0; attempt < 60; attempt++) {
-    const dest = join(d, `dest${attempt}`);
-    const outside = join(d, `outside${attempt}`);
-    mkdirSync(join(dest, 'd'), { recursive: true });
-    mkdirSync(outside);
-    symlinkSync(outside, join(dest, 'x'));
-    // The swaps start once the extract is under way (f10 written), past its first checks.
-    const swap = spawn(racer, [join(dest, 'd'), join(dest, 'x'), String(SPINS[attempt % SPINS.length]), join(dest, 'd', 'f10')], { stdio: 'ignore' });
-    try {
-      const r = await extract(view, '/d', dest);
-      outcomes.push(`${r.files} files`);
-    } catch (err) {
-      outcomes.push((err as Error).message);
-    } finally {
-      swap.kill('SIGKILL');
-      await once(swap, 'exit');
+test(
+  'extract never writes outside DEST while a directory under it is swapped with a symlink',
+  { skip: !hasGcc && 'needs gcc' },
+  async (t) => {
+    const view = openImage(join(d, 'img/__ROOT'));
+    const outcomes: string[] = [];
+    for (let attempt = 0; attempt < 60; attempt++) {
+      const dest = join(d, `dest${attempt}`);
+      const outside = join(d, `outside${attempt}`);
+      mkdirSync(join(dest, 'd'), { recursive: true });
+      mkdirSync(outside);
+      symlinkSync(outside, join(dest, 'x'));
+      // The swaps start once the extract is under way (f10 written), past its first checks.
+      const swap = spawn(
+        racer,
+        [join(dest, 'd'), join(dest, 'x'), String(SPINS[attempt % SPINS.length]), join(dest, 'd', 'f10')],
+        { stdio: 'ignore' },
+      );
+      try {
+        const r = await extract(view, '/d', dest);
+        outcomes.push(`${r.files} files`);
+      } catch (err) {
+        outcomes.push((err as Error).message);
+      } finally {
+        swap.kill('SIGKILL');
+        await once(swap, 'exit');
+      }
+      assert.deepEqual(readdirSync(outside), [], `attempt ${attempt}: written outside DEST (${outcomes.join('; ')})`);
     }
-    assert.deepEqual(readdirSync(outside), [], `attempt ${attempt}: written outside DEST (${outcomes.join('; ')})`);
-  }
-  t.diagnostic(outcomes.map((o) => o.replace(d, '')).join(' / '));
-  // Every stop names the swapped directory.
-  for (const o of outcomes) assert.match(o, /^\d+ files$|^extracting \/d\/f\d+ into .*: d: is a symbolic link or not a directory any more/);
-});
+    t.diagnostic(outcomes.map((o) => o.replace(d, '')).join(' / '));
+    // Every stop names the swapped directory.
+    for (const o of outcomes)
+      assert.match(o, /^\d+ files$|^extracting \/d\/f\d+ into .*: d: is a symbolic link or not a directory any more/);
+  },
+);

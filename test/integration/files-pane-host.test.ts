@@ -41,14 +41,24 @@ function select(store: StudioStore, path: string): void {
     if (!store.getState().files.rows[at]!.expanded) s.filesToggle();
   }
   const i = store.getState().files.rows.findIndex((r) => r.entry.path === path);
-  assert.ok(i >= 0, `${path} is in the tree: ${store.getState().files.rows.map((r) => r.entry.path).join(' ')}`);
+  assert.ok(
+    i >= 0,
+    `${path} is in the tree: ${store
+      .getState()
+      .files.rows.map((r) => r.entry.path)
+      .join(' ')}`,
+  );
   s.filesMove(i - store.getState().files.cursor);
 }
 
 const tagged = (store: StudioStore, dir: string) =>
   store
     .getState()
-    .files.rows.filter((r) => r.entry.path.startsWith(dir === '/' ? '/' : dir + '/') && r.entry.path.split('/').length === (dir === '/' ? 2 : dir.split('/').length + 1))
+    .files.rows.filter(
+      (r) =>
+        r.entry.path.startsWith(dir === '/' ? '/' : dir + '/') &&
+        r.entry.path.split('/').length === (dir === '/' ? 2 : dir.split('/').length + 1),
+    )
     .map((r) => `${r.entry.name}:${r.entry.layer ?? '-'}`);
 
 test('host backend: a built and run instance shows run-layer files over the image; verify, diff, extract', async () => {
@@ -155,8 +165,18 @@ test('SEFS run layer with whiteouts (Occlum reader, image key): deleted entries 
   w(join(dir, 'upper/etc/motd'), 'changed at run time\n');
   w(join(dir, 'upper/etc/.ufs.wh.hosts'), '');
   w(join(dir, 'upper/root/log.txt'), 'ran\n');
-  await packImage({ src: join(dir, 'image'), outRoot: join(dir, 'build/mount/__ROOT'), macFile: join(dir, 'build/mount/.ROOT_MAC'), key });
-  await packImage({ src: join(dir, 'upper'), outRoot: join(dir, 'run/mount/__ROOT'), macFile: join(dir, 'run/mount/.ROOT_MAC'), key });
+  await packImage({
+    src: join(dir, 'image'),
+    outRoot: join(dir, 'build/mount/__ROOT'),
+    macFile: join(dir, 'build/mount/.ROOT_MAC'),
+    key,
+  });
+  await packImage({
+    src: join(dir, 'upper'),
+    outRoot: join(dir, 'run/mount/__ROOT'),
+    macFile: join(dir, 'run/mount/.ROOT_MAC'),
+    key,
+  });
   w(join(dir, 'build/image_config.json'), JSON.stringify({ image_type: 'encrypted' }));
   w(join(dir, 'Occlum.json'), '{}');
 
@@ -189,7 +209,9 @@ test('SEFS run layer with whiteouts (Occlum reader, image key): deleted entries 
 
   store.getState().filesSetLayer('run');
   assert.deepEqual(
-    f().rows.map((r) => `${r.entry.path}:${r.entry.layer}`).filter((x) => !x.startsWith('/:')),
+    f()
+      .rows.map((r) => `${r.entry.path}:${r.entry.layer}`)
+      .filter((x) => !x.startsWith('/:')),
     ['/etc:run', '/etc/hosts:deleted', '/etc/motd:run', '/root:run'],
   );
   select(store, '/root/log.txt');

@@ -47,8 +47,14 @@ test('fs --layer run|merged shows what a program in the host sandbox wrote, copi
   assert.equal(fs(dir, 'cat', '--layer', 'image', '/root/counter.txt').status, 2);
 
   // Merged: the program's view (the deleted file is gone, image files stay).
-  const bin = JSON.parse(fs(dir, 'ls', '--layer', 'merged', '/bin', '--json').stdout) as { name: string; layer: string }[];
-  assert.deepEqual(bin.map((e) => `${e.name}:${e.layer}`), ['writer:image']);
+  const bin = JSON.parse(fs(dir, 'ls', '--layer', 'merged', '/bin', '--json').stdout) as {
+    name: string;
+    layer: string;
+  }[];
+  assert.deepEqual(
+    bin.map((e) => `${e.name}:${e.layer}`),
+    ['writer:image'],
+  );
   // Run: only what the programs wrote; an image-only file is refused, not shown.
   const top = JSON.parse(fs(dir, 'ls', '--layer', 'run', '/', '--json').stdout) as { name: string }[];
   const names = top.map((e) => e.name);
@@ -58,5 +64,9 @@ test('fs --layer run|merged shows what a program in the host sandbox wrote, copi
   assert.match(imageOnly.stderr, /\/bin\/writer: not in the run layer/);
   const tree = fs(dir, 'tree', '--layer', 'run');
   assert.match(tree.stdout, /counter\.txt {2}\(4\) {2}\[run\]/);
-  assert.equal(readFileSync(join(dir, 'run/host/upper/root/counter.txt'), 'utf8'), 'run\n', 'the host file the view reads');
+  assert.equal(
+    readFileSync(join(dir, 'run/host/upper/root/counter.txt'), 'utf8'),
+    'run\n',
+    'the host file the view reads',
+  );
 });

@@ -5,7 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt, runCli } from '../helpers/cli.ts';
@@ -27,16 +37,20 @@ function walk(root: string, dirs: string[], others: string[]): void {
 test('random storm: the watched image ends equal to the tree and verifies', { timeout: 300_000 }, async () => {
   const seed = Number(process.env.WATCH_SEED ?? Date.now() % 100000);
   const rand = rng(seed);
-  const pick = <T,>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)]!;
   ensureBuilt();
   const d = mkdtempSync(join(tmpdir(), 'fs-pack-watch-random-'));
   const src = join(d, 'src');
   const root = join(d, 'out/__ROOT');
   mkdirSync(src);
   for (let i = 0; i < 40; i++) writeFileSync(join(src, `f${i}`), `initial ${i}\n`);
-  const child = spawn(process.execPath, [CLI, 'fs', 'pack', src, '--watch', '--json', '--out', root, '--mac-file', join(d, 'out/.ROOT_MAC')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'fs', 'pack', src, '--watch', '--json', '--out', root, '--mac-file', join(d, 'out/.ROOT_MAC')],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const lines: { rootMac?: string; hinted?: boolean; error?: string }[] = [];
   let buf = '';
   child.stdout!.setEncoding('utf8');
@@ -47,7 +61,8 @@ test('random storm: the watched image ends equal to the tree and verifies', { ti
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   try {
-    for (const t0 = Date.now(); lines.length === 0; await sleep(50)) assert.ok(Date.now() - t0 < DEADLINE_MS, 'no initial pack line');
+    for (const t0 = Date.now(); lines.length === 0; await sleep(50))
+      assert.ok(Date.now() - t0 < DEADLINE_MS, 'no initial pack line');
     for (let op = 0; op < 300; op++) {
       const dirs = [src];
       const others: string[] = [];
@@ -71,7 +86,8 @@ test('random storm: the watched image ends equal to the tree and verifies', { ti
         else if (dirs.length > 1) rmSync(pick(dirs.slice(1)), { recursive: true });
       } catch (err) {
         // Writing through a dangling symlink into a removed directory, and the like.
-        if (!['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EINVAL'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+        if (!['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EINVAL'].includes((err as NodeJS.ErrnoException).code ?? ''))
+          throw err;
       }
       if (rand() < 0.3) await sleep(Math.floor(rand() * 120));
     }
@@ -81,7 +97,10 @@ test('random storm: the watched image ends equal to the tree and verifies', { ti
       const r = runCli(['fs', 'diff', '-C', root, src, '--json']);
       diff = r.stdout + r.stderr;
       if (r.status === 0) break;
-      assert.ok(Date.now() - t0 < DEADLINE_MS, `seed ${seed}: the image never came to equal the tree: ${diff.slice(0, 2000)}`);
+      assert.ok(
+        Date.now() - t0 < DEADLINE_MS,
+        `seed ${seed}: the image never came to equal the tree: ${diff.slice(0, 2000)}`,
+      );
     }
     const v = runCli(['fs', 'verify', '-C', root, '--json']);
     assert.equal(v.status, 0, `seed ${seed}: ${v.stdout}`);

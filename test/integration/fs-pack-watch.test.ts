@@ -5,7 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,7 +66,8 @@ function lineReader(stream: NodeJS.ReadableStream) {
           const l = lines[seen++]!;
           if (pred(l)) return l;
         }
-        if (Date.now() > deadline) throw new Error(`no line for "${what}" within ${WAIT_MS} ms; lines: ${JSON.stringify(lines)}`);
+        if (Date.now() > deadline)
+          throw new Error(`no line for "${what}" within ${WAIT_MS} ms; lines: ${JSON.stringify(lines)}`);
         await new Promise<void>((r) => {
           wake = r;
           setTimeout(r, 1000);
@@ -68,127 +79,151 @@ function lineReader(stream: NodeJS.ReadableStream) {
 
 /** Starts `fs pack SRC --watch --json` into d/mount. */
 function startWatch(src: string, d: string) {
-  const child = spawn(process.execPath, [CLI, 'fs', 'pack', src, '--watch', '--json', '--out', join(d, 'mount/__ROOT'), '--mac-file', join(d, 'mount/.ROOT_MAC')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-  });
-  const io = { child, stderr: '', out: lineReader(child.stdout!), exited: new Promise<number | null>((r) => child.on('exit', (code) => r(code))) };
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'fs',
+      'pack',
+      src,
+      '--watch',
+      '--json',
+      '--out',
+      join(d, 'mount/__ROOT'),
+      '--mac-file',
+      join(d, 'mount/.ROOT_MAC'),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    },
+  );
+  const io = {
+    child,
+    stderr: '',
+    out: lineReader(child.stdout!),
+    exited: new Promise<number | null>((r) => child.on('exit', (code) => r(code))),
+  };
   child.stderr!.on('data', (c: Buffer) => (io.stderr += c.toString()));
   return io;
 }
 
-test('fs pack --watch --json: edit, add, delete, rename, socket and FIFO errors, SIGINT', { timeout: 600_000 }, async () => {
-  ensureBuilt();
-  const d = mkdtempSync(join(tmpdir(), 'fs-pack-watch-'));
-  const src = join(d, 'image');
-  const root = join(d, 'mount/__ROOT');
-  // A fresh instance's image/ (our own case), with a program-sized file to delete later.
-  newInstance(join(d, 'inst'));
-  renameSync(join(d, 'inst', 'image'), src);
-  writeFileSync(join(src, 'bin/hello.wasm'), Buffer.alloc(300_000, 1));
-  mkdirSync(join(src, 'usr/share/data'), { recursive: true });
-  mkdirSync(join(src, 'opt'));
-  for (let i = 0; i < 24; i++) writeFileSync(join(src, `usr/share/data/${i}.txt`), `file ${i}\n`.repeat(i + 1));
-  const w = startWatch(src, d);
-  const { child, out, exited } = w;
-  const packs = (l: Line) => l.rootMac !== undefined;
-  /** Waits for pack lines until every path in `expect` has been named, then checks the image. */
-  const settled = async (what: string, expect: string[]): Promise<Line[]> => {
-    const got: Line[] = [];
-    const named = new Set<string>();
-    while (!expect.every((p) => named.has(p))) {
-      const l = await out.next(what, packs);
-      got.push(l);
-      for (const p of l.paths ?? []) named.add(p);
+test(
+  'fs pack --watch --json: edit, add, delete, rename, socket and FIFO errors, SIGINT',
+  { timeout: 600_000 },
+  async () => {
+    ensureBuilt();
+    const d = mkdtempSync(join(tmpdir(), 'fs-pack-watch-'));
+    const src = join(d, 'image');
+    const root = join(d, 'mount/__ROOT');
+    // A fresh instance's image/ (our own case), with a program-sized file to delete later.
+    newInstance(join(d, 'inst'));
+    renameSync(join(d, 'inst', 'image'), src);
+    writeFileSync(join(src, 'bin/hello.wasm'), Buffer.alloc(300_000, 1));
+    mkdirSync(join(src, 'usr/share/data'), { recursive: true });
+    mkdirSync(join(src, 'opt'));
+    for (let i = 0; i < 24; i++) writeFileSync(join(src, `usr/share/data/${i}.txt`), `file ${i}\n`.repeat(i + 1));
+    const w = startWatch(src, d);
+    const { child, out, exited } = w;
+    const packs = (l: Line) => l.rootMac !== undefined;
+    /** Waits for pack lines until every path in `expect` has been named, then checks the image. */
+    const settled = async (what: string, expect: string[]): Promise<Line[]> => {
+      const got: Line[] = [];
+      const named = new Set<string>();
+      while (!expect.every((p) => named.has(p))) {
+        const l = await out.next(what, packs);
+        got.push(l);
+        for (const p of l.paths ?? []) named.add(p);
+      }
+      const verify = runCli(['fs', 'verify', '-C', root, '--json']);
+      assert.equal(verify.status, 0, `${what}: ${verify.stdout}${verify.stderr}`);
+      assert.equal(JSON.parse(verify.stdout).rootMac, got.at(-1)!.rootMac, what);
+      const diff = runCli(['fs', 'diff', '-C', root, src, '--json']);
+      assert.equal(JSON.parse(diff.stdout).identical, true, `${what}: ${diff.stdout}`);
+      return got;
+    };
+    const cat = (p: string) => runCli(['fs', 'cat', '-C', root, p]);
+    try {
+      const first = await out.next('initial pack');
+      assert.equal(first.trigger, 'initial', JSON.stringify(first) + w.stderr);
+      assert.equal(first.hinted, false);
+      assert.ok(first.filesPacked! > 20);
+      assert.equal(readFileSync(join(d, 'mount/.ROOT_MAC'), 'utf8'), first.rootMac);
+
+      // An edit: one inode file rewritten, through the hint, under a new root MAC.
+      writeFileSync(join(src, 'etc/hosts'), '10.1.2.3 watched\n');
+      const [edit] = await settled('edit', ['etc/hosts']);
+      assert.equal(edit!.trigger, 'change');
+      assert.equal(edit!.hinted, true);
+      assert.equal(edit!.filesPacked, 1);
+      assert.notEqual(edit!.rootMac, first.rootMac);
+      assert.equal(cat('/etc/hosts').stdout, '10.1.2.3 watched\n');
+
+      // A file in a new directory.
+      mkdirSync(join(src, 'opt/app/conf'), { recursive: true });
+      writeFileSync(join(src, 'opt/app/conf/app.json'), '{"port": 8080}\n');
+      await settled('add in a new directory', ['opt/app']);
+      assert.equal(cat('/opt/app/conf/app.json').stdout, '{"port": 8080}\n');
+
+      // A delete.
+      unlinkSync(join(src, 'bin/hello.wasm'));
+      await settled('delete', ['bin/hello.wasm']);
+      assert.equal(cat('/bin/hello.wasm').status, 2);
+
+      // A rename across directories, and a directory rename.
+      renameSync(join(src, 'etc/hosts'), join(src, 'opt/app/hosts'));
+      await settled('file rename', ['etc/hosts', 'opt/app/hosts']);
+      assert.equal(cat('/opt/app/hosts').stdout, '10.1.2.3 watched\n');
+      renameSync(join(src, 'opt/app'), join(src, 'opt/service'));
+      await settled('directory rename', ['opt/app', 'opt/service']);
+      assert.equal(cat('/opt/service/conf/app.json').stdout, '{"port": 8080}\n');
+      assert.equal(cat('/opt/app/hosts').status, 2);
+
+      // A socket: an error line, the watch goes on; once it is gone the next pack walks the tree.
+      const server = createServer();
+      await new Promise<void>((r) => server.listen(join(src, 'bin/app.sock'), r));
+      const sockErr = await out.next('socket error', (l) => l.error !== undefined);
+      assert.match(sockErr.error!, /app\.sock: is a socket/);
+      assert.equal(sockErr.code, 'EUNSUPPORTED');
+      await new Promise<void>((r) => server.close(() => r()));
+      rmSync(join(src, 'bin/app.sock'), { force: true });
+      writeFileSync(join(src, 'bin/after-socket'), 'x\n');
+      const [walk] = await settled('after the socket', ['bin/after-socket']);
+      assert.equal(walk!.hinted, false);
+      assert.equal(walk!.unhinted, 'previous pack failed');
+
+      // A FIFO (unsupported like a socket); as non-root, also a file the packer cannot read.
+      assert.equal(spawnSync('mkfifo', [join(src, 'fifo')]).status, 0);
+      const fifoErr = await out.next('FIFO error', (l) => l.error !== undefined);
+      assert.match(fifoErr.error!, /fifo: is a FIFO/);
+      unlinkSync(join(src, 'fifo'));
+      await settled('after the FIFO', ['fifo']);
+      if (process.getuid?.() !== 0) {
+        writeFileSync(join(src, 'secret'), 'no\n');
+        chmodSync(join(src, 'secret'), 0);
+        const readErr = await out.next('unreadable file', (l) => l.error !== undefined);
+        assert.match(readErr.error!, /secret/);
+        unlinkSync(join(src, 'secret'));
+        await settled('after the unreadable file', ['secret']);
+      }
+
+      // A hinted edit again once things are healthy.
+      writeFileSync(join(src, 'bin/after-socket'), 'y\n');
+      const [again] = await settled('edit after errors', ['bin/after-socket']);
+      assert.equal(again!.hinted, true);
+      assert.equal(again!.filesPacked, 1);
+
+      child.kill('SIGINT');
+      assert.equal(await exited, 0, w.stderr);
+      const last = out.all.at(-1)!;
+      assert.equal(last.stopped, true);
+      assert.equal(w.stderr, '');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      rmSync(d, { recursive: true, force: true });
     }
-    const verify = runCli(['fs', 'verify', '-C', root, '--json']);
-    assert.equal(verify.status, 0, `${what}: ${verify.stdout}${verify.stderr}`);
-    assert.equal(JSON.parse(verify.stdout).rootMac, got.at(-1)!.rootMac, what);
-    const diff = runCli(['fs', 'diff', '-C', root, src, '--json']);
-    assert.equal(JSON.parse(diff.stdout).identical, true, `${what}: ${diff.stdout}`);
-    return got;
-  };
-  const cat = (p: string) => runCli(['fs', 'cat', '-C', root, p]);
-  try {
-    const first = await out.next('initial pack');
-    assert.equal(first.trigger, 'initial', JSON.stringify(first) + w.stderr);
-    assert.equal(first.hinted, false);
-    assert.ok(first.filesPacked! > 20);
-    assert.equal(readFileSync(join(d, 'mount/.ROOT_MAC'), 'utf8'), first.rootMac);
-
-    // An edit: one inode file rewritten, through the hint, under a new root MAC.
-    writeFileSync(join(src, 'etc/hosts'), '10.1.2.3 watched\n');
-    const [edit] = await settled('edit', ['etc/hosts']);
-    assert.equal(edit!.trigger, 'change');
-    assert.equal(edit!.hinted, true);
-    assert.equal(edit!.filesPacked, 1);
-    assert.notEqual(edit!.rootMac, first.rootMac);
-    assert.equal(cat('/etc/hosts').stdout, '10.1.2.3 watched\n');
-
-    // A file in a new directory.
-    mkdirSync(join(src, 'opt/app/conf'), { recursive: true });
-    writeFileSync(join(src, 'opt/app/conf/app.json'), '{"port": 8080}\n');
-    await settled('add in a new directory', ['opt/app']);
-    assert.equal(cat('/opt/app/conf/app.json').stdout, '{"port": 8080}\n');
-
-    // A delete.
-    unlinkSync(join(src, 'bin/hello.wasm'));
-    await settled('delete', ['bin/hello.wasm']);
-    assert.equal(cat('/bin/hello.wasm').status, 2);
-
-    // A rename across directories, and a directory rename.
-    renameSync(join(src, 'etc/hosts'), join(src, 'opt/app/hosts'));
-    await settled('file rename', ['etc/hosts', 'opt/app/hosts']);
-    assert.equal(cat('/opt/app/hosts').stdout, '10.1.2.3 watched\n');
-    renameSync(join(src, 'opt/app'), join(src, 'opt/service'));
-    await settled('directory rename', ['opt/app', 'opt/service']);
-    assert.equal(cat('/opt/service/conf/app.json').stdout, '{"port": 8080}\n');
-    assert.equal(cat('/opt/app/hosts').status, 2);
-
-    // A socket: an error line, the watch goes on; once it is gone the next pack walks the tree.
-    const server = createServer();
-    await new Promise<void>((r) => server.listen(join(src, 'bin/app.sock'), r));
-    const sockErr = await out.next('socket error', (l) => l.error !== undefined);
-    assert.match(sockErr.error!, /app\.sock: is a socket/);
-    assert.equal(sockErr.code, 'EUNSUPPORTED');
-    await new Promise<void>((r) => server.close(() => r()));
-    rmSync(join(src, 'bin/app.sock'), { force: true });
-    writeFileSync(join(src, 'bin/after-socket'), 'x\n');
-    const [walk] = await settled('after the socket', ['bin/after-socket']);
-    assert.equal(walk!.hinted, false);
-    assert.equal(walk!.unhinted, 'previous pack failed');
-
-    // A FIFO (unsupported like a socket); as non-root, also a file the packer cannot read.
-    assert.equal(spawnSync('mkfifo', [join(src, 'fifo')]).status, 0);
-    const fifoErr = await out.next('FIFO error', (l) => l.error !== undefined);
-    assert.match(fifoErr.error!, /fifo: is a FIFO/);
-    unlinkSync(join(src, 'fifo'));
-    await settled('after the FIFO', ['fifo']);
-    if (process.getuid?.() !== 0) {
-      writeFileSync(join(src, 'secret'), 'no\n');
-      chmodSync(join(src, 'secret'), 0);
-      const readErr = await out.next('unreadable file', (l) => l.error !== undefined);
-      assert.match(readErr.error!, /secret/);
-      unlinkSync(join(src, 'secret'));
-      await settled('after the unreadable file', ['secret']);
-    }
-
-    // A hinted edit again once things are healthy.
-    writeFileSync(join(src, 'bin/after-socket'), 'y\n');
-    const [again] = await settled('edit after errors', ['bin/after-socket']);
-    assert.equal(again!.hinted, true);
-    assert.equal(again!.filesPacked, 1);
-
-    child.kill('SIGINT');
-    assert.equal(await exited, 0, w.stderr);
-    const last = out.all.at(-1)!;
-    assert.equal(last.stopped, true);
-    assert.equal(w.stderr, '');
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    rmSync(d, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 test('fs pack --watch through a symlinked source directory watches its target', { timeout: 300_000 }, async () => {
   ensureBuilt();
@@ -248,7 +283,16 @@ test('fs pack --watch: usage errors (--full, output inside the source, other sub
     // A destination that is not an image: refused before watching, exit 1.
     mkdirSync(join(d, 'junk'));
     writeFileSync(join(d, 'junk/keep'), 'x');
-    const junk = runCli(['fs', 'pack', join(d, 'src'), '--watch', '--out', join(d, 'junk'), '--mac-file', join(d, 'MAC')]);
+    const junk = runCli([
+      'fs',
+      'pack',
+      join(d, 'src'),
+      '--watch',
+      '--out',
+      join(d, 'junk'),
+      '--mac-file',
+      join(d, 'MAC'),
+    ]);
     assert.equal(junk.status, 1);
     assert.match(junk.stderr, /junk/);
   } finally {

@@ -129,9 +129,13 @@ describe('automatic choice with an Occlum install found', { concurrency: false, 
       assert.equal(cli(['exec', '-C', inst, '--exit-status', '/bin/hello', 'x', '3']).status, 3);
 
       const logFile = join(tmp, 'exec.log');
-      const l = cli(['exec', '-C', inst, '--log-file', logFile, '/bin/hello', 'logged'], );
+      const l = cli(['exec', '-C', inst, '--log-file', logFile, '/bin/hello', 'logged']);
       ok(l, 'exec --log-file');
-      assert.match(readFileSync(logFile, 'utf8'), /Process created: elf = \/bin\/hello/, "the server's LibOS log for this exec");
+      assert.match(
+        readFileSync(logFile, 'utf8'),
+        /Process created: elf = \/bin\/hello/,
+        "the server's LibOS log for this exec",
+      );
 
       const launch = cli(['exec', '-C', inst, '/bin/nope']);
       assert.equal(launch.status, 1, 'occlum exec exits 1 for launch failures');
@@ -145,7 +149,7 @@ describe('automatic choice with an Occlum install found', { concurrency: false, 
     assert.equal(cli(['status', '-C', inst]).stdout, 'built\n');
   });
 
-  test('exec without a server: Occlum\'s refusal once, the fix, exit 1', () => {
+  test("exec without a server: Occlum's refusal once, the fix, exit 1", () => {
     const r = cli(['exec', '-C', inst, '/bin/hello']);
     assert.equal(r.status, 1);
     assert.equal(count(r.stderr, /^Error: the server of current Occlum instance has not been started\.$/), 1, r.stderr);
@@ -168,11 +172,22 @@ describe('automatic choice with an Occlum install found', { concurrency: false, 
 
   test('build passes --image-key (relative to the caller), --buildin-image-key and -f through', () => {
     mkdirSync(join(tmp, 'keys'));
-    const g = spawnSync(occlumInstall(env).bin, ['gen-image-key', join(tmp, 'keys', 'image.key')], { cwd: tmp, env, encoding: 'utf8' });
+    const g = spawnSync(occlumInstall(env).bin, ['gen-image-key', join(tmp, 'keys', 'image.key')], {
+      cwd: tmp,
+      env,
+      encoding: 'utf8',
+    });
     assert.equal(g.status, 0, g.stdout + g.stderr);
-    const r = runCli(['build', '-C', inst, '--image-key', 'keys/image.key', '--buildin-image-key', '-f'], { cwd: tmp, env });
+    const r = runCli(['build', '-C', inst, '--image-key', 'keys/image.key', '--buildin-image-key', '-f'], {
+      cwd: tmp,
+      env,
+    });
     ok(r, 'encrypted build');
-    assert.match(r.stdout, new RegExp(`^Image encryption key: ${join(tmp, 'keys', 'image.key')}$`, 'm'), 'made absolute for occlum');
+    assert.match(
+      r.stdout,
+      new RegExp(`^Image encryption key: ${join(tmp, 'keys', 'image.key')}$`, 'm'),
+      'made absolute for occlum',
+    );
     // make echoes the clean step of occlum_build.mk.
     assert.match(r.stdout, new RegExp(`^rm -rf ${inst}/build$`, 'm'), '-f reached occlum build');
     assert.ok(existsSync(join(inst, 'initfs', 'etc', 'image_key')), 'the key was built into initfs');
@@ -202,7 +217,10 @@ describe('--backend host while an Occlum install is found', { concurrency: false
     const r = cli(['run', '--backend', 'host', '-C', hostInst, '/bin/hello', 'host']);
     ok(r, 'run --backend host');
     assert.match(r.stdout, /^hello host OCCLUM=yes$/m);
-    const j = JSON.parse(cli(['status', '--backend', 'host', '-C', hostInst, '--json']).stdout) as { backend: string; backendReason: string };
+    const j = JSON.parse(cli(['status', '--backend', 'host', '-C', hostInst, '--json']).stdout) as {
+      backend: string;
+      backendReason: string;
+    };
     assert.equal(j.backend, 'host');
     assert.match(j.backendReason, /--backend host/);
   });
@@ -210,11 +228,20 @@ describe('--backend host while an Occlum install is found', { concurrency: false
   test('the host backend refuses occlum-only build flags, naming the flag and the fix', () => {
     const key = join(tmp, 'key.pem');
     writeFileSync(key, 'not a key');
-    for (const args of [['--sgx-mode', 'SIM'], ['--sign-key', key], ['--sign-tool', key], ['--enable-edmm', 'N'], ['--image-key', key, '--buildin-image-key']]) {
+    for (const args of [
+      ['--sgx-mode', 'SIM'],
+      ['--sign-key', key],
+      ['--sign-tool', key],
+      ['--enable-edmm', 'N'],
+      ['--image-key', key, '--buildin-image-key'],
+    ]) {
       const r = cli(['build', '--backend', 'host', '-C', hostInst, ...args]);
       assert.equal(r.status, 2, args.join(' '));
       const flag = args.includes('--buildin-image-key') ? '--buildin-image-key' : args[0]!;
-      assert.match(r.stderr, new RegExp(`${flag} is not supported by the host backend \\(chosen: requested with --backend host\\)`));
+      assert.match(
+        r.stderr,
+        new RegExp(`${flag} is not supported by the host backend \\(chosen: requested with --backend host\\)`),
+      );
     }
   });
 
@@ -235,7 +262,13 @@ describe('--backend host while an Occlum install is found', { concurrency: false
 
 describe('--backend occlum without an install', { skip: REAL_OCCLUM && 'a real Occlum is installed here' }, () => {
   test('every lifecycle command fails with exit 2 and the fix', () => {
-    for (const args of [['build', '-C', inst], ['run', '-C', inst, '/bin/hello'], ['status', '-C', inst], ['start', '-C', inst], ['init', join(tmp, 'x')]]) {
+    for (const args of [
+      ['build', '-C', inst],
+      ['run', '-C', inst, '/bin/hello'],
+      ['status', '-C', inst],
+      ['start', '-C', inst],
+      ['init', join(tmp, 'x')],
+    ]) {
       const [name, ...rest] = args;
       const r = runCli([name!, '--backend', 'occlum', ...rest], { cwd: tmp, env: noOcclumEnv });
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);

@@ -37,6 +37,9 @@ test('builds killed at any point keep the instance runnable; the next build clea
   }
   const last = runCli(['build'], { cwd: dir });
   assert.equal(last.status, 0, last.stderr);
-  assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.build') || n.includes('lock')), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.startsWith('.build') || n.includes('lock')),
+    [],
+  );
   assert.equal(runCli(['run', '/bin/hello'], { cwd: dir }).status, 0);
 });

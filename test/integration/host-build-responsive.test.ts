@@ -37,7 +37,8 @@ async function probed<T>(work: () => Promise<T>): Promise<{ value: T; ticks: num
 function generate(dir: string): void {
   for (let d = 0; d < DIRS; d++) {
     mkdirSync(join(dir, 'image', 'data', `d${d}`), { recursive: true });
-    for (let i = 0; i < PER_DIR; i++) writeFileSync(join(dir, 'image', 'data', `d${d}`, `f${i}`), randomBytes(4096 + ((d * PER_DIR + i) % 7) * 1000));
+    for (let i = 0; i < PER_DIR; i++)
+      writeFileSync(join(dir, 'image', 'data', `d${d}`, `f${i}`), randomBytes(4096 + ((d * PER_DIR + i) % 7) * 1000));
   }
   writeFileSync(join(dir, 'image', 'data', 'big'), randomBytes(8 << 20));
 }
@@ -64,7 +65,9 @@ test('a host build of a 2000-file image keeps timers running and builds exactly;
 
     const first = await probed(() => b.build());
     assert.ok(first.value.ok, first.value.errors.join('\n'));
-    console.log(`# first build: ${first.value.ms.toFixed(0)} ms, ${first.ticks} probe ticks during it, longest event-loop stall ${first.maxGapMs.toFixed(0)} ms`);
+    console.log(
+      `# first build: ${first.value.ms.toFixed(0)} ms, ${first.ticks} probe ticks during it, longest event-loop stall ${first.maxGapMs.toFixed(0)} ms`,
+    );
     assert.ok(first.ticks > 0, 'timers ran while the build was in progress');
     await assertExact(b, dir);
 
@@ -76,7 +79,9 @@ test('a host build of a 2000-file image keeps timers running and builds exactly;
     chmodSync(join(dir, 'image', 'data', 'd7', 'f1'), 0o600);
     const incr = await probed(() => b.build());
     assert.ok(incr.value.ok, incr.value.errors.join('\n'));
-    console.log(`# incremental build: ${incr.value.ms.toFixed(0)} ms, ${incr.ticks} probe ticks, longest stall ${incr.maxGapMs.toFixed(0)} ms, ${incr.value.filesReused} files reused`);
+    console.log(
+      `# incremental build: ${incr.value.ms.toFixed(0)} ms, ${incr.ticks} probe ticks, longest stall ${incr.maxGapMs.toFixed(0)} ms, ${incr.value.filesReused} files reused`,
+    );
     assert.ok(incr.ticks > 0, 'timers ran while the incremental build was in progress');
     const files = DIRS * PER_DIR + 1; // + big; minus the removed one, plus the added one
     assert.ok(incr.value.filesReused >= files - 3, `unchanged files are reused (${incr.value.filesReused})`);
@@ -89,7 +94,10 @@ test('a host build of a 2000-file image keeps timers running and builds exactly;
     assert.ok(third.value.ok, third.value.errors.join('\n'));
     assert.ok(third.ticks > 0);
     const kept = readdirSync(join(dir, 'build', '.superseded'));
-    assert.ok(kept.includes('host') && !kept.includes('.superseded'), `one replaced build is kept, not a chain (${kept.join(', ')})`);
+    assert.ok(
+      kept.includes('host') && !kept.includes('.superseded'),
+      `one replaced build is kept, not a chain (${kept.join(', ')})`,
+    );
     await assertExact(b, dir);
   } finally {
     rmSync(dirname(dir), { recursive: true, force: true });
@@ -106,7 +114,9 @@ test('a run after the build trusts the secure image only while its files are as 
     assert.ok(quick.ok && quick.image === undefined, 'unchanged since the build: no re-read of the image');
     // Tamper with one host file of the packed image: the stamp no longer holds, the MAC chain fails.
     const root = join(dir, 'build', 'mount', '__ROOT');
-    const victim = readdirSync(root).filter((n) => /^[0-9a-f]{32}$/.test(n)).sort()[0]!;
+    const victim = readdirSync(root)
+      .filter((n) => /^[0-9a-f]{32}$/.test(n))
+      .sort()[0]!;
     const bytes = readFileSync(join(root, victim));
     bytes[bytes.length - 100] ^= 0xff; // inside the MAC'ed node (the tail is padding)
     writeFileSync(join(root, victim), bytes);

@@ -23,7 +23,10 @@ test('build and run like occlum: output, exit status, launch errors (127), log r
   assert.equal(quiet.stderr, '', 'unknown level = off');
   const denied = runCli(['run', '/lib/libc.so'], { cwd: dir });
   assert.equal(denied.status, 127);
-  assert.match(denied.stderr, /^failed to boot up LibOS: EACCES \(#13, Permission denied\): program path is NOT a valid entry point\n\[ERROR\] occlum-pal: occlum_ecall_new_process returns EACCES\n/);
+  assert.match(
+    denied.stderr,
+    /^failed to boot up LibOS: EACCES \(#13, Permission denied\): program path is NOT a valid entry point\n\[ERROR\] occlum-pal: occlum_ecall_new_process returns EACCES\n/,
+  );
   const usage = runCli(['run'], { cwd: dir });
   assert.equal(usage.status, 2);
 });

@@ -14,14 +14,20 @@ test('openFs: image layer alone, and merged with what programs wrote and deleted
   const b = new HostBackend(dir);
   assert.ok((await b.build()).ok);
   const image = await b.openFs({ layer: 'image' });
-  assert.deepEqual(image.list('/bin').map((e) => e.name), ['hello', 'writer']);
+  assert.deepEqual(
+    image.list('/bin').map((e) => e.name),
+    ['hello', 'writer'],
+  );
   assert.equal(image.readFile('/etc/app.conf').toString(), '127.0.0.1   localhost\n');
   const run = (args: string[]) => b.run('/bin/writer', args, { stdio: 'pipe' });
   assert.equal((await run([])).status, 0); // creates /root/counter.txt
   assert.equal((await run(['write', '/etc/app.conf'])).status, 0); // copy-up
   assert.equal((await run(['unlink', '/bin/hello'])).status, 0); // whiteout
   const fs = await b.openFs();
-  assert.deepEqual(fs.list('/bin').map((e) => `${e.name}:${e.layer}`), ['writer:image']);
+  assert.deepEqual(
+    fs.list('/bin').map((e) => `${e.name}:${e.layer}`),
+    ['writer:image'],
+  );
   assert.equal(fs.stat('/root/counter.txt').layer, 'run');
   assert.equal(fs.readFile('/root/counter.txt').toString(), 'run\n');
   assert.equal(fs.readFile('/etc/app.conf').toString(), '127.0.0.1   localhost\nx\n');

@@ -11,7 +11,8 @@ function waitFor(buf: () => string, re: RegExp, ms = 10_000): Promise<void> {
     const t0 = Date.now();
     const tick = () => {
       if (re.test(buf())) return resolve();
-      if (Date.now() - t0 > ms) return reject(new Error(`timed out waiting for ${re}; screen: ${JSON.stringify(buf())}`));
+      if (Date.now() - t0 > ms)
+        return reject(new Error(`timed out waiting for ${re}; screen: ${JSON.stringify(buf())}`));
       setTimeout(tick, 20);
     };
     tick();

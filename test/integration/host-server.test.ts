@@ -36,7 +36,10 @@ test('start, concurrent execs sharing the run layer and ramfs, stop leaves nothi
   const out: string[] = [];
   const b = new HostBackend(dir, { output: (_s, c) => out.push(c.toString()) });
   assert.ok((await b.build()).ok);
-  await assert.rejects(b.exec('/bin/hello', []), (e: unknown) => e instanceof BackendError && e.message === SERVER_NOT_STARTED);
+  await assert.rejects(
+    b.exec('/bin/hello', []),
+    (e: unknown) => e instanceof BackendError && e.message === SERVER_NOT_STARTED,
+  );
   await b.start();
   try {
     assert.equal(await b.status(), 'serving');
@@ -55,7 +58,10 @@ test('start, concurrent execs sharing the run layer and ramfs, stop leaves nothi
     const s1 = b.exec('/bin/sleeper', ['60'], { stdio: 'pipe' });
     const s2 = b.exec('/bin/sleeper', ['60'], { stdio: 'pipe' });
     assert.equal((await exec('/bin/hello', ['exit=4'])).status, 4);
-    const sleepers = await waitFor(() => serverSleepers(dir).length === 2 && serverSleepers(dir), 'both execs run at once');
+    const sleepers = await waitFor(
+      () => serverSleepers(dir).length === 2 && serverSleepers(dir),
+      'both execs run at once',
+    );
     const holder = JSON.parse(readFileSync(`${dir}/run/host/server.json`, 'utf8')).pid as number;
     await b.stop(2000);
     const [e1, e2] = await Promise.all([s1, s2]);
@@ -101,7 +107,11 @@ test('programs of one server share a PID space (as LibOS processes do); a run ha
     const s = b.exec('/bin/sleeper', ['60'], { stdio: 'pipe' });
     const [host] = await waitFor(() => serverSleepers(dir).length === 1 && serverSleepers(dir), 'the sleeper runs');
     // the sleeper's pid as seen inside the server's PID namespace
-    const nsPid = readFileSync(`/proc/${host}/status`, 'utf8').match(/^NSpid:\s+(.*)$/m)![1].trim().split(/\s+/).at(-1);
+    const nsPid = readFileSync(`/proc/${host}/status`, 'utf8')
+      .match(/^NSpid:\s+(.*)$/m)![1]
+      .trim()
+      .split(/\s+/)
+      .at(-1);
     const out: string[] = [];
     const b2 = new HostBackend(dir, { output: (_s, c) => out.push(c.toString()) });
     await b2.exec('/bin/writer', ['probe', `/proc/${nsPid}/cmdline`], { stdio: 'pipe' });

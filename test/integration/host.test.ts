@@ -19,7 +19,12 @@ function backend(dir: string) {
   });
   const run = async (path: string, args: string[] = [], extra = {}) => {
     out.length = 0;
-    const exit = await b.run(path, args, { stdio: 'pipe', env: { EXAMPLE: 'from-caller', SECRET: 'host-only' }, logLevel: 'debug', ...extra });
+    const exit = await b.run(path, args, {
+      stdio: 'pipe',
+      env: { EXAMPLE: 'from-caller', SECRET: 'host-only' },
+      logLevel: 'debug',
+      ...extra,
+    });
     return { status: exit.status, out: out.join('') };
   };
   return { b, run, logs };
@@ -53,7 +58,10 @@ test('a program killed by a signal reports 128+n', async () => {
       return false;
     }
   };
-  const sleeper = await waitFor(() => b.lastChild?.pid && descendants([b.lastChild.pid]).find(isSleeper), 'the sandboxed program runs');
+  const sleeper = await waitFor(
+    () => b.lastChild?.pid && descendants([b.lastChild.pid]).find(isSleeper),
+    'the sandboxed program runs',
+  );
   process.kill(sleeper, 'SIGKILL');
   assert.equal((await p).status, 137);
 });
@@ -69,13 +77,22 @@ test('environment: only env.default and the env.untrusted names from the caller'
 
 test('isolation: no host /etc/shadow, no build/ of the instance, image layer not writable', async () => {
   const { dir, run } = await built(['writer', 'hello']);
-  const probe = await run('/bin/writer', ['probe', '/etc/shadow', `${dir}/build/.Occlum_sys.json`, '/host/build/.Occlum_sys.json', '/host/Occlum.json']);
+  const probe = await run('/bin/writer', [
+    'probe',
+    '/etc/shadow',
+    `${dir}/build/.Occlum_sys.json`,
+    '/host/build/.Occlum_sys.json',
+    '/host/Occlum.json',
+  ]);
   assert.match(probe.out, /read \/etc\/shadow: No such file or directory/);
-  assert.match(probe.out, /build\/\.Occlum_sys\.json: No such file or directory\n.*\/host\/build\/\.Occlum_sys\.json: No such file or directory/);
+  assert.match(
+    probe.out,
+    /build\/\.Occlum_sys\.json: No such file or directory\n.*\/host\/build\/\.Occlum_sys\.json: No such file or directory/,
+  );
   assert.match(probe.out, /read \/host\/Occlum.json: ok/, 'hostfs of the instance works');
   const before = readFileSync(join(dir, 'build/host/rootfs/bin/hello'));
   const w = await run('/bin/writer', ['write', '/bin/hello', '/host/build/x']);
-  assert.match(w.out, /write \/bin\/hello: ok/, 'writes go to the run layer (copy-up), as in Occlum\'s union FS');
+  assert.match(w.out, /write \/bin\/hello: ok/, "writes go to the run layer (copy-up), as in Occlum's union FS");
   assert.match(w.out, /write \/host\/build\/x: Read-only file system/);
   assert.deepEqual(readFileSync(join(dir, 'build/host/rootfs/bin/hello')), before, 'the image layer is unchanged');
   assert.ok(!existsSync(join(dir, 'build/x')));
@@ -130,9 +147,16 @@ test('path checks: relative, "..", outside the entry points, missing, not execut
   const { dir, b, logs } = await built(['hello']);
   await refused(b.run('bin/hello', []), 127, /program path must be absolute/);
   await refused(b.run('/bin/../bin/hello', []), 127, /cannot contain any parent component/);
-  const e = await refused(b.run('/lib/libc.so', [], { logLevel: 'error' }), 127, /program path is NOT a valid entry point/);
+  const e = await refused(
+    b.run('/lib/libc.so', [], { logLevel: 'error' }),
+    127,
+    /program path is NOT a valid entry point/,
+  );
   assert.match(e.occlumLines[1], /occlum_ecall_new_process returns EACCES/);
-  assert.ok(logs.some((r) => r.level === 'error' && /NOT a valid entry point/.test(r.message)), 'policy denial is logged');
+  assert.ok(
+    logs.some((r) => r.level === 'error' && /NOT a valid entry point/.test(r.message)),
+    'policy denial is logged',
+  );
   await refused(b.run('/bin/nope', []), 127, /cannot find the file/);
   void dir;
 });
@@ -159,10 +183,17 @@ test('the packed secure image (Occlum SEFS) is verified against the config MAC b
   const { dir, b, run } = await built(['hello']);
   const mac = readFileSync(join(dir, 'build/mount/.ROOT_MAC'), 'utf8');
   assert.match(mac, /^([0-9a-f]{2}-){15}[0-9a-f]{2}$/);
-  assert.ok(readFileSync(join(dir, 'build/.Occlum_sys.json'), 'utf8').includes(`"MAC": "${mac}"`), 'image MAC filled into the internal config');
-  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'build/image_config.json'), 'utf8')), { image_type: 'integrity-only' });
+  assert.ok(
+    readFileSync(join(dir, 'build/.Occlum_sys.json'), 'utf8').includes(`"MAC": "${mac}"`),
+    'image MAC filled into the internal config',
+  );
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'build/image_config.json'), 'utf8')), {
+    image_type: 'integrity-only',
+  });
   const root = join(dir, 'build/mount/__ROOT');
-  const victim = readdirSync(root).filter((n) => /^[0-9a-f]{32}$/.test(n)).sort()[0];
+  const victim = readdirSync(root)
+    .filter((n) => /^[0-9a-f]{32}$/.test(n))
+    .sort()[0];
   const f = join(root, victim);
   const bytes = readFileSync(f);
   bytes[bytes.length - 100] ^= 0xff;
@@ -172,7 +203,7 @@ test('the packed secure image (Occlum SEFS) is verified against the config MAC b
   assert.equal((await run('/bin/hello')).status, 0);
 });
 
-test('build refuses non-PIE and glibc programs with Occlum\'s explanation and keeps the last good build', async () => {
+test("build refuses non-PIE and glibc programs with Occlum's explanation and keeps the last good build", async () => {
   const { dir, b, run } = await built(['hello']);
   const { installFixtures } = await import('../helpers/fixtures.ts');
   installFixtures(dir, ['nonpie', 'glibc']);
@@ -194,7 +225,10 @@ test('build stops on config errors; runs use the built config, not later edits',
   writeFileSync(cfgPath, good.replace('"300MB"', '"300mb"'));
   const r = await b.build();
   assert.equal(r.ok, false);
-  assert.ok(r.errors.some((e) => /user_space_size/.test(e)), r.errors.join('\n'));
+  assert.ok(
+    r.errors.some((e) => /user_space_size/.test(e)),
+    r.errors.join('\n'),
+  );
   assert.equal((await run('/bin/env')).status, 0);
 });
 
@@ -229,7 +263,10 @@ test('incremental build: unchanged files are reused, a changed file is staged ag
   const { dir, b, run } = await built(['hello', 'env']);
   const again = await b.build();
   assert.ok(again.ok);
-  const fileCount = readdirSync(join(dir, 'image/bin')).length + readdirSync(join(dir, 'image/lib')).length + readdirSync(join(dir, 'image/etc')).length;
+  const fileCount =
+    readdirSync(join(dir, 'image/bin')).length +
+    readdirSync(join(dir, 'image/lib')).length +
+    readdirSync(join(dir, 'image/etc')).length;
   assert.equal(again.filesReused, fileCount, 'every file reused');
   const { installFixtures } = await import('../helpers/fixtures.ts');
   installFixtures(dir, ['env']);
@@ -243,7 +280,10 @@ test('incremental build: unchanged files are reused, a changed file is staged ag
 test('--image-key: the image is packed encrypted, verified with the key, and runs', async () => {
   const { dir, b, run } = await built(['hello']);
   const keyFile = join(dir, '..', 'image_key');
-  writeFileSync(keyFile, Array.from({ length: 16 }, (_, i) => ((i * 17 + 3) % 256).toString(16).padStart(2, '0')).join('-') + '\n');
+  writeFileSync(
+    keyFile,
+    Array.from({ length: 16 }, (_, i) => ((i * 17 + 3) % 256).toString(16).padStart(2, '0')).join('-') + '\n',
+  );
   const r = await b.build({ imageKey: keyFile, force: true });
   assert.ok(r.ok, r.warnings.join('\n'));
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'build/image_config.json'), 'utf8')), { image_type: 'encrypted' });
@@ -260,6 +300,8 @@ test('--image-key with a malformed key file fails the build and keeps the last o
   const r = await b.build({ imageKey: keyFile });
   assert.equal(r.ok, false);
   assert.match(r.errors.join('\n'), /image key file .*bad_key: expected 16 hex bytes/);
-  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'build/image_config.json'), 'utf8')), { image_type: 'integrity-only' });
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'build/image_config.json'), 'utf8')), {
+    image_type: 'integrity-only',
+  });
   assert.equal((await run('/bin/hello')).status, 0);
 });

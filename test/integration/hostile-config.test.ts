@@ -31,7 +31,10 @@ function checkJson(file: string) {
 
 /** What was found, without positions; the migration offer is left out (not made for texts over 512 KiB). */
 const gist = (r: ReturnType<typeof checkJson>) =>
-  r.diagnostics.filter((d) => d.code !== 'migrate').map((d) => `${d.code} ${JSON.stringify(d.path)} ${d.message}`).sort();
+  r.diagnostics
+    .filter((d) => d.code !== 'migrate')
+    .map((d) => `${d.code} ${JSON.stringify(d.path)} ${d.message}`)
+    .sort();
 
 test('50 MiB of spaces (before the last brace and between tokens): same verdict, heap capped at 256 MiB', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hostile-config-'));

@@ -38,7 +38,8 @@ let fillers = 0;
 function fill(dir: string, leaveKiB: number): void {
   const st = statfsSync(dir);
   const free = Math.floor((st.bavail * st.bsize) / 1024);
-  if (free > leaveKiB) execFileSync('fallocate', ['-l', `${(free - leaveKiB) * 1024}`, join(dir, `filler-${++fillers}`)]);
+  if (free > leaveKiB)
+    execFileSync('fallocate', ['-l', `${(free - leaveKiB) * 1024}`, join(dir, `filler-${++fillers}`)]);
 }
 
 /** One line on stderr, naming the error, a path under `where` and a fix; no stack frames. */
@@ -57,7 +58,11 @@ test('new on a full disk: ENOSPC in one line, nothing left behind', { skip: noRo
   const r = runCli(['new', join(disk, 'inst')]);
   assert.equal(r.status, 1, r.stderr);
   assertOneLine(r.stderr, /^occlum-studio: no space left on device \(ENOSPC\) copying .*: free space/, disk);
-  assert.deepEqual(spawnSync('ls', ['-A', disk], { encoding: 'utf8' }).stdout.trim(), '', 'the half-made instance is removed');
+  assert.deepEqual(
+    spawnSync('ls', ['-A', disk], { encoding: 'utf8' }).stdout.trim(),
+    '',
+    'the half-made instance is removed',
+  );
 });
 
 test('build on a full disk: staging, and the build lock itself, fail in one line', { skip: noRoot }, () => {
@@ -97,7 +102,11 @@ test('run with a 200,000-byte env entry: the entry is named, no E2BIG stack', ()
   assert.equal(runCli(['build'], { cwd: dir }).status, 0);
   const r = runCli(['run', '/bin/hello'], { cwd: dir });
   assert.equal(r.status, 1, r.stderr);
-  assertOneLine(r.stderr, /environment entry BIG=… is 200005 bytes; .*\(E2BIG\): shorten it in Occlum\.json/, 'Occlum.json');
+  assertOneLine(
+    r.stderr,
+    /environment entry BIG=… is 200005 bytes; .*\(E2BIG\): shorten it in Occlum\.json/,
+    'Occlum.json',
+  );
 });
 
 test('run whose whole environment exceeds ARG_MAX: spawn E2BIG in one line', () => {
@@ -108,7 +117,11 @@ test('run whose whole environment exceeds ARG_MAX: spawn E2BIG in one line', () 
   assert.equal(runCli(['build'], { cwd: dir }).status, 0);
   const r = runCli(['run', '/bin/hello'], { cwd: dir });
   assert.notEqual(r.status, 0);
-  assertOneLine(r.stderr, /argument list too long \(E2BIG\) starting .*: .*shorten the env entries in Occlum\.json/, '');
+  assertOneLine(
+    r.stderr,
+    /argument list too long \(E2BIG\) starting .*: .*shorten the env entries in Occlum\.json/,
+    '',
+  );
   const debug = runCli(['run', '/bin/hello'], { cwd: dir, env: { OCCLUM_STUDIO_DEBUG: '1' } });
   assert.match(debug.stderr, /\n\s+at /, 'OCCLUM_STUDIO_DEBUG shows the stack');
 });
@@ -125,24 +138,28 @@ test('a read-only file system: build says so and names the path', { skip: noRoot
   assertOneLine(ro.stderr, /read-only file system \(EROFS\) .*: use an instance on a writable file system/, dir);
 });
 
-test('Run pane on a full disk: the tab shows the one-line error, the studio keeps running', { skip: noRoot }, async () => {
-  const disk = smallDisk('40m');
-  if (!disk) return;
-  const dir = join(disk, 'inst');
-  newInstance(dir);
-  installFixtures(dir, ['hello']);
-  assert.equal(runCli(['build'], { cwd: dir }).status, 0);
-  assert.equal(runCli(['run', '/bin/hello'], { cwd: dir }).status, 0);
-  const store = createStudioStore({ launchDir: dir, backend: 'host' });
-  await openInstance(store, dir);
-  try {
-    fill(disk, 0);
-    const id = await store.getState().runStart('run', '/bin/hello', []);
-    const tab = store.getState().run.tabs.find((t) => t.id === id)!;
-    assert.equal(tab.state, 'refused');
-    assert.match(tab.error?.[0] ?? '', /^no space left on device \(ENOSPC\) writing .*run\.json: free space/);
-  } finally {
-    store.getState().runDisposeAll();
-    await store.getState().buildStopWatching();
-  }
-});
+test(
+  'Run pane on a full disk: the tab shows the one-line error, the studio keeps running',
+  { skip: noRoot },
+  async () => {
+    const disk = smallDisk('40m');
+    if (!disk) return;
+    const dir = join(disk, 'inst');
+    newInstance(dir);
+    installFixtures(dir, ['hello']);
+    assert.equal(runCli(['build'], { cwd: dir }).status, 0);
+    assert.equal(runCli(['run', '/bin/hello'], { cwd: dir }).status, 0);
+    const store = createStudioStore({ launchDir: dir, backend: 'host' });
+    await openInstance(store, dir);
+    try {
+      fill(disk, 0);
+      const id = await store.getState().runStart('run', '/bin/hello', []);
+      const tab = store.getState().run.tabs.find((t) => t.id === id)!;
+      assert.equal(tab.state, 'refused');
+      assert.match(tab.error?.[0] ?? '', /^no space left on device \(ENOSPC\) writing .*run\.json: free space/);
+    } finally {
+      store.getState().runDisposeAll();
+      await store.getState().buildStopWatching();
+    }
+  },
+);

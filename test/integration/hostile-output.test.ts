@@ -11,12 +11,21 @@ import { runCli } from '../helpers/cli.ts';
 
 const TITLE = '\x1b]0;owned\x07';
 /** Every C0 control but NUL (not allowed in names) and LF (line separator), DEL, C1 and bidi controls. */
-const CONTROLS = [...Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)).filter((c) => c !== '\n'), '\x7f', '\x9b', '\u202e'];
+const CONTROLS = [
+  ...Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)).filter((c) => c !== '\n'),
+  '\x7f',
+  '\x9b',
+  '\u202e',
+];
 
 /** Nothing that acts on a terminal: no C0 control but newline, no DEL, no C1, no bidi override. */
 function assertInert(out: string, what: string): void {
   const bad = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/.exec(out);
-  assert.equal(bad, null, `${what}: raw ${JSON.stringify(bad?.[0])} at ${bad?.index} in ${JSON.stringify(out.slice(0, 400))}`);
+  assert.equal(
+    bad,
+    null,
+    `${what}: raw ${JSON.stringify(bad?.[0])} at ${bad?.index} in ${JSON.stringify(out.slice(0, 400))}`,
+  );
 }
 
 function tmp(prefix: string): string {
@@ -27,9 +36,16 @@ test('check: a key and a value holding ESC ] 0 ; … BEL and every control are s
   const dir = tmp('hostile-check-');
   const hostile = `k${TITLE}${CONTROLS.join('')}`;
   // As JSON escapes (a valid file) and as raw bytes (serde rejects them; the error quotes them).
-  const escaped = JSON.stringify({ resource_limits: { [hostile]: hostile }, [hostile]: 1, env: { default: [`A=${hostile}`] } });
+  const escaped = JSON.stringify({
+    resource_limits: { [hostile]: hostile },
+    [hostile]: 1,
+    env: { default: [`A=${hostile}`] },
+  });
   const raw = `{"resource_limits": {"${hostile.replace(/["\\]/g, '')}": 1}, "x${TITLE}": "${TITLE}\r\x0b\x0c"}`;
-  for (const [name, text] of [['escaped.json', escaped], ['raw.json', raw]] as const) {
+  for (const [name, text] of [
+    ['escaped.json', escaped],
+    ['raw.json', raw],
+  ] as const) {
     const file = join(dir, name);
     writeFileSync(file, text);
     const r = runCli(['check', file]);
@@ -39,7 +55,9 @@ test('check: a key and a value holding ESC ] 0 ; … BEL and every control are s
     assert.match(r.stdout, /\\e\]0;owned\\x07/, 'the sequence is shown, escaped');
   }
   const json = runCli(['check', join(dir, 'escaped.json'), '--json']);
-  const keys = (JSON.parse(json.stdout) as { diagnostics: { path: (string | number)[] }[] }).diagnostics.flatMap((d) => d.path);
+  const keys = (JSON.parse(json.stdout) as { diagnostics: { path: (string | number)[] }[] }).diagnostics.flatMap(
+    (d) => d.path,
+  );
   assert.ok(keys.includes(hostile), 'JSON output keeps the key exactly');
 });
 
@@ -99,6 +117,9 @@ test('logs --grep: a catastrophic pattern ends (linear fallback); one V8 cannot 
   assert.match(runCli(['logs', file, '--grep', '(h|x)+ello']).stdout, /hello/, 'a lower-case one is not');
   const look = runCli(['logs', file, '--grep', '(a+)+(?=b)'], { timeout: 60_000 });
   assert.equal(look.status, 2);
-  assert.match(look.stderr, /^occlum-studio: --grep: regular expression \/\(a\+\)\+\(\?=b\)\/ took more than \d+ ms on one log line/);
+  assert.match(
+    look.stderr,
+    /^occlum-studio: --grep: regular expression \/\(a\+\)\+\(\?=b\)\/ took more than \d+ ms on one log line/,
+  );
   assert.doesNotMatch(look.stderr, /\n\s+at /);
 });

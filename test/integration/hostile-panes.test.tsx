@@ -103,7 +103,11 @@ test('Logs pane: records with VT, FF, CR and escapes keep one row each', async (
     const records = [
       `[2024-01-01T00:00:00.000Z][ERROR][T1][#2][·Open·] open ${TITLE}/etc\x0bhosts\x0cfailed`,
       '[2024-01-01T00:00:01.000Z][ WARN][T1][#3][·Read·] progress 10%\rprogress 100%',
-      `[2024-01-01T00:00:02.000Z][ INFO][T1][#4][·Write·] ${Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)).filter((c) => c !== '\n').join('')} end`,
+      `[2024-01-01T00:00:02.000Z][ INFO][T1][#4][·Write·] ${Array.from({ length: 31 }, (_, i) =>
+        String.fromCharCode(i + 1),
+      )
+        .filter((c) => c !== '\n')
+        .join('')} end`,
       `program says ${TITLE}\x1b[2Jred\x9b\u202e`,
     ];
     store.getState().appendLogChunk('run', records.join('\n') + '\n');
@@ -117,7 +121,12 @@ test('Logs pane: records with VT, FF, CR and escapes keep one row each', async (
     }
     const rows = text.split('\n');
     const first = rows.findIndex((l) => l.includes('failed'));
-    assert.ok(rows[first + 1]!.includes('progress') && rows[first + 2]!.includes('[·Write·]') && rows[first + 3]!.includes('program says'), text);
+    assert.ok(
+      rows[first + 1]!.includes('progress') &&
+        rows[first + 2]!.includes('[·Write·]') &&
+        rows[first + 3]!.includes('program says'),
+      text,
+    );
   } finally {
     ui.unmount();
   }

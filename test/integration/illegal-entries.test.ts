@@ -67,7 +67,10 @@ for (const [what, bytes] of ILLEGAL) {
     const v = runCli(['fs', 'verify', '-C', c, '--json']);
     assert.equal(v.status, 1);
     const rep = JSON.parse(v.stdout) as { problems: { path: string; kind: string; message: string }[] };
-    assert.deepEqual(rep.problems.map((p) => [p.path, p.kind]), [['/d', 'format']]);
+    assert.deepEqual(
+      rep.problems.map((p) => [p.path, p.kind]),
+      [['/d', 'format']],
+    );
   });
 }
 
@@ -77,11 +80,17 @@ test('an illegal entry in / : the extract API reports it, the rest is written', 
   const root = join(c, 'build/mount/__ROOT');
   await renameEntry(root, '/', 'top', Buffer.from('..'));
   const view = openImage(root);
-  assert.deepEqual(view.listing('/').entries.map((e) => e.name), ['d']);
+  assert.deepEqual(
+    view.listing('/').entries.map((e) => e.name),
+    ['d'],
+  );
   assert.equal(view.listing('/').skipped[0]!.name, '..');
   const r = await extract(view, '/', join(c, 'out'));
   assert.equal(r.files, 2);
-  assert.deepEqual(r.skipped.map((s) => s.path), ['/']);
+  assert.deepEqual(
+    r.skipped.map((s) => s.path),
+    ['/'],
+  );
   const tree = runCli(['fs', 'tree', '-C', c]);
   assert.equal(tree.status, 1);
   assert.ok(tree.stdout.startsWith('/\n'), tree.stdout);

@@ -22,10 +22,16 @@ test('doctor without the engine: host backend ready with its limits, the one mes
   const report = JSON.parse(r.stdout) as MachineReport;
   const engine = report.probes.find((p) => p.id === 'native-addon')!;
   assert.equal(engine.ok, false);
-  assert.equal(`the secure-FS engine (native addon) is not available: ${engine.detail}; fix: ${engine.fix}`, ENGINE_MESSAGE);
+  assert.equal(
+    `the secure-FS engine (native addon) is not available: ${engine.detail}; fix: ${engine.fix}`,
+    ENGINE_MESSAGE,
+  );
   const host = report.backends.find((b) => b.backend === 'host')!;
   assert.equal(host.ready, true, host.summary);
-  assert.match(host.summary, /^ready: .*; limited: no secure-FS engine: .*Files pane and `fs` commands are unavailable/);
+  assert.match(
+    host.summary,
+    /^ready: .*; limited: no secure-FS engine: .*Files pane and `fs` commands are unavailable/,
+  );
   assert.equal(r.status, 0);
 });
 
@@ -57,8 +63,14 @@ test('a build made elsewhere runs without the engine (not "tampered"); fs comman
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout, 'Hello from /bin/hello\n');
     assert.doesNotMatch(run.stderr, /tampered/);
-    assert.ok(run.stderr.includes(`the secure image build/mount/__ROOT was not checked: ${ENGINE_MESSAGE}`), run.stderr);
-    for (const args of [['fs', 'verify', '-C', dir], ['fs', 'ls', '-C', dir]]) {
+    assert.ok(
+      run.stderr.includes(`the secure image build/mount/__ROOT was not checked: ${ENGINE_MESSAGE}`),
+      run.stderr,
+    );
+    for (const args of [
+      ['fs', 'verify', '-C', dir],
+      ['fs', 'ls', '-C', dir],
+    ]) {
       const r = runCli(args, { env: NO_ENGINE });
       assert.notEqual(r.status, 0, args.join(' '));
       assert.ok(r.stderr.includes(ENGINE_MESSAGE), `${args.join(' ')}: ${r.stderr}`);

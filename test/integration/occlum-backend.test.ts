@@ -27,7 +27,11 @@ const install = OCCLUM_SKIP ? undefined : occlumInstall(env);
 const dir = join(tmp, 'inst');
 
 function backend(events: ConstructorParameters<typeof OcclumBackend>[1] = {}, extraEnv: NodeJS.ProcessEnv = {}) {
-  return new OcclumBackend(dir, events, { install: install!, env: { ...env, ...extraEnv }, buildDefaults: { sgxMode: 'SIM' } });
+  return new OcclumBackend(dir, events, {
+    install: install!,
+    env: { ...env, ...extraEnv },
+    buildDefaults: { sgxMode: 'SIM' },
+  });
 }
 
 describe('arguments never hang or mislead occlum', () => {
@@ -38,14 +42,23 @@ describe('arguments never hang or mislead occlum', () => {
   });
   test('build flags', () => {
     assert.deepEqual(buildArgs({ sgxMode: 'SIM', imageKey: 'k', buildinImageKey: true, force: true }), [
-      '--sgx-mode', 'SIM', '--image-key', 'k', '--buildin-image-key', '-f',
+      '--sgx-mode',
+      'SIM',
+      '--image-key',
+      'k',
+      '--buildin-image-key',
+      '-f',
     ]);
     assert.throws(() => buildArgs({ sgxMode: 'sim' as never }), /HW, SIM or HYPER/);
     assert.throws(() => buildArgs({ buildinImageKey: true }), /needs --image-key/);
     assert.throws(() => buildArgs({ signKey: '' }), /empty/);
   });
   test('build environment makes the flags mean what they say', () => {
-    assert.equal(buildEnv({ sgxMode: 'HW' }, { SGX_MODE: 'SIM' }).SGX_MODE, undefined, 'an inherited SGX_MODE=SIM would survive --sgx-mode HW');
+    assert.equal(
+      buildEnv({ sgxMode: 'HW' }, { SGX_MODE: 'SIM' }).SGX_MODE,
+      undefined,
+      'an inherited SGX_MODE=SIM would survive --sgx-mode HW',
+    );
     assert.equal(buildEnv({ sgxMode: 'HYPER' }, {}).SGX_MODE, 'HYPER', 'selects the hyper sign tool');
     assert.equal(buildEnv({ enableEdmm: false }, { ENABLE_EDMM: 'Y' }).ENABLE_EDMM, undefined);
     assert.equal(buildEnv({}, { SGX_MODE: 'SIM' }).SGX_MODE, 'SIM');
@@ -69,7 +82,10 @@ describe('SGX modes', { concurrency: false, skip: OCCLUM_SKIP }, () => {
     assert.equal(readFileSync(join(hwDir, '.sgx_mode'), 'utf8').trim(), 'HW');
     if (!existsSync('/var/run/aesmd/aesm.socket')) {
       const t0 = Date.now();
-      await assert.rejects(b.run('/bin/hello', []), (e: BackendError) => /AESM service is not running/.test(e.message) && /--sgx-mode SIM/.test(e.message));
+      await assert.rejects(
+        b.run('/bin/hello', []),
+        (e: BackendError) => /AESM service is not running/.test(e.message) && /--sgx-mode SIM/.test(e.message),
+      );
       assert.ok(Date.now() - t0 < 5000, 'no 15 s AESM wait');
     }
     // Without a mode, a SIM instance stays SIM (occlum build alone would rebuild it for HW).
@@ -114,7 +130,10 @@ describe('occlum backend over the CLI', { concurrency: false, skip: OCCLUM_SKIP 
     assert.equal(readFileSync(join(dir, '.sgx_mode'), 'utf8').trim(), 'SIM');
     assert.equal(readFileSync(join(dir, '.__occlum_status'), 'utf8').trim(), 'built');
     assert.ok(existsSync(join(dir, 'run', 'mount', '__ROOT')));
-    assert.ok(phases.some((p) => p.startsWith('commit:Built the Occlum image and enclave successfully')), phases.join('\n'));
+    assert.ok(
+      phases.some((p) => p.startsWith('commit:Built the Occlum image and enclave successfully')),
+      phases.join('\n'),
+    );
     assert.ok(readBuildKeys(dir));
     assert.equal(await backend().status(), 'built');
   });
@@ -135,7 +154,10 @@ describe('occlum backend over the CLI', { concurrency: false, skip: OCCLUM_SKIP 
     writeFileSync(victim, bytes);
     const bad = await b.verify();
     assert.equal(bad.ok, false);
-    assert.ok(bad.problems.some((p) => /image/.test(p)), bad.problems.join('\n'));
+    assert.ok(
+      bad.problems.some((p) => /image/.test(p)),
+      bad.problems.join('\n'),
+    );
     assert.ok((await b.build({ force: true })).ok);
     assert.ok((await b.verify()).ok);
   });
@@ -165,7 +187,10 @@ describe('occlum backend over the CLI', { concurrency: false, skip: OCCLUM_SKIP 
     const exit = await b.run(hello, ['world'], { logLevel: 'info', stdio: 'pipe' });
     assert.equal(exit.status, 0, exit.meaning);
     assert.match(out.join(''), /hello world OCCLUM=yes/);
-    assert.ok(logs.some((l) => l.level === 'info' && /Process created/.test(l.message)), JSON.stringify(logs));
+    assert.ok(
+      logs.some((l) => l.level === 'info' && /Process created/.test(l.message)),
+      JSON.stringify(logs),
+    );
     assert.ok(!logs.some((l) => l.level === 'trace'), 'info level hides trace lines');
 
     const quiet: RuntimeLogRecord[] = [];
@@ -200,7 +225,10 @@ describe('occlum backend over the CLI', { concurrency: false, skip: OCCLUM_SKIP 
     const notes: string[] = [];
     const r = await backend({ buildProgress: (p) => notes.push(p.message) }).build();
     assert.ok(r.ok, r.errors.join('\n'));
-    assert.ok(r.warnings.some((w) => /deletes run\//.test(w)), r.warnings.join('\n'));
+    assert.ok(
+      r.warnings.some((w) => /deletes run\//.test(w)),
+      r.warnings.join('\n'),
+    );
     assert.ok(notes[0]?.startsWith('warning:'), 'the warning comes before the build runs');
     assert.ok(!existsSync(join(dir, 'run', 'mount', '__ROOT', 'metadata')));
   });
@@ -214,9 +242,18 @@ describe('occlum backend over the CLI', { concurrency: false, skip: OCCLUM_SKIP 
       writeFileSync(cfgPath, JSON.stringify(cfg, null, 4));
       const r = await backend().build();
       assert.equal(r.ok, false);
-      assert.match(r.errors[0]!, /^Occlum.json is not valid for this Occlum: missing field `feature` \(line \d+, column \d+\)$/);
-      assert.ok(r.errors.some((e) => /occlum build exited with status 2/.test(e)), r.errors.join('\n'));
-      assert.ok(r.warnings.some((w) => /run\/ was already deleted/.test(w)), r.warnings.join('\n'));
+      assert.match(
+        r.errors[0]!,
+        /^Occlum.json is not valid for this Occlum: missing field `feature` \(line \d+, column \d+\)$/,
+      );
+      assert.ok(
+        r.errors.some((e) => /occlum build exited with status 2/.test(e)),
+        r.errors.join('\n'),
+      );
+      assert.ok(
+        r.warnings.some((w) => /run\/ was already deleted/.test(w)),
+        r.warnings.join('\n'),
+      );
       assert.equal(backend().state().status, 'built-stale');
       await assert.rejects(backend().run(hello, []), (e: BackendError) => /not runnable/.test(e.message));
     } finally {
@@ -231,7 +268,10 @@ describe('occlum backend over the CLI', { concurrency: false, skip: OCCLUM_SKIP 
     assert.match(key, /^[0-9a-f]{2}(-[0-9a-f]{2}){15}$/);
     const r = await backend().build({ imageKey: join(dir, 'image.key'), buildinImageKey: true });
     assert.ok(r.ok, r.errors.join('\n'));
-    assert.ok(r.warnings.some((w) => /-f: image key added/.test(w)), r.warnings.join('\n'));
+    assert.ok(
+      r.warnings.some((w) => /-f: image key added/.test(w)),
+      r.warnings.join('\n'),
+    );
     assert.equal(JSON.parse(readFileSync(join(dir, 'build', 'image_config.json'), 'utf8')).image_type, 'encrypted');
     assert.equal((await backend().run(hello, ['enc'], { stdio: 'pipe' })).status, 0);
     // The encrypted image opens with the recorded key.
@@ -242,17 +282,28 @@ describe('occlum backend over the CLI', { concurrency: false, skip: OCCLUM_SKIP 
     assert.ok(!again.warnings.some((w) => /-f/.test(w)), again.warnings.join('\n'));
     // The key without --buildin-image-key: the init stage cannot decrypt the image, boot fails.
     const nokey = await backend().build({ imageKey: join(dir, 'image.key') });
-    assert.ok(nokey.warnings.some((w) => /--buildin-image-key changed/.test(w)), nokey.warnings.join('\n'));
+    assert.ok(
+      nokey.warnings.some((w) => /--buildin-image-key changed/.test(w)),
+      nokey.warnings.join('\n'),
+    );
     const boot = await backend().run(hello, [], { stdio: 'pipe' });
     assert.equal(boot.status, 1);
     assert.match(boot.meaning, /failed to boot \(1\): \[ERROR\] occlum-pal: The init process exit with code: 1/);
-    await assert.rejects(backend().start(), (e: BackendError) => /did not start: \[ERROR\] occlum-pal: The init process exit/.test(e.message));
+    await assert.rejects(backend().start(), (e: BackendError) =>
+      /did not start: \[ERROR\] occlum-pal: The init process exit/.test(e.message),
+    );
     assert.equal(findServerProcesses(dir).length, 0);
     assert.equal(backend().state().status, 'built', 'the status file says running after the failed start; corrected');
     // Back to integrity-only: forced again.
     const plain = await backend().build();
-    assert.ok(plain.warnings.some((w) => /image key removed/.test(w)), plain.warnings.join('\n'));
-    assert.equal(JSON.parse(readFileSync(join(dir, 'build', 'image_config.json'), 'utf8')).image_type, 'integrity-only');
+    assert.ok(
+      plain.warnings.some((w) => /image key removed/.test(w)),
+      plain.warnings.join('\n'),
+    );
+    assert.equal(
+      JSON.parse(readFileSync(join(dir, 'build', 'image_config.json'), 'utf8')).image_type,
+      'integrity-only',
+    );
   });
 
   test('an older Occlum gets "needs Occlum ≥ X" instead of an unknown-option error', async () => {
@@ -308,7 +359,12 @@ describe('occlum backend over the CLI', { concurrency: false, skip: OCCLUM_SKIP 
     // A separate process starts the server and exits (like quitting the TUI).
     const code = `import { createOcclumBackend } from './src/core/backend/occlum/index.ts';
       await createOcclumBackend(${JSON.stringify(dir)}, {}, { env: process.env, buildDefaults: { sgxMode: 'SIM' } }).start({ logLevel: 'info' });`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(findServerProcesses(dir).length, 1);
     // The server writes after its starter is gone: with a pipe it would die of SIGPIPE here.
@@ -344,39 +400,53 @@ describe('occlum backend over the CLI', { concurrency: false, skip: OCCLUM_SKIP 
     assert.match(screen, /Process created/, 'log lines reach the terminal');
   });
 
-  test('gdb gets the whole terminal (the stand-in\'s sgx-gdb prompt)', { skip: REAL_OCCLUM && 'interactive gdb' }, async () => {
-    const launch = backend().prepareGdb(hello, ['dbg']);
-    const p = pty.spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, cols: 80, rows: 24 });
-    let screen = '';
-    p.onData((d) => (screen += d));
-    const exited = new Promise<number>((res) => p.onExit(({ exitCode }) => res(exitCode)));
-    const waitFor = async (re: RegExp) => {
-      for (let i = 0; i < 200 && !re.test(screen); i++) await new Promise((r) => setTimeout(r, 25));
-      assert.match(screen, re);
-    };
-    await waitFor(/\(gdb\) /);
-    p.write('run\r');
-    await waitFor(/hello dbg OCCLUM=yes/);
-    p.write('quit\r');
-    assert.equal(await exited, 0);
-    assert.equal(readFileSync(join(dir, '.__occlum_status'), 'utf8').trim(), 'built');
-  });
+  test(
+    "gdb gets the whole terminal (the stand-in's sgx-gdb prompt)",
+    { skip: REAL_OCCLUM && 'interactive gdb' },
+    async () => {
+      const launch = backend().prepareGdb(hello, ['dbg']);
+      const p = pty.spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, cols: 80, rows: 24 });
+      let screen = '';
+      p.onData((d) => (screen += d));
+      const exited = new Promise<number>((res) => p.onExit(({ exitCode }) => res(exitCode)));
+      const waitFor = async (re: RegExp) => {
+        for (let i = 0; i < 200 && !re.test(screen); i++) await new Promise((r) => setTimeout(r, 25));
+        assert.match(screen, re);
+      };
+      await waitFor(/\(gdb\) /);
+      p.write('run\r');
+      await waitFor(/hello dbg OCCLUM=yes/);
+      p.write('quit\r');
+      assert.equal(await exited, 0);
+      assert.equal(readFileSync(join(dir, '.__occlum_status'), 'utf8').trim(), 'built');
+    },
+  );
 
-  test('mount: requirements checked first; the CLI failure is reported', { skip: REAL_OCCLUM && 'mounts for real' }, async () => {
-    const full = join(tmp, 'full');
-    mkdirSync(full);
-    writeFileSync(join(full, 'x'), '');
-    assert.ok(planMount({ dir, mountPoint: full }).problems.some((p) => /not empty/.test(p)));
-    assert.ok(planMount({ dir, mountPoint: join(tmp, 'nope') }).problems.some((p) => /does not exist/.test(p)));
-    const mnt = join(tmp, 'mnt');
-    mkdirSync(mnt);
-    const plan = planMount({ dir, mountPoint: mnt }, { fuse: join(tmp, 'no-fuse'), enclave: '/x', provision: '/x', legacy: '/x' });
-    assert.ok(plan.problems.some((p) => /FUSE/.test(p)), plan.problems.join('\n'));
-    if (existsSync('/dev/fuse')) {
-      const h = backend().mount(mnt);
-      assert.equal(await h.exited, 1);
-      assert.match(h.output(), /Start to mount the FS/);
-      assert.match(h.output(), /sefs-cli mount needs FUSE and an SGX enclave/);
-    }
-  });
+  test(
+    'mount: requirements checked first; the CLI failure is reported',
+    { skip: REAL_OCCLUM && 'mounts for real' },
+    async () => {
+      const full = join(tmp, 'full');
+      mkdirSync(full);
+      writeFileSync(join(full, 'x'), '');
+      assert.ok(planMount({ dir, mountPoint: full }).problems.some((p) => /not empty/.test(p)));
+      assert.ok(planMount({ dir, mountPoint: join(tmp, 'nope') }).problems.some((p) => /does not exist/.test(p)));
+      const mnt = join(tmp, 'mnt');
+      mkdirSync(mnt);
+      const plan = planMount(
+        { dir, mountPoint: mnt },
+        { fuse: join(tmp, 'no-fuse'), enclave: '/x', provision: '/x', legacy: '/x' },
+      );
+      assert.ok(
+        plan.problems.some((p) => /FUSE/.test(p)),
+        plan.problems.join('\n'),
+      );
+      if (existsSync('/dev/fuse')) {
+        const h = backend().mount(mnt);
+        assert.equal(await h.exited, 1);
+        assert.match(h.output(), /Start to mount the FS/);
+        assert.match(h.output(), /sefs-cli mount needs FUSE and an SGX enclave/);
+      }
+    },
+  );
 });

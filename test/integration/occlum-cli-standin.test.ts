@@ -43,7 +43,10 @@ describe('occlum CLI contract (spec 1.2, 1.3)', { concurrency: false, skip: OCCL
   test('state checks print on stdout and exit 1', () => {
     const r = occlum(tmp, ['build']);
     assert.equal(r.status, 1);
-    assert.equal(r.stdout.trim(), 'Error: the current working directory is not initialized as an Occlum instance. Need to run "occlum init" first.');
+    assert.equal(
+      r.stdout.trim(),
+      'Error: the current working directory is not initialized as an Occlum instance. Need to run "occlum init" first.',
+    );
     assert.equal(r.stderr, '');
     assert.equal(occlum(tmp, ['new']).stdout.trim(), 'Error: target directory is not set');
     assert.equal(occlum(tmp, ['gen-image-key']).stdout.trim(), 'Error: target file is not set');
@@ -55,7 +58,10 @@ describe('occlum CLI contract (spec 1.2, 1.3)', { concurrency: false, skip: OCCL
     assert.equal(readFileSync(join(inst, '.__occlum_status'), 'utf8'), 'initialized\n');
     for (const d of ['image/bin', 'image/lib', 'image/etc', 'initfs/bin']) assert.ok(existsSync(join(inst, d)), d);
     assert.equal(occlum(tmp, ['new', 'inst']).stdout.trim(), `Error: destination "${inst}" already exists`);
-    assert.equal(occlum(inst, ['init']).stdout.trim(), 'Error: the current working directory has been initialized as an Occlum instance');
+    assert.equal(
+      occlum(inst, ['init']).stdout.trim(),
+      'Error: the current working directory has been initialized as an Occlum instance',
+    );
     const run = occlum(inst, ['run', '/bin/hello']);
     assert.equal(run.status, 1);
     assert.match(run.stdout, /not built yet/);
@@ -78,7 +84,10 @@ describe('occlum CLI contract (spec 1.2, 1.3)', { concurrency: false, skip: OCCL
     const u = occlum(inst, ['build', '--bogus']);
     assert.equal(u.status, 1);
     assert.equal(u.stderr.trim(), 'Error: Unknown option: --bogus');
-    assert.equal(occlum(inst, ['build', '--sign-key', join(tmp, 'none.pem')]).stderr.trim(), `Error: invalid signing key path: ${join(tmp, 'none.pem')}`);
+    assert.equal(
+      occlum(inst, ['build', '--sign-key', join(tmp, 'none.pem')]).stderr.trim(),
+      `Error: invalid signing key path: ${join(tmp, 'none.pem')}`,
+    );
     assert.equal(occlum(inst, ['build', '--image-key']).stderr.trim(), 'Error: empty secure image key path');
   });
 
@@ -94,7 +103,13 @@ describe('occlum CLI contract (spec 1.2, 1.3)', { concurrency: false, skip: OCCL
     assert.equal(readFileSync(join(inst, '.sgx_mode'), 'utf8'), 'SIM\n');
     assert.equal(readFileSync(join(inst, '.__occlum_status'), 'utf8'), 'built\n');
     assert.match(readFileSync(join(inst, 'build', 'mount', '.ROOT_MAC'), 'utf8'), /^[0-9a-f]{2}(-[0-9a-f]{2}){15}$/);
-    for (const f of ['build/bin/occlum-run', 'build/lib/libocclum-libos.signed.so', 'build/.Occlum_sys.json.protected', 'build/initfs/.ROOT_MAC', 'run/initfs/__ROOT']) {
+    for (const f of [
+      'build/bin/occlum-run',
+      'build/lib/libocclum-libos.signed.so',
+      'build/.Occlum_sys.json.protected',
+      'build/initfs/.ROOT_MAC',
+      'run/initfs/__ROOT',
+    ]) {
       assert.ok(existsSync(join(inst, f)), f);
     }
     writeFileSync(join(inst, 'run', 'mount', '__ROOT', 'metadata'), 'x');
@@ -117,7 +132,10 @@ describe('occlum CLI contract (spec 1.2, 1.3)', { concurrency: false, skip: OCCL
     const key = readFileSync(join(inst, 'k'), 'utf8');
     assert.match(key, /^[0-9a-f]{2}(-[0-9a-f]{2}){15}\n$/);
     assert.equal(occlum(inst, ['build', '--sgx-mode', 'SIM', '--image-key', 'k']).status, 0);
-    assert.equal(JSON.parse(readFileSync(join(inst, 'build', 'image_config.json'), 'utf8')).image_type, 'integrity-only');
+    assert.equal(
+      JSON.parse(readFileSync(join(inst, 'build', 'image_config.json'), 'utf8')).image_type,
+      'integrity-only',
+    );
     const f = occlum(inst, ['build', '--sgx-mode', 'SIM', '--image-key', 'k', '-f']);
     assert.match(f.stdout, new RegExp(`^rm -rf ${inst}/build$`, 'm'));
     assert.equal(JSON.parse(readFileSync(join(inst, 'build', 'image_config.json'), 'utf8')).image_type, 'encrypted');
@@ -148,12 +166,19 @@ describe('occlum CLI contract (spec 1.2, 1.3)', { concurrency: false, skip: OCCL
     const ok = occlum(inst, ['run', '/bin/hello', 'a'], { OCCLUM_LOG_LEVEL: 'TRACE' });
     assert.equal(ok.status, 0);
     assert.match(ok.stdout, /hello a OCCLUM=yes/);
-    assert.match(ok.stderr, /^\x1b\[32m\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\]\[ INFO\]\[T\d+\]\[#\d+\]\[process\] Process created: elf = \/bin\/hello/m);
+    assert.match(
+      ok.stderr,
+      /^\x1b\[32m\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\]\[ INFO\]\[T\d+\]\[#\d+\]\[process\] Process created: elf = \/bin\/hello/m,
+    );
     assert.equal(occlum(inst, ['run', '/bin/hello']).stderr, '', 'log off by default');
     assert.equal(occlum(inst, ['run', '/bin/hello', 'a', '255']).status, 127, 'exit codes keep 7 bits');
     const fail = occlum(inst, ['run', '/bin/hello', 'a', '2']);
     assert.equal(fail.status, 2);
-    assert.equal(readFileSync(join(inst, '.__occlum_status'), 'utf8'), 'running\n', 'set -e leaves the status file at running');
+    assert.equal(
+      readFileSync(join(inst, '.__occlum_status'), 'utf8'),
+      'running\n',
+      'set -e leaves the status file at running',
+    );
     assert.equal(occlum(inst, ['status']).stdout, 'running\n');
   });
 
@@ -187,7 +212,8 @@ describe('occlum CLI contract (spec 1.2, 1.3)', { concurrency: false, skip: OCCL
     const missing = occlum(inst, ['exec', '/bin/missing']);
     assert.equal(missing.status, 1);
     assert.equal(missing.stderr, '', 'the client says nothing on a launch failure');
-    for (let i = 0; i < 40 && !/failed to boot up LibOS: ENOENT/.test(serverErr); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 40 && !/failed to boot up LibOS: ENOENT/.test(serverErr); i++)
+      await new Promise((r) => setTimeout(r, 50));
     assert.match(serverErr, /failed to boot up LibOS: ENOENT/);
 
     const stop = occlum(inst, ['stop']);
@@ -201,7 +227,10 @@ describe('occlum CLI contract (spec 1.2, 1.3)', { concurrency: false, skip: OCCL
   test('print and package', () => {
     assert.match(occlum(inst, ['print', 'mrenclave']).stdout, /^[0-9a-f]{64}\n$/);
     assert.equal(occlum(inst, ['print', 'other']).stderr.trim(), 'Error: No valid info name provided');
-    assert.equal(occlum(tmp, ['print', 'mrsigner']).stderr.trim(), 'Error: No build/lib/libocclum-libos.signed.so existed');
+    assert.equal(
+      occlum(tmp, ['print', 'mrsigner']).stderr.trim(),
+      'Error: No build/lib/libocclum-libos.signed.so existed',
+    );
     const dbg = occlum(inst, ['package']);
     assert.equal(dbg.status, 1);
     assert.match(dbg.stdout, /^Warning: current Occlum instance is configured as "debuggable"\.$/m);

@@ -48,7 +48,9 @@ async function waitForScreen(s: PtySession, what: string | RegExp, timeoutMs = 1
       if (!ok()) {
         clearTimeout(timer);
         off();
-        reject(new Error(`program ended (${JSON.stringify(e)}) before showing ${String(what)}\n--- screen ---\n${text(s)}`));
+        reject(
+          new Error(`program ended (${JSON.stringify(e)}) before showing ${String(what)}\n--- screen ---\n${text(s)}`),
+        );
       }
     });
   });
@@ -56,15 +58,23 @@ async function waitForScreen(s: PtySession, what: string | RegExp, timeoutMs = 1
 
 test('colours and attributes come back as SGR codes only, with the plain text intact', async () => {
   const s = start(
-    sh(String.raw`printf '\033[1;31mbold red\033[0m \033[2mdim\033[0m \033[3mital\033[0m \033[4mund\033[0m \033[7minv\033[0m\n\033[92mbright\033[0m \033[38;5;208morange\033[0m \033[48;2;10;20;30mrgb-bg\033[0m\n'`),
+    sh(
+      String.raw`printf '\033[1;31mbold red\033[0m \033[2mdim\033[0m \033[3mital\033[0m \033[4mund\033[0m \033[7minv\033[0m\n\033[92mbright\033[0m \033[38;5;208morange\033[0m \033[48;2;10;20;30mrgb-bg\033[0m\n'`,
+    ),
   );
   await s.exited;
   const [l1, l2] = s.snapshot().lines;
   assert.equal(plainText(l1), 'bold red dim ital und inv');
   assert.equal(plainText(l2), 'bright orange rgb-bg');
   assert.ok(l1.includes('\x1b[1;31mbold red'), l1);
-  assert.ok(l1.includes('\x1b[2mdim') && l1.includes('\x1b[3mital') && l1.includes('\x1b[4mund') && l1.includes('\x1b[7minv'), l1);
-  assert.ok(l2.includes('\x1b[92mbright') && l2.includes('\x1b[38;5;208morange') && l2.includes('\x1b[48;2;10;20;30mrgb-bg'), l2);
+  assert.ok(
+    l1.includes('\x1b[2mdim') && l1.includes('\x1b[3mital') && l1.includes('\x1b[4mund') && l1.includes('\x1b[7minv'),
+    l1,
+  );
+  assert.ok(
+    l2.includes('\x1b[92mbright') && l2.includes('\x1b[38;5;208morange') && l2.includes('\x1b[48;2;10;20;30mrgb-bg'),
+    l2,
+  );
   // Nothing but SGR: no cursor positioning, erase or mode sequences.
   for (const line of s.snapshot().lines) assert.doesNotMatch(line, /\x1b\[[0-9;?]*[A-Za-ln-z]/);
   assert.deepEqual(await s.exited, { status: 0, exitCode: 0, signal: null });
@@ -184,16 +194,29 @@ test('change notifications are throttled but the final screen is always delivere
 });
 
 test('a program that cannot start is refused with a clear message', () => {
-  assert.throws(() => PtySession.spawn({ file: 'no-such-program-xyz', args: [] }, { cols: 20, rows: 5 }), /cannot start no-such-program-xyz: not found on PATH/);
-  assert.throws(() => PtySession.spawn({ file: join(work, 'missing'), args: [] }, { cols: 20, rows: 5 }), /no such file/);
+  assert.throws(
+    () => PtySession.spawn({ file: 'no-such-program-xyz', args: [] }, { cols: 20, rows: 5 }),
+    /cannot start no-such-program-xyz: not found on PATH/,
+  );
+  assert.throws(
+    () => PtySession.spawn({ file: join(work, 'missing'), args: [] }, { cols: 20, rows: 5 }),
+    /no such file/,
+  );
   const notExec = join(work, 'plain.txt');
   writeFileSync(notExec, 'data');
   assert.throws(() => PtySession.spawn({ file: notExec, args: [] }, { cols: 20, rows: 5 }), /not an executable file/);
-  assert.throws(() => PtySession.spawn({ file: 'sh', args: [], cwd: join(work, 'nope') }, { cols: 20, rows: 5 }), /working directory .* does not exist/);
+  assert.throws(
+    () => PtySession.spawn({ file: 'sh', args: [], cwd: join(work, 'nope') }, { cols: 20, rows: 5 }),
+    /working directory .* does not exist/,
+  );
 });
 
 test('the program sees the environment it was given, with TERM set', async () => {
-  const s = start({ file: '/bin/sh', args: ['-c', 'echo "T=$TERM V=$STUDIO_V"'], env: { PATH: '/usr/bin:/bin', STUDIO_V: 'v1' } });
+  const s = start({
+    file: '/bin/sh',
+    args: ['-c', 'echo "T=$TERM V=$STUDIO_V"'],
+    env: { PATH: '/usr/bin:/bin', STUDIO_V: 'v1' },
+  });
   await s.exited;
   assert.match(text(s), /T=xterm-256color V=v1/);
 });

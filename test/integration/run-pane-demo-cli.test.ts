@@ -32,10 +32,16 @@ test('demo without a terminal builds the instance and prints how to run it; the 
   assert.equal(runCli(['check', dir]).status, 0);
 
   // Again on the same directory: reuses and rebuilds it, keeping the user's edited source.
-  writeFileSync(join(dir, 'src', 'hello.c'), readFileSync(join(dir, 'src', 'hello.c'), 'utf8').replace('Hello from', 'Hi from'));
+  writeFileSync(
+    join(dir, 'src', 'hello.c'),
+    readFileSync(join(dir, 'src', 'hello.c'), 'utf8').replace('Hello from', 'Hi from'),
+  );
   const again = runCli(['demo', dir, '--json']);
   assert.equal(again.status, 0, again.stderr);
-  assert.deepEqual({ ...JSON.parse(again.stdout), build: undefined }, { ok: true, dir, created: false, entry: '/bin/hello', build: undefined });
+  assert.deepEqual(
+    { ...JSON.parse(again.stdout), build: undefined },
+    { ok: true, dir, created: false, entry: '/bin/hello', build: undefined },
+  );
   assert.match(runCli(['run', '-C', dir, '/bin/hello'], { input: 'x\n' }).stdout, /Hi from inside/);
 });
 
@@ -57,4 +63,3 @@ test('demo without musl-gcc explains how to install it and creates nothing', () 
   assert.match(r.stderr, /apt-get install musl-tools/);
   assert.equal(existsSync(dir), false);
 });
-

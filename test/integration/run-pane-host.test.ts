@@ -47,7 +47,10 @@ test('run: an interactive program in the sandbox, with the runtime’s log recor
   store.getState().logsSync();
   const buf = store.getState().logsBuffer();
   const messages = buf.slice(0, buf.length).map((r) => r.message);
-  assert.ok(messages.some((m) => /Process exited: elf = \/bin\/reader, status = 0/.test(m)), messages.join('\n'));
+  assert.ok(
+    messages.some((m) => /Process exited: elf = \/bin\/reader, status = 0/.test(m)),
+    messages.join('\n'),
+  );
 });
 
 test('run: a program outside the entry points is refused with Occlum’s reason and status 127', async () => {

@@ -40,12 +40,20 @@ const screen = (store: StudioStore) => (store.getState().runSnapshot()?.lines ??
 const tab = (store: StudioStore) => store.getState().run.tabs.find((t) => t.id === store.getState().run.active)!;
 
 const until = (store: StudioStore, cond: () => boolean, what: string, ms = 10_000) =>
-  storeUntil(store, cond, what, ms, () => `\n--- screen ---\n${screen(store)}\n--- tab ---\n${JSON.stringify(tab(store))}`);
+  storeUntil(
+    store,
+    cond,
+    what,
+    ms,
+    () => `\n--- screen ---\n${screen(store)}\n--- tab ---\n${JSON.stringify(tab(store))}`,
+  );
 
 test('a run opens a tab, shows the program’s screen, takes input and ends with an explained status', async () => {
   const store = await studio('basic');
   store.getState().runResize({ cols: 50, rows: 6 });
-  const id = await store.getState().runStart('run', '/bin/sh', ['-c', 'printf "\\033[32mready\\033[0m\\n"; read x; echo "got $x"; exit 7']);
+  const id = await store
+    .getState()
+    .runStart('run', '/bin/sh', ['-c', 'printf "\\033[32mready\\033[0m\\n"; read x; echo "got $x"; exit 7']);
   assert.equal(id, tab(store).id);
   assert.ok(tab(store).title.startsWith('sh -c printf') && tab(store).title.endsWith('…'), tab(store).title);
   await until(store, () => screen(store).includes('ready'), 'ready');
@@ -88,7 +96,10 @@ test('several tabs, focus cycling, resize reaching every program, rerun in place
   assert.equal(tab(store).state, 'running');
   await until(store, () => screen(store).includes('second'), 'second again');
   store.getState().runCloseTab();
-  assert.deepEqual(store.getState().run.tabs.map((t) => t.id), [a]);
+  assert.deepEqual(
+    store.getState().run.tabs.map((t) => t.id),
+    [a],
+  );
   assert.equal(store.getState().run.active, a);
 });
 
@@ -106,13 +117,18 @@ test('kill sends SIGTERM, then SIGKILL; the banner names the signal', async () =
 
 test('a launch the backend refuses shows its message and Occlum’s lines, and the status meaning', async () => {
   const refusing: Launcher = async (req) => {
-    throw new BackendError(`${req.path}: not an entry point (Occlum.json entry_points: /bin)`, 127, ['[ERROR] occlum-pal: The given path is not an entry point']);
+    throw new BackendError(`${req.path}: not an entry point (Occlum.json entry_points: /bin)`, 127, [
+      '[ERROR] occlum-pal: The given path is not an entry point',
+    ]);
   };
   const store = await studio('refused', refusing);
   await store.getState().runStart('run', '/etc/passwd', []);
   const t = tab(store);
   assert.equal(t.state, 'refused');
-  assert.deepEqual(t.error, ['/etc/passwd: not an entry point (Occlum.json entry_points: /bin)', '[ERROR] occlum-pal: The given path is not an entry point']);
+  assert.deepEqual(t.error, [
+    '/etc/passwd: not an entry point (Occlum.json entry_points: /bin)',
+    '[ERROR] occlum-pal: The given path is not an entry point',
+  ]);
   assert.equal(t.exit?.summary, 'could not launch (127)');
   assert.equal(store.getState().runSnapshot(), null);
   // Forwarding needs a running program.
@@ -154,13 +170,24 @@ test('the picker line is parsed, checked, remembered and persisted; history load
 
 test('the program’s terminal output reaches the Logs pane, Occlum log lines parsed', async () => {
   const store = await studio('logs');
-  await store.getState().runStart('run', '/bin/sh', ['-c', 'echo plain output; echo "[2026-11-27T07:00:00.000Z][ERROR][T1][#1][·open] Error = ENOENT (#2, No such file or directory)" >&2']);
+  await store
+    .getState()
+    .runStart('run', '/bin/sh', [
+      '-c',
+      'echo plain output; echo "[2026-11-27T07:00:00.000Z][ERROR][T1][#1][·open] Error = ENOENT (#2, No such file or directory)" >&2',
+    ]);
   await until(store, () => tab(store).state === 'exited', 'exit');
   store.getState().logsSync();
   const buf = store.getState().logsBuffer();
   const recs = buf.slice(0, buf.length);
-  assert.ok(recs.some((r) => r.message.includes('plain output')), JSON.stringify(recs));
-  assert.ok(recs.some((r) => r.level === 'error'), JSON.stringify(recs));
+  assert.ok(
+    recs.some((r) => r.message.includes('plain output')),
+    JSON.stringify(recs),
+  );
+  assert.ok(
+    recs.some((r) => r.level === 'error'),
+    JSON.stringify(recs),
+  );
 });
 
 test('scrolling back through the history and returning to the live screen', async () => {

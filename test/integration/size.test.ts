@@ -40,7 +40,8 @@ const CASES: { program: string; fails: RegExp; field: string }[] = [
   { program: 'bigalloc', fails: /malloc of 320 MB failed/, field: 'resource_limits.user_space_size' },
   { program: 'mmaps', fails: /mmap \d+ of 96 failed/, field: 'resource_limits.user_space_size' },
   {
-    program: 'threads', fails: /pthread_create 32 of 48 failed: Resource temporarily unavailable/,
+    program: 'threads',
+    fails: /pthread_create 32 of 48 failed: Resource temporarily unavailable/,
     field: 'resource_limits.max_num_of_threads',
   },
   { program: 'children', fails: /posix_spawn 32 of 40 failed/, field: 'resource_limits.max_num_of_threads' },

@@ -35,7 +35,13 @@ after(() => {
 
 const tab = () => store.getState().run.tabs.find((t) => t.id === store.getState().run.active)!;
 const until = (cond: () => boolean, what: string, ms = 60_000) =>
-  storeUntil(store, cond, what, ms, () => `\n--- tab ---\n${JSON.stringify(tab())}\n--- sizing: ${store.getState().sizing.error}`);
+  storeUntil(
+    store,
+    cond,
+    what,
+    ms,
+    () => `\n--- tab ---\n${JSON.stringify(tab())}\n--- sizing: ${store.getState().sizing.error}`,
+  );
 const threads = () => valueAt(store.getState().config.text, ['resource_limits', 'max_num_of_threads']);
 const pressConfigZ = () => configBindings.find((b) => b.keys.includes('z'))!.run({ store } as never);
 

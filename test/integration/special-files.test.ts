@@ -48,7 +48,10 @@ before(() => {
 after(() => rmSync(d, { recursive: true, force: true }));
 
 test('a FIFO or a link to /dev/zero as metadata: fs ls, tree and verify fail at once with what, where and the fix', () => {
-  for (const [make, kind] of [[fifo, /FIFO/], [zeroLink, /symbolic link/]] as const) {
+  for (const [make, kind] of [
+    [fifo, /FIFO/],
+    [zeroLink, /symbolic link/],
+  ] as const) {
     const c = copy(`meta-${make.name}`);
     make(join(c, 'build/mount/__ROOT/metadata'));
     for (const args of [['ls', '/'], ['tree'], ['verify']]) {
@@ -76,7 +79,11 @@ test('a FIFO inode file fails only what reads it; a FIFO .ROOT_MAC is named', ()
 });
 
 test('Occlum.json as a FIFO, a link to /dev/zero or a 65 MiB sparse file: check refuses it at once', () => {
-  for (const [i, make] of [fifo, zeroLink, (p: string) => (writeFileSync(p, '{}'), truncateSync(p, 65 << 20))].entries()) {
+  for (const [i, make] of [
+    fifo,
+    zeroLink,
+    (p: string) => (writeFileSync(p, '{}'), truncateSync(p, 65 << 20)),
+  ].entries()) {
     const c = copy(`cfg-${i}`);
     make(join(c, 'Occlum.json'));
     const r = cli(['check', c]);
@@ -98,5 +105,8 @@ test('.occlum-studio.json and the status file as FIFOs: reported or ignored, nev
   assert.equal(readStatusFile(c), null);
   // A file that grows past the cap while it is read is refused too.
   writeFileSync(join(c, 'big'), Buffer.alloc(100));
-  assert.throws(() => readTextSafe(join(c, 'big'), { what: 'big', maxBytes: 99 }), /big is 100 bytes, more than the 99/);
+  assert.throws(
+    () => readTextSafe(join(c, 'big'), { what: 'big', maxBytes: 99 }),
+    /big is 100 bytes, more than the 99/,
+  );
 });

@@ -55,7 +55,7 @@ test('random storm on the host backend: the final secure image equals image/ (fs
   loop.queue.on('build-end', (r) => builds.push(r));
   const seed = Number(process.env.WATCH_SEED ?? Date.now() % 100000);
   let a = seed;
-  const rand = () => ((a = (a * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => (a = (a * 1103515245 + 12345) % 2147483648) / 2147483648;
   // The storm stays out of /bin (the entry point): the build's loader preflight checks programs there.
   const data = join(dir, 'image', 'data');
   mkdirSync(data);
@@ -97,7 +97,9 @@ test('random storm on the host backend: the final secure image equals image/ (fs
     }
     await settled(loop, builds);
     await loop.queue.whenIdle();
-    console.log(`# host storm seed ${seed}: ${sets} change sets, ${builds.length} builds, ${loop.recovered} recovered by reconcile`);
+    console.log(
+      `# host storm seed ${seed}: ${sets} change sets, ${builds.length} builds, ${loop.recovered} recovered by reconcile`,
+    );
     assert.ok(builds.length >= 1);
     assert.equal(builds.at(-1)!.outcome, 'ok', JSON.stringify(builds.at(-1)!.cause));
     const diff = runCli(['fs', 'diff', '-C', dir]);
@@ -127,7 +129,10 @@ test('a cp -r of 1000 files into a host instance costs at most 2 builds and pack
     await settled(loop, builds);
     assert.ok(builds.length >= 1 && builds.length <= 2, `${builds.length} builds`);
     assert.ok(builds.every((b) => b.outcome === 'ok'));
-    assert.equal(builds.reduce((n, b) => n + (b.repacked ?? 0), 0), 1000);
+    assert.equal(
+      builds.reduce((n, b) => n + (b.repacked ?? 0), 0),
+      1000,
+    );
     const diff = runCli(['fs', 'diff', '-C', dir]);
     assert.equal(diff.status, 0, diff.stdout + diff.stderr);
   } finally {
@@ -139,11 +144,16 @@ test('sources with a prebuild: a saved .c file is compiled, built once and rerun
   const dir = makeInstance([]);
   dirs.push(dir);
   mkdirSync(join(dir, 'src'));
-  const app = (v: string) => `#include <stdio.h>\n#include <unistd.h>\nint main(void) { printf("app ${v}\\n"); fflush(stdout); sleep(60); return 0; }\n`;
+  const app = (v: string) =>
+    `#include <stdio.h>\n#include <unistd.h>\nint main(void) { printf("app ${v}\\n"); fflush(stdout); sleep(60); return 0; }\n`;
   writeFileSync(join(dir, 'src', 'app.c'), app('v1'));
   writeFileSync(
     join(dir, '.occlum-studio.json'),
-    JSON.stringify({ prebuild: 'musl-gcc -fPIE -pie -o image/bin/app src/app.c', watch: ['src/**/*.c'], debounceMs: 60 }),
+    JSON.stringify({
+      prebuild: 'musl-gcc -fPIE -pie -o image/bin/app src/app.c',
+      watch: ['src/**/*.c'],
+      debounceMs: 60,
+    }),
   );
   const loop = await DevLoop.open({ instanceDir: dir, backend: new HostWatchBackend(), settings: loadSettings(dir) });
   const builds: BuildRecord[] = [];
@@ -153,7 +163,10 @@ test('sources with a prebuild: a saved .c file is compiled, built once and rerun
   loop.queue.lastRun = { path: '/bin/app', args: [] };
   try {
     loop.queue.buildNow('initial');
-    await waitFor(() => out.includes('app v1'), `the first run (builds: ${JSON.stringify(builds.map((b) => b.cause))})`);
+    await waitFor(
+      () => out.includes('app v1'),
+      `the first run (builds: ${JSON.stringify(builds.map((b) => b.cause))})`,
+    );
     assert.equal(builds[0]!.prebuildRan, true);
 
     writeFileSync(join(dir, 'src', 'app.c'), app('v2'));
@@ -181,7 +194,9 @@ test('watch --json: build, run, rebuild and rerun on a change, config failure wi
   const dir = makeInstance(['hello']);
   dirs.push(dir);
   ensureBuilt();
-  const child = spawn(process.execPath, [CLI, 'watch', dir, '--json', '--run', '/bin/hello', 'one'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'watch', dir, '--json', '--run', '/bin/hello', 'one'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const events: Record<string, any>[] = [];
   let buf = '';
   let stderr = '';
@@ -195,11 +210,19 @@ test('watch --json: build, run, rebuild and rerun on a change, config failure wi
   const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? -1)));
   const of = (name: string) => events.filter((e) => e.event === name);
   try {
-    await waitFor(() => of('run-exit').length >= 1, `the first run (events: ${events.map((e) => e.event).join(',')}; stderr: ${stderr})`);
+    await waitFor(
+      () => of('run-exit').length >= 1,
+      `the first run (events: ${events.map((e) => e.event).join(',')}; stderr: ${stderr})`,
+    );
     assert.equal(of('ready')[0]!.dir, dir);
     assert.equal(of('build-end')[0]!.outcome, 'ok');
     assert.equal(of('build-end')[0]!.trigger, 'initial');
-    assert.match(of('run-output').map((e) => e.text).join(''), /Hello from \/bin\/hello\narg: one\n/);
+    assert.match(
+      of('run-output')
+        .map((e) => e.text)
+        .join(''),
+      /Hello from \/bin\/hello\narg: one\n/,
+    );
     assert.equal(of('run-exit')[0]!.status, 0);
 
     writeFileSync(join(dir, 'image', 'etc', 'greeting'), 'hi\n');
@@ -246,5 +269,8 @@ test('watch: usage and instance errors', () => {
   writeFileSync(join(dir, '.occlum-studio.json'), '{ "autoBuild": 1 }');
   const bad = runCli(['watch', dir]);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /invalid settings: .*\.occlum-studio\.json:1:16: "autoBuild" must be true or false, not number 1/);
+  assert.match(
+    bad.stderr,
+    /invalid settings: .*\.occlum-studio\.json:1:16: "autoBuild" must be true or false, not number 1/,
+  );
 });

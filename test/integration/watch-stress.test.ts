@@ -61,7 +61,6 @@ async function openLoop(dir: string) {
   return { backend, loop, sets, builds, quiesce };
 }
 
-
 function walk(root: string, dirs: string[], files: string[]): void {
   for (const d of readdirSync(root, { withFileTypes: true })) {
     const p = join(root, d.name);
@@ -75,7 +74,7 @@ function walk(root: string, dirs: string[], files: string[]): void {
 test('random storm: change sets cover every changed path and the last build equals image/', async () => {
   const seed = Number(process.env.WATCH_SEED ?? Date.now() % 100000);
   const rand = rng(seed);
-  const pick = <T,>(xs: T[]): T | undefined => xs[Math.floor(rand() * xs.length)];
+  const pick = <T>(xs: T[]): T | undefined => xs[Math.floor(rand() * xs.length)];
   const dir = instance(60);
   const image = join(dir, 'image');
   const { loop, sets, builds, backend, quiesce } = await openLoop(dir);
@@ -186,13 +185,19 @@ test('random storm: change sets cover every changed path and the last build equa
     replay.delete(image0);
     const extra = [...replay].filter((p) => !finalTree.has(p));
     const missing = [...finalTree].filter((p) => !replay.has(p) && p !== join(image0, 'bin'));
-    assert.deepEqual({ extra, missing }, { extra: [], missing: [] }, `seed ${seed}: replayed change sets differ from image/`);
+    assert.deepEqual(
+      { extra, missing },
+      { extra: [], missing: [] },
+      `seed ${seed}: replayed change sets differ from image/`,
+    );
 
     // The last build saw the final tree exactly.
     assert.ok(builds.length >= 1);
     assert.equal(builds.at(-1)!.outcome, 'ok');
     assert.deepEqual(listTree(backend.snapshot), listTree(image), `seed ${seed}: last build differs from image/`);
-    console.log(`# storm seed ${seed}: 250 operations, ${sets.length} change sets, ${builds.length} builds, ${loop.recovered} changes recovered by reconcile`);
+    console.log(
+      `# storm seed ${seed}: 250 operations, ${sets.length} change sets, ${builds.length} builds, ${loop.recovered} changes recovered by reconcile`,
+    );
     // Coalescing: far fewer builds than operations.
     assert.ok(builds.length < 100, `seed ${seed}: ${builds.length} builds for 250 operations`);
   } finally {
@@ -258,9 +263,14 @@ test('build/, run/, unrelated files and editor temp files trigger no build; Occl
     mkdirSync(join(dir, 'run', 'mount'), { recursive: true });
     writeFileSync(join(dir, 'run', 'mount', 'y'), 'y');
     writeFileSync(join(dir, 'notes.txt'), 'n');
-    for (const name of ['.app.c.swp', '4913', 'app.c~', '.#app.c', '#app.c#']) writeFileSync(join(dir, 'image', 'bin', name), 't');
+    for (const name of ['.app.c.swp', '4913', 'app.c~', '.#app.c', '#app.c#'])
+      writeFileSync(join(dir, 'image', 'bin', name), 't');
     await quiesce();
-    assert.equal(builds.length, 0, `unexpected change sets: ${sets.flatMap((s) => s.entries.map((e) => e.rel)).join(', ')}`);
+    assert.equal(
+      builds.length,
+      0,
+      `unexpected change sets: ${sets.flatMap((s) => s.entries.map((e) => e.rel)).join(', ')}`,
+    );
 
     writeFileSync(join(dir, 'Occlum.json'), '{ "a": 1 }\n');
     writeFileSync(join(dir, 'initfs', 'hosts'), '127.0.0.1 localhost\n');
@@ -268,7 +278,10 @@ test('build/, run/, unrelated files and editor temp files trigger no build; Occl
     assert.equal(builds.length, 1);
     assert.deepEqual(
       sets.flatMap((s) => s.entries.map((e) => [e.rel, e.area])),
-      [['Occlum.json', 'config'], [`initfs${sep}hosts`, 'initfs']],
+      [
+        ['Occlum.json', 'config'],
+        [`initfs${sep}hosts`, 'initfs'],
+      ],
     );
     assert.ok(!existsSync(join(dir, 'image', 'bin', 'nothing')));
   } finally {

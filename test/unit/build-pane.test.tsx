@@ -58,7 +58,8 @@ async function setup(built = true) {
 }
 
 const builds = (store: StudioStore) => store.getState().build.history;
-const done = (store: StudioStore, n: number) => () => builds(store).length >= n && builds(store)[n - 1]!.outcome !== 'running' && store.getState().build.phase === 'idle';
+const done = (store: StudioStore, n: number) => () =>
+  builds(store).length >= n && builds(store)[n - 1]!.outcome !== 'running' && store.getState().build.phase === 'idle';
 
 test('a change rebuilds: history row with re-packed/reused and MAC, trigger files, output', async () => {
   const { dir, store, frame, press, tick } = await setup();
@@ -123,7 +124,10 @@ test('auto-build off holds changes until b; r toggles auto-rerun', async () => {
   await press('b');
   await waitFor(done(store, 1), 'the manual build');
   assert.equal(builds(store)[0]!.trigger, 'manual');
-  assert.deepEqual(builds(store)[0]!.changes.map((c) => c.rel), [join('image', 'etc', 'one')]);
+  assert.deepEqual(
+    builds(store)[0]!.changes.map((c) => c.rel),
+    [join('image', 'etc', 'one')],
+  );
   await press('r');
   assert.equal(store.getState().build.autoRerun, false);
   assert.doesNotMatch(frame(), /keep run\//);
@@ -143,7 +147,11 @@ test("a good build stops the Run pane's program and reruns it in its tab", async
   writeFileSync(join(dir, 'image', 'etc', 'two'), '2\n');
   await waitFor(done(store, 1), 'build #1');
   assert.equal(builds(store)[0]!.outcome, 'ok', JSON.stringify(builds(store)[0]!.cause));
-  await waitFor(() => (store.getState().run.tabs[0]?.startedAt ?? 0) > firstStart && store.getState().run.tabs[0]?.state === 'running', 'the rerun');
+  await waitFor(
+    () =>
+      (store.getState().run.tabs[0]?.startedAt ?? 0) > firstStart && store.getState().run.tabs[0]?.state === 'running',
+    'the rerun',
+  );
   assert.equal(store.getState().run.tabs.length, 1, 'rerun in the same tab');
   store.getState().runCloseTab();
 });
@@ -160,7 +168,8 @@ test('an exec tab is rerun after a good build: the server the build stopped is s
   await waitFor(done(store, 1), 'build #1');
   assert.equal(builds(store)[0]!.outcome, 'ok', JSON.stringify(builds(store)[0]!.cause));
   await waitFor(
-    () => (store.getState().run.tabs[0]?.startedAt ?? 0) > firstStart && store.getState().run.tabs[0]?.state === 'running',
+    () =>
+      (store.getState().run.tabs[0]?.startedAt ?? 0) > firstStart && store.getState().run.tabs[0]?.state === 'running',
     'the exec to be rerun in the restarted server',
   );
   assert.equal(store.getState().run.tabs[0]!.kind, 'exec');
@@ -193,5 +202,8 @@ test('b while the watcher is still starting builds once it is ready (not "the de
   assert.equal(store.getState().build.loop, 'starting');
   store.getState().buildNow();
   assert.match(store.getState().flash?.text ?? '', /build follows once it is ready/);
-  await waitFor(() => store.getState().build.history.some((h) => h.outcome === 'ok'), 'the build asked for while starting');
+  await waitFor(
+    () => store.getState().build.history.some((h) => h.outcome === 'ok'),
+    'the build asked for while starting',
+  );
 });

@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTree, type Node } from 'jsonc-parser';
 import {
-  applyOp, checkDisk, detectFormatting, EditHistory, loadConfigFile, saveConfigFile, SaveConflictError,
+  applyOp,
+  checkDisk,
+  detectFormatting,
+  EditHistory,
+  loadConfigFile,
+  saveConfigFile,
+  SaveConflictError,
 } from '../../src/core/config/index.ts';
 import { corpusConfigs, ownConfigs, SKIP_WITHOUT_CONFIG_CORPUS, type CorpusFile } from '../helpers/config-corpus.ts';
 import { OWN_TEMPLATE } from '../helpers/paths.ts';
@@ -66,22 +72,29 @@ function editEachFirstValue(files: CorpusFile[]): number {
     }
     const valueStart = Buffer.byteLength(f.text.slice(0, node.offset));
     const valueEnd = Buffer.byteLength(f.text.slice(0, node.offset + node.length));
-    assert.ok(start >= valueStart && eb <= valueEnd, `${f.name}: bytes ${start}..${eb} changed outside the value at ${valueStart}..${valueEnd}`);
+    assert.ok(
+      start >= valueStart && eb <= valueEnd,
+      `${f.name}: bytes ${start}..${eb} changed outside the value at ${valueStart}..${valueEnd}`,
+    );
     assert.equal(after.subarray(valueStart, valueEnd + (ea - eb)).toString(), JSON.stringify(value));
     edited++;
   }
   return edited;
 }
 
-test('editing one value in each of our config cases and saving changes only that value\'s bytes', () => {
+test("editing one value in each of our config cases and saving changes only that value's bytes", () => {
   const own = ownConfigs();
   assert.equal(editEachFirstValue(own), own.length);
 });
 
-test('editing one value in each corpus file and saving changes only that value\'s bytes', { skip: SKIP_WITHOUT_CONFIG_CORPUS }, () => {
-  const edited = editEachFirstValue(corpusConfigs());
-  assert.ok(edited >= 25, `edited ${edited} files`);
-});
+test(
+  "editing one value in each corpus file and saving changes only that value's bytes",
+  { skip: SKIP_WITHOUT_CONFIG_CORPUS },
+  () => {
+    const edited = editEachFirstValue(corpusConfigs());
+    assert.ok(edited >= 25, `edited ${edited} files`);
+  },
+);
 
 const TEMPLATE = readFileSync(OWN_TEMPLATE, 'utf8');
 
@@ -89,7 +102,11 @@ function reindent(text: string, unit: string): string {
   return text.replace(/^( {4})+/gm, (m) => unit.repeat(m.length / 4));
 }
 
-for (const [label, unit] of [['2 spaces', '  '], ['4 spaces', '    '], ['TAB', '\t']] as const) {
+for (const [label, unit] of [
+  ['2 spaces', '  '],
+  ['4 spaces', '    '],
+  ['TAB', '\t'],
+] as const) {
   test(`adding and removing keys and array items keeps ${label} indentation`, () => {
     const text = reindent(TEMPLATE, unit);
     const fmt = detectFormatting(text);
@@ -109,7 +126,9 @@ for (const [label, unit] of [['2 spaces', '  '], ['4 spaces', '    '], ['TAB', '
 }
 
 test('CRLF, comments, key order and a missing final newline survive edits', () => {
-  const text = TEMPLATE.replace('"process": {', '// per-process defaults\n    "process": {').trimEnd().replace(/\n/g, '\r\n');
+  const text = TEMPLATE.replace('"process": {', '// per-process defaults\n    "process": {')
+    .trimEnd()
+    .replace(/\n/g, '\r\n');
   let out = applyOp(text, { kind: 'set', path: ['process', 'default_heap_size'], value: '64MB' });
   out = applyOp(out, { kind: 'set', path: ['env', 'default'], value: ['OCCLUM=yes', 'A=1'] });
   out = applyOp(out, { kind: 'set', path: ['metadata', 'disable_log'], value: true });

@@ -24,7 +24,10 @@ function fuzz(corpus: CorpusFile[], seed: number) {
       runs++;
       for (const d of res.diagnostics) {
         diagnostics++;
-        assert.ok(Number.isInteger(d.line) && d.line >= 1 && d.line <= lines.lineCount, `line ${d.line} of ${lines.lineCount}: ${d.message}`);
+        assert.ok(
+          Number.isInteger(d.line) && d.line >= 1 && d.line <= lines.lineCount,
+          `line ${d.line} of ${lines.lineCount}: ${d.message}`,
+        );
         assert.ok(Number.isInteger(d.column) && d.column >= 1, `column ${d.column}`);
         assert.ok(typeof d.message === 'string' && d.message.length > 0);
         assert.notEqual(d.code, 'internal', `rule crashed: ${d.message}`);
@@ -50,6 +53,10 @@ test('thousands of mutated configs of our own: no throw, every diagnostic locate
   fuzz(ownConfigs(), 0x0cc2);
 });
 
-test('thousands of mutated corpus configs: no throw, every diagnostic located', { skip: SKIP_WITHOUT_CONFIG_CORPUS }, () => {
-  fuzz(corpusConfigs(), 0x0cc1);
-});
+test(
+  'thousands of mutated corpus configs: no throw, every diagnostic located',
+  { skip: SKIP_WITHOUT_CONFIG_CORPUS },
+  () => {
+    fuzz(corpusConfigs(), 0x0cc1);
+  },
+);

@@ -14,7 +14,16 @@ import { StoreProvider } from '../../views/store-context.tsx';
 import { CONFIG_CORPUS, OWN_TEMPLATE, needsCorpus } from '../helpers/paths.ts';
 
 const TEMPLATE = OWN_TEMPLATE;
-const KEY = { enter: '\r', down: '\x1b[B', up: '\x1b[A', esc: '\x1b', ctrlU: '\x15', ctrlS: '\x13', ctrlR: '\x12', ctrlO: '\x0f' };
+const KEY = {
+  enter: '\r',
+  down: '\x1b[B',
+  up: '\x1b[A',
+  esc: '\x1b',
+  ctrlU: '\x15',
+  ctrlS: '\x13',
+  ctrlR: '\x12',
+  ctrlO: '\x0f',
+};
 
 async function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-pane-'));
@@ -70,7 +79,10 @@ test('save writes only the edited value; an outside change becomes a conflict', 
   try {
     await press('j', KEY.enter, KEY.ctrlU, ...'64MB', KEY.enter, KEY.ctrlS);
     const saved = readFileSync(file, 'utf8');
-    assert.equal(saved, readFileSync(TEMPLATE, 'utf8').replace('"kernel_space_heap_size": "32MB"', '"kernel_space_heap_size": "64MB"'));
+    assert.equal(
+      saved,
+      readFileSync(TEMPLATE, 'utf8').replace('"kernel_space_heap_size": "32MB"', '"kernel_space_heap_size": "64MB"'),
+    );
     assert.doesNotMatch(frame(), /\[modified\]/);
     // Edit again, then someone else writes the file.
     await press('j', KEY.enter, KEY.ctrlU, ...'2MB', KEY.enter);
@@ -149,7 +161,8 @@ test('a broken or non-object file: the pane shows the problems and keys do nothi
       await press('j', KEY.enter, 'x', 'f', 'p', KEY.enter, 'p', 'a', KEY.esc, 'h', 'l');
       assert.match(frame(), /Problems \([1-9]/, JSON.stringify(text));
       // Without a tree there is nothing to edit; with a partial tree, edits apply to it.
-      if (text === '' || text.startsWith('\u0000')) assert.equal(store.getState().config.text, text, 'no edit was made');
+      if (text === '' || text.startsWith('\u0000'))
+        assert.equal(store.getState().config.text, text, 'no edit was made');
     }
   } finally {
     ui.unmount();

@@ -6,8 +6,17 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  applyOps, applyTextEdits, checkConfig, detectVersion, parseConfig, parseSize, resolveVersion, suggestSize,
-  type CheckOptions, type Diagnostic, type EditOp,
+  applyOps,
+  applyTextEdits,
+  checkConfig,
+  detectVersion,
+  parseConfig,
+  parseSize,
+  resolveVersion,
+  suggestSize,
+  type CheckOptions,
+  type Diagnostic,
+  type EditOp,
 } from '../../src/core/config/index.ts';
 import { OWN_TEMPLATE } from '../helpers/paths.ts';
 
@@ -30,7 +39,8 @@ function fixed(text: string, d: Diagnostic): string {
   return applyTextEdits(text, d.fix.edits);
 }
 
-const errors = (text: string, opts: CheckOptions = V31) => checkConfig(text, opts).diagnostics.filter((d) => d.severity === 'error');
+const errors = (text: string, opts: CheckOptions = V31) =>
+  checkConfig(text, opts).diagnostics.filter((d) => d.severity === 'error');
 
 test('the 0.31 template is clean', () => {
   assert.deepEqual(checkConfig(TEMPLATE, V31).diagnostics, []);
@@ -84,7 +94,10 @@ test('ranges: product_id, version_number, amx/pkru, io_uring, threads', () => {
   for (const [path, value, re] of cases) {
     const text = variant([{ kind: 'set', path, value }]);
     const ds = errors(text);
-    assert.ok(ds.some((d) => re.test(d.message) && d.path.join('.') === path.join('.')), `${path.join('.')}=${value}: ${ds.map((d) => d.message).join('; ')}`);
+    assert.ok(
+      ds.some((d) => re.test(d.message) && d.path.join('.') === path.join('.')),
+      `${path.join('.')}=${value}: ${ds.map((d) => d.message).join('; ')}`,
+    );
   }
 });
 type JsonPathLike = (string | number)[];
@@ -102,7 +115,10 @@ test('serde type errors use serde wording and offer a conversion', () => {
 });
 
 test('comments and trailing commas: read, but reported as the serde errors Occlum hits, with fixes', () => {
-  const text = TEMPLATE.replace('"resource_limits": {', '// limits\n    "resource_limits": { /* inline */').replace('"max_num_of_threads": 32', '"max_num_of_threads": 32,');
+  const text = TEMPLATE.replace('"resource_limits": {', '// limits\n    "resource_limits": { /* inline */').replace(
+    '"max_num_of_threads": 32',
+    '"max_num_of_threads": 32,',
+  );
   const r = checkConfig(text, V31);
   const comments = r.diagnostics.filter((d) => d.code === 'comment');
   assert.equal(comments.length, 2);
@@ -132,7 +148,10 @@ test('YAML (Occlum.yaml of the 1.0 preview) is recognised; its mount options are
 test('a byte-order mark is reported with a fix; the rest is still checked', () => {
   const text = '\ufeff' + TEMPLATE;
   const r = checkConfig(text, V31);
-  assert.deepEqual(r.diagnostics.map((d) => d.code), ['bom']);
+  assert.deepEqual(
+    r.diagnostics.map((d) => d.code),
+    ['bom'],
+  );
   assert.equal(fixed(text, r.diagnostics[0]!), TEMPLATE);
 });
 
@@ -154,7 +173,10 @@ test('unknown keys warn with the nearest known key and a rename fix; duplicates 
   assert.match(unknown.message, /did you mean "kernel_space_heap_size"/);
   assert.ok(r.diagnostics.some((d) => d.message.startsWith('missing field `kernel_space_heap_size`')));
   assert.deepEqual(checkConfig(fixed(text, unknown), V31).diagnostics, []);
-  const dup = TEMPLATE.replace('"max_num_of_threads": 32', '"max_num_of_threads": 32,\n        "max_num_of_threads": 64');
+  const dup = TEMPLATE.replace(
+    '"max_num_of_threads": 32',
+    '"max_num_of_threads": 32,\n        "max_num_of_threads": 64',
+  );
   assert.match(find(dup, 'duplicate-key').message, /duplicate field `max_num_of_threads`/);
 });
 
@@ -177,22 +199,48 @@ test('entry points and env shape', () => {
 
 test('mount rules: root, types, targets, sources, MAC, cache_size, ext2', () => {
   const base = JSON.parse(TEMPLATE);
-  const withMounts = (extra: unknown[]) => variant([{ kind: 'set', path: ['mount'], value: [...base.mount, ...extra] }]);
-  const msgs = (text: string) => checkConfig(text, V31).diagnostics.map((d) => `${d.severity} ${d.message}`).join('\n');
+  const withMounts = (extra: unknown[]) =>
+    variant([{ kind: 'set', path: ['mount'], value: [...base.mount, ...extra] }]);
+  const msgs = (text: string) =>
+    checkConfig(text, V31)
+      .diagnostics.map((d) => `${d.severity} ${d.message}`)
+      .join('\n');
   assert.match(msgs(withMounts([{ target: '/data', type: 'xfs' }])), /error .*Unsupported file system type/);
   assert.match(msgs(withMounts([{ target: 'data', type: 'ramfs' }])), /error .*Target must be an absolute path/);
   assert.match(msgs(withMounts([{ target: '/data', type: 'hostfs' }])), /error .*Source is expected for HostFS/);
-  assert.match(msgs(withMounts([{ target: '/data', type: 'sefs', source: './d', options: { MAC: 'abc' } }])), /error .*The length or format of MAC string is invalid/);
-  assert.match(msgs(withMounts([{ target: '/data', type: 'sefs', source: './d', options: { cache_size: '100KB' } }])), /error Invalid cache_size "100KB"/);
+  assert.match(
+    msgs(withMounts([{ target: '/data', type: 'sefs', source: './d', options: { MAC: 'abc' } }])),
+    /error .*The length or format of MAC string is invalid/,
+  );
+  assert.match(
+    msgs(withMounts([{ target: '/data', type: 'sefs', source: './d', options: { cache_size: '100KB' } }])),
+    /error Invalid cache_size "100KB"/,
+  );
   assert.match(msgs(withMounts([{ target: '/ext2', type: 'ext2' }])), /The disk_size must be specified for Ext2\./);
-  assert.match(msgs(withMounts([{ target: '/ext2', type: 'ext2', options: { disk_size: '1GB' } }])), /The disk_size "1073741824" is too small, minimum size is "5368709120"\./);
-  assert.match(msgs(withMounts([{ target: '/host2', type: 'hostfs', source: '/etc' }])), /warning .*hostfs exposes the host's \/etc/);
+  assert.match(
+    msgs(withMounts([{ target: '/ext2', type: 'ext2', options: { disk_size: '1GB' } }])),
+    /The disk_size "1073741824" is too small, minimum size is "5368709120"\./,
+  );
+  assert.match(
+    msgs(withMounts([{ target: '/host2', type: 'hostfs', source: '/etc' }])),
+    /warning .*hostfs exposes the host's \/etc/,
+  );
   assert.match(msgs(withMounts([{ target: '/host', type: 'hostfs', source: '.' }])), /warning .*already mounted/);
   assert.match(msgs(withMounts([{ target: '/proc', type: 'procfs' }])), /warning user mount \/proc duplicates/);
   // ext2 before 0.31.0 is an unsupported type
-  assert.match(checkConfig(withMounts([{ target: '/ext2', type: 'ext2', options: { disk_size: '5GB' } }]), { version: '0.30.1' }).diagnostics.map((d) => d.message).join('\n'), /ext2 mounts exist only since Occlum 0\.31\.0/);
+  assert.match(
+    checkConfig(withMounts([{ target: '/ext2', type: 'ext2', options: { disk_size: '5GB' } }]), { version: '0.30.1' })
+      .diagnostics.map((d) => d.message)
+      .join('\n'),
+    /ext2 mounts exist only since Occlum 0\.31\.0/,
+  );
   // root problems, each with a fix that repairs it
-  for (const mount of [[], [{ target: '/', type: 'sefs', source: './x' }], [{ target: '/', type: 'unionfs', options: { layers: [{ target: '/', type: 'sefs', source: './image' }] } }], [{ target: '/', type: 'unionfs' }]]) {
+  for (const mount of [
+    [],
+    [{ target: '/', type: 'sefs', source: './x' }],
+    [{ target: '/', type: 'unionfs', options: { layers: [{ target: '/', type: 'sefs', source: './image' }] } }],
+    [{ target: '/', type: 'unionfs' }],
+  ]) {
     const text = variant([{ kind: 'set', path: ['mount'], value: mount }]);
     const d = find(text, 'mount-root');
     assert.match(d.message, /root UnionFS|image SEFS|container SEFS/);
@@ -203,7 +251,9 @@ test('mount rules: root, types, targets, sources, MAC, cache_size, ext2', () => 
 test('host checks with an instance dir: missing sources and mount points', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-inst-'));
   mkdirSync(join(dir, 'image', 'host'), { recursive: true });
-  const text = variant([{ kind: 'insert', path: ['mount', 2], value: { target: '/data', type: 'hostfs', source: './nowhere' } }]);
+  const text = variant([
+    { kind: 'insert', path: ['mount', 2], value: { target: '/data', type: 'hostfs', source: './nowhere' } },
+  ]);
   const ds = checkConfig(text, { ...V31, instanceDir: dir }).diagnostics;
   assert.ok(ds.some((d) => d.code === 'mount-source' && /does not exist on the host/.test(d.message)));
   assert.ok(ds.some((d) => d.code === 'mount-point' && /image\/data/.test(d.message)));
@@ -212,14 +262,20 @@ test('host checks with an instance dir: missing sources and mount points', () =>
 
 test('cross-field rules use gen_internal_conf messages', () => {
   const us = variant([{ kind: 'set', path: ['resource_limits', 'user_space_max_size'], value: '100MB' }]);
-  assert.match(find(us, 'cross-field').message, /user_space_size: "300MB", user_space_max_size: Some\("100MB"\), wrong configuration/);
+  assert.match(
+    find(us, 'cross-field').message,
+    /user_space_size: "300MB", user_space_max_size: Some\("100MB"\), wrong configuration/,
+  );
   const th = variant([{ kind: 'set', path: ['resource_limits', 'init_num_of_threads'], value: 64 }]);
   const d = checkConfig(th, V31).diagnostics.find((x) => x.code === 'cross-field')!;
   assert.match(d.message, /init_num_of_threads: Some\(64\), max_num_of_threads: 32, wrong configuration/);
 });
 
 test('a note estimates the memory kernel stacks take (threads × stack size)', () => {
-  const text = variant([{ kind: 'set', path: ['resource_limits', 'kernel_space_stack_size'], value: '32MB' }, { kind: 'set', path: ['resource_limits', 'max_num_of_threads'], value: 64 }]);
+  const text = variant([
+    { kind: 'set', path: ['resource_limits', 'kernel_space_stack_size'], value: '32MB' },
+    { kind: 'set', path: ['resource_limits', 'max_num_of_threads'], value: 64 },
+  ]);
   const d = find(text, 'memory-estimate');
   assert.equal(d.severity, 'info');
   assert.match(d.message, /64 × 32MB = 2GB/);
@@ -227,7 +283,10 @@ test('a note estimates the memory kernel stacks take (threads × stack size)', (
 
 test('risky settings: debuggable in release config, logging in a release enclave', () => {
   assert.equal(find(TEMPLATE, 'risky-debuggable', { ...V31, fileName: 'Occlum_release.json' }).severity, 'warning');
-  const rel = variant([{ kind: 'set', path: ['metadata', 'debuggable'], value: false }, { kind: 'set', path: ['metadata', 'disable_log'], value: false }]);
+  const rel = variant([
+    { kind: 'set', path: ['metadata', 'debuggable'], value: false },
+    { kind: 'set', path: ['metadata', 'disable_log'], value: false },
+  ]);
   assert.equal(find(rel, 'risky-log').severity, 'warning');
 });
 
@@ -242,9 +301,27 @@ test('versions: resolve user input, detect from shape', () => {
   assert.equal(detect([]), '0.31.0');
   assert.equal(detect([{ kind: 'remove', path: ['feature', 'io_uring'] }]), '0.31.0');
   assert.equal(detect([{ kind: 'remove', path: ['feature'] }]), '0.30.0');
-  assert.equal(detect([{ kind: 'remove', path: ['feature'] }, { kind: 'remove', path: ['metadata', 'enable_kss'] }, { kind: 'remove', path: ['metadata', 'family_id'] }, { kind: 'remove', path: ['metadata', 'ext_prod_id'] }]), '0.26.0');
-  const noKss: EditOp[] = ['enable_kss', 'family_id', 'ext_prod_id'].map((k) => ({ kind: 'remove', path: ['metadata', k] }));
-  assert.equal(detect([{ kind: 'set', path: ['mount', 0, 'options', 'layers', 0, 'options'], value: { integrity_only: true } }, { kind: 'remove', path: ['feature'] }, ...noKss]), '0.15');
+  assert.equal(
+    detect([
+      { kind: 'remove', path: ['feature'] },
+      { kind: 'remove', path: ['metadata', 'enable_kss'] },
+      { kind: 'remove', path: ['metadata', 'family_id'] },
+      { kind: 'remove', path: ['metadata', 'ext_prod_id'] },
+    ]),
+    '0.26.0',
+  );
+  const noKss: EditOp[] = ['enable_kss', 'family_id', 'ext_prod_id'].map((k) => ({
+    kind: 'remove',
+    path: ['metadata', k],
+  }));
+  assert.equal(
+    detect([
+      { kind: 'set', path: ['mount', 0, 'options', 'layers', 0, 'options'], value: { integrity_only: true } },
+      { kind: 'remove', path: ['feature'] },
+      ...noKss,
+    ]),
+    '0.15',
+  );
   // Contradictory evidence: the newest wins and the detection says so.
   const mixed = detectVersion(parseConfig(variant([{ kind: 'set', path: ['metadata', 'pkru'], value: 0 }])).root);
   assert.equal(mixed.version, '0.31.0'); // feature.io_uring is 0.31-only evidence
@@ -255,7 +332,15 @@ test('Occlum ≤ 0.14 shapes: plain SEFS root, env as a list, vm — valid for t
   const v013 = variant([
     ...['feature', 'metadata'].map((k): EditOp => ({ kind: 'remove', path: [k] })),
     { kind: 'set', path: ['metadata'], value: { product_id: 0, version_number: 0, debuggable: true } },
-    { kind: 'set', path: ['mount'], value: [{ target: '/', type: 'sefs', source: './image', options: { integrity_only: true } }, { target: '/root', type: 'sefs' }, { target: '/host', type: 'hostfs', source: '.' }] },
+    {
+      kind: 'set',
+      path: ['mount'],
+      value: [
+        { target: '/', type: 'sefs', source: './image', options: { integrity_only: true } },
+        { target: '/root', type: 'sefs' },
+        { target: '/host', type: 'hostfs', source: '.' },
+      ],
+    },
   ]);
   const r13 = checkConfig(v013);
   assert.equal(r13.version, '0.13');
@@ -270,7 +355,10 @@ test('Occlum ≤ 0.14 shapes: plain SEFS root, env as a list, vm — valid for t
   assert.equal(r12.version, '0.12');
   assert.equal(r12.counts.error, 0, r12.diagnostics.map((d) => d.message).join('\n'));
   assert.ok(checkConfig(v012, V31).counts.error >= 4);
-  for (const [text, r] of [[v013, r13], [v012, r12]] as const) {
+  for (const [text, r] of [
+    [v013, r13],
+    [v012, r12],
+  ] as const) {
     const migrate = r.diagnostics.find((d) => d.code === 'migrate')!;
     const out = fixed(text, migrate);
     assert.deepEqual(errors(out), [], out);
@@ -278,7 +366,10 @@ test('Occlum ≤ 0.14 shapes: plain SEFS root, env as a list, vm — valid for t
 });
 
 test('legacy metadata.pkru is moved into feature by its fix', () => {
-  const text = variant([{ kind: 'set', path: ['metadata', 'pkru'], value: 1 }, { kind: 'remove', path: ['feature', 'pkru'] }]);
+  const text = variant([
+    { kind: 'set', path: ['metadata', 'pkru'], value: 1 },
+    { kind: 'remove', path: ['feature', 'pkru'] },
+  ]);
   const d = find(text, 'legacy-key');
   assert.equal(d.fix?.title, 'Move metadata.pkru to feature.pkru');
   const out = fixed(text, d);
@@ -288,7 +379,11 @@ test('legacy metadata.pkru is moved into feature by its fix', () => {
 });
 
 test('a KSS-less 0.24 config under 0.31 rules: one fix adds all three KSS keys', () => {
-  const text = variant([{ kind: 'remove', path: ['metadata', 'enable_kss'] }, { kind: 'remove', path: ['metadata', 'family_id'] }, { kind: 'remove', path: ['metadata', 'ext_prod_id'] }]);
+  const text = variant([
+    { kind: 'remove', path: ['metadata', 'enable_kss'] },
+    { kind: 'remove', path: ['metadata', 'family_id'] },
+    { kind: 'remove', path: ['metadata', 'ext_prod_id'] },
+  ]);
   const d = find(text, 'missing-key');
   assert.equal(d.fix?.title, 'Add the KSS keys (enable_kss false, zero IDs)');
   assert.deepEqual(checkConfig(fixed(text, d), V31).diagnostics, []);

@@ -12,26 +12,39 @@ type S = Record<string, unknown>;
 
 function validate(schema: S, value: unknown, root: S = schema, path = '$'): string[] {
   if (typeof schema.$ref === 'string') {
-    const target = (schema.$ref as string).replace('#/', '').split('/').reduce((o: any, k) => o[k], root);
+    const target = (schema.$ref as string)
+      .replace('#/', '')
+      .split('/')
+      .reduce((o: any, k) => o[k], root);
     const rest = { ...schema };
     delete rest.$ref;
     return [...validate(target, value, root, path), ...validate(rest, value, root, path)];
   }
   const errs: string[] = [];
   const t = schema.type as string | undefined;
-  const actual = Array.isArray(value) ? 'array' : value === null ? 'null' : Number.isInteger(value) ? 'integer' : typeof value;
-  if (t && !(t === actual || (t === 'number' && actual === 'integer'))) return [`${path}: expected ${t}, got ${actual}`];
+  const actual = Array.isArray(value)
+    ? 'array'
+    : value === null
+      ? 'null'
+      : Number.isInteger(value)
+        ? 'integer'
+        : typeof value;
+  if (t && !(t === actual || (t === 'number' && actual === 'integer')))
+    return [`${path}: expected ${t}, got ${actual}`];
   if (schema.enum && !(schema.enum as unknown[]).includes(value)) errs.push(`${path}: not in enum`);
   if ('const' in schema && schema.const !== value) errs.push(`${path}: not const`);
-  if (typeof value === 'string' && schema.pattern && !new RegExp(schema.pattern as string).test(value)) errs.push(`${path}: pattern`);
+  if (typeof value === 'string' && schema.pattern && !new RegExp(schema.pattern as string).test(value))
+    errs.push(`${path}: pattern`);
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < (schema.minimum as number)) errs.push(`${path}: minimum`);
     if (schema.maximum !== undefined && value > (schema.maximum as number)) errs.push(`${path}: maximum`);
   }
-  if (Array.isArray(value) && schema.items) value.forEach((v, i) => errs.push(...validate(schema.items as S, v, root, `${path}[${i}]`)));
+  if (Array.isArray(value) && schema.items)
+    value.forEach((v, i) => errs.push(...validate(schema.items as S, v, root, `${path}[${i}]`)));
   if (actual === 'object') {
     const obj = value as Record<string, unknown>;
-    for (const k of (schema.required as string[] | undefined) ?? []) if (!(k in obj)) errs.push(`${path}: missing ${k}`);
+    for (const k of (schema.required as string[] | undefined) ?? [])
+      if (!(k in obj)) errs.push(`${path}: missing ${k}`);
     const props = (schema.properties as Record<string, S> | undefined) ?? {};
     for (const [k, v] of Object.entries(obj)) {
       if (props[k]) errs.push(...validate(props[k], v, root, `${path}.${k}`));
@@ -39,7 +52,8 @@ function validate(schema: S, value: unknown, root: S = schema, path = '$'): stri
     }
   }
   for (const sub of (schema.allOf as S[] | undefined) ?? []) {
-    if (sub.if && validate(sub.if as S, value, root, path).length === 0 && sub.then) errs.push(...validate(sub.then as S, value, root, path));
+    if (sub.if && validate(sub.if as S, value, root, path).length === 0 && sub.then)
+      errs.push(...validate(sub.then as S, value, root, path));
   }
   return errs;
 }
@@ -76,10 +90,14 @@ test('each of our config cases without errors under 0.31.0 validates against its
   assert.equal(validateClean(ownConfigs(), false), 2);
 });
 
-test('every corpus config without errors under a version validates against that version\'s schema', { skip: SKIP_WITHOUT_CONFIG_CORPUS }, () => {
-  const checked = validateClean(corpusConfigs());
-  assert.ok(checked >= 25, `${checked}`);
-});
+test(
+  "every corpus config without errors under a version validates against that version's schema",
+  { skip: SKIP_WITHOUT_CONFIG_CORPUS },
+  () => {
+    const checked = validateClean(corpusConfigs());
+    assert.ok(checked >= 25, `${checked}`);
+  },
+);
 
 test('typical mistakes fail the schema', () => {
   const template = readFileSync(OWN_TEMPLATE, 'utf8');

@@ -26,7 +26,8 @@ function padded(seed: number): string {
   const r = rng(seed);
   const places = Array.from({ length: 6 }, () => Math.floor(r() * BASE.length)).sort((a, b) => b - a);
   let s = BASE;
-  for (const at of places) s = s.slice(0, at) + (r() < 0.5 ? ' ' : '\t ').repeat(1100 + Math.floor(r() * 1500)) + s.slice(at);
+  for (const at of places)
+    s = s.slice(0, at) + (r() < 0.5 ? ' ' : '\t ').repeat(1100 + Math.floor(r() * 1500)) + s.slice(at);
   return s;
 }
 

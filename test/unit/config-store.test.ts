@@ -62,24 +62,28 @@ test('outside changes: silent reload when clean, conflict when edited', async ()
   assert.equal(s().config.conflict, null);
 });
 
-test('version: .occlum-studio.json overrides detection; --occlum-version overrides both', { skip: needsCorpus(V030) }, async () => {
-  const dir = instance(V030, '{"occlumVersion": "0.31.0"}');
-  const store = createStudioStore({ launchDir: dir });
-  await openInstance(store, dir);
-  assert.equal(store.getState().config.result!.version, '0.31.0');
-  assert.ok(store.getState().config.result!.counts.error > 0);
-  const forced = createStudioStore({ launchDir: dir, occlumVersion: '0.30' });
-  await openInstance(forced, dir);
-  assert.equal(forced.getState().config.result!.version, '0.30.1');
-  const bad = createStudioStore({ launchDir: dir, occlumVersion: '7' });
-  await openInstance(bad, dir);
-  assert.match(bad.getState().flash!.text, /--occlum-version/);
-  const plain = instance(V030);
-  const detected = createStudioStore({ launchDir: plain });
-  await openInstance(detected, plain);
-  assert.equal(detected.getState().config.result!.version, '0.30.0');
-  assert.equal(detected.getState().config.result!.counts.error, 0);
-});
+test(
+  'version: .occlum-studio.json overrides detection; --occlum-version overrides both',
+  { skip: needsCorpus(V030) },
+  async () => {
+    const dir = instance(V030, '{"occlumVersion": "0.31.0"}');
+    const store = createStudioStore({ launchDir: dir });
+    await openInstance(store, dir);
+    assert.equal(store.getState().config.result!.version, '0.31.0');
+    assert.ok(store.getState().config.result!.counts.error > 0);
+    const forced = createStudioStore({ launchDir: dir, occlumVersion: '0.30' });
+    await openInstance(forced, dir);
+    assert.equal(forced.getState().config.result!.version, '0.30.1');
+    const bad = createStudioStore({ launchDir: dir, occlumVersion: '7' });
+    await openInstance(bad, dir);
+    assert.match(bad.getState().flash!.text, /--occlum-version/);
+    const plain = instance(V030);
+    const detected = createStudioStore({ launchDir: plain });
+    await openInstance(detected, plain);
+    assert.equal(detected.getState().config.result!.version, '0.30.0');
+    assert.equal(detected.getState().config.result!.counts.error, 0);
+  },
+);
 
 test('an instance without Occlum.json, and an unreadable one, do not throw', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cfg-store-none-'));

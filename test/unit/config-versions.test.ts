@@ -3,7 +3,13 @@
 // this test in the shapes those releases' LibOS parsed (src/libos/src/config.rs at each tag).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkConfig, detectVersion, parseConfig, resolveVersion, type VersionId } from '../../src/core/config/index.ts';
+import {
+  checkConfig,
+  detectVersion,
+  parseConfig,
+  resolveVersion,
+  type VersionId,
+} from '../../src/core/config/index.ts';
 import { SUPPORTED_OCCLUM } from '../../src/core/config/versions.ts';
 
 /** A ≤ 0.12 config: vm section, root SEFS with integrity_only; `env` given by the caller. */
@@ -40,18 +46,43 @@ const errors = (text: string, version: string) =>
 
 test('0.12.1 and 0.12.2 take env as {default, untrusted}; 0.12.0 and older as a list', () => {
   for (const v of ['0.12.1', '0.12.2', 'v0.12.1', '0.12']) {
-    assert.deepEqual(errors(ENV_MAP, v).map((d) => d.message), [], `env map under ${v}`);
-    assert.match(errors(ENV_LIST, v).map((d) => d.message).join('\n'), /env/, `env list under ${v} is an error`);
+    assert.deepEqual(
+      errors(ENV_MAP, v).map((d) => d.message),
+      [],
+      `env map under ${v}`,
+    );
+    assert.match(
+      errors(ENV_LIST, v)
+        .map((d) => d.message)
+        .join('\n'),
+      /env/,
+      `env list under ${v} is an error`,
+    );
   }
   for (const v of ['0.10.0', '0.11.0', '0.12.0']) {
-    assert.deepEqual(errors(ENV_LIST, v).map((d) => d.message), [], `env list under ${v}`);
-    assert.match(errors(ENV_MAP, v).map((d) => d.message).join('\n'), /invalid type: map, expected a sequence/, `env map under ${v}`);
+    assert.deepEqual(
+      errors(ENV_LIST, v).map((d) => d.message),
+      [],
+      `env list under ${v}`,
+    );
+    assert.match(
+      errors(ENV_MAP, v)
+        .map((d) => d.message)
+        .join('\n'),
+      /invalid type: map, expected a sequence/,
+      `env map under ${v}`,
+    );
   }
 });
 
 test('0.12.1: both env lists are required, as the LibOS of 0.12.1 parses them', () => {
   const noUntrusted = config012({ default: ['APP=demo'] });
-  assert.match(errors(noUntrusted, '0.12.1').map((d) => d.message).join('\n'), /missing field `untrusted`/);
+  assert.match(
+    errors(noUntrusted, '0.12.1')
+      .map((d) => d.message)
+      .join('\n'),
+    /missing field `untrusted`/,
+  );
 });
 
 test('patch releases resolve to their own rule bucket', () => {

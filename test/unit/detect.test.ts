@@ -105,7 +105,13 @@ describe('backend choice', () => {
     const host = chooseBackend(undefined, none);
     assert.equal(host.kind, 'host');
     assert.match(host.reason, /Occlum not found/);
-    assert.throws(() => chooseBackend('occlum', none), (e: Error) => e instanceof BackendChoiceError && /--backend occlum was requested/.test(e.message) && /--backend host/.test(e.message));
+    assert.throws(
+      () => chooseBackend('occlum', none),
+      (e: Error) =>
+        e instanceof BackendChoiceError &&
+        /--backend occlum was requested/.test(e.message) &&
+        /--backend host/.test(e.message),
+    );
     assert.throws(() => parseBackendKind('sgx'), /unknown backend "sgx"/);
     assert.equal(parseBackendKind('auto'), undefined);
   });
@@ -147,8 +153,14 @@ describe('instance state: status file corrected by process checks', () => {
     const server = spawn('build/bin/occlum_exec_server', ['-d', inst], { cwd: inst, stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 150));
-      assert.deepEqual(findRunProcesses(inst).map((p) => p.pid), [run.pid]);
-      assert.deepEqual(findServerProcesses(inst).map((p) => p.pid), [server.pid]);
+      assert.deepEqual(
+        findRunProcesses(inst).map((p) => p.pid),
+        [run.pid],
+      );
+      assert.deepEqual(
+        findServerProcesses(inst).map((p) => p.pid),
+        [server.pid],
+      );
       write('built');
       const s = instanceState(inst);
       assert.equal(s.status, 'serving');

@@ -5,7 +5,13 @@ import { chmodSync, mkdtempSync, mkdirSync, symlinkSync, writeFileSync, copyFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readElfInfo, libcOf } from '../../src/core/elf/header.ts';
-import { describeLinkage, preflightFile, preflightImage, preflightErrors, occlumLaunchError } from '../../src/core/elf/preflight.ts';
+import {
+  describeLinkage,
+  preflightFile,
+  preflightImage,
+  preflightErrors,
+  occlumLaunchError,
+} from '../../src/core/elf/preflight.ts';
 import { execFileSync } from 'node:child_process';
 import { newInstance } from '../../src/core/instance/init.ts';
 import { fixturePath, installFixtures } from '../helpers/fixtures.ts';
@@ -38,7 +44,7 @@ test('a musl PIE program with its loader in the image passes', () => {
   assert.equal(r.libc, 'musl');
 });
 
-test('non-PIE and glibc binaries are rejected with Occlum\'s errors and fixes', () => {
+test("non-PIE and glibc binaries are rejected with Occlum's errors and fixes", () => {
   const { dir, img } = image();
   installFixtures(dir, ['nonpie', 'glibc']);
   const nonpie = preflightFile(img, '/bin/nonpie').problems[0];
@@ -65,7 +71,10 @@ test('missing exec bit, missing loader, directories, missing files, non-ELF', ()
   const { dir, img } = image();
   installFixtures(dir, ['hello']);
   chmodSync(join(img, 'bin/hello'), 0o644);
-  assert.equal(preflightFile(img, '/bin/hello').problems[0].occlum, 'EACCES (#13, Permission denied): file is not executable');
+  assert.equal(
+    preflightFile(img, '/bin/hello').problems[0].occlum,
+    'EACCES (#13, Permission denied): file is not executable',
+  );
   chmodSync(join(img, 'bin/hello'), 0o755);
   const bare = image();
   installFixtures(bare.dir, ['hello']);
@@ -77,7 +86,10 @@ test('missing exec bit, missing loader, directories, missing files, non-ELF', ()
   const p = preflightFile(noLoader, '/bin/hello').problems[0];
   assert.equal(p.code, 'loader-missing');
   assert.match(p.fix, /copy the loader into image\/lib\/ld-musl-x86_64.so.1/);
-  assert.equal(preflightFile(img, '/bin').problems[0].occlum, 'EACCES (#13, Permission denied): it is not a regular file');
+  assert.equal(
+    preflightFile(img, '/bin').problems[0].occlum,
+    'EACCES (#13, Permission denied): it is not a regular file',
+  );
   assert.equal(preflightFile(img, '/bin/nope').problems[0].code, 'missing');
   writeFileSync(join(img, 'bin/data'), 'plain text', { mode: 0o755 });
   assert.equal(preflightFile(img, '/bin/data').problems[0].code, 'not-elf64');
@@ -101,15 +113,24 @@ test('absolute symlinks resolve inside the image; preflightImage walks entry poi
   installFixtures(dir, ['hello', 'nonpie']);
   symlinkSync('/bin/hello', join(img, 'bin/hi'));
   const results = preflightImage(img, ['/bin']);
-  assert.deepEqual(results.map((r) => r.path), ['/bin/hello', '/bin/hi', '/bin/nonpie']);
-  assert.deepEqual(preflightErrors(results).map((p) => `${p.path} ${p.code}`), ['/bin/nonpie not-pie']);
+  assert.deepEqual(
+    results.map((r) => r.path),
+    ['/bin/hello', '/bin/hi', '/bin/nonpie'],
+  );
+  assert.deepEqual(
+    preflightErrors(results).map((p) => `${p.path} ${p.code}`),
+    ['/bin/nonpie not-pie'],
+  );
   // data next to programs (e.g. a .wasm module) is not a program: skipped, or a warning if +x
   writeFileSync(join(img, 'bin/app.wasm'), '\0asm\x01', { mode: 0o644 });
   writeFileSync(join(img, 'bin/notes'), 'text', { mode: 0o755 });
   const again = preflightImage(img, ['/bin']);
   assert.ok(!again.some((r) => r.path === '/bin/app.wasm'));
   assert.equal(again.find((r) => r.path === '/bin/notes')!.problems[0].severity, 'warning');
-  assert.deepEqual(preflightErrors(again).map((p) => p.path), ['/bin/nonpie']);
+  assert.deepEqual(
+    preflightErrors(again).map((p) => p.path),
+    ['/bin/nonpie'],
+  );
 });
 
 test('linkage: static or dynamic, PIE or not, Go runtime (with or without cgo) or a libc', () => {
@@ -123,7 +144,8 @@ test('linkage: static or dynamic, PIE or not, Go runtime (with or without cgo) o
   };
   const main = 'int main(void){return 0;}\n';
   // Go's linker marks its binaries with a note named "Go", type 4 (the build ID).
-  const goNote = '__asm__(".section .note.go.buildid,\\"a\\",@note\\n.balign 4\\n.long 3\\n.long 4\\n.long 4\\n.asciz \\"Go\\"\\n.balign 4\\n.ascii \\"abcd\\"\\n.previous");\n';
+  const goNote =
+    '__asm__(".section .note.go.buildid,\\"a\\",@note\\n.balign 4\\n.long 3\\n.long 4\\n.long 4\\n.asciz \\"Go\\"\\n.balign 4\\n.ascii \\"abcd\\"\\n.previous");\n';
   const noLibc = 'void _start(void){for(;;);}\n';
   assert.equal(cc('dyn-nonpie', ['-no-pie'], main), 'dynamic non-PIE, glibc');
   assert.equal(cc('dyn-pie', ['-fPIE', '-pie'], main), 'dynamic PIE, glibc');
@@ -134,7 +156,10 @@ test('linkage: static or dynamic, PIE or not, Go runtime (with or without cgo) o
   mkdirSync(join(img, 'bin'), { recursive: true });
   copyFileSync(join(dir, 'dyn-nonpie'), join(img, 'bin', 'dyn-nonpie'));
   chmodSync(join(img, 'bin', 'dyn-nonpie'), 0o755);
-  assert.match(preflightFile(img, '/bin/dyn-nonpie').problems[0]!.explanation, /dynamically linked but not position-independent/);
+  assert.match(
+    preflightFile(img, '/bin/dyn-nonpie').problems[0]!.explanation,
+    /dynamically linked but not position-independent/,
+  );
   copyFileSync(join(dir, 'go-pure'), join(img, 'bin', 'go-pure'));
   chmodSync(join(img, 'bin', 'go-pure'), 0o755);
   const go = preflightFile(img, '/bin/go-pure');

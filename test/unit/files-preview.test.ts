@@ -67,10 +67,22 @@ test('readRange equals the same slice of readFile on an image, a merged view and
   await packImage({ src: join(d, 'run'), outRoot: join(d, 'r/__ROOT'), macFile: join(d, 'r/.ROOT_MAC'), key });
   const image = openImage(join(d, 'i/__ROOT'), key);
   const union = openUnion(join(d, 'i/__ROOT'), join(d, 'r/__ROOT'), { imageKey: key });
-  const cases: [number, number][] = [[0, 0], [0, 10], [3070, 10], [3072, 4096], [3072 + 4096 * 96 - 2, 5], [data.length - 3, 100], [data.length, 10], [data.length + 99, 1]];
+  const cases: [number, number][] = [
+    [0, 0],
+    [0, 10],
+    [3070, 10],
+    [3072, 4096],
+    [3072 + 4096 * 96 - 2, 5],
+    [data.length - 3, 100],
+    [data.length, 10],
+    [data.length + 99, 1],
+  ];
   for (const v of [image, union]) {
     for (const [off, len] of cases) {
-      assert.ok((await v.readRange('/dir/data.bin', off, len)).equals(data.subarray(off, off + len)), `${v.kind} ${off}+${len}`);
+      assert.ok(
+        (await v.readRange('/dir/data.bin', off, len)).equals(data.subarray(off, off + len)),
+        `${v.kind} ${off}+${len}`,
+      );
     }
     await assert.rejects(v.readRange('/dir', 0, 10), /is a directory/);
     await assert.rejects(v.readRange('/nope', 0, 10), /no such file/);
@@ -149,7 +161,12 @@ async function instanceWith(files: Record<string, Buffer | string>): Promise<str
     mkdirSync(join(dir, 'src', p, '..'), { recursive: true });
     writeFileSync(join(dir, 'src', p), data);
   }
-  await packImage({ src: join(dir, 'src'), outRoot: join(dir, 'build/mount/__ROOT'), macFile: join(dir, 'build/mount/.ROOT_MAC'), key: { kind: 'integrity-only' } });
+  await packImage({
+    src: join(dir, 'src'),
+    outRoot: join(dir, 'build/mount/__ROOT'),
+    macFile: join(dir, 'build/mount/.ROOT_MAC'),
+    key: { kind: 'integrity-only' },
+  });
   return dir;
 }
 
@@ -244,7 +261,10 @@ test('extract and diff report progress in the store and the event loop keeps tur
   assert.equal(r.dirs, 11);
   assert.equal(readFileSync(join(dest, 'd7/f17.txt'), 'utf8'), files['d7/f17.txt']);
   assert.equal(readdirSync(dest).length, 10);
-  assert.ok(seen.some((p) => p.total === 311 && p.done > 0 && p.done < p.total), JSON.stringify(seen.slice(0, 5)));
+  assert.ok(
+    seen.some((p) => p.total === 311 && p.done > 0 && p.done < p.total),
+    JSON.stringify(seen.slice(0, 5)),
+  );
   assert.ok(ticks > 0, 'timers ran while extracting');
   // The run-only view extracts only what the run layer holds (nothing here: the instance never ran).
   store.getState().filesSetLayer('run');
@@ -266,7 +286,13 @@ test('extract and diff report progress in the store and the event loop keeps tur
   un2();
   const d = store.getState().files.diff!;
   assert.equal(d.error, null);
-  assert.deepEqual(d.items.map((i) => [i.path, i.change]), [['/d3/f13.txt', 'removed'], ['/d4/f14.txt', 'changed']]);
+  assert.deepEqual(
+    d.items.map((i) => [i.path, i.change]),
+    [
+      ['/d3/f13.txt', 'removed'],
+      ['/d4/f14.txt', 'changed'],
+    ],
+  );
   assert.equal(d.done, d.total);
   assert.equal(d.total, 309);
   assert.ok(diffs.some((p) => p.total === 309 && p.done < p.total));
@@ -293,9 +319,15 @@ test('extract leaves no half-written file when a later chunk is damaged; diff ca
   assert.equal(r.skipped[0]!.path, '/a/big.bin');
   assert.match(r.skipped[0]!.reason, new RegExp(`node ${phys}\\b`));
   assert.deepEqual(readdirSync(join(out, 'a')), ['ok.txt'], 'the partly copied file is removed');
-  assert.ok(progress.some((n) => n >= 8 * 1048576), 'bytes are reported chunk by chunk');
+  assert.ok(
+    progress.some((n) => n >= 8 * 1048576),
+    'bytes are reported chunk by chunk',
+  );
   const items = await diffWithSource(v, join(dir, 'src'));
-  assert.deepEqual(items.map((i) => [i.path, i.change]), [['/a/big.bin', 'changed']]);
+  assert.deepEqual(
+    items.map((i) => [i.path, i.change]),
+    [['/a/big.bin', 'changed']],
+  );
   assert.match(items[0]!.detail!, /^unreadable in image: .*node/);
 });
 
@@ -321,7 +353,8 @@ test('a running extract can be cancelled from the pane (X): what was written is 
   assert.ok(r.files >= 4 && r.files < 40, `some files written, not all (${r.files})`);
   const written = readdirSync(join(dest, 't'));
   assert.equal(written.length, r.files, 'no partly written file is left');
-  for (const name of written) assert.ok(readFileSync(join(dest, 't', name)).equals(files[`t/${name}`] as Buffer), `${name} is complete`);
+  for (const name of written)
+    assert.ok(readFileSync(join(dest, 't', name)).equals(files[`t/${name}`] as Buffer), `${name} is complete`);
   assert.match(store.getState().flash!.text, /cancelled: \d+ files/);
   store.getState().filesCancelExtract();
   assert.match(store.getState().flash!.text, /no extract is running/);
@@ -337,6 +370,10 @@ test('an extract cancelled in the middle of a file removes that file', async () 
   // Abort right after the first chunk of the big file has been written.
   const r = await extract(v, '/a', out, { signal: ac.signal, onProgress: (p) => p.bytes >= 8 * 1048576 && ac.abort() });
   assert.equal(r.cancelled, true);
-  assert.deepEqual(readdirSync(join(out, 'a')), ['1-small'], 'the big file in progress is removed, the next one never started');
+  assert.deepEqual(
+    readdirSync(join(out, 'a')),
+    ['1-small'],
+    'the big file in progress is removed, the next one never started',
+  );
   assert.equal(r.files, 1);
 });

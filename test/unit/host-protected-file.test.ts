@@ -6,23 +6,31 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { decodeIntegrityOnly, encodeIntegrityOnly, ProtectedFileError } from '../../src/core/backend/host/protected-file.ts';
+import {
+  decodeIntegrityOnly,
+  encodeIntegrityOnly,
+  ProtectedFileError,
+} from '../../src/core/backend/host/protected-file.ts';
 import { WAMR_FIXTURE, needsCorpus } from '../helpers/paths.ts';
 
 const build = join(WAMR_FIXTURE, 'build');
 
-test('Occlum\'s own protected configs decode to their documented MACs and re-encode byte for byte', { skip: needsCorpus(WAMR_FIXTURE) }, () => {
-  for (const [file, plain, mac] of [
-    ['.Occlum_sys.json.protected', '.Occlum_sys.json', '17-ad-57-21-d4-b3-17-bc-42-c5-3c-e7-ac-39-a9-2f'],
-    ['Occlum.json.protected', 'Occlum.json', '85-ac-82-bc-51-af-2d-55-9c-e4-84-08-cc-89-eb-a9'],
-  ]) {
-    const bytes = readFileSync(join(build, file));
-    const r = decodeIntegrityOnly(bytes, file);
-    assert.equal(r.mac, mac);
-    assert.deepEqual(r.data, readFileSync(join(build, plain)));
-    assert.deepEqual(encodeIntegrityOnly(readFileSync(join(build, plain)), file).bytes, bytes);
-  }
-});
+test(
+  "Occlum's own protected configs decode to their documented MACs and re-encode byte for byte",
+  { skip: needsCorpus(WAMR_FIXTURE) },
+  () => {
+    for (const [file, plain, mac] of [
+      ['.Occlum_sys.json.protected', '.Occlum_sys.json', '17-ad-57-21-d4-b3-17-bc-42-c5-3c-e7-ac-39-a9-2f'],
+      ['Occlum.json.protected', 'Occlum.json', '85-ac-82-bc-51-af-2d-55-9c-e4-84-08-cc-89-eb-a9'],
+    ]) {
+      const bytes = readFileSync(join(build, file));
+      const r = decodeIntegrityOnly(bytes, file);
+      assert.equal(r.mac, mac);
+      assert.deepEqual(r.data, readFileSync(join(build, plain)));
+      assert.deepEqual(encodeIntegrityOnly(readFileSync(join(build, plain)), file).bytes, bytes);
+    }
+  },
+);
 
 test('multi-node files: node counts of the spec, and the native reader agrees', async () => {
   let native: typeof import('../../src/core/securefs/index.ts') | null = null;
@@ -33,7 +41,14 @@ test('multi-node files: node counts of the spec, and the native reader agrees', 
     native = null; // engine not built: the encoder is still checked against itself and the spec
   }
   const dir = mkdtempSync(join(tmpdir(), 'pf-'));
-  for (const [size, nodes] of [[0, 1], [3072, 1], [3073, 3], [3072 + 4096 * 96, 98], [3072 + 4096 * 96 + 1, 100], [14_000_000, 3455]]) {
+  for (const [size, nodes] of [
+    [0, 1],
+    [3072, 1],
+    [3073, 3],
+    [3072 + 4096 * 96, 98],
+    [3072 + 4096 * 96 + 1, 100],
+    [14_000_000, 3455],
+  ]) {
     const data = randomBytes(size);
     const { bytes, mac } = encodeIntegrityOnly(data, `f${size}`);
     assert.equal(bytes.length / 4096, nodes, `size ${size}`);

@@ -15,11 +15,15 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'occlum-inst-'));
 
 const REAL_TEMPLATE = join(CONFIG_CORPUS, 'occlum', 'etc__template__Occlum.json');
 
-test('the embedded template is byte-identical to Occlum 0.31.0 etc/template/Occlum.json', { skip: needsCorpus(REAL_TEMPLATE) }, () => {
-  assert.equal(occlumJsonTemplateText(), readFileSync(REAL_TEMPLATE, 'utf8'));
-});
+test(
+  'the embedded template is byte-identical to Occlum 0.31.0 etc/template/Occlum.json',
+  { skip: needsCorpus(REAL_TEMPLATE) },
+  () => {
+    assert.equal(occlumJsonTemplateText(), readFileSync(REAL_TEMPLATE, 'utf8'));
+  },
+);
 
-test('fixtures/config/template-0.31.0.json is the embedded template (tests use it as Occlum\'s)', () => {
+test("fixtures/config/template-0.31.0.json is the embedded template (tests use it as Occlum's)", () => {
   assert.equal(readFileSync(OWN_TEMPLATE, 'utf8'), occlumJsonTemplateText());
 });
 
@@ -43,10 +47,16 @@ test('new creates the 0.31 layout with status "initialized"', () => {
   assert.deepEqual(readdirSync(join(dir, '..')), ['inst']);
 });
 
-test('new refuses an existing destination and a missing path with Occlum\'s wording', () => {
+test("new refuses an existing destination and a missing path with Occlum's wording", () => {
   const dir = tmp();
-  assert.throws(() => newInstance(dir), (e: unknown) => e instanceof InstanceError && /destination ".*" already exists/.test(e.message));
-  assert.throws(() => newInstance(undefined), (e: unknown) => e instanceof InstanceError && /target directory is not set/.test(e.message));
+  assert.throws(
+    () => newInstance(dir),
+    (e: unknown) => e instanceof InstanceError && /destination ".*" already exists/.test(e.message),
+  );
+  assert.throws(
+    () => newInstance(undefined),
+    (e: unknown) => e instanceof InstanceError && /target directory is not set/.test(e.message),
+  );
 });
 
 test('init works in a directory with other files, keeps them, and refuses a second init', () => {
@@ -69,7 +79,10 @@ test('status file round-trips and discovery finds instances', () => {
   newInstance(join(root, 'sub', 'b'));
   writeStatusFile(join(root, 'a'), 'built');
   const found = findInstances(root).map((f) => [f.dir.slice(root.length + 1), f.status]);
-  assert.deepEqual(found, [['a', 'built'], ['sub/b', 'initialized']]);
+  assert.deepEqual(found, [
+    ['a', 'built'],
+    ['sub/b', 'initialized'],
+  ]);
 });
 
 test('CLI: new and init print results, refuse with exit 2 (nothing done), --json', () => {

@@ -2,14 +2,38 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  checkLogLevel, compileFilter, DEFAULT_FILTER, effectiveLogLevel, FilterError, hintsFor, levelEnabled, LogBuffer,
-  matchRanges, parseLog, parseLogLevel, RingBuffer, type LogFilter, type LogRecord,
+  checkLogLevel,
+  compileFilter,
+  DEFAULT_FILTER,
+  effectiveLogLevel,
+  FilterError,
+  hintsFor,
+  levelEnabled,
+  LogBuffer,
+  matchRanges,
+  parseLog,
+  parseLogLevel,
+  RingBuffer,
+  type LogFilter,
+  type LogRecord,
 } from '../../src/core/logs/index.ts';
 
 test('OCCLUM_LOG_LEVEL: case-insensitive, aliases, unknown and unset are off', () => {
   const cases: [string | undefined, string][] = [
-    [undefined, 'off'], ['', 'off'], ['off', 'off'], ['OFF', 'off'], ['panic', 'error'], ['Fatal', 'error'], ['ERROR', 'error'],
-    ['warning', 'warn'], ['WARN', 'warn'], ['info', 'info'], ['Debug', 'debug'], ['TRACE', 'trace'], ['verbose', 'off'], ['2', 'off'],
+    [undefined, 'off'],
+    ['', 'off'],
+    ['off', 'off'],
+    ['OFF', 'off'],
+    ['panic', 'error'],
+    ['Fatal', 'error'],
+    ['ERROR', 'error'],
+    ['warning', 'warn'],
+    ['WARN', 'warn'],
+    ['info', 'info'],
+    ['Debug', 'debug'],
+    ['TRACE', 'trace'],
+    ['verbose', 'off'],
+    ['2', 'off'],
   ];
   for (const [v, want] of cases) assert.equal(parseLogLevel(v), want, String(v));
   assert.deepEqual(checkLogLevel('verbose'), { level: 'off', known: false });
@@ -42,7 +66,14 @@ test('ring buffer: O(1) append, stable ids, eviction of the oldest', () => {
   assert.equal(r.get(0), undefined);
   assert.equal(r.get(1), 11);
   assert.equal(r.get(3), 13);
-  assert.deepEqual([...r.entries()], [[1, 11], [2, 12], [3, 13]]);
+  assert.deepEqual(
+    [...r.entries()],
+    [
+      [1, 11],
+      [2, 12],
+      [3, 13],
+    ],
+  );
   assert.throws(() => new RingBuffer(0), /positive integer/);
 });
 
@@ -68,7 +99,11 @@ test('filters: level, exact-level toggles, thread, syscall, module, text, regex,
   assert.equal(view({}).length, 7);
   assert.deepEqual(view({ minLevel: 'warn' }), ['Error = ENOE', 'hello from t', 'New brk addr', 'occlum_ecall']);
   assert.deepEqual(view({ minLevel: 'warn', includeRaw: false }), ['Error = ENOE', 'New brk addr', 'occlum_ecall']);
-  assert.deepEqual(view({ hiddenLevels: ['debug', 'trace'], includeRaw: false }), ['Error = ENOE', 'New brk addr', 'occlum_ecall']);
+  assert.deepEqual(view({ hiddenLevels: ['debug', 'trace'], includeRaw: false }), [
+    'Error = ENOE',
+    'New brk addr',
+    'occlum_ecall',
+  ]);
   assert.deepEqual(view({ thread: 2 }), ['mprotect: ad', 'New brk addr']);
   assert.deepEqual(view({ syscall: 'open' }), ['lookup_inode', 'Error = ENOE', 'Retval = 0xf']);
   assert.deepEqual(view({ module: 'vm' }), ['mprotect: ad', 'New brk addr']);
@@ -76,8 +111,15 @@ test('filters: level, exact-level toggles, thread, syscall, module, text, regex,
   assert.deepEqual(view({ text: 'ENOENT' }), ['Error = ENOE', 'occlum_ecall']);
   assert.deepEqual(view({ text: 'Enoent' }), []); // smart case: an upper-case letter makes it exact
   assert.deepEqual(view({ text: '^\\[ERROR\\]', regex: true }), ['occlum_ecall']);
-  assert.deepEqual(view({ text: 'T1', inverse: true, includeRaw: false }), ['mprotect: ad', 'New brk addr', 'occlum_ecall']);
-  assert.throws(() => compileFilter({ ...DEFAULT_FILTER, text: '(', regex: true }), (e: Error) => e instanceof FilterError && /invalid regular expression \/\(\/: Unterminated group/.test(e.message));
+  assert.deepEqual(view({ text: 'T1', inverse: true, includeRaw: false }), [
+    'mprotect: ad',
+    'New brk addr',
+    'occlum_ecall',
+  ]);
+  assert.throws(
+    () => compileFilter({ ...DEFAULT_FILTER, text: '(', regex: true }),
+    (e: Error) => e instanceof FilterError && /invalid regular expression \/\(\/: Unterminated group/.test(e.message),
+  );
 });
 
 test('the filtered index follows appends and evictions', () => {
@@ -85,14 +127,26 @@ test('the filtered index follows appends and evictions', () => {
   b.setFilter({ ...DEFAULT_FILTER, minLevel: 'error' });
   for (const r of RECS) b.append(r);
   // Capacity 4 keeps the last 4 records: raw, Mprotect, Brk, PAL → raw and PAL pass.
-  assert.deepEqual(b.slice(0, 10).map((r) => r.kind), ['raw', 'pal']);
+  assert.deepEqual(
+    b.slice(0, 10).map((r) => r.kind),
+    ['raw', 'pal'],
+  );
   assert.equal(b.size, 4);
   assert.equal(b.total, 7);
   const id = b.idAt(1) as number;
   assert.equal(b.indexOfId(id), 1);
-  assert.equal(b.find(0, 1, (r) => r.kind === 'pal'), 1);
-  assert.equal(b.find(1, 1, (r) => r.kind === 'raw'), 0); // wraps
-  assert.equal(b.find(1, 1, (r) => r.kind === 'raw', false), -1);
+  assert.equal(
+    b.find(0, 1, (r) => r.kind === 'pal'),
+    1,
+  );
+  assert.equal(
+    b.find(1, 1, (r) => r.kind === 'raw'),
+    0,
+  ); // wraps
+  assert.equal(
+    b.find(1, 1, (r) => r.kind === 'raw', false),
+    -1,
+  );
   for (let i = 0; i < 10_000; i++) b.append(RECS[2] as LogRecord); // trace lines
   assert.equal(b.length, 0);
 });
@@ -101,56 +155,157 @@ test('errors and warnings pushed out of the ring by a flood stay in the view (bo
   const b = new LogBuffer(4, 3);
   for (const r of RECS) b.append(r); // the ENOENT error (#1) is evicted → kept
   assert.equal(b.keptCount, 1);
-  assert.deepEqual(b.slice(0, 10).map((r) => r.message.slice(0, 12)), ['Error = ENOE', 'hello from t', 'mprotect: ad', 'New brk addr', 'occlum_ecall']);
+  assert.deepEqual(
+    b.slice(0, 10).map((r) => r.message.slice(0, 12)),
+    ['Error = ENOE', 'hello from t', 'mprotect: ad', 'New brk addr', 'occlum_ecall'],
+  );
   const trace = RECS[2] as LogRecord;
   for (let i = 0; i < 100; i++) b.append(trace);
   // The warn (brk) and PAL error were evicted too: three kept, then the four live trace records.
   assert.equal(b.keptCount, 3);
-  assert.deepEqual(b.slice(0, 3).map((r) => r.level), ['error', 'warn', 'error']);
+  assert.deepEqual(
+    b.slice(0, 3).map((r) => r.level),
+    ['error', 'warn', 'error'],
+  );
   assert.equal(b.length, 7);
   assert.equal(b.size, 7);
   b.setFilter({ ...DEFAULT_FILTER, minLevel: 'error' });
-  assert.deepEqual(b.slice(0, 10).map((r) => r.kind), ['libos', 'pal']);
+  assert.deepEqual(
+    b.slice(0, 10).map((r) => r.kind),
+    ['libos', 'pal'],
+  );
   assert.equal(b.indexOfId(b.idAt(1) as number), 1);
-  assert.equal(b.find(1, 1, (r) => r.level === 'error'), 0);
+  assert.equal(
+    b.find(1, 1, (r) => r.level === 'error'),
+    0,
+  );
   // Over the keep capacity the oldest kept record goes, also from the filtered index.
   const err = RECS[1] as LogRecord;
   for (let i = 0; i < 4; i++) b.append(err);
   for (let i = 0; i < 4; i++) b.append(trace);
   assert.equal(b.keptCount, 3);
-  assert.deepEqual(b.slice(0, 10).map((r) => r.kind), ['libos', 'libos', 'libos']);
+  assert.deepEqual(
+    b.slice(0, 10).map((r) => r.kind),
+    ['libos', 'libos', 'libos'],
+  );
   b.clear();
   assert.deepEqual([b.length, b.size, b.keptCount], [0, 0, 0]);
 });
 
 test('match ranges for highlighting (plain and regex, smart case)', () => {
-  assert.deepEqual(matchRanges('ENOENT and enoent', 'enoent', false), [[0, 6], [11, 17]]);
+  assert.deepEqual(matchRanges('ENOENT and enoent', 'enoent', false), [
+    [0, 6],
+    [11, 17],
+  ]);
   assert.deepEqual(matchRanges('a.b a_b', 'a.b', false), [[0, 3]]);
-  assert.deepEqual(matchRanges('a.b a_b', 'a.b', true), [[0, 3], [4, 7]]);
+  assert.deepEqual(matchRanges('a.b a_b', 'a.b', true), [
+    [0, 3],
+    [4, 7],
+  ]);
   assert.deepEqual(matchRanges('x', '(', true), []);
 });
 
-const hintPaths = (line: string) => parseLog(line).flatMap((r) => hintsFor(r).map((h) => (h.configPath ?? ['-']).join('.')));
+const hintPaths = (line: string) =>
+  parseLog(line).flatMap((r) => hintsFor(r).map((h) => (h.configPath ?? ['-']).join('.')));
 
 test('hints map known messages to the Occlum.json field to change', () => {
-  assert.deepEqual(hintPaths('[2025-01-01T00:00:00.000Z][ERROR][T1][#5][····Mmap][syscall] Error = ENOMEM (#12, Out of memory): not enough memory [line = 1, file = src/vm/a.rs]'), ['resource_limits.user_space_size']);
-  assert.deepEqual(hintPaths('[2020-01-01T00:00:00.000Z][ERROR][T1][#5][____Mmap] Error = ENOMEM (#12, Out of memory): not enough memory'), ['resource_limits.user_space_size']);
-  assert.deepEqual(hintPaths('[2025-01-01T00:00:00.000Z][ WARN][T2][#15][·····Brk][vm] New brk address is too high'), ['process.default_heap_size']);
-  assert.deepEqual(hintPaths('failed to boot up LibOS: ENOMEM (#12, Out of memory): failed to create process VM [line = 17, file = src/process/do_spawn/init_vm.rs]\n    Caused by ENOMEM (#12, Out of memory): can\'t allocate free chunks [line = 66, file = src/vm/vm_manager.rs]'), ['resource_limits.user_space_size']);
-  assert.deepEqual(hintPaths('[2025-01-01T00:00:00.000Z][ERROR][T1][#5][···Mmap2][vm] run out of reserved memory'), ['resource_limits.user_space_size']);
+  assert.deepEqual(
+    hintPaths(
+      '[2025-01-01T00:00:00.000Z][ERROR][T1][#5][····Mmap][syscall] Error = ENOMEM (#12, Out of memory): not enough memory [line = 1, file = src/vm/a.rs]',
+    ),
+    ['resource_limits.user_space_size'],
+  );
+  assert.deepEqual(
+    hintPaths(
+      '[2020-01-01T00:00:00.000Z][ERROR][T1][#5][____Mmap] Error = ENOMEM (#12, Out of memory): not enough memory',
+    ),
+    ['resource_limits.user_space_size'],
+  );
+  assert.deepEqual(hintPaths('[2025-01-01T00:00:00.000Z][ WARN][T2][#15][·····Brk][vm] New brk address is too high'), [
+    'process.default_heap_size',
+  ]);
+  assert.deepEqual(
+    hintPaths(
+      "failed to boot up LibOS: ENOMEM (#12, Out of memory): failed to create process VM [line = 17, file = src/process/do_spawn/init_vm.rs]\n    Caused by ENOMEM (#12, Out of memory): can't allocate free chunks [line = 66, file = src/vm/vm_manager.rs]",
+    ),
+    ['resource_limits.user_space_size'],
+  );
+  assert.deepEqual(hintPaths('[2025-01-01T00:00:00.000Z][ERROR][T1][#5][···Mmap2][vm] run out of reserved memory'), [
+    'resource_limits.user_space_size',
+  ]);
   assert.deepEqual(hintPaths('memory allocation of 8388608 bytes failed'), ['resource_limits.kernel_space_heap_size']);
-  assert.deepEqual(hintPaths('[2025-01-01T00:00:00.000Z][ERROR][T1][#5][···Write][syscall] Error = EIO (#5, I/O error): SGX protected file I/O error: EIO (#5, I/O error): Cannot allocate memory (os error: 12)'), ['resource_limits.kernel_space_heap_size']);
-  assert.deepEqual(hintPaths('[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 9) with error code 0x1003: Out of TCS. (line 21, file src/ocalls/spawn.c)'), ['resource_limits.max_num_of_threads']);
-  assert.deepEqual(hintPaths('[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 9) with error code 0x1003: Unknown SGX error (line 21, file src/ocalls/spawn.c)'), ['resource_limits.max_num_of_threads']);
-  assert.deepEqual(hintPaths('[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 367) with error code 0x1009: Unknown SGX error (line 21, file src/ocalls/spawn.c)'), ['resource_limits.kernel_space_stack_size']);
-  assert.deepEqual(hintPaths('[ERROR] occlum-pal: Failed to create enclave with error code 0x2009: Invalid enclave metadata. (line 80, file src/pal_enclave.c)'), ['resource_limits.kernel_space_stack_size']);
-  assert.deepEqual(hintPaths('failed to boot up LibOS: EACCES (#13, Permission denied): program path is NOT a valid entry point [line = 354, file = src/entry.rs]'), ['entry_points']);
-  assert.deepEqual(hintPaths('failed to boot up LibOS: EINVAL (#22, Invalid argument): program path must be absolute [line = 3, file = src/entry.rs]'), ['entry_points']);
-  assert.deepEqual(hintPaths('failed to boot up LibOS: ENOEXEC (#8, Exec format error): unknown executable file format [line = 23, file = src/process/do_spawn/exec_loader.rs]'), ['-']);
-  assert.deepEqual(hintPaths('failed to boot up LibOS: ENOENT (#2, No such file or directory): cannot load ld.so [line = 192, file = src/process/do_spawn/mod.rs]'), ['-']);
-  assert.deepEqual(hintPaths('[ERROR] occlum-pal: Failed to create enclave with error code 0x4004: Enclave has no privilege to get run in the release mode. (line 80, file src/pal_enclave.c)'), ['metadata.debuggable']);
-  assert.deepEqual(hintPaths('failed to boot up LibOS: EINVAL (#22, Invalid argument): cannot find the interpreter segment [line = 9, file = src/process/do_spawn/exec_loader.rs]'), ['-']);
-  assert.deepEqual(hintPaths('failed to boot up LibOS: EACCES (#13, Permission denied): file is not executable [line = 9, file = src/process/do_spawn/exec_loader.rs]'), ['-']);
+  assert.deepEqual(
+    hintPaths(
+      '[2025-01-01T00:00:00.000Z][ERROR][T1][#5][···Write][syscall] Error = EIO (#5, I/O error): SGX protected file I/O error: EIO (#5, I/O error): Cannot allocate memory (os error: 12)',
+    ),
+    ['resource_limits.kernel_space_heap_size'],
+  );
+  assert.deepEqual(
+    hintPaths(
+      '[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 9) with error code 0x1003: Out of TCS. (line 21, file src/ocalls/spawn.c)',
+    ),
+    ['resource_limits.max_num_of_threads'],
+  );
+  assert.deepEqual(
+    hintPaths(
+      '[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 9) with error code 0x1003: Unknown SGX error (line 21, file src/ocalls/spawn.c)',
+    ),
+    ['resource_limits.max_num_of_threads'],
+  );
+  assert.deepEqual(
+    hintPaths(
+      '[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 367) with error code 0x1009: Unknown SGX error (line 21, file src/ocalls/spawn.c)',
+    ),
+    ['resource_limits.kernel_space_stack_size'],
+  );
+  assert.deepEqual(
+    hintPaths(
+      '[ERROR] occlum-pal: Failed to create enclave with error code 0x2009: Invalid enclave metadata. (line 80, file src/pal_enclave.c)',
+    ),
+    ['resource_limits.kernel_space_stack_size'],
+  );
+  assert.deepEqual(
+    hintPaths(
+      'failed to boot up LibOS: EACCES (#13, Permission denied): program path is NOT a valid entry point [line = 354, file = src/entry.rs]',
+    ),
+    ['entry_points'],
+  );
+  assert.deepEqual(
+    hintPaths(
+      'failed to boot up LibOS: EINVAL (#22, Invalid argument): program path must be absolute [line = 3, file = src/entry.rs]',
+    ),
+    ['entry_points'],
+  );
+  assert.deepEqual(
+    hintPaths(
+      'failed to boot up LibOS: ENOEXEC (#8, Exec format error): unknown executable file format [line = 23, file = src/process/do_spawn/exec_loader.rs]',
+    ),
+    ['-'],
+  );
+  assert.deepEqual(
+    hintPaths(
+      'failed to boot up LibOS: ENOENT (#2, No such file or directory): cannot load ld.so [line = 192, file = src/process/do_spawn/mod.rs]',
+    ),
+    ['-'],
+  );
+  assert.deepEqual(
+    hintPaths(
+      '[ERROR] occlum-pal: Failed to create enclave with error code 0x4004: Enclave has no privilege to get run in the release mode. (line 80, file src/pal_enclave.c)',
+    ),
+    ['metadata.debuggable'],
+  );
+  assert.deepEqual(
+    hintPaths(
+      'failed to boot up LibOS: EINVAL (#22, Invalid argument): cannot find the interpreter segment [line = 9, file = src/process/do_spawn/exec_loader.rs]',
+    ),
+    ['-'],
+  );
+  assert.deepEqual(
+    hintPaths(
+      'failed to boot up LibOS: EACCES (#13, Permission denied): file is not executable [line = 9, file = src/process/do_spawn/exec_loader.rs]',
+    ),
+    ['-'],
+  );
   assert.deepEqual(hintPaths('FATAL: kernel too old'), ['-']);
   assert.deepEqual(hintPaths('bash: fork: Function not implemented'), ['-']);
   assert.deepEqual(hintPaths("28:M 06 Dec 2026 Can't save in background: fork: Function not implemented"), ['-']);

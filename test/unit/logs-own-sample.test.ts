@@ -27,15 +27,27 @@ test('both line formats, an error chain, PAL and program lines: every field pars
   assert.deepEqual(enoent!.location, { file: 'src/fs/rootfs.rs', line: 48 });
   assert.equal(boot!.causes?.length, 1);
   assert.equal(boot!.causes![0]!.errno?.name, 'ENOMEM');
-  assert.deepEqual(hintsFor(boot!).map((h) => h.configPath), [['resource_limits', 'user_space_size']]);
-  assert.deepEqual(hintsFor(brk!).map((h) => h.configPath), [['process', 'default_heap_size']]);
+  assert.deepEqual(
+    hintsFor(boot!).map((h) => h.configPath),
+    [['resource_limits', 'user_space_size']],
+  );
+  assert.deepEqual(
+    hintsFor(brk!).map((h) => h.configPath),
+    [['process', 'default_heap_size']],
+  );
   assert.deepEqual(pal!.location, { file: 'src/pal_api.c', line: 210 });
 });
 
-test('`logs --json --level error` keeps the errors, with the boot failure\'s hint', () => {
+test("`logs --json --level error` keeps the errors, with the boot failure's hint", () => {
   const r = runCli(['logs', OWN_LOG, '--json', '--level', 'error', '--no-raw']);
   assert.equal(r.status, 0, r.stderr);
-  const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assert.deepEqual(recs.map((x) => x.kind), ['libos', 'boot-failure', 'pal']);
+  const recs = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.deepEqual(
+    recs.map((x) => x.kind),
+    ['libos', 'boot-failure', 'pal'],
+  );
   assert.deepEqual(recs[1].hints[0].configPath, ['resource_limits', 'user_space_size']);
 });

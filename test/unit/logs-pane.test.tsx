@@ -101,7 +101,13 @@ test('search highlights and n/N move between matches; inverse filter; thread fil
     while (store.getState().logsSelected()?.thread !== 1) await press('j');
     await press('t');
     assert.equal(store.getState().logs.filter.thread, 1);
-    assert.ok(store.getState().logsBuffer().slice(0, 1000).every((r) => r.thread === 1));
+    assert.ok(
+      store
+        .getState()
+        .logsBuffer()
+        .slice(0, 1000)
+        .every((r) => r.thread === 1),
+    );
     assert.match(frame(), /thread T1/);
     await press('t'); // again: clear
     assert.equal(store.getState().logs.filter.thread, null);
@@ -125,7 +131,8 @@ test('next error, hint under the record, enter jumps to the field in the Config 
     await feed(SAMPLES);
     await press('g');
     // Walk the errors until the VM boot failure (hint: user_space_size).
-    for (let i = 0; i < 40 && !/failed to create process VM/.test(store.getState().logsSelected()?.text ?? ''); i++) await press('e');
+    for (let i = 0; i < 40 && !/failed to create process VM/.test(store.getState().logsSelected()?.text ?? ''); i++)
+      await press('e');
     assert.match(store.getState().logsSelected()?.text ?? '', /failed to create process VM/);
     assert.match(frame(), /↳ \[enter: Config resource_limits.user_space_size\] raise resource_limits.user_space_size/);
     assert.match(frame(), /Caused by ENOMEM/);
@@ -144,7 +151,9 @@ test('export writes the filtered view; timestamps and wrap toggles; run level', 
     await press('-', '-', '-', '-', 'p'); // errors only, no program output
     const out = join(dir, 'errors.log');
     await press('x', KEY.ctrlU, ...out, KEY.enter);
-    const lines = readFileSync(out, 'utf8').split('\n').filter((l) => l && !l.startsWith(' '));
+    const lines = readFileSync(out, 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith(' '));
     assert.equal(lines.length, store.getState().logs.matching);
     assert.ok(lines.every((l) => /ERROR/.test(l)));
     assert.match(store.getState().flash?.text ?? '', /^exported \d+ records to /);
@@ -155,7 +164,10 @@ test('export writes the filtered view; timestamps and wrap toggles; run level', 
     assert.equal(store.getState().logs.wrap, true);
     // Long records wrap onto a second line once wrapping is on (rows already on screen too).
     await press('+', '+', '+', '+', 'p', 'g');
-    assert.match(frame(), /lookup_inode: cwd: "\/", path:\n"\/opt\/occlum\/toolchains\/gcc\/x86_64-linux-musl\/lib\/libgcc_s\.so\.1"/);
+    assert.match(
+      frame(),
+      /lookup_inode: cwd: "\/", path:\n"\/opt\/occlum\/toolchains\/gcc\/x86_64-linux-musl\/lib\/libgcc_s\.so\.1"/,
+    );
     await press('L', 'L');
     assert.equal(store.getState().logs.runLevel, 'warn');
     assert.deepEqual(store.getState().logsRunEnv(), { OCCLUM_LOG_LEVEL: 'warn' });
@@ -168,7 +180,8 @@ test('export writes the filtered view; timestamps and wrap toggles; run level', 
 test('a flood: only visible rows are rendered, the ring stays bounded, keys still work', async () => {
   const { store, ui, press, frame } = await setup();
   try {
-    const line = (i: number) => `[2025-12-26T01:24:09.456Z][TRACE][T${i % 7}][#${i}][····Read][syscall] Retval = 0x${i.toString(16)}\n`;
+    const line = (i: number) =>
+      `[2025-12-26T01:24:09.456Z][TRACE][T${i % 7}][#${i}][····Read][syscall] Retval = 0x${i.toString(16)}\n`;
     let chunk = '';
     for (let i = 0; i < 120_000; i++) {
       chunk += line(i);

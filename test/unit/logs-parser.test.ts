@@ -15,22 +15,33 @@ const one = (line: string): LogRecord => {
 };
 
 test('real ESC colour codes and CRLF are stripped; colour is flagged', () => {
-  const r = one('\x1b[31m[2025-12-26T01:24:09.456Z][ERROR][T1][#3][····Open][syscall] Error = ENOENT (#2, No such file or directory): EntryNotFound\x1b[0m\r\n');
+  const r = one(
+    '\x1b[31m[2025-12-26T01:24:09.456Z][ERROR][T1][#3][····Open][syscall] Error = ENOENT (#2, No such file or directory): EntryNotFound\x1b[0m\r\n',
+  );
   assert.equal(r.colored, true);
-  assert.deepEqual([r.kind, r.level, r.syscall, r.module, r.errno?.name], ['libos', 'error', 'Open', 'syscall', 'ENOENT']);
+  assert.deepEqual(
+    [r.kind, r.level, r.syscall, r.module, r.errno?.name],
+    ['libos', 'error', 'Open', 'syscall', 'ENOENT'],
+  );
   assert.ok(!r.text.includes('\x1b') && !r.text.includes('\r'));
   assert.equal(one('plain line').colored, false);
 });
 
 test('names longer than 8 are unpadded; module-era boot line on T0 has [module] but no syscall', () => {
-  const a = one('[2022-07-12T09:17:01.077Z][TRACE][T3][#144][Nanosleep] Syscall { num = Nanosleep, req_u = 0x7fec554b3960, rem_u = 0x0 }');
+  const a = one(
+    '[2022-07-12T09:17:01.077Z][TRACE][T3][#144][Nanosleep] Syscall { num = Nanosleep, req_u = 0x7fec554b3960, rem_u = 0x0 }',
+  );
   assert.deepEqual([a.syscall, a.thread, a.round], ['Nanosleep', 3, 144]);
   const b = one('[2025-01-01T00:00:00.000Z][ INFO][T0][#0][entry] Process created: elf = /bin/app, pid = 1');
   assert.deepEqual([b.syscall, b.module, b.level], [undefined, 'entry', 'info']);
   const c = one('[2025-01-01T00:00:00.000Z][ WARN][T2][#9][ClockGettime][vm] New brk address is too high');
   assert.deepEqual([c.syscall, c.module, c.level], ['ClockGettime', 'vm', 'warn']);
   // Old docs padded with '_'.
-  assert.equal(one('[2020-01-01T00:00:00.000Z][ERROR][T1][#5][____Mmap] Error = ENOMEM (#12, Out of memory): not enough memory').syscall, 'Mmap');
+  assert.equal(
+    one('[2020-01-01T00:00:00.000Z][ERROR][T1][#5][____Mmap] Error = ENOMEM (#12, Out of memory): not enough memory')
+      .syscall,
+    'Mmap',
+  );
 });
 
 test('a LibOS error line followed by Caused by lines is one record with causes', () => {
@@ -47,11 +58,15 @@ test('a LibOS error line followed by Caused by lines is one record with causes',
 });
 
 test('PAL lines: SGX status codes, WARN, occlum-run', () => {
-  const a = one('[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 367) with error code 0x1009: Unknown SGX error (line 21, file src/ocalls/spawn.c)');
+  const a = one(
+    '[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 367) with error code 0x1009: Unknown SGX error (line 21, file src/ocalls/spawn.c)',
+  );
   assert.deepEqual(a.sgx, { code: 0x1009, text: 'Unknown SGX error' });
   assert.deepEqual(a.location, { file: 'src/ocalls/spawn.c', line: 21 });
   assert.equal(a.errno, undefined);
-  const b = one('[ERROR] occlum-pal: Failed to create enclave with error code 0x2009: Invalid enclave metadata. (line 80, file src/pal_enclave.c)');
+  const b = one(
+    '[ERROR] occlum-pal: Failed to create enclave with error code 0x2009: Invalid enclave metadata. (line 80, file src/pal_enclave.c)',
+  );
   assert.deepEqual(b.sgx, { code: 0x2009, text: 'Invalid enclave metadata.' });
   const c = one('[WARN] occlum-pal: Invalid CONFIG SVN value');
   assert.deepEqual([c.kind, c.level, c.location], ['pal', 'warn', undefined]);
@@ -70,8 +85,16 @@ test('panics: old and new Rust formats, with the backtrace folded in', () => {
       '/opt/occlum/build/bin/occlum: line 315:  8025 Illegal instruction     (core dumped) RUST_BACKTRACE=1 "$instance_dir/build/bin/occlum-run" "$@"\n',
   );
   assert.equal(r.length, 2);
-  assert.deepEqual([r[0]?.kind, r[0]?.message, r[0]?.location], ['panic', 'called `Option::unwrap()` on a `None` value', { file: 'src/fs/x.rs', line: 12, column: 5 }]);
-  assert.deepEqual(r[0]?.backtrace, ['0: occlum_libos_core_rs::foo', 'at src/fs/x.rs:12:5', '1: rust_begin_unwind', 'note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.']);
+  assert.deepEqual(
+    [r[0]?.kind, r[0]?.message, r[0]?.location],
+    ['panic', 'called `Option::unwrap()` on a `None` value', { file: 'src/fs/x.rs', line: 12, column: 5 }],
+  );
+  assert.deepEqual(r[0]?.backtrace, [
+    '0: occlum_libos_core_rs::foo',
+    'at src/fs/x.rs:12:5',
+    '1: rust_begin_unwind',
+    'note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.',
+  ]);
   assert.equal(r[1]?.kind, 'crash');
   assert.deepEqual(r[1]?.exit, { pid: 8025, signal: 4, signalName: 'SIGILL', status: 132, coreDumped: true });
   assert.deepEqual(r[1]?.location, { file: '/opt/occlum/build/bin/occlum', line: 315 });
@@ -84,7 +107,9 @@ test('panics: old and new Rust formats, with the backtrace folded in', () => {
 });
 
 test('crash line with Segmentation fault', () => {
-  const r = one('/opt/occlum/build/bin/occlum: line 315:  8025 Segmentation fault      (core dumped) RUST_BACKTRACE=1 "$instance_dir/build/bin/occlum-run" "$@"');
+  const r = one(
+    '/opt/occlum/build/bin/occlum: line 315:  8025 Segmentation fault      (core dumped) RUST_BACKTRACE=1 "$instance_dir/build/bin/occlum-run" "$@"',
+  );
   assert.deepEqual([r.kind, r.exit?.signal, r.exit?.status, r.exit?.signalName], ['crash', 11, 139, 'SIGSEGV']);
   // Not a signal bash knows: stays raw.
   assert.equal(one('foo: line 3: 12 Something else').kind, 'raw');
@@ -97,16 +122,29 @@ test('exec client statuses and other eprintln messages', () => {
   assert.equal(one('Error: 256').kind, 'exec-status');
   const a = one('Error: the server of current Occlum instance has not been started.');
   assert.deepEqual([a.kind, a.level], ['eprintln', 'error']);
-  const b = one('failed to execute a process: EACCES (#13, Permission denied): program path is NOT a valid entry point [line = 354, file = src/entry.rs]');
+  const b = one(
+    'failed to execute a process: EACCES (#13, Permission denied): program path is NOT a valid entry point [line = 354, file = src/entry.rs]',
+  );
   assert.deepEqual([b.kind, b.errno?.name, b.location?.line], ['eprintln', 'EACCES', 354]);
-  const w = parseLog('Warnning: Occlum Log is enabled for release enclave!\nUses can disable Occlum Log by setting metadata.disable_log=true in Occlum.json and rebuild Occlum instance.\n');
-  assert.deepEqual(w.map((x) => [x.kind, x.level]), [['eprintln', 'warn'], ['eprintln', 'warn']]);
+  const w = parseLog(
+    'Warnning: Occlum Log is enabled for release enclave!\nUses can disable Occlum Log by setting metadata.disable_log=true in Occlum.json and rebuild Occlum instance.\n',
+  );
+  assert.deepEqual(
+    w.map((x) => [x.kind, x.level]),
+    [
+      ['eprintln', 'warn'],
+      ['eprintln', 'warn'],
+    ],
+  );
   assert.equal(one('invalid log level: x').kind, 'eprintln');
 });
 
 test('env_logger lines of other tools and the pre-0.5 format', () => {
   const a = one('[2021-03-01T10:00:00Z DEBUG occlum_exec_client] connecting to socket');
-  assert.deepEqual([a.kind, a.level, a.module, a.message], ['env-logger', 'debug', 'occlum_exec_client', 'connecting to socket']);
+  assert.deepEqual(
+    [a.kind, a.level, a.module, a.message],
+    ['env-logger', 'debug', 'occlum_exec_client', 'connecting to socket'],
+  );
 });
 
 test('program stderr that merely looks bracketed stays raw', () => {
@@ -157,7 +195,8 @@ test('splitting the stream at every byte offset gives the same records', () => {
   }
   // Three-way splits at a stride, and one byte at a time.
   for (let i = 1; i < LIVE.length; i += 97) {
-    for (let j = i + 1; j < LIVE.length; j += 389) assert.deepEqual(parseInChunks(LIVE, [i, j]), whole, `split at ${i},${j}`);
+    for (let j = i + 1; j < LIVE.length; j += 389)
+      assert.deepEqual(parseInChunks(LIVE, [i, j]), whole, `split at ${i},${j}`);
   }
   const bytes = Array.from({ length: LIVE.length - 1 }, (_, k) => k + 1);
   assert.deepEqual(parseInChunks(LIVE, bytes), whole);
@@ -172,7 +211,10 @@ test('splitting the stream at every byte offset gives the same records', () => {
 
 test('flush() finalises a held multi-line record; hasPending tells when one is held', () => {
   const p = new LogParser();
-  assert.deepEqual(p.feed('failed to boot up LibOS: ENOENT (#2, No such file or directory): x [line = 1, file = a.rs]\n'), []);
+  assert.deepEqual(
+    p.feed('failed to boot up LibOS: ENOENT (#2, No such file or directory): x [line = 1, file = a.rs]\n'),
+    [],
+  );
   assert.equal(p.hasPending, true);
   const r = p.flush();
   assert.equal(r.length, 1);
@@ -183,7 +225,7 @@ test('flush() finalises a held multi-line record; hasPending tells when one is h
 
 test('garbage never throws and every record is well formed', () => {
   let seed = 42;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const pieces = SAMPLE.toString('utf8').split(/(?=[\[\]\n(#:·])/);
   for (let round = 0; round < 300; round++) {
     const p = new LogParser();
@@ -191,9 +233,23 @@ test('garbage never throws and every record is well formed', () => {
     for (let k = 0; k < 40; k++) {
       const kind = rnd();
       let chunk: Buffer;
-      if (kind < 0.4) chunk = Buffer.from(Array.from({ length: Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256)));
-      else if (kind < 0.8) chunk = Buffer.from(Array.from({ length: 6 }, () => pieces[Math.floor(rnd() * pieces.length)]).join(''));
-      else chunk = Buffer.from(['\x1b[', '\r', '\n', '    Caused by ', 'stack backtrace:\n', "thread 'x' panicked at a:1:2:\n", '[ERROR] occlum-pal: ', '^[[0m'][Math.floor(rnd() * 8)] as string);
+      if (kind < 0.4)
+        chunk = Buffer.from(Array.from({ length: Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256)));
+      else if (kind < 0.8)
+        chunk = Buffer.from(Array.from({ length: 6 }, () => pieces[Math.floor(rnd() * pieces.length)]).join(''));
+      else
+        chunk = Buffer.from(
+          [
+            '\x1b[',
+            '\r',
+            '\n',
+            '    Caused by ',
+            'stack backtrace:\n',
+            "thread 'x' panicked at a:1:2:\n",
+            '[ERROR] occlum-pal: ',
+            '^[[0m',
+          ][Math.floor(rnd() * 8)] as string,
+        );
       out.push(...p.feed(chunk));
     }
     out.push(...p.end());
@@ -211,7 +267,10 @@ test('a stream without newlines stays bounded (cut into MAX_LINE pieces)', () =>
   const chunk = 'x'.repeat(10_000);
   for (let i = 0; i < 100; i++) out.push(...p.feed(chunk));
   out.push(...p.end());
-  assert.equal(out.reduce((n, r) => n + r.text.length, 0), 1_000_000);
+  assert.equal(
+    out.reduce((n, r) => n + r.text.length, 0),
+    1_000_000,
+  );
   assert.ok(out.every((r) => r.text.length <= MAX_LINE));
 });
 
@@ -222,7 +281,10 @@ test('panics whose message spans lines stay one record, location from the closin
       "thread '<unnamed>' panicked at src/vm/y.rs:3:9:\nassertion `left == right` failed\n  left: 1\n right: 2\n" +
       '[ERROR] occlum-pal: after (line 1, file src/a.c)\n',
   );
-  assert.deepEqual(r.map((x) => x.kind), ['panic', 'panic', 'pal']);
+  assert.deepEqual(
+    r.map((x) => x.kind),
+    ['panic', 'panic', 'pal'],
+  );
   assert.equal(r[0]?.message, 'assertion failed: `(left == right)`\n  left: `1`,\n right: `2`');
   assert.deepEqual(r[0]?.location, { file: 'src/vm/x.rs', line: 10, column: 5 });
   assert.equal(r[1]?.message, 'assertion `left == right` failed');
@@ -230,8 +292,13 @@ test('panics whose message spans lines stay one record, location from the closin
 });
 
 test('an unclosed panic quote does not swallow the records after it', () => {
-  const r = parseLog("thread 'x' panicked at 'no closing quote\nmore text\n[ERROR] occlum-pal: next (line 1, file src/a.c)\n");
-  assert.deepEqual(r.map((x) => x.kind), ['panic', 'pal']);
+  const r = parseLog(
+    "thread 'x' panicked at 'no closing quote\nmore text\n[ERROR] occlum-pal: next (line 1, file src/a.c)\n",
+  );
+  assert.deepEqual(
+    r.map((x) => x.kind),
+    ['panic', 'pal'],
+  );
   assert.equal(r[0]?.message, 'no closing quote\nmore text');
 });
 
@@ -246,10 +313,20 @@ test('tolerated variants: panic without a thread name, a bare shell crash report
 });
 
 test('LibOS timestamps with an offset instead of Z, and without a round, still parse', () => {
-  const a = one('[2020-06-09T08:53:20.347+08:00][ WARN][T3][#9][··Socket] Error = EAFNOSUPPORT (#97, Unknown error): ["domain not support"] [line = 11, file = src/net/syscalls.rs]');
-  assert.deepEqual([a.kind, a.time, a.syscall, a.errno?.number, a.location?.line, a.message], [
-    'libos', '2020-06-09T08:53:20.347+08:00', 'Socket', 97, 11, 'Error = EAFNOSUPPORT (#97, Unknown error): ["domain not support"]',
-  ]);
+  const a = one(
+    '[2020-06-09T08:53:20.347+08:00][ WARN][T3][#9][··Socket] Error = EAFNOSUPPORT (#97, Unknown error): ["domain not support"] [line = 11, file = src/net/syscalls.rs]',
+  );
+  assert.deepEqual(
+    [a.kind, a.time, a.syscall, a.errno?.number, a.location?.line, a.message],
+    [
+      'libos',
+      '2020-06-09T08:53:20.347+08:00',
+      'Socket',
+      97,
+      11,
+      'Error = EAFNOSUPPORT (#97, Unknown error): ["domain not support"]',
+    ],
+  );
   const b = one('[ERROR][T2][··Ioctl] Error = ENOTTY (#25, Not a typewriter): x');
   assert.deepEqual([b.kind, b.thread, b.round, b.syscall, b.time], ['libos', 2, undefined, 'Ioctl', undefined]);
 });

@@ -30,22 +30,40 @@ test('chunks from two sources become records; updates are coalesced, then publis
   s.endLogSource('run'); // the unterminated PAL line is emitted at the end
   s.logsSync();
   const recs = store.getState().logsBuffer().slice(0, 10);
-  assert.deepEqual(recs.map((r) => [r.source, r.kind]), [['run', 'libos'], ['server', 'raw'], ['run', 'pal']]);
+  assert.deepEqual(
+    recs.map((r) => [r.source, r.kind]),
+    [
+      ['run', 'libos'],
+      ['server', 'raw'],
+      ['run', 'pal'],
+    ],
+  );
   assert.deepEqual(store.getState().logs.sources, ['run', 'server']);
 });
 
 test('a held boot failure is shown after a quiet period even if the stream stays open', async () => {
   const { store } = await storeWith({});
-  store.getState().appendLogChunk('run', 'failed to boot up LibOS: ENOENT (#2, No such file or directory): x [line = 1, file = a.rs]\n');
+  store
+    .getState()
+    .appendLogChunk(
+      'run',
+      'failed to boot up LibOS: ENOENT (#2, No such file or directory): x [line = 1, file = a.rs]\n',
+    );
   await sleep(PENDING_FLUSH_MS + FRAME_MS + 60);
   const recs = store.getState().logsBuffer().slice(0, 10);
-  assert.deepEqual(recs.map((r) => r.kind), ['boot-failure']);
+  assert.deepEqual(
+    recs.map((r) => r.kind),
+    ['boot-failure'],
+  );
 });
 
 test('export: atomic write of the filtered view; a bad directory is reported, nothing left behind', async () => {
   const { dir, store } = await storeWith({});
   const s = store.getState();
-  s.appendLogChunk('run', '[ERROR] occlum-pal: a (line 1, file src/a.c)\nprogram line\n[2021-04-19T10:02:40.450Z][TRACE][T1][#1][·····Brk] Retval = 1\n');
+  s.appendLogChunk(
+    'run',
+    '[ERROR] occlum-pal: a (line 1, file src/a.c)\nprogram line\n[2021-04-19T10:02:40.450Z][TRACE][T1][#1][·····Brk] Retval = 1\n',
+  );
   s.logsSync();
   s.logsStepMinLevel(-1); // trace → debug: hides the trace record
   const file = join(dir, 'out.log');
@@ -78,7 +96,10 @@ test('focusConfigPath selects the key, or its deepest existing parent with a mes
   assert.deepEqual(store.getState().config.selection, ['resource_limits', 'user_space_size']);
   store.getState().focusConfigPath(['process', 'default_heap_size']);
   assert.deepEqual(store.getState().config.selection, ['process']);
-  assert.match(store.getState().flash?.text ?? '', /process\.default_heap_size is not set; add default_heap_size under process/);
+  assert.match(
+    store.getState().flash?.text ?? '',
+    /process\.default_heap_size is not set; add default_heap_size under process/,
+  );
   store.getState().focusConfigPath(['entry_points']);
   assert.match(store.getState().flash?.text ?? '', /entry_points is not in Occlum.json/);
 });

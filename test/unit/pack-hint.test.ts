@@ -20,7 +20,10 @@ test('hintPaths: both sides of a rename, directories covering their subtree, nor
   // A sibling whose name extends the directory's is not below it.
   assert.deepEqual(hintPaths(['a', 'a-b/c', 'a/b', 'a.txt']), ['a', 'a-b/c', 'a.txt']);
   // Separators, duplicates, "." segments; the root itself and paths outside the source are dropped.
-  assert.deepEqual(hintPaths(['./x//y', 'x/y/', '', '.', '../out/metadata', 'a/../b', 'back\\slash']), ['back\\slash', 'x/y']);
+  assert.deepEqual(hintPaths(['./x//y', 'x/y/', '', '.', '../out/metadata', 'a/../b', 'back\\slash']), [
+    'back\\slash',
+    'x/y',
+  ]);
   assert.deepEqual(hintPaths([]), []);
 });
 
@@ -63,64 +66,77 @@ test('DirectoryScope: everything below the directory counts (editor temp files t
   assert.equal(s.ignored('/w/src/run'), false);
 });
 
-test('a real watcher over a tree: its change sets, as hints, keep the packed image equal to the tree', { timeout: 60_000 }, async () => {
-  const d = mkdtempSync(join(tmpdir(), 'pack-hint-'));
-  const src = join(d, 'src');
-  mkdirSync(join(src, 'bin'), { recursive: true });
-  mkdirSync(join(src, 'lib/old'), { recursive: true });
-  for (let i = 0; i < 5; i++) writeFileSync(join(src, 'bin', `f${i}`), `file ${i}\n`);
-  writeFileSync(join(src, 'lib/old/a.so'), 'a');
-  writeFileSync(join(src, 'hello.txt'), 'hello\n');
-  const w = new Watcher({ scope: new DirectoryScope(src), debounceMs: 50 });
-  const sets: ChangeSet[] = [];
-  let wake: (() => void) | null = null;
-  w.on('changes', (s) => {
-    sets.push(s);
-    wake?.();
-  });
-  const nextSet = async (): Promise<ChangeSet> => {
-    while (sets.length === 0) await new Promise<void>((r) => (wake = r));
-    return sets.shift()!;
-  };
-  const opts = { src, outRoot: join(d, 'mount/__ROOT'), macFile: join(d, 'mount/.ROOT_MAC'), key: { kind: 'integrity-only' } as KeyMode, incremental: true };
-  // Waits until the tree's changes have all been reported (one or more sets), then packs with them.
-  const packWith = async (what: string, expect: string[]) => {
-    const hint = new Set<string>();
-    while (!expect.every((p) => hint.has(p))) {
-      for (const e of (await nextSet()).entries) hint.add(relative(src, e.path));
+test(
+  'a real watcher over a tree: its change sets, as hints, keep the packed image equal to the tree',
+  { timeout: 60_000 },
+  async () => {
+    const d = mkdtempSync(join(tmpdir(), 'pack-hint-'));
+    const src = join(d, 'src');
+    mkdirSync(join(src, 'bin'), { recursive: true });
+    mkdirSync(join(src, 'lib/old'), { recursive: true });
+    for (let i = 0; i < 5; i++) writeFileSync(join(src, 'bin', `f${i}`), `file ${i}\n`);
+    writeFileSync(join(src, 'lib/old/a.so'), 'a');
+    writeFileSync(join(src, 'hello.txt'), 'hello\n');
+    const w = new Watcher({ scope: new DirectoryScope(src), debounceMs: 50 });
+    const sets: ChangeSet[] = [];
+    let wake: (() => void) | null = null;
+    w.on('changes', (s) => {
+      sets.push(s);
+      wake?.();
+    });
+    const nextSet = async (): Promise<ChangeSet> => {
+      while (sets.length === 0) await new Promise<void>((r) => (wake = r));
+      return sets.shift()!;
+    };
+    const opts = {
+      src,
+      outRoot: join(d, 'mount/__ROOT'),
+      macFile: join(d, 'mount/.ROOT_MAC'),
+      key: { kind: 'integrity-only' } as KeyMode,
+      incremental: true,
+    };
+    // Waits until the tree's changes have all been reported (one or more sets), then packs with them.
+    const packWith = async (what: string, expect: string[]) => {
+      const hint = new Set<string>();
+      while (!expect.every((p) => hint.has(p))) {
+        for (const e of (await nextSet()).entries) hint.add(relative(src, e.path));
+      }
+      const changed = hintPaths(hint);
+      const r = await packImage({ ...opts, changed });
+      const v = openImage(opts.outRoot);
+      assert.deepEqual(await diffWithSource(v, src), [], what);
+      assert.equal((await v.verify()).ok, true, what);
+      return { r, changed };
+    };
+    try {
+      await w.start();
+      await packImage(opts);
+      writeFileSync(join(src, 'hello.txt'), 'edited\n');
+      const edit = await packWith('edit', ['hello.txt']);
+      assert.deepEqual(edit.changed, ['hello.txt']);
+      assert.equal(edit.r.filesPacked, 1);
+      renameSync(join(src, 'bin/f1'), join(src, 'lib/f1-moved'));
+      assert.deepEqual((await packWith('file rename', ['bin/f1', 'lib/f1-moved'])).changed, ['bin/f1', 'lib/f1-moved']);
+      renameSync(join(src, 'lib/old'), join(src, 'lib/new'));
+      assert.deepEqual((await packWith('directory rename', ['lib/old', 'lib/new'])).changed, ['lib/new', 'lib/old']);
+      mkdirSync(join(src, 'etc/conf'), { recursive: true });
+      writeFileSync(join(src, 'etc/conf/app.json'), '{}');
+      unlinkSync(join(src, 'bin/f2'));
+      const mixed = await packWith('add under new directories + delete', ['etc', 'bin/f2']);
+      assert.ok(
+        mixed.changed.includes('etc') && !mixed.changed.some((p) => p.startsWith('etc/')),
+        mixed.changed.join(' '),
+      );
+      // A chmod of a file the packs have read (atime past mtime: chokidar drops the event; the
+      // watcher's reconcile, woken by the raw event, reports it).
+      chmodSync(join(src, 'bin/f0'), 0o700);
+      assert.deepEqual((await packWith('chmod of a read file', ['bin/f0'])).changed, ['bin/f0']);
+      // A directory's mode: chokidar reports nothing for it at all; the reconcile does.
+      chmodSync(join(src, 'lib'), 0o700);
+      assert.deepEqual((await packWith('chmod of a directory', ['lib'])).changed, ['lib']);
+    } finally {
+      await w.close();
+      rmSync(d, { recursive: true, force: true });
     }
-    const changed = hintPaths(hint);
-    const r = await packImage({ ...opts, changed });
-    const v = openImage(opts.outRoot);
-    assert.deepEqual(await diffWithSource(v, src), [], what);
-    assert.equal((await v.verify()).ok, true, what);
-    return { r, changed };
-  };
-  try {
-    await w.start();
-    await packImage(opts);
-    writeFileSync(join(src, 'hello.txt'), 'edited\n');
-    const edit = await packWith('edit', ['hello.txt']);
-    assert.deepEqual(edit.changed, ['hello.txt']);
-    assert.equal(edit.r.filesPacked, 1);
-    renameSync(join(src, 'bin/f1'), join(src, 'lib/f1-moved'));
-    assert.deepEqual((await packWith('file rename', ['bin/f1', 'lib/f1-moved'])).changed, ['bin/f1', 'lib/f1-moved']);
-    renameSync(join(src, 'lib/old'), join(src, 'lib/new'));
-    assert.deepEqual((await packWith('directory rename', ['lib/old', 'lib/new'])).changed, ['lib/new', 'lib/old']);
-    mkdirSync(join(src, 'etc/conf'), { recursive: true });
-    writeFileSync(join(src, 'etc/conf/app.json'), '{}');
-    unlinkSync(join(src, 'bin/f2'));
-    const mixed = await packWith('add under new directories + delete', ['etc', 'bin/f2']);
-    assert.ok(mixed.changed.includes('etc') && !mixed.changed.some((p) => p.startsWith('etc/')), mixed.changed.join(' '));
-    // A chmod of a file the packs have read (atime past mtime: chokidar drops the event; the
-    // watcher's reconcile, woken by the raw event, reports it).
-    chmodSync(join(src, 'bin/f0'), 0o700);
-    assert.deepEqual((await packWith('chmod of a read file', ['bin/f0'])).changed, ['bin/f0']);
-    // A directory's mode: chokidar reports nothing for it at all; the reconcile does.
-    chmodSync(join(src, 'lib'), 0o700);
-    assert.deepEqual((await packWith('chmod of a directory', ['lib'])).changed, ['lib']);
-  } finally {
-    await w.close();
-    rmSync(d, { recursive: true, force: true });
-  }
-});
+  },
+);

@@ -5,7 +5,14 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandLineError, formatCommandLine, parseCommandLine, splitWords } from '../../src/core/pty/command-line.ts';
-import { addToHistory, HISTORY_LIMIT, historyPath, loadHistory, saveHistory, type HistoryEntry } from '../../src/core/pty/history.ts';
+import {
+  addToHistory,
+  HISTORY_LIMIT,
+  historyPath,
+  loadHistory,
+  saveHistory,
+  type HistoryEntry,
+} from '../../src/core/pty/history.ts';
 import { entryCandidates, entryPoints } from '../../src/core/pty/candidates.ts';
 import { translateInput } from '../../src/core/pty/input.ts';
 
@@ -15,12 +22,18 @@ after(() => rmSync(work, { recursive: true, force: true }));
 test('splitWords follows shell quoting without a shell', () => {
   assert.deepEqual(splitWords(`/bin/app  a 'b c' "d \\"e\\"" f\\ g ''`), ['/bin/app', 'a', 'b c', 'd "e"', 'f g', '']);
   assert.deepEqual(splitWords('$HOME *.txt >out'), ['$HOME', '*.txt', '>out']);
-  assert.throws(() => splitWords(`/bin/x 'open`), (e: Error) => e instanceof CommandLineError && /unterminated ' quote starting at column 8/.test(e.message));
+  assert.throws(
+    () => splitWords(`/bin/x 'open`),
+    (e: Error) => e instanceof CommandLineError && /unterminated ' quote starting at column 8/.test(e.message),
+  );
   assert.throws(() => splitWords('/bin/x "open'), /unterminated " quote/);
 });
 
 test('parseCommandLine and formatCommandLine round-trip', () => {
-  assert.deepEqual(parseCommandLine('  /bin/hello exit=3 "two words" '), { path: '/bin/hello', args: ['exit=3', 'two words'] });
+  assert.deepEqual(parseCommandLine('  /bin/hello exit=3 "two words" '), {
+    path: '/bin/hello',
+    args: ['exit=3', 'two words'],
+  });
   assert.throws(() => parseCommandLine('   '), /type the path of a program/);
   for (const c of [
     { path: '/bin/a', args: [] },
@@ -28,7 +41,10 @@ test('parseCommandLine and formatCommandLine round-trip', () => {
   ]) {
     assert.deepEqual(parseCommandLine(formatCommandLine(c)), c);
   }
-  assert.equal(formatCommandLine({ path: '/bin/hello', args: ['exit=3', 'two words'] }), "/bin/hello exit=3 'two words'");
+  assert.equal(
+    formatCommandLine({ path: '/bin/hello', args: ['exit=3', 'two words'] }),
+    "/bin/hello exit=3 'two words'",
+  );
 });
 
 test('history: most recent first, no duplicates, capped, written atomically, damaged file tolerated', () => {
@@ -40,14 +56,20 @@ test('history: most recent first, no duplicates, capped, written atomically, dam
   h = addToHistory(h, { kind: 'run', path: '/bin/b', args: ['1'] });
   h = addToHistory(h, { kind: 'run', path: '/bin/a', args: [] });
   h = addToHistory(h, { kind: 'exec', path: '/bin/a', args: [] });
-  assert.deepEqual(h.map((e) => `${e.kind} ${e.path}`), ['exec /bin/a', 'run /bin/a', 'run /bin/b']);
+  assert.deepEqual(
+    h.map((e) => `${e.kind} ${e.path}`),
+    ['exec /bin/a', 'run /bin/a', 'run /bin/b'],
+  );
   for (let i = 0; i < 80; i++) h = addToHistory(h, { kind: 'run', path: `/bin/p${i}`, args: [] });
   assert.equal(h.length, HISTORY_LIMIT);
   saveHistory(inst, h);
   assert.deepEqual(readdirSync(join(inst, '.occlum-studio')), ['history.json']); // no temp file left
   assert.deepEqual(loadHistory(inst).entries, h);
 
-  writeFileSync(historyPath(inst), '{"version":1,"entries":[{"kind":"run","path":"/bin/ok","args":[]},{"kind":"weird"}, 7]}');
+  writeFileSync(
+    historyPath(inst),
+    '{"version":1,"entries":[{"kind":"run","path":"/bin/ok","args":[]},{"kind":"weird"}, 7]}',
+  );
   assert.deepEqual(loadHistory(inst).entries, [{ kind: 'run', path: '/bin/ok', args: [] }]);
   writeFileSync(historyPath(inst), '{ not json');
   const bad = loadHistory(inst);
@@ -68,7 +90,10 @@ test('candidates: executables directly under each entry point of Occlum.json', (
   exe('opt/app/bin/server');
   exe('etc/not-an-entry');
   writeFileSync(join(inst, 'image/bin/data.txt'), 'x');
-  writeFileSync(join(inst, 'Occlum.json'), '// comments are fine\n{ "entry_points": ["/bin", "/opt/app/bin", "relative"] }');
+  writeFileSync(
+    join(inst, 'Occlum.json'),
+    '// comments are fine\n{ "entry_points": ["/bin", "/opt/app/bin", "relative"] }',
+  );
   assert.deepEqual(entryPoints(inst), ['/bin', '/opt/app/bin']);
   assert.deepEqual(entryCandidates(inst), ['/bin/hello', '/opt/app/bin/server']);
   writeFileSync(join(inst, 'Occlum.json'), '{ broken');

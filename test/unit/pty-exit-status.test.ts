@@ -50,7 +50,11 @@ test('exec: 1 covers every failure and points at the Error: line', () => {
 });
 
 test('decodeExecError reads the raw wait status of `occlum exec`', () => {
-  assert.deepEqual(decodeExecError('hello\nError: 256\n'), { raw: 256, exitCode: 1, text: 'the program exited with status 1' });
+  assert.deepEqual(decodeExecError('hello\nError: 256\n'), {
+    raw: 256,
+    exitCode: 1,
+    text: 'the program exited with status 1',
+  });
   assert.equal(decodeExecError('Error: 9')?.signal, 9);
   assert.match(decodeExecError('Error: 9')!.text, /SIGKILL/);
   assert.match(decodeExecError('Error: -1')!.text, /server/);
@@ -65,8 +69,12 @@ test('nonsense statuses do not throw', () => {
 test('127 after the program ran is its own exit code (folded), unless the output shows a launch failure', () => {
   assert.equal(explainExit(127, 'run', 'Hello\n').summary, 'exited with status 127');
   assert.match(explainExit(127, 'run', '').detail, /ran and exited with 127 or 255/);
-  const pal = '\x1b[31m[ERROR] occlum-pal: occlum_ecall_new_process returns ENOENT (line 165, file src/pal_api.c)\x1b[0m\n';
+  const pal =
+    '\x1b[31m[ERROR] occlum-pal: occlum_ecall_new_process returns ENOENT (line 165, file src/pal_api.c)\x1b[0m\n';
   assert.equal(explainExit(127, 'run', pal).summary, 'could not launch (127)');
-  assert.equal(explainExit(127, 'run', 'bwrap: execvp /bin/x: No such file or directory\n').summary, 'could not launch (127)');
+  assert.equal(
+    explainExit(127, 'run', 'bwrap: execvp /bin/x: No such file or directory\n').summary,
+    'could not launch (127)',
+  );
   assert.equal(explainExit(127, 'run').summary, 'could not launch (127)');
 });

@@ -16,7 +16,17 @@ import { StoreProvider } from '../../views/store-context.tsx';
 import { paneTerminalSize, RUN_CHROME, tabWindow } from '../../views/panes/run/RunPane.tsx';
 import { choicesFor } from '../../views/panes/run/Picker.tsx';
 
-const KEY = { enter: '\r', down: '\x1b[B', up: '\x1b[A', esc: '\x1b', tab: '\t', ctrlC: '\x03', leave: '\x1d', pageUp: '\x1b[5~', end: '\x1b[F' };
+const KEY = {
+  enter: '\r',
+  down: '\x1b[B',
+  up: '\x1b[A',
+  esc: '\x1b',
+  tab: '\t',
+  ctrlC: '\x03',
+  leave: '\x1d',
+  pageUp: '\x1b[5~',
+  end: '\x1b[F',
+};
 const work = mkdtempSync(join(tmpdir(), 'run-pane-view-'));
 const stores: StudioStore[] = [];
 after(() => {
@@ -82,7 +92,9 @@ test('picker runs a typed command line; the terminal shows colours; the program 
   const { ui, frame, press, waitFrame, store } = await setup('run');
   try {
     await press('r');
-    await press(`/bin/sh -c 'printf "\\033[1;35mcolour\\033[0m\\n"; trap "echo got-INT" INT; read a; echo "read $a"; while :; do sleep 1; done'`);
+    await press(
+      `/bin/sh -c 'printf "\\033[1;35mcolour\\033[0m\\n"; trap "echo got-INT" INT; read a; echo "read $a"; while :; do sleep 1; done'`,
+    );
     await press(KEY.enter);
     await waitFrame(/colour/);
     assert.ok(frame().includes('\x1b[1;35mcolour') || frame().includes('colour'));
@@ -164,19 +176,23 @@ test('terminal size follows the studio size; picker choices list history first',
     { kind: 'exec', path: '/bin/other', args: [] },
     { kind: 'run', path: '/bin/app', args: [] },
   ];
-  assert.deepEqual(choicesFor('run', hist, ['/bin/app', '/bin/zed'], '').map((c) => `${c.from}:${c.line}`), [
-    "history:/bin/app 'a b'",
-    'history:/bin/app',
-    'image:/bin/zed',
-  ]);
-  assert.deepEqual(choicesFor('run', hist, ['/bin/app', '/bin/zed'], 'ZE').map((c) => c.line), ['/bin/zed']);
+  assert.deepEqual(
+    choicesFor('run', hist, ['/bin/app', '/bin/zed'], '').map((c) => `${c.from}:${c.line}`),
+    ["history:/bin/app 'a b'", 'history:/bin/app', 'image:/bin/zed'],
+  );
+  assert.deepEqual(
+    choicesFor('run', hist, ['/bin/app', '/bin/zed'], 'ZE').map((c) => c.line),
+    ['/bin/zed'],
+  );
 });
 
 test('a refused exec says how to start the server', async () => {
   const { ui, press, waitFrame, store } = await setup('exec-refused');
   try {
     store.getState().runSetLauncher(async () => {
-      throw new BackendError('Error: the server of current Occlum instance has not been started.', 1, ['Error: the server of current Occlum instance has not been started.']);
+      throw new BackendError('Error: the server of current Occlum instance has not been started.', 1, [
+        'Error: the server of current Occlum instance has not been started.',
+      ]);
     });
     await press('x');
     await waitFrame(/Exec a program in the running server/);
@@ -229,4 +245,3 @@ test('the tab line keeps the focused tab visible and counts the hidden ones', as
     ui.unmount();
   }
 });
-

@@ -15,7 +15,14 @@ import { SANDBOX_UID } from '../../src/core/sandbox/identity.ts';
 import { occlumJsonTemplateText, OCCLUM_JSON_TEMPLATE } from '../../src/core/instance/template.ts';
 
 function layers(root: string): LayerDirs {
-  const l = { lower: join(root, 'lower'), upper: join(root, 'upper'), work: join(root, 'work'), merged: join(root, 'm'), ramfs: join(root, 'ramfs'), sefs: join(root, 'sefs') };
+  const l = {
+    lower: join(root, 'lower'),
+    upper: join(root, 'upper'),
+    work: join(root, 'work'),
+    merged: join(root, 'm'),
+    ramfs: join(root, 'ramfs'),
+    sefs: join(root, 'sefs'),
+  };
   for (const d of Object.values(l)) mkdirSync(d, { recursive: true });
   return l;
 }
@@ -45,7 +52,11 @@ test('template config: overlay root, auto /proc and /dev, hostfs of the instance
 test('ramfs → tmpfs sized by the kernel heap; sefs → persistent dir; temporary; unknown type refused', () => {
   const inst = mkdtempSync(join(tmpdir(), 'occlum-sb-'));
   const json = JSON.parse(JSON.stringify(OCCLUM_JSON_TEMPLATE));
-  json.mount.push({ target: '/tmp', type: 'ramfs' }, { target: '/data', type: 'sefs', source: './data', options: { temporary: true } }, { target: '/proc', type: 'procfs' });
+  json.mount.push(
+    { target: '/tmp', type: 'ramfs' },
+    { target: '/data', type: 'sefs', source: './data', options: { temporary: true } },
+    { target: '/proc', type: 'procfs' },
+  );
   const l = layers(join(inst, 'run/host'));
   const plan = planMounts(readRuntimeConfig(JSON.stringify(json)), inst, l);
   const tmpfs = plan.mounts.find((m) => m.kind === 'tmpfs');
@@ -56,25 +67,43 @@ test('ramfs → tmpfs sized by the kernel heap; sefs → persistent dir; tempora
   mkdirSync(join(l.lower, 'tmp'));
   assert.ok(!missingMountPoints(plan).includes('/tmp'));
   json.mount.push({ target: '/x', type: 'nfs' });
-  assert.throws(() => planMounts(readRuntimeConfig(JSON.stringify(json)), inst, l), (e: unknown) => e instanceof MountError && /unsupported file system type "nfs"/.test(e.message));
+  assert.throws(
+    () => planMounts(readRuntimeConfig(JSON.stringify(json)), inst, l),
+    (e: unknown) => e instanceof MountError && /unsupported file system type "nfs"/.test(e.message),
+  );
 });
 
-test('root mount rules and hostfs source checks give Occlum\'s messages', () => {
+test("root mount rules and hostfs source checks give Occlum's messages", () => {
   const inst = mkdtempSync(join(tmpdir(), 'occlum-sb-'));
   const l = layers(join(inst, 'run/host'));
   const json = JSON.parse(JSON.stringify(OCCLUM_JSON_TEMPLATE));
   json.mount[0].options.layers = [json.mount[0].options.layers[1]];
-  assert.throws(() => planMounts(readRuntimeConfig(JSON.stringify(json)), inst, l), (e: unknown) => e instanceof MountError && /image SEFS/.test(e.occlum ?? ''));
+  assert.throws(
+    () => planMounts(readRuntimeConfig(JSON.stringify(json)), inst, l),
+    (e: unknown) => e instanceof MountError && /image SEFS/.test(e.occlum ?? ''),
+  );
   const j2 = JSON.parse(JSON.stringify(OCCLUM_JSON_TEMPLATE));
   j2.mount[1].source = './nope';
-  assert.throws(() => planMounts(readRuntimeConfig(JSON.stringify(j2)), inst, l), (e: unknown) => e instanceof MountError && e.occlum === 'Source is expected for HostFS');
+  assert.throws(
+    () => planMounts(readRuntimeConfig(JSON.stringify(j2)), inst, l),
+    (e: unknown) => e instanceof MountError && e.occlum === 'Source is expected for HostFS',
+  );
   assert.throws(() => readRuntimeConfig('{ "entry_points": ["bin"] }'), RuntimeConfigError);
   assert.throws(() => readRuntimeConfig('{ // comment\n}'), /strict JSON/);
 });
 
 test('environment: env.default, then env.untrusted from the caller overriding, nothing else', () => {
-  const r = programEnv(['OCCLUM=yes', 'A=1', 'bad'], ['A', 'EXAMPLE', 'UNSET'], { A: '2', EXAMPLE: 'x', HOME: '/root', PATH: '/bin' });
-  assert.deepEqual(r.env, [['OCCLUM', 'yes'], ['A', '2'], ['EXAMPLE', 'x']]);
+  const r = programEnv(['OCCLUM=yes', 'A=1', 'bad'], ['A', 'EXAMPLE', 'UNSET'], {
+    A: '2',
+    EXAMPLE: 'x',
+    HOME: '/root',
+    PATH: '/bin',
+  });
+  assert.deepEqual(r.env, [
+    ['OCCLUM', 'yes'],
+    ['A', '2'],
+    ['EXAMPLE', 'x'],
+  ]);
   assert.deepEqual(r.missing, ['UNSET']);
 });
 
@@ -87,7 +116,15 @@ test('rlimits: stack from default_stack_size, address space from user_space_size
 test('bwrap arguments: cleared env, cwd /, caps dropped, seccomp fd, program last', () => {
   const inst = mkdtempSync(join(tmpdir(), 'occlum-sb-'));
   const plan = planMounts(readRuntimeConfig(occlumJsonTemplateText()), inst, layers(join(inst, 'run/host')));
-  const a = bwrapArgs({ plan, argv: ['/bin/hello', 'x'], env: [['OCCLUM', 'yes']], rlimits: {}, seccompFile: '/f', identity: { privileged: true, uid: 65533, gid: 65533 }, stager: null });
+  const a = bwrapArgs({
+    plan,
+    argv: ['/bin/hello', 'x'],
+    env: [['OCCLUM', 'yes']],
+    rlimits: {},
+    seccompFile: '/f',
+    identity: { privileged: true, uid: 65533, gid: 65533 },
+    stager: null,
+  });
   const s = a.join(' ');
   assert.match(s, /--clearenv --setenv OCCLUM yes --chdir \/ --seccomp 9 -- \/bin\/hello x$/);
   assert.match(s, /--cap-drop ALL/);
@@ -109,8 +146,17 @@ test('as root the plan is staged: idmapped binds of the layers, run/host and hos
   json.mount.push({ target: '/tmp', type: 'ramfs' }, { target: '/data', type: 'sefs', source: './data' });
   const l = layers(join(inst, 'run/host'));
   const { plan, stagerArgs } = stagePlan(planMounts(readRuntimeConfig(JSON.stringify(json)), inst, l));
-  assert.deepEqual(stagerArgs, [`bind:lower=${l.lower}`, `bind:run=${join(inst, 'run/host')}`, 'dir:merged', `bind:hostfs0=${realpathSync(inst)}`, 'dir:ramfs/tmp']);
-  assert.deepEqual([plan.layers.lower, plan.layers.upper, plan.layers.work, plan.layers.merged], ['/tmp/lower', '/tmp/run/upper', '/tmp/run/work', '/tmp/merged']);
+  assert.deepEqual(stagerArgs, [
+    `bind:lower=${l.lower}`,
+    `bind:run=${join(inst, 'run/host')}`,
+    'dir:merged',
+    `bind:hostfs0=${realpathSync(inst)}`,
+    'dir:ramfs/tmp',
+  ]);
+  assert.deepEqual(
+    [plan.layers.lower, plan.layers.upper, plan.layers.work, plan.layers.merged],
+    ['/tmp/lower', '/tmp/run/upper', '/tmp/run/work', '/tmp/merged'],
+  );
   const sources = plan.mounts.map((m) => (m.kind === 'bind' ? m.source : m.kind === 'tmpfs' ? m.staging : m.kind));
   assert.deepEqual(sources, ['proc', 'dev', '/tmp/hostfs0', 'mask', 'mask', '/tmp/ramfs/tmp', '/tmp/run/sefs/data']);
 });
@@ -131,7 +177,10 @@ test('launch commands: as root stage, then drop to the sandbox uid; /proc host s
   assert.match(user.args.at(-1)!, / 9<'\/s\.bpf'$/);
   const a = bwrapArgs({ ...base, identity: { privileged: false, uid: 1000, gid: 1000 } }).join(' ');
   for (const x of PROC_READ_ONLY) assert.ok(a.includes(`--ro-bind-try /proc/${x} /proc/${x}`), `/proc/${x} read-only`);
-  assert.throws(() => runLaunch({ ...base, stager: null, identity: { privileged: true, uid: 1, gid: 1 } }), /occlum-studio-stage is missing/);
+  assert.throws(
+    () => runLaunch({ ...base, stager: null, identity: { privileged: true, uid: 1, gid: 1 } }),
+    /occlum-studio-stage is missing/,
+  );
   const exec = execLaunch({ ...base, identity: { privileged: true, uid: SANDBOX_UID, gid: SANDBOX_UID } }, 42);
   assert.equal(exec.file, '/bin/sh');
   assert.match(exec.args[1], /^exec 9<'\/s\.bpf'\nexec 'nsenter' '-t' '42' '-U' '-m' '-p' '--' /);

@@ -24,7 +24,7 @@ test('keepNewlines keeps newlines only', () => {
   assert.equal(sanitizeForTerminal('a\n\tb\x0b\r', { keepNewlines: true }), 'a\n\\tb\\x0b\\r');
 });
 
-test('the host runtime log line keeps its colours but not the message\'s escapes', async () => {
+test("the host runtime log line keeps its colours but not the message's escapes", async () => {
   const { formatOcclumLine } = await import('../../src/core/backend/host/log.ts');
   const line = formatOcclumLine(new Date(0), 'info', 'process', 'Process created: elf = /bin/x\x1b]0;owned\x07\r');
   assert.ok(line.startsWith('\x1b[32m[') && line.endsWith('\x1b[0m'));

@@ -14,7 +14,13 @@ test('hinted incremental packs track edits, adds, deletes and renames', async ()
     mkdirSync(join(src, 'bin'), { recursive: true });
     for (let i = 0; i < 20; i++) writeFileSync(join(src, 'bin', `f${i}`), `file ${i}\n`);
     writeFileSync(join(src, 'hello.txt'), 'hello\n');
-    const opts = { src, outRoot: join(d, 'mount/__ROOT'), macFile: join(d, 'mount/.ROOT_MAC'), key: { kind: 'integrity-only' } as KeyMode, incremental: true };
+    const opts = {
+      src,
+      outRoot: join(d, 'mount/__ROOT'),
+      macFile: join(d, 'mount/.ROOT_MAC'),
+      key: { kind: 'integrity-only' } as KeyMode,
+      incremental: true,
+    };
     const check = async (what: string, changed?: string[]) => {
       const r = await packImage({ ...opts, changed });
       const v = openImage(opts.outRoot);
@@ -41,7 +47,10 @@ test('hinted incremental packs track edits, adds, deletes and renames', async ()
     const v = openImage(opts.outRoot);
     assert.equal((await v.verify()).ok, true);
     assert.equal(r.filesPacked, 0);
-    assert.deepEqual((await diffWithSource(v, src)).map((i) => [i.path, i.change]), [['/bin/f5', 'changed']]);
+    assert.deepEqual(
+      (await diffWithSource(v, src)).map((i) => [i.path, i.change]),
+      [['/bin/f5', 'changed']],
+    );
     await check('unhinted pack after a wrong hint');
   } finally {
     rmSync(d, { recursive: true, force: true });

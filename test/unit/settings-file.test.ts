@@ -11,7 +11,10 @@ import { loadSettings, parseSettings, SettingsError } from '../../src/core/watch
 test('one settings file serves the config checker and the dev loop', () => {
   const dir = mkdtempSync(join(tmpdir(), 'settings-'));
   try {
-    writeFileSync(join(dir, '.occlum-studio.json'), '{\n  // pinned\n  "occlumVersion": "0.30.1",\n  "prebuild": "make",\n  "watch": ["src/*.c"]\n}\n');
+    writeFileSync(
+      join(dir, '.occlum-studio.json'),
+      '{\n  // pinned\n  "occlumVersion": "0.30.1",\n  "prebuild": "make",\n  "watch": ["src/*.c"]\n}\n',
+    );
     assert.equal(readSettings(dir).occlumVersion, '0.30.1');
     assert.deepEqual(readSettings(dir).problems, []);
     const loaded = loadSettings(dir);
@@ -25,6 +28,7 @@ test('one settings file serves the config checker and the dev loop', () => {
 test('a version Occlum never had is located in the settings file', () => {
   assert.throws(
     () => parseSettings('{\n  "occlumVersion": "2.0"\n}', '/x/.occlum-studio.json'),
-    (e: unknown) => e instanceof SettingsError && e.line === 2 && /occlumVersion.*no rules for Occlum 2\.0/.test(e.message),
+    (e: unknown) =>
+      e instanceof SettingsError && e.line === 2 && /occlumVersion.*no rules for Occlum 2\.0/.test(e.message),
   );
 });

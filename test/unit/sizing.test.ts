@@ -13,11 +13,24 @@ const MB = 1024 * 1024;
 
 function measurement(p: Partial<Measurement> = {}): Measurement {
   return {
-    command: ['/bin/app'], status: 0, runMs: 100, peakRss: 10 * MB, peakRssSource: 'cgroup', peakVm: 20 * MB,
-    maxProcessVm: 20 * MB, heapGrowth: 2 * MB, stackPeak: 200 * 1024, largestMapping: 8 * MB, threadsPeak: 4,
-    threadsSource: 'cgroup', processes: 1, processesPeak: 1, openFilesPeak: 5,
+    command: ['/bin/app'],
+    status: 0,
+    runMs: 100,
+    peakRss: 10 * MB,
+    peakRssSource: 'cgroup',
+    peakVm: 20 * MB,
+    maxProcessVm: 20 * MB,
+    heapGrowth: 2 * MB,
+    stackPeak: 200 * 1024,
+    largestMapping: 8 * MB,
+    threadsPeak: 4,
+    threadsSource: 'cgroup',
+    processes: 1,
+    processesPeak: 1,
+    openFilesPeak: 5,
     processPeaks: [{ vmPeak: 20 * MB, heap: 2 * MB, stack: 200 * 1024 }],
-    frontier: [{ mappedOther: 20 * MB - 2 * MB - 200 * 1024, processes: 1 }], usage: null,
+    frontier: [{ mappedOther: 20 * MB - 2 * MB - 200 * 1024, processes: 1 }],
+    usage: null,
     overhead: { samples: 10, intervalMs: 10, samplerCpuMs: 1, share: 0.01 },
     ...p,
   };
@@ -28,9 +41,13 @@ const field = (r: ReturnType<typeof recommend>, path: string) => r.fields.find((
 test('template config: every sizing field, measured values with margin, too-large user space flagged', () => {
   const r = recommend(measurement(), TEMPLATE_OCCLUM_JSON, '0.31.0');
   assert.deepEqual(r.fields.map((f) => f.path.join('.')).sort(), [
-    'process.default_heap_size', 'process.default_mmap_size', 'process.default_stack_size',
-    'resource_limits.kernel_space_heap_size', 'resource_limits.kernel_space_stack_size',
-    'resource_limits.max_num_of_threads', 'resource_limits.user_space_size',
+    'process.default_heap_size',
+    'process.default_mmap_size',
+    'process.default_stack_size',
+    'resource_limits.kernel_space_heap_size',
+    'resource_limits.kernel_space_stack_size',
+    'resource_limits.max_num_of_threads',
+    'resource_limits.user_space_size',
   ]);
   assert.equal(field(r, 'process.default_heap_size').value, '3MB'); // 2 MB × 1.25 → whole MB
   assert.equal(field(r, 'process.default_stack_size').value, '1MB'); // floor
@@ -57,7 +74,10 @@ test('too small values name the error Occlum would give', () => {
 });
 
 test('user space counts every process alive at once with its fixed heap and stack', () => {
-  const frontier = [{ mappedOther: 10 * MB, processes: 5 }, { mappedOther: 20 * MB, processes: 1 }];
+  const frontier = [
+    { mappedOther: 10 * MB, processes: 5 },
+    { mappedOther: 20 * MB, processes: 1 },
+  ];
   const m = measurement({ frontier, processPeaks: [] });
   assert.equal(userSpaceNeed(m, 2 * MB, 1 * MB), 25 * MB); // 10 + 5 × 3 beats 20 + 3
 });
@@ -74,7 +94,10 @@ test('versions and EDMM: user_space_max_size and kernel_space_heap_max_size wher
   assert.equal(field(r, 'resource_limits.kernel_space_heap_max_size').value, '64MB');
   // 0.29.0 has neither key: they are not recommended even if present.
   const old = recommend(measurement(), text, '0.29.0');
-  assert.equal(old.fields.some((f) => String(f.path[1]).endsWith('_max_size')), false);
+  assert.equal(
+    old.fields.some((f) => String(f.path[1]).endsWith('_max_size')),
+    false,
+  );
   cfg.feature.enable_edmm = true;
   const e = recommend(measurement(), JSON.stringify(cfg), '0.31.0');
   assert.equal(e.edmm, true);

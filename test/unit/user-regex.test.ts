@@ -1,7 +1,14 @@
 // User regexes (logs --grep, the Logs pane's filter and search) end on catastrophic patterns.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileFilter, DEFAULT_FILTER, FilterError, LogBuffer, matchRanges, parseLog } from '../../src/core/logs/index.ts';
+import {
+  compileFilter,
+  DEFAULT_FILTER,
+  FilterError,
+  LogBuffer,
+  matchRanges,
+  parseLog,
+} from '../../src/core/logs/index.ts';
 import { compileUserRegex } from '../../src/core/logs/user-regex.ts';
 import { createStudioStore } from '../../src/store/index.ts';
 
@@ -24,8 +31,15 @@ test('smart case without the i flag: lower-case patterns match any case, others 
 test('a pattern only backtracking can run gets a time budget per line, then a clear FilterError', () => {
   const f = compileFilter({ ...DEFAULT_FILTER, text: '(a+)+(?=b)', regex: true });
   const [rec] = parseLog(EVIL_LINE);
-  assert.throws(() => f(rec!), (e: Error) => e instanceof FilterError && /took more than \d+ ms on one log line/.test(e.message));
-  assert.equal(compileFilter({ ...DEFAULT_FILTER, text: '(a)\\1', regex: true })(parseLog('xaa')[0]!), true, 'backreferences still work');
+  assert.throws(
+    () => f(rec!),
+    (e: Error) => e instanceof FilterError && /took more than \d+ ms on one log line/.test(e.message),
+  );
+  assert.equal(
+    compileFilter({ ...DEFAULT_FILTER, text: '(a)\\1', regex: true })(parseLog('xaa')[0]!),
+    true,
+    'backreferences still work',
+  );
   // The buffer keeps streaming: the record is not shown, nothing throws.
   const b = new LogBuffer(100);
   b.setFilter({ ...DEFAULT_FILTER, text: '(a+)+(?=b)', regex: true });

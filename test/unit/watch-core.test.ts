@@ -40,7 +40,15 @@ test('scope: image, initfs, config, settings and sources count; build/, run/ and
   assert.equal(scope.classify('/inst/build/mount/__ROOT/metadata'), null);
   assert.equal(scope.classify('/inst/run/mount/__ROOT/x'), null);
   assert.equal(scope.classify('/inst/README.md'), null);
-  for (const name of ['.app.c.swp', '.x.swo', '4913', 'app.c~', '.#app.c', '#app.c#', '.Occlum.json.tmp-123-1700000000000']) {
+  for (const name of [
+    '.app.c.swp',
+    '.x.swo',
+    '4913',
+    'app.c~',
+    '.#app.c',
+    '#app.c#',
+    '.Occlum.json.tmp-123-1700000000000',
+  ]) {
     assert.ok(isEditorTemp(name), name);
     assert.equal(scope.classify(`/inst/image/bin/${name}`), null, name);
   }
@@ -65,8 +73,15 @@ test('settings: defaults without a file, full shape with comments', () => {
     );
     const loaded = loadSettings(dir);
     assert.deepEqual(loaded.settings, {
-      prebuild: 'make', watch: ['src/**/*.c'], autoBuild: false, autoRerun: true, debounceMs: 60, occlumVersion: null,
-      bom: [], bomIncludeDirs: [], keepRun: false,
+      prebuild: 'make',
+      watch: ['src/**/*.c'],
+      autoBuild: false,
+      autoRerun: true,
+      debounceMs: 60,
+      occlumVersion: null,
+      bom: [],
+      bomIncludeDirs: [],
+      keepRun: false,
     });
     assert.equal(loaded.sources[0]!.base, join(dir, 'src'));
   } finally {
@@ -76,12 +91,15 @@ test('settings: defaults without a file, full shape with comments', () => {
 
 test('settings: malformed files give file:line:col, what and how to fix', () => {
   const bad = (text: string, re: RegExp) => {
-    assert.throws(() => parseSettings(text, 'S.json'), (err: unknown) => {
-      assert.ok(err instanceof SettingsError);
-      assert.match(err.message, re);
-      assert.match(err.message, /^S\.json:\d+:\d+: /);
-      return true;
-    });
+    assert.throws(
+      () => parseSettings(text, 'S.json'),
+      (err: unknown) => {
+        assert.ok(err instanceof SettingsError);
+        assert.match(err.message, re);
+        assert.match(err.message, /^S\.json:\d+:\d+: /);
+        return true;
+      },
+    );
   };
   bad('{ "prebuild": "make", ', /not valid JSON/);
   bad('[1]', /must be a JSON object/);
@@ -111,11 +129,14 @@ test('change sets: net effect per path, merged across sets', () => {
   acc.add('/i/Occlum.json', 'Occlum.json', 'config', 'change', 4);
   const s1 = acc.take()!;
   assert.equal(acc.take(), null);
-  assert.deepEqual(s1.entries.map((e) => [e.rel, e.kind, e.isDir]), [
-    ['Occlum.json', 'changed', false],
-    ['image/a', 'added', false],
-    ['image/d', 'added', true],
-  ]);
+  assert.deepEqual(
+    s1.entries.map((e) => [e.rel, e.kind, e.isDir]),
+    [
+      ['Occlum.json', 'changed', false],
+      ['image/a', 'added', false],
+      ['image/d', 'added', true],
+    ],
+  );
   assert.equal(s1.events, 4);
   acc.add('/i/image/a', 'image/a', 'image', 'unlink', 5);
   const merged = mergeChangeSets([s1, acc.take()!])!;
@@ -127,17 +148,30 @@ test('change sets: net effect per path, merged across sets', () => {
 
 test('causes: build-time messages (spec 2.6) map to config paths', () => {
   const c = (line: string) => causeFromOutput(['Building new image...', line, 'make: *** Error 2']);
-  assert.deepEqual(c('init_num_of_threads: Some(64), max_num_of_threads: 32, wrong configuration')?.configPath, ['resource_limits', 'init_num_of_threads']);
-  assert.deepEqual(c('The kernel_space_heap_size "32XB" is not correct.')?.configPath, ['resource_limits', 'kernel_space_heap_size']);
+  assert.deepEqual(c('init_num_of_threads: Some(64), max_num_of_threads: 32, wrong configuration')?.configPath, [
+    'resource_limits',
+    'init_num_of_threads',
+  ]);
+  assert.deepEqual(c('The kernel_space_heap_size "32XB" is not correct.')?.configPath, [
+    'resource_limits',
+    'kernel_space_heap_size',
+  ]);
   assert.deepEqual(c('The user_space_size "1" is not correct.')?.configPath, ['resource_limits', 'user_space_size']);
-  assert.deepEqual(c('user_space_size: "2GB", user_space_max_size: Some("1GB"), wrong configuration')?.configPath, ['resource_limits', 'user_space_size']);
+  assert.deepEqual(c('user_space_size: "2GB", user_space_max_size: Some("1GB"), wrong configuration')?.configPath, [
+    'resource_limits',
+    'user_space_size',
+  ]);
   assert.deepEqual(c('The disk_size must be specified for Ext2.')?.configPath, ['mount']);
   assert.deepEqual(c('Mount configuration invalid: Err("bad target")')?.configPath, ['mount']);
   assert.deepEqual(
-    c("thread 'main' panicked at 'It is not a valid Occlum configuration file.: Error(\"missing field `feature`\", line: 58, column: 1)', src/main.rs:12:5")?.configPath,
+    c(
+      "thread 'main' panicked at 'It is not a valid Occlum configuration file.: Error(\"missing field `feature`\", line: 58, column: 1)', src/main.rs:12:5",
+    )?.configPath,
     ['feature'],
   );
-  const syntax = c("thread 'main' panicked at 'It is not a valid Occlum configuration file.: Error(\"trailing comma\", line: 3, column: 5)', src/main.rs:1:1");
+  const syntax = c(
+    "thread 'main' panicked at 'It is not a valid Occlum configuration file.: Error(\"trailing comma\", line: 3, column: 5)', src/main.rs:1:1",
+  );
   assert.match(syntax!.message, /line 3, column 5: trailing comma/);
   assert.deepEqual(c('The value of "ProdID" is out of range.')?.configPath, ['metadata', 'product_id']);
   assert.deepEqual(c('Maximum number of TCS is not correct.')?.configPath, ['resource_limits', 'max_num_of_threads']);
@@ -146,15 +180,30 @@ test('causes: build-time messages (spec 2.6) map to config paths', () => {
   assert.match(fallback.message, /Error happened while signing/);
 });
 
-test('causes: runtime messages (spec 3.3) in the real log samples map to config paths', { skip: needsCorpus(LOG_SAMPLES) }, () => {
-  const lines = readFileSync(join(LOG_SAMPLES, 'occlum-log-samples.txt'), 'utf8').split('\n');
-  const find = (re: RegExp) => lines.find((l) => re.test(l)) ?? assert.fail(`no sample line matches ${re}`);
-  assert.deepEqual(causeFromOutput([find(/NOT a valid entry point/)])?.configPath, ['entry_points']);
-  assert.deepEqual(causeFromOutput([find(/failed to create process VM/)])?.configPath, ['resource_limits', 'user_space_size']);
-  assert.deepEqual(causeFromOutput(['[ERROR] New brk address is too high'])?.configPath, ['process', 'default_heap_size']);
-  assert.deepEqual(
-    causeFromOutput(['Failed to enter the enclave to execute a LibOS thread for host thread 7: error code 0x1003: Out of TCS.'])?.configPath,
-    ['resource_limits', 'max_num_of_threads'],
-  );
-  assert.deepEqual(causeFromOutput(['memory allocation of 1048576 bytes failed'])?.configPath, ['resource_limits', 'kernel_space_heap_size']);
-});
+test(
+  'causes: runtime messages (spec 3.3) in the real log samples map to config paths',
+  { skip: needsCorpus(LOG_SAMPLES) },
+  () => {
+    const lines = readFileSync(join(LOG_SAMPLES, 'occlum-log-samples.txt'), 'utf8').split('\n');
+    const find = (re: RegExp) => lines.find((l) => re.test(l)) ?? assert.fail(`no sample line matches ${re}`);
+    assert.deepEqual(causeFromOutput([find(/NOT a valid entry point/)])?.configPath, ['entry_points']);
+    assert.deepEqual(causeFromOutput([find(/failed to create process VM/)])?.configPath, [
+      'resource_limits',
+      'user_space_size',
+    ]);
+    assert.deepEqual(causeFromOutput(['[ERROR] New brk address is too high'])?.configPath, [
+      'process',
+      'default_heap_size',
+    ]);
+    assert.deepEqual(
+      causeFromOutput([
+        'Failed to enter the enclave to execute a LibOS thread for host thread 7: error code 0x1003: Out of TCS.',
+      ])?.configPath,
+      ['resource_limits', 'max_num_of_threads'],
+    );
+    assert.deepEqual(causeFromOutput(['memory allocation of 1048576 bytes failed'])?.configPath, [
+      'resource_limits',
+      'kernel_space_heap_size',
+    ]);
+  },
+);

@@ -13,7 +13,14 @@ export interface LineEditorProps {
   onChange?(value: string): void;
 }
 
-export function LineEditor({ initial = '', prompt = '', active = true, onSubmit, onCancel, onChange }: LineEditorProps) {
+export function LineEditor({
+  initial = '',
+  prompt = '',
+  active = true,
+  onSubmit,
+  onCancel,
+  onChange,
+}: LineEditorProps) {
   const [value, setValueState] = useState(initial);
   const [cursor, setCursorState] = useState(initial.length);
   // Keys can arrive faster than React re-renders (a fast typist, a pty test): read and write the

@@ -39,9 +39,34 @@ const STATE_APPEND_MAX: usize = 1 << 20;
 
 impl Warm {
     #[allow(clippy::too_many_arguments)]
-    pub fn new(o: &PackOpts, key_fp: String, root_mac: Tag, generation: u64, lists: Listings, nodes: Vec<Node>, names: Vec<String>, recs: Vec<Rec>, meta_plain: Vec<u8>, meta: pf::SealedPf) -> Warm {
+    pub fn new(
+        o: &PackOpts,
+        key_fp: String,
+        root_mac: Tag,
+        generation: u64,
+        lists: Listings,
+        nodes: Vec<Node>,
+        names: Vec<String>,
+        recs: Vec<Rec>,
+        meta_plain: Vec<u8>,
+        meta: pf::SealedPf,
+    ) -> Warm {
         let by_path = nodes.iter().enumerate().map(|(i, n)| (n.path.clone(), i)).collect();
-        Warm { src: o.src.clone(), out_root: o.out_root.clone(), key_fp, root_mac, generation, lists, nodes, names, recs, by_path, meta_plain, meta, state_appended: 0 }
+        Warm {
+            src: o.src.clone(),
+            out_root: o.out_root.clone(),
+            key_fp,
+            root_mac,
+            generation,
+            lists,
+            nodes,
+            names,
+            recs,
+            by_path,
+            meta_plain,
+            meta,
+            state_appended: 0,
+        }
     }
 }
 
@@ -59,7 +84,14 @@ fn plan(o: &PackOpts, w: &Warm, changed: &[String]) -> Option<Vec<Edit>> {
     let out = &o.out_root;
     // Nothing left over by an interrupted pack, the image is the one in memory, and its
     // `metadata` is not shared with another image through a hard link (it is written in place).
-    if [out.join(JOURNAL_FILE), out.join(META_RECOVERY), pending_mac_path(&o.mac_file)].iter().any(|p| p.symlink_metadata().is_ok()) {
+    if [
+        out.join(JOURNAL_FILE),
+        out.join(META_RECOVERY),
+        pending_mac_path(&o.mac_file),
+    ]
+    .iter()
+    .any(|p| p.symlink_metadata().is_ok())
+    {
         return None;
     }
     if stored_root_mac(out) != Some(w.root_mac) || std::fs::symlink_metadata(out.join("metadata")).ok()?.nlink() != 1 {
@@ -86,18 +118,36 @@ fn plan(o: &PackOpts, w: &Warm, changed: &[String]) -> Option<Vec<Edit>> {
         if (st.sig == w.recs[i].sig && st.mode == n.mode) || edits.iter().any(|e| e.node == i) {
             continue;
         }
-        let parent = if comps.len() == 1 { "/".to_string() } else { format!("/{}", comps[..comps.len() - 1].join("/")) };
-        edits.push(Edit { node: i, stat: st, parent, name: name.to_string() });
+        let parent = if comps.len() == 1 {
+            "/".to_string()
+        } else {
+            format!("/{}", comps[..comps.len() - 1].join("/"))
+        };
+        edits.push(Edit {
+            node: i,
+            stat: st,
+            parent,
+            name: name.to_string(),
+        });
     }
     Some(edits)
 }
 
 /// Ok(None): not a warm case, nothing was touched. On Err the caller runs `recover`.
 pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Progress) -> Result<Option<PackResult>> {
-    let Some(edits) = plan(o, w, changed) else { return Ok(None) };
+    let Some(edits) = plan(o, w, changed) else {
+        return Ok(None);
+    };
     let inodes = w.nodes.len() as u64;
     if edits.is_empty() {
-        return Ok(Some(PackResult { root_mac: w.root_mac, files_packed: 0, files_reused: inodes, bytes: 0, ms: 0.0, inodes }));
+        return Ok(Some(PackResult {
+            root_mac: w.root_mac,
+            files_packed: 0,
+            files_reused: inodes,
+            bytes: 0,
+            ms: 0.0,
+            inodes,
+        }));
     }
     let crash = |step| o.crash_hook(step);
     let out = &o.out_root;
@@ -119,9 +169,21 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
     let mut recs = Vec::with_capacity(edits.len());
     let mut bytes = 0u64;
     for (e, name) in edits.iter().zip(&new_names) {
-        let n = Node { mode: e.stat.mode, sig: e.stat.sig, children: Vec::new(), host: w.nodes[e.node].host.clone(), path: w.nodes[e.node].path.clone(), ..w.nodes[e.node] };
+        let n = Node {
+            mode: e.stat.mode,
+            sig: e.stat.sig,
+            children: Vec::new(),
+            host: w.nodes[e.node].host.clone(),
+            path: w.nodes[e.node].path.clone(),
+            ..w.nodes[e.node]
+        };
         let (size, mac, sig) = write_inode(&n, out, name, &o.key, &mut gcm, o.fsync)?;
-        let rec = Rec { size, mac, sig, fp: [0; 16] };
+        let rec = Rec {
+            size,
+            mac,
+            sig,
+            fp: [0; 16],
+        };
         let off = n.id as usize * BLKSIZE;
         w.meta_plain[off..off + 112].copy_from_slice(&inode_record(&n, name, rec.size, 0, &mac));
         dirty.push(off..off + 112);
@@ -142,7 +204,10 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
     write_file(&out.join(META_RECOVERY), &j, o.fsync)?;
     let mp = out.join("metadata");
     let shown = mp.display().to_string();
-    let f = std::fs::OpenOptions::new().write(true).open(&mp).map_err(|e| Error::io(e, &shown))?;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&mp)
+        .map_err(|e| Error::io(e, &shown))?;
     let node0 = &old.last().expect("node 0 is always re-sealed").1;
     let mut flagged = node0.clone();
     flagged[93] = 1;
@@ -150,7 +215,13 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
     if o.fsync {
         f.sync_data().map_err(|e| Error::io(e, &shown))?;
     }
-    let write_node = |phys: u64| f.write_all_at(&w.meta.bytes[phys as usize * pf::NODE..][..pf::NODE], phys * pf::NODE as u64).map_err(|e| Error::io(e, &shown));
+    let write_node = |phys: u64| {
+        f.write_all_at(
+            &w.meta.bytes[phys as usize * pf::NODE..][..pf::NODE],
+            phys * pf::NODE as u64,
+        )
+        .map_err(|e| Error::io(e, &shown))
+    };
     let body: Vec<u64> = old.iter().map(|(p, _)| *p).filter(|&p| p != 0).collect();
     for (k, &phys) in body.iter().enumerate() {
         write_node(phys)?;
@@ -195,7 +266,14 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
     }
     let _ = std::fs::remove_file(out.join(JOURNAL_FILE));
     progress.add(1, 0);
-    Ok(Some(PackResult { root_mac, files_packed: edits.len() as u64, files_reused: inodes - edits.len() as u64, bytes, ms: 0.0, inodes }))
+    Ok(Some(PackResult {
+        root_mac,
+        files_packed: edits.len() as u64,
+        files_reused: inodes - edits.len() as u64,
+        bytes,
+        ms: 0.0,
+        inodes,
+    }))
 }
 
 fn write_state(o: &PackOpts, w: &mut Warm, appended: &str) -> Result<()> {
@@ -205,7 +283,8 @@ fn write_state(o: &PackOpts, w: &mut Warm, appended: &str) -> Result<()> {
     if w.state_appended <= STATE_APPEND_MAX {
         // One write: a cut-short append leaves entries without their commit line, which readers drop.
         if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(&path) {
-            f.write_all(appended.as_bytes()).map_err(|e| Error::io(e, &path.display().to_string()))?;
+            f.write_all(appended.as_bytes())
+                .map_err(|e| Error::io(e, &path.display().to_string()))?;
             if o.fsync {
                 f.sync_data().map_err(|e| Error::io(e, &path.display().to_string()))?;
             }

@@ -20,17 +20,31 @@ fn writes_stay_below_the_directory_descriptor() {
     f.write_all(b"x").unwrap();
     drop(f);
     assert_eq!(std::fs::read(dest.join("a/b/f")).unwrap(), b"x");
-    assert!(beneath::create(fd, "a/b/f", 0o600).unwrap_err().msg.contains("already exists"));
+    assert!(beneath::create(fd, "a/b/f", 0o600)
+        .unwrap_err()
+        .msg
+        .contains("already exists"));
     beneath::symlink(fd, "a/l", "/etc").unwrap();
     assert!(beneath::create(fd, "a/l", 0o600).is_err(), "created through a symlink");
     beneath::chmod_dir(fd, "a/b", 0o755).unwrap();
     // `a` becomes a symlink to outside: every write through it is refused.
     std::fs::rename(dest.join("a"), s.join("moved")).unwrap();
     std::os::unix::fs::symlink(&outside, dest.join("a")).unwrap();
-    for r in [beneath::mkdir(fd, "a/c").map(|_| ()), beneath::create(fd, "a/g", 0o600).map(|_| ()), beneath::symlink(fd, "a/m", "x"), beneath::chmod_dir(fd, "a", 0o700)] {
-        assert!(r.unwrap_err().msg.starts_with("a: is a symbolic link or not a directory any more"));
+    for r in [
+        beneath::mkdir(fd, "a/c").map(|_| ()),
+        beneath::create(fd, "a/g", 0o600).map(|_| ()),
+        beneath::symlink(fd, "a/m", "x"),
+        beneath::chmod_dir(fd, "a", 0o700),
+    ] {
+        assert!(r
+            .unwrap_err()
+            .msg
+            .starts_with("a: is a symbolic link or not a directory any more"));
     }
-    assert!(beneath::mkdir(fd, "a").unwrap_err().msg.contains("exists and is not a directory"));
+    assert!(beneath::mkdir(fd, "a")
+        .unwrap_err()
+        .msg
+        .contains("exists and is not a directory"));
     for bad in ["", "../x", "a/../x", "./x", "a//x", "/x"] {
         assert!(beneath::create(fd, bad, 0o600).is_err(), "{:?} accepted", bad);
     }

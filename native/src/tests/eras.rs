@@ -72,14 +72,42 @@ fn older_layouts_are_detected_and_read() {
         assert!(problems.is_empty(), "{:?}", problems);
         let v: Vec<(String, u32, u64, Vec<u8>)> = all
             .iter()
-            .map(|(p, i)| (p.clone(), i.typ, i.size, if i.typ == T_DIR { vec![] } else { fs.read_data(i, &mut g).unwrap() }))
+            .map(|(p, i)| {
+                (
+                    p.clone(),
+                    i.typ,
+                    i.size,
+                    if i.typ == T_DIR {
+                        vec![]
+                    } else {
+                        fs.read_data(i, &mut g).unwrap()
+                    },
+                )
+            })
             .collect();
-        (fs.layout.era, v, crate::verify::verify(root, &KeyMode::IntegrityOnly, Some(fs.root_mac), &Progress::new()).ok)
+        (
+            fs.layout.era,
+            v,
+            crate::verify::verify(root, &KeyMode::IntegrityOnly, Some(fs.root_mac), &Progress::new()).ok,
+        )
     };
     let mut reference = None;
-    for (name, rec, dirent, want) in [("now", 112, 264, "112-byte"), ("v72", 72, 264, "72-byte inode, u32 times"), ("v72old", 72, 260, "260-byte dirent"), ("v68", 68, 260, "68-byte")] {
+    for (name, rec, dirent, want) in [
+        ("now", 112, 264, "112-byte"),
+        ("v72", 72, 264, "72-byte inode, u32 times"),
+        ("v72old", 72, 260, "260-byte dirent"),
+        ("v68", 68, 260, "68-byte"),
+    ] {
         let root = s.join(&format!("{name}/__ROOT"));
-        let o = PackOpts { src: src.clone(), out_root: root.clone(), mac_file: s.join(&format!("{name}/.ROOT_MAC")), key: WriteKey::IntegrityOnly, incremental: false, fsync: false, crash_after: None };
+        let o = PackOpts {
+            src: src.clone(),
+            out_root: root.clone(),
+            mac_file: s.join(&format!("{name}/.ROOT_MAC")),
+            key: WriteKey::IntegrityOnly,
+            incremental: false,
+            fsync: false,
+            crash_after: None,
+        };
         pack(&o, &Progress::new()).unwrap();
         if rec != 112 {
             downgrade(&root, rec, dirent);

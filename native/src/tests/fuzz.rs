@@ -3,6 +3,7 @@
 //! '/', '..', NUL, hostile symlinks — and requires clean errors: no panic, no hang, bounded memory.
 //! Structural mutations are re-sealed with valid MACs (integrity-only keys are public), so the
 //! parsers behind the crypto see them too. FUZZ_ITERS (default 3000) and FUZZ_SEED tune it.
+use super::Rng;
 use super::{vectors, wamr, Scratch};
 use crate::crypto::Gcm;
 use crate::pf::{self, KeyMode, WriteKey};
@@ -12,7 +13,6 @@ use crate::union::Union;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use super::Rng;
 
 const HUGE: [u64; 6] = [u64::MAX, i64::MAX as u64, 1 << 40, 0xffff_ffff, 14_000_000_000, 1 << 33];
 
@@ -78,8 +78,12 @@ fn mutate_pf(rng: &mut Rng, raw: &[u8], io: bool, g: &mut Gcm) -> (Vec<u8>, Opti
 /// Rewrite the plaintext of an integrity-only PF in `root` through `f`, re-sealed.
 fn reseal(root: &Path, name: &str, g: &mut Gcm, f: impl FnOnce(&mut Vec<u8>)) {
     let p = root.join(name);
-    let Ok(pf) = pf::open_path(&p, &KeyMode::IntegrityOnly, g) else { return };
-    let Ok(mut data) = pf.read_all(g, &mut |_| {}) else { return };
+    let Ok(pf) = pf::open_path(&p, &KeyMode::IntegrityOnly, g) else {
+        return;
+    };
+    let Ok(mut data) = pf.read_all(g, &mut |_| {}) else {
+        return;
+    };
     f(&mut data);
     let (bytes, _) = pf::write_pf(name, &data, &WriteKey::IntegrityOnly, g).unwrap();
     std::fs::write(p, bytes).unwrap();
@@ -92,7 +96,11 @@ fn put_u32(d: &mut [u8], off: usize, v: u32) {
 }
 
 fn mutate_image(rng: &mut Rng, root: &Path, g: &mut Gcm) {
-    let mut names: Vec<String> = std::fs::read_dir(root).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.len() == 32).collect();
+    let mut names: Vec<String> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.len() == 32)
+        .collect();
     names.sort();
     let dirs = ["02000000000000000000000000000000", "03000000000000000000000000000000"];
     for _ in 0..rng.below(3) + 1 {
@@ -118,7 +126,11 @@ fn mutate_image(rng: &mut Rng, root: &Path, g: &mut Gcm) {
             }
             3 => {
                 // Cycle: an entry pointing at the root, at the directory itself, or out of range.
-                let (dir, r, id) = (dirs[rng.below(2)], rng.next() as usize, *rng.pick(&[2u32, 3, 0, 1, 1023, 1025, u32::MAX]));
+                let (dir, r, id) = (
+                    dirs[rng.below(2)],
+                    rng.next() as usize,
+                    *rng.pick(&[2u32, 3, 0, 1, 1023, 1025, u32::MAX]),
+                );
                 reseal(root, dir, g, |d| {
                     let k = 2 + r % (d.len() / 264).saturating_sub(2).max(1);
                     put_u32(d, k * 264, id);
@@ -130,12 +142,12 @@ fn mutate_image(rng: &mut Rng, root: &Path, g: &mut Gcm) {
                 let names: [&[u8]; 6] = [b"a/b\0", b"..\0", b".\0", b"\0", b"\xff\xfe\0", b"x"];
                 let name: &[u8] = names[rng.below(6)];
                 reseal(root, dir, g, |d| {
-                let k = r % (d.len() / 264 + 1);
-                let off = k * 264 + 4;
-                if off + 256 <= d.len() {
-                    d[off..off + 256].fill(if name == b"x" { b'x' } else { 0 });
-                    d[off..off + name.len()].copy_from_slice(name);
-                }
+                    let k = r % (d.len() / 264 + 1);
+                    let off = k * 264 + 4;
+                    if off + 256 <= d.len() {
+                        d[off..off + 256].fill(if name == b"x" { b'x' } else { 0 });
+                        d[off..off + name.len()].copy_from_slice(name);
+                    }
                 })
             }
             5 => {
@@ -167,7 +179,10 @@ fn mutate_image(rng: &mut Rng, root: &Path, g: &mut Gcm) {
                 // Swap two inode files.
                 let a = rng.pick(&names).clone();
                 let b = rng.pick(&names).clone();
-                let (da, db) = (std::fs::read(root.join(&a)).unwrap_or_default(), std::fs::read(root.join(&b)).unwrap_or_default());
+                let (da, db) = (
+                    std::fs::read(root.join(&a)).unwrap_or_default(),
+                    std::fs::read(root.join(&b)).unwrap_or_default(),
+                );
                 let _ = std::fs::write(root.join(&a), db);
                 let _ = std::fs::write(root.join(&b), da);
             }
@@ -185,7 +200,10 @@ fn exercise_image(root: &Path, run: &Path, g: &mut Gcm) {
         }
         let _ = fs.lookup("/a/b/../c", g);
         if let Ok(runfs) = Sefs::open(run, &KeyMode::IntegrityOnly, g) {
-            let u = Union { image: std::sync::Arc::new(fs), run: std::sync::Arc::new(runfs) };
+            let u = Union {
+                image: std::sync::Arc::new(fs),
+                run: std::sync::Arc::new(runfs),
+            };
             let _ = u.walk(g);
             let _ = u.list("/", g);
             let _ = u.binding(g);
@@ -197,29 +215,56 @@ fn exercise_image(root: &Path, run: &Path, g: &mut Gcm) {
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
 #[test]
 fn fuzz_mutations() {
-    let iters: usize = std::env::var("FUZZ_ITERS").ok().and_then(|s| s.parse().ok()).unwrap_or(3000);
-    let seed: u64 = std::env::var("FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_0cc1);
+    let iters: usize = std::env::var("FUZZ_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000);
+    let seed: u64 = std::env::var("FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_0cc1);
     let mut rng = Rng(seed | 1);
     let mut g = Gcm::new();
-    let pfs: Vec<(String, Vec<u8>, KeyMode)> = ["io-pattern", "io-3073", "io-1", "uk-pattern", "sim-dbg-100", "io-interrupted"]
-        .iter()
-        .map(|n| {
-            let mode = if n.starts_with("io") {
-                KeyMode::IntegrityOnly
-            } else if n.starts_with("uk") {
-                KeyMode::UserKey(crate::crypto::parse_hex("00112233445566778899aabbccddeeff").unwrap().try_into().unwrap())
-            } else {
-                KeyMode::SimAuto(pf::SimIdentity { mrsigner: pf::DEFAULT_MRSIGNER, prod_id: 0, isv_svn: 0, debug: true })
-            };
-            (n.to_string(), std::fs::read(vectors().join(n)).unwrap(), mode)
-        })
-        .collect();
+    let pfs: Vec<(String, Vec<u8>, KeyMode)> = [
+        "io-pattern",
+        "io-3073",
+        "io-1",
+        "uk-pattern",
+        "sim-dbg-100",
+        "io-interrupted",
+    ]
+    .iter()
+    .map(|n| {
+        let mode = if n.starts_with("io") {
+            KeyMode::IntegrityOnly
+        } else if n.starts_with("uk") {
+            KeyMode::UserKey(
+                crate::crypto::parse_hex("00112233445566778899aabbccddeeff")
+                    .unwrap()
+                    .try_into()
+                    .unwrap(),
+            )
+        } else {
+            KeyMode::SimAuto(pf::SimIdentity {
+                mrsigner: pf::DEFAULT_MRSIGNER,
+                prod_id: 0,
+                isv_svn: 0,
+                debug: true,
+            })
+        };
+        (n.to_string(), std::fs::read(vectors().join(n)).unwrap(), mode)
+    })
+    .collect();
     // A small image with a run layer over it, and a copy of the real image's smaller files.
     let s = Scratch::new("fuzz");
     let src = s.join("src");
@@ -227,10 +272,26 @@ fn fuzz_mutations() {
     std::fs::write(src.join("a/f"), vec![5u8; 9000]).unwrap();
     std::fs::write(src.join("a/b/g"), b"g").unwrap();
     std::os::unix::fs::symlink("../../x", src.join("a/l")).unwrap();
-    let o = crate::pack::PackOpts { src: src.clone(), out_root: s.join("base/__ROOT"), mac_file: s.join("base/.ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: false, fsync: false, crash_after: None };
+    let o = crate::pack::PackOpts {
+        src: src.clone(),
+        out_root: s.join("base/__ROOT"),
+        mac_file: s.join("base/.ROOT_MAC"),
+        key: WriteKey::IntegrityOnly,
+        incremental: false,
+        fsync: false,
+        crash_after: None,
+    };
     crate::pack::pack(&o, &Progress::new()).unwrap();
     std::fs::write(src.join(".ufs.wh.zz"), b"").unwrap();
-    crate::pack::pack(&crate::pack::PackOpts { out_root: s.join("baserun/__ROOT"), mac_file: s.join("baserun/.ROOT_MAC"), ..o }, &Progress::new()).unwrap();
+    crate::pack::pack(
+        &crate::pack::PackOpts {
+            out_root: s.join("baserun/__ROOT"),
+            mac_file: s.join("baserun/.ROOT_MAC"),
+            ..o
+        },
+        &Progress::new(),
+    )
+    .unwrap();
     let bases = [s.join("base/__ROOT"), wamr().join("build/mount/__ROOT")];
     let mut slowest = Duration::ZERO;
     let mut errors = 0usize;
@@ -272,6 +333,9 @@ fn fuzz_mutations() {
         assert!(el < Duration::from_secs(10), "iteration {i} (seed {seed}) took {el:?}");
     }
     let rss = peak_rss_kb();
-    eprintln!("fuzz: {iters} iterations, {errors} PF cases refused cleanly, slowest {slowest:?}, peak RSS {} MiB", rss / 1024);
+    eprintln!(
+        "fuzz: {iters} iterations, {errors} PF cases refused cleanly, slowest {slowest:?}, peak RSS {} MiB",
+        rss / 1024
+    );
     assert!(rss < 1024 * 1024, "peak RSS {} KiB", rss);
 }

@@ -1,14 +1,14 @@
-mod pf_vectors;
-mod real_image;
-mod pack_verify;
-mod fuzz;
+mod beneath;
 mod eras;
+mod fuzz;
 mod pack_hint;
+mod pack_verify;
 mod pack_warm;
 mod pf_stream;
+mod pf_vectors;
 mod read_range;
+mod real_image;
 mod special_files;
-mod beneath;
 
 use std::path::PathBuf;
 
@@ -39,7 +39,12 @@ impl Scratch {
     pub fn new(tag: &str) -> Scratch {
         use std::sync::atomic::{AtomicU32, Ordering};
         static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!("occlum-studio-test-{}-{}-{}", tag, std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let p = std::env::temp_dir().join(format!(
+            "occlum-studio-test-{}-{}-{}",
+            tag,
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         Scratch(p)
@@ -84,7 +89,11 @@ impl Rng {
         self.0.wrapping_mul(0x2545F4914F6CDD1D)
     }
     pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
     pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
         &v[self.below(v.len())]

@@ -19,14 +19,29 @@ fn source_tree(dir: &Path, at: &str, out: &mut Tree) {
     for e in std::fs::read_dir(dir).unwrap() {
         let e = e.unwrap();
         let name = e.file_name().into_string().unwrap();
-        let path = if at == "/" { format!("/{name}") } else { format!("{at}/{name}") };
+        let path = if at == "/" {
+            format!("/{name}")
+        } else {
+            format!("{at}/{name}")
+        };
         let m = std::fs::symlink_metadata(e.path()).unwrap();
         let mode = (m.permissions().mode() & 0o777) as u16;
         if m.is_dir() {
             out.insert(path.clone(), (T_DIR, mode, vec![], 0));
             source_tree(&e.path(), &path, out);
         } else if m.file_type().is_symlink() {
-            out.insert(path, (T_SYMLINK, mode, std::fs::read_link(e.path()).unwrap().into_os_string().into_encoded_bytes(), 1));
+            out.insert(
+                path,
+                (
+                    T_SYMLINK,
+                    mode,
+                    std::fs::read_link(e.path())
+                        .unwrap()
+                        .into_os_string()
+                        .into_encoded_bytes(),
+                    1,
+                ),
+            );
         } else {
             out.insert(path, (T_FILE, mode, std::fs::read(e.path()).unwrap(), m.nlink() as u16));
         }
@@ -40,8 +55,20 @@ fn image_tree(root: &Path, km: &KeyMode) -> Tree {
     assert!(problems.is_empty());
     let mut t = Tree::new();
     for (path, i) in entries.into_iter().skip(1) {
-        let data = if i.typ == T_DIR { vec![] } else { fs.read_data(&i, &mut g).unwrap() };
-        t.insert(path, (i.typ, if i.typ == T_SYMLINK { 0o777 } else { i.mode }, data, if i.typ == T_DIR { 0 } else { i.nlinks }));
+        let data = if i.typ == T_DIR {
+            vec![]
+        } else {
+            fs.read_data(&i, &mut g).unwrap()
+        };
+        t.insert(
+            path,
+            (
+                i.typ,
+                if i.typ == T_SYMLINK { 0o777 } else { i.mode },
+                data,
+                if i.typ == T_DIR { 0 } else { i.nlinks },
+            ),
+        );
     }
     t
 }
@@ -59,8 +86,16 @@ fn src_tree(src: &Path) -> Tree {
 
 fn check(out: &Path, km: &KeyMode, mac: Tag, src: &Path, what: &str) {
     let v = verify(out, km, Some(mac), &Progress::new());
-    assert!(v.ok, "{what}: {:?}", v.problems.iter().map(|p| &p.message).collect::<Vec<_>>());
-    assert_eq!(image_tree(out, km), src_tree(src), "{what}: image tree differs from the source");
+    assert!(
+        v.ok,
+        "{what}: {:?}",
+        v.problems.iter().map(|p| &p.message).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        image_tree(out, km),
+        src_tree(src),
+        "{what}: image tree differs from the source"
+    );
 }
 
 fn hinted(o: &PackOpts, changed: &[&str]) -> crate::pack::PackResult {
@@ -83,7 +118,15 @@ fn hinted_incremental_tracks_edits_adds_deletes_renames() {
         std::fs::write(src.join("a/b/two"), b"two").unwrap();
         std::os::unix::fs::symlink("../c/f1", src.join("a/link")).unwrap();
         let out = s.join("__ROOT");
-        let o = PackOpts { src: src.clone(), out_root: out.clone(), mac_file: s.join(".ROOT_MAC"), key, incremental: true, fsync: false, crash_after: None };
+        let o = PackOpts {
+            src: src.clone(),
+            out_root: out.clone(),
+            mac_file: s.join(".ROOT_MAC"),
+            key,
+            incremental: true,
+            fsync: false,
+            crash_after: None,
+        };
         // The first pack walks everything (no listings yet, even with a hint).
         let r = hinted(&o, &["a/one"]);
         check(&out, &km, r.root_mac, &src, "first pack");
@@ -149,7 +192,15 @@ fn wrong_hint_misses_changes_but_keeps_the_image_consistent() {
         std::fs::write(src.join(format!("d/f{i}")), format!("file {i}")).unwrap();
     }
     let out = s.join("__ROOT");
-    let o = PackOpts { src: src.clone(), out_root: out.clone(), mac_file: s.join(".ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: true, fsync: false, crash_after: None };
+    let o = PackOpts {
+        src: src.clone(),
+        out_root: out.clone(),
+        mac_file: s.join(".ROOT_MAC"),
+        key: WriteKey::IntegrityOnly,
+        incremental: true,
+        fsync: false,
+        crash_after: None,
+    };
     let r0 = hinted(&o, &[]);
     let before = image_tree(&out, &km);
     // Unhinted: an edit, an add and a delete; the hint names something else.
@@ -164,13 +215,18 @@ fn wrong_hint_misses_changes_but_keeps_the_image_consistent() {
     let got = image_tree(&out, &km);
     let mut want = before.clone();
     want.get_mut("/d/f3").unwrap().2 = b"edited and hinted".to_vec();
-    assert_eq!(got, want, "only the hinted change is packed; the unhinted ones are missed, not half-applied");
+    assert_eq!(
+        got, want,
+        "only the hinted change is packed; the unhinted ones are missed, not half-applied"
+    );
     // A pack without a hint walks the tree and catches up.
     let r = pack_hinted(&o, None, &Progress::new()).unwrap();
     check(&out, &km, r.root_mac, &src, "unhinted pack after a wrong hint");
     // A hint that leaves the source is refused before anything is written; the image stays.
     let ch = vec!["../outside".to_string()];
-    let e = pack_hinted(&o, Some(&ch), &Progress::new()).err().expect("`..` in a hint is refused");
-    assert!(e.to_string().contains("..") , "{e}");
+    let e = pack_hinted(&o, Some(&ch), &Progress::new())
+        .err()
+        .expect("`..` in a hint is refused");
+    assert!(e.to_string().contains(".."), "{e}");
     check(&out, &km, r.root_mac, &src, "after a refused hint");
 }

@@ -21,9 +21,25 @@ fn verify_real_image_reports_exactly_the_missing_files() {
     let p = Progress::new();
     let r = verify(&real_root(), &KeyMode::IntegrityOnly, Some(real_mac()), &p);
     assert_eq!(r.root_mac, Some(real_mac()));
-    let mut missing: Vec<&str> = r.problems.iter().map(|p| { assert_eq!(p.kind, "missing", "{}", p.message); p.path.as_str() }).collect();
+    let mut missing: Vec<&str> = r
+        .problems
+        .iter()
+        .map(|p| {
+            assert_eq!(p.kind, "missing", "{}", p.message);
+            p.path.as_str()
+        })
+        .collect();
     missing.sort();
-    assert_eq!(missing, ["/bin/mywamrc", "/bin/wamrc", "/lib/libstdc++.so.6", "/opt/occlum/glibc/lib/libc.so.6", "/opt/occlum/glibc/lib/libm.so.6"]);
+    assert_eq!(
+        missing,
+        [
+            "/bin/mywamrc",
+            "/bin/wamrc",
+            "/lib/libstdc++.so.6",
+            "/opt/occlum/glibc/lib/libc.so.6",
+            "/opt/occlum/glibc/lib/libm.so.6"
+        ]
+    );
     assert_eq!(r.files, 36); // metadata + 35 inodes
     assert!(r.note.is_some());
     assert_eq!(p.done.load(std::sync::atomic::Ordering::Relaxed), 35);
@@ -48,10 +64,18 @@ fn tampering_is_reported_by_path_and_node() {
     std::fs::write(&h, b).unwrap();
     // Swap two same-size inode files: each is intact but named wrongly.
     let r = verify(&root, &KeyMode::IntegrityOnly, Some(real_mac()), &Progress::new());
-    let wasm = r.problems.iter().find(|p| p.path == "/bin/hello.wasm").expect("hello.wasm reported");
+    let wasm = r
+        .problems
+        .iter()
+        .find(|p| p.path == "/bin/hello.wasm")
+        .expect("hello.wasm reported");
     assert_eq!((wasm.kind, wasm.node), ("corrupt", Some(5)));
     assert_eq!(wasm.host_file.as_deref(), Some("05000000000000000000000000000000"));
-    let hosts = r.problems.iter().find(|p| p.path == "/etc/hosts").expect("hosts reported");
+    let hosts = r
+        .problems
+        .iter()
+        .find(|p| p.path == "/etc/hosts")
+        .expect("hosts reported");
     assert_eq!((hosts.kind, hosts.node), ("corrupt", Some(0)));
     // Forging the PF MAC (possible: integrity-only GMAC key is public) moves the break up a level.
     let mut g = Gcm::new();
@@ -74,7 +98,13 @@ fn stage_source(dst: &Path) {
     for d in ["dev", "host", "proc", "root", "tmp"] {
         std::fs::create_dir_all(dst.join(d)).unwrap();
     }
-    for f in ["bin/mywamrc", "bin/wamrc", "lib/libstdc++.so.6", "opt/occlum/glibc/lib/libc.so.6", "opt/occlum/glibc/lib/libm.so.6"] {
+    for f in [
+        "bin/mywamrc",
+        "bin/wamrc",
+        "lib/libstdc++.so.6",
+        "opt/occlum/glibc/lib/libc.so.6",
+        "opt/occlum/glibc/lib/libm.so.6",
+    ] {
         std::fs::write(dst.join(f), b"placeholder for a file missing from the fixture").unwrap();
     }
     let l = dst.join("opt/occlum/glibc/lib/ld-linux-x86-64.so.2");
@@ -99,7 +129,15 @@ fn packing_image_dir_reproduces_the_real_inode_files() {
     stage_source(&src);
     let out = s.join("build/mount/__ROOT");
     let macf = s.join("build/mount/.ROOT_MAC");
-    let opts = PackOpts { src: src.clone(), out_root: out.clone(), mac_file: macf.clone(), key: WriteKey::IntegrityOnly, incremental: false, fsync: false, crash_after: None };
+    let opts = PackOpts {
+        src: src.clone(),
+        out_root: out.clone(),
+        mac_file: macf.clone(),
+        key: WriteKey::IntegrityOnly,
+        incremental: false,
+        fsync: false,
+        crash_after: None,
+    };
     let r = pack(&opts, &Progress::new()).unwrap();
     assert_eq!(r.inodes, 35);
     let mut same = 0;
@@ -128,7 +166,13 @@ fn packing_image_dir_reproduces_the_real_inode_files() {
     for &i in &diffs {
         let (id, off) = (i / 128, i % 128);
         // Inodes 6, 7, 0x13, 0x1d, 0x1f are the placeholders for the files missing from the copy.
-        assert!((28..32).contains(&off) || [8, 6, 7, 0x13, 0x1d, 0x1f].contains(&id), "unexpected metadata difference at {} (inode {}, offset {})", i, id, off);
+        assert!(
+            (28..32).contains(&off) || [8, 6, 7, 0x13, 0x1d, 0x1f].contains(&id),
+            "unexpected metadata difference at {} (inode {}, offset {})",
+            i,
+            id,
+            off
+        );
     }
     assert!(diffs.iter().any(|&i| i % 128 >= 28 && i % 128 < 32));
     // The packed image verifies against the .ROOT_MAC it wrote.
@@ -138,7 +182,11 @@ fn packing_image_dir_reproduces_the_real_inode_files() {
     assert!(v.ok, "{:?}", v.problems.iter().map(|p| &p.message).collect::<Vec<_>>());
     // Determinism: packing again gives the same root MAC.
     let s2 = Scratch::new("repro2");
-    let o2 = PackOpts { out_root: s2.join("__ROOT"), mac_file: s2.join(".ROOT_MAC"), ..opts };
+    let o2 = PackOpts {
+        out_root: s2.join("__ROOT"),
+        mac_file: s2.join(".ROOT_MAC"),
+        ..opts
+    };
     assert_eq!(pack(&o2, &Progress::new()).unwrap().root_mac, r.root_mac);
 }
 
@@ -170,7 +218,15 @@ fn pack_modes_links_incremental_and_crash_safety() {
         tree(&src);
         let out = s.join("__ROOT");
         let macf = s.join(".ROOT_MAC");
-        let o = PackOpts { src: src.clone(), out_root: out.clone(), mac_file: macf.clone(), key, incremental: true, fsync: false, crash_after: None };
+        let o = PackOpts {
+            src: src.clone(),
+            out_root: out.clone(),
+            mac_file: macf.clone(),
+            key,
+            incremental: true,
+            fsync: false,
+            crash_after: None,
+        };
         let r1 = pack(&o, &Progress::new()).unwrap();
         assert_eq!(r1.files_reused, 0);
         let mut g = Gcm::new();
@@ -179,13 +235,19 @@ fn pack_modes_links_incremental_and_crash_safety() {
         let hard = fs.lookup("/hard", &mut g).unwrap();
         assert_eq!((one.id, one.nlinks), (hard.id, 2));
         assert_eq!(fs.lookup("/a/b/two", &mut g).unwrap().mode, 0o600);
-        assert_eq!(fs.read_data(&fs.lookup("/a/link", &mut g).unwrap(), &mut g).unwrap(), b"../zero");
+        assert_eq!(
+            fs.read_data(&fs.lookup("/a/link", &mut g).unwrap(), &mut g).unwrap(),
+            b"../zero"
+        );
         assert_eq!(fs.lookup("/empty", &mut g).unwrap().blocks, 2);
         assert_eq!(read(&out, &km, &format!("/{}", "x".repeat(255))), b"long name");
         // Incremental: change one file; only it, its directory chain and metadata are rewritten.
         std::fs::write(src.join("a/b/two"), b"TWO!").unwrap();
         let r2 = pack(&o, &Progress::new()).unwrap();
-        assert_eq!(r2.files_packed, 1, "only the changed file is rewritten (dirs unchanged)");
+        assert_eq!(
+            r2.files_packed, 1,
+            "only the changed file is rewritten (dirs unchanged)"
+        );
         assert!(r2.files_reused >= 8);
         assert_eq!(read(&out, &km, "/a/b/two"), b"TWO!");
         assert!(verify(&out, &km, Some(r2.root_mac), &Progress::new()).ok);
@@ -197,23 +259,65 @@ fn pack_modes_links_incremental_and_crash_safety() {
         // .ROOT_MAC (after recovery, which every pack and open runs first).
         for (step, incremental) in (1..=4).flat_map(|s| [(s, true), (s, false)]) {
             let step: u32 = step;
-            std::fs::write(src.join("a/one"), vec![step as u8 + if incremental { 0 } else { 100 }; 5000]).unwrap();
+            std::fs::write(
+                src.join("a/one"),
+                vec![step as u8 + if incremental { 0 } else { 100 }; 5000],
+            )
+            .unwrap();
             let before = std::fs::read_to_string(&macf).unwrap();
-            let e = pack(&PackOpts { crash_after: Some(step), ..PackOpts { src: src.clone(), out_root: out.clone(), mac_file: macf.clone(), key, incremental, fsync: false, crash_after: None } }, &Progress::new());
+            let e = pack(
+                &PackOpts {
+                    crash_after: Some(step),
+                    ..PackOpts {
+                        src: src.clone(),
+                        out_root: out.clone(),
+                        mac_file: macf.clone(),
+                        key,
+                        incremental,
+                        fsync: false,
+                        crash_after: None,
+                    }
+                },
+                &Progress::new(),
+            );
             assert!(e.is_err());
             crate::pack::recover(&out, &macf, true).unwrap();
             let mac = parse_dashed16(&std::fs::read_to_string(&macf).unwrap()).unwrap();
             let v = verify(&out, &km, Some(mac), &Progress::new());
-            assert!(v.ok, "step {step}: {:?}", v.problems.iter().map(|p| &p.message).collect::<Vec<_>>());
+            assert!(
+                v.ok,
+                "step {step}: {:?}",
+                v.problems.iter().map(|p| &p.message).collect::<Vec<_>>()
+            );
             let content = read(&out, &km, "/a/one");
             if step <= 2 {
                 assert_eq!(mac_string(&mac), before.trim(), "step {step}: old image kept");
             } else {
-                assert_eq!(content, vec![step as u8 + if incremental { 0 } else { 100 }; 5000], "step {step}: new image completed");
+                assert_eq!(
+                    content,
+                    vec![step as u8 + if incremental { 0 } else { 100 }; 5000],
+                    "step {step}: new image completed"
+                );
             }
             // A following pack cleans up everything the crash left behind.
-            pack(&PackOpts { src: src.clone(), out_root: out.clone(), mac_file: macf.clone(), key, incremental: true, fsync: false, crash_after: None }, &Progress::new()).unwrap();
-            let leftovers: Vec<_> = std::fs::read_dir(&s.0).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.contains(".tmp-") || n.ends_with(".new")).collect();
+            pack(
+                &PackOpts {
+                    src: src.clone(),
+                    out_root: out.clone(),
+                    mac_file: macf.clone(),
+                    key,
+                    incremental: true,
+                    fsync: false,
+                    crash_after: None,
+                },
+                &Progress::new(),
+            )
+            .unwrap();
+            let leftovers: Vec<_> = std::fs::read_dir(&s.0)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n.contains(".tmp-") || n.ends_with(".new"))
+                .collect();
             assert!(leftovers.is_empty(), "{:?}", leftovers);
             // No orphan host files: exactly metadata, the pack state and one file per inode.
             let mut g = Gcm::new();
@@ -221,7 +325,11 @@ fn pack_modes_links_incremental_and_crash_safety() {
             let mut want: Vec<String> = fs.walk(&mut g).unwrap().0.iter().map(|(_, i)| i.host_file()).collect();
             want.sort();
             want.dedup();
-            let mut have: Vec<String> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.len() == 32).collect();
+            let mut have: Vec<String> = std::fs::read_dir(&out)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n.len() == 32)
+                .collect();
             have.sort();
             assert_eq!(have, want, "step {step} incremental {incremental}");
         }
@@ -234,7 +342,15 @@ fn pack_refuses_unrepresentable_input() {
     let src = s.join("src");
     std::fs::create_dir_all(&src).unwrap();
     // (Names over 255 bytes cannot exist on Linux file systems; the 255-byte limit is checked in scan.)
-    let o = PackOpts { src: src.clone(), out_root: s.join("__ROOT"), mac_file: s.join(".ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: false, fsync: false, crash_after: None };
+    let o = PackOpts {
+        src: src.clone(),
+        out_root: s.join("__ROOT"),
+        mac_file: s.join(".ROOT_MAC"),
+        key: WriteKey::IntegrityOnly,
+        incremental: false,
+        fsync: false,
+        crash_after: None,
+    };
     let _l = std::os::unix::net::UnixListener::bind(src.join("sock")).unwrap();
     let e = pack(&o, &Progress::new()).err().unwrap();
     assert!(e.msg.contains("socket"), "{}", e.msg);
@@ -243,10 +359,42 @@ fn pack_refuses_unrepresentable_input() {
     std::fs::remove_file(src.join("sock")).unwrap();
     std::fs::create_dir_all(s.join("precious")).unwrap();
     std::fs::write(s.join("precious/notes.txt"), b"keep me").unwrap();
-    let e = pack(&PackOpts { out_root: s.join("precious"), ..PackOpts { src: src.clone(), out_root: s.join("x"), mac_file: s.join(".ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: false, fsync: false, crash_after: None } }, &Progress::new()).err().unwrap();
+    let e = pack(
+        &PackOpts {
+            out_root: s.join("precious"),
+            ..PackOpts {
+                src: src.clone(),
+                out_root: s.join("x"),
+                mac_file: s.join(".ROOT_MAC"),
+                key: WriteKey::IntegrityOnly,
+                incremental: false,
+                fsync: false,
+                crash_after: None,
+            }
+        },
+        &Progress::new(),
+    )
+    .err()
+    .unwrap();
     assert!(e.msg.contains("refusing"), "{}", e.msg);
     assert_eq!(std::fs::read(s.join("precious/notes.txt")).unwrap(), b"keep me");
-    let e = pack(&PackOpts { mac_file: s.join("precious/notes.txt"), ..PackOpts { src: src.clone(), out_root: s.join("y"), mac_file: s.join("z"), key: WriteKey::IntegrityOnly, incremental: false, fsync: false, crash_after: None } }, &Progress::new()).err().unwrap();
+    let e = pack(
+        &PackOpts {
+            mac_file: s.join("precious/notes.txt"),
+            ..PackOpts {
+                src: src.clone(),
+                out_root: s.join("y"),
+                mac_file: s.join("z"),
+                key: WriteKey::IntegrityOnly,
+                incremental: false,
+                fsync: false,
+                crash_after: None,
+            }
+        },
+        &Progress::new(),
+    )
+    .err()
+    .unwrap();
     assert!(e.msg.contains("not a root MAC file"), "{}", e.msg);
 }
 
@@ -276,9 +424,25 @@ fn bench_verify_phases() {
     for key in [WriteKey::IntegrityOnly, WriteKey::UserKey([1u8; 16])] {
         let out = s.join("out");
         let _ = std::fs::remove_dir_all(&out);
-        pack(&PackOpts { src: src.clone(), out_root: out.clone(), mac_file: s.join("mac"), key, incremental: false, fsync: false, crash_after: None }, &Progress::new()).unwrap();
+        pack(
+            &PackOpts {
+                src: src.clone(),
+                out_root: out.clone(),
+                mac_file: s.join("mac"),
+                key,
+                incremental: false,
+                fsync: false,
+                crash_after: None,
+            },
+            &Progress::new(),
+        )
+        .unwrap();
         let _ = std::fs::remove_file(s.join("mac"));
-        let names: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).filter(|p| p.file_name().unwrap().len() == 32).collect();
+        let names: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().len() == 32)
+            .collect();
         let t = std::time::Instant::now();
         let mut n = 0;
         for p in &names {
@@ -298,7 +462,14 @@ fn bench_verify_phases() {
         assert!(r.ok);
         let par = t.elapsed();
         let mb = n as f64 / 1048576.0;
-        eprintln!("{:?}: {:.0} MiB; read only {:.0} MiB/s; read+verify 1 thread {:.0} MiB/s; verify() {:.0} MiB/s", km.describe(), mb, mb / read.as_secs_f64(), mb / one.as_secs_f64(), mb / par.as_secs_f64());
+        eprintln!(
+            "{:?}: {:.0} MiB; read only {:.0} MiB/s; read+verify 1 thread {:.0} MiB/s; verify() {:.0} MiB/s",
+            km.describe(),
+            mb,
+            mb / read.as_secs_f64(),
+            mb / one.as_secs_f64(),
+            mb / par.as_secs_f64()
+        );
     }
 }
 
@@ -308,11 +479,31 @@ fn incremental_into_a_hard_link_seeded_copy_leaves_the_original_intact() {
     let src = s.join("src");
     tree(&src);
     let a = s.join("a/__ROOT");
-    let ra = pack(&PackOpts { src: src.clone(), out_root: a.clone(), mac_file: s.join("a/.ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: true, fsync: false, crash_after: None }, &Progress::new()).unwrap();
+    let ra = pack(
+        &PackOpts {
+            src: src.clone(),
+            out_root: a.clone(),
+            mac_file: s.join("a/.ROOT_MAC"),
+            key: WriteKey::IntegrityOnly,
+            incremental: true,
+            fsync: false,
+            crash_after: None,
+        },
+        &Progress::new(),
+    )
+    .unwrap();
     let b = s.join("b/__ROOT");
     crate::pack::seed_from(&a, &b).unwrap();
     std::fs::write(src.join("zero"), b"now not empty").unwrap();
-    let ob = PackOpts { src: src.clone(), out_root: b.clone(), mac_file: s.join("b/.ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: true, fsync: false, crash_after: None };
+    let ob = PackOpts {
+        src: src.clone(),
+        out_root: b.clone(),
+        mac_file: s.join("b/.ROOT_MAC"),
+        key: WriteKey::IntegrityOnly,
+        incremental: true,
+        fsync: false,
+        crash_after: None,
+    };
     let rb = pack(&ob, &Progress::new()).unwrap();
     assert_eq!(rb.files_packed, 1);
     assert_eq!(read(&b, &KeyMode::IntegrityOnly, "/zero"), b"now not empty");

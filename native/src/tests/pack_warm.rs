@@ -13,7 +13,9 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u32).wrapping_mul(2654435761).rotate_left(seed as u32) as u8).collect()
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2654435761).rotate_left(seed as u32) as u8)
+        .collect()
 }
 
 #[test]
@@ -22,7 +24,12 @@ fn reseal_equals_a_fresh_seal_and_returns_the_replaced_nodes() {
     let len = 3072 + 40 * 96 * NODE - 1000;
     let old_data = pattern(len, 3);
     let mut data = old_data.clone();
-    let dirty = [100..140, 3072 + 5 * NODE + 10..3072 + 5 * NODE + 20, 3072 + 200 * NODE - 8..3072 + 200 * NODE + 8, len - 50..len];
+    let dirty = [
+        100..140,
+        3072 + 5 * NODE + 10..3072 + 5 * NODE + 20,
+        3072 + 200 * NODE - 8..3072 + 200 * NODE + 8,
+        len - 50..len,
+    ];
     for r in &dirty {
         data[r.clone()].iter_mut().for_each(|b| *b ^= 0x5a);
     }
@@ -31,13 +38,19 @@ fn reseal_equals_a_fresh_seal_and_returns_the_replaced_nodes() {
     let mut pf = SealedPf::seal("metadata", &old_data, &wk, &mut g).unwrap();
     let before = pf.bytes.clone();
     let old = pf.reseal(&data, &dirty, &wk, &mut g);
-    assert_eq!(pf.bytes, SealedPf::seal("metadata", &data, &wk, &mut g).unwrap().bytes, "integrity-only re-seal is byte-identical to a fresh seal");
+    assert_eq!(
+        pf.bytes,
+        SealedPf::seal("metadata", &data, &wk, &mut g).unwrap().bytes,
+        "integrity-only re-seal is byte-identical to a fresh seal"
+    );
     assert_eq!(old.last().unwrap().0, 0, "node 0 comes last");
     for (phys, image) in &old {
         assert_eq!(&before[*phys as usize * NODE..][..NODE], &image[..]);
     }
     // data nodes 5, 199, 200 and the last; MHTs 0, 2, 3 (the grandchild of 200's chain) and the last's; node 0
-    let changed: Vec<u64> = (0..(before.len() / NODE) as u64).filter(|&p| before[p as usize * NODE..][..NODE] != pf.bytes[p as usize * NODE..][..NODE]).collect();
+    let changed: Vec<u64> = (0..(before.len() / NODE) as u64)
+        .filter(|&p| before[p as usize * NODE..][..NODE] != pf.bytes[p as usize * NODE..][..NODE])
+        .collect();
     let mut returned: Vec<u64> = old.iter().map(|(p, _)| *p).collect();
     returned.sort();
     assert_eq!(changed, returned, "exactly the returned nodes changed");
@@ -58,7 +71,11 @@ fn reseal_equals_a_fresh_seal_and_returns_the_replaced_nodes() {
     let mut flagged = pf.bytes.clone();
     flagged[93] = 1;
     let f = pf::open_bytes("metadata", flagged, Some(journal), &km, &mut g).unwrap();
-    assert_eq!(f.read_all(&mut g, &mut |_| {}).unwrap(), old_data, "the journal brings back the previous file");
+    assert_eq!(
+        f.read_all(&mut g, &mut |_| {}).unwrap(),
+        old_data,
+        "the journal brings back the previous file"
+    );
 }
 
 fn read(root: &Path, km: &KeyMode, path: &str) -> Vec<u8> {
@@ -70,7 +87,11 @@ fn read(root: &Path, km: &KeyMode, path: &str) -> Vec<u8> {
 
 fn verified(out: &Path, km: &KeyMode, mac: &str, what: &str) {
     let v = verify(out, km, parse_dashed16(mac), &Progress::new());
-    assert!(v.ok, "{what}: {:?}", v.problems.iter().map(|p| &p.message).collect::<Vec<_>>());
+    assert!(
+        v.ok,
+        "{what}: {:?}",
+        v.problems.iter().map(|p| &p.message).collect::<Vec<_>>()
+    );
 }
 
 fn metadata_ino(out: &Path) -> u64 {
@@ -86,7 +107,10 @@ fn assert_no_leftovers(out: &Path, km: &KeyMode, what: &str) {
     want.extend(["metadata".to_string(), STATE_FILE.to_string()]);
     want.sort();
     want.dedup();
-    let mut have: Vec<String> = std::fs::read_dir(out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut have: Vec<String> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     have.sort();
     assert_eq!(have, want, "{what}");
 }
@@ -104,8 +128,22 @@ fn warm_edits_update_metadata_in_place_and_survive_a_crash_at_every_step() {
         std::os::unix::fs::symlink("d/f1", src.join("link")).unwrap();
         let out = s.join("__ROOT");
         let macf = s.join(".ROOT_MAC");
-        let o = PackOpts { src: src.clone(), out_root: out.clone(), mac_file: macf.clone(), key, incremental: true, fsync: false, crash_after: None };
-        let hint = |paths: &[&str], o: &PackOpts| pack_hinted(o, Some(&paths.iter().map(|p| p.to_string()).collect::<Vec<_>>()), &Progress::new());
+        let o = PackOpts {
+            src: src.clone(),
+            out_root: out.clone(),
+            mac_file: macf.clone(),
+            key,
+            incremental: true,
+            fsync: false,
+            crash_after: None,
+        };
+        let hint = |paths: &[&str], o: &PackOpts| {
+            pack_hinted(
+                o,
+                Some(&paths.iter().map(|p| p.to_string()).collect::<Vec<_>>()),
+                &Progress::new(),
+            )
+        };
         hint(&[], &o).unwrap();
         let ino = metadata_ino(&out);
 
@@ -121,7 +159,14 @@ fn warm_edits_update_metadata_in_place_and_survive_a_crash_at_every_step() {
         assert_eq!(read(&out, &km, "/d/f7"), b"edited");
         assert_eq!(read(&out, &km, "/link"), b"d/f2");
         let mut g = Gcm::new();
-        assert_eq!(Sefs::open(&out, &km, &mut g).unwrap().lookup("/d/f8", &mut g).unwrap().mode, 0o600);
+        assert_eq!(
+            Sefs::open(&out, &km, &mut g)
+                .unwrap()
+                .lookup("/d/f8", &mut g)
+                .unwrap()
+                .mode,
+            0o600
+        );
         assert_no_leftovers(&out, &km, "after warm edits");
         // An unchanged hinted file: nothing written, same root MAC.
         let again = hint(&["d/f7"], &o).unwrap();
@@ -135,10 +180,28 @@ fn warm_edits_update_metadata_in_place_and_survive_a_crash_at_every_step() {
             let content = pattern(5000 + step as usize, 40 + step as u8);
             std::fs::write(src.join("d/f9"), &content).unwrap();
             hint(&["d/f10"], &o).unwrap(); // make sure the cache is warm (nothing to do)
-            let e = hint(&["d/f9"], &PackOpts { crash_after: Some(step), ..PackOpts { src: src.clone(), out_root: out.clone(), mac_file: macf.clone(), key, incremental: true, fsync: false, crash_after: None } });
+            let e = hint(
+                &["d/f9"],
+                &PackOpts {
+                    crash_after: Some(step),
+                    ..PackOpts {
+                        src: src.clone(),
+                        out_root: out.clone(),
+                        mac_file: macf.clone(),
+                        key,
+                        incremental: true,
+                        fsync: false,
+                        crash_after: None,
+                    }
+                },
+            );
             assert!(e.is_err(), "step {step}");
             // In flight (2) the journal is live; right after the commit (3) it is stale (flag clear).
-            assert_eq!(out.join("metadata_recovery").exists(), step == 2 || step == 3, "step {step}: recovery journal");
+            assert_eq!(
+                out.join("metadata_recovery").exists(),
+                step == 2 || step == 3,
+                "step {step}: recovery journal"
+            );
             // A reader (no cleanup): the image is consistent and names its root MAC.
             recover(&out, &macf, false).unwrap();
             let mac = std::fs::read_to_string(&macf).unwrap();
@@ -165,7 +228,10 @@ fn warm_edits_update_metadata_in_place_and_survive_a_crash_at_every_step() {
         let r2 = pack_hinted(&o, None, &Progress::new()).unwrap();
         assert_eq!(r2.files_packed, 0, "the appended state describes the image");
         if matches!(key, WriteKey::IntegrityOnly) {
-            assert_eq!(r2.root_mac, r.root_mac, "integrity-only: the warm metadata equals a fresh one");
+            assert_eq!(
+                r2.root_mac, r.root_mac,
+                "integrity-only: the warm metadata equals a fresh one"
+            );
         }
         // A cut-short append (entries without their commit line) is ignored: the state then names
         // an older image, so the next pack does not trust it and rewrites everything, correctly.
@@ -193,15 +259,46 @@ fn structural_hints_and_shared_metadata_take_the_regular_path() {
     }
     let out = s.join("__ROOT");
     let macf = s.join(".ROOT_MAC");
-    let o = PackOpts { src: src.clone(), out_root: out.clone(), mac_file: macf.clone(), key: WriteKey::IntegrityOnly, incremental: true, fsync: false, crash_after: None };
-    let hint = |paths: &[&str]| pack_hinted(&o, Some(&paths.iter().map(|p| p.to_string()).collect::<Vec<_>>()), &Progress::new()).unwrap();
+    let o = PackOpts {
+        src: src.clone(),
+        out_root: out.clone(),
+        mac_file: macf.clone(),
+        key: WriteKey::IntegrityOnly,
+        incremental: true,
+        fsync: false,
+        crash_after: None,
+    };
+    let hint = |paths: &[&str]| {
+        pack_hinted(
+            &o,
+            Some(&paths.iter().map(|p| p.to_string()).collect::<Vec<_>>()),
+            &Progress::new(),
+        )
+        .unwrap()
+    };
     hint(&[]);
     // Added, removed, hard-linked, a directory: the regular path (metadata replaced by rename).
     let cases: Vec<(&str, Box<dyn Fn()>, Vec<&str>)> = vec![
-        ("add", Box::new(|| std::fs::write(src.join("d/new"), b"new").unwrap()), vec!["d/new"]),
-        ("remove", Box::new(|| std::fs::remove_file(src.join("d/f3")).unwrap()), vec!["d/f3"]),
-        ("hard link", Box::new(|| std::fs::hard_link(src.join("d/f4"), src.join("d/f4-link")).unwrap()), vec!["d/f4", "d/f4-link"]),
-        ("directory", Box::new(|| std::fs::write(src.join("d/f5"), b"five").unwrap()), vec!["d"]),
+        (
+            "add",
+            Box::new(|| std::fs::write(src.join("d/new"), b"new").unwrap()),
+            vec!["d/new"],
+        ),
+        (
+            "remove",
+            Box::new(|| std::fs::remove_file(src.join("d/f3")).unwrap()),
+            vec!["d/f3"],
+        ),
+        (
+            "hard link",
+            Box::new(|| std::fs::hard_link(src.join("d/f4"), src.join("d/f4-link")).unwrap()),
+            vec!["d/f4", "d/f4-link"],
+        ),
+        (
+            "directory",
+            Box::new(|| std::fs::write(src.join("d/f5"), b"five").unwrap()),
+            vec!["d"],
+        ),
     ];
     for (what, change, paths) in cases {
         let ino = metadata_ino(&out);
@@ -216,7 +313,11 @@ fn structural_hints_and_shared_metadata_take_the_regular_path() {
     let twin_bytes = std::fs::read(&twin).unwrap();
     std::fs::write(src.join("d/f6"), b"six").unwrap();
     let r = hint(&["d/f6"]);
-    assert_eq!(std::fs::read(&twin).unwrap(), twin_bytes, "the other image's metadata is untouched");
+    assert_eq!(
+        std::fs::read(&twin).unwrap(),
+        twin_bytes,
+        "the other image's metadata is untouched"
+    );
     verified(&out, &km, &mac_string(&r.root_mac), "shared metadata");
     assert_eq!(read(&out, &km, "/d/f6"), b"six");
 }
@@ -233,7 +334,15 @@ fn packs_into_one_destination_wait_for_each_other() {
         std::fs::write(src.join(format!("d/f{i}")), format!("file {i}")).unwrap();
     }
     let out = s.join("__ROOT");
-    let o = PackOpts { src: src.clone(), out_root: out.clone(), mac_file: s.join(".ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: true, fsync: false, crash_after: None };
+    let o = PackOpts {
+        src: src.clone(),
+        out_root: out.clone(),
+        mac_file: s.join(".ROOT_MAC"),
+        key: WriteKey::IntegrityOnly,
+        incremental: true,
+        fsync: false,
+        crash_after: None,
+    };
     pack_hinted(&o, None, &Progress::new()).unwrap();
     std::thread::scope(|sc| {
         for t in 0..2 {
@@ -252,11 +361,17 @@ fn packs_into_one_destination_wait_for_each_other() {
     verified(&out, &km, &mac_string(&r.root_mac), "after concurrent packs");
     for t in 0..2 {
         for k in 0..15 {
-            assert_eq!(read(&out, &km, &format!("/d/f{}", t * 20 + k)), format!("thread {t} round {k}").into_bytes());
+            assert_eq!(
+                read(&out, &km, &format!("/d/f{}", t * 20 + k)),
+                format!("thread {t} round {k}").into_bytes()
+            );
         }
     }
     assert_no_leftovers(&out, &km, "after concurrent packs");
-    assert!(s.join("__ROOT.lock").exists(), "the lock file is kept next to the image");
+    assert!(
+        s.join("__ROOT.lock").exists(),
+        "the lock file is kept next to the image"
+    );
 }
 
 #[test]
@@ -268,7 +383,15 @@ fn opened_images_are_shared_until_their_metadata_changes_even_in_place() {
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("f"), b"one").unwrap();
     let out = s.join("__ROOT");
-    let o = PackOpts { src: src.clone(), out_root: out.clone(), mac_file: s.join(".ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: true, fsync: false, crash_after: None };
+    let o = PackOpts {
+        src: src.clone(),
+        out_root: out.clone(),
+        mac_file: s.join(".ROOT_MAC"),
+        key: WriteKey::IntegrityOnly,
+        incremental: true,
+        fsync: false,
+        crash_after: None,
+    };
     pack_hinted(&o, None, &Progress::new()).unwrap();
     let mut g = Gcm::new();
     let a = Sefs::open_shared(&out, &km, &mut g).unwrap();

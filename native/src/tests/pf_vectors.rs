@@ -10,7 +10,12 @@ fn key1() -> KeyMode {
     KeyMode::UserKey(parse_hex(KEY1).unwrap().try_into().unwrap())
 }
 fn sim(debug: bool) -> KeyMode {
-    KeyMode::SimAuto(SimIdentity { mrsigner: DEFAULT_MRSIGNER, prod_id: 0, isv_svn: 0, debug })
+    KeyMode::SimAuto(SimIdentity {
+        mrsigner: DEFAULT_MRSIGNER,
+        prod_id: 0,
+        isv_svn: 0,
+        debug,
+    })
 }
 
 /// Plaintext of the two 14 MB vectors, from the MANIFEST's formula.
@@ -74,7 +79,9 @@ fn every_vector_reads_to_plaintext_and_mac() {
     for (name, mac) in TABLE {
         let f = pf::open_path(&vectors().join(name), &mode_of(name), &mut g).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(mac_string(&f.mac()), *mac, "{name} MAC");
-        let data = f.read_all(&mut g, &mut |_| {}).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let data = f
+            .read_all(&mut g, &mut |_| {})
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(data, plain(name), "{name} plaintext");
         assert_eq!(f.recovered, name.ends_with("interrupted"), "{name}");
     }
@@ -102,7 +109,9 @@ fn wrong_keys_and_modes_are_refused() {
 fn interrupted_without_journal_and_corrupt_nodes() {
     let mut g = Gcm::new();
     let raw = std::fs::read(vectors().join("io-interrupted")).unwrap();
-    let e = pf::open_bytes("io-interrupted", raw.clone(), None, &KeyMode::IntegrityOnly, &mut g).err().unwrap();
+    let e = pf::open_bytes("io-interrupted", raw.clone(), None, &KeyMode::IntegrityOnly, &mut g)
+        .err()
+        .unwrap();
     assert_eq!(e.kind, Kind::RecoveryNeeded);
     // Ignoring the flag: node 5 carries the half-flushed data and fails (spec 3.7).
     let mut ignored = raw.clone();
@@ -118,7 +127,9 @@ fn interrupted_without_journal_and_corrupt_nodes() {
     assert_eq!((e.kind, e.node), (Kind::Corrupt, Some(9)));
     // Renamed copy is refused by the stored-name check.
     let raw = std::fs::read(vectors().join("io-1")).unwrap();
-    let e = pf::open_bytes("io-2", raw, None, &KeyMode::IntegrityOnly, &mut g).err().unwrap();
+    let e = pf::open_bytes("io-2", raw, None, &KeyMode::IntegrityOnly, &mut g)
+        .err()
+        .unwrap();
     assert_eq!(e.kind, Kind::NameMismatch);
 }
 
@@ -128,13 +139,30 @@ fn foreign_formats_are_told_apart() {
     let mut gram = vec![0u8; 4096];
     gram[..8].copy_from_slice(b"GRAFS_PF");
     gram[8] = 2;
-    assert_eq!(pf::open_bytes("x", gram, None, &KeyMode::IntegrityOnly, &mut g).err().unwrap().kind, Kind::Gramine);
-    assert_eq!(pf::open_bytes("x", vec![0u8; 100], None, &KeyMode::IntegrityOnly, &mut g).err().unwrap().kind, Kind::NotPf);
+    assert_eq!(
+        pf::open_bytes("x", gram, None, &KeyMode::IntegrityOnly, &mut g)
+            .err()
+            .unwrap()
+            .kind,
+        Kind::Gramine
+    );
+    assert_eq!(
+        pf::open_bytes("x", vec![0u8; 100], None, &KeyMode::IntegrityOnly, &mut g)
+            .err()
+            .unwrap()
+            .kind,
+        Kind::NotPf
+    );
     // A stock-Intel layout: shift Occlum's encrypted part to offset 94 and re-seal it there.
     let raw = std::fs::read(vectors().join("uk-100")).unwrap();
     let f = pf::open_path(&vectors().join("uk-100"), &key1(), &mut g).unwrap();
     let mut intel = raw.clone();
-    let key = pf::kdf(&parse_hex(KEY1).unwrap().try_into().unwrap(), "SGX-PROTECTED-FS-METADATA-KEY", 0, &f.header.key_id);
+    let key = pf::kdf(
+        &parse_hex(KEY1).unwrap().try_into().unwrap(),
+        "SGX-PROTECTED-FS-METADATA-KEY",
+        0,
+        &f.header.key_id,
+    );
     let mut part = raw[95..95 + 3392].to_vec();
     assert!(g.decrypt(&key, &mut part, &f.mac()));
     let tag = g.encrypt(&key, &mut part);
@@ -153,19 +181,44 @@ fn foreign_formats_are_told_apart() {
 #[test]
 fn writer_reproduces_integrity_only_vectors_and_roundtrips_user_key() {
     let mut g = Gcm::new();
-    for name in ["io-0", "io-1", "io-3072", "io-3073", "io-396288", "io-396289", "io-14000000", "io-pattern"] {
+    for name in [
+        "io-0",
+        "io-1",
+        "io-3072",
+        "io-3073",
+        "io-396288",
+        "io-396289",
+        "io-14000000",
+        "io-pattern",
+    ] {
         let (bytes, mac) = pf::write_pf(name, &plain(name), &WriteKey::IntegrityOnly, &mut g).unwrap();
         let orig = std::fs::read(vectors().join(name)).unwrap();
         assert!(bytes == orig, "{name}: written PF differs from the SDK's");
-        assert_eq!(mac, pf::open_bytes(name, orig, None, &KeyMode::IntegrityOnly, &mut g).unwrap().mac());
+        assert_eq!(
+            mac,
+            pf::open_bytes(name, orig, None, &KeyMode::IntegrityOnly, &mut g)
+                .unwrap()
+                .mac()
+        );
     }
     // SIM auto key: written files open with the same identity only.
-    let id = SimIdentity { mrsigner: DEFAULT_MRSIGNER, prod_id: 3, isv_svn: 2, debug: true };
+    let id = SimIdentity {
+        mrsigner: DEFAULT_MRSIGNER,
+        prod_id: 3,
+        isv_svn: 2,
+        debug: true,
+    };
     let (bytes, _) = pf::write_pf("s", &[9u8; 7000], &WriteKey::SimAuto(id), &mut g).unwrap();
     let f = pf::open_bytes("s", bytes.clone(), None, &KeyMode::SimAuto(id), &mut g).unwrap();
     assert_eq!(f.read_all(&mut g, &mut |_| {}).unwrap(), vec![9u8; 7000]);
     let other = SimIdentity { prod_id: 0, ..id };
-    assert_eq!(pf::open_bytes("s", bytes, None, &KeyMode::SimAuto(other), &mut g).err().unwrap().kind, Kind::WrongKey);
+    assert_eq!(
+        pf::open_bytes("s", bytes, None, &KeyMode::SimAuto(other), &mut g)
+            .err()
+            .unwrap()
+            .kind,
+        Kind::WrongKey
+    );
     let k = [5u8; 16];
     for len in [0usize, 100, 3072, 3073, 500_000] {
         let data: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();

@@ -35,7 +35,15 @@ fn image(tag: &str) -> (Scratch, PathBuf) {
     std::fs::write(src.join("d/a"), b"hello\n").unwrap();
     std::fs::write(src.join("top"), vec![7u8; 10_000]).unwrap();
     let root = s.join("mount/__ROOT");
-    let o = PackOpts { src, out_root: root.clone(), mac_file: s.join("mount/.ROOT_MAC"), key: WriteKey::IntegrityOnly, incremental: false, fsync: false, crash_after: None };
+    let o = PackOpts {
+        src,
+        out_root: root.clone(),
+        mac_file: s.join("mount/.ROOT_MAC"),
+        key: WriteKey::IntegrityOnly,
+        incremental: false,
+        fsync: false,
+        crash_after: None,
+    };
     pack(&o, &Progress::new()).unwrap();
     (s, root)
 }
@@ -51,7 +59,8 @@ fn op_error(op: &'static str, args: Vec<String>) -> String {
             Err(e) => e.msg,
         });
     });
-    rx.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|_| panic!("`{}` blocked on a special file", op))
+    rx.recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("`{}` blocked on a special file", op))
 }
 
 fn args(root: &Path, rest: &[&str]) -> Vec<String> {
@@ -62,7 +71,9 @@ fn args(root: &Path, rest: &[&str]) -> Vec<String> {
 
 /// The host file of `path` in the image.
 fn host_file(root: &Path, path: &str) -> PathBuf {
-    let Out::Json(j) = dispatch("stat", &args(root, &[path]), &Progress::new()).unwrap() else { panic!() };
+    let Out::Json(j) = dispatch("stat", &args(root, &[path]), &Progress::new()).unwrap() else {
+        panic!()
+    };
     let i = j.find("\"hostFile\":\"").unwrap() + 12;
     root.join(&j[i..i + 32])
 }
@@ -78,9 +89,19 @@ fn special_files_in_place_of_metadata_are_refused_without_blocking() {
     ] {
         make(&meta);
         for op in ["info", "list", "walk", "verify"] {
-            let a = if op == "list" { args(&root, &["/"]) } else { args(&root, &[]) };
+            let a = if op == "list" {
+                args(&root, &["/"])
+            } else {
+                args(&root, &[])
+            };
             let m = op_error(op, a);
-            assert!(m.contains(expect) && m.contains("metadata") && m.contains("rebuild"), "{} with {}: {}", op, what, m);
+            assert!(
+                m.contains(expect) && m.contains("metadata") && m.contains("rebuild"),
+                "{} with {}: {}",
+                op,
+                what,
+                m
+            );
         }
     }
     // A sparse file whose (authenticated, re-sealed) header claims 3 GiB: refused before reading.
@@ -90,12 +111,22 @@ fn special_files_in_place_of_metadata_are_refused_without_blocking() {
     forged[77..93].copy_from_slice(&tag);
     let _ = std::fs::remove_file(&meta);
     std::fs::write(&meta, &forged).unwrap();
-    std::fs::OpenOptions::new().write(true).open(&meta).unwrap().set_len((3u64 << 30) + (64 << 20)).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&meta)
+        .unwrap()
+        .set_len((3u64 << 30) + (64 << 20))
+        .unwrap();
     let m = op_error("info", args(&root, &[]));
     assert!(m.contains("claims 3221225472 bytes"), "{}", m);
     // The real metadata followed by gigabytes of sparse trailing nodes: only its own nodes are read.
     std::fs::write(&meta, &saved).unwrap();
-    std::fs::OpenOptions::new().write(true).open(&meta).unwrap().set_len(4u64 << 30).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&meta)
+        .unwrap()
+        .set_len(4u64 << 30)
+        .unwrap();
     assert!(op_error("list", args(&root, &["/d"])).contains("\"name\":\"a\""));
 }
 
@@ -105,13 +136,21 @@ fn special_inode_files_journals_and_pending_macs_are_refused_without_blocking() 
     let file = host_file(&root, "/d/a");
     let dir = host_file(&root, "/d");
     let saved = std::fs::read(&dir).unwrap();
-    for (make, expect) in [(make_fifo as fn(&Path), "FIFO"), (link_to_dev_zero as fn(&Path), "symbolic link")] {
+    for (make, expect) in [
+        (make_fifo as fn(&Path), "FIFO"),
+        (link_to_dev_zero as fn(&Path), "symbolic link"),
+    ] {
         let _ = std::fs::remove_file(&dir);
         std::fs::write(&dir, &saved).unwrap();
         make(&file);
         for (op, rest) in [("read", vec!["/d/a"]), ("readRange", vec!["/d/a", "0", "100"])] {
             let m = op_error(op, args(&root, &rest));
-            assert!(m.contains(expect) && m.contains(&file.file_name().unwrap().to_string_lossy().to_string()), "{}: {}", op, m);
+            assert!(
+                m.contains(expect) && m.contains(&file.file_name().unwrap().to_string_lossy().to_string()),
+                "{}: {}",
+                op,
+                m
+            );
         }
         let v = op_error("verify", args(&root, &[]));
         assert!(v.contains(expect), "verify: {}", v);

@@ -6,7 +6,10 @@ export class EditHistory {
   private undoStack: string[] = [];
   private redoStack: string[] = [];
 
-  constructor(private current: string, private readonly limit = 500) {}
+  constructor(
+    private current: string,
+    private readonly limit = 500,
+  ) {}
 
   get text(): string {
     return this.current;

@@ -63,7 +63,12 @@ export function editsFor(text: string, op: EditOp, fmt = detectFormatting(text))
     const order = op.order;
     return modify(text, op.path, op.value, {
       formattingOptions: options(fmt),
-      ...(order ? { getInsertionIndex: (existing: string[]) => insertionIndex(existing, order, String(op.path[op.path.length - 1])) } : {}),
+      ...(order
+        ? {
+            getInsertionIndex: (existing: string[]) =>
+              insertionIndex(existing, order, String(op.path[op.path.length - 1])),
+          }
+        : {}),
     });
   }
   if (op.kind === 'remove') {

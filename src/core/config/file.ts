@@ -2,7 +2,17 @@
 // kept) and detection of outside changes since load, reported as a conflict instead of being
 // overwritten.
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync, chmodSync, existsSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  chmodSync,
+  existsSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readConfigText } from '../instance/safe-read.ts';
 import { withPath } from '../errors.ts';
@@ -34,9 +44,7 @@ export function loadConfigFile(path: string): LoadedFile {
 }
 
 export type DiskCheck =
-  | { kind: 'unchanged' }
-  | { kind: 'changed'; text: string; disk: DiskState }
-  | { kind: 'deleted' };
+  { kind: 'unchanged' } | { kind: 'changed'; text: string; disk: DiskState } | { kind: 'deleted' };
 
 /** Has the file changed on disk since `known`? (mtime+size first, then content hash.) */
 export function checkDisk(path: string, known: DiskState): DiskCheck {
@@ -54,8 +62,13 @@ export function checkDisk(path: string, known: DiskState): DiskCheck {
 }
 
 export class SaveConflictError extends Error {
-  constructor(readonly path: string, readonly diskText: string | undefined) {
-    super(`${path} was changed on disk since it was loaded; reload it (your edits stay in the undo history) or save again with overwrite`);
+  constructor(
+    readonly path: string,
+    readonly diskText: string | undefined,
+  ) {
+    super(
+      `${path} was changed on disk since it was loaded; reload it (your edits stay in the undo history) or save again with overwrite`,
+    );
   }
 }
 
@@ -79,7 +92,11 @@ export function saveConfigFile(path: string, text: string, known: DiskState | un
     fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw withPath(err, path);
   }
   closeSync(fd);

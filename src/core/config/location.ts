@@ -5,7 +5,9 @@ export class LineIndex {
   private readonly starts: Uint32Array;
 
   constructor(readonly text: string) {
-    const next = text.includes('\r') ? (from: number) => nextBreak(text, from) : (from: number) => text.indexOf('\n', from);
+    const next = text.includes('\r')
+      ? (from: number) => nextBreak(text, from)
+      : (from: number) => text.indexOf('\n', from);
     let n = 1;
     for (let i = next(0); i >= 0; i = next(i + 1)) n++;
     this.starts = new Uint32Array(n);

@@ -20,11 +20,23 @@ export function migrationOps(text: string): EditOp[] {
   const us = get(['vm', 'user_space_size']);
   if (!get(['resource_limits'])) {
     ops.push({
-      kind: 'set', path: ['resource_limits'], order: canonicalOrder(''),
-      value: { kernel_space_heap_size: '32MB', kernel_space_stack_size: '1MB', user_space_size: us?.type === 'string' ? us.value : '300MB', max_num_of_threads: 32 },
+      kind: 'set',
+      path: ['resource_limits'],
+      order: canonicalOrder(''),
+      value: {
+        kernel_space_heap_size: '32MB',
+        kernel_space_stack_size: '1MB',
+        user_space_size: us?.type === 'string' ? us.value : '300MB',
+        max_num_of_threads: 32,
+      },
     });
   } else if (us && !get(['resource_limits', 'user_space_size']) && get(['resource_limits'])?.type === 'object') {
-    ops.push({ kind: 'set', path: ['resource_limits', 'user_space_size'], value: us.value, order: canonicalOrder('resource_limits') });
+    ops.push({
+      kind: 'set',
+      path: ['resource_limits', 'user_space_size'],
+      value: us.value,
+      order: canonicalOrder('resource_limits'),
+    });
   }
   if (vm) ops.push({ kind: 'remove', path: ['vm'] });
 
@@ -38,12 +50,27 @@ export function migrationOps(text: string): EditOp[] {
   const metadata = get(['metadata']);
   if (!metadata) {
     ops.push({
-      kind: 'set', path: ['metadata'], order: canonicalOrder(''),
-      value: { product_id: 0, version_number: 0, debuggable: true, enable_kss: false, family_id: keySpec('metadata.family_id')!.template, ext_prod_id: keySpec('metadata.ext_prod_id')!.template },
+      kind: 'set',
+      path: ['metadata'],
+      order: canonicalOrder(''),
+      value: {
+        product_id: 0,
+        version_number: 0,
+        debuggable: true,
+        enable_kss: false,
+        family_id: keySpec('metadata.family_id')!.template,
+        ext_prod_id: keySpec('metadata.ext_prod_id')!.template,
+      },
     });
   } else if (metadata.type === 'object') {
     for (const key of ['enable_kss', 'family_id', 'ext_prod_id']) {
-      if (!get(['metadata', key])) ops.push({ kind: 'set', path: ['metadata', key], value: keySpec(`metadata.${key}`)!.template, order: canonicalOrder('metadata') });
+      if (!get(['metadata', key]))
+        ops.push({
+          kind: 'set',
+          path: ['metadata', key],
+          value: keySpec(`metadata.${key}`)!.template,
+          order: canonicalOrder('metadata'),
+        });
     }
   }
 
@@ -59,18 +86,22 @@ export function migrationOps(text: string): EditOp[] {
   const feature = get(['feature']);
   if (!feature) {
     ops.push({
-      kind: 'set', path: ['feature'], order: canonicalOrder(''),
+      kind: 'set',
+      path: ['feature'],
+      order: canonicalOrder(''),
       value: { amx: legacy.amx ?? 0, pkru: legacy.pkru ?? 0, io_uring: 0, enable_edmm: false, enable_posix_shm: false },
     });
   } else if (feature.type === 'object') {
     for (const k of ['amx', 'pkru']) {
-      if (legacy[k] !== undefined && !get(['feature', k])) ops.push({ kind: 'set', path: ['feature', k], value: legacy[k], order: canonicalOrder('feature') });
+      if (legacy[k] !== undefined && !get(['feature', k]))
+        ops.push({ kind: 'set', path: ['feature', k], value: legacy[k], order: canonicalOrder('feature') });
     }
   }
 
   const env = get(['env']);
   if (env?.type === 'object') {
-    for (const k of ['default', 'untrusted']) if (!get(['env', k])) ops.push({ kind: 'set', path: ['env', k], value: [], order: ['default', 'untrusted'] });
+    for (const k of ['default', 'untrusted'])
+      if (!get(['env', k])) ops.push({ kind: 'set', path: ['env', k], value: [], order: ['default', 'untrusted'] });
   }
 
   // Mounts: fix the root layers, drop what the build now adds or deletes. Removals run from
@@ -91,9 +122,14 @@ export function migrationOps(text: string): EditOp[] {
         if (src === undefined || /^(\.\/)?run\//.test(String(src))) removals.push(i);
       } else if (target === '/' && type === 'unionfs') {
         const layers = get(['options', 'layers'], m);
-        const hasMac = (layers?.children ?? []).some((l) => l.type === 'object' && get(['options', 'MAC'], l) !== undefined);
-        const hasContainer = (layers?.children ?? []).some((l) => l.type === 'object' && get(['options', 'MAC'], l) === undefined && get(['type'], l)?.value === 'sefs');
-        if (!hasMac || !hasContainer) ops.push({ kind: 'set', path: ['mount', i, 'options', 'layers'], value: ROOT_LAYERS });
+        const hasMac = (layers?.children ?? []).some(
+          (l) => l.type === 'object' && get(['options', 'MAC'], l) !== undefined,
+        );
+        const hasContainer = (layers?.children ?? []).some(
+          (l) => l.type === 'object' && get(['options', 'MAC'], l) === undefined && get(['type'], l)?.value === 'sefs',
+        );
+        if (!hasMac || !hasContainer)
+          ops.push({ kind: 'set', path: ['mount', i, 'options', 'layers'], value: ROOT_LAYERS });
       }
     });
     const hasRoot = (mounts.children ?? []).some((m) => m.type === 'object' && get(['target'], m)?.value === '/');

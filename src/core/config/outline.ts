@@ -41,7 +41,9 @@ export function outline(text: string, diagnostics: Diagnostic[], collapsed: Read
     const isContainer = node.type === 'object' || node.type === 'array';
     const size = isContainer ? (node.children ?? []).length : 0;
     const row: OutlineRow = {
-      path, depth, label,
+      path,
+      depth,
+      label,
       kind: node.type as OutlineRow['kind'],
       value: node.type === 'object' ? `{${size}}` : node.type === 'array' ? `[${size}]` : display(node),
       size,

@@ -9,8 +9,18 @@ import type { Diagnostic, Fix, JsonPath } from './types.ts';
 
 // jsonc-parser's SyntaxKind / ParseErrorCode values (declared as const enums upstream).
 const T = {
-  OpenBrace: 1, CloseBrace: 2, OpenBracket: 3, CloseBracket: 4, Comma: 5, Colon: 6,
-  LineComment: 12, BlockComment: 13, LineBreak: 14, Trivia: 15, Unknown: 16, EOF: 17,
+  OpenBrace: 1,
+  CloseBrace: 2,
+  OpenBracket: 3,
+  CloseBracket: 4,
+  Comma: 5,
+  Colon: 6,
+  LineComment: 12,
+  BlockComment: 13,
+  LineBreak: 14,
+  Trivia: 15,
+  Unknown: 16,
+  EOF: 17,
 } as const;
 
 /** serde_json's recursion limit: deeper documents fail with "recursion limit exceeded". */
@@ -56,17 +66,41 @@ export function parseConfig(text: string): ParsedConfig {
   const at = (offset: number, length: number, message: string, code: string, fix?: Fix): Diagnostic => {
     const s = lines.position(orig(offset));
     const e = lines.position(orig(offset + length));
-    return { severity: 'error', code, path: [], line: s.line, column: s.column, endLine: e.line, endColumn: e.column, message, ...(fix ? { fix } : {}) };
+    return {
+      severity: 'error',
+      code,
+      path: [],
+      line: s.line,
+      column: s.column,
+      endLine: e.line,
+      endColumn: e.column,
+      message,
+      ...(fix ? { fix } : {}),
+    };
   };
 
   if (text.trim() === '') {
-    syntax.push(at(0, 0, 'EOF while parsing a value: the file is empty; Occlum needs a JSON object (run `occlum init` for the template)', 'syntax'));
+    syntax.push(
+      at(
+        0,
+        0,
+        'EOF while parsing a value: the file is empty; Occlum needs a JSON object (run `occlum init` for the template)',
+        'syntax',
+      ),
+    );
     return { text, lines, root: undefined, syntax };
   }
 
   // Occlum.yaml (1.0 preview / NGO) handed to a JSON reader: say so instead of "expected value".
   if (/^\s*(#.*\n\s*)*[A-Za-z_][\w-]*:\s*(#.*)?$/m.test(text.slice(0, 2000)) && !/^\s*[{[]/.test(text)) {
-    syntax.push(at(0, 0, 'expected value: this looks like YAML (the Occlum.yaml format of the 1.0 preview and NGO branches); released Occlum (≤ 0.31) reads only Occlum.json', 'syntax'));
+    syntax.push(
+      at(
+        0,
+        0,
+        'expected value: this looks like YAML (the Occlum.yaml format of the 1.0 preview and NGO branches); released Occlum (≤ 0.31) reads only Occlum.json',
+        'syntax',
+      ),
+    );
     return { text, lines, root: undefined, syntax };
   }
 
@@ -84,21 +118,32 @@ export function parseConfig(text: string): ParsedConfig {
       const top = stack[stack.length - 1];
       let expected: string;
       if (top === undefined) expected = prev === 0 ? 'expected value' : 'trailing characters';
-      else if (prev === T.Colon || (top === T.OpenBracket && (prev === T.OpenBracket || prev === T.Comma))) expected = 'expected value';
+      else if (prev === T.Colon || (top === T.OpenBracket && (prev === T.OpenBracket || prev === T.Comma)))
+        expected = 'expected value';
       else if (top === T.OpenBrace && (prev === T.OpenBrace || prev === T.Comma)) expected = 'key must be a string';
       else expected = top === T.OpenBrace ? 'expected `,` or `}`' : 'expected `,` or `]`';
-      syntax.push(at(off, len, `${expected}: JSON does not allow comments; Occlum's build (serde_json) fails here`, 'comment', {
-        title: 'Remove the comment',
-        edits: [mapEdit(removalEdit(work, off, len))],
-      }));
+      syntax.push(
+        at(off, len, `${expected}: JSON does not allow comments; Occlum's build (serde_json) fails here`, 'comment', {
+          title: 'Remove the comment',
+          edits: [mapEdit(removalEdit(work, off, len))],
+        }),
+      );
       continue;
     }
     if (kind === T.LineBreak || kind === T.Trivia) continue;
     if ((kind === T.CloseBrace || kind === T.CloseBracket) && prev === T.Comma && pendingComma >= 0) {
-      syntax.push(at(pendingComma, 1, "trailing comma: JSON does not allow a comma before a closing bracket; Occlum's build (serde_json) fails here", 'trailing-comma', {
-        title: 'Remove the trailing comma',
-        edits: [mapEdit({ offset: pendingComma, length: 1, content: '' })],
-      }));
+      syntax.push(
+        at(
+          pendingComma,
+          1,
+          "trailing comma: JSON does not allow a comma before a closing bracket; Occlum's build (serde_json) fails here",
+          'trailing-comma',
+          {
+            title: 'Remove the trailing comma',
+            edits: [mapEdit({ offset: pendingComma, length: 1, content: '' })],
+          },
+        ),
+      );
     }
     if (kind === T.OpenBrace || kind === T.OpenBracket) {
       stack.push(kind);
@@ -119,8 +164,14 @@ export function parseConfig(text: string): ParsedConfig {
   if (strictable.length > 1) {
     const comments = strictable.filter((d) => d.code === 'comment').length;
     const commas = strictable.length - comments;
-    const parts = [comments ? `${comments} comment${comments > 1 ? 's' : ''}` : '', commas ? `${commas} trailing comma${commas > 1 ? 's' : ''}` : ''].filter(Boolean);
-    strictable[0]!.fix = { title: `Make it strict JSON: remove ${parts.join(' and ')}`, edits: strictable.flatMap((d) => d.fix!.edits) };
+    const parts = [
+      comments ? `${comments} comment${comments > 1 ? 's' : ''}` : '',
+      commas ? `${commas} trailing comma${commas > 1 ? 's' : ''}` : '',
+    ].filter(Boolean);
+    strictable[0]!.fix = {
+      title: `Make it strict JSON: remove ${parts.join(' and ')}`,
+      edits: strictable.flatMap((d) => d.fix!.edits),
+    };
   }
 
   // Pass 2: the tree (comments and trailing commas tolerated, everything else reported).
@@ -139,10 +190,18 @@ export function parseConfig(text: string): ParsedConfig {
     // Several follow-on errors after the first are noise; keep the first few.
     if (reported >= 5) break;
     if (e.offset === 0 && text.charCodeAt(0) === 0xfeff) {
-      syntax.push(at(0, 1, 'expected value: the file starts with a UTF-8 byte-order mark (BOM), which serde_json rejects; save it without BOM', 'bom', {
-        title: 'Remove the byte-order mark',
-        edits: [{ offset: 0, length: 1, content: '' }],
-      }));
+      syntax.push(
+        at(
+          0,
+          1,
+          'expected value: the file starts with a UTF-8 byte-order mark (BOM), which serde_json rejects; save it without BOM',
+          'bom',
+          {
+            title: 'Remove the byte-order mark',
+            edits: [{ offset: 0, length: 1, content: '' }],
+          },
+        ),
+      );
       reported++;
       continue;
     }
@@ -155,16 +214,26 @@ export function parseConfig(text: string): ParsedConfig {
 
 function syntaxHint(code: number): string {
   switch (code) {
-    case 3: return 'object keys must be double-quoted strings';
-    case 5: return 'a key must be followed by `:` and a value';
-    case 6: return 'a comma is missing between two entries';
-    case 7: return 'an object is not closed with `}`';
-    case 8: return 'an array is not closed with `]`';
-    case 9: return 'there is text after the end of the top-level object';
-    case 12: return 'a string is not closed with `"`';
-    case 15: return 'only \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX escapes are valid';
-    case 16: return 'control characters inside strings must be escaped';
-    default: return 'this is not valid JSON';
+    case 3:
+      return 'object keys must be double-quoted strings';
+    case 5:
+      return 'a key must be followed by `:` and a value';
+    case 6:
+      return 'a comma is missing between two entries';
+    case 7:
+      return 'an object is not closed with `}`';
+    case 8:
+      return 'an array is not closed with `]`';
+    case 9:
+      return 'there is text after the end of the top-level object';
+    case 12:
+      return 'a string is not closed with `"`';
+    case 15:
+      return 'only \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX escapes are valid';
+    case 16:
+      return 'control characters inside strings must be escaped';
+    default:
+      return 'this is not valid JSON';
   }
 }
 

@@ -10,18 +10,35 @@ const SIZE_PATTERN = '^\\s*[0-9]+\\s*(KB|MB|GB|TB|B)\\s*$';
 function leaf(spec: KeySpec): Schema {
   const s: Schema = { description: spec.help };
   switch (spec.type) {
-    case 'size': s.$ref = '#/$defs/size'; break;
+    case 'size':
+      s.$ref = '#/$defs/size';
+      break;
     case 'u32':
       s.type = 'integer';
       s.minimum = spec.min ?? 0;
       s.maximum = spec.max ?? 4294967295;
       break;
-    case 'bool': s.type = 'boolean'; break;
-    case 'string': s.type = 'string'; break;
-    case 'hex': s.type = 'string'; s.pattern = '^(0x|0X)?[0-9a-fA-F]{1,16}$'; break;
-    case 'strings': s.type = 'array'; s.items = { type: 'string' }; break;
-    case 'mounts': s.type = 'array'; s.items = { $ref: '#/$defs/mount' }; break;
-    case 'object': s.type = 'object'; break;
+    case 'bool':
+      s.type = 'boolean';
+      break;
+    case 'string':
+      s.type = 'string';
+      break;
+    case 'hex':
+      s.type = 'string';
+      s.pattern = '^(0x|0X)?[0-9a-fA-F]{1,16}$';
+      break;
+    case 'strings':
+      s.type = 'array';
+      s.items = { type: 'string' };
+      break;
+    case 'mounts':
+      s.type = 'array';
+      s.items = { $ref: '#/$defs/mount' };
+      break;
+    case 'object':
+      s.type = 'object';
+      break;
   }
   if (spec.template !== undefined) s.default = spec.template;
   return s;
@@ -63,13 +80,22 @@ export function configSchema(v: VersionId): Schema {
       type: { type: 'string', enum: types, description: MOUNT_KEYS.find((k) => k.path === 'type')!.help },
       target: { type: 'string', pattern: '^/', description: MOUNT_KEYS.find((k) => k.path === 'target')!.help },
       source: { type: 'string', description: MOUNT_KEYS.find((k) => k.path === 'source')!.help },
-      options: { type: 'object', properties: optionProps, description: MOUNT_KEYS.find((k) => k.path === 'options')!.help },
+      options: {
+        type: 'object',
+        properties: optionProps,
+        description: MOUNT_KEYS.find((k) => k.path === 'options')!.help,
+      },
     },
     required: ['type', 'target'],
     allOf: [
       { if: { properties: { type: { const: 'hostfs' } } }, then: { required: ['source'] } },
       ...(atLeast(v, '0.31.0')
-        ? [{ if: { properties: { type: { const: 'ext2' } } }, then: { required: ['options'], properties: { options: { required: ['disk_size'] } } } }]
+        ? [
+            {
+              if: { properties: { type: { const: 'ext2' } } },
+              then: { required: ['options'], properties: { options: { required: ['disk_size'] } } },
+            },
+          ]
         : []),
     ],
   };
@@ -77,10 +103,16 @@ export function configSchema(v: VersionId): Schema {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: `https://github.com/occlum/occlum-studio/schemas/occlum-${v}.json`,
     title: `Occlum.json (Occlum ${v})`,
-    description: 'Occlum instance configuration. Occlum reads it as strict JSON (no comments, no trailing commas) and silently ignores unknown keys.',
+    description:
+      'Occlum instance configuration. Occlum reads it as strict JSON (no comments, no trailing commas) and silently ignores unknown keys.',
     ...root,
     $defs: {
-      size: { type: 'string', pattern: SIZE_PATTERN, description: 'Size string: an unsigned integer followed by KB, MB, GB, TB or B (case-sensitive, binary multiples), e.g. "32MB".' },
+      size: {
+        type: 'string',
+        pattern: SIZE_PATTERN,
+        description:
+          'Size string: an unsigned integer followed by KB, MB, GB, TB or B (case-sensitive, binary multiples), e.g. "32MB".',
+      },
       mount,
     },
   };

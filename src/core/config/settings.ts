@@ -29,7 +29,8 @@ export function readSettings(instanceDir: string): StudioSettings {
   }
   const raw = (value as Record<string, unknown>).occlumVersion;
   if (raw === undefined) return { problems: [] };
-  if (typeof raw !== 'string') return { problems: [`${file}: occlumVersion must be a string such as "0.31.0"; ignored`] };
+  if (typeof raw !== 'string')
+    return { problems: [`${file}: occlumVersion must be a string such as "0.31.0"; ignored`] };
   const r = resolveVersion(raw);
   if (!r.ok) return { problems: [`${file}: occlumVersion ${r.message}; ignored`] };
   return { occlumVersion: r.id, problems: [] };

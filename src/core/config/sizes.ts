@@ -9,7 +9,13 @@ export const MB = 1024 ** 2;
 export const GB = 1024 ** 3;
 export const TB = 1024 ** 4;
 
-const UNITS: [string, number][] = [['KB', KB], ['MB', MB], ['GB', GB], ['TB', TB], ['B', 1]];
+const UNITS: [string, number][] = [
+  ['KB', KB],
+  ['MB', MB],
+  ['GB', GB],
+  ['TB', TB],
+  ['B', 1],
+];
 
 export type SizeResult =
   | { ok: true; bytes: number; unit: string }
@@ -46,7 +52,12 @@ export function suggestSize(s: string): string | undefined {
 
 /** Shortest exact spelling: the largest unit that divides the byte count. */
 export function formatSize(bytes: number): string {
-  for (const [unit, mult] of [['TB', TB], ['GB', GB], ['MB', MB], ['KB', KB]] as [string, number][]) {
+  for (const [unit, mult] of [
+    ['TB', TB],
+    ['GB', GB],
+    ['MB', MB],
+    ['KB', KB],
+  ] as [string, number][]) {
     if (bytes >= mult && bytes % mult === 0) return `${bytes / mult}${unit}`;
   }
   return `${bytes}B`;

@@ -7,7 +7,14 @@ import { checkLegacyKeys } from './rules/legacy.ts';
 import { checkMounts } from './rules/mounts.ts';
 import { checkRisky } from './rules/risky.ts';
 import { checkStructure } from './rules/structure.ts';
-import { checkCrossField, checkEntryPoints, checkEnv, checkKss, checkSizes, checkUserSpaceV020 } from './rules/values.ts';
+import {
+  checkCrossField,
+  checkEntryPoints,
+  checkEnv,
+  checkKss,
+  checkSizes,
+  checkUserSpaceV020,
+} from './rules/values.ts';
 import type { Diagnostic } from './types.ts';
 import { detectVersion, LATEST, versionIndex, type Detection, type VersionId } from './versions.ts';
 
@@ -51,7 +58,13 @@ export function checkConfig(text: string, options: CheckOptions = {}): CheckResu
         rule(ctx);
       } catch (err) {
         // A rule bug must not hide the other diagnostics; report it located at the top.
-        ctx.report('error', 'internal', undefined, [], `internal error in rule ${rule.name}: ${(err as Error).message}`);
+        ctx.report(
+          'error',
+          'internal',
+          undefined,
+          [],
+          `internal error in rule ${rule.name}: ${(err as Error).message}`,
+        );
       }
     }
     diagnostics.push(...ctx.diagnostics);
@@ -74,7 +87,10 @@ function versionNotes(ctx: RuleContext, text: string, options: CheckOptions): Di
   const at = { line: 1, column: 1 };
   if (present.length > 0 && present.length <= 3) {
     out.push({
-      severity: 'info', code: 'overlay', path: [], ...at,
+      severity: 'info',
+      code: 'overlay',
+      path: [],
+      ...at,
       message: `this looks like a partial overlay (only ${present.join(', ')}), typically merged into a full Occlum.json by a script (jq); on its own Occlum's build rejects it`,
     });
     return out;
@@ -87,8 +103,15 @@ function versionNotes(ctx: RuleContext, text: string, options: CheckOptions): Di
   const message = ctx.detection.mixed
     ? `mixes keys of different Occlum versions (${why}); Occlum ${ctx.version} rules apply — the fix brings everything to Occlum ${LATEST}`
     : options.version
-    ? `written for Occlum ${ctx.detection.range} (${why}); checked with Occlum ${ctx.version} rules`
-    : `written for Occlum ${ctx.detection.range} (${why}); checked with those rules — Occlum ${LATEST} needs changes, which the fix applies`;
-  out.push({ severity: 'info', code: 'migrate', path: [], ...at, message, fix: { title: `Migrate to Occlum ${LATEST}`, edits } });
+      ? `written for Occlum ${ctx.detection.range} (${why}); checked with Occlum ${ctx.version} rules`
+      : `written for Occlum ${ctx.detection.range} (${why}); checked with those rules — Occlum ${LATEST} needs changes, which the fix applies`;
+  out.push({
+    severity: 'info',
+    code: 'migrate',
+    path: [],
+    ...at,
+    message,
+    fix: { title: `Migrate to Occlum ${LATEST}`, edits },
+  });
   return out;
 }

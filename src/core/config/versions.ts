@@ -5,8 +5,24 @@ import { findNodeAtLocation } from 'jsonc-parser';
 
 /** Rule buckets, oldest first. A released version maps to the newest bucket not after it. */
 export const VERSION_IDS = [
-  '0.12', '0.12.1', '0.13', '0.15', '0.21', '0.23', '0.24', '0.26.0', '0.26.3', '0.28', '0.29.0', '0.29.4', '0.29.5',
-  '0.29.6', '0.29.7', '0.30.0', '0.30.1', '0.31.0',
+  '0.12',
+  '0.12.1',
+  '0.13',
+  '0.15',
+  '0.21',
+  '0.23',
+  '0.24',
+  '0.26.0',
+  '0.26.3',
+  '0.28',
+  '0.29.0',
+  '0.29.4',
+  '0.29.5',
+  '0.29.6',
+  '0.29.7',
+  '0.30.0',
+  '0.30.1',
+  '0.31.0',
 ] as const;
 export type VersionId = (typeof VERSION_IDS)[number];
 export const LATEST: VersionId = '0.31.0';
@@ -20,9 +36,11 @@ export const SUPPORTED_OCCLUM = `Occlum ${OLDEST_SUPPORTED} to ${LATEST.replace(
 
 /** What changed in each bucket (spec 2.7), shown in docs and detection reasons. */
 export const VERSION_NOTES: Record<VersionId, string> = {
-  '0.12': '≤ 0.12.0: top-level vm.user_space_size, env as a plain list, no resource_limits/metadata, root is a plain SEFS',
+  '0.12':
+    '≤ 0.12.0: top-level vm.user_space_size, env as a plain list, no resource_limits/metadata, root is a plain SEFS',
   '0.12.1': '0.12.1 – 0.12.2: env becomes {default, untrusted} (both lists required)',
-  '0.13': '0.13 – 0.14: resource_limits, metadata and env {default, untrusted}; root still a plain SEFS image (integrity_only)',
+  '0.13':
+    '0.13 – 0.14: resource_limits, metadata and env {default, untrusted}; root still a plain SEFS image (integrity_only)',
   '0.15': '0.15 – 0.20: root unionfs with an integrity_only image layer (./image)',
   '0.21': 'encrypted image: image layer ./build/mount/__ROOT with options.MAC; integrity_only removed',
   '0.23': '/tmp temporary SEFS mount dropped from the template (0.23.6)',
@@ -36,7 +54,8 @@ export const VERSION_NOTES: Record<VersionId, string> = {
   '0.29.6': '/proc and /dev mounted automatically',
   '0.29.7': 'template no longer lists /proc and /dev',
   '0.30.0': 'user_space_max_size, init_num_of_threads (EDMM), metadata.amx',
-  '0.30.1': 'required `feature` section {amx, pkru, enable_edmm, enable_posix_shm}; metadata.pkru/amx no longer read; metadata.disable_log',
+  '0.30.1':
+    'required `feature` section {amx, pkru, enable_edmm, enable_posix_shm}; metadata.pkru/amx no longer read; metadata.disable_log',
   '0.31.0': 'feature.io_uring; ext2 mounts with disk_size; build-time cache_size/disk_size checks',
 };
 
@@ -98,7 +117,14 @@ export interface Detection {
 }
 
 const LAST_OF: Partial<Record<VersionId, string>> = {
-  '0.12': '0.12.0', '0.12.1': '0.12.2', '0.13': '0.14.x', '0.15': '0.20.x', '0.26.0': '0.26.2', '0.29.0': '0.29.3', '0.30.0': '0.30.0', '0.29.7': '0.29.7',
+  '0.12': '0.12.0',
+  '0.12.1': '0.12.2',
+  '0.13': '0.14.x',
+  '0.15': '0.20.x',
+  '0.26.0': '0.26.2',
+  '0.29.0': '0.29.3',
+  '0.30.0': '0.30.0',
+  '0.29.7': '0.29.7',
 };
 
 /** Guesses which Occlum version a config was written for, from keys only present in some. */
@@ -141,7 +167,8 @@ export function detectVersion(root: Node | undefined): Detection {
   if (allMounts.some((m) => mountOpt(m, 'cache_size'))) min('0.29.5', 'a SEFS cache_size option');
   if (has('resource_limits', 'kernel_space_heap_max_size')) min('0.29.4', 'resource_limits.kernel_space_heap_max_size');
   if (has('metadata', 'pkru')) min('0.28', 'metadata.pkru');
-  if (has('metadata', 'enable_kss') || has('metadata', 'family_id') || has('metadata', 'ext_prod_id')) min('0.26.3', 'KSS keys in metadata');
+  if (has('metadata', 'enable_kss') || has('metadata', 'family_id') || has('metadata', 'ext_prod_id'))
+    min('0.26.3', 'KSS keys in metadata');
   if (allMounts.some((m) => mountOpt(m, 'MAC'))) min('0.21', 'an image layer with options.MAC');
 
   if (has('metadata', 'pkru')) max('0.30.0', 'metadata.pkru (no longer read since 0.30.1)');
@@ -150,17 +177,20 @@ export function detectVersion(root: Node | undefined): Detection {
   const env = root ? findNodeAtLocation(root, ['env']) : undefined;
   if (env?.type === 'array') max('0.12', 'env is a plain list');
   if (env?.type === 'object') min('0.12.1', 'env is {default, untrusted}');
-  const rootMount = mounts?.type === 'array' ? mounts.children?.find((m) => m.type === 'object' && mountStr(m, 'target') === '/') : undefined;
+  const rootMount =
+    mounts?.type === 'array'
+      ? mounts.children?.find((m) => m.type === 'object' && mountStr(m, 'target') === '/')
+      : undefined;
   if (rootMount && mountStr(rootMount, 'type') === 'sefs') max('0.13', 'the root mount is a plain SEFS (no unionfs)');
   if (has('resource_limits') || has('metadata')) min('0.13', 'resource_limits / metadata sections');
   if (allMounts.some((m) => mountOpt(m, 'integrity_only'))) max('0.15', 'SEFS option integrity_only');
-  if (root?.type === 'object' && !has('feature') && has('metadata')) max('0.30.0', 'no feature section (required since 0.30.1)');
-  if (root?.type === 'object' && has('metadata') && !has('metadata', 'enable_kss')) max('0.26.0', 'no metadata.enable_kss (required since 0.26.3)');
+  if (root?.type === 'object' && !has('feature') && has('metadata'))
+    max('0.30.0', 'no feature section (required since 0.30.1)');
+  if (root?.type === 'object' && has('metadata') && !has('metadata', 'enable_kss'))
+    max('0.26.0', 'no metadata.enable_kss (required since 0.26.3)');
 
   // Only the decisive evidence explains the result: what set the lower and the upper bound.
-  const reasons = evidence
-    .filter((e) => (e.kind === 'min' ? e.index === lo : e.index === hi))
-    .map((e) => e.text);
+  const reasons = evidence.filter((e) => (e.kind === 'min' ? e.index === lo : e.index === hi)).map((e) => e.text);
   if (lo > hi) {
     // Contradictory evidence (e.g. a feature section next to legacy metadata.pkru): the newest
     // evidence wins; the old keys are reported as legacy.

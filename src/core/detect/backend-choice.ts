@@ -5,15 +5,16 @@ import { findOcclum, ROOT_ENV, type OcclumInstall } from './occlum-install.ts';
 export type BackendKind = 'occlum' | 'host';
 
 export type BackendChoice =
-  | { kind: 'occlum'; install: OcclumInstall; reason: string }
-  | { kind: 'host'; reason: string };
+  { kind: 'occlum'; install: OcclumInstall; reason: string } | { kind: 'host'; reason: string };
 
 export class BackendChoiceError extends Error {}
 
 export function parseBackendKind(value: string | undefined): BackendKind | undefined {
   if (value === undefined || value === '' || value === 'auto') return undefined;
   if (value === 'occlum' || value === 'host') return value;
-  throw new BackendChoiceError(`unknown backend "${value}": use --backend occlum, --backend host, or leave it out to choose automatically`);
+  throw new BackendChoiceError(
+    `unknown backend "${value}": use --backend occlum, --backend host, or leave it out to choose automatically`,
+  );
 }
 
 export function chooseBackend(requested?: string, env: NodeJS.ProcessEnv = process.env): BackendChoice {
@@ -30,6 +31,11 @@ export function chooseBackend(requested?: string, env: NodeJS.ProcessEnv = proce
     }
     return { kind: 'occlum', install, reason: 'requested with --backend occlum' };
   }
-  if (install) return { kind: 'occlum', install, reason: `Occlum ${install.version ?? '(unknown version)'} found at ${install.bin}` };
+  if (install)
+    return {
+      kind: 'occlum',
+      install,
+      reason: `Occlum ${install.version ?? '(unknown version)'} found at ${install.bin}`,
+    };
   return { kind: 'host', reason: `Occlum not found (${tried.join('; ')})` };
 }

@@ -9,7 +9,8 @@ import { findRunProcesses, findServerProcesses } from './processes.ts';
 import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../instance/safe-read.ts';
 
 /** `built-stale`: build/ exists but run/ is gone (a failed or interrupted build), so the CLI refuses to run. */
-export type EffectiveStatus = 'uninitialized' | 'initialized' | 'built' | 'built-stale' | 'running' | 'serving' | 'debugging';
+export type EffectiveStatus =
+  'uninitialized' | 'initialized' | 'built' | 'built-stale' | 'running' | 'serving' | 'debugging';
 
 export interface InstanceState {
   dir: string;
@@ -52,12 +53,17 @@ export function instanceState(dir: string): InstanceState {
     return {
       ...base,
       status: 'serving',
-      correction: statusFile === 'built' ? undefined : `status file says "${statusFile}" but the exec server is running`,
+      correction:
+        statusFile === 'built' ? undefined : `status file says "${statusFile}" but the exec server is running`,
     };
   }
   if (runPids.length > 0) {
     if (statusFile === 'debugging') return { ...base, status: 'debugging' };
-    return { ...base, status: 'running', correction: statusFile === 'running' ? undefined : `status file says "${statusFile}" but occlum-run is alive` };
+    return {
+      ...base,
+      status: 'running',
+      correction: statusFile === 'running' ? undefined : `status file says "${statusFile}" but occlum-run is alive`,
+    };
   }
   const built = isBuiltPerCli(dir);
   if (statusFile === 'running' || statusFile === 'debugging') {
@@ -71,9 +77,14 @@ export function instanceState(dir: string): InstanceState {
     return {
       ...base,
       status: 'built-stale',
-      correction: 'status file says "built" but run/mount/__ROOT is missing (a build failed or was interrupted after wiping run/); `occlum run` will refuse until the next successful build',
+      correction:
+        'status file says "built" but run/mount/__ROOT is missing (a build failed or was interrupted after wiping run/); `occlum run` will refuse until the next successful build',
     };
   }
   if (statusFile === 'initialized' || statusFile === 'built') return { ...base, status: statusFile };
-  return { ...base, status: built ? 'built' : 'initialized', correction: `unknown status file content "${statusFile}"` };
+  return {
+    ...base,
+    status: built ? 'built' : 'initialized',
+    correction: `unknown status file content "${statusFile}"`,
+  };
 }

@@ -71,11 +71,17 @@ export const OCCLUM_HOST_TOOLS: Record<string, string> = {
 
 function probeOcclumTools(env: NodeJS.ProcessEnv): Probe {
   const missing = Object.keys(OCCLUM_HOST_TOOLS).filter((t) => !whichOnPath(t, env.PATH));
-  if (missing.length === 0) return { id: 'occlum-tools', label: 'occlum\'s host tools', ok: true, detail: Object.keys(OCCLUM_HOST_TOOLS).join(', ') };
+  if (missing.length === 0)
+    return {
+      id: 'occlum-tools',
+      label: "occlum's host tools",
+      ok: true,
+      detail: Object.keys(OCCLUM_HOST_TOOLS).join(', '),
+    };
   const pkgs = [...new Set(missing.map((t) => OCCLUM_HOST_TOOLS[t]!))];
   return {
     id: 'occlum-tools',
-    label: 'occlum\'s host tools',
+    label: "occlum's host tools",
     ok: false,
     detail: `missing on PATH: ${missing.join(', ')} (the occlum script calls them)`,
     fix: `apt-get install ${pkgs.join(' ')}`,
@@ -116,7 +122,15 @@ function probeOcclum(env: NodeJS.ProcessEnv): { probe: Probe; install: OcclumIns
     };
   }
   const version = install.version ?? `unknown (${install.versionHeader} missing or without OCCLUM_*_VERSION)`;
-  return { install, probe: { id: 'occlum', label: 'Occlum', ok: true, detail: `${install.bin} (version ${version}, found via ${install.foundVia})` } };
+  return {
+    install,
+    probe: {
+      id: 'occlum',
+      label: 'Occlum',
+      ok: true,
+      detail: `${install.bin} (version ${version}, found via ${install.foundVia})`,
+    },
+  };
 }
 
 function probeBwrap(env: NodeJS.ProcessEnv): Probe[] {
@@ -128,13 +142,27 @@ function probeBwrap(env: NodeJS.ProcessEnv): Probe[] {
       { id: 'userns', label: 'user namespaces', ok: false, detail: 'not tried: no bwrap', fix },
     ];
   }
-  const version = spawnSync(bwrap, ['--version'], { encoding: 'utf8', timeout: 5000 }).stdout?.trim() || 'version unknown';
+  const version =
+    spawnSync(bwrap, ['--version'], { encoding: 'utf8', timeout: 5000 }).stdout?.trim() || 'version unknown';
   // The trivial sandbox the host backend's runs need at least: every namespace unshared, the
   // host tree read-only, fresh /proc and /dev. As root, tried as the sandbox uid, which is who
   // creates the user namespace there (src/core/sandbox/identity.ts).
-  const args = ['--unshare-all', '--die-with-parent', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', 'true'];
+  const args = [
+    '--unshare-all',
+    '--die-with-parent',
+    '--ro-bind',
+    '/',
+    '/',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    'true',
+  ];
   const id = sandboxIdentity();
-  const asUid = id.privileged ? ['setpriv', `--reuid=${id.uid}`, `--regid=${id.gid}`, '--clear-groups', bwrap] : [bwrap];
+  const asUid = id.privileged
+    ? ['setpriv', `--reuid=${id.uid}`, `--regid=${id.gid}`, '--clear-groups', bwrap]
+    : [bwrap];
   const r = spawnSync(asUid[0], [...asUid.slice(1), ...args], { encoding: 'utf8', timeout: 10_000 });
   const ok = r.status === 0;
   const why = (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n')[0];
@@ -199,15 +227,19 @@ export function probeMachine(env: NodeJS.ProcessEnv = process.env): MachineRepor
       fix: enclaveDev
         ? undefined
         : 'HW mode only: a CPU with SGX (flag `sgx`, ideally `sgx_lc`), SGX enabled in the BIOS/UEFI (not "software controlled"), ' +
-          'and Linux ≥ 5.11 with CONFIG_X86_SGX (creates /dev/sgx_enclave) or Intel\'s out-of-tree driver (/dev/isgx); ' +
+          "and Linux ≥ 5.11 with CONFIG_X86_SGX (creates /dev/sgx_enclave) or Intel's out-of-tree driver (/dev/isgx); " +
           'in Docker pass --device /dev/sgx_enclave --device /dev/sgx_provision. SIM mode needs none of this',
     },
     {
       id: 'sgx-provision',
       label: 'SGX provisioning',
       ok: existsSync(SGX_DEVICES.provision),
-      detail: existsSync(SGX_DEVICES.provision) ? SGX_DEVICES.provision : `no ${SGX_DEVICES.provision} (only needed for remote attestation)`,
-      fix: existsSync(SGX_DEVICES.provision) ? undefined : 'comes with the in-kernel SGX driver (Linux ≥ 5.11); add your user to the sgx_prv group',
+      detail: existsSync(SGX_DEVICES.provision)
+        ? SGX_DEVICES.provision
+        : `no ${SGX_DEVICES.provision} (only needed for remote attestation)`,
+      fix: existsSync(SGX_DEVICES.provision)
+        ? undefined
+        : 'comes with the in-kernel SGX driver (Linux ≥ 5.11); add your user to the sgx_prv group',
     },
     {
       id: 'aesmd',
@@ -218,7 +250,7 @@ export function probeMachine(env: NodeJS.ProcessEnv = process.env): MachineRepor
         : `no ${AESM_SOCKET}${flags.has('sgx_lc') ? ' (cpu has sgx_lc, so occlum skips this check)' : ''}`,
       fix: isSocket(AESM_SOCKET)
         ? undefined
-        : 'HW mode: add Intel\'s SGX apt repository (https://download.01.org/intel-sgx/sgx_repo/ubuntu) and ' +
+        : "HW mode: add Intel's SGX apt repository (https://download.01.org/intel-sgx/sgx_repo/ubuntu) and " +
           '`apt-get install sgx-aesm-service libsgx-aesm-launch-plugin libsgx-uae-service`, then start aesmd (`service aesmd start`)',
     },
     {
@@ -228,7 +260,7 @@ export function probeMachine(env: NodeJS.ProcessEnv = process.env): MachineRepor
       detail: flags.has('fsgsbase') ? 'cpu flag fsgsbase present' : `cpu flag fsgsbase absent (kernel ${kernel})`,
       fix: flags.has('fsgsbase')
         ? undefined
-        : 'HW mode: Linux ≥ 5.9 enables FSGSBASE for user space; on older kernels load Occlum\'s enable_rdfsbase module ' +
+        : "HW mode: Linux ≥ 5.9 enables FSGSBASE for user space; on older kernels load Occlum's enable_rdfsbase module " +
           '(otherwise runs fail with "FSGSBASE enablement check failed")',
     },
     ...probeBwrap(env),
@@ -250,13 +282,18 @@ export function probeMachine(env: NodeJS.ProcessEnv = process.env): MachineRepor
     },
   ];
   const okOf = (id: ProbeId) => probes.find((p) => p.id === id)!.ok;
-  const missing = (ids: ProbeId[]) => ids.filter((id) => !okOf(id)).map((id) => `${probes.find((p) => p.id === id)!.label}: ${probes.find((p) => p.id === id)!.detail}`);
+  const missing = (ids: ProbeId[]) =>
+    ids
+      .filter((id) => !okOf(id))
+      .map((id) => `${probes.find((p) => p.id === id)!.label}: ${probes.find((p) => p.id === id)!.detail}`);
 
   // Neither node-pty nor the engine is needed to run: without them some features work less.
   const limits: string[] = [];
   if (!okOf('node-pty')) limits.push('the Run pane runs programs with pipes, not in a terminal (node-pty cannot load)');
   if (!okOf('native-addon')) {
-    limits.push('no secure-FS engine: no secure image is packed or checked, the Files pane and `fs` commands are unavailable');
+    limits.push(
+      'no secure-FS engine: no secure image is packed or checked, the Files pane and `fs` commands are unavailable',
+    );
   }
   const withLimits = (text: string) => (limits.length ? `${text}; limited: ${limits.join('; ')}` : text);
 
@@ -268,14 +305,19 @@ export function probeMachine(env: NodeJS.ProcessEnv = process.env): MachineRepor
     limits,
     summary:
       hostMissing.length === 0
-        ? withLimits('ready: builds Occlum images and runs programs in a bubblewrap sandbox (no enclave, no attestation)')
+        ? withLimits(
+            'ready: builds Occlum images and runs programs in a bubblewrap sandbox (no enclave, no attestation)',
+          )
         : `not ready: ${hostMissing.join('; ')}`,
   };
 
   const simMissing = missing(['occlum', ...(install ? (['occlum-tools'] as ProbeId[]) : [])]);
   if (install && install.version === null) simMissing.push(`Occlum version unknown: ${install.versionHeader} missing`);
   // occlum skips the AESM wait when lscpu shows sgx_lc (spec 1.2).
-  const hwMissing = [...simMissing, ...missing(['sgx-device', 'fsgsbase', ...(flags.has('sgx_lc') ? [] : (['aesmd'] as ProbeId[]))])];
+  const hwMissing = [
+    ...simMissing,
+    ...missing(['sgx-device', 'fsgsbase', ...(flags.has('sgx_lc') ? [] : (['aesmd'] as ProbeId[]))]),
+  ];
   const occlumReady = simMissing.length === 0;
   const occlum: BackendReport = {
     backend: 'occlum',

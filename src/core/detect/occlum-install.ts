@@ -63,7 +63,8 @@ export function rootOfScript(bin: string): string {
 
 /** Parses OCCLUM_MAJOR/MINOR/PATCH_VERSION from occlum_version.h text; null if any is missing. */
 export function parseVersionHeader(text: string): string | null {
-  const part = (name: string) => text.match(new RegExp(`^\\s*#\\s*define\\s+OCCLUM_${name}_VERSION\\s+(\\d+)`, 'm'))?.[1];
+  const part = (name: string) =>
+    text.match(new RegExp(`^\\s*#\\s*define\\s+OCCLUM_${name}_VERSION\\s+(\\d+)`, 'm'))?.[1];
   const [major, minor, patch] = [part('MAJOR'), part('MINOR'), part('PATCH')];
   if (major === undefined || minor === undefined || patch === undefined) return null;
   return `${Number(major)}.${Number(minor)}.${Number(patch)}`;

@@ -54,7 +54,10 @@ export function readElfInfo(path: string): ElfInfo {
   if (head.length >= 2 && head[0] === 0x23 && head[1] === 0x21) {
     // Occlum reads the first line into a 128-byte buffer (spec 5.1: first line <= 127 bytes).
     const nl = head.indexOf(0x0a);
-    const line = head.subarray(2, nl === -1 ? head.length : nl).toString('utf8').trim();
+    const line = head
+      .subarray(2, nl === -1 ? head.length : nl)
+      .toString('utf8')
+      .trim();
     const sp = line.search(/\s/);
     return {
       kind: 'script',
@@ -103,11 +106,14 @@ export function readElfInfo(path: string): ElfInfo {
 
 /** Go's linker writes a note named "Go" of type 4 (its build ID). */
 function hasGoNote(notes: Buffer): boolean {
-  for (let i = 0; i + 12 <= notes.length; ) {
+  for (let i = 0; i + 12 <= notes.length;) {
     const namesz = notes.readUInt32LE(i);
     const descsz = notes.readUInt32LE(i + 4);
     const type = notes.readUInt32LE(i + 8);
-    const name = notes.subarray(i + 12, i + 12 + namesz).toString('latin1').replace(/\0+$/, '');
+    const name = notes
+      .subarray(i + 12, i + 12 + namesz)
+      .toString('latin1')
+      .replace(/\0+$/, '');
     if (name === 'Go' && type === 4) return true;
     i += 12 + ((namesz + 3) & ~3) + ((descsz + 3) & ~3);
   }
@@ -141,8 +147,6 @@ function neededOf(path: string, dyn: Buffer, loads: Load[]): string[] | undefine
     return table.subarray(o, end === -1 ? table.length : end).toString('latin1');
   });
 }
-
-
 
 export type Libc = 'musl' | 'glibc' | 'unknown' | 'none';
 

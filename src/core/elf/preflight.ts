@@ -80,7 +80,8 @@ const LOCATIONS: Partial<Record<PreflightCode, { at: string; causedBy?: string }
   'not-elf64': { at: '[line = 23, file = src/process/do_spawn/exec_loader.rs]' },
   'loader-missing': {
     at: '[line = 192, file = src/process/do_spawn/mod.rs]',
-    causedBy: 'ENOENT (#2, No such file or directory): cannot find the file [line = 81, file = src/process/do_spawn/exec_loader.rs]',
+    causedBy:
+      'ENOENT (#2, No such file or directory): cannot find the file [line = 81, file = src/process/do_spawn/exec_loader.rs]',
   },
 };
 
@@ -97,11 +98,19 @@ export function occlumLaunchError(p: PreflightProblem): string[] {
 
 /** The LibOS's own log line for a rejected ELF (WARN level), when it writes one. */
 export function occlumLoaderLog(p: PreflightProblem): string | null {
-  if (p.code === 'not-pie') return 'parse elf header error = ENOEXEC (#8, Exec format error): ELF is not position-independent';
+  if (p.code === 'not-pie')
+    return 'parse elf header error = ENOEXEC (#8, Exec format error): ELF is not position-independent';
   return null;
 }
 
-function problem(path: string, code: PreflightCode, occlum: string, explanation: string, fix: string, severity: PreflightProblem['severity'] = 'error'): PreflightProblem {
+function problem(
+  path: string,
+  code: PreflightCode,
+  occlum: string,
+  explanation: string,
+  fix: string,
+  severity: PreflightProblem['severity'] = 'error',
+): PreflightProblem {
   return { path, code, severity, occlum, explanation, fix };
 }
 
@@ -112,7 +121,15 @@ export function preflightFile(imageRoot: string, innerPath: string, depth = 0): 
     return {
       path: innerPath,
       kind: 'missing',
-      problems: [problem(innerPath, 'missing', `${E.ENOENT}: cannot find the file`, `${innerPath} does not exist in the image`, `copy it to image${innerPath} (paths are inside the image, not host paths), then build`)],
+      problems: [
+        problem(
+          innerPath,
+          'missing',
+          `${E.ENOENT}: cannot find the file`,
+          `${innerPath} does not exist in the image`,
+          `copy it to image${innerPath} (paths are inside the image, not host paths), then build`,
+        ),
+      ],
     };
   }
   const st = statSync(host);
@@ -120,41 +137,113 @@ export function preflightFile(imageRoot: string, innerPath: string, depth = 0): 
     return {
       path: innerPath,
       kind: 'other',
-      problems: [problem(innerPath, 'not-regular', `${E.EACCES}: it is not a regular file`, `${innerPath} is a ${st.isDirectory() ? 'directory' : 'special file'}, not a program`, 'give the path of the program file')],
+      problems: [
+        problem(
+          innerPath,
+          'not-regular',
+          `${E.EACCES}: it is not a regular file`,
+          `${innerPath} is a ${st.isDirectory() ? 'directory' : 'special file'}, not a program`,
+          'give the path of the program file',
+        ),
+      ],
     };
   }
   const problems: PreflightProblem[] = [];
   if ((st.mode & 0o111) === 0) {
-    problems.push(problem(innerPath, 'not-executable', `${E.EACCES}: file is not executable`, `${innerPath} has no execute bit (files copied without +x, occlum/occlum#1055)`, `chmod +x image${innerPath}, then build`));
+    problems.push(
+      problem(
+        innerPath,
+        'not-executable',
+        `${E.EACCES}: file is not executable`,
+        `${innerPath} has no execute bit (files copied without +x, occlum/occlum#1055)`,
+        `chmod +x image${innerPath}, then build`,
+      ),
+    );
   }
   let info;
   try {
     info = readElfInfo(host);
   } catch (err) {
-    problems.push(problem(innerPath, 'not-regular', `${E.EACCES}: cannot read the file`, `${innerPath} could not be read: ${(err as Error).message}`, 'check the file permissions on the host'));
+    problems.push(
+      problem(
+        innerPath,
+        'not-regular',
+        `${E.EACCES}: cannot read the file`,
+        `${innerPath} could not be read: ${(err as Error).message}`,
+        'check the file permissions on the host',
+      ),
+    );
     return { path: innerPath, kind: 'other', problems };
   }
   if (info.kind === 'script') {
     const interp = info.interpreter;
     const res: PreflightResult = { path: innerPath, kind: 'script', interp, problems };
     if (info.firstLineTooLong) {
-      problems.push(problem(innerPath, 'script-line-too-long', `${E.ENOEXEC}: unknown executable file format`, `the #! line of ${innerPath} is longer than 127 bytes`, 'shorten the interpreter path'));
+      problems.push(
+        problem(
+          innerPath,
+          'script-line-too-long',
+          `${E.ENOEXEC}: unknown executable file format`,
+          `the #! line of ${innerPath} is longer than 127 bytes`,
+          'shorten the interpreter path',
+        ),
+      );
     }
     if (info.args) {
-      problems.push(problem(innerPath, 'script-interp-args', `${E.EINVAL}: interpreter arguments are not supported`, `Occlum passes no arguments from the #! line ("${info.args}") to ${interp}`, `use "#!${interp}" alone, or run ${interp} with the arguments yourself`));
+      problems.push(
+        problem(
+          innerPath,
+          'script-interp-args',
+          `${E.EINVAL}: interpreter arguments are not supported`,
+          `Occlum passes no arguments from the #! line ("${info.args}") to ${interp}`,
+          `use "#!${interp}" alone, or run ${interp} with the arguments yourself`,
+        ),
+      );
     }
     if (interp === '/host' || interp.startsWith('/host/')) {
-      problems.push(problem(innerPath, 'script-interp-hostfs', `${E.EACCES}: the interpreter must be in the image`, `the interpreter ${interp} is on hostfs; Occlum loads interpreters only from the protected image`, `copy the interpreter into the image (e.g. image${interp.replace(/^\/host/, '')}) and use that path`));
+      problems.push(
+        problem(
+          innerPath,
+          'script-interp-hostfs',
+          `${E.EACCES}: the interpreter must be in the image`,
+          `the interpreter ${interp} is on hostfs; Occlum loads interpreters only from the protected image`,
+          `copy the interpreter into the image (e.g. image${interp.replace(/^\/host/, '')}) and use that path`,
+        ),
+      );
     }
     if (!interp.startsWith('/')) {
-      problems.push(problem(innerPath, 'script-interp-missing', `${E.ENOENT}: cannot find the file`, `the interpreter "${interp}" is not an absolute path`, 'use an absolute interpreter path inside the image'));
+      problems.push(
+        problem(
+          innerPath,
+          'script-interp-missing',
+          `${E.ENOENT}: cannot find the file`,
+          `the interpreter "${interp}" is not an absolute path`,
+          'use an absolute interpreter path inside the image',
+        ),
+      );
     } else if (depth === 0) {
       const sub = preflightFile(imageRoot, interp, depth + 1);
       for (const p of sub.problems) {
         if (p.code === 'missing') {
-          problems.push(problem(innerPath, 'script-interp-missing', p.occlum, `the script interpreter ${interp} of ${innerPath} is not in the image`, `copy ${interp} into image${interp} (with its libraries), then build`));
+          problems.push(
+            problem(
+              innerPath,
+              'script-interp-missing',
+              p.occlum,
+              `the script interpreter ${interp} of ${innerPath} is not in the image`,
+              `copy ${interp} into image${interp} (with its libraries), then build`,
+            ),
+          );
         } else if (sub.kind === 'script') {
-          problems.push(problem(innerPath, 'script-interp-missing', `${E.ENOEXEC}: unknown executable file format`, `the interpreter ${interp} is itself a script; it must be an ELF program`, 'point #! at an ELF interpreter'));
+          problems.push(
+            problem(
+              innerPath,
+              'script-interp-missing',
+              `${E.ENOEXEC}: unknown executable file format`,
+              `the interpreter ${interp} is itself a script; it must be an ELF program`,
+              'point #! at an ELF interpreter',
+            ),
+          );
           break;
         } else {
           problems.push({ ...p, path: innerPath, explanation: `interpreter ${interp}: ${p.explanation}` });
@@ -164,7 +253,15 @@ export function preflightFile(imageRoot: string, innerPath: string, depth = 0): 
     return res;
   }
   if (info.kind === 'other' || info.class !== 64) {
-    problems.push(problem(innerPath, 'not-elf64', `${E.ENOEXEC}: unknown executable file format`, `${innerPath} is ${info.kind === 'elf' ? 'a 32-bit ELF' : 'neither an ELF program nor a #! script'}`, 'build it for x86-64 with occlum-gcc (or musl-gcc -fPIE -pie)'));
+    problems.push(
+      problem(
+        innerPath,
+        'not-elf64',
+        `${E.ENOEXEC}: unknown executable file format`,
+        `${innerPath} is ${info.kind === 'elf' ? 'a 32-bit ELF' : 'neither an ELF program nor a #! script'}`,
+        'build it for x86-64 with occlum-gcc (or musl-gcc -fPIE -pie)',
+      ),
+    );
     return { path: innerPath, kind: 'other', problems };
   }
   const linkage = describeLinkage(info);
@@ -172,19 +269,58 @@ export function preflightFile(imageRoot: string, innerPath: string, depth = 0): 
   const libc = info.go && info.needed && !info.needed.some((n) => /^libc\.so/.test(n)) ? 'none' : libcOf(info.interp);
   const res: PreflightResult = { path: innerPath, kind: 'elf', libc, interp: info.interp, linkage, problems };
   if (info.type !== ET_DYN) {
-    const how = info.interp ? 'dynamically linked but not position-independent' : 'statically linked and not position-independent';
-    problems.push(problem(innerPath, 'not-pie', `${E.ENOEXEC}: unknown executable file format`, `${innerPath} is ${how} (${linkage}; ELF type ${info.type === 2 ? 'EXEC' : info.type}); Occlum loads only PIE programs (the loader logs "ELF is not position-independent")`, info.go ? 'rebuild with go build -buildmode=pie (occlum-go does)' : 'rebuild with occlum-gcc, or add -fPIE -pie'));
+    const how = info.interp
+      ? 'dynamically linked but not position-independent'
+      : 'statically linked and not position-independent';
+    problems.push(
+      problem(
+        innerPath,
+        'not-pie',
+        `${E.ENOEXEC}: unknown executable file format`,
+        `${innerPath} is ${how} (${linkage}; ELF type ${info.type === 2 ? 'EXEC' : info.type}); Occlum loads only PIE programs (the loader logs "ELF is not position-independent")`,
+        info.go
+          ? 'rebuild with go build -buildmode=pie (occlum-go does)'
+          : 'rebuild with occlum-gcc, or add -fPIE -pie',
+      ),
+    );
     return res;
   }
   if (!info.interp) {
-    problems.push(problem(innerPath, 'no-interp', `${E.EINVAL}: cannot find the interpreter segment`, `${innerPath} has no dynamic loader (PT_INTERP): static-pie binaries are rejected by Occlum`, 'link dynamically against musl: occlum-gcc (or musl-gcc -fPIE -pie without -static / -static-pie)'));
+    problems.push(
+      problem(
+        innerPath,
+        'no-interp',
+        `${E.EINVAL}: cannot find the interpreter segment`,
+        `${innerPath} has no dynamic loader (PT_INTERP): static-pie binaries are rejected by Occlum`,
+        'link dynamically against musl: occlum-gcc (or musl-gcc -fPIE -pie without -static / -static-pie)',
+      ),
+    );
     return res;
   }
   if (!resolveInImage(imageRoot, info.interp)) {
     const glibc = libc === 'glibc';
-    problems.push(problem(innerPath, 'loader-missing', `${E.ENOENT}: cannot load ld.so`, `the loader ${info.interp} named by ${innerPath} is not in the image${glibc ? `; ${innerPath} is a glibc program. ${GLIBC_NOTE}` : ''}`, glibc ? 'rebuild with occlum-gcc (musl), or add Occlum\'s glibc with copy_bom' : `copy the loader into image${info.interp} (Occlum's musl: /opt/occlum/toolchains/gcc/x86_64-linux-musl/lib/libc.so), then build`));
+    problems.push(
+      problem(
+        innerPath,
+        'loader-missing',
+        `${E.ENOENT}: cannot load ld.so`,
+        `the loader ${info.interp} named by ${innerPath} is not in the image${glibc ? `; ${innerPath} is a glibc program. ${GLIBC_NOTE}` : ''}`,
+        glibc
+          ? "rebuild with occlum-gcc (musl), or add Occlum's glibc with copy_bom"
+          : `copy the loader into image${info.interp} (Occlum's musl: /opt/occlum/toolchains/gcc/x86_64-linux-musl/lib/libc.so), then build`,
+      ),
+    );
   } else if (libc === 'glibc') {
-    problems.push(problem(innerPath, 'host-glibc', 'glibc program', `runs here with the glibc in the image; in Occlum it runs with Occlum's glibc (2.31 or older, /opt/occlum/glibc/lib), so a program built against a newer glibc may not start there`, "build it against Occlum's glibc (Occlum's toolchain image) or with occlum-gcc (musl)", 'note'));
+    problems.push(
+      problem(
+        innerPath,
+        'host-glibc',
+        'glibc program',
+        `runs here with the glibc in the image; in Occlum it runs with Occlum's glibc (2.31 or older, /opt/occlum/glibc/lib), so a program built against a newer glibc may not start there`,
+        "build it against Occlum's glibc (Occlum's toolchain image) or with occlum-gcc (musl)",
+        'note',
+      ),
+    );
   }
   return res;
 }
@@ -226,7 +362,11 @@ export function preflightImage(imageRoot: string, entryPoints: string[], limit =
     const r = preflightFile(imageRoot, p);
     if (r.kind === 'other' && r.problems.some((x) => x.code === 'not-elf64')) {
       if (r.problems.some((x) => x.code === 'not-executable')) continue; // a data file
-      r.problems = r.problems.map((x) => ({ ...x, severity: 'warning' as const, explanation: `${x.explanation}; it cannot be run as a program` }));
+      r.problems = r.problems.map((x) => ({
+        ...x,
+        severity: 'warning' as const,
+        explanation: `${x.explanation}; it cannot be run as a program`,
+      }));
     }
     out.push(r);
   }

@@ -45,21 +45,32 @@ function typeName(st: Stats): string {
  * Opens `path` read-only without blocking and checks it is a regular file; the caller closes the
  * descriptor. Throws UnsafeFileError (or the system error, e.g. ENOENT) otherwise.
  */
-export function openRegularFile(path: string, opts: Pick<SafeReadOptions, 'what' | 'followLinks' | 'fix'>): { fd: number; size: number } {
+export function openRegularFile(
+  path: string,
+  opts: Pick<SafeReadOptions, 'what' | 'followLinks' | 'fix'>,
+): { fd: number; size: number } {
   const fix = opts.fix ?? 'replace it with a regular file';
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (opts.followLinks ? 0 : constants.O_NOFOLLOW));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
-      throw new UnsafeFileError(`${path}: ${opts.what} is a symbolic link, where a regular file belongs: ${fix}`, 'ESYMLINK', path);
+      throw new UnsafeFileError(
+        `${path}: ${opts.what} is a symbolic link, where a regular file belongs: ${fix}`,
+        'ESYMLINK',
+        path,
+      );
     }
     throw err;
   }
   const st = fstatSync(fd);
   if (!st.isFile()) {
     closeSync(fd);
-    throw new UnsafeFileError(`${path}: ${opts.what} is ${typeName(st)}, not a regular file: ${fix}`, 'ENOTREGULAR', path);
+    throw new UnsafeFileError(
+      `${path}: ${opts.what} is ${typeName(st)}, not a regular file: ${fix}`,
+      'ENOTREGULAR',
+      path,
+    );
   }
   return { fd, size: st.size };
 }
@@ -68,7 +79,11 @@ export function openRegularFile(path: string, opts: Pick<SafeReadOptions, 'what'
 export function readFileSafe(path: string, opts: SafeReadOptions): Buffer {
   const { fd, size } = openRegularFile(path, opts);
   const tooBig = (n: number) =>
-    new UnsafeFileError(`${path}: ${opts.what} is ${n} bytes, more than the ${opts.maxBytes} it may hold: ${opts.fix ?? 'shorten it'}`, 'ETOOBIG', path);
+    new UnsafeFileError(
+      `${path}: ${opts.what} is ${n} bytes, more than the ${opts.maxBytes} it may hold: ${opts.fix ?? 'shorten it'}`,
+      'ETOOBIG',
+      path,
+    );
   try {
     if (size > opts.maxBytes) throw tooBig(size);
     // The file may grow while it is read: the buffer grows too, up to one byte past the cap.

@@ -36,7 +36,6 @@ export const DEFAULT_FILTER: LogFilter = {
   includeRaw: true,
 };
 
-
 export type TextMatcher = (s: string) => boolean;
 
 /** Compiles a search pattern; throws FilterError with a readable message for a bad regex. */
@@ -99,6 +98,12 @@ export function compileFilter(f: LogFilter): RecordPredicate {
 /** True when the filter hides nothing (lets views skip the index). */
 export function isPassThrough(f: LogFilter): boolean {
   return (
-    f.minLevel === 'trace' && f.hiddenLevels.length === 0 && f.thread === null && f.syscall === null && f.module === null && f.text === '' && f.includeRaw
+    f.minLevel === 'trace' &&
+    f.hiddenLevels.length === 0 &&
+    f.thread === null &&
+    f.syscall === null &&
+    f.module === null &&
+    f.text === '' &&
+    f.includeRaw
   );
 }

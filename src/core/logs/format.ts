@@ -3,10 +3,22 @@
 import type { Level, LogRecord } from './types.ts';
 import { sanitizeForTerminal } from '../text/sanitize.ts';
 
-const COLOR: Record<Level, string> = { error: '\x1b[31m', warn: '\x1b[33m', info: '\x1b[32m', debug: '\x1b[36m', trace: '\x1b[2m' };
+const COLOR: Record<Level, string> = {
+  error: '\x1b[31m',
+  warn: '\x1b[33m',
+  info: '\x1b[32m',
+  debug: '\x1b[36m',
+  trace: '\x1b[2m',
+};
 const RESET = '\x1b[0m';
 
-export const LEVEL_LABEL: Record<Level, string> = { error: 'ERROR', warn: ' WARN', info: ' INFO', debug: 'DEBUG', trace: 'TRACE' };
+export const LEVEL_LABEL: Record<Level, string> = {
+  error: 'ERROR',
+  warn: ' WARN',
+  info: ' INFO',
+  debug: 'DEBUG',
+  trace: 'TRACE',
+};
 
 /** Compact prefix shown before the message: `T1 #3 Open [syscall]`. */
 export function recordContext(r: LogRecord): string {
@@ -38,7 +50,8 @@ export function recordParts(r: LogRecord, opts: { timestamps?: boolean } = {}): 
   const label = r.level ? LEVEL_LABEL[r.level] : '  ---';
   const ctx = recordContext(r);
   const time = opts.timestamps !== false && r.time ? `${r.time} ` : '';
-  const text = r.kind === 'libos' || r.kind === 'env-logger' || r.kind === 'pal' ? bodyOf(r) : r.text.replace(/\n/g, '\n      ');
+  const text =
+    r.kind === 'libos' || r.kind === 'env-logger' || r.kind === 'pal' ? bodyOf(r) : r.text.replace(/\n/g, '\n      ');
   // Records are program output: a VT, FF, CR or escape in one must not move the cursor or break a row.
   const body = sanitizeForTerminal(ctx ? `${ctx} ${text}` : text, { keepNewlines: true });
   return { time: sanitizeForTerminal(time), label, body };
@@ -53,7 +66,8 @@ export function formatRecord(r: LogRecord, opts: FormatOptions): string {
 
 function bodyOf(r: LogRecord): string {
   let s = r.message;
-  if (r.location) s += r.kind === 'pal' ? ` (${r.location.file}:${r.location.line})` : ` [${r.location.file}:${r.location.line}]`;
+  if (r.location)
+    s += r.kind === 'pal' ? ` (${r.location.file}:${r.location.line})` : ` [${r.location.file}:${r.location.line}]`;
   const extra = r.text.split('\n').slice(1);
   return extra.length ? `${s}\n      ${extra.join('\n      ')}` : s;
 }

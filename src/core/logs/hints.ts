@@ -18,7 +18,8 @@ interface Rule {
 }
 
 const has = (s: string, ...needles: string[]) => needles.some((n) => s.includes(n));
-const hasErrno = (r: LogRecord, name: string) => r.errno?.name === name || (r.causes ?? []).some((c) => c.errno?.name === name);
+const hasErrno = (r: LogRecord, name: string) =>
+  r.errno?.name === name || (r.causes ?? []).some((c) => c.errno?.name === name);
 
 const RULES: Rule[] = [
   {
@@ -38,7 +39,8 @@ const RULES: Rule[] = [
     },
   },
   {
-    test: (_r, all) => has(all, 'run out of reserved memory', 'failed to create process VM', "can't allocate free chunks"),
+    test: (_r, all) =>
+      has(all, 'run out of reserved memory', 'failed to create process VM', "can't allocate free chunks"),
     hint: {
       message: 'not enough user-space memory to create the process',
       configPath: ['resource_limits', 'user_space_size'],
@@ -54,7 +56,8 @@ const RULES: Rule[] = [
     },
   },
   {
-    test: (_r, all) => all.includes('SGX protected file I/O error') && has(all, 'Cannot allocate memory', 'ENOMEM', 'os error: 12'),
+    test: (_r, all) =>
+      all.includes('SGX protected file I/O error') && has(all, 'Cannot allocate memory', 'ENOMEM', 'os error: 12'),
     hint: {
       message: 'the secure file system ran out of kernel heap',
       configPath: ['resource_limits', 'kernel_space_heap_size'],
@@ -82,7 +85,8 @@ const RULES: Rule[] = [
     hint: {
       message: 'sgx rejected the enclave metadata',
       configPath: ['resource_limits', 'kernel_space_stack_size'],
-      suggestion: 'reported fixed by lowering resource_limits.kernel_space_stack_size (e.g. 16MB → 8MB); check the sizes in resource_limits',
+      suggestion:
+        'reported fixed by lowering resource_limits.kernel_space_stack_size (e.g. 16MB → 8MB); check the sizes in resource_limits',
     },
   },
   {
@@ -90,7 +94,8 @@ const RULES: Rule[] = [
     hint: {
       message: 'the program is outside every entry_points prefix',
       configPath: ['entry_points'],
-      suggestion: 'run it by its path inside the image (e.g. /bin/app, not the host path) or add its directory to entry_points',
+      suggestion:
+        'run it by its path inside the image (e.g. /bin/app, not the host path) or add its directory to entry_points',
     },
   },
   {
@@ -106,7 +111,8 @@ const RULES: Rule[] = [
     hint: {
       message: 'the file is not a position-independent ELF executable',
       configPath: null,
-      suggestion: 'rebuild the program as PIE with the Occlum toolchain (occlum-gcc, or -fPIC -pie); static non-PIE binaries cannot run',
+      suggestion:
+        'rebuild the program as PIE with the Occlum toolchain (occlum-gcc, or -fPIC -pie); static non-PIE binaries cannot run',
     },
   },
   {
@@ -114,7 +120,8 @@ const RULES: Rule[] = [
     hint: {
       message: "the program's dynamic loader is missing from the image",
       configPath: null,
-      suggestion: 'copy the loader named in PT_INTERP (e.g. /lib/ld-musl-x86_64.so.1) and the libraries into image/ (copy_bom does this), then rebuild',
+      suggestion:
+        'copy the loader named in PT_INTERP (e.g. /lib/ld-musl-x86_64.so.1) and the libraries into image/ (copy_bom does this), then rebuild',
     },
   },
   {

@@ -17,7 +17,8 @@ const LIBOS =
 const PAL = /^\[(ERROR|WARN|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
 const PAL_LOCATION = / *\(line (\d+), file ([^)]+)\)$/;
 // env_logger: [2023-09-13T09:55:15Z INFO  copy_bom::util] msg   (and the pre-0.5 `INFO:target: msg`)
-const ENV_LOGGER = /^\[(\d{4}-\d\d-\d\d[T ][0-9:.]+(?:Z|[+-]\d\d:?\d\d)?) +(ERROR|WARN|INFO|DEBUG|TRACE) +([^\]\s]+)\] ?(.*)$/;
+const ENV_LOGGER =
+  /^\[(\d{4}-\d\d-\d\d[T ][0-9:.]+(?:Z|[+-]\d\d:?\d\d)?) +(ERROR|WARN|INFO|DEBUG|TRACE) +([^\]\s]+)\] ?(.*)$/;
 const ENV_LOGGER_OLD = /^(ERROR|WARN|INFO|DEBUG|TRACE):([A-Za-z_][\w:]*): (.*)$/;
 const LIBOS_LOCATION = / *\[line = (\d+), file = ([^\]]+)\]$/;
 const ERRNO = /\b(E[A-Z0-9]{1,15}) \(#(\d+), ([^)]*)\)/;
@@ -62,7 +63,9 @@ const SIGNALS: Record<string, [number, string]> = {
 };
 
 const CRASH = new RegExp(
-  `^(\\S.*?): line (\\d+): +(\\d+) (${Object.keys(SIGNALS).map((k) => k.replace('/', '\\/')).join('|')})(?: +\\((core dumped)\\))?(?: +(.*))?$`,
+  `^(\\S.*?): line (\\d+): +(\\d+) (${Object.keys(SIGNALS)
+    .map((k) => k.replace('/', '\\/'))
+    .join('|')})(?: +\\((core dumped)\\))?(?: +(.*))?$`,
 );
 
 /** Splits `… [line = L, file = F]` (LibOS) off a message. */
@@ -131,21 +134,33 @@ export function classifyLine(text: string): Classified {
       const start = withCause({ kind: 'boot-failure', level: 'error', message: '' }, text.slice(25));
       return { start, chain: true };
     }
-    if (text.startsWith('fatal runtime error: ')) return { start: { kind: 'panic', level: 'error', message: text }, chain: true };
+    if (text.startsWith('fatal runtime error: '))
+      return { start: { kind: 'panic', level: 'error', message: text }, chain: true };
   } else if (c0 === 0x74 /* t */) {
     if (text.startsWith('thread ')) {
       const old = PANIC_OLD.exec(text);
       if (old) {
-        const start: RecordStart = { kind: 'panic', level: 'error', message: old[2], location: loc(old[3], old[4], old[5]) };
+        const start: RecordStart = {
+          kind: 'panic',
+          level: 'error',
+          message: old[2],
+          location: loc(old[3], old[4], old[5]),
+        };
         return { start, chain: true };
       }
       const neu = PANIC_NEW.exec(text);
       if (neu) {
-        const start: RecordStart = { kind: 'panic', level: 'error', message: '', location: loc(neu[2], neu[3], neu[4]) };
+        const start: RecordStart = {
+          kind: 'panic',
+          level: 'error',
+          message: '',
+          location: loc(neu[2], neu[3], neu[4]),
+        };
         return { start, chain: true, expectMessage: true };
       }
       const open = PANIC_OPEN.exec(text);
-      if (open) return { start: { kind: 'panic', level: 'error', message: open[2] as string }, chain: true, openQuote: true };
+      if (open)
+        return { start: { kind: 'panic', level: 'error', message: open[2] as string }, chain: true, openQuote: true };
     }
   } else if (c0 === 0x6d /* m */) {
     if (ALLOC_FAILED.test(text)) return { start: { kind: 'panic', level: 'error', message: text }, chain: true };
@@ -162,14 +177,18 @@ export function classifyLine(text: string): Classified {
       return { start, chain: true };
     }
   } else if (c0 === 0x57 /* W */) {
-    if (text.startsWith('Warnning: ') || text.startsWith('Warning: ')) return { start: { kind: 'eprintln', level: 'warn', message: text }, chain: false };
+    if (text.startsWith('Warnning: ') || text.startsWith('Warning: '))
+      return { start: { kind: 'eprintln', level: 'warn', message: text }, chain: false };
   } else if (c0 === 0x46 /* F */) {
     // glibc refusing to start on Occlum's (old) uname: the host's glibc was copied into the image.
-    if (text.startsWith('FATAL: kernel too old')) return { start: { kind: 'eprintln', level: 'error', message: text }, chain: false };
+    if (text.startsWith('FATAL: kernel too old'))
+      return { start: { kind: 'eprintln', level: 'error', message: text }, chain: false };
   } else if (c0 === 0x55 /* U */) {
-    if (text.startsWith('Uses can disable Occlum Log')) return { start: { kind: 'eprintln', level: 'warn', message: text }, chain: false };
+    if (text.startsWith('Uses can disable Occlum Log'))
+      return { start: { kind: 'eprintln', level: 'warn', message: text }, chain: false };
   }
-  if (LIBOS_EPRINTLN.test(text)) return { start: withCause({ kind: 'eprintln', level: 'error', message: '' }, text), chain: true };
+  if (LIBOS_EPRINTLN.test(text))
+    return { start: withCause({ kind: 'eprintln', level: 'error', message: '' }, text), chain: true };
   if (text.length < 48 && c0 >= 0x41 && c0 <= 0x5a) {
     const b = BARE_CRASH.exec(text);
     if (b) {
@@ -198,7 +217,11 @@ function classifyBracketed(text: string): Classified | undefined {
     const m = LIBOS.exec(text);
     if (m) return libos(m);
     const e = ENV_LOGGER.exec(text);
-    if (e) return { start: { kind: 'env-logger', level: LEVEL_OF[e[2]], time: e[1], module: e[3], message: e[4] }, chain: false };
+    if (e)
+      return {
+        start: { kind: 'env-logger', level: LEVEL_OF[e[2]], time: e[1], module: e[3], message: e[4] },
+        chain: false,
+      };
     return undefined;
   }
   if (text.startsWith('[T', 7) || text.startsWith('[T', 6)) {
@@ -248,7 +271,11 @@ function pal(p: RegExpExecArray): Classified {
 }
 
 // An interactive shell reports a dead foreground job without script and line.
-const BARE_CRASH = new RegExp(`^(${Object.keys(SIGNALS).map((k) => k.replace('/', '\\/')).join('|')})(?: \\((core dumped)\\))?$`);
+const BARE_CRASH = new RegExp(
+  `^(${Object.keys(SIGNALS)
+    .map((k) => k.replace('/', '\\/'))
+    .join('|')})(?: \\((core dumped)\\))?$`,
+);
 
 function classifyCrash(text: string): Classified | undefined {
   const m = CRASH.exec(text);

@@ -34,7 +34,11 @@ export class LogParser {
   feed(chunk: string | Uint8Array): LogRecord[] {
     const out: LogRecord[] = [];
     if (typeof chunk === 'string') this.feedText(this.takeRestBytes() + chunk, out);
-    else this.feedBytes(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength), out);
+    else
+      this.feedBytes(
+        Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+        out,
+      );
     return out;
   }
 
@@ -63,7 +67,9 @@ export class LogParser {
       this.capRestBytes(out);
       return;
     }
-    let first = this.restBytes ? Buffer.concat([this.restBytes, chunk.subarray(0, nl)]).toString('utf8') : chunk.toString('utf8', 0, nl);
+    let first = this.restBytes
+      ? Buffer.concat([this.restBytes, chunk.subarray(0, nl)]).toString('utf8')
+      : chunk.toString('utf8', 0, nl);
     this.restBytes = null;
     if (this.rest) {
       first = this.rest + first;
@@ -150,7 +156,14 @@ export class LogParser {
       c = { start: { kind: 'raw', level: null, message: text } as RecordStart, chain: false };
     }
     if (c.chain) {
-      this.pending = { start: c.start, lines: [text], lineNo: this.lineNo, colored, expectMessage: c.expectMessage ?? false, openQuote: c.openQuote ?? false };
+      this.pending = {
+        start: c.start,
+        lines: [text],
+        lineNo: this.lineNo,
+        colored,
+        expectMessage: c.expectMessage ?? false,
+        openQuote: c.openQuote ?? false,
+      };
     } else {
       const rec = c.start as LogRecord;
       rec.text = text;

@@ -55,7 +55,8 @@ export function compileUserRegex(pattern: string): UserRegex {
     linear = false;
   }
   const subject = (line: string) => (fold ? line.toLowerCase() : line);
-  if (linear) return { test: (line) => re.test(subject(line)), ranges: (line, max) => ranges(all, line, subject(line), max) };
+  if (linear)
+    return { test: (line) => re.test(subject(line)), ranges: (line, max) => ranges(all, line, subject(line), max) };
   // Budgeted: the regexps run inside a context whose calls the vm interrupts after the budget.
   const ctx = createContext({ re, all, s: '', max: 0, ranges });
   const testScript = new Script('re.test(s)');

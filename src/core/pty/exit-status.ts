@@ -16,11 +16,37 @@ export interface ExitExplanation {
 }
 
 const SIGNALS: Record<number, string> = {
-  1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT', 7: 'SIGBUS',
-  8: 'SIGFPE', 9: 'SIGKILL', 10: 'SIGUSR1', 11: 'SIGSEGV', 12: 'SIGUSR2', 13: 'SIGPIPE',
-  14: 'SIGALRM', 15: 'SIGTERM', 16: 'SIGSTKFLT', 17: 'SIGCHLD', 18: 'SIGCONT', 19: 'SIGSTOP',
-  20: 'SIGTSTP', 21: 'SIGTTIN', 22: 'SIGTTOU', 23: 'SIGURG', 24: 'SIGXCPU', 25: 'SIGXFSZ',
-  26: 'SIGVTALRM', 27: 'SIGPROF', 28: 'SIGWINCH', 29: 'SIGIO', 30: 'SIGPWR', 31: 'SIGSYS',
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  4: 'SIGILL',
+  5: 'SIGTRAP',
+  6: 'SIGABRT',
+  7: 'SIGBUS',
+  8: 'SIGFPE',
+  9: 'SIGKILL',
+  10: 'SIGUSR1',
+  11: 'SIGSEGV',
+  12: 'SIGUSR2',
+  13: 'SIGPIPE',
+  14: 'SIGALRM',
+  15: 'SIGTERM',
+  16: 'SIGSTKFLT',
+  17: 'SIGCHLD',
+  18: 'SIGCONT',
+  19: 'SIGSTOP',
+  20: 'SIGTSTP',
+  21: 'SIGTTIN',
+  22: 'SIGTTOU',
+  23: 'SIGURG',
+  24: 'SIGXCPU',
+  25: 'SIGXFSZ',
+  26: 'SIGVTALRM',
+  27: 'SIGPROF',
+  28: 'SIGWINCH',
+  29: 'SIGIO',
+  30: 'SIGPWR',
+  31: 'SIGSYS',
 };
 
 export function signalName(n: number): string {
@@ -58,11 +84,21 @@ function signalExplanation(status: number, n: number, how: string): ExitExplanat
  */
 export function explainExit(status: number, kind: ExitKind = 'run', output?: string): ExitExplanation {
   if (!Number.isInteger(status) || status < 0) {
-    return { status, ok: false, summary: `unknown status ${status}`, detail: 'The process ended without a usable exit status.' };
+    return {
+      status,
+      ok: false,
+      summary: `unknown status ${status}`,
+      detail: 'The process ended without a usable exit status.',
+    };
   }
-  if (status === 0) return { status, ok: true, summary: 'exited normally (0)', detail: 'The program finished successfully.' };
+  if (status === 0)
+    return { status, ok: true, summary: 'exited normally (0)', detail: 'The program finished successfully.' };
   if (status > 128 && status <= 128 + 64) {
-    return signalExplanation(status, status - 128, kind === 'process' ? 'The process' : 'The program (or occlum-run itself)');
+    return signalExplanation(
+      status,
+      status - 128,
+      kind === 'process' ? 'The process' : 'The program (or occlum-run itself)',
+    );
   }
   if (kind === 'exec' && status === 1) {
     return {
@@ -76,7 +112,12 @@ export function explainExit(status: number, kind: ExitKind = 'run', output?: str
   // Other exec statuses come from backends that pass the program's status through (the host
   // backend does): they read like `occlum run`'s.
   if (kind === 'process') {
-    return { status, ok: false, summary: `exited with status ${status}`, detail: `The process exited with status ${status}.` };
+    return {
+      status,
+      ok: false,
+      summary: `exited with status ${status}`,
+      detail: `The process exited with status ${status}.`,
+    };
   }
   if (status === 127 && output !== undefined && !launchFailed(output)) {
     return {
@@ -113,7 +154,12 @@ export function explainExit(status: number, kind: ExitKind = 'run', output?: str
       detail: `The program exited with status ${status} (Occlum keeps only the low 7 bits, so ${status} may also stand for ${status + 128}).`,
     };
   }
-  return { status, ok: false, summary: `exited with status ${status}`, detail: `Status ${status} is outside what Occlum reports (0–127, 128+signal).` };
+  return {
+    status,
+    ok: false,
+    summary: `exited with status ${status}`,
+    detail: `Status ${status} is outside what Occlum reports (0–127, 128+signal).`,
+  };
 }
 
 // What Occlum (the PAL, the LibOS) and the host backend print when a process could not be created.
@@ -128,7 +174,9 @@ export function launchFailed(output: string): boolean {
  * `occlum exec` prints the raw wait status of a failed program as `Error: <n>` (256 = exit(1)).
  * Finds the last such line in the output and decodes it, or returns null.
  */
-export function decodeExecError(output: string): { raw: number; exitCode?: number; signal?: number; text: string } | null {
+export function decodeExecError(
+  output: string,
+): { raw: number; exitCode?: number; signal?: number; text: string } | null {
   const matches = [...output.matchAll(/^Error: (-?\d+)\s*$/gm)];
   const last = matches.at(-1);
   if (!last) return null;

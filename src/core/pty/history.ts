@@ -24,9 +24,12 @@ export function historyPath(instanceDir: string): string {
 function isEntry(x: unknown): x is HistoryEntry {
   const e = x as HistoryEntry;
   return (
-    typeof e === 'object' && e !== null &&
-    typeof e.path === 'string' && e.path !== '' &&
-    Array.isArray(e.args) && e.args.every((a) => typeof a === 'string') &&
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.path === 'string' &&
+    e.path !== '' &&
+    Array.isArray(e.args) &&
+    e.args.every((a) => typeof a === 'string') &&
     (e.kind === 'run' || e.kind === 'exec')
   );
 }
@@ -46,12 +49,17 @@ export function loadHistory(instanceDir: string): { entries: HistoryEntry[]; pro
     // Keep the valid entries of a partly damaged file rather than losing all of them.
     return { entries: data.entries.filter(isEntry).slice(0, HISTORY_LIMIT), problem: null };
   } catch (err) {
-    return { entries: [], problem: `${file}: not valid history (${(err as Error).message}); it will be rewritten on the next run` };
+    return {
+      entries: [],
+      problem: `${file}: not valid history (${(err as Error).message}); it will be rewritten on the next run`,
+    };
   }
 }
 
 export function sameEntry(a: HistoryEntry, b: HistoryEntry): boolean {
-  return a.kind === b.kind && a.path === b.path && a.args.length === b.args.length && a.args.every((x, i) => x === b.args[i]);
+  return (
+    a.kind === b.kind && a.path === b.path && a.args.length === b.args.length && a.args.every((x, i) => x === b.args[i])
+  );
 }
 
 /** The history with `entry` moved (or added) to the front, capped at HISTORY_LIMIT. */

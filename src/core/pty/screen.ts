@@ -40,7 +40,8 @@ function colorCodes(mode: 'fg' | 'bg', cell: IBufferCell): string[] {
   const isPalette = mode === 'fg' ? cell.isFgPalette() : cell.isBgPalette();
   if (!isRgb && !isPalette) return [];
   const c = mode === 'fg' ? cell.getFgColor() : cell.getBgColor();
-  if (isRgb) return [mode === 'fg' ? '38' : '48', '2', String((c >> 16) & 0xff), String((c >> 8) & 0xff), String(c & 0xff)];
+  if (isRgb)
+    return [mode === 'fg' ? '38' : '48', '2', String((c >> 16) & 0xff), String((c >> 8) & 0xff), String(c & 0xff)];
   const base = mode === 'fg' ? 30 : 40;
   if (c < 8) return [String(base + c)];
   if (c < 16) return [String(base + 60 + c - 8)];
@@ -54,7 +55,7 @@ export function cellStyle(cell: IBufferCell, invert = false): string {
   if (cell.isDim()) p.push('2');
   if (cell.isItalic()) p.push('3');
   if (cell.isUnderline()) p.push('4');
-  if (cell.isInverse() !== 0 !== invert) p.push('7');
+  if ((cell.isInverse() !== 0) !== invert) p.push('7');
   if (cell.isInvisible()) p.push('8');
   if (cell.isStrikethrough()) p.push('9');
   p.push(...colorCodes('fg', cell), ...colorCodes('bg', cell));

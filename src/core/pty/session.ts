@@ -187,13 +187,13 @@ export class PtySession {
     try {
       this.proc = nodePty
         ? nodePty.spawn(command.file, command.args, {
-          name: opts.term ?? 'xterm-256color',
-          cols: size.cols,
-          rows: size.rows,
-          cwd,
-          env: termEnv,
-          encoding: null,
-        })
+            name: opts.term ?? 'xterm-256color',
+            cols: size.cols,
+            rows: size.rows,
+            cwd,
+            env: termEnv,
+            encoding: null,
+          })
         : spawnWithPipes(command.file, command.args, { cwd, env: termEnv });
     } catch (err) {
       this.term.dispose();

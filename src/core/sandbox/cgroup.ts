@@ -72,7 +72,10 @@ function hierarchies(): Partial<Record<Controller, Hierarchy>> {
 
 const FILES = {
   1: {
-    pidsMax: 'pids.max', pidsPeak: 'pids.peak', memMax: 'memory.limit_in_bytes', memPeak: 'memory.max_usage_in_bytes',
+    pidsMax: 'pids.max',
+    pidsPeak: 'pids.peak',
+    memMax: 'memory.limit_in_bytes',
+    memPeak: 'memory.max_usage_in_bytes',
     cpu: 'cpuacct.stat',
   },
   2: { pidsMax: 'pids.max', pidsPeak: 'pids.peak', memMax: 'memory.max', memPeak: 'memory.peak', cpu: 'cpu.stat' },
@@ -238,8 +241,10 @@ export class RunCgroup {
       cpu?.version === 1 ? (c.has(v1) ? c.get(v1)! * 10 : null) : c.has(v2) ? c.get(v2)! / 1000 : null;
     const faults = (k: string) => m.get(`total_${k}`) ?? m.get(k) ?? null;
     return {
-      userMs: ms('user', 'user_usec'), sysMs: ms('system', 'system_usec'),
-      minorFaults: faults('pgfault'), majorFaults: faults('pgmajfault'),
+      userMs: ms('user', 'user_usec'),
+      sysMs: ms('system', 'system_usec'),
+      minorFaults: faults('pgfault'),
+      majorFaults: faults('pgmajfault'),
     };
   }
 

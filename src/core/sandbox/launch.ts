@@ -59,7 +59,9 @@ export class SandboxError extends Error {}
 /** Paths that overlayfs mount options cannot carry. */
 function checkOverlayPath(p: string): void {
   if (/[,:\\\n]/.test(p)) {
-    throw new SandboxError(`the instance path ${p} contains ',', ':' or '\\', which overlayfs mount options cannot express; move the instance`);
+    throw new SandboxError(
+      `the instance path ${p} contains ',', ':' or '\\', which overlayfs mount options cannot express; move the instance`,
+    );
   }
 }
 
@@ -84,13 +86,33 @@ export function mountScript(plan: MountPlan): string {
  * not with --cap-drop ALL). Sysctls resolve through the opener's namespaces, so the host's
  * /proc/sys bound read-only shows the sandbox its own values.
  */
-export const PROC_READ_ONLY = ['sys', 'sysrq-trigger', 'irq', 'bus', 'fs', 'acpi', 'scsi', 'mtrr', 'driver', 'tty', 'pressure'];
+export const PROC_READ_ONLY = [
+  'sys',
+  'sysrq-trigger',
+  'irq',
+  'bus',
+  'fs',
+  'acpi',
+  'scsi',
+  'mtrr',
+  'driver',
+  'tty',
+  'pressure',
+];
 
 /** bwrap arguments for one program (the root overlay must already be mounted at plan.layers.merged). */
 export function bwrapArgs(spec: ProgramSpec, plan: MountPlan = spec.plan): string[] {
   // A server's programs share one PID namespace (as LibOS processes share Occlum's PID space);
   // a run gets its own.
-  const a = ['--die-with-parent', ...(spec.sharePidNs ? [] : ['--unshare-pid']), '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--cap-drop', 'ALL'];
+  const a = [
+    '--die-with-parent',
+    ...(spec.sharePidNs ? [] : ['--unshare-pid']),
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--cap-drop',
+    'ALL',
+  ];
   a.push('--bind', plan.layers.merged, '/');
   for (const m of plan.mounts) {
     switch (m.kind) {
@@ -160,7 +182,9 @@ interface StagedLaunch {
 function staging(plan: MountPlan, identity: SandboxIdentity, stager: string | null): StagedLaunch {
   if (!identity.privileged) return { identity, stager: '', plan, stagerArgs: [] };
   if (!stager) {
-    throw new SandboxError('the sandbox stager native/occlum-studio-stage is missing: run `npm run build:native` (needs cargo)');
+    throw new SandboxError(
+      'the sandbox stager native/occlum-studio-stage is missing: run `npm run build:native` (needs cargo)',
+    );
   }
   const s = stagePlan(plan);
   return { identity, stager, plan: s.plan, stagerArgs: s.stagerArgs };
@@ -177,7 +201,11 @@ export function inCgroups(launch: Launch, procsFiles: string[] = []): Launch {
     const fail = shq(`occlum-studio: sandbox: cannot join the cgroup ${f}`);
     return `echo $$ > ${shq(f)} || { echo ${fail} >&2; exit 1; }\n`;
   });
-  return { file: '/bin/sh', args: ['-c', `${join.join('')}exec "$@"`, 'occlum-studio-launch', launch.file, ...launch.args], env: launch.env };
+  return {
+    file: '/bin/sh',
+    args: ['-c', `${join.join('')}exec "$@"`, 'occlum-studio-launch', launch.file, ...launch.args],
+    env: launch.env,
+  };
 }
 
 /** `occlum run`: a fresh private namespace for one program. */
@@ -210,9 +238,16 @@ export function execLaunch(spec: ProgramSpec, holderPid: number): Launch {
   const env = { ...LAUNCHER_ENV };
   const enter = ['-t', String(holderPid), '-U', '-m', '-p'];
   if (!spec.identity.privileged) {
-    return { file: 'nsenter', args: [...enter, '--preserve-credentials', '--', '/bin/sh', '-c', execBwrapLine(ex, st.plan, true)], env };
+    return {
+      file: 'nsenter',
+      args: [...enter, '--preserve-credentials', '--', '/bin/sh', '-c', execBwrapLine(ex, st.plan, true)],
+      env,
+    };
   }
-  const script = [...openSeccompLine(spec.seccompFile), `exec ${['nsenter', ...enter, '--', '/bin/sh', '-c', execBwrapLine(ex, st.plan, false)].map(shq).join(' ')}`];
+  const script = [
+    ...openSeccompLine(spec.seccompFile),
+    `exec ${['nsenter', ...enter, '--', '/bin/sh', '-c', execBwrapLine(ex, st.plan, false)].map(shq).join(' ')}`,
+  ];
   return { file: '/bin/sh', args: ['-c', script.join('\n')], env };
 }
 
@@ -230,7 +265,6 @@ export function occlumExitStatus(code: number | null, signal: NodeJS.Signals | n
   if (c > 128 && c <= 128 + 64) return c;
   return c & 0x7f;
 }
-
 
 /** Tools the sandbox needs on the host. */
 export function missingTools(): string[] {

@@ -75,10 +75,20 @@ export function planMounts(cfg: RuntimeConfig, instanceDir: string, layers: Laye
     );
   }
   const rootLayers = root[0].options.layers as Record<string, unknown>[];
-  const image = rootLayers.find((l) => l?.type === 'sefs' && typeof l.options === 'object' && l.options !== null && 'MAC' in (l.options as object));
+  const image = rootLayers.find(
+    (l) => l?.type === 'sefs' && typeof l.options === 'object' && l.options !== null && 'MAC' in (l.options as object),
+  );
   const container = rootLayers.find((l) => l?.type === 'sefs' && l !== image);
-  if (!image) throw new MountError('the root unionfs needs an image layer: a sefs layer at "/" whose options contain "MAC"', 'Mount configuration invalid: Err("the image SEFS in layers is not valid")');
-  if (!container) throw new MountError('the root unionfs needs a writable container layer: a sefs layer at "/" without "MAC"', 'the container SEFS in layers is not valid');
+  if (!image)
+    throw new MountError(
+      'the root unionfs needs an image layer: a sefs layer at "/" whose options contain "MAC"',
+      'Mount configuration invalid: Err("the image SEFS in layers is not valid")',
+    );
+  if (!container)
+    throw new MountError(
+      'the root unionfs needs a writable container layer: a sefs layer at "/" without "MAC"',
+      'the container SEFS in layers is not valid',
+    );
 
   const instReal = realpathSync(instanceDir);
   const others = cfg.mounts
@@ -92,15 +102,22 @@ export function planMounts(cfg: RuntimeConfig, instanceDir: string, layers: Laye
     }
     switch (m.type) {
       case 'hostfs': {
-        if (!m.source) throw new MountError(`${where}: "source" is required for hostfs`, 'Source is expected for HostFS');
+        if (!m.source)
+          throw new MountError(`${where}: "source" is required for hostfs`, 'Source is expected for HostFS');
         const src = resolve(instanceDir, m.source);
         if (!existsSync(src) || !statSync(src).isDirectory()) {
-          throw new MountError(`${where}: source ${src} is not an existing host directory; create it or fix "source"`, 'Source is expected for HostFS');
+          throw new MountError(
+            `${where}: source ${src} is not an existing host directory; create it or fix "source"`,
+            'Source is expected for HostFS',
+          );
         }
         const srcReal = realpathSync(src);
         for (const hidden of ['build', 'run']) {
           const h = join(instReal, hidden);
-          if (within(srcReal, h)) throw new MountError(`${where}: source ${src} is inside the instance's ${hidden}/, which the runtime owns; mount another directory`);
+          if (within(srcReal, h))
+            throw new MountError(
+              `${where}: source ${src} is inside the instance's ${hidden}/, which the runtime owns; mount another directory`,
+            );
         }
         mounts.push({ kind: 'bind', source: srcReal, target: m.target, readOnly: false, from: m });
         // The image layer is plain files here (Occlum keeps it encrypted / MAC-protected), so a
@@ -114,7 +131,13 @@ export function planMounts(cfg: RuntimeConfig, instanceDir: string, layers: Laye
         break;
       }
       case 'ramfs':
-        mounts.push({ kind: 'tmpfs', staging: join(layers.ramfs, slug(m.target)), target: m.target, size: cfg.limits.kernelHeap ?? undefined, from: m });
+        mounts.push({
+          kind: 'tmpfs',
+          staging: join(layers.ramfs, slug(m.target)),
+          target: m.target,
+          size: cfg.limits.kernelHeap ?? undefined,
+          from: m,
+        });
         break;
       case 'procfs':
         mounts.push({ kind: 'proc', target: m.target, auto: false });
@@ -125,21 +148,32 @@ export function planMounts(cfg: RuntimeConfig, instanceDir: string, layers: Laye
       case 'sefs':
       case 'unionfs':
       case 'ext2': {
-        if (m.type === 'sefs' && !m.source) throw new MountError(`${where}: "source" is required for sefs`, 'Source is expected for SEFS');
+        if (m.type === 'sefs' && !m.source)
+          throw new MountError(`${where}: "source" is required for sefs`, 'Source is expected for SEFS');
         const dir = join(layers.sefs, slug(m.target));
         const integrityImage = m.type === 'sefs' && 'MAC' in m.options;
-        if (integrityImage) warnings.push(`${where}: an integrity-only SEFS image cannot be opened by the host backend; it is mounted empty and read-only`);
+        if (integrityImage)
+          warnings.push(
+            `${where}: an integrity-only SEFS image cannot be opened by the host backend; it is mounted empty and read-only`,
+          );
         if (m.options.temporary === true && !integrityImage) temporary.push(dir);
         mounts.push({ kind: 'bind', source: dir, target: m.target, readOnly: integrityImage, from: m });
         break;
       }
       default:
-        throw new MountError(`${where}: unsupported file system type "${m.type}" (known: sefs, hostfs, ramfs, unionfs, devfs, procfs, ext2)`, 'Unsupported file system type');
+        throw new MountError(
+          `${where}: unsupported file system type "${m.type}" (known: sefs, hostfs, ramfs, unionfs, devfs, procfs, ext2)`,
+          'Unsupported file system type',
+        );
     }
   }
   // A user entry for /proc or /dev shadows the automatic one (as in Occlum since 0.29.6).
-  const userTargets = new Set(mounts.filter((x) => (x.kind === 'proc' || x.kind === 'dev') && !x.auto).map((x) => x.target));
-  const deduped = mounts.filter((x) => !((x.kind === 'proc' || x.kind === 'dev') && x.auto && userTargets.has(x.target)));
+  const userTargets = new Set(
+    mounts.filter((x) => (x.kind === 'proc' || x.kind === 'dev') && !x.auto).map((x) => x.target),
+  );
+  const deduped = mounts.filter(
+    (x) => !((x.kind === 'proc' || x.kind === 'dev') && x.auto && userTargets.has(x.target)),
+  );
   return { layers, mounts: deduped, temporary, warnings };
 }
 
@@ -150,7 +184,7 @@ export function planMounts(cfg: RuntimeConfig, instanceDir: string, layers: Laye
 export function missingMountPoints(plan: MountPlan): string[] {
   const missing: string[] = [];
   for (const m of plan.mounts) {
-    if (m.kind === 'mask' || (('auto' in m) && m.auto)) continue;
+    if (m.kind === 'mask' || ('auto' in m && m.auto)) continue;
     const inLower = join(plan.layers.lower, m.target);
     const inUpper = join(plan.layers.upper, m.target);
     const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();

@@ -1,14 +1,38 @@
 // Secure-FS facade: Occlum images (SEFS over SGX protected files) read, verified and packed by the
 // Rust engine in native/. Contract: ./types.ts. Heavy work (verify, pack, big reads) runs on the
 // libuv thread pool with progress; light lookups are synchronous.
-import { closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, readSync, writeSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { callAsync, callBytes, callJson } from './native.ts';
 import { chmodDirBeneath, createBeneath, mkdirBeneath, symlinkBeneath, unlinkBeneath } from './beneath.ts';
 import { keySpec, parseDashed16, parseMac } from './keys.ts';
 import { yielder } from '../backend/host/yield.ts';
 import { readTextIfPresent } from '../instance/safe-read.ts';
-import type { ExtractResult, FsEntry, FsView, KeyMode, Listing, PackOptions, PackResult, Progress, TreeProgress, VerifyReport, VerifyProblem } from './types.ts';
+import type {
+  ExtractResult,
+  FsEntry,
+  FsView,
+  KeyMode,
+  Listing,
+  PackOptions,
+  PackResult,
+  Progress,
+  TreeProgress,
+  VerifyReport,
+  VerifyProblem,
+} from './types.ts';
 
 export * from './types.ts';
 export { readImageKeyFile, sgxSimKey, mrsignerFromPem, parseMac, macString, DEFAULT_MRSIGNER_HEX } from './keys.ts';
@@ -18,14 +42,20 @@ const INTEGRITY_ONLY: KeyMode = { kind: 'integrity-only' };
 
 /** Native arguments of a ranged read; refuses what is not a byte position. */
 function rangeArgs(offset: number, length: number): [string, string] {
-  for (const [what, v] of [['offset', offset], ['length', length]] as const) {
-    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`readRange: ${what} must be a non-negative integer, got ${v}`);
+  for (const [what, v] of [
+    ['offset', offset],
+    ['length', length],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < 0)
+      throw new RangeError(`readRange: ${what} must be a non-negative integer, got ${v}`);
   }
   return [String(offset), String(length)];
 }
 
 function toProgress(cb?: (p: Progress) => void) {
-  return cb ? (p: { done: number; total: number; bytes: number }) => cb({ done: p.done, total: p.total, bytes: p.bytes }) : undefined;
+  return cb
+    ? (p: { done: number; total: number; bytes: number }) => cb({ done: p.done, total: p.total, bytes: p.bytes })
+    : undefined;
 }
 
 /** How `.ROOT_MAC` is read: a regular file of one MAC (a few spaces allowed), never a link. */
@@ -60,10 +90,18 @@ export function openImage(rootDir: string, key: KeyMode = INTEGRITY_ONLY, expect
   const root = resolve(rootDir);
   const spec = keySpec(key);
   const info = imageInfo(root, key);
-  const expected = expectedMac === '' ? undefined : expectedMac !== undefined ? parseMac(expectedMac, 'expected MAC') : readRootMacFile(root);
+  const expected =
+    expectedMac === ''
+      ? undefined
+      : expectedMac !== undefined
+        ? parseMac(expectedMac, 'expected MAC')
+        : readRootMacFile(root);
   const listing = (p: string) => callJson<Listing>('list', [root, spec, p]);
   const walkListing = async (): Promise<Listing> => {
-    const w = JSON.parse((await callAsync('walk', [root, spec])) as string) as { entries: FsEntry[]; problems: { path: string; message: string }[] };
+    const w = JSON.parse((await callAsync('walk', [root, spec])) as string) as {
+      entries: FsEntry[];
+      problems: { path: string; message: string }[];
+    };
     return { entries: w.entries, skipped: w.problems.map((p) => ({ path: p.path, reason: p.message })) };
   };
   return {
@@ -75,11 +113,15 @@ export function openImage(rootDir: string, key: KeyMode = INTEGRITY_ONLY, expect
     stat: (p) => callJson<FsEntry>('stat', [root, spec, p]),
     readFile: (p) => callBytes('read', [root, spec, p]),
     readFileAsync: async (p) => (await callAsync('read', [root, spec, p])) as Buffer,
-    readRange: async (p, offset, length) => (await callAsync('readRange', [root, spec, p, ...rangeArgs(offset, length)])) as Buffer,
+    readRange: async (p, offset, length) =>
+      (await callAsync('readRange', [root, spec, p, ...rangeArgs(offset, length)])) as Buffer,
     readlink: (p) => callBytes('readlink', [root, spec, p]).toString('utf8'),
     walk: () => callJson<{ entries: FsEntry[] }>('walk', [root, spec]).entries,
     walkAsync: async () => (await walkListing()).entries,
-    verify: async (opts) => JSON.parse((await callAsync('verify', [root, spec, expected ?? ''], toProgress(opts?.onProgress))) as string) as VerifyReport,
+    verify: async (opts) =>
+      JSON.parse(
+        (await callAsync('verify', [root, spec, expected ?? ''], toProgress(opts?.onProgress))) as string,
+      ) as VerifyReport,
   };
 }
 
@@ -104,7 +146,9 @@ export function openUnion(
   const imageKey = keys.imageKey ?? INTEGRITY_ONLY;
   const runKey = keys.runKey ?? (imageKey.kind === 'image-key' ? imageKey : undefined);
   if (!runKey) {
-    throw new Error('the run layer of an instance without an image key is sealed with the SGX auto key: pass runKey (e.g. --sgx-sim for simulation-mode instances)');
+    throw new Error(
+      'the run layer of an instance without an image key is sealed with the SGX auto key: pass runKey (e.g. --sgx-sim for simulation-mode instances)',
+    );
   }
   const base = [resolve(imageLayer), keySpec(imageKey), resolve(runLayer), keySpec(runKey)];
   const info = callJson<UnionInfo>('uInfo', base);
@@ -120,7 +164,8 @@ export function openUnion(
     stat: (p) => callJson<FsEntry>('uStat', [...base, p]),
     readFile: (p) => callBytes('uRead', [...base, p]),
     readFileAsync: async (p) => (await callAsync('uRead', [...base, p])) as Buffer,
-    readRange: async (p, offset, length) => (await callAsync('uReadRange', [...base, p, ...rangeArgs(offset, length)])) as Buffer,
+    readRange: async (p, offset, length) =>
+      (await callAsync('uReadRange', [...base, p, ...rangeArgs(offset, length)])) as Buffer,
     readlink: (p) => {
       const e = callJson<FsEntry>('uStat', [...base, p]);
       if (e.type !== 'symlink') throw new Error(`${p}: not a symlink`);
@@ -131,9 +176,16 @@ export function openUnion(
     verify: async (opts) => {
       const a = await image.verify(opts);
       const b = await run.verify(opts);
-      const problems: VerifyProblem[] = [...a.problems, ...b.problems.map((p) => ({ ...p, message: `run layer: ${p.message}` }))];
+      const problems: VerifyProblem[] = [
+        ...a.problems,
+        ...b.problems.map((p) => ({ ...p, message: `run layer: ${p.message}` })),
+      ];
       if (info.binding === 'mismatch') {
-        problems.push({ path: '/.ufs.mac', kind: 'mac-mismatch', message: `run layer is bound to image ${info.boundTo}, not to this image (${info.imageRootMac})` });
+        problems.push({
+          path: '/.ufs.mac',
+          kind: 'mac-mismatch',
+          message: `run layer is bound to image ${info.boundTo}, not to this image (${info.imageRootMac})`,
+        });
       }
       return { ...a, ok: problems.length === 0, files: a.files + b.files, bytes: a.bytes + b.bytes, problems };
     },
@@ -142,17 +194,38 @@ export function openUnion(
 
 /** Packs a directory into an Occlum image + .ROOT_MAC (atomic; incremental when asked). */
 export async function packImage(opts: PackOptions): Promise<PackResult> {
-  if (opts.key.kind === 'sgx-sim') throw new Error('images are packed integrity-only or with an image key; the SGX auto key only seals run layers');
-  const args = [resolve(opts.src), resolve(opts.outRoot), resolve(opts.macFile), keySpec(opts.key), opts.incremental ? '1' : '0'];
+  if (opts.key.kind === 'sgx-sim')
+    throw new Error('images are packed integrity-only or with an image key; the SGX auto key only seals run layers');
+  const args = [
+    resolve(opts.src),
+    resolve(opts.outRoot),
+    resolve(opts.macFile),
+    keySpec(opts.key),
+    opts.incremental ? '1' : '0',
+  ];
   // Native args 5 (fsync) and 6 (crash test hook) stay default; 7 flags the hint, 8 is the seed,
   // 9.. are the hint paths.
-  if (opts.changed || opts.seedFrom) args.push('0', '', opts.changed ? '1' : '0', opts.seedFrom ? resolve(opts.seedFrom) : '', ...(opts.changed ?? []));
-  const r = JSON.parse((await callAsync('pack', args, toProgress(opts.onProgress))) as string) as PackResult & { inodes: number };
-  return { rootMac: r.rootMac, filesPacked: r.filesPacked, filesReused: r.filesReused, bytes: r.bytes, ms: Number(r.ms) };
+  if (opts.changed || opts.seedFrom)
+    args.push('0', '', opts.changed ? '1' : '0', opts.seedFrom ? resolve(opts.seedFrom) : '', ...(opts.changed ?? []));
+  const r = JSON.parse((await callAsync('pack', args, toProgress(opts.onProgress))) as string) as PackResult & {
+    inodes: number;
+  };
+  return {
+    rootMac: r.rootMac,
+    filesPacked: r.filesPacked,
+    filesReused: r.filesReused,
+    bytes: r.bytes,
+    ms: Number(r.ms),
+  };
 }
 
 /** Verifies an image layer against `expectedMac` (default: its .ROOT_MAC). */
-export async function verifyImage(rootDir: string, key: KeyMode = INTEGRITY_ONLY, expectedMac?: string, onProgress?: (p: Progress) => void): Promise<VerifyReport> {
+export async function verifyImage(
+  rootDir: string,
+  key: KeyMode = INTEGRITY_ONLY,
+  expectedMac?: string,
+  onProgress?: (p: Progress) => void,
+): Promise<VerifyReport> {
   return openImage(rootDir, key, expectedMac).verify({ onProgress });
 }
 
@@ -208,7 +281,7 @@ const CHUNK = 8 << 20;
 
 /** Writes all of `data` at `position` (a write may be short). */
 function writeAll(fd: number, data: Buffer, position: number): void {
-  for (let w = 0; w < data.length; ) w += writeSync(fd, data, w, data.length - w, position + w);
+  for (let w = 0; w < data.length;) w += writeSync(fd, data, w, data.length - w, position + w);
 }
 
 /** Reads up to `length` bytes at `position` (fewer only at the end of the file). */
@@ -253,7 +326,12 @@ export interface TreeOptions {
  * off the main thread, and the event loop gets a turn between entries: a big tree does not freeze
  * the caller.
  */
-export async function extract(view: FsView, path: string, dest: string, opts: TreeOptions = {}): Promise<ExtractResult> {
+export async function extract(
+  view: FsView,
+  path: string,
+  dest: string,
+  opts: TreeOptions = {},
+): Promise<ExtractResult> {
   mkdirSync(dest, { recursive: true });
   const destFd = openSync(dest, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
@@ -263,7 +341,13 @@ export async function extract(view: FsView, path: string, dest: string, opts: Tr
   }
 }
 
-async function extractBelow(view: FsView, path: string, dest: string, destFd: number, opts: TreeOptions): Promise<ExtractResult> {
+async function extractBelow(
+  view: FsView,
+  path: string,
+  dest: string,
+  destFd: number,
+  opts: TreeOptions,
+): Promise<ExtractResult> {
   const out: ExtractResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: [] };
   const top = view.stat(path);
   const prefix = top.path === '/' ? '/' : top.path + '/';
@@ -281,7 +365,8 @@ async function extractBelow(view: FsView, path: string, dest: string, destFd: nu
     if (e.path === '/' && top.path === '/') return '';
     const rel = e.path.slice(topParent === '/' ? 1 : topParent.length + 1);
     const parts = rel.split('/');
-    if (parts.some((c) => c === '' || c === '.' || c === '..' || c.includes('\0'))) throw new Error(`${e.path}: unsafe name, not extracted`);
+    if (parts.some((c) => c === '' || c === '.' || c === '..' || c.includes('\0')))
+      throw new Error(`${e.path}: unsafe name, not extracted`);
     return rel;
   };
   /** Runs a write below the destination; its error names the entry and the destination. */
@@ -391,10 +476,16 @@ export interface DiffItem {
 type HostType = 'dir' | 'symlink' | 'file' | 'other';
 
 /** True when the image file and the host file hold the same bytes (compared chunk by chunk). */
-async function sameContent(view: FsView, imagePath: string, hostPath: string, progress: TreeProgress, report: () => void): Promise<boolean> {
+async function sameContent(
+  view: FsView,
+  imagePath: string,
+  hostPath: string,
+  progress: TreeProgress,
+  report: () => void,
+): Promise<boolean> {
   const fd = openSync(hostPath, 'r');
   try {
-    for (let off = 0; ; ) {
+    for (let off = 0; ;) {
       const a = await view.readRange(imagePath, off, CHUNK);
       const b = readUpTo(fd, a.length, off);
       if (!a.equals(b)) return false;
@@ -423,7 +514,13 @@ export async function diffWithSource(view: FsView, srcDir: string, opts: TreeOpt
       const hp = join(hostDir, name);
       const ip = imgDir === '/' ? `/${name}` : `${imgDir}/${name}`;
       const st = lstatSync(hp);
-      const type: HostType = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other';
+      const type: HostType = st.isDirectory()
+        ? 'dir'
+        : st.isSymbolicLink()
+          ? 'symlink'
+          : st.isFile()
+            ? 'file'
+            : 'other';
       host.push({ hp, ip, st, type });
       if (type === 'dir') await visit(hp, ip);
     }
@@ -451,12 +548,21 @@ export async function diffWithSource(view: FsView, srcDir: string, opts: TreeOpt
             unreadable = true;
           }
         }
-        if (!same && !unreadable) items.push({ path: ip, change: 'changed', detail: `${e.size} bytes in image, ${st.size} in source` });
+        if (!same && !unreadable)
+          items.push({ path: ip, change: 'changed', detail: `${e.size} bytes in image, ${st.size} in source` });
       } else if (type === 'symlink' && (e.target ?? '') !== readlinkSync(hp)) {
-        items.push({ path: ip, change: 'changed', detail: `link to ${e.target} in image, ${readlinkSync(hp)} in source` });
+        items.push({
+          path: ip,
+          change: 'changed',
+          detail: `link to ${e.target} in image, ${readlinkSync(hp)} in source`,
+        });
       }
       if (!unreadable && type !== 'symlink' && (e.mode & 0o777) !== (st.mode & 0o777) && ip !== '/') {
-        items.push({ path: ip, change: 'mode', detail: `${(e.mode & 0o777).toString(8)} in image, ${(st.mode & 0o777).toString(8)} in source` });
+        items.push({
+          path: ip,
+          change: 'mode',
+          detail: `${(e.mode & 0o777).toString(8)} in image, ${(st.mode & 0o777).toString(8)} in source`,
+        });
       }
     }
     progress.done++;

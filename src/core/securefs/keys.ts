@@ -24,7 +24,10 @@ export function macString(bytes: Uint8Array): string {
 
 export function parseMac(text: string, where: string): string {
   const b = parseDashed16(text);
-  if (!b) throw new Error(`${where}: not a MAC: expected 16 hex bytes joined by '-' (like .ROOT_MAC), got ${JSON.stringify(text.trim().slice(0, 60))}`);
+  if (!b)
+    throw new Error(
+      `${where}: not a MAC: expected 16 hex bytes joined by '-' (like .ROOT_MAC), got ${JSON.stringify(text.trim().slice(0, 60))}`,
+    );
   return macString(b);
 }
 
@@ -35,7 +38,10 @@ export function readImageKeyFile(path: string): KeyMode {
     text = readTextSafe(path, { what: 'the image key file', maxBytes: 4096, followLinks: true });
   } catch (err) {
     if (err instanceof UnsafeFileError) throw err;
-    throw new Error(`image key file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`, { cause: err });
+    throw new Error(
+      `image key file ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message}`,
+      { cause: err },
+    );
   }
   const key = parseDashed16(text);
   if (!key) {
@@ -48,7 +54,8 @@ export function readImageKeyFile(path: string): KeyMode {
 
 function hexBytes(hex: string, len: number, what: string): Uint8Array {
   const h = hex.trim().replace(/^0x/i, '');
-  if (!new RegExp(`^[0-9a-fA-F]{${len * 2}}$`).test(h)) throw new Error(`${what}: expected ${len * 2} hex digits, got ${JSON.stringify(hex.slice(0, 80))}`);
+  if (!new RegExp(`^[0-9a-fA-F]{${len * 2}}$`).test(h))
+    throw new Error(`${what}: expected ${len * 2} hex digits, got ${JSON.stringify(hex.slice(0, 80))}`);
   return Uint8Array.from(Buffer.from(h, 'hex'));
 }
 
@@ -90,7 +97,13 @@ export function sgxSimKey(o: SimIdentityOptions = {}): KeyMode {
     if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new Error(`${what}: expected an integer 0..65535, got ${v}`);
     return n;
   };
-  return { kind: 'sgx-sim', mrsigner, productId: u16(o.productId, 'product id'), isvSvn: u16(o.isvSvn, 'ISV SVN'), debuggable: o.debuggable ?? true };
+  return {
+    kind: 'sgx-sim',
+    mrsigner,
+    productId: u16(o.productId, 'product id'),
+    isvSvn: u16(o.isvSvn, 'ISV SVN'),
+    debuggable: o.debuggable ?? true,
+  };
 }
 
 /** The native engine's compact key spec. */

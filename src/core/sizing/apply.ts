@@ -17,7 +17,10 @@ export function applyRecommendation(text: string, rec: Recommendation): string {
 }
 
 const MARK: Record<FieldRecommendation['verdict'], string> = {
-  ok: ' ', 'too-small': '!', 'too-large': '~', missing: '+',
+  ok: ' ',
+  'too-small': '!',
+  'too-large': '~',
+  missing: '+',
 };
 
 /** One line per field: mark, path = value (was …): measured; margin; reason [— consequence]. */
@@ -25,8 +28,10 @@ export function formatField(f: FieldRecommendation): string {
   const was = f.current === null ? 'absent' : String(f.current);
   const change = f.change ? `${JSON.stringify(f.value)} (was ${was})` : `${JSON.stringify(f.value)} (kept)`;
   const flag =
-    f.verdict === 'too-small' ? ` — TOO SMALL: ${f.consequence}`
-    : f.verdict === 'too-large' ? ` — TOO LARGE: ${f.consequence}`
-    : '';
+    f.verdict === 'too-small'
+      ? ` — TOO SMALL: ${f.consequence}`
+      : f.verdict === 'too-large'
+        ? ` — TOO LARGE: ${f.consequence}`
+        : '';
   return `${MARK[f.verdict]} ${formatPath(f.path)} = ${change}: ${f.measured}; margin ${f.margin}; ${f.reason}${flag}`;
 }

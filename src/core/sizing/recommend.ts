@@ -82,7 +82,14 @@ function sizeField(cfg: Config, r: SizeRule): FieldRecommendation {
   const bytes = keep ? cur.bytes! : r.rec;
   const value = keep ? cur.raw! : formatSize(bytes);
   return {
-    path: r.path, value, bytes, current: cur.raw, measured: r.measured, margin: r.margin, reason: r.reason, verdict,
+    path: r.path,
+    value,
+    bytes,
+    current: cur.raw,
+    measured: r.measured,
+    margin: r.margin,
+    reason: r.reason,
+    verdict,
     ...(consequence ? { consequence } : {}),
     change: value !== cur.raw,
   };
@@ -106,29 +113,47 @@ export function recommend(m: Measurement, configText: string, version: VersionId
 
   // process.*: per-process reservations inside user space.
   const stack = Math.max(FLOOR.stack, withMargin(m.stackPeak));
-  fields.push(sizeField(cfg, {
-    path: ['process', 'default_stack_size'], need: m.stackPeak, rec: stack, margin: `${margin}, ≥ 1MB`,
-    measured: `main-thread stack peak ${mb(m.stackPeak)}`,
-    reason: 'every process gets this fixed main-thread stack in user space',
-    tooSmall: ERR.stack, costly: null,
-  }));
+  fields.push(
+    sizeField(cfg, {
+      path: ['process', 'default_stack_size'],
+      need: m.stackPeak,
+      rec: stack,
+      margin: `${margin}, ≥ 1MB`,
+      measured: `main-thread stack peak ${mb(m.stackPeak)}`,
+      reason: 'every process gets this fixed main-thread stack in user space',
+      tooSmall: ERR.stack,
+      costly: null,
+    }),
+  );
   const heap = Math.max(FLOOR.heap, withMargin(m.heapGrowth));
-  fields.push(sizeField(cfg, {
-    path: ['process', 'default_heap_size'], need: m.heapGrowth, rec: heap, margin: `${margin}, ≥ 1MB`,
-    measured: `brk heap growth ${mb(m.heapGrowth)}`,
-    reason: 'every process reserves this brk heap in user space, used or not',
-    tooSmall: ERR.heap, costly: null,
-  }));
+  fields.push(
+    sizeField(cfg, {
+      path: ['process', 'default_heap_size'],
+      need: m.heapGrowth,
+      rec: heap,
+      margin: `${margin}, ≥ 1MB`,
+      measured: `brk heap growth ${mb(m.heapGrowth)}`,
+      reason: 'every process reserves this brk heap in user space, used or not',
+      tooSmall: ERR.heap,
+      costly: null,
+    }),
+  );
   const otherPeak = m.processPeaks.reduce((x, p) => Math.max(x, p.vmPeak - p.heap - p.stack), 0);
   const mmap = Math.max(FLOOR.mmap, withMargin(otherPeak));
-  fields.push(sizeField(cfg, {
-    path: ['process', 'default_mmap_size'], need: otherPeak, rec: mmap, margin: `${margin}, ≥ 1MB`,
-    measured:
-      `largest process's mappings besides heap and stack ${mb(otherPeak)} ` +
-      `(largest single mapping ${mb(m.largestMapping)})`,
-    reason: 'obsolete but required: the LibOS sets the default RLIMIT_AS to heap + stack + this',
-    tooSmall: 'mmap fails with ENOMEM once a process maps past its default RLIMIT_AS', costly: null,
-  }));
+  fields.push(
+    sizeField(cfg, {
+      path: ['process', 'default_mmap_size'],
+      need: otherPeak,
+      rec: mmap,
+      margin: `${margin}, ≥ 1MB`,
+      measured:
+        `largest process's mappings besides heap and stack ${mb(otherPeak)} ` +
+        `(largest single mapping ${mb(m.largestMapping)})`,
+      reason: 'obsolete but required: the LibOS sets the default RLIMIT_AS to heap + stack + this',
+      tooSmall: 'mmap fails with ENOMEM once a process maps past its default RLIMIT_AS',
+      costly: null,
+    }),
+  );
 
   // resource_limits: the enclave.
   const userNeed = userSpaceNeed(m, heap, stack);
@@ -140,34 +165,56 @@ export function recommend(m: Measurement, configText: string, version: VersionId
   const hasUserMax = atLeast(version, '0.30.0') && present('user_space_max_size');
   if (!edmm && hasUserMax) {
     // Non-EDMM: user_space_max_size replaces user_space_size, which must not exceed it.
-    fields.push(sizeField(cfg, {
-      path: ['resource_limits', 'user_space_max_size'], need: userNeed, rec: user, margin, measured: userMeasured,
-      reason: 'non-EDMM: replaces user_space_size as the static user-space reservation',
-      tooSmall: ERR.userSpace, costly: staticCost,
-    }));
+    fields.push(
+      sizeField(cfg, {
+        path: ['resource_limits', 'user_space_max_size'],
+        need: userNeed,
+        rec: user,
+        margin,
+        measured: userMeasured,
+        reason: 'non-EDMM: replaces user_space_size as the static user-space reservation',
+        tooSmall: ERR.userSpace,
+        costly: staticCost,
+      }),
+    );
     const us = sizeAt(cfg, ['resource_limits', 'user_space_size']);
     const keep = us.bytes !== null && us.bytes <= user;
     fields.push({
       path: ['resource_limits', 'user_space_size'],
       value: keep ? us.raw! : formatSize(user),
       bytes: keep ? us.bytes : user,
-      current: us.raw, measured: userMeasured, margin: 'none', verdict: us.raw === null ? 'missing' : 'ok',
-      reason: 'non-EDMM: unused while user_space_max_size is set, but must not exceed it', change: !keep,
+      current: us.raw,
+      measured: userMeasured,
+      margin: 'none',
+      verdict: us.raw === null ? 'missing' : 'ok',
+      reason: 'non-EDMM: unused while user_space_max_size is set, but must not exceed it',
+      change: !keep,
     });
   } else {
-    fields.push(sizeField(cfg, {
-      path: ['resource_limits', 'user_space_size'], need: userNeed, rec: user, margin, measured: userMeasured,
-      reason: edmm
-        ? 'EDMM: committed at load, so the measured need is there without page faults'
-        : 'total user memory of all processes (SDK reserved memory)',
-      tooSmall: ERR.userSpace, costly: staticCost,
-    }));
+    fields.push(
+      sizeField(cfg, {
+        path: ['resource_limits', 'user_space_size'],
+        need: userNeed,
+        rec: user,
+        margin,
+        measured: userMeasured,
+        reason: edmm
+          ? 'EDMM: committed at load, so the measured need is there without page faults'
+          : 'total user memory of all processes (SDK reserved memory)',
+        tooSmall: ERR.userSpace,
+        costly: staticCost,
+      }),
+    );
     if (edmm && atLeast(version, '0.30.0')) {
       const cur = sizeAt(cfg, ['resource_limits', 'user_space_max_size']);
       const low = cur.bytes !== null && cur.bytes < user;
       fields.push({
-        path: ['resource_limits', 'user_space_max_size'], value: low ? formatSize(user) : (cur.raw ?? formatSize(user)),
-        bytes: low || cur.bytes === null ? user : cur.bytes, current: cur.raw, measured: userMeasured, margin,
+        path: ['resource_limits', 'user_space_max_size'],
+        value: low ? formatSize(user) : (cur.raw ?? formatSize(user)),
+        bytes: low || cur.bytes === null ? user : cur.bytes,
+        current: cur.raw,
+        measured: userMeasured,
+        margin,
         reason: 'EDMM: the ceiling is max(this, 16GB); it must not be below user_space_size',
         verdict: low ? 'too-small' : cur.raw === null ? 'missing' : 'ok',
         ...(low ? { consequence: 'the build stops: "wrong configuration"' } : {}),
@@ -178,11 +225,18 @@ export function recommend(m: Measurement, configText: string, version: VersionId
 
   const kernelMeasured = 'not measurable on the host (LibOS kernel objects, RamFS files, SEFS caches)';
   const hasHeapMax = atLeast(version, '0.29.4') && present('kernel_space_heap_max_size');
-  const heapRule = (path: string[], reason: string): FieldRecommendation => sizeField(cfg, {
-    path, need: TEMPLATE.kernelHeap, rec: TEMPLATE.kernelHeap, margin: 'the template value as a floor',
-    keepIfEnough: true,
-    measured: kernelMeasured, reason, tooSmall: ERR.kernelHeap, costly: staticCost,
-  });
+  const heapRule = (path: string[], reason: string): FieldRecommendation =>
+    sizeField(cfg, {
+      path,
+      need: TEMPLATE.kernelHeap,
+      rec: TEMPLATE.kernelHeap,
+      margin: 'the template value as a floor',
+      keepIfEnough: true,
+      measured: kernelMeasured,
+      reason,
+      tooSmall: ERR.kernelHeap,
+      costly: staticCost,
+    });
   if (hasHeapMax && !edmm) {
     const why = 'non-EDMM: replaces kernel_space_heap_size as the static kernel heap';
     fields.push(heapRule(['resource_limits', 'kernel_space_heap_max_size'], why));
@@ -190,13 +244,19 @@ export function recommend(m: Measurement, configText: string, version: VersionId
   const heapWhy = edmm ? 'EDMM: the initial kernel heap' : 'the LibOS kernel heap';
   fields.push(heapRule(['resource_limits', 'kernel_space_heap_size'], heapWhy));
 
-  fields.push(sizeField(cfg, {
-    path: ['resource_limits', 'kernel_space_stack_size'], need: 8 * 1024, rec: TEMPLATE.kernelStack,
-    margin: 'the template value as a floor', keepIfEnough: true,
-    measured: 'not measurable on the host (the LibOS stack of each TCS)',
-    reason: 'per-TCS kernel stack; SGX error 0x1009 in "Failed to enter the enclave" means raise it',
-    tooSmall: 'sgx_sign refuses below 8KB; too small a stack gives SGX error 0x1009', costly: null,
-  }));
+  fields.push(
+    sizeField(cfg, {
+      path: ['resource_limits', 'kernel_space_stack_size'],
+      need: 8 * 1024,
+      rec: TEMPLATE.kernelStack,
+      margin: 'the template value as a floor',
+      keepIfEnough: true,
+      measured: 'not measurable on the host (the LibOS stack of each TCS)',
+      reason: 'per-TCS kernel stack; SGX error 0x1009 in "Failed to enter the enclave" means raise it',
+      tooSmall: 'sgx_sign refuses below 8KB; too small a stack gives SGX error 0x1009',
+      costly: null,
+    }),
+  );
 
   fields.push(threadsField(cfg, m, edmm));
   return { version, edmm, fields };
@@ -216,15 +276,18 @@ function threadsField(cfg: Config, m: Measurement, edmm: boolean): FieldRecommen
     consequence = ERR.threads;
   } else if (!edmm && cur >= rec * TOO_LARGE_FACTOR && cur - rec >= 32) {
     verdict = 'too-large';
-    consequence =
-      `every TCS costs its kernel_space_stack_size and SSA/TLS pages of EPC: ${cur - rec} TCS more than needed`;
+    consequence = `every TCS costs its kernel_space_stack_size and SSA/TLS pages of EPC: ${cur - rec} TCS more than needed`;
   }
   return {
-    path: ['resource_limits', 'max_num_of_threads'], value: rec, bytes: null,
+    path: ['resource_limits', 'max_num_of_threads'],
+    value: rec,
+    bytes: null,
     current: v === undefined ? null : (v as number),
     measured: `${need} thread(s) of all processes at once (${m.threadsSource === 'cgroup' ? 'pids.peak' : 'sampled'})`,
     margin: `×${THREAD_MARGIN}, at least 2 spare`,
     reason: 'one TCS per LibOS thread, over all processes together',
-    verdict, ...(consequence ? { consequence } : {}), change: rec !== v,
+    verdict,
+    ...(consequence ? { consequence } : {}),
+    change: rec !== v,
   };
 }

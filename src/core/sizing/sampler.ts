@@ -194,7 +194,14 @@ export class TreeSampler {
       const stack = kb(status.get('VmStk'));
       const t = Number(status.get('Threads') ?? 1);
       const p = known ?? {
-        pid, name: status.get('Name') ?? '?', vmPeak: 0, rssPeak: 0, heap: 0, stack: 0, largestMapping: 0, threads: 0,
+        pid,
+        name: status.get('Name') ?? '?',
+        vmPeak: 0,
+        rssPeak: 0,
+        heap: 0,
+        stack: 0,
+        largestMapping: 0,
+        threads: 0,
         openFiles: 0,
       };
       p.vmPeak = Math.max(p.vmPeak, kb(status.get('VmPeak')), size);

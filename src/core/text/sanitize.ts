@@ -39,7 +39,8 @@ export interface SanitizeOptions {
 export function sanitizeForTerminal(s: string, opts: SanitizeOptions = {}): string {
   let out = s;
   if (UNSAFE.test(out)) {
-    const keep = (c: string) => (c === '\n' && (opts.keepLayout || opts.keepNewlines)) || (c === '\t' && opts.keepLayout);
+    const keep = (c: string) =>
+      (c === '\n' && (opts.keepLayout || opts.keepNewlines)) || (c === '\t' && opts.keepLayout);
     out = out.replace(UNSAFE_G, (c) => (keep(c) ? c : escapeChar(c)));
   }
   if (LONE_SURROGATE.test(out)) out = out.replace(LONE_SURROGATE_G, '\ufffd');

@@ -201,5 +201,9 @@ export function explainFailure(lines: readonly string[], fallback: string | unde
   const known = causeFromOutput(lines);
   if (known) return known;
   const errorLine = [...lines].reverse().find((l) => /error|failed|cannot|not /i.test(l));
-  return { stage: 'build', message: fallback ?? errorLine?.trim() ?? 'the build failed without saying why', ...(errorLine ? { line: errorLine.trim() } : {}) };
+  return {
+    stage: 'build',
+    message: fallback ?? errorLine?.trim() ?? 'the build failed without saying why',
+    ...(errorLine ? { line: errorLine.trim() } : {}),
+  };
 }

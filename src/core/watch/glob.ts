@@ -58,7 +58,10 @@ function segmentRegex(seg: string, pattern: string): string {
     } else if (c === '{') {
       const end = seg.indexOf('}', i);
       if (end < 0) throw new Error(`glob "${pattern}": "{" without a closing "}"`);
-      const alts = seg.slice(i + 1, end).split(',').map((a) => segmentRegex(a, pattern));
+      const alts = seg
+        .slice(i + 1, end)
+        .split(',')
+        .map((a) => segmentRegex(a, pattern));
       out += `(?:${alts.join('|')})`;
       i = end;
     } else if (c === ']' || c === '}') {

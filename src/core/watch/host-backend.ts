@@ -74,7 +74,11 @@ export class HostWatchBackend implements WatchBackend {
   }
 
   run(instanceDir: string, cmd: RunCommand, hooks: RunHooks): Promise<RunningProcess> {
-    return runPrepared(() => new HostBackend(instanceDir, {}).prepareRun(cmd.path, cmd.args, { stdio: 'pipe' }), hooks, this.children);
+    return runPrepared(
+      () => new HostBackend(instanceDir, {}).prepareRun(cmd.path, cmd.args, { stdio: 'pipe' }),
+      hooks,
+      this.children,
+    );
   }
 
   /** Ends every program of the instance: our runs, a run started elsewhere, a start/exec server. */
@@ -99,7 +103,9 @@ export class HostWatchBackend implements WatchBackend {
 /** Files and symlinks in the new build's image-layer manifest, or null if unreadable. */
 function countFiles(instanceDir: string): number | null {
   try {
-    const m = JSON.parse(readGeneratedText(instancePaths(instanceDir).hostManifest, 'the image manifest')) as { entries: { type: string }[] };
+    const m = JSON.parse(readGeneratedText(instancePaths(instanceDir).hostManifest, 'the image manifest')) as {
+      entries: { type: string }[];
+    };
     return m.entries.filter((e) => e.type !== 'dir').length;
   } catch {
     return null;
@@ -109,7 +115,10 @@ function countFiles(instanceDir: string): number | null {
 /** The pid of a live `run` of the instance (its lock file), whoever started it. */
 function liveRunPid(instanceDir: string): number | null {
   try {
-    const rec = JSON.parse(readFileSync(join(instancePaths(instanceDir).run, 'host', 'run.json'), 'utf8')) as { pid: number; startTime?: string };
+    const rec = JSON.parse(readFileSync(join(instancePaths(instanceDir).run, 'host', 'run.json'), 'utf8')) as {
+      pid: number;
+      startTime?: string;
+    };
     return isAlive(rec.pid, rec.startTime || undefined) ? rec.pid : null;
   } catch {
     return null;

@@ -113,7 +113,13 @@ export class LivePacker {
     if (recovered > this.recoveredSeen) this.hint.invalidate('watcher lost events');
     this.recoveredSeen = recovered;
     const taken = this.hint.take();
-    const attempt: PackAttempt = { at: Date.now(), trigger, paths: taken.paths, hinted: taken.changed !== undefined, unhinted: taken.unhinted };
+    const attempt: PackAttempt = {
+      at: Date.now(),
+      trigger,
+      paths: taken.paths,
+      hinted: taken.changed !== undefined,
+      unhinted: taken.unhinted,
+    };
     const { src, outRoot, macFile, key } = this.opts;
     let event: LivePackEvent;
     try {

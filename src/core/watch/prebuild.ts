@@ -52,7 +52,7 @@ export function runPrebuild(
       signal.removeEventListener('abort', kill);
       out.end();
       err.end();
-      const signum = sig ? constants.signals[sig] ?? 0 : 0;
+      const signum = sig ? (constants.signals[sig] ?? 0) : 0;
       resolve({ status: code ?? 128 + signum, signal: sig });
     });
   });

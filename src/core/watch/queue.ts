@@ -258,7 +258,11 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
       } catch (err) {
         const msg = err instanceof SettingsError ? err.message : String(err);
         out('studio', msg);
-        return finish('failed', { stage: 'settings', message: msg, hint: 'fix .occlum-studio.json; the loop keeps the previous settings until then' });
+        return finish('failed', {
+          stage: 'settings',
+          message: msg,
+          hint: 'fix .occlum-studio.json; the loop keeps the previous settings until then',
+        });
       }
     }
 
@@ -276,7 +280,10 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
           res = await runPrebuild(this.settings.prebuild!, this.instanceDir, (l) => out('prebuild', l), abort.signal);
         } catch (err) {
           rec.stages.prebuildMs = Date.now() - t0;
-          return finish('failed', { stage: 'prebuild', message: `the prebuild command could not start: ${(err as Error).message}` });
+          return finish('failed', {
+            stage: 'prebuild',
+            message: `the prebuild command could not start: ${(err as Error).message}`,
+          });
         }
         rec.stages.prebuildMs = Date.now() - t0;
         if (abort.signal.aborted) return finish('cancelled', null);
@@ -284,7 +291,10 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
           // The line that says what broke: compilers end with context (source excerpt, caret,
           // "N errors generated"), so prefer the last line that reads as an error.
           const said = rec.output.filter((l) => l.stream === 'prebuild' && l.text.trim() !== '').reverse();
-          const last = said.find((l) => /\b(error|fatal|failed|cannot|undefined reference|no such file|not found)\b/i.test(l.text)) ?? said[0];
+          const last =
+            said.find((l) =>
+              /\b(error|fatal|failed|cannot|undefined reference|no such file|not found)\b/i.test(l.text),
+            ) ?? said[0];
           return finish('failed', {
             stage: 'prebuild',
             message: `the prebuild \`${this.settings.prebuild}\` exited with status ${res.status}`,
@@ -294,7 +304,11 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
         }
         // Fold what the prebuild wrote into this build (its events are still arriving).
         const extra = await this.absorber?.settle(Math.min(this.settings.debounceMs, 50));
-        if (extra) rec.changes = mergeChangeSets([{ entries: rec.changes, events: 0, firstEventAt: rec.startedAt, lastEventAt: rec.startedAt }, extra])!.entries;
+        if (extra)
+          rec.changes = mergeChangeSets([
+            { entries: rec.changes, events: 0, firstEventAt: rec.startedAt, lastEventAt: rec.startedAt },
+            extra,
+          ])!.entries;
       } finally {
         this.absorber?.release();
       }
@@ -313,7 +327,11 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
         if (abort.signal.aborted) return finish('cancelled', null);
         if (cause) return finish('failed', cause);
         const extra = await this.absorber?.settle(Math.min(this.settings.debounceMs, 50));
-        if (extra) rec.changes = mergeChangeSets([{ entries: rec.changes, events: 0, firstEventAt: rec.startedAt, lastEventAt: rec.startedAt }, extra])!.entries;
+        if (extra)
+          rec.changes = mergeChangeSets([
+            { entries: rec.changes, events: 0, firstEventAt: rec.startedAt, lastEventAt: rec.startedAt },
+            extra,
+          ])!.entries;
       } finally {
         this.absorber?.release();
       }
@@ -340,12 +358,25 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
       rec.stages.buildMs = Date.now() - t1;
       if (abort.signal.aborted) return finish('cancelled', null);
       for (const l of errorMessage(err).split('\n')) out('build', l);
-      return finish('failed', explainFailure(rec.output.map((l) => l.text), undefined));
+      return finish(
+        'failed',
+        explainFailure(
+          rec.output.map((l) => l.text),
+          undefined,
+        ),
+      );
     }
     rec.stages.buildMs = Date.now() - t1;
     if (!result.ok) {
       if (result.error) out('build', result.error);
-      return finish('failed', result.cause ?? explainFailure(rec.output.map((l) => l.text), result.error));
+      return finish(
+        'failed',
+        result.cause ??
+          explainFailure(
+            rec.output.map((l) => l.text),
+            result.error,
+          ),
+      );
     }
     rec.repacked = result.repacked ?? null;
     rec.reused = result.reused ?? null;

@@ -21,7 +21,12 @@ export async function runPrepared(
     hooks.onExit(status);
     return { pid: undefined, exited: Promise.resolve(status) };
   }
-  const child = spawn(prep.file, prep.args, { cwd: prep.cwd, env: prep.env, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached });
+  const child = spawn(prep.file, prep.args, {
+    cwd: prep.cwd,
+    env: prep.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached,
+  });
   children.add(child);
   if (child.pid) prep.started?.(child.pid);
   child.stdout!.on('data', (c: Buffer) => hooks.onOutput(c.toString('utf8'), 'stdout'));

@@ -6,8 +6,12 @@ import { OcclumWatchBackend } from '../backend/occlum/watch-adapter.ts';
 import { HostWatchBackend } from './host-backend.ts';
 import type { WatchBackend } from './types.ts';
 
-export function openWatchBackend(requested: string | undefined, env: NodeJS.ProcessEnv = process.env): { backend: WatchBackend; choice: BackendChoice } {
+export function openWatchBackend(
+  requested: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { backend: WatchBackend; choice: BackendChoice } {
   const choice = chooseBackend(requested, env);
-  const backend = choice.kind === 'occlum' ? new OcclumWatchBackend({ install: choice.install, env }) : new HostWatchBackend();
+  const backend =
+    choice.kind === 'occlum' ? new OcclumWatchBackend({ install: choice.install, env }) : new HostWatchBackend();
   return { backend, choice };
 }

@@ -78,7 +78,8 @@ export function loadSettings(instanceDir: string): LoadedSettings {
   try {
     text = readConfigText(file, SETTINGS_FILE);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { settings: { ...DEFAULT_SETTINGS }, sources: [], file: null };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      return { settings: { ...DEFAULT_SETTINGS }, sources: [], file: null };
     throw new SettingsError(file, 1, 1, `cannot read the settings file: ${(err as Error).message}`);
   }
   const settings = parseSettings(text, file);
@@ -121,10 +122,16 @@ export function parseSettings(text: string, file: string): StudioSettings {
   const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
   if (errors.length > 0) {
     const e = errors[0]!;
-    fail(e.offset, `not valid JSON (${printParseErrorCode(e.error)}); fix the syntax or delete the file to use the defaults`);
+    fail(
+      e.offset,
+      `not valid JSON (${printParseErrorCode(e.error)}); fix the syntax or delete the file to use the defaults`,
+    );
   }
   if (!root || root.type !== 'object') {
-    return fail(root?.offset ?? 0, 'the settings must be a JSON object, e.g. { "prebuild": "make", "watch": ["src/**/*.c"] }');
+    return fail(
+      root?.offset ?? 0,
+      'the settings must be a JSON object, e.g. { "prebuild": "make", "watch": ["src/**/*.c"] }',
+    );
   }
   const out: StudioSettings = { ...DEFAULT_SETTINGS, watch: [], bom: [], bomIncludeDirs: [] };
   const seen = new Set<string>();
@@ -133,12 +140,16 @@ export function parseSettings(text: string, file: string): StudioSettings {
     const key = String(keyNode.value);
     if (!(key in KEYS)) {
       const near = Object.keys(KEYS).find((k) => k.toLowerCase() === key.toLowerCase());
-      fail(keyNode.offset, `unknown key "${key}"${near ? `; did you mean "${near}"?` : ''} (known keys: ${Object.keys(KEYS).join(', ')})`);
+      fail(
+        keyNode.offset,
+        `unknown key "${key}"${near ? `; did you mean "${near}"?` : ''} (known keys: ${Object.keys(KEYS).join(', ')})`,
+      );
     }
     if (seen.has(key)) fail(keyNode.offset, `duplicate key "${key}"; keep one`);
     seen.add(key);
     if (!value) continue;
-    const expect = () => fail(value.offset, `"${key}" must be ${KEYS[key as keyof StudioSettings]}, not ${describe(value)}`);
+    const expect = () =>
+      fail(value.offset, `"${key}" must be ${KEYS[key as keyof StudioSettings]}, not ${describe(value)}`);
     switch (key as keyof StudioSettings) {
       case 'prebuild':
         if (value.type === 'null') out.prebuild = null;
@@ -149,7 +160,10 @@ export function parseSettings(text: string, file: string): StudioSettings {
         if (value.type !== 'array') expect();
         for (const item of value.children ?? []) {
           if (item.type !== 'string' || String(item.value).trim() === '') {
-            fail(item.offset, `each "watch" entry must be a non-empty glob string such as "src/**/*.c", not ${describe(item)}`);
+            fail(
+              item.offset,
+              `each "watch" entry must be a non-empty glob string such as "src/**/*.c", not ${describe(item)}`,
+            );
           }
           const pattern = String(item.value);
           try {
@@ -178,7 +192,8 @@ export function parseSettings(text: string, file: string): StudioSettings {
         break;
       case 'debounceMs': {
         const n = value.value;
-        if (value.type !== 'number' || !Number.isInteger(n) || n < DEBOUNCE_RANGE.min || n > DEBOUNCE_RANGE.max) expect();
+        if (value.type !== 'number' || !Number.isInteger(n) || n < DEBOUNCE_RANGE.min || n > DEBOUNCE_RANGE.max)
+          expect();
         out.debounceMs = n as number;
         break;
       }

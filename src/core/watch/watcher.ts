@@ -167,7 +167,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         if ((sig === null && prev === undefined) || (sig !== null && prev === sig)) continue;
         if (sig === null) {
           this.view.delete(e.path);
-          if (e.isDir || (prev !== undefined && isDirSig(prev))) for (const p of [...this.view.keys()]) if (p.startsWith(e.path + '/')) this.view.delete(p);
+          if (e.isDir || (prev !== undefined && isDirSig(prev)))
+            for (const p of [...this.view.keys()]) if (p.startsWith(e.path + '/')) this.view.delete(p);
         } else this.view.set(e.path, sig);
       }
       kept.push(e);
@@ -198,7 +199,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         const area = this.scope.classify(p);
         if (area === null) continue;
         if (!byPath.has(p)) {
-          byPath.set(p, { path: p, rel: relative(this.scope.instanceDir, p), area, kind: mergeKind(undefined, 'added'), isDir: d.isDirectory() });
+          byPath.set(p, {
+            path: p,
+            rel: relative(this.scope.instanceDir, p),
+            area,
+            kind: mergeKind(undefined, 'added'),
+            isDir: d.isDirectory(),
+          });
         }
         if (d.isDirectory() && !addedDirs.has(p)) visit(p);
       }

@@ -30,13 +30,17 @@ export function BuildPane() {
   const b = useStudio((s) => s.build);
   const rows = stdout.rows || 24;
   const cols = stdout.columns || 80;
-  const selected = b.selected === null ? b.history.at(-1) : b.history.find((r) => r.id === b.selected) ?? b.history.at(-1);
+  const selected =
+    b.selected === null ? b.history.at(-1) : (b.history.find((r) => r.id === b.selected) ?? b.history.at(-1));
   // header 1, history title+header+rows, details 3–5, output title 1
   const historyHeight = Math.min(HISTORY_ROWS, Math.max(1, b.history.length));
   // The cause and its fix wrap (they are the point of a failed build); the output gets the rest.
   const wrapped = (text: string) => Math.max(1, Math.ceil(text.length / Math.max(20, cols)));
   const causeLines = selected?.cause
-    ? wrapped(`cause (${selected.cause.stage}): ${selected.cause.message}`) + wrapped(`field ${selected.cause.configPath?.join('.') ?? ''} (enter: open in Config) · fix: ${selected.cause.hint ?? ''}`)
+    ? wrapped(`cause (${selected.cause.stage}): ${selected.cause.message}`) +
+      wrapped(
+        `field ${selected.cause.configPath?.join('.') ?? ''} (enter: open in Config) · fix: ${selected.cause.hint ?? ''}`,
+      )
     : 0;
   const detailsHeight = selected ? 3 + causeLines : 0;
   const outputHeight = Math.max(3, rows - CHROME - 1 - (2 + historyHeight) - detailsHeight - 1);
@@ -58,7 +62,10 @@ export function BuildPane() {
 function Toggle({ label, on, k }: { label: string; on: boolean; k: string }) {
   return (
     <Text>
-      {label}: <Text color={on ? theme.ok : theme.muted} bold={on}>{on ? 'on' : 'off'}</Text>
+      {label}:{' '}
+      <Text color={on ? theme.ok : theme.muted} bold={on}>
+        {on ? 'on' : 'off'}
+      </Text>
       <Text color={theme.muted}> ({k})</Text>
     </Text>
   );
@@ -106,12 +113,17 @@ function History({ b, selected, height }: { b: BuildState; selected: BuildRecord
   if (b.history.length === 0) {
     return (
       <Box flexDirection="column" marginTop={1}>
-        <Text color={theme.muted}>No builds yet: save a file under image/, initfs/ or Occlum.json, or press b to build now.</Text>
+        <Text color={theme.muted}>
+          No builds yet: save a file under image/, initfs/ or Occlum.json, or press b to build now.
+        </Text>
       </Box>
     );
   }
   const newestFirst = b.history.slice().reverse();
-  const at = Math.max(0, newestFirst.findIndex((r) => r === selected || r.id === selected?.id));
+  const at = Math.max(
+    0,
+    newestFirst.findIndex((r) => r === selected || r.id === selected?.id),
+  );
   const top = Math.max(0, Math.min(at - Math.floor(height / 2), newestFirst.length - height));
   const shown = newestFirst.slice(top, top + height);
   return (
@@ -144,8 +156,8 @@ function Details({ r }: { r: BuildRecord }) {
   return (
     <Box flexDirection="column" marginTop={1}>
       <Text wrap="truncate-end">
-        <Text bold>#{r.id}</Text> {OUTCOME_LABEL[r.outcome]} · {r.trigger} · {new Date(r.startedAt).toLocaleTimeString()} ·{' '}
-        {formatMs(r.durationMs)}
+        <Text bold>#{r.id}</Text> {OUTCOME_LABEL[r.outcome]} · {r.trigger} ·{' '}
+        {new Date(r.startedAt).toLocaleTimeString()} · {formatMs(r.durationMs)}
         {stages.length ? ` (${stages.join(', ')})` : ''}
         {r.repacked !== null ? ` · ${r.repacked} re-packed, ${r.reused ?? 0} reused` : ''}
         {r.imageMac ? ` · MAC ${r.imageMac}` : ''}
@@ -187,7 +199,17 @@ function Output({ r, top, height }: { r: BuildRecord; top: number | null; height
       </Text>
       <Box flexDirection="column" height={height} overflow="hidden">
         {lines.map((l, i) => (
-          <Text key={first + i} color={l.stream === 'studio' ? theme.accent : l.stream === 'prebuild' || l.stream === 'bom' ? theme.muted : undefined} wrap="truncate-end">
+          <Text
+            key={first + i}
+            color={
+              l.stream === 'studio'
+                ? theme.accent
+                : l.stream === 'prebuild' || l.stream === 'bom'
+                  ? theme.muted
+                  : undefined
+            }
+            wrap="truncate-end"
+          >
             {l.text === '' ? ' ' : displayLine(l.text)}
           </Text>
         ))}

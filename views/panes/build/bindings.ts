@@ -3,18 +3,36 @@
 import type { Binding } from '../../keymap.ts';
 
 const b = (keys: string[], description: string, run: Binding['run'], command?: string): Binding => ({
-  keys, description, scope: 'build', run, ...(command ? { command } : {}),
+  keys,
+  description,
+  scope: 'build',
+  run,
+  ...(command ? { command } : {}),
 });
 
 /** Output lines a page key scrolls. */
 export const OUTPUT_PAGE = 10;
 
 export const buildBindings: Binding[] = [
-  b(['b'], 'build now (also builds changes held while auto-build is off)', ({ store }) => store.getState().buildNow(), 'build-now'),
+  b(
+    ['b'],
+    'build now (also builds changes held while auto-build is off)',
+    ({ store }) => store.getState().buildNow(),
+    'build-now',
+  ),
   b(['a'], 'auto-build on/off', ({ store }) => store.getState().buildToggleAutoBuild(), 'build-auto-build'),
-  b(['r'], 'auto-rerun of the last run after a good build on/off', ({ store }) => store.getState().buildToggleAutoRerun(), 'build-auto-rerun'),
-  b(['p'], "keep run/ (the program's files) across rebuilds on/off", ({ store }) => store.getState().buildToggleKeepRun(),
-    'build-keep-run'),
+  b(
+    ['r'],
+    'auto-rerun of the last run after a good build on/off',
+    ({ store }) => store.getState().buildToggleAutoRerun(),
+    'build-auto-rerun',
+  ),
+  b(
+    ['p'],
+    "keep run/ (the program's files) across rebuilds on/off",
+    ({ store }) => store.getState().buildToggleKeepRun(),
+    'build-keep-run',
+  ),
   b(['j', 'down'], 'older build', ({ store }) => store.getState().buildSelect(1)),
   b(['k', 'up'], 'newer build', ({ store }) => store.getState().buildSelect(-1)),
   b(['l'], 'latest build (follow new builds)', ({ store }) => store.getState().buildSelectLatest(), 'build-latest'),
@@ -22,5 +40,10 @@ export const buildBindings: Binding[] = [
   b(['pageup', 'ctrl+u'], 'scroll the output up', ({ store }) => store.getState().buildScroll(-OUTPUT_PAGE)),
   b(['g', 'home'], 'start of the output', ({ store }) => store.getState().buildScroll('start')),
   b(['G', 'end'], 'end of the output (follow)', ({ store }) => store.getState().buildScroll('end')),
-  b(['enter'], "open the failure's Occlum.json field in the Config pane", ({ store }) => store.getState().buildOpenCause(), 'build-open-cause'),
+  b(
+    ['enter'],
+    "open the failure's Occlum.json field in the Config pane",
+    ({ store }) => store.getState().buildOpenCause(),
+    'build-open-cause',
+  ),
 ];

@@ -19,7 +19,8 @@ export const OUTCOME_LABEL: Record<BuildRecord['outcome'], string> = {
 
 /** "image/bin/app, Occlum.json +3" — what set the build off. */
 export function triggerSummary(r: BuildRecord, max = 2): string {
-  if (r.changes.length === 0) return r.trigger === 'initial' ? 'first build' : r.trigger === 'manual' ? 'manual build' : 'no files';
+  if (r.changes.length === 0)
+    return r.trigger === 'initial' ? 'first build' : r.trigger === 'manual' ? 'manual build' : 'no files';
   const files = r.changes.filter((c) => !c.isDir);
   const shown = (files.length > 0 ? files : r.changes).slice(0, max).map(changeLabel);
   const more = r.changes.length - shown.length;
@@ -45,7 +46,14 @@ export function historyRow(r: BuildRecord): string {
   ].join('  ');
 }
 
-export const HISTORY_HEADER = ['#'.padEnd(5), 'outcome'.padEnd(9), 'time'.padStart(8), 'new/reused'.padStart(10), 'image MAC'.padEnd(11), 'trigger'].join('  ');
+export const HISTORY_HEADER = [
+  '#'.padEnd(5),
+  'outcome'.padEnd(9),
+  'time'.padStart(8),
+  'new/reused'.padStart(10),
+  'image MAC'.padEnd(11),
+  'trigger',
+].join('  ');
 
 /** "Occlum.json resource_limits.user_space_size" for a cause with a field. */
 export function causeField(r: BuildRecord): string | null {

@@ -45,7 +45,9 @@ export function ConfigPane() {
   const diags = c.result?.diagnostics ?? [];
   const counts = c.result?.counts ?? { error: 0, warning: 0, info: 0 };
   const dirty = c.text !== c.savedText;
-  const version = c.result ? `Occlum ${c.result.version} rules (${c.result.explicitVersion ? 'set' : `detected: ${c.result.detection.range}`})` : '';
+  const version = c.result
+    ? `Occlum ${c.result.version} rules (${c.result.explicitVersion ? 'set' : `detected: ${c.result.detection.range}`})`
+    : '';
 
   // Keep the selection inside the visible window.
   const start = Math.max(0, Math.min(index - Math.floor(height / 2), rows.length - height));
@@ -65,12 +67,17 @@ export function ConfigPane() {
       </Text>
       {c.conflict ? (
         <Text color={theme.error} bold wrap="truncate-end">
-          {c.conflict.diskText === null ? 'Occlum.json was deleted on disk.' : 'Occlum.json changed on disk while you have unsaved edits.'} R reload (edits stay undoable) · ctrl+o overwrite
+          {c.conflict.diskText === null
+            ? 'Occlum.json was deleted on disk.'
+            : 'Occlum.json changed on disk while you have unsaved edits.'}{' '}
+          R reload (edits stay undoable) · ctrl+o overwrite
         </Text>
       ) : null}
       <Box>
         <Box flexDirection="column" width={treeWidth}>
-          {rows.length === 0 ? <Text color={theme.muted}>(nothing to show: the file is not a JSON object — see the problems below)</Text> : null}
+          {rows.length === 0 ? (
+            <Text color={theme.muted}>(nothing to show: the file is not a JSON object — see the problems below)</Text>
+          ) : null}
           {visible.map((r, i) => {
             const selected = start + i === index;
             const mark = r.severity ? MARK[r.severity] : ' ';
@@ -93,12 +100,18 @@ export function ConfigPane() {
                     </Text>
                   ) : null}
                 </Text>
-                {editing ? <LineEditor initial={act.editInitial(r, c.text)} onSubmit={submitEdit} onCancel={cancel} /> : null}
+                {editing ? (
+                  <LineEditor initial={act.editInitial(r, c.text)} onSubmit={submitEdit} onCancel={cancel} />
+                ) : null}
               </Box>
             );
           })}
           {c.mode === 'insert' ? (
-            <LineEditor prompt={sanitizeForTerminal(act.insertPrompt(store))} onSubmit={(v) => act.commitInsert(store, v)} onCancel={cancel} />
+            <LineEditor
+              prompt={sanitizeForTerminal(act.insertPrompt(store))}
+              onSubmit={(v) => act.commitInsert(store, v)}
+              onCancel={cancel}
+            />
           ) : null}
           {c.mode === 'search' ? (
             <LineEditor prompt="/" onSubmit={(v) => act.commitSearch(store, v)} onCancel={cancel} />
@@ -138,19 +151,33 @@ function Help({ path, diagnostics }: { path: (string | number)[]; diagnostics: D
   const spec = helpFor(path);
   return (
     <Box flexDirection="column">
-      <Text bold wrap="truncate-end">{sanitizeForTerminal(formatPath(path))}</Text>
+      <Text bold wrap="truncate-end">
+        {sanitizeForTerminal(formatPath(path))}
+      </Text>
       {spec ? <Text color={theme.muted}>{spec.help}</Text> : <Text color={theme.muted}>Not a key Occlum knows.</Text>}
       {diagnostics.map((d, i) => (
         <Box key={i} flexDirection="column">
-          <Text color={severityColor(d.severity)}>{MARK[d.severity]} {sanitizeForTerminal(d.message)}</Text>
-          {d.fix ? <Text color={theme.key}>  f: {sanitizeForTerminal(d.fix.title)}</Text> : null}
+          <Text color={severityColor(d.severity)}>
+            {MARK[d.severity]} {sanitizeForTerminal(d.message)}
+          </Text>
+          {d.fix ? <Text color={theme.key}> f: {sanitizeForTerminal(d.fix.title)}</Text> : null}
         </Box>
       ))}
     </Box>
   );
 }
 
-function Problems({ diagnostics, focused, selected, lines }: { diagnostics: Diagnostic[]; focused: boolean; selected: number; lines: number }) {
+function Problems({
+  diagnostics,
+  focused,
+  selected,
+  lines,
+}: {
+  diagnostics: Diagnostic[];
+  focused: boolean;
+  selected: number;
+  lines: number;
+}) {
   const shown = lines - 1;
   const start = Math.max(0, Math.min(selected - Math.floor(shown / 2), diagnostics.length - shown));
   return (
@@ -160,7 +187,12 @@ function Problems({ diagnostics, focused, selected, lines }: { diagnostics: Diag
       </Text>
       {diagnostics.length === 0 ? <Text color={theme.ok}>none</Text> : null}
       {diagnostics.slice(start, start + shown).map((d, i) => (
-        <Text key={start + i} inverse={focused && start + i === selected} color={severityColor(d.severity)} wrap="truncate-end">
+        <Text
+          key={start + i}
+          inverse={focused && start + i === selected}
+          color={severityColor(d.severity)}
+          wrap="truncate-end"
+        >
           {MARK[d.severity]} {d.line}:{d.column} {sanitizeForTerminal(d.message)}
           {d.fix ? ` [f: ${sanitizeForTerminal(d.fix.title)}]` : ''}
         </Text>

@@ -42,7 +42,8 @@ export function collapseOrParent(store: StudioStore): void {
   const { row } = selectedRow(store);
   if (!row) return;
   const s = store.getState();
-  if ((row.kind === 'object' || row.kind === 'array') && !row.collapsed && row.size > 0) s.configToggleCollapsed(row.path, true);
+  if ((row.kind === 'object' || row.kind === 'array') && !row.collapsed && row.size > 0)
+    s.configToggleCollapsed(row.path, true);
   else if (row.path.length > 1) s.configSelect(row.path.slice(0, -1));
 }
 
@@ -95,7 +96,8 @@ export function commitEdit(store: StudioStore, typed: string): void {
   const spec = helpFor(row.path);
   const numeric = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(typed.trim());
   if ((row.kind === 'number' || spec?.type === 'u32') && numeric) value = Number(typed.trim());
-  else if ((row.kind === 'boolean' || spec?.type === 'bool') && /^(true|false)$/.test(typed.trim())) value = typed.trim() === 'true';
+  else if ((row.kind === 'boolean' || spec?.type === 'bool') && /^(true|false)$/.test(typed.trim()))
+    value = typed.trim() === 'true';
   else if (row.kind === 'null' && typed.trim() === 'null') value = null;
   s.configEdit({ kind: 'set', path: row.path, value });
 }
@@ -145,12 +147,19 @@ function initialValue(path: JsonPath): unknown {
   if (!spec) return '';
   if (spec.template !== undefined) return spec.template;
   switch (spec.type) {
-    case 'size': return '1MB';
-    case 'u32': return spec.min ?? 0;
-    case 'bool': return false;
-    case 'strings': case 'mounts': return [];
-    case 'object': return {};
-    default: return '';
+    case 'size':
+      return '1MB';
+    case 'u32':
+      return spec.min ?? 0;
+    case 'bool':
+      return false;
+    case 'strings':
+    case 'mounts':
+      return [];
+    case 'object':
+      return {};
+    default:
+      return '';
   }
 }
 

@@ -4,7 +4,11 @@ import type { Binding } from '../../keymap.ts';
 import * as act from './actions.ts';
 
 const b = (keys: string[], description: string, run: Binding['run'], command?: string): Binding => ({
-  keys, description, scope: 'config', run, ...(command ? { command } : {}),
+  keys,
+  description,
+  scope: 'config',
+  run,
+  ...(command ? { command } : {}),
 });
 
 export const configBindings: Binding[] = [
@@ -16,19 +20,47 @@ export const configBindings: Binding[] = [
   b(['end'], 'last key', ({ store }) => act.moveTo(store, 'last')),
   b(['h', 'left'], 'collapse / go to parent', ({ store }) => act.collapseOrParent(store)),
   b(['l', 'right'], 'expand / go to first child', ({ store }) => act.expandOrChild(store)),
-  b(['enter', 'e'], 'edit value, toggle boolean, open/close section; in problems: jump to key', ({ store }) => act.activate(store)),
-  b(['a'], 'add a list item (entry_points, env, mount, layers) or a key to the selected section', ({ store }) => act.addItem(store), 'config-add-item'),
+  b(['enter', 'e'], 'edit value, toggle boolean, open/close section; in problems: jump to key', ({ store }) =>
+    act.activate(store),
+  ),
+  b(
+    ['a'],
+    'add a list item (entry_points, env, mount, layers) or a key to the selected section',
+    ({ store }) => act.addItem(store),
+    'config-add-item',
+  ),
   b(['x'], 'delete the selected key or item', ({ store }) => act.deleteSelected(store), 'config-delete'),
   b(['f'], 'apply the fix of the selected problem', ({ store }) => act.applyFix(store), 'config-fix'),
-  b(['M'], 'migrate the config to the current Occlum version (one step, undoable)', ({ store }) => act.migrate(store), 'config-migrate'),
+  b(
+    ['M'],
+    'migrate the config to the current Occlum version (one step, undoable)',
+    ({ store }) => act.migrate(store),
+    'config-migrate',
+  ),
   b(['p'], 'problems list: focus / back to the tree', ({ store }) => act.toggleProblems(store), 'config-problems'),
   b(['/'], 'search keys', ({ store }) => act.startSearch(store), 'config-search'),
-  b(['n'], 'next search match', ({ store }) => { act.searchNext(store); }),
+  b(['n'], 'next search match', ({ store }) => {
+    act.searchNext(store);
+  }),
   b(['u', 'ctrl+z'], 'undo', ({ store }) => store.getState().configUndo(), 'config-undo'),
   b(['ctrl+r', 'ctrl+y'], 'redo', ({ store }) => store.getState().configRedo(), 'config-redo'),
   b(['ctrl+s', 'w'], 'save Occlum.json', ({ store }) => act.save(store), 'config-save'),
-  b(['ctrl+o'], 'save over a file changed on disk (conflict)', ({ store }) => act.save(store, true), 'config-overwrite'),
-  b(['R'], 'reload Occlum.json from disk (edits stay undoable)', ({ store }) => store.getState().configReloadFromDisk(), 'config-reload'),
-  b(['z'], 'apply the last sizing recommendation (z in the Run pane measures a program; u undoes)',
-    ({ store }) => store.getState().sizingApply(), 'config-apply-sizing'),
+  b(
+    ['ctrl+o'],
+    'save over a file changed on disk (conflict)',
+    ({ store }) => act.save(store, true),
+    'config-overwrite',
+  ),
+  b(
+    ['R'],
+    'reload Occlum.json from disk (edits stay undoable)',
+    ({ store }) => store.getState().configReloadFromDisk(),
+    'config-reload',
+  ),
+  b(
+    ['z'],
+    'apply the last sizing recommendation (z in the Run pane measures a program; u undoes)',
+    ({ store }) => store.getState().sizingApply(),
+    'config-apply-sizing',
+  ),
 ];

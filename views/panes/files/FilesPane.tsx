@@ -77,7 +77,8 @@ export function FilesPane() {
       </Box>
       {f.extracting ? (
         <Text color={theme.accent} wrap="truncate-end">
-          extracting {sanitizeForTerminal(f.extracting.path)} → {sanitizeForTerminal(f.extracting.dest)}: {f.extracting.done}/{f.extracting.total} entries · {humanSize(f.extracting.bytes)} (X cancels)
+          extracting {sanitizeForTerminal(f.extracting.path)} → {sanitizeForTerminal(f.extracting.dest)}:{' '}
+          {f.extracting.done}/{f.extracting.total} entries · {humanSize(f.extracting.bytes)} (X cancels)
         </Text>
       ) : null}
       {f.prompt === 'extract' ? (
@@ -89,7 +90,8 @@ export function FilesPane() {
         />
       ) : (
         <Text color={theme.muted} wrap="truncate-end">
-          enter expand  ←/→ collapse/expand  l layer  h hex/text  PgUp/PgDn scroll  v verify  x extract  d diff  p preview  r reload  ? keys
+          enter expand ←/→ collapse/expand l layer h hex/text PgUp/PgDn scroll v verify x extract d diff p preview r
+          reload ? keys
         </Text>
       )}
     </Box>
@@ -106,7 +108,11 @@ function Header({ f }: { f: FilesState }) {
     <Text wrap="truncate-end">
       <Text bold>Files</Text> · layer
       {(['merged', 'image', 'run'] as const).map((l) => (
-        <Text key={l} inverse={l === f.layer} color={f.status === 'ready' && !f.layers.includes(l) ? theme.muted : undefined}>
+        <Text
+          key={l}
+          inverse={l === f.layer}
+          color={f.status === 'ready' && !f.layers.includes(l) ? theme.muted : undefined}
+        >
           {' '}
           {l}
           {l === f.layer ? ' ' : ''}
@@ -118,7 +124,17 @@ function Header({ f }: { f: FilesState }) {
   );
 }
 
-function Tree({ f, height, width, topRef }: { f: FilesState; height: number; width: number; topRef: React.MutableRefObject<number> }) {
+function Tree({
+  f,
+  height,
+  width,
+  topRef,
+}: {
+  f: FilesState;
+  height: number;
+  width: number;
+  topRef: React.MutableRefObject<number>;
+}) {
   const top = windowTop(topRef.current, f.cursor, height, f.rows.length);
   topRef.current = top;
   const visible = f.rows.slice(top, top + height);
@@ -126,31 +142,61 @@ function Tree({ f, height, width, topRef }: { f: FilesState; height: number; wid
   return (
     <>
       {visible.map((r, i) => (
-        <TreeLine key={r.entry.path} row={r} selected={top + i === f.cursor} width={width} problem={problems.has(r.entry.path)} showLayer={f.layer !== 'image'} />
+        <TreeLine
+          key={r.entry.path}
+          row={r}
+          selected={top + i === f.cursor}
+          width={width}
+          problem={problems.has(r.entry.path)}
+          showLayer={f.layer !== 'image'}
+        />
       ))}
     </>
   );
 }
 
-function TreeLine({ row, selected, width, problem, showLayer }: { row: TreeRow; selected: boolean; width: number; problem: boolean; showLayer: boolean }) {
+function TreeLine({
+  row,
+  selected,
+  width,
+  problem,
+  showLayer,
+}: {
+  row: TreeRow;
+  selected: boolean;
+  width: number;
+  problem: boolean;
+  showLayer: boolean;
+}) {
   const e = row.entry;
   const marker = e.type === 'dir' ? (row.expanded ? '▾ ' : '▸ ') : '  ';
   // Names come from the image: a control character in one must not break the row or act on the terminal.
   const safe = sanitizeForTerminal(e.name);
   const name =
-    e.path === '/' ? '/' : e.type === 'dir' ? `${safe}/` : e.type === 'symlink' ? `${safe} → ${sanitizeForTerminal(e.target ?? '?')}` : safe;
-  const tag = showLayer && e.layer ? LAYER_TAG[e.layer] ?? e.layer : '';
+    e.path === '/'
+      ? '/'
+      : e.type === 'dir'
+        ? `${safe}/`
+        : e.type === 'symlink'
+          ? `${safe} → ${sanitizeForTerminal(e.target ?? '?')}`
+          : safe;
+  const tag = showLayer && e.layer ? (LAYER_TAG[e.layer] ?? e.layer) : '';
   const label = `${'  '.repeat(row.depth)}${marker}${name}`;
   const room = Math.max(4, width - 4);
   const shown = label.length > room ? label.slice(0, room - 1) + '…' : label.padEnd(room);
-  const color = e.layer === 'deleted' ? theme.error : e.layer === 'run' ? theme.ok : e.type === 'dir' ? theme.accent : undefined;
+  const color =
+    e.layer === 'deleted' ? theme.error : e.layer === 'run' ? theme.ok : e.type === 'dir' ? theme.accent : undefined;
   return (
     <Box flexDirection="column">
       <Box>
         <Text inverse={selected} color={color} strikethrough={e.layer === 'deleted'}>
           {shown}
         </Text>
-        <Text color={problem ? theme.error : e.layer === 'run' ? theme.ok : e.layer === 'deleted' ? theme.error : theme.muted}>
+        <Text
+          color={
+            problem ? theme.error : e.layer === 'run' ? theme.ok : e.layer === 'deleted' ? theme.error : theme.muted
+          }
+        >
           {problem ? '✗' : ' '}
           {tag.padEnd(3)}
         </Text>
@@ -162,7 +208,10 @@ function TreeLine({ row, selected, width, problem, showLayer }: { row: TreeRow; 
       ) : null}
       {row.skipped ? (
         <Text color={theme.error} wrap="truncate-end">
-          {'  '.repeat(row.depth + 1)}✗ left out: {sanitizeForTerminal(row.skipped.map((s) => (s.name === undefined ? s.reason : JSON.stringify(s.name))).join(', '))}
+          {'  '.repeat(row.depth + 1)}✗ left out:{' '}
+          {sanitizeForTerminal(
+            row.skipped.map((s) => (s.name === undefined ? s.reason : JSON.stringify(s.name))).join(', '),
+          )}
         </Text>
       ) : null}
     </Box>
@@ -171,7 +220,7 @@ function TreeLine({ row, selected, width, problem, showLayer }: { row: TreeRow; 
 
 function Meta({ entry, problem }: { entry: FsEntry | null; problem: string | null }) {
   if (!entry) return <Box height={META} flexShrink={0} />;
-  const layer = entry.layer === 'deleted' ? 'deleted (whiteout in the run layer)' : entry.layer ?? 'image';
+  const layer = entry.layer === 'deleted' ? 'deleted (whiteout in the run layer)' : (entry.layer ?? 'image');
   return (
     <Box height={META} flexShrink={0} flexDirection="column" overflow="hidden">
       <Text bold wrap="truncate-end">
@@ -216,12 +265,15 @@ function Preview({ f, height, width }: { f: FilesState; height: number; width: n
       shown.push(p.kind === 'text' ? (lines?.[i - firstLine] ?? '') : hexRow(bytes, i, hexLayout(width), start));
     }
     // Text lines are counted as the preview pages down a big file: say how far the count got.
-    const total = p.complete ? `${p.lines}` : `${p.lines}+ (${Math.floor((100 * p.scanned) / Math.max(1, p.size))}% scanned)`;
+    const total = p.complete
+      ? `${p.lines}`
+      : `${p.lines}+ (${Math.floor((100 * p.scanned) / Math.max(1, p.size))}% scanned)`;
     return (
       <Box flexDirection="column">
         <Text color={theme.muted} wrap="truncate-end">
           ─ {p.kind === 'text' ? 'text' : 'hex'}
-          {p.forced ? ' (forced)' : ''} · lines {p.lines === 0 ? 0 : p.offset + 1}–{Math.min(p.lines, p.offset + rows)} of {total}
+          {p.forced ? ' (forced)' : ''} · lines {p.lines === 0 ? 0 : p.offset + 1}–{Math.min(p.lines, p.offset + rows)}{' '}
+          of {total}
           {p.reading ? ' · reading…' : ''}
         </Text>
         {shown.map((l, i) => (
@@ -254,29 +306,47 @@ function VerifyPanel({ f, height, width }: { f: FilesState; height: number; widt
   const pct = v.total > 0 ? Math.floor((100 * Math.min(v.done, v.total)) / v.total) : 0;
   lines.push(
     <Text key="bar" wrap="truncate-end">
-      ─ verify ({v.layer}) {bar(v.done, v.total, Math.max(10, Math.min(30, width - 40)))} {pct}% · {v.done}/{v.total} files · {humanSize(v.bytes)}
+      ─ verify ({v.layer}) {bar(v.done, v.total, Math.max(10, Math.min(30, width - 40)))} {pct}% · {v.done}/{v.total}{' '}
+      files · {humanSize(v.bytes)}
     </Text>,
   );
-  if (v.running) lines.push(<Text key="run" color={theme.muted}>verifying on worker threads… (the pane stays usable)</Text>);
-  if (v.error) lines.push(<Text key="err" color={theme.error}>verify failed: {sanitizeForTerminal(v.error)}</Text>);
+  if (v.running)
+    lines.push(
+      <Text key="run" color={theme.muted}>
+        verifying on worker threads… (the pane stays usable)
+      </Text>,
+    );
+  if (v.error)
+    lines.push(
+      <Text key="err" color={theme.error}>
+        verify failed: {sanitizeForTerminal(v.error)}
+      </Text>,
+    );
   const r = v.report;
   if (r) {
     lines.push(
       <Text key="head" bold color={r.ok ? theme.ok : theme.error} wrap="truncate-end">
-        {r.ok ? '✓ OK' : '✗ FAILED'}: {r.files} files, {humanSize(r.bytes)} checked; {r.problems.length} problem{r.problems.length === 1 ? '' : 's'}
+        {r.ok ? '✓ OK' : '✗ FAILED'}: {r.files} files, {humanSize(r.bytes)} checked; {r.problems.length} problem
+        {r.problems.length === 1 ? '' : 's'}
       </Text>,
     );
     lines.push(
       <Text key="mac" wrap="truncate-end">
         root MAC {r.rootMac}
-        {r.expectedRootMac ? (r.expectedRootMac === r.rootMac ? ' (matches the expected root MAC)' : ` (expected ${r.expectedRootMac})`) : ' (no expected root MAC: checked from the image’s own root)'}
+        {r.expectedRootMac
+          ? r.expectedRootMac === r.rootMac
+            ? ' (matches the expected root MAC)'
+            : ` (expected ${r.expectedRootMac})`
+          : ' (no expected root MAC: checked from the image’s own root)'}
       </Text>,
     );
     const note = r.note ? wrapText(`note: ${sanitizeForTerminal(r.note)}`, width) : [];
     const room = Math.max(1, height - lines.length - note.length - 1);
     const probs = r.problems.slice(f.panelOffset, f.panelOffset + room);
     probs.forEach((p, i) => {
-      const where = [p.hostFile && `host file ${p.hostFile}`, p.node !== undefined && `node ${p.node}`].filter(Boolean).join(', ');
+      const where = [p.hostFile && `host file ${p.hostFile}`, p.node !== undefined && `node ${p.node}`]
+        .filter(Boolean)
+        .join(', ');
       lines.push(
         <Text key={`p${i}`} color={theme.error} wrap="truncate-end" inverse={i === 0 && !v.running}>
           ✗ {sanitizeForTerminal(p.path)} · {p.kind}
@@ -284,7 +354,12 @@ function VerifyPanel({ f, height, width }: { f: FilesState; height: number; widt
         </Text>,
       );
     });
-    if (r.problems.length - f.panelOffset > room) lines.push(<Text key="more" color={theme.muted}>… {r.problems.length - f.panelOffset - probs.length} more (J/K, PgDn/PgUp scroll)</Text>);
+    if (r.problems.length - f.panelOffset > room)
+      lines.push(
+        <Text key="more" color={theme.muted}>
+          … {r.problems.length - f.panelOffset - probs.length} more (J/K, PgDn/PgUp scroll)
+        </Text>,
+      );
     note.forEach((l, i) =>
       lines.push(
         <Text key={`n${i}`} color={theme.warning} wrap="truncate-end">
@@ -316,14 +391,22 @@ function DiffPanel({ f, height }: { f: FilesState; height: number }) {
         </Text>
       ) : null}
       {d.error ? <Text color={theme.error}>{sanitizeForTerminal(d.error)}</Text> : null}
-      {!d.running && !d.error && d.items.length === 0 ? <Text color={theme.ok}>✓ the image matches image/: a rebuild would change nothing</Text> : null}
+      {!d.running && !d.error && d.items.length === 0 ? (
+        <Text color={theme.ok}>✓ the image matches image/: a rebuild would change nothing</Text>
+      ) : null}
       {!d.running && d.items.length > 0 ? (
         <Text color={theme.muted} wrap="truncate-end">
-          {d.items.length} change{d.items.length === 1 ? '' : 's'} (+ added in image/, - only in the image, M content, m mode, T type)
+          {d.items.length} change{d.items.length === 1 ? '' : 's'} (+ added in image/, - only in the image, M content, m
+          mode, T type)
         </Text>
       ) : null}
       {items.map((i, n) => (
-        <Text key={i.path + i.change} inverse={n === 0} wrap="truncate-end" color={i.change === 'added' ? theme.ok : i.change === 'removed' ? theme.error : theme.warning}>
+        <Text
+          key={i.path + i.change}
+          inverse={n === 0}
+          wrap="truncate-end"
+          color={i.change === 'added' ? theme.ok : i.change === 'removed' ? theme.error : theme.warning}
+        >
           {SIGN[i.change]} {sanitizeForTerminal(i.path)}
           {i.detail ? `  (${sanitizeForTerminal(i.detail)})` : ''}
         </Text>

@@ -3,7 +3,11 @@
 import type { Binding } from '../../keymap.ts';
 
 const b = (keys: string[], description: string, run: Binding['run'], command?: string): Binding => ({
-  keys, description, scope: 'files', run, ...(command ? { command } : {}),
+  keys,
+  description,
+  scope: 'files',
+  run,
+  ...(command ? { command } : {}),
 });
 
 /** Lines a page key scrolls the preview (the panel is at least this tall on an 80x24 terminal). */
@@ -14,11 +18,16 @@ export const filesBindings: Binding[] = [
   b(['k', 'up'], 'previous entry', ({ store }) => store.getState().filesMove(-1)),
   b(['g', 'home'], 'first entry', ({ store }) => store.getState().filesMoveTo('first')),
   b(['G', 'end'], 'last entry', ({ store }) => store.getState().filesMoveTo('last')),
-  b(['enter'], 'expand or collapse the directory; in verify/diff results: show the highlighted path in the tree', ({ store }) => {
-    const s = store.getState();
-    if (s.files.panel === 'preview') s.filesToggle();
-    else s.filesOpenResult();
-  }, 'files-toggle'),
+  b(
+    ['enter'],
+    'expand or collapse the directory; in verify/diff results: show the highlighted path in the tree',
+    ({ store }) => {
+      const s = store.getState();
+      if (s.files.panel === 'preview') s.filesToggle();
+      else s.filesOpenResult();
+    },
+    'files-toggle',
+  ),
   b(['right'], 'expand the directory (or step into it)', ({ store }) => store.getState().filesExpand()),
   b(['left'], 'collapse the directory, or go to the parent', ({ store }) => store.getState().filesCollapse()),
   b(['pagedown', 'ctrl+d'], 'scroll the preview / results down', ({ store }) => store.getState().filesScroll(PAGE)),
@@ -27,10 +36,35 @@ export const filesBindings: Binding[] = [
   b(['K'], 'scroll the preview one line / previous result', ({ store }) => store.getState().filesScroll(-1)),
   b(['h'], 'preview as hex / as text', ({ store }) => store.getState().filesToggleHex(), 'files-hex'),
   b(['l'], 'switch layer: merged → image → run', ({ store }) => store.getState().filesCycleLayer(), 'files-layer'),
-  b(['v'], 'verify the MAC chain of this layer (progress, problems by path)', ({ store }) => void store.getState().filesVerify(), 'files-verify'),
-  b(['x'], 'extract the selected file or directory to a directory you name', ({ store }) => store.getState().filesStartExtract(), 'files-extract'),
-  b(['X'], 'cancel the running extract (the file in progress is removed)', ({ store }) => store.getState().filesCancelExtract(), 'files-extract-cancel'),
-  b(['d'], 'diff the image against image/ (what a rebuild would change)', ({ store }) => void store.getState().filesDiff(), 'files-diff'),
+  b(
+    ['v'],
+    'verify the MAC chain of this layer (progress, problems by path)',
+    ({ store }) => void store.getState().filesVerify(),
+    'files-verify',
+  ),
+  b(
+    ['x'],
+    'extract the selected file or directory to a directory you name',
+    ({ store }) => store.getState().filesStartExtract(),
+    'files-extract',
+  ),
+  b(
+    ['X'],
+    'cancel the running extract (the file in progress is removed)',
+    ({ store }) => store.getState().filesCancelExtract(),
+    'files-extract-cancel',
+  ),
+  b(
+    ['d'],
+    'diff the image against image/ (what a rebuild would change)',
+    ({ store }) => void store.getState().filesDiff(),
+    'files-diff',
+  ),
   b(['p', 'escape'], 'back to the preview', ({ store }) => store.getState().filesSetPanel('preview'), 'files-preview'),
-  b(['r'], 'reopen the file system (after a build or run)', ({ store }) => void store.getState().filesOpen(true), 'files-reload'),
+  b(
+    ['r'],
+    'reopen the file system (after a build or run)',
+    ({ store }) => void store.getState().filesOpen(true),
+    'files-reload',
+  ),
 ];

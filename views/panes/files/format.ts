@@ -8,7 +8,12 @@ export function modeString(e: Pick<FsEntry, 'type' | 'mode'>): string {
   const m = e.mode;
   const tri = (n: number, special: boolean, ch: string) =>
     `${n & 4 ? 'r' : '-'}${n & 2 ? 'w' : '-'}${special ? (n & 1 ? ch : ch.toUpperCase()) : n & 1 ? 'x' : '-'}`;
-  return TYPE_CHAR[e.type] + tri(m >> 6, (m & 0o4000) !== 0, 's') + tri(m >> 3, (m & 0o2000) !== 0, 's') + tri(m, (m & 0o1000) !== 0, 't');
+  return (
+    TYPE_CHAR[e.type] +
+    tri(m >> 6, (m & 0o4000) !== 0, 's') +
+    tri(m >> 3, (m & 0o2000) !== 0, 's') +
+    tri(m, (m & 0o1000) !== 0, 't')
+  );
 }
 
 export function octal(mode: number): string {

@@ -46,7 +46,14 @@ export function LogsPane() {
     const p = recordParts(r, { timestamps: l.timestamps });
     return recordHeight(p.body.split('\n'), p.time.length + 6, width, l.wrap, hints);
   };
-  const { top, rows } = visibleWindow({ buffer, cursor: l.cursor, top: topRef.current, height, follow: l.follow, measure });
+  const { top, rows } = visibleWindow({
+    buffer,
+    cursor: l.cursor,
+    top: topRef.current,
+    height,
+    follow: l.follow,
+    measure,
+  });
   topRef.current = top;
 
   return (
@@ -56,7 +63,8 @@ export function LogsPane() {
       <Box flexDirection="column" height={height} overflow="hidden">
         {l.total === 0 ? (
           <Text color={theme.muted}>
-            No log records yet. Run a program with OCCLUM_LOG_LEVEL set (L picks the level for the next run), or press o to open a saved log.
+            No log records yet. Run a program with OCCLUM_LOG_LEVEL set (L picks the level for the next run), or press o
+            to open a saved log.
           </Text>
         ) : rows.length === 0 ? (
           <Text color={theme.muted}>No record passes the filter ({l.size} held). c clears the filters.</Text>
@@ -64,7 +72,16 @@ export function LogsPane() {
           rows.map((v) => (
             // The wrap mode is part of the key: Ink does not re-measure a mounted Text whose
             // content is unchanged, so rows are remounted when wrapping is toggled.
-            <RecordRow key={`${v.id}:${l.wrap ? 'w' : 't'}`} v={v} selected={v.index === l.cursor} timestamps={l.timestamps} wrap={l.wrap} search={l.search} regex={l.regex} width={width} />
+            <RecordRow
+              key={`${v.id}:${l.wrap ? 'w' : 't'}`}
+              v={v}
+              selected={v.index === l.cursor}
+              timestamps={l.timestamps}
+              wrap={l.wrap}
+              search={l.search}
+              regex={l.regex}
+              width={width}
+            />
           ))
         )}
       </Box>
@@ -77,7 +94,8 @@ export function LogsPane() {
         />
       ) : (
         <Text color={theme.muted} wrap="truncate-end">
-          / search  F filter  +/- level  !@#$% toggle levels  t y m thread/syscall/module  e next error  p program output  x export  ? all keys
+          / search F filter +/- level !@#$% toggle levels t y m thread/syscall/module e next error p program output x
+          export ? all keys
         </Text>
       )}
     </Box>
@@ -87,7 +105,8 @@ export function LogsPane() {
 function initialFor(mode: LogsMode, l: { search: string; filter: { text: string } }, dir: string | null): string {
   if (mode === 'search') return l.search;
   if (mode === 'filter') return l.filter.text;
-  if (mode === 'export') return `${dir ?? process.cwd()}/occlum-studio-logs-${new Date().toISOString().replace(/[:.]/g, '-')}.log`;
+  if (mode === 'export')
+    return `${dir ?? process.cwd()}/occlum-studio-logs-${new Date().toISOString().replace(/[:.]/g, '-')}.log`;
   return '';
 }
 
@@ -104,14 +123,17 @@ function Header({ store }: { store: StudioStore }) {
   const l = useStudio((s) => s.logs);
   const eff = store.getState().logsEffectiveRunLevel();
   const shown = l.matching === l.size ? `${l.size} records` : `${l.matching} of ${l.size} records`;
-  const dropped = l.total > l.size ? ` (${l.total - l.size} dropped${l.kept ? `, ${l.kept} errors/warnings kept` : ''})` : '';
+  const dropped =
+    l.total > l.size ? ` (${l.total - l.size} dropped${l.kept ? `, ${l.kept} errors/warnings kept` : ''})` : '';
   // One Text, truncated at the end as a whole: on a narrow terminal the tail goes, not letters
   // from the middle of each part.
   return (
     <Text wrap="truncate-end">
       <Text bold>Logs</Text>
       {' · '}
-      <Text color={l.follow ? theme.ok : theme.muted} bold={l.follow}>{l.follow ? 'FOLLOW' : 'paused'}</Text>
+      <Text color={l.follow ? theme.ok : theme.muted} bold={l.follow}>
+        {l.follow ? 'FOLLOW' : 'paused'}
+      </Text>
       {` · ${shown}${dropped}`}
       {` · next run OCCLUM_LOG_LEVEL=${l.runLevel}`}
       {eff.level !== l.runLevel ? ` (effective: ${eff.level}${eff.reason ? `, ${eff.reason}` : ''})` : ''}
@@ -157,42 +179,53 @@ function clip(line: string, max: number, wrap: boolean): string {
 
 // Records never change once parsed: a row re-renders only when it is (de)selected or a display
 // setting changes, so following a flood renders just the rows that scrolled in.
-const RecordRow = React.memo(function RecordRow({ v, selected, timestamps, wrap: wrapOn, search, regex, width }: RowProps) {
-  const r = v.record;
-  const p = recordParts(r, { timestamps });
-  const lines = p.body.split('\n');
-  // One character beyond the edge keeps Ink's end-of-line ellipsis.
-  const first = clip(lines[0] ?? '', Math.max(1, width - p.time.length - 6 + 1), wrapOn);
-  const rest = lines.slice(1).map((l) => clip(l, width + 1, wrapOn));
-  const wrap = wrapOn ? 'wrap' : 'truncate-end';
-  const color = r.level ? LEVEL_COLOR[r.level] : theme.muted;
-  return (
-    // flexShrink 0: when rows overflow the list, Ink hides the last ones instead of squeezing
-    // wrapped rows to one line each.
-    <Box flexDirection="column" flexShrink={0}>
-      <Text wrap={wrap} inverse={selected}>
-        <Text color={theme.muted}>{p.time}</Text>
-        <Text color={color} bold={r.level === 'error'}>{p.label}</Text> <Body line={first} search={search} regex={regex} raw={r.level === null} />
-      </Text>
-      {rest.map((line, i) => (
-        <Text key={i} wrap={wrap} inverse={selected}>
-          <Body line={line} search={search} regex={regex} raw={r.level === null} />
+const RecordRow = React.memo(
+  function RecordRow({ v, selected, timestamps, wrap: wrapOn, search, regex, width }: RowProps) {
+    const r = v.record;
+    const p = recordParts(r, { timestamps });
+    const lines = p.body.split('\n');
+    // One character beyond the edge keeps Ink's end-of-line ellipsis.
+    const first = clip(lines[0] ?? '', Math.max(1, width - p.time.length - 6 + 1), wrapOn);
+    const rest = lines.slice(1).map((l) => clip(l, width + 1, wrapOn));
+    const wrap = wrapOn ? 'wrap' : 'truncate-end';
+    const color = r.level ? LEVEL_COLOR[r.level] : theme.muted;
+    return (
+      // flexShrink 0: when rows overflow the list, Ink hides the last ones instead of squeezing
+      // wrapped rows to one line each.
+      <Box flexDirection="column" flexShrink={0}>
+        <Text wrap={wrap} inverse={selected}>
+          <Text color={theme.muted}>{p.time}</Text>
+          <Text color={color} bold={r.level === 'error'}>
+            {p.label}
+          </Text>{' '}
+          <Body line={first} search={search} regex={regex} raw={r.level === null} />
         </Text>
-      ))}
-      {v.hints.map((h, i) => (
-        <Text key={`h${i}`} color={theme.warning} wrap="truncate-end">
-          {'      ↳ '}
-          {selected && h.configPath ? `[enter: Config ${h.configPath.join('.')}] ` : 'hint: '}
-          {sanitizeForTerminal(h.suggestion)}
-          {selected && isSizingHint(h) ? ' · z: size the last program run' : ''}
-          {!selected && h.configPath ? ` (Occlum.json ${h.configPath.join('.')})` : ''}
-        </Text>
-      ))}
-    </Box>
-  );
-}, (a, b) =>
-  a.v.record === b.v.record && a.selected === b.selected && a.timestamps === b.timestamps && a.wrap === b.wrap &&
-  a.search === b.search && a.regex === b.regex && a.width === b.width);
+        {rest.map((line, i) => (
+          <Text key={i} wrap={wrap} inverse={selected}>
+            <Body line={line} search={search} regex={regex} raw={r.level === null} />
+          </Text>
+        ))}
+        {v.hints.map((h, i) => (
+          <Text key={`h${i}`} color={theme.warning} wrap="truncate-end">
+            {'      ↳ '}
+            {selected && h.configPath ? `[enter: Config ${h.configPath.join('.')}] ` : 'hint: '}
+            {sanitizeForTerminal(h.suggestion)}
+            {selected && isSizingHint(h) ? ' · z: size the last program run' : ''}
+            {!selected && h.configPath ? ` (Occlum.json ${h.configPath.join('.')})` : ''}
+          </Text>
+        ))}
+      </Box>
+    );
+  },
+  (a, b) =>
+    a.v.record === b.v.record &&
+    a.selected === b.selected &&
+    a.timestamps === b.timestamps &&
+    a.wrap === b.wrap &&
+    a.search === b.search &&
+    a.regex === b.regex &&
+    a.width === b.width,
+);
 
 function Body({ line, search, regex, raw }: { line: string; search: string; regex: boolean; raw: boolean }) {
   const segs = highlight(line, search, regex);
@@ -200,7 +233,12 @@ function Body({ line, search, regex, raw }: { line: string; search: string; rege
     <>
       {segs.map((s, i) =>
         s.hit ? (
-          <Text key={i} inverse={theme.noColor} backgroundColor={theme.noColor ? undefined : 'yellow'} color={theme.noColor ? undefined : 'black'}>
+          <Text
+            key={i}
+            inverse={theme.noColor}
+            backgroundColor={theme.noColor ? undefined : 'yellow'}
+            color={theme.noColor ? undefined : 'black'}
+          >
             {s.text}
           </Text>
         ) : (

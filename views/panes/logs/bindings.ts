@@ -7,7 +7,11 @@ import { hintsFor } from '../../../src/core/logs/index.ts';
 import { isSizingHint } from '../../../src/core/sizing/fields.ts';
 
 const b = (keys: string[], description: string, run: Binding['run'], command?: string): Binding => ({
-  keys, description, scope: 'logs', run, ...(command ? { command } : {}),
+  keys,
+  description,
+  scope: 'logs',
+  run,
+  ...(command ? { command } : {}),
 });
 
 /** Rows a page key moves (the pane is at least this tall on an 80x24 terminal). */
@@ -19,7 +23,10 @@ export function openHint(store: StudioStore): void {
   const r = s.logsSelected();
   const hint = r ? hintsFor(r).find((h) => h.configPath) : undefined;
   if (!hint?.configPath) {
-    s.setFlash(r && hintsFor(r).length ? 'this hint is not about Occlum.json' : 'the selected record has no config hint', 'error');
+    s.setFlash(
+      r && hintsFor(r).length ? 'this hint is not about Occlum.json' : 'the selected record has no config hint',
+      'error',
+    );
     return;
   }
   s.focusConfigPath(hint.configPath);
@@ -44,7 +51,12 @@ export function sizeFromHint(store: StudioStore): void {
 }
 
 const levelToggle = (key: string, level: Level): Binding =>
-  b([key], `show/hide ${level} records (exact level toggle)`, ({ store }) => store.getState().logsToggleLevel(level), `logs-toggle-${level}`);
+  b(
+    [key],
+    `show/hide ${level} records (exact level toggle)`,
+    ({ store }) => store.getState().logsToggleLevel(level),
+    `logs-toggle-${level}`,
+  );
 
 export const logsBindings: Binding[] = [
   b(['j', 'down'], 'next record', ({ store }) => store.getState().logsMove(1)),
@@ -56,31 +68,85 @@ export const logsBindings: Binding[] = [
   b(['f'], 'follow new records on/off', ({ store }) => store.getState().logsToggle('follow'), 'logs-follow'),
   b(['e'], 'next error', ({ store }) => store.getState().logsNextError(1), 'logs-next-error'),
   b(['E'], 'previous error', ({ store }) => store.getState().logsNextError(-1), 'logs-previous-error'),
-  b(['/'], 'search (highlight; n/N to move; empty clears)', ({ store }) => store.getState().logsSetMode('search'), 'logs-search'),
+  b(
+    ['/'],
+    'search (highlight; n/N to move; empty clears)',
+    ({ store }) => store.getState().logsSetMode('search'),
+    'logs-search',
+  ),
   b(['n'], 'next search match', ({ store }) => store.getState().logsSearchNext(1)),
   b(['N'], 'previous search match', ({ store }) => store.getState().logsSearchNext(-1)),
-  b(['F'], 'filter by text (only matching records stay)', ({ store }) => store.getState().logsSetMode('filter'), 'logs-filter'),
+  b(
+    ['F'],
+    'filter by text (only matching records stay)',
+    ({ store }) => store.getState().logsSetMode('filter'),
+    'logs-filter',
+  ),
   b(['r'], 'regex on/off for search and filter', ({ store }) => store.getState().logsToggle('regex'), 'logs-regex'),
-  b(['i'], 'inverse text filter (hide matching records)', ({ store }) => store.getState().logsToggle('inverse'), 'logs-inverse'),
-  b(['+'], 'minimum level: one more verbose level', ({ store }) => store.getState().logsStepMinLevel(1), 'logs-more-verbose'),
-  b(['-'], 'minimum level: one less verbose level', ({ store }) => store.getState().logsStepMinLevel(-1), 'logs-less-verbose'),
+  b(
+    ['i'],
+    'inverse text filter (hide matching records)',
+    ({ store }) => store.getState().logsToggle('inverse'),
+    'logs-inverse',
+  ),
+  b(
+    ['+'],
+    'minimum level: one more verbose level',
+    ({ store }) => store.getState().logsStepMinLevel(1),
+    'logs-more-verbose',
+  ),
+  b(
+    ['-'],
+    'minimum level: one less verbose level',
+    ({ store }) => store.getState().logsStepMinLevel(-1),
+    'logs-less-verbose',
+  ),
   levelToggle('!', 'error'),
   levelToggle('@', 'warn'),
   levelToggle('#', 'info'),
   levelToggle('$', 'debug'),
   levelToggle('%', 'trace'),
-  b(['t'], "filter by the selected record's thread (again: clear)", ({ store }) => store.getState().logsFilterBySelected('thread'), 'logs-filter-thread'),
-  b(['y'], "filter by the selected record's syscall (again: clear)", ({ store }) => store.getState().logsFilterBySelected('syscall'), 'logs-filter-syscall'),
-  b(['m'], "filter by the selected record's module (again: clear)", ({ store }) => store.getState().logsFilterBySelected('module'), 'logs-filter-module'),
+  b(
+    ['t'],
+    "filter by the selected record's thread (again: clear)",
+    ({ store }) => store.getState().logsFilterBySelected('thread'),
+    'logs-filter-thread',
+  ),
+  b(
+    ['y'],
+    "filter by the selected record's syscall (again: clear)",
+    ({ store }) => store.getState().logsFilterBySelected('syscall'),
+    'logs-filter-syscall',
+  ),
+  b(
+    ['m'],
+    "filter by the selected record's module (again: clear)",
+    ({ store }) => store.getState().logsFilterBySelected('module'),
+    'logs-filter-module',
+  ),
   b(['c'], 'clear all filters', ({ store }) => store.getState().logsClearFilters(), 'logs-clear-filters'),
-  b(['p'], "program's own stderr: show in place / hide", ({ store }) => store.getState().logsToggle('raw'), 'logs-program-output'),
+  b(
+    ['p'],
+    "program's own stderr: show in place / hide",
+    ({ store }) => store.getState().logsToggle('raw'),
+    'logs-program-output',
+  ),
   b(['s'], 'timestamps on/off', ({ store }) => store.getState().logsToggle('timestamps'), 'logs-timestamps'),
   b(['w'], 'wrap long lines on/off', ({ store }) => store.getState().logsToggle('wrap'), 'logs-wrap'),
   b(['enter'], "open the hint's field in the Config pane", ({ store }) => openHint(store), 'logs-open-hint'),
-  b(['z'], 'sizing hint: measure the last program run and recommend that field (and the rest)',
-    ({ store }) => sizeFromHint(store), 'logs-size'),
+  b(
+    ['z'],
+    'sizing hint: measure the last program run and recommend that field (and the rest)',
+    ({ store }) => sizeFromHint(store),
+    'logs-size',
+  ),
   b(['x'], 'export the filtered view to a file', ({ store }) => store.getState().logsSetMode('export'), 'logs-export'),
   b(['o'], 'open a saved log file', ({ store }) => store.getState().logsSetMode('open'), 'logs-open'),
-  b(['L'], 'OCCLUM_LOG_LEVEL for the next run/exec (cycles off…trace)', ({ store }) => store.getState().logsCycleRunLevel(), 'logs-run-level'),
+  b(
+    ['L'],
+    'OCCLUM_LOG_LEVEL for the next run/exec (cycles off…trace)',
+    ({ store }) => store.getState().logsCycleRunLevel(),
+    'logs-run-level',
+  ),
   b(['C'], 'clear the buffer', ({ store }) => store.getState().logsClear(), 'logs-clear'),
 ];

@@ -14,13 +14,20 @@ export interface VisibleRecord {
 }
 
 /** Screen lines a record takes: its own lines (wrapped to `width` if wrapping) plus its hints. */
-export function recordHeight(bodyLines: string[], prefixWidth: number, width: number, wrap: boolean, hints: number): number {
+export function recordHeight(
+  bodyLines: string[],
+  prefixWidth: number,
+  width: number,
+  wrap: boolean,
+  hints: number,
+): number {
   if (!wrap) return bodyLines.length + hints;
   let h = 0;
   // Word wrapping breaks before the edge: estimate with a narrower line so the window errs on
   // showing one record fewer rather than cutting the selected one off.
   const usable = Math.max(10, Math.floor(width * 0.9));
-  for (const [i, l] of bodyLines.entries()) h += Math.max(1, Math.ceil(((i === 0 ? prefixWidth : 0) + l.length) / usable));
+  for (const [i, l] of bodyLines.entries())
+    h += Math.max(1, Math.ceil(((i === 0 ? prefixWidth : 0) + l.length) / usable));
   return h + hints;
 }
 

@@ -14,7 +14,12 @@ interface Choice {
   from: 'history' | 'image';
 }
 
-export function choicesFor(kind: 'run' | 'exec', history: { kind: string; path: string; args: string[] }[], candidates: string[], filter: string): Choice[] {
+export function choicesFor(
+  kind: 'run' | 'exec',
+  history: { kind: string; path: string; args: string[] }[],
+  candidates: string[],
+  filter: string,
+): Choice[] {
   const seen = new Set<string>();
   const out: Choice[] = [];
   for (const h of history) {
@@ -57,7 +62,7 @@ export function Picker({ height }: { height: number }) {
   const submit = async (value: string) => {
     if (busy) return;
     // An empty line runs the highlighted choice.
-    const line = value.trim() === '' ? choices[sel]?.line ?? '' : value;
+    const line = value.trim() === '' ? (choices[sel]?.line ?? '') : value;
     setBusy(true);
     const problem = await store.getState().runStartLine(kind, line);
     setBusy(false);
@@ -88,10 +93,14 @@ export function Picker({ height }: { height: number }) {
         onSubmit={(v) => void submit(v)}
         onCancel={() => store.getState().runClosePicker()}
       />
-      <Text color={theme.error} wrap="truncate-end">{sanitizeForTerminal(error ?? ' ')}</Text>
+      <Text color={theme.error} wrap="truncate-end">
+        {sanitizeForTerminal(error ?? ' ')}
+      </Text>
       {choices.length === 0 ? (
         <Text color={theme.muted} wrap="truncate-end">
-          {text.trim() ? 'no match in the history or the image: enter runs the line as typed' : 'no executables under the entry points of Occlum.json yet, and no history: type a path'}
+          {text.trim()
+            ? 'no match in the history or the image: enter runs the line as typed'
+            : 'no executables under the entry points of Occlum.json yet, and no history: type a path'}
         </Text>
       ) : (
         shown.map((c, i) => {

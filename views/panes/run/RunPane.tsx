@@ -59,7 +59,7 @@ export function tabWindow(widths: number[], focused: number, width: number): [nu
   let used = widths[f];
   // Room for the "‹ n" / "n ›" markers of hidden tabs.
   const budget = width - 8;
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     if (last + 1 < widths.length && used + widths[last + 1] <= budget) {
       used += widths[++last];
@@ -80,7 +80,11 @@ function tabLabel(t: RunTab): string {
 function TabLine({ width }: { width: number }) {
   const { tabs, active } = useStudio((s) => ({ tabs: s.run.tabs, active: s.run.active }));
   if (tabs.length === 0) return <Text color={theme.muted}>no programs yet</Text>;
-  const [first, last] = tabWindow(tabs.map((t) => tabLabel(t).length), tabs.findIndex((t) => t.id === active), width);
+  const [first, last] = tabWindow(
+    tabs.map((t) => tabLabel(t).length),
+    tabs.findIndex((t) => t.id === active),
+    width,
+  );
   return (
     <Box height={1} flexShrink={0} overflow="hidden">
       {first > 0 ? <Text color={theme.muted}>‹ {first} </Text> : null}
@@ -116,8 +120,8 @@ function TerminalView({ rows }: { rows: number }) {
       <Box flexDirection="column" height={rows} flexShrink={0} overflow="hidden">
         <Text>Nothing is running.</Text>
         <Text>
-          Press <Text color={theme.key}>r</Text> to pick a program under the entry points (or from the history) and run it,{' '}
-          <Text color={theme.key}>x</Text> to exec one in the running server.
+          Press <Text color={theme.key}>r</Text> to pick a program under the entry points (or from the history) and run
+          it, <Text color={theme.key}>x</Text> to exec one in the running server.
         </Text>
       </Box>
     );
@@ -133,7 +137,8 @@ function TerminalView({ rows }: { rows: number }) {
         ))}
         {tab.state === 'refused' && tab.kind === 'exec' ? (
           <Text color={theme.muted}>
-            exec runs programs in the instance's server: <Text color={theme.key}>s</Text> starts it, then <Text color={theme.key}>R</Text> tries again.
+            exec runs programs in the instance's server: <Text color={theme.key}>s</Text> starts it, then{' '}
+            <Text color={theme.key}>R</Text> tries again.
           </Text>
         ) : null}
       </Box>
@@ -172,7 +177,11 @@ function Footer() {
       </Text>
     );
   } else if (tab?.signalSent) {
-    banner = <Text color={theme.warning} wrap="truncate-end">{tab.signalSent} sent · K again sends SIGKILL</Text>;
+    banner = (
+      <Text color={theme.warning} wrap="truncate-end">
+        {tab.signalSent} sent · K again sends SIGKILL
+      </Text>
+    );
   } else if (tab?.state === 'running') {
     banner = (
       <Text color={theme.muted} wrap="truncate-end">
@@ -181,21 +190,27 @@ function Footer() {
       </Text>
     );
   }
-  const detail = tab?.exit && !tab.exit.ok ? (
-    <Box height={DETAIL_LINES} overflow="hidden">
-      <Text wrap="wrap">{sanitizeForTerminal(tab.exit.detail)}</Text>
-    </Box>
-  ) : null;
+  const detail =
+    tab?.exit && !tab.exit.ok ? (
+      <Box height={DETAIL_LINES} overflow="hidden">
+        <Text wrap="wrap">{sanitizeForTerminal(tab.exit.detail)}</Text>
+      </Box>
+    ) : null;
   const sizingHint = tab?.exit && !tab.exit.ok ? tab.hints.find(isSizingHint) : undefined;
   let hint: React.ReactNode;
   if (forwarding) {
     hint = (
       <Text inverse color={theme.accent} wrap="truncate-end">
-        {' '}keys go to the program · {LEAVE_KEY_NAME} gives them back to the studio{' '}
+        {' '}
+        keys go to the program · {LEAVE_KEY_NAME} gives them back to the studio{' '}
       </Text>
     );
   } else if (tab && tab.offset > 0) {
-    hint = <Text color={theme.warning} wrap="truncate-end">scrolled back {tab.offset} lines · end returns to the live screen · pgup/pgdn scroll</Text>;
+    hint = (
+      <Text color={theme.warning} wrap="truncate-end">
+        scrolled back {tab.offset} lines · end returns to the live screen · pgup/pgdn scroll
+      </Text>
+    );
   } else if (sizingHint) {
     hint = (
       <Text color={theme.warning} wrap="truncate-end">
@@ -205,7 +220,8 @@ function Footer() {
   } else {
     hint = (
       <Text color={theme.muted} wrap="truncate-end">
-        {tab?.state === 'running' ? 'enter type into it · ' : tab ? 'enter/R rerun · ' : ''}r run · s/S server · x exec · K kill · w close · [ ] tabs · pgup/pgdn scroll
+        {tab?.state === 'running' ? 'enter type into it · ' : tab ? 'enter/R rerun · ' : ''}r run · s/S server · x exec
+        · K kill · w close · [ ] tabs · pgup/pgdn scroll
       </Text>
     );
   }
@@ -233,7 +249,11 @@ export function RunPane() {
   return (
     <Box flexDirection="column">
       <TabLine width={size.cols} />
-      {picker ? <Picker height={size.rows} /> : <TerminalView rows={failed ? Math.max(1, size.rows - DETAIL_LINES) : size.rows} />}
+      {picker ? (
+        <Picker height={size.rows} />
+      ) : (
+        <TerminalView rows={failed ? Math.max(1, size.rows - DETAIL_LINES) : size.rows} />
+      )}
       <Footer />
     </Box>
   );

@@ -6,14 +6,20 @@ import type { StudioStore } from '../../../src/store/index.ts';
 import { isSizingHint } from '../../../src/core/sizing/fields.ts';
 
 const b = (keys: string[], description: string, run: Binding['run'], command?: string): Binding => ({
-  keys, description, scope: 'run', run, ...(command ? { command } : {}),
+  keys,
+  description,
+  scope: 'run',
+  run,
+  ...(command ? { command } : {}),
 });
 
 /** Closing a tab whose program still runs kills it: the first `w` says so. */
 function runningInFocusedTab(store: StudioStore): string | null {
   const s = store.getState();
   const tab = s.run.tabs.find((t) => t.id === s.run.active);
-  return tab && (tab.state === 'running' || tab.state === 'starting') ? `${tab.title} is running (closing its tab kills it)` : null;
+  return tab && (tab.state === 'running' || tab.state === 'starting')
+    ? `${tab.title} is running (closing its tab kills it)`
+    : null;
 }
 
 /** Enter on a running tab types into it; with nothing running it opens the picker. */
@@ -46,18 +52,54 @@ export function sizeProgram(store: StudioStore): void {
 const page = (store: StudioStore) => Math.max(1, Math.floor(store.getState().run.size.rows / 2));
 
 export const runBindings: Binding[] = [
-  b(['enter', 'i'], 'type into the program (ctrl+] gives the keys back); on an ended tab: run it again', ({ store }) => typeOrPick(store), 'run-type'),
-  b(['r'], 'run a program: pick the entry point and arguments (history included)', ({ store }) => store.getState().runOpenPicker('run'), 'run'),
-  b(['x'], 'exec a program in the running server, in a new tab', ({ store }) => store.getState().runOpenPicker('exec'), 'exec'),
-  b(['s'], 'start the exec server of the instance (occlum start), for x', ({ store }) => void store.getState().runServer('start'), 'server-start'),
-  b(['S'], 'stop the exec server (occlum stop): ends every exec’d program', ({ store }) => void store.getState().runServer('stop'), 'server-stop'),
+  b(
+    ['enter', 'i'],
+    'type into the program (ctrl+] gives the keys back); on an ended tab: run it again',
+    ({ store }) => typeOrPick(store),
+    'run-type',
+  ),
+  b(
+    ['r'],
+    'run a program: pick the entry point and arguments (history included)',
+    ({ store }) => store.getState().runOpenPicker('run'),
+    'run',
+  ),
+  b(
+    ['x'],
+    'exec a program in the running server, in a new tab',
+    ({ store }) => store.getState().runOpenPicker('exec'),
+    'exec',
+  ),
+  b(
+    ['s'],
+    'start the exec server of the instance (occlum start), for x',
+    ({ store }) => void store.getState().runServer('start'),
+    'server-start',
+  ),
+  b(
+    ['S'],
+    'stop the exec server (occlum stop): ends every exec’d program',
+    ({ store }) => void store.getState().runServer('stop'),
+    'server-stop',
+  ),
   b(['R'], 'rerun the focused tab’s command', ({ store }) => void store.getState().runRerun(), 'rerun'),
-  b(['z'], 'size this program: run its command on the host backend without limits, recommend Occlum.json sizes',
-    ({ store }) => sizeProgram(store), 'run-size'),
+  b(
+    ['z'],
+    'size this program: run its command on the host backend without limits, recommend Occlum.json sizes',
+    ({ store }) => sizeProgram(store),
+    'run-size',
+  ),
   // A shifted key: `k` moves up in the other panes, and a kill must not be one slip away.
   b(['K'], 'kill the focused program (SIGTERM; again: SIGKILL)', ({ store }) => store.getState().runKill(), 'run-kill'),
-  { ...b(['w'], 'close the focused tab (kills its program)', ({ store }) => store.getState().runCloseTab(), 'run-close-tab'),
-    confirm: runningInFocusedTab },
+  {
+    ...b(
+      ['w'],
+      'close the focused tab (kills its program)',
+      ({ store }) => store.getState().runCloseTab(),
+      'run-close-tab',
+    ),
+    confirm: runningInFocusedTab,
+  },
   b([']', 'right'], 'next run tab', ({ store }) => store.getState().runFocusTab(1)),
   b(['[', 'left'], 'previous run tab', ({ store }) => store.getState().runFocusTab(-1)),
   b(['pageup'], 'scroll back half a screen', ({ store }) => store.getState().runScroll(page(store))),

@@ -31,7 +31,16 @@ import { instancePaths, type InstancePaths } from '../../instance/layout.ts';
 import { readStatusFile, writeStatusFile } from '../../instance/status.ts';
 import { readRuntimeConfig, RuntimeConfigError } from '../../sandbox/runtime-config.ts';
 import { BackendError, type BuildOptions, type BuildProgress, type BuildResult } from '../types.ts';
-import { lstatBig, sha256FileAsync, statEntry, statKey, walk, type Manifest, type ManifestEntry, type StatCache } from './manifest.ts';
+import {
+  lstatBig,
+  sha256FileAsync,
+  statEntry,
+  statKey,
+  walk,
+  type Manifest,
+  type ManifestEntry,
+  type StatCache,
+} from './manifest.ts';
 import { yielder } from './yield.ts';
 import { statCachePath, writeSecureStamp } from './verify.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
@@ -69,7 +78,13 @@ function readOldManifest(p: InstancePaths): Map<string, ManifestEntry> {
  * One lstat per source entry, one per reused file (its mode and size, as linked); only copied
  * files are stat'ed and hashed again. Yields to the event loop every few ms.
  */
-async function stageRootfs(src: string, dest: string, p: InstancePaths, force: boolean, onFile: (n: number) => void): Promise<{ entries: ManifestEntry[]; reused: number }> {
+async function stageRootfs(
+  src: string,
+  dest: string,
+  p: InstancePaths,
+  force: boolean,
+  onFile: (n: number) => void,
+): Promise<{ entries: ManifestEntry[]; reused: number }> {
   const old = force ? new Map<string, ManifestEntry>() : readOldManifest(p);
   mkdirSync(dest, { recursive: true });
   const entries: ManifestEntry[] = [];
@@ -148,14 +163,19 @@ async function writeStatCaches(p: InstancePaths, entries: ManifestEntry[], rootM
 }
 
 /** Occlum.json with the image MAC filled in, plus the host section (see docs/backends.md). */
-function sysConfig(userJson: Record<string, unknown>, rootMac: string, host: Record<string, unknown>): Record<string, unknown> {
+function sysConfig(
+  userJson: Record<string, unknown>,
+  rootMac: string,
+  host: Record<string, unknown>,
+): Record<string, unknown> {
   const copy = JSON.parse(JSON.stringify(userJson)) as Record<string, unknown>;
   const mounts = Array.isArray(copy.mount) ? (copy.mount as Record<string, unknown>[]) : [];
   for (const m of mounts) {
     if (m?.target !== '/' || typeof m.options !== 'object' || m.options === null) continue;
     const layers = (m.options as { layers?: Record<string, unknown>[] }).layers ?? [];
     for (const l of layers) {
-      if (l && typeof l.options === 'object' && l.options !== null && 'MAC' in l.options) (l.options as Record<string, unknown>).MAC = rootMac;
+      if (l && typeof l.options === 'object' && l.options !== null && 'MAC' in l.options)
+        (l.options as Record<string, unknown>).MAC = rootMac;
     }
   }
   copy.host = host;
@@ -193,7 +213,10 @@ function takeBuildLock(dir: string): () => void {
         /* half-written by a killed build: stale */
       }
       if (holder && holder.pid !== process.pid && isAlive(holder.pid, holder.startTime)) {
-        throw new BackendError(`another build of this instance is running (pid ${holder.pid}); wait for it to finish`, 1);
+        throw new BackendError(
+          `another build of this instance is running (pid ${holder.pid}); wait for it to finish`,
+          1,
+        );
       }
       rmSync(file, { force: true });
     }
@@ -210,16 +233,23 @@ function removeTree(path: string): Promise<void> {
   return new Promise<void>((resolve) => {
     const child = spawn('rm', ['-rf', '--', path], { stdio: 'ignore' });
     child.on('error', () => resolve(rm(path, { recursive: true, force: true }).catch(() => {})));
-    child.on('close', (code) => (code === 0 ? resolve() : resolve(rm(path, { recursive: true, force: true }).catch(() => {}))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : resolve(rm(path, { recursive: true, force: true }).catch(() => {})),
+    );
   });
 }
 
 /** Temp build dirs of killed builds (safe to remove while holding the lock). */
 function removeStaleTemps(dir: string): void {
-  for (const name of readdirSync(dir)) if (name.startsWith('.build.tmp-')) rmSync(join(dir, name), { recursive: true, force: true });
+  for (const name of readdirSync(dir))
+    if (name.startsWith('.build.tmp-')) rmSync(join(dir, name), { recursive: true, force: true });
 }
 
-export async function hostBuild(dir: string, opts: BuildOptions, onProgress?: (p: BuildProgress) => void): Promise<BuildResult> {
+export async function hostBuild(
+  dir: string,
+  opts: BuildOptions,
+  onProgress?: (p: BuildProgress) => void,
+): Promise<BuildResult> {
   const p = instancePaths(dir);
   if (readStatusFile(dir) === null) throw new BackendError(NOT_INITIALIZED, 1, [NOT_INITIALIZED]);
   const unlock = takeBuildLock(dir);
@@ -232,10 +262,16 @@ export async function hostBuild(dir: string, opts: BuildOptions, onProgress?: (p
   }
 }
 
-async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, onProgress?: (p: BuildProgress) => void): Promise<BuildResult> {
+async function buildLocked(
+  dir: string,
+  p: InstancePaths,
+  opts: BuildOptions,
+  onProgress?: (p: BuildProgress) => void,
+): Promise<BuildResult> {
   const t0 = performance.now();
   const mark = stopwatch(lastTimes.build);
-  const progress = (phase: BuildProgress['phase'], message: string, extra: Partial<BuildProgress> = {}) => onProgress?.({ phase, message, ...extra });
+  const progress = (phase: BuildProgress['phase'], message: string, extra: Partial<BuildProgress> = {}) =>
+    onProgress?.({ phase, message, ...extra });
   const fail = (errors: string[], problems: PreflightProblem[] = [], warnings: string[] = []): BuildResult => ({
     ok: false,
     rootMac: null,
@@ -258,8 +294,12 @@ async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, on
     return fail([`cannot read ${p.config}: an instance needs its Occlum.json (run init, or restore the file)`]);
   }
   const check = checkConfig(text);
-  const warnings = check.diagnostics.filter((d) => d.severity === 'warning').map((d) => `Occlum.json:${d.line}:${d.column}: ${formatPath(d.path)}: ${d.message}`);
-  const errors = check.diagnostics.filter((d) => d.severity === 'error').map((d) => `Occlum.json:${d.line}:${d.column}: ${formatPath(d.path)}: ${d.message}`);
+  const warnings = check.diagnostics
+    .filter((d) => d.severity === 'warning')
+    .map((d) => `Occlum.json:${d.line}:${d.column}: ${formatPath(d.path)}: ${d.message}`);
+  const errors = check.diagnostics
+    .filter((d) => d.severity === 'error')
+    .map((d) => `Occlum.json:${d.line}:${d.column}: ${formatPath(d.path)}: ${d.message}`);
   if (errors.length) return fail(errors, [], warnings);
   let runtime;
   try {
@@ -269,14 +309,24 @@ async function buildLocked(dir: string, p: InstancePaths, opts: BuildOptions, on
     throw err;
   }
   mark('validate');
-  if (!existsSync(p.image)) return fail([`${p.image} does not exist: put the program and its files under image/ (init creates it)`], [], warnings);
+  if (!existsSync(p.image))
+    return fail(
+      [`${p.image} does not exist: put the program and its files under image/ (init creates it)`],
+      [],
+      warnings,
+    );
 
   // 2. preflight every program under the entry points
   progress('preflight', `Checking programs under ${runtime.entryPoints.join(', ')}`);
   const results = preflightImage(p.image, runtime.entryPoints);
   const problems = results.flatMap((r) => r.problems);
   mark('preflight');
-  if (preflightErrors(results).length) return fail(['some programs under the entry points cannot run in Occlum (listed above, each with its fix)'], problems, warnings);
+  if (preflightErrors(results).length)
+    return fail(
+      ['some programs under the entry points cannot run in Occlum (listed above, each with its fix)'],
+      problems,
+      warnings,
+    );
 
   // 3. stage the image layer in a temp build dir
   const tmp = mkdtempSync(join(dir, '.build.tmp-'));

@@ -244,7 +244,10 @@ export function openHostFs(image: FsView, upper: string): FsView {
 export async function hostOpenFs(dir: string, layer: HostFsLayer = 'merged'): Promise<FsView> {
   const p = instancePaths(dir);
   if (!existsSync(join(p.buildRoot, 'metadata'))) {
-    throw new BackendError('build/mount/__ROOT has no secure image: build the instance first (the native secure-FS engine packs it)', 1);
+    throw new BackendError(
+      'build/mount/__ROOT has no secure image: build the instance first (the native secure-FS engine packs it)',
+      1,
+    );
   }
   const fs = await import('../../securefs/index.ts');
   const keyFile = hostImageKeyFile(dir);

@@ -7,7 +7,15 @@ import { initInstance, newInstance } from '../../instance/init.ts';
 import { instancePaths } from '../../instance/layout.ts';
 import { readStatusFile } from '../../instance/status.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
-import { execLaunch as execLaunchRaw, occlumExitStatus, READY_LINE, runLaunch as runLaunchRaw, SandboxError, serverLaunch as serverLaunchRaw, type Launch } from '../../sandbox/launch.ts';
+import {
+  execLaunch as execLaunchRaw,
+  occlumExitStatus,
+  READY_LINE,
+  runLaunch as runLaunchRaw,
+  SandboxError,
+  serverLaunch as serverLaunchRaw,
+  type Launch,
+} from '../../sandbox/launch.ts';
 import {
   BackendError,
   type Backend,
@@ -141,7 +149,10 @@ export class HostBackend implements Backend {
 
   async build(opts: BuildOptions = {}): Promise<BuildResult> {
     if (readLive(this.paths.server)) {
-      throw new BackendError('the server of this instance is running; stop it before building (a build replaces the image it uses)', 1);
+      throw new BackendError(
+        'the server of this instance is running; stop it before building (a build replaces the image it uses)',
+        1,
+      );
     }
     if (readLive(this.runLockFile())) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
     const r = await hostBuild(this.dir, opts, this.events.buildProgress);
@@ -193,7 +204,10 @@ export class HostBackend implements Backend {
 
   async prepareRun(path: string, args: string[], opts: RunOptions = {}): Promise<PreparedLaunch> {
     if (readLive(this.paths.server)) {
-      throw new BackendError('the server of this instance is running and owns its run layer: use exec, or stop the server first', 1);
+      throw new BackendError(
+        'the server of this instance is running and owns its run layer: use exec, or stop the server first',
+        1,
+      );
     }
     if (readLive(this.runLockFile())) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
     const log = this.logger(opts);
@@ -283,7 +297,11 @@ export class HostBackend implements Backend {
       const what = code === 'ELOOP' ? 'is a symbolic link' : `cannot be opened (${code})`;
       throw new BackendError(`${logFile} ${what}; the server writes its log there: remove it and start again`, 1);
     }
-    const child = spawn(launch.file, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', errFd], detached: true });
+    const child = spawn(launch.file, launch.args, {
+      env: launch.env,
+      stdio: ['ignore', 'pipe', errFd],
+      detached: true,
+    });
     closeSync(errFd);
     const ready = await new Promise<boolean>((resolve) => {
       let out = '';
@@ -361,7 +379,10 @@ export class HostBackend implements Backend {
     signal([...(init === null ? [] : [init]), ...left], 'SIGKILL');
     signal(launcher, 'SIGKILL');
     const end = Date.now() + 5000;
-    const alive = () => launcher.some((p) => isAlive(p, server.startTime)) || (init !== null && isAlive(init)) || left.some((p) => isAlive(p));
+    const alive = () =>
+      launcher.some((p) => isAlive(p, server.startTime)) ||
+      (init !== null && isAlive(init)) ||
+      left.some((p) => isAlive(p));
     while (Date.now() < end && alive()) await sleep(25);
     rmSync(this.paths.server, { force: true });
     this.events.status?.(await this.status());
@@ -369,7 +390,8 @@ export class HostBackend implements Backend {
 
   /** Image layer (packed SEFS) merged with the run layer, as the program sees `/`. */
   async openFs(opts: { layer?: 'image' | 'initfs' | 'merged' } = {}): Promise<FsView> {
-    if (opts.layer === 'initfs') throw new BackendError('the host backend has no init stage, so no initfs image is built', 1);
+    if (opts.layer === 'initfs')
+      throw new BackendError('the host backend has no init stage, so no initfs image is built', 1);
     return hostOpenFs(this.dir, opts.layer === 'image' ? 'image' : 'merged');
   }
 
@@ -379,7 +401,8 @@ export class HostBackend implements Backend {
     if (readLive(this.paths.server)) return 'serving';
     if (readLive(this.runLockFile())) return 'running';
     // A build interrupted between its renames is still built (repaired by the next run or build).
-    if (existsSync(pinPath(this.paths)) || existsSync(join(`${this.paths.build}.old`, 'host', 'builtin_config'))) return 'built';
+    if (existsSync(pinPath(this.paths)) || existsSync(join(`${this.paths.build}.old`, 'host', 'builtin_config')))
+      return 'built';
     return 'initialized';
   }
 }

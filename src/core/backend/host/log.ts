@@ -6,8 +6,20 @@ import type { LogLevel, RuntimeLogRecord } from '../types.ts';
 import { sanitizeForTerminal } from '../../text/sanitize.ts';
 
 const RANK: Record<LogLevel, number> = { error: 1, warn: 2, info: 3, debug: 4, trace: 5 };
-const LABEL: Record<LogLevel, string> = { error: 'ERROR', warn: ' WARN', info: ' INFO', debug: 'DEBUG', trace: 'TRACE' };
-const COLOR: Record<LogLevel, string> = { error: '\x1b[31m', warn: '\x1b[33m', info: '\x1b[32m', debug: '\x1b[0m', trace: '\x1b[0m' };
+const LABEL: Record<LogLevel, string> = {
+  error: 'ERROR',
+  warn: ' WARN',
+  info: ' INFO',
+  debug: 'DEBUG',
+  trace: 'TRACE',
+};
+const COLOR: Record<LogLevel, string> = {
+  error: '\x1b[31m',
+  warn: '\x1b[33m',
+  info: '\x1b[32m',
+  debug: '\x1b[0m',
+  trace: '\x1b[0m',
+};
 
 export function formatOcclumLine(time: Date, level: LogLevel, module: string, message: string): string {
   // T0/#0: the host runtime logs from the boot context (no LibOS thread, no syscall round).

@@ -91,7 +91,11 @@ export function* walk(root: string, rel = ''): Generator<{ rel: string; host: st
 }
 
 /** A manifest entry (without hashes) from stats already read; null for sockets, fifos, devices. */
-export function entryOf(st: BigStats, host: string, path: string): Omit<ManifestEntry, 'sha256' | 'srcSize' | 'srcSig'> | null {
+export function entryOf(
+  st: BigStats,
+  host: string,
+  path: string,
+): Omit<ManifestEntry, 'sha256' | 'srcSize' | 'srcSig'> | null {
   const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : null;
   if (!type) return null;
   return {
@@ -120,7 +124,13 @@ export interface ManifestCheck {
 }
 
 /** Compares the tree under `root` with the manifest. */
-export function checkManifest(root: string, m: Manifest, cache: StatCache, full: boolean, maxProblems = 20): ManifestCheck {
+export function checkManifest(
+  root: string,
+  m: Manifest,
+  cache: StatCache,
+  full: boolean,
+  maxProblems = 20,
+): ManifestCheck {
   const problems: string[] = [];
   const seen = new Set<string>();
   const next: StatCache = {};

@@ -17,8 +17,7 @@ export interface PackRequest {
 }
 
 export type PackOutcome =
-  | { ok: true; rootMac: string; filesPacked: number; filesReused: number; ms: number }
-  | { ok: false; note: string };
+  { ok: true; rootMac: string; filesPacked: number; filesReused: number; ms: number } | { ok: false; note: string };
 
 async function engine() {
   return import('../../securefs/index.ts');
@@ -36,10 +35,21 @@ export async function packSecureImage(req: PackRequest): Promise<PackOutcome> {
     // The previous image's files are hard-linked into the new build by the engine, off the main
     // thread (which stages the image layer meanwhile).
     const seedFrom = req.previousRoot && existsSync(join(req.previousRoot, 'metadata')) ? req.previousRoot : undefined;
-    const r = await fs.packImage({ src: req.src, outRoot: req.outRoot, macFile: req.macFile, key, incremental: true, seedFrom, onProgress: req.onProgress });
+    const r = await fs.packImage({
+      src: req.src,
+      outRoot: req.outRoot,
+      macFile: req.macFile,
+      key,
+      incremental: true,
+      seedFrom,
+      onProgress: req.onProgress,
+    });
     return { ok: true, rootMac: r.rootMac, filesPacked: r.filesPacked, filesReused: r.filesReused, ms: r.ms };
   } catch (err) {
-    return { ok: false, note: `secure image not packed (${(err as Error).message}); runs are pinned by the image-layer manifest only` };
+    return {
+      ok: false,
+      note: `secure image not packed (${(err as Error).message}); runs are pinned by the image-layer manifest only`,
+    };
   }
 }
 
@@ -49,7 +59,11 @@ export function storeImageKey(keyFile: string, dest: string): void {
   chmodSync(dest, 0o600);
 }
 
-export async function verifySecureImage(root: string, expectedMac: string, keyFile: string | null): Promise<VerifyReport> {
+export async function verifySecureImage(
+  root: string,
+  expectedMac: string,
+  keyFile: string | null,
+): Promise<VerifyReport> {
   const fs = await engine();
   return fs.verifyImage(root, await keyFromFile(keyFile), expectedMac);
 }

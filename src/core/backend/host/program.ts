@@ -48,7 +48,10 @@ export function requireBuilt(p: InstancePaths): void {
 function launchError(occlum: string, explanation: string, log: RuntimeLog): BackendError {
   log.error('process', `${occlum}: ${explanation}`);
   const errno = occlum.split(' ')[0];
-  return new BackendError(explanation, 127, [`failed to boot up LibOS: ${occlum}`, `[ERROR] occlum-pal: occlum_ecall_new_process returns ${errno}`]);
+  return new BackendError(explanation, 127, [
+    `failed to boot up LibOS: ${occlum}`,
+    `[ERROR] occlum-pal: occlum_ecall_new_process returns ${errno}`,
+  ]);
 }
 
 export function isUnderEntryPoint(path: string, entryPoints: string[]): boolean {
@@ -61,10 +64,18 @@ export function isUnderEntryPoint(path: string, entryPoints: string[]): boolean 
 /** Occlum's program path checks, in its order (spec 5.1, do_spawn). */
 export function checkProgramPath(path: string, entryPoints: string[], log: RuntimeLog): void {
   if (!path.startsWith('/')) {
-    throw launchError('EINVAL (#22, Invalid argument): program path must be absolute', `"${path}" is not absolute: give the path inside the image, e.g. /bin/${posix.basename(path)}`, log);
+    throw launchError(
+      'EINVAL (#22, Invalid argument): program path must be absolute',
+      `"${path}" is not absolute: give the path inside the image, e.g. /bin/${posix.basename(path)}`,
+      log,
+    );
   }
   if (path.split('/').includes('..')) {
-    throw launchError('EINVAL (#22, Invalid argument): program path cannot contain any parent component', `"${path}" contains "..": give a plain absolute path`, log);
+    throw launchError(
+      'EINVAL (#22, Invalid argument): program path cannot contain any parent component',
+      `"${path}" contains "..": give a plain absolute path`,
+      log,
+    );
   }
   if (!isUnderEntryPoint(path, entryPoints)) {
     throw launchError(
@@ -93,7 +104,10 @@ export async function prepareSession(dir: string, opts: RunOptions, log: Runtime
   requireBuilt(p);
   const tools = missingTools();
   if (tools.length) {
-    throw new BackendError(`the host backend needs ${tools.join(', ')} on this machine: install bubblewrap and util-linux (apt-get install bubblewrap util-linux mount)`, 1);
+    throw new BackendError(
+      `the host backend needs ${tools.join(', ')} on this machine: install bubblewrap and util-linux (apt-get install bubblewrap util-linux mount)`,
+      1,
+    );
   }
   log.info('entry', `Host runtime booting: instance ${dir} (host backend: no SGX enclave, no attestation)`);
   mark('checks');
@@ -132,7 +146,9 @@ export async function prepareSession(dir: string, opts: RunOptions, log: Runtime
   if (missing.length) {
     const msg = `mount point${missing.length > 1 ? 's' : ''} ${missing.join(', ')} missing in the root file system: create ${missing.map((m) => `image${m}`).join(', ')} and build`;
     log.error('fs', msg);
-    throw new BackendError(msg, 1, ['failed to boot up LibOS: ENOENT (#2, No such file or directory): mount point does not exist']);
+    throw new BackendError(msg, 1, [
+      'failed to boot up LibOS: ENOENT (#2, No such file or directory): mount point does not exist',
+    ]);
   }
   const L = plan.layers;
   if (resetTemporary) for (const t of plan.temporary) rmSync(t, { recursive: true, force: true });
@@ -150,13 +166,21 @@ export async function prepareSession(dir: string, opts: RunOptions, log: Runtime
   }
   if (resetTemporary) {
     const names = writeHostFiles(L.upper).map((f) => `/etc/${f}`);
-    if (names.length) log.debug('fs', `Host ${names.join(', ')} written into the root file system, as Occlum does at boot`);
+    if (names.length)
+      log.debug('fs', `Host ${names.join(', ')} written into the root file system, as Occlum does at boot`);
   }
   mark('plan');
   return { p, cfg, plan, configMs: v.configMs, imageMs: v.imageMs, secureImageMs: img.ms };
 }
 
-export async function prepareProgram(dir: string, path: string, args: string[], opts: RunOptions, log: RuntimeLog, resetTemporary: boolean): Promise<PreparedProgram> {
+export async function prepareProgram(
+  dir: string,
+  path: string,
+  args: string[],
+  opts: RunOptions,
+  log: RuntimeLog,
+  resetTemporary: boolean,
+): Promise<PreparedProgram> {
   const { p, cfg, plan, configMs, imageMs, secureImageMs } = await prepareSession(dir, opts, log, resetTemporary);
   const tProgram = performance.now();
   checkProgramPath(path, cfg.entryPoints, log);
@@ -190,9 +214,15 @@ export async function prepareProgram(dir: string, path: string, args: string[], 
     seccompFile = seccompPath(p);
     const wrong = ensureSeccompFile(p);
     if (wrong) log.warn('process', `run/host/seccomp-nofork.bpf was ${wrong} (a full disk or an edit); rewrote it`);
-    log.debug('process', 'fork() is denied as in Occlum (seccomp: fork and clone without CLONE_VM/CLONE_VFORK return ENOSYS)');
+    log.debug(
+      'process',
+      'fork() is denied as in Occlum (seccomp: fork and clone without CLONE_VM/CLONE_VFORK return ENOSYS)',
+    );
   } else {
-    log.warn('process', 'fidelity switch: fork() is allowed (Occlum has no fork; a program that forks will fail in the enclave)');
+    log.warn(
+      'process',
+      'fidelity switch: fork() is allowed (Occlum has no fork; a program that forks will fail in the enclave)',
+    );
   }
   lastTimes.run.program = performance.now() - tProgram;
   const spec: ProgramSpec = {
@@ -217,7 +247,7 @@ function checkEnvSizes(env: [string, string][]): void {
     if (bytes <= MAX_ARG_STRLEN) continue;
     throw new BackendError(
       `the environment entry ${key.slice(0, 64)}=… is ${bytes} bytes; Linux passes at most ${MAX_ARG_STRLEN} bytes per ` +
-        'environment string to a new process (E2BIG): shorten it in Occlum.json (env.default) or in the caller\'s ' +
+        "environment string to a new process (E2BIG): shorten it in Occlum.json (env.default) or in the caller's " +
         'environment (env.untrusted), or pass the data in a file',
       1,
     );

@@ -76,12 +76,15 @@ export class ProtectedFileError extends Error {}
  * plaintext reproduces the file exactly (every tag, every node, no trailing garbage).
  */
 export function decodeIntegrityOnly(bytes: Buffer, name: string): { data: Buffer; mac: string } {
-  if (bytes.length === 0 || bytes.length % NODE !== 0) throw new ProtectedFileError('not an SGX protected file (size is not a multiple of 4096)');
-  if (bytes.readBigUInt64LE(0) !== FILE_ID || bytes[8] !== 1) throw new ProtectedFileError('not an SGX protected file (bad magic or version)');
+  if (bytes.length === 0 || bytes.length % NODE !== 0)
+    throw new ProtectedFileError('not an SGX protected file (size is not a multiple of 4096)');
+  if (bytes.readBigUInt64LE(0) !== FILE_ID || bytes[8] !== 1)
+    throw new ProtectedFileError('not an SGX protected file (bad magic or version)');
   if (bytes[94] !== 1) throw new ProtectedFileError('not an integrity-only protected file');
   if (bytes[93] !== 0) throw new ProtectedFileError('the protected file needs recovery (update flag set)');
   const size = Number(bytes.readBigInt64LE(PLAIN_PART + 260));
-  if (!Number.isSafeInteger(size) || size < 0 || size > bytes.length) throw new ProtectedFileError('corrupt size field');
+  if (!Number.isSafeInteger(size) || size < 0 || size > bytes.length)
+    throw new ProtectedFileError('corrupt size field');
   const data = Buffer.alloc(size);
   bytes.copy(data, 0, PLAIN_PART + 320, PLAIN_PART + 320 + Math.min(size, MD_DATA));
   for (let d = 0; MD_DATA + d * NODE < size; d++) {
@@ -90,7 +93,8 @@ export function decodeIntegrityOnly(bytes: Buffer, name: string): { data: Buffer
     bytes.copy(data, MD_DATA + d * NODE, at, at + Math.min(NODE, size - MD_DATA - d * NODE));
   }
   const again = encodeIntegrityOnly(data, name);
-  if (!again.bytes.equals(bytes)) throw new ProtectedFileError('its tags do not match its content (modified after it was written)');
+  if (!again.bytes.equals(bytes))
+    throw new ProtectedFileError('its tags do not match its content (modified after it was written)');
   return { data, mac: again.mac };
 }
 

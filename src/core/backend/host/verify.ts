@@ -25,7 +25,13 @@ export interface VerifiedBuild extends VerifyOutcome {
 export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
   const problems: string[] = [];
   const t0 = performance.now();
-  const out = (ok: boolean, sysText: string | null, imageMs = 0): VerifiedBuild => ({ ok, problems, configMs: performance.now() - t0 - imageMs, imageMs, sysText });
+  const out = (ok: boolean, sysText: string | null, imageMs = 0): VerifiedBuild => ({
+    ok,
+    problems,
+    configMs: performance.now() - t0 - imageMs,
+    imageMs,
+    sysText,
+  });
   let pin: string;
   let sysText: string;
   try {
@@ -74,7 +80,9 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
     return out(false, null);
   }
   if (contentMac(manifestText) !== host.manifest_sha256) {
-    problems.push('the image manifest build/host/manifest.json does not match the MAC in the protected config: the image was tampered with; run build again');
+    problems.push(
+      'the image manifest build/host/manifest.json does not match the MAC in the protected config: the image was tampered with; run build again',
+    );
     return out(false, null, performance.now() - t1);
   }
   if (!existsSync(p.hostRootfs)) {
@@ -98,7 +106,9 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
   }
   const imageMs = performance.now() - t1;
   if (!check.ok) {
-    problems.push(`the image layer does not match the build (tampered or modified in build/host/rootfs): ${check.problems.join('; ')}; run build again`);
+    problems.push(
+      `the image layer does not match the build (tampered or modified in build/host/rootfs): ${check.problems.join('; ')}; run build again`,
+    );
     return out(false, null, imageMs);
   }
   return { ...out(true, sysText, imageMs), hashedBytes: check.hashedBytes };
@@ -128,7 +138,11 @@ function secureFiles(root: string): Record<string, string> {
 }
 
 /** Written by the build after its last link/unlink of shared inodes (build.ts). */
-export async function writeSecureStamp(p: InstancePaths, rootMac: string, pause: () => Promise<void> | undefined): Promise<void> {
+export async function writeSecureStamp(
+  p: InstancePaths,
+  rootMac: string,
+  pause: () => Promise<void> | undefined,
+): Promise<void> {
   const files: Record<string, string> = {};
   for (const { rel, st } of walk(p.buildRoot)) {
     files[rel] = statKeyOf(st);
@@ -140,7 +154,9 @@ export async function writeSecureStamp(p: InstancePaths, rootMac: string, pause:
 
 function secureStampHolds(p: InstancePaths, expectedMac: string): boolean {
   try {
-    const stamp = JSON.parse(readGeneratedText(secureStampPath(p), 'the secure image stamp', MAX_SMALL_FILE_BYTES)) as SecureStamp;
+    const stamp = JSON.parse(
+      readGeneratedText(secureStampPath(p), 'the secure image stamp', MAX_SMALL_FILE_BYTES),
+    ) as SecureStamp;
     if (stamp.rootMac !== expectedMac || typeof stamp.files !== 'object' || stamp.files === null) return false;
     const now = secureFiles(p.buildRoot);
     const names = Object.keys(now);
@@ -157,10 +173,13 @@ export function statCachePath(p: InstancePaths): string {
 /** The image MAC the protected config names (the root unionfs image layer's MAC option). */
 export function configuredImageMac(sysText: string): string | null {
   try {
-    const sys = JSON.parse(sysText) as { mount?: { target?: string; options?: { layers?: { options?: { MAC?: unknown } }[] } }[] };
+    const sys = JSON.parse(sysText) as {
+      mount?: { target?: string; options?: { layers?: { options?: { MAC?: unknown } }[] } }[];
+    };
     for (const m of sys.mount ?? []) {
       if (m.target !== '/') continue;
-      for (const l of m.options?.layers ?? []) if (typeof l.options?.MAC === 'string' && l.options.MAC) return l.options.MAC;
+      for (const l of m.options?.layers ?? [])
+        if (typeof l.options?.MAC === 'string' && l.options.MAC) return l.options.MAC;
     }
   } catch {
     /* checked by verifyBuild */
@@ -189,14 +208,28 @@ export async function verifyPackedImage(
   const t0 = performance.now();
   const expected = configuredImageMac(sysText);
   if (!expected) return { ok: true, problems: [], ms: 0, checked: false };
-  if (!full && secureStampHolds(p, expected)) return { ok: true, problems: [], ms: performance.now() - t0, checked: true, stamped: true };
+  if (!full && secureStampHolds(p, expected))
+    return { ok: true, problems: [], ms: performance.now() - t0, checked: true, stamped: true };
   try {
     const r = await verifySecureImage(p.buildRoot, expected, hostImageKeyFile(p.dir));
-    const problems = r.ok ? [] : [`the secure image build/mount/__ROOT does not match the image MAC ${expected} in the protected config: ${r.problems.slice(0, 5).map((x) => `${x.path}: ${x.message}`).join('; ')}; run build again`];
+    const problems = r.ok
+      ? []
+      : [
+          `the secure image build/mount/__ROOT does not match the image MAC ${expected} in the protected config: ${r.problems
+            .slice(0, 5)
+            .map((x) => `${x.path}: ${x.message}`)
+            .join('; ')}; run build again`,
+        ];
     return { ok: r.ok, problems, ms: performance.now() - t0, checked: true, report: r };
   } catch (err) {
     const ms = performance.now() - t0;
-    if (err instanceof NativeUnavailableError) return { ok: true, problems: [], ms, checked: false, unchecked: err.message };
-    return { ok: false, problems: [`cannot verify the secure image build/mount/__ROOT: ${(err as Error).message}; run build again`], ms, checked: true };
+    if (err instanceof NativeUnavailableError)
+      return { ok: true, problems: [], ms, checked: false, unchecked: err.message };
+    return {
+      ok: false,
+      problems: [`cannot verify the secure image build/mount/__ROOT: ${(err as Error).message}; run build again`],
+      ms,
+      checked: true,
+    };
   }
 }

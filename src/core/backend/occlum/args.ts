@@ -14,7 +14,9 @@ export type InitRa = 'grpc_ratls' | 'aecs';
 export function initArgs(opts: { initRa?: string } = {}): string[] {
   if (opts.initRa === undefined) return [];
   if (opts.initRa !== 'grpc_ratls' && opts.initRa !== 'aecs') {
-    throw new OcclumArgError(`--init-ra must be grpc_ratls or aecs, got "${opts.initRa}" (Occlum would silently use the default initfs)`);
+    throw new OcclumArgError(
+      `--init-ra must be grpc_ratls or aecs, got "${opts.initRa}" (Occlum would silently use the default initfs)`,
+    );
   }
   return ['--init-ra', opts.initRa];
 }
@@ -33,14 +35,17 @@ export interface OcclumBuildFlags {
 }
 
 function nonEmpty(name: string, v: string | undefined): void {
-  if (v !== undefined && v.trim() === '') throw new OcclumArgError(`${name} is empty: give a file path or leave the option out`);
+  if (v !== undefined && v.trim() === '')
+    throw new OcclumArgError(`${name} is empty: give a file path or leave the option out`);
 }
 
 export function buildArgs(f: OcclumBuildFlags): string[] {
   const a: string[] = [];
   if (f.sgxMode !== undefined) {
     if (!['HW', 'SIM', 'HYPER'].includes(f.sgxMode)) {
-      throw new OcclumArgError(`SGX mode must be HW, SIM or HYPER, got "${f.sgxMode}" (Occlum would record any other value verbatim and build for simulation)`);
+      throw new OcclumArgError(
+        `SGX mode must be HW, SIM or HYPER, got "${f.sgxMode}" (Occlum would record any other value verbatim and build for simulation)`,
+      );
     }
     a.push('--sgx-mode', f.sgxMode);
   }
@@ -51,7 +56,8 @@ export function buildArgs(f: OcclumBuildFlags): string[] {
   if (f.signTool) a.push('--sign-tool', f.signTool);
   if (f.imageKey) a.push('--image-key', f.imageKey);
   if (f.buildinImageKey) {
-    if (!f.imageKey) throw new OcclumArgError('--buildin-image-key needs --image-key: there is no key to build into initfs');
+    if (!f.imageKey)
+      throw new OcclumArgError('--buildin-image-key needs --image-key: there is no key to build into initfs');
     a.push('--buildin-image-key');
   }
   if (f.enableEdmm !== undefined) a.push('--enable-edmm', f.enableEdmm ? 'Y' : 'N');
@@ -78,14 +84,16 @@ export function buildEnv(f: OcclumBuildFlags, env: NodeJS.ProcessEnv): NodeJS.Pr
  */
 export function checkProgramPath(path: string, entryPoints?: string[]): string | null {
   if (!path) return 'no program given: pass the path inside the image, e.g. /bin/hello';
-  if (!isAbsolute(path)) return `program path "${path}" must be absolute inside the image (e.g. /bin/${path.replace(/^\.?\/?/, '')})`;
+  if (!isAbsolute(path))
+    return `program path "${path}" must be absolute inside the image (e.g. /bin/${path.replace(/^\.?\/?/, '')})`;
   if (path.split('/').includes('..')) return `program path "${path}" must not contain ".."`;
   if (entryPoints && entryPoints.length > 0) {
     const ok = entryPoints.some((ep) => {
       const p = ep.replace(/\/+$/, '');
       return p === '' || path === p || path.startsWith(p + '/');
     });
-    if (!ok) return `program path "${path}" is not under an entry point of Occlum.json (entry_points: ${entryPoints.join(', ')}); add its directory to entry_points and rebuild`;
+    if (!ok)
+      return `program path "${path}" is not under an entry point of Occlum.json (entry_points: ${entryPoints.join(', ')}); add its directory to entry_points and rebuild`;
   }
   return null;
 }
@@ -109,7 +117,9 @@ export function packageArgs(opts: { name?: string; debug?: boolean } = {}): stri
   if (opts.debug) a.push('--debug');
   if (opts.name !== undefined) {
     if (!opts.name || opts.name.startsWith('-') || opts.name.includes('/')) {
-      throw new OcclumArgError(`package name "${opts.name}" must be a plain file name (it is written into the instance directory)`);
+      throw new OcclumArgError(
+        `package name "${opts.name}" must be a plain file name (it is written into the instance directory)`,
+      );
     }
     a.push(opts.name);
   }
@@ -119,6 +129,7 @@ export function packageArgs(opts: { name?: string; debug?: boolean } = {}): stri
 export type PrintInfo = 'mrenclave' | 'mrsigner';
 
 export function printArgs(what: string): string[] {
-  if (what !== 'mrenclave' && what !== 'mrsigner') throw new OcclumArgError(`can print mrenclave or mrsigner, not "${what}"`);
+  if (what !== 'mrenclave' && what !== 'mrsigner')
+    throw new OcclumArgError(`can print mrenclave or mrsigner, not "${what}"`);
   return ['print', what];
 }

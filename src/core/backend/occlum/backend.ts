@@ -22,13 +22,39 @@ import {
   type RunOptions,
   type VerifyOutcome,
 } from '../types.ts';
-import { buildArgs, buildEnv, checkProgramPath, initArgs, OcclumArgError, packageArgs, printArgs, runArgs, type OcclumBuildFlags } from './args.ts';
-import { fingerprint, hasBuildDir, keyChangeReason, readBuildKeys, writeBuildKeys, type BuildKeys } from './build-keys.ts';
+import {
+  buildArgs,
+  buildEnv,
+  checkProgramPath,
+  initArgs,
+  OcclumArgError,
+  packageArgs,
+  printArgs,
+  runArgs,
+  type OcclumBuildFlags,
+} from './args.ts';
+import {
+  fingerprint,
+  hasBuildDir,
+  keyChangeReason,
+  readBuildKeys,
+  writeBuildKeys,
+  type BuildKeys,
+} from './build-keys.ts';
 import { runOcclum, shellStatus, spawnOcclum, type OcclumCallResult } from './cli.ts';
 import { launchInDir, type OcclumLaunch } from './launch.ts';
 import { missingFeature, type CliFeature } from './cli-features.ts';
 import { buildFailureCauses, buildLinePhase, optionError, stateError } from './messages.ts';
-import { launchErrorLines, launchErrorSince, readServerLog, serverLogMark, serverLogPath, ServerLogTail, serverTail, setServerTail } from './server-log.ts';
+import {
+  launchErrorLines,
+  launchErrorSince,
+  readServerLog,
+  serverLogMark,
+  serverLogPath,
+  ServerLogTail,
+  serverTail,
+  setServerTail,
+} from './server-log.ts';
 import { STUDIO_DIR } from './build-keys.ts';
 import { planMount, startMount, type MountHandle, type MountRequest } from './mount.ts';
 import { openInstanceFs, type OpenFsOptions } from './secure-fs.ts';
@@ -63,7 +89,13 @@ function isSocketFile(p: string): boolean {
 
 function toRuntimeLog(r: LogRecord) {
   if (r.level === null) return null;
-  return { time: r.time ? new Date(r.time) : new Date(), level: r.level, module: r.module ?? r.component ?? '', message: r.message, line: r.text };
+  return {
+    time: r.time ? new Date(r.time) : new Date(),
+    level: r.level,
+    module: r.module ?? r.component ?? '',
+    message: r.message,
+    line: r.text,
+  };
 }
 
 function describe(status: number, kind: 'run' | 'exec'): string {
@@ -94,7 +126,10 @@ export class OcclumBackend implements Backend {
       return await runOcclum({ bin: this.install.bin, cwd: this.dir, args, env: this.env, ...extra });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' && !existsSync(this.dir) ? `the instance directory ${this.dir} does not exist` : (e as Error).message;
+      const why =
+        code === 'ENOENT' && !existsSync(this.dir)
+          ? `the instance directory ${this.dir} does not exist`
+          : (e as Error).message;
       throw new BackendError(`cannot run ${this.install.bin} ${args[0] ?? ''}: ${why}`, 1);
     }
   }
@@ -122,7 +157,8 @@ export class OcclumBackend implements Backend {
   }
 
   private requireBuilt(s: InstanceState = this.state()): InstanceState {
-    if (s.status === 'uninitialized') throw new BackendError(`${this.dir} is not an Occlum instance: initialise it first`, 1);
+    if (s.status === 'uninitialized')
+      throw new BackendError(`${this.dir} is not an Occlum instance: initialise it first`, 1);
     if (s.status === 'initialized' || s.status === 'built-stale') {
       throw new BackendError(
         s.status === 'built-stale'
@@ -179,13 +215,21 @@ export class OcclumBackend implements Backend {
   async newInstance(dir: string, opts: { initRa?: string } = {}): Promise<void> {
     const target = resolve(dir);
     if (existsSync(target)) {
-      throw new BackendError(`"${target}" already exists: choose a new path for the instance`, 1, [`Error: destination "${target}" already exists`]);
+      throw new BackendError(`"${target}" already exists: choose a new path for the instance`, 1, [
+        `Error: destination "${target}" already exists`,
+      ]);
     }
     const extra = this.initArgsChecked(opts);
     const parent = dirname(target);
     mkdirSync(parent, { recursive: true });
     // The one subcommand that takes a path: run it from the parent with the absolute path.
-    const r = await runOcclum({ bin: this.install.bin, cwd: parent, args: ['new', target, ...extra], env: this.env, timeoutMs: INIT_TIMEOUT_MS });
+    const r = await runOcclum({
+      bin: this.install.bin,
+      cwd: parent,
+      args: ['new', target, ...extra],
+      env: this.env,
+      timeoutMs: INIT_TIMEOUT_MS,
+    });
     if (r.status !== 0) throw this.halfInitialized(target, this.failure('occlum new', r));
   }
 
@@ -234,18 +278,29 @@ export class OcclumBackend implements Backend {
       warnings,
     });
     const s = this.state();
-    if (s.status === 'uninitialized') return result(false, [`${this.dir} is not an Occlum instance: initialise it first`]);
+    if (s.status === 'uninitialized')
+      return result(false, [`${this.dir} is not an Occlum instance: initialise it first`]);
     if (s.status === 'running' || s.status === 'serving' || s.status === 'debugging') {
       return result(false, [
         `the instance is in use (${s.status === 'serving' ? `exec server pid ${s.serverPids.join(', ')}` : `occlum-run pid ${s.runPids.join(', ')}`}): stop it before building, since a build deletes run/ under it`,
       ]);
     }
     const keys = this.currentKeys(flags);
-    for (const [name, fp] of [['signing key', keys.signKey], ['signing tool', keys.signTool], ['image key', keys.imageKey]] as const) {
-      if (fp && fp.sha256 === null && (name !== 'signing key' || flags.signKey)) return result(false, [`${name} ${fp.path} cannot be read: check the path`]);
+    for (const [name, fp] of [
+      ['signing key', keys.signKey],
+      ['signing tool', keys.signTool],
+      ['image key', keys.imageKey],
+    ] as const) {
+      if (fp && fp.sha256 === null && (name !== 'signing key' || flags.signKey))
+        return result(false, [`${name} ${fp.path} cannot be read: check the path`]);
     }
     let force = !!flags.force;
-    const reason = keyChangeReason(readBuildKeys(this.dir), keys, hasBuildDir(this.dir), !flags.signKey && !flags.signTool && !flags.imageKey);
+    const reason = keyChangeReason(
+      readBuildKeys(this.dir),
+      keys,
+      hasBuildDir(this.dir),
+      !flags.signKey && !flags.signTool && !flags.imageKey,
+    );
     if (reason && !force) {
       force = true;
       warnings.push(`building with -f: ${reason}`);
@@ -256,7 +311,9 @@ export class OcclumBackend implements Backend {
       warnings.push(w);
       this.events.buildProgress?.({ phase: 'validate', message: `warning: ${w}` });
     }
-    for (const w of warnings) if (!w.startsWith('this build deletes')) this.events.buildProgress?.({ phase: 'validate', message: `note: ${w}` });
+    for (const w of warnings)
+      if (!w.startsWith('this build deletes'))
+        this.events.buildProgress?.({ phase: 'validate', message: `note: ${w}` });
 
     let args: string[];
     try {
@@ -305,15 +362,21 @@ export class OcclumBackend implements Backend {
   /** Entry points of the *built* config (what the LibOS checks), else of Occlum.json. */
   private entryPoints(): string[] | undefined {
     try {
-      const sys = JSON.parse(readGeneratedText(join(this.dir, 'build', '.Occlum_sys.json'), 'build/.Occlum_sys.json')) as { app?: { entry_points?: string[] }[] };
+      const sys = JSON.parse(
+        readGeneratedText(join(this.dir, 'build', '.Occlum_sys.json'), 'build/.Occlum_sys.json'),
+      ) as { app?: { entry_points?: string[] }[] };
       const ep = sys.app?.find((a) => (a as { stage?: string }).stage === 'app')?.entry_points;
       if (Array.isArray(ep)) return ep;
     } catch {
       /* fall back to the user's config */
     }
     try {
-      const cfg = JSON.parse(readConfigText(join(this.dir, 'Occlum.json'), 'Occlum.json')) as { entry_points?: unknown };
-      return Array.isArray(cfg.entry_points) ? cfg.entry_points.filter((e): e is string => typeof e === 'string') : undefined;
+      const cfg = JSON.parse(readConfigText(join(this.dir, 'Occlum.json'), 'Occlum.json')) as {
+        entry_points?: unknown;
+      };
+      return Array.isArray(cfg.entry_points)
+        ? cfg.entry_points.filter((e): e is string => typeof e === 'string')
+        : undefined;
     } catch {
       return undefined;
     }
@@ -343,9 +406,13 @@ export class OcclumBackend implements Backend {
     const s = this.requireBuilt();
     this.requireAesm(s);
     if (s.runPids.length > 0) {
-      throw new BackendError(`an \`occlum run\` of this instance is still running (pid ${s.runPids.join(', ')}): wait for it to end or stop it`, 1, [
-        'Error: the process of current Occlum instance is running. Need to wait for the process to finish or kill it first.',
-      ]);
+      throw new BackendError(
+        `an \`occlum run\` of this instance is still running (pid ${s.runPids.join(', ')}): wait for it to end or stop it`,
+        1,
+        [
+          'Error: the process of current Occlum instance is running. Need to wait for the process to finish or kill it first.',
+        ],
+      );
     }
     const pathProblem = checkProgramPath(path, this.entryPoints());
     try {
@@ -415,16 +482,22 @@ export class OcclumBackend implements Backend {
     const s = this.requireBuilt();
     this.requireAesm(s);
     if (s.serverPids.length > 0) {
-      throw new BackendError(`the exec server of this instance is already running (pid ${s.serverPids.join(', ')})`, 1, [
-        'Error: the server of current Occlum instance has been started.',
-      ]);
+      throw new BackendError(
+        `the exec server of this instance is already running (pid ${s.serverPids.join(', ')})`,
+        1,
+        ['Error: the server of current Occlum instance has been started.'],
+      );
     }
     // The server's stderr goes to a file, not a pipe: it outlives this process (see server-log.ts).
     mkdirSync(join(this.dir, STUDIO_DIR), { recursive: true });
     const fd = openSync(serverLogPath(this.dir), 'w');
     let child;
     try {
-      child = spawnOcclum({ bin: this.install.bin, cwd: this.dir, args: ['start'], env: this.runEnv(opts) }, ['ignore', 'pipe', fd]);
+      child = spawnOcclum({ bin: this.install.bin, cwd: this.dir, args: ['start'], env: this.runEnv(opts) }, [
+        'ignore',
+        'pipe',
+        fd,
+      ]);
     } finally {
       closeSync(fd);
     }
@@ -482,18 +555,25 @@ export class OcclumBackend implements Backend {
    * `occlum exec` exits 0 or 1. The real status is in its `Error: <raw wait status>` line; without
    * one, the launch failed and the reason is on the server's stderr.
    */
-  private async execExit(code: number, stderr: string, mark: number | null, pathProblem: string | null): Promise<ProcessExit> {
+  private async execExit(
+    code: number,
+    stderr: string,
+    mark: number | null,
+    pathProblem: string | null,
+  ): Promise<ProcessExit> {
     if (code === 0) return { status: 0, meaning: describe(0, 'run') };
     if (code > 128) return { status: code, meaning: `the exec client ${describe(code, 'run')}` };
     const decoded = decodeExecError(stderr);
     if (decoded && decoded.raw !== -1) {
       const note = `(occlum exec printed "Error: ${decoded.raw}", the raw wait status)`;
-      if (decoded.signal !== undefined) return { status: 128 + decoded.signal, meaning: `${describe(128 + decoded.signal, 'run')} ${note}` };
+      if (decoded.signal !== undefined)
+        return { status: 128 + decoded.signal, meaning: `${describe(128 + decoded.signal, 'run')} ${note}` };
       // A decoded exit code is unambiguous (unlike occlum run's folded status): say it plainly.
       const code = decoded.exitCode ?? 1;
       return { status: code, meaning: `the program exited with status ${code} ${note}` };
     }
-    if (decoded?.raw === -1) return { status: 1, meaning: 'the exec client could not reach the server (Error: -1): is it still running?' };
+    if (decoded?.raw === -1)
+      return { status: 1, meaning: 'the exec client could not reach the server (Error: -1): is it still running?' };
     serverTail(this.dir)?.poll();
     const why = mark !== null ? await launchErrorSince(this.dir, mark) : null;
     if (why) return { status: 127, meaning: `could not launch (127): ${why}` };
@@ -534,7 +614,8 @@ export class OcclumBackend implements Backend {
     return launchInDir(this.dir, this.install.bin, ['exec', path, ...args], this.runEnv(opts), (code, signal) => {
       const status = shellStatus(code, signal);
       // In a terminal the `Error: <status>` line is on screen, not here: report what is known now.
-      const why = mark !== null ? launchErrorLines(readServerLog(this.dir, mark).toString('utf8').split('\n'))[0] : undefined;
+      const why =
+        mark !== null ? launchErrorLines(readServerLog(this.dir, mark).toString('utf8').split('\n'))[0] : undefined;
       const exit: ProcessExit =
         status === 0
           ? { status, meaning: describe(0, 'run') }
@@ -561,7 +642,10 @@ export class OcclumBackend implements Backend {
     }
     const r = await this.call(['stop'], { timeoutMs });
     if (/^Error: timeout to stop the server, let's kill it\.$/m.test(r.stdout)) {
-      this.events.output?.('stderr', Buffer.from('occlum-studio: the exec server did not stop within ~31 s; occlum killed it (SIGKILL)\n'));
+      this.events.output?.(
+        'stderr',
+        Buffer.from('occlum-studio: the exec server did not stop within ~31 s; occlum killed it (SIGKILL)\n'),
+      );
     }
     let left = findServerProcesses(this.dir);
     if (left.length > 0) {
@@ -574,8 +658,12 @@ export class OcclumBackend implements Backend {
       }
       for (let i = 0; i < 50 && left.some((p) => isAlive(p.pid)); i++) await sleep(50);
       left = left.filter((p) => isAlive(p.pid));
-      this.events.output?.('stderr', Buffer.from(`occlum-studio: \`occlum stop\` left the server running (exit ${r.status}); killed it\n`));
-      if (left.length > 0) throw new BackendError(`the exec server (pid ${left.map((p) => p.pid).join(', ')}) could not be stopped`, 1);
+      this.events.output?.(
+        'stderr',
+        Buffer.from(`occlum-studio: \`occlum stop\` left the server running (exit ${r.status}); killed it\n`),
+      );
+      if (left.length > 0)
+        throw new BackendError(`the exec server (pid ${left.map((p) => p.pid).join(', ')}) could not be stopped`, 1);
     }
     setServerTail(this.dir, null);
     this.events.status?.('built');
@@ -611,7 +699,8 @@ export class OcclumBackend implements Backend {
       ['build/lib/libocclum-libos.signed.so', 'the signed enclave'],
       ['run/mount/__ROOT', 'the writable layer directory'],
     ];
-    for (const [p, what] of need) if (!existsSync(join(this.dir, p))) problems.push(`${p} is missing (${what}): build the instance`);
+    for (const [p, what] of need)
+      if (!existsSync(join(this.dir, p))) problems.push(`${p} is missing (${what}): build the instance`);
     const configMs = Date.now() - t0;
     const t1 = Date.now();
     let image: VerifyOutcome['image'];
@@ -630,7 +719,10 @@ export class OcclumBackend implements Backend {
   /** The instance's secure FS through the native reader (default: image + run layer merged). */
   async openFs(opts: OpenFsOptions = {}): Promise<FsView> {
     // Built outside the studio (no key record): `occlum build` signed with the install's default key.
-    const signKey = opts.signKey ?? readBuildKeys(this.dir)?.signKey.path ?? join(this.install.root, 'etc', 'template', 'Enclave.pem');
+    const signKey =
+      opts.signKey ??
+      readBuildKeys(this.dir)?.signKey.path ??
+      join(this.install.root, 'etc', 'template', 'Enclave.pem');
     return openInstanceFs(this.dir, { ...opts, signKey });
   }
 
@@ -639,13 +731,21 @@ export class OcclumBackend implements Backend {
   /** `occlum gen-image-key <file>`: a 128-bit key as 16 hex pairs joined by "-". */
   async genImageKey(file: string): Promise<string> {
     const target = resolve(this.dir, file);
-    if (existsSync(target) && statSync(target).isDirectory()) throw new BackendError(`${target} is a directory: give a file path for the key`, 2);
+    if (existsSync(target) && statSync(target).isDirectory())
+      throw new BackendError(`${target} is a directory: give a file path for the key`, 2);
     mkdirSync(dirname(target), { recursive: true });
     // The script resolves relative paths against its cwd; we pass an absolute one.
-    const r = await runOcclum({ bin: this.install.bin, cwd: existsSync(this.dir) ? this.dir : dirname(target), args: ['gen-image-key', target], env: this.env, timeoutMs: 30_000 });
+    const r = await runOcclum({
+      bin: this.install.bin,
+      cwd: existsSync(this.dir) ? this.dir : dirname(target),
+      args: ['gen-image-key', target],
+      env: this.env,
+      timeoutMs: 30_000,
+    });
     if (r.status !== 0) throw this.failure('occlum gen-image-key', r);
     const key = readFileSync(target, 'utf8').trim();
-    if (!/^[0-9a-f]{2}(-[0-9a-f]{2}){15}$/.test(key)) throw new BackendError(`occlum wrote an unexpected key format to ${target}: "${key}"`, 1);
+    if (!/^[0-9a-f]{2}(-[0-9a-f]{2}){15}$/.test(key))
+      throw new BackendError(`occlum wrote an unexpected key format to ${target}: "${key}"`, 1);
     return key;
   }
 
@@ -659,14 +759,17 @@ export class OcclumBackend implements Backend {
     }
     this.requireFeature('print');
     if (!existsSync(join(this.dir, 'build', 'lib', 'libocclum-libos.signed.so'))) {
-      throw new BackendError('there is no signed enclave (build/lib/libocclum-libos.signed.so): build the instance first', 1, [
-        'Error: No build/lib/libocclum-libos.signed.so existed',
-      ]);
+      throw new BackendError(
+        'there is no signed enclave (build/lib/libocclum-libos.signed.so): build the instance first',
+        1,
+        ['Error: No build/lib/libocclum-libos.signed.so existed'],
+      );
     }
     const r = await this.call(args, { timeoutMs: 60_000 });
     if (r.status !== 0) throw this.failure(`occlum print ${what}`, r);
     const value = r.stdout.trim();
-    if (!/^[0-9a-f]{64}$/i.test(value)) throw new BackendError(`occlum print ${what} gave no 64-hex-digit value: "${value}"`, 1, r.stdout.split('\n'));
+    if (!/^[0-9a-f]{64}$/i.test(value))
+      throw new BackendError(`occlum print ${what} gave no 64-hex-digit value: "${value}"`, 1, r.stdout.split('\n'));
     return value.toLowerCase();
   }
 
@@ -689,7 +792,11 @@ export class OcclumBackend implements Backend {
         );
       }
       if (/should only be used for an Occlum instance of SGX hardware mode/.test(r.stdout)) {
-        throw new BackendError('the instance is built in SIM mode: build with --sgx-mode HW (or HYPER) for a package, or package with --debug', 1, r.stdout.split('\n').filter(Boolean));
+        throw new BackendError(
+          'the instance is built in SIM mode: build with --sgx-mode HW (or HYPER) for a package, or package with --debug',
+          1,
+          r.stdout.split('\n').filter(Boolean),
+        );
       }
       throw this.failure('occlum package', r);
     }
@@ -703,7 +810,11 @@ export class OcclumBackend implements Backend {
    */
   async gdb(path: string, args: string[], opts: RunOptions = {}): Promise<number> {
     this.requireBuilt();
-    const r = await this.call(['gdb', path, ...args], { env: this.runEnv(opts), stdio: 'inherit', timeoutMs: 7 * 24 * 3600_000 });
+    const r = await this.call(['gdb', path, ...args], {
+      env: this.runEnv(opts),
+      stdio: 'inherit',
+      timeoutMs: 7 * 24 * 3600_000,
+    });
     return r.status;
   }
 

@@ -59,7 +59,12 @@ const same = (a: FileFingerprint | null, b: FileFingerprint | null) =>
  * Without a record of the previous keys, only a build that names keys is forced (we cannot know
  * what the earlier build used).
  */
-export function keyChangeReason(prev: BuildKeys | null, next: BuildKeys, hadBuild: boolean, defaultsUsed: boolean): string | null {
+export function keyChangeReason(
+  prev: BuildKeys | null,
+  next: BuildKeys,
+  hadBuild: boolean,
+  defaultsUsed: boolean,
+): string | null {
   if (!hadBuild) return null;
   if (!prev) {
     return defaultsUsed ? null : 'no record of the keys the existing build used, and this build names keys';
@@ -68,10 +73,14 @@ export function keyChangeReason(prev: BuildKeys | null, next: BuildKeys, hadBuil
   if (!same(prev.signKey, next.signKey)) changed.push('signing key');
   if (!same(prev.signTool, next.signTool)) changed.push('signing tool');
   if (!same(prev.imageKey, next.imageKey)) {
-    changed.push(prev.imageKey === null ? 'image key added' : next.imageKey === null ? 'image key removed' : 'image key');
+    changed.push(
+      prev.imageKey === null ? 'image key added' : next.imageKey === null ? 'image key removed' : 'image key',
+    );
   }
   if (prev.buildinImageKey !== next.buildinImageKey) changed.push('--buildin-image-key');
-  return changed.length ? `${changed.join(', ')} changed since the last build (Occlum does not notice this itself)` : null;
+  return changed.length
+    ? `${changed.join(', ')} changed since the last build (Occlum does not notice this itself)`
+    : null;
 }
 
 export function hasBuildDir(dir: string): boolean {

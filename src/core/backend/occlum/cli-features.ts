@@ -28,7 +28,8 @@ export function missingFeature(version: string | null, feature: CliFeature): str
   const need = SINCE[feature];
   for (let i = 0; i < 3; i++) {
     if (have[i]! > need[i]!) return null;
-    if (have[i]! < need[i]!) return `${LABEL[feature]} needs Occlum ${need.join('.')} or later; this install is ${version}`;
+    if (have[i]! < need[i]!)
+      return `${LABEL[feature]} needs Occlum ${need.join('.')} or later; this install is ${version}`;
   }
   return null;
 }

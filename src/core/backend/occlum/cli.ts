@@ -33,7 +33,23 @@ export interface OcclumCallResult {
   timedOut: boolean;
 }
 
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGTRAP: 5, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+const SIGNAL_NUMBERS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGILL: 4,
+  SIGTRAP: 5,
+  SIGABRT: 6,
+  SIGBUS: 7,
+  SIGFPE: 8,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+};
 
 export function shellStatus(code: number | null, signal: NodeJS.Signals | number | null): number {
   if (code !== null) return code;
@@ -58,7 +74,11 @@ export function runOcclum(call: OcclumCall): Promise<OcclumCallResult> {
     const terminal = call.stdio === 'terminal';
     const child = spawnOcclum(
       call,
-      inherit ? ['inherit', 'inherit', 'inherit'] : terminal ? ['inherit', 'inherit', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+      inherit
+        ? ['inherit', 'inherit', 'inherit']
+        : terminal
+          ? ['inherit', 'inherit', 'pipe']
+          : ['ignore', 'pipe', 'pipe'],
     );
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -20,6 +20,7 @@ export function createOcclumBackend(
   opts: Partial<OcclumBackendOptions> = {},
 ): OcclumBackend {
   const install = opts.install ?? findOcclum(opts.env ?? process.env).install;
-  if (!install) throw new BackendError('Occlum is not installed here (see `occlum-studio doctor`); use the host backend', 1);
+  if (!install)
+    throw new BackendError('Occlum is not installed here (see `occlum-studio doctor`); use the host backend', 1);
   return new OcclumBackend(dir, events, { ...opts, install });
 }

@@ -22,15 +22,53 @@ export interface StateError {
 }
 
 const STATE: [RegExp, StateErrorKind, (m: RegExpMatchArray) => string][] = [
-  [/^Error: the current working directory is not initialized as an Occlum instance\..*$/m, 'not-initialized', () => 'this directory is not an Occlum instance (no .__occlum_status): initialise it first (occlum init)'],
-  [/^Error: the current working directory has been initialized as an Occlum instance$/m, 'already-initialized', () => 'this directory is already an Occlum instance (.__occlum_status exists): use it as is, or start over in an empty directory'],
-  [/^Error: the Occlum image and enclave are not built yet\..*$/m, 'not-built', () => 'the instance is not built (run/mount/__ROOT is missing; a failed build also removes it): build it first'],
-  [/^Error: the process of current Occlum instance is running\..*$/m, 'run-busy', () => 'an `occlum run` of this instance is still running: wait for it to end or stop it first'],
-  [/^Error: the server of current Occlum instance has been started\.$/m, 'server-started', () => 'the exec server of this instance is already running: use exec, or stop it first'],
-  [/^Error: the server of current Occlum instance has not been started\.$/m, 'server-not-started', () => 'the exec server of this instance is not running: start it first'],
-  [/^Error: AESM service is not started yet\..*$/m, 'aesm-missing', () => 'HW mode needs the AESM service and /var/run/aesmd/aesm.socket is missing: install sgx-aesm-service and start aesmd (see `occlum-studio doctor`), or build with --sgx-mode SIM'],
-  [/^Error: destination "(.*)" already exists$/m, 'exists', (m) => `"${m[1]}" already exists: choose a new path for the instance`],
-  [/^Error: (target directory is not set|target file is not set|print info name not provided|no sub-command is given|unknown sub-command .*)$/m, 'usage', (m) => m[1]!],
+  [
+    /^Error: the current working directory is not initialized as an Occlum instance\..*$/m,
+    'not-initialized',
+    () => 'this directory is not an Occlum instance (no .__occlum_status): initialise it first (occlum init)',
+  ],
+  [
+    /^Error: the current working directory has been initialized as an Occlum instance$/m,
+    'already-initialized',
+    () =>
+      'this directory is already an Occlum instance (.__occlum_status exists): use it as is, or start over in an empty directory',
+  ],
+  [
+    /^Error: the Occlum image and enclave are not built yet\..*$/m,
+    'not-built',
+    () => 'the instance is not built (run/mount/__ROOT is missing; a failed build also removes it): build it first',
+  ],
+  [
+    /^Error: the process of current Occlum instance is running\..*$/m,
+    'run-busy',
+    () => 'an `occlum run` of this instance is still running: wait for it to end or stop it first',
+  ],
+  [
+    /^Error: the server of current Occlum instance has been started\.$/m,
+    'server-started',
+    () => 'the exec server of this instance is already running: use exec, or stop it first',
+  ],
+  [
+    /^Error: the server of current Occlum instance has not been started\.$/m,
+    'server-not-started',
+    () => 'the exec server of this instance is not running: start it first',
+  ],
+  [
+    /^Error: AESM service is not started yet\..*$/m,
+    'aesm-missing',
+    () =>
+      'HW mode needs the AESM service and /var/run/aesmd/aesm.socket is missing: install sgx-aesm-service and start aesmd (see `occlum-studio doctor`), or build with --sgx-mode SIM',
+  ],
+  [
+    /^Error: destination "(.*)" already exists$/m,
+    'exists',
+    (m) => `"${m[1]}" already exists: choose a new path for the instance`,
+  ],
+  [
+    /^Error: (target directory is not set|target file is not set|print info name not provided|no sub-command is given|unknown sub-command .*)$/m,
+    'usage',
+    (m) => m[1]!,
+  ],
 ];
 
 /** Recognises one of the script's own refusals in its output, or null. */
@@ -44,7 +82,9 @@ export function stateError(output: string): StateError | null {
 
 /** `Error: <msg>` lines of exit_error (stderr): bad options and paths. */
 export function optionError(stderr: string): string | null {
-  const m = stderr.match(/^Error: (Unknown option: .*|empty .*|invalid .*|Empty .*|No .* existed|No valid info name provided|Ext2 enabled .*)$/m);
+  const m = stderr.match(
+    /^Error: (Unknown option: .*|empty .*|invalid .*|Empty .*|No .* existed|No valid info name provided|Ext2 enabled .*)$/m,
+  );
   return m ? m[1]! : null;
 }
 
@@ -59,10 +99,19 @@ const BUILD_CAUSES: [RegExp, (m: RegExpMatchArray) => string][] = [
   [/^(Mount configuration invalid: .*)$/m, (m) => `Occlum.json: ${m[1]}`],
   [/^(Invalid cache_size .*)$/m, (m) => `Occlum.json: ${m[1]}`],
   [/^(The disk_size .*)$/m, (m) => `Occlum.json: ${m[1]}`],
-  [/^(The required key size must be 3072 bits\.|The exponent of the input key is invalid\..*)$/m, (m) => `signing key rejected by sgx_sign: ${m[1]} (Occlum needs an RSA-3072 key with exponent 3)`],
-  [/^((?:Stack|Heap|Reserved memory|User region) size setting is not correct.*)$/m, (m) => `sgx_sign: ${m[1]} (sizes in Occlum.json must be multiples of 4 KB)`],
+  [
+    /^(The required key size must be 3072 bits\.|The exponent of the input key is invalid\..*)$/m,
+    (m) => `signing key rejected by sgx_sign: ${m[1]} (Occlum needs an RSA-3072 key with exponent 3)`,
+  ],
+  [
+    /^((?:Stack|Heap|Reserved memory|User region) size setting is not correct.*)$/m,
+    (m) => `sgx_sign: ${m[1]} (sizes in Occlum.json must be multiples of 4 KB)`,
+  ],
   [/^(The value of "\w+" is out of range\.|Maximum number of TCS is not correct\.)$/m, (m) => `sgx_sign: ${m[1]}`],
-  [/^make: \*\*\* \[.*?([^/\s]+)\] Error 137$/m, (m) => `the build was killed (out of memory?) while making ${m[1]}: the image may be too large for this machine`],
+  [
+    /^make: \*\*\* \[.*?([^/\s]+)\] Error 137$/m,
+    (m) => `the build was killed (out of memory?) while making ${m[1]}: the image may be too large for this machine`,
+  ],
   [/^make: \*\*\* \[.*?([^/\s\]]+)\] Error (\d+)$/m, (m) => `the build step producing ${m[1]} failed (exit ${m[2]})`],
 ];
 

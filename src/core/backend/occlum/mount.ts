@@ -42,20 +42,27 @@ export function planMount(req: MountRequest, devices = { fuse: '/dev/fuse', ...S
   const dir = resolve(req.dir);
   const s = instanceState(dir);
   if (s.status === 'uninitialized') problems.push(`${dir} is not an Occlum instance`);
-  else if (s.status === 'initialized' || s.status === 'built-stale') problems.push('the instance is not built (run/mount/__ROOT is missing): build it first');
+  else if (s.status === 'initialized' || s.status === 'built-stale')
+    problems.push('the instance is not built (run/mount/__ROOT is missing): build it first');
   if (s.status === 'running' || s.status === 'serving' || s.status === 'debugging') {
-    problems.push('the instance is in use (occlum run/start): stop it first; mounting its file system while the enclave writes to it is not supported');
+    problems.push(
+      'the instance is in use (occlum run/start): stop it first; mounting its file system while the enclave writes to it is not supported',
+    );
   }
   const mnt = resolve(req.mountPoint);
   if (!existsSync(mnt)) problems.push(`mount point ${mnt} does not exist: create an empty directory`);
   else if (!statSync(mnt).isDirectory()) problems.push(`mount point ${mnt} is not a directory`);
   else if (readdirSync(mnt).length > 0) problems.push(`mount point ${mnt} is not empty`);
   if (!existsSync(devices.fuse)) {
-    problems.push(`${devices.fuse} is missing: load FUSE (modprobe fuse); in Docker add --device /dev/fuse --cap-add SYS_ADMIN`);
+    problems.push(
+      `${devices.fuse} is missing: load FUSE (modprobe fuse); in Docker add --device /dev/fuse --cap-add SYS_ADMIN`,
+    );
   }
   const mode = s.sgxMode ?? 'HW';
   if (mode === 'HW' && !existsSync(devices.enclave) && !existsSync(devices.legacy)) {
-    problems.push('this HW-mode instance can only be mounted with SGX (the mount tool runs in an enclave): no SGX device here');
+    problems.push(
+      'this HW-mode instance can only be mounted with SGX (the mount tool runs in an enclave): no SGX device here',
+    );
   }
   const rec = readBuildKeys(dir);
   const signKey = req.signKey ?? rec?.signKey.path;
@@ -63,15 +70,23 @@ export function planMount(req: MountRequest, devices = { fuse: '/dev/fuse', ...S
   const imageKey = req.imageKey ?? rec?.imageKey?.path;
   let encrypted = false;
   try {
-    encrypted = JSON.parse(readGeneratedText(join(dir, 'build', 'image_config.json'), 'build/image_config.json')).image_type === 'encrypted';
+    encrypted =
+      JSON.parse(readGeneratedText(join(dir, 'build', 'image_config.json'), 'build/image_config.json')).image_type ===
+      'encrypted';
   } catch {
     /* no image config: integrity-only */
   }
   if (encrypted && !imageKey) problems.push('the image is encrypted: give the --image-key file the build used');
   if (!rec && !req.signKey) {
-    problems.push('no record of the signing key the build used: pass it (the run layer key derives from MRSIGNER, so it must match)');
+    problems.push(
+      'no record of the signing key the build used: pass it (the run layer key derives from MRSIGNER, so it must match)',
+    );
   }
-  for (const [name, p] of [['sign key', signKey], ['sign tool', signTool], ['image key', imageKey]] as const) {
+  for (const [name, p] of [
+    ['sign key', signKey],
+    ['sign tool', signTool],
+    ['image key', imageKey],
+  ] as const) {
     if (p && !existsSync(p)) problems.push(`${name} ${p} does not exist`);
   }
   const args = ['mount'];
@@ -93,7 +108,12 @@ export interface MountHandle {
 }
 
 /** Starts `occlum mount` (which blocks until unmounted) after the plan has no problems. */
-export function startMount(bin: string, req: MountRequest, plan: MountPlan, env: NodeJS.ProcessEnv = process.env): MountHandle {
+export function startMount(
+  bin: string,
+  req: MountRequest,
+  plan: MountPlan,
+  env: NodeJS.ProcessEnv = process.env,
+): MountHandle {
   const dir = resolve(req.dir);
   const child = spawn(bin, plan.args, { cwd: dir, env: callEnv(dir, env), stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';

@@ -25,7 +25,10 @@ export interface OpenFsOptions {
 
 function imageType(dir: string): 'encrypted' | 'integrity-only' {
   try {
-    return JSON.parse(readGeneratedText(join(dir, 'build', 'image_config.json'), 'build/image_config.json')).image_type === 'encrypted' ? 'encrypted' : 'integrity-only';
+    return JSON.parse(readGeneratedText(join(dir, 'build', 'image_config.json'), 'build/image_config.json'))
+      .image_type === 'encrypted'
+      ? 'encrypted'
+      : 'integrity-only';
   } catch {
     return 'integrity-only';
   }
@@ -35,7 +38,8 @@ function imageType(dir: string): 'encrypted' | 'integrity-only' {
 export function imageKeyMode(dir: string, imageKey?: string): KeyMode {
   if (imageType(dir) !== 'encrypted') return { kind: 'integrity-only' };
   const file = imageKey ?? readBuildKeys(dir)?.imageKey?.path;
-  if (!file) throw new SecureFsError('the image is encrypted (build/image_config.json): give the image key file the build used');
+  if (!file)
+    throw new SecureFsError('the image is encrypted (build/image_config.json): give the image key file the build used');
   if (!existsSync(file)) throw new SecureFsError(`image key file ${file} does not exist`);
   return readImageKeyFile(resolve(dir, file));
 }
@@ -43,7 +47,11 @@ export function imageKeyMode(dir: string, imageKey?: string): KeyMode {
 function metadataOf(dir: string): { productId: number; isvSvn: number; debuggable: boolean } {
   try {
     const m = JSON.parse(readConfigText(join(dir, 'Occlum.json'), 'Occlum.json')).metadata ?? {};
-    return { productId: Number(m.product_id ?? 0), isvSvn: Number(m.version_number ?? 0), debuggable: m.debuggable !== false };
+    return {
+      productId: Number(m.product_id ?? 0),
+      isvSvn: Number(m.version_number ?? 0),
+      debuggable: m.debuggable !== false,
+    };
   } catch {
     return { productId: 0, isvSvn: 0, debuggable: true };
   }
@@ -53,7 +61,8 @@ export function openInstanceFs(dir: string, opts: OpenFsOptions = {}): FsView {
   const layer = opts.layer ?? 'merged';
   const imageRoot = join(dir, 'build', 'mount', '__ROOT');
   if (layer === 'initfs') return openImage(join(dir, 'build', 'initfs', '__ROOT'));
-  if (!existsSync(join(imageRoot, 'metadata'))) throw new SecureFsError('build/mount/__ROOT has no image: build the instance first');
+  if (!existsSync(join(imageRoot, 'metadata')))
+    throw new SecureFsError('build/mount/__ROOT has no image: build the instance first');
   const key = imageKeyMode(dir, opts.imageKey);
   const runRoot = join(dir, 'run', 'mount', '__ROOT');
   if (layer === 'image' || !existsSync(join(runRoot, 'metadata'))) return openImage(imageRoot, key);

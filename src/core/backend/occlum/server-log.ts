@@ -29,7 +29,10 @@ export function readServerLog(instanceDir: string, offset: number): Buffer {
   const p = serverLogPath(instanceDir);
   if (!existsSync(p)) return Buffer.alloc(0);
   // Never blocks on a FIFO, never follows a link: the studio creates this file itself.
-  const { fd, size } = openRegularFile(p, { what: 'the exec server log', fix: 'remove it; the next `start` recreates it' });
+  const { fd, size } = openRegularFile(p, {
+    what: 'the exec server log',
+    fix: 'remove it; the next `start` recreates it',
+  });
   try {
     if (size <= offset) return Buffer.alloc(0);
     const buf = Buffer.alloc(size - offset);
@@ -44,7 +47,11 @@ export function readServerLog(instanceDir: string, offset: number): Buffer {
 export function launchErrorLines(lines: string[]): string[] {
   return lines
     .map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''))
-    .filter((l) => /^(failed to boot up LibOS|failed to execute a process|invalid arguments for LibOS|\[ERROR\] occlum-pal:)/.test(l));
+    .filter((l) =>
+      /^(failed to boot up LibOS|failed to execute a process|invalid arguments for LibOS|\[ERROR\] occlum-pal:)/.test(
+        l,
+      ),
+    );
 }
 
 /** The first launch error the server printed after `mark`, waiting up to `waitMs` for it. */

@@ -6,7 +6,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { precheck } from '../../watch/host-backend.ts';
 import { runPrepared } from '../../watch/run-prepared.ts';
-import type { BackendBuildOptions, BackendBuildResult, RunCommand, RunHooks, RunningProcess, WatchBackend } from '../../watch/types.ts';
+import type {
+  BackendBuildOptions,
+  BackendBuildResult,
+  RunCommand,
+  RunHooks,
+  RunningProcess,
+  WatchBackend,
+} from '../../watch/types.ts';
 import { findRunProcesses, isAlive } from '../../detect/processes.ts';
 import { BackendError } from '../types.ts';
 import { OcclumBackend, STOP_CLI_WAIT_MS, type OcclumBackendOptions } from './backend.ts';
@@ -67,14 +74,17 @@ export class OcclumWatchBackend implements WatchBackend {
 
   run(instanceDir: string, cmd: RunCommand, hooks: RunHooks): Promise<RunningProcess> {
     // Detached: stop() ends the whole process group of `occlum run`.
-    return runPrepared(() => this.backend(instanceDir).prepareRun(cmd.path, cmd.args, {}), hooks, this.children, { detached: true });
+    return runPrepared(() => this.backend(instanceDir).prepareRun(cmd.path, cmd.args, {}), hooks, this.children, {
+      detached: true,
+    });
   }
 
   /** Ends our runs (their whole process groups), any other `occlum run` of the instance, and its server. */
   async stop(instanceDir: string): Promise<void> {
     const groups = [...this.children].map((c) => c.pid).filter((p): p is number => p !== undefined);
     const others = findRunProcesses(instanceDir).map((p) => p.pid);
-    const alive = () => [...groups, ...others, ...findRunProcesses(instanceDir).map((p) => p.pid)].filter((p) => isAlive(p));
+    const alive = () =>
+      [...groups, ...others, ...findRunProcesses(instanceDir).map((p) => p.pid)].filter((p) => isAlive(p));
     if (alive().length > 0) {
       for (const g of groups) killGroup(g, 'SIGTERM');
       for (const p of others) killGroup(p, 'SIGTERM');

@@ -14,19 +14,38 @@ export function canonicalOrder(parent: string): string[] {
 
 /** The root mount `occlum init` writes (mirrors ROOT_MOUNT in mounts.ts; kept here to avoid an import cycle). */
 const ROOT_MOUNT_TEMPLATE = {
-  target: '/', type: 'unionfs',
-  options: { layers: [
-    { target: '/', type: 'sefs', source: './build/mount/__ROOT', options: { MAC: '' } },
-    { target: '/', type: 'sefs', source: './run/mount/__ROOT' },
-  ] },
+  target: '/',
+  type: 'unionfs',
+  options: {
+    layers: [
+      { target: '/', type: 'sefs', source: './build/mount/__ROOT', options: { MAC: '' } },
+      { target: '/', type: 'sefs', source: './run/mount/__ROOT' },
+    ],
+  },
 };
 
-const OBJECT_PARENTS = ['', 'resource_limits', 'process', 'env', 'metadata', 'metadata.family_id', 'metadata.ext_prod_id', 'feature', 'vm'];
+const OBJECT_PARENTS = [
+  '',
+  'resource_limits',
+  'process',
+  'env',
+  'metadata',
+  'metadata.family_id',
+  'metadata.ext_prod_id',
+  'feature',
+  'vm',
+];
 
 /** Known-key check for every section; types of known keys; missing required keys. */
 export function checkStructure(ctx: RuleContext): void {
   if (ctx.root.type !== 'object') {
-    ctx.report('error', 'type', ctx.root, [], `invalid type: ${describeValue(ctx.root, ctx.raw(ctx.root))}, expected struct OcclumConfiguration: Occlum.json must be a JSON object`);
+    ctx.report(
+      'error',
+      'type',
+      ctx.root,
+      [],
+      `invalid type: ${describeValue(ctx.root, ctx.raw(ctx.root))}, expected struct OcclumConfiguration: Occlum.json must be a JSON object`,
+    );
     return;
   }
   walkObject(ctx, ctx.root, '');
@@ -39,11 +58,16 @@ function walkObject(ctx: RuleContext, obj: Node, parent: string): void {
     const full = parent === '' ? m.key : `${parent}.${m.key}`;
     const spec = keySpec(full);
     if (seen.has(m.key)) {
-      ctx.report(spec ? 'error' : 'warning', 'duplicate-key', m.keyNode, pathOf(m.key),
+      ctx.report(
+        spec ? 'error' : 'warning',
+        'duplicate-key',
+        m.keyNode,
+        pathOf(m.key),
         spec
           ? `duplicate field \`${m.key}\`: Occlum's build (serde) rejects a key given twice; remove one of them`
           : `"${m.key}" is given twice; JSON readers disagree on which one wins — remove one`,
-        { title: `Remove this duplicate "${m.key}"`, edits: [removePropertyEdit(ctx.text, m.prop)] });
+        { title: `Remove this duplicate "${m.key}"`, edits: [removePropertyEdit(ctx.text, m.prop)] },
+      );
       continue;
     }
     seen.add(m.key);
@@ -53,14 +77,20 @@ function walkObject(ctx: RuleContext, obj: Node, parent: string): void {
     }
     if (!isKnown(spec, ctx.version)) {
       if (spec.since && versionIndex(ctx.version) < versionIndex(spec.since)) {
-        ctx.report('warning', 'key-too-new', m.keyNode, pathOf(m.key),
-          `${full} is read only since Occlum ${spec.since}; Occlum ${ctx.version} silently ignores it`);
+        ctx.report(
+          'warning',
+          'key-too-new',
+          m.keyNode,
+          pathOf(m.key),
+          `${full} is read only since Occlum ${spec.since}; Occlum ${ctx.version} silently ignores it`,
+        );
       }
       // Keys removed in this version are reported by the legacy rules (with a migration).
       continue;
     }
     if (m.value) checkType(ctx, spec, m.value, pathOf(m.key));
-    if (m.value?.type === 'object' && typeAt(spec, ctx.version) === 'object' && OBJECT_PARENTS.includes(full)) walkObject(ctx, m.value, full);
+    if (m.value?.type === 'object' && typeAt(spec, ctx.version) === 'object' && OBJECT_PARENTS.includes(full))
+      walkObject(ctx, m.value, full);
   }
   // Missing required keys, in template order.
   for (const spec of childrenOf(KEYS, parent)) {
@@ -76,15 +106,28 @@ function reportMissing(ctx: RuleContext, obj: Node, parent: string, spec: KeySpe
   // serde reports a missing field at the end of the object; point at its closing brace.
   const at = closingBrace(obj);
   let message = `missing field \`${key}\``;
-  if (spec.path === 'feature') message += ': required since Occlum 0.30.1 (an empty {} is enough; all members are optional)';
-  else if (spec.since === '0.26.3') message += ': metadata.enable_kss, family_id and ext_prod_id are required since Occlum 0.26.3';
-  else if (parent === 'env') message += `: the LibOS needs both env.default and env.untrusted and panics at boot without ${spec.path} (the build does not check it)`;
+  if (spec.path === 'feature')
+    message += ': required since Occlum 0.30.1 (an empty {} is enough; all members are optional)';
+  else if (spec.since === '0.26.3')
+    message += ': metadata.enable_kss, family_id and ext_prod_id are required since Occlum 0.26.3';
+  else if (parent === 'env')
+    message += `: the LibOS needs both env.default and env.untrusted and panics at boot without ${spec.path} (the build does not check it)`;
   else message += `: Occlum's build fails without ${spec.path}`;
   let fix: Fix | undefined;
   const value = templateFor(ctx, spec);
   if (value !== undefined) {
-    const title = spec.path === 'feature' ? 'Add the `feature` section' : spec.since === '0.26.3' ? 'Add the KSS keys (enable_kss false, zero IDs)' : (typeof value === 'object' && value !== null && JSON.stringify(value).length > 24 ? `Add ${spec.path} with the template values` : `Add ${spec.path} with the template value ${JSON.stringify(value)}`);
-    const ops = spec.since === '0.26.3' && parent === 'metadata' ? kssOps(ctx) : [{ kind: 'set' as const, path, value, order: canonicalOrder(parent) }];
+    const title =
+      spec.path === 'feature'
+        ? 'Add the `feature` section'
+        : spec.since === '0.26.3'
+          ? 'Add the KSS keys (enable_kss false, zero IDs)'
+          : typeof value === 'object' && value !== null && JSON.stringify(value).length > 24
+            ? `Add ${spec.path} with the template values`
+            : `Add ${spec.path} with the template value ${JSON.stringify(value)}`;
+    const ops =
+      spec.since === '0.26.3' && parent === 'metadata'
+        ? kssOps(ctx)
+        : [{ kind: 'set' as const, path, value, order: canonicalOrder(parent) }];
     fix = ctx.fix(title, ops);
   }
   ctx.report('error', 'missing-key', at, path, message, fix);
@@ -95,7 +138,8 @@ export function kssOps(ctx: RuleContext) {
   const order = canonicalOrder('metadata');
   const ops = [];
   for (const key of ['enable_kss', 'family_id', 'ext_prod_id']) {
-    if (!ctx.get(['metadata', key])) ops.push({ kind: 'set' as const, path: ['metadata', key], value: keySpec(`metadata.${key}`)!.template, order });
+    if (!ctx.get(['metadata', key]))
+      ops.push({ kind: 'set' as const, path: ['metadata', key], value: keySpec(`metadata.${key}`)!.template, order });
   }
   return ops;
 }
@@ -109,14 +153,17 @@ export function templateFor(ctx: RuleContext, spec: KeySpec): unknown {
     value.enable_posix_shm = false;
     for (const k of ['amx', 'pkru']) {
       const legacy = ctx.get(['metadata', k]);
-      if (legacy?.type === 'number' && Number.isInteger(legacy.value) && legacy.value >= 0 && legacy.value <= 2) value[k] = legacy.value;
+      if (legacy?.type === 'number' && Number.isInteger(legacy.value) && legacy.value >= 0 && legacy.value <= 2)
+        value[k] = legacy.value;
     }
     return value;
   }
   if (spec.path === 'env.untrusted' || spec.path === 'env.default') return [];
   if (spec.path === 'mount') return [ROOT_MOUNT_TEMPLATE, { target: '/host', type: 'hostfs', source: '.' }];
-  if (spec.path === 'metadata' && !atLeast(ctx.version, '0.26.3')) return { product_id: 0, version_number: 0, debuggable: true };
-  if (spec.path === 'metadata' && atLeast(ctx.version, '0.28') && !atLeast(ctx.version, '0.29.0')) return { ...(spec.template as object), pkru: 0 };
+  if (spec.path === 'metadata' && !atLeast(ctx.version, '0.26.3'))
+    return { product_id: 0, version_number: 0, debuggable: true };
+  if (spec.path === 'metadata' && atLeast(ctx.version, '0.28') && !atLeast(ctx.version, '0.29.0'))
+    return { ...(spec.template as object), pkru: 0 };
   return spec.template;
 }
 
@@ -125,15 +172,25 @@ function closingBrace(obj: Node): Node {
 }
 
 function reportUnknown(ctx: RuleContext, parent: string, key: string, kn: Node, path: JsonPath): void {
-  const known = childrenOf(KEYS, parent).filter((s) => isKnown(s, ctx.version)).map((s) => s.path.split('.').pop()!);
+  const known = childrenOf(KEYS, parent)
+    .filter((s) => isKnown(s, ctx.version))
+    .map((s) => s.path.split('.').pop()!);
   const present = new Set(members(ctx.get(parent === '' ? [] : parent.split('.')) ?? ctx.root).map((m) => m.key));
-  const suggestion = nearest(key, known.filter((k) => !present.has(k)));
+  const suggestion = nearest(
+    key,
+    known.filter((k) => !present.has(k)),
+  );
   const where = parent === '' ? 'top level' : parent;
   const inEnv = parent === 'env';
   const message = inEnv
     ? `unknown field \`${key}\` in env: the LibOS accepts only "default" and "untrusted" and panics at boot ("failed to load config")${suggestion ? `; did you mean "${suggestion}"?` : ''}`
     : `unknown key "${key}" in ${where}: Occlum silently ignores it${suggestion ? `; did you mean "${suggestion}"?` : ''}`;
-  const fix: Fix | undefined = suggestion ? { title: `Rename "${key}" to "${suggestion}"`, edits: [{ offset: kn.offset, length: kn.length, content: JSON.stringify(suggestion) }] } : undefined;
+  const fix: Fix | undefined = suggestion
+    ? {
+        title: `Rename "${key}" to "${suggestion}"`,
+        edits: [{ offset: kn.offset, length: kn.length, content: JSON.stringify(suggestion) }],
+      }
+    : undefined;
   ctx.report(inEnv ? 'error' : 'warning', 'unknown-key', kn, path, message, fix);
 }
 
@@ -154,7 +211,14 @@ function removePropertyEdit(text: string, prop: Node) {
 }
 
 const SERDE_EXPECT: Record<string, string> = {
-  object: 'a map', size: 'a string', u32: 'u32', bool: 'a boolean', string: 'a string', strings: 'a sequence', hex: 'a string', mounts: 'a sequence',
+  object: 'a map',
+  size: 'a string',
+  u32: 'u32',
+  bool: 'a boolean',
+  string: 'a string',
+  strings: 'a sequence',
+  hex: 'a string',
+  mounts: 'a sequence',
 };
 
 /** serde type check + u32 ranges. Returns false if the value has the wrong type. */
@@ -169,12 +233,24 @@ export function checkType(ctx: RuleContext, spec: KeySpec, node: Node, path: Jso
   const name = spec.path.split('.').pop()!;
   if (!ok) {
     let fix: Fix | undefined;
-    if (want === 'u32' && node.type === 'string' && /^\s*\d+\s*$/.test(node.value)) fix = ctx.replace(`Use the number ${Number(node.value)}`, node, Number(node.value));
-    if (want === 'bool' && node.type === 'number' && (node.value === 0 || node.value === 1)) fix = ctx.replace(`Use ${node.value === 1}`, node, node.value === 1);
-    if (want === 'bool' && node.type === 'string' && /^(true|false)$/.test(node.value)) fix = ctx.replace(`Use ${node.value}`, node, node.value === 'true');
-    if (want === 'size' && node.type === 'number' && Number.isSafeInteger(node.value) && node.value > 0) fix = ctx.replace(`Use the size string "${formatSize(node.value)}"`, node, formatSize(node.value));
-    if (want === 'strings' && node.type === 'string') fix = ctx.fix(`Wrap in a list: ["${node.value}"]`, [{ kind: 'set', path, value: [node.value] }]);
-    ctx.report('error', 'type', node, path, `invalid type: ${describeValue(node, ctx.raw(node))}, expected ${SERDE_EXPECT[want]} for ${spec.path}`, fix);
+    if (want === 'u32' && node.type === 'string' && /^\s*\d+\s*$/.test(node.value))
+      fix = ctx.replace(`Use the number ${Number(node.value)}`, node, Number(node.value));
+    if (want === 'bool' && node.type === 'number' && (node.value === 0 || node.value === 1))
+      fix = ctx.replace(`Use ${node.value === 1}`, node, node.value === 1);
+    if (want === 'bool' && node.type === 'string' && /^(true|false)$/.test(node.value))
+      fix = ctx.replace(`Use ${node.value}`, node, node.value === 'true');
+    if (want === 'size' && node.type === 'number' && Number.isSafeInteger(node.value) && node.value > 0)
+      fix = ctx.replace(`Use the size string "${formatSize(node.value)}"`, node, formatSize(node.value));
+    if (want === 'strings' && node.type === 'string')
+      fix = ctx.fix(`Wrap in a list: ["${node.value}"]`, [{ kind: 'set', path, value: [node.value] }]);
+    ctx.report(
+      'error',
+      'type',
+      node,
+      path,
+      `invalid type: ${describeValue(node, ctx.raw(node))}, expected ${SERDE_EXPECT[want]} for ${spec.path}`,
+      fix,
+    );
     return false;
   }
   if (want === 'u32') {
@@ -182,20 +258,47 @@ export function checkType(ctx: RuleContext, spec: KeySpec, node: Node, path: Jso
     if (/[.eE]/.test(raw)) {
       const n = Number(raw);
       const fix = Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? ctx.replace(`Use ${n}`, node, n) : undefined;
-      ctx.report('error', 'type', node, path, `invalid type: floating point \`${raw.slice(0, 40)}\`, expected u32 for ${spec.path}: write a whole number without a decimal point or exponent`, fix);
+      ctx.report(
+        'error',
+        'type',
+        node,
+        path,
+        `invalid type: floating point \`${raw.slice(0, 40)}\`, expected u32 for ${spec.path}: write a whole number without a decimal point or exponent`,
+        fix,
+      );
       return false;
     }
     const n = Number(raw);
     if (n < 0 || n > 0xffffffff || !Number.isFinite(n)) {
-      ctx.report('error', 'range', node, path, `invalid value: integer \`${raw.slice(0, 40)}\`, expected u32 for ${spec.path} (0 to 4294967295)`);
+      ctx.report(
+        'error',
+        'range',
+        node,
+        path,
+        `invalid value: integer \`${raw.slice(0, 40)}\`, expected u32 for ${spec.path} (0 to 4294967295)`,
+      );
       return false;
     }
     if (spec.max !== undefined && n > spec.max) {
-      ctx.report('error', 'range', node, path, rangeMessage(name, spec.path, n, spec.max), ctx.replace(`Use ${spec.max}`, node, spec.max));
+      ctx.report(
+        'error',
+        'range',
+        node,
+        path,
+        rangeMessage(name, spec.path, n, spec.max),
+        ctx.replace(`Use ${spec.max}`, node, spec.max),
+      );
       return false;
     }
     if (spec.min !== undefined && n < spec.min) {
-      ctx.report('error', 'range', node, path, `${spec.path} must be at least ${spec.min} (sgx_sign: The value of "TCSNum" is out of range.)`, ctx.replace(`Use ${spec.min}`, node, spec.min));
+      ctx.report(
+        'error',
+        'range',
+        node,
+        path,
+        `${spec.path} must be at least ${spec.min} (sgx_sign: The value of "TCSNum" is out of range.)`,
+        ctx.replace(`Use ${spec.min}`, node, spec.min),
+      );
       return false;
     }
   }
@@ -204,7 +307,9 @@ export function checkType(ctx: RuleContext, spec: KeySpec, node: Node, path: Jso
 
 function rangeMessage(name: string, full: string, n: number, max: number): string {
   if (name === 'product_id') return `${full} ${n} is above ${max} (sgx_sign: The value of "ProdID" is out of range.)`;
-  if (name === 'version_number') return `${full} ${n} is above ${max} (sgx_sign: The value of "ISVSVN" is out of range.)`;
-  if (name === 'io_uring') return `${full} ${n} is above ${max}: the LibOS asserts "io_uring limit must not exceed 16" at boot`;
+  if (name === 'version_number')
+    return `${full} ${n} is above ${max} (sgx_sign: The value of "ISVSVN" is out of range.)`;
+  if (name === 'io_uring')
+    return `${full} ${n} is above ${max}: the LibOS asserts "io_uring limit must not exceed 16" at boot`;
   return `${full} ${n} is out of range 0..${max} (0 off, 1 on, 2 the loader decides; sgx_sign rejects larger values)`;
 }

@@ -43,13 +43,22 @@ export function checkSize(ctx: RuleContext, node: Node, path: JsonPath, checkedA
     : `the LibOS fails at boot with "${r.reason === 'no-unit' ? 'No unit' : 'No number'}"`;
   let why: string;
   if (r.reason === 'too-large') why = 'the size is too large';
-  else if (r.reason === 'no-unit') why = 'a size must end with KB, MB, GB, TB or B (upper case; K, M, G, KiB and lower case are not accepted)';
+  else if (r.reason === 'no-unit')
+    why = 'a size must end with KB, MB, GB, TB or B (upper case; K, M, G, KiB and lower case are not accepted)';
   else why = 'the number before the unit must be a whole number (no decimals, no sign)';
-  const fix: Fix | undefined = r.ok === false && r.suggestion && parseSize(r.suggestion).ok
-    ? ctx.replace(`Change to "${r.suggestion}"`, node, r.suggestion)
-    : undefined;
+  const fix: Fix | undefined =
+    r.ok === false && r.suggestion && parseSize(r.suggestion).ok
+      ? ctx.replace(`Change to "${r.suggestion}"`, node, r.suggestion)
+      : undefined;
   const code = r.reason === 'no-unit' ? 'size-unit' : 'size-number';
-  ctx.report('error', code, node, path, `"${raw.slice(0, 40)}" is not a valid size for ${path.join('.')}: ${why}; ${occlum}`, fix);
+  ctx.report(
+    'error',
+    code,
+    node,
+    path,
+    `"${raw.slice(0, 40)}" is not a valid size for ${path.join('.')}: ${why}; ${occlum}`,
+    fix,
+  );
   return undefined;
 }
 
@@ -64,17 +73,33 @@ export function checkSizes(ctx: RuleContext): void {
     const sgx = ALIGNED[name];
     if (sgx && bytes % PAGE !== 0) {
       const rounded = roundUpToPage(bytes);
-      ctx.report('error', 'size-align', node, path,
+      ctx.report(
+        'error',
+        'size-align',
+        node,
+        path,
         `${path.join('.')} "${node.value}" (${bytes} bytes) is not a multiple of 4KB; sgx_sign fails with: ${sgx}`,
-        ctx.replace(`Round up to "${formatSize(rounded)}"`, node, formatSize(rounded)));
+        ctx.replace(`Round up to "${formatSize(rounded)}"`, node, formatSize(rounded)),
+      );
     }
     if (name === 'kernel_space_stack_size' && bytes < 8 * KB) {
-      ctx.report('error', 'size-min', node, path,
+      ctx.report(
+        'error',
+        'size-min',
+        node,
+        path,
         `${path.join('.')} "${node.value}" is below the 8KB minimum; sgx_sign fails with: Stack size setting is not correct.`,
-        ctx.replace('Use "8KB"', node, '8KB'));
+        ctx.replace('Use "8KB"', node, '8KB'),
+      );
     }
     if (bytes === 0 && path[0] === 'resource_limits' && name !== 'marshal_buffer_size') {
-      ctx.report('error', 'size-min', node, path, `${path.join('.')} is 0: the enclave cannot be created with an empty ${name.replace(/_/g, ' ')}`);
+      ctx.report(
+        'error',
+        'size-min',
+        node,
+        path,
+        `${path.join('.')} is 0: the enclave cannot be created with an empty ${name.replace(/_/g, ' ')}`,
+      );
     }
   }
 }
@@ -82,9 +107,18 @@ export function checkSizes(ctx: RuleContext): void {
 /** Occlum ≤ 0.20 kept user_space_size under vm; one of the two must be there. */
 export function checkUserSpaceV020(ctx: RuleContext): void {
   if (atLeast(ctx.version, '0.21')) return;
-  if (!ctx.get(['resource_limits', 'user_space_size']) && !ctx.get(['vm', 'user_space_size']) && ctx.get(['resource_limits'])) {
-    ctx.report('error', 'missing-key', ctx.get(['resource_limits']), ['resource_limits', 'user_space_size'],
-      'missing field `user_space_size`: give resource_limits.user_space_size (or vm.user_space_size in Occlum ≤ 0.20)');
+  if (
+    !ctx.get(['resource_limits', 'user_space_size']) &&
+    !ctx.get(['vm', 'user_space_size']) &&
+    ctx.get(['resource_limits'])
+  ) {
+    ctx.report(
+      'error',
+      'missing-key',
+      ctx.get(['resource_limits']),
+      ['resource_limits', 'user_space_size'],
+      'missing field `user_space_size`: give resource_limits.user_space_size (or vm.user_space_size in Occlum ≤ 0.20)',
+    );
   }
 }
 
@@ -96,21 +130,48 @@ export function checkEntryPoints(ctx: RuleContext): void {
   (arr.children ?? []).forEach((item, i) => {
     const path = ['entry_points', i];
     if (item.type !== 'string') {
-      ctx.report('error', 'type', item, path, `invalid type: entry_points[${i}] must be a string path; the enclave panics at boot (the build copies entry_points unchecked)`);
+      ctx.report(
+        'error',
+        'type',
+        item,
+        path,
+        `invalid type: entry_points[${i}] must be a string path; the enclave panics at boot (the build copies entry_points unchecked)`,
+      );
       return;
     }
     const v = String(item.value);
     if (!v.startsWith('/')) {
-      ctx.report('error', 'entry-relative', item, path,
+      ctx.report(
+        'error',
+        'entry-relative',
+        item,
+        path,
         `entry point "${v.slice(0, 60)}" is not absolute: the LibOS fails at boot with "entry point must be an absolute path"`,
-        v.trim() !== '' ? ctx.replace(`Change to "/${v.replace(/^\.?\/*/, '')}"`, item, `/${v.replace(/^\.?\/*/, '')}`) : undefined);
+        v.trim() !== ''
+          ? ctx.replace(`Change to "/${v.replace(/^\.?\/*/, '')}"`, item, `/${v.replace(/^\.?\/*/, '')}`)
+          : undefined,
+      );
     }
     const norm = v.replace(/\/+$/, '') || '/';
-    if (seen.has(norm)) ctx.report('warning', 'duplicate', item, path, `entry point "${v.slice(0, 60)}" is listed twice (also entry_points[${seen.get(norm)}])`, ctx.fix('Remove the duplicate', [{ kind: 'remove', path }]));
+    if (seen.has(norm))
+      ctx.report(
+        'warning',
+        'duplicate',
+        item,
+        path,
+        `entry point "${v.slice(0, 60)}" is listed twice (also entry_points[${seen.get(norm)}])`,
+        ctx.fix('Remove the duplicate', [{ kind: 'remove', path }]),
+      );
     else seen.set(norm, i);
   });
   if ((arr.children ?? []).length === 0) {
-    ctx.report('warning', 'entry-empty', arr, ['entry_points'], 'entry_points is empty: `occlum run` refuses every program; add the directory of your binaries, e.g. "/bin"');
+    ctx.report(
+      'warning',
+      'entry-empty',
+      arr,
+      ['entry_points'],
+      'entry_points is empty: `occlum run` refuses every program; add the directory of your binaries, e.g. "/bin"',
+    );
   }
 }
 
@@ -118,7 +179,12 @@ export function checkEntryPoints(ctx: RuleContext): void {
 export function checkEnv(ctx: RuleContext): void {
   const env = ctx.get(['env']);
   // Occlum ≤ 0.12.0: env was the plain list of KEY=VALUE entries.
-  const def = env?.type === 'array' && !atLeast(ctx.version, '0.12.1') ? env : env?.type === 'object' ? ctx.get(['env', 'default']) : undefined;
+  const def =
+    env?.type === 'array' && !atLeast(ctx.version, '0.12.1')
+      ? env
+      : env?.type === 'object'
+        ? ctx.get(['env', 'default'])
+        : undefined;
   if (!env || !def) return;
   const base: JsonPath = def === env ? ['env'] : ['env', 'default'];
   if (def?.type === 'array') {
@@ -126,18 +192,37 @@ export function checkEnv(ctx: RuleContext): void {
     (def.children ?? []).forEach((item, i) => {
       const path = [...base, i];
       if (item.type !== 'string') {
-        ctx.report('error', 'type', item, path, `${base.join('.')}[${i}] must be a "KEY=VALUE" string; the LibOS panics at boot on other types`);
+        ctx.report(
+          'error',
+          'type',
+          item,
+          path,
+          `${base.join('.')}[${i}] must be a "KEY=VALUE" string; the LibOS panics at boot on other types`,
+        );
         return;
       }
       const v = String(item.value);
       const eq = v.indexOf('=');
       if (eq <= 0) {
-        ctx.report('warning', 'env-entry', item, path, `${base.join('.')} entry "${v.slice(0, 60)}" is not KEY=VALUE${eq === 0 ? ' (empty name)' : ''}: processes see no usable variable; write e.g. "${eq < 0 ? v.slice(0, 20) + '=value' : 'NAME' + v.slice(0, 20)}"`);
+        ctx.report(
+          'warning',
+          'env-entry',
+          item,
+          path,
+          `${base.join('.')} entry "${v.slice(0, 60)}" is not KEY=VALUE${eq === 0 ? ' (empty name)' : ''}: processes see no usable variable; write e.g. "${eq < 0 ? v.slice(0, 20) + '=value' : 'NAME' + v.slice(0, 20)}"`,
+        );
         return;
       }
       const key = v.slice(0, eq);
       if (keys.has(key)) {
-        ctx.report('warning', 'env-duplicate', item, path, `${base.join('.')} sets ${key} twice (also entry ${keys.get(key)}); only one value takes effect — remove one`, ctx.fix('Remove this entry', [{ kind: 'remove', path }]));
+        ctx.report(
+          'warning',
+          'env-duplicate',
+          item,
+          path,
+          `${base.join('.')} sets ${key} twice (also entry ${keys.get(key)}); only one value takes effect — remove one`,
+          ctx.fix('Remove this entry', [{ kind: 'remove', path }]),
+        );
       } else keys.set(key, i);
     });
   }
@@ -147,17 +232,37 @@ export function checkEnv(ctx: RuleContext): void {
     (untrusted.children ?? []).forEach((item, i) => {
       const path = ['env', 'untrusted', i];
       if (item.type !== 'string') {
-        ctx.report('error', 'type', item, path, `env.untrusted[${i}] must be a variable name string; the LibOS panics at boot on other types`);
+        ctx.report(
+          'error',
+          'type',
+          item,
+          path,
+          `env.untrusted[${i}] must be a variable name string; the LibOS panics at boot on other types`,
+        );
         return;
       }
       const v = String(item.value);
       if (v.includes('=')) {
         const name = v.slice(0, v.indexOf('='));
-        ctx.report('warning', 'env-entry', item, path, `env.untrusted lists names only, the value comes from the host at run time: "${v.slice(0, 60)}" should be "${name.slice(0, 40)}"`, name ? ctx.replace(`Change to "${name}"`, item, name) : undefined);
+        ctx.report(
+          'warning',
+          'env-entry',
+          item,
+          path,
+          `env.untrusted lists names only, the value comes from the host at run time: "${v.slice(0, 60)}" should be "${name.slice(0, 40)}"`,
+          name ? ctx.replace(`Change to "${name}"`, item, name) : undefined,
+        );
       } else if (v.trim() === '') {
         ctx.report('warning', 'env-entry', item, path, 'env.untrusted contains an empty name');
       } else if (names.has(v)) {
-        ctx.report('warning', 'env-duplicate', item, path, `env.untrusted lists ${v} twice`, ctx.fix('Remove the duplicate', [{ kind: 'remove', path }]));
+        ctx.report(
+          'warning',
+          'env-duplicate',
+          item,
+          path,
+          `env.untrusted lists ${v} twice`,
+          ctx.fix('Remove the duplicate', [{ kind: 'remove', path }]),
+        );
       }
       names.add(v);
     });
@@ -177,9 +282,21 @@ export function checkKss(ctx: RuleContext): void {
       if (node?.type !== 'string') continue;
       const v = String(node.value).trim();
       if (enabled && !HEX64.test(v)) {
-        ctx.report('error', 'kss-id', node, path, `metadata.${id}.${half} "${v.slice(0, 40)}" is not a 64-bit hex number; the build panics: 64 bit hex string ID required, such as 0x1234567812345678`);
+        ctx.report(
+          'error',
+          'kss-id',
+          node,
+          path,
+          `metadata.${id}.${half} "${v.slice(0, 40)}" is not a 64-bit hex number; the build panics: 64 bit hex string ID required, such as 0x1234567812345678`,
+        );
       } else if (!enabled && HEX64.test(v) && /[1-9a-fA-F]/.test(v.replace(/^0x/i, ''))) {
-        ctx.report('warning', 'kss-ignored', node, path, `metadata.${id}.${half} is set but enable_kss is false: the build writes zero IDs; set metadata.enable_kss to true to use it`);
+        ctx.report(
+          'warning',
+          'kss-ignored',
+          node,
+          path,
+          `metadata.${id}.${half} is set but enable_kss is false: the build writes zero IDs; set metadata.enable_kss to true to use it`,
+        );
       }
     }
   }
@@ -208,36 +325,73 @@ export function checkCrossField(ctx: RuleContext): void {
   const us = sizeOf(ctx, ['resource_limits', 'user_space_size']);
   const usMax = sizeOf(ctx, ['resource_limits', 'user_space_max_size']);
   if (us && usMax && atLeast(ctx.version, '0.30.0') && usMax.bytes < us.bytes) {
-    ctx.report('error', 'cross-field', usMax.node, ['resource_limits', 'user_space_max_size'],
+    ctx.report(
+      'error',
+      'cross-field',
+      usMax.node,
+      ['resource_limits', 'user_space_max_size'],
       `user_space_max_size is smaller than user_space_size; Occlum's build prints: user_space_size: "${us.node.value}", user_space_max_size: Some("${usMax.node.value}"), wrong configuration`,
-      ctx.replace(`Raise to "${us.node.value}"`, usMax.node, us.node.value));
+      ctx.replace(`Raise to "${us.node.value}"`, usMax.node, us.node.value),
+    );
   }
   const heap = sizeOf(ctx, ['resource_limits', 'kernel_space_heap_size']);
   const heapMax = sizeOf(ctx, ['resource_limits', 'kernel_space_heap_max_size']);
   if (heap && heapMax && atLeast(ctx.version, '0.29.4') && heapMax.bytes < heap.bytes) {
     if (edmm && heap.bytes > Math.max(heapMax.bytes, GB)) {
-      ctx.report('error', 'cross-field', heapMax.node, ['resource_limits', 'kernel_space_heap_max_size'],
+      ctx.report(
+        'error',
+        'cross-field',
+        heapMax.node,
+        ['resource_limits', 'kernel_space_heap_max_size'],
         `with EDMM the initial kernel heap exceeds its maximum; Occlum's build prints: kernel_space_heap_size: "${heap.node.value}", kernel_space_heap_max_size: Some("${heapMax.node.value}"), wrong configuration`,
-        ctx.replace(`Raise to "${heap.node.value}"`, heapMax.node, heap.node.value));
+        ctx.replace(`Raise to "${heap.node.value}"`, heapMax.node, heap.node.value),
+      );
     } else if (!edmm) {
-      ctx.report('warning', 'cross-field', heapMax.node, ['resource_limits', 'kernel_space_heap_max_size'],
-        `kernel_space_heap_max_size "${heapMax.node.value}" is below kernel_space_heap_size "${heap.node.value}": without EDMM the heap max replaces the heap size, so the kernel heap is only ${heapMax.node.value}`);
+      ctx.report(
+        'warning',
+        'cross-field',
+        heapMax.node,
+        ['resource_limits', 'kernel_space_heap_max_size'],
+        `kernel_space_heap_max_size "${heapMax.node.value}" is below kernel_space_heap_size "${heap.node.value}": without EDMM the heap max replaces the heap size, so the kernel heap is only ${heapMax.node.value}`,
+      );
     }
   }
   const maxT = ctx.get(['resource_limits', 'max_num_of_threads']);
   const initT = ctx.get(['resource_limits', 'init_num_of_threads']);
-  if (maxT?.type === 'number' && initT?.type === 'number' && atLeast(ctx.version, '0.30.0') && initT.value > maxT.value && initT.value <= 0xffffffff) {
-    ctx.report('error', 'cross-field', initT, ['resource_limits', 'init_num_of_threads'],
+  if (
+    maxT?.type === 'number' &&
+    initT?.type === 'number' &&
+    atLeast(ctx.version, '0.30.0') &&
+    initT.value > maxT.value &&
+    initT.value <= 0xffffffff
+  ) {
+    ctx.report(
+      'error',
+      'cross-field',
+      initT,
+      ['resource_limits', 'init_num_of_threads'],
       `init_num_of_threads is above max_num_of_threads; Occlum's build prints: init_num_of_threads: Some(${initT.value}), max_num_of_threads: ${maxT.value}, wrong configuration`,
-      ctx.replace(`Lower to ${maxT.value}`, initT, maxT.value));
+      ctx.replace(`Lower to ${maxT.value}`, initT, maxT.value),
+    );
   }
   // Each TCS gets its own kernel stack, committed at load without EDMM.
   const stack = sizeOf(ctx, ['resource_limits', 'kernel_space_stack_size']);
   if (!edmm && stack && maxT?.type === 'number' && Number.isSafeInteger(maxT.value) && maxT.value * stack.bytes >= GB) {
-    ctx.report('info', 'memory-estimate', maxT, ['resource_limits', 'max_num_of_threads'],
-      `max_num_of_threads × kernel_space_stack_size = ${maxT.value} × ${stack.node.value} = ${formatSize(maxT.value * stack.bytes)} of enclave memory for kernel stacks alone (each thread slot gets its own); lower one of them if the enclave is slow to load or does not fit`);
+    ctx.report(
+      'info',
+      'memory-estimate',
+      maxT,
+      ['resource_limits', 'max_num_of_threads'],
+      `max_num_of_threads × kernel_space_stack_size = ${maxT.value} × ${stack.node.value} = ${formatSize(maxT.value * stack.bytes)} of enclave memory for kernel stacks alone (each thread slot gets its own); lower one of them if the enclave is slow to load or does not fit`,
+    );
   }
   if (initT && !edmm && atLeast(ctx.version, '0.30.1')) {
-    ctx.report('info', 'edmm-only', initT, ['resource_limits', 'init_num_of_threads'], 'init_num_of_threads only matters with EDMM (feature.enable_edmm); it is ignored otherwise');
+    ctx.report(
+      'info',
+      'edmm-only',
+      initT,
+      ['resource_limits', 'init_num_of_threads'],
+      'init_num_of_threads only matters with EDMM (feature.enable_edmm); it is ignored otherwise',
+    );
   }
 }
