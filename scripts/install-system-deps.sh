@@ -9,6 +9,9 @@
 set -euo pipefail
 PACKAGES="bubblewrap musl-tools gcc libssl-dev pkg-config tmux jq make binutils rsync procps util-linux tzdata musl attr"
 command -v cargo >/dev/null 2>&1 || PACKAGES="$PACKAGES cargo"
+# `npm run lint` checks native/ with rustfmt and clippy: Debian's, where the toolchain has none.
+cargo fmt --version >/dev/null 2>&1 || PACKAGES="$PACKAGES rustfmt"
+cargo clippy --version >/dev/null 2>&1 || PACKAGES="$PACKAGES rust-clippy"
 missing=""
 for p in $PACKAGES; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { closeStudio, createStudioStore, openInstance, type StudioStore } from '../src/store/index.ts';
 import { isInstanceDir } from '../src/core/instance/discover.ts';
-import { UserError } from '../src/commands/command.ts';
+import { UserError } from '../src/core/errors.ts';
 import { BackendChoiceError, chooseBackend } from '../src/core/detect/backend-choice.ts';
 import { App } from './App.tsx';
 import { StoreProvider } from './store-context.tsx';

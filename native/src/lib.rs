@@ -1,3 +1,5 @@
+// `x % n == 0` over `is_multiple_of` (Rust 1.87): the crate builds with older toolchains too.
+#![allow(clippy::manual_is_multiple_of)]
 //! occlum-studio native engine: Occlum's secure FS (SGX protected files + SEFS) read, verified and
 //! written outside SGX. Pure Rust format code; `napi` is the only FFI layer (Node-API by hand).
 

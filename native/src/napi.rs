@@ -281,6 +281,8 @@ unsafe extern "C" fn call_async(env: Env, info: CbInfo) -> Value {
     }
 }
 
+/// # Safety
+/// Called by Node only, once, with the module's environment and exports object.
 #[no_mangle]
 pub unsafe extern "C" fn napi_register_module_v1(env: Env, exports: Value) -> Value {
     // Panics are caught and turned into JS errors; keep the default hook from printing them.

@@ -13,6 +13,7 @@
 //!   reads each inode's file name from its record, so names need not equal ids); the new
 //!   `metadata` is written aside and renamed over the old one (the commit); then `.ROOT_MAC`, the
 //!   pack state, and the deletion of the replaced files.
+//!
 //! Recovery (`recover`, run first by every pack): with a journal, the stored MAC of `metadata`
 //! tells whether the commit happened: if not, the new files are deleted (the previous image was
 //! never touched); if so, `.ROOT_MAC` is rolled forward and the replaced files are deleted.
@@ -351,7 +352,7 @@ fn drop_subtree(lists: &mut Listings, path: &str) {
 /// are read from disk by the scan.
 fn apply_hint(src: &Path, lists: &mut Listings, rel: &str) -> Result<()> {
     let comps: Vec<&str> = rel.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
-    if comps.iter().any(|c| *c == "..") {
+    if comps.contains(&"..") {
         return err(
             Kind::Usage,
             format!(
@@ -1154,6 +1155,7 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
         std::fs::create_dir(&work_dir).map_err(|e| Error::io(e, &work_dir.display().to_string()))?;
     }
     trace(&t0, "journal");
+    #[allow(clippy::type_complexity)] // the one closure that returns what the commit needs
     let result = (|| -> Result<(PackResult, (Vec<u8>, pf::SealedPf, Vec<Rec>), Vec<u8>)> {
         progress.set_total(jobs.len() as u64 + 1);
         let outs = par_map(&jobs, |(i, job), gcm| -> Result<(u64, Tag, Sig, Tag, u64, bool)> {

@@ -525,7 +525,7 @@ impl Sefs {
         }
         // Only the entries `blocks` counts are read (a hostile PF may claim any size).
         let data = self.read_raw_prefix(ino, (n * ds) as u64, gcm)?;
-        if n < 2 || n.checked_mul(ds).map_or(true, |need| need > data.len()) {
+        if n < 2 || n.checked_mul(ds).is_none_or(|need| need > data.len()) {
             return err(
                 Kind::Format,
                 format!(
@@ -622,6 +622,7 @@ impl Sefs {
 
     /// Depth-first (pre-order) walk of the whole tree. Problems (unreadable directories, cycles)
     /// are returned alongside the entries so that one broken directory does not hide the rest.
+    #[allow(clippy::type_complexity)] // (what was walked, what was left out and why)
     pub fn walk(&self, gcm: &mut Gcm) -> Result<(Vec<(String, Inode)>, Vec<(String, Error)>)> {
         let root = self.root()?;
         let mut out = vec![("/".to_string(), root.clone())];

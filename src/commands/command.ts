@@ -38,15 +38,10 @@ export interface Command {
 /** A mistake in how the command was called: printed with the usage, exit 2. */
 export class UsageError extends Error {}
 
-/** A failure with a message meant for the user (no stack trace), exit 1 unless given. */
-export class UserError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = EXIT.problems,
-  ) {
-    super(message);
-  }
-}
+// A failure with a message meant for the user: in core, since the TUI's launcher throws it too.
+import { UserError } from '../core/errors.ts';
+
+export { UserError };
 
 /**
  * Prints lines of human output, each through the terminal sanitiser: they carry config keys,

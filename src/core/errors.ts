@@ -123,3 +123,13 @@ export function formatError(err: unknown, env: NodeJS.ProcessEnv = process.env):
   const hint = stack ? stack : ` (set ${DEBUG_ENV}=1 for the stack trace)`;
   return `internal error: ${sanitizeForTerminal(message)}${hint}`;
 }
+
+/** A failure with a message meant for the user (no stack trace); exit 1 (problems) unless given. */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = 1,
+  ) {
+    super(message);
+  }
+}

@@ -291,16 +291,14 @@ export const buildHooks = {
     // An instance that was never built is not rebuilt behind the user's back: the first build is
     // theirs (b in the Build pane, or `occlum build`); watching starts with it.
     if (s.instanceStatus !== 'built' && s.instanceStatus !== 'running') {
-      void s
-        .buildStopWatching()
-        .then(() =>
-          store.setState({
-            build: {
-              ...store.getState().build,
-              problem: 'not built yet: press b to build; the dev loop watches from then on',
-            },
-          }),
-        );
+      void s.buildStopWatching().then(() =>
+        store.setState({
+          build: {
+            ...store.getState().build,
+            problem: 'not built yet: press b to build; the dev loop watches from then on',
+          },
+        }),
+      );
       return;
     }
     // Not awaited: the first chokidar scan must not delay the first frame of the instance.

@@ -215,10 +215,6 @@ export function createLogsSlice(capacity = DEFAULT_CAPACITY): StateCreator<Studi
       publish({ filter: f, filterError: null, cursor });
       return true;
     };
-    const selectIndex = (i: number) => {
-      if (i < 0) return;
-      publish({ cursor: i, follow: i === buffer.length - 1 && get().logs.follow });
-    };
     const searchMatcher = () => {
       const { search, regex } = get().logs;
       try {

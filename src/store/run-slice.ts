@@ -140,10 +140,6 @@ function titleOf(path: string, args: string[]): string {
   return t.length > 24 ? t.slice(0, 23) + '…' : t;
 }
 
-function signalNumber(sig: NodeJS.Signals | number | null | undefined): number | null {
-  return typeof sig === 'number' && sig > 0 ? sig : null;
-}
-
 function backendFor(store: StudioStore, instanceDir: string, env: NodeJS.ProcessEnv, lines?: string[]) {
   const s = store.getState();
   const events: BackendEvents = {

@@ -1,8 +1,6 @@
 // Mutations of config texts for the fuzz test and the checker benchmark: bit flips, truncation,
 // wrong types, huge and negative numbers, deep nesting, multi-MB strings, stray comments/commas.
 import { parseTree, type Node } from 'jsonc-parser';
-import { rng } from './rng.ts';
-
 export { rng } from './rng.ts';
 
 function valueNodes(text: string): Node[] {

@@ -6,6 +6,7 @@ import { newInstance } from '../../src/core/instance/init.ts';
 import { RunCgroup, runCgroupName } from '../../src/core/sandbox/cgroup.ts';
 import { hasMuslGcc, installFixtures, type FixtureName } from './fixtures.ts';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test edits the parsed config freely
 export function makeInstance(names: FixtureName[], edit?: (cfg: Record<string, any>) => void): string {
   const dir = join(mkdtempSync(join(tmpdir(), 'occlum-host-')), 'inst');
   newInstance(dir);

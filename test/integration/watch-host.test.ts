@@ -197,6 +197,7 @@ test('watch --json: build, run, rebuild and rerun on a change, config failure wi
   const child = spawn(process.execPath, [CLI, 'watch', dir, '--json', '--run', '/bin/hello', 'one'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- NDJSON events of several shapes
   const events: Record<string, any>[] = [];
   let buf = '';
   let stderr = '';

@@ -15,6 +15,7 @@ function validate(schema: S, value: unknown, root: S = schema, path = '$'): stri
     const target = (schema.$ref as string)
       .replace('#/', '')
       .split('/')
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walks an arbitrary JSON schema
       .reduce((o: any, k) => o[k], root);
     const rest = { ...schema };
     delete rest.$ref;

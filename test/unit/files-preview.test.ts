@@ -102,7 +102,7 @@ test('readRange equals the same slice of readFile on an image, a merged view and
 
 test('the pager finds text lines as it pages, reads a bounded amount, and keeps hex windows', async () => {
   const text = Buffer.from(Array.from({ length: 5000 }, (_, i) => `${i}\tx\r\n`).join('') + 'last');
-  const { read, stats } = memReader(text);
+  const { read } = memReader(text);
   const p = new PreviewPager(read, text.length);
   await p.open();
   await p.fillText(0);

@@ -33,7 +33,7 @@ test(
 );
 
 test('multi-node files: node counts of the spec, and the native reader agrees', async () => {
-  let native: typeof import('../../src/core/securefs/index.ts') | null = null;
+  let native: typeof import('../../src/core/securefs/index.ts') | null;
   try {
     native = await import('../../src/core/securefs/index.ts');
     native.loadNative();

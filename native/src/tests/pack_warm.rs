@@ -278,6 +278,7 @@ fn structural_hints_and_shared_metadata_take_the_regular_path() {
     };
     hint(&[]);
     // Added, removed, hard-linked, a directory: the regular path (metadata replaced by rename).
+    #[allow(clippy::type_complexity)]
     let cases: Vec<(&str, Box<dyn Fn()>, Vec<&str>)> = vec![
         (
             "add",

@@ -383,7 +383,7 @@ fn mutated_files_never_panic_and_agree_with_the_whole_read_when_it_succeeds() {
             match rng.below(4) {
                 0 => b.truncate(rng.below(b.len() + 1)),
                 1 => b.truncate(NODE * rng.below(b.len() / NODE + 1)),
-                2 => b.extend(std::iter::repeat(0x33).take(NODE * (1 + rng.below(3)))),
+                2 => b.extend(std::iter::repeat_n(0x33, NODE * (1 + rng.below(3)))),
                 _ => {
                     for _ in 0..1 + rng.below(6) {
                         let i = rng.below(b.len());

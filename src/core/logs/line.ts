@@ -19,7 +19,6 @@ const PAL_LOCATION = / *\(line (\d+), file ([^)]+)\)$/;
 // env_logger: [2023-09-13T09:55:15Z INFO  copy_bom::util] msg   (and the pre-0.5 `INFO:target: msg`)
 const ENV_LOGGER =
   /^\[(\d{4}-\d\d-\d\d[T ][0-9:.]+(?:Z|[+-]\d\d:?\d\d)?) +(ERROR|WARN|INFO|DEBUG|TRACE) +([^\]\s]+)\] ?(.*)$/;
-const ENV_LOGGER_OLD = /^(ERROR|WARN|INFO|DEBUG|TRACE):([A-Za-z_][\w:]*): (.*)$/;
 const LIBOS_LOCATION = / *\[line = (\d+), file = ([^\]]+)\]$/;
 const ERRNO = /\b(E[A-Z0-9]{1,15}) \(#(\d+), ([^)]*)\)/;
 const ERRNO_NAME = /\b(E[A-Z][A-Z0-9]{1,14})\b/g;

@@ -50,6 +50,7 @@ export function compileUserRegex(pattern: string): UserRegex {
   }
   let linear = true;
   try {
+    // eslint-disable-next-line no-invalid-regexp -- V8's linear engine flag (--enable-experimental-regexp_engine)
     new RegExp(pattern, 'l');
   } catch {
     linear = false;

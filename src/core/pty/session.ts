@@ -197,7 +197,7 @@ export class PtySession {
         : spawnWithPipes(command.file, command.args, { cwd, env: termEnv });
     } catch (err) {
       this.term.dispose();
-      throw new Error(`could not start ${command.file}: ${(err as Error).message}`);
+      throw new Error(`could not start ${command.file}: ${(err as Error).message}`, { cause: err });
     }
     this.pid = this.proc.pid;
     this.proc.onData((d) => {

@@ -66,7 +66,7 @@ export function mrsignerFromPem(pem: string, where = 'sign key'): Uint8Array {
     const pub = pem.includes('PRIVATE KEY') ? createPublicKey(createPrivateKey(pem)) : createPublicKey(pem);
     jwk = pub.export({ format: 'jwk' }) as { n?: string };
   } catch (err) {
-    throw new Error(`${where}: not a PEM RSA key (${(err as Error).message})`);
+    throw new Error(`${where}: not a PEM RSA key (${(err as Error).message})`, { cause: err });
   }
   if (!jwk.n) throw new Error(`${where}: not an RSA key (SGX signing keys are RSA-3072)`);
   const be = Buffer.from(jwk.n, 'base64url');

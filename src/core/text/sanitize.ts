@@ -6,9 +6,7 @@
 
 // C0 controls, DEL, C1 controls, and the Unicode format/separator characters that reorder or
 // hide text (bidi overrides and isolates, zero-width joiners, line/paragraph separators, BOM).
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/;
-// eslint-disable-next-line no-control-regex
 const UNSAFE_G = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
 // Lone surrogates (from a malformed file name decoded as UTF-16) print as U+FFFD in some
 // terminals and break width arithmetic in others.

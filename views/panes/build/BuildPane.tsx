@@ -47,7 +47,7 @@ export function BuildPane() {
 
   useEffect(() => {
     store.getState().buildSetViewHeight(outputHeight);
-  }, [outputHeight]);
+  }, [outputHeight, store]);
 
   return (
     <Box flexDirection="column" width={cols}>

@@ -35,10 +35,10 @@ export function FilesPane() {
   useEffect(() => {
     const s = store.getState();
     if (s.files.status === 'ready' || s.files.status === 'error') void s.filesOpen(true);
-  }, []);
+  }, [store]);
   useEffect(() => {
     if (f.status === 'closed') void store.getState().filesOpen();
-  }, [f.status, instanceDir]);
+  }, [f.status, instanceDir, store]);
 
   const cols = stdout.columns || 80;
   const height = Math.max(6, (stdout.rows || 24) - CHROME - (f.note ? 1 : 0) - (f.extracting ? 1 : 0));

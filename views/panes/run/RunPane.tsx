@@ -244,6 +244,7 @@ export function RunPane() {
   const size = paneTerminalSize(columns, rows);
   useEffect(() => {
     store.getState().runResize(size);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- size is rebuilt each render; its numbers are the deps
   }, [size.cols, size.rows, store]);
   useForwarding(forwarding);
   return (
