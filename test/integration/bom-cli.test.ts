@@ -33,7 +33,7 @@ test("copy_bom's flags; base.yaml from the studio's template dir; --dry-run, --j
   const j = JSON.parse(r.stdout);
   assert.equal(j.ok, true);
   assert.equal(j.boms.length, 2);
-  assert.match(j.boms[1], /templates\/bom\/base\.yaml$/);
+  assert.match(j.boms[1], /bom-templates\/base\.yaml$/);
   assert.deepEqual(readdirSync(join(ws, 'inst', 'image')).sort(), [
     'bin',
     'dev',
