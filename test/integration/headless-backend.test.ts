@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { runCli, type CliResult } from '../helpers/cli.ts';
 import { findServerProcesses } from '../../src/core/detect/processes.ts';
 import { ROOT_ENV } from '../../src/core/detect/occlum-install.ts';
+import { newInstance } from '../../src/core/instance/init.ts';
 import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../helpers/occlum.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'headless-backend-'));
@@ -261,12 +262,16 @@ describe('--backend host while an Occlum install is found', { concurrency: false
 });
 
 describe('--backend occlum without an install', { skip: REAL_OCCLUM && 'a real Occlum is installed here' }, () => {
+  // An instance of its own: the ones above are made by Occlum's script, which a clone may lack.
+  const bare = join(tmp, 'bare-inst');
+  before(() => newInstance(bare));
+
   test('every lifecycle command fails with exit 2 and the fix', () => {
     for (const args of [
-      ['build', '-C', inst],
-      ['run', '-C', inst, '/bin/hello'],
-      ['status', '-C', inst],
-      ['start', '-C', inst],
+      ['build', '-C', bare],
+      ['run', '-C', bare, '/bin/hello'],
+      ['status', '-C', bare],
+      ['start', '-C', bare],
       ['init', join(tmp, 'x')],
     ]) {
       const [name, ...rest] = args;
@@ -278,7 +283,7 @@ describe('--backend occlum without an install', { skip: REAL_OCCLUM && 'a real O
   });
 
   test('a misspelt backend is a usage error', () => {
-    const r = runCli(['status', '--backend', 'ocelot', '-C', inst], { cwd: tmp, env: noOcclumEnv });
+    const r = runCli(['status', '--backend', 'ocelot', '-C', bare], { cwd: tmp, env: noOcclumEnv });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /unknown backend "ocelot"/);
   });
