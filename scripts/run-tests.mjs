@@ -72,6 +72,7 @@ const r = spawnSync(
     '--import',
     'tsx',
     '--test',
+    '--test-timeout=600000', // a hung test fails after 10 min instead of holding CI to its limit
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     '--test-reporter=tap',

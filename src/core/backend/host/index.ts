@@ -265,6 +265,17 @@ export class HostBackend implements Backend {
         done = true;
         resolve(prep.finish(code, sig));
       });
+      // 'close' waits for the output pipes; a process left behind in the sandbox can hold them
+      // open. A moment after the launcher's own exit, its end is reported anyway.
+      child.on('exit', (code, sig) => {
+        setTimeout(() => {
+          if (done) return;
+          done = true;
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          resolve(prep.finish(code, sig));
+        }, 300).unref();
+      });
       this.lastChild = child;
     });
   }
