@@ -32,13 +32,14 @@ function until(
   on: (listener: () => void) => () => void,
   cond: () => boolean,
   what: string,
+  detail?: () => string,
   ms = 60_000,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     if (cond()) return resolve();
     const timer = setTimeout(() => {
       off();
-      reject(new Error(`timed out waiting for ${what}`));
+      reject(new Error(`timed out waiting for ${what}${detail ? `\n${detail()}` : ''}`));
     }, ms);
     const off = on(() => {
       if (!cond()) return;
@@ -83,13 +84,19 @@ test(
     let output = '';
     q.on('build-end', (r) => builds.push(r));
     q.on('run-output', ({ chunk }) => (output += chunk));
+    // What a timeout reports: each build's trigger, outcome and output, and the programs' output.
+    const detail = () =>
+      builds
+        .map((b) => `build ${b.trigger} ${b.outcome}: ${b.output.map((l) => `[${l.stream}] ${l.text}`).join('\n  ')}`)
+        .concat(`run output: ${JSON.stringify(output)}`)
+        .join('\n');
     const onQueue = (ev: 'build-end' | 'run-output') => (l: () => void) => {
       q.on(ev, l);
       return () => q.off(ev, l);
     };
     try {
       q.buildNow('initial');
-      await until(onQueue('build-end'), () => builds.length === 1, 'the first build');
+      await until(onQueue('build-end'), () => builds.length === 1, 'the first build', detail);
       assert.equal(builds[0]!.outcome, 'ok', builds[0]!.output.map((l) => l.text).join('\n'));
       const bomLines = builds[0]!.output.filter((l) => l.stream === 'bom').map((l) => l.text);
       assert.ok(
@@ -101,10 +108,15 @@ test(
         bomLines.join('\n'),
       );
       await q.run({ path: '/bin/hello_world', args: [] });
-      await until(onQueue('run-output'), () => output.includes('v1 runs=1'), 'the first run');
+      await until(onQueue('run-output'), () => output.includes('v1 runs=1'), 'the first run', detail);
 
       writeFileSync(join(ws, 'hello.c'), program('v2'));
-      await until(onQueue('run-output'), () => output.includes('v2 runs=2'), 'the rerun of the new program, run/ kept');
+      await until(
+        onQueue('run-output'),
+        () => output.includes('v2 runs=2'),
+        'the rerun of the new program, run/ kept',
+        detail,
+      );
       const rebuilt = builds.find((b) => b.trigger === 'change' && b.outcome === 'ok')!;
       assert.ok(rebuilt.prebuildRan);
       assert.ok(rebuilt.output.some((l) => l.stream === 'bom' && /update \/bin\/hello_world/.test(l.text)));
@@ -119,6 +131,7 @@ test(
         onQueue('build-end'),
         () => builds.length > before && builds.at(-1)!.outcome !== 'running',
         'the failed build',
+        detail,
       );
       const failed = builds.at(-1)!;
       assert.equal(failed.outcome, 'failed');

@@ -101,6 +101,7 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
     const left = old.take();
     await old.close();
     if (left) this.queue.onChanges(left);
+    next.adopt(old);
   }
 }
 

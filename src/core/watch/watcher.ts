@@ -141,6 +141,24 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     return this.released(this.acc.take());
   }
 
+  /**
+   * Takes over a previous watcher's last reported state for the paths both watch, then checks
+   * the disk: a change that landed while one watcher closed and the other scanned (its event
+   * still in the old one's pipeline, already in the new one's first scan) is reported, not lost.
+   */
+  adopt(prev: Watcher): void {
+    if (!this.view || !prev.view) return;
+    const old = prev.view;
+    for (const p of [...this.view.keys()]) {
+      if (prev.scope.classify(p) === null) continue;
+      const sig = old.get(p);
+      if (sig === undefined) this.view.delete(p);
+      else this.view.set(p, sig);
+    }
+    for (const [p, sig] of old) if (this.scope.classify(p) !== null && !this.view.has(p)) this.view.set(p, sig);
+    this.reconcile();
+  }
+
   /** Takes what accumulated without waiting. */
   take(): ChangeSet | null {
     return this.released(this.acc.take());
