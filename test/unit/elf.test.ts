@@ -103,6 +103,7 @@ test('scripts: interpreter must be an ELF in the image, not on /host, no #! argu
   writeFileSync(join(img, 'bin/host.sh'), '#!/host/usr/bin/python3\n', { mode: 0o755 });
   writeFileSync(join(img, 'bin/args.sh'), '#!/bin/hello -x\n', { mode: 0o755 });
   assert.deepEqual(preflightFile(img, '/bin/ok.sh').problems, []);
+  assert.equal(preflightFile(img, '/bin/ok.sh').libc, 'musl', "a script has its interpreter's libc");
   assert.equal(preflightFile(img, '/bin/missing.sh').problems[0].code, 'script-interp-missing');
   assert.ok(preflightFile(img, '/bin/host.sh').problems.some((p) => p.code === 'script-interp-hostfs'));
   assert.equal(preflightFile(img, '/bin/args.sh').problems[0].code, 'script-interp-args');

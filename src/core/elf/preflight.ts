@@ -36,6 +36,7 @@ export interface PreflightProblem {
 export interface PreflightResult {
   path: string;
   kind: 'elf' | 'script' | 'other' | 'missing';
+  /** For a script, its interpreter's. */
   libc?: Libc;
   interp?: string | null;
   /** How an ELF program is linked, e.g. "dynamic PIE, musl", "Go runtime, PIE, no libc". */
@@ -223,6 +224,8 @@ export function preflightFile(imageRoot: string, innerPath: string, depth = 0): 
       );
     } else if (depth === 0) {
       const sub = preflightFile(imageRoot, interp, depth + 1);
+      // The script runs as its interpreter: a glibc interpreter needs Occlum's glibc path set.
+      if (sub.libc) res.libc = sub.libc;
       for (const p of sub.problems) {
         if (p.code === 'missing') {
           problems.push(
