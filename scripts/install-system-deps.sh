@@ -5,13 +5,15 @@
 # for Occlum's own `occlum` script and makefile on the stand-in install (scripts/occlum-standin.mjs):
 # jq, make, binutils (objcopy), rsync, procps (pgrep/pkill), util-linux (lscpu, setpriv), tzdata
 # (/etc/localtime, which `occlum init` copies), musl (/lib/ld-musl-x86_64.so.1), attr (getfattr: opaque
-# directories of the sandbox's run layer); for Occlum's demos run as tests (test/integration/bom-demos.test.ts,
-# Debian's programs standing in for the demos' downloads): g++, bash, busybox, fish, redis-server,
-# libsqlite3-dev, and the rust demo's crates librust-{libc,memmap,cc}-dev; with OCCLUM_STUDIO_DEMOS_GO=1
-# also the Go demo's golang-go and gin (about 450 MB installed, so opt-in).
+# directories of the sandbox's run layer). For Occlum's demos run as tests (test/integration/bom-demos.test.ts),
+# Debian's programs standing in for what the demos download: g++, bash, busybox, fish, redis-server,
+# redis-tools (redis-benchmark), libsqlite3-dev, the rust demo's crates librust-{libc,memmap,cc}-dev
+# (18 packages, 42 MB installed); with OCCLUM_STUDIO_DEMOS_GO=1 also the Go demo's golang-go and gin
+# (540 MB installed, so opt-in).
 set -euo pipefail
 PACKAGES="bubblewrap musl-tools gcc libssl-dev pkg-config tmux jq make binutils rsync procps util-linux tzdata musl attr"
-PACKAGES="$PACKAGES g++ bash busybox fish redis-server libsqlite3-dev librust-libc-dev librust-memmap-dev librust-cc-dev"
+PACKAGES="$PACKAGES g++ bash busybox fish redis-server redis-tools libsqlite3-dev"
+PACKAGES="$PACKAGES librust-libc-dev librust-memmap-dev librust-cc-dev"
 [ "${OCCLUM_STUDIO_DEMOS_GO:-}" = 1 ] && PACKAGES="$PACKAGES golang-go golang-github-gin-gonic-gin-dev"
 command -v cargo >/dev/null 2>&1 || PACKAGES="$PACKAGES cargo"
 # `npm run lint` checks native/ with rustfmt and clippy: Debian's, where the toolchain has none.

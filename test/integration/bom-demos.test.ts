@@ -9,7 +9,7 @@
 // under CI=true that is a failure (scripts/install-system-deps.sh installs them all).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   cpSync,
@@ -25,9 +25,12 @@ import {
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { runCli } from '../helpers/cli.ts';
 import { CLI, needsCorpus, SHARED } from '../helpers/paths.ts';
 import { waitFor } from '../helpers/wait.ts';
+
+const execFileP = promisify(execFile);
 
 const DEMOS = join(SHARED, 'reference', 'occlum-0.31.0', 'demos');
 const GLIBC_LIB = '/opt/occlum/glibc/lib';
@@ -380,7 +383,10 @@ const demos: Demo[] = [
     name: "redis (redis_glibc.yaml: Debian's redis at /usr/local/redis/bin; PING over TCP)",
     dir: 'redis',
     bom: 'redis_glibc.yaml',
-    needs: [['redis-server', 'redis-server']],
+    needs: [
+      ['redis-server', 'redis-server'],
+      ['redis-benchmark', 'redis-tools'],
+    ],
     build: (ws) => {
       const bin = join(ws, 'usr-local-redis', 'bin');
       mkdirSync(bin, { recursive: true });
@@ -408,6 +414,11 @@ const demos: Demo[] = [
       try {
         assert.equal(await ask(port, 'PING\r\n', /\r\n/), '+PONG\r\n');
         assert.equal(await ask(port, 'SET demo occlum\r\nGET demo\r\n', /occlum\r\n/), '+OK\r\n$6\r\nocclum\r\n');
+        // benchmark.sh: the host's redis-benchmark against the server
+        const bench = await execFileP('redis-benchmark', ['-p', String(port), '-n', '1000', '-q'], {
+          encoding: 'utf8',
+        });
+        assert.match(bench.stdout, /^ *MSET \(10 keys\): [\d.]+ requests per second/m);
       } finally {
         await server.stop();
       }
