@@ -26,7 +26,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { runCli } from '../helpers/cli.ts';
+import { ensureBuilt, runCli } from '../helpers/cli.ts';
 import { CLI, needsCorpus, SHARED } from '../helpers/paths.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -125,6 +125,7 @@ function bomCopy(
   const args = ['bom', 'copy', '-f', `../${bom}`, '--root', 'image', ...extra];
   const wrap = bomCopyArgs(binds);
   if (!wrap) return runCli(args, { cwd: inst, env });
+  ensureBuilt();
   const r = spawnSync(wrap[0]!, [...wrap.slice(1), ...args], {
     cwd: inst,
     encoding: 'utf8',
