@@ -1,6 +1,8 @@
-// Overhead of `size` (cgroup + /proc sampling) against a plain host-backend `run` of the same
-// program, measured in the same run with the two interleaved: a CPU-bound program and one that
-// allocates and frees in a loop. Goal: size ≤ 1.05x run (wall time, median).
+// Overhead of `size` (cgroup counters + adaptive /proc sampling) against a plain host-backend
+// `run` of the same program, measured in the same run with the two interleaved: a CPU-bound
+// program and one that allocates and frees in a loop. Goal: size ≤ 1.05x run (wall time,
+// median). The load average is printed with each series: on a shared machine it decides the noise.
+import { loadavg } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +12,7 @@ import { makeInstance } from '../helpers/host-instance.ts';
 import { ROOT } from '../helpers/paths.ts';
 import { median, report } from './helpers.ts';
 
-const PAIRS = 7;
+const PAIRS = 9;
 
 const dir = makeInstance([]);
 for (const name of ['spin', 'churn']) {
@@ -45,7 +47,9 @@ for (const [label, path, args] of [
   const run: number[] = [];
   const size: number[] = [];
   const cpu: number[] = [];
+  const ratios: number[] = [];
   let samples = 0;
+  const loadBefore = loadavg()[0]!;
   for (let i = 0; i < PAIRS; i++) {
     // Alternate the order so drift in machine load hits both alike.
     if (i % 2) run.push(await timeRun(path, [...args]));
@@ -54,10 +58,13 @@ for (const [label, path, args] of [
     cpu.push(s.cpu);
     samples = s.samples;
     if (!(i % 2)) run.push(await timeRun(path, [...args]));
+    ratios.push(s.ms / run.at(-1)!);
   }
-  console.log(`-- ${label}, ${PAIRS} pairs`);
+  const load = `load average ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)} (2 cores)`;
+  console.log(`-- ${label}, ${PAIRS} pairs, ${load}`);
   const base = { name: 'plain run', value: median(run) };
   report('plain run (host backend)', median(run), 'ms');
   report('size (cgroup + /proc sampling)', median(size), 'ms', base, '≤ 1.05x');
+  console.log(`  median of the per-pair ratios: ${median(ratios).toFixed(2)}x`);
   report(`  sampler CPU (${samples} samples)`, median(cpu), 'ms');
 }

@@ -81,8 +81,14 @@ test('size reports the measurement in words and refuses bad input clearly', { sk
   assert.equal(runCli(['build'], { cwd: dir }).status, 0);
   const s = runCli(['size', '-C', dir, '/bin/threads', '10'], {});
   assert.equal(s.status, 0, s.stderr);
-  assert.match(s.stdout, /threads at once {4}11 \(cgroup pids\.peak\)/);
-  assert.match(s.stdout, /measurement {8}\d+ samples every 10 ms, [\d.]+ ms CPU/);
+  assert.match(s.stdout, /threads at once {4}11 \(cgroup v[12] pids\.peak\)/);
+  assert.match(s.stdout, /measurement {8}\d+ samples every 10–160 ms \(adaptive\), [\d.]+ ms CPU/);
+  // Each figure names its source: a kernel counter where the machine keeps one, else sampling.
+  assert.match(
+    s.stdout,
+    /peak resident .*\((cgroup v1 memory\.max_usage_in_bytes|cgroup v2 memory\.peak), whole tree\)/,
+  );
+  assert.match(s.stdout, /tree at exit .*\(cgroup v[12] cpu(acct)?\.stat \+ v[12] memory\.stat\)/);
   assert.match(s.stdout, /^~ resource_limits\.user_space_size = "\d+MB" \(was 300MB\): .* TOO LARGE: a non-EDMM/m);
   const failed = runCli(['size', '/bin/hello', 'exit=3'], { cwd: dir });
   assert.equal(failed.status, 1);

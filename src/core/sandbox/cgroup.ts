@@ -15,6 +15,8 @@ interface Hierarchy {
   version: 1 | 2;
   /** Directory of this process's own cgroup in that hierarchy: new groups are made under it. */
   base: string;
+  /** Where the hierarchy is mounted. */
+  root: string;
 }
 
 /** Mount points of cgroup hierarchies and this process's place in each. */
@@ -45,7 +47,7 @@ function findHierarchies(): Partial<Record<Controller, Hierarchy>> {
       for (const c of CONTROLLERS) {
         if (!opts.includes(c) || out[c]) continue;
         const key = [...paths.keys()].find((k) => k.split(',').includes(c));
-        if (key !== undefined) out[c] = { version: 1, base: join(mountPoint, paths.get(key)!) };
+        if (key !== undefined) out[c] = { version: 1, base: join(mountPoint, paths.get(key)!), root: mountPoint };
       }
     } else if (fstype === 'cgroup2') {
       const rel = paths.get('');
@@ -57,7 +59,9 @@ function findHierarchies(): Partial<Record<Controller, Hierarchy>> {
       } catch {
         continue;
       }
-      for (const c of CONTROLLERS) if (!out[c] && controllers.includes(V2_NAME[c])) out[c] = { version: 2, base };
+      for (const c of CONTROLLERS) {
+        if (!out[c] && controllers.includes(V2_NAME[c])) out[c] = { version: 2, base, root: mountPoint };
+      }
     }
   }
   return out;
@@ -85,6 +89,12 @@ const FILES = {
 const probeFile = (c: Controller, v: 1 | 2): string =>
   c === 'pids' ? FILES[v].pidsMax : c === 'memory' ? FILES[v].memMax : FILES[v].cpu;
 
+/** A kernel-kept counter's value and the file it came from. */
+export interface Peak {
+  value: number;
+  source: string;
+}
+
 /** What the tree used in all, from its group: like an exit rusage, but over every process. */
 export interface TreeUsage {
   userMs: number | null;
@@ -110,26 +120,77 @@ function statFile(file: string): Map<string, number> {
 const PREFIX = 'occlum-studio-';
 let serial = 0;
 
-/** A fresh group name: the studio's pid (for the sweep) and a counter. */
-export function runCgroupName(): string {
-  return `${PREFIX}${process.pid}-${++serial}`;
+/** A fresh group name: the studio's pid (for the sweep) and a counter, or `tag`. */
+export function runCgroupName(tag?: string): string {
+  return `${PREFIX}${process.pid}-${tag ?? ++serial}`;
 }
 
-/** Removes groups left by studio processes that died before cleaning up (empty ones only). */
-function sweep(base: string): void {
-  let names: string[];
+/** Whether `name` is one runCgroupName() made (a name read from a file is checked with this). */
+export function isRunCgroupName(name: unknown): name is string {
+  return typeof name === 'string' && /^occlum-studio-\d+-(\d+|[a-z]+)$/.test(name);
+}
+
+/** Subgroups of `dir` that the studio made. */
+function studioGroups(dir: string): string[] {
   try {
-    names = readdirSync(base).filter((n) => n.startsWith(PREFIX));
+    return readdirSync(dir).filter((n) => n.startsWith(PREFIX));
   } catch {
-    return;
+    return [];
   }
-  for (const n of names) {
+}
+
+/**
+ * Removes groups left by studio processes that died before cleaning up (empty ones only), and
+ * their subgroups first: a server's group outlives the `start` that made it.
+ */
+function sweep(base: string): void {
+  for (const n of studioGroups(base)) {
     const owner = Number(n.slice(PREFIX.length).split('-')[0]);
     if (!Number.isInteger(owner) || existsSync(`/proc/${owner}`)) continue;
+    sweep(join(base, n));
     try {
       rmdirSync(join(base, n));
     } catch {
       /* still holds processes */
+    }
+  }
+}
+
+/** A group named `name` anywhere in a hierarchy (breadth first, a bounded walk). */
+function findGroup(root: string, name: string): string | null {
+  let level = [root];
+  let seen = 0;
+  for (let depth = 0; depth < 6 && level.length > 0 && seen < 5000; depth++) {
+    const next: string[] = [];
+    for (const dir of level) {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const e of entries) {
+        if (!e.isDirectory()) continue;
+        if (e.name === name) return join(dir, name);
+        next.push(join(dir, e.name));
+        seen++;
+      }
+    }
+    level = next;
+  }
+  return null;
+}
+
+/** rmdir of a group, retried briefly while exiting tasks are torn down (EBUSY). */
+function removeDir(dir: string): void {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let tries = 0; tries < 40; tries++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY') return;
+      Atomics.wait(pause, 0, 0, 5);
     }
   }
 }
@@ -168,12 +229,18 @@ export class RunCgroup {
     return new RunCgroup(dirs);
   }
 
-  /** Opens an existing group by name (a server's, from its exec). */
+  /**
+   * Opens an existing group by name (a server's, from its exec and stop): under this process's
+   * own cgroup, or, when the server was started from another one (a shell in another session),
+   * found in the hierarchy.
+   */
   static open(name: string): RunCgroup {
     const dirs: Partial<Record<Controller, { dir: string; version: 1 | 2 }>> = {};
     for (const c of CONTROLLERS) {
       const h = hierarchies()[c];
-      if (h && existsSync(join(h.base, name))) dirs[c] = { dir: join(h.base, name), version: h.version };
+      if (!h) continue;
+      const dir = existsSync(join(h.base, name)) ? join(h.base, name) : findGroup(h.root, name);
+      if (dir) dirs[c] = { dir, version: h.version };
     }
     return new RunCgroup(dirs);
   }
@@ -199,19 +266,34 @@ export class RunCgroup {
     return d ? this.write(join(d.dir, FILES[d.version].memMax), String(bytes)) : false;
   }
 
-  /** Kernel-kept high-water marks: tasks at once, and bytes charged at once. */
-  peaks(): { tasks: number | null; memory: number | null } {
-    const read = (c: Controller, file: 'pidsPeak' | 'memPeak') => {
+  /**
+   * Kernel-kept high-water marks: tasks at once, and bytes charged at once, each with the file
+   * it came from ("cgroup v1 pids.peak"); null where the machine keeps no such counter.
+   */
+  peaks(): { tasks: Peak | null; memory: Peak | null } {
+    const read = (c: Controller, file: 'pidsPeak' | 'memPeak'): Peak | null => {
       const d = this.dirs[c];
       if (!d) return null;
+      const name = FILES[d.version][file];
       try {
-        const n = Number(readFileSync(join(d.dir, FILES[d.version][file]), 'utf8').trim());
-        return Number.isFinite(n) ? n : null;
+        const n = Number(readFileSync(join(d.dir, name), 'utf8').trim());
+        return Number.isFinite(n) ? { value: n, source: `cgroup v${d.version} ${name}` } : null;
       } catch {
         return null;
       }
     };
     return { tasks: read('pids', 'pidsPeak'), memory: read('memory', 'memPeak') };
+  }
+
+  /** Where usage() reads from, in words (null without a cpuacct or memory group). */
+  usageSource(): string | null {
+    const cpu = this.dirs.cpuacct;
+    const mem = this.dirs.memory;
+    const files = [
+      ...(cpu ? [`v${cpu.version} ${FILES[cpu.version].cpu}`] : []),
+      ...(mem ? [`v${mem.version} memory.stat`] : []),
+    ];
+    return files.length ? `cgroup ${files.join(' + ')}` : null;
   }
 
   /** Limits the group hit: task creations refused at pids.max, processes killed by the memory cap. */
@@ -227,7 +309,10 @@ export class RunCgroup {
       }
     };
     const memFile = this.dirs.memory?.version === 2 ? 'memory.events' : 'memory.oom_control';
-    return { tasksRefused: count('pids', 'pids.events', 'max'), oomKills: count('memory', memFile, 'oom_kill') };
+    // A refusal is counted in the forking task's group (v1), or in the limiting one and, as
+    // pids.events.local, in the forking one (v2 since Linux 6.12): a subgroup reads both.
+    const refused = Math.max(count('pids', 'pids.events', 'max'), count('pids', 'pids.events.local', 'max'));
+    return { tasksRefused: refused, oomKills: count('memory', memFile, 'oom_kill') };
   }
 
   /** CPU time and page faults of every process the group ever held (read after the run). */
@@ -265,18 +350,44 @@ export class RunCgroup {
    * to the next run's sweep.
    */
   remove(): void {
-    const pause = new Int32Array(new SharedArrayBuffer(4));
-    for (const d of new Set(Object.values(this.dirs).map((x) => x.dir))) {
-      for (let tries = 0; tries < 40; tries++) {
-        try {
-          rmdirSync(d);
-          break;
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EBUSY') break;
-          Atomics.wait(pause, 0, 0, 5);
-        }
+    const rm = (dir: string): void => {
+      for (const n of studioGroups(dir)) rm(join(dir, n));
+      removeDir(dir);
+    };
+    for (const d of new Set(Object.values(this.dirs).map((x) => x.dir))) rm(d);
+  }
+
+  /**
+   * A subgroup in each of this group's hierarchies: this group's limits count its tasks too
+   * (both controllers are hierarchical). v2 needs the controllers in this group's subtree_control,
+   * which is why a group with subgroups must hold no processes itself.
+   */
+  child(name: string): RunCgroup {
+    const dirs: Partial<Record<Controller, { dir: string; version: 1 | 2 }>> = {};
+    for (const c of CONTROLLERS) {
+      const d = this.dirs[c];
+      if (!d) continue;
+      try {
+        if (d.version === 2) this.write(join(d.dir, 'cgroup.subtree_control'), `+${V2_NAME[c]}`);
+        mkdirSync(join(d.dir, name), { recursive: true });
+        if (existsSync(join(d.dir, name, probeFile(c, d.version))))
+          dirs[c] = { dir: join(d.dir, name), version: d.version };
+      } catch {
+        /* not allowed here: that controller is not used */
       }
     }
+    return new RunCgroup(dirs);
+  }
+
+  /** Removes subgroups left by studio processes that died before cleaning up. */
+  sweepChildren(): void {
+    for (const d of new Set(Object.values(this.dirs).map((x) => x.dir))) sweep(d);
+  }
+
+  /** Names of the studio's subgroups (as made by child()). */
+  children(): string[] {
+    const d = this.dirs.pids ?? this.dirs.memory;
+    return d ? studioGroups(d.dir) : [];
   }
 
   private write(file: string, value: string): boolean {

@@ -3,7 +3,7 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import type { HostBackend } from '../backend/host/index.ts';
 import { RUN_LAUNCHER_TASKS } from '../sandbox/tree-limits.ts';
-import { TreeSampler, treeOf } from './sampler.ts';
+import { MAX_BACKOFF, TreeSampler, treeOf } from './sampler.ts';
 import type { Measurement } from './types.ts';
 
 export interface MeasureOptions {
@@ -41,28 +41,38 @@ export async function measureRun(
   // Read before finish(), which removes the group.
   const usage = cg?.usage() ?? null;
   const status = prep.finish(exit.code, exit.signal).status;
+  const sampledRss = 'sampled /proc VmRSS sum';
+  const sampledThreads = 'sampled /proc Threads sum';
   const maxOf = (f: (p: (typeof s.processes)[number]) => number) => s.processes.reduce((m, p) => Math.max(m, f(p)), 0);
   // pids.peak also counted the launcher's tasks; it is exact where sampling can miss a burst.
-  const cgThreads = peaks.tasks !== null ? Math.max(0, peaks.tasks - RUN_LAUNCHER_TASKS) : null;
+  const cgThreads = peaks.tasks !== null ? Math.max(0, peaks.tasks.value - RUN_LAUNCHER_TASKS) : null;
+  const cgRss = peaks.memory?.value ?? null;
   return {
     command: [path, ...args],
     status,
     runMs,
-    peakRss: Math.max(s.peakTreeRss, peaks.memory ?? 0),
-    peakRssSource: peaks.memory !== null && peaks.memory >= s.peakTreeRss ? 'cgroup' : 'sampled',
+    peakRss: Math.max(s.peakTreeRss, cgRss ?? 0),
+    peakRssSource: cgRss !== null && cgRss >= s.peakTreeRss ? peaks.memory!.source : sampledRss,
     peakVm: s.peakTreeVm,
     maxProcessVm: maxOf((p) => p.vmPeak),
     heapGrowth: maxOf((p) => p.heap),
     stackPeak: maxOf((p) => p.stack),
     largestMapping: maxOf((p) => p.largestMapping),
     threadsPeak: Math.max(cgThreads ?? 0, s.peakTreeThreads),
-    threadsSource: cgThreads !== null && cgThreads >= s.peakTreeThreads ? 'cgroup' : 'sampled',
+    threadsSource: cgThreads !== null && cgThreads >= s.peakTreeThreads ? peaks.tasks!.source : sampledThreads,
     processes: s.processes.length,
     processesPeak: s.peakConcurrentProcesses,
     openFilesPeak: s.peakTreeOpenFiles,
     processPeaks: s.processes.map(({ vmPeak, heap, stack }) => ({ vmPeak, heap, stack })),
     frontier: s.frontier,
     usage,
-    overhead: { samples: s.samples, intervalMs, samplerCpuMs: s.cpuMs, share: runMs > 0 ? s.cpuMs / runMs : 0 },
+    usageSource: cg?.usageSource() ?? null,
+    overhead: {
+      samples: s.samples,
+      intervalMs,
+      maxIntervalMs: intervalMs * MAX_BACKOFF,
+      samplerCpuMs: s.cpuMs,
+      share: runMs > 0 ? s.cpuMs / runMs : 0,
+    },
   };
 }

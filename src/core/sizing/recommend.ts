@@ -283,7 +283,7 @@ function threadsField(cfg: Config, m: Measurement, edmm: boolean): FieldRecommen
     value: rec,
     bytes: null,
     current: v === undefined ? null : (v as number),
-    measured: `${need} thread(s) of all processes at once (${m.threadsSource === 'cgroup' ? 'pids.peak' : 'sampled'})`,
+    measured: `${need} thread(s) of all processes at once (${m.threadsSource})`,
     margin: `×${THREAD_MARGIN}, at least 2 spare`,
     reason: 'one TCS per LibOS thread, over all processes together',
     verdict,

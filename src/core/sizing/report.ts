@@ -5,18 +5,20 @@ const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
 
 export function formatMeasurement(m: Measurement): string[] {
   const o = m.overhead;
+  const every = `every ${o.intervalMs}–${o.maxIntervalMs} ms (adaptive)`;
   return [
     `run time           ${(m.runMs / 1000).toFixed(2)} s, exit status ${m.status}`,
-    `peak resident      ${mb(m.peakRss)} (${m.peakRssSource === 'cgroup' ? 'cgroup peak, whole tree' : 'sampled sum'})`,
-    `peak mapped        ${mb(m.peakVm)} (sampled sum); largest process ${mb(m.maxProcessVm)}`,
-    `heap (brk) growth  ${mb(m.heapGrowth)}`,
-    `main stack peak    ${mb(m.stackPeak)}`,
-    `largest mapping    ${mb(m.largestMapping)}`,
-    `threads at once    ${m.threadsPeak} (${m.threadsSource === 'cgroup' ? 'cgroup pids.peak' : 'sampled'})`,
-    `processes          ${m.processes} seen, ${m.processesPeak} at once`,
-    `open files at once ${m.openFilesPeak}`,
+    `peak resident      ${mb(m.peakRss)} (${m.peakRssSource}, whole tree)`,
+    `peak mapped        ${mb(m.peakVm)} (sampled /proc VmSize sum); largest process ${mb(m.maxProcessVm)} ` +
+      '(kernel VmPeak, sampled)',
+    `heap (brk) growth  ${mb(m.heapGrowth)} (sampled /proc maps [heap])`,
+    `main stack peak    ${mb(m.stackPeak)} (sampled /proc VmStk)`,
+    `largest mapping    ${mb(m.largestMapping)} (sampled /proc maps)`,
+    `threads at once    ${m.threadsPeak} (${m.threadsSource})`,
+    `processes          ${m.processes} seen, ${m.processesPeak} at once (sampled)`,
+    `open files at once ${m.openFilesPeak} (sampled /proc fd)`,
     `tree at exit       ${usageLine(m)}`,
-    `measurement        ${o.samples} samples every ${o.intervalMs} ms, ` +
+    `measurement        ${o.samples} samples ${every}, ` +
       `${o.samplerCpuMs.toFixed(1)} ms CPU (${(o.share * 100).toFixed(2)}% of the run time)`,
   ];
 }
@@ -28,5 +30,5 @@ function usageLine(m: Measurement): string {
   const s = (ms: number) => (ms / 1000).toFixed(2);
   const cpu = u.userMs !== null && u.sysMs !== null ? `CPU ${s(u.userMs)} s user + ${s(u.sysMs)} s system` : 'CPU n/a';
   const faults = u.minorFaults !== null ? `, ${u.minorFaults} page faults (${u.majorFaults ?? 0} major)` : '';
-  return `${cpu}${faults} (cgroup)`;
+  return `${cpu}${faults} (${m.usageSource ?? 'cgroup'})`;
 }

@@ -46,6 +46,8 @@ export interface SamplerResult {
 const KB = 1024;
 /** How long the sampler runs at 2 ms before slowing to its interval. */
 export const STARTUP_MS = 100;
+/** The longest pause between samples, in sampling intervals, while nothing changes. */
+export const MAX_BACKOFF = 16;
 
 function statusFields(text: string): Map<string, string> {
   const m = new Map<string, string>();
@@ -113,25 +115,29 @@ export class TreeSampler {
   }
 
   /**
-   * Samples every `intervalMs`, but every 2 ms during the first STARTUP_MS: a short
-   * program can be gone before a slower tick sees it at all.
+   * Samples every 2 ms during the first STARTUP_MS (a short program can be gone before a slower
+   * tick sees it), then every `intervalMs`; each sample that finds nothing new (no new process,
+   * no peak risen) doubles the pause up to MAX_BACKOFF × `intervalMs`, and news resets it. A
+   * steady program is then woken for only a few samples a second: on a busy machine each wake-up
+   * costs the program a time slice, more than the sample's own CPU time (docs/sizing.md).
    */
   start(intervalMs: number): void {
     this.sample();
     const begin = performance.now();
     const fast = Math.min(2, intervalMs);
-    this.timer = setInterval(() => {
-      this.sample();
-      if (fast < intervalMs && performance.now() - begin > STARTUP_MS) {
-        clearInterval(this.timer!);
-        this.timer = setInterval(() => this.sample(), intervalMs);
-      }
-    }, fast);
+    let pause = intervalMs;
+    const tick = (): void => {
+      const news = this.sample();
+      const startup = performance.now() - begin <= STARTUP_MS;
+      pause = news ? intervalMs : Math.min(pause * 2, intervalMs * MAX_BACKOFF);
+      this.timer = setTimeout(tick, startup ? fast : pause);
+    };
+    this.timer = setTimeout(tick, fast);
   }
 
   /** Takes one more sample (the tree may have grown since the last tick) and stops. */
   stop(): SamplerResult {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.sample();
     return {
@@ -147,8 +153,10 @@ export class TreeSampler {
     };
   }
 
-  sample(): void {
+  /** One sample; true when it found something new (a process, or a peak risen). */
+  sample(): boolean {
     const t0 = process.cpuUsage();
+    let news = false;
     let rss = 0;
     let vm = 0;
     let threads = 0;
@@ -193,6 +201,7 @@ export class TreeSampler {
       }
       const stack = kb(status.get('VmStk'));
       const t = Number(status.get('Threads') ?? 1);
+      if (!known) news = true;
       const p = known ?? {
         pid,
         name: status.get('Name') ?? '?',
@@ -204,6 +213,7 @@ export class TreeSampler {
         threads: 0,
         openFiles: 0,
       };
+      const before = p.vmPeak + p.rssPeak + p.heap + p.stack + p.largestMapping + p.threads + p.openFiles;
       p.vmPeak = Math.max(p.vmPeak, kb(status.get('VmPeak')), size);
       p.rssPeak = Math.max(p.rssPeak, kb(status.get('VmHWM')));
       p.heap = Math.max(p.heap, heap);
@@ -211,6 +221,7 @@ export class TreeSampler {
       p.largestMapping = Math.max(p.largestMapping, largest);
       p.threads = Math.max(p.threads, t);
       p.openFiles = Math.max(p.openFiles, fds);
+      if (p.vmPeak + p.rssPeak + p.heap + p.stack + p.largestMapping + p.threads + p.openFiles > before) news = true;
       this.procs.set(pid, p);
       rss += kb(status.get('VmRSS'));
       vm += size;
@@ -220,20 +231,25 @@ export class TreeSampler {
       count++;
     }
     this.samples++;
+    const treeBefore = this.peakTreeRss + this.peakTreeVm + this.peakTreeThreads + this.peakTreeOpenFiles;
     this.peakTreeRss = Math.max(this.peakTreeRss, rss);
     this.peakTreeVm = Math.max(this.peakTreeVm, vm);
     this.peakTreeThreads = Math.max(this.peakTreeThreads, threads);
     this.peakTreeOpenFiles = Math.max(this.peakTreeOpenFiles, files);
     this.peakConcurrent = Math.max(this.peakConcurrent, count);
-    if (count > 0) this.addToFrontier({ mappedOther: other, processes: count });
+    if (this.peakTreeRss + this.peakTreeVm + this.peakTreeThreads + this.peakTreeOpenFiles > treeBefore) news = true;
+    if (count > 0 && this.addToFrontier({ mappedOther: other, processes: count })) news = true;
     const d = process.cpuUsage(t0);
     this.cpuUs += d.user + d.system;
+    return news;
   }
 
-  private addToFrontier(s: TreeSample): void {
-    if (this.frontier.some((f) => f.mappedOther >= s.mappedOther && f.processes >= s.processes)) return;
+  /** Adds a sample no other one dominates; false when it added nothing. */
+  private addToFrontier(s: TreeSample): boolean {
+    if (this.frontier.some((f) => f.mappedOther >= s.mappedOther && f.processes >= s.processes)) return false;
     const dominated = (f: TreeSample) => s.mappedOther >= f.mappedOther && s.processes >= f.processes;
     this.frontier = [...this.frontier.filter((f) => !dominated(f)), s];
+    return true;
   }
 }
 

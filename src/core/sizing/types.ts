@@ -11,7 +11,8 @@ export interface Measurement {
   runMs: number;
   /** Resident memory of the whole tree at its peak. */
   peakRss: number;
-  peakRssSource: 'cgroup' | 'sampled';
+  /** Where peakRss came from: a kernel counter ("cgroup v1 memory.max_usage_in_bytes") or sampling. */
+  peakRssSource: string;
   /** Mapped (virtual) memory of the whole tree at its peak (sampled sum). */
   peakVm: number;
   /** Largest virtual size of a single process (its VmPeak). */
@@ -23,7 +24,8 @@ export interface Measurement {
   largestMapping: number;
   /** Threads of all processes at once. */
   threadsPeak: number;
-  threadsSource: 'cgroup' | 'sampled';
+  /** Where threadsPeak came from: "cgroup v2 pids.peak", "cgroup v1 pids.peak" or sampling. */
+  threadsSource: string;
   /** Program processes seen (a process that lived less than a sampling period can be missed). */
   processes: number;
   processesPeak: number;
@@ -34,7 +36,9 @@ export interface Measurement {
   frontier: TreeSample[];
   /** CPU time and page faults of the whole tree at exit (its cgroup), like an exit rusage. */
   usage: TreeUsage | null;
-  overhead: { samples: number; intervalMs: number; samplerCpuMs: number; share: number };
+  usageSource: string | null;
+  /** Samples taken, the base and the longest sampling period (adaptive), the sampler's CPU time. */
+  overhead: { samples: number; intervalMs: number; maxIntervalMs: number; samplerCpuMs: number; share: number };
 }
 
 export type Verdict = 'ok' | 'too-small' | 'too-large' | 'missing';

@@ -9,6 +9,7 @@ import { readStatusFile } from '../../instance/status.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import {
   execLaunch as execLaunchRaw,
+  inCgroups,
   occlumExitStatus,
   READY_LINE,
   runLaunch as runLaunchRaw,
@@ -39,6 +40,7 @@ import { pinPath } from './pin.ts';
 import type { FsView } from '../../securefs/types.ts';
 import { RunCgroup, runCgroupName } from '../../sandbox/cgroup.ts';
 import { treeLimitsFor } from '../../sandbox/tree-limits.ts';
+import { beginExecLimits, createServerLimits, removeServerLimits } from '../../sandbox/server-limits.ts';
 import type { RuntimeConfig } from '../../sandbox/runtime-config.ts';
 
 export const SERVER_STARTED = 'Error: the server of current Occlum instance has been started.';
@@ -51,6 +53,8 @@ interface LiveRecord {
   startTime: string;
   /** Server only: host pid of the holder, PID 1 of the server's PID namespace. */
   nsInit?: number;
+  /** Server only: its cgroup (server-limits.ts), which caps all its programs together. */
+  cgroup?: string;
 }
 
 const isPid = (n: unknown) => Number.isInteger(n) && (n as number) > 1;
@@ -189,6 +193,18 @@ export class HostBackend implements Backend {
     return cg;
   }
 
+  /** An exec's place in its server's group: the server's limits count it with the other execs. */
+  private execLimits(server: LiveRecord, cfg: RuntimeConfig, log: RuntimeLog) {
+    const limits = beginExecLimits(server.cgroup, cfg);
+    if (limits?.tasks != null) {
+      const n = limits.tasks;
+      log.debug('process', `max_num_of_threads = ${n} for all programs of the server (cgroup pids.max)`);
+    } else if (cfg.limits.maxThreads !== null) {
+      log.debug('process', 'max_num_of_threads is not enforced for this exec: the server has no cgroup pids group');
+    }
+    return limits;
+  }
+
   private finisher(log: RuntimeLog, path: string, lockFile: string | null, cgroup?: RunCgroup, cfg?: RuntimeConfig) {
     return (code: number | null, sig: NodeJS.Signals | number | null): ProcessExit => {
       if (cgroup && cfg) limitRecords(cgroup, cfg, log);
@@ -235,11 +251,17 @@ export class HostBackend implements Backend {
     }
     const log = this.logger(opts);
     const prep = await prepareProgram(this.dir, path, args, opts, log, false);
-    const launch = execLaunch(prep.spec, server.nsInit ?? server.pid);
+    const limits = this.execLimits(server, prep.cfg, log);
+    const launch = inCgroups(execLaunch(prep.spec, server.nsInit ?? server.pid), limits?.group.procsFiles());
+    const finish = this.finisher(log, path, null, limits?.group, prep.cfg);
     return {
       ...launch,
       started: (pid) => log.info('process', `Process created: elf = ${path}, host pid = ${pid}`),
-      finish: this.finisher(log, path, null),
+      finish: (code, sig) => {
+        const exit = finish(code, sig);
+        limits?.end();
+        return exit;
+      },
     };
   }
 
@@ -296,8 +318,9 @@ export class HostBackend implements Backend {
     if (readLive(this.paths.server)) throw new BackendError(SERVER_STARTED, 1, [SERVER_STARTED]);
     if (readLive(this.runLockFile())) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
     const log = this.logger(opts);
-    const { plan } = await prepareSession(this.dir, opts, log, true);
-    const launch: Launch = serverLaunch(plan, sandboxIdentity(), stagerPath());
+    const { plan, cfg } = await prepareSession(this.dir, opts, log, true);
+    const limits = createServerLimits(cfg);
+    const launch: Launch = inCgroups(serverLaunch(plan, sandboxIdentity(), stagerPath()), limits.holderProcs);
     const logFile = join(this.paths.run, 'host', 'server.log');
     // Not through a link planted in run/host: root would append to wherever it points.
     let errFd: number;
@@ -306,6 +329,7 @@ export class HostBackend implements Backend {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const what = code === 'ELOOP' ? 'is a symbolic link' : `cannot be opened (${code})`;
+      removeServerLimits(limits.name);
       throw new BackendError(`${logFile} ${what}; the server writes its log there: remove it and start again`, 1);
     }
     const child = spawn(launch.file, launch.args, {
@@ -339,6 +363,7 @@ export class HostBackend implements Backend {
       } catch {
         /* gone */
       }
+      removeServerLimits(limits.name);
       const why = existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
       throw new BackendError(`start server failed: the sandbox namespace did not come up${why ? ` (${why})` : ''}`, 1);
     }
@@ -348,10 +373,13 @@ export class HostBackend implements Backend {
     const nsInit = descendants([child.pid]).find((p) => namespaceOf(p, 'pid') !== namespaceOf(child.pid!, 'pid'));
     if (!nsInit) {
       signal([child.pid], 'SIGKILL');
+      removeServerLimits(limits.name);
       throw new BackendError('start server failed: the sandbox PID namespace did not come up', 1);
     }
-    writeLive(this.paths.server, child.pid, { nsInit });
+    writeLive(this.paths.server, child.pid, { nsInit, cgroup: limits.name });
     log.info('entry', `Server started: holder pid = ${child.pid}`);
+    if (limits.tasks !== null)
+      log.debug('process', `max_num_of_threads = ${limits.tasks} for all execs (cgroup pids.max)`);
     this.events.status?.('serving');
   }
 
@@ -395,6 +423,7 @@ export class HostBackend implements Backend {
       (init !== null && isAlive(init)) ||
       left.some((p) => isAlive(p));
     while (Date.now() < end && alive()) await sleep(25);
+    removeServerLimits(server.cgroup);
     rmSync(this.paths.server, { force: true });
     this.events.status?.(await this.status());
   }
