@@ -252,6 +252,13 @@ test('hints map known messages to the Occlum.json field to change', () => {
     ),
     ['resource_limits.max_num_of_threads'],
   );
+  // The resource guide's own wording (§6), without a code.
+  assert.deepEqual(
+    hintPaths(
+      '[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 1234): Unknown SGX error',
+    ),
+    ['resource_limits.max_num_of_threads'],
+  );
   assert.deepEqual(
     hintPaths(
       '[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 367) with error code 0x1009: Unknown SGX error (line 21, file src/ocalls/spawn.c)',

@@ -65,7 +65,12 @@ const RULES: Rule[] = [
     },
   },
   {
-    test: (r, all) => r.sgx?.code === 0x1003 || all.includes('Out of TCS'),
+    // The resource guide's form (§6) has no code: "Failed to enter the enclave to execute a LibOS
+    // thread (host tid = N): Unknown SGX error", answered with "enlarge max_num_of_threads".
+    test: (r, all) =>
+      r.sgx?.code === 0x1003 ||
+      all.includes('Out of TCS') ||
+      (r.sgx === undefined && all.includes('Failed to enter the enclave') && all.includes('Unknown SGX error')),
     hint: {
       message: 'no free TCS: more threads than max_num_of_threads',
       configPath: ['resource_limits', 'max_num_of_threads'],
