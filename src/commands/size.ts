@@ -35,7 +35,8 @@ export const command: Command = {
     'mapping, threads at once, processes, open files, run time) and recommends every sizing field of Occlum.json for ' +
     'the targeted Occlum version, flagging values too small (with the error Occlum would give) or wastefully large. ' +
     '--apply writes the recommendation into Occlum.json (format-preserving; rebuild to use it). --interval sets the ' +
-    `/proc sampling period in ms (default ${DEFAULT_INTERVAL_MS}). Exit status: 0, or 1 when the program failed.`,
+    `/proc sampling period in ms (default ${DEFAULT_INTERVAL_MS}; it backs off to 16 times that while nothing changes). ` +
+    'Each figure names its source (a cgroup counter, or sampling). Exit status: 0, or 1 when the program failed.',
   usage:
     'occlum-studio size [-C DIR] [--json] [--apply] [--occlum-version V] [--interval ms] [--log-file f] ' +
     '<path> [args…]',

@@ -76,6 +76,12 @@ export function mapsSummary(text: string): { heap: number; largest: number } {
   return { heap, largest };
 }
 
+/** CPU time of this process since `t0` (process.cpuUsage()), µs. */
+function cpuSince(t0: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(t0);
+  return d.user + d.system;
+}
+
 /** Depth of this process's PID namespace: sandboxed programs sit in a deeper one. */
 function nsDepth(status: Map<string, string>): number {
   return (status.get('NSpid') ?? '').split(/\s+/).filter(Boolean).length;
@@ -115,20 +121,23 @@ export class TreeSampler {
   }
 
   /**
-   * Samples every 2 ms during the first STARTUP_MS (a short program can be gone before a slower
-   * tick sees it), then every `intervalMs`; each sample that finds nothing new (no new process,
-   * no peak risen) doubles the pause up to MAX_BACKOFF × `intervalMs`, and news resets it. A
-   * steady program is then woken for only a few samples a second: on a busy machine each wake-up
-   * costs the program a time slice, more than the sample's own CPU time (docs/sizing.md).
+   * Samples every 2 ms until the program's first process is seen and for STARTUP_MS after (a
+   * short program can be gone before a slower tick sees it; the sandbox's own setup before it
+   * takes 100–400 ms), then every `intervalMs`; each sample that finds nothing new (no new
+   * process, no peak risen) doubles the pause up to MAX_BACKOFF × `intervalMs`, and news resets
+   * it. A steady program is then woken for only a few samples a second: on a busy machine each
+   * wake-up costs the program a time slice, more than the sample's own CPU time (docs/sizing.md).
    */
   start(intervalMs: number): void {
     this.sample();
-    const begin = performance.now();
+    let seenAt: number | null = null;
     const fast = Math.min(2, intervalMs);
     let pause = intervalMs;
     const tick = (): void => {
       const news = this.sample();
-      const startup = performance.now() - begin <= STARTUP_MS;
+      const now = performance.now();
+      if (seenAt === null && this.procs.size > 0) seenAt = now;
+      const startup = seenAt === null || now - seenAt <= STARTUP_MS;
       pause = news ? intervalMs : Math.min(pause * 2, intervalMs * MAX_BACKOFF);
       this.timer = setTimeout(tick, startup ? fast : pause);
     };
@@ -163,8 +172,13 @@ export class TreeSampler {
     let files = 0;
     let other = 0;
     let count = 0;
-    for (const pid of this.pidsOf()) {
-      if (this.skip.has(pid)) continue;
+    const pids = this.pidsOf().filter((p) => !this.skip.has(p));
+    if (pids.length === 0 && this.procs.size === 0) {
+      // Only the launcher so far (the sandbox is being set up): nothing to read.
+      this.cpuUs += cpuSince(t0);
+      return false;
+    }
+    for (const pid of pids) {
       let status: Map<string, string>;
       try {
         status = statusFields(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -239,8 +253,7 @@ export class TreeSampler {
     this.peakConcurrent = Math.max(this.peakConcurrent, count);
     if (this.peakTreeRss + this.peakTreeVm + this.peakTreeThreads + this.peakTreeOpenFiles > treeBefore) news = true;
     if (count > 0 && this.addToFrontier({ mappedOther: other, processes: count })) news = true;
-    const d = process.cpuUsage(t0);
-    this.cpuUs += d.user + d.system;
+    this.cpuUs += cpuSince(t0);
     return news;
   }
 
