@@ -81,7 +81,8 @@ for (const [label, path, args] of [
   const base = { name: 'plain run', value: median(run) };
   report('plain run (host backend)', median(run), 'ms');
   report('size (cgroup counters + adaptive /proc sampling)', median(size), 'ms', base, '≤ 1.05x');
-  console.log(`  median of the per-pair wall-time ratios: ${median(ratios).toFixed(2)}x`);
+  const each = [...ratios].sort((x, y) => x - y).map((r) => r.toFixed(2));
+  console.log(`  median of the per-pair wall-time ratios: ${median(ratios).toFixed(2)}x (${each.join(' ')})`);
   // Less load-sensitive: CPU spent by the program's tree plus the sampler, against the tree's in the run.
   console.log(`  median of the per-pair CPU ratios (tree + sampler / tree): ${median(cpuRatios).toFixed(3)}x`);
   report(`  sampler CPU (${samples} samples)`, median(sampler), 'ms');
