@@ -12,6 +12,7 @@ import { readRuntimeConfig, RuntimeConfigError } from '../../src/core/sandbox/ru
 import { bwrapArgs, execLaunch, occlumExitStatus, PROC_READ_ONLY, runLaunch } from '../../src/core/sandbox/launch.ts';
 import { stagePlan } from '../../src/core/sandbox/stage.ts';
 import { SANDBOX_UID } from '../../src/core/sandbox/identity.ts';
+import { isRunCgroupName } from '../../src/core/sandbox/cgroup.ts';
 import { occlumJsonTemplateText, OCCLUM_JSON_TEMPLATE } from '../../src/core/instance/template.ts';
 
 function layers(root: string): LayerDirs {
@@ -184,4 +185,11 @@ test('launch commands: as root stage, then drop to the sandbox uid; /proc host s
   const exec = execLaunch({ ...base, identity: { privileged: true, uid: SANDBOX_UID, gid: SANDBOX_UID } }, 42);
   assert.equal(exec.file, '/bin/sh');
   assert.match(exec.args[1], /^exec 9<'\/s\.bpf'\nexec 'nsenter' '-t' '42' '-U' '-m' '-p' '--' /);
+});
+
+test('a cgroup name read from server.json is used only if the studio could have made it', () => {
+  for (const ok of ['occlum-studio-123-4', 'occlum-studio-123-holder']) assert.equal(isRunCgroupName(ok), true, ok);
+  for (const bad of ['../../pids', 'occlum-studio-1-2/../../x', 'occlum-studio-1-2/sub', '', 'x', 7, null]) {
+    assert.equal(isRunCgroupName(bad), false, String(bad));
+  }
 });
