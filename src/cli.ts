@@ -6,6 +6,7 @@ import { EXIT, UsageError, UserError } from './commands/command.ts';
 import { asksForHelp, INSTANCE_OPTION, instanceDir, parseCommandArgs, splitProgram } from './commands/args.ts';
 import { commands, helpText, isCommand, usageText } from './commands/registry.ts';
 import { formatError } from './core/errors.ts';
+import { closeInheritedDescriptors } from './core/sandbox/inherited-fds.ts';
 import { sanitizeForTerminal } from './core/text/sanitize.ts';
 
 const TUI_OPTIONS = {
@@ -147,6 +148,7 @@ function fatal(err: unknown): void {
 }
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
+closeInheritedDescriptors();
 
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

@@ -2,10 +2,11 @@
 // for writing every file with a write bit under /proc and /sys (fixtures/c/hoststate.c) and
 // writes kernel.core_pattern's own value back. Nothing outside its own /proc/<pid> may open,
 // whether the studio runs as root or as a normal user, and the program still sees itself as
-// root (uid 0 of its user namespace, mapped to an unprivileged host uid).
+// root (uid 0 of its user namespace, mapped to an unprivileged host uid), and starts with no
+// descriptor of the launcher's beyond 0, 1 and 2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
@@ -15,6 +16,8 @@ import { HostBackend } from '../../src/core/backend/host/index.ts';
 
 function checkProbe(out: { status: number | null; stdout: string; stderr: string }, hostUid: number): void {
   assert.equal(out.status, 0, out.stderr);
+  const inherited = out.stdout.split('\n').filter((l) => l.startsWith('inherited'));
+  assert.deepEqual(inherited, [], 'the program starts with stdin, stdout and stderr only');
   const tried = Number(out.stdout.match(/^tried (\d+)$/m)?.[1] ?? 0);
   assert.ok(tried > 100, `the walk opened only ${tried} files: did it reach /proc/sys?`);
   const writable = out.stdout.split('\n').filter((l) => l.startsWith('writable '));
@@ -30,6 +33,16 @@ test('as root: the program cannot write host state under /proc and /sys; it runs
   const dir = makeInstance(['hoststate', 'writer']);
   assert.equal(runCli(['build'], { cwd: dir }).status, 0);
   checkProbe(runCli(['run', '/bin/hoststate'], { cwd: dir }), SANDBOX_UID);
+  // Started with a host directory on fd 3 (openat() from it would reach the host): not passed on.
+  const hostDir = openSync('/etc', 'r');
+  try {
+    checkProbe(
+      runCli(['run', '/bin/hoststate'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe', hostDir] }),
+      SANDBOX_UID,
+    );
+  } finally {
+    closeSync(hostDir);
+  }
   const w = runCli(['run', '/bin/writer', 'write', '/bin/hoststate', '/root/new'], { cwd: dir });
   assert.match(w.stdout, /write \/bin\/hoststate: ok\nwrite \/root\/new: ok/, 'the program still owns its file system');
   const created = statSync(join(dir, 'run/host/upper/root/new'));

@@ -32,7 +32,7 @@ extern "C" {
         data: *const c_void,
     ) -> c_int;
     fn fork() -> c_int;
-    fn pipe(fds: *mut c_int) -> c_int;
+    fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
     fn read(fd: c_int, buf: *mut c_void, n: usize) -> isize;
     fn write(fd: c_int, buf: *const c_void, n: usize) -> isize;
     fn waitpid(pid: c_int, status: *mut c_int, options: c_int) -> c_int;
@@ -110,21 +110,35 @@ fn os_check(r: c_int, what: &str) {
 /// child enters it and waits; this process writes its maps (as root) and keeps a handle.
 fn idmap_userns(uid: u32, gid: u32) -> File {
     let (mut ready, mut done) = ([0 as c_int; 2], [0 as c_int; 2]);
-    os_check(unsafe { pipe(ready.as_mut_ptr()) }, "cannot create a pipe");
-    os_check(unsafe { pipe(done.as_mut_ptr()) }, "cannot create a pipe");
+    // Close-on-exec: the sandboxed command must not inherit them.
+    os_check(
+        unsafe { pipe2(ready.as_mut_ptr(), O_CLOEXEC as c_int) },
+        "cannot create a pipe",
+    );
+    os_check(
+        unsafe { pipe2(done.as_mut_ptr(), O_CLOEXEC as c_int) },
+        "cannot create a pipe",
+    );
     let pid = unsafe { fork() };
     if pid < 0 {
         fail("cannot fork the user namespace holder", io::Error::last_os_error());
     }
     let mut byte = 0u8;
     if pid == 0 {
-        // Child: only async-signal-safe calls until _exit.
+        // Child: only async-signal-safe calls until _exit. Each side closes the ends it does not
+        // use, so a killed peer reads as end of file instead of blocking the other forever.
         unsafe {
+            close(ready[0]);
+            close(done[1]);
             let ok = (unshare(CLONE_NEWUSER) == 0) as u8;
             write(ready[1], &ok as *const u8 as *const c_void, 1);
             read(done[0], &mut byte as *mut u8 as *mut c_void, 1);
             _exit(0);
         }
+    }
+    unsafe {
+        close(ready[1]);
+        close(done[0]);
     }
     let n = unsafe { read(ready[0], &mut byte as *mut u8 as *mut c_void, 1) };
     if n != 1 || byte != 1 {
@@ -147,6 +161,8 @@ fn idmap_userns(uid: u32, gid: u32) -> File {
     let ns = File::open(format!("{proc}/ns/user")).unwrap_or_else(|e| fail("cannot open the idmap namespace", e));
     unsafe {
         write(done[1], &byte as *const u8 as *const c_void, 1);
+        close(done[1]);
+        close(ready[0]);
         waitpid(pid, std::ptr::null_mut(), 0);
     }
     ns
