@@ -15,6 +15,7 @@ pub mod safe_file;
 pub mod sefs;
 pub mod union;
 pub mod verify;
+pub mod writers;
 
 #[cfg(test)]
 mod tests;

@@ -412,6 +412,18 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
                     .done(),
             )
         }
+        "openForWriting" => {
+            use crate::writers::{open_for_writing, Writing};
+            let marks: Vec<&str> = a
+                .iter()
+                .map(|p| match open_for_writing(Path::new(p)) {
+                    Writing::Yes => "\"y\"",
+                    Writing::No => "\"n\"",
+                    Writing::Unknown => "\"?\"",
+                })
+                .collect();
+            Out::Json(format!("[{}]", marks.join(",")))
+        }
         "recover" => {
             let changed = recover(Path::new(arg(a, 0, "outRoot")?), Path::new(arg(a, 1, "macFile")?), true)?;
             Out::Json(changed.to_string())

@@ -46,6 +46,12 @@ export interface BuildOptions {
   imageKey?: string;
   /** `-f`: rebuild from scratch. */
   force?: boolean;
+  /**
+   * Paths under image/ (relative to it) changed since the last good build, as a watcher saw them:
+   * the host backend then updates that build in place (see host/in-place.ts). The caller
+   * promises nothing else under image/ changed.
+   */
+  changed?: string[];
 }
 
 export interface BuildResult {

@@ -47,6 +47,19 @@ export class ChangeAccumulator {
     this.events++;
   }
 
+  /**
+   * The paths of a set that only changes or adds files (an editor's save), or null when it also
+   * removes something or touches a directory (a rename in progress, a bulk copy).
+   */
+  savedFiles(): string[] | null {
+    const out: string[] = [];
+    for (const e of this.entries.values()) {
+      if (e.isDir || e.kind === 'removed') return null;
+      out.push(e.path);
+    }
+    return out;
+  }
+
   /** Returns the accumulated set and starts a new one; null when nothing happened. */
   take(): ChangeSet | null {
     if (this.events === 0) return null;

@@ -7,7 +7,7 @@
 // when they pass does the queue stop it (beforeReplace) and the real build run.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { HostBackend } from '../backend/host/index.ts';
 import { descendants, isAlive, signal } from '../backend/host/procs.ts';
 import { BackendError } from '../backend/types.ts';
@@ -33,6 +33,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class HostWatchBackend implements WatchBackend {
   readonly name = 'host';
   private readonly children = new Set<ChildProcess>();
+  /**
+   * Whether this backend made a good build: only then do the change sets it was given since
+   * cover every change of image/ (a first build, or one after a failure of its own, is staged).
+   */
+  private builtOnce = false;
+  private readonly unbuilt = new Set<string>();
 
   constructor(private readonly stopTimeoutMs = 3000) {}
 
@@ -46,9 +52,12 @@ export class HostWatchBackend implements WatchBackend {
         if (!p.progress) opts.onOutput(p.message);
       },
     });
+    // Image paths changed since this backend's last good build: that build is updated in place.
+    for (const c of opts.changes) if (c.area === 'image') this.unbuilt.add(imageRel(opts.instanceDir, c.path));
+    const changed = this.builtOnce && !opts.force ? [...this.unbuilt] : undefined;
     let r;
     try {
-      r = await host.build({ force: opts.force, keepRun: opts.keepRun });
+      r = await host.build({ force: opts.force, keepRun: opts.keepRun, changed });
     } catch (err) {
       const lines = err instanceof BackendError && err.occlumLines.length ? err.occlumLines : [(err as Error).message];
       for (const l of lines) opts.onOutput(l);
@@ -60,6 +69,8 @@ export class HostWatchBackend implements WatchBackend {
       for (const p of r.problems) opts.onOutput(`${p.severity}: ${p.path}: ${p.occlum} (${p.fix})`);
       return { ok: false, error: r.errors[0] };
     }
+    this.builtOnce = true;
+    this.unbuilt.clear();
     // filesStaged counts directories too; re-packed means file content copied anew.
     const files = countFiles(opts.instanceDir) ?? r.filesStaged;
     opts.onOutput(`Built the image: ${files} files, ${r.filesReused} reused, ${Math.round(r.ms)} ms`);
@@ -98,6 +109,11 @@ export class HostWatchBackend implements WatchBackend {
     const host = new HostBackend(instanceDir, {});
     if ((await host.status()) === 'serving') await host.stop(this.stopTimeoutMs);
   }
+}
+
+/** A path under image/ relative to it. */
+function imageRel(instanceDir: string, path: string): string {
+  return relative(instancePaths(instanceDir).image, path);
 }
 
 /** Files and symlinks in the new build's image-layer manifest, or null if unreadable. */

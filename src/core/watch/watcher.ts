@@ -12,7 +12,16 @@ import { join, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { ChangeAccumulator, mergeKind, type WatchEvent } from './changeset.ts';
 import type { WatchScope } from './scope.ts';
+import { allClosed } from './writers.ts';
 import type { ChangeEntry, ChangeSet } from './types.ts';
+
+/**
+ * Quiet time after which an editor's save is released if its files are closed (events arrive
+ * 1–5 ms after a write); and the most files such a save may have (more is a bulk operation,
+ * which gets the whole debounce).
+ */
+const SETTLE_MS = 15;
+const MAX_SAVED_FILES = 16;
 
 export interface WatcherOptions {
   scope: WatchScope;
@@ -322,12 +331,30 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   private arm(): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (this.held > 0) return;
-      const set = this.released(this.acc.take());
-      if (set) this.emit('changes', set);
-    }, this.debounceMs);
+    const step = Math.min(this.debounceMs, SETTLE_MS);
+    this.timer = setTimeout(() => this.onQuiet(step), step);
+  }
+
+  /**
+   * No event for `quietMs`: the set is released once the quiet lasted `debounceMs`, or earlier
+   * when it is an editor's save whose files nobody has open for writing any more.
+   */
+  private onQuiet(quietMs: number): void {
+    this.timer = null;
+    if (this.held > 0) return;
+    if (quietMs < this.debounceMs && !this.saveComplete()) {
+      const step = Math.min(SETTLE_MS, this.debounceMs - quietMs);
+      this.timer = setTimeout(() => this.onQuiet(quietMs + step), step);
+      return;
+    }
+    const set = this.released(this.acc.take());
+    if (set) this.emit('changes', set);
+  }
+
+  /** A few saved files (no removal, no directory: see savedFiles), all closed by their writers. */
+  private saveComplete(): boolean {
+    const files = this.acc.savedFiles();
+    return files !== null && files.length > 0 && files.length <= MAX_SAVED_FILES && allClosed(files);
   }
 
   private armQuiet(w: { quietMs: number; resolve: () => void; timer: NodeJS.Timeout | null }): void {

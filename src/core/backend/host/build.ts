@@ -42,8 +42,8 @@ import {
 import { yielder } from './yield.ts';
 import { statCachePath, writeSecureStamp } from './verify.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
-import { contentMac } from './pin.ts';
-import { encodeIntegrityOnly } from './protected-file.ts';
+import { writeBuildConfig } from './build-config.ts';
+import { buildInPlace, recoverInPlace } from './in-place.ts';
 import { isAlive, procInfo } from './procs.ts';
 import { packSecureImage, storeImageKey } from './pack.ts';
 import { lastTimes, stopwatch } from './timing.ts';
@@ -160,24 +160,16 @@ async function writeStatCaches(p: InstancePaths, entries: ManifestEntry[], rootM
   if (rootMac) await writeSecureStamp(p, rootMac, pause);
 }
 
-/** Occlum.json with the image MAC filled in, plus the host section (see docs/backends.md). */
-function sysConfig(
-  userJson: Record<string, unknown>,
-  rootMac: string,
-  host: Record<string, unknown>,
-): Record<string, unknown> {
-  const copy = JSON.parse(JSON.stringify(userJson)) as Record<string, unknown>;
-  const mounts = Array.isArray(copy.mount) ? (copy.mount as Record<string, unknown>[]) : [];
-  for (const m of mounts) {
-    if (m?.target !== '/' || typeof m.options !== 'object' || m.options === null) continue;
-    const layers = (m.options as { layers?: Record<string, unknown>[] }).layers ?? [];
-    for (const l of layers) {
-      if (l && typeof l.options === 'object' && l.options !== null && 'MAC' in l.options)
-        (l.options as Record<string, unknown>).MAC = rootMac;
-    }
+/** Wipes run/ like Occlum (unless keepRun) and recreates its directories. */
+function resetRun(p: InstancePaths, opts: BuildOptions, warnings: string[]): void {
+  if (!opts.keepRun) rmSync(p.run, { recursive: true, force: true });
+  try {
+    ensureRunDirs(p, [p.runRoot, p.runInitfsRoot, p.hostUpper, p.hostWork, p.hostSefs]);
+  } catch (err) {
+    // --keep-run kept a run/ the sandbox will refuse; the build itself is in place.
+    if (!(err instanceof BackendError)) throw err;
+    warnings.push(err.message);
   }
-  copy.host = host;
-  return copy;
 }
 
 /** Bench switches (test/bench/watch.bench.ts compares both in one run). */
@@ -186,6 +178,22 @@ export const buildTuning = { overlapPack: true };
 const LOCK = '.occlum-studio-build.lock';
 /** Where the previous build waits, inside build/, until the next build removes it. */
 const SUPERSEDED = '.superseded';
+
+/** The live process holding a build lock file, if any. */
+function lockHolder(file: string): { pid: number; startTime: string } | null {
+  let holder: { pid: number; startTime: string } | null = null;
+  try {
+    holder = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return null; // none, or half-written by a killed build: stale
+  }
+  return holder && isAlive(holder.pid, holder.startTime) ? holder : null;
+}
+
+/** Whether a build of the instance runs now (in any process). */
+export function buildRunning(dir: string): boolean {
+  return lockHolder(join(dir, LOCK)) !== null;
+}
 
 /** One build per instance at a time; a lock left by a killed build is taken over. */
 function takeBuildLock(dir: string): () => void {
@@ -204,13 +212,8 @@ function takeBuildLock(dir: string): () => void {
       return () => rmSync(file, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      let holder: { pid: number; startTime: string } | null = null;
-      try {
-        holder = JSON.parse(readFileSync(file, 'utf8'));
-      } catch {
-        /* half-written by a killed build: stale */
-      }
-      if (holder && holder.pid !== process.pid && isAlive(holder.pid, holder.startTime)) {
+      const holder = lockHolder(file);
+      if (holder && holder.pid !== process.pid) {
         throw new BackendError(
           `another build of this instance is running (pid ${holder.pid}); wait for it to finish`,
           1,
@@ -254,6 +257,7 @@ export async function hostBuild(
   try {
     removeStaleTemps(dir);
     recoverInterruptedBuild(p);
+    recoverInPlace(p);
     return await buildLocked(dir, p, opts, onProgress);
   } finally {
     unlock();
@@ -326,6 +330,33 @@ async function buildLocked(
       warnings,
     );
 
+  if (opts.changed && !opts.force && !opts.imageKey) {
+    progress('stage', 'Updating the build in place');
+    let r;
+    try {
+      r = await buildInPlace(p, text, opts.changed, mark);
+    } catch (err) {
+      recoverInPlace(p); // the last good build, as it was
+      throw err;
+    }
+    if (r) {
+      resetRun(p, opts, warnings);
+      writeStatusFile(dir, 'built');
+      mark('run-reset');
+      return {
+        ok: true,
+        rootMac: r.rootMac,
+        configMac: r.configMac,
+        filesStaged: r.files,
+        filesReused: r.reused,
+        ms: performance.now() - t0,
+        problems,
+        errors: [],
+        warnings,
+      };
+    }
+  }
+
   // 3. stage the image layer in a temp build dir
   const tmp = mkdtempSync(join(dir, '.build.tmp-'));
   // The build before the last one, kept until now (see commit below): removed off the main
@@ -384,21 +415,7 @@ async function buildLocked(
     progress('config', 'Generating the internal config');
     const rootMac = packed.ok ? packed.rootMac : '';
     const imageType = opts.imageKey ? 'encrypted' : 'integrity-only';
-    const sys = sysConfig(JSON.parse(text) as Record<string, unknown>, rootMac, {
-      manifest_sha256: contentMac(manifestText),
-      image_type: imageType,
-      secure_image: packed.ok,
-    });
-    const sysText = JSON.stringify(sys, null, 4) + '\n';
-    writeFileSync(join(tmp, '.Occlum_sys.json'), sysText);
-    // An integrity-only protected file, as occlum-protect-integrity writes it; its MAC is pinned
-    // where Occlum patches it into the LibOS (.builtin_config).
-    const prot = encodeIntegrityOnly(Buffer.from(sysText), '.Occlum_sys.json.protected');
-    writeFileSync(join(tmp, '.Occlum_sys.json.protected'), prot.bytes);
-    const configMac = prot.mac;
-    writeFileSync(join(tHost, 'builtin_config'), configMac);
-    writeFileSync(join(tmp, 'image_config.json'), JSON.stringify({ image_type: imageType }) + '\n');
-
+    const configMac = writeBuildConfig(tmp, tHost, text, rootMac, manifestText, imageType, packed.ok, false);
     mark('config');
     // 6. commit: swap build dirs, then wipe run/ like Occlum
     progress('commit', 'Installing the new build');
@@ -416,14 +433,7 @@ async function buildLocked(
     // Hash-verified at build: prime the stat caches now that no link count changes any more.
     await writeStatCaches(p, entries, packed.ok ? packed.rootMac : null);
     mark('statcache');
-    if (!opts.keepRun) rmSync(p.run, { recursive: true, force: true });
-    try {
-      ensureRunDirs(p, [p.runRoot, p.runInitfsRoot, p.hostUpper, p.hostWork, p.hostSefs]);
-    } catch (err) {
-      // --keep-run kept a run/ the sandbox will refuse; the build itself is in place.
-      if (!(err instanceof BackendError)) throw err;
-      warnings.push(err.message);
-    }
+    resetRun(p, opts, warnings);
     writeStatusFile(dir, 'built');
     mark('run-reset');
     return {

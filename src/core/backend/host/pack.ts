@@ -13,6 +13,8 @@ export interface PackRequest {
   /** __ROOT of the last good build, reused for unchanged files (incremental). */
   previousRoot: string | null;
   imageKeyFile: string | null;
+  /** Change-set hint for the engine's warm path (paths relative to src; see PackOptions.changed). */
+  changed?: string[];
   onProgress?: (p: Progress) => void;
 }
 
@@ -42,6 +44,7 @@ export async function packSecureImage(req: PackRequest): Promise<PackOutcome> {
       key,
       incremental: true,
       seedFrom,
+      changed: req.changed,
       onProgress: req.onProgress,
     });
     return { ok: true, rootMac: r.rootMac, filesPacked: r.filesPacked, filesReused: r.filesReused, ms: r.ms };

@@ -14,7 +14,8 @@ import { MEASURE_RLIMITS, rlimitsFor } from '../../sandbox/rlimits.ts';
 import { readRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from '../../sandbox/runtime-config.ts';
 import { missingTools, type ProgramSpec } from '../../sandbox/launch.ts';
 import { BackendError, type RunOptions } from '../types.ts';
-import { NOT_INITIALIZED, recoverInterruptedBuild } from './build.ts';
+import { buildRunning, NOT_INITIALIZED, recoverInterruptedBuild } from './build.ts';
+import { recoverInPlace } from './in-place.ts';
 import { pinPath } from './pin.ts';
 import { ensureRunDirs, ensureSeccompFile, seccompPath } from './run-state.ts';
 import type { RuntimeLog } from './log.ts';
@@ -40,6 +41,7 @@ export function requireBuilt(p: InstancePaths): void {
   // A build killed between its two directory renames, or while recreating run/, is completed
   // here: the last good build stays runnable (unlike Occlum, which wipes run/ first).
   recoverInterruptedBuild(p);
+  if (!buildRunning(p.dir)) recoverInPlace(p);
   if (!existsSync(pinPath(p)) || !existsSync(p.hostRootfs)) throw new BackendError(NOT_BUILT, 1, [NOT_BUILT]);
   ensureRunDirs(p, [p.runRoot, p.runInitfsRoot, p.hostUpper, p.hostWork, p.hostSefs]);
 }

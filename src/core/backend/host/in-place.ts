@@ -1,0 +1,351 @@
+// The dev loop's incremental build: updates the last good build in place from the watcher's
+// change set (paths under image/) instead of staging a new build dir, so a one-file edit costs
+// a copy of that file, the secure-FS engine's warm pack and the metadata files, not a link per
+// file of the image.
+//
+// Crash safety (a kill at any point leaves the last good build runnable): a journal
+// (build/host/inplace.journal) is written before anything of the build changes. It lists every
+// operation on the image layer; the files it replaces or removes are hard-linked aside first
+// (build/host/.inplace/old), new content is staged next to them (.inplace/new). The commit point
+// is the secure-FS engine's own atomic commit of build/mount/__ROOT (its metadata rename, with its
+// own journal): recovery reads the image's root MAC; if it is still the journal's old MAC, the
+// image layer is rolled back; otherwise the build is rolled forward (manifest, config, pin
+// regenerated from the journal with the new MAC). The stat caches are dropped by a recovery,
+// so the next run checks everything once.
+import { constants as fsc, chmodSync, existsSync, linkSync, mkdirSync, readdirSync } from 'node:fs';
+import { readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import type { InstancePaths } from '../../instance/layout.ts';
+import { writeFileAtomic } from '../../instance/atomic.ts';
+import { readGeneratedText } from '../../instance/safe-read.ts';
+import {
+  lstatBig,
+  sha256FileAsync,
+  statEntry,
+  statKey,
+  statKeyOf,
+  walk,
+  type Manifest,
+  type ManifestEntry,
+  type StatCache,
+} from './manifest.ts';
+import { packSecureImage } from './pack.ts';
+import { secureStampPath, statCachePath } from './verify.ts';
+import { writeBuildConfig } from './build-config.ts';
+import { imageInfo } from '../../securefs/index.ts';
+
+const JOURNAL = 'inplace.journal';
+const WORK = '.inplace';
+
+type Op =
+  | { op: 'mkdir'; path: string; mode: number }
+  | { op: 'chmod'; path: string; mode: number; old: number }
+  /** Replace or add a file or symlink with `.inplace/new/<i>`; `had`: the old one is in old/<i>. */
+  | { op: 'put'; path: string; i: number; had: boolean }
+  | { op: 'del'; path: string; i: number }
+  | { op: 'rmdir'; path: string; mode: number };
+
+interface Journal {
+  version: 1;
+  oldRootMac: string;
+  /** Occlum.json as validated by this build, and the image type: enough to roll forward. */
+  configText: string;
+  imageType: 'integrity-only';
+  ops: Op[];
+}
+
+export function inPlaceJournalPath(p: InstancePaths): string {
+  return join(p.hostBuild, JOURNAL);
+}
+
+const workDir = (p: InstancePaths) => join(p.hostBuild, WORK);
+const hostOf = (p: InstancePaths, path: string) => join(p.hostRootfs, path);
+
+function readManifest(p: InstancePaths): ManifestEntry[] | null {
+  try {
+    return (JSON.parse(readGeneratedText(p.hostManifest, 'the image manifest')) as Manifest).entries;
+  } catch {
+    return null;
+  }
+}
+
+function readJson<T>(file: string, what: string): T | null {
+  try {
+    return JSON.parse(readGeneratedText(file, what)) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** The roots of a change set: normalised paths under image/, none inside another. */
+function changeRoots(changed: string[]): string[] | null {
+  const roots: string[] = [];
+  for (const rel of [...changed].sort()) {
+    const n = posix.normalize('/' + rel);
+    if (n === '/' || n.includes('/../') || n.endsWith('/..')) return null; // the whole tree: a staged build
+    if (roots.some((r) => n.startsWith(r + '/') || n === r)) continue;
+    roots.push(n);
+  }
+  return roots;
+}
+
+interface Plan {
+  ops: Op[];
+  entries: Map<string, ManifestEntry>;
+  /** Files whose content is copied anew: index → source host path. */
+  copies: Map<number, { src: string; path: string; mode: number; size: number; sig: string }>;
+  links: Map<number, string>;
+  reused: number;
+}
+
+/**
+ * What the change set does to the image layer, from image/ and the manifest. Null when the plan
+ * would need more than in-place edits (a directory replaced by a file or back, an unknown parent):
+ * the caller then stages a full build.
+ */
+function plan(src: string, prev: ManifestEntry[], changed: string[]): Plan | null {
+  const roots = changeRoots(changed);
+  if (!roots) return null;
+  const entries = new Map(prev.map((e) => [e.path, e]));
+  const ops: Op[] = [];
+  const copies: Plan['copies'] = new Map();
+  const links: Plan['links'] = new Map();
+  let n = 0;
+  for (const root of roots) {
+    const parent = posix.dirname(root);
+    if (parent !== '/' && entries.get(parent)?.type !== 'dir') return null;
+    const want = new Map<string, ReturnType<typeof lstatBig>>();
+    try {
+      const st = lstatBig(join(src, root));
+      want.set(root, st);
+      if (st.isDirectory()) for (const w of walk(src, root.slice(1))) want.set('/' + w.rel, w.st);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    const have = prev.filter((e) => e.path === root || e.path.startsWith(root + '/'));
+    const dirs: string[] = [];
+    for (const e of have) {
+      const st = want.get(e.path);
+      const kind = st ? (st.isDirectory() ? 'dir' : st.isFile() || st.isSymbolicLink() ? 'leaf' : 'none') : 'none';
+      if (kind !== 'none' && (kind === 'dir') !== (e.type === 'dir')) return null;
+      if (kind !== 'none') continue;
+      entries.delete(e.path);
+      if (e.type === 'dir') dirs.push(e.path);
+      else ops.push({ op: 'del', path: e.path, i: n++ });
+    }
+    for (const d of dirs.sort().reverse()) ops.push({ op: 'rmdir', path: d, mode: entries.get(d)?.mode ?? 0o755 });
+    for (const [path, st] of [...want].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const mode = Number(st.mode & 0o7777n);
+      const old = entries.get(path);
+      if (st.isDirectory()) {
+        if (!old) ops.push({ op: 'mkdir', path, mode });
+        else if (old.mode !== mode) ops.push({ op: 'chmod', path, mode, old: old.mode });
+        entries.set(path, { path, type: 'dir', mode, size: 0 });
+      } else if (st.isSymbolicLink()) {
+        const target = readlinkSync(join(src, path));
+        if (old?.type === 'symlink' && old.target === target) continue;
+        const i = n++;
+        links.set(i, target);
+        ops.push({ op: 'put', path, i, had: !!old });
+      } else if (st.isFile()) {
+        const sig = `${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+        const size = Number(st.size);
+        if (old?.type === 'file' && old.srcSig === sig && old.srcSize === size && old.mode === mode) continue;
+        const i = n++;
+        copies.set(i, { src: join(src, path), path, mode, size, sig });
+        ops.push({ op: 'put', path, i, had: !!old });
+      } // sockets, fifos, devices: not part of an image
+    }
+  }
+  // Directories first (parents before children), then files, then emptied directories.
+  const rank = (o: Op) => (o.op === 'mkdir' ? 0 : o.op === 'rmdir' ? 2 : o.op === 'chmod' ? 3 : 1);
+  ops.sort((a, b) => rank(a) - rank(b));
+  return { ops, entries, copies, links, reused: prev.filter((e) => e.type === 'file').length - copies.size };
+}
+
+/** Puts the image layer back as the journal found it (ops not yet applied are no-ops). */
+function rollBack(p: InstancePaths, j: Journal): void {
+  const w = workDir(p);
+  for (const o of [...j.ops].reverse()) {
+    const host = hostOf(p, o.path);
+    if (o.op === 'chmod') chmodSync(host, o.old);
+    else if (o.op === 'rmdir') {
+      if (!existsSync(host)) {
+        mkdirSync(host);
+        chmodSync(host, o.mode);
+      }
+    } else if (o.op === 'mkdir') rmSync(host, { recursive: true, force: true });
+    else if (o.op === 'del' || o.had) {
+      const old = join(w, 'old', String(o.i));
+      if (existsSync(old)) renameSync(old, host);
+    } else rmSync(host, { force: true });
+  }
+}
+
+function readJournal(p: InstancePaths): Journal | null {
+  const j = readJson<Journal>(inPlaceJournalPath(p), 'the in-place build journal');
+  return j && j.version === 1 && Array.isArray(j.ops) && typeof j.oldRootMac === 'string' ? j : null;
+}
+
+function engineRootMac(p: InstancePaths): string | null {
+  try {
+    return imageInfo(p.buildRoot).rootMac;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes the new build's manifest (staged in the work dir) and config pinned to `rootMac`. */
+function rollForward(p: InstancePaths, j: Journal, rootMac: string): string {
+  const staged = join(workDir(p), 'manifest.json');
+  if (existsSync(staged)) renameSync(staged, p.hostManifest);
+  const manifestText = readGeneratedText(p.hostManifest, 'the image manifest');
+  return writeBuildConfig(p.build, p.hostBuild, j.configText, rootMac, manifestText, j.imageType, true, true);
+}
+
+function clear(p: InstancePaths): void {
+  rmSync(inPlaceJournalPath(p), { force: true });
+  rmSync(workDir(p), { recursive: true, force: true });
+}
+
+/**
+ * Finishes or undoes an in-place build a kill interrupted (call with the build lock, or when no
+ * build runs). Returns whether there was one.
+ */
+export function recoverInPlace(p: InstancePaths): boolean {
+  if (!existsSync(inPlaceJournalPath(p))) {
+    if (existsSync(workDir(p))) rmSync(workDir(p), { recursive: true, force: true });
+    return false;
+  }
+  const j = readJournal(p);
+  const mac = engineRootMac(p);
+  // The stat caches may name inodes the recovery replaces: the next run checks everything.
+  rmSync(statCachePath(p), { force: true });
+  rmSync(secureStampPath(p), { force: true });
+  if (j && mac && mac !== j.oldRootMac) rollForward(p, j, mac);
+  else if (j) rollBack(p, j);
+  // A journal that cannot be read was being written: nothing was applied yet.
+  clear(p);
+  return true;
+}
+
+export interface InPlaceResult {
+  rootMac: string;
+  configMac: string;
+  files: number;
+  reused: number;
+  copied: number;
+}
+
+/**
+ * Applies `changed` (paths relative to image/) to the last good build. Null when it cannot (no
+ * usable previous build, the secure-FS engine unavailable, a change it does not handle): nothing
+ * was changed then, and the caller stages a full build.
+ */
+export async function buildInPlace(
+  p: InstancePaths,
+  configText: string,
+  changed: string[],
+  mark: (stage: string) => void,
+): Promise<InPlaceResult | null> {
+  const prevMac = readJson<{ rootMac?: string }>(secureStampPath(p), 'the secure image stamp')?.rootMac;
+  const prev = readManifest(p);
+  // An encrypted build is repacked with its key by a staged build (the dev loop packs integrity-only).
+  if (!prev || !prevMac || existsSync(join(p.hostBuild, 'image_key'))) return null;
+  if (!existsSync(p.hostRootfs) || existsSync(inPlaceJournalPath(p))) return null;
+  const pl = plan(p.image, prev, changed);
+  if (!pl) return null;
+  mark('plan');
+  const w = workDir(p);
+  rmSync(w, { recursive: true, force: true });
+  mkdirSync(join(w, 'new'), { recursive: true });
+  mkdirSync(join(w, 'old'));
+  // Stage new content and keep what is replaced, before the journal names them.
+  for (const o of pl.ops) {
+    if (o.op !== 'put' && o.op !== 'del') continue;
+    if (o.op === 'del' || o.had) linkSync(hostOf(p, o.path), join(w, 'old', String(o.i)));
+    if (o.op !== 'put') continue;
+    const out = join(w, 'new', String(o.i));
+    const link = pl.links.get(o.i);
+    if (link !== undefined) {
+      symlinkSync(link, out);
+      pl.entries.set(o.path, { ...statEntry(out, o.path)!, path: o.path });
+      continue;
+    }
+    const c = pl.copies.get(o.i)!;
+    await copyFile(c.src, out, fsc.COPYFILE_FICLONE);
+    chmodSync(out, c.mode);
+    const e = statEntry(out, o.path)!;
+    pl.entries.set(o.path, { ...e, sha256: await sha256FileAsync(out), srcSize: c.size, srcSig: c.sig });
+  }
+  const manifestText = JSON.stringify({ version: 1, entries: [...pl.entries.values()] } satisfies Manifest);
+  writeFileSync(join(w, 'manifest.json'), manifestText);
+  mark('stage');
+  const j: Journal = { version: 1, oldRootMac: prevMac, configText, imageType: 'integrity-only', ops: pl.ops };
+  writeFileAtomic(inPlaceJournalPath(p), JSON.stringify(j), 0o644, false);
+  for (const o of pl.ops) {
+    const host = hostOf(p, o.path);
+    if (o.op === 'mkdir') {
+      mkdirSync(host);
+      chmodSync(host, o.mode);
+    } else if (o.op === 'chmod') chmodSync(host, o.mode);
+    else if (o.op === 'put') renameSync(join(w, 'new', String(o.i)), host);
+    else if (o.op === 'del') rmSync(host, { force: true });
+    else rmdirSync(host);
+  }
+  mark('apply');
+  // The engine's warm path: only the changed paths are looked at; its commit is ours.
+  const packed = await packSecureImage({
+    src: p.image,
+    outRoot: p.buildRoot,
+    macFile: p.rootMac,
+    previousRoot: null,
+    imageKeyFile: null,
+    changed: changed.map((c) => posix.normalize(c)),
+  });
+  mark('pack');
+  if (!packed.ok) {
+    recoverInPlace(p);
+    return null;
+  }
+  const configMac = rollForward(p, j, packed.rootMac);
+  mark('config');
+  updateStatCache(p, pl);
+  updateSecureStamp(p, packed.rootMac);
+  clear(p);
+  mark('statcache');
+  return {
+    rootMac: packed.rootMac,
+    configMac,
+    files: pl.entries.size,
+    reused: pl.reused,
+    copied: pl.copies.size,
+  };
+}
+
+/** The image layer's stat cache with the changed paths' new inodes (the rest is untouched). */
+function updateStatCache(p: InstancePaths, pl: Plan): void {
+  const cache = readJson<StatCache>(statCachePath(p), 'the stat cache') ?? {};
+  for (const o of pl.ops) {
+    if (o.op === 'del' || (o.op === 'put' && pl.links.has(o.i))) delete cache[o.path];
+    else if (o.op === 'put') cache[o.path] = statKey(hostOf(p, o.path));
+  }
+  writeFileAtomic(statCachePath(p), JSON.stringify(cache), 0o644, false);
+}
+
+/**
+ * The secure image's stamp after a warm pack: the engine writes changed inodes under new host
+ * names and never rewrites a named inode file in place, so only new names and the image's own
+ * files (metadata, pack state: not 32-hex names) need a stat. A stale entry would only make the
+ * next run verify the whole MAC chain.
+ */
+function updateSecureStamp(p: InstancePaths, rootMac: string): void {
+  const old = readJson<{ files?: Record<string, string> }>(secureStampPath(p), 'the secure image stamp')?.files ?? {};
+  const files: Record<string, string> = {};
+  for (const name of readdirSync(p.buildRoot)) {
+    const kept = /^[0-9a-f]{32}$/.test(name) ? old[name] : undefined;
+    files[name] = kept ?? statKeyOf(lstatBig(join(p.buildRoot, name)));
+  }
+  writeFileAtomic(secureStampPath(p), JSON.stringify({ rootMac, files }), 0o644, false);
+}
