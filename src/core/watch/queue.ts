@@ -35,6 +35,8 @@ export interface ChangeAbsorber {
   readonly pending: boolean;
   /** Reports changes no file event announced (after each build: see Watcher.reconcile). */
   reconcile?(): void;
+  /** A build reads the watched trees from now (true) until it ends (false): see Watcher.reading. */
+  reading?(on: boolean): void;
 }
 
 export interface QueueEvents {
@@ -340,6 +342,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     this.state = 'building';
     const t1 = Date.now();
     let result;
+    this.absorber?.reading?.(true);
     try {
       result = await this.backend.build({
         instanceDir: this.instanceDir,
@@ -365,6 +368,8 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
           undefined,
         ),
       );
+    } finally {
+      this.absorber?.reading?.(false);
     }
     rec.stages.buildMs = Date.now() - t1;
     if (!result.ok) {

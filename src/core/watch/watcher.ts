@@ -3,9 +3,10 @@
 // Write completion: chokidar's awaitWriteFinish polls every file on its own (≈105 ms per file at
 // best, stack-notes) and would still hand out one event per file. Instead events arrive raw
 // (1–5 ms after a write, atomic: false so unlinks are not held back 100 ms) and a change set is
-// released only after `debounceMs` without any event in the whole instance. A file still being
-// written keeps producing change events, so it is never released half-written; a `cp -r` of 1000
-// files keeps the instance busy until the last one lands, and becomes one change set.
+// released after `debounceMs` without any event in the whole instance, or after SETTLE_MS when it
+// is an editor's save whose files nobody has open for writing (writers.ts). A file still being
+// written keeps producing change events or is open, so it is never released half-written; a
+// `cp -r` of 1000 files keeps the instance busy until the last one lands, and becomes one set.
 import { EventEmitter } from 'node:events';
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -22,6 +23,8 @@ import type { ChangeEntry, ChangeSet } from './types.ts';
  */
 const SETTLE_MS = 15;
 const MAX_SAVED_FILES = 16;
+/** How long before a set's first event a build's read still counts as concurrent with it. */
+const READ_RACE_MS = 1000;
 
 export interface WatcherOptions {
   scope: WatchScope;
@@ -53,6 +56,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private reconcileTimer: NodeJS.Timeout | null = null;
   /** Paths found changed by reconcile() that no event had reported (for tests and diagnostics). */
   recovered = 0;
+  /** Builds reading the trees now, and when one last started or ended (see reading). */
+  private readers = 0;
+  private lastReadAt = 0;
 
   constructor(opts: WatcherOptions) {
     super();
@@ -168,6 +174,16 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.reconcile();
   }
 
+  /**
+   * A consumer (a build) reads the watched trees from now (true) until it is done (false). A path
+   * that changed and changed back meanwhile may have been read in between: its set keeps it even
+   * though it ends where it was reported (an incremental build must look at it again).
+   */
+  reading(on: boolean): void {
+    this.readers = Math.max(0, this.readers + (on ? 1 : -1));
+    this.lastReadAt = Date.now();
+  }
+
   /** Takes what accumulated without waiting. */
   take(): ChangeSet | null {
     return this.released(this.acc.take());
@@ -182,6 +198,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const done = this.complete(set);
     if (!done) return done;
     const kept: ChangeEntry[] = [];
+    // Events trail their writes (1–5 ms, far more under load): a read that ended shortly before
+    // the set's first event may still have seen its paths mid-change.
+    const raced = this.readers > 0 || this.lastReadAt >= done.firstEventAt - READ_RACE_MS;
     for (const e of done.entries) {
       const sig = signature(e.path);
       if (sig === null && e.kind !== 'removed') e.kind = 'removed';
@@ -191,7 +210,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         // Already reported in this very state (a late chokidar event after reconcile reported
         // the change, or a burst of events ending where it began): not a change.
         const prev = this.view.get(e.path);
-        if ((sig === null && prev === undefined) || (sig !== null && prev === sig)) continue;
+        if (!raced && ((sig === null && prev === undefined) || (sig !== null && prev === sig))) continue;
         if (sig === null) {
           this.view.delete(e.path);
           if (e.isDir || (prev !== undefined && isDirSig(prev)))
@@ -329,22 +348,28 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     }, this.reconcileDelayMs);
   }
 
+  /**
+   * Makes sure a quiet check is due. Not pushed back by each event: under load an event that is
+   * ready when the process wakes up is handled before an overdue timer, so a timer re-armed per
+   * event would keep missing the quiet spell; the check measures the quiet since the last event.
+   */
   private arm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    const step = Math.min(this.debounceMs, SETTLE_MS);
-    this.timer = setTimeout(() => this.onQuiet(step), step);
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.onQuiet(), Math.min(this.debounceMs, SETTLE_MS));
   }
 
   /**
-   * No event for `quietMs`: the set is released once the quiet lasted `debounceMs`, or earlier
-   * when it is an editor's save whose files nobody has open for writing any more.
+   * The set is released once no event came for `debounceMs`, or after SETTLE_MS when it is an
+   * editor's save whose files nobody has open for writing any more.
    */
-  private onQuiet(quietMs: number): void {
+  private onQuiet(): void {
     this.timer = null;
     if (this.held > 0) return;
-    if (quietMs < this.debounceMs && !this.saveComplete()) {
-      const step = Math.min(SETTLE_MS, this.debounceMs - quietMs);
-      this.timer = setTimeout(() => this.onQuiet(quietMs + step), step);
+    const quiet = Date.now() - this.lastEventAt;
+    const settle = Math.min(this.debounceMs, SETTLE_MS);
+    if (quiet < this.debounceMs && !(quiet >= settle && this.saveComplete())) {
+      const wait = quiet < settle ? settle - quiet : Math.min(settle, this.debounceMs - quiet);
+      this.timer = setTimeout(() => this.onQuiet(), Math.max(1, wait));
       return;
     }
     const set = this.released(this.acc.take());

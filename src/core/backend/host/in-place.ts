@@ -96,7 +96,6 @@ interface Plan {
   /** Files whose content is copied anew: index → source host path. */
   copies: Map<number, { src: string; path: string; mode: number; size: number; sig: string }>;
   links: Map<number, string>;
-  reused: number;
 }
 
 /**
@@ -161,7 +160,7 @@ function plan(src: string, prev: ManifestEntry[], changed: string[]): Plan | nul
   // Directories first (parents before children), then files, then emptied directories.
   const rank = (o: Op) => (o.op === 'mkdir' ? 0 : o.op === 'rmdir' ? 2 : o.op === 'chmod' ? 3 : 1);
   ops.sort((a, b) => rank(a) - rank(b));
-  return { ops, entries, copies, links, reused: prev.filter((e) => e.type === 'file').length - copies.size };
+  return { ops, entries, copies, links };
 }
 
 /** Puts the image layer back as the journal found it (ops not yet applied are no-ops). */
@@ -279,7 +278,9 @@ export async function buildInPlace(
     const e = statEntry(out, o.path)!;
     pl.entries.set(o.path, { ...e, sha256: await sha256FileAsync(out), srcSize: c.size, srcSig: c.sig });
   }
-  const manifestText = JSON.stringify({ version: 1, entries: [...pl.entries.values()] } satisfies Manifest);
+  const entries = [...pl.entries.values()];
+  const files = entries.filter((e) => e.type === 'file').length;
+  const manifestText = JSON.stringify({ version: 1, entries } satisfies Manifest);
   writeFileSync(join(w, 'manifest.json'), manifestText);
   mark('stage');
   const j: Journal = { version: 1, oldRootMac: prevMac, configText, imageType: 'integrity-only', ops: pl.ops };
@@ -319,7 +320,7 @@ export async function buildInPlace(
     rootMac: packed.rootMac,
     configMac,
     files: pl.entries.size,
-    reused: pl.reused,
+    reused: files - pl.copies.size,
     copied: pl.copies.size,
   };
 }
