@@ -13,6 +13,7 @@ pub mod pf;
 pub mod progress;
 pub mod safe_file;
 pub mod sefs;
+pub mod stat_tree;
 pub mod union;
 pub mod verify;
 pub mod writers;

@@ -412,6 +412,7 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
                     .done(),
             )
         }
+        "statTree" => Out::Bytes(crate::stat_tree::stat_tree(Path::new(arg(a, 0, "root")?))?),
         "openForWriting" => {
             use crate::writers::{open_for_writing, Writing};
             let marks: Vec<&str> = a

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import type { InstancePaths } from '../../instance/layout.ts';
-import { checkManifest, statKeyOf, walk, type Manifest, type StatCache } from './manifest.ts';
+import { checkManifest, statKeyOf, statTree, walk, type Manifest, type StatCache } from './manifest.ts';
 import { contentMac, pinPath } from './pin.ts';
 import { decodeIntegrityOnly } from './protected-file.ts';
 import { verifySecureImage } from './pack.ts';
@@ -133,7 +133,7 @@ interface SecureStamp {
 
 function secureFiles(root: string): Record<string, string> {
   const files: Record<string, string> = {};
-  for (const { rel, st } of walk(root)) files[rel] = statKeyOf(st);
+  for (const e of statTree(root)) files[e.rel] = e.key;
   return files;
 }
 
