@@ -12,7 +12,7 @@
 // image layer is rolled back; otherwise the build is rolled forward (manifest, config, pin
 // regenerated from the journal with the new MAC). The stat caches are dropped by a recovery,
 // so the next run checks everything once.
-import { constants as fsc, chmodSync, existsSync, linkSync, mkdirSync, readdirSync } from 'node:fs';
+import { constants as fsc, chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync } from 'node:fs';
 import { readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
@@ -21,6 +21,7 @@ import { writeFileAtomic } from '../../instance/atomic.ts';
 import { readGeneratedText } from '../../instance/safe-read.ts';
 import {
   lstatBig,
+  sha256File,
   sha256FileAsync,
   statEntry,
   statKey,
@@ -37,6 +38,7 @@ import { imageInfo } from '../../securefs/index.ts';
 
 const JOURNAL = 'inplace.journal';
 const WORK = '.inplace';
+const SMALL_FILE = 256 << 10;
 
 type Op =
   | { op: 'mkdir'; path: string; mode: number }
@@ -273,10 +275,15 @@ export async function buildInPlace(
       continue;
     }
     const c = pl.copies.get(o.i)!;
-    await copyFile(c.src, out, fsc.COPYFILE_FICLONE);
+    // A small file (what an edit usually saves) inline; big ones in the thread pool, which under
+    // load costs a round trip per step but keeps the event loop free.
+    const small = c.size <= SMALL_FILE;
+    if (small) copyFileSync(c.src, out, fsc.COPYFILE_FICLONE);
+    else await copyFile(c.src, out, fsc.COPYFILE_FICLONE);
     chmodSync(out, c.mode);
     const e = statEntry(out, o.path)!;
-    pl.entries.set(o.path, { ...e, sha256: await sha256FileAsync(out), srcSize: c.size, srcSig: c.sig });
+    const sha256 = small ? sha256File(out) : await sha256FileAsync(out);
+    pl.entries.set(o.path, { ...e, sha256, srcSize: c.size, srcSig: c.sig });
   }
   const entries = [...pl.entries.values()];
   const files = entries.filter((e) => e.type === 'file').length;
