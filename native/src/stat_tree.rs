@@ -48,7 +48,15 @@ fn visit(root: &Path, rel: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<()> {
         let ctime_ns = i128::from(md.ctime()) * 1_000_000_000 + i128::from(md.ctime_nsec());
         out.extend_from_slice(rel);
         // Writes into a Vec cannot fail.
-        let _ = write!(out, "\0{}\0{}\0{}\0{}:{}\0", t, md.mode() & 0o7777, md.size(), md.ino(), ctime_ns);
+        let _ = write!(
+            out,
+            "\0{}\0{}\0{}\0{}:{}\0",
+            t,
+            md.mode() & 0o7777,
+            md.size(),
+            md.ino(),
+            ctime_ns
+        );
         if t == 'l' {
             let target = std::fs::read_link(&path).map_err(|e| Error::io(e, &path.display().to_string()))?;
             out.extend_from_slice(target.as_os_str().as_bytes());

@@ -39,7 +39,11 @@ pub enum Writing {
 
 pub fn open_for_writing(path: &Path) -> Writing {
     // O_NONBLOCK: opening a FIFO must not wait for a writer.
-    let f = match OpenOptions::new().read(true).custom_flags(O_NOFOLLOW | O_NONBLOCK).open(path) {
+    let f = match OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NOFOLLOW | O_NONBLOCK)
+        .open(path)
+    {
         Ok(f) => f,
         Err(e) if matches!(e.raw_os_error(), Some(ENOENT) | Some(ELOOP)) => return Writing::No,
         Err(_) => return Writing::Unknown,
@@ -83,6 +87,9 @@ mod test {
         let on_dir = open_for_writing(&dir);
         std::fs::remove_dir_all(&dir).unwrap();
         // Leases need the file's owner or CAP_LEASE; a test file is ours either way.
-        assert_eq!((open, closed, gone, on_dir), (Writing::Yes, Writing::No, Writing::No, Writing::Unknown));
+        assert_eq!(
+            (open, closed, gone, on_dir),
+            (Writing::Yes, Writing::No, Writing::No, Writing::Unknown)
+        );
     }
 }

@@ -181,7 +181,7 @@ const SUPERSEDED = '.superseded';
 
 /** The live process holding a build lock file, if any. */
 function lockHolder(file: string): { pid: number; startTime: string } | null {
-  let holder: { pid: number; startTime: string } | null = null;
+  let holder: { pid: number; startTime: string } | null;
   try {
     holder = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
