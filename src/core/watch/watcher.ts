@@ -176,8 +176,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   /**
    * A consumer (a build) reads the watched trees from now (true) until it is done (false). A path
-   * that changed and changed back meanwhile may have been read in between: its set keeps it even
-   * though it ends where it was reported (an incremental build must look at it again).
+   * created and removed again meanwhile may have been read in between: its set keeps it although
+   * it was never reported (an incremental build must look at it again).
    */
   reading(on: boolean): void {
     this.readers = Math.max(0, this.readers + (on ? 1 : -1));
@@ -210,7 +210,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         // Already reported in this very state (a late chokidar event after reconcile reported
         // the change, or a burst of events ending where it began): not a change.
         const prev = this.view.get(e.path);
-        if (!raced && ((sig === null && prev === undefined) || (sig !== null && prev === sig))) continue;
+        // A path never reported and gone again is kept when a build may have read it meanwhile
+        // (it may be in that build now); a late event of a reported state is dropped either way.
+        if ((sig === null && prev === undefined && !raced) || (sig !== null && prev === sig)) continue;
         if (sig === null) {
           this.view.delete(e.path);
           if (e.isDir || (prev !== undefined && isDirSig(prev)))
