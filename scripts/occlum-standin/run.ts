@@ -75,7 +75,13 @@ export async function execServer(argv: string[]): Promise<void> {
   }
   rmSync(SOCKET(dir), { force: true });
   const b = await bootInstance(dir);
-  const holder = spawnLaunch(serverLaunch(b.plan, sandboxIdentity(), stagerPath()), ['ignore', 'pipe', 'inherit']);
+  // Occlum's enclave dies with its server process, even a SIGKILLed one: the holder reads a pipe
+  // only this process writes, and ends at its end of file.
+  const holder = spawnLaunch(serverLaunch(b.plan, sandboxIdentity(), stagerPath(), 'stdin'), [
+    'pipe',
+    'pipe',
+    'inherit',
+  ]);
   const ready = await new Promise<boolean>((res) => {
     let out = '';
     holder.stdout!.on('data', (c: Buffer) => {

@@ -4,7 +4,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pty from 'node-pty';
@@ -14,6 +23,7 @@ import { BackendError, type RuntimeLogRecord } from '../../src/core/backend/type
 import { findRunProcesses, findServerProcesses } from '../../src/core/detect/processes.ts';
 import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../helpers/occlum.ts';
 import { ROOT } from '../helpers/paths.ts';
+import { until } from '../helpers/until.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'occlum-backend-'));
 after(() => {
@@ -386,6 +396,16 @@ describe('occlum backend over the CLI', { concurrency: false, skip: OCCLUM_SKIP 
     await backend({ output: (_s, c) => notes.push(c.toString()) }).stop(3000);
     assert.equal(findServerProcesses(dir).length, 0);
     assert.match(notes.join(''), /left the server running.*killed it/);
+    // The enclave dies with its server process: nothing is left working in the instance.
+    const inInstance = () =>
+      readdirSync('/proc').filter((p) => {
+        try {
+          return /^\d+$/.test(p) && readlinkSync(`/proc/${p}/cwd`) === dir;
+        } catch {
+          return false;
+        }
+      });
+    await until(() => inInstance().length === 0, `no process left in the instance (${inInstance().join(' ')})`);
   });
 
   test('run in a real pseudo-terminal through prepareRun (the Run pane path)', async () => {

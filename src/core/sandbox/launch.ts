@@ -223,9 +223,16 @@ export const READY_LINE = 'occlum-studio-sandbox-ready';
  * once. --mount-proc: bwrap (entered with nsenter -p) reads /proc/<pid> with namespace-local
  * pids, so /proc in this mount namespace must belong to the server's PID namespace.
  */
-export function serverLaunch(plan: MountPlan, identity: SandboxIdentity, stager: string | null): Launch {
+export function serverLaunch(
+  plan: MountPlan,
+  identity: SandboxIdentity,
+  stager: string | null,
+  /** 'stdin': the holder ends when its stdin reaches end of file (its starter died), as an enclave dies with its process. */
+  lifetime: 'forever' | 'stdin' = 'forever',
+): Launch {
   const st = staging(plan, identity, stager);
-  return sandboxLaunch(st, SERVER_NS, `${mountScript(st.plan)}\necho ${READY_LINE}\nexec sleep infinity`, null);
+  const hold = lifetime === 'stdin' ? 'exec cat >/dev/null' : 'exec sleep infinity';
+  return sandboxLaunch(st, SERVER_NS, `${mountScript(st.plan)}\necho ${READY_LINE}\n${hold}`, null);
 }
 
 /**
