@@ -5,6 +5,7 @@ import { UsageError, type Command, sayErr } from './command.ts';
 import { holdSignals, logSink, reportBackendError } from './runtime-output.ts';
 import { backendFlag, openCommandBackend, refuseFlags } from './backend-choice.ts';
 import { INSTANCE_OPTION, instanceDir, parseProgramCommand } from './args.ts';
+import { OutputHints } from '../core/logs/index.ts';
 
 const OPTIONS = {
   ...INSTANCE_OPTION,
@@ -31,8 +32,18 @@ export const command: Command = {
       );
     const dir = instanceDir(a.values.instance, undefined);
     const logFile = a.values['log-file'];
+    // The program's output streams that are not a terminal pass through here (a pipe either way),
+    // so what they say can end in a hint (fork); a terminal stays the program's own.
+    const watched = { stdout: !process.stdout.isTTY, stderr: !process.stderr.isTTY };
+    const said = new OutputHints();
     const { backend, choice } = openCommandBackend(dir, backendFlag(a.values.backend), {
-      events: { log: logSink(logFile) },
+      events: {
+        log: logSink(logFile),
+        output: (stream, chunk) => {
+          (stream === 'stdout' ? process.stdout : process.stderr).write(chunk);
+          said.push(chunk.toString());
+        },
+      },
     });
     if (choice.kind === 'occlum') {
       refuseFlags(choice, [
@@ -58,7 +69,9 @@ export const command: Command = {
       const exit = await backend.run(a.path, a.args, {
         denyFork: !a.values['allow-fork'],
         fullVerify: a.values['full-verify'],
+        stdio: watched,
       });
+      for (const h of said.end()) sayErr(`hint: ${h.message}: ${h.suggestion}`);
       // The host backend throws for launch failures; occlum's own launcher prints little, so the
       // studio adds what it knows (the path problem, or the boot error it read).
       if (choice.kind === 'occlum' && (exit.status === 127 || /^Occlum failed to boot/.test(exit.meaning))) {

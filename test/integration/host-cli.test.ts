@@ -31,6 +31,24 @@ test('build and run like occlum: output, exit status, launch errors (127), log r
   assert.equal(usage.status, 2);
 });
 
+test('run: a program whose fork() fails gets the hint on stderr after its output; with --allow-fork, none', () => {
+  const dir = makeInstance(['forker', 'hello']);
+  const b = runCli(['build'], { cwd: dir });
+  assert.equal(b.status, 0, b.stderr);
+  const r = runCli(['run', '/bin/forker'], { cwd: dir });
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, 'fork failed: Function not implemented\n', 'the output passes through unchanged');
+  assert.match(
+    r.stderr,
+    /^hint: the program called fork\(\), which Occlum does not have: .*posix_spawn.*--allow-fork/m,
+  );
+  const allowed = runCli(['run', '--allow-fork', '/bin/forker'], { cwd: dir });
+  assert.equal(allowed.status, 0, allowed.stderr);
+  assert.equal(allowed.stdout, 'fork succeeded\n');
+  assert.doesNotMatch(allowed.stderr, /hint:/);
+  assert.doesNotMatch(runCli(['run', '/bin/hello'], { cwd: dir }).stderr, /hint:/);
+});
+
 test('build failure shows the loader errors with fixes and exits 1', () => {
   const dir = makeInstance(['hello']);
   installFixtures(dir, ['nonpie']);

@@ -210,7 +210,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
     }
     record(e, same ? 'same' : created.has(e.inner) ? 'create' : 'attrs');
   }
-  result.strays = opts.strays ?? findStrays(root, entries);
+  result.strays = opts.strays ?? findStrays(root, entries, created);
   return result;
 }
 
@@ -241,8 +241,11 @@ async function copyFilesJs(jobs: FileCopyJob[], copies: { st: Stats }[]): Promis
   return failed;
 }
 
-/** Paths in the root that the plan does not produce (a stray dir is listed once, not its contents). */
-export function findStrays(root: string, entries: PlanEntry[], limit = 1000): string[] {
+/**
+ * Paths in the root that the plan does not produce (a stray dir is listed once, not its contents).
+ * A dir this copy created holds only what it wrote: not read again.
+ */
+export function findStrays(root: string, entries: PlanEntry[], created = new Set<string>(), limit = 1000): string[] {
   const produced = new Set<string>(['/']);
   for (const e of entries) {
     for (let p = e.inner; !produced.has(p); p = posix.dirname(p)) produced.add(p);
@@ -259,9 +262,9 @@ export function findStrays(root: string, entries: PlanEntry[], limit = 1000): st
       if (out.length >= limit) return;
       const child = posix.join(inner, d.name);
       if (!produced.has(child)) out.push(child);
-      else if (d.isDirectory()) walk(child);
+      else if (d.isDirectory() && !created.has(child)) walk(child);
     }
   };
-  walk('/');
+  if (!created.has('/')) walk('/');
   return out;
 }
