@@ -199,6 +199,23 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     }
     managements.push(m);
   }
+  // copy_bom would write wherever a ".." leads; an image is the root's content only.
+  const outside = (inner: string) => inner === '/..' || inner.startsWith('/../');
+  for (const m of managements) {
+    const dests = [
+      ...m.mkdirs.map((d) => ({ inner: d.inner, loc: d.loc })),
+      ...m.links,
+      ...m.dirs.map((d) => ({ inner: innerFromRootJoin(d.dest), loc: d.loc })),
+      ...m.files,
+    ];
+    for (const d of dests)
+      if (outside(d.inner))
+        err(
+          `this entry writes to ${posix.join(rootAbs, d.inner)}, outside the root ${rootAbs}; ` +
+            'paths in a bom are inside the image: remove the ".." that climbs out',
+          d.loc,
+        );
+  }
   if (issues.some((i) => i.severity === 'error')) return plan;
 
   // Sources: each must exist (and match its hash) before anything is written.
