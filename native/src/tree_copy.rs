@@ -98,7 +98,10 @@ fn copy_one(src: &str, write_to: &str, dest: &str, root: bool, gid: u32) -> std:
 /// Returns `{"errors":[[index, message], ...]}` (index of the triple).
 pub fn copy_files(a: &[String]) -> Result<String> {
     if a.len() % 3 != 0 {
-        return Err(Error::new(Kind::Usage, "copyFiles takes (source, destination, temporary) triples"));
+        return Err(Error::new(
+            Kind::Usage,
+            "copyFiles takes (source, destination, temporary) triples",
+        ));
     }
     let (root, gid) = unsafe { (geteuid() == 0, getegid()) };
     let errors = for_each(a.len() / 3, |i| {
@@ -121,5 +124,8 @@ pub fn sniff_elf(a: &[String]) -> Result<String> {
         out[i].store(elf as usize, Ordering::Relaxed);
         Ok(())
     });
-    Ok(out.iter().map(|b| if b.load(Ordering::Relaxed) == 1 { '1' } else { '0' }).collect())
+    Ok(out
+        .iter()
+        .map(|b| if b.load(Ordering::Relaxed) == 1 { '1' } else { '0' })
+        .collect())
 }
