@@ -3,7 +3,8 @@
 //! chmod, utimes and rename costs more than the copying. Each file is copied in the kernel
 //! (copy_file_range through std::io::copy, as cp does), its mode and times (nanoseconds) and, as
 //! root, its owner are set on the open descriptor, and a changed file is written to a temporary
-//! name renamed over the old. Also the ELF sniff of every file of a copied directory.
+//! name renamed over the old. Also the attributes and the ELF sniff of every file of a copied
+//! directory.
 
 use crate::error::{Error, Kind, Result};
 use crate::ops::js;
@@ -128,4 +129,31 @@ pub fn sniff_elf(a: &[String]) -> Result<String> {
         .iter()
         .map(|b| if b.load(Ordering::Relaxed) == 1 { '1' } else { '0' })
         .collect())
+}
+
+/// `statFiles`: lstat of each path as `[size, mode, uid, gid, ino, atime s, atime ns, mtime s,
+/// mtime ns]`, or null when it fails (the walk lists the files; this reads their attributes).
+pub fn stat_files(a: &[String]) -> Result<String> {
+    let out: Vec<std::sync::OnceLock<String>> = (0..a.len()).map(|_| std::sync::OnceLock::new()).collect();
+    for_each(a.len(), |i| {
+        let text = match std::fs::symlink_metadata(&a[i]) {
+            Ok(m) => format!(
+                "[{},{},{},{},{},{},{},{},{}]",
+                m.size(),
+                m.mode(),
+                m.uid(),
+                m.gid(),
+                m.ino(),
+                m.atime(),
+                m.atime_nsec(),
+                m.mtime(),
+                m.mtime_nsec()
+            ),
+            Err(_) => "null".into(),
+        };
+        let _ = out[i].set(text);
+        Ok(())
+    });
+    let items: Vec<&str> = out.iter().map(|s| s.get().map_or("null", |s| s.as_str())).collect();
+    Ok(format!("[{}]", items.join(",")))
 }

@@ -1,6 +1,6 @@
 //! The bom copy's native file copies: content, mode and nanosecond times kept; a changed file
 //! goes through its temporary name; failures are reported by index and leave no temporary file;
-//! a symlink planted at the destination is not written through.
+//! a symlink planted at the destination is not written through. The attribute batch and the sniff.
 use super::Scratch;
 use crate::tree_copy::{copy_files, sniff_elf};
 use std::fs;
@@ -30,7 +30,7 @@ fn copies_content_mode_and_times_and_reports_failures_by_index() {
     let outside = t.join("outside");
     fs::write(&outside, b"keep").unwrap();
     std::os::unix::fs::symlink(&outside, t.join("planted")).unwrap();
-    let args: Vec<String> = vec![
+    let args: Vec<String> = [
         [s(&src), s(&t.join("new")), String::new()],
         [s(&src), s(&old), s(&tmp)],
         [s(&t.join("missing")), s(&t.join("never")), String::new()],
@@ -67,4 +67,30 @@ fn sniffs_the_elf_magic() {
         .map(|n| s(&t.join(n)))
         .collect();
     assert_eq!(sniff_elf(&paths).unwrap(), "1000");
+}
+
+#[test]
+fn stats_files_as_lstat_does() {
+    let t = Scratch::new("stat-files");
+    fs::write(t.join("f"), b"12345").unwrap();
+    std::os::unix::fs::symlink("f", t.join("l")).unwrap();
+    let paths: Vec<String> = ["f", "l", "missing"].iter().map(|n| s(&t.join(n))).collect();
+    let out = crate::tree_copy::stat_files(&paths).unwrap();
+    let m = fs::metadata(t.join("f")).unwrap();
+    let l = fs::symlink_metadata(t.join("l")).unwrap();
+    let row = |m: &fs::Metadata| {
+        format!(
+            "[{},{},{},{},{},{},{},{},{}]",
+            m.size(),
+            m.mode(),
+            m.uid(),
+            m.gid(),
+            m.ino(),
+            m.atime(),
+            m.atime_nsec(),
+            m.mtime(),
+            m.mtime_nsec()
+        )
+    };
+    assert_eq!(out, format!("[{},{},null]", row(&m), row(&l)));
 }

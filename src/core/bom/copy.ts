@@ -17,6 +17,7 @@ import { posix } from 'node:path';
 import type { BomPlan, PlanEntry } from './plan.ts';
 import { copyFilesNative, type FileCopyJob } from './native-copy.ts';
 import { mapLimit } from './pool.ts';
+import type { FileStat } from './tree.ts';
 import type { BomIssue } from './types.ts';
 
 export type Action = 'create' | 'update' | 'same' | 'attrs';
@@ -53,7 +54,7 @@ export function finalEntries(plan: BomPlan): PlanEntry[] {
 }
 
 /** Times are set through a double of seconds (sub-microsecond rounding): equal within 1 ms. */
-function sameTime(a: Stats, b: Stats): boolean {
+function sameTime(a: FileStat, b: FileStat): boolean {
   return Math.abs(a.mtimeMs - b.mtimeMs) < 1;
 }
 
@@ -137,7 +138,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
     if (!e.src) record(e, existed ? 'same' : 'create');
   }
 
-  const copies: { e: PlanEntry; src: string; st: Stats; dest: string; action: Action }[] = [];
+  const copies: { e: PlanEntry; src: string; st: FileStat; dest: string; action: Action }[] = [];
   for (const e of entries) {
     if (e.kind === 'dir') continue;
     if (!ensureDir(posix.dirname(e.inner), e)) continue;
@@ -218,7 +219,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
  * The copies through Node's fs (without the native addon): libuv's copyfile sets the source's
  * mode; owners are copied as root when they differ. Returns the failures by job index.
  */
-async function copyFilesJs(jobs: FileCopyJob[], copies: { st: Stats }[]): Promise<Map<number, string>> {
+async function copyFilesJs(jobs: FileCopyJob[], copies: { st: FileStat }[]): Promise<Map<number, string>> {
   const uid = process.getuid?.() ?? -1;
   const gid = process.getgid?.() ?? -1;
   const failed = new Map<number, string>();

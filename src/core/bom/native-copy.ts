@@ -2,6 +2,7 @@
 // of files and sniffing their ELF magic there takes one thread-pool trip instead of several per
 // file. Without the addon (not built here) the callers fall back to Node's fs calls.
 import { callAsync, nativeStatus } from '../securefs/native.ts';
+import type { FileStat } from './tree.ts';
 
 export interface FileCopyJob {
   src: string;
@@ -24,4 +25,27 @@ export async function sniffElfNative(paths: string[]): Promise<boolean[] | null>
   if (!nativeStatus().ok) return null;
   const bits = (await callAsync('sniffElf', paths)) as string;
   return [...bits].map((b) => b === '1');
+}
+
+/** lstat of each path (null: gone), or null without the addon. */
+export async function statFilesNative(paths: string[]): Promise<(FileStat | null)[] | null> {
+  if (paths.length === 0) return [];
+  if (!nativeStatus().ok) return null;
+  const rows = JSON.parse((await callAsync('statFiles', paths)) as string) as (number[] | null)[];
+  return rows.map((r) => {
+    if (!r) return null;
+    const [size, mode, uid, gid, ino, as, ans, ms, mns] = r as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    const mtimeMs = ms * 1000 + mns / 1e6;
+    return { size, mode, uid, gid, ino, mtimeMs, mtime: new Date(mtimeMs), atime: new Date(as * 1000 + ans / 1e6) };
+  });
 }

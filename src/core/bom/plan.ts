@@ -13,7 +13,7 @@ import { sniffElfNative } from './native-copy.ts';
 import type { LoaderConfig } from './loader-config.ts';
 import { destInRoot, real, rustFileName, rustJoin, rustParent } from './paths.ts';
 import { mapLimit } from './pool.ts';
-import { walkCopy } from './tree.ts';
+import { fillFileStats, walkCopy, type FileStat } from './tree.ts';
 import type { BomIssue, Loc, Str } from './types.ts';
 
 export type EntryWhy = 'mkdir' | 'createlink' | 'files' | 'dirs' | 'library';
@@ -31,7 +31,7 @@ export interface PlanEntry {
   loc?: Loc;
   /** For a library: the files that need it (host paths). */
   neededBy?: string[];
-  stat?: Stats;
+  stat?: FileStat;
 }
 
 export interface LibraryReport {
@@ -298,7 +298,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   // Expand directory copies into files, dirs and links.
   interface Expanded {
     entries: PlanEntry[];
-    files: { host: string; loc: Loc; srcRoot: string; stat?: Stats }[];
+    files: { host: string; loc: Loc; srcRoot: string; stat?: FileStat }[];
   }
   const expanded: Expanded[] = [];
   for (const m of managements) {
@@ -306,6 +306,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     for (const d of m.dirs) {
       const host = hostOf(d.src) + (d.src.endsWith('/') ? '/' : '');
       const tree = walkCopy(host, compileExcludes(d.excludes));
+      await fillFileStats(tree);
       for (const w of tree.warnings) warn(w, d.loc);
       const destInner = innerFromRootJoin(d.dest);
       for (const it of tree.items) {
@@ -413,10 +414,10 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
  * file heads through Node's fs cost more than the rest of a copy), else one by one.
  */
 const elfSeen = new Map<string, boolean>();
-const elfKey = (f: { host: string; stat?: Stats }) =>
+const elfKey = (f: { host: string; stat?: FileStat }) =>
   f.stat ? `${f.host}\0${f.stat.ino}\0${f.stat.size}\0${f.stat.mtimeMs}` : null;
 
-async function elfFiles<T extends { host: string; stat?: Stats }>(files: T[]): Promise<T[]> {
+async function elfFiles<T extends { host: string; stat?: FileStat }>(files: T[]): Promise<T[]> {
   // Shorter than an ELF header: not a program or library.
   const unknown = files.filter((f) => (!f.stat || f.stat.size >= 64) && !elfSeen.has(elfKey(f) ?? ''));
   const sniffed = (await sniffElfNative(unknown.map((f) => f.host))) ?? unknown.map((f) => startsWithElf(f.host));
