@@ -32,15 +32,21 @@ export const command: Command = {
       );
     const dir = instanceDir(a.values.instance, undefined);
     const logFile = a.values['log-file'];
-    // The program's output streams that are not a terminal pass through here (a pipe either way),
-    // so what they say can end in a hint (fork); a terminal stays the program's own.
-    const watched = { stdout: !process.stdout.isTTY, stderr: !process.stderr.isTTY };
+    // A stderr that is not a terminal passes through here (a pipe either way), so what the program
+    // says there ("fork: Function not implemented") can end in a hint. A terminal stays the
+    // program's own (shells need it), and stdout is never relayed (`… | head` must reach it).
+    const watched = { stdout: false, stderr: !process.stderr.isTTY };
     const said = new OutputHints();
+    let relay = true;
+    process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      relay = false; // the reader went away: the program's messages go nowhere, as they would
+    });
     const { backend, choice } = openCommandBackend(dir, backendFlag(a.values.backend), {
       events: {
         log: logSink(logFile),
-        output: (stream, chunk) => {
-          (stream === 'stdout' ? process.stdout : process.stderr).write(chunk);
+        output: (_stream, chunk) => {
+          if (relay) process.stderr.write(chunk);
           said.push(chunk.toString());
         },
       },
