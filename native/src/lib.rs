@@ -14,6 +14,7 @@ pub mod progress;
 pub mod safe_file;
 pub mod sefs;
 pub mod stat_tree;
+pub mod tree_copy;
 pub mod union;
 pub mod verify;
 pub mod writers;

@@ -515,6 +515,9 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             std::fs::write(p, bytes).map_err(|e| Error::io(e, &p.display().to_string()))?;
             Out::Json(js(&mac_string(&mac)))
         }
+        "copyFiles" => Out::Json(crate::tree_copy::copy_files(a)?),
+        "sniffElf" => Out::Json(crate::tree_copy::sniff_elf(a)?),
+        "statFiles" => Out::Json(crate::tree_copy::stat_files(a)?),
         "sealBench" => {
             // Bench helper: AES-128-GCM-seal `mib` MiB in 4 KiB nodes, a different key per node
             // (as a PF writer does), in one call; returns elapsed milliseconds.

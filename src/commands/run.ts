@@ -5,6 +5,7 @@ import { UsageError, type Command, sayErr } from './command.ts';
 import { holdSignals, logSink, reportBackendError } from './runtime-output.ts';
 import { backendFlag, openCommandBackend, refuseFlags } from './backend-choice.ts';
 import { INSTANCE_OPTION, instanceDir, parseProgramCommand } from './args.ts';
+import { OutputHints } from '../core/logs/index.ts';
 
 const OPTIONS = {
   ...INSTANCE_OPTION,
@@ -31,8 +32,24 @@ export const command: Command = {
       );
     const dir = instanceDir(a.values.instance, undefined);
     const logFile = a.values['log-file'];
+    // A stderr that is not a terminal passes through here (a pipe either way), so what the program
+    // says there ("fork: Function not implemented") can end in a hint. A terminal stays the
+    // program's own (shells need it), and stdout is never relayed (`… | head` must reach it).
+    const watched = { stdout: false, stderr: !process.stderr.isTTY };
+    const said = new OutputHints();
+    let relay = true;
+    process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      relay = false; // the reader went away: the program's messages go nowhere, as they would
+    });
     const { backend, choice } = openCommandBackend(dir, backendFlag(a.values.backend), {
-      events: { log: logSink(logFile) },
+      events: {
+        log: logSink(logFile),
+        output: (_stream, chunk) => {
+          if (relay) process.stderr.write(chunk);
+          said.push(chunk.toString());
+        },
+      },
     });
     if (choice.kind === 'occlum') {
       refuseFlags(choice, [
@@ -58,7 +75,9 @@ export const command: Command = {
       const exit = await backend.run(a.path, a.args, {
         denyFork: !a.values['allow-fork'],
         fullVerify: a.values['full-verify'],
+        stdio: watched,
       });
+      for (const h of said.end()) sayErr(`hint: ${h.message}: ${h.suggestion}`);
       // The host backend throws for launch failures; occlum's own launcher prints little, so the
       // studio adds what it knows (the path problem, or the boot error it read).
       if (choice.kind === 'occlum' && (exit.status === 127 || /^Occlum failed to boot/.test(exit.meaning))) {

@@ -12,6 +12,7 @@ import { DevLoop } from '../core/watch/loop.ts';
 import { loadSettings, SettingsError } from '../core/watch/settings.ts';
 import type { BuildRecord, WatchBackend } from '../core/watch/types.ts';
 import type { QueueState } from '../core/watch/queue.ts';
+import { summaryLines } from '../core/bom/summary.ts';
 import type { StudioState, StudioStore } from './index.ts';
 
 export type LoopStatus = 'off' | 'starting' | 'watching' | 'unavailable' | 'error';
@@ -27,6 +28,8 @@ export interface BuildState {
   selected: number | null;
   /** First output line shown; null follows the end of the output. */
   outputTop: number | null;
+  /** What the lower part shows of the selected build: its output, or its bom copies as a plan. */
+  view: 'output' | 'bom';
   autoBuild: boolean;
   autoRerun: boolean;
   /** Keep run/ across the loop's rebuilds. */
@@ -53,9 +56,13 @@ export interface BuildSlice {
   /** Selects an older (+1) or newer (-1) record. */
   buildSelect(step: number): void;
   buildSelectLatest(): void;
-  /** Scrolls the selected record's output; 'end' follows it again. */
+  /** Scrolls the selected record's output (or bom plan); 'end' follows the output again. */
   buildScroll(delta: number | 'start' | 'end'): void;
   buildSetViewHeight(lines: number): void;
+  /** Switches the lower part between the output and the bom plan. */
+  buildToggleView(): void;
+  /** The lines of the current view of the selected record (output lines, or the bom plan's). */
+  buildViewLines(): number;
   /** Opens the failure cause's Occlum.json field in the Config pane. */
   buildOpenCause(): void;
   /** The selected record (or the newest). */
@@ -71,6 +78,7 @@ const INITIAL: BuildState = {
   history: [],
   selected: null,
   outputTop: null,
+  view: 'output',
   autoBuild: true,
   autoRerun: true,
   keepRun: false,
@@ -92,7 +100,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
     const copyOf = (r: BuildRecord): BuildRecord => {
       const done = finished.get(r.id);
       if (done) return done;
-      const copy = { ...r, output: r.output.slice(), stages: { ...r.stages } };
+      const copy = { ...r, output: r.output.slice(), stages: { ...r.stages }, boms: r.boms?.slice() };
       if (r.outcome !== 'running') finished.set(r.id, copy);
       return copy;
     };
@@ -249,14 +257,24 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         patch({ selected: null, outputTop: null });
       },
       buildScroll(delta) {
-        const rec = get().buildSelected();
-        const total = rec?.output.length ?? 0;
+        const total = get().buildViewLines();
         const bottom = Math.max(0, total - get().build.viewHeight);
-        if (delta === 'end') return patch({ outputTop: null });
-        if (delta === 'start') return patch({ outputTop: 0 });
-        const top = get().build.outputTop ?? bottom;
+        // Null follows the end of a build's output; the bom plan reads from its start (null).
+        const plan = get().build.view === 'bom';
+        if (delta === 'end') return patch({ outputTop: plan ? bottom : null });
+        if (delta === 'start') return patch({ outputTop: plan ? null : 0 });
+        const top = get().build.outputTop ?? (plan ? 0 : bottom);
         const next = Math.max(0, Math.min(bottom, top + delta));
+        if (plan) return patch({ outputTop: next === 0 ? null : next });
         patch({ outputTop: next >= bottom ? null : next });
+      },
+      buildToggleView() {
+        patch({ view: get().build.view === 'output' ? 'bom' : 'output', outputTop: null });
+      },
+      buildViewLines() {
+        const rec = get().buildSelected();
+        if (get().build.view === 'bom') return summaryLines(rec?.boms ?? []).length;
+        return rec?.output.length ?? 0;
       },
       buildSetViewHeight(lines) {
         if (lines !== get().build.viewHeight) patch({ viewHeight: Math.max(1, lines) });

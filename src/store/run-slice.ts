@@ -17,7 +17,7 @@ import { errorMessage } from '../core/errors.ts';
 import { translateInput } from '../core/pty/input.ts';
 import { BackendError, type BackendEvents } from '../core/backend/types.ts';
 import { openBackend } from '../core/backend/select.ts';
-import { hintsForText, type LogHint } from '../core/logs/index.ts';
+import { hintsForText, OutputHints, type LogHint } from '../core/logs/index.ts';
 import type { SliceHooks, StudioState, StudioStore } from './index.ts';
 
 export type RunKind = 'run' | 'exec';
@@ -179,6 +179,9 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
   return (set, get, api) => {
     const sessions = new Map<number, PtySession>();
     const tails = new Map<number, string>();
+    // Hints read from all of a run's output as it arrives (a fork message may be long gone from
+    // the tail when the program ends, and a program may print it and still exit 0).
+    const outputHints = new Map<number, OutputHints>();
     let launcher: Launcher | null = null;
     let nextId = 1;
     // Each launch into a tab gets a number; a launch that finishes after a newer one (double
@@ -243,6 +246,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         // What the output and the runtime log said (e.g. Out of TCS) → the resource hints.
         const said = `${tails.get(id) ?? ''}\n${(plan.runtimeLines ?? []).join('\n')}`;
         const hints = status !== 0 ? hintsForText(said) : [];
+        for (const h of outputHints.get(id)?.end() ?? []) if (!hints.includes(h)) hints.push(h);
         const exitNote = decoded ? `Error: ${decoded.raw} — ${decoded.text}` : null;
         patchTab(id, { state: 'exited', exit, exitNote, hints, endedAt: Date.now() });
         if (get().run.active === id && get().run.forwarding) setForwarding(false);
@@ -286,6 +290,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       patch({ tabs, active: id, version: get().run.version + 1 });
       sessions.delete(id);
       tails.delete(id);
+      outputHints.set(id, new OutputHints());
       const launch = ++launchSeq;
       tabLaunch.set(id, launch);
       const current = () => tabLaunch.get(id) === launch && get().run.tabs.some((t) => t.id === id);
@@ -350,6 +355,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       session.onData((chunk) => {
         const tail = (tails.get(id) ?? '') + chunk;
         tails.set(id, tail.length > TAIL_BYTES ? tail.slice(-TAIL_BYTES) : tail);
+        outputHints.get(id)?.push(chunk);
         // The pty merges stdout and stderr: the Logs pane gets the program's terminal output
         // (where Occlum's own log lines appear), except full-screen redraws.
         const t = get().run.tabs.find((x) => x.id === id);
@@ -421,6 +427,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         sessions.get(t.id)?.dispose();
         sessions.delete(t.id);
         tails.delete(t.id);
+        outputHints.delete(t.id);
         tabLaunch.delete(t.id);
         const { tabs } = get().run;
         const i = tabs.findIndex((x) => x.id === t.id);

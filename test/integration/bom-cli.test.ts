@@ -73,6 +73,11 @@ test('a bad bom exits 1, names the entry (file:line:col) and writes nothing', ()
       /app\.yaml:3:5: error: unknown key "mkdir" in targets\[0\]; did you mean "mkdirs"\?/,
     ],
     ['targets:\n  - target: /\n   copy: [\n', /app\.yaml:\d+:\d+: error: not valid YAML/],
+    // copy_bom would write there; the studio keeps a bom inside its root.
+    [
+      'targets:\n  - target: ../../out\n    copy:\n      - files: [../app.txt]\n',
+      /app\.yaml:2:13: error: this entry writes to .*\/out, outside the root .*\/inst\/image/,
+    ],
   ];
   for (const [bom, message] of cases) {
     const ws = workspace(bom);
@@ -81,8 +86,10 @@ test('a bad bom exits 1, names the entry (file:line:col) and writes nothing', ()
     assert.match(r.stderr, message);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     assert.equal(existsSync(join(ws, 'inst', 'image')), false, bom);
+    assert.equal(existsSync(join(ws, 'out')), false, bom);
     const c = runCli(['bom', 'check', join(ws, 'app.yaml')]);
-    if (/hash|missing\.txt/.test(bom)) assert.equal(c.status, 0, 'check validates the bom, not the sources');
+    // check knows no root: sources and where they land are the copy's to judge.
+    if (/hash|missing\.txt|\.\.\/out/.test(bom)) assert.equal(c.status, 0, 'check validates the bom, not the sources');
     else assert.equal(c.status, 1);
   }
 });

@@ -1,5 +1,8 @@
 // The headless commands as users run them (built CLI): build, run, exec, start, stop, status.
 import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import assert from 'node:assert/strict';
 import { runCli } from '../helpers/cli.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
@@ -29,6 +32,33 @@ test('build and run like occlum: output, exit status, launch errors (127), log r
   );
   const usage = runCli(['run'], { cwd: dir });
   assert.equal(usage.status, 2);
+});
+
+test('run: a fork() failure the program reports on stderr ends with the hint; with --allow-fork, none', () => {
+  const dir = makeInstance(['hello']);
+  // A program as shells and servers are: perror("fork") on stderr, then carries on (status 0).
+  const src = join(dirname(dir), 'forkperror.c');
+  writeFileSync(
+    src,
+    '#include <stdio.h>\n#include <sys/wait.h>\n#include <unistd.h>\n' +
+      'int main(void) { pid_t p = fork(); if (p < 0) perror("fork"); else if (p == 0) _exit(0); ' +
+      'else { waitpid(p, 0, 0); puts("forked"); } puts("done"); return 0; }\n',
+  );
+  execFileSync('musl-gcc', ['-fPIE', '-pie', '-o', join(dir, 'image', 'bin', 'forkperror'), src]);
+  const b = runCli(['build'], { cwd: dir });
+  assert.equal(b.status, 0, b.stderr);
+  const r = runCli(['run', '/bin/forkperror'], { cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'done\n');
+  assert.match(
+    r.stderr,
+    /^fork: Function not implemented\nhint: the program called fork\(\), which Occlum does not have: .*posix_spawn.*--allow-fork/,
+  );
+  const allowed = runCli(['run', '--allow-fork', '/bin/forkperror'], { cwd: dir });
+  assert.equal(allowed.status, 0, allowed.stderr);
+  assert.equal(allowed.stdout, 'forked\ndone\n');
+  assert.doesNotMatch(allowed.stderr, /hint:/);
+  assert.doesNotMatch(runCli(['run', '/bin/hello'], { cwd: dir }).stderr, /hint:/);
 });
 
 test('build failure shows the loader errors with fixes and exits 1', () => {

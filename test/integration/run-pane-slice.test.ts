@@ -72,6 +72,23 @@ test('a run opens a tab, shows the program’s screen, takes input and ends with
   assert.deepEqual(requests.at(-1)!.size, { cols: 50, rows: 6 });
 });
 
+test('a fork failure in the output gets its hint, even far back in the output and with status 0', async () => {
+  const store = await studio('fork-hint');
+  // A stand-in for a shell in the sandbox whose fork() failed (the CLI test runs the real one).
+  await store
+    .getState()
+    .runStart('run', '/bin/sh', ['-c', 'echo "sh: fork: Function not implemented" >&2; seq 1 3000; exit 0']);
+  await until(store, () => tab(store).state === 'exited', 'exit');
+  assert.equal(tab(store).exit?.status, 0);
+  assert.deepEqual(
+    tab(store).hints.map((h) => h.message),
+    ['the program called fork(), which Occlum does not have'],
+  );
+  await store.getState().runStart('run', '/bin/sh', ['-c', 'seq 1 10'], tab(store).id);
+  await until(store, () => tab(store).state === 'exited', 'rerun exit');
+  assert.deepEqual(tab(store).hints, [], 'a rerun starts with no hints');
+});
+
 test('several tabs, focus cycling, resize reaching every program, rerun in place, close', async () => {
   const store = await studio('tabs');
   store.getState().runResize({ cols: 40, rows: 5 });

@@ -9,6 +9,7 @@ mod pf_vectors;
 mod read_range;
 mod real_image;
 mod special_files;
+mod tree_copy;
 
 use std::path::PathBuf;
 

@@ -32,7 +32,7 @@ export type LiveStatus = 'uninitialized' | 'initialized' | 'built' | 'running' |
 
 export interface BackendEvents {
   buildProgress?(p: BuildProgress): void;
-  /** Program output, when stdio is piped (not for pty/inherited stdio). */
+  /** Program output, of the streams piped (not for pty/inherited stdio). */
   output?(stream: 'stdout' | 'stderr', chunk: Buffer): void;
   exit?(e: ProcessExit): void;
   log?(r: RuntimeLogRecord): void;
@@ -68,7 +68,11 @@ export interface BuildResult {
   warnings: string[];
 }
 
-export type StdioMode = 'inherit' | 'pipe';
+/**
+ * 'inherit', 'pipe' (all three), or inherited except the named output streams, which are piped
+ * to `output` (the caller passes them on, e.g. to read hints from them).
+ */
+export type StdioMode = 'inherit' | 'pipe' | { stdout: boolean; stderr: boolean };
 
 export interface RunOptions {
   /** Caller environment the env.untrusted names are taken from (default: process.env). */

@@ -15,7 +15,9 @@ import {
 } from 'node:fs';
 import { posix } from 'node:path';
 import type { BomPlan, PlanEntry } from './plan.ts';
+import { copyFilesNative, type FileCopyJob } from './native-copy.ts';
 import { mapLimit } from './pool.ts';
+import type { FileStat } from './tree.ts';
 import type { BomIssue } from './types.ts';
 
 export type Action = 'create' | 'update' | 'same' | 'attrs';
@@ -52,7 +54,7 @@ export function finalEntries(plan: BomPlan): PlanEntry[] {
 }
 
 /** Times are set through a double of seconds (sub-microsecond rounding): equal within 1 ms. */
-function sameTime(a: Stats, b: Stats): boolean {
+function sameTime(a: FileStat, b: FileStat): boolean {
   return Math.abs(a.mtimeMs - b.mtimeMs) < 1;
 }
 
@@ -136,12 +138,13 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
     if (!e.src) record(e, existed ? 'same' : 'create');
   }
 
-  const copies: { e: PlanEntry; src: string; st: Stats; dest: string; action: Action }[] = [];
+  const copies: { e: PlanEntry; src: string; st: FileStat; dest: string; action: Action }[] = [];
   for (const e of entries) {
     if (e.kind === 'dir') continue;
     if (!ensureDir(posix.dirname(e.inner), e)) continue;
     const dest = host(e.inner);
-    const cur = tryLstat(dest);
+    // Nothing is in a directory this copy just created (a cold copy skips 20,000 lstat calls).
+    const cur = created.has(posix.dirname(e.inner)) ? undefined : tryLstat(dest);
     if (cur?.isDirectory()) {
       fail(e, `a directory is in the way of this ${e.kind}; remove it from the root`);
       continue;
@@ -180,34 +183,23 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
 
   // A new file is written in place (a copy cut short has the wrong time and is redone next time);
   // a changed one goes to a temporary name renamed over the old, so the old stays whole until then.
-  // libuv's copyfile sets the source's mode; owners are copied as root when they differ.
-  const uid = process.getuid?.() ?? -1;
-  const gid = process.getgid?.() ?? -1;
-  let seq = 0;
-  await mapLimit(copies, 4, async (c) => {
-    if (!opts.dryRun) {
-      const tmp =
+  if (!opts.dryRun) {
+    const jobs = copies.map((c, i) => ({
+      src: c.src,
+      dest: c.dest,
+      tmp:
         c.action === 'create'
-          ? c.dest
-          : `${posix.dirname(c.dest)}/.${posix.basename(c.dest)}.bom-${process.pid}-${seq++}`;
-      try {
-        await fsp.copyFile(c.src, tmp);
-        if (uid === 0 && (c.st.uid !== 0 || c.st.gid !== gid)) {
-          await fsp.chown(tmp, c.st.uid, c.st.gid);
-          await fsp.chmod(tmp, c.st.mode & 0o7777); // chown clears set-id bits
-        }
-        await fsp.utimes(tmp, c.st.atime, c.st.mtime);
-        if (tmp !== c.dest) await fsp.rename(tmp, c.dest);
-      } catch (err) {
-        if (tmp !== c.dest) await fsp.rm(tmp, { force: true });
-        fail(c.e, `copying ${c.src} failed: ${(err as Error).message}`);
-        return;
-      }
-    }
-    record(c.e, c.action, c.st.size);
-  });
+          ? undefined
+          : `${posix.dirname(c.dest)}/.${posix.basename(c.dest)}.bom-${process.pid}-${i}`,
+    }));
+    const failed = (await copyFilesNative(jobs)) ?? (await copyFilesJs(jobs, copies));
+    for (const [i, message] of failed) fail(copies[i]!.e, `copying ${copies[i]!.src} failed: ${message}`);
+    for (const [i, c] of copies.entries()) if (!failed.has(i)) record(c.e, c.action, c.st.size);
+  } else for (const c of copies) record(c.e, c.action, c.st.size);
 
   // Attributes of copied dirs last, deepest first, once their contents are in place.
+  const uid = process.getuid?.() ?? -1;
+  const gid = process.getgid?.() ?? -1;
   for (const e of [...dirs].reverse()) {
     if (!e.src || !e.stat) continue;
     const cur = tryLstat(host(e.inner));
@@ -219,12 +211,42 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
     }
     record(e, same ? 'same' : created.has(e.inner) ? 'create' : 'attrs');
   }
-  result.strays = opts.strays ?? findStrays(root, entries);
+  result.strays = opts.strays ?? findStrays(root, entries, created);
   return result;
 }
 
-/** Paths in the root that the plan does not produce (a stray dir is listed once, not its contents). */
-export function findStrays(root: string, entries: PlanEntry[], limit = 1000): string[] {
+/**
+ * The copies through Node's fs (without the native addon): libuv's copyfile sets the source's
+ * mode; owners are copied as root when they differ. Returns the failures by job index.
+ */
+async function copyFilesJs(jobs: FileCopyJob[], copies: { st: FileStat }[]): Promise<Map<number, string>> {
+  const uid = process.getuid?.() ?? -1;
+  const gid = process.getgid?.() ?? -1;
+  const failed = new Map<number, string>();
+  await mapLimit([...jobs.keys()], 4, async (i) => {
+    const { src, dest, tmp = dest } = jobs[i]!;
+    const st = copies[i]!.st;
+    try {
+      await fsp.copyFile(src, tmp);
+      if (uid === 0 && (st.uid !== 0 || st.gid !== gid)) {
+        await fsp.chown(tmp, st.uid, st.gid);
+        await fsp.chmod(tmp, st.mode & 0o7777); // chown clears set-id bits
+      }
+      await fsp.utimes(tmp, st.atime, st.mtime);
+      if (tmp !== dest) await fsp.rename(tmp, dest);
+    } catch (err) {
+      if (tmp !== dest) await fsp.rm(tmp, { force: true });
+      failed.set(i, (err as Error).message);
+    }
+  });
+  return failed;
+}
+
+/**
+ * Paths in the root that the plan does not produce (a stray dir is listed once, not its contents).
+ * A dir this copy created holds only what it wrote: not read again.
+ */
+export function findStrays(root: string, entries: PlanEntry[], created = new Set<string>(), limit = 1000): string[] {
   const produced = new Set<string>(['/']);
   for (const e of entries) {
     for (let p = e.inner; !produced.has(p); p = posix.dirname(p)) produced.add(p);
@@ -241,9 +263,9 @@ export function findStrays(root: string, entries: PlanEntry[], limit = 1000): st
       if (out.length >= limit) return;
       const child = posix.join(inner, d.name);
       if (!produced.has(child)) out.push(child);
-      else if (d.isDirectory()) walk(child);
+      else if (d.isDirectory() && !created.has(child)) walk(child);
     }
   };
-  walk('/');
+  if (!created.has('/')) walk('/');
   return out;
 }

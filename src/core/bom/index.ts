@@ -15,3 +15,11 @@ export { expandEnv } from './env.ts';
 export { runBomCopy, checkBom, effectiveIncludeDirs, type BomRun, type BomRunOptions } from './run.ts';
 export { bomSchema } from './schema.ts';
 export { bomWatchPaths, type BomWatchPaths } from './watch-paths.ts';
+export {
+  summarizeBomRun,
+  summaryLines,
+  type SummaryLine,
+  type BomSummary,
+  type BomPlanRow,
+  type BomLibraries,
+} from './summary.ts';

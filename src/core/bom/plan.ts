@@ -9,10 +9,11 @@ import { findDeps, inferDefaultLoader, type Placed } from './autodep.ts';
 import { expandEnv, type Env } from './env.ts';
 import { compileExcludes } from './exclude.ts';
 import { loadBoms } from './includes.ts';
+import { sniffElfNative } from './native-copy.ts';
 import type { LoaderConfig } from './loader-config.ts';
 import { destInRoot, real, rustFileName, rustJoin, rustParent } from './paths.ts';
 import { mapLimit } from './pool.ts';
-import { walkCopy } from './tree.ts';
+import { fillFileStats, walkCopy, type FileStat } from './tree.ts';
 import type { BomIssue, Loc, Str } from './types.ts';
 
 export type EntryWhy = 'mkdir' | 'createlink' | 'files' | 'dirs' | 'library';
@@ -30,7 +31,7 @@ export interface PlanEntry {
   loc?: Loc;
   /** For a library: the files that need it (host paths). */
   neededBy?: string[];
-  stat?: Stats;
+  stat?: FileStat;
 }
 
 export interface LibraryReport {
@@ -198,6 +199,23 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     }
     managements.push(m);
   }
+  // copy_bom would write wherever a ".." leads; an image is the root's content only.
+  const outside = (inner: string) => inner === '/..' || inner.startsWith('/../');
+  for (const m of managements) {
+    const dests = [
+      ...m.mkdirs.map((d) => ({ inner: d.inner, loc: d.loc })),
+      ...m.links,
+      ...m.dirs.map((d) => ({ inner: innerFromRootJoin(d.dest), loc: d.loc })),
+      ...m.files,
+    ];
+    for (const d of dests)
+      if (outside(d.inner))
+        err(
+          `this entry writes to ${posix.join(rootAbs, d.inner)}, outside the root ${rootAbs}; ` +
+            'paths in a bom are inside the image: remove the ".." that climbs out',
+          d.loc,
+        );
+  }
   if (issues.some((i) => i.severity === 'error')) return plan;
 
   // Sources: each must exist (and match its hash) before anything is written.
@@ -280,7 +298,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   // Expand directory copies into files, dirs and links.
   interface Expanded {
     entries: PlanEntry[];
-    files: { host: string; loc: Loc; srcRoot: string; stat?: Stats }[];
+    files: { host: string; loc: Loc; srcRoot: string; stat?: FileStat }[];
   }
   const expanded: Expanded[] = [];
   for (const m of managements) {
@@ -288,6 +306,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     for (const d of m.dirs) {
       const host = hostOf(d.src) + (d.src.endsWith('/') ? '/' : '');
       const tree = walkCopy(host, compileExcludes(d.excludes));
+      await fillFileStats(tree);
       for (const w of tree.warnings) warn(w, d.loc);
       const destInner = innerFromRootJoin(d.dest);
       for (const it of tree.items) {
@@ -312,7 +331,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   const dirLibs: PlanEntry[] = [];
   const missingForDirs = new Map<string, LibraryReport[]>();
   for (const ex of expanded) {
-    const elfs = ex.files.filter((f) => isElfCandidate(f.host, f.stat));
+    const elfs = await elfFiles(ex.files);
     if (elfs.length === 0) continue;
     const defaultLoader = inferDefaultLoader(elfs.map((f) => f.host));
     const deps = await mapLimit(elfs, 4, (f) => findDeps(f.host, defaultLoader, opts.loaderConfig));
@@ -390,34 +409,40 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
 }
 
 /**
- * Whether a file starts with the ELF magic, remembered per process by inode, size and time: the
- * dev loop copies the same trees again and again, and reading 20,000 file heads costs more than
- * the rest of an unchanged copy.
+ * Which files start with the ELF magic, remembered per process by inode, size and time: the dev
+ * loop copies the same trees again and again. The others are read in one native batch (20,000
+ * file heads through Node's fs cost more than the rest of a copy), else one by one.
  */
 const elfSeen = new Map<string, boolean>();
+const elfKey = (f: { host: string; stat?: FileStat }) =>
+  f.stat ? `${f.host}\0${f.stat.ino}\0${f.stat.size}\0${f.stat.mtimeMs}` : null;
 
-function isElfCandidate(host: string, st?: Stats): boolean {
-  const key = st ? `${host}\0${st.ino}\0${st.size}\0${st.mtimeMs}` : null;
-  if (key && elfSeen.has(key)) return elfSeen.get(key)!;
-  let elf = false;
-  if (!st || st.size >= 64) {
+async function elfFiles<T extends { host: string; stat?: FileStat }>(files: T[]): Promise<T[]> {
+  // Shorter than an ELF header: not a program or library.
+  const unknown = files.filter((f) => (!f.stat || f.stat.size >= 64) && !elfSeen.has(elfKey(f) ?? ''));
+  const sniffed = (await sniffElfNative(unknown.map((f) => f.host))) ?? unknown.map((f) => startsWithElf(f.host));
+  if (elfSeen.size + unknown.length > 200_000) elfSeen.clear();
+  const fresh = new Map<T, boolean>();
+  unknown.forEach((f, i) => {
+    fresh.set(f, sniffed[i]!);
+    const key = elfKey(f);
+    if (key) elfSeen.set(key, sniffed[i]!);
+  });
+  return files.filter((f) => fresh.get(f) ?? elfSeen.get(elfKey(f) ?? '') ?? false);
+}
+
+function startsWithElf(host: string): boolean {
+  try {
+    const fd = openSync(host, 'r');
     try {
-      const fd = openSync(host, 'r');
-      try {
-        const b = Buffer.alloc(4);
-        elf = readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32BE(0) === 0x7f454c46;
-      } finally {
-        closeSync(fd);
-      }
-    } catch {
-      elf = false;
+      const b = Buffer.alloc(4);
+      return readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32BE(0) === 0x7f454c46;
+    } finally {
+      closeSync(fd);
     }
+  } catch {
+    return false;
   }
-  if (key) {
-    if (elfSeen.size > 200_000) elfSeen.clear();
-    elfSeen.set(key, elf);
-  }
-  return elf;
 }
 
 /** File names present in the image after the copy: planned entries plus what is already there. */

@@ -1,9 +1,13 @@
 // A directory copy as copy_bom makes it (`rsync -ar --copy-unsafe-links --exclude=…`): "dir"
 // copies the directory into the target, "dir/" its contents; symlinks that stay inside the copy
 // are kept, the others (absolute, or climbing above the copy) are replaced by what they point to.
-import { lstatSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { Exclude } from './exclude.ts';
+import { statFilesNative } from './native-copy.ts';
+
+/** The attributes a copy keeps and compares (from lstat, or the native batch). */
+export type FileStat = Pick<Stats, 'size' | 'mode' | 'uid' | 'gid' | 'ino' | 'mtimeMs' | 'atime' | 'mtime'>;
 
 export interface TreeItem {
   kind: 'dir' | 'file' | 'link';
@@ -13,7 +17,8 @@ export interface TreeItem {
   src: string;
   /** A kept symlink's text. */
   target?: string;
-  stat?: Stats;
+  /** A plain file's is read after the walk, in one batch (fillFileStats). */
+  stat?: FileStat;
 }
 
 export interface TreeResult {
@@ -81,9 +86,11 @@ export function walkCopy(src: string, exclude: Exclude): TreeResult {
     }
     items.push({ kind: 'dir', rel: name, src: host, stat: st });
     const inner = new Set(seen).add(key);
-    let names: string[];
+    let list: Dirent[];
     try {
-      names = readdirSync(host).sort();
+      list = readdirSync(host, { withFileTypes: true }).sort((a, b) =>
+        a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+      );
     } catch (err) {
       warnings.push(
         `${host}: cannot read the directory ` +
@@ -91,9 +98,14 @@ export function walkCopy(src: string, exclude: Exclude): TreeResult {
       );
       return;
     }
-    for (const n of names) {
-      const child = name === '' ? n : `${name}/${n}`;
-      const childHost = `${host}/${n}`;
+    for (const d of list) {
+      const child = name === '' ? d.name : `${name}/${d.name}`;
+      const childHost = `${host}/${d.name}`;
+      // A plain file needs no lstat here: its attributes come in one batch after the walk.
+      if (d.isFile()) {
+        if (!exclude.test(child, false)) items.push({ kind: 'file', rel: child, src: childHost });
+        continue;
+      }
       let cst: Stats;
       try {
         cst = lstatSync(childHost);
@@ -111,4 +123,19 @@ export function walkCopy(src: string, exclude: Exclude): TreeResult {
   if (contentsOnly) visit2(top, '', statSync(top), new Set());
   else visit(top, topName, st, new Set());
   return { items, warnings };
+}
+
+/** Reads the attributes of the walk's plain files; a file gone meanwhile is dropped. */
+export async function fillFileStats(tree: TreeResult): Promise<void> {
+  const bare = tree.items.filter((it) => !it.stat && it.kind === 'file');
+  const stats =
+    (await statFilesNative(bare.map((it) => it.src))) ??
+    bare.map((it) => lstatSync(it.src, { throwIfNoEntry: false }) ?? null);
+  const gone = new Set<TreeItem>();
+  bare.forEach((it, i) => {
+    const st = stats[i];
+    if (st) it.stat = st;
+    else gone.add(it);
+  });
+  if (gone.size) tree.items = tree.items.filter((it) => !gone.has(it));
 }

@@ -199,3 +199,29 @@ export function hintsForText(text: string): LogHint[] {
   for (const r of parseLog(text)) for (const h of hintsFor(r)) if (!out.includes(h)) out.push(h);
   return out;
 }
+
+/**
+ * The hints of an output read chunk by chunk (a program's, with Occlum's records mixed in), line
+ * by line, so that a message early in a long output is not lost to a tail buffer.
+ */
+export class OutputHints {
+  private partial = '';
+  readonly hints: LogHint[] = [];
+
+  push(chunk: string): void {
+    const lines = (this.partial + chunk).split('\n');
+    this.partial = lines.pop()!.slice(-4096);
+    for (const line of lines) this.scan(line);
+  }
+
+  /** The last line, when the output did not end with a newline. */
+  end(): LogHint[] {
+    if (this.partial) this.scan(this.partial);
+    this.partial = '';
+    return this.hints;
+  }
+
+  private scan(line: string): void {
+    for (const h of hintsForText(line)) if (!this.hints.includes(h)) this.hints.push(h);
+  }
+}

@@ -6,5 +6,5 @@ export * from './levels.ts';
 export { RingBuffer } from './ring.ts';
 export * from './filter.ts';
 export { LogBuffer, DEFAULT_CAPACITY } from './buffer.ts';
-export { hintsFor, hintsForText, type LogHint } from './hints.ts';
+export { hintsFor, hintsForText, OutputHints, type LogHint } from './hints.ts';
 export { formatRecord, recordContext, recordParts, LEVEL_LABEL, type RecordParts } from './format.ts';

@@ -2,7 +2,7 @@
 // (as `occlum-studio bom copy -f BOM --root image` run in the instance dir), so a program rebuilt
 // outside the instance reaches the next run. The build record gets the plan: what was copied from
 // where, each program's libraries (found and missing), the warnings and the files no bom produces.
-import { formatIssue, runBomCopy, type BomRun } from '../bom/index.ts';
+import { formatIssue, runBomCopy, summarizeBomRun, type BomRun, type BomSummary } from '../bom/index.ts';
 import { sanitizeForTerminal } from '../text/sanitize.ts';
 import type { StudioSettings } from './settings.ts';
 import type { ChangeEntry, FailureCause } from './types.ts';
@@ -41,16 +41,18 @@ export function describeBomRun(bom: string, r: BomRun): string[] {
   return lines.map((l) => sanitizeForTerminal(l));
 }
 
-/** Copies every bom; returns a cause for the first that fails (later ones are not copied). */
 /**
+ * Copies every bom; returns a cause for the first that fails (later ones are not copied).
  * `changes`: what made this build. When they are only content changes of files (no settings, no
  * added or removed paths), each copy gets them as a hint and re-copies just those files.
+ * `report` gets each copy's summary (the Build pane's structured view).
  */
 export async function runBomStage(
   settings: StudioSettings,
   instanceDir: string,
   out: (line: string) => void,
   changes: ChangeEntry[] | null,
+  report: (summary: BomSummary) => void = () => {},
 ): Promise<FailureCause | null> {
   const hintable =
     changes !== null &&
@@ -77,6 +79,7 @@ export async function runBomStage(
       return { stage: 'bom', message: sanitizeForTerminal(message) };
     }
     for (const l of describeBomRun(bom, r)) out(l);
+    report(summarizeBomRun(bom, r));
     if (!r.ok) {
       const first = [...r.plan.issues, ...(r.copy?.issues ?? [])].find((i) => i.severity === 'error');
       return {

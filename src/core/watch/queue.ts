@@ -323,7 +323,13 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
       this.absorber?.hold();
       try {
         const hint = trigger === 'change' ? rec.changes : null;
-        const cause = await runBomStage(this.settings, this.instanceDir, (l) => out('bom', l), hint);
+        const cause = await runBomStage(
+          this.settings,
+          this.instanceDir,
+          (l) => out('bom', l),
+          hint,
+          (s) => (rec.boms ??= []).push(s),
+        );
         rec.stages.bomMs = Date.now() - t0;
         this.refreshSources();
         if (abort.signal.aborted) return finish('cancelled', null);

@@ -1,6 +1,7 @@
 // Shapes of the dev loop: change sets, build records, and the minimal backend surface the build
 // queue drives. The host backend (src/core/backend) is adapted to WatchBackend in backend.ts, so
 // the queue does not depend on how a backend builds or runs.
+import type { BomSummary } from '../bom/summary.ts';
 import type { JsonPath } from '../config/types.ts';
 
 /** What kind of input a changed path is (decides whether the prebuild runs). */
@@ -70,6 +71,8 @@ export interface BuildRecord {
   outcome: BuildOutcome;
   output: OutputLine[];
   cause: FailureCause | null;
+  /** The bom stage's copies, one per bom of the settings (when the stage ran). */
+  boms?: BomSummary[];
 }
 
 /** What a backend build reports back. Failing builds throw BuildFailure or return ok: false. */

@@ -9,6 +9,7 @@ import type { BuildState } from '../../../src/store/build-slice.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
+import { BomPlan } from './BomPlan.tsx';
 import { causeField, changeLabel, formatMs, HISTORY_HEADER, historyRow, OUTCOME_LABEL } from './format.ts';
 
 /** Tab bar and status bar around the pane. */
@@ -54,7 +55,8 @@ export function BuildPane() {
       <Header b={b} />
       <History b={b} selected={selected} height={historyHeight} />
       {selected ? <Details r={selected} /> : null}
-      {selected ? <Output r={selected} top={b.outputTop} height={outputHeight} /> : null}
+      {selected && b.view === 'bom' ? <BomPlan r={selected} top={b.outputTop} height={outputHeight} /> : null}
+      {selected && b.view === 'output' ? <Output r={selected} top={b.outputTop} height={outputHeight} /> : null}
     </Box>
   );
 }
@@ -195,7 +197,8 @@ function Output({ r, top, height }: { r: BuildRecord; top: number | null; height
     <Box flexDirection="column">
       <Text color={theme.muted} wrap="truncate-end">
         ── output of #{r.id}: lines {total ? first + 1 : 0}–{first + lines.length} of {total}
-        {top === null ? ' (following)' : ' (PgUp/PgDn, G: follow)'} ──
+        {top === null ? ' (following)' : ' (PgUp/PgDn, G: follow)'}
+        {r.boms?.length ? ' · v: bom plan' : ''} ──
       </Text>
       <Box flexDirection="column" height={height} overflow="hidden">
         {lines.map((l, i) => (

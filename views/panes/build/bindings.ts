@@ -33,6 +33,12 @@ export const buildBindings: Binding[] = [
     ({ store }) => store.getState().buildToggleKeepRun(),
     'build-keep-run',
   ),
+  b(
+    ['v'],
+    "show the build's bom copies as a plan (from where, libraries, warnings) / its output",
+    ({ store }) => store.getState().buildToggleView(),
+    'build-bom-plan',
+  ),
   b(['j', 'down'], 'older build', ({ store }) => store.getState().buildSelect(1)),
   b(['k', 'up'], 'newer build', ({ store }) => store.getState().buildSelect(-1)),
   b(['l'], 'latest build (follow new builds)', ({ store }) => store.getState().buildSelectLatest(), 'build-latest'),

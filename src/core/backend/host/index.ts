@@ -267,7 +267,12 @@ export class HostBackend implements Backend {
 
   private spawnPrepared(prep: PreparedLaunch, opts: RunOptions): Promise<ProcessExit> {
     const piped = opts.stdio === 'pipe';
-    const child = spawn(prep.file, prep.args, { env: prep.env, stdio: piped ? ['pipe', 'pipe', 'pipe'] : 'inherit' });
+    const watched = typeof opts.stdio === 'object' ? opts.stdio : { stdout: piped, stderr: piped };
+    const out = (p: boolean) => (p ? 'pipe' : 'inherit');
+    const child = spawn(prep.file, prep.args, {
+      env: prep.env,
+      stdio: [out(piped), out(watched.stdout), out(watched.stderr)],
+    });
     return new Promise((resolve) => {
       let done = false;
       child.on('error', (err) => {
@@ -277,11 +282,9 @@ export class HostBackend implements Backend {
         void err;
       });
       if (child.pid) prep.started?.(child.pid);
-      if (piped) {
-        child.stdout!.on('data', (c: Buffer) => this.events.output?.('stdout', c));
-        child.stderr!.on('data', (c: Buffer) => this.events.output?.('stderr', c));
-        child.stdin!.on('error', () => {});
-      }
+      child.stdout?.on('data', (c: Buffer) => this.events.output?.('stdout', c));
+      child.stderr?.on('data', (c: Buffer) => this.events.output?.('stderr', c));
+      child.stdin?.on('error', () => {});
       child.on('close', (code, sig) => {
         if (done) return;
         done = true;
