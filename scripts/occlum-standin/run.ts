@@ -24,8 +24,9 @@ import { fail } from './cli.ts';
 
 const SOCKET = (dir: string) => join(dir, 'run', 'occlum_exec.sock');
 
-function spawnLaunch(l: Launch, stdio: 'inherit' | 'ignore' | ['ignore', 'pipe', 'inherit']): ChildProcess {
-  // setpriv --pdeathsig: the sandbox dies with this process, however it ends.
+function spawnLaunch(l: Launch, stdio: 'inherit' | 'ignore' | ['ignore' | 'pipe', 'pipe', 'inherit']): ChildProcess {
+  // setpriv --pdeathsig: the sandbox dies with this process, however it ends (as a normal user; as
+  // root the stager's change of uid clears the death signal, see the exec server's holder).
   return spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', l.file, ...l.args], { env: l.env, stdio });
 }
 
