@@ -3,6 +3,7 @@ import { openInstance, unsavedWork, type StudioStore } from '../src/store/index.
 import { createInstance } from '../src/store/instance-actions.ts';
 import type { PaneId } from '../src/store/app-slice.ts';
 import { panes } from './panes/registry.ts';
+import type { HintSpec } from './hint-line.ts';
 
 export interface KeyContext {
   store: StudioStore;
@@ -24,6 +25,8 @@ export interface Binding {
    * stops it)"), or null when nothing is at stake. The first press says so; the second runs it.
    */
   confirm?(store: StudioStore): string | null;
+  /** How it shows in its pane's hint line (views/hint-line.ts); without one it is in `?` only. */
+  hint?: HintSpec;
 }
 
 function focusPane(store: StudioStore, id: PaneId): void {

@@ -9,10 +9,13 @@ import type { BuildState } from '../../../src/store/build-slice.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
+import { HintLine } from '../../widgets/HintLine.tsx';
+import { bindingHints } from '../../hint-line.ts';
+import { buildBindings } from './bindings.ts';
 import { causeField, changeLabel, formatMs, HISTORY_HEADER, historyRow, OUTCOME_LABEL } from './format.ts';
 
-/** Tab bar and status bar around the pane. */
-const CHROME = 2;
+/** Tab bar and status bar around the pane, and its hint line. */
+const CHROME = 3;
 const HISTORY_ROWS = 6;
 
 const PHASE_TEXT: Record<BuildState['phase'], string> = {
@@ -50,11 +53,12 @@ export function BuildPane() {
   }, [outputHeight, store]);
 
   return (
-    <Box flexDirection="column" width={cols}>
+    <Box flexDirection="column" width={cols} height={rows - 2}>
       <Header b={b} />
       <History b={b} selected={selected} height={historyHeight} />
       {selected ? <Details r={selected} /> : null}
-      {selected ? <Output r={selected} top={b.outputTop} height={outputHeight} /> : null}
+      {selected ? <Output r={selected} top={b.outputTop} height={outputHeight} /> : <Box flexGrow={1} />}
+      <HintLine hints={bindingHints(buildBindings, store)} width={cols} />
     </Box>
   );
 }
@@ -195,7 +199,7 @@ function Output({ r, top, height }: { r: BuildRecord; top: number | null; height
     <Box flexDirection="column">
       <Text color={theme.muted} wrap="truncate-end">
         ── output of #{r.id}: lines {total ? first + 1 : 0}–{first + lines.length} of {total}
-        {top === null ? ' (following)' : ' (PgUp/PgDn, G: follow)'} ──
+        {top === null ? ' (following)' : ''} ──
       </Text>
       <Box flexDirection="column" height={height} overflow="hidden">
         {lines.map((l, i) => (

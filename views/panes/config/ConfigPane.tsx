@@ -8,19 +8,28 @@ import { formatField } from '../../../src/core/sizing/apply.ts';
 import type { SizingState } from '../../../src/store/sizing-slice.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { LineEditor } from '../../widgets/LineEditor.tsx';
+import { HintLine } from '../../widgets/HintLine.tsx';
+import { bindingHints, type Hint } from '../../hint-line.ts';
+import { configBindings } from './bindings.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { severityColor, theme } from '../../theme.ts';
 import * as act from './actions.ts';
 
 const MARK = { error: '✖', warning: '⚠', info: 'ℹ' } as const;
-/** Rows used by the tab bar, status bar (which may wrap) and the pane header. */
-const CHROME = 5;
+/** Rows used by the tab bar, status bar, the pane header and its hint line. */
+const CHROME = 4;
 
 /** The first clause of a message, to sit beside the value in the tree. */
 function brief(message: string): string {
   const first = message.split(/: |; /)[0]!;
   return first.length > 70 ? first.slice(0, 69) + '…' : first;
 }
+
+/** While a value, a new item or a search is typed, the field has the keys. */
+const EDITING_HINTS: Hint[] = [
+  { key: 'enter', label: 'applies', priority: 1 },
+  { key: 'esc', label: 'cancels', priority: 1 },
+];
 
 function plural(n: number, w: string) {
   return `${n} ${w}${n === 1 ? '' : 's'}`;
@@ -73,7 +82,7 @@ export function ConfigPane() {
           R reload (edits stay undoable) · ctrl+o overwrite
         </Text>
       ) : null}
-      <Box>
+      <Box height={height} overflow="hidden">
         <Box flexDirection="column" width={treeWidth}>
           {rows.length === 0 ? (
             <Text color={theme.muted}>(nothing to show: the file is not a JSON object — see the problems below)</Text>
@@ -127,6 +136,11 @@ export function ConfigPane() {
         </Text>
       ))}
       <Problems diagnostics={diags} focused={c.mode === 'problems'} selected={c.problemIndex} lines={problemLines} />
+      {c.mode === 'tree' || c.mode === 'problems' ? (
+        <HintLine hints={bindingHints(configBindings, store)} width={width} />
+      ) : (
+        <HintLine hints={EDITING_HINTS} width={width} help={false} />
+      )}
     </Box>
   );
 }
@@ -181,9 +195,9 @@ function Problems({
   const shown = lines - 1;
   const start = Math.max(0, Math.min(selected - Math.floor(shown / 2), diagnostics.length - shown));
   return (
-    <Box flexDirection="column" marginTop={0}>
-      <Text bold color={focused ? theme.accent : undefined}>
-        Problems ({diagnostics.length}){focused ? ' — enter jumps, f fixes, p back' : ' — p to focus'}
+    <Box flexDirection="column" height={lines} overflow="hidden">
+      <Text bold color={focused ? theme.accent : undefined} wrap="truncate-end">
+        Problems ({diagnostics.length}){focused ? ' (focused)' : ''}
       </Text>
       {diagnostics.length === 0 ? <Text color={theme.ok}>none</Text> : null}
       {diagnostics.slice(start, start + shown).map((d, i) => (

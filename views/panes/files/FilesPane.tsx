@@ -6,13 +6,16 @@ import { Box, Text, useStdout } from 'ink';
 import type { FsEntry } from '../../../src/core/securefs/types.ts';
 import type { FilesState, FilesLayer, TreeRow } from '../../../src/store/files-slice.ts';
 import { LineEditor } from '../../widgets/LineEditor.tsx';
+import { HintLine } from '../../widgets/HintLine.tsx';
+import { bindingHints } from '../../hint-line.ts';
+import { filesBindings } from './bindings.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { hexLayout, hexRow, humanSize, LAYER_TAG, modeString, octal, windowTop, wrapText } from './format.ts';
 
-/** Tab bar, status bar (it may wrap on narrow terminals), the pane's header and footer lines. */
-const CHROME = 5;
+/** Tab bar, status bar, the pane's header and hint lines. */
+const CHROME = 4;
 /** Lines of the metadata block above the preview. */
 const META = 6;
 
@@ -89,10 +92,7 @@ export function FilesPane() {
           onCancel={() => store.getState().filesCancelPrompt()}
         />
       ) : (
-        <Text color={theme.muted} wrap="truncate-end">
-          enter expand ←/→ collapse/expand l layer h hex/text PgUp/PgDn scroll v verify x extract d diff p preview r
-          reload ? keys
-        </Text>
+        <HintLine hints={bindingHints(filesBindings, store)} width={cols} />
       )}
     </Box>
   );

@@ -9,6 +9,9 @@ import { isSizingHint } from '../../../src/core/sizing/fields.ts';
 import type { LogsMode } from '../../../src/store/logs-slice.ts';
 import type { StudioStore } from '../../../src/store/index.ts';
 import { LineEditor } from '../../widgets/LineEditor.tsx';
+import { HintLine } from '../../widgets/HintLine.tsx';
+import { bindingHints } from '../../hint-line.ts';
+import { logsBindings } from './bindings.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
@@ -93,10 +96,7 @@ export function LogsPane() {
           onCancel={() => store.getState().logsSetMode('list')}
         />
       ) : (
-        <Text color={theme.muted} wrap="truncate-end">
-          / search F filter +/- level !@#$% toggle levels t y m thread/syscall/module e next error p program output x
-          export ? all keys
-        </Text>
+        <HintLine hints={bindingHints(logsBindings, store)} width={width} />
       )}
     </Box>
   );
