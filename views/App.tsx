@@ -12,6 +12,7 @@ import { StartScreen } from './StartScreen.tsx';
 import { StatusBar } from './StatusBar.tsx';
 import { TabBar, tabLayout } from './TabBar.tsx';
 import { mouse, type MouseEvent } from './mouse.ts';
+import { clickAt } from './clickable.ts';
 import { useTerminalSize } from './terminal-size.ts';
 import { useStudio, useStudioStore } from './store-context.tsx';
 
@@ -34,12 +35,14 @@ export function App() {
   const [helpScroll, setHelpScroll] = useState(0);
   useEffect(() => setHelpScroll(0), [overlay]);
 
-  // Mouse: the wheel scrolls what the arrows scroll, a click on the tab bar focuses that pane.
+  // Mouse: the wheel scrolls what the arrows scroll, a click on the tab bar focuses that pane and
+  // a click on a list row selects it (views/clickable.ts), unless a text field has the keys.
   useEffect(() => {
     const onMouse = (e: MouseEvent) => {
       const s = store.getState();
       if (e.kind === 'press') {
-        if (e.y !== 1 || s.instanceDir === null || s.overlay !== 'none' || s.capture) return;
+        if (s.instanceDir === null || s.overlay !== 'none' || s.capture) return;
+        if (e.y !== 1) return void clickAt(e.x, e.y);
         const tab = tabLayout(stdoutColumns(), s.pane).tabs.find((t) => e.x >= t.from && e.x <= t.to);
         if (tab) s.setPane(tab.id);
         return;

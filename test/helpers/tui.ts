@@ -132,6 +132,19 @@ export function startTui(
   };
 }
 
+/** A left click (press and release, xterm SGR reports) at a 1-based cell. */
+export function click(tui: Tui, column: number, row: number): void {
+  tui.type(`\x1b[<0;${column};${row}M\x1b[<0;${column};${row}m`);
+}
+
+/** Clicks the first cell of the first on-screen occurrence of `text` below the tab bar. */
+export function clickOn(tui: Tui, text: string): void {
+  const lines = tui.screen().split('\n');
+  const row = lines.findIndex((l, i) => i > 0 && l.includes(text));
+  if (row < 0) throw new Error(`"${text}" is not on screen:\n${tui.screen()}`);
+  click(tui, lines[row]!.indexOf(text) + 1, row + 1);
+}
+
 /** Opens the Run pane (nothing running yet) and runs `line` (a program path and its arguments) from its picker. */
 export async function runFromPane(tui: Tui, line: string): Promise<void> {
   tui.type('3');

@@ -10,6 +10,7 @@ import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { HintLine } from '../../widgets/HintLine.tsx';
+import { useClick } from '../../clickable.ts';
 import { bindingHints } from '../../hint-line.ts';
 import { buildBindings } from './bindings.ts';
 import { causeField, changeLabel, formatMs, HISTORY_HEADER, historyRow, OUTCOME_LABEL } from './format.ts';
@@ -136,16 +137,24 @@ function History({ b, selected, height }: { b: BuildState; selected: BuildRecord
         {'  '}
         {HISTORY_HEADER}
       </Text>
-      {shown.map((r) => {
-        const sel = r.id === selected?.id;
-        const color = r.outcome === 'failed' ? theme.error : r.outcome === 'ok' ? undefined : theme.warning;
-        return (
-          <Text key={r.id} color={color} inverse={sel} wrap="truncate-end">
-            {sel ? '> ' : '  '}
-            {historyRow(r)}
-          </Text>
-        );
-      })}
+      {shown.map((r) => (
+        <HistoryRow key={r.id} r={r} selected={r.id === selected?.id} steps={newestFirst.indexOf(r) - at} />
+      ))}
+    </Box>
+  );
+}
+
+/** One build of the history; a click selects it (`steps` from the selected one, newest first). */
+function HistoryRow({ r, selected, steps }: { r: BuildRecord; selected: boolean; steps: number }) {
+  const store = useStudioStore();
+  const ref = useClick(() => store.getState().buildSelect(steps));
+  const color = r.outcome === 'failed' ? theme.error : r.outcome === 'ok' ? undefined : theme.warning;
+  return (
+    <Box ref={ref}>
+      <Text color={color} inverse={selected} wrap="truncate-end">
+        {selected ? '> ' : '  '}
+        {historyRow(r)}
+      </Text>
     </Box>
   );
 }

@@ -9,6 +9,7 @@ import type { SizingState } from '../../../src/store/sizing-slice.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { LineEditor } from '../../widgets/LineEditor.tsx';
 import { HintLine } from '../../widgets/HintLine.tsx';
+import { useClick } from '../../clickable.ts';
 import { bindingHints, type Hint } from '../../hint-line.ts';
 import { configBindings } from './bindings.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
@@ -93,7 +94,7 @@ export function ConfigPane() {
             const opener = r.kind === 'object' || r.kind === 'array' ? (r.collapsed ? '▸ ' : '▾ ') : '  ';
             const editing = selected && c.mode === 'edit';
             return (
-              <Box key={JSON.stringify(r.path)}>
+              <ClickRow key={JSON.stringify(r.path)} onClick={() => act.selectFromClick(store, r.path)}>
                 <Box width={2} flexShrink={0}>
                   <Text color={r.severity ? severityColor(r.severity) : undefined}>{mark}</Text>
                 </Box>
@@ -112,7 +113,7 @@ export function ConfigPane() {
                 {editing ? (
                   <LineEditor initial={act.editInitial(r, c.text)} onSubmit={submitEdit} onCancel={cancel} />
                 ) : null}
-              </Box>
+              </ClickRow>
             );
           })}
           {c.mode === 'insert' ? (
@@ -143,6 +144,12 @@ export function ConfigPane() {
       )}
     </Box>
   );
+}
+
+/** A row that a click selects. */
+function ClickRow({ onClick, children }: { onClick(): void; children: React.ReactNode }) {
+  const ref = useClick(onClick);
+  return <Box ref={ref}>{children}</Box>;
 }
 
 function sizingColor(line: string, i: number): string | undefined {
@@ -192,6 +199,7 @@ function Problems({
   selected: number;
   lines: number;
 }) {
+  const store = useStudioStore();
   const shown = lines - 1;
   const start = Math.max(0, Math.min(selected - Math.floor(shown / 2), diagnostics.length - shown));
   return (
@@ -201,15 +209,12 @@ function Problems({
       </Text>
       {diagnostics.length === 0 ? <Text color={theme.ok}>none</Text> : null}
       {diagnostics.slice(start, start + shown).map((d, i) => (
-        <Text
-          key={start + i}
-          inverse={focused && start + i === selected}
-          color={severityColor(d.severity)}
-          wrap="truncate-end"
-        >
-          {MARK[d.severity]} {d.line}:{d.column} {sanitizeForTerminal(d.message)}
-          {d.fix ? ` [f: ${sanitizeForTerminal(d.fix.title)}]` : ''}
-        </Text>
+        <ClickRow key={start + i} onClick={() => act.selectProblem(store, start + i)}>
+          <Text inverse={focused && start + i === selected} color={severityColor(d.severity)} wrap="truncate-end">
+            {MARK[d.severity]} {d.line}:{d.column} {sanitizeForTerminal(d.message)}
+            {d.fix ? ` [f: ${sanitizeForTerminal(d.fix.title)}]` : ''}
+          </Text>
+        </ClickRow>
       ))}
     </Box>
   );

@@ -7,6 +7,7 @@ import type { FsEntry } from '../../../src/core/securefs/types.ts';
 import type { FilesState, FilesLayer, TreeRow } from '../../../src/store/files-slice.ts';
 import { LineEditor } from '../../widgets/LineEditor.tsx';
 import { HintLine } from '../../widgets/HintLine.tsx';
+import { useClick } from '../../clickable.ts';
 import { bindingHints } from '../../hint-line.ts';
 import { filesBindings } from './bindings.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
@@ -144,6 +145,7 @@ function Tree({
       {visible.map((r, i) => (
         <TreeLine
           key={r.entry.path}
+          index={top + i}
           row={r}
           selected={top + i === f.cursor}
           width={width}
@@ -156,18 +158,25 @@ function Tree({
 }
 
 function TreeLine({
+  index,
   row,
   selected,
   width,
   problem,
   showLayer,
 }: {
+  index: number;
   row: TreeRow;
   selected: boolean;
   width: number;
   problem: boolean;
   showLayer: boolean;
 }) {
+  const store = useStudioStore();
+  const ref = useClick(() => {
+    const s = store.getState();
+    s.filesMove(index - s.files.cursor);
+  });
   const e = row.entry;
   const marker = e.type === 'dir' ? (row.expanded ? '▾ ' : '▸ ') : '  ';
   // Names come from the image: a control character in one must not break the row or act on the terminal.
@@ -188,7 +197,7 @@ function TreeLine({
     e.layer === 'deleted' ? theme.error : e.layer === 'run' ? theme.ok : e.type === 'dir' ? theme.accent : undefined;
   return (
     <Box flexDirection="column">
-      <Box>
+      <Box ref={ref}>
         <Text inverse={selected} color={color} strikethrough={e.layer === 'deleted'}>
           {shown}
         </Text>

@@ -12,6 +12,7 @@ import { theme } from '../../theme.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { Picker } from './Picker.tsx';
 import { HintLine } from '../../widgets/HintLine.tsx';
+import { useClick } from '../../clickable.ts';
 import { bindingHints } from '../../hint-line.ts';
 import { runBindings } from './bindings.ts';
 
@@ -91,19 +92,27 @@ function TabLine({ width }: { width: number }) {
   return (
     <Box height={1} flexShrink={0} overflow="hidden">
       {first > 0 ? <Text color={theme.muted}>‹ {first} </Text> : null}
-      {tabs.slice(first, last + 1).map((t) => {
-        const mark = tabMark(t);
-        const focused = t.id === active;
-        return (
-          <Text key={t.id} inverse={focused} bold={focused} wrap="truncate-end">
-            {' '}
-            {t.kind === 'exec' ? 'exec ' : ''}
-            {/* Program names and arguments are the user's: shown escaped, never acted on. */}
-            {sanitizeForTerminal(t.title)} <Text color={focused ? undefined : mark.color}>{mark.text}</Text>{' '}
-          </Text>
-        );
-      })}
+      {tabs.slice(first, last + 1).map((t) => (
+        <RunTabLabel key={t.id} t={t} focused={t.id === active} />
+      ))}
       {last < tabs.length - 1 ? <Text color={theme.muted}> {tabs.length - 1 - last} ›</Text> : null}
+    </Box>
+  );
+}
+
+/** One program's tab; a click focuses it. */
+function RunTabLabel({ t, focused }: { t: RunTab; focused: boolean }) {
+  const store = useStudioStore();
+  const ref = useClick(() => store.getState().runFocusTabId(t.id));
+  const mark = tabMark(t);
+  return (
+    <Box ref={ref} flexShrink={0}>
+      <Text inverse={focused} bold={focused} wrap="truncate-end">
+        {' '}
+        {t.kind === 'exec' ? 'exec ' : ''}
+        {/* Program names and arguments are the user's: shown escaped, never acted on. */}
+        {sanitizeForTerminal(t.title)} <Text color={focused ? undefined : mark.color}>{mark.text}</Text>{' '}
+      </Text>
     </Box>
   );
 }
