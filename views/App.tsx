@@ -3,7 +3,7 @@
 // keyboard while they do (store.capture / overlay).
 import React, { useEffect, useState } from 'react';
 import { Box, Text, useApp, useInput } from 'ink';
-import { dispatchKey } from './keymap.ts';
+import { dispatchKey, reviewArmed } from './keymap.ts';
 import { isConsumed, keyName } from './keys.ts';
 import { panes } from './panes/registry.ts';
 import { HelpOverlay } from './HelpOverlay.tsx';
@@ -58,6 +58,9 @@ export function App() {
       mouse.off('event', onMouse);
     };
   }, [store, exit]);
+
+  // A "press q again" notice must not outlive what it warns about (undo back to the saved text).
+  useEffect(() => store.subscribe(() => reviewArmed(store)), [store]);
 
   useInput((input, key) => {
     if (isConsumed()) return; // a text field or the palette already took this press

@@ -172,8 +172,46 @@ export function paletteEntries(store: StudioStore): PaletteEntry[] {
 export function runPaletteEntry(entry: PaletteEntry, ctx: KeyContext): void {
   const s = ctx.store.getState();
   if (entry.pane && s.pane !== entry.pane) s.setPane(entry.pane);
-  if (s.armed !== null) s.setArmed(null);
+  if (s.armed !== null) disarm(ctx.store);
   entry.binding.run(ctx);
+}
+
+const bindingId = (b: Binding) => b.command ?? `${b.scope}:${b.keys[0]}`;
+
+/** The confirmation on screen: which key armed it and the notice it put in the status bar. */
+let armedBy: { binding: Binding; key: string; notice: string } | null = null;
+
+const notice = (atStake: string, key: string) => `${atStake}: press ${key} again`;
+
+/** Disarms, taking the notice down unless another message replaced it. */
+function disarm(store: StudioStore): void {
+  const was = armedBy;
+  armedBy = null;
+  const s = store.getState();
+  if (s.armed !== null) s.setArmed(null);
+  if (was && store.getState().flash?.text === was.notice) s.setFlash(null);
+}
+
+/**
+ * Keeps an armed confirmation true to the state: when what was at stake is gone (undo back to
+ * the saved text, the program ended) it disarms and takes its notice down; when it changed, the
+ * notice says what is at stake now. Called on every store change while something is armed.
+ */
+export function reviewArmed(store: StudioStore): void {
+  const s = store.getState();
+  if (s.armed === null) {
+    armedBy = null;
+    return;
+  }
+  if (!armedBy || bindingId(armedBy.binding) !== s.armed) return;
+  const atStake = armedBy.binding.confirm?.(store) ?? null;
+  if (atStake === null) return disarm(store);
+  const text = notice(atStake, armedBy.key);
+  if (text !== armedBy.notice) {
+    const shown = s.flash?.text === armedBy.notice;
+    armedBy = { ...armedBy, notice: text };
+    if (shown) s.setFlash(text, 'error');
+  }
 }
 
 /** Runs the binding for a key, if any. Returns whether one ran. */
@@ -181,14 +219,16 @@ export function dispatchKey(name: string, ctx: KeyContext): boolean {
   const binding = activeBindings(ctx.store).find((b) => b.keys.includes(name));
   if (!binding) return false;
   const s = ctx.store.getState();
-  const id = binding.command ?? `${binding.scope}:${binding.keys[0]}`;
+  const id = bindingId(binding);
   const atStake = binding.confirm?.(ctx.store) ?? null;
   if (atStake !== null && s.armed !== id) {
+    armedBy = { binding, key: name, notice: notice(atStake, name) };
     s.setArmed(id);
-    s.setFlash(`${atStake}: press ${name} again`, 'error');
+    s.setFlash(armedBy.notice, 'error');
     return true;
   }
-  if (s.armed !== null) s.setArmed(null);
+  // Any other key cancels a confirmation: its "press … again" would no longer be true.
+  if (s.armed !== null) disarm(ctx.store);
   binding.run(ctx);
   return true;
 }
