@@ -181,7 +181,8 @@ const bindingId = (b: Binding) => b.command ?? `${b.scope}:${b.keys[0]}`;
 /** The confirmation on screen: which key armed it and the notice it put in the status bar. */
 let armedBy: { binding: Binding; key: string; notice: string } | null = null;
 
-const notice = (atStake: string, key: string) => `${atStake}: press ${key} again`;
+// The key first: on a narrow status bar the end of the notice is what gets cut.
+const notice = (atStake: string, key: string) => `press ${key} again: ${atStake}`;
 
 /** Disarms, taking the notice down unless another message replaced it. */
 function disarm(store: StudioStore): void {

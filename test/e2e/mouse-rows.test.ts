@@ -39,6 +39,7 @@ test('a click selects the row under it in every list', { timeout: 180_000 }, asy
   const tui = startTui([dir], { cwd: dir, cols: 120, rows: 36 });
   running.push(tui);
   await tui.waitFor(/demo │ host/);
+  await tui.waitForQuiet(); // raw mode comes just after the first frame
 
   // Config: a key in the tree (its help shows on the right), then the problem in the list.
   tui.type('1');

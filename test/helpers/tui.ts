@@ -14,6 +14,8 @@ export interface Tui {
   raw(): string;
   /** Waits until the screen contains the text (or matches the regex); throws with the screen on timeout. */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  /** Waits until the studio has written nothing for `quietMs` (a frame is complete), then for xterm to catch up. */
+  waitForQuiet(quietMs?: number, timeoutMs?: number): Promise<void>;
   /** Waits until the text is no longer on screen. */
   waitForGone(text: string | RegExp, timeoutMs?: number): Promise<void>;
   type(keys: string): void;
@@ -114,6 +116,8 @@ export function startTui(
     screen,
     raw: () => rawOut,
     waitFor: (t, timeoutMs = 15_000) => poll(() => matches(t), `timed out waiting for ${String(t)}`, timeoutMs),
+    waitForQuiet: (quietMs = 250, timeoutMs = 15_000) =>
+      poll(() => Date.now() - lastDataAt >= quietMs, `timed out waiting for ${quietMs} ms without output`, timeoutMs),
     waitForGone: (t, timeoutMs = 15_000) =>
       poll(() => !matches(t), `timed out waiting for ${String(t)} to go`, timeoutMs),
     type: (keys) => proc.write(keys),
