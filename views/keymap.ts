@@ -102,6 +102,7 @@ export const startBindings: Binding[] = [
     keys: ['down', 'j'],
     description: 'next instance',
     scope: 'start',
+    hint: { key: '↑/↓', label: (s) => (s.startInstances.length > 1 ? 'choose' : null), priority: 2 },
     run: ({ store }) => store.getState().moveStartSelection(1),
   },
   {
@@ -115,6 +116,7 @@ export const startBindings: Binding[] = [
     description: 'open the selected instance',
     command: 'open',
     scope: 'start',
+    hint: { label: (s) => (s.startInstances.length > 0 ? 'open' : null), priority: 1 },
     run: ({ store }) => {
       const s = store.getState();
       const chosen = s.startInstances[s.startIndex];
@@ -126,6 +128,7 @@ export const startBindings: Binding[] = [
     description: 'init an Occlum instance in this directory',
     command: 'init',
     scope: 'start',
+    hint: { label: 'init one here', short: 'init', priority: 1 },
     run: ({ store }) => void createInstance(store, 'init', store.getState().launchDir),
   },
   {
@@ -133,6 +136,7 @@ export const startBindings: Binding[] = [
     description: 'new instance in a new directory (asks for its path)',
     command: 'new',
     scope: 'start',
+    hint: { label: 'new one in a new directory', short: 'new', priority: 1 },
     run: ({ store }) => store.getState().setStartPrompt('new'),
   },
 ];

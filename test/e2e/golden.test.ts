@@ -135,6 +135,15 @@ for (const [cols, rows] of SIZES) {
     const dir = join(work, `${cols}x${rows}`, 'demo');
     cpSync(base, dir, { recursive: true });
     const check: Check = { size: `${cols}x${rows}`, mismatches: [] };
+
+    // The start screen, launched in the directory above the instance.
+    const start = startTui([], { cwd: dirname(dir), cols, rows });
+    running.push(start);
+    await start.waitFor('Instances below this directory');
+    await capture(start, check, '0-start-screen');
+    start.type('q');
+    assert.equal(await start.exited, 0);
+
     const tui = startTui([dir], { cwd: dir, cols, rows });
     running.push(tui);
     await tui.waitFor(/ demo\b/);

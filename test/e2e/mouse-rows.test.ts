@@ -4,7 +4,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clickOn, KEY, runFromPane, startTui, type Tui } from '../helpers/tui.ts';
@@ -101,6 +101,27 @@ test('a click selects the row under it in every list', { timeout: 180_000 }, asy
   await tui.waitFor('argv[1] = first');
   assert.doesNotMatch(tui.screen(), /argv\[1\] = second/);
 
+  tui.type('q');
+  await tui.exited;
+});
+
+test('on the start screen a click selects an instance, enter opens it', { timeout: 60_000 }, async () => {
+  const other = join(work, 'other');
+  mkdirSync(other);
+  writeFileSync(join(other, 'Occlum.json'), '{}\n');
+  const tui = startTui([], { cwd: work, cols: 100, rows: 24 });
+  running.push(tui);
+  await tui.waitFor('Instances below this directory');
+  await tui.waitFor(/^ {2}other\b/m);
+  await tui.waitForQuiet();
+  const listed = tui
+    .screen()
+    .split('\n')
+    .filter((l) => /^ {2}(demo|other)\b/.test(l));
+  const target = listed[1]!.trim().split(' ')[0]!; // the one not selected at first
+  clickOn(tui, `${target} `);
+  tui.type(KEY.enter);
+  await tui.waitFor(new RegExp(`^ ${target} │`, 'm'));
   tui.type('q');
   await tui.exited;
 });
