@@ -41,9 +41,10 @@ export function App() {
     const onMouse = (e: MouseEvent) => {
       const s = store.getState();
       if (e.kind === 'press') {
-        if (s.overlay !== 'none' || s.capture) return;
-        if (e.y !== 1) return void clickAt(e.x, e.y);
-        if (s.instanceDir === null) return;
+        if (s.overlay === 'help' || s.capture === 'terminal') return;
+        const typing = s.capture === true || s.overlay === 'palette';
+        if (e.y !== 1) return void clickAt(e.x, e.y, typing);
+        if (typing || s.instanceDir === null) return;
         const tab = tabLayout(stdoutColumns(), s.pane).tabs.find((t) => e.x >= t.from && e.x <= t.to);
         if (tab) s.setPane(tab.id);
         return;

@@ -11,6 +11,7 @@ import { useTerminalSize } from './terminal-size.ts';
 import { panes } from './panes/registry.ts';
 import type { Hint } from './hint-line.ts';
 import { HintLine } from './widgets/HintLine.tsx';
+import { useClick } from './clickable.ts';
 
 /** The palette has the keyboard (`?` filters): its own keys only. */
 const PALETTE_HINTS: Hint[] = [
@@ -19,6 +20,12 @@ const PALETTE_HINTS: Hint[] = [
   { key: 'esc', label: 'closes', short: 'close', priority: 1 },
   { key: '', label: 'type to filter', priority: 3 },
 ];
+
+/** A command of the list: a click selects it (enter runs it). */
+function PaletteRow({ onClick, children }: { onClick(): void; children: React.ReactNode }) {
+  const ref = useClick(onClick, { whileTyping: true });
+  return <Box ref={ref}>{children}</Box>;
+}
 
 export function Palette({ exit }: { exit(): void }) {
   const store = useStudioStore();
@@ -67,14 +74,16 @@ export function Palette({ exit }: { exit(): void }) {
         }}
       />
       {matches.slice(first, first + visible).map((e, i) => (
-        <Text key={`${e.pane}:${e.binding.command}`} wrap="truncate-end">
-          <Text inverse={first + i === index}>{(e.binding.command ?? '').padEnd(20)}</Text>
-          <Text color={theme.muted}>
-            {' '}
-            {paneTitle(e)}
-            {e.binding.description} [{e.binding.keys[0]}]
+        <PaletteRow key={`${e.pane}:${e.binding.command}`} onClick={() => setIndex(first + i)}>
+          <Text wrap="truncate-end">
+            <Text inverse={first + i === index}>{(e.binding.command ?? '').padEnd(20)}</Text>
+            <Text color={theme.muted}>
+              {' '}
+              {paneTitle(e)}
+              {e.binding.description} [{e.binding.keys[0]}]
+            </Text>
           </Text>
-        </Text>
+        </PaletteRow>
       ))}
       {/* Border and padding take four columns. */}
       <HintLine hints={PALETTE_HINTS} width={columns - 4} help={false} />

@@ -8,6 +8,8 @@ import type { DOMElement } from 'ink';
 interface Target {
   ref: RefObject<DOMElement | null>;
   onClick: { current: () => void };
+  /** A choice of a list that a text field filters (the palette, the Run picker): clickable while typing. */
+  whileTyping: boolean;
 }
 
 const targets = new Set<Target>();
@@ -52,25 +54,30 @@ function screenRect(node: DOMElement): Rect | null {
 }
 
 /** A ref for the element that `onClick` answers clicks on (the latest `onClick` of each render). */
-export function useClick(onClick: () => void): RefObject<DOMElement | null> {
+export function useClick(onClick: () => void, opts: { whileTyping?: boolean } = {}): RefObject<DOMElement | null> {
   const ref = useRef<DOMElement | null>(null);
   const handler = useRef(onClick);
   handler.current = onClick;
   useEffect(() => {
-    const target: Target = { ref, onClick: handler };
+    const target: Target = { ref, onClick: handler, whileTyping: opts.whileTyping ?? false };
     targets.add(target);
     return () => {
       targets.delete(target);
     };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- registered once; the handler is read through its ref
   }, []);
   return ref;
 }
 
-/** Runs the handler of the row at the 1-based cell a mouse report names; false if none is there. */
-export function clickAt(column: number, row: number): boolean {
+/**
+ * Runs the handler of the row at the 1-based cell a mouse report names; false if none is there.
+ * While a text field has the keys (`typing`), only the choices of the list it filters answer.
+ */
+export function clickAt(column: number, row: number, typing = false): boolean {
   const x = column - 1;
   const y = row - 1;
   for (const t of targets) {
+    if (typing && !t.whileTyping) continue;
     const r = t.ref.current ? screenRect(t.ref.current) : null;
     if (r && x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h) {
       t.onClick.current();

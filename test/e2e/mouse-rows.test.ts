@@ -1,6 +1,6 @@
-// A click on a list row selects it, in every pane's lists: the Files tree, Logs records, the
-// Build history, Config keys and problems, Run tabs. Driven through the real binary in a pty
-// with the SGR mouse reports a terminal sends.
+// A click on a list row selects it, in every list: the Files tree, Logs records, the Build
+// history, Config keys and problems, Run tabs, the Run picker, the palette, the start screen.
+// Driven through the real binary in a pty with the SGR mouse reports a terminal sends.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -100,6 +100,25 @@ test('a click selects the row under it in every list', { timeout: 180_000 }, asy
   clickOn(tui, 'hello first');
   await tui.waitFor('argv[1] = first');
   assert.doesNotMatch(tui.screen(), /argv\[1\] = second/);
+
+  // Lists a text field filters take clicks too: a picker choice (then enter runs it)…
+  tui.type('r');
+  await tui.waitFor('/bin/hello first  (history)');
+  clickOn(tui, '/bin/hello first  (history)');
+  await tui.waitFor('▸ /bin/hello first');
+  tui.type(KEY.enter);
+  await tui.waitFor('running /bin/hello first');
+  tui.type(`Cy${KEY.enter}`);
+  await tui.waitFor('Nice to meet you, Cy');
+  // …and a palette command.
+  tui.type(':');
+  await tui.waitFor(/^│ :/m);
+  tui.type('pane-');
+  await tui.waitFor('pane-files');
+  clickOn(tui, 'pane-files');
+  await tui.waitForQuiet(); // the selection is redrawn (inverse: not in the text) before enter
+  tui.type(KEY.enter);
+  await tui.waitFor(/\nFiles · /);
 
   tui.type('q');
   await tui.exited;

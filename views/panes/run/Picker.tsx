@@ -7,6 +7,7 @@ import { LineEditor } from '../../widgets/LineEditor.tsx';
 import { HintLine } from '../../widgets/HintLine.tsx';
 import type { Hint } from '../../hint-line.ts';
 import { useTerminalSize } from '../../terminal-size.ts';
+import { useClick } from '../../clickable.ts';
 import { keyName } from '../../keys.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
@@ -43,6 +44,12 @@ const PICKER_HINTS: Hint[] = [
   { key: 'enter', label: 'runs the line (empty: the choice)', short: 'run', priority: 1 },
   { key: 'esc', label: 'cancels', short: 'cancel', priority: 1 },
 ];
+
+/** A choice: a click selects it (enter with an empty line runs it). */
+function ChoiceRow({ onClick, children }: { onClick(): void; children: React.ReactNode }) {
+  const ref = useClick(onClick, { whileTyping: true });
+  return <Box ref={ref}>{children}</Box>;
+}
 
 export function Picker({ height }: { height: number }) {
   const store = useStudioStore();
@@ -116,11 +123,13 @@ export function Picker({ height }: { height: number }) {
         shown.map((c, i) => {
           const isSel = first + i === sel;
           return (
-            <Text key={c.from + c.line} inverse={isSel} wrap="truncate-end">
-              {isSel ? '▸ ' : '  '}
-              {sanitizeForTerminal(c.line)}
-              <Text color={theme.muted}>{c.from === 'history' ? '  (history)' : ''}</Text>
-            </Text>
+            <ChoiceRow key={c.from + c.line} onClick={() => setSelected(first + i)}>
+              <Text inverse={isSel} wrap="truncate-end">
+                {isSel ? '▸ ' : '  '}
+                {sanitizeForTerminal(c.line)}
+                <Text color={theme.muted}>{c.from === 'history' ? '  (history)' : ''}</Text>
+              </Text>
+            </ChoiceRow>
           );
         })
       )}
