@@ -3,7 +3,7 @@
 // keyboard while they do (store.capture / overlay).
 import React, { useEffect, useState } from 'react';
 import { Box, Text, useApp, useInput } from 'ink';
-import { dispatchKey } from './keymap.ts';
+import { dispatchKey, reviewArmed } from './keymap.ts';
 import { isConsumed, keyName } from './keys.ts';
 import { panes } from './panes/registry.ts';
 import { HelpOverlay } from './HelpOverlay.tsx';
@@ -12,6 +12,7 @@ import { StartScreen } from './StartScreen.tsx';
 import { StatusBar } from './StatusBar.tsx';
 import { TabBar, tabLayout } from './TabBar.tsx';
 import { mouse, type MouseEvent } from './mouse.ts';
+import { clickAt } from './clickable.ts';
 import { useTerminalSize } from './terminal-size.ts';
 import { useStudio, useStudioStore } from './store-context.tsx';
 
@@ -34,12 +35,16 @@ export function App() {
   const [helpScroll, setHelpScroll] = useState(0);
   useEffect(() => setHelpScroll(0), [overlay]);
 
-  // Mouse: the wheel scrolls what the arrows scroll, a click on the tab bar focuses that pane.
+  // Mouse: the wheel scrolls what the arrows scroll, a click on the tab bar focuses that pane and
+  // a click on a list row selects it (views/clickable.ts), unless a text field has the keys.
   useEffect(() => {
     const onMouse = (e: MouseEvent) => {
       const s = store.getState();
       if (e.kind === 'press') {
-        if (e.y !== 1 || s.instanceDir === null || s.overlay !== 'none' || s.capture) return;
+        if (s.overlay === 'help' || s.capture === 'terminal') return;
+        const typing = s.capture === true || s.overlay === 'palette';
+        if (e.y !== 1) return void clickAt(e.x, e.y, typing);
+        if (typing || s.instanceDir === null) return;
         const tab = tabLayout(stdoutColumns(), s.pane).tabs.find((t) => e.x >= t.from && e.x <= t.to);
         if (tab) s.setPane(tab.id);
         return;
@@ -55,6 +60,9 @@ export function App() {
       mouse.off('event', onMouse);
     };
   }, [store, exit]);
+
+  // A "press q again" notice must not outlive what it warns about (undo back to the saved text).
+  useEffect(() => store.subscribe(() => reviewArmed(store)), [store]);
 
   useInput((input, key) => {
     if (isConsumed()) return; // a text field or the palette already took this press

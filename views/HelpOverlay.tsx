@@ -5,6 +5,9 @@ import { Box, Text } from 'ink';
 import { activeBindings, type Binding } from './keymap.ts';
 import { useStudio, useStudioStore } from './store-context.tsx';
 import { theme } from './theme.ts';
+import type { Hint } from './hint-line.ts';
+import { HintLine } from './widgets/HintLine.tsx';
+import { useTerminalSize } from './terminal-size.ts';
 
 type Line = { kind: 'heading'; text: string } | { kind: 'binding'; b: Binding };
 
@@ -22,17 +25,23 @@ function lines(bindings: Binding[]): Line[] {
 export function HelpOverlay({ height, scroll }: { height: number; scroll: number }) {
   const store = useStudioStore();
   useStudio((s) => [s.pane, s.instanceDir]);
+  const { columns } = useTerminalSize();
   const all = lines(activeBindings(store));
   // Border (2) and title (1) take three rows.
   const room = Math.max(1, height - 3);
   const top = Math.min(scroll, Math.max(0, all.length - room));
   const shown = all.slice(top, top + room);
-  const more = all.length > room ? `  (${top + 1}–${top + shown.length} of ${all.length}, j/k scroll)` : '';
+  const more: Hint[] =
+    all.length > room
+      ? [
+          { key: 'j/k', label: 'scroll', short: '', priority: 1 },
+          { key: '', label: `${top + 1}–${top + shown.length} of ${all.length}`, priority: 2 },
+        ]
+      : [];
   return (
     <Box flexDirection="column" borderStyle="round" paddingX={1}>
-      <Text bold>
-        Keys (? or escape closes)<Text color={theme.muted}>{more}</Text>
-      </Text>
+      {/* Border and padding take four columns. */}
+      <HintLine title="Keys (? or escape closes)" hints={more} width={columns - 4} help={false} />
       {shown.map((l, i) =>
         l.kind === 'heading' ? (
           <Text key={`h${i}`} bold color={theme.accent}>

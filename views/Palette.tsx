@@ -9,6 +9,23 @@ import { useStudioStore } from './store-context.tsx';
 import { theme } from './theme.ts';
 import { useTerminalSize } from './terminal-size.ts';
 import { panes } from './panes/registry.ts';
+import type { Hint } from './hint-line.ts';
+import { HintLine } from './widgets/HintLine.tsx';
+import { useClick } from './clickable.ts';
+
+/** The palette has the keyboard (`?` filters): its own keys only. */
+const PALETTE_HINTS: Hint[] = [
+  { key: '↑/↓', label: 'choose', priority: 2 },
+  { key: 'enter', label: 'runs it', short: 'run', priority: 1 },
+  { key: 'esc', label: 'closes', short: 'close', priority: 1 },
+  { key: '', label: 'type to filter', priority: 3 },
+];
+
+/** A command of the list: a click selects it (enter runs it). */
+function PaletteRow({ onClick, children }: { onClick(): void; children: React.ReactNode }) {
+  const ref = useClick(onClick, { whileTyping: true });
+  return <Box ref={ref}>{children}</Box>;
+}
 
 export function Palette({ exit }: { exit(): void }) {
   const store = useStudioStore();
@@ -38,8 +55,9 @@ export function Palette({ exit }: { exit(): void }) {
     }
     runPaletteEntry(chosen, { store, exit });
   };
-  // Tab bar, status bar, the border and the prompt take 5 rows; the list scrolls with the selection.
-  const visible = Math.max(1, rows - 5);
+  // Tab bar, status bar, the border, the prompt and the hint line take 6 rows; the list scrolls
+  // with the selection.
+  const visible = Math.max(1, rows - 6);
   const first = Math.max(0, Math.min(index - visible + 1, matches.length - visible));
   const paneTitle = (e: PaletteEntry) =>
     e.pane && e.pane !== store.getState().pane ? `${panes.find((p) => p.id === e.pane)?.title ?? e.pane}: ` : '';
@@ -56,15 +74,19 @@ export function Palette({ exit }: { exit(): void }) {
         }}
       />
       {matches.slice(first, first + visible).map((e, i) => (
-        <Text key={`${e.pane}:${e.binding.command}`} wrap="truncate-end">
-          <Text inverse={first + i === index}>{(e.binding.command ?? '').padEnd(20)}</Text>
-          <Text color={theme.muted}>
-            {' '}
-            {paneTitle(e)}
-            {e.binding.description} [{e.binding.keys[0]}]
+        <PaletteRow key={`${e.pane}:${e.binding.command}`} onClick={() => setIndex(first + i)}>
+          <Text wrap="truncate-end">
+            <Text inverse={first + i === index}>{(e.binding.command ?? '').padEnd(20)}</Text>
+            <Text color={theme.muted}>
+              {' '}
+              {paneTitle(e)}
+              {e.binding.description} [{e.binding.keys[0]}]
+            </Text>
           </Text>
-        </Text>
+        </PaletteRow>
       ))}
+      {/* Border and padding take four columns. */}
+      <HintLine hints={PALETTE_HINTS} width={columns - 4} help={false} />
     </Box>
   );
 }

@@ -8,8 +8,33 @@ import { LineEditor } from './widgets/LineEditor.tsx';
 import { useStudio, useStudioStore } from './store-context.tsx';
 import { theme } from './theme.ts';
 import { sanitizeForTerminal } from '../src/core/text/sanitize.ts';
+import type { FoundInstance } from '../src/core/instance/discover.ts';
+import { startBindings } from './keymap.ts';
+import { bindingHints } from './hint-line.ts';
+import { HintLine } from './widgets/HintLine.tsx';
+import { useClick } from './clickable.ts';
+import { useTerminalSize } from './terminal-size.ts';
+
+/** One instance found; a click selects it. */
+function InstanceRow(p: { inst: FoundInstance; index: number; selected: boolean; launchDir: string }) {
+  const store = useStudioStore();
+  const ref = useClick(() => {
+    const s = store.getState();
+    s.moveStartSelection(p.index - s.startIndex);
+  });
+  return (
+    <Box ref={ref}>
+      <Text inverse={p.selected} wrap="truncate-end">
+        {' '}
+        {sanitizeForTerminal(relative(p.launchDir, p.inst.dir)) || '.'}{' '}
+        <Text color={theme.muted}>{p.inst.status ?? 'no status file'}</Text>
+      </Text>
+    </Box>
+  );
+}
 
 export function StartScreen() {
+  const { columns } = useTerminalSize();
   const store = useStudioStore();
   const { launchDir, instances, index, prompting } = useStudio((s) => ({
     launchDir: s.launchDir,
@@ -23,9 +48,10 @@ export function StartScreen() {
   return (
     <Box flexDirection="column" paddingX={1}>
       <Text bold>No Occlum instance in {sanitizeForTerminal(launchDir)}</Text>
-      <Text color={theme.muted}>
-        An instance is a directory with Occlum.json. i: init one here · n: new one in a new directory
+      <Text color={theme.muted} wrap="truncate-end">
+        An instance is a directory with Occlum.json.
       </Text>
+      {prompting ? null : <HintLine hints={bindingHints(startBindings, store)} width={columns - 2} />}
       {prompting && (
         <LineEditor
           prompt="new instance directory: "
@@ -45,11 +71,7 @@ export function StartScreen() {
               Instances below this directory (enter opens):
             </Text>
             {instances.map((inst, i) => (
-              <Text key={inst.dir} inverse={i === index}>
-                {' '}
-                {sanitizeForTerminal(relative(launchDir, inst.dir)) || '.'}{' '}
-                <Text color={theme.muted}>{inst.status ?? 'no status file'}</Text>
-              </Text>
+              <InstanceRow key={inst.dir} inst={inst} index={i} selected={i === index} launchDir={launchDir} />
             ))}
           </>
         )}

@@ -3,6 +3,7 @@ import { openInstance, unsavedWork, type StudioStore } from '../src/store/index.
 import { createInstance } from '../src/store/instance-actions.ts';
 import type { PaneId } from '../src/store/app-slice.ts';
 import { panes } from './panes/registry.ts';
+import type { HintSpec } from './hint-line.ts';
 
 export interface KeyContext {
   store: StudioStore;
@@ -24,6 +25,8 @@ export interface Binding {
    * stops it)"), or null when nothing is at stake. The first press says so; the second runs it.
    */
   confirm?(store: StudioStore): string | null;
+  /** How it shows in its pane's hint line (views/hint-line.ts); without one it is in `?` only. */
+  hint?: HintSpec;
 }
 
 function focusPane(store: StudioStore, id: PaneId): void {
@@ -99,6 +102,7 @@ export const startBindings: Binding[] = [
     keys: ['down', 'j'],
     description: 'next instance',
     scope: 'start',
+    hint: { key: '↑/↓', label: (s) => (s.startInstances.length > 1 ? 'choose' : null), priority: 2 },
     run: ({ store }) => store.getState().moveStartSelection(1),
   },
   {
@@ -112,6 +116,7 @@ export const startBindings: Binding[] = [
     description: 'open the selected instance',
     command: 'open',
     scope: 'start',
+    hint: { label: (s) => (s.startInstances.length > 0 ? 'open' : null), priority: 1 },
     run: ({ store }) => {
       const s = store.getState();
       const chosen = s.startInstances[s.startIndex];
@@ -123,6 +128,7 @@ export const startBindings: Binding[] = [
     description: 'init an Occlum instance in this directory',
     command: 'init',
     scope: 'start',
+    hint: { label: 'init one here', short: 'init', priority: 1 },
     run: ({ store }) => void createInstance(store, 'init', store.getState().launchDir),
   },
   {
@@ -130,6 +136,7 @@ export const startBindings: Binding[] = [
     description: 'new instance in a new directory (asks for its path)',
     command: 'new',
     scope: 'start',
+    hint: { label: 'new one in a new directory', short: 'new', priority: 1 },
     run: ({ store }) => store.getState().setStartPrompt('new'),
   },
 ];
@@ -169,8 +176,47 @@ export function paletteEntries(store: StudioStore): PaletteEntry[] {
 export function runPaletteEntry(entry: PaletteEntry, ctx: KeyContext): void {
   const s = ctx.store.getState();
   if (entry.pane && s.pane !== entry.pane) s.setPane(entry.pane);
-  if (s.armed !== null) s.setArmed(null);
+  if (s.armed !== null) disarm(ctx.store);
   entry.binding.run(ctx);
+}
+
+const bindingId = (b: Binding) => b.command ?? `${b.scope}:${b.keys[0]}`;
+
+/** The confirmation on screen: which key armed it and the notice it put in the status bar. */
+let armedBy: { binding: Binding; key: string; notice: string } | null = null;
+
+// The key first: on a narrow status bar the end of the notice is what gets cut.
+const notice = (atStake: string, key: string) => `press ${key} again: ${atStake}`;
+
+/** Disarms, taking the notice down unless another message replaced it. */
+function disarm(store: StudioStore): void {
+  const was = armedBy;
+  armedBy = null;
+  const s = store.getState();
+  if (s.armed !== null) s.setArmed(null);
+  if (was && store.getState().flash?.text === was.notice) s.setFlash(null);
+}
+
+/**
+ * Keeps an armed confirmation true to the state: when what was at stake is gone (undo back to
+ * the saved text, the program ended) it disarms and takes its notice down; when it changed, the
+ * notice says what is at stake now. Called on every store change while something is armed.
+ */
+export function reviewArmed(store: StudioStore): void {
+  const s = store.getState();
+  if (s.armed === null) {
+    armedBy = null;
+    return;
+  }
+  if (!armedBy || bindingId(armedBy.binding) !== s.armed) return;
+  const atStake = armedBy.binding.confirm?.(store) ?? null;
+  if (atStake === null) return disarm(store);
+  const text = notice(atStake, armedBy.key);
+  if (text !== armedBy.notice) {
+    const shown = s.flash?.text === armedBy.notice;
+    armedBy = { ...armedBy, notice: text };
+    if (shown) s.setFlash(text, 'error');
+  }
 }
 
 /** Runs the binding for a key, if any. Returns whether one ran. */
@@ -178,14 +224,16 @@ export function dispatchKey(name: string, ctx: KeyContext): boolean {
   const binding = activeBindings(ctx.store).find((b) => b.keys.includes(name));
   if (!binding) return false;
   const s = ctx.store.getState();
-  const id = binding.command ?? `${binding.scope}:${binding.keys[0]}`;
+  const id = bindingId(binding);
   const atStake = binding.confirm?.(ctx.store) ?? null;
   if (atStake !== null && s.armed !== id) {
+    armedBy = { binding, key: name, notice: notice(atStake, name) };
     s.setArmed(id);
-    s.setFlash(`${atStake}: press ${name} again`, 'error');
+    s.setFlash(armedBy.notice, 'error');
     return true;
   }
-  if (s.armed !== null) s.setArmed(null);
+  // Any other key cancels a confirmation: its "press … again" would no longer be true.
+  if (s.armed !== null) disarm(ctx.store);
   binding.run(ctx);
   return true;
 }

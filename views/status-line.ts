@@ -11,8 +11,6 @@ export interface StatusFacts {
 }
 
 const HINTS = [' ? help  : commands  q quit', ' ? help  q quit', ' ?'];
-/** A message keeps at least this many columns before the instance part gives up its detail. */
-const MESSAGE_MIN = 24;
 
 function instanceParts(f: StatusFacts): string[] {
   const name = f.dir ? sanitizeForTerminal(basename(f.dir)) : 'no instance';
@@ -32,7 +30,8 @@ export function statusLine(f: StatusFacts, message: string | null, width: number
   const lefts = instanceParts(f);
   if (message !== null) {
     const right = ` ${sanitizeForTerminal(message)}`;
-    const left = lefts.find((l) => l.length + Math.min(right.length, MESSAGE_MIN) <= width) ?? lefts.at(-1)!;
+    // A message is short-lived and may ask for a key: the instance part gives up detail for it.
+    const left = lefts.find((l) => l.length + right.length <= width) ?? lefts.at(-1)!;
     return { left, right };
   }
   for (const right of HINTS) {

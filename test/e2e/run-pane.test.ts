@@ -102,7 +102,7 @@ test('ctrl+] leaves a running program and keys work in the studio again; k kills
   await tui.waitForGone(/rerun the focused tab/);
   // Quitting with a program running asks first.
   tui.type('q');
-  await tui.waitFor('1 program run'); // the status bar truncates the rest: "…: press q again"
+  await tui.waitFor('press q again: 1 program running');
   // k is a plain letter here (it moves up elsewhere): killing takes K.
   tui.type('k');
   assert.match(tui.screen(), /reader ●/);
@@ -199,7 +199,7 @@ test('closing the tab of a running program asks first; q with nothing at stake q
   tui.type(CTRL_RBRACKET);
   await tui.waitForGone('ctrl+] gives them back');
   tui.type('w');
-  await tui.waitFor('reader is running (closing its tab kills it): press w again');
+  await tui.waitFor('press w again: reader is running (closing its tab kills it)');
   assert.match(tui.screen(), /reader ●/);
   tui.type('w');
   await tui.waitFor('Nothing is running.');

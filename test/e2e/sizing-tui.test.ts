@@ -19,7 +19,7 @@ test('Run pane z sizes a failed program, Config pane z applies it, u undoes', { 
     await tui.waitFor(/inst │ host backend/, 20_000);
     await runFromPane(tui, '/bin/threads');
     await tui.waitFor('pthread_create 32 of 48 failed');
-    await tui.waitFor('z sizes this program');
+    await tui.waitFor('z size this program');
     tui.type('z');
     // The hint's field is shown in the Config pane with the recommendation under the tree.
     await tui.waitFor('Sizing of /bin/threads', 60_000);

@@ -14,6 +14,8 @@ export interface Tui {
   raw(): string;
   /** Waits until the screen contains the text (or matches the regex); throws with the screen on timeout. */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  /** Waits until the studio has written nothing for `quietMs` (a frame is complete), then for xterm to catch up. */
+  waitForQuiet(quietMs?: number, timeoutMs?: number): Promise<void>;
   /** Waits until the text is no longer on screen. */
   waitForGone(text: string | RegExp, timeoutMs?: number): Promise<void>;
   type(keys: string): void;
@@ -114,6 +116,8 @@ export function startTui(
     screen,
     raw: () => rawOut,
     waitFor: (t, timeoutMs = 15_000) => poll(() => matches(t), `timed out waiting for ${String(t)}`, timeoutMs),
+    waitForQuiet: (quietMs = 250, timeoutMs = 15_000) =>
+      poll(() => Date.now() - lastDataAt >= quietMs, `timed out waiting for ${quietMs} ms without output`, timeoutMs),
     waitForGone: (t, timeoutMs = 15_000) =>
       poll(() => !matches(t), `timed out waiting for ${String(t)} to go`, timeoutMs),
     type: (keys) => proc.write(keys),
@@ -130,6 +134,19 @@ export function startTui(
       if (alive) process.kill(proc.pid, sig);
     },
   };
+}
+
+/** A left click (press and release, xterm SGR reports) at a 1-based cell. */
+export function click(tui: Tui, column: number, row: number): void {
+  tui.type(`\x1b[<0;${column};${row}M\x1b[<0;${column};${row}m`);
+}
+
+/** Clicks the first cell of the first on-screen occurrence of `text` below the tab bar. */
+export function clickOn(tui: Tui, text: string): void {
+  const lines = tui.screen().split('\n');
+  const row = lines.findIndex((l, i) => i > 0 && l.includes(text));
+  if (row < 0) throw new Error(`"${text}" is not on screen:\n${tui.screen()}`);
+  click(tui, lines[row]!.indexOf(text) + 1, row + 1);
 }
 
 /** Opens the Run pane (nothing running yet) and runs `line` (a program path and its arguments) from its picker. */

@@ -9,11 +9,18 @@ import type { BuildState } from '../../../src/store/build-slice.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
+<<<<<<< HEAD
 import { BomPlan } from './BomPlan.tsx';
+=======
+import { HintLine } from '../../widgets/HintLine.tsx';
+import { useClick } from '../../clickable.ts';
+import { bindingHints } from '../../hint-line.ts';
+import { buildBindings } from './bindings.ts';
+>>>>>>> tui
 import { causeField, changeLabel, formatMs, HISTORY_HEADER, historyRow, OUTCOME_LABEL } from './format.ts';
 
-/** Tab bar and status bar around the pane. */
-const CHROME = 2;
+/** Tab bar and status bar around the pane, and its hint line. */
+const CHROME = 3;
 const HISTORY_ROWS = 6;
 
 const PHASE_TEXT: Record<BuildState['phase'], string> = {
@@ -51,12 +58,17 @@ export function BuildPane() {
   }, [outputHeight, store]);
 
   return (
-    <Box flexDirection="column" width={cols}>
+    <Box flexDirection="column" width={cols} height={rows - 2}>
       <Header b={b} />
       <History b={b} selected={selected} height={historyHeight} />
       {selected ? <Details r={selected} /> : null}
+<<<<<<< HEAD
       {selected && b.view === 'bom' ? <BomPlan r={selected} top={b.outputTop} height={outputHeight} /> : null}
       {selected && b.view === 'output' ? <Output r={selected} top={b.outputTop} height={outputHeight} /> : null}
+=======
+      {selected ? <Output r={selected} top={b.outputTop} height={outputHeight} /> : <Box flexGrow={1} />}
+      <HintLine hints={bindingHints(buildBindings, store)} width={cols} />
+>>>>>>> tui
     </Box>
   );
 }
@@ -134,16 +146,24 @@ function History({ b, selected, height }: { b: BuildState; selected: BuildRecord
         {'  '}
         {HISTORY_HEADER}
       </Text>
-      {shown.map((r) => {
-        const sel = r.id === selected?.id;
-        const color = r.outcome === 'failed' ? theme.error : r.outcome === 'ok' ? undefined : theme.warning;
-        return (
-          <Text key={r.id} color={color} inverse={sel} wrap="truncate-end">
-            {sel ? '> ' : '  '}
-            {historyRow(r)}
-          </Text>
-        );
-      })}
+      {shown.map((r) => (
+        <HistoryRow key={r.id} r={r} selected={r.id === selected?.id} steps={newestFirst.indexOf(r) - at} />
+      ))}
+    </Box>
+  );
+}
+
+/** One build of the history; a click selects it (`steps` from the selected one, newest first). */
+function HistoryRow({ r, selected, steps }: { r: BuildRecord; selected: boolean; steps: number }) {
+  const store = useStudioStore();
+  const ref = useClick(() => store.getState().buildSelect(steps));
+  const color = r.outcome === 'failed' ? theme.error : r.outcome === 'ok' ? undefined : theme.warning;
+  return (
+    <Box ref={ref}>
+      <Text color={color} inverse={selected} wrap="truncate-end">
+        {selected ? '> ' : '  '}
+        {historyRow(r)}
+      </Text>
     </Box>
   );
 }
@@ -197,8 +217,12 @@ function Output({ r, top, height }: { r: BuildRecord; top: number | null; height
     <Box flexDirection="column">
       <Text color={theme.muted} wrap="truncate-end">
         ── output of #{r.id}: lines {total ? first + 1 : 0}–{first + lines.length} of {total}
+<<<<<<< HEAD
         {top === null ? ' (following)' : ' (PgUp/PgDn, G: follow)'}
         {r.boms?.length ? ' · v: bom plan' : ''} ──
+=======
+        {top === null ? ' (following)' : ''} ──
+>>>>>>> tui
       </Text>
       <Box flexDirection="column" height={height} overflow="hidden">
         {lines.map((l, i) => (

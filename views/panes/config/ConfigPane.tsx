@@ -8,19 +8,29 @@ import { formatField } from '../../../src/core/sizing/apply.ts';
 import type { SizingState } from '../../../src/store/sizing-slice.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { LineEditor } from '../../widgets/LineEditor.tsx';
+import { HintLine } from '../../widgets/HintLine.tsx';
+import { useClick } from '../../clickable.ts';
+import { bindingHints, type Hint } from '../../hint-line.ts';
+import { configBindings } from './bindings.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { severityColor, theme } from '../../theme.ts';
 import * as act from './actions.ts';
 
 const MARK = { error: '✖', warning: '⚠', info: 'ℹ' } as const;
-/** Rows used by the tab bar, status bar (which may wrap) and the pane header. */
-const CHROME = 5;
+/** Rows used by the tab bar, status bar, the pane header and its hint line. */
+const CHROME = 4;
 
 /** The first clause of a message, to sit beside the value in the tree. */
 function brief(message: string): string {
   const first = message.split(/: |; /)[0]!;
   return first.length > 70 ? first.slice(0, 69) + '…' : first;
 }
+
+/** While a value, a new item or a search is typed, the field has the keys. */
+const EDITING_HINTS: Hint[] = [
+  { key: 'enter', label: 'applies', priority: 1 },
+  { key: 'esc', label: 'cancels', priority: 1 },
+];
 
 function plural(n: number, w: string) {
   return `${n} ${w}${n === 1 ? '' : 's'}`;
@@ -73,7 +83,7 @@ export function ConfigPane() {
           R reload (edits stay undoable) · ctrl+o overwrite
         </Text>
       ) : null}
-      <Box>
+      <Box height={height} overflow="hidden">
         <Box flexDirection="column" width={treeWidth}>
           {rows.length === 0 ? (
             <Text color={theme.muted}>(nothing to show: the file is not a JSON object — see the problems below)</Text>
@@ -84,7 +94,7 @@ export function ConfigPane() {
             const opener = r.kind === 'object' || r.kind === 'array' ? (r.collapsed ? '▸ ' : '▾ ') : '  ';
             const editing = selected && c.mode === 'edit';
             return (
-              <Box key={JSON.stringify(r.path)}>
+              <ClickRow key={JSON.stringify(r.path)} onClick={() => act.selectFromClick(store, r.path)}>
                 <Box width={2} flexShrink={0}>
                   <Text color={r.severity ? severityColor(r.severity) : undefined}>{mark}</Text>
                 </Box>
@@ -103,7 +113,7 @@ export function ConfigPane() {
                 {editing ? (
                   <LineEditor initial={act.editInitial(r, c.text)} onSubmit={submitEdit} onCancel={cancel} />
                 ) : null}
-              </Box>
+              </ClickRow>
             );
           })}
           {c.mode === 'insert' ? (
@@ -127,8 +137,19 @@ export function ConfigPane() {
         </Text>
       ))}
       <Problems diagnostics={diags} focused={c.mode === 'problems'} selected={c.problemIndex} lines={problemLines} />
+      {c.mode === 'tree' || c.mode === 'problems' ? (
+        <HintLine hints={bindingHints(configBindings, store)} width={width} />
+      ) : (
+        <HintLine hints={EDITING_HINTS} width={width} help={false} />
+      )}
     </Box>
   );
+}
+
+/** A row that a click selects. */
+function ClickRow({ onClick, children }: { onClick(): void; children: React.ReactNode }) {
+  const ref = useClick(onClick);
+  return <Box ref={ref}>{children}</Box>;
 }
 
 function sizingColor(line: string, i: number): string | undefined {
@@ -178,24 +199,22 @@ function Problems({
   selected: number;
   lines: number;
 }) {
+  const store = useStudioStore();
   const shown = lines - 1;
   const start = Math.max(0, Math.min(selected - Math.floor(shown / 2), diagnostics.length - shown));
   return (
-    <Box flexDirection="column" marginTop={0}>
-      <Text bold color={focused ? theme.accent : undefined}>
-        Problems ({diagnostics.length}){focused ? ' — enter jumps, f fixes, p back' : ' — p to focus'}
+    <Box flexDirection="column" height={lines} overflow="hidden">
+      <Text bold color={focused ? theme.accent : undefined} wrap="truncate-end">
+        Problems ({diagnostics.length}){focused ? ' (focused)' : ''}
       </Text>
       {diagnostics.length === 0 ? <Text color={theme.ok}>none</Text> : null}
       {diagnostics.slice(start, start + shown).map((d, i) => (
-        <Text
-          key={start + i}
-          inverse={focused && start + i === selected}
-          color={severityColor(d.severity)}
-          wrap="truncate-end"
-        >
-          {MARK[d.severity]} {d.line}:{d.column} {sanitizeForTerminal(d.message)}
-          {d.fix ? ` [f: ${sanitizeForTerminal(d.fix.title)}]` : ''}
-        </Text>
+        <ClickRow key={start + i} onClick={() => act.selectProblem(store, start + i)}>
+          <Text inverse={focused && start + i === selected} color={severityColor(d.severity)} wrap="truncate-end">
+            {MARK[d.severity]} {d.line}:{d.column} {sanitizeForTerminal(d.message)}
+            {d.fix ? ` [f: ${sanitizeForTerminal(d.fix.title)}]` : ''}
+          </Text>
+        </ClickRow>
       ))}
     </Box>
   );

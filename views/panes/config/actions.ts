@@ -213,6 +213,22 @@ export function toggleProblems(store: StudioStore): void {
   s.configSetMode(s.config.mode === 'problems' ? 'tree' : 'problems');
 }
 
+/** A click on a tree row: select its key (leaving the problems list). Not while a field is open. */
+export function selectFromClick(store: StudioStore, path: JsonPath): void {
+  const s = store.getState();
+  if (s.config.mode !== 'tree' && s.config.mode !== 'problems') return;
+  if (s.config.mode === 'problems') s.configSetMode('tree');
+  s.configSelect(path);
+}
+
+/** A click on a problem: focus the problems list on it. */
+export function selectProblem(store: StudioStore, index: number): void {
+  const s = store.getState();
+  if (s.config.mode !== 'tree' && s.config.mode !== 'problems') return;
+  if (s.config.mode !== 'problems') s.configSetMode('problems');
+  s.configSetProblemIndex(index);
+}
+
 /** enter in the problems list: select the problem's key in the tree (expanding as needed). */
 export function jumpToProblem(store: StudioStore): void {
   const s = store.getState();

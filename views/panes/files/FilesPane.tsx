@@ -6,13 +6,17 @@ import { Box, Text, useStdout } from 'ink';
 import type { FsEntry } from '../../../src/core/securefs/types.ts';
 import type { FilesState, FilesLayer, TreeRow } from '../../../src/store/files-slice.ts';
 import { LineEditor } from '../../widgets/LineEditor.tsx';
+import { HintLine } from '../../widgets/HintLine.tsx';
+import { useClick } from '../../clickable.ts';
+import { bindingHints } from '../../hint-line.ts';
+import { filesBindings } from './bindings.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { hexLayout, hexRow, humanSize, LAYER_TAG, modeString, octal, windowTop, wrapText } from './format.ts';
 
-/** Tab bar, status bar (it may wrap on narrow terminals), the pane's header and footer lines. */
-const CHROME = 5;
+/** Tab bar, status bar, the pane's header and hint lines. */
+const CHROME = 4;
 /** Lines of the metadata block above the preview. */
 const META = 6;
 
@@ -89,10 +93,7 @@ export function FilesPane() {
           onCancel={() => store.getState().filesCancelPrompt()}
         />
       ) : (
-        <Text color={theme.muted} wrap="truncate-end">
-          enter expand ←/→ collapse/expand l layer h hex/text PgUp/PgDn scroll v verify x extract d diff p preview r
-          reload ? keys
-        </Text>
+        <HintLine hints={bindingHints(filesBindings, store)} width={cols} />
       )}
     </Box>
   );
@@ -144,6 +145,7 @@ function Tree({
       {visible.map((r, i) => (
         <TreeLine
           key={r.entry.path}
+          index={top + i}
           row={r}
           selected={top + i === f.cursor}
           width={width}
@@ -156,18 +158,25 @@ function Tree({
 }
 
 function TreeLine({
+  index,
   row,
   selected,
   width,
   problem,
   showLayer,
 }: {
+  index: number;
   row: TreeRow;
   selected: boolean;
   width: number;
   problem: boolean;
   showLayer: boolean;
 }) {
+  const store = useStudioStore();
+  const ref = useClick(() => {
+    const s = store.getState();
+    s.filesMove(index - s.files.cursor);
+  });
   const e = row.entry;
   const marker = e.type === 'dir' ? (row.expanded ? '▾ ' : '▸ ') : '  ';
   // Names come from the image: a control character in one must not break the row or act on the terminal.
@@ -188,7 +197,7 @@ function TreeLine({
     e.layer === 'deleted' ? theme.error : e.layer === 'run' ? theme.ok : e.type === 'dir' ? theme.accent : undefined;
   return (
     <Box flexDirection="column">
-      <Box>
+      <Box ref={ref}>
         <Text inverse={selected} color={color} strikethrough={e.layer === 'deleted'}>
           {shown}
         </Text>

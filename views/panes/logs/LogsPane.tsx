@@ -9,6 +9,10 @@ import { isSizingHint } from '../../../src/core/sizing/fields.ts';
 import type { LogsMode } from '../../../src/store/logs-slice.ts';
 import type { StudioStore } from '../../../src/store/index.ts';
 import { LineEditor } from '../../widgets/LineEditor.tsx';
+import { HintLine } from '../../widgets/HintLine.tsx';
+import { useClick } from '../../clickable.ts';
+import { bindingHints } from '../../hint-line.ts';
+import { logsBindings } from './bindings.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
@@ -93,10 +97,7 @@ export function LogsPane() {
           onCancel={() => store.getState().logsSetMode('list')}
         />
       ) : (
-        <Text color={theme.muted} wrap="truncate-end">
-          / search F filter +/- level !@#$% toggle levels t y m thread/syscall/module e next error p program output x
-          export ? all keys
-        </Text>
+        <HintLine hints={bindingHints(logsBindings, store)} width={width} />
       )}
     </Box>
   );
@@ -181,6 +182,11 @@ function clip(line: string, max: number, wrap: boolean): string {
 // setting changes, so following a flood renders just the rows that scrolled in.
 const RecordRow = React.memo(
   function RecordRow({ v, selected, timestamps, wrap: wrapOn, search, regex, width }: RowProps) {
+    const store = useStudioStore();
+    const ref = useClick(() => {
+      const s = store.getState();
+      s.logsMove(v.index - s.logs.cursor);
+    });
     const r = v.record;
     const p = recordParts(r, { timestamps });
     const lines = p.body.split('\n');
@@ -192,7 +198,7 @@ const RecordRow = React.memo(
     return (
       // flexShrink 0: when rows overflow the list, Ink hides the last ones instead of squeezing
       // wrapped rows to one line each.
-      <Box flexDirection="column" flexShrink={0}>
+      <Box ref={ref} flexDirection="column" flexShrink={0}>
         <Text wrap={wrap} inverse={selected}>
           <Text color={theme.muted}>{p.time}</Text>
           <Text color={color} bold={r.level === 'error'}>

@@ -1,17 +1,19 @@
 // Logs pane keys, in the one keymap's format (scope 'logs'): `?` lists them, the palette runs
 // those with a command name.
 import type { Binding } from '../../keymap.ts';
+import type { HintSpec } from '../../hint-line.ts';
 import type { StudioStore } from '../../../src/store/index.ts';
 import type { Level } from '../../../src/core/logs/index.ts';
 import { hintsFor } from '../../../src/core/logs/index.ts';
 import { isSizingHint } from '../../../src/core/sizing/fields.ts';
 
-const b = (keys: string[], description: string, run: Binding['run'], command?: string): Binding => ({
+const b = (keys: string[], description: string, run: Binding['run'], command?: string, hint?: HintSpec): Binding => ({
   keys,
   description,
   scope: 'logs',
   run,
   ...(command ? { command } : {}),
+  ...(hint ? { hint } : {}),
 });
 
 /** Rows a page key moves (the pane is at least this tall on an 80x24 terminal). */
@@ -50,12 +52,13 @@ export function sizeFromHint(store: StudioStore): void {
   void s.sizingMeasure(cmd.path, cmd.args, hint.configPath);
 }
 
-const levelToggle = (key: string, level: Level): Binding =>
+const levelToggle = (key: string, level: Level, hint?: HintSpec): Binding =>
   b(
     [key],
     `show/hide ${level} records (exact level toggle)`,
     ({ store }) => store.getState().logsToggleLevel(level),
     `logs-toggle-${level}`,
+    hint,
   );
 
 export const logsBindings: Binding[] = [
@@ -65,14 +68,22 @@ export const logsBindings: Binding[] = [
   b(['pageup', 'ctrl+u'], 'page up', ({ store }) => store.getState().logsMove(-PAGE)),
   b(['g', 'home'], 'first record', ({ store }) => store.getState().logsMoveTo('first')),
   b(['G', 'end'], 'last record and follow', ({ store }) => store.getState().logsMoveTo('last')),
-  b(['f'], 'follow new records on/off', ({ store }) => store.getState().logsToggle('follow'), 'logs-follow'),
-  b(['e'], 'next error', ({ store }) => store.getState().logsNextError(1), 'logs-next-error'),
+  b(['f'], 'follow new records on/off', ({ store }) => store.getState().logsToggle('follow'), 'logs-follow', {
+    label: 'follow',
+    priority: 3,
+  }),
+  b(['e'], 'next error', ({ store }) => store.getState().logsNextError(1), 'logs-next-error', {
+    label: 'next error',
+    short: 'error',
+    priority: 1,
+  }),
   b(['E'], 'previous error', ({ store }) => store.getState().logsNextError(-1), 'logs-previous-error'),
   b(
     ['/'],
     'search (highlight; n/N to move; empty clears)',
     ({ store }) => store.getState().logsSetMode('search'),
     'logs-search',
+    { label: 'search', priority: 1 },
   ),
   b(['n'], 'next search match', ({ store }) => store.getState().logsSearchNext(1)),
   b(['N'], 'previous search match', ({ store }) => store.getState().logsSearchNext(-1)),
@@ -81,6 +92,7 @@ export const logsBindings: Binding[] = [
     'filter by text (only matching records stay)',
     ({ store }) => store.getState().logsSetMode('filter'),
     'logs-filter',
+    { label: 'filter', priority: 1 },
   ),
   b(['r'], 'regex on/off for search and filter', ({ store }) => store.getState().logsToggle('regex'), 'logs-regex'),
   b(
@@ -94,6 +106,7 @@ export const logsBindings: Binding[] = [
     'minimum level: one more verbose level',
     ({ store }) => store.getState().logsStepMinLevel(1),
     'logs-more-verbose',
+    { key: '+/-', label: 'level', priority: 2 },
   ),
   b(
     ['-'],
@@ -101,7 +114,7 @@ export const logsBindings: Binding[] = [
     ({ store }) => store.getState().logsStepMinLevel(-1),
     'logs-less-verbose',
   ),
-  levelToggle('!', 'error'),
+  levelToggle('!', 'error', { key: '!@#$%', label: 'toggle levels', short: 'levels', priority: 3 }),
   levelToggle('@', 'warn'),
   levelToggle('#', 'info'),
   levelToggle('$', 'debug'),
@@ -111,6 +124,7 @@ export const logsBindings: Binding[] = [
     "filter by the selected record's thread (again: clear)",
     ({ store }) => store.getState().logsFilterBySelected('thread'),
     'logs-filter-thread',
+    { key: 't/y/m', label: 'thread/syscall/module', short: 'by', priority: 3 },
   ),
   b(
     ['y'],
@@ -124,12 +138,17 @@ export const logsBindings: Binding[] = [
     ({ store }) => store.getState().logsFilterBySelected('module'),
     'logs-filter-module',
   ),
-  b(['c'], 'clear all filters', ({ store }) => store.getState().logsClearFilters(), 'logs-clear-filters'),
+  b(['c'], 'clear all filters', ({ store }) => store.getState().logsClearFilters(), 'logs-clear-filters', {
+    label: 'clear filters',
+    short: 'clear',
+    priority: 2,
+  }),
   b(
     ['p'],
     "program's own stderr: show in place / hide",
     ({ store }) => store.getState().logsToggle('raw'),
     'logs-program-output',
+    { label: 'program output', short: 'output', priority: 3 },
   ),
   b(['s'], 'timestamps on/off', ({ store }) => store.getState().logsToggle('timestamps'), 'logs-timestamps'),
   b(['w'], 'wrap long lines on/off', ({ store }) => store.getState().logsToggle('wrap'), 'logs-wrap'),
@@ -140,13 +159,17 @@ export const logsBindings: Binding[] = [
     ({ store }) => sizeFromHint(store),
     'logs-size',
   ),
-  b(['x'], 'export the filtered view to a file', ({ store }) => store.getState().logsSetMode('export'), 'logs-export'),
+  b(['x'], 'export the filtered view to a file', ({ store }) => store.getState().logsSetMode('export'), 'logs-export', {
+    label: 'export',
+    priority: 3,
+  }),
   b(['o'], 'open a saved log file', ({ store }) => store.getState().logsSetMode('open'), 'logs-open'),
   b(
     ['L'],
     'OCCLUM_LOG_LEVEL for the next run/exec (cycles off…trace)',
     ({ store }) => store.getState().logsCycleRunLevel(),
     'logs-run-level',
+    { label: 'run log level', short: 'run level', priority: 2 },
   ),
   b(['C'], 'clear the buffer', ({ store }) => store.getState().logsClear(), 'logs-clear'),
 ];

@@ -4,6 +4,10 @@ import React, { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import { formatCommandLine } from '../../../src/core/pty/command-line.ts';
 import { LineEditor } from '../../widgets/LineEditor.tsx';
+import { HintLine } from '../../widgets/HintLine.tsx';
+import type { Hint } from '../../hint-line.ts';
+import { useTerminalSize } from '../../terminal-size.ts';
+import { useClick } from '../../clickable.ts';
 import { keyName } from '../../keys.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
@@ -33,8 +37,23 @@ export function choicesFor(
   return f ? out.filter((c) => c.line.toLowerCase().includes(f)) : out;
 }
 
+/** The picker's keys (it has the keyboard, so `?` types: not offered). */
+const PICKER_HINTS: Hint[] = [
+  { key: '↑/↓', label: 'choose', priority: 2 },
+  { key: 'tab', label: 'copies the choice', short: 'copy', priority: 3 },
+  { key: 'enter', label: 'runs the line (empty: the choice)', short: 'run', priority: 1 },
+  { key: 'esc', label: 'cancels', short: 'cancel', priority: 1 },
+];
+
+/** A choice: a click selects it (enter with an empty line runs it). */
+function ChoiceRow({ onClick, children }: { onClick(): void; children: React.ReactNode }) {
+  const ref = useClick(onClick, { whileTyping: true });
+  return <Box ref={ref}>{children}</Box>;
+}
+
 export function Picker({ height }: { height: number }) {
   const store = useStudioStore();
+  const { columns } = useTerminalSize();
   const { picker, history } = useStudio((s) => ({ picker: s.run.picker, history: s.run.history }));
   const [text, setText] = useState(picker?.initial ?? '');
   const [selected, setSelected] = useState(0);
@@ -78,9 +97,7 @@ export function Picker({ height }: { height: number }) {
         {kind === 'run' ? 'Run a program' : 'Exec a program in the running server'}
         <Text color={theme.muted}>: its path inside the image, then arguments</Text>
       </Text>
-      <Text color={theme.muted} wrap="truncate-end">
-        ↑/↓ choose · tab copies the choice · enter runs the line (empty: the choice) · esc cancels
-      </Text>
+      <HintLine hints={PICKER_HINTS} width={columns} help={false} />
       <LineEditor
         key={editorKey}
         initial={initial}
@@ -106,11 +123,13 @@ export function Picker({ height }: { height: number }) {
         shown.map((c, i) => {
           const isSel = first + i === sel;
           return (
-            <Text key={c.from + c.line} inverse={isSel} wrap="truncate-end">
-              {isSel ? '▸ ' : '  '}
-              {sanitizeForTerminal(c.line)}
-              <Text color={theme.muted}>{c.from === 'history' ? '  (history)' : ''}</Text>
-            </Text>
+            <ChoiceRow key={c.from + c.line} onClick={() => setSelected(first + i)}>
+              <Text inverse={isSel} wrap="truncate-end">
+                {isSel ? '▸ ' : '  '}
+                {sanitizeForTerminal(c.line)}
+                <Text color={theme.muted}>{c.from === 'history' ? '  (history)' : ''}</Text>
+              </Text>
+            </ChoiceRow>
           );
         })
       )}

@@ -11,6 +11,10 @@ import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { Picker } from './Picker.tsx';
+import { HintLine } from '../../widgets/HintLine.tsx';
+import { useClick } from '../../clickable.ts';
+import { bindingHints } from '../../hint-line.ts';
+import { runBindings } from './bindings.ts';
 
 /** Rows taken by the shell (tab bar, status bar) and this pane (tab line, banner, hint). */
 export const RUN_CHROME = 5;
@@ -88,19 +92,27 @@ function TabLine({ width }: { width: number }) {
   return (
     <Box height={1} flexShrink={0} overflow="hidden">
       {first > 0 ? <Text color={theme.muted}>‹ {first} </Text> : null}
-      {tabs.slice(first, last + 1).map((t) => {
-        const mark = tabMark(t);
-        const focused = t.id === active;
-        return (
-          <Text key={t.id} inverse={focused} bold={focused} wrap="truncate-end">
-            {' '}
-            {t.kind === 'exec' ? 'exec ' : ''}
-            {/* Program names and arguments are the user's: shown escaped, never acted on. */}
-            {sanitizeForTerminal(t.title)} <Text color={focused ? undefined : mark.color}>{mark.text}</Text>{' '}
-          </Text>
-        );
-      })}
+      {tabs.slice(first, last + 1).map((t) => (
+        <RunTabLabel key={t.id} t={t} focused={t.id === active} />
+      ))}
       {last < tabs.length - 1 ? <Text color={theme.muted}> {tabs.length - 1 - last} ›</Text> : null}
+    </Box>
+  );
+}
+
+/** One program's tab; a click focuses it. */
+function RunTabLabel({ t, focused }: { t: RunTab; focused: boolean }) {
+  const store = useStudioStore();
+  const ref = useClick(() => store.getState().runFocusTabId(t.id));
+  const mark = tabMark(t);
+  return (
+    <Box ref={ref} flexShrink={0}>
+      <Text inverse={focused} bold={focused} wrap="truncate-end">
+        {' '}
+        {t.kind === 'exec' ? 'exec ' : ''}
+        {/* Program names and arguments are the user's: shown escaped, never acted on. */}
+        {sanitizeForTerminal(t.title)} <Text color={focused ? undefined : mark.color}>{mark.text}</Text>{' '}
+      </Text>
     </Box>
   );
 }
@@ -158,7 +170,8 @@ function TerminalView({ rows }: { rows: number }) {
   );
 }
 
-function Footer() {
+function Footer({ width }: { width: number }) {
+  const store = useStudioStore();
   const { tab, forwarding } = useStudio((s) => ({
     tab: s.run.tabs.find((t) => t.id === s.run.active) ?? null,
     forwarding: s.run.forwarding,
@@ -199,31 +212,50 @@ function Footer() {
   const sizingHint = tab?.exit && !tab.exit.ok ? tab.hints.find(isSizingHint) : undefined;
   let hint: React.ReactNode;
   if (forwarding) {
+    // `?` would go to the program: the way back is the one key to show.
     hint = (
-      <Text inverse color={theme.accent} wrap="truncate-end">
-        {' '}
-        keys go to the program · {LEAVE_KEY_NAME} gives them back to the studio{' '}
-      </Text>
+      <HintLine
+        inverse
+        help={false}
+        color={theme.accent}
+        width={width}
+        hints={[
+          { key: '', label: 'keys go to the program', short: 'keys go to it', priority: 2 },
+          { key: LEAVE_KEY_NAME, label: 'gives them back to the studio', short: 'back', priority: 0 },
+        ]}
+      />
     );
   } else if (tab && tab.offset > 0) {
     hint = (
-      <Text color={theme.warning} wrap="truncate-end">
-        scrolled back {tab.offset} lines · end returns to the live screen · pgup/pgdn scroll
-      </Text>
+      <HintLine
+        color={theme.warning}
+        width={width}
+        hints={[
+          { key: '', label: `scrolled back ${tab.offset} lines`, short: `-${tab.offset} lines`, priority: 0 },
+          { key: 'end', label: 'live screen', short: 'live', priority: 1 },
+          { key: 'PgUp/PgDn', label: 'scroll', priority: 2 },
+        ]}
+      />
     );
   } else if (sizingHint) {
     hint = (
-      <Text color={theme.warning} wrap="truncate-end">
-        hint: {sizingHint.message}: {sizingHint.suggestion} · z sizes this program · R rerun
-      </Text>
+      <HintLine
+        color={theme.warning}
+        width={width}
+        hints={[
+          {
+            key: '',
+            label: `hint: ${sanitizeForTerminal(`${sizingHint.message}: ${sizingHint.suggestion}`)}`,
+            short: `hint: ${sanitizeForTerminal(sizingHint.message)}`,
+            priority: 3,
+          },
+          { key: 'z', label: 'size this program', short: 'size', priority: 1 },
+          { key: 'R', label: 'rerun', priority: 1 },
+        ]}
+      />
     );
   } else {
-    hint = (
-      <Text color={theme.muted} wrap="truncate-end">
-        {tab?.state === 'running' ? 'enter type into it · ' : tab ? 'enter/R rerun · ' : ''}r run · s/S server · x exec
-        · K kill · w close · [ ] tabs · pgup/pgdn scroll
-      </Text>
-    );
+    hint = <HintLine width={width} hints={bindingHints(runBindings, store)} />;
   }
   return (
     <Box flexDirection="column">
@@ -255,7 +287,7 @@ export function RunPane() {
       ) : (
         <TerminalView rows={failed ? Math.max(1, size.rows - DETAIL_LINES) : size.rows} />
       )}
-      <Footer />
+      <Footer width={columns} />
     </Box>
   );
 }

@@ -2,15 +2,17 @@
 // command name. While keys are forwarded to a program none of these apply: only ctrl+] (shown
 // on screen) gives the keyboard back.
 import type { Binding } from '../../keymap.ts';
-import type { StudioStore } from '../../../src/store/index.ts';
+import type { HintSpec } from '../../hint-line.ts';
+import type { StudioState, StudioStore } from '../../../src/store/index.ts';
 import { isSizingHint } from '../../../src/core/sizing/fields.ts';
 
-const b = (keys: string[], description: string, run: Binding['run'], command?: string): Binding => ({
+const b = (keys: string[], description: string, run: Binding['run'], command?: string, hint?: HintSpec): Binding => ({
   keys,
   description,
   scope: 'run',
   run,
   ...(command ? { command } : {}),
+  ...(hint ? { hint } : {}),
 });
 
 /** Closing a tab whose program still runs kills it: the first `w` says so. */
@@ -21,6 +23,9 @@ function runningInFocusedTab(store: StudioStore): string | null {
     ? `${tab.title} is running (closing its tab kills it)`
     : null;
 }
+
+const focusedTab = (s: StudioState) => s.run.tabs.find((t) => t.id === s.run.active);
+const isLive = (s: StudioState) => ['running', 'starting'].includes(focusedTab(s)?.state ?? '');
 
 /** Enter on a running tab types into it; with nothing running it opens the picker. */
 function typeOrPick(store: StudioStore): void {
@@ -57,24 +62,31 @@ export const runBindings: Binding[] = [
     'type into the program (ctrl+] gives the keys back); on an ended tab: run it again',
     ({ store }) => typeOrPick(store),
     'run-type',
+    {
+      label: (s) => (focusedTab(s)?.state === 'running' ? 'type into it' : focusedTab(s) ? 'rerun' : null),
+      priority: 1,
+    },
   ),
   b(
     ['r'],
     'run a program: pick the entry point and arguments (history included)',
     ({ store }) => store.getState().runOpenPicker('run'),
     'run',
+    { label: 'run', priority: 1 },
   ),
   b(
     ['x'],
     'exec a program in the running server, in a new tab',
     ({ store }) => store.getState().runOpenPicker('exec'),
     'exec',
+    { label: 'exec', priority: 2 },
   ),
   b(
     ['s'],
     'start the exec server of the instance (occlum start), for x',
     ({ store }) => void store.getState().runServer('start'),
     'server-start',
+    { key: 's/S', label: 'server start/stop', short: 'server', priority: 2 },
   ),
   b(
     ['S'],
@@ -90,19 +102,34 @@ export const runBindings: Binding[] = [
     'run-size',
   ),
   // A shifted key: `k` moves up in the other panes, and a kill must not be one slip away.
-  b(['K'], 'kill the focused program (SIGTERM; again: SIGKILL)', ({ store }) => store.getState().runKill(), 'run-kill'),
+  b(
+    ['K'],
+    'kill the focused program (SIGTERM; again: SIGKILL)',
+    ({ store }) => store.getState().runKill(),
+    'run-kill',
+    { label: (s) => (isLive(s) ? 'kill' : null), priority: 1 },
+  ),
   {
     ...b(
       ['w'],
       'close the focused tab (kills its program)',
       ({ store }) => store.getState().runCloseTab(),
       'run-close-tab',
+      { label: (s) => (focusedTab(s) ? 'close tab' : null), short: 'close', priority: 2 },
     ),
     confirm: runningInFocusedTab,
   },
-  b([']', 'right'], 'next run tab', ({ store }) => store.getState().runFocusTab(1)),
+  b([']', 'right'], 'next run tab', ({ store }) => store.getState().runFocusTab(1), undefined, {
+    key: '[ ]',
+    label: (s) => (s.run.tabs.length > 1 ? 'tabs' : null),
+    priority: 3,
+  }),
   b(['[', 'left'], 'previous run tab', ({ store }) => store.getState().runFocusTab(-1)),
-  b(['pageup'], 'scroll back half a screen', ({ store }) => store.getState().runScroll(page(store))),
+  b(['pageup'], 'scroll back half a screen', ({ store }) => store.getState().runScroll(page(store)), undefined, {
+    key: 'PgUp/PgDn',
+    label: (s) => (focusedTab(s) ? 'scroll' : null),
+    priority: 3,
+  }),
   b(['pagedown'], 'scroll forward half a screen', ({ store }) => store.getState().runScroll(-page(store))),
   b(['up'], 'scroll back one line', ({ store }) => store.getState().runScroll(1)),
   b(['down'], 'scroll forward one line', ({ store }) => store.getState().runScroll(-1)),
