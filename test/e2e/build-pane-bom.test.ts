@@ -60,7 +60,7 @@ test(
     await tui.waitFor('not built yet: press b to build');
     tui.type('b');
     await tui.waitFor(/> #1\s+ok/, 60_000);
-    await tui.waitFor('v: bom plan');
+    await tui.waitFor('v bom plan');
     tui.type('v');
     await tui.waitFor('bom plan of #1');
     const screen = tui.screen();

@@ -24,8 +24,7 @@ export function BomPlan({ r, top, height }: { r: BuildRecord; top: number | null
   return (
     <Box flexDirection="column">
       <Text color={theme.muted} wrap="truncate-end">
-        ── bom plan of #{r.id}: lines {lines.length ? first + 1 : 0}–{first + shown.length} of {lines.length} (v:
-        output) ──
+        ── bom plan of #{r.id}: lines {lines.length ? first + 1 : 0}–{first + shown.length} of {lines.length} ──
       </Text>
       <Box flexDirection="column" height={height} overflow="hidden">
         {lines.length === 0 ? (

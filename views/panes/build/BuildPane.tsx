@@ -9,14 +9,11 @@ import type { BuildState } from '../../../src/store/build-slice.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
-<<<<<<< HEAD
 import { BomPlan } from './BomPlan.tsx';
-=======
 import { HintLine } from '../../widgets/HintLine.tsx';
 import { useClick } from '../../clickable.ts';
 import { bindingHints } from '../../hint-line.ts';
 import { buildBindings } from './bindings.ts';
->>>>>>> tui
 import { causeField, changeLabel, formatMs, HISTORY_HEADER, historyRow, OUTCOME_LABEL } from './format.ts';
 
 /** Tab bar and status bar around the pane, and its hint line. */
@@ -62,13 +59,10 @@ export function BuildPane() {
       <Header b={b} />
       <History b={b} selected={selected} height={historyHeight} />
       {selected ? <Details r={selected} /> : null}
-<<<<<<< HEAD
       {selected && b.view === 'bom' ? <BomPlan r={selected} top={b.outputTop} height={outputHeight} /> : null}
       {selected && b.view === 'output' ? <Output r={selected} top={b.outputTop} height={outputHeight} /> : null}
-=======
-      {selected ? <Output r={selected} top={b.outputTop} height={outputHeight} /> : <Box flexGrow={1} />}
+      {selected ? null : <Box flexGrow={1} />}
       <HintLine hints={bindingHints(buildBindings, store)} width={cols} />
->>>>>>> tui
     </Box>
   );
 }
@@ -217,12 +211,7 @@ function Output({ r, top, height }: { r: BuildRecord; top: number | null; height
     <Box flexDirection="column">
       <Text color={theme.muted} wrap="truncate-end">
         ── output of #{r.id}: lines {total ? first + 1 : 0}–{first + lines.length} of {total}
-<<<<<<< HEAD
-        {top === null ? ' (following)' : ' (PgUp/PgDn, G: follow)'}
-        {r.boms?.length ? ' · v: bom plan' : ''} ──
-=======
         {top === null ? ' (following)' : ''} ──
->>>>>>> tui
       </Text>
       <Box flexDirection="column" height={height} overflow="hidden">
         {lines.map((l, i) => (
