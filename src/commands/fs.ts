@@ -43,6 +43,7 @@ import {
   type SkippedEntry,
   type VerifyReport,
 } from '../core/securefs/index.ts';
+import { instancePaths } from '../core/instance/layout.ts';
 
 const USAGE = `occlum-studio fs <ls|tree|stat|cat|verify|extract|diff|pack> [-C DIR] [args] [options]
        occlum-studio fs pf <info|cat|verify> FILE [key options] [--json]
@@ -119,10 +120,9 @@ interface Target {
 function locate(dirArg: string | undefined): Target {
   const dir = instanceDir(dirArg, undefined);
   if (existsSync(join(dir, 'metadata'))) return { imageRoot: dir };
-  const imageRoot = join(dir, 'build/mount/__ROOT');
-  if (existsSync(join(imageRoot, 'metadata')))
-    return { instance: dir, imageRoot, runRoot: join(dir, 'run/mount/__ROOT') };
-  if (existsSync(join(dir, '.__occlum_status')) || existsSync(join(dir, 'Occlum.json'))) {
+  const p = instancePaths(dir);
+  if (existsSync(join(p.buildRoot, 'metadata'))) return { instance: dir, imageRoot: p.buildRoot, runRoot: p.runRoot };
+  if (existsSync(p.status) || existsSync(p.config)) {
     throw new InputError(
       `${dir}: the instance has no secure image yet (build/mount/__ROOT/metadata is missing); build it first`,
     );
@@ -266,7 +266,7 @@ function openView(v: Values, t: Target): FsView {
     if (imageKey.kind === 'image-key') return imageKey;
     if (v['sgx-sim']) return simKey(v, t.instance);
     const mode = t.instance
-      ? (readTextIfPresent(join(t.instance, '.sgx_mode'), {
+      ? (readTextIfPresent(instancePaths(t.instance).sgxMode, {
           what: '.sgx_mode',
           maxBytes: MAX_SMALL_FILE_BYTES,
         })?.trim() ?? '')
@@ -516,7 +516,7 @@ export const command: Command = {
       }
       case 'diff': {
         const t = locate(v.instance);
-        const src = rest[0] ?? (t.instance ? join(t.instance, 'image') : undefined);
+        const src = rest[0] ?? (t.instance ? instancePaths(t.instance).image : undefined);
         if (!src) throw new UsageError('fs diff on a bare __ROOT needs the SRC directory');
         if (!existsSync(src)) throw new InputError(`${src}: no such directory`);
         const view = openView({ ...v, layer: 'image' }, t);
@@ -542,9 +542,9 @@ export const command: Command = {
         const bareRoot = existsSync(join(dir, 'metadata'));
         if (bareRoot && !rest[0])
           throw new UsageError(`${dir} is an __ROOT directory: give the SRC directory to pack into it`);
-        const src = rest[0] ?? join(dir, 'image');
+        const src = rest[0] ?? instancePaths(dir).image;
         if (!existsSync(src)) throw new InputError(`${src}: no such directory to pack`);
-        const outRoot = v.out ?? (bareRoot ? dir : join(dir, 'build/mount/__ROOT'));
+        const outRoot = v.out ?? (bareRoot ? dir : instancePaths(dir).buildRoot);
         const macFile = v['mac-file'] ?? join(outRoot, '..', '.ROOT_MAC');
         const key = v['image-key'] ? imageKeyOf(v, { imageRoot: outRoot }) : ({ kind: 'integrity-only' } as KeyMode);
         if (v.watch) {

@@ -26,6 +26,7 @@ import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { StudioState, StudioStore } from './index.ts';
 import { PreviewPager, WINDOW } from './files-preview.ts';
+import { instancePaths } from '../core/instance/layout.ts';
 
 export type FilesLayer = 'merged' | 'image' | 'run';
 export const FILES_LAYERS: FilesLayer[] = ['merged', 'image', 'run'];
@@ -519,7 +520,7 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       const quiet = s.files.status === 'ready';
       const keepPath = quiet ? (s.filesSelected()?.path ?? '/') : '/';
       if (!quiet) patch({ status: 'opening', error: null, note: null, rows: [], layers: [] });
-      if (!existsSync(join(dir, 'build', 'mount', '__ROOT', 'metadata'))) {
+      if (!existsSync(join(instancePaths(dir).buildRoot, 'metadata'))) {
         views = {};
         resetTree();
         // Without the engine a build packs no secure image: that, not "not built", is the cause.
@@ -531,7 +532,7 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
           status: 'error',
           error: !engine.ok
             ? engine.error.message
-            : `this instance is not built yet (${join(dir, 'build/mount/__ROOT')} holds no secure image): build it, then press r here`,
+            : `this instance is not built yet (${instancePaths(dir).buildRoot} holds no secure image): build it, then press r here`,
         });
         return;
       }
@@ -752,7 +753,7 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
         s.setFlash('nothing to compare: the file system is not open', 'error');
         return;
       }
-      const src = join(dir, 'image');
+      const src = instancePaths(dir).image;
       if (!existsSync(src)) {
         patch({
           panel: 'diff',

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { openImage, openUnion, readImageKeyFile, sgxSimKey, type FsView, type KeyMode } from '../../securefs/index.ts';
 import { readBuildKeys } from './build-keys.ts';
 import { MAX_SMALL_FILE_BYTES, readConfigText, readGeneratedText } from '../../instance/safe-read.ts';
+import { instancePaths } from '../../instance/layout.ts';
 
 export type FsLayer = 'image' | 'initfs' | 'merged';
 
@@ -25,8 +26,8 @@ export interface OpenFsOptions {
 
 function imageType(dir: string): 'encrypted' | 'integrity-only' {
   try {
-    return JSON.parse(readGeneratedText(join(dir, 'build', 'image_config.json'), 'build/image_config.json'))
-      .image_type === 'encrypted'
+    return JSON.parse(readGeneratedText(instancePaths(dir).imageConfig, 'build/image_config.json')).image_type ===
+      'encrypted'
       ? 'encrypted'
       : 'integrity-only';
   } catch {
@@ -46,7 +47,7 @@ export function imageKeyMode(dir: string, imageKey?: string): KeyMode {
 
 function metadataOf(dir: string): { productId: number; isvSvn: number; debuggable: boolean } {
   try {
-    const m = JSON.parse(readConfigText(join(dir, 'Occlum.json'), 'Occlum.json')).metadata ?? {};
+    const m = JSON.parse(readConfigText(instancePaths(dir).config, 'Occlum.json')).metadata ?? {};
     return {
       productId: Number(m.product_id ?? 0),
       isvSvn: Number(m.version_number ?? 0),
@@ -59,17 +60,18 @@ function metadataOf(dir: string): { productId: number; isvSvn: number; debuggabl
 
 export function openInstanceFs(dir: string, opts: OpenFsOptions = {}): FsView {
   const layer = opts.layer ?? 'merged';
-  const imageRoot = join(dir, 'build', 'mount', '__ROOT');
-  if (layer === 'initfs') return openImage(join(dir, 'build', 'initfs', '__ROOT'));
+  const p = instancePaths(dir);
+  const imageRoot = p.buildRoot;
+  if (layer === 'initfs') return openImage(p.buildInitfsRoot);
   if (!existsSync(join(imageRoot, 'metadata')))
     throw new SecureFsError('build/mount/__ROOT has no image: build the instance first');
   const key = imageKeyMode(dir, opts.imageKey);
-  const runRoot = join(dir, 'run', 'mount', '__ROOT');
+  const runRoot = p.runRoot;
   if (layer === 'image' || !existsSync(join(runRoot, 'metadata'))) return openImage(imageRoot, key);
   if (key.kind === 'image-key') return openUnion(imageRoot, runRoot, { imageKey: key });
   let mode = 'HW';
   try {
-    mode = readGeneratedText(join(dir, '.sgx_mode'), '.sgx_mode', MAX_SMALL_FILE_BYTES).trim();
+    mode = readGeneratedText(p.sgxMode, '.sgx_mode', MAX_SMALL_FILE_BYTES).trim();
   } catch {
     /* HW is the default */
   }
