@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openImage, openUnion, packImage, type KeyMode } from '../../src/core/securefs/index.ts';
 import { openHostFs } from '../../src/core/backend/host/fs-view.ts';
-import { PreviewPager, LINE_MAX, VISIBLE, WINDOW, displayLine } from '../../src/store/files-preview.ts';
+import { PreviewPager, LINE_MAX, VISIBLE, WINDOW, displayLine } from '../../src/core/files/preview.ts';
 import { createStudioStore, openInstance, type StudioStore } from '../../src/store/index.ts';
 import { hexRow } from '../../views/panes/files/format.ts';
 import { OWN_TEMPLATE } from '../helpers/paths.ts';
