@@ -14,12 +14,7 @@ import {
   sayErr,
 } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
-import {
-  MAX_SMALL_FILE_BYTES,
-  readConfigText,
-  readGeneratedText,
-  readTextIfPresent,
-} from '../core/instance/safe-read.ts';
+import { MAX_SMALL_FILE_BYTES, readGeneratedText, readTextIfPresent } from '../core/instance/safe-read.ts';
 import { packWatch } from './fs-pack-watch.ts';
 import { hostImageKeyFile, hostRunLayer, openHostFs, runOnlyView } from '../core/backend/host/fs-view.ts';
 import {
@@ -44,6 +39,7 @@ import {
   type VerifyReport,
 } from '../core/securefs/index.ts';
 import { instancePaths } from '../core/instance/layout.ts';
+import { readInstanceMetadata } from '../core/config/metadata.ts';
 
 const USAGE = `occlum-studio fs <ls|tree|stat|cat|verify|extract|diff|pack> [-C DIR] [args] [options]
        occlum-studio fs pf <info|cat|verify> FILE [key options] [--json]
@@ -140,19 +136,7 @@ function intOpt(v: string | undefined, what: string): number | undefined {
 
 /** Occlum.json metadata (product_id, version_number, debuggable) for SIM identity defaults. */
 function occlumMetadata(instance: string | undefined): { productId?: number; isvSvn?: number; debuggable?: boolean } {
-  if (!instance) return {};
-  for (const f of ['build/Occlum.json', 'Occlum.json']) {
-    try {
-      const j = JSON.parse(
-        f === 'Occlum.json' ? readConfigText(join(instance, f), f) : readGeneratedText(join(instance, f), f),
-      ) as { metadata?: { product_id?: number; version_number?: number; debuggable?: boolean } };
-      const m = j.metadata ?? {};
-      return { productId: m.product_id, isvSvn: m.version_number, debuggable: m.debuggable };
-    } catch {
-      // Missing or not plain JSON: defaults apply.
-    }
-  }
-  return {};
+  return instance ? readInstanceMetadata(instance, { generatedFirst: true }) : {};
 }
 
 function simKey(v: Values, instance: string | undefined): KeyMode {
@@ -183,9 +167,9 @@ function imageKeyOf(v: Values, t: Target): KeyMode {
   }
   if (t.instance) {
     try {
-      const cfg = JSON.parse(
-        readGeneratedText(join(t.instance, 'build/image_config.json'), 'build/image_config.json'),
-      ) as { image_type?: string };
+      const cfg = JSON.parse(readGeneratedText(instancePaths(t.instance).imageConfig, 'build/image_config.json')) as {
+        image_type?: string;
+      };
       if (cfg.image_type === 'encrypted')
         throw new InputError(`${t.instance}: the image is encrypted (build/image_config.json): pass --image-key FILE`);
     } catch (err) {
@@ -235,9 +219,13 @@ function expectedMac(v: Values, t: Target): { mac?: string; source?: string } {
   if (text !== undefined) return { mac: parseMac(text, rootMacFile), source: rootMacFile };
   if (t.instance) {
     const rel = relative(t.instance, t.imageRoot);
-    for (const f of ['build/.Occlum_sys.json', 'build/Occlum.json']) {
+    const p = instancePaths(t.instance);
+    for (const [file, f] of [
+      [p.sysJson, 'build/.Occlum_sys.json'],
+      [p.buildOcclumJson, 'build/Occlum.json'],
+    ] as const) {
       try {
-        const mac = layerMac(JSON.parse(readGeneratedText(join(t.instance, f), f)), rel);
+        const mac = layerMac(JSON.parse(readGeneratedText(file, f)), rel);
         if (mac) return { mac: parseMac(mac, f), source: f };
       } catch {
         // Missing or unreadable config: try the next one.

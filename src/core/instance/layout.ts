@@ -18,6 +18,8 @@ export interface BuildPaths {
   buildInitfsRoot: string;
   sysJson: string;
   sysJsonProtected: string;
+  /** The config an Occlum before 0.29.6 generated in place of .Occlum_sys.json. */
+  buildOcclumJson: string;
   imageConfig: string;
   /** The signed LibOS `occlum build` leaves (Occlum backend). */
   signedLibos: string;
@@ -47,6 +49,7 @@ export function buildPaths(build: string): BuildPaths {
     buildInitfsRoot: join(build, 'initfs', '__ROOT'),
     sysJson: join(build, '.Occlum_sys.json'),
     sysJsonProtected: join(build, '.Occlum_sys.json.protected'),
+    buildOcclumJson: join(build, 'Occlum.json'),
     imageConfig: join(build, 'image_config.json'),
     signedLibos: join(build, 'lib', 'libocclum-libos.signed.so'),
     hostBuild,

@@ -6,8 +6,9 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openImage, openUnion, readImageKeyFile, sgxSimKey, type FsView, type KeyMode } from '../../securefs/index.ts';
 import { readBuildKeys } from './build-keys.ts';
-import { MAX_SMALL_FILE_BYTES, readConfigText, readGeneratedText } from '../../instance/safe-read.ts';
+import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../../instance/safe-read.ts';
 import { instancePaths } from '../../instance/layout.ts';
+import { readInstanceMetadata } from '../../config/metadata.ts';
 
 export type FsLayer = 'image' | 'initfs' | 'merged';
 
@@ -46,16 +47,8 @@ export function imageKeyMode(dir: string, imageKey?: string): KeyMode {
 }
 
 function metadataOf(dir: string): { productId: number; isvSvn: number; debuggable: boolean } {
-  try {
-    const m = JSON.parse(readConfigText(instancePaths(dir).config, 'Occlum.json')).metadata ?? {};
-    return {
-      productId: Number(m.product_id ?? 0),
-      isvSvn: Number(m.version_number ?? 0),
-      debuggable: m.debuggable !== false,
-    };
-  } catch {
-    return { productId: 0, isvSvn: 0, debuggable: true };
-  }
+  const m = readInstanceMetadata(dir);
+  return { productId: Number(m.productId ?? 0), isvSvn: Number(m.isvSvn ?? 0), debuggable: m.debuggable !== false };
 }
 
 export function openInstanceFs(dir: string, opts: OpenFsOptions = {}): FsView {
