@@ -91,11 +91,6 @@ export const globalBindings: Binding[] = [
   },
 ];
 
-/** Every binding that exists, in help order. */
-export function allBindings(): Binding[] {
-  return [...globalBindings, ...panes.flatMap((p) => p.bindings), ...startBindings];
-}
-
 /** Keys of the start screen (launched outside an instance). */
 export const startBindings: Binding[] = [
   {

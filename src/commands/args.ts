@@ -10,9 +10,6 @@ import { InputError, UsageError, type Command, type OptionsConfig } from './comm
 /** The instance option, the same in every command that works on an instance. */
 export const INSTANCE_OPTION = { instance: { type: 'string', short: 'C' } } as const;
 
-/** Spelling of the instance option in usage lines. */
-export const INSTANCE_USAGE = '[-C|--instance DIR]';
-
 /** Where the studio's options end: argv before, the program and its arguments after. */
 export function splitProgram(
   argv: string[],

@@ -6,6 +6,7 @@ import { checkConfig, readSettings, resolveVersion, type CheckResult, type Versi
 import { InputError, printJson, UsageError, type Command, say, sayErr } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { readConfigText } from '../core/instance/safe-read.ts';
+import { instancePaths } from '../core/instance/layout.ts';
 
 const USAGE = 'occlum-studio check [DIR|FILE ... | -C DIR] [--occlum-version V] [--strict] [--json] [--release]';
 
@@ -30,7 +31,7 @@ function resolveTarget(arg: string): Target {
   let file = abs;
   let instanceDir: string | undefined;
   if (statSync(abs).isDirectory()) {
-    file = join(abs, 'Occlum.json');
+    file = instancePaths(abs).config;
     instanceDir = abs;
     if (!existsSync(file)) {
       const lower = existsSync(join(abs, 'occlum.json'))
@@ -43,7 +44,8 @@ function resolveTarget(arg: string): Target {
   } else {
     // A file inside an instance directory gets the host checks (mount sources, image/).
     const dir = dirname(abs);
-    if (existsSync(join(dir, '.__occlum_status')) || existsSync(join(dir, 'image'))) instanceDir = dir;
+    const p = instancePaths(dir);
+    if (existsSync(p.status) || existsSync(p.image)) instanceDir = dir;
   }
   const rel = relative(process.cwd(), file);
   return { display: rel && !rel.startsWith('..') ? rel : file, file, instanceDir };

@@ -15,6 +15,7 @@ import { isInstanceDir } from '../core/instance/discover.ts';
 import { writeFileAtomic } from '../core/instance/atomic.ts';
 import { HostBackend } from '../core/backend/host/index.ts';
 import { BackendError } from '../core/backend/types.ts';
+import { instancePaths } from '../core/instance/layout.ts';
 
 export const DEMO_ENTRY = '/bin/hello';
 const DEFAULT_DIR = 'occlum-demo';
@@ -81,7 +82,7 @@ function writeDemoProject(instanceDir: string): void {
 
 /** Compiles the demo program into <instance>/image/bin/hello, as its prebuild does. */
 function compileDemo(instanceDir: string): string {
-  const out = join(instanceDir, 'image', 'bin', 'hello');
+  const out = join(instancePaths(instanceDir).image, 'bin', 'hello');
   mkdirSync(dirname(out), { recursive: true });
   const [cc, ...args] = DEMO_COMPILE;
   const r = spawnSync(cc!, args, { cwd: instanceDir, encoding: 'utf8' });

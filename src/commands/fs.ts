@@ -14,12 +14,7 @@ import {
   sayErr,
 } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
-import {
-  MAX_SMALL_FILE_BYTES,
-  readConfigText,
-  readGeneratedText,
-  readTextIfPresent,
-} from '../core/instance/safe-read.ts';
+import { MAX_SMALL_FILE_BYTES, readGeneratedText, readTextIfPresent } from '../core/instance/safe-read.ts';
 import { packWatch } from './fs-pack-watch.ts';
 import { hostImageKeyFile, hostRunLayer, openHostFs, runOnlyView } from '../core/backend/host/fs-view.ts';
 import {
@@ -43,6 +38,8 @@ import {
   type SkippedEntry,
   type VerifyReport,
 } from '../core/securefs/index.ts';
+import { instancePaths } from '../core/instance/layout.ts';
+import { readInstanceMetadata } from '../core/config/metadata.ts';
 
 const USAGE = `occlum-studio fs <ls|tree|stat|cat|verify|extract|diff|pack> [-C DIR] [args] [options]
        occlum-studio fs pf <info|cat|verify> FILE [key options] [--json]
@@ -119,10 +116,9 @@ interface Target {
 function locate(dirArg: string | undefined): Target {
   const dir = instanceDir(dirArg, undefined);
   if (existsSync(join(dir, 'metadata'))) return { imageRoot: dir };
-  const imageRoot = join(dir, 'build/mount/__ROOT');
-  if (existsSync(join(imageRoot, 'metadata')))
-    return { instance: dir, imageRoot, runRoot: join(dir, 'run/mount/__ROOT') };
-  if (existsSync(join(dir, '.__occlum_status')) || existsSync(join(dir, 'Occlum.json'))) {
+  const p = instancePaths(dir);
+  if (existsSync(join(p.buildRoot, 'metadata'))) return { instance: dir, imageRoot: p.buildRoot, runRoot: p.runRoot };
+  if (existsSync(p.status) || existsSync(p.config)) {
     throw new InputError(
       `${dir}: the instance has no secure image yet (build/mount/__ROOT/metadata is missing); build it first`,
     );
@@ -140,19 +136,7 @@ function intOpt(v: string | undefined, what: string): number | undefined {
 
 /** Occlum.json metadata (product_id, version_number, debuggable) for SIM identity defaults. */
 function occlumMetadata(instance: string | undefined): { productId?: number; isvSvn?: number; debuggable?: boolean } {
-  if (!instance) return {};
-  for (const f of ['build/Occlum.json', 'Occlum.json']) {
-    try {
-      const j = JSON.parse(
-        f === 'Occlum.json' ? readConfigText(join(instance, f), f) : readGeneratedText(join(instance, f), f),
-      ) as { metadata?: { product_id?: number; version_number?: number; debuggable?: boolean } };
-      const m = j.metadata ?? {};
-      return { productId: m.product_id, isvSvn: m.version_number, debuggable: m.debuggable };
-    } catch {
-      // Missing or not plain JSON: defaults apply.
-    }
-  }
-  return {};
+  return instance ? readInstanceMetadata(instance, { generatedFirst: true }) : {};
 }
 
 function simKey(v: Values, instance: string | undefined): KeyMode {
@@ -183,9 +167,9 @@ function imageKeyOf(v: Values, t: Target): KeyMode {
   }
   if (t.instance) {
     try {
-      const cfg = JSON.parse(
-        readGeneratedText(join(t.instance, 'build/image_config.json'), 'build/image_config.json'),
-      ) as { image_type?: string };
+      const cfg = JSON.parse(readGeneratedText(instancePaths(t.instance).imageConfig, 'build/image_config.json')) as {
+        image_type?: string;
+      };
       if (cfg.image_type === 'encrypted')
         throw new InputError(`${t.instance}: the image is encrypted (build/image_config.json): pass --image-key FILE`);
     } catch (err) {
@@ -235,9 +219,13 @@ function expectedMac(v: Values, t: Target): { mac?: string; source?: string } {
   if (text !== undefined) return { mac: parseMac(text, rootMacFile), source: rootMacFile };
   if (t.instance) {
     const rel = relative(t.instance, t.imageRoot);
-    for (const f of ['build/.Occlum_sys.json', 'build/Occlum.json']) {
+    const p = instancePaths(t.instance);
+    for (const [file, f] of [
+      [p.sysJson, 'build/.Occlum_sys.json'],
+      [p.buildOcclumJson, 'build/Occlum.json'],
+    ] as const) {
       try {
-        const mac = layerMac(JSON.parse(readGeneratedText(join(t.instance, f), f)), rel);
+        const mac = layerMac(JSON.parse(readGeneratedText(file, f)), rel);
         if (mac) return { mac: parseMac(mac, f), source: f };
       } catch {
         // Missing or unreadable config: try the next one.
@@ -266,7 +254,7 @@ function openView(v: Values, t: Target): FsView {
     if (imageKey.kind === 'image-key') return imageKey;
     if (v['sgx-sim']) return simKey(v, t.instance);
     const mode = t.instance
-      ? (readTextIfPresent(join(t.instance, '.sgx_mode'), {
+      ? (readTextIfPresent(instancePaths(t.instance).sgxMode, {
           what: '.sgx_mode',
           maxBytes: MAX_SMALL_FILE_BYTES,
         })?.trim() ?? '')
@@ -516,7 +504,7 @@ export const command: Command = {
       }
       case 'diff': {
         const t = locate(v.instance);
-        const src = rest[0] ?? (t.instance ? join(t.instance, 'image') : undefined);
+        const src = rest[0] ?? (t.instance ? instancePaths(t.instance).image : undefined);
         if (!src) throw new UsageError('fs diff on a bare __ROOT needs the SRC directory');
         if (!existsSync(src)) throw new InputError(`${src}: no such directory`);
         const view = openView({ ...v, layer: 'image' }, t);
@@ -542,9 +530,9 @@ export const command: Command = {
         const bareRoot = existsSync(join(dir, 'metadata'));
         if (bareRoot && !rest[0])
           throw new UsageError(`${dir} is an __ROOT directory: give the SRC directory to pack into it`);
-        const src = rest[0] ?? join(dir, 'image');
+        const src = rest[0] ?? instancePaths(dir).image;
         if (!existsSync(src)) throw new InputError(`${src}: no such directory to pack`);
-        const outRoot = v.out ?? (bareRoot ? dir : join(dir, 'build/mount/__ROOT'));
+        const outRoot = v.out ?? (bareRoot ? dir : instancePaths(dir).buildRoot);
         const macFile = v['mac-file'] ?? join(outRoot, '..', '.ROOT_MAC');
         const key = v['image-key'] ? imageKeyOf(v, { imageRoot: outRoot }) : ({ kind: 'integrity-only' } as KeyMode);
         if (v.watch) {

@@ -1,7 +1,6 @@
 // `occlum-studio size [-C dir] [--json] [--apply] <path> [args…]`: runs the program on the host
 // backend with generous limits, measures the whole process tree and recommends every sizing
 // field of Occlum.json for the targeted Occlum version; --apply writes them (format-preserving).
-import { join } from 'node:path';
 import { HostBackend } from '../core/backend/host/index.ts';
 import { loadConfigFile, saveConfigFile } from '../core/config/index.ts';
 import {
@@ -17,6 +16,7 @@ import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 import { InputError, printJson, UsageError, type Command } from './command.ts';
 import { holdSignals, logSink, reportBackendError } from './runtime-output.ts';
 import { INSTANCE_OPTION, instanceDir, parseProgramCommand } from './args.ts';
+import { instancePaths } from '../core/instance/layout.ts';
 
 const OPTIONS = {
   ...INSTANCE_OPTION,
@@ -53,7 +53,7 @@ export const command: Command = {
       const given = a.values.interval;
       throw new UsageError(`--interval must be a number of milliseconds from 1 to 1000, not "${given}"`);
     }
-    const configFile = join(dir, 'Occlum.json');
+    const configFile = instancePaths(dir).config;
     let loaded;
     try {
       loaded = loadConfigFile(configFile);

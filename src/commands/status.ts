@@ -5,6 +5,7 @@ import { EXIT, type Command, UsageError, printJson, say, sayErr } from './comman
 import { readStatusFile } from '../core/instance/status.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { backendFlag, backendLabel, openCommandBackend } from './backend-choice.ts';
+import { STATUS_FILE } from '../core/instance/layout.ts';
 
 const OPTIONS = { ...INSTANCE_OPTION, backend: { type: 'string' }, json: { type: 'boolean', default: false } } as const;
 
@@ -25,7 +26,7 @@ export const command: Command = {
     if (values.json) {
       printJson({ dir, status, statusFile: readStatusFile(dir), backend: choice.kind, backendReason: choice.reason });
     } else if (status === 'uninitialized') {
-      sayErr(`occlum-studio: ${dir} is not an Occlum instance (no .__occlum_status); run init first`);
+      sayErr(`occlum-studio: ${dir} is not an Occlum instance (no ${STATUS_FILE}); run init first`);
     } else {
       say(status);
       sayErr(`(${backendLabel(choice.kind)}: ${choice.reason})`);

@@ -2,7 +2,6 @@
 // change (one build at a time, bursts coalesced), stops the running program after a good build
 // and reruns the `--run` command. Prints the loop's events as text, or as NDJSON with --json.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { InputError, UsageError, type Command, sayErr } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs, splitProgram } from './args.ts';
 import { formatPath } from '../core/config/types.ts';
@@ -11,6 +10,7 @@ import { openWatchBackend } from '../core/watch/select.ts';
 import { DevLoop } from '../core/watch/loop.ts';
 import { loadSettings, SettingsError } from '../core/watch/settings.ts';
 import type { BuildRecord, ChangeEntry, RunCommand } from '../core/watch/types.ts';
+import { instancePaths } from '../core/instance/layout.ts';
 
 const USAGE = 'occlum-studio watch [DIR | -C DIR] [--backend host|occlum] [--json] [--run <path> [args...]]';
 
@@ -37,7 +37,7 @@ export const command: Command = {
       cmd = { path, args };
     }
     const dir = instanceDir(values.instance, positionals[0]);
-    if (!existsSync(join(dir, 'Occlum.json'))) {
+    if (!existsSync(instancePaths(dir).config)) {
       throw new InputError(
         `${dir} is not an Occlum instance (no Occlum.json): run \`occlum-studio init\` there, or pass the instance directory`,
       );

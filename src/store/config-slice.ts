@@ -25,6 +25,7 @@ import {
 import { pathKey } from '../core/config/outline.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { StudioState, StudioStore } from './index.ts';
+import { instancePaths } from '../core/instance/layout.ts';
 
 export type ConfigMode = 'tree' | 'problems' | 'edit' | 'insert' | 'search';
 
@@ -264,7 +265,7 @@ const pollers = new WeakMap<StudioStore, NodeJS.Timeout>();
 export const configHooks = {
   onOpen(store: StudioStore, dir: string) {
     clearInterval(pollers.get(store));
-    const file = join(dir, 'Occlum.json');
+    const file = instancePaths(dir).config;
     if (!existsSync(file)) {
       store.setState({ config: { ...EMPTY } });
       return;

@@ -1,47 +1,24 @@
-// Files state: the open instance's secure file system as a lazy tree (a directory is listed only
-// when it is expanded), the selected entry's preview, verify with progress, extract and the diff
-// against image/. The FsView objects and preview bytes live in this closure, outside zustand; the
-// state carries what the pane renders.
-//
-// Layers: 'merged' is what the program sees (run layer over image layer, each entry tagged image,
-// run or deleted); 'image' is the packed image alone; 'run' is the merged view restricted to what
-// the run layer holds or deletes (an upper directory always exists for anything below it, so
-// filtering each listing is exact and stays lazy).
+// Files state: the open instance's secure file system as a lazy tree (src/core/files/tree.ts),
+// the selected entry's preview (src/core/files/preview.ts), verify with progress, extract and the
+// diff against image/. The FsView objects and preview bytes live in this closure, outside zustand;
+// the state carries what the pane renders.
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { StateCreator } from 'zustand/vanilla';
-import type {
-  ExtractResult,
-  FsEntry,
-  FsView,
-  SkippedEntry,
-  TreeProgress,
-  VerifyReport,
-} from '../core/securefs/types.ts';
+import type { ExtractResult, FsEntry, FsView, TreeProgress, VerifyReport } from '../core/securefs/types.ts';
 import type { DiffItem } from '../core/securefs/index.ts';
 import { nativeStatus } from '../core/securefs/native.ts';
 import { openBackend } from '../core/backend/select.ts';
-import { inRunLayer, runOnlyView } from '../core/backend/host/fs-view.ts';
-import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { StudioState, StudioStore } from './index.ts';
-import { PreviewPager, WINDOW } from './files-preview.ts';
+import { entryNote, looksBinary, PreviewPager, WINDOW } from '../core/files/preview.ts';
+import { FsTree, parentOf, rowNear, type FilesLayer, type TreeRow } from '../core/files/tree.ts';
+import { instancePaths } from '../core/instance/layout.ts';
 
-export type FilesLayer = 'merged' | 'image' | 'run';
-export const FILES_LAYERS: FilesLayer[] = ['merged', 'image', 'run'];
+export type { FilesLayer, TreeRow } from '../core/files/tree.ts';
 
 /** Opens the instance's file system (one layer of the backend's `openFs`). Tests may replace it. */
 export type FsOpener = (instanceDir: string, layer: 'image' | 'merged') => Promise<FsView>;
-
-export interface TreeRow {
-  entry: FsEntry;
-  depth: number;
-  expanded: boolean;
-  /** Set when listing this directory failed (shown under it). */
-  error?: string;
-  /** Entries of this directory the listing left out (illegal names, unreadable records). */
-  skipped?: SkippedEntry[];
-}
 
 export type PreviewKind = 'none' | 'loading' | 'text' | 'hex' | 'dir' | 'symlink' | 'deleted' | 'special' | 'error';
 
@@ -158,8 +135,6 @@ export interface FilesSlice {
 export const PREVIEW_BYTES = WINDOW;
 /** Quiet time after a cursor move before a file is read for the preview. */
 const PREVIEW_SETTLE_MS = 40;
-/** Bytes inspected to tell text from binary. */
-const SNIFF = 8192;
 
 const NO_PREVIEW: PreviewState = {
   path: null,
@@ -198,28 +173,6 @@ const INITIAL: FilesState = {
   version: 0,
 };
 
-/** Binary when the start has a NUL, is not valid UTF-8, or is more than 10% control bytes. */
-export function looksBinary(b: Buffer): boolean {
-  const head = b.subarray(0, SNIFF);
-  if (head.includes(0)) return true;
-  let ctl = 0;
-  for (const c of head) if (c < 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12 && c !== 27) ctl++;
-  if (ctl > head.length / 10) return true;
-  try {
-    // A multi-byte character cut at the sniff boundary is not a reason to call it binary.
-    new TextDecoder('utf-8', { fatal: true }).decode(head.length === SNIFF ? head.subarray(0, SNIFF - 4) : head);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-function parentOf(path: string): string {
-  if (path === '/') return '/';
-  const i = path.lastIndexOf('/');
-  return i <= 0 ? '/' : path.slice(0, i);
-}
-
 /** The backend's openFs for the instance (host sandbox or an installed Occlum). */
 export function backendOpener(backendKind: () => 'host' | 'occlum'): FsOpener {
   return async (dir, layer) => {
@@ -249,12 +202,7 @@ function throttled<T>(fn: (v: T) => void): (v: T) => void {
 
 export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice> => (set, get) => {
   let opener: FsOpener | null = null;
-  let views: Partial<Record<FilesLayer, FsView>> = {};
-  /** Listed directories of the current layer (path → children), and the expanded ones. */
-  let children = new Map<string, FsEntry[]>();
-  let listErrors = new Map<string, string>();
-  let listSkipped = new Map<string, SkippedEntry[]>();
-  let expanded = new Set<string>(['/']);
+  const tree = new FsTree(() => get().files.layer);
   /** The selected file's pager (null unless a text/hex preview is shown). */
   let pager: PreviewPager | null = null;
   let previewToken = 0;
@@ -264,95 +212,16 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
   let openToken = 0;
 
   const patch = (p: Partial<FilesState>) => set((s) => ({ files: { ...s.files, ...p, version: s.files.version + 1 } }));
-  const view = (): FsView | undefined => views[get().files.layer];
+  const view = (): FsView | undefined => tree.view();
   let extractAbort: AbortController | null = null;
-
-  const listDir = (path: string): void => {
-    const v = view();
-    if (!v || children.has(path) || listErrors.has(path)) return;
-    try {
-      const layer = get().files.layer;
-      const merged = views.merged;
-      // Deletions are found against the unfiltered merged listing, then the run view filters.
-      const l = layer === 'image' || !merged ? v.listing(path) : merged.listing(path);
-      const listed = layer === 'image' || !merged ? l.entries : withDeleted(path, l.entries);
-      children.set(path, layer === 'run' ? listed.filter(inRunLayer) : listed);
-      if (l.skipped.length) listSkipped.set(path, l.skipped);
-    } catch (err) {
-      listErrors.set(path, (err as Error).message);
-    }
-  };
-
-  /**
-   * Adds what the run layer deleted: image entries of this directory that the merged view no
-   * longer has. The SEFS union lists those itself (layer 'deleted'); a backend whose merged view
-   * drops them (the host backend's overlayfs whiteouts) gets them back here, one extra listing of
-   * the image directory per expanded directory.
-   */
-  const withDeleted = (path: string, listed: FsEntry[]): FsEntry[] => {
-    const image = views.image;
-    if (get().files.layer === 'image' || !image || views.merged === image) return listed;
-    let lower: FsEntry[];
-    try {
-      lower = image.list(path);
-    } catch {
-      return listed; // not a directory of the image (created at run time), or unreadable there
-    }
-    const names = new Set(listed.map((e) => e.name));
-    const gone = lower.filter((e) => !names.has(e.name)).map((e): FsEntry => ({ ...e, layer: 'deleted' }));
-    if (gone.length === 0) return listed;
-    return [...listed, ...gone].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  };
-
-  /** Flattens the expanded part of the tree into rows (only listed directories are visited). */
-  const buildRows = (): TreeRow[] => {
-    const v = view();
-    if (!v) return [];
-    let root: FsEntry;
-    try {
-      root = v.stat('/');
-    } catch (err) {
-      return [
-        {
-          entry: { path: '/', name: '/', type: 'dir', mode: 0, size: 0, inode: 0, nlink: 0 },
-          depth: 0,
-          expanded: false,
-          error: (err as Error).message,
-        },
-      ];
-    }
-    const rows: TreeRow[] = [];
-    const visit = (e: FsEntry, depth: number) => {
-      const isOpen = e.type === 'dir' && e.layer !== 'deleted' && expanded.has(e.path);
-      if (isOpen) listDir(e.path);
-      const skipped = isOpen ? listSkipped.get(e.path) : undefined;
-      rows.push({
-        entry: e,
-        depth,
-        expanded: isOpen,
-        ...(isOpen && listErrors.has(e.path) ? { error: listErrors.get(e.path) } : {}),
-        ...(skipped ? { skipped } : {}),
-      });
-      if (isOpen) for (const c of children.get(e.path) ?? []) visit(c, depth + 1);
-    };
-    visit(root, 0);
-    return rows;
-  };
 
   /** Rebuilds the rows, keeping the cursor on `keepPath` (or the nearest row). */
   const refreshRows = (keepPath?: string | null) => {
     const f = get().files;
     const want = keepPath ?? f.rows[f.cursor]?.entry.path ?? '/';
-    const rows = buildRows();
-    let cursor = rows.findIndex((r) => r.entry.path === want);
-    if (cursor < 0) {
-      // The entry is gone (layer switch): the nearest existing ancestor.
-      let p = want;
-      while (cursor < 0 && p !== '/') {
-        p = parentOf(p);
-        cursor = rows.findIndex((r) => r.entry.path === p);
-      }
-    }
+    const rows = tree.rows();
+    // The entry may be gone (layer switch): then the nearest existing ancestor.
+    const cursor = rowNear(rows, want);
     patch({ rows, cursor: Math.max(0, Math.min(cursor, rows.length - 1)) });
     loadPreview();
   };
@@ -368,37 +237,8 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
     const v = view();
     if (!e || !v) return setPreview({});
     const base = { path: e.path, size: e.size, forced: f.preview.path === e.path ? f.preview.forced : null };
-    if (e.layer === 'deleted') {
-      return setPreview({
-        ...base,
-        kind: 'deleted',
-        message: 'deleted in the run layer (whiteout): the image still holds it, the program no longer sees it',
-      });
-    }
-    if (e.type === 'dir') {
-      const n = children.get(e.path)?.length;
-      const skipped = listSkipped.get(e.path) ?? [];
-      const left = skipped.length
-        ? `; ${skipped.length} left out: ${sanitizeForTerminal(skipped.map((s) => s.reason).join(' · '))}`
-        : '';
-      return setPreview({
-        ...base,
-        kind: 'dir',
-        message: n === undefined ? 'directory (enter lists it)' : `directory, ${n} entr${n === 1 ? 'y' : 'ies'}${left}`,
-      });
-    }
-    if (e.type === 'symlink') {
-      let target = e.target;
-      if (target === undefined) {
-        try {
-          target = v.readlink(e.path);
-        } catch (err) {
-          return setPreview({ ...base, kind: 'error', message: `cannot read the link: ${(err as Error).message}` });
-        }
-      }
-      return setPreview({ ...base, kind: 'symlink', message: `symbolic link to ${target}` });
-    }
-    if (e.type !== 'file') return setPreview({ ...base, kind: 'special', message: `${e.type}: no content to show` });
+    const note = entryNote(e, v, tree.listed(e.path), tree.skipped(e.path));
+    if (note) return setPreview({ ...base, ...note });
     setPreview({ ...base, kind: 'loading', message: 'reading…' });
     // Holding j must not queue a read per file passed: read once the cursor rests.
     setTimeout(() => {
@@ -488,21 +328,13 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
     })();
   };
 
-  const resetTree = () => {
-    children = new Map();
-    listErrors = new Map();
-    listSkipped = new Map();
-  };
-
   return {
     files: INITIAL,
     filesSetOpener(o) {
       opener = o;
     },
     filesReset() {
-      views = {};
-      resetTree();
-      expanded = new Set(['/']);
+      tree.reset();
       previewToken++;
       openToken++;
       set({ files: { ...INITIAL, version: get().files.version + 1 } });
@@ -519,9 +351,8 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       const quiet = s.files.status === 'ready';
       const keepPath = quiet ? (s.filesSelected()?.path ?? '/') : '/';
       if (!quiet) patch({ status: 'opening', error: null, note: null, rows: [], layers: [] });
-      if (!existsSync(join(dir, 'build', 'mount', '__ROOT', 'metadata'))) {
-        views = {};
-        resetTree();
+      if (!existsSync(join(instancePaths(dir).buildRoot, 'metadata'))) {
+        tree.clear();
         // Without the engine a build packs no secure image: that, not "not built", is the cause.
         const engine = nativeStatus();
         patch({
@@ -531,7 +362,7 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
           status: 'error',
           error: !engine.ok
             ? engine.error.message
-            : `this instance is not built yet (${join(dir, 'build/mount/__ROOT')} holds no secure image): build it, then press r here`,
+            : `this instance is not built yet (${instancePaths(dir).buildRoot} holds no secure image): build it, then press r here`,
         });
         return;
       }
@@ -541,8 +372,7 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
         image = await open(dir, 'image');
       } catch (err) {
         if (token !== openToken) return;
-        views = {};
-        resetTree();
+        tree.clear();
         patch({
           status: 'error',
           error: `cannot open the image: ${describeOpenError(err)}`,
@@ -565,9 +395,7 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
         note = `the run layer cannot be read (${describeOpenError(err)}): showing the image layer`;
       }
       if (token !== openToken) return;
-      views = merged ? { merged, image, run: runOnlyView(merged) } : { merged: image, image };
-      resetTree();
-      const layers: FilesLayer[] = merged ? FILES_LAYERS : ['merged', 'image'];
+      const layers = tree.setViews(image, merged);
       const layer = layers.includes(keepLayer) ? keepLayer : 'merged';
       patch({ status: 'ready', error: null, layers, layer, note, rootMac: image.rootMac });
       refreshRows(keepPath);
@@ -580,7 +408,7 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
         return;
       }
       if (layer === f.layer) return;
-      resetTree();
+      tree.forgetListings();
       patch({ layer, problemPaths: f.verify?.layer === layer ? f.problemPaths : [] });
       refreshRows();
     },
@@ -606,21 +434,20 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       const r = get().filesSelected();
       if (!r) return;
       if (r.type !== 'dir' || r.layer === 'deleted') return;
-      if (expanded.has(r.path)) expanded.delete(r.path);
-      else expanded.add(r.path);
+      tree.setExpanded(r.path, !tree.isExpanded(r.path));
       refreshRows(r.path);
     },
     filesExpand() {
       const r = get().filesSelected();
-      if (r?.type === 'dir' && r.layer !== 'deleted' && !expanded.has(r.path)) get().filesToggle();
-      else if (r?.type === 'dir' && expanded.has(r.path)) get().filesMove(1);
+      if (r?.type === 'dir' && r.layer !== 'deleted' && !tree.isExpanded(r.path)) get().filesToggle();
+      else if (r?.type === 'dir' && tree.isExpanded(r.path)) get().filesMove(1);
     },
     filesCollapse() {
       const f = get().files;
       const r = f.rows[f.cursor];
       if (!r) return;
       if (r.expanded && r.entry.path !== '/') {
-        expanded.delete(r.entry.path);
+        tree.setExpanded(r.entry.path, false);
         refreshRows(r.entry.path);
         return;
       }
@@ -638,13 +465,8 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
     filesReveal(path) {
       const v = view();
       if (!v) return false;
-      const parts = path.split('/').filter(Boolean);
-      let cur = '';
-      for (const part of parts.slice(0, -1)) {
-        cur = `${cur}/${part}`;
-        expanded.add(cur);
-      }
-      const rows = buildRows();
+      tree.expandAncestors(path);
+      const rows = tree.rows();
       const i = rows.findIndex((r) => r.entry.path === (path === '' ? '/' : path));
       patch({ rows, ...(i >= 0 ? { cursor: i } : {}) });
       if (i >= 0) loadPreview();
@@ -747,12 +569,12 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
     async filesDiff() {
       const s = get();
       const dir = s.instanceDir;
-      const image = views.image;
+      const image = tree.image;
       if (!dir || !image) {
         s.setFlash('nothing to compare: the file system is not open', 'error');
         return;
       }
-      const src = join(dir, 'image');
+      const src = instancePaths(dir).image;
       if (!existsSync(src)) {
         patch({
           panel: 'diff',

@@ -10,7 +10,7 @@ import type { StateCreator } from 'zustand/vanilla';
 import { PtySession, ptyUnavailable, type PtyCommand, type PtySize } from '../core/pty/session.ts';
 import type { ScreenSnapshot } from '../core/pty/screen.ts';
 import { decodeExecError, explainExit, type ExitExplanation } from '../core/pty/exit-status.ts';
-import { formatCommandLine, parseCommandLine, CommandLineError } from '../core/pty/command-line.ts';
+import { parseCommandLine, CommandLineError } from '../core/pty/command-line.ts';
 import { addToHistory, loadHistory, saveHistory, type HistoryEntry } from '../core/pty/history.ts';
 import { entryCandidates } from '../core/pty/candidates.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -528,8 +528,3 @@ export const runHooks: SliceHooks = {
   },
   close: (store) => store.getState().runClose(),
 };
-
-/** The line the picker shows for a history entry. */
-export function historyLine(e: HistoryEntry): string {
-  return formatCommandLine(e);
-}

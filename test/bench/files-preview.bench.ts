@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffWithSource, extract, openImage, packImage } from '../../src/core/securefs/index.ts';
-import { PreviewPager, WINDOW } from '../../src/store/files-preview.ts';
+import { PreviewPager, WINDOW } from '../../src/core/files/preview.ts';
 import { median, report, worstDelay } from './helpers.ts';
 
 const MB = Number(process.env.BENCH_MB ?? 256);

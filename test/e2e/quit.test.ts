@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { runFromPane, startTui, type Tui } from '../helpers/tui.ts';
-import { until } from '../helpers/until.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const CTRL_RBRACKET = '\x1d';
 let dir = '';
@@ -76,7 +76,7 @@ async function studioWithProgram(): Promise<Tui> {
 
 /** The studio's process tree, taken while it runs; none of it may outlive the quit by 2 s. */
 async function assertNothingLeft(tree: number[]): Promise<void> {
-  await until(() => alive(tree).length === 0, 'every process the studio started to end', 2000).catch(() => {
+  await waitFor(() => alive(tree).length === 0, 'every process the studio started to end', 2000).catch(() => {
     assert.fail(`processes left after quitting:\n${alive(tree).join('\n')}`);
   });
 }

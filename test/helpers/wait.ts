@@ -1,6 +1,8 @@
-// Polls a condition on real system state (processes, files) until it holds, for what no event
-// reports; rejects after `ms` with `what`.
-export async function waitFor<T>(probe: () => T | undefined | null | false, what: string, ms = 20_000): Promise<T> {
+// The one polling waiter, for conditions no event announces (the process table, files another
+// process writes, a pane's frame): checks every 20 ms until `probe` gives a value (not undefined,
+// null or false), rejects after `ms` naming what it waited for. On the store, test/helpers/
+// store-until.ts waits for the update itself instead.
+export async function waitFor<T>(probe: () => T | undefined | null | false, what: string, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = probe();

@@ -12,6 +12,7 @@ import { DevLoop } from '../../src/core/watch/loop.ts';
 import { loadSettings } from '../../src/core/watch/settings.ts';
 import type { BuildRecord, ChangeSet } from '../../src/core/watch/types.ts';
 import { StandInBackend } from '../helpers/watch-stand-in-backend.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 function instance(): string {
   const dir = mkdtempSync(join(tmpdir(), 'build-queue-'));
@@ -45,14 +46,6 @@ function collect(q: BuildQueue) {
   q.on('run-output', (o) => runOutput.push(o.chunk));
   return { ended, runOutput };
 }
-
-const waitFor = async (cond: () => boolean, what: string, ms = 10_000) => {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > ms) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 test('changes during a build schedule exactly one follow-up with the merged change sets', async () => {
   const dir = instance();

@@ -11,6 +11,7 @@ import { openInstanceFs } from '../../src/core/backend/occlum/secure-fs.ts';
 import { packImage, readImageKeyFile } from '../../src/core/securefs/index.ts';
 import { createStudioStore, openInstance, type StudioStore } from '../../src/store/index.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const cleanup: string[] = [];
 const stores: StudioStore[] = [];
@@ -20,15 +21,6 @@ after(async () => {
   for (const s of stores) await s.getState().buildStopWatching();
   cleanup.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
-
-const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await tick();
-  }
-}
 
 function select(store: StudioStore, path: string): void {
   const s = store.getState();
@@ -92,22 +84,22 @@ test('host backend: a built and run instance shows run-layer files over the imag
   assert.deepEqual(f().layers, ['merged', 'image', 'run']);
   select(store, '/root/counter.txt');
   assert.equal(store.getState().filesSelected()!.layer, 'run');
-  await until(() => f().preview.kind === 'text', 'preview of a run-layer file');
+  await waitFor(() => f().preview.kind === 'text', 'preview of a run-layer file');
   assert.deepEqual(store.getState().filesPreviewData().lines, ['run', '']);
   select(store, '/etc/app.conf');
   assert.equal(store.getState().filesSelected()!.layer, 'run', 'copied up');
-  await until(() => f().preview.kind === 'text' && f().preview.path === '/etc/app.conf', 'hosts preview');
+  await waitFor(() => f().preview.kind === 'text' && f().preview.path === '/etc/app.conf', 'hosts preview');
   assert.deepEqual(store.getState().filesPreviewData().lines, ['127.0.0.1   localhost', 'x', '']);
   select(store, '/bin/writer');
   // /bin/hello was deleted at run time (an overlayfs whiteout): shown as deleted, not previewed.
   assert.deepEqual(tagged(store, '/bin'), ['hello:deleted', 'writer:image']);
-  await until(() => f().preview.kind === 'hex', 'ELF preview is hex');
+  await waitFor(() => f().preview.kind === 'hex', 'ELF preview is hex');
 
   // The image layer alone still has the originals.
   store.getState().filesSetLayer('image');
   assert.deepEqual(tagged(store, '/bin'), ['hello:-', 'writer:-']);
   select(store, '/etc/app.conf');
-  await until(() => f().preview.kind === 'text' && f().preview.path === '/etc/app.conf', 'image hosts preview');
+  await waitFor(() => f().preview.kind === 'text' && f().preview.path === '/etc/app.conf', 'image hosts preview');
   assert.deepEqual(store.getState().filesPreviewData().lines, ['127.0.0.1   localhost', '']);
 
   // Run layer only: what the programs wrote.
@@ -190,7 +182,7 @@ test('SEFS run layer with whiteouts (Occlum reader, image key): deleted entries 
   assert.deepEqual(f().layers, ['merged', 'image', 'run']);
   select(store, '/etc/motd');
   assert.deepEqual(tagged(store, '/etc'), ['hosts:deleted', 'motd:run']);
-  await until(() => f().preview.kind === 'text' && f().preview.path === '/etc/motd', 'run-layer motd');
+  await waitFor(() => f().preview.kind === 'text' && f().preview.path === '/etc/motd', 'run-layer motd');
   assert.deepEqual(store.getState().filesPreviewData().lines, ['changed at run time', '']);
   select(store, '/etc/hosts');
   assert.equal(f().preview.kind, 'deleted');
@@ -200,7 +192,7 @@ test('SEFS run layer with whiteouts (Occlum reader, image key): deleted entries 
   assert.match(store.getState().flash!.text, /deleted in the run layer/);
   select(store, '/bin/app');
   assert.equal(store.getState().filesSelected()!.layer, 'image');
-  await until(() => f().preview.kind === 'hex', 'binary preview');
+  await waitFor(() => f().preview.kind === 'hex', 'binary preview');
   select(store, '/bin/motd-link');
   assert.equal(store.getState().filesSelected()!.type, 'symlink');
   assert.equal(store.getState().filesSelected()!.target, '../etc/motd');

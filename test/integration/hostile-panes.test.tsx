@@ -5,14 +5,12 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import React from 'react';
-import { render } from 'ink-testing-library';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { BackendError } from '../../src/core/backend/types.ts';
 import { createStudioStore, openInstance, type StudioStore } from '../../src/store/index.ts';
-import { App } from '../../views/App.tsx';
-import { StoreProvider } from '../../views/store-context.tsx';
 import { makeInstance } from '../helpers/host-instance.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { renderStudio } from '../helpers/render-studio.tsx';
 
 const TITLE = '\x1b]0;owned\x07';
 const cleanup: string[] = [];
@@ -23,13 +21,6 @@ after(async () => {
 });
 
 const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await tick();
-  }
-}
 
 /** The frame without Ink's own colour codes: what is left must hold no control but newline. */
 function inert(frame: string): string {
@@ -43,12 +34,8 @@ async function shell(dir: string) {
   const store = createStudioStore({ launchDir: dir, backend: 'host' });
   stores.push(store);
   await openInstance(store, dir);
-  const ui = render(
-    <StoreProvider store={store}>
-      <App />
-    </StoreProvider>,
-  );
-  return { store, ui, frame: () => ui.lastFrame() ?? '' };
+  const { ui, frame } = renderStudio(store);
+  return { store, ui, frame };
 }
 
 /** A built instance whose image/bin holds `names` (besides hello). */
@@ -66,11 +53,11 @@ async function filesFrame(names: string[]): Promise<string> {
   const { store, ui, frame } = await shell(dir);
   try {
     ui.stdin.write('4');
-    await until(() => store.getState().files.status === 'ready', 'the Files pane opens');
+    await waitFor(() => store.getState().files.status === 'ready', 'the Files pane opens');
     const s = store.getState();
     s.filesMove(store.getState().files.rows.findIndex((r) => r.entry.path === '/bin') - store.getState().files.cursor);
     s.filesToggle();
-    await until(() => store.getState().files.rows.some((r) => r.entry.path === '/bin/hello'), '/bin is listed');
+    await waitFor(() => store.getState().files.rows.some((r) => r.entry.path === '/bin/hello'), '/bin is listed');
     const at = store.getState().files.rows.findIndex((r) => r.entry.name === names[0]);
     s.filesMove(at - store.getState().files.cursor);
     await tick(100);
@@ -113,7 +100,7 @@ test('Logs pane: records with VT, FF, CR and escapes keep one row each', async (
     store.getState().appendLogChunk('run', records.join('\n') + '\n');
     store.getState().endLogSource('run');
     store.getState().logsSync();
-    await until(() => /program says/.test(frame()), 'the records are shown');
+    await waitFor(() => /program says/.test(frame()), 'the records are shown');
     const text = inert(frame());
     assert.match(text, /\\x0bhosts\\x0cfailed/);
     for (const marker of ['failed', 'progress', '[·Write·]', 'program says']) {
@@ -145,7 +132,7 @@ test('Run pane: a hostile program path and refusal message stay in their tab tit
     });
     const path = `/bin/evil${TITLE}\x1b[2J\x1b[Hx`;
     await store.getState().runStart('run', path, [`arg\r\x0c${TITLE}`]);
-    await until(() => /was refused/.test(frame()), 'the refusal is shown');
+    await waitFor(() => /was refused/.test(frame()), 'the refusal is shown');
     const text = inert(frame());
     assert.match(text, /evil\\e\]0;owned\\x07\\e\[2J\\e\[Hx/);
     assert.equal(text.split('\n').filter((l) => l.includes('was refused')).length, 1, text);

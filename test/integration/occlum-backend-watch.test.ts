@@ -14,6 +14,7 @@ import { OcclumBackend } from '../../src/core/backend/occlum/index.ts';
 import { OcclumWatchBackend } from '../../src/core/backend/occlum/watch-adapter.ts';
 import { findRunProcesses } from '../../src/core/detect/processes.ts';
 import { OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../helpers/occlum.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'occlum-watch-'));
 const dir = join(tmp, 'inst');
@@ -33,14 +34,6 @@ function compileApp(version: string): void {
   );
   assert.equal(r.status, 0, r.stderr);
 }
-
-const waitFor = async (cond: () => boolean, what: string, ms = 30_000) => {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > ms) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 test(
   'watch → occlum build → stop the running app → rerun the new one; nothing left running',

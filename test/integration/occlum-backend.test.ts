@@ -23,7 +23,7 @@ import { BackendError, type RuntimeLogRecord } from '../../src/core/backend/type
 import { findRunProcesses, findServerProcesses } from '../../src/core/detect/processes.ts';
 import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall, REAL_OCCLUM } from '../helpers/occlum.ts';
 import { ROOT } from '../helpers/paths.ts';
-import { until } from '../helpers/until.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'occlum-backend-'));
 after(() => {
@@ -405,7 +405,7 @@ describe('occlum backend over the CLI', { concurrency: false, skip: OCCLUM_SKIP 
           return false;
         }
       });
-    await until(() => inInstance().length === 0, `no process left in the instance (${inInstance().join(' ')})`);
+    await waitFor(() => inInstance().length === 0, `no process left in the instance (${inInstance().join(' ')})`);
   });
 
   test('run in a real pseudo-terminal through prepareRun (the Run pane path)', async () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { WatchScope } from '../../src/core/watch/scope.ts';
 import { Watcher } from '../../src/core/watch/watcher.ts';
 import type { ChangeSet } from '../../src/core/watch/types.ts';
-import { until } from '../helpers/until.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 test('a change between two watchers is reported by the new one after adopt()', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'watch-handover-'));
@@ -28,7 +28,7 @@ test('a change between two watchers is reported by the new one after adopt()', a
     next.on('changes', (s: ChangeSet) => sets.push(s));
     await next.start();
     next.adopt(old);
-    await until(() => sets.length > 0, 'the change set of the new watcher');
+    await waitFor(() => sets.length > 0, 'the change set of the new watcher');
     assert.deepEqual(
       sets.flatMap((s) => s.entries.map((e) => `${e.kind} ${e.rel}`)),
       ['changed image/bin/app'],

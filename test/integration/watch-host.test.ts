@@ -15,19 +15,13 @@ import type { BuildRecord } from '../../src/core/watch/types.ts';
 import { ensureBuilt, runCli } from '../helpers/cli.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { CLI } from '../helpers/paths.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const dirs: string[] = [];
 after(() => {
   for (const d of dirs) rmSync(dirname(d), { recursive: true, force: true });
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const waitFor = async (cond: () => boolean, what: string, ms = 30_000) => {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > ms) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-};
 
 /** Settled: no build running and nothing new for a while (incl. the trailing reconcile). */
 async function settled(loop: DevLoop, builds: BuildRecord[]): Promise<void> {

@@ -6,12 +6,9 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import React from 'react';
-import { render } from 'ink-testing-library';
 import { createStudioStore, openInstance } from '../../src/store/index.ts';
-import { App } from '../../views/App.tsx';
-import { StoreProvider } from '../../views/store-context.tsx';
 import { CONFIG_CORPUS, OWN_TEMPLATE, needsCorpus } from '../helpers/paths.ts';
+import { renderStudio } from '../helpers/render-studio.tsx';
 
 const TEMPLATE = OWN_TEMPLATE;
 const KEY = {
@@ -32,18 +29,7 @@ async function setup() {
   writeFileSync(join(dir, '.__occlum_status'), 'initialized');
   const store = createStudioStore({ launchDir: dir });
   await openInstance(store, dir);
-  const ui = render(
-    <StoreProvider store={store}>
-      <App />
-    </StoreProvider>,
-  );
-  const press = async (...keys: string[]) => {
-    for (const k of keys) {
-      ui.stdin.write(k);
-      await new Promise((r) => setTimeout(r, 15));
-    }
-  };
-  const frame = () => ui.lastFrame() ?? '';
+  const { ui, frame, press } = renderStudio(store, 15);
   return { dir, store, ui, press, frame, file: join(dir, 'Occlum.json') };
 }
 

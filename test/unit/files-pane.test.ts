@@ -17,17 +17,16 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import React from 'react';
-import { render } from 'ink-testing-library';
 import { createStudioStore, openInstance, type StudioStore } from '../../src/store/index.ts';
-import { backendOpener, looksBinary, PREVIEW_BYTES, type FsOpener } from '../../src/store/files-slice.ts';
+import { backendOpener, PREVIEW_BYTES, type FsOpener } from '../../src/store/files-slice.ts';
+import { looksBinary } from '../../src/core/files/preview.ts';
 import { openInstanceFs } from '../../src/core/backend/occlum/secure-fs.ts';
 import { packImage } from '../../src/core/securefs/index.ts';
 import type { FsView } from '../../src/core/securefs/types.ts';
-import { App } from '../../views/App.tsx';
-import { StoreProvider } from '../../views/store-context.tsx';
 import { hexLayout, hexRow, modeString, octal, windowTop, wrapText } from '../../views/panes/files/format.ts';
 import { OWN_TEMPLATE, WAMR_FIXTURE, needsCorpus } from '../helpers/paths.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { renderStudio } from '../helpers/render-studio.tsx';
 
 const MISSING = [
   '/bin/mywamrc',
@@ -37,14 +36,6 @@ const MISSING = [
   '/opt/occlum/glibc/lib/libm.so.6',
 ];
 const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await tick(10);
-  }
-}
 
 /** Counts the listings the pane asks of the real view (to prove the tree is read on demand). */
 function counting(open: FsOpener, calls: { list: string[]; walk: number }): FsOpener {
@@ -128,12 +119,12 @@ test(
     assert.match(e.mac ?? '', /^[0-9a-f]{2}(-[0-9a-f]{2}){15}$/);
     assert.match(e.hostFile ?? '', /^[0-9a-f]{32}$/);
     assert.ok(existsSync(join(WAMR_FIXTURE, 'build/mount/__ROOT', e.hostFile!)));
-    await until(() => f().preview.kind === 'text', 'text preview');
+    await waitFor(() => f().preview.kind === 'text', 'text preview');
     assert.deepEqual(store.getState().filesPreviewData().lines, ['127.0.0.1   localhost', '']);
 
     // ELF: hex rows of the whole 1.3 MB file, of which one window of PREVIEW_BYTES is read.
     select(store, '/lib/libgomp.so.1');
-    await until(() => f().preview.kind === 'hex', 'hex preview');
+    await waitFor(() => f().preview.kind === 'hex', 'hex preview');
     assert.equal(f().preview.size, 1303704);
     assert.equal(f().preview.shown, PREVIEW_BYTES);
     assert.equal(f().preview.lines, Math.ceil(1303704 / 16));
@@ -146,7 +137,7 @@ test(
 
     // A file whose inode file is missing from the copy: a clear error, no crash.
     select(store, '/lib/libstdc++.so.6');
-    await until(() => f().preview.kind === 'error', 'error preview');
+    await waitFor(() => f().preview.kind === 'error', 'error preview');
     assert.match(f().preview.message!, /cannot read: .*(missing|no such)/i);
 
     // Collapse with left: the directory closes; again: the cursor goes to the parent.
@@ -384,15 +375,8 @@ test(
     const launch = mkdtempSync(join(tmpdir(), 'files-ui-'));
     const store = createStudioStore({ launchDir: launch, backend: 'host' });
     await openInstance(store, WAMR_FIXTURE);
-    const ui = render(React.createElement(StoreProvider, { store, children: React.createElement(App) }));
-    const frame = () => ui.lastFrame() ?? '';
-    const press = async (...keys: string[]) => {
-      for (const k of keys) {
-        ui.stdin.write(k);
-        await tick();
-      }
-    };
-    const waitFrame = (re: RegExp, what: string) => until(() => re.test(frame()), `${what}\n${frame()}`);
+    const { ui, frame, press } = renderStudio(store);
+    const waitFrame = (re: RegExp, what: string) => waitFor(() => re.test(frame()), `${what}\n${frame()}`);
     try {
       await press('4');
       await waitFrame(/▸ bin\//, 'tree');
@@ -450,11 +434,10 @@ test('the pane says when the instance is not built, and shows the tree once it i
   writeFileSync(join(dir, 'image/etc/hosts'), '127.0.0.1 localhost\n');
   const store = createStudioStore({ launchDir: dir, backend: 'host' });
   await openInstance(store, dir);
-  const ui = render(React.createElement(StoreProvider, { store, children: React.createElement(App) }));
-  const frame = () => ui.lastFrame() ?? '';
+  const { ui, frame } = renderStudio(store);
   try {
     ui.stdin.write('4');
-    await until(() => /not built yet/.test(frame()), `unbuilt message\n${frame()}`);
+    await waitFor(() => /not built yet/.test(frame()), `unbuilt message\n${frame()}`);
     assert.match(frame(), /Cannot show the file system/);
     await packImage({
       src: join(dir, 'image'),
@@ -465,7 +448,7 @@ test('the pane says when the instance is not built, and shows the tree once it i
     ui.stdin.write('1');
     await tick(50);
     ui.stdin.write('4');
-    await until(() => /▸ etc\//.test(frame()), `tree after the build\n${frame()}`);
+    await waitFor(() => /▸ etc\//.test(frame()), `tree after the build\n${frame()}`);
   } finally {
     ui.unmount();
   }

@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openImage, openUnion, packImage, type KeyMode } from '../../src/core/securefs/index.ts';
 import { openHostFs } from '../../src/core/backend/host/fs-view.ts';
-import { PreviewPager, LINE_MAX, VISIBLE, WINDOW, displayLine } from '../../src/store/files-preview.ts';
+import { PreviewPager, LINE_MAX, VISIBLE, WINDOW, displayLine } from '../../src/core/files/preview.ts';
 import { createStudioStore, openInstance, type StudioStore } from '../../src/store/index.ts';
 import { hexRow } from '../../views/panes/files/format.ts';
 import { OWN_TEMPLATE } from '../helpers/paths.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -22,14 +23,6 @@ const scratch = (tag: string) => {
   dirs.push(d);
   return d;
 };
-const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await tick();
-  }
-}
 
 /** Line i of the big text file: fixed width, so line i starts at byte 16 * i. */
 const line = (i: number) => `line ${String(i).padStart(10, '0')}`;
@@ -189,7 +182,7 @@ test('the pane previews a 70 MiB file as text and hex, pages it, and reads only 
   const f = () => store.getState().files;
   const s = store.getState();
   selectPath(store, '/data/big.log');
-  await until(() => f().preview.kind === 'text', 'text preview');
+  await waitFor(() => f().preview.kind === 'text', 'text preview');
   const p = f().preview;
   assert.equal(p.size, big.length);
   assert.equal(p.complete, false, 'the line count of a big file is not known up front');
@@ -197,19 +190,19 @@ test('the pane previews a 70 MiB file as text and hex, pages it, and reads only 
   assert.deepEqual(s.filesPreviewData().lines!.slice(0, 2), [line(0), line(1)]);
   // PgDn pages on; the lines shown are the file's.
   for (let i = 0; i < 30; i++) s.filesScroll(10);
-  await until(() => !f().preview.reading && f().preview.offset === 300, 'paged');
-  await until(() => s.filesPreviewData().firstLine === 300, 'lines of the new page');
+  await waitFor(() => !f().preview.reading && f().preview.offset === 300, 'paged');
+  await waitFor(() => s.filesPreviewData().firstLine === 300, 'lines of the new page');
   assert.equal(s.filesPreviewData().lines![0], line(300));
   s.filesScroll(-295);
-  await until(() => s.filesPreviewData().firstLine === 5, 'paged back');
+  await waitFor(() => s.filesPreviewData().firstLine === 5, 'paged back');
   assert.equal(s.filesPreviewData().lines![0], line(5));
   // Hex: rows of the whole file; the last row is the file's last 16 bytes.
   s.filesToggleHex();
   assert.equal(f().preview.kind, 'hex');
   assert.equal(f().preview.lines, big.length / 16);
   s.filesScroll(f().preview.lines);
-  await until(() => f().preview.offset === big.length / 16 - 1 && !f().preview.reading, 'hex end');
-  await until(() => s.filesPreviewData().start > 0, 'the end window');
+  await waitFor(() => f().preview.offset === big.length / 16 - 1 && !f().preview.reading, 'hex end');
+  await waitFor(() => s.filesPreviewData().start > 0, 'the end window');
   const d = s.filesPreviewData();
   assert.match(hexRow(d.bytes, big.length / 16 - 1, 'full', d.start), new RegExp(`\\|${line(BIG_LINES - 1)}.\\|`));
 });
@@ -231,12 +224,12 @@ test('a damaged node outside what the preview shows does not stop the preview; i
   const store = await openStore(dir);
   const f = () => store.getState().files;
   selectPath(store, '/big.log');
-  await until(() => f().preview.kind === 'text', 'text preview despite the damage');
+  await waitFor(() => f().preview.kind === 'text', 'text preview despite the damage');
   assert.equal(store.getState().filesPreviewData().lines![0], line(0));
   store.getState().filesToggleHex();
   // Scroll the hex rows to the damaged node: the read there fails, naming the node.
   store.getState().filesScroll(Math.floor((3072 + dataNode * 4096) / 16));
-  await until(() => f().preview.kind === 'error', 'error at the damaged node');
+  await waitFor(() => f().preview.kind === 'error', 'error at the damaged node');
   assert.match(f().preview.message!, new RegExp(`cannot read: .*node ${phys}\\b`));
 });
 

@@ -7,12 +7,9 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import React from 'react';
-import { render } from 'ink-testing-library';
 import { createStudioStore, openInstance } from '../../src/store/index.ts';
-import { App } from '../../views/App.tsx';
-import { StoreProvider } from '../../views/store-context.tsx';
 import { LOG_SAMPLES, OWN_TEMPLATE, needsCorpus } from '../helpers/paths.ts';
+import { renderStudio } from '../helpers/render-studio.tsx';
 
 const TEMPLATE = OWN_TEMPLATE;
 const KEY = { enter: '\r', down: '\x1b[B', up: '\x1b[A', esc: '\x1b', ctrlU: '\x15' };
@@ -29,18 +26,8 @@ async function setup() {
   writeFileSync(join(dir, '.__occlum_status'), 'built');
   const store = createStudioStore({ launchDir: dir });
   await openInstance(store, dir);
-  const ui = render(
-    <StoreProvider store={store}>
-      <App />
-    </StoreProvider>,
-  );
+  const { ui, frame, press } = renderStudio(store);
   const tick = () => new Promise((r) => setTimeout(r, 20));
-  const press = async (...keys: string[]) => {
-    for (const k of keys) {
-      ui.stdin.write(k);
-      await tick();
-    }
-  };
   const feed = async (text: string, source = 'run') => {
     // Arbitrary chunk boundaries, as a pipe delivers them.
     for (let i = 0; i < text.length; i += 37) store.getState().appendLogChunk(source, text.slice(i, i + 37));
@@ -48,7 +35,6 @@ async function setup() {
     store.getState().logsSync();
     await tick();
   };
-  const frame = () => ui.lastFrame() ?? '';
   await press('5');
   return { dir, store, ui, press, feed, frame };
 }

@@ -23,8 +23,3 @@ export function expandEnv(text: string, env: Env): Expanded {
   );
   return missing.length > 0 ? { ok: false, missing } : { ok: true, value };
 }
-
-/** The variables a text names (for editors and the dev loop's watch list). */
-export function variablesIn(text: string): string[] {
-  return [...text.matchAll(VAR)].map((m) => (m[1] ?? m[3])!);
-}

@@ -63,13 +63,6 @@ export interface BomIssue {
   loc?: Loc;
 }
 
-/** Errors that stop a check or a copy; `issues` holds every error found, not only the first. */
-export class BomError extends Error {
-  constructor(readonly issues: BomIssue[]) {
-    super(issues.map(formatIssue).join('\n'));
-  }
-}
-
 export function formatLoc(loc: Loc): string {
   return `${loc.file}:${loc.line}:${loc.column}`;
 }

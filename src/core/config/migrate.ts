@@ -5,9 +5,9 @@
 import { findNodeAtLocation, parseTree, type Node } from 'jsonc-parser';
 import { applyOps, opsToEdits, type EditOp } from './edit.ts';
 import { keySpec } from './keys.ts';
-import { ROOT_LAYERS, ROOT_MOUNT } from './rules/mounts.ts';
 import { canonicalOrder } from './rules/structure.ts';
 import type { TextEdit } from './types.ts';
+import { ROOT_LAYERS, ROOT_MOUNT } from '../instance/layout.ts';
 
 export function migrationOps(text: string): EditOp[] {
   const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });

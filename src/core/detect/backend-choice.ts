@@ -1,8 +1,7 @@
 // Which backend drives an instance: occlum when an install is found, else the host backend;
 // `--backend occlum|host` overrides (asking for occlum where there is none is an error).
+import type { BackendKind } from '../backend/types.ts';
 import { findOcclum, ROOT_ENV, type OcclumInstall } from './occlum-install.ts';
-
-export type BackendKind = 'occlum' | 'host';
 
 export type BackendChoice =
   { kind: 'occlum'; install: OcclumInstall; reason: string } | { kind: 'host'; reason: string };

@@ -4,9 +4,10 @@
 // already wiped run/. The truth comes from the same process checks the CLI uses plus the
 // run/mount/__ROOT marker the CLI's "not built" check looks at.
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { findRunProcesses, findServerProcesses } from './processes.ts';
 import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../instance/safe-read.ts';
+import { instancePaths } from '../instance/layout.ts';
 
 /** `built-stale`: build/ exists but run/ is gone (a failed or interrupted build), so the CLI refuses to run. */
 export type EffectiveStatus =
@@ -34,16 +35,16 @@ function readTrimmed(p: string): string | null {
 }
 
 export function readSgxMode(dir: string): string | null {
-  return readTrimmed(join(dir, '.sgx_mode'));
+  return readTrimmed(instancePaths(dir).sgxMode);
 }
 
 /** The CLI's own "built" test: run/mount/__ROOT exists (spec 1.2). */
 export function isBuiltPerCli(dir: string): boolean {
-  return existsSync(join(dir, 'run', 'mount', '__ROOT'));
+  return existsSync(instancePaths(dir).runRoot);
 }
 
 export function instanceState(dir: string): InstanceState {
-  const statusFile = readTrimmed(join(dir, '.__occlum_status'));
+  const statusFile = readTrimmed(instancePaths(dir).status);
   const sgxMode = readSgxMode(dir);
   const runPids = findRunProcesses(dir).map((p) => p.pid);
   const serverPids = findServerProcesses(dir).map((p) => p.pid);

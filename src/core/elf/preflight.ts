@@ -2,7 +2,7 @@
 // would print, and how to fix it. Occlum only reports these at `occlum run`, inside the enclave;
 // the studio reports them at build time, all at once.
 import { readdirSync, statSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { posix } from 'node:path';
 import { ET_DYN, libcOf, readElfInfo, type Libc } from './header.ts';
 import { resolveInImage } from './resolve.ts';
 
@@ -378,9 +378,4 @@ export function preflightImage(imageRoot: string, entryPoints: string[], limit =
 
 export function preflightErrors(results: PreflightResult[]): PreflightProblem[] {
   return results.flatMap((r) => r.problems.filter((p) => p.severity === 'error'));
-}
-
-/** Joins an image dir and inner path (helper for callers that print host paths). */
-export function hostPathOf(imageRoot: string, inner: string): string {
-  return join(imageRoot, inner);
 }

@@ -3,6 +3,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readStatusFile } from './status.ts';
+import { instancePaths } from './layout.ts';
 
 export interface FoundInstance {
   dir: string;
@@ -12,7 +13,8 @@ export interface FoundInstance {
 const SKIP = new Set(['node_modules', '.git', 'build', 'run', 'image', 'initfs', 'target', 'dist']);
 
 export function isInstanceDir(dir: string): boolean {
-  return existsSync(join(dir, 'Occlum.json')) || existsSync(join(dir, '.__occlum_status'));
+  const p = instancePaths(dir);
+  return existsSync(p.config) || existsSync(p.status);
 }
 
 export function findInstances(root: string, maxDepth = 3, limit = 200): FoundInstance[] {

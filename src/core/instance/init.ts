@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { IMAGE_DIRS, INITFS_DIRS, STATUS_FILE } from './layout.ts';
+import { IMAGE_DIRS, INITFS_DIRS, instancePaths, STATUS_FILE } from './layout.ts';
 import { occlumJsonTemplateText } from './template.ts';
 
 export class InstanceError extends Error {
@@ -50,8 +50,9 @@ export interface InitResult {
 
 /** Fills `root` (an empty directory) with Occlum.json, image/ and initfs/. */
 function populate(root: string, opts: { musl: string | null }): { localtime: boolean } {
-  writeFileSync(join(root, 'Occlum.json'), occlumJsonTemplateText(), { mode: 0o644 });
-  chmodSync(join(root, 'Occlum.json'), 0o644);
+  const config = instancePaths(root).config;
+  writeFileSync(config, occlumJsonTemplateText(), { mode: 0o644 });
+  chmodSync(config, 0o644);
   const localtime = existsSync('/etc/localtime');
   for (const [top, dirs] of [
     ['image', IMAGE_DIRS],
@@ -106,7 +107,7 @@ export function initInstance(dirArg: string, opts: { musl?: string | null } = {}
         mergeMissing(join(tmp, name), dest);
       }
     }
-    renameSync(join(tmp, 'Occlum.json'), join(dir, 'Occlum.json'));
+    renameSync(instancePaths(tmp).config, instancePaths(dir).config);
     created.push('Occlum.json');
     writeFileSync(join(tmp, STATUS_FILE), 'initialized\n');
     renameSync(join(tmp, STATUS_FILE), join(dir, STATUS_FILE));

@@ -18,7 +18,3 @@ export function readStatusFile(dir: string): string | null {
 export function writeStatusFile(dir: string, status: InstanceStatus): void {
   writeFileAtomic(instancePaths(dir).status, status + '\n');
 }
-
-export function isInitialized(dir: string): boolean {
-  return readStatusFile(dir) !== null;
-}

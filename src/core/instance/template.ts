@@ -1,7 +1,6 @@
 // The Occlum.json that `occlum init` writes (Occlum 0.31.0, etc/template/Occlum.json), kept as data
 // so init works with no Occlum installed. Written out with 4-space indentation like the original.
-
-export const OCCLUM_TEMPLATE_VERSION = '0.31.0';
+import { ROOT_MOUNT } from './layout.ts';
 
 export const OCCLUM_JSON_TEMPLATE = {
   resource_limits: {
@@ -35,19 +34,7 @@ export const OCCLUM_JSON_TEMPLATE = {
     enable_edmm: false,
     enable_posix_shm: false,
   },
-  mount: [
-    {
-      target: '/',
-      type: 'unionfs',
-      options: {
-        layers: [
-          { target: '/', type: 'sefs', source: './build/mount/__ROOT', options: { MAC: '' } },
-          { target: '/', type: 'sefs', source: './run/mount/__ROOT' },
-        ],
-      },
-    },
-    { target: '/host', type: 'hostfs', source: '.' },
-  ],
+  mount: [ROOT_MOUNT, { target: '/host', type: 'hostfs', source: '.' }],
 } as const;
 
 /** The template file's exact text (byte-identical to Occlum's: 4 spaces, trailing newline). */

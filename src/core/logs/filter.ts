@@ -94,16 +94,3 @@ export function compileFilter(f: LogFilter): RecordPredicate {
     return true;
   };
 }
-
-/** True when the filter hides nothing (lets views skip the index). */
-export function isPassThrough(f: LogFilter): boolean {
-  return (
-    f.minLevel === 'trace' &&
-    f.hiddenLevels.length === 0 &&
-    f.thread === null &&
-    f.syscall === null &&
-    f.module === null &&
-    f.text === '' &&
-    f.includeRaw
-  );
-}

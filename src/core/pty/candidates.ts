@@ -5,13 +5,14 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { parse } from 'jsonc-parser';
 import { readConfigText } from '../instance/safe-read.ts';
+import { instancePaths } from '../instance/layout.ts';
 
 const DEFAULT_ENTRY_POINTS = ['/bin'];
 const MAX_CANDIDATES = 200;
 
 export function entryPoints(instanceDir: string): string[] {
   try {
-    const conf = parse(readConfigText(join(instanceDir, 'Occlum.json'), 'Occlum.json')) as { entry_points?: unknown };
+    const conf = parse(readConfigText(instancePaths(instanceDir).config, 'Occlum.json')) as { entry_points?: unknown };
     const eps = conf?.entry_points;
     if (Array.isArray(eps)) {
       const valid = eps.filter((e): e is string => typeof e === 'string' && e.startsWith('/'));
@@ -27,7 +28,7 @@ export function entryPoints(instanceDir: string): string[] {
 export function entryCandidates(instanceDir: string): string[] {
   const out = new Set<string>();
   for (const ep of entryPoints(instanceDir)) {
-    const dir = join(instanceDir, 'image', ep);
+    const dir = join(instancePaths(instanceDir).image, ep);
     let names: string[];
     try {
       names = readdirSync(dir).sort();

@@ -2,6 +2,7 @@
 // component only renders). Kept apart from the component so tests and the palette share them.
 import { formatPath, FS_TYPES, helpFor, type JsonPath } from '../../../src/core/config/index.ts';
 import { outline, pathKey, rowIndex, valueAt, type OutlineRow } from '../../../src/core/config/outline.ts';
+import { initialValue, isMountArray, mountTemplate } from '../../../src/core/config/templates.ts';
 import type { StudioStore } from '../../../src/store/index.ts';
 
 export function rowsOf(store: StudioStore): OutlineRow[] {
@@ -116,18 +117,13 @@ export function insertTarget(store: StudioStore): InsertTarget | undefined {
   return { kind: 'object', path: row.path.slice(0, -1) };
 }
 
-const isMountArray = (p: JsonPath) => (p.length === 1 && p[0] === 'mount') || p[p.length - 1] === 'layers';
-
 /** a: add an item or a key. Mount lists get a template entry; the rest asks for text. */
 export function addItem(store: StudioStore): void {
   const s = store.getState();
   const t = insertTarget(store);
   if (!t) return;
   if (t.kind === 'array' && isMountArray(t.path)) {
-    const layer = t.path[t.path.length - 1] === 'layers';
-    const value = layer
-      ? { target: '/', type: 'sefs', source: './run/mount/__ROOT' }
-      : { target: '/data', type: 'hostfs', source: './data' };
+    const { layer, value } = mountTemplate(t.path);
     s.configEdit({ kind: 'insert', path: [...t.path, t.index], value });
     s.configSelect([...t.path, t.index]);
     s.setFlash(`added a ${layer ? 'sefs layer' : 'hostfs mount'}; edit its fields (types: ${FS_TYPES.join(', ')})`);
@@ -139,28 +135,6 @@ export function addItem(store: StudioStore): void {
 export function insertPrompt(store: StudioStore): string {
   const t = insertTarget(store);
   return t?.kind === 'object' ? `new key in ${t.path.length ? formatPath(t.path) : 'the top level'}: ` : 'new item: ';
-}
-
-/** A starting value for a new key: the template's, else one of the key's type. */
-function initialValue(path: JsonPath): unknown {
-  const spec = helpFor(path);
-  if (!spec) return '';
-  if (spec.template !== undefined) return spec.template;
-  switch (spec.type) {
-    case 'size':
-      return '1MB';
-    case 'u32':
-      return spec.min ?? 0;
-    case 'bool':
-      return false;
-    case 'strings':
-    case 'mounts':
-      return [];
-    case 'object':
-      return {};
-    default:
-      return '';
-  }
 }
 
 export function commitInsert(store: StudioStore, typed: string): void {

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { checkConfig } from '../../config/validate.ts';
 import { formatPath } from '../../config/types.ts';
 import { preflightErrors, preflightImage, type PreflightProblem } from '../../elf/preflight.ts';
-import { instancePaths, type InstancePaths } from '../../instance/layout.ts';
+import { buildPaths, instancePaths, type InstancePaths } from '../../instance/layout.ts';
 import { readStatusFile, writeStatusFile } from '../../instance/status.ts';
 import { readRuntimeConfig, RuntimeConfigError } from '../../sandbox/runtime-config.ts';
 import { BackendError, type BuildOptions, type BuildProgress, type BuildResult } from '../types.ts';
@@ -40,7 +40,7 @@ import {
   type StatCache,
 } from './manifest.ts';
 import { yielder } from './yield.ts';
-import { statCachePath, writeSecureStamp } from './verify.ts';
+import { writeSecureStamp } from './verify.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import { writeBuildConfig } from './build-config.ts';
 import { buildInPlace, recoverInPlace } from './in-place.ts';
@@ -156,7 +156,7 @@ async function writeStatCaches(p: InstancePaths, entries: ManifestEntry[], rootM
     const w = pause();
     if (w) await w;
   }
-  writeFileAtomic(statCachePath(p), JSON.stringify(cache));
+  writeFileAtomic(p.hostStatCache, JSON.stringify(cache));
   if (rootMac) await writeSecureStamp(p, rootMac, pause);
 }
 
@@ -364,17 +364,16 @@ async function buildLocked(
   const superseded = join(p.build, SUPERSEDED);
   const clearing = existsSync(superseded) ? removeTree(superseded) : Promise.resolve();
   try {
-    const tHost = join(tmp, 'host');
-    const tRootfs = join(tHost, 'rootfs');
+    const t = buildPaths(tmp);
     progress('stage', 'Staging the image layer');
     // The packer reads image/ itself (native, off the main thread), so it runs while the image
     // layer is staged; its progress is reported once staging is done, phases in order.
-    mkdirSync(join(tmp, 'mount'), { recursive: true });
+    mkdirSync(t.buildMount, { recursive: true });
     let staging = true;
     const packing = packSecureImage({
       src: p.image,
-      outRoot: join(tmp, 'mount', '__ROOT'),
-      macFile: join(tmp, 'mount', '.ROOT_MAC'),
+      outRoot: t.buildRoot,
+      macFile: t.rootMac,
       previousRoot: opts.force ? null : p.buildRoot,
       imageKeyFile: opts.imageKey ?? null,
       onProgress: (pr) => {
@@ -384,7 +383,7 @@ async function buildLocked(
     if (!buildTuning.overlapPack) await packing;
     let staged;
     try {
-      staged = await stageRootfs(p.image, tRootfs, p, !!opts.force, (n) => {
+      staged = await stageRootfs(p.image, t.hostRootfs, p, !!opts.force, (n) => {
         if (n % 200 === 0) progress('stage', 'Staging the image layer', { progress: { done: n, total: 0 } });
       });
     } catch (err) {
@@ -396,7 +395,7 @@ async function buildLocked(
     mark('stage');
     const manifest: Manifest = { version: 1, entries };
     const manifestText = JSON.stringify(manifest);
-    writeFileSync(join(tHost, 'manifest.json'), manifestText);
+    writeFileSync(t.hostManifest, manifestText);
     mark('manifest');
 
     // 4. the secure image (Occlum's SEFS format) when the engine is available
@@ -409,13 +408,13 @@ async function buildLocked(
       return fail([packed.note.replace(/; runs are pinned.*$/, '')], problems, warnings);
     }
     if (!packed.ok) warnings.push(packed.note);
-    if (packed.ok && opts.imageKey) storeImageKey(opts.imageKey, join(tHost, 'image_key'));
+    if (packed.ok && opts.imageKey) storeImageKey(opts.imageKey, t.hostImageKey);
 
     // 5. internal config, protected copy, pin
     progress('config', 'Generating the internal config');
     const rootMac = packed.ok ? packed.rootMac : '';
     const imageType = opts.imageKey ? 'encrypted' : 'integrity-only';
-    const configMac = writeBuildConfig(tmp, tHost, text, rootMac, manifestText, imageType, packed.ok, false);
+    const configMac = writeBuildConfig(tmp, t.hostBuild, text, rootMac, manifestText, imageType, packed.ok, false);
     mark('config');
     // 6. commit: swap build dirs, then wipe run/ like Occlum
     progress('commit', 'Installing the new build');

@@ -79,7 +79,7 @@ export function hostRunLayer(dir: string): string | null {
 
 /** The image key the host backend stored when it built an encrypted image, else null. */
 export function hostImageKeyFile(dir: string): string | null {
-  const file = join(instancePaths(dir).hostBuild, 'image_key');
+  const file = instancePaths(dir).hostImageKey;
   return existsSync(file) ? file : null;
 }
 

@@ -32,7 +32,6 @@ import {
   type StatCache,
 } from './manifest.ts';
 import { packSecureImage } from './pack.ts';
-import { secureStampPath, statCachePath } from './verify.ts';
 import { writeBuildConfig } from './build-config.ts';
 import { imageInfo } from '../../securefs/index.ts';
 
@@ -222,8 +221,8 @@ export function recoverInPlace(p: InstancePaths): boolean {
   const j = readJournal(p);
   const mac = engineRootMac(p);
   // The stat caches may name inodes the recovery replaces: the next run checks everything.
-  rmSync(statCachePath(p), { force: true });
-  rmSync(secureStampPath(p), { force: true });
+  rmSync(p.hostStatCache, { force: true });
+  rmSync(p.hostSecureCache, { force: true });
   if (j && mac && mac !== j.oldRootMac) rollForward(p, j, mac);
   else if (j) rollBack(p, j);
   // A journal that cannot be read was being written: nothing was applied yet.
@@ -250,7 +249,7 @@ export async function buildInPlace(
   changed: string[],
   mark: (stage: string) => void,
 ): Promise<InPlaceResult | null> {
-  const prevMac = readJson<{ rootMac?: string }>(secureStampPath(p), 'the secure image stamp')?.rootMac;
+  const prevMac = readJson<{ rootMac?: string }>(p.hostSecureCache, 'the secure image stamp')?.rootMac;
   const prev = readManifest(p);
   // An encrypted build is repacked with its key by a staged build (the dev loop packs integrity-only).
   if (!prev || !prevMac || existsSync(join(p.hostBuild, 'image_key'))) return null;
@@ -334,12 +333,12 @@ export async function buildInPlace(
 
 /** The image layer's stat cache with the changed paths' new inodes (the rest is untouched). */
 function updateStatCache(p: InstancePaths, pl: Plan): void {
-  const cache = readJson<StatCache>(statCachePath(p), 'the stat cache') ?? {};
+  const cache = readJson<StatCache>(p.hostStatCache, 'the stat cache') ?? {};
   for (const o of pl.ops) {
     if (o.op === 'del' || (o.op === 'put' && pl.links.has(o.i))) delete cache[o.path];
     else if (o.op === 'put') cache[o.path] = statKey(hostOf(p, o.path));
   }
-  writeFileAtomic(statCachePath(p), JSON.stringify(cache), 0o644, false);
+  writeFileAtomic(p.hostStatCache, JSON.stringify(cache), 0o644, false);
 }
 
 /**
@@ -349,11 +348,11 @@ function updateStatCache(p: InstancePaths, pl: Plan): void {
  * next run verify the whole MAC chain.
  */
 function updateSecureStamp(p: InstancePaths, rootMac: string): void {
-  const old = readJson<{ files?: Record<string, string> }>(secureStampPath(p), 'the secure image stamp')?.files ?? {};
+  const old = readJson<{ files?: Record<string, string> }>(p.hostSecureCache, 'the secure image stamp')?.files ?? {};
   const files: Record<string, string> = {};
   for (const name of readdirSync(p.buildRoot)) {
     const kept = /^[0-9a-f]{32}$/.test(name) ? old[name] : undefined;
     files[name] = kept ?? statKeyOf(lstatBig(join(p.buildRoot, name)));
   }
-  writeFileAtomic(secureStampPath(p), JSON.stringify({ rootMac, files }), 0o644, false);
+  writeFileAtomic(p.hostSecureCache, JSON.stringify({ rootMac, files }), 0o644, false);
 }

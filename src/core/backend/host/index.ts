@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsc, existsSync, openSync, readFileSync, rmSync, closeSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { initInstance, newInstance } from '../../instance/init.ts';
-import { instancePaths } from '../../instance/layout.ts';
+import { buildPaths, instancePaths } from '../../instance/layout.ts';
 import { readStatusFile } from '../../instance/status.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import {
@@ -36,7 +36,6 @@ import { allPids, descendants, exeOf, isAlive, namespaceOf, procInfo, signal } f
 import { prepareProgram, prepareSession, requireBuilt } from './program.ts';
 import { verifyBuild, verifyPackedImage } from './verify.ts';
 import { hostOpenFs } from './fs-view.ts';
-import { pinPath } from './pin.ts';
 import type { FsView } from '../../securefs/types.ts';
 import { RunCgroup, runCgroupName } from '../../sandbox/cgroup.ts';
 import { treeLimitsFor } from '../../sandbox/tree-limits.ts';
@@ -134,10 +133,6 @@ export class HostBackend implements Backend {
     this.paths = instancePaths(dir);
   }
 
-  private runLockFile() {
-    return join(this.paths.run, 'host', 'run.json');
-  }
-
   private logger(opts: RunOptions): RuntimeLog {
     const env = opts.env ?? process.env;
     return new RuntimeLog(opts.logLevel ?? env.OCCLUM_LOG_LEVEL, this.events.log);
@@ -158,7 +153,7 @@ export class HostBackend implements Backend {
         1,
       );
     }
-    if (readLive(this.runLockFile())) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
+    if (readLive(this.paths.hostRunState)) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
     const r = await hostBuild(this.dir, opts, this.events.buildProgress);
     this.events.status?.(await this.status());
     return r;
@@ -225,12 +220,12 @@ export class HostBackend implements Backend {
         1,
       );
     }
-    if (readLive(this.runLockFile())) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
+    if (readLive(this.paths.hostRunState)) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
     const log = this.logger(opts);
     const prep = await prepareProgram(this.dir, path, args, opts, log, true);
     const cgroup = this.runCgroup(prep.cfg, opts, log);
     const launch = runLaunch({ ...prep.spec, cgroupProcs: cgroup.procsFiles() });
-    const lock = this.runLockFile();
+    const lock = this.paths.hostRunState;
     return {
       ...launch,
       cgroup,
@@ -319,12 +314,12 @@ export class HostBackend implements Backend {
   /** `occlum start`: mounts the root layers once in a long-lived private namespace. */
   async start(opts: RunOptions = {}): Promise<void> {
     if (readLive(this.paths.server)) throw new BackendError(SERVER_STARTED, 1, [SERVER_STARTED]);
-    if (readLive(this.runLockFile())) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
+    if (readLive(this.paths.hostRunState)) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
     const log = this.logger(opts);
     const { plan, cfg } = await prepareSession(this.dir, opts, log, true);
     const limits = createServerLimits(cfg);
     const launch: Launch = inCgroups(serverLaunch(plan, sandboxIdentity(), stagerPath()), limits.holderProcs);
-    const logFile = join(this.paths.run, 'host', 'server.log');
+    const logFile = this.paths.hostServerLog;
     // Not through a link planted in run/host: root would append to wherever it points.
     let errFd: number;
     try {
@@ -442,10 +437,9 @@ export class HostBackend implements Backend {
     const s = readStatusFile(this.dir);
     if (s === null) return 'uninitialized';
     if (readLive(this.paths.server)) return 'serving';
-    if (readLive(this.runLockFile())) return 'running';
+    if (readLive(this.paths.hostRunState)) return 'running';
     // A build interrupted between its renames is still built (repaired by the next run or build).
-    if (existsSync(pinPath(this.paths)) || existsSync(join(`${this.paths.build}.old`, 'host', 'builtin_config')))
-      return 'built';
+    if (existsSync(this.paths.hostPin) || existsSync(buildPaths(`${this.paths.build}.old`).hostPin)) return 'built';
     return 'initialized';
   }
 }

@@ -4,8 +4,6 @@
 // secret this proves consistency, not tamper-evidence against a deliberate attacker (as for
 // Occlum's own integrity-only images, securefs-format.md 4.5).
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
-import type { InstancePaths } from '../../instance/layout.ts';
 
 /** 16 bytes as Occlum prints MACs: "xx-xx-…-xx" (47 chars). */
 export function macString(bytes: Uint8Array): string {
@@ -14,8 +12,4 @@ export function macString(bytes: Uint8Array): string {
 
 export function contentMac(data: Uint8Array | string): string {
   return macString(createHash('sha256').update(data).digest());
-}
-
-export function pinPath(p: InstancePaths): string {
-  return join(p.hostBuild, 'builtin_config');
 }

@@ -16,8 +16,7 @@ import { missingTools, type ProgramSpec } from '../../sandbox/launch.ts';
 import { BackendError, type RunOptions } from '../types.ts';
 import { buildRunning, NOT_INITIALIZED, recoverInterruptedBuild } from './build.ts';
 import { recoverInPlace } from './in-place.ts';
-import { pinPath } from './pin.ts';
-import { ensureRunDirs, ensureSeccompFile, seccompPath } from './run-state.ts';
+import { ensureRunDirs, ensureSeccompFile } from './run-state.ts';
 import type { RuntimeLog } from './log.ts';
 import { verifyBuild, verifyPackedImage } from './verify.ts';
 import { lastTimes, stopwatch } from './timing.ts';
@@ -29,8 +28,8 @@ export function layerDirs(p: InstancePaths): LayerDirs {
     lower: p.hostRootfs,
     upper: p.hostUpper,
     work: p.hostWork,
-    merged: join(p.run, 'host', 'merged'),
-    ramfs: join(p.run, 'host', 'ramfs'),
+    merged: p.hostMerged,
+    ramfs: p.hostRamfs,
     sefs: p.hostSefs,
   };
 }
@@ -42,7 +41,7 @@ export function requireBuilt(p: InstancePaths): void {
   // here: the last good build stays runnable (unlike Occlum, which wipes run/ first).
   recoverInterruptedBuild(p);
   if (!buildRunning(p.dir)) recoverInPlace(p);
-  if (!existsSync(pinPath(p)) || !existsSync(p.hostRootfs)) throw new BackendError(NOT_BUILT, 1, [NOT_BUILT]);
+  if (!existsSync(p.hostPin) || !existsSync(p.hostRootfs)) throw new BackendError(NOT_BUILT, 1, [NOT_BUILT]);
   ensureRunDirs(p, [p.runRoot, p.runInitfsRoot, p.hostUpper, p.hostWork, p.hostSefs]);
 }
 
@@ -213,7 +212,7 @@ export async function prepareProgram(
   const denyFork = opts.denyFork !== false;
   let seccompFile: string | null = null;
   if (denyFork) {
-    seccompFile = seccompPath(p);
+    seccompFile = p.hostSeccompNoFork;
     const wrong = ensureSeccompFile(p);
     if (wrong) log.warn('process', `run/host/seccomp-nofork.bpf was ${wrong} (a full disk or an edit); rewrote it`);
     log.debug(

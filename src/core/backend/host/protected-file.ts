@@ -7,7 +7,6 @@
 // purpose: every build and run needs this config, while the packed secure image is optional (a
 // build without the addon warns and pins runs by the manifest only).
 import { createCipheriv } from 'node:crypto';
-import { basename } from 'node:path';
 import { macString } from './pin.ts';
 
 const NODE = 4096;
@@ -96,8 +95,4 @@ export function decodeIntegrityOnly(bytes: Buffer, name: string): { data: Buffer
   if (!again.bytes.equals(bytes))
     throw new ProtectedFileError('its tags do not match its content (modified after it was written)');
   return { data, mac: again.mac };
-}
-
-export function protectedName(path: string): string {
-  return basename(path);
 }

@@ -91,18 +91,14 @@ function readSmallRegular(path: string, max: number): Buffer | null {
   }
 }
 
-export function seccompPath(p: InstancePaths): string {
-  return join(p.run, 'host', 'seccomp-nofork.bpf');
-}
-
 /**
  * The fork filter bwrap reads, rewritten when its content is not exactly the program this
  * version assembles (missing, cut short by a full disk, corrupted, a link, a directory).
  * Returns what was wrong with the old file, or null when it was right.
  */
 export function ensureSeccompFile(p: InstancePaths): string | null {
-  const file = seccompPath(p);
-  ensureRunDirs(p, [join(p.run, 'host')]);
+  const file = p.hostSeccompNoFork;
+  ensureRunDirs(p, [p.hostRun]);
   const want = seccompFilter({ denyFork: true });
   const st = lstatOrNull(file);
   if (!st) {

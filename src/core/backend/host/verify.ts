@@ -3,11 +3,10 @@
 // config MAC inside the enclave and the image MAC chain when mounting). Costs are reported
 // separately from the launch (bench: test/bench/run.bench.ts).
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import type { InstancePaths } from '../../instance/layout.ts';
 import { checkManifest, statKeyOf, statTree, walk, type Manifest, type StatCache } from './manifest.ts';
-import { contentMac, pinPath } from './pin.ts';
+import { contentMac } from './pin.ts';
 import { decodeIntegrityOnly } from './protected-file.ts';
 import { verifySecureImage } from './pack.ts';
 import { hostImageKeyFile } from './fs-view.ts';
@@ -35,9 +34,9 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
   let pin: string;
   let sysText: string;
   try {
-    pin = readGeneratedText(pinPath(p), 'the config pin', MAX_SMALL_FILE_BYTES).trim();
+    pin = readGeneratedText(p.hostPin, 'the config pin', MAX_SMALL_FILE_BYTES).trim();
   } catch {
-    problems.push(`the build has no config pin (${pinPath(p)}); run build again`);
+    problems.push(`the build has no config pin (${p.hostPin}); run build again`);
     return out(false, null);
   }
   let protectedBytes: Buffer;
@@ -89,7 +88,7 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
     problems.push('the image layer build/host/rootfs is missing; run build again');
     return out(false, null, performance.now() - t1);
   }
-  const cacheFile = statCachePath(p);
+  const cacheFile = p.hostStatCache;
   let cache: StatCache = {};
   try {
     cache = JSON.parse(readGeneratedText(cacheFile, 'the stat cache')) as StatCache;
@@ -122,9 +121,6 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
  * it (≈ 55 ms for 200 MB). Like statcache.json it is not pinned: it only lets a check be
  * skipped for files provably untouched since the build; `--full-verify` ignores it.
  */
-export function secureStampPath(p: InstancePaths): string {
-  return join(p.hostBuild, 'securecache.json');
-}
 
 interface SecureStamp {
   rootMac: string;
@@ -149,14 +145,14 @@ export async function writeSecureStamp(
     const w = pause();
     if (w) await w;
   }
-  writeFileAtomic(secureStampPath(p), JSON.stringify({ rootMac, files } satisfies SecureStamp));
+  writeFileAtomic(p.hostSecureCache, JSON.stringify({ rootMac, files } satisfies SecureStamp));
 }
 
 function secureStampHolds(p: InstancePaths, expectedMac: string): boolean {
   try {
     const stamp = JSON.parse(
       // ≈ 60 bytes a file: 1.2 MB for 20,000 files (a 1 MB cap sent such images to the full check).
-      readGeneratedText(secureStampPath(p), 'the secure image stamp'),
+      readGeneratedText(p.hostSecureCache, 'the secure image stamp'),
     ) as SecureStamp;
     if (stamp.rootMac !== expectedMac || typeof stamp.files !== 'object' || stamp.files === null) return false;
     const now = secureFiles(p.buildRoot);
@@ -165,10 +161,6 @@ function secureStampHolds(p: InstancePaths, expectedMac: string): boolean {
   } catch {
     return false; // no stamp, unreadable tree: the full verification decides
   }
-}
-
-export function statCachePath(p: InstancePaths): string {
-  return join(p.hostBuild, 'statcache.json');
 }
 
 /** The image MAC the protected config names (the root unionfs image layer's MAC option). */

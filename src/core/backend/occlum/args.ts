@@ -5,8 +5,6 @@ import { isAbsolute } from 'node:path';
 
 export class OcclumArgError extends Error {}
 
-export type InitRa = 'grpc_ratls' | 'aecs';
-
 /**
  * `occlum init` / `occlum new <path>` options. Occlum's init loop never shifts past an argument it
  * does not know, so `occlum init foo` spins forever: only `--init-ra <known value>` is ever passed.
@@ -125,8 +123,6 @@ export function packageArgs(opts: { name?: string; debug?: boolean } = {}): stri
   }
   return a;
 }
-
-export type PrintInfo = 'mrenclave' | 'mrsigner';
 
 export function printArgs(what: string): string[] {
   if (what !== 'mrenclave' && what !== 'mrsigner')

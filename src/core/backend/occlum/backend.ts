@@ -4,7 +4,7 @@
 // before a build wipes run/, exit statuses and messages read the way Occlum means them, the exec
 // server started by the studio so its stderr (where exec launch errors appear) is captured.
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { LogParser, type LogRecord } from '../../logs/index.ts';
 import { decodeExecError, explainExit } from '../../pty/exit-status.ts';
 import { instanceState, readSgxMode, type InstanceState } from '../../detect/instance-state.ts';
@@ -58,6 +58,7 @@ import {
 import { STUDIO_DIR } from './build-keys.ts';
 import { planMount, startMount, type MountHandle, type MountRequest } from './mount.ts';
 import { openInstanceFs, type OpenFsOptions } from './secure-fs.ts';
+import { instancePaths, type InstancePaths, STATUS_FILE } from '../../instance/layout.ts';
 import type { FsView } from '../../securefs/index.ts';
 import { readConfigText, readGeneratedText, readTextSafe } from '../../instance/safe-read.ts';
 import { ROOT_MAC_FILE } from '../../securefs/index.ts';
@@ -106,6 +107,7 @@ function describe(status: number, kind: 'run' | 'exec'): string {
 export class OcclumBackend implements Backend {
   readonly kind = 'occlum' as const;
   readonly dir: string;
+  private readonly paths: InstancePaths;
   private readonly install: OcclumInstall;
   private readonly env: NodeJS.ProcessEnv;
   private readonly buildDefaults: OcclumBuildFlags;
@@ -116,6 +118,7 @@ export class OcclumBackend implements Backend {
     opts: OcclumBackendOptions,
   ) {
     this.dir = resolve(dir);
+    this.paths = instancePaths(this.dir);
     this.install = opts.install;
     this.env = opts.env ?? process.env;
     this.buildDefaults = opts.buildDefaults ?? {};
@@ -176,8 +179,8 @@ export class OcclumBackend implements Backend {
   async init(dir: string, opts: { initRa?: string } = {}): Promise<void> {
     const target = resolve(dir);
     if (target !== this.dir) throw new BackendError(`this backend drives ${this.dir}, not ${target}`, 2);
-    if (existsSync(join(target, '.__occlum_status'))) {
-      throw new BackendError(`${target} is already an Occlum instance (.__occlum_status exists)`, 1, [
+    if (existsSync(instancePaths(target).status)) {
+      throw new BackendError(`${target} is already an Occlum instance (${STATUS_FILE} exists)`, 1, [
         'Error: the current working directory has been initialized as an Occlum instance',
       ]);
     }
@@ -192,9 +195,10 @@ export class OcclumBackend implements Backend {
    * musl libraries from /usr/local/occlum) leaves a directory every later init refuses.
    */
   private halfInitialized(target: string, e: BackendError): BackendError {
-    if (!existsSync(join(target, '.__occlum_status')) || existsSync(join(target, 'Occlum.json'))) return e;
+    const p = instancePaths(target);
+    if (!existsSync(p.status) || existsSync(p.config)) return e;
     return new BackendError(
-      `${e.message}; occlum init stopped half-way and ${target} is marked initialised (.__occlum_status) without an Occlum.json: fix the cause, remove ${target} and initialise again`,
+      `${e.message}; occlum init stopped half-way and ${target} is marked initialised (${STATUS_FILE}) without an Occlum.json: fix the cause, remove ${target} and initialise again`,
       e.exitCode,
       e.occlumLines,
     );
@@ -237,7 +241,7 @@ export class OcclumBackend implements Backend {
 
   /** True when run/ holds data the program wrote (what the next build deletes). */
   runLayerHasData(): boolean {
-    for (const d of [join(this.dir, 'run', 'mount', '__ROOT'), join(this.dir, 'run', 'initfs', '__ROOT')]) {
+    for (const d of [this.paths.runRoot, this.paths.runInitfsRoot]) {
       try {
         if (readdirSync(d).length > 0) return true;
       } catch {
@@ -336,7 +340,7 @@ export class OcclumBackend implements Backend {
       writeBuildKeys(this.dir, keys);
       let rootMac: string | null = null;
       try {
-        rootMac = readTextSafe(join(this.dir, 'build', 'mount', '.ROOT_MAC'), ROOT_MAC_FILE).trim();
+        rootMac = readTextSafe(this.paths.rootMac, ROOT_MAC_FILE).trim();
       } catch {
         /* an image-less build reuses build/mount; no MAC to show is not an error */
       }
@@ -351,7 +355,7 @@ export class OcclumBackend implements Backend {
     errors.push(...buildFailureCauses(out));
     if (r.timedOut) errors.push('the build did not finish in time and was stopped');
     errors.push(`occlum build exited with status ${r.status}`);
-    if (existsSync(join(this.dir, 'build')) && !existsSync(join(this.dir, 'run', 'mount', '__ROOT'))) {
+    if (existsSync(this.paths.build) && !existsSync(this.paths.runRoot)) {
       warnings.push('run/ was already deleted by this failed build: the instance cannot run until a build succeeds');
     }
     return result(false, errors);
@@ -362,16 +366,16 @@ export class OcclumBackend implements Backend {
   /** Entry points of the *built* config (what the LibOS checks), else of Occlum.json. */
   private entryPoints(): string[] | undefined {
     try {
-      const sys = JSON.parse(
-        readGeneratedText(join(this.dir, 'build', '.Occlum_sys.json'), 'build/.Occlum_sys.json'),
-      ) as { app?: { entry_points?: string[] }[] };
+      const sys = JSON.parse(readGeneratedText(this.paths.sysJson, 'build/.Occlum_sys.json')) as {
+        app?: { entry_points?: string[] }[];
+      };
       const ep = sys.app?.find((a) => (a as { stage?: string }).stage === 'app')?.entry_points;
       if (Array.isArray(ep)) return ep;
     } catch {
       /* fall back to the user's config */
     }
     try {
-      const cfg = JSON.parse(readConfigText(join(this.dir, 'Occlum.json'), 'Occlum.json')) as {
+      const cfg = JSON.parse(readConfigText(this.paths.config, 'Occlum.json')) as {
         entry_points?: unknown;
       };
       return Array.isArray(cfg.entry_points)
@@ -694,17 +698,17 @@ export class OcclumBackend implements Backend {
     const t0 = Date.now();
     const problems: string[] = [];
     const need: [string, string][] = [
-      ['build/mount/.ROOT_MAC', 'the image MAC'],
-      ['build/.Occlum_sys.json.protected', 'the protected LibOS config'],
-      ['build/lib/libocclum-libos.signed.so', 'the signed enclave'],
-      ['run/mount/__ROOT', 'the writable layer directory'],
+      [this.paths.rootMac, 'the image MAC'],
+      [this.paths.sysJsonProtected, 'the protected LibOS config'],
+      [this.paths.signedLibos, 'the signed enclave'],
+      [this.paths.runRoot, 'the writable layer directory'],
     ];
     for (const [p, what] of need)
-      if (!existsSync(join(this.dir, p))) problems.push(`${p} is missing (${what}): build the instance`);
+      if (!existsSync(p)) problems.push(`${relative(this.dir, p)} is missing (${what}): build the instance`);
     const configMs = Date.now() - t0;
     const t1 = Date.now();
     let image: VerifyOutcome['image'];
-    if (existsSync(join(this.dir, 'build', 'mount', '__ROOT', 'metadata'))) {
+    if (existsSync(join(this.paths.buildRoot, 'metadata'))) {
       try {
         const report = await (await this.openFs({ layer: 'image' })).verify();
         image = report;
@@ -758,7 +762,7 @@ export class OcclumBackend implements Backend {
       throw new BackendError((e as Error).message, 2);
     }
     this.requireFeature('print');
-    if (!existsSync(join(this.dir, 'build', 'lib', 'libocclum-libos.signed.so'))) {
+    if (!existsSync(this.paths.signedLibos)) {
       throw new BackendError(
         'there is no signed enclave (build/lib/libocclum-libos.signed.so): build the instance first',
         1,

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../../instance/safe-read.ts';
+import { instancePaths } from '../../instance/layout.ts';
 
 export const STUDIO_DIR = '.occlum-studio';
 export const BUILD_RECORD = 'occlum-build.json';
@@ -84,5 +85,5 @@ export function keyChangeReason(
 }
 
 export function hasBuildDir(dir: string): boolean {
-  return existsSync(join(dir, 'build'));
+  return existsSync(instancePaths(dir).build);
 }

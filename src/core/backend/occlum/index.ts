@@ -8,7 +8,7 @@ export { OcclumBackend, STOP_CLI_WAIT_MS, type OcclumBuildOptions, type OcclumBa
 export { type OcclumBuildFlags, type SgxMode, checkProgramPath, OcclumArgError } from './args.ts';
 export { planMount, startMount, needsOcclumMount, type MountRequest, type MountHandle } from './mount.ts';
 export { stateError, buildFailureCauses } from './messages.ts';
-export { readBuildKeys, recordPath as buildRecordPath } from './build-keys.ts';
+export { readBuildKeys } from './build-keys.ts';
 export type { OcclumLaunch } from './launch.ts';
 export { OcclumWatchBackend } from './watch-adapter.ts';
 export { openInstanceFs, imageKeyMode, SecureFsError, type FsLayer, type OpenFsOptions } from './secure-fs.ts';

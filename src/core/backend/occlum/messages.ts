@@ -1,6 +1,7 @@
 // What the `occlum` script's output means (spec 1.2, 1.5, 2.6): its state checks (printed on
 // stdout, exit 1), its option errors (`Error: …` on stderr, exit 1) and the real cause of a
 // failed build, which is often printed long before make's final `Error N`. Pure functions.
+import { STATUS_FILE } from '../../instance/layout.ts';
 
 export type StateErrorKind =
   | 'not-initialized'
@@ -25,13 +26,13 @@ const STATE: [RegExp, StateErrorKind, (m: RegExpMatchArray) => string][] = [
   [
     /^Error: the current working directory is not initialized as an Occlum instance\..*$/m,
     'not-initialized',
-    () => 'this directory is not an Occlum instance (no .__occlum_status): initialise it first (occlum init)',
+    () => `this directory is not an Occlum instance (no ${STATUS_FILE}): initialise it first (occlum init)`,
   ],
   [
     /^Error: the current working directory has been initialized as an Occlum instance$/m,
     'already-initialized',
     () =>
-      'this directory is already an Occlum instance (.__occlum_status exists): use it as is, or start over in an empty directory',
+      `this directory is already an Occlum instance (${STATUS_FILE} exists): use it as is, or start over in an empty directory`,
   ],
   [
     /^Error: the Occlum image and enclave are not built yet\..*$/m,

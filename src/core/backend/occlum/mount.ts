@@ -5,12 +5,13 @@
 // the fix for each, because the CLI itself fails late and cryptically (e.g. `fuse: device not found`).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { instanceState } from '../../detect/instance-state.ts';
 import { SGX_DEVICES } from '../../detect/machine.ts';
 import { readBuildKeys } from './build-keys.ts';
 import { callEnv } from './cli.ts';
 import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../../instance/safe-read.ts';
+import { instancePaths } from '../../instance/layout.ts';
 
 export interface MountRequest {
   dir: string;
@@ -30,7 +31,7 @@ export interface MountPlan {
 export function needsOcclumMount(dir: string): boolean {
   let mode = 'HW';
   try {
-    mode = readGeneratedText(join(dir, '.sgx_mode'), '.sgx_mode', MAX_SMALL_FILE_BYTES).trim();
+    mode = readGeneratedText(instancePaths(dir).sgxMode, '.sgx_mode', MAX_SMALL_FILE_BYTES).trim();
   } catch {
     /* unbuilt: HW is Occlum's default */
   }
@@ -71,7 +72,7 @@ export function planMount(req: MountRequest, devices = { fuse: '/dev/fuse', ...S
   let encrypted = false;
   try {
     encrypted =
-      JSON.parse(readGeneratedText(join(dir, 'build', 'image_config.json'), 'build/image_config.json')).image_type ===
+      JSON.parse(readGeneratedText(instancePaths(dir).imageConfig, 'build/image_config.json')).image_type ===
       'encrypted';
   } catch {
     /* no image config: integrity-only */

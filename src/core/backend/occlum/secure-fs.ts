@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openImage, openUnion, readImageKeyFile, sgxSimKey, type FsView, type KeyMode } from '../../securefs/index.ts';
 import { readBuildKeys } from './build-keys.ts';
-import { MAX_SMALL_FILE_BYTES, readConfigText, readGeneratedText } from '../../instance/safe-read.ts';
+import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../../instance/safe-read.ts';
+import { instancePaths } from '../../instance/layout.ts';
+import { readInstanceMetadata } from '../../config/metadata.ts';
 
 export type FsLayer = 'image' | 'initfs' | 'merged';
 
@@ -25,8 +27,8 @@ export interface OpenFsOptions {
 
 function imageType(dir: string): 'encrypted' | 'integrity-only' {
   try {
-    return JSON.parse(readGeneratedText(join(dir, 'build', 'image_config.json'), 'build/image_config.json'))
-      .image_type === 'encrypted'
+    return JSON.parse(readGeneratedText(instancePaths(dir).imageConfig, 'build/image_config.json')).image_type ===
+      'encrypted'
       ? 'encrypted'
       : 'integrity-only';
   } catch {
@@ -45,31 +47,24 @@ export function imageKeyMode(dir: string, imageKey?: string): KeyMode {
 }
 
 function metadataOf(dir: string): { productId: number; isvSvn: number; debuggable: boolean } {
-  try {
-    const m = JSON.parse(readConfigText(join(dir, 'Occlum.json'), 'Occlum.json')).metadata ?? {};
-    return {
-      productId: Number(m.product_id ?? 0),
-      isvSvn: Number(m.version_number ?? 0),
-      debuggable: m.debuggable !== false,
-    };
-  } catch {
-    return { productId: 0, isvSvn: 0, debuggable: true };
-  }
+  const m = readInstanceMetadata(dir);
+  return { productId: Number(m.productId ?? 0), isvSvn: Number(m.isvSvn ?? 0), debuggable: m.debuggable !== false };
 }
 
 export function openInstanceFs(dir: string, opts: OpenFsOptions = {}): FsView {
   const layer = opts.layer ?? 'merged';
-  const imageRoot = join(dir, 'build', 'mount', '__ROOT');
-  if (layer === 'initfs') return openImage(join(dir, 'build', 'initfs', '__ROOT'));
+  const p = instancePaths(dir);
+  const imageRoot = p.buildRoot;
+  if (layer === 'initfs') return openImage(p.buildInitfsRoot);
   if (!existsSync(join(imageRoot, 'metadata')))
     throw new SecureFsError('build/mount/__ROOT has no image: build the instance first');
   const key = imageKeyMode(dir, opts.imageKey);
-  const runRoot = join(dir, 'run', 'mount', '__ROOT');
+  const runRoot = p.runRoot;
   if (layer === 'image' || !existsSync(join(runRoot, 'metadata'))) return openImage(imageRoot, key);
   if (key.kind === 'image-key') return openUnion(imageRoot, runRoot, { imageKey: key });
   let mode = 'HW';
   try {
-    mode = readGeneratedText(join(dir, '.sgx_mode'), '.sgx_mode', MAX_SMALL_FILE_BYTES).trim();
+    mode = readGeneratedText(p.sgxMode, '.sgx_mode', MAX_SMALL_FILE_BYTES).trim();
   } catch {
     /* HW is the default */
   }

@@ -11,12 +11,7 @@ import { atLeast } from '../versions.ts';
 import { formatPath, type JsonPath } from '../types.ts';
 import { checkType } from './structure.ts';
 import { checkSize, kernelHeapMax } from './values.ts';
-
-export const ROOT_LAYERS = [
-  { target: '/', type: 'sefs', source: './build/mount/__ROOT', options: { MAC: '' } },
-  { target: '/', type: 'sefs', source: './run/mount/__ROOT' },
-];
-export const ROOT_MOUNT = { target: '/', type: 'unionfs', options: { layers: ROOT_LAYERS } };
+import { instancePaths, ROOT_LAYERS, ROOT_MOUNT } from '../../instance/layout.ts';
 
 /** Mount options of the Occlum.yaml (1.0 preview / NGO) format that users copy from its docs. */
 const PREVIEW_OPTIONS = ['autokey_policy', 'sefs_cache_size', 'async_sfs_total_size', 'page_cache_size'];
@@ -554,7 +549,7 @@ function checkTargets(ctx: RuleContext, entries: Entry[]): void {
       );
     else seen.set(t, e);
     if (ctx.options.instanceDir && t !== '/' && !auto && !e.isLayer) {
-      const image = join(ctx.options.instanceDir, 'image');
+      const image = instancePaths(ctx.options.instanceDir).image;
       if (existsSync(image) && !isDir(join(image, t))) {
         ctx.report(
           'warning',

@@ -6,23 +6,12 @@ import { childrenOf, isKnown, isRequired, KEYS, keySpec, typeAt, type KeySpec } 
 import { formatSize } from '../sizes.ts';
 import { atLeast, versionIndex } from '../versions.ts';
 import type { Fix, JsonPath } from '../types.ts';
+import { ROOT_MOUNT } from '../../instance/layout.ts';
 
 /** Canonical key order per object (template order), for inserting missing keys. */
 export function canonicalOrder(parent: string): string[] {
   return childrenOf(KEYS, parent).map((k) => k.path.split('.').pop()!);
 }
-
-/** The root mount `occlum init` writes (mirrors ROOT_MOUNT in mounts.ts; kept here to avoid an import cycle). */
-const ROOT_MOUNT_TEMPLATE = {
-  target: '/',
-  type: 'unionfs',
-  options: {
-    layers: [
-      { target: '/', type: 'sefs', source: './build/mount/__ROOT', options: { MAC: '' } },
-      { target: '/', type: 'sefs', source: './run/mount/__ROOT' },
-    ],
-  },
-};
 
 const OBJECT_PARENTS = [
   '',
@@ -159,7 +148,7 @@ export function templateFor(ctx: RuleContext, spec: KeySpec): unknown {
     return value;
   }
   if (spec.path === 'env.untrusted' || spec.path === 'env.default') return [];
-  if (spec.path === 'mount') return [ROOT_MOUNT_TEMPLATE, { target: '/host', type: 'hostfs', source: '.' }];
+  if (spec.path === 'mount') return [ROOT_MOUNT, { target: '/host', type: 'hostfs', source: '.' }];
   if (spec.path === 'metadata' && !atLeast(ctx.version, '0.26.3'))
     return { product_id: 0, version_number: 0, debuggable: true };
   if (spec.path === 'metadata' && atLeast(ctx.version, '0.28') && !atLeast(ctx.version, '0.29.0'))

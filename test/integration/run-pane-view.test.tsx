@@ -6,15 +6,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import React from 'react';
-import { render } from 'ink-testing-library';
 import { createStudioStore, openInstance, type StudioStore } from '../../src/store/index.ts';
 import type { Launcher } from '../../src/store/run-slice.ts';
 import { BackendError } from '../../src/core/backend/types.ts';
-import { App } from '../../views/App.tsx';
-import { StoreProvider } from '../../views/store-context.tsx';
 import { paneTerminalSize, RUN_CHROME, tabWindow } from '../../views/panes/run/RunPane.tsx';
 import { choicesFor } from '../../views/panes/run/Picker.tsx';
+import { renderStudio } from '../helpers/render-studio.tsx';
 
 const KEY = {
   enter: '\r',
@@ -45,18 +42,7 @@ async function setup(name: string) {
   stores.push(store);
   await openInstance(store, dir);
   store.getState().runSetLauncher(directLauncher);
-  const ui = render(
-    <StoreProvider store={store}>
-      <App />
-    </StoreProvider>,
-  );
-  const frame = () => ui.lastFrame() ?? '';
-  const press = async (...keys: string[]) => {
-    for (const k of keys) {
-      ui.stdin.write(k);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const { ui, frame, press } = renderStudio(store);
   const waitFrame = async (re: RegExp, ms = 10_000) => {
     const t0 = Date.now();
     while (!re.test(frame())) {

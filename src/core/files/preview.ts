@@ -3,7 +3,11 @@
 // previews at once and scrolls anywhere. Hex rows are at fixed offsets (row r is bytes 16r..);
 // text lines are found by scanning for newlines from the start, a bounded amount per request, so
 // paging down a huge text file reads only what it passes and a file without newlines is never
-// read to its end for one key press. Pure logic over a reader: no store, no Ink.
+// read to its end for one key press. Pure logic over a reader: no store, no Ink. Also what the preview says about
+// entries that have no content to page (directories, links, deleted and special files).
+
+import type { FsEntry, FsView, SkippedEntry } from '../securefs/types.ts';
+import { sanitizeForTerminal } from '../text/sanitize.ts';
 
 export type RangeReader = (offset: number, length: number) => Promise<Buffer>;
 
@@ -14,6 +18,8 @@ export const VISIBLE = 200;
 /** Bytes of one line kept for display (the pane cuts lines at its width anyway). */
 export const LINE_MAX = 4096;
 const SCAN_CHUNK = 1 << 20;
+/** Bytes inspected to tell text from binary. */
+const SNIFF = 8192;
 /** Bytes scanned for line starts per request. */
 const SCAN_BUDGET = 8 << 20;
 
@@ -23,6 +29,22 @@ export function displayLine(b: Buffer): string {
     .toString('utf8')
     .replace(/\t/g, '    ')
     .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `^${String.fromCharCode((c.charCodeAt(0) + 64) & 0x7f)}`);
+}
+
+/** Binary when the start has a NUL, is not valid UTF-8, or is more than 10% control bytes. */
+export function looksBinary(b: Buffer): boolean {
+  const head = b.subarray(0, SNIFF);
+  if (head.includes(0)) return true;
+  let ctl = 0;
+  for (const c of head) if (c < 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12 && c !== 27) ctl++;
+  if (ctl > head.length / 10) return true;
+  try {
+    // A multi-byte character cut at the sniff boundary is not a reason to call it binary.
+    new TextDecoder('utf-8', { fatal: true }).decode(head.length === SNIFF ? head.subarray(0, SNIFF - 4) : head);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 export class PreviewPager {
@@ -152,4 +174,51 @@ export class PreviewPager {
     const firstLine = Math.min(...keys);
     return { firstLine, lines: keys.sort((a, b) => a - b).map((k) => this.text.get(k)!) };
   }
+}
+
+/** What the preview says about an entry with no content to page through. */
+export interface EntryNote {
+  kind: 'deleted' | 'dir' | 'symlink' | 'special' | 'error';
+  message: string;
+}
+
+/**
+ * The preview of a deleted entry, a directory (`listed` entries once listed, and what its listing
+ * `skipped`), a symbolic link or a special file; null for a regular file, whose content is read.
+ */
+export function entryNote(
+  e: FsEntry,
+  v: FsView,
+  listed: number | undefined,
+  skipped: SkippedEntry[],
+): EntryNote | null {
+  if (e.layer === 'deleted') {
+    return {
+      kind: 'deleted',
+      message: 'deleted in the run layer (whiteout): the image still holds it, the program no longer sees it',
+    };
+  }
+  if (e.type === 'dir') {
+    const left = skipped.length
+      ? `; ${skipped.length} left out: ${sanitizeForTerminal(skipped.map((s) => s.reason).join(' · '))}`
+      : '';
+    const n = listed;
+    return {
+      kind: 'dir',
+      message: n === undefined ? 'directory (enter lists it)' : `directory, ${n} entr${n === 1 ? 'y' : 'ies'}${left}`,
+    };
+  }
+  if (e.type === 'symlink') {
+    let target = e.target;
+    if (target === undefined) {
+      try {
+        target = v.readlink(e.path);
+      } catch (err) {
+        return { kind: 'error', message: `cannot read the link: ${(err as Error).message}` };
+      }
+    }
+    return { kind: 'symlink', message: `symbolic link to ${target}` };
+  }
+  if (e.type !== 'file') return { kind: 'special', message: `${e.type}: no content to show` };
+  return null;
 }

@@ -6,26 +6,16 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import React from 'react';
-import { render } from 'ink-testing-library';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { createStudioStore, openInstance, type StudioStore } from '../../src/store/index.ts';
-import { App } from '../../views/App.tsx';
-import { StoreProvider } from '../../views/store-context.tsx';
 import { makeInstance } from '../helpers/host-instance.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { renderStudio } from '../helpers/render-studio.tsx';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
   for (const c of cleanups) await c();
 });
-
-const waitFor = async (cond: () => boolean, what: string, ms = 20_000) => {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > ms) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 async function setup(built = true) {
   const dir = makeInstance(['hello', 'sleeper']);
@@ -35,24 +25,13 @@ async function setup(built = true) {
   }
   const store = createStudioStore({ launchDir: dir });
   await openInstance(store, dir);
-  const ui = render(
-    <StoreProvider store={store}>
-      <App />
-    </StoreProvider>,
-  );
+  const { ui, frame, press } = renderStudio(store, 30);
   cleanups.push(async () => {
     ui.unmount();
     await store.getState().buildStopWatching();
     rmSync(dirname(dir), { recursive: true, force: true });
   });
   const tick = () => new Promise((r) => setTimeout(r, 30));
-  const press = async (...keys: string[]) => {
-    for (const k of keys) {
-      ui.stdin.write(k);
-      await tick();
-    }
-  };
-  const frame = () => ui.lastFrame() ?? '';
   await press('2');
   return { dir, store, ui, press, frame, tick };
 }
