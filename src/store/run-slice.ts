@@ -83,6 +83,8 @@ export interface RunState {
   historyProblem: string | null;
   /** Size of the terminal area the pane can give a program. */
   size: PtySize;
+  /** An exec server this session started is running (quitting stops it). */
+  ownServer: boolean;
 }
 
 export interface RunSlice {
@@ -130,6 +132,7 @@ const INITIAL: RunState = {
   history: [],
   historyProblem: null,
   size: { cols: 80, rows: 20 },
+  ownServer: false,
 };
 
 /** Bytes of output kept per tab for reading `Error: <status>` after an exec ends. */
@@ -492,6 +495,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
             await backend.stop();
             serverStartedHere = null;
           }
+          patch({ ownServer: serverStartedHere !== null });
           get().setInstanceStatus(await backend.status());
           get().setFlash(action === 'start' ? 'server is running: x execs programs in it' : 'server stopped', 'info');
         } catch (err) {
@@ -510,21 +514,28 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         get().runDisposeAll();
         const dir = serverStartedHere;
         serverStartedHere = null;
+        patch({ ownServer: false });
         if (dir) await backendFor(api, dir, process.env).stop();
       },
     };
   };
 }
 
-/** History loads when an instance opens; quitting with programs still running asks first. */
+/** History loads when an instance opens; quitting with programs or a server of this session running asks first. */
 export const runHooks: SliceHooks = {
   onOpen(store: StudioStore, dir: string) {
     store.getState().runLoadHistory(dir);
   },
   unsaved(state: StudioState): string | null {
     const n = state.run.tabs.filter((t) => t.state === 'running' || t.state === 'starting').length;
+    const programs = n === 1 ? '1 program running' : `${n} programs running`;
+    if (state.run.ownServer) {
+      return n === 0
+        ? 'the exec server this session started is running (quitting stops it)'
+        : `${programs} and the exec server this session started (quitting stops them)`;
+    }
     if (n === 0) return null;
-    return n === 1 ? '1 program running (quitting stops it)' : `${n} programs running (quitting stops them)`;
+    return `${programs} (quitting stops ${n === 1 ? 'it' : 'them'})`;
   },
   close: (store) => store.getState().runClose(),
 };

@@ -109,7 +109,9 @@ test('quitting stops the exec server the studio started, and its exec’d progra
   await tui.waitFor('Nothing is running.');
   tui.type('s');
   await tui.waitFor('server is running');
-  tui.type('x');
+  tui.type('q');
+  await tui.waitFor('the exec server this session started is running (quitting stops it)');
+  tui.type('x'); // any other key disarms the guard (and here opens the exec picker)
   await tui.waitFor('Exec a program in the running server');
   tui.type('/bin/sleeper 600\r');
   await tui.waitFor('ready');
@@ -121,7 +123,7 @@ test('quitting stops the exec server the studio started, and its exec’d progra
     alive(tree).join('\n'),
   );
   tui.type('q');
-  await tui.waitFor('1 program running (quitting stops it)');
+  await tui.waitFor('1 program running and the exec server this session started (quitting stops them)');
   tui.type('q');
   assert.equal(await tui.exited, 0);
   await assertNothingLeft(tree);
