@@ -149,26 +149,72 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
             inodes,
         }));
     }
-    let crash = |step| o.crash_hook(step);
     let out = &o.out_root;
     let generation = w.generation + 1;
     let new_names: Vec<String> = edits.iter().map(|e| gen_name(w.nodes[e.node].id, generation)).collect();
+    write_journal(o, w, &edits, &new_names)?;
+    progress.set_total(edits.len() as u64 + 1);
+    let mut gcm = Gcm::new();
+    let Written { recs, dirty, bytes } = write_inodes(o, w, &edits, &new_names, &mut gcm, progress)?;
+    o.crash_hook(1)?;
+    let root_mac = update_metadata(o, w, &dirty, &mut gcm)?;
+    o.crash_hook(3)?;
+    let _ = std::fs::remove_file(out.join(META_RECOVERY));
+    write_atomic(&o.mac_file, mac_string(&root_mac).as_bytes(), o.fsync)?;
+
+    let replaced: Vec<String> = edits.iter().map(|e| w.names[e.node].clone()).collect();
+    remember(o, w, recs, &edits, new_names, root_mac, generation)?;
+    o.crash_hook(4)?;
+    for n in replaced {
+        let _ = std::fs::remove_file(out.join(n));
+    }
+    let _ = std::fs::remove_file(out.join(JOURNAL_FILE));
+    progress.add(1, 0);
+    Ok(Some(PackResult {
+        root_mac,
+        files_packed: edits.len() as u64,
+        files_reused: inodes - edits.len() as u64,
+        bytes,
+        ms: 0.0,
+        inodes,
+    }))
+}
+
+/// The pack journal: the inode files about to be written (new) and those they replace (old).
+fn write_journal(o: &PackOpts, w: &Warm, edits: &[Edit], new_names: &[String]) -> Result<()> {
     let mut journal = format!("occlum-studio-journal 1\t{}\n", mac_string(&w.root_mac));
-    for n in &new_names {
+    for n in new_names {
         journal.push_str(&format!("new\t{}\n", n));
     }
-    for e in &edits {
+    for e in edits {
         journal.push_str(&format!("old\t{}\n", w.names[e.node]));
     }
-    write_atomic(&out.join(JOURNAL_FILE), journal.as_bytes(), o.fsync)?;
-    progress.set_total(edits.len() as u64 + 1);
+    write_atomic(&o.out_root.join(JOURNAL_FILE), journal.as_bytes(), o.fsync)
+}
 
-    // The inode files, under new names; then their records in the metadata plaintext.
-    let mut gcm = Gcm::new();
+/// What writing the edited inode files produced.
+struct Written {
+    /// The new nodes with their records.
+    recs: Vec<(Node, Rec)>,
+    /// The ranges of the metadata plaintext that changed.
+    dirty: Vec<std::ops::Range<usize>>,
+    bytes: u64,
+}
+
+/// Writes the edited inode files under their new names and their records into the metadata
+/// plaintext.
+fn write_inodes(
+    o: &PackOpts,
+    w: &mut Warm,
+    edits: &[Edit],
+    new_names: &[String],
+    gcm: &mut Gcm,
+    progress: &Progress,
+) -> Result<Written> {
     let mut dirty = Vec::with_capacity(edits.len());
     let mut recs = Vec::with_capacity(edits.len());
     let mut bytes = 0u64;
-    for (e, name) in edits.iter().zip(&new_names) {
+    for (e, name) in edits.iter().zip(new_names) {
         let n = Node {
             mode: e.stat.mode,
             sig: e.stat.sig,
@@ -177,7 +223,7 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
             path: w.nodes[e.node].path.clone(),
             ..w.nodes[e.node]
         };
-        let (size, mac, sig) = write_inode(&n, out, name, &o.key, &mut gcm, o.fsync)?;
+        let (size, mac, sig) = write_inode(&n, &o.out_root, name, &o.key, gcm, o.fsync)?;
         let rec = Rec {
             size,
             mac,
@@ -191,10 +237,14 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
         bytes += size;
         progress.add(1, size);
     }
-    crash(1)?;
+    Ok(Written { recs, dirty, bytes })
+}
 
-    // The metadata, in place under its recovery journal.
-    let old = w.meta.reseal(&w.meta_plain, &dirty, &o.key, &mut gcm);
+/// Re-seals the changed metadata nodes and writes them into `metadata` in place under its
+/// recovery journal, as the protected-file library does (module comment); returns the new root MAC.
+fn update_metadata(o: &PackOpts, w: &mut Warm, dirty: &[std::ops::Range<usize>], gcm: &mut Gcm) -> Result<Tag> {
+    let out = &o.out_root;
+    let old = w.meta.reseal(&w.meta_plain, dirty, &o.key, gcm);
     let root_mac = w.meta.mac();
     let mut j = Vec::with_capacity(old.len() * (8 + pf::NODE));
     for (phys, image) in &old {
@@ -208,13 +258,17 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
         .write(true)
         .open(&mp)
         .map_err(|e| Error::io(e, &shown))?;
+    let sync = || -> Result<()> {
+        if o.fsync {
+            f.sync_data().map_err(|e| Error::io(e, &shown))?;
+        }
+        Ok(())
+    };
     let node0 = &old.last().expect("node 0 is always re-sealed").1;
     let mut flagged = node0.clone();
     flagged[93] = 1;
     f.write_all_at(&flagged, 0).map_err(|e| Error::io(e, &shown))?;
-    if o.fsync {
-        f.sync_data().map_err(|e| Error::io(e, &shown))?;
-    }
+    sync()?;
     let write_node = |phys: u64| {
         f.write_all_at(
             &w.meta.bytes[phys as usize * pf::NODE..][..pf::NODE],
@@ -227,22 +281,25 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
         write_node(phys)?;
         // The hook's step 2 stops halfway through the in-place update.
         if k + 1 == body.len().div_ceil(2) {
-            crash(2)?;
+            o.crash_hook(2)?;
         }
     }
-    if o.fsync {
-        f.sync_data().map_err(|e| Error::io(e, &shown))?;
-    }
+    sync()?;
     write_node(0)?; // the commit
-    if o.fsync {
-        f.sync_data().map_err(|e| Error::io(e, &shown))?;
-    }
-    crash(3)?;
-    let _ = std::fs::remove_file(out.join(META_RECOVERY));
-    write_atomic(&o.mac_file, mac_string(&root_mac).as_bytes(), o.fsync)?;
+    sync()?;
+    Ok(root_mac)
+}
 
-    // Memory follows the disk; then the state file, appended (or rewritten when it grew).
-    let replaced: Vec<String> = edits.iter().map(|e| w.names[e.node].clone()).collect();
+/// Memory follows the disk; then the state file, appended (or rewritten when it grew).
+fn remember(
+    o: &PackOpts,
+    w: &mut Warm,
+    recs: Vec<(Node, Rec)>,
+    edits: &[Edit],
+    new_names: Vec<String>,
+    root_mac: Tag,
+    generation: u64,
+) -> Result<()> {
     let mut appended = String::new();
     for ((n, rec), (e, name)) in recs.into_iter().zip(edits.iter().zip(new_names)) {
         appended.push_str(&state_line(&n, &name, &rec));
@@ -259,21 +316,7 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
     appended.push_str(&commit_line(&root_mac, generation));
     w.root_mac = root_mac;
     w.generation = generation;
-    write_state(o, w, &appended)?;
-    crash(4)?;
-    for n in replaced {
-        let _ = std::fs::remove_file(out.join(n));
-    }
-    let _ = std::fs::remove_file(out.join(JOURNAL_FILE));
-    progress.add(1, 0);
-    Ok(Some(PackResult {
-        root_mac,
-        files_packed: edits.len() as u64,
-        files_reused: inodes - edits.len() as u64,
-        bytes,
-        ms: 0.0,
-        inodes,
-    }))
+    write_state(o, w, &appended)
 }
 
 fn write_state(o: &PackOpts, w: &mut Warm, appended: &str) -> Result<()> {
