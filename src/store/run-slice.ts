@@ -317,11 +317,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         return id;
       }
       if (!current()) return null;
-      let session: PtySession;
-      try {
-        session = PtySession.spawn(plan, { ...get().run.size });
-      } catch (err) {
-        plan.finish?.(127, null);
+      const refuse = (err: unknown) => {
         patchTab(id, {
           state: 'refused',
           error: [errorMessage(err)],
@@ -329,6 +325,13 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
           endedAt: Date.now(),
         });
         return id;
+      };
+      let session: PtySession;
+      try {
+        session = PtySession.spawn(plan, { ...get().run.size });
+      } catch (err) {
+        plan.finish?.(127, null);
+        return refuse(err);
       }
       try {
         plan.started?.(session.pid);
@@ -336,13 +339,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         // The backend could not record the run (a full disk): the program must not run untracked.
         session.kill('SIGKILL');
         session.dispose();
-        patchTab(id, {
-          state: 'refused',
-          error: [errorMessage(err)],
-          exit: explainExit(127, kind),
-          endedAt: Date.now(),
-        });
-        return id;
+        return refuse(err);
       }
       sessions.set(id, session);
       if (session.mode === 'pipes' && !pipesNoted) {

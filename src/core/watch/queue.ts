@@ -305,12 +305,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
           });
         }
         // Fold what the prebuild wrote into this build (its events are still arriving).
-        const extra = await this.absorber?.settle(Math.min(this.settings.debounceMs, 50));
-        if (extra)
-          rec.changes = mergeChangeSets([
-            { entries: rec.changes, events: 0, firstEventAt: rec.startedAt, lastEventAt: rec.startedAt },
-            extra,
-          ])!.entries;
+        await this.absorbWrites(rec);
       } finally {
         this.absorber?.release();
       }
@@ -334,12 +329,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
         this.refreshSources();
         if (abort.signal.aborted) return finish('cancelled', null);
         if (cause) return finish('failed', cause);
-        const extra = await this.absorber?.settle(Math.min(this.settings.debounceMs, 50));
-        if (extra)
-          rec.changes = mergeChangeSets([
-            { entries: rec.changes, events: 0, firstEventAt: rec.startedAt, lastEventAt: rec.startedAt },
-            extra,
-          ])!.entries;
+        await this.absorbWrites(rec);
       } finally {
         this.absorber?.release();
       }
@@ -417,6 +407,16 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     });
     if (this.state === 'launching') this.state = this.active ? 'building' : 'idle';
     return proc;
+  }
+
+  /** Folds what a stage of this build wrote (prebuild output, bom copies) into its change set. */
+  private async absorbWrites(rec: BuildRecord): Promise<void> {
+    const extra = await this.absorber?.settle(Math.min(this.settings.debounceMs, 50));
+    if (extra)
+      rec.changes = mergeChangeSets([
+        { entries: rec.changes, events: 0, firstEventAt: rec.startedAt, lastEventAt: rec.startedAt },
+        extra,
+      ])!.entries;
   }
 
   /** A bom's includes or entries may have changed with the copy: watch what it names now. */

@@ -1,16 +1,9 @@
 // Build pane keys, in the one keymap's format (scope 'build'): `?` lists them, the palette runs
 // those with a command name.
 import type { Binding } from '../../keymap.ts';
-import type { HintSpec } from '../../hint-line.ts';
+import { paneBinding } from '../../pane-binding.ts';
 
-const b = (keys: string[], description: string, run: Binding['run'], command?: string, hint?: HintSpec): Binding => ({
-  keys,
-  description,
-  scope: 'build',
-  run,
-  ...(command ? { command } : {}),
-  ...(hint ? { hint } : {}),
-});
+const b = paneBinding('build');
 
 /** Output lines a page key scrolls. */
 export const OUTPUT_PAGE = 10;

@@ -1,17 +1,10 @@
 // Config pane keys, in the one keymap's format (scope 'config'): `?` lists them, the palette
 // runs those with a command name.
 import type { Binding } from '../../keymap.ts';
-import type { HintSpec } from '../../hint-line.ts';
+import { paneBinding } from '../../pane-binding.ts';
 import * as act from './actions.ts';
 
-const b = (keys: string[], description: string, run: Binding['run'], command?: string, hint?: HintSpec): Binding => ({
-  keys,
-  description,
-  scope: 'config',
-  run,
-  ...(command ? { command } : {}),
-  ...(hint ? { hint } : {}),
-});
+const b = paneBinding('config');
 
 export const configBindings: Binding[] = [
   b(['j', 'down'], 'next key (or next problem)', ({ store }) => act.move(store, 1)),

@@ -1,16 +1,9 @@
 // Files pane keys, in the one keymap (scope 'files'): `?` lists them, the palette runs those with
 // a command name. While the extract prompt is open the line editor owns the keyboard.
 import type { Binding } from '../../keymap.ts';
-import type { HintSpec } from '../../hint-line.ts';
+import { paneBinding } from '../../pane-binding.ts';
 
-const b = (keys: string[], description: string, run: Binding['run'], command?: string, hint?: HintSpec): Binding => ({
-  keys,
-  description,
-  scope: 'files',
-  run,
-  ...(command ? { command } : {}),
-  ...(hint ? { hint } : {}),
-});
+const b = paneBinding('files');
 
 /** Lines a page key scrolls the preview (the panel is at least this tall on an 80x24 terminal). */
 const PAGE = 10;

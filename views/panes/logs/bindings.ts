@@ -2,19 +2,13 @@
 // those with a command name.
 import type { Binding } from '../../keymap.ts';
 import type { HintSpec } from '../../hint-line.ts';
+import { paneBinding } from '../../pane-binding.ts';
 import type { StudioStore } from '../../../src/store/index.ts';
 import type { Level } from '../../../src/core/logs/index.ts';
 import { hintsFor } from '../../../src/core/logs/index.ts';
 import { isSizingHint } from '../../../src/core/sizing/fields.ts';
 
-const b = (keys: string[], description: string, run: Binding['run'], command?: string, hint?: HintSpec): Binding => ({
-  keys,
-  description,
-  scope: 'logs',
-  run,
-  ...(command ? { command } : {}),
-  ...(hint ? { hint } : {}),
-});
+const b = paneBinding('logs');
 
 /** Rows a page key moves (the pane is at least this tall on an 80x24 terminal). */
 const PAGE = 15;

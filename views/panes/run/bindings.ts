@@ -2,18 +2,11 @@
 // command name. While keys are forwarded to a program none of these apply: only ctrl+] (shown
 // on screen) gives the keyboard back.
 import type { Binding } from '../../keymap.ts';
-import type { HintSpec } from '../../hint-line.ts';
+import { paneBinding } from '../../pane-binding.ts';
 import type { StudioState, StudioStore } from '../../../src/store/index.ts';
 import { isSizingHint } from '../../../src/core/sizing/fields.ts';
 
-const b = (keys: string[], description: string, run: Binding['run'], command?: string, hint?: HintSpec): Binding => ({
-  keys,
-  description,
-  scope: 'run',
-  run,
-  ...(command ? { command } : {}),
-  ...(hint ? { hint } : {}),
-});
+const b = paneBinding('run');
 
 /** Closing a tab whose program still runs kills it: the first `w` says so. */
 function runningInFocusedTab(store: StudioStore): string | null {
