@@ -57,11 +57,11 @@ export function normalise(screen: string): string {
         .replace(/\b[0-9a-f]{2}(-[0-9a-f]{2}){3,}-?…?/g, '<mac>')
         .replace(/\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{8,}…?/g, '<hex>')
         .replace(/\b(inode|pid) \d+/g, '$1 N');
-      // A line cut at the edge after a varying part is cut at a varying place: keep it up to
-      // the last varying part.
+      // A line cut at the edge after a varying part is cut at a varying place, or not at all
+      // (the same line with shorter figures fits): keep it up to the last varying part.
       if (out === line || !out.endsWith('…')) return out;
       const last = Math.max(...MARKS.map((m) => out.lastIndexOf(m) + m.length));
-      return `${out.slice(0, last)} …`;
+      return out.slice(0, last);
     })
     .join('\n');
 }

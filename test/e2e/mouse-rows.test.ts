@@ -110,6 +110,8 @@ test('a click selects the row under it in every list', { timeout: 180_000 }, asy
   await tui.waitFor('running /bin/hello first');
   tui.type(`Cy${KEY.enter}`);
   await tui.waitFor('Nice to meet you, Cy');
+  // The program has the keys until its exit is seen (its tab shows the status): only then ':'.
+  await tui.waitFor(/hello second ✓ 0\s+hello first ✓ 0/);
   // …and a palette command.
   tui.type(':');
   await tui.waitFor(/^│ :/m);
