@@ -193,6 +193,28 @@ test('change notifications are throttled but the final screen is always delivere
   assert.ok(chunks >= 1);
 });
 
+test('the end of a large output survives a busy event loop after the exit', async () => {
+  // 48 KB then LAST: the kernel still holds the end when the program exits, and a loop busy for
+  // 30 ms each turn reads it 4 KB a turn. libuv then takes the hang-up for the end of the output;
+  // where a process left behind holds the terminal, node-pty closes it 200 ms after the exit.
+  const busy = setInterval(() => {
+    const until = Date.now() + 30;
+    while (Date.now() < until);
+  }, 1);
+  try {
+    for (const script of ['seq 1 10000; echo LAST', '(sleep 3) & seq 1 10000; echo LAST']) {
+      const s = start(sh(script), 30, 5);
+      let received = '';
+      s.onData((d) => (received += d));
+      await s.exited;
+      assert.match(received, /9999\r\n10000\r\nLAST\r\n$/, script);
+      assert.match(text(s), /10000\nLAST/, script);
+    }
+  } finally {
+    clearInterval(busy);
+  }
+});
+
 test('a program that cannot start is refused with a clear message', () => {
   assert.throws(
     () => PtySession.spawn({ file: 'no-such-program-xyz', args: [] }, { cols: 20, rows: 5 }),

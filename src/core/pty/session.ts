@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { Terminal as XTerm } from '@xterm/headless';
 import { snapshotScreen, type ScreenSnapshot } from './screen.ts';
 import { spawnWithPipes, type TerminalProcess } from './pipe-process.ts';
+import { readLeftoverBeforeDestroy, streamFd } from './leftover.ts';
 
 // node-pty (a native module) and @xterm/headless (CommonJS, large) load on the first session,
 // not with the studio: neither is needed for its first frame.
@@ -119,6 +120,18 @@ function echoOf(keys: string): string {
     .replace(/\n/g, '\r\n');
 }
 
+/**
+ * node-pty's stream closes before the kernel has handed over the end of a program's output when
+ * the studio is busy (see leftover.ts): its destroy reads what is left first. It reaches into
+ * node-pty's private stream; a version without one keeps node-pty's own behaviour.
+ */
+function keepOutputEnd(proc: TerminalProcess, onBytes: (bytes: Buffer) => void): void {
+  const stream = (proc as { _socket?: { destroy?: unknown } })._socket;
+  const fd = streamFd(stream) ?? (proc as { _fd?: number })._fd;
+  if (typeof stream?.destroy !== 'function' || typeof fd !== 'number') return;
+  readLeftoverBeforeDestroy(stream as { destroy: (...args: unknown[]) => unknown }, fd, onBytes);
+}
+
 function clampSize({ cols, rows }: PtySize): PtySize {
   return { cols: Math.max(MIN_COLS, Math.floor(cols)), rows: Math.max(MIN_ROWS, Math.floor(rows)) };
 }
@@ -200,13 +213,14 @@ export class PtySession {
       throw new Error(`could not start ${command.file}: ${(err as Error).message}`, { cause: err });
     }
     this.pid = this.proc.pid;
-    this.proc.onData((d) => {
-      const bytes = d as unknown as Buffer;
+    const onBytes = (bytes: Buffer): void => {
       this.term.write(bytes);
       if (this.dataListeners.size === 0) return;
       const text = this.decoder.write(bytes);
       for (const l of this.dataListeners) l(text);
-    });
+    };
+    this.proc.onData((d) => onBytes(d as Buffer));
+    if (nodePty) keepOutputEnd(this.proc, onBytes);
     this.exited = new Promise<PtyExit>((resolve) => {
       this.proc.onExit(({ exitCode, signal }) => {
         const sig = signal ? signal : null;
