@@ -41,6 +41,8 @@ async function helloInRunPane(extra: (tui: Tui) => Promise<void> = async () => {
   await tui.waitFor('What is your name?', 60_000);
   tui.type(`Ada${KEY.enter}`);
   await tui.waitFor('Nice to meet you, Ada', 30_000);
+  // Until its exit is seen the program has the keyboard: a 'q' typed earlier would go to it.
+  await tui.waitFor(/exited normally/, 30_000);
   await extra(tui);
   tui.type('q');
   assert.equal(await tui.exited, 0);
