@@ -12,8 +12,8 @@
 // image layer is rolled back; otherwise the build is rolled forward (manifest, config, pin
 // regenerated from the journal with the new MAC). The stat caches are dropped by a recovery,
 // so the next run checks everything once.
-import { constants as fsc, chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync } from 'node:fs';
-import { readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { constants as fsc, chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync } from 'node:fs';
+import { readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { InstancePaths } from '../../instance/layout.ts';
@@ -183,9 +183,92 @@ function rollBack(p: InstancePaths, j: Journal): void {
   }
 }
 
+/**
+ * A journal that is not one the studio wrote (forged in an instance copied from elsewhere, or
+ * corrupted): recovery would act on whatever paths it names, so it is refused, nothing changed.
+ */
+export class InPlaceJournalError extends Error {
+  constructor(p: InstancePaths, detail: string) {
+    super(
+      `${inPlaceJournalPath(p)}: ${detail}; nothing was changed. It is not a journal this studio wrote: ` +
+        `delete it and build again (rm ${inPlaceJournalPath(p)} && occlum-studio build)`,
+    );
+  }
+}
+
+const MODE = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0o7777;
+const INDEX = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** Why an op is not one plan() makes (an absolute path of real components inside the layer), or null. */
+function badOp(o: unknown): string | null {
+  if (typeof o !== 'object' || o === null) return 'an operation is not an object';
+  const op = o as Record<string, unknown>;
+  const path = op.path;
+  if (typeof path !== 'string') return `operation "${String(op.op)}" has no path`;
+  const parts = path.split('/');
+  if (path.length > 4096 || parts[0] !== '' || path === '/' || path.includes('\0'))
+    return `${JSON.stringify(path)} is not a path inside the image layer`;
+  if (parts.slice(1).some((c) => c === '' || c === '.' || c === '..'))
+    return `${JSON.stringify(path)} climbs out of the image layer or has empty components`;
+  switch (op.op) {
+    case 'mkdir':
+    case 'rmdir':
+      return MODE(op.mode) ? null : `${op.op} ${path}: mode ${String(op.mode)} is not a permission mode`;
+    case 'chmod':
+      return MODE(op.mode) && MODE(op.old) ? null : `chmod ${path}: a mode is not a permission mode`;
+    case 'put':
+      if (typeof op.had !== 'boolean') return `put ${path}: "had" is not true or false`;
+      return INDEX(op.i) ? null : `put ${path}: the index ${JSON.stringify(op.i)} is not a file of .inplace`;
+    case 'del':
+      return INDEX(op.i) ? null : `del ${path}: the index ${JSON.stringify(op.i)} is not a file of .inplace`;
+    default:
+      return `unknown operation ${JSON.stringify(op.op)}`;
+  }
+}
+
+/** Null when the journal cannot be read (it was being written); throws when it is not the studio's. */
 function readJournal(p: InstancePaths): Journal | null {
-  const j = readJson<Journal>(inPlaceJournalPath(p), 'the in-place build journal');
-  return j && j.version === 1 && Array.isArray(j.ops) && typeof j.oldRootMac === 'string' ? j : null;
+  const j = readJson<Record<string, unknown>>(inPlaceJournalPath(p), 'the in-place build journal');
+  if (j === null) return null;
+  if (typeof j !== 'object' || j.version !== 1 || typeof j.oldRootMac !== 'string')
+    throw new InPlaceJournalError(p, 'not an in-place journal of version 1');
+  if (typeof j.configText !== 'string' || j.imageType !== 'integrity-only' || !Array.isArray(j.ops))
+    throw new InPlaceJournalError(p, 'its configuration, image type or operations are missing');
+  for (const o of j.ops) {
+    const why = badOp(o);
+    if (why) throw new InPlaceJournalError(p, why);
+  }
+  return j as unknown as Journal;
+}
+
+const isRealDir = (path: string): boolean | null => {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  return st ? st.isDirectory() : null;
+};
+
+/**
+ * The first path an op would reach through something other than a real directory (a symlink
+ * planted in the layer, or the layer or work dir itself replaced by one), or null. plan() only
+ * makes ops below directories of the build, so a legitimate op never meets one.
+ */
+function unsafeAncestor(p: InstancePaths, ops: Op[], checkWork: boolean): string | null {
+  const w = workDir(p);
+  const tops = [p.hostBuild, p.hostRootfs, ...(checkWork ? [w, join(w, 'old'), join(w, 'new')] : [])];
+  for (const d of tops) if (isRealDir(d) === false) return d;
+  const ok = new Set<string>();
+  for (const o of ops) {
+    const parts = o.path.split('/').slice(1);
+    // chmod follows a link at the end too: it must be the directory it was.
+    const upTo = o.op === 'chmod' ? parts.length : parts.length - 1;
+    for (let k = 1; k <= upTo; k++) {
+      const rel = parts.slice(0, k).join('/');
+      if (ok.has(rel)) continue;
+      const real = isRealDir(join(p.hostRootfs, rel));
+      if (real === false) return join(p.hostRootfs, rel);
+      if (real) ok.add(rel);
+    }
+  }
+  return null;
 }
 
 function engineRootMac(p: InstancePaths): string | null {
@@ -219,6 +302,8 @@ export function recoverInPlace(p: InstancePaths): boolean {
     return false;
   }
   const j = readJournal(p);
+  const through = j && unsafeAncestor(p, j.ops, true);
+  if (through) throw new InPlaceJournalError(p, `${through} is a symlink or a file where the build has a directory`);
   const mac = engineRootMac(p);
   // The stat caches may name inodes the recovery replaces: the next run checks everything.
   rmSync(p.hostStatCache, { force: true });
@@ -255,7 +340,8 @@ export async function buildInPlace(
   if (!prev || !prevMac || existsSync(join(p.hostBuild, 'image_key'))) return null;
   if (!existsSync(p.hostRootfs) || existsSync(inPlaceJournalPath(p))) return null;
   const pl = plan(p.image, prev, changed);
-  if (!pl) return null;
+  // A symlink planted in the layer where the build has a directory: a staged build replaces it.
+  if (!pl || unsafeAncestor(p, pl.ops, false)) return null;
   mark('plan');
   const w = workDir(p);
   rmSync(w, { recursive: true, force: true });
