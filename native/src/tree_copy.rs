@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Kind, Result};
 use crate::ops::js;
-use crate::safe_file::O_NOFOLLOW;
+use crate::safe_file::{O_NOFOLLOW, O_NONBLOCK};
 use std::fs::{File, FileTimes, OpenOptions, Permissions};
 use std::io::Read;
 use std::os::unix::fs::{fchown, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -54,10 +54,16 @@ fn time(secs: i64, nsec: i64) -> SystemTime {
     }
 }
 
+/// Opens for reading without blocking on a FIFO (no effect on a regular file).
+fn open_nonblocking(path: &str) -> std::io::Result<File> {
+    OpenOptions::new().read(true).custom_flags(O_NONBLOCK).open(path)
+}
+
 /// Copies `src` to `write_to` (then renamed to `dest` when they differ) with its mode, times and
 /// (as root) owner.
 fn copy_one(src: &str, write_to: &str, dest: &str, root: bool, gid: u32) -> std::io::Result<()> {
-    let mut from = File::open(src)?;
+    // A source swapped for a FIFO after the plan's checks must not block a copy thread.
+    let mut from = open_nonblocking(src)?;
     let st = from.metadata()?;
     if !st.is_file() {
         return Err(std::io::Error::other("not a regular file any more"));
@@ -119,7 +125,7 @@ pub fn sniff_elf(a: &[String]) -> Result<String> {
     let out: Vec<AtomicUsize> = (0..a.len()).map(|_| AtomicUsize::new(0)).collect();
     for_each(a.len(), |i| {
         let mut magic = [0u8; 4];
-        let elf = File::open(&a[i])
+        let elf = open_nonblocking(&a[i])
             .and_then(|mut f| f.read_exact(&mut magic))
             .is_ok_and(|_| magic == *b"\x7fELF");
         out[i].store(elf as usize, Ordering::Relaxed);

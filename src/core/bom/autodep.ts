@@ -102,11 +102,22 @@ async function analyse(file: string, defaultLoader: string | null, config: Loade
   if (own === null) return none('not an ELF program or library');
   const interp = own || defaultLoader;
   if (!interp) return none('no dynamic loader (.interp) and none can be inferred: statically linked');
+  // copy_bom runs whatever the .interp names; a file from a downloaded tree could name any
+  // program (a script of its own), so only the config's loaders are run.
   const entry = config?.byName.get(basename(interp));
-  const loader = entry?.loader ?? interp;
+  if (!entry)
+    return {
+      ...none(
+        `its loader ${interp} is not in the loader config${config ? ` ${config.source}` : ''}, ` +
+          'and a loader a file names is not run (it could be any program): its libraries were not looked for; ' +
+          'add the loader to the config, or list the libraries under "files"',
+      ),
+      interp,
+    };
+  const loader = entry.loader;
   const out: Deps = { interp, objects: [{ src: loader, inner: interp }], missing: [], stderr: '' };
   const target = file.includes('/') ? file : `./${file}`;
-  const env = entry ? { ...process.env, LD_LIBRARY_PATH: entry.libraryPath } : process.env;
+  const env = { ...process.env, LD_LIBRARY_PATH: entry.libraryPath };
   const r = await run(loader, ['--list', target], env);
   if (r.error) {
     out.missing.push(interp);
@@ -127,7 +138,7 @@ async function analyse(file: string, defaultLoader: string | null, config: Loade
     if (!dep) continue;
     const path = dep[2]!.startsWith('/') ? dep[2]! : posix.resolve(posix.dirname(file), dep[2]!);
     if (!path.startsWith('/')) continue;
-    const inLibDir = entry && entry.searchDirs.includes(posix.dirname(path));
+    const inLibDir = entry.searchDirs.includes(posix.dirname(path));
     const inner = inLibDir ? posix.join(entry.libDir, dep[1]!) : path;
     if (!out.objects.some((o) => o.src === path && o.inner === inner)) out.objects.push({ src: path, inner });
   }

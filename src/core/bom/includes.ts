@@ -2,7 +2,8 @@
 // then its includes breadth first; a file included more than once keeps its last place. An
 // include is looked up next to the bom that names it, then in each include dir (relative to the
 // current directory). A cycle is an error naming the chain (copy_bom gives up after 100 files).
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { readTextSafe } from '../instance/safe-read.ts';
 import { parseBom } from './parse.ts';
 import { real, rustJoin, rustParent } from './paths.ts';
 import type { BomDoc, BomIssue, Str } from './types.ts';
@@ -13,9 +14,15 @@ export interface LoadedBoms {
   issues: BomIssue[];
 }
 
+/** Bom files are a few KiB; a bigger one is not a bom (and YAML parsing it would take long). */
+export const MAX_BOM_BYTES = 4 << 20;
+/** copy_bom reads at most 100 boms (MAX_ITERATION), counting a bom each time it is named. */
+const MAX_BOM_READS = 100;
+
+/** There and not a directory: a FIFO or device found here is then refused by name when read. */
 function isFile(p: string): boolean {
   try {
-    return statSync(p).isFile();
+    return !statSync(p).isDirectory();
   } catch {
     return false;
   }
@@ -39,10 +46,17 @@ export function loadBoms(topFile: string, includeDirs: string[], cwd: string): L
     if (parsed.has(path)) return parsed.get(path)!;
     let text: string;
     try {
-      text = readFileSync(path, 'utf8');
+      // Never blocks on a FIFO, nor reads /dev/zero until memory runs out.
+      text = readTextSafe(path, {
+        what: 'the bom file',
+        maxBytes: MAX_BOM_BYTES,
+        followLinks: true,
+        fix: `a bom must be a regular file of at most ${MAX_BOM_BYTES >> 20} MiB`,
+      });
     } catch (err) {
-      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-      issues.push({ severity: 'error', message: `cannot read bom file ${path}: ${why}`, loc: namedAt?.loc });
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? `cannot read bom file ${path}: no such file` : (err as Error).message;
+      issues.push({ severity: 'error', message: why, loc: namedAt?.loc });
       parsed.set(path, null);
       return null;
     }
@@ -55,11 +69,26 @@ export function loadBoms(topFile: string, includeDirs: string[], cwd: string): L
 
   const top = real(cwd, topFile);
   const order: string[] = [top];
-  const queue: { path: string; chain: string[] }[] = [{ path: top, chain: [top] }];
+  const queue: { path: string; chain: string[]; from?: Str }[] = [{ path: top, chain: [top] }];
   const cycles = new Set<string>();
-  while (queue.length > 0) {
-    const { path, chain } = queue.shift()!;
-    const doc = load(path);
+  for (let read = 0; queue.length > 0; read++) {
+    // copy_bom's bound: each include is read again where it is named, so includes that name the
+    // same boms twice at every level would double the work per level without it.
+    if (read === MAX_BOM_READS) {
+      const counts = new Map<string, number>();
+      for (const q of queue) counts.set(q.path, (counts.get(q.path) ?? 0) + 1);
+      const [most, n] = [...counts].sort((a, b) => b[1] - a[1])[0]!;
+      issues.push({
+        severity: 'error',
+        loc: queue[0]!.from?.loc,
+        message:
+          `more than ${MAX_BOM_READS} bom files to read (copy_bom's bound), e.g. ${most} is named ${n} more times: ` +
+          'the includes fan out; include each bom once',
+      });
+      break;
+    }
+    const { path, chain, from } = queue.shift()!;
+    const doc = load(path, from);
     if (!doc) continue;
     for (const inc of doc.includes) {
       const found = findInclude(inc.value, path, includeDirs, cwd);
@@ -81,7 +110,7 @@ export function loadBoms(topFile: string, includeDirs: string[], cwd: string): L
         continue;
       }
       order.push(found);
-      queue.push({ path: found, chain: [...chain, found] });
+      queue.push({ path: found, chain: [...chain, found], from: inc });
     }
   }
   if (issues.some((i) => i.severity === 'error')) return { docs: [], issues };

@@ -8,6 +8,7 @@ import { posix } from 'node:path';
 import { findDeps, inferDefaultLoader, type Placed } from './autodep.ts';
 import { expandEnv, type Env } from './env.ts';
 import { compileExcludes } from './exclude.ts';
+import { typeName } from '../instance/safe-read.ts';
 import { loadBoms } from './includes.ts';
 import { sniffElfNative } from './native-copy.ts';
 import type { LoaderConfig } from './loader-config.ts';
@@ -238,6 +239,11 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
         err(`${f.src} is a directory: list it under "dirs" (a trailing "/" copies its contents)`, f.loc);
         continue;
       }
+      // A FIFO would block the copy (and the hash), /dev/zero would fill the disk.
+      if (!st.isFile()) {
+        err(`${f.src} is ${typeName(st)} (${host}): "files" copies regular files; remove the entry`, f.loc);
+        continue;
+      }
       if (f.hash) {
         const actual = sha256File(host);
         const ok = actual === f.hash.value.toUpperCase();
@@ -285,6 +291,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       if (d.interp || d.missing.length) plan.libraries.push(report);
       for (const name of d.missing) missingForFiles.set(name, [...(missingForFiles.get(name) ?? []), report]);
       if (d.stderr && d.missing.length === 0) warn(`the loader printed for ${f.src}: ${d.stderr}`, f.loc);
+      if (d.interp && d.skipped) warn(`${f.src}: ${d.skipped}`, f.loc);
       for (const o of d.objects) {
         const inner = posix.normalize(o.inner);
         m.mkdirs.push({ inner: posix.dirname(inner), loc: f.loc });
@@ -347,6 +354,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
         from: 'dirs',
       };
       if (d.interp) plan.libraries.push(report);
+      if (d.interp && d.skipped) warn(`${f.host}: ${d.skipped}`, f.loc);
       for (const name of d.missing) missingForDirs.set(name, [...(missingForDirs.get(name) ?? []), report]);
       for (const o of libs) {
         const inner = posix.normalize(o.inner);

@@ -1,7 +1,7 @@
 // A directory copy as copy_bom makes it (`rsync -ar --copy-unsafe-links --exclude=…`): "dir"
 // copies the directory into the target, "dir/" its contents; symlinks that stay inside the copy
 // are kept, the others (absolute, or climbing above the copy) are replaced by what they point to.
-import { lstatSync, readdirSync, readlinkSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { Exclude } from './exclude.ts';
 import { statFilesNative } from './native-copy.ts';
@@ -98,6 +98,16 @@ export function walkCopy(src: string, exclude: Exclude): TreeResult {
       );
       return;
     }
+    // Node decodes a name that is not UTF-8 with U+FFFD: a path that names nothing, so the file
+    // would drop out without a word. Such names are reported (an Occlum image holds UTF-8 names).
+    if (list.some((d) => d.name.includes('\uFFFD'))) {
+      const bad = notUtf8Names(host);
+      if (bad.length) {
+        for (const b of bad)
+          warnings.push(`${host}/${b}: the name is not valid UTF-8 (image names are UTF-8); not copied: rename it`);
+        list = list.filter((d) => !d.name.includes('\uFFFD') || existsSync(`${host}/${d.name}`));
+      }
+    }
     for (const d of list) {
       const child = name === '' ? d.name : `${name}/${d.name}`;
       const childHost = `${host}/${d.name}`;
@@ -123,6 +133,25 @@ export function walkCopy(src: string, exclude: Exclude): TreeResult {
   if (contentsOnly) visit2(top, '', statSync(top), new Set());
   else visit(top, topName, st, new Set());
   return { items, warnings };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The names in `dir` that are not UTF-8, their other bytes as \xNN. */
+function notUtf8Names(dir: string): string[] {
+  const out: string[] = [];
+  for (const raw of readdirSync(dir, { encoding: 'buffer' })) {
+    try {
+      utf8.decode(raw);
+    } catch {
+      out.push(
+        [...raw]
+          .map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`))
+          .join(''),
+      );
+    }
+  }
+  return out;
 }
 
 /** Reads the attributes of the walk's plain files; a file gone meanwhile is dropped. */

@@ -80,7 +80,8 @@ export function readElfInfo(path: string): ElfInfo {
   let dynamic = false;
   let go = false;
   let needed: string[] | undefined;
-  if (phentsize >= 56 && phnum > 0 && phnum < 4096) {
+  // Real files have 56-byte entries; a forged size would make the table a 268 MB read.
+  if (phentsize >= 56 && phentsize <= 256 && phnum > 0 && phnum < 4096) {
     const ph = readAt(path, phoff, phentsize * phnum);
     const loads: Load[] = [];
     let dyn: { off: number; size: number } | null = null;
@@ -104,6 +105,8 @@ export function readElfInfo(path: string): ElfInfo {
   return { kind: 'elf', class: 64, type, interp, machine, dynamic, go, needed };
 }
 
+const align4 = (n: number) => Math.ceil(n / 4) * 4;
+
 /** Go's linker writes a note named "Go" of type 4 (its build ID). */
 function hasGoNote(notes: Buffer): boolean {
   for (let i = 0; i + 12 <= notes.length;) {
@@ -115,13 +118,18 @@ function hasGoNote(notes: Buffer): boolean {
       .toString('latin1')
       .replace(/\0+$/, '');
     if (name === 'Go' && type === 4) return true;
-    i += 12 + ((namesz + 3) & ~3) + ((descsz + 3) & ~3);
+    // Not `(n + 3) & ~3`: 32-bit bitwise wraps a forged size to a step of 0, a loop without end.
+    i += 12 + align4(namesz) + align4(descsz);
   }
   return false;
 }
 
 /** DT_NEEDED names from a dynamic section; the string table is found through the PT_LOADs. */
 type Load = { vaddr: number; offset: number; filesz: number };
+
+/** Bounds for forged dynamic sections: real programs need a few dozen names of a few dozen bytes. */
+const MAX_NEEDED = 1024;
+const MAX_NAME = 4096;
 
 function neededOf(path: string, dyn: Buffer, loads: Load[]): string[] | undefined {
   const DT_NEEDED = 1;
@@ -134,7 +142,7 @@ function neededOf(path: string, dyn: Buffer, loads: Load[]): string[] | undefine
     const tag = Number(dyn.readBigInt64LE(i));
     const val = Number(dyn.readBigUInt64LE(i + 8));
     if (tag === 0) break;
-    if (tag === DT_NEEDED) offsets.push(val);
+    if (tag === DT_NEEDED && offsets.length < MAX_NEEDED) offsets.push(val);
     else if (tag === DT_STRTAB) strtab = val;
     else if (tag === DT_STRSZ) strsz = val;
   }
@@ -142,9 +150,11 @@ function neededOf(path: string, dyn: Buffer, loads: Load[]): string[] | undefine
   const seg = loads.find((l) => strtab >= l.vaddr && strtab < l.vaddr + l.filesz);
   if (!seg || strsz <= 0 || strsz > 1 << 24) return undefined;
   const table = readAt(path, seg.offset + (strtab - seg.vaddr), strsz);
+  // Each name is at most a path's length: a forged table without NULs is not copied per entry.
   return offsets.map((o) => {
-    const end = table.indexOf(0, o);
-    return table.subarray(o, end === -1 ? table.length : end).toString('latin1');
+    const name = table.subarray(o, o + MAX_NAME);
+    const end = name.indexOf(0);
+    return name.subarray(0, end === -1 ? name.length : end).toString('latin1');
   });
 }
 

@@ -32,7 +32,8 @@ export interface SafeReadOptions {
 export const MAX_CONFIG_BYTES = 64 << 20;
 export const MAX_SMALL_FILE_BYTES = 1 << 20;
 
-function typeName(st: Stats): string {
+/** What a non-regular file is, for messages ("a FIFO (named pipe)"). */
+export function typeName(st: Stats): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isCharacterDevice()) return 'a character device';
