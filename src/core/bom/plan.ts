@@ -3,12 +3,12 @@
 // libraries its files need; duplicates are resolved by copy_bom's rules (remove_redundant_*);
 // then every source is checked (exists, hash) so that a bad entry stops the copy before a write.
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import { findDeps, inferDefaultLoader, type Placed } from './autodep.ts';
 import { expandEnv, type Env } from './env.ts';
 import { compileExcludes } from './exclude.ts';
-import { typeName } from '../instance/safe-read.ts';
+import { openRegularFile, typeName } from '../instance/safe-read.ts';
 import { loadBoms } from './includes.ts';
 import { sniffElfNative } from './native-copy.ts';
 import type { LoaderConfig } from './loader-config.ts';
@@ -99,7 +99,8 @@ function isUnder(path: string, dir: string): boolean {
 
 export function sha256File(path: string): string {
   const h = createHash('sha256');
-  const fd = openSync(path, 'r');
+  // Checked as a regular file just before; swapped for a FIFO since, it must not block.
+  const { fd } = openRegularFile(path, { what: 'the file to hash', followLinks: true });
   try {
     const buf = Buffer.allocUnsafe(1 << 20);
     for (;;) {
@@ -441,7 +442,7 @@ async function elfFiles<T extends { host: string; stat?: FileStat }>(files: T[])
 
 function startsWithElf(host: string): boolean {
   try {
-    const fd = openSync(host, 'r');
+    const fd = openSync(host, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const b = Buffer.alloc(4);
       return readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32BE(0) === 0x7f454c46;

@@ -1,0 +1,95 @@
+// A hostile `.occlum-studio.json` (an instance copied from elsewhere): boms that are FIFOs or
+// devices, a bom outside the instance whose entries climb out of image/, include dirs in /proc.
+// `occlum-studio watch --json` must reach its first build's end with the bom stage failed and
+// a clear cause, without blocking on the settings' files or writing outside image/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI } from '../helpers/paths.ts';
+import { ensureBuilt } from '../helpers/cli.ts';
+import { newInstance } from '../../src/core/instance/init.ts';
+
+interface Event {
+  event: string;
+  outcome?: string;
+  cause?: { stage: string; message: string };
+  text?: string;
+}
+
+/** `watch --json` until the first build ends (or 60 s pass): its events. */
+function firstBuild(inst: string): Promise<Event[]> {
+  ensureBuilt();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'watch', inst, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const events: Event[] = [];
+    let rest = '';
+    let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no build-end within 60 s (blocked?): ${JSON.stringify(events)} ${stderr}`));
+    }, 60_000);
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      const lines = (rest + d.toString()).split('\n');
+      rest = lines.pop()!;
+      for (const l of lines) {
+        const e = JSON.parse(l) as Event;
+        events.push(e);
+        if (e.event === 'build-end') {
+          clearTimeout(timer);
+          child.kill('SIGTERM');
+          resolve(events);
+        }
+      }
+    });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve(events);
+    });
+  });
+}
+
+function instance(settings: object) {
+  const ws = mkdtempSync(join(tmpdir(), 'settings-hostile-'));
+  const inst = join(ws, 'inst');
+  newInstance(inst);
+  writeFileSync(join(inst, '.occlum-studio.json'), JSON.stringify(settings));
+  const canary = join(ws, 'canary');
+  mkdirSync(canary);
+  writeFileSync(join(canary, 'precious'), 'precious\n');
+  return { ws, inst, canary };
+}
+
+test('settings naming a FIFO or a device as a bom: the build fails at the bom stage at once', async () => {
+  for (const bom of ['fifo', '/dev/zero']) {
+    const { ws, inst } = instance({ bom: [bom === 'fifo' ? '../fifo.yaml' : bom], bomIncludeDirs: ['/proc'] });
+    spawnSync('mkfifo', [join(ws, 'fifo.yaml')]);
+    const events = await firstBuild(inst);
+    const end = events.find((e) => e.event === 'build-end');
+    assert.ok(end, `${bom}: ${JSON.stringify(events)}`);
+    assert.equal(end.outcome, 'failed');
+    assert.equal(end.cause?.stage, 'bom');
+    assert.match(end.cause!.message, /the bom file is a (FIFO \(named pipe\)|character device), not a regular file/);
+  }
+});
+
+test('a bom outside the instance whose entries climb out of image/ writes nothing outside', async () => {
+  const { ws, inst, canary } = instance({ bom: ['../elsewhere/evil.yaml'] });
+  writeFileSync(join(ws, 'x'), 'x\n');
+  mkdirSync(join(ws, 'elsewhere'));
+  writeFileSync(
+    join(ws, 'elsewhere', 'evil.yaml'),
+    'targets:\n  - target: /../../canary\n    copy:\n      - files: [x]\n' +
+      '  - target: /\n    createlinks:\n      - {src: /etc/passwd, linkname: ../../canary/link}\n',
+  );
+  const events = await firstBuild(inst);
+  const end = events.find((e) => e.event === 'build-end');
+  assert.equal(end?.outcome, 'failed', JSON.stringify(events));
+  assert.match(end!.cause!.message, /outside the root/);
+  assert.deepEqual(readdirSync(canary), ['precious']);
+  assert.equal(readFileSync(join(canary, 'precious'), 'utf8'), 'precious\n');
+  assert.equal(existsSync(join(inst, 'image', 'x')), false);
+});
