@@ -317,3 +317,17 @@ test('hash entries in odd forms: each a located error or warning, nothing copied
   assert.equal(lower.status, 0, lower.stderr);
   assert.match(lower.stdout, /is lower case: Occlum's copy_bom compares upper-case hex/);
 });
+
+test('a path longer than Linux allows (mkdirs 6000 bytes deep, a 300-byte rename) is refused before writing', () => {
+  const deep = Array(3000).fill('a').join('/');
+  for (const bom of [
+    `targets:\n  - target: /bin\n    mkdirs: [${deep}]\n`,
+    `targets:\n  - target: /bin\n    copy:\n      - files:\n          - {name: ../app.txt, rename: ${'b'.repeat(300)}}\n`,
+  ]) {
+    const { inst, root } = workspace(bom);
+    const r = copy(inst);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /app\.yaml:\d+:\d+: error: this entry writes to a path of \d+ bytes .*shorten it/);
+    assert.equal(existsSync(root), false, 'nothing written');
+  }
+});

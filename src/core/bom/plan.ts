@@ -93,6 +93,11 @@ interface Management {
   libs: { src: string; inner: string; loc?: Loc; neededBy: string }[];
 }
 
+/** Longer than PATH_MAX or with a name over NAME_MAX: no file system call would take it. */
+function tooLong(path: string): boolean {
+  return Buffer.byteLength(path) > 4095 || path.split('/').some((c) => Buffer.byteLength(c) > 255);
+}
+
 function isUnder(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
 }
@@ -215,6 +220,13 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
         err(
           `this entry writes to ${posix.join(rootAbs, d.inner)}, outside the root ${rootAbs}; ` +
             'paths in a bom are inside the image: remove the ".." that climbs out',
+          d.loc,
+        );
+      else if (tooLong(rootAbs + d.inner))
+        // Else the copy fails half-way, after creating the directories above it.
+        err(
+          `this entry writes to a path of ${Buffer.byteLength(rootAbs + d.inner)} bytes` +
+            ` (${d.inner.slice(0, 60)}…): Linux allows 4095 bytes a path, 255 a name; shorten it`,
           d.loc,
         );
   }
