@@ -6,7 +6,7 @@
 //! caller holds the destination's descriptor (opened once, at the start).
 
 use crate::error::{err, Error, Kind, Result};
-use crate::safe_file::{ELOOP, ENOTDIR, O_DIRECTORY, O_NOFOLLOW};
+use crate::safe_file::{ELOOP, ENOTDIR, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK};
 use std::ffi::{c_char, c_int, CString};
 
 extern "C" {
@@ -15,7 +15,16 @@ extern "C" {
     fn symlinkat(target: *const c_char, dirfd: c_int, path: *const c_char) -> c_int;
     fn unlinkat(dirfd: c_int, path: *const c_char, flags: c_int) -> c_int;
     fn fchmod(fd: c_int, mode: u32) -> c_int;
+    fn fchown(fd: c_int, uid: u32, gid: u32) -> c_int;
+    fn futimens(fd: c_int, times: *const Timespec) -> c_int;
+    fn renameat(olddirfd: c_int, old: *const c_char, newdirfd: c_int, new: *const c_char) -> c_int;
     fn close(fd: c_int) -> c_int;
+}
+
+#[repr(C)]
+pub struct Timespec {
+    pub sec: i64,
+    pub nsec: i64,
 }
 
 const O_RDONLY: c_int = 0;
@@ -44,7 +53,7 @@ fn os_err(what: &str) -> Error {
     match e.raw_os_error() {
         Some(ELOOP) | Some(ENOTDIR) => Error::new(
             Kind::Format,
-            format!("{}: is a symbolic link or not a directory any more (was it replaced while extracting?); nothing is written through it", what),
+            format!("{}: is a symbolic link or not a directory any more (was it replaced meanwhile?); nothing is written through it", what),
         ),
         Some(EEXIST) => Error::new(Kind::Usage, format!("{}: already exists; extract does not overwrite", what)),
         _ => Error::io(e, what),
@@ -154,6 +163,55 @@ pub fn chmod_dir(base: c_int, rel: &str, mode: u32) -> Result<()> {
     let d = open_dir(base, &components(rel)?)?;
     if unsafe { fchmod(d.0, mode & 0o7777) } != 0 {
         return Err(os_err(rel));
+    }
+    Ok(())
+}
+
+/// Renames `from` to `to` in their (shared) parent directory, walked once without links.
+pub fn rename_sibling(base: c_int, from: &str, to: &str) -> Result<()> {
+    let to_parts = components(to)?;
+    let to_name = cstr(to_parts.last().unwrap())?;
+    in_parent(base, from, |dir, name| {
+        if unsafe { renameat(dir, name.as_ptr(), dir, to_name.as_ptr()) } == 0 {
+            Ok(())
+        } else {
+            Err(os_err(to))
+        }
+    })
+}
+
+/// Sets the mode of file `rel`, opened without following a link at the end (or blocking on a FIFO).
+pub fn chmod_file(base: c_int, rel: &str, mode: u32) -> Result<()> {
+    in_parent(base, rel, |dir, name| {
+        let fd = unsafe { openat(dir, name.as_ptr(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) };
+        if fd < 0 {
+            return Err(os_err(rel));
+        }
+        let f = Fd(fd);
+        if unsafe { fchmod(f.0, mode & 0o7777) } != 0 {
+            return Err(os_err(rel));
+        }
+        Ok(())
+    })
+}
+
+/// Owner (when `owner` is given), mode and times of directory `rel` (or of `base` itself when
+/// `rel` is empty), set on the opened directory: a directory swapped for a link is refused.
+pub fn set_dir_attrs(base: c_int, rel: &str, owner: Option<(u32, u32)>, mode: u32, times: [Timespec; 2]) -> Result<()> {
+    let d = if rel.is_empty() {
+        None
+    } else {
+        Some(open_dir(base, &components(rel)?)?)
+    };
+    let fd = d.as_ref().map_or(base, |d| d.0);
+    let shown = if rel.is_empty() { "." } else { rel };
+    if let Some((uid, gid)) = owner {
+        if unsafe { fchown(fd, uid, gid) } != 0 {
+            return Err(os_err(shown));
+        }
+    }
+    if unsafe { fchmod(fd, mode & 0o7777) } != 0 || unsafe { futimens(fd, times.as_ptr()) } != 0 {
+        return Err(os_err(shown));
     }
     Ok(())
 }

@@ -515,6 +515,36 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             std::fs::write(p, bytes).map_err(|e| Error::io(e, &p.display().to_string()))?;
             Out::Json(js(&mac_string(&mac)))
         }
+        "bChmodFile" => {
+            beneath::chmod_file(fd_arg(a)?, arg(a, 1, "path")?, num_arg(a, 2, "mode")? as u32)?;
+            Out::Json("null".into())
+        }
+        "bDirAttrs" => {
+            // fd, path ("" for the directory itself), mode, uid and gid ("" to keep), atime s, ns, mtime s, ns.
+            let owner = match (arg(a, 3, "uid")?, arg(a, 4, "gid")?) {
+                ("", _) | (_, "") => None,
+                _ => Some((num_arg(a, 3, "uid")? as u32, num_arg(a, 4, "gid")? as u32)),
+            };
+            let t = |i: usize, what: &str| num_arg(a, i, what).map(|n| n as i64);
+            let times = [
+                beneath::Timespec {
+                    sec: t(5, "atime")?,
+                    nsec: t(6, "atime ns")?,
+                },
+                beneath::Timespec {
+                    sec: t(7, "mtime")?,
+                    nsec: t(8, "mtime ns")?,
+                },
+            ];
+            beneath::set_dir_attrs(
+                fd_arg(a)?,
+                arg(a, 1, "path")?,
+                owner,
+                num_arg(a, 2, "mode")? as u32,
+                times,
+            )?;
+            Out::Json("null".into())
+        }
         "copyFiles" => Out::Json(crate::tree_copy::copy_files(a)?),
         "sniffElf" => Out::Json(crate::tree_copy::sniff_elf(a)?),
         "statFiles" => Out::Json(crate::tree_copy::stat_files(a)?),

@@ -6,11 +6,13 @@
 //! name renamed over the old. Also the attributes and the ELF sniff of every file of a copied
 //! directory.
 
+use crate::beneath;
 use crate::error::{Error, Kind, Result};
 use crate::ops::js;
-use crate::safe_file::{O_NOFOLLOW, O_NONBLOCK};
+use crate::safe_file::O_NONBLOCK;
 use std::fs::{File, FileTimes, OpenOptions, Permissions};
 use std::io::Read;
+use std::os::fd::FromRawFd;
 use std::os::unix::fs::{fchown, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -60,61 +62,67 @@ fn open_nonblocking(path: &str) -> std::io::Result<File> {
 }
 
 /// Copies `src` to `write_to` (then renamed to `dest` when they differ) with its mode, times and
-/// (as root) owner.
-fn copy_one(src: &str, write_to: &str, dest: &str, root: bool, gid: u32) -> std::io::Result<()> {
+/// (as root) owner. Both are relative to the root's descriptor and created below it one component
+/// at a time without following links (beneath.rs): a directory of the root swapped for a symlink
+/// while the copy runs stops that file with an error instead of redirecting it.
+fn copy_one(root_fd: i32, src: &str, write_to: &str, dest: &str, root: bool, gid: u32) -> Result<()> {
+    let io = |e: std::io::Error| Error::io(e, src);
     // A source swapped for a FIFO after the plan's checks must not block a copy thread.
-    let mut from = open_nonblocking(src)?;
-    let st = from.metadata()?;
+    let mut from = open_nonblocking(src).map_err(io)?;
+    let st = from.metadata().map_err(io)?;
     if !st.is_file() {
-        return Err(std::io::Error::other("not a regular file any more"));
+        return Err(Error::new(Kind::Usage, format!("{src}: not a regular file any more")));
     }
-    // No write through a symlink planted at the destination; a temporary name must be new.
-    let mut opts = OpenOptions::new();
-    opts.write(true).mode(0o600).custom_flags(O_NOFOLLOW);
-    if write_to == dest {
-        opts.create(true).truncate(true);
-    } else {
-        opts.create_new(true);
-    }
-    let mut to = opts.open(write_to)?;
+    // Exclusive: a new file's name was free when planned, a temporary name is new.
+    let fd = beneath::create(root_fd, write_to, 0o600)?;
+    let mut to = unsafe { File::from_raw_fd(fd) };
+    let out = |e: std::io::Error| Error::io(e, write_to);
     let done = (|| {
-        std::io::copy(&mut from.by_ref().take(st.len()), &mut to)?;
+        std::io::copy(&mut from.by_ref().take(st.len()), &mut to).map_err(out)?;
         if root && (st.uid() != 0 || st.gid() != gid) {
-            fchown(&to, Some(st.uid()), Some(st.gid()))?;
+            fchown(&to, Some(st.uid()), Some(st.gid())).map_err(out)?;
         }
         // After the chown, which clears set-id bits.
-        to.set_permissions(Permissions::from_mode(st.mode() & 0o7777))?;
+        to.set_permissions(Permissions::from_mode(st.mode() & 0o7777))
+            .map_err(out)?;
         to.set_times(
             FileTimes::new()
                 .set_accessed(time(st.atime(), st.atime_nsec()))
                 .set_modified(time(st.mtime(), st.mtime_nsec())),
-        )?;
+        )
+        .map_err(out)?;
         drop(to);
         if write_to != dest {
-            std::fs::rename(write_to, dest)?;
+            beneath::rename_sibling(root_fd, write_to, dest)?;
         }
         Ok(())
     })();
     if done.is_err() && write_to != dest {
-        let _ = std::fs::remove_file(write_to);
+        let _ = beneath::unlink(root_fd, write_to);
     }
     done
 }
 
-/// `copyFiles`: args are triples (source, destination, temporary name or "" to write in place).
+/// `copyFiles`: arg 0 the root's directory descriptor, then triples (source, destination,
+/// temporary name or "" to write in place), destinations relative to the root.
 /// Returns `{"errors":[[index, message], ...]}` (index of the triple).
 pub fn copy_files(a: &[String]) -> Result<String> {
-    if a.len() % 3 != 0 {
+    let root_fd: i32 = a
+        .first()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Error::new(Kind::Usage, "copyFiles takes the root's descriptor first"))?;
+    let jobs = &a[1..];
+    if jobs.len() % 3 != 0 {
         return Err(Error::new(
             Kind::Usage,
             "copyFiles takes (source, destination, temporary) triples",
         ));
     }
     let (root, gid) = unsafe { (geteuid() == 0, getegid()) };
-    let errors = for_each(a.len() / 3, |i| {
-        let (src, dest, tmp) = (&a[3 * i], &a[3 * i + 1], &a[3 * i + 2]);
+    let errors = for_each(jobs.len() / 3, |i| {
+        let (src, dest, tmp) = (&jobs[3 * i], &jobs[3 * i + 1], &jobs[3 * i + 2]);
         let write_to = if tmp.is_empty() { dest } else { tmp };
-        copy_one(src, write_to, dest, root, gid).map_err(|e| e.to_string())
+        copy_one(root_fd, src, write_to, dest, root, gid).map_err(|e| e.to_string())
     });
     let items: Vec<String> = errors.iter().map(|(i, m)| format!("[{},{}]", i, js(m))).collect();
     Ok(format!("{{\"errors\":[{}]}}", items.join(",")))

@@ -1,6 +1,7 @@
 //! The bom copy's native file copies: content, mode and nanosecond times kept; a changed file
 //! goes through its temporary name; failures are reported by index and leave no temporary file;
-//! a symlink planted at the destination is not written through. The attribute batch and the sniff.
+//! a symlink planted at the destination, or in place of a directory of the root, is not written
+//! through. The attribute batch and the sniff.
 use super::Scratch;
 use crate::tree_copy::{copy_files, sniff_elf};
 use std::fs;
@@ -30,16 +31,35 @@ fn copies_content_mode_and_times_and_reports_failures_by_index() {
     let outside = t.join("outside");
     fs::write(&outside, b"keep").unwrap();
     std::os::unix::fs::symlink(&outside, t.join("planted")).unwrap();
+    // A directory of the root that is a symlink (swapped in by a racer): not written through.
+    let away = t.join("away");
+    fs::create_dir(&away).unwrap();
+    std::os::unix::fs::symlink(&away, t.join("linkdir")).unwrap();
+    let dir = fs::File::open(t.join(".")).unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&dir).to_string();
+    let rel = |n: &str| n.to_string();
     let args: Vec<String> = [
-        [s(&src), s(&t.join("new")), String::new()],
-        [s(&src), s(&old), s(&tmp)],
-        [s(&t.join("missing")), s(&t.join("never")), String::new()],
-        [s(&src), s(&t.join("planted")), String::new()],
+        vec![fd],
+        [s(&src), rel("new"), String::new()].to_vec(),
+        [s(&src), rel("old"), rel(".old.tmp")].to_vec(),
+        [s(&t.join("missing")), rel("never"), String::new()].to_vec(),
+        [s(&src), rel("planted"), String::new()].to_vec(),
+        [s(&src), rel("linkdir/f"), String::new()].to_vec(),
+        [s(&src), rel("linkdir/g"), rel("linkdir/.g.tmp")].to_vec(),
     ]
     .concat();
     let out = copy_files(&args).unwrap();
     assert!(out.starts_with("{\"errors\":[[2,"), "{}", out);
-    assert!(out.contains("[3,"), "{}", out);
+    assert!(
+        out.contains("[3,") && out.contains("[4,") && out.contains("[5,"),
+        "{}",
+        out
+    );
+    assert_eq!(
+        fs::read_dir(&away).unwrap().count(),
+        0,
+        "nothing through the linked dir"
+    );
     for p in [t.join("new"), old] {
         assert_eq!(fs::read(&p).unwrap(), b"program");
         let m = fs::metadata(&p).unwrap();
@@ -54,6 +74,10 @@ fn copies_content_mode_and_times_and_reports_failures_by_index() {
         "not written through the planted link"
     );
     assert_eq!(copy_files(&["a".into()]).unwrap_err().kind, crate::error::Kind::Usage);
+    assert_eq!(
+        copy_files(&["3".into(), "a".into()]).unwrap_err().kind,
+        crate::error::Kind::Usage
+    );
 }
 
 #[test]

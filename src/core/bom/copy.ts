@@ -2,21 +2,10 @@
 // modification time match its source is left alone, a changed one is written to a temporary
 // name and renamed over the old (no half-written file), modes, times (and owners, as root) are
 // kept; nothing is deleted. Files in the root that no entry produces are listed, not removed.
-import {
-  promises as fsp,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readlinkSync,
-  statSync,
-  symlinkSync,
-  unlinkSync,
-  type Stats,
-} from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { BomPlan, PlanEntry } from './plan.ts';
-import { copyFilesNative, type FileCopyJob } from './native-copy.ts';
-import { mapLimit } from './pool.ts';
+import { openRootWriter, type RootWriter } from './root-writer.ts';
 import type { FileStat } from './tree.ts';
 import type { BomIssue } from './types.ts';
 
@@ -105,141 +94,124 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
     result.bytes += bytes;
   };
   const host = (inner: string) => (inner === '/' ? root : root + inner);
-  const madeDirs = new Set<string>();
-  /** Dirs this copy creates (their attributes are then part of the creation, not a fix). */
-  const created = new Set<string>();
-  /** mkdir -p inside the root that refuses to follow a symlink out of it. */
-  const ensureDir = (inner: string, e: PlanEntry): boolean => {
-    if (madeDirs.has(inner)) return true;
-    if (inner !== '/' && !ensureDir(posix.dirname(inner), e)) return false;
-    const st = tryLstat(host(inner));
-    if (st?.isDirectory()) {
-      madeDirs.add(inner);
-      return true;
-    }
-    if (st) {
-      fail(
-        e,
-        `${inner} exists in the root as a ${st.isSymbolicLink() ? 'symlink' : 'file'}, ` +
-          'where a directory is needed; remove it',
-      );
-      return false;
-    }
-    if (!opts.dryRun) mkdirSync(host(inner));
-    madeDirs.add(inner);
-    created.add(inner);
-    return true;
-  };
-
-  const dirs = entries.filter((e) => e.kind === 'dir').sort((a, b) => a.inner.length - b.inner.length);
-  for (const e of dirs) {
-    const existed = tryLstat(host(e.inner))?.isDirectory() ?? false;
-    if (!ensureDir(e.inner, e)) continue;
-    if (!e.src) record(e, existed ? 'same' : 'create');
+  // Opened once the root exists (the first directory made); never in a dry run.
+  let w = null as RootWriter | null;
+  const writer = () => (w ??= openRootWriter(root));
+  try {
+    return await applyEntries();
+  } finally {
+    w?.close();
   }
-
-  const copies: { e: PlanEntry; src: string; st: FileStat; dest: string; action: Action }[] = [];
-  for (const e of entries) {
-    if (e.kind === 'dir') continue;
-    if (!ensureDir(posix.dirname(e.inner), e)) continue;
-    const dest = host(e.inner);
-    // Nothing is in a directory this copy just created (a cold copy skips 20,000 lstat calls).
-    const cur = created.has(posix.dirname(e.inner)) ? undefined : tryLstat(dest);
-    if (cur?.isDirectory()) {
-      fail(e, `a directory is in the way of this ${e.kind}; remove it from the root`);
-      continue;
-    }
-    if (e.kind === 'link') {
-      if (cur?.isSymbolicLink() && readlinkSync(dest) === e.target) {
-        record(e, 'same');
-        continue;
+  async function applyEntries(): Promise<CopyResult> {
+    const madeDirs = new Set<string>();
+    /** Dirs this copy creates (their attributes are then part of the creation, not a fix). */
+    const created = new Set<string>();
+    /** mkdir -p inside the root that refuses to follow a symlink out of it. */
+    const ensureDir = (inner: string, e: PlanEntry): boolean => {
+      if (madeDirs.has(inner)) return true;
+      if (inner !== '/' && !ensureDir(posix.dirname(inner), e)) return false;
+      const st = tryLstat(host(inner));
+      if (st?.isDirectory()) {
+        madeDirs.add(inner);
+        return true;
+      }
+      if (st) {
+        fail(
+          e,
+          `${inner} exists in the root as a ${st.isSymbolicLink() ? 'symlink' : 'file'}, ` +
+            'where a directory is needed; remove it',
+        );
+        return false;
       }
       if (!opts.dryRun) {
-        if (cur) unlinkSync(dest);
-        symlinkSync(e.target!, dest);
+        if (inner === '/') mkdirSync(root);
+        else writer().mkdir(inner);
       }
-      record(e, cur ? 'update' : 'create');
-      continue;
+      madeDirs.add(inner);
+      created.add(inner);
+      return true;
+    };
+
+    const dirs = entries.filter((e) => e.kind === 'dir').sort((a, b) => a.inner.length - b.inner.length);
+    for (const e of dirs) {
+      const existed = tryLstat(host(e.inner))?.isDirectory() ?? false;
+      if (!ensureDir(e.inner, e)) continue;
+      if (!e.src) record(e, existed ? 'same' : 'create');
     }
-    let st = e.stat;
-    if (!st) {
-      try {
-        st = statSync(e.src!);
-      } catch (err) {
-        fail(e, `cannot read ${e.src}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+
+    const copies: { e: PlanEntry; src: string; st: FileStat; dest: string; action: Action }[] = [];
+    for (const e of entries) {
+      if (e.kind === 'dir') continue;
+      if (!ensureDir(posix.dirname(e.inner), e)) continue;
+      const dest = host(e.inner);
+      // Nothing is in a directory this copy just created (a cold copy skips 20,000 lstat calls).
+      const cur = created.has(posix.dirname(e.inner)) ? undefined : tryLstat(dest);
+      if (cur?.isDirectory()) {
+        fail(e, `a directory is in the way of this ${e.kind}; remove it from the root`);
         continue;
       }
-    }
-    if (cur?.isFile() && cur.size === st.size && sameTime(cur, st)) {
-      if ((cur.mode & 0o7777) === (st.mode & 0o7777)) record(e, 'same');
-      else {
-        if (!opts.dryRun) await fsp.chmod(dest, st.mode & 0o7777);
-        record(e, 'attrs');
+      if (e.kind === 'link') {
+        if (cur?.isSymbolicLink() && readlinkSync(dest) === e.target) {
+          record(e, 'same');
+          continue;
+        }
+        if (!opts.dryRun) {
+          if (cur) writer().unlink(e.inner);
+          writer().symlink(e.inner, e.target!);
+        }
+        record(e, cur ? 'update' : 'create');
+        continue;
       }
-      continue;
-    }
-    copies.push({ e, src: e.src!, st, dest, action: cur ? 'update' : 'create' });
-  }
-
-  // A new file is written in place (a copy cut short has the wrong time and is redone next time);
-  // a changed one goes to a temporary name renamed over the old, so the old stays whole until then.
-  if (!opts.dryRun) {
-    const jobs = copies.map((c, i) => ({
-      src: c.src,
-      dest: c.dest,
-      tmp:
-        c.action === 'create'
-          ? undefined
-          : `${posix.dirname(c.dest)}/.${posix.basename(c.dest)}.bom-${process.pid}-${i}`,
-    }));
-    const failed = (await copyFilesNative(jobs)) ?? (await copyFilesJs(jobs, copies));
-    for (const [i, message] of failed) fail(copies[i]!.e, `copying ${copies[i]!.src} failed: ${message}`);
-    for (const [i, c] of copies.entries()) if (!failed.has(i)) record(c.e, c.action, c.st.size);
-  } else for (const c of copies) record(c.e, c.action, c.st.size);
-
-  // Attributes of copied dirs last, deepest first, once their contents are in place.
-  const uid = process.getuid?.() ?? -1;
-  const gid = process.getgid?.() ?? -1;
-  for (const e of [...dirs].reverse()) {
-    if (!e.src || !e.stat) continue;
-    const cur = tryLstat(host(e.inner));
-    const same = cur?.isDirectory() && sameTime(cur, e.stat) && (cur.mode & 0o7777) === (e.stat.mode & 0o7777);
-    if (!same && !opts.dryRun) {
-      if (uid === 0 && (e.stat.uid !== 0 || e.stat.gid !== gid)) await fsp.chown(host(e.inner), e.stat.uid, e.stat.gid);
-      await fsp.chmod(host(e.inner), e.stat.mode & 0o7777);
-      await fsp.utimes(host(e.inner), e.stat.atime, e.stat.mtime);
-    }
-    record(e, same ? 'same' : created.has(e.inner) ? 'create' : 'attrs');
-  }
-  result.strays = opts.strays ?? findStrays(root, entries, created);
-  return result;
-}
-
-/**
- * The copies through Node's fs (without the native addon): libuv's copyfile sets the source's
- * mode; owners are copied as root when they differ. Returns the failures by job index.
- */
-async function copyFilesJs(jobs: FileCopyJob[], copies: { st: FileStat }[]): Promise<Map<number, string>> {
-  const uid = process.getuid?.() ?? -1;
-  const gid = process.getgid?.() ?? -1;
-  const failed = new Map<number, string>();
-  await mapLimit([...jobs.keys()], 4, async (i) => {
-    const { src, dest, tmp = dest } = jobs[i]!;
-    const st = copies[i]!.st;
-    try {
-      await fsp.copyFile(src, tmp);
-      if (uid === 0 && (st.uid !== 0 || st.gid !== gid)) {
-        await fsp.chown(tmp, st.uid, st.gid);
-        await fsp.chmod(tmp, st.mode & 0o7777); // chown clears set-id bits
+      let st = e.stat;
+      if (!st) {
+        try {
+          st = statSync(e.src!);
+        } catch (err) {
+          fail(e, `cannot read ${e.src}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          continue;
+        }
       }
-      await fsp.utimes(tmp, st.atime, st.mtime);
-      if (tmp !== dest) await fsp.rename(tmp, dest);
-    } catch (err) {
-      if (tmp !== dest) await fsp.rm(tmp, { force: true });
-      failed.set(i, (err as Error).message);
+      if (cur?.isFile() && cur.size === st.size && sameTime(cur, st)) {
+        if ((cur.mode & 0o7777) === (st.mode & 0o7777)) record(e, 'same');
+        else {
+          if (!opts.dryRun) await writer().chmodFile(e.inner, st.mode & 0o7777);
+          record(e, 'attrs');
+        }
+        continue;
+      }
+      copies.push({ e, src: e.src!, st, dest, action: cur ? 'update' : 'create' });
     }
-  });
-  return failed;
+
+    // A new file is written in place (a copy cut short has the wrong time and is redone next time);
+    // a changed one goes to a temporary name renamed over the old, so the old stays whole until then.
+    if (!opts.dryRun) {
+      const jobs = copies.map((c, i) => ({
+        src: c.src,
+        dest: c.e.inner,
+        tmp:
+          c.action === 'create'
+            ? undefined
+            : `${posix.dirname(c.e.inner)}/.${posix.basename(c.e.inner)}.bom-${process.pid}-${i}`,
+      }));
+      const failed = await writer().copy(
+        jobs,
+        copies.map((c) => c.st),
+      );
+      for (const [i, message] of failed) fail(copies[i]!.e, `copying ${copies[i]!.src} failed: ${message}`);
+      for (const [i, c] of copies.entries()) if (!failed.has(i)) record(c.e, c.action, c.st.size);
+    } else for (const c of copies) record(c.e, c.action, c.st.size);
+
+    // Attributes of copied dirs last, deepest first, once their contents are in place.
+    for (const e of [...dirs].reverse()) {
+      if (!e.src || !e.stat) continue;
+      const cur = tryLstat(host(e.inner));
+      const same = cur?.isDirectory() && sameTime(cur, e.stat) && (cur.mode & 0o7777) === (e.stat.mode & 0o7777);
+      if (!same && !opts.dryRun) await writer().dirAttrs(e.inner, e.stat);
+      record(e, same ? 'same' : created.has(e.inner) ? 'create' : 'attrs');
+    }
+    result.strays = opts.strays ?? findStrays(root, entries, created);
+    return result;
+  }
 }
 
 /**

@@ -11,10 +11,13 @@ export interface FileCopyJob {
   tmp?: string;
 }
 
-/** Copies with mode, times (and owner, as root); the failures by job index, or null without the addon. */
-export async function copyFilesNative(jobs: FileCopyJob[]): Promise<Map<number, string> | null> {
+/**
+ * Copies with mode, times (and owner, as root), `dest` and `tmp` relative to the root's descriptor
+ * and written below it without following links; the failures by job index, or null without the addon.
+ */
+export async function copyFilesNative(rootFd: number, jobs: FileCopyJob[]): Promise<Map<number, string> | null> {
   if (!nativeStatus().ok) return null;
-  const args = jobs.flatMap((j) => [j.src, j.dest, j.tmp ?? '']);
+  const args = [String(rootFd), ...jobs.flatMap((j) => [j.src, j.dest, j.tmp ?? ''])];
   const r = JSON.parse((await callAsync('copyFiles', args)) as string) as { errors: [number, string][] };
   return new Map(r.errors);
 }

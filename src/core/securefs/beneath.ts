@@ -26,3 +26,25 @@ export function unlinkBeneath(dirFd: number, rel: string): void {
 export function chmodDirBeneath(dirFd: number, rel: string, mode: number): void {
   callJson('bChmodDir', [String(dirFd), rel, String(mode)]);
 }
+
+/** Sets the mode of file `rel`, opened without following a link at its end. */
+export function chmodFileBeneath(dirFd: number, rel: string, mode: number): void {
+  callJson('bChmodFile', [String(dirFd), rel, String(mode)]);
+}
+
+/** Owner (null: kept), mode and times (ms since the epoch) of directory `rel` ('' for `dirFd` itself). */
+export function dirAttrsBeneath(
+  dirFd: number,
+  rel: string,
+  mode: number,
+  owner: { uid: number; gid: number } | null,
+  atimeMs: number,
+  mtimeMs: number,
+): void {
+  const ts = (ms: number) => {
+    const sec = Math.floor(ms / 1000);
+    return [String(sec), String(Math.min(999_999_999, Math.round((ms - sec * 1000) * 1e6)))];
+  };
+  const who = owner ? [String(owner.uid), String(owner.gid)] : ['', ''];
+  callJson('bDirAttrs', [String(dirFd), rel, String(mode), ...who, ...ts(atimeMs), ...ts(mtimeMs)]);
+}
