@@ -47,7 +47,7 @@ function assertCanary(canary: string): void {
   assert.equal(readFileSync(join(canary, 'precious'), 'utf8'), 'precious\n');
 }
 
-const RAW_CONTROL = /[\x1b\x07\x0b\x0c\r]/; // eslint-disable-line no-control-regex
+const RAW_CONTROL = /[\x1b\x07\x0b\x0c\r]/;
 
 test('entries that climb out of the root are refused before anything is written', () => {
   const up = '../../canary';
