@@ -194,3 +194,24 @@ test('an in-place build does not write through a symlink planted in the image la
   assert.equal(lstatSync(join(p.hostRootfs, 'data')).isDirectory(), true, 'the staged build replaced the link');
   assert.equal(readFileSync(join(p.hostRootfs, 'data', 'precious'), 'utf8'), 'v2\n');
 });
+
+test('a forged manifest entry with ".." does not make an in-place build remove a file outside', async () => {
+  ensureBuilt();
+  const dir = makeInstance(['hello']);
+  const p = instancePaths(dir);
+  mkdirSync(join(dir, 'image', 'data'));
+  writeFileSync(join(dir, 'image', 'data', 'a'), 'v1\n');
+  const host = new HostBackend(dir);
+  assert.equal((await host.build()).ok, true);
+  const c = canary();
+  // An entry under /data that is not in image/: the plan removes it ("del"), by its path.
+  const m = JSON.parse(readFileSync(p.hostManifest, 'utf8'));
+  const up = relative(join(p.hostRootfs, 'data'), c.file);
+  m.entries.push({ path: `/data/${up}`, type: 'file', mode: 0o644, size: 9 });
+  writeFileSync(p.hostManifest, JSON.stringify(m));
+  writeFileSync(join(dir, 'image', 'data', 'a'), 'v2\n');
+  const r = await host.build({ changed: ['data'] });
+  assert.equal(r.ok, true);
+  assertUntouched(c);
+  assert.equal(readFileSync(join(p.hostRootfs, 'data', 'a'), 'utf8'), 'v2\n');
+});

@@ -340,8 +340,9 @@ export async function buildInPlace(
   if (!prev || !prevMac || existsSync(join(p.hostBuild, 'image_key'))) return null;
   if (!existsSync(p.hostRootfs) || existsSync(inPlaceJournalPath(p))) return null;
   const pl = plan(p.image, prev, changed);
-  // A symlink planted in the layer where the build has a directory: a staged build replaces it.
-  if (!pl || unsafeAncestor(p, pl.ops, false)) return null;
+  // A manifest entry with ".." (a forged build) or a symlink planted in the layer where the build
+  // has a directory: a staged build, from image/ alone, replaces both.
+  if (!pl || pl.ops.some((o) => badOp(o) !== null) || unsafeAncestor(p, pl.ops, false)) return null;
   mark('plan');
   const w = workDir(p);
   rmSync(w, { recursive: true, force: true });
