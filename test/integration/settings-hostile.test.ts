@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { CLI } from '../helpers/paths.ts';
 import { ensureBuilt } from '../helpers/cli.ts';
 import { newInstance } from '../../src/core/instance/init.ts';
+import { loadSettings, SettingsError } from '../../src/core/watch/settings.ts';
 
 interface Event {
   event: string;
@@ -92,4 +93,33 @@ test('a bom outside the instance whose entries climb out of image/ writes nothin
   assert.deepEqual(readdirSync(canary), ['precious']);
   assert.equal(readFileSync(join(canary, 'precious'), 'utf8'), 'precious\n');
   assert.equal(existsSync(join(inst, 'image', 'x')), false);
+});
+
+test('watch patterns or bom sources naming "/" or /proc are refused or left unwatched (no walk of /)', () => {
+  for (const pattern of ['/**/*.c', '../../../../../../../../../../**', '/proc/**', '/sys/*/x']) {
+    const { inst } = instance({ prebuild: 'true', watch: [pattern] });
+    assert.throws(
+      () => loadSettings(inst),
+      (err: Error) =>
+        err instanceof SettingsError &&
+        /"watch" entry .* would watch everything below \/(proc|sys)?.*name the project's source directory/.test(
+          err.message,
+        ) &&
+        /\.occlum-studio\.json:1:\d+/.test(err.message),
+      pattern,
+    );
+  }
+  // A bom that copies "/" (or a file at the top) is not turned into a watch of the whole tree.
+  const { ws, inst } = instance({ bom: ['../top.yaml'] });
+  writeFileSync(join(ws, 'top.yaml'), 'targets:\n  - target: /\n    copy:\n      - from: /\n        files: [x]\n');
+  const loaded = loadSettings(inst);
+  assert.deepEqual(
+    loaded.sources.filter((g) => g.base === '/').map((g) => g.pattern),
+    [],
+    'no source based at /',
+  );
+  assert.ok(
+    loaded.sources.some((g) => g.pattern.endsWith('top.yaml')),
+    'the bom itself is watched',
+  );
 });

@@ -6,7 +6,7 @@
 // Every key is optional; the file itself is optional. Mistakes are reported with file:line:col,
 // what is wrong and how to fix it, because a silently ignored typo ("autorerun") would leave the
 // user wondering why the loop does not rerun.
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { parseTree, printParseErrorCode, type Node, type ParseError } from 'jsonc-parser';
 import { LineIndex } from '../config/location.ts';
 import { bomWatchPaths } from '../bom/watch-paths.ts';
@@ -90,6 +90,11 @@ export function loadSettings(instanceDir: string): LoadedSettings {
  * The watched sources: the `watch` globs, and for each bom the bom files, the files and the
  * directories it copies (read from the boms as they are now; recomputed after every copy).
  */
+/** Watching it would walk the whole file system or a kernel one (and use up inotify watches). */
+export function tooWide(base: string): boolean {
+  return base === '/' || /^\/(proc|sys|dev)(\/|$)/.test(base);
+}
+
 export function sourcesOf(settings: StudioSettings, instanceDir: string, env = process.env): SourceGlob[] {
   const out = settings.watch.map((p) => compileGlob(p, instanceDir));
   const includeDirs = effectiveIncludeDirs(settings.bomIncludeDirs, env);
@@ -97,7 +102,8 @@ export function sourcesOf(settings: StudioSettings, instanceDir: string, env = p
     const paths = bomWatchPaths(bom, 'image', includeDirs, instanceDir, env);
     out.push(...paths.files.map(exactFile), ...paths.dirs.map(wholeTree));
   }
-  return out;
+  // A bom copying "/" or /proc is copied, not watched (the copy reports what it reads).
+  return out.filter((g) => !tooWide(g.base));
 }
 
 const KEYS: Record<keyof StudioSettings, string> = {
@@ -166,11 +172,18 @@ export function parseSettings(text: string, file: string): StudioSettings {
             );
           }
           const pattern = String(item.value);
+          let glob: SourceGlob | undefined;
           try {
-            compileGlob(pattern, '/');
+            glob = compileGlob(pattern, dirname(file));
           } catch (err) {
             fail(item.offset, `${(err as Error).message}; fix the pattern`);
           }
+          if (glob && tooWide(glob.base))
+            fail(
+              item.offset,
+              `"watch" entry "${pattern}" would watch everything below ${glob.base} ` +
+                "(inotify watches run out for every program of the user); name the project's source directory",
+            );
           out.watch.push(pattern);
         }
         break;
