@@ -331,3 +331,18 @@ test('a path longer than Linux allows (mkdirs 6000 bytes deep, a 300-byte rename
     assert.equal(existsSync(root), false, 'nothing written');
   }
 });
+
+test('excludes: an invalid class is a located error; a backtracking pattern on a deep path of "a"s ends', () => {
+  const bom = (pattern: string) =>
+    `excludes: ["${pattern}"]\ntargets:\n  - target: /d\n    copy:\n      - dirs: [../tree]\n`;
+  const { ws, inst, root } = workspace(bom('[z-a]'));
+  mkdirSync(join(ws, 'tree', ...Array(15).fill('a'.repeat(200))), { recursive: true });
+  const bad = copy(inst);
+  assert.equal(bad.status, 1, bad.stderr);
+  assert.match(bad.stderr, /app\.yaml:1:\d+: error: exclude pattern "\[z-a\]" is not a valid rsync pattern/);
+  assert.equal(existsSync(root), false);
+  writeFileSync(join(ws, 'app.yaml'), bom('**a**a**a**a**a**a**a**a**b'));
+  const slow = copy(inst, ['--dry-run']);
+  assert.equal(slow.status, 0, slow.stderr);
+  assert.match(slow.stdout, /bom copy \(dry run, nothing written\): would create \d+,/);
+});

@@ -2,6 +2,7 @@
 // a pattern without "/" matches the last component anywhere; a trailing "/" matches directories
 // only; a leading "/" anchors at the top of the copy; a pattern with an inner "/" or "**" matches
 // the end of the path on a component boundary. Wildcards: *, **, ?, [...].
+import { enableLinearFallback } from '../logs/user-regex.ts';
 
 export interface Exclude {
   test(name: string, isDir: boolean): boolean;
@@ -35,16 +36,30 @@ function globToRegex(glob: string): string {
   return re;
 }
 
+/**
+ * Throws an Error saying what is wrong with a pattern that does not compile (e.g. `[z-a]`). The
+ * regexps may meet hostile patterns (`**a**a**a…b` backtracks exponentially on a deep path of
+ * "a"s): V8 switches them to its linear engine when they backtrack too much.
+ */
 export function compileExcludes(patterns: string[]): Exclude {
+  enableLinearFallback();
   const rules = patterns.map((p) => {
     const dirOnly = p.endsWith('/');
     const body = dirOnly ? p.replace(/\/+$/, '') : p;
     const anchored = body.startsWith('/');
     const core = anchored ? body.slice(1) : body;
     const whole = anchored || core.includes('/') || core.includes('**');
-    const re = new RegExp(
-      anchored ? `^${globToRegex(core)}$` : whole ? `(^|/)${globToRegex(core)}$` : `^${globToRegex(core)}$`,
-    );
+    let re: RegExp;
+    try {
+      re = new RegExp(
+        anchored ? `^${globToRegex(core)}$` : whole ? `(^|/)${globToRegex(core)}$` : `^${globToRegex(core)}$`,
+      );
+    } catch (err) {
+      throw new Error(
+        `exclude pattern "${p}" is not a valid rsync pattern ` +
+          `(${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')}); fix its [...] class`,
+      );
+    }
     return { dirOnly, whole, re };
   });
   return {

@@ -161,6 +161,13 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   for (const doc of loaded.docs) {
     const m: Management = { mkdirs: [{ inner: '/' }], links: [], dirs: [], files: [], libs: [] };
     const excludes = doc.excludes.map((e) => e.value);
+    for (const e of doc.excludes) {
+      try {
+        compileExcludes([e.value]);
+      } catch (why) {
+        err((why as Error).message, e.loc);
+      }
+    }
     for (const t of doc.targets) {
       const target = expand(t.target);
       if (target === null) continue;

@@ -14,7 +14,8 @@ export const LINE_BUDGET_MS = 250;
 
 let enabled = false;
 
-function enableLinearFallback(): void {
+/** Lets V8 switch any regexp created afterwards to its linear engine once it backtracks too much. */
+export function enableLinearFallback(): void {
   if (enabled) return;
   // Read by V8 when a regexp is created; they change nothing else.
   setFlagsFromString('--enable-experimental-regexp-engine');
