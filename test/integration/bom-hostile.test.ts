@@ -346,3 +346,18 @@ test('excludes: an invalid class is a located error; a backtracking pattern on a
   assert.equal(slow.status, 0, slow.stderr);
   assert.match(slow.stdout, /bom copy \(dry run, nothing written\): would create \d+,/);
 });
+
+test('a link in a copied tree to "/" or /proc, or a dirs entry of /proc, copies nothing of them', () => {
+  const { ws, inst, root } = workspace('targets:\n  - target: /d\n    copy:\n      - dirs: [../tree, /proc/sys/]\n');
+  mkdirSync(join(ws, 'tree'));
+  writeFileSync(join(ws, 'tree', 'keep'), 'k');
+  symlinkSync('/', join(ws, 'tree', 'everything'));
+  symlinkSync('/proc/self', join(ws, 'tree', 'me'));
+  const r = copy(inst);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /everything -> \/: the link leads to the host's whole file system; not copied/);
+  assert.match(r.stdout, /me -> \/proc\/self: the link leads to \/proc\/\d+, a kernel file system; not copied/);
+  assert.match(r.stdout, /\/proc\/sys\/?: \/proc\/sys, a kernel file system; not copied/);
+  assert.deepEqual(readdirSync(join(root, 'd')).sort(), ['tree']);
+  assert.deepEqual(readdirSync(join(root, 'd', 'tree')), ['keep']);
+});

@@ -1,7 +1,8 @@
 // A directory copy as copy_bom makes it (`rsync -ar --copy-unsafe-links --exclude=…`): "dir"
 // copies the directory into the target, "dir/" its contents; symlinks that stay inside the copy
 // are kept, the others (absolute, or climbing above the copy) are replaced by what they point to.
-import { existsSync, lstatSync, readdirSync, readlinkSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { Exclude } from './exclude.ts';
 import { statFilesNative } from './native-copy.ts';
@@ -43,6 +44,15 @@ export function unsafeLink(target: string, name: string): boolean {
   return false;
 }
 
+/**
+ * Why a directory is never copied whole, or null: the host's root (a tree's link to "/" would copy
+ * the machine) or a kernel file system (/proc/kcore alone is the size of the address space).
+ */
+function hostWide(real: string): string | null {
+  if (real === '/') return "the host's whole file system";
+  return /^\/(proc|sys|dev)(\/|$)/.test(real) ? `${real}, a kernel file system` : null;
+}
+
 export function walkCopy(src: string, exclude: Exclude): TreeResult {
   const items: TreeItem[] = [];
   const warnings: string[] = [];
@@ -64,6 +74,11 @@ export function walkCopy(src: string, exclude: Exclude): TreeResult {
         real = statSync(host);
       } catch {
         warnings.push(`${host} -> ${target}: the link points outside the copied directory and to nothing; skipped`);
+        return;
+      }
+      const whole = hostWide(realpathSync(host));
+      if (whole) {
+        warnings.push(`${host} -> ${target}: the link leads to ${whole}; not copied`);
         return;
       }
       return visit2(host, name, real, seen);
@@ -127,6 +142,8 @@ export function walkCopy(src: string, exclude: Exclude): TreeResult {
     }
   };
 
+  const whole = hostWide(realpathSync(top));
+  if (whole) return { items, warnings: [`${top}: ${whole}; not copied (name the directories the image needs)`] };
   const st = lstatSync(top);
   if (topName !== '' && exclude.test(topName, st.isDirectory())) return { items, warnings };
   // rsync copies a top-level symlink given without a trailing "/" as a link (unsafe → followed).
