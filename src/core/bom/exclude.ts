@@ -58,6 +58,7 @@ export function compileExcludes(patterns: string[]): Exclude {
       throw new Error(
         `exclude pattern "${p}" is not a valid rsync pattern ` +
           `(${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')}); fix its [...] class`,
+        { cause: err },
       );
     }
     return { dirOnly, whole, re };
