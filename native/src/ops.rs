@@ -412,6 +412,28 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
                     .done(),
             )
         }
+        "guardOpen" => Out::Json(crate::guard::open()?.to_string()),
+        "guardClose" => {
+            crate::guard::close_guard(arg(a, 0, "guard")?)?;
+            Out::Json("null".into())
+        }
+        "guardTree" => Out::Bytes(crate::guard::tree(
+            arg(a, 0, "guard")?,
+            arg(a, 1, "tag")?,
+            Path::new(arg(a, 2, "root")?),
+        )?),
+        "guardPaths" => Out::Bytes(crate::guard::paths(
+            arg(a, 0, "guard")?,
+            arg(a, 1, "tag")?,
+            Path::new(arg(a, 2, "root")?),
+            &a[3..],
+        )?),
+        "guardLease" => Out::Json(js(&crate::guard::lease(arg(a, 0, "guard")?, &a[1..])?)),
+        "guardRelease" => {
+            crate::guard::release(arg(a, 0, "guard")?, &a[1..])?;
+            Out::Json("null".into())
+        }
+        "guardDrain" => Out::Bytes(crate::guard::drain(arg(a, 0, "guard")?)?),
         "statTree" => Out::Bytes(crate::stat_tree::stat_tree(Path::new(arg(a, 0, "root")?))?),
         "openForWriting" => {
             use crate::writers::{open_for_writing, Writing};

@@ -19,6 +19,9 @@ export interface VerifiedBuild extends VerifyOutcome {
   /** The verified internal config text (what the run uses; Occlum.json edits need a rebuild). */
   sysText: string | null;
   hashedBytes?: number;
+  /** What the check relied on: the manifest and every image-layer entry's stat key. */
+  manifest?: Manifest;
+  keys?: Map<string, string>;
 }
 
 export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
@@ -95,7 +98,8 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
   } catch {
     /* first run after a build, or a lost cache: everything gets hashed once */
   }
-  const check = checkManifest(p.hostRootfs, JSON.parse(manifestText) as Manifest, cache, full);
+  const manifest = JSON.parse(manifestText) as Manifest;
+  const check = checkManifest(p.hostRootfs, manifest, cache, full);
   if (check.ok && check.cacheChanged) {
     try {
       writeFileAtomic(cacheFile, JSON.stringify(check.cache));
@@ -110,7 +114,7 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
     );
     return out(false, null, imageMs);
   }
-  return { ...out(true, sysText, imageMs), hashedBytes: check.hashedBytes };
+  return { ...out(true, sysText, imageMs), hashedBytes: check.hashedBytes, manifest, keys: check.keys };
 }
 
 /**
@@ -148,14 +152,14 @@ export async function writeSecureStamp(
   writeFileAtomic(p.hostSecureCache, JSON.stringify({ rootMac, files } satisfies SecureStamp));
 }
 
-function secureStampHolds(p: InstancePaths, expectedMac: string): boolean {
+/** Whether the stamp holds for `now` (the secure image's files as stat'ed). */
+function secureStampHolds(p: InstancePaths, expectedMac: string, now: Record<string, string>): boolean {
   try {
     const stamp = JSON.parse(
       // ≈ 60 bytes a file: 1.2 MB for 20,000 files (a 1 MB cap sent such images to the full check).
       readGeneratedText(p.hostSecureCache, 'the secure image stamp'),
     ) as SecureStamp;
     if (stamp.rootMac !== expectedMac || typeof stamp.files !== 'object' || stamp.files === null) return false;
-    const now = secureFiles(p.buildRoot);
     const names = Object.keys(now);
     return names.length === Object.keys(stamp.files).length && names.every((n) => stamp.files[n] === now[n]);
   } catch {
@@ -195,14 +199,23 @@ export async function verifyPackedImage(
   checked: boolean;
   report?: VerifyReport;
   stamped?: boolean;
+  /** The secure image's files as stat'ed before the check read them (name → stat key). */
+  files?: Map<string, string>;
   /** Why the image could not be checked here (no secure-FS engine): not a finding about the build. */
   unchecked?: string;
 }> {
   const t0 = performance.now();
   const expected = configuredImageMac(sysText);
   if (!expected) return { ok: true, problems: [], ms: 0, checked: false };
-  if (!full && secureStampHolds(p, expected))
-    return { ok: true, problems: [], ms: performance.now() - t0, checked: true, stamped: true };
+  let now: Record<string, string> | null = null;
+  try {
+    now = secureFiles(p.buildRoot);
+  } catch {
+    /* an unreadable tree: the engine says why */
+  }
+  const files = now ? new Map(Object.entries(now)) : undefined;
+  if (!full && now && secureStampHolds(p, expected, now))
+    return { ok: true, problems: [], ms: performance.now() - t0, checked: true, stamped: true, files };
   try {
     const r = await verifySecureImage(p.buildRoot, expected, hostImageKeyFile(p.dir));
     const problems = r.ok
@@ -213,7 +226,7 @@ export async function verifyPackedImage(
             .map((x) => `${x.path}: ${x.message}`)
             .join('; ')}; run build again`,
         ];
-    return { ok: r.ok, problems, ms: performance.now() - t0, checked: true, report: r };
+    return { ok: r.ok, problems, ms: performance.now() - t0, checked: true, report: r, files };
   } catch (err) {
     const ms = performance.now() - t0;
     if (err instanceof NativeUnavailableError)
