@@ -28,7 +28,7 @@ function sysConfig(
   return copy;
 }
 
-/** Writes the config files of a build into `buildDir` (host files into `hostDir`); returns the pinned MAC. */
+/** Writes the config files of a build into `buildDir` (host files into `hostDir`): the pinned MAC and the config. */
 export function writeBuildConfig(
   buildDir: string,
   hostDir: string,
@@ -38,7 +38,7 @@ export function writeBuildConfig(
   imageType: 'encrypted' | 'integrity-only',
   secureImage: boolean,
   atomic: boolean,
-): string {
+): { mac: string; sysText: string } {
   const write = atomic
     ? (file: string, data: string | Uint8Array) => writeFileAtomic(file, data, 0o644, false)
     : writeFileSync;
@@ -55,5 +55,5 @@ export function writeBuildConfig(
   write(join(buildDir, '.Occlum_sys.json.protected'), prot.bytes);
   write(join(buildDir, 'image_config.json'), JSON.stringify({ image_type: imageType }) + '\n');
   write(join(hostDir, 'builtin_config'), prot.mac);
-  return prot.mac;
+  return { mac: prot.mac, sysText };
 }

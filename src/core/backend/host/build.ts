@@ -41,6 +41,7 @@ import {
 } from './manifest.ts';
 import { yielder } from './yield.ts';
 import { writeSecureStamp } from './verify.ts';
+import { dropGuard } from './verify-run.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import { writeBuildConfig } from './build-config.ts';
 import { buildInPlace, recoverInPlace } from './in-place.ts';
@@ -357,7 +358,8 @@ async function buildLocked(
     }
   }
 
-  // 3. stage the image layer in a temp build dir
+  // 3. stage the image layer in a temp build dir (replacing build/: this process's guard of it goes)
+  dropGuard(p);
   const tmp = mkdtempSync(join(dir, '.build.tmp-'));
   // The build before the last one, kept until now (see commit below): removed off the main
   // thread while this build stages and packs.
@@ -414,7 +416,7 @@ async function buildLocked(
     progress('config', 'Generating the internal config');
     const rootMac = packed.ok ? packed.rootMac : '';
     const imageType = opts.imageKey ? 'encrypted' : 'integrity-only';
-    const configMac = writeBuildConfig(tmp, t.hostBuild, text, rootMac, manifestText, imageType, packed.ok, false);
+    const configMac = writeBuildConfig(tmp, t.hostBuild, text, rootMac, manifestText, imageType, packed.ok, false).mac;
     mark('config');
     // 6. commit: swap build dirs, then wipe run/ like Occlum
     progress('commit', 'Installing the new build');

@@ -128,6 +128,59 @@ export class BuildGuard {
     this.imageMac = verified.imageMac;
   }
 
+  /**
+   * Before an in-place build by this process: whether this state still vouches for the build, and
+   * its manifest when the manifest file is untouched (the build then need not read it).
+   */
+  beforeBuild(): Map<string, ManifestEntry> | null {
+    this.drain();
+    if (this.broken) return null;
+    return this.touched.meta.size === 0 && this.opened.meta.size === 0 ? this.manifest : null;
+  }
+
+  /**
+   * After an in-place build by this process: its own writes are the new verified state (the
+   * build hashed and MAC'ed what it wrote, under the build lock, as the stat caches it writes
+   * trust them). Events on other paths meanwhile stay for the next check; opens are never
+   * absorbed. `layerPaths`: every image-layer path the build created, replaced or removed.
+   */
+  afterBuild(build: {
+    layerPaths: string[];
+    manifest: Map<string, ManifestEntry>;
+    sysText: string;
+    imageMac: string;
+  }): void {
+    const p = this.p;
+    this.drain();
+    const own = new Set(build.layerPaths);
+    for (const path of own) this.touched.layer.delete(path);
+    const existing = build.layerPaths.filter((x) => build.manifest.has(x));
+    for (const path of build.layerPaths) if (!build.manifest.has(path)) this.layer.delete(path);
+    for (const e of this.watch(
+      'r',
+      p.hostRootfs,
+      existing.map((x) => x.slice(1)),
+    ))
+      this.layer.set('/' + e.rel, e);
+    for (const e of this.watch(
+      'm',
+      p.build,
+      [...this.touched.meta].filter((x) => META_FILES.includes(x)),
+    )) {
+      this.meta.set(e.rel, e.type === 'missing' ? '-' : e.key);
+    }
+    this.touched.meta.clear();
+    const names = [...this.touched.secure];
+    for (const e of this.watch('s', p.buildRoot, names)) {
+      if (e.type === 'missing') this.secure.delete(e.rel);
+      else this.secure.set(e.rel, e.key);
+    }
+    this.touched.secure.clear();
+    this.manifest = build.manifest;
+    this.sysText = build.sysText;
+    this.imageMac = build.imageMac;
+  }
+
   /** Files the verification reads, stat'ed before it reads them (see establish). */
   static metaKeys(p: InstancePaths): Map<string, string> {
     const keys = new Map<string, string>();

@@ -34,6 +34,7 @@ import {
 import { packSecureImage } from './pack.ts';
 import { writeBuildConfig } from './build-config.ts';
 import { imageInfo } from '../../securefs/index.ts';
+import { dropGuard, guardOf } from './verify-run.ts';
 
 const JOURNAL = 'inplace.journal';
 const WORK = '.inplace';
@@ -197,7 +198,7 @@ function engineRootMac(p: InstancePaths): string | null {
 }
 
 /** Writes the new build's manifest (staged in the work dir) and config pinned to `rootMac`. */
-function rollForward(p: InstancePaths, j: Journal, rootMac: string): string {
+function rollForward(p: InstancePaths, j: Journal, rootMac: string): { mac: string; sysText: string } {
   const staged = join(workDir(p), 'manifest.json');
   if (existsSync(staged)) renameSync(staged, p.hostManifest);
   const manifestText = readGeneratedText(p.hostManifest, 'the image manifest');
@@ -218,6 +219,7 @@ export function recoverInPlace(p: InstancePaths): boolean {
     if (existsSync(workDir(p))) rmSync(workDir(p), { recursive: true, force: true });
     return false;
   }
+  dropGuard(p); // this process's last verified state is not what the recovery leaves
   const j = readJournal(p);
   const mac = engineRootMac(p);
   // The stat caches may name inodes the recovery replaces: the next run checks everything.
@@ -250,7 +252,11 @@ export async function buildInPlace(
   mark: (stage: string) => void,
 ): Promise<InPlaceResult | null> {
   const prevMac = readJson<{ rootMac?: string }>(p.hostSecureCache, 'the secure image stamp')?.rootMac;
-  const prev = readManifest(p);
+  // This process's last verified state vouches for the manifest file when it saw no change to it.
+  const guard = guardOf(p);
+  const known = guard?.beforeBuild();
+  if (guard && known === null) dropGuard(p);
+  const prev = known ? [...known.values()] : readManifest(p);
   // An encrypted build is repacked with its key by a staged build (the dev loop packs integrity-only).
   if (!prev || !prevMac || existsSync(join(p.hostBuild, 'image_key'))) return null;
   if (!existsSync(p.hostRootfs) || existsSync(inPlaceJournalPath(p))) return null;
@@ -316,15 +322,22 @@ export async function buildInPlace(
     recoverInPlace(p);
     return null;
   }
-  const configMac = rollForward(p, j, packed.rootMac);
+  const config = rollForward(p, j, packed.rootMac);
   mark('config');
   updateStatCache(p, pl);
   updateSecureStamp(p, packed.rootMac);
   clear(p);
   mark('statcache');
+  guardOf(p)?.afterBuild({
+    layerPaths: pl.ops.map((o) => o.path),
+    manifest: pl.entries,
+    sysText: config.sysText,
+    imageMac: packed.rootMac,
+  });
+  mark('guard');
   return {
     rootMac: packed.rootMac,
-    configMac,
+    configMac: config.mac,
     files: pl.entries.size,
     reused: files - pl.copies.size,
     copied: pl.copies.size,
