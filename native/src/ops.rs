@@ -204,6 +204,14 @@ fn opt_mac(s: &str) -> Result<Option<[u8; 16]>> {
     })
 }
 
+fn host_files_json(h: &Option<(Vec<String>, Vec<String>)>) -> String {
+    let list = |v: &[String]| format!("[{}]", v.iter().map(|n| js(n)).collect::<Vec<_>>().join(","));
+    match h {
+        Some((written, removed)) => format!("{{\"written\":{},\"removed\":{}}}", list(written), list(removed)),
+        None => "null".into(),
+    }
+}
+
 pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
     let mut gcm = Gcm::new();
     let g = &mut gcm;
@@ -409,6 +417,7 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
                     .n("bytes", r.bytes)
                     .n("inodes", r.inodes)
                     .n("ms", format!("{:.3}", r.ms))
+                    .raw("hostFiles", host_files_json(&r.host_files))
                     .done(),
             )
         }

@@ -5,7 +5,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../instance/atomic.ts';
-import { contentMac } from './pin.ts';
 import { encodeIntegrityOnly } from './protected-file.ts';
 
 /** Occlum.json with the image MAC filled in, plus the host section (see docs/backends.md). */
@@ -34,7 +33,8 @@ export function writeBuildConfig(
   hostDir: string,
   configText: string,
   rootMac: string,
-  manifestText: string,
+  /** MAC of the image-layer manifest's files (base ‖ delta, deltas.ts). */
+  manifestMac: string,
   imageType: 'encrypted' | 'integrity-only',
   secureImage: boolean,
   atomic: boolean,
@@ -43,7 +43,7 @@ export function writeBuildConfig(
     ? (file: string, data: string | Uint8Array) => writeFileAtomic(file, data, 0o644, false)
     : writeFileSync;
   const sys = sysConfig(JSON.parse(configText) as Record<string, unknown>, rootMac, {
-    manifest_sha256: contentMac(manifestText),
+    manifest_sha256: manifestMac,
     image_type: imageType,
     secure_image: secureImage,
   });

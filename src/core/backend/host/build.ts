@@ -44,6 +44,7 @@ import { writeSecureStamp } from './verify.ts';
 import { dropGuard } from './verify-run.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import { writeBuildConfig } from './build-config.ts';
+import { contentMac } from './pin.ts';
 import { buildInPlace, recoverInPlace } from './in-place.ts';
 import { isAlive, procInfo } from './procs.ts';
 import { packSecureImage, storeImageKey } from './pack.ts';
@@ -416,7 +417,8 @@ async function buildLocked(
     progress('config', 'Generating the internal config');
     const rootMac = packed.ok ? packed.rootMac : '';
     const imageType = opts.imageKey ? 'encrypted' : 'integrity-only';
-    const configMac = writeBuildConfig(tmp, t.hostBuild, text, rootMac, manifestText, imageType, packed.ok, false).mac;
+    const manifestMac = contentMac(manifestText);
+    const configMac = writeBuildConfig(tmp, t.hostBuild, text, rootMac, manifestMac, imageType, packed.ok, false).mac;
     mark('config');
     // 6. commit: swap build dirs, then wipe run/ like Occlum
     progress('commit', 'Installing the new build');

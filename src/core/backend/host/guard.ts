@@ -8,7 +8,8 @@ import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstancePaths } from '../../instance/layout.ts';
 import { callBytes, callJson, nativeStatus } from '../../securefs/native.ts';
-import { entryProblem, parseStatLines, sha256File, statKeyOf, type ManifestEntry, type TreeEntry } from './manifest.ts';
+import { entryProblem, parseStatLines, sha256File, statKeyOf, type TreeEntry } from './manifest.ts';
+import type { ManifestState } from './deltas.ts';
 
 const IN_MODIFY = 0x2;
 const IN_ATTRIB = 0x4;
@@ -23,7 +24,13 @@ const OPENED = IN_OPEN | IN_CLOSE_WRITE;
 const CHANGED = IN_MODIFY | IN_ATTRIB | GONE;
 
 /** The build's files that verification reads (relative to build/), and the dirs that hold them. */
-const META_FILES = ['.Occlum_sys.json.protected', 'host/builtin_config', 'host/manifest.json', 'host/image_key'];
+const META_FILES = [
+  '.Occlum_sys.json.protected',
+  'host/builtin_config',
+  'host/manifest.json',
+  'host/manifest.delta',
+  'host/image_key',
+];
 const META_DIRS = ['', 'host', 'mount'];
 const META_NAMES = new Set([...META_FILES, 'host', 'mount', 'host/rootfs', 'mount/__ROOT']);
 
@@ -48,7 +55,7 @@ export class BuildGuard {
   private meta = new Map<string, string>();
   private layer = new Map<string, TreeEntry>();
   private secure = new Map<string, string>();
-  private manifest = new Map<string, ManifestEntry>();
+  private manifest: ManifestState | null = null;
   private sysText = '';
   private imageMac: string | null = null;
   private buildIno = '';
@@ -95,7 +102,7 @@ export class BuildGuard {
     meta: Map<string, string>;
     layer: Map<string, string>;
     secure: Map<string, string> | null;
-    manifest: ManifestEntry[];
+    manifest: ManifestState;
     sysText: string;
     imageMac: string | null;
   }): void {
@@ -123,45 +130,48 @@ export class BuildGuard {
       }
       for (const name of verified.secure.keys()) if (!this.secure.has(name)) this.touched.secure.add(name);
     }
-    this.manifest = new Map(verified.manifest.map((e) => [e.path, e]));
+    this.manifest = verified.manifest;
     this.sysText = verified.sysText;
     this.imageMac = verified.imageMac;
   }
 
   /**
-   * Before an in-place build by this process: whether this state still vouches for the build, and
-   * its manifest when the manifest file is untouched (the build then need not read it).
+   * Before an in-place build by this process: null when this state no longer vouches for the
+   * build; else the image MAC and, when its files are untouched, the manifest (the build then
+   * need not read them).
    */
-  beforeBuild(): Map<string, ManifestEntry> | null {
+  beforeBuild(): { manifest: ManifestState | null; imageMac: string | null } | null {
     this.drain();
     if (this.broken) return null;
-    return this.touched.meta.size === 0 && this.opened.meta.size === 0 ? this.manifest : null;
+    const untouched = this.touched.meta.size === 0 && this.opened.meta.size === 0;
+    return { manifest: untouched ? this.manifest : null, imageMac: this.imageMac };
   }
 
   /**
    * After an in-place build by this process: its own writes are the new verified state (the
    * build hashed and MAC'ed what it wrote, under the build lock, as the stat caches it writes
-   * trust them). Events on other paths meanwhile stay for the next check; opens are never
-   * absorbed. `layerPaths`: every image-layer path the build created, replaced or removed.
+   * trust them): the image-layer paths it created, replaced or removed, the config files, and
+   * the secure image's files the engine says it wrote or removed (`hostFiles`) plus its own
+   * metadata files. Events on anything else meanwhile stay for the next check; opens are never
+   * absorbed. Returns the secure image's changed files with their stat keys (null: removed),
+   * or null when the engine did not say which (the state is then dropped by the caller).
    */
   afterBuild(build: {
     layerPaths: string[];
-    manifest: Map<string, ManifestEntry>;
+    manifest: ManifestState;
     sysText: string;
     imageMac: string;
-  }): void {
+    hostFiles?: { written: string[]; removed: string[] };
+  }): [string, string | null][] | null {
     const p = this.p;
+    if (!build.hostFiles) return null;
     this.drain();
-    const own = new Set(build.layerPaths);
-    for (const path of own) this.touched.layer.delete(path);
-    const existing = build.layerPaths.filter((x) => build.manifest.has(x));
-    for (const path of build.layerPaths) if (!build.manifest.has(path)) this.layer.delete(path);
-    for (const e of this.watch(
-      'r',
-      p.hostRootfs,
-      existing.map((x) => x.slice(1)),
-    ))
-      this.layer.set('/' + e.rel, e);
+    for (const path of build.layerPaths) {
+      this.touched.layer.delete(path);
+      if (!build.manifest.entries.has(path)) this.layer.delete(path);
+    }
+    const existing = build.layerPaths.filter((x) => build.manifest.entries.has(x)).map((x) => x.slice(1));
+    for (const e of this.watch('r', p.hostRootfs, existing)) this.layer.set('/' + e.rel, e);
     for (const e of this.watch(
       'm',
       p.build,
@@ -170,15 +180,25 @@ export class BuildGuard {
       this.meta.set(e.rel, e.type === 'missing' ? '-' : e.key);
     }
     this.touched.meta.clear();
-    const names = [...this.touched.secure];
-    for (const e of this.watch('s', p.buildRoot, names)) {
-      if (e.type === 'missing') this.secure.delete(e.rel);
-      else this.secure.set(e.rel, e.key);
+    const changes: [string, string | null][] = [];
+    for (const name of build.hostFiles.removed) {
+      this.secure.delete(name);
+      this.touched.secure.delete(name);
+      changes.push([name, null]);
     }
-    this.touched.secure.clear();
+    // Inode files are never rewritten in place; the engine's own files (metadata, state) are.
+    const own = [...this.touched.secure].filter((n) => !/^[0-9a-f]{32}$/.test(n));
+    for (const e of this.watch('s', p.buildRoot, [...build.hostFiles.written, ...own])) {
+      const key = e.type === 'missing' ? null : e.key;
+      if (key === null) this.secure.delete(e.rel);
+      else this.secure.set(e.rel, key);
+      this.touched.secure.delete(e.rel);
+      changes.push([e.rel, key]);
+    }
     this.manifest = build.manifest;
     this.sysText = build.sysText;
     this.imageMac = build.imageMac;
+    return changes;
   }
 
   /** Files the verification reads, stat'ed before it reads them (see establish). */
@@ -287,7 +307,7 @@ export class BuildGuard {
     this.probe(this.opened.layer, this.touched.layer, host);
     let hashed = 0;
     for (const path of [...this.touched.layer].sort()) {
-      const want = this.manifest.get(path);
+      const want = this.manifest!.entries.get(path);
       let got = this.stat(path);
       if (!got) {
         if (want) problems.push(`${path}: missing`);

@@ -52,7 +52,7 @@ export async function verifyForRun(p: InstancePaths, full = false): Promise<RunV
   const t0 = performance.now();
   const g = guardOf(p);
   if (g && !full) {
-    let r = null;
+    let r;
     try {
       r = await g.check((mac) => walkChain(p, mac));
     } catch {
@@ -103,7 +103,7 @@ export async function verifyForRun(p: InstancePaths, full = false): Promise<RunV
         meta,
         layer: v.keys,
         secure: img.checked ? img.files! : null,
-        manifest: v.manifest.entries,
+        manifest: v.manifest,
         sysText: v.sysText!,
         imageMac: configuredImageMac(v.sysText!),
       });

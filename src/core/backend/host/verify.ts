@@ -5,8 +5,19 @@
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import type { InstancePaths } from '../../instance/layout.ts';
-import { checkManifest, statKeyOf, statTree, walk, type Manifest, type StatCache } from './manifest.ts';
-import { contentMac } from './pin.ts';
+import { createHash } from 'node:crypto';
+import { checkManifest, statKeyOf, statTree, walk, type StatCache } from './manifest.ts';
+import {
+  dropDelta,
+  manifestState,
+  readManifestTexts,
+  readSecureStamp,
+  readStatCache,
+  secureCacheDelta,
+  statCacheDelta,
+  type ManifestState,
+} from './deltas.ts';
+import { macString } from './pin.ts';
 import { decodeIntegrityOnly } from './protected-file.ts';
 import { verifySecureImage } from './pack.ts';
 import { hostImageKeyFile } from './fs-view.ts';
@@ -20,7 +31,7 @@ export interface VerifiedBuild extends VerifyOutcome {
   sysText: string | null;
   hashedBytes?: number;
   /** What the check relied on: the manifest and every image-layer entry's stat key. */
-  manifest?: Manifest;
+  manifest?: ManifestState;
   keys?: Map<string, string>;
 }
 
@@ -74,14 +85,24 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
     return out(false, null);
   }
   const t1 = performance.now();
-  let manifestText: string;
+  let texts: { base: string; delta: string };
   try {
-    manifestText = readGeneratedText(p.hostManifest, 'the image manifest');
+    texts = readManifestTexts(p);
   } catch {
     problems.push(`the image manifest ${p.hostManifest} is missing; run build again`);
     return out(false, null);
   }
-  if (contentMac(manifestText) !== host.manifest_sha256) {
+  // The pinned MAC covers the manifest's exact bytes: the base, then its delta (deltas.ts).
+  const hash = createHash('sha256').update(texts.base).update(texts.delta);
+  let manifest: ManifestState | null = null;
+  if (macString(hash.copy().digest()) === host.manifest_sha256) {
+    try {
+      manifest = manifestState(texts.base, texts.delta, hash);
+    } catch {
+      /* pinned yet unreadable: refused below like a mismatch */
+    }
+  }
+  if (!manifest) {
     problems.push(
       'the image manifest build/host/manifest.json does not match the MAC in the protected config: the image was tampered with; run build again',
     );
@@ -91,18 +112,17 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
     problems.push('the image layer build/host/rootfs is missing; run build again');
     return out(false, null, performance.now() - t1);
   }
-  const cacheFile = p.hostStatCache;
   let cache: StatCache = {};
   try {
-    cache = JSON.parse(readGeneratedText(cacheFile, 'the stat cache')) as StatCache;
+    cache = readStatCache(p);
   } catch {
     /* first run after a build, or a lost cache: everything gets hashed once */
   }
-  const manifest = JSON.parse(manifestText) as Manifest;
-  const check = checkManifest(p.hostRootfs, manifest, cache, full);
+  const check = checkManifest(p.hostRootfs, { version: 1, entries: [...manifest.entries.values()] }, cache, full);
   if (check.ok && check.cacheChanged) {
     try {
-      writeFileAtomic(cacheFile, JSON.stringify(check.cache));
+      writeFileAtomic(p.hostStatCache, JSON.stringify(check.cache));
+      dropDelta(statCacheDelta(p)); // the base holds it all now
     } catch {
       /* read-only instance: verification still holds, the next run hashes again */
     }
@@ -150,15 +170,14 @@ export async function writeSecureStamp(
     if (w) await w;
   }
   writeFileAtomic(p.hostSecureCache, JSON.stringify({ rootMac, files } satisfies SecureStamp));
+  dropDelta(secureCacheDelta(p));
 }
 
 /** Whether the stamp holds for `now` (the secure image's files as stat'ed). */
 function secureStampHolds(p: InstancePaths, expectedMac: string, now: Record<string, string>): boolean {
   try {
-    const stamp = JSON.parse(
-      // ≈ 60 bytes a file: 1.2 MB for 20,000 files (a 1 MB cap sent such images to the full check).
-      readGeneratedText(p.hostSecureCache, 'the secure image stamp'),
-    ) as SecureStamp;
+    // ≈ 60 bytes a file: 1.2 MB for 20,000 files (a 1 MB cap sent such images to the full check).
+    const stamp: SecureStamp = readSecureStamp(p);
     if (stamp.rootMac !== expectedMac || typeof stamp.files !== 'object' || stamp.files === null) return false;
     const names = Object.keys(now);
     return names.length === Object.keys(stamp.files).length && names.every((n) => stamp.files[n] === now[n]);
