@@ -290,6 +290,8 @@ export interface InPlaceResult {
   rootMac: string;
   configMac: string;
   files: number;
+  /** Files and symlinks in the image. */
+  leaves: number;
   reused: number;
   copied: number;
 }
@@ -409,11 +411,17 @@ export async function buildInPlace(
   updateStatCache(p, pl, !!secureChanges);
   updateSecureStamp(p, packed.rootMac, secureChanges);
   mark('statcache');
-  const files = [...pl.entries.values()].filter((e) => e.type === 'file').length;
+  let files = 0;
+  let leaves = 0;
+  for (const e of pl.entries.values()) {
+    if (e.type === 'file') files++;
+    if (e.type !== 'dir') leaves++;
+  }
   return {
     rootMac: packed.rootMac,
     configMac: config.mac,
     files: pl.entries.size,
+    leaves,
     reused: files - pl.copies.size,
     copied: pl.copies.size,
   };
