@@ -71,7 +71,10 @@ export function manifestMac(s: ManifestState): string {
 }
 
 /** The delta lines that take a manifest to `entries` for `paths` (absent: deleted). */
-export function manifestLines(entries: Map<string, ManifestEntry>, paths: Iterable<string>): string {
+export function manifestLines(
+  entries: { get(path: string): ManifestEntry | undefined },
+  paths: Iterable<string>,
+): string {
   let out = '';
   for (const path of paths) {
     const e = entries.get(path);

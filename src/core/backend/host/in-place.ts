@@ -54,7 +54,6 @@ import {
   dropDelta,
   manifestDelta,
   manifestLines,
-  manifestMac,
   manifestState,
   readManifestTexts,
   readSecureStamp,
@@ -127,9 +126,41 @@ function changeRoots(changed: string[]): string[] | null {
   return roots;
 }
 
+/**
+ * The manifest's entries with a build's changes on top: the base (20,000 entries for a
+ * Python-sized image, possibly the last verified state's own map) is not copied, and is changed
+ * only when the build commits.
+ */
+class EntryOverlay {
+  private readonly changes = new Map<string, ManifestEntry | null>();
+  constructor(private readonly base: Map<string, ManifestEntry>) {}
+  get(path: string): ManifestEntry | undefined {
+    const c = this.changes.get(path);
+    return c === undefined ? this.base.get(path) : (c ?? undefined);
+  }
+  set(path: string, e: ManifestEntry): void {
+    this.changes.set(path, e);
+  }
+  delete(path: string): void {
+    this.changes.set(path, null);
+  }
+  *values(): Generator<ManifestEntry> {
+    for (const [path, e] of this.base) if (!this.changes.has(path)) yield e;
+    for (const e of this.changes.values()) if (e) yield e;
+  }
+  /** Applies the changes to the base, which it returns. */
+  commit(): Map<string, ManifestEntry> {
+    for (const [path, e] of this.changes) {
+      if (e) this.base.set(path, e);
+      else this.base.delete(path);
+    }
+    return this.base;
+  }
+}
+
 interface Plan {
   ops: Op[];
-  entries: Map<string, ManifestEntry>;
+  entries: EntryOverlay;
   /** Files whose content is copied anew: index → source host path. */
   copies: Map<number, { src: string; path: string; mode: number; size: number; sig: string }>;
   links: Map<number, string>;
@@ -143,7 +174,7 @@ interface Plan {
 function plan(src: string, prev: Map<string, ManifestEntry>, changed: string[]): Plan | null {
   const roots = changeRoots(changed);
   if (!roots) return null;
-  const entries = new Map(prev);
+  const entries = new EntryOverlay(prev);
   const ops: Op[] = [];
   const copies: Plan['copies'] = new Map();
   const links: Plan['links'] = new Map();
@@ -350,15 +381,16 @@ export async function buildInPlace(
   // The manifest: the changed entries appended to its delta, or now and then a whole new base.
   const lines = manifestLines(pl.entries, new Set(pl.ops.map((o) => o.path)));
   const compact = compactionDue(prev.baseBytes, prev.deltaBytes + Buffer.byteLength(lines));
-  let next: ManifestState;
+  // The manifest state after this build (its entries are committed with it, below).
+  let next: Omit<ManifestState, 'entries'>;
   if (compact) {
     const base = JSON.stringify({ version: 1, entries: [...pl.entries.values()] } satisfies Manifest);
     writeFileSync(join(w, 'manifest.json'), base);
-    next = manifestState(base, '');
+    next = { hash: createHash('sha256').update(base), baseBytes: Buffer.byteLength(base), deltaBytes: 0 };
   } else {
     writeFileSync(join(w, 'manifest.delta.add'), lines);
     const hash = prev.hash.copy().update(lines);
-    next = { ...prev, entries: pl.entries, hash, deltaBytes: prev.deltaBytes + Buffer.byteLength(lines) };
+    next = { hash, baseBytes: prev.baseBytes, deltaBytes: prev.deltaBytes + Buffer.byteLength(lines) };
   }
   mark('stage');
   const j: Journal = {
@@ -395,13 +427,14 @@ export async function buildInPlace(
     recoverInPlace(p);
     return null;
   }
-  const config = rollForward(p, j, packed.rootMac, manifestMac(next));
+  const config = rollForward(p, j, packed.rootMac, macString(next.hash.copy().digest()));
+  const entries = pl.entries.commit();
   clear(p);
   mark('config');
   const secureChanges =
     guardOf(p)?.afterBuild({
       layerPaths: pl.ops.map((o) => o.path),
-      manifest: next,
+      manifest: { ...next, entries },
       sysText: config.sysText,
       imageMac: packed.rootMac,
       hostFiles: packed.hostFiles,
@@ -413,14 +446,14 @@ export async function buildInPlace(
   mark('statcache');
   let files = 0;
   let leaves = 0;
-  for (const e of pl.entries.values()) {
+  for (const e of entries.values()) {
     if (e.type === 'file') files++;
     if (e.type !== 'dir') leaves++;
   }
   return {
     rootMac: packed.rootMac,
     configMac: config.mac,
-    files: pl.entries.size,
+    files: entries.size,
     leaves,
     reused: files - pl.copies.size,
     copied: pl.copies.size,
