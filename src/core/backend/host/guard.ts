@@ -107,9 +107,9 @@ export class BuildGuard {
     imageMac: string | null;
   }): void {
     const p = this.p;
-    this.buildIno = this.watch('i', p.dir, ['build'])[0]!.key;
     this.watch('i', p.dir, ['']);
     for (const e of this.watch('m', p.build, [...META_DIRS, ...META_FILES])) {
+      if (e.rel === '') this.buildIno = e.key;
       this.meta.set(e.rel, e.type === 'missing' ? '-' : e.key);
       if (e.type !== 'dir' && this.meta.get(e.rel) !== (verified.meta.get(e.rel) ?? '-')) this.touched.meta.add(e.rel);
     }
@@ -120,9 +120,9 @@ export class BuildGuard {
     for (const e of parseStatLines(callBytes('guardTree', [this.id, 'r', p.hostRootfs]))) {
       const path = '/' + e.rel;
       this.layer.set(path, e);
-      const was = verified.layer.get(path);
-      if (was !== undefined && was !== e.key) this.touched.layer.add(path);
+      if (verified.layer.get(path) !== e.key) this.touched.layer.add(path); // changed or added since
     }
+    for (const path of verified.layer.keys()) if (!this.layer.has(path)) this.touched.layer.add(path);
     if (verified.secure && existsSync(p.buildRoot)) {
       for (const e of parseStatLines(callBytes('guardTree', [this.id, 's', p.buildRoot]))) {
         this.secure.set(e.rel, e.key);
@@ -143,6 +143,8 @@ export class BuildGuard {
   beforeBuild(): { manifest: ManifestState | null; imageMac: string | null } | null {
     this.drain();
     if (this.broken) return null;
+    // Opened since (by the last build's append, or a probe's own open): still a writer?
+    this.probe(this.opened.meta, this.touched.meta, (x) => join(this.p.build, x));
     const untouched = this.touched.meta.size === 0 && this.opened.meta.size === 0;
     return { manifest: untouched ? this.manifest : null, imageMac: this.imageMac };
   }
