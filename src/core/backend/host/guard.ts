@@ -286,13 +286,14 @@ export class BuildGuard {
       this.touched.layer.size + this.opened.layer.size + this.touched.secure.size + this.opened.secure.size;
     if (total() > MAX_PENDING) return null;
     this.probe(this.opened.meta, this.touched.meta, (x) => join(p.build, x));
+    if (this.opened.meta.size) return null; // a writer holds a config or manifest file: read them all
     for (const rel of this.touched.meta) {
       const s = lstatSync(join(p.build, rel), { bigint: true, throwIfNoEntry: false });
       const want = this.meta.get(rel) ?? '-';
       const key = s ? statKeyOf(s) : '-';
       // A directory may get new entries (caches, the in-place build's work dir); a file must be untouched.
       if (s?.isDirectory() ? inode(want) !== inode(key) : want !== key) return null;
-      if (!this.opened.meta.has(rel)) this.touched.meta.delete(rel);
+      this.touched.meta.delete(rel);
     }
     const problems: string[] = [];
     const hashed = this.checkLayer(problems);

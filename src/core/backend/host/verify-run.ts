@@ -4,9 +4,7 @@
 // next check is cheap. `full` (--full-verify) always takes the full check.
 import type { InstancePaths } from '../../instance/layout.ts';
 import { BuildGuard } from './guard.ts';
-import { configuredImageMac, verifyBuild, verifyPackedImage } from './verify.ts';
-import { verifySecureImage } from './pack.ts';
-import { hostImageKeyFile } from './fs-view.ts';
+import { configuredImageMac, verifyBuild, verifyPackedImage, walkSecureImage } from './verify.ts';
 
 export interface RunVerification {
   ok: boolean;
@@ -35,26 +33,13 @@ export function dropGuard(p: InstancePaths): void {
   guards.delete(p.dir);
 }
 
-async function walkChain(p: InstancePaths, mac: string): Promise<{ ok: boolean; problems: string[] }> {
-  const r = await verifySecureImage(p.buildRoot, mac, hostImageKeyFile(p.dir));
-  const shown = r.problems.slice(0, 5).map((x) => `${x.path}: ${x.message}`);
-  return {
-    ok: r.ok,
-    problems: r.ok
-      ? []
-      : [
-          `the secure image build/mount/__ROOT does not match the image MAC ${mac} in the protected config: ${shown.join('; ')}; run build again`,
-        ],
-  };
-}
-
 export async function verifyForRun(p: InstancePaths, full = false): Promise<RunVerification> {
   const t0 = performance.now();
   const g = guardOf(p);
   if (g && !full) {
     let r;
     try {
-      r = await g.check((mac) => walkChain(p, mac));
+      r = await g.check((mac) => walkSecureImage(p, mac));
     } catch {
       r = null; // a tree that cannot be read: the full check says what is wrong
     }

@@ -203,6 +203,21 @@ export function configuredImageMac(sysText: string): string | null {
   return null;
 }
 
+/** Walks the whole MAC chain of build/mount/__ROOT up to `expected` (throws without the engine). */
+export async function walkSecureImage(
+  p: InstancePaths,
+  expected: string,
+): Promise<{ ok: boolean; problems: string[]; report: VerifyReport }> {
+  const report = await verifySecureImage(p.buildRoot, expected, hostImageKeyFile(p.dir));
+  const shown = report.problems.slice(0, 5).map((x) => `${x.path}: ${x.message}`);
+  const problems = report.ok
+    ? []
+    : [
+        `the secure image build/mount/__ROOT does not match the image MAC ${expected} in the protected config: ${shown.join('; ')}; run build again`,
+      ];
+  return { ok: report.ok, problems, report };
+}
+
 /**
  * Verifies build/mount/__ROOT (Occlum's SEFS image) against the MAC in the verified config, as
  * the LibOS does when it mounts the root: every inode's MAC up to the root MAC.
@@ -236,16 +251,8 @@ export async function verifyPackedImage(
   if (!full && now && secureStampHolds(p, expected, now))
     return { ok: true, problems: [], ms: performance.now() - t0, checked: true, stamped: true, files };
   try {
-    const r = await verifySecureImage(p.buildRoot, expected, hostImageKeyFile(p.dir));
-    const problems = r.ok
-      ? []
-      : [
-          `the secure image build/mount/__ROOT does not match the image MAC ${expected} in the protected config: ${r.problems
-            .slice(0, 5)
-            .map((x) => `${x.path}: ${x.message}`)
-            .join('; ')}; run build again`,
-        ];
-    return { ok: r.ok, problems, ms: performance.now() - t0, checked: true, report: r, files };
+    const { ok, problems, report } = await walkSecureImage(p, expected);
+    return { ok, problems, ms: performance.now() - t0, checked: true, report, files };
   } catch (err) {
     const ms = performance.now() - t0;
     if (err instanceof NativeUnavailableError)
