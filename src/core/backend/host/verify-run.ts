@@ -2,6 +2,7 @@
 // has one that can vouch for the build (guard.ts: only what changed since the last verified
 // state is looked at), else the full check (verify.ts), after which a guard is set up so the
 // next check is cheap. `full` (--full-verify) always takes the full check.
+import { resolve } from 'node:path';
 import type { InstancePaths } from '../../instance/layout.ts';
 import { BuildGuard } from './guard.ts';
 import { configuredImageMac, verifyBuild, verifyPackedImage, walkSecureImage } from './verify.ts';
@@ -20,17 +21,28 @@ export interface RunVerification {
   secure: { checked: boolean; stamped?: boolean; unchecked?: string };
 }
 
-/** One guard per instance directory, in this process. */
+/** One guard per instance directory, in this process; the few most recent (each holds watches). */
 const guards = new Map<string, BuildGuard>();
+const MAX_GUARDS = 4;
 
 export function guardOf(p: InstancePaths): BuildGuard | undefined {
-  return guards.get(p.dir);
+  return guards.get(resolve(p.dir));
 }
 
 /** Forgets the last verified state (a build this process could not follow, a failed check). */
 export function dropGuard(p: InstancePaths): void {
-  guards.get(p.dir)?.close();
-  guards.delete(p.dir);
+  const key = resolve(p.dir);
+  guards.get(key)?.close();
+  guards.delete(key);
+}
+
+function keepGuard(p: InstancePaths, g: BuildGuard): void {
+  guards.set(resolve(p.dir), g);
+  for (const [key, old] of guards) {
+    if (guards.size <= MAX_GUARDS) break;
+    old.close();
+    guards.delete(key);
+  }
 }
 
 export async function verifyForRun(p: InstancePaths, full = false): Promise<RunVerification> {
@@ -92,7 +104,7 @@ export async function verifyForRun(p: InstancePaths, full = false): Promise<RunV
         sysText: v.sysText!,
         imageMac: configuredImageMac(v.sysText!),
       });
-      if (guard) guards.set(p.dir, guard);
+      if (guard) keepGuard(p, guard);
     } catch {
       guard?.close(); // e.g. the watch limit (fs.inotify.max_user_watches): every run checks in full
     }
