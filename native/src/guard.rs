@@ -338,4 +338,32 @@ mod test {
         std::fs::remove_dir_all(&dir).unwrap();
         std::fs::remove_dir_all(&outside).unwrap();
     }
+
+    #[test]
+    fn a_probe_through_a_held_descriptor_makes_no_new_event() {
+        let dir = std::env::temp_dir().join(format!("guard-lease-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("f"), b"x").unwrap();
+        let id = open().unwrap().to_string();
+        tree(&id, "r", &dir).unwrap();
+        let f = dir.join("f").display().to_string();
+        assert_eq!(
+            lease(&id, std::slice::from_ref(&f)).unwrap(),
+            "n",
+            "first probe: opened here"
+        );
+        assert!(events(&id).iter().any(|e| e.1 == "f" && e.3 & IN_OPEN != 0));
+        assert_eq!(
+            lease(&id, std::slice::from_ref(&f)).unwrap(),
+            "N",
+            "again, through the held descriptor"
+        );
+        assert!(events(&id).is_empty());
+        let writer = std::fs::OpenOptions::new().write(true).open(dir.join("f")).unwrap();
+        assert_eq!(lease(&id, std::slice::from_ref(&f)).unwrap(), "y");
+        drop(writer);
+        release(&id, &[f]).unwrap();
+        close_guard(&id).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
