@@ -159,3 +159,24 @@ test('a dev-loop process killed while it builds in place with deltas leaves a ru
   await inPlaceBuildKilledAfter(dir, ['data'], null);
   assertExact(dir);
 });
+
+test('the manifest grows by a delta and is compacted when the delta outgrows a quarter of it', async () => {
+  ensureBuilt();
+  const dir = makeInstance(['hello']);
+  const p = instancePaths(dir);
+  const delta = join(p.hostBuild, 'manifest.delta');
+  const host = new HostBackend(dir);
+  assert.equal((await host.build()).ok, true);
+  writeFileSync(join(dir, 'image', 'one'), '1');
+  assert.equal((await host.build({ changed: ['one'] })).ok, true);
+  assert.ok(existsSync(delta), 'a small change is appended');
+  // ≈ 200 bytes of delta per entry: more than 1 MiB, and more than a quarter of the base.
+  mkdirSync(join(dir, 'image', 'many'));
+  for (let i = 0; i < 6000; i++) writeFileSync(join(dir, 'image', 'many', `f${i}`), String(i));
+  assert.equal((await host.build({ changed: ['many'] })).ok, true);
+  assert.equal(existsSync(delta), false, 'compacted into a new base');
+  writeFileSync(join(dir, 'image', 'two'), '2');
+  assert.equal((await host.build({ changed: ['two'] })).ok, true);
+  assert.ok(existsSync(delta), 'appended again after the compaction');
+  assertExact(dir);
+});
