@@ -204,6 +204,14 @@ fn opt_mac(s: &str) -> Result<Option<[u8; 16]>> {
     })
 }
 
+fn host_files_json(h: &Option<(Vec<String>, Vec<String>)>) -> String {
+    let list = |v: &[String]| format!("[{}]", v.iter().map(|n| js(n)).collect::<Vec<_>>().join(","));
+    match h {
+        Some((written, removed)) => format!("{{\"written\":{},\"removed\":{}}}", list(written), list(removed)),
+        None => "null".into(),
+    }
+}
+
 pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
     let mut gcm = Gcm::new();
     let g = &mut gcm;
@@ -409,9 +417,32 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
                     .n("bytes", r.bytes)
                     .n("inodes", r.inodes)
                     .n("ms", format!("{:.3}", r.ms))
+                    .raw("hostFiles", host_files_json(&r.host_files))
                     .done(),
             )
         }
+        "guardOpen" => Out::Json(crate::guard::open()?.to_string()),
+        "guardClose" => {
+            crate::guard::close_guard(arg(a, 0, "guard")?)?;
+            Out::Json("null".into())
+        }
+        "guardTree" => Out::Bytes(crate::guard::tree(
+            arg(a, 0, "guard")?,
+            arg(a, 1, "tag")?,
+            Path::new(arg(a, 2, "root")?),
+        )?),
+        "guardPaths" => Out::Bytes(crate::guard::paths(
+            arg(a, 0, "guard")?,
+            arg(a, 1, "tag")?,
+            Path::new(arg(a, 2, "root")?),
+            &a[3..],
+        )?),
+        "guardLease" => Out::Json(js(&crate::guard::lease(arg(a, 0, "guard")?, &a[1..])?)),
+        "guardRelease" => {
+            crate::guard::release(arg(a, 0, "guard")?, &a[1..])?;
+            Out::Json("null".into())
+        }
+        "guardDrain" => Out::Bytes(crate::guard::drain(arg(a, 0, "guard")?)?),
         "statTree" => Out::Bytes(crate::stat_tree::stat_tree(Path::new(arg(a, 0, "root")?))?),
         "openForWriting" => {
             use crate::writers::{open_for_writing, Writing};

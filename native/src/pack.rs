@@ -84,6 +84,9 @@ pub struct PackResult {
     pub bytes: u64,
     pub ms: f64,
     pub inodes: u64,
+    /// A warm pack's host files of the image: the inode files it wrote and those it removed
+    /// (the image's own files aside), so a caller can follow the image without listing it.
+    pub host_files: Option<(Vec<String>, Vec<String>)>,
 }
 
 /// The result of the last successful pack into each outRoot by this process (see `warm`).
@@ -236,6 +239,10 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
     } else {
         sibling(&o.out_root, &format!(".tmp-{}", std::process::id()))
     };
+    let host_files = plan
+        .prev
+        .as_ref()
+        .map(|p| journal::host_changes(p, &plan.jobs, &plan.names));
     if let Some(p) = &plan.prev {
         write_journal(o, p, &plan.jobs, &plan.names)?;
     } else {
@@ -280,6 +287,7 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
     ));
     trace(&t0, "done");
     res.ms = t0.elapsed().as_secs_f64() * 1000.0;
+    res.host_files = host_files;
     Ok(res)
 }
 
@@ -491,6 +499,7 @@ fn write_image(
             bytes,
             ms: 0.0,
             inodes: nodes.len() as u64,
+            host_files: None,
         },
         meta,
         sealed,

@@ -35,38 +35,44 @@ fn visit(root: &Path, rel: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<()> {
         rel.extend_from_slice(name.as_bytes());
         let path = root.join(OsStr::from_bytes(rel));
         let md = std::fs::symlink_metadata(&path).map_err(|e| Error::io(e, &path.display().to_string()))?;
-        let ft = md.file_type();
-        let t = if ft.is_file() {
-            'f'
-        } else if ft.is_dir() {
-            'd'
-        } else if ft.is_symlink() {
-            'l'
-        } else {
-            'o'
-        };
-        let ctime_ns = i128::from(md.ctime()) * 1_000_000_000 + i128::from(md.ctime_nsec());
-        out.extend_from_slice(rel);
-        // Writes into a Vec cannot fail.
-        let _ = write!(
-            out,
-            "\0{}\0{}\0{}\0{}:{}\0",
-            t,
-            md.mode() & 0o7777,
-            md.size(),
-            md.ino(),
-            ctime_ns
-        );
-        if t == 'l' {
-            let target = std::fs::read_link(&path).map_err(|e| Error::io(e, &path.display().to_string()))?;
-            out.extend_from_slice(target.as_os_str().as_bytes());
-        }
-        out.push(0);
-        if t == 'd' {
+        line(rel, &path, &md, out)?;
+        if md.file_type().is_dir() {
             visit(root, rel, out)?;
         }
         rel.truncate(len);
     }
+    Ok(())
+}
+
+/// Appends one entry's six fields (`path` is where it was stat'ed, for a symlink's target).
+pub fn line(rel: &[u8], path: &Path, md: &std::fs::Metadata, out: &mut Vec<u8>) -> Result<()> {
+    let ft = md.file_type();
+    let t = if ft.is_file() {
+        'f'
+    } else if ft.is_dir() {
+        'd'
+    } else if ft.is_symlink() {
+        'l'
+    } else {
+        'o'
+    };
+    let ctime_ns = i128::from(md.ctime()) * 1_000_000_000 + i128::from(md.ctime_nsec());
+    out.extend_from_slice(rel);
+    // Writes into a Vec cannot fail.
+    let _ = write!(
+        out,
+        "\0{}\0{}\0{}\0{}:{}\0",
+        t,
+        md.mode() & 0o7777,
+        md.size(),
+        md.ino(),
+        ctime_ns
+    );
+    if t == 'l' {
+        let target = std::fs::read_link(path).map_err(|e| Error::io(e, &path.display().to_string()))?;
+        out.extend_from_slice(target.as_os_str().as_bytes());
+    }
+    out.push(0);
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 
 use crate::safe_file::O_NOFOLLOW;
 use std::ffi::c_int;
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
@@ -38,21 +38,33 @@ pub enum Writing {
 }
 
 pub fn open_for_writing(path: &Path) -> Writing {
+    match open_file(path) {
+        Ok(f) => lease_probe(&f),
+        Err(e) if matches!(e.raw_os_error(), Some(ENOENT) | Some(ELOOP)) => Writing::No,
+        Err(_) => Writing::Unknown,
+    }
+}
+
+fn open_file(path: &Path) -> std::io::Result<File> {
     // O_NONBLOCK: opening a FIFO must not wait for a writer.
-    let f = match OpenOptions::new()
+    OpenOptions::new()
         .read(true)
         .custom_flags(O_NOFOLLOW | O_NONBLOCK)
         .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if matches!(e.raw_os_error(), Some(ENOENT) | Some(ELOOP)) => return Writing::No,
-        Err(_) => return Writing::Unknown,
-    };
+}
+
+/// A descriptor to probe `path` through again and again (None: cannot be opened).
+pub fn open_for_probe(path: &Path) -> Option<File> {
+    open_file(path).ok()
+}
+
+/// Whether the file open as `f` is open for writing (or mapped writable) by some process.
+pub fn lease_probe(f: &File) -> Writing {
     if !f.metadata().map(|m| m.is_file()).unwrap_or(false) {
         return Writing::Unknown;
     }
     let fd = f.as_raw_fd();
-    // SAFETY: fcntl on a descriptor this function owns; the lease ends before `f` is closed.
+    // SAFETY: fcntl on a descriptor the caller owns; the lease ends before this returns.
     unsafe {
         if fcntl(fd, F_SETSIG, SIGURG) != 0 {
             return Writing::Unknown;

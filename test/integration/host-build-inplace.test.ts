@@ -100,3 +100,83 @@ test('in-place builds killed at any point keep the instance runnable; the next b
   await inPlaceBuildKilledAfter(dir, ['data'], null);
   assertExact(dir);
 });
+
+/**
+ * The dev loop's process: verifies the build once (its guard, src/core/backend/host/guard.ts),
+ * then builds in place from edits one after another, so the manifest and both stat caches grow
+ * by their deltas (deltas.ts); SIGKILLed after `ms`.
+ */
+function devLoopKilledAfter(dir: string, ms: number): Promise<void> {
+  const src = (f: string) => JSON.stringify(join(ROOT, 'src/core', f));
+  const script =
+    `import { writeFileSync } from 'node:fs';` +
+    `import { HostBackend } from ${src('backend/host/index.ts')};` +
+    `import { verifyForRun } from ${src('backend/host/verify-run.ts')};` +
+    `import { instancePaths } from ${src('instance/layout.ts')};` +
+    `const dir = ${JSON.stringify(dir)}; const host = new HostBackend(dir);` +
+    `if (!(await verifyForRun(instancePaths(dir))).ok) process.exit(2);` +
+    `for (let i = 0; ; i++) {` +
+    `  writeFileSync(dir + '/image/data/f' + (i % 4), 'edit ' + i + ' ' + Math.random());` +
+    `  const r = await host.build({ changed: ['data/f' + (i % 4)] });` +
+    `  if (!r.ok) process.exit(1);` +
+    `  if (!(await verifyForRun(instancePaths(dir))).ok) process.exit(3);` +
+    `}`;
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const t = setTimeout(() => c.kill('SIGKILL'), ms);
+    c.on('exit', (code, sig) => {
+      clearTimeout(t);
+      if (sig === 'SIGKILL') resolve();
+      else reject(new Error(`the dev-loop process ended by itself (${code}): ${err}`));
+    });
+  });
+}
+
+test('a dev-loop process killed while it builds in place with deltas leaves a runnable, exact build', async () => {
+  ensureBuilt();
+  const dir = makeInstance(['hello']);
+  const img = (rel: string) => join(dir, 'image', rel);
+  mkdirSync(img('data'));
+  for (let i = 0; i < 4; i++) writeFileSync(img(`data/f${i}`), randomBytes(1 << 16));
+  assert.equal(runCli(['build'], { cwd: dir }).status, 0);
+  const p = instancePaths(dir);
+  let sawDeltas = false;
+  for (const ms of [1500, 2200, 2900, 3600, 4300]) {
+    await devLoopKilledAfter(dir, ms);
+    sawDeltas ||= ['manifest.delta', 'statcache.delta', 'securecache.delta'].every((f) =>
+      existsSync(join(p.hostBuild, f)),
+    );
+    // Another process: the full check, reading every base and delta.
+    const r = runCli(['run', '/bin/hello', 'exit=0'], { cwd: dir });
+    assert.equal(r.status, 0, `after the dev loop was killed at ${ms} ms: ${r.stderr}`);
+  }
+  assert.ok(sawDeltas, 'the in-place builds appended to the deltas');
+  await inPlaceBuildKilledAfter(dir, ['data'], null);
+  assertExact(dir);
+});
+
+test('the manifest grows by a delta and is compacted when the delta outgrows a quarter of it', async () => {
+  ensureBuilt();
+  const dir = makeInstance(['hello']);
+  const p = instancePaths(dir);
+  const delta = join(p.hostBuild, 'manifest.delta');
+  const host = new HostBackend(dir);
+  assert.equal((await host.build()).ok, true);
+  writeFileSync(join(dir, 'image', 'one'), '1');
+  assert.equal((await host.build({ changed: ['one'] })).ok, true);
+  assert.ok(existsSync(delta), 'a small change is appended');
+  // ≈ 200 bytes of delta per entry: more than 1 MiB, and more than a quarter of the base.
+  mkdirSync(join(dir, 'image', 'many'));
+  for (let i = 0; i < 6000; i++) writeFileSync(join(dir, 'image', 'many', `f${i}`), String(i));
+  assert.equal((await host.build({ changed: ['many'] })).ok, true);
+  assert.equal(existsSync(delta), false, 'compacted into a new base');
+  writeFileSync(join(dir, 'image', 'two'), '2');
+  assert.equal((await host.build({ changed: ['two'] })).ok, true);
+  assert.ok(existsSync(delta), 'appended again after the compaction');
+  assertExact(dir);
+});

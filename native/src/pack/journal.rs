@@ -145,26 +145,38 @@ pub(super) fn rollback_metadata(out_root: &Path) -> Result<bool> {
 
 /// The journal of an incremental pack, written before anything else: the previous root MAC, the
 /// host files this pack writes (`new`) and those it replaces (`old`).
-pub(super) fn write_journal(o: &PackOpts, p: &PrevState, jobs: &[(usize, Job)], names: &[String]) -> Result<()> {
+/// The host files an in-place pack writes (new inode files) and removes (the previous image's
+/// files it does not reuse).
+pub(super) fn host_changes(p: &PrevState, jobs: &[(usize, Job)], names: &[String]) -> (Vec<String>, Vec<String>) {
     let kept: std::collections::HashSet<&str> = jobs
         .iter()
         .zip(names)
         .filter(|((_, j), _)| matches!(j, Job::Reuse))
         .map(|(_, n)| n.as_str())
         .collect();
-    let mut old: Vec<&str> = p
+    let mut old: Vec<String> = p
         .by_path
         .values()
         .map(|e| e.host.as_str())
         .filter(|h| !kept.contains(h))
+        .map(str::to_string)
         .collect();
     old.sort();
     old.dedup();
+    let new = jobs
+        .iter()
+        .zip(names)
+        .filter(|((_, j), _)| matches!(j, Job::Write))
+        .map(|(_, n)| n.clone())
+        .collect();
+    (new, old)
+}
+
+pub(super) fn write_journal(o: &PackOpts, p: &PrevState, jobs: &[(usize, Job)], names: &[String]) -> Result<()> {
+    let (new, old) = host_changes(p, jobs, names);
     let mut j = format!("occlum-studio-journal 1\t{}\n", mac_string(&p.root_mac));
-    for ((_, job), n) in jobs.iter().zip(names) {
-        if matches!(job, Job::Write) {
-            j.push_str(&format!("new\t{}\n", n));
-        }
+    for n in new {
+        j.push_str(&format!("new\t{}\n", n));
     }
     for n in old {
         j.push_str(&format!("old\t{}\n", n));

@@ -147,6 +147,7 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
             bytes: 0,
             ms: 0.0,
             inodes,
+            host_files: Some((Vec::new(), Vec::new())),
         }));
     }
     let out = &o.out_root;
@@ -163,9 +164,10 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
     write_atomic(&o.mac_file, mac_string(&root_mac).as_bytes(), o.fsync)?;
 
     let replaced: Vec<String> = edits.iter().map(|e| w.names[e.node].clone()).collect();
+    let written = new_names.clone();
     remember(o, w, recs, &edits, new_names, root_mac, generation)?;
     o.crash_hook(4)?;
-    for n in replaced {
+    for n in &replaced {
         let _ = std::fs::remove_file(out.join(n));
     }
     let _ = std::fs::remove_file(out.join(JOURNAL_FILE));
@@ -177,6 +179,7 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
         bytes,
         ms: 0.0,
         inodes,
+        host_files: Some((written, replaced)),
     }))
 }
 

@@ -61,6 +61,8 @@ export interface BuildResult {
   configMac: string;
   filesStaged: number;
   filesReused: number;
+  /** Files and symlinks in the built image (host backend; directories not counted). */
+  imageFiles?: number;
   ms: number;
   problems: PreflightProblem[];
   /** Validation or other errors that stopped the build (empty when ok). */

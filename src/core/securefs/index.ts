@@ -209,6 +209,7 @@ export async function packImage(opts: PackOptions): Promise<PackResult> {
     args.push('0', '', opts.changed ? '1' : '0', opts.seedFrom ? resolve(opts.seedFrom) : '', ...(opts.changed ?? []));
   const r = JSON.parse((await callAsync('pack', args, toProgress(opts.onProgress))) as string) as PackResult & {
     inodes: number;
+    hostFiles?: PackResult['hostFiles'] | null;
   };
   return {
     rootMac: r.rootMac,
@@ -216,6 +217,7 @@ export async function packImage(opts: PackOptions): Promise<PackResult> {
     filesReused: r.filesReused,
     bytes: r.bytes,
     ms: Number(r.ms),
+    ...(r.hostFiles ? { hostFiles: r.hostFiles } : {}),
   };
 }
 

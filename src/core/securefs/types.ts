@@ -111,6 +111,8 @@ export interface PackResult {
   filesReused: number;
   bytes: number;
   ms: number;
+  /** A warm pack's inode files written and removed in outRoot (its own metadata files aside). */
+  hostFiles?: { written: string[]; removed: string[] };
 }
 
 /** A read-only view of an image (one SEFS layer) or of the merged run-over-image union. */

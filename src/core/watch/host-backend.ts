@@ -26,7 +26,7 @@ import type {
   RunningProcess,
   WatchBackend,
 } from './types.ts';
-import { readConfigText, readGeneratedText } from '../instance/safe-read.ts';
+import { readConfigText } from '../instance/safe-read.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -72,7 +72,7 @@ export class HostWatchBackend implements WatchBackend {
     this.builtOnce = true;
     this.unbuilt.clear();
     // filesStaged counts directories too; re-packed means file content copied anew.
-    const files = countFiles(opts.instanceDir) ?? r.filesStaged;
+    const files = r.imageFiles ?? r.filesStaged;
     opts.onOutput(`Built the image: ${files} files, ${r.filesReused} reused, ${Math.round(r.ms)} ms`);
     return {
       ok: true,
@@ -114,18 +114,6 @@ export class HostWatchBackend implements WatchBackend {
 /** A path under image/ relative to it. */
 function imageRel(instanceDir: string, path: string): string {
   return relative(instancePaths(instanceDir).image, path);
-}
-
-/** Files and symlinks in the new build's image-layer manifest, or null if unreadable. */
-function countFiles(instanceDir: string): number | null {
-  try {
-    const m = JSON.parse(readGeneratedText(instancePaths(instanceDir).hostManifest, 'the image manifest')) as {
-      entries: { type: string }[];
-    };
-    return m.entries.filter((e) => e.type !== 'dir').length;
-  } catch {
-    return null;
-  }
 }
 
 /** The pid of a live `run` of the instance (its lock file), whoever started it. */

@@ -5,7 +5,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../instance/atomic.ts';
-import { contentMac } from './pin.ts';
 import { encodeIntegrityOnly } from './protected-file.ts';
 
 /** Occlum.json with the image MAC filled in, plus the host section (see docs/backends.md). */
@@ -28,22 +27,23 @@ function sysConfig(
   return copy;
 }
 
-/** Writes the config files of a build into `buildDir` (host files into `hostDir`); returns the pinned MAC. */
+/** Writes the config files of a build into `buildDir` (host files into `hostDir`): the pinned MAC and the config. */
 export function writeBuildConfig(
   buildDir: string,
   hostDir: string,
   configText: string,
   rootMac: string,
-  manifestText: string,
+  /** MAC of the image-layer manifest's files (base ‖ delta, deltas.ts). */
+  manifestMac: string,
   imageType: 'encrypted' | 'integrity-only',
   secureImage: boolean,
   atomic: boolean,
-): string {
+): { mac: string; sysText: string } {
   const write = atomic
     ? (file: string, data: string | Uint8Array) => writeFileAtomic(file, data, 0o644, false)
     : writeFileSync;
   const sys = sysConfig(JSON.parse(configText) as Record<string, unknown>, rootMac, {
-    manifest_sha256: contentMac(manifestText),
+    manifest_sha256: manifestMac,
     image_type: imageType,
     secure_image: secureImage,
   });
@@ -55,5 +55,5 @@ export function writeBuildConfig(
   write(join(buildDir, '.Occlum_sys.json.protected'), prot.bytes);
   write(join(buildDir, 'image_config.json'), JSON.stringify({ image_type: imageType }) + '\n');
   write(join(hostDir, 'builtin_config'), prot.mac);
-  return prot.mac;
+  return { mac: prot.mac, sysText };
 }

@@ -41,8 +41,10 @@ import {
 } from './manifest.ts';
 import { yielder } from './yield.ts';
 import { writeSecureStamp } from './verify.ts';
+import { dropGuard } from './verify-run.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import { writeBuildConfig } from './build-config.ts';
+import { contentMac } from './pin.ts';
 import { buildInPlace, recoverInPlace } from './in-place.ts';
 import { isAlive, procInfo } from './procs.ts';
 import { packSecureImage, storeImageKey } from './pack.ts';
@@ -348,6 +350,7 @@ async function buildLocked(
         rootMac: r.rootMac,
         configMac: r.configMac,
         filesStaged: r.files,
+        imageFiles: r.leaves,
         filesReused: r.reused,
         ms: performance.now() - t0,
         problems,
@@ -357,7 +360,8 @@ async function buildLocked(
     }
   }
 
-  // 3. stage the image layer in a temp build dir
+  // 3. stage the image layer in a temp build dir (replacing build/: this process's guard of it goes)
+  dropGuard(p);
   const tmp = mkdtempSync(join(dir, '.build.tmp-'));
   // The build before the last one, kept until now (see commit below): removed off the main
   // thread while this build stages and packs.
@@ -414,7 +418,8 @@ async function buildLocked(
     progress('config', 'Generating the internal config');
     const rootMac = packed.ok ? packed.rootMac : '';
     const imageType = opts.imageKey ? 'encrypted' : 'integrity-only';
-    const configMac = writeBuildConfig(tmp, t.hostBuild, text, rootMac, manifestText, imageType, packed.ok, false);
+    const manifestMac = contentMac(manifestText);
+    const configMac = writeBuildConfig(tmp, t.hostBuild, text, rootMac, manifestMac, imageType, packed.ok, false).mac;
     mark('config');
     // 6. commit: swap build dirs, then wipe run/ like Occlum
     progress('commit', 'Installing the new build');
@@ -440,6 +445,7 @@ async function buildLocked(
       rootMac: packed.ok ? packed.rootMac : null,
       configMac,
       filesStaged: entries.length,
+      imageFiles: entries.filter((e) => e.type !== 'dir').length,
       filesReused: reused,
       ms: performance.now() - t0,
       problems,

@@ -13,12 +13,14 @@
 // regenerated from the journal with the new MAC). The stat caches are dropped by a recovery,
 // so the next run checks everything once.
 import { constants as fsc, chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync } from 'node:fs';
-import { readdirSync, readlinkSync, renameSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { symlinkSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { InstancePaths } from '../../instance/layout.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import { readGeneratedText } from '../../instance/safe-read.ts';
+import { createHash } from 'node:crypto';
 import {
   lstatBig,
   sha256File,
@@ -34,6 +36,24 @@ import {
 import { packSecureImage } from './pack.ts';
 import { writeBuildConfig } from './build-config.ts';
 import { imageInfo } from '../../securefs/index.ts';
+import { dropGuard, guardOf } from './verify-run.ts';
+import { macString } from './pin.ts';
+import {
+  appendManifestDelta,
+  appendSecureStamp,
+  appendStatCache,
+  compactionDue,
+  dropDelta,
+  manifestDelta,
+  manifestLines,
+  manifestState,
+  readManifestTexts,
+  readSecureStamp,
+  readStatCache,
+  secureCacheDelta,
+  statCacheDelta,
+  type ManifestState,
+} from './deltas.ts';
 
 const JOURNAL = 'inplace.journal';
 const WORK = '.inplace';
@@ -54,6 +74,12 @@ interface Journal {
   configText: string;
   imageType: 'integrity-only';
   ops: Op[];
+  /**
+   * How the manifest changes: the delta's length before this build (what was appended after it is
+   * cut before appending .inplace/manifest.delta.add again), or a compaction (.inplace/manifest.json
+   * replaces the base and the delta goes). Absent (older journals): .inplace/manifest.json.
+   */
+  manifest?: { deltaLength: number; compact: boolean };
 }
 
 export function inPlaceJournalPath(p: InstancePaths): string {
@@ -63,9 +89,10 @@ export function inPlaceJournalPath(p: InstancePaths): string {
 const workDir = (p: InstancePaths) => join(p.hostBuild, WORK);
 const hostOf = (p: InstancePaths, path: string) => join(p.hostRootfs, path);
 
-function readManifest(p: InstancePaths): ManifestEntry[] | null {
+function readManifest(p: InstancePaths): ManifestState | null {
   try {
-    return (JSON.parse(readGeneratedText(p.hostManifest, 'the image manifest')) as Manifest).entries;
+    const t = readManifestTexts(p);
+    return manifestState(t.base, t.delta);
   } catch {
     return null;
   }
@@ -91,9 +118,41 @@ function changeRoots(changed: string[]): string[] | null {
   return roots;
 }
 
+/**
+ * The manifest's entries with a build's changes on top: the base (20,000 entries for a
+ * Python-sized image, possibly the last verified state's own map) is not copied, and is changed
+ * only when the build commits.
+ */
+class EntryOverlay {
+  private readonly changes = new Map<string, ManifestEntry | null>();
+  constructor(private readonly base: Map<string, ManifestEntry>) {}
+  get(path: string): ManifestEntry | undefined {
+    const c = this.changes.get(path);
+    return c === undefined ? this.base.get(path) : (c ?? undefined);
+  }
+  set(path: string, e: ManifestEntry): void {
+    this.changes.set(path, e);
+  }
+  delete(path: string): void {
+    this.changes.set(path, null);
+  }
+  *values(): Generator<ManifestEntry> {
+    for (const [path, e] of this.base) if (!this.changes.has(path)) yield e;
+    for (const e of this.changes.values()) if (e) yield e;
+  }
+  /** Applies the changes to the base, which it returns. */
+  commit(): Map<string, ManifestEntry> {
+    for (const [path, e] of this.changes) {
+      if (e) this.base.set(path, e);
+      else this.base.delete(path);
+    }
+    return this.base;
+  }
+}
+
 interface Plan {
   ops: Op[];
-  entries: Map<string, ManifestEntry>;
+  entries: EntryOverlay;
   /** Files whose content is copied anew: index → source host path. */
   copies: Map<number, { src: string; path: string; mode: number; size: number; sig: string }>;
   links: Map<number, string>;
@@ -104,10 +163,10 @@ interface Plan {
  * would need more than in-place edits (a directory replaced by a file or back, an unknown parent):
  * the caller then stages a full build.
  */
-function plan(src: string, prev: ManifestEntry[], changed: string[]): Plan | null {
+function plan(src: string, prev: Map<string, ManifestEntry>, changed: string[]): Plan | null {
   const roots = changeRoots(changed);
   if (!roots) return null;
-  const entries = new Map(prev.map((e) => [e.path, e]));
+  const entries = new EntryOverlay(prev);
   const ops: Op[] = [];
   const copies: Plan['copies'] = new Map();
   const links: Plan['links'] = new Map();
@@ -123,7 +182,12 @@ function plan(src: string, prev: ManifestEntry[], changed: string[]): Plan | nul
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    const have = prev.filter((e) => e.path === root || e.path.startsWith(root + '/'));
+    const have: ManifestEntry[] = [];
+    const inside = root + '/';
+    const self = prev.get(root);
+    if (self) have.push(self);
+    // Below a directory: its entries (a file or a new path has none in the manifest).
+    if (self?.type === 'dir') for (const [path, e] of prev) if (path.startsWith(inside)) have.push(e);
     const dirs: string[] = [];
     for (const e of have) {
       const st = want.get(e.path);
@@ -279,12 +343,26 @@ function engineRootMac(p: InstancePaths): string | null {
   }
 }
 
-/** Writes the new build's manifest (staged in the work dir) and config pinned to `rootMac`. */
-function rollForward(p: InstancePaths, j: Journal, rootMac: string): string {
+/**
+ * Writes the new build's manifest (staged in the work dir: a delta to append, or a whole base)
+ * and config pinned to `rootMac`. `mac`: the manifest's MAC when the caller knows it (computed
+ * incrementally), else it is read from the files.
+ */
+function rollForward(p: InstancePaths, j: Journal, rootMac: string, mac?: string): { mac: string; sysText: string } {
   const staged = join(workDir(p), 'manifest.json');
-  if (existsSync(staged)) renameSync(staged, p.hostManifest);
-  const manifestText = readGeneratedText(p.hostManifest, 'the image manifest');
-  return writeBuildConfig(p.build, p.hostBuild, j.configText, rootMac, manifestText, j.imageType, true, true);
+  const add = join(workDir(p), 'manifest.delta.add');
+  if (existsSync(staged)) {
+    renameSync(staged, p.hostManifest);
+    dropDelta(manifestDelta(p));
+  } else if (j.manifest?.compact)
+    dropDelta(manifestDelta(p)); // renamed before a kill
+  else if (j.manifest && existsSync(add)) appendManifestDelta(p, j.manifest.deltaLength, readFileSync(add, 'utf8'));
+  let manifestMacNow = mac;
+  if (manifestMacNow === undefined) {
+    const t = readManifestTexts(p);
+    manifestMacNow = macString(createHash('sha256').update(t.base).update(t.delta).digest());
+  }
+  return writeBuildConfig(p.build, p.hostBuild, j.configText, rootMac, manifestMacNow, j.imageType, true, true);
 }
 
 function clear(p: InstancePaths): void {
@@ -301,13 +379,14 @@ export function recoverInPlace(p: InstancePaths): boolean {
     if (existsSync(workDir(p))) rmSync(workDir(p), { recursive: true, force: true });
     return false;
   }
+  dropGuard(p); // this process's last verified state is not what the recovery leaves
   const j = readJournal(p);
   const through = j && unsafeAncestor(p, j.ops, true);
   if (through) throw new InPlaceJournalError(p, `${through} is a symlink or a file where the build has a directory`);
   const mac = engineRootMac(p);
   // The stat caches may name inodes the recovery replaces: the next run checks everything.
-  rmSync(p.hostStatCache, { force: true });
-  rmSync(p.hostSecureCache, { force: true });
+  for (const f of [p.hostStatCache, statCacheDelta(p), p.hostSecureCache, secureCacheDelta(p)])
+    rmSync(f, { force: true });
   if (j && mac && mac !== j.oldRootMac) rollForward(p, j, mac);
   else if (j) rollBack(p, j);
   // A journal that cannot be read was being written: nothing was applied yet.
@@ -319,6 +398,8 @@ export interface InPlaceResult {
   rootMac: string;
   configMac: string;
   files: number;
+  /** Files and symlinks in the image. */
+  leaves: number;
   reused: number;
   copied: number;
 }
@@ -334,12 +415,17 @@ export async function buildInPlace(
   changed: string[],
   mark: (stage: string) => void,
 ): Promise<InPlaceResult | null> {
-  const prevMac = readJson<{ rootMac?: string }>(p.hostSecureCache, 'the secure image stamp')?.rootMac;
-  const prev = readManifest(p);
+  // This process's last verified state knows the image MAC, and the manifest when its files are
+  // untouched since: the build then reads neither (20,000 entries for a Python-sized image).
+  const guard = guardOf(p);
+  const known = guard?.beforeBuild() ?? null;
+  if (guard && !known) dropGuard(p);
+  const prevMac = known?.imageMac ?? stampMac(p);
+  const prev = known?.manifest ?? readManifest(p);
   // An encrypted build is repacked with its key by a staged build (the dev loop packs integrity-only).
   if (!prev || !prevMac || existsSync(join(p.hostBuild, 'image_key'))) return null;
   if (!existsSync(p.hostRootfs) || existsSync(inPlaceJournalPath(p))) return null;
-  const pl = plan(p.image, prev, changed);
+  const pl = plan(p.image, prev.entries, changed);
   // A manifest entry with ".." (a forged build) or a symlink planted in the layer where the build
   // has a directory: a staged build, from image/ alone, replaces both.
   if (!pl || pl.ops.some((o) => badOp(o) !== null) || unsafeAncestor(p, pl.ops, false)) return null;
@@ -371,12 +457,29 @@ export async function buildInPlace(
     const sha256 = small ? sha256File(out) : await sha256FileAsync(out);
     pl.entries.set(o.path, { ...e, sha256, srcSize: c.size, srcSig: c.sig });
   }
-  const entries = [...pl.entries.values()];
-  const files = entries.filter((e) => e.type === 'file').length;
-  const manifestText = JSON.stringify({ version: 1, entries } satisfies Manifest);
-  writeFileSync(join(w, 'manifest.json'), manifestText);
+  // The manifest: the changed entries appended to its delta, or now and then a whole new base.
+  const lines = manifestLines(pl.entries, new Set(pl.ops.map((o) => o.path)));
+  const compact = compactionDue(prev.baseBytes, prev.deltaBytes + Buffer.byteLength(lines));
+  // The manifest state after this build (its entries are committed with it, below).
+  let next: Omit<ManifestState, 'entries'>;
+  if (compact) {
+    const base = JSON.stringify({ version: 1, entries: [...pl.entries.values()] } satisfies Manifest);
+    writeFileSync(join(w, 'manifest.json'), base);
+    next = { hash: createHash('sha256').update(base), baseBytes: Buffer.byteLength(base), deltaBytes: 0 };
+  } else {
+    writeFileSync(join(w, 'manifest.delta.add'), lines);
+    const hash = prev.hash.copy().update(lines);
+    next = { hash, baseBytes: prev.baseBytes, deltaBytes: prev.deltaBytes + Buffer.byteLength(lines) };
+  }
   mark('stage');
-  const j: Journal = { version: 1, oldRootMac: prevMac, configText, imageType: 'integrity-only', ops: pl.ops };
+  const j: Journal = {
+    version: 1,
+    oldRootMac: prevMac,
+    configText,
+    imageType: 'integrity-only',
+    ops: pl.ops,
+    manifest: { deltaLength: prev.deltaBytes, compact },
+  };
   writeFileAtomic(inPlaceJournalPath(p), JSON.stringify(j), 0o644, false);
   for (const o of pl.ops) {
     const host = hostOf(p, o.path);
@@ -403,43 +506,99 @@ export async function buildInPlace(
     recoverInPlace(p);
     return null;
   }
-  const configMac = rollForward(p, j, packed.rootMac);
-  mark('config');
-  updateStatCache(p, pl);
-  updateSecureStamp(p, packed.rootMac);
+  const config = rollForward(p, j, packed.rootMac, macString(next.hash.copy().digest()));
+  const entries = pl.entries.commit();
   clear(p);
+  mark('config');
+  const secureChanges =
+    guardOf(p)?.afterBuild({
+      layerPaths: pl.ops.map((o) => o.path),
+      manifest: { ...next, entries },
+      sysText: config.sysText,
+      imageMac: packed.rootMac,
+      hostFiles: packed.hostFiles,
+    }) ?? null;
+  if (guardOf(p) && !secureChanges) dropGuard(p);
+  mark('guard');
+  updateStatCache(p, pl, !!secureChanges);
+  updateSecureStamp(p, packed.rootMac, secureChanges);
   mark('statcache');
+  let files = 0;
+  let leaves = 0;
+  for (const e of entries.values()) {
+    if (e.type === 'file') files++;
+    if (e.type !== 'dir') leaves++;
+  }
   return {
     rootMac: packed.rootMac,
-    configMac,
-    files: pl.entries.size,
+    configMac: config.mac,
+    files: entries.size,
+    leaves,
     reused: files - pl.copies.size,
     copied: pl.copies.size,
   };
 }
 
-/** The image layer's stat cache with the changed paths' new inodes (the rest is untouched). */
-function updateStatCache(p: InstancePaths, pl: Plan): void {
-  const cache = readJson<StatCache>(p.hostStatCache, 'the stat cache') ?? {};
+/**
+ * The image layer's stat cache with the changed paths' new inodes (the rest is untouched):
+ * appended to its delta, or (no delta wanted, or one due for compaction) rewritten whole.
+ */
+function updateStatCache(p: InstancePaths, pl: Plan, append: boolean): void {
+  const changes: [string, string | null][] = [];
   for (const o of pl.ops) {
-    if (o.op === 'del' || (o.op === 'put' && pl.links.has(o.i))) delete cache[o.path];
-    else if (o.op === 'put') cache[o.path] = statKey(hostOf(p, o.path));
+    if (o.op === 'del' || (o.op === 'put' && pl.links.has(o.i))) changes.push([o.path, null]);
+    else if (o.op === 'put') changes.push([o.path, statKey(hostOf(p, o.path))]);
+  }
+  if (append && !dueForCompaction(p.hostStatCache, statCacheDelta(p))) return appendStatCache(p, changes);
+  let cache: StatCache = {};
+  try {
+    cache = readStatCache(p);
+  } catch {
+    /* lost: only the changed paths are known */
+  }
+  for (const [path, key] of changes) {
+    if (key === null) delete cache[path];
+    else cache[path] = key;
   }
   writeFileAtomic(p.hostStatCache, JSON.stringify(cache), 0o644, false);
+  dropDelta(statCacheDelta(p));
 }
 
 /**
- * The secure image's stamp after a warm pack: the engine writes changed inodes under new host
- * names and never rewrites a named inode file in place, so only new names and the image's own
- * files (metadata, pack state: not 32-hex names) need a stat. A stale entry would only make the
- * next run verify the whole MAC chain.
+ * The secure image's stamp after a warm pack. `changes`: its files the pack wrote or removed, as
+ * this process's guard followed them (appended to the stamp's delta). Without them: the engine
+ * writes changed inodes under new host names and never rewrites a named inode file in place, so
+ * only new names and the image's own files (metadata, pack state: not 32-hex names) need a
+ * stat. A stale entry would only make the next run verify the whole MAC chain.
  */
-function updateSecureStamp(p: InstancePaths, rootMac: string): void {
-  const old = readJson<{ files?: Record<string, string> }>(p.hostSecureCache, 'the secure image stamp')?.files ?? {};
+function updateSecureStamp(p: InstancePaths, rootMac: string, changes: [string, string | null][] | null): void {
+  if (changes && !dueForCompaction(p.hostSecureCache, secureCacheDelta(p)))
+    return appendSecureStamp(p, rootMac, changes);
+  let old: Record<string, string> = {};
+  try {
+    old = readSecureStamp(p).files;
+  } catch {
+    /* lost: every name is stat'ed */
+  }
   const files: Record<string, string> = {};
   for (const name of readdirSync(p.buildRoot)) {
     const kept = /^[0-9a-f]{32}$/.test(name) ? old[name] : undefined;
     files[name] = kept ?? statKeyOf(lstatBig(join(p.buildRoot, name)));
   }
   writeFileAtomic(p.hostSecureCache, JSON.stringify({ rootMac, files }), 0o644, false);
+  dropDelta(secureCacheDelta(p));
+}
+
+function dueForCompaction(base: string, delta: string): boolean {
+  const size = (f: string) => statSync(f, { throwIfNoEntry: false })?.size ?? 0;
+  return compactionDue(size(base), size(delta));
+}
+
+/** The root MAC the last build packed, from the secure image's stamp. */
+function stampMac(p: InstancePaths): string | null {
+  try {
+    return readSecureStamp(p).rootMac;
+  } catch {
+    return null;
+  }
 }

@@ -115,7 +115,7 @@ export function statEntry(host: string, path: string): Omit<ManifestEntry, 'sha2
 /** One entry of a tree as the checks before a run see it. */
 export interface TreeEntry {
   rel: string;
-  type: ManifestEntry['type'] | 'other';
+  type: ManifestEntry['type'] | 'other' | 'missing';
   mode: number;
   size: number;
   /** The stat-cache key: inode + ctime. */
@@ -123,7 +123,7 @@ export interface TreeEntry {
   target?: string;
 }
 
-const TYPES = { f: 'file', d: 'dir', l: 'symlink', o: 'other' } as const;
+const TYPES = { f: 'file', d: 'dir', l: 'symlink', o: 'other', x: 'missing' } as const;
 
 /**
  * Every entry below `root` (parents before children): from the native engine's one-call stat
@@ -144,6 +144,11 @@ export function statTree(root: string): TreeEntry[] {
       return { rel, type, mode: Number(st.mode & 0o7777n), size: Number(st.size), key: statKeyOf(st), target };
     });
   }
+  return parseStatLines(buf);
+}
+
+/** The native stat lines (native/src/stat_tree.rs format; type `x`: missing) as entries. */
+export function parseStatLines(buf: Buffer): TreeEntry[] {
   const f = buf.toString('utf8').split('\0');
   const out: TreeEntry[] = [];
   for (let i = 0; i + 6 <= f.length; i += 6) {
@@ -170,18 +175,38 @@ export interface ManifestCheck {
   /** The stat cache after this check (write it back when it changed). */
   cache: StatCache;
   cacheChanged: boolean;
+  /** The stat key of every entry as this check found it (before it read any file). */
+  keys: Map<string, string>;
 }
 
-/** Compares the tree under `root` with the manifest. */
+/**
+ * What differs between an entry as found (stat'ed) and as the manifest records it, by type, mode,
+ * size and symlink target; null when they agree (a file's content is the caller's to check).
+ */
+export function entryProblem(path: string, got: TreeEntry, want: ManifestEntry): string | null {
+  if (got.type !== want.type) return `${path}: type changed`;
+  const size = got.type === 'file' ? got.size : 0; // as the manifest records them
+  if (got.mode !== want.mode) return `${path}: mode changed (${want.mode.toString(8)} → ${got.mode.toString(8)})`;
+  if (size !== want.size) return `${path}: size changed (${want.size} → ${size} bytes)`;
+  if (got.target !== want.target) return `${path}: symlink target changed`;
+  return null;
+}
+
+/**
+ * Compares the tree under `root` with the manifest. `entries`: the tree as already stat'ed
+ * (the guard's walk, guard.ts), else it is walked here.
+ */
 export function checkManifest(
   root: string,
   m: Manifest,
   cache: StatCache,
   full: boolean,
+  entries?: TreeEntry[],
   maxProblems = 20,
 ): ManifestCheck {
   const problems: string[] = [];
   const seen = new Set<string>();
+  const keys = new Map<string, string>();
   const next: StatCache = {};
   let cacheChanged = false;
   let bytes = 0;
@@ -191,24 +216,21 @@ export function checkManifest(
     if (problems.length < maxProblems) problems.push(p);
   };
   try {
-    for (const got of statTree(root)) {
+    for (const got of entries ?? statTree(root)) {
       const path = '/' + got.rel;
       const host = join(root, got.rel);
       seen.add(path);
+      keys.set(path, got.key);
       const want = byPath.get(path);
       if (!want) {
         add(`${path}: added after the build`);
         continue;
       }
-      if (got.type !== want.type) {
-        add(`${path}: type changed`);
-        continue;
-      }
-      if (got.type !== 'file') got.size = 0; // as the manifest records them
-      if (got.mode !== want.mode) add(`${path}: mode changed (${want.mode.toString(8)} → ${got.mode.toString(8)})`);
-      else if (got.size !== want.size) add(`${path}: size changed (${want.size} → ${got.size} bytes)`);
-      else if (got.target !== want.target) add(`${path}: symlink target changed`);
-      else if (want.type === 'file') {
+      const problem = entryProblem(path, got, want);
+      if (problem) {
+        add(problem);
+        if (got.type !== want.type) continue;
+      } else if (want.type === 'file') {
         const key = got.key;
         if (full || cache[path] !== key) {
           hashedBytes += got.size;
@@ -220,12 +242,12 @@ export function checkManifest(
         }
         next[path] = key;
       }
-      bytes += got.size;
+      bytes += want.size;
     }
   } catch (err) {
     add(`cannot read the image layer: ${(err as Error).message}`);
   }
   for (const e of m.entries) if (!seen.has(e.path)) add(`${e.path}: missing`);
   if (Object.keys(cache).length !== Object.keys(next).length) cacheChanged = true;
-  return { ok: problems.length === 0, problems, files: seen.size, bytes, hashedBytes, cache: next, cacheChanged };
+  return { ok: problems.length === 0, problems, files: seen.size, bytes, hashedBytes, cache: next, cacheChanged, keys };
 }

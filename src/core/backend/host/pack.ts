@@ -19,7 +19,15 @@ export interface PackRequest {
 }
 
 export type PackOutcome =
-  { ok: true; rootMac: string; filesPacked: number; filesReused: number; ms: number } | { ok: false; note: string };
+  | {
+      ok: true;
+      rootMac: string;
+      filesPacked: number;
+      filesReused: number;
+      ms: number;
+      hostFiles?: { written: string[]; removed: string[] };
+    }
+  | { ok: false; note: string };
 
 async function engine() {
   return import('../../securefs/index.ts');
@@ -47,7 +55,14 @@ export async function packSecureImage(req: PackRequest): Promise<PackOutcome> {
       changed: req.changed,
       onProgress: req.onProgress,
     });
-    return { ok: true, rootMac: r.rootMac, filesPacked: r.filesPacked, filesReused: r.filesReused, ms: r.ms };
+    return {
+      ok: true,
+      rootMac: r.rootMac,
+      filesPacked: r.filesPacked,
+      filesReused: r.filesReused,
+      ms: r.ms,
+      hostFiles: r.hostFiles,
+    };
   } catch (err) {
     return {
       ok: false,

@@ -18,7 +18,7 @@ import { buildRunning, NOT_INITIALIZED, recoverInterruptedBuild } from './build.
 import { recoverInPlace } from './in-place.ts';
 import { ensureRunDirs, ensureSeccompFile } from './run-state.ts';
 import type { RuntimeLog } from './log.ts';
-import { verifyBuild, verifyPackedImage } from './verify.ts';
+import { verifyForRun, type RunVerification } from './verify-run.ts';
 import { lastTimes, stopwatch } from './timing.ts';
 
 export const NOT_BUILT = 'Error: the Occlum image and enclave are not built yet. Need to run "occlum build" first.';
@@ -92,10 +92,16 @@ export interface PreparedProgram {
   cfg: RuntimeConfig;
   plan: MountPlan;
   spec: ProgramSpec;
-  configMs: number;
-  imageMs: number;
-  /** Time spent verifying the packed SEFS image (0 when there is none). */
-  secureImageMs: number;
+  /** The check of the build before the launch (what it looked at, how long it took). */
+  verification: RunVerification;
+}
+
+/** The log record of a passed verification: what was checked and how long it took. */
+function verifiedLine(v: RunVerification, full: boolean): string {
+  const what = v.incremental
+    ? `what changed since the last verified state (${v.layerMs.toFixed(1)} ms${v.hashedBytes ? `, ${v.hashedBytes} bytes re-hashed` : ''}${v.secure.stamped ? '' : ', secure image MAC chain'})`
+    : `config pin, manifest and image layer (${v.layerMs.toFixed(1)} ms${full ? ', full content hash' : ''})${v.secure.checked ? `, secure image MAC chain (${v.secureMs.toFixed(1)} ms${v.secure.stamped ? ', unchanged since the build' : ''})` : ''}`;
+  return `Build verified: ${what}`;
 }
 
 /** Config + plan for an instance (used by start, which has no program yet). */
@@ -112,23 +118,14 @@ export async function prepareSession(dir: string, opts: RunOptions, log: Runtime
   }
   log.info('entry', `Host runtime booting: instance ${dir} (host backend: no SGX enclave, no attestation)`);
   mark('checks');
-  const v = verifyBuild(p, !!opts.fullVerify);
-  mark('verify-layer');
+  const v = await verifyForRun(p, !!opts.fullVerify);
+  mark('verify');
   if (!v.ok) {
     for (const m of v.problems) log.error('fs', m);
     throw new BackendError(`refusing to run a tampered build: ${v.problems.join('; ')}`, 1);
   }
-  const img = await verifyPackedImage(p, v.sysText!, !!opts.fullVerify);
-  mark('verify-secure');
-  if (!img.ok) {
-    for (const m of img.problems) log.error('fs', m);
-    throw new BackendError(`refusing to run a tampered build: ${img.problems.join('; ')}`, 1);
-  }
-  if (img.unchecked) log.warn('fs', `the secure image build/mount/__ROOT was not checked: ${img.unchecked}`);
-  log.info(
-    'fs',
-    `Build verified: config pin, manifest and image layer (${(v.configMs + v.imageMs).toFixed(1)} ms${opts.fullVerify ? ', full content hash' : ''})${img.checked ? `, secure image MAC chain (${img.ms.toFixed(1)} ms${img.stamped ? ', unchanged since the build' : ''})` : ''}`,
-  );
+  if (v.secure.unchecked) log.warn('fs', `the secure image build/mount/__ROOT was not checked: ${v.secure.unchecked}`);
+  log.info('fs', verifiedLine(v, !!opts.fullVerify));
   let cfg: RuntimeConfig;
   let plan: MountPlan;
   try {
@@ -171,7 +168,7 @@ export async function prepareSession(dir: string, opts: RunOptions, log: Runtime
       log.debug('fs', `Host ${names.join(', ')} written into the root file system, as Occlum does at boot`);
   }
   mark('plan');
-  return { p, cfg, plan, configMs: v.configMs, imageMs: v.imageMs, secureImageMs: img.ms };
+  return { p, cfg, plan, verification: v };
 }
 
 export async function prepareProgram(
@@ -182,7 +179,7 @@ export async function prepareProgram(
   log: RuntimeLog,
   resetTemporary: boolean,
 ): Promise<PreparedProgram> {
-  const { p, cfg, plan, configMs, imageMs, secureImageMs } = await prepareSession(dir, opts, log, resetTemporary);
+  const { p, cfg, plan, verification } = await prepareSession(dir, opts, log, resetTemporary);
   const tProgram = performance.now();
   checkProgramPath(path, cfg.entryPoints, log);
   // The program may come from the image layer or have been written into the run layer.
@@ -235,7 +232,7 @@ export async function prepareProgram(
     identity: sandboxIdentity(),
     stager: stagerPath(),
   };
-  return { paths: p, cfg, plan, spec, configMs, imageMs, secureImageMs };
+  return { paths: p, cfg, plan, spec, verification };
 }
 
 /** Linux copies at most this many bytes per argument or environment string into a new process. */

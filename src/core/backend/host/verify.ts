@@ -5,8 +5,19 @@
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import type { InstancePaths } from '../../instance/layout.ts';
-import { checkManifest, statKeyOf, statTree, walk, type Manifest, type StatCache } from './manifest.ts';
-import { contentMac } from './pin.ts';
+import { createHash } from 'node:crypto';
+import { checkManifest, statKeyOf, statTree, walk, type StatCache } from './manifest.ts';
+import {
+  dropDelta,
+  manifestState,
+  readManifestTexts,
+  readSecureStamp,
+  readStatCache,
+  secureCacheDelta,
+  statCacheDelta,
+  type ManifestState,
+} from './deltas.ts';
+import { macString } from './pin.ts';
 import { decodeIntegrityOnly } from './protected-file.ts';
 import { verifySecureImage } from './pack.ts';
 import { hostImageKeyFile } from './fs-view.ts';
@@ -19,6 +30,9 @@ export interface VerifiedBuild extends VerifyOutcome {
   /** The verified internal config text (what the run uses; Occlum.json edits need a rebuild). */
   sysText: string | null;
   hashedBytes?: number;
+  /** What the check relied on: the manifest and every image-layer entry's stat key. */
+  manifest?: ManifestState;
+  keys?: Map<string, string>;
 }
 
 export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
@@ -71,14 +85,24 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
     return out(false, null);
   }
   const t1 = performance.now();
-  let manifestText: string;
+  let texts: { base: string; delta: string };
   try {
-    manifestText = readGeneratedText(p.hostManifest, 'the image manifest');
+    texts = readManifestTexts(p);
   } catch {
     problems.push(`the image manifest ${p.hostManifest} is missing; run build again`);
     return out(false, null);
   }
-  if (contentMac(manifestText) !== host.manifest_sha256) {
+  // The pinned MAC covers the manifest's exact bytes: the base, then its delta (deltas.ts).
+  const hash = createHash('sha256').update(texts.base).update(texts.delta);
+  let manifest: ManifestState | null = null;
+  if (macString(hash.copy().digest()) === host.manifest_sha256) {
+    try {
+      manifest = manifestState(texts.base, texts.delta, hash);
+    } catch {
+      /* pinned yet unreadable: refused below like a mismatch */
+    }
+  }
+  if (!manifest) {
     problems.push(
       'the image manifest build/host/manifest.json does not match the MAC in the protected config: the image was tampered with; run build again',
     );
@@ -88,17 +112,17 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
     problems.push('the image layer build/host/rootfs is missing; run build again');
     return out(false, null, performance.now() - t1);
   }
-  const cacheFile = p.hostStatCache;
   let cache: StatCache = {};
   try {
-    cache = JSON.parse(readGeneratedText(cacheFile, 'the stat cache')) as StatCache;
+    cache = readStatCache(p);
   } catch {
     /* first run after a build, or a lost cache: everything gets hashed once */
   }
-  const check = checkManifest(p.hostRootfs, JSON.parse(manifestText) as Manifest, cache, full);
+  const check = checkManifest(p.hostRootfs, { version: 1, entries: [...manifest.entries.values()] }, cache, full);
   if (check.ok && check.cacheChanged) {
     try {
-      writeFileAtomic(cacheFile, JSON.stringify(check.cache));
+      writeFileAtomic(p.hostStatCache, JSON.stringify(check.cache));
+      dropDelta(statCacheDelta(p)); // the base holds it all now
     } catch {
       /* read-only instance: verification still holds, the next run hashes again */
     }
@@ -110,7 +134,7 @@ export function verifyBuild(p: InstancePaths, full = false): VerifiedBuild {
     );
     return out(false, null, imageMs);
   }
-  return { ...out(true, sysText, imageMs), hashedBytes: check.hashedBytes };
+  return { ...out(true, sysText, imageMs), hashedBytes: check.hashedBytes, manifest, keys: check.keys };
 }
 
 /**
@@ -146,16 +170,15 @@ export async function writeSecureStamp(
     if (w) await w;
   }
   writeFileAtomic(p.hostSecureCache, JSON.stringify({ rootMac, files } satisfies SecureStamp));
+  dropDelta(secureCacheDelta(p));
 }
 
-function secureStampHolds(p: InstancePaths, expectedMac: string): boolean {
+/** Whether the stamp holds for `now` (the secure image's files as stat'ed). */
+function secureStampHolds(p: InstancePaths, expectedMac: string, now: Record<string, string>): boolean {
   try {
-    const stamp = JSON.parse(
-      // ≈ 60 bytes a file: 1.2 MB for 20,000 files (a 1 MB cap sent such images to the full check).
-      readGeneratedText(p.hostSecureCache, 'the secure image stamp'),
-    ) as SecureStamp;
+    // ≈ 60 bytes a file: 1.2 MB for 20,000 files (a 1 MB cap sent such images to the full check).
+    const stamp: SecureStamp = readSecureStamp(p);
     if (stamp.rootMac !== expectedMac || typeof stamp.files !== 'object' || stamp.files === null) return false;
-    const now = secureFiles(p.buildRoot);
     const names = Object.keys(now);
     return names.length === Object.keys(stamp.files).length && names.every((n) => stamp.files[n] === now[n]);
   } catch {
@@ -180,6 +203,21 @@ export function configuredImageMac(sysText: string): string | null {
   return null;
 }
 
+/** Walks the whole MAC chain of build/mount/__ROOT up to `expected` (throws without the engine). */
+export async function walkSecureImage(
+  p: InstancePaths,
+  expected: string,
+): Promise<{ ok: boolean; problems: string[]; report: VerifyReport }> {
+  const report = await verifySecureImage(p.buildRoot, expected, hostImageKeyFile(p.dir));
+  const shown = report.problems.slice(0, 5).map((x) => `${x.path}: ${x.message}`);
+  const problems = report.ok
+    ? []
+    : [
+        `the secure image build/mount/__ROOT does not match the image MAC ${expected} in the protected config: ${shown.join('; ')}; run build again`,
+      ];
+  return { ok: report.ok, problems, report };
+}
+
 /**
  * Verifies build/mount/__ROOT (Occlum's SEFS image) against the MAC in the verified config, as
  * the LibOS does when it mounts the root: every inode's MAC up to the root MAC.
@@ -195,25 +233,26 @@ export async function verifyPackedImage(
   checked: boolean;
   report?: VerifyReport;
   stamped?: boolean;
+  /** The secure image's files as stat'ed before the check read them (name → stat key). */
+  files?: Map<string, string>;
   /** Why the image could not be checked here (no secure-FS engine): not a finding about the build. */
   unchecked?: string;
 }> {
   const t0 = performance.now();
   const expected = configuredImageMac(sysText);
   if (!expected) return { ok: true, problems: [], ms: 0, checked: false };
-  if (!full && secureStampHolds(p, expected))
-    return { ok: true, problems: [], ms: performance.now() - t0, checked: true, stamped: true };
+  let now: Record<string, string> | null = null;
   try {
-    const r = await verifySecureImage(p.buildRoot, expected, hostImageKeyFile(p.dir));
-    const problems = r.ok
-      ? []
-      : [
-          `the secure image build/mount/__ROOT does not match the image MAC ${expected} in the protected config: ${r.problems
-            .slice(0, 5)
-            .map((x) => `${x.path}: ${x.message}`)
-            .join('; ')}; run build again`,
-        ];
-    return { ok: r.ok, problems, ms: performance.now() - t0, checked: true, report: r };
+    now = secureFiles(p.buildRoot);
+  } catch {
+    /* an unreadable tree: the engine says why */
+  }
+  const files = now ? new Map(Object.entries(now)) : undefined;
+  if (!full && now && secureStampHolds(p, expected, now))
+    return { ok: true, problems: [], ms: performance.now() - t0, checked: true, stamped: true, files };
+  try {
+    const { ok, problems, report } = await walkSecureImage(p, expected);
+    return { ok, problems, ms: performance.now() - t0, checked: true, report, files };
   } catch (err) {
     const ms = performance.now() - t0;
     if (err instanceof NativeUnavailableError)

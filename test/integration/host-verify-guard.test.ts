@@ -1,0 +1,212 @@
+// The check before a run in a process that verified the build (or built it in place): only what
+// changed since the last verified state is looked at (src/core/backend/host/guard.ts), and every
+// kind of tampering after that state is still refused, by real runs of real builds: writes,
+// chmods, additions, removals, a write through a hard link outside the build, a write through a
+// shared mapping whose descriptor was closed, the config and its pin, the secure image, and a
+// file the in-place build did not touch.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  chmodSync,
+  linkSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { HostBackend } from '../../src/core/backend/host/index.ts';
+import { BackendError, type RuntimeLogRecord } from '../../src/core/backend/types.ts';
+import { makeInstance } from '../helpers/host-instance.ts';
+import { ROOT } from '../helpers/paths.ts';
+
+interface Guarded {
+  dir: string;
+  rootfs: string;
+  build: () => Promise<void>;
+  /** Runs /bin/hello; resolves with whether the check was the incremental one, rejects when refused. */
+  run: (fullVerify?: boolean) => Promise<'incremental' | 'full'>;
+  refused: (pattern: RegExp) => Promise<void>;
+}
+
+async function guarded(): Promise<Guarded> {
+  const dir = makeInstance(['hello']);
+  for (let i = 0; i < 30; i++) writeFileSync(join(dir, 'image', 'etc', `f${i}`), `file ${i}\n`);
+  const logs: RuntimeLogRecord[] = [];
+  const b = new HostBackend(dir, { log: (r) => logs.push(r) });
+  const build = async () => {
+    const r = await b.build();
+    assert.equal(r.ok, true, r.errors.join('; '));
+  };
+  const run = async (fullVerify = false) => {
+    logs.length = 0;
+    const exit = await b.run('/bin/hello', [], { stdio: 'pipe', logLevel: 'info', fullVerify });
+    assert.equal(exit.status, 0);
+    const line = logs.find((l) => /Build verified/.test(l.message))?.message ?? '';
+    return /since the last verified state/.test(line) ? 'incremental' : 'full';
+  };
+  const refused = async (pattern: RegExp) => {
+    try {
+      await b.run('/bin/hello', [], { stdio: 'pipe' });
+    } catch (err) {
+      assert.ok(err instanceof BackendError, String(err));
+      assert.equal(err.exitCode, 1);
+      assert.match(err.message, pattern);
+      return;
+    }
+    assert.fail(`expected a refusal matching ${pattern}`);
+  };
+  await build();
+  return { dir, rootfs: join(dir, 'build/host/rootfs'), build, run, refused };
+}
+
+/** A build run and verified once in this process: the next check is the incremental one. */
+async function verifiedOnce(g: Guarded): Promise<void> {
+  assert.equal(await g.run(), 'full', 'the first check after a staged build is the full one');
+  assert.equal(await g.run(), 'incremental');
+}
+
+test('after a verified run, the next check looks only at what changed, and a change is refused', async () => {
+  const g = await guarded();
+  await verifiedOnce(g);
+  const cases: [string, () => void, RegExp][] = [
+    ['append', () => appendFileSync(join(g.rootfs, 'etc/f1'), 'x'), /\/etc\/f1: size changed/],
+    [
+      'same size, other content',
+      () => writeFileSync(join(g.rootfs, 'etc/f2'), 'FILE 2\n'),
+      /\/etc\/f2: content differs from the build/,
+    ],
+    ['chmod', () => chmodSync(join(g.rootfs, 'etc/f3'), 0o777), /\/etc\/f3: mode changed/],
+    ['addition', () => writeFileSync(join(g.rootfs, 'etc/added'), 'x'), /\/etc\/added: added after the build/],
+    ['removal', () => rmSync(join(g.rootfs, 'etc/f4')), /\/etc\/f4: missing/],
+    [
+      'replacement by rename',
+      () => {
+        writeFileSync(join(g.rootfs, 'etc/.f5.new'), 'FILE 5\n');
+        renameSync(join(g.rootfs, 'etc/.f5.new'), join(g.rootfs, 'etc/f5'));
+      },
+      /\/etc\/f5: content differs from the build/,
+    ],
+    [
+      'protected config',
+      () => {
+        const f = join(g.dir, 'build/.Occlum_sys.json.protected');
+        writeFileSync(f, readFileSync(f, 'utf8').replace('"EXAMPLE"', '"SECRET"'));
+      },
+      /protected config .* was modified after the build/,
+    ],
+    [
+      'secure image',
+      () => {
+        const root = join(g.dir, 'build/mount/__ROOT');
+        const f = join(
+          root,
+          readdirSync(root)
+            .filter((n) => /^[0-9a-f]{32}$/.test(n))
+            .sort()[0]!,
+        );
+        const bytes = readFileSync(f);
+        bytes[bytes.length - 100]! ^= 0xff;
+        writeFileSync(f, bytes);
+      },
+      /secure image build\/mount\/__ROOT does not match/,
+    ],
+  ];
+  for (const [what, tamper, pattern] of cases) {
+    tamper();
+    await g.refused(pattern).catch((err: Error) => assert.fail(`${what}: ${err.message}`));
+    await g.build();
+    await verifiedOnce(g);
+  }
+});
+
+test('a write through a hard link outside the build is refused', async () => {
+  const g = await guarded();
+  await verifiedOnce(g);
+  const outside = join(g.dir, 'outside-link'); // the same file system, outside build/
+  linkSync(join(g.rootfs, 'etc/f6'), outside);
+  assert.equal(await g.run(), 'incremental', 'a new link alone changes no content');
+  writeFileSync(outside, 'FILE 6\n'); // same size: only the hash can tell
+  await g.refused(/\/etc\/f6: content differs from the build/);
+});
+
+const noPython = spawnSync('python3', ['-c', 'import mmap'], { stdio: 'ignore' }).status !== 0;
+
+test(
+  'a write through a shared mapping, its descriptor closed, is refused',
+  { skip: noPython && 'no python3' },
+  async () => {
+    const g = await guarded();
+    await verifiedOnce(g);
+    // Opens the file for writing, maps it shared, closes the descriptor, then writes through the
+    // mapping on "go" (no inotify event for such a write), holding the mapping until stdin ends.
+    const script = [
+      'import mmap, os, sys',
+      `fd = os.open(${JSON.stringify(join(g.rootfs, 'etc/f7'))}, os.O_RDWR)`,
+      'm = mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)',
+      'os.close(fd)',
+      'print("mapped", flush=True)',
+      'sys.stdin.readline()',
+      'm[0:4] = b"FILE"',
+      'print("written", flush=True)',
+      'sys.stdin.readline()',
+    ].join('\n');
+    const py = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const said = (word: string) =>
+      new Promise<void>((resolve) => {
+        const on = (d: Buffer) => {
+          if (d.toString().includes(word)) {
+            py.stdout.off('data', on);
+            resolve();
+          }
+        };
+        py.stdout.on('data', on);
+      });
+    try {
+      await said('mapped');
+      // Unchanged so far: the run goes ahead (the writer is noted and looked at again next time).
+      assert.equal(await g.run(), 'incremental');
+      py.stdin.write('go\n');
+      await said('written');
+      await g.refused(/\/etc\/f7: content differs from the build/);
+    } finally {
+      py.stdin.end();
+      py.kill();
+    }
+  },
+);
+
+test('after an in-place build by this process, its changes are trusted and other tampering is refused', async () => {
+  const g = await guarded();
+  const b = new HostBackend(g.dir);
+  await verifiedOnce(g);
+  writeFileSync(join(g.dir, 'image/etc/f8'), 'edited in image/\n');
+  writeFileSync(join(g.dir, 'image/etc/new'), 'new\n');
+  // The same backend object keeps nothing: the state is the process's, per instance.
+  assert.equal((await b.build({ changed: ['etc/f8', 'etc/new'] })).ok, true);
+  assert.equal(await g.run(), 'incremental', 'the in-place build kept the verified state');
+  assert.equal(readFileSync(join(g.rootfs, 'etc/f8'), 'utf8'), 'edited in image/\n');
+  appendFileSync(join(g.rootfs, 'etc/f9'), 'x');
+  await g.refused(/\/etc\/f9: size changed/);
+});
+
+test('--full-verify, and a guard that cannot vouch (another process rebuilt the instance), take the full check', async () => {
+  const g = await guarded();
+  await verifiedOnce(g);
+  assert.equal(await g.run(true), 'full');
+  assert.equal(await g.run(), 'incremental');
+  // Another process's staged build replaces build/: this process's state no longer applies.
+  const script =
+    `import { HostBackend } from ${JSON.stringify(join(ROOT, 'src/core/backend/host/index.ts'))};` +
+    `const r = await new HostBackend(${JSON.stringify(g.dir)}).build(); process.exit(r.ok ? 0 : 1);`;
+  const other = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  assert.equal(other.status, 0, other.stderr);
+  assert.equal(await g.run(), 'full');
+  assert.equal(await g.run(), 'incremental');
+});
