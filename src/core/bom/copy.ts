@@ -65,10 +65,13 @@ export interface ApplyOptions {
   /** Only these entries (a hinted re-copy); the strays are then taken as given, not re-read. */
   only?: PlanEntry[];
   strays?: string[];
+  /** Records the time since the previous mark under a stage name (diagnostics). */
+  mark?: (stage: string) => void;
 }
 
 export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<CopyResult> {
   const root = plan.root;
+  const mark = opts.mark ?? (() => {});
   const issues: BomIssue[] = [];
   const result: CopyResult = {
     dryRun: opts.dryRun,
@@ -138,6 +141,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
     if (!e.src) record(e, existed ? 'same' : 'create');
   }
 
+  mark('dirs');
   const copies: { e: PlanEntry; src: string; st: FileStat; dest: string; action: Action }[] = [];
   for (const e of entries) {
     if (e.kind === 'dir') continue;
@@ -181,6 +185,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
     copies.push({ e, src: e.src!, st, dest, action: cur ? 'update' : 'create' });
   }
 
+  mark('compare');
   // A new file is written in place (a copy cut short has the wrong time and is redone next time);
   // a changed one goes to a temporary name renamed over the old, so the old stays whole until then.
   if (!opts.dryRun) {
@@ -197,6 +202,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
     for (const [i, c] of copies.entries()) if (!failed.has(i)) record(c.e, c.action, c.st.size);
   } else for (const c of copies) record(c.e, c.action, c.st.size);
 
+  mark('copy');
   // Attributes of copied dirs last, deepest first, once their contents are in place.
   const uid = process.getuid?.() ?? -1;
   const gid = process.getgid?.() ?? -1;
@@ -211,7 +217,9 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
     }
     record(e, same ? 'same' : created.has(e.inner) ? 'create' : 'attrs');
   }
+  mark('dir attrs');
   result.strays = opts.strays ?? findStrays(root, entries, created);
+  mark('strays');
   return result;
 }
 

@@ -65,6 +65,8 @@ export interface PlanOptions {
   cwd: string;
   env: Env;
   loaderConfig: LoaderConfig | null;
+  /** Records the time since the previous mark under a stage name (diagnostics). */
+  mark?: (stage: string) => void;
 }
 
 interface DirCopy {
@@ -120,6 +122,7 @@ function innerOf(rootAbs: string, hostPath: string): string {
 
 export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   const { cwd, env } = opts;
+  const mark = opts.mark ?? (() => {});
   const rootAbs = real(cwd, opts.root);
   const loaded = loadBoms(opts.file, opts.includeDirs, cwd);
   const issues: BomIssue[] = [...loaded.issues];
@@ -218,6 +221,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   }
   if (issues.some((i) => i.severity === 'error')) return plan;
 
+  mark('boms');
   // Sources: each must exist (and match its hash) before anything is written.
   for (const m of managements) {
     for (const f of m.files) {
@@ -264,6 +268,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   }
   if (issues.some((i) => i.severity === 'error')) return plan;
 
+  mark('sources');
   // Libraries of the files entries (copy_bom: BomManagement::autodep, per bom).
   const missingForFiles = new Map<string, LibraryReport[]>();
   for (const m of managements) {
@@ -294,6 +299,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   }
 
   removeRedundant(managements);
+  mark('autodep files');
 
   // Expand directory copies into files, dirs and links.
   interface Expanded {
@@ -306,7 +312,9 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     for (const d of m.dirs) {
       const host = hostOf(d.src) + (d.src.endsWith('/') ? '/' : '');
       const tree = walkCopy(host, compileExcludes(d.excludes));
+      mark('walk');
       await fillFileStats(tree);
+      mark('stat');
       for (const w of tree.warnings) warn(w, d.loc);
       const destInner = innerFromRootJoin(d.dest);
       for (const it of tree.items) {
@@ -325,6 +333,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     }
     expanded.push(ex);
   }
+  mark('entries');
 
   // Libraries of files in copied dirs (copy_bom: autodep_for_copydirs): a missing one is a warning.
   const fileLibPairs = new Set(managements.flatMap((m) => m.libs.map((l) => `${l.src}\0${l.inner}`)));
@@ -357,6 +366,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     });
   }
 
+  mark('autodep dirs');
   // Execution order (copy_bom's manage): per bom mkdirs, links, dirs, files, libraries; then the
   // libraries of copied dirs.
   managements.forEach((m, i) => {
@@ -405,6 +415,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       reports[0]!.loc,
     );
   }
+  mark('order');
   return plan;
 }
 
