@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { posix } from 'node:path';
 import type { BomPlan, PlanEntry } from './plan.ts';
-import { copyFilesNative, type FileCopyJob } from './native-copy.ts';
+import { copyFilesNative, statFilesNative, type FileCopyJob } from './native-copy.ts';
 import { mapLimit } from './pool.ts';
 import type { FileStat } from './tree.ts';
 import type { BomIssue } from './types.ts';
@@ -59,6 +59,13 @@ function sameTime(a: FileStat, b: FileStat): boolean {
 }
 
 const tryLstat = (p: string): Stats | undefined => lstatSync(p, { throwIfNoEntry: false });
+
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+/** The file type of an lstat from either source (Node's Stats or the native batch). */
+const isType = (st: FileStat, type: number) => (st.mode & S_IFMT) === type;
 
 export interface ApplyOptions {
   dryRun: boolean;
@@ -143,18 +150,23 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
 
   mark('dirs');
   const copies: { e: PlanEntry; src: string; st: FileStat; dest: string; action: Action }[] = [];
-  for (const e of entries) {
-    if (e.kind === 'dir') continue;
-    if (!ensureDir(posix.dirname(e.inner), e)) continue;
+  // What is at each destination now, in one native batch (rsync's quick check needs it for every
+  // file). Nothing is in a directory this copy just created (a cold copy reads none).
+  const placed = entries.filter((e) => e.kind !== 'dir' && ensureDir(posix.dirname(e.inner), e));
+  const probe = placed.filter((e) => !created.has(posix.dirname(e.inner)));
+  const found = new Map<PlanEntry, FileStat | null>();
+  const stats =
+    (await statFilesNative(probe.map((e) => host(e.inner)))) ?? probe.map((e) => tryLstat(host(e.inner)) ?? null);
+  probe.forEach((e, i) => found.set(e, stats[i]!));
+  for (const e of placed) {
     const dest = host(e.inner);
-    // Nothing is in a directory this copy just created (a cold copy skips 20,000 lstat calls).
-    const cur = created.has(posix.dirname(e.inner)) ? undefined : tryLstat(dest);
-    if (cur?.isDirectory()) {
+    const cur = found.get(e) ?? undefined;
+    if (cur && isType(cur, S_IFDIR)) {
       fail(e, `a directory is in the way of this ${e.kind}; remove it from the root`);
       continue;
     }
     if (e.kind === 'link') {
-      if (cur?.isSymbolicLink() && readlinkSync(dest) === e.target) {
+      if (cur && isType(cur, S_IFLNK) && readlinkSync(dest) === e.target) {
         record(e, 'same');
         continue;
       }
@@ -174,7 +186,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
         continue;
       }
     }
-    if (cur?.isFile() && cur.size === st.size && sameTime(cur, st)) {
+    if (cur && isType(cur, S_IFREG) && cur.size === st.size && sameTime(cur, st)) {
       if ((cur.mode & 0o7777) === (st.mode & 0o7777)) record(e, 'same');
       else {
         if (!opts.dryRun) await fsp.chmod(dest, st.mode & 0o7777);

@@ -318,7 +318,8 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       for (const w of tree.warnings) warn(w, d.loc);
       const destInner = innerFromRootJoin(d.dest);
       for (const it of tree.items) {
-        const inner = it.rel === '' ? destInner : posix.join(destInner, it.rel);
+        // rel is already normal ('/'-joined names): no posix.join per file.
+        const inner = it.rel === '' ? destInner : destInner === '/' ? `/${it.rel}` : `${destInner}/${it.rel}`;
         ex.entries.push({
           kind: it.kind,
           inner,
@@ -420,26 +421,15 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
 }
 
 /**
- * Which files start with the ELF magic, remembered per process by inode, size and time: the dev
- * loop copies the same trees again and again. The others are read in one native batch (20,000
- * file heads through Node's fs cost more than the rest of a copy), else one by one.
+ * Which files start with the ELF magic: the native walk's scan read most of them (FileStat.elf);
+ * the others (followed links, no addon) are read here, in one native batch when possible.
  */
-const elfSeen = new Map<string, boolean>();
-const elfKey = (f: { host: string; stat?: FileStat }) =>
-  f.stat ? `${f.host}\0${f.stat.ino}\0${f.stat.size}\0${f.stat.mtimeMs}` : null;
-
 async function elfFiles<T extends { host: string; stat?: FileStat }>(files: T[]): Promise<T[]> {
   // Shorter than an ELF header: not a program or library.
-  const unknown = files.filter((f) => (!f.stat || f.stat.size >= 64) && !elfSeen.has(elfKey(f) ?? ''));
+  const unknown = files.filter((f) => f.stat?.elf === undefined && (!f.stat || f.stat.size >= 64));
   const sniffed = (await sniffElfNative(unknown.map((f) => f.host))) ?? unknown.map((f) => startsWithElf(f.host));
-  if (elfSeen.size + unknown.length > 200_000) elfSeen.clear();
-  const fresh = new Map<T, boolean>();
-  unknown.forEach((f, i) => {
-    fresh.set(f, sniffed[i]!);
-    const key = elfKey(f);
-    if (key) elfSeen.set(key, sniffed[i]!);
-  });
-  return files.filter((f) => fresh.get(f) ?? elfSeen.get(elfKey(f) ?? '') ?? false);
+  const fresh = new Map(unknown.map((f, i) => [f, sniffed[i]!]));
+  return files.filter((f) => f.stat?.elf ?? fresh.get(f) ?? false);
 }
 
 function startsWithElf(host: string): boolean {

@@ -7,7 +7,10 @@ import type { Exclude } from './exclude.ts';
 import { statFilesNative } from './native-copy.ts';
 
 /** The attributes a copy keeps and compares (from lstat, or the native batch). */
-export type FileStat = Pick<Stats, 'size' | 'mode' | 'uid' | 'gid' | 'ino' | 'mtimeMs' | 'atime' | 'mtime'>;
+export type FileStat = Pick<Stats, 'size' | 'mode' | 'uid' | 'gid' | 'ino' | 'mtimeMs' | 'atime' | 'mtime'> & {
+  /** Whether the file starts with the ELF magic, when the native scan read it. */
+  elf?: boolean;
+};
 
 export interface TreeItem {
   kind: 'dir' | 'file' | 'link';
@@ -125,11 +128,17 @@ export function walkCopy(src: string, exclude: Exclude): TreeResult {
   return { items, warnings };
 }
 
-/** Reads the attributes of the walk's plain files; a file gone meanwhile is dropped. */
+/**
+ * Reads the attributes of the walk's plain files, and natively whether each is an ELF file, in
+ * one pass; a file gone meanwhile is dropped.
+ */
 export async function fillFileStats(tree: TreeResult): Promise<void> {
   const bare = tree.items.filter((it) => !it.stat && it.kind === 'file');
   const stats =
-    (await statFilesNative(bare.map((it) => it.src))) ??
+    (await statFilesNative(
+      bare.map((it) => it.src),
+      true,
+    )) ??
     bare.map((it) => lstatSync(it.src, { throwIfNoEntry: false }) ?? null);
   const gone = new Set<TreeItem>();
   bare.forEach((it, i) => {

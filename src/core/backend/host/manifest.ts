@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { type BigIntStats, closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { callBytes, nativeStatus } from '../../securefs/native.ts';
+import { callAsync, callBytes, nativeStatus } from '../../securefs/native.ts';
 
 export interface ManifestEntry {
   path: string;
@@ -144,6 +144,16 @@ export function statTree(root: string): TreeEntry[] {
       return { rel, type, mode: Number(st.mode & 0o7777n), size: Number(st.size), key: statKeyOf(st), target };
     });
   }
+  return parseStatTree(buf);
+}
+
+/** statTree with the native walk in the thread pool (the build's main thread stays responsive). */
+export async function statTreeAsync(root: string): Promise<TreeEntry[]> {
+  if (!nativeStatus().ok) return statTree(root);
+  return parseStatTree((await callAsync('statTree', [root])) as Buffer);
+}
+
+function parseStatTree(buf: Buffer): TreeEntry[] {
   const f = buf.toString('utf8').split('\0');
   const out: TreeEntry[] = [];
   for (let i = 0; i + 6 <= f.length; i += 6) {
