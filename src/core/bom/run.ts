@@ -67,7 +67,7 @@ export async function runBomCopy(o: BomRunOptions): Promise<BomRun> {
   const loaderConfig = o.loaderConfig === undefined ? defaultLoaderConfig(env) : o.loaderConfig;
   const key = JSON.stringify([real(cwd, o.file), real(cwd, o.root), includeDirs, cwd, loaderConfig?.source ?? null]);
   if (o.changed && !o.dryRun) {
-    const hinted = await hintedCopy(lastPlans.get(key), o.changed, loaderConfig);
+    const hinted = await hintedCopy(lastPlans.get(key), o.changed, loaderConfig, mark);
     if (hinted) return { ...hinted, includeDirs };
   }
   lastPlans.delete(key);
@@ -99,6 +99,7 @@ async function hintedCopy(
   last: LastPlan | undefined,
   changed: string[],
   loaderConfig: LoaderConfig | null,
+  mark: (stage: string) => void,
 ): Promise<Omit<BomRun, 'includeDirs'> | null> {
   if (!last) return null;
   const only: PlanEntry[] = [];
@@ -128,7 +129,8 @@ async function hintedCopy(
     // The entries keep their places; the source's attributes are read again.
     for (const e of entries) only.push({ ...e, stat: st });
   }
-  const copy = await applyPlan(last.plan, { dryRun: false, only, strays: last.strays });
+  mark('hint');
+  const copy = await applyPlan(last.plan, { dryRun: false, only, strays: last.strays, mark });
   const ok = !copy.issues.some((i) => i.severity === 'error');
   return { plan: last.plan, copy, ok };
 }
