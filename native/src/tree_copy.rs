@@ -21,8 +21,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 extern "C" {
     fn geteuid() -> u32;
     fn getegid() -> u32;
-    fn copy_file_range(fd_in: i32, off_in: *mut i64, fd_out: i32, off_out: *mut i64, len: usize, flags: u32)
-        -> isize;
+    fn copy_file_range(fd_in: i32, off_in: *mut i64, fd_out: i32, off_out: *mut i64, len: usize, flags: u32) -> isize;
 }
 
 /// Four threads on two cores: small files wait on the disk and the journal, and on a shared
@@ -227,17 +226,16 @@ fn stat_batch(a: &[String], elf: bool) -> Result<String> {
 /// Reads `src` (not through a symlink) into a new file `dest` with permission bits `mode`,
 /// hashing what it writes: one read of the content where a copy followed by a hash reads it twice.
 /// Returns the written file's (mode, size, SHA-256).
-fn copy_hash_one(src: &str, dest: &str, mode: u32, buf: &mut Vec<u8>) -> std::io::Result<(u32, u64, [u8; 32])> {
+fn copy_hash_one(src: &str, dest: &str, mode: u32) -> std::io::Result<(u32, u64, [u8; 32])> {
     let mut from = OpenOptions::new().read(true).custom_flags(O_NOFOLLOW).open(src)?;
-    if !from.metadata()?.is_file() {
+    let st = from.metadata()?;
+    if !st.is_file() {
         return Err(std::io::Error::other("not a regular file any more"));
     }
-    let mut to = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(dest)?;
-    let done = write_hashed(&mut from, &mut to, mode, buf);
+    // The whole of a small file in one read (and the end of file in a second), at most 256 KiB.
+    let mut buf = vec![0u8; (st.len() as usize).saturating_add(1).clamp(4096, 256 << 10)];
+    let mut to = OpenOptions::new().write(true).create_new(true).mode(0o600).open(dest)?;
+    let done = write_hashed(&mut from, &mut to, mode, &mut buf);
     if done.is_err() {
         let _ = std::fs::remove_file(dest); // created above: not someone else's
     }
@@ -274,9 +272,10 @@ pub fn copy_hash_files(a: &[String]) -> Result<String> {
     let out: Vec<std::sync::OnceLock<String>> = (0..a.len() / 3).map(|_| std::sync::OnceLock::new()).collect();
     let errors = for_each(a.len() / 3, |i| {
         let (src, dest) = (&a[3 * i], &a[3 * i + 1]);
-        let mode: u32 = a[3 * i + 2].parse().map_err(|_| format!("bad mode {:?}", a[3 * i + 2]))?;
-        let mut buf = vec![0u8; 256 << 10];
-        match copy_hash_one(src, dest, mode, &mut buf) {
+        let mode: u32 = a[3 * i + 2]
+            .parse()
+            .map_err(|_| format!("bad mode {:?}", a[3 * i + 2]))?;
+        match copy_hash_one(src, dest, mode) {
             Ok((m, size, sha)) => {
                 let _ = out[i].set(format!("[{},{},\"{}\"]", m, size, hex(&sha)));
                 Ok(())
@@ -286,5 +285,9 @@ pub fn copy_hash_files(a: &[String]) -> Result<String> {
     });
     let files: Vec<&str> = out.iter().map(|s| s.get().map_or("null", |s| s.as_str())).collect();
     let items: Vec<String> = errors.iter().map(|(i, m)| format!("[{},{}]", i, js(m))).collect();
-    Ok(format!("{{\"files\":[{}],\"errors\":[{}]}}", files.join(","), items.join(",")))
+    Ok(format!(
+        "{{\"files\":[{}],\"errors\":[{}]}}",
+        files.join(","),
+        items.join(",")
+    ))
 }

@@ -111,7 +111,11 @@ fn scans_attributes_and_the_elf_magic_in_one_pass() {
     let out = crate::tree_copy::scan_files(&paths).unwrap();
     // Rows of ten fields: the flag last (elf: 1; too short for a header, or text: 0; gone: null).
     assert!(out.starts_with("[[64,"), "{}", out);
-    assert!(out.contains(",1],[5,") && out.contains(",0],[100,") && out.ends_with(",0],null]"), "{}", out);
+    assert!(
+        out.contains(",1],[5,") && out.contains(",0],[100,") && out.ends_with(",0],null]"),
+        "{}",
+        out
+    );
 }
 
 #[test]
@@ -132,14 +136,33 @@ fn copies_with_the_sha256_of_what_it_wrote() {
     let out = crate::tree_copy::copy_hash_files(&args).unwrap();
     // SHA-256("abc") (FIPS 180-2's example); the big one as sha256sum has it, computed below.
     let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-    assert!(out.starts_with(&format!("{{\"files\":[[493,3,\"{}\"],[420,1000000,\"", abc)), "{}", out);
-    assert!(out.contains(",null,null],\"errors\":[[2,"), "a link is not followed: {}", out);
-    assert!(out.contains("[3,"), "an existing destination is not overwritten: {}", out);
+    assert!(
+        out.starts_with(&format!("{{\"files\":[[493,3,\"{}\"],[420,1000000,\"", abc)),
+        "{}",
+        out
+    );
+    assert!(
+        out.contains(",null,null],\"errors\":[[2,"),
+        "a link is not followed: {}",
+        out
+    );
+    assert!(
+        out.contains("[3,"),
+        "an existing destination is not overwritten: {}",
+        out
+    );
     assert_eq!(fs::read(t.join("big2")).unwrap(), big);
     assert_eq!(fs::metadata(t.join("a2")).unwrap().mode() & 0o7777, 0o755);
     assert_eq!(fs::read(t.join("taken")).unwrap(), b"old");
     assert!(!t.join("l2").exists());
-    let sum = std::process::Command::new("sha256sum").arg(t.join("big")).output().unwrap();
-    let want = String::from_utf8_lossy(&sum.stdout).split(' ').next().unwrap().to_string();
+    let sum = std::process::Command::new("sha256sum")
+        .arg(t.join("big"))
+        .output()
+        .unwrap();
+    let want = String::from_utf8_lossy(&sum.stdout)
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
     assert!(out.contains(&format!("[420,1000000,\"{}\"]", want)), "{}", out);
 }

@@ -34,10 +34,7 @@ export async function sniffElfNative(paths: string[]): Promise<boolean[] | null>
 export async function statFilesNative(paths: string[], elf = false): Promise<(FileStat | null)[] | null> {
   if (paths.length === 0) return [];
   if (!nativeStatus().ok) return null;
-  const rows = JSON.parse((await callAsync(elf ? 'scanFiles' : 'statFiles', paths)) as string) as (
-    | number[]
-    | null
-  )[];
+  const rows = JSON.parse((await callAsync(elf ? 'scanFiles' : 'statFiles', paths)) as string) as (number[] | null)[];
   return rows.map((r) => {
     if (!r) return null;
     const [size, mode, uid, gid, ino, as, ans, ms, mns, isElf] = r as [

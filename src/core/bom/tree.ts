@@ -138,8 +138,7 @@ export async function fillFileStats(tree: TreeResult): Promise<void> {
     (await statFilesNative(
       bare.map((it) => it.src),
       true,
-    )) ??
-    bare.map((it) => lstatSync(it.src, { throwIfNoEntry: false }) ?? null);
+    )) ?? bare.map((it) => lstatSync(it.src, { throwIfNoEntry: false }) ?? null);
   const gone = new Set<TreeItem>();
   bare.forEach((it, i) => {
     const st = stats[i];
