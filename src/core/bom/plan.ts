@@ -313,7 +313,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       const host = hostOf(d.src) + (d.src.endsWith('/') ? '/' : '');
       const tree = walkCopy(host, compileExcludes(d.excludes));
       mark('walk');
-      await fillFileStats(tree);
+      await fillFileStats(tree, scanElfInWalk());
       mark('stat');
       for (const w of tree.warnings) warn(w, d.loc);
       const destInner = innerFromRootJoin(d.dest);
@@ -421,16 +421,37 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
 }
 
 /**
- * Which files start with the ELF magic: the native walk's scan read most of them (FileStat.elf);
- * the others (followed links, no addon) are read here, in one native batch when possible.
+ * Which files start with the ELF magic, remembered per process by inode, size and time: the dev
+ * loop copies the same trees again and again. A process that knows none yet has the walk's native
+ * scan read the magic in its one pass (FileStat.elf); otherwise the walk only stats and the files
+ * not known here are read in one native batch (else one by one).
  */
+const elfSeen = new Map<string, boolean>();
+const elfKey = (f: { host: string; stat?: FileStat }) =>
+  f.stat ? `${f.host}\0${f.stat.ino}\0${f.stat.size}\0${f.stat.mtimeMs}` : null;
+
 async function elfFiles<T extends { host: string; stat?: FileStat }>(files: T[]): Promise<T[]> {
+  if (elfSeen.size + files.length > 200_000) elfSeen.clear();
+  const known = new Map<T, boolean>();
+  for (const f of files) {
+    const key = elfKey(f);
+    const elf = f.stat?.elf ?? (key === null ? undefined : elfSeen.get(key));
+    if (elf !== undefined) known.set(f, elf);
+    if (f.stat?.elf !== undefined && key !== null) elfSeen.set(key, f.stat.elf);
+  }
   // Shorter than an ELF header: not a program or library.
-  const unknown = files.filter((f) => f.stat?.elf === undefined && (!f.stat || f.stat.size >= 64));
+  const unknown = files.filter((f) => !known.has(f) && (!f.stat || f.stat.size >= 64));
   const sniffed = (await sniffElfNative(unknown.map((f) => f.host))) ?? unknown.map((f) => startsWithElf(f.host));
-  const fresh = new Map(unknown.map((f, i) => [f, sniffed[i]!]));
-  return files.filter((f) => f.stat?.elf ?? fresh.get(f) ?? false);
+  unknown.forEach((f, i) => {
+    known.set(f, sniffed[i]!);
+    const key = elfKey(f);
+    if (key) elfSeen.set(key, sniffed[i]!);
+  });
+  return files.filter((f) => known.get(f) ?? false);
 }
+
+/** Whether the walk's stat pass should also read each file's ELF magic (see elfFiles). */
+const scanElfInWalk = (): boolean => elfSeen.size === 0;
 
 function startsWithElf(host: string): boolean {
   try {

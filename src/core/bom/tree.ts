@@ -129,15 +129,15 @@ export function walkCopy(src: string, exclude: Exclude): TreeResult {
 }
 
 /**
- * Reads the attributes of the walk's plain files, and natively whether each is an ELF file, in
- * one pass; a file gone meanwhile is dropped.
+ * Reads the attributes of the walk's plain files (with `elf`, natively, also whether each is an
+ * ELF file, in the same pass); a file gone meanwhile is dropped.
  */
-export async function fillFileStats(tree: TreeResult): Promise<void> {
+export async function fillFileStats(tree: TreeResult, elf = false): Promise<void> {
   const bare = tree.items.filter((it) => !it.stat && it.kind === 'file');
   const stats =
     (await statFilesNative(
       bare.map((it) => it.src),
-      true,
+      elf,
     )) ?? bare.map((it) => lstatSync(it.src, { throwIfNoEntry: false }) ?? null);
   const gone = new Set<TreeItem>();
   bare.forEach((it, i) => {
