@@ -39,6 +39,12 @@ extern "C" {
     fn EVP_DecryptUpdate(c: *mut EvpCipherCtx, out: *mut u8, outl: *mut c_int, inp: *const u8, inl: c_int) -> c_int;
     fn EVP_DecryptFinal_ex(c: *mut EvpCipherCtx, out: *mut u8, outl: *mut c_int) -> c_int;
     fn RAND_bytes(buf: *mut u8, num: c_int) -> c_int;
+    fn EVP_MD_CTX_new() -> *mut c_void;
+    fn EVP_MD_CTX_free(c: *mut c_void);
+    fn EVP_sha256() -> *const c_void;
+    fn EVP_DigestInit_ex(c: *mut c_void, md: *const c_void, e: *mut c_void) -> c_int;
+    fn EVP_DigestUpdate(c: *mut c_void, d: *const u8, n: usize) -> c_int;
+    fn EVP_DigestFinal_ex(c: *mut c_void, md: *mut u8, n: *mut u32) -> c_int;
     // The GCM mode API of <openssl/modes.h> and the AES block cipher of <openssl/aes.h>, for
     // tags that need GHASH but no keystream (see `Ghash`).
     fn AES_set_encrypt_key(key: *const u8, bits: c_int, aes: *mut AesKey) -> c_int;
@@ -409,6 +415,45 @@ pub fn cmac(key: &Key, msg: &[u8]) -> Tag {
         aes.block(&mut x);
     }
     x
+}
+
+/// SHA-256 through OpenSSL's EVP (its SHA extensions where the CPU has them): the host build's
+/// manifest hashes every file of the image layer.
+pub struct Sha256(*mut c_void);
+
+// The context is owned exclusively by this struct; moving it to another thread is fine.
+unsafe impl Send for Sha256 {}
+
+impl Sha256 {
+    pub fn new() -> Sha256 {
+        let c = unsafe { EVP_MD_CTX_new() };
+        assert!(!c.is_null(), "EVP_MD_CTX_new failed");
+        assert!(unsafe { EVP_DigestInit_ex(c, EVP_sha256(), std::ptr::null_mut()) } == 1);
+        Sha256(c)
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        assert!(unsafe { EVP_DigestUpdate(self.0, data.as_ptr(), data.len()) } == 1);
+    }
+
+    pub fn finish(self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        let mut n = 0u32;
+        assert!(unsafe { EVP_DigestFinal_ex(self.0, out.as_mut_ptr(), &mut n) } == 1 && n == 32);
+        out
+    }
+}
+
+impl Default for Sha256 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Sha256 {
+    fn drop(&mut self) {
+        unsafe { EVP_MD_CTX_free(self.0) }
+    }
 }
 
 /// Cryptographically random bytes (for per-node keys and key ids of encrypted images).

@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBomCopy } from '../../src/core/bom/index.ts';
+import { lastBomTimes } from '../../src/core/bom/run.ts';
 import { median, report } from './helpers.ts';
 
 const MB = Number(process.env.BENCH_MB ?? 500);
@@ -39,7 +40,10 @@ function timed(cmd: string, args: string[]): number {
   return performance.now() - t;
 }
 
-async function bomCopy(changed?: string[]): Promise<number> {
+/** Where each bom copy's time went (stage: ms), per kind of run, one line per round. */
+const stages = new Map<string, string[]>();
+
+async function bomCopy(kind: string, changed?: string[]): Promise<number> {
   const t = performance.now();
   const r = await runBomCopy({
     file: join(ws, 'app.yaml'),
@@ -51,6 +55,10 @@ async function bomCopy(changed?: string[]): Promise<number> {
   });
   const ms = performance.now() - t;
   if (!r.ok) throw new Error(JSON.stringify(r.plan.issues.slice(0, 3)));
+  const line = Object.entries(lastBomTimes)
+    .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+    .join(', ');
+  stages.set(kind, [...(stages.get(kind) ?? []), line]);
   return ms;
 }
 
@@ -77,7 +85,7 @@ async function main(): Promise<void> {
     const colds: (() => Promise<void>)[] = [
       async () => void cp.push(timed('cp', ['-a', `${tree}/`, join(ws, 'cp')])),
       async () => void rsyncCold.push(timed('rsync', ['-a', `${tree}/`, join(ws, 'rs')])),
-      async () => void cold.push(await bomCopy()),
+      async () => void cold.push(await bomCopy('cold')),
     ];
     for (let i = 0; i < colds.length; i++) {
       dropCaches();
@@ -87,10 +95,10 @@ async function main(): Promise<void> {
     const changedFile = join(tree, 'lib/d7', 'f7.py');
     writeFileSync(changedFile, randomBytes(1000));
     rsyncOne.push(timed('rsync', ['-a', `${tree}/`, join(ws, 'rs')]));
-    one.push(await bomCopy());
+    one.push(await bomCopy('one changed file, full scan'));
     // As the dev loop runs it: the watcher names the changed file.
     writeFileSync(changedFile, randomBytes(1000));
-    hinted.push(await bomCopy([changedFile]));
+    hinted.push(await bomCopy('one changed file, named by the watcher', [changedFile]));
   }
   console.log(`${ROUNDS} rounds, medians; load average at the end ${load()}`);
   const base = { name: 'cp -a', value: median(cp) };
@@ -112,6 +120,8 @@ async function main(): Promise<void> {
     { name: 'rsync -a', value: median(rsyncOne) },
     '<= 50 ms',
   );
+  console.log('bom copy stages (ms), each round:');
+  for (const [kind, lines] of stages) for (const l of lines) console.log(`  ${kind}: ${l}`);
 }
 
 main()

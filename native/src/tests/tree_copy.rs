@@ -1,7 +1,7 @@
 //! The bom copy's native file copies: content, mode and nanosecond times kept; a changed file
 //! goes through its temporary name; failures are reported by index and leave no temporary file;
 //! a symlink planted at the destination, or in place of a directory of the root, is not written
-//! through. The attribute batch and the sniff.
+//! through. The attribute batch and the sniff. The host build's copy that hashes what it writes.
 use super::Scratch;
 use crate::tree_copy::{copy_files, sniff_elf};
 use std::fs;
@@ -117,4 +117,75 @@ fn stats_files_as_lstat_does() {
         )
     };
     assert_eq!(out, format!("[{},{},null]", row(&m), row(&l)));
+}
+
+#[test]
+fn scans_attributes_and_the_elf_magic_in_one_pass() {
+    let t = Scratch::new("scan-files");
+    let mut elf = b"\x7fELF".to_vec();
+    elf.resize(64, 0);
+    fs::write(t.join("elf"), &elf).unwrap();
+    fs::write(t.join("short-elf"), b"\x7fELF\x02").unwrap();
+    fs::write(t.join("text"), vec![b'x'; 100]).unwrap();
+    let paths: Vec<String> = ["elf", "short-elf", "text", "missing"]
+        .iter()
+        .map(|n| s(&t.join(n)))
+        .collect();
+    let out = crate::tree_copy::scan_files(&paths).unwrap();
+    // Rows of ten fields: the flag last (elf: 1; too short for a header, or text: 0; gone: null).
+    assert!(out.starts_with("[[64,"), "{}", out);
+    assert!(
+        out.contains(",1],[5,") && out.contains(",0],[100,") && out.ends_with(",0],null]"),
+        "{}",
+        out
+    );
+}
+
+#[test]
+fn copies_with_the_sha256_of_what_it_wrote() {
+    let t = Scratch::new("copy-hash");
+    fs::write(t.join("a"), b"abc").unwrap();
+    let big: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    fs::write(t.join("big"), &big).unwrap();
+    std::os::unix::fs::symlink(t.join("a"), t.join("link")).unwrap();
+    fs::write(t.join("taken"), b"old").unwrap();
+    let args: Vec<String> = [
+        [s(&t.join("a")), s(&t.join("a2")), "493".into()],
+        [s(&t.join("big")), s(&t.join("big2")), "420".into()],
+        [s(&t.join("link")), s(&t.join("l2")), "420".into()],
+        [s(&t.join("a")), s(&t.join("taken")), "420".into()],
+    ]
+    .concat();
+    let out = crate::tree_copy::copy_hash_files(&args).unwrap();
+    // SHA-256("abc") (FIPS 180-2's example); the big one as sha256sum has it, computed below.
+    let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    assert!(
+        out.starts_with(&format!("{{\"files\":[[493,3,\"{}\"],[420,1000000,\"", abc)),
+        "{}",
+        out
+    );
+    assert!(
+        out.contains(",null,null],\"errors\":[[2,"),
+        "a link is not followed: {}",
+        out
+    );
+    assert!(
+        out.contains("[3,"),
+        "an existing destination is not overwritten: {}",
+        out
+    );
+    assert_eq!(fs::read(t.join("big2")).unwrap(), big);
+    assert_eq!(fs::metadata(t.join("a2")).unwrap().mode() & 0o7777, 0o755);
+    assert_eq!(fs::read(t.join("taken")).unwrap(), b"old");
+    assert!(!t.join("l2").exists());
+    let sum = std::process::Command::new("sha256sum")
+        .arg(t.join("big"))
+        .output()
+        .unwrap();
+    let want = String::from_utf8_lossy(&sum.stdout)
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(out.contains(&format!("[420,1000000,\"{}\"]", want)), "{}", out);
 }

@@ -5,6 +5,7 @@
 import { lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { BomPlan, PlanEntry } from './plan.ts';
+import { statFilesNative } from './native-copy.ts';
 import { openRootWriter, type RootWriter } from './root-writer.ts';
 import type { FileStat } from './tree.ts';
 import type { BomIssue } from './types.ts';
@@ -49,15 +50,25 @@ function sameTime(a: FileStat, b: FileStat): boolean {
 
 const tryLstat = (p: string): Stats | undefined => lstatSync(p, { throwIfNoEntry: false });
 
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+/** The file type of an lstat from either source (Node's Stats or the native batch). */
+const isType = (st: FileStat, type: number) => (st.mode & S_IFMT) === type;
+
 export interface ApplyOptions {
   dryRun: boolean;
   /** Only these entries (a hinted re-copy); the strays are then taken as given, not re-read. */
   only?: PlanEntry[];
   strays?: string[];
+  /** Records the time since the previous mark under a stage name (diagnostics). */
+  mark?: (stage: string) => void;
 }
 
 export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<CopyResult> {
   const root = plan.root;
+  const mark = opts.mark ?? (() => {});
   const issues: BomIssue[] = [];
   const result: CopyResult = {
     dryRun: opts.dryRun,
@@ -73,8 +84,12 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
     issues.push({ severity: 'error', message: `${e.inner}: ${message}`, loc: e.loc });
 
   // Every ancestor of a planned path must be a directory of the plan (or an unplanned one).
+  // A dir whose ancestors passed is not walked up again (20,000 files share 200 dirs).
+  const clear = new Set<string>();
   for (const e of entries) {
-    for (let p = posix.dirname(e.inner); p !== '/'; p = posix.dirname(p)) {
+    const chain: string[] = [];
+    let ok = true;
+    for (let p = posix.dirname(e.inner); p !== '/' && !clear.has(p); p = posix.dirname(p)) {
       const a = byPath.get(p);
       if (a && a.kind !== 'dir') {
         fail(
@@ -82,9 +97,12 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
           `its parent ${p} is planned as a ${a.kind === 'link' ? `symlink (-> ${a.target})` : 'file'}; ` +
             'the copy does not write through it',
         );
+        ok = false;
         break;
       }
+      chain.push(p);
     }
+    if (ok) for (const p of chain) clear.add(p);
   }
   if (issues.length > 0) return result;
 
@@ -139,19 +157,25 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
       if (!e.src) record(e, existed ? 'same' : 'create');
     }
 
+    mark('dirs');
     const copies: { e: PlanEntry; src: string; st: FileStat; dest: string; action: Action }[] = [];
-    for (const e of entries) {
-      if (e.kind === 'dir') continue;
-      if (!ensureDir(posix.dirname(e.inner), e)) continue;
+    // What is at each destination now, in one native batch (rsync's quick check needs it for every
+    // file). Nothing is in a directory this copy just created (a cold copy reads none).
+    const placed = entries.filter((e) => e.kind !== 'dir' && ensureDir(posix.dirname(e.inner), e));
+    const probe = placed.filter((e) => !created.has(posix.dirname(e.inner)));
+    const found = new Map<PlanEntry, FileStat | null>();
+    const stats =
+      (await statFilesNative(probe.map((e) => host(e.inner)))) ?? probe.map((e) => tryLstat(host(e.inner)) ?? null);
+    probe.forEach((e, i) => found.set(e, stats[i]!));
+    for (const e of placed) {
       const dest = host(e.inner);
-      // Nothing is in a directory this copy just created (a cold copy skips 20,000 lstat calls).
-      const cur = created.has(posix.dirname(e.inner)) ? undefined : tryLstat(dest);
-      if (cur?.isDirectory()) {
+      const cur = found.get(e) ?? undefined;
+      if (cur && isType(cur, S_IFDIR)) {
         fail(e, `a directory is in the way of this ${e.kind}; remove it from the root`);
         continue;
       }
       if (e.kind === 'link') {
-        if (cur?.isSymbolicLink() && readlinkSync(dest) === e.target) {
+        if (cur && isType(cur, S_IFLNK) && readlinkSync(dest) === e.target) {
           record(e, 'same');
           continue;
         }
@@ -171,7 +195,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
           continue;
         }
       }
-      if (cur?.isFile() && cur.size === st.size && sameTime(cur, st)) {
+      if (cur && isType(cur, S_IFREG) && cur.size === st.size && sameTime(cur, st)) {
         if ((cur.mode & 0o7777) === (st.mode & 0o7777)) record(e, 'same');
         else {
           if (!opts.dryRun) await writer().chmodFile(e.inner, st.mode & 0o7777);
@@ -182,6 +206,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
       copies.push({ e, src: e.src!, st, dest, action: cur ? 'update' : 'create' });
     }
 
+    mark('compare');
     // A new file is written in place (a copy cut short has the wrong time and is redone next time);
     // a changed one goes to a temporary name renamed over the old, so the old stays whole until then.
     if (!opts.dryRun) {
@@ -200,6 +225,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
       for (const [i, message] of failed) fail(copies[i]!.e, `copying ${copies[i]!.src} failed: ${message}`);
       for (const [i, c] of copies.entries()) if (!failed.has(i)) record(c.e, c.action, c.st.size);
     } else for (const c of copies) record(c.e, c.action, c.st.size);
+    mark('copy');
 
     // Attributes of copied dirs last, deepest first, once their contents are in place.
     for (const e of [...dirs].reverse()) {
@@ -209,7 +235,9 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
       if (!same && !opts.dryRun) await writer().dirAttrs(e.inner, e.stat);
       record(e, same ? 'same' : created.has(e.inner) ? 'create' : 'attrs');
     }
+    mark('dir attrs');
     result.strays = opts.strays ?? findStrays(root, entries, created);
+    mark('strays');
     return result;
   }
 }

@@ -30,14 +30,17 @@ export async function sniffElfNative(paths: string[]): Promise<boolean[] | null>
   return [...bits].map((b) => b === '1');
 }
 
-/** lstat of each path (null: gone), or null without the addon. */
-export async function statFilesNative(paths: string[]): Promise<(FileStat | null)[] | null> {
+/**
+ * lstat of each path (null: gone), or null without the addon. With `elf`, each file's first
+ * bytes are read in the same pass (FileStat.elf).
+ */
+export async function statFilesNative(paths: string[], elf = false): Promise<(FileStat | null)[] | null> {
   if (paths.length === 0) return [];
   if (!nativeStatus().ok) return null;
-  const rows = JSON.parse((await callAsync('statFiles', paths)) as string) as (number[] | null)[];
+  const rows = JSON.parse((await callAsync(elf ? 'scanFiles' : 'statFiles', paths)) as string) as (number[] | null)[];
   return rows.map((r) => {
     if (!r) return null;
-    const [size, mode, uid, gid, ino, as, ans, ms, mns] = r as [
+    const [size, mode, uid, gid, ino, as, ans, ms, mns, isElf] = r as [
       number,
       number,
       number,
@@ -47,8 +50,20 @@ export async function statFilesNative(paths: string[]): Promise<(FileStat | null
       number,
       number,
       number,
+      number | undefined,
     ];
     const mtimeMs = ms * 1000 + mns / 1e6;
-    return { size, mode, uid, gid, ino, mtimeMs, mtime: new Date(mtimeMs), atime: new Date(as * 1000 + ans / 1e6) };
+    const st: FileStat = {
+      size,
+      mode,
+      uid,
+      gid,
+      ino,
+      mtimeMs,
+      mtime: new Date(mtimeMs),
+      atime: new Date(as * 1000 + ans / 1e6),
+    };
+    if (isElf !== undefined) st.elf = isElf === 1;
+    return st;
   });
 }

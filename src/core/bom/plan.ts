@@ -66,6 +66,8 @@ export interface PlanOptions {
   cwd: string;
   env: Env;
   loaderConfig: LoaderConfig | null;
+  /** Records the time since the previous mark under a stage name (diagnostics). */
+  mark?: (stage: string) => void;
 }
 
 interface DirCopy {
@@ -127,6 +129,7 @@ function innerOf(rootAbs: string, hostPath: string): string {
 
 export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   const { cwd, env } = opts;
+  const mark = opts.mark ?? (() => {});
   const rootAbs = real(cwd, opts.root);
   const loaded = loadBoms(opts.file, opts.includeDirs, cwd);
   const issues: BomIssue[] = [...loaded.issues];
@@ -239,6 +242,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   }
   if (issues.some((i) => i.severity === 'error')) return plan;
 
+  mark('boms');
   // Sources: each must exist (and match its hash) before anything is written.
   for (const m of managements) {
     for (const f of m.files) {
@@ -290,6 +294,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   }
   if (issues.some((i) => i.severity === 'error')) return plan;
 
+  mark('sources');
   // Libraries of the files entries (copy_bom: BomManagement::autodep, per bom).
   const missingForFiles = new Map<string, LibraryReport[]>();
   for (const m of managements) {
@@ -321,6 +326,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   }
 
   removeRedundant(managements);
+  mark('autodep files');
 
   // Expand directory copies into files, dirs and links.
   interface Expanded {
@@ -333,11 +339,14 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     for (const d of m.dirs) {
       const host = hostOf(d.src) + (d.src.endsWith('/') ? '/' : '');
       const tree = walkCopy(host, compileExcludes(d.excludes));
-      await fillFileStats(tree);
+      mark('walk');
+      await fillFileStats(tree, scanElfInWalk());
+      mark('stat');
       for (const w of tree.warnings) warn(w, d.loc);
       const destInner = innerFromRootJoin(d.dest);
       for (const it of tree.items) {
-        const inner = it.rel === '' ? destInner : posix.join(destInner, it.rel);
+        // rel is already normal ('/'-joined names): no posix.join per file.
+        const inner = it.rel === '' ? destInner : destInner === '/' ? `/${it.rel}` : `${destInner}/${it.rel}`;
         ex.entries.push({
           kind: it.kind,
           inner,
@@ -352,6 +361,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     }
     expanded.push(ex);
   }
+  mark('entries');
 
   // Libraries of files in copied dirs (copy_bom: autodep_for_copydirs): a missing one is a warning.
   const fileLibPairs = new Set(managements.flatMap((m) => m.libs.map((l) => `${l.src}\0${l.inner}`)));
@@ -385,6 +395,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     });
   }
 
+  mark('autodep dirs');
   // Execution order (copy_bom's manage): per bom mkdirs, links, dirs, files, libraries; then the
   // libraries of copied dirs.
   managements.forEach((m, i) => {
@@ -433,31 +444,42 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       reports[0]!.loc,
     );
   }
+  mark('order');
   return plan;
 }
 
 /**
  * Which files start with the ELF magic, remembered per process by inode, size and time: the dev
- * loop copies the same trees again and again. The others are read in one native batch (20,000
- * file heads through Node's fs cost more than the rest of a copy), else one by one.
+ * loop copies the same trees again and again. A process that knows none yet has the walk's native
+ * scan read the magic in its one pass (FileStat.elf); otherwise the walk only stats and the files
+ * not known here are read in one native batch (else one by one).
  */
 const elfSeen = new Map<string, boolean>();
 const elfKey = (f: { host: string; stat?: FileStat }) =>
   f.stat ? `${f.host}\0${f.stat.ino}\0${f.stat.size}\0${f.stat.mtimeMs}` : null;
 
 async function elfFiles<T extends { host: string; stat?: FileStat }>(files: T[]): Promise<T[]> {
+  if (elfSeen.size + files.length > 200_000) elfSeen.clear();
+  const known = new Map<T, boolean>();
+  for (const f of files) {
+    const key = elfKey(f);
+    const elf = f.stat?.elf ?? (key === null ? undefined : elfSeen.get(key));
+    if (elf !== undefined) known.set(f, elf);
+    if (f.stat?.elf !== undefined && key !== null) elfSeen.set(key, f.stat.elf);
+  }
   // Shorter than an ELF header: not a program or library.
-  const unknown = files.filter((f) => (!f.stat || f.stat.size >= 64) && !elfSeen.has(elfKey(f) ?? ''));
+  const unknown = files.filter((f) => !known.has(f) && (!f.stat || f.stat.size >= 64));
   const sniffed = (await sniffElfNative(unknown.map((f) => f.host))) ?? unknown.map((f) => startsWithElf(f.host));
-  if (elfSeen.size + unknown.length > 200_000) elfSeen.clear();
-  const fresh = new Map<T, boolean>();
   unknown.forEach((f, i) => {
-    fresh.set(f, sniffed[i]!);
+    known.set(f, sniffed[i]!);
     const key = elfKey(f);
     if (key) elfSeen.set(key, sniffed[i]!);
   });
-  return files.filter((f) => fresh.get(f) ?? elfSeen.get(elfKey(f) ?? '') ?? false);
+  return files.filter((f) => known.get(f) ?? false);
 }
+
+/** Whether the walk's stat pass should also read each file's ELF magic (see elfFiles). */
+const scanElfInWalk = (): boolean => elfSeen.size === 0;
 
 function startsWithElf(host: string): boolean {
   try {

@@ -2,6 +2,7 @@
 // (Occlum's template when installed, else the studio's own), the plan, then the copy unless the
 // plan has errors. Also the check-only path (`bom check`): structure, includes, variables.
 import { existsSync, statSync } from 'node:fs';
+import { stopwatch, type StageTimes } from '../backend/host/timing.ts';
 import { findDeps, interpOf } from './autodep.ts';
 import { applyPlan, finalEntries, type CopyResult } from './copy.ts';
 import { expandEnv, type Env } from './env.ts';
@@ -55,14 +56,18 @@ interface LastPlan {
 }
 const lastPlans = new Map<string, LastPlan>();
 
+/** Wall time per stage of the last bom copy in this process (the bench prints it). */
+export const lastBomTimes: StageTimes = {};
+
 export async function runBomCopy(o: BomRunOptions): Promise<BomRun> {
   const env = o.env ?? process.env;
+  const mark = stopwatch(lastBomTimes);
   const includeDirs = effectiveIncludeDirs(o.includeDirs ?? [], env);
   const cwd = o.cwd ?? process.cwd();
   const loaderConfig = o.loaderConfig === undefined ? defaultLoaderConfig(env) : o.loaderConfig;
   const key = JSON.stringify([real(cwd, o.file), real(cwd, o.root), includeDirs, cwd, loaderConfig?.source ?? null]);
   if (o.changed && !o.dryRun) {
-    const hinted = await hintedCopy(lastPlans.get(key), o.changed, loaderConfig);
+    const hinted = await hintedCopy(lastPlans.get(key), o.changed, loaderConfig, mark);
     if (hinted) return { ...hinted, includeDirs };
   }
   lastPlans.delete(key);
@@ -73,9 +78,10 @@ export async function runBomCopy(o: BomRunOptions): Promise<BomRun> {
     cwd,
     env,
     loaderConfig,
+    mark,
   });
   if (plan.issues.some((i) => i.severity === 'error')) return { plan, copy: null, includeDirs, ok: false };
-  const copy = await applyPlan(plan, { dryRun: !!o.dryRun });
+  const copy = await applyPlan(plan, { dryRun: !!o.dryRun, mark });
   const ok = !copy.issues.some((i) => i.severity === 'error');
   if (ok && !o.dryRun) {
     const bySrc = new Map<string, PlanEntry[]>();
@@ -83,6 +89,7 @@ export async function runBomCopy(o: BomRunOptions): Promise<BomRun> {
       if (e.kind === 'file' && e.src) bySrc.set(e.src, [...(bySrc.get(e.src) ?? []), e]);
     const dirs = bomWatchPaths(o.file, o.root, includeDirs, cwd, env).dirs;
     lastPlans.set(key, { plan, bySrc, dirs, strays: copy.strays });
+    mark('remember');
   }
   return { plan, copy, includeDirs, ok };
 }
@@ -92,6 +99,7 @@ async function hintedCopy(
   last: LastPlan | undefined,
   changed: string[],
   loaderConfig: LoaderConfig | null,
+  mark: (stage: string) => void,
 ): Promise<Omit<BomRun, 'includeDirs'> | null> {
   if (!last) return null;
   const only: PlanEntry[] = [];
@@ -121,7 +129,8 @@ async function hintedCopy(
     // The entries keep their places; the source's attributes are read again.
     for (const e of entries) only.push({ ...e, stat: st });
   }
-  const copy = await applyPlan(last.plan, { dryRun: false, only, strays: last.strays });
+  mark('hint');
+  const copy = await applyPlan(last.plan, { dryRun: false, only, strays: last.strays, mark });
   const ok = !copy.issues.some((i) => i.severity === 'error');
   return { plan: last.plan, copy, ok };
 }

@@ -8,7 +8,10 @@ import type { Exclude } from './exclude.ts';
 import { statFilesNative } from './native-copy.ts';
 
 /** The attributes a copy keeps and compares (from lstat, or the native batch). */
-export type FileStat = Pick<Stats, 'size' | 'mode' | 'uid' | 'gid' | 'ino' | 'mtimeMs' | 'atime' | 'mtime'>;
+export type FileStat = Pick<Stats, 'size' | 'mode' | 'uid' | 'gid' | 'ino' | 'mtimeMs' | 'atime' | 'mtime'> & {
+  /** Whether the file starts with the ELF magic, when the native scan read it. */
+  elf?: boolean;
+};
 
 export interface TreeItem {
   kind: 'dir' | 'file' | 'link';
@@ -171,12 +174,17 @@ function notUtf8Names(dir: string): string[] {
   return out;
 }
 
-/** Reads the attributes of the walk's plain files; a file gone meanwhile is dropped. */
-export async function fillFileStats(tree: TreeResult): Promise<void> {
+/**
+ * Reads the attributes of the walk's plain files (with `elf`, natively, also whether each is an
+ * ELF file, in the same pass); a file gone meanwhile is dropped.
+ */
+export async function fillFileStats(tree: TreeResult, elf = false): Promise<void> {
   const bare = tree.items.filter((it) => !it.stat && it.kind === 'file');
   const stats =
-    (await statFilesNative(bare.map((it) => it.src))) ??
-    bare.map((it) => lstatSync(it.src, { throwIfNoEntry: false }) ?? null);
+    (await statFilesNative(
+      bare.map((it) => it.src),
+      elf,
+    )) ?? bare.map((it) => lstatSync(it.src, { throwIfNoEntry: false }) ?? null);
   const gone = new Set<TreeItem>();
   bare.forEach((it, i) => {
     const st = stats[i];

@@ -6,7 +6,6 @@ import {
   openSync,
   readdirSync,
   writeSync,
-  constants as fsc,
   existsSync,
   linkSync,
   mkdirSync,
@@ -20,7 +19,7 @@ import {
   chmodSync,
 } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { copyFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkConfig } from '../../config/validate.ts';
 import { formatPath } from '../../config/types.ts';
@@ -31,9 +30,9 @@ import { readRuntimeConfig, RuntimeConfigError } from '../../sandbox/runtime-con
 import { BackendError, type BuildOptions, type BuildProgress, type BuildResult } from '../types.ts';
 import {
   lstatBig,
-  sha256FileAsync,
   statEntry,
   statKey,
+  statTreeAsync,
   walk,
   type Manifest,
   type ManifestEntry,
@@ -50,6 +49,7 @@ import { isAlive, procInfo } from './procs.ts';
 import { packSecureImage, storeImageKey } from './pack.ts';
 import { lastTimes, stopwatch } from './timing.ts';
 import { ensureRunDirs } from './run-state.ts';
+import { copyIntoLayer, type LayerCopy } from './layer-copy.ts';
 import { readConfigText, readGeneratedText, UnsafeFileError } from '../../instance/safe-read.ts';
 import { withPath } from '../../errors.ts';
 
@@ -91,6 +91,21 @@ async function stageRootfs(
   const pause = yielder();
   let reused = 0;
   let n = 0;
+  // Files to copy go in batches that are copied (and hashed) while the walk goes on; their
+  // entries are filled in when their batch is done.
+  let batch: { at: number; job: LayerCopy }[] = [];
+  let batchBytes = 0;
+  let copying = Promise.resolve();
+  const flush = () => {
+    const b = batch;
+    batch = [];
+    batchBytes = 0;
+    copying = copying.then(async () => {
+      const done = await copyIntoLayer(b.map((x) => x.job));
+      b.forEach((x, i) => Object.assign(entries[x.at]!, done[i]!));
+    });
+    copying.catch(() => {}); // awaited below; until then a failure must not count as unhandled
+  };
   for (const { rel, host, st } of walk(src)) {
     const path = '/' + rel;
     const out = join(dest, rel);
@@ -113,19 +128,21 @@ async function stageRootfs(
         entry = linkPrevious(join(p.hostRootfs, rel), out, path, prev);
         if (entry) reused++;
       }
-      if (!entry) {
-        // Off the main thread: a big file (or a disk under writeback) blocks for 100s of ms.
-        await copyFile(host, out, fsc.COPYFILE_FICLONE);
-        chmodSync(out, mode);
-        const e = statEntry(out, path)!;
-        entry = { ...e, sha256: await sha256FileAsync(out) };
+      if (entry) entries.push({ ...entry, srcSize: size, srcSig: sig });
+      else {
+        // Mode, size and hash come with the copy (from the file written).
+        entries.push({ path, type: 'file', mode, size: 0, sha256: '', srcSize: size, srcSig: sig });
+        batch.push({ at: entries.length - 1, job: { host, out, mode } });
+        batchBytes += size;
+        if (batch.length >= 1000 || batchBytes >= 64 << 20) flush();
       }
-      entries.push({ ...entry, srcSize: size, srcSig: sig });
     } // sockets, fifos, devices: not part of an image (sefs-cli skips them too)
     onFile(++n);
     const w = pause();
     if (w) await w;
   }
+  flush();
+  await copying;
   return { entries, reused };
 }
 
@@ -151,10 +168,12 @@ function linkPrevious(prevHost: string, out: string, path: string, prev: Manifes
  * after every link and unlink of shared inodes, since each changes their ctime.
  */
 async function writeStatCaches(p: InstancePaths, entries: ManifestEntry[], rootMac: string | null): Promise<void> {
+  // One native stat walk of the layer instead of an lstat call per file from JS.
+  const keys = new Map((await statTreeAsync(p.hostRootfs)).map((e) => [`/${e.rel}`, e.key]));
   const pause = yielder();
   const cache: StatCache = {};
   for (const e of entries) {
-    if (e.type === 'file') cache[e.path] = statKey(join(p.hostRootfs, e.path));
+    if (e.type === 'file') cache[e.path] = keys.get(e.path) ?? statKey(join(p.hostRootfs, e.path));
     const w = pause();
     if (w) await w;
   }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { type BigIntStats, closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { callBytes, nativeStatus } from '../../securefs/native.ts';
+import { callAsync, callBytes, nativeStatus } from '../../securefs/native.ts';
 
 export interface ManifestEntry {
   path: string;
@@ -145,6 +145,12 @@ export function statTree(root: string): TreeEntry[] {
     });
   }
   return parseStatLines(buf);
+}
+
+/** statTree with the native walk in the thread pool (the build's main thread stays responsive). */
+export async function statTreeAsync(root: string): Promise<TreeEntry[]> {
+  if (!nativeStatus().ok) return statTree(root);
+  return parseStatLines((await callAsync('statTree', [root])) as Buffer);
 }
 
 /** The native stat lines (native/src/stat_tree.rs format; type `x`: missing) as entries. */

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import type { InstancePaths } from '../../instance/layout.ts';
 import { createHash } from 'node:crypto';
-import { checkManifest, statKeyOf, statTree, walk, type StatCache } from './manifest.ts';
+import { checkManifest, statKeyOf, statTree, statTreeAsync, walk, type StatCache } from './manifest.ts';
 import {
   dropDelta,
   manifestState,
@@ -164,8 +164,9 @@ export async function writeSecureStamp(
   pause: () => Promise<void> | undefined,
 ): Promise<void> {
   const files: Record<string, string> = {};
-  for (const { rel, st } of walk(p.buildRoot)) {
-    files[rel] = statKeyOf(st);
+  // One native stat walk (in the thread pool) instead of an lstat call per file from JS.
+  for (const e of await statTreeAsync(p.buildRoot)) {
+    files[e.rel] = e.key;
     const w = pause();
     if (w) await w;
   }

@@ -1,0 +1,47 @@
+// The image layer's copies of image/ files, each hashed as it is written (the manifest pins every
+// file's SHA-256): one native call per batch (native/src/tree_copy.rs, `copyHashFiles`, two
+// threads) reads each file once, where a copy and then a hash read it twice and took a thread-pool
+// round trip per step. Without the addon: Node's copyFile, chmod and a hash, file by file.
+import { chmodSync, constants as fsc } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { callAsync, nativeStatus } from '../../securefs/native.ts';
+import { sha256FileAsync, statEntry } from './manifest.ts';
+
+export interface LayerCopy {
+  /** The file in image/. */
+  host: string;
+  /** Its new place in the layer (must not exist). */
+  out: string;
+  mode: number;
+}
+
+export interface LayerCopied {
+  mode: number;
+  size: number;
+  sha256: string;
+}
+
+export async function copyIntoLayer(jobs: LayerCopy[]): Promise<LayerCopied[]> {
+  if (jobs.length === 0) return [];
+  if (!nativeStatus().ok) {
+    const out: LayerCopied[] = [];
+    for (const j of jobs) {
+      // Off the main thread: a big file (or a disk under writeback) blocks for 100s of ms.
+      await copyFile(j.host, j.out, fsc.COPYFILE_FICLONE);
+      chmodSync(j.out, j.mode);
+      const e = statEntry(j.out, j.out)!;
+      out.push({ mode: e.mode, size: e.size, sha256: await sha256FileAsync(j.out) });
+    }
+    return out;
+  }
+  const args = jobs.flatMap((j) => [j.host, j.out, String(j.mode)]);
+  const r = JSON.parse((await callAsync('copyHashFiles', args)) as string) as {
+    files: ([number, number, string] | null)[];
+    errors: [number, string][];
+  };
+  if (r.errors.length > 0) {
+    const [i, message] = r.errors[0]!;
+    throw new Error(`cannot copy ${jobs[i]!.host} into the image layer: ${message}`);
+  }
+  return r.files.map((f) => ({ mode: f![0], size: f![1], sha256: f![2] }));
+}
