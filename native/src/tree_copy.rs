@@ -240,7 +240,10 @@ fn stat_batch(a: &[String], elf: bool) -> Result<String> {
 /// hashing what it writes: one read of the content where a copy followed by a hash reads it twice.
 /// Returns the written file's (mode, size, SHA-256).
 fn copy_hash_one(src: &str, dest: &str, mode: u32) -> std::io::Result<(u32, u64, [u8; 32])> {
-    let mut from = OpenOptions::new().read(true).custom_flags(O_NOFOLLOW | O_NONBLOCK).open(src)?;
+    let mut from = OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NOFOLLOW | O_NONBLOCK)
+        .open(src)?;
     let st = from.metadata()?;
     if !st.is_file() {
         return Err(std::io::Error::other("not a regular file any more"));

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import type { InstancePaths } from '../../instance/layout.ts';
 import { createHash } from 'node:crypto';
-import { checkManifest, statKeyOf, statTree, statTreeAsync, walk, type StatCache } from './manifest.ts';
+import { checkManifest, statTree, statTreeAsync, type StatCache } from './manifest.ts';
 import {
   dropDelta,
   manifestState,
