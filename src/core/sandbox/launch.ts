@@ -65,18 +65,26 @@ function checkOverlayPath(p: string): void {
   }
 }
 
-/** Shell commands mounting the root overlay and the ramfs tmpfs staging dirs (private namespace). */
-export function mountScript(plan: MountPlan): string {
+/** The root overlay's mount options. */
+function overlayOptions(plan: MountPlan): string {
   const { lower, upper, work, merged } = plan.layers;
   for (const p of [lower, upper, work, merged]) checkOverlayPath(p);
+  return `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
+}
+
+/** The ramfs tmpfs mounts: options and staging dir. */
+function tmpfsMounts(plan: MountPlan): { options: string; at: string }[] {
+  return plan.mounts.flatMap((m) =>
+    m.kind === 'tmpfs' ? [{ options: `mode=0755${m.size ? `,size=${m.size}` : ''}`, at: m.staging }] : [],
+  );
+}
+
+/** Shell commands mounting the root overlay and the ramfs tmpfs staging dirs (private namespace). */
+export function mountScript(plan: MountPlan): string {
   const lines = [
-    `mount -t overlay occlum-root -o ${shq(`lowerdir=${lower},upperdir=${upper},workdir=${work}`)} ${shq(merged)} || { echo 'occlum-studio: sandbox: cannot mount the root file system (overlayfs); see docs/backends.md' >&2; exit 1; }`,
+    `mount -t overlay occlum-root -o ${shq(overlayOptions(plan))} ${shq(plan.layers.merged)} || { echo 'occlum-studio: sandbox: cannot mount the root file system (overlayfs); see docs/backends.md' >&2; exit 1; }`,
   ];
-  for (const m of plan.mounts) {
-    if (m.kind !== 'tmpfs') continue;
-    const size = m.size ? `,size=${m.size}` : '';
-    lines.push(`mount -t tmpfs -o mode=0755${size} occlum-ramfs ${shq(m.staging)} || exit 1`);
-  }
+  for (const t of tmpfsMounts(plan)) lines.push(`mount -t tmpfs -o ${t.options} occlum-ramfs ${shq(t.at)} || exit 1`);
   return lines.join('\n');
 }
 
@@ -213,6 +221,41 @@ export function runLaunch(spec: ProgramSpec): Launch {
   const st = staging(spec.plan, spec.identity, spec.stager);
   const script = `${mountScript(st.plan)}\n${execBwrapLine(spec, st.plan, !spec.identity.privileged)}`;
   return inCgroups(sandboxLaunch(st, [], script, spec.seccompFile), spec.cgroupProcs);
+}
+
+/**
+ * A run's sandbox prepared ahead (docs/dev-loop.md, "Prepared sandbox"): the stager waits on its
+ * stdin for the go (`goMessage`), having made now what no build can change (as root: the private
+ * mount namespace and the idmap user namespace; the process itself in the run's cgroups). Null
+ * without the stager (the cold launch is used then).
+ */
+export function warmLaunch(
+  identity: SandboxIdentity,
+  stager: string | null,
+  cgroupProcs: string[] = [],
+): Launch | null {
+  if (!stager) return null;
+  const args = ['--wait', String(identity.uid), String(identity.gid), STAGE];
+  return inCgroups({ file: stager, args, env: { ...LAUNCHER_ENV } }, cgroupProcs);
+}
+
+/**
+ * What a prepared sandbox needs to start `spec` once the build is in place: the mounts to stage,
+ * the seccomp file, the overlay and ramfs mounts, the soft limits and the bwrap command line, in
+ * the stager's go format (`LEN\n`, then each token hex-encoded and ended by a space).
+ */
+export function goMessage(spec: ProgramSpec): Buffer {
+  const st = staging(spec.plan, spec.identity, spec.stager);
+  const tokens: string[] = [];
+  for (const a of st.stagerArgs) tokens.push('stage', a);
+  if (spec.seccompFile) tokens.push('seccomp', spec.seccompFile);
+  tokens.push('overlay', overlayOptions(st.plan), st.plan.layers.merged);
+  for (const t of tmpfsMounts(st.plan)) tokens.push('tmpfs', t.options, t.at);
+  if (spec.rlimits.as) tokens.push('rlimit', 'as', String(spec.rlimits.as));
+  if (spec.rlimits.stack) tokens.push('rlimit', 'stack', String(spec.rlimits.stack));
+  tokens.push('--', 'bwrap', ...bwrapArgs(spec, st.plan));
+  const body = Buffer.from(tokens.map((t) => Buffer.from(t, 'utf8').toString('hex') + ' ').join(''), 'latin1');
+  return Buffer.concat([Buffer.from(`${body.length}\n`), body]);
 }
 
 export const READY_LINE = 'occlum-studio-sandbox-ready';

@@ -184,6 +184,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     this.abort?.abort();
     await this.whenIdle();
     await this.stopRunning('closing');
+    await this.backend.dropPrepared?.();
   }
 
   private schedule(sets: ChangeSet[], trigger: BuildTrigger): void {
@@ -213,6 +214,8 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
       this.followUp = [];
       this.followUpTrigger = null;
     }
+    // A sandbox prepared for a rerun that did not happen (failed build, closing) is not kept.
+    void this.backend.dropPrepared?.();
   }
 
   private async buildOnce(sets: ChangeSet[], trigger: BuildTrigger): Promise<void> {
@@ -336,6 +339,8 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     }
 
     this.state = 'building';
+    // The rerun's sandbox comes up while the build runs (dropped below when no rerun follows).
+    if (this.settings.autoRerun && this.lastRun && !this.closed) this.backend.prepareRerun?.(this.instanceDir);
     const t1 = Date.now();
     let result;
     this.absorber?.reading?.(true);
