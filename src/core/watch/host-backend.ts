@@ -103,6 +103,11 @@ export class HostWatchBackend implements WatchBackend {
     this.warm = WarmSandbox.start();
   }
 
+  /** The pid of the sandbox prepared for the next rerun while it waits, else null. */
+  get preparedPid(): number | null {
+    return this.warm?.usable ? (this.warm.pid ?? null) : null;
+  }
+
   async dropPrepared(): Promise<void> {
     const warm = this.warm;
     this.warm = null;

@@ -36,6 +36,7 @@ import { RuntimeLog } from './log.ts';
 import { allPids, descendants, exeOf, isAlive, namespaceOf, procInfo, signal } from './procs.ts';
 import { prepareProgram, prepareSession, requireBuilt } from './program.ts';
 import { verifyBuild, verifyPackedImage } from './verify.ts';
+import { lastTimes } from './timing.ts';
 import { hostOpenFs } from './fs-view.ts';
 import type { FsView } from '../../securefs/types.ts';
 import { RunCgroup, runCgroupName } from '../../sandbox/cgroup.ts';
@@ -225,6 +226,7 @@ export class HostBackend implements Backend {
     if (readLive(this.paths.hostRunState)) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
     const log = this.logger(opts);
     const prep = await prepareProgram(this.dir, path, args, opts, log, true);
+    const t0 = performance.now();
     const lock = this.paths.hostRunState;
     // A sandbox prepared ahead is already in its cgroup; the build's config gives the limits now.
     const warm = opts.warm?.usable ? opts.warm : null;
@@ -232,6 +234,7 @@ export class HostBackend implements Backend {
     const launch = warm
       ? { file: '', args: [], env: {}, warm: { go: warmGo(prep.spec), process: warm.take() } }
       : runLaunch({ ...prep.spec, cgroupProcs: cgroup.procsFiles() });
+    lastTimes.run[warm ? 'cgroup+go' : 'cgroup+argv'] = performance.now() - t0;
     return {
       ...launch,
       cgroup,
