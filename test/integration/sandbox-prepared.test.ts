@@ -4,9 +4,9 @@
 // nothing behind when unused, dropped, or when the studio that made it dies.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { WarmSandbox } from '../../src/core/backend/host/warm.ts';
 import { descendants, exeOf, isAlive } from '../../src/core/backend/host/procs.ts';
@@ -19,6 +19,7 @@ import type { RunningProcess } from '../../src/core/watch/types.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { ROOT } from '../helpers/paths.ts';
+import { asNobodyIn, NOBODY, unprivilegedSkip } from '../helpers/unprivileged.ts';
 
 // As the CLI does at startup (src/core/sandbox/inherited-fds.ts): the test runner's own
 // inheritable descriptors would otherwise reach the program through any launch.
@@ -175,4 +176,45 @@ test('the dev loop reruns in the prepared sandbox and the rerun sees the new bui
     await loop.close();
   }
   assert.equal(backend.preparedPid, null, 'nothing left prepared after close');
+});
+
+test('as a normal user: a program in a prepared sandbox is confined the same way', { skip: unprivilegedSkip() }, () => {
+  const dir = makeInstance(['hoststate']);
+  const asNobody = asNobodyIn(dir);
+  assert.equal(asNobody('build').status, 0);
+  const script = join(dirname(dir), 'prepared-run.mts');
+  writeFileSync(
+    script,
+    `import { closeInheritedDescriptors } from ${JSON.stringify(join(ROOT, 'src/core/sandbox/inherited-fds.ts'))};
+import { HostWatchBackend } from ${JSON.stringify(join(ROOT, 'src/core/watch/host-backend.ts'))};
+closeInheritedDescriptors();
+const b = new HostWatchBackend();
+b.prepareRerun();
+const prepared = b.preparedPid;
+let out = '';
+const p = await b.run(process.argv[2], { path: '/bin/hoststate', args: [] }, { onOutput: (c) => (out += c), onExit: () => {} });
+console.log(JSON.stringify({ prepared, ran: p.pid, status: await p.exited, out }));
+`,
+  );
+  chmodSync(script, 0o644);
+  const r = spawnSync('setpriv', [...NOBODY, process.execPath, '--import', 'tsx', script, dir], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+    prepared: number;
+    ran: number;
+    status: number;
+    out: string;
+  };
+  assert.ok(res.prepared, 'a sandbox was prepared');
+  assert.equal(res.ran, res.prepared, 'the program ran in it');
+  assert.equal(res.status, 0, res.out);
+  assert.deepEqual(
+    res.out.split('\n').filter((l) => /^(inherited|writable) /.test(l)),
+    [],
+  );
+  assert.match(res.out, /^uid 0 euid 0 uid_map\s+0\s+65534\s+1$/m, 'root inside, nobody outside');
 });
