@@ -201,6 +201,8 @@ async function ptyTrue(): Promise<number> {
  * the stager (as root: mount namespace, idmap user namespace, idmapped binds), `unshare -U -m`
  * and the shell mounting the overlay with `mount`, `prlimit`, then bwrap and the program.
  */
+const SPAWN = 'Node spawn of a process (/bin/true)';
+
 async function launchAnatomy(dir: string, runs: number): Promise<void> {
   const host = new HostBackend(dir);
   const steps: Record<string, number[]> = {};
@@ -251,7 +253,7 @@ async function launchAnatomy(dir: string, runs: number): Promise<void> {
     if (i < 2) continue;
     // Per save, each step's cost is the difference of two cuts (taken moments apart).
     const staged = Number.isNaN(t.stager) ? t.cgroup : t.stager;
-    add('Node spawn of a process (/bin/true)', t.spawn);
+    add(SPAWN, t.spawn);
     add('shell joining the cgroups', t.cgroup - t.spawn);
     if (!Number.isNaN(t.stager)) add('stager (root: namespaces, idmapped binds)', t.stager - t.cgroup);
     add('unshare -U -m, sh, mount(8) of the overlay', t.overlay - staged);
@@ -271,9 +273,7 @@ async function launchAnatomy(dir: string, runs: number): Promise<void> {
   const bareBase = { name: 'bare bwrap launch, same saves', value: m('bare') };
   report('  prepared sandbox, go to first output', m('warm'), 'ms', bareBase);
   report('  cold sandbox, spawn to first output', full, 'ms', bareBase);
-  console.log(
-    `  node-pty spawn of /bin/true to exit: ${m('pty').toFixed(1)} ms (pipe: ${m('Node spawn of a process (/bin/true)').toFixed(1)} ms)`,
-  );
+  console.log(`  node-pty spawn of /bin/true to exit: ${m('pty').toFixed(1)} ms (pipe: ${m(SPAWN).toFixed(1)} ms)`);
 }
 
 async function main() {

@@ -192,7 +192,8 @@ const b = new HostWatchBackend();
 b.prepareRerun();
 const prepared = b.preparedPid;
 let out = '';
-const p = await b.run(process.argv[2], { path: '/bin/hoststate', args: [] }, { onOutput: (c) => (out += c), onExit: () => {} });
+const hooks = { onOutput: (c) => (out += c), onExit: () => {} };
+const p = await b.run(process.argv[2], { path: '/bin/hoststate', args: [] }, hooks);
 console.log(JSON.stringify({ prepared, ran: p.pid, status: await p.exited, out }));
 `,
   );

@@ -81,9 +81,9 @@ function tmpfsMounts(plan: MountPlan): { options: string; at: string }[] {
 
 /** Shell commands mounting the root overlay and the ramfs tmpfs staging dirs (private namespace). */
 export function mountScript(plan: MountPlan): string {
-  const lines = [
-    `mount -t overlay occlum-root -o ${shq(overlayOptions(plan))} ${shq(plan.layers.merged)} || { echo 'occlum-studio: sandbox: cannot mount the root file system (overlayfs); see docs/backends.md' >&2; exit 1; }`,
-  ];
+  const fail = shq('occlum-studio: sandbox: cannot mount the root file system (overlayfs); see docs/backends.md');
+  const overlay = `mount -t overlay occlum-root -o ${shq(overlayOptions(plan))} ${shq(plan.layers.merged)}`;
+  const lines = [`${overlay} || { echo ${fail} >&2; exit 1; }`];
   for (const t of tmpfsMounts(plan)) lines.push(`mount -t tmpfs -o ${t.options} occlum-ramfs ${shq(t.at)} || exit 1`);
   return lines.join('\n');
 }
