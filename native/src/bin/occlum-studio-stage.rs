@@ -26,6 +26,11 @@
 //! (UID/GID must be the caller's). The go is `LEN\n` then LEN bytes of tokens, each hex-encoded
 //! and ended by a space; end of file before it (the studio went away or dropped it) ends the
 //! process quietly. Only the holder of its stdin can start it.
+//!
+//!   occlum-studio-stage --now UID GID STAGE TOKEN...
+//!
+//! The same with the go's tokens as arguments (not hex-encoded), at once: a run's whole sandbox
+//! set-up in one process, stdin left as it is.
 use std::ffi::{CString, OsStr};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -383,8 +388,10 @@ fn exec(command: &[String]) -> ! {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("--wait") {
-        wait_mode(&args[1..]);
+    match args.first().map(String::as_str) {
+        Some("--wait") => prepared_mode(&args[1..], true),
+        Some("--now") => prepared_mode(&args[1..], false),
+        _ => {}
     }
     let Some(sep) = args.iter().position(|a| a == "--") else {
         invalid("usage: see docs/backends.md")
@@ -553,29 +560,38 @@ fn mount_fs(fstype: &str, source: &str, options: &str, target: &str) -> c_int {
     }
 }
 
-fn wait_mode(head: &[String]) -> ! {
-    if head.len() != 3 {
-        invalid("usage: occlum-studio-stage --wait UID GID STAGE");
+/// `--wait UID GID STAGE`: the go comes on stdin. `--now UID GID STAGE TOKEN...`: the go's tokens
+/// are the arguments (the cold launch: one exec instead of unshare, sh, mount and prlimit), and
+/// stdin stays the caller's (a terminal in the Run pane).
+fn prepared_mode(args: &[String], wait: bool) -> ! {
+    if args.len() < 3 || (wait && args.len() != 3) {
+        invalid("usage: occlum-studio-stage --wait UID GID STAGE | --now UID GID STAGE TOKEN...");
     }
-    let (uid, gid, stage) = (parse_id(&head[0]), parse_id(&head[1]), head[2].as_str());
+    let (uid, gid, stage) = (parse_id(&args[0]), parse_id(&args[1]), args[2].as_str());
     let privileged = unsafe { getuid() } == 0;
     if !privileged && (uid != unsafe { getuid() } || gid != unsafe { getgid() }) {
         invalid("not as root, UID and GID must be the caller's");
     }
+    let now = (!wait).then(|| parse_go(args[3..].to_vec()));
     // Everything the build cannot change, made now.
     let userns = privileged.then(|| {
         private_mount_ns();
         idmap_userns(uid, gid)
     });
-    let Some(tokens) = read_go() else { exit(0) };
-    let go = parse_go(tokens);
-    // The program's stdin is not the go channel: it gets /dev/null, as an unconnected stdin.
-    let null = cstr("/dev/null");
-    let fd = unsafe { open(null.as_ptr(), O_CLOEXEC as c_int) };
-    if fd < 0 || unsafe { dup2(fd, 0) } != 0 {
-        fail("cannot open /dev/null", io::Error::last_os_error());
-    }
-    unsafe { close(fd) };
+    let go = match now {
+        Some(go) => go,
+        None => {
+            let Some(tokens) = read_go() else { exit(0) };
+            // The program's stdin is not the go channel: it gets /dev/null, as an unconnected stdin.
+            let null = cstr("/dev/null");
+            let fd = unsafe { open(null.as_ptr(), O_CLOEXEC as c_int) };
+            if fd < 0 || unsafe { dup2(fd, 0) } != 0 {
+                fail("cannot open /dev/null", io::Error::last_os_error());
+            }
+            unsafe { close(fd) };
+            parse_go(tokens)
+        }
+    };
     let seccomp_file = go
         .seccomp
         .as_ref()
