@@ -181,65 +181,6 @@ test('launch commands: as root stage, then drop to the sandbox uid; /proc host s
   const shell = runLaunch({ ...base, stager: null, identity: { privileged: false, uid: 1000, gid: 1000 } });
   assert.deepEqual(shell.args.slice(0, 2), ['--user', '--map-root-user'], 'without the stager: unshare');
   assert.match(shell.args.at(-1)!, / 9<'\/s\.bpf'$/);
-  const a = bwrapArgs({
-    plan,
-    argv: ['/bin/hello', 'x'],
-    env: [['OCCLUM', 'yes']],
-    rlimits: {},
-    seccompFile: '/f',
-    identity: { privileged: true, uid: 65533, gid: 65533 },
-    stager: null,
-  });
-  const s = a.join(' ');
-  assert.match(s, /--clearenv --setenv OCCLUM yes --chdir \/ --seccomp 9 -- \/bin\/hello x$/);
-  assert.match(s, /--cap-drop ALL/);
-  assert.ok(!s.includes('--unshare-net'), 'network stays shared (Occlum has networking through OCALLs)');
-});
-
-test('exit status as occlum run: & 0x7F for exits, 128+n for signals', () => {
-  assert.equal(occlumExitStatus(0, null), 0);
-  assert.equal(occlumExitStatus(3, null), 3);
-  assert.equal(occlumExitStatus(255, null), 127);
-  assert.equal(occlumExitStatus(137, null), 137);
-  assert.equal(occlumExitStatus(null, 'SIGKILL'), 137);
-  assert.equal(occlumExitStatus(null, 'SIGSEGV'), 139);
-});
-
-test('as root the plan is staged: idmapped binds of the layers, run/host and hostfs under STAGE', () => {
-  const inst = mkdtempSync(join(tmpdir(), 'occlum-sb-'));
-  const json = JSON.parse(JSON.stringify(OCCLUM_JSON_TEMPLATE));
-  json.mount.push({ target: '/tmp', type: 'ramfs' }, { target: '/data', type: 'sefs', source: './data' });
-  const l = layers(join(inst, 'run/host'));
-  const { plan, stagerArgs } = stagePlan(planMounts(readRuntimeConfig(JSON.stringify(json)), inst, l));
-  assert.deepEqual(stagerArgs, [
-    `bind:lower=${l.lower}`,
-    `bind:run=${join(inst, 'run/host')}`,
-    'dir:merged',
-    `bind:hostfs0=${realpathSync(inst)}`,
-    'dir:ramfs/tmp',
-  ]);
-  assert.deepEqual(
-    [plan.layers.lower, plan.layers.upper, plan.layers.work, plan.layers.merged],
-    ['/tmp/lower', '/tmp/run/upper', '/tmp/run/work', '/tmp/merged'],
-  );
-  const sources = plan.mounts.map((m) => (m.kind === 'bind' ? m.source : m.kind === 'tmpfs' ? m.staging : m.kind));
-  assert.deepEqual(sources, ['proc', 'dev', '/tmp/hostfs0', 'mask', 'mask', '/tmp/ramfs/tmp', '/tmp/run/sefs/data']);
-});
-
-test('launch commands: as root stage, then drop to the sandbox uid; /proc host state read-only', () => {
-  const inst = mkdtempSync(join(tmpdir(), 'occlum-sb-'));
-  const plan = planMounts(readRuntimeConfig(occlumJsonTemplateText()), inst, layers(join(inst, 'run/host')));
-  const base = { plan, argv: ['/bin/hello'], env: [], rlimits: {}, seccompFile: '/s.bpf', stager: '/x/stage' };
-  const root = runLaunch({ ...base, identity: { privileged: true, uid: SANDBOX_UID, gid: SANDBOX_UID } });
-  assert.equal(root.file, '/x/stage');
-  const sep = root.args.indexOf('--');
-  assert.deepEqual(root.args.slice(0, 5), ['65533', '65533', '/tmp', '/s.bpf', `bind:lower=${plan.layers.lower}`]);
-  assert.deepEqual(root.args.slice(sep + 1, sep + 4), ['unshare', '--user', '--map-root-user']);
-  assert.ok(!/9</.test(root.args.at(-1)!), 'fd 9 is opened once, by the stager as root');
-  assert.match(root.args.at(-1)!, /'--bind' '\/tmp\/merged' '\/'/, 'bwrap uses the staged paths');
-  const user = runLaunch({ ...base, identity: { privileged: false, uid: 1000, gid: 1000 } });
-  assert.deepEqual(user.args.slice(0, 2), ['--user', '--map-root-user']);
-  assert.match(user.args.at(-1)!, / 9<'\/s\.bpf'$/);
   const a = bwrapArgs({ ...base, identity: { privileged: false, uid: 1000, gid: 1000 } }).join(' ');
   for (const x of PROC_READ_ONLY) assert.ok(a.includes(`--ro-bind-try /proc/${x} /proc/${x}`), `/proc/${x} read-only`);
   assert.throws(
