@@ -104,13 +104,13 @@ test(
     const warm = WarmSandbox.start();
     assert.ok(warm?.pid);
     const pid = warm.pid;
-    // Once set up (as root: its own mount namespace and the idmap user namespace's handle), it
-    // waits holding no socket, no FIFO, no file: only its stdio to this process.
+    // Once set up (as root: the idmap user namespace's handle), it waits holding no socket, no
+    // FIFO, no file, no mount namespace of its own (it copies the host's at its go): only its stdio.
     const fds = () =>
       readdirSync(`/proc/${pid}/fd`).map((fd) => [Number(fd), readlinkSync(`/proc/${pid}/fd/${fd}`)] as const);
     await waitFor(() => fds().some(([, t]) => t.startsWith('user:[')), 'the idmap user namespace held', 10_000);
     await waitFor(() => fds().every(([fd, t]) => fd <= 2 || t.startsWith('user:[')), 'its set-up pipes closed', 10_000);
-    assert.notEqual(readlinkSync(`/proc/${pid}/ns/mnt`), readlinkSync('/proc/self/ns/mnt'), 'its own mount namespace');
+    assert.equal(readlinkSync(`/proc/${pid}/ns/mnt`), readlinkSync('/proc/self/ns/mnt'), 'no mount namespace yet');
     for (const [fd, target] of fds()) {
       if (fd <= 2) assert.match(target, /^(pipe|socket):/, `fd ${fd} is its pipe (a socketpair) to this process`);
     }

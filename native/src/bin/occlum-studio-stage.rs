@@ -16,9 +16,9 @@
 //!
 //!   occlum-studio-stage --wait UID GID STAGE
 //!
-//! A sandbox prepared ahead (docs/dev-loop.md, "Prepared sandbox"): as root it makes the private
-//! mount namespace and the idmap user namespace now, then waits on stdin for the go, which
-//! carries everything that depends on the build (read only once the build is in place: the
+//! A sandbox prepared ahead (docs/dev-loop.md, "Prepared sandbox"): as root it makes the idmap
+//! user namespace now, then waits on stdin for the go, which carries everything that depends on
+//! the build or on the host's mounts at launch time (read only once the build is in place: the
 //! mount sources, the overlay, the limits, the bwrap command line). Then, without another
 //! exec, it stages the mounts as above, drops to UID/GID, makes the program's user and mount
 //! namespaces (uid 0 mapped to UID, as `unshare --map-root-user`), mounts the overlay and the
@@ -573,11 +573,8 @@ fn prepared_mode(args: &[String], wait: bool) -> ! {
         invalid("not as root, UID and GID must be the caller's");
     }
     let now = (!wait).then(|| parse_go(args[3..].to_vec()));
-    // Everything the build cannot change, made now.
-    let userns = privileged.then(|| {
-        private_mount_ns();
-        idmap_userns(uid, gid)
-    });
+    // Made ahead: the idmap user namespace (a fork and its maps), which nothing on the host changes.
+    let userns = privileged.then(|| idmap_userns(uid, gid));
     let go = match now {
         Some(go) => go,
         None => {
@@ -592,6 +589,11 @@ fn prepared_mode(args: &[String], wait: bool) -> ! {
             parse_go(tokens)
         }
     };
+    // The mount namespace is copied now, not ahead: a prepared sandbox sees the host's mounts as
+    // they are at its go, and pins none of them while it waits.
+    if privileged {
+        private_mount_ns();
+    }
     let seccomp_file = go
         .seccomp
         .as_ref()

@@ -141,6 +141,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
 
   setAutoRerun(on: boolean): void {
     this.settings.autoRerun = on;
+    if (!on) void this.backend.dropPrepared?.();
   }
 
   /** Keep run/ across the loop's rebuilds (the program's files survive a rerun). */
@@ -409,6 +410,11 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     void proc.exited.then((status) => {
       if (this.running === proc) this.running = null;
       this.emit('run-exit', { cmd, status, at: Date.now() });
+      // The next rerun's sandbox comes up now, while nothing runs, rather than at the next build,
+      // whose own work it would slow (a spawn blocks this thread for a while).
+      if (this.settings.autoRerun && this.lastRun && !this.closed && !this.active) {
+        this.backend.prepareRerun?.(this.instanceDir);
+      }
     });
     if (this.state === 'launching') this.state = this.active ? 'building' : 'idle';
     return proc;
