@@ -4,12 +4,17 @@
 // build start), build (incremental), stop (build end → rerun start), launch (rerun start → first
 // output). Baselines in the same run: a bare bubblewrap launch of the same program from the same
 // image layer (the floor of a rerun), and the same loop with every build forced from scratch,
-// which is what `occlum build` does on every change (re-zips the whole image).
+// which is what `occlum build` does on every change (re-zips the whole image). The launch is
+// then taken apart: the rerun with the sandbox prepared while the build runs (the default) and
+// without (cold), and the cold launch chain step by step, each step's spawn-to-exit cost from
+// Node (docs/dev-loop.md, "Prepared sandbox").
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
+import { WarmSandbox } from '../../src/core/backend/host/warm.ts';
+import { inCgroups, type Launch } from '../../src/core/sandbox/launch.ts';
 import { instancePaths } from '../../src/core/instance/layout.ts';
 import { HostWatchBackend } from '../../src/core/watch/host-backend.ts';
 import { DevLoop } from '../../src/core/watch/loop.ts';
@@ -41,6 +46,17 @@ interface Sample {
 class FullRebuild extends HostWatchBackend {
   override build(opts: BackendBuildOptions) {
     return super.build({ ...opts, force: true });
+  }
+}
+
+/**
+ * Reruns with the sandbox prepared ahead on even saves and without (the whole launch chain starts
+ * after the build) on odd ones: the two alternate, so a change of the machine's load hits both.
+ */
+class Alternating extends HostWatchBackend {
+  saves = 0;
+  override prepareRerun(): void {
+    if (this.saves % 2 === 0) super.prepareRerun();
   }
 }
 
@@ -86,6 +102,7 @@ async function measure(dir: string, backend: HostWatchBackend, runs: number, deb
       loop.queue.on('build-start', onStart);
       loop.queue.on('build-end', onEnd);
       loop.queue.on('run-start', onRun);
+      if (backend instanceof Alternating) backend.saves = i;
       const t0 = Date.now();
       writeFileSync(join(dir, 'image', 'etc', 'app.conf'), `generation ${i}\n`);
       const out = await first;
@@ -149,6 +166,99 @@ async function bareLaunch(dir: string): Promise<number> {
   return first;
 }
 
+/** Spawn of `launch` to its exit (or to its first output byte), in ms. */
+async function timed(launch: Launch, untilOutput = false): Promise<number> {
+  const t0 = performance.now();
+  const c = spawn(launch.file, launch.args, { env: launch.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const at = new Promise<number>((resolve, reject) => {
+    if (untilOutput) c.stdout.once('data', () => resolve(performance.now()));
+    c.on('error', reject);
+    c.on('close', (code) =>
+      code === 0 || untilOutput ? resolve(performance.now()) : reject(new Error(`${launch.file}: ${code} ${err}`)),
+    );
+  });
+  c.stdout.resume();
+  const t = await at;
+  await new Promise((r) => (c.exitCode !== null ? r(null) : c.on('close', r)));
+  return t - t0;
+}
+
+/** The node-pty spawn of /bin/true to its exit, in ms (what the Run pane adds over a pipe spawn). */
+async function ptyTrue(): Promise<number> {
+  const pty = await import('node-pty');
+  const t0 = performance.now();
+  const p = pty.spawn('/bin/true', [], { cols: 80, rows: 24, env: {} });
+  await new Promise((r) => p.onExit(r));
+  return performance.now() - t0;
+}
+
+/**
+ * Where the sandbox start goes, outside the loop (same instance): a cold launch cut after each
+ * step (the step then execs /bin/true), spawn to exit from Node; the full launch to the program's
+ * first output; the prepared sandbox from its go to the first output; a bare bwrap launch. Each
+ * cut's fastest of `runs` (the least disturbed by the other work on the machine), and each step
+ * as the difference of two cuts. Steps: Node's spawn of a process, the shell joining the run's
+ * cgroups, the stager's set-up (`--now`: as root the mount namespace, idmap user namespace and
+ * idmapped binds; then the program's user and mount namespaces, overlay, tmpfs, rlimits), bwrap
+ * and the program.
+ */
+async function launchAnatomy(dir: string, runs: number): Promise<void> {
+  const host = new HostBackend(dir);
+  const cuts: Record<string, number[]> = {};
+  const add = (k: string, v: number) => (cuts[k] ??= []).push(v);
+  for (let i = 0; i < runs + 2; i++) {
+    const prep = await host.prepareRun('/bin/hello', [], { stdio: 'pipe' });
+    const procs = prep.cgroup!.procsFiles();
+    // [sh -c <join cgroups> occlum-studio-launch] STAGER --now UID GID STAGE TOKEN... -- bwrap ...
+    const chain = procs.length ? prep.args.slice(3) : [prep.file, ...prep.args];
+    const setUp = [...chain.slice(0, chain.indexOf('--') + 1), '/bin/true'];
+    const t = {
+      spawn: await timed({ file: '/bin/true', args: [], env: prep.env }),
+      cgroup: await timed(inCgroups({ file: '/bin/true', args: [], env: prep.env }, procs)),
+      setUp: await timed(inCgroups({ file: setUp[0]!, args: setUp.slice(1), env: prep.env }, procs)),
+      full: await timed({ file: prep.file, args: prep.args, env: prep.env }, true),
+      pty: await ptyTrue(),
+    };
+    prep.finish(0, null);
+    // The prepared sandbox: spawn to ready (off the critical path), then go to first output.
+    const warm = WarmSandbox.start()!;
+    const w = await host.prepareRun('/bin/hello', [], { stdio: 'pipe', warm });
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = performance.now();
+    const child = w.warm!.process;
+    const first = new Promise<number>((r) => child.stdout!.once('data', () => r(performance.now())));
+    child.stdin!.end(w.warm!.go);
+    const go = (await first) - t0;
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.on('close', r)));
+    w.finish(child.exitCode, child.signalCode);
+    const bare = await bareLaunch(dir);
+    if (i < 2) continue;
+    for (const [k, v] of Object.entries({ ...t, warm: go, bare })) add(k, v);
+  }
+  const m = (k: string) => Math.min(...cuts[k]!);
+  const full = m('full');
+  const steps: [string, number][] = [
+    ['Node spawn of a process (/bin/true)', m('spawn')],
+    ['shell joining the cgroups', m('cgroup') - m('spawn')],
+    ['stager set-up (namespaces, idmapped binds, overlay, tmpfs, rlimits)', m('setUp') - m('cgroup')],
+    ['bwrap and the program to its first output', full - m('setUp')],
+  ];
+  console.log(`  cold launch, spawn to first output: ${full.toFixed(1)} ms; by step (fastest of ${runs} each):`);
+  for (const [k, v] of steps) console.log(`    ${k}: ${v.toFixed(1)} ms (${((v / full) * 100).toFixed(0)}%)`);
+  const bareBase = { name: 'bare bwrap launch, fastest of the same saves', value: m('bare') };
+  report('  prepared sandbox, go to first output (fastest)', m('warm'), 'ms', bareBase);
+  report('  cold launch, spawn to first output (fastest)', full, 'ms', bareBase);
+  report('  prepared sandbox, go to first output (median)', median(cuts.warm!), 'ms', {
+    name: 'bare bwrap launch, median',
+    value: median(cuts.bare!),
+  });
+  console.log(
+    `  node-pty spawn of /bin/true to exit: ${m('pty').toFixed(1)} ms (pipe spawn: ${m('spawn').toFixed(1)} ms)`,
+  );
+}
+
 async function main() {
   const dir = makeInstance(['hello']);
   try {
@@ -172,6 +282,9 @@ async function main() {
     const full = await measure(dir, new FullRebuild(), Math.max(3, Math.floor(RUNS / 3)), 100);
     const incr = await measure(dir, new HostWatchBackend(), RUNS, 100);
     const fast = await measure(dir, new HostWatchBackend(), RUNS, 30);
+    const ab = await measure(dir, new Alternating(), 2 * RUNS, 100); // warm-up saves 0, 1: samples alternate from 2
+    const prepared = ab.filter((_, i) => i % 2 === 0);
+    const cold = ab.filter((_, i) => i % 2 === 1);
     const base = { name: 'full rebuild each change (what occlum build does)', value: median(full.map((x) => x.total)) };
     const p50 = median(incr.map((x) => x.total));
     report('save-to-first-output p50, incremental, debounce 100 ms', p50, 'ms', base, 'p50 ≤ 100 ms, p90 ≤ 150 ms');
@@ -185,6 +298,26 @@ async function main() {
     report('save-to-first-output p50, incremental, debounce 30 ms', median(fast.map((x) => x.total)), 'ms', base);
     stages('  incremental, debounce 30 ms', fast);
     stages('  baseline (full rebuild)', full);
+    report(
+      'save-to-first-output p50, incremental, sandbox not prepared ahead (alternating)',
+      median(cold.map((x) => x.total)),
+      'ms',
+      bareBase,
+    );
+    stages('  cold rerun', cold);
+    const sandbox = (s: Sample[]) =>
+      median(s.map((x) => x.launch - Object.values(x.runStages).reduce((a, b) => a + b, 0)));
+    report(
+      'save-to-first-output p50, incremental, sandbox prepared (alternating with the above)',
+      median(prepared.map((x) => x.total)),
+      'ms',
+      bareBase,
+    );
+    stages('  prepared rerun', prepared);
+    report('launch minus its preparation (sandbox start to first output), prepared', sandbox(prepared), 'ms', bareBase);
+    report('launch minus its preparation (sandbox start to first output), cold', sandbox(cold), 'ms', bareBase);
+    console.log('launch anatomy (same instance, outside the loop):');
+    await launchAnatomy(dir, Math.max(RUNS, 15));
   } finally {
     rmSync(dirname(dir), { recursive: true, force: true });
   }

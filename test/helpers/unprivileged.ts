@@ -5,7 +5,8 @@ import { dirname } from 'node:path';
 import { CLI } from './paths.ts';
 import { runCli } from './cli.ts';
 
-const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+/** setpriv arguments that switch to nobody. */
+export const NOBODY = ['--reuid=65534', '--regid=65534', '--clear-groups'];
 
 /** Why a test as nobody cannot run here, or false. */
 export function unprivilegedSkip(): string | false {

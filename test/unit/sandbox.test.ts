@@ -168,14 +168,19 @@ test('launch commands: as root stage, then drop to the sandbox uid; /proc host s
   const base = { plan, argv: ['/bin/hello'], env: [], rlimits: {}, seccompFile: '/s.bpf', stager: '/x/stage' };
   const root = runLaunch({ ...base, identity: { privileged: true, uid: SANDBOX_UID, gid: SANDBOX_UID } });
   assert.equal(root.file, '/x/stage');
-  const sep = root.args.indexOf('--');
-  assert.deepEqual(root.args.slice(0, 5), ['65533', '65533', '/tmp', '/s.bpf', `bind:lower=${plan.layers.lower}`]);
-  assert.deepEqual(root.args.slice(sep + 1, sep + 4), ['unshare', '--user', '--map-root-user']);
-  assert.ok(!/9</.test(root.args.at(-1)!), 'fd 9 is opened once, by the stager as root');
-  assert.match(root.args.at(-1)!, /'--bind' '\/tmp\/merged' '\/'/, 'bwrap uses the staged paths');
+  const head = ['--now', '65533', '65533', '/tmp', 'stage', `bind:lower=${plan.layers.lower}`];
+  assert.deepEqual(root.args.slice(0, 6), head);
+  const token = (name: string) => root.args[root.args.indexOf(name) + 1];
+  assert.equal(token('seccomp'), '/s.bpf', 'fd 9 is opened once, by the stager as root');
+  assert.equal(token('overlay'), 'lowerdir=/tmp/lower,upperdir=/tmp/run/upper,workdir=/tmp/run/work');
+  const bwrap = root.args.slice(root.args.indexOf('--') + 1);
+  assert.equal(bwrap[0], 'bwrap');
+  assert.match(bwrap.join(' '), /--bind \/tmp\/merged \/ /, 'bwrap uses the staged paths');
   const user = runLaunch({ ...base, identity: { privileged: false, uid: 1000, gid: 1000 } });
-  assert.deepEqual(user.args.slice(0, 2), ['--user', '--map-root-user']);
-  assert.match(user.args.at(-1)!, / 9<'\/s\.bpf'$/);
+  assert.deepEqual(user.args.slice(0, 5), ['--now', '1000', '1000', '/tmp', 'seccomp'], 'nothing to stage');
+  const shell = runLaunch({ ...base, stager: null, identity: { privileged: false, uid: 1000, gid: 1000 } });
+  assert.deepEqual(shell.args.slice(0, 2), ['--user', '--map-root-user'], 'without the stager: unshare');
+  assert.match(shell.args.at(-1)!, / 9<'\/s\.bpf'$/);
   const a = bwrapArgs({ ...base, identity: { privileged: false, uid: 1000, gid: 1000 } }).join(' ');
   for (const x of PROC_READ_ONLY) assert.ok(a.includes(`--ro-bind-try /proc/${x} /proc/${x}`), `/proc/${x} read-only`);
   assert.throws(

@@ -13,6 +13,24 @@
 //! Then it opens SECCOMP on fd 9 (for bwrap --seccomp 9), drops to UID/GID with no groups and
 //! no capabilities, and executes COMMAND, which creates the user namespace as a normal user does.
 //! util-linux 2.38 has no idmapped mounts (X-mount.idmap is 2.39), hence this helper; std only.
+//!
+//!   occlum-studio-stage --wait UID GID STAGE
+//!
+//! A sandbox prepared ahead (docs/dev-loop.md, "Prepared sandbox"): as root it makes the idmap
+//! user namespace now, then waits on stdin for the go, which carries everything that depends on
+//! the build or on the host's mounts at launch time (read only once the build is in place: the
+//! mount sources, the overlay, the limits, the bwrap command line). Then, without another
+//! exec, it stages the mounts as above, drops to UID/GID, makes the program's user and mount
+//! namespaces (uid 0 mapped to UID, as `unshare --map-root-user`), mounts the overlay and the
+//! ramfs tmpfs, sets the soft limits and executes bwrap. Not as root, the root part is skipped
+//! (UID/GID must be the caller's). The go is `LEN\n` then LEN bytes of tokens, each hex-encoded
+//! and ended by a space; end of file before it (the studio went away or dropped it) ends the
+//! process quietly. Only the holder of its stdin can start it.
+//!
+//!   occlum-studio-stage --now UID GID STAGE TOKEN...
+//!
+//! The same with the go's tokens as arguments (not hex-encoded), at once: a run's whole sandbox
+//! set-up in one process, stdin left as it is.
 use std::ffi::{CString, OsStr};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -43,6 +61,12 @@ extern "C" {
     fn setresgid(r: c_uint, e: c_uint, s: c_uint) -> c_int;
     fn setresuid(r: c_uint, e: c_uint, s: c_uint) -> c_int;
     fn _exit(code: c_int) -> !;
+    fn getuid() -> c_uint;
+    fn getgid() -> c_uint;
+    fn setrlimit(resource: c_int, rlim: *const [u64; 2]) -> c_int;
+    fn getrlimit(resource: c_int, rlim: *mut [u64; 2]) -> c_int;
+    fn open(path: *const c_char, flags: c_int, ...) -> c_int;
+    fn prctl(option: c_int, arg: c_ulong, ...) -> c_int;
 }
 
 // The new mount API has the same numbers on every architecture (asm-generic). Variadic
@@ -69,6 +93,11 @@ const MS_REC: c_ulong = 0x4000;
 const MS_PRIVATE: c_ulong = 1 << 18;
 const SECCOMP_FD: c_int = 9;
 const F_SETFD: c_int = 2;
+const PR_SET_DUMPABLE: c_int = 4;
+const RLIMIT_STACK: c_int = 3;
+const RLIMIT_AS: c_int = 9;
+/// Largest go message accepted (a command line is at most a few hundred KiB).
+const MAX_GO: usize = 4 << 20;
 
 #[repr(C)]
 struct OpenHow {
@@ -227,40 +256,50 @@ fn idmapped_tree(source: &str, userns: &File) -> OwnedFd {
     fd
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(sep) = args.iter().position(|a| a == "--") else {
-        invalid("usage: see docs/backends.md")
+/// What the root part stages: `dir:REL` and `bind:NAME=SOURCE` arguments.
+struct Staging<'a> {
+    dirs: Vec<&'a str>,
+    binds: Vec<(&'a str, &'a str)>,
+}
+
+fn parse_staging<'a>(args: &'a [String]) -> Staging<'a> {
+    let mut st = Staging {
+        dirs: Vec::new(),
+        binds: Vec::new(),
     };
-    let (head, command) = (&args[..sep], &args[sep + 1..]);
-    if head.len() < 4 || command.is_empty() {
-        invalid("usage: occlum-studio-stage UID GID STAGE SECCOMP|- [dir:REL | bind:NAME=SOURCE]... -- COMMAND...");
-    }
-    let id = |s: &str| s.parse::<u32>().unwrap_or_else(|_| invalid(&format!("bad id {s:?}")));
-    let (uid, gid, stage, seccomp) = (id(&head[0]), id(&head[1]), head[2].as_str(), head[3].as_str());
-    if uid == 0 || gid == 0 {
-        invalid("the sandbox uid and gid must not be 0");
-    }
-    let mut dirs: Vec<&str> = Vec::new();
-    let mut binds: Vec<(&str, &str)> = Vec::new();
-    for a in &head[4..] {
+    for a in args {
         if let Some(rel) = a.strip_prefix("dir:") {
             if rel.split('/').any(|c| c == ".." || c.is_empty()) {
                 invalid(&format!("bad argument {a:?}"));
             }
-            dirs.push(rel);
+            st.dirs.push(rel);
         } else if let Some((name, src)) = a.strip_prefix("bind:").and_then(|b| b.split_once('=')) {
             if name.is_empty() || name.contains('/') || name.starts_with('.') {
                 invalid(&format!("bad argument {a:?}"));
             }
-            binds.push((name, src));
+            st.binds.push((name, src));
         } else {
             invalid(&format!("bad argument {a:?}"));
         }
     }
+    st
+}
 
-    // A private mount namespace: nothing below is visible on the host, and it all goes with it.
+fn parse_id(s: &str) -> u32 {
+    let id = s.parse::<u32>().unwrap_or_else(|_| invalid(&format!("bad id {s:?}")));
+    if id == 0 {
+        invalid("the sandbox uid and gid must not be 0");
+    }
+    id
+}
+
+/// A private mount namespace: nothing below is visible on the host, and it all goes with it.
+fn private_mount_ns() {
     os_check(unsafe { unshare(CLONE_NEWNS) }, "cannot create a mount namespace");
+    make_private();
+}
+
+fn make_private() {
     let (none, root) = (cstr("none"), cstr("/"));
     let private = unsafe {
         mount(
@@ -272,12 +311,11 @@ fn main() {
         )
     };
     os_check(private, "cannot make the mount namespace private");
-    // Opened as root and before STAGE is covered: the file may lie under it.
-    let seccomp_file =
-        (seccomp != "-").then(|| File::open(seccomp).unwrap_or_else(|e| fail(&format!("cannot open {seccomp:?}"), e)));
-    let userns = idmap_userns(uid, gid);
-    let trees: Vec<(&str, OwnedFd)> = binds.iter().map(|(n, s)| (*n, idmapped_tree(s, &userns))).collect();
-    drop(userns);
+}
+
+/// The idmapped binds under a fresh tmpfs at STAGE (in this mount namespace only).
+fn stage_mounts(stage: &str, st: &Staging, userns: &File) {
+    let trees: Vec<(&str, OwnedFd)> = st.binds.iter().map(|(n, s)| (*n, idmapped_tree(s, userns))).collect();
     let (src, target, fstype, opts) = (cstr("occlum-stage"), cstr(stage), cstr("tmpfs"), cstr("mode=0755"));
     let flags = MS_NOSUID | MS_NODEV;
     let r = unsafe {
@@ -290,7 +328,7 @@ fn main() {
         )
     };
     os_check(r, &format!("cannot mount the staging tmpfs at {stage:?}"));
-    for d in &dirs {
+    for d in &st.dirs {
         fs::create_dir_all(format!("{stage}/{d}"))
             .unwrap_or_else(|e| fail(&format!("cannot create {:?}", format!("{stage}/{d}")), e));
     }
@@ -316,28 +354,284 @@ fn main() {
             );
         }
     }
+}
 
-    if let Some(f) = seccomp_file {
-        // bwrap reads it as fd 9, which must survive exec (std opens with close-on-exec).
-        let fd = f.into_raw_fd();
-        let r = unsafe {
-            if fd == SECCOMP_FD {
-                fcntl(fd, F_SETFD, 0 as c_int)
-            } else {
-                let r = dup2(fd, SECCOMP_FD);
-                close(fd);
-                r.min(0)
-            }
-        };
-        os_check(r, "cannot pass the seccomp filter");
-    }
-    // Groups first, then gid, then uid: leaving uid 0 clears every capability.
+/// Puts the seccomp filter on fd 9 for bwrap (std opens with close-on-exec; fd 9 must survive exec).
+fn pass_seccomp(f: File) {
+    let fd = f.into_raw_fd();
+    let r = unsafe {
+        if fd == SECCOMP_FD {
+            fcntl(fd, F_SETFD, 0 as c_int)
+        } else {
+            let r = dup2(fd, SECCOMP_FD);
+            close(fd);
+            r.min(0)
+        }
+    };
+    os_check(r, "cannot pass the seccomp filter");
+}
+
+/// Groups first, then gid, then uid: leaving uid 0 clears every capability.
+fn drop_to(uid: u32, gid: u32) {
     os_check(
         unsafe { setgroups(0, std::ptr::null()) },
         "cannot clear the supplementary groups",
     );
     os_check(unsafe { setresgid(gid, gid, gid) }, "cannot switch to the sandbox gid");
     os_check(unsafe { setresuid(uid, uid, uid) }, "cannot switch to the sandbox uid");
+}
+
+fn exec(command: &[String]) -> ! {
     let err = Command::new(OsStr::new(&command[0])).args(&command[1..]).exec();
     fail(&format!("cannot run {:?}", command[0]), err);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("--wait") => prepared_mode(&args[1..], true),
+        Some("--now") => prepared_mode(&args[1..], false),
+        _ => {}
+    }
+    let Some(sep) = args.iter().position(|a| a == "--") else {
+        invalid("usage: see docs/backends.md")
+    };
+    let (head, command) = (&args[..sep], &args[sep + 1..]);
+    if head.len() < 4 || command.is_empty() {
+        invalid("usage: occlum-studio-stage UID GID STAGE SECCOMP|- [dir:REL | bind:NAME=SOURCE]... -- COMMAND...");
+    }
+    let (uid, gid, stage, seccomp) = (
+        parse_id(&head[0]),
+        parse_id(&head[1]),
+        head[2].as_str(),
+        head[3].as_str(),
+    );
+    let st = parse_staging(&head[4..]);
+    private_mount_ns();
+    // Opened as root and before STAGE is covered: the file may lie under it.
+    let seccomp_file =
+        (seccomp != "-").then(|| File::open(seccomp).unwrap_or_else(|e| fail(&format!("cannot open {seccomp:?}"), e)));
+    let userns = idmap_userns(uid, gid);
+    stage_mounts(stage, &st, &userns);
+    drop(userns);
+    if let Some(f) = seccomp_file {
+        pass_seccomp(f);
+    }
+    drop_to(uid, gid);
+    exec(command);
+}
+
+/// Reads exactly `buf.len()` bytes from stdin; false at end of file.
+fn read_exact_stdin(buf: &mut [u8]) -> bool {
+    let mut got = 0;
+    while got < buf.len() {
+        let n = unsafe { read(0, buf[got..].as_mut_ptr() as *mut c_void, buf.len() - got) };
+        if n == 0 {
+            return false;
+        }
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return false;
+        }
+        got += n as usize;
+    }
+    true
+}
+
+/// The go message: `LEN\n` (read a byte at a time) then LEN bytes of hex tokens; None at end of file.
+fn read_go() -> Option<Vec<String>> {
+    let mut len = 0usize;
+    loop {
+        let mut b = [0u8; 1];
+        if !read_exact_stdin(&mut b) {
+            return None;
+        }
+        match b[0] {
+            b'\n' => break,
+            d @ b'0'..=b'9' if len <= MAX_GO => len = len * 10 + (d - b'0') as usize,
+            _ => invalid("the go message is malformed"),
+        }
+    }
+    if len > MAX_GO {
+        invalid("the go message is too long");
+    }
+    let mut body = vec![0u8; len];
+    if !read_exact_stdin(&mut body) {
+        return None;
+    }
+    let hex = |c: u8| match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => invalid("the go message is malformed"),
+    };
+    let tokens = body
+        .split(|&c| c == b' ')
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            if t.len() % 2 != 0 {
+                invalid("the go message is malformed");
+            }
+            let bytes: Vec<u8> = t.chunks(2).map(|p| hex(p[0]) << 4 | hex(p[1])).collect();
+            String::from_utf8(bytes).unwrap_or_else(|_| invalid("the go message is malformed"))
+        })
+        .collect();
+    Some(tokens)
+}
+
+/// The build-dependent part of a prepared sandbox, from the go message.
+#[derive(Default)]
+struct Go {
+    staging: Vec<String>,
+    seccomp: Option<String>,
+    /// (options, target) of the root overlay, then of each tmpfs.
+    overlay: Option<(String, String)>,
+    tmpfs: Vec<(String, String)>,
+    rlimits: Vec<(c_int, u64)>,
+    command: Vec<String>,
+}
+
+fn parse_go(tokens: Vec<String>) -> Go {
+    let mut go = Go::default();
+    let mut it = tokens.into_iter();
+    let mut next = |what: &str| {
+        it.next()
+            .unwrap_or_else(|| invalid(&format!("the go message lacks {what}")))
+    };
+    loop {
+        let op = next("its command");
+        match op.as_str() {
+            "stage" => go.staging.push(next("a staging argument")),
+            "seccomp" => go.seccomp = Some(next("the seccomp file")),
+            "overlay" => go.overlay = Some((next("overlay options"), next("the overlay target"))),
+            "tmpfs" => go.tmpfs.push((next("tmpfs options"), next("the tmpfs target"))),
+            "rlimit" => {
+                let res = match next("a limit").as_str() {
+                    "as" => RLIMIT_AS,
+                    "stack" => RLIMIT_STACK,
+                    other => invalid(&format!("unknown limit {other:?}")),
+                };
+                let v = next("a limit value");
+                go.rlimits
+                    .push((res, v.parse().unwrap_or_else(|_| invalid(&format!("bad limit {v:?}")))));
+            }
+            "--" => break,
+            other => invalid(&format!("unknown go operation {other:?}")),
+        }
+    }
+    go.command = it.collect();
+    if go.command.is_empty() {
+        invalid("the go message has no command");
+    }
+    go
+}
+
+/// The program's own user and mount namespaces: uid 0 and gid 0 mapped to who we are now.
+fn enter_user_ns(uid: u32, gid: u32) {
+    os_check(
+        unsafe { unshare(CLONE_NEWUSER | CLONE_NEWNS) },
+        "cannot create the user namespace (are unprivileged user namespaces allowed?)",
+    );
+    let put = |file: &str, text: String| {
+        OpenOptions::new()
+            .write(true)
+            .open(format!("/proc/self/{file}"))
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .unwrap_or_else(|e| fail(&format!("cannot write {file} of the user namespace"), e));
+    };
+    put("setgroups", "deny\n".into());
+    put("uid_map", format!("0 {uid} 1\n"));
+    put("gid_map", format!("0 {gid} 1\n"));
+    make_private();
+}
+
+fn mount_fs(fstype: &str, source: &str, options: &str, target: &str) -> c_int {
+    let (src, tgt, ty, data) = (cstr(source), cstr(target), cstr(fstype), cstr(options));
+    unsafe {
+        mount(
+            src.as_ptr(),
+            tgt.as_ptr(),
+            ty.as_ptr(),
+            0,
+            data.as_ptr() as *const c_void,
+        )
+    }
+}
+
+/// `--wait UID GID STAGE`: the go comes on stdin. `--now UID GID STAGE TOKEN...`: the go's tokens
+/// are the arguments (the cold launch: one exec instead of unshare, sh, mount and prlimit), and
+/// stdin stays the caller's (a terminal in the Run pane).
+fn prepared_mode(args: &[String], wait: bool) -> ! {
+    if args.len() < 3 || (wait && args.len() != 3) {
+        invalid("usage: occlum-studio-stage --wait UID GID STAGE | --now UID GID STAGE TOKEN...");
+    }
+    let (uid, gid, stage) = (parse_id(&args[0]), parse_id(&args[1]), args[2].as_str());
+    let privileged = unsafe { getuid() } == 0;
+    if !privileged && (uid != unsafe { getuid() } || gid != unsafe { getgid() }) {
+        invalid("not as root, UID and GID must be the caller's");
+    }
+    let now = (!wait).then(|| parse_go(args[3..].to_vec()));
+    // Made ahead: the idmap user namespace (a fork and its maps), which nothing on the host changes.
+    let userns = privileged.then(|| idmap_userns(uid, gid));
+    let go = match now {
+        Some(go) => go,
+        None => {
+            let Some(tokens) = read_go() else { exit(0) };
+            // The program's stdin is not the go channel: it gets /dev/null, as an unconnected stdin.
+            let null = cstr("/dev/null");
+            let fd = unsafe { open(null.as_ptr(), O_CLOEXEC as c_int) };
+            if fd < 0 || unsafe { dup2(fd, 0) } != 0 {
+                fail("cannot open /dev/null", io::Error::last_os_error());
+            }
+            unsafe { close(fd) };
+            parse_go(tokens)
+        }
+    };
+    // The mount namespace is copied now, not ahead: a prepared sandbox sees the host's mounts as
+    // they are at its go, and pins none of them while it waits.
+    if privileged {
+        private_mount_ns();
+    }
+    let seccomp_file = go
+        .seccomp
+        .as_ref()
+        .map(|s| File::open(s).unwrap_or_else(|e| fail(&format!("cannot open {s:?}"), e)));
+    match &userns {
+        Some(ns) => stage_mounts(stage, &parse_staging(&go.staging), ns),
+        None if !go.staging.is_empty() => invalid("staging needs root"),
+        None => {}
+    }
+    drop(userns);
+    if let Some(f) = seccomp_file {
+        pass_seccomp(f);
+    }
+    if privileged {
+        drop_to(uid, gid);
+        // Leaving root made this process non-dumpable, so /proc/self (its uid_map) is root's. An
+        // exec would reset that, as it does for `unshare` in the cold launch; there is no exec here,
+        // so it is reset by hand: same state as that `unshare`, owned by the sandbox uid.
+        os_check(unsafe { prctl(PR_SET_DUMPABLE, 1) }, "cannot make the process dumpable");
+    }
+    enter_user_ns(uid, gid);
+    if let Some((opts, target)) = &go.overlay {
+        if mount_fs("overlay", "occlum-root", opts, target) != 0 {
+            eprintln!("occlum-studio: sandbox: cannot mount the root file system (overlayfs); see docs/backends.md");
+            exit(1);
+        }
+    }
+    for (opts, target) in &go.tmpfs {
+        os_check(
+            mount_fs("tmpfs", "occlum-ramfs", opts, target),
+            &format!("cannot mount the ramfs tmpfs at {target:?}"),
+        );
+    }
+    for &(res, soft) in &go.rlimits {
+        let mut lim = [0u64; 2];
+        os_check(unsafe { getrlimit(res, &mut lim) }, "cannot read a resource limit");
+        lim[0] = soft;
+        os_check(unsafe { setrlimit(res, &lim) }, "cannot set a resource limit");
+    }
+    exec(&go.command);
 }

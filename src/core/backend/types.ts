@@ -3,7 +3,9 @@
 // Events are typed callbacks so the store, the CLI and tests subscribe the same way.
 import type { FsView, Progress, VerifyReport } from '../securefs/types.ts';
 import type { PreflightProblem } from '../elf/preflight.ts';
+import type { ChildProcess } from 'node:child_process';
 import type { RunCgroup } from '../sandbox/cgroup.ts';
+import type { WarmSandbox } from './host/warm.ts';
 
 export type BackendKind = 'host' | 'occlum';
 
@@ -91,6 +93,11 @@ export interface RunOptions {
    * stack, no thread or memory cap) in a fresh cgroup that PreparedLaunch.cgroup exposes.
    */
   measure?: boolean;
+  /**
+   * Host backend, run: a sandbox prepared ahead (dev loop) to start the program in, when it is
+   * still usable; the PreparedLaunch then carries `warm` instead of a command to spawn.
+   */
+  warm?: WarmSandbox;
 }
 
 export interface ProcessExit {
@@ -111,6 +118,11 @@ export interface PreparedLaunch {
   finish(code: number | null, signal: NodeJS.Signals | number | null): ProcessExit;
   /** Host backend: the control group holding the whole sandboxed tree (limits and peaks). */
   cgroup?: RunCgroup;
+  /**
+   * Host backend, with RunOptions.warm: the process is already running (its stdout and stderr
+   * piped); do not spawn `file`: write `go` to its stdin, then treat it as the launched process.
+   */
+  warm?: { process: ChildProcess; go: Buffer };
 }
 
 export interface Backend {

@@ -2,13 +2,17 @@
 // same launch works under child_process.spawn and under node-pty (the Run pane).
 //
 // The program is always uid 0 of its own user namespace mapped to an unprivileged host uid
-// (identity.ts). As a normal user:
+// (identity.ts). A run, with the native stager (as root or not; the dev loop's reruns start a
+// prepared one ahead and send it the same set-up as a go on its stdin):
+//   run:    occlum-studio-stage --now (as root: private mount namespace, idmapped layers, drop to
+//           SANDBOX_UID; then user + mount namespaces, overlay, tmpfs, rlimits) → bwrap → program
+// Without the stager, as a normal user:
 //   run:    unshare -U -m  → sh: mount overlay + tmpfs → prlimit → bwrap → program
 //   start:  unshare -U -m -p → sh: same mounts → `sleep infinity` (the holder keeps the namespaces)
 //   exec:   nsenter -t <holder> -U -m -p → sh → prlimit → bwrap → program (shares run layer + ramfs)
 // As root, the same commands run as SANDBOX_UID behind a privileged prefix:
-//   run, start: occlum-studio-stage (private mount namespace, idmapped layers under STAGE, fd 9,
-//               drops to SANDBOX_UID) → the above
+//   start: occlum-studio-stage (private mount namespace, idmapped layers under STAGE, fd 9,
+//          drops to SANDBOX_UID) → the above
 //   exec: sh → nsenter -U (setuid 0 in the namespace = SANDBOX_UID on the host) → the above
 //
 // The seccomp program is read by bwrap from fd 9, opened from a file by the first process (as
@@ -65,18 +69,26 @@ function checkOverlayPath(p: string): void {
   }
 }
 
-/** Shell commands mounting the root overlay and the ramfs tmpfs staging dirs (private namespace). */
-export function mountScript(plan: MountPlan): string {
+/** The root overlay's mount options. */
+function overlayOptions(plan: MountPlan): string {
   const { lower, upper, work, merged } = plan.layers;
   for (const p of [lower, upper, work, merged]) checkOverlayPath(p);
-  const lines = [
-    `mount -t overlay occlum-root -o ${shq(`lowerdir=${lower},upperdir=${upper},workdir=${work}`)} ${shq(merged)} || { echo 'occlum-studio: sandbox: cannot mount the root file system (overlayfs); see docs/backends.md' >&2; exit 1; }`,
-  ];
-  for (const m of plan.mounts) {
-    if (m.kind !== 'tmpfs') continue;
-    const size = m.size ? `,size=${m.size}` : '';
-    lines.push(`mount -t tmpfs -o mode=0755${size} occlum-ramfs ${shq(m.staging)} || exit 1`);
-  }
+  return `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
+}
+
+/** The ramfs tmpfs mounts: options and staging dir. */
+function tmpfsMounts(plan: MountPlan): { options: string; at: string }[] {
+  return plan.mounts.flatMap((m) =>
+    m.kind === 'tmpfs' ? [{ options: `mode=0755${m.size ? `,size=${m.size}` : ''}`, at: m.staging }] : [],
+  );
+}
+
+/** Shell commands mounting the root overlay and the ramfs tmpfs staging dirs (private namespace). */
+export function mountScript(plan: MountPlan): string {
+  const fail = shq('occlum-studio: sandbox: cannot mount the root file system (overlayfs); see docs/backends.md');
+  const overlay = `mount -t overlay occlum-root -o ${shq(overlayOptions(plan))} ${shq(plan.layers.merged)}`;
+  const lines = [`${overlay} || { echo ${fail} >&2; exit 1; }`];
+  for (const t of tmpfsMounts(plan)) lines.push(`mount -t tmpfs -o ${t.options} occlum-ramfs ${shq(t.at)} || exit 1`);
   return lines.join('\n');
 }
 
@@ -208,11 +220,63 @@ export function inCgroups(launch: Launch, procsFiles: string[] = []): Launch {
   };
 }
 
-/** `occlum run`: a fresh private namespace for one program. */
+/**
+ * `occlum run`: a fresh private namespace for one program. With the stager, one process sets it
+ * all up (`--now`: namespaces, staged layers, overlay, ramfs, limits) and executes bwrap; without
+ * it (a normal user's studio without the native build), unshare, sh, mount and prlimit do.
+ */
 export function runLaunch(spec: ProgramSpec): Launch {
+  if (spec.stager) {
+    const { uid, gid } = spec.identity;
+    const args = ['--now', String(uid), String(gid), STAGE, ...stagerTokens(spec)];
+    return inCgroups({ file: spec.stager, args, env: { ...LAUNCHER_ENV } }, spec.cgroupProcs);
+  }
   const st = staging(spec.plan, spec.identity, spec.stager);
   const script = `${mountScript(st.plan)}\n${execBwrapLine(spec, st.plan, !spec.identity.privileged)}`;
   return inCgroups(sandboxLaunch(st, [], script, spec.seccompFile), spec.cgroupProcs);
+}
+
+/**
+ * A run's sandbox prepared ahead (docs/dev-loop.md, "Prepared sandbox"): the stager waits on its
+ * stdin for the go (`goMessage`), having made now what no build can change (as root: the private
+ * mount namespace and the idmap user namespace; the process itself in the run's cgroups). Null
+ * without the stager (the cold launch is used then).
+ */
+export function warmLaunch(
+  identity: SandboxIdentity,
+  stager: string | null,
+  cgroupProcs: string[] = [],
+): Launch | null {
+  if (!stager) return null;
+  const args = ['--wait', String(identity.uid), String(identity.gid), STAGE];
+  return inCgroups({ file: stager, args, env: { ...LAUNCHER_ENV } }, cgroupProcs);
+}
+
+/**
+ * What the stager's --wait and --now modes do after the namespaces: the mounts to stage, the
+ * seccomp file, the overlay and ramfs mounts, the soft limits and the bwrap command line.
+ */
+function stagerTokens(spec: ProgramSpec): string[] {
+  const st = staging(spec.plan, spec.identity, spec.stager);
+  const tokens: string[] = [];
+  for (const a of st.stagerArgs) tokens.push('stage', a);
+  if (spec.seccompFile) tokens.push('seccomp', spec.seccompFile);
+  tokens.push('overlay', overlayOptions(st.plan), st.plan.layers.merged);
+  for (const t of tmpfsMounts(st.plan)) tokens.push('tmpfs', t.options, t.at);
+  if (spec.rlimits.as) tokens.push('rlimit', 'as', String(spec.rlimits.as));
+  if (spec.rlimits.stack) tokens.push('rlimit', 'stack', String(spec.rlimits.stack));
+  tokens.push('--', 'bwrap', ...bwrapArgs(spec, st.plan));
+  return tokens;
+}
+
+/**
+ * The go of a prepared sandbox (`warmLaunch`) for `spec`, once the build is in place: the
+ * stager's tokens in its go format (`LEN\n`, then each token hex-encoded and ended by a space).
+ */
+export function goMessage(spec: ProgramSpec): Buffer {
+  const hex = stagerTokens(spec).map((t) => Buffer.from(t, 'utf8').toString('hex') + ' ');
+  const body = Buffer.from(hex.join(''), 'latin1');
+  return Buffer.concat([Buffer.from(`${body.length}\n`), body]);
 }
 
 export const READY_LINE = 'occlum-studio-sandbox-ready';

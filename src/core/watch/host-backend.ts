@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { HostBackend } from '../backend/host/index.ts';
+import { WarmSandbox } from '../backend/host/warm.ts';
 import { descendants, isAlive, signal } from '../backend/host/procs.ts';
 import { BackendError } from '../backend/types.ts';
 import { checkConfig } from '../config/validate.ts';
@@ -39,6 +40,8 @@ export class HostWatchBackend implements WatchBackend {
    */
   private builtOnce = false;
   private readonly unbuilt = new Set<string>();
+  /** The rerun's sandbox, started while the build runs (docs/dev-loop.md, "Prepared sandbox"). */
+  private warm: WarmSandbox | null = null;
 
   constructor(private readonly stopTimeoutMs = 3000) {}
 
@@ -85,11 +88,30 @@ export class HostWatchBackend implements WatchBackend {
   }
 
   run(instanceDir: string, cmd: RunCommand, hooks: RunHooks): Promise<RunningProcess> {
+    const warm = this.warm ?? undefined;
+    this.warm = null;
     return runPrepared(
-      () => new HostBackend(instanceDir, {}).prepareRun(cmd.path, cmd.args, { stdio: 'pipe' }),
+      () => new HostBackend(instanceDir, {}).prepareRun(cmd.path, cmd.args, { stdio: 'pipe', warm }),
       hooks,
       this.children,
-    );
+    ).finally(() => warm?.dispose()); // a no-op once the run took it
+  }
+
+  prepareRerun(): void {
+    if (this.warm?.usable) return;
+    void this.warm?.dispose();
+    this.warm = WarmSandbox.start();
+  }
+
+  /** The pid of the sandbox prepared for the next rerun while it waits, else null. */
+  get preparedPid(): number | null {
+    return this.warm?.usable ? (this.warm.pid ?? null) : null;
+  }
+
+  async dropPrepared(): Promise<void> {
+    const warm = this.warm;
+    this.warm = null;
+    await warm?.dispose();
   }
 
   /** Ends every program of the instance: our runs, a run started elsewhere, a start/exec server. */

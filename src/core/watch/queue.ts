@@ -141,6 +141,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
 
   setAutoRerun(on: boolean): void {
     this.settings.autoRerun = on;
+    if (!on) void this.backend.dropPrepared?.();
   }
 
   /** Keep run/ across the loop's rebuilds (the program's files survive a rerun). */
@@ -184,6 +185,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     this.abort?.abort();
     await this.whenIdle();
     await this.stopRunning('closing');
+    await this.backend.dropPrepared?.();
   }
 
   private schedule(sets: ChangeSet[], trigger: BuildTrigger): void {
@@ -213,6 +215,8 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
       this.followUp = [];
       this.followUpTrigger = null;
     }
+    // A sandbox prepared for a rerun that did not happen (failed build, closing) is not kept.
+    void this.backend.dropPrepared?.();
   }
 
   private async buildOnce(sets: ChangeSet[], trigger: BuildTrigger): Promise<void> {
@@ -336,6 +340,8 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     }
 
     this.state = 'building';
+    // The rerun's sandbox comes up while the build runs (dropped below when no rerun follows).
+    if (this.settings.autoRerun && this.lastRun && !this.closed) this.backend.prepareRerun?.(this.instanceDir);
     const t1 = Date.now();
     let result;
     this.absorber?.reading?.(true);
@@ -404,6 +410,11 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     void proc.exited.then((status) => {
       if (this.running === proc) this.running = null;
       this.emit('run-exit', { cmd, status, at: Date.now() });
+      // The next rerun's sandbox comes up now, while nothing runs, rather than at the next build,
+      // whose own work it would slow (a spawn blocks this thread for a while).
+      if (this.settings.autoRerun && this.lastRun && !this.closed && !this.active) {
+        this.backend.prepareRerun?.(this.instanceDir);
+      }
     });
     if (this.state === 'launching') this.state = this.active ? 'building' : 'idle';
     return proc;

@@ -21,12 +21,16 @@ export async function runPrepared(
     hooks.onExit(status);
     return { pid: undefined, exited: Promise.resolve(status) };
   }
-  const child = spawn(prep.file, prep.args, {
-    cwd: prep.cwd,
-    env: prep.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: opts.detached,
-  });
+  // A sandbox prepared ahead is running already: the go starts the program in it.
+  const child =
+    prep.warm?.process ??
+    spawn(prep.file, prep.args, {
+      cwd: prep.cwd,
+      env: prep.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: opts.detached,
+    });
+  if (prep.warm) child.stdin!.end(prep.warm.go);
   children.add(child);
   if (child.pid) prep.started?.(child.pid);
   child.stdout!.on('data', (c: Buffer) => hooks.onOutput(c.toString('utf8'), 'stdout'));

@@ -131,4 +131,8 @@ export interface WatchBackend {
   /** Ends every process of the instance started through this backend. */
   stop(instanceDir: string): Promise<void>;
   run(instanceDir: string, cmd: RunCommand, hooks: RunHooks): Promise<RunningProcess>;
+  /** A rerun will follow the build that starts now: prepare what its launch can ahead (optional). */
+  prepareRerun?(instanceDir: string): void;
+  /** Drops what prepareRerun made and no run used (the build failed, no rerun, the loop closes). */
+  dropPrepared?(): Promise<void>;
 }

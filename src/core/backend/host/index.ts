@@ -9,6 +9,7 @@ import { readStatusFile } from '../../instance/status.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import {
   execLaunch as execLaunchRaw,
+  goMessage,
   inCgroups,
   occlumExitStatus,
   READY_LINE,
@@ -35,6 +36,7 @@ import { RuntimeLog } from './log.ts';
 import { allPids, descendants, exeOf, isAlive, namespaceOf, procInfo, signal } from './procs.ts';
 import { prepareProgram, prepareSession, requireBuilt } from './program.ts';
 import { verifyBuild, verifyPackedImage } from './verify.ts';
+import { lastTimes } from './timing.ts';
 import { hostOpenFs } from './fs-view.ts';
 import type { FsView } from '../../securefs/types.ts';
 import { RunCgroup, runCgroupName } from '../../sandbox/cgroup.ts';
@@ -85,7 +87,7 @@ export function describeExit(status: number): string {
 }
 
 /** Sandbox setup problems (e.g. an instance path overlayfs cannot mount) as clean user errors. */
-function sandboxed<A extends unknown[]>(fn: (...a: A) => Launch): (...a: A) => Launch {
+function sandboxed<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) => R {
   return (...a) => {
     try {
       return fn(...a);
@@ -98,6 +100,7 @@ function sandboxed<A extends unknown[]>(fn: (...a: A) => Launch): (...a: A) => L
 const runLaunch = sandboxed(runLaunchRaw);
 const execLaunch = sandboxed(execLaunchRaw);
 const serverLaunch = sandboxed(serverLaunchRaw);
+const warmGo = sandboxed(goMessage);
 
 /**
  * What the enclave would have logged when the tree hit a limit, so that the Logs and Run panes
@@ -172,8 +175,8 @@ export class HostBackend implements Backend {
    * uncapped for a sizing run, which reads its peaks. Without a writable cgroup hierarchy the
    * run goes on with rlimits only (a debug record says so).
    */
-  private runCgroup(cfg: RuntimeConfig, opts: RunOptions, log: RuntimeLog): RunCgroup {
-    const cg = RunCgroup.create(runCgroupName());
+  private runCgroup(cfg: RuntimeConfig, opts: RunOptions, log: RuntimeLog, made?: RunCgroup): RunCgroup {
+    const cg = made ?? RunCgroup.create(runCgroupName());
     if (opts.measure) return cg;
     const limits = treeLimitsFor(cfg);
     if (limits.tasks !== null && cg.setTaskLimit(limits.tasks)) {
@@ -223,9 +226,15 @@ export class HostBackend implements Backend {
     if (readLive(this.paths.hostRunState)) throw new BackendError(RUN_BUSY, 1, [RUN_BUSY]);
     const log = this.logger(opts);
     const prep = await prepareProgram(this.dir, path, args, opts, log, true);
-    const cgroup = this.runCgroup(prep.cfg, opts, log);
-    const launch = runLaunch({ ...prep.spec, cgroupProcs: cgroup.procsFiles() });
+    const t0 = performance.now();
     const lock = this.paths.hostRunState;
+    // A sandbox prepared ahead is already in its cgroup; the build's config gives the limits now.
+    const warm = opts.warm?.usable ? opts.warm : null;
+    const cgroup = this.runCgroup(prep.cfg, opts, log, warm?.cgroup);
+    const launch = warm
+      ? { file: '', args: [], env: {}, warm: { go: warmGo(prep.spec), process: warm.take() } }
+      : runLaunch({ ...prep.spec, cgroupProcs: cgroup.procsFiles() });
+    lastTimes.run[warm ? 'cgroup+go' : 'cgroup+argv'] = performance.now() - t0;
     return {
       ...launch,
       cgroup,
