@@ -84,11 +84,18 @@ test(
     let output = '';
     q.on('build-end', (r) => builds.push(r));
     q.on('run-output', ({ chunk }) => (output += chunk));
+    // The loop's other events, in order, for a timeout's report.
+    const events: string[] = [];
+    q.on('run-start', (r) => events.push(`run-start ${JSON.stringify(r)}`));
+    q.on('run-exit', (r) => events.push(`run-exit ${JSON.stringify(r)}`));
+    q.on('run-stop', (r) => events.push(`run-stop ${JSON.stringify(r)}`));
+    q.on('error', (e) => events.push(`error ${String((e as Error)?.message ?? e)}`));
+    q.on('build-start', (r) => events.push(`build-start ${r.id} ${r.trigger}`));
     // What a timeout reports: each build's trigger, outcome and output, and the programs' output.
     const detail = () =>
       builds
         .map((b) => `build ${b.trigger} ${b.outcome}: ${b.output.map((l) => `[${l.stream}] ${l.text}`).join('\n  ')}`)
-        .concat(`run output: ${JSON.stringify(output)}`)
+        .concat(`run output: ${JSON.stringify(output)}`, `events:\n  ${events.join('\n  ')}`)
         .join('\n');
     const onQueue = (ev: 'build-end' | 'run-output') => (l: () => void) => {
       q.on(ev, l);

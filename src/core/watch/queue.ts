@@ -393,7 +393,20 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     // The new image replaces what runs: stop it, and rerun the last command when asked to.
     if (this.running) await this.stopRunning(`build #${rec.id} succeeded`);
     // Files changed while this build ran: its follow-up supersedes it, and only that one reruns.
-    const superseded = this.followUpTrigger !== null || (this.absorber?.pending ?? false);
+    let superseded = this.followUpTrigger !== null;
+    if (!superseded && this.absorber?.pending) {
+      // Events still settling can net to nothing (a temporary file come and gone): taken now, a
+      // rerun does not wait for a follow-up build that never comes.
+      this.absorber.hold();
+      let late: ChangeSet | null;
+      try {
+        late = await this.absorber.settle(Math.min(this.settings.debounceMs, 50));
+      } finally {
+        this.absorber.release();
+      }
+      if (late && late.entries.length > 0) this.onChanges(late);
+      superseded = this.followUpTrigger !== null;
+    }
     if (this.settings.autoRerun && this.lastRun && !this.closed && !superseded) {
       await this.launch(this.lastRun);
     }
