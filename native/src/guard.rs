@@ -152,14 +152,7 @@ impl Guard {
     }
 
     fn tree(&mut self, root: &Path, rel: &mut Vec<u8>, tag: &str, out: &mut Vec<u8>) -> Result<()> {
-        let dir = root.join(OsStr::from_bytes(rel));
-        let shown = || dir.display().to_string();
-        let mut names = Vec::new();
-        for e in std::fs::read_dir(&dir).map_err(|e| Error::io(e, &shown()))? {
-            names.push(e.map_err(|e| Error::io(e, &shown()))?.file_name());
-        }
-        names.sort();
-        for name in names {
+        for name in crate::stat_tree::sorted_names(root, rel)? {
             let len = rel.len();
             if len > 0 {
                 rel.push(b'/');

@@ -19,7 +19,8 @@ pub fn stat_tree(root: &Path) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn visit(root: &Path, rel: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<()> {
+/// The names in `root`/`rel`, sorted (walks list a tree in the same order every time).
+pub(crate) fn sorted_names(root: &Path, rel: &[u8]) -> Result<Vec<std::ffi::OsString>> {
     let dir = root.join(OsStr::from_bytes(rel));
     let shown = || dir.display().to_string();
     let mut names = Vec::new();
@@ -27,7 +28,11 @@ fn visit(root: &Path, rel: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<()> {
         names.push(e.map_err(|e| Error::io(e, &shown()))?.file_name());
     }
     names.sort();
-    for name in names {
+    Ok(names)
+}
+
+fn visit(root: &Path, rel: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<()> {
+    for name in sorted_names(root, rel)? {
         let len = rel.len();
         if len > 0 {
             rel.push(b'/');

@@ -63,7 +63,17 @@ function inPlaceBuildKilledAfter(dir: string, changed: string[], ms: number | nu
     `import { HostBackend } from ${JSON.stringify(join(ROOT, 'src/core/backend/host/index.ts'))};` +
     `const r = await new HostBackend(${JSON.stringify(dir)}).build({ changed: ${JSON.stringify(changed)} });` +
     `if (!r.ok) { console.error(r.errors.join('\\n')); process.exit(1); }`;
-  return new Promise((resolve, reject) => {
+  return scriptKilledAfter(script, ms).then(({ code, sig, err }) => {
+    if (ms === null && code !== 0) throw new Error(`in-place build failed (${code ?? sig}): ${err}`);
+  });
+}
+
+/** Runs a module script in its own process, SIGKILLed after `ms` (null: left to end). */
+function scriptKilledAfter(
+  script: string,
+  ms: number | null,
+): Promise<{ code: number | null; sig: NodeJS.Signals | null; err: string }> {
+  return new Promise((resolve) => {
     const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
       cwd: ROOT,
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -73,8 +83,7 @@ function inPlaceBuildKilledAfter(dir: string, changed: string[], ms: number | nu
     const t = ms === null ? undefined : setTimeout(() => c.kill('SIGKILL'), ms);
     c.on('exit', (code, sig) => {
       clearTimeout(t);
-      if (ms === null && code !== 0) reject(new Error(`in-place build failed (${code ?? sig}): ${err}`));
-      else resolve();
+      resolve({ code, sig, err });
     });
   });
 }
@@ -121,19 +130,8 @@ function devLoopKilledAfter(dir: string, ms: number): Promise<void> {
     `  if (!r.ok) process.exit(1);` +
     `  if (!(await verifyForRun(instancePaths(dir))).ok) process.exit(3);` +
     `}`;
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const t = setTimeout(() => c.kill('SIGKILL'), ms);
-    c.on('exit', (code, sig) => {
-      clearTimeout(t);
-      if (sig === 'SIGKILL') resolve();
-      else reject(new Error(`the dev-loop process ended by itself (${code}): ${err}`));
-    });
+  return scriptKilledAfter(script, ms).then(({ code, sig, err }) => {
+    if (sig !== 'SIGKILL') throw new Error(`the dev-loop process ended by itself (${code}): ${err}`);
   });
 }
 
