@@ -2,6 +2,7 @@
 // (full disk, permissions, limits) or a bug. One line, with the path and what to do; never a
 // stack trace unless OCCLUM_STUDIO_DEBUG is set. Used by the CLI's top-level handler and by the
 // panes, which show the same line instead of crashing.
+import { constants as osConstants } from 'node:os';
 import { sanitizeForTerminal } from './text/sanitize.ts';
 
 /** Set (to anything but 0 or empty) to print stack traces of unexpected errors. */
@@ -85,6 +86,18 @@ function action(e: SystemErrorLike): string {
     readlink: 'reading',
   };
   return `${verb[sys] ?? sys} ${path}`;
+}
+
+/**
+ * A failure the native addon reported as text (Rust's `… (os error 28)`) as the system error it
+ * was, so that it is described like Node's own (`no space left on device (ENOSPC) copying …`);
+ * null when the text names no errno.
+ */
+export function nativeSystemError(message: string, syscall: string, path: string, dest?: string): Error | null {
+  const n = Number(/\(os error (\d+)\)/.exec(message)?.[1]);
+  const code = Object.entries(osConstants.errno).find(([, v]) => v === n)?.[0];
+  if (!code) return null;
+  return Object.assign(new Error(message), { code, errno: -n, syscall, path, dest });
 }
 
 /** One line for a system error (`no space left on device (ENOSPC) writing /x: free space …`), else undefined. */

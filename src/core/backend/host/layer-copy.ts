@@ -4,6 +4,7 @@
 // round trip per step. Without the addon: Node's copyFile, chmod and a hash, file by file.
 import { chmodSync, constants as fsc } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
+import { nativeSystemError } from '../../errors.ts';
 import { callAsync, nativeStatus } from '../../securefs/native.ts';
 import { sha256FileAsync, statEntry } from './manifest.ts';
 
@@ -41,7 +42,11 @@ export async function copyIntoLayer(jobs: LayerCopy[]): Promise<LayerCopied[]> {
   };
   if (r.errors.length > 0) {
     const [i, message] = r.errors[0]!;
-    throw new Error(`cannot copy ${jobs[i]!.host} into the image layer: ${message}`);
+    const { host, out } = jobs[i]!;
+    throw (
+      nativeSystemError(message, 'copyfile', host, out) ??
+      new Error(`cannot copy ${host} into the image layer: ${message}`)
+    );
   }
   return r.files.map((f) => ({ mode: f![0], size: f![1], sha256: f![2] }));
 }
