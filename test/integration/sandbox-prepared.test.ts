@@ -106,8 +106,15 @@ test(
     const pid = warm.pid;
     // Once set up (as root: the idmap user namespace's handle), it waits holding no socket, no
     // FIFO, no file, no mount namespace of its own (it copies the host's at its go): only its stdio.
+    // A descriptor closed between the listing and its readlink (the set-up still going) is left out.
     const fds = () =>
-      readdirSync(`/proc/${pid}/fd`).map((fd) => [Number(fd), readlinkSync(`/proc/${pid}/fd/${fd}`)] as const);
+      readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+        try {
+          return [[Number(fd), readlinkSync(`/proc/${pid}/fd/${fd}`)] as const];
+        } catch {
+          return [];
+        }
+      });
     await waitFor(() => fds().some(([, t]) => t.startsWith('user:[')), 'the idmap user namespace held', 10_000);
     await waitFor(() => fds().every(([fd, t]) => fd <= 2 || t.startsWith('user:[')), 'its set-up pipes closed', 10_000);
     assert.equal(readlinkSync(`/proc/${pid}/ns/mnt`), readlinkSync('/proc/self/ns/mnt'), 'no mount namespace yet');
