@@ -104,26 +104,34 @@ test(
     const warm = WarmSandbox.start();
     assert.ok(warm?.pid);
     const pid = warm.pid;
-    // Once set up (as root: the idmap user namespace's handle), it waits holding no socket, no
-    // FIFO, no file, no mount namespace of its own (it copies the host's at its go): only its stdio.
-    // A descriptor closed between the listing and its readlink (the set-up still going) is left out.
-    const fds = () =>
-      readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
-        try {
-          return [[Number(fd), readlinkSync(`/proc/${pid}/fd/${fd}`)] as const];
-        } catch {
-          return [];
-        }
-      });
-    await waitFor(() => fds().some(([, t]) => t.startsWith('user:[')), 'the idmap user namespace held', 10_000);
-    await waitFor(() => fds().every(([fd, t]) => fd <= 2 || t.startsWith('user:[')), 'its set-up pipes closed', 10_000);
-    assert.equal(readlinkSync(`/proc/${pid}/ns/mnt`), readlinkSync('/proc/self/ns/mnt'), 'no mount namespace yet');
-    for (const [fd, target] of fds()) {
-      if (fd <= 2) assert.match(target, /^(pipe|socket):/, `fd ${fd} is its pipe (a socketpair) to this process`);
-    }
-    assert.equal(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)?.[1], '0', 'root until its go');
     const procs = warm.cgroup.procsFiles();
-    await warm.dispose();
+    try {
+      // Once set up (as root: the idmap user namespace's handle), it waits holding no socket, no
+      // FIFO, no file, no mount namespace of its own (it copies the host's at its go): only its stdio.
+      // A descriptor closed between the listing and its readlink (the set-up still going) is left out.
+      const fds = () =>
+        readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+          try {
+            return [[Number(fd), readlinkSync(`/proc/${pid}/fd/${fd}`)] as const];
+          } catch {
+            return [];
+          }
+        });
+      await waitFor(() => fds().some(([, t]) => t.startsWith('user:[')), 'the idmap user namespace held', 10_000);
+      await waitFor(
+        () => fds().every(([fd, t]) => fd <= 2 || t.startsWith('user:[')),
+        'its set-up pipes closed',
+        10_000,
+      );
+      assert.equal(readlinkSync(`/proc/${pid}/ns/mnt`), readlinkSync('/proc/self/ns/mnt'), 'no mount namespace yet');
+      for (const [fd, target] of fds()) {
+        if (fd <= 2) assert.match(target, /^(pipe|socket):/, `fd ${fd} is its pipe (a socketpair) to this process`);
+      }
+      assert.equal(readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Uid:\s+(\d+)/m)?.[1], '0', 'root until its go');
+    } finally {
+      // Also when a check above failed: a waiting sandbox would hold this test process open.
+      await warm.dispose();
+    }
     assert.equal(isAlive(pid), false, 'dropped: the process is gone');
     await waitFor(() => procs.every((f) => !existsSync(f)), 'its cgroup removed');
   },
