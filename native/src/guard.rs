@@ -14,6 +14,7 @@
 //! the watched inode itself), the mask in decimal; tag `!` for a queue overflow.
 
 use crate::error::{Error, Kind, Result};
+use crate::safe_file::{EAGAIN, EINTR};
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CString, OsStr};
 use std::io::Write;
@@ -43,8 +44,6 @@ const IN_IGNORED: u32 = 0x8000;
 const IN_DONT_FOLLOW: u32 = 0x0200_0000;
 const IN_NONBLOCK: c_int = 0o4000;
 const IN_CLOEXEC: c_int = 0o2_000_000;
-const EAGAIN: i32 = 11;
-const EINTR: i32 = 4;
 
 /// A file: anything that can change its content, attributes or links, and opens (a writer that
 /// maps the file shared and writes through the mapping makes no other event).

@@ -21,6 +21,9 @@ pub const O_DIRECTORY: i32 = 0o200000;
 #[cfg(not(any(target_arch = "x86_64", target_arch = "x86")))]
 pub const O_DIRECTORY: i32 = 0o40000;
 pub const ELOOP: i32 = 40;
+pub const EAGAIN: i32 = 11;
+pub const EINTR: i32 = 4;
+pub const ENOENT: i32 = 2;
 pub const ENOTDIR: i32 = 20;
 
 /// What the fix is when an image file is not what it should be.

@@ -5,7 +5,7 @@
 //! opening the file meanwhile waits for that drop (microseconds). Its break notice is SIGURG
 //! (ignored by default, unused by Node) instead of SIGIO, whose default action ends the process.
 
-use crate::safe_file::O_NOFOLLOW;
+use crate::safe_file::{EAGAIN, ELOOP, ENOENT, O_NOFOLLOW, O_NONBLOCK};
 use std::ffi::c_int;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
@@ -21,10 +21,6 @@ const F_SETLEASE: c_int = 1024;
 const F_RDLCK: c_int = 0;
 const F_UNLCK: c_int = 2;
 const SIGURG: c_int = 23;
-const O_NONBLOCK: c_int = 0o4000;
-const ENOENT: i32 = 2;
-const EAGAIN: i32 = 11;
-const ELOOP: i32 = 40;
 
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub enum Writing {
