@@ -2,6 +2,7 @@
 // however broken, yields diagnostics (each located at line ≥ 1).
 import { RuleContext, type CheckOptions } from './context.ts';
 import { migrationEdits } from './migrate.ts';
+import { generatedFromText, generatedFromTree, generatedMessage } from './generated.ts';
 import { parseConfig } from './parse.ts';
 import { checkLegacyKeys } from './rules/legacy.ts';
 import { checkMounts } from './rules/mounts.ts';
@@ -48,10 +49,23 @@ const TOP_SECTIONS = ['resource_limits', 'process', 'entry_points', 'env', 'meta
 
 export function checkConfig(text: string, options: CheckOptions = {}): CheckResult {
   const parsed = parseConfig(text);
-  const diagnostics: Diagnostic[] = [...parsed.syntax];
   const detection = detectVersion(parsed.root);
   const version = options.version ?? detection.version;
-  if (parsed.root) {
+  // A file the build generates gets one finding, not the page of false ones its shape would give.
+  const generated = generatedFromText(text) ?? (parsed.root && generatedFromTree(parsed.root));
+  const diagnostics: Diagnostic[] = generated
+    ? [
+        {
+          severity: 'error',
+          code: 'generated-file',
+          path: [],
+          line: 1,
+          column: 1,
+          message: generatedMessage(generated),
+        },
+      ]
+    : [...parsed.syntax];
+  if (parsed.root && !generated) {
     const ctx = new RuleContext(text, parsed.lines, parsed.root, version, detection, options);
     for (const rule of RULES) {
       try {
