@@ -290,6 +290,7 @@ describe('copy', () => {
       'a.yaml': 'includes: [b.yaml]\n',
       'b.yaml': 'includes: [a.yaml]\n',
       'm.yaml': 'includes:\n  - nowhere.yaml\n',
+      'j.yaml': 'includes:\n  - java-11-alibaba-dragonwell.yaml\n',
       'f.yaml': 'targets:\n  - target: /bin\n    copy:\n      - files: [../missing, ../$UNSET_VAR]\n',
     });
     const cyc = await copy(inst, '../a.yaml');
@@ -297,6 +298,10 @@ describe('copy', () => {
     const miss = checkBom(join(ws, 'm.yaml'), [], inst, {});
     assert.match(errors(miss.issues)[0]!.message, /included bom "nowhere.yaml" is not next to/);
     assert.equal(errors(miss.issues)[0]!.loc?.line, 2);
+    assert.doesNotMatch(errors(miss.issues)[0]!.message, /JDK/);
+    // One of Occlum's JDK templates: the message says where Occlum keeps it.
+    const jdk = checkBom(join(ws, 'j.yaml'), [], inst, {});
+    assert.match(errors(jdk.issues)[0]!.message, /Occlum installs its JDK boms in \/opt\/occlum\/etc\/template: .* -i$/);
     const f = await copy(inst, '../f.yaml');
     const msgs = errors(f.plan.issues).map((i) => i.message);
     assert.ok(

@@ -3,6 +3,7 @@
 // include is looked up next to the bom that names it, then in each include dir (relative to the
 // current directory). A cycle is an error naming the chain (copy_bom gives up after 100 files).
 import { statSync } from 'node:fs';
+import { DEFAULT_ROOT } from '../detect/occlum-install.ts';
 import { readTextSafe } from '../instance/safe-read.ts';
 import { parseBom } from './parse.ts';
 import { real, rustJoin, rustParent } from './paths.ts';
@@ -94,10 +95,14 @@ export function loadBoms(topFile: string, includeDirs: string[], cwd: string): L
       const found = findInclude(inc.value, path, includeDirs, cwd);
       if (!found) {
         const dirs = includeDirs.length ? `, nor in ${includeDirs.join(', ')}` : ' (no include dir given: -i DIR)';
+        // Occlum's JDK boms live in its install's template dir; the studio ships only base.yaml.
+        const occlumTemplate = /^java-[\w.-]+\.yaml$/.test(inc.value)
+          ? `; Occlum installs its JDK boms in ${DEFAULT_ROOT}/etc/template: pass that dir (or one holding a copy) with -i`
+          : '';
         issues.push({
           severity: 'error',
           loc: inc.loc,
-          message: `included bom "${inc.value}" is not next to ${path}${dirs}`,
+          message: `included bom "${inc.value}" is not next to ${path}${dirs}${occlumTemplate}`,
         });
         continue;
       }
