@@ -301,7 +301,10 @@ describe('copy', () => {
     assert.doesNotMatch(errors(miss.issues)[0]!.message, /JDK/);
     // One of Occlum's JDK templates: the message says where Occlum keeps it.
     const jdk = checkBom(join(ws, 'j.yaml'), [], inst, {});
-    assert.match(errors(jdk.issues)[0]!.message, /Occlum installs its JDK boms in \/opt\/occlum\/etc\/template: .* -i$/);
+    assert.match(
+      errors(jdk.issues)[0]!.message,
+      /Occlum installs its JDK boms in \/opt\/occlum\/etc\/template: .* -i$/,
+    );
     const f = await copy(inst, '../f.yaml');
     const msgs = errors(f.plan.issues).map((i) => i.message);
     assert.ok(
