@@ -127,6 +127,8 @@ copy(addon, at('build', 'lib', 'standin', 'native', addonFileName()), 0o755);
 // The sandbox's stager (what a root run drops its privileges through), beside the addon.
 const stager = join(root, 'native', 'occlum-studio-stage');
 if (existsSync(stager)) copy(stager, at('build', 'lib', 'standin', 'native', 'occlum-studio-stage'), 0o755);
+const shim = join(root, 'native', 'occlum-studio-forkshim');
+if (existsSync(shim)) copy(shim, at('build', 'lib', 'standin', 'native', 'occlum-studio-forkshim'), 0o755);
 const wrapper = (tool, passSelf) =>
   [
     '#!/bin/sh',

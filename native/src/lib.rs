@@ -6,6 +6,7 @@
 pub mod beneath;
 pub mod crypto;
 pub mod error;
+pub mod fork_watch;
 pub mod guard;
 pub mod napi;
 pub mod ops;

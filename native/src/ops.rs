@@ -442,6 +442,8 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             crate::guard::release(arg(a, 0, "guard")?, &a[1..])?;
             Out::Json("null".into())
         }
+        "forkWatchOpen" => Out::Json(crate::fork_watch::open(arg(a, 0, "socket")?)?.to_string()),
+        "forkWatchTake" => Out::Json(crate::fork_watch::take(arg(a, 0, "watch")?)?),
         "guardDrain" => Out::Bytes(crate::guard::drain(arg(a, 0, "guard")?)?),
         "statTree" => Out::Bytes(crate::stat_tree::stat_tree(Path::new(arg(a, 0, "root")?))?),
         "openForWriting" => {

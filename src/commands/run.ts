@@ -5,7 +5,7 @@ import { UsageError, type Command, sayErr } from './command.ts';
 import { holdSignals, logSink, reportBackendError } from './runtime-output.ts';
 import { backendFlag, openCommandBackend, refuseFlags } from './backend-choice.ts';
 import { INSTANCE_OPTION, instanceDir, parseProgramCommand } from './args.ts';
-import { OutputHints } from '../core/logs/index.ts';
+import { OutputHints, withForkHint } from '../core/logs/index.ts';
 
 const OPTIONS = {
   ...INSTANCE_OPTION,
@@ -77,7 +77,8 @@ export const command: Command = {
         fullVerify: a.values['full-verify'],
         stdio: watched,
       });
-      for (const h of said.end()) sayErr(`hint: ${h.message}: ${h.suggestion}`);
+      // Fork attempts the sandbox counted come first, whatever stderr is (a terminal is never read).
+      for (const h of withForkHint(said.end(), exit.forks, a.path)) sayErr(`hint: ${h.message}: ${h.suggestion}`);
       // The host backend throws for launch failures; occlum's own launcher prints little, so the
       // studio adds what it knows (the path problem, or the boot error it read).
       if (choice.kind === 'occlum' && (exit.status === 127 || /^Occlum failed to boot/.test(exit.meaning))) {

@@ -16,8 +16,9 @@ import { entryCandidates } from '../core/pty/candidates.ts';
 import { errorMessage } from '../core/errors.ts';
 import { translateInput } from '../core/pty/input.ts';
 import { BackendError, type BackendEvents } from '../core/backend/types.ts';
+import type { ForkAttempts } from '../core/sandbox/fork-watch.ts';
 import { openBackend } from '../core/backend/select.ts';
-import { hintsForText, OutputHints, type LogHint } from '../core/logs/index.ts';
+import { hintsForText, OutputHints, withForkHint, type LogHint } from '../core/logs/index.ts';
 import type { SliceHooks, StudioState, StudioStore } from './index.ts';
 
 export type RunKind = 'run' | 'exec';
@@ -36,7 +37,7 @@ export interface LaunchRequest {
 export interface LaunchPlan extends PtyCommand {
   started?(pid: number): void;
   /** Given the launcher process's raw end, returns the status as Occlum reports it. */
-  finish?(code: number | null, signal: number | null): { status: number } | void;
+  finish?(code: number | null, signal: number | null): { status: number; forks?: ForkAttempts } | void;
   /** Runtime log lines the backend reported for this launch so far (hints at the end). */
   runtimeLines?: string[];
 }
@@ -235,9 +236,11 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       void session.exited.then((e) => {
         const tab = get().run.tabs.find((t) => t.id === id);
         let status = e.status;
+        let forks: ForkAttempts | undefined;
         try {
           const r = plan.finish?.(e.signal ? null : e.exitCode, e.signal);
           if (r && typeof r.status === 'number') status = r.status;
+          forks = r?.forks;
         } catch {
           // The backend's bookkeeping failed; the process's own status still stands.
         }
@@ -248,10 +251,13 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         const decoded = kind === 'exec' && status !== 0 ? decodeExecError(tails.get(id) ?? '') : null;
         // What the output and the runtime log said (e.g. Out of TCS) → the resource hints.
         const said = `${tails.get(id) ?? ''}\n${(plan.runtimeLines ?? []).join('\n')}`;
-        const hints = status !== 0 ? hintsForText(said) : [];
-        for (const h of outputHints.get(id)?.end() ?? []) if (!hints.includes(h)) hints.push(h);
+        const found = status !== 0 ? hintsForText(said) : [];
+        for (const h of outputHints.get(id)?.end() ?? []) if (!found.includes(h)) found.push(h);
+        const hints = withForkHint(found, forks, tab?.path ?? '');
         const exitNote = decoded ? `Error: ${decoded.raw} — ${decoded.text}` : null;
         patchTab(id, { state: 'exited', exit, exitNote, hints, endedAt: Date.now() });
+        // Known, not guessed: said wherever the user is looking, not only in the Run pane's footer.
+        if (forks?.total) get().setFlash(`hint: ${hints[0]!.message}`, 'info');
         if (get().run.active === id && get().run.forwarding) setForwarding(false);
       });
     };

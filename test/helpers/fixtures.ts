@@ -13,6 +13,7 @@ export const FIXTURE_PROGRAMS = [
   'writer',
   'spawner',
   'forker',
+  'forkprobe',
   'reader',
   'sleeper',
   'limits',

@@ -39,6 +39,8 @@ use std::os::raw::{c_char, c_int, c_long, c_uint, c_ulong, c_void};
 use std::os::unix::process::CommandExt;
 use std::process::{exit, Command};
 
+use occlum_studio_native::fork_watch::{connect_unix, FILTER_FD as SECCOMP_FD, SHIM_FD, SOCKET_FD};
+
 extern "C" {
     fn syscall(num: c_long, ...) -> c_long;
     fn unshare(flags: c_int) -> c_int;
@@ -91,7 +93,6 @@ const MS_NOSUID: c_ulong = 2;
 const MS_NODEV: c_ulong = 4;
 const MS_REC: c_ulong = 0x4000;
 const MS_PRIVATE: c_ulong = 1 << 18;
-const SECCOMP_FD: c_int = 9;
 const F_SETFD: c_int = 2;
 const PR_SET_DUMPABLE: c_int = 4;
 const RLIMIT_STACK: c_int = 3;
@@ -356,19 +357,20 @@ fn stage_mounts(stage: &str, st: &Staging, userns: &File) {
     }
 }
 
-/// Puts the seccomp filter on fd 9 for bwrap (std opens with close-on-exec; fd 9 must survive exec).
-fn pass_seccomp(f: File) {
-    let fd = f.into_raw_fd();
+/// Puts `fd` on descriptor `at` for bwrap or the shim (std opens with close-on-exec; `at` must
+/// survive exec).
+fn pass_fd(fd: OwnedFd, at: c_int, what: &str) {
+    let fd = fd.into_raw_fd();
     let r = unsafe {
-        if fd == SECCOMP_FD {
+        if fd == at {
             fcntl(fd, F_SETFD, 0 as c_int)
         } else {
-            let r = dup2(fd, SECCOMP_FD);
+            let r = dup2(fd, at);
             close(fd);
             r.min(0)
         }
     };
-    os_check(r, "cannot pass the seccomp filter");
+    os_check(r, &format!("cannot pass {what}"));
 }
 
 /// Groups first, then gid, then uid: leaving uid 0 clears every capability.
@@ -415,7 +417,7 @@ fn main() {
     stage_mounts(stage, &st, &userns);
     drop(userns);
     if let Some(f) = seccomp_file {
-        pass_seccomp(f);
+        pass_fd(f.into(), SECCOMP_FD, "the seccomp filter");
     }
     drop_to(uid, gid);
     exec(command);
@@ -486,6 +488,8 @@ fn read_go() -> Option<Vec<String>> {
 struct Go {
     staging: Vec<String>,
     seccomp: Option<String>,
+    /// (socket, shim) of the fork watch: the shim is bwrap's command and reports fork attempts.
+    fork_watch: Option<(String, String)>,
     /// (options, target) of the root overlay, then of each tmpfs.
     overlay: Option<(String, String)>,
     tmpfs: Vec<(String, String)>,
@@ -505,6 +509,7 @@ fn parse_go(tokens: Vec<String>) -> Go {
         match op.as_str() {
             "stage" => go.staging.push(next("a staging argument")),
             "seccomp" => go.seccomp = Some(next("the seccomp file")),
+            "forkwatch" => go.fork_watch = Some((next("the fork watch socket"), next("the fork shim"))),
             "overlay" => go.overlay = Some((next("overlay options"), next("the overlay target"))),
             "tmpfs" => go.tmpfs.push((next("tmpfs options"), next("the tmpfs target"))),
             "rlimit" => {
@@ -598,6 +603,12 @@ fn prepared_mode(args: &[String], wait: bool) -> ! {
         .seccomp
         .as_ref()
         .map(|s| File::open(s).unwrap_or_else(|e| fail(&format!("cannot open {s:?}"), e)));
+    // Like the filter: reached as the studio's user (or root) and before STAGE (/tmp) is covered.
+    let fork_watch = go.fork_watch.as_ref().map(|(socket, shim)| {
+        let conn = connect_unix(socket).unwrap_or_else(|e| fail(&format!("cannot reach the fork watch {socket:?}"), e));
+        let shim = File::open(shim).unwrap_or_else(|e| fail(&format!("cannot open {shim:?}"), e));
+        (conn, OwnedFd::from(shim))
+    });
     match &userns {
         Some(ns) => stage_mounts(stage, &parse_staging(&go.staging), ns),
         None if !go.staging.is_empty() => invalid("staging needs root"),
@@ -605,7 +616,11 @@ fn prepared_mode(args: &[String], wait: bool) -> ! {
     }
     drop(userns);
     if let Some(f) = seccomp_file {
-        pass_seccomp(f);
+        pass_fd(f.into(), SECCOMP_FD, "the seccomp filter");
+    }
+    if let Some((conn, shim)) = fork_watch {
+        pass_fd(conn, SOCKET_FD, "the fork watch socket");
+        pass_fd(shim, SHIM_FD, "the fork shim");
     }
     if privileged {
         drop_to(uid, gid);

@@ -6,6 +6,7 @@ import type { PreflightProblem } from '../elf/preflight.ts';
 import type { ChildProcess } from 'node:child_process';
 import type { RunCgroup } from '../sandbox/cgroup.ts';
 import type { WarmSandbox } from './host/warm.ts';
+import type { ForkAttempts } from '../sandbox/fork-watch.ts';
 
 export type BackendKind = 'host' | 'occlum';
 
@@ -105,6 +106,8 @@ export interface ProcessExit {
   status: number;
   /** What the status means, in words. */
   meaning: string;
+  /** Host backend: fork() calls the sandbox refused with ENOSYS (counted by its fork watch), when any. */
+  forks?: ForkAttempts;
 }
 
 /** A command line the caller can run itself (e.g. under node-pty), after checks passed. */

@@ -86,6 +86,8 @@ export interface InstancePaths extends BuildPaths {
   hostRamfs: string;
   /** Host backend: the compiled seccomp filter of runs that may not fork. */
   hostSeccompNoFork: string;
+  /** Host backend: the same filter with fork attempts sent to the fork watch (the fork shim installs it). */
+  hostSeccompForkWatch: string;
   /** Host backend: directories backing non-root sefs mounts. */
   hostSefs: string;
   /** Host backend: the live start/exec server's state. */
@@ -114,6 +116,7 @@ export function instancePaths(dir: string): InstancePaths {
     hostMerged: join(hostRun, 'merged'),
     hostRamfs: join(hostRun, 'ramfs'),
     hostSeccompNoFork: join(hostRun, 'seccomp-nofork.bpf'),
+    hostSeccompForkWatch: join(hostRun, 'seccomp-forkwatch.bpf'),
     hostSefs: join(hostRun, 'sefs'),
     server: join(hostRun, 'server.json'),
   };

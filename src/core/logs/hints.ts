@@ -167,16 +167,18 @@ const RULES: Rule[] = [
  * Program output (not Occlum's records) that means a Linux feature Occlum lacks. Only fork is
  * common enough to match on: shells and servers print it as "fork: Function not implemented".
  */
+export const FORK_OUTPUT_HINT: LogHint = {
+  message: 'the program called fork(), which Occlum does not have',
+  configPath: null,
+  suggestion:
+    'spawn child processes with posix_spawn (or vfork + exec), as programs built for Occlum do; ' +
+    'on the host backend, `run --allow-fork` lets you explore what else the program needs',
+};
+
 const PROGRAM_RULES: Rule[] = [
   {
     test: (_r, all) => /\b(v?fork|[Cc]annot fork|clone)\b.*(Function not implemented|ENOSYS)/.test(all),
-    hint: {
-      message: 'the program called fork(), which Occlum does not have',
-      configPath: null,
-      suggestion:
-        'spawn child processes with posix_spawn (or vfork + exec), as programs built for Occlum do; ' +
-        'on the host backend, `run --allow-fork` lets you explore what else the program needs',
-    },
+    hint: FORK_OUTPUT_HINT,
   },
 ];
 

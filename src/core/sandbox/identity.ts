@@ -32,10 +32,19 @@ export function sandboxIdentity(): SandboxIdentity {
  * stand-in Occlum install carries its own copy, as it does the addon).
  */
 export function stagerPath(): string | null {
+  return nativeBinary('occlum-studio-stage');
+}
+
+/** The fork shim (native/src/bin/occlum-studio-forkshim.rs), found as the stager is. */
+export function forkShimPath(): string | null {
+  return nativeBinary('occlum-studio-forkshim');
+}
+
+function nativeBinary(name: string): string | null {
   const root = projectRoot();
   const candidates = [
-    ...(root ? [join(root, 'native', 'occlum-studio-stage')] : []),
-    join(dirname(fileURLToPath(import.meta.url)), 'native', 'occlum-studio-stage'),
+    ...(root ? [join(root, 'native', name)] : []),
+    join(dirname(fileURLToPath(import.meta.url)), 'native', name),
   ];
   return candidates.find((p) => existsSync(p)) ?? null;
 }

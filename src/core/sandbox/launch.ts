@@ -17,7 +17,9 @@
 //
 // The seccomp program is read by bwrap from fd 9, opened from a file by the first process (as
 // root, before dropping privileges and before STAGE is covered), because node-pty cannot pass
-// extra file descriptors.
+// extra file descriptors. A stager launch with a fork watch (fork-watch.ts) gives fd 9 to the
+// fork shim instead, with the watch's socket on fd 10 and the shim itself on fd 11: bwrap runs
+// /proc/self/fd/11, which installs the filter with a listener, reports it and executes the program.
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -49,10 +51,17 @@ export interface ProgramSpec {
   sharePidNs?: boolean;
   /** Limits hook (run): cgroup.procs files the launch joins first, so the whole tree is in them. */
   cgroupProcs?: string[];
+  /**
+   * Stager launches only: the fork watch's socket and the fork shim; seccompFile is then the
+   * notifying filter (seccomp.ts `notify`), which the shim installs instead of bwrap.
+   */
+  forkWatch?: { socket: string; shim: string } | null;
 }
 
 const LAUNCHER_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
 export const SECCOMP_FD = 9;
+/** The fork shim's descriptor (native/src/fork_watch.rs SHIM_FD), executed through /proc. */
+export const FORK_SHIM_FD = 11;
 const osSignals = constants.signals as Record<string, number>;
 
 export const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -149,6 +158,11 @@ export function bwrapArgs(spec: ProgramSpec, plan: MountPlan = spec.plan): strin
   a.push('--clearenv');
   for (const [k, v] of spec.env) a.push('--setenv', k, v);
   a.push('--chdir', '/');
+  if (spec.forkWatch) {
+    // The image has no path of the shim: bwrap executes the descriptor the stager holds open.
+    a.push('--', `/proc/self/fd/${FORK_SHIM_FD}`, ...spec.argv);
+    return a;
+  }
   if (spec.seccompFile) a.push('--seccomp', String(SECCOMP_FD));
   a.push('--', ...spec.argv);
   return a;
@@ -261,6 +275,7 @@ function stagerTokens(spec: ProgramSpec): string[] {
   const tokens: string[] = [];
   for (const a of st.stagerArgs) tokens.push('stage', a);
   if (spec.seccompFile) tokens.push('seccomp', spec.seccompFile);
+  if (spec.forkWatch) tokens.push('forkwatch', spec.forkWatch.socket, spec.forkWatch.shim);
   tokens.push('overlay', overlayOptions(st.plan), st.plan.layers.merged);
   for (const t of tmpfsMounts(st.plan)) tokens.push('tmpfs', t.options, t.at);
   if (spec.rlimits.as) tokens.push('rlimit', 'as', String(spec.rlimits.as));

@@ -4,6 +4,12 @@
 // posix_spawn (clone with CLONE_VM|CLONE_VFORK) and threads (CLONE_VM) keep working. clone3
 // returns ENOSYS so C libraries fall back to clone, where the flags can be inspected (clone3
 // passes them in memory, out of a classic filter's reach).
+//
+// With `notify` (a run launched by the native stager), fork and fork-like clone get
+// SECCOMP_RET_USER_NOTIF instead: the fork shim installs this program inside the sandbox and
+// hands its listener to the studio's fork watch, which answers ENOSYS and counts the attempts
+// (native/src/fork_watch.rs); with the listener gone the kernel answers ENOSYS itself. clone3
+// and the x32 ABI still get ERRNO: glibc tries clone3 for every thread, which is no fork.
 
 // struct seccomp_data offsets
 const OFF_NR = 0;
@@ -21,6 +27,7 @@ export const ENOSYS = 38;
 
 const SECCOMP_RET_ALLOW = 0x7fff0000;
 const SECCOMP_RET_ERRNO = 0x00050000;
+const SECCOMP_RET_USER_NOTIF = 0x7fc00000;
 
 // BPF opcodes
 const BPF_LD_W_ABS = 0x20;
@@ -46,6 +53,8 @@ export interface SeccompPolicy {
   /** Deny fork() and fork-like clone() as Occlum does. */
   denyFork: boolean;
   errno?: number;
+  /** Fork attempts go to a user-notification listener (the fork watch) instead of ERRNO. */
+  notify?: boolean;
 }
 
 /** The program as an array of instructions (exported for tests and docs). */
@@ -53,21 +62,24 @@ export function seccompProgram(policy: SeccompPolicy): Insn[] {
   const deny = ret(SECCOMP_RET_ERRNO | ((policy.errno ?? ENOSYS) & 0xffff));
   const allow = ret(SECCOMP_RET_ALLOW);
   if (!policy.denyFork) return [allow];
+  // Where a fork goes: deny (11), or notify (12) when the program has that instruction.
+  const fork = policy.notify ? 12 : 11;
   // Jump offsets are relative to the next instruction.
-  return [
+  const program = [
     /* 0 */ ld(OFF_ARCH),
     /* 1 */ jeq(AUDIT_ARCH_X86_64, 0, 8), // other arch: allow (10)
     /* 2 */ ld(OFF_NR),
     /* 3 */ jge(X32_SYSCALL_BIT, 7, 0), // x32 ABI: deny (11)
-    /* 4 */ jeq(NR_FORK, 6, 0), // deny
+    /* 4 */ jeq(NR_FORK, fork - 5, 0), // fork
     /* 5 */ jeq(NR_CLONE3, 5, 0), // deny (ENOSYS: libc falls back to clone)
     /* 6 */ jeq(NR_CLONE, 0, 3), // not clone: allow
     /* 7 */ ld(OFF_ARG0_LO), // clone flags (low 32 bits)
     /* 8 */ jset(CLONE_VM, 1, 0), // threads, posix_spawn: allow
-    /* 9 */ jset(CLONE_VFORK, 0, 1), // vfork-style: allow; anything else is a fork: deny
+    /* 9 */ jset(CLONE_VFORK, 0, fork - 10), // vfork-style: allow; anything else is a fork
     /* 10 */ allow,
     /* 11 */ deny,
   ];
+  return policy.notify ? [...program, /* 12 */ ret(SECCOMP_RET_USER_NOTIF)] : program;
 }
 
 /** Serialises to struct sock_filter[] (u16 code, u8 jt, u8 jf, u32 k; little-endian). */

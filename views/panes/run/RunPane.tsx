@@ -210,6 +210,8 @@ function Footer({ width }: { width: number }) {
       </Box>
     ) : null;
   const sizingHint = tab?.exit && !tab.exit.ok ? tab.hints.find(isSizingHint) : undefined;
+  // Any other hint (fork attempts the sandbox counted, output it recognised), whatever the status.
+  const otherHint = tab?.exit ? tab.hints.find((h) => !isSizingHint(h)) : undefined;
   let hint: React.ReactNode;
   if (forwarding) {
     // `?` would go to the program: the way back is the one key to show.
@@ -250,6 +252,22 @@ function Footer({ width }: { width: number }) {
             priority: 3,
           },
           { key: 'z', label: 'size this program', short: 'size', priority: 1 },
+          { key: 'R', label: 'rerun', priority: 1 },
+        ]}
+      />
+    );
+  } else if (otherHint) {
+    hint = (
+      <HintLine
+        color={theme.warning}
+        width={width}
+        hints={[
+          {
+            key: '',
+            label: `hint: ${sanitizeForTerminal(`${otherHint.message}: ${otherHint.suggestion}`)}`,
+            short: `hint: ${sanitizeForTerminal(otherHint.message)}`,
+            priority: 3,
+          },
           { key: 'R', label: 'rerun', priority: 1 },
         ]}
       />

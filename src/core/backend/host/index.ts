@@ -34,7 +34,9 @@ import { sandboxIdentity, stagerPath } from '../../sandbox/identity.ts';
 import { hostBuild } from './build.ts';
 import { RuntimeLog } from './log.ts';
 import { allPids, descendants, exeOf, isAlive, namespaceOf, procInfo, signal } from './procs.ts';
-import { prepareProgram, prepareSession, requireBuilt } from './program.ts';
+import { prepareProgram, prepareSession, requireBuilt, watchForks } from './program.ts';
+import type { ForkWatch } from '../../sandbox/fork-watch.ts';
+import { forkAttemptsText } from '../../logs/fork-hint.ts';
 import { verifyBuild, verifyPackedImage } from './verify.ts';
 import { lastTimes } from './timing.ts';
 import { hostOpenFs } from './fs-view.ts';
@@ -203,12 +205,21 @@ export class HostBackend implements Backend {
     return limits;
   }
 
-  private finisher(log: RuntimeLog, path: string, lockFile: string | null, cgroup?: RunCgroup, cfg?: RuntimeConfig) {
+  private finisher(
+    log: RuntimeLog,
+    path: string,
+    lockFile: string | null,
+    cgroup?: RunCgroup,
+    cfg?: RuntimeConfig,
+    forkWatch?: ForkWatch | null,
+  ) {
     return (code: number | null, sig: NodeJS.Signals | number | null): ProcessExit => {
       if (cgroup && cfg) limitRecords(cgroup, cfg, log);
       cgroup?.remove();
       const status = occlumExitStatus(code, sig);
-      const exit = { status, meaning: describeExit(status) };
+      const forks = forkWatch?.take();
+      const exit: ProcessExit = { status, meaning: describeExit(status), ...(forks?.total ? { forks } : {}) };
+      if (forks?.total) log.warn('process', `fork() refused with ENOSYS (Occlum has no fork): ${forkAttemptsText(forks)}`);
       log.info('process', `Process exited: elf = ${path}, status = ${status} (${exit.meaning})`);
       if (lockFile) rmSync(lockFile, { force: true });
       this.events.exit?.(exit);
@@ -231,9 +242,16 @@ export class HostBackend implements Backend {
     // A sandbox prepared ahead is already in its cgroup; the build's config gives the limits now.
     const warm = opts.warm?.usable ? opts.warm : null;
     const cgroup = this.runCgroup(prep.cfg, opts, log, warm?.cgroup);
-    const launch = warm
-      ? { file: '', args: [], env: {}, warm: { go: warmGo(prep.spec), process: warm.take() } }
-      : runLaunch({ ...prep.spec, cgroupProcs: cgroup.procsFiles() });
+    const { spec, watch } = watchForks(prep, log);
+    let launch;
+    try {
+      launch = warm
+        ? { file: '', args: [], env: {}, warm: { go: warmGo(spec), process: warm.take() } }
+        : runLaunch({ ...spec, cgroupProcs: cgroup.procsFiles() });
+    } catch (err) {
+      watch?.take();
+      throw err;
+    }
     lastTimes.run[warm ? 'cgroup+go' : 'cgroup+argv'] = performance.now() - t0;
     return {
       ...launch,
@@ -243,7 +261,7 @@ export class HostBackend implements Backend {
         log.info('process', `Process created: elf = ${path}, host pid = ${pid}`);
         this.events.status?.('running');
       },
-      finish: this.finisher(log, path, lock, cgroup, prep.cfg),
+      finish: this.finisher(log, path, lock, cgroup, prep.cfg, watch),
     };
   }
 

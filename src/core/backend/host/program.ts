@@ -8,7 +8,8 @@ import { instancePaths, type InstancePaths } from '../../instance/layout.ts';
 import { readStatusFile } from '../../instance/status.ts';
 import { OCCLUM_GLIBC_LIB, programEnv, withOcclumGlibcPath } from '../../sandbox/env.ts';
 import { writeHostFiles } from '../../sandbox/host-files.ts';
-import { sandboxIdentity, stagerPath } from '../../sandbox/identity.ts';
+import { forkShimPath, sandboxIdentity, stagerPath } from '../../sandbox/identity.ts';
+import { ForkWatch } from '../../sandbox/fork-watch.ts';
 import { MountError, missingMountPoints, planMounts, type LayerDirs, type MountPlan } from '../../sandbox/mounts.ts';
 import { MEASURE_RLIMITS, rlimitsFor } from '../../sandbox/rlimits.ts';
 import { readRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from '../../sandbox/runtime-config.ts';
@@ -233,6 +234,24 @@ export async function prepareProgram(
     stager: stagerPath(),
   };
   return { paths: p, cfg, plan, spec, verification };
+}
+
+/**
+ * A run's fork rule through the fork shim and a fork watch, so that each attempt is known
+ * (docs/security.md, "Fork attempts"): only for stager launches (the shim's descriptors are the
+ * stager's to pass) of a program that may not fork. Otherwise the spec is unchanged, and bwrap's
+ * own filter denies fork without a count.
+ */
+export function watchForks(prep: PreparedProgram, log: RuntimeLog): { spec: ProgramSpec; watch: ForkWatch | null } {
+  const { spec } = prep;
+  const shim = forkShimPath();
+  if (!spec.seccompFile || !spec.stager || !shim) return { spec, watch: null };
+  const watch = ForkWatch.open();
+  if (!watch) return { spec, watch: null };
+  const wrong = ensureSeccompFile(prep.paths, true);
+  if (wrong) log.warn('process', `run/host/seccomp-forkwatch.bpf was ${wrong} (a full disk or an edit); rewrote it`);
+  const seccompFile = prep.paths.hostSeccompForkWatch;
+  return { spec: { ...spec, seccompFile, forkWatch: { socket: watch.socket, shim } }, watch };
 }
 
 /** Linux copies at most this many bytes per argument or environment string into a new process. */

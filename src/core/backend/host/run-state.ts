@@ -92,14 +92,14 @@ function readSmallRegular(path: string, max: number): Buffer | null {
 }
 
 /**
- * The fork filter bwrap reads, rewritten when its content is not exactly the program this
+ * The fork filter bwrap (or, with `notify`, the fork shim) reads, rewritten when its content is not exactly the program this
  * version assembles (missing, cut short by a full disk, corrupted, a link, a directory).
  * Returns what was wrong with the old file, or null when it was right.
  */
-export function ensureSeccompFile(p: InstancePaths): string | null {
-  const file = p.hostSeccompNoFork;
+export function ensureSeccompFile(p: InstancePaths, notify = false): string | null {
+  const file = notify ? p.hostSeccompForkWatch : p.hostSeccompNoFork;
   ensureRunDirs(p, [p.hostRun]);
-  const want = seccompFilter({ denyFork: true });
+  const want = seccompFilter({ denyFork: true, notify });
   const st = lstatOrNull(file);
   if (!st) {
     writeFileAtomic(file, want);
