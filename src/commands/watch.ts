@@ -11,6 +11,7 @@ import { DevLoop } from '../core/watch/loop.ts';
 import { loadSettings, SettingsError } from '../core/watch/settings.ts';
 import type { BuildRecord, ChangeEntry, RunCommand } from '../core/watch/types.ts';
 import { instancePaths } from '../core/instance/layout.ts';
+import { forkAttemptHint } from '../core/logs/index.ts';
 
 const USAGE = 'occlum-studio watch [DIR | -C DIR] [--backend host|occlum] [--json] [--run <path> [args...]]';
 
@@ -114,7 +115,11 @@ function wire(loop: DevLoop, print: Printer): void {
   q.on('deferred', (entries) => print('deferred', { count: entries.length }));
   q.on('run-start', (e) => print('run-start', { path: e.cmd.path, args: e.cmd.args, at: e.at }));
   q.on('run-output', (e) => print('run-output', { stream: e.stream, text: e.chunk, at: e.at }));
-  q.on('run-exit', (e) => print('run-exit', { path: e.cmd.path, status: e.status, at: e.at }));
+  q.on('run-exit', (e) => {
+    const hint = e.forks ? forkAttemptHint(e.forks, e.cmd.path) : null;
+    const fork = e.forks ? { forks: e.forks, hint: `${hint!.message}: ${hint!.suggestion}` } : {};
+    print('run-exit', { path: e.cmd.path, status: e.status, at: e.at, ...fork });
+  });
   q.on('run-stop', (e) => print('run-stop', { reason: e.reason }));
   q.on('settings', (s) => print('settings', { settings: s.settings }));
   q.on('error', (err) => print('error', { message: err.message }));
@@ -202,6 +207,7 @@ function textPrinter(): Printer {
         break;
       case 'run-exit':
         err(`[run] ${d.path as string} exited with status ${d.status as number}`);
+        if (d.hint) err(`  hint: ${d.hint as string}`);
         break;
       case 'run-stop':
         err(`[run] stopping: ${d.reason as string}`);

@@ -14,6 +14,7 @@ import { runPrebuild } from './prebuild.ts';
 import { runBomStage } from './bom-stage.ts';
 import { loadSettings, SettingsError, sourcesOf, type LoadedSettings, type StudioSettings } from './settings.ts';
 import { errorMessage } from '../errors.ts';
+import type { ForkAttempts } from '../sandbox/fork-watch.ts';
 import type {
   BuildRecord,
   BuildTrigger,
@@ -47,7 +48,7 @@ export interface QueueEvents {
   deferred: [ChangeEntry[]];
   'run-start': [{ cmd: RunCommand; at: number }];
   'run-output': [{ chunk: string; stream: 'stdout' | 'stderr'; at: number }];
-  'run-exit': [{ cmd: RunCommand; status: number; at: number }];
+  'run-exit': [{ cmd: RunCommand; status: number; at: number; forks?: ForkAttempts }];
   'run-stop': [{ reason: string }];
   settings: [LoadedSettings];
   error: [Error];
@@ -415,14 +416,15 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
   private async launch(cmd: RunCommand): Promise<RunningProcess> {
     this.state = 'launching';
     this.emit('run-start', { cmd, at: Date.now() });
+    let forks: ForkAttempts | undefined;
     const proc = await this.backend.run(this.instanceDir, cmd, {
       onOutput: (chunk, stream) => this.emit('run-output', { chunk, stream, at: Date.now() }),
-      onExit: () => {},
+      onExit: (_status, f) => (forks = f),
     });
     this.running = proc;
     void proc.exited.then((status) => {
       if (this.running === proc) this.running = null;
-      this.emit('run-exit', { cmd, status, at: Date.now() });
+      this.emit('run-exit', { cmd, status, at: Date.now(), ...(forks ? { forks } : {}) });
       // The next rerun's sandbox comes up now, while nothing runs, rather than at the next build,
       // whose own work it would slow (a spawn blocks this thread for a while).
       if (this.settings.autoRerun && this.lastRun && !this.closed && !this.active) {

@@ -41,8 +41,8 @@ export async function runPrepared(
       if (done) return;
       done = true;
       children.delete(child);
-      const { status } = prep.finish(code, sig);
-      hooks.onExit(status);
+      const { status, forks } = prep.finish(code, sig);
+      hooks.onExit(status, forks);
       resolve(status);
     };
     child.on('error', () => end(127, null));

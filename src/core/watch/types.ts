@@ -2,6 +2,7 @@
 // queue drives. The host backend (src/core/backend) is adapted to WatchBackend in backend.ts, so
 // the queue does not depend on how a backend builds or runs.
 import type { BomSummary } from '../bom/summary.ts';
+import type { ForkAttempts } from '../sandbox/fork-watch.ts';
 import type { JsonPath } from '../config/types.ts';
 
 /** What kind of input a changed path is (decides whether the prebuild runs). */
@@ -111,7 +112,8 @@ export interface RunCommand {
 
 export interface RunHooks {
   onOutput(chunk: string, stream: 'stdout' | 'stderr'): void;
-  onExit(status: number): void;
+  /** `forks`: the host backend's counted fork attempts (src/core/sandbox/fork-watch.ts), when any. */
+  onExit(status: number, forks?: ForkAttempts): void;
 }
 
 export interface RunningProcess {

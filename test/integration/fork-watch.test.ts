@@ -1,0 +1,200 @@
+// The host sandbox knows each fork attempt (docs/security.md, "Fork attempts"): fork still fails
+// with ENOSYS as in Occlum, vfork and posix_spawn still work, and the hint comes after the run
+// from the count, not from the output: with stderr a terminal (the program's own), a pipe, or a
+// program that prints nothing; in the Run pane and in `watch --json`. With the watch gone the
+// kernel fails fork by itself; the program gets no descriptor of the mechanism.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { HostBackend } from '../../src/core/backend/host/index.ts';
+import { descendants, exeOf } from '../../src/core/backend/host/procs.ts';
+import { closeInheritedDescriptors } from '../../src/core/sandbox/inherited-fds.ts';
+import { forkShimPath, stagerPath } from '../../src/core/sandbox/identity.ts';
+import { seccompProgram } from '../../src/core/sandbox/seccomp.ts';
+import { HostWatchBackend } from '../../src/core/watch/host-backend.ts';
+import { runCli } from '../helpers/cli.ts';
+import { hasMuslGcc } from '../helpers/fixtures.ts';
+import { makeInstance } from '../helpers/host-instance.ts';
+import { runFromPane, startTui } from '../helpers/tui.ts';
+import { asNobodyIn, unprivilegedSkip } from '../helpers/unprivileged.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+closeInheritedDescriptors();
+
+const skip = !hasMuslGcc()
+  ? 'musl-gcc is not installed'
+  : !stagerPath() || !forkShimPath()
+    ? 'the native stager or fork shim is not built (npm run build:native)'
+    : false;
+
+const HINT =
+  'which Occlum does not have (ENOSYS): use posix_spawn or vfork; `--allow-fork` lets the host sandbox allow it to explore';
+
+let instance: string | null = null;
+async function built(): Promise<string> {
+  if (instance) return instance;
+  const dir = makeInstance(['forkprobe', 'spawner', 'hello']);
+  const b = await new HostBackend(dir).build();
+  assert.ok(b.ok, b.errors.join('\n'));
+  return (instance = dir);
+}
+after(() => {
+  if (instance) rmSync(dirname(instance), { recursive: true, force: true });
+});
+
+test('the notifying filter differs from the denying one only in where a fork goes', () => {
+  const deny = seccompProgram({ denyFork: true });
+  const notify = seccompProgram({ denyFork: true, notify: true });
+  assert.equal(notify.length, deny.length + 1);
+  assert.deepEqual(notify.at(-1), { code: 0x06, jt: 0, jf: 0, k: 0x7fc00000 }, 'SECCOMP_RET_USER_NOTIF');
+  // fork (4) and a fork-like clone (9) jump to it; clone3 and x32 stay ERRNO(ENOSYS).
+  assert.equal(4 + 1 + notify[4]!.jt, 12);
+  assert.equal(9 + 1 + notify[9]!.jf, 12);
+  assert.equal(5 + 1 + notify[5]!.jt, 11);
+  assert.equal(3 + 1 + notify[3]!.jt, 11);
+});
+
+test('a program that forks and prints nothing gets the hint, stderr a pipe', { skip }, async () => {
+  const dir = await built();
+  const r = runCli(['run', '/bin/forkprobe', 'silent', '3'], { cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `hint: /bin/forkprobe tried fork() 3 times, ${HINT}\n`);
+});
+
+test('… and with stderr a terminal, which the program owns', { skip }, async () => {
+  const dir = await built();
+  const tui = startTui(['run', '/bin/forkprobe', 'silent', '2'], { cwd: dir, cols: 200, rows: 10 });
+  try {
+    assert.equal(await tui.exited, 0, tui.screen());
+    assert.ok(tui.screen().includes(`hint: /bin/forkprobe tried fork() 2 times, ${HINT}`), tui.screen());
+  } finally {
+    tui.kill();
+  }
+});
+
+test(
+  'fork and a raw fork-like clone still fail with ENOSYS; vfork and posix_spawn work, unhinted',
+  { skip },
+  async () => {
+    const dir = await built();
+    const f = runCli(['run', '/bin/forkprobe', 'errno'], { cwd: dir });
+    assert.equal(f.stdout, 'fork: errno=38 (Function not implemented)\n');
+    assert.equal(f.stderr, `hint: /bin/forkprobe tried fork() once, ${HINT}\n`);
+    const c = runCli(['run', '/bin/forkprobe', 'clone'], { cwd: dir });
+    assert.equal(c.stdout, 'clone: errno=38 (Function not implemented)\n');
+    assert.match(c.stderr, /tried fork\(\) once/);
+    const v = runCli(['run', '/bin/forkprobe', 'vfork'], { cwd: dir });
+    assert.equal(v.stdout, 'vfork child exited: 7\n');
+    assert.equal(v.stderr, '');
+    const s = runCli(['run', '/bin/spawner', '/bin/hello'], { cwd: dir });
+    assert.match(s.stdout, /child exited: 0/);
+    assert.equal(s.stderr, '');
+    // The program is what was asked for, as bwrap would have started it.
+    const exe = runCli(['run', '/bin/forkprobe', 'exe'], { cwd: dir });
+    assert.equal(exe.stdout, 'exe=/bin/forkprobe argv0=/bin/forkprobe\n');
+  },
+);
+
+test('--allow-fork: fork works, no watch, no hint', { skip }, async () => {
+  const dir = await built();
+  const r = runCli(['run', '--allow-fork', '/bin/forkprobe', 'errno'], { cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'fork: succeeded\n');
+  assert.doesNotMatch(r.stderr, /hint:/);
+});
+
+test('the program starts with stdin, stdout and stderr only, and at its exe', { skip }, async () => {
+  const dir = await built();
+  const r = runCli(['run', '/bin/forkprobe', 'fds'], { cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(
+    r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0]),
+    ['0', '1', '2'],
+    r.stdout,
+  );
+});
+
+test('as a normal user too (no stager privilege)', { skip: skip || unprivilegedSkip() }, async () => {
+  const run = asNobodyIn(makeInstance(['forkprobe']));
+  assert.equal(run('build').status, 0);
+  const r = run('run', '/bin/forkprobe', 'errno');
+  assert.equal(r.stdout, 'fork: errno=38 (Function not implemented)\n');
+  assert.equal(r.stderr, `hint: /bin/forkprobe tried fork() once, ${HINT}\n`);
+  assert.deepEqual(
+    run('run', '/bin/forkprobe', 'fds')
+      .stdout.trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0]),
+    ['0', '1', '2'],
+  );
+});
+
+test('with the watch gone (its thread ended), fork still fails with ENOSYS', { skip }, async () => {
+  const dir = await built();
+  const prep = await new HostBackend(dir).prepareRun('/bin/forkprobe', ['line']);
+  const child = spawn(prep.file, prep.args, { env: prep.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const closed = new Promise<void>((r) => child.on('close', () => r()));
+  try {
+    const running = () => descendants([child.pid!]).some((p) => (exeOf(p) ?? '').endsWith('/forkprobe'));
+    await waitFor(running, 'the program running (the shim has sent the listener and executed it)');
+    // What a run's end does: the watch is taken, its thread and the listener end.
+    const early = prep.finish(null, null);
+    assert.equal(early.forks, undefined, 'nothing counted yet');
+    child.stdin.end('go\n');
+    await closed;
+    assert.equal(out, 'fork: errno=38 (Function not implemented)\n');
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('the Run pane shows the hint, and says it on the status line', { skip }, async () => {
+  const dir = await built();
+  const tui = startTui([dir], { cwd: dir, cols: 200, rows: 30 });
+  try {
+    await runFromPane(tui, '/bin/forkprobe silent 4');
+    await tui.waitFor('hint: /bin/forkprobe tried fork() 4 times, which Occlum does not have (ENOSYS)');
+    const lines = tui.screen().split('\n');
+    assert.ok(
+      lines.some((l) => l.includes(`hint: /bin/forkprobe tried fork() 4 times, ${HINT}`)),
+      'the footer has the whole hint: ' + tui.screen(),
+    );
+    assert.match(lines.at(-1)!, /hint: \/bin\/forkprobe tried fork\(\) 4 times/, 'the status line says it');
+  } finally {
+    tui.kill();
+  }
+});
+
+test('the dev loop reports fork attempts with the run’s exit, prepared sandbox or cold', { skip }, async () => {
+  const dir = await built();
+  const backend = new HostWatchBackend();
+  try {
+    for (const prepared of [true, false]) {
+      if (prepared) backend.prepareRerun();
+      const preparedPid = backend.preparedPid;
+      let forks: unknown;
+      const proc = await backend.run(
+        dir,
+        { path: '/bin/forkprobe', args: ['silent', '2'] },
+        { onOutput: () => {}, onExit: (_s, f) => (forks = f) },
+      );
+      assert.equal(await proc.exited, 0);
+      assert.equal(proc.pid === preparedPid, prepared, 'prepared or cold, as asked');
+      assert.deepEqual(
+        forks,
+        { total: 2, byComm: [{ comm: 'forkprobe', count: 2, processes: 1 }] },
+        `prepared ${prepared}`,
+      );
+    }
+  } finally {
+    await backend.dropPrepared();
+  }
+});
