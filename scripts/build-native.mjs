@@ -18,10 +18,11 @@ if (!existsSync(join(crate, 'Cargo.toml'))) {
 }
 const cargo = (args) => spawnSync('cargo', args, { cwd: crate, stdio: 'inherit' });
 let r = cargo(['build', '--release', '--lib', '--bin', 'occlum-studio-stage', '--quiet']);
-// Only this binary gets crt-static (`cargo rustc` passes flags to the final crate alone; the
-// addon must stay a dynamic library).
+// Only this binary is static, and not position-independent (no relocation at each start):
+// `cargo rustc` passes flags to the final crate alone; the addon stays a dynamic library.
 const SHIM = 'occlum-studio-forkshim';
-if (r.status === 0) r = cargo(['rustc', '--release', '--bin', SHIM, '--quiet', '--', '-C', 'target-feature=+crt-static']);
+const STATIC = ['-C', 'target-feature=+crt-static', '-C', 'relocation-model=static'];
+if (r.status === 0) r = cargo(['rustc', '--release', '--bin', SHIM, '--quiet', '--', ...STATIC]);
 if (r.status !== 0) {
   const why = r.error ? `cargo not found (${r.error.message})` : `cargo exited with ${r.status}`;
   console.error(

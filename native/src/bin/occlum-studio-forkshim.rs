@@ -19,8 +19,13 @@ extern "C" {
     fn syscall(num: c_long, ...) -> c_long;
     fn prctl(option: c_int, arg: c_ulong, ...) -> c_int;
     fn read(fd: c_int, buf: *mut c_void, n: usize) -> isize;
+    fn write(fd: c_int, buf: *const c_void, n: usize) -> isize;
     fn close(fd: c_int) -> c_int;
     fn execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> c_int;
+    fn strerror(errnum: c_int) -> *const c_char;
+    fn strlen(s: *const c_char) -> usize;
+    fn __errno_location() -> *mut c_int;
+    fn _exit(code: c_int) -> !;
 }
 
 const SYS_SECCOMP: c_long = 317;
@@ -36,74 +41,82 @@ struct SockFprog {
     filter: *const u8,
 }
 
-fn fail(what: &str) -> ! {
-    eprintln!("occlum-studio: sandbox: {what}: {}", std::io::Error::last_os_error());
-    std::process::exit(127)
+/// Raw writes only: the shim's own start-up cost is what every run pays, so it uses no std
+/// formatting (the linker then drops most of std).
+fn say(parts: &[&[u8]]) {
+    for p in parts {
+        // SAFETY: a write of a live slice to stderr.
+        unsafe { write(2, p.as_ptr() as *const c_void, p.len()) };
+    }
 }
 
-/// The whole filter from fd 9 (a file the stager opened), then fd 9 closed.
-fn read_filter() -> Vec<u8> {
-    let mut buf = vec![0u8; MAX_FILTER + 1];
+/// "occlum-studio: sandbox: WHAT[ DETAIL]: <errno text>", exit 127 (bwrap's exec failure status).
+fn fail(what: &[u8], detail: &[u8]) -> ! {
+    // SAFETY: errno and strerror's static string, read at once.
+    let err = unsafe {
+        let s = strerror(*__errno_location());
+        std::slice::from_raw_parts(s as *const u8, strlen(s))
+    };
+    say(&[b"occlum-studio: sandbox: ", what, detail, b": ", err, b"\n"]);
+    unsafe { _exit(127) }
+}
+
+/// The whole filter from fd 9 (a file the stager opened) into `buf`, then fd 9 closed.
+fn read_filter(buf: &mut [u8; MAX_FILTER + 1]) -> usize {
     let mut got = 0;
-    loop {
+    while got < buf.len() {
         // SAFETY: reads into the unused tail of buf.
         let n = unsafe { read(FILTER_FD, buf[got..].as_mut_ptr() as *mut c_void, buf.len() - got) };
         if n < 0 {
-            fail("cannot read the fork filter");
+            fail(b"cannot read the fork filter", b"");
         }
-        if n == 0 || got + n as usize == buf.len() {
-            got += n as usize;
+        if n == 0 {
             break;
         }
         got += n as usize;
     }
     unsafe { close(FILTER_FD) };
     if got == 0 || got > MAX_FILTER || got % 8 != 0 {
-        eprintln!("occlum-studio: sandbox: the fork filter on fd {FILTER_FD} is malformed ({got} bytes)");
-        std::process::exit(127);
+        say(&[b"occlum-studio: sandbox: the fork filter on fd 9 is malformed\n"]);
+        unsafe { _exit(127) }
     }
-    buf.truncate(got);
-    buf
+    got
 }
 
+/// # Safety
+/// Called by the C start-up with the process's argv and envp.
 #[no_mangle]
-pub extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
+pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) -> c_int {
     if argc < 2 {
-        eprintln!("occlum-studio: sandbox: usage: occlum-studio-forkshim PROGRAM [ARG]...");
+        say(&[b"occlum-studio: sandbox: usage: occlum-studio-forkshim PROGRAM [ARG]...\n"]);
         return 127;
     }
-    let filter = read_filter();
+    let mut buf = [0u8; MAX_FILTER + 1];
+    let len = read_filter(&mut buf);
     let prog = SockFprog {
-        len: (filter.len() / 8) as u16,
-        filter: filter.as_ptr(),
+        len: (len / 8) as u16,
+        filter: buf.as_ptr(),
     };
-    // SAFETY: plain system calls; prog points at the filter, alive across the call.
-    let listener = unsafe {
-        if prctl(PR_SET_NO_NEW_PRIVS, 1, 0 as c_ulong, 0 as c_ulong, 0 as c_ulong) != 0 {
-            fail("cannot set no_new_privs");
-        }
-        syscall(
-            SYS_SECCOMP,
-            SECCOMP_SET_MODE_FILTER,
-            SECCOMP_FILTER_FLAG_NEW_LISTENER,
-            &prog as *const SockFprog,
-        )
-    };
+    if prctl(PR_SET_NO_NEW_PRIVS, 1, 0 as c_ulong, 0 as c_ulong, 0 as c_ulong) != 0 {
+        fail(b"cannot set no_new_privs", b"");
+    }
+    let listener = syscall(
+        SYS_SECCOMP,
+        SECCOMP_SET_MODE_FILTER,
+        SECCOMP_FILTER_FLAG_NEW_LISTENER,
+        &prog as *const SockFprog,
+    );
     if listener < 0 {
-        fail("cannot install the fork filter");
+        fail(b"cannot install the fork filter", b"");
     }
     // Not sent (the studio went away): the listener closes below and the kernel fails every
     // fork with ENOSYS by itself; only the hint is lost.
     send_fd(SOCKET_FD, listener as c_int);
-    // SAFETY: closing descriptors this process was given for itself; argv and envp come from
-    // the kernel, NULL-terminated, and are passed on unchanged.
-    unsafe {
-        close(listener as c_int);
-        close(SOCKET_FD);
-        close(SHIM_FD);
-        let program = *argv.add(1);
-        execve(program, argv.add(1), envp);
-    }
-    let name = unsafe { std::ffi::CStr::from_ptr(*argv.add(1)) };
-    fail(&format!("cannot run {:?}", name.to_string_lossy()))
+    close(listener as c_int);
+    close(SOCKET_FD);
+    close(SHIM_FD);
+    // argv and envp come from the kernel, NULL-terminated, and are passed on unchanged.
+    let program = *argv.add(1);
+    execve(program, argv.add(1), envp);
+    fail(b"cannot run ", std::ffi::CStr::from_ptr(program).to_bytes())
 }

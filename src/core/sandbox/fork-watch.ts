@@ -49,7 +49,7 @@ export class ForkWatch {
    */
   take(): ForkAttempts | null {
     if (this.result !== undefined) return this.result;
-    let r: Report | null = null;
+    let r: Report;
     try {
       r = callJson<Report>('forkWatchTake', [this.id]);
     } finally {

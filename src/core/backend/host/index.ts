@@ -219,7 +219,8 @@ export class HostBackend implements Backend {
       const status = occlumExitStatus(code, sig);
       const forks = forkWatch?.take();
       const exit: ProcessExit = { status, meaning: describeExit(status), ...(forks?.total ? { forks } : {}) };
-      if (forks?.total) log.warn('process', `fork() refused with ENOSYS (Occlum has no fork): ${forkAttemptsText(forks)}`);
+      if (forks?.total)
+        log.warn('process', `fork() refused with ENOSYS (Occlum has no fork): ${forkAttemptsText(forks)}`);
       log.info('process', `Process exited: elf = ${path}, status = ${status} (${exit.meaning})`);
       if (lockFile) rmSync(lockFile, { force: true });
       this.events.exit?.(exit);
