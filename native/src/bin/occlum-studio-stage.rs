@@ -31,6 +31,10 @@
 //!
 //! The same with the go's tokens as arguments (not hex-encoded), at once: a run's whole sandbox
 //! set-up in one process, stdin left as it is.
+//!
+//! A go's `forkwatch SOCKET SHIM` (docs/security.md, "Fork attempts") connects to the studio's
+//! fork watch at SOCKET and opens SHIM, before STAGE is covered, and passes them to bwrap's
+//! command on fds 10 and 11 (the `seccomp` file on fd 9 is then the shim's, not bwrap's).
 use std::ffi::{CString, OsStr};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
