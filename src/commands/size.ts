@@ -17,6 +17,7 @@ import { InputError, printJson, UsageError, type Command } from './command.ts';
 import { holdSignals, logSink, reportBackendError } from './runtime-output.ts';
 import { INSTANCE_OPTION, instanceDir, parseProgramCommand } from './args.ts';
 import { instancePaths } from '../core/instance/layout.ts';
+import { forkAttemptHint } from '../core/logs/index.ts';
 
 const OPTIONS = {
   ...INSTANCE_OPTION,
@@ -72,6 +73,10 @@ export const command: Command = {
       return reportBackendError(err);
     } finally {
       release();
+    }
+    if (m.forks) {
+      const h = forkAttemptHint(m.forks, a.path);
+      process.stderr.write(`hint: ${sanitizeForTerminal(`${h.message}: ${h.suggestion}`)}\n`);
     }
     const { version, problems } = targetVersion(loaded.text, dir, a.values['occlum-version']);
     for (const p of problems) process.stderr.write(`occlum-studio: ${sanitizeForTerminal(p)}\n`);

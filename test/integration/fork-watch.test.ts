@@ -14,7 +14,8 @@ import { closeInheritedDescriptors } from '../../src/core/sandbox/inherited-fds.
 import { forkShimPath, stagerPath } from '../../src/core/sandbox/identity.ts';
 import { seccompProgram } from '../../src/core/sandbox/seccomp.ts';
 import { HostWatchBackend } from '../../src/core/watch/host-backend.ts';
-import { runCli } from '../helpers/cli.ts';
+import { ensureBuilt, runCli } from '../helpers/cli.ts';
+import { CLI } from '../helpers/paths.ts';
 import { hasMuslGcc } from '../helpers/fixtures.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { runFromPane, startTui } from '../helpers/tui.ts';
@@ -196,5 +197,40 @@ test('the dev loop reports fork attempts with the run’s exit, prepared sandbox
     }
   } finally {
     await backend.dropPrepared();
+  }
+});
+
+test('watch --json and size --json report the attempts with the run', { skip }, async () => {
+  const dir = makeInstance(['forkprobe']);
+  try {
+    ensureBuilt();
+    const child = spawn(process.execPath, [CLI, 'watch', dir, '--json', '--run', '/bin/forkprobe', 'silent', '2'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- NDJSON events of several shapes
+    const events: Record<string, any>[] = [];
+    let buf = '';
+    child.stdout.on('data', (c: Buffer) => {
+      const lines = (buf + c.toString()).split('\n');
+      buf = lines.pop()!;
+      for (const l of lines) if (l.trim()) events.push(JSON.parse(l));
+    });
+    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    try {
+      await waitFor(() => events.some((e) => e.event === 'run-exit'), 'the run');
+      const exit = events.find((e) => e.event === 'run-exit')!;
+      assert.equal(exit.status, 0);
+      assert.deepEqual(exit.forks, { total: 2, byComm: [{ comm: 'forkprobe', count: 2, processes: 1 }] });
+      assert.equal(exit.hint, `/bin/forkprobe tried fork() 2 times, ${HINT}`);
+    } finally {
+      child.kill('SIGINT');
+      await exited;
+    }
+    const size = runCli(['size', '--json', '/bin/forkprobe', 'silent', '3'], { cwd: dir });
+    assert.equal(size.status, 0, size.stderr);
+    assert.equal(JSON.parse(size.stdout).measurement.forks.total, 3);
+    assert.match(size.stderr, /^hint: \/bin\/forkprobe tried fork\(\) 3 times/m);
+  } finally {
+    rmSync(dirname(dir), { recursive: true, force: true });
   }
 });

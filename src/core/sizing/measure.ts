@@ -40,7 +40,7 @@ export async function measureRun(
   const peaks = cg?.peaks() ?? { tasks: null, memory: null };
   // Read before finish(), which removes the group.
   const usage = cg?.usage() ?? null;
-  const status = prep.finish(exit.code, exit.signal).status;
+  const { status, forks } = prep.finish(exit.code, exit.signal);
   const sampledRss = 'sampled /proc VmRSS sum';
   const sampledThreads = 'sampled /proc Threads sum';
   const maxOf = (f: (p: (typeof s.processes)[number]) => number) => s.processes.reduce((m, p) => Math.max(m, f(p)), 0);
@@ -50,6 +50,7 @@ export async function measureRun(
   return {
     command: [path, ...args],
     status,
+    ...(forks ? { forks } : {}),
     runMs,
     peakRss: Math.max(s.peakTreeRss, cgRss ?? 0),
     peakRssSource: cgRss !== null && cgRss >= s.peakTreeRss ? peaks.memory!.source : sampledRss,

@@ -2,12 +2,15 @@
 import type { JsonPath } from '../config/types.ts';
 import type { TreeSample } from './sampler.ts';
 import type { TreeUsage } from '../sandbox/cgroup.ts';
+import type { ForkAttempts } from '../sandbox/fork-watch.ts';
 
 export interface Measurement {
   /** Program path inside the image, then its arguments. */
   command: string[];
   /** Exit status as `occlum run` reports it. */
   status: number;
+  /** fork() calls the sandbox refused (host backend's fork watch), when any: a forking program is sized short. */
+  forks?: ForkAttempts;
   runMs: number;
   /** Resident memory of the whole tree at its peak. */
   peakRss: number;
