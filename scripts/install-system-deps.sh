@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages occlum-studio needs (as root, or through sudo when available):
 # bubblewrap (the host backend's sandbox), musl-tools (musl-gcc for PIE test and demo programs),
-# libssl-dev + pkg-config (the native crate's cargo tests link libcrypto), tmux (TUI tests), cargo;
+# libssl-dev + pkg-config (the native crate's cargo tests link libcrypto), libc6-dev (its libc.a:
+# the fork shim is linked statically), tmux (TUI tests), cargo;
 # for Occlum's own `occlum` script and makefile on the stand-in install (scripts/occlum-standin.mjs):
 # jq, make, binutils (objcopy), rsync, procps (pgrep/pkill), util-linux (lscpu, setpriv), tzdata
 # (/etc/localtime, which `occlum init` copies), musl (/lib/ld-musl-x86_64.so.1), attr (getfattr: opaque
@@ -11,7 +12,7 @@
 # (18 packages, 42 MB installed); with OCCLUM_STUDIO_DEMOS_GO=1 also the Go demo's golang-go and gin
 # (540 MB installed, so opt-in).
 set -euo pipefail
-PACKAGES="bubblewrap musl-tools gcc libssl-dev pkg-config tmux jq make binutils rsync procps util-linux tzdata musl attr"
+PACKAGES="bubblewrap musl-tools gcc libc6-dev libssl-dev pkg-config tmux jq make binutils rsync procps util-linux tzdata musl attr"
 PACKAGES="$PACKAGES g++ bash busybox fish redis-server redis-tools libsqlite3-dev"
 PACKAGES="$PACKAGES librust-libc-dev librust-memmap-dev librust-cc-dev"
 [ "${OCCLUM_STUDIO_DEMOS_GO:-}" = 1 ] && PACKAGES="$PACKAGES golang-go golang-github-gin-gonic-gin-dev"
