@@ -1,5 +1,6 @@
 mod beneath;
 mod eras;
+mod fork_watch;
 mod fuzz;
 mod pack_hint;
 mod pack_verify;
