@@ -122,18 +122,21 @@ test('the program starts with stdin, stdout and stderr only, and at its exe', { 
 });
 
 test('as a normal user too (no stager privilege)', { skip: skip || unprivilegedSkip() }, async () => {
-  const run = asNobodyIn(makeInstance(['forkprobe']));
-  assert.equal(run('build').status, 0);
-  const r = run('run', '/bin/forkprobe', 'errno');
-  assert.equal(r.stdout, 'fork: errno=38 (Function not implemented)\n');
-  assert.equal(r.stderr, `hint: /bin/forkprobe tried fork() once, ${HINT}\n`);
-  assert.deepEqual(
-    run('run', '/bin/forkprobe', 'fds')
-      .stdout.trim()
-      .split('\n')
-      .map((l) => l.split(' ')[0]),
-    ['0', '1', '2'],
-  );
+  const dir = makeInstance(['forkprobe']);
+  try {
+    const run = asNobodyIn(dir);
+    assert.equal(run('build').status, 0);
+    const r = run('run', '/bin/forkprobe', 'errno');
+    assert.equal(r.stdout, 'fork: errno=38 (Function not implemented)\n');
+    assert.equal(r.stderr, `hint: /bin/forkprobe tried fork() once, ${HINT}\n`);
+    const fds = run('run', '/bin/forkprobe', 'fds').stdout.trim().split('\n');
+    assert.deepEqual(
+      fds.map((l) => l.split(' ')[0]),
+      ['0', '1', '2'],
+    );
+  } finally {
+    rmSync(dirname(dir), { recursive: true, force: true });
+  }
 });
 
 test('with the watch gone (its thread ended), fork still fails with ENOSYS', { skip }, async () => {
