@@ -236,10 +236,19 @@ fn stat_batch(a: &[String], elf: bool) -> Result<String> {
     Ok(format!("[{}]", items.join(",")))
 }
 
+/// What `copy_hash_one` wrote: mode, size, SHA-256, and the stat-cache key (inode, ctime in ns)
+/// as the file was left, so the build needs no second walk of the layer for its stat cache.
+struct Copied {
+    mode: u32,
+    size: u64,
+    sha: [u8; 32],
+    ino: u64,
+    ctime_ns: i128,
+}
+
 /// Reads `src` (not through a symlink) into a new file `dest` with permission bits `mode`,
 /// hashing what it writes: one read of the content where a copy followed by a hash reads it twice.
-/// Returns the written file's (mode, size, SHA-256).
-fn copy_hash_one(src: &str, dest: &str, mode: u32) -> std::io::Result<(u32, u64, [u8; 32])> {
+fn copy_hash_one(src: &str, dest: &str, mode: u32) -> std::io::Result<Copied> {
     let mut from = OpenOptions::new()
         .read(true)
         .custom_flags(O_NOFOLLOW | O_NONBLOCK)
@@ -258,7 +267,7 @@ fn copy_hash_one(src: &str, dest: &str, mode: u32) -> std::io::Result<(u32, u64,
     done
 }
 
-fn write_hashed(from: &mut File, to: &mut File, mode: u32, buf: &mut [u8]) -> std::io::Result<(u32, u64, [u8; 32])> {
+fn write_hashed(from: &mut File, to: &mut File, mode: u32, buf: &mut [u8]) -> std::io::Result<Copied> {
     let mut h = Sha256::new();
     loop {
         let n = match from.read(buf) {
@@ -270,14 +279,21 @@ fn write_hashed(from: &mut File, to: &mut File, mode: u32, buf: &mut [u8]) -> st
         h.update(&buf[..n]);
         to.write_all(&buf[..n])?;
     }
+    // The last change of the inode: its ctime from here on is the one the stat cache records.
     to.set_permissions(Permissions::from_mode(mode & 0o7777))?;
     let st = to.metadata()?;
-    Ok((st.mode() & 0o7777, st.len(), h.finish()))
+    Ok(Copied {
+        mode: st.mode() & 0o7777,
+        size: st.len(),
+        sha: h.finish(),
+        ino: st.ino(),
+        ctime_ns: i128::from(st.ctime()) * 1_000_000_000 + i128::from(st.ctime_nsec()),
+    })
 }
 
 /// `copyHashFiles`: args are triples (source, new destination, permission bits in decimal); the
-/// host build's image layer. Returns `{"files":[[mode, size, "sha256 hex"] or null, ...],
-/// "errors":[[index, message], ...]}`; a failed file leaves nothing at its destination.
+/// host build's image layer. Returns `{"files":[[mode, size, "sha256 hex", "inode:ctime-ns"] or
+/// null, ...], "errors":[[index, message], ...]}`; a failed file leaves nothing at its destination.
 pub fn copy_hash_files(a: &[String]) -> Result<String> {
     if a.len() % 3 != 0 {
         return Err(Error::new(
@@ -292,8 +308,15 @@ pub fn copy_hash_files(a: &[String]) -> Result<String> {
             .parse()
             .map_err(|_| format!("bad mode {:?}", a[3 * i + 2]))?;
         match copy_hash_one(src, dest, mode) {
-            Ok((m, size, sha)) => {
-                let _ = out[i].set(format!("[{},{},\"{}\"]", m, size, hex(&sha)));
+            Ok(c) => {
+                let _ = out[i].set(format!(
+                    "[{},{},\"{}\",\"{}:{}\"]",
+                    c.mode,
+                    c.size,
+                    hex(&c.sha),
+                    c.ino,
+                    c.ctime_ns
+                ));
                 Ok(())
             }
             Err(e) => Err(e.to_string()),

@@ -9,6 +9,8 @@ import { BackendError, type RuntimeLogRecord } from '../../src/core/backend/type
 import { makeInstance } from '../helpers/host-instance.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { descendants } from '../../src/core/backend/host/procs.ts';
+import { statTree } from '../../src/core/backend/host/manifest.ts';
+import { instancePaths } from '../../src/core/instance/layout.ts';
 
 function backend(dir: string) {
   const out: string[] = [];
@@ -275,6 +277,27 @@ test('incremental build: unchanged files are reused, a changed file is staged ag
   const third = await b.build();
   assert.equal(third.filesReused, fileCount - 1);
   assert.match((await run('/bin/env')).out, /Hello from \/bin\/env/);
+});
+
+test('the stat cache a build writes has every layer file as it is (keys from the copy, or a walk after links)', async () => {
+  const { dir, b } = await built(['hello']);
+  const p = instancePaths(dir);
+  const asNow = () =>
+    Object.fromEntries(
+      statTree(p.hostRootfs)
+        .filter((e) => e.type === 'file')
+        .map((e) => [`/${e.rel}`, e.key]),
+    );
+  // The first build copied every file: its keys are the copy's own.
+  assert.deepEqual(JSON.parse(readFileSync(p.hostStatCache, 'utf8')), asNow());
+  writeFileSync(join(dir, 'image/bin/data'), 'changed');
+  // Staged again: one file copied, the rest linked from the build before (their ctimes moved).
+  const again = await b.build();
+  assert.ok(again.ok && again.filesReused > 0);
+  assert.deepEqual(JSON.parse(readFileSync(p.hostStatCache, 'utf8')), asNow());
+  // And once more, so the build before the last is removed (unlinks of shared inodes) first.
+  assert.ok((await b.build()).ok);
+  assert.deepEqual(JSON.parse(readFileSync(p.hostStatCache, 'utf8')), asNow());
 });
 
 test('--image-key: the image is packed encrypted, verified with the key, and runs', async () => {

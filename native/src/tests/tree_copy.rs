@@ -159,8 +159,21 @@ fn copies_with_the_sha256_of_what_it_wrote() {
     let out = crate::tree_copy::copy_hash_files(&args).unwrap();
     // SHA-256("abc") (FIPS 180-2's example); the big one as sha256sum has it, computed below.
     let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    // The stat-cache key of each written file, as an lstat of it now has it.
+    let key = |p: &str| {
+        let m = fs::symlink_metadata(t.join(p)).unwrap();
+        format!(
+            "{}:{}",
+            m.ino(),
+            i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec())
+        )
+    };
     assert!(
-        out.starts_with(&format!("{{\"files\":[[493,3,\"{}\"],[420,1000000,\"", abc)),
+        out.starts_with(&format!(
+            "{{\"files\":[[493,3,\"{}\",\"{}\"],[420,1000000,\"",
+            abc,
+            key("a2")
+        )),
         "{}",
         out
     );
@@ -187,5 +200,9 @@ fn copies_with_the_sha256_of_what_it_wrote() {
         .next()
         .unwrap()
         .to_string();
-    assert!(out.contains(&format!("[420,1000000,\"{}\"]", want)), "{}", out);
+    assert!(
+        out.contains(&format!("[420,1000000,\"{}\",\"{}\"]", want, key("big2"))),
+        "{}",
+        out
+    );
 }

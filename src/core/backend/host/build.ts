@@ -84,13 +84,15 @@ async function stageRootfs(
   p: InstancePaths,
   force: boolean,
   onFile: (n: number) => void,
-): Promise<{ entries: ManifestEntry[]; reused: number }> {
+): Promise<{ entries: ManifestEntry[]; reused: number; copiedKeys: Map<string, string> }> {
   const old = force ? new Map<string, ManifestEntry>() : readOldManifest(p);
   mkdirSync(dest, { recursive: true });
   const entries: ManifestEntry[] = [];
   const pause = yielder();
   let reused = 0;
   let n = 0;
+  // Stat-cache keys of the copied files as the copy left them (see writeStatCaches).
+  const copiedKeys = new Map<string, string>();
   // Files to copy go in batches that are copied (and hashed) while the walk goes on; their
   // entries are filled in when their batch is done.
   let batch: { at: number; job: LayerCopy }[] = [];
@@ -102,7 +104,11 @@ async function stageRootfs(
     batchBytes = 0;
     copying = copying.then(async () => {
       const done = await copyIntoLayer(b.map((x) => x.job));
-      b.forEach((x, i) => Object.assign(entries[x.at]!, done[i]!));
+      b.forEach((x, i) => {
+        const { key, ...entry } = done[i]!;
+        const e = Object.assign(entries[x.at]!, entry);
+        copiedKeys.set(e.path, key);
+      });
     });
     copying.catch(() => {}); // awaited below; until then a failure must not count as unhandled
   };
@@ -143,7 +149,7 @@ async function stageRootfs(
   }
   flush();
   await copying;
-  return { entries, reused };
+  return { entries, reused, copiedKeys };
 }
 
 /**
@@ -165,11 +171,21 @@ function linkPrevious(prevHost: string, out: string, path: string, prev: Manifes
 
 /**
  * The stat cache of the image layer (and the secure image's, see verify.ts): written last,
- * after every link and unlink of shared inodes, since each changes their ctime.
+ * after every link and unlink of shared inodes, since each changes their ctime. A file this
+ * build copied is a new inode nothing links or unlinks afterwards: its key is the one the copy
+ * read after its chmod. Linked files (reused from the previous build) are stat'ed now.
  */
-async function writeStatCaches(p: InstancePaths, entries: ManifestEntry[], rootMac: string | null): Promise<void> {
-  // One native stat walk of the layer instead of an lstat call per file from JS.
-  const keys = new Map((await statTreeAsync(p.hostRootfs)).map((e) => [`/${e.rel}`, e.key]));
+async function writeStatCaches(
+  p: InstancePaths,
+  staged: { entries: ManifestEntry[]; reused: number; copiedKeys: Map<string, string> },
+  rootMac: string | null,
+  mark: (stage: string) => void,
+): Promise<void> {
+  const { entries, reused } = staged;
+  // With links, one native stat walk of the layer instead of an lstat call per file from JS.
+  const keys = reused
+    ? new Map((await statTreeAsync(p.hostRootfs)).map((e) => [`/${e.rel}`, e.key]))
+    : staged.copiedKeys;
   const pause = yielder();
   const cache: StatCache = {};
   for (const e of entries) {
@@ -178,7 +194,9 @@ async function writeStatCaches(p: InstancePaths, entries: ManifestEntry[], rootM
     if (w) await w;
   }
   writeFileAtomic(p.hostStatCache, JSON.stringify(cache));
+  mark('statcache');
   if (rootMac) await writeSecureStamp(p, rootMac, pause);
+  mark('securecache');
 }
 
 /** Wipes run/ like Occlum (unless keepRun) and recreates its directories. */
@@ -454,8 +472,7 @@ async function buildLocked(
     if (existsSync(old)) renameSync(old, superseded);
     mark('commit');
     // Hash-verified at build: prime the stat caches now that no link count changes any more.
-    await writeStatCaches(p, entries, packed.ok ? packed.rootMac : null);
-    mark('statcache');
+    await writeStatCaches(p, staged, packed.ok ? packed.rootMac : null, mark);
     resetRun(p, opts, warnings);
     writeStatusFile(dir, 'built');
     mark('run-reset');

@@ -1,12 +1,13 @@
 // The image layer's copies of image/ files, each hashed as it is written (the manifest pins every
 // file's SHA-256): one native call per batch (native/src/tree_copy.rs, `copyHashFiles`, two
 // threads) reads each file once, where a copy and then a hash read it twice and took a thread-pool
-// round trip per step. Without the addon: Node's copyFile, chmod and a hash, file by file.
+// round trip per step, and says each file's stat-cache key as it left it (no second walk of the
+// layer for the stat cache). Without the addon: Node's copyFile, chmod, a hash and an lstat.
 import { chmodSync, constants as fsc } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { nativeSystemError } from '../../errors.ts';
 import { callAsync, nativeStatus } from '../../securefs/native.ts';
-import { sha256FileAsync, statEntry } from './manifest.ts';
+import { sha256FileAsync, statEntry, statKey } from './manifest.ts';
 
 export interface LayerCopy {
   /** The file in image/. */
@@ -20,6 +21,8 @@ export interface LayerCopied {
   mode: number;
   size: number;
   sha256: string;
+  /** Stat-cache key (inode:ctime) of the copy after its last change (the chmod). */
+  key: string;
 }
 
 export async function copyIntoLayer(jobs: LayerCopy[]): Promise<LayerCopied[]> {
@@ -31,13 +34,13 @@ export async function copyIntoLayer(jobs: LayerCopy[]): Promise<LayerCopied[]> {
       await copyFile(j.host, j.out, fsc.COPYFILE_FICLONE);
       chmodSync(j.out, j.mode);
       const e = statEntry(j.out, j.out)!;
-      out.push({ mode: e.mode, size: e.size, sha256: await sha256FileAsync(j.out) });
+      out.push({ mode: e.mode, size: e.size, sha256: await sha256FileAsync(j.out), key: statKey(j.out) });
     }
     return out;
   }
   const args = jobs.flatMap((j) => [j.host, j.out, String(j.mode)]);
   const r = JSON.parse((await callAsync('copyHashFiles', args)) as string) as {
-    files: ([number, number, string] | null)[];
+    files: ([number, number, string, string] | null)[];
     errors: [number, string][];
   };
   if (r.errors.length > 0) {
@@ -48,5 +51,5 @@ export async function copyIntoLayer(jobs: LayerCopy[]): Promise<LayerCopied[]> {
       new Error(`cannot copy ${host} into the image layer: ${message}`)
     );
   }
-  return r.files.map((f) => ({ mode: f![0], size: f![1], sha256: f![2] }));
+  return r.files.map((f) => ({ mode: f![0], size: f![1], sha256: f![2], key: f![3] }));
 }
