@@ -206,3 +206,38 @@ fn copies_with_the_sha256_of_what_it_wrote() {
         out
     );
 }
+
+#[test]
+fn copies_with_hash_any_mode_and_an_empty_file() {
+    let t = Scratch::new("copy-hash-modes");
+    fs::write(t.join("a"), b"abc").unwrap();
+    fs::write(t.join("empty"), b"").unwrap();
+    // 0o777 and 0o4755: the umask or the set-id bit keep them from the create (then a chmod).
+    let args: Vec<String> = [
+        [s(&t.join("a")), s(&t.join("all")), "511".into()],
+        [s(&t.join("a")), s(&t.join("suid")), "2541".into()],
+        [s(&t.join("empty")), s(&t.join("e2")), "420".into()],
+    ]
+    .concat();
+    let out = crate::tree_copy::copy_hash_files(&args).unwrap();
+    let e3b0 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let key = |p: &str| {
+        let m = fs::symlink_metadata(t.join(p)).unwrap();
+        format!(
+            "{}:{}",
+            m.ino(),
+            i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec())
+        )
+    };
+    assert!(out.contains("[511,3,\"ba78"), "{}", out);
+    assert!(out.contains(&format!("\"{}\"],[2541,3,", key("all"))), "{}", out);
+    assert!(
+        out.ends_with(&format!("[420,0,\"{}\",\"{}\"]],\"errors\":[]}}", e3b0, key("e2"))),
+        "{}",
+        out
+    );
+    for (f, m) in [("all", 0o777), ("suid", 0o4755), ("e2", 0o644)] {
+        assert_eq!(fs::metadata(t.join(f)).unwrap().mode() & 0o7777, m, "{}", f);
+    }
+    assert!(out.contains(&format!(",\"{}\"],[420,0,", key("suid"))), "{}", out);
+}
