@@ -173,7 +173,7 @@ function linkPrevious(prevHost: string, out: string, path: string, prev: Manifes
  * The stat cache of the image layer (and the secure image's, see verify.ts): written last,
  * after every link and unlink of shared inodes, since each changes their ctime. A file this
  * build copied is a new inode nothing links or unlinks afterwards: its key is the one the copy
- * read after its chmod. Linked files (reused from the previous build) are stat'ed now.
+ * read after its last write or chmod. Linked files (reused from the previous build) are stat'ed now.
  */
 async function writeStatCaches(
   p: InstancePaths,

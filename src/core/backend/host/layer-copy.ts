@@ -21,7 +21,7 @@ export interface LayerCopied {
   mode: number;
   size: number;
   sha256: string;
-  /** Stat-cache key (inode:ctime) of the copy after its last change (the chmod). */
+  /** Stat-cache key (inode:ctime) of the copy after its last change (its last write or chmod). */
   key: string;
 }
 
