@@ -87,6 +87,15 @@ fn open_dir(base: c_int, parts: &[&str]) -> Result<Fd> {
     Ok(cur)
 }
 
+/// Opens directory `rel` below `base` without following any link (for reading: the bom copy's
+/// state check); the descriptor is the caller's.
+pub fn open_dir_fd(base: c_int, rel: &str) -> Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let mut d = open_dir(base, &components(rel)?)?;
+    let fd = std::mem::replace(&mut d.0, -1);
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
 /// Runs `f(parent dirfd, last component)` for `rel` below `base`.
 fn in_parent<T>(base: c_int, rel: &str, f: impl FnOnce(c_int, &CString) -> Result<T>) -> Result<T> {
     let parts = components(rel)?;

@@ -4,6 +4,7 @@
 //! written outside SGX. Pure Rust format code; `napi` is the only FFI layer (Node-API by hand).
 
 pub mod beneath;
+pub mod bom_state;
 pub mod crypto;
 pub mod error;
 pub mod fork_watch;

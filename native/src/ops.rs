@@ -582,6 +582,8 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
         "sniffElf" => Out::Json(crate::tree_copy::sniff_elf(a)?),
         "statFiles" => Out::Json(crate::tree_copy::stat_files(a)?),
         "scanFiles" => Out::Json(crate::tree_copy::scan_files(a)?),
+        "bomStateStat" => Out::Json(crate::bom_state::state_stat(a)?),
+        "bomStateCheck" => Out::Json(crate::bom_state::state_check(a)?),
         "copyHashFiles" => Out::Json(crate::tree_copy::copy_hash_files(a)?),
         "sealBench" => {
             // Bench helper: AES-128-GCM-seal `mib` MiB in 4 KiB nodes, a different key per node

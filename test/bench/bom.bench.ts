@@ -52,6 +52,7 @@ async function bomCopy(kind: string, changed?: string[]): Promise<number> {
     env: {},
     loaderConfig: null,
     changed,
+    stateDir: join(ws, 'state'),
   });
   const ms = performance.now() - t;
   if (!r.ok) throw new Error(JSON.stringify(r.plan.issues.slice(0, 3)));

@@ -29,15 +29,16 @@ function isFile(p: string): boolean {
   }
 }
 
+/** Where copy_bom looks for an included bom, in order: next to the bom, then each include dir. */
+export function includeCandidates(include: string, bomFile: string, includeDirs: string[], cwd: string): string[] {
+  return [rustJoin(rustParent(bomFile) ?? '.', include), ...includeDirs.map((d) => rustJoin(d, include))].map((p) =>
+    real(cwd, p),
+  );
+}
+
 /** Where copy_bom finds an included bom, or null. */
 export function findInclude(include: string, bomFile: string, includeDirs: string[], cwd: string): string | null {
-  const here = rustJoin(rustParent(bomFile) ?? '.', include);
-  if (isFile(real(cwd, here))) return real(cwd, here);
-  for (const dir of includeDirs) {
-    const p = real(cwd, rustJoin(dir, include));
-    if (isFile(p)) return p;
-  }
-  return null;
+  return includeCandidates(include, bomFile, includeDirs, cwd).find(isFile) ?? null;
 }
 
 export function loadBoms(topFile: string, includeDirs: string[], cwd: string): LoadedBoms {

@@ -9,7 +9,7 @@ import { findDeps, inferDefaultLoader, type Placed } from './autodep.ts';
 import { expandEnv, type Env } from './env.ts';
 import { compileExcludes } from './exclude.ts';
 import { openRegularFile, typeName } from '../instance/safe-read.ts';
-import { loadBoms } from './includes.ts';
+import { findInclude, includeCandidates, loadBoms } from './includes.ts';
 import { sniffElfNative } from './native-copy.ts';
 import type { LoaderConfig } from './loader-config.ts';
 import { destInRoot, real, rustFileName, rustJoin, rustParent } from './paths.ts';
@@ -33,6 +33,10 @@ export interface PlanEntry {
   /** For a library: the files that need it (host paths). */
   neededBy?: string[];
   stat?: FileStat;
+  /** Its source is the top of a "dir/" copy, taken through a link (else a walked entry is lstat'ed). */
+  top?: boolean;
+  /** A change of its source needs a new plan: a program whose libraries were looked for, a hashed file. */
+  pinned?: boolean;
 }
 
 export interface LibraryReport {
@@ -57,6 +61,13 @@ export interface BomPlan {
   /** Host paths the plan reads (files, dirs, boms, libraries): what a watcher should watch. */
   sources: string[];
   loaderConfig: string | null;
+  /**
+   * Paths the include lookup tried before the bom it found (a file appearing there changes the
+   * plan), for the copy's saved state (state.ts).
+   */
+  includeProbes: string[];
+  /** Why this plan cannot be checked from a saved state next time, when so. */
+  noState?: string;
 }
 
 export interface PlanOptions {
@@ -141,6 +152,13 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     issues,
     sources: loaded.docs.map((d) => d.path),
     loaderConfig: opts.loaderConfig?.source ?? null,
+    includeProbes: loaded.docs.flatMap((d) =>
+      d.includes.flatMap((inc) => {
+        const all = includeCandidates(inc.value, d.path, opts.includeDirs, cwd);
+        const found = findInclude(inc.value, d.path, opts.includeDirs, cwd);
+        return all.slice(0, found === null ? all.length : all.indexOf(found));
+      }),
+    ),
   };
   if (loaded.docs.length === 0) return plan;
   const err = (message: string, loc?: Loc) => issues.push({ severity: 'error', message, loc });
@@ -331,7 +349,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   // Expand directory copies into files, dirs and links.
   interface Expanded {
     entries: PlanEntry[];
-    files: { host: string; loc: Loc; srcRoot: string; stat?: FileStat }[];
+    files: { host: string; loc: Loc; srcRoot: string; stat?: FileStat; entry: PlanEntry }[];
   }
   const expanded: Expanded[] = [];
   for (const m of managements) {
@@ -343,6 +361,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       await fillFileStats(tree, scanElfInWalk());
       mark('stat');
       for (const w of tree.warnings) warn(w, d.loc);
+      if (tree.followed) plan.noState ??= `${d.src} has a link leading out of it (followed)`;
       const destInner = innerFromRootJoin(d.dest);
       for (const it of tree.items) {
         // rel is already normal ('/'-joined names): no posix.join per file.
@@ -355,8 +374,10 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
           why: 'dirs',
           loc: d.loc,
           stat: it.stat,
+          ...(it.rel === '' ? { top: true } : {}),
         });
-        if (it.kind === 'file') ex.files.push({ host: it.src, loc: d.loc, srcRoot: hostOf(d.src), stat: it.stat });
+        if (it.kind === 'file')
+          ex.files.push({ host: it.src, loc: d.loc, srcRoot: hostOf(d.src), stat: it.stat, entry: ex.entries.at(-1)! });
       }
     }
     expanded.push(ex);
@@ -369,6 +390,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   const missingForDirs = new Map<string, LibraryReport[]>();
   for (const ex of expanded) {
     const elfs = await elfFiles(ex.files);
+    for (const f of elfs) f.entry.pinned = true;
     if (elfs.length === 0) continue;
     const defaultLoader = inferDefaultLoader(elfs.map((f) => f.host));
     const deps = await mapLimit(elfs, 4, (f) => findDeps(f.host, defaultLoader, opts.loaderConfig));
@@ -404,7 +426,14 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       plan.entries.push({ kind: 'link', inner: l.inner, target: l.src, why: 'createlink', loc: l.loc });
     plan.entries.push(...expanded[i]!.entries);
     for (const f of m.files)
-      plan.entries.push({ kind: 'file', inner: f.inner, src: hostOf(f.src), why: 'files', loc: f.loc });
+      plan.entries.push({
+        kind: 'file',
+        inner: f.inner,
+        src: hostOf(f.src),
+        why: 'files',
+        loc: f.loc,
+        pinned: f.autodep || !!f.hash,
+      });
     for (const l of m.libs)
       plan.entries.push({
         kind: 'file',

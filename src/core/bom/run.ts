@@ -11,7 +11,10 @@ import { defaultLoaderConfig, occlumTemplateDir, studioTemplateDir, type LoaderC
 import { real } from './paths.ts';
 import { bomWatchPaths } from './watch-paths.ts';
 import { planBom, type BomPlan, type PlanEntry } from './plan.ts';
-import type { BomIssue } from './types.ts';
+import { nativeStatus } from '../securefs/native.ts';
+import { dropState, stateDir } from './state.ts';
+import { copyFromState, envRecorder, recordAfter, sourcesBefore } from './state-copy.ts';
+import type { BomIssue, Loc } from './types.ts';
 
 export interface BomRunOptions {
   file: string;
@@ -28,6 +31,8 @@ export interface BomRunOptions {
    * libraries changed) makes a full copy.
    */
   changed?: string[];
+  /** Where copy states are kept (default: the user's cache dir, state.ts); false: none. */
+  stateDir?: string | false;
 }
 
 export interface BomRun {
@@ -36,6 +41,8 @@ export interface BomRun {
   copy: CopyResult | null;
   includeDirs: string[];
   ok: boolean;
+  /** Whether the saved state of the last copy replaced the plan, and if not, why. */
+  state?: { used: boolean; note: string };
 }
 
 /** The -i dirs as given; with none and no Occlum install, the studio's template dir. */
@@ -49,9 +56,9 @@ export function effectiveIncludeDirs(given: string[], env: NodeJS.ProcessEnv = p
 interface LastPlan {
   plan: BomPlan;
   /** Final file entries by source path. */
-  bySrc: Map<string, PlanEntry[]>;
+  bySrc: () => Map<string, PlanEntry[]>;
   /** Directories copied whole: any path below them may add a file. */
-  dirs: string[];
+  dirs: () => string[];
   strays: string[];
 }
 const lastPlans = new Map<string, LastPlan>();
@@ -71,27 +78,83 @@ export async function runBomCopy(o: BomRunOptions): Promise<BomRun> {
     if (hinted) return { ...hinted, includeDirs };
   }
   lastPlans.delete(key);
+  const sdir = o.dryRun || !nativeStatus().ok || o.stateDir === false ? null : (o.stateDir ?? stateDir(env));
+  const skey = [
+    real(cwd, o.file),
+    real(cwd, o.root),
+    includeDirs,
+    cwd,
+    loaderConfig?.source ?? null,
+    process.geteuid?.(),
+  ];
+  const target = sdir ? { dir: sdir, key: skey } : null;
+  let state = { used: false, note: o.dryRun ? 'a dry run reads and writes no state' : 'no state kept' };
+  if (target) {
+    const fast = await copyFromState(target, real(cwd, o.root), env, mark);
+    if (typeof fast !== 'string') {
+      if (fast.ok) remember(key, fast.plan, fast.copy.strays, o, includeDirs, cwd, env);
+      return { ...fast, includeDirs, state: { used: true, note: 'checked against the saved state' } };
+    }
+    state = { used: false, note: fast };
+  }
+  const seen = envRecorder(env);
   const plan = await planBom({
     file: o.file,
     root: o.root,
     includeDirs,
     cwd,
-    env,
+    env: seen.env,
     loaderConfig,
     mark,
   });
-  if (plan.issues.some((i) => i.severity === 'error')) return { plan, copy: null, includeDirs, ok: false };
+  if (plan.issues.some((i) => i.severity === 'error')) {
+    if (target) dropState(target.dir, target.key);
+    return { plan, copy: null, includeDirs, ok: false, state };
+  }
+  const locs: Loc[] = [];
+  const lines = target ? await sourcesBefore(plan, loaderConfig?.source ?? null, locs) : null;
+  mark('state src');
   const copy = await applyPlan(plan, { dryRun: !!o.dryRun, mark });
   const ok = !copy.issues.some((i) => i.severity === 'error');
-  if (ok && !o.dryRun) {
-    const bySrc = new Map<string, PlanEntry[]>();
-    for (const e of finalEntries(plan))
-      if (e.kind === 'file' && e.src) bySrc.set(e.src, [...(bySrc.get(e.src) ?? []), e]);
-    const dirs = bomWatchPaths(o.file, o.root, includeDirs, cwd, env).dirs;
-    lastPlans.set(key, { plan, bySrc, dirs, strays: copy.strays });
-    mark('remember');
+  if (target) {
+    if (ok && lines && copy.issues.length === 0) {
+      await recordAfter(target, plan, copy, lines, locs, seen.used);
+      state = { ...state, note: `${state.note}; saved a new one` };
+    } else {
+      dropState(target.dir, target.key);
+      state = { ...state, note: `${state.note}; ${plan.noState ?? 'the copy had errors or warnings'}: none saved` };
+    }
+    mark('state save');
   }
-  return { plan, copy, includeDirs, ok };
+  if (ok && !o.dryRun) remember(key, plan, copy.strays, o, includeDirs, cwd, env);
+  mark('remember');
+  return { plan, copy, includeDirs, ok, state };
+}
+
+/** Keeps the plan for hinted re-copies; what they look up is computed when one asks. */
+function remember(
+  key: string,
+  plan: BomPlan,
+  strays: string[],
+  o: BomRunOptions,
+  includeDirs: string[],
+  cwd: string,
+  env: Env,
+): void {
+  let bySrc: Map<string, PlanEntry[]> | undefined;
+  let dirs: string[] | undefined;
+  lastPlans.set(key, {
+    plan,
+    bySrc: () => {
+      if (bySrc) return bySrc;
+      bySrc = new Map();
+      for (const e of finalEntries(plan))
+        if (e.kind === 'file' && e.src) bySrc.set(e.src, [...(bySrc.get(e.src) ?? []), e]);
+      return bySrc;
+    },
+    dirs: () => (dirs ??= bomWatchPaths(o.file, o.root, includeDirs, cwd, env).dirs),
+    strays,
+  });
 }
 
 /** The re-copy of changed files a hint allows, or null when only a full copy is safe. */
@@ -105,8 +168,8 @@ async function hintedCopy(
   const only: PlanEntry[] = [];
   for (const path of changed) {
     if (last.plan.boms.includes(path)) return null;
-    const entries = last.bySrc.get(path);
-    const inDir = last.dirs.some((d) => path === d || path.startsWith(`${d}/`));
+    const entries = last.bySrc().get(path);
+    const inDir = last.dirs().some((d) => path === d || path.startsWith(`${d}/`));
     if (!entries && !inDir) continue; // not a source of this bom (e.g. the C file a prebuild compiles)
     let st;
     try {

@@ -28,6 +28,8 @@ export interface TreeItem {
 export interface TreeResult {
   items: TreeItem[];
   warnings: string[];
+  /** Whether a link leaving the copy was followed (what it names is not in the walk's stats). */
+  followed?: boolean;
 }
 
 /** rsync's unsafe_symlink: does `target`, read at `name` (relative to the copy), leave the copy? */
@@ -59,6 +61,7 @@ function hostWide(real: string): string | null {
 export function walkCopy(src: string, exclude: Exclude): TreeResult {
   const items: TreeItem[] = [];
   const warnings: string[] = [];
+  let followed = false;
   const contentsOnly = src.endsWith('/');
   const top = src.replace(/\/+$/, '') || '/';
   const topName = contentsOnly ? '' : posix.basename(top);
@@ -84,6 +87,7 @@ export function walkCopy(src: string, exclude: Exclude): TreeResult {
         warnings.push(`${host} -> ${target}: the link leads to ${whole}; not copied`);
         return;
       }
+      followed = true;
       return visit2(host, name, real, seen);
     }
     return visit2(host, name, st, seen);
@@ -152,7 +156,7 @@ export function walkCopy(src: string, exclude: Exclude): TreeResult {
   // rsync copies a top-level symlink given without a trailing "/" as a link (unsafe → followed).
   if (contentsOnly) visit2(top, '', statSync(top), new Set());
   else visit(top, topName, st, new Set());
-  return { items, warnings };
+  return { items, warnings, followed };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -1,0 +1,305 @@
+// The two ends of a bom copy's saved state (state.ts): recording it around a full copy, and a copy
+// from it, which re-copies what changed (a source's content, or the copy in the root) and hands
+// back why not whenever anything else changed, so that the caller plans anew.
+import { closeSync, constants, lstatSync, openSync, readdirSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
+import { applyPlan, finalEntries, type CopyAction, type CopyResult } from './copy.ts';
+import type { Env } from './env.ts';
+import type { BomPlan, PlanEntry } from './plan.ts';
+import {
+  checkLines,
+  dropState,
+  loadState,
+  parseLine,
+  parseLines,
+  saveState,
+  standalone,
+  stateLines,
+  statLines,
+  type DestCheck,
+  type LoadedState,
+  type StateLine,
+} from './state.ts';
+import type { FileStat } from './tree.ts';
+import type { Loc } from './types.ts';
+
+/** A source changed within this of its record may change again unseen (coarse or lagging clocks). */
+const SRC_RACY_MS = 1000;
+/** The same for a copy just written here: past the file system's timestamp tick. */
+const DEST_RACY_MS = 50;
+/**
+ * Destinations checked: every file and link (rsync's quick check, the default) or, with
+ * OCCLUM_STUDIO_BOM_DEST_CHECK=dirs, the directories only (docs/bom.md has the trade-off).
+ */
+const destCheck = (env: Env): DestCheck => (env.OCCLUM_STUDIO_BOM_DEST_CHECK === 'dirs' ? 'dirs' : 'files');
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+
+export interface StateTarget {
+  dir: string;
+  key: unknown;
+}
+
+const openRoot = (root: string) => openSync(root, constants.O_RDONLY | constants.O_DIRECTORY);
+
+/** An env that notes every variable read (the boms' `$VAR`s), for the state. */
+export function envRecorder(env: Env): { env: Env; used: Map<string, string | null> } {
+  const used = new Map<string, string | null>();
+  const proxy = new Proxy(env, {
+    get: (t, k) => {
+      if (typeof k !== 'string') return undefined;
+      used.set(k, t[k] ?? null);
+      return t[k];
+    },
+  });
+  return { env: proxy, used };
+}
+
+/**
+ * The state lines of `plan` with their sources' identities, taken before the copy (a source that
+ * changes during it differs next time), or null when this plan is not to be kept.
+ */
+export async function sourcesBefore(plan: BomPlan, loaderConfig: string | null, locs: Loc[]) {
+  if (plan.noState || plan.issues.length > 0) return null;
+  const lines = stateLines(plan, finalEntries(plan), loaderConfig?.startsWith('/') ? loaderConfig : null, locs);
+  return lines && (await statLines(-1, 'src', SRC_RACY_MS, lines));
+}
+
+/** After a complete copy: the destinations' identities, then the state is written. */
+export async function recordAfter(
+  t: StateTarget,
+  plan: BomPlan,
+  copy: CopyResult,
+  lines: string[],
+  locs: Loc[],
+  used: Map<string, string | null>,
+): Promise<void> {
+  // Past the file system's timestamp tick, so that the copies just written are not racy.
+  await new Promise((r) => setTimeout(r, DEST_RACY_MS + 10));
+  const fd = openRoot(plan.root);
+  let done: string[];
+  try {
+    done = await statLines(fd, 'dest', DEST_RACY_MS, lines);
+  } finally {
+    closeSync(fd);
+  }
+  const header = {
+    boms: plan.boms,
+    libraries: plan.libraries,
+    loaderConfig: plan.loaderConfig,
+    strays: copy.strays,
+    env: [...used],
+    locs,
+    entries: done.filter((l) => /^[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[fdl]\t/.test(l)).length,
+  };
+  saveState(t.dir, t.key, header, done.join('\n'));
+}
+
+const toStat = (r: number[]): FileStat => {
+  const mtimeMs = r[7]! * 1000 + r[8]! / 1e6;
+  return {
+    size: r[0]!,
+    mode: r[1]!,
+    uid: r[2]!,
+    gid: r[3]!,
+    ino: r[4]!,
+    atime: new Date(r[5]! * 1000 + r[6]! / 1e6),
+    mtimeMs,
+    mtime: new Date(mtimeMs),
+  };
+};
+
+/** Defines `obj[key]` as computed on first read (the 20,000 entries of a plan nobody lists). */
+function lazy<T extends object, K extends keyof T>(obj: T, key: K, make: () => T[K]): void {
+  let v: T[K] | undefined;
+  Object.defineProperty(obj, key, { enumerable: true, configurable: true, get: () => (v ??= make()) });
+}
+
+export type StateCopy = { plan: BomPlan; copy: CopyResult; ok: boolean };
+
+/** The copy from the saved state, or why there is none to trust or what changed. */
+export async function copyFromState(
+  t: StateTarget,
+  root: string,
+  env: Env,
+  mark: (stage: string) => void,
+): Promise<StateCopy | string> {
+  const loaded = loadState(t.dir, t.key);
+  if (typeof loaded === 'string') return loaded;
+  for (const [name, value] of loaded.header.env)
+    if ((env[name] ?? null) !== value) return `the variable ${name} changed since the saved state`;
+  mark('state read');
+  let fd: number;
+  try {
+    fd = openRoot(root);
+  } catch {
+    return 'the root is gone';
+  }
+  try {
+    const { header, text } = loaded;
+    const mismatches = await checkLines(fd, destCheck(env), text);
+    mark('state check');
+    // A few changed lines are found by scanning; many at once by splitting the text once.
+    const split = mismatches.length > 64 ? text.split('\n') : null;
+    const parse = (i: number, src: string, inner: string): StateLine | string => {
+      const line = split ? (split[i] ?? null) : nthLine(text, i);
+      return (line !== null && parseLine(line, src, inner, header.locs)) || 'the saved state has a malformed line';
+    };
+    // The lines to copy again (by index), and the directories of the root whose listing changed.
+    const redo = new Map<number, StateLine>();
+    const srcNow = new Map<number, string>();
+    const changedDirs = new Map<string, string[]>();
+    for (const [i, now, attrs, dest, src, inner, parent, parentSrc, children] of mismatches) {
+      const l = parse(i, src, inner);
+      if (typeof l === 'string') return l;
+      if (l.kind === 'p') return `${l.src} (a bom, an include lookup or the loader config) changed`;
+      if (now !== null) {
+        if (l.kind !== 'f') return `${l.src} changed (a ${l.kind === 'd' ? 'directory' : 'link'} of the copy)`;
+        if (!attrs || (attrs[1]! & S_IFMT) !== S_IFREG) return `${l.src} is gone or no longer a regular file`;
+        if (l.policy === 'p') return `${l.src} changed (a program, library or hashed file: planned anew)`;
+        if (l.policy === 'n' && attrs[9] === 1) return `${l.src} became an ELF file`;
+        l.entry!.stat = toStat(attrs);
+        srcNow.set(i, now);
+      } else if (dest && (l.kind === 'q' || l.kind === 'd')) changedDirs.set(l.inner, children ?? []);
+      redo.set(i, l);
+      // A file is renamed into its directory: that directory's attributes are set again after it.
+      if (l.kind === 'f' && parent >= 0 && !redo.has(parent)) {
+        const pl = parse(parent, parentSrc, posix.dirname(l.inner));
+        if (typeof pl === 'string') return pl;
+        redo.set(parent, pl);
+      }
+    }
+    let strays = header.strays;
+    if (changedDirs.size > 0) {
+      if (strays.length >= 1000) return 'the root holds many strays and a directory of it changed';
+      strays = straysAfter(root, strays, changedDirs);
+    }
+    const only: PlanEntry[] = [];
+    for (const l of redo.values()) {
+      const e = l.entry;
+      if (!e) continue;
+      if (e.src && !e.stat && e.kind !== 'link') {
+        try {
+          e.stat = l.follow === 'S' ? statSync(e.src) : lstatSync(e.src);
+        } catch {
+          return `${e.src} is gone`;
+        }
+      }
+      only.push(e);
+    }
+    const plan: BomPlan = {
+      root,
+      boms: header.boms,
+      entries: [],
+      libraries: header.libraries,
+      issues: [],
+      sources: [],
+      loaderConfig: header.loaderConfig,
+      includeProbes: [],
+    };
+    const entries = (): PlanEntry[] => {
+      const ls = parseLines(text, header.locs);
+      if (!ls) throw new Error('the saved bom state changed while it was read');
+      return ls.flatMap((l) => (l.entry ? [l.entry] : []));
+    };
+    lazy(plan, 'entries', entries);
+    lazy(plan, 'sources', () => [...header.boms, ...plan.entries.flatMap((e) => (e.src ? [e.src] : []))]);
+    const copy = await applyPlan(plan, { dryRun: false, only, strays, mark });
+    const ok = !copy.issues.some((i) => i.severity === 'error');
+    if (redo.size > 0) {
+      if (copy.issues.length > 0) dropState(t.dir, t.key);
+      else await rerecord(t, fd, loaded, redo, srcNow, copy.strays);
+    }
+    // Every other entry is as the state recorded it: unchanged.
+    const written = copy.actions;
+    const seen = new Set(written.map((a) => a.inner));
+    copy.counts.same += header.entries - seen.size;
+    lazy(copy, 'actions', (): CopyAction[] => [
+      ...written,
+      ...plan.entries
+        .filter((e) => !seen.has(e.inner))
+        .map((e) => ({
+          inner: e.inner,
+          kind: e.kind,
+          action: 'same' as const,
+          why: e.why,
+          src: e.src,
+          target: e.target,
+        })),
+    ]);
+    mark('state copy');
+    return { plan, copy, ok };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Line `i` of `text` (0-based), found without splitting the whole text. */
+function nthLine(text: string, i: number): string | null {
+  let at = 0;
+  for (let k = 0; k < i; k++) {
+    at = text.indexOf('\n', at) + 1;
+    if (at === 0) return null;
+  }
+  const end = text.indexOf('\n', at);
+  return text.slice(at, end < 0 ? undefined : end);
+}
+
+/** The strays with the listings of `changed` directories (with the names the plan puts there) read again. */
+function straysAfter(root: string, strays: string[], changed: Map<string, string[]>): string[] {
+  const out = strays.filter((s) => !changed.has(posix.dirname(s)));
+  for (const [d, planned] of changed) {
+    const produced = new Set(planned);
+    let names: string[];
+    try {
+      names = readdirSync(d === '/' ? root : root + d);
+    } catch {
+      continue; // gone: made again by the copy
+    }
+    for (const n of names) if (!produced.has(n)) out.push(posix.join(d, n));
+  }
+  return out.sort();
+}
+
+/** The new identities of the lines copied again, written into the state. */
+async function rerecord(
+  t: StateTarget,
+  fd: number,
+  loaded: LoadedState,
+  redo: Map<number, StateLine>,
+  srcNow: Map<number, string>,
+  strays: string[],
+): Promise<void> {
+  const idx = [...redo.keys()].sort((a, b) => a - b);
+  const text = loaded.text;
+  // Where each of these lines starts and ends, found in one pass (no split of 20,000 lines).
+  const spans: [number, number][] = [];
+  for (let at = 0, line = 0, k = 0; k < idx.length; line++) {
+    const end = text.indexOf('\n', at);
+    const stop = end < 0 ? text.length : end;
+    if (line === idx[k]) {
+      spans.push([at, stop]);
+      k++;
+    }
+    if (end < 0) break;
+    at = end + 1;
+  }
+  if (spans.length !== idx.length) return dropState(t.dir, t.key);
+  const old = spans.map(([a, b]) => text.slice(a, b));
+  const fresh = await statLines(
+    fd,
+    'dest',
+    DEST_RACY_MS,
+    idx.map((i, k) => standalone(old[k]!, redo.get(i)!.src, redo.get(i)!.inner)),
+  );
+  let out = '';
+  let from = 0;
+  idx.forEach((i, k) => {
+    const f = old[k]!.split('\t');
+    f[3] = srcNow.get(i) ?? f[3]!;
+    f[4] = fresh[k]!.split('\t')[4]!;
+    out += text.slice(from, spans[k]![0]) + f.join('\t');
+    from = spans[k]![1];
+  });
+  saveState(t.dir, t.key, { ...loaded.header, strays }, out + text.slice(from));
+}

@@ -1,0 +1,309 @@
+// A bom copy's saved state, so that a fresh `bom copy` of an unchanged tree needs no new plan: after
+// each complete copy the identity (dev, inode, size, mtime, ctime, mode) of every source and
+// destination, the boms and the include lookups, the plan's entries and libraries, and the values
+// of the variables the boms used are written to the user's cache dir, with an HMAC under a per-user
+// key. The next copy with the same bom, root, include dirs and loader config re-stats them all
+// natively (native/src/bom_state.rs) and re-copies the files whose source or copy changed; anything
+// else that changed (a bom, a directory's listing, a link, a program or hashed file, a variable)
+// or any doubt about the state (missing, forged, truncated, another root's) means a full copy.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, posix } from 'node:path';
+import { writeFileAtomic } from '../instance/atomic.ts';
+import { callAsync } from '../securefs/native.ts';
+import type { Env } from './env.ts';
+import type { BomPlan, EntryWhy, LibraryReport, PlanEntry } from './plan.ts';
+import type { Loc } from './types.ts';
+
+const VERSION = 1;
+/** A state bigger than this is not ours (20,000 files make about 5 MB). */
+const MAX_BYTES = 256 << 20;
+const WHYS: EntryWhy[] = ['mkdir', 'createlink', 'files', 'dirs', 'library'];
+
+/** `$XDG_CACHE_HOME/occlum-studio/bom-state` (else `~/.cache/…`). */
+export function stateDir(env: Env): string {
+  const cache = env.XDG_CACHE_HOME?.startsWith('/') ? env.XDG_CACHE_HOME : join(env.HOME ?? homedir(), '.cache');
+  return join(cache, 'occlum-studio', 'bom-state');
+}
+
+export interface StateHeader {
+  v: number;
+  /** What the copy was of: the bom, the root, include dirs, cwd, loader config, user (run.ts). */
+  key: unknown;
+  boms: string[];
+  libraries: LibraryReport[];
+  loaderConfig: string | null;
+  strays: string[];
+  /** The variables the boms read, with their values (null: unset). */
+  env: [string, string | null][];
+  locs: Loc[];
+  /** How many lines are entries of the plan (files, dirs, links). */
+  entries: number;
+}
+
+export interface LoadedState {
+  header: StateHeader;
+  /** One line per source probe, entry and destination dir (native/src/bom_state.rs format). */
+  text: string;
+}
+
+/** The per-user MAC key (created on first use), or null when it is not a private file of ours. */
+function macKey(dir: string, create: boolean): Buffer | null {
+  const path = join(dir, 'key');
+  const uid = process.getuid?.() ?? -1;
+  try {
+    if (create) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      try {
+        const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+        writeSync(fd, randomBytes(32));
+        closeSync(fd);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
+    const st = lstatSync(path);
+    if (!st.isFile() || st.size !== 32 || st.uid !== uid || (st.mode & 0o077) !== 0) return null;
+    return readFileSync(path);
+  } catch {
+    return null;
+  }
+}
+
+export const statePath = (dir: string, key: unknown) =>
+  join(dir, `${createHmac('sha256', 'bom-state').update(JSON.stringify(key)).digest('hex').slice(0, 40)}.state`);
+
+/** The state for `key`, or why there is none that can be trusted. */
+export function loadState(dir: string, key: unknown): LoadedState | string {
+  const mac = macKey(dir, false);
+  if (!mac) return 'no saved state';
+  const path = statePath(dir, key);
+  let text: string;
+  try {
+    const st = lstatSync(path);
+    if (!st.isFile() || st.size > MAX_BYTES) return 'the saved state is not a regular file';
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return 'no saved state';
+  }
+  const at = text.lastIndexOf('\nmac ');
+  if (at < 0 || !text.endsWith('\n')) return 'the saved state is truncated';
+  const body = text.slice(0, at);
+  const want = createHmac('sha256', mac).update(body).digest();
+  const got = Buffer.from(text.slice(at + 5, -1), 'hex');
+  if (got.length !== want.length || !timingSafeEqual(got, want)) return 'the saved state fails its MAC check';
+  const nl = body.indexOf('\n');
+  let header: StateHeader;
+  try {
+    header = JSON.parse(nl < 0 ? body : body.slice(0, nl)) as StateHeader;
+  } catch {
+    return 'the saved state has a bad header';
+  }
+  if (header?.v !== VERSION) return 'the saved state is of another version';
+  if (JSON.stringify(header.key) !== JSON.stringify(key)) return 'the saved state is of another copy';
+  const ok =
+    Array.isArray(header.boms) &&
+    Array.isArray(header.libraries) &&
+    Array.isArray(header.strays) &&
+    Array.isArray(header.env) &&
+    Array.isArray(header.locs) &&
+    Number.isInteger(header.entries);
+  if (!ok || nl < 0) return 'the saved state has a bad header';
+  return { header, text: body.slice(nl + 1) };
+}
+
+export function saveState(dir: string, key: unknown, header: Omit<StateHeader, 'v' | 'key'>, text: string): void {
+  const mac = macKey(dir, true);
+  if (!mac) return;
+  const body = `${JSON.stringify({ v: VERSION, key, ...header })}\n${text}`;
+  const sum = createHmac('sha256', mac).update(body).digest('hex');
+  writeFileAtomic(statePath(dir, key), `${body}\nmac ${sum}\n`, 0o600, false);
+}
+
+export function dropState(dir: string, key: unknown): void {
+  rmSync(statePath(dir, key), { force: true });
+}
+
+/** A tab, newline or carriage return in a path would break the line format: such a plan is not saved. */
+const BAD = /[\t\n\r]/;
+
+/**
+ * Paths as `n|rest`: the first n characters of the previous line's (ASCII only, so that n counts
+ * bytes for the native side too), then the rest. Neighbouring entries share most of their path.
+ */
+function coder() {
+  const prev = { src: '', inner: '' };
+  return (field: 'src' | 'inner', p: string) => {
+    const q = prev[field];
+    let n = 0;
+    while (n < p.length && n < q.length && p.charCodeAt(n) === q.charCodeAt(n) && p.charCodeAt(n) < 128) n++;
+    prev[field] = p;
+    return `${n}|${p.slice(n)}`;
+  };
+}
+
+function decoder() {
+  const prev = { src: '', inner: '' };
+  return (field: 'src' | 'inner', coded: string): string | null => {
+    const bar = coded.indexOf('|');
+    const n = Number(coded.slice(0, bar));
+    if (bar < 1 || !Number.isInteger(n) || n > prev[field].length) return null;
+    return (prev[field] = prev[field].slice(0, n) + coded.slice(bar + 1));
+  };
+}
+
+/**
+ * The state lines of a completed copy's plan (identities still to be filled natively), or why it
+ * cannot be saved. Lines: `follow src inner srcId destId kind why policy loc target`.
+ */
+export function stateLines(plan: BomPlan, entries: PlanEntry[], loaderConfigFile: string | null, locs: Loc[]) {
+  const locIndex = new Map<Loc, number>();
+  const locOf = (l?: Loc) => {
+    if (!l) return '-';
+    let i = locIndex.get(l);
+    if (i === undefined) locIndex.set(l, (i = locs.push(l) - 1));
+    return String(i);
+  };
+  const lines: string[] = [];
+  const code = coder();
+  const at = (src: string, inner: string) => `${code('src', src)}\t${code('inner', inner)}`;
+  const probe = (p: string) => lines.push(`S\t${at(p, '')}\t-\t-\tp\t-\t-\t-\t`);
+  for (const p of [...plan.boms, ...plan.includeProbes, ...(loaderConfigFile ? [loaderConfigFile] : [])]) {
+    if (BAD.test(p)) return null;
+    probe(p);
+  }
+  const produced = new Set<string>();
+  for (const e of entries) {
+    if (BAD.test(e.inner) || BAD.test(e.src ?? '') || BAD.test(e.target ?? '')) return null;
+    const follow = !e.src ? '-' : e.why === 'dirs' && !e.top ? 'L' : 'S';
+    const policy = e.kind !== 'file' ? '-' : e.why === 'library' || e.pinned ? 'p' : e.why === 'dirs' ? 'n' : 'a';
+    const kind = e.kind === 'file' ? 'f' : e.kind === 'dir' ? 'd' : 'l';
+    lines.push(
+      `${follow}\t${at(e.src ?? '', e.inner)}\t-\t-\t${kind}\t${e.why}\t${policy}\t${locOf(e.loc)}\t${e.target ?? ''}`,
+    );
+    produced.add(e.inner);
+  }
+  // The directories above the entries that no entry makes: a file appearing there is a stray.
+  const above = new Set<string>();
+  for (const e of entries)
+    for (let p = posix.dirname(e.inner); p !== '/' && !produced.has(p) && !above.has(p); p = posix.dirname(p))
+      above.add(p);
+  for (const p of above) lines.push(`-\t${at('', p)}\t-\t-\tq\t-\t-\t-\t`);
+  return lines;
+}
+
+/**
+ * Fills the source (before a copy) or destination (after it) identities of `lines` natively; one
+ * changed within `racyMs` of now is recorded as unknown (`?`): checked again next time.
+ */
+export async function statLines(rootFd: number, which: 'src' | 'dest', racyMs: number, lines: string[]) {
+  if (lines.length === 0) return lines;
+  const args = [String(rootFd), which, String(racyMs), lines.join('\n')];
+  return ((await callAsync('bomStateStat', args)) as string).split('\n');
+}
+
+export type Mismatch = [
+  index: number,
+  srcNow: string | null,
+  attrs: number[] | null,
+  destChanged: 0 | 1,
+  src: string,
+  inner: string,
+  /** The line of the directory the entry is in (-1: none), and that line's source. */
+  parent: number,
+  parentSrc: string,
+  /** For a directory of the root that changed: the names the plan puts in it. */
+  children: string[] | null,
+];
+
+/** Which destinations the check stats: every file and link, or the directories only (docs/bom.md). */
+export type DestCheck = 'files' | 'dirs';
+
+/** The lines that differ from what is on disk now (native/src/bom_state.rs). */
+export async function checkLines(rootFd: number, dest: DestCheck, text: string): Promise<Mismatch[]> {
+  const out = (await callAsync('bomStateCheck', [String(rootFd), dest, text])) as string;
+  return JSON.parse(out) as Mismatch[];
+}
+
+/** A line with its paths written out whole (not after a neighbour's), to be stat'ed alone. */
+export function standalone(line: string, src: string, inner: string): string {
+  const f = line.split('\t');
+  f[1] = `0|${src}`;
+  f[2] = `0|${inner}`;
+  return f.join('\t');
+}
+
+/** A plain absolute path inside the image: no empty, "." or ".." component. */
+function plainInner(p: string): boolean {
+  if (p === '/') return true;
+  if (!p.startsWith('/') || p.endsWith('/')) return false;
+  return !p
+    .slice(1)
+    .split('/')
+    .some((c) => c === '' || c === '.' || c === '..');
+}
+
+export interface StateLine {
+  follow: string;
+  src: string;
+  inner: string;
+  kind: string;
+  policy: string;
+  entry?: PlanEntry;
+}
+
+/** One line's fields (its paths decoded), checked; null for a forged or corrupt one. */
+export function parseLine(line: string, src: string, inner: string, locs: Loc[]): StateLine | null {
+  const f = line.split('\t');
+  if (f.length !== 10) return null;
+  const [follow, , , , , kind, why, policy, loc, target] = f as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  const out: StateLine = { follow, src, inner, kind, policy };
+  if (!['S', 'L', '-'].includes(follow) || (follow === '-') !== (src === '')) return null;
+  if (src !== '' && !src.startsWith('/')) return null;
+  if (kind === 'p') return inner === '' && follow !== '-' ? out : null;
+  if (kind === 'q') return plainInner(inner) && inner !== '/' ? out : null;
+  if (kind !== 'f' && kind !== 'd' && kind !== 'l') return null;
+  if (!plainInner(inner) || !WHYS.includes(why as EntryWhy)) return null;
+  if (kind === 'f' ? !['a', 'n', 'p'].includes(policy) || !src : policy !== '-') return null;
+  if (kind === 'l' && target === '') return null;
+  const li = loc === '-' ? undefined : Number(loc);
+  if (li !== undefined && !(Number.isInteger(li) && li >= 0 && li < locs.length)) return null;
+  out.entry = {
+    kind: kind === 'f' ? 'file' : kind === 'd' ? 'dir' : 'link',
+    inner,
+    why: why as EntryWhy,
+    ...(src ? { src } : {}),
+    ...(kind === 'l' ? { target } : {}),
+    ...(li !== undefined ? { loc: locs[li] } : {}),
+  };
+  return out;
+}
+
+/** Every line (paths decoded in order), or null when one is malformed. */
+export function parseLines(text: string, locs: Loc[]): StateLine[] | null {
+  const out: StateLine[] = [];
+  const decode = decoder();
+  for (const l of text.split('\n')) {
+    const a = l.indexOf('\t');
+    const b = l.indexOf('\t', a + 1);
+    const c = l.indexOf('\t', b + 1);
+    const src = a < 0 || b < 0 ? null : decode('src', l.slice(a + 1, b));
+    const inner = c < 0 ? null : decode('inner', l.slice(b + 1, c));
+    const line = src === null || inner === null ? null : parseLine(l, src, inner, locs);
+    if (!line) return null;
+    out.push(line);
+  }
+  return out;
+}
