@@ -79,7 +79,12 @@ const r = spawnSync(
     `--test-reporter-destination=${tapFile}`,
     ...files,
   ],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } },
+  // XDG_CACHE_HOME: what the code under test caches (bom copy states) stays out of the user's.
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, FORCE_COLOR: '0', XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), 'occlum-studio-cache-')) },
+  },
 );
 if (r.status !== 0) failed = true;
 const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';

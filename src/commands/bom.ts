@@ -108,6 +108,7 @@ async function copy(argv: string[]): Promise<number> {
       counts: r.copy?.counts ?? null,
       bytes: r.copy?.bytes ?? 0,
       strays: r.copy?.strays ?? [],
+      state: r.state ?? null,
     });
   } else humanCopy(r, dryRun);
   return r.ok ? EXIT.ok : EXIT.problems;

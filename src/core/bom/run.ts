@@ -78,7 +78,7 @@ export async function runBomCopy(o: BomRunOptions): Promise<BomRun> {
     if (hinted) return { ...hinted, includeDirs };
   }
   lastPlans.delete(key);
-  const sdir = o.dryRun || !nativeStatus().ok || o.stateDir === false ? null : (o.stateDir ?? stateDir(env));
+  const sdir = o.dryRun || !nativeStatus().ok || o.stateDir === false ? null : (o.stateDir ?? stateDir(process.env));
   const skey = [
     real(cwd, o.file),
     real(cwd, o.root),

@@ -18,6 +18,7 @@ import {
   statLines,
   type DestCheck,
   type LoadedState,
+  type Mismatch,
   type StateLine,
 } from './state.ts';
 import type { FileStat } from './tree.ts';
@@ -137,7 +138,12 @@ export async function copyFromState(
   }
   try {
     const { header, text } = loaded;
-    const mismatches = await checkLines(fd, destCheck(env), text);
+    let mismatches: Mismatch[];
+    try {
+      mismatches = await checkLines(fd, destCheck(env), text);
+    } catch {
+      return 'the saved state has a malformed line';
+    }
     mark('state check');
     // A few changed lines are found by scanning; many at once by splitting the text once.
     const split = mismatches.length > 64 ? text.split('\n') : null;
