@@ -32,7 +32,7 @@ const DEST_RACY_MS = 50;
  * Destinations checked: every file and link (rsync's quick check, the default) or, with
  * OCCLUM_STUDIO_BOM_DEST_CHECK=dirs, the directories only (docs/bom.md has the trade-off).
  */
-const destCheck = (env: Env): DestCheck => (env.OCCLUM_STUDIO_BOM_DEST_CHECK === 'dirs' ? 'dirs' : 'files');
+const destCheck = (): DestCheck => (process.env.OCCLUM_STUDIO_BOM_DEST_CHECK === 'dirs' ? 'dirs' : 'files');
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 
@@ -140,7 +140,7 @@ export async function copyFromState(
     const { header, text } = loaded;
     let mismatches: Mismatch[];
     try {
-      mismatches = await checkLines(fd, destCheck(env), text);
+      mismatches = await checkLines(fd, destCheck(), text);
     } catch {
       return 'the saved state has a malformed line';
     }
