@@ -464,3 +464,17 @@ pub fn state_check(a: &[String]) -> Result<String> {
     out.push(']');
     Ok(out)
 }
+
+/// `bomStateFind`: args (lines, then source paths); the lines whose source is one of them, as
+/// `[[index, src, inner], ...]` (the dev loop's hinted copy after a copy from the state).
+pub fn state_find(a: &[String]) -> Result<String> {
+    let text = a.first().ok_or_else(|| Error::new(Kind::Usage, "bomStateFind takes lines"))?;
+    let wanted: std::collections::HashSet<&str> = a[1..].iter().map(String::as_str).collect();
+    let items: Vec<String> = parse(text)?
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| wanted.contains(l.src.as_str()))
+        .map(|(i, l)| format!("[{},{},{}]", i, crate::ops::js(&l.src), crate::ops::js(&l.inner)))
+        .collect();
+    Ok(format!("[{}]", items.join(",")))
+}

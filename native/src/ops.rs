@@ -584,6 +584,7 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
         "scanFiles" => Out::Json(crate::tree_copy::scan_files(a)?),
         "bomStateStat" => Out::Json(crate::bom_state::state_stat(a)?),
         "bomStateCheck" => Out::Json(crate::bom_state::state_check(a)?),
+        "bomStateFind" => Out::Json(crate::bom_state::state_find(a)?),
         "copyHashFiles" => Out::Json(crate::tree_copy::copy_hash_files(a)?),
         "sealBench" => {
             // Bench helper: AES-128-GCM-seal `mib` MiB in 4 KiB nodes, a different key per node

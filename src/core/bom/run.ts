@@ -55,8 +55,8 @@ export function effectiveIncludeDirs(given: string[], env: NodeJS.ProcessEnv = p
 /** The last full plan of each bom copied in this process (for hinted re-copies). */
 interface LastPlan {
   plan: BomPlan;
-  /** Final file entries by source path. */
-  bySrc: () => Map<string, PlanEntry[]>;
+  /** The final file entries of each of these source paths. */
+  entriesOf: (paths: string[]) => Promise<Map<string, PlanEntry[]>>;
   /** Directories copied whole: any path below them may add a file. */
   dirs: () => string[];
   strays: string[];
@@ -92,8 +92,9 @@ export async function runBomCopy(o: BomRunOptions): Promise<BomRun> {
   if (target) {
     const fast = await copyFromState(target, real(cwd, o.root), env, mark);
     if (typeof fast !== 'string') {
-      if (fast.ok) remember(key, fast.plan, fast.copy.strays, o, includeDirs, cwd, env);
-      return { ...fast, includeDirs, state: { used: true, note: 'checked against the saved state' } };
+      if (fast.ok) remember(key, fast.plan, fast.copy.strays, o, includeDirs, cwd, env, fast.entriesOf);
+      const { plan, copy, ok } = fast;
+      return { plan, copy, ok, includeDirs, state: { used: true, note: 'checked against the saved state' } };
     }
     state = { used: false, note: fast };
   }
@@ -140,18 +141,21 @@ function remember(
   includeDirs: string[],
   cwd: string,
   env: Env,
+  entriesOf?: LastPlan['entriesOf'],
 ): void {
   let bySrc: Map<string, PlanEntry[]> | undefined;
   let dirs: string[] | undefined;
   lastPlans.set(key, {
     plan,
-    bySrc: () => {
-      if (bySrc) return bySrc;
-      bySrc = new Map();
-      for (const e of finalEntries(plan))
-        if (e.kind === 'file' && e.src) bySrc.set(e.src, [...(bySrc.get(e.src) ?? []), e]);
-      return bySrc;
-    },
+    entriesOf:
+      entriesOf ??
+      (async () => {
+        if (bySrc) return bySrc;
+        bySrc = new Map();
+        for (const e of finalEntries(plan))
+          if (e.kind === 'file' && e.src) bySrc.set(e.src, [...(bySrc.get(e.src) ?? []), e]);
+        return bySrc;
+      }),
     dirs: () => (dirs ??= bomWatchPaths(o.file, o.root, includeDirs, cwd, env).dirs),
     strays,
   });
@@ -166,9 +170,10 @@ async function hintedCopy(
 ): Promise<Omit<BomRun, 'includeDirs'> | null> {
   if (!last) return null;
   const only: PlanEntry[] = [];
+  const bySrc = await last.entriesOf(changed);
   for (const path of changed) {
     if (last.plan.boms.includes(path)) return null;
-    const entries = last.bySrc().get(path);
+    const entries = bySrc.get(path);
     const inDir = last.dirs().some((d) => path === d || path.startsWith(`${d}/`));
     if (!entries && !inDir) continue; // not a source of this bom (e.g. the C file a prebuild compiles)
     let st;

@@ -9,6 +9,7 @@ import type { BomPlan, PlanEntry } from './plan.ts';
 import {
   checkLines,
   dropState,
+  findLines,
   loadState,
   parseLine,
   parseLines,
@@ -116,7 +117,13 @@ function lazy<T extends object, K extends keyof T>(obj: T, key: K, make: () => T
   Object.defineProperty(obj, key, { enumerable: true, configurable: true, get: () => (v ??= make()) });
 }
 
-export type StateCopy = { plan: BomPlan; copy: CopyResult; ok: boolean };
+export type StateCopy = {
+  plan: BomPlan;
+  copy: CopyResult;
+  ok: boolean;
+  /** The plan's entries copied from each of `paths` (without reading the other 20,000). */
+  entriesOf: (paths: string[]) => Promise<Map<string, PlanEntry[]>>;
+};
 
 /** The copy from the saved state, or why there is none to trust or what changed. */
 export async function copyFromState(
@@ -234,7 +241,16 @@ export async function copyFromState(
         })),
     ]);
     mark('state copy');
-    return { plan, copy, ok };
+    const entriesOf = async (paths: string[]) => {
+      const out = new Map<string, PlanEntry[]>();
+      for (const [i, src, inner] of await findLines(text, paths)) {
+        const line = nthLine(text, i);
+        const e = line === null ? null : parseLine(line, src, inner, header.locs)?.entry;
+        if (e?.kind === 'file') out.set(src, [...(out.get(src) ?? []), e]);
+      }
+      return out;
+    };
+    return { plan, copy, ok, entriesOf };
   } finally {
     closeSync(fd);
   }

@@ -226,6 +226,11 @@ export async function checkLines(rootFd: number, dest: DestCheck, text: string):
   return JSON.parse(out) as Mismatch[];
 }
 
+/** The lines whose source is one of `paths`: [index, src, inner] each. */
+export async function findLines(text: string, paths: string[]): Promise<[number, string, string][]> {
+  return JSON.parse((await callAsync('bomStateFind', [text, ...paths])) as string) as [number, string, string][];
+}
+
 /** A line with its paths written out whole (not after a neighbour's), to be stat'ed alone. */
 export function standalone(line: string, src: string, inner: string): string {
   const f = line.split('\t');
