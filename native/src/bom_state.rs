@@ -122,8 +122,15 @@ fn do_statx(dir: c_int, name: &CString, flags: c_int, racy_after: i128, src: boo
     let mut st = Statx::default();
     if unsafe { statx(dir, name.as_ptr(), flags, STATX_BASIC_STATS, &mut st) } != 0 {
         let e = std::io::Error::last_os_error().raw_os_error();
-        let id = if matches!(e, Some(ENOENT) | Some(ENOTDIR)) { "x" } else { "e" };
-        return Seen { id: id.into(), st: None };
+        let id = if matches!(e, Some(ENOENT) | Some(ENOTDIR)) {
+            "x"
+        } else {
+            "e"
+        };
+        return Seen {
+            id: id.into(),
+            st: None,
+        };
     }
     Seen {
         id: identity(&st, racy_after, src),
@@ -163,7 +170,16 @@ fn split_parent(path: &str) -> (&str, &str) {
 /// lookup does). With `elf`, a regular file's first bytes are read too (Seen is then returned
 /// with the sniff in `elf`).
 fn stat_src(cache: &mut DirCache, path: &str, follow: bool, racy_after: i128) -> (Seen, c_int, Option<CString>) {
-    let bad = || (Seen { id: "e".into(), st: None }, -1, None);
+    let bad = || {
+        (
+            Seen {
+                id: "e".into(),
+                st: None,
+            },
+            -1,
+            None,
+        )
+    };
     if !path.starts_with('/') {
         return bad();
     }
@@ -173,7 +189,11 @@ fn stat_src(cache: &mut DirCache, path: &str, follow: bool, racy_after: i128) ->
         return bad();
     };
     if name.is_empty() {
-        return (do_statx(AT_FDCWD, &cname, flags, racy_after, true), AT_FDCWD, Some(cname));
+        return (
+            do_statx(AT_FDCWD, &cname, flags, racy_after, true),
+            AT_FDCWD,
+            Some(cname),
+        );
     }
     let dir = cache.get(parent, || {
         let p = CString::new(parent).ok()?;
@@ -183,7 +203,14 @@ fn stat_src(cache: &mut DirCache, path: &str, follow: bool, racy_after: i128) ->
     match dir {
         Some(d) => (do_statx(d, &cname, flags, racy_after, true), d, Some(cname)),
         // A parent that is gone or not a directory: the source is absent.
-        None => (Seen { id: "x".into(), st: None }, -1, None),
+        None => (
+            Seen {
+                id: "x".into(),
+                st: None,
+            },
+            -1,
+            None,
+        ),
     }
 }
 
@@ -199,10 +226,16 @@ fn stat_dest(cache: &mut DirCache, root: c_int, inner: &str, racy_after: i128) -
         None => ("", rel),
     };
     let Ok(cname) = CString::new(name) else {
-        return Seen { id: "e".into(), st: None };
+        return Seen {
+            id: "e".into(),
+            st: None,
+        };
     };
     if name.is_empty() || name == "." || name == ".." {
-        return Seen { id: "e".into(), st: None };
+        return Seen {
+            id: "e".into(),
+            st: None,
+        };
     }
     let dir = if parent.is_empty() {
         Some(root)
@@ -211,7 +244,10 @@ fn stat_dest(cache: &mut DirCache, root: c_int, inner: &str, racy_after: i128) -
     };
     match dir {
         Some(d) => do_statx(d, &cname, AT_SYMLINK_NOFOLLOW, racy_after, false),
-        None => Seen { id: "x".into(), st: None },
+        None => Seen {
+            id: "x".into(),
+            st: None,
+        },
     }
 }
 
@@ -291,7 +327,9 @@ fn in_halves<T: Send + Sync>(n: usize, f: impl Fn(&mut (DirCache, DirCache), usi
             });
         }
     });
-    out.into_iter().map(|c| c.into_inner().expect("every line is visited")).collect()
+    out.into_iter()
+        .map(|c| c.into_inner().expect("every line is visited"))
+        .collect()
 }
 
 fn root_arg(a: &[String]) -> Result<c_int> {
@@ -309,7 +347,9 @@ pub fn state_stat(a: &[String]) -> Result<String> {
         .get(2)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| Error::new(Kind::Usage, "bomStateStat takes the racy window (ms)"))?;
-    let text = a.get(3).ok_or_else(|| Error::new(Kind::Usage, "bomStateStat takes lines"))?;
+    let text = a
+        .get(3)
+        .ok_or_else(|| Error::new(Kind::Usage, "bomStateStat takes lines"))?;
     let lines = parse(text)?;
     let racy_after = now_ns() - window_ms * 1_000_000;
     let ids = in_halves(lines.len(), |(sc, dc), i| {
@@ -367,7 +407,9 @@ pub fn state_check(a: &[String]) -> Result<String> {
         Some("dirs") => false,
         _ => return Err(Error::new(Kind::Usage, "bomStateCheck takes files|dirs")),
     };
-    let text = a.get(2).ok_or_else(|| Error::new(Kind::Usage, "bomStateCheck takes lines"))?;
+    let text = a
+        .get(2)
+        .ok_or_else(|| Error::new(Kind::Usage, "bomStateCheck takes lines"))?;
     let lines = parse(text)?;
     // Only what was recorded as racy (`?`) is racy here: compare identities exactly.
     let never = i128::MAX;
@@ -427,11 +469,20 @@ pub fn state_check(a: &[String]) -> Result<String> {
         let l = &lines[i];
         let dirs = dirs.get_or_insert_with(|| {
             let is_dir = |l: &Line| l.rest.starts_with('d') || l.rest.starts_with('q');
-            lines.iter().enumerate().filter(|(_, l)| is_dir(l)).map(|(j, l)| (l.inner.as_str(), j)).collect()
+            lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| is_dir(l))
+                .map(|(j, l)| (l.inner.as_str(), j))
+                .collect()
         });
         // A directory of the root whose listing changed: the names the plan puts in it (for strays).
         let children = if dest && (l.rest.starts_with('d') || l.rest.starts_with('q')) {
-            let prefix = if l.inner == "/" { "/".to_string() } else { format!("{}/", l.inner) };
+            let prefix = if l.inner == "/" {
+                "/".to_string()
+            } else {
+                format!("{}/", l.inner)
+            };
             let names: Vec<String> = lines
                 .iter()
                 .filter_map(|c| c.inner.strip_prefix(prefix.as_str()))
@@ -468,7 +519,9 @@ pub fn state_check(a: &[String]) -> Result<String> {
 /// `bomStateFind`: args (lines, then source paths); the lines whose source is one of them, as
 /// `[[index, src, inner], ...]` (the dev loop's hinted copy after a copy from the state).
 pub fn state_find(a: &[String]) -> Result<String> {
-    let text = a.first().ok_or_else(|| Error::new(Kind::Usage, "bomStateFind takes lines"))?;
+    let text = a
+        .first()
+        .ok_or_else(|| Error::new(Kind::Usage, "bomStateFind takes lines"))?;
     let wanted: std::collections::HashSet<&str> = a[1..].iter().map(String::as_str).collect();
     let items: Vec<String> = parse(text)?
         .iter()
@@ -477,4 +530,71 @@ pub fn state_find(a: &[String]) -> Result<String> {
         .map(|(i, l)| format!("[{},{},{}]", i, crate::ops::js(&l.src), crate::ops::js(&l.inner)))
         .collect();
     Ok(format!("[{}]", items.join(",")))
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use std::os::fd::IntoRawFd;
+
+    fn lines(src: &str, dest: &str) -> String {
+        // A source-only probe, a file (paths written after the previous line's), a directory.
+        format!("S\t0|{src}/a\t0|\t-\t-\tp\t-\t-\t-\t\nL\t0|{src}/b\t0|/b\t-\t-\tf\tdirs\tn\t0\t\n-\t0|\t0|{dest}\t-\t-\tq\t-\t-\t-\t")
+    }
+
+    #[test]
+    fn records_then_finds_what_changed() {
+        let dir = std::env::temp_dir().join(format!("bom-state-test-{}", std::process::id()));
+        let (src, root) = (dir.join("src"), dir.join("root"));
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::create_dir_all(root.join("d")).unwrap();
+        std::fs::write(src.join("a"), b"bom").unwrap();
+        std::fs::write(src.join("b"), b"12345").unwrap();
+        std::fs::copy(src.join("b"), root.join("b")).unwrap();
+        let mtime = std::fs::metadata(src.join("b")).unwrap().modified().unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(root.join("b"))
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        let fd = std::fs::File::open(&root).unwrap().into_raw_fd().to_string();
+        let text = lines(src.to_str().unwrap(), "/d");
+        let recorded = state_stat(&[fd.clone(), "src".into(), "0".into(), text]).unwrap();
+        let recorded = state_stat(&[fd.clone(), "dest".into(), "0".into(), recorded]).unwrap();
+        assert!(!recorded.contains("\t?\t"), "{recorded}");
+        assert_eq!(
+            state_check(&[fd.clone(), "files".into(), recorded.clone()]).unwrap(),
+            "[]"
+        );
+        // A copy edited in place: seen with the files, not with the directories only.
+        std::fs::write(root.join("b"), b"54321").unwrap();
+        let files = state_check(&[fd.clone(), "files".into(), recorded.clone()]).unwrap();
+        assert!(files.starts_with("[[1,null,null,1,"), "{files}");
+        assert_eq!(
+            state_check(&[fd.clone(), "dirs".into(), recorded.clone()]).unwrap(),
+            "[]"
+        );
+        // A changed probe: its new identity and attributes.
+        std::fs::write(src.join("a"), b"bom2").unwrap();
+        let probe = state_check(&[fd.clone(), "dirs".into(), recorded.clone()]).unwrap();
+        assert!(probe.starts_with("[[0,\""), "{probe}");
+        // A file in a directory of the root: the directory differs, with the names planned in it.
+        std::fs::write(root.join("d/stray"), b"x").unwrap();
+        let strays = state_check(&[fd.clone(), "dirs".into(), recorded]).unwrap();
+        assert!(strays.contains(",[2,null,null,1,\"\",\"/d\",-1,\"\",[]]"), "{strays}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn refuses_malformed_lines_and_never_climbs_out() {
+        assert!(parse("S\t5|x\t0|\t-\t-\tp").is_err()); // a prefix longer than the previous path
+        assert!(parse("-\t0|/src\t0|/x\t-\t-\tf").is_err()); // a source without a follow mode
+        assert!(parse("S\t0|/a").is_err());
+        let root = std::fs::File::open(std::env::temp_dir()).unwrap();
+        let mut cache = DirCache::default();
+        let seen = stat_dest(&mut cache, root.as_raw_fd(), "/../etc/passwd", i128::MAX);
+        assert_eq!(seen.id, "x");
+        assert!(seen.st.is_none());
+    }
 }
