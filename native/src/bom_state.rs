@@ -95,24 +95,62 @@ struct Seen {
 }
 
 fn identity(st: &Statx, racy_after: i128, src: bool) -> String {
-    if ns(st.ctime) >= racy_after || ns(st.mtime) >= racy_after {
+    let dev = (st.dev_major, st.dev_minor);
+    let times = (ns(st.mtime), ns(st.ctime));
+    id_text(dev, st.ino, st.size, times, u32::from(st.mode), racy_after, src)
+}
+
+/// The identity of a source as the walk's attribute batch (tree_copy.rs) read it, so that the
+/// copy's state need not stat the walked files again; `racy_ms` as for `bomStateStat`.
+pub fn identity_of(m: &std::fs::Metadata, racy_ms: i128) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let d = m.dev();
+    // glibc's gnu_dev_major / gnu_dev_minor, as statx reports them.
+    let dev = (
+        (((d >> 8) & 0xfff) | ((d >> 32) & !0xfff)) as u32,
+        ((d & 0xff) | ((d >> 12) & !0xff)) as u32,
+    );
+    let t = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+    let times = (t(m.mtime(), m.mtime_nsec()), t(m.ctime(), m.ctime_nsec()));
+    id_text(
+        dev,
+        m.ino(),
+        m.size(),
+        times,
+        m.mode(),
+        now_ns() - racy_ms * 1_000_000,
+        true,
+    )
+}
+
+fn id_text(
+    dev: (u32, u32),
+    ino: u64,
+    size: u64,
+    times: (i128, i128),
+    mode: u32,
+    racy_after: i128,
+    src: bool,
+) -> String {
+    let (mtime, ctime) = times;
+    if ctime >= racy_after || mtime >= racy_after {
         return "?".into();
     }
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let fields = [
-        u64::from(st.dev_major),
-        u64::from(st.dev_minor),
-        st.ino,
-        st.size,
-        ns(st.mtime) as u64,
-        ns(st.ctime) as u64,
-        u64::from(st.mode),
+        u64::from(dev.0),
+        u64::from(dev.1),
+        ino,
+        size,
+        mtime as u64,
+        ctime as u64,
+        u64::from(mode & 0xffff),
     ];
     for b in fields.iter().flat_map(|f| f.to_le_bytes()) {
         h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
     }
     if src {
-        format!("{:016x}:{}:{}", h, st.size, ns(st.mtime))
+        format!("{:016x}:{}:{}", h, size, mtime)
     } else {
         format!("{:016x}", h)
     }
@@ -355,7 +393,9 @@ pub fn state_stat(a: &[String]) -> Result<String> {
     let ids = in_halves(lines.len(), |(sc, dc), i| {
         let l = &lines[i];
         match which {
-            Some("src") if l.follow != "-" => stat_src(sc, &l.src, l.follow == "S", racy_after).0.id,
+            // A source the walk already read (its identity given) is not stat'ed again.
+            Some("src") if l.follow != "-" && l.src_id == "-" => stat_src(sc, &l.src, l.follow == "S", racy_after).0.id,
+            Some("src") if l.follow != "-" => l.src_id.to_string(),
             Some("dest") if !l.inner.is_empty() => {
                 let seen = stat_dest(dc, root, &l.inner, racy_after);
                 // A copy without its source's size and mtime (changed since) is not recorded as one.
@@ -584,6 +624,18 @@ mod test {
         let strays = state_check(&[fd.clone(), "dirs".into(), recorded]).unwrap();
         assert!(strays.contains(",[2,null,null,1,\"\",\"/d\",-1,\"\",[]]"), "{strays}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_walks_identity_is_the_checks() {
+        let path = std::env::temp_dir().join(format!("bom-state-id-{}", std::process::id()));
+        std::fs::write(&path, b"walked").unwrap();
+        let walk = identity_of(&std::fs::symlink_metadata(&path).unwrap(), -10_000);
+        let mut cache = DirCache::default();
+        let (seen, _, _) = stat_src(&mut cache, path.to_str().unwrap(), false, i128::MAX);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(walk, seen.id);
+        assert!(walk.contains(":6:"), "{walk}"); // size in clear, for the quick check
     }
 
     #[test]

@@ -186,16 +186,20 @@ fn is_elf(path: &str) -> bool {
 }
 
 /// `statFiles`: lstat of each path as `[size, mode, uid, gid, ino, atime s, atime ns, mtime s,
-/// mtime ns]`, or null when it fails (the walk lists the files; this reads their attributes).
+/// mtime ns, "identity"]` (the identity a bom copy's state records, bom_state.rs), or null when
+/// it fails (the walk lists the files; this reads their attributes).
 pub fn stat_files(a: &[String]) -> Result<String> {
     stat_batch(a, false)
 }
 
-/// `scanFiles`: as `statFiles`, each row with an eleventh field: 1 when the file is an ELF file
+/// `scanFiles`: as `statFiles`, each row with a last field: 1 when the file is an ELF file
 /// (regular, at least an ELF header long, the magic), else 0 — one pass for the bom copy's walk.
 pub fn scan_files(a: &[String]) -> Result<String> {
     stat_batch(a, true)
 }
+
+/// A source changed this recently (ms) may change again within the same timestamp (state-copy.ts).
+const SRC_RACY_MS: i128 = 1000;
 
 fn stat_batch(a: &[String], elf: bool) -> Result<String> {
     let out: Vec<std::sync::OnceLock<String>> = (0..a.len()).map(|_| std::sync::OnceLock::new()).collect();
@@ -214,7 +218,7 @@ fn stat_batch(a: &[String], elf: bool) -> Result<String> {
                     ""
                 };
                 format!(
-                    "[{},{},{},{},{},{},{},{},{}{}]",
+                    "[{},{},{},{},{},{},{},{},{},\"{}\"{}]",
                     m.size(),
                     m.mode(),
                     m.uid(),
@@ -224,6 +228,7 @@ fn stat_batch(a: &[String], elf: bool) -> Result<String> {
                     m.atime_nsec(),
                     m.mtime(),
                     m.mtime_nsec(),
+                    crate::bom_state::identity_of(&m, SRC_RACY_MS),
                     sniff
                 )
             }

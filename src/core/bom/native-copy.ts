@@ -40,7 +40,7 @@ export async function statFilesNative(paths: string[], elf = false): Promise<(Fi
   const rows = JSON.parse((await callAsync(elf ? 'scanFiles' : 'statFiles', paths)) as string) as (number[] | null)[];
   return rows.map((r) => {
     if (!r) return null;
-    const [size, mode, uid, gid, ino, as, ans, ms, mns, isElf] = r as [
+    const [size, mode, uid, gid, ino, as, ans, ms, mns, id, isElf] = r as [
       number,
       number,
       number,
@@ -50,6 +50,7 @@ export async function statFilesNative(paths: string[], elf = false): Promise<(Fi
       number,
       number,
       number,
+      string,
       number | undefined,
     ];
     const mtimeMs = ms * 1000 + mns / 1e6;
@@ -62,6 +63,7 @@ export async function statFilesNative(paths: string[], elf = false): Promise<(Fi
       mtimeMs,
       mtime: new Date(mtimeMs),
       atime: new Date(as * 1000 + ans / 1e6),
+      id,
     };
     if (isElf !== undefined) st.elf = isElf === 1;
     return st;

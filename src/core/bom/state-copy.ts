@@ -241,14 +241,17 @@ export async function copyFromState(
         })),
     ]);
     mark('state copy');
+    // The dev loop asks for the same few files again and again: each is looked up once.
+    const known = new Map<string, PlanEntry[]>();
     const entriesOf = async (paths: string[]) => {
-      const out = new Map<string, PlanEntry[]>();
-      for (const [i, src, inner] of await findLines(text, paths)) {
+      const fresh = paths.filter((p) => !known.has(p));
+      for (const p of fresh) known.set(p, []);
+      for (const [i, src, inner] of fresh.length ? await findLines(text, fresh) : []) {
         const line = nthLine(text, i);
         const e = line === null ? null : parseLine(line, src, inner, header.locs)?.entry;
-        if (e?.kind === 'file') out.set(src, [...(out.get(src) ?? []), e]);
+        if (e?.kind === 'file') known.get(src)?.push(e);
       }
-      return out;
+      return new Map(paths.flatMap((p) => (known.get(p)!.length ? [[p, known.get(p)!] as const] : [])));
     };
     return { plan, copy, ok, entriesOf };
   } finally {

@@ -177,10 +177,12 @@ export function stateLines(plan: BomPlan, entries: PlanEntry[], loaderConfigFile
   for (const e of entries) {
     if (BAD.test(e.inner) || BAD.test(e.src ?? '') || BAD.test(e.target ?? '')) return null;
     const follow = !e.src ? '-' : e.why === 'dirs' && !e.top ? 'L' : 'S';
+    // A walked file's identity as the walk read it (the earliest look: a change since is seen).
+    const srcId = follow === 'L' && e.stat?.id ? e.stat.id : '-';
     const policy = e.kind !== 'file' ? '-' : e.why === 'library' || e.pinned ? 'p' : e.why === 'dirs' ? 'n' : 'a';
     const kind = e.kind === 'file' ? 'f' : e.kind === 'dir' ? 'd' : 'l';
     lines.push(
-      `${follow}\t${at(e.src ?? '', e.inner)}\t-\t-\t${kind}\t${e.why}\t${policy}\t${locOf(e.loc)}\t${e.target ?? ''}`,
+      `${follow}\t${at(e.src ?? '', e.inner)}\t${srcId}\t-\t${kind}\t${e.why}\t${policy}\t${locOf(e.loc)}\t${e.target ?? ''}`,
     );
     produced.add(e.inner);
   }

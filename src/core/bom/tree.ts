@@ -11,6 +11,8 @@ import { statFilesNative } from './native-copy.ts';
 export type FileStat = Pick<Stats, 'size' | 'mode' | 'uid' | 'gid' | 'ino' | 'mtimeMs' | 'atime' | 'mtime'> & {
   /** Whether the file starts with the ELF magic, when the native scan read it. */
   elf?: boolean;
+  /** Its identity for a bom copy's state, when the native batch read it (native/src/bom_state.rs). */
+  id?: string;
 };
 
 export interface TreeItem {
