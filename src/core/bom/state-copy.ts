@@ -63,8 +63,19 @@ export function envRecorder(env: Env): { env: Env; used: Map<string, string | nu
  */
 export async function sourcesBefore(plan: BomPlan, loaderConfig: string | null, locs: Loc[]) {
   if (plan.noState || plan.issues.length > 0) return null;
-  const lines = stateLines(plan, finalEntries(plan), loaderConfig?.startsWith('/') ? loaderConfig : null, locs);
-  return lines && (await statLines(-1, 'src', SRC_RACY_MS, lines));
+  const made = stateLines(plan, finalEntries(plan), loaderConfig?.startsWith('/') ? loaderConfig : null, locs);
+  if (!made) return null;
+  // Only what the walk did not read (boms, directories, links, files entries), each alone.
+  const { lines, unstated } = made;
+  const idx = [...unstated.keys()];
+  const ids = await statLines(
+    -1,
+    'src',
+    SRC_RACY_MS,
+    idx.map((i) => standalone(lines[i]!, unstated.get(i)!, '')),
+  );
+  idx.forEach((i, k) => (lines[i] = setField(lines[i]!, 3, ids[k]!.split('\t')[3]!)));
+  return lines;
 }
 
 /** After a complete copy: the destinations' identities, then the state is written. */
@@ -259,6 +270,13 @@ export async function copyFromState(
   }
 }
 
+/** `line` with tab-separated field `n` replaced. */
+function setField(line: string, n: number, value: string): string {
+  const f = line.split('\t');
+  f[n] = value;
+  return f.join('\t');
+}
+
 /** Line `i` of `text` (0-based), found without splitting the whole text. */
 function nthLine(text: string, i: number): string | null {
   let at = 0;
@@ -320,10 +338,8 @@ async function rerecord(
   let out = '';
   let from = 0;
   idx.forEach((i, k) => {
-    const f = old[k]!.split('\t');
-    f[3] = srcNow.get(i) ?? f[3]!;
-    f[4] = fresh[k]!.split('\t')[4]!;
-    out += text.slice(from, spans[k]![0]) + f.join('\t');
+    const line = setField(old[k]!, 3, srcNow.get(i) ?? old[k]!.split('\t')[3]!);
+    out += text.slice(from, spans[k]![0]) + setField(line, 4, fresh[k]!.split('\t')[4]!);
     from = spans[k]![1];
   });
   saveState(t.dir, t.key, { ...loaded.header, strays }, out + text.slice(from));

@@ -166,9 +166,11 @@ export function stateLines(plan: BomPlan, entries: PlanEntry[], loaderConfigFile
     return String(i);
   };
   const lines: string[] = [];
+  /** The lines whose source is still to be stat'ed, with that source. */
+  const unstated = new Map<number, string>();
   const code = coder();
   const at = (src: string, inner: string) => `${code('src', src)}\t${code('inner', inner)}`;
-  const probe = (p: string) => lines.push(`S\t${at(p, '')}\t-\t-\tp\t-\t-\t-\t`);
+  const probe = (p: string) => unstated.set(lines.push(`S\t${at(p, '')}\t-\t-\tp\t-\t-\t-\t`) - 1, p);
   for (const p of [...plan.boms, ...plan.includeProbes, ...(loaderConfigFile ? [loaderConfigFile] : [])]) {
     if (BAD.test(p)) return null;
     probe(p);
@@ -181,9 +183,10 @@ export function stateLines(plan: BomPlan, entries: PlanEntry[], loaderConfigFile
     const srcId = follow === 'L' && e.stat?.id ? e.stat.id : '-';
     const policy = e.kind !== 'file' ? '-' : e.why === 'library' || e.pinned ? 'p' : e.why === 'dirs' ? 'n' : 'a';
     const kind = e.kind === 'file' ? 'f' : e.kind === 'dir' ? 'd' : 'l';
-    lines.push(
+    const n = lines.push(
       `${follow}\t${at(e.src ?? '', e.inner)}\t${srcId}\t-\t${kind}\t${e.why}\t${policy}\t${locOf(e.loc)}\t${e.target ?? ''}`,
     );
+    if (e.src && srcId === '-') unstated.set(n - 1, e.src);
     produced.add(e.inner);
   }
   // The directories above the entries that no entry makes: a file appearing there is a stray.
@@ -192,7 +195,7 @@ export function stateLines(plan: BomPlan, entries: PlanEntry[], loaderConfigFile
     for (let p = posix.dirname(e.inner); p !== '/' && !produced.has(p) && !above.has(p); p = posix.dirname(p))
       above.add(p);
   for (const p of above) lines.push(`-\t${at('', p)}\t-\t-\tq\t-\t-\t-\t`);
-  return lines;
+  return { lines, unstated };
 }
 
 /**
