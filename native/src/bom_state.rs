@@ -9,7 +9,7 @@
 //! walked directory) or `-` (no source: a mkdir, a createlink, a destination dir). `inner` is the
 //! path in the image ("" for a source-only probe), read below the root's descriptor without
 //! following any link. `src` and `inner` are written as `n|rest`: the first n bytes of the
-//! previous line's path, then `rest` (a walk lists neighbours: a 4 MB state becomes about 1 MB).
+//! previous line's path, then `rest` (a walk lists neighbours: 20,000 files take 1.9 MB, not 4).
 //! An identity is a 64-bit FNV-1a hash of dev, ino, size, mtime, ctime (ns) and mode, in hex; a
 //! source's is followed by `:size:mtime` (a copy's size and mtime must equal its source's, as
 //! rsync's quick check wants); `x` for absent, `e` for unreadable, `?` for one that was changing
