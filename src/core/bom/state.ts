@@ -79,24 +79,25 @@ export function loadState(dir: string, key: unknown): LoadedState | string {
   const mac = macKey(dir, false);
   if (!mac) return 'no saved state';
   const path = statePath(dir, key);
-  let text: string;
+  let file: Buffer;
   try {
     const st = lstatSync(path);
     if (!st.isFile() || st.size > MAX_BYTES) return 'the saved state is not a regular file';
-    text = readFileSync(path, 'utf8');
+    file = readFileSync(path);
   } catch {
     return 'no saved state';
   }
-  const at = text.lastIndexOf('\nmac ');
-  if (at < 0 || !text.endsWith('\n')) return 'the saved state is truncated';
-  const body = text.slice(0, at);
+  // Checked as bytes (what was MAC'd), decoded once.
+  const at = file.lastIndexOf('\nmac ');
+  if (at < 0 || file[file.length - 1] !== 0x0a) return 'the saved state is truncated';
+  const body = file.subarray(0, at);
   const want = createHmac('sha256', mac).update(body).digest();
-  const got = Buffer.from(text.slice(at + 5, -1), 'hex');
+  const got = Buffer.from(file.toString('latin1', at + 5, file.length - 1), 'hex');
   if (got.length !== want.length || !timingSafeEqual(got, want)) return 'the saved state fails its MAC check';
-  const nl = body.indexOf('\n');
+  const nl = body.indexOf(0x0a);
   let header: StateHeader;
   try {
-    header = JSON.parse(nl < 0 ? body : body.slice(0, nl)) as StateHeader;
+    header = JSON.parse(body.toString('utf8', 0, nl < 0 ? body.length : nl)) as StateHeader;
   } catch {
     return 'the saved state has a bad header';
   }
@@ -110,7 +111,7 @@ export function loadState(dir: string, key: unknown): LoadedState | string {
     Array.isArray(header.locs) &&
     Number.isInteger(header.entries);
   if (!ok || nl < 0) return 'the saved state has a bad header';
-  return { header, text: body.slice(nl + 1) };
+  return { header, text: body.toString('utf8', nl + 1) };
 }
 
 export function saveState(dir: string, key: unknown, header: Omit<StateHeader, 'v' | 'key'>, text: string): void {
