@@ -7,6 +7,7 @@ pub mod beneath;
 pub mod crypto;
 pub mod error;
 pub mod fork_watch;
+pub mod go_pipe;
 pub mod guard;
 pub mod napi;
 pub mod ops;
