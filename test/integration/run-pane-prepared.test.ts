@@ -184,9 +184,9 @@ test(
     skip: rootOnly,
   },
   async () => {
-    await store.getState().runStart('run', '/bin/sleeper', ['60']);
-    await until(() => screen().includes('ready'), 'the sleeper in its tab');
-    // Another instance's program, started as the Run pane starts one, while that tab's terminal is open.
+    // A tab's terminal open (its master held by this process), then a program launched as the Run
+    // pane launches one, of another instance (this file's instance may still be rerunning).
+    const open = PtySession.spawn({ file: '/bin/sleep', args: ['60'] }, { cols: 80, rows: 12 });
     const other = makeInstance(['ttyprobe']);
     try {
       assert.ok((await new HostBackend(other).build()).ok);
@@ -199,9 +199,8 @@ test(
       probe.dispose();
       prep.finish((await probe.exited).exitCode, null);
     } finally {
+      open.dispose();
       rmSync(dirname(other), { recursive: true, force: true });
     }
-    store.getState().runKill();
-    await until(() => tab().state === 'exited', 'the sleeper ended');
   },
 );
