@@ -174,9 +174,9 @@ function TerminalView({ rows }: { rows: number }) {
 export function launchNote(tab: RunTab): string {
   const l = tab.launch;
   if (!l) return '';
-  const how = l.kind === 'prepared' ? 'prepared sandbox' : `cold launch${l.why ? ` (${l.why})` : ''}`;
   const first = l.firstOutputMs === null ? '' : `, first output ${Math.round(l.firstOutputMs)} ms`;
-  return ` · ${sanitizeForTerminal(how)}${first}`;
+  const why = l.kind === 'cold' && l.why ? ` (${sanitizeForTerminal(l.why)})` : '';
+  return ` · ${l.kind === 'prepared' ? 'prepared sandbox' : 'cold launch'}${first}${why}`;
 }
 
 function Footer({ width }: { width: number }) {
