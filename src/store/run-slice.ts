@@ -420,6 +420,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         const status = err instanceof BackendError ? err.exitCode : 1;
         const message = errorMessage(err);
         if (!current()) return null;
+        if (kind === 'run') setImmediate(prepareNext); // no output will come to prepare the next one at
         patchTab(id, {
           state: 'refused',
           error: lines.includes(message) ? lines : [message, ...lines],
@@ -429,9 +430,15 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         return id;
       }
       void warm?.dispose(); // not taken (nothing to do once the backend took it)
+      const dropTaken = () => {
+        const p = plan.prepared;
+        if (!p) return;
+        p.cancel();
+        p.terminal.kill('SIGKILL');
+        void p.terminal.exited.then(() => plan.finish?.(null, 9)); // its cgroup goes with the bookkeeping
+      };
       if (!current()) {
-        plan.prepared?.cancel();
-        plan.prepared?.terminal.kill('SIGKILL');
+        dropTaken();
         return null;
       }
       const refuse = (err: unknown) => {
@@ -449,9 +456,8 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
           ? PtySession.adopt(plan.prepared.terminal, plan, { ...get().run.size })
           : PtySession.spawn(plan, { ...get().run.size });
       } catch (err) {
-        plan.prepared?.cancel();
-        plan.prepared?.terminal.kill('SIGKILL');
-        plan.finish?.(127, null);
+        if (plan.prepared) dropTaken();
+        else plan.finish?.(127, null);
         return refuse(err);
       }
       try {

@@ -156,50 +156,46 @@ const w = WarmSandbox.start(); console.log(w.pid); setInterval(() => {}, 1000);`
   }
 });
 
-test(
-  'the dev loop reruns in the sandbox prepared once idle, and the rerun sees the new build',
-  { skip: rootOnly },
-  async () => {
-    const dir = makeInstance(['writer']);
-    // The writer appends a line to the file and prints its line count: generation g has g + 1
-    // lines in image/, so the rerun of the new build prints g + 2 (run/ is wiped by each build).
-    writeFileSync(join(dir, 'image', 'etc', 'app.conf'), 'x\n');
-    assert.ok((await new HostBackend(dir).build()).ok);
-    const backend = new HostWatchBackend();
-    const loop = await DevLoop.open({ instanceDir: dir, backend, settings: loadSettings(dir) });
-    try {
-      await loop.queue.whenIdle();
-      loop.queue.lastRun = { path: '/bin/writer', args: ['/etc/app.conf'] };
-      for (let gen = 1; gen <= 3; gen++) {
-        let out = '';
-        let preparedAtStart: number | null = null;
-        let ranIn: number | undefined;
-        const onOut = (e: { chunk: string }) => {
-          ranIn ??= loop.queue.runningProcess?.pid; // set before its output can arrive
-          out += e.chunk;
-        };
-        const onStart = () => (preparedAtStart = backend.preparedPid);
-        loop.queue.on('run-output', onOut);
-        loop.queue.on('run-start', onStart);
-        writeFileSync(join(dir, 'image', 'etc', 'app.conf'), 'x\n'.repeat(gen + 1));
-        await waitFor(() => /has \d+ line/.test(out), `the rerun of generation ${gen}`);
-        await loop.queue.runningProcess?.exited;
-        loop.queue.off('run-output', onOut);
-        loop.queue.off('run-start', onStart);
-        assert.equal(out, `/etc/app.conf has ${gen + 2} line(s)\n`, 'the new build, not the previous one');
-        if (gen === 1) {
-          assert.equal(preparedAtStart, null, 'nothing ran before: no idle moment to prepare one in');
-        } else {
-          assert.ok(preparedAtStart, 'a sandbox was prepared once the last rerun printed');
-          assert.equal(ranIn, preparedAtStart, 'and the rerun ran in it');
-        }
+test('the dev loop reruns in a sandbox prepared when idle and sees the new build', { skip: rootOnly }, async () => {
+  const dir = makeInstance(['writer']);
+  // The writer appends a line to the file and prints its line count: generation g has g + 1
+  // lines in image/, so the rerun of the new build prints g + 2 (run/ is wiped by each build).
+  writeFileSync(join(dir, 'image', 'etc', 'app.conf'), 'x\n');
+  assert.ok((await new HostBackend(dir).build()).ok);
+  const backend = new HostWatchBackend();
+  const loop = await DevLoop.open({ instanceDir: dir, backend, settings: loadSettings(dir) });
+  try {
+    await loop.queue.whenIdle();
+    loop.queue.lastRun = { path: '/bin/writer', args: ['/etc/app.conf'] };
+    for (let gen = 1; gen <= 3; gen++) {
+      let out = '';
+      let preparedAtStart: number | null = null;
+      let ranIn: number | undefined;
+      const onOut = (e: { chunk: string }) => {
+        ranIn ??= loop.queue.runningProcess?.pid; // set before its output can arrive
+        out += e.chunk;
+      };
+      const onStart = () => (preparedAtStart = backend.preparedPid);
+      loop.queue.on('run-output', onOut);
+      loop.queue.on('run-start', onStart);
+      writeFileSync(join(dir, 'image', 'etc', 'app.conf'), 'x\n'.repeat(gen + 1));
+      await waitFor(() => /has \d+ line/.test(out), `the rerun of generation ${gen}`);
+      await loop.queue.runningProcess?.exited;
+      loop.queue.off('run-output', onOut);
+      loop.queue.off('run-start', onStart);
+      assert.equal(out, `/etc/app.conf has ${gen + 2} line(s)\n`, 'the new build, not the previous one');
+      if (gen === 1) {
+        assert.equal(preparedAtStart, null, 'nothing ran before: no idle moment to prepare one in');
+      } else {
+        assert.ok(preparedAtStart, 'a sandbox was prepared once the last rerun printed');
+        assert.equal(ranIn, preparedAtStart, 'and the rerun ran in it');
       }
-    } finally {
-      await loop.close();
     }
-    assert.equal(backend.preparedPid, null, 'nothing left prepared after close');
-  },
-);
+  } finally {
+    await loop.close();
+  }
+  assert.equal(backend.preparedPid, null, 'nothing left prepared after close');
+});
 
 test('as a normal user: a program in a prepared sandbox is confined the same way', { skip: unprivilegedSkip() }, () => {
   const dir = makeInstance(['hoststate']);
