@@ -204,3 +204,32 @@ test(
     }
   },
 );
+
+test(
+  'the stager hands the program nothing beyond 0, 1, 2, whatever its starter left inheritable',
+  {
+    skip: rootOnly,
+  },
+  async () => {
+    const other = makeInstance(['ttyprobe']);
+    try {
+      assert.ok((await new HostBackend(other).build()).ok);
+      const prep = await new HostBackend(other).prepareRun('/bin/ttyprobe', []);
+      // fd 3: a pipe of this process, inheritable in the launch (as a node-pty master would be).
+      const c = spawn(prep.file, prep.args, { env: prep.env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+      let out = '';
+      c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) =>
+        c.on('close', (code, sig) => r([code, sig])),
+      );
+      await waitFor(() => out.includes('ready'), 'the probe');
+      c.stdin!.end('quit\n');
+      const [code, sig] = await exited;
+      assert.equal(prep.finish(code, sig).status, 0, out);
+      assert.doesNotMatch(out, /inherited fd/, out);
+      assert.match(out, /^tty 0 0 0$/m);
+    } finally {
+      rmSync(dirname(other), { recursive: true, force: true });
+    }
+  },
+);

@@ -1,10 +1,11 @@
 // A run's sandbox started ahead of its program (docs/dev-loop.md, "Prepared sandbox"): the dev
-// loop starts one while a build runs, so that the launch after the build costs little more than
-// bwrap's own start. What no build can change is made ahead (the process, in the run's cgroups;
-// as root, the private mount namespace and the idmap user namespace); everything the build
-// decides (the layers, the config's mounts and limits, the program) comes with the go, once the
-// build is in place. Only the holder of its stdin (this process) can start it, and it ends when
-// that pipe closes, so a studio that dies leaves nothing behind.
+// loop starts one once it is idle (the last rerun printed), so that the launch after the next
+// build costs little more than bwrap's own start; WarmTerminal is the same in a pty, for the Run
+// pane. What no build can change is made ahead (the process, in the run's cgroups; as root, the
+// idmap user namespace); everything the build decides (the layers, the config's mounts and limits,
+// the program) comes with the go, once the build is in place. Only the holder of its go channel
+// (this process) can start it, and it ends when that pipe closes, so a studio that dies leaves
+// nothing behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, write } from 'node:fs';
 import { promisify } from 'node:util';
