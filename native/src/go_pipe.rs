@@ -49,3 +49,31 @@ pub fn cloexec(fd: i32) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const F_GETFD: c_int = 1;
+
+    #[test]
+    fn read_end_inheritable_write_end_not_and_cloexec_marks() {
+        let (r, w) = go_pipe().unwrap();
+        assert_eq!(
+            unsafe { fcntl(r, F_GETFD) } & FD_CLOEXEC,
+            0,
+            "the read end goes to the pty spawn"
+        );
+        assert_eq!(
+            unsafe { fcntl(w, F_GETFD) } & FD_CLOEXEC,
+            FD_CLOEXEC,
+            "the write end stays here"
+        );
+        cloexec(r).unwrap();
+        assert_eq!(unsafe { fcntl(r, F_GETFD) } & FD_CLOEXEC, FD_CLOEXEC);
+        unsafe {
+            close(r);
+            close(w);
+        }
+    }
+}
