@@ -8,6 +8,7 @@ pub mod bom_state;
 pub mod crypto;
 pub mod error;
 pub mod fork_watch;
+pub mod go_pipe;
 pub mod guard;
 pub mod napi;
 pub mod ops;

@@ -446,6 +446,17 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
         "forkWatchTake" => Out::Json(crate::fork_watch::take(arg(a, 0, "watch")?)?),
         "guardDrain" => Out::Bytes(crate::guard::drain(arg(a, 0, "guard")?)?),
         "statTree" => Out::Bytes(crate::stat_tree::stat_tree(Path::new(arg(a, 0, "root")?))?),
+        "cloexec" => {
+            let fd = arg(a, 0, "fd")?
+                .parse()
+                .map_err(|_| Error::new(Kind::Usage, "cloexec: bad descriptor"))?;
+            crate::go_pipe::cloexec(fd)?;
+            Out::Json("null".into())
+        }
+        "goPipe" => {
+            let (r, w) = crate::go_pipe::go_pipe()?;
+            Out::Json(format!("[{r},{w}]"))
+        }
         "openForWriting" => {
             use crate::writers::{open_for_writing, Writing};
             let marks: Vec<&str> = a

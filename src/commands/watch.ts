@@ -118,7 +118,8 @@ function wire(loop: DevLoop, print: Printer): void {
   q.on('run-exit', (e) => {
     const hint = e.forks ? forkAttemptHint(e.forks, e.cmd.path) : null;
     const fork = e.forks ? { forks: e.forks, hint: `${hint!.message}: ${hint!.suggestion}` } : {};
-    print('run-exit', { path: e.cmd.path, status: e.status, at: e.at, ...fork });
+    const launch = e.launch ? { launch: e.launch } : {};
+    print('run-exit', { path: e.cmd.path, status: e.status, at: e.at, ...launch, ...fork });
   });
   q.on('run-stop', (e) => print('run-stop', { reason: e.reason }));
   q.on('settings', (s) => print('settings', { settings: s.settings }));
@@ -206,7 +207,10 @@ function textPrinter(): Printer {
         (d.stream === 'stderr' ? process.stderr : process.stdout).write(d.text as string);
         break;
       case 'run-exit':
-        err(`[run] ${d.path as string} exited with status ${d.status as number}`);
+        err(
+          `[run] ${d.path as string} exited with status ${d.status as number}` +
+            (d.launch ? ` (${d.launch === 'prepared' ? 'in a prepared sandbox' : 'cold launch'})` : ''),
+        );
         if (d.hint) err(`  hint: ${d.hint as string}`);
         break;
       case 'run-stop':

@@ -187,10 +187,14 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
           if (r.outcome === 'ok' && q.settings.autoRerun) void rerunInRunPane();
         });
         q.on('deferred', sync);
-        q.on('settings', sync);
+        q.on('settings', () => {
+          sync();
+          if (!q.settings.autoRerun) void get().runDropPrepared?.();
+        });
         q.on('error', (err) => patch({ problem: err.message }));
         l.on('watch-error', (err) => patch({ problem: err.message }));
         patch({ loop: 'watching', problem: null });
+        get().runPrepareNext?.(); // a rerun will come: its sandbox can wait ready
         if (buildWhenReady) {
           buildWhenReady = false;
           get().buildNow();
@@ -202,6 +206,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         buildWhenReady = false;
         if (l) await l.close();
         patch({ loop: 'off', phase: 'idle' });
+        await get().runDropPrepared?.();
       },
       buildNow() {
         if (!loop) {
@@ -239,6 +244,8 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         if (!loop) return;
         loop.queue.setAutoRerun(!loop.queue.settings.autoRerun);
         sync();
+        if (loop.queue.settings.autoRerun) get().runPrepareNext?.();
+        else void get().runDropPrepared?.();
       },
       buildToggleKeepRun() {
         if (!loop) return;

@@ -7,7 +7,14 @@
 // checks the program and hands back a command line; tests inject their own.
 import { basename } from 'node:path';
 import type { StateCreator } from 'zustand/vanilla';
-import { PtySession, ptyUnavailable, type PtyCommand, type PtySize } from '../core/pty/session.ts';
+import {
+  PtySession,
+  ptyUnavailable,
+  type PendingTerminal,
+  type PtyCommand,
+  type PtySize,
+} from '../core/pty/session.ts';
+import type { WarmTerminal } from '../core/backend/host/warm.ts';
 import type { ScreenSnapshot } from '../core/pty/screen.ts';
 import { decodeExecError, explainExit, type ExitExplanation } from '../core/pty/exit-status.ts';
 import { parseCommandLine, CommandLineError } from '../core/pty/command-line.ts';
@@ -31,6 +38,8 @@ export interface LaunchRequest {
   size: PtySize;
   /** Extra environment for the program (e.g. OCCLUM_LOG_LEVEL chosen in the Logs pane). */
   env: Record<string, string>;
+  /** A run's sandbox started ahead (host backend) to start the program in, when still usable. */
+  prepared?: WarmTerminal;
 }
 
 /** A checked command line, plus the backend's bookkeeping hooks around the process. */
@@ -40,12 +49,27 @@ export interface LaunchPlan extends PtyCommand {
   finish?(code: number | null, signal: number | null): { status: number; forks?: ForkAttempts } | void;
   /** Runtime log lines the backend reported for this launch so far (hints at the end). */
   runtimeLines?: string[];
+  /**
+   * The program goes into the prepared sandbox's terminal instead of a new one: adopt `terminal`,
+   * then `start()` sends the go; `cancel()` ends it unused.
+   */
+  prepared?: { terminal: PendingTerminal; start(): Promise<void>; cancel(): void };
 }
 
 /** Turns "run this program" into a command line; throws (BackendError) when it is refused. */
 export type Launcher = (req: LaunchRequest) => Promise<LaunchPlan>;
 
 export type TabState = 'starting' | 'running' | 'exited' | 'refused';
+
+/** How a tab's program was launched (docs/run-pane.md, "Prepared sandbox"). */
+export interface LaunchInfo {
+  /** In a sandbox prepared ahead (its go sent), or set up after the request (cold). */
+  kind: 'prepared' | 'cold';
+  /** Why cold: no sandbox was prepared, or the prepared one could not be used. */
+  why: string | null;
+  /** From the launch request (the old program ended) to the program's first output, once it came. */
+  firstOutputMs: number | null;
+}
 
 export interface RunTab {
   id: number;
@@ -64,6 +88,8 @@ export interface RunTab {
   hints: LogHint[];
   /** Signal the user sent with kill (k), if any. */
   signalSent: 'SIGTERM' | 'SIGKILL' | null;
+  /** How the program was launched, once it was. */
+  launch: LaunchInfo | null;
   /** Lines scrolled back from the live screen (0 = following the program). */
   offset: number;
   startedAt: number;
@@ -86,6 +112,8 @@ export interface RunState {
   size: PtySize;
   /** An exec server this session started is running (quitting stops it). */
   ownServer: boolean;
+  /** Pid of the sandbox prepared for the next run while it waits for its go, else null. */
+  preparedPid: number | null;
 }
 
 export interface RunSlice {
@@ -118,6 +146,13 @@ export interface RunSlice {
   runLoadHistory(instanceDir: string): void;
   /** Starts or stops the instance's exec server (`occlum start` / `occlum stop`), for exec tabs. */
   runServer(action: 'start' | 'stop'): Promise<void>;
+  /**
+   * Starts the next run's sandbox ahead, in its own terminal, when the dev loop will rerun (watching,
+   * auto-rerun on) and none waits yet; the next `run` start uses it (docs/run-pane.md).
+   */
+  runPrepareNext(): void;
+  /** Ends the prepared sandbox unused (auto-rerun off, the loop stopped, quit). */
+  runDropPrepared(): Promise<void>;
   /** Kills every program (on quit). */
   runDisposeAll(): void;
   /** On quit: kills every program and stops the exec server if this session started it. */
@@ -134,6 +169,7 @@ const INITIAL: RunState = {
   historyProblem: null,
   size: { cols: 80, rows: 20 },
   ownServer: false,
+  preparedPid: null,
 };
 
 /** Bytes of output kept per tab for reading `Error: <status>` after an exec ends. */
@@ -165,8 +201,9 @@ export function backendLauncher(store: StudioStore): Launcher {
     const opts = { env, logLevel: env.OCCLUM_LOG_LEVEL };
     const prep =
       req.kind === 'run'
-        ? await backend.prepareRun(req.path, req.args, opts)
+        ? await backend.prepareRun(req.path, req.args, { ...opts, warm: req.prepared })
         : await backend.prepareExec(req.path, req.args, opts);
+    const t = prep.terminal;
     return {
       file: prep.file,
       args: prep.args,
@@ -175,6 +212,7 @@ export function backendLauncher(store: StudioStore): Launcher {
       started: prep.started,
       finish: (code, signal) => prep.finish(code, signal),
       runtimeLines,
+      ...(t ? { prepared: { terminal: t.process, start: t.start, cancel: t.cancel } } : {}),
     };
   };
 }
@@ -197,6 +235,10 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
     let exitHook: (() => void) | null = null;
     // The exec server started from this session (stopped on quit); one found running is left alone.
     let serverStartedHere: string | null = null;
+    // The next run's sandbox, started ahead in its own terminal (docs/run-pane.md, "Prepared
+    // sandbox"), and why the last attempt made none (the reason a launch was cold).
+    let prepared: WarmTerminal | null = null;
+    let unprepared: string | null = null;
 
     const patch = (p: Partial<RunState>) => set({ run: { ...get().run, ...p } });
     const patchTab = (id: number, p: Partial<RunTab>) =>
@@ -232,6 +274,57 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
 
     const logSource = (tab: RunTab) => `${tab.kind}:${tab.id} ${tab.title}`;
 
+    const dropPrepared = async () => {
+      const p = prepared;
+      prepared = null;
+      if (get().run.preparedPid !== null) patch({ preparedPid: null });
+      await p?.dispose();
+    };
+
+    // Only while a rerun will come (the Build pane's loop watching, auto-rerun on), and called when
+    // nothing else waits for this thread (a program's first output or end): a spawn blocks it for a
+    // while, and during a build it would slow the build.
+    const prepareNext = () => {
+      const dir = get().instanceDir;
+      const build = get().build;
+      if (!dir || prepared?.usable) return;
+      // What the loop reruns: the most recently started tab, and only a `run` starts in a sandbox of its own.
+      const last = [...get().run.tabs].sort((a, b) => b.startedAt - a.startedAt)[0];
+      if (build?.loop !== 'watching' || !build.autoRerun || last?.kind !== 'run') {
+        unprepared = null; // the default reason: none is prepared without a rerun coming
+        return;
+      }
+      void dropPrepared();
+      const backend = backendFor(api, dir, process.env);
+      const made = backend.prepareTerminal?.(get().run.size) ?? `the ${backend.kind} backend starts every run anew`;
+      if (typeof made === 'string') {
+        unprepared = `no sandbox could be prepared: ${made}`;
+        return;
+      }
+      prepared = made;
+      unprepared = null;
+      patch({ preparedPid: made.pid });
+      void made.terminal.exited.then(() => {
+        if (prepared === made) patch({ preparedPid: null });
+      });
+    };
+
+    /** The prepared sandbox for a `run` about to start, or why there is none (it is used up either way). */
+    const takePrepared = (): { warm?: WarmTerminal; why: string | null } => {
+      const p = prepared;
+      prepared = null;
+      if (get().run.preparedPid !== null) patch({ preparedPid: null });
+      // Until this launch's program prints (or ends), the next one finds none.
+      const before = unprepared;
+      unprepared = 'the prepared sandbox went to the launch before, whose program had not printed yet';
+      if (p?.usable) return { warm: p, why: null };
+      const why = p
+        ? `the prepared sandbox ${p.unusable}`
+        : (before ?? 'no sandbox prepared (the Build pane prepares one while it watches with auto-rerun on)');
+      void p?.dispose();
+      return { why };
+    };
+
     const onEnded = (id: number, session: PtySession, plan: LaunchPlan, kind: RunKind) => {
       void session.exited.then((e) => {
         const tab = get().run.tabs.find((t) => t.id === id);
@@ -259,6 +352,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         // Known, not guessed: said wherever the user is looking, not only in the Run pane's footer.
         if (forks?.total) get().setFlash(`hint: ${hints[0]!.message}`, 'info');
         if (get().run.active === id && get().run.forwarding) setForwarding(false);
+        if (kind === 'run') prepareNext(); // ended without output, or the next run is due
       });
     };
 
@@ -288,6 +382,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         exitNote: null,
         hints: [],
         signalSent: null,
+        launch: null,
         offset: 0,
         startedAt: Date.now(),
         endedAt: null,
@@ -305,15 +400,27 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       const current = () => tabLaunch.get(id) === launch && get().run.tabs.some((t) => t.id === id);
 
       const size = get().run.size;
+      const t0 = performance.now();
+      const { warm, why } = kind === 'run' ? takePrepared() : { why: 'exec starts in the running server' };
       let plan: LaunchPlan;
       try {
         const env = get().logsRunEnv?.() ?? {};
-        plan = await (launcher ?? backendLauncher(api))({ instanceDir: dir, kind, path, args, size, env });
+        plan = await (launcher ?? backendLauncher(api))({
+          instanceDir: dir,
+          kind,
+          path,
+          args,
+          size,
+          env,
+          ...(warm ? { prepared: warm } : {}),
+        });
       } catch (err) {
+        void warm?.dispose();
         const lines = err instanceof BackendError && err.occlumLines.length > 0 ? err.occlumLines : [];
         const status = err instanceof BackendError ? err.exitCode : 1;
         const message = errorMessage(err);
         if (!current()) return null;
+        if (kind === 'run') setImmediate(prepareNext); // no output will come to prepare the next one at
         patchTab(id, {
           state: 'refused',
           error: lines.includes(message) ? lines : [message, ...lines],
@@ -322,7 +429,18 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         });
         return id;
       }
-      if (!current()) return null;
+      void warm?.dispose(); // not taken (nothing to do once the backend took it)
+      const dropTaken = () => {
+        const p = plan.prepared;
+        if (!p) return;
+        p.cancel();
+        p.terminal.kill('SIGKILL');
+        void p.terminal.exited.then(() => plan.finish?.(null, 9)); // its cgroup goes with the bookkeeping
+      };
+      if (!current()) {
+        dropTaken();
+        return null;
+      }
       const refuse = (err: unknown) => {
         patchTab(id, {
           state: 'refused',
@@ -334,9 +452,12 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       };
       let session: PtySession;
       try {
-        session = PtySession.spawn(plan, { ...get().run.size });
+        session = plan.prepared
+          ? PtySession.adopt(plan.prepared.terminal, plan, { ...get().run.size })
+          : PtySession.spawn(plan, { ...get().run.size });
       } catch (err) {
-        plan.finish?.(127, null);
+        if (plan.prepared) dropTaken();
+        else plan.finish?.(127, null);
         return refuse(err);
       }
       try {
@@ -358,7 +479,16 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       session.onChange(() => {
         if (get().run.active === id) bump();
       });
+      let firstOutput = true;
       session.onData((chunk) => {
+        if (firstOutput) {
+          firstOutput = false;
+          const t = get().run.tabs.find((x) => x.id === id);
+          if (t?.launch && sessions.get(id) === session) {
+            patchTab(id, { launch: { ...t.launch, firstOutputMs: performance.now() - t0 } });
+          }
+          prepareNext();
+        }
         const tail = (tails.get(id) ?? '') + chunk;
         tails.set(id, tail.length > TAIL_BYTES ? tail.slice(-TAIL_BYTES) : tail);
         outputHints.get(id)?.push(chunk);
@@ -367,8 +497,16 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         const t = get().run.tabs.find((x) => x.id === id);
         if (t && !session.alternateScreen) get().appendLogChunk?.(logSource(t), chunk);
       });
-      patchTab(id, { state: 'running' });
+      const launchInfo: LaunchInfo = plan.prepared
+        ? { kind: 'prepared', why: null, firstOutputMs: null }
+        : { kind: 'cold', why: warm ? 'the backend did not use the prepared sandbox' : why, firstOutputMs: null };
+      patchTab(id, { state: 'running', launch: launchInfo });
       onEnded(id, session, plan, kind);
+      // The go, now that the session shows the terminal: the program starts in the prepared sandbox.
+      plan.prepared?.start().catch((err: unknown) => {
+        session.kill('SIGKILL');
+        get().setFlash(`the prepared sandbox could not be started: ${errorMessage(err)}`, 'error');
+      });
       return id;
     };
 
@@ -507,7 +645,10 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
           get().setFlash(lines.length && !lines.includes(msg) ? `${msg} (${lines.join(' ')})` : msg, 'error');
         }
       },
+      runPrepareNext: prepareNext,
+      runDropPrepared: dropPrepared,
       runDisposeAll() {
+        void dropPrepared(); // its go pipe closes at once: the stager ends
         for (const s of sessions.values()) s.dispose();
         sessions.clear();
         if (exitHook) process.off('exit', exitHook);

@@ -5,8 +5,8 @@
 // output). Baselines in the same run: a bare bubblewrap launch of the same program from the same
 // image layer (the floor of a rerun), and the same loop with every build forced from scratch,
 // which is what `occlum build` does on every change (re-zips the whole image). The launch is
-// then taken apart: the rerun with the sandbox prepared while the build runs (the default) and
-// without (cold), and the cold launch chain step by step, each step's spawn-to-exit cost from
+// then taken apart: the rerun with the sandbox prepared once the loop is idle (the default), at the
+// build's start, and without (cold), and the cold launch chain step by step, each step's spawn-to-exit cost from
 // Node (docs/dev-loop.md, "Prepared sandbox").
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
@@ -19,7 +19,7 @@ import { instancePaths } from '../../src/core/instance/layout.ts';
 import { HostWatchBackend } from '../../src/core/watch/host-backend.ts';
 import { DevLoop } from '../../src/core/watch/loop.ts';
 import { loadSettings } from '../../src/core/watch/settings.ts';
-import type { BackendBuildOptions } from '../../src/core/watch/types.ts';
+import type { BackendBuildOptions, PrepareMoment } from '../../src/core/watch/types.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { median, percentile, report } from './helpers.ts';
 import { lastTimes, type StageTimes } from '../../src/core/backend/host/timing.ts';
@@ -40,6 +40,8 @@ interface Sample {
   runStages: StageTimes;
   /** Longest event-loop delay while the build ran. */
   maxLoopDelay: number;
+  /** How the rerun was launched. */
+  launchKind: 'prepared' | 'cold' | undefined;
 }
 
 /** Forces every build to start from scratch (no reuse), like `occlum build` after any change. */
@@ -49,14 +51,22 @@ class FullRebuild extends HostWatchBackend {
   }
 }
 
+/** When the rerun of a save gets its sandbox: prepared once the loop was idle, at its build's start, or cold. */
+type Mode = 'idle' | 'build' | 'cold';
+const MODES: Mode[] = ['idle', 'build', 'cold'];
+
 /**
- * Reruns with the sandbox prepared ahead on even saves and without (the whole launch chain starts
- * after the build) on odd ones: the two alternate, so a change of the machine's load hits both.
+ * The three in turn, save after save, so a change of the machine's load hits all of them. A save
+ * in `idle` mode gets a sandbox started after the previous save's rerun printed (or ended); one in
+ * `build` mode gets it at its own build's start; a `cold` one none. Each sample also records how
+ * its rerun was actually launched (RunningProcess.launch), which the report checks.
  */
-class Alternating extends HostWatchBackend {
+class ThreeWay extends HostWatchBackend {
   saves = 0;
-  override prepareRerun(): void {
-    if (this.saves % 2 === 0) super.prepareRerun();
+  static mode = (save: number): Mode => MODES[save % MODES.length]!;
+  override prepareRerun(_dir: string, when: PrepareMoment): void {
+    // 'idle' comes after this save's rerun printed: it is for the next save.
+    if (ThreeWay.mode(when === 'idle' ? this.saves + 1 : this.saves) === when) this.startPrepared();
   }
 }
 
@@ -98,11 +108,14 @@ async function measure(dir: string, backend: HostWatchBackend, runs: number, deb
         maxGap = Math.max(maxGap, performance.now() - lastTick);
       };
       const onRun = (e: { at: number }) => (runStart = e.at);
+      let launchKind: Sample['launchKind'];
+      const onExit = (e: { launch?: Sample['launchKind'] }) => (launchKind ??= e.launch);
+      loop.queue.on('run-exit', onExit);
       loop.on('change-set', onSet);
       loop.queue.on('build-start', onStart);
       loop.queue.on('build-end', onEnd);
       loop.queue.on('run-start', onRun);
-      if (backend instanceof Alternating) backend.saves = i;
+      if (backend instanceof ThreeWay) backend.saves = i;
       const t0 = Date.now();
       writeFileSync(join(dir, 'image', 'etc', 'app.conf'), `generation ${i}\n`);
       const out = await first;
@@ -112,6 +125,7 @@ async function measure(dir: string, backend: HostWatchBackend, runs: number, deb
       loop.queue.off('run-start', onRun);
       await loop.queue.whenIdle();
       await sleep(loop.reconcileDelayMs + 100); // let the trailing reconcile pass
+      loop.queue.off('run-exit', onExit);
       if (i < 2) continue; // warm-up
       samples.push({
         total: out - t0,
@@ -123,6 +137,7 @@ async function measure(dir: string, backend: HostWatchBackend, runs: number, deb
         buildStages: { ...lastTimes.build },
         runStages: { ...lastTimes.run },
         maxLoopDelay: maxGap,
+        launchKind,
       });
     }
   } finally {
@@ -282,9 +297,9 @@ async function main() {
     const full = await measure(dir, new FullRebuild(), Math.max(3, Math.floor(RUNS / 3)), 100);
     const incr = await measure(dir, new HostWatchBackend(), RUNS, 100);
     const fast = await measure(dir, new HostWatchBackend(), RUNS, 30);
-    const ab = await measure(dir, new Alternating(), 2 * RUNS, 100); // warm-up saves 0, 1: samples alternate from 2
-    const prepared = ab.filter((_, i) => i % 2 === 0);
-    const cold = ab.filter((_, i) => i % 2 === 1);
+    // Saves 0, 1 are the warm-up: samples start at save 2, so sample k is save k + 2.
+    const three = await measure(dir, new ThreeWay(), 3 * RUNS, 100);
+    const byMode = (m: Mode) => three.filter((_, k) => ThreeWay.mode(k + 2) === m);
     const base = { name: 'full rebuild each change (what occlum build does)', value: median(full.map((x) => x.total)) };
     const p50 = median(incr.map((x) => x.total));
     report('save-to-first-output p50, incremental, debounce 100 ms', p50, 'ms', base, 'p50 ≤ 100 ms, p90 ≤ 150 ms');
@@ -295,27 +310,39 @@ async function main() {
     );
     report(`  p90 over ${incr.length} saves`, p90, 'ms', bareBase);
     stages('  incremental, debounce 100 ms', incr);
+    const inPrepared = incr.filter((x) => x.launchKind === 'prepared').length;
+    console.log(
+      `  incremental, debounce 100 ms: ${inPrepared}/${incr.length} reruns in a prepared sandbox (the default)`,
+    );
     report('save-to-first-output p50, incremental, debounce 30 ms', median(fast.map((x) => x.total)), 'ms', base);
     stages('  incremental, debounce 30 ms', fast);
     stages('  baseline (full rebuild)', full);
-    report(
-      'save-to-first-output p50, incremental, sandbox not prepared ahead (alternating)',
-      median(cold.map((x) => x.total)),
-      'ms',
-      bareBase,
-    );
-    stages('  cold rerun', cold);
     const sandbox = (s: Sample[]) =>
       median(s.map((x) => x.launch - Object.values(x.runStages).reduce((a, b) => a + b, 0)));
-    report(
-      'save-to-first-output p50, incremental, sandbox prepared (alternating with the above)',
-      median(prepared.map((x) => x.total)),
-      'ms',
-      bareBase,
-    );
-    stages('  prepared rerun', prepared);
-    report('launch minus its preparation (sandbox start to first output), prepared', sandbox(prepared), 'ms', bareBase);
-    report('launch minus its preparation (sandbox start to first output), cold', sandbox(cold), 'ms', bareBase);
+    console.log(`when the rerun's sandbox is started (the three in turn, ${RUNS} saves each, debounce 100 ms):`);
+    const coldP50 = { name: 'cold (none prepared), same run', value: median(byMode('cold').map((x) => x.total)) };
+    for (const m of MODES) {
+      const s = byMode(m);
+      const label = { idle: 'prepared once idle', build: 'prepared at the build start', cold: 'cold' }[m];
+      const got = s.filter((x) => x.launchKind === 'prepared').length;
+      report(
+        `save-to-first-output p50, ${label} (${got}/${s.length} in a prepared sandbox)`,
+        median(s.map((x) => x.total)),
+        'ms',
+        coldP50,
+      );
+      report(
+        `  p90`,
+        percentile(
+          s.map((x) => x.total),
+          90,
+        ),
+        'ms',
+        bareBase,
+      );
+      stages(`  ${label}`, s);
+      report(`  launch minus its preparation (sandbox start to first output), ${label}`, sandbox(s), 'ms', bareBase);
+    }
     console.log('launch anatomy (same instance, outside the loop):');
     await launchAnatomy(dir, Math.max(RUNS, 15));
   } finally {

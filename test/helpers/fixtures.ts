@@ -18,6 +18,7 @@ export const FIXTURE_PROGRAMS = [
   'sleeper',
   'limits',
   'hoststate',
+  'ttyprobe',
   // sizing: each needs more than the template config allows (test/integration/size.test.ts)
   'threads',
   'bigalloc',

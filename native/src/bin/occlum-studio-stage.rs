@@ -27,6 +27,12 @@
 //! and ended by a space; end of file before it (the studio went away or dropped it) ends the
 //! process quietly. Only the holder of its stdin can start it.
 //!
+//!   occlum-studio-stage --wait-on FD UID GID STAGE
+//!
+//! The same with the go on the inherited pipe FD instead of stdin (the Run pane: the stager runs
+//! in the tab's pty, which stays its stdin, and becomes the program's terminal). FD is closed
+//! before the program starts; end of file on it before the go ends the process quietly.
+//!
 //!   occlum-studio-stage --now UID GID STAGE TOKEN...
 //!
 //! The same with the go's tokens as arguments (not hex-encoded), at once: a run's whole sandbox
@@ -81,6 +87,8 @@ const SYS_OPEN_TREE: c_long = 428;
 const SYS_MOVE_MOUNT: c_long = 429;
 const SYS_MOUNT_SETATTR: c_long = 442;
 const SYS_OPENAT2: c_long = 437;
+const SYS_CLOSE_RANGE: c_long = 436;
+const CLOSE_RANGE_CLOEXEC: c_long = 4;
 const O_PATH: c_long = 0o10000000;
 const O_CLOEXEC: c_long = 0o2000000;
 const RESOLVE_NO_SYMLINKS: u64 = 0x04;
@@ -98,6 +106,7 @@ const MS_NODEV: c_ulong = 4;
 const MS_REC: c_ulong = 0x4000;
 const MS_PRIVATE: c_ulong = 1 << 18;
 const F_SETFD: c_int = 2;
+const FD_CLOEXEC: c_int = 1;
 const PR_SET_DUMPABLE: c_int = 4;
 const RLIMIT_STACK: c_int = 3;
 const RLIMIT_AS: c_int = 9;
@@ -392,11 +401,38 @@ fn exec(command: &[String]) -> ! {
     fail(&format!("cannot run {:?}", command[0]), err);
 }
 
+/// Nothing the stager was started with beyond 0, 1 and 2 reaches the command: a descriptor its
+/// starter left inheritable (node-pty leaves each terminal's master so) would let the program
+/// read and type into another terminal. Marked close-on-exec, not closed: the go pipe is read first.
+fn no_inherited_descriptors() {
+    if unsafe { syscall(SYS_CLOSE_RANGE, 3 as c_long, c_uint::MAX as c_long, CLOSE_RANGE_CLOEXEC) } == 0 {
+        return;
+    }
+    // Before Linux 5.11: one by one.
+    let Ok(dir) = fs::read_dir("/proc/self/fd") else { return };
+    let fds: Vec<c_int> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    for fd in fds {
+        unsafe { fcntl(fd, F_SETFD, FD_CLOEXEC) };
+    }
+}
+
 fn main() {
+    no_inherited_descriptors();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("--wait") => prepared_mode(&args[1..], true),
-        Some("--now") => prepared_mode(&args[1..], false),
+        Some("--wait") => prepared_mode(&args[1..], Some(0)),
+        Some("--wait-on") => {
+            let fd = args
+                .get(1)
+                .and_then(|a| a.parse::<c_int>().ok())
+                .filter(|&fd| fd > 2)
+                .unwrap_or_else(|| invalid("usage: occlum-studio-stage --wait-on FD UID GID STAGE (FD > 2)"));
+            prepared_mode(&args[2..], Some(fd))
+        }
+        Some("--now") => prepared_mode(&args[1..], None),
         _ => {}
     }
     let Some(sep) = args.iter().position(|a| a == "--") else {
@@ -427,11 +463,11 @@ fn main() {
     exec(command);
 }
 
-/// Reads exactly `buf.len()` bytes from stdin; false at end of file.
-fn read_exact_stdin(buf: &mut [u8]) -> bool {
+/// Reads exactly `buf.len()` bytes from `fd`; false at end of file.
+fn read_exact_fd(fd: c_int, buf: &mut [u8]) -> bool {
     let mut got = 0;
     while got < buf.len() {
-        let n = unsafe { read(0, buf[got..].as_mut_ptr() as *mut c_void, buf.len() - got) };
+        let n = unsafe { read(fd, buf[got..].as_mut_ptr() as *mut c_void, buf.len() - got) };
         if n == 0 {
             return false;
         }
@@ -448,11 +484,11 @@ fn read_exact_stdin(buf: &mut [u8]) -> bool {
 }
 
 /// The go message: `LEN\n` (read a byte at a time) then LEN bytes of hex tokens; None at end of file.
-fn read_go() -> Option<Vec<String>> {
+fn read_go(fd: c_int) -> Option<Vec<String>> {
     let mut len = 0usize;
     loop {
         let mut b = [0u8; 1];
-        if !read_exact_stdin(&mut b) {
+        if !read_exact_fd(fd, &mut b) {
             return None;
         }
         match b[0] {
@@ -465,7 +501,7 @@ fn read_go() -> Option<Vec<String>> {
         invalid("the go message is too long");
     }
     let mut body = vec![0u8; len];
-    if !read_exact_stdin(&mut body) {
+    if !read_exact_fd(fd, &mut body) {
         return None;
     }
     let hex = |c: u8| match c {
@@ -569,12 +605,14 @@ fn mount_fs(fstype: &str, source: &str, options: &str, target: &str) -> c_int {
     }
 }
 
-/// `--wait UID GID STAGE`: the go comes on stdin. `--now UID GID STAGE TOKEN...`: the go's tokens
-/// are the arguments (the cold launch: one exec instead of unshare, sh, mount and prlimit), and
-/// stdin stays the caller's (a terminal in the Run pane).
-fn prepared_mode(args: &[String], wait: bool) -> ! {
+/// `--wait UID GID STAGE`: the go comes on stdin (`go_fd` 0); `--wait-on FD …`: on FD. `--now UID
+/// GID STAGE TOKEN...` (`go_fd` None): the go's tokens are the arguments (the cold launch: one exec
+/// instead of unshare, sh, mount and prlimit). Except with `--wait`, stdin stays the caller's (a
+/// terminal in the Run pane).
+fn prepared_mode(args: &[String], go_fd: Option<c_int>) -> ! {
+    let wait = go_fd.is_some();
     if args.len() < 3 || (wait && args.len() != 3) {
-        invalid("usage: occlum-studio-stage --wait UID GID STAGE | --now UID GID STAGE TOKEN...");
+        invalid("usage: occlum-studio-stage --wait | --wait-on FD | --now, then UID GID STAGE (--now: TOKEN...)");
     }
     let (uid, gid, stage) = (parse_id(&args[0]), parse_id(&args[1]), args[2].as_str());
     let privileged = unsafe { getuid() } == 0;
@@ -587,14 +625,19 @@ fn prepared_mode(args: &[String], wait: bool) -> ! {
     let go = match now {
         Some(go) => go,
         None => {
-            let Some(tokens) = read_go() else { exit(0) };
-            // The program's stdin is not the go channel: it gets /dev/null, as an unconnected stdin.
-            let null = cstr("/dev/null");
-            let fd = unsafe { open(null.as_ptr(), O_CLOEXEC as c_int) };
-            if fd < 0 || unsafe { dup2(fd, 0) } != 0 {
-                fail("cannot open /dev/null", io::Error::last_os_error());
+            let fd = go_fd.unwrap_or(0);
+            let Some(tokens) = read_go(fd) else { exit(0) };
+            if fd == 0 {
+                // The program's stdin is not the go channel: it gets /dev/null, as an unconnected stdin.
+                let null = cstr("/dev/null");
+                let fd = unsafe { open(null.as_ptr(), O_CLOEXEC as c_int) };
+                if fd < 0 || unsafe { dup2(fd, 0) } != 0 {
+                    fail("cannot open /dev/null", io::Error::last_os_error());
+                }
+                unsafe { close(fd) };
+            } else {
+                unsafe { close(fd) };
             }
-            unsafe { close(fd) };
             parse_go(tokens)
         }
     };

@@ -5,8 +5,9 @@ import type { FsView, Progress, VerifyReport } from '../securefs/types.ts';
 import type { PreflightProblem } from '../elf/preflight.ts';
 import type { ChildProcess } from 'node:child_process';
 import type { RunCgroup } from '../sandbox/cgroup.ts';
-import type { WarmSandbox } from './host/warm.ts';
+import type { WarmSandbox, WarmTerminal } from './host/warm.ts';
 import type { ForkAttempts } from '../sandbox/fork-watch.ts';
+import type { PendingTerminal, PtySize } from '../pty/session.ts';
 
 export type BackendKind = 'host' | 'occlum';
 
@@ -98,7 +99,7 @@ export interface RunOptions {
    * Host backend, run: a sandbox prepared ahead (dev loop) to start the program in, when it is
    * still usable; the PreparedLaunch then carries `warm` instead of a command to spawn.
    */
-  warm?: WarmSandbox;
+  warm?: WarmSandbox | WarmTerminal;
 }
 
 export interface ProcessExit {
@@ -126,6 +127,12 @@ export interface PreparedLaunch {
    * piped); do not spawn `file`: write `go` to its stdin, then treat it as the launched process.
    */
   warm?: { process: ChildProcess; go: Buffer };
+  /**
+   * Host backend, with a WarmTerminal as RunOptions.warm: the process already runs in its own
+   * pseudo-terminal; show it (PtySession.adopt), then `start()` sends the go; `cancel()` ends it
+   * unused (the session could not be made).
+   */
+  terminal?: { process: PendingTerminal; start(): Promise<void>; cancel(): void };
 }
 
 export interface Backend {
@@ -140,6 +147,11 @@ export interface Backend {
   start(opts?: RunOptions): Promise<void>;
   exec(path: string, args: string[], opts?: RunOptions): Promise<ProcessExit>;
   prepareExec(path: string, args: string[], opts?: RunOptions): Promise<PreparedLaunch>;
+  /**
+   * Host backend: the next run's sandbox started ahead in a pseudo-terminal of `size`, for the Run
+   * pane's reruns (docs/run-pane.md); pass it as RunOptions.warm. A string says why there is none.
+   */
+  prepareTerminal?(size: PtySize): WarmTerminal | string;
   stop(timeoutMs?: number): Promise<void>;
   status(): Promise<LiveStatus>;
   /** Verifies the built image (and config pin) without running. */

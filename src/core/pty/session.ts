@@ -9,6 +9,7 @@ import type { Terminal as XTerm } from '@xterm/headless';
 import { snapshotScreen, type ScreenSnapshot } from './screen.ts';
 import { spawnWithPipes, type TerminalProcess } from './pipe-process.ts';
 import { readLeftoverBeforeDestroy, streamFd } from './leftover.ts';
+import { callJson, nativeStatus } from '../securefs/native.ts';
 
 // node-pty (a native module) and @xterm/headless (CommonJS, large) load on the first session,
 // not with the studio: neither is needed for its first frame.
@@ -132,8 +133,101 @@ function keepOutputEnd(proc: TerminalProcess, onBytes: (bytes: Buffer) => void):
   readLeftoverBeforeDestroy(stream as { destroy: (...args: unknown[]) => unknown }, fd, onBytes);
 }
 
+/**
+ * node-pty leaves the terminal's master descriptor inheritable: every child started later (another
+ * tab's program, whatever its sandbox) would get it and could read and type into this terminal.
+ * Marked close-on-exec through the addon (without it, the host sandbox's stager still keeps it
+ * from the program).
+ */
+function keepMasterPrivate(proc: TerminalProcess): void {
+  const fd = (proc as { _fd?: number })._fd;
+  if (typeof fd !== 'number' || !nativeStatus().ok) return;
+  try {
+    callJson('cloexec', [String(fd)]);
+  } catch {
+    // An addon without the call (an older prebuilt one).
+  }
+}
+
 function clampSize({ cols, rows }: PtySize): PtySize {
   return { cols: Math.max(MIN_COLS, Math.floor(cols)), rows: Math.max(MIN_ROWS, Math.floor(rows)) };
+}
+
+/**
+ * A process started in a new pseudo-terminal before any session shows it: a sandbox prepared
+ * ahead, which prints nothing until its go (docs/dev-loop.md, "Prepared sandbox"). What it prints
+ * and its end are held until a session adopts it (`PtySession.adopt`), so none is lost between.
+ */
+export class PendingTerminal implements TerminalProcess {
+  readonly pid: number;
+  /** Resolves when the process has ended. */
+  readonly exited: Promise<void>;
+  private readonly proc: TerminalProcess;
+  private held: Buffer[] = [];
+  private ended: { exitCode: number; signal?: number } | null = null;
+  private dataSink: ((data: Buffer) => void) | null = null;
+  private exitSink: ((e: { exitCode: number; signal?: number }) => void) | null = null;
+
+  /** Throws where node-pty cannot load (ptyUnavailable) or the spawn fails. */
+  constructor(command: PtyCommand, size: PtySize, term = 'xterm-256color') {
+    const nodePty = ptyModule();
+    if (!nodePty) throw new Error(ptyUnavailable()!);
+    const { cols, rows } = clampSize(size);
+    const env = command.env ?? (process.env as Record<string, string>);
+    this.proc = nodePty.spawn(command.file, command.args, {
+      name: term,
+      cols,
+      rows,
+      cwd: command.cwd ?? process.cwd(),
+      env: { TERM: term, ...env },
+      encoding: null,
+    });
+    this.pid = this.proc.pid;
+    keepMasterPrivate(this.proc);
+    const onBytes = (bytes: Buffer) => (this.dataSink ? this.dataSink(bytes) : this.held.push(bytes));
+    this.proc.onData((d) => onBytes(d as Buffer));
+    keepOutputEnd(this.proc, onBytes);
+    this.exited = new Promise((resolve) =>
+      this.proc.onExit((e) => {
+        this.ended = e;
+        this.exitSink?.(e);
+        resolve();
+      }),
+    );
+  }
+
+  /** Still running (not ended). */
+  get alive(): boolean {
+    return this.ended === null;
+  }
+
+  /** What it printed so far while no session had it (e.g. why its set-up failed). */
+  get heldOutput(): string {
+    return Buffer.concat(this.held).toString('utf8');
+  }
+
+  write(data: string): void {
+    this.proc.write(data);
+  }
+
+  resize(cols: number, rows: number): void {
+    if (this.alive) this.proc.resize(cols, rows);
+  }
+
+  kill(signal?: string): void {
+    if (this.alive) this.proc.kill(signal);
+  }
+
+  onData(listener: (data: Buffer) => void): void {
+    for (const b of this.held) listener(b);
+    this.held = [];
+    this.dataSink = listener;
+  }
+
+  onExit(listener: (e: { exitCode: number; signal?: number }) => void): void {
+    this.exitSink = listener;
+    if (this.ended) listener(this.ended);
+  }
 }
 
 export class PtySession {
@@ -156,19 +250,19 @@ export class PtySession {
   private disposed = false;
   private readonly decoder = new StringDecoder('utf8');
 
-  private constructor(command: PtyCommand, opts: PtySessionOptions) {
+  private constructor(command: PtyCommand, opts: PtySessionOptions, pending?: PendingTerminal) {
     this.command = command;
     const size = clampSize(opts);
     this.throttleMs = opts.throttleMs ?? DEFAULT_THROTTLE_MS;
     const nodePty = ptyModule();
-    this.mode = nodePty ? 'pty' : 'pipes';
+    this.mode = nodePty || pending ? 'pty' : 'pipes';
     this.term = new (terminalClass())({
       cols: size.cols,
       rows: size.rows,
       scrollback: opts.scrollback ?? DEFAULT_SCROLLBACK,
       allowProposedApi: true,
       // Without a pty no line discipline turns \n into \r\n.
-      convertEol: !nodePty,
+      convertEol: this.mode === 'pipes',
     });
     // Track DECTCEM (show/hide cursor) ourselves: the public API does not expose it. Returning
     // false lets xterm handle the sequence as usual.
@@ -191,28 +285,33 @@ export class PtySession {
     const cwd = command.cwd ?? process.cwd();
     // node-pty reports a missing program only as "execvp(3) failed" on the screen with status 1;
     // say what is wrong before starting instead.
-    const problem = findProblem(command.file, env.PATH ?? process.env.PATH ?? '', cwd);
+    const problem = pending ? null : findProblem(command.file, env.PATH ?? process.env.PATH ?? '', cwd);
     if (problem) {
       this.term.dispose();
       throw new Error(`cannot start ${command.file}: ${problem}`);
     }
     const termEnv = { TERM: opts.term ?? 'xterm-256color', ...env };
     try {
-      this.proc = nodePty
-        ? nodePty.spawn(command.file, command.args, {
-            name: opts.term ?? 'xterm-256color',
-            cols: size.cols,
-            rows: size.rows,
-            cwd,
-            env: termEnv,
-            encoding: null,
-          })
-        : spawnWithPipes(command.file, command.args, { cwd, env: termEnv });
+      // The size now, before the program (started at its go, after this) reads it.
+      if (pending) pending.resize(size.cols, size.rows);
+      this.proc = pending
+        ? pending
+        : nodePty
+          ? nodePty.spawn(command.file, command.args, {
+              name: opts.term ?? 'xterm-256color',
+              cols: size.cols,
+              rows: size.rows,
+              cwd,
+              env: termEnv,
+              encoding: null,
+            })
+          : spawnWithPipes(command.file, command.args, { cwd, env: termEnv });
     } catch (err) {
       this.term.dispose();
       throw new Error(`could not start ${command.file}: ${(err as Error).message}`, { cause: err });
     }
     this.pid = this.proc.pid;
+    if (nodePty && !pending) keepMasterPrivate(this.proc);
     const onBytes = (bytes: Buffer): void => {
       this.term.write(bytes);
       if (this.dataListeners.size === 0) return;
@@ -220,7 +319,7 @@ export class PtySession {
       for (const l of this.dataListeners) l(text);
     };
     this.proc.onData((d) => onBytes(d as Buffer));
-    if (nodePty) keepOutputEnd(this.proc, onBytes);
+    if (nodePty && !pending) keepOutputEnd(this.proc, onBytes); // a pending one keeps its own
     this.exited = new Promise<PtyExit>((resolve) => {
       this.proc.onExit(({ exitCode, signal }) => {
         const sig = signal ? signal : null;
@@ -238,6 +337,11 @@ export class PtySession {
   /** Starts `command` in a new pseudo-terminal of the given size. Throws when it cannot start. */
   static spawn(command: PtyCommand, opts: PtySessionOptions): PtySession {
     return new PtySession(command, opts);
+  }
+
+  /** Shows a process started ahead in its own pseudo-terminal (resized to `opts` first). */
+  static adopt(pending: PendingTerminal, command: PtyCommand, opts: PtySessionOptions): PtySession {
+    return new PtySession(command, opts, pending);
   }
 
   get size(): PtySize {

@@ -260,9 +260,12 @@ export function warmLaunch(
   identity: SandboxIdentity,
   stager: string | null,
   cgroupProcs: string[] = [],
+  /** The go comes on this inherited descriptor instead of stdin (a prepared sandbox in a terminal). */
+  goFd?: number,
 ): Launch | null {
   if (!stager) return null;
-  const args = ['--wait', String(identity.uid), String(identity.gid), STAGE];
+  const wait = goFd === undefined ? ['--wait'] : ['--wait-on', String(goFd)];
+  const args = [...wait, String(identity.uid), String(identity.gid), STAGE];
   return inCgroups({ file: stager, args, env: { ...LAUNCHER_ENV } }, cgroupProcs);
 }
 

@@ -22,6 +22,7 @@ import type {
   BackendBuildOptions,
   BackendBuildResult,
   FailureCause,
+  PrepareMoment,
   RunCommand,
   RunHooks,
   RunningProcess,
@@ -43,7 +44,15 @@ export class HostWatchBackend implements WatchBackend {
   /** The rerun's sandbox, started while the build runs (docs/dev-loop.md, "Prepared sandbox"). */
   private warm: WarmSandbox | null = null;
 
-  constructor(private readonly stopTimeoutMs = 3000) {}
+  constructor(
+    private readonly stopTimeoutMs = 3000,
+    /**
+     * When the next rerun's sandbox is started (docs/dev-loop.md, "Prepared sandbox"): once the
+     * loop is idle (the last run printed or ended; the default, measured best), at a build start
+     * (competes with the build), or never (every launch cold).
+     */
+    readonly prepareAt: PrepareMoment | 'never' = 'idle',
+  ) {}
 
   async build(opts: BackendBuildOptions): Promise<BackendBuildResult> {
     const pre = precheck(opts.instanceDir, opts.onOutput);
@@ -97,7 +106,12 @@ export class HostWatchBackend implements WatchBackend {
     ).finally(() => warm?.dispose()); // a no-op once the run took it
   }
 
-  prepareRerun(): void {
+  prepareRerun(_instanceDir?: string, when: PrepareMoment = this.prepareAt as PrepareMoment): void {
+    if (when === this.prepareAt) this.startPrepared();
+  }
+
+  /** Starts the next rerun's sandbox unless one waits already. */
+  protected startPrepared(): void {
     if (this.warm?.usable) return;
     void this.warm?.dispose();
     this.warm = WarmSandbox.start();

@@ -48,7 +48,7 @@ export interface QueueEvents {
   deferred: [ChangeEntry[]];
   'run-start': [{ cmd: RunCommand; at: number }];
   'run-output': [{ chunk: string; stream: 'stdout' | 'stderr'; at: number }];
-  'run-exit': [{ cmd: RunCommand; status: number; at: number; forks?: ForkAttempts }];
+  'run-exit': [{ cmd: RunCommand; status: number; at: number; forks?: ForkAttempts; launch?: 'prepared' | 'cold' }];
   'run-stop': [{ reason: string }];
   settings: [LoadedSettings];
   error: [Error];
@@ -341,8 +341,8 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     }
 
     this.state = 'building';
-    // The rerun's sandbox comes up while the build runs (dropped below when no rerun follows).
-    if (this.settings.autoRerun && this.lastRun && !this.closed) this.backend.prepareRerun?.(this.instanceDir);
+    // A backend that prepares at a build start does it now (dropped below when no rerun follows).
+    if (this.settings.autoRerun && this.lastRun && !this.closed) this.backend.prepareRerun?.(this.instanceDir, 'build');
     const t1 = Date.now();
     let result;
     this.absorber?.reading?.(true);
@@ -417,19 +417,28 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     this.state = 'launching';
     this.emit('run-start', { cmd, at: Date.now() });
     let forks: ForkAttempts | undefined;
+    // The next rerun's sandbox comes up once this run printed (or ended) and no build runs: the
+    // loop is idle then, and a spawn (which blocks this thread for a while) slows nothing.
+    let printed = false;
+    const prepareIdle = () => {
+      if (this.settings.autoRerun && this.lastRun && !this.closed && !this.active) {
+        this.backend.prepareRerun?.(this.instanceDir, 'idle');
+      }
+    };
     const proc = await this.backend.run(this.instanceDir, cmd, {
-      onOutput: (chunk, stream) => this.emit('run-output', { chunk, stream, at: Date.now() }),
+      onOutput: (chunk, stream) => {
+        this.emit('run-output', { chunk, stream, at: Date.now() });
+        if (printed) return;
+        printed = true;
+        setImmediate(prepareIdle); // after this output reached the listeners
+      },
       onExit: (_status, f) => (forks = f),
     });
     this.running = proc;
     void proc.exited.then((status) => {
       if (this.running === proc) this.running = null;
-      this.emit('run-exit', { cmd, status, at: Date.now(), ...(forks ? { forks } : {}) });
-      // The next rerun's sandbox comes up now, while nothing runs, rather than at the next build,
-      // whose own work it would slow (a spawn blocks this thread for a while).
-      if (this.settings.autoRerun && this.lastRun && !this.closed && !this.active) {
-        this.backend.prepareRerun?.(this.instanceDir);
-      }
+      this.emit('run-exit', { cmd, status, at: Date.now(), launch: proc.launch, ...(forks ? { forks } : {}) });
+      prepareIdle(); // it printed nothing, or what was prepared then is used already
     });
     if (this.state === 'launching') this.state = this.active ? 'building' : 'idle';
     return proc;

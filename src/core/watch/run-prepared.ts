@@ -19,7 +19,7 @@ export async function runPrepared(
     hooks.onOutput(lines.join('\n') + '\n', 'stderr');
     const status = err instanceof BackendError ? err.exitCode : 127;
     hooks.onExit(status);
-    return { pid: undefined, exited: Promise.resolve(status) };
+    return { pid: undefined, exited: Promise.resolve(status), launch: 'cold' };
   }
   // A sandbox prepared ahead is running already: the go starts the program in it.
   const child =
@@ -48,5 +48,5 @@ export async function runPrepared(
     child.on('error', () => end(127, null));
     child.on('close', end);
   });
-  return { pid: child.pid, exited };
+  return { pid: child.pid, exited, launch: prep.warm ? 'prepared' : 'cold' };
 }

@@ -118,6 +118,8 @@ export interface RunHooks {
 
 export interface RunningProcess {
   readonly pid: number | undefined;
+  /** Started in a sandbox prepared ahead, or launched after the request (cold; also refused ones). */
+  readonly launch?: 'prepared' | 'cold';
   /** Resolves with the exit status (Occlum convention: 127 launch failure, 128+n signal). */
   readonly exited: Promise<number>;
 }
@@ -127,14 +129,20 @@ export interface RunningProcess {
  * command. Occlum must not build under a running instance, so the queue stops before the
  * backend replaces the image (after the build is known to succeed: see queue.ts).
  */
+export type PrepareMoment = 'idle' | 'build';
+
 export interface WatchBackend {
   readonly name: string;
   build(opts: BackendBuildOptions): Promise<BackendBuildResult>;
   /** Ends every process of the instance started through this backend. */
   stop(instanceDir: string): Promise<void>;
   run(instanceDir: string, cmd: RunCommand, hooks: RunHooks): Promise<RunningProcess>;
-  /** A rerun will follow the build that starts now: prepare what its launch can ahead (optional). */
-  prepareRerun?(instanceDir: string): void;
+  /**
+   * A rerun will come: prepare what its launch can ahead (optional). `when`: the loop is idle (the
+   * last run printed or ended) or a build starts now; the backend prepares at one of the two
+   * (docs/dev-loop.md, "Prepared sandbox": idle by default, a build start competes with the build).
+   */
+  prepareRerun?(instanceDir: string, when: PrepareMoment): void;
   /** Drops what prepareRerun made and no run used (the build failed, no rerun, the loop closes). */
   dropPrepared?(): Promise<void>;
 }

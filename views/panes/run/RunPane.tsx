@@ -170,6 +170,15 @@ function TerminalView({ rows }: { rows: number }) {
   );
 }
 
+/** How the program was launched, where its timing is shown: in a prepared sandbox or cold, and why. */
+export function launchNote(tab: RunTab): string {
+  const l = tab.launch;
+  if (!l) return '';
+  const first = l.firstOutputMs === null ? '' : `, first output ${Math.round(l.firstOutputMs)} ms`;
+  const why = l.kind === 'cold' && l.why ? ` (${sanitizeForTerminal(l.why)})` : '';
+  return ` · ${l.kind === 'prepared' ? 'prepared sandbox' : 'cold launch'}${first}${why}`;
+}
+
 function Footer({ width }: { width: number }) {
   const store = useStudioStore();
   const { tab, forwarding } = useStudio((s) => ({
@@ -187,6 +196,7 @@ function Footer({ width }: { width: number }) {
           {tab.exit.ok ? '✓' : '✗'} {what} · status {tab.exit.status}{' '}
         </Text>
         {tab.exitNote ? ` ${sanitizeForTerminal(tab.exitNote)}` : ''}
+        <Text color={theme.muted}>{launchNote(tab)}</Text>
       </Text>
     );
   } else if (tab?.signalSent) {
@@ -200,6 +210,7 @@ function Footer({ width }: { width: number }) {
       <Text color={theme.muted} wrap="truncate-end">
         running {sanitizeForTerminal(tab.path)}
         {tab.args.length ? ' ' + sanitizeForTerminal(tab.args.join(' ')) : ''}
+        {launchNote(tab)}
       </Text>
     );
   }

@@ -39,6 +39,8 @@ import type { ForkWatch } from '../../sandbox/fork-watch.ts';
 import { forkAttemptsText } from '../../logs/fork-hint.ts';
 import { verifyBuild, verifyPackedImage } from './verify.ts';
 import { lastTimes } from './timing.ts';
+import { WarmTerminal } from './warm.ts';
+import type { PtySize } from '../../pty/session.ts';
 import { hostOpenFs } from './fs-view.ts';
 import type { FsView } from '../../securefs/types.ts';
 import { RunCgroup, runCgroupName } from '../../sandbox/cgroup.ts';
@@ -244,11 +246,17 @@ export class HostBackend implements Backend {
     const warm = opts.warm?.usable ? opts.warm : null;
     const cgroup = this.runCgroup(prep.cfg, opts, log, warm?.cgroup);
     const { spec, watch } = watchForks(prep, log);
-    let launch;
+    let launch: Launch & Pick<PreparedLaunch, 'warm' | 'terminal'>;
     try {
-      launch = warm
-        ? { file: '', args: [], env: {}, warm: { go: warmGo(spec), process: warm.take() } }
-        : runLaunch({ ...spec, cgroupProcs: cgroup.procsFiles() });
+      if (warm instanceof WarmTerminal) {
+        const go = warmGo(spec);
+        const { terminal, send, cancel } = warm.take();
+        launch = { file: '', args: [], env: {}, terminal: { process: terminal, start: () => send(go), cancel } };
+      } else if (warm) {
+        launch = { file: '', args: [], env: {}, warm: { go: warmGo(spec), process: warm.take() } };
+      } else {
+        launch = runLaunch({ ...spec, cgroupProcs: cgroup.procsFiles() });
+      }
     } catch (err) {
       watch?.take();
       throw err;
@@ -286,6 +294,10 @@ export class HostBackend implements Backend {
         return exit;
       },
     };
+  }
+
+  prepareTerminal(size: PtySize): WarmTerminal | string {
+    return WarmTerminal.start(size);
   }
 
   private spawnPrepared(prep: PreparedLaunch, opts: RunOptions): Promise<ProcessExit> {

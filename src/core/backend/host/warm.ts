@@ -1,16 +1,22 @@
 // A run's sandbox started ahead of its program (docs/dev-loop.md, "Prepared sandbox"): the dev
-// loop starts one while a build runs, so that the launch after the build costs little more than
-// bwrap's own start. What no build can change is made ahead (the process, in the run's cgroups;
-// as root, the private mount namespace and the idmap user namespace); everything the build
-// decides (the layers, the config's mounts and limits, the program) comes with the go, once the
-// build is in place. Only the holder of its stdin (this process) can start it, and it ends when
-// that pipe closes, so a studio that dies leaves nothing behind.
+// loop starts one once it is idle (the last rerun printed), so that the launch after the next
+// build costs little more than bwrap's own start; WarmTerminal is the same in a pty, for the Run
+// pane. What no build can change is made ahead (the process, in the run's cgroups; as root, the
+// idmap user namespace); everything the build decides (the layers, the config's mounts and limits,
+// the program) comes with the go, once the build is in place. Only the holder of its go channel
+// (this process) can start it, and it ends when that pipe closes, so a studio that dies leaves
+// nothing behind.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, write } from 'node:fs';
+import { promisify } from 'node:util';
+import { callJson } from '../../securefs/native.ts';
+import { PendingTerminal, ptyUnavailable, type PtySize } from '../../pty/session.ts';
 import { RunCgroup, runCgroupName } from '../../sandbox/cgroup.ts';
 import { sandboxIdentity, stagerPath } from '../../sandbox/identity.ts';
 import { warmLaunch } from '../../sandbox/launch.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const writeAsync = promisify(write);
 
 export class WarmSandbox {
   private taken = false;
@@ -72,6 +78,117 @@ export class WarmSandbox {
     if (!quit) {
       this.child.kill('SIGKILL');
       await this.ended;
+    }
+    this.cgroup.remove();
+  }
+}
+
+/**
+ * A run's sandbox prepared in its own pseudo-terminal, for the Run pane (docs/run-pane.md): the
+ * stager waits in the pty that becomes the program's terminal, and its go comes on a pipe of its
+ * own (`--wait-on FD`), not through the terminal. The pipe's read end reaches only the stager
+ * (inherited by this one pty spawn, closed here right after); its write end is this process's
+ * alone, so only the studio can start it, and its death (end of file) ends the stager.
+ */
+export class WarmTerminal {
+  private taken = false;
+  private goFd: number | null;
+
+  private constructor(
+    readonly terminal: PendingTerminal,
+    goFd: number,
+    readonly cgroup: RunCgroup,
+  ) {
+    this.goFd = goFd;
+  }
+
+  /** Starts one in a terminal of `size`, or says why it cannot be prepared here. */
+  static start(size: PtySize): WarmTerminal | string {
+    const stager = stagerPath();
+    if (!stager) return 'no sandbox stager (npm run build:native)';
+    const noPty = ptyUnavailable();
+    if (noPty) return 'node-pty cannot load';
+    let fds: [number, number];
+    try {
+      fds = callJson<[number, number]>('goPipe', []);
+    } catch (err) {
+      return `no go pipe: ${(err as Error).message}`;
+    }
+    const [readEnd, writeEnd] = fds;
+    const cgroup = RunCgroup.create(runCgroupName());
+    try {
+      const launch = warmLaunch(sandboxIdentity(), stager, cgroup.procsFiles(), readEnd)!;
+      // The read end is inheritable: this spawn (fork and exec in this same synchronous step) is
+      // the only one that gets it.
+      return new WarmTerminal(new PendingTerminal(launch, size), writeEnd, cgroup);
+    } catch (err) {
+      closeSync(writeEnd);
+      cgroup.remove();
+      return `cannot start it: ${(err as Error).message}`;
+    } finally {
+      closeSync(readEnd);
+    }
+  }
+
+  get pid(): number {
+    return this.terminal.pid;
+  }
+
+  /** Still waiting for its go (not taken, not ended). */
+  get usable(): boolean {
+    return !this.taken && this.terminal.alive;
+  }
+
+  /** Why it cannot be used (it ended before its go: what it printed), or null while it can. */
+  get unusable(): string | null {
+    if (this.taken) return 'was used already';
+    if (this.terminal.alive) return null;
+    const said = this.terminal.heldOutput.trim().split('\n').pop();
+    return `ended before its go${said ? `: ${said}` : ''}`;
+  }
+
+  /**
+   * Hands the terminal over to run one program: `send(go)` starts it (the caller shows the
+   * terminal first, so no output is missed); `cancel()` ends it unused instead.
+   */
+  take(): { terminal: PendingTerminal; send(go: Buffer): Promise<void>; cancel(): void } {
+    if (!this.usable) throw new Error('the prepared sandbox is no longer usable');
+    this.taken = true;
+    return {
+      terminal: this.terminal,
+      send: async (go) => {
+        const fd = this.closeGo();
+        if (fd === null) throw new Error('the go was already sent');
+        try {
+          // In the thread pool: a go larger than the pipe's buffer would block until the stager reads.
+          for (let at = 0; at < go.length;) at += (await writeAsync(fd, go, at, go.length - at)).bytesWritten;
+        } finally {
+          closeSync(fd);
+        }
+      },
+      cancel: () => {
+        const fd = this.closeGo();
+        if (fd !== null) closeSync(fd);
+      },
+    };
+  }
+
+  private closeGo(): number | null {
+    const fd = this.goFd;
+    this.goFd = null;
+    return fd;
+  }
+
+  /** Ends it unused: end of file on its go pipe; a kill if it does not end at once. Then its cgroup goes. */
+  async dispose(): Promise<void> {
+    if (this.taken) return;
+    this.taken = true;
+    const fd = this.closeGo();
+    if (fd !== null) closeSync(fd);
+    const quit = await Promise.race([this.terminal.exited.then(() => true), sleep(1000).then(() => false)]);
+    if (!quit) {
+      this.terminal.kill('SIGKILL');
+      await this.terminal.exited;
     }
     this.cgroup.remove();
   }
