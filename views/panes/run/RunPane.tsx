@@ -223,6 +223,7 @@ function Footer({ width }: { width: number }) {
   const sizingHint = tab?.exit && !tab.exit.ok ? tab.hints.find(isSizingHint) : undefined;
   // Any other hint (fork attempts the sandbox counted, output it recognised), whatever the status.
   const otherHint = tab?.exit ? tab.hints.find((h) => !isSizingHint(h)) : undefined;
+  const footHint = sizingHint ?? otherHint;
   let hint: React.ReactNode;
   if (forwarding) {
     // `?` would go to the program: the way back is the one key to show.
@@ -250,7 +251,7 @@ function Footer({ width }: { width: number }) {
         ]}
       />
     );
-  } else if (sizingHint) {
+  } else if (footHint) {
     hint = (
       <HintLine
         color={theme.warning}
@@ -258,27 +259,13 @@ function Footer({ width }: { width: number }) {
         hints={[
           {
             key: '',
-            label: `hint: ${sanitizeForTerminal(`${sizingHint.message}: ${sizingHint.suggestion}`)}`,
-            short: `hint: ${sanitizeForTerminal(sizingHint.message)}`,
+            label: `hint: ${sanitizeForTerminal(`${footHint.message}: ${footHint.suggestion}`)}`,
+            short: `hint: ${sanitizeForTerminal(footHint.message)}`,
             priority: 3,
           },
-          { key: 'z', label: 'size this program', short: 'size', priority: 1 },
-          { key: 'R', label: 'rerun', priority: 1 },
-        ]}
-      />
-    );
-  } else if (otherHint) {
-    hint = (
-      <HintLine
-        color={theme.warning}
-        width={width}
-        hints={[
-          {
-            key: '',
-            label: `hint: ${sanitizeForTerminal(`${otherHint.message}: ${otherHint.suggestion}`)}`,
-            short: `hint: ${sanitizeForTerminal(otherHint.message)}`,
-            priority: 3,
-          },
+          ...(footHint === sizingHint
+            ? [{ key: 'z', label: 'size this program', short: 'size', priority: 1 as const }]
+            : []),
           { key: 'R', label: 'rerun', priority: 1 },
         ]}
       />
