@@ -17,6 +17,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -300,4 +301,28 @@ test('a source that becomes a program, or a tree with a link out of it: planned 
   assert.equal(first.ok, true);
   assert.match(first.state!.note, /link leading out of it \(followed\): none saved/);
   assert.equal(stateFiles(out).length, 0);
+});
+
+test('the cache keeps the 32 most recently written states; older ones are removed at the next save', () => {
+  const ws = workspace();
+  const dir = join(ws.cache, 'occlum-studio/bom-state');
+  mkdirSync(dir, { recursive: true });
+  const old = Array.from({ length: 40 }, (_, i) => join(dir, `old${String(i).padStart(2, '0')}.state`));
+  old.forEach((p, i) => {
+    writeFileSync(p, 'x\n');
+    utimesSync(p, 1_000_000 + i, 1_000_000 + i); // old00 the oldest
+  });
+  try {
+    assert.match(copy(ws).state!.note, /saved a new one/);
+    const kept = stateFiles(ws);
+    assert.equal(kept.length, 32);
+    assert.equal(kept.filter((p) => !old.includes(p)).length, 1, 'this copy’s own state is kept');
+    assert.deepEqual(
+      old.filter((p) => !existsSync(p)),
+      old.slice(0, 9),
+      'the nine oldest went',
+    );
+  } finally {
+    rmSync(ws.dir, { recursive: true, force: true });
+  }
 });

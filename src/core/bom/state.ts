@@ -7,7 +7,17 @@
 // else that changed (a bom, a directory's listing, a link, a program or hashed file, a variable)
 // or any doubt about the state (missing, forged, truncated, another root's) means a full copy.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join, posix } from 'node:path';
 import { writeFileAtomic } from '../instance/atomic.ts';
@@ -120,6 +130,23 @@ export function saveState(dir: string, key: unknown, header: Omit<StateHeader, '
   const body = `${JSON.stringify({ v: VERSION, key, ...header })}\n${text}`;
   const sum = createHmac('sha256', mac).update(body).digest('hex');
   writeFileAtomic(statePath(dir, key), `${body}\nmac ${sum}\n`, 0o600, false);
+  pruneStates(dir);
+}
+
+/** States kept per user: one per bom and root, so a few dozen cover anyone's active instances. */
+const KEEP_STATES = 32;
+
+/** Removes all but the KEEP_STATES most recently written states (each can be megabytes). */
+function pruneStates(dir: string): void {
+  try {
+    const states = readdirSync(dir)
+      .filter((n) => n.endsWith('.state'))
+      .map((n) => ({ path: join(dir, n), at: lstatSync(join(dir, n)).mtimeMs }))
+      .sort((a, b) => b.at - a.at);
+    for (const s of states.slice(KEEP_STATES)) rmSync(s.path, { force: true });
+  } catch {
+    // Another copy pruning at the same time, or an unreadable entry: the next save prunes again.
+  }
 }
 
 export function dropState(dir: string, key: unknown): void {

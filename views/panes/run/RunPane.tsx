@@ -170,10 +170,13 @@ function TerminalView({ rows }: { rows: number }) {
   );
 }
 
-/** How the program was launched, where its timing is shown: in a prepared sandbox or cold, and why. */
-export function launchNote(tab: RunTab): string {
+/**
+ * How the program was launched, where its timing is shown: in a prepared sandbox or cold, and why.
+ * A cold launch is only news while the dev loop reruns (it would have prepared one): else nothing.
+ */
+export function launchNote(tab: RunTab, looping: boolean): string {
   const l = tab.launch;
-  if (!l) return '';
+  if (!l || (l.kind === 'cold' && !looping)) return '';
   const first = l.firstOutputMs === null ? '' : `, first output ${Math.round(l.firstOutputMs)} ms`;
   const why = l.kind === 'cold' && l.why ? ` (${sanitizeForTerminal(l.why)})` : '';
   return ` · ${l.kind === 'prepared' ? 'prepared sandbox' : 'cold launch'}${first}${why}`;
@@ -181,9 +184,10 @@ export function launchNote(tab: RunTab): string {
 
 function Footer({ width }: { width: number }) {
   const store = useStudioStore();
-  const { tab, forwarding } = useStudio((s) => ({
+  const { tab, forwarding, looping } = useStudio((s) => ({
     tab: s.run.tabs.find((t) => t.id === s.run.active) ?? null,
     forwarding: s.run.forwarding,
+    looping: s.build.loop === 'watching' && s.build.autoRerun,
   }));
   let banner: React.ReactNode = <Text> </Text>;
   if (tab?.exit) {
@@ -196,7 +200,7 @@ function Footer({ width }: { width: number }) {
           {tab.exit.ok ? '✓' : '✗'} {what} · status {tab.exit.status}{' '}
         </Text>
         {tab.exitNote ? ` ${sanitizeForTerminal(tab.exitNote)}` : ''}
-        <Text color={theme.muted}>{launchNote(tab)}</Text>
+        <Text color={theme.muted}>{launchNote(tab, looping)}</Text>
       </Text>
     );
   } else if (tab?.signalSent) {
@@ -210,7 +214,7 @@ function Footer({ width }: { width: number }) {
       <Text color={theme.muted} wrap="truncate-end">
         running {sanitizeForTerminal(tab.path)}
         {tab.args.length ? ' ' + sanitizeForTerminal(tab.args.join(' ')) : ''}
-        {launchNote(tab)}
+        {launchNote(tab, looping)}
       </Text>
     );
   }
