@@ -91,6 +91,8 @@ const INITIAL: BuildState = {
 export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice> {
   return (set, get) => {
     let loop: DevLoop | null = null;
+    // Bumped by every start and stop: a start whose loop opens after a later stop (or start) closes it.
+    let generation = 0;
     let buildWhenReady = false;
     let factory: ((instanceDir: string) => WatchBackend) | null = null;
     const patch = (p: Partial<BuildState>) => set({ build: { ...get().build, ...p } });
@@ -141,10 +143,21 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
       void s.runStart(last.kind, last.path, last.args, last.id);
     };
 
+    const stopLoop = async () => {
+      const l = loop;
+      loop = null;
+      buildWhenReady = false;
+      if (l) await l.close();
+      patch({ loop: 'off', phase: 'idle' });
+      await get().runDropPrepared?.();
+    };
+
     return {
       build: INITIAL,
       async buildStartWatching() {
-        await get().buildStopWatching();
+        const mine = ++generation;
+        await stopLoop();
+        if (generation !== mine) return; // stopped or started again meanwhile
         const dir = get().instanceDir;
         if (!dir) return;
         let backend: WatchBackend;
@@ -171,7 +184,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
           prebuild: settings.settings.prebuild,
         });
         const l = await DevLoop.open({ instanceDir: dir, backend, settings, persistent: false });
-        if (get().instanceDir !== dir) {
+        if (get().instanceDir !== dir || generation !== mine) {
           await l.close();
           return;
         }
@@ -201,12 +214,8 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         }
       },
       async buildStopWatching() {
-        const l = loop;
-        loop = null;
-        buildWhenReady = false;
-        if (l) await l.close();
-        patch({ loop: 'off', phase: 'idle' });
-        await get().runDropPrepared?.();
+        generation++;
+        await stopLoop();
       },
       buildNow() {
         if (!loop) {

@@ -186,3 +186,17 @@ test('b while the watcher is still starting builds once it is ready (not "the de
     'the build asked for while starting',
   );
 });
+
+test('a stop while the loop is still starting wins: the loop that opens late is closed, nothing prepared', async () => {
+  const dir = makeInstance(['hello']);
+  cleanups.push(() => rmSync(dirname(dir), { recursive: true, force: true }));
+  assert.ok((await new HostBackend(dir).build()).ok);
+  const store = createStudioStore({ launchDir: dir, backend: 'host' });
+  await openInstance(store, dir); // a built instance: the loop starts, not awaited
+  const starting = store.getState().buildStartWatching();
+  await store.getState().buildStopWatching(); // e.g. quitting right after opening
+  await starting;
+  assert.equal(store.getState().build.loop, 'off');
+  assert.equal(store.getState().run.preparedPid, null, 'no sandbox prepared for a loop that was stopped');
+  store.getState().runDisposeAll();
+});
