@@ -146,6 +146,16 @@ fn scans_attributes_and_the_elf_magic_in_one_pass() {
     );
 }
 
+/// The stat-cache key of a written file, as an lstat of it now has it.
+fn stat_key(p: &std::path::Path) -> String {
+    let m = fs::symlink_metadata(p).unwrap();
+    format!(
+        "{}:{}",
+        m.ino(),
+        i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec())
+    )
+}
+
 #[test]
 fn copies_with_the_sha256_of_what_it_wrote() {
     let t = Scratch::new("copy-hash");
@@ -164,15 +174,7 @@ fn copies_with_the_sha256_of_what_it_wrote() {
     let out = crate::tree_copy::copy_hash_files(&args).unwrap();
     // SHA-256("abc") (FIPS 180-2's example); the big one as sha256sum has it, computed below.
     let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-    // The stat-cache key of each written file, as an lstat of it now has it.
-    let key = |p: &str| {
-        let m = fs::symlink_metadata(t.join(p)).unwrap();
-        format!(
-            "{}:{}",
-            m.ino(),
-            i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec())
-        )
-    };
+    let key = |p: &str| stat_key(&t.join(p));
     assert!(
         out.starts_with(&format!(
             "{{\"files\":[[493,3,\"{}\",\"{}\"],[420,1000000,\"",
@@ -226,14 +228,7 @@ fn copies_with_hash_any_mode_and_an_empty_file() {
     .concat();
     let out = crate::tree_copy::copy_hash_files(&args).unwrap();
     let e3b0 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    let key = |p: &str| {
-        let m = fs::symlink_metadata(t.join(p)).unwrap();
-        format!(
-            "{}:{}",
-            m.ino(),
-            i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec())
-        )
-    };
+    let key = |p: &str| stat_key(&t.join(p));
     assert!(out.contains("[511,3,\"ba78"), "{}", out);
     assert!(out.contains(&format!("\"{}\"],[2541,3,", key("all"))), "{}", out);
     assert!(
