@@ -320,7 +320,10 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
       if (p?.usable) return { warm: p, why: null };
       const why = p
         ? `the prepared sandbox ${p.unusable}`
-        : (before ?? 'no sandbox prepared (the Build pane prepares one while it watches with auto-rerun on)');
+        : (before ??
+          (get().build?.loop === 'watching' && get().build.autoRerun
+            ? "no sandbox prepared yet: one is prepared once a run's program has printed, for the next rerun"
+            : 'no sandbox prepared: the Build pane prepares one while it watches with auto-rerun on'));
       void p?.dispose();
       return { why };
     };

@@ -30,6 +30,7 @@ test(
   'Run pane: a rerun after a save starts in the prepared sandbox and the banner says so',
   { skip: rootOnly },
   async () => {
+    const others = new Set(allPids().filter((p) => cmdline(p).includes('--wait-on')));
     dir = makeInstance(['ttyprobe']);
     assert.ok((await new HostBackend(dir).build()).ok);
     const tui = startTui([dir], { cwd: dir, cols: 130, rows: 30 });
@@ -53,7 +54,9 @@ test(
     tui.type('\x03');
     await tui.waitFor(/✗ \/bin\/ttyprobe killed by SIGINT \(2\) · status 130\s+· prepared sandbox/);
     // Quitting leaves nothing: the sandbox prepared after this run's first output ends with the studio.
-    const waiting = () => allPids().filter((p) => cmdline(p).includes(`--wait-on`) && cmdline(p).includes(ROOT));
+    // Only this studio's: another studio run from this checkout may hold a prepared sandbox of its own.
+    const waiting = () =>
+      allPids().filter((p) => !others.has(p) && cmdline(p).includes(`--wait-on`) && cmdline(p).includes(ROOT));
     await waitFor(() => waiting().length > 0, 'the next sandbox prepared');
     tui.type('q');
     assert.equal(await tui.exited, 0);
