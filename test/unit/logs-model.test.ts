@@ -320,3 +320,35 @@ test('hints map known messages to the Occlum.json field to change', () => {
   assert.deepEqual(hintPaths(LOG.split('\n').slice(0, 5).join('\n')), []);
   assert.deepEqual(hintPaths('my app: memory allocation of 5 bytes failed (retrying)'), []);
 });
+
+test('hints: ENOSYS from the LibOS, mremap out of memory, missing or mismatched shared libraries', () => {
+  const enosys =
+    '[2023-05-06T07:08:09.010Z][ WARN][T2][#30][Madvise][syscall] Error = ENOSYS (#38, Function not implemented): advice not supported [line = 4, file = src/vm/y.rs]';
+  assert.deepEqual(
+    parseLog(enosys).flatMap((r) => hintsFor(r).map((h) => h.message)),
+    ['Occlum does not implement this system call (or this use of it)'],
+  );
+  assert.deepEqual(hintPaths('failed to execute a process: ENOSYS (#38, Function not implemented): no vfork'), ['-']);
+  // The PAL's ENOSYS is the host's: no syscall hint.
+  assert.deepEqual(
+    hintPaths('[ERROR] occlum-pal: Failed to start the interrupt thread: ENOSYS (line 1, file src/a.c)'),
+    [],
+  );
+  assert.deepEqual(
+    hintPaths(
+      '[2023-05-06T07:08:09.010Z][ERROR][T2][#31][··Mremap][vm] Error = ENOMEM (#12, Out of memory): cannot grow [line = 4, file = src/vm/y.rs]',
+    ),
+    ['resource_limits.user_space_size'],
+  );
+  const lib = (line: string) => parseLog(line).flatMap((r) => hintsFor(r).map((h) => h.message));
+  assert.deepEqual(lib('Error loading shared library libz.so.1: No such file or directory (needed by /bin/tool)'), [
+    'a shared library the program needs is not in the image',
+  ]);
+  assert.deepEqual(
+    lib(
+      '/bin/tool: error while loading shared libraries: libcrypto.so.3: cannot open shared object file: No such file or directory',
+    ),
+    ['a shared library the program needs is not in the image'],
+  );
+  assert.equal(lib('Error relocating /bin/tool: getrandom: symbol not found').length, 1);
+});

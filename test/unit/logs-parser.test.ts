@@ -330,3 +330,63 @@ test('LibOS timestamps with an offset instead of Z, and without a round, still p
   const b = one('[ERROR][T2][··Ioctl] Error = ENOTTY (#25, Not a typewriter): x');
   assert.deepEqual([b.kind, b.thread, b.round, b.syscall, b.time], ['libos', 2, undefined, 'Ioctl', undefined]);
 });
+
+test('trailing blanks after the [line = …] bracket do not hide the location', () => {
+  const r = one(
+    '[2022-03-04T05:06:07.089Z][ERROR][T7][#12][··Statfs] Error = ENOSYS (#38, Function not implemented): no such call [line = 77, file = src/syscall/mod.rs]      \t  ',
+  );
+  assert.deepEqual(r.location, { file: 'src/syscall/mod.rs', line: 77 });
+  assert.equal(r.message, 'Error = ENOSYS (#38, Function not implemented): no such call');
+  assert.ok(!r.text.endsWith(' '));
+});
+
+test('a CI runner time stamp before a record (pasted job log) is removed; a program time stamp stays', () => {
+  const r = one('2020-11-02T03:04:05.1234567Z [0m[2020-11-02T03:04:05.100Z][DEBUG][T4][#9][···Accept] waiting[0m');
+  assert.deepEqual(
+    [r.kind, r.level, r.time, r.thread, r.syscall, r.message, r.colored],
+    ['libos', 'debug', '2020-11-02T03:04:05.100Z', 4, 'Accept', 'waiting', true],
+  );
+  const g = one('2020-11-02T03:04:05.1234567Z \x1b[32m[2020-11-02T03:04:05.100Z][ INFO][T4][#9] ready\x1b[0m');
+  assert.deepEqual([g.kind, g.level, g.message], ['libos', 'info', 'ready']);
+  const p = one('2020-11-02T03:04:05Z server listening');
+  assert.deepEqual([p.kind, p.text], ['raw', '2020-11-02T03:04:05Z server listening']);
+});
+
+test('early LibOS formats: [LEVEL][pid] (0.5–0.8) and a coloured [LEVEL] (0.9–0.10)', () => {
+  const a = one('\x1b[34m[ INFO][3] spawned child, pid = 4\x1b[0m');
+  assert.deepEqual([a.kind, a.level, a.thread, a.message], ['libos', 'info', 3, 'spawned child, pid = 4']);
+  const b = one('[TRACE][12] brk: 0x0');
+  assert.deepEqual([b.kind, b.level, b.thread], ['libos', 'trace', 12]);
+  const c = one(
+    '\x1b[31m[ERROR] Error = EBADF (#9, Bad file number): fd not open [line = 3, file = src/fs/x.rs]\x1b[0m',
+  );
+  assert.deepEqual([c.kind, c.level, c.errno?.name, c.location?.line], ['libos', 'error', 'EBADF', 3]);
+  const d = one('\x1b[33m[ WARN] slow path\x1b[0m');
+  assert.deepEqual([d.kind, d.level, d.message], ['libos', 'warn', 'slow path']);
+  // Uncoloured, the same shape is a program's own output.
+  assert.deepEqual([one('[ERROR] bad input').kind, one('[ WARN] disk low').kind], ['raw', 'raw']);
+});
+
+test("the PAL's old [WARM] level; a PAL message whose prefix was cut off or reworded", () => {
+  const w = one('[WARM] occlum-pal: cannot read the token file (line 12, file src/pal_enclave.c)');
+  assert.deepEqual([w.kind, w.level, w.component, w.location?.line], ['pal', 'warn', 'occlum-pal', 12]);
+  const bare = one(
+    'Failed to create enclave with error code 0x2004: Invalid signature (line 99, file src/pal_enclave.c)',
+  );
+  assert.deepEqual(
+    [bare.kind, bare.level, bare.component, bare.sgx?.code, bare.location],
+    ['pal', 'error', undefined, 0x2004, { file: 'src/pal_enclave.c', line: 99 }],
+  );
+  const reworded = one('error: occlum-pal: occlum_ecall_new_process returns EPERM (line 5, file src/pal_api.c)');
+  assert.deepEqual(
+    [reworded.kind, reworded.component, reworded.errno?.name, reworded.message],
+    ['pal', 'occlum-pal', 'EPERM', 'occlum_ecall_new_process returns EPERM'],
+  );
+  // A program's own "(line N, file F)" without a C source stays raw.
+  assert.equal(one('parse failed (line 3, file config.toml)').kind, 'raw');
+});
+
+test('failed to broadcast interrupts is a LibOS eprintln message', () => {
+  const r = one('failed to broadcast interrupts: EAGAIN (#11, Try again): busy');
+  assert.deepEqual([r.kind, r.level, r.errno?.name], ['eprintln', 'error', 'EAGAIN']);
+});

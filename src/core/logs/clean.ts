@@ -8,6 +8,10 @@ const CARET_SEQ = /\^\[\[[0-9;]*[A-Za-z]/g;
 // An SGR code whose ESC byte was lost, only where Occlum puts one: at the start or end of a line.
 const BARE_SGR_START = /^(?:\[[0-9;]{0,8}m)+/;
 const BARE_SGR_END = /(?:\[0?m)+$/; // only RESET, which Occlum appends to every line
+// The time stamp a CI runner (GitHub Actions) puts before every line of a job log that is pasted
+// into an issue: `2021-01-24T09:44:22.0796288Z <line>`. Removed only before a bracketed line (a
+// record or its colour code) so a program's own time stamps stay in its text.
+const CI_STAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z (?=\[)/;
 
 export interface CleanLine {
   text: string;
@@ -32,6 +36,11 @@ export function cleanLine(raw: string): CleanLine {
     while (text.endsWith('^M')) text = text.slice(0, -2);
   }
   if (text.includes('\r')) text = text.replace(/\r/g, '');
+  const c0 = text.charCodeAt(0);
+  if (c0 >= 0x30 && c0 <= 0x39) {
+    const m = CI_STAMP.exec(text);
+    if (m) text = text.slice(m[0].length);
+  }
   if (text.charCodeAt(0) === 0x5b /* [ */ && text.charCodeAt(1) !== 0x32 /* fast path: "[2…" timestamps */) {
     const m = BARE_SGR_START.exec(text);
     if (m) {
@@ -46,5 +55,7 @@ export function cleanLine(raw: string): CleanLine {
       colored = true;
     }
   }
+  // Trailing blanks (terminal padding kept by a copy) would hide the `[line = …]` at the end.
+  if (text.length > 0 && text.charCodeAt(text.length - 1) <= 0x20) text = text.trimEnd();
   return { text, colored };
 }

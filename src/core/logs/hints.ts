@@ -21,9 +21,13 @@ const has = (s: string, ...needles: string[]) => needles.some((n) => s.includes(
 const hasErrno = (r: LogRecord, name: string) =>
   r.errno?.name === name || (r.causes ?? []).some((c) => c.errno?.name === name);
 
+const MAP_SYSCALL = /^M(?:re)?map\d?$/;
+
 const RULES: Rule[] = [
   {
-    test: (r, all) => (r.syscall === 'Mmap' && hasErrno(r, 'ENOMEM')) || /\[[·_]*Mmap\].*ENOMEM/.test(all),
+    // mmap and mremap both take from the user space.
+    test: (r, all) =>
+      (MAP_SYSCALL.test(r.syscall ?? '') && hasErrno(r, 'ENOMEM')) || /\[[·_]*M(?:re)?map\d?\].*ENOMEM/.test(all),
     hint: {
       message: 'mmap ran out of user-space memory',
       configPath: ['resource_limits', 'user_space_size'],
@@ -154,6 +158,18 @@ const RULES: Rule[] = [
     },
   },
   {
+    // Logged by the LibOS for a syscall it lacks (`Unimplemented or unknown syscall`) or a use of
+    // one it does not support; the PAL's ENOSYS is the host kernel's, not this.
+    test: (r) => r.kind !== 'pal' && hasErrno(r, 'ENOSYS'),
+    hint: {
+      message: 'Occlum does not implement this system call (or this use of it)',
+      configPath: null,
+      suggestion:
+        'the program has to do without it: look for a build option or a fallback that avoids the call ' +
+        "(fork → posix_spawn); see Occlum's list of supported syscalls",
+    },
+  },
+  {
     test: (_r, all) => all.includes('FATAL: kernel too old'),
     hint: {
       message: "the program uses the host's glibc, which Occlum cannot run",
@@ -179,6 +195,30 @@ const PROGRAM_RULES: Rule[] = [
   {
     test: (_r, all) => /\b(v?fork|[Cc]annot fork|clone)\b.*(Function not implemented|ENOSYS)/.test(all),
     hint: FORK_OUTPUT_HINT,
+  },
+  {
+    // The dynamic loader inside the enclave: musl's `Error loading shared library X: … (needed by
+    // P)`, glibc's `error while loading shared libraries: X: cannot open shared object file`.
+    test: (_r, all) =>
+      all.includes('rror loading shared librar') ||
+      (all.includes('error while loading shared libraries') && all.includes('cannot open shared object file')),
+    hint: {
+      message: 'a shared library the program needs is not in the image',
+      configPath: null,
+      suggestion:
+        'add it to the bom (copy_bom copies dependencies with autodep) or copy it into image/lib ' +
+        '(musl) or image/opt/occlum/glibc/lib (glibc), then rebuild',
+    },
+  },
+  {
+    test: (_r, all) => all.startsWith('Error relocating ') && all.includes('symbol not found'),
+    hint: {
+      message: 'a library in the image lacks a symbol the program needs: it was built for another libc or version',
+      configPath: null,
+      suggestion:
+        'copy the libraries the program was linked with (glibc programs: /opt/occlum/glibc/lib; ' +
+        'occlum-gcc programs: musl builds of every library), then rebuild',
+    },
   },
 ];
 

@@ -6,15 +6,29 @@ import type { Cause, Errno, Level, LogRecord, SourceLocation } from './types.ts'
 /** A record without the fields the parser fills in (text, lineNo, colored). */
 export type RecordStart = Omit<LogRecord, 'text' | 'lineNo' | 'colored'>;
 
-const LEVEL_OF: Record<string, Level> = { ERROR: 'error', WARN: 'warn', INFO: 'info', DEBUG: 'debug', TRACE: 'trace' };
+// WARM: the PAL's WARN macro printed `[WARM]` up to 0.25.
+const LEVEL_OF: Record<string, Level> = {
+  ERROR: 'error',
+  WARN: 'warn',
+  WARM: 'warn',
+  INFO: 'info',
+  DEBUG: 'debug',
+  TRACE: 'trace',
+};
 
 // [time][LEVEL][T<tid>][#<round>][<syscall>][<module>] msg — time and round optional for
 // tolerance; the syscall is CamelCase padded with '·' (old docs: '_'; 'Â·' when the UTF-8
 // was decoded as Latin-1), the module lower-case (≥ v0.30.1).
 const LIBOS =
   /^(?:\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\])?\[ *(ERROR|WARN|INFO|DEBUG|TRACE) *\]\[T(\d+)\](?:\[#(\d+)\])?(?:\[[·_Â]*([A-Z][A-Za-z0-9_]*)\])?(?:\[([a-z_][a-z0-9_]*)\])? ?(.*)$/;
+// Before 0.11 the LibOS printed `[LEVEL][<pid>] msg` (0.5–0.8) or `[LEVEL] msg` (0.9, 0.10),
+// with no time, coloured like every LibOS line; the level is padded to 5 as ever.
+const LIBOS_EARLY = /^\[( ?INFO| ?WARN|ERROR|DEBUG|TRACE)\](?:\[(\d+)\])? ?(.*)$/;
 // [ERROR] occlum-pal: msg (line N, file src/x.c)
-const PAL = /^\[(ERROR|WARN|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
+const PAL = /^\[(ERROR|WARN|WARM|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
+// The same message without its `[LEVEL] occlum-pal: ` prefix (cut off when pasted, or reworded
+// as `error: occlum-pal: …`): still the PAL's, told by the C source location it ends with.
+const PAL_BARE = /^(?:(error|warn(?:ing)?): )?(?:(occlum[\w-]*): ?)?(.*?) *\(line (\d+), file ([^)]+\.c(?:pp)?)\)$/i;
 const PAL_LOCATION = / *\(line (\d+), file ([^)]+)\)$/;
 // env_logger: [2023-09-13T09:55:15Z INFO  copy_bom::util] msg   (and the pre-0.5 `INFO:target: msg`)
 const ENV_LOGGER =
@@ -36,7 +50,8 @@ const ALLOC_FAILED = /^memory allocation of (\d+) bytes failed/;
 // bash: /opt/occlum/build/bin/occlum: line 315:  8025 Segmentation fault      (core dumped) RUST_BACKTRACE=1 …
 const EXEC_STATUS = /^Error: (-?\d+)$/;
 // Un-prefixed LibOS messages printed with eprintln! (always shown, whatever the log level).
-const LIBOS_EPRINTLN = /^(failed to execute a process|invalid arguments for LibOS|failed to kill|invalid log level): /;
+const LIBOS_EPRINTLN =
+  /^(failed to execute a process|invalid arguments for LibOS|failed to kill|failed to broadcast interrupts|invalid log level): /;
 
 // Signal descriptions as bash prints them (strsignal), to exit status 128+n.
 const SIGNALS: Record<string, [number, string]> = {
@@ -123,10 +138,11 @@ export interface Classified {
   openQuote?: boolean;
 }
 
-export function classifyLine(text: string): Classified {
+/** `colored`: the line had colour codes (every LibOS line has; the PAL's and programs' seldom). */
+export function classifyLine(text: string, colored = false): Classified {
   const c0 = text.charCodeAt(0);
   if (c0 === 0x5b /* [ */) {
-    const r = classifyBracketed(text);
+    const r = classifyBracketed(text, colored);
     if (r) return r;
   } else if (c0 === 0x66 /* f */) {
     if (text.startsWith('failed to boot up LibOS: ')) {
@@ -206,10 +222,14 @@ export function classifyLine(text: string): Classified {
     const c = analyseMessage(text);
     if (c.errno && c.location) return { start: { kind: 'eprintln', level: 'error', ...c }, chain: true };
   }
+  if (text.endsWith(')') && text.includes('(line ')) {
+    const p = PAL_BARE.exec(text);
+    if (p) return palBare(p);
+  }
   return { start: { kind: 'raw', level: null, message: text }, chain: false };
 }
 
-function classifyBracketed(text: string): Classified | undefined {
+function classifyBracketed(text: string, colored: boolean): Classified | undefined {
   const c1 = text.charCodeAt(1);
   if (c1 >= 0x30 && c1 <= 0x39) {
     // A digit: a LibOS timestamp or an env_logger timestamp.
@@ -229,6 +249,14 @@ function classifyBracketed(text: string): Classified | undefined {
   }
   const p = PAL.exec(text);
   if (p) return pal(p);
+  const e = LIBOS_EARLY.exec(text);
+  // Without the pid, `[ERROR] msg` is also what programs print: only a coloured one is the LibOS's.
+  if (e && (e[2] !== undefined || colored)) {
+    const start: RecordStart = { kind: 'libos', level: LEVEL_OF[(e[1] as string).trim()], message: '' };
+    if (e[2] !== undefined) start.thread = Number(e[2]);
+    withCause(start, e[3] as string);
+    return { start, chain: start.errno !== undefined };
+  }
   return undefined;
 }
 
@@ -262,6 +290,18 @@ function pal(p: RegExpExecArray): Classified {
     start.message = msg;
     start.location = { file: l[2], line: Number(l[1]) };
   }
+  return palDetails(start, msg);
+}
+
+function palBare(p: RegExpExecArray): Classified {
+  const level: Level = p[1] && p[1].toLowerCase().startsWith('warn') ? 'warn' : 'error';
+  const msg = p[3] as string;
+  const start: RecordStart = { kind: 'pal', level, message: msg, location: { file: p[5], line: Number(p[4]) } };
+  if (p[2]) start.component = p[2];
+  return palDetails(start, msg);
+}
+
+function palDetails(start: RecordStart, msg: string): Classified {
   const sgx = SGX_CODE.exec(msg);
   if (sgx) start.sgx = { code: parseInt(sgx[1], 16), text: (sgx[2] ?? '').trim() };
   const errno = findErrnoName(sgx ? msg.slice(0, sgx.index) : msg);

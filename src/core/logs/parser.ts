@@ -151,7 +151,7 @@ export class LogParser {
     if (text.length === 0 || text.trim().length === 0) return;
     let c;
     try {
-      c = classifyLine(text);
+      c = classifyLine(text, colored);
     } catch {
       c = { start: { kind: 'raw', level: null, message: text } as RecordStart, chain: false };
     }
