@@ -1,7 +1,7 @@
 // Shared shape of headless subcommands: each module exports `command: Command`.
 // Every command exits with a status from EXIT (README "Exit status"): the one table of the CLI.
 import type { ParseArgsConfig } from 'node:util';
-import { sanitizeForTerminal } from '../core/text/sanitize.ts';
+import { jsonForTerminal, sanitizeForTerminal } from '../core/text/sanitize.ts';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -64,7 +64,7 @@ export class InputError extends UserError {
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(jsonForTerminal(JSON.stringify(value, null, 2)) + '\n');
 }
 
 /** A reader that goes away (`… | head`) ends the command quietly with exit 0, as Unix tools do. */

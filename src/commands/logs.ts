@@ -11,6 +11,7 @@ import { LogParser } from '../core/logs/parser.ts';
 import { hintsFor } from '../core/logs/hints.ts';
 import { formatRecord } from '../core/logs/format.ts';
 import type { LogRecord } from '../core/logs/types.ts';
+import { jsonForTerminal } from '../core/text/sanitize.ts';
 
 const OPTIONS = {
   level: { type: 'string' },
@@ -113,7 +114,7 @@ export const command: Command = {
         if (!keep(r)) continue;
         const h = hints ? hintsFor(r) : [];
         if (json) {
-          out.write(JSON.stringify(h.length ? { ...r, hints: h } : r) + '\n');
+          out.write(jsonForTerminal(JSON.stringify(h.length ? { ...r, hints: h } : r)) + '\n');
         } else {
           out.write(formatRecord(r, { color }) + '\n');
           for (const x of h)

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { LOG_SAMPLES, OWN_LOG } from '../helpers/paths.ts';
 import { LogParser, parseLog, MAX_LINE } from '../../src/core/logs/parser.ts';
 import type { LogRecord } from '../../src/core/logs/index.ts';
+import { jsonForTerminal } from '../../src/core/text/sanitize.ts';
 
 const one = (line: string): LogRecord => {
   const r = parseLog(line);
@@ -389,4 +390,39 @@ test("the PAL's old [WARM] level; a PAL message whose prefix was cut off or rewo
 test('failed to broadcast interrupts is a LibOS eprintln message', () => {
   const r = one('failed to broadcast interrupts: EAGAIN (#11, Try again): busy');
   assert.deepEqual([r.kind, r.level, r.errno?.name], ['eprintln', 'error', 'EAGAIN']);
+});
+
+test('a PAL line written into a panic header: both records come out', () => {
+  const r = parseLog(
+    "thread '[ERROR] occlum-pal: Failed to do ECall: occlum_ecall_x with error code 0x2002: Invalid enclave identification. (line 30, file src/pal_x.c)\n" +
+      "worker' panicked at 'setup failed: -1', src/bin/server.rs:10:5\n",
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.level, x.component, x.sgx?.code, x.message, x.location?.line]),
+    [
+      [
+        'pal',
+        'error',
+        'occlum-pal',
+        0x2002,
+        'Failed to do ECall: occlum_ecall_x with error code 0x2002: Invalid enclave identification.',
+        30,
+      ],
+      ['panic', 'error', undefined, undefined, 'setup failed: -1', 10],
+    ],
+  );
+});
+
+test('--json and the CLI print hostile record text inert (C1 CSI, bidi, zero-width escaped as \\u)', () => {
+  const json = jsonForTerminal(JSON.stringify({ t: 'a\u009b2Jb\u202ec\u200bd\u2028e\x7f' }));
+  assert.equal(json, '{"t":"a\\u009b2Jb\\u202ec\\u200bd\\u2028e\\u007f"}');
+  assert.deepEqual(JSON.parse(json), { t: 'a\u009b2Jb\u202ec\u200bd\u2028e\x7f' });
+});
+
+test("occlum_exec_client's start failure (both spellings) is an error, not program output", () => {
+  for (const l of ['start_server failed cannot open the socket', 'start server failed cannot open the socket']) {
+    const r = one(l);
+    assert.deepEqual([r.kind, r.level, r.component], ['eprintln', 'error', 'occlum_exec_client'], l);
+  }
+  assert.equal(one('starting server failed? no').kind, 'raw');
 });

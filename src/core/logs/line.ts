@@ -28,6 +28,11 @@ const LIBOS_EARLY = /^\[( ?INFO| ?WARN|ERROR|DEBUG|TRACE)\](?:\[(\d+)\])? ?(.*)$
 const PAL = /^\[(ERROR|WARN|WARM|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
 // The same message without its `[LEVEL] occlum-pal: ` prefix (cut off when pasted, or reworded
 // as `error: occlum-pal: …`): still the PAL's, told by the C source location it ends with.
+// A PAL line written into the middle of another writer's line (a panic message goes out in
+// several writes): `thread '[ERROR] occlum-pal: …`.
+const PAL_INSIDE = /\[(ERROR|WARN|WARM|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
+// What is left of a panic header after such a line cut it: `main' panicked at 'msg', f.rs:1:2`.
+const PANIC_TAIL = /^[^\s']*' panicked at /;
 const PAL_BARE = /^(?:(error|warn(?:ing)?): )?(?:(occlum[\w-]*): ?)?(.*?) *\(line (\d+), file ([^)]+\.c(?:pp)?)\)$/i;
 const PAL_LOCATION = / *\(line (\d+), file ([^)]+)\)$/;
 // env_logger: [2023-09-13T09:55:15Z INFO  copy_bom::util] msg   (and the pre-0.5 `INFO:target: msg`)
@@ -52,6 +57,8 @@ const EXEC_STATUS = /^Error: (-?\d+)$/;
 // Un-prefixed LibOS messages printed with eprintln! (always shown, whatever the log level).
 const LIBOS_EPRINTLN =
   /^(failed to execute a process|invalid arguments for LibOS|failed to kill|failed to broadcast interrupts|invalid log level): /;
+
+const EXEC_CLIENT_FAILED = /^(?:start[ _]server failed|server build failed)\b/;
 
 // Signal descriptions as bash prints them (strsignal), to exit status 128+n.
 const SIGNALS: Record<string, [number, string]> = {
@@ -198,6 +205,13 @@ export function classifyLine(text: string, colored = false): Classified {
     // glibc refusing to start on Occlum's (old) uname: the host's glibc was copied into the image.
     if (text.startsWith('FATAL: kernel too old'))
       return { start: { kind: 'eprintln', level: 'error', message: text }, chain: false };
+  } else if (c0 === 0x73 /* s */) {
+    // occlum_exec_client (`occlum start`): `start server failed …` (`start_server` up to 0.29).
+    if (EXEC_CLIENT_FAILED.test(text))
+      return {
+        start: { kind: 'eprintln', level: 'error', component: 'occlum_exec_client', message: text },
+        chain: false,
+      };
   } else if (c0 === 0x55 /* U */) {
     if (text.startsWith('Uses can disable Occlum Log'))
       return { start: { kind: 'eprintln', level: 'warn', message: text }, chain: false };
@@ -223,8 +237,14 @@ export function classifyLine(text: string, colored = false): Classified {
     if (c.errno && c.location) return { start: { kind: 'eprintln', level: 'error', ...c }, chain: true };
   }
   if (text.endsWith(')') && text.includes('(line ')) {
+    const inside = text.includes('] occlum') ? PAL_INSIDE.exec(text) : null;
+    if (inside) return pal(inside);
     const p = PAL_BARE.exec(text);
     if (p) return palBare(p);
+  }
+  if (PANIC_TAIL.test(text)) {
+    const r = classifyLine(`thread '${text}`);
+    if (r.start.kind === 'panic') return r;
   }
   return { start: { kind: 'raw', level: null, message: text }, chain: false };
 }

@@ -49,3 +49,15 @@ export function sanitizeForTerminal(s: string, opts: SanitizeOptions = {}): stri
 export function needsSanitizing(s: string): boolean {
   return UNSAFE.test(s) || LONE_SURROGATE.test(s);
 }
+
+// What JSON.stringify leaves as it is but a terminal acts on: DEL, C1 controls (U+009B is a CSI),
+// bidi and zero-width format characters, line/paragraph separators.
+const JSON_UNSAFE_G = /[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
+
+/**
+ * JSON text (from JSON.stringify) safe to print: those characters become `\uXXXX` escapes, so
+ * the JSON still parses to exactly the same value (JSON.stringify already escapes C0 and ESC).
+ */
+export function jsonForTerminal(json: string): string {
+  return json.replace(JSON_UNSAFE_G, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
