@@ -55,8 +55,15 @@ const ALLOC_FAILED = /^memory allocation of (\d+) bytes failed/;
 // bash: /opt/occlum/build/bin/occlum: line 315:  8025 Segmentation fault      (core dumped) RUST_BACKTRACE=1 …
 const EXEC_STATUS = /^Error: (-?\d+)$/;
 // Un-prefixed LibOS messages printed with eprintln! (always shown, whatever the log level).
-const LIBOS_EPRINTLN =
-  /^(failed to execute a process|invalid arguments for LibOS|failed to kill|failed to broadcast interrupts|invalid log level): /;
+const LIBOS_EPRINTLN = new RegExp(
+  `^(${[
+    'failed to execute a process',
+    'invalid arguments for LibOS',
+    'failed to kill',
+    'failed to broadcast interrupts',
+    'invalid log level',
+  ].join('|')}): `,
+);
 
 const EXEC_CLIENT_FAILED = /^(?:start[ _]server failed|server build failed)\b/;
 
