@@ -102,7 +102,13 @@ test('logs: records with VT, FF, CR, escape sequences and every control print on
   assert.equal(r.stdout.trimEnd().split('\n').length, lines.length, 'one output line per record');
   assert.match(r.stdout, /\\x0bhosts\\x0cfailed/);
   const json = runCli(['logs', file, '--json']);
-  for (const l of json.stdout.trimEnd().split('\n')) JSON.parse(l);
+  // JSON escapes C0 and ESC itself; C1 (\x9b is a CSI) and bidi overrides are escaped too, exactly.
+  assertInert(json.stdout, 'logs --json');
+  const texts = json.stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { text: string }).text);
+  assert.ok(texts[3]?.endsWith('red\x9b\u202e'), 'JSON keeps the text exactly');
 });
 
 test('logs --grep: a catastrophic pattern ends (linear fallback); one V8 cannot bound gets a time budget and a clear error', () => {
