@@ -426,3 +426,32 @@ test("occlum_exec_client's start failure (both spellings) is an error, not progr
   }
   assert.equal(one('starting server failed? no').kind, 'raw');
 });
+
+test('a timed LibOS line without a thread (logged outside any thread) is a LibOS record', () => {
+  const r = one('[2022-02-02T02:02:02.202Z][ INFO] Process created: elf = /bin/srv, pid = 7');
+  assert.deepEqual(
+    [r.kind, r.level, r.time, r.thread, r.message],
+    ['libos', 'info', '2022-02-02T02:02:02.202Z', undefined, 'Process created: elf = /bin/srv, pid = 7'],
+  );
+  const e = one('[2022-02-02T02:02:02.202Z][ERROR] spawn: ENOENT (#2, No such file or directory): no file');
+  assert.deepEqual([e.level, e.errno?.name], ['error', 'ENOENT']);
+});
+
+test("an env_logger record's indented continuation lines fold into it", () => {
+  const r = parseLog(
+    '[2022-05-05T05:05:05Z DEBUG copy_bom::util] output of the loader for bin/tool:\n' +
+      '    \tlibm.so.6 => /opt/occlum/glibc/lib/libm.so.6 (0x00007f0000000000)\n' +
+      '\tlibc.so.6 => /opt/occlum/glibc/lib/libc.so.6 (0x00007f0000100000)\n' +
+      '[2022-05-05T05:05:05Z INFO  copy_bom::util] mkdir -p image/lib\n' +
+      'program line\n',
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.text.split('\n').length]),
+    [
+      ['env-logger', 3],
+      ['env-logger', 1],
+      ['raw', 1],
+    ],
+  );
+  assert.equal(r[0]?.message, 'output of the loader for bin/tool:');
+});

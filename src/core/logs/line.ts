@@ -21,6 +21,9 @@ const LEVEL_OF: Record<string, Level> = {
 // was decoded as Latin-1), the module lower-case (≥ v0.30.1).
 const LIBOS =
   /^(?:\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\])?\[ *(ERROR|WARN|INFO|DEBUG|TRACE) *\]\[T(\d+)\](?:\[#(\d+)\])?(?:\[[·_Â]*([A-Z][A-Za-z0-9_]*)\])?(?:\[([a-z_][a-z0-9_]*)\])? ?(.*)$/;
+// A timed line without the thread (Occlum NGO logs outside any thread this way): `[time][LEVEL] msg`.
+const LIBOS_NO_THREAD =
+  /^\[(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)\]\[ *(ERROR|WARN|INFO|DEBUG|TRACE) *\] ?(.*)$/;
 // Before 0.11 the LibOS printed `[LEVEL][<pid>] msg` (0.5–0.8) or `[LEVEL] msg` (0.9, 0.10),
 // with no time, coloured like every LibOS line; the level is padded to 5 as ever.
 const LIBOS_EARLY = /^\[( ?INFO| ?WARN|ERROR|DEBUG|TRACE)\](?:\[(\d+)\])? ?(.*)$/;
@@ -263,11 +266,18 @@ function classifyBracketed(text: string, colored: boolean): Classified | undefin
     const m = LIBOS.exec(text);
     if (m) return libos(m);
     const e = ENV_LOGGER.exec(text);
+    // A multi-line message (copy_bom prints ldd's output) goes on on indented lines.
     if (e)
       return {
         start: { kind: 'env-logger', level: LEVEL_OF[e[2]], time: e[1], module: e[3], message: e[4] },
-        chain: false,
+        chain: true,
       };
+    const t = LIBOS_NO_THREAD.exec(text);
+    if (t) {
+      const start: RecordStart = { kind: 'libos', level: LEVEL_OF[t[2]], time: intern('time', t[1]), message: '' };
+      withCause(start, t[3]);
+      return { start, chain: start.errno !== undefined };
+    }
     return undefined;
   }
   if (text.startsWith('[T', 7) || text.startsWith('[T', 6)) {

@@ -199,6 +199,7 @@ export class LogParser {
       // Backtrace lines, and indented lines of a multi-line message (`  left: …`).
       return BACKTRACE_LINE.test(text) || text.charCodeAt(0) === 0x20;
     }
+    if (s.kind === 'env-logger') return text.charCodeAt(0) === 0x20 || text.charCodeAt(0) === 0x09;
     const m = text.charCodeAt(0) <= 0x20 ? CAUSED_BY.exec(text) : null;
     if (!m) return false;
     (s.causes ??= []).push(parseCause(m[1]));
