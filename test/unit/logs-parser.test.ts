@@ -455,3 +455,11 @@ test("an env_logger record's indented continuation lines fold into it", () => {
   );
   assert.equal(r[0]?.message, 'output of the loader for bin/tool:');
 });
+
+test('every CSI form (colon SGR, private and > parameters) and DCS/APC strings are removed whole', () => {
+  const r = one(
+    '\x1b[38:5:208m\x1b[?25l[2023-01-02T03:04:05.006Z][ WARN][T3][#7][···Fstat] slow\x1bP1$r0m\x1b\\ path\x1b[>4;2m\x1b_x\x1b\\\x1b[0m',
+  );
+  assert.deepEqual([r.kind, r.level, r.message, r.colored], ['libos', 'warn', 'slow path', true]);
+  assert.equal(one('^[[38:5:1m[2023-01-02T03:04:05.006Z][ INFO][T3][#7] ok^[[0m').message, 'ok');
+});

@@ -2,9 +2,11 @@
 // line, even into a pipe), carriage returns, and the caret notation (`^[[0m`, `^M`) or bare
 // `[0m` left when such lines are pasted from a terminal or a bug report.
 
-// CSI (ESC [ … final), OSC (ESC ] … BEL/ST) and two-byte ESC sequences.
-const ESC_SEQ = /\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])/g;
-const CARET_SEQ = /\^\[\[[0-9;]*[A-Za-z]/g;
+// CSI (ESC [, parameter bytes 0x30–0x3F — digits, `;`, `:` of `38:5:196`, `?` `<` `=` `>` —,
+// intermediates, final), OSC (ESC ] … BEL/ST), DCS/SOS/PM/APC strings (ESC P X ^ _ … ST) and
+// two-byte ESC sequences.
+const ESC_SEQ = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[PX^_][^\x1b]*(?:\x1b\\)?|[@-Z\\-_])/g;
+const CARET_SEQ = /\^\[\[[0-?]*[ -/]*[@-~]/g;
 // An SGR code whose ESC byte was lost, only where Occlum puts one: at the start or end of a line.
 const BARE_SGR_START = /^(?:\[[0-9;]{0,8}m)+/;
 const BARE_SGR_END = /(?:\[0?m)+$/; // only RESET, which Occlum appends to every line
