@@ -463,3 +463,18 @@ test('every CSI form (colon SGR, private and > parameters) and DCS/APC strings a
   assert.deepEqual([r.kind, r.level, r.message, r.colored], ['libos', 'warn', 'slow path', true]);
   assert.equal(one('^[[38:5:1m[2023-01-02T03:04:05.006Z][ INFO][T3][#7] ok^[[0m').message, 'ok');
 });
+
+test("Occlum NGO's vCPU bracket; a record whose first '[' was lost in a copy", () => {
+  const r = one('[2022-03-03T03:03:03.303Z][TRACE][C:2][T17][#4][···Futex] ret = 0x0');
+  assert.deepEqual(
+    [r.kind, r.level, r.thread, r.round, r.syscall, r.message],
+    ['libos', 'trace', 17, 4, 'Futex', 'ret = 0x0'],
+  );
+  const e = one(
+    '[2022-03-03T03:03:03.303Z][ERROR][C:0][T17][#5] Error = ENOSYS (#38, Function not implemented): bad call',
+  );
+  assert.deepEqual([e.thread, e.syscall, e.errno?.name], [17, undefined, 'ENOSYS']);
+  const lost = one('2022-03-03T03:03:03.303Z][DEBUG][T9][#1][···Close] close: fd: 4');
+  assert.deepEqual([lost.kind, lost.level, lost.time, lost.thread], ['libos', 'debug', '2022-03-03T03:03:03.303Z', 9]);
+  assert.equal(one('2022-03-03T03:03:03.303Z] done').kind, 'raw');
+});

@@ -18,9 +18,11 @@ const LEVEL_OF: Record<string, Level> = {
 
 // [time][LEVEL][T<tid>][#<round>][<syscall>][<module>] msg — time and round optional for
 // tolerance; the syscall is CamelCase padded with '·' (old docs: '_'; 'Â·' when the UTF-8
-// was decoded as Latin-1), the module lower-case (≥ v0.30.1).
+// was decoded as Latin-1), the module lower-case (≥ v0.30.1). Occlum NGO adds the vCPU, `[C:1]`,
+// before the thread.
 const LIBOS =
-  /^(?:\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\])?\[ *(ERROR|WARN|INFO|DEBUG|TRACE) *\]\[T(\d+)\](?:\[#(\d+)\])?(?:\[[·_Â]*([A-Z][A-Za-z0-9_]*)\])?(?:\[([a-z_][a-z0-9_]*)\])? ?(.*)$/;
+  /^(?:\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)\])?\[ *(ERROR|WARN|INFO|DEBUG|TRACE) *\](?:\[C:\d+\])?\[T(\d+)\](?:\[#(\d+)\])?(?:\[[·_Â]*([A-Z][A-Za-z0-9_]*)\])?(?:\[([a-z_][a-z0-9_]*)\])? ?(.*)$/;
+const LOST_BRACKET = /^\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:?\d\d)\]\[/;
 // A timed line without the thread (Occlum NGO logs outside any thread this way): `[time][LEVEL] msg`.
 const LIBOS_NO_THREAD =
   /^\[(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)\]\[ *(ERROR|WARN|INFO|DEBUG|TRACE) *\] ?(.*)$/;
@@ -160,6 +162,10 @@ export function classifyLine(text: string, colored = false): Classified {
   const c0 = text.charCodeAt(0);
   if (c0 === 0x5b /* [ */) {
     const r = classifyBracketed(text, colored);
+    if (r) return r;
+  } else if (c0 >= 0x30 && c0 <= 0x39 && LOST_BRACKET.test(text)) {
+    // A record whose first `[` was lost when it was copied.
+    const r = classifyBracketed(`[${text}`, colored);
     if (r) return r;
   } else if (c0 === 0x66 /* f */) {
     if (text.startsWith('failed to boot up LibOS: ')) {
