@@ -478,3 +478,24 @@ test("Occlum NGO's vCPU bracket; a record whose first '[' was lost in a copy", (
   assert.deepEqual([lost.kind, lost.level, lost.time, lost.thread], ['libos', 'debug', '2022-03-03T03:03:03.303Z', 9]);
   assert.equal(one('2022-03-03T03:03:03.303Z] done').kind, 'raw');
 });
+
+test('two threads panicking at once: the second panic keeps its frames though the first took the header', () => {
+  const r = parseLog(
+    "thread '<unnamed>' panicked at 'lock poisoned', src/sync/a.rs:5:9\n" +
+      'stack backtrace:\n' +
+      "thread '<unnamed>' panicked at 'lock poisoned', src/sync/a.rs:5:9\n" +
+      '   0: rust_begin_unwind\n' +
+      '             at /sdk/sgx_tstd/src/panicking.rs:1\n' +
+      '   1: occlum_libos_core_rs::sync::a::lock\n',
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.backtrace]),
+    [
+      ['panic', []],
+      [
+        'panic',
+        ['0: rust_begin_unwind', 'at /sdk/sgx_tstd/src/panicking.rs:1', '1: occlum_libos_core_rs::sync::a::lock'],
+      ],
+    ],
+  );
+});

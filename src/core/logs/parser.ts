@@ -12,6 +12,7 @@ export const MAX_LINE = 64 * 1024;
 export const MAX_CONTINUATION = 256;
 
 const CAUSED_BY = /^\s+Caused by:? ?(.*)$/;
+const FRAME_LINE = /^\s+\d+: /;
 const BACKTRACE_LINE = /^(?:stack backtrace:|\s+\d+: |\s+at |note: |\s*\[\.\.\. omitted)/;
 
 interface Pending {
@@ -215,8 +216,11 @@ export class LogParser {
     rec.lineNo = p.lineNo;
     rec.colored = p.colored;
     if (rec.kind === 'panic' && p.lines.length > 1) {
-      const bt = p.lines.slice(p.lines.findIndex((l) => l.startsWith('stack backtrace:')));
-      if (bt.length > 0 && bt[0]?.startsWith('stack backtrace:')) rec.backtrace = bt.slice(1).map((l) => l.trim());
+      // After `stack backtrace:`, or from the first frame when two panicking threads' output
+      // interleaved and the header went to the other one.
+      const header = p.lines.findIndex((l) => l.startsWith('stack backtrace:'));
+      const from = header !== -1 ? header + 1 : p.lines.findIndex((l, i) => i > 0 && FRAME_LINE.test(l));
+      if (from > 0) rec.backtrace = p.lines.slice(from).map((l) => l.trim());
     }
     out.push(rec);
   }
