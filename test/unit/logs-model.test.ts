@@ -340,6 +340,19 @@ test('hints: ENOSYS from the LibOS, mremap out of memory, missing or mismatched 
     ),
     ['resource_limits.user_space_size'],
   );
+  // The user-space allocator's other ways of saying it is full, in a spawn or at boot.
+  assert.deepEqual(
+    hintPaths(
+      "failed to execute a process: ENOMEM (#12, Out of memory): can't allocate a chunk in global list [line = 5, file = src/vm/m.rs]",
+    ),
+    ['resource_limits.user_space_size'],
+  );
+  assert.deepEqual(
+    hintPaths(
+      "[2023-05-06T07:08:09.010Z][ERROR][T0][#0][vm] Error = ENOMEM (#12, Out of memory): Can't find a free chunk for this allocation",
+    ),
+    ['resource_limits.user_space_size'],
+  );
   const lib = (line: string) => parseLog(line).flatMap((r) => hintsFor(r).map((h) => h.message));
   assert.deepEqual(lib('Error loading shared library libz.so.1: No such file or directory (needed by /bin/tool)'), [
     'a shared library the program needs is not in the image',

@@ -499,3 +499,11 @@ test('two threads panicking at once: the second panic keeps its frames though th
     ],
   );
 });
+
+test("a panic message ending in a newline (the LibOS's allocation-failure hook) has no trailing newline", () => {
+  const r = parseLog("thread '<unnamed>' panicked at 'memory allocation of 64 bytes failed\n', src/entry.rs:9:5\n");
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.message, x.location?.line]),
+    [['panic', 'memory allocation of 64 bytes failed', 9]],
+  );
+});

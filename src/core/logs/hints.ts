@@ -44,7 +44,14 @@ const RULES: Rule[] = [
   },
   {
     test: (_r, all) =>
-      has(all, 'run out of reserved memory', 'failed to create process VM', "can't allocate free chunks"),
+      has(
+        all,
+        'run out of reserved memory',
+        'failed to create process VM',
+        "can't allocate free chunks",
+        "Can't find a free chunk for this allocation",
+        "can't allocate a chunk in global list",
+      ),
     hint: {
       message: 'not enough user-space memory to create the process',
       configPath: ['resource_limits', 'user_space_size'],

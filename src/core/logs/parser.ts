@@ -192,7 +192,8 @@ export class LogParser {
         const close = PANIC_CLOSE.exec(text);
         if (close) {
           p.openQuote = false;
-          s.message += '\n' + close[1];
+          // `panic!("…\n")` closes its quote on a line of its own: nothing to add then.
+          if (close[1]) s.message += '\n' + close[1];
           s.location = { file: close[2] as string, line: Number(close[3]), column: Number(close[4]) };
         } else s.message += '\n' + text;
         return true;
