@@ -366,6 +366,8 @@ test('early LibOS formats: [LEVEL][pid] (0.5â€“0.8) and a coloured [LEVEL] (0.9â
   assert.deepEqual([d.kind, d.level, d.message], ['libos', 'warn', 'slow path']);
   // Uncoloured, the same shape is a program's own output.
   assert.deepEqual([one('[ERROR] bad input').kind, one('[ WARN] disk low').kind], ['raw', 'raw']);
+  // The LibOS always padded the level to 5: an unpadded one is a program's, coloured or not.
+  assert.deepEqual([one('[INFO][2] worker up').kind, one('\x1b[32m[INFO] ready\x1b[0m').kind], ['raw', 'raw']);
 });
 
 test("the PAL's old [WARM] level; a PAL message whose prefix was cut off or reworded", () => {

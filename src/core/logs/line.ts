@@ -28,7 +28,7 @@ const LIBOS_NO_THREAD =
   /^\[(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)\]\[ *(ERROR|WARN|INFO|DEBUG|TRACE) *\] ?(.*)$/;
 // Before 0.11 the LibOS printed `[LEVEL][<pid>] msg` (0.5–0.8) or `[LEVEL] msg` (0.9, 0.10),
 // with no time, coloured like every LibOS line; the level is padded to 5 as ever.
-const LIBOS_EARLY = /^\[( ?INFO| ?WARN|ERROR|DEBUG|TRACE)\](?:\[(\d+)\])? ?(.*)$/;
+const LIBOS_EARLY = /^\[( INFO| WARN|ERROR|DEBUG|TRACE)\](?:\[(\d+)\])? ?(.*)$/;
 // [ERROR] occlum-pal: msg (line N, file src/x.c)
 const PAL = /^\[(ERROR|WARN|WARM|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
 // The same message without its `[LEVEL] occlum-pal: ` prefix (cut off when pasted, or reworded
