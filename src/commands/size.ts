@@ -8,6 +8,7 @@ import {
   formatField,
   formatMeasurement,
   measureRun,
+  jvmMeasureHeap,
   recommend,
   targetVersion,
   DEFAULT_INTERVAL_MS,
@@ -62,13 +63,16 @@ export const command: Command = {
       const why = (err as Error).message;
       throw new InputError(`cannot read ${configFile}: ${why}; size needs an Occlum instance (-C dir)`);
     }
+    const { version, problems } = targetVersion(loaded.text, dir, a.values['occlum-version']);
+    for (const p of problems) process.stderr.write(`occlum-studio: ${sanitizeForTerminal(p)}\n`);
     const backend = new HostBackend(dir, { log: logSink(a.values['log-file']) });
     const release = holdSignals();
     let m;
     try {
       // With --json the program's stdout goes to stderr, so stdout holds only the report.
       const stdio = ['inherit', json ? process.stderr : 'inherit', 'inherit'] as const;
-      m = await measureRun(backend, a.path, a.args, { intervalMs: interval, stdio: [...stdio] });
+      const jvmMaxHeap = jvmMeasureHeap(a.path, a.args, loaded.text, version) ?? undefined;
+      m = await measureRun(backend, a.path, a.args, { intervalMs: interval, stdio: [...stdio], jvmMaxHeap });
     } catch (err) {
       return reportBackendError(err);
     } finally {
@@ -78,8 +82,6 @@ export const command: Command = {
       const h = forkAttemptHint(m.forks, a.path);
       process.stderr.write(`hint: ${sanitizeForTerminal(`${h.message}: ${h.suggestion}`)}\n`);
     }
-    const { version, problems } = targetVersion(loaded.text, dir, a.values['occlum-version']);
-    for (const p of problems) process.stderr.write(`occlum-studio: ${sanitizeForTerminal(p)}\n`);
     const rec = recommend(m, loaded.text, version);
     const failed = m.status !== 0;
     let applied = false;

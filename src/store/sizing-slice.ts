@@ -9,6 +9,7 @@ import { LATEST } from '../core/config/versions.ts';
 import {
   applyRecommendation,
   measureRun,
+  jvmMeasureHeap,
   recommend,
   type Measurement,
   type Recommendation,
@@ -61,7 +62,8 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
       s.setFlash(`sizing ${shown}: running it on the host backend without limits…`);
       const backend = new HostBackend(s.instanceDir, { log: (r) => get().appendLogChunk?.('runtime', r.line + '\n') });
       try {
-        const m = await measureRun(backend, path, args, { stdio: 'ignore' });
+        const jvmMaxHeap = jvmMeasureHeap(path, args, get().config.text, version()) ?? undefined;
+        const m = await measureRun(backend, path, args, { stdio: 'ignore', jvmMaxHeap });
         const rec = recommend(m, get().config.text, version());
         patch({ status: 'done', measurement: m, recommendation: rec });
         const changes = rec.fields.filter((f) => f.change).length;

@@ -29,7 +29,7 @@ function measurement(p: Partial<Measurement> = {}): Measurement {
     processesPeak: 1,
     openFilesPeak: 5,
     processPeaks: [{ vmPeak: 20 * MB, heap: 2 * MB, stack: 200 * 1024 }],
-    frontier: [{ mappedOther: 20 * MB - 2 * MB - 200 * 1024, processes: 1 }],
+    frontier: [{ mappedOther: 20 * MB - 2 * MB - 200 * 1024, processes: 1, threadStacks: 0 }],
     usage: null,
     usageSource: null,
     overhead: { samples: 10, intervalMs: 10, maxIntervalMs: 160, samplerCpuMs: 1, share: 0.01 },
@@ -76,8 +76,8 @@ test('too small values name the error Occlum would give', () => {
 
 test('user space counts every process alive at once with its fixed heap and stack', () => {
   const frontier = [
-    { mappedOther: 10 * MB, processes: 5 },
-    { mappedOther: 20 * MB, processes: 1 },
+    { mappedOther: 10 * MB, processes: 5, threadStacks: 0 },
+    { mappedOther: 20 * MB, processes: 1, threadStacks: 0 },
   ];
   const m = measurement({ frontier, processPeaks: [] });
   assert.equal(userSpaceNeed(m, 2 * MB, 1 * MB), 25 * MB); // 10 + 5 × 3 beats 20 + 3

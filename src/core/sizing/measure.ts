@@ -1,7 +1,9 @@
 // A sizing run: the program on the host backend's run path (same checks, verification and
 // sandbox as `run`), with generous limits, its tree in a fresh cgroup, sampled from /proc.
 import { spawn, type StdioOptions } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import type { HostBackend } from '../backend/host/index.ts';
+import { MEASURE_RLIMITS } from '../sandbox/rlimits.ts';
 import { RUN_LAUNCHER_TASKS } from '../sandbox/tree-limits.ts';
 import { MAX_BACKOFF, TreeSampler, treeOf } from './sampler.ts';
 import type { Measurement } from './types.ts';
@@ -11,6 +13,11 @@ export interface MeasureOptions {
   intervalMs?: number;
   stdio?: StdioOptions;
   env?: NodeJS.ProcessEnv;
+  /**
+   * A JVM launcher run without a maximum heap: measure it with this one (-XX:MaxHeapSize), the
+   * heap it would take in Occlum, instead of a quarter of the host's RAM (see jvm.ts).
+   */
+  jvmMaxHeap?: number;
 }
 
 export const DEFAULT_INTERVAL_MS = 10;
@@ -22,14 +29,17 @@ export async function measureRun(
   opts: MeasureOptions = {},
 ): Promise<Measurement> {
   const intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
-  const prep = await backend.prepareRun(path, args, { measure: true, env: opts.env });
+  const runArgs = opts.jvmMaxHeap ? [`-XX:MaxHeapSize=${opts.jvmMaxHeap}`, ...args] : args;
+  const prep = await backend.prepareRun(path, runArgs, { measure: true, env: opts.env });
   const cg = prep.cgroup;
   const started = performance.now();
   const child = spawn(prep.file, prep.args, { env: prep.env, stdio: opts.stdio ?? 'inherit' });
   if (child.pid) prep.started?.(child.pid);
   const root = child.pid ?? -1;
   // The cgroup lists the tree directly; without one, walk the launcher's descendants.
-  const sampler = new TreeSampler(cg?.has('pids') || cg?.has('memory') ? () => cg.pids() : () => treeOf(root));
+  const threadStack = MEASURE_RLIMITS.stack ?? 0;
+  const pidsOf = cg?.has('pids') || cg?.has('memory') ? () => cg.pids() : () => treeOf(root);
+  const sampler = new TreeSampler(pidsOf, threadStack);
   sampler.start(intervalMs);
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('error', () => resolve({ code: 127, signal: null }));
@@ -64,7 +74,17 @@ export async function measureRun(
     processes: s.processes.length,
     processesPeak: s.peakConcurrentProcesses,
     openFilesPeak: s.peakTreeOpenFiles,
-    processPeaks: s.processes.map(({ vmPeak, heap, stack }) => ({ vmPeak, heap, stack })),
+    threadStacksPeak: s.frontier.reduce((n, f) => Math.max(n, f.threadStacks), 0),
+    threadStackSize: threadStack,
+    cpus: availableParallelism(),
+    ...(opts.jvmMaxHeap ? { jvmMaxHeap: opts.jvmMaxHeap } : {}),
+    processPeaks: s.processes.map(({ vmPeak, heap, stack, threadStacks, otherPeak }) => ({
+      vmPeak,
+      heap,
+      stack,
+      threadStacks,
+      otherPeak,
+    })),
     frontier: s.frontier,
     usage,
     usageSource: cg?.usageSource() ?? null,

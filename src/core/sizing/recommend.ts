@@ -4,6 +4,7 @@
 import { parse } from 'jsonc-parser';
 import { atLeast, type VersionId } from '../config/versions.ts';
 import { formatSize, MB, parseSize } from '../config/sizes.ts';
+import { isJavaLauncher, jvmErgonomicHeap, jvmHeapOption, jvmOcclumHeap } from './jvm.ts';
 import type { FieldRecommendation, Measurement, Recommendation, Verdict } from './types.ts';
 
 /** Memory margin over the measured need; thread margin likewise (at least two spare). */
@@ -95,12 +96,68 @@ function sizeField(cfg: Config, r: SizeRule): FieldRecommendation {
   };
 }
 
-/** The user-space need: every process alive at once, each with Occlum's fixed heap and stack. */
+/** A process's mappings besides its heap, main stack and default thread stacks, at their largest. */
+function ownPeak(p: Measurement['processPeaks'][number]): number {
+  // VmPeak is the kernel's exact figure, but it includes the run's oversized thread stacks.
+  return p.threadStacks ? (p.otherPeak ?? 0) : Math.max(0, p.vmPeak - p.heap - p.stack, p.otherPeak ?? 0);
+}
+
+/**
+ * The user-space need: every process alive at once, each with Occlum's fixed heap and stack,
+ * and every glibc thread with a default_stack_size stack (glibc takes its threads' default stack
+ * size from RLIMIT_STACK, which Occlum sets to default_stack_size).
+ */
 export function userSpaceNeed(m: Measurement, heap: number, stack: number): number {
   let need = 0;
-  for (const f of m.frontier) need = Math.max(need, f.mappedOther + f.processes * (heap + stack));
-  for (const p of m.processPeaks) need = Math.max(need, Math.max(0, p.vmPeak - p.heap - p.stack) + heap + stack);
+  for (const f of m.frontier) {
+    need = Math.max(need, f.mappedOther + f.processes * (heap + stack) + (f.threadStacks ?? 0) * stack);
+  }
+  for (const p of m.processPeaks) need = Math.max(need, ownPeak(p) + heap + stack + (p.threadStacks ?? 0) * stack);
   return need;
+}
+
+/** G1's largest region size: a JVM's heap reservation is aligned to it. */
+const JVM_HEAP_ALIGN = 32 * MB;
+
+/** The JVM's default heap in Occlum with this user space, rounded up to G1's alignment. */
+function jvmHeapAt(userSpace: number): number {
+  return Math.ceil(jvmErgonomicHeap(userSpace) / JVM_HEAP_ALIGN) * JVM_HEAP_ALIGN;
+}
+
+/**
+ * The smallest whole-MB user space that holds the margin over `rest` plus the default heap a JVM
+ * takes with that user space (a quarter of it, see jvm.ts): the JVM grows with the value itself.
+ */
+function jvmUserSpace(rest: number): number {
+  let user = withMargin(rest);
+  while (user < withMargin(rest) + jvmHeapAt(user)) user = withMargin(rest) + jvmHeapAt(user);
+  return user;
+}
+
+/** The user space a program will see in Occlum under this config (sysinfo's total RAM). */
+function effectiveUserSpace(cfg: Config, version: VersionId): number | null {
+  const max = sizeAt(cfg, ['resource_limits', 'user_space_max_size']).bytes;
+  const size = sizeAt(cfg, ['resource_limits', 'user_space_size']).bytes;
+  if (atLeast(version, '0.30.0') && max !== null) return Math.max(max, size ?? 0);
+  return size;
+}
+
+/**
+ * For a `java` launcher run without a maximum heap: the heap it would take in Occlum under the
+ * current config, to measure it with (jvm.ts); null otherwise.
+ */
+export function jvmMeasureHeap(path: string, args: string[], configText: string, version: VersionId): number | null {
+  if (!isJavaLauncher(path)) return null;
+  const parsed = parse(configText, [], { allowTrailingComma: true });
+  const cfg: Config = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Config) : {};
+  const env = valueAt(cfg, ['env', 'default']);
+  const envDefault = Array.isArray(env) ? env.filter((x): x is string => typeof x === 'string') : [];
+  if (jvmHeapOption(args, envDefault) !== null) return null;
+  const user = effectiveUserSpace(cfg, version) ?? 300 * MB;
+  const proc = (k: string, d: number) => sizeAt(cfg, ['process', k]).bytes ?? d;
+  const rlimitAs =
+    proc('default_heap_size', 32 * MB) + proc('default_stack_size', 4 * MB) + proc('default_mmap_size', 100 * MB);
+  return jvmOcclumHeap(user, rlimitAs);
 }
 
 export function recommend(m: Measurement, configText: string, version: VersionId): Recommendation {
@@ -112,6 +169,7 @@ export function recommend(m: Measurement, configText: string, version: VersionId
   const margin = `×${MEMORY_MARGIN}, whole MB`;
 
   // process.*: per-process reservations inside user space.
+  const threadStacks = m.threadStacksPeak ?? 0;
   const stack = Math.max(FLOOR.stack, withMargin(m.stackPeak));
   fields.push(
     sizeField(cfg, {
@@ -119,8 +177,12 @@ export function recommend(m: Measurement, configText: string, version: VersionId
       need: m.stackPeak,
       rec: stack,
       margin: `${margin}, ≥ 1MB`,
-      measured: `main-thread stack peak ${mb(m.stackPeak)}`,
-      reason: 'every process gets this fixed main-thread stack in user space',
+      measured:
+        `main-thread stack peak ${mb(m.stackPeak)}` +
+        (threadStacks ? `; ${threadStacks} glibc thread(s) get it too` : ''),
+      reason:
+        'every process gets this fixed main-thread stack in user space, and every glibc thread without a stack ' +
+        'size of its own gets one as large (glibc sizes them by RLIMIT_STACK, which Occlum sets to this)',
       tooSmall: ERR.stack,
       costly: null,
     }),
@@ -138,29 +200,42 @@ export function recommend(m: Measurement, configText: string, version: VersionId
       costly: null,
     }),
   );
-  const otherPeak = m.processPeaks.reduce((x, p) => Math.max(x, p.vmPeak - p.heap - p.stack), 0);
-  const mmap = Math.max(FLOOR.mmap, withMargin(otherPeak));
+  // A JVM measured with its Occlum default heap (jvm.ts) takes another with the recommended user space.
+  const jvmHeap = m.jvmMaxHeap ?? 0;
+  const userNeed = userSpaceNeed(m, heap, stack);
+  const user = Math.max(FLOOR.userSpace, jvmHeap ? jvmUserSpace(userNeed - jvmHeap) : withMargin(userNeed));
+  const jvmHeapThen = jvmHeap ? jvmHeapAt(user) : 0;
+  const otherPeak = m.processPeaks.reduce((x, p) => Math.max(x, ownPeak(p) + (p.threadStacks ?? 0) * stack), 0);
+  const processOther = otherPeak - jvmHeap + jvmHeapThen;
+  const mmap = Math.max(FLOOR.mmap, withMargin(processOther - jvmHeapThen) + jvmHeapThen);
   fields.push(
     sizeField(cfg, {
       path: ['process', 'default_mmap_size'],
-      need: otherPeak,
+      // Not enforced by the LibOS (src/libos/src/vm/mod.rs): nothing fails when it is smaller.
+      need: 0,
       rec: mmap,
       margin: `${margin}, ≥ 1MB`,
       measured:
-        `largest process's mappings besides heap and stack ${mb(otherPeak)} ` +
+        `largest process's mappings besides heap and main stack ${mb(processOther)} ` +
         `(largest single mapping ${mb(m.largestMapping)})`,
-      reason: 'obsolete but required: the LibOS sets the default RLIMIT_AS to heap + stack + this',
-      tooSmall: 'mmap fails with ENOMEM once a process maps past its default RLIMIT_AS',
+      reason:
+        'not enforced by the LibOS; it only sets the RLIMIT_AS that getrlimit reports (heap + stack + this), ' +
+        'and a JVM without -Xmx caps its default heap at half of that',
+      tooSmall: '',
       costly: null,
     }),
   );
 
   // resource_limits: the enclave.
-  const userNeed = userSpaceNeed(m, heap, stack);
-  const user = Math.max(FLOOR.userSpace, withMargin(userNeed));
+  const stacksNote = threadStacks ? ` + ${threadStacks} glibc thread stack(s) of ${formatSize(stack)}` : '';
+  const jvmNote = jvmHeap
+    ? `; a JVM without -Xmx: measured with -XX:MaxHeapSize=${formatSize(jvmHeap)} (its default in Occlum under ` +
+      `the current config), and with this user space it reserves ${formatSize(jvmHeapThen)} (a quarter of ` +
+      'the user space, which Occlum reports as the RAM): pass -Xmx to fix it'
+    : '';
   const userMeasured =
     `peak mapped ${mb(m.peakVm)} over ${m.processesPeak || 1} process(es) at once, with Occlum's ` +
-    `per-process heap ${formatSize(heap)} + stack ${formatSize(stack)}: ${mb(userNeed)}`;
+    `per-process heap ${formatSize(heap)} + stack ${formatSize(stack)}${stacksNote}: ${mb(userNeed)}${jvmNote}`;
   const present = (key: string) => valueAt(cfg, ['resource_limits', key]) !== undefined;
   const hasUserMax = atLeast(version, '0.30.0') && present('user_space_max_size');
   if (!edmm && hasUserMax) {
@@ -283,7 +358,9 @@ function threadsField(cfg: Config, m: Measurement, edmm: boolean): FieldRecommen
     value: rec,
     bytes: null,
     current: v === undefined ? null : (v as number),
-    measured: `${need} thread(s) of all processes at once (${m.threadsSource})`,
+    measured:
+      `${need} thread(s) of all processes at once (${m.threadsSource})` +
+      (m.cpus ? ` on ${m.cpus} CPU(s): the JVM and Go start threads per CPU, so size on the target's CPU count` : ''),
     margin: `×${THREAD_MARGIN}, at least 2 spare`,
     reason: 'one TCS per LibOS thread, over all processes together',
     verdict,

@@ -11,6 +11,12 @@ export function formatMeasurement(m: Measurement): string[] {
     `peak resident      ${mb(m.peakRss)} (${m.peakRssSource}, whole tree)`,
     `peak mapped        ${mb(m.peakVm)} (sampled /proc VmSize sum); largest process ${mb(m.maxProcessVm)} ` +
       '(kernel VmPeak, sampled)',
+    ...(m.threadStacksPeak
+      ? [
+          `thread stacks      ${m.threadStacksPeak} glibc default stack(s) at once, ${mb(m.threadStackSize ?? 0)} ` +
+            "each here (the run's stack limit; counted at default_stack_size, as in Occlum)",
+        ]
+      : []),
     `heap (brk) growth  ${mb(m.heapGrowth)} (sampled /proc maps [heap])`,
     `main stack peak    ${mb(m.stackPeak)} (sampled /proc VmStk)`,
     `largest mapping    ${mb(m.largestMapping)} (sampled /proc maps)`,

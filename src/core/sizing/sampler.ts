@@ -20,13 +20,19 @@ export interface ProcessPeaks {
   largestMapping: number;
   threads: number;
   openFiles: number;
+  /** Most glibc default thread stacks (see TreeSampler) seen at once. */
+  threadStacks: number;
+  /** Largest VmSize − heap − main stack − those thread stacks seen. */
+  otherPeak: number;
 }
 
 /** A moment of the whole tree: mapped memory without brk heaps and main stacks, and processes. */
 export interface TreeSample {
-  /** Σ (VmSize − heap − stack) over the processes alive. */
+  /** Σ (VmSize − heap − stack − default thread stacks) over the processes alive. */
   mappedOther: number;
   processes: number;
+  /** glibc threads with the default stack (Occlum gives each default_stack_size). */
+  threadStacks: number;
 }
 
 export interface SamplerResult {
@@ -60,20 +66,27 @@ function statusFields(text: string): Map<string, string> {
 
 const kb = (v: string | undefined): number => (v ? Number.parseInt(v, 10) * KB || 0 : 0);
 
-/** [heap] size and the largest mapping, from /proc/<pid>/maps. */
-export function mapsSummary(text: string): { heap: number; largest: number } {
+/**
+ * [heap] size, the largest mapping and the writable mappings of exactly `threadStack` bytes, from
+ * /proc/<pid>/maps. glibc gives a thread without its own stack size a stack of RLIMIT_STACK's soft
+ * limit (below a PROT_NONE guard page, so it never merges with the next stack): under the sizing
+ * run's odd limit, these mappings are those stacks.
+ */
+export function mapsSummary(text: string, threadStack = 0): { heap: number; largest: number; threadStacks: number } {
   let heap = 0;
   let largest = 0;
+  let threadStacks = 0;
   for (const line of text.split('\n')) {
     const dash = line.indexOf('-');
     const sp = line.indexOf(' ');
     if (dash <= 0 || sp <= dash) continue;
     const size = Number.parseInt(line.slice(dash + 1, sp), 16) - Number.parseInt(line.slice(0, dash), 16);
     if (line.endsWith('[heap]')) heap = size;
+    else if (size === threadStack && line.slice(sp + 1, sp + 3) === 'rw') threadStacks++;
     // [vsyscall] is the kernel's, not the program's.
     if (size > largest && !line.endsWith('[vsyscall]')) largest = size;
   }
-  return { heap, largest };
+  return { heap, largest, threadStacks };
 }
 
 /** CPU time of this process since `t0` (process.cpuUsage()), µs. */
@@ -107,10 +120,16 @@ export class TreeSampler {
   /** Launcher and bwrap monitor/init pids: not read again (a run is too short for pid reuse). */
   private readonly skip = new Set<number>();
   /** The last maps read and the VmSize then: maps change only when the size does. */
-  private readonly lastMaps = new Map<number, { size: number; heap: number; largest: number }>();
+  private readonly lastMaps = new Map<number, { size: number; heap: number; largest: number; threadStacks: number }>();
 
-  /** `pidsOf` lists the candidate pids (the run's cgroup, or the launcher's descendants). */
-  constructor(private readonly pidsOf: () => number[]) {
+  /**
+   * `pidsOf` lists the candidate pids (the run's cgroup, or the launcher's descendants);
+   * `threadStack` is the run's RLIMIT_STACK soft limit, glibc's default thread stack size.
+   */
+  constructor(
+    private readonly pidsOf: () => number[],
+    private readonly threadStack = 0,
+  ) {
     let depth = 1;
     try {
       depth = nsDepth(statusFields(readFileSync('/proc/self/status', 'utf8')));
@@ -172,6 +191,7 @@ export class TreeSampler {
     let files = 0;
     let other = 0;
     let count = 0;
+    let stacks = 0;
     const pids = this.pidsOf().filter((p) => !this.skip.has(p));
     if (pids.length === 0 && this.procs.size === 0) {
       // Only the launcher so far (the sandbox is being set up): nothing to read.
@@ -200,13 +220,13 @@ export class TreeSampler {
       let last = this.lastMaps.get(pid);
       if (last?.size !== size) {
         try {
-          last = { size, ...mapsSummary(readFileSync(`/proc/${pid}/maps`, 'utf8')) };
+          last = { size, ...mapsSummary(readFileSync(`/proc/${pid}/maps`, 'utf8'), this.threadStack) };
         } catch {
           continue;
         }
         this.lastMaps.set(pid, last);
       }
-      const { heap, largest } = last;
+      const { heap, largest, threadStacks } = last;
       let fds = 0;
       try {
         fds = readdirSync(`/proc/${pid}/fd`).length;
@@ -226,8 +246,12 @@ export class TreeSampler {
         largestMapping: 0,
         threads: 0,
         openFiles: 0,
+        threadStacks: 0,
+        otherPeak: 0,
       };
+      const own = Math.max(0, size - heap - stack - threadStacks * this.threadStack);
       const before = p.vmPeak + p.rssPeak + p.heap + p.stack + p.largestMapping + p.threads + p.openFiles;
+      const beforeStacks = p.threadStacks + p.otherPeak;
       p.vmPeak = Math.max(p.vmPeak, kb(status.get('VmPeak')), size);
       p.rssPeak = Math.max(p.rssPeak, kb(status.get('VmHWM')));
       p.heap = Math.max(p.heap, heap);
@@ -235,13 +259,17 @@ export class TreeSampler {
       p.largestMapping = Math.max(p.largestMapping, largest);
       p.threads = Math.max(p.threads, t);
       p.openFiles = Math.max(p.openFiles, fds);
+      p.threadStacks = Math.max(p.threadStacks, threadStacks);
+      p.otherPeak = Math.max(p.otherPeak, own);
       if (p.vmPeak + p.rssPeak + p.heap + p.stack + p.largestMapping + p.threads + p.openFiles > before) news = true;
+      if (p.threadStacks + p.otherPeak > beforeStacks) news = true;
       this.procs.set(pid, p);
       rss += kb(status.get('VmRSS'));
       vm += size;
       threads += t;
       files += fds;
-      other += Math.max(0, size - heap - stack);
+      other += own;
+      stacks += threadStacks;
       count++;
     }
     this.samples++;
@@ -252,15 +280,17 @@ export class TreeSampler {
     this.peakTreeOpenFiles = Math.max(this.peakTreeOpenFiles, files);
     this.peakConcurrent = Math.max(this.peakConcurrent, count);
     if (this.peakTreeRss + this.peakTreeVm + this.peakTreeThreads + this.peakTreeOpenFiles > treeBefore) news = true;
-    if (count > 0 && this.addToFrontier({ mappedOther: other, processes: count })) news = true;
+    if (count > 0 && this.addToFrontier({ mappedOther: other, processes: count, threadStacks: stacks })) news = true;
     this.cpuUs += cpuSince(t0);
     return news;
   }
 
   /** Adds a sample no other one dominates; false when it added nothing. */
   private addToFrontier(s: TreeSample): boolean {
-    if (this.frontier.some((f) => f.mappedOther >= s.mappedOther && f.processes >= s.processes)) return false;
-    const dominated = (f: TreeSample) => s.mappedOther >= f.mappedOther && s.processes >= f.processes;
+    const covers = (a: TreeSample, b: TreeSample) =>
+      a.mappedOther >= b.mappedOther && a.processes >= b.processes && a.threadStacks >= b.threadStacks;
+    if (this.frontier.some((f) => covers(f, s))) return false;
+    const dominated = (f: TreeSample) => covers(s, f);
     this.frontier = [...this.frontier.filter((f) => !dominated(f)), s];
     return true;
   }

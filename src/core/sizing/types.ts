@@ -33,8 +33,22 @@ export interface Measurement {
   processes: number;
   processesPeak: number;
   openFilesPeak: number;
-  /** Per process: VmPeak, brk heap, main stack (for the user-space sum). */
-  processPeaks: { vmPeak: number; heap: number; stack: number }[];
+  /**
+   * glibc threads with the default stack at once, over the tree. glibc sizes them by
+   * RLIMIT_STACK, which Occlum sets to default_stack_size: each costs that much user space there.
+   */
+  threadStacksPeak?: number;
+  /** The sizing run's RLIMIT_STACK, the size of those stacks here (left out of the mapped figures). */
+  threadStackSize?: number;
+  /** CPUs the program saw: the JVM and Go size their thread pools by it. */
+  cpus?: number;
+  /** A JVM measured with this -XX:MaxHeapSize (its Occlum default under the current config). */
+  jvmMaxHeap?: number;
+  /**
+   * Per process: VmPeak, brk heap, main stack, default thread stacks at once, and the largest
+   * VmSize without the three (for the user-space sum).
+   */
+  processPeaks: { vmPeak: number; heap: number; stack: number; threadStacks?: number; otherPeak?: number }[];
   /** Tree samples that could set the user-space need (see sampler.ts). */
   frontier: TreeSample[];
   /** CPU time and page faults of the whole tree at exit (its cgroup), like an exit rusage. */
