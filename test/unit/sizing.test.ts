@@ -128,5 +128,5 @@ test('maps summary: brk heap and the largest mapping, not the kernel vsyscall pa
     '7f0000000000-7f0000800000 rw-p 00000000 00:00 0 ',
     'ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]',
   ].join('\n');
-  assert.deepEqual(mapsSummary(maps), { heap: 0x21000, largest: 0x800000 });
+  assert.deepEqual(mapsSummary(maps), { heap: 0x21000, largest: 0x800000, threadStacks: 0 });
 });
