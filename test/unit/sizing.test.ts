@@ -2,8 +2,15 @@
 // margins, and the format-preserving apply.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyRecommendation, formatField, recommend, userSpaceNeed } from '../../src/core/sizing/index.ts';
+import {
+  applyRecommendation,
+  formatField,
+  jvmMeasureHeap,
+  recommend,
+  userSpaceNeed,
+} from '../../src/core/sizing/index.ts';
 import { mapsSummary } from '../../src/core/sizing/sampler.ts';
+import { jvmErgonomicHeap, jvmHeapOption, jvmOcclumHeap } from '../../src/core/sizing/jvm.ts';
 import type { Measurement } from '../../src/core/sizing/types.ts';
 import { occlumJsonTemplateText } from '../../src/core/instance/template.ts';
 
@@ -129,4 +136,55 @@ test('maps summary: brk heap and the largest mapping, not the kernel vsyscall pa
     'ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]',
   ].join('\n');
   assert.deepEqual(mapsSummary(maps), { heap: 0x21000, largest: 0x800000, threadStacks: 0 });
+});
+
+test('maps summary: writable mappings of exactly the run stack limit are glibc thread stacks', () => {
+  const maps = [
+    '7f0000000000-7f0000001000 ---p 00000000 00:00 0 ',
+    '7f0000001000-7f0040001000 rw-p 00000000 00:00 0 ',
+    '7f0040001000-7f0080001000 ---p 00000000 00:00 0 ',
+  ].join('\n');
+  assert.deepEqual(mapsSummary(maps, 1024 * MB), { heap: 0, largest: 1024 * MB, threadStacks: 1 });
+});
+
+test('user space: each glibc thread stack counts at the recommended default_stack_size', () => {
+  const m = measurement({
+    threadStacksPeak: 4,
+    threadStackSize: 1024 * MB,
+    frontier: [{ mappedOther: 30 * MB, processes: 1, threadStacks: 4 }],
+    processPeaks: [{ vmPeak: 4126 * MB, heap: 0, stack: 0, threadStacks: 4, otherPeak: 30 * MB }],
+  });
+  assert.equal(userSpaceNeed(m, 1 * MB, 2 * MB), 30 * MB + 3 * MB + 4 * 2 * MB);
+  const user = field(recommend(m, TEMPLATE_OCCLUM_JSON, '0.31.0'), 'resource_limits.user_space_size');
+  assert.ok(user.bytes! < 64 * MB, user.value as string);
+  assert.match(user.measured, /4 glibc thread stack\(s\) of 1MB/);
+});
+
+test('JVM: default heap in Occlum, heap options found, user space grows with the heap it implies', () => {
+  // OpenJDK 17 -XX:MaxRAM=… -XX:+PrintFlagsFinal: 100m → 50 MB, 300m → 126 MB, 1g → 256 MB, 4g → 1 GB.
+  assert.equal(jvmErgonomicHeap(100 * MB), 50 * MB);
+  assert.equal(jvmErgonomicHeap(300 * MB), 126 * MB);
+  assert.equal(jvmErgonomicHeap(1024 * MB), 256 * MB);
+  assert.equal(jvmErgonomicHeap(4096 * MB), 1024 * MB);
+  assert.equal(jvmOcclumHeap(300 * MB, 136 * MB), 68 * MB); // the template: RLIMIT_AS 32 + 4 + 100 MB
+  assert.equal(jvmHeapOption(['-cp', '/app', 'Main', '-Xmx1g'], []), null); // the program's own argument
+  assert.equal(jvmHeapOption(['-Xmx512m', '-cp', '/app', 'Main'], []), '-Xmx512m');
+  assert.equal(
+    jvmHeapOption(['-jar', 'a.jar'], ['JAVA_TOOL_OPTIONS=-Dx=1 -XX:MaxRAM=1g']),
+    'JAVA_TOOL_OPTIONS: -XX:MaxRAM=1g',
+  );
+  assert.equal(jvmMeasureHeap('/bin/java', ['Main'], TEMPLATE_OCCLUM_JSON, '0.31.0'), 68 * MB);
+  assert.equal(jvmMeasureHeap('/bin/java', ['-Xmx64m', 'Main'], TEMPLATE_OCCLUM_JSON, '0.31.0'), null);
+  assert.equal(jvmMeasureHeap('/bin/app', ['Main'], TEMPLATE_OCCLUM_JSON, '0.31.0'), null);
+  const rest = 1500 * MB;
+  const m = measurement({
+    jvmMaxHeap: 68 * MB,
+    processPeaks: [{ vmPeak: rest + 68 * MB, heap: 0, stack: 0 }],
+    frontier: [{ mappedOther: rest + 68 * MB, processes: 1, threadStacks: 0 }],
+  });
+  const user = field(recommend(m, TEMPLATE_OCCLUM_JSON, '0.31.0'), 'resource_limits.user_space_size').bytes!;
+  // The JVM then takes a quarter of it (rounded up to 32 MB); the rest keeps its margin.
+  const heap = Math.ceil(user / 4 / (32 * MB)) * 32 * MB;
+  assert.ok(user - heap >= (rest + 2 * MB) * 1.25, `${user / MB} MB`);
+  assert.ok(user <= ((rest + 2 * MB) * 1.25 + 33 * MB) / 0.75 + MB, `${user / MB} MB`);
 });
