@@ -176,6 +176,11 @@ test('JVM: default heap in Occlum, heap options found, user space grows with the
   assert.equal(jvmMeasureHeap('/bin/java', ['Main'], TEMPLATE_OCCLUM_JSON, '0.31.0'), 68 * MB);
   assert.equal(jvmMeasureHeap('/bin/java', ['-Xmx64m', 'Main'], TEMPLATE_OCCLUM_JSON, '0.31.0'), null);
   assert.equal(jvmMeasureHeap('/bin/app', ['Main'], TEMPLATE_OCCLUM_JSON, '0.31.0'), null);
+  // EDMM: the JVM sees the 16GB ceiling; a large RLIMIT_AS leaves it a quarter of that.
+  const edmm = JSON.parse(TEMPLATE_OCCLUM_JSON);
+  edmm.feature.enable_edmm = true;
+  edmm.process.default_mmap_size = '16GB';
+  assert.equal(jvmMeasureHeap('/bin/java', ['Main'], JSON.stringify(edmm), '0.31.0'), 4096 * MB);
   const rest = 1500 * MB;
   const m = measurement({
     jvmMaxHeap: 68 * MB,

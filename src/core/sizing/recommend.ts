@@ -138,6 +138,8 @@ function jvmUserSpace(rest: number): number {
 function effectiveUserSpace(cfg: Config, version: VersionId): number | null {
   const max = sizeAt(cfg, ['resource_limits', 'user_space_max_size']).bytes;
   const size = sizeAt(cfg, ['resource_limits', 'user_space_size']).bytes;
+  // EDMM: the user space is reserved up to max(user_space_max_size, 16GB) (spec 2.6).
+  if (edmmOn(cfg, version)) return Math.max(max ?? 0, size ?? 0, 16 * 1024 * MB);
   if (atLeast(version, '0.30.0') && max !== null) return Math.max(max, size ?? 0);
   return size;
 }
