@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { checkConfig, readSettings, resolveVersion, type CheckResult, type VersionId } from '../core/config/index.ts';
-import { InputError, printJson, UsageError, type Command, say, sayErr } from './command.ts';
+import { exitWhenStdoutCloses, InputError, printJson, UsageError, type Command, say, sayErr } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { readConfigText } from '../core/instance/safe-read.ts';
 import { instancePaths } from '../core/instance/layout.ts';
@@ -33,6 +33,8 @@ function resolveTarget(arg: string): Target {
   if (statSync(abs).isDirectory()) {
     file = instancePaths(abs).config;
     instanceDir = abs;
+    // The 1.0 preview and NGO branches keep Occlum.yaml instead.
+    if (!existsSync(file) && existsSync(join(abs, 'Occlum.yaml'))) file = join(abs, 'Occlum.yaml');
     if (!existsSync(file)) {
       const lower = existsSync(join(abs, 'occlum.json'))
         ? ' (there is an occlum.json: Occlum reads only the name Occlum.json)'
@@ -58,9 +60,7 @@ function formatResult(t: Target, r: CheckResult): string[] {
     if (d.fix) out.push(`    fix available: ${d.fix.title}`);
   }
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  const how = r.explicitVersion
-    ? `Occlum ${r.version} rules`
-    : `Occlum ${r.version} rules, detected: ${r.detection.reasons.join('; ')}`;
+  const how = r.explicitVersion ? r.rules : `${r.rules}, detected: ${r.detection.reasons.join('; ')}`;
   out.push(
     `${t.display}: ${plural(r.counts.error, 'error')}, ${plural(r.counts.warning, 'warning')}, ${plural(r.counts.info, 'note')} (${how})`,
   );
@@ -78,6 +78,7 @@ export const command: Command = {
   instance: 'option-or-positional',
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, OPTIONS);
+    exitWhenStdoutCloses(); // `check … | head` ends quietly
     if (values.instance !== undefined && positionals.length > 0) {
       throw new UsageError(
         `the instance directory is given twice (-C ${values.instance} and ${positionals[0]}): give it once`,
@@ -117,7 +118,8 @@ export const command: Command = {
       if (values.json) {
         json.push({
           file: t.display,
-          version: r.version,
+          version: r.family === 'ngo' ? 'ngo' : r.version,
+          family: r.family,
           explicitVersion: r.explicitVersion,
           detection: r.detection,
           counts: r.counts,

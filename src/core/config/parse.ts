@@ -92,7 +92,7 @@ export function parseConfig(text: string): ParsedConfig {
   }
 
   // Occlum.yaml (1.0 preview / NGO) handed to a JSON reader: say so instead of "expected value".
-  if (/^\s*(#.*\n\s*)*[A-Za-z_][\w-]*:\s*(#.*)?$/m.test(text.slice(0, 2000)) && !/^\s*[{[]/.test(text)) {
+  if (looksLikeYaml(text)) {
     syntax.push(
       at(
         0,
@@ -264,6 +264,13 @@ function toOriginalOffsets(node: Node, orig: (offset: number) => number): void {
 }
 
 /** JSON path of a tree node. */
+/** The text is Occlum.yaml (1.0 preview / NGO) rather than JSON: by name, else by its first keys. */
+export function looksLikeYaml(text: string, fileName?: string): boolean {
+  if (fileName && /\.ya?ml$/i.test(fileName)) return true;
+  const t = text.replace(/^\uFEFF/, '');
+  return /^\s*(#.*\n\s*)*[A-Za-z_][\w-]*:\s*(#.*)?$/m.test(t.slice(0, 2000)) && !/^\s*[{[]/.test(t);
+}
+
 export function nodePath(node: Node): JsonPath {
   const path: JsonPath = [];
   let cur: Node | undefined = node;

@@ -3,7 +3,9 @@
 import { RuleContext, type CheckOptions } from './context.ts';
 import { migrationEdits } from './migrate.ts';
 import { generatedFromText, generatedFromTree, generatedMessage } from './generated.ts';
-import { parseConfig } from './parse.ts';
+import { looksLikeYaml, parseConfig } from './parse.ts';
+import { checkNextGen, nextGenEvidence } from './rules/nextgen.ts';
+import { parseYamlConfig } from './yaml-tree.ts';
 import { checkLegacyKeys } from './rules/legacy.ts';
 import { checkMounts } from './rules/mounts.ts';
 import { checkRisky } from './rules/risky.ts';
@@ -28,6 +30,10 @@ export interface CheckResult {
   /** True when the version came from options, false when detected from the shape. */
   explicitVersion: boolean;
   detection: Detection;
+  /** 'ngo': the config of occlum/ngo or of the 1.0.0-preview branch (their own rules; `version` unused). */
+  family: 'occlum' | 'ngo';
+  /** The rules applied, for people: "Occlum 0.31.0 rules", "NGO / 1.0-preview rules". */
+  rules: string;
   counts: { error: number; warning: number; info: number };
 }
 
@@ -48,6 +54,9 @@ const RULES: ((ctx: RuleContext) => void)[] = [
 const TOP_SECTIONS = ['resource_limits', 'process', 'entry_points', 'env', 'metadata', 'mount'];
 
 export function checkConfig(text: string, options: CheckOptions = {}): CheckResult {
+  const yaml = looksLikeYaml(text, options.fileName);
+  const nextGen = yaml || !options.version ? checkNextGenConfig(text, yaml, options) : undefined;
+  if (nextGen) return nextGen;
   const parsed = parseConfig(text);
   const detection = detectVersion(parsed.root);
   const version = options.version ?? detection.version;
@@ -87,7 +96,39 @@ export function checkConfig(text: string, options: CheckOptions = {}): CheckResu
   diagnostics.sort((a, b) => a.line - b.line || a.column - b.column || sevRank(a) - sevRank(b));
   const counts = { error: 0, warning: 0, info: 0 };
   for (const d of diagnostics) counts[d.severity]++;
-  return { diagnostics, version, explicitVersion: options.version !== undefined, detection, counts };
+  const explicitVersion = options.version !== undefined;
+  return {
+    diagnostics,
+    version,
+    explicitVersion,
+    detection,
+    family: 'occlum',
+    rules: `Occlum ${version} rules`,
+    counts,
+  };
+}
+
+/** NGO / 1.0-preview configs (Occlum.yaml, or NGO's JSON): their own rules, or undefined if mainline. */
+function checkNextGenConfig(text: string, yaml: boolean, options: CheckOptions): CheckResult | undefined {
+  const parsed = yaml ? parseYamlConfig(text) : parseConfig(text);
+  const why = nextGenEvidence(parsed.root, yaml);
+  if (!why) return undefined;
+  const detection: Detection = { version: LATEST, range: 'NGO / 1.0 preview', reasons: [why], mixed: false };
+  const diagnostics = [...parsed.syntax];
+  if (parsed.root) {
+    const ctx = new RuleContext(text, parsed.lines, parsed.root, LATEST, detection, options);
+    try {
+      checkNextGen(ctx, yaml);
+    } catch (err) {
+      ctx.report('error', 'internal', undefined, [], `internal error in the NGO rules: ${(err as Error).message}`);
+    }
+    diagnostics.push(...ctx.diagnostics);
+  }
+  diagnostics.sort((a, b) => a.line - b.line || a.column - b.column || sevRank(a) - sevRank(b));
+  const counts = { error: 0, warning: 0, info: 0 };
+  for (const d of diagnostics) counts[d.severity]++;
+  const rules = 'NGO / 1.0-preview rules (occlum/ngo, occlum 1.0.0-preview branch)';
+  return { diagnostics, version: LATEST, explicitVersion: false, detection, family: 'ngo', rules, counts };
 }
 
 function sevRank(d: Diagnostic): number {
@@ -99,7 +140,8 @@ function versionNotes(ctx: RuleContext, text: string, options: CheckOptions): Di
   const out: Diagnostic[] = [];
   const present = TOP_SECTIONS.filter((k) => ctx.get([k]) !== undefined);
   const at = { line: 1, column: 1 };
-  if (present.length > 0 && present.length <= 3) {
+  // A top-level vm without env is the whole config of Occlum 0.5 – 0.9, not an overlay.
+  if (present.length > 0 && present.length <= 3 && ctx.get(['vm']) === undefined) {
     out.push({
       severity: 'info',
       code: 'overlay',

@@ -169,11 +169,18 @@ export function detectVersion(root: Node | undefined): Detection {
   if (has('metadata', 'pkru')) min('0.28', 'metadata.pkru');
   if (has('metadata', 'enable_kss') || has('metadata', 'family_id') || has('metadata', 'ext_prod_id'))
     min('0.26.3', 'KSS keys in metadata');
-  if (allMounts.some((m) => mountOpt(m, 'MAC'))) min('0.21', 'an image layer with options.MAC');
+  // Only the root's image layer: ≤ 0.20 configs also gave MACs to plain integrity-only SEFS mounts.
+  const rootLayers = (mounts?.type === 'array' ? (mounts.children ?? []) : [])
+    .filter((m) => m.type === 'object' && mountStr(m, 'target') === '/')
+    .flatMap((m) => findNodeAtLocation(m, ['options', 'layers'])?.children ?? []);
+  if (rootLayers.some((m) => m.type === 'object' && mountOpt(m, 'MAC'))) min('0.21', 'an image layer with options.MAC');
 
   if (has('metadata', 'pkru')) max('0.30.0', 'metadata.pkru (no longer read since 0.30.1)');
   if (has('metadata', 'amx')) max('0.30.0', 'metadata.amx (no longer read since 0.30.1)');
   if (has('vm')) max('0.15', 'top-level vm section');
+  if (root?.type === 'object' && has('vm') && !has('resource_limits') && !has('metadata'))
+    if (has('env')) max('0.12.1', 'vm without resource_limits / metadata');
+    else max('0.12', 'vm without env: an Occlum 0.5 – 0.9 config');
   const env = root ? findNodeAtLocation(root, ['env']) : undefined;
   if (env?.type === 'array') max('0.12', 'env is a plain list');
   if (env?.type === 'object') min('0.12.1', 'env is {default, untrusted}');

@@ -188,7 +188,7 @@ export function checkEnv(ctx: RuleContext): void {
   if (!env || !def) return;
   const base: JsonPath = def === env ? ['env'] : ['env', 'default'];
   if (def?.type === 'array') {
-    const keys = new Map<string, number>();
+    const keys = new Map<string, number[]>();
     (def.children ?? []).forEach((item, i) => {
       const path = [...base, i];
       if (item.type !== 'string') {
@@ -214,17 +214,28 @@ export function checkEnv(ctx: RuleContext): void {
         return;
       }
       const key = v.slice(0, eq);
-      if (keys.has(key)) {
-        ctx.report(
-          'warning',
-          'env-duplicate',
-          item,
-          path,
-          `${base.join('.')} sets ${key} twice (also entry ${keys.get(key)}); only one value takes effect — remove one`,
-          ctx.fix('Remove this entry', [{ kind: 'remove', path }]),
-        );
-      } else keys.set(key, i);
+      keys.set(key, [...(keys.get(key) ?? []), i]);
     });
+    // One finding per name, at its second entry: a list repeating one name 100 times is one problem.
+    for (const [key, at] of keys) {
+      if (at.length < 2) continue;
+      const path = [...base, at[1]!];
+      const later = at.slice(1);
+      const shown = later.length > 5 ? `${later.slice(0, 5).join(', ')}, …` : later.join(', ');
+      ctx.report(
+        'warning',
+        'env-duplicate',
+        def.children![at[1]!],
+        path,
+        at.length === 2
+          ? `${base.join('.')} sets ${key} twice (also entry ${at[0]}); only one value takes effect — remove one`
+          : `${base.join('.')} sets ${key} ${at.length} times (entry ${at[0]}, then ${shown}); only one value takes effect — keep one`,
+        ctx.fix(
+          at.length === 2 ? 'Remove this entry' : `Remove the ${later.length} later entries`,
+          [...later].reverse().map((i) => ({ kind: 'remove' as const, path: [...base, i] })),
+        ),
+      );
+    }
   }
   const untrusted = env.type === 'object' ? ctx.get(['env', 'untrusted']) : undefined;
   if (untrusted?.type === 'array') {
