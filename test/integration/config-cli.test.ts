@@ -141,3 +141,45 @@ test('check --occlum-version applies the rules of that patch release: env as a m
   assert.equal(old.status, 1);
   assert.match(old.stdout, /error: invalid type: map, expected a sequence for env/);
 });
+
+test('check DIR of the 1.0 preview / NGO reads its Occlum.yaml and says whose rules it applied', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cfg-cli-yaml-'));
+  // Hand-written in the preview's shape, with one lower-case unit.
+  const yaml = [
+    'resource_limits:',
+    '  num_of_cpus: 2',
+    '  kernel_space_stack_size: 1mb',
+    '  kernel_space_heap_size: {init: 32MB, max: 64MB}',
+    '  user_space_size: {init: 64MB, max: 1GB}',
+    'process: {default_stack_size: 4MB, default_heap_size: 8MB}',
+    'entry_points: [/bin]',
+    'env: {default: [OCCLUM=yes], untrusted: []}',
+    'metadata: {product_id: 0, version_number: 0, debuggable: true, enable_kss: false,',
+    "  ext_prod_id: {high: '0x0', low: '0x0'}, pkru: 0}",
+    'mount:',
+    '  - {target: /, type: unionfs, options: {layers: [',
+    "      {target: /, type: sefs, source: ./build/mount/__ROOT, options: {MAC: ''}},",
+    '      {target: /, type: sefs, source: ./run/mount/__ROOT}]}}',
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'Occlum.yaml'), yaml);
+  const r = runCli(['check', dir]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /Occlum\.yaml:3:28: error: "1mb" is not a valid size .*write "1MB" \[size-unit\]/);
+  assert.match(r.stdout, /1 error, 0 warnings, 0 notes \(NGO \/ 1\.0-preview rules/);
+  const j = JSON.parse(runCli(['check', dir, '--json']).stdout);
+  assert.equal(j.family, 'ngo');
+  assert.equal(j.version, 'ngo');
+});
+
+test('check --json escapes C1 controls and bidi overrides from the config (JSON stays equal)', () => {
+  const text = readFileSync(TEMPLATE, 'utf8').replace('{', '{\n    "evil\\u009b31m\\u202e": 1,');
+  const dir = instance(text);
+  const r = runCli(['check', dir, '--json']);
+  assert.doesNotMatch(r.stdout, /[\u0080-\u009f\u202a-\u202e]/);
+  assert.match(r.stdout, /evil\\u009b31m\\u202e/);
+  const j = JSON.parse(r.stdout);
+  assert.ok(j.diagnostics.some((d: { path: string[] }) => d.path[0] === 'evil\u009b31m\u202e'));
+  const human = runCli(['check', dir]);
+  assert.doesNotMatch(human.stdout, /[\u0080-\u009f\u202a-\u202e]/);
+});

@@ -297,8 +297,8 @@ function checkSize(ctx: RuleContext, node: Node, path: JsonPath, where: string, 
     'size-unit',
     node,
     path,
-    `"${node.value}" is not a valid size for ${where}: a size is a whole number followed by KB, MB, GB, TB or B (upper case)` +
-      (fixTo ? `; write "${fixTo}"` : ''),
+    `"${node.value}" is not a valid size for ${where}: a size is a whole number followed by ` +
+      `KB, MB, GB, TB or B (upper case)${fixTo ? `; write "${fixTo}"` : ''}`,
     fixTo
       ? {
           title: `Change to "${fixTo}"`,
@@ -368,7 +368,8 @@ function checkMount(ctx: RuleContext, m: Node, path: JsonPath, yaml: boolean): v
       'mount-type',
       type,
       [...path, 'type'],
-      `Unsupported file system type "${type.value}" in ${where}: use one of ${NG_FS_TYPES.join(', ')}${near ? ` (did you mean "${near}"?)` : ''}`,
+      `Unsupported file system type "${type.value}" in ${where}: use one of ${NG_FS_TYPES.join(', ')}` +
+        (near ? ` (did you mean "${near}"?)` : ''),
     );
   }
   if (!target) ctx.report('error', 'missing-key', closeOf(ctx, m), path, `missing field \`target\` in ${where}`);
