@@ -1,7 +1,7 @@
 // `occlum-studio check` and `schema` through the built binary: exit codes and output.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
@@ -182,4 +182,18 @@ test('check --json escapes C1 controls and bidi overrides from the config (JSON 
   assert.ok(j.diagnostics.some((d: { path: string[] }) => d.path[0] === 'evil\u009b31m\u202e'));
   const human = runCli(['check', dir]);
   assert.doesNotMatch(human.stdout, /[\u0080-\u009f\u202a-\u202e]/);
+});
+
+test('build on the host backend refuses an NGO config with what it is and what to do, building nothing', () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'cfg-cli-ngo-')), 'inst');
+  assert.equal(runCli(['new', dir]).status, 0);
+  const cfg = JSON.parse(readFileSync(join(dir, 'Occlum.json'), 'utf8'));
+  delete cfg.resource_limits.max_num_of_threads;
+  delete cfg.feature;
+  Object.assign(cfg.resource_limits, { min_num_of_cpus: 1, max_num_of_cpus: 4 });
+  writeFileSync(join(dir, 'Occlum.json'), JSON.stringify(cfg, null, 4));
+  const r = runCli(['build', '-C', dir, '--backend', 'host']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /min_num_of_cpus \(NGO \/ 1\.0 preview\).*host backend builds configs of released Occlum/);
+  assert.equal(existsSync(join(dir, 'build')), false);
 });

@@ -56,7 +56,7 @@ export function ConfigPane() {
   const counts = c.result?.counts ?? { error: 0, warning: 0, info: 0 };
   const dirty = c.text !== c.savedText;
   const version = c.result
-    ? `Occlum ${c.result.version} rules (${c.result.explicitVersion ? 'set' : `detected: ${c.result.detection.range}`})`
+    ? `${c.result.rules} (${c.result.explicitVersion ? 'set' : `detected: ${c.result.detection.range}`})`
     : '';
 
   // Keep the selection inside the visible window.

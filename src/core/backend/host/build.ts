@@ -335,6 +335,12 @@ async function buildLocked(
     return fail([`cannot read ${p.config}: an instance needs its Occlum.json (run init, or restore the file)`]);
   }
   const check = checkConfig(text);
+  if (check.family === 'ngo') {
+    return fail([
+      `Occlum.json: ${check.detection.reasons.join('; ')}: a config of the NGO / 1.0-preview branches; ` +
+        'the host backend builds configs of released Occlum (0.10 – 0.31): start from `occlum-studio init`',
+    ]);
+  }
   const warnings = check.diagnostics
     .filter((d) => d.severity === 'warning')
     .map((d) => `Occlum.json:${d.line}:${d.column}: ${formatPath(d.path)}: ${d.message}`);
