@@ -134,7 +134,9 @@ test('Occlum.yaml problems are located at line:col, say what to write and keep t
   assert.match(by('mount-type')[0]!.message, /Unsupported file system type "hostf".*did you mean "hostfs"/);
   assert.match(by('mount-target')[0]!.message, /Target must be an absolute path: "host"/);
   assert.match(by('range')[0]!.message, /metadata\.product_id is 70000; the largest value allowed is 65535/);
-  assert.match(by('type')[0]!.message, /integer `16`, expected a size string.*16MB/);
+  assert.match(by('type')[0]!.message, /integer `16`, expected a size string.*16B if 16 means bytes/);
+  const hex = checkConfig(PREVIEW_YAML.replace('kernel_space_stack_size: 1MB', 'kernel_space_stack_size: 0x100000'));
+  assert.match(hex.diagnostics[0]!.message, /integer `0x100000`.*1MB if 0x100000 means bytes/);
 });
 
 test('Occlum.yaml that is not one YAML map is a located error, never a throw', () => {

@@ -5,7 +5,7 @@
 // key is required only where every revision requires it, and the alternatives are accepted.
 import type { Node } from 'jsonc-parser';
 import { describeValue, members, nearest, type RuleContext } from '../context.ts';
-import { parseSize } from '../sizes.ts';
+import { formatSize, parseSize } from '../sizes.ts';
 import type { JsonPath } from '../types.ts';
 
 type NgType = 'object' | 'size' | 'dynsize' | 'u32' | 'bool' | 'string' | 'strings' | 'mounts' | 'socks';
@@ -278,8 +278,14 @@ function checkValue(
 
 function checkSize(ctx: RuleContext, node: Node, path: JsonPath, where: string, yaml: boolean): void {
   if (node.type !== 'string') {
-    const hint =
-      node.type === 'number' ? ` (write it with a unit, e.g. ${yaml ? `${node.value}MB` : `"${node.value}MB"`})` : '';
+    // A bare number is most likely bytes (what the other Occlum fields count in).
+    const n = Number(node.value);
+    const spelled = Number.isSafeInteger(n) && n > 0 ? formatSize(n) : undefined;
+    const hint = spelled
+      ? ` (write it with a unit: ${yaml ? spelled : `"${spelled}"`} if ${ctx.raw(node)} means bytes)`
+      : node.type === 'number'
+        ? ' (write it with a unit, e.g. 32MB)'
+        : '';
     ctx.report(
       'error',
       'type',
