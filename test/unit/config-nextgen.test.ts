@@ -224,3 +224,20 @@ test('one name repeated many times in env.default is one warning whose fix keeps
   assert.deepEqual(fixed.env.default, ['OCCLUM=yes', 'PYTHONHOME=/opt/python', 'B=1', 'B=2']);
   assert.match(dups.find((d) => /\bB\b/.test(d.message))!.message, /sets B twice \(also entry 41\)/);
 });
+
+test('a generated .Occlum_sys.json with NGO keys is still named as the generated file', () => {
+  const sys = JSON.stringify({
+    resource_limits: { num_of_cpus: 2, user_space_init_size: '64MB', user_space_max_size: '1GB' },
+    env: { default: [], untrusted: [] },
+    app: [
+      { stage: 'init', entry_points: ['/bin/init'] },
+      { stage: 'app', entry_points: ['/bin'] },
+    ],
+  });
+  const r = checkConfig(sys);
+  assert.equal(r.family, 'occlum');
+  assert.deepEqual(
+    r.diagnostics.map((d) => d.code),
+    ['generated-file'],
+  );
+});

@@ -3,7 +3,7 @@
 import { RuleContext, type CheckOptions } from './context.ts';
 import { migrationEdits } from './migrate.ts';
 import { generatedFromText, generatedFromTree, generatedMessage } from './generated.ts';
-import { looksLikeYaml, parseConfig } from './parse.ts';
+import { looksLikeYaml, parseConfig, type ParsedConfig } from './parse.ts';
 import { checkNextGen, nextGenEvidence } from './rules/nextgen.ts';
 import { parseYamlConfig } from './yaml-tree.ts';
 import { checkLegacyKeys } from './rules/legacy.ts';
@@ -55,13 +55,13 @@ const TOP_SECTIONS = ['resource_limits', 'process', 'entry_points', 'env', 'meta
 
 export function checkConfig(text: string, options: CheckOptions = {}): CheckResult {
   const yaml = looksLikeYaml(text, options.fileName);
-  const nextGen = yaml || !options.version ? checkNextGenConfig(text, yaml, options) : undefined;
-  if (nextGen) return nextGen;
-  const parsed = parseConfig(text);
-  const detection = detectVersion(parsed.root);
-  const version = options.version ?? detection.version;
+  const parsed = yaml ? parseYamlConfig(text) : parseConfig(text);
   // A file the build generates gets one finding, not the page of false ones its shape would give.
   const generated = generatedFromText(text) ?? (parsed.root && generatedFromTree(parsed.root));
+  const nextGen = !generated && (yaml || !options.version) ? nextGenEvidence(parsed.root, yaml) : undefined;
+  if (nextGen) return checkNextGenConfig(text, parsed, nextGen, yaml, options);
+  const detection = detectVersion(parsed.root);
+  const version = options.version ?? detection.version;
   const diagnostics: Diagnostic[] = generated
     ? [
         {
@@ -108,11 +108,14 @@ export function checkConfig(text: string, options: CheckOptions = {}): CheckResu
   };
 }
 
-/** NGO / 1.0-preview configs (Occlum.yaml, or NGO's JSON): their own rules, or undefined if mainline. */
-function checkNextGenConfig(text: string, yaml: boolean, options: CheckOptions): CheckResult | undefined {
-  const parsed = yaml ? parseYamlConfig(text) : parseConfig(text);
-  const why = nextGenEvidence(parsed.root, yaml);
-  if (!why) return undefined;
+/** NGO / 1.0-preview configs (Occlum.yaml, or NGO's JSON): their own rules. */
+function checkNextGenConfig(
+  text: string,
+  parsed: ParsedConfig,
+  why: string,
+  yaml: boolean,
+  options: CheckOptions,
+): CheckResult {
   const detection: Detection = { version: LATEST, range: 'NGO / 1.0 preview', reasons: [why], mixed: false };
   const diagnostics = [...parsed.syntax];
   if (parsed.root) {
