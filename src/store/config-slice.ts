@@ -105,7 +105,7 @@ export const createConfigSlice: StateCreator<StudioState, [], [], ConfigSlice> =
     const c = get().config;
     const result = check(history.text, c.file, c.forcedVersion);
     patch({ text: history.text, result, canUndo: history.canUndo, canRedo: history.canRedo, ...extra });
-    get().setOcclumVersion(result.version);
+    get().setOcclumVersion(result.family === 'ngo' ? 'NGO / 1.0 preview' : result.version);
   };
 
   return {

@@ -94,3 +94,20 @@ test('an instance without Occlum.json, and an unreadable one, do not throw', asy
   store.getState().configLoad(join(dir, 'Occlum.json'));
   assert.match(store.getState().config.loadError!, /cannot read/);
 });
+
+test('an NGO Occlum.json loads in the Config pane model with its own rules and names them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cfg-store-ngo-'));
+  const cfg = JSON.parse(readFileSync(TEMPLATE, 'utf8'));
+  delete cfg.resource_limits.max_num_of_threads;
+  delete cfg.feature;
+  Object.assign(cfg.resource_limits, { min_num_of_cpus: 1, max_num_of_cpus: 4 });
+  writeFileSync(join(dir, 'Occlum.json'), JSON.stringify(cfg, null, 4));
+  const store = createStudioStore({ launchDir: dir });
+  await openInstance(store, dir);
+  const s = () => store.getState();
+  assert.equal(s().config.result!.family, 'ngo');
+  assert.equal(s().config.result!.counts.error, 0, JSON.stringify(s().config.result!.diagnostics));
+  assert.equal(s().occlumVersion, 'NGO / 1.0 preview');
+  s().configEdit({ kind: 'set', path: ['resource_limits', 'user_space_size'], value: '300mb' });
+  assert.match(s().config.result!.diagnostics[0]!.message, /"300mb" is not a valid size.*write "300MB"/);
+});
