@@ -131,6 +131,10 @@ test('Occlum.yaml problems are located at line:col, say what to write and keep t
   assert.match(typo.message, /"num_of_cpu" in resource_limits.*did you mean "num_of_cpus"\?/);
   assert.match(applyTextEdits(text, typo.fix!.edits), /\n {2}num_of_cpus: 4\n/);
   assert.ok(by('missing-key').some((d) => /num_of_cpus/.test(d.message)));
+  const bare = checkConfig('resource_limits:\n  num_of_cpus: 1\n', { fileName: 'Occlum.yaml' }).diagnostics;
+  assert.ok(
+    bare.some((d) => /missing field `env`.*add it, e\.g\. env: \{default: \["OCCLUM=yes"\], untrusted/.test(d.message)),
+  );
   assert.match(by('mount-type')[0]!.message, /Unsupported file system type "hostf".*did you mean "hostfs"/);
   assert.match(by('mount-target')[0]!.message, /Target must be an absolute path: "host"/);
   assert.match(by('range')[0]!.message, /metadata\.product_id is 70000; the largest value allowed is 65535/);

@@ -49,6 +49,37 @@ const NG_KEYS: Record<string, NgKey> = {
   mount: { type: 'mounts', required: true },
 };
 
+/** What the 1.0-preview template writes for each required key (the hint of a missing-key error). */
+const EXAMPLES: Record<string, unknown> = {
+  resource_limits: { num_of_cpus: 128, kernel_space_stack_size: '1MB' },
+  kernel_space_stack_size: '1MB',
+  kernel_space_heap_size: { init: '32MB', max: '512MB' },
+  user_space_size: { init: '300MB', max: '64GB' },
+  process: { default_stack_size: '4MB', default_heap_size: '32MB' },
+  default_stack_size: '4MB',
+  default_heap_size: '32MB',
+  entry_points: ['/bin'],
+  env: { default: ['OCCLUM=yes'], untrusted: ['EXAMPLE'] },
+  default: ['OCCLUM=yes'],
+  untrusted: ['EXAMPLE'],
+  metadata: { product_id: 0, version_number: 0, debuggable: true },
+  product_id: 0,
+  version_number: 0,
+  debuggable: true,
+  enable_kss: false,
+  ext_prod_id: { high: '0x0', low: '0x0' },
+  high: '0x0',
+  low: '0x0',
+  pkru: 0,
+  mount: [{ target: '/', type: 'unionfs', options: { layers: '…' } }],
+};
+
+/** `key: value` in the file's own syntax, on one line. */
+function example(name: string, yaml: boolean): string {
+  const v = JSON.stringify(EXAMPLES[name] ?? '…').replace(/,(?=\S)/g, ', ');
+  return yaml ? `${name}: ${v.replace(/"([A-Za-z_]\w*)":/g, '$1: ')}` : `"${name}": ${v}`;
+}
+
 const MOUNT_FIELDS: Record<string, NgType> = { type: 'string', target: 'string', source: 'string', options: 'object' };
 const MOUNT_OPTIONS: Record<string, NgType> = {
   MAC: 'string',
@@ -174,7 +205,8 @@ function walk(ctx: RuleContext, obj: Node, parent: string, yaml: boolean): void 
       'missing-key',
       closeOf(ctx, obj),
       parent ? (parent.split('.') as JsonPath) : [],
-      `missing field \`${name}\`${where}: the build of this branch fails without it`,
+      `missing field \`${name}\`${where}: the build of this branch fails without it; add it, e.g. ` +
+        example(name, yaml),
     );
   }
 }
