@@ -166,6 +166,42 @@ test('malformed JSON is a located diagnostic, never a throw', () => {
   assert.match(checkConfig(deep).diagnostics[0]!.message, /recursion limit exceeded/);
 });
 
+test('JSON written the way other languages do: one located error saying what to write, with a fix', () => {
+  // [template text, what a user wrote instead, the token the error points at, the message]
+  const cases: [string, string, string, RegExp][] = [
+    [
+      '"kernel_space_heap_size"',
+      'kernel_space_heap_size',
+      'kernel',
+      /key must be a string: .*"kernel_space_heap_size"/,
+    ],
+    ['"debuggable": true', '"debuggable": True', 'True', /JSON writes true, not True/],
+    ['"max_num_of_threads": 32', '"max_num_of_threads": 0x20', '0x20', /no hexadecimal numbers; write 32 for 0x20/],
+    ['"/bin"', '/bin', '/bin', /a path is text, written in double quotes: "\/bin"/],
+    ['"OCCLUM=yes"', "'OCCLUM=yes'", "'OCCLUM", /JSON strings are written in double quotes: "OCCLUM=yes"/],
+  ];
+  for (const [from, to, token, want] of cases) {
+    const text = TEMPLATE.replace(from, to);
+    const r = checkConfig(text, V31);
+    // The parser skipped text there: no echo ("missing field", "entry_points is empty", "at least 1").
+    assert.deepEqual(
+      r.diagnostics.filter((d) => d.severity !== 'info').map((d) => d.code),
+      ['syntax'],
+      `${to}: ${r.diagnostics.map((d) => d.message).join(' | ')}`,
+    );
+    const d = r.diagnostics.find((x) => x.code === 'syntax')!;
+    assert.match(d.message, want);
+    const at = text.indexOf(to) + to.indexOf(token);
+    const line = text.slice(0, at).split('\n').length;
+    assert.deepEqual([d.line, d.column], [line, at - text.lastIndexOf('\n', at - 1)], to);
+    assert.equal(applyTextEdits(text, d.fix!.edits), TEMPLATE, to);
+  }
+  const nan = checkConfig(TEMPLATE.replace('"version_number": 0', '"version_number": NaN'), V31);
+  assert.match(nan.diagnostics.find((x) => x.code === 'syntax')!.message, /JSON has no NaN; write a number, or null/);
+  // jsonc-parser reports `{key: 1}` four times; serde once.
+  assert.equal(checkConfig('{resource_limits: {}}').diagnostics.filter((x) => x.code === 'syntax').length, 1);
+});
+
 test('unknown keys warn with the nearest known key and a rename fix; duplicates of known keys are errors', () => {
   const text = TEMPLATE.replace('"kernel_space_heap_size"', '"kernel_space_heap_sizes"');
   const r = checkConfig(text, V31);

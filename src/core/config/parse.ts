@@ -186,9 +186,14 @@ export function parseConfig(text: string): ParsedConfig {
     root = undefined;
   }
   let reported = 0;
+  let lastLine = -1;
   for (const e of errors) {
-    // Several follow-on errors after the first are noise; keep the first few.
+    // serde stops at the first error; jsonc-parser goes on, and its next errors on the same line
+    // are mostly the echo of the first (`{key: 1}` gives four). One per line, the first few.
     if (reported >= 5) break;
+    const line = lines.position(orig(e.offset)).line;
+    if (line === lastLine) continue;
+    lastLine = line;
     if (e.offset === 0 && text.charCodeAt(0) === 0xfeff) {
       syntax.push(
         at(
@@ -206,10 +211,113 @@ export function parseConfig(text: string): ParsedConfig {
       continue;
     }
     const msg = PARSE_ERROR_TEXT[e.error] ?? 'invalid JSON';
-    syntax.push(at(e.offset, e.length, `${msg}: ${syntaxHint(e.error)}`, 'syntax'));
+    const known = e.error === 1 ? explainToken(work, e.offset) : undefined;
+    if (known) {
+      const fix = known.fix && { title: known.fix.title, edits: [mapEdit(known.fix.edit)] };
+      syntax.push(at(known.offset, known.length, known.message, 'syntax', fix));
+      if (known.number !== undefined && root)
+        patchNumber(root, orig(known.offset), known.number, orig(known.offset + known.length) - orig(known.offset));
+    } else syntax.push(at(e.offset, e.length, `${msg}: ${syntaxHint(e.error)}`, 'syntax'));
     reported++;
   }
   return { text, lines, root, syntax };
+}
+
+interface TokenExplanation {
+  offset: number;
+  length: number;
+  message: string;
+  fix?: { title: string; edit: { offset: number; length: number; content: string } };
+  /** A hex literal's value, which the rules should see instead of the `0` the parser kept. */
+  number?: number;
+}
+
+const NOT_JSON_WORDS: Record<string, string> = {
+  True: 'true',
+  False: 'false',
+  TRUE: 'true',
+  FALSE: 'false',
+  None: 'null',
+  NULL: 'null',
+  Null: 'null',
+  nil: 'null',
+};
+
+/**
+ * What people write from other languages where JSON wants something else: unquoted keys and
+ * words, single quotes, Python/YAML booleans, hex numbers, NaN. Says what to write instead.
+ */
+function explainToken(text: string, offset: number): TokenExplanation | undefined {
+  const rest = text.slice(offset, offset + 200);
+  const hex = /^[xX]([0-9a-fA-F]{1,13})\b/.exec(rest);
+  if (hex && text[offset - 1] === '0') {
+    const value = parseInt(hex[1]!, 16);
+    return {
+      offset: offset - 1,
+      length: hex[0].length + 1,
+      message: `invalid number: JSON has no hexadecimal numbers; write ${value} for 0${hex[0]}`,
+      fix: { title: `Write ${value}`, edit: { offset: offset - 1, length: hex[0].length + 1, content: String(value) } },
+      number: value,
+    };
+  }
+  const isKey = (len: number) => /^\s*:/.test(text.slice(offset + len, offset + len + 40));
+  const quoted = /^'((?:[^'\\\n]|\\.){0,150})'/.exec(rest);
+  if (quoted) {
+    const content = JSON.stringify(quoted[1]!.replace(/\\'/g, "'"));
+    const what = isKey(quoted[0].length) ? 'key must be a string' : 'expected value';
+    return {
+      offset,
+      length: quoted[0].length,
+      message: `${what}: JSON strings are written in double quotes: ${content}`,
+      fix: { title: `Write ${content}`, edit: { offset, length: quoted[0].length, content } },
+    };
+  }
+  const path = /^\/[^\s,\]}"']{0,200}/.exec(rest)?.[0];
+  if (path) {
+    const content = JSON.stringify(path);
+    return {
+      offset,
+      length: path.length,
+      message: `expected value: a path is text, written in double quotes: ${content}`,
+      fix: { title: `Write ${content}`, edit: { offset, length: path.length, content } },
+    };
+  }
+  const word = /^[A-Za-z_$][\w$.-]{0,80}/.exec(rest)?.[0];
+  if (!word) return undefined;
+  const edit = (content: string) => ({ title: `Write ${content}`, edit: { offset, length: word.length, content } });
+  if (word in NOT_JSON_WORDS) {
+    const w = NOT_JSON_WORDS[word]!;
+    return { offset, length: word.length, message: `expected value: JSON writes ${w}, not ${word}`, fix: edit(w) };
+  }
+  if (['NaN', 'Infinity', 'undefined'].includes(word))
+    return { offset, length: word.length, message: `expected value: JSON has no ${word}; write a number, or null` };
+  const content = JSON.stringify(word);
+  if (isKey(word.length))
+    return {
+      offset,
+      length: word.length,
+      message: `key must be a string: JSON keys are written in double quotes: ${content}`,
+      fix: edit(content),
+    };
+  return {
+    offset,
+    length: word.length,
+    message: `expected value: text is written in double quotes (${content}); numbers and true/false/null are not`,
+    fix: edit(content),
+  };
+}
+
+/** Gives the number node at `offset` (kept as `0` from `0x20`) the literal's value and extent. */
+function patchNumber(root: Node, offset: number, value: number, length: number): void {
+  const stack = [root];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (n.type === 'number' && n.offset === offset) {
+      Object.assign(n, { value, length });
+      return;
+    }
+    stack.push(...(n.children ?? []));
+  }
 }
 
 function syntaxHint(code: number): string {

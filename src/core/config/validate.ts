@@ -18,6 +18,7 @@ import {
   checkSizes,
   checkUserSpaceV020,
 } from './rules/values.ts';
+import type { Node } from 'jsonc-parser';
 import type { Diagnostic } from './types.ts';
 import { detectVersion, LATEST, versionIndex, type Detection, type VersionId } from './versions.ts';
 
@@ -90,7 +91,7 @@ export function checkConfig(text: string, options: CheckOptions = {}): CheckResu
         );
       }
     }
-    diagnostics.push(...ctx.diagnostics);
+    diagnostics.push(...withoutEchoesOfSyntaxErrors(ctx, parsed.syntax));
     if (parsed.root.type === 'object') diagnostics.push(...versionNotes(ctx, text, options));
   }
   diagnostics.sort((a, b) => a.line - b.line || a.column - b.column || sevRank(a) - sevRank(b));
@@ -132,6 +133,29 @@ function checkNextGenConfig(
   for (const d of diagnostics) counts[d.severity]++;
   const rules = 'NGO / 1.0-preview rules (occlum/ngo, occlum 1.0.0-preview branch)';
   return { diagnostics, version: LATEST, explicitVersion: false, detection, family: 'ngo', rules, counts };
+}
+
+/**
+ * Where the parser had to skip text (`{key: 1}`, `[/bin]`), the tree lacks what the user wrote:
+ * a rule finding about a value or object that holds such a spot ("entry_points is empty",
+ * "missing field `key`") is an echo of the syntax error, not a second problem. Comments and
+ * trailing commas lose nothing and keep every finding.
+ */
+function withoutEchoesOfSyntaxErrors(ctx: RuleContext, syntax: Diagnostic[]): Diagnostic[] {
+  const spots = syntax.filter((d) => d.code === 'syntax').map((d) => [d.line, d.column] as const);
+  if (spots.length === 0) return ctx.diagnostics;
+  const before = (a: readonly [number, number], b: readonly [number, number]) =>
+    a[0] < b[0] || (a[0] === b[0] && a[1] <= b[1]);
+  const holdsSpot = (node: Node | undefined) => {
+    if (!node) return false;
+    const s = ctx.lines.position(node.offset);
+    const e = ctx.lines.position(node.offset + node.length);
+    return spots.some((p) => before([s.line, s.column], p) && before(p, [e.line, e.column]));
+  };
+  return ctx.diagnostics.filter((d) => {
+    const node = ctx.get(d.path) ?? (d.code === 'missing-key' ? ctx.get(d.path.slice(0, -1)) : undefined);
+    return !holdsSpot(node);
+  });
 }
 
 function sevRank(d: Diagnostic): number {
