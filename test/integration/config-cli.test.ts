@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { runCli } from '../helpers/cli.ts';
-import { CONFIG_CORPUS, OWN_TEMPLATE, needsCorpus } from '../helpers/paths.ts';
+import { CLI, CONFIG_CORPUS, OWN_TEMPLATE, needsCorpus } from '../helpers/paths.ts';
 
 const TEMPLATE = OWN_TEMPLATE;
 const V030 = join(CONFIG_CORPUS, 'occlum-history', 'v0.30.0__etc__template__Occlum.json');
@@ -196,4 +197,22 @@ test('build on the host backend refuses an NGO config with what it is and what t
   assert.equal(r.status, 1);
   assert.match(r.stderr, /min_num_of_cpus \(NGO \/ 1\.0 preview\).*host backend builds configs of released Occlum/);
   assert.equal(existsSync(join(dir, 'build')), false);
+});
+
+test('check … | head ends quietly with exit 0 when the reader goes away', () => {
+  // Enough findings to fill the pipe after head has gone: 5000 unknown keys.
+  const cfg = JSON.parse(readFileSync(TEMPLATE, 'utf8'));
+  for (let i = 0; i < 5000; i++) cfg[`unknown_key_${i}`] = i;
+  const dir = instance(JSON.stringify(cfg, null, 2));
+  const r = spawnSync(
+    'bash',
+    ['-c', `"${process.execPath}" "${CLI}" check "${dir}" | head -n 1; echo "\${PIPESTATUS[0]}"`],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const out = r.stdout.trim().split('\n');
+  assert.match(out[0]!, /unknown key "unknown_key_0"/);
+  assert.equal(out[1], '0', r.stderr);
+  assert.equal(r.stderr, '');
 });
