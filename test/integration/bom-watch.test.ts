@@ -143,7 +143,10 @@ test(
       const failed = builds.at(-1)!;
       assert.equal(failed.outcome, 'failed');
       assert.equal(failed.cause?.stage, 'bom');
-      assert.match(failed.cause!.message, /hello\.yaml:4:9: error: unknown key "file".*did you mean "files"/);
+      assert.match(
+        failed.cause!.message,
+        /hello\.yaml:4:9: error: .*neither "from", "dirs" nor "files".*did you mean "files"/,
+      );
     } finally {
       await loop.close();
       rmSync(ws, { recursive: true, force: true });

@@ -1,7 +1,18 @@
 // Bom file text → BomDoc, checked against copy_bom's structure (bom.rs: Bom, Target, SymLink,
-// Source, NormalFile). copy_bom's serde ignores unknown keys silently; here they are errors with
-// a did-you-mean, since a misspelt `file:` would otherwise copy nothing without a word.
-import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+// Source, NormalFile). copy_bom's serde ignores unknown keys silently; here they are ignored too
+// (a bom copy_bom takes is taken) but warned about with a did-you-mean, since a misspelt `file:`
+// would otherwise change the copy without a word.
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type Document,
+  type Node as YamlNode,
+  type Pair,
+  type YAMLMap,
+} from 'yaml';
 import { nearest } from '../config/context.ts';
 import { LineIndex } from '../config/location.ts';
 import type { BomDoc, BomFileEntry, BomIssue, BomLink, BomSource, BomTarget, Loc, Str } from './types.ts';
@@ -17,9 +28,20 @@ export interface ParseResult {
   issues: BomIssue[];
 }
 
+/**
+ * Values read before giving up: a bom of 4 MiB holds fewer, but aliases to lists of aliases
+ * multiply (a few KiB can name a billion files).
+ */
+export const MAX_BOM_VALUES = 1_000_000;
+
+class TooManyValues extends Error {}
+
 class Reader {
   readonly issues: BomIssue[] = [];
   private readonly lines: LineIndex;
+  doc: Document | undefined;
+  private values = 0;
+  private readonly aliases = new Map<unknown, unknown>();
 
   constructor(
     readonly file: string,
@@ -28,9 +50,21 @@ class Reader {
     this.lines = new LineIndex(text);
   }
 
+  /** The node an alias (`*name`) stands for, as serde_yaml reads it; any other node as is. */
+  deref(node: unknown): unknown {
+    if (++this.values > MAX_BOM_VALUES) throw new TooManyValues();
+    if (!isAlias(node) || !this.doc) return node;
+    // Alias.resolve searches the document: once per alias node.
+    if (!this.aliases.has(node)) this.aliases.set(node, node.resolve(this.doc) ?? null);
+    return this.aliases.get(node);
+  }
+
   loc(node: YamlNode | null | undefined): Loc {
-    const off = node?.range?.[0] ?? 0;
-    return { file: this.file, ...this.lines.position(off) };
+    return this.locAt(node?.range?.[0] ?? 0);
+  }
+
+  locAt(offset: number): Loc {
+    return { file: this.file, ...this.lines.position(offset) };
   }
 
   error(node: YamlNode | null | undefined, message: string): void {
@@ -42,7 +76,16 @@ class Reader {
   }
 
   /** A scalar as copy_bom reads it: a string (a plain number or boolean keeps its written form). */
-  str(node: unknown, what: string): Str | undefined {
+  str(aliased: unknown, what: string, typed = false): Str | undefined {
+    const node = this.deref(aliased);
+    if (typed && isScalar(node) && typeof node.value !== 'string' && node.value !== null) {
+      // In `files`, serde matches an untagged enum against the typed value: 123 or true is no string.
+      this.error(
+        node,
+        `${what} must be a string, not ${describe(node)}: copy_bom rejects it; quote it ("${node.source}")`,
+      );
+      return undefined;
+    }
     if (isScalar(node) && node.value !== null) {
       const value = typeof node.value === 'string' ? node.value : String(node.source ?? node.value);
       if (value === '') {
@@ -56,7 +99,8 @@ class Reader {
   }
 
   /** A list of strings; null or absent is an empty list. */
-  strList(node: unknown, what: string): Str[] {
+  strList(aliased: unknown, what: string): Str[] {
+    const node = this.deref(aliased);
     if (node === null || node === undefined || (isScalar(node) && node.value === null)) return [];
     if (!isSeq(node)) {
       this.error(node as YamlNode, `${what} must be a list, not ${describe(node)} (write each item on a "- " line)`);
@@ -69,18 +113,23 @@ class Reader {
   members(node: YAMLMap, known: readonly string[], where: string): Map<string, { key: YamlNode; value: unknown }> {
     const out = new Map<string, { key: YamlNode; value: unknown }>();
     for (const pair of node.items as Pair<unknown, unknown>[]) {
-      const keyNode = pair.key as YamlNode;
-      const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+      const keyNode = this.deref(pair.key) as YamlNode;
+      const key = isScalar(keyNode) ? String(keyNode.value) : undefined;
+      // A key that only holds an anchor for aliases elsewhere (`x-libs: &libs [...]`) is no typo.
+      const anchorOnly = key !== undefined && !known.includes(key) && (pair.value as YamlNode | null)?.anchor;
+      if (anchorOnly) continue;
       if (key === undefined || !known.includes(key)) {
         const near = key === undefined ? undefined : nearest(key, [...known]);
         const name = key === undefined ? 'a key that is not a plain string' : `unknown key "${key}"`;
-        this.error(
+        // A warning: copy_bom (serde, no deny_unknown_fields) ignores it and copies the rest.
+        this.warn(
           keyNode ?? node,
-          `${name} in ${where}${near ? `; did you mean "${near}"?` : ''} (known keys: ${known.join(', ')})`,
+          `${name} in ${where} is ignored (as copy_bom does)${near ? `; did you mean "${near}"?` : ''} ` +
+            `(known keys: ${known.join(', ')})`,
         );
         continue;
       }
-      out.set(key, { key: keyNode, value: pair.value });
+      out.set(key, { key: keyNode, value: this.deref(pair.value) });
     }
     return out;
   }
@@ -101,16 +150,18 @@ function isNull(node: unknown): boolean {
   return node === null || node === undefined || (isScalar(node) && node.value === null);
 }
 
-function listOf(r: Reader, node: unknown, what: string): unknown[] {
+function listOf(r: Reader, aliased: unknown, what: string): unknown[] {
+  const node = r.deref(aliased);
   if (isNull(node)) return [];
   if (!isSeq(node)) {
     r.error(node as YamlNode, `${what} must be a list, not ${describe(node)}`);
     return [];
   }
-  return node.items;
+  return node.items.map((i) => r.deref(i));
 }
 
-function mapOf(r: Reader, node: unknown, what: string, example: string): YAMLMap | undefined {
+function mapOf(r: Reader, aliased: unknown, what: string, example: string): YAMLMap | undefined {
+  const node = r.deref(aliased);
   if (isMap(node)) return node;
   r.error(node as YamlNode, `${what} must be a mapping, not ${describe(node)} (e.g. ${example})`);
   return undefined;
@@ -118,7 +169,7 @@ function mapOf(r: Reader, node: unknown, what: string, example: string): YAMLMap
 
 function readFile(r: Reader, node: unknown, where: string): BomFileEntry | undefined {
   if (isScalar(node)) {
-    const name = r.str(node, `a file name in ${where}`);
+    const name = r.str(node, `a file name in ${where}`, true);
     return name && { name, autodep: true, loc: name.loc };
   }
   const m = mapOf(r, node, `a file in ${where}`, 'a path, or {name: app, hash: …, autodep: false, rename: app2}');
@@ -129,7 +180,7 @@ function readFile(r: Reader, node: unknown, where: string): BomFileEntry | undef
     r.error(m, `a file of ${where} has no "name" (the path of the file to copy)`);
     return undefined;
   }
-  const name = r.str(nameField.value, '"name"');
+  const name = r.str(nameField.value, '"name"', true);
   if (!name) return undefined;
   const entry: BomFileEntry = { name, autodep: true, loc: r.loc(m) };
   const hash = fields.get('hash');
@@ -158,7 +209,7 @@ function readFile(r: Reader, node: unknown, where: string): BomFileEntry | undef
       );
   }
   const rename = fields.get('rename');
-  if (rename && !isNull(rename.value)) entry.rename = r.str(rename.value, `"rename" of ${name.value}`);
+  if (rename && !isNull(rename.value)) entry.rename = r.str(rename.value, `"rename" of ${name.value}`, true);
   return entry;
 }
 
@@ -176,7 +227,16 @@ function readSource(r: Reader, node: unknown, where: string): BomSource | undefi
     src.files = listOf(r, files.value, '"files"').flatMap((f) => readFile(r, f, where) ?? []);
   }
   if (src.dirs === undefined && src.files === undefined && src.from === undefined) {
-    r.error(m, `an item of ${where} has neither "from", "dirs" nor "files": say what to copy`);
+    const ignored = m.items
+      .map((p) => (isScalar(p.key) ? String(p.key.value) : ''))
+      .filter((k) => k !== '' && !(SOURCE_KEYS as readonly string[]).includes(k));
+    const near = ignored.map((k) => nearest(k, [...SOURCE_KEYS])).find((n) => n !== undefined);
+    r.error(
+      m,
+      `an item of ${where} has neither "from", "dirs" nor "files": say what to copy` +
+        (ignored.length ? ` (copy_bom ignores ${ignored.map((k) => `"${k}"`).join(', ')}` : '') +
+        (ignored.length && near ? `; did you mean "${near}"?)` : ignored.length ? ')' : ''),
+    );
   }
   return src;
 }
@@ -222,21 +282,34 @@ export function parseBom(text: string, file: string): ParseResult {
   const doc: BomDoc = { path: file, includes: [], excludes: [], targets: [] };
   const ydoc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   for (const e of ydoc.errors) {
-    const pos = e.linePos?.[0];
     const message = `not valid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
-    r.issues.push({ severity: 'error', message, loc: { file, line: pos?.line ?? 1, column: pos?.col ?? 1 } });
+    r.issues.push({ severity: 'error', message, loc: r.locAt(e.pos[0]) });
   }
   if (ydoc.errors.length > 0) return { doc, issues: r.issues };
   const root = ydoc.contents;
   if (isNull(root)) {
-    r.warn(root as YamlNode, 'the bom file is empty: it copies nothing');
+    // serde_yaml (0.8) fails on a stream without a document ("EOF while parsing a value") and on a
+    // null document, so copy_bom stops at such a bom, an included one too.
+    r.error(
+      root as YamlNode,
+      'the bom file is empty (or only comments): copy_bom rejects it; write at least "targets: []"',
+    );
     return { doc, issues: r.issues };
   }
-  const m = mapOf(r, root, 'a bom file', 'includes: [base.yaml] and targets: […]');
-  if (!m) return { doc, issues: r.issues };
-  const fields = r.members(m, TOP_KEYS, 'the bom file');
-  doc.includes = r.strList(fields.get('includes')?.value, '"includes"');
-  doc.excludes = r.strList(fields.get('excludes')?.value, '"excludes"');
-  doc.targets = listOf(r, fields.get('targets')?.value, '"targets"').flatMap((t, i) => readTarget(r, t, i) ?? []);
+  r.doc = ydoc;
+  try {
+    const m = mapOf(r, root, 'a bom file', 'includes: [base.yaml] and targets: […]');
+    if (!m) return { doc, issues: r.issues };
+    const fields = r.members(m, TOP_KEYS, 'the bom file');
+    doc.includes = r.strList(fields.get('includes')?.value, '"includes"');
+    doc.excludes = r.strList(fields.get('excludes')?.value, '"excludes"');
+    doc.targets = listOf(r, fields.get('targets')?.value, '"targets"').flatMap((t, i) => readTarget(r, t, i) ?? []);
+  } catch (e) {
+    if (!(e instanceof TooManyValues)) throw e;
+    r.error(
+      root as YamlNode,
+      `the bom names more than ${MAX_BOM_VALUES} values (its aliases, *name, multiply): write the entries out`,
+    );
+  }
   return { doc, issues: r.issues };
 }

@@ -87,6 +87,11 @@ interface DirCopy {
   dest: string;
   loc: Loc;
   excludes: string[];
+  /**
+   * A directory named under `files`: copy_bom's `rsync -aL` copies it into dest (so T/d/d), every
+   * link followed, without excludes, and its programs get no autodep.
+   */
+  asFile?: boolean;
 }
 
 interface FileCopy {
@@ -263,7 +268,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   mark('boms');
   // Sources: each must exist (and match its hash) before anything is written.
   for (const m of managements) {
-    for (const f of m.files) {
+    for (const f of [...m.files]) {
       const host = hostOf(f.src);
       plan.sources.push(host);
       let st: Stats;
@@ -278,7 +283,15 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
         continue;
       }
       if (st.isDirectory()) {
-        err(`${f.src} is a directory: list it under "dirs" (a trailing "/" copies its contents)`, f.loc);
+        const lands = `${f.inner}/${rustFileName(f.src)}`;
+        warn(
+          `${f.src} is a directory under "files": copied as copy_bom does (rsync -aL: into ${lands}, ` +
+            'every link followed, no autodep); to copy it to its own name list it under "dirs"',
+          f.loc,
+        );
+        m.files = m.files.filter((x) => x !== f);
+        m.mkdirs.push({ inner: f.inner, loc: f.loc });
+        m.dirs.push({ src: f.src, dest: f.dest, loc: f.loc, excludes: [], asFile: true });
         continue;
       }
       // A FIFO would block the copy (and the hash), /dev/zero would fill the disk.
@@ -356,7 +369,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     const ex: Expanded = { entries: [], files: [] };
     for (const d of m.dirs) {
       const host = hostOf(d.src) + (d.src.endsWith('/') ? '/' : '');
-      const tree = walkCopy(host, compileExcludes(d.excludes));
+      const tree = walkCopy(host, compileExcludes(d.excludes), d.asFile);
       mark('walk');
       await fillFileStats(tree, scanElfInWalk());
       mark('stat');
@@ -376,7 +389,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
           stat: it.stat,
           ...(it.rel === '' ? { top: true } : {}),
         });
-        if (it.kind === 'file')
+        if (it.kind === 'file' && !d.asFile)
           ex.files.push({ host: it.src, loc: d.loc, srcRoot: hostOf(d.src), stat: it.stat, entry: ex.entries.at(-1)! });
       }
     }

@@ -225,11 +225,15 @@ export function checkBom(
     ];
     for (const s of strs) {
       const r = expandEnv(s.value, env);
+      // A warning here: like a source, a variable is the copy's environment (build scripts export
+      // it just before copy_bom), not the bom's; `bom copy` stops on it.
       if (!r.ok)
         issues.push({
-          severity: 'error',
+          severity: 'warning',
           loc: s.loc,
-          message: `"${s.value}" uses ${r.missing.map((m) => `$${m}`).join(', ')}, which is not set`,
+          message:
+            `"${s.value}" uses ${r.missing.map((m) => `$${m}`).join(', ')}, which ${r.missing.length > 1 ? 'are' : 'is'} ` +
+            `not set here; export ${r.missing[0]}=… before \`bom copy\``,
         });
     }
   }

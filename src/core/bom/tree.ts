@@ -60,7 +60,8 @@ function hostWide(real: string): string | null {
   return /^\/(proc|sys|dev)(\/|$)/.test(real) ? `${real}, a kernel file system` : null;
 }
 
-export function walkCopy(src: string, exclude: Exclude): TreeResult {
+/** `copyLinks`: every link is replaced by what it points to (rsync -L, copy_bom's file copy). */
+export function walkCopy(src: string, exclude: Exclude, copyLinks = false): TreeResult {
   const items: TreeItem[] = [];
   const warnings: string[] = [];
   let followed = false;
@@ -73,7 +74,7 @@ export function walkCopy(src: string, exclude: Exclude): TreeResult {
     const rel = name;
     if (st.isSymbolicLink()) {
       const target = readlinkSync(host);
-      if (!unsafeLink(target, name)) {
+      if (!copyLinks && !unsafeLink(target, name)) {
         items.push({ kind: 'link', rel, src: host, target });
         return;
       }
