@@ -265,6 +265,31 @@ describe('real-world shapes, as copy_bom takes them', () => {
     assert.ok(ours.includes('etc/c2/conf/sub/abs 644 1'), ours.join('\n'));
     assert.ok(!ours.some((l) => l.includes(' -> ')), 'no link kept');
   });
+
+  test('a rename or link name into a directory nothing made fails as in copy_bom (no parent is created)', async () => {
+    const { ws, inst } = workspace({ a: 'a' });
+    const bom = (mkdirs: string) =>
+      `targets:\n  - target: /bin\n${mkdirs}    createlinks:\n      - {src: /bin/a, linkname: l/a}\n` +
+      '    copy:\n      - files:\n          - {name: ../a, rename: sub/deeper/b}\n';
+    writeFileSync(join(ws, 'r.yaml'), bom(''));
+    const r = await copy(inst, '../r.yaml');
+    const e = errors(r.plan.issues);
+    assert.equal(e.length, 2, JSON.stringify(e));
+    assert.match(e[0]!.message, /^\/bin\/l does not exist in the image when ln -s makes \/bin\/l\/a in it/);
+    assert.match(e[1]!.message, /^\/bin\/sub\/deeper does not exist .* rsync copies \/bin\/sub\/deeper\/b .*"mkdirs"/);
+    assert.deepEqual([e[1]!.loc?.line, e[1]!.loc?.column], [7, 13]);
+    assert.equal(existsSync(join(inst, 'image')), false);
+    // rsync itself refuses it: the rule is copy_bom's, not the studio's.
+    const rs = spawnSync('rsync', ['-aL', join(ws, 'a'), join(ws, 'ref/bin/sub/deeper/b')]);
+    assert.notEqual(rs.status, 0);
+    // Made by mkdirs (mkdir -p) first, or already in the root: fine.
+    writeFileSync(join(ws, 'r.yaml'), bom('    mkdirs: [sub/deeper]\n'));
+    mkdirSync(join(inst, 'image/bin/l'), { recursive: true });
+    const ok = await copy(inst, '../r.yaml');
+    assert.ok(ok.ok, JSON.stringify(ok.plan.issues));
+    assert.equal(readFileSync(join(inst, 'image/bin/sub/deeper/b'), 'utf8'), 'a');
+    assert.equal(readlinkSync(join(inst, 'image/bin/l/a')), '/bin/a');
+  });
 });
 
 describe('paths, variables, patterns', () => {

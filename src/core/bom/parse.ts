@@ -193,9 +193,11 @@ function readFile(r: Reader, node: unknown, where: string): BomFileEntry | undef
       );
       entry.hash = undefined;
     } else if (entry.hash && entry.hash.value !== entry.hash.value.toUpperCase()) {
-      r.warn(
+      // copy_bom compares the text with its upper-case digest: any lower-case digit fails there.
+      r.error(
         hash.value as YamlNode,
-        `"hash" of ${name.value} is lower case: Occlum's copy_bom compares upper-case hex and would reject it`,
+        `"hash" of ${name.value} is lower case: copy_bom compares upper-case hex and rejects it; ` +
+          `write ${entry.hash.value.toUpperCase()}`,
       );
     }
   }

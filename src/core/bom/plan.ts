@@ -462,6 +462,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     plan.entries.push(l);
   }
   for (const e of plan.entries) if (e.why === 'library' && e.src) plan.sources.push(e.src);
+  missingParents(rootAbs, plan.entries, err);
 
   // Missing libraries: found anywhere in the image (after the copy, or already there) is enough
   // (copy_bom's lazy_check_missing_libraries); otherwise an error for files, a warning for dirs.
@@ -534,6 +535,38 @@ function startsWithElf(host: string): boolean {
     }
   } catch {
     return false;
+  }
+}
+
+/**
+ * copy_bom's `rsync -aL src T/a/b` and `ln -s` create no parent directory: a `files` entry renamed
+ * into a subdirectory, or a link named so, fails there unless a mkdir (or a directory copy, or an
+ * earlier copy into the root) made that directory first. The entries are in copy_bom's order.
+ */
+function missingParents(rootAbs: string, entries: PlanEntry[], err: (message: string, loc?: Loc) => void): void {
+  const made = new Set<string>(['/']);
+  const isDirInRoot = (inner: string) => {
+    try {
+      return lstatSync(rootAbs + inner).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  for (const e of entries) {
+    if (e.kind === 'dir') {
+      for (let d = e.inner; !made.has(d); d = posix.dirname(d)) made.add(d);
+      continue;
+    }
+    if (e.why !== 'files' && e.why !== 'createlink') continue;
+    const parent = posix.dirname(e.inner);
+    if (made.has(parent) || isDirInRoot(parent)) continue;
+    made.add(parent); // one error per directory
+    const what = e.why === 'files' ? `rsync copies ${e.inner} into it` : `ln -s makes ${e.inner} in it`;
+    err(
+      `${parent} does not exist in the image when ${what}, and neither creates a parent directory, so copy_bom ` +
+        `fails there; create it first with a "mkdirs" entry (mkdir -p) of its target`,
+      e.loc,
+    );
   }
 }
 
