@@ -234,17 +234,19 @@ describe('real-world shapes, as copy_bom takes them', () => {
     assert.equal(readFileSync(join(inst, 'image/zoneinfo/Asia/Tokyo'), 'utf8'), 'jst');
   });
 
-  test('a directory under files is copied as rsync -aL copies it: into T/name/name, links followed', async () => {
+  test('a directory under files: as rsync -aL copies it ("d" into T/d/d, "d/" into T/d), links followed', async () => {
     const { ws, inst } = workspace({ 'conf/a': 'a', 'conf/sub/b': 'b', 'outside/o': 'o' });
     symlinkSync('a', join(ws, 'conf/rel'));
     symlinkSync(join(ws, 'outside/o'), join(ws, 'conf/sub/abs'));
     symlinkSync('sub', join(ws, 'conf/dirlink'));
     writeFileSync(
       join(ws, 'd.yaml'),
-      'targets:\n  - target: /etc\n    copy:\n      - files:\n          - ../conf\n          - {name: ../conf, rename: c2}\n',
+      'targets:\n  - target: /etc\n    copy:\n      - files:\n          - ../conf\n          - {name: ../conf, rename: c2}\n' +
+        '  - target: /data\n    copy:\n      - files: [../conf/]\n',
     );
     const r = await copy(inst, '../d.yaml');
     assert.ok(r.ok, JSON.stringify(r.plan.issues));
+    // "../conf/" (its contents, into /data/conf) is what such an entry means: no warning for it.
     const w = r.plan.issues.filter((i) => i.severity === 'warning');
     assert.equal(w.length, 2);
     assert.match(
@@ -253,8 +255,13 @@ describe('real-world shapes, as copy_bom takes them', () => {
     );
     const ref = join(ws, 'ref');
     mkdirSync(join(ref, 'etc'), { recursive: true });
-    for (const dest of ['conf', 'c2']) {
-      const rs = spawnSync('rsync', ['-aL', join(ws, 'conf'), join(ref, 'etc', dest)]);
+    for (const [src, dest] of [
+      ['conf', 'etc/conf'],
+      ['conf', 'etc/c2'],
+      ['conf/', 'data/conf'],
+    ]) {
+      mkdirSync(dirname(join(ref, dest)), { recursive: true });
+      const rs = spawnSync('rsync', ['-aL', join(ws, src!), join(ref, dest!)]);
       assert.equal(rs.status, 0, String(rs.stderr));
     }
     const stamp = (l: string) => l.replace(/ \d+$/, '');
@@ -263,6 +270,7 @@ describe('real-world shapes, as copy_bom takes them', () => {
     // Directory times differ (rsync sets them after its copy); modes, names, kinds and sizes not.
     assert.deepEqual(ours, theirs);
     assert.ok(ours.includes('etc/c2/conf/sub/abs 644 1'), ours.join('\n'));
+    assert.ok(ours.includes('data/conf/sub/abs 644 1'), ours.join('\n'));
     assert.ok(!ours.some((l) => l.includes(' -> ')), 'no link kept');
   });
 

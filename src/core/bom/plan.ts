@@ -88,8 +88,8 @@ interface DirCopy {
   loc: Loc;
   excludes: string[];
   /**
-   * A directory named under `files`: copy_bom's `rsync -aL` copies it into dest (so T/d/d), every
-   * link followed, without excludes, and its programs get no autodep.
+   * A directory named under `files`: copy_bom's `rsync -aL` copies it into dest (so T/d/d; "d/" its
+   * contents into T/d), every link followed, without excludes, and its programs get no autodep.
    */
   asFile?: boolean;
 }
@@ -283,12 +283,14 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
         continue;
       }
       if (st.isDirectory()) {
-        const lands = `${f.inner}/${rustFileName(f.src)}`;
-        warn(
-          `${f.src} is a directory under "files": copied as copy_bom does (rsync -aL: into ${lands}, ` +
-            'every link followed, no autodep); to copy it to its own name list it under "dirs"',
-          f.loc,
-        );
+        // "d/" is rsync's "contents of d" (into T/d): what such an entry means, so no warning.
+        if (!f.src.endsWith('/'))
+          warn(
+            `${f.src} is a directory under "files": copied as copy_bom does (rsync -aL: into ` +
+              `${f.inner}/${rustFileName(f.src)}, every link followed, no autodep); to copy it to its own name ` +
+              'list it under "dirs"',
+            f.loc,
+          );
         m.files = m.files.filter((x) => x !== f);
         m.mkdirs.push({ inner: f.inner, loc: f.loc });
         m.dirs.push({ src: f.src, dest: f.dest, loc: f.loc, excludes: [], asFile: true });
