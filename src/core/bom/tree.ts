@@ -82,7 +82,11 @@ export function walkCopy(src: string, exclude: Exclude, copyLinks = false): Tree
       try {
         real = statSync(host);
       } catch {
-        warnings.push(`${host} -> ${target}: the link points outside the copied directory and to nothing; skipped`);
+        // rsync fails on it ("symlink has no referent") and copy_bom with it; the copy goes on here.
+        warnings.push(
+          `${host} -> ${target}: a link to nothing, which rsync would follow; skipped ` +
+            "(copy_bom's rsync fails on it: remove the link or exclude it)",
+        );
         return;
       }
       const whole = hostWide(realpathSync(host));
