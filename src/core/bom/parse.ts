@@ -29,8 +29,9 @@ export interface ParseResult {
 }
 
 /**
- * Values read before giving up: a bom of 4 MiB holds fewer, but aliases to lists of aliases
- * multiply (a few KiB can name a billion files).
+ * Values read before giving up, at least: aliases to lists of aliases multiply (a few KiB can name
+ * a billion files). A bom without aliases never reaches it: the bound is also twice its length
+ * (each value takes 2 bytes at least and is looked at 3 times at most).
  */
 export const MAX_BOM_VALUES = 1_000_000;
 
@@ -41,6 +42,7 @@ class Reader {
   private readonly lines: LineIndex;
   doc: Document | undefined;
   private values = 0;
+  private readonly maxValues: number;
   private readonly aliases = new Map<unknown, unknown>();
 
   constructor(
@@ -48,11 +50,12 @@ class Reader {
     text: string,
   ) {
     this.lines = new LineIndex(text);
+    this.maxValues = Math.max(MAX_BOM_VALUES, 2 * text.length);
   }
 
   /** The node an alias (`*name`) stands for, as serde_yaml reads it; any other node as is. */
   deref(node: unknown): unknown {
-    if (++this.values > MAX_BOM_VALUES) throw new TooManyValues();
+    if (++this.values > this.maxValues) throw new TooManyValues(String(this.maxValues));
     if (!isAlias(node) || !this.doc) return node;
     // Alias.resolve searches the document: once per alias node.
     if (!this.aliases.has(node)) this.aliases.set(node, node.resolve(this.doc) ?? null);
@@ -310,7 +313,7 @@ export function parseBom(text: string, file: string): ParseResult {
     if (!(e instanceof TooManyValues)) throw e;
     r.error(
       root as YamlNode,
-      `the bom names more than ${MAX_BOM_VALUES} values (its aliases, *name, multiply): write the entries out`,
+      `the bom names more than ${e.message} values (its aliases, *name, multiply): write the entries out`,
     );
   }
   return { doc, issues: r.issues };
