@@ -228,31 +228,39 @@ test('a cp -r of 1000 files costs at most 2 builds', async () => {
   }
 });
 
-test('a file written slowly (pauses below the debounce) is never packed half-written', async () => {
+/** Writes image/bin/big.bin in `chunks` chunks `pauseMs` apart, held open; no build may pack it half-written. */
+async function writeSlowly(chunks: number, pauseMs: number): Promise<void> {
   const dir = instance(100);
   const { loop, builds, backend, quiesce } = await openLoop(dir);
   const rel = join('bin', 'big.bin');
   const chunk = Buffer.alloc(256 * 1024, 7);
   try {
     const fd = openSync(join(dir, 'image', rel), 'w');
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < chunks; i++) {
       writeSync(fd, chunk);
-      await sleep(40);
+      await sleep(pauseMs);
     }
     closeSync(fd);
     await quiesce();
     assert.ok(backend.builds.length >= 1);
     for (const b of backend.builds) {
       const size = b.sizes.get(rel);
-      if (size !== undefined) assert.equal(size, chunk.length * 10, 'a build packed the file half-written');
+      if (size !== undefined) assert.equal(size, chunk.length * chunks, 'a build packed the file half-written');
     }
     assert.equal(builds.at(-1)!.outcome, 'ok');
-    assert.equal(statSync(join(backend.snapshot, rel)).size, chunk.length * 10);
+    assert.equal(statSync(join(backend.snapshot, rel)).size, chunk.length * chunks);
   } finally {
     await loop.close();
     rmSync(dir, { recursive: true, force: true });
   }
-});
+}
+
+test('a file written slowly (pauses below the debounce) is never packed half-written', () => writeSlowly(10, 40));
+
+// A writer that pauses longer than the debounce (a slow copy; any writer on a loaded machine) with
+// the file still open: the quiet set is held while the file is open for writing (a read lease probe).
+test('a file held open through pauses longer than the debounce is not packed until it is closed', () =>
+  writeSlowly(3, 350));
 
 test('build/, run/, unrelated files and editor temp files trigger no build; Occlum.json and initfs/ do', async () => {
   const dir = instance(60);

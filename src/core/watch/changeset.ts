@@ -60,6 +60,16 @@ export class ChangeAccumulator {
     return out;
   }
 
+  /** The files the set writes (changed or added), or null when there are more than `limit`. */
+  writtenFiles(limit: number): string[] | null {
+    const out: string[] = [];
+    for (const e of this.entries.values()) {
+      if (e.isDir || e.kind === 'removed') continue;
+      if (out.push(e.path) > limit) return null;
+    }
+    return out;
+  }
+
   /** Returns the accumulated set and starts a new one; null when nothing happened. */
   take(): ChangeSet | null {
     if (this.events === 0) return null;

@@ -5,15 +5,16 @@
 // (1–5 ms after a write, atomic: false so unlinks are not held back 100 ms) and a change set is
 // released after `debounceMs` without any event in the whole instance, or after SETTLE_MS when it
 // is an editor's save whose files nobody has open for writing (writers.ts). A file still being
-// written keeps producing change events or is open, so it is never released half-written; a
-// `cp -r` of 1000 files keeps the instance busy until the last one lands, and becomes one set.
+// written keeps producing change events or is open (then held, up to HOLD_MS), so it is never
+// released half-written; a `cp -r` of 1000 files keeps the instance busy until the last one lands,
+// and becomes one set.
 import { EventEmitter } from 'node:events';
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { ChangeAccumulator, mergeKind, type WatchEvent } from './changeset.ts';
 import type { WatchScope } from './scope.ts';
-import { allClosed } from './writers.ts';
+import { allClosed, someOpen } from './writers.ts';
 import type { ChangeEntry, ChangeSet } from './types.ts';
 
 /**
@@ -23,6 +24,14 @@ import type { ChangeEntry, ChangeSet } from './types.ts';
  */
 const SETTLE_MS = 15;
 const MAX_SAVED_FILES = 16;
+/**
+ * A set quiet for the whole debounce is still held while one of its written files (at most this
+ * many probed) is open for writing: its writer paused longer than the debounce (a slow copy, a
+ * loaded machine). Held at most HOLD_MS of quiet (or 10 debounces): a file left open for good
+ * must not stop the loop.
+ */
+const MAX_PROBED_FILES = 64;
+const HOLD_MS = 2000;
 /** How long before a set's first event a build's read still counts as concurrent with it. */
 const READ_RACE_MS = 1000;
 
@@ -374,8 +383,18 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       this.timer = setTimeout(() => this.onQuiet(), Math.max(1, wait));
       return;
     }
+    if (quiet < Math.max(HOLD_MS, 10 * this.debounceMs) && this.beingWritten()) {
+      this.timer = setTimeout(() => this.onQuiet(), settle);
+      return;
+    }
     const set = this.released(this.acc.take());
     if (set) this.emit('changes', set);
+  }
+
+  /** Whether a file the set writes is still open for writing by some process. */
+  private beingWritten(): boolean {
+    const files = this.acc.writtenFiles(MAX_PROBED_FILES);
+    return files !== null && someOpen(files);
   }
 
   /** A few saved files (no removal, no directory: see savedFiles), all closed by their writers. */
