@@ -11,7 +11,7 @@
 
 use crate::error::{Error, Kind, Result};
 use crate::ops::js;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::raw::{c_int, c_ulong, c_void};
 use std::sync::{Mutex, OnceLock};
@@ -203,25 +203,47 @@ fn recv_fd(sock: RawFd) -> Option<OwnedFd> {
     Some(unsafe { OwnedFd::from_raw_fd(c.fd) })
 }
 
-/// What a watch saw: fork attempts per command name (the kernel's comm, up to 15 bytes).
+/// Names a report keeps: the program picks its comm (prctl), so a fork loop renaming itself each
+/// time would otherwise grow the report, and the hint printed from it, without end.
+const MAX_NAMES: usize = 8;
+/// Processes counted per name: thread ids are not reused at once, so a loop of threads would
+/// otherwise grow the set up to the system's pid limit.
+const MAX_PROCESSES: usize = 1024;
+
+/// What a watch saw: fork attempts per command name (the kernel's comm, up to 15 bytes), for
+/// the first MAX_NAMES names; attempts under any later name are only counted.
 #[derive(Default)]
 struct Report {
     connected: bool,
-    by_comm: BTreeMap<String, (u64, Vec<u32>)>,
+    by_comm: BTreeMap<String, (u64, HashSet<u32>)>,
+    others: u64,
 }
 
 impl Report {
+    fn add(&mut self, comm: String, pid: u32) {
+        if self.by_comm.len() >= MAX_NAMES && !self.by_comm.contains_key(&comm) {
+            self.others += 1;
+            return;
+        }
+        let e = self.by_comm.entry(comm).or_default();
+        e.0 += 1;
+        if e.1.len() < MAX_PROCESSES {
+            e.1.insert(pid);
+        }
+    }
+
     fn json(&self) -> String {
-        let total: u64 = self.by_comm.values().map(|(n, _)| n).sum();
+        let total: u64 = self.by_comm.values().map(|(n, _)| n).sum::<u64>() + self.others;
         let rows: Vec<String> = self
             .by_comm
             .iter()
             .map(|(comm, (n, pids))| format!("{{\"comm\":{},\"count\":{n},\"processes\":{}}}", js(comm), pids.len()))
             .collect();
         format!(
-            "{{\"connected\":{},\"total\":{total},\"byComm\":[{}]}}",
+            "{{\"connected\":{},\"total\":{total},\"byComm\":[{}],\"others\":{}}}",
             self.connected,
-            rows.join(",")
+            rows.join(","),
+            self.others
         )
     }
 }
@@ -264,14 +286,7 @@ fn answer(listener: RawFd, report: &Mutex<Report>) {
     let comm = std::fs::read(format!("/proc/{}/comm", n.pid))
         .map(|b| String::from_utf8_lossy(&b).trim_end_matches('\n').to_string())
         .unwrap_or_else(|_| "?".into());
-    {
-        let mut r = report.lock().unwrap_or_else(|p| p.into_inner());
-        let e = r.by_comm.entry(comm).or_default();
-        e.0 += 1;
-        if !e.1.contains(&n.pid) {
-            e.1.push(n.pid);
-        }
-    }
+    report.lock().unwrap_or_else(|p| p.into_inner()).add(comm, n.pid);
     let resp = NotifResp {
         id: n.id,
         val: 0,
@@ -382,7 +397,8 @@ pub fn open(path: &str) -> Result<u32> {
     Ok(id)
 }
 
-/// Ends a watch and returns its report as JSON: {connected, total, byComm: [{comm, count, processes}]}.
+/// Ends a watch and returns its report as JSON: {connected, total, byComm: [{comm, count, processes}],
+/// others} (`others`: attempts under names beyond the first MAX_NAMES).
 pub fn take(id: &str) -> Result<String> {
     let id: u32 = id
         .parse()

@@ -9,10 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callJson, nativeStatus } from '../securefs/native.ts';
 
-/** Fork attempts per command name (the kernel's comm: the program's file name, at most 15 bytes). */
+/**
+ * Fork attempts per command name (the kernel's comm: the program's file name, at most 15 bytes).
+ * The program chooses its names: the first 8 are kept, attempts under later ones are `others`;
+ * `processes` counts at most 1024 per name (native/src/fork_watch.rs).
+ */
 export interface ForkAttempts {
   total: number;
   byComm: { comm: string; count: number; processes: number }[];
+  /** Attempts under names beyond the first 8 (absent when none). */
+  others?: number;
 }
 
 interface Report extends ForkAttempts {
@@ -55,7 +61,7 @@ export class ForkWatch {
     } finally {
       rmSync(this.dir, { recursive: true, force: true });
     }
-    this.result = r.connected ? { total: r.total, byComm: r.byComm } : null;
+    this.result = r.connected ? { total: r.total, byComm: r.byComm, ...(r.others ? { others: r.others } : {}) } : null;
     return this.result;
   }
 }

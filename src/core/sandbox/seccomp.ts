@@ -9,18 +9,25 @@
 // SECCOMP_RET_USER_NOTIF instead: the fork shim installs this program inside the sandbox and
 // hands its listener to the studio's fork watch, which answers ENOSYS and counts the attempts
 // (native/src/fork_watch.rs); with the listener gone the kernel answers ENOSYS itself. clone3
-// and the x32 ABI still get ERRNO: glibc tries clone3 for every thread, which is no fork.
+// and the x32 ABI still get ERRNO: glibc tries clone3 for every thread, which is no fork. The
+// program may not make a listener of its own (EBUSY, the kernel's answer while the watch's
+// lives): seccomp hands a call to the newest filter's listener, so one answering "continue"
+// would let its forks through once the watch's listener is gone.
 
 // struct seccomp_data offsets
 const OFF_NR = 0;
 const OFF_ARCH = 4;
 const OFF_ARG0_LO = 16;
+const OFF_ARG1_LO = 24;
 
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const X32_SYSCALL_BIT = 0x40000000;
 const NR_CLONE = 56;
 const NR_FORK = 57;
 const NR_CLONE3 = 435;
+const NR_SECCOMP = 317;
+const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
+const EBUSY = 16;
 const CLONE_VM = 0x100;
 const CLONE_VFORK = 0x4000;
 export const ENOSYS = 38;
@@ -62,24 +69,42 @@ export function seccompProgram(policy: SeccompPolicy): Insn[] {
   const deny = ret(SECCOMP_RET_ERRNO | ((policy.errno ?? ENOSYS) & 0xffff));
   const allow = ret(SECCOMP_RET_ALLOW);
   if (!policy.denyFork) return [allow];
-  // Where a fork goes: deny (11), or notify (12) when the program has that instruction.
-  const fork = policy.notify ? 12 : 11;
   // Jump offsets are relative to the next instruction.
-  const program = [
+  if (!policy.notify) {
+    return [
+      /* 0 */ ld(OFF_ARCH),
+      /* 1 */ jeq(AUDIT_ARCH_X86_64, 0, 8), // other arch: allow (10)
+      /* 2 */ ld(OFF_NR),
+      /* 3 */ jge(X32_SYSCALL_BIT, 7, 0), // x32 ABI: deny (11)
+      /* 4 */ jeq(NR_FORK, 6, 0), // fork: deny (11)
+      /* 5 */ jeq(NR_CLONE3, 5, 0), // deny (ENOSYS: libc falls back to clone)
+      /* 6 */ jeq(NR_CLONE, 0, 3), // not clone: allow
+      /* 7 */ ld(OFF_ARG0_LO), // clone flags (low 32 bits)
+      /* 8 */ jset(CLONE_VM, 1, 0), // threads, posix_spawn: allow
+      /* 9 */ jset(CLONE_VFORK, 0, 1), // vfork-style: allow; anything else is a fork
+      /* 10 */ allow,
+      /* 11 */ deny,
+    ];
+  }
+  return [
     /* 0 */ ld(OFF_ARCH),
-    /* 1 */ jeq(AUDIT_ARCH_X86_64, 0, 8), // other arch: allow (10)
+    /* 1 */ jeq(AUDIT_ARCH_X86_64, 0, 11), // other arch: allow (13)
     /* 2 */ ld(OFF_NR),
-    /* 3 */ jge(X32_SYSCALL_BIT, 7, 0), // x32 ABI: deny (11)
-    /* 4 */ jeq(NR_FORK, fork - 5, 0), // fork
-    /* 5 */ jeq(NR_CLONE3, 5, 0), // deny (ENOSYS: libc falls back to clone)
-    /* 6 */ jeq(NR_CLONE, 0, 3), // not clone: allow
-    /* 7 */ ld(OFF_ARG0_LO), // clone flags (low 32 bits)
-    /* 8 */ jset(CLONE_VM, 1, 0), // threads, posix_spawn: allow
-    /* 9 */ jset(CLONE_VFORK, 0, fork - 10), // vfork-style: allow; anything else is a fork
-    /* 10 */ allow,
-    /* 11 */ deny,
+    /* 3 */ jge(X32_SYSCALL_BIT, 10, 0), // x32 ABI: deny (14)
+    /* 4 */ jeq(NR_FORK, 10, 0), // fork: notify (15)
+    /* 5 */ jeq(NR_CLONE3, 8, 0), // deny (14)
+    /* 6 */ jeq(NR_CLONE, 0, 3), // not clone: the seccomp check (10)
+    /* 7 */ ld(OFF_ARG0_LO),
+    /* 8 */ jset(CLONE_VM, 4, 0), // threads, posix_spawn: allow (13)
+    /* 9 */ jset(CLONE_VFORK, 3, 5), // vfork-style: allow (13); anything else: notify (15)
+    /* 10 */ jeq(NR_SECCOMP, 0, 2), // not seccomp(): allow (13)
+    /* 11 */ ld(OFF_ARG1_LO), // its flags
+    /* 12 */ jset(SECCOMP_FILTER_FLAG_NEW_LISTENER, 3, 0), // a listener of its own: EBUSY (16)
+    /* 13 */ allow,
+    /* 14 */ deny,
+    /* 15 */ ret(SECCOMP_RET_USER_NOTIF),
+    /* 16 */ ret(SECCOMP_RET_ERRNO | EBUSY),
   ];
-  return policy.notify ? [...program, /* 12 */ ret(SECCOMP_RET_USER_NOTIF)] : program;
 }
 
 /** Serialises to struct sock_filter[] (u16 code, u8 jt, u8 jf, u32 k; little-endian). */
