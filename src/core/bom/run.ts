@@ -12,7 +12,7 @@ import { real } from './paths.ts';
 import { bomWatchPaths } from './watch-paths.ts';
 import { planBom, type BomPlan, type PlanEntry } from './plan.ts';
 import { nativeStatus } from '../securefs/native.ts';
-import { dropState, stateDir } from './state.ts';
+import { dropState, privateStateDir, stateDir } from './state.ts';
 import { copyFromState, envRecorder, recordAfter, sourcesBefore } from './state-copy.ts';
 import type { BomIssue, Loc } from './types.ts';
 
@@ -87,8 +87,10 @@ export async function runBomCopy(o: BomRunOptions): Promise<BomRun> {
     loaderConfig?.source ?? null,
     process.geteuid?.(),
   ];
-  const target = sdir ? { dir: sdir, key: skey } : null;
+  const own = sdir ? privateStateDir(sdir) : null;
+  const target = own && 'dir' in own ? { dir: own.dir, key: skey } : null;
   let state = { used: false, note: o.dryRun ? 'a dry run reads and writes no state' : 'no state kept' };
+  if (own && 'refused' in own) state.note = own.refused;
   if (target) {
     const fast = await copyFromState(target, real(cwd, o.root), env, mark);
     if (typeof fast !== 'string') {

@@ -10,17 +10,21 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   closeSync,
   constants,
+  existsSync,
+  fstatSync,
   lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
+  readSync,
+  realpathSync,
   rmSync,
   writeSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { writeFileAtomic } from '../instance/atomic.ts';
+import { readFileSafe } from '../instance/safe-read.ts';
 import { callAsync } from '../securefs/native.ts';
 import type { Env } from './env.ts';
 import type { BomPlan, EntryWhy, LibraryReport, PlanEntry } from './plan.ts';
@@ -35,6 +39,49 @@ const WHYS: EntryWhy[] = ['mkdir', 'createlink', 'files', 'dirs', 'library'];
 export function stateDir(env: Env): string {
   const cache = env.XDG_CACHE_HOME?.startsWith('/') ? env.XDG_CACHE_HOME : join(env.HOME ?? homedir(), '.cache');
   return join(cache, 'occlum-studio', 'bom-state');
+}
+
+/**
+ * `dir` (made 0700 when missing) as its real path, if nobody but this user (and root) can change
+ * what it holds: it is this user's and not writable by others, and so is every directory above
+ * it, or that one is owned by root, or is sticky (like /tmp) with the next one this user's or
+ * root's. Otherwise why not: another user who can rename or write there could plant links where
+ * states are written and FIFOs where they are read, or swap the whole directory.
+ */
+export function privateStateDir(dir: string): { dir: string } | { refused: string } {
+  const refused = (why: string) => ({
+    refused: `the state dir ${dir} is not private: ${why}; no state kept (fix: set XDG_CACHE_HOME to a directory of your own)`,
+  });
+  try {
+    // What exists above it first, so that nothing is made inside another user's directory.
+    let above = dir;
+    while (above !== '/' && !existsSync(above)) above = dirname(above);
+    const before = unsafeAncestor(realpathSync(above), false);
+    if (before) return refused(before);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const real = realpathSync(dir);
+    const why = unsafeAncestor(real, true);
+    return why ? refused(why) : { dir: real };
+  } catch (err) {
+    return { refused: `the state dir ${dir} cannot be used (${(err as NodeJS.ErrnoException).code}): no state kept` };
+  }
+}
+
+/** The first directory from / down to `real` that another user could change, and why. */
+function unsafeAncestor(real: string, isStateDir: boolean): string | null {
+  const uid = process.geteuid?.() ?? -1;
+  const parts = real.split('/').filter(Boolean);
+  for (let i = 0; i <= parts.length; i++) {
+    const at = `/${parts.slice(0, i).join('/')}`;
+    const st = lstatSync(at);
+    const last = isStateDir && i === parts.length;
+    if (st.uid !== uid && (last || st.uid !== 0)) return `${at} belongs to uid ${st.uid}`;
+    // A sticky directory (/tmp) lets others add entries but not rename or remove this user's.
+    const sticky = !last && (st.mode & 0o1000) !== 0;
+    if ((st.mode & 0o022) !== 0 && !sticky)
+      return `${at} is writable by others (mode ${(st.mode & 0o7777).toString(8)})`;
+  }
+  return null;
 }
 
 export interface StateHeader {
@@ -58,7 +105,10 @@ export interface LoadedState {
   text: string;
 }
 
-/** The per-user MAC key (created on first use), or null when it is not a private file of ours. */
+/**
+ * The per-user MAC key (created on first use), or null when it is not a private file of ours. `dir`
+ * is a privateStateDir.
+ */
 function macKey(dir: string, create: boolean): Buffer | null {
   const path = join(dir, 'key');
   const uid = process.getuid?.() ?? -1;
@@ -73,9 +123,15 @@ function macKey(dir: string, create: boolean): Buffer | null {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
     }
-    const st = lstatSync(path);
-    if (!st.isFile() || st.size !== 32 || st.uid !== uid || (st.mode & 0o077) !== 0) return null;
-    return readFileSync(path);
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.size !== 32 || st.uid !== uid || (st.mode & 0o077) !== 0) return null;
+      const key = Buffer.alloc(32);
+      return readSync(fd, key, 0, 32, 0) === 32 ? key : null;
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return null;
   }
@@ -91,11 +147,11 @@ export function loadState(dir: string, key: unknown): LoadedState | string {
   const path = statePath(dir, key);
   let file: Buffer;
   try {
-    const st = lstatSync(path);
-    if (!st.isFile() || st.size > MAX_BYTES) return 'the saved state is not a regular file';
-    file = readFileSync(path);
-  } catch {
-    return 'no saved state';
+    file = readFileSafe(path, { what: 'the saved state', maxBytes: MAX_BYTES });
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT'
+      ? 'no saved state'
+      : 'the saved state is not a regular file';
   }
   // Checked as bytes (what was MAC'd), decoded once.
   const at = file.lastIndexOf('\nmac ');
