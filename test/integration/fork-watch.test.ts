@@ -13,6 +13,7 @@ import { descendants, exeOf } from '../../src/core/backend/host/procs.ts';
 import { closeInheritedDescriptors } from '../../src/core/sandbox/inherited-fds.ts';
 import { forkShimPath, stagerPath } from '../../src/core/sandbox/identity.ts';
 import { seccompProgram } from '../../src/core/sandbox/seccomp.ts';
+import { evaluate } from '../helpers/seccomp-eval.ts';
 import { HostWatchBackend } from '../../src/core/watch/host-backend.ts';
 import { ensureBuilt, runCli } from '../helpers/cli.ts';
 import { CLI } from '../helpers/paths.ts';
@@ -45,22 +46,6 @@ after(() => {
   if (instance) rmSync(dirname(instance), { recursive: true, force: true });
 });
 
-/** Runs a seccomp program (the four opcodes seccomp.ts uses) on one call: its return value. */
-function evaluate(prog: ReturnType<typeof seccompProgram>, arch: number, nr: number, args: number[] = []): number {
-  const word = (off: number) => (off === 0 ? nr : off === 4 ? arch : off >= 16 ? (args[(off - 16) / 8] ?? 0) : 0);
-  let a = 0;
-  for (let pc = 0; pc < prog.length; pc++) {
-    const { code, jt, jf, k } = prog[pc]!;
-    if (code === 0x06) return k >>> 0;
-    if (code === 0x20) a = word(k);
-    else {
-      const hit = code === 0x15 ? a === k : code === 0x35 ? a >>> 0 >= k >>> 0 : (a & k) !== 0;
-      pc += hit ? jt : jf;
-    }
-  }
-  throw new Error('fell off the end');
-}
-
 test('the notifying filter: forks notify, clone3 and x32 are denied, a listener of the program’s own is busy', () => {
   const [X86_64, ALLOW, NOTIFY] = [0xc000003e, 0x7fff0000, 0x7fc00000];
   const deny = seccompProgram({ denyFork: true });
@@ -74,6 +59,7 @@ test('the notifying filter: forks notify, clone3 and x32 are denied, a listener 
     ['x32 fork', 0x40000000 | 57, [], 0x50000 | 38],
     ['seccomp with a listener', 317, [1, 8], 0x50000 | 16],
     ['seccomp without one', 317, [1, 0], ALLOW],
+    ['TIOCSTI', 16, [0, 0x5412], 0x50000 | 1],
     ['read', 0, [], ALLOW],
   ];
   for (const [what, nr, args, want] of calls) {

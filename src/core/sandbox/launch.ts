@@ -41,7 +41,7 @@ export interface ProgramSpec {
   argv: string[];
   env: [string, string][];
   rlimits: Rlimits;
-  /** File holding the assembled seccomp filter, or null when the fork filter is off. */
+  /** File holding the assembled seccomp filter (seccomp.ts), or null for none. */
   seccompFile: string | null;
   /** Host ids of the program; privileged = the studio runs as root (see identity.ts). */
   identity: SandboxIdentity;

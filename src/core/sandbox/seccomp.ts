@@ -5,6 +5,12 @@
 // returns ENOSYS so C libraries fall back to clone, where the flags can be inspected (clone3
 // passes them in memory, out of a classic filter's reach).
 //
+// Whatever the fork rule (also with --allow-fork), the program cannot type into its terminal:
+// ioctl TIOCSTI (and TIOCLINUX, which pastes on a Linux console) fails with EPERM. Without it, a
+// program run from a shell pushes a command line into the shell's input, which the shell runs
+// as the user once the run ends. The x32 and i386 ABIs (int 0x80) get ENOSYS: Occlum runs
+// x86-64 programs only, and either would reach ioctl and fork under numbers not checked here.
+//
 // With `notify` (a run launched by the native stager), fork and fork-like clone get
 // SECCOMP_RET_USER_NOTIF instead: the fork shim installs this program inside the sandbox and
 // hands its listener to the studio's fork watch, which answers ENOSYS and counts the attempts
@@ -26,6 +32,12 @@ const NR_CLONE = 56;
 const NR_FORK = 57;
 const NR_CLONE3 = 435;
 const NR_SECCOMP = 317;
+const NR_IOCTL = 16;
+// ioctl's request is an unsigned int: the kernel ignores the upper half of the register, so
+// only the low 32 bits are compared.
+const TIOCSTI = 0x5412;
+const TIOCLINUX = 0x541c;
+const EPERM = 1;
 const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8;
 const EBUSY = 16;
 const CLONE_VM = 0x100;
@@ -52,9 +64,36 @@ interface Insn {
 
 const ld = (off: number): Insn => ({ code: BPF_LD_W_ABS, jt: 0, jf: 0, k: off });
 const ret = (k: number): Insn => ({ code: BPF_RET_K, jt: 0, jf: 0, k });
-const jeq = (k: number, jt: number, jf: number): Insn => ({ code: BPF_JEQ_K, jt, jf, k });
-const jge = (k: number, jt: number, jf: number): Insn => ({ code: BPF_JGE_K, jt, jf, k });
-const jset = (k: number, jt: number, jf: number): Insn => ({ code: BPF_JSET_K, jt, jf, k });
+
+/** A conditional jump to labels (`next`: the following instruction); resolved by `link`. */
+interface Jump {
+  code: number;
+  k: number;
+  jt: string;
+  jf: string;
+}
+const jeq = (k: number, jt: string, jf = 'next'): Jump => ({ code: BPF_JEQ_K, k, jt, jf });
+const jge = (k: number, jt: string, jf = 'next'): Jump => ({ code: BPF_JGE_K, k, jt, jf });
+const jset = (k: number, jt: string, jf = 'next'): Jump => ({ code: BPF_JSET_K, k, jt, jf });
+
+/** Instructions, jumps and labels (strings) to instructions with relative offsets (forward only). */
+function link(items: (Insn | Jump | string)[]): Insn[] {
+  const at = new Map<string, number>();
+  const insns: (Insn | Jump)[] = [];
+  for (const it of items) {
+    if (typeof it === 'string') at.set(it, insns.length);
+    else insns.push(it);
+  }
+  const offset = (label: string, i: number) => {
+    if (label === 'next') return 0;
+    const to = at.get(label);
+    if (to === undefined || to <= i || to - i - 1 > 255) throw new Error(`seccomp: bad jump to ${label} at ${i}`);
+    return to - i - 1;
+  };
+  return insns.map((ins, i) =>
+    typeof ins.jt === 'string' ? { ...ins, jt: offset(ins.jt, i), jf: offset((ins as Jump).jf, i) } : (ins as Insn),
+  );
+}
 
 export interface SeccompPolicy {
   /** Deny fork() and fork-like clone() as Occlum does. */
@@ -66,45 +105,48 @@ export interface SeccompPolicy {
 
 /** The program as an array of instructions (exported for tests and docs). */
 export function seccompProgram(policy: SeccompPolicy): Insn[] {
-  const deny = ret(SECCOMP_RET_ERRNO | ((policy.errno ?? ENOSYS) & 0xffff));
-  const allow = ret(SECCOMP_RET_ALLOW);
-  if (!policy.denyFork) return [allow];
-  // Jump offsets are relative to the next instruction.
-  if (!policy.notify) {
-    return [
-      /* 0 */ ld(OFF_ARCH),
-      /* 1 */ jeq(AUDIT_ARCH_X86_64, 0, 8), // other arch: allow (10)
-      /* 2 */ ld(OFF_NR),
-      /* 3 */ jge(X32_SYSCALL_BIT, 7, 0), // x32 ABI: deny (11)
-      /* 4 */ jeq(NR_FORK, 6, 0), // fork: deny (11)
-      /* 5 */ jeq(NR_CLONE3, 5, 0), // deny (ENOSYS: libc falls back to clone)
-      /* 6 */ jeq(NR_CLONE, 0, 3), // not clone: allow
-      /* 7 */ ld(OFF_ARG0_LO), // clone flags (low 32 bits)
-      /* 8 */ jset(CLONE_VM, 1, 0), // threads, posix_spawn: allow
-      /* 9 */ jset(CLONE_VFORK, 0, 1), // vfork-style: allow; anything else is a fork
-      /* 10 */ allow,
-      /* 11 */ deny,
-    ];
-  }
-  return [
-    /* 0 */ ld(OFF_ARCH),
-    /* 1 */ jeq(AUDIT_ARCH_X86_64, 0, 11), // other arch: allow (13)
-    /* 2 */ ld(OFF_NR),
-    /* 3 */ jge(X32_SYSCALL_BIT, 10, 0), // x32 ABI: deny (14)
-    /* 4 */ jeq(NR_FORK, 10, 0), // fork: notify (15)
-    /* 5 */ jeq(NR_CLONE3, 8, 0), // deny (14)
-    /* 6 */ jeq(NR_CLONE, 0, 3), // not clone: the seccomp check (10)
-    /* 7 */ ld(OFF_ARG0_LO),
-    /* 8 */ jset(CLONE_VM, 4, 0), // threads, posix_spawn: allow (13)
-    /* 9 */ jset(CLONE_VFORK, 3, 5), // vfork-style: allow (13); anything else: notify (15)
-    /* 10 */ jeq(NR_SECCOMP, 0, 2), // not seccomp(): allow (13)
-    /* 11 */ ld(OFF_ARG1_LO), // its flags
-    /* 12 */ jset(SECCOMP_FILTER_FLAG_NEW_LISTENER, 3, 0), // a listener of its own: EBUSY (16)
-    /* 13 */ allow,
-    /* 14 */ deny,
-    /* 15 */ ret(SECCOMP_RET_USER_NOTIF),
-    /* 16 */ ret(SECCOMP_RET_ERRNO | EBUSY),
-  ];
+  const { denyFork } = policy;
+  const notify = denyFork && !!policy.notify;
+  const fork = notify ? 'notify' : 'enosys';
+  return link([
+    ld(OFF_ARCH),
+    jeq(AUDIT_ARCH_X86_64, 'next', 'enosys'), // i386 (int 0x80) or another ABI
+    ld(OFF_NR),
+    jge(X32_SYSCALL_BIT, 'enosys'), // the x32 ABI
+    jeq(NR_IOCTL, 'ioctl'),
+    ...(denyFork
+      ? [
+          jeq(NR_FORK, fork),
+          jeq(NR_CLONE3, 'enosys'), // libc falls back to clone
+          jeq(NR_CLONE, 'next', notify ? 'seccomp' : 'allow'),
+          ld(OFF_ARG0_LO), // clone flags (low 32 bits)
+          jset(CLONE_VM, 'allow'), // threads, posix_spawn
+          jset(CLONE_VFORK, 'allow', fork), // vfork-style; anything else is a fork
+        ]
+      : []),
+    ...(notify
+      ? [
+          'seccomp',
+          jeq(NR_SECCOMP, 'next', 'allow'),
+          ld(OFF_ARG1_LO), // its flags
+          jset(SECCOMP_FILTER_FLAG_NEW_LISTENER, 'ebusy', 'allow'), // a listener of its own
+        ]
+      : []),
+    'allow',
+    ret(SECCOMP_RET_ALLOW),
+    'ioctl',
+    ld(OFF_ARG1_LO), // the request
+    jeq(TIOCSTI, 'eperm'),
+    jeq(TIOCLINUX, 'eperm', 'allow_'),
+    // Jumps go forward only: a second allow after the ioctl check.
+    'allow_',
+    ret(SECCOMP_RET_ALLOW),
+    'eperm',
+    ret(SECCOMP_RET_ERRNO | EPERM),
+    'enosys',
+    ret(SECCOMP_RET_ERRNO | ((policy.errno ?? ENOSYS) & 0xffff)),
+    ...(notify ? ['notify', ret(SECCOMP_RET_USER_NOTIF), 'ebusy', ret(SECCOMP_RET_ERRNO | EBUSY)] : []),
+  ]);
 }
 
 /** Serialises to struct sock_filter[] (u16 code, u8 jt, u8 jf, u32 k; little-endian). */
