@@ -6,8 +6,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { descendants, exeOf } from '../../src/core/backend/host/procs.ts';
 import { closeInheritedDescriptors } from '../../src/core/sandbox/inherited-fds.ts';
@@ -17,7 +17,7 @@ import { evaluate } from '../helpers/seccomp-eval.ts';
 import { HostWatchBackend } from '../../src/core/watch/host-backend.ts';
 import { ensureBuilt, runCli } from '../helpers/cli.ts';
 import { CLI } from '../helpers/paths.ts';
-import { hasMuslGcc } from '../helpers/fixtures.ts';
+import { fixturePath, hasMuslGcc } from '../helpers/fixtures.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { runFromPane, startTui } from '../helpers/tui.ts';
 import { asNobodyIn, unprivilegedSkip } from '../helpers/unprivileged.ts';
@@ -211,6 +211,30 @@ test('a program naming itself anew for each fork gets a short hint; names are sh
     tui.kill();
   }
 });
+
+test(
+  'a config mounting its own dir at /proc cannot run something else in place of the fork shim',
+  { skip },
+  async () => {
+    // bwrap runs the shim as /proc/self/fd/11: with the config's hostfs covering /proc, that path
+    // named a file of the instance, which ran the program with no fork rule at all.
+    const dir = makeInstance(['forkprobe'], (cfg) =>
+      cfg.mount.push({ target: '/proc', type: 'hostfs', source: './fakeproc' }),
+    );
+    try {
+      mkdirSync(join(dir, 'fakeproc/self/fd'), { recursive: true });
+      // Runs its arguments: what the shim does, without the filter.
+      copyFileSync(fixturePath('execargs'), join(dir, 'fakeproc/self/fd/11'));
+      const b = await new HostBackend(dir).build();
+      assert.ok(b.ok, b.errors.join('\n'));
+      const r = runCli(['run', '/bin/forkprobe', 'errno'], { cwd: dir });
+      assert.equal(r.stdout, 'fork: errno=38 (Function not implemented)\n');
+      assert.equal(r.stderr, `hint: /bin/forkprobe tried fork() once, ${HINT}\n`);
+    } finally {
+      rmSync(dirname(dir), { recursive: true, force: true });
+    }
+  },
+);
 
 test('the Run pane shows the hint, and says it on the status line', { skip }, async () => {
   const dir = await built();

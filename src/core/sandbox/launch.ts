@@ -135,7 +135,11 @@ export function bwrapArgs(spec: ProgramSpec, plan: MountPlan = spec.plan): strin
     'ALL',
   ];
   a.push('--bind', plan.layers.merged, '/');
-  for (const m of plan.mounts) {
+  // proc mounts last: a config's mount at /proc (a hostfs, a sefs the program writes) would
+  // otherwise cover them, and with them /proc/self/fd/N, through which the fork shim is run and
+  // the read-only host state is reached.
+  const procLast = [...plan.mounts.filter((m) => m.kind !== 'proc'), ...plan.mounts.filter((m) => m.kind === 'proc')];
+  for (const m of procLast) {
     switch (m.kind) {
       case 'proc':
         a.push('--proc', m.target);
