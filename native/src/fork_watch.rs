@@ -29,6 +29,7 @@ const SOCK_STREAM: c_int = 1;
 const SOCK_CLOEXEC: c_int = 0o2000000;
 const SOL_SOCKET: c_int = 1;
 const SCM_RIGHTS: c_int = 1;
+const SO_PEERCRED: c_int = 17;
 const MSG_CMSG_CLOEXEC: c_int = 0x4000_0000;
 const MSG_NOSIGNAL: c_int = 0x4000;
 const POLLIN: i16 = 1;
@@ -52,6 +53,8 @@ extern "C" {
     fn ioctl(fd: c_int, req: c_ulong, ...) -> c_int;
     fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
     fn write(fd: c_int, buf: *const c_void, n: usize) -> isize;
+    fn getsockopt(fd: c_int, level: c_int, name: c_int, val: *mut c_void, len: *mut u32) -> c_int;
+    fn getuid() -> u32;
 }
 
 #[repr(C)]
@@ -134,7 +137,9 @@ pub fn unix_address(path: &str) -> Option<SockaddrUn> {
     Some(a)
 }
 
-/// A stream socket connected to `path` (close-on-exec), or the OS error.
+/// A stream socket connected to `path` (close-on-exec), or the OS error. The listening side
+/// must run as this process's uid (SO_PEERCRED): a socket someone else put at `path` (a temp dir
+/// another user can rename entries of) would receive the program's seccomp listener.
 pub fn connect_unix(path: &str) -> std::io::Result<OwnedFd> {
     let addr = unix_address(path).ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
     // SAFETY: plain system calls on a descriptor this function owns.
@@ -146,6 +151,27 @@ pub fn connect_unix(path: &str) -> std::io::Result<OwnedFd> {
         let fd = OwnedFd::from_raw_fd(fd);
         if connect(fd.as_raw_fd(), &addr, std::mem::size_of::<SockaddrUn>() as u32) != 0 {
             return Err(std::io::Error::last_os_error());
+        }
+        // struct ucred: pid, uid, gid.
+        let mut cred = [0u32; 3];
+        let mut len = std::mem::size_of_val(&cred) as u32;
+        let got = getsockopt(
+            fd.as_raw_fd(),
+            SOL_SOCKET,
+            SO_PEERCRED,
+            cred.as_mut_ptr() as *mut c_void,
+            &mut len,
+        );
+        if got != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if cred[1] != getuid() {
+            let who = format!(
+                "its listener runs as uid {}, not {}: not the studio's; refused",
+                cred[1],
+                getuid()
+            );
+            return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, who));
         }
         Ok(fd)
     }

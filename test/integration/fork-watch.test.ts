@@ -5,8 +5,9 @@
 // kernel fails fork by itself; the program gets no descriptor of the mechanism.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { descendants, exeOf } from '../../src/core/backend/host/procs.ts';
@@ -20,7 +21,7 @@ import { CLI } from '../helpers/paths.ts';
 import { fixturePath, hasMuslGcc } from '../helpers/fixtures.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { runFromPane, startTui } from '../helpers/tui.ts';
-import { asNobodyIn, unprivilegedSkip } from '../helpers/unprivileged.ts';
+import { NOBODY, asNobodyIn, unprivilegedSkip } from '../helpers/unprivileged.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 closeInheritedDescriptors();
@@ -232,6 +233,47 @@ test(
       assert.equal(r.stderr, `hint: /bin/forkprobe tried fork() once, ${HINT}\n`);
     } finally {
       rmSync(dirname(dir), { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'a socket another user puts where the fork watch listens gets nothing (a temp dir they can rename in)',
+  { skip: skip || unprivilegedSkip() },
+  async () => {
+    const dir = await built();
+    // TMPDIR is a directory the other user (nobody) owns: they can rename what the studio makes there.
+    const shared = mkdtempSync(join(tmpdir(), 'shared-tmp-'));
+    chownSync(shared, 65534, 65534);
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = shared;
+    let prep;
+    try {
+      prep = await new HostBackend(dir).prepareRun('/bin/forkprobe', ['fds']);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
+    const socket = prep.args[prep.args.indexOf('forkwatch') + 1]!;
+    assert.ok(socket.startsWith(shared), socket);
+    // Theirs in place of the studio's: a directory with a socket of their own at the same path.
+    const theirs = `const d=${JSON.stringify(dirname(socket))};require('fs').renameSync(d,d+'.old');
+      require('fs').mkdirSync(d);require('net').createServer(()=>console.log('connected'))
+      .listen(${JSON.stringify(socket)},()=>console.log('listening'))`;
+    const other = spawn('setpriv', [...NOBODY, process.execPath, '-e', theirs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let said = '';
+    other.stdout.on('data', (c: Buffer) => (said += c.toString()));
+    try {
+      await waitFor(() => said.includes('listening'), 'the other user listening at the socket path');
+      const r = spawnSync(prep.file, prep.args, { env: prep.env, encoding: 'utf8' });
+      prep.finish(r.status, null);
+      assert.equal(r.status, 1, r.stdout);
+      assert.match(r.stderr, /cannot reach the fork watch .*its listener runs as uid 65534, not 0/);
+      assert.equal(r.stdout, '', 'the program did not run');
+      assert.doesNotMatch(said, /connected/);
+    } finally {
+      other.kill('SIGKILL');
+      rmSync(shared, { recursive: true, force: true });
     }
   },
 );
