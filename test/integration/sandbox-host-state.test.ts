@@ -3,7 +3,7 @@
 // writes kernel.core_pattern's own value back. Nothing outside its own /proc/<pid> may open,
 // whether the studio runs as root or as a normal user, and the program still sees itself as
 // root (uid 0 of its user namespace, mapped to an unprivileged host uid), and starts with no
-// descriptor of the launcher's beyond 0, 1 and 2.
+// descriptor of the launcher's beyond 0, 1 and 2. Nor can it take over PID 1 of its namespace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, openSync, statSync } from 'node:fs';
@@ -23,6 +23,15 @@ function checkProbe(out: { status: number | null; stdout: string; stderr: string
   const writable = out.stdout.split('\n').filter((l) => l.startsWith('writable '));
   assert.deepEqual(writable, [], 'no host-state file under /proc or /sys opens for writing');
   assert.match(out.stdout, /^core_pattern: (Permission denied|Read-only file system)$/m);
+  // PID 1 (bwrap's init, a server's holder) has no seccomp filter, and its death with its parent
+  // ends the sandbox with the studio: taken over, it forks, or clears that and outlives the studio.
+  const pid1 = out.stdout.split('\n').filter((l) => l.startsWith('pid 1 '));
+  assert.equal(pid1.length, 3, out.stdout.slice(-500));
+  assert.deepEqual(
+    pid1.filter((l) => l.endsWith(': ok')),
+    [],
+    'PID 1 of its namespace cannot be traced or written',
+  );
   const ids = out.stdout.match(/^uid (\d+) euid (\d+) uid_map\s+(\d+)\s+(\d+)\s+(\d+)$/m);
   assert.ok(ids, out.stdout.slice(0, 500));
   assert.deepEqual(ids.slice(1).map(Number), [0, 0, 0, hostUid, 1], 'root inside, one unprivileged host uid outside');

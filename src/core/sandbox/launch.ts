@@ -142,8 +142,10 @@ export function bwrapArgs(spec: ProgramSpec, plan: MountPlan = spec.plan): strin
   for (const m of procLast) {
     switch (m.kind) {
       case 'proc':
+        // Read-only as a whole (Occlum's procfs is): /proc/1/mem would write PID 1's memory.
         a.push('--proc', m.target);
         for (const x of PROC_READ_ONLY) a.push('--ro-bind-try', `/proc/${x}`, `${m.target}/${x}`);
+        a.push('--remount-ro', m.target);
         break;
       case 'dev':
         a.push('--dev', m.target);

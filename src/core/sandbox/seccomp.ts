@@ -8,8 +8,13 @@
 // Whatever the fork rule (also with --allow-fork), the program cannot type into its terminal:
 // ioctl TIOCSTI (and TIOCLINUX, which pastes on a Linux console) fails with EPERM. Without it, a
 // program run from a shell pushes a command line into the shell's input, which the shell runs
-// as the user once the run ends. The x32 and i386 ABIs (int 0x80) get ENOSYS: Occlum runs
-// x86-64 programs only, and either would reach ioctl and fork under numbers not checked here.
+// as the user once the run ends. Nor can it trace or write another process (ptrace,
+// process_vm_readv/writev: ENOSYS, as in Occlum): PID 1 of its namespace (bwrap's init, a
+// server's holder) runs as the same uid without this filter, and its death with its parent is
+// what ends the sandbox with the studio; taken over, it could fork, or clear that and outlive
+// the studio (/proc/1/mem is closed by a read-only /proc, launch.ts). The x32 and i386 ABIs
+// (int 0x80) get ENOSYS: Occlum runs x86-64 programs only, and either would reach these calls
+// under numbers not checked here.
 //
 // With `notify` (a run launched by the native stager), fork and fork-like clone get
 // SECCOMP_RET_USER_NOTIF instead: the fork shim installs this program inside the sandbox and
@@ -33,6 +38,9 @@ const NR_FORK = 57;
 const NR_CLONE3 = 435;
 const NR_SECCOMP = 317;
 const NR_IOCTL = 16;
+const NR_PTRACE = 101;
+const NR_PROCESS_VM_READV = 310;
+const NR_PROCESS_VM_WRITEV = 311;
 // ioctl's request is an unsigned int: the kernel ignores the upper half of the register, so
 // only the low 32 bits are compared.
 const TIOCSTI = 0x5412;
@@ -114,6 +122,9 @@ export function seccompProgram(policy: SeccompPolicy): Insn[] {
     ld(OFF_NR),
     jge(X32_SYSCALL_BIT, 'enosys'), // the x32 ABI
     jeq(NR_IOCTL, 'ioctl'),
+    jeq(NR_PTRACE, 'enosys'),
+    jeq(NR_PROCESS_VM_READV, 'enosys'),
+    jeq(NR_PROCESS_VM_WRITEV, 'enosys'),
     ...(denyFork
       ? [
           jeq(NR_FORK, fork),
