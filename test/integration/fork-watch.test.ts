@@ -6,7 +6,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
@@ -238,27 +238,38 @@ test(
 );
 
 test(
-  'a socket another user puts where the fork watch listens gets nothing (a temp dir they can rename in)',
+  'a TMPDIR another user can rename in holds no fork watch; a socket of theirs at its path gets nothing',
   { skip: skip || unprivilegedSkip() },
   async () => {
     const dir = await built();
-    // TMPDIR is a directory the other user (nobody) owns: they can rename what the studio makes there.
+    const prepareIn = async (tmp: string | undefined) => {
+      const before = process.env.TMPDIR;
+      if (tmp) process.env.TMPDIR = tmp;
+      try {
+        return await new HostBackend(dir).prepareRun('/bin/forkprobe', ['fds']);
+      } finally {
+        if (before === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = before;
+      }
+    };
+    // Theirs (nobody's): they could swap the socket's directory. No watch; bwrap's filter denies.
     const shared = mkdtempSync(join(tmpdir(), 'shared-tmp-'));
     chownSync(shared, 65534, 65534);
-    const before = process.env.TMPDIR;
-    process.env.TMPDIR = shared;
-    let prep;
     try {
-      prep = await new HostBackend(dir).prepareRun('/bin/forkprobe', ['fds']);
+      const there = await prepareIn(shared);
+      there.finish(null, null);
+      assert.equal(there.args.indexOf('forkwatch'), -1, 'no fork watch in a TMPDIR of another user');
+      assert.deepEqual(readdirSync(shared), [], 'nothing made there');
     } finally {
-      if (before === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = before;
+      rmSync(shared, { recursive: true, force: true });
     }
+    // And should a socket of another user be at the watch's path anyway, the stager does not use it.
+    const prep = await prepareIn(undefined);
     const socket = prep.args[prep.args.indexOf('forkwatch') + 1]!;
-    assert.ok(socket.startsWith(shared), socket);
-    // Theirs in place of the studio's: a directory with a socket of their own at the same path.
-    const theirs = `const d=${JSON.stringify(dirname(socket))};require('fs').renameSync(d,d+'.old');
-      require('fs').mkdirSync(d);require('net').createServer(()=>console.log('connected'))
+    renameSync(dirname(socket), `${dirname(socket)}.studio`);
+    mkdirSync(dirname(socket));
+    chownSync(dirname(socket), 65534, 65534);
+    const theirs = `require('net').createServer(()=>console.log('connected'))
       .listen(${JSON.stringify(socket)},()=>console.log('listening'))`;
     const other = spawn('setpriv', [...NOBODY, process.execPath, '-e', theirs], { stdio: ['ignore', 'pipe', 'pipe'] });
     let said = '';
@@ -266,14 +277,15 @@ test(
     try {
       await waitFor(() => said.includes('listening'), 'the other user listening at the socket path');
       const r = spawnSync(prep.file, prep.args, { env: prep.env, encoding: 'utf8' });
-      prep.finish(r.status, null);
       assert.equal(r.status, 1, r.stdout);
       assert.match(r.stderr, /cannot reach the fork watch .*its listener runs as uid 65534, not 0/);
       assert.equal(r.stdout, '', 'the program did not run');
       assert.doesNotMatch(said, /connected/);
     } finally {
       other.kill('SIGKILL');
-      rmSync(shared, { recursive: true, force: true });
+      rmSync(dirname(socket), { recursive: true, force: true });
+      renameSync(`${dirname(socket)}.studio`, dirname(socket));
+      prep.finish(1, null);
     }
   },
 );

@@ -10,19 +10,17 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   closeSync,
   constants,
-  existsSync,
   fstatSync,
   lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
   readSync,
-  realpathSync,
   rmSync,
   writeSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, posix } from 'node:path';
+import { join, posix } from 'node:path';
 import { writeFileAtomic } from '../instance/atomic.ts';
 import { readFileSafe } from '../instance/safe-read.ts';
 import { callAsync } from '../securefs/native.ts';
@@ -39,49 +37,6 @@ const WHYS: EntryWhy[] = ['mkdir', 'createlink', 'files', 'dirs', 'library'];
 export function stateDir(env: Env): string {
   const cache = env.XDG_CACHE_HOME?.startsWith('/') ? env.XDG_CACHE_HOME : join(env.HOME ?? homedir(), '.cache');
   return join(cache, 'occlum-studio', 'bom-state');
-}
-
-/**
- * `dir` (made 0700 when missing) as its real path, if nobody but this user (and root) can change
- * what it holds: it is this user's and not writable by others, and so is every directory above
- * it, or that one is owned by root, or is sticky (like /tmp) with the next one this user's or
- * root's. Otherwise why not: another user who can rename or write there could plant links where
- * states are written and FIFOs where they are read, or swap the whole directory.
- */
-export function privateStateDir(dir: string): { dir: string } | { refused: string } {
-  const refused = (why: string) => ({
-    refused: `the state dir ${dir} is not private: ${why}; no state kept (fix: set XDG_CACHE_HOME to a directory of your own)`,
-  });
-  try {
-    // What exists above it first, so that nothing is made inside another user's directory.
-    let above = dir;
-    while (above !== '/' && !existsSync(above)) above = dirname(above);
-    const before = unsafeAncestor(realpathSync(above), false);
-    if (before) return refused(before);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const real = realpathSync(dir);
-    const why = unsafeAncestor(real, true);
-    return why ? refused(why) : { dir: real };
-  } catch (err) {
-    return { refused: `the state dir ${dir} cannot be used (${(err as NodeJS.ErrnoException).code}): no state kept` };
-  }
-}
-
-/** The first directory from / down to `real` that another user could change, and why. */
-function unsafeAncestor(real: string, isStateDir: boolean): string | null {
-  const uid = process.geteuid?.() ?? -1;
-  const parts = real.split('/').filter(Boolean);
-  for (let i = 0; i <= parts.length; i++) {
-    const at = `/${parts.slice(0, i).join('/')}`;
-    const st = lstatSync(at);
-    const last = isStateDir && i === parts.length;
-    if (st.uid !== uid && (last || st.uid !== 0)) return `${at} belongs to uid ${st.uid}`;
-    // A sticky directory (/tmp) lets others add entries but not rename or remove this user's.
-    const sticky = !last && (st.mode & 0o1000) !== 0;
-    if ((st.mode & 0o022) !== 0 && !sticky)
-      return `${at} is writable by others (mode ${(st.mode & 0o7777).toString(8)})`;
-  }
-  return null;
 }
 
 export interface StateHeader {
@@ -107,7 +62,7 @@ export interface LoadedState {
 
 /**
  * The per-user MAC key (created on first use), or null when it is not a private file of ours. `dir`
- * is a privateStateDir.
+ * is a privateDir (src/core/instance/private-dir.ts).
  */
 function macKey(dir: string, create: boolean): Buffer | null {
   const path = join(dir, 'key');
