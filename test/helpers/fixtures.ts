@@ -19,6 +19,7 @@ export const FIXTURE_PROGRAMS = [
   'limits',
   'hoststate',
   'ttyprobe',
+  'outlive',
   // sizing: each needs more than the template config allows (test/integration/size.test.ts)
   'threads',
   'bigalloc',
