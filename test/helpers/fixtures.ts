@@ -20,6 +20,7 @@ export const FIXTURE_PROGRAMS = [
   'hoststate',
   'ttyprobe',
   'outlive',
+  'keyring',
   // sizing: each needs more than the template config allows (test/integration/size.test.ts)
   'threads',
   'bigalloc',

@@ -6,9 +6,12 @@
 // descriptor of the launcher's beyond 0, 1 and 2. Nor can it take over PID 1 of its namespace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, openSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { runCli } from '../helpers/cli.ts';
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ensureBuilt, runCli } from '../helpers/cli.ts';
+import { fixturePath, hasMuslGcc } from '../helpers/fixtures.ts';
+import { CLI } from '../helpers/paths.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { asNobodyIn, unprivilegedSkip } from '../helpers/unprivileged.ts';
 import { SANDBOX_UID } from '../../src/core/sandbox/identity.ts';
@@ -81,3 +84,24 @@ function checkServer(
     assert.equal(cli('stop').status, 0);
   }
 }
+
+test('the program cannot read the session keyring it inherits from the studio', async (t) => {
+  if (!hasMuslGcc()) return t.skip('musl-gcc is not installed');
+  // A process inherits its parent's session keyring and, possessing it, may read its keys
+  // (Kerberos tickets, tokens put there with keyctl): the studio's are the user's.
+  const dir = makeInstance(['keyring']);
+  try {
+    const built = await new HostBackend(dir).build();
+    assert.ok(built.ok, built.errors.join('\n'));
+    ensureBuilt();
+    for (const extra of [[], ['--allow-fork']]) {
+      // The helper joins a session keyring of its own, puts a key in it and starts the studio.
+      const args = ['add', process.execPath, CLI, 'run', ...extra, '/bin/keyring'];
+      const r = spawnSync(fixturePath('keyring'), args, { cwd: dir, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, 'keyring: Function not implemented\n', `run ${extra.join(' ')}`);
+    }
+  } finally {
+    rmSync(dirname(dir), { recursive: true, force: true });
+  }
+});

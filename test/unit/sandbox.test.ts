@@ -42,7 +42,7 @@ test('seccomp program: 8-byte sock_filter records, jumps stay in range and end i
   assert.equal(prog.at(-1)!.k, 0x00050000 | 38); // ERRNO(ENOSYS)
 });
 
-test('seccomp programs: every one refuses TIOCSTI, TIOCLINUX and other ABIs; --allow-fork lets fork through', () => {
+test('seccomp programs: every one refuses TIOCSTI, TIOCLINUX, tracing, keyrings and other ABIs; --allow-fork forks', () => {
   const [X86_64, I386, ALLOW, EPERM, ENOSYS] = [0xc000003e, 0x40000003, 0x7fff0000, 0x50001, 0x50026];
   for (const policy of [{ denyFork: true }, { denyFork: true, notify: true }, { denyFork: false }]) {
     const prog = seccompProgram(policy);
@@ -52,6 +52,7 @@ test('seccomp programs: every one refuses TIOCSTI, TIOCLINUX and other ABIs; --a
     assert.equal(evaluate(prog, X86_64, 16, [1, 0x5413]), ALLOW, `TIOCGWINSZ ${what}`);
     assert.equal(evaluate(prog, I386, 54, [1, 0x5412]), ENOSYS, `i386 ioctl ${what}`);
     assert.equal(evaluate(prog, X86_64, 0x40000000 | 514, [1, 0x5412]), ENOSYS, `x32 ioctl ${what}`);
+    for (const nr of [101, 310, 311, 248, 249, 250]) assert.equal(evaluate(prog, X86_64, nr), ENOSYS, `${nr} ${what}`);
   }
   assert.equal(evaluate(seccompProgram({ denyFork: false }), X86_64, 57), ALLOW);
   assert.equal(evaluate(seccompProgram({ denyFork: true }), X86_64, 57), ENOSYS);

@@ -12,7 +12,9 @@
 // process_vm_readv/writev: ENOSYS, as in Occlum): PID 1 of its namespace (bwrap's init, a
 // server's holder) runs as the same uid without this filter, and its death with its parent is
 // what ends the sandbox with the studio; taken over, it could fork, or clear that and outlive
-// the studio (/proc/1/mem is closed by a read-only /proc, launch.ts). The x32 and i386 ABIs
+// the studio (/proc/1/mem is closed by a read-only /proc, launch.ts). Nor can it reach the
+// kernel keyrings (add_key, request_key, keyctl: ENOSYS, as in Occlum): it inherits the studio's
+// session keyring, whose keys (tickets, tokens) the possessor may read. The x32 and i386 ABIs
 // (int 0x80) get ENOSYS: Occlum runs x86-64 programs only, and either would reach these calls
 // under numbers not checked here.
 //
@@ -41,6 +43,9 @@ const NR_IOCTL = 16;
 const NR_PTRACE = 101;
 const NR_PROCESS_VM_READV = 310;
 const NR_PROCESS_VM_WRITEV = 311;
+const NR_ADD_KEY = 248;
+const NR_REQUEST_KEY = 249;
+const NR_KEYCTL = 250;
 // ioctl's request is an unsigned int: the kernel ignores the upper half of the register, so
 // only the low 32 bits are compared.
 const TIOCSTI = 0x5412;
@@ -125,6 +130,9 @@ export function seccompProgram(policy: SeccompPolicy): Insn[] {
     jeq(NR_PTRACE, 'enosys'),
     jeq(NR_PROCESS_VM_READV, 'enosys'),
     jeq(NR_PROCESS_VM_WRITEV, 'enosys'),
+    jeq(NR_ADD_KEY, 'enosys'),
+    jeq(NR_REQUEST_KEY, 'enosys'),
+    jeq(NR_KEYCTL, 'enosys'),
     ...(denyFork
       ? [
           jeq(NR_FORK, fork),
