@@ -11,7 +11,7 @@
 
 use crate::error::{Error, Kind, Result};
 use crate::ops::js;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::raw::{c_int, c_ulong, c_void};
 use std::sync::{Mutex, OnceLock};
@@ -29,6 +29,7 @@ const SOCK_STREAM: c_int = 1;
 const SOCK_CLOEXEC: c_int = 0o2000000;
 const SOL_SOCKET: c_int = 1;
 const SCM_RIGHTS: c_int = 1;
+const SO_PEERCRED: c_int = 17;
 const MSG_CMSG_CLOEXEC: c_int = 0x4000_0000;
 const MSG_NOSIGNAL: c_int = 0x4000;
 const POLLIN: i16 = 1;
@@ -52,6 +53,8 @@ extern "C" {
     fn ioctl(fd: c_int, req: c_ulong, ...) -> c_int;
     fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
     fn write(fd: c_int, buf: *const c_void, n: usize) -> isize;
+    fn getsockopt(fd: c_int, level: c_int, name: c_int, val: *mut c_void, len: *mut u32) -> c_int;
+    fn getuid() -> u32;
 }
 
 #[repr(C)]
@@ -134,7 +137,9 @@ pub fn unix_address(path: &str) -> Option<SockaddrUn> {
     Some(a)
 }
 
-/// A stream socket connected to `path` (close-on-exec), or the OS error.
+/// A stream socket connected to `path` (close-on-exec), or the OS error. The listening side
+/// must run as this process's uid (SO_PEERCRED): a socket someone else put at `path` (a temp dir
+/// another user can rename entries of) would receive the program's seccomp listener.
 pub fn connect_unix(path: &str) -> std::io::Result<OwnedFd> {
     let addr = unix_address(path).ok_or_else(|| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
     // SAFETY: plain system calls on a descriptor this function owns.
@@ -146,6 +151,27 @@ pub fn connect_unix(path: &str) -> std::io::Result<OwnedFd> {
         let fd = OwnedFd::from_raw_fd(fd);
         if connect(fd.as_raw_fd(), &addr, std::mem::size_of::<SockaddrUn>() as u32) != 0 {
             return Err(std::io::Error::last_os_error());
+        }
+        // struct ucred: pid, uid, gid.
+        let mut cred = [0u32; 3];
+        let mut len = std::mem::size_of_val(&cred) as u32;
+        let got = getsockopt(
+            fd.as_raw_fd(),
+            SOL_SOCKET,
+            SO_PEERCRED,
+            cred.as_mut_ptr() as *mut c_void,
+            &mut len,
+        );
+        if got != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if cred[1] != getuid() {
+            let who = format!(
+                "its listener runs as uid {}, not {}: not the studio's; refused",
+                cred[1],
+                getuid()
+            );
+            return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, who));
         }
         Ok(fd)
     }
@@ -203,25 +229,47 @@ fn recv_fd(sock: RawFd) -> Option<OwnedFd> {
     Some(unsafe { OwnedFd::from_raw_fd(c.fd) })
 }
 
-/// What a watch saw: fork attempts per command name (the kernel's comm, up to 15 bytes).
+/// Names a report keeps: the program picks its comm (prctl), so a fork loop renaming itself each
+/// time would otherwise grow the report, and the hint printed from it, without end.
+const MAX_NAMES: usize = 8;
+/// Processes counted per name: thread ids are not reused at once, so a loop of threads would
+/// otherwise grow the set up to the system's pid limit.
+const MAX_PROCESSES: usize = 1024;
+
+/// What a watch saw: fork attempts per command name (the kernel's comm, up to 15 bytes), for
+/// the first MAX_NAMES names; attempts under any later name are only counted.
 #[derive(Default)]
 struct Report {
     connected: bool,
-    by_comm: BTreeMap<String, (u64, Vec<u32>)>,
+    by_comm: BTreeMap<String, (u64, HashSet<u32>)>,
+    others: u64,
 }
 
 impl Report {
+    fn add(&mut self, comm: String, pid: u32) {
+        if self.by_comm.len() >= MAX_NAMES && !self.by_comm.contains_key(&comm) {
+            self.others += 1;
+            return;
+        }
+        let e = self.by_comm.entry(comm).or_default();
+        e.0 += 1;
+        if e.1.len() < MAX_PROCESSES {
+            e.1.insert(pid);
+        }
+    }
+
     fn json(&self) -> String {
-        let total: u64 = self.by_comm.values().map(|(n, _)| n).sum();
+        let total: u64 = self.by_comm.values().map(|(n, _)| n).sum::<u64>() + self.others;
         let rows: Vec<String> = self
             .by_comm
             .iter()
             .map(|(comm, (n, pids))| format!("{{\"comm\":{},\"count\":{n},\"processes\":{}}}", js(comm), pids.len()))
             .collect();
         format!(
-            "{{\"connected\":{},\"total\":{total},\"byComm\":[{}]}}",
+            "{{\"connected\":{},\"total\":{total},\"byComm\":[{}],\"others\":{}}}",
             self.connected,
-            rows.join(",")
+            rows.join(","),
+            self.others
         )
     }
 }
@@ -264,14 +312,7 @@ fn answer(listener: RawFd, report: &Mutex<Report>) {
     let comm = std::fs::read(format!("/proc/{}/comm", n.pid))
         .map(|b| String::from_utf8_lossy(&b).trim_end_matches('\n').to_string())
         .unwrap_or_else(|_| "?".into());
-    {
-        let mut r = report.lock().unwrap_or_else(|p| p.into_inner());
-        let e = r.by_comm.entry(comm).or_default();
-        e.0 += 1;
-        if !e.1.contains(&n.pid) {
-            e.1.push(n.pid);
-        }
-    }
+    report.lock().unwrap_or_else(|p| p.into_inner()).add(comm, n.pid);
     let resp = NotifResp {
         id: n.id,
         val: 0,
@@ -382,7 +423,8 @@ pub fn open(path: &str) -> Result<u32> {
     Ok(id)
 }
 
-/// Ends a watch and returns its report as JSON: {connected, total, byComm: [{comm, count, processes}]}.
+/// Ends a watch and returns its report as JSON: {connected, total, byComm: [{comm, count, processes}],
+/// others} (`others`: attempts under names beyond the first MAX_NAMES).
 pub fn take(id: &str) -> Result<String> {
     let id: u32 = id
         .parse()

@@ -1,6 +1,6 @@
 // Compiles the C fixtures in fixtures/c with the host's musl-gcc into a temp dir, once per test
 // process. Programs are built like occlum-gcc builds them (-fPIE -pie, dynamic musl), plus two
-// that Occlum rejects: a non-PIE static binary and a glibc binary (plain gcc).
+// that Occlum rejects: a non-PIE static binary and a glibc binary (plain gcc); and `execargs`, static.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,8 @@ export const FIXTURE_PROGRAMS = [
   'limits',
   'hoststate',
   'ttyprobe',
+  'outlive',
+  'keyring',
   // sizing: each needs more than the template config allows (test/integration/size.test.ts)
   'threads',
   'bigalloc',
@@ -26,7 +28,7 @@ export const FIXTURE_PROGRAMS = [
   'children',
   'deepstack',
 ] as const;
-export type FixtureName = (typeof FIXTURE_PROGRAMS)[number] | 'nonpie' | 'glibc';
+export type FixtureName = (typeof FIXTURE_PROGRAMS)[number] | 'nonpie' | 'glibc' | 'execargs';
 
 let outDir: string | null = null;
 
@@ -44,6 +46,8 @@ export function compileFixtures(): string {
   }
   execFileSync('musl-gcc', ['-O2', '-static', '-no-pie', '-o', join(dir, 'nonpie'), src('hello')], { stdio: 'pipe' });
   execFileSync('gcc', ['-O2', '-o', join(dir, 'glibc'), src('hello')], { stdio: 'pipe' });
+  // Static (no loader needed wherever it lands): runs its arguments, as the fork shim does.
+  execFileSync('musl-gcc', ['-O2', '-static', '-o', join(dir, 'execargs'), src('execargs')], { stdio: 'pipe' });
   outDir = dir;
   return dir;
 }

@@ -8,6 +8,7 @@ import { createHmac } from 'node:crypto';
 import {
   appendFileSync,
   chmodSync,
+  chownSync,
   copyFileSync,
   existsSync,
   mkdirSync,
@@ -53,7 +54,7 @@ function workspace(bom?: string): Ws {
 
 // Every workspace is made first and then waited on once, so that their files are older than the
 // window in which a state does not trust a source's times.
-const spaces = Array.from({ length: 12 }, () => workspace());
+const spaces = Array.from({ length: 13 }, () => workspace());
 const envBom = workspace('targets:\n  - target: /opt/app\n    copy:\n      - dirs: ["${APP_DIR}/"]\n');
 mkdirSync(join(envBom.dir, 'other'));
 writeFileSync(join(envBom.dir, 'other/o.txt'), 'other\n');
@@ -326,3 +327,33 @@ test('the cache keeps the 32 most recently written states; older ones are remove
     rmSync(ws.dir, { recursive: true, force: true });
   }
 });
+
+test(
+  'a cache dir another user can change is not used: nothing is made or written in it, and the copy is whole',
+  { skip: process.getuid?.() === 0 ? false : 'needs root (a directory owned by another user)' },
+  async () => {
+    const ws = await fresh();
+    // Owned by another user (nobody): they could rename what is in it, plant links and FIFOs.
+    mkdirSync(ws.cache, { mode: 0o755 });
+    chownSync(ws.cache, 65534, 65534);
+    const first = copy(ws);
+    assert.equal(first.ok, true);
+    assert.match(first.state!.note, /^the state dir .* is not private: .*\/cache belongs to uid 65534; no state kept/);
+    assert.deepEqual(readdirSync(ws.cache), [], 'nothing made inside their directory');
+    assert.equal(copy(ws).state!.used, false);
+    // Ours, but below a directory anyone can write (not sticky): anyone can swap ours for theirs.
+    rmSync(ws.cache, { recursive: true });
+    const open = join(ws.dir, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    const c = copy(ws, [], { XDG_CACHE_HOME: join(open, 'cache') });
+    assert.match(c.state!.note, /is not private: .*\/open is writable by others \(mode 777\)/);
+    assert.deepEqual(readdirSync(open), [], 'nothing made below it');
+    // A private one of ours is used, whatever the link it is reached through.
+    chmodSync(open, 0o755);
+    symlinkSync(open, join(ws.dir, 'via'));
+    assert.match(copy(ws, [], { XDG_CACHE_HOME: join(ws.dir, 'via/cache') }).state!.note, /saved a new one/);
+    assert.equal(copy(ws, [], { XDG_CACHE_HOME: join(ws.dir, 'via/cache') }).state!.used, true);
+    assert.equal(statSync(join(open, 'cache/occlum-studio/bom-state')).mode & 0o777, 0o700);
+  },
+);

@@ -64,6 +64,13 @@ test('a program in a prepared sandbox is confined as in a cold launch', { skip: 
       'no host state writable',
     );
     assert.match(warm.out, /^core_pattern: (Permission denied|Read-only file system)$/m);
+    const pid1 = warm.out.split('\n').filter((l) => l.startsWith('pid 1 '));
+    assert.equal(pid1.length, 3, warm.out.slice(-500));
+    assert.deepEqual(
+      pid1.filter((l) => l.endsWith(': ok')),
+      [],
+      'PID 1 cannot be traced or written',
+    );
     const ids = warm.out.match(/^uid (\d+) euid (\d+) uid_map\s+(\d+)\s+(\d+)\s+(\d+)$/m);
     assert.ok(ids, warm.out.slice(0, 500));
     assert.deepEqual(ids.slice(1).map(Number), [0, 0, 0, SANDBOX_UID, 1], 'root inside, the sandbox uid outside');

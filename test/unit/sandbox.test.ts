@@ -5,6 +5,7 @@ import { mkdtempSync, mkdirSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assemble, seccompProgram } from '../../src/core/sandbox/seccomp.ts';
+import { evaluate } from '../helpers/seccomp-eval.ts';
 import { planMounts, missingMountPoints, MountError, type LayerDirs } from '../../src/core/sandbox/mounts.ts';
 import { programEnv } from '../../src/core/sandbox/env.ts';
 import { rlimitsFor, prlimitArgs } from '../../src/core/sandbox/rlimits.ts';
@@ -39,7 +40,22 @@ test('seccomp program: 8-byte sock_filter records, jumps stay in range and end i
   });
   assert.equal(prog.at(-1)!.code, 0x06);
   assert.equal(prog.at(-1)!.k, 0x00050000 | 38); // ERRNO(ENOSYS)
-  assert.deepEqual(seccompProgram({ denyFork: false }).length, 1);
+});
+
+test('seccomp programs: every one refuses TIOCSTI, TIOCLINUX, tracing, keyrings and other ABIs; --allow-fork forks', () => {
+  const [X86_64, I386, ALLOW, EPERM, ENOSYS] = [0xc000003e, 0x40000003, 0x7fff0000, 0x50001, 0x50026];
+  for (const policy of [{ denyFork: true }, { denyFork: true, notify: true }, { denyFork: false }]) {
+    const prog = seccompProgram(policy);
+    const what = JSON.stringify(policy);
+    assert.equal(evaluate(prog, X86_64, 16, [1, 0x5412]), EPERM, `TIOCSTI ${what}`);
+    assert.equal(evaluate(prog, X86_64, 16, [1, 0x541c]), EPERM, `TIOCLINUX ${what}`);
+    assert.equal(evaluate(prog, X86_64, 16, [1, 0x5413]), ALLOW, `TIOCGWINSZ ${what}`);
+    assert.equal(evaluate(prog, I386, 54, [1, 0x5412]), ENOSYS, `i386 ioctl ${what}`);
+    assert.equal(evaluate(prog, X86_64, 0x40000000 | 514, [1, 0x5412]), ENOSYS, `x32 ioctl ${what}`);
+    for (const nr of [101, 310, 311, 248, 249, 250]) assert.equal(evaluate(prog, X86_64, nr), ENOSYS, `${nr} ${what}`);
+  }
+  assert.equal(evaluate(seccompProgram({ denyFork: false }), X86_64, 57), ALLOW);
+  assert.equal(evaluate(seccompProgram({ denyFork: true }), X86_64, 57), ENOSYS);
 });
 
 test('template config: overlay root, auto /proc and /dev, hostfs of the instance with build/ and run/ masked', () => {

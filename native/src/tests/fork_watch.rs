@@ -12,7 +12,7 @@ fn socket_path(name: &str) -> PathBuf {
     dir.join("s")
 }
 
-const NOT_CONNECTED: &str = r#"{"connected":false,"total":0,"byComm":[]}"#;
+const NOT_CONNECTED: &str = r#"{"connected":false,"total":0,"byComm":[],"others":0}"#;
 
 #[test]
 fn a_watch_nobody_reported_to_says_so_and_removes_its_socket() {

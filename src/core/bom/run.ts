@@ -12,6 +12,7 @@ import { real } from './paths.ts';
 import { bomWatchPaths } from './watch-paths.ts';
 import { planBom, type BomPlan, type PlanEntry } from './plan.ts';
 import { nativeStatus } from '../securefs/native.ts';
+import { privateDir } from '../instance/private-dir.ts';
 import { dropState, stateDir } from './state.ts';
 import { copyFromState, envRecorder, recordAfter, sourcesBefore } from './state-copy.ts';
 import type { BomIssue, Loc } from './types.ts';
@@ -87,8 +88,13 @@ export async function runBomCopy(o: BomRunOptions): Promise<BomRun> {
     loaderConfig?.source ?? null,
     process.geteuid?.(),
   ];
-  const target = sdir ? { dir: sdir, key: skey } : null;
+  // Another user who can change the state dir could plant links and FIFOs in it (docs/security.md).
+  const own = sdir ? privateDir(sdir) : null;
+  const target = own && 'dir' in own ? { dir: own.dir, key: skey } : null;
   let state = { used: false, note: o.dryRun ? 'a dry run reads and writes no state' : 'no state kept' };
+  if (own && 'refused' in own) {
+    state.note = `the state dir ${own.refused}; no state kept (fix: set XDG_CACHE_HOME to a directory of your own)`;
+  }
   if (target) {
     const fast = await copyFromState(target, real(cwd, o.root), env, mark);
     if (typeof fast !== 'string') {

@@ -10,17 +10,19 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
   closeSync,
   constants,
+  fstatSync,
   lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
+  readSync,
   rmSync,
   writeSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, posix } from 'node:path';
 import { writeFileAtomic } from '../instance/atomic.ts';
+import { readFileSafe } from '../instance/safe-read.ts';
 import { callAsync } from '../securefs/native.ts';
 import type { Env } from './env.ts';
 import type { BomPlan, EntryWhy, LibraryReport, PlanEntry } from './plan.ts';
@@ -58,7 +60,10 @@ export interface LoadedState {
   text: string;
 }
 
-/** The per-user MAC key (created on first use), or null when it is not a private file of ours. */
+/**
+ * The per-user MAC key (created on first use), or null when it is not a private file of ours. `dir`
+ * is a privateDir (src/core/instance/private-dir.ts).
+ */
 function macKey(dir: string, create: boolean): Buffer | null {
   const path = join(dir, 'key');
   const uid = process.getuid?.() ?? -1;
@@ -73,9 +78,15 @@ function macKey(dir: string, create: boolean): Buffer | null {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
     }
-    const st = lstatSync(path);
-    if (!st.isFile() || st.size !== 32 || st.uid !== uid || (st.mode & 0o077) !== 0) return null;
-    return readFileSync(path);
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.size !== 32 || st.uid !== uid || (st.mode & 0o077) !== 0) return null;
+      const key = Buffer.alloc(32);
+      return readSync(fd, key, 0, 32, 0) === 32 ? key : null;
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return null;
   }
@@ -91,11 +102,11 @@ export function loadState(dir: string, key: unknown): LoadedState | string {
   const path = statePath(dir, key);
   let file: Buffer;
   try {
-    const st = lstatSync(path);
-    if (!st.isFile() || st.size > MAX_BYTES) return 'the saved state is not a regular file';
-    file = readFileSync(path);
-  } catch {
-    return 'no saved state';
+    file = readFileSafe(path, { what: 'the saved state', maxBytes: MAX_BYTES });
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT'
+      ? 'no saved state'
+      : 'the saved state is not a regular file';
   }
   // Checked as bytes (what was MAC'd), decoded once.
   const at = file.lastIndexOf('\nmac ');

@@ -1,4 +1,5 @@
 // Atomic file replacement: write a temp file in the same directory, fsync, rename over.
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { withPath } from '../errors.ts';
@@ -9,8 +10,9 @@ import { withPath } from '../errors.ts';
  * on every dev-loop build, whose loss a recovery or the next run's full check covers.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, durable = true): void {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now()}`);
-  const fd = openSync(tmp, 'w', mode);
+  // A new name, created exclusively: a link planted at a guessable name is not written through.
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const fd = openSync(tmp, 'wx', mode);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
     if (durable) fsyncSync(fd);

@@ -88,6 +88,8 @@ export interface InstancePaths extends BuildPaths {
   hostSeccompNoFork: string;
   /** Host backend: the same filter with fork attempts sent to the fork watch (the fork shim installs it). */
   hostSeccompForkWatch: string;
+  /** Host backend: the filter of `--allow-fork` runs (no fork rule; the terminal rule stays). */
+  hostSeccompAllowFork: string;
   /** Host backend: directories backing non-root sefs mounts. */
   hostSefs: string;
   /** Host backend: the live start/exec server's state. */
@@ -117,6 +119,7 @@ export function instancePaths(dir: string): InstancePaths {
     hostRamfs: join(hostRun, 'ramfs'),
     hostSeccompNoFork: join(hostRun, 'seccomp-nofork.bpf'),
     hostSeccompForkWatch: join(hostRun, 'seccomp-forkwatch.bpf'),
+    hostSeccompAllowFork: join(hostRun, 'seccomp-allowfork.bpf'),
     hostSefs: join(hostRun, 'sefs'),
     server: join(hostRun, 'server.json'),
   };

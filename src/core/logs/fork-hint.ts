@@ -15,17 +15,21 @@ function nameOf(comm: string, program: string): string {
   return Buffer.from(basename(program)).subarray(0, COMM_LEN).toString() === comm ? program : comm;
 }
 
+/** Attempts under names the watch did not keep (it keeps the first 8: the program picks them). */
+const others = (forks: ForkAttempts) => (forks.others ? [`other names ${times(forks.others)}`] : []);
+
 /** "sh 3 times" or "sh 2 times, make once" (for the runtime log). */
 export function forkAttemptsText(forks: ForkAttempts): string {
-  return forks.byComm.map((c) => `${c.comm} ${times(c.count)}`).join(', ');
+  return [...forks.byComm.map((c) => `${c.comm} ${times(c.count)}`), ...others(forks)].join(', ');
 }
 
 /** The hint after a run whose processes tried fork(): who, how often, and what to do. */
 export function forkAttemptHint(forks: ForkAttempts, program: string): LogHint {
+  const named = forks.byComm.map((c) => `${nameOf(c.comm, program)} (${times(c.count)})`);
   const who =
-    forks.byComm.length === 1
+    forks.byComm.length === 1 && !forks.others
       ? `${nameOf(forks.byComm[0]!.comm, program)} tried fork() ${times(forks.total)}`
-      : `${forks.byComm.map((c) => `${nameOf(c.comm, program)} (${times(c.count)})`).join(', ')} tried fork()`;
+      : `${[...named, ...(forks.others ? [`processes of other names (${times(forks.others)})`] : [])].join(', ')} tried fork()`;
   return {
     message: `${who}, which Occlum does not have (ENOSYS)`,
     configPath: null,

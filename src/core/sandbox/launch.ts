@@ -41,7 +41,7 @@ export interface ProgramSpec {
   argv: string[];
   env: [string, string][];
   rlimits: Rlimits;
-  /** File holding the assembled seccomp filter, or null when the fork filter is off. */
+  /** File holding the assembled seccomp filter (seccomp.ts), or null for none. */
   seccompFile: string | null;
   /** Host ids of the program; privileged = the studio runs as root (see identity.ts). */
   identity: SandboxIdentity;
@@ -135,11 +135,17 @@ export function bwrapArgs(spec: ProgramSpec, plan: MountPlan = spec.plan): strin
     'ALL',
   ];
   a.push('--bind', plan.layers.merged, '/');
-  for (const m of plan.mounts) {
+  // proc mounts last: a config's mount at /proc (a hostfs, a sefs the program writes) would
+  // otherwise cover them, and with them /proc/self/fd/N, through which the fork shim is run and
+  // the read-only host state is reached.
+  const procLast = [...plan.mounts.filter((m) => m.kind !== 'proc'), ...plan.mounts.filter((m) => m.kind === 'proc')];
+  for (const m of procLast) {
     switch (m.kind) {
       case 'proc':
+        // Read-only as a whole (Occlum's procfs is): /proc/1/mem would write PID 1's memory.
         a.push('--proc', m.target);
         for (const x of PROC_READ_ONLY) a.push('--ro-bind-try', `/proc/${x}`, `${m.target}/${x}`);
+        a.push('--remount-ro', m.target);
         break;
       case 'dev':
         a.push('--dev', m.target);

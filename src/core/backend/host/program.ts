@@ -2,7 +2,7 @@
 // checks with its messages, verification of the build, loader preflight, mount plan,
 // environment, limits and the fork filter.
 import { existsSync, rmSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { basename, join, posix } from 'node:path';
 import { occlumLaunchError, occlumLoaderLog, preflightFile } from '../../elf/preflight.ts';
 import { instancePaths, type InstancePaths } from '../../instance/layout.ts';
 import { readStatusFile } from '../../instance/status.ts';
@@ -208,11 +208,10 @@ export async function prepareProgram(
   for (const m of missing) log.debug('config', `env.untrusted: ${m} is not set by the caller; not passed`);
   checkEnvSizes(env);
   const denyFork = opts.denyFork !== false;
-  let seccompFile: string | null = null;
+  const seccompFile = denyFork ? p.hostSeccompNoFork : p.hostSeccompAllowFork;
+  const wrong = ensureSeccompFile(p, denyFork ? 'deny' : 'allow');
+  if (wrong) log.warn('process', `run/host/${basename(seccompFile)} was ${wrong} (a full disk or an edit); rewrote it`);
   if (denyFork) {
-    seccompFile = p.hostSeccompNoFork;
-    const wrong = ensureSeccompFile(p);
-    if (wrong) log.warn('process', `run/host/seccomp-nofork.bpf was ${wrong} (a full disk or an edit); rewrote it`);
     log.debug(
       'process',
       'fork() is denied as in Occlum (seccomp: fork and clone without CLONE_VM/CLONE_VFORK return ENOSYS)',
@@ -245,10 +244,10 @@ export async function prepareProgram(
 export function watchForks(prep: PreparedProgram, log: RuntimeLog): { spec: ProgramSpec; watch: ForkWatch | null } {
   const { spec } = prep;
   const shim = forkShimPath();
-  if (!spec.seccompFile || !spec.stager || !shim) return { spec, watch: null };
+  if (spec.seccompFile !== prep.paths.hostSeccompNoFork || !spec.stager || !shim) return { spec, watch: null };
   const watch = ForkWatch.open();
   if (!watch) return { spec, watch: null };
-  const wrong = ensureSeccompFile(prep.paths, true);
+  const wrong = ensureSeccompFile(prep.paths, 'notify');
   if (wrong) log.warn('process', `run/host/seccomp-forkwatch.bpf was ${wrong} (a full disk or an edit); rewrote it`);
   const seccompFile = prep.paths.hostSeccompForkWatch;
   return { spec: { ...spec, seccompFile, forkWatch: { socket: watch.socket, shim } }, watch };

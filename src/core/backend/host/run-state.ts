@@ -92,14 +92,14 @@ function readSmallRegular(path: string, max: number): Buffer | null {
 }
 
 /**
- * The fork filter bwrap (or, with `notify`, the fork shim) reads, rewritten when its content is not exactly the program this
+ * The seccomp filter bwrap (or, for `notify`, the fork shim) reads, rewritten when its content is not exactly the program this
  * version assembles (missing, cut short by a full disk, corrupted, a link, a directory).
  * Returns what was wrong with the old file, or null when it was right.
  */
-export function ensureSeccompFile(p: InstancePaths, notify = false): string | null {
-  const file = notify ? p.hostSeccompForkWatch : p.hostSeccompNoFork;
+export function ensureSeccompFile(p: InstancePaths, kind: 'deny' | 'notify' | 'allow' = 'deny'): string | null {
+  const file = { deny: p.hostSeccompNoFork, notify: p.hostSeccompForkWatch, allow: p.hostSeccompAllowFork }[kind];
   ensureRunDirs(p, [p.hostRun]);
-  const want = seccompFilter({ denyFork: true, notify });
+  const want = seccompFilter({ denyFork: kind !== 'allow', notify: kind === 'notify' });
   const st = lstatOrNull(file);
   if (!st) {
     writeFileAtomic(file, want);
