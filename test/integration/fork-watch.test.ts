@@ -152,22 +152,32 @@ test('as a normal user too (no stager privilege)', { skip: skip || unprivilegedS
   }
 });
 
-test('with the watch gone (its thread ended), fork still fails with ENOSYS', { skip }, async () => {
+/** forkprobe MODE started through the host backend's run path, once the shim has executed it. */
+async function startProbe(mode: string) {
   const dir = await built();
-  const prep = await new HostBackend(dir).prepareRun('/bin/forkprobe', ['line']);
+  const prep = await new HostBackend(dir).prepareRun('/bin/forkprobe', [mode]);
   const child = spawn(prep.file, prep.args, { env: prep.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  const closed = new Promise<void>((r) => child.on('close', () => r()));
+  const closed = new Promise<string>((r) => child.on('close', () => r(out)));
+  const running = () => descendants([child.pid!]).some((p) => (exeOf(p) ?? '').endsWith('/forkprobe'));
   try {
-    const running = () => descendants([child.pid!]).some((p) => (exeOf(p) ?? '').endsWith('/forkprobe'));
     await waitFor(running, 'the program running (the shim has sent the listener and executed it)');
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return { prep, child, closed };
+}
+
+test('with the watch gone (its thread ended), fork still fails with ENOSYS', { skip }, async () => {
+  const { prep, child, closed } = await startProbe('line');
+  try {
     // What a run's end does: the watch is taken, its thread and the listener end.
     const early = prep.finish(null, null);
     assert.equal(early.forks, undefined, 'nothing counted yet');
     child.stdin.end('go\n');
-    await closed;
-    assert.equal(out, 'fork: errno=38 (Function not implemented)\n');
+    assert.equal(await closed, 'fork: errno=38 (Function not implemented)\n');
   } finally {
     child.kill('SIGKILL');
   }
@@ -176,19 +186,11 @@ test('with the watch gone (its thread ended), fork still fails with ENOSYS', { s
 test('with the watch gone, a listener of the program’s own cannot let its fork through', { skip }, async () => {
   // Seccomp gives a fork to the newest filter's listener: the program's own, answering "continue",
   // would win once the watch's listener is gone (while it lives the kernel allows no second one).
-  const dir = await built();
-  const prep = await new HostBackend(dir).prepareRun('/bin/forkprobe', ['own']);
-  const child = spawn(prep.file, prep.args, { env: prep.env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  const closed = new Promise<void>((r) => child.on('close', () => r()));
+  const { prep, child, closed } = await startProbe('own');
   try {
-    const running = () => descendants([child.pid!]).some((p) => (exeOf(p) ?? '').endsWith('/forkprobe'));
-    await waitFor(running, 'the program running (the shim has sent the listener and executed it)');
     prep.finish(null, null);
     child.stdin.end('go\n');
-    await closed;
-    assert.equal(out, 'own listener: errno=16 (Resource busy)\n');
+    assert.equal(await closed, 'own listener: errno=16 (Resource busy)\n');
   } finally {
     child.kill('SIGKILL');
   }
