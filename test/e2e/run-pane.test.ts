@@ -103,6 +103,14 @@ test('tab copies the choice and arguments typed right after it (no pause) are ke
   // The highlighted choice may be the first test's history line (its arguments come first).
   await tui.waitFor(/\/bin\/hello exited/);
   assert.match(tui.screen(), /arg: first\s+arg: second/);
+  // While it runs, the banner quotes the arguments as the picker takes them: '' stays visible.
+  tui.type('r');
+  await tui.waitFor('Run a program');
+  tui.type(`/bin/reader --save "" 'a b'${KEY.enter}`);
+  await tui.waitFor(`running /bin/reader --save '' 'a b'`);
+  await tui.waitFor('ctrl+] gives them back');
+  tui.type('quit\r');
+  await tui.waitFor(/✓ \/bin\/reader exited normally/);
   tui.type('q');
   assert.equal(await tui.exited, 0);
 });
