@@ -5,10 +5,13 @@
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { InputError, UsageError, printJson, type Command, say, sayErr } from './command.ts';
+import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { reportBackendError } from './runtime-output.ts';
 import { backendFlag, backendLabel, openCommandBackend, refuseFlags } from './backend-choice.ts';
 import type { SgxMode } from '../core/backend/occlum/index.ts';
+import { loadSettings } from '../core/watch/settings.ts';
+import { SETTINGS_FILE } from '../core/watch/scope.ts';
 
 const NO_ENCLAVE = 'the host backend builds no enclave (no SGX)';
 
@@ -107,6 +110,8 @@ export const command: Command = {
         },
       ]);
     }
+    const skipped = devLoopSteps(dir);
+    if (skipped) sayErr(skipped);
     let r;
     try {
       r = await backend.build({
@@ -159,3 +164,29 @@ export const command: Command = {
     return 0;
   },
 };
+
+/**
+ * A note when the instance's settings name a prebuild or boms: `build` is `occlum build` and
+ * packs image/ as it is, while a user who just wrote the settings expects them applied.
+ */
+function devLoopSteps(dir: string): string | undefined {
+  let settings;
+  try {
+    settings = loadSettings(dir).settings;
+  } catch {
+    return undefined; // a broken settings file is `watch`'s error to report, not build's
+  }
+  const steps = [
+    ...(settings.prebuild !== null ? [`\`${settings.prebuild}\` (the prebuild)`] : []),
+    ...settings.bom.map(
+      (b) =>
+        `\`occlum-studio bom copy -f ${b} --root image${settings.bomIncludeDirs.map((d) => ` -i ${d}`).join('')}\``,
+    ),
+  ];
+  if (steps.length === 0) return undefined;
+  return (
+    `note: ${SETTINGS_FILE} is applied by \`occlum-studio watch\` and the Build pane, not by \`build\` ` +
+    `(like \`occlum build\`, it packs image/ as it is); run first, in the instance directory: ` +
+    sanitizeForTerminal(steps.join(', then '))
+  );
+}

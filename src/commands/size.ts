@@ -14,6 +14,7 @@ import {
   DEFAULT_INTERVAL_MS,
 } from '../core/sizing/index.ts';
 import { sanitizeForTerminal } from '../core/text/sanitize.ts';
+import { formatWords } from '../core/pty/command-line.ts';
 import { InputError, printJson, UsageError, type Command } from './command.ts';
 import { holdSignals, logSink, reportBackendError } from './runtime-output.ts';
 import { INSTANCE_OPTION, instanceDir, parseProgramCommand } from './args.ts';
@@ -96,7 +97,7 @@ export const command: Command = {
       printJson({ measurement: m, recommendation: rec, applied });
     } else {
       const out = [
-        `measured ${sanitizeForTerminal(m.command.join(' '))} on the host backend:`,
+        `measured ${sanitizeForTerminal(formatWords(m.command))} on the host backend:`,
         ...formatMeasurement(m).map((l) => `  ${l}`),
         `recommended for Occlum ${rec.version}${rec.edmm ? ' (EDMM)' : ''} (! too small, ~ too large, + missing):`,
         ...rec.fields.map((f) => sanitizeForTerminal(formatField(f))),

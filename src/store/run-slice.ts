@@ -17,7 +17,7 @@ import {
 import type { WarmTerminal } from '../core/backend/host/warm.ts';
 import type { ScreenSnapshot } from '../core/pty/screen.ts';
 import { decodeExecError, explainExit, type ExitExplanation } from '../core/pty/exit-status.ts';
-import { parseCommandLine, CommandLineError } from '../core/pty/command-line.ts';
+import { parseCommandLine, CommandLineError, formatWords } from '../core/pty/command-line.ts';
 import { addToHistory, loadHistory, saveHistory, type HistoryEntry } from '../core/pty/history.ts';
 import { entryCandidates } from '../core/pty/candidates.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -176,7 +176,7 @@ const INITIAL: RunState = {
 const TAIL_BYTES = 4096;
 
 function titleOf(path: string, args: string[]): string {
-  const t = [basename(path) || path, ...args].join(' ');
+  const t = formatWords([basename(path) || path, ...args]);
   return t.length > 24 ? t.slice(0, 23) + '…' : t;
 }
 

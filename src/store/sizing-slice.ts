@@ -16,6 +16,7 @@ import {
 } from '../core/sizing/index.ts';
 import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 import type { StudioState, StudioStore } from './index.ts';
+import { formatWords } from '../core/pty/command-line.ts';
 
 export interface SizingState {
   status: 'idle' | 'measuring' | 'done' | 'failed';
@@ -57,7 +58,7 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
         return;
       }
       const command = [path, ...args];
-      const shown = sanitizeForTerminal(command.join(' '));
+      const shown = sanitizeForTerminal(formatWords(command));
       patch({ ...IDLE, status: 'measuring', command, focus });
       s.setFlash(`sizing ${shown}: running it on the host backend without limits…`);
       const backend = new HostBackend(s.instanceDir, { log: (r) => get().appendLogChunk?.('runtime', r.line + '\n') });
@@ -101,7 +102,7 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
       }
       s.configSetText(next);
       const n = rec.fields.filter((f) => f.change).length;
-      const shown = sanitizeForTerminal(m.command.join(' '));
+      const shown = sanitizeForTerminal(formatWords(m.command));
       get().setFlash(`applied the sizing of ${shown}: ${n} field(s) (u undoes, w saves, then build)`);
     },
   };

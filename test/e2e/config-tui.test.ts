@@ -41,7 +41,8 @@ test('edit a size in the Config pane, see the error come and go, save', async ()
     await tui.waitFor('0 errors, 0 warnings');
     await keys(KEY.enter);
     await tui.waitFor(/kernel_space_heap_size: 32MB(?!")/);
-    await keys('\x15', ...'64MB', KEY.enter);
+    // Typed with quotes, as the tree shows it: the quotes are JSON's, not part of the size.
+    await keys('\x15', ...'"64MB"', KEY.enter);
     await tui.waitFor('kernel_space_heap_size: "64MB"');
     await tui.waitFor('[modified]');
     await keys(KEY.ctrlS);

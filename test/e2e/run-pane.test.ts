@@ -87,6 +87,34 @@ test('run an interactive program from the Run pane, type into it, see its output
   assert.equal(await tui.exited, 0);
 });
 
+test('tab copies the choice and arguments typed right after it (no pause) are kept', async () => {
+  const tui = startTui([dir], { cwd: dir, cols: 100, rows: 28 });
+  running.push(tui);
+  await tui.waitFor(/inst │ host backend/);
+  tui.type('3');
+  await tui.waitFor('Nothing is running.');
+  tui.type('r');
+  await tui.waitFor('Run a program');
+  tui.type('/bin/hel');
+  await tui.waitFor(/▸ \/bin\/hello/);
+  // A fast typist: tab, the arguments and enter in one read, before the screen updates. The tab
+  // once went into the line as text (or, read apart, the arguments to the editor tab replaced).
+  tui.type(KEY.tab + 'first second' + KEY.enter);
+  // The highlighted choice may be the first test's history line (its arguments come first).
+  await tui.waitFor(/\/bin\/hello exited/);
+  assert.match(tui.screen(), /arg: first\s+arg: second/);
+  // While it runs, the banner quotes the arguments as the picker takes them: '' stays visible.
+  tui.type('r');
+  await tui.waitFor('Run a program');
+  tui.type(`/bin/reader --save "" 'a b'${KEY.enter}`);
+  await tui.waitFor(`running /bin/reader --save '' 'a b'`);
+  await tui.waitFor('ctrl+] gives them back');
+  tui.type('quit\r');
+  await tui.waitFor(/✓ \/bin\/reader exited normally/);
+  tui.type('q');
+  assert.equal(await tui.exited, 0);
+});
+
 test('ctrl+] leaves a running program and keys work in the studio again; k kills it', async () => {
   const tui = startTui([dir], { cwd: dir, cols: 100, rows: 28 });
   running.push(tui);

@@ -114,3 +114,25 @@ test('check, schema and usage errors', () => {
   assert.equal(runCli(['bom', 'nope']).status, 2);
   assert.match(runCli(['bom', '--help']).stdout, /bom copy -f FILE --root DIR/);
 });
+
+test('build names the boms of .occlum-studio.json it does not copy, with the command that does', () => {
+  const ws = workspace('targets:\n  - target: /bin\n    copy:\n      - files: [../app.txt]\n');
+  const inst = join(ws, 'inst');
+  assert.equal(runCli(['init'], { cwd: inst }).status, 0);
+  writeFileSync(join(inst, '.occlum-studio.json'), '{ "bom": ["../app.yaml"] }\n');
+  const b = runCli(['build', '--json'], { cwd: inst });
+  assert.equal(b.status, 0, b.stderr);
+  assert.equal(JSON.parse(b.stdout).ok, true);
+  const note =
+    /^note: \.occlum-studio\.json is applied by `occlum-studio watch` and the Build pane, not by `build`.*: `(occlum-studio bom copy -f \.\.\/app\.yaml --root image)`$/m;
+  const m = note.exec(b.stderr);
+  assert.ok(m, b.stderr);
+  // The command as printed does the copy; the next build packs the file.
+  assert.equal(copy(ws).status, 0);
+  assert.equal(runCli(['build'], { cwd: inst }).status, 0);
+  assert.match(runCli(['fs', 'ls', '/bin'], { cwd: inst }).stdout, /app\.txt/);
+  // Without settings, no note.
+  const plain = workspace('targets: []\n');
+  assert.equal(runCli(['init'], { cwd: join(plain, 'inst') }).status, 0);
+  assert.doesNotMatch(runCli(['build'], { cwd: join(plain, 'inst') }).stderr, /note: \.occlum-studio/);
+});

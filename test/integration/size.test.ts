@@ -90,6 +90,10 @@ test('size reports the measurement in words and refuses bad input clearly', { sk
   );
   assert.match(s.stdout, /tree at exit .*\(cgroup v[12] cpu(acct)?\.stat \+ v[12] memory\.stat\)/);
   assert.match(s.stdout, /^~ resource_limits\.user_space_size = "\d+MB" \(was 300MB\): .* TOO LARGE: a non-EDMM/m);
+  // The command is echoed as typed: an empty or spaced argument stays visible, quoted.
+  const quoted = runCli(['size', '/bin/hello', '', 'two words'], { cwd: dir });
+  assert.equal(quoted.status, 0, quoted.stderr);
+  assert.match(quoted.stdout, /^measured \/bin\/hello '' 'two words' on the host backend:$/m);
   const failed = runCli(['size', '/bin/hello', 'exit=3'], { cwd: dir });
   assert.equal(failed.status, 1);
   assert.match(failed.stderr, /exited with status 3 even without limits/);

@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CommandLineError, formatCommandLine, parseCommandLine, splitWords } from '../../src/core/pty/command-line.ts';
+import {
+  CommandLineError,
+  formatCommandLine,
+  formatWords,
+  parseCommandLine,
+  splitWords,
+} from '../../src/core/pty/command-line.ts';
 import {
   addToHistory,
   HISTORY_LIMIT,
@@ -104,4 +110,11 @@ test('candidates: executables directly under each entry point of Occlum.json', (
 test('cursor keys follow the program’s cursor-key mode', () => {
   assert.equal(translateInput('\x1b[A\x1b[Dx', { applicationCursorKeys: false }), '\x1b[A\x1b[Dx');
   assert.equal(translateInput('\x1b[A\x1b[Dx\x1b[5~', { applicationCursorKeys: true }), '\x1bOA\x1bODx\x1b[5~');
+});
+
+test('formatWords shows an empty or spaced argument quoted, as the picker parses it back', () => {
+  const words = ['/bin/redis-server', '--save', '', 'two words', "it's"];
+  const line = formatWords(words);
+  assert.equal(line, `/bin/redis-server --save '' 'two words' 'it'\\''s'`);
+  assert.deepEqual(splitWords(line), words);
 });

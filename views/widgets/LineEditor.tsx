@@ -11,6 +11,8 @@ export interface LineEditorProps {
   onSubmit(value: string): void;
   onCancel(): void;
   onChange?(value: string): void;
+  /** Tab: the line to put in place of the current one (completion), or undefined to ignore it. */
+  onTab?(value: string): string | undefined;
 }
 
 export function LineEditor({
@@ -20,6 +22,7 @@ export function LineEditor({
   onSubmit,
   onCancel,
   onChange,
+  onTab,
 }: LineEditorProps) {
   const [value, setValueState] = useState(initial);
   const [cursor, setCursorState] = useState(initial.length);
@@ -58,14 +61,28 @@ export function LineEditor({
       if (k === 'home' || k === 'ctrl+a') return setCursor(0);
       if (k === 'end' || k === 'ctrl+e') return setCursor(value.length);
       if (k === 'ctrl+u') return update(value.slice(cursor), 0);
+      if (k === 'tab' && onTab) {
+        // Replaced here, through `latest`, so keys typed right after tab edit the completed line.
+        const line = onTab(value);
+        if (line !== undefined) update(line, line.length);
+        return;
+      }
       if (key.ctrl || key.meta || key.tab || key.upArrow || key.downArrow || key.pageUp || key.pageDown) return;
       if (!input) return;
-      // A paste (or fast typing) can deliver text and a newline in one chunk: insert, then submit.
-      const nl = input.search(/[\r\n]/);
-      const text = nl >= 0 ? input.slice(0, nl) : input;
-      const next = value.slice(0, cursor) + text + value.slice(cursor);
-      update(next, cursor + text.length);
-      if (nl >= 0) onSubmit(next);
+      // A paste (or fast typing) can deliver several keys in one chunk: text, a tab (completion)
+      // and a newline; each takes effect in order, and the newline submits.
+      let next = value;
+      let at = cursor;
+      for (const part of input.split(/([\t\r\n])/)) {
+        if (part === '\r' || part === '\n') {
+          update(next, at);
+          return onSubmit(next);
+        }
+        const line = part === '\t' ? onTab?.(next) : undefined;
+        if (line !== undefined) [next, at] = [line, line.length];
+        else if (part !== '\t' || !onTab) [next, at] = [next.slice(0, at) + part + next.slice(at), at + part.length];
+      }
+      update(next, at);
     },
     { isActive: active },
   );

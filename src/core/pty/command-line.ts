@@ -62,5 +62,10 @@ function quoteWord(w: string): string {
 
 /** The inverse of parseCommandLine: a line that parses back to the same path and args. */
 export function formatCommandLine({ path, args }: CommandLine): string {
-  return [path, ...args].map(quoteWord).join(' ');
+  return formatWords([path, ...args]);
+}
+
+/** Words (a program and its arguments) as one line, quoted so that '' and spaces stay visible. */
+export function formatWords(words: string[]): string {
+  return words.map(quoteWord).join(' ');
 }

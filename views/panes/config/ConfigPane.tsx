@@ -15,6 +15,7 @@ import { configBindings } from './bindings.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { severityColor, theme } from '../../theme.ts';
 import * as act from './actions.ts';
+import { formatWords } from '../../../src/core/pty/command-line.ts';
 
 const MARK = { error: '✖', warning: '⚠', info: 'ℹ' } as const;
 /** Rows used by the tab bar, status bar, the pane header and its hint line. */
@@ -159,7 +160,7 @@ function sizingColor(line: string, i: number): string | undefined {
 
 /** The sizing result under the tree: a title, then the fields to change first (at most `max` lines). */
 function sizingLines(z: SizingState, max: number): string[] {
-  const cmd = sanitizeForTerminal((z.command ?? []).join(' '));
+  const cmd = sanitizeForTerminal(formatWords(z.command ?? []));
   if (z.status === 'idle') return [];
   if (z.status === 'measuring') return [`Sizing: measuring ${cmd} on the host backend…`];
   if (z.status === 'failed') return [`Sizing failed: ${sanitizeForTerminal(z.error ?? '')}`];

@@ -86,14 +86,15 @@ export function editInitial(row: OutlineRow, text: string): string {
 /**
  * Commits what the user typed for the selected scalar. Numbers stay numbers when they parse
  * (a typo such as "3x" is stored as a string so that the type error shows); sizes and other
- * strings stay strings.
+ * strings stay strings. A JSON string literal ("64MB", as the tree shows values) is its content:
+ * the editor shows strings unquoted, and quotes typed out of JSON habit are not part of a size.
  */
 export function commitEdit(store: StudioStore, typed: string): void {
   const s = store.getState();
   const { row } = selectedRow(store);
   s.configSetMode('tree');
   if (!row) return;
-  let value: unknown = typed;
+  let value: unknown = jsonString(typed.trim()) ?? typed;
   const spec = helpFor(row.path);
   const numeric = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(typed.trim());
   if ((row.kind === 'number' || spec?.type === 'u32') && numeric) value = Number(typed.trim());
@@ -101,6 +102,16 @@ export function commitEdit(store: StudioStore, typed: string): void {
     value = typed.trim() === 'true';
   else if (row.kind === 'null' && typed.trim() === 'null') value = null;
   s.configEdit({ kind: 'set', path: row.path, value });
+}
+
+function jsonString(text: string): string | undefined {
+  if (!/^".*"$/s.test(text)) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where an `a` press adds: to the selected list (or the list holding the selected item), else

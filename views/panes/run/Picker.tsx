@@ -57,9 +57,6 @@ export function Picker({ height }: { height: number }) {
   const { picker, history } = useStudio((s) => ({ picker: s.run.picker, history: s.run.history }));
   const [text, setText] = useState(picker?.initial ?? '');
   const [selected, setSelected] = useState(0);
-  // Bumped to remount the editor with a chosen line (tab), since it owns its own text.
-  const [editorKey, setEditorKey] = useState(0);
-  const [initial, setInitial] = useState(picker?.initial ?? '');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const kind = picker?.kind ?? 'run';
@@ -70,12 +67,6 @@ export function Picker({ height }: { height: number }) {
     const k = keyName(input, key);
     if (k === 'up') setSelected(Math.max(0, sel - 1));
     else if (k === 'down') setSelected(Math.min(choices.length - 1, sel + 1));
-    else if (k === 'tab' && choices[sel]) {
-      const line = choices[sel].line + ' ';
-      setInitial(line);
-      setText(line);
-      setEditorKey((n) => n + 1);
-    }
   });
 
   const submit = async (value: string) => {
@@ -99,8 +90,7 @@ export function Picker({ height }: { height: number }) {
       </Text>
       <HintLine hints={PICKER_HINTS} width={columns} help={false} />
       <LineEditor
-        key={editorKey}
-        initial={initial}
+        initial={picker?.initial ?? ''}
         prompt={kind === 'run' ? 'run> ' : 'exec> '}
         onChange={(v) => {
           setText(v);
@@ -108,6 +98,7 @@ export function Picker({ height }: { height: number }) {
           setError(null);
         }}
         onSubmit={(v) => void submit(v)}
+        onTab={() => (choices[sel] ? choices[sel].line + ' ' : undefined)}
         onCancel={() => store.getState().runClosePicker()}
       />
       <Text color={theme.error} wrap="truncate-end">

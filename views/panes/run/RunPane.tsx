@@ -10,6 +10,7 @@ import { useTerminalSize } from '../../terminal-size.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
+import { formatCommandLine } from '../../../src/core/pty/command-line.ts';
 import { Picker } from './Picker.tsx';
 import { HintLine } from '../../widgets/HintLine.tsx';
 import { useClick } from '../../clickable.ts';
@@ -212,8 +213,8 @@ function Footer({ width }: { width: number }) {
   } else if (tab?.state === 'running') {
     banner = (
       <Text color={theme.muted} wrap="truncate-end">
-        running {sanitizeForTerminal(tab.path)}
-        {tab.args.length ? ' ' + sanitizeForTerminal(tab.args.join(' ')) : ''}
+        {/* Quoted as the picker takes it: an empty or spaced argument stays visible. */}
+        running {sanitizeForTerminal(formatCommandLine(tab))}
         {launchNote(tab, looping)}
       </Text>
     );
