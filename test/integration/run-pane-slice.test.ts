@@ -55,7 +55,7 @@ test('a run opens a tab, shows the program’s screen, takes input and ends with
     .getState()
     .runStart('run', '/bin/sh', ['-c', 'printf "\\033[32mready\\033[0m\\n"; read x; echo "got $x"; exit 7']);
   assert.equal(id, tab(store).id);
-  assert.ok(tab(store).title.startsWith('sh -c printf') && tab(store).title.endsWith('…'), tab(store).title);
+  assert.ok(tab(store).title.startsWith("sh -c 'printf") && tab(store).title.endsWith('…'), tab(store).title);
   await until(store, () => screen(store).includes('ready'), 'ready');
   assert.ok(store.getState().runSnapshot()!.lines[0].includes('\x1b[32mready'));
   store.getState().runSetForwarding(true);
