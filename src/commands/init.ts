@@ -9,6 +9,7 @@ import { OcclumBackend } from '../core/backend/occlum/index.ts';
 import type { BackendChoice } from '../core/detect/backend-choice.ts';
 import { reportBackendError } from './runtime-output.ts';
 import { backendFlag, openCommandBackend, refuseFlags } from './backend-choice.ts';
+import { formatWords } from '../core/pty/command-line.ts';
 
 export function reportInit(r: InitResult, json: boolean, verb: string): void {
   if (json) {
@@ -48,6 +49,7 @@ export async function initThrough(
     ]);
     try {
       reportInit(verb === 'Created' ? newInstance(target) : initInstance(target), values.json!, verb);
+      if (!values.json) sayNext(dir);
       return 0;
     } catch (err) {
       if (err instanceof InstanceError) throw new InputError(err.message);
@@ -62,7 +64,17 @@ export async function initThrough(
     return reportBackendError(err);
   }
   reportOcclumInit(dir, choice, values.json!, verb);
+  if (!values.json) sayNext(dir);
   return 0;
+}
+
+/** What a newcomer does next with the empty instance. */
+function sayNext(dir: string): void {
+  const image = formatWords([`${dir}/image`]);
+  say(
+    `next: fill ${image} with your program and its libraries, e.g. from a bom file (occlum-studio bom --help): ` +
+      `occlum-studio bom copy -f app.yaml --root ${image}; then open the workbench: occlum-studio ${formatWords([dir])}`,
+  );
 }
 
 function reportOcclumInit(dir: string, choice: BackendChoice, json: boolean, verb: string): void {

@@ -101,4 +101,8 @@ test('CLI: new and init print results, refuse with exit 2 (nothing done), --json
   const init1 = runCli(['init', join(root, 'y')]);
   assert.equal(init1.status, 0, init1.stderr);
   assert.match(init1.stdout, /Initialized an Occlum instance/);
+  // The next step, with the instance's own paths: fill image/ (a bom copy), then open the workbench.
+  const next = `occlum-studio bom copy -f app.yaml --root ${join(root, 'y', 'image')}; then open the workbench: occlum-studio ${join(root, 'y')}\n`;
+  assert.ok(init1.stdout.endsWith(next), init1.stdout);
+  assert.doesNotMatch(r.stdout, /next:/, '--json prints only JSON');
 });
