@@ -29,7 +29,9 @@ export function triggerSummary(r: BuildRecord, max = 2): string {
 
 export function changeLabel(c: ChangeEntry): string {
   const mark = c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : '~';
-  return `${mark}${sanitizeForTerminal(c.rel)}`;
+  // A source outside the instance (a bom's, a prebuild's) by its own path, not as ../../../usr/bin/x.
+  const shown = c.rel === '..' || c.rel.startsWith('../') ? c.path : c.rel;
+  return `${mark}${sanitizeForTerminal(shown)}`;
 }
 
 /** The history row: id, outcome, duration, re-packed/reused, MAC prefix, trigger. */
