@@ -9,11 +9,13 @@
 import type { StateCreator } from 'zustand/vanilla';
 import { openWatchBackend } from '../core/watch/select.ts';
 import { DevLoop } from '../core/watch/loop.ts';
-import { loadSettings, SettingsError } from '../core/watch/settings.ts';
+import { loadSettings, SettingsError, type StudioSettings } from '../core/watch/settings.ts';
 import type { BuildRecord, WatchBackend } from '../core/watch/types.ts';
 import type { QueueState } from '../core/watch/queue.ts';
 import { summaryLines } from '../core/bom/summary.ts';
 import type { StudioState, StudioStore } from './index.ts';
+
+const watchesSources = (s: StudioSettings) => s.watch.length > 0 || s.bom.length > 0;
 
 export type LoopStatus = 'off' | 'starting' | 'watching' | 'unavailable' | 'error';
 
@@ -35,6 +37,8 @@ export interface BuildState {
   /** Keep run/ across the loop's rebuilds. */
   keepRun: boolean;
   prebuild: string | null;
+  /** Whether the loop also watches sources of the settings (`watch` globs, the boms' sources). */
+  watchesSources: boolean;
   /** Changes held while auto-build is off. */
   pending: number;
   /** Bumped on every change of a record (the output of a running build grows in place). */
@@ -83,6 +87,7 @@ const INITIAL: BuildState = {
   autoRerun: true,
   keepRun: false,
   prebuild: null,
+  watchesSources: false,
   pending: 0,
   version: 0,
   viewHeight: 10,
@@ -120,6 +125,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         autoRerun: q.settings.autoRerun,
         keepRun: q.settings.keepRun,
         prebuild: q.settings.prebuild,
+        watchesSources: watchesSources(q.settings),
         version: get().build.version + 1,
       });
     };
@@ -182,6 +188,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
           autoRerun: settings.settings.autoRerun,
           keepRun: settings.settings.keepRun,
           prebuild: settings.settings.prebuild,
+          watchesSources: watchesSources(settings.settings),
         });
         const l = await DevLoop.open({ instanceDir: dir, backend, settings, persistent: false });
         if (get().instanceDir !== dir || generation !== mine) {

@@ -122,8 +122,8 @@ function History({ b, selected, height }: { b: BuildState; selected: BuildRecord
     return (
       <Box flexDirection="column" marginTop={1}>
         <Text color={theme.muted}>
-          No builds yet: save {b.prebuild ? 'a watched source, ' : ''}a file under image/, initfs/ or Occlum.json, or
-          press b to build now.
+          No builds yet: save {b.watchesSources ? 'a watched source, ' : ''}a file under image/, initfs/ or Occlum.json,
+          or press b to build now.
         </Text>
       </Box>
     );
