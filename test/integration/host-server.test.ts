@@ -44,7 +44,10 @@ test('start, concurrent execs sharing the run layer and ramfs, stop leaves nothi
   try {
     assert.equal(await b.status(), 'serving');
     await assert.rejects(b.start(), (e: unknown) => e instanceof BackendError && e.message === SERVER_STARTED);
-    await assert.rejects(b.run('/bin/hello', []), /server of this instance is running/);
+    await assert.rejects(
+      b.run('/bin/hello', []),
+      /stop the server first \(S in the Run pane, or occlum-studio stop\), or use exec: the server of this instance is running/,
+    );
     const exec = async (path: string, args: string[]) => {
       out.length = 0;
       const r = await b.exec(path, args, { stdio: 'pipe' });

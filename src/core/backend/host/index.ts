@@ -233,7 +233,8 @@ export class HostBackend implements Backend {
   async prepareRun(path: string, args: string[], opts: RunOptions = {}): Promise<PreparedLaunch> {
     if (readLive(this.paths.server)) {
       throw new BackendError(
-        'the server of this instance is running and owns its run layer: use exec, or stop the server first',
+        // The fix first: a status line cuts the end off.
+        'stop the server first (S in the Run pane, or occlum-studio stop), or use exec: the server of this instance is running and owns its run layer',
         1,
       );
     }
