@@ -15,7 +15,7 @@ import {
   type Recommendation,
 } from '../core/sizing/index.ts';
 import { sanitizeForTerminal } from '../core/text/sanitize.ts';
-import type { StudioState, StudioStore } from './index.ts';
+import type { SliceHooks, StudioState, StudioStore } from './index.ts';
 import { formatWords } from '../core/pty/command-line.ts';
 
 export interface SizingState {
@@ -108,9 +108,14 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
   };
 };
 
-/** A measurement belongs to its instance: opening another one starts over. */
-export const sizingHooks = {
+/** A measurement belongs to its instance: opening another one starts over; quitting during one asks. */
+export const sizingHooks: SliceHooks = {
   onOpen(store: StudioStore) {
     store.setState({ sizing: IDLE });
+  },
+  unsaved(state: StudioState): string | null {
+    const { status, command } = state.sizing;
+    if (status !== 'measuring') return null;
+    return `sizing ${sanitizeForTerminal(formatWords(command ?? []))} is running (quitting stops it)`;
   },
 };

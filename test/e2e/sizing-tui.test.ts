@@ -3,11 +3,13 @@
 // Config pane; z there writes the recommendation, u takes it back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { makeInstance, treeLimitsSkip } from '../helpers/host-instance.ts';
 import { runFromPane, startTui } from '../helpers/tui.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { allPids } from '../../src/core/backend/host/procs.ts';
 
 const skip = treeLimitsSkip();
 
@@ -38,3 +40,37 @@ test('Run pane z sizes a failed program, Config pane z applies it, u undoes', { 
     rmSync(dirname(dir), { recursive: true, force: true });
   }
 });
+
+test('q while a sizing run measures asks first, and quitting ends the measured program', { skip }, async () => {
+  const dir = makeInstance(['sleeper']);
+  assert.ok((await new HostBackend(dir).build()).ok);
+  const tui = startTui([dir], { cwd: dir, cols: 140, rows: 34 });
+  const sleepers = () => allPids().filter((p) => cmdline(p).startsWith('/bin/sleeper\0' + '37'));
+  try {
+    await tui.waitFor(/inst │ host backend/, 20_000);
+    await runFromPane(tui, '/bin/sleeper 37');
+    await tui.waitFor('ready');
+    tui.type('\x1d'); // ctrl+]: the keys back to the studio
+    await tui.waitFor('r run');
+    tui.type('K');
+    await tui.waitFor(/sleeper .*status/);
+    tui.type('z'); // sizes the tab's command: sleeps 37 s
+    await waitFor(() => sleepers().length > 0, 'the sizing run started');
+    tui.type('q');
+    await tui.waitFor('sizing /bin/sleeper 37 is running (quitting stops it)');
+    tui.type('q');
+    assert.equal(await tui.exited, 0);
+    await waitFor(() => sleepers().length === 0, 'the measured program ended with the studio');
+  } finally {
+    tui.kill();
+    rmSync(dirname(dir), { recursive: true, force: true });
+  }
+});
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
