@@ -8,7 +8,7 @@
 // socket at names of exact length, as X11 does (Node's listen('\0name') pads the name to 107 bytes).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -153,3 +153,48 @@ test('as a normal user: run and exec are scoped the same', { skip: skip || unpri
     assert.equal(asNobody('stop').status, 0);
   }
 });
+
+/**
+ * A kernel without Landlock, made here by a seccomp filter around the studio that fails
+ * landlock_create_ruleset (444) with ENOSYS, as a kernel before 5.13 does: python3 installs it
+ * and executes the CLI.
+ */
+const NO_LANDLOCK = `
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+ins = lambda code, k, jt=0, jf=0: struct.pack('HBBI', code, jt, jf, k)
+prog = ins(0x20, 0) + ins(0x15, 444, 0, 1) + ins(0x06, 0x00050000 | 38) + ins(0x06, 0x7fff0000)
+buf = ctypes.create_string_buffer(prog)
+class Fprog(ctypes.Structure):
+    _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]
+fprog = Fprog(len(prog) // 8, ctypes.addressof(buf))
+assert libc.prctl(38, 1, 0, 0, 0) == 0 and libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0
+os.execv(sys.argv[1], sys.argv[1:])
+`;
+const noPython = spawnSync('python3', ['--version']).status !== 0 ? 'python3 is not installed' : false;
+
+test(
+  'a kernel without Landlock: the run and the exec go on, with one warning line on their stderr',
+  { skip: rootOnly || noPython },
+  async () => {
+    const dir = await instance();
+    ensureBuilt();
+    const withoutLandlock = (...args: string[]) =>
+      spawnSync('python3', ['-c', NO_LANDLOCK, process.execPath, CLI, ...args], { cwd: dir, encoding: 'utf8' });
+    const warning =
+      /^occlum-studio: sandbox: warning: this kernel has no Landlock \(scoping needs Landlock ABI 6, Linux 6\.12\): this program can connect to the host's abstract unix sockets .*$/m;
+    const check = (r: SpawnSyncReturns<string>, how: string) => {
+      assert.equal(r.status, 0, `${how}: ${r.stderr}`);
+      assert.equal(r.stderr.match(new RegExp(warning.source, 'gm'))?.length, 1, `${how}: one warning\n${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^connect @${STREAM}: ok$`, 'm'), `${how}: not scoped, and says so`);
+      assert.match(r.stdout, /^own stream: ok\nown dgram: ok$/m, how);
+    };
+    check(withoutLandlock('run', ...PROBE), 'run');
+    assert.equal(runCli(['start'], { cwd: dir }).status, 0);
+    try {
+      check(withoutLandlock('exec', ...PROBE), 'exec');
+    } finally {
+      assert.equal(runCli(['stop'], { cwd: dir }).status, 0);
+    }
+  },
+);
