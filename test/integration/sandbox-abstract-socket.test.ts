@@ -16,7 +16,7 @@ import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { closeInheritedDescriptors } from '../../src/core/sandbox/inherited-fds.ts';
 import { HostWatchBackend } from '../../src/core/watch/host-backend.ts';
 import { CLI } from '../helpers/paths.ts';
-import { runCli, ensureBuilt, type CliResult } from '../helpers/cli.ts';
+import { runCli, ensureBuilt } from '../helpers/cli.ts';
 import { fixturePath, hasMuslGcc } from '../helpers/fixtures.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { asNobodyIn, unprivilegedSkip } from '../helpers/unprivileged.ts';
@@ -72,7 +72,7 @@ function checkScoped(out: string, how: string): void {
   assert.match(out, /^own stream: ok\nown dgram: ok$/m, `${how}: its own abstract sockets still work\n${out}`);
 }
 
-const probeOut = (r: CliResult, how: string) => {
+const probeOut = (r: { stdout: string; stderr: string }, how: string) => {
   assert.doesNotMatch(r.stderr, /Landlock|abstract unix sockets/, `${how}: no warning on this kernel\n${r.stderr}`);
   return r.stdout;
 };
@@ -99,6 +99,23 @@ test("run in a prepared sandbox (the dev loop's go)", { skip: rootOnly }, async 
   } finally {
     await backend.dropPrepared();
   }
+});
+
+test("run in the Run pane's prepared terminal (the go on its own pipe)", { skip: rootOnly }, async () => {
+  const dir = await instance();
+  const backend = new HostBackend(dir);
+  const warm = backend.prepareTerminal({ cols: 160, rows: 30 });
+  assert.ok(typeof warm !== 'string', String(warm));
+  const [path, ...args] = PROBE;
+  const prep = await backend.prepareRun(path!, args, { warm });
+  assert.ok(prep.terminal, 'launched in the prepared terminal');
+  let out = '';
+  prep.terminal.process.onData((b) => (out += b.toString()));
+  const ended = new Promise<{ exitCode: number; signal?: number }>((r) => prep.terminal!.process.onExit(r));
+  await prep.terminal.start();
+  const e = await ended;
+  prep.finish(e.exitCode, e.signal ?? null);
+  checkScoped(out.replace(/\r\n/g, '\n'), 'prepared terminal');
 });
 
 /** A CLI process left running (an exec that waits), with its output so far. */
@@ -181,8 +198,12 @@ test(
     ensureBuilt();
     const withoutLandlock = (...args: string[]) =>
       spawnSync('python3', ['-c', NO_LANDLOCK, process.execPath, CLI, ...args], { cwd: dir, encoding: 'utf8' });
-    const warning =
-      /^occlum-studio: sandbox: warning: this kernel has no Landlock \(scoping needs Landlock ABI 6, Linux 6\.12\): this program can connect to the host's abstract unix sockets .*$/m;
+    const warning = new RegExp(
+      '^occlum-studio: sandbox: warning: this kernel has no Landlock ' +
+        '\\(scoping needs Landlock ABI 6, Linux 6\\.12\\): ' +
+        "this program can connect to the host's abstract unix sockets .*$",
+      'm',
+    );
     const check = (r: SpawnSyncReturns<string>, how: string) => {
       assert.equal(r.status, 0, `${how}: ${r.stderr}`);
       assert.equal(r.stderr.match(new RegExp(warning.source, 'gm'))?.length, 1, `${how}: one warning\n${r.stderr}`);

@@ -184,7 +184,9 @@ export function bwrapArgs(spec: ProgramSpec, plan: MountPlan = spec.plan): strin
 
 /** The line a launch without the stager prints on the program's stderr: it cannot scope it. */
 export const NO_SCOPE_WARNING =
-  "occlum-studio: sandbox: warning: no native stager (npm run build:native), so no Landlock scope: this program can connect to the host's abstract unix sockets (an X server's @/tmp/.X11-unix/X0 among them); see docs/security.md";
+  'occlum-studio: sandbox: warning: no native stager (npm run build:native), so no Landlock scope: ' +
+  "this program can connect to the host's abstract unix sockets (an X server's @/tmp/.X11-unix/X0 among them); " +
+  'see docs/security.md';
 
 /**
  * The shell line starting bwrap; `openSeccomp` = this shell opens fd 9 itself; `scope` = the
