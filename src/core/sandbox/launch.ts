@@ -5,12 +5,12 @@
 // (identity.ts). A run, with the native stager (as root or not; the dev loop's reruns start a
 // prepared one ahead and send it the same set-up as a go on its stdin):
 //   run:    occlum-studio-stage --now (as root: private mount namespace, idmapped layers, drop to
-//           SANDBOX_UID; then user + mount namespaces, overlay, tmpfs, rlimits) → bwrap → program
-// Without the stager, as a normal user:
+//           SANDBOX_UID; then user + mount namespaces, overlay, tmpfs, rlimits, Landlock) → bwrap → program
+// As a normal user (run: without the stager; start, exec: always):
 //   run:    unshare -U -m  → sh: mount overlay + tmpfs → prlimit → bwrap → program
 //   start:  unshare -U -m -p → sh: same mounts → `sleep infinity` (the holder keeps the namespaces)
 //   exec:   nsenter -t <holder> -U -m -p → sh → occlum-studio-stage --scope → prlimit → bwrap → program
-//           (shares run layer + ramfs; without the stager: sh → prlimit → bwrap)
+//           (shares run layer + ramfs; without the stager binary: sh → prlimit → bwrap)
 // As root, the same commands run as SANDBOX_UID behind a privileged prefix:
 //   start: occlum-studio-stage (private mount namespace, idmapped layers under STAGE, fd 9,
 //          drops to SANDBOX_UID) → the above
