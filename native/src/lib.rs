@@ -10,6 +10,7 @@ pub mod error;
 pub mod fork_watch;
 pub mod go_pipe;
 pub mod guard;
+pub mod landlock;
 pub mod napi;
 pub mod ops;
 pub mod pack;

@@ -21,6 +21,7 @@ export const FIXTURE_PROGRAMS = [
   'ttyprobe',
   'outlive',
   'keyring',
+  'abstractprobe',
   // sizing: each needs more than the template config allows (test/integration/size.test.ts)
   'threads',
   'bigalloc',

@@ -10,7 +10,14 @@ import { planMounts, missingMountPoints, MountError, type LayerDirs } from '../.
 import { programEnv } from '../../src/core/sandbox/env.ts';
 import { rlimitsFor, prlimitArgs } from '../../src/core/sandbox/rlimits.ts';
 import { readRuntimeConfig, RuntimeConfigError } from '../../src/core/sandbox/runtime-config.ts';
-import { bwrapArgs, execLaunch, occlumExitStatus, PROC_READ_ONLY, runLaunch } from '../../src/core/sandbox/launch.ts';
+import {
+  bwrapArgs,
+  execLaunch,
+  NO_SCOPE_WARNING,
+  occlumExitStatus,
+  PROC_READ_ONLY,
+  runLaunch,
+} from '../../src/core/sandbox/launch.ts';
 import { stagePlan } from '../../src/core/sandbox/stage.ts';
 import { SANDBOX_UID } from '../../src/core/sandbox/identity.ts';
 import { isRunCgroupName } from '../../src/core/sandbox/cgroup.ts';
@@ -205,7 +212,27 @@ test('launch commands: as root stage, then drop to the sandbox uid; /proc host s
   );
   const exec = execLaunch({ ...base, identity: { privileged: true, uid: SANDBOX_UID, gid: SANDBOX_UID } }, 42);
   assert.equal(exec.file, '/bin/sh');
-  assert.match(exec.args[1], /^exec 9<'\/s\.bpf'\nexec 'nsenter' '-t' '42' '-U' '-m' '-p' '--' /);
+  assert.match(exec.args[1], /^exec 9<'\/s\.bpf'\nexec 8<'\/x\/stage'\nexec 'nsenter' '-t' '42' '-U' '-m' '-p' '--' /);
+});
+
+test('Landlock: an exec is scoped by the stager inside the namespace; without the stager a warning', () => {
+  const inst = mkdtempSync(join(tmpdir(), 'occlum-sb-'));
+  const plan = planMounts(readRuntimeConfig(occlumJsonTemplateText()), inst, layers(join(inst, 'run/host')));
+  const base = { plan, argv: ['/bin/hello'], env: [], rlimits: {}, seccompFile: '/s.bpf', stager: '/x/stage' };
+  const user = { privileged: false, uid: 1000, gid: 1000 };
+  // As root: the stager opened by the root shell, run through /proc once nsenter made the
+  // process the sandbox uid (a domain before nsenter would forbid it the holder's /proc/<pid>/ns).
+  const root = execLaunch({ ...base, identity: { privileged: true, uid: SANDBOX_UID, gid: SANDBOX_UID } }, 42);
+  assert.match(root.args[1], /'\/bin\/sh' '-c' 'exec \/proc\/self\/fd\/8 --scope -- '\\''bwrap'\\'' /);
+  const exec = execLaunch({ ...base, identity: user }, 42);
+  assert.equal(exec.file, 'nsenter');
+  assert.match(exec.args.at(-1)!, /^exec '\/x\/stage' --scope -- 'bwrap' .* 9<'\/s\.bpf'$/);
+  const warning = `echo ${"'" + NO_SCOPE_WARNING.replace(/'/g, "'\\''") + "'"} >&2\n`;
+  const bare = execLaunch({ ...base, stager: null, identity: user }, 42);
+  assert.ok(bare.args.at(-1)!.startsWith(`${warning}exec 'bwrap' `), bare.args.at(-1));
+  const run = runLaunch({ ...base, stager: null, identity: user });
+  assert.ok(run.args.at(-1)!.includes(`\n${warning}exec 'bwrap' `), run.args.at(-1));
+  assert.match(NO_SCOPE_WARNING, /^occlum-studio: sandbox: warning: no native stager .*abstract unix sockets/);
 });
 
 test('a cgroup name read from server.json is used only if the studio could have made it', () => {

@@ -38,6 +38,18 @@
 //! The same with the go's tokens as arguments (not hex-encoded), at once: a run's whole sandbox
 //! set-up in one process, stdin left as it is.
 //!
+//!   occlum-studio-stage --scope -- COMMAND [ARG]...
+//!
+//! An exec into a server (src/core/sandbox/launch.ts): run inside the server's namespaces, it puts
+//! itself in a Landlock domain that scopes abstract unix sockets (below) and executes COMMAND
+//! (prlimit, bwrap), passing on only 0, 1, 2 and the seccomp filter on fd 9.
+//!
+//! Before it executes bwrap, --wait, --wait-on and --now put the process in a Landlock domain
+//! (native/src/landlock.rs, docs/security.md "Abstract unix sockets") that scopes abstract unix
+//! sockets and signals: the program cannot reach the host's abstract sockets (an X server's) nor
+//! signal a process outside its sandbox. On a kernel without Landlock ABI 6 one warning line goes
+//! to stderr (the program's) and the run goes on.
+//!
 //! A go's `forkwatch SOCKET SHIM` (docs/security.md, "Fork attempts") connects to the studio's
 //! fork watch at SOCKET and opens SHIM, before STAGE is covered, and passes them to bwrap's
 //! command on fds 10 and 11 (the `seccomp` file on fd 9 is then the shim's, not bwrap's).
@@ -50,6 +62,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{exit, Command};
 
 use occlum_studio_native::fork_watch::{connect_unix, FILTER_FD as SECCOMP_FD, SHIM_FD, SOCKET_FD};
+use occlum_studio_native::landlock::{scope_or_warn, SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL};
 
 extern "C" {
     fn syscall(num: c_long, ...) -> c_long;
@@ -405,23 +418,52 @@ fn exec(command: &[String]) -> ! {
 /// starter left inheritable (node-pty leaves each terminal's master so) would let the program
 /// read and type into another terminal. Marked close-on-exec, not closed: the go pipe is read first.
 fn no_inherited_descriptors() {
-    if unsafe { syscall(SYS_CLOSE_RANGE, 3 as c_long, c_uint::MAX as c_long, CLOSE_RANGE_CLOEXEC) } == 0 {
+    cloexec_beyond_stdio(None);
+}
+
+/// Marks every descriptor from 3 up close-on-exec, except `keep`.
+fn cloexec_beyond_stdio(keep: Option<c_int>) {
+    let max = c_uint::MAX as c_long;
+    let ranges = match keep {
+        Some(k) => [(3, k as c_long - 1), (k as c_long + 1, max)],
+        None => [(3, max), (1, 0)],
+    };
+    let marked = ranges.iter().all(|&(first, last)| {
+        first > last || unsafe { syscall(SYS_CLOSE_RANGE, first, last, CLOSE_RANGE_CLOEXEC) } == 0
+    });
+    if marked {
         return;
     }
     // Before Linux 5.11: one by one.
     let Ok(dir) = fs::read_dir("/proc/self/fd") else { return };
     let fds: Vec<c_int> = dir
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|&fd| fd > 2)
+        .filter(|&fd| fd > 2 && Some(fd) != keep)
         .collect();
     for fd in fds {
         unsafe { fcntl(fd, F_SETFD, FD_CLOEXEC) };
     }
 }
 
+/// `--scope -- COMMAND...` (an exec into a server). Its starter passes the seccomp filter on fd
+/// 9 and, as root, this binary itself on another descriptor: only fd 9 goes on.
+fn scope_mode(args: &[String]) -> ! {
+    if args.first().map(String::as_str) != Some("--") || args.len() < 2 {
+        invalid("usage: occlum-studio-stage --scope -- COMMAND [ARG]...");
+    }
+    cloexec_beyond_stdio(Some(SECCOMP_FD));
+    // Signals are not scoped: a server's programs share one PID namespace, as one enclave's
+    // processes do, and may signal each other (docs/security.md).
+    scope_or_warn(SCOPE_ABSTRACT_UNIX_SOCKET).unwrap_or_else(|e| fail("cannot scope the exec with Landlock", e));
+    exec(&args[1..]);
+}
+
 fn main() {
-    no_inherited_descriptors();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--scope") {
+        scope_mode(&args[1..]);
+    }
+    no_inherited_descriptors();
     match args.first().map(String::as_str) {
         Some("--wait") => prepared_mode(&args[1..], Some(0)),
         Some("--wait-on") => {
@@ -695,5 +737,9 @@ fn prepared_mode(args: &[String], go_fd: Option<c_int>) -> ! {
         lim[0] = soft;
         os_check(unsafe { setrlimit(res, &lim) }, "cannot set a resource limit");
     }
+    // Last, before the program exists: uid 0 of its own user namespace has CAP_SYS_ADMIN there,
+    // which landlock_restrict_self needs (no no_new_privs here).
+    scope_or_warn(SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL)
+        .unwrap_or_else(|e| fail("cannot scope the sandbox with Landlock", e));
     exec(&go.command);
 }

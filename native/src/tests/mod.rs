@@ -2,6 +2,7 @@ mod beneath;
 mod eras;
 mod fork_watch;
 mod fuzz;
+mod landlock;
 mod pack_hint;
 mod pack_verify;
 mod pack_warm;

@@ -5,15 +5,23 @@
 // (identity.ts). A run, with the native stager (as root or not; the dev loop's reruns start a
 // prepared one ahead and send it the same set-up as a go on its stdin):
 //   run:    occlum-studio-stage --now (as root: private mount namespace, idmapped layers, drop to
-//           SANDBOX_UID; then user + mount namespaces, overlay, tmpfs, rlimits) → bwrap → program
-// Without the stager, as a normal user:
+//           SANDBOX_UID; then user + mount namespaces, overlay, tmpfs, rlimits, Landlock) → bwrap → program
+// As a normal user (run: without the stager; start, exec: always):
 //   run:    unshare -U -m  → sh: mount overlay + tmpfs → prlimit → bwrap → program
 //   start:  unshare -U -m -p → sh: same mounts → `sleep infinity` (the holder keeps the namespaces)
-//   exec:   nsenter -t <holder> -U -m -p → sh → prlimit → bwrap → program (shares run layer + ramfs)
+//   exec:   nsenter -t <holder> -U -m -p → sh → occlum-studio-stage --scope → prlimit → bwrap → program
+//           (shares run layer + ramfs; without the stager binary: sh → prlimit → bwrap)
 // As root, the same commands run as SANDBOX_UID behind a privileged prefix:
 //   start: occlum-studio-stage (private mount namespace, idmapped layers under STAGE, fd 9,
 //          drops to SANDBOX_UID) → the above
-//   exec: sh → nsenter -U (setuid 0 in the namespace = SANDBOX_UID on the host) → the above
+//   exec: sh (opens fd 9 and the stager on fd 8) → nsenter -U (setuid 0 in the namespace =
+//         SANDBOX_UID on the host) → sh → /proc/self/fd/8 --scope → prlimit → bwrap → program
+//
+// Landlock (native/src/landlock.rs, docs/security.md "Abstract unix sockets"): the stager puts
+// the program in a domain that scopes abstract unix sockets (a run: and signals) right before
+// bwrap, inside the program's user namespace (nsenter, outside it, still opens the holder's
+// /proc/<pid>/ns, which a domain would forbid). A server's holder runs no program and gets none.
+// The chains without the stager cannot: they print NO_SCOPE_WARNING on the program's stderr.
 //
 // The seccomp program is read by bwrap from fd 9, opened from a file by the first process (as
 // root, before dropping privileges and before STAGE is covered), because node-pty cannot pass
@@ -174,13 +182,26 @@ export function bwrapArgs(spec: ProgramSpec, plan: MountPlan = spec.plan): strin
   return a;
 }
 
-/** The shell line starting bwrap; `openSeccomp` = this shell opens fd 9 itself. */
-function execBwrapLine(spec: ProgramSpec, plan: MountPlan, openSeccomp: boolean): string {
+/** The line a launch without the stager prints on the program's stderr: it cannot scope it. */
+export const NO_SCOPE_WARNING =
+  'occlum-studio: sandbox: warning: no native stager (npm run build:native), so no Landlock scope: ' +
+  "this program can connect to the host's abstract unix sockets (an X server's @/tmp/.X11-unix/X0 among them); " +
+  'see docs/security.md';
+
+/**
+ * The shell line starting bwrap; `openSeccomp` = this shell opens fd 9 itself; `scope` = the
+ * stager command that puts it in a Landlock domain first (an exec), or null (a warning instead).
+ */
+function execBwrapLine(spec: ProgramSpec, plan: MountPlan, openSeccomp: boolean, scope: string | null): string {
   const pre = prlimitArgs(spec.rlimits);
   const cmd = [...(pre.length ? ['prlimit', ...pre, '--'] : []), 'bwrap', ...bwrapArgs(spec, plan)].map(shq).join(' ');
   const redirect = spec.seccompFile && openSeccomp ? ` ${SECCOMP_FD}<${shq(spec.seccompFile)}` : '';
-  return `exec ${cmd}${redirect}`;
+  if (scope === null) return `echo ${shq(NO_SCOPE_WARNING)} >&2\nexec ${cmd}${redirect}`;
+  return `exec ${scope} --scope -- ${cmd}${redirect}`;
 }
+
+/** The stager's descriptor in a root exec: opened as root, executed through /proc as the sandbox uid. */
+const EXEC_STAGER_FD = 8;
 
 /** Opens the seccomp program on fd 9 for the rest of a root shell. */
 const openSeccompLine = (file: string | null) => (file ? [`exec ${SECCOMP_FD}<${shq(file)}`] : []);
@@ -252,7 +273,7 @@ export function runLaunch(spec: ProgramSpec): Launch {
     return inCgroups({ file: spec.stager, args, env: { ...LAUNCHER_ENV } }, spec.cgroupProcs);
   }
   const st = staging(spec.plan, spec.identity, spec.stager);
-  const script = `${mountScript(st.plan)}\n${execBwrapLine(spec, st.plan, !spec.identity.privileged)}`;
+  const script = `${mountScript(st.plan)}\n${execBwrapLine(spec, st.plan, !spec.identity.privileged, null)}`;
   return inCgroups(sandboxLaunch(st, [], script, spec.seccompFile), spec.cgroupProcs);
 }
 
@@ -325,7 +346,9 @@ export function serverLaunch(
 
 /**
  * `occlum exec`: one program in the holder's namespaces. As root, nsenter's default setuid(0)
- * in the server's user namespace makes it the sandbox uid on the host.
+ * in the server's user namespace makes it the sandbox uid on the host. The stager scopes it
+ * with Landlock once inside (uid 0 of that namespace); as root it is run from a descriptor the
+ * root shell opened, since the sandbox uid may not reach its path (and STAGE covers /tmp).
  */
 export function execLaunch(spec: ProgramSpec, holderPid: number): Launch {
   const st = staging(spec.plan, spec.identity, spec.stager);
@@ -333,15 +356,18 @@ export function execLaunch(spec: ProgramSpec, holderPid: number): Launch {
   const env = { ...LAUNCHER_ENV };
   const enter = ['-t', String(holderPid), '-U', '-m', '-p'];
   if (!spec.identity.privileged) {
+    const scope = spec.stager ? shq(spec.stager) : null;
     return {
       file: 'nsenter',
-      args: [...enter, '--preserve-credentials', '--', '/bin/sh', '-c', execBwrapLine(ex, st.plan, true)],
+      args: [...enter, '--preserve-credentials', '--', '/bin/sh', '-c', execBwrapLine(ex, st.plan, true, scope)],
       env,
     };
   }
+  const inner = execBwrapLine(ex, st.plan, false, `/proc/self/fd/${EXEC_STAGER_FD}`);
   const script = [
     ...openSeccompLine(spec.seccompFile),
-    `exec ${['nsenter', ...enter, '--', '/bin/sh', '-c', execBwrapLine(ex, st.plan, false)].map(shq).join(' ')}`,
+    `exec ${EXEC_STAGER_FD}<${shq(st.stager)}`,
+    `exec ${['nsenter', ...enter, '--', '/bin/sh', '-c', inner].map(shq).join(' ')}`,
   ];
   return { file: '/bin/sh', args: ['-c', script.join('\n')], env };
 }
