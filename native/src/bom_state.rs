@@ -26,37 +26,37 @@ use std::sync::OnceLock;
 
 #[repr(C)]
 #[derive(Default, Clone, Copy)]
-struct StatxTs {
-    sec: i64,
-    nsec: u32,
+pub(crate) struct StatxTs {
+    pub sec: i64,
+    pub nsec: u32,
     _reserved: i32,
 }
 
 /// Linux's struct statx (the same on every architecture, unlike struct stat).
 #[repr(C)]
 #[derive(Default)]
-struct Statx {
-    mask: u32,
-    blksize: u32,
-    attributes: u64,
-    nlink: u32,
-    uid: u32,
-    gid: u32,
-    mode: u16,
-    _spare0: u16,
-    ino: u64,
-    size: u64,
-    blocks: u64,
-    attributes_mask: u64,
-    atime: StatxTs,
-    btime: StatxTs,
-    ctime: StatxTs,
-    mtime: StatxTs,
-    rdev_major: u32,
-    rdev_minor: u32,
-    dev_major: u32,
-    dev_minor: u32,
-    _spare: [u64; 14],
+pub(crate) struct Statx {
+    pub mask: u32,
+    pub blksize: u32,
+    pub attributes: u64,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u16,
+    pub _spare0: u16,
+    pub ino: u64,
+    pub size: u64,
+    pub blocks: u64,
+    pub attributes_mask: u64,
+    pub atime: StatxTs,
+    pub btime: StatxTs,
+    pub ctime: StatxTs,
+    pub mtime: StatxTs,
+    pub rdev_major: u32,
+    pub rdev_minor: u32,
+    pub dev_major: u32,
+    pub dev_minor: u32,
+    pub _spare: [u64; 14],
 }
 
 extern "C" {
@@ -72,29 +72,29 @@ const AT_EMPTY_PATH: c_int = 0x1000;
 const STATX_BASIC_STATS: c_uint = 0x7ff;
 const O_PATH: c_int = 0o10000000;
 const O_CLOEXEC: c_int = 0o2000000;
-const S_IFMT: u16 = 0o170000;
-const S_IFREG: u16 = 0o100000;
+pub(crate) const S_IFMT: u16 = 0o170000;
+pub(crate) const S_IFREG: u16 = 0o100000;
 /// The racy window of a source seen by the check (a network file system's clock may lag ours).
-const RACY_NS: i128 = 1_000_000_000;
+pub(crate) const RACY_NS: i128 = 1_000_000_000;
 const THREADS: usize = 2;
 
-fn ns(t: StatxTs) -> i128 {
+pub(crate) fn ns(t: StatxTs) -> i128 {
     i128::from(t.sec) * 1_000_000_000 + i128::from(t.nsec)
 }
 
-fn now_ns() -> i128 {
+pub(crate) fn now_ns() -> i128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i128)
 }
 
 /// The result of one stat: the identity text, and the attributes a copy needs when it differs.
-struct Seen {
-    id: String,
-    st: Option<Statx>,
+pub(crate) struct Seen {
+    pub id: String,
+    pub st: Option<Statx>,
 }
 
-fn identity(st: &Statx, racy_after: i128, src: bool) -> String {
+pub(crate) fn identity(st: &Statx, racy_after: i128, src: bool) -> String {
     let dev = (st.dev_major, st.dev_minor);
     let times = (ns(st.mtime), ns(st.ctime));
     id_text(dev, st.ino, st.size, times, u32::from(st.mode), racy_after, src)
@@ -178,7 +178,7 @@ fn do_statx(dir: c_int, name: &CString, flags: c_int, racy_after: i128, src: boo
 
 /// The parent directory last opened by a thread (consecutive lines share their directory).
 #[derive(Default)]
-struct DirCache {
+pub(crate) struct DirCache {
     key: String,
     fd: Option<OwnedFd>,
     failed: bool,
@@ -207,7 +207,12 @@ fn split_parent(path: &str) -> (&str, &str) {
 /// A source (an absolute host path; links before the last component are followed, as a path
 /// lookup does). With `elf`, a regular file's first bytes are read too (Seen is then returned
 /// with the sniff in `elf`).
-fn stat_src(cache: &mut DirCache, path: &str, follow: bool, racy_after: i128) -> (Seen, c_int, Option<CString>) {
+pub(crate) fn stat_src(
+    cache: &mut DirCache,
+    path: &str,
+    follow: bool,
+    racy_after: i128,
+) -> (Seen, c_int, Option<CString>) {
     let bad = || {
         (
             Seen {
@@ -253,7 +258,7 @@ fn stat_src(cache: &mut DirCache, path: &str, follow: bool, racy_after: i128) ->
 }
 
 /// A destination: `inner` below the root's descriptor, no component followed if it is a link.
-fn stat_dest(cache: &mut DirCache, root: c_int, inner: &str, racy_after: i128) -> Seen {
+pub(crate) fn stat_dest(cache: &mut DirCache, root: c_int, inner: &str, racy_after: i128) -> Seen {
     let rel = inner.trim_start_matches('/');
     if rel.is_empty() {
         let empty = CString::default();
@@ -290,7 +295,7 @@ fn stat_dest(cache: &mut DirCache, root: c_int, inner: &str, racy_after: i128) -
 }
 
 /// Whether the file `name` in `dir` starts with the ELF magic (read without blocking).
-fn sniff(dir: c_int, name: &CString, follow: bool) -> bool {
+pub(crate) fn sniff(dir: c_int, name: &CString, follow: bool) -> bool {
     let nofollow = if follow { 0 } else { crate::safe_file::O_NOFOLLOW };
     let fd = unsafe { openat(dir, name.as_ptr(), O_NONBLOCK | O_CLOEXEC | nofollow) };
     if fd < 0 {
@@ -333,7 +338,7 @@ fn parse(text: &str) -> Result<Vec<Line<'_>>> {
         let (ps, pi) = out.last().map_or(("", ""), |p| (p.src.as_str(), p.inner.as_str()));
         let src = decode(src_coded, ps).ok_or_else(|| bad(i))?;
         let inner = decode(inner_coded, pi).ok_or_else(|| bad(i))?;
-        if !matches!(follow, "S" | "L" | "-") || (follow == "-") != src.is_empty() {
+        if !valid_follow(follow, &src) {
             return Err(bad(i));
         }
         out.push(Line {
@@ -348,6 +353,11 @@ fn parse(text: &str) -> Result<Vec<Line<'_>>> {
         });
     }
     Ok(out)
+}
+
+/// A line's follow mode, which a source path has exactly when it is not `-`.
+pub(crate) fn valid_follow(follow: &str, src: &str) -> bool {
+    matches!(follow, "S" | "L" | "-") && (follow == "-") == src.is_empty()
 }
 
 /// Runs `f(thread's caches, line index)` over contiguous halves of the lines on two threads.
@@ -370,7 +380,7 @@ fn in_halves<T: Send + Sync>(n: usize, f: impl Fn(&mut (DirCache, DirCache), usi
         .collect()
 }
 
-fn root_arg(a: &[String]) -> Result<c_int> {
+pub(crate) fn root_arg(a: &[String]) -> Result<c_int> {
     a.first()
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| Error::new(Kind::Usage, "takes the root's descriptor first"))
@@ -427,204 +437,14 @@ pub fn state_stat(a: &[String]) -> Result<String> {
 }
 
 /// The size and mtime written after a source's identity hash.
-fn src_size_mtime(id: &str) -> Option<(u64, i128)> {
+pub(crate) fn src_size_mtime(id: &str) -> Option<(u64, i128)> {
     let mut f = id.split(':').skip(1);
     Some((f.next()?.parse().ok()?, f.next()?.parse().ok()?))
-}
-
-/// `bomStateCheck`: args (root fd, `files` or `dirs`: which destinations, lines as recorded).
-/// Returns the lines that differ from disk as `[[index, srcId now or null if the same, source
-/// attributes or null, dest differs 0/1, src, inner, index of the parent dir's line or -1, its
-/// src, for a directory of the root that changed the names the state puts in it, else null], ...]`;
-/// the attributes are `[size, mode, uid, gid, ino, atime s, ns, mtime s, ns, elf 0/1]` (the ELF
-/// magic is read for a regular file of at least 64 bytes). A copy whose size or mtime is not its
-/// recorded source's counts as changed (so even a state that lies cannot skip rsync's quick check).
-pub fn state_check(a: &[String]) -> Result<String> {
-    let root = root_arg(a)?;
-    // "files": every destination is stat'ed; "dirs": the directories only (see docs/bom.md).
-    let files = match a.get(1).map(String::as_str) {
-        Some("files") => true,
-        Some("dirs") => false,
-        _ => return Err(Error::new(Kind::Usage, "bomStateCheck takes files|dirs")),
-    };
-    let text = a
-        .get(2)
-        .ok_or_else(|| Error::new(Kind::Usage, "bomStateCheck takes lines"))?;
-    let lines = parse(text)?;
-    // Only what was recorded as racy (`?`) is racy here: compare identities exactly.
-    let never = i128::MAX;
-    let rows = in_halves(lines.len(), |(sc, dc), i| {
-        let l = &lines[i];
-        let mut src_now = None;
-        let mut attrs = None;
-        if l.follow != "-" {
-            let (seen, dir, name) = stat_src(sc, &l.src, l.follow == "S", never);
-            if seen.id != l.src_id || l.src_id == "?" {
-                if let (Some(st), Some(name)) = (&seen.st, &name) {
-                    let reg = st.mode & S_IFMT == S_IFREG;
-                    let elf = reg && st.size >= 64 && sniff(dir, name, l.follow == "S");
-                    attrs = Some(format!(
-                        "[{},{},{},{},{},{},{},{},{},{}]",
-                        st.size,
-                        st.mode,
-                        st.uid,
-                        st.gid,
-                        st.ino,
-                        st.atime.sec,
-                        st.atime.nsec,
-                        st.mtime.sec,
-                        st.mtime.nsec,
-                        elf as u8
-                    ));
-                }
-                // The identity as a record would write it (racy within RACY_NS of now).
-                let racy = match &seen.st {
-                    Some(st) => identity(st, now_ns() - RACY_NS, true),
-                    None => seen.id.clone(),
-                };
-                src_now = Some(racy);
-            }
-        }
-        let mut dest = false;
-        let file = l.rest.starts_with('f') || l.rest.starts_with('l');
-        if !l.inner.is_empty() && (files || !file) {
-            let seen = stat_dest(dc, root, &l.inner, never);
-            dest = seen.id != l.dest_id || l.dest_id == "?";
-            if !dest && l.rest.starts_with('f') {
-                dest = src_size_mtime(l.src_id) != seen.st.map(|st| (st.size, ns(st.mtime)));
-            }
-        }
-        (src_now, attrs, dest)
-    });
-    let mut out = String::from("[");
-    // The line of each directory, for a changed entry's parent (built only when one changed).
-    let mut dirs: Option<std::collections::HashMap<&str, usize>> = None;
-    for (i, (src_now, attrs, dest)) in rows.into_iter().enumerate() {
-        if src_now.is_none() && !dest {
-            continue;
-        }
-        if out.len() > 1 {
-            out.push(',');
-        }
-        let l = &lines[i];
-        let dirs = dirs.get_or_insert_with(|| {
-            let is_dir = |l: &Line| l.rest.starts_with('d') || l.rest.starts_with('q');
-            lines
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| is_dir(l))
-                .map(|(j, l)| (l.inner.as_str(), j))
-                .collect()
-        });
-        // A directory of the root whose listing changed: the names the plan puts in it (for strays).
-        let children = if dest && (l.rest.starts_with('d') || l.rest.starts_with('q')) {
-            let prefix = if l.inner == "/" {
-                "/".to_string()
-            } else {
-                format!("{}/", l.inner)
-            };
-            let names: Vec<String> = lines
-                .iter()
-                .filter_map(|c| c.inner.strip_prefix(prefix.as_str()))
-                .filter(|n| !n.is_empty() && !n.contains('/'))
-                .map(crate::ops::js)
-                .collect();
-            format!("[{}]", names.join(","))
-        } else {
-            "null".to_string()
-        };
-        let parent = match l.inner.rfind('/') {
-            Some(0) if l.inner.len() > 1 => dirs.get("/"),
-            Some(k) if k > 0 => dirs.get(&l.inner[..k]),
-            _ => None,
-        };
-        let _ = write!(
-            out,
-            "[{},{},{},{},{},{},{},{},{}]",
-            i,
-            src_now.map_or("null".into(), |s| crate::ops::js(&s)),
-            attrs.unwrap_or_else(|| "null".into()),
-            dest as u8,
-            crate::ops::js(&l.src),
-            crate::ops::js(&l.inner),
-            parent.map_or(-1, |&p| p as i64),
-            crate::ops::js(parent.map_or("", |&p| lines[p].src.as_str())),
-            children
-        );
-    }
-    out.push(']');
-    Ok(out)
-}
-
-/// `bomStateFind`: args (lines, then source paths); the lines whose source is one of them, as
-/// `[[index, src, inner], ...]` (the dev loop's hinted copy after a copy from the state).
-pub fn state_find(a: &[String]) -> Result<String> {
-    let text = a
-        .first()
-        .ok_or_else(|| Error::new(Kind::Usage, "bomStateFind takes lines"))?;
-    let wanted: std::collections::HashSet<&str> = a[1..].iter().map(String::as_str).collect();
-    let items: Vec<String> = parse(text)?
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| wanted.contains(l.src.as_str()))
-        .map(|(i, l)| format!("[{},{},{}]", i, crate::ops::js(&l.src), crate::ops::js(&l.inner)))
-        .collect();
-    Ok(format!("[{}]", items.join(",")))
 }
 
 #[cfg(test)]
 mod test {
     use super::*;
-    use std::os::fd::IntoRawFd;
-
-    fn lines(src: &str, dest: &str) -> String {
-        // A source-only probe, a file (paths written after the previous line's), a directory.
-        format!("S\t0|{src}/a\t0|\t-\t-\tp\t-\t-\t-\t\nL\t0|{src}/b\t0|/b\t-\t-\tf\tdirs\tn\t0\t\n-\t0|\t0|{dest}\t-\t-\tq\t-\t-\t-\t")
-    }
-
-    #[test]
-    fn records_then_finds_what_changed() {
-        let dir = std::env::temp_dir().join(format!("bom-state-test-{}", std::process::id()));
-        let (src, root) = (dir.join("src"), dir.join("root"));
-        std::fs::create_dir_all(&src).unwrap();
-        std::fs::create_dir_all(root.join("d")).unwrap();
-        std::fs::write(src.join("a"), b"bom").unwrap();
-        std::fs::write(src.join("b"), b"12345").unwrap();
-        std::fs::copy(src.join("b"), root.join("b")).unwrap();
-        let mtime = std::fs::metadata(src.join("b")).unwrap().modified().unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(root.join("b"))
-            .unwrap()
-            .set_modified(mtime)
-            .unwrap();
-        let fd = std::fs::File::open(&root).unwrap().into_raw_fd().to_string();
-        let text = lines(src.to_str().unwrap(), "/d");
-        let recorded = state_stat(&[fd.clone(), "src".into(), "0".into(), text]).unwrap();
-        let recorded = state_stat(&[fd.clone(), "dest".into(), "0".into(), recorded]).unwrap();
-        assert!(!recorded.contains("\t?\t"), "{recorded}");
-        assert_eq!(
-            state_check(&[fd.clone(), "files".into(), recorded.clone()]).unwrap(),
-            "[]"
-        );
-        // A copy edited in place: seen with the files, not with the directories only.
-        std::fs::write(root.join("b"), b"54321").unwrap();
-        let files = state_check(&[fd.clone(), "files".into(), recorded.clone()]).unwrap();
-        assert!(files.starts_with("[[1,null,null,1,"), "{files}");
-        assert_eq!(
-            state_check(&[fd.clone(), "dirs".into(), recorded.clone()]).unwrap(),
-            "[]"
-        );
-        // A changed probe: its new identity and attributes.
-        std::fs::write(src.join("a"), b"bom2").unwrap();
-        let probe = state_check(&[fd.clone(), "dirs".into(), recorded.clone()]).unwrap();
-        assert!(probe.starts_with("[[0,\""), "{probe}");
-        // A file in a directory of the root: the directory differs, with the names planned in it.
-        std::fs::write(root.join("d/stray"), b"x").unwrap();
-        let strays = state_check(&[fd.clone(), "dirs".into(), recorded]).unwrap();
-        assert!(strays.contains(",[2,null,null,1,\"\",\"/d\",-1,\"\",[]]"), "{strays}");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 
     #[test]
     fn the_walks_identity_is_the_checks() {

@@ -456,6 +456,29 @@ impl Drop for Sha256 {
     }
 }
 
+/// HMAC-SHA256 (RFC 2104) of the concatenation of `parts`: a file's MAC checked or written
+/// without joining its pieces into one buffer.
+pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        let mut h = Sha256::new();
+        h.update(key);
+        k[..32].copy_from_slice(&h.finish());
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let pad = |x: u8| k.map(|b| b ^ x);
+    let mut inner = Sha256::new();
+    inner.update(&pad(0x36));
+    for p in parts {
+        inner.update(p);
+    }
+    let mut outer = Sha256::new();
+    outer.update(&pad(0x5c));
+    outer.update(&inner.finish());
+    outer.finish()
+}
+
 /// Cryptographically random bytes (for per-node keys and key ids of encrypted images).
 pub fn random_bytes(buf: &mut [u8]) {
     let ok = unsafe { RAND_bytes(buf.as_mut_ptr(), cint(buf.len())) };
@@ -516,6 +539,22 @@ pub fn parse_dashed16(s: &str) -> Option<[u8; 16]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hmac_rfc4231() {
+        // RFC 4231 test cases 2 (short key) and 6 (a key longer than the block), split in parts.
+        let t2 = hmac_sha256(b"Jefe", &[b"what do ya want ", b"for nothing?"]);
+        assert_eq!(
+            hex(&t2),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let key = [0xaau8; 131];
+        let t6 = hmac_sha256(&key, &[b"Test Using Larger Than Block-Size Key - Hash Key First"]);
+        assert_eq!(
+            hex(&t6),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
 
     #[test]
     fn cmac_rfc4493() {

@@ -5,6 +5,7 @@
 
 pub mod beneath;
 pub mod bom_state;
+pub mod bom_state_file;
 pub mod crypto;
 pub mod error;
 pub mod fork_watch;

@@ -594,8 +594,9 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
         "statFiles" => Out::Json(crate::tree_copy::stat_files(a)?),
         "scanFiles" => Out::Json(crate::tree_copy::scan_files(a)?),
         "bomStateStat" => Out::Json(crate::bom_state::state_stat(a)?),
-        "bomStateCheck" => Out::Json(crate::bom_state::state_check(a)?),
-        "bomStateFind" => Out::Json(crate::bom_state::state_find(a)?),
+        "bomStateCheckFile" => Out::Json(crate::bom_state_file::check_file(a)?),
+        "bomStateRewrite" => Out::Json(crate::bom_state_file::rewrite(a)?),
+        "bomStateFind" => Out::Json(crate::bom_state_file::find(a)?),
         "copyHashFiles" => Out::Json(crate::tree_copy::copy_hash_files(a)?),
         "sealBench" => {
             // Bench helper: AES-128-GCM-seal `mib` MiB in 4 KiB nodes, a different key per node

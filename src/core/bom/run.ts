@@ -176,7 +176,12 @@ async function hintedCopy(
 ): Promise<Omit<BomRun, 'includeDirs'> | null> {
   if (!last) return null;
   const only: PlanEntry[] = [];
-  const bySrc = await last.entriesOf(changed);
+  let bySrc: Map<string, PlanEntry[]>;
+  try {
+    bySrc = await last.entriesOf(changed);
+  } catch {
+    return null; // the saved state it reads is gone or replaced: a full copy decides
+  }
   for (const path of changed) {
     if (last.plan.boms.includes(path)) return null;
     const entries = bySrc.get(path);

@@ -7,19 +7,19 @@ import { applyPlan, finalEntries, type CopyAction, type CopyResult } from './cop
 import type { Env } from './env.ts';
 import type { BomPlan, PlanEntry } from './plan.ts';
 import {
-  checkLines,
+  checkState,
   dropState,
-  findLines,
+  findInState,
   loadState,
   parseLine,
   parseLines,
+  rewriteState,
   saveState,
   standalone,
   stateLines,
   statLines,
   type DestCheck,
-  type LoadedState,
-  type Mismatch,
+  type StateHeader,
   type StateLine,
 } from './state.ts';
 import type { FileStat } from './tree.ts';
@@ -143,11 +143,6 @@ export async function copyFromState(
   env: Env,
   mark: (stage: string) => void,
 ): Promise<StateCopy | string> {
-  const loaded = loadState(t.dir, t.key);
-  if (typeof loaded === 'string') return loaded;
-  for (const [name, value] of loaded.header.env)
-    if ((env[name] ?? null) !== value) return `the variable ${name} changed since the saved state`;
-  mark('state read');
   let fd: number;
   try {
     fd = openRoot(root);
@@ -155,26 +150,21 @@ export async function copyFromState(
     return 'the root is gone';
   }
   try {
-    const { header, text } = loaded;
-    let mismatches: Mismatch[];
-    try {
-      mismatches = await checkLines(fd, destCheck(), text);
-    } catch {
-      return 'the saved state has a malformed line';
-    }
+    const checked = await checkState(t.dir, t.key, fd, destCheck());
+    if (typeof checked === 'string') return checked;
+    const { header, mismatches } = checked;
+    for (const [name, value] of header.env)
+      if ((env[name] ?? null) !== value) return `the variable ${name} changed since the saved state`;
     mark('state check');
-    // A few changed lines are found by scanning; many at once by splitting the text once.
-    const split = mismatches.length > 64 ? text.split('\n') : null;
-    const parse = (i: number, src: string, inner: string): StateLine | string => {
-      const line = split ? (split[i] ?? null) : nthLine(text, i);
-      return (line !== null && parseLine(line, src, inner, header.locs)) || 'the saved state has a malformed line';
-    };
-    // The lines to copy again (by index), and the directories of the root whose listing changed.
-    const redo = new Map<number, StateLine>();
+    const parse = (line: string | null, src: string, inner: string): StateLine | string =>
+      (line !== null && parseLine(line, src, inner, header.locs)) || 'the saved state has a malformed line';
+    // The lines to copy again (by index, with the line as checked), and the directories of the
+    // root whose listing changed.
+    const redo = new Map<number, StateLine & { line: string }>();
     const srcNow = new Map<number, string>();
     const changedDirs = new Map<string, string[]>();
-    for (const [i, now, attrs, dest, src, inner, parent, parentSrc, children] of mismatches) {
-      const l = parse(i, src, inner);
+    for (const [i, now, attrs, dest, src, inner, parent, parentSrc, children, line, parentLine] of mismatches) {
+      const l = parse(line, src, inner);
       if (typeof l === 'string') return l;
       if (l.kind === 'p') return `${l.src} (a bom, an include lookup or the loader config) changed`;
       if (now !== null) {
@@ -185,12 +175,12 @@ export async function copyFromState(
         l.entry!.stat = toStat(attrs);
         srcNow.set(i, now);
       } else if (dest && (l.kind === 'q' || l.kind === 'd')) changedDirs.set(l.inner, children ?? []);
-      redo.set(i, l);
+      redo.set(i, { ...l, line });
       // A file is renamed into its directory: that directory's attributes are set again after it.
       if (l.kind === 'f' && parent >= 0 && !redo.has(parent)) {
-        const pl = parse(parent, parentSrc, posix.dirname(l.inner));
+        const pl = parse(parentLine, parentSrc, posix.dirname(l.inner));
         if (typeof pl === 'string') return pl;
-        redo.set(parent, pl);
+        redo.set(parent, { ...pl, line: parentLine! });
       }
     }
     let strays = header.strays;
@@ -221,8 +211,10 @@ export async function copyFromState(
       loaderConfig: header.loaderConfig,
       includeProbes: [],
     };
+    // Every entry of the plan: the state's text, read only when someone asks for them all.
     const entries = (): PlanEntry[] => {
-      const ls = parseLines(text, header.locs);
+      const loaded = loadState(t.dir, t.key);
+      const ls = typeof loaded === 'string' ? null : parseLines(loaded.text, header.locs);
       if (!ls) throw new Error('the saved bom state changed while it was read');
       return ls.flatMap((l) => (l.entry ? [l.entry] : []));
     };
@@ -232,7 +224,7 @@ export async function copyFromState(
     const ok = !copy.issues.some((i) => i.severity === 'error');
     if (redo.size > 0) {
       if (copy.issues.length > 0) dropState(t.dir, t.key);
-      else await rerecord(t, fd, loaded, redo, srcNow, copy.strays);
+      else await rerecord(t, fd, header, redo, srcNow, copy.strays);
     }
     // Every other entry is as the state recorded it: unchanged.
     const written = copy.actions;
@@ -256,10 +248,11 @@ export async function copyFromState(
     const known = new Map<string, PlanEntry[]>();
     const entriesOf = async (paths: string[]) => {
       const fresh = paths.filter((p) => !known.has(p));
+      const found = fresh.length ? await findInState(t.dir, t.key, fresh) : [];
+      if (!found) throw new Error('the saved bom state is gone');
       for (const p of fresh) known.set(p, []);
-      for (const [i, src, inner] of fresh.length ? await findLines(text, fresh) : []) {
-        const line = nthLine(text, i);
-        const e = line === null ? null : parseLine(line, src, inner, header.locs)?.entry;
+      for (const [, src, inner, line] of found) {
+        const e = parseLine(line, src, inner, header.locs)?.entry;
         if (e?.kind === 'file') known.get(src)?.push(e);
       }
       return new Map(paths.flatMap((p) => (known.get(p)!.length ? [[p, known.get(p)!] as const] : [])));
@@ -275,17 +268,6 @@ function setField(line: string, n: number, value: string): string {
   const f = line.split('\t');
   f[n] = value;
   return f.join('\t');
-}
-
-/** Line `i` of `text` (0-based), found without splitting the whole text. */
-function nthLine(text: string, i: number): string | null {
-  let at = 0;
-  for (let k = 0; k < i; k++) {
-    at = text.indexOf('\n', at) + 1;
-    if (at === 0) return null;
-  }
-  const end = text.indexOf('\n', at);
-  return text.slice(at, end < 0 ? undefined : end);
 }
 
 /** The strays with the listings of `changed` directories (with the names the plan puts there) read again. */
@@ -308,39 +290,23 @@ function straysAfter(root: string, strays: string[], changed: Map<string, string
 async function rerecord(
   t: StateTarget,
   fd: number,
-  loaded: LoadedState,
-  redo: Map<number, StateLine>,
+  header: StateHeader,
+  redo: Map<number, StateLine & { line: string }>,
   srcNow: Map<number, string>,
   strays: string[],
 ): Promise<void> {
-  const idx = [...redo.keys()].sort((a, b) => a - b);
-  const text = loaded.text;
-  // Where each of these lines starts and ends, found in one pass (no split of 20,000 lines).
-  const spans: [number, number][] = [];
-  for (let at = 0, line = 0, k = 0; k < idx.length; line++) {
-    const end = text.indexOf('\n', at);
-    const stop = end < 0 ? text.length : end;
-    if (line === idx[k]) {
-      spans.push([at, stop]);
-      k++;
-    }
-    if (end < 0) break;
-    at = end + 1;
-  }
-  if (spans.length !== idx.length) return dropState(t.dir, t.key);
-  const old = spans.map(([a, b]) => text.slice(a, b));
+  const idx = [...redo.keys()];
+  const old = idx.map((i) => redo.get(i)!.line);
   const fresh = await statLines(
     fd,
     'dest',
     DEST_RACY_MS,
     idx.map((i, k) => standalone(old[k]!, redo.get(i)!.src, redo.get(i)!.inner)),
   );
-  let out = '';
-  let from = 0;
-  idx.forEach((i, k) => {
+  const lines = idx.map((i, k): [number, string, string] => {
     const line = setField(old[k]!, 3, srcNow.get(i) ?? old[k]!.split('\t')[3]!);
-    out += text.slice(from, spans[k]![0]) + setField(line, 4, fresh[k]!.split('\t')[4]!);
-    from = spans[k]![1];
+    return [i, old[k]!, setField(line, 4, fresh[k]!.split('\t')[4]!)];
   });
-  saveState(t.dir, t.key, { ...loaded.header, strays }, out + text.slice(from));
+  const { v: _v, key: _k, ...rest } = header;
+  if (!(await rewriteState(t.dir, t.key, { ...rest, strays }, lines))) dropState(t.dir, t.key);
 }

@@ -116,9 +116,17 @@ export function loadState(dir: string, key: unknown): LoadedState | string {
   const got = Buffer.from(file.toString('latin1', at + 5, file.length - 1), 'hex');
   if (got.length !== want.length || !timingSafeEqual(got, want)) return 'the saved state fails its MAC check';
   const nl = body.indexOf(0x0a);
+  const header = parseHeader(body.toString('utf8', 0, nl < 0 ? body.length : nl), key);
+  if (typeof header === 'string') return header;
+  if (nl < 0) return 'the saved state has a bad header';
+  return { header, text: body.toString('utf8', nl + 1) };
+}
+
+/** The header line of a state whose MAC checked, or why it is not this copy's. */
+function parseHeader(line: string, key: unknown): StateHeader | string {
   let header: StateHeader;
   try {
-    header = JSON.parse(body.toString('utf8', 0, nl < 0 ? body.length : nl)) as StateHeader;
+    header = JSON.parse(line) as StateHeader;
   } catch {
     return 'the saved state has a bad header';
   }
@@ -131,14 +139,16 @@ export function loadState(dir: string, key: unknown): LoadedState | string {
     Array.isArray(header.env) &&
     Array.isArray(header.locs) &&
     Number.isInteger(header.entries);
-  if (!ok || nl < 0) return 'the saved state has a bad header';
-  return { header, text: body.toString('utf8', nl + 1) };
+  return ok ? header : 'the saved state has a bad header';
 }
+
+const headerLine = (key: unknown, header: Omit<StateHeader, 'v' | 'key'>) =>
+  JSON.stringify({ v: VERSION, key, ...header });
 
 export function saveState(dir: string, key: unknown, header: Omit<StateHeader, 'v' | 'key'>, text: string): void {
   const mac = macKey(dir, true);
   if (!mac) return;
-  const body = `${JSON.stringify({ v: VERSION, key, ...header })}\n${text}`;
+  const body = `${headerLine(key, header)}\n${text}`;
   const sum = createHmac('sha256', mac).update(body).digest('hex');
   writeFileAtomic(statePath(dir, key), `${body}\nmac ${sum}\n`, 0o600, false);
   pruneStates(dir);
@@ -259,20 +269,59 @@ export type Mismatch = [
   parentSrc: string,
   /** For a directory of the root that changed: the names the plan puts in it. */
   children: string[] | null,
+  /** The line itself, and the parent's (null: none). */
+  line: string,
+  parentLine: string | null,
 ];
 
 /** Which destinations the check stats: every file and link, or the directories only (docs/bom.md). */
 export type DestCheck = 'files' | 'dirs';
 
-/** The lines that differ from what is on disk now (native/src/bom_state.rs). */
-export async function checkLines(rootFd: number, dest: DestCheck, text: string): Promise<Mismatch[]> {
-  const out = (await callAsync('bomStateCheck', [String(rootFd), dest, text])) as string;
-  return JSON.parse(out) as Mismatch[];
+/**
+ * The state's lines that differ from what is on disk now, with its header, or why the state cannot
+ * be trusted. The file is read, MAC-checked and walked natively (native/src/bom_state_file.rs):
+ * its megabytes never become a JS string on this path.
+ */
+export async function checkState(
+  dir: string,
+  key: unknown,
+  rootFd: number,
+  dest: DestCheck,
+): Promise<{ header: StateHeader; mismatches: Mismatch[] } | string> {
+  const mac = macKey(dir, false);
+  if (!mac) return 'no saved state';
+  const args = [String(rootFd), dest, statePath(dir, key), mac.toString('hex')];
+  const out = JSON.parse((await callAsync('bomStateCheckFile', args)) as string) as
+    { refused: string } | { header: string; rows: Mismatch[] };
+  if ('refused' in out) return out.refused;
+  const header = parseHeader(out.header, key);
+  return typeof header === 'string' ? header : { header, mismatches: out.rows };
 }
 
-/** The lines whose source is one of `paths`: [index, src, inner] each. */
-export async function findLines(text: string, paths: string[]): Promise<[number, string, string][]> {
-  return JSON.parse((await callAsync('bomStateFind', [text, ...paths])) as string) as [number, string, string][];
+/** The state's lines whose source is one of `paths`: [index, src, inner, line] each, or null. */
+export async function findInState(dir: string, key: unknown, paths: string[]) {
+  const mac = macKey(dir, false);
+  if (!mac) return null;
+  const out = JSON.parse(
+    (await callAsync('bomStateFind', [statePath(dir, key), mac.toString('hex'), ...paths])) as string,
+  ) as { refused: string } | { rows: [number, string, string, string][] };
+  return 'refused' in out ? null : out.rows;
+}
+
+/**
+ * Writes the state again with new `lines` ([index, the line as checked, its new text]) and
+ * header; false (nothing written) when the file is no longer the state that was checked.
+ */
+export async function rewriteState(
+  dir: string,
+  key: unknown,
+  header: Omit<StateHeader, 'v' | 'key'>,
+  lines: [number, string, string][],
+): Promise<boolean> {
+  const mac = macKey(dir, false);
+  if (!mac) return false;
+  const args = [statePath(dir, key), mac.toString('hex'), headerLine(key, header), ...lines.flat().map(String)];
+  return 'ok' in JSON.parse((await callAsync('bomStateRewrite', args)) as string);
 }
 
 /** A line with its paths written out whole (not after a neighbour's), to be stat'ed alone. */
