@@ -6,12 +6,15 @@
 // every source and every copy re-stat'ed; a second line has the copies' directories only
 // (OCCLUM_STUDIO_BOM_DEST_CHECK=dirs, docs/bom.md has the trade-off).
 // Goals: cold <= 1.2x cp -a; one changed file <= 50 ms. BENCH_MB / BENCH_FILES shrink the tree. The load
-// average is printed: on a shared machine the absolute times follow it.
+// average is printed: on a shared machine the absolute times follow it. The full scans are also put
+// against the stat floor, measured in each round just before them: the bare statx of every path of
+// the tree and its copy on two threads (test/bench/native/stat-floor.c, built with the host's cc).
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { runBomCopy } from '../../src/core/bom/index.ts';
 import { lastBomTimes } from '../../src/core/bom/run.ts';
 import { median, report } from './helpers.ts';
@@ -69,6 +72,22 @@ async function bomCopy(kind: string, changed?: string[]): Promise<number> {
 
 const dropCaches = () => spawnSync('sync');
 
+/** The stat-floor program, built here; null without a C compiler. */
+function buildFloor(): string | null {
+  const out = join(ws, 'stat-floor');
+  const src = join(dirname(fileURLToPath(import.meta.url)), 'native/stat-floor.c');
+  const r = spawnSync('cc', ['-O2', '-pthread', '-o', out, src], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return r.status === 0 ? out : null;
+}
+
+/** The floor's time (ms) over every path of the tree and of its copy. */
+function statFloor(floor: string): number {
+  const list = spawnSync('find', [tree, join(inst, 'image'), '-mindepth', '1'], { maxBuffer: 64 << 20 });
+  const r = spawnSync(floor, { input: list.stdout });
+  if (r.status !== 0) throw new Error(`stat floor failed: ${r.stderr}`);
+  return Number(r.stdout.toString().trim());
+}
+
 async function main(): Promise<void> {
   const load = () =>
     loadavg()
@@ -85,6 +104,8 @@ async function main(): Promise<void> {
   const one: number[] = [];
   const hinted: number[] = [];
   const dirsOnly: number[] = [];
+  const floors: number[] = [];
+  const floor = buildFloor();
   for (let round = 0; round < ROUNDS; round++) {
     for (const d of ['cp', 'rs', 'inst/image']) rmSync(join(ws, d), { recursive: true, force: true });
     // Each tool goes first in one round: the first copy after the last round's removals is slower.
@@ -101,6 +122,7 @@ async function main(): Promise<void> {
     const changedFile = join(tree, 'lib/d7', 'f7.py');
     writeFileSync(changedFile, randomBytes(1000));
     rsyncOne.push(timed('rsync', ['-a', `${tree}/`, join(ws, 'rs')]));
+    if (floor) floors.push(statFloor(floor));
     one.push(await bomCopy('one changed file, full scan'));
     // As the dev loop runs it: the watcher names the changed file.
     writeFileSync(changedFile, randomBytes(1000));
@@ -130,6 +152,12 @@ async function main(): Promise<void> {
     { name: 'rsync -a', value: median(rsyncOne) },
     '<= 50 ms',
   );
+  if (floor) {
+    const base = { name: 'the stat floor', value: median(floors) };
+    report('stat floor (every path of the tree and its copy, two threads)', median(floors), 'ms');
+    report('bom copy (one changed file, full scan) against it', median(one), 'ms', base);
+    report('bom copy (one changed file, copies checked by directory) against it', median(dirsOnly), 'ms', base);
+  } else console.log('stat floor: not measured (no C compiler `cc`)');
   report(
     'bom copy (one changed file, named by the watcher)',
     median(hinted),
