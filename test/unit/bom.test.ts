@@ -174,6 +174,22 @@ describe('real-world shapes, as copy_bom takes them', () => {
     assert.deepEqual([crlf[0]!.loc?.line, crlf[0]!.loc?.column], [3, 13]);
   });
 
+  test('a key indented deeper than the key above it is one error, at that key', () => {
+    // `copy:` two columns right of `target:` continues the value "/bin" (a broken commit of a
+    // real bom had this); serde_yaml: "mapping values are not allowed in this context".
+    const e = errors(parseBom('targets:\n  - target: /bin\n      copy:\n        - files: [a]\n', 'b.yaml').issues);
+    assert.equal(e.length, 1, JSON.stringify(e));
+    assert.deepEqual([e[0]!.loc?.line, e[0]!.loc?.column], [3, 7]);
+    assert.match(e[0]!.message, /"copy:" is indented deeper than the key above it.*mapping values are not allowed/);
+    const f = errors(
+      parseBom('targets:\n  - target: /\n    copy:\n      - from: /x\n         files: [a]\n', 'c.yaml').issues,
+    );
+    assert.deepEqual(
+      f.map((i) => [i.loc?.line, i.loc?.column, /"files:" is indented deeper/.test(i.message)]),
+      [[5, 10, true]],
+    );
+  });
+
   test('an empty or comment-only bom is an error, as serde_yaml fails on it', () => {
     for (const text of ['', '# nothing yet\n', '---\n']) {
       const e = errors(parseBom(text, 'e.yaml').issues);

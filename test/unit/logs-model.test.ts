@@ -365,3 +365,39 @@ test('hints: ENOSYS from the LibOS, mremap out of memory, missing or mismatched 
   );
   assert.equal(lib('Error relocating /bin/tool: getrandom: symbol not found').length, 1);
 });
+
+test('hints: a program missing from the image, and a path with .. (spec 5.1), only where they mean that', () => {
+  const messages = (text: string) => parseLog(text).flatMap((r) => hintsFor(r).map((h) => h.message));
+  const missing = 'the program is not in the image at that path';
+  // ≤ 0.30 and 0.31 wordings of the same boot failure.
+  assert.deepEqual(
+    messages(
+      'failed to boot up LibOS: ENOENT (#2, No such file or directory): cannot find the file [line = 81, file = src/process/do_spawn/exec_loader.rs]',
+    ),
+    [missing],
+  );
+  assert.deepEqual(messages('failed to boot up LibOS: ENOENT (#2, No such file or directory): EntryNotFound'), [
+    missing,
+  ]);
+  // The same words as the cause of a missing loader are the loader's hint only.
+  assert.deepEqual(
+    messages(
+      'failed to boot up LibOS: ENOENT (#2, No such file or directory): cannot load ld.so [line = 192, file = src/process/do_spawn/mod.rs]\n' +
+        '    Caused by ENOENT (#2, No such file or directory): cannot find the file [line = 81, file = src/process/do_spawn/exec_loader.rs]',
+    ),
+    ["the program's dynamic loader is missing from the image"],
+  );
+  // A program opening a missing file is ordinary.
+  assert.deepEqual(
+    messages(
+      '[2025-12-26T01:24:09.456Z][ERROR][T1][#3][····Open][syscall] Error = ENOENT (#2, No such file or directory): EntryNotFound',
+    ),
+    [],
+  );
+  assert.deepEqual(
+    messages(
+      'failed to boot up LibOS: EINVAL (#22, Invalid argument): program path cannot contain any parent component [line = 280, file = src/entry.rs]',
+    ),
+    ['program paths cannot contain ..'],
+  );
+});

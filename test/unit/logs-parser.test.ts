@@ -509,3 +509,38 @@ test("a panic message ending in a newline (the LibOS's allocation-failure hook) 
     [['panic', 'memory allocation of 64 bytes failed', 9]],
   );
 });
+
+test('a panic header whose first letters a copy lost (hread …) is still the panic', () => {
+  const r = parseLog(
+    "hread '<unnamed>' panicked at 'explicit panic', src/config.rs:24:17\n" +
+      "ad 'main' panicked at src/entry.rs:3:9:\noops\n",
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.level, x.message, x.location?.file, x.location?.line]),
+    [
+      ['panic', 'error', 'explicit panic', 'src/config.rs', 24],
+      ['panic', 'error', 'oops', 'src/entry.rs', 3],
+    ],
+  );
+  // Words that merely end like "thread" are a program's lines.
+  assert.equal(one("bread 'x' panicked at the bakery").kind, 'raw');
+});
+
+test('a colour code cut in two by a wrapped copy leaves nothing on either line', () => {
+  const r = parseLog(
+    '^[[0m[2023-09-05T14:38:10.890Z][DEBUG][T2][#72][····Mmap] mmap: fd: 3, offset: 151552^[[00\n' +
+      'm^M\n' +
+      '\x1b[31m[2023-09-05T14:38:10.891Z][ERROR][T2][#73][····Mmap] x\x1b[0\n' +
+      'm[ERROR] occlum-pal: y (line 1, file src/a.c)\n' +
+      'mmap is a program line\n',
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.level, x.message, x.colored]),
+    [
+      ['libos', 'debug', 'mmap: fd: 3, offset: 151552', true],
+      ['libos', 'error', 'x', true],
+      ['pal', 'error', 'y', true],
+      ['raw', null, 'mmap is a program line', false],
+    ],
+  );
+});

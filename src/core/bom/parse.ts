@@ -11,6 +11,7 @@ import {
   type Document,
   type Node as YamlNode,
   type Pair,
+  type YAMLError,
   type YAMLMap,
 } from 'yaml';
 import { nearest } from '../config/context.ts';
@@ -281,14 +282,49 @@ function readTarget(r: Reader, node: unknown, index: number): BomTarget | undefi
   };
 }
 
+/**
+ * A YAML syntax error in copy_bom's terms. A key indented deeper than the key above it (`- target:
+ * /bin` then `      copy:`) continues that key's plain value, which then meets a `:`: the yaml
+ * library reports the value's start twice; serde_yaml says "mapping values are not allowed in this
+ * context" at the over-indented key, which is where the fix goes.
+ */
+function yamlError(text: string, e: YAMLError): { message: string; offset: number } {
+  if (e.code === 'MULTILINE_IMPLICIT_KEY') {
+    const span = text.slice(e.pos[0], e.pos[1]);
+    const nl = span.lastIndexOf('\n');
+    if (nl !== -1) {
+      const last = span.slice(nl + 1);
+      const key = last.trim().slice(0, 40);
+      return {
+        offset: e.pos[0] + nl + 1 + (last.length - last.trimStart().length),
+        message:
+          `not valid YAML: "${key}:" is indented deeper than the key above it, so it continues that key's value ` +
+          '(serde_yaml: mapping values are not allowed in this context); line it up with the keys it belongs to',
+      };
+    }
+  }
+  return {
+    offset: e.pos[0],
+    message: `not valid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+  };
+}
+
 /** Parses and checks one bom file's text. Never throws: problems are returned as issues. */
 export function parseBom(text: string, file: string): ParseResult {
   const r = new Reader(file, text);
   const doc: BomDoc = { path: file, includes: [], excludes: [], targets: [] };
   const ydoc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const errorLines = new Set<number>();
+  const multiline = new Set(ydoc.errors.filter((e) => e.code === 'MULTILINE_IMPLICIT_KEY').map((e) => e.pos[0]));
   for (const e of ydoc.errors) {
-    const message = `not valid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
-    r.issues.push({ severity: 'error', message, loc: r.locAt(e.pos[0]) });
+    // The same over-indented key, reported once more at the value's start.
+    if (e.code === 'BLOCK_AS_IMPLICIT_KEY' && multiline.has(e.pos[0])) continue;
+    const { message, offset } = yamlError(text, e);
+    const loc = r.locAt(offset);
+    // One syntax error per line: the parser's follow-on errors about the same text are echoes.
+    if (errorLines.has(loc.line)) continue;
+    errorLines.add(loc.line);
+    r.issues.push({ severity: 'error', message, loc });
   }
   if (ydoc.errors.length > 0) return { doc, issues: r.issues };
   const root = ydoc.contents;

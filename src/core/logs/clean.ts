@@ -14,18 +14,46 @@ const BARE_SGR_END = /(?:\[0?m)+$/; // only RESET, which Occlum appends to every
 // into an issue: `2021-01-24T09:44:22.0796288Z <line>`. Removed only before a bracketed line (a
 // record or its colour code) so a program's own time stamps stay in its text.
 const CI_STAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z (?=\[)/;
+// A colour code cut in two by a line break (a terminal copy wrapped at its width, pasted into an
+// issue): `… offset: 151552^[[00` and, on the next line, `m^M`.
+const OPEN_SGR_REST = /^[0-9;]*m/;
+
+/** Where a colour code left open at the end of the line starts (`ESC[00`, `^[[00`), or -1. */
+function openSgrStart(text: string): number {
+  let i = text.length - 1;
+  while (i >= 0 && ((text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) || text.charCodeAt(i) === 0x3b)) i--;
+  if (i < 1 || text.charCodeAt(i) !== 0x5b /* [ */) return -1;
+  if (text.charCodeAt(i - 1) === 0x1b) return i - 1;
+  return i >= 2 && text.charCodeAt(i - 1) === 0x5b && text.charCodeAt(i - 2) === 0x5e /* ^[ */ ? i - 2 : -1;
+}
 
 export interface CleanLine {
   text: string;
   colored: boolean;
+  /** The line ended inside a colour code; its rest starts the next line. */
+  openEscape?: boolean;
 }
 
-export function cleanLine(raw: string): CleanLine {
+/** `afterOpenEscape`: the previous line ended inside a colour code (its `openEscape`). */
+export function cleanLine(raw: string, afterOpenEscape = false): CleanLine {
   let text = raw;
   let colored = false;
+  let openEscape = false;
+  if (afterOpenEscape) {
+    const rest = OPEN_SGR_REST.exec(text);
+    if (rest) {
+      text = text.slice(rest[0].length);
+      colored = true;
+    }
+  }
+  const open = openSgrStart(text);
+  if (open !== -1) {
+    text = text.slice(0, open);
+    colored = openEscape = true;
+  }
   if (text.includes('\x1b')) {
     const stripped = text.replace(ESC_SEQ, '');
-    colored = stripped !== text;
+    if (stripped !== text) colored = true;
     text = stripped.replace(/\x1b/g, '');
   }
   if (text.includes('^')) {
@@ -59,5 +87,5 @@ export function cleanLine(raw: string): CleanLine {
   }
   // Trailing blanks (terminal padding kept by a copy) would hide the `[line = …]` at the end.
   if (text.length > 0 && text.charCodeAt(text.length - 1) <= 0x20) text = text.trimEnd();
-  return { text, colored };
+  return openEscape ? { text, colored, openEscape } : { text, colored };
 }

@@ -22,6 +22,7 @@ const hasErrno = (r: LogRecord, name: string) =>
   r.errno?.name === name || (r.causes ?? []).some((c) => c.errno?.name === name);
 
 const MAP_SYSCALL = /^M(?:re)?map\d?$/;
+const PROGRAM_MISSING = /^ENOENT \(#2, [^)]*\): (?:cannot find the file|EntryNotFound)$/;
 
 const RULES: Rule[] = [
   {
@@ -120,6 +121,30 @@ const RULES: Rule[] = [
       message: 'program paths and entry points must be absolute',
       configPath: ['entry_points'],
       suggestion: 'use an absolute path inside the image, e.g. `occlum run /bin/app`, and absolute entry_points',
+    },
+  },
+  {
+    test: (_r, all) => all.includes('program path cannot contain any parent component'),
+    hint: {
+      message: 'program paths cannot contain ..',
+      configPath: null,
+      suggestion: 'run the program by its absolute path inside the image without `..`, e.g. `occlum run /bin/app`',
+    },
+  },
+  {
+    // The program itself is not in the image (spec §5.1; occlum/occlum#1335, #1698): at boot the
+    // LibOS says `cannot find the file` (≤ 0.30) or `EntryNotFound` (0.31). Under `cannot load
+    // ld.so` the same words are about the loader (its own hint).
+    test: (r, all) =>
+      (r.kind === 'boot-failure' || r.message.startsWith('failed to execute a process')) &&
+      PROGRAM_MISSING.test(r.message) &&
+      !all.includes('cannot load ld.so'),
+    hint: {
+      message: 'the program is not in the image at that path',
+      configPath: null,
+      suggestion:
+        'paths are the ones inside the image (image/bin/app runs as /bin/app, not by its host path); ' +
+        'copy the program into image/ (or add it to the bom) and rebuild',
     },
   },
   {

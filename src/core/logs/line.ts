@@ -36,8 +36,10 @@ const PAL = /^\[(ERROR|WARN|WARM|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
 // A PAL line written into the middle of another writer's line (a panic message goes out in
 // several writes): `thread '[ERROR] occlum-pal: …`.
 const PAL_INSIDE = /\[(ERROR|WARN|WARM|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
-// What is left of a panic header after such a line cut it: `main' panicked at 'msg', f.rs:1:2`.
-const PANIC_TAIL = /^[^\s']*' panicked at /;
+// What is left of a panic header after such a line cut it: `main' panicked at 'msg', f.rs:1:2`,
+// or after a copy lost its first letters: `hread '<unnamed>' panicked at …`.
+const PANIC_TAIL = /^(?:(?:hread|read|ead|ad|d) '[^']*|[^\s']*)' panicked at /;
+const THREAD_CUT = /^(?:hread|read|ead|ad|d) '/;
 const PAL_BARE = /^(?:(error|warn(?:ing)?): )?(?:(occlum[\w-]*): ?)?(.*?) *\(line (\d+), file ([^)]+\.c(?:pp)?)\)$/i;
 const PAL_LOCATION = / *\(line (\d+), file ([^)]+)\)$/;
 // env_logger: [2023-09-13T09:55:15Z INFO  copy_bom::util] msg   (and the pre-0.5 `INFO:target: msg`)
@@ -259,7 +261,8 @@ export function classifyLine(text: string, colored = false): Classified {
     if (p) return palBare(p);
   }
   if (PANIC_TAIL.test(text)) {
-    const r = classifyLine(`thread '${text}`);
+    const cut = THREAD_CUT.exec(text);
+    const r = classifyLine(cut ? `thread '${text.slice(cut[0].length)}` : `thread '${text}`);
     if (r.start.kind === 'panic') return r;
   }
   return { start: { kind: 'raw', level: null, message: text }, chain: false };

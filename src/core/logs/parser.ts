@@ -30,6 +30,8 @@ export class LogParser {
   private restBytes: Buffer | null = null;
   private lineNo = 0;
   private pending: Pending | null = null;
+  /** The previous line ended inside a colour code (see cleanLine). */
+  private openEscape = false;
 
   /** Feeds a chunk; returns the records it completed (possibly none). */
   feed(chunk: string | Uint8Array): LogRecord[] {
@@ -136,10 +138,11 @@ export class LogParser {
     this.lineNo++;
     let cleaned;
     try {
-      cleaned = cleanLine(raw);
+      cleaned = cleanLine(raw, this.openEscape);
     } catch {
       cleaned = { text: raw, colored: false };
     }
+    this.openEscape = cleaned.openEscape === true;
     const { text, colored } = cleaned;
     const p = this.pending;
     if (p && p.lines.length <= MAX_CONTINUATION && this.continues(p, text)) {
