@@ -641,7 +641,12 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
           }
           patch({ ownServer: serverStartedHere !== null });
           get().setInstanceStatus(await backend.status());
-          get().setFlash(action === 'start' ? 'server is running: x execs programs in it' : 'server stopped', 'info');
+          get().setFlash(
+            action === 'start'
+              ? 'occlum start: the server is up; x runs programs in it (occlum exec), S stops it'
+              : 'occlum stop: the server and every program in it ended',
+            'info',
+          );
         } catch (err) {
           const lines = err instanceof BackendError ? err.occlumLines : [];
           const msg = errorMessage(err);

@@ -181,7 +181,7 @@ test('a refused exec says how to start the server', async () => {
       ]);
     });
     await press('x');
-    await waitFrame(/Exec a program in the running server/);
+    await waitFrame(/Exec a program in the server \(occlum exec\)/);
     await press('/bin/app', KEY.enter);
     await waitFrame(/server of current Occlum instance has not been started/);
     await waitFrame(/s starts it, then R tries again/);

@@ -12,6 +12,7 @@ import { LineEditor } from '../../widgets/LineEditor.tsx';
 import { HintLine } from '../../widgets/HintLine.tsx';
 import { useClick } from '../../clickable.ts';
 import { bindingHints } from '../../hint-line.ts';
+import { sizingMeasuring } from '../../sizing-stop.ts';
 import { logsBindings } from './bindings.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
@@ -41,6 +42,7 @@ export function LogsPane() {
   const { stdout } = useStdout();
   const l = useStudio((s) => s.logs);
   const instanceDir = useStudio((s) => s.instanceDir);
+  useStudio(sizingMeasuring); // the hint line offers to stop a sizing run
   const topRef = useRef(0);
   const width = stdout.columns || 80;
   const height = Math.max(3, (stdout.rows || 24) - CHROME);
@@ -122,6 +124,7 @@ function submit(store: StudioStore, mode: LogsMode, value: string): void {
 
 function Header({ store }: { store: StudioStore }) {
   const l = useStudio((s) => s.logs);
+  const host = useStudio((s) => s.backend === 'host');
   const eff = store.getState().logsEffectiveRunLevel();
   const shown = l.matching === l.size ? `${l.size} records` : `${l.matching} of ${l.size} records`;
   const dropped =
@@ -138,6 +141,7 @@ function Header({ store }: { store: StudioStore }) {
       {` · ${shown}${dropped}`}
       {` · next run OCCLUM_LOG_LEVEL=${l.runLevel}`}
       {eff.level !== l.runLevel ? ` (effective: ${eff.level}${eff.reason ? `, ${eff.reason}` : ''})` : ''}
+      {host ? ' (host backend: its own records, no LibOS logs)' : ''}
       {l.sources.length ? ` · ${sanitizeForTerminal(l.sources.join(', '))}` : ''}
     </Text>
   );

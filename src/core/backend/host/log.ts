@@ -65,3 +65,23 @@ export class RuntimeLog {
     this.log('debug', module, msg);
   }
 }
+
+/**
+ * What a run on the host backend logs at an OCCLUM_LOG_LEVEL, for the UI to say: there is no
+ * LibOS, so the level picks among the host runtime's own records, and no level traces syscalls.
+ */
+export function hostLevelScope(level: LogLevelSetting): string {
+  switch (level) {
+    case 'off':
+      return 'no runtime records; limit errors (occlum-pal) still show';
+    case 'error':
+      return 'refused programs and failed checks';
+    case 'warn':
+      return 'errors, refused fork() calls, image warnings';
+    case 'info':
+      return 'warnings, boot, verification, process start/exit';
+    case 'debug':
+    case 'trace':
+      return `${level === 'trace' ? 'as debug: ' : ''}info, mounts, limits, environment`;
+  }
+}
