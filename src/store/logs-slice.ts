@@ -390,7 +390,7 @@ export function createLogsSlice(capacity = DEFAULT_CAPACITY): StateCreator<Studi
         const eff = get().logsEffectiveRunLevel();
         const why = eff.reason ? ` (${eff.reason})` : '';
         // The host backend has no LibOS: say which of its own records the level shows.
-        const host = get().backend === 'host' ? ` — host backend, no LibOS logs: ${hostLevelScope(next)}` : '';
+        const host = get().backend === 'host' ? `; host backend: no LibOS logs, ${hostLevelScope(next)}` : '';
         get().setFlash(`next run: OCCLUM_LOG_LEVEL=${next}${why}${host}`);
       },
       logsEffectiveRunLevel() {

@@ -643,7 +643,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
           get().setInstanceStatus(await backend.status());
           get().setFlash(
             action === 'start'
-              ? 'occlum start: the server is up; x runs programs in it (occlum exec), S stops it'
+              ? 'occlum start: the server is up; x runs programs in it, S stops it'
               : 'occlum stop: the server and every program in it ended',
             'info',
           );

@@ -135,8 +135,8 @@ function TerminalView({ rows }: { rows: number }) {
         <Text>Nothing is running.</Text>
         <Text>
           Press <Text color={theme.key}>r</Text> to pick a program under the entry points (or from the history) and run
-          it, <Text color={theme.key}>x</Text> to run one in the server <Text color={theme.key}>s</Text> starts (occlum
-          exec, occlum start).
+          it (occlum run). <Text color={theme.key}>s</Text> starts the instance as a server (occlum start),{' '}
+          <Text color={theme.key}>x</Text> runs programs in it (occlum exec).
         </Text>
       </Box>
     );

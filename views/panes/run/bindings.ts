@@ -73,21 +73,21 @@ export const runBindings: Binding[] = [
   // programs in it, `occlum stop` ends it (users know them from Occlum's docs and demos).
   b(
     ['x'],
-    'occlum exec: run a program in the server that s started (occlum start), in a new tab',
+    'occlum exec: run a program in the server s started, in a new tab',
     ({ store }) => store.getState().runOpenPicker('exec'),
     'exec',
     { label: 'occlum exec', short: 'exec', priority: 2 },
   ),
   b(
     ['s'],
-    'occlum start: start the instance as a server that stays up, so x runs programs in it (occlum exec)',
+    'occlum start: start the server x runs programs in (the LibOS stays up)',
     ({ store }) => void store.getState().runServer('start'),
     'server-start',
-    { key: 's/S', label: 'occlum start/stop', short: 'start/stop', priority: 2 },
+    { key: 's/S', label: 'occlum start/stop', priority: 2 },
   ),
   b(
     ['S'],
-    'occlum stop: stop the server that s started, and every program x runs in it',
+    'occlum stop: stop the server and every program in it',
     ({ store }) => void store.getState().runServer('stop'),
     'server-stop',
   ),

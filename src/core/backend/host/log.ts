@@ -67,21 +67,23 @@ export class RuntimeLog {
 }
 
 /**
- * What a run on the host backend logs at an OCCLUM_LOG_LEVEL, for the UI to say: there is no
- * LibOS, so the level picks among the host runtime's own records, and no level traces syscalls.
+ * What a run on the host backend logs at an OCCLUM_LOG_LEVEL, for the UI to say (short: it fits
+ * an 80-column line): there is no LibOS, so the level picks among the host runtime's own records,
+ * and no level traces syscalls.
  */
 export function hostLevelScope(level: LogLevelSetting): string {
   switch (level) {
     case 'off':
-      return 'no runtime records; limit errors (occlum-pal) still show';
+      return 'off: only limit errors (occlum-pal); L shows more';
     case 'error':
-      return 'refused programs and failed checks';
+      return 'error: refused programs, failed checks';
     case 'warn':
-      return 'errors, refused fork() calls, image warnings';
+      return 'warn adds refused fork() calls, image warnings';
     case 'info':
-      return 'warnings, boot, verification, process start/exit';
+      return 'info adds boot, verification, process start/exit';
     case 'debug':
+      return 'debug adds mounts, limits, environment';
     case 'trace':
-      return `${level === 'trace' ? 'as debug: ' : ''}info, mounts, limits, environment`;
+      return 'trace = debug: no syscall traces without a LibOS';
   }
 }
