@@ -14,6 +14,7 @@ test('build and run like occlum: output, exit status, launch errors (127), log r
   const notBuilt = runCli(['run', '/bin/hello'], { cwd: dir });
   assert.equal(notBuilt.status, 1);
   assert.match(notBuilt.stderr, /not built yet/);
+  assert.ok(notBuilt.stderr.includes(`occlum-studio build --backend host -C ${dir}`), notBuilt.stderr);
   const b = runCli(['build'], { cwd: dir });
   assert.equal(b.status, 0, b.stderr);
   assert.match(b.stdout, /Built the Occlum image successfully/);

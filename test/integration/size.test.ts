@@ -78,9 +78,16 @@ test('fixtures fail under the template, pass after size --apply and a build', { 
 
 test('size reports the measurement in words and refuses bad input clearly', { skip }, () => {
   const dir = makeInstance(['threads', 'hello']);
+  // Before a build: Occlum's line, then how to build for the host backend that sizing runs on.
+  const unbuilt = runCli(['size', '-C', dir, '/bin/hello'], {});
+  assert.equal(unbuilt.status, 1);
+  assert.match(unbuilt.stderr, /^Error: the Occlum image and enclave are not built yet\./m);
+  assert.ok(unbuilt.stderr.includes(`build it first: occlum-studio build --backend host -C ${dir},`), unbuilt.stderr);
   assert.equal(runCli(['build'], { cwd: dir }).status, 0);
   const s = runCli(['size', '-C', dir, '/bin/threads', '10'], {});
   assert.equal(s.status, 0, s.stderr);
+  // Without --apply the report ends with how to write it.
+  assert.ok(s.stdout.endsWith(`--apply writes these into ${dir}/Occlum.json (then rebuild: occlum-studio build)\n`));
   assert.match(s.stdout, /threads at once {4}11 \(cgroup v[12] pids\.peak\)/);
   assert.match(s.stdout, /measurement {8}\d+ samples every 10–160 ms \(adaptive\), [\d.]+ ms CPU/);
   // Each figure names its source: a kernel counter where the machine keeps one, else sampling.

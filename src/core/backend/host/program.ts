@@ -35,6 +35,11 @@ export function layerDirs(p: InstancePaths): LayerDirs {
   };
 }
 
+/** The fix for NOT_BUILT, for the CLI and the panes alike. */
+export const buildFirst = (dir: string): string =>
+  'the instance is not built yet (host backend): build it first: ' +
+  `occlum-studio build --backend host -C ${dir}, or b in the Build pane`;
+
 /** Occlum's state checks: initialised, then built (run/mount/__ROOT exists, spec 1.2). */
 export function requireBuilt(p: InstancePaths): void {
   if (readStatusFile(p.dir) === null) throw new BackendError(NOT_INITIALIZED, 1, [NOT_INITIALIZED]);
@@ -42,7 +47,8 @@ export function requireBuilt(p: InstancePaths): void {
   // here: the last good build stays runnable (unlike Occlum, which wipes run/ first).
   recoverInterruptedBuild(p);
   if (!buildRunning(p.dir)) recoverInPlace(p);
-  if (!existsSync(p.hostPin) || !existsSync(p.hostRootfs)) throw new BackendError(NOT_BUILT, 1, [NOT_BUILT]);
+  // Occlum's own line names `occlum build`; the message says how to build here.
+  if (!existsSync(p.hostPin) || !existsSync(p.hostRootfs)) throw new BackendError(buildFirst(p.dir), 1, [NOT_BUILT]);
   ensureRunDirs(p, [p.runRoot, p.runInitfsRoot, p.hostUpper, p.hostWork, p.hostSefs]);
 }
 
