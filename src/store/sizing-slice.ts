@@ -114,6 +114,13 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
     sizingApply() {
       const s = get();
       const m = s.sizing.measurement;
+      if (s.sizing.status === 'measuring') {
+        const shown = sanitizeForTerminal(formatWords(s.sizing.command ?? []));
+        s.setFlash(
+          `sizing ${shown} still measures: its result shows here when it ends (z/esc in the Run pane stops it)`,
+        );
+        return;
+      }
       if (!m) {
         s.setFlash('no sizing result yet: size a program from the Run pane (z) first', 'error');
         return;

@@ -105,6 +105,14 @@ for (const { how, key, args } of [
       await waitFor(() => sleepers().length > 0, 'the sizing run started');
       const sandbox = runChain();
       assert.ok(sandbox.length >= 3, `the sizing run's sandbox: ${sandbox.map((p) => exeOf(p.pid)).join(', ')}`);
+      if (key === 'z') {
+        // The Config pane, where the result will show, says how to stop it; its z (apply) waits.
+        tui.type('1');
+        await tui.waitFor('Sizing: measuring /bin/sleeper 38 on the host backend… (z/esc in the Run pane');
+        tui.type('z');
+        await tui.waitFor('sizing /bin/sleeper 38 still measures');
+        tui.type('3');
+      }
       // The way out is on the pane's hint line, within 80 columns.
       await tui.waitFor('z/esc stop sizing');
       tui.type(key);
