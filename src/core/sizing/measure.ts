@@ -25,7 +25,7 @@ export interface MeasureOptions {
 
 /** A stopped sizing run: nothing measured that a recommendation could rest on. */
 export class SizingStopped extends Error {
-  constructor(readonly command: string[]) {
+  constructor() {
     super('the sizing run was stopped before the program ended');
     this.name = 'SizingStopped';
   }
@@ -84,7 +84,7 @@ export async function measureRun(
   // Read before finish(), which removes the group.
   const usage = cg?.usage() ?? null;
   const { status, forks } = prep.finish(exit.code, exit.signal);
-  if (opts.signal?.aborted) throw new SizingStopped([path, ...args]);
+  if (opts.signal?.aborted) throw new SizingStopped();
   const sampledRss = 'sampled /proc VmRSS sum';
   const sampledThreads = 'sampled /proc Threads sum';
   const maxOf = (f: (p: (typeof s.processes)[number]) => number) => s.processes.reduce((m, p) => Math.max(m, f(p)), 0);
