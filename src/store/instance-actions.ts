@@ -11,10 +11,7 @@ export async function createInstance(store: StudioStore, how: 'init' | 'new', pa
     await openInstance(store, result.dir);
     // The next step, as `init`/`new` print it: the image is empty until a program is put there.
     // (The status line names the instance: its path would push the step off a narrow screen.)
-    s.setFlash(
-      `created an Occlum instance${musl}: fill image/ with your program (occlum-studio bom copy), ` +
-        'then b in the Build pane',
-    );
+    s.setFlash(`created an Occlum instance${musl}: fill image/ (bom copy), then b in the Build pane`);
   } catch (err) {
     s.setFlash(errorMessage(err), 'error');
   }

@@ -90,7 +90,7 @@ test('the start screen creates instances: n asks for a path (new), i initialises
   tui2.type('i');
   await tui2.waitFor(/here │ host( backend \(no enclave\))? │ (Occlum )?[\d.]+ │ initialized/);
   // What to do next, as `init` prints it.
-  await tui2.waitFor(/created an Occlum instance: fill image\/ with your program \(occlum-studio bom copy\), then b/);
+  await tui2.waitFor('created an Occlum instance: fill image/ (bom copy), then b in the Build pane');
   assert.ok(existsSync(join(here, 'Occlum.json')));
   tui2.type('q');
   assert.equal(await tui2.exited, 0);
