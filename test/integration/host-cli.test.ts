@@ -35,6 +35,22 @@ test('build and run like occlum: output, exit status, launch errors (127), log r
   assert.equal(usage.status, 2);
 });
 
+test('run and build outside an instance: Occlum’s line, then how to make one or point at one', () => {
+  const dir = dirname(makeInstance([])); // the instance's parent: not an instance
+  for (const [verb, ...rest] of [['run', '/bin/hello'], ['build']]) {
+    const r = runCli([verb!, '--backend', 'host', ...rest], { cwd: dir });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^Error: the current working directory is not initialized as an Occlum instance\./m);
+    assert.ok(
+      r.stderr.includes(
+        `occlum-studio: ${dir} is not an Occlum instance (no .__occlum_status): make one with ` +
+          `occlum-studio init ${dir} (or new DIR), or give an instance with -C DIR`,
+      ),
+      r.stderr,
+    );
+  }
+});
+
 test('run: a fork() failure the program reports on stderr ends with the counted hint only; with --allow-fork, none', () => {
   const dir = makeInstance(['hello']);
   // A program as shells and servers are: perror("fork") on stderr, then carries on (status 0).

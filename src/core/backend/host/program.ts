@@ -15,7 +15,7 @@ import { MEASURE_RLIMITS, rlimitsFor } from '../../sandbox/rlimits.ts';
 import { readRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from '../../sandbox/runtime-config.ts';
 import { missingTools, type ProgramSpec } from '../../sandbox/launch.ts';
 import { BackendError, type RunOptions } from '../types.ts';
-import { buildRunning, NOT_INITIALIZED, recoverInterruptedBuild } from './build.ts';
+import { buildRunning, NOT_INITIALIZED, notAnInstance, recoverInterruptedBuild } from './build.ts';
 import { recoverInPlace } from './in-place.ts';
 import { ensureRunDirs, ensureSeccompFile } from './run-state.ts';
 import type { RuntimeLog } from './log.ts';
@@ -42,7 +42,7 @@ export const buildFirst = (dir: string): string =>
 
 /** Occlum's state checks: initialised, then built (run/mount/__ROOT exists, spec 1.2). */
 export function requireBuilt(p: InstancePaths): void {
-  if (readStatusFile(p.dir) === null) throw new BackendError(NOT_INITIALIZED, 1, [NOT_INITIALIZED]);
+  if (readStatusFile(p.dir) === null) throw new BackendError(notAnInstance(p.dir), 1, [NOT_INITIALIZED]);
   // A build killed between its two directory renames, or while recreating run/, is completed
   // here: the last good build stays runnable (unlike Occlum, which wipes run/ first).
   recoverInterruptedBuild(p);
