@@ -61,6 +61,8 @@ export const command: Command = {
     try {
       loaded = loadConfigFile(configFile);
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new InputError(`${dir} is not an Occlum instance (no Occlum.json): give one with -C DIR`);
       const why = (err as Error).message;
       throw new InputError(`cannot read ${configFile}: ${why}; size needs an Occlum instance (-C dir)`);
     }

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
 import { makeInstance, treeLimitsSkip } from '../helpers/host-instance.ts';
 import { userSpaceNeed } from '../../src/core/sizing/recommend.ts';
@@ -105,6 +105,12 @@ test('size reports the measurement in words and refuses bad input clearly', { sk
   assert.equal(failed.status, 1);
   assert.match(failed.stderr, /exited with status 3 even without limits/);
   assert.equal(runCli(['size'], { cwd: dir }).status, 2);
+  const outside = runCli(['size', '/bin/hello'], { cwd: dirname(dir) });
+  assert.equal(outside.status, 2);
+  assert.equal(
+    outside.stderr,
+    `occlum-studio: ${dirname(dir)} is not an Occlum instance (no Occlum.json): give one with -C DIR\n`,
+  );
   const bad = runCli(['size', '--interval', 'x', '/bin/hello'], { cwd: dir });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--interval must be a number of milliseconds/);
