@@ -97,7 +97,7 @@ test('start / exec / stop / status from the command line', () => {
   const noServer = runCli(['exec', '/bin/hello'], { cwd: dir });
   assert.equal(noServer.status, 1);
   assert.match(noServer.stderr, /Error: the server of current Occlum instance has not been started\./);
-  assert.match(noServer.stderr, /start it first \(occlum-studio start, or s in the Run pane\)/);
+  assert.match(noServer.stderr, /start it first \(s in the Run pane, or occlum-studio start\)/);
   const s = runCli(['start'], { cwd: dir });
   assert.equal(s.status, 0, s.stderr);
   assert.equal(s.stdout, 'server is running.\n');

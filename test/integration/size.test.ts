@@ -82,7 +82,10 @@ test('size reports the measurement in words and refuses bad input clearly', { sk
   const unbuilt = runCli(['size', '-C', dir, '/bin/hello'], {});
   assert.equal(unbuilt.status, 1);
   assert.match(unbuilt.stderr, /^Error: the Occlum image and enclave are not built yet\./m);
-  assert.ok(unbuilt.stderr.includes(`build it first: occlum-studio build --backend host -C ${dir},`), unbuilt.stderr);
+  assert.ok(
+    unbuilt.stderr.includes(`build it first (b in the Build pane, or occlum-studio build --backend host -C ${dir})`),
+    unbuilt.stderr,
+  );
   assert.equal(runCli(['build'], { cwd: dir }).status, 0);
   const s = runCli(['size', '-C', dir, '/bin/threads', '10'], {});
   assert.equal(s.status, 0, s.stderr);

@@ -52,7 +52,7 @@ export const SERVER_STARTED = 'Error: the server of current Occlum instance has 
 export const SERVER_NOT_STARTED = 'Error: the server of current Occlum instance has not been started.';
 /** The fix after Occlum's line, in the occlum backend's words. */
 const START_FIRST =
-  'the server of this instance is not running: start it first (occlum-studio start, or s in the Run pane)';
+  'the server of this instance is not running: start it first (s in the Run pane, or occlum-studio start)';
 export const RUN_BUSY =
   'Error: the process of current Occlum instance is running. Need to wait for the process to finish or kill it first.';
 
@@ -159,7 +159,9 @@ export class HostBackend implements Backend {
   async build(opts: BuildOptions = {}): Promise<BuildResult> {
     if (readLive(this.paths.server)) {
       throw new BackendError(
-        'the server of this instance is running; stop it before building (a build replaces the image it uses)',
+        // The fix first: a status line cuts the end off.
+        'stop the server first (S in the Run pane, or occlum-studio stop): it is running, and a build replaces ' +
+          'the image it uses',
         1,
       );
     }

@@ -37,8 +37,8 @@ export function layerDirs(p: InstancePaths): LayerDirs {
 
 /** The fix for NOT_BUILT, for the CLI and the panes alike. */
 export const buildFirst = (dir: string): string =>
-  'the instance is not built yet (host backend): build it first: ' +
-  `occlum-studio build --backend host -C ${dir}, or b in the Build pane`;
+  'the instance is not built yet (host backend): build it first ' +
+  `(b in the Build pane, or occlum-studio build --backend host -C ${dir})`;
 
 /** Occlum's state checks: initialised, then built (run/mount/__ROOT exists, spec 1.2). */
 export function requireBuilt(p: InstancePaths): void {
