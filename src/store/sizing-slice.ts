@@ -3,7 +3,7 @@
 // ("size this program"), from a Logs or Run hint about a sizing field, or the palette.
 import type { StateCreator } from 'zustand/vanilla';
 import { HostBackend } from '../core/backend/host/index.ts';
-import { BackendError } from '../core/backend/types.ts';
+import { errorMessage } from '../core/errors.ts';
 import { formatPath, type JsonPath } from '../core/config/index.ts';
 import { LATEST } from '../core/config/versions.ts';
 import {
@@ -90,10 +90,9 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
           get().setFlash(`stopped sizing ${shown}: nothing measured, Occlum.json unchanged`);
           return;
         }
-        const msg =
-          err instanceof BackendError
-            ? `${err.message}${/not built/.test(err.message) ? ' — sizing runs on the host backend: build with it' : ''}`
-            : (err as Error).message;
+        // With the occlum backend, b builds for it: a sizing run needs the host build too.
+        const hostBuild = /not built/.test(errorMessage(err)) && get().backend !== 'host';
+        const msg = `${errorMessage(err)}${hostBuild ? ' — sizing runs on the host backend: build with it' : ''}`;
         patch({ status: 'failed', error: msg });
         get().setFlash(`sizing failed: ${sanitizeForTerminal(msg)}`, 'error');
       } finally {
