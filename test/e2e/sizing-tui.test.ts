@@ -67,12 +67,12 @@ test('q while a sizing run measures asks first, and quitting ends the measured p
   }
 });
 
-// The two ways to stop a sizing run from the Run pane: z again (the program ends on SIGTERM) and
-// esc (a program that ignores SIGTERM is killed after the grace). Either way nothing of the run
-// is left (the program, bwrap, the launcher), and Occlum.json is as it was.
+// The two ways to stop a sizing run: z again in the Run pane (the program ends on SIGTERM) and
+// esc in the Logs pane (a program that ignores SIGTERM is killed after the grace). Either way
+// nothing of the run is left (the program, bwrap, the launcher), and Occlum.json is as it was.
 for (const { how, key, args } of [
   { how: 'z again', key: 'z', args: '38' },
-  { how: 'esc', key: KEY.escape, args: '39 ignore-term' },
+  { how: 'esc in the Logs pane', key: KEY.escape, args: '39 ignore-term' },
 ]) {
   test(`${how} stops a sizing run: its program and sandbox end, Occlum.json unchanged`, { skip }, async () => {
     const dir = makeInstance(['sleeper']);
@@ -112,6 +112,9 @@ for (const { how, key, args } of [
         tui.type('z');
         await tui.waitFor('sizing /bin/sleeper 38 still measures');
         tui.type('3');
+      } else {
+        tui.type('5'); // the Logs pane, whose z also sizes, stops it as well
+        await tui.waitFor('Logs · ');
       }
       // The way out is on the pane's hint line, within 80 columns.
       await tui.waitFor('z/esc stop sizing');
