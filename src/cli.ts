@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { distance } from 'fastest-levenshtein';
 import { EXIT, UsageError, UserError } from './commands/command.ts';
 import { asksForHelp, INSTANCE_OPTION, instanceDir, parseCommandArgs, splitProgram } from './commands/args.ts';
-import { commands, helpText, isCommand, usageText } from './commands/registry.ts';
+import { ABOUT, commands, helpText, isCommand, usageText } from './commands/registry.ts';
 import { formatError } from './core/errors.ts';
 import { closeInheritedDescriptors } from './core/sandbox/inherited-fds.ts';
 import { sanitizeForTerminal } from './core/text/sanitize.ts';
@@ -19,13 +19,16 @@ const TUI_OPTIONS = {
 } as const;
 
 function usage(): string {
-  const names = Object.keys(commands).sort().join('|');
+  const width = Math.max(...Object.keys(ABOUT).map((n) => n.length));
   return [
     'usage: occlum-studio [DIR | -C DIR] [--backend host|occlum] [--occlum-version V] [--log FILE] [--sgx-mode HW|SIM|HYPER] [--no-mouse]',
     '                                              the workbench (TUI) on an instance (default: the current directory)',
-    `       occlum-studio <${names}> [options]`,
+    '       occlum-studio COMMAND [options]',
     '       occlum-studio help CMD | CMD --help    options of one command',
     '       occlum-studio -V | --version',
+    '',
+    'Commands:',
+    ...Object.entries(ABOUT).map(([name, about]) => `  ${name.padEnd(width)}  ${about}`),
     '',
     "Exit status: 0 ok, 1 problems found (or the command failed), 2 usage or input error; run and exec: the program's.",
   ].join('\n');

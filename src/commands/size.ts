@@ -61,6 +61,8 @@ export const command: Command = {
     try {
       loaded = loadConfigFile(configFile);
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new InputError(`${dir} is not an Occlum instance (no Occlum.json): give one with -C DIR`);
       const why = (err as Error).message;
       throw new InputError(`cannot read ${configFile}: ${why}; size needs an Occlum instance (-C dir)`);
     }
@@ -102,8 +104,11 @@ export const command: Command = {
         `recommended for Occlum ${rec.version}${rec.edmm ? ' (EDMM)' : ''} (! too small, ~ too large, + missing):`,
         ...rec.fields.map((f) => sanitizeForTerminal(formatField(f))),
       ];
-      if (applied) out.push(`wrote ${configFile}; rebuild (occlum-studio build) for runs to use it`);
+      const shown = sanitizeForTerminal(configFile);
+      if (applied) out.push(`wrote ${shown}; rebuild (occlum-studio build) for runs to use it`);
       else if (a.values.apply && !failed) out.push('Occlum.json already has these values: nothing written');
+      else if (!a.values.apply && rec.fields.some((f) => f.change))
+        out.push(`--apply writes these into ${shown} (then rebuild: occlum-studio build)`);
       process.stdout.write(out.join('\n') + '\n');
     }
     if (failed) {

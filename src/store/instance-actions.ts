@@ -9,7 +9,9 @@ export async function createInstance(store: StudioStore, how: 'init' | 'new', pa
     const result = how === 'init' ? initInstance(path) : newInstance(path);
     const musl = result.musl ? '' : ' (no host musl found: install musl-tools to get image/lib/libc.so)';
     await openInstance(store, result.dir);
-    s.setFlash(`created an Occlum instance in ${result.dir}${musl}`);
+    // The next step, as `init`/`new` print it: the image is empty until a program is put there.
+    // (The status line names the instance: its path would push the step off a narrow screen.)
+    s.setFlash(`created an Occlum instance${musl}: fill image/ (bom copy), then b in the Build pane`);
   } catch (err) {
     s.setFlash(errorMessage(err), 'error');
   }

@@ -27,6 +27,7 @@ import {
   type LogLevelSetting,
   type LogRecord,
 } from '../core/logs/index.ts';
+import { hostLevelScope } from '../core/backend/host/log.ts';
 import type { StudioState } from './index.ts';
 
 /** Longest time between a chunk arriving and the pane seeing it. */
@@ -387,7 +388,10 @@ export function createLogsSlice(capacity = DEFAULT_CAPACITY): StateCreator<Studi
         const next = LOG_LEVEL_SETTINGS[(i + 1) % LOG_LEVEL_SETTINGS.length] as LogLevelSetting;
         patch({ runLevel: next });
         const eff = get().logsEffectiveRunLevel();
-        get().setFlash(`next run: OCCLUM_LOG_LEVEL=${next}${eff.reason ? ` (${eff.reason})` : ''}`);
+        const why = eff.reason ? ` (${eff.reason})` : '';
+        // The host backend has no LibOS: say which of its own records the level shows.
+        const host = get().backend === 'host' ? `; host backend: no LibOS logs, ${hostLevelScope(next)}` : '';
+        get().setFlash(`next run: OCCLUM_LOG_LEVEL=${next}${why}${host}`);
       },
       logsEffectiveRunLevel() {
         const meta = configMetadata(get());

@@ -175,6 +175,17 @@ const INITIAL: RunState = {
 /** Bytes of output kept per tab for reading `Error: <status>` after an exec ends. */
 const TAIL_BYTES = 4096;
 
+/**
+ * A launch refused before anything ran (not built, the server owns the run layer, …) has Occlum's
+ * status, but not an exit's meaning: status 1 would read "the program exited with 1, or Occlum
+ * failed to boot". 127 (could not launch) is already what happened.
+ */
+function refusedExit(status: number, kind: RunKind): ExitExplanation {
+  const exit = explainExit(status, kind);
+  if (status === 127) return exit;
+  return { ...exit, detail: 'Nothing ran: the launch was refused before the program started, for the reason above.' };
+}
+
 function titleOf(path: string, args: string[]): string {
   const t = formatWords([basename(path) || path, ...args]);
   return t.length > 24 ? t.slice(0, 23) + '…' : t;
@@ -427,7 +438,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         patchTab(id, {
           state: 'refused',
           error: lines.includes(message) ? lines : [message, ...lines],
-          exit: explainExit(status, kind),
+          exit: refusedExit(status, kind),
           endedAt: Date.now(),
         });
         return id;
@@ -641,7 +652,12 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
           }
           patch({ ownServer: serverStartedHere !== null });
           get().setInstanceStatus(await backend.status());
-          get().setFlash(action === 'start' ? 'server is running: x execs programs in it' : 'server stopped', 'info');
+          get().setFlash(
+            action === 'start'
+              ? 'occlum start: the server is up; x runs programs in it, S stops it'
+              : 'occlum stop: the server and every program in it ended',
+            'info',
+          );
         } catch (err) {
           const lines = err instanceof BackendError ? err.occlumLines : [];
           const msg = errorMessage(err);

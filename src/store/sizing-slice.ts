@@ -3,13 +3,14 @@
 // ("size this program"), from a Logs or Run hint about a sizing field, or the palette.
 import type { StateCreator } from 'zustand/vanilla';
 import { HostBackend } from '../core/backend/host/index.ts';
-import { BackendError } from '../core/backend/types.ts';
+import { errorMessage } from '../core/errors.ts';
 import { formatPath, type JsonPath } from '../core/config/index.ts';
 import { LATEST } from '../core/config/versions.ts';
 import {
   applyRecommendation,
   measureRun,
   jvmMeasureHeap,
+  SizingStopped,
   recommend,
   type Measurement,
   type Recommendation,
@@ -34,6 +35,8 @@ export interface SizingSlice {
   sizingMeasure(path: string, args: string[], focus?: JsonPath | null): Promise<void>;
   /** Writes the last recommendation into the Config pane's text (undoable; w saves). */
   sizingApply(): void;
+  /** Stops a sizing run that measures (its program first, then its sandbox); resolves when it ended. */
+  sizingStop(): Promise<void>;
 }
 
 const IDLE: SizingState = {
@@ -48,6 +51,8 @@ const IDLE: SizingState = {
 export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> = (set, get) => {
   const patch = (p: Partial<SizingState>) => set((s) => ({ sizing: { ...s.sizing, ...p } }));
   const version = () => get().config.result?.version ?? LATEST;
+  /** The run that measures now: its stop switch and its end. */
+  let running: { stop: AbortController; ended: Promise<void> } | null = null;
   return {
     sizing: IDLE,
     async sizingMeasure(path, args, focus = null) {
@@ -60,11 +65,14 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
       const command = [path, ...args];
       const shown = sanitizeForTerminal(formatWords(command));
       patch({ ...IDLE, status: 'measuring', command, focus });
-      s.setFlash(`sizing ${shown}: running it on the host backend without limits…`);
+      s.setFlash(`sizing ${shown}: running it on the host backend without limits… (z or esc stops)`);
+      const stop = new AbortController();
+      let ended!: () => void;
+      running = { stop, ended: new Promise<void>((r) => (ended = r)) };
       const backend = new HostBackend(s.instanceDir, { log: (r) => get().appendLogChunk?.('runtime', r.line + '\n') });
       try {
         const jvmMaxHeap = jvmMeasureHeap(path, args, get().config.text, version()) ?? undefined;
-        const m = await measureRun(backend, path, args, { stdio: 'ignore', jvmMaxHeap });
+        const m = await measureRun(backend, path, args, { stdio: 'ignore', jvmMaxHeap, signal: stop.signal });
         const rec = recommend(m, get().config.text, version());
         patch({ status: 'done', measurement: m, recommendation: rec });
         const changes = rec.fields.filter((f) => f.change).length;
@@ -77,17 +85,41 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
         );
         if (focus) get().focusConfigPath(focus);
       } catch (err) {
-        const msg =
-          err instanceof BackendError
-            ? `${err.message}${/not built/.test(err.message) ? ' — sizing runs on the host backend: build with it' : ''}`
-            : (err as Error).message;
+        if (err instanceof SizingStopped) {
+          patch({ ...IDLE });
+          get().setFlash(`stopped sizing ${shown}: nothing measured, Occlum.json unchanged`);
+          return;
+        }
+        // With the occlum backend, b builds for it: a sizing run needs the host build too.
+        const hostBuild = /not built/.test(errorMessage(err)) && get().backend !== 'host';
+        const msg = `${errorMessage(err)}${hostBuild ? ' — sizing runs on the host backend: build with it' : ''}`;
         patch({ status: 'failed', error: msg });
         get().setFlash(`sizing failed: ${sanitizeForTerminal(msg)}`, 'error');
+      } finally {
+        running = null;
+        ended();
       }
+    },
+    async sizingStop() {
+      const run = running;
+      if (!run) return;
+      if (!run.stop.signal.aborted) {
+        run.stop.abort();
+        const shown = sanitizeForTerminal(formatWords(get().sizing.command ?? []));
+        get().setFlash(`stopping the sizing run of ${shown}…`);
+      }
+      await run.ended;
     },
     sizingApply() {
       const s = get();
       const m = s.sizing.measurement;
+      if (s.sizing.status === 'measuring') {
+        const shown = sanitizeForTerminal(formatWords(s.sizing.command ?? []));
+        s.setFlash(
+          `sizing ${shown} still measures: its result shows here when it ends (z/esc in the Run pane stops it)`,
+        );
+        return;
+      }
       if (!m) {
         s.setFlash('no sizing result yet: size a program from the Run pane (z) first', 'error');
         return;
@@ -110,9 +142,11 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
 
 /** A measurement belongs to its instance: opening another one starts over; quitting during one asks. */
 export const sizingHooks: SliceHooks = {
-  onOpen(store: StudioStore) {
+  async onOpen(store: StudioStore) {
+    await store.getState().sizingStop();
     store.setState({ sizing: IDLE });
   },
+  close: (store: StudioStore) => store.getState().sizingStop(),
   unsaved(state: StudioState): string | null {
     const { status, command } = state.sizing;
     if (status !== 'measuring') return null;

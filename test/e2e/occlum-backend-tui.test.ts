@@ -106,16 +106,16 @@ test(
       tui.type('3');
       await tui.waitFor('Nothing is running.');
       tui.type('s');
-      await tui.waitFor('server is running');
+      await tui.waitFor('occlum start: the server is up');
       assert.equal(findServerProcesses(dir).length, 1);
       tui.type('x');
-      await tui.waitFor('Exec a program in the running server');
+      await tui.waitFor('Exec a program in the server (occlum exec)');
       tui.type('/bin/hello inside 0');
       tui.type(KEY.enter);
       await tui.waitFor('hello inside OCCLUM=yes');
       await tui.waitFor(/exited normally/); // until then the program has the keyboard
       tui.type('S');
-      await tui.waitFor('server stopped', 60_000);
+      await tui.waitFor('occlum stop: the server and every program in it ended', 60_000);
       assert.equal(findServerProcesses(dir).length, 0);
       tui.type('q');
       await tui.exited;

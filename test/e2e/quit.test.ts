@@ -108,11 +108,11 @@ test('quitting stops the exec server the studio started, and its exec’d progra
   tui.type('3');
   await tui.waitFor('Nothing is running.');
   tui.type('s');
-  await tui.waitFor('server is running');
+  await tui.waitFor('occlum start: the server is up');
   tui.type('q');
   await tui.waitFor('the exec server this session started is running (quitting stops it)');
   tui.type('x'); // any other key disarms the guard (and here opens the exec picker)
-  await tui.waitFor('Exec a program in the running server');
+  await tui.waitFor('Exec a program in the server (occlum exec)');
   tui.type('/bin/sleeper 600\r');
   await tui.waitFor('ready');
   tui.type(CTRL_RBRACKET);

@@ -88,7 +88,9 @@ test('the start screen creates instances: n asks for a path (new), i initialises
   running.push(tui2);
   await tui2.waitFor('No instances found below this directory');
   tui2.type('i');
-  await tui2.waitFor(/here │ host backend \(no enclave\) │ Occlum .* │ initialized/);
+  await tui2.waitFor(/here │ host( backend \(no enclave\))? │ (Occlum )?[\d.]+ │ initialized/);
+  // What to do next, as `init` prints it.
+  await tui2.waitFor('created an Occlum instance: fill image/ (bom copy), then b in the Build pane');
   assert.ok(existsSync(join(here, 'Occlum.json')));
   tui2.type('q');
   assert.equal(await tui2.exited, 0);

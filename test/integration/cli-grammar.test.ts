@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { ROOT } from '../helpers/paths.ts';
-import { commands } from '../../src/commands/registry.ts';
+import { ABOUT, commands } from '../../src/commands/registry.ts';
 import type { Command } from '../../src/commands/command.ts';
 import { SUPPORTED_OCCLUM } from '../../src/core/config/versions.ts';
 
@@ -36,6 +36,12 @@ test('help CMD, CMD --help and CMD -h print the same help of every command, exit
   const general = runCli(['help']);
   assert.equal(general.status, 0);
   assert.equal(general.stdout, runCli(['--help']).stdout);
+  // Every command, with what it is for: a newcomer's --help says more than the names.
+  const lines = general.stdout.split('\n');
+  const width = Math.max(...Object.keys(ABOUT).map((n) => n.length));
+  for (const [name, about] of Object.entries(ABOUT))
+    assert.ok(lines.includes(`  ${name.padEnd(width)}  ${about}`), name);
+  assert.equal(Object.keys(ABOUT).length, all.length);
   for (const c of all) {
     const h = runCli(['help', c.name]);
     assert.equal(h.status, 0, c.name);

@@ -14,6 +14,7 @@ test('build and run like occlum: output, exit status, launch errors (127), log r
   const notBuilt = runCli(['run', '/bin/hello'], { cwd: dir });
   assert.equal(notBuilt.status, 1);
   assert.match(notBuilt.stderr, /not built yet/);
+  assert.ok(notBuilt.stderr.includes(`occlum-studio build --backend host -C ${dir}`), notBuilt.stderr);
   const b = runCli(['build'], { cwd: dir });
   assert.equal(b.status, 0, b.stderr);
   assert.match(b.stdout, /Built the Occlum image successfully/);
@@ -32,6 +33,22 @@ test('build and run like occlum: output, exit status, launch errors (127), log r
   );
   const usage = runCli(['run'], { cwd: dir });
   assert.equal(usage.status, 2);
+});
+
+test('run and build outside an instance: Occlum’s line, then how to make one or point at one', () => {
+  const dir = dirname(makeInstance([])); // the instance's parent: not an instance
+  for (const [verb, ...rest] of [['run', '/bin/hello'], ['build']]) {
+    const r = runCli([verb!, '--backend', 'host', ...rest], { cwd: dir });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^Error: the current working directory is not initialized as an Occlum instance\./m);
+    assert.ok(
+      r.stderr.includes(
+        `occlum-studio: ${dir} is not an Occlum instance (no .__occlum_status): make one with ` +
+          `occlum-studio init ${dir} (or new DIR), or give an instance with -C DIR`,
+      ),
+      r.stderr,
+    );
+  }
 });
 
 test('run: a fork() failure the program reports on stderr ends with the counted hint only; with --allow-fork, none', () => {
@@ -80,6 +97,7 @@ test('start / exec / stop / status from the command line', () => {
   const noServer = runCli(['exec', '/bin/hello'], { cwd: dir });
   assert.equal(noServer.status, 1);
   assert.match(noServer.stderr, /Error: the server of current Occlum instance has not been started\./);
+  assert.match(noServer.stderr, /start it first \(s in the Run pane, or occlum-studio start\)/);
   const s = runCli(['start'], { cwd: dir });
   assert.equal(s.status, 0, s.stderr);
   assert.equal(s.stdout, 'server is running.\n');

@@ -38,7 +38,9 @@ test('start, concurrent execs sharing the run layer and ramfs, stop leaves nothi
   assert.ok((await b.build()).ok);
   await assert.rejects(
     b.exec('/bin/hello', []),
-    (e: unknown) => e instanceof BackendError && e.message === SERVER_NOT_STARTED,
+    // Occlum's line, and the fix as the message.
+    (e: unknown) =>
+      e instanceof BackendError && e.occlumLines.includes(SERVER_NOT_STARTED) && /start it first/.test(e.message),
   );
   await b.start();
   try {

@@ -73,7 +73,7 @@ test('exec: refused without a server; with the server started from the pane, pro
   assert.equal(tab().exit?.status, 4);
   assert.equal(tab().exit?.summary, 'exited with status 4');
   await store.getState().runServer('stop');
-  assert.equal(store.getState().flash?.text, 'server stopped');
+  assert.equal(store.getState().flash?.text, 'occlum stop: the server and every program in it ended');
 });
 
 test('rerun of a still-running program in the sandbox replaces it (the backend’s run lock is released first)', async () => {

@@ -153,6 +153,21 @@ test('a launch the backend refuses shows its message and Occlum’s lines, and t
   assert.equal(store.getState().run.forwarding, false);
 });
 
+test('a launch refused with status 1 says nothing ran, not that the program exited with 1', async () => {
+  const refusing: Launcher = async () => {
+    throw new BackendError('the instance is not built yet (host backend): build it first', 1, [
+      'Error: the Occlum image and enclave are not built yet. Need to run "occlum build" first.',
+    ]);
+  };
+  const store = await studio('refused-1', refusing);
+  await store.getState().runStart('run', '/bin/hello', []);
+  const t = tab(store);
+  assert.equal(t.state, 'refused');
+  assert.equal(t.exit?.status, 1);
+  assert.match(t.exit!.detail, /^Nothing ran: the launch was refused before the program started/);
+  assert.doesNotMatch(t.exit!.detail, /exited with status 1/);
+});
+
 test('exec: a failure’s `Error: <status>` line is decoded in the banner', async () => {
   const store = await studio('exec');
   await store.getState().runStart('exec', '/bin/sh', ['-c', 'echo "Error: 256" >&2; exit 1']);

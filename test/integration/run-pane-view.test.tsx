@@ -99,7 +99,7 @@ test('picker runs a typed command line; the terminal shows colours; the program 
     await press(KEY.ctrlC);
     await waitFrame(/got-INT/);
     await press(KEY.leave);
-    await waitFrame(/r run {2}x exec {2}s\/S server/);
+    await waitFrame(/r run {2}x (occlum )?exec {2}s\/S occlum start\/stop/);
     assert.equal(store.getState().capture, false);
     // The studio has its keys back: `?` shows the Run bindings from the one keymap.
     await press('?');
@@ -146,7 +146,7 @@ test('pageup scrolls back through the scrollback; end returns', async () => {
     await waitFrame(/scrolled back \d+ lines/);
     assert.ok(store.getState().run.tabs[0].offset > 0);
     await press(KEY.end);
-    await waitFrame(/r run {2}x exec {2}s\/S server/);
+    await waitFrame(/r run {2}x (occlum )?exec {2}s\/S occlum start\/stop/);
     assert.match(frame(), /✓ \/bin\/sh exited normally/);
     assert.match(frame(), /\b300\b/);
   } finally {
@@ -181,7 +181,7 @@ test('a refused exec says how to start the server', async () => {
       ]);
     });
     await press('x');
-    await waitFrame(/Exec a program in the running server/);
+    await waitFrame(/Exec a program in the server \(occlum exec\)/);
     await press('/bin/app', KEY.enter);
     await waitFrame(/server of current Occlum instance has not been started/);
     await waitFrame(/s starts it, then R tries again/);

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
 import { makeInstance, treeLimitsSkip } from '../helpers/host-instance.ts';
 import { userSpaceNeed } from '../../src/core/sizing/recommend.ts';
@@ -78,9 +78,19 @@ test('fixtures fail under the template, pass after size --apply and a build', { 
 
 test('size reports the measurement in words and refuses bad input clearly', { skip }, () => {
   const dir = makeInstance(['threads', 'hello']);
+  // Before a build: Occlum's line, then how to build for the host backend that sizing runs on.
+  const unbuilt = runCli(['size', '-C', dir, '/bin/hello'], {});
+  assert.equal(unbuilt.status, 1);
+  assert.match(unbuilt.stderr, /^Error: the Occlum image and enclave are not built yet\./m);
+  assert.ok(
+    unbuilt.stderr.includes(`build it first (b in the Build pane, or occlum-studio build --backend host -C ${dir})`),
+    unbuilt.stderr,
+  );
   assert.equal(runCli(['build'], { cwd: dir }).status, 0);
   const s = runCli(['size', '-C', dir, '/bin/threads', '10'], {});
   assert.equal(s.status, 0, s.stderr);
+  // Without --apply the report ends with how to write it.
+  assert.ok(s.stdout.endsWith(`--apply writes these into ${dir}/Occlum.json (then rebuild: occlum-studio build)\n`));
   assert.match(s.stdout, /threads at once {4}11 \(cgroup v[12] pids\.peak\)/);
   assert.match(s.stdout, /measurement {8}\d+ samples every 10–160 ms \(adaptive\), [\d.]+ ms CPU/);
   // Each figure names its source: a kernel counter where the machine keeps one, else sampling.
@@ -98,6 +108,12 @@ test('size reports the measurement in words and refuses bad input clearly', { sk
   assert.equal(failed.status, 1);
   assert.match(failed.stderr, /exited with status 3 even without limits/);
   assert.equal(runCli(['size'], { cwd: dir }).status, 2);
+  const outside = runCli(['size', '/bin/hello'], { cwd: dirname(dir) });
+  assert.equal(outside.status, 2);
+  assert.equal(
+    outside.stderr,
+    `occlum-studio: ${dirname(dir)} is not an Occlum instance (no Occlum.json): give one with -C DIR\n`,
+  );
   const bad = runCli(['size', '--interval', 'x', '/bin/hello'], { cwd: dir });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--interval must be a number of milliseconds/);

@@ -77,7 +77,24 @@ test('page alignment and kernel stack minimum (sgx_sign messages), with rounding
   const dec = variant([{ kind: 'set', path: ['process', 'default_heap_size'], value: '1.5GB' }]);
   const dd = find(dec, 'size-number');
   assert.match(dd.message, /No number/);
+  assert.match(dd.message, /must be a whole number/);
   assert.deepEqual(errors(fixed(dec, dd)), []);
+});
+
+test('a wrong unit that ends in B is named as the unit, not as a bad number', () => {
+  for (const [value, unit, fix] of [
+    ['300XB', 'XB', null],
+    ['64kB', 'kB', 'Change to "64KB"'],
+  ] as const) {
+    const text = variant([{ kind: 'set', path: ['resource_limits', 'user_space_size'], value }]);
+    const d = find(text, 'size-number');
+    assert.match(
+      d.message,
+      new RegExp(`: "${unit}" is not a unit: a size ends with KB, MB, GB, TB or B \\(upper case\\);`),
+    );
+    assert.doesNotMatch(d.message, /whole number/);
+    assert.equal(d.fix?.title ?? null, fix);
+  }
 });
 
 test('ranges: product_id, version_number, amx/pkru, io_uring, threads', () => {

@@ -66,6 +66,10 @@ test('template config: every sizing field, measured values with margin, too-larg
   assert.equal(user.verdict, 'too-large');
   assert.match(user.consequence!, /non-EDMM enclave commits it all at load/);
   assert.equal(field(r, 'resource_limits.kernel_space_heap_size').change, false, 'unmeasurable: the template stays');
+  assert.match(
+    formatField(field(r, 'resource_limits.kernel_space_heap_size')),
+    /\(kept\): not measurable on the host .*; margin none, the template value is the floor; /,
+  );
   assert.match(formatField(user), /^~ resource_limits\.user_space_size = "28MB" \(was 300MB\): peak .* TOO LARGE/);
 });
 

@@ -1,5 +1,5 @@
 // Sizing: measure a program on the host backend, recommend Occlum.json sizes, apply them.
-export { measureRun, DEFAULT_INTERVAL_MS, type MeasureOptions } from './measure.ts';
+export { measureRun, DEFAULT_INTERVAL_MS, SizingStopped, type MeasureOptions } from './measure.ts';
 export {
   recommend,
   jvmMeasureHeap,

@@ -3,6 +3,7 @@
 import { spawn, type StdioOptions } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import type { HostBackend } from '../backend/host/index.ts';
+import { signal as signalPids } from '../backend/host/procs.ts';
 import { MEASURE_RLIMITS } from '../sandbox/rlimits.ts';
 import { RUN_LAUNCHER_TASKS } from '../sandbox/tree-limits.ts';
 import { MAX_BACKOFF, TreeSampler, treeOf } from './sampler.ts';
@@ -18,7 +19,20 @@ export interface MeasureOptions {
    * heap it would take in Occlum, instead of a quarter of the host's RAM (see jvm.ts).
    */
   jvmMaxHeap?: number;
+  /** Stops the run: SIGTERM to the program's processes, SIGKILL to the whole tree after STOP_GRACE_MS. */
+  signal?: AbortSignal;
 }
+
+/** A stopped sizing run: nothing measured that a recommendation could rest on. */
+export class SizingStopped extends Error {
+  constructor() {
+    super('the sizing run was stopped before the program ended');
+    this.name = 'SizingStopped';
+  }
+}
+
+/** How long a stopped program gets to exit on SIGTERM before its tree is killed. */
+export const STOP_GRACE_MS = 2000;
 
 export const DEFAULT_INTERVAL_MS = 10;
 
@@ -41,16 +55,36 @@ export async function measureRun(
   const pidsOf = cg?.has('pids') || cg?.has('memory') ? () => cg.pids() : () => treeOf(root);
   const sampler = new TreeSampler(pidsOf, threadStack);
   sampler.start(intervalMs);
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    // What is left after the grace, the launcher chain and bwrap included, is killed (bwrap's
+    // --die-with-parent takes the rest); at once while the sandbox is still being set up.
+    // No pid ≤ 0: kill(-1) would reach every process of the user.
+    const kill = () =>
+      signalPids(
+        [root, ...pidsOf()].filter((p) => p > 0),
+        'SIGKILL',
+      );
+    const programs = sampler.programs();
+    if (programs.length === 0) return kill();
+    signalPids(programs, 'SIGTERM');
+    killTimer = setTimeout(kill, STOP_GRACE_MS);
+  };
+  if (opts.signal?.aborted) stop();
+  else opts.signal?.addEventListener('abort', stop, { once: true });
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('error', () => resolve({ code: 127, signal: null }));
     child.on('close', (code, signal) => resolve({ code, signal }));
   });
+  clearTimeout(killTimer);
+  opts.signal?.removeEventListener('abort', stop);
   const runMs = performance.now() - started;
   const s = sampler.stop();
   const peaks = cg?.peaks() ?? { tasks: null, memory: null };
   // Read before finish(), which removes the group.
   const usage = cg?.usage() ?? null;
   const { status, forks } = prep.finish(exit.code, exit.signal);
+  if (opts.signal?.aborted) throw new SizingStopped();
   const sampledRss = 'sampled /proc VmRSS sum';
   const sampledThreads = 'sampled /proc Threads sum';
   const maxOf = (f: (p: (typeof s.processes)[number]) => number) => s.processes.reduce((m, p) => Math.max(m, f(p)), 0);

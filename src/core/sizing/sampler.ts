@@ -139,6 +139,18 @@ export class TreeSampler {
     this.ownDepth = depth;
   }
 
+  /** The program's processes now (not the launcher, not bwrap's monitor or init): what a stop ends first. */
+  programs(): number[] {
+    return this.pidsOf().filter((pid) => {
+      try {
+        const status = statusFields(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        return nsDepth(status) > this.ownDepth && status.get('Name') !== 'bwrap';
+      } catch {
+        return false; // gone
+      }
+    });
+  }
+
   /**
    * Samples every 2 ms until the program's first process is seen and for STARTUP_MS after (a
    * short program can be gone before a slower tick sees it; the sandbox's own setup before it

@@ -162,7 +162,8 @@ function sizingColor(line: string, i: number): string | undefined {
 function sizingLines(z: SizingState, max: number): string[] {
   const cmd = sanitizeForTerminal(formatWords(z.command ?? []));
   if (z.status === 'idle') return [];
-  if (z.status === 'measuring') return [`Sizing: measuring ${cmd} on the host backend…`];
+  if (z.status === 'measuring')
+    return [`Sizing: measuring ${cmd} on the host backend… (z/esc in the Run pane stops it)`];
   if (z.status === 'failed') return [`Sizing failed: ${sanitizeForTerminal(z.error ?? '')}`];
   const fields = [...(z.recommendation?.fields ?? [])].sort((a, b) => Number(b.change) - Number(a.change));
   const lines = fields.map((f) => sanitizeForTerminal(formatField(f)));

@@ -12,6 +12,8 @@ import { LineEditor } from '../../widgets/LineEditor.tsx';
 import { HintLine } from '../../widgets/HintLine.tsx';
 import { useClick } from '../../clickable.ts';
 import { bindingHints } from '../../hint-line.ts';
+import { sizingMeasuring } from '../../sizing-stop.ts';
+import { hostLevelScope } from '../../../src/core/backend/host/log.ts';
 import { logsBindings } from './bindings.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
 import { theme } from '../../theme.ts';
@@ -41,9 +43,11 @@ export function LogsPane() {
   const { stdout } = useStdout();
   const l = useStudio((s) => s.logs);
   const instanceDir = useStudio((s) => s.instanceDir);
+  useStudio(sizingMeasuring); // the hint line offers to stop a sizing run
   const topRef = useRef(0);
   const width = stdout.columns || 80;
-  const height = Math.max(3, (stdout.rows || 24) - CHROME);
+  const host = useStudio((s) => s.backend === 'host');
+  const height = Math.max(3, (stdout.rows || 24) - CHROME - (host ? 1 : 0));
   const buffer = store.getState().logsBuffer();
 
   const measure = (r: LogRecord, hints: number) => {
@@ -64,6 +68,7 @@ export function LogsPane() {
     <Box flexDirection="column">
       <Header store={store} />
       <FilterLine />
+      {host ? <HostLevelLine /> : null}
       <Box flexDirection="column" height={height} overflow="hidden">
         {l.total === 0 ? (
           <Text color={theme.muted}>
@@ -139,6 +144,16 @@ function Header({ store }: { store: StudioStore }) {
       {` · next run OCCLUM_LOG_LEVEL=${l.runLevel}`}
       {eff.level !== l.runLevel ? ` (effective: ${eff.level}${eff.reason ? `, ${eff.reason}` : ''})` : ''}
       {l.sources.length ? ` · ${sanitizeForTerminal(l.sources.join(', '))}` : ''}
+    </Text>
+  );
+}
+
+/** The host backend has no LibOS: what OCCLUM_LOG_LEVEL (L) shows there instead. */
+function HostLevelLine() {
+  const level = useStudio((s) => s.logs.runLevel);
+  return (
+    <Text color={theme.muted} wrap="truncate-end">
+      host backend: no LibOS logs · {hostLevelScope(level)}
     </Text>
   );
 }

@@ -7,6 +7,7 @@ import type { StudioStore } from '../../../src/store/index.ts';
 import type { Level } from '../../../src/core/logs/index.ts';
 import { hintsFor } from '../../../src/core/logs/index.ts';
 import { isSizingHint } from '../../../src/core/sizing/fields.ts';
+import { sizingMeasuring, stopSizingBinding } from '../../sizing-stop.ts';
 
 const b = paneBinding('logs');
 
@@ -28,9 +29,10 @@ export function openHint(store: StudioStore): void {
   s.focusConfigPath(hint.configPath);
 }
 
-/** z: the selected record's hint is about a sizing field: size the last program run. */
+/** z: the selected record's hint is about a sizing field: size the last program run; again: stop. */
 export function sizeFromHint(store: StudioStore): void {
   const s = store.getState();
+  if (sizingMeasuring(s)) return void s.sizingStop();
   const r = s.logsSelected();
   const hint = r ? hintsFor(r).find(isSizingHint) : undefined;
   if (!hint) {
@@ -149,10 +151,11 @@ export const logsBindings: Binding[] = [
   b(['enter'], "open the hint's field in the Config pane", ({ store }) => openHint(store), 'logs-open-hint'),
   b(
     ['z'],
-    'sizing hint: measure the last program run and recommend that field (and the rest)',
+    'sizing hint: measure the last program run and recommend that field (and the rest); again: stop',
     ({ store }) => sizeFromHint(store),
     'logs-size',
   ),
+  stopSizingBinding('logs'),
   b(['x'], 'export the filtered view to a file', ({ store }) => store.getState().logsSetMode('export'), 'logs-export', {
     label: 'export',
     priority: 3,
@@ -160,7 +163,8 @@ export const logsBindings: Binding[] = [
   b(['o'], 'open a saved log file', ({ store }) => store.getState().logsSetMode('open'), 'logs-open'),
   b(
     ['L'],
-    'OCCLUM_LOG_LEVEL for the next run/exec (cycles off…trace)',
+    'OCCLUM_LOG_LEVEL for the next run/exec (cycles off…trace); host backend: no LibOS, the level picks the ' +
+      'host runtime’s own records (boot, checks, process start/exit, mounts), never syscall traces',
     ({ store }) => store.getState().logsCycleRunLevel(),
     'logs-run-level',
     { label: 'run log level', short: 'run level', priority: 2 },

@@ -85,7 +85,7 @@ export function Picker({ height }: { height: number }) {
   return (
     <Box flexDirection="column" height={height} flexShrink={0} overflow="hidden">
       <Text bold wrap="truncate-end">
-        {kind === 'run' ? 'Run a program' : 'Exec a program in the running server'}
+        {kind === 'run' ? 'Run a program' : 'Exec a program in the server (occlum exec)'}
         <Text color={theme.muted}>: its path inside the image, then arguments</Text>
       </Text>
       <HintLine hints={PICKER_HINTS} width={columns} help={false} />

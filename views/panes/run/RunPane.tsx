@@ -15,6 +15,7 @@ import { Picker } from './Picker.tsx';
 import { HintLine } from '../../widgets/HintLine.tsx';
 import { useClick } from '../../clickable.ts';
 import { bindingHints } from '../../hint-line.ts';
+import { sizingMeasuring } from '../../sizing-stop.ts';
 import { runBindings } from './bindings.ts';
 
 /** Rows taken by the shell (tab bar, status bar) and this pane (tab line, banner, hint). */
@@ -134,7 +135,8 @@ function TerminalView({ rows }: { rows: number }) {
         <Text>Nothing is running.</Text>
         <Text>
           Press <Text color={theme.key}>r</Text> to pick a program under the entry points (or from the history) and run
-          it, <Text color={theme.key}>x</Text> to exec one in the running server.
+          it (occlum run). <Text color={theme.key}>s</Text> starts the instance as a server (occlum start),{' '}
+          <Text color={theme.key}>x</Text> runs programs in it (occlum exec).
         </Text>
       </Box>
     );
@@ -189,6 +191,7 @@ function Footer({ width }: { width: number }) {
     tab: s.run.tabs.find((t) => t.id === s.run.active) ?? null,
     forwarding: s.run.forwarding,
     looping: s.build.loop === 'watching' && s.build.autoRerun,
+    measuring: sizingMeasuring(s), // the hint line offers to stop it
   }));
   let banner: React.ReactNode = <Text> </Text>;
   if (tab?.exit) {

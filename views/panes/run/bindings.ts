@@ -5,6 +5,7 @@ import type { Binding } from '../../keymap.ts';
 import { paneBinding } from '../../pane-binding.ts';
 import type { StudioState, StudioStore } from '../../../src/store/index.ts';
 import { isSizingHint } from '../../../src/core/sizing/fields.ts';
+import { sizingMeasuring, stopSizingBinding } from '../../sizing-stop.ts';
 
 const b = paneBinding('run');
 
@@ -29,9 +30,10 @@ function typeOrPick(store: StudioStore): void {
   else s.runOpenPicker('run');
 }
 
-/** z: measure the focused tab's command (or the last one run) and recommend Occlum.json sizes. */
+/** z: measure the focused tab's command (or the last one run) and recommend Occlum.json sizes; again: stop. */
 export function sizeProgram(store: StudioStore): void {
   const s = store.getState();
+  if (sizingMeasuring(s)) return void s.sizingStop();
   const tab = s.run.tabs.find((t) => t.id === s.run.active);
   const cmd = tab ?? s.run.history.find((h) => h.kind === 'run');
   if (!cmd) {
@@ -67,33 +69,36 @@ export const runBindings: Binding[] = [
     'run',
     { label: 'run', priority: 1 },
   ),
+  // Occlum's own words: `occlum start` boots the instance once as a server, `occlum exec` runs
+  // programs in it, `occlum stop` ends it (users know them from Occlum's docs and demos).
   b(
     ['x'],
-    'exec a program in the running server, in a new tab',
+    'occlum exec: run a program in the server s started, in a new tab',
     ({ store }) => store.getState().runOpenPicker('exec'),
     'exec',
-    { label: 'exec', priority: 2 },
+    { label: 'occlum exec', short: 'exec', priority: 2 },
   ),
   b(
     ['s'],
-    'start the exec server of the instance (occlum start), for x',
+    'occlum start: start the server x runs programs in (the LibOS stays up)',
     ({ store }) => void store.getState().runServer('start'),
     'server-start',
-    { key: 's/S', label: 'server start/stop', short: 'server', priority: 2 },
+    { key: 's/S', label: 'occlum start/stop', priority: 2 },
   ),
   b(
     ['S'],
-    'stop the exec server (occlum stop): ends every exec’d program',
+    'occlum stop: stop the server and every program in it',
     ({ store }) => void store.getState().runServer('stop'),
     'server-stop',
   ),
   b(['R'], 'rerun the focused tab’s command', ({ store }) => void store.getState().runRerun(), 'rerun'),
   b(
     ['z'],
-    'size this program: run its command on the host backend without limits, recommend Occlum.json sizes',
+    'size this program: run its command on the host backend without limits, recommend Occlum.json sizes (again: stop)',
     ({ store }) => sizeProgram(store),
     'run-size',
   ),
+  stopSizingBinding('run', 'sizing-stop'),
   // A shifted key: `k` moves up in the other panes, and a kill must not be one slip away.
   b(
     ['K'],

@@ -56,6 +56,11 @@ import { withPath } from '../../errors.ts';
 export const NOT_INITIALIZED =
   'Error: the current working directory is not initialized as an Occlum instance. Need to run "occlum init" first.';
 
+/** The fix for NOT_INITIALIZED (Occlum's line names only `occlum init`), for the CLI and the panes. */
+export const notAnInstance = (dir: string): string =>
+  `${dir} is not an Occlum instance (no .__occlum_status): make one with occlum-studio init ${dir} ` +
+  '(or new DIR), or give an instance with -C DIR';
+
 /** Puts an interrupted build's directories back (build/ missing but the previous one kept aside). */
 export function recoverInterruptedBuild(p: InstancePaths): void {
   const old = `${p.build}.old`;
@@ -291,7 +296,7 @@ export async function hostBuild(
   onProgress?: (p: BuildProgress) => void,
 ): Promise<BuildResult> {
   const p = instancePaths(dir);
-  if (readStatusFile(dir) === null) throw new BackendError(NOT_INITIALIZED, 1, [NOT_INITIALIZED]);
+  if (readStatusFile(dir) === null) throw new BackendError(notAnInstance(dir), 1, [NOT_INITIALIZED]);
   const unlock = takeBuildLock(dir);
   try {
     removeStaleTemps(dir);

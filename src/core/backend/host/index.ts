@@ -50,6 +50,9 @@ import type { RuntimeConfig } from '../../sandbox/runtime-config.ts';
 
 export const SERVER_STARTED = 'Error: the server of current Occlum instance has been started.';
 export const SERVER_NOT_STARTED = 'Error: the server of current Occlum instance has not been started.';
+/** The fix after Occlum's line, in the occlum backend's words. */
+const START_FIRST =
+  'the server of this instance is not running: start it first (s in the Run pane, or occlum-studio start)';
 export const RUN_BUSY =
   'Error: the process of current Occlum instance is running. Need to wait for the process to finish or kill it first.';
 
@@ -156,7 +159,9 @@ export class HostBackend implements Backend {
   async build(opts: BuildOptions = {}): Promise<BuildResult> {
     if (readLive(this.paths.server)) {
       throw new BackendError(
-        'the server of this instance is running; stop it before building (a build replaces the image it uses)',
+        // The fix first: a status line cuts the end off.
+        'stop the server first (S in the Run pane, or occlum-studio stop): it is running, and a build replaces ' +
+          'the image it uses',
         1,
       );
     }
@@ -279,7 +284,7 @@ export class HostBackend implements Backend {
     const server = readLive(this.paths.server);
     if (!server) {
       requireBuilt(this.paths);
-      throw new BackendError(SERVER_NOT_STARTED, 1, [SERVER_NOT_STARTED]);
+      throw new BackendError(START_FIRST, 1, [SERVER_NOT_STARTED]);
     }
     const log = this.logger(opts);
     const prep = await prepareProgram(this.dir, path, args, opts, log, false);

@@ -65,3 +65,25 @@ export class RuntimeLog {
     this.log('debug', module, msg);
   }
 }
+
+/**
+ * What a run on the host backend logs at an OCCLUM_LOG_LEVEL, for the UI to say (short: it fits
+ * an 80-column line): there is no LibOS, so the level picks among the host runtime's own records,
+ * and no level traces syscalls.
+ */
+export function hostLevelScope(level: LogLevelSetting): string {
+  switch (level) {
+    case 'off':
+      return 'off: only limit errors (occlum-pal); L shows more';
+    case 'error':
+      return 'error: refused programs, failed checks';
+    case 'warn':
+      return 'warn adds refused fork() calls, image warnings';
+    case 'info':
+      return 'info adds boot, verification, process start/exit';
+    case 'debug':
+      return 'debug adds mounts, limits, environment';
+    case 'trace':
+      return 'trace = debug: no syscall traces without a LibOS';
+  }
+}

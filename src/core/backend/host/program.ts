@@ -15,7 +15,7 @@ import { MEASURE_RLIMITS, rlimitsFor } from '../../sandbox/rlimits.ts';
 import { readRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from '../../sandbox/runtime-config.ts';
 import { missingTools, type ProgramSpec } from '../../sandbox/launch.ts';
 import { BackendError, type RunOptions } from '../types.ts';
-import { buildRunning, NOT_INITIALIZED, recoverInterruptedBuild } from './build.ts';
+import { buildRunning, NOT_INITIALIZED, notAnInstance, recoverInterruptedBuild } from './build.ts';
 import { recoverInPlace } from './in-place.ts';
 import { ensureRunDirs, ensureSeccompFile } from './run-state.ts';
 import type { RuntimeLog } from './log.ts';
@@ -35,14 +35,20 @@ export function layerDirs(p: InstancePaths): LayerDirs {
   };
 }
 
+/** The fix for NOT_BUILT, for the CLI and the panes alike. */
+export const buildFirst = (dir: string): string =>
+  'the instance is not built yet (host backend): build it first ' +
+  `(b in the Build pane, or occlum-studio build --backend host -C ${dir})`;
+
 /** Occlum's state checks: initialised, then built (run/mount/__ROOT exists, spec 1.2). */
 export function requireBuilt(p: InstancePaths): void {
-  if (readStatusFile(p.dir) === null) throw new BackendError(NOT_INITIALIZED, 1, [NOT_INITIALIZED]);
+  if (readStatusFile(p.dir) === null) throw new BackendError(notAnInstance(p.dir), 1, [NOT_INITIALIZED]);
   // A build killed between its two directory renames, or while recreating run/, is completed
   // here: the last good build stays runnable (unlike Occlum, which wipes run/ first).
   recoverInterruptedBuild(p);
   if (!buildRunning(p.dir)) recoverInPlace(p);
-  if (!existsSync(p.hostPin) || !existsSync(p.hostRootfs)) throw new BackendError(NOT_BUILT, 1, [NOT_BUILT]);
+  // Occlum's own line names `occlum build`; the message says how to build here.
+  if (!existsSync(p.hostPin) || !existsSync(p.hostRootfs)) throw new BackendError(buildFirst(p.dir), 1, [NOT_BUILT]);
   ensureRunDirs(p, [p.runRoot, p.runInitfsRoot, p.hostUpper, p.hostWork, p.hostSefs]);
 }
 

@@ -45,6 +45,9 @@ export function checkSize(ctx: RuleContext, node: Node, path: JsonPath, checkedA
   if (r.reason === 'too-large') why = 'the size is too large';
   else if (r.reason === 'no-unit')
     why = 'a size must end with KB, MB, GB, TB or B (upper case; K, M, G, KiB and lower case are not accepted)';
+  else if (/[A-Za-z]$/.test(raw.trim().replace(/(TB|GB|MB|KB|B)$/, '')))
+    // "300XB", "64kB": Occlum takes the B for the unit and fails on "300X"; the unit is what is wrong.
+    why = `"${/[A-Za-z]+$/.exec(raw.trim())![0].slice(-40)}" is not a unit: a size ends with KB, MB, GB, TB or B (upper case)`;
   else why = 'the number before the unit must be a whole number (no decimals, no sign)';
   const fix: Fix | undefined =
     r.ok === false && r.suggestion && parseSize(r.suggestion).ok
