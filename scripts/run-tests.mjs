@@ -72,6 +72,8 @@ const r = spawnSync(
     '--import',
     'tsx',
     '--test',
+    // Two files at a time: most tests wait on processes, ptys and the disk, not the 2 cores.
+    '--test-concurrency=2',
     '--test-timeout=600000', // a hung test fails after 10 min instead of holding CI to its limit
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
