@@ -29,7 +29,8 @@ export const command: Command = {
       events: { output: (_s, c) => process.stderr.write(c) },
     });
     try {
-      say('server is stopping.');
+      // As `occlum stop` (check_has_not_start): no server is refused before anything is said.
+      if ((await backend.status()) === 'serving') say('server is stopping.');
       await backend.stop(timeout ?? (choice.kind === 'host' ? 3000 : undefined));
       say('server stopped.');
       return 0;

@@ -98,6 +98,11 @@ test('start / exec / stop / status from the command line', () => {
   assert.equal(noServer.status, 1);
   assert.match(noServer.stderr, /Error: the server of current Occlum instance has not been started\./);
   assert.match(noServer.stderr, /start it first \(s in the Run pane, or occlum-studio start\)/);
+  // `occlum stop` without a server: refused before "server is stopping." (check_has_not_start).
+  const noStop = runCli(['stop'], { cwd: dir });
+  assert.equal(noStop.status, 1);
+  assert.equal(noStop.stdout, '');
+  assert.match(noStop.stderr, /Error: the server of current Occlum instance has not been started\./);
   const s = runCli(['start'], { cwd: dir });
   assert.equal(s.status, 0, s.stderr);
   assert.equal(s.stdout, 'server is running.\n');
