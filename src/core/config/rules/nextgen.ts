@@ -262,15 +262,13 @@ function checkValue(
           );
         } else if (m.value) checkSize(ctx, m.value, [...path, m.key], `${where}.${m.key}`, yaml);
       }
-      for (const k of ['init', 'max'])
-        if (!child(node, k))
-          ctx.report(
-            'error',
-            'missing-key',
-            closeOf(ctx, node),
-            path,
-            `missing field \`${k}\` in ${where}: give both init and max`,
-          );
+      requireKeys(
+        ctx,
+        node,
+        ['init', 'max'],
+        path,
+        (k) => `missing field \`${k}\` in ${where}: give both init and max`,
+      );
       return;
     case 'strings':
       if (node.type !== 'array') return bad();
@@ -290,15 +288,7 @@ function checkValue(
       if (node.type !== 'array') return bad();
       (node.children ?? []).forEach((c, i) => {
         if (c.type !== 'object') return checkValue(ctx, c, 'object', [...path, i], undefined, yaml);
-        for (const k of ['host', 'libos'])
-          if (!child(c, k))
-            ctx.report(
-              'error',
-              'missing-key',
-              closeOf(ctx, c),
-              [...path, i],
-              `missing field \`${k}\` in ${where}[${i}]`,
-            );
+        requireKeys(ctx, c, ['host', 'libos'], [...path, i], (k) => `missing field \`${k}\` in ${where}[${i}]`);
       });
       return;
     case 'mounts':
@@ -454,6 +444,11 @@ function checkRoot(ctx: RuleContext, mounts: Node): void {
       'the image SEFS in layers is not valid',
       'the root layers need a sefs layer at / with options.MAC (the image layer; integrity_only in 2021 NGO)',
     );
+}
+
+/** An error for each of `keys` missing from `obj`, at its closing brace. */
+function requireKeys(ctx: RuleContext, obj: Node, keys: string[], path: JsonPath, message: (k: string) => string) {
+  for (const k of keys) if (!child(obj, k)) ctx.report('error', 'missing-key', closeOf(ctx, obj), path, message(k));
 }
 
 /** Where serde reports a missing field: the end of the object (its last line in YAML). */
