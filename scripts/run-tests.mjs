@@ -2,7 +2,7 @@
 // node:test. Node 20's runner neither expands globs nor finds .ts files in a directory, so the
 // file list is built here. Usage: node scripts/run-tests.mjs [filter-substring ...]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -64,8 +64,16 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// Everything the tests and the code under test put in the temp dir goes into one directory of this
+// run, removed at the end: a suite makes thousands of instances and images (gigabytes), and a test
+// that fails or is killed midway cleans nothing up itself. Short name: unix socket paths are
+// limited to 108 bytes. Mode 1777 as /tmp: tests run programs as other users (nobody).
+const runTmp = mkdtempSync(join(tmpdir(), 'ost-'));
+chmodSync(runTmp, 0o1777);
+const own = join(runTmp, '.run');
+mkdirSync(own);
 // Human output on stdout (spec); a TAP copy in a temp file gives the counts for the closing line.
-const tapFile = join(mkdtempSync(join(tmpdir(), 'occlum-studio-tests-')), 'results.tap');
+const tapFile = join(own, 'results.tap');
 const r = spawnSync(
   process.execPath,
   [
@@ -85,11 +93,12 @@ const r = spawnSync(
   {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, FORCE_COLOR: '0', XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), 'occlum-studio-cache-')) },
+    env: { ...process.env, FORCE_COLOR: '0', TMPDIR: runTmp, XDG_CACHE_HOME: join(own, 'cache') },
   },
 );
 if (r.status !== 0) failed = true;
 const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
+rmSync(runTmp, { recursive: true, force: true, maxRetries: 3 });
 const count = (name) => Number(tap.match(new RegExp(`^# ${name} (\\d+)$`, 'm'))?.[1] ?? 0);
 const passed = count('pass') + cargo.passed;
 const failedCount = count('fail') + count('cancelled') + cargo.failed;
