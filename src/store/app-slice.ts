@@ -13,7 +13,8 @@ export interface AppSlice {
   backend: 'host' | 'occlum';
   /** Occlum version the config is checked against, once known (config slice or --occlum-version). */
   occlumVersion: string | null;
-  /** Content of the instance's .__occlum_status (initialized, built, running …), if any. */
+  /** The instance's live status (initialized, built, running, serving: instance-status.ts); at
+   *  first the word in its .__occlum_status. */
   instanceStatus: string | null;
   pane: PaneId;
   overlay: 'none' | 'help' | 'palette';

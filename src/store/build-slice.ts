@@ -14,6 +14,7 @@ import type { BuildRecord, WatchBackend } from '../core/watch/types.ts';
 import type { QueueState } from '../core/watch/queue.ts';
 import { summaryLines } from '../core/bom/summary.ts';
 import type { StudioState, StudioStore } from './index.ts';
+import { isBuilt, refreshInstanceStatus } from './instance-status.ts';
 
 const watchesSources = (s: StudioSettings) => s.watch.length > 0 || s.bom.length > 0;
 
@@ -94,7 +95,7 @@ const INITIAL: BuildState = {
 };
 
 export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice> {
-  return (set, get) => {
+  return (set, get, api) => {
     let loop: DevLoop | null = null;
     // Bumped by every start and stop: a start whose loop opens after a later stop (or start) closes it.
     let generation = 0;
@@ -202,6 +203,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         q.on('build-output', syncSoon);
         q.on('build-end', (r) => {
           sync();
+          void refreshInstanceStatus(api);
           // Follow the newest record unless the user picked an older one.
           if (get().build.selected === null) patch({ outputTop: null });
           if (r.outcome === 'ok' && q.settings.autoRerun) void rerunInRunPane();
@@ -326,12 +328,16 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
   };
 }
 
+/** Per store: stops waiting for an outside first build (see onOpen). */
+const waitingForBuild = new WeakMap<StudioStore, () => void>();
+
 export const buildHooks = {
-  onOpen(store: StudioStore) {
+  onOpen(store: StudioStore, dir: string) {
+    waitingForBuild.get(store)?.();
     const s = store.getState();
     // An instance that was never built is not rebuilt behind the user's back: the first build is
-    // theirs (b in the Build pane, or `occlum build`); watching starts with it.
-    if (s.instanceStatus !== 'built' && s.instanceStatus !== 'running') {
+    // theirs (b in the Build pane, or `occlum build` in another terminal); watching starts with it.
+    if (!isBuilt(s.instanceStatus)) {
       void s.buildStopWatching().then(() =>
         store.setState({
           build: {
@@ -340,11 +346,22 @@ export const buildHooks = {
           },
         }),
       );
+      const unsubscribe = store.subscribe((now) => {
+        if (now.instanceDir !== dir) return unsubscribe();
+        if (!isBuilt(now.instanceStatus)) return;
+        unsubscribe();
+        // Built outside the studio (b starts the loop itself).
+        if (now.build.loop === 'off') void now.buildStartWatching();
+      });
+      waitingForBuild.set(store, unsubscribe);
       return;
     }
     // Not awaited: the first chokidar scan must not delay the first frame of the instance.
     void s.buildStartWatching();
   },
   /** On quit: stops the watcher and the running build or prebuild (the queue kills it). */
-  close: (store: StudioStore) => store.getState().buildStopWatching(),
+  close: (store: StudioStore) => {
+    waitingForBuild.get(store)?.();
+    return store.getState().buildStopWatching();
+  },
 };

@@ -9,6 +9,7 @@ import { createFilesSlice, filesHooks, type FilesSlice } from './files-slice.ts'
 import { createLogsSlice, type LogsSlice } from './logs-slice.ts';
 import { createRunSlice, runHooks, type RunSlice } from './run-slice.ts';
 import { createSizingSlice, sizingHooks, type SizingSlice } from './sizing-slice.ts';
+import { statusHooks } from './instance-status.ts';
 
 export type StudioState = AppSlice & ConfigSlice & LogsSlice & RunSlice & FilesSlice & BuildSlice & SizingSlice;
 
@@ -21,7 +22,8 @@ export interface SliceHooks {
   close?(store: StudioStore): Promise<void>;
 }
 
-const sliceHooks: SliceHooks[] = [configHooks, runHooks, filesHooks, buildHooks, sizingHooks];
+// The status first: the build slice decides on it whether the dev loop watches.
+const sliceHooks: SliceHooks[] = [statusHooks, configHooks, runHooks, filesHooks, buildHooks, sizingHooks];
 
 export interface StoreOptions {
   launchDir: string;

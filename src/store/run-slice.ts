@@ -27,6 +27,7 @@ import type { ForkAttempts } from '../core/sandbox/fork-watch.ts';
 import { openBackend } from '../core/backend/select.ts';
 import { hintsForText, OutputHints, withForkHint, type LogHint } from '../core/logs/index.ts';
 import type { SliceHooks, StudioState, StudioStore } from './index.ts';
+import { refreshInstanceStatus } from './instance-status.ts';
 
 export type RunKind = 'run' | 'exec';
 
@@ -363,6 +364,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         const hints = withForkHint(found, forks, tab?.path ?? '');
         const exitNote = decoded ? `Error: ${decoded.raw} — ${decoded.text}` : null;
         patchTab(id, { state: 'exited', exit, exitNote, hints, endedAt: Date.now() });
+        void refreshInstanceStatus(api);
         // Known, not guessed: said wherever the user is looking, not only in the Run pane's footer.
         if (forks?.total) get().setFlash(`hint: ${hints[0]!.message}`, 'info');
         if (get().run.active === id && get().run.forwarding) setForwarding(false);
@@ -482,6 +484,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
         session.dispose();
         return refuse(err);
       }
+      void refreshInstanceStatus(api);
       sessions.set(id, session);
       if (session.mode === 'pipes' && !pipesNoted) {
         pipesNoted = true;
@@ -651,7 +654,7 @@ export function createRunSlice(): StateCreator<StudioState, [], [], RunSlice> {
             serverStartedHere = null;
           }
           patch({ ownServer: serverStartedHere !== null });
-          get().setInstanceStatus(await backend.status());
+          await refreshInstanceStatus(api);
           get().setFlash(
             action === 'start'
               ? 'occlum start: the server is up; x runs programs in it, S stops it'

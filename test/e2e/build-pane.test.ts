@@ -25,7 +25,7 @@ test('Build pane: watch, rebuild on save, failure cause, jump to the field', asy
   await tui.waitFor(/inst/);
   tui.type('2');
   await tui.waitFor(/Build\s+watching\s+auto-build: on \(a\)/);
-  await tui.waitFor('No builds yet');
+  await tui.waitFor('No builds in this session');
 
   writeFileSync(join(dir, 'image', 'etc', 'motd'), 'hi\n');
   await tui.waitFor(/> #1\s+ok\s+\d+ ms\s+1\//, 30_000);

@@ -8,7 +8,6 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KEY, startTui, type Tui } from '../helpers/tui.ts';
@@ -27,7 +26,8 @@ const NOISY =
   "printf 'wide 世界世界世界世界世界世界世界世界世界世界世界世界世界世界世界世界世界世界世界世界\\n'; " +
   'musl-gcc -O2 -fPIE -pie -o image/bin/hello src/hello.c';
 
-const work = mkdtempSync(join(tmpdir(), 'studio-golden-'));
+// In /tmp itself, not $TMPDIR: the screens show the path (as <tmp>), so its length sets where lines wrap.
+const work = mkdtempSync('/tmp/studio-golden-');
 const base = join(work, 'base', 'demo');
 const running: Tui[] = [];
 

@@ -45,7 +45,7 @@ test('a change rebuilds: history row with re-packed/reused and MAC, trigger file
   await waitFor(() => store.getState().build.loop === 'watching', 'the loop to watch');
   await tick();
   assert.match(frame(), /Build\s+watching\s+auto-build: on \(a\)\s+auto-rerun: on \(r\)/);
-  assert.match(frame(), /No builds yet/);
+  assert.match(frame(), /No builds in this session/);
 
   writeFileSync(join(dir, 'image', 'etc', 'motd'), 'hello\n');
   await waitFor(done(store, 1), 'build #1');

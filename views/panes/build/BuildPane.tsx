@@ -7,6 +7,7 @@ import type { BuildRecord } from '../../../src/core/watch/types.ts';
 import { displayLine } from '../../../src/core/text/output-line.ts';
 import type { BuildState } from '../../../src/store/build-slice.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
+import { isBuilt } from '../../../src/store/instance-status.ts';
 import { theme } from '../../theme.ts';
 import { sanitizeForTerminal } from '../../../src/core/text/sanitize.ts';
 import { BomPlan } from './BomPlan.tsx';
@@ -118,12 +119,15 @@ function Header({ b }: { b: BuildState }) {
 }
 
 function History({ b, selected, height }: { b: BuildState; selected: BuildRecord | undefined; height: number }) {
+  const built = useStudio((s) => isBuilt(s.instanceStatus));
   if (b.history.length === 0) {
+    const save = `save ${b.watchesSources ? 'a watched source, ' : ''}a file under image/, initfs/ or Occlum.json`;
     return (
       <Box flexDirection="column" marginTop={1}>
         <Text color={theme.muted}>
-          No builds yet: save {b.watchesSources ? 'a watched source, ' : ''}a file under image/, initfs/ or Occlum.json,
-          or press b to build now.
+          {built
+            ? `No builds in this session: ${save}, or press b to rebuild now.`
+            : `No builds yet: ${save}, or press b to build now.`}
         </Text>
       </Box>
     );
