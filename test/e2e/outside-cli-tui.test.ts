@@ -1,13 +1,18 @@
 // A user keeps the studio open and types Occlum's commands in another terminal: `occlum build`,
-// `occlum start`, `occlum stop` (here the studio's CLI, which the host backend answers as Occlum
-// would). The studio follows: the status bar says what the instance is now, and a first build made
-// outside starts the dev loop, which then rebuilds on a save as after a build made in the studio.
+// `occlum start`, `occlum stop` (on the host backend the studio's CLI, which answers as Occlum
+// would; with an install, Occlum's own script over the SGX stand-ins). The studio follows: the
+// status bar says what the instance is now, and a first build made outside starts the dev loop,
+// which then rebuilds on a save as after a build made in the studio.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
+import { compileHello, OCCLUM_SKIP, occlumEnv, occlumInstall } from '../helpers/occlum.ts';
+import { OcclumBackend } from '../../src/core/backend/occlum/index.ts';
 import { startTui, type Tui } from '../helpers/tui.ts';
 
 const dirs: string[] = [];
@@ -79,4 +84,30 @@ test('a build made in the studio itself turns the status bar from initialized to
   await statusBecomes(tui, 'built');
   tui.type('q');
   assert.equal(await tui.exited, 0);
+});
+
+test('with an Occlum install: `occlum build` in another terminal starts the loop', { skip: OCCLUM_SKIP }, async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'occlum-outside-'));
+  const dir = join(tmp, 'inst');
+  const env = occlumEnv();
+  const install = occlumInstall(env);
+  await new OcclumBackend(dir, {}, { install, env }).newInstance(dir);
+  compileHello(dir);
+  const tui = startTui([dir], { cwd: dir, env: env as Record<string, string> });
+  running.push(tui);
+  try {
+    await tui.waitFor(/inst │ occlum/);
+    await statusBecomes(tui, 'initialized');
+    tui.type('2');
+    await tui.waitFor('not built yet: press b to build');
+    // Occlum's own script, as typed in another terminal.
+    const built = spawnSync(install.bin, ['build', '--sgx-mode', 'SIM'], { cwd: dir, env, encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    await statusBecomes(tui, 'built');
+    await tui.waitFor(/Build {2}watching/);
+    tui.type('q');
+    assert.equal(await tui.exited, 0);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -5,7 +5,7 @@
 // run/mount/__ROOT marker the CLI's "not built" check looks at.
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { findRunProcesses, findServerProcesses } from './processes.ts';
+import { findInstanceProcesses } from './processes.ts';
 import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../instance/safe-read.ts';
 import { instancePaths } from '../instance/layout.ts';
 
@@ -46,8 +46,9 @@ export function isBuiltPerCli(dir: string): boolean {
 export function instanceState(dir: string): InstanceState {
   const statusFile = readTrimmed(instancePaths(dir).status);
   const sgxMode = readSgxMode(dir);
-  const runPids = findRunProcesses(dir).map((p) => p.pid);
-  const serverPids = findServerProcesses(dir).map((p) => p.pid);
+  const live = findInstanceProcesses(dir);
+  const runPids = live.run.map((p) => p.pid);
+  const serverPids = live.server.map((p) => p.pid);
   const base = { dir, statusFile, sgxMode, runPids, serverPids };
   if (statusFile === null) return { ...base, status: 'uninitialized' };
   if (serverPids.length > 0) {

@@ -50,14 +50,28 @@ export function instancePathVariants(dir: string): string[] {
   return [...new Set([given, real])];
 }
 
+const runPatterns = (dir: string) => instancePathVariants(dir).map((d) => `${d}/build/bin/occlum-run`);
+const serverPatterns = (dir: string) => instancePathVariants(dir).map((d) => `build/bin/occlum_exec_server -d ${d}`);
+
 /** Live `occlum run` processes of the instance (its build/bin/occlum-run). */
 export function findRunProcesses(dir: string): ProcessMatch[] {
-  return findProcesses(instancePathVariants(dir).map((d) => `${d}/build/bin/occlum-run`));
+  return findProcesses(runPatterns(dir));
 }
 
 /** The instance's started exec server(s). */
 export function findServerProcesses(dir: string): ProcessMatch[] {
-  return findProcesses(instancePathVariants(dir).map((d) => `build/bin/occlum_exec_server -d ${d}`));
+  return findProcesses(serverPatterns(dir));
+}
+
+/** Both from one pass over /proc: the status bar asks every second (a pass reads every process's cmdline). */
+export function findInstanceProcesses(dir: string): { run: ProcessMatch[]; server: ProcessMatch[] } {
+  const run = runPatterns(dir);
+  const server = serverPatterns(dir);
+  const all = findProcesses([...run, ...server]);
+  return {
+    run: all.filter((p) => run.some((pat) => p.cmdline.includes(pat))),
+    server: all.filter((p) => server.some((pat) => p.cmdline.includes(pat))),
+  };
 }
 
 /** Whether a pid still exists (EPERM means it exists but is not ours). */
