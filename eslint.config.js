@@ -15,7 +15,7 @@ const layer = (forbidden, message) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'native/target/**', '.bench-out/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'native/target/**', 'native/node-pty/**', '.bench-out/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -84,10 +84,27 @@ test('the TUI in a pty: the demo program runs in the Run pane and answers', asyn
   await helloInRunPane();
 });
 
-test('where node-pty cannot load: the Run pane runs the program with pipes and says so', async () => {
-  await without(join(PKG, 'node_modules', 'node-pty', 'build', 'Release', 'pty.node'), () =>
-    helloInRunPane(async (tui) => {
-      await tui.waitFor('node-pty cannot load');
+const NPM_PTY = join(PKG, 'node_modules', 'node-pty');
+const SHIPPED_PTY = join(PKG, 'native', 'node-pty');
+const ptyProbe = () =>
+  (JSON.parse(run(['doctor', '--json']).stdout) as MachineReport).probes.find((p) => p.id === 'node-pty')!;
+
+test('where npm could not compile node-pty (so left it out): the copy the package carries gives the terminal', async () => {
+  await without(NPM_PTY, async () => {
+    const probe = ptyProbe();
+    assert.equal(probe.ok, true, probe.detail);
+    assert.ok(probe.detail.includes(SHIPPED_PTY), probe.detail);
+    await helloInRunPane(async (tui) => assert.doesNotMatch(tui.screen(), /node-pty cannot load/));
+  });
+});
+
+test('where no node-pty loads: the Run pane runs the program with pipes and says so', async () => {
+  await without(join(NPM_PTY, 'build', 'Release', 'pty.node'), () =>
+    without(join(SHIPPED_PTY, 'build', 'Release', 'pty.node'), async () => {
+      assert.equal(ptyProbe().ok, false);
+      await helloInRunPane(async (tui) => {
+        await tui.waitFor('node-pty cannot load');
+      });
     }),
   );
 });

@@ -3,14 +3,11 @@
 // native addon) instead of guessing, and carries the fix for when it fails.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { release } from 'node:os';
-import { join } from 'node:path';
 import { findOcclum, whichOnPath, type OcclumInstall } from './occlum-install.ts';
-import { projectRoot } from './project-root.ts';
 import { sandboxIdentity } from '../sandbox/identity.ts';
 import { NATIVE_FIX, nativeStatus } from '../securefs/native.ts';
-import { NODE_PTY_FIX } from '../pty/session.ts';
+import { NODE_PTY_FIX, ptyStatus } from '../pty/session.ts';
 
 export type ProbeId =
   | 'occlum'
@@ -184,21 +181,15 @@ function probeBwrap(env: NodeJS.ProcessEnv): Probe[] {
 }
 
 function probeNodePty(): Probe {
-  const root = projectRoot();
-  const req = createRequire(root ? join(root, 'package.json') : import.meta.url);
-  try {
-    const pty = req('node-pty') as { spawn?: unknown };
-    if (typeof pty.spawn !== 'function') throw new Error('module has no spawn()');
-    return { id: 'node-pty', label: 'node-pty', ok: true, detail: `loads (${req.resolve('node-pty')})` };
-  } catch (err) {
-    return {
-      id: 'node-pty',
-      label: 'node-pty',
-      ok: false,
-      detail: `cannot load: ${(err as Error).message.split('\n')[0]} (the Run pane runs programs with pipes instead of a terminal)`,
-      fix: NODE_PTY_FIX,
-    };
-  }
+  const s = ptyStatus();
+  if (s.ok) return { id: 'node-pty', label: 'node-pty', ok: true, detail: `loads (${s.from})` };
+  return {
+    id: 'node-pty',
+    label: 'node-pty',
+    ok: false,
+    detail: `cannot load: ${s.problem} (the Run pane runs programs with pipes instead of a terminal)`,
+    fix: NODE_PTY_FIX,
+  };
 }
 
 function probeNativeAddon(): Probe {

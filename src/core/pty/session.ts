@@ -10,32 +10,50 @@ import { snapshotScreen, type ScreenSnapshot } from './screen.ts';
 import { spawnWithPipes, type TerminalProcess } from './pipe-process.ts';
 import { readLeftoverBeforeDestroy, streamFd } from './leftover.ts';
 import { callJson, nativeStatus } from '../securefs/native.ts';
+import { projectRoot } from '../detect/project-root.ts';
 
 // node-pty (a native module) and @xterm/headless (CommonJS, large) load on the first session,
 // not with the studio: neither is needed for its first frame.
 const requireLazy = createRequire(import.meta.url);
 let xterm: typeof XTerm | null = null;
-let pty: { module: typeof import('node-pty') | null; problem: string | null } | null = null;
+let pty: { module: typeof import('node-pty') | null; problem: string | null; from: string | null } | null = null;
 
 function terminalClass(): typeof XTerm {
   return (xterm ??= (requireLazy('@xterm/headless') as typeof import('@xterm/headless')).Terminal);
 }
 
-/** node-pty, or null with the reason it cannot load (then sessions use pipes). */
+/**
+ * node-pty, or null with the reason it cannot load (then sessions use pipes): the one npm
+ * compiled at install, else the copy the package carries for linux-x64-gnu (native/node-pty,
+ * scripts/ship-pty.mjs), since npm drops node-pty altogether where it cannot compile it.
+ */
 function ptyModule(): typeof import('node-pty') | null {
   if (!pty) {
-    try {
-      pty = { module: requireLazy('node-pty') as typeof import('node-pty'), problem: null };
-    } catch (err) {
-      pty = { module: null, problem: (err as Error).message.split('\n')[0]! };
+    const problems: string[] = [];
+    const root = projectRoot();
+    for (const id of ['node-pty', ...(root ? [join(root, 'native', 'node-pty')] : [])]) {
+      try {
+        const module = requireLazy(id) as typeof import('node-pty');
+        if (typeof module.spawn !== 'function') throw new Error('module has no spawn()');
+        pty = { module, problem: null, from: requireLazy.resolve(id) };
+        break;
+      } catch (err) {
+        problems.push((err as Error).message.split('\n')[0]!);
+      }
     }
+    pty ??= { module: null, problem: problems.join('; '), from: null };
   }
   return pty.module;
 }
 
-/** How to get node-pty where it does not load (node-gyp compiles it at install). */
+/** How to get node-pty where neither npm's build nor the package's copy loads. */
 export const NODE_PTY_FIX =
-  'apt-get install build-essential python3, then `npm rebuild node-pty` in the occlum-studio package directory';
+  'apt-get install build-essential python3, then `npm install node-pty@1.1.0` in the occlum-studio package directory';
+
+/** Where node-pty was loaded from, or why it cannot load (doctor). */
+export function ptyStatus(): { ok: true; from: string } | { ok: false; problem: string } {
+  return ptyModule() ? { ok: true, from: pty!.from! } : { ok: false, problem: pty!.problem! };
+}
 
 /** Why programs run with pipes instead of a terminal here, or null when node-pty loads. */
 export function ptyUnavailable(): string | null {
