@@ -16,6 +16,8 @@ export interface AppSlice {
   /** The instance's live status (initialized, built, running, serving: instance-status.ts); at
    *  first the word in its .__occlum_status. */
   instanceStatus: string | null;
+  /** Changes with every build of the instance, the studio's or another's (instance-status.ts). */
+  instanceBuildStamp: string | null;
   pane: PaneId;
   overlay: 'none' | 'help' | 'palette';
   /** True while a pane's text field owns the keyboard: global keys are not dispatched.
@@ -48,6 +50,7 @@ export const createAppSlice: StateCreator<StudioState, [], [], AppSlice> = (set,
   backend: 'host',
   occlumVersion: null,
   instanceStatus: null,
+  instanceBuildStamp: null,
   pane: 'config',
   overlay: 'none',
   capture: false,

@@ -1,8 +1,10 @@
-// The status bar's instance status follows the instance, whoever changes it: the studio's own
-// builds, runs and servers, and `occlum build`, `occlum start` or `occlum stop` (or another
-// studio) in another terminal. Read once a second from the backend's own status check, as the
+// The status bar's instance status (and a stamp of its last build, which the Files pane follows)
+// track the instance, whoever changes it: the studio's own builds, runs and servers, and
+// `occlum build`, `occlum start` or `occlum stop` (or another studio) in another terminal. Read once a second from the backend's own status check, as the
 // config's file is polled (config-slice.ts): a few small reads, and it sees process ends too.
+import { statSync } from 'node:fs';
 import { openBackend } from '../core/backend/select.ts';
+import { instancePaths } from '../core/instance/layout.ts';
 import type { LiveStatus } from '../core/backend/types.ts';
 import type { SliceHooks, StudioStore } from './index.ts';
 
@@ -18,6 +20,16 @@ export function refreshInstanceStatus(store: StudioStore): Promise<void> {
 /** A status with a runnable build: the dev loop watches such an instance. */
 export function isBuilt(status: string | null): boolean {
   return status === 'built' || status === 'running' || status === 'serving';
+}
+
+/** The secure image's MAC file as it is now: every build (Occlum's `sefs-cli zip` too) writes a new one. */
+function buildStamp(dir: string): string | null {
+  try {
+    const st = statSync(instancePaths(dir).rootMac, { bigint: true });
+    return `${st.ino}:${st.mtimeNs}:${st.size}`;
+  } catch {
+    return null;
+  }
 }
 
 function stopPolling(store: StudioStore): void {
@@ -44,8 +56,10 @@ export const statusHooks: SliceHooks = {
       busy = true;
       try {
         const now = await status();
-        if (store.getState().instanceDir === dir && store.getState().instanceStatus !== now) {
-          store.getState().setInstanceStatus(now);
+        const stamp = buildStamp(dir);
+        const s = store.getState();
+        if (s.instanceDir === dir && (s.instanceStatus !== now || s.instanceBuildStamp !== stamp)) {
+          store.setState({ instanceStatus: now, instanceBuildStamp: stamp });
         }
       } catch {
         // A status that cannot be read now (a build renaming build/) is read again next tick.

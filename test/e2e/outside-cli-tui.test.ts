@@ -86,6 +86,26 @@ test('a build made in the studio itself turns the status bar from initialized to
   assert.equal(await tui.exited, 0);
 });
 
+test('the Files pane shows what a build made in another terminal put in the image', async () => {
+  const dir = makeInstance(['hello']);
+  dirs.push(dir);
+  const first = runCli(['build'], { cwd: dir });
+  assert.equal(first.status, 0, first.stderr);
+  const tui = startTui([dir], { cwd: dir });
+  running.push(tui);
+  await statusBecomes(tui, 'built');
+  tui.type('4');
+  await tui.waitFor('Files · layer');
+  await tui.waitFor(/\bbin\b/);
+  assert.doesNotMatch(tui.screen(), /added-outside\.txt/);
+  writeFileSync(join(dir, 'image', 'added-outside.txt'), 'from another terminal\n');
+  const again = runCli(['build'], { cwd: dir });
+  assert.equal(again.status, 0, again.stderr);
+  await tui.waitFor('added-outside.txt');
+  tui.type('q');
+  assert.equal(await tui.exited, 0);
+});
+
 test('with an Occlum install: `occlum build` in another terminal starts the loop', { skip: OCCLUM_SKIP }, async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'occlum-outside-'));
   const dir = join(tmp, 'inst');

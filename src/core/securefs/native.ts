@@ -5,9 +5,9 @@
 // Without it, every feature that needs it fails with the one NativeUnavailableError below.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { addonFileName, nativeTarget, PREBUILT_TARGET } from '../../../native/target.mjs';
-import { projectRoot } from '../detect/project-root.ts';
 
 export interface NativeAddon {
   call(op: string, args: string[]): string | Buffer;
@@ -41,9 +41,14 @@ let addon: NativeAddon | undefined;
 function findAddon(file: string): string | undefined {
   const override = process.env.OCCLUM_STUDIO_NATIVE;
   if (override) return existsSync(override) ? resolve(override) : undefined;
-  const root = projectRoot();
-  const p = root ? join(root, 'native', file) : '';
-  return root && existsSync(p) ? p : undefined;
+  // Works from src/core/securefs/ (tsx) and from dist/ (bundled CLI): walk up to the package root.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const p = join(dir, 'native', file);
+    if (existsSync(p)) return p;
+    dir = dirname(dir);
+  }
+  return undefined;
 }
 
 /** Loads the addon once; says why not instead of throwing. */

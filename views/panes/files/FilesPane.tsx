@@ -43,6 +43,15 @@ export function FilesPane() {
   useEffect(() => {
     if (f.status === 'closed') void store.getState().filesOpen();
   }, [f.status, instanceDir, store]);
+  // A build while the pane is shown (the dev loop's, or `occlum build` in another terminal).
+  const buildStamp = useStudio((s) => s.instanceBuildStamp);
+  const seenStamp = useRef(buildStamp);
+  useEffect(() => {
+    if (buildStamp === seenStamp.current) return;
+    seenStamp.current = buildStamp;
+    const s = store.getState();
+    if (s.files.status === 'ready' || s.files.status === 'error') void s.filesOpen(true);
+  }, [buildStamp, store]);
 
   const cols = stdout.columns || 80;
   const height = Math.max(6, (stdout.rows || 24) - CHROME - (f.note ? 1 : 0) - (f.extracting ? 1 : 0));
