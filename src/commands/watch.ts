@@ -58,7 +58,8 @@ export const command: Command = {
       throw err;
     }
     const print = values.json ? ndjsonPrinter() : textPrinter();
-    const loop = await DevLoop.open({ instanceDir: dir, backend: picked.backend, settings });
+    // The first build runs the prebuild the user started watch on; a changed one waits for a restart.
+    const loop = await DevLoop.open({ instanceDir: dir, backend: picked.backend, settings, confirmPrebuild: true });
     wire(loop, print);
     print('ready', {
       dir,
@@ -194,6 +195,10 @@ function textPrinter(): Printer {
           if (c?.configField) err(`  field: Occlum.json ${c.configField}`);
           if (c?.hint) err(`  fix: ${c.hint}`);
           err('  the last good build is kept; the running program was left alone');
+        } else if (d.outcome === 'held') {
+          const c = d.cause as { message: string; hint?: string };
+          err(`${id} held: ${c.message}`);
+          if (c.hint) err(`  fix: ${c.hint}`);
         } else err(`${id} ${d.outcome as string}`);
         break;
       }

@@ -191,7 +191,8 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
           prebuild: settings.settings.prebuild,
           watchesSources: watchesSources(settings.settings),
         });
-        const l = await DevLoop.open({ instanceDir: dir, backend, settings, persistent: false });
+        // An opened instance's prebuild runs first on b (docs/security.md: opening runs nothing).
+        const l = await DevLoop.open({ instanceDir: dir, backend, settings, persistent: false, confirmPrebuild: true });
         if (get().instanceDir !== dir || generation !== mine) {
           await l.close();
           return;

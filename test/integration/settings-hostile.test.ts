@@ -1,7 +1,8 @@
 // A hostile `.occlum-studio.json` (an instance copied from elsewhere): boms that are FIFOs or
 // devices, a bom outside the instance whose entries climb out of image/, include dirs in /proc.
 // `occlum-studio watch --json` must reach its first build's end with the bom stage failed and
-// a clear cause, without blocking on the settings' files or writing outside image/.
+// a clear cause, without blocking on the settings' files or writing outside image/. A prebuild
+// changed while `watch` runs is not run until the user restarts it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../helpers/paths.ts';
 import { ensureBuilt } from '../helpers/cli.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { newInstance } from '../../src/core/instance/init.ts';
 import { loadSettings, SettingsError } from '../../src/core/watch/settings.ts';
 
@@ -18,6 +20,7 @@ interface Event {
   outcome?: string;
   cause?: { stage: string; message: string };
   text?: string;
+  count?: number;
 }
 
 /** `watch --json` until the first build ends (or 60 s pass): its events. */
@@ -122,4 +125,37 @@ test('watch patterns or bom sources naming "/" or /proc are refused or left unwa
     loaded.sources.some((g) => g.pattern.endsWith('top.yaml')),
     'the bom itself is watched',
   );
+});
+
+test('watch: a prebuild changed while watching (by anyone who can write the settings) waits for a restart', async () => {
+  ensureBuilt();
+  const { ws, inst } = instance({ prebuild: 'echo first', watch: ['../src/**'] });
+  mkdirSync(join(ws, 'src'));
+  const marker = join(ws, 'second-ran');
+  const child = spawn(process.execPath, [CLI, 'watch', inst, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: Event[] = [];
+  let rest = '';
+  child.stdout.on('data', (d: Buffer) => {
+    const lines = (rest + d.toString()).split('\n');
+    rest = lines.pop()!;
+    for (const l of lines) events.push(JSON.parse(l) as Event);
+  });
+  const ends = () => events.filter((e) => e.event === 'build-end');
+  try {
+    await waitFor(() => ends().length === 1, 'the first build', 60_000);
+    assert.equal(ends()[0]!.outcome, 'ok', JSON.stringify(events));
+    writeFileSync(
+      join(inst, '.occlum-studio.json'),
+      JSON.stringify({ prebuild: `echo ran > ${marker}`, watch: ['../src/**'] }),
+    );
+    await waitFor(() => ends().length === 2, 'the settings change', 60_000);
+    assert.equal(ends()[1]!.outcome, 'held', JSON.stringify(events));
+    assert.match(ends()[1]!.cause!.message, /the prebuild `echo ran > .*` was not run/);
+    writeFileSync(join(ws, 'src', 'a.c'), 'int x;\n');
+    await waitFor(() => events.some((e) => e.event === 'deferred' && e.count! >= 2), 'the source change held', 60_000);
+    assert.equal(ends().length, 2, JSON.stringify(events));
+    assert.equal(existsSync(marker), false, 'the changed prebuild ran on its own');
+  } finally {
+    child.kill('SIGTERM');
+  }
 });

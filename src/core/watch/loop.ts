@@ -18,6 +18,8 @@ export interface DevLoopOptions {
   settings: LoadedSettings;
   /** false: watching does not keep the process alive (default true). */
   persistent?: boolean;
+  /** Hold change builds whose prebuild no build started by hand ran (BuildQueue's option). */
+  confirmPrebuild?: boolean;
 }
 
 export class DevLoop extends EventEmitter<DevLoopEvents> {
@@ -30,6 +32,7 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
     settings: LoadedSettings,
     backend: WatchBackend,
     private readonly persistent: boolean,
+    confirmPrebuild: boolean,
   ) {
     super();
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the absorber's getter reads the current watcher
@@ -48,13 +51,19 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
         return self.watcher.pending;
       },
     };
-    this.queue = new BuildQueue({ instanceDir, backend, settings, absorber });
+    this.queue = new BuildQueue({ instanceDir, backend, settings, absorber, confirmPrebuild });
     this.queue.on('settings', (loaded) => void this.rescope(loaded));
   }
 
   /** Starts watching; resolves once the initial scan is done (later changes are reported). */
   static async open(opts: DevLoopOptions): Promise<DevLoop> {
-    const loop = new DevLoop(opts.instanceDir, opts.settings, opts.backend, opts.persistent ?? true);
+    const loop = new DevLoop(
+      opts.instanceDir,
+      opts.settings,
+      opts.backend,
+      opts.persistent ?? true,
+      opts.confirmPrebuild ?? false,
+    );
     await loop.watcher.start();
     return loop;
   }

@@ -4,6 +4,9 @@
 //   follow-up build, however many arrive.
 // - The prebuild runs when sources (or the settings) changed, and for manual/initial builds. The
 //   files it writes into image/ are absorbed into the same build (settle), not a second one.
+// - With `confirmPrebuild` (the TUI and `watch`), a change runs only a prebuild command the user
+//   started by hand in this loop (b, or `watch`'s first build): the settings come with the
+//   instance, and opening one must not run its shell command (docs/security.md). Another is held.
 // - A failed prebuild, invalid settings or a failed backend build ends the build with a cause;
 //   the backend keeps the last good image and the running process is left alone.
 // - A successful build stops the running process and, with auto-rerun, reruns the last command.
@@ -63,6 +66,11 @@ export interface QueueOptions {
   historyLimit?: number;
   /** Lines kept per build record; the rest are counted, not stored. */
   outputLimit?: number;
+  /**
+   * A change build runs the prebuild only if a build started by hand (manual, initial) ran that
+   * same command before; otherwise its changes are held (a `held` record) until one does.
+   */
+  confirmPrebuild?: boolean;
 }
 
 export type QueueState = 'idle' | 'prebuild' | 'bom' | 'building' | 'stopping' | 'launching';
@@ -86,6 +94,11 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
   private abort: AbortController | null = null;
   private running: RunningProcess | null = null;
   private closed = false;
+  private readonly confirmPrebuild: boolean;
+  /** The prebuild command a build started by hand ran (confirmPrebuild). */
+  private confirmed: string | null = null;
+  /** The unconfirmed prebuild that holds change builds, or null. */
+  heldPrebuild: string | null = null;
 
   constructor(opts: QueueOptions) {
     super();
@@ -96,6 +109,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     this.absorber = opts.absorber;
     this.historyLimit = opts.historyLimit ?? 100;
     this.outputLimit = opts.outputLimit ?? 5000;
+    this.confirmPrebuild = opts.confirmPrebuild ?? false;
   }
 
   get busy(): boolean {
@@ -109,6 +123,11 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
   /** A change set from the watcher: built now, after the current build, or kept (auto-build off). */
   onChanges(set: ChangeSet): void {
     if (this.closed) return;
+    if (this.heldPrebuild !== null) {
+      this.deferred.push(set);
+      this.emit('deferred', this.pendingChanges);
+      return;
+    }
     if (!this.settings.autoBuild) {
       this.deferred.push(set);
       // A settings edit applies now (it may turn auto-build back on); a broken file is reported
@@ -132,6 +151,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     if (this.closed) return;
     const sets = this.deferred;
     this.deferred = [];
+    this.heldPrebuild = null;
     this.schedule(sets, trigger);
   }
 
@@ -275,6 +295,22 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
 
     const needPrebuild =
       this.settings.prebuild !== null && (trigger !== 'change' || areas.has('source') || areas.has('settings'));
+    if (needPrebuild && this.confirmPrebuild) {
+      if (trigger !== 'change') this.confirmed = this.settings.prebuild;
+      else if (this.settings.prebuild !== this.confirmed) {
+        this.heldPrebuild = this.settings.prebuild;
+        this.deferred.push(...sets);
+        const message = `the prebuild \`${this.settings.prebuild}\` was not run: it comes from .occlum-studio.json, and no build you started ran it in this session`;
+        out('studio', message);
+        finish('held', {
+          stage: 'prebuild',
+          message,
+          hint: 'read the command, then build by hand to run it (b in the Build pane, or restart occlum-studio watch); changes wait until then',
+        });
+        this.emit('deferred', this.pendingChanges);
+        return;
+      }
+    }
     if (needPrebuild) {
       this.state = 'prebuild';
       rec.prebuildRan = true;

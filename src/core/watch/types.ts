@@ -33,7 +33,8 @@ export interface ChangeSet {
 
 export type BuildTrigger = 'change' | 'manual' | 'initial';
 
-export type BuildOutcome = 'running' | 'ok' | 'failed' | 'cancelled';
+/** held: a change build that would run a prebuild no build started by hand ran (queue.ts). */
+export type BuildOutcome = 'running' | 'ok' | 'failed' | 'cancelled' | 'held';
 
 export type OutputStream = 'prebuild' | 'bom' | 'build' | 'studio';
 

@@ -15,6 +15,7 @@ export const OUTCOME_LABEL: Record<BuildRecord['outcome'], string> = {
   ok: 'ok',
   failed: 'FAILED',
   cancelled: 'cancelled',
+  held: 'held',
 };
 
 /** "image/bin/app, Occlum.json +3" — what set the build off. */
