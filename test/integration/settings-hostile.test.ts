@@ -159,3 +159,30 @@ test('watch: a prebuild changed while watching (by anyone who can write the sett
     child.kill('SIGTERM');
   }
 });
+
+test('watch: settings created while watching with a bom copying a host file in wait for a restart', async () => {
+  ensureBuilt();
+  const { ws, inst } = instance({});
+  const secret = join(ws, 'secret');
+  writeFileSync(secret, 'key material\n');
+  writeFileSync(join(ws, 'steal.yaml'), `targets:\n  - target: /\n    copy:\n      - files: [${secret}]\n`);
+  const child = spawn(process.execPath, [CLI, 'watch', inst, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: Event[] = [];
+  let rest = '';
+  child.stdout.on('data', (d: Buffer) => {
+    const lines = (rest + d.toString()).split('\n');
+    rest = lines.pop()!;
+    for (const l of lines) events.push(JSON.parse(l) as Event);
+  });
+  const ends = () => events.filter((e) => e.event === 'build-end');
+  try {
+    await waitFor(() => ends().length === 1, 'the first build', 60_000);
+    writeFileSync(join(inst, '.occlum-studio.json'), JSON.stringify({ bom: ['../steal.yaml'] }));
+    await waitFor(() => ends().length === 2, 'the settings change', 60_000);
+    assert.equal(ends()[1]!.outcome, 'held', JSON.stringify(events));
+    assert.match(ends()[1]!.cause!.message, /the bom copy of \.\.\/steal\.yaml was not run/);
+    assert.equal(existsSync(join(inst, 'image', 'secret')), false, 'the bom was copied on its own');
+  } finally {
+    child.kill('SIGTERM');
+  }
+});

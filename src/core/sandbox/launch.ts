@@ -167,6 +167,9 @@ export function bwrapArgs(spec: ProgramSpec, plan: MountPlan = spec.plan): strin
       case 'mask':
         a.push('--tmpfs', m.target, '--remount-ro', m.target);
         break;
+      case 'pin':
+        a.push(m.readOnly ? '--ro-bind' : '--bind', m.source, m.target);
+        break;
     }
   }
   a.push('--clearenv');

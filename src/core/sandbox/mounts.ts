@@ -2,7 +2,7 @@
 // (lower = the verified image layer, upper = the run layer under run/) mounted in a private
 // mount namespace; the other entries become bubblewrap binds/tmpfs/proc/dev. Every host-side
 // mount lives only in that namespace, so nothing is left mounted when the sandbox ends.
-import { existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import type { MountEntry, RuntimeConfig } from './runtime-config.ts';
 
@@ -26,7 +26,13 @@ export type PlannedMount =
   | { kind: 'proc'; target: string; auto: boolean }
   | { kind: 'dev'; target: string; auto: boolean }
   /** Hides instance build/ and run/ inside a hostfs mount (see docs/backends.md). */
-  | { kind: 'mask'; target: string };
+  | { kind: 'mask'; target: string }
+  /**
+   * An entry of the instance seen through a hostfs mount, bound onto itself so the program cannot
+   * replace or rename it (EBUSY): read-only for the files the studio acts on (Occlum.json, the
+   * settings), writable for image/ and initfs/. `source` is the host path (as staged when root).
+   */
+  | { kind: 'pin'; source: string; target: string; readOnly: boolean };
 
 export interface MountPlan {
   layers: LayerDirs;
@@ -55,6 +61,14 @@ function within(child: string, parent: string): boolean {
   const rel = relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
+
+/** Entries of the instance pinned in a hostfs view of it, and whether read-only. */
+const PINNED: [string, boolean][] = [
+  ['Occlum.json', true],
+  ['.occlum-studio.json', true],
+  ['image', false],
+  ['initfs', false],
+];
 
 function depth(target: string): number {
   return target.split('/').filter(Boolean).length;
@@ -127,6 +141,16 @@ export function planMounts(cfg: RuntimeConfig, instanceDir: string, layers: Laye
           for (const hidden of ['build', 'run']) {
             mounts.push({ kind: 'mask', target: posix.join(m.target, rel, hidden) });
           }
+          // What the next build reads: the program may write image/ and initfs/ (as in Occlum) but
+          // not swap them for a link to a host directory (the build would pack it: a read of any
+          // file of the studio's user), nor rewrite the config or the settings, which the dev
+          // loop applies on its own (a hostfs of "/" and a rerun; a bom copying ~/.ssh in).
+          for (const [name, readOnly] of PINNED) {
+            const st = lstatSync(join(instReal, name), { throwIfNoEntry: false });
+            if (!st || (readOnly ? !st.isFile() : !st.isDirectory())) continue;
+            const target = posix.join(m.target, rel, name);
+            mounts.push({ kind: 'pin', source: join(instReal, name), target, readOnly });
+          }
         }
         break;
       }
@@ -184,7 +208,7 @@ export function planMounts(cfg: RuntimeConfig, instanceDir: string, layers: Laye
 export function missingMountPoints(plan: MountPlan): string[] {
   const missing: string[] = [];
   for (const m of plan.mounts) {
-    if (m.kind === 'mask' || ('auto' in m && m.auto)) continue;
+    if (m.kind === 'mask' || m.kind === 'pin' || ('auto' in m && m.auto)) continue;
     const inLower = join(plan.layers.lower, m.target);
     const inUpper = join(plan.layers.upper, m.target);
     const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();

@@ -29,7 +29,14 @@ export function stagePlan(plan: MountPlan): StagedPlan {
   // Canonical paths: the stager resolves them refusing any symlink (one swapped in after the checks).
   const args = [`bind:lower=${realpathSync(L.lower)}`, `bind:run=${realpathSync(runHost)}`, 'dir:merged'];
   let hostfs = 0;
+  const staged = new Map<string, string>(); // hostfs source → its staged path
   const mounts = plan.mounts.map((m): PlannedMount => {
+    if (m.kind === 'pin') {
+      // Inside the hostfs view of the instance it pins (staged before it: mounts are by depth).
+      for (const [src, at] of staged)
+        if (under(m.source, src)) return { ...m, source: join(at, relative(src, m.source)) };
+      throw new Error(`sandbox staging: ${m.source} is not inside a hostfs source`);
+    }
     if (m.kind === 'tmpfs') {
       const staging = join(STAGE, 'ramfs', basename(m.staging));
       args.push(`dir:ramfs/${basename(m.staging)}`);
@@ -39,6 +46,7 @@ export function stagePlan(plan: MountPlan): StagedPlan {
     if (under(m.source, runHost)) return { ...m, source: inRun(m.source) };
     const name = `hostfs${hostfs++}`;
     args.push(`bind:${name}=${m.source}`);
+    staged.set(m.source, join(STAGE, name));
     return { ...m, source: join(STAGE, name) };
   });
   const layers = {

@@ -4,9 +4,10 @@
 //   follow-up build, however many arrive.
 // - The prebuild runs when sources (or the settings) changed, and for manual/initial builds. The
 //   files it writes into image/ are absorbed into the same build (settle), not a second one.
-// - With `confirmPrebuild` (the TUI and `watch`), a change runs only a prebuild command the user
-//   started by hand in this loop (b, or `watch`'s first build): the settings come with the
-//   instance, and opening one must not run its shell command (docs/security.md). Another is held.
+// - With `confirmPrebuild` (the TUI and `watch`), a change runs only the prebuild command and bom
+//   copies a build the user started by hand in this loop ran (b, or `watch`'s first build): the
+//   settings come with the instance, and opening one must not run its shell command or copy host
+//   files into its image (docs/security.md). Other ones are held.
 // - A failed prebuild, invalid settings or a failed backend build ends the build with a cause;
 //   the backend keeps the last good image and the running process is left alone.
 // - A successful build stops the running process and, with auto-rerun, reruns the last command.
@@ -67,8 +68,8 @@ export interface QueueOptions {
   /** Lines kept per build record; the rest are counted, not stored. */
   outputLimit?: number;
   /**
-   * A change build runs the prebuild only if a build started by hand (manual, initial) ran that
-   * same command before; otherwise its changes are held (a `held` record) until one does.
+   * A change build runs the prebuild and the bom copies only if a build started by hand (manual,
+   * initial) ran the same ones before; otherwise its changes are held (a `held` record) until one does.
    */
   confirmPrebuild?: boolean;
 }
@@ -95,10 +96,10 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
   private running: RunningProcess | null = null;
   private closed = false;
   private readonly confirmPrebuild: boolean;
-  /** The prebuild command a build started by hand ran (confirmPrebuild). */
+  /** The prebuild and boms (as JSON) a build started by hand ran (confirmPrebuild). */
   private confirmed: string | null = null;
-  /** The unconfirmed prebuild that holds change builds, or null. */
-  heldPrebuild: string | null = null;
+  /** Change builds wait for a build started by hand (an unconfirmed prebuild or bom copy). */
+  held = false;
 
   constructor(opts: QueueOptions) {
     super();
@@ -123,7 +124,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
   /** A change set from the watcher: built now, after the current build, or kept (auto-build off). */
   onChanges(set: ChangeSet): void {
     if (this.closed) return;
-    if (this.heldPrebuild !== null) {
+    if (this.held) {
       this.deferred.push(set);
       this.emit('deferred', this.pendingChanges);
       return;
@@ -151,7 +152,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     if (this.closed) return;
     const sets = this.deferred;
     this.deferred = [];
-    this.heldPrebuild = null;
+    this.held = false;
     this.schedule(sets, trigger);
   }
 
@@ -293,23 +294,14 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
       }
     }
 
-    const needPrebuild =
-      this.settings.prebuild !== null && (trigger !== 'change' || areas.has('source') || areas.has('settings'));
-    if (needPrebuild && this.confirmPrebuild) {
-      if (trigger !== 'change') this.confirmed = this.settings.prebuild;
-      else if (this.settings.prebuild !== this.confirmed) {
-        this.heldPrebuild = this.settings.prebuild;
-        this.deferred.push(...sets);
-        const message = `the prebuild \`${this.settings.prebuild}\` was not run: it comes from .occlum-studio.json, and no build you started ran it in this session`;
-        out('studio', message);
-        finish('held', {
-          stage: 'prebuild',
-          message,
-          hint: 'read the command, then build by hand to run it (b in the Build pane, or restart occlum-studio watch); changes wait until then',
-        });
-        this.emit('deferred', this.pendingChanges);
-        return;
-      }
+    const sourcesChanged = trigger !== 'change' || areas.has('source') || areas.has('settings');
+    const needPrebuild = this.settings.prebuild !== null && sourcesChanged;
+    const needBom = this.settings.bom.length > 0 && sourcesChanged;
+    if ((needPrebuild || needBom) && this.confirmPrebuild) {
+      const { prebuild, bom, bomIncludeDirs } = this.settings;
+      const key = JSON.stringify([prebuild, bom, bomIncludeDirs]);
+      if (trigger !== 'change') this.confirmed = key;
+      else if (key !== this.confirmed) return this.hold(rec, sets, finish, out);
     }
     if (needPrebuild) {
       this.state = 'prebuild';
@@ -353,7 +345,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     }
 
     // Bom copies: when their sources (or the settings) changed, and for manual/initial builds.
-    if (this.settings.bom.length > 0 && (trigger !== 'change' || areas.has('source') || areas.has('settings'))) {
+    if (needBom) {
       this.state = 'bom';
       const t0 = Date.now();
       this.absorber?.hold();
@@ -478,6 +470,32 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     });
     if (this.state === 'launching') this.state = this.active ? 'building' : 'idle';
     return proc;
+  }
+
+  /** Ends a change build whose prebuild or boms no build started by hand ran: its changes wait. */
+  private hold(
+    rec: BuildRecord,
+    sets: ChangeSet[],
+    finish: (outcome: BuildRecord['outcome'], cause: FailureCause) => void,
+    out: (stream: OutputLine['stream'], text: string) => void,
+  ): void {
+    const { prebuild, bom } = this.settings;
+    const what = [
+      ...(prebuild !== null ? [`the prebuild \`${prebuild}\``] : []),
+      ...(bom.length > 0 ? [`the bom copy of ${bom.join(', ')}`] : []),
+    ];
+    const message =
+      `${what.join(' and ')} ${what.length > 1 ? 'were' : 'was'} not run: ` +
+      'it comes from .occlum-studio.json, and no build you started ran it in this session';
+    this.held = true;
+    this.deferred.push(...sets);
+    out('studio', message);
+    finish('held', {
+      stage: prebuild !== null ? 'prebuild' : 'bom',
+      message,
+      hint: 'read it, then build by hand to run it (b in the Build pane, or restart occlum-studio watch); changes wait until then',
+    });
+    this.emit('deferred', this.pendingChanges);
   }
 
   /** Folds what a stage of this build wrote (prebuild output, bom copies) into its change set. */

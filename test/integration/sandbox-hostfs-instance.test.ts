@@ -1,0 +1,86 @@
+// Occlum's template mounts the instance itself at /host (hostfs, source "."), writable: a program
+// may write its output there, and image/ (as in Occlum). It may not act on what the studio does
+// next on its own: rewrite Occlum.json or .occlum-studio.json (the dev loop rebuilds and reruns
+// with them: a hostfs of "/", a bom copying ~/.ssh in), or swap image/ for a link to a host
+// directory (the next build packed it: any file of the studio's user read into the image).
+// Before the fix, each of these succeeded; as root and as a normal user, for run and exec.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { runCli } from '../helpers/cli.ts';
+import { hasMuslGcc } from '../helpers/fixtures.ts';
+import { makeInstance } from '../helpers/host-instance.ts';
+import { asNobodyIn, unprivilegedSkip } from '../helpers/unprivileged.ts';
+
+type Cli = (...args: string[]) => { status: number | null; stdout: string; stderr: string };
+
+function attack(cli: Cli, dir: string, how: string[]): void {
+  const config = readFileSync(join(dir, 'Occlum.json'), 'utf8');
+  const settings = readFileSync(join(dir, '.occlum-studio.json'), 'utf8');
+  const out = (...args: string[]) => {
+    const r = cli(...how, '/bin/writer', ...args);
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const w = out('write', '/host/Occlum.json', '/host/.occlum-studio.json', '/host/image/new', '/host/output');
+  assert.match(w, /write \/host\/Occlum.json: Read-only file system/, how.join(' '));
+  assert.match(w, /write \/host\/.occlum-studio.json: Read-only file system/);
+  assert.match(w, /write \/host\/image\/new: ok/, 'image/ stays writable, as in Occlum');
+  assert.match(w, /write \/host\/output: ok/, 'the hostfs stays writable');
+  assert.match(
+    out('unlink', '/host/Occlum.json', '/host/.occlum-studio.json'),
+    /(: (Device or )?[Rr]esource busy\n.*){2}/s,
+  );
+  for (const name of ['image', 'initfs', 'Occlum.json', '.occlum-studio.json']) {
+    assert.match(out('rename', `/host/${name}`, `/host/${name}.old`), /: (Device or )?[Rr]esource busy/, name);
+  }
+  assert.match(out('symlink', '/', '/host/image'), /File exists/);
+  assert.equal(readFileSync(join(dir, 'Occlum.json'), 'utf8'), config);
+  assert.equal(readFileSync(join(dir, '.occlum-studio.json'), 'utf8'), settings);
+  assert.ok(lstatSync(join(dir, 'image')).isDirectory());
+  assert.ok(existsSync(join(dir, 'image', 'new')));
+  assert.ok(!existsSync(join(dir, 'image.old')) && !existsSync(join(dir, 'Occlum.json.old')));
+  rmSync(join(dir, 'image', 'new'));
+}
+
+function check(cli: Cli, dir: string): void {
+  const b = cli('build');
+  assert.equal(b.status, 0, b.stderr);
+  attack(cli, dir, ['run']);
+  const s = cli('start');
+  assert.equal(s.status, 0, s.stderr);
+  try {
+    attack(cli, dir, ['exec']);
+  } finally {
+    assert.equal(cli('stop').status, 0);
+  }
+}
+
+function instance(): string {
+  const dir = makeInstance(['writer']);
+  writeFileSync(join(dir, '.occlum-studio.json'), '{ "prebuild": "make" }\n');
+  mkdirSync(join(dir, 'image', 'host'), { recursive: true });
+  return dir;
+}
+
+test('as root: a program cannot rewrite the instance config or settings, or swap image/, through /host', (t) => {
+  if (!hasMuslGcc()) return t.skip('musl-gcc is not installed');
+  if (process.getuid?.() !== 0) return t.skip('needs root');
+  const dir = instance();
+  try {
+    check((...a) => runCli(a, { cwd: dir }), dir);
+  } finally {
+    rmSync(dirname(dir), { recursive: true, force: true });
+  }
+});
+
+test('as a normal user: the same', { skip: unprivilegedSkip() }, (t) => {
+  if (!hasMuslGcc()) return t.skip('musl-gcc is not installed');
+  const dir = instance();
+  try {
+    check(asNobodyIn(dir), dir);
+  } finally {
+    rmSync(dirname(dir), { recursive: true, force: true });
+  }
+});
