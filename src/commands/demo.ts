@@ -6,7 +6,7 @@
 // directory, it keeps the user's source and settings, rebuilds and reopens.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError, UsageError, UserError, printJson, type Command, say } from './command.ts';
 import { INSTANCE_OPTION, instanceDir as instanceArg, parseCommandArgs } from './args.ts';
@@ -165,6 +165,8 @@ export const command: Command = {
       dir,
       backend: 'host',
       prepare: (store) => {
+        // compileDemo ran the demo's prebuild: a saved source rebuilds at once (docs/dev-loop.md).
+        store.getState().buildConfirm(resolve(dir), { prebuild: DEMO_COMPILE.join(' '), bom: [], bomIncludeDirs: [] });
         store.getState().setPane('run');
         store.getState().runOpenPicker('run', DEMO_ENTRY);
       },

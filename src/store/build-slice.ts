@@ -11,7 +11,7 @@ import { openWatchBackend } from '../core/watch/select.ts';
 import { DevLoop } from '../core/watch/loop.ts';
 import { loadSettings, SettingsError, type StudioSettings } from '../core/watch/settings.ts';
 import type { BuildRecord, WatchBackend } from '../core/watch/types.ts';
-import type { QueueState } from '../core/watch/queue.ts';
+import type { ConfirmedSettings, QueueState } from '../core/watch/queue.ts';
 import { summaryLines } from '../core/bom/summary.ts';
 import type { StudioState, StudioStore } from './index.ts';
 import { isBuilt, refreshInstanceStatus } from './instance-status.ts';
@@ -72,6 +72,11 @@ export interface BuildSlice {
   buildOpenCause(): void;
   /** The selected record (or the newest). */
   buildSelected(): BuildRecord | undefined;
+  /**
+   * The dev loop of `dir` may run these prebuild and boms on a change before any b (the demo
+   * compiled its program itself, as its prebuild does); other settings still wait for b.
+   */
+  buildConfirm(dir: string, ran: ConfirmedSettings): void;
   /** Replace how the dev loop builds and runs (tests). Null restores the host backend. */
   buildSetBackend(factory: ((instanceDir: string) => WatchBackend) | null): void;
 }
@@ -101,6 +106,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
     let generation = 0;
     let buildWhenReady = false;
     let factory: ((instanceDir: string) => WatchBackend) | null = null;
+    let confirmed: { dir: string; ran: ConfirmedSettings } | null = null;
     const patch = (p: Partial<BuildState>) => set({ build: { ...get().build, ...p } });
     // Finished records never change again: copied once. A running one is copied on every sync
     // (the queue mutates it in place), so views see a new object when its output grows.
@@ -198,6 +204,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
           return;
         }
         loop = l;
+        if (confirmed?.dir === dir) l.queue.confirm(confirmed.ran);
         finished = new Map(); // a new queue numbers its builds from 1 again
         const q = l.queue;
         q.on('build-start', sync);
@@ -321,6 +328,10 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         const { history, selected } = get().build;
         if (selected === null) return history.at(-1);
         return history.find((r) => r.id === selected) ?? history.at(-1);
+      },
+      buildConfirm(dir, ran) {
+        confirmed = { dir, ran };
+        if (loop && get().instanceDir === dir) loop.queue.confirm(ran);
       },
       buildSetBackend(f) {
         factory = f;

@@ -1,8 +1,10 @@
 // A one-line text field: printable keys insert, backspace/left/right/home/end edit, enter
-// submits, escape cancels. While mounted with `active`, it owns the keyboard.
+// submits, escape cancels. While mounted with `active`, it owns the keyboard. Its text is shown
+// through sanitizeForTerminal.
 import React, { useRef, useState } from 'react';
 import { Text, useInput } from 'ink';
 import { consumeKey, keyName } from '../keys.ts';
+import { sanitizeForTerminal } from '../../src/core/text/sanitize.ts';
 
 export interface LineEditorProps {
   initial?: string;
@@ -87,9 +89,10 @@ export function LineEditor({
     { isActive: active },
   );
 
-  const before = value.slice(0, cursor);
-  const at = value[cursor] ?? ' ';
-  const after = value.slice(cursor + 1);
+  // The text may hold controls (a hostile config value being edited, a paste): shown escaped.
+  const before = sanitizeForTerminal(value.slice(0, cursor));
+  const at = sanitizeForTerminal(value[cursor] ?? ' ');
+  const after = sanitizeForTerminal(value.slice(cursor + 1));
   return (
     <Text>
       {prompt}

@@ -74,6 +74,10 @@ export interface QueueOptions {
   confirmPrebuild?: boolean;
 }
 
+/** What a build started by hand confirms: the settings that run a command or copy files. */
+export type ConfirmedSettings = Pick<StudioSettings, 'prebuild' | 'bom' | 'bomIncludeDirs'>;
+const confirmKey = (s: ConfirmedSettings) => JSON.stringify([s.prebuild, s.bom, s.bomIncludeDirs]);
+
 export type QueueState = 'idle' | 'prebuild' | 'bom' | 'building' | 'stopping' | 'launching';
 
 export class BuildQueue extends EventEmitter<QueueEvents> {
@@ -154,6 +158,11 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     this.deferred = [];
     this.held = false;
     this.schedule(sets, trigger);
+  }
+
+  /** Takes these as run by hand (the demo, which compiled its program itself, as its prebuild does). */
+  confirm(ran: ConfirmedSettings): void {
+    this.confirmed = confirmKey(ran);
   }
 
   setAutoBuild(on: boolean): void {
@@ -298,8 +307,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     const needPrebuild = this.settings.prebuild !== null && sourcesChanged;
     const needBom = this.settings.bom.length > 0 && sourcesChanged;
     if ((needPrebuild || needBom) && this.confirmPrebuild) {
-      const { prebuild, bom, bomIncludeDirs } = this.settings;
-      const key = JSON.stringify([prebuild, bom, bomIncludeDirs]);
+      const key = confirmKey(this.settings);
       if (trigger !== 'change') this.confirmed = key;
       else if (key !== this.confirmed) return this.hold(rec, sets, finish, out);
     }
