@@ -1,13 +1,17 @@
 // The instance's file system as the sandboxed program sees it, for the Files pane: the packed
 // secure image (build/mount/__ROOT, read by the native engine) under the host run layer
 // (run/host/upper, overlayfs: plain files, whiteouts for deletions). Paths are inside the image.
-import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+// The run layer is written by programs: a link there is read as a link, never followed on the
+// host (in the program's view it resolves inside the image), and only regular files are read,
+// opened without blocking (a FIFO) and without following a final link (docs/security.md).
+import { constants, existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { EntryType, FsEntry, FsView, KeyMode, Listing, SkippedEntry } from '../../securefs/types.ts';
 import { instancePaths } from '../../instance/layout.ts';
 import { BackendError } from '../types.ts';
 import { yielder } from './yield.ts';
+import { readFileSafe, typeName } from '../../instance/safe-read.ts';
 
 export type HostFsLayer = 'image' | 'merged';
 
@@ -30,14 +34,23 @@ function isWhiteout(host: string): boolean {
   }
 }
 
-function upperEntry(upper: string, path: string): FsEntry | null {
-  const host = join(upper, path);
-  let st;
-  try {
-    st = lstatSync(host);
-  } catch {
-    return null;
+/** True when every ancestor of `path` in the run layer is a real directory (no link, no file). */
+function upperAncestorsAreDirs(upper: string, path: string): boolean {
+  const parts = path.split('/').filter(Boolean);
+  let cur = '';
+  for (const part of parts.slice(0, -1)) {
+    cur += '/' + part;
+    const st = lstatSync(join(upper, cur), { throwIfNoEntry: false });
+    if (!st?.isDirectory()) return false;
   }
+  return true;
+}
+
+function upperEntry(upper: string, path: string): FsEntry | null {
+  if (!upperAncestorsAreDirs(upper, path)) return null;
+  const host = join(upper, path);
+  const st = lstatSync(host, { throwIfNoEntry: false });
+  if (!st) return null;
   if (st.isCharacterDevice() && st.rdev === 0) return null;
   const type = typeOf(st);
   return {
@@ -61,9 +74,45 @@ function hiddenByUpper(upper: string, path: string): boolean {
     cur += '/' + part;
     const host = join(upper, cur);
     if (isWhiteout(host)) return true;
-    if (cur !== path && existsSync(host) && !lstatSync(host).isDirectory()) return true;
+    const st = lstatSync(host, { throwIfNoEntry: false });
+    if (cur !== path && st && !st.isDirectory()) return true;
   }
   return false;
+}
+
+/** "/a/b/" → "/a/b": a trailing slash would make the host follow a final link. */
+function normalPath(path: string): string {
+  const p = posix.normalize(path.startsWith('/') ? path : '/' + path);
+  return p.length > 1 ? p.replace(/\/+$/, '') : p;
+}
+
+/** Whole reads of a run-layer file stop here, as the image engine's do. */
+const MAX_WHOLE_READ = 1 << 30;
+
+/** A run-layer entry must be a regular file to be read (a link is not followed on the host). */
+function runFile(e: FsEntry): { what: string; followLinks: false } {
+  if (e.type !== 'file') {
+    const what =
+      e.type === 'symlink'
+        ? `a symlink (to ${e.target ?? '?'})`
+        : e.type === 'other'
+          ? 'a FIFO or device'
+          : `a ${e.type}`;
+    throw fsError(`${e.path}: ${what} in the run layer, not a file: nothing to read`, 'EUSAGE');
+  }
+  return { what: 'a file of the run layer', followLinks: false };
+}
+
+/** Opens a run-layer file without blocking or following a final link; it must be a regular file. */
+async function openRunFile(upper: string, e: FsEntry): Promise<{ fh: FileHandle; size: number }> {
+  runFile(e);
+  const fh = await open(join(upper, e.path), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    throw fsError(`${e.path}: ${typeName(st)} in the run layer, not a file: nothing to read`, 'EUSAGE');
+  }
+  return { fh, size: st.size };
 }
 
 /** An error with the secure-FS engine's code (EMISSING, EUSAGE), so callers treat both views alike. */
@@ -127,13 +176,13 @@ export function openHostFs(image: FsView, upper: string): FsView {
     }
   };
   const stat = (path: string): FsEntry => {
-    const p = posix.normalize(path);
+    const p = normalPath(path);
     const e = upperEntry(upper, p) ?? imageEntry(p);
     if (!e) throw fsError(`${p}: no such file or directory`, 'EMISSING');
     return e;
   };
   const listing = (path: string): Listing => {
-    const p = posix.normalize(path);
+    const p = normalPath(path);
     const byName = new Map<string, FsEntry>();
     const skipped: SkippedEntry[] = [];
     const self = stat(p);
@@ -150,7 +199,7 @@ export function openHostFs(image: FsView, upper: string): FsView {
       }
     }
     const hostDir = join(upper, p);
-    if (existsSync(hostDir) && lstatSync(hostDir).isDirectory()) {
+    if (upperEntry(upper, p)?.type === 'dir') {
       for (const name of readdirSync(hostDir)) {
         const child = posix.join(p, name);
         if (isWhiteout(join(upper, child))) byName.delete(name);
@@ -183,7 +232,8 @@ export function openHostFs(image: FsView, upper: string): FsView {
   };
   const readFileAny = (path: string): Buffer => {
     const e = stat(path);
-    return e.layer === 'run' ? readFileSync(join(upper, e.path)) : image.readFile(e.path);
+    if (e.layer !== 'run') return image.readFile(e.path);
+    return readFileSafe(join(upper, e.path), { ...runFile(e), maxBytes: MAX_WHOLE_READ });
   };
   return {
     kind: 'union',
@@ -195,7 +245,14 @@ export function openHostFs(image: FsView, upper: string): FsView {
     readFile: readFileAny,
     readFileAsync: async (path) => {
       const e = stat(path);
-      return e.layer === 'run' ? readFile(join(upper, e.path)) : image.readFileAsync(e.path);
+      if (e.layer !== 'run') return image.readFileAsync(e.path);
+      const { fh, size } = await openRunFile(upper, e);
+      try {
+        if (size > MAX_WHOLE_READ) throw fsError(`${e.path}: ${size} bytes, more than a whole read takes`, 'EUSAGE');
+        return await fh.readFile();
+      } finally {
+        await fh.close();
+      }
     },
     readRange: async (path, offset, length) => {
       const e = stat(path);
@@ -203,9 +260,8 @@ export function openHostFs(image: FsView, upper: string): FsView {
       if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
         throw new RangeError(`readRange: offset and length must be non-negative integers, got ${offset} and ${length}`);
       }
-      const fh = await open(join(upper, e.path), 'r');
+      const { fh, size } = await openRunFile(upper, e);
       try {
-        const size = (await fh.stat()).size;
         const buf = Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
         let n = 0;
         while (n < buf.length) {
