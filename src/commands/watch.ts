@@ -8,6 +8,7 @@ import { formatPath } from '../core/config/types.ts';
 import { BackendChoiceError } from '../core/detect/backend-choice.ts';
 import { openWatchBackend } from '../core/watch/select.ts';
 import { DevLoop } from '../core/watch/loop.ts';
+import { SourcesTooBigError } from '../core/watch/scope.ts';
 import { loadSettings, SettingsError } from '../core/watch/settings.ts';
 import type { BuildRecord, ChangeEntry, RunCommand } from '../core/watch/types.ts';
 import { instancePaths } from '../core/instance/layout.ts';
@@ -59,7 +60,13 @@ export const command: Command = {
     }
     const print = values.json ? ndjsonPrinter() : textPrinter();
     // The first build runs the prebuild the user started watch on; a changed one waits for a restart.
-    const loop = await DevLoop.open({ instanceDir: dir, backend: picked.backend, settings, confirmPrebuild: true });
+    let loop: DevLoop;
+    try {
+      loop = await DevLoop.open({ instanceDir: dir, backend: picked.backend, settings, confirmPrebuild: true });
+    } catch (err) {
+      if (err instanceof SourcesTooBigError) throw new InputError(`invalid settings: ${err.message}`);
+      throw err;
+    }
     wire(loop, print);
     print('ready', {
       dir,

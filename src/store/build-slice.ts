@@ -9,6 +9,7 @@
 import type { StateCreator } from 'zustand/vanilla';
 import { openWatchBackend } from '../core/watch/select.ts';
 import { DevLoop } from '../core/watch/loop.ts';
+import { SourcesTooBigError } from '../core/watch/scope.ts';
 import { loadSettings, SettingsError, type StudioSettings } from '../core/watch/settings.ts';
 import type { BuildRecord, WatchBackend } from '../core/watch/types.ts';
 import type { ConfirmedSettings, QueueState } from '../core/watch/queue.ts';
@@ -198,7 +199,14 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
           watchesSources: watchesSources(settings.settings),
         });
         // An opened instance's prebuild runs first on b (docs/security.md: opening runs nothing).
-        const l = await DevLoop.open({ instanceDir: dir, backend, settings, persistent: false, confirmPrebuild: true });
+        let l: DevLoop;
+        try {
+          l = await DevLoop.open({ instanceDir: dir, backend, settings, persistent: false, confirmPrebuild: true });
+        } catch (err) {
+          if (!(err instanceof SourcesTooBigError)) throw err;
+          patch({ loop: 'error', problem: err.message });
+          return;
+        }
         if (get().instanceDir !== dir || generation !== mine) {
           await l.close();
           return;

@@ -186,3 +186,14 @@ test('watch: settings created while watching with a bom copying a host file in w
     child.kill('SIGTERM');
   }
 });
+
+test('watch globs over a huge tree (a /usr, a home) are refused before anything is watched', () => {
+  ensureBuilt();
+  const { ws, inst } = instance({ prebuild: 'true', watch: ['../big/**/*.c'] });
+  // 10,001 directories: one past the cap (before the fix a glob over /usr here took 2 min and 1.3 GB).
+  for (let i = 0; i < 101; i++)
+    for (let j = 0; j < 100; j++) mkdirSync(join(ws, 'big', `d${i}`, `e${j}`), { recursive: true });
+  const r = spawnSync(process.execPath, [CLI, 'watch', inst], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /the watched sources \.\.\/big\/\*\*\/\*\.c reach more than 10000 directories below .*\/big/);
+});

@@ -26,6 +26,7 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
   readonly queue: BuildQueue;
   private watcher: Watcher;
   private watchKey: string;
+  private closed = false;
 
   private constructor(
     readonly instanceDir: string,
@@ -82,6 +83,7 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.watcher.close();
     await this.queue.close();
   }
@@ -105,7 +107,16 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
     this.watchKey = key;
     const old = this.watcher;
     const next = this.makeWatcher(loaded);
-    await next.start();
+    try {
+      await next.start();
+    } catch (err) {
+      // Sources too big to watch: the old scope stays, the pane and `watch` say why.
+      await next.close();
+      this.emit('watch-error', err as Error);
+      return;
+    }
+    // Closed while the new watcher started: it would keep watching (and the process alive).
+    if (this.closed) return next.close();
     this.watcher = next;
     // Events the old watcher still holds belong to the new scope's instance paths too.
     const left = old.take();

@@ -78,6 +78,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   /** Starts watching; resolves once chokidar has scanned the roots (later changes are reported). */
   start(): Promise<void> {
+    this.scope.checkSize(); // throws before anything is watched
     const fsw = watch(this.scope.roots(), {
       persistent: this.persistent,
       ignoreInitial: true,
