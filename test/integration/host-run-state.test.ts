@@ -17,12 +17,13 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { isAlive } from '../../src/core/backend/host/procs.ts';
 import { BackendError, type RuntimeLogRecord } from '../../src/core/backend/types.ts';
 import { seccompFilter } from '../../src/core/sandbox/seccomp.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
+import { runCli } from '../helpers/cli.ts';
 
 async function built(names: Parameters<typeof makeInstance>[0]) {
   const dir = makeInstance(names);
@@ -114,6 +115,25 @@ test('a symlinked server.log is not followed', async () => {
   symlinkSync(target, join(dir, 'run/host/server.log'));
   await assert.rejects(b.start(), refused(/server\.log is a symbolic link/));
   assert.equal(readFileSync(target, 'utf8'), 'precious\n');
+});
+
+test('a FIFO or a device in place of server.log (an instance from a tarball): start refuses at once', async () => {
+  const { dir } = await built(['writer']);
+  const log = join(dir, 'run/host/server.log');
+  // A root tar extracts device nodes as they are: /dev/null's numbers stand in for a disk's.
+  const planted: [string, string[]][] = [['mkfifo', [log]]];
+  if (process.getuid?.() === 0) planted.push(['mknod', [log, 'c', '1', '3']]);
+  for (const [cmd, args] of planted) {
+    rmSync(log, { force: true });
+    assert.equal(spawnSync(cmd, args).status, 0);
+    // Before the fix the open blocked on the FIFO until a reader came (killed after 30 s here).
+    const r = runCli(['start'], { cwd: dir, timeout: 30_000 });
+    assert.equal(r.status, 1, `${cmd}: ${r.stderr}`);
+    assert.match(r.stderr, /server\.log is (a FIFO \(named pipe\)|a character device), not a regular file/, cmd);
+  }
+  rmSync(log);
+  assert.equal(runCli(['start'], { cwd: dir }).status, 0, 'a regular log is used');
+  assert.equal(runCli(['stop'], { cwd: dir }).status, 0);
 });
 
 test('a forged server.json makes stop signal nothing but a real server', async () => {

@@ -1,7 +1,8 @@
 // The host backend: Occlum's instance, build and run semantics with a bubblewrap sandbox in
 // place of the enclave. See docs/backends.md for what it is and is not.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants as fsc, existsSync, openSync, readFileSync, rmSync, closeSync, mkdirSync } from 'node:fs';
+import { constants as fsc, existsSync, fstatSync, openSync, readFileSync, rmSync, closeSync, mkdirSync } from 'node:fs';
+import { typeName } from '../../instance/safe-read.ts';
 import { join } from 'node:path';
 import { initInstance, newInstance } from '../../instance/init.ts';
 import { buildPaths, instancePaths } from '../../instance/layout.ts';
@@ -366,13 +367,26 @@ export class HostBackend implements Backend {
     const limits = createServerLimits(cfg);
     const launch: Launch = inCgroups(serverLaunch(plan, sandboxIdentity(), stagerPath()), limits.holderProcs);
     const logFile = this.paths.hostServerLog;
-    // Not through a link planted in run/host: root would append to wherever it points.
+    // Not through a link planted in run/host: root would append to wherever it points. Nor into a
+    // FIFO (the open would block the studio until a reader came) or a device a root tar extracted.
     let errFd: number;
     try {
-      errFd = openSync(logFile, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT | fsc.O_NOFOLLOW, 0o644);
+      errFd = openSync(logFile, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT | fsc.O_NOFOLLOW | fsc.O_NONBLOCK, 0o644);
+      const st = fstatSync(errFd);
+      if (!st.isFile()) {
+        closeSync(errFd);
+        throw Object.assign(new Error(typeName(st)), { code: 'ENOTREGULAR' });
+      }
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const what = code === 'ELOOP' ? 'is a symbolic link' : `cannot be opened (${code})`;
+      const what =
+        code === 'ELOOP'
+          ? 'is a symbolic link'
+          : code === 'ENOTREGULAR'
+            ? `is ${(err as Error).message}, not a regular file`
+            : code === 'ENXIO'
+              ? 'is a FIFO (named pipe), not a regular file'
+              : `cannot be opened (${code})`;
       removeServerLimits(limits.name);
       throw new BackendError(`${logFile} ${what}; the server writes its log there: remove it and start again`, 1);
     }
