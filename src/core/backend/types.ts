@@ -71,6 +71,8 @@ export interface BuildResult {
   problems: PreflightProblem[];
   /** Validation or other errors that stopped the build (empty when ok). */
   errors: string[];
+  /** Occlum.json's errors and warnings, as `check` prints them (formatDiagnostic), when any. */
+  diagnostics?: string[];
   warnings: string[];
 }
 
