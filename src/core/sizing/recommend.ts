@@ -230,9 +230,14 @@ export function recommend(m: Measurement, configText: string, version: VersionId
 
   // resource_limits: the enclave.
   const stacksNote = threadStacks ? ` + ${threadStacks} glibc thread stack(s) of ${formatSize(stack)}` : '';
+  const first = m.jvmFirstRun;
+  const measuredWith = first
+    ? `, the heap the recommended config gives it (with ${formatSize(first.maxHeap)}, its default in Occlum ` +
+      `under the current config, it failed with status ${first.status})`
+    : ' (its default in Occlum under the current config)';
   const jvmNote = jvmHeap
-    ? `; a JVM without -Xmx: measured with -XX:MaxHeapSize=${formatSize(jvmHeap)} (its default in Occlum under ` +
-      `the current config), and with this user space it reserves ${formatSize(jvmHeapThen)} (a quarter of ` +
+    ? `; a JVM without -Xmx: measured with -XX:MaxHeapSize=${formatSize(jvmHeap)}${measuredWith}, and with ` +
+      `this user space it reserves ${formatSize(jvmHeapThen)} (a quarter of ` +
       'the user space, which Occlum reports as the RAM): pass -Xmx to fix it'
     : '';
   const userMeasured =
