@@ -146,7 +146,8 @@ export const command: Command = {
       sayErr(`  fix: ${p.fix}`);
     }
     if (!r.ok) {
-      for (const e of r.errors) sayErr(`error: ${e}`);
+      const shown = new Set(r.diagnostics);
+      for (const e of r.errors) if (!shown.has(e)) sayErr(`error: ${e}`);
       sayErr(
         choice.kind === 'host'
           ? 'occlum-studio: build failed; the previous build (if any) is unchanged'

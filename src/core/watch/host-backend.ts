@@ -78,7 +78,8 @@ export class HostWatchBackend implements WatchBackend {
     for (const line of r.diagnostics ?? []) opts.onOutput(line);
     for (const w of r.warnings) opts.onOutput(`warning: ${w}`);
     if (!r.ok) {
-      for (const e of r.errors) opts.onOutput(`error: ${e}`);
+      const shown = new Set(r.diagnostics);
+      for (const e of r.errors) if (!shown.has(e)) opts.onOutput(`error: ${e}`);
       for (const p of r.problems) opts.onOutput(`${p.severity}: ${p.path}: ${p.occlum} (${p.fix})`);
       return { ok: false, error: r.errors[0] };
     }

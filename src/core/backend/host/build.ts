@@ -353,8 +353,13 @@ async function buildLocked(
     .flatMap((d) => formatDiagnostic('Occlum.json', d));
   const warnings: string[] = [];
   const errorCount = check.counts.error;
-  if (errorCount > 0)
-    return fail([`Occlum.json has ${errorCount} error${errorCount === 1 ? '' : 's'}: the build needs none`]);
+  if (errorCount > 0) {
+    // Each error as in diagnostics (printers skip those), then the count.
+    const each = check.diagnostics
+      .filter((d) => d.severity === 'error')
+      .map((d) => formatDiagnostic('Occlum.json', d)[0]!);
+    return fail([...each, `Occlum.json has ${errorCount} error${errorCount === 1 ? '' : 's'}: the build needs none`]);
+  }
   let runtime;
   try {
     runtime = readRuntimeConfig(text);
