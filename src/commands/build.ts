@@ -10,6 +10,7 @@ import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { reportBackendError } from './runtime-output.ts';
 import { backendFlag, backendLabel, openCommandBackend, refuseFlags } from './backend-choice.ts';
 import type { SgxMode } from '../core/backend/occlum/index.ts';
+import type { PreflightProblem } from '../core/elf/preflight.ts';
 import { loadSettings } from '../core/watch/settings.ts';
 import { SETTINGS_FILE } from '../core/watch/scope.ts';
 
@@ -135,18 +136,18 @@ export const command: Command = {
       printJson({ ...r, backend: choice.kind, backendReason: choice.reason });
       return r.ok ? 0 : 1;
     }
+    for (const line of r.diagnostics ?? []) sayErr(line);
     for (const w of r.warnings) sayErr(`warning: ${w}`);
+    for (const n of groupNotes(r.problems)) sayErr(n);
     for (const p of r.problems) {
-      if (p.severity === 'note') {
-        sayErr(`note: ${p.path}: ${p.occlum}: ${p.explanation}`);
-        continue;
-      }
+      if (p.severity === 'note') continue;
       sayErr(`${p.severity}: ${p.path}: ${p.occlum}`);
       sayErr(`  ${p.explanation}`);
       sayErr(`  fix: ${p.fix}`);
     }
     if (!r.ok) {
-      for (const e of r.errors) sayErr(`error: ${e}`);
+      const shown = new Set(r.diagnostics);
+      for (const e of r.errors) if (!shown.has(e)) sayErr(`error: ${e}`);
       sayErr(
         choice.kind === 'host'
           ? 'occlum-studio: build failed; the previous build (if any) is unchanged'
@@ -164,6 +165,22 @@ export const command: Command = {
     return 0;
   },
 };
+
+/**
+ * Notes (the glibc one) once per kind: a JDK's bin/ under an entry point gives the same note for
+ * each of its 28 programs.
+ */
+function groupNotes(problems: PreflightProblem[]): string[] {
+  const groups = new Map<string, string[]>();
+  for (const p of problems.filter((x) => x.severity === 'note')) {
+    const key = `${p.occlum}: ${p.explanation}`;
+    groups.set(key, [...(groups.get(key) ?? []), p.path]);
+  }
+  return [...groups].map(([what, paths]) => {
+    const shown = paths.length > 3 ? `${paths.slice(0, 3).join(', ')} and ${paths.length - 3} more` : paths.join(', ');
+    return `note: ${shown}: ${what}`;
+  });
+}
 
 /**
  * A note when the instance's settings name a prebuild or boms: `build` is `occlum build` and

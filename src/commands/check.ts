@@ -2,7 +2,14 @@
 // Occlum.json with the rules of the version it targets, compiler-style output.
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { checkConfig, readSettings, resolveVersion, type CheckResult, type VersionId } from '../core/config/index.ts';
+import {
+  checkConfig,
+  formatDiagnostic,
+  readSettings,
+  resolveVersion,
+  type CheckResult,
+  type VersionId,
+} from '../core/config/index.ts';
 import { exitWhenStdoutCloses, InputError, printJson, UsageError, type Command, say, sayErr } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { readConfigText } from '../core/instance/safe-read.ts';
@@ -55,10 +62,7 @@ function resolveTarget(arg: string): Target {
 
 function formatResult(t: Target, r: CheckResult): string[] {
   const out: string[] = [];
-  for (const d of r.diagnostics) {
-    out.push(`${t.display}:${d.line}:${d.column}: ${d.severity}: ${d.message}${d.code ? ` [${d.code}]` : ''}`);
-    if (d.fix) out.push(`    fix available: ${d.fix.title}`);
-  }
+  for (const d of r.diagnostics) out.push(...formatDiagnostic(t.display, d));
   const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
   const how = r.explicitVersion ? r.rules : `${r.rules}, detected: ${r.detection.reasons.join('; ')}`;
   out.push(

@@ -7,13 +7,13 @@ import {
   applyRecommendation,
   formatField,
   formatMeasurement,
-  measureRun,
-  jvmMeasureHeap,
   recommend,
+  sizeProgram,
   targetVersion,
   DEFAULT_INTERVAL_MS,
 } from '../core/sizing/index.ts';
 import { sanitizeForTerminal } from '../core/text/sanitize.ts';
+import { formatSize } from '../core/config/sizes.ts';
 import { formatWords } from '../core/pty/command-line.ts';
 import { InputError, printJson, UsageError, type Command } from './command.ts';
 import { holdSignals, logSink, reportBackendError } from './runtime-output.ts';
@@ -74,8 +74,16 @@ export const command: Command = {
     try {
       // With --json the program's stdout goes to stderr, so stdout holds only the report.
       const stdio = ['inherit', json ? process.stderr : 'inherit', 'inherit'] as const;
-      const jvmMaxHeap = jvmMeasureHeap(a.path, a.args, loaded.text, version) ?? undefined;
-      m = await measureRun(backend, a.path, a.args, { intervalMs: interval, stdio: [...stdio], jvmMaxHeap });
+      m = await sizeProgram(backend, a.path, a.args, loaded.text, version, {
+        intervalMs: interval,
+        stdio: [...stdio],
+        onJvmRetry: (failed, status, next) =>
+          process.stderr.write(
+            `occlum-studio: the JVM failed (status ${status}) with -XX:MaxHeapSize=${formatSize(failed)}, the heap ` +
+              `it takes in Occlum under the current config; measuring again with ${formatSize(next)}, the heap ` +
+              'the recommended config gives it\n',
+          ),
+      });
     } catch (err) {
       return reportBackendError(err);
     } finally {
@@ -112,8 +120,9 @@ export const command: Command = {
       process.stdout.write(out.join('\n') + '\n');
     }
     if (failed) {
+      const heap = m.jvmMaxHeap ? ` (but with -XX:MaxHeapSize=${formatSize(m.jvmMaxHeap)}, its heap in Occlum)` : '';
       process.stderr.write(
-        `occlum-studio: the program exited with status ${m.status} even without limits: ` +
+        `occlum-studio: the program exited with status ${m.status} even without limits${heap}: ` +
           'the figures cover only what it did before that' +
           `${a.values.apply ? '; nothing written' : ''}\n`,
       );

@@ -4,12 +4,11 @@
 import type { StateCreator } from 'zustand/vanilla';
 import { HostBackend } from '../core/backend/host/index.ts';
 import { errorMessage } from '../core/errors.ts';
-import { formatPath, type JsonPath } from '../core/config/index.ts';
+import { formatPath, formatSize, type JsonPath } from '../core/config/index.ts';
 import { LATEST } from '../core/config/versions.ts';
 import {
   applyRecommendation,
-  measureRun,
-  jvmMeasureHeap,
+  sizeProgram,
   SizingStopped,
   recommend,
   type Measurement,
@@ -71,8 +70,15 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
       running = { stop, ended: new Promise<void>((r) => (ended = r)) };
       const backend = new HostBackend(s.instanceDir, { log: (r) => get().appendLogChunk?.('runtime', r.line + '\n') });
       try {
-        const jvmMaxHeap = jvmMeasureHeap(path, args, get().config.text, version()) ?? undefined;
-        const m = await measureRun(backend, path, args, { stdio: 'ignore', jvmMaxHeap, signal: stop.signal });
+        const m = await sizeProgram(backend, path, args, get().config.text, version(), {
+          stdio: 'ignore',
+          signal: stop.signal,
+          onJvmRetry: (failed, status, next) =>
+            get().setFlash(
+              `sizing ${shown}: the JVM failed (${status}) with its ${formatSize(failed)} heap in Occlum now; ` +
+                `measuring again with ${formatSize(next)}, its heap under the recommendation…`,
+            ),
+        });
         const rec = recommend(m, get().config.text, version());
         patch({ status: 'done', measurement: m, recommendation: rec });
         const changes = rec.fields.filter((f) => f.change).length;

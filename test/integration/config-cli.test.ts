@@ -216,3 +216,23 @@ test('check … | head ends quietly with exit 0 when the reader goes away', () =
   assert.equal(out[1], '0', r.stderr);
   assert.equal(r.stderr, '');
 });
+
+test('build prints a bad Occlum.json the way check does: the same lines, one formatter', () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'cfg-cli-')), 'inst');
+  assert.equal(runCli(['new', dir]).status, 0);
+  const file = join(dir, 'Occlum.json');
+  const bad = readFileSync(file, 'utf8')
+    .replace('"300MB"', '"300mb"')
+    .replace('"max_num_of_threads": 32', '"max_num_of_threads": "x"');
+  writeFileSync(file, bad);
+  const check = runCli(['check'], { cwd: dir });
+  const build = runCli(['build', '--backend', 'host'], { cwd: dir });
+  assert.equal(check.status, 1, check.stderr);
+  assert.equal(build.status, 1, build.stderr);
+  const diag = (out: string) => out.split('\n').filter((l) => /^Occlum\.json:\d+:\d+: |^ {4}fix available: /.test(l));
+  const lines = diag(check.stdout);
+  assert.equal(lines.length, 3, check.stdout);
+  assert.match(lines[0]!, /^Occlum\.json:5:28: error: "300mb" is not a valid size .*\[size-unit\]$/);
+  assert.deepEqual(diag(build.stderr), lines);
+  assert.match(build.stderr, /^error: Occlum\.json has 2 errors: the build needs none$/m);
+});

@@ -1,7 +1,7 @@
 // ELF preflight: Occlum's loader checks with Occlum's messages, on real compiled binaries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, mkdirSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readElfInfo, libcOf } from '../../src/core/elf/header.ts';
@@ -35,6 +35,21 @@ test('reads class, type and PT_INTERP of musl, non-PIE and glibc binaries', () =
   const glibc = readElfInfo(fixturePath('glibc'));
   assert.equal(glibc.kind === 'elf' && libcOf(glibc.interp), 'glibc');
 });
+
+const DEBIAN_PYTHON = '/usr/bin/python3.11';
+
+test(
+  "Debian's python3.11 (not PIE): the fix says how to get the same interpreter as a PIE program",
+  { skip: !existsSync(DEBIAN_PYTHON) && `no ${DEBIAN_PYTHON}` },
+  () => {
+    const { img } = image();
+    copyFileSync(DEBIAN_PYTHON, join(img, 'bin', 'python3.11'));
+    chmodSync(join(img, 'bin', 'python3.11'), 0o755);
+    const p = preflightFile(img, '/bin/python3.11').problems.find((x) => x.code === 'not-pie');
+    assert.ok(p, 'Debian builds python3.11 without PIE');
+    assert.match(p.fix, /Py_BytesMain.*gcc -fPIE -pie .*-lpython3\.11/);
+  },
+);
 
 test('a musl PIE program with its loader in the image passes', () => {
   const { dir, img } = image();

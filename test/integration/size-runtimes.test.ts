@@ -1,6 +1,6 @@
 // `size` on the runtimes users bring, through the built CLI and the real sandbox: Debian's
 // redis-server (PIE, glibc, background threads with glibc's default stack) and, when a JDK is
-// installed (not in CI: ~200 MB), Debian's OpenJDK. Each is laid out in the image with `bom copy`.
+// installed (CI installs default-jdk-headless), Debian's OpenJDK. Each is laid out in the image with `bom copy`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -112,7 +112,7 @@ test(
 const JDK = '/usr/lib/jvm/java-17-openjdk-amd64';
 const javaSkip =
   treeLimitsSkip() ||
-  (!existsSync(`${JDK}/bin/java`) && `no OpenJDK 17 at ${JDK} (Debian openjdk-17-jre-headless, ~200 MB: not in CI)`);
+  (!existsSync(`${JDK}/bin/java`) && `no OpenJDK 17 at ${JDK} (Debian default-jdk-headless; .ci/run installs it)`);
 
 test(
   'java without -Xmx is measured with the heap it takes in Occlum, not a quarter of the host RAM',

@@ -602,6 +602,45 @@ describe('autodep', () => {
     assert.ok(statSync(join(inst, 'image/lib64/ld-linux-x86-64.so.2')).isFile());
   });
 
+  test('libraries in copied dirs (no .interp anywhere in the dirs) borrow the loader of the files programs', async () => {
+    // As Python's extension modules: a dir of libraries only, whose own libraries live elsewhere.
+    const { ws, inst } = workspace({
+      'g.c': 'int g(void){return 2;}\n',
+      'ext.c': 'int g(void);\nint ext(void){return g();}\n',
+      'main.c': 'int main(void){return 0;}\n',
+    });
+    const cc = (args: string[]) => assert.equal(spawnSync('gcc', args, { cwd: ws }).status, 0);
+    mkdirSync(join(ws, 'deps'));
+    mkdirSync(join(ws, 'mods'));
+    cc(['-shared', '-fPIC', '-o', 'deps/libg.so', 'g.c']);
+    cc(['-shared', '-fPIC', '-o', 'mods/ext.so', 'ext.c', '-Ldeps', '-lg']);
+    cc(['-fPIE', '-pie', '-o', 'main', 'main.c']);
+    const libPath = `/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:${join(ws, 'deps')}`;
+    const cfg = parseLoaderConfig(`/lib64/ld-linux-x86-64.so.2 ${libPath} /opt/occlum/glibc/lib\n`, 'test');
+    const run = () =>
+      runBomCopy({ file: '../app.yaml', root: 'image', cwd: inst, includeDirs: [], env: {}, loaderConfig: cfg });
+    writeFileSync(join(ws, 'app.yaml'), 'targets:\n  - target: /lib\n    copy:\n      - dirs: [../mods]\n');
+    const alone = await run();
+    assert.ok(alone.ok, JSON.stringify(alone.plan.issues));
+    assert.match(
+      alone.plan.issues.map((i) => i.message).join('\n'),
+      /1 ELF file \(.*mods\/ext\.so\) in copied dirs has no \.interp and no loader can be inferred/,
+    );
+    assert.equal(existsSync(join(inst, 'image/opt/occlum/glibc/lib/libg.so')), false);
+    writeFileSync(
+      join(ws, 'app.yaml'),
+      'targets:\n  - target: /lib\n    copy:\n      - dirs: [../mods]\n' +
+        '  - target: /bin\n    copy:\n      - files: [../main]\n',
+    );
+    const withProgram = await run();
+    assert.ok(withProgram.ok, JSON.stringify(withProgram.plan.issues));
+    assert.match(
+      withProgram.plan.issues.map((i) => i.message).join('\n'),
+      /libraries of 1 ELF file .* found through \/lib64\/ld-linux-x86-64\.so\.2, the loader of the programs/,
+    );
+    assert.ok(statSync(join(inst, 'image/opt/occlum/glibc/lib/libg.so')).isFile());
+  });
+
   test('a musl program: the loader lands at its .interp path', { skip: !musl && 'needs musl-tools' }, async () => {
     const { ws, inst } = workspace({ 'hello.c': '#include <stdio.h>\nint main(void){puts("hi");return 0;}\n' });
     assert.equal(spawnSync('musl-gcc', ['-fPIE', '-pie', '-o', 'hello', 'hello.c'], { cwd: ws }).status, 0);

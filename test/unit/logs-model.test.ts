@@ -364,6 +364,17 @@ test('hints: ENOSYS from the LibOS, mremap out of memory, missing or mismatched 
     ['a shared library the program needs is not in the image'],
   );
   assert.equal(lib('Error relocating /bin/tool: getrandom: symbol not found').length, 1);
+  // A JVM or CPython that could not map its memory, as they print it under a too small user space.
+  for (const line of [
+    'Could not reserve enough space for code cache (245760K)',
+    'Could not reserve enough space for 1048576KB object heap',
+    'Error occurred during initialization of VM\nCould not allocate metaspace: 1073741824 bytes',
+    'MemoryError',
+    'numpy.core._exceptions._ArrayMemoryError: Unable to allocate 30.5 MiB for an array with shape (2000, 2000)',
+  ])
+    assert.deepEqual(hintPaths(line), ['resource_limits.user_space_size'], line);
+  for (const line of ['a MemoryError was caught', 'Exception in thread "main" java.lang.OutOfMemoryError: x'])
+    assert.deepEqual(hintPaths(line), [], line);
 });
 
 test('hints: a program missing from the image, and a path with .. (spec 5.1), only where they mean that', () => {

@@ -71,6 +71,11 @@ export interface BuildResult {
   problems: PreflightProblem[];
   /** Validation or other errors that stopped the build (empty when ok). */
   errors: string[];
+  /**
+   * Occlum.json's errors and warnings, as `check` prints them (formatDiagnostic), when any; an
+   * error's first line is in `errors` too, and printers of both skip it there.
+   */
+  diagnostics?: string[];
   warnings: string[];
 }
 

@@ -45,15 +45,34 @@ export function interpOf(file: string): string | null | '' {
   return info.interp ?? '';
 }
 
-/** copy_bom's infer_default_loader: the one loader all files with an .interp share, if any. */
-export function inferDefaultLoader(files: string[]): string | null {
+/** The loaders the .interp of these files name. */
+export function loadersOf(files: string[]): Set<string> {
   const loaders = new Set<string>();
   for (const f of files) {
     const i = interpOf(f);
     if (i) loaders.add(i);
   }
+  return loaders;
+}
+
+/** copy_bom's infer_default_loader: the one loader all files with an .interp share, if any. */
+export function inferDefaultLoader(files: string[]): string | null {
+  const loaders = loadersOf(files);
   return loaders.size === 1 ? [...loaders][0]! : null;
 }
+
+/** Whether an ELF file names libraries it needs (DT_NEEDED), or they could not be read. */
+export function namesLibraries(file: string): boolean {
+  try {
+    const info = readElfInfo(file);
+    return info.kind === 'elf' && (info.needed === undefined ? !!info.dynamic : info.needed.length > 0);
+  } catch {
+    return false;
+  }
+}
+
+/** Why analyse() skipped a file that has no .interp and got no default loader. */
+export const NO_LOADER = 'no dynamic loader (.interp) and none can be inferred';
 
 function run(
   cmd: string,
@@ -101,7 +120,7 @@ async function analyse(file: string, defaultLoader: string | null, config: Loade
   const none = (skipped: string): Deps => ({ interp: null, objects: [], missing: [], stderr: '', skipped });
   if (own === null) return none('not an ELF program or library');
   const interp = own || defaultLoader;
-  if (!interp) return none('no dynamic loader (.interp) and none can be inferred: statically linked');
+  if (!interp) return none(`${NO_LOADER}: statically linked, or a library`);
   // copy_bom runs whatever the .interp names; a file from a downloaded tree could name any
   // program (a script of its own), so only the config's loaders are run.
   const entry = config?.byName.get(basename(interp));

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, lstatSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
-import { findDeps, inferDefaultLoader, type Placed } from './autodep.ts';
+import { findDeps, inferDefaultLoader, loadersOf, namesLibraries, NO_LOADER, type Placed } from './autodep.ts';
 import { expandEnv, type Env } from './env.ts';
 import { compileExcludes } from './exclude.ts';
 import { openRegularFile, typeName } from '../instance/safe-read.ts';
@@ -403,12 +403,40 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   const fileLibPairs = new Set(managements.flatMap((m) => m.libs.map((l) => `${l.src}\0${l.inner}`)));
   const dirLibs: PlanEntry[] = [];
   const missingForDirs = new Map<string, LibraryReport[]>();
-  for (const ex of expanded) {
+  // Copied dirs whose ELF files name no loader at all (only libraries, e.g. Python extension
+  // modules) borrow the one loader of the programs under files (copy_bom would skip them, each
+  // with "cannot autodep", and the image would lack their libraries).
+  let programsLoader: string | null | undefined;
+  for (const [i, ex] of expanded.entries()) {
     const elfs = await elfFiles(ex.files);
     for (const f of elfs) f.entry.pinned = true;
     if (elfs.length === 0) continue;
-    const defaultLoader = inferDefaultLoader(elfs.map((f) => f.host));
+    const own = loadersOf(elfs.map((f) => f.host));
+    programsLoader ??= inferDefaultLoader(
+      managements.flatMap((m) => m.files.filter((f) => f.autodep).map((f) => hostOf(f.src))),
+    );
+    const borrowed = own.size === 0 ? programsLoader : null;
+    const defaultLoader = own.size === 1 ? [...own][0]! : borrowed;
     const deps = await mapLimit(elfs, 4, (f) => findDeps(f.host, defaultLoader, opts.loaderConfig));
+    const unloaded = elfs
+      .filter((f, j) => deps[j]!.skipped?.startsWith(NO_LOADER) && namesLibraries(f.host))
+      .map((f) => f.host);
+    if (unloaded.length > 0)
+      warn(
+        `${counted(unloaded)} in copied dirs ${unloaded.length === 1 ? 'has' : 'have'} no .interp and no loader ` +
+          `can be inferred (${own.size > 1 ? `the dirs' programs name ${own.size}` : 'no program names one'}): ` +
+          'their libraries were not looked for, as copy_bom skips them ("cannot autodep"); ' +
+          'list the program that loads them under files, or their libraries',
+        managements[i]!.dirs[0]?.loc,
+      );
+    const viaBorrowed = borrowed ? elfs.filter((_, j) => deps[j]!.objects.length > 1).map((f) => f.host) : [];
+    if (viaBorrowed.length > 0)
+      warn(
+        `the libraries of ${counted(viaBorrowed)} without .interp in copied dirs were found through ${borrowed}, ` +
+          "the loader of the programs under files (copy_bom infers it only from the dirs' own programs and " +
+          'would copy none of them)',
+        managements[i]!.dirs[0]?.loc,
+      );
     deps.forEach((d, i) => {
       const f = elfs[i]!;
       const libs = d.objects.filter((o) => !isUnder(o.src, f.srcRoot) && !isUnder(o.src, rootAbs));
@@ -479,6 +507,9 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
         r.loc,
       );
   }
+  // A name found in the image is not missing: the reports say so (the JVM's libraries need its
+  // libjvm.so, which the launcher loads by its path before them).
+  if (names.size > 0) for (const r of plan.libraries) r.missing = r.missing.filter((n) => !names.has(n));
   for (const [name, reports] of missingForDirs) {
     if (names.has(name)) continue;
     const files = reports.map((r) => r.file);
@@ -491,6 +522,13 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   }
   mark('order');
   return plan;
+}
+
+/** "2 ELF files (a, b)", "40 ELF files (a, b, c and 37 more)". */
+function counted(files: string[]): string {
+  const shown = files.slice(0, 3).join(', ');
+  const more = files.length > 3 ? ` and ${files.length - 3} more` : '';
+  return `${files.length} ELF file${files.length === 1 ? '' : 's'} (${shown}${more})`;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Public surface of the Occlum.json model (pure: no UI).
 export * from './types.ts';
 export { checkConfig, type CheckResult, type CheckOptions } from './validate.ts';
+export { formatDiagnostic } from './format-diagnostic.ts';
 export { parseConfig, nodePath, type ParsedConfig } from './parse.ts';
 export { LineIndex } from './location.ts';
 export {

@@ -283,7 +283,9 @@ export function preflightFile(imageRoot: string, innerPath: string, depth = 0): 
         `${innerPath} is ${how} (${linkage}; ELF type ${info.type === 2 ? 'EXEC' : info.type}); Occlum loads only PIE programs (the loader logs "ELF is not position-independent")`,
         info.go
           ? 'rebuild with go build -buildmode=pie (occlum-go does)'
-          : 'rebuild with occlum-gcc, or add -fPIE -pie',
+          : PYTHON.test(posix.basename(innerPath))
+            ? PYTHON_FIX
+            : 'rebuild with occlum-gcc, or add -fPIE -pie',
       ),
     );
     return res;
@@ -327,6 +329,13 @@ export function preflightFile(imageRoot: string, innerPath: string, depth = 0): 
   }
   return res;
 }
+
+/** CPython's interpreter (Debian's python3.11 is built without PIE). */
+const PYTHON = /^python\d(\.\d+)?$/;
+const PYTHON_FIX =
+  "use a PIE build of Python (Occlum's demo: conda's), or the same interpreter as a PIE program: " +
+  '`int main(int c, char **v) { return Py_BytesMain(c, v); }` built with ' +
+  '`gcc -fPIE -pie -I/usr/include/python3.11 -o python3 main.c -lpython3.11` (Debian: libpython3.11-dev)';
 
 /** Regular files and symlinks below one directory of the image, as inner paths. */
 function listPrograms(imageRoot: string, innerDir: string, out: string[], limit: number): void {

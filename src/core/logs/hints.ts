@@ -243,6 +243,20 @@ const PROGRAM_RULES: Rule[] = [
     },
   },
   {
+    // Runtimes that reserve their memory up front say in their own words that a mmap failed: the
+    // JVM with the template's 300MB ("Could not reserve enough space for code cache (245760K)"),
+    // CPython and numpy with an allocation ("MemoryError", "_ArrayMemoryError: Unable to allocate").
+    test: (_r, all) =>
+      /Could not reserve enough space for |Could not allocate metaspace|insufficient memory for the Java Runtime/.test(
+        all,
+      ) || /^(?:[\w.]+\.)?_?\w*MemoryError\b/.test(all),
+    hint: {
+      message: "the program's runtime could not get memory: the user space is smaller than it needs",
+      configPath: ['resource_limits', 'user_space_size'],
+      suggestion: 'raise resource_limits.user_space_size (`occlum-studio size` measures what it needs) and rebuild',
+    },
+  },
+  {
     test: (_r, all) => all.startsWith('Error relocating ') && all.includes('symbol not found'),
     hint: {
       message: 'a library in the image lacks a symbol the program needs: it was built for another libc or version',

@@ -1,5 +1,6 @@
 // Sizing: measure a program on the host backend, recommend Occlum.json sizes, apply them.
 export { measureRun, DEFAULT_INTERVAL_MS, SizingStopped, type MeasureOptions } from './measure.ts';
+export { sizeProgram, type SizeProgramOptions } from './size-program.ts';
 export {
   recommend,
   jvmMeasureHeap,

@@ -65,3 +65,23 @@ export function jvmHeapOption(args: string[], envDefault: string[]): string | nu
 export function isJavaLauncher(path: string): boolean {
   return basename(path) === 'java';
 }
+
+/** Occlum's RLIMIT_AS: default heap + stack + mmap, each with the LibOS default when absent. */
+export function occlumRlimitAs(heap: number | null, stack: number | null, mmap: number | null): number {
+  return (heap ?? 32 * MB) + (stack ?? 4 * MB) + (mmap ?? 100 * MB);
+}
+
+/**
+ * The heap a `java` launcher run without a maximum heap takes in Occlum with this user space and
+ * RLIMIT_AS, to give it as -XX:MaxHeapSize; null for other programs and for a JVM given one.
+ */
+export function jvmDefaultHeap(
+  path: string,
+  args: string[],
+  envDefault: string[],
+  userSpace: number,
+  rlimitAs: number,
+): number | null {
+  if (!isJavaLauncher(path) || jvmHeapOption(args, envDefault) !== null) return null;
+  return jvmOcclumHeap(userSpace, rlimitAs);
+}

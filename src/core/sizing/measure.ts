@@ -43,7 +43,9 @@ export async function measureRun(
   opts: MeasureOptions = {},
 ): Promise<Measurement> {
   const intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
-  const runArgs = opts.jvmMaxHeap ? [`-XX:MaxHeapSize=${opts.jvmMaxHeap}`, ...args] : args;
+  // A heap we chose must not hang the program when it is too small (size-program.ts).
+  const jvm = opts.jvmMaxHeap ? [`-XX:MaxHeapSize=${opts.jvmMaxHeap}`, '-XX:+ExitOnOutOfMemoryError'] : [];
+  const runArgs = [...jvm, ...args];
   const prep = await backend.prepareRun(path, runArgs, { measure: true, env: opts.env });
   const cg = prep.cgroup;
   const started = performance.now();

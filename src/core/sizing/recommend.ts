@@ -4,7 +4,7 @@
 import { parse } from 'jsonc-parser';
 import { atLeast, type VersionId } from '../config/versions.ts';
 import { formatSize, MB, parseSize } from '../config/sizes.ts';
-import { isJavaLauncher, jvmErgonomicHeap, jvmHeapOption, jvmOcclumHeap } from './jvm.ts';
+import { jvmDefaultHeap, jvmErgonomicHeap, occlumRlimitAs } from './jvm.ts';
 import type { FieldRecommendation, Measurement, Recommendation, Verdict } from './types.ts';
 
 /** Memory margin over the measured need; thread margin likewise (at least two spare). */
@@ -149,17 +149,14 @@ function effectiveUserSpace(cfg: Config, version: VersionId): number | null {
  * current config, to measure it with (jvm.ts); null otherwise.
  */
 export function jvmMeasureHeap(path: string, args: string[], configText: string, version: VersionId): number | null {
-  if (!isJavaLauncher(path)) return null;
   const parsed = parse(configText, [], { allowTrailingComma: true });
   const cfg: Config = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Config) : {};
   const env = valueAt(cfg, ['env', 'default']);
   const envDefault = Array.isArray(env) ? env.filter((x): x is string => typeof x === 'string') : [];
-  if (jvmHeapOption(args, envDefault) !== null) return null;
   const user = effectiveUserSpace(cfg, version) ?? 300 * MB;
-  const proc = (k: string, d: number) => sizeAt(cfg, ['process', k]).bytes ?? d;
-  const rlimitAs =
-    proc('default_heap_size', 32 * MB) + proc('default_stack_size', 4 * MB) + proc('default_mmap_size', 100 * MB);
-  return jvmOcclumHeap(user, rlimitAs);
+  const proc = (k: string) => sizeAt(cfg, ['process', k]).bytes;
+  const rlimitAs = occlumRlimitAs(proc('default_heap_size'), proc('default_stack_size'), proc('default_mmap_size'));
+  return jvmDefaultHeap(path, args, envDefault, user, rlimitAs);
 }
 
 export function recommend(m: Measurement, configText: string, version: VersionId): Recommendation {
@@ -230,9 +227,14 @@ export function recommend(m: Measurement, configText: string, version: VersionId
 
   // resource_limits: the enclave.
   const stacksNote = threadStacks ? ` + ${threadStacks} glibc thread stack(s) of ${formatSize(stack)}` : '';
+  const first = m.jvmFirstRun;
+  const measuredWith = first
+    ? `, the heap the recommended config gives it (with ${formatSize(first.maxHeap)}, its default in Occlum ` +
+      `under the current config, it failed with status ${first.status})`
+    : ' (its default in Occlum under the current config)';
   const jvmNote = jvmHeap
-    ? `; a JVM without -Xmx: measured with -XX:MaxHeapSize=${formatSize(jvmHeap)} (its default in Occlum under ` +
-      `the current config), and with this user space it reserves ${formatSize(jvmHeapThen)} (a quarter of ` +
+    ? `; a JVM without -Xmx: measured with -XX:MaxHeapSize=${formatSize(jvmHeap)}${measuredWith}, and with ` +
+      `this user space it reserves ${formatSize(jvmHeapThen)} (a quarter of ` +
       'the user space, which Occlum reports as the RAM): pass -Xmx to fix it'
     : '';
   const userMeasured =

@@ -45,6 +45,11 @@ export interface Measurement {
   /** A JVM measured with this -XX:MaxHeapSize (its Occlum default under the current config). */
   jvmMaxHeap?: number;
   /**
+   * The JVM failed with its Occlum default under the current config (this heap, this status)
+   * and was measured again with the one the recommended config gives it (size-program.ts).
+   */
+  jvmFirstRun?: { maxHeap: number; status: number };
+  /**
    * Per process: VmPeak, brk heap, main stack, default thread stacks at once, and the largest
    * VmSize without the three (for the user-space sum).
    */

@@ -14,7 +14,7 @@ import { descendants, isAlive, signal } from '../backend/host/procs.ts';
 import { BackendError } from '../backend/types.ts';
 import { checkConfig } from '../config/validate.ts';
 import { runPrepared } from './run-prepared.ts';
-import { formatPath } from '../config/types.ts';
+import { formatDiagnostic } from '../config/format-diagnostic.ts';
 import { preflightErrors, preflightImage } from '../elf/preflight.ts';
 import { instancePaths } from '../instance/layout.ts';
 import { readRuntimeConfig, RuntimeConfigError } from '../sandbox/runtime-config.ts';
@@ -75,9 +75,11 @@ export class HostWatchBackend implements WatchBackend {
       for (const l of lines) opts.onOutput(l);
       return { ok: false, error: (err as Error).message };
     }
+    for (const line of r.diagnostics ?? []) opts.onOutput(line);
     for (const w of r.warnings) opts.onOutput(`warning: ${w}`);
     if (!r.ok) {
-      for (const e of r.errors) opts.onOutput(`error: ${e}`);
+      const shown = new Set(r.diagnostics);
+      for (const e of r.errors) if (!shown.has(e)) opts.onOutput(`error: ${e}`);
       for (const p of r.problems) opts.onOutput(`${p.severity}: ${p.path}: ${p.occlum} (${p.fix})`);
       return { ok: false, error: r.errors[0] };
     }
@@ -179,7 +181,7 @@ export function precheck(instanceDir: string, out: (line: string) => void): Fail
   }
   const errors = checkConfig(text).diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
-    for (const d of errors) out(`Occlum.json:${d.line}:${d.column}: ${formatPath(d.path)}: ${d.message}`);
+    for (const d of errors) for (const line of formatDiagnostic('Occlum.json', d)) out(line);
     const d = errors[0]!;
     return {
       stage: 'config',

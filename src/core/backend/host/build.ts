@@ -22,7 +22,7 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkConfig } from '../../config/validate.ts';
-import { formatPath } from '../../config/types.ts';
+import { formatDiagnostic } from '../../config/format-diagnostic.ts';
 import { preflightErrors, preflightImage, type PreflightProblem } from '../../elf/preflight.ts';
 import { buildPaths, instancePaths, type InstancePaths } from '../../instance/layout.ts';
 import { readStatusFile, writeStatusFile } from '../../instance/status.ts';
@@ -318,7 +318,9 @@ async function buildLocked(
   const mark = stopwatch(lastTimes.build);
   const progress = (phase: BuildProgress['phase'], message: string, extra: Partial<BuildProgress> = {}) =>
     onProgress?.({ phase, message, ...extra });
+  let diagnostics: string[] = [];
   const fail = (errors: string[], problems: PreflightProblem[] = [], warnings: string[] = []): BuildResult => ({
+    ...(diagnostics.length ? { diagnostics } : {}),
     ok: false,
     rootMac: null,
     configMac: '',
@@ -346,13 +348,18 @@ async function buildLocked(
         'the host backend builds configs of released Occlum (0.10 – 0.31): start from `occlum-studio init`',
     ]);
   }
-  const warnings = check.diagnostics
-    .filter((d) => d.severity === 'warning')
-    .map((d) => `Occlum.json:${d.line}:${d.column}: ${formatPath(d.path)}: ${d.message}`);
-  const errors = check.diagnostics
-    .filter((d) => d.severity === 'error')
-    .map((d) => `Occlum.json:${d.line}:${d.column}: ${formatPath(d.path)}: ${d.message}`);
-  if (errors.length) return fail(errors, [], warnings);
+  diagnostics = check.diagnostics
+    .filter((d) => d.severity === 'error' || d.severity === 'warning')
+    .flatMap((d) => formatDiagnostic('Occlum.json', d));
+  const warnings: string[] = [];
+  const errorCount = check.counts.error;
+  if (errorCount > 0) {
+    // Each error as in diagnostics (printers skip those), then the count.
+    const each = check.diagnostics
+      .filter((d) => d.severity === 'error')
+      .map((d) => formatDiagnostic('Occlum.json', d)[0]!);
+    return fail([...each, `Occlum.json has ${errorCount} error${errorCount === 1 ? '' : 's'}: the build needs none`]);
+  }
   let runtime;
   try {
     runtime = readRuntimeConfig(text);
@@ -404,6 +411,7 @@ async function buildLocked(
         problems,
         errors: [],
         warnings,
+        ...(diagnostics.length ? { diagnostics } : {}),
       };
     }
   }
@@ -498,6 +506,7 @@ async function buildLocked(
       problems,
       errors: [],
       warnings,
+      ...(diagnostics.length ? { diagnostics } : {}),
     };
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });

@@ -21,6 +21,8 @@ import { ensureRunDirs, ensureSeccompFile } from './run-state.ts';
 import type { RuntimeLog } from './log.ts';
 import { verifyForRun, type RunVerification } from './verify-run.ts';
 import { lastTimes, stopwatch } from './timing.ts';
+import { formatSize, MB } from '../../config/sizes.ts';
+import { jvmDefaultHeap, occlumRlimitAs } from '../../sizing/jvm.ts';
 
 export const NOT_BUILT = 'Error: the Occlum image and enclave are not built yet. Need to run "occlum build" first.';
 
@@ -229,9 +231,29 @@ export async function prepareProgram(
     );
   }
   lastTimes.run.program = performance.now() - tProgram;
+  // A JVM without a maximum heap takes a quarter of the RAM it sees: in Occlum the user space
+  // (sysinfo), here the host's, and up to half of RLIMIT_AS (user_space_size here), which can
+  // then exceed it. It gets the heap it takes in Occlum; a sizing run chose its own.
+  const p0 = cfg.process;
+  const jvmHeap = opts.measure
+    ? null
+    : jvmDefaultHeap(
+        path,
+        args,
+        cfg.envDefault,
+        cfg.limits.userSpace ?? 300 * MB,
+        occlumRlimitAs(p0.heapSize, p0.stackSize, p0.mmapSize),
+      );
+  if (jvmHeap) {
+    log.info(
+      'process',
+      `a JVM without -Xmx takes a quarter of the user space in Occlum (its RAM there): run with ` +
+        `-XX:MaxHeapSize=${formatSize(jvmHeap)}, as in Occlum`,
+    );
+  }
   const spec: ProgramSpec = {
     plan,
-    argv: [path, ...args],
+    argv: jvmHeap ? [path, `-XX:MaxHeapSize=${jvmHeap}`, ...args] : [path, ...args],
     env,
     rlimits: opts.measure ? MEASURE_RLIMITS : rlimitsFor(cfg),
     seccompFile,
