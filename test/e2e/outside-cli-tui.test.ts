@@ -38,7 +38,8 @@ async function statusBecomes(tui: Tui, word: string): Promise<void> {
   assert.equal(statusWord(tui), word);
 }
 
-test('a build, start and stop made in another terminal show in the status bar; the dev loop starts', async () => {
+/** A never-built instance open in the studio, on the Build pane. */
+async function openUnbuilt(): Promise<{ dir: string; tui: Tui }> {
   const dir = makeInstance(['hello']);
   dirs.push(dir);
   const tui = startTui([dir], { cwd: dir });
@@ -46,6 +47,11 @@ test('a build, start and stop made in another terminal show in the status bar; t
   await statusBecomes(tui, 'initialized');
   tui.type('2');
   await tui.waitFor('not built yet: press b to build');
+  return { dir, tui };
+}
+
+test('a build, start and stop made in another terminal show in the status bar; the dev loop starts', async () => {
+  const { dir, tui } = await openUnbuilt();
   await tui.waitFor(/Build {2}not watching/);
 
   const built = runCli(['build'], { cwd: dir });
@@ -72,13 +78,7 @@ test('a build, start and stop made in another terminal show in the status bar; t
 });
 
 test('a build made in the studio itself turns the status bar from initialized to built', async () => {
-  const dir = makeInstance(['hello']);
-  dirs.push(dir);
-  const tui = startTui([dir], { cwd: dir });
-  running.push(tui);
-  await statusBecomes(tui, 'initialized');
-  tui.type('2');
-  await tui.waitFor('not built yet: press b to build');
+  const { tui } = await openUnbuilt();
   tui.type('b');
   await tui.waitFor(/#1 +ok/, 30_000);
   await statusBecomes(tui, 'built');

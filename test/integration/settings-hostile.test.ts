@@ -127,11 +127,8 @@ test('watch patterns or bom sources naming "/" or /proc are refused or left unwa
   );
 });
 
-test('watch: a prebuild changed while watching (by anyone who can write the settings) waits for a restart', async () => {
-  ensureBuilt();
-  const { ws, inst } = instance({ prebuild: 'echo first', watch: ['../src/**'] });
-  mkdirSync(join(ws, 'src'));
-  const marker = join(ws, 'second-ran');
+/** `occlum-studio watch INST --json`, its events as they come, and the build-end ones. */
+function watchJson(inst: string) {
   const child = spawn(process.execPath, [CLI, 'watch', inst, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const events: Event[] = [];
   let rest = '';
@@ -140,7 +137,15 @@ test('watch: a prebuild changed while watching (by anyone who can write the sett
     rest = lines.pop()!;
     for (const l of lines) events.push(JSON.parse(l) as Event);
   });
-  const ends = () => events.filter((e) => e.event === 'build-end');
+  return { child, events, ends: () => events.filter((e) => e.event === 'build-end') };
+}
+
+test('watch: a prebuild changed while watching (by anyone who can write the settings) waits for a restart', async () => {
+  ensureBuilt();
+  const { ws, inst } = instance({ prebuild: 'echo first', watch: ['../src/**'] });
+  mkdirSync(join(ws, 'src'));
+  const marker = join(ws, 'second-ran');
+  const { child, events, ends } = watchJson(inst);
   try {
     await waitFor(() => ends().length === 1, 'the first build', 60_000);
     assert.equal(ends()[0]!.outcome, 'ok', JSON.stringify(events));
@@ -166,15 +171,7 @@ test('watch: settings created while watching with a bom copying a host file in w
   const secret = join(ws, 'secret');
   writeFileSync(secret, 'key material\n');
   writeFileSync(join(ws, 'steal.yaml'), `targets:\n  - target: /\n    copy:\n      - files: [${secret}]\n`);
-  const child = spawn(process.execPath, [CLI, 'watch', inst, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const events: Event[] = [];
-  let rest = '';
-  child.stdout.on('data', (d: Buffer) => {
-    const lines = (rest + d.toString()).split('\n');
-    rest = lines.pop()!;
-    for (const l of lines) events.push(JSON.parse(l) as Event);
-  });
-  const ends = () => events.filter((e) => e.event === 'build-end');
+  const { child, events, ends } = watchJson(inst);
   try {
     await waitFor(() => ends().length === 1, 'the first build', 60_000);
     writeFileSync(join(inst, '.occlum-studio.json'), JSON.stringify({ bom: ['../steal.yaml'] }));
