@@ -40,7 +40,6 @@ export interface AppSlice {
   setStartPrompt(prompt: 'new' | null): void;
   scanInstances(): void;
   moveStartSelection(step: number): void;
-  setInstanceStatus(status: string | null): void;
   setOcclumVersion(version: string | null): void;
 }
 
@@ -68,6 +67,5 @@ export const createAppSlice: StateCreator<StudioState, [], [], AppSlice> = (set,
   scanInstances: () => set({ startInstances: findInstances(get().launchDir), startIndex: 0 }),
   moveStartSelection: (step) =>
     set({ startIndex: Math.max(0, Math.min(get().startInstances.length - 1, get().startIndex + step)) }),
-  setInstanceStatus: (instanceStatus) => set({ instanceStatus }),
   setOcclumVersion: (occlumVersion) => set({ occlumVersion }),
 });
