@@ -127,23 +127,109 @@ pub fn mkdir(base: c_int, rel: &str) -> Result<()> {
     })
 }
 
+/// Creates each directory of `rels` (parents listed before their children) that is not one
+/// already, setting `mode` on those it creates (each made 0700 until then). A directory made or
+/// opened here is held open for its children: a tree of 200 directories is not walked 200 times.
+/// Returns the failures by index.
+pub fn mkdirs(base: c_int, rels: &[String], mode: u32) -> Vec<(usize, String)> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    /// Open directories kept at most (the descriptor limit is the process's, shared).
+    const HELD: usize = 256;
+    let mut held: std::collections::HashMap<String, OwnedFd> = std::collections::HashMap::new();
+    let mut errors = Vec::new();
+    for (i, rel) in rels.iter().enumerate() {
+        let made = (|| -> Result<OwnedFd> {
+            let parts = components(rel)?;
+            let (last, dirs) = parts.split_last().unwrap();
+            let parent_rel = dirs.join("/");
+            if !parent_rel.is_empty() && !held.contains_key(&parent_rel) {
+                if held.len() >= HELD {
+                    held.clear();
+                }
+                let fd = open_dir_fd(base, &parent_rel)?;
+                held.insert(parent_rel.clone(), fd);
+            }
+            let dir = held.get(&parent_rel).map_or(base, |f| f.as_raw_fd());
+            let name = cstr(last)?;
+            let created = unsafe { mkdirat(dir, name.as_ptr(), 0o700) } == 0;
+            if !created && std::io::Error::last_os_error().raw_os_error() != Some(EEXIST) {
+                return Err(os_err(rel));
+            }
+            // Opened without following a link: an existing link or file is not a directory.
+            let fd = unsafe { openat(dir, name.as_ptr(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) };
+            if fd < 0 {
+                return err(Kind::Usage, format!("{}: exists and is not a directory", rel));
+            }
+            let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+            if created && unsafe { fchmod(fd.as_raw_fd(), mode & 0o7777) } != 0 {
+                return Err(os_err(rel));
+            }
+            Ok(fd)
+        })();
+        match made {
+            Ok(fd) => {
+                if held.len() >= HELD {
+                    held.clear();
+                }
+                held.insert(rel.clone(), fd);
+            }
+            Err(e) => errors.push((i, e.to_string())),
+        }
+    }
+    errors
+}
+
 /// Creates file `rel` exclusively (never through a link) for writing; returns its descriptor,
 /// which the caller owns and closes.
 pub fn create(base: c_int, rel: &str, mode: u32) -> Result<c_int> {
-    in_parent(base, rel, |dir, name| {
-        let fd = unsafe {
-            openat(
-                dir,
-                name.as_ptr(),
-                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                mode as std::ffi::c_uint,
-            )
-        };
-        if fd < 0 {
-            return Err(os_err(rel));
-        }
-        Ok(fd)
-    })
+    in_parent(base, rel, |dir, name| create_at(dir, name, mode, rel))
+}
+
+/// Opens the directory that holds `rel` below `base` (None: `base` itself) and returns it with
+/// `rel`'s last component, for the `*_in` calls: files of one directory then walk it once.
+pub fn open_parent(base: c_int, rel: &str) -> Result<(Option<std::os::fd::OwnedFd>, String)> {
+    let parts = components(rel)?;
+    let (last, dirs) = parts.split_last().unwrap();
+    let dir = if dirs.is_empty() {
+        None
+    } else {
+        Some(open_dir_fd(base, &dirs.join("/"))?)
+    };
+    Ok((dir, last.to_string()))
+}
+
+/// `create` of `name` in an opened directory (`shown` names it in errors).
+pub fn create_in(dir: c_int, name: &str, mode: u32, shown: &str) -> Result<c_int> {
+    create_at(dir, &cstr(name)?, mode, shown)
+}
+
+fn create_at(dir: c_int, name: &CString, mode: u32, shown: &str) -> Result<c_int> {
+    let flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    let fd = unsafe { openat(dir, name.as_ptr(), flags, mode as std::ffi::c_uint) };
+    if fd < 0 {
+        return Err(os_err(shown));
+    }
+    Ok(fd)
+}
+
+/// Renames `from` to `to` inside an opened directory (`shown` names the target in errors).
+pub fn rename_in(dir: c_int, from: &str, to: &str, shown: &str) -> Result<()> {
+    let (from, to) = (cstr(from)?, cstr(to)?);
+    if unsafe { renameat(dir, from.as_ptr(), dir, to.as_ptr()) } == 0 {
+        Ok(())
+    } else {
+        Err(os_err(shown))
+    }
+}
+
+/// Removes `name` from an opened directory.
+pub fn unlink_in(dir: c_int, name: &str) -> Result<()> {
+    let c = cstr(name)?;
+    if unsafe { unlinkat(dir, c.as_ptr(), 0) } == 0 {
+        Ok(())
+    } else {
+        Err(os_err(name))
+    }
 }
 
 pub fn symlink(base: c_int, rel: &str, target: &str) -> Result<()> {
@@ -174,19 +260,6 @@ pub fn chmod_dir(base: c_int, rel: &str, mode: u32) -> Result<()> {
         return Err(os_err(rel));
     }
     Ok(())
-}
-
-/// Renames `from` to `to` in their (shared) parent directory, walked once without links.
-pub fn rename_sibling(base: c_int, from: &str, to: &str) -> Result<()> {
-    let to_parts = components(to)?;
-    let to_name = cstr(to_parts.last().unwrap())?;
-    in_parent(base, from, |dir, name| {
-        if unsafe { renameat(dir, name.as_ptr(), dir, to_name.as_ptr()) } == 0 {
-            Ok(())
-        } else {
-            Err(os_err(to))
-        }
-    })
 }
 
 /// Sets the mode of file `rel`, opened without following a link at the end (or blocking on a FIFO).

@@ -532,6 +532,13 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             beneath::mkdir(fd_arg(a)?, arg(a, 1, "path")?)?;
             Out::Json("null".into())
         }
+        // Arg 1 the mode of the directories made, then their paths (parents first).
+        "bMkdirs" => {
+            let mode = num_arg(a, 1, "mode")? as u32;
+            let errors = beneath::mkdirs(fd_arg(a)?, a.get(2..).unwrap_or_default(), mode);
+            let items: Vec<String> = errors.iter().map(|(i, m)| format!("[{},{}]", i, js(m))).collect();
+            Out::Json(format!("[{}]", items.join(",")))
+        }
         "bCreate" => Out::Json(
             beneath::create(fd_arg(a)?, arg(a, 1, "path")?, num_arg(a, 2, "mode")? as u32 & 0o777)?.to_string(),
         ),

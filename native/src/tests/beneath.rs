@@ -51,3 +51,36 @@ fn writes_stay_below_the_directory_descriptor() {
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     assert!(!s.join("x").exists());
 }
+
+#[test]
+fn mkdirs_makes_a_tree_in_one_batch_and_never_through_a_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new("beneath-mkdirs");
+    let (dest, outside) = (s.join("dest"), s.join("outside"));
+    std::fs::create_dir_all(dest.join("old")).unwrap();
+    std::fs::set_permissions(dest.join("old"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, dest.join("link")).unwrap();
+    std::fs::write(dest.join("file"), b"").unwrap();
+    let base = std::fs::File::open(&dest).unwrap();
+    let rels: Vec<String> = ["a", "a/b", "a/b/c", "old", "old/d", "link", "link/e", "file", "a/c"]
+        .map(String::from)
+        .to_vec();
+    let errors = beneath::mkdirs(base.as_raw_fd(), &rels, 0o751);
+    let failed: Vec<usize> = errors.iter().map(|e| e.0).collect();
+    assert_eq!(failed, [5, 6, 7], "{errors:?}");
+    assert!(errors[0].1.contains("exists and is not a directory"), "{errors:?}");
+    let mode = |p: &str| std::fs::metadata(dest.join(p)).unwrap().permissions().mode() & 0o7777;
+    for made in ["a", "a/b", "a/b/c", "old/d", "a/c"] {
+        assert_eq!(mode(made), 0o751, "{made}");
+    }
+    assert_eq!(mode("old"), 0o700, "an existing directory keeps its mode");
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "nothing made through the link"
+    );
+    let bad = beneath::mkdirs(base.as_raw_fd(), &["../x".into(), "a/./y".into()], 0o755);
+    assert_eq!(bad.len(), 2);
+    assert!(!s.join("x").exists());
+}

@@ -81,6 +81,34 @@ fn copies_content_mode_and_times_and_reports_failures_by_index() {
 }
 
 #[test]
+fn keeps_modes_the_umask_would_strip_and_files_of_one_directory_share_its_walk() {
+    let t = Scratch::new("tree-copy-modes");
+    fs::create_dir_all(t.join("root/d")).unwrap();
+    let modes = [0o777, 0o640, 0o4755, 0o1777, 0o000];
+    let mut args = vec![];
+    let root = fs::File::open(t.join("root")).unwrap();
+    args.push(std::os::fd::AsRawFd::as_raw_fd(&root).to_string());
+    for (i, m) in modes.iter().enumerate() {
+        let src = t.join(&format!("s{i}"));
+        fs::write(&src, format!("{i}")).unwrap();
+        fs::set_permissions(&src, fs::Permissions::from_mode(*m)).unwrap();
+        args.extend([s(&src), format!("d/f{i}"), String::new()]);
+    }
+    // A temporary name outside the destination's directory is refused (the rename would move it).
+    args.extend([s(&t.join("s0")), "d/g".into(), "h".into()]);
+    let out = copy_files(&args).unwrap();
+    assert!(
+        out.starts_with("{\"errors\":[[5,") && out.contains("must be in"),
+        "{out}"
+    );
+    for (i, m) in modes.iter().enumerate() {
+        let got = fs::metadata(t.join(&format!("root/d/f{i}"))).unwrap().mode() & 0o7777;
+        assert_eq!(got, *m, "f{i}: {got:o}");
+    }
+    assert!(!t.join("root/d/g").exists() && !t.join("root/h").exists());
+}
+
+#[test]
 fn sniffs_the_elf_magic() {
     let t = Scratch::new("sniff-elf");
     fs::write(t.join("elf"), b"\x7fELF\x02\x01\x01").unwrap();

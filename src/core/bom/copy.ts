@@ -32,15 +32,21 @@ export interface CopyResult {
   issues: BomIssue[];
 }
 
+/** finalEntries of each plan's entries (a copy and its state both ask, 20,000 entries each time). */
+const finals = new WeakMap<PlanEntry[], PlanEntry[]>();
+
 /** The last entry for each path wins; a plain mkdir never replaces a copied dir's attributes. */
 export function finalEntries(plan: BomPlan): PlanEntry[] {
+  let out = finals.get(plan.entries);
+  if (out) return out;
   const byPath = new Map<string, PlanEntry>();
   for (const e of plan.entries) {
     const prev = byPath.get(e.inner);
     if (prev && prev.kind === 'dir' && e.kind === 'dir' && !e.src) continue;
     byPath.set(e.inner, e);
   }
-  return [...byPath.values()];
+  finals.set(plan.entries, (out = [...byPath.values()]));
+  return out;
 }
 
 /** Times are set through a double of seconds (sub-microsecond rounding): equal within 1 ms. */
@@ -64,6 +70,8 @@ export interface ApplyOptions {
   strays?: string[];
   /** Records the time since the previous mark under a stage name (diagnostics). */
   mark?: (stage: string) => void;
+  /** Work for the main thread while the addon's threads copy (not called in a dry run). */
+  whileCopying?: () => void;
 }
 
 export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<CopyResult> {
@@ -122,13 +130,16 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
   }
   async function applyEntries(): Promise<CopyResult> {
     const madeDirs = new Set<string>();
+    /** Dirs to create, parents first, made in one batch before the copies (with the entry that needs each). */
+    const toMake: { inner: string; e: PlanEntry }[] = [];
     /** Dirs this copy creates (their attributes are then part of the creation, not a fix). */
     const created = new Set<string>();
     /** mkdir -p inside the root that refuses to follow a symlink out of it. */
     const ensureDir = (inner: string, e: PlanEntry): boolean => {
       if (madeDirs.has(inner)) return true;
       if (inner !== '/' && !ensureDir(posix.dirname(inner), e)) return false;
-      const st = tryLstat(host(inner));
+      // Nothing is in a directory this copy creates.
+      const st = inner !== '/' && created.has(posix.dirname(inner)) ? undefined : tryLstat(host(inner));
       if (st?.isDirectory()) {
         madeDirs.add(inner);
         return true;
@@ -143,7 +154,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
       }
       if (!opts.dryRun) {
         if (inner === '/') mkdirSync(root);
-        else writer().mkdir(inner);
+        else toMake.push({ inner, e });
       }
       madeDirs.add(inner);
       created.add(inner);
@@ -152,7 +163,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
 
     const dirs = entries.filter((e) => e.kind === 'dir').sort((a, b) => a.inner.length - b.inner.length);
     for (const e of dirs) {
-      const existed = tryLstat(host(e.inner))?.isDirectory() ?? false;
+      const existed = !created.has(posix.dirname(e.inner)) && (tryLstat(host(e.inner))?.isDirectory() ?? false);
       if (!ensureDir(e.inner, e)) continue;
       if (!e.src) record(e, existed ? 'same' : 'create');
     }
@@ -162,6 +173,10 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
     // What is at each destination now, in one native batch (rsync's quick check needs it for every
     // file). Nothing is in a directory this copy just created (a cold copy reads none).
     const placed = entries.filter((e) => e.kind !== 'dir' && ensureDir(posix.dirname(e.inner), e));
+    if (toMake.length > 0)
+      for (const [i, message] of writer().mkdirs(toMake.map((d) => d.inner)))
+        fail(toMake[i]!.e, `cannot create ${toMake[i]!.inner}: ${message}`);
+    mark('mkdirs');
     const probe = placed.filter((e) => !created.has(posix.dirname(e.inner)));
     const found = new Map<PlanEntry, FileStat | null>();
     const stats =
@@ -218,10 +233,12 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
             ? undefined
             : `${posix.dirname(c.e.inner)}/.${posix.basename(c.e.inner)}.bom-${process.pid}-${i}`,
       }));
-      const failed = await writer().copy(
+      const copying = writer().copy(
         jobs,
         copies.map((c) => c.st),
       );
+      opts.whileCopying?.();
+      const failed = await copying;
       for (const [i, message] of failed) fail(copies[i]!.e, `copying ${copies[i]!.src} failed: ${message}`);
       for (const [i, c] of copies.entries()) if (!failed.has(i)) record(c.e, c.action, c.st.size);
     } else for (const c of copies) record(c.e, c.action, c.st.size);

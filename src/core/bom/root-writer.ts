@@ -5,10 +5,9 @@
 // outside the root. Without the addon they go by path (the checks before are then the defence).
 import { constants, promises as fsp, closeSync, mkdirSync, openSync, symlinkSync, unlinkSync } from 'node:fs';
 import {
-  chmodDirBeneath,
   chmodFileBeneath,
   dirAttrsBeneath,
-  mkdirBeneath,
+  mkdirsBeneath,
   symlinkBeneath,
   unlinkBeneath,
 } from '../securefs/beneath.ts';
@@ -18,8 +17,11 @@ import { mapLimit } from './pool.ts';
 import type { FileStat } from './tree.ts';
 
 export interface RootWriter {
-  /** Creates directory `inner` (its parent exists), as `mkdir` would (mode 0777 less the umask). */
-  mkdir(inner: string): void;
+  /**
+   * Creates the directories `inners` (parents first; each one's parent exists or comes before it),
+   * as `mkdir` would (mode 0777 less the umask); the failures by index.
+   */
+  mkdirs(inners: string[]): Map<number, string>;
   symlink(inner: string, target: string): void;
   unlink(inner: string): void;
   chmodFile(inner: string, mode: number): Promise<void>;
@@ -42,10 +44,7 @@ export function openRootWriter(root: string): RootWriter {
   const rel = (inner: string) => inner.replace(/^\/+/, '');
   const dirMode = 0o777 & ~process.umask();
   return {
-    mkdir(inner) {
-      mkdirBeneath(fd, rel(inner));
-      chmodDirBeneath(fd, rel(inner), dirMode);
-    },
+    mkdirs: (inners) => mkdirsBeneath(fd, inners.map(rel), dirMode),
     symlink: (inner, target) => symlinkBeneath(fd, rel(inner), target),
     unlink: (inner) => unlinkBeneath(fd, rel(inner)),
     chmodFile: async (inner, mode) => chmodFileBeneath(fd, rel(inner), mode),
@@ -69,7 +68,17 @@ export function openRootWriter(root: string): RootWriter {
 
 function pathWriter(host: (inner: string) => string): RootWriter {
   return {
-    mkdir: (inner) => mkdirSync(host(inner)),
+    mkdirs(inners) {
+      const failed = new Map<number, string>();
+      inners.forEach((inner, i) => {
+        try {
+          mkdirSync(host(inner));
+        } catch (err) {
+          failed.set(i, (err as Error).message);
+        }
+      });
+      return failed;
+    },
     symlink: (inner, target) => symlinkSync(target, host(inner)),
     unlink: (inner) => unlinkSync(host(inner)),
     chmodFile: (inner, mode) => fsp.chmod(host(inner), mode),

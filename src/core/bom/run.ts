@@ -14,7 +14,7 @@ import { planBom, type BomPlan, type PlanEntry } from './plan.ts';
 import { nativeStatus } from '../securefs/native.ts';
 import { privateDir } from '../instance/private-dir.ts';
 import { dropState, stateDir } from './state.ts';
-import { copyFromState, envRecorder, recordAfter, sourcesBefore } from './state-copy.ts';
+import { copyFromState, envRecorder, linesOf, recordAfter, sourcesBefore } from './state-copy.ts';
 import type { BomIssue, Loc } from './types.ts';
 
 export interface BomRunOptions {
@@ -119,13 +119,18 @@ export async function runBomCopy(o: BomRunOptions): Promise<BomRun> {
     return { plan, copy: null, includeDirs, ok: false, state };
   }
   const locs: Loc[] = [];
-  const lines = target ? await sourcesBefore(plan, loaderConfig?.source ?? null, locs) : null;
+  const ids = target ? await sourcesBefore(plan, loaderConfig?.source ?? null) : null;
   mark('state src');
-  const copy = await applyPlan(plan, { dryRun: !!o.dryRun, mark });
+  let lines = null as string[] | null;
+  const copy = await applyPlan(plan, {
+    dryRun: !!o.dryRun,
+    mark,
+    whileCopying: ids ? () => void (lines = linesOf(plan, loaderConfig?.source ?? null, ids, locs)) : undefined,
+  });
   const ok = !copy.issues.some((i) => i.severity === 'error');
   if (target) {
     if (ok && lines && copy.issues.length === 0) {
-      await recordAfter(target, plan, copy, lines, locs, seen.used);
+      await recordAfter(target, plan, copy, lines, locs, seen.used, mark);
       state = { ...state, note: `${state.note}; saved a new one` };
     } else {
       dropState(target.dir, target.key);

@@ -17,6 +17,7 @@ import {
   saveState,
   standalone,
   stateLines,
+  unreadSources,
   statLines,
   type DestCheck,
   type StateHeader,
@@ -57,25 +58,29 @@ export function envRecorder(env: Env): { env: Env; used: Map<string, string | nu
   return { env: proxy, used };
 }
 
+/** The loader config's file as a state line probes it (an absolute path; else none). */
+const loaderFile = (loaderConfig: string | null) => (loaderConfig?.startsWith('/') ? loaderConfig : null);
+
 /**
- * The state lines of `plan` with their sources' identities, taken before the copy (a source that
- * changes during it differs next time), or null when this plan is not to be kept.
+ * The identities of the sources the walk did not read, taken before the copy (a source that
+ * changes during it then differs next time), or null when this plan is not to be kept.
  */
-export async function sourcesBefore(plan: BomPlan, loaderConfig: string | null, locs: Loc[]) {
+export async function sourcesBefore(plan: BomPlan, loaderConfig: string | null): Promise<Map<string, string> | null> {
   if (plan.noState || plan.issues.length > 0) return null;
-  const made = stateLines(plan, finalEntries(plan), loaderConfig?.startsWith('/') ? loaderConfig : null, locs);
-  if (!made) return null;
-  // Only what the walk did not read (boms, directories, links, files entries), each alone.
-  const { lines, unstated } = made;
-  const idx = [...unstated.keys()];
-  const ids = await statLines(
-    -1,
-    'src',
-    SRC_RACY_MS,
-    idx.map((i) => standalone(lines[i]!, unstated.get(i)!, '')),
-  );
-  idx.forEach((i, k) => (lines[i] = setField(lines[i]!, 3, ids[k]!.split('\t')[3]!)));
-  return lines;
+  const keys = unreadSources(plan, finalEntries(plan), loaderFile(loaderConfig));
+  if (!keys) return null;
+  // Each alone (no shared prefix), as a probe: only the follow mode and the path matter here.
+  const probes = keys.map((k) => `${k[0]}\t0|${k.slice(2)}\t0|\t-\t-\tp\t-\t-\t-\t`);
+  const ids = await statLines(-1, 'src', SRC_RACY_MS, probes);
+  return new Map(keys.map((k, i) => [k, ids[i]!.split('\t')[3]!]));
+}
+
+/**
+ * The state's lines with the identities `sourcesBefore` took (pure work: built while the copy runs
+ * on the addon's threads), or null when the plan cannot be kept.
+ */
+export function linesOf(plan: BomPlan, loaderConfig: string | null, ids: Map<string, string>, locs: Loc[]) {
+  return stateLines(plan, finalEntries(plan), loaderFile(loaderConfig), locs, ids);
 }
 
 /** After a complete copy: the destinations' identities, then the state is written. */
@@ -86,9 +91,11 @@ export async function recordAfter(
   lines: string[],
   locs: Loc[],
   used: Map<string, string | null>,
+  mark: (stage: string) => void,
 ): Promise<void> {
   // Past the file system's timestamp tick, so that the copies just written are not racy.
   await new Promise((r) => setTimeout(r, DEST_RACY_MS + 10));
+  mark('state wait');
   const fd = openRoot(plan.root);
   let done: string[];
   try {
@@ -96,6 +103,7 @@ export async function recordAfter(
   } finally {
     closeSync(fd);
   }
+  mark('state dest');
   const header = {
     boms: plan.boms,
     libraries: plan.libraries,

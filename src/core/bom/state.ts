@@ -206,7 +206,39 @@ function decoder() {
  * The state lines of a completed copy's plan (identities still to be filled natively), or why it
  * cannot be saved. Lines: `follow src inner srcId destId kind why policy loc target`.
  */
-export function stateLines(plan: BomPlan, entries: PlanEntry[], loaderConfigFile: string | null, locs: Loc[]) {
+/** How a line's source is read: through links (S, as rsync -L and the plan's stat), lstat (L, an entry of a walked dir), none (-). */
+const followOf = (e: PlanEntry): 'S' | 'L' | '-' => (!e.src ? '-' : e.why === 'dirs' && !e.top ? 'L' : 'S');
+/** A walked file's identity as the walk read it (the earliest look: a change since is seen). */
+const walkedId = (e: PlanEntry): string | undefined => (followOf(e) === 'L' ? e.stat?.id : undefined);
+const probesOf = (plan: BomPlan, loaderConfigFile: string | null) => [
+  ...plan.boms,
+  ...plan.includeProbes,
+  ...(loaderConfigFile ? [loaderConfigFile] : []),
+];
+
+/**
+ * The sources whose identities the walk did not read (boms, include probes, the loader config,
+ * directories, links, files entries) as `follow<TAB>path`, for stateLines' `ids`; null when a path
+ * cannot be kept in a state line.
+ */
+export function unreadSources(plan: BomPlan, entries: PlanEntry[], loaderConfigFile: string | null): string[] | null {
+  const out = new Set<string>();
+  for (const p of probesOf(plan, loaderConfigFile)) out.add(`S\t${p}`);
+  for (const e of entries) if (e.src && !walkedId(e)) out.add(`${followOf(e)}\t${e.src}`);
+  return [...out].some((k) => BAD.test(k.slice(2))) ? null : [...out];
+}
+
+/**
+ * The state's lines of `plan`, each source's identity from the walk or from `ids` (unreadSources'
+ * keys); null when a path cannot be kept in a line.
+ */
+export function stateLines(
+  plan: BomPlan,
+  entries: PlanEntry[],
+  loaderConfigFile: string | null,
+  locs: Loc[],
+  ids: Map<string, string>,
+): string[] | null {
   const locIndex = new Map<Loc, number>();
   const locOf = (l?: Loc) => {
     if (!l) return '-';
@@ -215,27 +247,24 @@ export function stateLines(plan: BomPlan, entries: PlanEntry[], loaderConfigFile
     return String(i);
   };
   const lines: string[] = [];
-  /** The lines whose source is still to be stat'ed, with that source. */
-  const unstated = new Map<number, string>();
   const code = coder();
   const at = (src: string, inner: string) => `${code('src', src)}\t${code('inner', inner)}`;
-  const probe = (p: string) => unstated.set(lines.push(`S\t${at(p, '')}\t-\t-\tp\t-\t-\t-\t`) - 1, p);
-  for (const p of [...plan.boms, ...plan.includeProbes, ...(loaderConfigFile ? [loaderConfigFile] : [])]) {
+  // An identity not taken never matches: that entry is checked again next time.
+  const idOf = (follow: string, src: string) => ids.get(`${follow}\t${src}`) ?? '?';
+  for (const p of probesOf(plan, loaderConfigFile)) {
     if (BAD.test(p)) return null;
-    probe(p);
+    lines.push(`S\t${at(p, '')}\t${idOf('S', p)}\t-\tp\t-\t-\t-\t`);
   }
   const produced = new Set<string>();
   for (const e of entries) {
     if (BAD.test(e.inner) || BAD.test(e.src ?? '') || BAD.test(e.target ?? '')) return null;
-    const follow = !e.src ? '-' : e.why === 'dirs' && !e.top ? 'L' : 'S';
-    // A walked file's identity as the walk read it (the earliest look: a change since is seen).
-    const srcId = follow === 'L' && e.stat?.id ? e.stat.id : '-';
+    const follow = followOf(e);
+    const srcId = !e.src ? '-' : (walkedId(e) ?? idOf(follow, e.src));
     const policy = e.kind !== 'file' ? '-' : e.why === 'library' || e.pinned ? 'p' : e.why === 'dirs' ? 'n' : 'a';
     const kind = e.kind === 'file' ? 'f' : e.kind === 'dir' ? 'd' : 'l';
-    const n = lines.push(
+    lines.push(
       `${follow}\t${at(e.src ?? '', e.inner)}\t${srcId}\t-\t${kind}\t${e.why}\t${policy}\t${locOf(e.loc)}\t${e.target ?? ''}`,
     );
-    if (e.src && srcId === '-') unstated.set(n - 1, e.src);
     produced.add(e.inner);
   }
   // The directories above the entries that no entry makes: a file appearing there is a stray.
@@ -244,7 +273,7 @@ export function stateLines(plan: BomPlan, entries: PlanEntry[], loaderConfigFile
     for (let p = posix.dirname(e.inner); p !== '/' && !produced.has(p) && !above.has(p); p = posix.dirname(p))
       above.add(p);
   for (const p of above) lines.push(`-\t${at('', p)}\t-\t-\tq\t-\t-\t-\t`);
-  return { lines, unstated };
+  return lines;
 }
 
 /**

@@ -9,6 +9,14 @@ export function mkdirBeneath(dirFd: number, rel: string): void {
   callJson('bMkdir', [String(dirFd), rel]);
 }
 
+/**
+ * Creates each directory of `rels` (parents first) that is not one already, with `mode` on those
+ * it creates; one walk per directory for the whole batch. The failures by index.
+ */
+export function mkdirsBeneath(dirFd: number, rels: string[], mode: number): Map<number, string> {
+  return new Map(callJson<[number, string][]>('bMkdirs', [String(dirFd), String(mode), ...rels]));
+}
+
 /** Creates file `rel` exclusively (O_EXCL, never through a link); the caller closes the descriptor. */
 export function createBeneath(dirFd: number, rel: string, mode: number): number {
   return callJson<number>('bCreate', [String(dirFd), rel, String(mode)]);
