@@ -202,11 +202,7 @@ function decoder() {
   };
 }
 
-/**
- * The state lines of a completed copy's plan (identities still to be filled natively), or why it
- * cannot be saved. Lines: `follow src inner srcId destId kind why policy loc target`.
- */
-/** How a line's source is read: through links (S, as rsync -L and the plan's stat), lstat (L, an entry of a walked dir), none (-). */
+/** How a line's source is read: through links (S, as rsync -L and the plan's stat), lstat (L), none (-). */
 const followOf = (e: PlanEntry): 'S' | 'L' | '-' => (!e.src ? '-' : e.why === 'dirs' && !e.top ? 'L' : 'S');
 /** A walked file's identity as the walk read it (the earliest look: a change since is seen). */
 const walkedId = (e: PlanEntry): string | undefined => (followOf(e) === 'L' ? e.stat?.id : undefined);
@@ -229,8 +225,9 @@ export function unreadSources(plan: BomPlan, entries: PlanEntry[], loaderConfigF
 }
 
 /**
- * The state's lines of `plan`, each source's identity from the walk or from `ids` (unreadSources'
- * keys); null when a path cannot be kept in a line.
+ * The state lines of a completed copy's plan, each source's identity from the walk or from `ids`
+ * (unreadSources' keys; destinations' still to be filled natively), or null when a path cannot be
+ * kept in a line. Lines: `follow src inner srcId destId kind why policy loc target`.
  */
 export function stateLines(
   plan: BomPlan,
