@@ -6,7 +6,16 @@
 // Before the fix, each of these succeeded; as root and as a normal user, for run and exec.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
 import { hasMuslGcc } from '../helpers/fixtures.ts';
@@ -80,6 +89,44 @@ test('as a normal user: the same', { skip: unprivilegedSkip() }, (t) => {
   const dir = instance();
   try {
     check(asNobodyIn(dir), dir);
+  } finally {
+    rmSync(dirname(dir), { recursive: true, force: true });
+  }
+});
+
+// A config kept elsewhere and linked into the instance cannot be pinned: a bind mount goes onto
+// what a link names, never onto the link, so the program could unlink it and write its own file
+// in its place (before the fix: `unlink /host/Occlum.json: ok`). Such a run is refused, naming
+// the link, the mount that exposes it and the fix; the link stays.
+function linkedConfigs(cli: Cli, dir: string): void {
+  for (const name of ['Occlum.json', '.occlum-studio.json']) {
+    const real = join(dirname(dir), `${name}.real`);
+    renameSync(join(dir, name), real);
+    symlinkSync(`../${name}.real`, join(dir, name));
+    try {
+      assert.equal(cli('build').status, 0);
+      for (const how of ['run', 'start']) {
+        const r = cli(how, ...(how === 'run' ? ['/bin/writer', 'unlink', `/host/${name}`] : []));
+        assert.equal(r.status, 1, `${how} ${name}: ${r.stdout}${r.stderr}`);
+        assert.doesNotMatch(r.stdout, /unlink/);
+        assert.match(r.stderr, new RegExp(`${name.replace('.', '\\.')} is a symbolic link \\(to \\.\\./`));
+        assert.match(r.stderr, /hostfs at \/host/);
+        assert.match(r.stderr, /make it a regular file/);
+        assert.ok(lstatSync(join(dir, name)).isSymbolicLink(), name);
+      }
+    } finally {
+      rmSync(join(dir, name), { force: true });
+      renameSync(real, join(dir, name));
+    }
+  }
+}
+
+test('a config or settings file that is a symlink in a hostfs view of the instance: the run is refused', (t) => {
+  if (!hasMuslGcc()) return t.skip('musl-gcc is not installed');
+  const dir = instance();
+  try {
+    linkedConfigs((...a) => runCli(a, { cwd: dir }), dir);
+    if (!unprivilegedSkip()) linkedConfigs(asNobodyIn(dir), dir);
   } finally {
     rmSync(dirname(dir), { recursive: true, force: true });
   }

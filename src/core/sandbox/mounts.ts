@@ -2,7 +2,7 @@
 // (lower = the verified image layer, upper = the run layer under run/) mounted in a private
 // mount namespace; the other entries become bubblewrap binds/tmpfs/proc/dev. Every host-side
 // mount lives only in that namespace, so nothing is left mounted when the sandbox ends.
-import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import type { MountEntry, RuntimeConfig } from './runtime-config.ts';
 
@@ -69,6 +69,25 @@ const PINNED: [string, boolean][] = [
   ['image', false],
   ['initfs', false],
 ];
+const PINNED_DIRS = new Set(PINNED.filter(([, ro]) => !ro).map(([n]) => n));
+
+/**
+ * A pinned entry that is a symlink cannot be pinned: a bind mount goes onto what a link names,
+ * never onto the link, so the program could replace the link with its own file or directory.
+ */
+function linkInView(where: string, name: string, path: string): MountError {
+  let to = '?';
+  try {
+    to = readlinkSync(path);
+  } catch {
+    // Gone meanwhile: the message still names the entry.
+  }
+  return new MountError(
+    `${where}: the instance's ${name} is a symbolic link (to ${to}), which the program could replace through ` +
+      `this mount with its own ${name} (the studio acts on it on its own: the dev loop rebuilds and reruns); ` +
+      `make it a regular ${PINNED_DIRS.has(name) ? 'directory' : 'file'} (or mount a directory that does not contain the instance)`,
+  );
+}
 
 function depth(target: string): number {
   return target.split('/').filter(Boolean).length;
@@ -147,6 +166,7 @@ export function planMounts(cfg: RuntimeConfig, instanceDir: string, layers: Laye
           // loop applies on its own (a hostfs of "/" and a rerun; a bom copying ~/.ssh in).
           for (const [name, readOnly] of PINNED) {
             const st = lstatSync(join(instReal, name), { throwIfNoEntry: false });
+            if (st?.isSymbolicLink()) throw linkInView(where, name, join(instReal, name));
             if (!st || (readOnly ? !st.isFile() : !st.isDirectory())) continue;
             const target = posix.join(m.target, rel, name);
             mounts.push({ kind: 'pin', source: join(instReal, name), target, readOnly });
