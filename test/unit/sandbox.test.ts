@@ -1,7 +1,7 @@
 // Sandbox pieces without launching: the seccomp program, mount plan, env, limits, exit status.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, realpathSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assemble, seccompProgram } from '../../src/core/sandbox/seccomp.ts';
@@ -240,4 +240,35 @@ test('a cgroup name read from server.json is used only if the studio could have 
   for (const bad of ['../../pids', 'occlum-studio-1-2/../../x', 'occlum-studio-1-2/sub', '', 'x', 7, null]) {
     assert.equal(isRunCgroupName(bad), false, String(bad));
   }
+});
+
+test('pins of a hostfs view of the instance: bound from the stager descriptors of the inodes checked', () => {
+  const inst = realpathSync(mkdtempSync(join(tmpdir(), 'occlum-sb-')));
+  writeFileSync(join(inst, 'Occlum.json'), '{}');
+  mkdirSync(join(inst, 'image'));
+  const plan = planMounts(readRuntimeConfig(occlumJsonTemplateText()), inst, layers(join(inst, 'run/host')));
+  const id = (name: string) => {
+    const st = statSync(join(inst, name), { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  };
+  const base = { plan, argv: ['/bin/hello'], env: [], rlimits: {}, seccompFile: '/s.bpf', stager: '/x/stage' };
+  const user = { privileged: false, uid: 1000, gid: 1000 };
+  const a = bwrapArgs({ ...base, identity: user }).join(' ');
+  assert.match(a, / --ro-bind-fd 12 \/host\/Occlum\.json --bind-fd 13 \/host\/image /);
+  const pins = [
+    'pin',
+    '12',
+    join(inst, 'Occlum.json'),
+    id('Occlum.json'),
+    'pin',
+    '13',
+    join(inst, 'image'),
+    id('image'),
+  ];
+  const run = runLaunch({ ...base, identity: user }).args;
+  assert.deepEqual(run.slice(run.indexOf('pin'), run.indexOf('pin') + 8), pins, 'the run stager opens them');
+  const exec = execLaunch({ ...base, identity: user }, 42).args.at(-1)!;
+  assert.ok(exec.startsWith(`exec '/x/stage' --scope ${pins.map((p) => `'${p}'`).join(' ')} -- 'bwrap' `), exec);
+  const bare = bwrapArgs({ ...base, stager: null, identity: user }).join(' ');
+  assert.match(bare, / --ro-bind \S+\/Occlum\.json \/host\/Occlum\.json --bind \S+\/image \/host\/image /, 'by path');
 });

@@ -38,11 +38,16 @@
 //! The same with the go's tokens as arguments (not hex-encoded), at once: a run's whole sandbox
 //! set-up in one process, stdin left as it is.
 //!
-//!   occlum-studio-stage --scope -- COMMAND [ARG]...
+//!   occlum-studio-stage --scope [pin FD PATH DEV:INO]... -- COMMAND [ARG]...
 //!
 //! An exec into a server (src/core/sandbox/launch.ts): run inside the server's namespaces, it puts
 //! itself in a Landlock domain that scopes abstract unix sockets (below) and executes COMMAND
-//! (prlimit, bwrap), passing on only 0, 1, 2 and the seccomp filter on fd 9.
+//! (prlimit, bwrap), passing on only 0, 1, 2, the seccomp filter on fd 9 and its pins (below).
+//!
+//! Pins (`pin FD PATH DEV:INO`, a go's token or before --scope's `--`): the entries of the instance
+//! that a hostfs view of it pins onto themselves (docs/security.md). Each is opened without
+//! following any link and must still be the inode the studio checked; bwrap binds it from FD
+//! (`--bind-fd`), so an entry swapped for a link after the check is refused, not bound.
 //!
 //! Before it executes bwrap, --wait, --wait-on and --now put the process in a Landlock domain
 //! (native/src/landlock.rs, docs/security.md "Abstract unix sockets") that scopes abstract unix
@@ -224,28 +229,73 @@ fn idmap_userns(uid: u32, gid: u32) -> File {
     ns
 }
 
-/// A detached copy of the mount at `source` (not following a final symlink), idmapped.
-fn idmapped_tree(source: &str, userns: &File) -> OwnedFd {
-    // Sources are canonical paths: resolving them without following any symlink means a link
-    // swapped in after the studio checked them is refused, not followed.
-    let path = cstr(source);
+/// An O_PATH descriptor of `path`, resolved without following any symlink. Paths are canonical
+/// (the studio resolved and checked them): a link swapped in since then is refused, not followed.
+fn open_no_symlinks(path: &str) -> OwnedFd {
+    let c = cstr(path);
     let how = OpenHow {
         flags: (O_PATH | O_CLOEXEC) as u64,
         mode: 0,
         resolve: RESOLVE_NO_SYMLINKS,
     };
     let size = std::mem::size_of::<OpenHow>() as c_long;
-    let dir = unsafe { syscall(SYS_OPENAT2, AT_FDCWD, path.as_ptr(), &how as *const OpenHow, size) };
-    if dir < 0 {
+    let fd = unsafe { syscall(SYS_OPENAT2, AT_FDCWD, c.as_ptr(), &how as *const OpenHow, size) };
+    if fd < 0 {
         let e = io::Error::last_os_error();
         let why = if e.raw_os_error() == Some(ELOOP) {
-            "a symbolic link is in the path; refused".into()
+            "a symbolic link is in the path (put there since the studio checked it); refused, nothing is bound".into()
         } else {
             e.to_string()
         };
-        fail(&format!("cannot open {source:?}"), io::Error::other(why));
+        fail(&format!("cannot open {path:?}"), io::Error::other(why));
     }
-    let dir = unsafe { OwnedFd::from_raw_fd(dir as c_int) };
+    unsafe { OwnedFd::from_raw_fd(fd as c_int) }
+}
+
+/// An entry of the instance pinned in a hostfs view (src/core/sandbox/mounts.ts): bwrap binds it
+/// from descriptor FD (`--bind-fd`), which holds the inode the studio checked (device:inode ID).
+struct Pin {
+    fd: c_int,
+    path: String,
+    id: String,
+}
+
+/// Parses `FD PATH DEV:INO` (after a `pin` token).
+fn parse_pin(fd: String, path: String, id: String) -> Pin {
+    let fd = fd
+        .parse::<c_int>()
+        .ok()
+        .filter(|&n| n > SHIM_FD && n < 1024)
+        .unwrap_or_else(|| invalid(&format!("bad pin descriptor {fd:?}")));
+    Pin { fd, path, id }
+}
+
+/// Opens each pin without following links, checks it is still the inode the studio checked, and
+/// puts it on its descriptor for bwrap (which closes it once bound). A pin swapped since the
+/// check (by a program of a running server, through a hostfs view) stops the launch.
+fn pass_pins(pins: &[Pin]) {
+    use std::os::unix::fs::MetadataExt;
+    for p in pins {
+        let fd = open_no_symlinks(&p.path);
+        let st = File::from(
+            fd.try_clone()
+                .unwrap_or_else(|e| fail("cannot duplicate a descriptor", e)),
+        )
+        .metadata()
+        .unwrap_or_else(|e| fail(&format!("cannot stat {:?}", p.path), e));
+        if format!("{}:{}", st.dev(), st.ino()) != p.id {
+            fail(
+                &format!("cannot pin {:?}", p.path),
+                io::Error::other("it was replaced since the studio checked it; refused, nothing is bound"),
+            );
+        }
+        pass_fd(fd, p.fd, "a pinned entry");
+    }
+}
+
+/// A detached copy of the mount at `source` (not following a final symlink), idmapped.
+fn idmapped_tree(source: &str, userns: &File) -> OwnedFd {
+    let dir = open_no_symlinks(source);
     let empty = cstr("");
     let flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH;
     let fd = unsafe { syscall(SYS_OPEN_TREE, dir.as_raw_fd() as c_long, empty.as_ptr(), flags) };
@@ -445,17 +495,28 @@ fn cloexec_beyond_stdio(keep: Option<c_int>) {
     }
 }
 
-/// `--scope -- COMMAND...` (an exec into a server). Its starter passes the seccomp filter on fd
-/// 9 and, as root, this binary itself on another descriptor: only fd 9 goes on.
+/// `--scope [pin FD PATH DEV:INO]... -- COMMAND...` (an exec into a server). Its starter passes the
+/// seccomp filter on fd 9 and, as root, this binary itself on another descriptor: only fd 9 and
+/// the pins go on.
 fn scope_mode(args: &[String]) -> ! {
-    if args.first().map(String::as_str) != Some("--") || args.len() < 2 {
-        invalid("usage: occlum-studio-stage --scope -- COMMAND [ARG]...");
+    const USAGE: &str = "usage: occlum-studio-stage --scope [pin FD PATH DEV:INO]... -- COMMAND [ARG]...";
+    let sep = args.iter().position(|a| a == "--").unwrap_or_else(|| invalid(USAGE));
+    if sep + 1 >= args.len() || sep % 4 != 0 {
+        invalid(USAGE);
     }
+    let pins: Vec<Pin> = args[..sep]
+        .chunks(4)
+        .map(|c| match c {
+            [op, fd, path, id] if op == "pin" => parse_pin(fd.clone(), path.clone(), id.clone()),
+            _ => invalid(USAGE),
+        })
+        .collect();
     cloexec_beyond_stdio(Some(SECCOMP_FD));
+    pass_pins(&pins);
     // Signals are not scoped: a server's programs share one PID namespace, as one enclave's
     // processes do, and may signal each other (docs/security.md).
     scope_or_warn(SCOPE_ABSTRACT_UNIX_SOCKET).unwrap_or_else(|e| fail("cannot scope the exec with Landlock", e));
-    exec(&args[1..]);
+    exec(&args[sep + 1..]);
 }
 
 fn main() {
@@ -576,6 +637,7 @@ struct Go {
     overlay: Option<(String, String)>,
     tmpfs: Vec<(String, String)>,
     rlimits: Vec<(c_int, u64)>,
+    pins: Vec<Pin>,
     command: Vec<String>,
 }
 
@@ -594,6 +656,10 @@ fn parse_go(tokens: Vec<String>) -> Go {
             "forkwatch" => go.fork_watch = Some((next("the fork watch socket"), next("the fork shim"))),
             "overlay" => go.overlay = Some((next("overlay options"), next("the overlay target"))),
             "tmpfs" => go.tmpfs.push((next("tmpfs options"), next("the tmpfs target"))),
+            "pin" => {
+                let (fd, path, id) = (next("a pin descriptor"), next("a pin path"), next("a pin id"));
+                go.pins.push(parse_pin(fd, path, id));
+            }
             "rlimit" => {
                 let res = match next("a limit").as_str() {
                     "as" => RLIMIT_AS,
@@ -711,6 +777,8 @@ fn prepared_mode(args: &[String], go_fd: Option<c_int>) -> ! {
         pass_fd(conn, SOCKET_FD, "the fork watch socket");
         pass_fd(shim, SHIM_FD, "the fork shim");
     }
+    // As root the pins' paths are staged ones (under STAGE), reachable only now.
+    pass_pins(&go.pins);
     if privileged {
         drop_to(uid, gid);
         // Leaving root made this process non-dumpable, so /proc/self (its uid_map) is root's. An

@@ -32,7 +32,7 @@ import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { SandboxIdentity } from './identity.ts';
-import type { MountPlan } from './mounts.ts';
+import type { MountPlan, PlannedMount } from './mounts.ts';
 import { prlimitArgs, type Rlimits } from './rlimits.ts';
 import { STAGE, stagePlan } from './stage.ts';
 
@@ -129,6 +129,26 @@ export const PROC_READ_ONLY = [
   'pressure',
 ];
 
+/**
+ * The pins of a hostfs view of the instance are checked when the plan is made (mounts.ts); a
+ * program of a running server may swap one for a link before bwrap binds it, and bwrap follows a
+ * link by path. So the stager opens each (no symlink anywhere in the path, same inode as checked)
+ * onto descriptors from here up, and bwrap binds those (`--bind-fd`, bwrap 0.8: Debian 12's), then
+ * closes them.
+ */
+export const PIN_FD_BASE = 12;
+
+type Pin = Extract<PlannedMount, { kind: 'pin' }>;
+
+function pinFd(plan: MountPlan, pin: Pin): number {
+  return PIN_FD_BASE + plan.mounts.filter((m): m is Pin => m.kind === 'pin').indexOf(pin);
+}
+
+/** The stager's `pin FD PATH DEV:INO` tokens for the plan's pins (paths as the stager sees them). */
+function pinTokens(plan: MountPlan): string[] {
+  return plan.mounts.flatMap((m) => (m.kind === 'pin' ? ['pin', String(pinFd(plan, m)), m.source, m.id] : []));
+}
+
 /** bwrap arguments for one program (the root overlay must already be mounted at plan.layers.merged). */
 export function bwrapArgs(spec: ProgramSpec, plan: MountPlan = spec.plan): string[] {
   // A server's programs share one PID namespace (as LibOS processes share Occlum's PID space);
@@ -168,7 +188,9 @@ export function bwrapArgs(spec: ProgramSpec, plan: MountPlan = spec.plan): strin
         a.push('--tmpfs', m.target, '--remount-ro', m.target);
         break;
       case 'pin':
-        a.push(m.readOnly ? '--ro-bind' : '--bind', m.source, m.target);
+        // From the stager's descriptor of the checked inode (pinTokens); by path without it.
+        if (spec.stager) a.push(m.readOnly ? '--ro-bind-fd' : '--bind-fd', String(pinFd(plan, m)), m.target);
+        else a.push(m.readOnly ? '--ro-bind' : '--bind', m.source, m.target);
         break;
     }
   }
@@ -200,7 +222,8 @@ function execBwrapLine(spec: ProgramSpec, plan: MountPlan, openSeccomp: boolean,
   const cmd = [...(pre.length ? ['prlimit', ...pre, '--'] : []), 'bwrap', ...bwrapArgs(spec, plan)].map(shq).join(' ');
   const redirect = spec.seccompFile && openSeccomp ? ` ${SECCOMP_FD}<${shq(spec.seccompFile)}` : '';
   if (scope === null) return `echo ${shq(NO_SCOPE_WARNING)} >&2\nexec ${cmd}${redirect}`;
-  return `exec ${scope} --scope -- ${cmd}${redirect}`;
+  const pins = pinTokens(plan).map(shq).join(' ');
+  return `exec ${scope} --scope ${pins ? pins + ' ' : ''}-- ${cmd}${redirect}`;
 }
 
 /** The stager's descriptor in a root exec: opened as root, executed through /proc as the sandbox uid. */
@@ -311,6 +334,7 @@ function stagerTokens(spec: ProgramSpec): string[] {
   if (spec.forkWatch) tokens.push('forkwatch', spec.forkWatch.socket, spec.forkWatch.shim);
   tokens.push('overlay', overlayOptions(st.plan), st.plan.layers.merged);
   for (const t of tmpfsMounts(st.plan)) tokens.push('tmpfs', t.options, t.at);
+  tokens.push(...pinTokens(st.plan));
   if (spec.rlimits.as) tokens.push('rlimit', 'as', String(spec.rlimits.as));
   if (spec.rlimits.stack) tokens.push('rlimit', 'stack', String(spec.rlimits.stack));
   tokens.push('--', 'bwrap', ...bwrapArgs(spec, st.plan));

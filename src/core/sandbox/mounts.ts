@@ -30,9 +30,10 @@ export type PlannedMount =
   /**
    * An entry of the instance seen through a hostfs mount, bound onto itself so the program cannot
    * replace or rename it (EBUSY): read-only for the files the studio acts on (Occlum.json, the
-   * settings), writable for image/ and initfs/. `source` is the host path (as staged when root).
+   * settings), writable for image/ and initfs/. `source` is the host path (as staged when root);
+   * `id` (`dev:ino`) the inode checked here, which the stager binds from a descriptor (launch.ts).
    */
-  | { kind: 'pin'; source: string; target: string; readOnly: boolean };
+  | { kind: 'pin'; source: string; target: string; readOnly: boolean; id: string };
 
 export interface MountPlan {
   layers: LayerDirs;
@@ -165,11 +166,12 @@ export function planMounts(cfg: RuntimeConfig, instanceDir: string, layers: Laye
           // file of the studio's user), nor rewrite the config or the settings, which the dev
           // loop applies on its own (a hostfs of "/" and a rerun; a bom copying ~/.ssh in).
           for (const [name, readOnly] of PINNED) {
-            const st = lstatSync(join(instReal, name), { throwIfNoEntry: false });
+            const st = lstatSync(join(instReal, name), { bigint: true, throwIfNoEntry: false });
             if (st?.isSymbolicLink()) throw linkInView(where, name, join(instReal, name));
             if (!st || (readOnly ? !st.isFile() : !st.isDirectory())) continue;
             const target = posix.join(m.target, rel, name);
-            mounts.push({ kind: 'pin', source: join(instReal, name), target, readOnly });
+            const id = `${st.dev}:${st.ino}`;
+            mounts.push({ kind: 'pin', source: join(instReal, name), target, readOnly, id });
           }
         }
         break;
