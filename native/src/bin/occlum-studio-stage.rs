@@ -777,8 +777,6 @@ fn prepared_mode(args: &[String], go_fd: Option<c_int>) -> ! {
         pass_fd(conn, SOCKET_FD, "the fork watch socket");
         pass_fd(shim, SHIM_FD, "the fork shim");
     }
-    // As root the pins' paths are staged ones (under STAGE), reachable only now.
-    pass_pins(&go.pins);
     if privileged {
         drop_to(uid, gid);
         // Leaving root made this process non-dumpable, so /proc/self (its uid_map) is root's. An
@@ -787,6 +785,9 @@ fn prepared_mode(args: &[String], go_fd: Option<c_int>) -> ! {
         os_check(unsafe { prctl(PR_SET_DUMPABLE, 1) }, "cannot make the process dumpable");
     }
     enter_user_ns(uid, gid);
+    // In the program's mount namespace: bwrap finds a descriptor's path through /proc/self/fd
+    // (realpath), which names a mount of another namespace (the staged ones, as root) wrongly.
+    pass_pins(&go.pins);
     if let Some((opts, target)) = &go.overlay {
         if mount_fs("overlay", "occlum-root", opts, target) != 0 {
             eprintln!("occlum-studio: sandbox: cannot mount the root file system (overlayfs); see docs/backends.md");
