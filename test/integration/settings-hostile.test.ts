@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../helpers/paths.ts';
@@ -193,4 +193,58 @@ test('watch globs over a huge tree (a /usr, a home) are refused before anything 
   const r = spawnSync(process.execPath, [CLI, 'watch', inst], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /the watched sources \.\.\/big\/\*\*\/\*\.c reach more than 10000 directories below .*\/big/);
+});
+
+// A bom the loop copies on changes can be rewritten between builds (by a program whose hostfs
+// mount reaches it, or anyone who can write it), and a source it copies can get a link planted
+// in it: the next change build copied any file of the user's into the image, which the program
+// then reads (measured before the fix: the rewritten bom's ../secret and the planted link's
+// target were copied into image/). A change build copies only from what a build started by hand
+// copied from; anything new waits for one.
+test('watch: a bom rewritten, or a link out of a copied dir planted, while watching waits for a build by hand', async () => {
+  ensureBuilt();
+  const { ws, inst } = instance({ bom: ['bom.yaml'] });
+  const secret = join(ws, 'secret');
+  writeFileSync(secret, 'key material\n');
+  mkdirSync(join(ws, 'app', 'lib'), { recursive: true });
+  writeFileSync(join(ws, 'app', 'hello'), 'hello\n');
+  writeFileSync(join(ws, 'app', 'lib', 'a.txt'), 'a\n');
+  const bom = (extra: string) =>
+    writeFileSync(
+      join(inst, 'bom.yaml'),
+      `targets:\n  - target: /bin\n    copy:\n      - from: ../app\n        files: [hello]\n        dirs: [lib]\n${extra}`,
+    );
+  bom('');
+  const first = watchJson(inst);
+  try {
+    const { events, ends } = first;
+    await waitFor(() => ends().length === 1, 'the first build', 60_000);
+    assert.equal(ends()[0]!.outcome, 'ok', JSON.stringify(events));
+    assert.ok(existsSync(join(inst, 'image', 'bin', 'lib', 'a.txt')));
+    bom(`      - files: [${secret}]\n`);
+    await waitFor(() => ends().length === 2, 'the bom change', 60_000);
+    assert.equal(ends()[1]!.outcome, 'held', JSON.stringify(ends()[1]));
+    assert.match(
+      ends()[1]!.cause!.message,
+      /the bom copy of bom\.yaml now reads .*\/secret, which no build you started/,
+    );
+    assert.equal(existsSync(join(inst, 'image', 'bin', 'secret')), false, 'the rewritten bom was copied');
+  } finally {
+    first.child.kill('SIGTERM');
+  }
+  // Restarted (a build by hand) on the bom as it was; then a link planted in lib/, a copied dir.
+  bom('');
+  const second = watchJson(inst);
+  try {
+    const { ends } = second;
+    await waitFor(() => ends().length === 1, 'the build by hand', 60_000);
+    assert.equal(ends()[0]!.outcome, 'ok', JSON.stringify(ends()[0]));
+    symlinkSync(secret, join(ws, 'app', 'lib', 'key'));
+    await waitFor(() => ends().length === 2, 'the planted link', 60_000);
+    assert.equal(ends()[1]!.outcome, 'held', JSON.stringify(ends()[1]));
+    assert.match(ends()[1]!.cause!.message, /lib\/key -> .*\/secret, which no build you started/);
+    assert.equal(existsSync(join(inst, 'image', 'bin', 'lib', 'key')), false, 'the link target was copied');
+  } finally {
+    second.child.kill('SIGTERM');
+  }
 });

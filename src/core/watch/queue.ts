@@ -16,6 +16,7 @@ import { areasOf, mergeChangeSets } from './changeset.ts';
 import { explainFailure } from './causes.ts';
 import { runPrebuild } from './prebuild.ts';
 import { runBomStage } from './bom-stage.ts';
+import { bomSources, unconfirmedReads, type BomSources } from './bom-consent.ts';
 import { loadSettings, SettingsError, sourcesOf, type LoadedSettings, type StudioSettings } from './settings.ts';
 import { errorMessage } from '../errors.ts';
 import type { ForkAttempts } from '../sandbox/fork-watch.ts';
@@ -102,6 +103,8 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
   private readonly confirmPrebuild: boolean;
   /** The prebuild and boms (as JSON) a build started by hand ran (confirmPrebuild). */
   private confirmed: string | null = null;
+  /** What the boms read in the last build started by hand (confirmPrebuild; bom-consent.ts). */
+  private confirmedReads: BomSources = { files: [], dirs: [] };
   /** Change builds wait for a build started by hand (an unconfirmed prebuild or bom copy). */
   held = false;
 
@@ -163,6 +166,16 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
   /** Takes these as run by hand (the demo, which compiled its program itself, as its prebuild does). */
   confirm(ran: ConfirmedSettings): void {
     this.confirmed = confirmKey(ran);
+    this.confirmedReads = this.bomReads(ran) ?? { files: [], dirs: [] };
+  }
+
+  /** What the boms read now; null if they cannot be read (the bom stage then reports why). */
+  private bomReads(s: ConfirmedSettings = this.settings): BomSources | null {
+    try {
+      return bomSources(s, this.instanceDir);
+    } catch {
+      return null;
+    }
   }
 
   setAutoBuild(on: boolean): void {
@@ -353,6 +366,14 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     }
 
     // Bom copies: when their sources (or the settings) changed, and for manual/initial builds.
+    if (needBom && this.confirmPrebuild) {
+      const reads = this.bomReads();
+      if (trigger !== 'change') this.confirmedReads = reads ?? { files: [], dirs: [] };
+      else if (reads) {
+        const unconfirmed = unconfirmedReads(reads, this.confirmedReads, rec.changes);
+        if (unconfirmed.length > 0) return this.hold(rec, sets, finish, out, unconfirmed);
+      }
+    }
     if (needBom) {
       this.state = 'bom';
       const t0 = Date.now();
@@ -480,26 +501,33 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     return proc;
   }
 
-  /** Ends a change build whose prebuild or boms no build started by hand ran: its changes wait. */
+  /**
+   * Ends a change build whose prebuild or boms no build started by hand ran, or whose boms now
+   * read host paths (`reads`) no such build read: its changes wait.
+   */
   private hold(
     rec: BuildRecord,
     sets: ChangeSet[],
     finish: (outcome: BuildRecord['outcome'], cause: FailureCause) => void,
     out: (stream: OutputLine['stream'], text: string) => void,
+    reads: string[] = [],
   ): void {
     const { prebuild, bom } = this.settings;
     const what = [
-      ...(prebuild !== null ? [`the prebuild \`${prebuild}\``] : []),
+      ...(prebuild !== null && reads.length === 0 ? [`the prebuild \`${prebuild}\``] : []),
       ...(bom.length > 0 ? [`the bom copy of ${bom.join(', ')}`] : []),
     ];
+    const listed = reads.slice(0, 3).join(', ') + (reads.length > 3 ? ` and ${reads.length - 3} more` : '');
     const message =
-      `${what.join(' and ')} ${what.length > 1 ? 'were' : 'was'} not run: ` +
-      'it comes from .occlum-studio.json, and no build you started ran it in this session';
+      reads.length > 0
+        ? `${what.join('')} now reads ${listed}, which no build you started read in this session: it was not run`
+        : `${what.join(' and ')} ${what.length > 1 ? 'were' : 'was'} not run: ` +
+          'it comes from .occlum-studio.json, and no build you started ran it in this session';
     this.held = true;
     this.deferred.push(...sets);
     out('studio', message);
     finish('held', {
-      stage: prebuild !== null ? 'prebuild' : 'bom',
+      stage: prebuild !== null && reads.length === 0 ? 'prebuild' : 'bom',
       message,
       hint: 'read it, then build by hand to run it (b in the Build pane, or restart occlum-studio watch); changes wait until then',
     });
