@@ -96,6 +96,37 @@ pub fn open_dir_fd(base: c_int, rel: &str) -> Result<std::os::fd::OwnedFd> {
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
+/// A read's error: a link or non-directory on the way is named as such (nothing is read through it).
+fn read_err(rel: &str, e: Error) -> Error {
+    match e.kind {
+        Kind::Format => Error::new(
+            Kind::Format,
+            format!("{}: a symbolic link or not a directory on the way (replaced meanwhile?); nothing is read through it", rel),
+        ),
+        _ => e,
+    }
+}
+
+/// Opens directory `rel` below `base` for reading its entries (the run layer's view: a program
+/// may swap an ancestor for a link meanwhile); the descriptor is the caller's to close.
+pub fn open_dir_read(base: c_int, rel: &str) -> Result<c_int> {
+    use std::os::fd::IntoRawFd;
+    open_dir_fd(base, rel).map(|fd| fd.into_raw_fd()).map_err(|e| read_err(rel, e))
+}
+
+/// Opens file `rel` below `base` for reading: no link followed on the way or at the end, no
+/// blocking on a FIFO. The caller checks with fstat that it is a regular file and closes it.
+pub fn open_read(base: c_int, rel: &str) -> Result<c_int> {
+    in_parent(base, rel, |dir, name| {
+        let fd = unsafe { openat(dir, name.as_ptr(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) };
+        if fd < 0 {
+            return Err(os_err(rel));
+        }
+        Ok(fd)
+    })
+    .map_err(|e| read_err(rel, e))
+}
+
 /// Runs `f(parent dirfd, last component)` for `rel` below `base`.
 fn in_parent<T>(base: c_int, rel: &str, f: impl FnOnce(c_int, &CString) -> Result<T>) -> Result<T> {
     let parts = components(rel)?;

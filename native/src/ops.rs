@@ -566,6 +566,9 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             std::fs::write(p, bytes).map_err(|e| Error::io(e, &p.display().to_string()))?;
             Out::Json(js(&mac_string(&mac)))
         }
+        // The run layer's view (src/core/backend/host/fs-view.ts): reads below its descriptor.
+        "bOpenDir" => Out::Json(beneath::open_dir_read(fd_arg(a)?, arg(a, 1, "path")?)?.to_string()),
+        "bOpenRead" => Out::Json(beneath::open_read(fd_arg(a)?, arg(a, 1, "path")?)?.to_string()),
         "bChmodFile" => {
             beneath::chmod_file(fd_arg(a)?, arg(a, 1, "path")?, num_arg(a, 2, "mode")? as u32)?;
             Out::Json("null".into())

@@ -79,6 +79,14 @@ export function openRegularFile(
 /** The whole content of a regular file of at most `maxBytes` (see openRegularFile). */
 export function readFileSafe(path: string, opts: SafeReadOptions): Buffer {
   const { fd, size } = openRegularFile(path, opts);
+  return readOpenedSafe(fd, size, path, opts);
+}
+
+/**
+ * The whole content of regular file `fd` (opened and checked by the caller, `size` from its fstat;
+ * `path` names it in messages), at most `maxBytes`; closes it.
+ */
+export function readOpenedSafe(fd: number, size: number, path: string, opts: SafeReadOptions): Buffer {
   const tooBig = (n: number) =>
     new UnsafeFileError(
       `${path}: ${opts.what} is ${n} bytes, more than the ${opts.maxBytes} it may hold: ${opts.fix ?? 'shorten it'}`,

@@ -56,3 +56,13 @@ export function dirAttrsBeneath(
   const who = owner ? [String(owner.uid), String(owner.gid)] : ['', ''];
   callJson('bDirAttrs', [String(dirFd), rel, String(mode), ...who, ...ts(atimeMs), ...ts(mtimeMs)]);
 }
+
+/** Opens directory `rel` for reading its entries, no link followed; the caller closes the descriptor. */
+export function openDirBeneath(dirFd: number, rel: string): number {
+  return callJson<number>('bOpenDir', [String(dirFd), rel]);
+}
+
+/** Opens file `rel` for reading, no link followed and no blocking; the caller checks and closes it. */
+export function openReadBeneath(dirFd: number, rel: string): number {
+  return callJson<number>('bOpenRead', [String(dirFd), rel]);
+}

@@ -61,7 +61,7 @@ function linksOut(entries: ChangeEntry[], now: BomSources, confirmed: BomSources
       const target = realOr(path);
       if (!covered(target, confirmed)) out.push(`${rel} -> ${target}`);
     } else if (st?.isDirectory() && walk) {
-      let names: string[] = [];
+      let names: string[];
       try {
         names = readdirSync(path);
       } catch {

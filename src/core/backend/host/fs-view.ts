@@ -3,15 +3,20 @@
 // (run/host/upper, overlayfs: plain files, whiteouts for deletions). Paths are inside the image.
 // The run layer is written by programs: a link there is read as a link, never followed on the
 // host (in the program's view it resolves inside the image), and only regular files are read,
-// opened without blocking (a FIFO) and without following a final link (docs/security.md).
-import { constants, existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+// opened without blocking (a FIFO). A program running meanwhile may swap an ancestor for a link,
+// so every path is walked from the layer's descriptor without following any link
+// (native/src/beneath.rs), and entries are looked at through the opened directory
+// (/proc/self/fd/N/name): no check-then-open by path (docs/security.md).
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, read, readdirSync } from 'node:fs';
+import { readlinkSync, statSync, type Stats } from 'node:fs';
+import { promisify } from 'node:util';
 import { join, posix } from 'node:path';
+import { openDirBeneath, openReadBeneath } from '../../securefs/beneath.ts';
 import type { EntryType, FsEntry, FsView, KeyMode, Listing, SkippedEntry } from '../../securefs/types.ts';
 import { instancePaths } from '../../instance/layout.ts';
 import { BackendError } from '../types.ts';
 import { yielder } from './yield.ts';
-import { readFileSafe, typeName } from '../../instance/safe-read.ts';
+import { readOpenedSafe, typeName } from '../../instance/safe-read.ts';
 
 export type HostFsLayer = 'image' | 'merged';
 
@@ -34,22 +39,42 @@ function isWhiteout(host: string): boolean {
   }
 }
 
-/** True when every ancestor of `path` in the run layer is a real directory (no link, no file). */
-function upperAncestorsAreDirs(upper: string, path: string): boolean {
-  const parts = path.split('/').filter(Boolean);
-  let cur = '';
-  for (const part of parts.slice(0, -1)) {
-    cur += '/' + part;
-    const st = lstatSync(join(upper, cur), { throwIfNoEntry: false });
-    if (!st?.isDirectory()) return false;
+/** The run layer's own directory (run/host/upper, the studio's), opened without following a link. */
+function openUpper(upper: string): number | null {
+  try {
+    return openSync(upper, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch {
+    return null;
   }
-  return true;
 }
 
-function upperEntry(upper: string, path: string): FsEntry | null {
-  if (!upperAncestorsAreDirs(upper, path)) return null;
-  const host = join(upper, path);
-  const st = lstatSync(host, { throwIfNoEntry: false });
+/**
+ * Runs `fn` with directory `dir` of the run layer open, as a path through its descriptor
+ * (/proc/self/fd/N); null when some component is not a real directory (overlayfs hides what is
+ * below it) or is missing.
+ */
+function inUpperDir<T>(upper: string, dir: string, fn: (at: string) => T): T | null {
+  const top = openUpper(upper);
+  if (top === null) return null;
+  let fd = top;
+  try {
+    const rel = dir.split('/').filter(Boolean).join('/');
+    if (rel) {
+      try {
+        fd = openDirBeneath(top, rel);
+      } catch {
+        return null;
+      }
+    }
+    return fn(`/proc/self/fd/${fd}`);
+  } finally {
+    if (fd !== top) closeSync(fd);
+    closeSync(top);
+  }
+}
+
+/** The entry `path` of the run layer, looked at as `host` (through its opened directory). */
+function entryAt(host: string, path: string, st: Stats | undefined): FsEntry | null {
   if (!st) return null;
   if (st.isCharacterDevice() && st.rdev === 0) return null;
   const type = typeOf(st);
@@ -64,6 +89,32 @@ function upperEntry(upper: string, path: string): FsEntry | null {
     ...(type === 'symlink' ? { target: readlinkSync(host) } : {}),
     layer: 'run',
   };
+}
+
+function upperEntry(upper: string, path: string): FsEntry | null {
+  if (path === '/') return inUpperDir(upper, '/', (at) => entryAt(at, '/', statSync(at)));
+  return inUpperDir(upper, posix.dirname(path), (at) => {
+    const host = `${at}/${posix.basename(path)}`;
+    return entryAt(host, path, lstatSync(host, { throwIfNoEntry: false }));
+  });
+}
+
+/** The run layer's entries of directory `dir` and the names it deletes (whiteouts), or null. */
+function upperListing(upper: string, dir: string): { entries: FsEntry[]; whiteouts: string[] } | null {
+  return inUpperDir(upper, dir, (at) => {
+    const entries: FsEntry[] = [];
+    const whiteouts: string[] = [];
+    for (const name of readdirSync(at)) {
+      const host = `${at}/${name}`;
+      const st = lstatSync(host, { throwIfNoEntry: false });
+      if (st?.isCharacterDevice() && st.rdev === 0) whiteouts.push(name);
+      else {
+        const e = entryAt(host, posix.join(dir, name), st);
+        if (e) entries.push(e);
+      }
+    }
+    return { entries, whiteouts };
+  });
 }
 
 /** True when some ancestor (or the path) is deleted or replaced by a non-directory in the run layer. */
@@ -103,16 +154,40 @@ function runFile(e: FsEntry): { what: string; followLinks: false } {
   return { what: 'a file of the run layer', followLinks: false };
 }
 
-/** Opens a run-layer file without blocking or following a final link; it must be a regular file. */
-async function openRunFile(upper: string, e: FsEntry): Promise<{ fh: FileHandle; size: number }> {
+/**
+ * Opens a run-layer file from the layer's descriptor, following no link on the way or at the end,
+ * without blocking; it must be a regular file. The caller closes the descriptor.
+ */
+function openRunFile(upper: string, e: FsEntry): { fd: number; size: number } {
   runFile(e);
-  const fh = await open(join(upper, e.path), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-  const st = await fh.stat();
+  const top = openUpper(upper);
+  if (top === null) throw fsError(`${e.path}: the run layer is gone`, 'EMISSING');
+  let fd: number;
+  try {
+    fd = openReadBeneath(top, e.path.replace(/^\/+/, ''));
+  } finally {
+    closeSync(top);
+  }
+  const st = fstatSync(fd);
   if (!st.isFile()) {
-    await fh.close();
+    closeSync(fd);
     throw fsError(`${e.path}: ${typeName(st)} in the run layer, not a file: nothing to read`, 'EUSAGE');
   }
-  return { fh, size: st.size };
+  return { fd, size: st.size };
+}
+
+const readAt = promisify(read);
+
+/** `length` bytes of `fd` from `offset` (fewer at its end), read off the event loop's thread. */
+async function readRangeOf(fd: number, offset: number, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  let n = 0;
+  while (n < buf.length) {
+    const { bytesRead } = await readAt(fd, buf, n, buf.length - n, offset + n);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  return buf.subarray(0, n);
 }
 
 /** An error with the secure-FS engine's code (EMISSING, EUSAGE), so callers treat both views alike. */
@@ -198,17 +273,9 @@ export function openHostFs(image: FsView, upper: string): FsView {
         skipped.push({ path: p, reason: `cannot list the image directory: ${(err as Error).message}` });
       }
     }
-    const hostDir = join(upper, p);
-    if (upperEntry(upper, p)?.type === 'dir') {
-      for (const name of readdirSync(hostDir)) {
-        const child = posix.join(p, name);
-        if (isWhiteout(join(upper, child))) byName.delete(name);
-        else {
-          const e = upperEntry(upper, child);
-          if (e) byName.set(name, e);
-        }
-      }
-    }
+    const own = upperEntry(upper, p)?.type === 'dir' ? upperListing(upper, p) : null;
+    for (const name of own?.whiteouts ?? []) byName.delete(name);
+    for (const e of own?.entries ?? []) byName.set(e.name, e);
     return { entries: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)), skipped };
   };
   const list = (path: string): FsEntry[] => listing(path).entries;
@@ -233,7 +300,8 @@ export function openHostFs(image: FsView, upper: string): FsView {
   const readFileAny = (path: string): Buffer => {
     const e = stat(path);
     if (e.layer !== 'run') return image.readFile(e.path);
-    return readFileSafe(join(upper, e.path), { ...runFile(e), maxBytes: MAX_WHOLE_READ });
+    const { fd, size } = openRunFile(upper, e);
+    return readOpenedSafe(fd, size, e.path, { what: 'a file of the run layer', maxBytes: MAX_WHOLE_READ });
   };
   return {
     kind: 'union',
@@ -246,12 +314,12 @@ export function openHostFs(image: FsView, upper: string): FsView {
     readFileAsync: async (path) => {
       const e = stat(path);
       if (e.layer !== 'run') return image.readFileAsync(e.path);
-      const { fh, size } = await openRunFile(upper, e);
+      const { fd, size } = openRunFile(upper, e);
       try {
         if (size > MAX_WHOLE_READ) throw fsError(`${e.path}: ${size} bytes, more than a whole read takes`, 'EUSAGE');
-        return await fh.readFile();
+        return await readRangeOf(fd, 0, size);
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
     },
     readRange: async (path, offset, length) => {
@@ -260,24 +328,19 @@ export function openHostFs(image: FsView, upper: string): FsView {
       if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
         throw new RangeError(`readRange: offset and length must be non-negative integers, got ${offset} and ${length}`);
       }
-      const { fh, size } = await openRunFile(upper, e);
+      const { fd, size } = openRunFile(upper, e);
       try {
-        const buf = Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
-        let n = 0;
-        while (n < buf.length) {
-          const { bytesRead } = await fh.read(buf, n, buf.length - n, offset + n);
-          if (bytesRead === 0) break;
-          n += bytesRead;
-        }
-        return buf.subarray(0, n);
+        return await readRangeOf(fd, offset, Math.max(0, Math.min(length, size - offset)));
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
     },
     readlink: (path) => {
       const e = stat(path);
       if (e.type !== 'symlink') throw fsError(`${path}: not a symlink`, 'EUSAGE');
-      return e.target ?? (e.layer === 'run' ? readlinkSync(join(upper, e.path)) : image.readlink(e.path));
+      if (e.target !== undefined) return e.target;
+      if (e.layer !== 'run') return image.readlink(e.path);
+      throw fsError(`${path}: the run layer changed meanwhile`, 'EMISSING');
     },
     walk: () => {
       const out: FsEntry[] = [stat('/')];
