@@ -101,7 +101,10 @@ fn read_err(rel: &str, e: Error) -> Error {
     match e.kind {
         Kind::Format => Error::new(
             Kind::Format,
-            format!("{}: a symbolic link or not a directory on the way (replaced meanwhile?); nothing is read through it", rel),
+            format!(
+                "{}: a symbolic link or not a directory on the way (replaced meanwhile?); nothing is read through it",
+                rel
+            ),
         ),
         _ => e,
     }
@@ -111,7 +114,9 @@ fn read_err(rel: &str, e: Error) -> Error {
 /// may swap an ancestor for a link meanwhile); the descriptor is the caller's to close.
 pub fn open_dir_read(base: c_int, rel: &str) -> Result<c_int> {
     use std::os::fd::IntoRawFd;
-    open_dir_fd(base, rel).map(|fd| fd.into_raw_fd()).map_err(|e| read_err(rel, e))
+    open_dir_fd(base, rel)
+        .map(|fd| fd.into_raw_fd())
+        .map_err(|e| read_err(rel, e))
 }
 
 /// Opens file `rel` below `base` for reading: no link followed on the way or at the end, no

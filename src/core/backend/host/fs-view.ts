@@ -78,6 +78,12 @@ function entryAt(host: string, path: string, st: Stats | undefined): FsEntry | n
   if (!st) return null;
   if (st.isCharacterDevice() && st.rdev === 0) return null;
   const type = typeOf(st);
+  let target: string | undefined;
+  try {
+    if (type === 'symlink') target = readlinkSync(host);
+  } catch {
+    return null; // no longer a link: the program changed it meanwhile
+  }
   return {
     path,
     name: path === '/' ? '/' : posix.basename(path),
@@ -86,7 +92,7 @@ function entryAt(host: string, path: string, st: Stats | undefined): FsEntry | n
     size: type === 'file' ? st.size : 0,
     inode: st.ino,
     nlink: st.nlink,
-    ...(type === 'symlink' ? { target: readlinkSync(host) } : {}),
+    ...(target !== undefined ? { target } : {}),
     layer: 'run',
   };
 }
