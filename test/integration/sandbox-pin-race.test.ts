@@ -19,7 +19,7 @@ import { asNobodyIn, NOBODY, unprivilegedSkip } from '../helpers/unprivileged.ts
 
 type Cli = (...args: string[]) => { status: number | null; stdout: string; stderr: string };
 
-/** Plans `/bin/writer ARGS` (run or exec), swaps image/ for a link to `decoy`, then launches it. */
+/** Plans `/bin/writer ARGS` (run or exec), swaps ENTRY (image, data) for a link to `decoy`, then launches it. */
 function raceScript(dir: string): string {
   const script = join(dirname(dir), 'pin-race.mts');
   writeFileSync(
@@ -30,12 +30,12 @@ import { join } from 'node:path';
 import { HostBackend } from ${JSON.stringify(join(ROOT, 'src/core/backend/host/index.ts'))};
 import { closeInheritedDescriptors } from ${JSON.stringify(join(ROOT, 'src/core/sandbox/inherited-fds.ts'))};
 closeInheritedDescriptors();
-const [dir, how, decoy, ...args] = process.argv.slice(2);
+const [dir, how, entry, decoy, ...args] = process.argv.slice(2);
 const b = new HostBackend(dir);
 const prep = how === 'run' ? await b.prepareRun('/bin/writer', args) : await b.prepareExec('/bin/writer', args);
-renameSync(join(dir, 'image'), join(dir, 'image.real'));
-if (decoy === '=dir') mkdirSync(join(dir, 'image'));
-else symlinkSync(decoy, join(dir, 'image'));
+renameSync(join(dir, entry), join(dir, entry + '.real'));
+if (decoy === '=dir') mkdirSync(join(dir, entry));
+else symlinkSync(decoy, join(dir, entry));
 const r = spawnSync(prep.file, prep.args, { env: prep.env, encoding: 'utf8' });
 prep.finish(r.status, r.signal);
 console.log(JSON.stringify({ status: r.status, stdout: r.stdout, stderr: r.stderr }));
@@ -60,9 +60,7 @@ function race(
   ]) {
     if (how === 'exec') assert.equal(cli('start').status, 0);
     try {
-      const r = run([dir, how, swap, ...args]);
-      assert.equal(r.status, 0, r.stderr);
-      const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as { status: number; stdout: string; stderr: string };
+      const res = launch(run, [dir, how!, 'image', swap!, ...args]);
       assert.notEqual(res.status, 0, `${how}: the launch must be refused: ${res.stdout}`);
       assert.equal(res.stdout, '', `${how}: the program must not run`);
       assert.match(
@@ -72,16 +70,32 @@ function race(
       );
     } finally {
       if (how === 'exec') assert.equal(cli('stop').status, 0);
-      rmSync(join(dir, 'image'), { recursive: true });
-      spawnSync('mv', [join(dir, 'image.real'), join(dir, 'image')]);
+      restore(dir, 'image');
     }
   }
 }
 
-/** The image has /decoy and /lower, where the links' targets resolve inside the sandbox. */
+type Launched = { status: number; stdout: string; stderr: string };
+
+function launch(run: (args: string[]) => { status: number | null; stdout: string; stderr: string }, args: string[]) {
+  const r = run(args);
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Launched;
+}
+
+function restore(dir: string, entry: string): void {
+  rmSync(join(dir, entry), { recursive: true });
+  spawnSync('mv', [join(dir, `${entry}.real`), join(dir, entry)]);
+}
+
+/**
+ * The image has /decoy and /lower, where the links' targets resolve inside the sandbox; a second
+ * hostfs mount shows the instance's data/ at /data (not a pin: the program may rename it).
+ */
 function instance(): string {
-  const dir = makeInstance(['writer']);
-  for (const d of ['host', 'decoy', 'lower']) mkdirSync(join(dir, 'image', d), { recursive: true });
+  const dir = makeInstance(['writer'], (cfg) => cfg.mount.push({ type: 'hostfs', source: 'data', target: '/data' }));
+  for (const d of ['host', 'decoy', 'lower', 'data']) mkdirSync(join(dir, 'image', d), { recursive: true });
+  mkdirSync(join(dir, 'data'));
   return dir;
 }
 
@@ -103,25 +117,41 @@ test('as root: image/ swapped for a link between the plan and the launch is not 
   }
 });
 
-test('as a normal user: a directory of theirs linked in is not bound writable', { skip: unprivilegedSkip() }, (t) => {
-  if (!hasMuslGcc()) return t.skip('musl-gcc is not installed');
-  const dir = instance();
-  const decoy = join(dirname(dir), 'decoy');
-  try {
-    const cli = asNobodyIn(dir);
-    assert.equal(cli('build').status, 0);
-    mkdirSync(decoy);
-    chownSync(decoy, 65534, 65534);
-    const script = raceScript(dir);
-    const run = (args: string[]) =>
-      spawnSync('setpriv', [...NOBODY, process.execPath, '--import', 'tsx', script, ...args], {
-        cwd: ROOT,
-        encoding: 'utf8',
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' },
-      });
-    race(run, dir, cli, '../decoy', ['write', '/decoy/planted']);
-    assert.ok(!existsSync(join(decoy, 'planted')), 'nothing written in the linked directory');
-  } finally {
-    rmSync(dirname(dir), { recursive: true, force: true });
-  }
-});
+test(
+  'as a normal user: a directory of theirs linked in (for image/ or a hostfs source) is not bound writable',
+  { skip: unprivilegedSkip() },
+  (t) => {
+    if (!hasMuslGcc()) return t.skip('musl-gcc is not installed');
+    const dir = instance();
+    const decoy = join(dirname(dir), 'decoy');
+    try {
+      const cli = asNobodyIn(dir);
+      assert.equal(cli('build').status, 0);
+      mkdirSync(decoy);
+      chownSync(decoy, 65534, 65534);
+      const script = raceScript(dir);
+      const run = (args: string[]) =>
+        spawnSync('setpriv', [...NOBODY, process.execPath, '--import', 'tsx', script, ...args], {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' },
+        });
+      race(run, dir, cli, '../decoy', ['write', '/decoy/planted']);
+      // A hostfs source swapped for a link: as root the stager stages it without following links.
+      for (const how of ['run', 'exec']) {
+        if (how === 'exec') assert.equal(cli('start').status, 0);
+        try {
+          const res = launch(run, [dir, how, 'data', '../decoy', 'write', '/data/planted']);
+          assert.notEqual(res.status, 0, `${how}: the launch must be refused: ${res.stdout}`);
+          assert.match(res.stderr, /\/data.*a symbolic link is in the path/, how);
+        } finally {
+          if (how === 'exec') assert.equal(cli('stop').status, 0);
+          restore(dir, 'data');
+        }
+      }
+      assert.ok(!existsSync(join(decoy, 'planted')), 'nothing written in the linked directory');
+    } finally {
+      rmSync(dirname(dir), { recursive: true, force: true });
+    }
+  },
+);

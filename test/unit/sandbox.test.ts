@@ -226,7 +226,7 @@ test('Landlock: an exec is scoped by the stager inside the namespace; without th
   assert.match(root.args[1], /'\/bin\/sh' '-c' 'exec \/proc\/self\/fd\/8 --scope -- '\\''bwrap'\\'' /);
   const exec = execLaunch({ ...base, identity: user }, 42);
   assert.equal(exec.file, 'nsenter');
-  assert.match(exec.args.at(-1)!, /^exec '\/x\/stage' --scope -- 'bwrap' .* 9<'\/s\.bpf'$/);
+  assert.match(exec.args.at(-1)!, /^exec '\/x\/stage' --scope ('pin' '12' \S+ '\d+:\d+' )?-- 'bwrap' .* 9<'\/s\.bpf'$/);
   const warning = `echo ${"'" + NO_SCOPE_WARNING.replace(/'/g, "'\\''") + "'"} >&2\n`;
   const bare = execLaunch({ ...base, stager: null, identity: user }, 42);
   assert.ok(bare.args.at(-1)!.startsWith(`${warning}exec 'bwrap' `), bare.args.at(-1));
@@ -242,7 +242,7 @@ test('a cgroup name read from server.json is used only if the studio could have 
   }
 });
 
-test('pins of a hostfs view of the instance: bound from the stager descriptors of the inodes checked', () => {
+test('pins of a hostfs view of the instance and its source: bound from the stager descriptors of the inodes checked', () => {
   const inst = realpathSync(mkdtempSync(join(tmpdir(), 'occlum-sb-')));
   writeFileSync(join(inst, 'Occlum.json'), '{}');
   mkdirSync(join(inst, 'image'));
@@ -254,21 +254,21 @@ test('pins of a hostfs view of the instance: bound from the stager descriptors o
   const base = { plan, argv: ['/bin/hello'], env: [], rlimits: {}, seccompFile: '/s.bpf', stager: '/x/stage' };
   const user = { privileged: false, uid: 1000, gid: 1000 };
   const a = bwrapArgs({ ...base, identity: user }).join(' ');
-  assert.match(a, / --ro-bind-fd 12 \/host\/Occlum\.json --bind-fd 13 \/host\/image /);
+  assert.match(a, / --bind-fd 12 \/host .* --ro-bind-fd 13 \/host\/Occlum\.json --bind-fd 14 \/host\/image /);
   const pins = [
-    'pin',
-    '12',
-    join(inst, 'Occlum.json'),
-    id('Occlum.json'),
-    'pin',
-    '13',
-    join(inst, 'image'),
-    id('image'),
+    ...['pin', '12', inst, id('')],
+    ...['pin', '13', join(inst, 'Occlum.json'), id('Occlum.json')],
+    ...['pin', '14', join(inst, 'image'), id('image')],
   ];
   const run = runLaunch({ ...base, identity: user }).args;
-  assert.deepEqual(run.slice(run.indexOf('pin'), run.indexOf('pin') + 8), pins, 'the run stager opens them');
+  assert.deepEqual(run.slice(run.indexOf('pin'), run.indexOf('pin') + 12), pins, 'the run stager opens them');
   const exec = execLaunch({ ...base, identity: user }, 42).args.at(-1)!;
   assert.ok(exec.startsWith(`exec '/x/stage' --scope ${pins.map((p) => `'${p}'`).join(' ')} -- 'bwrap' `), exec);
   const bare = bwrapArgs({ ...base, stager: null, identity: user }).join(' ');
   assert.match(bare, / --ro-bind \S+\/Occlum\.json \/host\/Occlum\.json --bind \S+\/image \/host\/image /, 'by path');
+  // As root the hostfs source is staged (the stager resolves it without links): only the pins.
+  const root = { ...base, identity: { privileged: true, uid: SANDBOX_UID, gid: SANDBOX_UID } };
+  const r = runLaunch(root).args.join(' ');
+  assert.match(r, / --bind \/tmp\/hostfs0 \/host .* --ro-bind-fd 12 \/host\/Occlum\.json --bind-fd 13 \/host\/image /);
+  assert.match(r, / pin 12 \/tmp\/hostfs0\/Occlum\.json /);
 });

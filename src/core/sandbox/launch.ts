@@ -130,23 +130,28 @@ export const PROC_READ_ONLY = [
 ];
 
 /**
- * The pins of a hostfs view of the instance are checked when the plan is made (mounts.ts); a
- * program of a running server may swap one for a link before bwrap binds it, and bwrap follows a
- * link by path. So the stager opens each (no symlink anywhere in the path, same inode as checked)
- * onto descriptors from here up, and bwrap binds those (`--bind-fd`, bwrap 0.8: Debian 12's), then
- * closes them.
+ * The pins of a hostfs view of the instance are checked when the plan is made (mounts.ts), and so
+ * is a normal user's hostfs source (as root, the stager stages it without following links); a
+ * program of a running server may swap one (or an ancestor) for a link before bwrap binds it, and
+ * bwrap follows a link by path. So the stager opens each (no symlink anywhere in the path, same
+ * inode as checked) onto descriptors from here up, and bwrap binds those (`--bind-fd`, bwrap 0.8:
+ * Debian 12's), then closes them. Without the stager they are bound by path.
  */
 export const PIN_FD_BASE = 12;
 
-type Pin = Extract<PlannedMount, { kind: 'pin' }>;
-
-function pinFd(plan: MountPlan, pin: Pin): number {
-  return PIN_FD_BASE + plan.mounts.filter((m): m is Pin => m.kind === 'pin').indexOf(pin);
+/** The mounts bound from the stager's descriptors, in descriptor order. */
+function fdMounts(spec: ProgramSpec, plan: MountPlan): PlannedMount[] {
+  if (!spec.stager) return [];
+  return plan.mounts.filter(
+    (m) => m.kind === 'pin' || (m.kind === 'bind' && m.id !== undefined && !spec.identity.privileged),
+  );
 }
 
-/** The stager's `pin FD PATH DEV:INO` tokens for the plan's pins (paths as the stager sees them). */
-function pinTokens(plan: MountPlan): string[] {
-  return plan.mounts.flatMap((m) => (m.kind === 'pin' ? ['pin', String(pinFd(plan, m)), m.source, m.id] : []));
+/** The stager's `pin FD PATH DEV:INO` tokens (paths as the stager sees them). */
+function pinTokens(spec: ProgramSpec, plan: MountPlan): string[] {
+  return fdMounts(spec, plan).flatMap((m, i) =>
+    m.kind === 'pin' || m.kind === 'bind' ? ['pin', String(PIN_FD_BASE + i), m.source, m.id!] : [],
+  );
 }
 
 /** bwrap arguments for one program (the root overlay must already be mounted at plan.layers.merged). */
@@ -167,6 +172,12 @@ export function bwrapArgs(spec: ProgramSpec, plan: MountPlan = spec.plan): strin
   // otherwise cover them, and with them /proc/self/fd/N, through which the fork shim is run and
   // the read-only host state is reached.
   const procLast = [...plan.mounts.filter((m) => m.kind !== 'proc'), ...plan.mounts.filter((m) => m.kind === 'proc')];
+  const byFd = fdMounts(spec, plan);
+  // From the stager's descriptor of the inode checked (pinTokens), else by path.
+  const bind = (m: PlannedMount & { source: string; readOnly: boolean }) =>
+    byFd.includes(m)
+      ? a.push(m.readOnly ? '--ro-bind-fd' : '--bind-fd', String(PIN_FD_BASE + byFd.indexOf(m)), m.target)
+      : a.push(m.readOnly ? '--ro-bind' : '--bind', m.source, m.target);
   for (const m of procLast) {
     switch (m.kind) {
       case 'proc':
@@ -179,7 +190,7 @@ export function bwrapArgs(spec: ProgramSpec, plan: MountPlan = spec.plan): strin
         a.push('--dev', m.target);
         break;
       case 'bind':
-        a.push(m.readOnly ? '--ro-bind' : '--bind', m.source, m.target);
+        bind(m);
         break;
       case 'tmpfs':
         a.push('--bind', m.staging, m.target);
@@ -188,9 +199,7 @@ export function bwrapArgs(spec: ProgramSpec, plan: MountPlan = spec.plan): strin
         a.push('--tmpfs', m.target, '--remount-ro', m.target);
         break;
       case 'pin':
-        // From the stager's descriptor of the checked inode (pinTokens); by path without it.
-        if (spec.stager) a.push(m.readOnly ? '--ro-bind-fd' : '--bind-fd', String(pinFd(plan, m)), m.target);
-        else a.push(m.readOnly ? '--ro-bind' : '--bind', m.source, m.target);
+        bind(m);
         break;
     }
   }
@@ -222,7 +231,7 @@ function execBwrapLine(spec: ProgramSpec, plan: MountPlan, openSeccomp: boolean,
   const cmd = [...(pre.length ? ['prlimit', ...pre, '--'] : []), 'bwrap', ...bwrapArgs(spec, plan)].map(shq).join(' ');
   const redirect = spec.seccompFile && openSeccomp ? ` ${SECCOMP_FD}<${shq(spec.seccompFile)}` : '';
   if (scope === null) return `echo ${shq(NO_SCOPE_WARNING)} >&2\nexec ${cmd}${redirect}`;
-  const pins = pinTokens(plan).map(shq).join(' ');
+  const pins = pinTokens(spec, plan).map(shq).join(' ');
   return `exec ${scope} --scope ${pins ? pins + ' ' : ''}-- ${cmd}${redirect}`;
 }
 
@@ -334,7 +343,7 @@ function stagerTokens(spec: ProgramSpec): string[] {
   if (spec.forkWatch) tokens.push('forkwatch', spec.forkWatch.socket, spec.forkWatch.shim);
   tokens.push('overlay', overlayOptions(st.plan), st.plan.layers.merged);
   for (const t of tmpfsMounts(st.plan)) tokens.push('tmpfs', t.options, t.at);
-  tokens.push(...pinTokens(st.plan));
+  tokens.push(...pinTokens(spec, st.plan));
   if (spec.rlimits.as) tokens.push('rlimit', 'as', String(spec.rlimits.as));
   if (spec.rlimits.stack) tokens.push('rlimit', 'stack', String(spec.rlimits.stack));
   tokens.push('--', 'bwrap', ...bwrapArgs(spec, st.plan));

@@ -21,7 +21,8 @@ export interface LayerDirs {
 }
 
 export type PlannedMount =
-  | { kind: 'bind'; source: string; target: string; readOnly: boolean; from: MountEntry }
+  /** `id` (`dev:ino`, hostfs only): the source's inode checked here, bound from a descriptor (launch.ts). */
+  | { kind: 'bind'; source: string; target: string; readOnly: boolean; from: MountEntry; id?: string }
   | { kind: 'tmpfs'; staging: string; target: string; size?: number; from: MountEntry }
   | { kind: 'proc'; target: string; auto: boolean }
   | { kind: 'dev'; target: string; auto: boolean }
@@ -153,7 +154,9 @@ export function planMounts(cfg: RuntimeConfig, instanceDir: string, layers: Laye
               `${where}: source ${src} is inside the instance's ${hidden}/, which the runtime owns; mount another directory`,
             );
         }
-        mounts.push({ kind: 'bind', source: srcReal, target: m.target, readOnly: false, from: m });
+        const st = statSync(srcReal, { bigint: true });
+        const id = `${st.dev}:${st.ino}`;
+        mounts.push({ kind: 'bind', source: srcReal, target: m.target, readOnly: false, from: m, id });
         // The image layer is plain files here (Occlum keeps it encrypted / MAC-protected), so a
         // hostfs view of the instance must not expose or let the program rewrite it.
         if (within(instReal, srcReal)) {
