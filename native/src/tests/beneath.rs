@@ -84,3 +84,41 @@ fn mkdirs_makes_a_tree_in_one_batch_and_never_through_a_link() {
     assert_eq!(bad.len(), 2);
     assert!(!s.join("x").exists());
 }
+
+/// The run layer's reads (fs-view.ts): nothing is read through a link, on the way or at the end,
+/// and a FIFO opens without blocking (the caller's fstat refuses it).
+#[test]
+fn reads_follow_no_link_and_do_not_block() {
+    let s = Scratch::new("beneath-read");
+    let (layer, outside) = (s.join("layer"), s.join("outside"));
+    std::fs::create_dir_all(layer.join("d")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(layer.join("d/f"), b"program").unwrap();
+    std::fs::write(outside.join("f"), b"secret").unwrap();
+    std::os::unix::fs::symlink(&outside, layer.join("l")).unwrap();
+    std::os::unix::fs::symlink(outside.join("f"), layer.join("d/lf")).unwrap();
+    assert!(std::process::Command::new("mkfifo")
+        .arg(layer.join("d/fifo"))
+        .status()
+        .unwrap()
+        .success());
+    let base = std::fs::File::open(&layer).unwrap();
+    let fd = base.as_raw_fd();
+    let f = unsafe { std::fs::File::from_raw_fd(beneath::open_read(fd, "d/f").unwrap()) };
+    assert_eq!(std::io::read_to_string(f).unwrap(), "program");
+    let d = unsafe { std::fs::File::from_raw_fd(beneath::open_dir_read(fd, "d").unwrap()) };
+    assert!(d.metadata().unwrap().is_dir());
+    let fifo = unsafe { std::fs::File::from_raw_fd(beneath::open_read(fd, "d/fifo").unwrap()) };
+    assert!(!fifo.metadata().unwrap().is_file());
+    for (r, rel) in [
+        (beneath::open_read(fd, "l/f"), "l/f"),
+        (beneath::open_read(fd, "d/lf"), "d/lf"),
+        (beneath::open_dir_read(fd, "l"), "l"),
+    ] {
+        let msg = r.unwrap_err().msg;
+        assert!(
+            msg.starts_with(&format!("{rel}: a symbolic link or not a directory on the way")),
+            "{msg}"
+        );
+    }
+}
