@@ -1,8 +1,8 @@
 // Occlum's template mounts the instance itself at /host (hostfs, source "."), writable: a program
 // may write its output there, and image/ (as in Occlum). It may not act on what the studio does
 // next on its own: rewrite Occlum.json or .occlum-studio.json (the dev loop rebuilds and reruns
-// with them: a hostfs of "/", a bom copying ~/.ssh in), or swap image/ for a link to a host
-// directory (the next build packed it: any file of the studio's user read into the image).
+// with them: a hostfs of "/", a bom copying ~/.ssh in), the boms the loop copies, or swap image/
+// for a link to a host directory (the next build packed it: any file of the user's in the image).
 // Before the fix, each of these succeeded; as root and as a normal user, for run and exec.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,16 +32,19 @@ function attack(cli: Cli, dir: string, how: string[]): void {
     assert.equal(r.status, 0, r.stderr);
     return r.stdout;
   };
-  const w = out('write', '/host/Occlum.json', '/host/.occlum-studio.json', '/host/image/new', '/host/output');
+  const boms = ['/host/bom.yaml', '/host/inc.yaml'];
+  const w = out('write', '/host/Occlum.json', '/host/.occlum-studio.json', ...boms, '/host/image/new', '/host/output');
   assert.match(w, /write \/host\/Occlum.json: Read-only file system/, how.join(' '));
   assert.match(w, /write \/host\/.occlum-studio.json: Read-only file system/);
+  // The dev loop's bom and its include, which its next change build reads.
+  assert.match(w, /write \/host\/bom.yaml: Read-only file system\nwrite \/host\/inc.yaml: Read-only file system/);
   assert.match(w, /write \/host\/image\/new: ok/, 'image/ stays writable, as in Occlum');
   assert.match(w, /write \/host\/output: ok/, 'the hostfs stays writable');
   assert.match(
     out('unlink', '/host/Occlum.json', '/host/.occlum-studio.json'),
     /(: (Device or )?[Rr]esource busy\n.*){2}/s,
   );
-  for (const name of ['image', 'initfs', 'Occlum.json', '.occlum-studio.json']) {
+  for (const name of ['image', 'initfs', 'Occlum.json', '.occlum-studio.json', 'bom.yaml', 'inc.yaml']) {
     assert.match(out('rename', `/host/${name}`, `/host/${name}.old`), /: (Device or )?[Rr]esource busy/, name);
   }
   assert.match(out('symlink', '/', '/host/image'), /File exists/);
@@ -68,7 +71,12 @@ function check(cli: Cli, dir: string): void {
 
 function instance(): string {
   const dir = makeInstance(['writer']);
-  writeFileSync(join(dir, '.occlum-studio.json'), '{ "prebuild": "make" }\n');
+  writeFileSync(
+    join(dir, '.occlum-studio.json'),
+    '{ "prebuild": "make", "bom": ["bom.yaml"], "bomIncludeDirs": ["."] }\n',
+  );
+  writeFileSync(join(dir, 'bom.yaml'), 'includes: [inc.yaml]\n');
+  writeFileSync(join(dir, 'inc.yaml'), 'targets:\n  - target: /\n    mkdirs: [data]\n');
   mkdirSync(join(dir, 'image', 'host'), { recursive: true });
   return dir;
 }

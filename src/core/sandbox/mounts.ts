@@ -95,7 +95,16 @@ function depth(target: string): number {
   return target.split('/').filter(Boolean).length;
 }
 
-export function planMounts(cfg: RuntimeConfig, instanceDir: string, layers: LayerDirs): MountPlan {
+/**
+ * `protect`: host files (real paths) pinned read-only in every hostfs view that shows them: the
+ * dev loop's bom files (src/core/watch/bom-consent.ts), which its next change build reads.
+ */
+export function planMounts(
+  cfg: RuntimeConfig,
+  instanceDir: string,
+  layers: LayerDirs,
+  protect: string[] = [],
+): MountPlan {
   const warnings: string[] = [];
   const mounts: PlannedMount[] = [
     { kind: 'proc', target: '/proc', auto: true },
@@ -157,6 +166,15 @@ export function planMounts(cfg: RuntimeConfig, instanceDir: string, layers: Laye
         const st = statSync(srcReal, { bigint: true });
         const id = `${st.dev}:${st.ino}`;
         mounts.push({ kind: 'bind', source: srcReal, target: m.target, readOnly: false, from: m, id });
+        for (const file of protect) {
+          // A link is left as it is: what a replaced one names is held by the dev loop's check.
+          if (!within(file, srcReal) || file === srcReal) continue;
+          if (['build', 'run', ...PINNED.map(([n]) => n)].some((n) => within(file, join(instReal, n)))) continue;
+          const st = lstatSync(file, { bigint: true, throwIfNoEntry: false });
+          if (!st?.isFile()) continue;
+          const target = posix.join(m.target, relative(srcReal, file).split(sep).join('/'));
+          mounts.push({ kind: 'pin', source: file, target, readOnly: true, id: `${st.dev}:${st.ino}` });
+        }
         // The image layer is plain files here (Occlum keeps it encrypted / MAC-protected), so a
         // hostfs view of the instance must not expose or let the program rewrite it.
         if (within(instReal, srcReal)) {

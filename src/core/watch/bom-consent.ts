@@ -7,6 +7,8 @@
 import { lstatSync, readdirSync, realpathSync } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { bomWatchPaths } from '../bom/watch-paths.ts';
+import { loadBoms } from '../bom/includes.ts';
+import { real } from '../bom/paths.ts';
 import { effectiveIncludeDirs } from '../bom/run.ts';
 import type { StudioSettings } from './settings.ts';
 import type { ChangeEntry } from './types.ts';
@@ -89,4 +91,23 @@ export function unconfirmedReads(now: BomSources, confirmed: BomSources, changes
     ...now.dirs.filter((d) => !confirmed.dirs.some((c) => under(d, c))),
     ...linksOut(changes, now, confirmed),
   ];
+}
+
+/**
+ * The bom files of the settings and their includes, links resolved: a sandbox pins them read-only
+ * in a hostfs view that shows them (src/core/sandbox/mounts.ts), so a program cannot rewrite one
+ * between the check above and the copy that reads it.
+ */
+export function bomFiles(
+  settings: Pick<StudioSettings, 'bom' | 'bomIncludeDirs'>,
+  instanceDir: string,
+  env = process.env,
+): string[] {
+  const includeDirs = effectiveIncludeDirs(settings.bomIncludeDirs, env);
+  const files = new Set<string>();
+  for (const bom of settings.bom) {
+    files.add(realOr(real(instanceDir, bom)));
+    for (const d of loadBoms(bom, includeDirs, instanceDir).docs) files.add(realOr(d.path));
+  }
+  return [...files];
 }

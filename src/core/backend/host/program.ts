@@ -22,6 +22,8 @@ import type { RuntimeLog } from './log.ts';
 import { verifyForRun, type RunVerification } from './verify-run.ts';
 import { lastTimes, stopwatch } from './timing.ts';
 import { formatSize, MB } from '../../config/sizes.ts';
+import { bomFiles } from '../../watch/bom-consent.ts';
+import { loadSettings } from '../../watch/settings.ts';
 import { jvmDefaultHeap, occlumRlimitAs } from '../../sizing/jvm.ts';
 
 export const NOT_BUILT = 'Error: the Occlum image and enclave are not built yet. Need to run "occlum build" first.';
@@ -113,6 +115,15 @@ function verifiedLine(v: RunVerification, full: boolean): string {
   return `Build verified: ${what}`;
 }
 
+/** The bom files the dev loop copies (pinned read-only where a hostfs mount shows them); none if unreadable. */
+function devLoopBoms(dir: string): string[] {
+  try {
+    return bomFiles(loadSettings(dir).settings, dir);
+  } catch {
+    return []; // broken settings: the loop copies nothing until they are fixed
+  }
+}
+
 /** Config + plan for an instance (used by start, which has no program yet). */
 export async function prepareSession(dir: string, opts: RunOptions, log: RuntimeLog, resetTemporary: boolean) {
   const p = instancePaths(dir);
@@ -139,7 +150,7 @@ export async function prepareSession(dir: string, opts: RunOptions, log: Runtime
   let plan: MountPlan;
   try {
     cfg = readRuntimeConfig(v.sysText!, 'build/.Occlum_sys.json.protected');
-    plan = planMounts(cfg, dir, layerDirs(p));
+    plan = planMounts(cfg, dir, layerDirs(p), devLoopBoms(dir));
   } catch (err) {
     if (err instanceof MountError || err instanceof RuntimeConfigError) {
       const occlum = err instanceof MountError && err.occlum ? [`failed to boot up LibOS: ${err.occlum}`] : [];
