@@ -103,6 +103,25 @@ pub(crate) fn identity(st: &Statx, racy_after: i128, src: bool) -> String {
 /// The identity of a source as the walk's attribute batch (tree_copy.rs) read it, so that the
 /// copy's state need not stat the walked files again; `racy_ms` as for `bomStateStat`.
 pub fn identity_of(m: &std::fs::Metadata, racy_ms: i128) -> String {
+    meta_identity(m, now_ns() - racy_ms * 1_000_000, true)
+}
+
+/// A copy's identity as the copy left it (an fstat after its last change), so that the state
+/// need not stat it again: `hash:size:mtime` (the hash never `?`: the caller records it only after
+/// the racy window has passed since the copy; a change after this fstat changes the ctime, so the
+/// next check sees it).
+pub fn written_identity(m: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    format!("{}:{}:{}", meta_identity(m, i128::MAX, false), m.size(), times_of(m).0)
+}
+
+fn times_of(m: &std::fs::Metadata) -> (i128, i128) {
+    use std::os::unix::fs::MetadataExt;
+    let t = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+    (t(m.mtime(), m.mtime_nsec()), t(m.ctime(), m.ctime_nsec()))
+}
+
+fn meta_identity(m: &std::fs::Metadata, racy_after: i128, src: bool) -> String {
     use std::os::unix::fs::MetadataExt;
     let d = m.dev();
     // glibc's gnu_dev_major / gnu_dev_minor, as statx reports them.
@@ -110,17 +129,7 @@ pub fn identity_of(m: &std::fs::Metadata, racy_ms: i128) -> String {
         (((d >> 8) & 0xfff) | ((d >> 32) & !0xfff)) as u32,
         ((d & 0xff) | ((d >> 12) & !0xff)) as u32,
     );
-    let t = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
-    let times = (t(m.mtime(), m.mtime_nsec()), t(m.ctime(), m.ctime_nsec()));
-    id_text(
-        dev,
-        m.ino(),
-        m.size(),
-        times,
-        m.mode(),
-        now_ns() - racy_ms * 1_000_000,
-        true,
-    )
+    id_text(dev, m.ino(), m.size(), times_of(m), m.mode(), racy_after, src)
 }
 
 fn id_text(
@@ -406,6 +415,8 @@ pub fn state_stat(a: &[String]) -> Result<String> {
             // A source the walk already read (its identity given) is not stat'ed again.
             Some("src") if l.follow != "-" && l.src_id == "-" => stat_src(sc, &l.src, l.follow == "S", racy_after).0.id,
             Some("src") if l.follow != "-" => l.src_id.to_string(),
+            // A destination whose identity the copy gave (tree_copy.rs) is kept as it is.
+            Some("dest") if !l.inner.is_empty() && l.dest_id != "-" => l.dest_id.to_string(),
             Some("dest") if !l.inner.is_empty() => {
                 let seen = stat_dest(dc, root, &l.inner, racy_after);
                 // A copy without its source's size and mtime (changed since) is not recorded as one.

@@ -114,7 +114,7 @@ struct Dest<'a> {
 /// directory was opened below the root one component at a time without following links
 /// (beneath.rs): a directory of the root swapped for a symlink meanwhile stops that file with an
 /// error instead of redirecting it.
-fn copy_one(src: &str, d: &Dest, who: &Process) -> Result<()> {
+fn copy_one(src: &str, d: &Dest, who: &Process) -> Result<String> {
     let io = |e: std::io::Error| Error::io(e, src);
     // A source swapped for a FIFO after the plan's checks must not block a copy thread.
     let mut from = open_nonblocking(src).map_err(io)?;
@@ -145,11 +145,11 @@ fn copy_one(src: &str, d: &Dest, who: &Process) -> Result<()> {
                 .set_modified(time(st.mtime(), st.mtime_nsec())),
         )
         .map_err(out)?;
-        drop(to);
         if let Some(tmp) = d.tmp {
             beneath::rename_in(d.dir, tmp, d.name, d.shown)?;
         }
-        Ok(())
+        // After the rename, which changes the inode's ctime: its last change by this copy.
+        Ok(crate::bom_state::written_identity(&to.metadata().map_err(out)?))
     })();
     if done.is_err() {
         let _ = beneath::unlink_in(d.dir, write_to);
@@ -190,7 +190,8 @@ fn has_default_acl(dir: i32) -> bool {
 
 /// `copyFiles`: arg 0 the root's directory descriptor, then triples (source, destination,
 /// temporary name in the destination's directory or "" to write in place), relative to the root.
-/// Returns `{"errors":[[index, message], ...]}` (index of the triple).
+/// Returns `{"errors":[[index, message], ...], "ids":[identity or null, ...]}` (by triple; the
+/// identity of each copy as bom_state::written_identity gives it).
 pub fn copy_files(a: &[String]) -> Result<String> {
     let root_fd: i32 = a
         .first()
@@ -237,6 +238,7 @@ pub fn copy_files(a: &[String]) -> Result<String> {
         });
         dests.push(Ok(Placed { parent, name, tmp }));
     }
+    let ids: Vec<std::sync::OnceLock<String>> = (0..dests.len()).map(|_| std::sync::OnceLock::new()).collect();
     let errors = for_each(dests.len(), |i| {
         let Placed { parent, name, tmp } = dests[i].clone()?;
         let (dir, acl) = dirs[parent].as_ref().map_err(|e| e.clone())?;
@@ -247,10 +249,20 @@ pub fn copy_files(a: &[String]) -> Result<String> {
             tmp,
             shown: &jobs[3 * i + 1],
         };
-        copy_one(&jobs[3 * i], &d, &who).map_err(|e| e.to_string())
+        let id = copy_one(&jobs[3 * i], &d, &who).map_err(|e| e.to_string())?;
+        let _ = ids[i].set(id);
+        Ok(())
     });
     let items: Vec<String> = errors.iter().map(|(i, m)| format!("[{},{}]", i, js(m))).collect();
-    Ok(format!("{{\"errors\":[{}]}}", items.join(",")))
+    let ids: Vec<String> = ids
+        .iter()
+        .map(|s| s.get().map_or("null".into(), |s| format!("\"{s}\"")))
+        .collect();
+    Ok(format!(
+        "{{\"errors\":[{}],\"ids\":[{}]}}",
+        items.join(","),
+        ids.join(",")
+    ))
 }
 
 /// `sniffElf`: for each path, '1' when the file starts with the ELF magic, else '0' (unreadable too).

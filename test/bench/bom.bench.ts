@@ -123,6 +123,11 @@ async function main(): Promise<void> {
       dropCaches();
       await colds[(round + i) % colds.length]!();
     }
+    const first = ['cp -a', 'rsync -a', 'bom copy'][round % colds.length];
+    console.log(
+      `round ${round + 1} cold (${first} first; load ${load()}): cp -a ${cp.at(-1)!.toFixed(0)} ms, ` +
+        `rsync -a ${rsyncCold.at(-1)!.toFixed(0)} ms, bom copy ${cold.at(-1)!.toFixed(0)} ms`,
+    );
     // One changed file: rsync's and the bom copy's incremental pass over the whole tree.
     const changedFile = join(tree, 'lib/d7', 'f7.py');
     writeFileSync(changedFile, randomBytes(1000));

@@ -30,6 +30,8 @@ export interface CopyResult {
   /** Paths in the root that no entry produces (top-most only), e.g. left from an older bom. */
   strays: string[];
   issues: BomIssue[];
+  /** Each file written, by its path in the image, with its identity as the copy left it (the addon's). */
+  written?: Map<string, string>;
 }
 
 /** finalEntries of each plan's entries (a copy and its state both ask, 20,000 entries each time). */
@@ -238,9 +240,13 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
         copies.map((c) => c.st),
       );
       opts.whileCopying?.();
-      const failed = await copying;
+      const { failed, ids } = await copying;
       for (const [i, message] of failed) fail(copies[i]!.e, `copying ${copies[i]!.src} failed: ${message}`);
       for (const [i, c] of copies.entries()) if (!failed.has(i)) record(c.e, c.action, c.st.size);
+      if (ids) {
+        result.written = new Map();
+        ids.forEach((id, i) => id && result.written!.set(copies[i]!.e.inner, id));
+      }
     } else for (const c of copies) record(c.e, c.action, c.st.size);
     mark('copy');
 

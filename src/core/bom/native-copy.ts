@@ -11,15 +11,25 @@ export interface FileCopyJob {
   tmp?: string;
 }
 
+/** What a batch of copies did: the failures by job index, and each copy's identity as it was left. */
+export interface FilesCopied {
+  failed: Map<number, string>;
+  /** `hash:size:mtime` (native/src/bom_state.rs, written_identity) by job; null: failed. */
+  ids?: (string | null)[];
+}
+
 /**
  * Copies with mode, times (and owner, as root), `dest` and `tmp` relative to the root's descriptor
- * and written below it without following links; the failures by job index, or null without the addon.
+ * and written below it without following links, or null without the addon.
  */
-export async function copyFilesNative(rootFd: number, jobs: FileCopyJob[]): Promise<Map<number, string> | null> {
+export async function copyFilesNative(rootFd: number, jobs: FileCopyJob[]): Promise<FilesCopied | null> {
   if (!nativeStatus().ok) return null;
   const args = [String(rootFd), ...jobs.flatMap((j) => [j.src, j.dest, j.tmp ?? ''])];
-  const r = JSON.parse((await callAsync('copyFiles', args)) as string) as { errors: [number, string][] };
-  return new Map(r.errors);
+  const r = JSON.parse((await callAsync('copyFiles', args)) as string) as {
+    errors: [number, string][];
+    ids: (string | null)[];
+  };
+  return { failed: new Map(r.errors), ids: r.ids };
 }
 
 /** Whether each file starts with the ELF magic (unreadable: no), or null without the addon. */

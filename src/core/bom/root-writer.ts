@@ -12,7 +12,7 @@ import {
   unlinkBeneath,
 } from '../securefs/beneath.ts';
 import { nativeStatus } from '../securefs/native.ts';
-import { copyFilesNative, type FileCopyJob } from './native-copy.ts';
+import { copyFilesNative, type FileCopyJob, type FilesCopied } from './native-copy.ts';
 import { mapLimit } from './pool.ts';
 import type { FileStat } from './tree.ts';
 
@@ -27,8 +27,8 @@ export interface RootWriter {
   chmodFile(inner: string, mode: number): Promise<void>;
   /** Owner (as root, when it differs), mode and times of a copied directory. */
   dirAttrs(inner: string, st: FileStat): Promise<void>;
-  /** The file copies (destinations as inner paths); the failures by job index. */
-  copy(jobs: FileCopyJob[], stats: FileStat[]): Promise<Map<number, string>>;
+  /** The file copies (destinations as inner paths). */
+  copy(jobs: FileCopyJob[], stats: FileStat[]): Promise<FilesCopied>;
   close(): void;
 }
 
@@ -87,11 +87,12 @@ function pathWriter(host: (inner: string) => string): RootWriter {
       await fsp.chmod(host(inner), st.mode & 0o7777);
       await fsp.utimes(host(inner), st.atime, st.mtime);
     },
-    copy: (jobs, stats) =>
-      copyFilesJs(
+    copy: async (jobs, stats) => ({
+      failed: await copyFilesJs(
         jobs.map((j) => ({ src: j.src, dest: host(j.dest), tmp: j.tmp === undefined ? undefined : host(j.tmp) })),
         stats,
       ),
+    }),
     close: () => {},
   };
 }

@@ -13,7 +13,7 @@ import { bomWatchPaths } from './watch-paths.ts';
 import { planBom, type BomPlan, type PlanEntry } from './plan.ts';
 import { nativeStatus } from '../securefs/native.ts';
 import { privateDir } from '../instance/private-dir.ts';
-import { dropState, stateDir } from './state.ts';
+import { dropState, stateDir, type StateLines } from './state.ts';
 import { copyFromState, envRecorder, linesOf, recordAfter, sourcesBefore } from './state-copy.ts';
 import type { BomIssue, Loc } from './types.ts';
 
@@ -121,7 +121,7 @@ export async function runBomCopy(o: BomRunOptions): Promise<BomRun> {
   const locs: Loc[] = [];
   const ids = target ? await sourcesBefore(plan, loaderConfig?.source ?? null) : null;
   mark('state src');
-  let lines = null as string[] | null;
+  let lines = null as StateLines | null;
   const copy = await applyPlan(plan, {
     dryRun: !!o.dryRun,
     mark,

@@ -22,6 +22,7 @@ import {
   type DestCheck,
   type StateHeader,
   type StateLine,
+  type StateLines,
 } from './state.ts';
 import type { FileStat } from './tree.ts';
 import type { Loc } from './types.ts';
@@ -88,18 +89,40 @@ export async function recordAfter(
   t: StateTarget,
   plan: BomPlan,
   copy: CopyResult,
-  lines: string[],
+  made: StateLines,
   locs: Loc[],
   used: Map<string, string | null>,
   mark: (stage: string) => void,
 ): Promise<void> {
-  // Past the file system's timestamp tick, so that the copies just written are not racy.
-  await new Promise((r) => setTimeout(r, DEST_RACY_MS + 10));
+  const copied = Date.now();
+  // The files the copy wrote need no stat (it gave their identities as it left them); the rest
+  // (directories, links, files left as they were) are stat'ed, each line alone.
+  const done = made.lines;
+  const given = new Set<number>();
+  for (const [inner, id] of copy.written ?? []) {
+    const f = made.files.get(inner);
+    // `hash:size:mtime`: a copy without its source's recorded size and mtime (the source changed
+    // since the walk) is not recorded as one (the stat below gives `?`, as bom_state.rs does).
+    const hash = id.slice(0, id.indexOf(':'));
+    if (!f || !f.srcId.endsWith(id.slice(hash.length))) continue;
+    given.add(f.line);
+    done[f.line] = `${done[f.line]!.slice(0, f.at)}${hash}${done[f.line]!.slice(f.at + 1)}`;
+  }
+  mark('state ids');
+  // The stats past the file system's timestamp tick since the copy's last write, so that what it
+  // wrote last (the directories' attributes) is not racy.
+  await new Promise((r) => setTimeout(r, Math.max(0, copied + DEST_RACY_MS + 10 - Date.now())));
   mark('state wait');
+  const rest = made.paths.flatMap(([, inner], i) => (inner && !given.has(i) ? [i] : []));
   const fd = openRoot(plan.root);
-  let done: string[];
   try {
-    done = await statLines(fd, 'dest', DEST_RACY_MS, lines);
+    const ids = await statLines(
+      fd,
+      'dest',
+      DEST_RACY_MS,
+      rest.map((i) => standalone(done[i]!, ...made.paths[i]!)),
+    );
+    rest.forEach((i, k) => (done[i] = setField(done[i]!, 4, ids[k]!.split('\t')[4]!)));
   } finally {
     closeSync(fd);
   }
@@ -309,7 +332,8 @@ async function rerecord(
     fd,
     'dest',
     DEST_RACY_MS,
-    idx.map((i, k) => standalone(old[k]!, redo.get(i)!.src, redo.get(i)!.inner)),
+    // The recorded destination is the one that changed: stat'ed anew.
+    idx.map((i, k) => setField(standalone(old[k]!, redo.get(i)!.src, redo.get(i)!.inner), 4, '-')),
   );
   const lines = idx.map((i, k): [number, string, string] => {
     const line = setField(old[k]!, 3, srcNow.get(i) ?? old[k]!.split('\t')[3]!);

@@ -224,10 +224,18 @@ export function unreadSources(plan: BomPlan, entries: PlanEntry[], loaderConfigF
   return [...out].some((k) => BAD.test(k.slice(2))) ? null : [...out];
 }
 
+/** A plan's state lines, each line's source and image paths, and each copied file's line by its image path. */
+export interface StateLines {
+  lines: string[];
+  paths: [src: string, inner: string][];
+  /** The line, where its destination identity goes (a `-` there), and its source's identity. */
+  files: Map<string, { line: number; at: number; srcId: string }>;
+}
+
 /**
  * The state lines of a completed copy's plan, each source's identity from the walk or from `ids`
- * (unreadSources' keys; destinations' still to be filled natively), or null when a path cannot be
- * kept in a line. Lines: `follow src inner srcId destId kind why policy loc target`.
+ * (unreadSources' keys; destinations' still to be filled: withDest, or natively), or null when a
+ * path cannot be kept in a line. Lines: `follow src inner srcId destId kind why policy loc target`.
  */
 export function stateLines(
   plan: BomPlan,
@@ -235,7 +243,7 @@ export function stateLines(
   loaderConfigFile: string | null,
   locs: Loc[],
   ids: Map<string, string>,
-): string[] | null {
+): StateLines | null {
   const locIndex = new Map<Loc, number>();
   const locOf = (l?: Loc) => {
     if (!l) return '-';
@@ -245,7 +253,11 @@ export function stateLines(
   };
   const lines: string[] = [];
   const code = coder();
-  const at = (src: string, inner: string) => `${code('src', src)}\t${code('inner', inner)}`;
+  const paths: [string, string][] = [];
+  const at = (src: string, inner: string) => {
+    paths.push([src, inner]);
+    return `${code('src', src)}\t${code('inner', inner)}`;
+  };
   // An identity not taken never matches: that entry is checked again next time.
   const idOf = (follow: string, src: string) => ids.get(`${follow}\t${src}`) ?? '?';
   for (const p of probesOf(plan, loaderConfigFile)) {
@@ -253,15 +265,16 @@ export function stateLines(
     lines.push(`S\t${at(p, '')}\t${idOf('S', p)}\t-\tp\t-\t-\t-\t`);
   }
   const produced = new Set<string>();
+  const files: StateLines['files'] = new Map();
   for (const e of entries) {
     if (BAD.test(e.inner) || BAD.test(e.src ?? '') || BAD.test(e.target ?? '')) return null;
     const follow = followOf(e);
     const srcId = !e.src ? '-' : (walkedId(e) ?? idOf(follow, e.src));
     const policy = e.kind !== 'file' ? '-' : e.why === 'library' || e.pinned ? 'p' : e.why === 'dirs' ? 'n' : 'a';
     const kind = e.kind === 'file' ? 'f' : e.kind === 'dir' ? 'd' : 'l';
-    lines.push(
-      `${follow}\t${at(e.src ?? '', e.inner)}\t${srcId}\t-\t${kind}\t${e.why}\t${policy}\t${locOf(e.loc)}\t${e.target ?? ''}`,
-    );
+    const head = `${follow}\t${at(e.src ?? '', e.inner)}\t${srcId}\t`;
+    const n = lines.push(`${head}-\t${kind}\t${e.why}\t${policy}\t${locOf(e.loc)}\t${e.target ?? ''}`);
+    if (kind === 'f' && e.src) files.set(e.inner, { line: n - 1, at: head.length, srcId });
     produced.add(e.inner);
   }
   // The directories above the entries that no entry makes: a file appearing there is a stray.
@@ -270,7 +283,7 @@ export function stateLines(
     for (let p = posix.dirname(e.inner); p !== '/' && !produced.has(p) && !above.has(p); p = posix.dirname(p))
       above.add(p);
   for (const p of above) lines.push(`-\t${at('', p)}\t-\t-\tq\t-\t-\t-\t`);
-  return lines;
+  return { lines, paths, files };
 }
 
 /**
