@@ -9,6 +9,7 @@ import {
   formatMeasurement,
   recommend,
   sizeProgram,
+  SizingStopped,
   targetVersion,
   DEFAULT_INTERVAL_MS,
 } from '../core/sizing/index.ts';
@@ -16,7 +17,7 @@ import { sanitizeForTerminal } from '../core/text/sanitize.ts';
 import { formatSize } from '../core/config/sizes.ts';
 import { formatWords } from '../core/pty/command-line.ts';
 import { InputError, printJson, UsageError, type Command } from './command.ts';
-import { holdSignals, logSink, reportBackendError } from './runtime-output.ts';
+import { logSink, reportBackendError } from './runtime-output.ts';
 import { INSTANCE_OPTION, instanceDir, parseProgramCommand } from './args.ts';
 import { instancePaths } from '../core/instance/layout.ts';
 import { forkAttemptHint } from '../core/logs/index.ts';
@@ -69,7 +70,7 @@ export const command: Command = {
     const { version, problems } = targetVersion(loaded.text, dir, a.values['occlum-version']);
     for (const p of problems) process.stderr.write(`occlum-studio: ${sanitizeForTerminal(p)}\n`);
     const backend = new HostBackend(dir, { log: logSink(a.values['log-file']) });
-    const release = holdSignals();
+    const { signal, stoppedBy, release } = stopOnSignals();
     let m;
     try {
       // With --json the program's stdout goes to stderr, so stdout holds only the report.
@@ -77,6 +78,7 @@ export const command: Command = {
       m = await sizeProgram(backend, a.path, a.args, loaded.text, version, {
         intervalMs: interval,
         stdio: [...stdio],
+        signal,
         onJvmRetry: (failed, status, next) =>
           process.stderr.write(
             `occlum-studio: the JVM failed (status ${status}) with -XX:MaxHeapSize=${formatSize(failed)}, the heap ` +
@@ -85,16 +87,20 @@ export const command: Command = {
           ),
       });
     } catch (err) {
-      return reportBackendError(err);
+      if (!(err instanceof SizingStopped)) return reportBackendError(err);
+      return stoppedBeforeStart(stoppedBy());
     } finally {
       release();
     }
+    if (stoppedBy()) m = { ...m, stoppedBy: stoppedBy() };
+    // Ctrl-C during the sandbox's set-up ends the launcher before the program: no figures at all.
+    if (m.stoppedBy && m.processes === 0) return stoppedBeforeStart(m.stoppedBy);
     if (m.forks) {
       const h = forkAttemptHint(m.forks, a.path);
       process.stderr.write(`hint: ${sanitizeForTerminal(`${h.message}: ${h.suggestion}`)}\n`);
     }
     const rec = recommend(m, loaded.text, version);
-    const failed = m.status !== 0;
+    const failed = m.status !== 0 && !m.stoppedBy;
     let applied = false;
     if (a.values.apply && !failed) {
       const next = applyRecommendation(loaded.text, rec);
@@ -119,6 +125,12 @@ export const command: Command = {
         out.push(`--apply writes these into ${shown} (then rebuild: occlum-studio build)`);
       process.stdout.write(out.join('\n') + '\n');
     }
+    if (m.stoppedBy) {
+      process.stderr.write(
+        `occlum-studio: stopped by ${m.stoppedBy} after ${(m.runMs / 1000).toFixed(1)} s: the figures cover what ` +
+          'the program did until then; size a server under the load it will serve\n',
+      );
+    }
     if (failed) {
       const heap = m.jvmMaxHeap ? ` (but with -XX:MaxHeapSize=${formatSize(m.jvmMaxHeap)}, its heap in Occlum)` : '';
       process.stderr.write(
@@ -131,3 +143,34 @@ export const command: Command = {
     return 0;
   },
 };
+
+function stoppedBeforeStart(by: string | undefined): number {
+  process.stderr.write(`occlum-studio: stopped by ${by} before the program started: nothing measured\n`);
+  return 1;
+}
+
+/**
+ * How `size` ends a server: Ctrl-C (SIGINT from the terminal, which also ends the sandbox as it ends
+ * `occlum run`), SIGTERM or SIGHUP stop the run (SIGTERM to what is left of the program, SIGKILL
+ * after the grace) and the figures up to then are the result.
+ */
+function stopOnSignals(): { signal: AbortSignal; stoppedBy: () => NodeJS.Signals | undefined; release: () => void } {
+  const stop = new AbortController();
+  let by: NodeJS.Signals | undefined;
+  const on = (sig: NodeJS.Signals) => {
+    by ??= sig;
+    stop.abort();
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const quit = () => {}; // SIGQUIT (Ctrl-\\) reaches the program from the terminal, as with run
+  for (const sig of signals) process.on(sig, on);
+  process.on('SIGQUIT', quit);
+  return {
+    signal: stop.signal,
+    stoppedBy: () => by,
+    release: () => {
+      for (const sig of signals) process.off(sig, on);
+      process.off('SIGQUIT', quit);
+    },
+  };
+}

@@ -83,17 +83,21 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
         patch({ status: 'done', measurement: m, recommendation: rec });
         const changes = rec.fields.filter((f) => f.change).length;
         const bad = rec.fields.filter((f) => f.verdict === 'too-small').map((f) => formatPath(f.path));
-        const note = m.status === 0 ? '' : ` (it exited with ${m.status}: figures cover only what it did)`;
+        const note = m.stoppedBy
+          ? ` (stopped after ${(m.runMs / 1000).toFixed(1)} s: figures cover what it did until then)`
+          : m.status === 0
+            ? ''
+            : ` (it exited with ${m.status}: figures cover only what it did)`;
         get().setFlash(
           `sized ${shown}${note}: ${changes} field(s) to change${bad.length ? `, too small: ${bad.join(', ')}` : ''}` +
             ' — z in the Config pane applies (u undoes)',
-          bad.length || m.status !== 0 ? 'error' : 'info',
+          bad.length || (m.status !== 0 && !m.stoppedBy) ? 'error' : 'info',
         );
         if (focus) get().focusConfigPath(focus);
       } catch (err) {
         if (err instanceof SizingStopped) {
           patch({ ...IDLE });
-          get().setFlash(`stopped sizing ${shown}: nothing measured, Occlum.json unchanged`);
+          get().setFlash(`stopped sizing ${shown} before its program started: nothing measured`);
           return;
         }
         // With the occlum backend, b builds for it: a sizing run needs the host build too.

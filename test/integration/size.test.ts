@@ -5,9 +5,12 @@
 // floor), threads ≤ 1.25 × need + 2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
+import { CLI } from '../helpers/paths.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { makeInstance, treeLimitsSkip } from '../helpers/host-instance.ts';
 import { userSpaceNeed } from '../../src/core/sizing/recommend.ts';
 import type { FieldRecommendation, Measurement, Recommendation } from '../../src/core/sizing/types.ts';
@@ -118,3 +121,35 @@ test('size reports the measurement in words and refuses bad input clearly', { sk
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--interval must be a number of milliseconds/);
 });
+
+// A server never exits by itself: it is sized by stopping it. Ctrl-C (SIGINT to the terminal's
+// process group, the program included) and SIGTERM to the studio (`timeout 60 occlum-studio size
+// …`) both end the run with the figures up to then as the result: reported, status 0, --apply
+// writes them.
+for (const { how, stop } of [
+  { how: 'SIGTERM to the studio', stop: (pid: number) => process.kill(pid, 'SIGTERM') },
+  { how: "Ctrl-C to the terminal's process group", stop: (pid: number) => process.kill(-pid, 'SIGINT') },
+]) {
+  test(`size of a server ended by ${how}: its figures are the result`, { skip }, async () => {
+    const dir = makeInstance(['sleeper']);
+    assert.equal(runCli(['build'], { cwd: dir }).status, 0);
+    const before = readFileSync(join(dir, 'Occlum.json'), 'utf8');
+    const child = spawn(process.execPath, [CLI, 'size', '--apply', '/bin/sleeper', '600'], {
+      cwd: dir,
+      detached: true, // its own process group, as a shell gives a foreground job
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const done = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await waitFor(() => stdout.includes('ready'), 'the program started');
+    stop(child.pid!);
+    assert.equal(await done, 0, stderr);
+    const sig = how.startsWith('SIGTERM') ? 'SIGTERM' : 'SIGINT';
+    assert.match(stdout, new RegExp(`run time +[\\d.]+ s, exit status 1(30|43) \\(stopped by ${sig}\\)`));
+    assert.match(stderr, new RegExp(`stopped by ${sig} after [\\d.]+ s: the figures cover what the program did`));
+    assert.match(stdout, /^wrote .*Occlum\.json; rebuild/m);
+    assert.notEqual(readFileSync(join(dir, 'Occlum.json'), 'utf8'), before);
+  });
+}

@@ -19,14 +19,18 @@ export interface MeasureOptions {
    * heap it would take in Occlum, instead of a quarter of the host's RAM (see jvm.ts).
    */
   jvmMaxHeap?: number;
-  /** Stops the run: SIGTERM to the program's processes, SIGKILL to the whole tree after STOP_GRACE_MS. */
+  /**
+   * Stops the run: SIGTERM to the program's processes, SIGKILL to the whole tree after
+   * STOP_GRACE_MS. The figures up to then are the measurement (`stoppedBy: 'stop'`): how a server
+   * is sized. Stopped before its program started, the run throws SizingStopped.
+   */
   signal?: AbortSignal;
 }
 
-/** A stopped sizing run: nothing measured that a recommendation could rest on. */
+/** A sizing run stopped before its program started: nothing measured. */
 export class SizingStopped extends Error {
   constructor() {
-    super('the sizing run was stopped before the program ended');
+    super('the sizing run was stopped before its program started');
     this.name = 'SizingStopped';
   }
 }
@@ -58,6 +62,7 @@ export async function measureRun(
   const sampler = new TreeSampler(pidsOf, threadStack);
   sampler.start(intervalMs);
   let killTimer: NodeJS.Timeout | undefined;
+  let stoppedEarly = false;
   const stop = () => {
     // What is left after the grace, the launcher chain and bwrap included, is killed (bwrap's
     // --die-with-parent takes the rest); at once while the sandbox is still being set up.
@@ -68,7 +73,10 @@ export async function measureRun(
         'SIGKILL',
       );
     const programs = sampler.programs();
-    if (programs.length === 0) return kill();
+    if (programs.length === 0) {
+      stoppedEarly = true;
+      return kill();
+    }
     signalPids(programs, 'SIGTERM');
     killTimer = setTimeout(kill, STOP_GRACE_MS);
   };
@@ -86,7 +94,8 @@ export async function measureRun(
   // Read before finish(), which removes the group.
   const usage = cg?.usage() ?? null;
   const { status, forks } = prep.finish(exit.code, exit.signal);
-  if (opts.signal?.aborted) throw new SizingStopped();
+  const stopped = opts.signal?.aborted === true;
+  if (stopped && (stoppedEarly || s.processes.length === 0)) throw new SizingStopped();
   const sampledRss = 'sampled /proc VmRSS sum';
   const sampledThreads = 'sampled /proc Threads sum';
   const maxOf = (f: (p: (typeof s.processes)[number]) => number) => s.processes.reduce((m, p) => Math.max(m, f(p)), 0);
@@ -96,6 +105,7 @@ export async function measureRun(
   return {
     command: [path, ...args],
     status,
+    ...(stopped ? { stoppedBy: 'stop' as const } : {}),
     ...(forks ? { forks } : {}),
     runMs,
     peakRss: Math.max(s.peakTreeRss, cgRss ?? 0),

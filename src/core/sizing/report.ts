@@ -6,8 +6,9 @@ const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
 export function formatMeasurement(m: Measurement): string[] {
   const o = m.overhead;
   const every = `every ${o.intervalMs}–${o.maxIntervalMs} ms (adaptive)`;
+  const stopped = m.stoppedBy ? ` (stopped by ${m.stoppedBy === 'stop' ? 'z/esc' : m.stoppedBy})` : '';
   return [
-    `run time           ${(m.runMs / 1000).toFixed(2)} s, exit status ${m.status}`,
+    `run time           ${(m.runMs / 1000).toFixed(2)} s, exit status ${m.status}${stopped}`,
     `peak resident      ${mb(m.peakRss)} (${m.peakRssSource}, whole tree)`,
     `peak mapped        ${mb(m.peakVm)} (sampled /proc VmSize sum); largest process ${mb(m.maxProcessVm)} ` +
       '(kernel VmPeak, sampled)',

@@ -28,7 +28,7 @@ export async function sizeProgram(
   const heap = jvmMeasureHeap(path, args, configText, version);
   const first = await measureRun(backend, path, args, { ...opts, ...(heap ? { jvmMaxHeap: heap } : {}) });
   // 128 + n: stopped by a signal (Ctrl-C), not a failure a larger heap could change.
-  if (heap === null || first.status === 0 || first.status >= 128) return first;
+  if (heap === null || first.status === 0 || first.status >= 128 || first.stoppedBy) return first;
   const then = applyRecommendation(configText, recommend(first, configText, version));
   const next = jvmMeasureHeap(path, args, then, version);
   if (next === null || next <= heap) return first;

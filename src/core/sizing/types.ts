@@ -9,6 +9,12 @@ export interface Measurement {
   command: string[];
   /** Exit status as `occlum run` reports it. */
   status: number;
+  /**
+   * What ended the run from outside, when something did: the TUI's stop, or a signal the CLI got
+   * (Ctrl-C's SIGINT, SIGTERM, SIGHUP). A server is sized this way: the figures cover what it did
+   * until then, and its status (130, 143) is not a failure.
+   */
+  stoppedBy?: 'stop' | NodeJS.Signals;
   /** fork() calls the sandbox refused (host backend's fork watch), when any: a forking program is sized short. */
   forks?: ForkAttempts;
   runMs: number;
