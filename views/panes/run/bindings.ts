@@ -41,7 +41,7 @@ export function sizeProgram(store: StudioStore): void {
     return;
   }
   if (tab?.state === 'running') {
-    s.setFlash('the program is still running: sizing runs it again on its own, after it ends', 'error');
+    s.setFlash('the program is still running: end it (K), then z sizes it in a run of its own, without limits', 'error');
     return;
   }
   const hint = tab?.hints.find(isSizingHint);
