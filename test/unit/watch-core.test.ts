@@ -2,10 +2,10 @@
 // merging and failure causes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileGlob } from '../../src/core/watch/glob.ts';
+import { compileGlob, exactFile } from '../../src/core/watch/glob.ts';
 import { isEditorTemp, WatchScope } from '../../src/core/watch/scope.ts';
 import { loadSettings, parseSettings, SettingsError, DEFAULT_SETTINGS } from '../../src/core/watch/settings.ts';
 import { ChangeAccumulator, mergeChangeSets, mergeKind } from '../../src/core/watch/changeset.ts';
@@ -61,6 +61,36 @@ test('scope: image, initfs, config, settings and sources count; build/, run/ and
   assert.equal(scope.ignored('/inst/src/sub', { isDirectory: () => true } as never), false);
   assert.equal(scope.ignored('/inst/src/a.o', { isDirectory: () => false } as never), true);
   assert.equal(scope.ignored('/inst/image/x.bin', { isDirectory: () => false } as never), false);
+});
+
+test("scope: a bom's file next to the instance watches its directory, not the trees beside it", () => {
+  // The layout of a bom in the project dir: /w/app.yaml copies /w/src/app.py into /w/inst/image.
+  const root = mkdtempSync(join(tmpdir(), 'watch-scope-'));
+  try {
+    const inst = join(root, 'inst');
+    for (let i = 0; i < 30; i++) mkdirSync(join(inst, 'image', `d${i}`), { recursive: true });
+    for (let i = 0; i < 30; i++) mkdirSync(join(root, 'other', `d${i}`), { recursive: true });
+    mkdirSync(join(root, 'src', 'sub'), { recursive: true });
+    const sources = [exactFile(join(root, 'app.yaml')), exactFile(join(root, 'src', 'app.py'))];
+    const scope = new WatchScope(inst, sources);
+    const dir = { isDirectory: () => true } as never;
+    assert.equal(scope.ignored(join(root, 'other'), dir), true, 'a sibling tree holds no source');
+    assert.equal(scope.ignored(join(root, 'src'), dir), false, 'on the way to src/app.py');
+    assert.equal(scope.ignored(join(root, 'src', 'sub'), dir), true, "below the file's directory");
+    assert.equal(scope.classify(join(root, 'src', 'app.py')), 'source');
+    // Neither the instance (image/ may be huge) nor the pruned trees count against the cap.
+    assert.doesNotThrow(() => scope.checkSize(5));
+    const wide = new WatchScope(inst, [compileGlob('../**/*.py', inst)]);
+    assert.throws(() => wide.checkSize(5), /reach more than 5 directories below/);
+    // A glob reaches as deep as its segments: src/*/x.c holds matches one level down, no further.
+    const g = compileGlob('src/*/x.c', '/inst');
+    assert.equal(g.depth, 2);
+    const s = new WatchScope('/inst', [g]);
+    assert.equal(s.ignored('/inst/src/a', dir), false);
+    assert.equal(s.ignored('/inst/src/a/b', dir), true);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('settings: defaults without a file, full shape with comments', () => {

@@ -9,6 +9,11 @@ export interface SourceGlob {
   base: string;
   /** Tests an absolute path. */
   matches(path: string): boolean;
+  /**
+   * Path segments below `base` that a match has at most (Infinity with `**`): directories deeper
+   * than `depth - 1` cannot hold a match, so they are neither walked nor watched.
+   */
+  depth: number;
 }
 
 const GLOB_CHARS = /[*?[\]{}]/;
@@ -39,7 +44,8 @@ export function compileGlob(pattern: string, root: string): SourceGlob {
     }
   });
   const re = new RegExp(source + '$');
-  return { pattern, base, matches: (p) => re.test(p) };
+  const depth = rest.includes('**') ? Infinity : rest.length;
+  return { pattern, base, matches: (p) => re.test(p), depth };
 }
 
 function segmentRegex(seg: string, pattern: string): string {
@@ -77,11 +83,11 @@ function escapeRegex(s: string): string {
 
 /** One exact file (a bom's source): no pattern characters are interpreted. */
 export function exactFile(path: string): SourceGlob {
-  return { pattern: path, base: dirname(path), matches: (p) => p === path };
+  return { pattern: path, base: dirname(path), matches: (p) => p === path, depth: 1 };
 }
 
 /** A directory and everything below it (a bom's `dirs` entry). */
 export function wholeTree(dir: string): SourceGlob {
   const prefix = dir.endsWith(sep) ? dir : dir + sep;
-  return { pattern: `${prefix}**`, base: dir, matches: (p) => p === dir || p.startsWith(prefix) };
+  return { pattern: `${prefix}**`, base: dir, matches: (p) => p === dir || p.startsWith(prefix), depth: Infinity };
 }

@@ -41,7 +41,9 @@ export class WatchScope {
    * Refuses sources outside the instance that hold more than `limit` directories: chokidar walks
    * and watches all of them (a glob over /usr: 18,000 directories, 1.3 GB and two minutes, and as
    * many of the user's inotify watches), and settings come with the instance. The instance itself
-   * (image/ may be big) is not counted. Links are not followed, as chokidar here does not.
+   * (image/ may be big) is not counted, nor what `ignored` prunes (a bom's file next to the
+   * instance watches its directory, not the tree below). Links are not followed, as chokidar here
+   * does not.
    */
   checkSize(limit = MAX_SOURCE_DIRS): void {
     for (const root of this.roots()) {
@@ -58,6 +60,8 @@ export class WatchScope {
         }
         for (const e of entries) {
           if (!e.isDirectory()) continue;
+          const path = join(dir, e.name);
+          if (isInside(path, this.instanceDir) || this.ignored(path)) continue;
           if (++seen > limit) {
             const globs = this.sources.filter((g) => isInside(g.base, root)).map((g) => g.pattern);
             throw new SourcesTooBigError(
@@ -66,7 +70,7 @@ export class WatchScope {
                 'directory in .occlum-studio.json',
             );
           }
-          queue.push(join(dir, e.name));
+          queue.push(path);
         }
       }
     }
@@ -114,12 +118,20 @@ export class WatchScope {
       if (first === 'image' || first === 'initfs' || rel === 'Occlum.json' || rel === SETTINGS_FILE) return false;
     }
     if (this.sources.some((g) => g.matches(path))) return false;
-    // A directory is kept when it lies on the way to, or below, a source base.
-    const couldHoldSources = this.sources.some((g) => isInside(path, g.base) || isInside(g.base, path));
+    // A directory is kept when it lies on the way to a source base, or below one no deeper than
+    // the glob reaches.
+    const couldHoldSources = this.sources.some(
+      (g) => isInside(g.base, path) || (isInside(path, g.base) && depthBelow(path, g.base) < g.depth),
+    );
     if (!couldHoldSources) return true;
     if (stats === undefined) return false;
     return !stats.isDirectory();
   };
+}
+
+/** Segments of `path` below `dir` (which holds it). */
+function depthBelow(path: string, dir: string): number {
+  return path === dir ? 0 : relative(dir, path).split(sep).length;
 }
 
 /** True when `path` is `dir` or below it. */

@@ -41,7 +41,10 @@ export function sizeProgram(store: StudioStore): void {
     return;
   }
   if (tab?.state === 'running') {
-    s.setFlash('the program is still running: end it (K), then z sizes it in a run of its own, without limits', 'error');
+    s.setFlash(
+      'the program is still running: end it (K), then z sizes it in a run of its own, without limits',
+      'error',
+    );
     return;
   }
   const hint = tab?.hints.find(isSizingHint);
