@@ -421,6 +421,10 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
                     .done(),
             )
         }
+        "packMoved" => {
+            crate::pack::moved(Path::new(arg(a, 0, "from")?), Path::new(arg(a, 1, "to")?));
+            Out::Json("null".into())
+        }
         "guardOpen" => Out::Json(crate::guard::open()?.to_string()),
         "guardClose" => {
             crate::guard::close_guard(arg(a, 0, "guard")?)?;

@@ -101,6 +101,17 @@ fn take_warm(out_root: &Path) -> Option<Warm> {
     Some(c.remove(i))
 }
 
+/// The image this process packed into `from` now lives at `to` (a staged build's directory was
+/// renamed into place): its warm state follows it, so the next hinted pack there is warm. The warm
+/// path still checks the image on disk is the one in memory (root MAC, no journal) before use.
+pub fn moved(from: &Path, to: &Path) {
+    let mut c = WARM.lock().unwrap_or_else(|e| e.into_inner());
+    c.retain(|x| x.out_root != to);
+    if let Some(w) = c.iter_mut().find(|x| x.out_root == from) {
+        w.out_root = to.to_path_buf();
+    }
+}
+
 /// Forget what this process packed (tests: behave as a fresh process would).
 #[cfg(test)]
 pub fn forget_warm() {

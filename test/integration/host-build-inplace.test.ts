@@ -178,3 +178,29 @@ test('the manifest grows by a delta and is compacted when the delta outgrows a q
   assert.ok(existsSync(delta), 'appended again after the compaction');
   assertExact(dir);
 });
+
+// The dev loop's first build is a staged one (packed into a temporary build dir, then renamed into
+// place); the engine's warm state follows the rename, so the first edit after it is packed warm
+// (one inode file and the metadata nodes above it) instead of reading the whole image again.
+test('the first in-place edit after a staged build takes the engine warm path', async () => {
+  ensureBuilt();
+  const dir = makeInstance(['hello']);
+  writeFileSync(join(dir, 'image/data.txt'), 'one');
+  const script =
+    `import { writeFileSync } from 'node:fs';` +
+    `import { HostBackend } from ${JSON.stringify(join(ROOT, 'src/core/backend/host/index.ts'))};` +
+    `const b = new HostBackend(${JSON.stringify(dir)});` +
+    `if (!(await b.build()).ok) process.exit(1);` +
+    `console.error('--- edit');` +
+    `writeFileSync(${JSON.stringify(join(dir, 'image/data.txt'))}, 'two');` +
+    `const r = await b.build({ changed: ['data.txt'] });` +
+    `if (!r.ok) { console.error(r.errors.join('\\n')); process.exit(1); }`;
+  process.env.OCCLUM_STUDIO_PACK_TRACE = '1';
+  const { code, err } = await scriptKilledAfter(script, null).finally(
+    () => delete process.env.OCCLUM_STUDIO_PACK_TRACE,
+  );
+  assert.equal(code, 0, err);
+  const edit = err.slice(err.indexOf('--- edit'));
+  assert.match(edit, /warm pack done/, edit);
+  assertExact(dir);
+});

@@ -221,6 +221,14 @@ export async function packImage(opts: PackOptions): Promise<PackResult> {
   };
 }
 
+/**
+ * The image this process packed into `from` now lives at `to` (its directory was renamed): the
+ * next hinted pack into `to` takes the warm path instead of reading the image again.
+ */
+export function packMoved(from: string, to: string): void {
+  callJson('packMoved', [resolve(from), resolve(to)]);
+}
+
 /** Verifies an image layer against `expectedMac` (default: its .ROOT_MAC). */
 export async function verifyImage(
   rootDir: string,

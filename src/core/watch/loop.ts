@@ -46,7 +46,7 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
       settle: (ms: number) => this.watcher.settle(ms),
       // After a build: a moment later, so events held up while the build blocked the event loop
       // arrive first and only what chokidar really lost is reported by reconcile.
-      reconcile: () => void setTimeout(() => this.watcher.reconcile(), 100),
+      reconcile: () => void setTimeout(() => void this.watcher.reconcile(), 100),
       reading: (on: boolean) => this.watcher.reading(on),
       get pending() {
         return self.watcher.pending;

@@ -46,7 +46,7 @@ import { writeBuildConfig } from './build-config.ts';
 import { contentMac } from './pin.ts';
 import { buildInPlace, recoverInPlace } from './in-place.ts';
 import { isAlive, procInfo } from './procs.ts';
-import { packSecureImage, storeImageKey } from './pack.ts';
+import { packSecureImage, securePackMoved, storeImageKey } from './pack.ts';
 import { lastTimes, stopwatch } from './timing.ts';
 import { ensureRunDirs } from './run-state.ts';
 import { copyIntoLayer, type LayerCopy } from './layer-copy.ts';
@@ -484,6 +484,8 @@ async function buildLocked(
     rmSync(old, { recursive: true, force: true });
     if (existsSync(p.build)) renameSync(p.build, old);
     renameSync(tmp, p.build);
+    // The dev loop's next build updates this image in place: the engine keeps what it packed.
+    if (packed.ok) await securePackMoved(t.buildRoot, p.buildRoot);
     // The replaced build is moved into the new one, not deleted: deleting it now would cost
     // ~50 ms of unlinks on a 2000-file image, and each unlink of a hard link it shares with
     // this build changes that inode's ctime, which would void the stat caches written next.

@@ -71,6 +71,11 @@ export async function packSecureImage(req: PackRequest): Promise<PackOutcome> {
   }
 }
 
+/** A staged build's image moved into place: the engine's warm state follows it (see packMoved). */
+export async function securePackMoved(from: string, to: string): Promise<void> {
+  (await engine()).packMoved(from, to);
+}
+
 /** Keeps the image key with the build (like `--buildin-image-key`), so runs can verify the image. */
 export function storeImageKey(keyFile: string, dest: string): void {
   copyFileSync(keyFile, dest);
