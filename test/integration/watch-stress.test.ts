@@ -7,11 +7,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
+  chmodSync,
   closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
+  readFileSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -293,6 +295,49 @@ test('build/, run/, unrelated files and editor temp files trigger no build; Occl
       ],
     );
     assert.ok(!existsSync(join(dir, 'image', 'bin', 'nothing')));
+  } finally {
+    await loop.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** inotify watches this process holds (every inotify instance's). */
+function inotifyWatches(): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fdinfo')) {
+    try {
+      n += (readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').match(/^inotify /gm) ?? []).length;
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return n;
+}
+
+// A Python image is 59,000 files: a watch per file (with the build guard's) ran out of the user's
+// inotify watches. Only directories are watched; a file's edit and chmod still come through its
+// directory's watch.
+test('the loop watches directories, not files, and still sees a file edited and chmodded', async () => {
+  const dir = instance(60);
+  for (let d = 0; d < 20; d++) {
+    mkdirSync(join(dir, 'image', 'lib', `d${d}`), { recursive: true });
+    for (let f = 0; f < 50; f++) writeFileSync(join(dir, 'image', 'lib', `d${d}`, `f${f}.py`), 'x');
+  }
+  const before = inotifyWatches();
+  const { loop, sets, quiesce } = await openLoop(dir);
+  try {
+    const watches = inotifyWatches() - before;
+    assert.ok(watches < 100, `${watches} inotify watches for 24 directories and 1000 files`);
+    writeFileSync(join(dir, 'image', 'lib', 'd3', 'f7.py'), 'edited');
+    await quiesce();
+    chmodSync(join(dir, 'image', 'lib', 'd4', 'f8.py'), 0o600);
+    await quiesce();
+    const seen = sets.flatMap((s) => s.entries.map((e) => [e.rel, e.kind]));
+    assert.deepEqual(seen, [
+      [join('image', 'lib', 'd3', 'f7.py'), 'changed'],
+      [join('image', 'lib', 'd4', 'f8.py'), 'changed'],
+    ]);
+    assert.equal(loop.recovered, 0, 'seen by their events, not by the reconcile');
   } finally {
     await loop.close();
     rmSync(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
 // outside the instance reaches the next run. The build record gets the plan: what was copied from
 // where, each program's libraries (found and missing), the warnings and the files no bom produces.
 import { formatIssue, runBomCopy, summarizeBomRun, type BomRun, type BomSummary } from '../bom/index.ts';
+import { join } from 'node:path';
 import { sanitizeForTerminal } from '../text/sanitize.ts';
 import type { StudioSettings } from './settings.ts';
 import type { ChangeEntry, FailureCause } from './types.ts';
@@ -53,6 +54,8 @@ export async function runBomStage(
   out: (line: string) => void,
   changes: ChangeEntry[] | null,
   report: (summary: BomSummary) => void = () => {},
+  /** The paths each copy changed in image/ (absolute), or undefined when it cannot tell. */
+  wrote: (paths: string[] | undefined) => void = () => {},
 ): Promise<FailureCause | null> {
   const hintable =
     changes !== null &&
@@ -80,6 +83,7 @@ export async function runBomStage(
     }
     for (const l of describeBomRun(bom, r)) out(l);
     report(summarizeBomRun(bom, r));
+    wrote(r.copy?.actions.filter((a) => a.action !== 'same').map((a) => join(instanceDir, 'image', a.inner)));
     if (!r.ok) {
       const first = [...r.plan.issues, ...(r.copy?.issues ?? [])].find((i) => i.severity === 'error');
       return {

@@ -43,7 +43,7 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
     const absorber = {
       hold: () => this.watcher.hold(),
       release: () => this.watcher.release(),
-      settle: (ms: number) => this.watcher.settle(ms),
+      settle: (ms: number, paths?: string[]) => this.watcher.settle(ms, paths),
       // After a build: a moment later, so events held up while the build blocked the event loop
       // arrive first and only what chokidar really lost is reported by reconcile.
       reconcile: () => void setTimeout(() => void this.watcher.reconcile(), 100),

@@ -35,7 +35,12 @@ import type {
 /** Lets the queue take over file events while the prebuild writes (implemented by Watcher). */
 export interface ChangeAbsorber {
   hold(): void;
-  settle(quietMs: number): Promise<ChangeSet | null>;
+  /**
+   * Waits for quiet, then takes what accumulated. `paths`: what the stage wrote, checked on disk
+   * instead of the whole tree (a Python image is 120,000 paths: seconds under load); [] checks
+   * none (events only); without it the whole tree is compared (a prebuild writes anywhere).
+   */
+  settle(quietMs: number, paths?: string[]): Promise<ChangeSet | null>;
   release(): void;
   /** True while file events wait for their quiet period (writes still going on). */
   readonly pending: boolean;
@@ -380,18 +385,20 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
       this.absorber?.hold();
       try {
         const hint = trigger === 'change' ? rec.changes : null;
+        let wrote: string[] | undefined = [];
         const cause = await runBomStage(
           this.settings,
           this.instanceDir,
           (l) => out('bom', l),
           hint,
           (s) => (rec.boms ??= []).push(s),
+          (paths) => (wrote = paths && wrote ? [...wrote, ...paths] : undefined),
         );
         rec.stages.bomMs = Date.now() - t0;
         this.refreshSources();
         if (abort.signal.aborted) return finish('cancelled', null);
         if (cause) return finish('failed', cause);
-        await this.absorbWrites(rec);
+        await this.absorbWrites(rec, wrote);
       } finally {
         this.absorber?.release();
       }
@@ -458,7 +465,8 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
       this.absorber.hold();
       let late: ChangeSet | null;
       try {
-        late = await this.absorber.settle(Math.min(this.settings.debounceMs, 50));
+        // Events only: the reconcile after the build (absorber.reconcile) still checks the disk.
+        late = await this.absorber.settle(Math.min(this.settings.debounceMs, 50), []);
       } finally {
         this.absorber.release();
       }
@@ -535,8 +543,8 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
   }
 
   /** Folds what a stage of this build wrote (prebuild output, bom copies) into its change set. */
-  private async absorbWrites(rec: BuildRecord): Promise<void> {
-    const extra = await this.absorber?.settle(Math.min(this.settings.debounceMs, 50));
+  private async absorbWrites(rec: BuildRecord, paths?: string[]): Promise<void> {
+    const extra = await this.absorber?.settle(Math.min(this.settings.debounceMs, 50), paths);
     if (extra)
       rec.changes = mergeChangeSets([
         { entries: rec.changes, events: 0, firstEventAt: rec.startedAt, lastEventAt: rec.startedAt },

@@ -16,7 +16,7 @@
 // over the user's limit (fs.inotify.max_user_watches, 128k-ish on a 16 GB machine), and 440 MB.
 import { EventEmitter } from 'node:events';
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { ChangeAccumulator, mergeKind, type WatchEvent } from './changeset.ts';
 import type { WatchScope } from './scope.ts';
@@ -171,7 +171,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
    * calls this after the prebuild so that the files it wrote count toward the current build
    * instead of triggering a second one.
    */
-  async settle(quietMs: number): Promise<ChangeSet | null> {
+  async settle(quietMs: number, paths?: string[]): Promise<ChangeSet | null> {
     await new Promise<void>((resolve) => {
       const w = { quietMs, resolve, timer: null as NodeJS.Timeout | null };
       this.quietWaiters.push(w);
@@ -179,8 +179,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     });
     // What the prebuild wrote is on disk now, whether or not chokidar has reported it yet (under
     // load its events can trail by seconds): compare the disk with the view so nothing is left
-    // over for a second build.
-    await this.reconcile();
+    // over for a second build. A stage that says what it wrote has just those paths checked.
+    if (paths) this.reconcilePaths(paths);
+    else await this.reconcile();
     return this.released(this.acc.take());
   }
 
@@ -339,24 +340,46 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     }
     const view = this.view;
     if (!view || !this.fsw) return 0;
+    const gone = [...view.keys()].filter((p) => !now.has(p)).map((p): [string, null] => [p, null]);
+    const found = this.report([...now, ...gone], touched);
+    this.recovered += found;
+    return found;
+  }
+
+  /** What a stage says it wrote, and the directories above it, compared with the view. */
+  private reconcilePaths(paths: string[]): void {
+    const all = new Set<string>();
+    for (const p of paths) for (let q = p; this.scope.classify(q) !== null && !all.has(q); q = dirname(q)) all.add(q);
+    this.report(
+      [...all].map((p) => [p, signature(p)]),
+      new Set(),
+    );
+  }
+
+  /**
+   * Adds to the pending set what differs between the disk (path → signature, null when gone) and
+   * the view; not pending paths nor `skip` (released during a scan: an event saw them).
+   */
+  private report(disk: [string, string | null][], skip: Set<string>): number {
+    const view = this.view;
+    if (!view) return 0;
     let found = 0;
     const at = Date.now();
-    const report = (p: string, event: WatchEvent) => {
+    for (const [p, sig] of disk) {
+      const before = view.get(p);
+      if (before === sig || (sig === null && before === undefined)) continue;
+      let event: WatchEvent;
+      if (sig === null) event = isDirSig(before!) ? 'unlinkDir' : 'unlink';
+      else if (before === undefined) event = isDirSig(sig) ? 'addDir' : 'add';
+      else if (!isDirSig(sig)) event = isDirSig(before) ? 'add' : 'change';
+      else if (isDirSig(before))
+        event = 'change'; // a directory's mode
+      else continue; // a file replaced by a directory: chokidar reports it
       const area = this.scope.classify(p);
-      // Pending paths are reported anyway; a path released during the scan was seen by an event.
-      if (area === null || this.acc.has(p) || touched.has(p)) return;
+      if (area === null || this.acc.has(p) || skip.has(p)) continue;
       this.acc.add(p, relative(this.scope.instanceDir, p), area, event, at);
       found++;
-    };
-    for (const [p, sig] of now) {
-      const before = view.get(p);
-      if (before === sig) continue;
-      if (before === undefined) report(p, isDirSig(sig) ? 'addDir' : 'add');
-      else if (!isDirSig(sig)) report(p, isDirSig(before) ? 'add' : 'change');
-      else if (isDirSig(before)) report(p, 'change'); // a directory's mode
     }
-    for (const [p, sig] of view) if (!now.has(p)) report(p, isDirSig(sig) ? 'unlinkDir' : 'unlink');
-    this.recovered += found;
     if (found > 0) {
       this.lastEventAt = at;
       if (this.held === 0) this.arm();
