@@ -412,3 +412,77 @@ test('hints: a program missing from the image, and a path with .. (spec 5.1), on
     ['program paths cannot contain ..'],
   );
 });
+
+test('hints: SGX device and mode errors, FSGSBASE, the initial stack of a new process', () => {
+  const messages = (text: string) => parseLog(text).flatMap((r) => hintsFor(r).map((h) => h.message));
+  const noDevice = 'no usable SGX device for a hardware-mode enclave';
+  assert.deepEqual(
+    messages(
+      '[ERROR] occlum-pal: Failed to create enclave with error code 0x2006: Invalid SGX device. Please make sure SGX module is enabled. (line 152, file src/pal_enclave.c)',
+    ),
+    [noDevice],
+  );
+  // sgx_urts says why just before.
+  assert.deepEqual(messages('[get_driver_type edmm_utility.cpp:116] Failed to open Intel SGX device.'), [noDevice]);
+  assert.deepEqual(
+    messages('Failed to create enclave with error code 0x200e: Unknown SGX error (line 152, file src/pal_enclave.c)'),
+    ["the enclave was built for another SGX mode than the runtime's (SIM vs HW)"],
+  );
+  const fsgsbase = 'the host kernel does not let programs use the FSGSBASE instructions Occlum needs';
+  assert.deepEqual(
+    messages(
+      '[ERROR] occlum-pal: \tSIGILL Caught ! (line 37, file src/pal_check_fsgsbase.c)\n' +
+        '[ERROR] occlum-pal: FSGSBASE enablement check failed. (line 89, file src/pal_api.c)',
+    ),
+    [fsgsbase, fsgsbase],
+  );
+  // A program's own SIGILL report is not the PAL's check.
+  assert.deepEqual(messages('worker: SIGILL Caught ! retrying'), []);
+  assert.deepEqual(
+    hintPaths(
+      'failed to execute a process: ENOMEM (#12, Out of memory): No enough space in buffer [line = 142, file = src/process/do_spawn/init_stack.rs]',
+    ),
+    ['process.default_stack_size'],
+  );
+});
+
+test('hints: a file type without the operation (ENOSYS) is not a missing syscall', () => {
+  const messages = (text: string) => parseLog(text).flatMap((r) => hintsFor(r).map((h) => h.message));
+  assert.deepEqual(
+    messages(
+      '[2024-01-01T00:00:00.000Z][ERROR][T2][#9][···Lseek] Error = ENOSYS (#38, Function not implemented): occlum_libos_core_rs::fs::pipe::PipeReader does not support seek [line = 43, file = src/fs/file.rs]',
+    ),
+    ["this kind of file (pipe, socket, stdio …) lacks the operation in Occlum's LibOS"],
+  );
+  assert.deepEqual(
+    messages(
+      '[2024-01-01T00:00:00.000Z][ERROR][T2][#9][SetRobustList] Error = ENOSYS (#38, Function not implemented): Unimplemented or unknown syscall [line = 897, file = src/syscall/mod.rs]',
+    ),
+    ['Occlum does not implement this system call (or this use of it)'],
+  );
+});
+
+test('hints: program output of runtimes out of memory or threads', () => {
+  for (const line of [
+    "terminate called after throwing an instance of 'std::bad_alloc'",
+    'fatal error: out of memory',
+    'ImportError: libfoo.so.0: failed to map segment from shared object',
+    'OpenBLAS blas_thread_init: pthread_create failed for thread 7 of 64: Resource temporarily unavailable',
+    '[0.031s][warning][os,thread] Failed to start thread "GC Thread#1" - pthread_create failed (EAGAIN) for attributes: stacksize: 1024k',
+    'Exception in thread "main" java.lang.OutOfMemoryError: unable to create native thread: possibly out of memory',
+  ])
+    assert.deepEqual(hintPaths(line), ['resource_limits.user_space_size'], line);
+  // Go prints the reason first and `fatal error` after it: one hint.
+  assert.deepEqual(
+    hintPaths(
+      'runtime: out of memory: cannot allocate 268435456-byte block (66158592 in use)\nfatal error: out of memory',
+    ),
+    ['resource_limits.user_space_size'],
+  );
+  for (const line of [
+    'what():  std::bad_alloc',
+    'pthread_create failed: Invalid argument',
+    'fatal error: out of memory in cache, retrying',
+  ])
+    assert.deepEqual(hintPaths(line), [], line);
+});

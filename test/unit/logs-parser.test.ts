@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { LOG_SAMPLES, OWN_LOG } from '../helpers/paths.ts';
 import { LogParser, parseLog, MAX_LINE } from '../../src/core/logs/parser.ts';
 import type { LogRecord } from '../../src/core/logs/index.ts';
+import { formatRecord } from '../../src/core/logs/format.ts';
 import { jsonForTerminal } from '../../src/core/text/sanitize.ts';
 
 const one = (line: string): LogRecord => {
@@ -543,4 +544,72 @@ test('a colour code cut in two by a wrapped copy leaves nothing on either line',
       ['raw', null, 'mmap is a program line', false],
     ],
   );
+});
+
+test('sgx_urts traces ([function file:line] msg) are host-side errors; a message after a newline joins its header', () => {
+  const r = parseLog(
+    '[get_driver_type /opt/sgx/psw/urts/linux/edmm_utility.cpp:116] Failed to open Intel SGX device.\n' +
+      '[enclave_initialize sgx_enclave_common.cpp:1181] \n' +
+      'SGX_IOC_ENCLAVE_INIT failed error = -1, errno = 1\n' +
+      '[enclave_create_ex sgx_enclave_common.cpp:589] \n' +
+      '[ERROR] occlum-pal: Failed to create enclave with error code 0x1: Unexpected error occurred. (line 152, file src/pal_enclave.c)\n' +
+      '[ INFO ] Loading network files\n',
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.level, x.component, x.message, x.location?.file, x.location?.line]),
+    [
+      ['pal', 'error', 'sgx_urts', 'Failed to open Intel SGX device.', '/opt/sgx/psw/urts/linux/edmm_utility.cpp', 116],
+      ['pal', 'error', 'sgx_urts', 'SGX_IOC_ENCLAVE_INIT failed error = -1, errno = 1', 'sgx_enclave_common.cpp', 1181],
+      ['pal', 'error', 'sgx_urts', '', 'sgx_enclave_common.cpp', 589],
+      [
+        'pal',
+        'error',
+        'occlum-pal',
+        'Failed to create enclave with error code 0x1: Unexpected error occurred.',
+        'src/pal_enclave.c',
+        152,
+      ],
+      ['raw', null, undefined, '[ INFO ] Loading network files', undefined, undefined],
+    ],
+  );
+  assert.equal(formatRecord(r[1] as LogRecord, { color: false }).split('\n').length, 1);
+});
+
+test('PAL lines: a leading tab in the message, and a first [ lost in a copy', () => {
+  for (const line of [
+    '[ERROR] occlum-pal: \tSIGILL Caught ! (line 37, file src/pal_check_fsgsbase.c)',
+    'ERROR] occlum-pal: \tSIGILL Caught ! (line 37, file src/pal_check_fsgsbase.c)',
+  ]) {
+    const r = one(line);
+    assert.deepEqual(
+      [r.kind, r.level, r.component, r.message],
+      ['pal', 'error', 'occlum-pal', 'SIGILL Caught !'],
+      line,
+    );
+  }
+  const w = one('WARN] occlum-pal: no token file');
+  assert.deepEqual([w.kind, w.level, w.message], ['pal', 'warn', 'no token file']);
+  // A program's own "ERROR] …" is not the PAL's.
+  assert.equal(one('ERROR] disk full').kind, 'raw');
+});
+
+test('a LibOS error quoted from its syscall bracket on is a LibOS record with that syscall', () => {
+  const r = one(
+    '[SetRobustList] Error = ENOSYS (#38, Function not implemented): Unimplemented or unknown syscall [line = 897, file = src/syscall/mod.rs]',
+  );
+  assert.deepEqual(
+    [r.kind, r.level, r.syscall, r.errno?.name, r.location?.line, r.message],
+    [
+      'libos',
+      'error',
+      'SetRobustList',
+      'ENOSYS',
+      897,
+      'Error = ENOSYS (#38, Function not implemented): Unimplemented or unknown syscall',
+    ],
+  );
+  const m = one('[____Mmap] Error = ENOMEM (#12, Out of memory): not enough memory');
+  assert.deepEqual([m.kind, m.syscall], ['libos', 'Mmap']);
+  // A program's bracketed tag stays the program's.
+  assert.equal(one('[Server] Error = none').kind, 'raw');
 });

@@ -22,6 +22,9 @@ const hasErrno = (r: LogRecord, name: string) =>
   r.errno?.name === name || (r.causes ?? []).some((c) => c.errno?.name === name);
 
 const MAP_SYSCALL = /^M(?:re)?map\d?$/;
+// `<type> does not support <op>` (ENOSYS): a file type without that operation (fs/file.rs), not
+// a missing syscall. Linux fails some of these too (lseek on a pipe: ESPIPE).
+const FILE_OP_UNSUPPORTED = /\bdoes not support \w+/;
 const PROGRAM_MISSING = /^ENOENT \(#2, [^)]*\): (?:cannot find the file|EntryNotFound)$/;
 
 const RULES: Rule[] = [
@@ -87,6 +90,54 @@ const RULES: Rule[] = [
       message: 'no free TCS: more threads than max_num_of_threads',
       configPath: ['resource_limits', 'max_num_of_threads'],
       suggestion: 'raise resource_limits.max_num_of_threads and rebuild',
+    },
+  },
+  {
+    // SGX_ERROR_NO_DEVICE, and sgx_urts saying why before it (`[get_driver_type …] Failed to open
+    // Intel SGX device.`). Maintainer answer in occlum/occlum#1621: the device, or SGX_MODE=SIM.
+    test: (r, all) =>
+      r.sgx?.code === 0x2006 || all.includes('Invalid SGX device') || all.includes('Failed to open Intel SGX device'),
+    hint: {
+      message: 'no usable SGX device for a hardware-mode enclave',
+      configPath: null,
+      suggestion:
+        'pass the device to the container (docker run --device /dev/sgx_enclave --device /dev/sgx_provision, or ' +
+        '/dev/isgx with the old driver) and enable SGX in the BIOS; without SGX hardware build with ' +
+        '`occlum build --sgx-mode SIM`',
+    },
+  },
+  {
+    // SGX_ERROR_MODE_INCOMPATIBLE: pal_error.c has no text for it ("Unknown SGX error").
+    test: (r) => r.sgx?.code === 0x200e,
+    hint: {
+      message: "the enclave was built for another SGX mode than the runtime's (SIM vs HW)",
+      configPath: null,
+      suggestion:
+        'build and run with the same mode: `occlum build --sgx-mode SIM` (or HW) again; a program calling the PAL API ' +
+        'must load the libraries of that mode',
+    },
+  },
+  {
+    // HW mode needs user-space FSGSBASE (PAL's pal_check_fsgsbase.c); maintainer answers in
+    // occlum/occlum#509, #1048: a newer host kernel or the enable_rdfsbase module.
+    test: (r, all) => r.kind === 'pal' && has(all, 'FSGSBASE enablement check failed', 'SIGILL Caught'),
+    hint: {
+      message: 'the host kernel does not let programs use the FSGSBASE instructions Occlum needs',
+      configPath: null,
+      suggestion:
+        'run on a host kernel ≥ 5.9 (the host, not the container) or load the enable_rdfsbase module ' +
+        '(github.com/occlum/enable_rdfsbase)',
+    },
+  },
+  {
+    // The initial stack of a new process holds argv, envp and auxv in 1/256 of its stack (at
+    // least 4 KiB): process/do_spawn/mod.rs, init_stack.rs.
+    test: (_r, all) => all.includes('No enough space in buffer'),
+    hint: {
+      message: "the arguments and environment do not fit in the new process's initial stack",
+      configPath: ['process', 'default_stack_size'],
+      suggestion:
+        'raise process.default_stack_size (argv and envp get 1/256 of it) or pass fewer or shorter arguments and variables',
     },
   },
   {
@@ -192,13 +243,23 @@ const RULES: Rule[] = [
   {
     // Logged by the LibOS for a syscall it lacks (`Unimplemented or unknown syscall`) or a use of
     // one it does not support; the PAL's ENOSYS is the host kernel's, not this.
-    test: (r) => r.kind !== 'pal' && hasErrno(r, 'ENOSYS'),
+    test: (r, all) => r.kind !== 'pal' && hasErrno(r, 'ENOSYS') && !FILE_OP_UNSUPPORTED.test(all),
     hint: {
       message: 'Occlum does not implement this system call (or this use of it)',
       configPath: null,
       suggestion:
         'the program has to do without it: look for a build option or a fallback that avoids the call ' +
         "(fork → posix_spawn); see Occlum's list of supported syscalls",
+    },
+  },
+  {
+    test: (r, all) => r.kind !== 'pal' && hasErrno(r, 'ENOSYS') && FILE_OP_UNSUPPORTED.test(all),
+    hint: {
+      message: "this kind of file (pipe, socket, stdio …) lacks the operation in Occlum's LibOS",
+      configPath: null,
+      suggestion:
+        'often harmless: Linux refuses some of these too (lseek on a pipe) and programs fall back; ' +
+        'look further only if the program fails right after it',
     },
   },
   {
@@ -254,6 +315,31 @@ const PROGRAM_RULES: Rule[] = [
       message: "the program's runtime could not get memory: the user space is smaller than it needs",
       configPath: ['resource_limits', 'user_space_size'],
       suggestion: 'raise resource_limits.user_space_size (`occlum-studio size` measures what it needs) and rebuild',
+    },
+  },
+  {
+    // More runtimes out of mmap: C++ `new` (maintainer answers in occlum/occlum#1180, #1511), Go's
+    // heap, the dynamic loader mapping a library (glibc).
+    test: (_r, all) =>
+      /instance of 'std::bad_alloc'|^fatal error: out of memory$|failed to map segment from shared object/.test(all),
+    hint: {
+      message: 'the program could not map memory: the user space is smaller than it needs',
+      configPath: ['resource_limits', 'user_space_size'],
+      suggestion: 'raise resource_limits.user_space_size (`occlum-studio size` measures what it needs) and rebuild',
+    },
+  },
+  {
+    // pthread_create says EAGAIN when the new thread's stack cannot be mapped (glibc turns that
+    // ENOMEM into EAGAIN, musl always returns EAGAIN); Occlum has no thread rlimit, and a missing
+    // TCS kills the run instead (Out of TCS). The JVM's words for the same.
+    test: (_r, all) =>
+      /pthread_create\b.*(?:Resource temporarily unavailable|EAGAIN)|unable to create (?:new )?native thread/.test(all),
+    hint: {
+      message: 'a thread could not be created: its stack did not fit in the user space',
+      configPath: ['resource_limits', 'user_space_size'],
+      suggestion:
+        'raise resource_limits.user_space_size, or start fewer threads (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS); ' +
+        'every thread also needs one of resource_limits.max_num_of_threads',
     },
   },
   {

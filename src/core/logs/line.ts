@@ -42,6 +42,14 @@ const PANIC_TAIL = /^(?:(?:hread|read|ead|ad|d) '[^']*|[^\s']*)' panicked at /;
 const THREAD_CUT = /^(?:hread|read|ead|ad|d) '/;
 const PAL_BARE = /^(?:(error|warn(?:ing)?): )?(?:(occlum[\w-]*): ?)?(.*?) *\(line (\d+), file ([^)]+\.c(?:pp)?)\)$/i;
 const PAL_LOCATION = / *\(line (\d+), file ([^)]+)\)$/;
+// A PAL line whose first `[` was lost in a copy: `ERROR] occlum-pal: …`.
+const PAL_LOST_BRACKET = /^(ERROR|WARN|WARM|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
+// Intel's sgx_urts (in occlum-run) tracing with SE_TRACE: `[<function> <file>:<line>] msg`. Release
+// builds print only SE_TRACE_ERROR; a message starting with a newline leaves the header alone.
+const SGX_URTS = /^\[([A-Za-z_~][\w:~]*) ([^\s\]]*\.(?:cpp|cc|c|h|hpp)):(\d+)\] ?(.*)$/;
+// A LibOS error quoted from its syscall bracket on (the resource guide writes them this way):
+// `[SetRobustList] Error = ENOSYS (#38, …): …`, `[____Mmap] Error = ENOMEM …`.
+const LIBOS_FROM_SYSCALL = /^\[[·_Â]*([A-Z][A-Za-z0-9]*)\](?:\[([a-z_][a-z0-9_]*)\])? (Error = E[A-Z0-9]+ \(#\d+, .*)$/;
 // env_logger: [2023-09-13T09:55:15Z INFO  copy_bom::util] msg   (and the pre-0.5 `INFO:target: msg`)
 const ENV_LOGGER =
   /^\[(\d{4}-\d\d-\d\d[T ][0-9:.]+(?:Z|[+-]\d\d:?\d\d)?) +(ERROR|WARN|INFO|DEBUG|TRACE) +([^\]\s]+)\] ?(.*)$/;
@@ -234,6 +242,10 @@ export function classifyLine(text: string, colored = false): Classified {
     if (text.startsWith('Uses can disable Occlum Log'))
       return { start: { kind: 'eprintln', level: 'warn', message: text }, chain: false };
   }
+  if (c0 >= 0x41 && c0 <= 0x57 && text.includes('] occlum')) {
+    const l = PAL_LOST_BRACKET.exec(text);
+    if (l) return pal(l);
+  }
   if (LIBOS_EPRINTLN.test(text))
     return { start: withCause({ kind: 'eprintln', level: 'error', message: '' }, text), chain: true };
   if (text.length < 48 && c0 >= 0x41 && c0 <= 0x5a) {
@@ -295,6 +307,25 @@ function classifyBracketed(text: string, colored: boolean): Classified | undefin
   }
   const p = PAL.exec(text);
   if (p) return pal(p);
+  const u = SGX_URTS.exec(text);
+  if (u) {
+    const message = (u[4] as string).trim();
+    const start: RecordStart = {
+      kind: 'pal',
+      level: 'error',
+      component: 'sgx_urts',
+      message,
+      location: { file: u[2] as string, line: Number(u[3]) },
+    };
+    return { start, chain: message === '', expectMessage: message === '' };
+  }
+  const f = LIBOS_FROM_SYSCALL.exec(text);
+  if (f) {
+    const start: RecordStart = { kind: 'libos', level: 'error', syscall: f[1], message: '' };
+    if (f[2] !== undefined) start.module = f[2];
+    withCause(start, f[3] as string);
+    return { start, chain: true };
+  }
   const e = LIBOS_EARLY.exec(text);
   // Without the pid, `[ERROR] msg` is also what programs print: only a coloured one is the LibOS's.
   if (e && (e[2] !== undefined || colored)) {
@@ -328,7 +359,8 @@ function libos(m: RegExpExecArray): Classified {
 }
 
 function pal(p: RegExpExecArray): Classified {
-  let msg = p[3];
+  // Some PAL messages start with a tab (`\tSIGILL Caught !`).
+  let msg = (p[3] as string).trimStart();
   const start: RecordStart = { kind: 'pal', level: LEVEL_OF[p[1]], component: p[2], message: msg };
   const l = PAL_LOCATION.exec(msg);
   if (l) {
@@ -341,7 +373,7 @@ function pal(p: RegExpExecArray): Classified {
 
 function palBare(p: RegExpExecArray): Classified {
   const level: Level = p[1] && p[1].toLowerCase().startsWith('warn') ? 'warn' : 'error';
-  const msg = p[3] as string;
+  const msg = (p[3] as string).trimStart();
   const start: RecordStart = { kind: 'pal', level, message: msg, location: { file: p[5], line: Number(p[4]) } };
   if (p[2]) start.component = p[2];
   return palDetails(start, msg);

@@ -179,6 +179,14 @@ export class LogParser {
 
   private continues(p: Pending, text: string): boolean {
     const s = p.start;
+    if (p.expectMessage && s.kind !== 'panic') {
+      // An sgx_urts header whose message went out after a newline: the next line, unless it is
+      // a record of its own.
+      p.expectMessage = false;
+      if (classifyLine(text).start.kind !== 'raw') return false;
+      s.message = text.trim();
+      return true;
+    }
     if (s.kind === 'panic') {
       if (p.expectMessage) {
         // Rust ≥ 1.73 prints the panic message on the line after the location.
