@@ -486,3 +486,19 @@ test('hints: program output of runtimes out of memory or threads', () => {
   ])
     assert.deepEqual(hintPaths(line), [], line);
 });
+
+test('hints: mmap EINVAL for a flag Occlum lacks; other mmap EINVALs are the program’s own', () => {
+  const messages = (text: string) => parseLog(text).flatMap((r) => hintsFor(r).map((h) => h.message));
+  assert.deepEqual(
+    messages(
+      '[2024-01-01T00:00:00.000Z][ERROR][T1][#7][····Mmap][syscall] Error = EINVAL (#22, Invalid argument): unknown mmap flags [line = 644, file = src/vm/process_vm.rs]',
+    ),
+    ['Occlum does not support this use of mmap/mremap (an unknown flag such as MAP_32BIT or MAP_HUGE_*)'],
+  );
+  assert.deepEqual(
+    messages(
+      '[2024-01-01T00:00:00.000Z][ERROR][T1][#7][····Mmap][syscall] Error = EINVAL (#22, Invalid argument): invalid size for mmap [line = 219, file = src/vm/vm_util.rs]',
+    ),
+    [],
+  );
+});

@@ -613,3 +613,37 @@ test('a LibOS error quoted from its syscall bracket on is a LibOS record with th
   // A program's bracketed tag stays the program's.
   assert.equal(one('[Server] Error = none').kind, 'raw');
 });
+
+test("a LibOS line cut by a terminal's wrap in a copy (its reset on a later line) is joined back", () => {
+  const r = parseLog(
+    '^[[0m[2023-01-02T03:04:05.678Z][DEBUG][T2][#9][···Clone] clone: flags: CLONE_VM | CLO\n' +
+      'NE_FS, stack_addr: 1^[[0m^M\n' +
+      '\x1b[31m[2023-01-02T03:04:05.679Z][ERROR][T2][#10][····Mmap] Error = ENOMEM (#12, Out of memory): not enough memory [line = 12\n' +
+      '4, file = src/vm/a.rs]\x1b[0m\n' +
+      '\x1b[0m[2023-01-02T03:04:05.680Z][DEBUG][T1][#3][····Poll] poll: revents: Cell  \n' +
+      '{ value: 1 }\n' +
+      '} })\x1b[0m\n' +
+      'program output after it\n',
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.level, x.syscall, x.message, x.location?.line, x.errno?.name]),
+    [
+      ['libos', 'debug', 'Clone', 'clone: flags: CLONE_VM | CLONE_FS, stack_addr: 1', undefined, undefined],
+      ['libos', 'error', 'Mmap', 'Error = ENOMEM (#12, Out of memory): not enough memory', 124, 'ENOMEM'],
+      ['libos', 'debug', 'Poll', 'poll: revents: Cell { value: 1 }} })', undefined, undefined],
+      ['raw', null, undefined, 'program output after it', undefined, undefined],
+    ],
+  );
+  // A record after the cut line ends the wrap: nothing is joined into it.
+  const s = parseLog(
+    '\x1b[0m[2023-01-02T03:04:05.678Z][DEBUG][T2][#9][···Clone] clone: cut\n' +
+      '[ERROR] occlum-pal: x (line 1, file src/a.c)\n',
+  );
+  assert.deepEqual(
+    s.map((x) => [x.kind, x.message]),
+    [
+      ['libos', 'clone: cut'],
+      ['pal', 'x'],
+    ],
+  );
+});

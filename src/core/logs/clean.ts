@@ -32,13 +32,29 @@ export interface CleanLine {
   colored: boolean;
   /** The line ended inside a colour code; its rest starts the next line. */
   openEscape?: boolean;
+  /**
+   * The line opened with a colour code but its reset did not come: a LibOS line (which always
+   * ends in one) cut by a terminal's wrap in a copy goes on on the next lines.
+   */
+  unterminated?: boolean;
+  /** The line ends with a colour reset without opening with a code: the tail of such a line. */
+  resetEnd?: boolean;
+  /** The line had trailing blanks (removed from `text`). */
+  blankEnd?: boolean;
 }
+
+// Where the SGR code a LibOS line opens with, or the reset it ends with, sit (real or caret form).
+const SGR_OPEN = /^(?:\x1b|\^\[)\[[0-9;]*m/;
+const SGR_RESET_END = /(?:\x1b|\^\[)\[0?m(?:\r|\^M)*[ \t]*$/;
 
 /** `afterOpenEscape`: the previous line ended inside a colour code (its `openEscape`). */
 export function cleanLine(raw: string, afterOpenEscape = false): CleanLine {
   let text = raw;
   let colored = false;
   let openEscape = false;
+  const c0 = raw.charCodeAt(0);
+  const opens = (c0 === 0x1b || c0 === 0x5e) /* ESC ^ */ && SGR_OPEN.test(raw);
+  const resets = raw.includes('[0m') || raw.includes('[m') ? SGR_RESET_END.test(raw) : false;
   if (afterOpenEscape) {
     const rest = OPEN_SGR_REST.exec(text);
     if (rest) {
@@ -66,8 +82,8 @@ export function cleanLine(raw: string, afterOpenEscape = false): CleanLine {
     while (text.endsWith('^M')) text = text.slice(0, -2);
   }
   if (text.includes('\r')) text = text.replace(/\r/g, '');
-  const c0 = text.charCodeAt(0);
-  if (c0 >= 0x30 && c0 <= 0x39) {
+  const t0 = text.charCodeAt(0);
+  if (t0 >= 0x30 && t0 <= 0x39) {
     const m = CI_STAMP.exec(text);
     if (m) text = text.slice(m[0].length);
   }
@@ -86,6 +102,15 @@ export function cleanLine(raw: string, afterOpenEscape = false): CleanLine {
     }
   }
   // Trailing blanks (terminal padding kept by a copy) would hide the `[line = …]` at the end.
-  if (text.length > 0 && text.charCodeAt(text.length - 1) <= 0x20) text = text.trimEnd();
-  return openEscape ? { text, colored, openEscape } : { text, colored };
+  let blankEnd = false;
+  if (text.length > 0 && text.charCodeAt(text.length - 1) <= 0x20) {
+    text = text.trimEnd();
+    blankEnd = true;
+  }
+  const out: CleanLine = { text, colored };
+  if (openEscape) out.openEscape = true;
+  else if (opens && !resets && !afterOpenEscape) out.unterminated = true;
+  if (resets && !opens) out.resetEnd = true;
+  if (blankEnd) out.blankEnd = true;
+  return out;
 }

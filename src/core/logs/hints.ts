@@ -35,7 +35,23 @@ const RULES: Rule[] = [
     hint: {
       message: 'mmap ran out of user-space memory',
       configPath: ['resource_limits', 'user_space_size'],
-      suggestion: 'raise resource_limits.user_space_size (or user_space_max_size) and rebuild',
+      // Up to 0.24 each process had its own mmap area (resource guide of those versions).
+      suggestion:
+        'raise resource_limits.user_space_size (or user_space_max_size) and rebuild; ' +
+        'Occlum ≤ 0.24 gave each process process.default_mmap_size instead',
+    },
+  },
+  {
+    // EINVAL for what Occlum's VM does not do (vm/process_vm.rs, vm_util.rs): flags outside its
+    // MMapFlags (MAP_32BIT, MAP_HUGE_*), mremap flags, mremap of part of a shared file mapping.
+    test: (r, all) =>
+      (MAP_SYSCALL.test(r.syscall ?? '') || /\[[·_]*M(?:re)?map\d?\]/.test(all)) &&
+      hasErrno(r, 'EINVAL') &&
+      has(all, 'unknown mmap flags', 'unsupported flags', 'Known limitation'),
+    hint: {
+      message: 'Occlum does not support this use of mmap/mremap (an unknown flag such as MAP_32BIT or MAP_HUGE_*)',
+      configPath: null,
+      suggestion: 'no Occlum.json field changes this: the program (or an option of its runtime) has to avoid that flag',
     },
   },
   {
