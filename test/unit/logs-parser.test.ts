@@ -647,3 +647,11 @@ test("a LibOS line cut by a terminal's wrap in a copy (its reset on a later line
     ],
   );
 });
+
+test("the PAL's init process exit code says which signal killed the program (128 + n)", () => {
+  const r = one('[ERROR] occlum-pal: The init process exit with code: 139 (line 62, file src/pal_api.c)');
+  assert.deepEqual(r.exit, { status: 139, signal: 11, signalName: 'SIGSEGV' });
+  assert.deepEqual(one('[ERROR] occlum-pal: The init process exit with code: 1 (line 59, file src/pal_api.c)').exit, {
+    status: 1,
+  });
+});

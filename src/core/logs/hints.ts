@@ -36,9 +36,7 @@ const RULES: Rule[] = [
       message: 'mmap ran out of user-space memory',
       configPath: ['resource_limits', 'user_space_size'],
       // Up to 0.24 each process had its own mmap area (resource guide of those versions).
-      suggestion:
-        'raise resource_limits.user_space_size (or user_space_max_size) and rebuild; ' +
-        'Occlum ≤ 0.24 gave each process process.default_mmap_size instead',
+      suggestion: 'raise resource_limits.user_space_size or _max_size (≤ 0.24: process.default_mmap_size) and rebuild',
     },
   },
   {

@@ -379,7 +379,21 @@ function palBare(p: RegExpExecArray): Classified {
   return palDetails(start, msg);
 }
 
+// pal_api.c: the init process's exit status, 128 + the signal when a signal killed it.
+const INIT_EXIT = /^The init process exit with code: (\d+)/;
+const SIGNAL_NAME = new Map(Object.values(SIGNALS).map(([n, name]) => [n, name]));
+
 function palDetails(start: RecordStart, msg: string): Classified {
+  const exit = INIT_EXIT.exec(msg);
+  if (exit) {
+    const status = Number(exit[1]);
+    start.exit = { status };
+    if (status > 128 && status <= 128 + 64) {
+      start.exit.signal = status - 128;
+      const name = SIGNAL_NAME.get(status - 128);
+      if (name) start.exit.signalName = name;
+    }
+  }
   const sgx = SGX_CODE.exec(msg);
   if (sgx) start.sgx = { code: parseInt(sgx[1], 16), text: (sgx[2] ?? '').trim() };
   const errno = findErrnoName(sgx ? msg.slice(0, sgx.index) : msg);
