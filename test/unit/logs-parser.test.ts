@@ -655,3 +655,24 @@ test("the PAL's init process exit code says which signal killed the program (128
     status: 1,
   });
 });
+
+test('a PAL message ending in a newline has its location on the next line: one record', () => {
+  const r = parseLog(
+    '[WARN] occlum-pal: Invalid launch token read from "/root/.occlum/token".\n' +
+      ' (line 112, file src/pal_enclave.c)\n' +
+      '[ERROR] occlum-pal: GS register data not match\n' +
+      ' (line 50, file src/pal_check_fsgsbase.c)\n' +
+      '[ERROR] occlum-pal: Failed to run the init process: EINVAL\n' +
+      'next program line\n',
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.level, x.message, x.location?.line]),
+    [
+      ['pal', 'warn', 'Invalid launch token read from "/root/.occlum/token".', 112],
+      ['pal', 'error', 'GS register data not match', 50],
+      ['pal', 'error', 'Failed to run the init process: EINVAL', undefined],
+      ['raw', null, 'next program line', undefined],
+    ],
+  );
+  assert.equal(formatRecord(r[0] as LogRecord, { color: false }).split('\n').length, 1);
+});

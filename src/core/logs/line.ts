@@ -367,9 +367,17 @@ function pal(p: RegExpExecArray): Classified {
     msg = msg.slice(0, l.index);
     start.message = msg;
     start.location = { file: l[2], line: Number(l[1]) };
+    return palDetails(start, msg);
   }
-  return palDetails(start, msg);
+  // A format ending in "\n" (`Invalid launch token read from "…".\n`) puts the location on
+  // the next line: ` (line 112, file src/pal_enclave.c)`.
+  const c = palDetails(start, msg);
+  if (start.component?.startsWith('occlum')) c.chain = true;
+  return c;
 }
+
+/** The location of a PAL line that went out on a line of its own. */
+export const PAL_LOCATION_LINE = /^\s*\(line (\d+), file ([^)]+)\)$/;
 
 function palBare(p: RegExpExecArray): Classified {
   const level: Level = p[1] && p[1].toLowerCase().startsWith('warn') ? 'warn' : 'error';

@@ -3,7 +3,7 @@
 // `Caused by` chain, a panic backtrace) is held until the next record starts, flush() is
 // called (the caller's idle timeout), or end(). Never throws on garbage.
 import { cleanLine, type CleanLine } from './clean.ts';
-import { classifyLine, parseCause, PANIC_CLOSE, type RecordStart } from './line.ts';
+import { classifyLine, PAL_LOCATION_LINE, parseCause, PANIC_CLOSE, type RecordStart } from './line.ts';
 import type { LogRecord } from './types.ts';
 
 /** A line longer than this is cut into pieces so a stream without newlines cannot grow without bound. */
@@ -245,6 +245,11 @@ export class LogParser {
       return BACKTRACE_LINE.test(text) || text.charCodeAt(0) === 0x20;
     }
     if (s.kind === 'env-logger') return text.charCodeAt(0) === 0x20 || text.charCodeAt(0) === 0x09;
+    if (s.kind === 'pal') {
+      const l = s.location ? null : PAL_LOCATION_LINE.exec(text);
+      if (l) s.location = { file: l[2] as string, line: Number(l[1]) };
+      return l !== null;
+    }
     const m = text.charCodeAt(0) <= 0x20 ? CAUSED_BY.exec(text) : null;
     if (!m) return false;
     (s.causes ??= []).push(parseCause(m[1]));
