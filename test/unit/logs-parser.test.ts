@@ -676,3 +676,11 @@ test('a PAL message ending in a newline has its location on the next line: one r
   );
   assert.equal(formatRecord(r[0] as LogRecord, { color: false }).split('\n').length, 1);
 });
+
+test('a pasted caret-form line (^[[0m…^[[0m^M) saved with CRLF gives the same record as with LF', () => {
+  const line = '^[[0m[2023-01-02T03:04:05.678Z][DEBUG][T1][#1][····Open] open: x^[[0m^M';
+  const lf = parseLog(`${line}\n`);
+  const crlf = parseLog(`${line}\r\n`);
+  assert.deepEqual(crlf, lf);
+  assert.equal(lf[0]?.message, 'open: x');
+});

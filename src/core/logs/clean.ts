@@ -72,6 +72,8 @@ export function cleanLine(raw: string, afterOpenEscape = false): CleanLine {
     if (stripped !== text) colored = true;
     text = stripped.replace(/\x1b/g, '');
   }
+  // Before the `^M` below: a pasted `…^[[0m^M` saved with CRLF ends in `^M\r`.
+  if (text.includes('\r')) text = text.replace(/\r/g, '');
   if (text.includes('^')) {
     if (text.includes('^[[')) {
       const stripped = text.replace(CARET_SEQ, '');
@@ -81,7 +83,6 @@ export function cleanLine(raw: string, afterOpenEscape = false): CleanLine {
     // `^M` as printed by `cat -v` for a CR at the end of the line.
     while (text.endsWith('^M')) text = text.slice(0, -2);
   }
-  if (text.includes('\r')) text = text.replace(/\r/g, '');
   const t0 = text.charCodeAt(0);
   if (t0 >= 0x30 && t0 <= 0x39) {
     const m = CI_STAMP.exec(text);
