@@ -502,3 +502,11 @@ test('hints: mmap EINVAL for a flag Occlum lacks; other mmap EINVALs are the pro
     [],
   );
 });
+
+test('hints: the PAL cannot resolve the instance directory (rune, embedding programs)', () => {
+  const messages = (text: string) => parseLog(text).flatMap((r) => hintsFor(r).map((h) => h.message));
+  assert.deepEqual(messages('[ERROR] occlum-pal: realpath returns ENOENT (line 76, file src/pal_api.c)'), [
+    'the Occlum instance directory given to the PAL does not exist or cannot be reached',
+  ]);
+  assert.deepEqual(messages('realpath returns ENOENT for /data'), []);
+});

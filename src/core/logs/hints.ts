@@ -155,6 +155,18 @@ const RULES: Rule[] = [
     },
   },
   {
+    // occlum_pal_init resolves the instance directory it is given (pal_api.c): rune's
+    // ENCLAVE_RUNTIME_ARGS, an embedding program's occlum_pal_attr_t.instance_dir.
+    test: (r) => r.kind === 'pal' && /^realpath returns E/.test(r.message),
+    hint: {
+      message: 'the Occlum instance directory given to the PAL does not exist or cannot be reached',
+      configPath: null,
+      suggestion:
+        'pass the path of the built instance (the directory with Occlum.json and build/), absolute or relative to ' +
+        'the working directory (rune: ENCLAVE_RUNTIME_ARGS / enclave.runtime.args)',
+    },
+  },
+  {
     test: (r) => r.sgx?.code === 0x1009,
     hint: {
       message: 'enclave stack overrun in the LibOS kernel',
