@@ -684,3 +684,10 @@ test('a pasted caret-form line (^[[0m…^[[0m^M) saved with CRLF gives the same 
   assert.deepEqual(crlf, lf);
   assert.equal(lf[0]?.message, 'open: x');
 });
+
+test("SEFS failing to open an image file on the host is Occlum's error, errno from the io::Error", () => {
+  const r = one(
+    'failed to open SGX protected file: /w/build/mount/__ROOT/metadata, error: Os { code: 11, kind: WouldBlock, message: "Resource temporarily unavailable" }',
+  );
+  assert.deepEqual([r.kind, r.level, r.errno?.name, r.errno?.number], ['eprintln', 'error', 'EAGAIN', 11]);
+});

@@ -77,6 +77,8 @@ const LIBOS_EPRINTLN = new RegExp(
     'failed to kill',
     'failed to broadcast interrupts',
     'invalid log level',
+    // SEFS opening an image file on the host (occlum mount, sefs-cli), with the io::Error's Debug.
+    'failed to open SGX protected file',
   ].join('|')}): `,
 );
 
@@ -218,9 +220,8 @@ export function classifyLine(text: string, colored = false): Classified {
       if (m) return { start: execStatus(Number(m[1]), text), chain: false };
       const start = withCause({ kind: 'eprintln', level: 'error', message: '' }, text);
       if (!start.errno) {
-        // Rust's Debug of an io::Error: `Error: Os { code: 2, kind: NotFound, … }`
-        const os = /\bOs \{ code: (\d+),/.exec(text);
-        if (os) start.errno = errnoFromNumber(Number(os[1]));
+        const errno = osErrno(text);
+        if (errno) start.errno = errno;
       }
       return { start, chain: true };
     }
@@ -246,8 +247,12 @@ export function classifyLine(text: string, colored = false): Classified {
     const l = PAL_LOST_BRACKET.exec(text);
     if (l) return pal(l);
   }
-  if (LIBOS_EPRINTLN.test(text))
-    return { start: withCause({ kind: 'eprintln', level: 'error', message: '' }, text), chain: true };
+  if (LIBOS_EPRINTLN.test(text)) {
+    const start = withCause({ kind: 'eprintln', level: 'error', message: '' }, text);
+    const errno = start.errno ? undefined : osErrno(text);
+    if (errno) start.errno = errno;
+    return { start, chain: true };
+  }
   if (text.length < 48 && c0 >= 0x41 && c0 <= 0x5a) {
     const b = BARE_CRASH.exec(text);
     if (b) {
@@ -440,6 +445,12 @@ function execStatus(raw: number, text: string): RecordStart {
     else exit.signal = sig;
   } else exit.status = raw;
   return { kind: 'exec-status', level: 'error', message: text.slice(7), exit };
+}
+
+/** Rust's Debug of an io::Error: `Os { code: 2, kind: NotFound, … }`. */
+function osErrno(text: string): Errno | undefined {
+  const os = /\bOs \{ code: (\d+),/.exec(text);
+  return os ? errnoFromNumber(Number(os[1])) : undefined;
 }
 
 function errnoFromNumber(n: number): Errno | undefined {
