@@ -115,9 +115,8 @@ const RULES: Rule[] = [
       message: 'no usable SGX device for a hardware-mode enclave',
       configPath: null,
       suggestion:
-        'pass the device to the container (docker run --device /dev/sgx_enclave --device /dev/sgx_provision, or ' +
-        '/dev/isgx with the old driver) and enable SGX in the BIOS; without SGX hardware build with ' +
-        '`occlum build --sgx-mode SIM`',
+        'no SGX: `occlum build --sgx-mode SIM`; with SGX: enable it in the BIOS and pass the device to the ' +
+        'container (--device /dev/sgx_enclave --device /dev/sgx_provision, or /dev/isgx with the old driver)',
     },
   },
   {
@@ -127,8 +126,7 @@ const RULES: Rule[] = [
       message: "the enclave was built for another SGX mode than the runtime's (SIM vs HW)",
       configPath: null,
       suggestion:
-        'build and run with the same mode: `occlum build --sgx-mode SIM` (or HW) again; a program calling the PAL API ' +
-        'must load the libraries of that mode',
+        'build with the mode you run in (`occlum build --sgx-mode SIM` or HW); a program using the PAL API must load that mode’s libraries',
     },
   },
   {
@@ -139,8 +137,7 @@ const RULES: Rule[] = [
       message: 'the host kernel does not let programs use the FSGSBASE instructions Occlum needs',
       configPath: null,
       suggestion:
-        'run on a host kernel ≥ 5.9 (the host, not the container) or load the enable_rdfsbase module ' +
-        '(github.com/occlum/enable_rdfsbase)',
+        'host kernel ≥ 5.9 (the host’s, not the container’s) or the enable_rdfsbase module (github.com/occlum/enable_rdfsbase)',
     },
   },
   {
