@@ -510,3 +510,15 @@ test('hints: the PAL cannot resolve the instance directory (rune, embedding prog
   ]);
   assert.deepEqual(messages('realpath returns ENOENT for /data'), []);
 });
+
+test('hints: the LibOS allocation-failure panic (≥ 0.29.5) vs the bare line, which a Rust program prints too', () => {
+  const messages = (text: string) => parseLog(text).flatMap((r) => hintsFor(r).map((h) => h.message));
+  assert.deepEqual(
+    messages("thread '<unnamed>' panicked at 'memory allocation of 32 bytes failed\n', src/entry.rs:132:5"),
+    ['the LibOS kernel heap is exhausted'],
+  );
+  assert.deepEqual(messages('memory allocation of 10735056 bytes failed'), [
+    'the LibOS kernel heap is exhausted (Occlum ≤ 0.29.4; later, a Rust program’s own)',
+  ]);
+  assert.deepEqual(hintPaths('memory allocation of 10735056 bytes failed'), ['resource_limits.kernel_space_heap_size']);
+});

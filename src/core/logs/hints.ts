@@ -77,11 +77,22 @@ const RULES: Rule[] = [
     },
   },
   {
-    test: (_r, all) => /memory allocation of \d+ bytes failed/.test(all),
+    // Since 0.29.5 the LibOS's allocation-failure hook panics (entry.rs), so the bare line —
+    // what it printed before — may also be a Rust program's own (its user space full).
+    test: (r, all) => /memory allocation of \d+ bytes failed/.test(all) && r.location !== undefined,
     hint: {
       message: 'the LibOS kernel heap is exhausted',
       configPath: ['resource_limits', 'kernel_space_heap_size'],
       suggestion: 'raise resource_limits.kernel_space_heap_size (or kernel_space_heap_max_size) and rebuild',
+    },
+  },
+  {
+    test: (r, all) => /memory allocation of \d+ bytes failed/.test(all) && r.location === undefined,
+    hint: {
+      message: 'the LibOS kernel heap is exhausted (Occlum ≤ 0.29.4; later, a Rust program’s own)',
+      configPath: ['resource_limits', 'kernel_space_heap_size'],
+      suggestion:
+        'raise resource_limits.kernel_space_heap_size and rebuild; on Occlum ≥ 0.29.5 this bare line is a Rust program’s: raise user_space_size',
     },
   },
   {
