@@ -691,3 +691,19 @@ test("SEFS failing to open an image file on the host is Occlum's error, errno fr
   );
   assert.deepEqual([r.kind, r.level, r.errno?.name, r.errno?.number], ['eprintln', 'error', 'EAGAIN', 11]);
 });
+
+test('a coloured LibOS error display with Caused by lines (one write, one reset) keeps them as causes', () => {
+  const r = parseLog(
+    '\x1b[31m[2024-01-01T00:00:00.000Z][ERROR][T1][#3][··Execve][syscall] Error = ENOENT (#2, No such file or directory): cannot load ld.so [line = 192, file = src/process/do_spawn/mod.rs]\n' +
+      '    Caused by ENOENT (#2, No such file or directory): cannot find the file\n' +
+      '    Caused by EINVAL (#22, Invalid argument): x [line = 1, file = src/a.rs]\x1b[0m\n' +
+      'program\n',
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.message, x.causes?.length]),
+    [
+      ['libos', 'Error = ENOENT (#2, No such file or directory): cannot load ld.so', 2],
+      ['raw', 'program', undefined],
+    ],
+  );
+});

@@ -196,7 +196,10 @@ export class LogParser {
   private unwraps(p: Pending, cleaned: CleanLine): boolean {
     p.wrapped = false;
     const { text } = cleaned;
-    if (text.length === 0 || p.lines.length !== 1 || classifyLine(text).start.kind !== 'raw') return false;
+    // An error display's `Caused by` lines are part of the same coloured write (its reset comes
+    // after the last one): they stay continuation lines.
+    if (text.length === 0 || p.lines.length !== 1 || CAUSED_BY.test(text)) return false;
+    if (classifyLine(text).start.kind !== 'raw') return false;
     const line = (p.lines[0] as string) + p.wrapSep + text;
     const c = classifyLine(line, true);
     if (c.start.kind !== 'libos') return false;
