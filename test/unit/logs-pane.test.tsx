@@ -206,7 +206,7 @@ test('pasted shapes in the pane: a wrapped LibOS line is one row, sgx_urts and P
     assert.equal(store.getState().logs.total, 3);
     const f = frame();
     assert.match(f, /clone: flags: CLONE_VM \| CLONE_FS/);
-    assert.match(f, /sgx_urts Failed to open Intel SGX device\./);
+    assert.match(f, /sgx-psw Failed to open Intel SGX device\./);
     assert.match(f, /occlum-pal SIGILL Caught !/);
     assert.match(f, /hint: .*sgx-mode SIM/);
     assert.match(f, /hint: .*enable_rdfsbase/);

@@ -558,9 +558,9 @@ test('sgx_urts traces ([function file:line] msg) are host-side errors; a message
   assert.deepEqual(
     r.map((x) => [x.kind, x.level, x.component, x.message, x.location?.file, x.location?.line]),
     [
-      ['pal', 'error', 'sgx_urts', 'Failed to open Intel SGX device.', '/opt/sgx/psw/urts/linux/edmm_utility.cpp', 116],
-      ['pal', 'error', 'sgx_urts', 'SGX_IOC_ENCLAVE_INIT failed error = -1, errno = 1', 'sgx_enclave_common.cpp', 1181],
-      ['pal', 'error', 'sgx_urts', '', 'sgx_enclave_common.cpp', 589],
+      ['pal', 'error', 'sgx-psw', 'Failed to open Intel SGX device.', '/opt/sgx/psw/urts/linux/edmm_utility.cpp', 116],
+      ['pal', 'error', 'sgx-psw', 'SGX_IOC_ENCLAVE_INIT failed error = -1, errno = 1', 'sgx_enclave_common.cpp', 1181],
+      ['pal', 'error', 'sgx-psw', '', 'sgx_enclave_common.cpp', 589],
       [
         'pal',
         'error',
@@ -706,4 +706,22 @@ test('a coloured LibOS error display with Caused by lines (one write, one reset)
       ['raw', 'program', undefined],
     ],
   );
+});
+
+test("the DCAP quote library's trace and a Rust tool's panic before the PAL lines", () => {
+  const r = parseLog(
+    '[get_platform_quote_cert_data ../qe_logic.cpp:352] p_sgx_get_quote_config returned NULL for p_pck_cert_config.\n' +
+      "thread 'main' panicked at 'IOCTRL IOCTL_GET_DCAP_QUOTE_SIZE failed', /opt/src/occlum/tools/toolchains/dcap_lib/src/occlum_dcap.rs:70:13\n" +
+      'note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n' +
+      '[ERROR] occlum-pal: The init process exit with code: 101 (line 62, file src/pal_api.c)\n',
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.component, x.location?.line]),
+    [
+      ['pal', 'sgx-psw', 352],
+      ['panic', undefined, 70],
+      ['pal', 'occlum-pal', 62],
+    ],
+  );
+  assert.deepEqual(r[2]?.exit, { status: 101 });
 });

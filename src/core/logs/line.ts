@@ -44,8 +44,9 @@ const PAL_BARE = /^(?:(error|warn(?:ing)?): )?(?:(occlum[\w-]*): ?)?(.*?) *\(lin
 const PAL_LOCATION = / *\(line (\d+), file ([^)]+)\)$/;
 // A PAL line whose first `[` was lost in a copy: `ERROR] occlum-pal: …`.
 const PAL_LOST_BRACKET = /^(ERROR|WARN|WARM|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
-// Intel's sgx_urts (in occlum-run) tracing with SE_TRACE: `[<function> <file>:<line>] msg`. Release
-// builds print only SE_TRACE_ERROR; a message starting with a newline leaves the header alone.
+// Intel's SGX platform software in occlum-run (sgx_urts, the DCAP quote library) tracing with
+// SE_TRACE: `[<function> <file>:<line>] msg`. Release builds print only SE_TRACE_ERROR; a message
+// starting with a newline leaves the header alone.
 const SGX_URTS = /^\[([A-Za-z_~][\w:~]*) ([^\s\]]*\.(?:cpp|cc|c|h|hpp)):(\d+)\] ?(.*)$/;
 // A LibOS error quoted from its syscall bracket on (the resource guide writes them this way):
 // `[SetRobustList] Error = ENOSYS (#38, …): …`, `[____Mmap] Error = ENOMEM …`.
@@ -318,7 +319,7 @@ function classifyBracketed(text: string, colored: boolean): Classified | undefin
     const start: RecordStart = {
       kind: 'pal',
       level: 'error',
-      component: 'sgx_urts',
+      component: 'sgx-psw',
       message,
       location: { file: u[2] as string, line: Number(u[3]) },
     };

@@ -215,7 +215,7 @@ export class LogParser {
   private continues(p: Pending, text: string): boolean {
     const s = p.start;
     if (p.expectMessage && s.kind !== 'panic') {
-      // An sgx_urts header whose message went out after a newline: the next line, unless it is
+      // An SGX library's trace header whose message went out after a newline: the next line, unless it is
       // a record of its own.
       p.expectMessage = false;
       if (classifyLine(text).start.kind !== 'raw') return false;
