@@ -725,3 +725,13 @@ test("the DCAP quote library's trace and a Rust tool's panic before the PAL line
   );
   assert.deepEqual(r[2]?.exit, { status: 101 });
 });
+
+test('the boot failure logged as a LibOS record by 0.8–0.10 is a boot failure', () => {
+  const r = one(
+    '\x1b[31m[ERROR][1] failed to boot up LibOS: ENOENT (#2, No such file or directory): cannot find the file [line = 81, file = src/process/spawn/mod.rs]\x1b[0m',
+  );
+  assert.deepEqual(
+    [r.kind, r.level, r.thread, r.errno?.name, r.message],
+    ['boot-failure', 'error', 1, 'ENOENT', 'ENOENT (#2, No such file or directory): cannot find the file'],
+  );
+});

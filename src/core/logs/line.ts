@@ -28,6 +28,7 @@ const LIBOS_NO_THREAD =
   /^\[(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)\]\[ *(ERROR|WARN|INFO|DEBUG|TRACE) *\] ?(.*)$/;
 // Before 0.11 the LibOS printed `[LEVEL][<pid>] msg` (0.5–0.8) or `[LEVEL] msg` (0.9, 0.10),
 // with no time, coloured like every LibOS line; the level is padded to 5 as ever.
+const BOOT_FAILURE = 'failed to boot up LibOS: ';
 const LIBOS_EARLY = /^\[( INFO| WARN|ERROR|DEBUG|TRACE)\](?:\[(\d+)\])? ?(.*)$/;
 // [ERROR] occlum-pal: msg (line N, file src/x.c)
 const PAL = /^\[(ERROR|WARN|WARM|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
@@ -181,8 +182,8 @@ export function classifyLine(text: string, colored = false): Classified {
     const r = classifyBracketed(`[${text}`, colored);
     if (r) return r;
   } else if (c0 === 0x66 /* f */) {
-    if (text.startsWith('failed to boot up LibOS: ')) {
-      const start = withCause({ kind: 'boot-failure', level: 'error', message: '' }, text.slice(25));
+    if (text.startsWith(BOOT_FAILURE)) {
+      const start = withCause({ kind: 'boot-failure', level: 'error', message: '' }, text.slice(BOOT_FAILURE.length));
       return { start, chain: true };
     }
     if (text.startsWith('fatal runtime error: '))
@@ -337,7 +338,14 @@ function classifyBracketed(text: string, colored: boolean): Classified | undefin
   if (e && (e[2] !== undefined || colored)) {
     const start: RecordStart = { kind: 'libos', level: LEVEL_OF[(e[1] as string).trim()], message: '' };
     if (e[2] !== undefined) start.thread = Number(e[2]);
-    withCause(start, e[3] as string);
+    // 0.8–0.10 logged the boot failure (`error!`) where later versions print it bare.
+    const msg = e[3] as string;
+    if (msg.startsWith(BOOT_FAILURE)) {
+      start.kind = 'boot-failure';
+      withCause(start, msg.slice(BOOT_FAILURE.length));
+      return { start, chain: true };
+    }
+    withCause(start, msg);
     return { start, chain: start.errno !== undefined };
   }
   return undefined;
