@@ -43,9 +43,21 @@ export interface CleanLine {
   blankEnd?: boolean;
 }
 
-// Where the SGR code a LibOS line opens with, or the reset it ends with, sit (real or caret form).
+// The SGR code a LibOS line opens with (real or caret form).
 const SGR_OPEN = /^(?:\x1b|\^\[)\[[0-9;]*m/;
-const SGR_RESET_END = /(?:\x1b|\^\[)\[0?m(?:\r|\^M)*[ \t]*$/;
+
+/** Does the line end with a colour reset (`ESC[0m`, `^[[m` …), before CRs, `^M` and blanks? */
+function endsWithReset(raw: string): boolean {
+  let end = raw.length;
+  for (;;) {
+    const c = raw.charCodeAt(end - 1);
+    if (c === 0x0d || c === 0x20 || c === 0x09) end--;
+    else if (c === 0x4d /* M */ && raw.charCodeAt(end - 2) === 0x5e /* ^ */) end -= 2;
+    else break;
+  }
+  const tail = raw.slice(Math.max(0, end - 5), end);
+  return tail.endsWith('\x1b[0m') || tail.endsWith('^[[0m') || tail.endsWith('\x1b[m') || tail.endsWith('^[[m');
+}
 
 /** `afterOpenEscape`: the previous line ended inside a colour code (its `openEscape`). */
 export function cleanLine(raw: string, afterOpenEscape = false): CleanLine {
@@ -54,7 +66,7 @@ export function cleanLine(raw: string, afterOpenEscape = false): CleanLine {
   let openEscape = false;
   const c0 = raw.charCodeAt(0);
   const opens = (c0 === 0x1b || c0 === 0x5e) /* ESC ^ */ && SGR_OPEN.test(raw);
-  const resets = raw.includes('[0m') || raw.includes('[m') ? SGR_RESET_END.test(raw) : false;
+  const resets = endsWithReset(raw);
   if (afterOpenEscape) {
     const rest = OPEN_SGR_REST.exec(text);
     if (rest) {
