@@ -8,6 +8,8 @@ import {
   effectiveLogLevel,
   FilterError,
   hintsFor,
+  hintsForText,
+  OutputHints,
   levelEnabled,
   LogBuffer,
   matchRanges,
@@ -521,4 +523,18 @@ test('hints: the LibOS allocation-failure panic (≥ 0.29.5) vs the bare line, w
     'the LibOS kernel heap is exhausted (Occlum ≤ 0.29.4; later, a Rust program’s own)',
   ]);
   assert.deepEqual(hintPaths('memory allocation of 10735056 bytes failed'), ['resource_limits.kernel_space_heap_size']);
+});
+
+test('hints of a whole output: the LibOS/PAL records’ before the program’s own words', () => {
+  const text =
+    'OpenBLAS blas_thread_init: pthread_create failed for thread 7 of 64: Resource temporarily unavailable\n' +
+    '[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 9) with error code 0x1003: Out of TCS. (line 21, file src/ocalls/spawn.c)\n';
+  const paths = (hs: { configPath: (string | number)[] | null }[]) => hs.map((h) => (h.configPath ?? ['-']).join('.'));
+  assert.deepEqual(paths(hintsForText(text)), [
+    'resource_limits.max_num_of_threads',
+    'resource_limits.user_space_size',
+  ]);
+  const o = new OutputHints();
+  o.push(text);
+  assert.deepEqual(paths(o.end()), ['resource_limits.max_num_of_threads', 'resource_limits.user_space_size']);
 });

@@ -401,11 +401,22 @@ export function hintsFor(r: LogRecord): LogHint[] {
   return out;
 }
 
+const PROGRAM_HINTS = new Set(PROGRAM_RULES.map((rule) => rule.hint));
+
+/**
+ * Hints from Occlum's own records before those guessed from a program's words: a program's
+ * `pthread_create … Resource temporarily unavailable` next to the run's `Out of TCS` is about
+ * the threads, which the record says for sure (order otherwise kept).
+ */
+export function occlumHintsFirst(hints: LogHint[]): LogHint[] {
+  return [...hints.filter((h) => !PROGRAM_HINTS.has(h)), ...hints.filter((h) => PROGRAM_HINTS.has(h))];
+}
+
 /** Hints of every record in a text (a program's terminal output, runtime records), once each. */
 export function hintsForText(text: string): LogHint[] {
   const out: LogHint[] = [];
   for (const r of parseLog(text)) for (const h of hintsFor(r)) if (!out.includes(h)) out.push(h);
-  return out;
+  return occlumHintsFirst(out);
 }
 
 /**
@@ -426,7 +437,7 @@ export class OutputHints {
   end(): LogHint[] {
     if (this.partial) this.scan(this.partial);
     this.partial = '';
-    return this.hints;
+    return occlumHintsFirst(this.hints);
   }
 
   private scan(line: string): void {
