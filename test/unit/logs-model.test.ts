@@ -8,6 +8,8 @@ import {
   effectiveLogLevel,
   FilterError,
   hintsFor,
+  hintsForText,
+  OutputHints,
   levelEnabled,
   LogBuffer,
   matchRanges,
@@ -411,4 +413,128 @@ test('hints: a program missing from the image, and a path with .. (spec 5.1), on
     ),
     ['program paths cannot contain ..'],
   );
+});
+
+test('hints: SGX device and mode errors, FSGSBASE, the initial stack of a new process', () => {
+  const messages = (text: string) => parseLog(text).flatMap((r) => hintsFor(r).map((h) => h.message));
+  const noDevice = 'no usable SGX device for a hardware-mode enclave';
+  assert.deepEqual(
+    messages(
+      '[ERROR] occlum-pal: Failed to create enclave with error code 0x2006: Invalid SGX device. Please make sure SGX module is enabled. (line 152, file src/pal_enclave.c)',
+    ),
+    [noDevice],
+  );
+  // sgx_urts says why just before.
+  assert.deepEqual(messages('[get_driver_type edmm_utility.cpp:116] Failed to open Intel SGX device.'), [noDevice]);
+  assert.deepEqual(
+    messages('Failed to create enclave with error code 0x200e: Unknown SGX error (line 152, file src/pal_enclave.c)'),
+    ["the enclave was built for another SGX mode than the runtime's (SIM vs HW)"],
+  );
+  const fsgsbase = 'the host kernel does not let programs use the FSGSBASE instructions Occlum needs';
+  assert.deepEqual(
+    messages(
+      '[ERROR] occlum-pal: \tSIGILL Caught ! (line 37, file src/pal_check_fsgsbase.c)\n' +
+        '[ERROR] occlum-pal: FSGSBASE enablement check failed. (line 89, file src/pal_api.c)',
+    ),
+    [fsgsbase, fsgsbase],
+  );
+  // A program's own SIGILL report is not the PAL's check.
+  assert.deepEqual(messages('worker: SIGILL Caught ! retrying'), []);
+  assert.deepEqual(
+    hintPaths(
+      'failed to execute a process: ENOMEM (#12, Out of memory): No enough space in buffer [line = 142, file = src/process/do_spawn/init_stack.rs]',
+    ),
+    ['process.default_stack_size'],
+  );
+});
+
+test('hints: a file type without the operation (ENOSYS) is not a missing syscall', () => {
+  const messages = (text: string) => parseLog(text).flatMap((r) => hintsFor(r).map((h) => h.message));
+  assert.deepEqual(
+    messages(
+      '[2024-01-01T00:00:00.000Z][ERROR][T2][#9][···Lseek] Error = ENOSYS (#38, Function not implemented): occlum_libos_core_rs::fs::pipe::PipeReader does not support seek [line = 43, file = src/fs/file.rs]',
+    ),
+    ["this kind of file (pipe, socket, stdio …) lacks the operation in Occlum's LibOS"],
+  );
+  assert.deepEqual(
+    messages(
+      '[2024-01-01T00:00:00.000Z][ERROR][T2][#9][SetRobustList] Error = ENOSYS (#38, Function not implemented): Unimplemented or unknown syscall [line = 897, file = src/syscall/mod.rs]',
+    ),
+    ['Occlum does not implement this system call (or this use of it)'],
+  );
+});
+
+test('hints: program output of runtimes out of memory or threads', () => {
+  for (const line of [
+    "terminate called after throwing an instance of 'std::bad_alloc'",
+    'fatal error: out of memory',
+    'ImportError: libfoo.so.0: failed to map segment from shared object',
+    'OpenBLAS blas_thread_init: pthread_create failed for thread 7 of 64: Resource temporarily unavailable',
+    '[0.031s][warning][os,thread] Failed to start thread "GC Thread#1" - pthread_create failed (EAGAIN) for attributes: stacksize: 1024k',
+    'Exception in thread "main" java.lang.OutOfMemoryError: unable to create native thread: possibly out of memory',
+  ])
+    assert.deepEqual(hintPaths(line), ['resource_limits.user_space_size'], line);
+  // Go prints the reason first and `fatal error` after it: one hint.
+  assert.deepEqual(
+    hintPaths(
+      'runtime: out of memory: cannot allocate 268435456-byte block (66158592 in use)\nfatal error: out of memory',
+    ),
+    ['resource_limits.user_space_size'],
+  );
+  for (const line of [
+    'what():  std::bad_alloc',
+    'pthread_create failed: Invalid argument',
+    'fatal error: out of memory in cache, retrying',
+  ])
+    assert.deepEqual(hintPaths(line), [], line);
+});
+
+test('hints: mmap EINVAL for a flag Occlum lacks; other mmap EINVALs are the program’s own', () => {
+  const messages = (text: string) => parseLog(text).flatMap((r) => hintsFor(r).map((h) => h.message));
+  assert.deepEqual(
+    messages(
+      '[2024-01-01T00:00:00.000Z][ERROR][T1][#7][····Mmap][syscall] Error = EINVAL (#22, Invalid argument): unknown mmap flags [line = 644, file = src/vm/process_vm.rs]',
+    ),
+    ['Occlum does not support this use of mmap/mremap (an unknown flag such as MAP_32BIT or MAP_HUGE_*)'],
+  );
+  assert.deepEqual(
+    messages(
+      '[2024-01-01T00:00:00.000Z][ERROR][T1][#7][····Mmap][syscall] Error = EINVAL (#22, Invalid argument): invalid size for mmap [line = 219, file = src/vm/vm_util.rs]',
+    ),
+    [],
+  );
+});
+
+test('hints: the PAL cannot resolve the instance directory (rune, embedding programs)', () => {
+  const messages = (text: string) => parseLog(text).flatMap((r) => hintsFor(r).map((h) => h.message));
+  assert.deepEqual(messages('[ERROR] occlum-pal: realpath returns ENOENT (line 76, file src/pal_api.c)'), [
+    'the Occlum instance directory given to the PAL does not exist or cannot be reached',
+  ]);
+  assert.deepEqual(messages('realpath returns ENOENT for /data'), []);
+});
+
+test('hints: the LibOS allocation-failure panic (≥ 0.29.5) vs the bare line, which a Rust program prints too', () => {
+  const messages = (text: string) => parseLog(text).flatMap((r) => hintsFor(r).map((h) => h.message));
+  assert.deepEqual(
+    messages("thread '<unnamed>' panicked at 'memory allocation of 32 bytes failed\n', src/entry.rs:132:5"),
+    ['the LibOS kernel heap is exhausted'],
+  );
+  assert.deepEqual(messages('memory allocation of 10735056 bytes failed'), [
+    'the LibOS kernel heap is exhausted (Occlum ≤ 0.29.4; later, a Rust program’s own)',
+  ]);
+  assert.deepEqual(hintPaths('memory allocation of 10735056 bytes failed'), ['resource_limits.kernel_space_heap_size']);
+});
+
+test('hints of a whole output: the LibOS/PAL records’ before the program’s own words', () => {
+  const text =
+    'OpenBLAS blas_thread_init: pthread_create failed for thread 7 of 64: Resource temporarily unavailable\n' +
+    '[ERROR] occlum-pal: Failed to enter the enclave to execute a LibOS thread (host tid = 9) with error code 0x1003: Out of TCS. (line 21, file src/ocalls/spawn.c)\n';
+  const paths = (hs: { configPath: (string | number)[] | null }[]) => hs.map((h) => (h.configPath ?? ['-']).join('.'));
+  assert.deepEqual(paths(hintsForText(text)), [
+    'resource_limits.max_num_of_threads',
+    'resource_limits.user_space_size',
+  ]);
+  const o = new OutputHints();
+  o.push(text);
+  assert.deepEqual(paths(o.end()), ['resource_limits.max_num_of_threads', 'resource_limits.user_space_size']);
 });

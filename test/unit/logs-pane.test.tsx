@@ -193,3 +193,28 @@ test('a flood: only visible rows are rendered, the ring stays bounded, keys stil
     ui.unmount();
   }
 });
+
+test('pasted shapes in the pane: a wrapped LibOS line is one row, sgx_urts and PAL records keep their hints', async () => {
+  const { store, ui, press, feed, frame } = await setup();
+  try {
+    await feed(
+      '^[[0m[2023-01-02T03:04:05.678Z][DEBUG][T2][#9][···Clone] clone: flags: CLONE_VM | CLO\n' +
+        'NE_FS^[[0m^M\n' +
+        '[get_driver_type edmm_utility.cpp:116] Failed to open Intel SGX device.\n' +
+        '[ERROR] occlum-pal: \tSIGILL Caught ! (line 37, file src/pal_check_fsgsbase.c)\n',
+    );
+    assert.equal(store.getState().logs.total, 3);
+    const f = frame();
+    assert.match(f, /clone: flags: CLONE_VM \| CLONE_FS/);
+    assert.match(f, /sgx-psw Failed to open Intel SGX device\./);
+    assert.match(f, /occlum-pal SIGILL Caught !/);
+    assert.match(f, /hint: .*sgx-mode SIM/);
+    assert.match(f, /hint: .*enable_rdfsbase/);
+    // Errors only: the DEBUG record goes, the two host-side errors stay.
+    await press('-', '-', '-', '-');
+    assert.doesNotMatch(frame(), /CLONE_VM/);
+    assert.match(frame(), /Failed to open Intel SGX device/);
+  } finally {
+    ui.unmount();
+  }
+});

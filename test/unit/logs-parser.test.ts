@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { LOG_SAMPLES, OWN_LOG } from '../helpers/paths.ts';
 import { LogParser, parseLog, MAX_LINE } from '../../src/core/logs/parser.ts';
 import type { LogRecord } from '../../src/core/logs/index.ts';
+import { formatRecord } from '../../src/core/logs/format.ts';
 import { jsonForTerminal } from '../../src/core/text/sanitize.ts';
 
 const one = (line: string): LogRecord => {
@@ -542,5 +543,195 @@ test('a colour code cut in two by a wrapped copy leaves nothing on either line',
       ['pal', 'error', 'y', true],
       ['raw', null, 'mmap is a program line', false],
     ],
+  );
+});
+
+test('sgx_urts traces ([function file:line] msg) are host-side errors; a message after a newline joins its header', () => {
+  const r = parseLog(
+    '[get_driver_type /opt/sgx/psw/urts/linux/edmm_utility.cpp:116] Failed to open Intel SGX device.\n' +
+      '[enclave_initialize sgx_enclave_common.cpp:1181] \n' +
+      'SGX_IOC_ENCLAVE_INIT failed error = -1, errno = 1\n' +
+      '[enclave_create_ex sgx_enclave_common.cpp:589] \n' +
+      '[ERROR] occlum-pal: Failed to create enclave with error code 0x1: Unexpected error occurred. (line 152, file src/pal_enclave.c)\n' +
+      '[ INFO ] Loading network files\n',
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.level, x.component, x.message, x.location?.file, x.location?.line]),
+    [
+      ['pal', 'error', 'sgx-psw', 'Failed to open Intel SGX device.', '/opt/sgx/psw/urts/linux/edmm_utility.cpp', 116],
+      ['pal', 'error', 'sgx-psw', 'SGX_IOC_ENCLAVE_INIT failed error = -1, errno = 1', 'sgx_enclave_common.cpp', 1181],
+      ['pal', 'error', 'sgx-psw', '', 'sgx_enclave_common.cpp', 589],
+      [
+        'pal',
+        'error',
+        'occlum-pal',
+        'Failed to create enclave with error code 0x1: Unexpected error occurred.',
+        'src/pal_enclave.c',
+        152,
+      ],
+      ['raw', null, undefined, '[ INFO ] Loading network files', undefined, undefined],
+    ],
+  );
+  assert.equal(formatRecord(r[1] as LogRecord, { color: false }).split('\n').length, 1);
+});
+
+test('PAL lines: a leading tab in the message, and a first [ lost in a copy', () => {
+  for (const line of [
+    '[ERROR] occlum-pal: \tSIGILL Caught ! (line 37, file src/pal_check_fsgsbase.c)',
+    'ERROR] occlum-pal: \tSIGILL Caught ! (line 37, file src/pal_check_fsgsbase.c)',
+  ]) {
+    const r = one(line);
+    assert.deepEqual(
+      [r.kind, r.level, r.component, r.message],
+      ['pal', 'error', 'occlum-pal', 'SIGILL Caught !'],
+      line,
+    );
+  }
+  const w = one('WARN] occlum-pal: no token file');
+  assert.deepEqual([w.kind, w.level, w.message], ['pal', 'warn', 'no token file']);
+  // A program's own "ERROR] …" is not the PAL's.
+  assert.equal(one('ERROR] disk full').kind, 'raw');
+});
+
+test('a LibOS error quoted from its syscall bracket on is a LibOS record with that syscall', () => {
+  const r = one(
+    '[SetRobustList] Error = ENOSYS (#38, Function not implemented): Unimplemented or unknown syscall [line = 897, file = src/syscall/mod.rs]',
+  );
+  assert.deepEqual(
+    [r.kind, r.level, r.syscall, r.errno?.name, r.location?.line, r.message],
+    [
+      'libos',
+      'error',
+      'SetRobustList',
+      'ENOSYS',
+      897,
+      'Error = ENOSYS (#38, Function not implemented): Unimplemented or unknown syscall',
+    ],
+  );
+  const m = one('[____Mmap] Error = ENOMEM (#12, Out of memory): not enough memory');
+  assert.deepEqual([m.kind, m.syscall], ['libos', 'Mmap']);
+  // A program's bracketed tag stays the program's.
+  assert.equal(one('[Server] Error = none').kind, 'raw');
+});
+
+test("a LibOS line cut by a terminal's wrap in a copy (its reset on a later line) is joined back", () => {
+  const r = parseLog(
+    '^[[0m[2023-01-02T03:04:05.678Z][DEBUG][T2][#9][···Clone] clone: flags: CLONE_VM | CLO\n' +
+      'NE_FS, stack_addr: 1^[[0m^M\n' +
+      '\x1b[31m[2023-01-02T03:04:05.679Z][ERROR][T2][#10][····Mmap] Error = ENOMEM (#12, Out of memory): not enough memory [line = 12\n' +
+      '4, file = src/vm/a.rs]\x1b[0m\n' +
+      '\x1b[0m[2023-01-02T03:04:05.680Z][DEBUG][T1][#3][····Poll] poll: revents: Cell  \n' +
+      '{ value: 1 }\n' +
+      '} })\x1b[0m\n' +
+      'program output after it\n',
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.level, x.syscall, x.message, x.location?.line, x.errno?.name]),
+    [
+      ['libos', 'debug', 'Clone', 'clone: flags: CLONE_VM | CLONE_FS, stack_addr: 1', undefined, undefined],
+      ['libos', 'error', 'Mmap', 'Error = ENOMEM (#12, Out of memory): not enough memory', 124, 'ENOMEM'],
+      ['libos', 'debug', 'Poll', 'poll: revents: Cell { value: 1 }} })', undefined, undefined],
+      ['raw', null, undefined, 'program output after it', undefined, undefined],
+    ],
+  );
+  // A record after the cut line ends the wrap: nothing is joined into it.
+  const s = parseLog(
+    '\x1b[0m[2023-01-02T03:04:05.678Z][DEBUG][T2][#9][···Clone] clone: cut\n' +
+      '[ERROR] occlum-pal: x (line 1, file src/a.c)\n',
+  );
+  assert.deepEqual(
+    s.map((x) => [x.kind, x.message]),
+    [
+      ['libos', 'clone: cut'],
+      ['pal', 'x'],
+    ],
+  );
+});
+
+test("the PAL's init process exit code says which signal killed the program (128 + n)", () => {
+  const r = one('[ERROR] occlum-pal: The init process exit with code: 139 (line 62, file src/pal_api.c)');
+  assert.deepEqual(r.exit, { status: 139, signal: 11, signalName: 'SIGSEGV' });
+  assert.deepEqual(one('[ERROR] occlum-pal: The init process exit with code: 1 (line 59, file src/pal_api.c)').exit, {
+    status: 1,
+  });
+});
+
+test('a PAL message ending in a newline has its location on the next line: one record', () => {
+  const r = parseLog(
+    '[WARN] occlum-pal: Invalid launch token read from "/root/.occlum/token".\n' +
+      ' (line 112, file src/pal_enclave.c)\n' +
+      '[ERROR] occlum-pal: GS register data not match\n' +
+      ' (line 50, file src/pal_check_fsgsbase.c)\n' +
+      '[ERROR] occlum-pal: Failed to run the init process: EINVAL\n' +
+      'next program line\n',
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.level, x.message, x.location?.line]),
+    [
+      ['pal', 'warn', 'Invalid launch token read from "/root/.occlum/token".', 112],
+      ['pal', 'error', 'GS register data not match', 50],
+      ['pal', 'error', 'Failed to run the init process: EINVAL', undefined],
+      ['raw', null, 'next program line', undefined],
+    ],
+  );
+  assert.equal(formatRecord(r[0] as LogRecord, { color: false }).split('\n').length, 1);
+});
+
+test('a pasted caret-form line (^[[0m…^[[0m^M) saved with CRLF gives the same record as with LF', () => {
+  const line = '^[[0m[2023-01-02T03:04:05.678Z][DEBUG][T1][#1][····Open] open: x^[[0m^M';
+  const lf = parseLog(`${line}\n`);
+  const crlf = parseLog(`${line}\r\n`);
+  assert.deepEqual(crlf, lf);
+  assert.equal(lf[0]?.message, 'open: x');
+});
+
+test("SEFS failing to open an image file on the host is Occlum's error, errno from the io::Error", () => {
+  const r = one(
+    'failed to open SGX protected file: /w/build/mount/__ROOT/metadata, error: Os { code: 11, kind: WouldBlock, message: "Resource temporarily unavailable" }',
+  );
+  assert.deepEqual([r.kind, r.level, r.errno?.name, r.errno?.number], ['eprintln', 'error', 'EAGAIN', 11]);
+});
+
+test('a coloured LibOS error display with Caused by lines (one write, one reset) keeps them as causes', () => {
+  const r = parseLog(
+    '\x1b[31m[2024-01-01T00:00:00.000Z][ERROR][T1][#3][··Execve][syscall] Error = ENOENT (#2, No such file or directory): cannot load ld.so [line = 192, file = src/process/do_spawn/mod.rs]\n' +
+      '    Caused by ENOENT (#2, No such file or directory): cannot find the file\n' +
+      '    Caused by EINVAL (#22, Invalid argument): x [line = 1, file = src/a.rs]\x1b[0m\n' +
+      'program\n',
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.message, x.causes?.length]),
+    [
+      ['libos', 'Error = ENOENT (#2, No such file or directory): cannot load ld.so', 2],
+      ['raw', 'program', undefined],
+    ],
+  );
+});
+
+test("the DCAP quote library's trace and a Rust tool's panic before the PAL lines", () => {
+  const r = parseLog(
+    '[get_platform_quote_cert_data ../qe_logic.cpp:352] p_sgx_get_quote_config returned NULL for p_pck_cert_config.\n' +
+      "thread 'main' panicked at 'IOCTRL IOCTL_GET_DCAP_QUOTE_SIZE failed', /opt/src/occlum/tools/toolchains/dcap_lib/src/occlum_dcap.rs:70:13\n" +
+      'note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n' +
+      '[ERROR] occlum-pal: The init process exit with code: 101 (line 62, file src/pal_api.c)\n',
+  );
+  assert.deepEqual(
+    r.map((x) => [x.kind, x.component, x.location?.line]),
+    [
+      ['pal', 'sgx-psw', 352],
+      ['panic', undefined, 70],
+      ['pal', 'occlum-pal', 62],
+    ],
+  );
+  assert.deepEqual(r[2]?.exit, { status: 101 });
+});
+
+test('the boot failure logged as a LibOS record by 0.8–0.10 is a boot failure', () => {
+  const r = one(
+    '\x1b[31m[ERROR][1] failed to boot up LibOS: ENOENT (#2, No such file or directory): cannot find the file [line = 81, file = src/process/spawn/mod.rs]\x1b[0m',
+  );
+  assert.deepEqual(
+    [r.kind, r.level, r.thread, r.errno?.name, r.message],
+    ['boot-failure', 'error', 1, 'ENOENT', 'ENOENT (#2, No such file or directory): cannot find the file'],
   );
 });

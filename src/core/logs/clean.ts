@@ -32,6 +32,31 @@ export interface CleanLine {
   colored: boolean;
   /** The line ended inside a colour code; its rest starts the next line. */
   openEscape?: boolean;
+  /**
+   * The line opened with a colour code but its reset did not come: a LibOS line (which always
+   * ends in one) cut by a terminal's wrap in a copy goes on on the next lines.
+   */
+  unterminated?: boolean;
+  /** The line ends with a colour reset without opening with a code: the tail of such a line. */
+  resetEnd?: boolean;
+  /** The line had trailing blanks (removed from `text`). */
+  blankEnd?: boolean;
+}
+
+// The SGR code a LibOS line opens with (real or caret form).
+const SGR_OPEN = /^(?:\x1b|\^\[)\[[0-9;]*m/;
+
+/** Does the line end with a colour reset (`ESC[0m`, `^[[m` …), before CRs, `^M` and blanks? */
+function endsWithReset(raw: string): boolean {
+  let end = raw.length;
+  for (;;) {
+    const c = raw.charCodeAt(end - 1);
+    if (c === 0x0d || c === 0x20 || c === 0x09) end--;
+    else if (c === 0x4d /* M */ && raw.charCodeAt(end - 2) === 0x5e /* ^ */) end -= 2;
+    else break;
+  }
+  const tail = raw.slice(Math.max(0, end - 5), end);
+  return tail.endsWith('\x1b[0m') || tail.endsWith('^[[0m') || tail.endsWith('\x1b[m') || tail.endsWith('^[[m');
 }
 
 /** `afterOpenEscape`: the previous line ended inside a colour code (its `openEscape`). */
@@ -39,6 +64,9 @@ export function cleanLine(raw: string, afterOpenEscape = false): CleanLine {
   let text = raw;
   let colored = false;
   let openEscape = false;
+  const c0 = raw.charCodeAt(0);
+  const opens = (c0 === 0x1b || c0 === 0x5e) /* ESC ^ */ && SGR_OPEN.test(raw);
+  const resets = endsWithReset(raw);
   if (afterOpenEscape) {
     const rest = OPEN_SGR_REST.exec(text);
     if (rest) {
@@ -56,6 +84,8 @@ export function cleanLine(raw: string, afterOpenEscape = false): CleanLine {
     if (stripped !== text) colored = true;
     text = stripped.replace(/\x1b/g, '');
   }
+  // Before the `^M` below: a pasted `…^[[0m^M` saved with CRLF ends in `^M\r`.
+  if (text.includes('\r')) text = text.replace(/\r/g, '');
   if (text.includes('^')) {
     if (text.includes('^[[')) {
       const stripped = text.replace(CARET_SEQ, '');
@@ -65,9 +95,8 @@ export function cleanLine(raw: string, afterOpenEscape = false): CleanLine {
     // `^M` as printed by `cat -v` for a CR at the end of the line.
     while (text.endsWith('^M')) text = text.slice(0, -2);
   }
-  if (text.includes('\r')) text = text.replace(/\r/g, '');
-  const c0 = text.charCodeAt(0);
-  if (c0 >= 0x30 && c0 <= 0x39) {
+  const t0 = text.charCodeAt(0);
+  if (t0 >= 0x30 && t0 <= 0x39) {
     const m = CI_STAMP.exec(text);
     if (m) text = text.slice(m[0].length);
   }
@@ -86,6 +115,15 @@ export function cleanLine(raw: string, afterOpenEscape = false): CleanLine {
     }
   }
   // Trailing blanks (terminal padding kept by a copy) would hide the `[line = …]` at the end.
-  if (text.length > 0 && text.charCodeAt(text.length - 1) <= 0x20) text = text.trimEnd();
-  return openEscape ? { text, colored, openEscape } : { text, colored };
+  let blankEnd = false;
+  if (text.length > 0 && text.charCodeAt(text.length - 1) <= 0x20) {
+    text = text.trimEnd();
+    blankEnd = true;
+  }
+  const out: CleanLine = { text, colored };
+  if (openEscape) out.openEscape = true;
+  else if (opens && !resets && !afterOpenEscape) out.unterminated = true;
+  if (resets && !opens) out.resetEnd = true;
+  if (blankEnd) out.blankEnd = true;
+  return out;
 }

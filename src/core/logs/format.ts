@@ -68,6 +68,7 @@ function bodyOf(r: LogRecord): string {
   let s = r.message;
   if (r.location)
     s += r.kind === 'pal' ? ` (${r.location.file}:${r.location.line})` : ` [${r.location.file}:${r.location.line}]`;
-  const extra = r.text.split('\n').slice(1);
+  // A PAL record's second line (an SGX library's message after its header) is already the message.
+  const extra = r.kind === 'pal' ? [] : r.text.split('\n').slice(1);
   return extra.length ? `${s}\n      ${extra.join('\n      ')}` : s;
 }

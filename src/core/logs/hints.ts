@@ -22,6 +22,9 @@ const hasErrno = (r: LogRecord, name: string) =>
   r.errno?.name === name || (r.causes ?? []).some((c) => c.errno?.name === name);
 
 const MAP_SYSCALL = /^M(?:re)?map\d?$/;
+// `<type> does not support <op>` (ENOSYS): a file type without that operation (fs/file.rs), not
+// a missing syscall. Linux fails some of these too (lseek on a pipe: ESPIPE).
+const FILE_OP_UNSUPPORTED = /\bdoes not support \w+/;
 const PROGRAM_MISSING = /^ENOENT \(#2, [^)]*\): (?:cannot find the file|EntryNotFound)$/;
 
 const RULES: Rule[] = [
@@ -32,7 +35,21 @@ const RULES: Rule[] = [
     hint: {
       message: 'mmap ran out of user-space memory',
       configPath: ['resource_limits', 'user_space_size'],
-      suggestion: 'raise resource_limits.user_space_size (or user_space_max_size) and rebuild',
+      // Up to 0.24 each process had its own mmap area (resource guide of those versions).
+      suggestion: 'raise resource_limits.user_space_size or _max_size (≤ 0.24: process.default_mmap_size) and rebuild',
+    },
+  },
+  {
+    // EINVAL for what Occlum's VM does not do (vm/process_vm.rs, vm_util.rs): flags outside its
+    // MMapFlags (MAP_32BIT, MAP_HUGE_*), mremap flags, mremap of part of a shared file mapping.
+    test: (r, all) =>
+      (MAP_SYSCALL.test(r.syscall ?? '') || /\[[·_]*M(?:re)?map\d?\]/.test(all)) &&
+      hasErrno(r, 'EINVAL') &&
+      has(all, 'unknown mmap flags', 'unsupported flags', 'Known limitation'),
+    hint: {
+      message: 'Occlum does not support this use of mmap/mremap (an unknown flag such as MAP_32BIT or MAP_HUGE_*)',
+      configPath: null,
+      suggestion: 'no Occlum.json field changes this: the program (or an option of its runtime) has to avoid that flag',
     },
   },
   {
@@ -60,11 +77,22 @@ const RULES: Rule[] = [
     },
   },
   {
-    test: (_r, all) => /memory allocation of \d+ bytes failed/.test(all),
+    // Since 0.29.5 the LibOS's allocation-failure hook panics (entry.rs), so the bare line —
+    // what it printed before — may also be a Rust program's own (its user space full).
+    test: (r, all) => /memory allocation of \d+ bytes failed/.test(all) && r.location !== undefined,
     hint: {
       message: 'the LibOS kernel heap is exhausted',
       configPath: ['resource_limits', 'kernel_space_heap_size'],
       suggestion: 'raise resource_limits.kernel_space_heap_size (or kernel_space_heap_max_size) and rebuild',
+    },
+  },
+  {
+    test: (r, all) => /memory allocation of \d+ bytes failed/.test(all) && r.location === undefined,
+    hint: {
+      message: 'the LibOS kernel heap is exhausted (Occlum ≤ 0.29.4; later, a Rust program’s own)',
+      configPath: ['resource_limits', 'kernel_space_heap_size'],
+      suggestion:
+        'raise resource_limits.kernel_space_heap_size and rebuild; on Occlum ≥ 0.29.5 this bare line is a Rust program’s: raise user_space_size',
     },
   },
   {
@@ -87,6 +115,63 @@ const RULES: Rule[] = [
       message: 'no free TCS: more threads than max_num_of_threads',
       configPath: ['resource_limits', 'max_num_of_threads'],
       suggestion: 'raise resource_limits.max_num_of_threads and rebuild',
+    },
+  },
+  {
+    // SGX_ERROR_NO_DEVICE, and sgx_urts saying why before it (`[get_driver_type …] Failed to open
+    // Intel SGX device.`). Maintainer answer in occlum/occlum#1621: the device, or SGX_MODE=SIM.
+    test: (r, all) =>
+      r.sgx?.code === 0x2006 || all.includes('Invalid SGX device') || all.includes('Failed to open Intel SGX device'),
+    hint: {
+      message: 'no usable SGX device for a hardware-mode enclave',
+      configPath: null,
+      suggestion:
+        'no SGX: `occlum build --sgx-mode SIM`; with SGX: enable it in the BIOS and pass the device to the ' +
+        'container (--device /dev/sgx_enclave --device /dev/sgx_provision, or /dev/isgx with the old driver)',
+    },
+  },
+  {
+    // SGX_ERROR_MODE_INCOMPATIBLE: pal_error.c has no text for it ("Unknown SGX error").
+    test: (r) => r.sgx?.code === 0x200e,
+    hint: {
+      message: "the enclave was built for another SGX mode than the runtime's (SIM vs HW)",
+      configPath: null,
+      suggestion:
+        'build with the mode you run in (`occlum build --sgx-mode SIM` or HW); a program using the PAL API must load that mode’s libraries',
+    },
+  },
+  {
+    // HW mode needs user-space FSGSBASE (PAL's pal_check_fsgsbase.c); maintainer answers in
+    // occlum/occlum#509, #1048: a newer host kernel or the enable_rdfsbase module.
+    test: (r, all) => r.kind === 'pal' && has(all, 'FSGSBASE enablement check failed', 'SIGILL Caught'),
+    hint: {
+      message: 'the host kernel does not let programs use the FSGSBASE instructions Occlum needs',
+      configPath: null,
+      suggestion:
+        'host kernel ≥ 5.9 (the host’s, not the container’s) or the enable_rdfsbase module (github.com/occlum/enable_rdfsbase)',
+    },
+  },
+  {
+    // The initial stack of a new process holds argv, envp and auxv in 1/256 of its stack (at
+    // least 4 KiB): process/do_spawn/mod.rs, init_stack.rs.
+    test: (_r, all) => all.includes('No enough space in buffer'),
+    hint: {
+      message: "the arguments and environment do not fit in the new process's initial stack",
+      configPath: ['process', 'default_stack_size'],
+      suggestion:
+        'raise process.default_stack_size (argv and envp get 1/256 of it) or pass fewer or shorter arguments and variables',
+    },
+  },
+  {
+    // occlum_pal_init resolves the instance directory it is given (pal_api.c): rune's
+    // ENCLAVE_RUNTIME_ARGS, an embedding program's occlum_pal_attr_t.instance_dir.
+    test: (r) => r.kind === 'pal' && /^realpath returns E/.test(r.message),
+    hint: {
+      message: 'the Occlum instance directory given to the PAL does not exist or cannot be reached',
+      configPath: null,
+      suggestion:
+        'pass the path of the built instance (the directory with Occlum.json and build/), absolute or relative to ' +
+        'the working directory (rune: ENCLAVE_RUNTIME_ARGS / enclave.runtime.args)',
     },
   },
   {
@@ -192,13 +277,23 @@ const RULES: Rule[] = [
   {
     // Logged by the LibOS for a syscall it lacks (`Unimplemented or unknown syscall`) or a use of
     // one it does not support; the PAL's ENOSYS is the host kernel's, not this.
-    test: (r) => r.kind !== 'pal' && hasErrno(r, 'ENOSYS'),
+    test: (r, all) => r.kind !== 'pal' && hasErrno(r, 'ENOSYS') && !FILE_OP_UNSUPPORTED.test(all),
     hint: {
       message: 'Occlum does not implement this system call (or this use of it)',
       configPath: null,
       suggestion:
         'the program has to do without it: look for a build option or a fallback that avoids the call ' +
         "(fork → posix_spawn); see Occlum's list of supported syscalls",
+    },
+  },
+  {
+    test: (r, all) => r.kind !== 'pal' && hasErrno(r, 'ENOSYS') && FILE_OP_UNSUPPORTED.test(all),
+    hint: {
+      message: "this kind of file (pipe, socket, stdio …) lacks the operation in Occlum's LibOS",
+      configPath: null,
+      suggestion:
+        'often harmless: Linux refuses some of these too (lseek on a pipe) and programs fall back; ' +
+        'look further only if the program fails right after it',
     },
   },
   {
@@ -257,6 +352,31 @@ const PROGRAM_RULES: Rule[] = [
     },
   },
   {
+    // More runtimes out of mmap: C++ `new` (maintainer answers in occlum/occlum#1180, #1511), Go's
+    // heap, the dynamic loader mapping a library (glibc).
+    test: (_r, all) =>
+      /instance of 'std::bad_alloc'|^fatal error: out of memory$|failed to map segment from shared object/.test(all),
+    hint: {
+      message: 'the program could not map memory: the user space is smaller than it needs',
+      configPath: ['resource_limits', 'user_space_size'],
+      suggestion: 'raise resource_limits.user_space_size (`occlum-studio size` measures what it needs) and rebuild',
+    },
+  },
+  {
+    // pthread_create says EAGAIN when the new thread's stack cannot be mapped (glibc turns that
+    // ENOMEM into EAGAIN, musl always returns EAGAIN); Occlum has no thread rlimit, and a missing
+    // TCS kills the run instead (Out of TCS). The JVM's words for the same.
+    test: (_r, all) =>
+      /pthread_create\b.*(?:Resource temporarily unavailable|EAGAIN)|unable to create (?:new )?native thread/.test(all),
+    hint: {
+      message: 'a thread could not be created: its stack did not fit in the user space',
+      configPath: ['resource_limits', 'user_space_size'],
+      suggestion:
+        'raise resource_limits.user_space_size, or start fewer threads (OMP_NUM_THREADS, OPENBLAS_NUM_THREADS); ' +
+        'every thread also needs one of resource_limits.max_num_of_threads',
+    },
+  },
+  {
     test: (_r, all) => all.startsWith('Error relocating ') && all.includes('symbol not found'),
     hint: {
       message: 'a library in the image lacks a symbol the program needs: it was built for another libc or version',
@@ -281,11 +401,22 @@ export function hintsFor(r: LogRecord): LogHint[] {
   return out;
 }
 
+const PROGRAM_HINTS = new Set(PROGRAM_RULES.map((rule) => rule.hint));
+
+/**
+ * Hints from Occlum's own records before those guessed from a program's words: a program's
+ * `pthread_create … Resource temporarily unavailable` next to the run's `Out of TCS` is about
+ * the threads, which the record says for sure (order otherwise kept).
+ */
+export function occlumHintsFirst(hints: LogHint[]): LogHint[] {
+  return [...hints.filter((h) => !PROGRAM_HINTS.has(h)), ...hints.filter((h) => PROGRAM_HINTS.has(h))];
+}
+
 /** Hints of every record in a text (a program's terminal output, runtime records), once each. */
 export function hintsForText(text: string): LogHint[] {
   const out: LogHint[] = [];
   for (const r of parseLog(text)) for (const h of hintsFor(r)) if (!out.includes(h)) out.push(h);
-  return out;
+  return occlumHintsFirst(out);
 }
 
 /**
@@ -306,7 +437,7 @@ export class OutputHints {
   end(): LogHint[] {
     if (this.partial) this.scan(this.partial);
     this.partial = '';
-    return this.hints;
+    return occlumHintsFirst(this.hints);
   }
 
   private scan(line: string): void {

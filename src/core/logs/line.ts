@@ -28,6 +28,7 @@ const LIBOS_NO_THREAD =
   /^\[(\d{4}-\d\d-\d\dT[0-9:.]+(?:Z|[+-]\d\d:?\d\d)?)\]\[ *(ERROR|WARN|INFO|DEBUG|TRACE) *\] ?(.*)$/;
 // Before 0.11 the LibOS printed `[LEVEL][<pid>] msg` (0.5–0.8) or `[LEVEL] msg` (0.9, 0.10),
 // with no time, coloured like every LibOS line; the level is padded to 5 as ever.
+const BOOT_FAILURE = 'failed to boot up LibOS: ';
 const LIBOS_EARLY = /^\[( INFO| WARN|ERROR|DEBUG|TRACE)\](?:\[(\d+)\])? ?(.*)$/;
 // [ERROR] occlum-pal: msg (line N, file src/x.c)
 const PAL = /^\[(ERROR|WARN|WARM|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
@@ -42,6 +43,15 @@ const PANIC_TAIL = /^(?:(?:hread|read|ead|ad|d) '[^']*|[^\s']*)' panicked at /;
 const THREAD_CUT = /^(?:hread|read|ead|ad|d) '/;
 const PAL_BARE = /^(?:(error|warn(?:ing)?): )?(?:(occlum[\w-]*): ?)?(.*?) *\(line (\d+), file ([^)]+\.c(?:pp)?)\)$/i;
 const PAL_LOCATION = / *\(line (\d+), file ([^)]+)\)$/;
+// A PAL line whose first `[` was lost in a copy: `ERROR] occlum-pal: …`.
+const PAL_LOST_BRACKET = /^(ERROR|WARN|WARM|INFO|DEBUG|TRACE)\] (occlum[\w-]*): ?(.*)$/;
+// Intel's SGX platform software in occlum-run (sgx_urts, the DCAP quote library) tracing with
+// SE_TRACE: `[<function> <file>:<line>] msg`. Release builds print only SE_TRACE_ERROR; a message
+// starting with a newline leaves the header alone.
+const SGX_URTS = /^\[([A-Za-z_~][\w:~]*) ([^\s\]]*\.(?:cpp|cc|c|h|hpp)):(\d+)\] ?(.*)$/;
+// A LibOS error quoted from its syscall bracket on (the resource guide writes them this way):
+// `[SetRobustList] Error = ENOSYS (#38, …): …`, `[____Mmap] Error = ENOMEM …`.
+const LIBOS_FROM_SYSCALL = /^\[[·_Â]*([A-Z][A-Za-z0-9]*)\](?:\[([a-z_][a-z0-9_]*)\])? (Error = E[A-Z0-9]+ \(#\d+, .*)$/;
 // env_logger: [2023-09-13T09:55:15Z INFO  copy_bom::util] msg   (and the pre-0.5 `INFO:target: msg`)
 const ENV_LOGGER =
   /^\[(\d{4}-\d\d-\d\d[T ][0-9:.]+(?:Z|[+-]\d\d:?\d\d)?) +(ERROR|WARN|INFO|DEBUG|TRACE) +([^\]\s]+)\] ?(.*)$/;
@@ -69,6 +79,8 @@ const LIBOS_EPRINTLN = new RegExp(
     'failed to kill',
     'failed to broadcast interrupts',
     'invalid log level',
+    // SEFS opening an image file on the host (occlum mount, sefs-cli), with the io::Error's Debug.
+    'failed to open SGX protected file',
   ].join('|')}): `,
 );
 
@@ -170,8 +182,8 @@ export function classifyLine(text: string, colored = false): Classified {
     const r = classifyBracketed(`[${text}`, colored);
     if (r) return r;
   } else if (c0 === 0x66 /* f */) {
-    if (text.startsWith('failed to boot up LibOS: ')) {
-      const start = withCause({ kind: 'boot-failure', level: 'error', message: '' }, text.slice(25));
+    if (text.startsWith(BOOT_FAILURE)) {
+      const start = withCause({ kind: 'boot-failure', level: 'error', message: '' }, text.slice(BOOT_FAILURE.length));
       return { start, chain: true };
     }
     if (text.startsWith('fatal runtime error: '))
@@ -210,9 +222,8 @@ export function classifyLine(text: string, colored = false): Classified {
       if (m) return { start: execStatus(Number(m[1]), text), chain: false };
       const start = withCause({ kind: 'eprintln', level: 'error', message: '' }, text);
       if (!start.errno) {
-        // Rust's Debug of an io::Error: `Error: Os { code: 2, kind: NotFound, … }`
-        const os = /\bOs \{ code: (\d+),/.exec(text);
-        if (os) start.errno = errnoFromNumber(Number(os[1]));
+        const errno = osErrno(text);
+        if (errno) start.errno = errno;
       }
       return { start, chain: true };
     }
@@ -234,8 +245,16 @@ export function classifyLine(text: string, colored = false): Classified {
     if (text.startsWith('Uses can disable Occlum Log'))
       return { start: { kind: 'eprintln', level: 'warn', message: text }, chain: false };
   }
-  if (LIBOS_EPRINTLN.test(text))
-    return { start: withCause({ kind: 'eprintln', level: 'error', message: '' }, text), chain: true };
+  if (c0 >= 0x41 && c0 <= 0x57 && text.includes('] occlum')) {
+    const l = PAL_LOST_BRACKET.exec(text);
+    if (l) return pal(l);
+  }
+  if (LIBOS_EPRINTLN.test(text)) {
+    const start = withCause({ kind: 'eprintln', level: 'error', message: '' }, text);
+    const errno = start.errno ? undefined : osErrno(text);
+    if (errno) start.errno = errno;
+    return { start, chain: true };
+  }
   if (text.length < 48 && c0 >= 0x41 && c0 <= 0x5a) {
     const b = BARE_CRASH.exec(text);
     if (b) {
@@ -295,12 +314,38 @@ function classifyBracketed(text: string, colored: boolean): Classified | undefin
   }
   const p = PAL.exec(text);
   if (p) return pal(p);
+  const u = SGX_URTS.exec(text);
+  if (u) {
+    const message = (u[4] as string).trim();
+    const start: RecordStart = {
+      kind: 'pal',
+      level: 'error',
+      component: 'sgx-psw',
+      message,
+      location: { file: u[2] as string, line: Number(u[3]) },
+    };
+    return { start, chain: message === '', expectMessage: message === '' };
+  }
+  const f = LIBOS_FROM_SYSCALL.exec(text);
+  if (f) {
+    const start: RecordStart = { kind: 'libos', level: 'error', syscall: f[1], message: '' };
+    if (f[2] !== undefined) start.module = f[2];
+    withCause(start, f[3] as string);
+    return { start, chain: true };
+  }
   const e = LIBOS_EARLY.exec(text);
   // Without the pid, `[ERROR] msg` is also what programs print: only a coloured one is the LibOS's.
   if (e && (e[2] !== undefined || colored)) {
     const start: RecordStart = { kind: 'libos', level: LEVEL_OF[(e[1] as string).trim()], message: '' };
     if (e[2] !== undefined) start.thread = Number(e[2]);
-    withCause(start, e[3] as string);
+    // 0.8–0.10 logged the boot failure (`error!`) where later versions print it bare.
+    const msg = e[3] as string;
+    if (msg.startsWith(BOOT_FAILURE)) {
+      start.kind = 'boot-failure';
+      withCause(start, msg.slice(BOOT_FAILURE.length));
+      return { start, chain: true };
+    }
+    withCause(start, msg);
     return { start, chain: start.errno !== undefined };
   }
   return undefined;
@@ -328,26 +373,49 @@ function libos(m: RegExpExecArray): Classified {
 }
 
 function pal(p: RegExpExecArray): Classified {
-  let msg = p[3];
+  // Some PAL messages start with a tab (`\tSIGILL Caught !`).
+  let msg = (p[3] as string).trimStart();
   const start: RecordStart = { kind: 'pal', level: LEVEL_OF[p[1]], component: p[2], message: msg };
   const l = PAL_LOCATION.exec(msg);
   if (l) {
     msg = msg.slice(0, l.index);
     start.message = msg;
     start.location = { file: l[2], line: Number(l[1]) };
+    return palDetails(start, msg);
   }
-  return palDetails(start, msg);
+  // A format ending in "\n" (`Invalid launch token read from "…".\n`) puts the location on
+  // the next line: ` (line 112, file src/pal_enclave.c)`.
+  const c = palDetails(start, msg);
+  if (start.component?.startsWith('occlum')) c.chain = true;
+  return c;
 }
+
+/** The location of a PAL line that went out on a line of its own. */
+export const PAL_LOCATION_LINE = /^\s*\(line (\d+), file ([^)]+)\)$/;
 
 function palBare(p: RegExpExecArray): Classified {
   const level: Level = p[1] && p[1].toLowerCase().startsWith('warn') ? 'warn' : 'error';
-  const msg = p[3] as string;
+  const msg = (p[3] as string).trimStart();
   const start: RecordStart = { kind: 'pal', level, message: msg, location: { file: p[5], line: Number(p[4]) } };
   if (p[2]) start.component = p[2];
   return palDetails(start, msg);
 }
 
+// pal_api.c: the init process's exit status, 128 + the signal when a signal killed it.
+const INIT_EXIT = /^The init process exit with code: (\d+)/;
+const SIGNAL_NAME = new Map(Object.values(SIGNALS).map(([n, name]) => [n, name]));
+
 function palDetails(start: RecordStart, msg: string): Classified {
+  const exit = INIT_EXIT.exec(msg);
+  if (exit) {
+    const status = Number(exit[1]);
+    start.exit = { status };
+    if (status > 128 && status <= 128 + 64) {
+      start.exit.signal = status - 128;
+      const name = SIGNAL_NAME.get(status - 128);
+      if (name) start.exit.signalName = name;
+    }
+  }
   const sgx = SGX_CODE.exec(msg);
   if (sgx) start.sgx = { code: parseInt(sgx[1], 16), text: (sgx[2] ?? '').trim() };
   const errno = findErrnoName(sgx ? msg.slice(0, sgx.index) : msg);
@@ -386,6 +454,12 @@ function execStatus(raw: number, text: string): RecordStart {
     else exit.signal = sig;
   } else exit.status = raw;
   return { kind: 'exec-status', level: 'error', message: text.slice(7), exit };
+}
+
+/** Rust's Debug of an io::Error: `Os { code: 2, kind: NotFound, … }`. */
+function osErrno(text: string): Errno | undefined {
+  const os = /\bOs \{ code: (\d+),/.exec(text);
+  return os ? errnoFromNumber(Number(os[1])) : undefined;
 }
 
 function errnoFromNumber(n: number): Errno | undefined {

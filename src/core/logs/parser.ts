@@ -2,8 +2,8 @@
 // reassembled (UTF-8 sequences too); a record that can continue on following lines (a
 // `Caused by` chain, a panic backtrace) is held until the next record starts, flush() is
 // called (the caller's idle timeout), or end(). Never throws on garbage.
-import { cleanLine } from './clean.ts';
-import { classifyLine, parseCause, PANIC_CLOSE, type RecordStart } from './line.ts';
+import { cleanLine, type CleanLine } from './clean.ts';
+import { classifyLine, PAL_LOCATION_LINE, parseCause, PANIC_CLOSE, type RecordStart } from './line.ts';
 import type { LogRecord } from './types.ts';
 
 /** A line longer than this is cut into pieces so a stream without newlines cannot grow without bound. */
@@ -22,7 +22,15 @@ interface Pending {
   colored: boolean;
   expectMessage: boolean;
   openQuote: boolean;
+  /** The record's line was cut by a terminal's wrap: its rest comes on the next lines. */
+  wrapped: boolean;
+  /** Put between the pieces: a blank where the cut line had trailing blanks. */
+  wrapSep: string;
+  pieces?: number;
 }
+
+/** Pieces of one wrapped line joined at most (a line that never gets its reset stays bounded). */
+const MAX_WRAP_PIECES = 16;
 
 export class LogParser {
   private rest = '';
@@ -145,6 +153,7 @@ export class LogParser {
     this.openEscape = cleaned.openEscape === true;
     const { text, colored } = cleaned;
     const p = this.pending;
+    if (p?.wrapped && this.unwraps(p, cleaned)) return;
     if (p && p.lines.length <= MAX_CONTINUATION && this.continues(p, text)) {
       p.lines.push(text);
       p.colored ||= colored;
@@ -159,7 +168,8 @@ export class LogParser {
     } catch {
       c = { start: { kind: 'raw', level: null, message: text } as RecordStart, chain: false };
     }
-    if (c.chain) {
+    const wrapped = cleaned.unterminated === true && c.start.kind === 'libos';
+    if (c.chain || wrapped) {
       this.pending = {
         start: c.start,
         lines: [text],
@@ -167,6 +177,8 @@ export class LogParser {
         colored,
         expectMessage: c.expectMessage ?? false,
         openQuote: c.openQuote ?? false,
+        wrapped,
+        wrapSep: cleaned.blankEnd ? ' ' : '',
       };
     } else {
       const rec = c.start as LogRecord;
@@ -177,8 +189,39 @@ export class LogParser {
     }
   }
 
+  /**
+   * Joins the next piece of a wrapped LibOS line (a line that is not a record of its own) and
+   * classifies the whole line again, so its location and errno at the end are found.
+   */
+  private unwraps(p: Pending, cleaned: CleanLine): boolean {
+    p.wrapped = false;
+    const { text } = cleaned;
+    // An error display's `Caused by` lines are part of the same coloured write (its reset comes
+    // after the last one): they stay continuation lines.
+    if (text.length === 0 || p.lines.length !== 1 || CAUSED_BY.test(text)) return false;
+    if (classifyLine(text).start.kind !== 'raw') return false;
+    const line = (p.lines[0] as string) + p.wrapSep + text;
+    const c = classifyLine(line, true);
+    if (c.start.kind !== 'libos') return false;
+    p.start = c.start;
+    p.lines[0] = line;
+    p.pieces = (p.pieces ?? 1) + 1;
+    // Until the piece that carries the reset.
+    p.wrapped = cleaned.resetEnd !== true && p.pieces < MAX_WRAP_PIECES;
+    p.wrapSep = cleaned.blankEnd ? ' ' : '';
+    return true;
+  }
+
   private continues(p: Pending, text: string): boolean {
     const s = p.start;
+    if (p.expectMessage && s.kind !== 'panic') {
+      // An SGX library's trace header whose message went out after a newline: the next line, unless it is
+      // a record of its own.
+      p.expectMessage = false;
+      if (classifyLine(text).start.kind !== 'raw') return false;
+      s.message = text.trim();
+      return true;
+    }
     if (s.kind === 'panic') {
       if (p.expectMessage) {
         // Rust ≥ 1.73 prints the panic message on the line after the location.
@@ -205,6 +248,11 @@ export class LogParser {
       return BACKTRACE_LINE.test(text) || text.charCodeAt(0) === 0x20;
     }
     if (s.kind === 'env-logger') return text.charCodeAt(0) === 0x20 || text.charCodeAt(0) === 0x09;
+    if (s.kind === 'pal') {
+      const l = s.location ? null : PAL_LOCATION_LINE.exec(text);
+      if (l) s.location = { file: l[2] as string, line: Number(l[1]) };
+      return l !== null;
+    }
     const m = text.charCodeAt(0) <= 0x20 ? CAUSED_BY.exec(text) : null;
     if (!m) return false;
     (s.causes ??= []).push(parseCause(m[1]));
