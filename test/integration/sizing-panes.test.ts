@@ -69,9 +69,17 @@ test('Run pane: a failed run carries the sizing hint; z sizes it, Config z appli
 });
 
 test('Logs pane: z on the "Out of TCS" record sizes the last program', { skip }, async () => {
-  store.getState().logsSync();
+  // A PAL line without its location waits PENDING_FLUSH_MS for one on the next line.
+  const findRecord = () => {
+    store.getState().logsSync();
+    const buf = store.getState().logsBuffer();
+    return buf.slice(0, buf.length);
+  };
+  await until(() => findRecord().some((r) => /Out of TCS/.test(r.message)), 'the Out of TCS record', 5_000).catch(
+    () => {},
+  );
   const buf = store.getState().logsBuffer();
-  const records = buf.slice(0, buf.length);
+  const records = findRecord();
   const idx = records.findIndex((r) => /Out of TCS/.test(r.message));
   assert.ok(idx >= 0, records.map((r) => r.message).join('\n'));
   store.setState({ sizing: { ...store.getState().sizing, status: 'idle', measurement: null } });
