@@ -192,7 +192,7 @@ test('the NGO root check: a unionfs at / whose layers hold an image SEFS (MAC, o
   assert.ok(checkConfig(noImage).diagnostics.some((d) => /the image SEFS in layers is not valid/.test(d.message)));
 });
 
-test('an Occlum 0.5 – 0.9 config (vm, no env) is placed at 0.12.0, not taken for an overlay', () => {
+test('a config older than Occlum 0.5 (vm, no env) is placed at 0.12.0, not taken for an overlay', () => {
   const text = JSON.stringify({
     vm: { user_space_size: '128MB' },
     process: { default_stack_size: '4MB', default_heap_size: '16MB', default_mmap_size: '32MB' },
@@ -209,7 +209,7 @@ test('an Occlum 0.5 – 0.9 config (vm, no env) is placed at 0.12.0, not taken f
   });
   const d = detectVersion(parseConfig(text).root);
   assert.equal(d.version, '0.12');
-  assert.match(d.reasons.join(' '), /Occlum 0\.5 – 0\.9/);
+  assert.match(d.reasons.join(' '), /older than Occlum 0\.5/);
   const r = checkConfig(text);
   assert.ok(!r.diagnostics.some((x) => x.code === 'overlay'));
   assert.ok(r.diagnostics.some((x) => x.code === 'missing-key' && /`env`/.test(x.message)));

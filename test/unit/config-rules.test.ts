@@ -374,7 +374,7 @@ test('versions: resolve user input, detect from shape', () => {
       { kind: 'remove', path: ['feature'] },
       ...noKss,
     ]),
-    '0.15',
+    '0.17',
   );
   // Contradictory evidence: the newest wins and the detection says so.
   const mixed = detectVersion(parseConfig(variant([{ kind: 'set', path: ['metadata', 'pkru'], value: 0 }])).root);

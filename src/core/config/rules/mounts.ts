@@ -63,8 +63,15 @@ function entryOf(ctx: RuleContext, node: Node, path: JsonPath, isLayer: boolean,
   };
 }
 
+/** Mount points every build ≤ 0.20 gives the app whatever the mount section says. */
+const FIXED_MOUNTS = ['/', '/host', '/tmp', '/root', '/proc', '/dev'];
+
 export function checkMounts(ctx: RuleContext): void {
   const arr = ctx.get(['mount']);
+  if (!atLeast(ctx.version, '0.21')) {
+    ignoredMounts(ctx, arr);
+    return;
+  }
   if (arr?.type !== 'array') return;
   const entries: Entry[] = [];
   (arr.children ?? []).forEach((m, i) => {
@@ -84,6 +91,29 @@ export function checkMounts(ctx: RuleContext): void {
   });
   checkRoot(ctx, arr, entries);
   checkTargets(ctx, entries);
+}
+
+/**
+ * Up to 0.20 the build wrote the internal config's mounts from a fixed list (the image at /,
+ * /host, /tmp; tools/occlum-gen-default-occlum-json, then gen_internal_conf's
+ * gen_mount_config) and never read the user's section: nothing in it can fail, and a mount the
+ * user added does not exist at run time.
+ */
+function ignoredMounts(ctx: RuleContext, arr: Node | undefined): void {
+  if (arr?.type !== 'array') return;
+  const extra = (arr.children ?? [])
+    .map((m, i) => ({ m, i, target: str(ctx.get(['target'], m)) }))
+    .filter((x) => x.m.type === 'object' && (x.target === undefined || !FIXED_MOUNTS.includes(x.target)));
+  if (extra.length === 0) return;
+  const first = extra[0]!;
+  const targets = extra.map((x) => x.target ?? `mount[${x.i}]`);
+  ctx.report(
+    'info',
+    'mount-ignored',
+    first.m,
+    ['mount', first.i],
+    `Occlum ${ctx.version} ignores the mount section: its build always mounts the image at /, the instance directory at /host and /tmp, so ${targets.slice(0, 3).join(', ')}${targets.length > 3 ? ', …' : ''} will not exist in the enclave; user mounts are read from Occlum 0.21 on`,
+  );
 }
 
 function checkEntry(ctx: RuleContext, e: Entry): void {

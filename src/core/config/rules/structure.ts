@@ -77,7 +77,9 @@ function walkObject(ctx: RuleContext, obj: Node, parent: string): void {
       // Keys removed in this version are reported by the legacy rules (with a migration).
       continue;
     }
-    if (m.value) checkType(ctx, spec, m.value, pathOf(m.key));
+    // Before 0.21 the build took mount as any JSON value and ignored it (see the mount rules).
+    const ignored = full === 'mount' && !atLeast(ctx.version, '0.21');
+    if (m.value && !ignored) checkType(ctx, spec, m.value, pathOf(m.key));
     if (m.value?.type === 'object' && typeAt(spec, ctx.version) === 'object' && OBJECT_PARENTS.includes(full))
       walkObject(ctx, m.value, full);
   }
@@ -90,6 +92,18 @@ function walkObject(ctx: RuleContext, obj: Node, parent: string): void {
   }
 }
 
+/** Keys the build scripts before gen_internal_conf (≤ 0.16) read with python: a missing one is not a build error. */
+const SCRIPT_READ = [
+  'process',
+  'process.default_stack_size',
+  'process.default_heap_size',
+  'process.default_mmap_size',
+  'env',
+  'entry_points',
+  'vm',
+  'vm.user_space_size',
+];
+
 function reportMissing(ctx: RuleContext, obj: Node, parent: string, spec: KeySpec, key: string): void {
   const path: JsonPath = parent === '' ? [key] : [...parent.split('.'), key];
   // serde reports a missing field at the end of the object; point at its closing brace.
@@ -101,6 +115,8 @@ function reportMissing(ctx: RuleContext, obj: Node, parent: string, spec: KeySpe
     message += ': metadata.enable_kss, family_id and ext_prod_id are required since Occlum 0.26.3';
   else if (parent === 'env')
     message += `: the LibOS needs both env.default and env.untrusted and panics at boot without ${spec.path} (the build does not check it)`;
+  else if (SCRIPT_READ.includes(spec.path) && !atLeast(ctx.version, '0.17'))
+    message += `: Occlum ${ctx.version}'s build script leaves it empty in the internal config and the enclave fails to boot without ${spec.path}`;
   else message += `: Occlum's build fails without ${spec.path}`;
   let fix: Fix | undefined;
   const value = templateFor(ctx, spec);
