@@ -457,3 +457,43 @@ test('an overlay file gets a note and fixes that complete it into a config Occlu
   assert.deepEqual(errors(text), [], text);
   assert.match(text, /\n\t"process": \{\n\t\t"default_stack_size"/, 'TAB indentation kept');
 });
+
+test('a half UTF-16 surrogate escape is the error serde_json stops at, anywhere in the file', () => {
+  const withEnv = (entry: string) => TEMPLATE.replace('"OCCLUM=yes"', entry);
+  const cases: [string, RegExp][] = [
+    ['"OCCLUM=yes\\ud800"', /^unexpected end of hex escape: \\ud800 is half/],
+    ['"OCCLUM=\\udc00yes"', /^lone leading surrogate in hex escape: \\udc00/],
+    ['"OCCLUM=\\uD800\\u0041"', /^lone leading surrogate in hex escape: \\uD800/],
+  ];
+  for (const [entry, re] of cases) {
+    const text = withEnv(entry);
+    const d = find(text, 'syntax');
+    assert.match(d.message, re);
+    assert.equal(text.slice(0, text.indexOf(entry)).split('\n').length, d.line);
+    assert.deepEqual(errors(fixed(text, d)), [], entry);
+  }
+  // A full pair and an escaped backslash before "u" are fine.
+  assert.deepEqual(errors(withEnv('"OCCLUM=\\ud83d\\ude00 \\\\ud800"')), []);
+  // Also in a value Occlum ignores: serde_json checks escapes while skipping it.
+  const unknown = TEMPLATE.replace('"max_num_of_threads": 32', '"max_num_of_threads": 32,\n        "note": "\\udfff"');
+  assert.match(find(unknown, 'syntax').message, /lone leading surrogate/);
+});
+
+test('env.default: a NUL is a boot failure (C strings), an empty entry a warning; both fixed by removal', () => {
+  const text = TEMPLATE.replace('"OCCLUM=yes"', '"OCCLUM=yes\\u0000", "", "NOEQUALS"');
+  const nul = find(text, 'env-nul');
+  assert.equal(nul.severity, 'error');
+  assert.match(nul.message, /env\.default\[0\] contains a NUL character .* fails to boot/);
+  assert.equal(JSON.parse(fixed(text, nul)).env.default[0], 'OCCLUM=yes');
+  const entries = checkConfig(text, V31).diagnostics.filter((d) => d.code === 'env-entry');
+  assert.deepEqual(
+    entries.map((d) => [d.path, d.fix?.title]),
+    [
+      [['env', 'default', 1], 'Remove the empty entry'],
+      [['env', 'default', 2], 'Remove this entry'],
+    ],
+  );
+  assert.match(entries[0]!.message, /is an empty string: it sets no variable/);
+  assert.doesNotMatch(entries[0]!.message, /"=value"/);
+  assert.deepEqual(JSON.parse(fixed(text, entries[0]!)).env.default, ['OCCLUM=yes\u0000', 'NOEQUALS']);
+});
