@@ -497,3 +497,17 @@ test('env.default: a NUL is a boot failure (C strings), an empty entry a warning
   assert.doesNotMatch(entries[0]!.message, /"=value"/);
   assert.deepEqual(JSON.parse(fixed(text, entries[0]!)).env.default, ['OCCLUM=yes\u0000', 'NOEQUALS']);
 });
+
+test('did-you-mean prefers the required key that is missing over a slightly closer optional one', () => {
+  // A real-world shape: user_space_heap_size written, user_space_size missing.
+  const text = TEMPLATE.replace('"user_space_size"', '"user_space_heap_size"');
+  const d = find(text, 'unknown-key');
+  assert.match(d.message, /did you mean "user_space_size"\?/);
+  assert.deepEqual(errors(fixed(text, d)), []);
+  // A plain typo of an optional key keeps its own suggestion.
+  const typo = TEMPLATE.replace(
+    '"user_space_size": "300MB",',
+    '"user_space_size": "300MB",\n        "init_num_of_thread": 4,',
+  );
+  assert.match(find(typo, 'unknown-key').message, /did you mean "init_num_of_threads"\?/);
+});

@@ -1,7 +1,7 @@
 // Rules on the shape of the top-level sections: required keys per version, JSON types as
 // serde checks them, u32 ranges, duplicate fields, unknown and too-new keys.
 import type { Node } from 'jsonc-parser';
-import { describeValue, members, nearest, type RuleContext } from '../context.ts';
+import { describeValue, editDistance, members, nearest, type RuleContext } from '../context.ts';
 import { childrenOf, isKnown, isRequired, KEYS, keySpec, typeAt, type KeySpec } from '../keys.ts';
 import { formatSize } from '../sizes.ts';
 import { atLeast, versionIndex } from '../versions.ts';
@@ -177,14 +177,16 @@ function closingBrace(obj: Node): Node {
 }
 
 function reportUnknown(ctx: RuleContext, parent: string, key: string, kn: Node, path: JsonPath): void {
-  const known = childrenOf(KEYS, parent)
-    .filter((s) => isKnown(s, ctx.version))
-    .map((s) => s.path.split('.').pop()!);
+  const specs = childrenOf(KEYS, parent).filter((s) => isKnown(s, ctx.version));
   const present = new Set(members(ctx.get(parent === '' ? [] : parent.split('.')) ?? ctx.root).map((m) => m.key));
-  const suggestion = nearest(
-    key,
-    known.filter((k) => !present.has(k)),
-  );
+  const absent = specs.filter((s) => !present.has(s.path.split('.').pop()!));
+  const names = (list: KeySpec[]) => list.map((s) => s.path.split('.').pop()!);
+  let suggestion = nearest(key, names(absent));
+  // A typo is most often of the required key that is missing (user_space_heap_size for
+  // user_space_size): prefer it unless an optional key is clearly closer.
+  const required = nearest(key, names(absent.filter((s) => isRequired(s, ctx.version))));
+  const dist = (k: string) => editDistance(key.toLowerCase(), k.toLowerCase());
+  if (required && suggestion && dist(required) <= dist(suggestion) + 2) suggestion = required;
   const where = parent === '' ? 'top level' : parent;
   const inEnv = parent === 'env';
   const message = inEnv
