@@ -511,3 +511,29 @@ test('did-you-mean prefers the required key that is missing over a slightly clos
   );
   assert.match(find(typo, 'unknown-key').message, /did you mean "init_num_of_threads"\?/);
 });
+
+test('a unionfs layer of an unknown type gets one error (the type), not a second "must be sefs"', () => {
+  const layers = (type: string) =>
+    variant([
+      {
+        kind: 'insert',
+        path: ['mount', 2],
+        value: {
+          target: '/data',
+          type: 'unionfs',
+          options: {
+            layers: [
+              { target: '/data', type, source: './data' },
+              { target: '/data', type: 'sefs', source: './run/data' },
+            ],
+          },
+        },
+      },
+    ]);
+  const unknown = errors(layers('encrypted')).filter((d) => d.path.join('.').startsWith('mount.2'));
+  assert.deepEqual(
+    unknown.map((d) => d.code),
+    ['mount-type'],
+  );
+  assert.ok(errors(layers('hostfs')).some((d) => d.code === 'mount-union' && /must be sefs/.test(d.message)));
+});

@@ -412,7 +412,8 @@ function checkUnion(ctx: RuleContext, e: Entry): void {
     if (l.type !== 'object') return;
     const le = entryOf(ctx, l, [...e.path, 'options', 'layers', j], true, false);
     checkEntry(ctx, le);
-    if (le.type !== undefined && le.type !== 'sefs')
+    // An unknown type already has its mount-type error; one finding per cause.
+    if (le.type !== undefined && le.type !== 'sefs' && (FS_TYPES as readonly string[]).includes(le.type))
       ctx.report(
         'error',
         'mount-union',
