@@ -178,6 +178,9 @@ test('mount: not read before 0.17, required (any value) by gen_internal_conf 0.1
   // gen_internal_conf 0.17 – 0.20 deserialised it as serde_json::Value.
   assert.deepEqual(errors(config015('anything'), '0.18.1'), []);
   assert.match(errors(config015('anything'), '0.21.0')[0]!.message, /invalid type/);
+  // Migration replaces a value 0.31 cannot read with the standard mounts.
+  const migrate = checkConfig(config015('anything')).diagnostics.find((d) => d.code === 'migrate')!;
+  assert.deepEqual(errors(applyTextEdits(config015('anything'), migrate.fix!.edits), '0.31.0'), []);
 });
 
 test('0.10 – 0.12.x: entry_points is required (the build script reads it); older shapes are dated and migrated', () => {

@@ -143,8 +143,8 @@ export function migrationOps(text: string): EditOp[] {
     const hasRoot = (mounts.children ?? []).some((m) => m.type === 'object' && get(['target'], m)?.value === '/');
     for (const i of removals.reverse()) ops.push({ kind: 'remove', path: ['mount', i] });
     if (!hasRoot) ops.push({ kind: 'insert', path: ['mount', 0], value: ROOT_MOUNT });
-  } else if (!mounts) {
-    // Occlum ≤ 0.16 never read mount: such a config may have none.
+  } else {
+    // Occlum ≤ 0.16 never read mount and 0.17 – 0.20 took any value: such a config may have none.
     ops.push({ kind: 'set', path: ['mount'], order: canonicalOrder(''), value: [ROOT_MOUNT, HOST_MOUNT] });
   }
   // Sections older versions did without (entry_points came in 0.7, env in 0.5).
