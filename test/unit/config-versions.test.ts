@@ -242,3 +242,44 @@ test('migration drops integrity_only from every mount, not only the root', () =>
     [],
   );
 });
+
+test('explicit /proc and /dev in a shape that also fits versions before 0.29.6: a note, not a warning', () => {
+  // The 0.28 template's shape (metadata.pkru, no feature): detected as 0.28 – 0.30.0.
+  const text = JSON.stringify(
+    {
+      ...JSON.parse(config015(undefined)),
+      metadata: {
+        product_id: 0,
+        version_number: 0,
+        debuggable: true,
+        enable_kss: false,
+        family_id: { high: '0x0', low: '0x0' },
+        ext_prod_id: { high: '0x0', low: '0x0' },
+        pkru: 0,
+      },
+      mount: [
+        {
+          target: '/',
+          type: 'unionfs',
+          options: {
+            layers: [
+              { target: '/', type: 'sefs', source: './build/mount/__ROOT', options: { MAC: '' } },
+              { target: '/', type: 'sefs', source: './run/mount/__ROOT' },
+            ],
+          },
+        },
+        { target: '/proc', type: 'procfs' },
+        { target: '/dev', type: 'devfs' },
+      ],
+    },
+    null,
+    2,
+  );
+  const legacy = (version?: string) =>
+    checkConfig(text, version ? { version: rules(version) } : {})
+      .diagnostics.filter((d) => d.code === 'legacy-mount')
+      .map((d) => d.severity);
+  assert.deepEqual(legacy(), ['info', 'info']);
+  assert.deepEqual(legacy('0.30.0'), ['warning', 'warning']); // the user says which version
+  assert.deepEqual(legacy('0.29.5'), []);
+});

@@ -117,6 +117,8 @@ export interface Detection {
   reasons: string[];
   /** The evidence contradicts itself (e.g. a feature section and metadata.pkru). */
   mixed: boolean;
+  /** The oldest bucket the shape fits (the range's lower end). */
+  oldest?: VersionId;
 }
 
 const LAST_OF: Partial<Record<VersionId, string>> = {
@@ -213,5 +215,5 @@ export function detectVersion(root: Node | undefined): Detection {
   const version = VERSION_IDS[hi]!;
   const range = lo === hi ? (LAST_OF[version] ?? version) : `${VERSION_IDS[lo]} – ${LAST_OF[version] ?? version}`;
   if (reasons.length === 0) reasons.push('no version-specific keys: current shape');
-  return { version, range, reasons, mixed };
+  return { version, range, reasons, mixed, oldest: VERSION_IDS[lo]! };
 }

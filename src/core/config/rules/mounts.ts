@@ -549,12 +549,17 @@ function checkTargets(ctx: RuleContext, entries: Entry[]): void {
     const t = e.target.replace(/\/+$/, '') || '/';
     const auto = (t === '/proc' && e.type === 'procfs') || (t === '/dev' && e.type === 'devfs');
     if (auto && atLeast(ctx.version, '0.29.6')) {
+      // A shape that also fits versions before 0.29.6 needs these mounts there: a note, not a warning.
+      const needed =
+        ctx.options.version === undefined && ctx.detection.oldest !== undefined && !atLeast(ctx.detection.oldest, '0.29.6');
       ctx.report(
-        'warning',
+        needed ? 'info' : 'warning',
         'legacy-mount',
         e.node,
         e.path,
-        `user mount ${t} duplicates the ${t} mount the build adds automatically (since Occlum 0.29.6); harmless: the later mount replaces the earlier — remove it`,
+        needed
+          ? `user mount ${t}: needed before Occlum 0.29.6, a harmless duplicate from then on (the build adds ${t} itself) — remove it when you build with ≥ 0.29.6`
+          : `user mount ${t} duplicates the ${t} mount the build adds automatically (since Occlum 0.29.6); harmless: the later mount replaces the earlier — remove it`,
         ctx.fix(`Remove the ${t} mount`, [{ kind: 'remove', path: e.path }]),
       );
     }
