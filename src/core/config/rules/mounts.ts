@@ -551,7 +551,9 @@ function checkTargets(ctx: RuleContext, entries: Entry[]): void {
     if (auto && atLeast(ctx.version, '0.29.6')) {
       // A shape that also fits versions before 0.29.6 needs these mounts there: a note, not a warning.
       const needed =
-        ctx.options.version === undefined && ctx.detection.oldest !== undefined && !atLeast(ctx.detection.oldest, '0.29.6');
+        ctx.options.version === undefined &&
+        ctx.detection.oldest !== undefined &&
+        !atLeast(ctx.detection.oldest, '0.29.6');
       ctx.report(
         needed ? 'info' : 'warning',
         'legacy-mount',
