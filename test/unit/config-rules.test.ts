@@ -537,3 +537,11 @@ test('a unionfs layer of an unknown type gets one error (the type), not a second
   );
   assert.ok(errors(layers('hostfs')).some((d) => d.code === 'mount-union' && /must be sefs/.test(d.message)));
 });
+
+test('a thread count outside u32 gets its range error only, no memory estimate built on it', () => {
+  const text = TEMPLATE.replace('"max_num_of_threads": 32', '"max_num_of_threads": 4294967296');
+  assert.deepEqual(
+    checkConfig(text, V31).diagnostics.map((d) => d.code),
+    ['range'],
+  );
+});

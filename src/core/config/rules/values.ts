@@ -414,7 +414,14 @@ export function checkCrossField(ctx: RuleContext): void {
   }
   // Each TCS gets its own kernel stack, committed at load without EDMM.
   const stack = sizeOf(ctx, ['resource_limits', 'kernel_space_stack_size']);
-  if (!edmm && stack && maxT?.type === 'number' && Number.isSafeInteger(maxT.value) && maxT.value * stack.bytes >= GB) {
+  if (
+    !edmm &&
+    stack &&
+    maxT?.type === 'number' &&
+    Number.isSafeInteger(maxT.value) &&
+    maxT.value <= 0xffffffff &&
+    maxT.value * stack.bytes >= GB
+  ) {
     ctx.report(
       'info',
       'memory-estimate',
