@@ -545,3 +545,11 @@ test('a thread count outside u32 gets its range error only, no memory estimate b
     ['range'],
   );
 });
+
+test('an unknown key with a look-alike or invisible character says which one', () => {
+  const cyr = find(TEMPLATE.replace('"user_space_size"', '"user_space_s\u0456ze"'), 'unknown-key');
+  assert.match(cyr.message, /\(character 13 is U\+0456, not ASCII\).*did you mean "user_space_size"/);
+  const zw = find(TEMPLATE.replace('"user_space_size"', '"user_space_size\u200b"'), 'unknown-key');
+  assert.match(zw.message, /character 16 is U\+200B/);
+  assert.doesNotMatch(find(TEMPLATE.replace('"user_space_size"', '"user_space_sise"'), 'unknown-key').message, /ASCII/);
+});

@@ -189,9 +189,15 @@ function reportUnknown(ctx: RuleContext, parent: string, key: string, kn: Node, 
   if (required && suggestion && dist(required) <= dist(suggestion) + 2) suggestion = required;
   const where = parent === '' ? 'top level' : parent;
   const inEnv = parent === 'env';
+  // A look-alike letter (Cyrillic і for i) makes the key and the suggestion read the same: name it.
+  const odd = [...key].findIndex((c) => c.codePointAt(0)! > 0x7e);
+  const oddNote =
+    odd >= 0
+      ? ` (character ${odd + 1} is U+${[...key][odd]!.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, not ASCII)`
+      : '';
   const message = inEnv
-    ? `unknown field \`${key}\` in env: the LibOS accepts only "default" and "untrusted" and panics at boot ("failed to load config")${suggestion ? `; did you mean "${suggestion}"?` : ''}`
-    : `unknown key "${key}" in ${where}: Occlum silently ignores it${suggestion ? `; did you mean "${suggestion}"?` : ''}`;
+    ? `unknown field \`${key}\`${oddNote} in env: the LibOS accepts only "default" and "untrusted" and panics at boot ("failed to load config")${suggestion ? `; did you mean "${suggestion}"?` : ''}`
+    : `unknown key "${key}"${oddNote} in ${where}: Occlum silently ignores it${suggestion ? `; did you mean "${suggestion}"?` : ''}`;
   const fix: Fix | undefined = suggestion
     ? {
         title: `Rename "${key}" to "${suggestion}"`,
