@@ -193,3 +193,11 @@ test('an outside change since load is a conflict, not an overwrite', () => {
   saveConfigFile(file, mine, reloaded.disk, true);
   assert.equal(readFileSync(file, 'utf8'), mine);
 });
+
+test('edits refuse YAML text instead of writing a JSON object in front of it', () => {
+  const yaml = 'resource_limits:\n  max_num_of_threads: 32\n  user_space_size: 256MB\n';
+  assert.throws(
+    () => applyOp(yaml, { kind: 'set', path: ['resource_limits', 'user_space_size'], value: '99MB' }),
+    /holds YAML/,
+  );
+});

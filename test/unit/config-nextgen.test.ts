@@ -192,7 +192,7 @@ test('the NGO root check: a unionfs at / whose layers hold an image SEFS (MAC, o
   assert.ok(checkConfig(noImage).diagnostics.some((d) => /the image SEFS in layers is not valid/.test(d.message)));
 });
 
-test('an Occlum 0.5 – 0.9 config (vm, no env) is placed at 0.12.0, not taken for an overlay', () => {
+test('a config older than Occlum 0.5 (vm, no env) is placed at 0.12.0, not taken for an overlay', () => {
   const text = JSON.stringify({
     vm: { user_space_size: '128MB' },
     process: { default_stack_size: '4MB', default_heap_size: '16MB', default_mmap_size: '32MB' },
@@ -209,7 +209,7 @@ test('an Occlum 0.5 – 0.9 config (vm, no env) is placed at 0.12.0, not taken f
   });
   const d = detectVersion(parseConfig(text).root);
   assert.equal(d.version, '0.12');
-  assert.match(d.reasons.join(' '), /Occlum 0\.5 – 0\.9/);
+  assert.match(d.reasons.join(' '), /older than Occlum 0\.5/);
   const r = checkConfig(text);
   assert.ok(!r.diagnostics.some((x) => x.code === 'overlay'));
   assert.ok(r.diagnostics.some((x) => x.code === 'missing-key' && /`env`/.test(x.message)));
@@ -244,4 +244,71 @@ test('a generated .Occlum_sys.json with NGO keys is still named as the generated
     r.diagnostics.map((d) => d.code),
     ['generated-file'],
   );
+});
+
+test('YAML in the Occlum.json shape (max_num_of_threads, family_id) gets the mainline rules, not the NGO ones', () => {
+  // A project that keeps its config as YAML and converts it with yq before `occlum build`.
+  const text = `resource_limits:
+  max_num_of_threads: 64
+  kernel_space_stack_size: 1MB
+  kernel_space_heap_size: 64MB
+  user_space_size: 256MB
+process:
+  default_stack_size: 4MB
+  default_heap_size: 32MB
+  default_mmap_size: 32MB
+entry_points:
+  - /bin
+env:
+  default:
+    - OCCLUM=yes
+  untrusted:
+    - EXAMPLE
+metadata:
+  product_id: 1
+  version_number: 1
+  debuggable: true
+  enable_kss: false
+  family_id:
+    high: '0x0'
+    low: '0x0'
+  ext_prod_id:
+    high: '0x0'
+    low: '0x0'
+  pkru: 0
+mount:
+  - target: /
+    type: unionfs
+    options:
+      layers:
+        - target: /
+          type: sefs
+          source: ./build/mount/__ROOT
+          options:
+            MAC: ''
+        - target: /
+          type: sefs
+          source: ./run/mount/__ROOT
+  - target: /host
+    type: hostfs
+    source: .
+`;
+  const r = checkConfig(text, { fileName: 'occlum.yaml' });
+  assert.equal(r.family, 'occlum');
+  assert.equal(r.version, '0.30.0'); // metadata.pkru and no feature section
+  assert.deepEqual(
+    r.diagnostics.map((d) => [d.severity, d.code]),
+    [['info', 'yaml-json-shape']],
+  );
+  assert.match(r.diagnostics[0]!.message, /convert it before the build/);
+  // Under 0.31 rules the missing feature section is reported, without a (JSON) fix.
+  const v31 = checkConfig(text, { fileName: 'occlum.yaml', version: '0.31.0' });
+  const missing = v31.diagnostics.find((d) => d.code === 'missing-key')!;
+  assert.match(missing.message, /missing field `feature`/);
+  assert.equal(missing.fix, undefined);
+  // The same text in Occlum.json is what serde_json cannot read.
+  const inJson = checkConfig(text, { fileName: 'Occlum.json' });
+  assert.equal(inJson.diagnostics.find((d) => d.code === 'yaml-json-shape')?.severity, 'error');
+  // NGO / 1.0-preview YAML keeps its own rules.
+  assert.equal(checkConfig(PREVIEW_YAML, { fileName: 'Occlum.yaml' }).family, 'ngo');
 });

@@ -374,7 +374,7 @@ test('versions: resolve user input, detect from shape', () => {
       { kind: 'remove', path: ['feature'] },
       ...noKss,
     ]),
-    '0.15',
+    '0.17',
   );
   // Contradictory evidence: the newest wins and the detection says so.
   const mixed = detectVersion(parseConfig(variant([{ kind: 'set', path: ['metadata', 'pkru'], value: 0 }])).root);
@@ -456,4 +456,100 @@ test('an overlay file gets a note and fixes that complete it into a config Occlu
   }
   assert.deepEqual(errors(text), [], text);
   assert.match(text, /\n\t"process": \{\n\t\t"default_stack_size"/, 'TAB indentation kept');
+});
+
+test('a half UTF-16 surrogate escape is the error serde_json stops at, anywhere in the file', () => {
+  const withEnv = (entry: string) => TEMPLATE.replace('"OCCLUM=yes"', entry);
+  const cases: [string, RegExp][] = [
+    ['"OCCLUM=yes\\ud800"', /^unexpected end of hex escape: \\ud800 is half/],
+    ['"OCCLUM=\\udc00yes"', /^lone leading surrogate in hex escape: \\udc00/],
+    ['"OCCLUM=\\uD800\\u0041"', /^lone leading surrogate in hex escape: \\uD800/],
+  ];
+  for (const [entry, re] of cases) {
+    const text = withEnv(entry);
+    const d = find(text, 'syntax');
+    assert.match(d.message, re);
+    assert.equal(text.slice(0, text.indexOf(entry)).split('\n').length, d.line);
+    assert.deepEqual(errors(fixed(text, d)), [], entry);
+  }
+  // A full pair and an escaped backslash before "u" are fine.
+  assert.deepEqual(errors(withEnv('"OCCLUM=\\ud83d\\ude00 \\\\ud800"')), []);
+  // Also in a value Occlum ignores: serde_json checks escapes while skipping it.
+  const unknown = TEMPLATE.replace('"max_num_of_threads": 32', '"max_num_of_threads": 32,\n        "note": "\\udfff"');
+  assert.match(find(unknown, 'syntax').message, /lone leading surrogate/);
+});
+
+test('env.default: a NUL is a boot failure (C strings), an empty entry a warning; both fixed by removal', () => {
+  const text = TEMPLATE.replace('"OCCLUM=yes"', '"OCCLUM=yes\\u0000", "", "NOEQUALS"');
+  const nul = find(text, 'env-nul');
+  assert.equal(nul.severity, 'error');
+  assert.match(nul.message, /env\.default\[0\] contains a NUL character .* fails to boot/);
+  assert.equal(JSON.parse(fixed(text, nul)).env.default[0], 'OCCLUM=yes');
+  const entries = checkConfig(text, V31).diagnostics.filter((d) => d.code === 'env-entry');
+  assert.deepEqual(
+    entries.map((d) => [d.path, d.fix?.title]),
+    [
+      [['env', 'default', 1], 'Remove the empty entry'],
+      [['env', 'default', 2], 'Remove this entry'],
+    ],
+  );
+  assert.match(entries[0]!.message, /is an empty string: it sets no variable/);
+  assert.doesNotMatch(entries[0]!.message, /"=value"/);
+  assert.deepEqual(JSON.parse(fixed(text, entries[0]!)).env.default, ['OCCLUM=yes\u0000', 'NOEQUALS']);
+});
+
+test('did-you-mean prefers the required key that is missing over a slightly closer optional one', () => {
+  // A real-world shape: user_space_heap_size written, user_space_size missing.
+  const text = TEMPLATE.replace('"user_space_size"', '"user_space_heap_size"');
+  const d = find(text, 'unknown-key');
+  assert.match(d.message, /did you mean "user_space_size"\?/);
+  assert.deepEqual(errors(fixed(text, d)), []);
+  // A plain typo of an optional key keeps its own suggestion.
+  const typo = TEMPLATE.replace(
+    '"user_space_size": "300MB",',
+    '"user_space_size": "300MB",\n        "init_num_of_thread": 4,',
+  );
+  assert.match(find(typo, 'unknown-key').message, /did you mean "init_num_of_threads"\?/);
+});
+
+test('a unionfs layer of an unknown type gets one error (the type), not a second "must be sefs"', () => {
+  const layers = (type: string) =>
+    variant([
+      {
+        kind: 'insert',
+        path: ['mount', 2],
+        value: {
+          target: '/data',
+          type: 'unionfs',
+          options: {
+            layers: [
+              { target: '/data', type, source: './data' },
+              { target: '/data', type: 'sefs', source: './run/data' },
+            ],
+          },
+        },
+      },
+    ]);
+  const unknown = errors(layers('encrypted')).filter((d) => d.path.join('.').startsWith('mount.2'));
+  assert.deepEqual(
+    unknown.map((d) => d.code),
+    ['mount-type'],
+  );
+  assert.ok(errors(layers('hostfs')).some((d) => d.code === 'mount-union' && /must be sefs/.test(d.message)));
+});
+
+test('a thread count outside u32 gets its range error only, no memory estimate built on it', () => {
+  const text = TEMPLATE.replace('"max_num_of_threads": 32', '"max_num_of_threads": 4294967296');
+  assert.deepEqual(
+    checkConfig(text, V31).diagnostics.map((d) => d.code),
+    ['range'],
+  );
+});
+
+test('an unknown key with a look-alike or invisible character says which one', () => {
+  const cyr = find(TEMPLATE.replace('"user_space_size"', '"user_space_s\u0456ze"'), 'unknown-key');
+  assert.match(cyr.message, /\(character 13 is U\+0456, not ASCII\).*did you mean "user_space_size"/);
+  const zw = find(TEMPLATE.replace('"user_space_size"', '"user_space_size\u200b"'), 'unknown-key');
+  assert.match(zw.message, /character 16 is U\+200B/);
+  assert.doesNotMatch(find(TEMPLATE.replace('"user_space_size"', '"user_space_sise"'), 'unknown-key').message, /ASCII/);
 });

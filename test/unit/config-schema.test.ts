@@ -114,3 +114,13 @@ test('typical mistakes fail the schema', () => {
   assert.ok(bad([{ kind: 'set', path: ['feature', 'io_uring'], value: 17 }]).length > 0);
   assert.deepEqual(validate(schema, JSON.parse(template)), []);
 });
+
+test('up to 0.20 the schema accepts any mount value (the build ignored it); from 0.21 it checks entries', () => {
+  const template = JSON.parse(readFileSync(OWN_TEMPLATE, 'utf8')) as Record<string, unknown>;
+  const odd = { ...template, mount: [{ target: '/x', type: 'encrypted' }] };
+  for (const v of ['0.15', '0.17'] as const) {
+    const errs = validate(configSchema(v), odd).filter((e) => e.includes('mount'));
+    assert.deepEqual(errs, [], v);
+  }
+  assert.ok(validate(configSchema('0.21'), odd).some((e) => e.includes('mount')));
+});

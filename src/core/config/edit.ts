@@ -3,6 +3,7 @@
 // indentation (2, 4 spaces or TAB) and line endings, so key order, comments and the
 // trailing-newline state survive.
 import { applyEdits, findNodeAtLocation, modify, parseTree, type FormattingOptions, type Node } from 'jsonc-parser';
+import { looksLikeYaml } from './parse.ts';
 import type { JsonPath, TextEdit } from './types.ts';
 
 export interface Formatting {
@@ -52,6 +53,11 @@ function options(fmt: Formatting): FormattingOptions {
 
 /** The text edits that perform one operation on `text`. */
 export function editsFor(text: string, op: EditOp, fmt = detectFormatting(text)): TextEdit[] {
+  // These are JSON edits: on YAML text jsonc-parser would write a JSON object in front of it.
+  if (looksLikeYaml(text))
+    throw new Error(
+      'the file holds YAML, and edits here are JSON edits: change it in a text editor, or convert it to JSON first',
+    );
   const root = tree(text);
   if (op.kind === 'set') {
     const node = root ? findNodeAtLocation(root, op.path) : undefined;

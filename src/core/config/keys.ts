@@ -95,7 +95,7 @@ export const KEYS: KeySpec[] = [
   {
     path: 'vm',
     type: 'object',
-    until: '0.15',
+    until: '0.17',
     requiredSince: '0.12',
     requiredUntil: '0.12',
     help: 'Occlum ≤ 0.20: held user_space_size; moved to resource_limits.user_space_size in 0.21.',
@@ -103,7 +103,7 @@ export const KEYS: KeySpec[] = [
   {
     path: 'vm.user_space_size',
     type: 'size',
-    until: '0.15',
+    until: '0.17',
     requiredSince: '0.12',
     requiredUntil: '0.12',
     help: 'Occlum ≤ 0.20 name of resource_limits.user_space_size.',
@@ -139,7 +139,8 @@ export const KEYS: KeySpec[] = [
   {
     path: 'entry_points',
     type: 'strings',
-    requiredSince: '0.13',
+    // 0.7 – 0.12 read it with python's json.load(...)['entry_points']: no key, no valid config.
+    requiredSince: '0.12',
     template: ['/bin'],
     help: 'Absolute path prefixes allowed for `occlum run/exec <path>`, matched component-wise (/bin matches /bin/x, not /binary). Relative paths make the enclave panic at boot ("entry point must be an absolute path").',
   },
@@ -333,7 +334,8 @@ export const KEYS: KeySpec[] = [
   {
     path: 'mount',
     type: 'mounts',
-    requiredSince: '0.12',
+    // ≤ 0.16 never read it; gen_internal_conf (0.17) requires the key but ignores its value until 0.21.
+    requiredSince: '0.17',
     help: 'File systems of the app stage: the root unionfs (image layer + container layer) plus any hostfs/sefs/ramfs/ext2 mounts.',
   },
 ];
@@ -393,7 +395,7 @@ export const MOUNT_KEYS: KeySpec[] = [
   {
     path: 'options.integrity_only',
     type: 'bool',
-    until: '0.15',
+    until: '0.17',
     help: 'Occlum ≤ 0.20: integrity-only SEFS. Replaced by the MAC option in 0.21.',
   },
 ];

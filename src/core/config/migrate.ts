@@ -9,6 +9,8 @@ import { canonicalOrder } from './rules/structure.ts';
 import type { TextEdit } from './types.ts';
 import { ROOT_LAYERS, ROOT_MOUNT } from '../instance/layout.ts';
 
+const HOST_MOUNT = { target: '/host', type: 'hostfs', source: '.' };
+
 export function migrationOps(text: string): EditOp[] {
   const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
   if (root?.type !== 'object') return [];
@@ -132,9 +134,22 @@ export function migrationOps(text: string): EditOp[] {
           ops.push({ kind: 'set', path: ['mount', i, 'options', 'layers'], value: ROOT_LAYERS });
       }
     });
+    // integrity_only (≤ 0.20) is dropped by every later build; a MAC alone marks such images now.
+    (mounts.children ?? []).forEach((m, i) => {
+      if (m.type !== 'object' || removals.includes(i) || get(['target'], m)?.value === '/') return;
+      if (get(['options', 'integrity_only'], m))
+        ops.push({ kind: 'remove', path: ['mount', i, 'options', 'integrity_only'] });
+    });
     const hasRoot = (mounts.children ?? []).some((m) => m.type === 'object' && get(['target'], m)?.value === '/');
     for (const i of removals.reverse()) ops.push({ kind: 'remove', path: ['mount', i] });
     if (!hasRoot) ops.push({ kind: 'insert', path: ['mount', 0], value: ROOT_MOUNT });
+  } else {
+    // Occlum ≤ 0.16 never read mount and 0.17 – 0.20 took any value: such a config may have none.
+    ops.push({ kind: 'set', path: ['mount'], order: canonicalOrder(''), value: [ROOT_MOUNT, HOST_MOUNT] });
+  }
+  // Sections older versions did without (entry_points came in 0.7, env in 0.5).
+  for (const key of ['entry_points', 'env']) {
+    if (!get([key])) ops.push({ kind: 'set', path: [key], order: canonicalOrder(''), value: keySpec(key)!.template });
   }
   return ops;
 }

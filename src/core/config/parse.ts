@@ -15,6 +15,7 @@ const T = {
   CloseBracket: 4,
   Comma: 5,
   Colon: 6,
+  StringLiteral: 10,
   LineComment: 12,
   BlockComment: 13,
   LineBreak: 14,
@@ -111,6 +112,7 @@ export function parseConfig(text: string): ParsedConfig {
   let prev = 0; // previous significant token
   let pendingComma = -1; // offset of a comma not yet followed by a value
   let tooDeep = false;
+  let surrogates = 0;
   for (let kind = scanner.scan(); kind !== T.EOF; kind = scanner.scan()) {
     const off = scanner.getTokenOffset();
     const len = scanner.getTokenLength();
@@ -131,6 +133,21 @@ export function parseConfig(text: string): ParsedConfig {
       continue;
     }
     if (kind === T.LineBreak || kind === T.Trivia) continue;
+    if (kind === T.StringLiteral && surrogates < 5) {
+      const bad = loneSurrogate(work, off, len);
+      if (bad) {
+        surrogates++;
+        syntax.push(
+          at(
+            bad.offset,
+            6,
+            `${bad.serde}: ${work.slice(bad.offset, bad.offset + 6)} is half of a UTF-16 surrogate pair; serde_json (Occlum's build) rejects an escape without its other half — write the character itself or both halves`,
+            'syntax',
+            { title: 'Remove the half escape', edits: [mapEdit({ offset: bad.offset, length: 6, content: '' })] },
+          ),
+        );
+      }
+    }
     if ((kind === T.CloseBrace || kind === T.CloseBracket) && prev === T.Comma && pendingComma >= 0) {
       syntax.push(
         at(
@@ -221,6 +238,32 @@ export function parseConfig(text: string): ParsedConfig {
     reported++;
   }
   return { text, lines, root, syntax };
+}
+
+/**
+ * A `\uD800`-`\uDFFF` escape that is not a high half followed by a low half. jsonc-parser takes
+ * it; serde_json (parse_escape, also for ignored values) stops with these words.
+ */
+function loneSurrogate(text: string, off: number, len: number): { offset: number; serde: string } | undefined {
+  const end = off + len;
+  let i = text.indexOf('\\', off);
+  while (i >= 0 && i < end - 1) {
+    if (text[i + 1] !== 'u') {
+      i = text.indexOf('\\', i + 2);
+      continue;
+    }
+    const n = parseInt(text.slice(i + 2, i + 6), 16);
+    if (n >= 0xdc00 && n <= 0xdfff) return { offset: i, serde: 'lone leading surrogate in hex escape' };
+    if (n >= 0xd800 && n <= 0xdbff) {
+      if (text[i + 6] !== '\\' || text[i + 7] !== 'u') return { offset: i, serde: 'unexpected end of hex escape' };
+      const low = parseInt(text.slice(i + 8, i + 12), 16);
+      if (!(low >= 0xdc00 && low <= 0xdfff)) return { offset: i, serde: 'lone leading surrogate in hex escape' };
+      i = text.indexOf('\\', i + 12);
+      continue;
+    }
+    i = text.indexOf('\\', i + 6);
+  }
+  return undefined;
 }
 
 interface TokenExplanation {

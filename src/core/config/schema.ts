@@ -67,6 +67,11 @@ export function configSchema(v: VersionId): Schema {
   const root = objectSchema('', v);
   const props = root.properties as Schema;
   (props.entry_points as Schema).items = { type: 'string', pattern: '^/' };
+  // Up to 0.20 the build ignored mount (0.17 – 0.20 took any JSON value): no shape to demand.
+  if (!atLeast(v, '0.21'))
+    props.mount = {
+      description: `Occlum ${v} ignores this section: its build always mounts the image at /, the instance directory at /host and /tmp.`,
+    };
   const optionProps: Schema = {};
   for (const spec of MOUNT_KEYS) {
     if (!spec.path.startsWith('options.') || !isKnown(spec, v)) continue;

@@ -92,7 +92,22 @@ export function checkConfig(text: string, options: CheckOptions = {}): CheckResu
       }
     }
     diagnostics.push(...withoutEchoesOfSyntaxErrors(ctx, parsed.syntax));
-    if (parsed.root.type === 'object') diagnostics.push(...versionNotes(ctx, text, options));
+    if (yaml) {
+      // Fixes and the migration are JSON edits: none of them applies to YAML text.
+      for (const d of diagnostics) delete d.fix;
+      // A .yaml file is converted by the project's scripts; YAML inside Occlum.json is what serde_json reads.
+      const named = options.fileName !== undefined && /\.ya?ml$/i.test(options.fileName);
+      diagnostics.push({
+        severity: named ? 'info' : 'error',
+        code: 'yaml-json-shape',
+        path: [],
+        line: 1,
+        column: 1,
+        message: named
+          ? `this YAML has the Occlum.json shape of released Occlum (not the Occlum.yaml of the 1.0 preview / NGO): Occlum reads only Occlum.json, so convert it before the build (e.g. yq -o=json . file.yaml > Occlum.json); checked with Occlum ${version} rules`
+          : `expected value: this is YAML in the Occlum.json shape, and Occlum's build (serde_json) reads only JSON — convert it (e.g. yq -o=json); checked with Occlum ${version} rules`,
+      });
+    } else if (parsed.root.type === 'object') diagnostics.push(...versionNotes(ctx, text, options));
   }
   diagnostics.sort((a, b) => a.line - b.line || a.column - b.column || sevRank(a) - sevRank(b));
   const counts = { error: 0, warning: 0, info: 0 };

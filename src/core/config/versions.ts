@@ -9,6 +9,7 @@ export const VERSION_IDS = [
   '0.12.1',
   '0.13',
   '0.15',
+  '0.17',
   '0.21',
   '0.23',
   '0.24',
@@ -37,11 +38,13 @@ export const SUPPORTED_OCCLUM = `Occlum ${OLDEST_SUPPORTED} to ${LATEST.replace(
 /** What changed in each bucket (spec 2.7), shown in docs and detection reasons. */
 export const VERSION_NOTES: Record<VersionId, string> = {
   '0.12':
-    '≤ 0.12.0: top-level vm.user_space_size, env as a plain list, no resource_limits/metadata, root is a plain SEFS',
+    '≤ 0.12.0: top-level vm.user_space_size, env as a plain list, no resource_limits/metadata; the build ignores the mount section (fixed mounts)',
   '0.12.1': '0.12.1 – 0.12.2: env becomes {default, untrusted} (both lists required)',
   '0.13':
     '0.13 – 0.14: resource_limits, metadata and env {default, untrusted}; root still a plain SEFS image (integrity_only)',
-  '0.15': '0.15 – 0.20: root unionfs with an integrity_only image layer (./image)',
+  '0.15':
+    '0.15 – 0.16: the template has a root unionfs with an integrity_only image layer (./image); the build ignores the mount section (fixed mounts)',
+  '0.17': '0.17 – 0.20: gen_internal_conf; mount is required but still ignored (fixed mounts)',
   '0.21': 'encrypted image: image layer ./build/mount/__ROOT with options.MAC; integrity_only removed',
   '0.23': '/tmp temporary SEFS mount dropped from the template (0.23.6)',
   '0.24': 'no config changes',
@@ -114,13 +117,16 @@ export interface Detection {
   reasons: string[];
   /** The evidence contradicts itself (e.g. a feature section and metadata.pkru). */
   mixed: boolean;
+  /** The oldest bucket the shape fits (the range's lower end). */
+  oldest?: VersionId;
 }
 
 const LAST_OF: Partial<Record<VersionId, string>> = {
   '0.12': '0.12.0',
   '0.12.1': '0.12.2',
   '0.13': '0.14.x',
-  '0.15': '0.20.x',
+  '0.15': '0.16.x',
+  '0.17': '0.20.x',
   '0.26.0': '0.26.2',
   '0.29.0': '0.29.3',
   '0.30.0': '0.30.0',
@@ -177,10 +183,11 @@ export function detectVersion(root: Node | undefined): Detection {
 
   if (has('metadata', 'pkru')) max('0.30.0', 'metadata.pkru (no longer read since 0.30.1)');
   if (has('metadata', 'amx')) max('0.30.0', 'metadata.amx (no longer read since 0.30.1)');
-  if (has('vm')) max('0.15', 'top-level vm section');
+  if (has('vm')) max('0.17', 'top-level vm section');
   if (root?.type === 'object' && has('vm') && !has('resource_limits') && !has('metadata'))
-    if (has('env')) max('0.12.1', 'vm without resource_limits / metadata');
-    else max('0.12', 'vm without env: an Occlum 0.5 – 0.9 config');
+    if (!has('env')) max('0.12', 'vm without env: a config older than Occlum 0.5');
+    else if (!has('entry_points')) max('0.12', 'vm without entry_points: an Occlum 0.5 – 0.6 config');
+    else max('0.12.1', 'vm without resource_limits / metadata');
   const env = root ? findNodeAtLocation(root, ['env']) : undefined;
   if (env?.type === 'array') max('0.12', 'env is a plain list');
   if (env?.type === 'object') min('0.12.1', 'env is {default, untrusted}');
@@ -190,7 +197,7 @@ export function detectVersion(root: Node | undefined): Detection {
       : undefined;
   if (rootMount && mountStr(rootMount, 'type') === 'sefs') max('0.13', 'the root mount is a plain SEFS (no unionfs)');
   if (has('resource_limits') || has('metadata')) min('0.13', 'resource_limits / metadata sections');
-  if (allMounts.some((m) => mountOpt(m, 'integrity_only'))) max('0.15', 'SEFS option integrity_only');
+  if (allMounts.some((m) => mountOpt(m, 'integrity_only'))) max('0.17', 'SEFS option integrity_only');
   if (root?.type === 'object' && !has('feature') && has('metadata'))
     max('0.30.0', 'no feature section (required since 0.30.1)');
   if (root?.type === 'object' && has('metadata') && !has('metadata', 'enable_kss'))
@@ -208,5 +215,5 @@ export function detectVersion(root: Node | undefined): Detection {
   const version = VERSION_IDS[hi]!;
   const range = lo === hi ? (LAST_OF[version] ?? version) : `${VERSION_IDS[lo]} – ${LAST_OF[version] ?? version}`;
   if (reasons.length === 0) reasons.push('no version-specific keys: current shape');
-  return { version, range, reasons, mixed };
+  return { version, range, reasons, mixed, oldest: VERSION_IDS[lo]! };
 }

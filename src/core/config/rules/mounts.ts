@@ -63,8 +63,15 @@ function entryOf(ctx: RuleContext, node: Node, path: JsonPath, isLayer: boolean,
   };
 }
 
+/** Mount points every build ≤ 0.20 gives the app whatever the mount section says. */
+const FIXED_MOUNTS = ['/', '/host', '/tmp', '/root', '/proc', '/dev'];
+
 export function checkMounts(ctx: RuleContext): void {
   const arr = ctx.get(['mount']);
+  if (!atLeast(ctx.version, '0.21')) {
+    ignoredMounts(ctx, arr);
+    return;
+  }
   if (arr?.type !== 'array') return;
   const entries: Entry[] = [];
   (arr.children ?? []).forEach((m, i) => {
@@ -84,6 +91,29 @@ export function checkMounts(ctx: RuleContext): void {
   });
   checkRoot(ctx, arr, entries);
   checkTargets(ctx, entries);
+}
+
+/**
+ * Up to 0.20 the build wrote the internal config's mounts from a fixed list (the image at /,
+ * /host, /tmp; tools/occlum-gen-default-occlum-json, then gen_internal_conf's
+ * gen_mount_config) and never read the user's section: nothing in it can fail, and a mount the
+ * user added does not exist at run time.
+ */
+function ignoredMounts(ctx: RuleContext, arr: Node | undefined): void {
+  if (arr?.type !== 'array') return;
+  const extra = (arr.children ?? [])
+    .map((m, i) => ({ m, i, target: str(ctx.get(['target'], m)) }))
+    .filter((x) => x.m.type === 'object' && (x.target === undefined || !FIXED_MOUNTS.includes(x.target)));
+  if (extra.length === 0) return;
+  const first = extra[0]!;
+  const targets = extra.map((x) => x.target ?? `mount[${x.i}]`);
+  ctx.report(
+    'info',
+    'mount-ignored',
+    first.m,
+    ['mount', first.i],
+    `Occlum ${ctx.version} ignores the mount section: its build always mounts the image at /, the instance directory at /host and /tmp, so ${targets.slice(0, 3).join(', ')}${targets.length > 3 ? ', …' : ''} will not exist in the enclave; user mounts are read from Occlum 0.21 on`,
+  );
 }
 
 function checkEntry(ctx: RuleContext, e: Entry): void {
@@ -382,7 +412,8 @@ function checkUnion(ctx: RuleContext, e: Entry): void {
     if (l.type !== 'object') return;
     const le = entryOf(ctx, l, [...e.path, 'options', 'layers', j], true, false);
     checkEntry(ctx, le);
-    if (le.type !== undefined && le.type !== 'sefs')
+    // An unknown type already has its mount-type error; one finding per cause.
+    if (le.type !== undefined && le.type !== 'sefs' && (FS_TYPES as readonly string[]).includes(le.type))
       ctx.report(
         'error',
         'mount-union',
@@ -518,12 +549,19 @@ function checkTargets(ctx: RuleContext, entries: Entry[]): void {
     const t = e.target.replace(/\/+$/, '') || '/';
     const auto = (t === '/proc' && e.type === 'procfs') || (t === '/dev' && e.type === 'devfs');
     if (auto && atLeast(ctx.version, '0.29.6')) {
+      // A shape that also fits versions before 0.29.6 needs these mounts there: a note, not a warning.
+      const needed =
+        ctx.options.version === undefined &&
+        ctx.detection.oldest !== undefined &&
+        !atLeast(ctx.detection.oldest, '0.29.6');
       ctx.report(
-        'warning',
+        needed ? 'info' : 'warning',
         'legacy-mount',
         e.node,
         e.path,
-        `user mount ${t} duplicates the ${t} mount the build adds automatically (since Occlum 0.29.6); harmless: the later mount replaces the earlier — remove it`,
+        needed
+          ? `user mount ${t}: needed before Occlum 0.29.6, a harmless duplicate from then on (the build adds ${t} itself) — remove it when you build with ≥ 0.29.6`
+          : `user mount ${t} duplicates the ${t} mount the build adds automatically (since Occlum 0.29.6); harmless: the later mount replaces the earlier — remove it`,
         ctx.fix(`Remove the ${t} mount`, [{ kind: 'remove', path: e.path }]),
       );
     }

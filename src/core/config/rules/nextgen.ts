@@ -109,7 +109,15 @@ const EXPECT: Record<NgType, string> = {
 
 /** The shape is one of the non-mainline branches' (keys no released Occlum reads). */
 export function nextGenEvidence(root: Node | undefined, yaml: boolean): string | undefined {
-  if (yaml) return 'Occlum.yaml (1.0 preview / NGO branches)';
+  const ngo = ngoKey(root);
+  if (ngo) return ngo;
+  // YAML in the Occlum.json shape (converted with yq before a mainline build) is no NGO config.
+  if (yaml && !mainlineShaped(root)) return 'Occlum.yaml (1.0 preview / NGO branches)';
+  return undefined;
+}
+
+/** A key only the NGO / 1.0-preview shape has. */
+function ngoKey(root: Node | undefined): string | undefined {
   if (root?.type !== 'object') return undefined;
   const rl = child(root, 'resource_limits');
   if (child(rl, 'max_num_of_threads') || child(root, 'feature')) return undefined;
@@ -119,6 +127,16 @@ export function nextGenEvidence(root: Node | undefined, yaml: boolean): string |
     if (child(rl, k)?.type === 'object') return `resource_limits.${k} as {init, max} (NGO / 1.0 preview)`;
   if (child(root, 'untrusted_unix_socks')) return 'untrusted_unix_socks (NGO / 1.0 preview)';
   return undefined;
+}
+
+/** Keys the NGO / 1.0-preview shape never has: max_num_of_threads, feature, metadata.family_id. */
+export function mainlineShaped(root: Node | undefined): boolean {
+  if (root?.type !== 'object') return false;
+  return (
+    child(child(root, 'resource_limits'), 'max_num_of_threads') !== undefined ||
+    child(root, 'feature') !== undefined ||
+    child(child(root, 'metadata'), 'family_id') !== undefined
+  );
 }
 
 function child(obj: Node | undefined, key: string): Node | undefined {

@@ -1,7 +1,7 @@
 // Rules on the shape of the top-level sections: required keys per version, JSON types as
 // serde checks them, u32 ranges, duplicate fields, unknown and too-new keys.
 import type { Node } from 'jsonc-parser';
-import { describeValue, members, nearest, type RuleContext } from '../context.ts';
+import { describeValue, editDistance, members, nearest, type RuleContext } from '../context.ts';
 import { childrenOf, isKnown, isRequired, KEYS, keySpec, typeAt, type KeySpec } from '../keys.ts';
 import { formatSize } from '../sizes.ts';
 import { atLeast, versionIndex } from '../versions.ts';
@@ -77,7 +77,9 @@ function walkObject(ctx: RuleContext, obj: Node, parent: string): void {
       // Keys removed in this version are reported by the legacy rules (with a migration).
       continue;
     }
-    if (m.value) checkType(ctx, spec, m.value, pathOf(m.key));
+    // Before 0.21 the build took mount as any JSON value and ignored it (see the mount rules).
+    const ignored = full === 'mount' && !atLeast(ctx.version, '0.21');
+    if (m.value && !ignored) checkType(ctx, spec, m.value, pathOf(m.key));
     if (m.value?.type === 'object' && typeAt(spec, ctx.version) === 'object' && OBJECT_PARENTS.includes(full))
       walkObject(ctx, m.value, full);
   }
@@ -90,6 +92,18 @@ function walkObject(ctx: RuleContext, obj: Node, parent: string): void {
   }
 }
 
+/** Keys the build scripts before gen_internal_conf (≤ 0.16) read with python: a missing one is not a build error. */
+const SCRIPT_READ = [
+  'process',
+  'process.default_stack_size',
+  'process.default_heap_size',
+  'process.default_mmap_size',
+  'env',
+  'entry_points',
+  'vm',
+  'vm.user_space_size',
+];
+
 function reportMissing(ctx: RuleContext, obj: Node, parent: string, spec: KeySpec, key: string): void {
   const path: JsonPath = parent === '' ? [key] : [...parent.split('.'), key];
   // serde reports a missing field at the end of the object; point at its closing brace.
@@ -101,6 +115,8 @@ function reportMissing(ctx: RuleContext, obj: Node, parent: string, spec: KeySpe
     message += ': metadata.enable_kss, family_id and ext_prod_id are required since Occlum 0.26.3';
   else if (parent === 'env')
     message += `: the LibOS needs both env.default and env.untrusted and panics at boot without ${spec.path} (the build does not check it)`;
+  else if (SCRIPT_READ.includes(spec.path) && !atLeast(ctx.version, '0.17'))
+    message += `: Occlum ${ctx.version}'s build script leaves it empty in the internal config and the enclave fails to boot without ${spec.path}`;
   else message += `: Occlum's build fails without ${spec.path}`;
   let fix: Fix | undefined;
   const value = templateFor(ctx, spec);
@@ -161,19 +177,27 @@ function closingBrace(obj: Node): Node {
 }
 
 function reportUnknown(ctx: RuleContext, parent: string, key: string, kn: Node, path: JsonPath): void {
-  const known = childrenOf(KEYS, parent)
-    .filter((s) => isKnown(s, ctx.version))
-    .map((s) => s.path.split('.').pop()!);
+  const specs = childrenOf(KEYS, parent).filter((s) => isKnown(s, ctx.version));
   const present = new Set(members(ctx.get(parent === '' ? [] : parent.split('.')) ?? ctx.root).map((m) => m.key));
-  const suggestion = nearest(
-    key,
-    known.filter((k) => !present.has(k)),
-  );
+  const absent = specs.filter((s) => !present.has(s.path.split('.').pop()!));
+  const names = (list: KeySpec[]) => list.map((s) => s.path.split('.').pop()!);
+  let suggestion = nearest(key, names(absent));
+  // A typo is most often of the required key that is missing (user_space_heap_size for
+  // user_space_size): prefer it unless an optional key is clearly closer.
+  const required = nearest(key, names(absent.filter((s) => isRequired(s, ctx.version))));
+  const dist = (k: string) => editDistance(key.toLowerCase(), k.toLowerCase());
+  if (required && suggestion && dist(required) <= dist(suggestion) + 2) suggestion = required;
   const where = parent === '' ? 'top level' : parent;
   const inEnv = parent === 'env';
+  // A look-alike letter (Cyrillic і for i) makes the key and the suggestion read the same: name it.
+  const odd = [...key].findIndex((c) => c.codePointAt(0)! > 0x7e);
+  const oddNote =
+    odd >= 0
+      ? ` (character ${odd + 1} is U+${[...key][odd]!.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, not ASCII)`
+      : '';
   const message = inEnv
-    ? `unknown field \`${key}\` in env: the LibOS accepts only "default" and "untrusted" and panics at boot ("failed to load config")${suggestion ? `; did you mean "${suggestion}"?` : ''}`
-    : `unknown key "${key}" in ${where}: Occlum silently ignores it${suggestion ? `; did you mean "${suggestion}"?` : ''}`;
+    ? `unknown field \`${key}\`${oddNote} in env: the LibOS accepts only "default" and "untrusted" and panics at boot ("failed to load config")${suggestion ? `; did you mean "${suggestion}"?` : ''}`
+    : `unknown key "${key}"${oddNote} in ${where}: Occlum silently ignores it${suggestion ? `; did you mean "${suggestion}"?` : ''}`;
   const fix: Fix | undefined = suggestion
     ? {
         title: `Rename "${key}" to "${suggestion}"`,

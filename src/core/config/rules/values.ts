@@ -205,14 +205,38 @@ export function checkEnv(ctx: RuleContext): void {
         return;
       }
       const v = String(item.value);
+      if (v.includes('\0')) {
+        // The LibOS reads env.default into CStrings (Vec<CString>): serde refuses interior NULs.
+        ctx.report(
+          'error',
+          'env-nul',
+          item,
+          path,
+          `${base.join('.')}[${i}] contains a NUL character (\\u0000): the LibOS reads these entries as C strings and fails to boot ("nul byte found in provided data")`,
+          ctx.fix('Remove the NUL characters', [{ kind: 'set', path, value: v.replaceAll('\0', '') }]),
+        );
+        return;
+      }
       const eq = v.indexOf('=');
+      if (v === '') {
+        ctx.report(
+          'warning',
+          'env-entry',
+          item,
+          path,
+          `${base.join('.')}[${i}] is an empty string: it sets no variable (processes get an empty entry in their environment) — remove it`,
+          ctx.fix('Remove the empty entry', [{ kind: 'remove', path }]),
+        );
+        return;
+      }
       if (eq <= 0) {
         ctx.report(
           'warning',
           'env-entry',
           item,
           path,
-          `${base.join('.')} entry "${v.slice(0, 60)}" is not KEY=VALUE${eq === 0 ? ' (empty name)' : ''}: processes see no usable variable; write e.g. "${eq < 0 ? v.slice(0, 20) + '=value' : 'NAME' + v.slice(0, 20)}"`,
+          `${base.join('.')} entry "${v.slice(0, 60)}" is not KEY=VALUE${eq === 0 ? ' (empty name)' : ''}: processes see no usable variable; write e.g. "${eq < 0 ? v.slice(0, 20) + '=value' : 'NAME' + v.slice(0, 20)}" or remove it`,
+          ctx.fix('Remove this entry', [{ kind: 'remove', path }]),
         );
         return;
       }
@@ -390,7 +414,14 @@ export function checkCrossField(ctx: RuleContext): void {
   }
   // Each TCS gets its own kernel stack, committed at load without EDMM.
   const stack = sizeOf(ctx, ['resource_limits', 'kernel_space_stack_size']);
-  if (!edmm && stack && maxT?.type === 'number' && Number.isSafeInteger(maxT.value) && maxT.value * stack.bytes >= GB) {
+  if (
+    !edmm &&
+    stack &&
+    maxT?.type === 'number' &&
+    Number.isSafeInteger(maxT.value) &&
+    maxT.value <= 0xffffffff &&
+    maxT.value * stack.bytes >= GB
+  ) {
     ctx.report(
       'info',
       'memory-estimate',
