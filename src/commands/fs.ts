@@ -39,6 +39,7 @@ import {
   type VerifyReport,
 } from '../core/securefs/index.ts';
 import { instancePaths } from '../core/instance/layout.ts';
+import { imageAbsence, incompleteImageMessage } from '../core/securefs/absence.ts';
 import { readInstanceMetadata } from '../core/config/metadata.ts';
 
 const USAGE = `occlum-studio fs <ls|tree|stat|cat|verify|extract|diff|pack> [-C DIR] [args] [options]
@@ -115,9 +116,13 @@ interface Target {
 
 function locate(dirArg: string | undefined): Target {
   const dir = instanceDir(dirArg, undefined);
-  if (existsSync(join(dir, 'metadata'))) return { imageRoot: dir };
+  const bare = imageAbsence(dir);
+  if (bare.kind === 'present') return { imageRoot: dir };
+  if (bare.kind === 'incomplete') throw new InputError(incompleteImageMessage(dir, bare.hostFiles));
   const p = instancePaths(dir);
-  if (existsSync(join(p.buildRoot, 'metadata'))) return { instance: dir, imageRoot: p.buildRoot, runRoot: p.runRoot };
+  const absence = imageAbsence(p.buildRoot);
+  if (absence.kind === 'present') return { instance: dir, imageRoot: p.buildRoot, runRoot: p.runRoot };
+  if (absence.kind === 'incomplete') throw new InputError(incompleteImageMessage(p.buildRoot, absence.hostFiles));
   if (existsSync(p.status) || existsSync(p.config)) {
     throw new InputError(
       `${dir}: the instance has no secure image yet (build/mount/__ROOT/metadata is missing); build it first`,
@@ -268,7 +273,10 @@ function openView(v: Values, t: Target): FsView {
       'the run layer of an instance without an image key is sealed with the SGX auto key: pass --sgx-sim for a simulation-mode instance; a hardware-mode run layer cannot be read outside its enclave',
     );
   };
-  const sefsRun = t.runRoot !== undefined && existsSync(join(t.runRoot, 'metadata'));
+  const runAbsence = t.runRoot !== undefined ? imageAbsence(t.runRoot) : ({ kind: 'not-built' } as const);
+  if (layer !== 'image' && runAbsence.kind === 'incomplete')
+    throw new InputError(`run layer: ${incompleteImageMessage(t.runRoot!, runAbsence.hostFiles, true)}`);
+  const sefsRun = runAbsence.kind === 'present';
   // No SEFS run layer (Occlum's): the host backend's, where its sandboxed programs write.
   const hostUpper = !sefsRun && t.instance ? hostRunLayer(t.instance) : null;
   if (layer === 'run' && !sefsRun && !hostUpper) {
@@ -286,7 +294,7 @@ function openView(v: Values, t: Target): FsView {
         expectedMac(v, t).mac ?? '',
       );
     if (layer === 'run') return openImage(t.runRoot!, runKey(), '');
-    if (!existsSync(join(t.runRoot!, 'metadata'))) return openImage(t.imageRoot, imageKey, expectedMac(v, t).mac ?? '');
+    if (!sefsRun) return openImage(t.imageRoot, imageKey, expectedMac(v, t).mac ?? '');
     return openUnion(t.imageRoot, t.runRoot!, { imageKey, runKey: runKey(), expectedMac: expectedMac(v, t).mac ?? '' });
   } catch (err) {
     throw asUserError(err);

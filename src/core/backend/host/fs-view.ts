@@ -17,6 +17,7 @@ import { instancePaths } from '../../instance/layout.ts';
 import { BackendError } from '../types.ts';
 import { yielder } from './yield.ts';
 import { readOpenedSafe, typeName } from '../../instance/safe-read.ts';
+import { imageAbsence, incompleteImageMessage } from '../../securefs/absence.ts';
 
 export type HostFsLayer = 'image' | 'merged';
 
@@ -368,7 +369,9 @@ export function openHostFs(image: FsView, upper: string): FsView {
 /** Backend.openFs for the host backend. */
 export async function hostOpenFs(dir: string, layer: HostFsLayer = 'merged'): Promise<FsView> {
   const p = instancePaths(dir);
-  if (!existsSync(join(p.buildRoot, 'metadata'))) {
+  const absence = imageAbsence(p.buildRoot);
+  if (absence.kind === 'incomplete') throw new BackendError(incompleteImageMessage(p.buildRoot, absence.hostFiles), 1);
+  if (absence.kind === 'not-built') {
     throw new BackendError(
       'build/mount/__ROOT has no secure image: build the instance first (the native secure-FS engine packs it)',
       1,

@@ -3,12 +3,13 @@
 // can be derived here — the image key, or the SGX-simulation auto key of a SIM-mode instance. The
 // HW run layer is sealed with this machine's SGX: only `occlum mount` (mount.ts) can open it.
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { openImage, openUnion, readImageKeyFile, sgxSimKey, type FsView, type KeyMode } from '../../securefs/index.ts';
 import { readBuildKeys } from './build-keys.ts';
 import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../../instance/safe-read.ts';
 import { instancePaths } from '../../instance/layout.ts';
 import { readInstanceMetadata } from '../../config/metadata.ts';
+import { imageAbsence, incompleteImageMessage } from '../../securefs/absence.ts';
 
 export type FsLayer = 'image' | 'initfs' | 'merged';
 
@@ -56,11 +57,16 @@ export function openInstanceFs(dir: string, opts: OpenFsOptions = {}): FsView {
   const p = instancePaths(dir);
   const imageRoot = p.buildRoot;
   if (layer === 'initfs') return openImage(p.buildInitfsRoot);
-  if (!existsSync(join(imageRoot, 'metadata')))
+  const absence = imageAbsence(imageRoot);
+  if (absence.kind === 'incomplete') throw new SecureFsError(incompleteImageMessage(imageRoot, absence.hostFiles));
+  if (absence.kind === 'not-built')
     throw new SecureFsError('build/mount/__ROOT has no image: build the instance first');
   const key = imageKeyMode(dir, opts.imageKey);
   const runRoot = p.runRoot;
-  if (layer === 'image' || !existsSync(join(runRoot, 'metadata'))) return openImage(imageRoot, key);
+  if (layer === 'image') return openImage(imageRoot, key);
+  const run = imageAbsence(runRoot);
+  if (run.kind === 'incomplete') throw new SecureFsError(incompleteImageMessage(runRoot, run.hostFiles, true));
+  if (run.kind === 'not-built') return openImage(imageRoot, key);
   if (key.kind === 'image-key') return openUnion(imageRoot, runRoot, { imageKey: key });
   let mode = 'HW';
   try {
