@@ -1,7 +1,7 @@
 // `occlum-studio fs …`: look inside, verify, extract, diff and pack Occlum secure-FS images
 // offline (no SGX, no FUSE, no `occlum mount`), and inspect single protected files.
 import { once } from 'node:events';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import {
   type Command,
@@ -28,6 +28,7 @@ import {
   ROOT_MAC_FILE,
   pfHeader,
   pfRead,
+  pfReadSync,
   pfVerify,
   readImageKeyFile,
   sgxSimKey,
@@ -40,6 +41,7 @@ import {
 } from '../core/securefs/index.ts';
 import { instancePaths } from '../core/instance/layout.ts';
 import { imageAbsence, incompleteImageMessage } from '../core/securefs/absence.ts';
+import { BUILTIN_KEY_PATH, builtinImageKey, encryptedByHeader } from '../core/securefs/builtin-key.ts';
 import { readInstanceMetadata } from '../core/config/metadata.ts';
 
 const USAGE = `occlum-studio fs <ls|tree|stat|cat|verify|extract|diff|pack> [-C DIR] [args] [options]
@@ -171,14 +173,30 @@ function imageKeyOf(v: Values, t: Target): KeyMode {
     }
   }
   if (t.instance) {
+    let says: string | undefined;
     try {
       const cfg = JSON.parse(readGeneratedText(instancePaths(t.instance).imageConfig, 'build/image_config.json')) as {
         image_type?: string;
       };
-      if (cfg.image_type === 'encrypted')
-        throw new InputError(`${t.instance}: the image is encrypted (build/image_config.json): pass --image-key FILE`);
-    } catch (err) {
-      if (err instanceof UserError) throw err;
+      if (cfg.image_type === 'encrypted') says = 'build/image_config.json';
+    } catch {
+      // Absent (a packaged instance has none) or unreadable: the image's own header says.
+    }
+    if (!says && encryptedByHeader(t.imageRoot)) says = "its metadata's header";
+    if (says) {
+      const initfs = instancePaths(t.instance).buildInitfsRoot;
+      let key: KeyMode | null;
+      try {
+        key = builtinImageKey(initfs);
+      } catch (err) {
+        throw new InputError(
+          `${t.instance}: the image is encrypted (${says}) and its built-in key cannot be read (${(err as Error).message}): pass --image-key FILE`,
+        );
+      }
+      if (key) return key;
+      throw new InputError(
+        `${t.instance}: the image is encrypted (${says}): pass --image-key FILE (the key was not built in: the initfs has no ${BUILTIN_KEY_PATH})`,
+      );
     }
   }
   return { kind: 'integrity-only' };
@@ -225,12 +243,17 @@ function expectedMac(v: Values, t: Target): { mac?: string; source?: string } {
   if (t.instance) {
     const rel = relative(t.instance, t.imageRoot);
     const p = instancePaths(t.instance);
-    for (const [file, f] of [
-      [p.sysJson, 'build/.Occlum_sys.json'],
-      [p.buildOcclumJson, 'build/Occlum.json'],
+    // The protected copies last: what the enclave itself checks, and all a packaged instance
+    // (`occlum package`: no .Occlum_sys.json, no build/Occlum.json) keeps.
+    for (const [file, f, sealed] of [
+      [p.sysJson, 'build/.Occlum_sys.json', false],
+      [p.buildOcclumJson, 'build/Occlum.json', false],
+      [p.sysJsonProtected, 'build/.Occlum_sys.json.protected', true],
+      [`${p.buildOcclumJson}.protected`, 'build/Occlum.json.protected', true],
     ] as const) {
       try {
-        const mac = layerMac(JSON.parse(readGeneratedText(file, f)), rel);
+        const text = sealed ? readProtectedConfig(file) : readGeneratedText(file, f);
+        const mac = text === undefined ? undefined : layerMac(JSON.parse(text), rel);
         if (mac) return { mac: parseMac(mac, f), source: f };
       } catch {
         // Missing or unreadable config: try the next one.
@@ -238,6 +261,13 @@ function expectedMac(v: Values, t: Target): { mac?: string; source?: string } {
     }
   }
   return {};
+}
+
+/** A generated config kept as an integrity-only PF; undefined when absent or implausibly big. */
+function readProtectedConfig(file: string): string | undefined {
+  const st = lstatSync(file, { throwIfNoEntry: false });
+  if (!st?.isFile() || st.size > MAX_SMALL_FILE_BYTES) return undefined;
+  return pfReadSync(file).toString('utf8');
 }
 
 function parseMacOrUsage(s: string): string {

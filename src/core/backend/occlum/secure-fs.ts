@@ -10,6 +10,7 @@ import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../../instance/safe-rea
 import { instancePaths } from '../../instance/layout.ts';
 import { readInstanceMetadata } from '../../config/metadata.ts';
 import { imageAbsence, incompleteImageMessage } from '../../securefs/absence.ts';
+import { BUILTIN_KEY_PATH, builtinImageKey, encryptedByHeader } from '../../securefs/builtin-key.ts';
 
 export type FsLayer = 'image' | 'initfs' | 'merged';
 
@@ -33,7 +34,8 @@ function imageType(dir: string): 'encrypted' | 'integrity-only' {
       ? 'encrypted'
       : 'integrity-only';
   } catch {
-    return 'integrity-only';
+    // No build/image_config.json (a packaged instance has none): the image's header says.
+    return encryptedByHeader(instancePaths(dir).buildRoot) ? 'encrypted' : 'integrity-only';
   }
 }
 
@@ -41,8 +43,18 @@ function imageType(dir: string): 'encrypted' | 'integrity-only' {
 export function imageKeyMode(dir: string, imageKey?: string): KeyMode {
   if (imageType(dir) !== 'encrypted') return { kind: 'integrity-only' };
   const file = imageKey ?? readBuildKeys(dir)?.imageKey?.path;
-  if (!file)
-    throw new SecureFsError('the image is encrypted (build/image_config.json): give the image key file the build used');
+  if (!file) {
+    let builtin: KeyMode | null = null;
+    try {
+      builtin = builtinImageKey(instancePaths(dir).buildInitfsRoot);
+    } catch {
+      // Unreadable: as if absent; the message below names the way out.
+    }
+    if (builtin) return builtin;
+    throw new SecureFsError(
+      `the image is encrypted (build/image_config.json): give the image key file the build used (it was not built in: the initfs has no ${BUILTIN_KEY_PATH})`,
+    );
+  }
   if (!existsSync(file)) throw new SecureFsError(`image key file ${file} does not exist`);
   return readImageKeyFile(resolve(dir, file));
 }
