@@ -60,8 +60,10 @@ const USAGE = `occlum-studio fs <ls|tree|stat|cat|verify|extract|diff|pack> [-C 
 
 options:
   -C DIR, --instance DIR    an Occlum instance, or an __ROOT directory (default: .)
-  --layer image|run|merged  which layer of an instance (default image); run: what programs wrote
-                            (Occlum's run/mount/__ROOT, or the host backend's run/host/upper)
+  --layer image|run|merged|initfs
+                            which layer of an instance (default image); run: what programs wrote
+                            (Occlum's run/mount/__ROOT, or the host backend's run/host/upper);
+                            initfs: Occlum's init stage image (build/initfs/__ROOT)
   --image-key FILE          image key file (occlum gen-image-key format)
   --sgx-sim                 run layer / PF sealed with the SGX-simulation auto key
     --release               …of a release (non-debuggable) enclave
@@ -114,10 +116,13 @@ interface Target {
   instance?: string;
   imageRoot: string;
   runRoot?: string;
+  /** build/initfs/__ROOT: Occlum's init stage, always integrity-only (occlum_build.mk zips it without a key). */
+  initfs?: boolean;
 }
 
-function locate(dirArg: string | undefined): Target {
+function locate(dirArg: string | undefined, layer?: string): Target {
   const dir = instanceDir(dirArg, undefined);
+  if (layer === 'initfs') return locateInitfs(dir);
   const bare = imageAbsence(dir);
   if (bare.kind === 'present') return { imageRoot: dir };
   if (bare.kind === 'incomplete') throw new InputError(incompleteImageMessage(dir, bare.hostFiles));
@@ -133,6 +138,19 @@ function locate(dirArg: string | undefined): Target {
   throw new InputError(
     `${dir}: neither an Occlum instance (build/mount/__ROOT) nor an SEFS __ROOT directory (metadata)`,
   );
+}
+
+function locateInitfs(dir: string): Target {
+  const p = instancePaths(dir);
+  if (!existsSync(p.status) && !existsSync(p.config))
+    throw new UsageError(`--layer initfs needs an instance directory, and ${dir} is not one`);
+  const absence = imageAbsence(p.buildInitfsRoot);
+  if (absence.kind === 'incomplete') throw new InputError(incompleteImageMessage(p.buildInitfsRoot, absence.hostFiles));
+  if (absence.kind === 'not-built')
+    throw new InputError(
+      `${dir}: no initfs image (build/initfs/__ROOT/metadata is missing): Occlum's build makes one; the host backend has no init stage`,
+    );
+  return { instance: dir, imageRoot: p.buildInitfsRoot, initfs: true };
 }
 
 function intOpt(v: string | undefined, what: string): number | undefined {
@@ -163,6 +181,7 @@ function simKey(v: Values, instance: string | undefined): KeyMode {
 }
 
 function imageKeyOf(v: Values, t: Target): KeyMode {
+  if (t.initfs) return { kind: 'integrity-only' };
   // The host backend keeps the key it built with; Occlum's builds keep none.
   const keyFile = v['image-key'] ?? (t.instance ? hostImageKeyFile(t.instance) : null);
   if (keyFile) {
@@ -279,9 +298,9 @@ function parseMacOrUsage(s: string): string {
 }
 
 function openView(v: Values, t: Target): FsView {
-  const layer = v.layer ?? 'image';
+  const layer = t.initfs ? 'image' : (v.layer ?? 'image');
   if (!['image', 'run', 'merged'].includes(layer))
-    throw new UsageError(`--layer must be image, run or merged (got "${layer}")`);
+    throw new UsageError(`--layer must be image, run, merged or initfs (got "${layer}")`);
   if (layer !== 'image' && !t.runRoot)
     throw new UsageError(`--layer ${layer} needs an instance directory (with run/mount/__ROOT), not a bare __ROOT`);
   const imageKey = imageKeyOf(v, t);
@@ -452,7 +471,7 @@ export const command: Command = {
       case 'tree':
       case 'stat':
       case 'cat': {
-        const t = locate(v.instance);
+        const t = locate(v.instance, v.layer);
         const view = openView(v, t);
         const path = rest[0] ?? '/';
         if ((sub === 'stat' || sub === 'cat') && !rest[0])
@@ -507,7 +526,7 @@ export const command: Command = {
         return 0;
       }
       case 'verify': {
-        const t = locate(v.instance);
+        const t = locate(v.instance, v.layer);
         const view = openView(v, t);
         const exp = expectedMac(v, t);
         let r: VerifyReport;
@@ -524,7 +543,7 @@ export const command: Command = {
       case 'extract': {
         const [path, dest] = rest;
         if (!path || !dest) throw new UsageError('fs extract needs PATH and DEST');
-        const view = openView(v, locate(v.instance));
+        const view = openView(v, locate(v.instance, v.layer));
         try {
           const r = await extract(view, path, dest, { onProgress: progressPrinter(json, 'extracting') });
           if (progressPrinter(json, '')) process.stderr.write('\r\x1b[K');
@@ -541,8 +560,8 @@ export const command: Command = {
         }
       }
       case 'diff': {
-        const t = locate(v.instance);
-        const src = rest[0] ?? (t.instance ? instancePaths(t.instance).image : undefined);
+        const t = locate(v.instance, v.layer);
+        const src = rest[0] ?? (t.instance ? instancePaths(t.instance)[t.initfs ? 'initfs' : 'image'] : undefined);
         if (!src) throw new UsageError('fs diff on a bare __ROOT needs the SRC directory');
         if (!existsSync(src)) throw new InputError(`${src}: no such directory`);
         const view = openView({ ...v, layer: 'image' }, t);

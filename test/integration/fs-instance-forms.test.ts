@@ -58,6 +58,13 @@ test('an encrypted instance is read with the key built into its initfs, with or 
     rmSync(join(inst, 'build/image_config.json'));
     assert.equal(runCli(['fs', 'cat', '-C', inst, '/etc/hosts']).stdout, 'secret hosts\n');
 
+    // The initfs itself, as a layer: integrity-only whatever the image's key, checked against its own MAC.
+    const ini = runCli(['fs', 'cat', '-C', inst, '--layer', 'initfs', '/etc/image_config.json']);
+    assert.equal(ini.stdout, '{"image_type":"encrypted"}\n');
+    const iv = runCli(['fs', 'verify', '-C', inst, '--layer', 'initfs']);
+    assert.equal(iv.status, 0, iv.stdout + iv.stderr);
+    assert.match(iv.stdout, /from .*build\/initfs\/\.ROOT_MAC/);
+
     // No key built in: the message names both ways out.
     const none = encrypted(d, 'none');
     const r = runCli(['fs', 'ls', '-C', none]);
@@ -65,6 +72,9 @@ test('an encrypted instance is read with the key built into its initfs, with or 
     assert.match(r.stderr, /the image is encrypted \(its metadata's header\): pass --image-key FILE/);
     assert.match(r.stderr, /\/etc\/image_key/);
     assert.equal(runCli(['fs', 'ls', '-C', none, '--image-key', join(d, 'key')]).status, 0);
+    const noInitfs = runCli(['fs', 'ls', '-C', none, '--layer', 'initfs']);
+    assert.equal(noInitfs.status, 2);
+    assert.match(noInitfs.stderr, /no initfs image \(build\/initfs\/__ROOT\/metadata is missing\)/);
 
     // A built-in "key" that is not one (hostile or damaged initfs): said, never shown raw.
     const bad = encrypted(d, 'bad', '\x1b[2Jnot-a-key');
