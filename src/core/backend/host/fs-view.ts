@@ -377,6 +377,18 @@ export async function hostOpenFs(dir: string, layer: HostFsLayer = 'merged'): Pr
       1,
     );
   }
+  // Built by Occlum (its run/mount or image_config.json), never built or run here (no build/host,
+  // no run/host): its run layer is Occlum's SEFS one and its key is where Occlum keeps it; read it
+  // as Occlum would, not as an empty host layer over the image (which hid what its programs wrote).
+  const byOcclum = existsSync(p.runRoot) || existsSync(p.imageConfig);
+  if (byOcclum && !existsSync(p.hostBuild) && !existsSync(p.hostUpper)) {
+    const { openInstanceFs, SecureFsError } = await import('../occlum/secure-fs.ts');
+    try {
+      return openInstanceFs(dir, { layer });
+    } catch (err) {
+      throw err instanceof SecureFsError ? new BackendError(err.message, 1) : err;
+    }
+  }
   const fs = await import('../../securefs/index.ts');
   const keyFile = hostImageKeyFile(dir);
   const key: KeyMode = keyFile ? fs.readImageKeyFile(keyFile) : { kind: 'integrity-only' };
