@@ -2,7 +2,7 @@
 // which Occlum leaves stale, spec 1.4), as the chosen backend sees it. The state word alone goes
 // to stdout (scripts compare it); which backend answered goes to stderr, and into --json.
 import { EXIT, type Command, UsageError, printJson, say, sayErr } from './command.ts';
-import { readStatusFile } from '../core/instance/status.ts';
+import { readStatusFile, statusFileProblem } from '../core/instance/status.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { backendFlag, backendLabel, openCommandBackend } from './backend-choice.ts';
 import { STATUS_FILE } from '../core/instance/layout.ts';
@@ -26,7 +26,12 @@ export const command: Command = {
     if (values.json) {
       printJson({ dir, status, statusFile: readStatusFile(dir), backend: choice.kind, backendReason: choice.reason });
     } else if (status === 'uninitialized') {
-      sayErr(`occlum-studio: ${dir} is not an Occlum instance (no ${STATUS_FILE}); run init first`);
+      const problem = statusFileProblem(dir);
+      sayErr(
+        problem
+          ? `occlum-studio: ${dir}: its ${STATUS_FILE} cannot be read (${problem})`
+          : `occlum-studio: ${dir} is not an Occlum instance (no ${STATUS_FILE}); run init first`,
+      );
     } else {
       say(status);
       sayErr(`(${backendLabel(choice.kind)}: ${choice.reason})`);
