@@ -389,6 +389,13 @@ function printVerify(r: VerifyReport, source: string | undefined): void {
       .join(', ');
     say(`  ${p.kind.padEnd(12)} ${p.path}${where ? ` (${where})` : ''}: ${p.message}`);
   }
+  // An instance copied or cloned without its big files is incomplete, not altered: say so once.
+  const missing = r.problems.filter((p) => p.kind === 'missing').length;
+  if (missing)
+    say(
+      `${missing} of the image's files ${missing === 1 ? 'is' : 'are'} absent (or only a placeholder): the copy is incomplete ` +
+        '(a checkout or mirror that left files out); copy them from where the instance was built',
+    );
   if (r.note) say(`note: ${r.note}`);
 }
 

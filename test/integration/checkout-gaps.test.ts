@@ -42,6 +42,10 @@ test('Git LFS and git-annex pointers in place of inode files, metadata and .ROOT
       [['/bin/tool', 'missing']],
     );
     assert.match(problems[0]!.message, /Git LFS pointer/);
+    assert.match(
+      runCli(['fs', 'verify', '-C', inst]).stdout,
+      /^1 of the image's files is absent \(or only a placeholder\): the copy is incomplete/m,
+    );
     assert.match(runCli(['fs', 'pf', 'info', join(root, toolHost)]).stderr, /Git LFS pointer/);
 
     // git-annex: an unlocked pointer file, and a locked file's dangling link.
