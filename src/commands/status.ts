@@ -6,6 +6,7 @@ import { readStatusFile, statusFileProblem } from '../core/instance/status.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { backendFlag, backendLabel, openCommandBackend } from './backend-choice.ts';
 import { STATUS_FILE } from '../core/instance/layout.ts';
+import { isBuiltPerCli } from '../core/detect/instance-state.ts';
 
 const OPTIONS = { ...INSTANCE_OPTION, backend: { type: 'string' }, json: { type: 'boolean', default: false } } as const;
 
@@ -35,6 +36,12 @@ export const command: Command = {
     } else {
       say(status);
       sayErr(`(${backendLabel(choice.kind)}: ${choice.reason})`);
+      // An instance Occlum built, seen by the host backend (no Occlum here): not a contradiction.
+      const file = readStatusFile(dir);
+      if (choice.kind === 'host' && status === 'initialized' && file !== 'initialized' && isBuiltPerCli(dir))
+        sayErr(
+          `(${STATUS_FILE} says "${file}": Occlum built this instance; the host backend has not: build it with --backend host before a run here)`,
+        );
     }
     // Not an instance: the command's input is wrong (exit 2), as for every command given a non-instance.
     return status === 'uninitialized' ? EXIT.usage : EXIT.ok;

@@ -3,7 +3,7 @@
 // `init`, which would overwrite an instance that is there.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, symlinkSync, truncateSync, unlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,26 @@ test('status and build name an unreadable .__occlum_status instead of calling th
       assert.equal(b.status, 1, `${name}: ${b.stderr}`);
       assert.match(b.stderr, /its \.__occlum_status cannot be read/);
     }
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('an instance Occlum built, seen by the host backend: "initialized" comes with why', () => {
+  const d = mkdtempSync(join(tmpdir(), 'status-occlum-built-'));
+  try {
+    const inst = join(d, 'inst');
+    newInstance(inst);
+    writeFileSync(join(inst, '.__occlum_status'), 'built\n');
+    mkdirSync(join(inst, 'run/mount/__ROOT'), { recursive: true });
+    const s = runCli(['status', '-C', inst, '--backend', 'host']);
+    assert.equal(s.status, 0, s.stderr);
+    assert.equal(s.stdout, 'initialized\n');
+    assert.match(s.stderr, /\.__occlum_status says "built": Occlum built this instance; the host backend has not/);
+    // Freshly initialised: nothing to explain.
+    const fresh = join(d, 'fresh');
+    newInstance(fresh);
+    assert.doesNotMatch(runCli(['status', '-C', fresh, '--backend', 'host']).stderr, /Occlum built/);
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
