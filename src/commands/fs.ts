@@ -193,15 +193,18 @@ function imageKeyOf(v: Values, t: Target): KeyMode {
   }
   if (t.instance) {
     let says: string | undefined;
-    try {
-      const cfg = JSON.parse(readGeneratedText(instancePaths(t.instance).imageConfig, 'build/image_config.json')) as {
-        image_type?: string;
-      };
-      if (cfg.image_type === 'encrypted') says = 'build/image_config.json';
-    } catch {
-      // Absent (a packaged instance has none) or unreadable: the image's own header says.
+    const header = encryptedByHeader(t.imageRoot);
+    if (header) says = "its metadata's header";
+    else if (header === undefined) {
+      try {
+        const cfg = JSON.parse(readGeneratedText(instancePaths(t.instance).imageConfig, 'build/image_config.json')) as {
+          image_type?: string;
+        };
+        if (cfg.image_type === 'encrypted') says = 'build/image_config.json';
+      } catch {
+        // Absent (a packaged instance has none) or unreadable: the open says what is wrong.
+      }
     }
-    if (!says && encryptedByHeader(t.imageRoot)) says = "its metadata's header";
     if (says) {
       const initfs = instancePaths(t.instance).buildInitfsRoot;
       let key: KeyMode | null;

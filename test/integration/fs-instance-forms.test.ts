@@ -65,6 +65,17 @@ test('an encrypted instance is read with the key built into its initfs, with or 
     assert.equal(iv.status, 0, iv.stdout + iv.stderr);
     assert.match(iv.stdout, /from .*build\/initfs\/\.ROOT_MAC/);
 
+    // A stale image_config.json (a key change built without -f) does not outvote the header.
+    const plain = join(d, 'plain');
+    mkdirSync(join(plain, 'src/etc'), { recursive: true });
+    writeFileSync(join(plain, 'src/etc/hosts'), 'plain\n');
+    writeFileSync(join(plain, '.__occlum_status'), 'built\n');
+    assert.equal(runCli(['fs', 'pack', join(plain, 'src'), '-C', plain]).status, 0);
+    writeFileSync(join(plain, 'build/image_config.json'), '{"image_type":"encrypted"}\n');
+    const stale = runCli(['fs', 'cat', '-C', plain, '/etc/hosts']);
+    assert.equal(stale.status, 0, stale.stderr);
+    assert.equal(stale.stdout, 'plain\n');
+
     // No key built in: the message names both ways out.
     const none = encrypted(d, 'none');
     const r = runCli(['fs', 'ls', '-C', none]);

@@ -37,13 +37,15 @@ export function builtinImageKey(initfsRoot: string): KeyMode | null {
 
 /**
  * Whether the image at `root` (an __ROOT) is encrypted with an image key, from its metadata's
- * plain header: a packaged instance (`occlum package`) has no build/image_config.json to say so.
+ * plain header; undefined when that cannot be read (the open will say why). The header is the
+ * truth: build/image_config.json is absent from a packaged instance (`occlum package`) and stale
+ * after a build that changed --image-key without -f (the makefile never rewrites it).
  */
-export function encryptedByHeader(root: string): boolean {
+export function encryptedByHeader(root: string): boolean | undefined {
   try {
     const h = pfHeader(join(root, 'metadata'));
     return h.integrityOnly === 0 && h.useUserKdkKey === 1;
   } catch {
-    return false; // not readable as a PF: the open says why
+    return undefined;
   }
 }

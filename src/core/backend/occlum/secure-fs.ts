@@ -28,14 +28,17 @@ export interface OpenFsOptions {
 }
 
 function imageType(dir: string): 'encrypted' | 'integrity-only' {
+  // The header first: build/image_config.json is missing from packaged instances and stale after
+  // a key change built without -f.
+  const header = encryptedByHeader(instancePaths(dir).buildRoot);
+  if (header !== undefined) return header ? 'encrypted' : 'integrity-only';
   try {
     return JSON.parse(readGeneratedText(instancePaths(dir).imageConfig, 'build/image_config.json')).image_type ===
       'encrypted'
       ? 'encrypted'
       : 'integrity-only';
   } catch {
-    // No build/image_config.json (a packaged instance has none): the image's header says.
-    return encryptedByHeader(instancePaths(dir).buildRoot) ? 'encrypted' : 'integrity-only';
+    return 'integrity-only';
   }
 }
 
@@ -52,7 +55,7 @@ export function imageKeyMode(dir: string, imageKey?: string): KeyMode {
     }
     if (builtin) return builtin;
     throw new SecureFsError(
-      `the image is encrypted (build/image_config.json): give the image key file the build used (it was not built in: the initfs has no ${BUILTIN_KEY_PATH})`,
+      `the image is encrypted: give the image key file the build used (it was not built in: the initfs has no ${BUILTIN_KEY_PATH})`,
     );
   }
   if (!existsSync(file)) throw new SecureFsError(`image key file ${file} does not exist`);
