@@ -262,27 +262,36 @@ function expectedMac(v: Values, t: Target): { mac?: string; source?: string } {
     throw new UserError((err as Error).message);
   }
   if (text !== undefined) return { mac: parseMac(text, rootMacFile), source: rootMacFile };
-  if (t.instance) {
-    const rel = relative(t.instance, t.imageRoot);
-    const p = instancePaths(t.instance);
-    // The protected copies last: what the enclave itself checks, and all a packaged instance
-    // (`occlum package`: no .Occlum_sys.json, no build/Occlum.json) keeps.
-    for (const [file, f, sealed] of [
-      [p.sysJson, 'build/.Occlum_sys.json', false],
-      [p.buildOcclumJson, 'build/Occlum.json', false],
-      [p.sysJsonProtected, 'build/.Occlum_sys.json.protected', true],
-      [`${p.buildOcclumJson}.protected`, 'build/Occlum.json.protected', true],
-    ] as const) {
-      try {
-        const text = sealed ? readProtectedConfig(file) : readGeneratedText(file, f);
-        const mac = text === undefined ? undefined : layerMac(JSON.parse(text), rel);
-        if (mac) return { mac: parseMac(mac, f), source: f };
-      } catch {
-        // Missing or unreadable config: try the next one.
-      }
+  return configMac(t, false) ?? {};
+}
+
+/**
+ * The MAC the generated configs give the layer whose source is `t.imageRoot`. `sealedFirst`: the
+ * protected copies first, being what the enclave checks at boot; otherwise last, as all a packaged
+ * instance (`occlum package`: no .Occlum_sys.json, no build/Occlum.json) keeps.
+ */
+function configMac(t: Target, sealedFirst: boolean): { mac: string; source: string } | undefined {
+  if (!t.instance) return undefined;
+  const rel = relative(t.instance, t.imageRoot);
+  const p = instancePaths(t.instance);
+  const plain = [
+    [p.sysJson, 'build/.Occlum_sys.json', false],
+    [p.buildOcclumJson, 'build/Occlum.json', false],
+  ] as const;
+  const sealed = [
+    [p.sysJsonProtected, 'build/.Occlum_sys.json.protected', true],
+    [`${p.buildOcclumJson}.protected`, 'build/Occlum.json.protected', true],
+  ] as const;
+  for (const [file, f, isSealed] of sealedFirst ? [...sealed, ...plain] : [...plain, ...sealed]) {
+    try {
+      const text = isSealed ? readProtectedConfig(file) : readGeneratedText(file, f);
+      const mac = text === undefined ? undefined : layerMac(JSON.parse(text), rel);
+      if (mac) return { mac: parseMac(mac, f), source: f };
+    } catch {
+      // Missing or unreadable config: try the next one.
     }
   }
-  return {};
+  return undefined;
 }
 
 /** A generated config kept as an integrity-only PF; undefined when absent or implausibly big. */
@@ -381,8 +390,9 @@ function progressPrinter(json: boolean | undefined, what: string): ((p: Progress
     process.stderr.write(`\r${what} ${p.done}/${p.total} (${(Number(p.bytes ?? 0) / 1048576).toFixed(1)} MiB)\x1b[K`);
 }
 
-function printVerify(r: VerifyReport, source: string | undefined): void {
-  const head = r.ok ? 'OK' : 'FAILED';
+/** `stale`: the line saying the enclave's config expects another root MAC (a failure too). */
+function printVerify(r: VerifyReport, source: string | undefined, stale?: string): void {
+  const head = r.ok && !stale ? 'OK' : 'FAILED';
   say(`${head}: ${r.files} files, ${(r.bytes / 1048576).toFixed(1)} MiB checked; root MAC ${r.rootMac}`);
   if (r.expectedRootMac) say(`expected root MAC ${r.expectedRootMac} (from ${source ?? 'caller'})`);
   else say("no expected root MAC given (no .ROOT_MAC or config found): the chain is checked from the image's own root");
@@ -399,6 +409,7 @@ function printVerify(r: VerifyReport, source: string | undefined): void {
       `${missing} of the image's files ${missing === 1 ? 'is' : 'are'} absent (or only a placeholder): the copy is incomplete ` +
         '(a checkout or mirror that left files out); copy them from where the instance was built',
     );
+  if (stale) say(stale);
   if (r.note) say(`note: ${r.note}`);
 }
 
@@ -546,9 +557,27 @@ export const command: Command = {
           throw asUserError(err);
         }
         if (progressPrinter(json, '')) process.stderr.write('\r\x1b[K');
-        if (json) printJson({ ...r, expectedFrom: exp.source });
-        else printVerify(r, exp.source);
-        return r.ok ? 0 : 1;
+        // The image may match .ROOT_MAC and still not be what the enclave's config expects (an
+        // image repacked after the build): Occlum would refuse to mount it, so verify fails too.
+        const cfg = exp.source !== '--mac' && exp.source !== undefined ? configMac(t, true) : undefined;
+        const stale = cfg && exp.mac && cfg.mac !== exp.mac ? cfg : undefined;
+        const ok = r.ok && !stale;
+        if (json)
+          printJson({
+            ...r,
+            ok,
+            expectedFrom: exp.source,
+            ...(stale ? { configRootMac: stale.mac, configFrom: stale.source } : {}),
+          });
+        else {
+          printVerify(
+            r,
+            exp.source,
+            stale &&
+              `  ${'stale-config'.padEnd(12)} the enclave config (${stale.source}) expects root MAC ${stale.mac}, not ${exp.mac}: Occlum refuses to mount this image until the instance is built again`,
+          );
+        }
+        return ok ? 0 : 1;
       }
       case 'extract': {
         const [path, dest] = rest;

@@ -131,3 +131,41 @@ test(
     }
   },
 );
+
+test('fs verify fails an image that matches .ROOT_MAC but not the root MAC the enclave config expects', () => {
+  const d = mkdtempSync(join(tmpdir(), 'fs-forms-'));
+  try {
+    const inst = join(d, 'inst');
+    mkdirSync(join(inst, 'image/etc'), { recursive: true });
+    writeFileSync(join(inst, 'image/etc/hosts'), 'one\n');
+    writeFileSync(join(inst, '.__occlum_status'), 'built\n');
+    assert.equal(runCli(['fs', 'pack', '-C', inst]).status, 0);
+    const built = readFileSync(join(inst, 'build/mount/.ROOT_MAC'), 'utf8').trim();
+    // What a build writes: the image layer's MAC in the generated config.
+    const layer = { target: '/', type: 'sefs', source: './build/mount/__ROOT', options: { MAC: built } };
+    writeFileSync(
+      join(inst, 'build/.Occlum_sys.json'),
+      JSON.stringify({ mount: [{ target: '/', type: 'unionfs', options: { layers: [layer] } }] }),
+    );
+    assert.equal(runCli(['fs', 'verify', '-C', inst]).status, 0);
+    // Repacked after the build: consistent with .ROOT_MAC, refused by the enclave.
+    writeFileSync(join(inst, 'image/etc/hosts'), 'two\n');
+    assert.equal(runCli(['fs', 'pack', '-C', inst]).status, 0);
+    const v = runCli(['fs', 'verify', '-C', inst]);
+    assert.equal(v.status, 1);
+    assert.match(v.stdout, /^FAILED: /);
+    assert.match(
+      v.stdout,
+      new RegExp(`stale-config +the enclave config \\(build/\\.Occlum_sys\\.json\\) expects root MAC ${built}, not `),
+    );
+    const j = JSON.parse(runCli(['fs', 'verify', '-C', inst, '--json']).stdout);
+    assert.equal(j.ok, false);
+    assert.equal(j.configRootMac, built);
+    assert.deepEqual(j.problems, []);
+    // An explicit --mac is the caller's word: no cross-check.
+    const mac = readFileSync(join(inst, 'build/mount/.ROOT_MAC'), 'utf8').trim();
+    assert.equal(runCli(['fs', 'verify', '-C', inst, '--mac', mac]).status, 0);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
