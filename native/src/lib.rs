@@ -6,6 +6,7 @@
 pub mod beneath;
 pub mod bom_state;
 pub mod bom_state_file;
+pub mod checkout;
 pub mod crypto;
 pub mod error;
 pub mod fork_watch;

@@ -221,6 +221,13 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             use std::os::unix::fs::FileExt;
             let f = crate::safe_file::open_regular(p, "protected file")?;
             let len = f.metadata().map_err(|e| Error::io(e, &p.display().to_string()))?.len();
+            if len % pf::NODE as u64 != 0 {
+                let mut head = vec![0u8; len.min(1024) as usize];
+                let got = f.read_at(&mut head, 0).unwrap_or(0);
+                if let Some(note) = crate::checkout::pointer_note(&head[..got]) {
+                    return err(Kind::Missing, format!("{}: {}", p.display(), note));
+                }
+            }
             if len < 95 {
                 return err(
                     Kind::NotPf,

@@ -58,6 +58,9 @@ pub fn open_regular(path: &Path, role: &str) -> Result<File> {
         .open(path)
         .map_err(|e| {
             if e.raw_os_error() == Some(ELOOP) {
+                if let Some(note) = crate::checkout::link_note(path) {
+                    return Error::new(Kind::Missing, format!("{}: {} is {}", shown, role, note));
+                }
                 Error::new(
                     Kind::Format,
                     format!(

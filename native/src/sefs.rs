@@ -238,7 +238,8 @@ impl Sefs {
             );
         }
         let mpath = dir.join("metadata");
-        if !mpath.exists() {
+        // lstat: a dangling link (a git-annex checkout) is not "no file"; the open names it.
+        if mpath.symlink_metadata().is_err() {
             return err(
                 Kind::Missing,
                 format!("{}: no `metadata` file: not an SEFS __ROOT directory", dir.display()),
@@ -395,7 +396,7 @@ impl Sefs {
     /// Open the inode's PF (whole, or for ranged reads) and check its MAC against `inode_mac`.
     fn open_pf(&self, ino: &Inode, ranged: bool, gcm: &mut Gcm) -> Result<pf::Pf> {
         let p = self.host_path(ino);
-        if !p.exists() {
+        if p.symlink_metadata().is_err() {
             return err(
                 Kind::Missing,
                 format!("host file {} of inode {} is missing", ino.host_file(), ino.id),

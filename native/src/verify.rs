@@ -123,7 +123,9 @@ pub fn verify(dir: &Path, mode: &KeyMode, expected: Option<Tag>, progress: &Prog
         let r = (|| -> Result<(), Error> {
             // One open+read per inode file; a missing file shows up as NotFound here.
             let f = pf::open_path(&host, mode, gcm).map_err(|e| {
-                if e.kind == Kind::Missing {
+                // Only an absent file gets the short message; a pointer or link left by a
+                // checkout keeps the open's, which says what it is and what to run.
+                if e.kind == Kind::Missing && host.symlink_metadata().is_err() {
                     Error::new(
                         Kind::Missing,
                         format!("host file {} of inode {} is missing", ino.host_file(), ino.id),

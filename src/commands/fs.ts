@@ -1,7 +1,7 @@
 // `occlum-studio fs …`: look inside, verify, extract, diff and pack Occlum secure-FS images
 // offline (no SGX, no FUSE, no `occlum mount`), and inspect single protected files.
 import { once } from 'node:events';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import {
   type Command,
@@ -28,6 +28,7 @@ import {
   ROOT_MAC_FILE,
   pfHeader,
   pfRead,
+  pfReadSync,
   pfVerify,
   readImageKeyFile,
   sgxSimKey,
@@ -39,6 +40,8 @@ import {
   type VerifyReport,
 } from '../core/securefs/index.ts';
 import { instancePaths } from '../core/instance/layout.ts';
+import { imageAbsence, incompleteImageMessage } from '../core/securefs/absence.ts';
+import { BUILTIN_KEY_PATH, builtinImageKey, encryptedByHeader } from '../core/securefs/builtin-key.ts';
 import { readInstanceMetadata } from '../core/config/metadata.ts';
 
 const USAGE = `occlum-studio fs <ls|tree|stat|cat|verify|extract|diff|pack> [-C DIR] [args] [options]
@@ -57,8 +60,10 @@ const USAGE = `occlum-studio fs <ls|tree|stat|cat|verify|extract|diff|pack> [-C 
 
 options:
   -C DIR, --instance DIR    an Occlum instance, or an __ROOT directory (default: .)
-  --layer image|run|merged  which layer of an instance (default image); run: what programs wrote
-                            (Occlum's run/mount/__ROOT, or the host backend's run/host/upper)
+  --layer image|run|merged|initfs
+                            which layer of an instance (default image); run: what programs wrote
+                            (Occlum's run/mount/__ROOT, or the host backend's run/host/upper);
+                            initfs: Occlum's init stage image (build/initfs/__ROOT)
   --image-key FILE          image key file (occlum gen-image-key format)
   --sgx-sim                 run layer / PF sealed with the SGX-simulation auto key
     --release               …of a release (non-debuggable) enclave
@@ -111,13 +116,20 @@ interface Target {
   instance?: string;
   imageRoot: string;
   runRoot?: string;
+  /** build/initfs/__ROOT: Occlum's init stage, always integrity-only (occlum_build.mk zips it without a key). */
+  initfs?: boolean;
 }
 
-function locate(dirArg: string | undefined): Target {
+function locate(dirArg: string | undefined, layer?: string): Target {
   const dir = instanceDir(dirArg, undefined);
-  if (existsSync(join(dir, 'metadata'))) return { imageRoot: dir };
+  if (layer === 'initfs') return locateInitfs(dir);
+  const bare = imageAbsence(dir);
+  if (bare.kind === 'present') return { imageRoot: dir };
+  if (bare.kind === 'incomplete') throw new InputError(incompleteImageMessage(dir, bare.hostFiles));
   const p = instancePaths(dir);
-  if (existsSync(join(p.buildRoot, 'metadata'))) return { instance: dir, imageRoot: p.buildRoot, runRoot: p.runRoot };
+  const absence = imageAbsence(p.buildRoot);
+  if (absence.kind === 'present') return { instance: dir, imageRoot: p.buildRoot, runRoot: p.runRoot };
+  if (absence.kind === 'incomplete') throw new InputError(incompleteImageMessage(p.buildRoot, absence.hostFiles));
   if (existsSync(p.status) || existsSync(p.config)) {
     throw new InputError(
       `${dir}: the instance has no secure image yet (build/mount/__ROOT/metadata is missing); build it first`,
@@ -126,6 +138,19 @@ function locate(dirArg: string | undefined): Target {
   throw new InputError(
     `${dir}: neither an Occlum instance (build/mount/__ROOT) nor an SEFS __ROOT directory (metadata)`,
   );
+}
+
+function locateInitfs(dir: string): Target {
+  const p = instancePaths(dir);
+  if (!existsSync(p.status) && !existsSync(p.config))
+    throw new UsageError(`--layer initfs needs an instance directory, and ${dir} is not one`);
+  const absence = imageAbsence(p.buildInitfsRoot);
+  if (absence.kind === 'incomplete') throw new InputError(incompleteImageMessage(p.buildInitfsRoot, absence.hostFiles));
+  if (absence.kind === 'not-built')
+    throw new InputError(
+      `${dir}: no initfs image (build/initfs/__ROOT/metadata is missing): Occlum's build makes one; the host backend has no init stage`,
+    );
+  return { instance: dir, imageRoot: p.buildInitfsRoot, initfs: true };
 }
 
 function intOpt(v: string | undefined, what: string): number | undefined {
@@ -156,6 +181,7 @@ function simKey(v: Values, instance: string | undefined): KeyMode {
 }
 
 function imageKeyOf(v: Values, t: Target): KeyMode {
+  if (t.initfs) return { kind: 'integrity-only' };
   // The host backend keeps the key it built with; Occlum's builds keep none.
   const keyFile = v['image-key'] ?? (t.instance ? hostImageKeyFile(t.instance) : null);
   if (keyFile) {
@@ -166,14 +192,33 @@ function imageKeyOf(v: Values, t: Target): KeyMode {
     }
   }
   if (t.instance) {
-    try {
-      const cfg = JSON.parse(readGeneratedText(instancePaths(t.instance).imageConfig, 'build/image_config.json')) as {
-        image_type?: string;
-      };
-      if (cfg.image_type === 'encrypted')
-        throw new InputError(`${t.instance}: the image is encrypted (build/image_config.json): pass --image-key FILE`);
-    } catch (err) {
-      if (err instanceof UserError) throw err;
+    let says: string | undefined;
+    const header = encryptedByHeader(t.imageRoot);
+    if (header) says = "its metadata's header";
+    else if (header === undefined) {
+      try {
+        const cfg = JSON.parse(readGeneratedText(instancePaths(t.instance).imageConfig, 'build/image_config.json')) as {
+          image_type?: string;
+        };
+        if (cfg.image_type === 'encrypted') says = 'build/image_config.json';
+      } catch {
+        // Absent (a packaged instance has none) or unreadable: the open says what is wrong.
+      }
+    }
+    if (says) {
+      const initfs = instancePaths(t.instance).buildInitfsRoot;
+      let key: KeyMode | null;
+      try {
+        key = builtinImageKey(initfs);
+      } catch (err) {
+        throw new InputError(
+          `${t.instance}: the image is encrypted (${says}) and its built-in key cannot be read (${(err as Error).message}): pass --image-key FILE`,
+        );
+      }
+      if (key) return key;
+      throw new InputError(
+        `${t.instance}: the image is encrypted (${says}): pass --image-key FILE (the key was not built in: the initfs has no ${BUILTIN_KEY_PATH})`,
+      );
     }
   }
   return { kind: 'integrity-only' };
@@ -217,22 +262,43 @@ function expectedMac(v: Values, t: Target): { mac?: string; source?: string } {
     throw new UserError((err as Error).message);
   }
   if (text !== undefined) return { mac: parseMac(text, rootMacFile), source: rootMacFile };
-  if (t.instance) {
-    const rel = relative(t.instance, t.imageRoot);
-    const p = instancePaths(t.instance);
-    for (const [file, f] of [
-      [p.sysJson, 'build/.Occlum_sys.json'],
-      [p.buildOcclumJson, 'build/Occlum.json'],
-    ] as const) {
-      try {
-        const mac = layerMac(JSON.parse(readGeneratedText(file, f)), rel);
-        if (mac) return { mac: parseMac(mac, f), source: f };
-      } catch {
-        // Missing or unreadable config: try the next one.
-      }
+  return configMac(t, false) ?? {};
+}
+
+/**
+ * The MAC the generated configs give the layer whose source is `t.imageRoot`. `sealedFirst`: the
+ * protected copies first, being what the enclave checks at boot; otherwise last, as all a packaged
+ * instance (`occlum package`: no .Occlum_sys.json, no build/Occlum.json) keeps.
+ */
+function configMac(t: Target, sealedFirst: boolean): { mac: string; source: string } | undefined {
+  if (!t.instance) return undefined;
+  const rel = relative(t.instance, t.imageRoot);
+  const p = instancePaths(t.instance);
+  const plain = [
+    [p.sysJson, 'build/.Occlum_sys.json', false],
+    [p.buildOcclumJson, 'build/Occlum.json', false],
+  ] as const;
+  const sealed = [
+    [p.sysJsonProtected, 'build/.Occlum_sys.json.protected', true],
+    [`${p.buildOcclumJson}.protected`, 'build/Occlum.json.protected', true],
+  ] as const;
+  for (const [file, f, isSealed] of sealedFirst ? [...sealed, ...plain] : [...plain, ...sealed]) {
+    try {
+      const text = isSealed ? readProtectedConfig(file) : readGeneratedText(file, f);
+      const mac = text === undefined ? undefined : layerMac(JSON.parse(text), rel);
+      if (mac) return { mac: parseMac(mac, f), source: f };
+    } catch {
+      // Missing or unreadable config: try the next one.
     }
   }
-  return {};
+  return undefined;
+}
+
+/** A generated config kept as an integrity-only PF; undefined when absent or implausibly big. */
+function readProtectedConfig(file: string): string | undefined {
+  const st = lstatSync(file, { throwIfNoEntry: false });
+  if (!st?.isFile() || st.size > MAX_SMALL_FILE_BYTES) return undefined;
+  return pfReadSync(file).toString('utf8');
 }
 
 function parseMacOrUsage(s: string): string {
@@ -244,9 +310,9 @@ function parseMacOrUsage(s: string): string {
 }
 
 function openView(v: Values, t: Target): FsView {
-  const layer = v.layer ?? 'image';
+  const layer = t.initfs ? 'image' : (v.layer ?? 'image');
   if (!['image', 'run', 'merged'].includes(layer))
-    throw new UsageError(`--layer must be image, run or merged (got "${layer}")`);
+    throw new UsageError(`--layer must be image, run, merged or initfs (got "${layer}")`);
   if (layer !== 'image' && !t.runRoot)
     throw new UsageError(`--layer ${layer} needs an instance directory (with run/mount/__ROOT), not a bare __ROOT`);
   const imageKey = imageKeyOf(v, t);
@@ -268,7 +334,10 @@ function openView(v: Values, t: Target): FsView {
       'the run layer of an instance without an image key is sealed with the SGX auto key: pass --sgx-sim for a simulation-mode instance; a hardware-mode run layer cannot be read outside its enclave',
     );
   };
-  const sefsRun = t.runRoot !== undefined && existsSync(join(t.runRoot, 'metadata'));
+  const runAbsence = t.runRoot !== undefined ? imageAbsence(t.runRoot) : ({ kind: 'not-built' } as const);
+  if (layer !== 'image' && runAbsence.kind === 'incomplete')
+    throw new InputError(`run layer: ${incompleteImageMessage(t.runRoot!, runAbsence.hostFiles, true)}`);
+  const sefsRun = runAbsence.kind === 'present';
   // No SEFS run layer (Occlum's): the host backend's, where its sandboxed programs write.
   const hostUpper = !sefsRun && t.instance ? hostRunLayer(t.instance) : null;
   if (layer === 'run' && !sefsRun && !hostUpper) {
@@ -286,7 +355,7 @@ function openView(v: Values, t: Target): FsView {
         expectedMac(v, t).mac ?? '',
       );
     if (layer === 'run') return openImage(t.runRoot!, runKey(), '');
-    if (!existsSync(join(t.runRoot!, 'metadata'))) return openImage(t.imageRoot, imageKey, expectedMac(v, t).mac ?? '');
+    if (!sefsRun) return openImage(t.imageRoot, imageKey, expectedMac(v, t).mac ?? '');
     return openUnion(t.imageRoot, t.runRoot!, { imageKey, runKey: runKey(), expectedMac: expectedMac(v, t).mac ?? '' });
   } catch (err) {
     throw asUserError(err);
@@ -321,8 +390,9 @@ function progressPrinter(json: boolean | undefined, what: string): ((p: Progress
     process.stderr.write(`\r${what} ${p.done}/${p.total} (${(Number(p.bytes ?? 0) / 1048576).toFixed(1)} MiB)\x1b[K`);
 }
 
-function printVerify(r: VerifyReport, source: string | undefined): void {
-  const head = r.ok ? 'OK' : 'FAILED';
+/** `stale`: the line saying the enclave's config expects another root MAC (a failure too). */
+function printVerify(r: VerifyReport, source: string | undefined, stale?: string): void {
+  const head = r.ok && !stale ? 'OK' : 'FAILED';
   say(`${head}: ${r.files} files, ${(r.bytes / 1048576).toFixed(1)} MiB checked; root MAC ${r.rootMac}`);
   if (r.expectedRootMac) say(`expected root MAC ${r.expectedRootMac} (from ${source ?? 'caller'})`);
   else say("no expected root MAC given (no .ROOT_MAC or config found): the chain is checked from the image's own root");
@@ -332,6 +402,14 @@ function printVerify(r: VerifyReport, source: string | undefined): void {
       .join(', ');
     say(`  ${p.kind.padEnd(12)} ${p.path}${where ? ` (${where})` : ''}: ${p.message}`);
   }
+  // An instance copied or cloned without its big files is incomplete, not altered: say so once.
+  const missing = r.problems.filter((p) => p.kind === 'missing').length;
+  if (missing)
+    say(
+      `${missing} of the image's files ${missing === 1 ? 'is' : 'are'} absent (or only a placeholder): the copy is incomplete ` +
+        '(a checkout or mirror that left files out); copy them from where the instance was built',
+    );
+  if (stale) say(stale);
   if (r.note) say(`note: ${r.note}`);
 }
 
@@ -414,7 +492,7 @@ export const command: Command = {
       case 'tree':
       case 'stat':
       case 'cat': {
-        const t = locate(v.instance);
+        const t = locate(v.instance, v.layer);
         const view = openView(v, t);
         const path = rest[0] ?? '/';
         if ((sub === 'stat' || sub === 'cat') && !rest[0])
@@ -469,7 +547,7 @@ export const command: Command = {
         return 0;
       }
       case 'verify': {
-        const t = locate(v.instance);
+        const t = locate(v.instance, v.layer);
         const view = openView(v, t);
         const exp = expectedMac(v, t);
         let r: VerifyReport;
@@ -479,14 +557,32 @@ export const command: Command = {
           throw asUserError(err);
         }
         if (progressPrinter(json, '')) process.stderr.write('\r\x1b[K');
-        if (json) printJson({ ...r, expectedFrom: exp.source });
-        else printVerify(r, exp.source);
-        return r.ok ? 0 : 1;
+        // The image may match .ROOT_MAC and still not be what the enclave's config expects (an
+        // image repacked after the build): Occlum would refuse to mount it, so verify fails too.
+        const cfg = exp.source !== '--mac' && exp.source !== undefined ? configMac(t, true) : undefined;
+        const stale = cfg && exp.mac && cfg.mac !== exp.mac ? cfg : undefined;
+        const ok = r.ok && !stale;
+        if (json)
+          printJson({
+            ...r,
+            ok,
+            expectedFrom: exp.source,
+            ...(stale ? { configRootMac: stale.mac, configFrom: stale.source } : {}),
+          });
+        else {
+          printVerify(
+            r,
+            exp.source,
+            stale &&
+              `  ${'stale-config'.padEnd(12)} the enclave config (${stale.source}) expects root MAC ${stale.mac}, not ${exp.mac}: Occlum refuses to mount this image until the instance is built again`,
+          );
+        }
+        return ok ? 0 : 1;
       }
       case 'extract': {
         const [path, dest] = rest;
         if (!path || !dest) throw new UsageError('fs extract needs PATH and DEST');
-        const view = openView(v, locate(v.instance));
+        const view = openView(v, locate(v.instance, v.layer));
         try {
           const r = await extract(view, path, dest, { onProgress: progressPrinter(json, 'extracting') });
           if (progressPrinter(json, '')) process.stderr.write('\r\x1b[K');
@@ -503,8 +599,8 @@ export const command: Command = {
         }
       }
       case 'diff': {
-        const t = locate(v.instance);
-        const src = rest[0] ?? (t.instance ? instancePaths(t.instance).image : undefined);
+        const t = locate(v.instance, v.layer);
+        const src = rest[0] ?? (t.instance ? instancePaths(t.instance)[t.initfs ? 'initfs' : 'image'] : undefined);
         if (!src) throw new UsageError('fs diff on a bare __ROOT needs the SRC directory');
         if (!existsSync(src)) throw new InputError(`${src}: no such directory`);
         const view = openView({ ...v, layer: 'image' }, t);

@@ -2,10 +2,11 @@
 // which Occlum leaves stale, spec 1.4), as the chosen backend sees it. The state word alone goes
 // to stdout (scripts compare it); which backend answered goes to stderr, and into --json.
 import { EXIT, type Command, UsageError, printJson, say, sayErr } from './command.ts';
-import { readStatusFile } from '../core/instance/status.ts';
+import { readStatusFile, statusFileProblem } from '../core/instance/status.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs } from './args.ts';
 import { backendFlag, backendLabel, openCommandBackend } from './backend-choice.ts';
 import { STATUS_FILE } from '../core/instance/layout.ts';
+import { isBuiltPerCli } from '../core/detect/instance-state.ts';
 
 const OPTIONS = { ...INSTANCE_OPTION, backend: { type: 'string' }, json: { type: 'boolean', default: false } } as const;
 
@@ -26,10 +27,21 @@ export const command: Command = {
     if (values.json) {
       printJson({ dir, status, statusFile: readStatusFile(dir), backend: choice.kind, backendReason: choice.reason });
     } else if (status === 'uninitialized') {
-      sayErr(`occlum-studio: ${dir} is not an Occlum instance (no ${STATUS_FILE}); run init first`);
+      const problem = statusFileProblem(dir);
+      sayErr(
+        problem
+          ? `occlum-studio: ${dir}: its ${STATUS_FILE} cannot be read (${problem})`
+          : `occlum-studio: ${dir} is not an Occlum instance (no ${STATUS_FILE}); run init first`,
+      );
     } else {
       say(status);
       sayErr(`(${backendLabel(choice.kind)}: ${choice.reason})`);
+      // An instance Occlum built, seen by the host backend (no Occlum here): not a contradiction.
+      const file = readStatusFile(dir);
+      if (choice.kind === 'host' && status === 'initialized' && file !== 'initialized' && isBuiltPerCli(dir))
+        sayErr(
+          `(${STATUS_FILE} says "${file}": Occlum built this instance; the host backend has not: build it with --backend host before a run here)`,
+        );
     }
     // Not an instance: the command's input is wrong (exit 2), as for every command given a non-instance.
     return status === 'uninitialized' ? EXIT.usage : EXIT.ok;

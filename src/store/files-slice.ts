@@ -3,7 +3,7 @@
 // diff against image/. The FsView objects and preview bytes live in this closure, outside zustand;
 // the state carries what the pane renders.
 import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { StateCreator } from 'zustand/vanilla';
 import type { ExtractResult, FsEntry, FsView, TreeProgress, VerifyReport } from '../core/securefs/types.ts';
 import type { DiffItem } from '../core/securefs/index.ts';
@@ -14,6 +14,7 @@ import type { StudioState, StudioStore } from './index.ts';
 import { entryNote, looksBinary, PreviewPager, WINDOW } from '../core/files/preview.ts';
 import { FsTree, parentOf, rowNear, type FilesLayer, type TreeRow } from '../core/files/tree.ts';
 import { instancePaths } from '../core/instance/layout.ts';
+import { imageAbsence, incompleteImageMessage } from '../core/securefs/absence.ts';
 
 export type { FilesLayer, TreeRow } from '../core/files/tree.ts';
 
@@ -351,7 +352,8 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
       const quiet = s.files.status === 'ready';
       const keepPath = quiet ? (s.filesSelected()?.path ?? '/') : '/';
       if (!quiet) patch({ status: 'opening', error: null, note: null, rows: [], layers: [] });
-      if (!existsSync(join(instancePaths(dir).buildRoot, 'metadata'))) {
+      const absence = imageAbsence(instancePaths(dir).buildRoot);
+      if (absence.kind !== 'present') {
         tree.clear();
         // Without the engine a build packs no secure image: that, not "not built", is the cause.
         const engine = nativeStatus();
@@ -360,9 +362,12 @@ export const createFilesSlice = (): StateCreator<StudioState, [], [], FilesSlice
           rows: [],
           layers: [],
           status: 'error',
-          error: !engine.ok
-            ? engine.error.message
-            : `this instance is not built yet (${instancePaths(dir).buildRoot} holds no secure image): build it, then press r here`,
+          error:
+            absence.kind === 'incomplete'
+              ? incompleteImageMessage(instancePaths(dir).buildRoot, absence.hostFiles)
+              : !engine.ok
+                ? engine.error.message
+                : `this instance is not built yet (${instancePaths(dir).buildRoot} holds no secure image): build it, then press r here`,
         });
         return;
       }

@@ -60,9 +60,24 @@ function counting(open: FsOpener, calls: { list: string[]; walk: number }): FsOp
   };
 }
 
-async function fixtureStore(): Promise<{ store: StudioStore; calls: { list: string[]; walk: number } }> {
+/**
+ * A copy of the fixture as the host backend leaves it once it has run there (an empty
+ * run/host/upper): the host backend then shows its own run layer. The fixture itself, built by
+ * Occlum and never run here, is read as Occlum's (its SEFS run layer, sealed on hardware).
+ */
+function ranHere(): string {
+  const dir = join(mkdtempSync(join(tmpdir(), 'files-ran-')), 'inst');
+  cpSync(WAMR_FIXTURE, dir, { recursive: true });
+  chmodSync(join(dir, 'run'), 0o755);
+  mkdirSync(join(dir, 'run/host/upper'), { recursive: true });
+  return dir;
+}
+
+async function fixtureStore(
+  dir = WAMR_FIXTURE,
+): Promise<{ store: StudioStore; calls: { list: string[]; walk: number } }> {
   const store = createStudioStore({ launchDir: mkdtempSync(join(tmpdir(), 'files-launch-')), backend: 'host' });
-  await openInstance(store, WAMR_FIXTURE);
+  await openInstance(store, dir);
   const calls = { list: [] as string[], walk: 0 };
   store.getState().filesSetOpener(
     counting(
@@ -94,7 +109,7 @@ test(
   'the tree is listed on demand, with layers, metadata and previews of the real image',
   { skip: needsCorpus(WAMR_FIXTURE) },
   async () => {
-    const { store, calls } = await fixtureStore();
+    const { store, calls } = await fixtureStore(ranHere());
     const f = () => store.getState().files;
     assert.equal(f().status, 'ready');
     assert.equal(f().rootMac, readFileSync(join(WAMR_FIXTURE, 'build/mount/.ROOT_MAC'), 'utf8').trim());
@@ -213,10 +228,11 @@ test(
   'layers: image alone, merged and run-only; diff against image/; extract stays in its directory',
   { skip: needsCorpus(WAMR_FIXTURE) },
   async () => {
-    const { store } = await fixtureStore();
+    const inst = ranHere();
+    const { store } = await fixtureStore(inst);
     const s = store.getState();
     const f = () => store.getState().files;
-    // The host backend's merged view of this instance (never run here): no run-layer entries.
+    // The host backend's merged view of this instance (run here, nothing written): no run-layer entries.
     assert.deepEqual(f().layers, ['merged', 'image', 'run']);
     select(store, '/bin/writefile');
     s.filesSetLayer('image');
@@ -236,7 +252,7 @@ test(
     const d = f().diff!;
     assert.equal(d.running, false);
     assert.equal(d.error, null);
-    assert.equal(d.src, join(WAMR_FIXTURE, 'image'));
+    assert.equal(d.src, join(inst, 'image'));
     const change = (p: string) => d.items.find((i) => i.path === p)?.change;
     assert.equal(change('/bin/wamrc'), 'removed');
     s.filesScroll(d.items.findIndex((i) => i.path === '/bin/wamrc'));
@@ -300,6 +316,15 @@ test(
     await s2.getState().filesOpen();
     assert.equal(s2.getState().files.status, 'error');
     assert.match(s2.getState().files.error!, /cannot open the image: .*key/i);
+
+    // Opened with the host backend (no Occlum here), the Occlum-built fixture is still read as
+    // Occlum's: its run layer is its SEFS one, sealed on hardware, not an empty host layer.
+    const s4 = createStudioStore({ launchDir: dir, backend: 'host' });
+    await openInstance(s4, WAMR_FIXTURE);
+    await s4.getState().filesOpen();
+    assert.equal(s4.getState().files.status, 'ready');
+    assert.deepEqual(s4.getState().files.layers, ['merged', 'image']);
+    assert.match(s4.getState().files.note!, /run layer cannot be read .*HW-mode instance is sealed/);
 
     // The fixture was built for SGX hardware: through the Occlum backend's reader its run layer is
     // sealed, so the pane shows the image layer and says why.
@@ -374,7 +399,7 @@ test(
   async () => {
     const launch = mkdtempSync(join(tmpdir(), 'files-ui-'));
     const store = createStudioStore({ launchDir: launch, backend: 'host' });
-    await openInstance(store, WAMR_FIXTURE);
+    await openInstance(store, ranHere());
     const { ui, frame, press } = renderStudio(store);
     const waitFrame = (re: RegExp, what: string) => waitFor(() => re.test(frame()), `${what}\n${frame()}`);
     try {

@@ -152,6 +152,11 @@ pub(super) fn open_host(
     mode: &KeyMode,
     gcm: &mut Gcm,
 ) -> Result<Pf> {
+    if len == 0 || len % NODE as u64 != 0 {
+        if let Some(note) = crate::checkout::pointer_note(&raw.head(len)) {
+            return err(Kind::Missing, note);
+        }
+    }
     let mut n0 = node0(&raw, len)?;
     classify_magic(len, &n0)?;
     let mut recovered = false;

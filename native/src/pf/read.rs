@@ -29,6 +29,22 @@ impl Host {
             Host::File { nodes, .. } => *nodes,
         }
     }
+    /// The first bytes (at most 1 KiB) of a host file of `len` bytes, best effort: only to tell
+    /// what a file that is not a PF is instead.
+    pub(super) fn head(&self, len: u64) -> Vec<u8> {
+        let n = len.min(1024) as usize;
+        match self {
+            Host::Mem(raw) => raw[..n.min(raw.len())].to_vec(),
+            Host::File { file, .. } => {
+                let mut buf = vec![0u8; n];
+                match file.read_at(&mut buf, 0) {
+                    Ok(got) => buf.truncate(got),
+                    Err(_) => buf.clear(),
+                }
+                buf
+            }
+        }
+    }
     /// Copies node `phys` into `buf` (nodes a journal added past the file end read as zeros, as
     /// the in-memory journal application leaves them).
     pub(super) fn read_node(&self, phys: u64, buf: &mut [u8]) -> Result<()> {

@@ -3,7 +3,7 @@
 // from process checks (backend status), and this file only records build state.
 import { instancePaths } from './layout.ts';
 import { writeFileAtomic } from './atomic.ts';
-import { MAX_SMALL_FILE_BYTES, readGeneratedText } from './safe-read.ts';
+import { MAX_SMALL_FILE_BYTES, readGeneratedText, readTextSafe } from './safe-read.ts';
 
 export type InstanceStatus = 'initialized' | 'built' | 'running' | 'debugging';
 
@@ -12,6 +12,24 @@ export function readStatusFile(dir: string): string | null {
     return readGeneratedText(instancePaths(dir).status, 'the instance status file', MAX_SMALL_FILE_BYTES).trim();
   } catch {
     return null;
+  }
+}
+
+/**
+ * Why the status file cannot be read although something is at its path (a FIFO, a link, a file
+ * far too big); null when it reads or is simply absent. "No .__occlum_status" would be false then.
+ */
+export function statusFileProblem(dir: string): string | null {
+  try {
+    readTextSafe(instancePaths(dir).status, {
+      what: 'the instance status file',
+      maxBytes: MAX_SMALL_FILE_BYTES,
+      // `occlum build` needs the file too (check_has_init), so removing it is no fix.
+      fix: 'replace it with a regular file holding the word "initialized" (or run init)',
+    });
+    return null;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : (err as Error).message;
   }
 }
 

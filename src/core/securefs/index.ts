@@ -275,6 +275,10 @@ export function pfHeader(file: string): PfHeader {
 export async function pfVerify(file: string, key: KeyMode = INTEGRITY_ONLY): Promise<PfInfo> {
   return JSON.parse((await callAsync('pfVerify', [resolve(file), keySpec(key)])) as string) as PfInfo;
 }
+/** A small PF's content, read on the calling thread (callers bound the size first). */
+export function pfReadSync(file: string, key: KeyMode = INTEGRITY_ONLY): Buffer {
+  return callBytes('pfRead', [resolve(file), keySpec(key)]);
+}
 export async function pfRead(file: string, key: KeyMode = INTEGRITY_ONLY): Promise<Buffer> {
   return (await callAsync('pfRead', [resolve(file), keySpec(key)])) as Buffer;
 }

@@ -22,8 +22,20 @@ export function macString(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('-');
 }
 
+/** Pointer files a checkout leaves in place of content it did not fetch (see native checkout.rs). */
+const LFS_POINTER = /^version https:\/\/(git-lfs|hawser)\.github\.com\/spec\//;
+const ANNEX_POINTER = /^\/annex\/objects\/\S+\s*$/;
+
 export function parseMac(text: string, where: string): string {
   const b = parseDashed16(text);
+  if (!b && LFS_POINTER.test(text))
+    throw new Error(
+      `${where}: a Git LFS pointer, not the MAC: the checkout lacks its LFS content; run \`git lfs pull\` in the repository, or copy the instance from the machine that built it`,
+    );
+  if (!b && ANNEX_POINTER.test(text))
+    throw new Error(
+      `${where}: a git-annex pointer, not the MAC: run \`git annex get\` in the repository, or copy the instance from the machine that built it`,
+    );
   if (!b)
     throw new Error(
       `${where}: not a MAC: expected 16 hex bytes joined by '-' (like .ROOT_MAC), got ${JSON.stringify(text.trim().slice(0, 60))}`,

@@ -25,7 +25,7 @@ import { checkConfig } from '../../config/validate.ts';
 import { formatDiagnostic } from '../../config/format-diagnostic.ts';
 import { preflightErrors, preflightImage, type PreflightProblem } from '../../elf/preflight.ts';
 import { buildPaths, instancePaths, type InstancePaths } from '../../instance/layout.ts';
-import { readStatusFile, writeStatusFile } from '../../instance/status.ts';
+import { readStatusFile, statusFileProblem, writeStatusFile } from '../../instance/status.ts';
 import { readRuntimeConfig, RuntimeConfigError } from '../../sandbox/runtime-config.ts';
 import { BackendError, type BuildOptions, type BuildProgress, type BuildResult } from '../types.ts';
 import {
@@ -57,9 +57,13 @@ export const NOT_INITIALIZED =
   'Error: the current working directory is not initialized as an Occlum instance. Need to run "occlum init" first.';
 
 /** The fix for NOT_INITIALIZED (Occlum's line names only `occlum init`), for the CLI and the panes. */
-export const notAnInstance = (dir: string): string =>
-  `${dir} is not an Occlum instance (no .__occlum_status): make one with occlum-studio init ${dir} ` +
-  '(or new DIR), or give an instance with -C DIR';
+export const notAnInstance = (dir: string): string => {
+  const problem = statusFileProblem(dir);
+  return problem
+    ? `${dir}: its .__occlum_status cannot be read (${problem})`
+    : `${dir} is not an Occlum instance (no .__occlum_status): make one with occlum-studio init ${dir} ` +
+        '(or new DIR), or give an instance with -C DIR';
+};
 
 /** Puts an interrupted build's directories back (build/ missing but the previous one kept aside). */
 export function recoverInterruptedBuild(p: InstancePaths): void {

@@ -17,6 +17,7 @@ import { instancePaths } from '../../instance/layout.ts';
 import { BackendError } from '../types.ts';
 import { yielder } from './yield.ts';
 import { readOpenedSafe, typeName } from '../../instance/safe-read.ts';
+import { imageAbsence, incompleteImageMessage } from '../../securefs/absence.ts';
 
 export type HostFsLayer = 'image' | 'merged';
 
@@ -368,11 +369,25 @@ export function openHostFs(image: FsView, upper: string): FsView {
 /** Backend.openFs for the host backend. */
 export async function hostOpenFs(dir: string, layer: HostFsLayer = 'merged'): Promise<FsView> {
   const p = instancePaths(dir);
-  if (!existsSync(join(p.buildRoot, 'metadata'))) {
+  const absence = imageAbsence(p.buildRoot);
+  if (absence.kind === 'incomplete') throw new BackendError(incompleteImageMessage(p.buildRoot, absence.hostFiles), 1);
+  if (absence.kind === 'not-built') {
     throw new BackendError(
       'build/mount/__ROOT has no secure image: build the instance first (the native secure-FS engine packs it)',
       1,
     );
+  }
+  // Built by Occlum (its run/mount or image_config.json), never built or run here (no build/host,
+  // no run/host): its run layer is Occlum's SEFS one and its key is where Occlum keeps it; read it
+  // as Occlum would, not as an empty host layer over the image (which hid what its programs wrote).
+  const byOcclum = existsSync(p.runRoot) || existsSync(p.imageConfig);
+  if (byOcclum && !existsSync(p.hostBuild) && !existsSync(p.hostUpper)) {
+    const { openInstanceFs, SecureFsError } = await import('../occlum/secure-fs.ts');
+    try {
+      return openInstanceFs(dir, { layer });
+    } catch (err) {
+      throw err instanceof SecureFsError ? new BackendError(err.message, 1) : err;
+    }
   }
   const fs = await import('../../securefs/index.ts');
   const keyFile = hostImageKeyFile(dir);

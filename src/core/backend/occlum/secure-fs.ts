@@ -3,12 +3,14 @@
 // can be derived here — the image key, or the SGX-simulation auto key of a SIM-mode instance. The
 // HW run layer is sealed with this machine's SGX: only `occlum mount` (mount.ts) can open it.
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { openImage, openUnion, readImageKeyFile, sgxSimKey, type FsView, type KeyMode } from '../../securefs/index.ts';
 import { readBuildKeys } from './build-keys.ts';
 import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../../instance/safe-read.ts';
 import { instancePaths } from '../../instance/layout.ts';
 import { readInstanceMetadata } from '../../config/metadata.ts';
+import { imageAbsence, incompleteImageMessage } from '../../securefs/absence.ts';
+import { BUILTIN_KEY_PATH, builtinImageKey, encryptedByHeader } from '../../securefs/builtin-key.ts';
 
 export type FsLayer = 'image' | 'initfs' | 'merged';
 
@@ -26,6 +28,10 @@ export interface OpenFsOptions {
 }
 
 function imageType(dir: string): 'encrypted' | 'integrity-only' {
+  // The header first: build/image_config.json is missing from packaged instances and stale after
+  // a key change built without -f.
+  const header = encryptedByHeader(instancePaths(dir).buildRoot);
+  if (header !== undefined) return header ? 'encrypted' : 'integrity-only';
   try {
     return JSON.parse(readGeneratedText(instancePaths(dir).imageConfig, 'build/image_config.json')).image_type ===
       'encrypted'
@@ -40,8 +46,18 @@ function imageType(dir: string): 'encrypted' | 'integrity-only' {
 export function imageKeyMode(dir: string, imageKey?: string): KeyMode {
   if (imageType(dir) !== 'encrypted') return { kind: 'integrity-only' };
   const file = imageKey ?? readBuildKeys(dir)?.imageKey?.path;
-  if (!file)
-    throw new SecureFsError('the image is encrypted (build/image_config.json): give the image key file the build used');
+  if (!file) {
+    let builtin: KeyMode | null = null;
+    try {
+      builtin = builtinImageKey(instancePaths(dir).buildInitfsRoot);
+    } catch {
+      // Unreadable: as if absent; the message below names the way out.
+    }
+    if (builtin) return builtin;
+    throw new SecureFsError(
+      `the image is encrypted: give the image key file the build used (it was not built in: the initfs has no ${BUILTIN_KEY_PATH})`,
+    );
+  }
   if (!existsSync(file)) throw new SecureFsError(`image key file ${file} does not exist`);
   return readImageKeyFile(resolve(dir, file));
 }
@@ -56,11 +72,16 @@ export function openInstanceFs(dir: string, opts: OpenFsOptions = {}): FsView {
   const p = instancePaths(dir);
   const imageRoot = p.buildRoot;
   if (layer === 'initfs') return openImage(p.buildInitfsRoot);
-  if (!existsSync(join(imageRoot, 'metadata')))
+  const absence = imageAbsence(imageRoot);
+  if (absence.kind === 'incomplete') throw new SecureFsError(incompleteImageMessage(imageRoot, absence.hostFiles));
+  if (absence.kind === 'not-built')
     throw new SecureFsError('build/mount/__ROOT has no image: build the instance first');
   const key = imageKeyMode(dir, opts.imageKey);
   const runRoot = p.runRoot;
-  if (layer === 'image' || !existsSync(join(runRoot, 'metadata'))) return openImage(imageRoot, key);
+  if (layer === 'image') return openImage(imageRoot, key);
+  const run = imageAbsence(runRoot);
+  if (run.kind === 'incomplete') throw new SecureFsError(incompleteImageMessage(runRoot, run.hostFiles, true));
+  if (run.kind === 'not-built') return openImage(imageRoot, key);
   if (key.kind === 'image-key') return openUnion(imageRoot, runRoot, { imageKey: key });
   let mode = 'HW';
   try {
