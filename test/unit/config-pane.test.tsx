@@ -60,6 +60,22 @@ test('edit a size: the error appears, undo/redo/fix make it disappear and reappe
   }
 });
 
+// A loaded machine's pty (or a paste) hands the studio several keys in one read: the line
+// editor applies each editing key in order instead of inserting it as text.
+test('keys merged into one chunk: ctrl+u, backspace, ctrl+a, ctrl+e and the text each take effect', async () => {
+  const { store, ui, press, frame } = await setup();
+  try {
+    await press('j', KEY.enter);
+    await press(`${KEY.ctrlU}64MX\x7fB\x01"\x05"`); // → "64MB", as JSON
+    await press(KEY.enter);
+    assert.equal(store.getState().config.mode, 'tree');
+    assert.match(frame(), /kernel_space_heap_size: "64MB"/);
+    assert.match(frame(), /0 errors, 0 warnings/);
+  } finally {
+    ui.unmount();
+  }
+});
+
 test('save writes only the edited value; an outside change becomes a conflict', async () => {
   const { store, ui, press, frame, file } = await setup();
   try {

@@ -71,18 +71,26 @@ export function LineEditor({
       }
       if (key.ctrl || key.meta || key.tab || key.upArrow || key.downArrow || key.pageUp || key.pageDown) return;
       if (!input) return;
-      // A paste (or fast typing) can deliver several keys in one chunk: text, a tab (completion)
-      // and a newline; each takes effect in order, and the newline submits.
+      // A paste (or fast typing, or a loaded machine) can deliver several keys in one chunk:
+      // text, a tab (completion), the editing keys (ctrl+u, ctrl+a, ctrl+e, backspace) and a
+      // newline; each takes effect in order, and the newline submits.
       let next = value;
       let at = cursor;
-      for (const part of input.split(/([\t\r\n])/)) {
+      for (const part of input.split(/([\t\r\n\x15\x01\x05\x7f\x08])/)) {
         if (part === '\r' || part === '\n') {
           update(next, at);
           return onSubmit(next);
         }
-        const line = part === '\t' ? onTab?.(next) : undefined;
-        if (line !== undefined) [next, at] = [line, line.length];
-        else if (part !== '\t' || !onTab) [next, at] = [next.slice(0, at) + part + next.slice(at), at + part.length];
+        if (part === '\x15') [next, at] = [next.slice(at), 0];
+        else if (part === '\x01') at = 0;
+        else if (part === '\x05') at = next.length;
+        else if (part === '\x7f' || part === '\x08') {
+          if (at > 0) [next, at] = [next.slice(0, at - 1) + next.slice(at), at - 1];
+        } else {
+          const line = part === '\t' ? onTab?.(next) : undefined;
+          if (line !== undefined) [next, at] = [line, line.length];
+          else if (part !== '\t' || !onTab) [next, at] = [next.slice(0, at) + part + next.slice(at), at + part.length];
+        }
       }
       update(next, at);
     },
