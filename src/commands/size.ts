@@ -145,7 +145,7 @@ export const command: Command = {
 };
 
 function stoppedBeforeStart(by: string | undefined): number {
-  process.stderr.write(`occlum-studio: stopped by ${by} before the program started: nothing measured\n`);
+  process.stderr.write(`occlum-studio: stopped by ${by} before a sample of the program was taken: nothing measured\n`);
   return 1;
 }
 

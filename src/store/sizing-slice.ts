@@ -97,7 +97,7 @@ export const createSizingSlice: StateCreator<StudioState, [], [], SizingSlice> =
       } catch (err) {
         if (err instanceof SizingStopped) {
           patch({ ...IDLE });
-          get().setFlash(`stopped sizing ${shown} before its program started: nothing measured`);
+          get().setFlash(`stopped sizing ${shown} before a sample of its program: nothing measured`);
           return;
         }
         // With the occlum backend, b builds for it: a sizing run needs the host build too.

@@ -144,6 +144,8 @@ for (const { how, stop } of [
     child.stderr.on('data', (d) => (stderr += d));
     const done = new Promise<number | null>((resolve) => child.on('close', resolve));
     await waitFor(() => stdout.includes('ready'), 'the program started');
+    // A server is stopped after it served a while: here a second, for the sampler's first samples.
+    await new Promise((r) => setTimeout(r, 1000));
     stop(child.pid!);
     assert.equal(await done, 0, stderr);
     const sig = how.startsWith('SIGTERM') ? 'SIGTERM' : 'SIGINT';

@@ -22,15 +22,15 @@ export interface MeasureOptions {
   /**
    * Stops the run: SIGTERM to the program's processes, SIGKILL to the whole tree after
    * STOP_GRACE_MS. The figures up to then are the measurement (`stoppedBy: 'stop'`): how a server
-   * is sized. Stopped before its program started, the run throws SizingStopped.
+   * is sized. Stopped before a sample of its program was taken, the run throws SizingStopped.
    */
   signal?: AbortSignal;
 }
 
-/** A sizing run stopped before its program started: nothing measured. */
+/** A sizing run stopped before a sample of its program was taken: nothing measured. */
 export class SizingStopped extends Error {
   constructor() {
-    super('the sizing run was stopped before its program started');
+    super('the sizing run was stopped before a sample of its program was taken');
     this.name = 'SizingStopped';
   }
 }
