@@ -38,6 +38,8 @@ const MAX_SAVED_FILES = 16;
  */
 const MAX_PROBED_FILES = 64;
 const HOLD_MS = 2000;
+/** When a new directory is read again for files created before its watch was in place. */
+const NEW_DIR_RECHECK_MS = 100;
 /** The longest stretch a reconcile's scan keeps the event loop. */
 const SCAN_SLICE_MS = 4;
 /** How long before a set's first event a build's read still counts as concurrent with it. */
@@ -107,6 +109,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     for (const ev of ['add', 'addDir', 'change', 'unlink', 'unlinkDir'] as const) {
       fsw.on(ev, (path: string) => this.onEvent(ev, path));
     }
+    // chokidar reads a new directory before it watches it and reports only directories: the files
+    // already in it come from reading it, now and once its watch is surely in place (a file
+    // created in between has no event).
+    fsw.on('addDir', (path: string) => {
+      this.filesIn(path);
+      setTimeout(() => this.fsw && this.filesIn(path), NEW_DIR_RECHECK_MS).unref();
+    });
     // A directory's raw events name its entries: the files' events (chokidar reports the
     // directories'). chokidar never reports a directory's own attribute change: the reconcile
     // finds it.
@@ -426,6 +435,17 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       }
     }
     return out;
+  }
+
+  /** The files of a directory, each as an event from its state on disk. */
+  private filesIn(dir: string): void {
+    let names;
+    try {
+      names = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // gone again: its own event follows
+    }
+    for (const d of names) if (!d.isDirectory()) this.fileEvent(join(dir, d.name));
   }
 
   /** An entry of a watched directory changed: a file's event, from its state on disk now. */
