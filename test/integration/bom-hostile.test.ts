@@ -73,6 +73,41 @@ test('entries that climb out of the root are refused before anything is written'
   }
 });
 
+test("an absolute mkdirs, link name or rename (copy_bom's join puts it in place of the target) is refused, named as such", () => {
+  const cases: [string, (canary: string) => string, RegExp][] = [
+    [
+      'mkdirs',
+      (c) => `targets:\n  - target: /bin\n    mkdirs: [${c}/made]\n`,
+      /app\.yaml:3:14: error: mkdirs ".*\/canary\/made" is an absolute path/,
+    ],
+    [
+      'linkname',
+      (c) => `targets:\n  - target: /bin\n    createlinks:\n      - {src: /etc/passwd, linkname: ${c}/l}\n`,
+      /app\.yaml:4:38: error: linkname ".*\/canary\/l" is an absolute path/,
+    ],
+    [
+      'rename',
+      (c) =>
+        `targets:\n  - target: /bin\n    copy:\n      - files:\n          - {name: ../app.txt, rename: ${c}/precious}\n`,
+      /app\.yaml:5:40: error: rename ".*\/canary\/precious" is an absolute path/,
+    ],
+  ];
+  for (const [what, bomOf, message] of cases) {
+    const { ws, inst, root, canary } = workspace('');
+    writeFileSync(join(ws, 'app.yaml'), bomOf(canary));
+    const r = copy(inst);
+    assert.equal(r.status, 1, `${what}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, message, what);
+    assert.match(r.stderr, /write it relative to the target/, what);
+    assert.equal(existsSync(root), false, `${what}: nothing written`);
+    assertCanary(canary);
+    // check knows no root, but an absolute name never lands in the image: a warning.
+    const c = runCli(['bom', 'check', join(ws, 'app.yaml')]);
+    assert.equal(c.status, 0, c.stderr);
+    assert.match(c.stdout, new RegExp(`warning: ${what} ".*" is an absolute path`), what);
+  }
+});
+
 test('a symlink planted in the root is not written through (a parent dir, or the file itself)', () => {
   const bom = 'targets:\n  - target: /bin\n    mkdirs: [sub]\n    copy:\n      - files: [../app.txt]\n';
   // /bin -> the canary: refused, naming the link.
@@ -333,7 +368,7 @@ test('a path longer than Linux allows (mkdirs 6000 bytes deep, a 300-byte rename
     const { inst, root } = workspace(bom);
     const r = copy(inst);
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /app\.yaml:\d+:\d+: error: this entry writes to a path of \d+ bytes .*shorten it/);
+    assert.match(r.stderr, /app\.yaml:\d+:\d+: error: (mkdirs|rename) ".*" writes to a path of \d+ bytes .*shorten it/);
     assert.equal(existsSync(root), false, 'nothing written');
   }
 });

@@ -199,6 +199,13 @@ describe('real-world shapes, as copy_bom takes them', () => {
     assert.deepEqual(parseBom('targets: []\n', 'e.yaml').issues, []);
   });
 
+  test('a bom nested deeper than the parser can go is a located YAML error, not a stack overflow', () => {
+    const { issues } = parseBom(`targets: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`, '/x/deep.yaml');
+    assert.equal(issues.length, 1);
+    assert.match(issues[0]!.message, /^not valid YAML: nested too deeply \(serde_yaml, .* 128 levels/);
+    assert.equal(issues[0]!.loc?.line, 1);
+  });
+
   test('aliases stand for their anchors; a key holding only an anchor is no typo; alias bombs stop', () => {
     const text =
       'x-libs: &libs\n  - {name: libz.so.1, autodep: false}\n  - libm.so.6\n' +
@@ -525,6 +532,49 @@ describe('copy', () => {
       ours.some((l) => l.startsWith('opt/d/abs-link ')),
       'an absolute link is replaced by its file',
     );
+  });
+
+  test('a source link to nothing or a loop: named as such; under dirs a link kept as a link is copied as rsync does', async () => {
+    const { ws, inst } = workspace({ 'src/real/f': 'f' });
+    symlinkSync('loop', join(ws, 'src/loop'));
+    symlinkSync('nothere', join(ws, 'src/dang'));
+    symlinkSync('/nonexistent/x', join(ws, 'src/absdang'));
+    const bomOf = (entry: string) => `targets:\n  - target: /d\n    copy:\n      - from: ../src\n        ${entry}\n`;
+    const cases: [string, RegExp][] = [
+      ['files: [loop]', /src\/loop is a symlink loop \(-> loop: too many levels of symbolic links\)$/],
+      ['files: [dang]', /src\/dang is a symlink to nothere, which does not exist$/],
+      ['dirs: [absdang]', /src\/absdang is a symlink to \/nonexistent\/x, which does not exist; copy_bom's rsync/],
+      ['dirs: [dang/]', /src\/dang is a symlink to nothere, which does not exist; copy_bom's rsync/],
+    ];
+    for (const [entry, message] of cases) {
+      writeFileSync(join(ws, 'app.yaml'), bomOf(entry));
+      const r = await copy(inst, '../app.yaml');
+      assert.equal(r.ok, false, entry);
+      assert.match(errors(r.plan.issues)[0]!.message, message, entry);
+      assert.equal(errors(r.plan.issues)[0]!.loc?.line, 5, entry);
+      assert.equal(existsSync(join(inst, 'image')), false, entry);
+    }
+    // rsync -ar --copy-unsafe-links keeps a top-level link that stays inside the copy, even to nothing.
+    writeFileSync(join(ws, 'app.yaml'), bomOf('dirs: [dang, loop]'));
+    const r = await copy(inst, '../app.yaml');
+    assert.ok(r.ok, JSON.stringify(r.plan.issues));
+    const ref = join(ws, 'ref', 'd');
+    mkdirSync(ref, { recursive: true });
+    const rs = spawnSync('rsync', ['-ar', '--copy-unsafe-links', join(ws, 'src/dang'), join(ws, 'src/loop'), ref]);
+    assert.equal(rs.status, 0, String(rs.stderr));
+    assert.deepEqual(listTree(join(inst, 'image', 'd')), listTree(ref));
+    assert.deepEqual(listTree(ref), ['dang -> nothere', 'loop -> loop']);
+  });
+
+  test('"files: [..]" names no file (copy_bom panics): a located error that says why', async () => {
+    const { ws, inst } = workspace({});
+    writeFileSync(join(ws, 'app.yaml'), 'targets:\n  - target: /d\n    copy:\n      - files: [".."]\n');
+    const r = await copy(inst, '../app.yaml');
+    assert.match(
+      errors(r.plan.issues)[0]!.message,
+      /"\.\." names no file: the copy takes its name from the last component/,
+    );
+    assert.deepEqual(errors(r.plan.issues)[0]!.loc, { file: join(ws, 'app.yaml'), line: 4, column: 17 });
   });
 
   test('whole `from` copies its contents; duplicates as copy_bom (last file wins, included boms last)', async () => {

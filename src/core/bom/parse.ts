@@ -303,6 +303,13 @@ function yamlError(text: string, e: YAMLError): { message: string; offset: numbe
       };
     }
   }
+  // The yaml library recurses per nesting level; serde_yaml stops far earlier (128 levels).
+  if (/Maximum call stack size exceeded/.test(e.message))
+    return {
+      offset: e.pos[0],
+      message:
+        'not valid YAML: nested too deeply (serde_yaml, which copy_bom uses, stops at 128 levels: "recursion limit exceeded")',
+    };
   return {
     offset: e.pos[0],
     message: `not valid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
