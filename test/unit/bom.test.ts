@@ -339,6 +339,28 @@ describe('paths, variables, patterns', () => {
   test('$VAR, ${VAR}, ${VAR:-default}; unset is reported', () => {
     assert.deepEqual(expandEnv('../$DEMO/${X}y${Z:-d}', { DEMO: 'a', X: 'b' }), { ok: true, value: '../a/byd' });
     assert.deepEqual(expandEnv('$NOPE/x', {}), { ok: false, missing: ['NOPE'] });
+    // shellexpand 2.1 (copy_bom's), checked against the crate itself: "$$" is a literal "$", a set
+    // but empty variable is used as "" (no default), a name may start with a digit, a lone "$" stays.
+    const env = { SET: 'v', EMPTY: '' };
+    const cases: [string, string | string[]][] = [
+      ['a$$b', 'a$b'],
+      ['$$$SET', '$v'],
+      ['$$SET', '$SET'],
+      ['${EMPTY:-d}/f', '/f'],
+      ['${NOPE:-}x', 'x'],
+      ['$1abc', ['1abc']],
+      ['x$/$', 'x$/$'],
+      ['${SET', '${SET'],
+      ['${:-x}', [':-x']],
+      ['${SET:-a:-b}', 'v'],
+      ['$SET-x${SET}y', 'v-xvy'],
+    ];
+    for (const [text, want] of cases)
+      assert.deepEqual(
+        expandEnv(text, env),
+        typeof want === 'string' ? { ok: true, value: want } : { ok: false, missing: want },
+        text,
+      );
   });
 
   test('rsync exclude patterns', () => {
