@@ -241,6 +241,70 @@ describe('real-world shapes, as copy_bom takes them', () => {
     assert.match(e[1]!.message, /"name" must be a string, not boolean true/);
   });
 
+  test('scalars are typed as serde_yaml 0.8 types them, not as the YAML 1.2 core schema does', () => {
+    // Checked against serde_yaml 0.8.26 with copy_bom's structs: under files only `~`, `null`, `true`,
+    // `false` and Rust numbers are no strings; True, NULL, 010, 1_000, 1e400 are file names there.
+    const names = ['True', 'NULL', 'Null', 'False', '010', '1_000', '1e400', 'inf', 'yes', '0xZZ', '12:30'];
+    const ok = parseBom(`targets:\n  - target: /a\n    copy:\n      - files: [${names.join(', ')}]\n`, 'a.yaml');
+    assert.deepEqual(errors(ok.issues), []);
+    assert.deepEqual(
+      ok.doc.targets[0]!.copy[0]!.files!.map((f) => f.name.value),
+      names,
+    );
+    for (const bad of ['true', '~', 'null', '0b101', '0x10', '+5', '1.5', '.5', '5.', '.inf', '-0', '!!int 7'])
+      assert.equal(
+        errors(parseBom(`targets:\n  - target: /a\n    copy:\n      - files: [${bad}]\n`, 'b.yaml').issues).length,
+        1,
+        bad,
+      );
+    // autodep: true or false only; `~` is no autodep (the default).
+    const auto = (v: string) =>
+      parseBom(`targets:\n  - target: /a\n    copy:\n      - files: [{name: x, autodep: ${v}}]\n`, 'c.yaml');
+    assert.equal(auto('false').doc.targets[0]!.copy[0]!.files![0]!.autodep, false);
+    assert.equal(auto('~').doc.targets[0]!.copy[0]!.files![0]!.autodep, true);
+    for (const v of ['True', 'FALSE', 'yes', '"false"', '0'])
+      assert.match(errors(auto(v).issues)[0]!.message, /"autodep" of x must be true or false/, v);
+    // A string field takes the text: `Null` and `010` are names; a null (`~`, empty) is refused with
+    // what copy_bom would make of it; an empty target is the root, an empty from the workspace.
+    const t = parseBom(
+      'targets:\n  - target: ""\n    mkdirs: [Null, 010]\n    copy:\n      - {from: "", files: [a]}\n',
+      'd.yaml',
+    );
+    assert.deepEqual(errors(t.issues), []);
+    assert.deepEqual(
+      t.doc.targets[0]!.mkdirs.map((m) => m.value),
+      ['Null', '010'],
+    );
+    const n = errors(parseBom('targets:\n  - target: ~\n  - target: /a\n    mkdirs:\n      -\n', 'e.yaml').issues);
+    assert.deepEqual(
+      n.map((i) => [i.loc?.line, i.message]),
+      [
+        [
+          2,
+          '"target" is empty (YAML null): copy_bom would take it as the name "~"; write the path (quote it if that name is meant)',
+        ],
+        [
+          5,
+          'an item of "mkdirs" of target /a is empty (YAML null): copy_bom would take it as the name "~"; write the path (quote it if that name is meant)',
+        ],
+      ],
+    );
+  });
+
+  test('a bom that is not UTF-8, or starts with a byte order mark, is an error at its place', async () => {
+    const { ws, inst } = workspace({});
+    writeFileSync(join(ws, 'bad.yaml'), Buffer.from('targets:\n  - target: /\xc3\xa9x\xe9\n', 'latin1'));
+    writeFileSync(join(ws, 'bom.yaml'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('targets: []\n')]));
+    writeFileSync(join(ws, 'inc.yaml'), 'includes: [bad.yaml]\n');
+    const bad = checkBom(join(ws, 'inc.yaml'), [], inst, {});
+    assert.equal(errors(bad.issues).length, 1);
+    assert.match(errors(bad.issues)[0]!.message, /^not valid UTF-8 \(byte 0xe9\): copy_bom cannot read the bom/);
+    assert.deepEqual(errors(bad.issues)[0]!.loc, { file: join(ws, 'bad.yaml'), line: 2, column: 16 });
+    const bom = checkBom(join(ws, 'bom.yaml'), [], inst, {});
+    assert.match(errors(bom.issues)[0]!.message, /^the file starts with a byte order mark \(U\+FEFF\)/);
+    assert.equal((await copy(inst, '../bom.yaml')).ok, false);
+  });
+
   test('an unknown key is a warning and the rest is copied as copy_bom would (here: the whole `from`)', async () => {
     const { ws, inst } = workspace({
       'zone/UTC': 'utc',

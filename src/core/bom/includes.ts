@@ -4,8 +4,8 @@
 // current directory). A cycle is an error naming the chain (copy_bom gives up after 100 files).
 import { statSync } from 'node:fs';
 import { DEFAULT_ROOT } from '../detect/occlum-install.ts';
-import { readTextSafe } from '../instance/safe-read.ts';
-import { parseBom } from './parse.ts';
+import { readFileSafe } from '../instance/safe-read.ts';
+import { decodeBom, parseBom } from './parse.ts';
 import { real, rustJoin, rustParent } from './paths.ts';
 import type { BomDoc, BomIssue, Str } from './types.ts';
 
@@ -46,10 +46,10 @@ export function loadBoms(topFile: string, includeDirs: string[], cwd: string): L
   const parsed = new Map<string, BomDoc | null>();
   const load = (path: string, namedAt?: Str): BomDoc | null => {
     if (parsed.has(path)) return parsed.get(path)!;
-    let text: string;
+    let bytes: Buffer;
     try {
       // Never blocks on a FIFO, nor reads /dev/zero until memory runs out.
-      text = readTextSafe(path, {
+      bytes = readFileSafe(path, {
         what: 'the bom file',
         maxBytes: MAX_BOM_BYTES,
         followLinks: true,
@@ -62,9 +62,10 @@ export function loadBoms(topFile: string, includeDirs: string[], cwd: string): L
       parsed.set(path, null);
       return null;
     }
-    const r = parseBom(text, path);
+    const decoded = decodeBom(bytes, path);
+    const r = 'text' in decoded ? parseBom(decoded.text, path) : { issues: [decoded.issue] };
     issues.push(...r.issues);
-    const ok = !r.issues.some((i) => i.severity === 'error');
+    const ok = 'doc' in r && !r.issues.some((i) => i.severity === 'error');
     parsed.set(path, ok ? r.doc : null);
     return ok ? r.doc : null;
   };
