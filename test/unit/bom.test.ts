@@ -190,6 +190,26 @@ describe('real-world shapes, as copy_bom takes them', () => {
     );
   });
 
+  test('a key at the column of the list items above it without "- " is one error where serde_yaml puts it', () => {
+    // A commit of Occlum's tensorflow_serving demo: `  target: /opt/...` after `  - target: /etc`
+    // (serde_yaml: "did not find expected '-' indicator at line 6 column 3").
+    const text =
+      'targets:\n  - target: /etc\n    copy:\n      - files: [../hosts]\n  # nss\n  target: /lib\n    copy:\n      - files: [a]\n';
+    const e = errors(parseBom(text, 'b.yaml').issues);
+    assert.equal(e.length, 1, JSON.stringify(e));
+    assert.deepEqual([e[0]!.loc?.line, e[0]!.loc?.column], [6, 3]);
+    assert.match(
+      e[0]!.message,
+      /"target:" is at the column of the list items above it but has no "- ".*write "- target:"/,
+    );
+    // A tab in the indentation: one error, on its line, whatever the parser makes of the rest.
+    const t = errors(parseBom('targets:\n  - target: /a\n    mkdirs:\n\t- b\n', 't.yaml').issues);
+    assert.deepEqual(
+      t.map((i) => [i.loc?.line, i.loc?.column, i.message]),
+      [[4, 1, 'not valid YAML: a tab indents this line; YAML indents with spaces only']],
+    );
+  });
+
   test('an empty or comment-only bom is an error, as serde_yaml fails on it', () => {
     for (const text of ['', '# nothing yet\n', '---\n']) {
       const e = errors(parseBom(text, 'e.yaml').issues);

@@ -384,6 +384,37 @@ function yamlError(text: string, e: YAMLError): { message: string; offset: numbe
       };
     }
   }
+  if (e.code === 'BAD_INDENT') {
+    // A key at the column of the list above it, without "- " (`  - target: /a` … `  target: /b`):
+    // serde_yaml "did not find expected '-' indicator" there.
+    const lineStart = text.lastIndexOf('\n', e.pos[0] - 1) + 1;
+    const line = text.slice(
+      lineStart,
+      text.indexOf('\n', lineStart) === -1 ? undefined : text.indexOf('\n', lineStart),
+    );
+    const indent = line.length - line.trimStart().length;
+    const above = text
+      .slice(0, lineStart)
+      .split('\n')
+      .reverse()
+      .find((l) => l.trim() !== '' && !l.trimStart().startsWith('#') && l.length - l.trimStart().length <= indent);
+    if (
+      above !== undefined &&
+      above.length - above.trimStart().length === indent &&
+      above.trimStart().startsWith('- ')
+    ) {
+      const key = line.trim().split(':')[0]!.slice(0, 40);
+      return {
+        offset: lineStart + indent,
+        message:
+          `not valid YAML: "${key}:" is at the column of the list items above it but has no "- " ` +
+          `(serde_yaml: did not find expected '-' indicator); write "- ${key}:" to start a new item`,
+      };
+    }
+    return { offset: lineStart + indent, message: `not valid YAML: ${e.message.split('\n')[0]!}` };
+  }
+  if (e.code === 'TAB_AS_INDENT')
+    return { offset: e.pos[0], message: 'not valid YAML: a tab indents this line; YAML indents with spaces only' };
   // The yaml library recurses per nesting level; serde_yaml stops far earlier (128 levels).
   if (/Maximum call stack size exceeded/.test(e.message))
     return {
@@ -468,13 +499,17 @@ export function parseBom(text: string, file: string): ParseResult {
   const ydoc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
   const errorLines = new Set<number>();
   const multiline = new Set(ydoc.errors.filter((e) => e.code === 'MULTILINE_IMPLICIT_KEY').map((e) => e.pos[0]));
-  for (const e of ydoc.errors) {
+  // A tab where indentation goes throws the structure off: what the parser says after it is noise.
+  const tabs = ydoc.errors.filter((e) => e.code === 'TAB_AS_INDENT');
+  for (const e of tabs.length > 0 ? tabs : ydoc.errors) {
     // The same over-indented key, reported once more at the value's start.
     if (e.code === 'BLOCK_AS_IMPLICIT_KEY' && multiline.has(e.pos[0])) continue;
     const { message, offset } = yamlError(text, e);
     const loc = r.locAt(offset);
-    // One syntax error per line: the parser's follow-on errors about the same text are echoes.
-    if (errorLines.has(loc.line)) continue;
+    // One syntax error per line: the parser's follow-on errors about the same text are echoes
+    // (also when they are placed further on, as a misplaced key's value running into the next line).
+    const from = r.locAt(e.pos[0]).line;
+    if (errorLines.has(loc.line) || errorLines.has(from)) continue;
     errorLines.add(loc.line);
     r.issues.push({ severity: 'error', message, loc });
   }
