@@ -136,6 +136,20 @@ test('a symlink planted in the root is not written through (a parent dir, or the
   assert.match(r3.stderr, /\/lib exists in the root as a symlink/);
 });
 
+test('a root that is itself a symlink: one error naming it and the directory to pass, nothing written', () => {
+  const { inst, root, canary } = workspace('targets:\n  - target: /bin\n    copy:\n      - files: [../app.txt]\n');
+  symlinkSync(canary, root);
+  for (const extra of [[], ['--dry-run']]) {
+    const r = copy(inst, extra);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const errs = r.stderr.split('\n').filter((l) => /error:/.test(l));
+    assert.equal(errs.length, 1, r.stderr);
+    assert.match(errs[0]!, /the root .*\/inst\/image is a symlink \(-> .*canary\): .*--root .*canary\)$/);
+    assert.match(r.stdout, /^bom copy.* (failed|would fail) \(1 error above\)/m);
+  }
+  assertCanary(canary);
+});
+
 test('a symlink in a copied dir that leaves it is copied as what it points to, inside the root', () => {
   const { ws, inst, root, canary } = workspace('targets:\n  - target: /data\n    copy:\n      - dirs: [../tree/]\n');
   mkdirSync(join(ws, 'tree'));

@@ -2,7 +2,7 @@
 // modification time match its source is left alone, a changed one is written to a temporary
 // name and renamed over the old (no half-written file), modes, times (and owners, as root) are
 // kept; nothing is deleted. Files in the root that no entry produces are listed, not removed.
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { BomPlan, PlanEntry } from './plan.ts';
 import { statFilesNative } from './native-copy.ts';
@@ -92,6 +92,16 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
   const byPath = new Map(entries.map((e) => [e.inner, e]));
   const fail = (e: PlanEntry, message: string) =>
     issues.push({ severity: 'error', message: `${e.inner}: ${message}`, loc: e.loc });
+  // The root itself a link: one error naming it (each entry would fail on it), nothing written.
+  if (tryLstat(root)?.isSymbolicLink()) {
+    issues.push({
+      severity: 'error',
+      message:
+        `the root ${root} is a symlink (-> ${readlinkSync(root)}): the copy writes through no link; ` +
+        `pass the directory itself (--root ${statSync(root, { throwIfNoEntry: false })?.isDirectory() ? realpathSync(root) : 'DIR'})`,
+    });
+    return result;
+  }
 
   // Every ancestor of a planned path must be a directory of the plan (or an unplanned one).
   // A dir whose ancestors passed is not walked up again (20,000 files share 200 dirs).
