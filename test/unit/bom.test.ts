@@ -457,6 +457,16 @@ describe('paths, variables, patterns', () => {
     assert.ok(!ex.test('d/top', false));
     assert.ok(ex.test('d/a/b', false));
     assert.ok(!ex.test('d/xa/b', false));
+    // As rsync reads --exclude (compared with rsync 3.2 on a tree): "- x" excludes x, "+ x" is an
+    // include rule (the first matching rule decides), a lone "!" clears the rules before it.
+    const pre = compileExcludes(['+ b.txt', '*.txt', '- bar']);
+    assert.deepEqual(
+      ['d/b.txt', 'd/a.txt', 'd/bar', 'd/- bar'].map((n) => pre.test(n, false)),
+      [false, true, true, false],
+    );
+    assert.ok(compileExcludes(['*.txt', '+ b.txt']).test('d/b.txt', false));
+    const cleared = compileExcludes(['*.pyc', '!', 'a']);
+    assert.deepEqual([cleared.test('d/x.pyc', false), cleared.test('d/a', true)], [false, true]);
   });
 
   test("rsync's unsafe-link rule", () => {
