@@ -405,6 +405,32 @@ describe('real-world shapes, as copy_bom takes them', () => {
     assert.equal(readFileSync(join(inst, 'image/bin/sub/deeper/b'), 'utf8'), 'a');
     assert.equal(readlinkSync(join(inst, 'image/bin/l/a')), '/bin/a');
   });
+
+  test('a link name copy_bom cannot create ("l/", ".", a dir mkdirs makes) is an error; mkdirs "a/../b" makes a too', async () => {
+    const { ws, inst } = workspace({});
+    const cases: [string, RegExp][] = [
+      ['createlinks: [{src: a, linkname: "l/"}]', /^linkname "l\/" names no link: copy_bom's ln -s fails/],
+      ['createlinks: [{src: a, linkname: "."}]', /^linkname "\." names no link/],
+      [
+        'mkdirs: [l]\n    createlinks: [{src: a, linkname: l}]',
+        /^a link at \/x\/l, where a target or mkdirs makes a directory/,
+      ],
+    ];
+    for (const [entries, message] of cases) {
+      writeFileSync(join(ws, 'l.yaml'), `targets:\n  - target: /x\n    ${entries}\n`);
+      const r = await copy(inst, '../l.yaml');
+      assert.match(errors(r.plan.issues)[0]?.message ?? '', message, entries);
+      assert.equal(existsSync(join(inst, 'image')), false, entries);
+    }
+    // Rust's create_dir_all("bin/a/../b") makes bin/a, then bin/b (checked with rustc; GNU mkdir -p
+    // makes bin/b only).
+    writeFileSync(join(ws, 'm.yaml'), 'targets:\n  - target: /bin\n    mkdirs: [a/../b]\n');
+    assert.ok((await copy(inst, '../m.yaml')).ok);
+    assert.deepEqual(
+      listTree(join(inst, 'image')).map((l) => l.split(' ')[0]),
+      ['bin/', 'bin/a/', 'bin/b/'],
+    );
+  });
 });
 
 describe('paths, variables, patterns', () => {
@@ -831,9 +857,7 @@ describe('autodep', () => {
 test('applyPlan refuses to write through a planned symlink', async () => {
   const { inst } = workspace({
     f: 'x',
-    'app.yaml':
-      'targets:\n  - target: /\n    createlinks:\n      - {src: /tmp, linkname: lib64}\n' +
-      '  - target: /lib64\n    copy:\n      - files: [../f]\n',
+    'app.yaml': 'targets:\n  - target: /lib64\n    copy:\n      - files: [../f]\n',
   });
   const plan = await planBom({
     file: '../app.yaml',
@@ -843,6 +867,11 @@ test('applyPlan refuses to write through a planned symlink', async () => {
     env: {},
     loaderConfig: null,
   });
+  // The plan refuses a link where a directory is made (copy_bom's ln -s fails there); applyPlan
+  // must hold on its own against such a plan: the link replaces /lib64, the file goes below it.
+  assert.deepEqual(errors(plan.issues), []);
+  const dir = plan.entries.findIndex((e) => e.inner === '/lib64');
+  plan.entries.splice(dir + 1, 0, { kind: 'link', inner: '/lib64', target: '/tmp', why: 'createlink' });
   const r = await applyPlan(plan, { dryRun: false });
   assert.match(errors(r.issues)[0]!.message, /planned as a symlink/);
   assert.equal(existsSync('/tmp/f') && readFileSync('/tmp/f', 'utf8') === 'x', false);

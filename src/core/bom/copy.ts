@@ -236,7 +236,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
     mark('compare');
     // A new file is written in place (a copy cut short has the wrong time and is redone next time);
     // a changed one goes to a temporary name renamed over the old, so the old stays whole until then.
-    if (!opts.dryRun) {
+    if (!opts.dryRun && copies.length > 0) {
       const jobs = copies.map((c, i) => ({
         src: c.src,
         dest: c.e.inner,
@@ -257,7 +257,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
         result.written = new Map();
         ids.forEach((id, i) => id && result.written!.set(copies[i]!.e.inner, id));
       }
-    } else for (const c of copies) record(c.e, c.action, c.st.size);
+    } else if (opts.dryRun) for (const c of copies) record(c.e, c.action, c.st.size);
     mark('copy');
 
     // Attributes of copied dirs last, deepest first, once their contents are in place.

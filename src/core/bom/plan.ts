@@ -156,6 +156,16 @@ function brokenLink(host: string, e: unknown): string | null {
     : `${host} is a symlink to ${target}, which does not exist`;
 }
 
+/** The prefixes of `path` that a ".." follows (create_dir_all makes them too): "r/a/../b" → ["r/a"]. */
+function leftByDotDot(path: string): string[] {
+  const parts = path.split('/');
+  const out: string[] = [];
+  parts.forEach((c, i) => {
+    if (parts[i + 1] === '..' && c !== '..' && c !== '.' && c !== '') out.push(parts.slice(0, i + 1).join('/'));
+  });
+  return out;
+}
+
 /** Inner path of a host path under the root, as copy_bom's dest_in_root inverse. */
 function innerOf(rootAbs: string, hostPath: string): string {
   const rel = posix.relative(rootAbs, hostPath);
@@ -219,21 +229,34 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       const target = expand(t.target);
       if (target === null) continue;
       const targetPath = destInRoot(opts.root, target);
-      m.mkdirs.push({ inner: innerFromRootJoin(targetPath), loc: t.target.loc });
-      dests.push({ inner: innerFromRootJoin(targetPath), loc: t.target.loc, what: 'target', value: target });
+      // create_dir_all makes every directory the path names, also one a ".." then leaves ("a/../b": a, b).
+      const mkdirAll = (path: string, loc: Loc, what: string, value: string) => {
+        for (const dir of [...leftByDotDot(path), path]) {
+          const inner = innerFromRootJoin(dir);
+          m.mkdirs.push({ inner, loc });
+          dests.push({ inner, loc, what, value });
+        }
+      };
+      mkdirAll(targetPath, t.target.loc, 'target', target);
       for (const d of t.mkdirs) {
         const v = expand(d);
-        if (v === null) continue;
-        const inner = innerFromRootJoin(rustJoin(targetPath, v));
-        m.mkdirs.push({ inner, loc: d.loc });
-        dests.push({ inner, loc: d.loc, what: 'mkdirs', value: v });
+        if (v !== null) mkdirAll(rustJoin(targetPath, v), d.loc, 'mkdirs', v);
       }
       for (const l of t.createlinks) {
         const src = expand(l.src);
         const name = expand(l.linkname);
         if (src === null || name === null) continue;
+        // ln -s fails on "l/" (no such directory) and on "." (the target exists).
+        if (name.endsWith('/') || rustFileName(name) === null) {
+          err(
+            `linkname "${name}" names no link: copy_bom's ln -s fails on a name ending in "/", "." or ".."; ` +
+              'write the name of the link',
+            l.linkname.loc,
+          );
+          continue;
+        }
         const inner = innerFromRootJoin(rustJoin(targetPath, name));
-        m.links.push({ src, inner, loc: l.loc });
+        m.links.push({ src, inner, loc: l.linkname.loc });
         dests.push({ inner, loc: l.linkname.loc, what: 'linkname', value: name });
       }
       for (const s of t.copy) {
@@ -276,6 +299,17 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     }
     managements.push(m);
   }
+  // ln -s where a target or mkdirs makes a directory fails in copy_bom ("File exists"); the plan
+  // would replace the directory (and what is copied into it) by the link.
+  const madeDirs = new Set(managements.flatMap((m) => m.mkdirs.map((d) => d.inner)));
+  for (const m of managements)
+    for (const l of m.links)
+      if (madeDirs.has(l.inner))
+        err(
+          `a link at ${l.inner}, where a target or mkdirs makes a directory: copy_bom's ln -s fails there ` +
+            '("File exists"); rename the link or drop the directory',
+          l.loc,
+        );
   // copy_bom would write wherever a ".." or an absolute name leads; an image is the root's content only.
   const outside = (inner: string) => inner === '/..' || inner.startsWith('/../');
   for (const d of dests) {
