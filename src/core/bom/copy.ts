@@ -236,7 +236,11 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
     mark('compare');
     // A new file is written in place (a copy cut short has the wrong time and is redone next time);
     // a changed one goes to a temporary name renamed over the old, so the old stays whole until then.
-    if (!opts.dryRun && copies.length > 0) {
+    if (!opts.dryRun && copies.length === 0) {
+      // Nothing to copy: no root to open (a plan without its "/" may come from an API caller).
+      opts.whileCopying?.();
+      result.written = new Map();
+    } else if (!opts.dryRun) {
       const jobs = copies.map((c, i) => ({
         src: c.src,
         dest: c.e.inner,
