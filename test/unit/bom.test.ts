@@ -614,6 +614,9 @@ describe('copy', () => {
     assert.match(errors(miss.issues)[0]!.message, /included bom "nowhere.yaml" is not next to/);
     assert.equal(errors(miss.issues)[0]!.loc?.line, 2);
     assert.doesNotMatch(errors(miss.issues)[0]!.message, /JDK/);
+    // A relative -i dir is taken from the current directory: the message says where that is.
+    const rel = checkBom(join(ws, 'm.yaml'), ['tmpl'], inst, {});
+    assert.match(errors(rel.issues)[0]!.message, new RegExp(`nor in tmpl \\(${inst}/tmpl\\)$`));
     // One of Occlum's JDK templates: the message says where Occlum keeps it.
     const jdk = checkBom(join(ws, 'j.yaml'), [], inst, {});
     assert.match(

@@ -96,7 +96,9 @@ export function loadBoms(topFile: string, includeDirs: string[], cwd: string): L
     for (const inc of doc.includes) {
       const found = findInclude(inc.value, path, includeDirs, cwd);
       if (!found) {
-        const dirs = includeDirs.length ? `, nor in ${includeDirs.join(', ')}` : ' (no include dir given: -i DIR)';
+        // An -i dir is taken from the current directory (copy_bom: current_dir().join(dir)): say where that is.
+        const shown = includeDirs.map((d) => (real(cwd, d) === d ? d : `${d} (${real(cwd, d)})`));
+        const dirs = includeDirs.length ? `, nor in ${shown.join(', ')}` : ' (no include dir given: -i DIR)';
         // Occlum's JDK boms live in its install's template dir; the studio ships only base.yaml.
         const occlumTemplate = /^java-[\w.-]+\.yaml$/.test(inc.value)
           ? `; Occlum installs its JDK boms in ${DEFAULT_ROOT}/etc/template: pass that dir (or one holding a copy) with -i`
