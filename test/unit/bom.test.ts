@@ -311,6 +311,14 @@ describe('real-world shapes, as copy_bom takes them', () => {
     );
   });
 
+  test('a value of the wrong type is named as serde_yaml reads it ("Null" is text, not nothing)', () => {
+    const text = 'targets:\n  - target: /a\n    mkdirs: Null\n  - target: /b\n    mkdirs: 5\n';
+    assert.deepEqual(
+      errors(parseBom(text, 'w.yaml').issues).map((i) => i.message.replace(/ \(write each.*$/, '')),
+      ['"mkdirs" of target /a must be a list, not "Null"', '"mkdirs" of target /b must be a list, not number 5'],
+    );
+  });
+
   test('a bom that is not UTF-8, or starts with a byte order mark, is an error at its place', async () => {
     const { ws, inst } = workspace({});
     writeFileSync(join(ws, 'bad.yaml'), Buffer.from('targets:\n  - target: /\xc3\xa9x\xe9\n', 'latin1'));

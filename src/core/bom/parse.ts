@@ -160,8 +160,11 @@ function describe(node: unknown): string {
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
   if (isScalar(node)) {
-    if (node.value === null) return 'nothing';
-    return typeof node.value === 'string' ? `"${node.value}"` : `${typeof node.value} ${String(node.value)}`;
+    // In serde_yaml's terms: `Null` or `True` is text there, not null or a boolean.
+    const type = serdeType(node);
+    const text = node.type === 'PLAIN' ? String(node.source ?? node.value) : String(node.value);
+    if (type === 'null') return 'nothing';
+    return type === 'string' ? `"${text}"` : `${type === 'bool' ? 'boolean' : type} ${text}`;
   }
   return 'an unsupported YAML value';
 }
