@@ -311,6 +311,18 @@ describe('real-world shapes, as copy_bom takes them', () => {
     );
   });
 
+  test('an alias with no anchor above it is an error wherever it is (serde_yaml: "found unknown anchor")', () => {
+    for (const [text, line] of [
+      ['targets:\n  - target: /a\n    mkdirs: *a\nx: &a [p]\n', 3],
+      ['x-unused: *zz\ntargets: []\n', 1],
+    ] as const) {
+      const e = errors(parseBom(text, 'a.yaml').issues);
+      assert.equal(e.length, 1, text);
+      assert.match(e[0]!.message, /^\*(a|zz) names no anchor above it: copy_bom fails on it/);
+      assert.equal(e[0]!.loc?.line, line);
+    }
+  });
+
   test('a value of the wrong type is named as serde_yaml reads it ("Null" is text, not nothing)', () => {
     const text = 'targets:\n  - target: /a\n    mkdirs: Null\n  - target: /b\n    mkdirs: 5\n';
     assert.deepEqual(

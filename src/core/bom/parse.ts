@@ -8,6 +8,7 @@ import {
   isScalar,
   isSeq,
   parseDocument,
+  visit,
   type Document,
   type Node as YamlNode,
   type Pair,
@@ -528,6 +529,26 @@ export function parseBom(text: string, file: string): ParseResult {
     return { doc, issues: r.issues };
   }
   r.doc = ydoc;
+  // An alias names an anchor above it only; serde_yaml's parser fails on any other, wherever it is.
+  // One pass in document order (a node before its children, as yaml-rust registers anchors).
+  let unknownAlias = false;
+  const anchors = new Set<string>();
+  visit(ydoc, {
+    Node(_, node) {
+      if (!isAlias(node)) {
+        if (node.anchor) anchors.add(node.anchor);
+        return;
+      }
+      if (anchors.has(node.source)) return;
+      unknownAlias = true;
+      r.error(
+        node,
+        `*${node.source} names no anchor above it: copy_bom fails on it ("found unknown anchor"); ` +
+          `define &${node.source} before its first use`,
+      );
+    },
+  });
+  if (unknownAlias) return { doc, issues: r.issues };
   try {
     const m = mapOf(r, root, 'a bom file', 'includes: [base.yaml] and targets: […]');
     if (!m) return { doc, issues: r.issues };
