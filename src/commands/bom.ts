@@ -78,7 +78,12 @@ function humanCopy(r: BomRun, dryRun: boolean): void {
     ? `would create ${c.create}, update ${c.update}, fix attributes of ${c.attrs}; ` +
       `${c.same} unchanged; ${mb} MB to copy`
     : `created ${c.create}, updated ${c.update}, fixed attributes of ${c.attrs}; ${c.same} unchanged; ${mb} MB copied`;
-  console.log(show(`bom copy${dryRun ? ' (dry run, nothing written)' : ''}: ${counts} into ${display(r.plan.root)}`));
+  // A copy stopped by an error above must not read as a plain success.
+  const failed = r.copy.issues.filter((i) => i.severity === 'error').length;
+  const head = failed ? ` ${dryRun ? 'would fail' : 'failed'} (${failed} error${failed > 1 ? 's' : ''} above)` : '';
+  console.log(
+    show(`bom copy${dryRun ? ' (dry run, nothing written)' : ''}${head}: ${counts} into ${display(r.plan.root)}`),
+  );
 }
 
 async function copy(argv: string[]): Promise<number> {

@@ -76,7 +76,7 @@ test('a bad bom exits 1, names the entry (file:line:col) and writes nothing', ()
     // copy_bom would write there; the studio keeps a bom inside its root.
     [
       'targets:\n  - target: ../../out\n    copy:\n      - files: [../app.txt]\n',
-      /app\.yaml:2:13: error: this entry writes to .*\/out, outside the root .*\/inst\/image/,
+      /app\.yaml:2:13: error: target "\.\.\/\.\.\/out" writes to .*\/out, outside the root .*\/inst\/image: its "\.\." climbs out/,
     ],
   ];
   for (const [bom, message] of cases) {

@@ -73,6 +73,41 @@ test('entries that climb out of the root are refused before anything is written'
   }
 });
 
+test("an absolute mkdirs, link name or rename (copy_bom's join puts it in place of the target) is refused, named as such", () => {
+  const cases: [string, (canary: string) => string, RegExp][] = [
+    [
+      'mkdirs',
+      (c) => `targets:\n  - target: /bin\n    mkdirs: [${c}/made]\n`,
+      /app\.yaml:3:14: error: mkdirs ".*\/canary\/made" is an absolute path/,
+    ],
+    [
+      'linkname',
+      (c) => `targets:\n  - target: /bin\n    createlinks:\n      - {src: /etc/passwd, linkname: ${c}/l}\n`,
+      /app\.yaml:4:38: error: linkname ".*\/canary\/l" is an absolute path/,
+    ],
+    [
+      'rename',
+      (c) =>
+        `targets:\n  - target: /bin\n    copy:\n      - files:\n          - {name: ../app.txt, rename: ${c}/precious}\n`,
+      /app\.yaml:5:40: error: rename ".*\/canary\/precious" is an absolute path/,
+    ],
+  ];
+  for (const [what, bomOf, message] of cases) {
+    const { ws, inst, root, canary } = workspace('');
+    writeFileSync(join(ws, 'app.yaml'), bomOf(canary));
+    const r = copy(inst);
+    assert.equal(r.status, 1, `${what}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, message, what);
+    assert.match(r.stderr, /write it relative to the target/, what);
+    assert.equal(existsSync(root), false, `${what}: nothing written`);
+    assertCanary(canary);
+    // check knows no root, but an absolute name never lands in the image: a warning.
+    const c = runCli(['bom', 'check', join(ws, 'app.yaml')]);
+    assert.equal(c.status, 0, c.stderr);
+    assert.match(c.stdout, new RegExp(`warning: ${what} ".*" is an absolute path`), what);
+  }
+});
+
 test('a symlink planted in the root is not written through (a parent dir, or the file itself)', () => {
   const bom = 'targets:\n  - target: /bin\n    mkdirs: [sub]\n    copy:\n      - files: [../app.txt]\n';
   // /bin -> the canary: refused, naming the link.
@@ -99,6 +134,20 @@ test('a symlink planted in the root is not written through (a parent dir, or the
   const r3 = copy(c.inst);
   assert.equal(r3.status, 1);
   assert.match(r3.stderr, /\/lib exists in the root as a symlink/);
+});
+
+test('a root that is itself a symlink: one error naming it and the directory to pass, nothing written', () => {
+  const { inst, root, canary } = workspace('targets:\n  - target: /bin\n    copy:\n      - files: [../app.txt]\n');
+  symlinkSync(canary, root);
+  for (const extra of [[], ['--dry-run']]) {
+    const r = copy(inst, extra);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const errs = r.stderr.split('\n').filter((l) => /error:/.test(l));
+    assert.equal(errs.length, 1, r.stderr);
+    assert.match(errs[0]!, /the root .*\/inst\/image is a symlink \(-> .*canary\): .*--root .*canary\)$/);
+    assert.match(r.stdout, /^bom copy.* (failed|would fail) \(1 error above\)/m);
+  }
+  assertCanary(canary);
 });
 
 test('a symlink in a copied dir that leaves it is copied as what it points to, inside the root', () => {
@@ -333,7 +382,7 @@ test('a path longer than Linux allows (mkdirs 6000 bytes deep, a 300-byte rename
     const { inst, root } = workspace(bom);
     const r = copy(inst);
     assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /app\.yaml:\d+:\d+: error: this entry writes to a path of \d+ bytes .*shorten it/);
+    assert.match(r.stderr, /app\.yaml:\d+:\d+: error: (mkdirs|rename) ".*" writes to a path of \d+ bytes .*shorten it/);
     assert.equal(existsSync(root), false, 'nothing written');
   }
 });

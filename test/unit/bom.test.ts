@@ -190,6 +190,26 @@ describe('real-world shapes, as copy_bom takes them', () => {
     );
   });
 
+  test('a key at the column of the list items above it without "- " is one error where serde_yaml puts it', () => {
+    // A commit of Occlum's tensorflow_serving demo: `  target: /opt/...` after `  - target: /etc`
+    // (serde_yaml: "did not find expected '-' indicator at line 6 column 3").
+    const text =
+      'targets:\n  - target: /etc\n    copy:\n      - files: [../hosts]\n  # nss\n  target: /lib\n    copy:\n      - files: [a]\n';
+    const e = errors(parseBom(text, 'b.yaml').issues);
+    assert.equal(e.length, 1, JSON.stringify(e));
+    assert.deepEqual([e[0]!.loc?.line, e[0]!.loc?.column], [6, 3]);
+    assert.match(
+      e[0]!.message,
+      /"target:" is at the column of the list items above it but has no "- ".*write "- target:"/,
+    );
+    // A tab in the indentation: one error, on its line, whatever the parser makes of the rest.
+    const t = errors(parseBom('targets:\n  - target: /a\n    mkdirs:\n\t- b\n', 't.yaml').issues);
+    assert.deepEqual(
+      t.map((i) => [i.loc?.line, i.loc?.column, i.message]),
+      [[4, 1, 'not valid YAML: a tab indents this line; YAML indents with spaces only']],
+    );
+  });
+
   test('an empty or comment-only bom is an error, as serde_yaml fails on it', () => {
     for (const text of ['', '# nothing yet\n', '---\n']) {
       const e = errors(parseBom(text, 'e.yaml').issues);
@@ -197,6 +217,13 @@ describe('real-world shapes, as copy_bom takes them', () => {
       assert.match(e[0]!.message, /empty.*copy_bom rejects it; write at least "targets: \[\]"/);
     }
     assert.deepEqual(parseBom('targets: []\n', 'e.yaml').issues, []);
+  });
+
+  test('a bom nested deeper than the parser can go is a located YAML error, not a stack overflow', () => {
+    const { issues } = parseBom(`targets: ${'['.repeat(50_000)}${']'.repeat(50_000)}\n`, '/x/deep.yaml');
+    assert.equal(issues.length, 1);
+    assert.match(issues[0]!.message, /^not valid YAML: nested too deeply \(serde_yaml, .* 128 levels/);
+    assert.equal(issues[0]!.loc?.line, 1);
   });
 
   test('aliases stand for their anchors; a key holding only an anchor is no typo; alias bombs stop', () => {
@@ -232,6 +259,90 @@ describe('real-world shapes, as copy_bom takes them', () => {
     assert.match(e[0]!.message, /must be a string, not number 123: copy_bom rejects it; quote it \("123"\)/);
     assert.deepEqual([e[0]!.loc?.line, e[0]!.loc?.column], [5, 17]);
     assert.match(e[1]!.message, /"name" must be a string, not boolean true/);
+  });
+
+  test('scalars are typed as serde_yaml 0.8 types them, not as the YAML 1.2 core schema does', () => {
+    // Checked against serde_yaml 0.8.26 with copy_bom's structs: under files only `~`, `null`, `true`,
+    // `false` and Rust numbers are no strings; True, NULL, 010, 1_000, 1e400 are file names there.
+    const names = ['True', 'NULL', 'Null', 'False', '010', '1_000', '1e400', 'inf', 'yes', '0xZZ', '12:30'];
+    const ok = parseBom(`targets:\n  - target: /a\n    copy:\n      - files: [${names.join(', ')}]\n`, 'a.yaml');
+    assert.deepEqual(errors(ok.issues), []);
+    assert.deepEqual(
+      ok.doc.targets[0]!.copy[0]!.files!.map((f) => f.name.value),
+      names,
+    );
+    for (const bad of ['true', '~', 'null', '0b101', '0x10', '+5', '1.5', '.5', '5.', '.inf', '-0', '!!int 7'])
+      assert.equal(
+        errors(parseBom(`targets:\n  - target: /a\n    copy:\n      - files: [${bad}]\n`, 'b.yaml').issues).length,
+        1,
+        bad,
+      );
+    // autodep: true or false only; `~` is no autodep (the default).
+    const auto = (v: string) =>
+      parseBom(`targets:\n  - target: /a\n    copy:\n      - files: [{name: x, autodep: ${v}}]\n`, 'c.yaml');
+    assert.equal(auto('false').doc.targets[0]!.copy[0]!.files![0]!.autodep, false);
+    assert.equal(auto('~').doc.targets[0]!.copy[0]!.files![0]!.autodep, true);
+    for (const v of ['True', 'FALSE', 'yes', '"false"', '0'])
+      assert.match(errors(auto(v).issues)[0]!.message, /"autodep" of x must be true or false/, v);
+    // A string field takes the text: `Null` and `010` are names; a null (`~`, empty) is refused with
+    // what copy_bom would make of it; an empty target is the root, an empty from the workspace.
+    const t = parseBom(
+      'targets:\n  - target: ""\n    mkdirs: [Null, 010]\n    copy:\n      - {from: "", files: [a]}\n',
+      'd.yaml',
+    );
+    assert.deepEqual(errors(t.issues), []);
+    assert.deepEqual(
+      t.doc.targets[0]!.mkdirs.map((m) => m.value),
+      ['Null', '010'],
+    );
+    const n = errors(parseBom('targets:\n  - target: ~\n  - target: /a\n    mkdirs:\n      -\n', 'e.yaml').issues);
+    assert.deepEqual(
+      n.map((i) => [i.loc?.line, i.message]),
+      [
+        [
+          2,
+          '"target" is empty (YAML null): copy_bom would take it as the name "~"; write the path (quote it if that name is meant)',
+        ],
+        [
+          5,
+          'an item of "mkdirs" of target /a is empty (YAML null): copy_bom would take it as the name "~"; write the path (quote it if that name is meant)',
+        ],
+      ],
+    );
+  });
+
+  test('an alias with no anchor above it is an error wherever it is (serde_yaml: "found unknown anchor")', () => {
+    for (const [text, line] of [
+      ['targets:\n  - target: /a\n    mkdirs: *a\nx: &a [p]\n', 3],
+      ['x-unused: *zz\ntargets: []\n', 1],
+    ] as const) {
+      const e = errors(parseBom(text, 'a.yaml').issues);
+      assert.equal(e.length, 1, text);
+      assert.match(e[0]!.message, /^\*(a|zz) names no anchor above it: copy_bom fails on it/);
+      assert.equal(e[0]!.loc?.line, line);
+    }
+  });
+
+  test('a value of the wrong type is named as serde_yaml reads it ("Null" is text, not nothing)', () => {
+    const text = 'targets:\n  - target: /a\n    mkdirs: Null\n  - target: /b\n    mkdirs: 5\n';
+    assert.deepEqual(
+      errors(parseBom(text, 'w.yaml').issues).map((i) => i.message.replace(/ \(write each.*$/, '')),
+      ['"mkdirs" of target /a must be a list, not "Null"', '"mkdirs" of target /b must be a list, not number 5'],
+    );
+  });
+
+  test('a bom that is not UTF-8, or starts with a byte order mark, is an error at its place', async () => {
+    const { ws, inst } = workspace({});
+    writeFileSync(join(ws, 'bad.yaml'), Buffer.from('targets:\n  - target: /\xc3\xa9x\xe9\n', 'latin1'));
+    writeFileSync(join(ws, 'bom.yaml'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('targets: []\n')]));
+    writeFileSync(join(ws, 'inc.yaml'), 'includes: [bad.yaml]\n');
+    const bad = checkBom(join(ws, 'inc.yaml'), [], inst, {});
+    assert.equal(errors(bad.issues).length, 1);
+    assert.match(errors(bad.issues)[0]!.message, /^not valid UTF-8 \(byte 0xe9\): copy_bom cannot read the bom/);
+    assert.deepEqual(errors(bad.issues)[0]!.loc, { file: join(ws, 'bad.yaml'), line: 2, column: 16 });
+    const bom = checkBom(join(ws, 'bom.yaml'), [], inst, {});
+    assert.match(errors(bom.issues)[0]!.message, /^the file starts with a byte order mark \(U\+FEFF\)/);
+    assert.equal((await copy(inst, '../bom.yaml')).ok, false);
   });
 
   test('an unknown key is a warning and the rest is copied as copy_bom would (here: the whole `from`)', async () => {
@@ -314,6 +425,32 @@ describe('real-world shapes, as copy_bom takes them', () => {
     assert.equal(readFileSync(join(inst, 'image/bin/sub/deeper/b'), 'utf8'), 'a');
     assert.equal(readlinkSync(join(inst, 'image/bin/l/a')), '/bin/a');
   });
+
+  test('a link name copy_bom cannot create ("l/", ".", a dir mkdirs makes) is an error; mkdirs "a/../b" makes a too', async () => {
+    const { ws, inst } = workspace({});
+    const cases: [string, RegExp][] = [
+      ['createlinks: [{src: a, linkname: "l/"}]', /^linkname "l\/" names no link: copy_bom's ln -s fails/],
+      ['createlinks: [{src: a, linkname: "."}]', /^linkname "\." names no link/],
+      [
+        'mkdirs: [l]\n    createlinks: [{src: a, linkname: l}]',
+        /^a link at \/x\/l, where a target or mkdirs makes a directory/,
+      ],
+    ];
+    for (const [entries, message] of cases) {
+      writeFileSync(join(ws, 'l.yaml'), `targets:\n  - target: /x\n    ${entries}\n`);
+      const r = await copy(inst, '../l.yaml');
+      assert.match(errors(r.plan.issues)[0]?.message ?? '', message, entries);
+      assert.equal(existsSync(join(inst, 'image')), false, entries);
+    }
+    // Rust's create_dir_all("bin/a/../b") makes bin/a, then bin/b (checked with rustc; GNU mkdir -p
+    // makes bin/b only).
+    writeFileSync(join(ws, 'm.yaml'), 'targets:\n  - target: /bin\n    mkdirs: [a/../b]\n');
+    assert.ok((await copy(inst, '../m.yaml')).ok);
+    assert.deepEqual(
+      listTree(join(inst, 'image')).map((l) => l.split(' ')[0]),
+      ['bin/', 'bin/a/', 'bin/b/'],
+    );
+  });
 });
 
 describe('paths, variables, patterns', () => {
@@ -332,6 +469,28 @@ describe('paths, variables, patterns', () => {
   test('$VAR, ${VAR}, ${VAR:-default}; unset is reported', () => {
     assert.deepEqual(expandEnv('../$DEMO/${X}y${Z:-d}', { DEMO: 'a', X: 'b' }), { ok: true, value: '../a/byd' });
     assert.deepEqual(expandEnv('$NOPE/x', {}), { ok: false, missing: ['NOPE'] });
+    // shellexpand 2.1 (copy_bom's), checked against the crate itself: "$$" is a literal "$", a set
+    // but empty variable is used as "" (no default), a name may start with a digit, a lone "$" stays.
+    const env = { SET: 'v', EMPTY: '' };
+    const cases: [string, string | string[]][] = [
+      ['a$$b', 'a$b'],
+      ['$$$SET', '$v'],
+      ['$$SET', '$SET'],
+      ['${EMPTY:-d}/f', '/f'],
+      ['${NOPE:-}x', 'x'],
+      ['$1abc', ['1abc']],
+      ['x$/$', 'x$/$'],
+      ['${SET', '${SET'],
+      ['${:-x}', [':-x']],
+      ['${SET:-a:-b}', 'v'],
+      ['$SET-x${SET}y', 'v-xvy'],
+    ];
+    for (const [text, want] of cases)
+      assert.deepEqual(
+        expandEnv(text, env),
+        typeof want === 'string' ? { ok: true, value: want } : { ok: false, missing: want },
+        text,
+      );
   });
 
   test('rsync exclude patterns', () => {
@@ -344,6 +503,16 @@ describe('paths, variables, patterns', () => {
     assert.ok(!ex.test('d/top', false));
     assert.ok(ex.test('d/a/b', false));
     assert.ok(!ex.test('d/xa/b', false));
+    // As rsync reads --exclude (compared with rsync 3.2 on a tree): "- x" excludes x, "+ x" is an
+    // include rule (the first matching rule decides), a lone "!" clears the rules before it.
+    const pre = compileExcludes(['+ b.txt', '*.txt', '- bar']);
+    assert.deepEqual(
+      ['d/b.txt', 'd/a.txt', 'd/bar', 'd/- bar'].map((n) => pre.test(n, false)),
+      [false, true, true, false],
+    );
+    assert.ok(compileExcludes(['*.txt', '+ b.txt']).test('d/b.txt', false));
+    const cleared = compileExcludes(['*.pyc', '!', 'a']);
+    assert.deepEqual([cleared.test('d/x.pyc', false), cleared.test('d/a', true)], [false, true]);
   });
 
   test("rsync's unsafe-link rule", () => {
@@ -465,6 +634,9 @@ describe('copy', () => {
     assert.match(errors(miss.issues)[0]!.message, /included bom "nowhere.yaml" is not next to/);
     assert.equal(errors(miss.issues)[0]!.loc?.line, 2);
     assert.doesNotMatch(errors(miss.issues)[0]!.message, /JDK/);
+    // A relative -i dir is taken from the current directory: the message says where that is.
+    const rel = checkBom(join(ws, 'm.yaml'), ['tmpl'], inst, {});
+    assert.match(errors(rel.issues)[0]!.message, new RegExp(`nor in tmpl \\(${inst}/tmpl\\)$`));
     // One of Occlum's JDK templates: the message says where Occlum keeps it.
     const jdk = checkBom(join(ws, 'j.yaml'), [], inst, {});
     assert.match(
@@ -525,6 +697,49 @@ describe('copy', () => {
       ours.some((l) => l.startsWith('opt/d/abs-link ')),
       'an absolute link is replaced by its file',
     );
+  });
+
+  test('a source link to nothing or a loop: named as such; under dirs a link kept as a link is copied as rsync does', async () => {
+    const { ws, inst } = workspace({ 'src/real/f': 'f' });
+    symlinkSync('loop', join(ws, 'src/loop'));
+    symlinkSync('nothere', join(ws, 'src/dang'));
+    symlinkSync('/nonexistent/x', join(ws, 'src/absdang'));
+    const bomOf = (entry: string) => `targets:\n  - target: /d\n    copy:\n      - from: ../src\n        ${entry}\n`;
+    const cases: [string, RegExp][] = [
+      ['files: [loop]', /src\/loop is a symlink loop \(-> loop: too many levels of symbolic links\)$/],
+      ['files: [dang]', /src\/dang is a symlink to nothere, which does not exist$/],
+      ['dirs: [absdang]', /src\/absdang is a symlink to \/nonexistent\/x, which does not exist; copy_bom's rsync/],
+      ['dirs: [dang/]', /src\/dang is a symlink to nothere, which does not exist; copy_bom's rsync/],
+    ];
+    for (const [entry, message] of cases) {
+      writeFileSync(join(ws, 'app.yaml'), bomOf(entry));
+      const r = await copy(inst, '../app.yaml');
+      assert.equal(r.ok, false, entry);
+      assert.match(errors(r.plan.issues)[0]!.message, message, entry);
+      assert.equal(errors(r.plan.issues)[0]!.loc?.line, 5, entry);
+      assert.equal(existsSync(join(inst, 'image')), false, entry);
+    }
+    // rsync -ar --copy-unsafe-links keeps a top-level link that stays inside the copy, even to nothing.
+    writeFileSync(join(ws, 'app.yaml'), bomOf('dirs: [dang, loop]'));
+    const r = await copy(inst, '../app.yaml');
+    assert.ok(r.ok, JSON.stringify(r.plan.issues));
+    const ref = join(ws, 'ref', 'd');
+    mkdirSync(ref, { recursive: true });
+    const rs = spawnSync('rsync', ['-ar', '--copy-unsafe-links', join(ws, 'src/dang'), join(ws, 'src/loop'), ref]);
+    assert.equal(rs.status, 0, String(rs.stderr));
+    assert.deepEqual(listTree(join(inst, 'image', 'd')), listTree(ref));
+    assert.deepEqual(listTree(ref), ['dang -> nothere', 'loop -> loop']);
+  });
+
+  test('"files: [..]" names no file (copy_bom panics): a located error that says why', async () => {
+    const { ws, inst } = workspace({});
+    writeFileSync(join(ws, 'app.yaml'), 'targets:\n  - target: /d\n    copy:\n      - files: [".."]\n');
+    const r = await copy(inst, '../app.yaml');
+    assert.match(
+      errors(r.plan.issues)[0]!.message,
+      /"\.\." names no file: the copy takes its name from the last component/,
+    );
+    assert.deepEqual(errors(r.plan.issues)[0]!.loc, { file: join(ws, 'app.yaml'), line: 4, column: 17 });
   });
 
   test('whole `from` copies its contents; duplicates as copy_bom (last file wins, included boms last)', async () => {
@@ -665,9 +880,7 @@ describe('autodep', () => {
 test('applyPlan refuses to write through a planned symlink', async () => {
   const { inst } = workspace({
     f: 'x',
-    'app.yaml':
-      'targets:\n  - target: /\n    createlinks:\n      - {src: /tmp, linkname: lib64}\n' +
-      '  - target: /lib64\n    copy:\n      - files: [../f]\n',
+    'app.yaml': 'targets:\n  - target: /lib64\n    copy:\n      - files: [../f]\n',
   });
   const plan = await planBom({
     file: '../app.yaml',
@@ -677,6 +890,11 @@ test('applyPlan refuses to write through a planned symlink', async () => {
     env: {},
     loaderConfig: null,
   });
+  // The plan refuses a link where a directory is made (copy_bom's ln -s fails there); applyPlan
+  // must hold on its own against such a plan: the link replaces /lib64, the file goes below it.
+  assert.deepEqual(errors(plan.issues), []);
+  const dir = plan.entries.findIndex((e) => e.inner === '/lib64');
+  plan.entries.splice(dir + 1, 0, { kind: 'link', inner: '/lib64', target: '/tmp', why: 'createlink' });
   const r = await applyPlan(plan, { dryRun: false });
   assert.match(errors(r.issues)[0]!.message, /planned as a symlink/);
   assert.equal(existsSync('/tmp/f') && readFileSync('/tmp/f', 'utf8') === 'x', false);

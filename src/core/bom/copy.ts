@@ -2,7 +2,7 @@
 // modification time match its source is left alone, a changed one is written to a temporary
 // name and renamed over the old (no half-written file), modes, times (and owners, as root) are
 // kept; nothing is deleted. Files in the root that no entry produces are listed, not removed.
-import { lstatSync, mkdirSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { posix } from 'node:path';
 import type { BomPlan, PlanEntry } from './plan.ts';
 import { statFilesNative } from './native-copy.ts';
@@ -92,6 +92,16 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
   const byPath = new Map(entries.map((e) => [e.inner, e]));
   const fail = (e: PlanEntry, message: string) =>
     issues.push({ severity: 'error', message: `${e.inner}: ${message}`, loc: e.loc });
+  // The root itself a link: one error naming it (each entry would fail on it), nothing written.
+  if (tryLstat(root)?.isSymbolicLink()) {
+    issues.push({
+      severity: 'error',
+      message:
+        `the root ${root} is a symlink (-> ${readlinkSync(root)}): the copy writes through no link; ` +
+        `pass the directory itself (--root ${statSync(root, { throwIfNoEntry: false })?.isDirectory() ? realpathSync(root) : 'DIR'})`,
+    });
+    return result;
+  }
 
   // Every ancestor of a planned path must be a directory of the plan (or an unplanned one).
   // A dir whose ancestors passed is not walked up again (20,000 files share 200 dirs).
@@ -226,7 +236,11 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
     mark('compare');
     // A new file is written in place (a copy cut short has the wrong time and is redone next time);
     // a changed one goes to a temporary name renamed over the old, so the old stays whole until then.
-    if (!opts.dryRun) {
+    if (!opts.dryRun && copies.length === 0) {
+      // Nothing to copy: no root to open (a plan without its "/" may come from an API caller).
+      opts.whileCopying?.();
+      result.written = new Map();
+    } else if (!opts.dryRun) {
       const jobs = copies.map((c, i) => ({
         src: c.src,
         dest: c.e.inner,
@@ -247,7 +261,7 @@ export async function applyPlan(plan: BomPlan, opts: ApplyOptions): Promise<Copy
         result.written = new Map();
         ids.forEach((id, i) => id && result.written!.set(copies[i]!.e.inner, id));
       }
-    } else for (const c of copies) record(c.e, c.action, c.st.size);
+    } else if (opts.dryRun) for (const c of copies) record(c.e, c.action, c.st.size);
     mark('copy');
 
     // Attributes of copied dirs last, deepest first, once their contents are in place.

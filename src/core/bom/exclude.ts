@@ -1,7 +1,9 @@
 // rsync's --exclude patterns, as copy_bom passes a bom's `excludes` to each directory copy:
 // a pattern without "/" matches the last component anywhere; a trailing "/" matches directories
 // only; a leading "/" anchors at the top of the copy; a pattern with an inner "/" or "**" matches
-// the end of the path on a component boundary. Wildcards: *, **, ?, [...].
+// the end of the path on a component boundary. Wildcards: *, **, ?, [...]. As rsync reads an
+// --exclude, a pattern starting with "- " or "+ " is an exclude or include rule of the rest (the
+// first rule that matches decides) and a lone "!" clears the rules before it.
 import { enableLinearFallback } from '../logs/user-regex.ts';
 
 export interface Exclude {
@@ -43,7 +45,10 @@ function globToRegex(glob: string): string {
  */
 export function compileExcludes(patterns: string[]): Exclude {
   enableLinearFallback();
-  const rules = patterns.map((p) => {
+  const cleared = patterns.lastIndexOf('!');
+  const rules = patterns.slice(cleared + 1).map((given) => {
+    const include = given.startsWith('+ ');
+    const p = include || given.startsWith('- ') ? given.slice(2) : given;
     const dirOnly = p.endsWith('/');
     const body = dirOnly ? p.replace(/\/+$/, '') : p;
     const anchored = body.startsWith('/');
@@ -61,13 +66,14 @@ export function compileExcludes(patterns: string[]): Exclude {
         { cause: err },
       );
     }
-    return { dirOnly, whole, re };
+    return { include, dirOnly, whole, re };
   });
   return {
     /** `name` is the path relative to the top of the copy ("dir/sub/x" for a copy of "dir"). */
     test(name, isDir) {
       const last = name.slice(name.lastIndexOf('/') + 1);
-      return rules.some((r) => (!r.dirOnly || isDir) && r.re.test(r.whole ? name : last));
+      const first = rules.find((r) => (!r.dirOnly || isDir) && r.re.test(r.whole ? name : last));
+      return first !== undefined && !first.include;
     },
   };
 }

@@ -4,8 +4,8 @@
 // current directory). A cycle is an error naming the chain (copy_bom gives up after 100 files).
 import { statSync } from 'node:fs';
 import { DEFAULT_ROOT } from '../detect/occlum-install.ts';
-import { readTextSafe } from '../instance/safe-read.ts';
-import { parseBom } from './parse.ts';
+import { readFileSafe } from '../instance/safe-read.ts';
+import { decodeBom, parseBom } from './parse.ts';
 import { real, rustJoin, rustParent } from './paths.ts';
 import type { BomDoc, BomIssue, Str } from './types.ts';
 
@@ -46,10 +46,10 @@ export function loadBoms(topFile: string, includeDirs: string[], cwd: string): L
   const parsed = new Map<string, BomDoc | null>();
   const load = (path: string, namedAt?: Str): BomDoc | null => {
     if (parsed.has(path)) return parsed.get(path)!;
-    let text: string;
+    let bytes: Buffer;
     try {
       // Never blocks on a FIFO, nor reads /dev/zero until memory runs out.
-      text = readTextSafe(path, {
+      bytes = readFileSafe(path, {
         what: 'the bom file',
         maxBytes: MAX_BOM_BYTES,
         followLinks: true,
@@ -62,9 +62,10 @@ export function loadBoms(topFile: string, includeDirs: string[], cwd: string): L
       parsed.set(path, null);
       return null;
     }
-    const r = parseBom(text, path);
+    const decoded = decodeBom(bytes, path);
+    const r = 'text' in decoded ? parseBom(decoded.text, path) : { issues: [decoded.issue] };
     issues.push(...r.issues);
-    const ok = !r.issues.some((i) => i.severity === 'error');
+    const ok = 'doc' in r && !r.issues.some((i) => i.severity === 'error');
     parsed.set(path, ok ? r.doc : null);
     return ok ? r.doc : null;
   };
@@ -95,7 +96,9 @@ export function loadBoms(topFile: string, includeDirs: string[], cwd: string): L
     for (const inc of doc.includes) {
       const found = findInclude(inc.value, path, includeDirs, cwd);
       if (!found) {
-        const dirs = includeDirs.length ? `, nor in ${includeDirs.join(', ')}` : ' (no include dir given: -i DIR)';
+        // An -i dir is taken from the current directory (copy_bom: current_dir().join(dir)): say where that is.
+        const shown = includeDirs.map((d) => (real(cwd, d) === d ? d : `${d} (${real(cwd, d)})`));
+        const dirs = includeDirs.length ? `, nor in ${shown.join(', ')}` : ' (no include dir given: -i DIR)';
         // Occlum's JDK boms live in its install's template dir; the studio ships only base.yaml.
         const occlumTemplate = /^java-[\w.-]+\.yaml$/.test(inc.value)
           ? `; Occlum installs its JDK boms in ${DEFAULT_ROOT}/etc/template: pass that dir (or one holding a copy) with -i`

@@ -3,7 +3,17 @@
 // libraries its files need; duplicates are resolved by copy_bom's rules (remove_redundant_*);
 // then every source is checked (exists, hash) so that a bad entry stops the copy before a write.
 import { createHash } from 'node:crypto';
-import { closeSync, constants, lstatSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { posix } from 'node:path';
 import { findDeps, inferDefaultLoader, loadersOf, namesLibraries, NO_LOADER, type Placed } from './autodep.ts';
 import { expandEnv, type Env } from './env.ts';
@@ -14,7 +24,7 @@ import { sniffElfNative } from './native-copy.ts';
 import type { LoaderConfig } from './loader-config.ts';
 import { destInRoot, real, rustFileName, rustJoin, rustParent } from './paths.ts';
 import { mapLimit } from './pool.ts';
-import { fillFileStats, walkCopy, type FileStat } from './tree.ts';
+import { fillFileStats, unsafeLink, walkCopy, type FileStat } from './tree.ts';
 import type { BomIssue, Loc, Str } from './types.ts';
 
 export type EntryWhy = 'mkdir' | 'createlink' | 'files' | 'dirs' | 'library';
@@ -137,6 +147,25 @@ export function sha256File(path: string): string {
   return h.digest('hex').toUpperCase();
 }
 
+/** For a source that stat cannot follow: what is wrong when it is a link (to nothing, or a loop). */
+function brokenLink(host: string, e: unknown): string | null {
+  if (!lstatSync(host, { throwIfNoEntry: false })?.isSymbolicLink()) return null;
+  const target = readlinkSync(host);
+  return (e as NodeJS.ErrnoException).code === 'ELOOP'
+    ? `${host} is a symlink loop (-> ${target}: too many levels of symbolic links)`
+    : `${host} is a symlink to ${target}, which does not exist`;
+}
+
+/** The prefixes of `path` that a ".." follows (create_dir_all makes them too): "r/a/../b" → ["r/a"]. */
+function leftByDotDot(path: string): string[] {
+  const parts = path.split('/');
+  const out: string[] = [];
+  parts.forEach((c, i) => {
+    if (parts[i + 1] === '..' && c !== '..' && c !== '.' && c !== '') out.push(parts.slice(0, i + 1).join('/'));
+  });
+  return out;
+}
+
 /** Inner path of a host path under the root, as copy_bom's dest_in_root inverse. */
 function innerOf(rootAbs: string, hostPath: string): string {
   const rel = posix.relative(rootAbs, hostPath);
@@ -184,6 +213,8 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   const innerFromRootJoin = (p: string) => innerOf(rootAbs, hostOf(p));
 
   const managements: Management[] = [];
+  // Where each destination the bom writes comes from, to name it when it leaves the root.
+  const dests: { inner: string; loc: Loc; what: string; value: string }[] = [];
   for (const doc of loaded.docs) {
     const m: Management = { mkdirs: [{ inner: '/' }], links: [], dirs: [], files: [], libs: [] };
     const excludes = doc.excludes.map((e) => e.value);
@@ -198,16 +229,35 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       const target = expand(t.target);
       if (target === null) continue;
       const targetPath = destInRoot(opts.root, target);
-      m.mkdirs.push({ inner: innerFromRootJoin(targetPath), loc: t.target.loc });
+      // create_dir_all makes every directory the path names, also one a ".." then leaves ("a/../b": a, b).
+      const mkdirAll = (path: string, loc: Loc, what: string, value: string) => {
+        for (const dir of [...leftByDotDot(path), path]) {
+          const inner = innerFromRootJoin(dir);
+          m.mkdirs.push({ inner, loc });
+          dests.push({ inner, loc, what, value });
+        }
+      };
+      mkdirAll(targetPath, t.target.loc, 'target', target);
       for (const d of t.mkdirs) {
         const v = expand(d);
-        if (v !== null) m.mkdirs.push({ inner: innerFromRootJoin(rustJoin(targetPath, v)), loc: d.loc });
+        if (v !== null) mkdirAll(rustJoin(targetPath, v), d.loc, 'mkdirs', v);
       }
       for (const l of t.createlinks) {
         const src = expand(l.src);
         const name = expand(l.linkname);
-        if (src !== null && name !== null)
-          m.links.push({ src, inner: innerFromRootJoin(rustJoin(targetPath, name)), loc: l.loc });
+        if (src === null || name === null) continue;
+        // ln -s fails on "l/" (no such directory) and on "." (the target exists).
+        if (name.endsWith('/') || rustFileName(name) === null) {
+          err(
+            `linkname "${name}" names no link: copy_bom's ln -s fails on a name ending in "/", "." or ".."; ` +
+              'write the name of the link',
+            l.linkname.loc,
+          );
+          continue;
+        }
+        const inner = innerFromRootJoin(rustJoin(targetPath, name));
+        m.links.push({ src, inner, loc: l.linkname.loc });
+        dests.push({ inner, loc: l.linkname.loc, what: 'linkname', value: name });
       }
       for (const s of t.copy) {
         const from = s.from ? expand(s.from) : undefined;
@@ -224,11 +274,21 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
           const src = rustJoin(srcDir, name);
           const base = rustFileName(src);
           if (base === null) {
-            err(`"${f.name.value}" names no file (it ends in ".." or "/")`, f.name.loc);
+            // copy_bom's file_name().unwrap() panics on it.
+            err(
+              `"${f.name.value}" names no file: the copy takes its name from the last component, ` +
+                'and ".." (or "/") has none (copy_bom panics on it); name the file itself, or list a directory under "dirs"',
+              f.name.loc,
+            );
             continue;
           }
           const dest = rustJoin(targetPath, rename ?? base);
           m.files.push({ src, dest, inner: innerFromRootJoin(dest), loc: f.loc, hash: f.hash, autodep: f.autodep });
+          dests.push(
+            rename === undefined
+              ? { inner: innerFromRootJoin(dest), loc: f.loc, what: 'file', value: name }
+              : { inner: innerFromRootJoin(dest), loc: f.rename!.loc, what: 'rename', value: rename },
+          );
         }
         // Neither dirs nor files: the whole `from` dir; copy_bom passes `from` as written, so a
         // relative one is taken from the current directory here, not from the workspace.
@@ -239,29 +299,40 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
     }
     managements.push(m);
   }
-  // copy_bom would write wherever a ".." leads; an image is the root's content only.
+  // ln -s where a target or mkdirs makes a directory fails in copy_bom ("File exists"); the plan
+  // would replace the directory (and what is copied into it) by the link.
+  const madeDirs = new Set(managements.flatMap((m) => m.mkdirs.map((d) => d.inner)));
+  for (const m of managements)
+    for (const l of m.links)
+      if (madeDirs.has(l.inner))
+        err(
+          `a link at ${l.inner}, where a target or mkdirs makes a directory: copy_bom's ln -s fails there ` +
+            '("File exists"); rename the link or drop the directory',
+          l.loc,
+        );
+  // copy_bom would write wherever a ".." or an absolute name leads; an image is the root's content only.
   const outside = (inner: string) => inner === '/..' || inner.startsWith('/../');
-  for (const m of managements) {
-    const dests = [
-      ...m.mkdirs.map((d) => ({ inner: d.inner, loc: d.loc })),
-      ...m.links,
-      ...m.dirs.map((d) => ({ inner: innerFromRootJoin(d.dest), loc: d.loc })),
-      ...m.files,
-    ];
-    for (const d of dests)
-      if (outside(d.inner))
-        err(
-          `this entry writes to ${posix.join(rootAbs, d.inner)}, outside the root ${rootAbs}; ` +
-            'paths in a bom are inside the image: remove the ".." that climbs out',
-          d.loc,
-        );
-      else if (tooLong(rootAbs + d.inner))
-        // Else the copy fails half-way, after creating the directories above it.
-        err(
-          `this entry writes to a path of ${Buffer.byteLength(rootAbs + d.inner)} bytes` +
-            ` (${d.inner.slice(0, 60)}…): Linux allows 4095 bytes a path, 255 a name; shorten it`,
-          d.loc,
-        );
+  for (const d of dests) {
+    const host = posix.join(rootAbs, d.inner);
+    // A file without rename lands in its target: the target's error says it.
+    if (outside(d.inner) && d.what !== 'file')
+      err(
+        d.what !== 'target' && d.value.startsWith('/')
+          ? `${d.what} "${d.value}" is an absolute path, which copy_bom's path join puts in place of the ` +
+              `target: it would write ${host} on the host, outside the root ${rootAbs}; ` +
+              `write it relative to the target ("${d.value.replace(/^\/+/, '')}")`
+          : `${d.what} "${d.value}" writes to ${host}, outside the root ${rootAbs}: ` +
+              'its ".." climbs out of the image; remove it',
+        d.loc,
+      );
+    else if (tooLong(rootAbs + d.inner))
+      // Else the copy fails half-way, after creating the directories above it.
+      err(
+        `${d.what} "${d.value.slice(0, 60)}${d.value.length > 60 ? '…' : ''}" writes to a path of ` +
+          `${Buffer.byteLength(rootAbs + d.inner)} bytes (${d.inner.slice(0, 60)}…): ` +
+          'Linux allows 4095 bytes a path, 255 a name; shorten it',
+        d.loc,
+      );
   }
   if (issues.some((i) => i.severity === 'error')) return plan;
 
@@ -274,10 +345,11 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       let st: Stats;
       try {
         st = statSync(host);
-      } catch {
+      } catch (e) {
         err(
-          `${f.src}: no such file (taken from ${host}; ` +
-            `relative paths start at the parent of the root dir, ${hostOf(workspace)})`,
+          brokenLink(host, e) ??
+            `${f.src}: no such file (taken from ${host}; ` +
+              `relative paths start at the parent of the root dir, ${hostOf(workspace)})`,
           f.loc,
         );
         continue;
@@ -318,8 +390,16 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       let st: Stats;
       try {
         st = statSync(host);
-      } catch {
-        err(`${d.src}: no such directory (taken from ${host})`, d.loc);
+      } catch (e) {
+        const broken = brokenLink(host, e);
+        // rsync -a copies a top-level link as a link when it stays inside the copy (the walk keeps it).
+        if (broken && !d.src.endsWith('/') && !unsafeLink(readlinkSync(host), posix.basename(host))) continue;
+        err(
+          broken
+            ? `${broken}; copy_bom's rsync (--copy-unsafe-links) follows it and fails`
+            : `${d.src}: no such directory (taken from ${host})`,
+          d.loc,
+        );
         continue;
       }
       if (!st.isDirectory() && d.src.endsWith('/')) err(`${d.src} is not a directory`, d.loc);

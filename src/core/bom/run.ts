@@ -239,6 +239,25 @@ export function checkBom(
         ]),
       ),
     ];
+    // copy_bom joins these to the target as paths: an absolute one replaces the target (a host path).
+    const joined = doc.targets.flatMap((t) => [
+      ...t.mkdirs.map((v) => ['mkdirs', v] as const),
+      ...t.createlinks.map((l) => ['linkname', l.linkname] as const),
+      ...t.copy.flatMap((s) => (s.files ?? []).flatMap((f) => (f.rename ? [['rename', f.rename] as const] : []))),
+    ]);
+    for (const [what, s] of joined) {
+      const r = expandEnv(s.value, env);
+      const v = r.ok ? r.value : s.value;
+      if (v.startsWith('/'))
+        issues.push({
+          severity: 'warning',
+          loc: s.loc,
+          message:
+            `${what} "${s.value}" is an absolute path, which copy_bom's path join puts in place of the target: ` +
+            `it names ${v} on the host, not in the image (\`bom copy\` refuses it); write it relative to the target ` +
+            `("${v.replace(/^\/+/, '')}")`,
+        });
+    }
     for (const s of strs) {
       const r = expandEnv(s.value, env);
       // A warning here: like a source, a variable is the copy's environment (build scripts export

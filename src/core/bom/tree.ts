@@ -156,7 +156,9 @@ export function walkCopy(src: string, exclude: Exclude, copyLinks = false): Tree
     }
   };
 
-  const whole = hostWide(realpathSync(top));
+  // A top-level link to nothing gets here only when it is kept as a link (plan.ts checked it).
+  const resolved = existsSync(top) ? realpathSync(top) : top;
+  const whole = hostWide(resolved);
   if (whole) return { items, warnings: [`${top}: ${whole}; not copied (name the directories the image needs)`] };
   const st = lstatSync(top);
   if (topName !== '' && exclude.test(topName, st.isDirectory())) return { items, warnings };
