@@ -62,7 +62,6 @@ export async function measureRun(
   const sampler = new TreeSampler(pidsOf, threadStack);
   sampler.start(intervalMs);
   let killTimer: NodeJS.Timeout | undefined;
-  let stoppedEarly = false;
   const stop = () => {
     // What is left after the grace, the launcher chain and bwrap included, is killed (bwrap's
     // --die-with-parent takes the rest); at once while the sandbox is still being set up.
@@ -73,10 +72,7 @@ export async function measureRun(
         'SIGKILL',
       );
     const programs = sampler.programs();
-    if (programs.length === 0) {
-      stoppedEarly = true;
-      return kill();
-    }
+    if (programs.length === 0) return kill();
     signalPids(programs, 'SIGTERM');
     killTimer = setTimeout(kill, STOP_GRACE_MS);
   };
@@ -95,7 +91,9 @@ export async function measureRun(
   const usage = cg?.usage() ?? null;
   const { status, forks } = prep.finish(exit.code, exit.signal);
   const stopped = opts.signal?.aborted === true;
-  if (stopped && (stoppedEarly || s.processes.length === 0)) throw new SizingStopped();
+  // Nothing sampled: stopped during the sandbox's set-up. (No program left at the stop is not
+  // that: Ctrl-C from the terminal may have ended it first.)
+  if (stopped && s.processes.length === 0) throw new SizingStopped();
   const sampledRss = 'sampled /proc VmRSS sum';
   const sampledThreads = 'sampled /proc Threads sum';
   const maxOf = (f: (p: (typeof s.processes)[number]) => number) => s.processes.reduce((m, p) => Math.max(m, f(p)), 0);
