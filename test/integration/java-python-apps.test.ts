@@ -129,8 +129,12 @@ test('a Python app with a Debian extension module: its library found by autodep,
   // CSafeLoader is the C extension (_yaml.so), which needs Debian's libyaml-0.so.2.
   writeFileSync(
     join(ws, 'src', 'app.py'),
-    'import threading, yaml\nout = []\n' +
-      'def work(i): out.append(len(yaml.load("[" + ",".join(["x"] * 20000) + "]", Loader=yaml.CSafeLoader)))\n' +
+    // The four workers meet at a barrier and stay 0.3 s: all five threads are alive at once for
+    // the sampler, however fast the machine parses.
+    'import threading, time, yaml\nout = []\nb = threading.Barrier(4)\n' +
+      'def work(i):\n    b.wait()\n' +
+      '    out.append(len(yaml.load("[" + ",".join(["x"] * 20000) + "]", Loader=yaml.CSafeLoader)))\n' +
+      '    time.sleep(0.3)\n' +
       'ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]\n' +
       '[t.start() for t in ts]; [t.join() for t in ts]\nprint("parsed", sum(out), "with libyaml")\n',
   );
