@@ -63,6 +63,9 @@ struct Verified {
     /// End of the header line; the lines run from header_end + 1 to body_end.
     header_end: usize,
     body_end: usize,
+    /// The file mapped (an in-place rewrite checks it writes to the same one).
+    dev: u64,
+    ino: u64,
 }
 
 impl Verified {
@@ -126,6 +129,8 @@ fn verified(path: &str, key_hex: &str) -> Result<std::result::Result<Verified, &
         map,
         header_end,
         body_end: at,
+        dev: m.dev(),
+        ino: m.ino(),
     }))
 }
 
@@ -448,6 +453,8 @@ pub fn rewrite(a: &[String]) -> Result<String> {
     let text = v.lines();
     // The pieces of the new file: the unchanged runs of lines are slices of the mapping.
     let mut parts: Vec<&[u8]> = vec![header.as_bytes(), b"\n"];
+    // Where each new line goes in the file, for a rewrite in place.
+    let mut spots: Vec<(usize, &[u8])> = vec![(0, header.as_bytes())];
     let (mut at, mut line, mut from) = (0usize, 0usize, 0usize);
     for (i, old, new) in &patches {
         while line < *i {
@@ -465,14 +472,45 @@ pub fn rewrite(a: &[String]) -> Result<String> {
             ));
         }
         parts.extend([&text.as_bytes()[from..at], new.as_bytes()]);
+        spots.push((v.header_end + 1 + at, new.as_bytes()));
         from = end;
     }
     parts.push(&text.as_bytes()[from..]);
     let mac = hex(&hmac_sha256(&parse_hex(key).unwrap_or_default(), &parts));
+    // Every line keeping its length (the usual edit: a changed file's new identity): only those
+    // bytes and the MAC are written, not the whole file again.
+    let same_len = header.len() == v.header_end && patches.iter().all(|(_, old, new)| old.len() == new.len());
+    spots.push((v.body_end + 5, mac.as_bytes()));
+    if same_len && patch_in_place(path, &v, &spots)? {
+        return Ok("{\"ok\":true}".into());
+    }
     let tail = format!("\nmac {mac}\n");
     parts.push(tail.as_bytes());
     write_replacing(path, &parts)?;
     Ok("{\"ok\":true}".into())
+}
+
+/// Writes `spots` (offset, bytes) into the state in place when it is still the file `v` mapped;
+/// false when it is not (the caller writes a new one). A write cut short leaves a file whose MAC
+/// fails: the next check refuses it, as any state it cannot trust, and the copy walks in full.
+fn patch_in_place(path: &str, v: &Verified, spots: &[(usize, &[u8])]) -> Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let f = match std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(crate::safe_file::O_NOFOLLOW | crate::safe_file::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(_) => return Ok(false),
+    };
+    let m = f.metadata().map_err(|e| Error::io(e, path))?;
+    if !m.is_file() || m.dev() != v.dev || m.ino() != v.ino || m.len() != v.map.len as u64 {
+        return Ok(false);
+    }
+    for (at, bytes) in spots {
+        f.write_all_at(bytes, *at as u64).map_err(|e| Error::io(e, path))?;
+    }
+    Ok(true)
 }
 
 /// `bomStateFind`: args (the state's path, the key in hex, then source paths); the lines whose
@@ -717,6 +755,48 @@ mod test {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_rewrite_that_keeps_every_length_patches_the_file_in_place() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = scratch("in-place");
+        let state = dir.join("s.state");
+        let l = [
+            "-\t0|\t0|/a\t-\tx\td\tmkdir\t-\t-\t",
+            "-\t0|\t1|b\t-\t1111\td\tmkdir\t-\t-\t",
+        ];
+        save(&state, "{\"strays\":[]}", &l.join("\n"));
+        let ino = std::fs::metadata(&state).unwrap().ino();
+        let path = state.to_str().unwrap().to_string();
+        let new = l[1].replace("1111", "2222");
+        let args = vec![
+            path.clone(),
+            KEY.into(),
+            "{\"strays\":[]}".into(),
+            "1".into(),
+            l[1].into(),
+            new.clone(),
+        ];
+        assert_eq!(rewrite(&args).unwrap(), "{\"ok\":true}");
+        save(&dir.join("want"), "{\"strays\":[]}", &[l[0], &new].join("\n"));
+        assert_eq!(std::fs::read(&state).unwrap(), std::fs::read(dir.join("want")).unwrap());
+        assert_eq!(std::fs::metadata(&state).unwrap().ino(), ino, "the same file, patched");
+        // A longer line: a new file renamed over the old one.
+        let longer = new.replace("2222", "33333");
+        let args = vec![
+            path,
+            KEY.into(),
+            "{\"strays\":[]}".into(),
+            "1".into(),
+            new.clone(),
+            longer.clone(),
+        ];
+        assert_eq!(rewrite(&args).unwrap(), "{\"ok\":true}");
+        save(&dir.join("want"), "{\"strays\":[]}", &[l[0], &longer].join("\n"));
+        assert_eq!(std::fs::read(&state).unwrap(), std::fs::read(dir.join("want")).unwrap());
+        assert_ne!(std::fs::metadata(&state).unwrap().ino(), ino);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
