@@ -10,7 +10,7 @@
 //! path in the image ("" for a source-only probe), read below the root's descriptor without
 //! following any link. `src` and `inner` are written as `n|rest`: the first n bytes of the
 //! previous line's path, then `rest` (a walk lists neighbours: 20,000 files take 1.9 MB, not 4).
-//! An identity is a 64-bit FNV-1a hash of dev, ino, size, mtime, ctime (ns) and mode, in hex; a
+//! An identity is a 64-bit hash of dev, ino, size, mtime, ctime (ns) and mode, in hex; a
 //! source's is followed by `:size:mtime` (a copy's size and mtime must equal its source's, as
 //! rsync's quick check wants); `x` for absent, `e` for unreadable, `?` for one that was changing
 //! when recorded (its time is within the caller's window of the record, where a later change could
@@ -19,7 +19,7 @@
 use crate::beneath;
 use crate::error::{Error, Kind, Result};
 use crate::safe_file::{ENOENT, ENOTDIR, O_DIRECTORY, O_NONBLOCK};
-use std::ffi::{c_char, c_int, c_uint, CString};
+use std::ffi::{c_char, c_int, c_uint, CStr, CString};
 use std::fmt::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::OnceLock;
@@ -88,22 +88,127 @@ pub(crate) fn now_ns() -> i128 {
         .map_or(0, |d| d.as_nanos() as i128)
 }
 
-/// The result of one stat: the identity text, and the attributes a copy needs when it differs.
+/// The result of one stat: the identity, and the attributes a copy needs when it differs.
 pub(crate) struct Seen {
-    pub id: String,
+    pub id: Id,
     pub st: Option<Statx>,
 }
 
-pub(crate) fn identity(st: &Statx, racy_after: i128, src: bool) -> String {
+/// An identity (module comment), kept as numbers until it is written: the check compares 40,000
+/// of them with their recorded text, and formatting each (an i128 among them) cost more than the
+/// stats' own system time.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) enum Id {
+    Absent,
+    Unreadable,
+    Racy,
+    /// The hash, and for a source its size and mtime.
+    Known(u64, Option<(u64, i128)>),
+}
+
+impl std::fmt::Display for Id {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match *self {
+            Id::Absent => f.write_str("x"),
+            Id::Unreadable => f.write_str("e"),
+            Id::Racy => f.write_str("?"),
+            Id::Known(h, None) => write!(f, "{h:016x}"),
+            // An i64 formats several times faster than an i128, and holds any time until 2262.
+            Id::Known(h, Some((size, mtime))) => match i64::try_from(mtime) {
+                Ok(m) => write!(f, "{h:016x}:{size}:{m}"),
+                Err(_) => write!(f, "{h:016x}:{size}:{mtime}"),
+            },
+        }
+    }
+}
+
+impl Id {
+    /// Whether `text` is this identity as written, compared without formatting it: the check
+    /// compares 40,000 identities, and `format!` took more time than their stats' own system time.
+    pub(crate) fn is(&self, text: &str) -> bool {
+        let t = text.as_bytes();
+        match *self {
+            Id::Absent => t == b"x",
+            Id::Unreadable => t == b"e",
+            Id::Racy => t == b"?",
+            Id::Known(h, None) => hex16_is(h, t),
+            Id::Known(h, Some((size, mtime))) => {
+                let Some((hash, rest)) = text.split_once(':') else {
+                    return false;
+                };
+                let Some((size_text, mtime_text)) = rest.split_once(':') else {
+                    return false;
+                };
+                let mtime_is = match (u64::try_from(mtime), mtime_text.strip_prefix('-')) {
+                    (Ok(m), None) => decimal_is(m, mtime_text.as_bytes()),
+                    (Err(_), Some(abs)) if mtime > -(1 << 63) => {
+                        decimal_is(mtime.unsigned_abs() as u64, abs.as_bytes())
+                    }
+                    _ => mtime.to_string() == mtime_text,
+                };
+                hex16_is(h, hash.as_bytes()) && decimal_is(size, size_text.as_bytes()) && mtime_is
+            }
+        }
+    }
+}
+
+/// Whether `t` is `h` in 16 lowercase hex digits.
+fn hex16_is(h: u64, t: &[u8]) -> bool {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    t.len() == 16
+        && t.iter()
+            .enumerate()
+            .all(|(i, &c)| c == HEX[(h >> (60 - 4 * i)) as usize & 0xf])
+}
+
+/// Whether `t` is `v` in decimal (no sign, no leading zero).
+fn decimal_is(mut v: u64, t: &[u8]) -> bool {
+    let mut i = t.len();
+    loop {
+        if i == 0 || t[i - 1] != b'0' + (v % 10) as u8 {
+            return false;
+        }
+        i -= 1;
+        v /= 10;
+        if v == 0 {
+            return i == 0;
+        }
+    }
+}
+
+fn id_of(dev: (u32, u32), ino: u64, size: u64, times: (i128, i128), mode: u32, racy_after: i128, src: bool) -> Id {
+    let (mtime, ctime) = times;
+    if ctime >= racy_after || mtime >= racy_after {
+        return Id::Racy;
+    }
+    // A word at a time (multiply, then fold the high bits down): byte-wise FNV-1a over these 56
+    // bytes took 2 ms of each check thread's 30. It only has to notice change; the state is MAC'd.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let fields = [
+        u64::from(dev.0) << 32 | u64::from(dev.1),
+        ino,
+        size,
+        mtime as u64,
+        ctime as u64,
+        u64::from(mode & 0xffff),
+    ];
+    for f in fields {
+        h = (h ^ f).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^= h >> 29;
+    }
+    Id::Known(h, src.then_some((size, mtime)))
+}
+
+pub(crate) fn identity(st: &Statx, racy_after: i128, src: bool) -> Id {
     let dev = (st.dev_major, st.dev_minor);
     let times = (ns(st.mtime), ns(st.ctime));
-    id_text(dev, st.ino, st.size, times, u32::from(st.mode), racy_after, src)
+    id_of(dev, st.ino, st.size, times, u32::from(st.mode), racy_after, src)
 }
 
 /// The identity of a source as the walk's attribute batch (tree_copy.rs) read it, so that the
 /// copy's state need not stat the walked files again; `racy_ms` as for `bomStateStat`.
 pub fn identity_of(m: &std::fs::Metadata, racy_ms: i128) -> String {
-    meta_identity(m, now_ns() - racy_ms * 1_000_000, true)
+    meta_identity(m, now_ns() - racy_ms * 1_000_000, true).to_string()
 }
 
 /// A copy's identity as the copy left it (an fstat after its last change), so that the state
@@ -121,7 +226,7 @@ fn times_of(m: &std::fs::Metadata) -> (i128, i128) {
     (t(m.mtime(), m.mtime_nsec()), t(m.ctime(), m.ctime_nsec()))
 }
 
-fn meta_identity(m: &std::fs::Metadata, racy_after: i128, src: bool) -> String {
+fn meta_identity(m: &std::fs::Metadata, racy_after: i128, src: bool) -> Id {
     use std::os::unix::fs::MetadataExt;
     let d = m.dev();
     // glibc's gnu_dev_major / gnu_dev_minor, as statx reports them.
@@ -129,55 +234,34 @@ fn meta_identity(m: &std::fs::Metadata, racy_after: i128, src: bool) -> String {
         (((d >> 8) & 0xfff) | ((d >> 32) & !0xfff)) as u32,
         ((d & 0xff) | ((d >> 12) & !0xff)) as u32,
     );
-    id_text(dev, m.ino(), m.size(), times_of(m), m.mode(), racy_after, src)
+    id_of(dev, m.ino(), m.size(), times_of(m), m.mode(), racy_after, src)
 }
 
-fn id_text(
-    dev: (u32, u32),
-    ino: u64,
-    size: u64,
-    times: (i128, i128),
-    mode: u32,
-    racy_after: i128,
-    src: bool,
-) -> String {
-    let (mtime, ctime) = times;
-    if ctime >= racy_after || mtime >= racy_after {
-        return "?".into();
+/// `name` as a C string for `f`, on the stack when short (no allocation per stat); None if it holds
+/// a NUL.
+fn with_cname<R>(name: &str, f: impl FnOnce(&CStr) -> R) -> Option<R> {
+    let b = name.as_bytes();
+    if b.contains(&0) {
+        return None;
     }
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let fields = [
-        u64::from(dev.0),
-        u64::from(dev.1),
-        ino,
-        size,
-        mtime as u64,
-        ctime as u64,
-        u64::from(mode & 0xffff),
-    ];
-    for b in fields.iter().flat_map(|f| f.to_le_bytes()) {
-        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    let mut stack = [0u8; 256];
+    if b.len() < stack.len() {
+        stack[..b.len()].copy_from_slice(b);
+        return Some(f(CStr::from_bytes_until_nul(&stack).ok()?));
     }
-    if src {
-        format!("{:016x}:{}:{}", h, size, mtime)
-    } else {
-        format!("{:016x}", h)
-    }
+    Some(f(&CString::new(b).ok()?))
 }
 
-fn do_statx(dir: c_int, name: &CString, flags: c_int, racy_after: i128, src: bool) -> Seen {
+fn do_statx(dir: c_int, name: &CStr, flags: c_int, racy_after: i128, src: bool) -> Seen {
     let mut st = Statx::default();
     if unsafe { statx(dir, name.as_ptr(), flags, STATX_BASIC_STATS, &mut st) } != 0 {
         let e = std::io::Error::last_os_error().raw_os_error();
         let id = if matches!(e, Some(ENOENT) | Some(ENOTDIR)) {
-            "x"
+            Id::Absent
         } else {
-            "e"
+            Id::Unreadable
         };
-        return Seen {
-            id: id.into(),
-            st: None,
-        };
+        return Seen { id, st: None };
     }
     Seen {
         id: identity(&st, racy_after, src),
@@ -214,38 +298,16 @@ fn split_parent(path: &str) -> (&str, &str) {
 }
 
 /// A source (an absolute host path; links before the last component are followed, as a path
-/// lookup does). With `elf`, a regular file's first bytes are read too (Seen is then returned
-/// with the sniff in `elf`).
-pub(crate) fn stat_src(
-    cache: &mut DirCache,
-    path: &str,
-    follow: bool,
-    racy_after: i128,
-) -> (Seen, c_int, Option<CString>) {
-    let bad = || {
-        (
-            Seen {
-                id: "e".into(),
-                st: None,
-            },
-            -1,
-            None,
-        )
-    };
+/// lookup does), and the descriptor of its parent (-1: none; AT_FDCWD for `/`), for `sniff`.
+pub(crate) fn stat_src(cache: &mut DirCache, path: &str, follow: bool, racy_after: i128) -> (Seen, c_int) {
+    let gone = |id| (Seen { id, st: None }, -1);
     if !path.starts_with('/') {
-        return bad();
+        return gone(Id::Unreadable);
     }
     let (parent, name) = split_parent(path);
     let flags = if follow { 0 } else { AT_SYMLINK_NOFOLLOW };
-    let Ok(cname) = CString::new(if name.is_empty() { "/" } else { name }) else {
-        return bad();
-    };
     if name.is_empty() {
-        return (
-            do_statx(AT_FDCWD, &cname, flags, racy_after, true),
-            AT_FDCWD,
-            Some(cname),
-        );
+        return (do_statx(AT_FDCWD, c"/", flags, racy_after, true), AT_FDCWD);
     }
     let dir = cache.get(parent, || {
         let p = CString::new(parent).ok()?;
@@ -253,16 +315,9 @@ pub(crate) fn stat_src(
         (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
     });
     match dir {
-        Some(d) => (do_statx(d, &cname, flags, racy_after, true), d, Some(cname)),
+        Some(d) => with_cname(name, |n| (do_statx(d, n, flags, racy_after, true), d)).unwrap_or(gone(Id::Unreadable)),
         // A parent that is gone or not a directory: the source is absent.
-        None => (
-            Seen {
-                id: "x".into(),
-                st: None,
-            },
-            -1,
-            None,
-        ),
+        None => gone(Id::Absent),
     }
 }
 
@@ -270,24 +325,18 @@ pub(crate) fn stat_src(
 pub(crate) fn stat_dest(cache: &mut DirCache, root: c_int, inner: &str, racy_after: i128) -> Seen {
     let rel = inner.trim_start_matches('/');
     if rel.is_empty() {
-        let empty = CString::default();
-        return do_statx(root, &empty, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, racy_after, false);
+        return do_statx(root, c"", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, racy_after, false);
     }
     let (parent, name) = match rel.rfind('/') {
         Some(i) => (&rel[..i], &rel[i + 1..]),
         None => ("", rel),
     };
-    let Ok(cname) = CString::new(name) else {
-        return Seen {
-            id: "e".into(),
-            st: None,
-        };
+    let unreadable = Seen {
+        id: Id::Unreadable,
+        st: None,
     };
     if name.is_empty() || name == "." || name == ".." {
-        return Seen {
-            id: "e".into(),
-            st: None,
-        };
+        return unreadable;
     }
     let dir = if parent.is_empty() {
         Some(root)
@@ -295,21 +344,28 @@ pub(crate) fn stat_dest(cache: &mut DirCache, root: c_int, inner: &str, racy_aft
         cache.get(parent, || beneath::open_dir_fd(root, parent).ok())
     };
     match dir {
-        Some(d) => do_statx(d, &cname, AT_SYMLINK_NOFOLLOW, racy_after, false),
+        Some(d) => with_cname(name, |n| do_statx(d, n, AT_SYMLINK_NOFOLLOW, racy_after, false)).unwrap_or(unreadable),
         None => Seen {
-            id: "x".into(),
+            id: Id::Absent,
             st: None,
         },
     }
 }
 
-/// Whether the file `name` in `dir` starts with the ELF magic (read without blocking).
-pub(crate) fn sniff(dir: c_int, name: &CString, follow: bool) -> bool {
+/// Whether the source `path` (its parent open as `dir`, from `stat_src`) starts with the ELF magic
+/// (read without blocking).
+pub(crate) fn sniff(dir: c_int, path: &str, follow: bool) -> bool {
+    let name = match split_parent(path).1 {
+        "" => "/",
+        n => n,
+    };
     let nofollow = if follow { 0 } else { crate::safe_file::O_NOFOLLOW };
-    let fd = unsafe { openat(dir, name.as_ptr(), O_NONBLOCK | O_CLOEXEC | nofollow) };
-    if fd < 0 {
+    let fd = with_cname(name, |n| unsafe {
+        openat(dir, n.as_ptr(), O_NONBLOCK | O_CLOEXEC | nofollow)
+    });
+    let Some(fd) = fd.filter(|&fd| fd >= 0) else {
         return false;
-    }
+    };
     let f = unsafe { OwnedFd::from_raw_fd(fd) };
     let mut magic = [0u8; 4];
     let n = unsafe { read(f.as_raw_fd(), magic.as_mut_ptr(), 4) };
@@ -413,7 +469,9 @@ pub fn state_stat(a: &[String]) -> Result<String> {
         let l = &lines[i];
         match which {
             // A source the walk already read (its identity given) is not stat'ed again.
-            Some("src") if l.follow != "-" && l.src_id == "-" => stat_src(sc, &l.src, l.follow == "S", racy_after).0.id,
+            Some("src") if l.follow != "-" && l.src_id == "-" => {
+                stat_src(sc, &l.src, l.follow == "S", racy_after).0.id.to_string()
+            }
             Some("src") if l.follow != "-" => l.src_id.to_string(),
             // A destination whose identity the copy gave (tree_copy.rs) is kept as it is.
             Some("dest") if !l.inner.is_empty() && l.dest_id != "-" => l.dest_id.to_string(),
@@ -424,7 +482,7 @@ pub fn state_stat(a: &[String]) -> Result<String> {
                 if l.rest.starts_with('f') && src_size_mtime(l.src_id) != sm {
                     "?".to_string()
                 } else {
-                    seen.id
+                    seen.id.to_string()
                 }
             }
             _ => "-".to_string(),
@@ -450,7 +508,12 @@ pub fn state_stat(a: &[String]) -> Result<String> {
 /// The size and mtime written after a source's identity hash.
 pub(crate) fn src_size_mtime(id: &str) -> Option<(u64, i128)> {
     let mut f = id.split(':').skip(1);
-    Some((f.next()?.parse().ok()?, f.next()?.parse().ok()?))
+    let (size, mtime) = (f.next()?.parse().ok()?, f.next()?);
+    // As an i64 first: parsing an i128 costs several times more, 20,000 times a check.
+    Some((
+        size,
+        mtime.parse::<i64>().map(i128::from).or_else(|_| mtime.parse()).ok()?,
+    ))
 }
 
 #[cfg(test)]
@@ -463,10 +526,46 @@ mod test {
         std::fs::write(&path, b"walked").unwrap();
         let walk = identity_of(&std::fs::symlink_metadata(&path).unwrap(), -10_000);
         let mut cache = DirCache::default();
-        let (seen, _, _) = stat_src(&mut cache, path.to_str().unwrap(), false, i128::MAX);
+        let (seen, _) = stat_src(&mut cache, path.to_str().unwrap(), false, i128::MAX);
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(walk, seen.id);
+        assert_eq!(walk, seen.id.to_string());
         assert!(walk.contains(":6:"), "{walk}"); // size in clear, for the quick check
+    }
+
+    #[test]
+    fn an_identity_matches_exactly_its_own_text() {
+        let ids = [
+            Id::Known(0, None),
+            Id::Known(u64::MAX, None),
+            Id::Known(0x0123_4567_89ab_cdef, Some((0, 0))),
+            Id::Known(7, Some((26_214, 1_796_626_082_822_065_741))),
+            Id::Known(7, Some((u64::MAX, -1))),
+            Id::Known(7, Some((1, -1_000_000_000_000_000_000))),
+            Id::Known(7, Some((1, i128::from(u64::MAX) + 1))),
+            Id::Known(7, Some((1, i128::MIN))),
+        ];
+        for id in ids {
+            let text = id.to_string();
+            assert!(id.is(&text), "{text}");
+            // Any other text of it: a digit more or less, a leading zero, another case, a sign.
+            let mut others = vec![
+                format!("{text}0"),
+                text[..text.len() - 1].to_string(),
+                text.to_uppercase(),
+            ];
+            if let Some((head, last)) = text.rsplit_once(':') {
+                others.push(format!("{head}:0{last}"));
+                others.push(format!("{head}:-{}", last.trim_start_matches('-')));
+                others.push(format!("{head}:+{last}"));
+            }
+            for other in others.into_iter().filter(|o| *o != text) {
+                assert!(!id.is(&other), "{other} is not {text}");
+            }
+        }
+        for (id, text) in [(Id::Absent, "x"), (Id::Unreadable, "e"), (Id::Racy, "?")] {
+            assert!(id.is(text) && !id.is("0000000000000000"));
+        }
+        assert!(!Id::Known(0, Some((0, 0))).is("0000000000000000:0"));
     }
 
     #[test]
@@ -477,7 +576,7 @@ mod test {
         let root = std::fs::File::open(std::env::temp_dir()).unwrap();
         let mut cache = DirCache::default();
         let seen = stat_dest(&mut cache, root.as_raw_fd(), "/../etc/passwd", i128::MAX);
-        assert_eq!(seen.id, "x");
+        assert_eq!(seen.id, Id::Absent);
         assert!(seen.st.is_none());
     }
 }

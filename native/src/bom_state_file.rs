@@ -37,6 +37,7 @@ const TRUNCATED: &str = "the saved state is truncated";
 const FORGED: &str = "the saved state fails its MAC check";
 const BAD_HEADER: &str = "the saved state has a bad header";
 const MALFORMED: &str = "the saved state has a malformed line";
+const OTHER_VERSION: &str = "the saved state is of another version";
 
 /// A state file mapped read-only.
 struct Mapped {
@@ -235,12 +236,18 @@ fn check_line(
     let (sc, dc) = caches;
     let mut src_now = None;
     let mut attrs = None;
+    // The recorded source's size and mtime, as the source has them now when it matched.
+    let mut src_size_mtime_now = None;
     if l.follow != "-" {
-        let (seen, dir, name) = stat_src(sc, src, l.follow == "S", never);
-        if seen.id != l.src_id || l.src_id == "?" {
-            if let (Some(st), Some(name)) = (&seen.st, &name) {
+        let (seen, dir) = stat_src(sc, src, l.follow == "S", never);
+        if seen.id.is(l.src_id) && l.src_id != "?" {
+            if let crate::bom_state::Id::Known(_, sm) = seen.id {
+                src_size_mtime_now = sm;
+            }
+        } else {
+            if let Some(st) = &seen.st {
                 let reg = st.mode & S_IFMT == S_IFREG;
-                let elf = reg && st.size >= 64 && sniff(dir, name, l.follow == "S");
+                let elf = reg && st.size >= 64 && sniff(dir, src, l.follow == "S");
                 attrs = Some(format!(
                     "[{},{},{},{},{},{},{},{},{},{}]",
                     st.size,
@@ -257,8 +264,8 @@ fn check_line(
             }
             // The identity as a record would write it (racy within RACY_NS of now).
             src_now = Some(match &seen.st {
-                Some(st) => identity(st, crate::bom_state::now_ns() - RACY_NS, true),
-                None => seen.id.clone(),
+                Some(st) => identity(st, crate::bom_state::now_ns() - RACY_NS, true).to_string(),
+                None => seen.id.to_string(),
             });
         }
     }
@@ -266,23 +273,37 @@ fn check_line(
     let file = l.rest.starts_with('f') || l.rest.starts_with('l');
     if !inner.is_empty() && (files || !file) {
         let seen = stat_dest(dc, root, inner, never);
-        dest = seen.id != l.dest_id || l.dest_id == "?";
+        dest = !seen.id.is(l.dest_id) || l.dest_id == "?";
         if !dest && l.rest.starts_with('f') {
-            dest = src_size_mtime(l.src_id) != seen.st.map(|st| (st.size, crate::bom_state::ns(st.mtime)));
+            let recorded = src_size_mtime_now.or_else(|| src_size_mtime(l.src_id));
+            dest = recorded.is_none() || recorded != seen.st.map(|st| (st.size, crate::bom_state::ns(st.mtime)));
         }
     }
     (src_now.is_some() || dest).then_some((src_now, attrs, dest))
 }
 
-/// Checks `count` lines from `walk` on.
-fn check_part<'a>(mut walk: Walk<'a>, count: usize, root: c_int, files: bool) -> Result<Vec<Hit<'a>>> {
+/// What one thread found: the lines that differ, and every directory's line (a changed entry's
+/// parent is looked up there), with indexes counted from the thread's first line.
+struct Part<'a> {
+    hits: Vec<Hit<'a>>,
+    /// inner path: (index, src, the line).
+    dirs: Vec<(String, usize, String, &'a str)>,
+    lines: usize,
+}
+
+/// Checks the lines from `walk` on until the one that starts at byte `end`.
+fn check_part(mut walk: Walk<'_>, end: usize, root: c_int, files: bool) -> Result<Part<'_>> {
     let mut caches = (DirCache::default(), DirCache::default());
-    let mut hits = Vec::new();
-    for _ in 0..count {
+    let (first, mut hits, mut dirs) = (walk.index, Vec::new(), Vec::new());
+    while walk.at < end {
         let l = walk.step()?;
+        let index = walk.index - 1 - first;
+        if is_dir(l.rest) {
+            dirs.push((walk.inner.clone(), index, walk.src.clone(), l.raw));
+        }
         if let Some((src_now, attrs, dest)) = check_line(&l, &walk.src, &walk.inner, root, files, &mut caches) {
             hits.push(Hit {
-                index: walk.index - 1,
+                index,
                 src_now,
                 attrs,
                 dest,
@@ -293,14 +314,53 @@ fn check_part<'a>(mut walk: Walk<'a>, count: usize, root: c_int, files: bool) ->
             });
         }
     }
-    Ok(hits)
+    Ok(Part {
+        hits,
+        dirs,
+        lines: walk.index - first,
+    })
+}
+
+/// Where a second thread can start: a line after the middle byte whose paths are written whole
+/// (`0|`: state.ts writes one every SYNC_EVERY lines), else the walk decoded to the middle line
+/// (a state written before those lines).
+fn second_start(text: &str) -> Result<Walk<'_>> {
+    let mut at = text.len() / 2;
+    for _ in 0..4096 {
+        // Bytes: the middle may fall inside a character; the byte after a newline cannot.
+        let Some(nl) = text.as_bytes()[at..].iter().position(|&b| b == b'\n') else {
+            break;
+        };
+        at += nl + 1;
+        let line = &text[at..];
+        let mut f = line.splitn(4, '\t');
+        let (_, src, inner) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or(""));
+        if src.starts_with("0|") && inner.starts_with("0|") {
+            let mut w = Walk::new(text);
+            w.at = at;
+            return Ok(w);
+        }
+    }
+    let n = if text.is_empty() {
+        0
+    } else {
+        text.bytes().filter(|&b| b == b'\n').count() + 1
+    };
+    let mut w = Walk::new(text);
+    for _ in 0..n / 2 {
+        w.step()?;
+    }
+    // Counted from 0 as a sync line's walk is, the first thread's count is added after.
+    w.index = 0;
+    Ok(w)
 }
 
 fn is_dir(rest: &str) -> bool {
     rest.starts_with('d') || rest.starts_with('q')
 }
 
-/// `bomStateCheckFile`: args (root fd, `files` or `dirs`, the state's path, the key in hex).
+/// `bomStateCheckFile`: args (root fd, `files` or `dirs`, the state's path, the key in hex, and
+/// optionally how the header starts: the state's version).
 /// Returns `{"refused": why}` for a state that cannot be trusted, else `{"header": <the header
 /// line>, "rows": [[index, srcId now or null if the same, source attributes or null, dest differs
 /// 0/1, src, inner, index of the parent dir's line or -1, its src, for a directory of the root that
@@ -325,6 +385,11 @@ pub fn check_file(a: &[String]) -> Result<String> {
         Ok(v) => v,
         Err(why) => return Ok(format!("{{\"refused\":{}}}", js(why))),
     };
+    // Another version's lines would all differ (their identities are computed otherwise): not
+    // worth 40,000 stats and a sniff of every file to learn that.
+    if a.get(4).is_some_and(|p| !v.header().starts_with(p.as_str())) {
+        return Ok(format!("{{\"refused\":{}}}", js(OTHER_VERSION)));
+    }
     match check_lines(v.lines(), root, files) {
         Ok(rows) => Ok(format!("{{\"header\":{},\"rows\":{}}}", js(v.header()), rows)),
         Err(e) if e.kind == Kind::Format => Ok(format!("{{\"refused\":{}}}", js(MALFORMED))),
@@ -334,28 +399,36 @@ pub fn check_file(a: &[String]) -> Result<String> {
 
 /// The rows of `check_file` for the lines of a verified state.
 fn check_lines(text: &str, root: c_int, files: bool) -> Result<String> {
-    let n = if text.is_empty() {
-        0
-    } else {
-        text.matches('\n').count() + 1
-    };
-    let mid = n / 2;
-    let first = Walk::new(text);
-    let mut second = first.clone();
-    for _ in 0..mid {
-        second.step()?;
+    if text.is_empty() {
+        return Ok("[]".into());
     }
+    let second = second_start(text)?;
+    let split = second.at;
     let (a, b) = std::thread::scope(|s| {
-        let h = s.spawn(|| check_part(first, mid, root, files));
-        let b = check_part(second, n - mid, root, files);
+        let h = s.spawn(|| check_part(Walk::new(text), split, root, files));
+        let b = check_part(second, text.len() + 1, root, files);
         (h.join().expect("the check's thread panicked"), b)
     });
-    let hits: Vec<Hit> = a?.into_iter().chain(b?).collect();
+    let (a, mut b) = (a?, b?);
+    for h in &mut b.hits {
+        h.index += a.lines;
+    }
+    let hits: Vec<Hit> = a.hits.into_iter().chain(b.hits).collect();
     if hits.is_empty() {
         return Ok("[]".into());
     }
-    // One more walk: the line of each directory (a changed entry's parent), and the names the state
-    // puts in each directory of the root whose listing changed (for strays).
+    let dirs: HashMap<&str, (usize, &str, &str)> = a
+        .dirs
+        .iter()
+        .map(|(inner, i, src, raw)| (inner.as_str(), (*i, src.as_str(), *raw)))
+        .chain(
+            b.dirs
+                .iter()
+                .map(|(inner, i, src, raw)| (inner.as_str(), (i + a.lines, src.as_str(), *raw))),
+        )
+        .collect();
+    // The names the state puts in each directory of the root whose listing changed (for strays):
+    // one more walk, only then.
     let changed: Vec<String> = hits
         .iter()
         .filter(|h| h.dest && is_dir(h.rest))
@@ -368,17 +441,19 @@ fn check_lines(text: &str, root: c_int, files: bool) -> Result<String> {
         })
         .collect();
     let mut children: Vec<Vec<String>> = vec![Vec::new(); changed.len()];
-    let mut dirs: HashMap<String, (usize, String, &str)> = HashMap::new();
-    let mut walk = Walk::new(text);
-    for i in 0..n {
-        let l = walk.step()?;
-        if is_dir(l.rest) {
-            dirs.insert(walk.inner.clone(), (i, walk.src.clone(), l.raw));
-        }
-        for (c, prefix) in changed.iter().enumerate() {
-            if let Some(name) = walk.inner.strip_prefix(prefix.as_str()) {
-                if !name.is_empty() && !name.contains('/') {
-                    children[c].push(js(name));
+    if !changed.is_empty() {
+        // Only each line's image path is decoded (the walk's lines were checked well-formed).
+        let mut inner = String::new();
+        for line in text.split('\n') {
+            let coded = line.split('\t').nth(2).unwrap_or("");
+            if !decode_into(&mut inner, coded) {
+                return Err(Error::new(Kind::Format, MALFORMED));
+            }
+            for (c, prefix) in changed.iter().enumerate() {
+                if let Some(name) = inner.strip_prefix(prefix.as_str()) {
+                    if !name.is_empty() && !name.contains('/') {
+                        children[c].push(js(name));
+                    }
                 }
             }
         }
@@ -410,7 +485,7 @@ fn check_lines(text: &str, root: c_int, files: bool) -> Result<String> {
             js(&h.src),
             js(&h.inner),
             parent.map_or(-1, |p| p.0 as i64),
-            js(parent.map_or("", |p| p.1.as_str())),
+            js(parent.map_or("", |p| p.1)),
             kids,
             js(h.raw),
             parent.map_or("null".into(), |p| js(p.2)),
@@ -652,30 +727,44 @@ mod test {
 
     #[test]
     fn a_hit_in_the_second_half_has_its_own_index_and_parent() {
-        let dir = scratch("halves");
-        let root = dir.join("root");
-        std::fs::create_dir_all(root.join("d")).unwrap();
-        let fd = std::fs::File::open(&root).unwrap().into_raw_fd().to_string();
-        // A directory, then 999 links in it (destinations only, paths after the previous line's).
-        let mut text = String::from("-\t0|\t0|/d\t-\t-\td\tmkdir\t-\t-\t");
-        for i in 0..999 {
-            let _ = write!(text, "\n-\t0|\t2|/l{i}\t-\t-\tl\tcreatelink\t-\t-\tt");
+        // Without sync lines (a state written before them) the second thread decodes its way to
+        // the middle line; with them (state.ts writes one every 256 lines) it starts at one.
+        for sync in [false, true] {
+            let dir = scratch(if sync { "halves-sync" } else { "halves" });
+            let root = dir.join("root");
+            std::fs::create_dir_all(root.join("d")).unwrap();
+            let fd = std::fs::File::open(&root).unwrap().into_raw_fd().to_string();
+            // A directory, then 999 links in it (destinations only, paths after the previous line's).
+            let mut text = String::from("-\t0|\t0|/d\t-\t-\td\tmkdir\t-\t-\t");
+            for i in 0..999 {
+                let inner = if sync && (i + 1) % 256 == 0 {
+                    format!("0|/d/l{i}")
+                } else {
+                    format!("2|/l{i}")
+                };
+                let _ = write!(text, "\n-\t0|\t{inner}\t-\t-\tl\tcreatelink\t-\t-\tt");
+            }
+            let recorded = state_stat(&[fd.clone(), "dest".into(), "0".into(), text]).unwrap();
+            let start = second_start(&recorded).unwrap();
+            let at = &recorded[start.at..];
+            assert!(!sync || at.starts_with("-\t0|\t0|/d/l511\t"), "{}", &at[..20]);
+            assert!(sync || at.starts_with("-\t0|\t2|/l499\t"), "{}", &at[..20]);
+            let state = dir.join("s.state");
+            save(&state, "{}", &recorded);
+            std::os::unix::fs::symlink("t", root.join("d/l900")).unwrap();
+            // Line 901 (the second thread's), its parent line 0; /d itself changed too (a new entry).
+            let hits = rows(&fd, "files", &state);
+            assert!(
+                hits.contains(",[901,null,null,1,\"\",\"/d/l900\",0,\"\",null,"),
+                "{hits}"
+            );
+            assert!(
+                hits.starts_with("[[0,null,null,1,\"\",\"/d\",-1,\"\",[\"l0\","),
+                "{hits}"
+            );
+            assert!(hits.contains("\"l998\"]"), "every name in /d is listed: {hits}");
+            std::fs::remove_dir_all(&dir).unwrap();
         }
-        let recorded = state_stat(&[fd.clone(), "dest".into(), "0".into(), text]).unwrap();
-        let state = dir.join("s.state");
-        save(&state, "{}", &recorded);
-        std::os::unix::fs::symlink("t", root.join("d/l900")).unwrap();
-        // Line 901 (the second thread's), its parent line 0; /d itself changed too (a new entry).
-        let hits = rows(&fd, "files", &state);
-        assert!(
-            hits.contains(",[901,null,null,1,\"\",\"/d/l900\",0,\"\",null,"),
-            "{hits}"
-        );
-        assert!(
-            hits.starts_with("[[0,null,null,1,\"\",\"/d\",-1,\"\",[\"l0\","),
-            "{hits}"
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -797,6 +886,34 @@ mod test {
         save(&dir.join("want"), "{\"strays\":[]}", &[l[0], &longer].join("\n"));
         assert_eq!(std::fs::read(&state).unwrap(), std::fs::read(dir.join("want")).unwrap());
         assert_ne!(std::fs::metadata(&state).unwrap().ino(), ino);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_state_of_another_version_is_refused_before_its_lines_are_checked() {
+        let dir = scratch("version");
+        let fd = std::fs::File::open(&dir).unwrap().into_raw_fd().to_string();
+        let state = dir.join("s.state");
+        save(
+            &state,
+            "{\"v\":1,\"key\":[]}",
+            "S\t0|/no/such/file\t0|\t?\t-\tp\t-\t-\t-\t",
+        );
+        let check = |v: &str| {
+            check_file(&[
+                fd.clone(),
+                "files".into(),
+                state.to_str().unwrap().into(),
+                KEY.into(),
+                v.into(),
+            ])
+            .unwrap()
+        };
+        assert_eq!(
+            check("{\"v\":2,"),
+            "{\"refused\":\"the saved state is of another version\"}"
+        );
+        assert!(check("{\"v\":1,").starts_with("{\"header\":"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

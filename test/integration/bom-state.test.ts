@@ -61,6 +61,9 @@ writeFileSync(join(envBom.dir, 'other/o.txt'), 'other\n');
 const incBom = workspace('includes: [part.yaml]\ntargets:\n  - target: /bin\n    copy:\n      - files: [../app.txt]\n');
 mkdirSync(join(incBom.dir, 'incdir'));
 writeFileSync(join(incBom.dir, 'incdir/part.yaml'), 'targets:\n  - target: /etc\n    mkdirs: [one]\n');
+// 600 files: a state long enough to hold sync lines (SYNC_EVERY in state.ts) past its middle.
+const big = workspace();
+for (let d = 0; d < 3; d++) for (let i = 5; i < 200; i++) writeFileSync(join(big.dir, `tree/d${d}/f${i}.py`), `${i}\n`);
 const ready = new Promise((r) => setTimeout(r, RACY_MS + 200));
 let next = 0;
 async function fresh(): Promise<Ws> {
@@ -269,6 +272,44 @@ test('a state with a valid MAC whose changed entry climbs out of the root is ref
   assert.match(r.state!.note, /malformed/);
   assert.equal(existsSync(join(ws.dir, 'escaped')), false);
   assert.equal(existsSync(join(ws.dir, '..', 'escaped')), false);
+});
+
+test('a long state is checked from its middle on (a sync line): changes in both halves are copied; an older version is not used', async () => {
+  await ready;
+  const ws = big;
+  settled(ws);
+  const [file] = stateFiles(ws);
+  const key = readFileSync(join(ws.cache, 'occlum-studio/bom-state/key'));
+  const text = readFileSync(file!, 'utf8');
+  const lines = text.slice(0, text.lastIndexOf('\nmac ')).split('\n').slice(1);
+  assert.ok(lines.length > 600, `${lines.length}`);
+  // Every 256th line has both paths written whole (`0|`), so a thread can start there.
+  const whole = lines.flatMap((l, i) => (/^.\t0\|[^\t]*\t0\|/.test(l) ? [i + 1] : []));
+  assert.ok(
+    [256, 512].every((n) => whole.includes(n)),
+    `${whole}`,
+  );
+  writeFileSync(join(ws.dir, 'tree/d0/f7.py'), 'first half\n');
+  writeFileSync(join(ws.dir, 'tree/d2/f190.py'), 'second half\n');
+  const r = copy(ws);
+  assert.equal(r.state?.used, true, r.state?.note);
+  assert.equal(r.counts.update, 2);
+  assert.deepEqual(
+    r.actions
+      .filter((a) => a.action === 'update')
+      .map((a) => a.inner)
+      .sort(),
+    ['/opt/py/d0/f7.py', '/opt/py/d2/f190.py'],
+  );
+  assert.equal(readFileSync(join(ws.image, 'opt/py/d2/f190.py'), 'utf8'), 'second half\n');
+  // The same state as version 1 wrote it (its identities were hashed otherwise): refused as such.
+  const now = readFileSync(file!, 'utf8');
+  const body = now.slice(0, now.lastIndexOf('\nmac ')).replace(/^\{"v":\d+,/, '{"v":1,');
+  writeFileSync(file!, `${body}\nmac ${createHmac('sha256', key).update(body).digest('hex')}\n`);
+  const old = copy(ws);
+  assert.equal(old.state?.used, false);
+  assert.match(old.state!.note, /another version/);
+  assert.equal(old.counts.update + old.counts.create, 0);
 });
 
 test('--dry-run reads and writes no state (no cache dir at all), and one after a copy leaves it as it was', async () => {

@@ -28,7 +28,7 @@ import type { Env } from './env.ts';
 import type { BomPlan, EntryWhy, LibraryReport, PlanEntry } from './plan.ts';
 import type { Loc } from './types.ts';
 
-const VERSION = 1;
+const VERSION = 2;
 /** A state bigger than this is not ours (20,000 files make about 5 MB). */
 const MAX_BYTES = 256 << 20;
 const WHYS: EntryWhy[] = ['mkdir', 'createlink', 'files', 'dirs', 'library'];
@@ -178,17 +178,29 @@ export function dropState(dir: string, key: unknown): void {
 const BAD = /[\t\n\r]/;
 
 /**
- * Paths as `n|rest`: the first n characters of the previous line's (ASCII only, so that n counts
- * bytes for the native side too), then the rest. Neighbouring entries share most of their path.
+ * Every this many lines, one has its paths written whole: a line a second thread can start its
+ * walk at (native/src/bom_state_file.rs), without decoding every line before it.
+ */
+const SYNC_EVERY = 256;
+
+/**
+ * A line's two paths as `n|rest` each: the first n characters of the previous line's (ASCII only,
+ * so that n counts bytes for the native side too), then the rest. Neighbouring entries share most
+ * of their path.
  */
 function coder() {
   const prev = { src: '', inner: '' };
-  return (field: 'src' | 'inner', p: string) => {
+  let lines = 0;
+  const one = (field: 'src' | 'inner', p: string) => {
     const q = prev[field];
     let n = 0;
     while (n < p.length && n < q.length && p.charCodeAt(n) === q.charCodeAt(n) && p.charCodeAt(n) < 128) n++;
     prev[field] = p;
     return `${n}|${p.slice(n)}`;
+  };
+  return (src: string, inner: string) => {
+    if (++lines % SYNC_EVERY === 0) prev.src = prev.inner = '';
+    return `${one('src', src)}\t${one('inner', inner)}`;
   };
 }
 
@@ -256,7 +268,7 @@ export function stateLines(
   const paths: [string, string][] = [];
   const at = (src: string, inner: string) => {
     paths.push([src, inner]);
-    return `${code('src', src)}\t${code('inner', inner)}`;
+    return code(src, inner);
   };
   // An identity not taken never matches: that entry is checked again next time.
   const idOf = (follow: string, src: string) => ids.get(`${follow}\t${src}`) ?? '?';
@@ -329,7 +341,7 @@ export async function checkState(
 ): Promise<{ header: StateHeader; mismatches: Mismatch[] } | string> {
   const mac = macKey(dir, false);
   if (!mac) return 'no saved state';
-  const args = [String(rootFd), dest, statePath(dir, key), mac.toString('hex')];
+  const args = [String(rootFd), dest, statePath(dir, key), mac.toString('hex'), `{"v":${VERSION},`];
   const out = JSON.parse((await callAsync('bomStateCheckFile', args)) as string) as
     { refused: string } | { header: string; rows: Mismatch[] };
   if ('refused' in out) return out.refused;
