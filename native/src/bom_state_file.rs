@@ -145,7 +145,6 @@ struct Fields<'a> {
 }
 
 /// The lines in order, each `src` and `inner` decoded after the previous line's (state.ts `coder`).
-#[derive(Clone)]
 struct Walk<'a> {
     text: &'a str,
     at: usize,
