@@ -457,7 +457,7 @@ export interface GuardNotice {
 
 /** The one line that says so (the run log, `watch`, the Build pane). */
 export function fullCheckLine(n: GuardNotice): string {
-  return `every run checks the build in full (the build guard is off): ${n.reason}`;
+  return `runs are checked in full (no build guard): ${n.reason}`;
 }
 
 export class GuardUnavailable extends Error {
@@ -480,7 +480,7 @@ function inotifyLimit(kind: 'watches' | 'instances'): string {
   const user = procNumber(`/proc/sys/fs/inotify/max_user_${kind}`);
   const ns = procNumber(`/proc/sys/user/max_inotify_${kind}`);
   if (ns !== null && user !== null && ns < user)
-    return `this user namespace's /proc/sys/user/max_inotify_${kind} = ${ns}`;
+    return `/proc/sys/user/max_inotify_${kind} = ${ns} in this user namespace`;
   return `fs.inotify.max_user_${kind} = ${user ?? 'unknown'}`;
 }
 
@@ -492,13 +492,13 @@ function unavailable(err: unknown): GuardNotice {
   if (errno === '28') {
     const user = procNumber('/proc/sys/fs/inotify/max_user_watches') ?? 65536;
     return {
-      reason: `the inotify watch limit is reached (${inotifyLimit('watches')}; the guard needs one watch per directory of the build)`,
+      reason: `inotify watch limit reached (${inotifyLimit('watches')})`,
       fix: `sudo sysctl fs.inotify.max_user_watches=${Math.max(524288, user * 2)} (keep it in /etc/sysctl.d/)`,
     };
   }
   if (errno === '24' || errno === '23') {
     return {
-      reason: `no inotify instance can be made (${inotifyLimit('instances')}, or the open-file limit)`,
+      reason: `no inotify instance left (${inotifyLimit('instances')}, or the open-file limit)`,
       fix: 'sudo sysctl fs.inotify.max_user_instances=1024, or close other watching programs',
     };
   }
