@@ -99,6 +99,10 @@ struct Guard {
     /// their link count and ctime at the walk, and each name found in a watched directory (tag,
     /// path, host path).
     linked: HashMap<(u64, u64), Linked>,
+    /// Names of the build before the last (tag `o`) by inode, as its walk listed them (d_ino,
+    /// no stat), and the device it is on.
+    old_names: HashMap<u64, u64>,
+    old_dev: Option<u64>,
 }
 
 impl Drop for Guard {
@@ -140,6 +144,8 @@ pub fn open() -> Result<u32> {
             wds: HashMap::new(),
             held: HashMap::new(),
             linked: HashMap::new(),
+            old_names: HashMap::new(),
+            old_dev: None,
         },
     );
     Ok(id)
@@ -261,8 +267,15 @@ impl Guard {
     /// Ends the walks: a file with a link outside the walked trees gets a watch of its own. Its
     /// names whose stat changed since the walk (before the watch) are returned (tag, path).
     fn links(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        let old = std::mem::take(&mut self.old_names);
+        let old_dev = self.old_dev.take();
         for ((dev, ino), l) in std::mem::take(&mut self.linked) {
-            if l.nlink <= l.names.len() as u64 {
+            let elsewhere = if old_dev == Some(dev) {
+                old.get(&ino).copied().unwrap_or(0)
+            } else {
+                0
+            };
+            if l.nlink <= l.names.len() as u64 + elsewhere {
                 continue; // every name is in a watched directory, which reports it
             }
             for (tag, rel, host) in &l.names {
@@ -283,6 +296,33 @@ impl Guard {
                     out.extend_from_slice(r);
                     out.push(0);
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// The build before the last (tag `o`): its directories are watched (before each is listed)
+    /// and its files only counted by inode from the listing (d_ino, d_type: no stat per file; a
+    /// file system whose d_ino differs from st_ino only costs watches). An entry gone or replaced
+    /// meanwhile is skipped: its directory's watch reported it.
+    fn old_tree(&mut self, dir: &Path, rel: &mut Vec<u8>, tag: &str) -> Result<()> {
+        use std::os::unix::fs::DirEntryExt;
+        self.add(dir, tag, rel, TREE_DIR_MASK)?;
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(());
+        };
+        for e in entries.flatten() {
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                let len = rel.len();
+                if len > 0 {
+                    rel.push(b'/');
+                }
+                rel.extend_from_slice(e.file_name().as_bytes());
+                self.old_tree(&e.path(), rel, tag)?;
+                rel.truncate(len);
+            } else if ft.is_file() {
+                *self.old_names.entry(e.ino()).or_default() += 1;
             }
         }
         Ok(())
@@ -351,9 +391,16 @@ impl Guard {
     }
 }
 
-/// `tree id tag root`: watches root and everything below it.
+/// `tree id tag root`: watches root and everything below it; tag `o` (the build before the
+/// last): its directories only, and counts its files' links for `links`.
 pub fn tree(id: &str, tag: &str, root: &Path) -> Result<Vec<u8>> {
     with(id, |g| {
+        if tag == "o" {
+            let md = std::fs::symlink_metadata(root).map_err(|e| Error::io(e, &root.display().to_string()))?;
+            g.old_dev = Some(md.dev());
+            g.old_tree(root, &mut Vec::new(), tag)?;
+            return Ok(Vec::new()); // nothing of it is an entry of this build
+        }
         let mut out = Vec::with_capacity(64 << 10);
         g.watch_one(root, b"", tag, true, &mut out)?;
         out.clear(); // the root itself is not an entry of the tree
@@ -534,6 +581,37 @@ mod test {
         close_guard(&id).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         std::fs::remove_dir_all(&outside).unwrap();
+    }
+
+    #[test]
+    fn links_into_the_build_before_the_last_need_no_watch_of_their_own() {
+        let base = std::env::temp_dir().join(format!("guard-old-{}", std::process::id()));
+        let (live, old) = (base.join("live"), base.join("old"));
+        std::fs::create_dir_all(live.join("d")).unwrap();
+        std::fs::create_dir_all(old.join("d")).unwrap();
+        for n in ["a", "b"] {
+            std::fs::write(live.join("d").join(n), b"x").unwrap();
+            std::fs::hard_link(live.join("d").join(n), old.join("d").join(n)).unwrap();
+        }
+        std::fs::hard_link(live.join("d/b"), base.join("outside")).unwrap(); // b: a third name
+        let id = open().unwrap().to_string();
+        tree(&id, "r", &live).unwrap();
+        assert!(tree(&id, "o", &old).unwrap().is_empty());
+        assert!(links(&id).unwrap().is_empty());
+        // live, live/d, old, old/d, and b's own watch.
+        assert_eq!(with(&id, |g| Ok(g.wds.len())).unwrap(), 5);
+        std::fs::write(old.join("d/a"), b"y").unwrap();
+        let ev = events(&id);
+        assert!(ev.iter().any(|e| e.0 == "o" && e.1 == "d" && e.2 == "a"), "{:?}", ev);
+        std::fs::write(base.join("outside"), b"y").unwrap();
+        let ev = events(&id);
+        assert!(
+            ev.iter().any(|e| e.0 == "r" && e.1 == "d/b" && e.2.is_empty()),
+            "{:?}",
+            ev
+        );
+        close_guard(&id).unwrap();
+        std::fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]

@@ -180,6 +180,7 @@ export class BuildGuard {
     this.manifest = verified.manifest;
     this.sysText = verified.sysText;
     this.imageMac = verified.imageMac;
+    this.drain(); // now, not in the first check: the walk's own directory opens are in the queue
   }
 
   /**
