@@ -15,7 +15,7 @@ import { startTui, KEY, type Tui } from '../helpers/tui.ts';
 import {
   inOwnUserNamespace,
   inotifyWatchesOf,
-  limitWatches,
+  limitInotify,
   mapOwnUserNamespace,
   NS_UID,
   userNamespaceSkip,
@@ -54,7 +54,7 @@ test(
     await tui.waitFor(/Build\s+watching/);
     // The dev loop's watcher is in place: its namespace gets two watches more, not the guard's.
     tui.signal('SIGSTOP');
-    limitWatches(tui.pid, inotifyWatchesOf(tui.pid) + 2);
+    limitInotify(tui.pid, 'watches', inotifyWatchesOf(tui.pid) + 2);
     tui.signal('SIGCONT');
     assert.doesNotMatch(tui.screen(), /checked in full/);
 

@@ -74,15 +74,28 @@ export function inotifyWatchesOf(pid: number | 'self'): number {
   return n;
 }
 
-/** Sets the watch limit of `pid`'s own user namespace (refused unless it has one of its own). */
-export function limitWatches(pid: number, max: number): void {
+/** Inotify instances (descriptors) the process holds. */
+export function inotifyInstancesOf(pid: number): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:inotify') n++;
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return n;
+}
+
+/** Sets an inotify limit of `pid`'s own user namespace (refused unless it has one of its own). */
+export function limitInotify(pid: number, kind: 'watches' | 'instances', max: number): void {
   const outer = readlinkSync('/proc/self/ns/user');
   if (readlinkSync(`/proc/${pid}/ns/user`) === outer) throw new Error(`process ${pid} is in this user namespace`);
   // Checked again inside: the write must land in that namespace's file, never in the machine's.
-  const script = `[ "$(readlink /proc/self/ns/user)" != "$OUTER" ] && echo ${max} > /proc/sys/user/max_inotify_watches`;
+  const script = `[ "$(readlink /proc/self/ns/user)" != "$OUTER" ] && echo ${max} > /proc/sys/user/max_inotify_${kind}`;
   const r = spawnSync('nsenter', ['-U', '-t', String(pid), '--', 'sh', '-c', script], {
     env: { ...process.env, OUTER: outer },
     encoding: 'utf8',
   });
-  if (r.status !== 0) throw new Error(`setting the watch limit of process ${pid} failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`setting the inotify ${kind} limit of process ${pid} failed: ${r.stderr}`);
 }
