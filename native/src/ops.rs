@@ -448,6 +448,8 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             Path::new(arg(a, 2, "root")?),
             &a[3..],
         )?),
+        "guardLinks" => Out::Bytes(crate::guard::links(arg(a, 0, "guard")?)?),
+        "guardFs" => Out::Json(js(&crate::guard::remote_fs(Path::new(arg(a, 0, "path")?))?)),
         "guardLease" => Out::Json(js(&crate::guard::lease(arg(a, 0, "guard")?, &a[1..])?)),
         "guardRelease" => {
             crate::guard::release(arg(a, 0, "guard")?, &a[1..])?;

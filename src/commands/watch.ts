@@ -10,7 +10,8 @@ import { openWatchBackend } from '../core/watch/select.ts';
 import { DevLoop } from '../core/watch/loop.ts';
 import { SourcesTooBigError } from '../core/watch/scope.ts';
 import { loadSettings, SettingsError } from '../core/watch/settings.ts';
-import type { BuildRecord, ChangeEntry, RunCommand } from '../core/watch/types.ts';
+import type { BuildRecord, ChangeEntry, GuardNotice, RunCommand } from '../core/watch/types.ts';
+import { fullCheckLine } from '../core/backend/host/guard.ts';
 import { instancePaths } from '../core/instance/layout.ts';
 import { forkAttemptHint } from '../core/logs/index.ts';
 
@@ -131,6 +132,8 @@ function wire(loop: DevLoop, print: Printer): void {
   });
   q.on('run-stop', (e) => print('run-stop', { reason: e.reason }));
   q.on('settings', (s) => print('settings', { settings: s.settings }));
+  // Runs checked in full (the build guard is off), and why: printed when it appears or goes.
+  q.on('guard', (n) => print('guard', n ? { fullCheck: true, reason: n.reason, fix: n.fix } : { fullCheck: false }));
   q.on('error', (err) => print('error', { message: err.message }));
 }
 
@@ -150,6 +153,7 @@ function recordJson(r: BuildRecord) {
     repacked: r.repacked,
     reused: r.reused,
     imageMac: r.imageMac,
+    guard: r.guard ? { fullCheck: true, reason: r.guard.reason, fix: r.guard.fix } : null,
     cause: r.cause
       ? { ...r.cause, ...(r.cause.configPath ? { configField: formatPath(r.cause.configPath) } : {}) }
       : null,
@@ -230,6 +234,12 @@ function textPrinter(): Printer {
         break;
       case 'settings':
         err('[watch] settings reloaded');
+        break;
+      case 'guard':
+        if (d.fullCheck) {
+          err(`[watch] ${fullCheckLine(d as unknown as GuardNotice)}`);
+          err(`  fix: ${d.fix as string}`);
+        } else err('[watch] the build guard is on again: runs check only what changed');
         break;
       case 'watch-error':
       case 'error':

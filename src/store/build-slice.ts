@@ -11,7 +11,7 @@ import { openWatchBackend } from '../core/watch/select.ts';
 import { DevLoop } from '../core/watch/loop.ts';
 import { SourcesTooBigError } from '../core/watch/scope.ts';
 import { loadSettings, SettingsError, type StudioSettings } from '../core/watch/settings.ts';
-import type { BuildRecord, WatchBackend } from '../core/watch/types.ts';
+import type { BuildRecord, GuardNotice, WatchBackend } from '../core/watch/types.ts';
 import type { ConfirmedSettings, QueueState } from '../core/watch/queue.ts';
 import { summaryLines } from '../core/bom/summary.ts';
 import type { StudioState, StudioStore } from './index.ts';
@@ -27,6 +27,8 @@ export interface BuildState {
   phase: QueueState;
   /** Why the loop is not watching (bad settings file, unsupported backend, watcher error). */
   problem: string | null;
+  /** Why every run is checked in full (the backend's build guard is off); null while it is on. */
+  guard: GuardNotice | null;
   history: BuildRecord[];
   /** Id of the selected record; null follows the newest. */
   selected: number | null;
@@ -57,6 +59,8 @@ export interface BuildSlice {
   /** Builds now, including changes held while auto-build is off. */
   buildNow(): void;
   buildToggleAutoBuild(): void;
+  /** A program of the instance was launched: its check may have found the build guard off (or on again). */
+  buildRefreshGuard(): void;
   buildToggleAutoRerun(): void;
   buildToggleKeepRun(): void;
   /** Selects an older (+1) or newer (-1) record. */
@@ -86,6 +90,7 @@ const INITIAL: BuildState = {
   loop: 'off',
   phase: 'idle',
   problem: null,
+  guard: null,
   history: [],
   selected: null,
   outputTop: null,
@@ -134,6 +139,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         keepRun: q.settings.keepRun,
         prebuild: q.settings.prebuild,
         watchesSources: watchesSources(q.settings),
+        guard: q.guardNotice,
         version: get().build.version + 1,
       });
     };
@@ -225,6 +231,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
           if (r.outcome === 'ok' && q.settings.autoRerun) void rerunInRunPane();
         });
         q.on('deferred', sync);
+        q.on('guard', sync);
         q.on('settings', () => {
           sync();
           if (!q.settings.autoRerun) void get().runDropPrepared?.();
@@ -273,6 +280,9 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         if (!loop) return;
         loop.queue.setAutoBuild(!loop.queue.settings.autoBuild);
         sync();
+      },
+      buildRefreshGuard() {
+        loop?.queue.refreshGuard();
       },
       buildToggleAutoRerun() {
         if (!loop) return;

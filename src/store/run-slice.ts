@@ -211,10 +211,15 @@ export function backendLauncher(store: StudioStore): Launcher {
     const runtimeLines: string[] = [];
     const backend = backendFor(store, req.instanceDir, env, runtimeLines);
     const opts = { env, logLevel: env.OCCLUM_LOG_LEVEL };
-    const prep =
-      req.kind === 'run'
-        ? await backend.prepareRun(req.path, req.args, { ...opts, warm: req.prepared })
-        : await backend.prepareExec(req.path, req.args, opts);
+    let prep;
+    try {
+      prep =
+        req.kind === 'run'
+          ? await backend.prepareRun(req.path, req.args, { ...opts, warm: req.prepared })
+          : await backend.prepareExec(req.path, req.args, opts);
+    } finally {
+      store.getState().buildRefreshGuard?.(); // its check may have found the build guard off
+    }
     const t = prep.terminal;
     return {
       file: prep.file,

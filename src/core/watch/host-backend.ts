@@ -17,11 +17,13 @@ import { runPrepared } from './run-prepared.ts';
 import { formatDiagnostic } from '../config/format-diagnostic.ts';
 import { preflightErrors, preflightImage } from '../elf/preflight.ts';
 import { instancePaths } from '../instance/layout.ts';
+import { guardNotice } from '../backend/host/verify-run.ts';
 import { readRuntimeConfig, RuntimeConfigError } from '../sandbox/runtime-config.ts';
 import type {
   BackendBuildOptions,
   BackendBuildResult,
   FailureCause,
+  GuardNotice,
   PrepareMoment,
   RunCommand,
   RunHooks,
@@ -106,6 +108,10 @@ export class HostWatchBackend implements WatchBackend {
       hooks,
       this.children,
     ).finally(() => warm?.dispose()); // a no-op once the run took it
+  }
+
+  guardNotice(instanceDir: string): GuardNotice | null {
+    return guardNotice(instancePaths(instanceDir));
   }
 
   prepareRerun(_instanceDir?: string, when: PrepareMoment = this.prepareAt as PrepareMoment): void {

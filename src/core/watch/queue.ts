@@ -26,6 +26,7 @@ import type {
   ChangeEntry,
   ChangeSet,
   FailureCause,
+  GuardNotice,
   OutputLine,
   RunCommand,
   RunningProcess,
@@ -60,6 +61,8 @@ export interface QueueEvents {
   'run-output': [{ chunk: string; stream: 'stdout' | 'stderr'; at: number }];
   'run-exit': [{ cmd: RunCommand; status: number; at: number; forks?: ForkAttempts; launch?: 'prepared' | 'cold' }];
   'run-stop': [{ reason: string }];
+  /** The backend's reason to check every run in full appeared, changed or went (null). */
+  guard: [GuardNotice | null];
   settings: [LoadedSettings];
   error: [Error];
 }
@@ -112,6 +115,8 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
   private confirmedReads: BomSources = { files: [], dirs: [] };
   /** Change builds wait for a build started by hand (an unconfirmed prebuild or bom copy). */
   held = false;
+  /** Why the runs are checked in full (the backend's guard is off), as last asked. */
+  guardNotice: GuardNotice | null = null;
 
   constructor(opts: QueueOptions) {
     super();
@@ -301,6 +306,8 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
       rec.outcome = outcome;
       rec.cause = cause;
       rec.durationMs = Date.now() - rec.startedAt;
+      this.refreshGuard();
+      rec.guard = this.guardNotice;
       this.emit('build-end', rec);
     };
     this.emit('build-start', rec);
@@ -478,6 +485,14 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
     }
   }
 
+  /** Asks the backend whether runs are checked in full (after a build or a launch: also one from elsewhere). */
+  refreshGuard(): void {
+    const n = this.backend.guardNotice?.(this.instanceDir) ?? null;
+    if (JSON.stringify(n) === JSON.stringify(this.guardNotice)) return;
+    this.guardNotice = n;
+    this.emit('guard', n);
+  }
+
   private async launch(cmd: RunCommand): Promise<RunningProcess> {
     this.state = 'launching';
     this.emit('run-start', { cmd, at: Date.now() });
@@ -490,15 +505,20 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
         this.backend.prepareRerun?.(this.instanceDir, 'idle');
       }
     };
-    const proc = await this.backend.run(this.instanceDir, cmd, {
-      onOutput: (chunk, stream) => {
-        this.emit('run-output', { chunk, stream, at: Date.now() });
-        if (printed) return;
-        printed = true;
-        setImmediate(prepareIdle); // after this output reached the listeners
-      },
-      onExit: (_status, f) => (forks = f),
-    });
+    let proc: RunningProcess;
+    try {
+      proc = await this.backend.run(this.instanceDir, cmd, {
+        onOutput: (chunk, stream) => {
+          this.emit('run-output', { chunk, stream, at: Date.now() });
+          if (printed) return;
+          printed = true;
+          setImmediate(prepareIdle); // after this output reached the listeners
+        },
+        onExit: (_status, f) => (forks = f),
+      });
+    } finally {
+      this.refreshGuard(); // the launch checked the build, and tried to arm a guard after a full check
+    }
     this.running = proc;
     void proc.exited.then((status) => {
       if (this.running === proc) this.running = null;

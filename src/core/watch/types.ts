@@ -4,6 +4,9 @@
 import type { BomSummary } from '../bom/summary.ts';
 import type { ForkAttempts } from '../sandbox/fork-watch.ts';
 import type { JsonPath } from '../config/types.ts';
+import type { GuardNotice } from '../backend/host/guard.ts';
+
+export type { GuardNotice };
 
 /** What kind of input a changed path is (decides whether the prebuild runs). */
 export type ChangeArea = 'image' | 'initfs' | 'config' | 'settings' | 'source';
@@ -75,6 +78,8 @@ export interface BuildRecord {
   cause: FailureCause | null;
   /** The bom stage's copies, one per bom of the settings (when the stage ran). */
   boms?: BomSummary[];
+  /** Why the runs after this build are checked in full (the backend's build guard is off). */
+  guard?: GuardNotice | null;
 }
 
 /** What a backend build reports back. Failing builds throw BuildFailure or return ok: false. */
@@ -146,4 +151,9 @@ export interface WatchBackend {
   prepareRerun?(instanceDir: string, when: PrepareMoment): void;
   /** Drops what prepareRerun made and no run used (the build failed, no rerun, the loop closes). */
   dropPrepared?(): Promise<void>;
+  /**
+   * Why the runs are checked in full before each launch (the backend could not keep a guard on
+   * the build: e.g. the inotify watch limit); null while they are not.
+   */
+  guardNotice?(instanceDir: string): GuardNotice | null;
 }

@@ -3,7 +3,7 @@
 // and its full output, scrollable. Keys are in bindings.ts.
 import React, { useEffect } from 'react';
 import { Box, Text, useStdout } from 'ink';
-import type { BuildRecord } from '../../../src/core/watch/types.ts';
+import type { BuildRecord, GuardNotice } from '../../../src/core/watch/types.ts';
 import { displayLine } from '../../../src/core/text/output-line.ts';
 import type { BuildState } from '../../../src/store/build-slice.ts';
 import { useStudio, useStudioStore } from '../../store-context.tsx';
@@ -15,6 +15,7 @@ import { HintLine } from '../../widgets/HintLine.tsx';
 import { useClick } from '../../clickable.ts';
 import { bindingHints } from '../../hint-line.ts';
 import { buildBindings } from './bindings.ts';
+import { fullCheckLine } from '../../../src/core/backend/host/guard.ts';
 import { causeField, changeLabel, formatMs, HISTORY_HEADER, historyRow, OUTCOME_LABEL } from './format.ts';
 
 /** Tab bar and status bar around the pane, and its hint line. */
@@ -49,7 +50,8 @@ export function BuildPane() {
       )
     : 0;
   const detailsHeight = selected ? 3 + causeLines : 0;
-  const outputHeight = Math.max(3, rows - CHROME - 1 - (2 + historyHeight) - detailsHeight - 1);
+  const guardLines = b.guard ? wrapped(guardText(b.guard)) : 0; // runs checked in full, why, the fix
+  const outputHeight = Math.max(3, rows - CHROME - 1 - guardLines - (2 + historyHeight) - detailsHeight - 1);
 
   useEffect(() => {
     store.getState().buildSetViewHeight(outputHeight);
@@ -79,6 +81,8 @@ function Toggle({ label, on, k }: { label: string; on: boolean; k: string }) {
     </Text>
   );
 }
+
+const guardText = (n: GuardNotice) => `${fullCheckLine(n)}; fix: ${n.fix}`;
 
 function Header({ b }: { b: BuildState }) {
   let state: React.ReactNode;
@@ -112,6 +116,11 @@ function Header({ b }: { b: BuildState }) {
       {b.problem ? (
         <Text color={theme.error} wrap="truncate-end">
           {displayLine(b.problem)}
+        </Text>
+      ) : null}
+      {b.guard ? (
+        <Text color={theme.warning} wrap="wrap">
+          {displayLine(guardText(b.guard))}
         </Text>
       ) : null}
     </Box>

@@ -41,6 +41,7 @@ import {
 import { yielder } from './yield.ts';
 import { writeSecureStamp } from './verify.ts';
 import { dropGuard } from './verify-run.ts';
+import { SUPERSEDED } from './guard.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import { writeBuildConfig } from './build-config.ts';
 import { contentMac } from './pin.ts';
@@ -224,8 +225,6 @@ function resetRun(p: InstancePaths, opts: BuildOptions, warnings: string[]): voi
 export const buildTuning = { overlapPack: true };
 
 const LOCK = '.occlum-studio-build.lock';
-/** Where the previous build waits, inside build/, until the next build removes it. */
-const SUPERSEDED = '.superseded';
 
 /** The live process holding a build lock file, if any. */
 function lockHolder(file: string): { pid: number; startTime: string } | null {

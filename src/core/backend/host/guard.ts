@@ -1,13 +1,29 @@
 // The last verified state of a build, kept in memory by the process that verified it (or built
-// it in place: the dev loop, the TUI), with the kernel's word on what may have changed since: an
-// inotify watch on every inode of the build (native/src/guard.rs). A later check before a run
+// it in place: the dev loop, the TUI), with the kernel's word on what may have changed since:
+// inotify watches on the build's directories (native/src/guard.rs). A later check before a run
 // drains the kernel's queue and looks only at what it names, so it costs in proportion to what
 // changed. Whatever cannot be vouched for that way sends the caller back to the full check.
 // What is trusted, and why, is in docs/backends.md (Verification before every run).
-import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+//
+// A directory's watch reports what happens to its files by name (a write, chmod, open, create,
+// removal, rename), through whatever descriptor, if the file was reached through that directory;
+// a watch per inode (the old way) took one watch per file: 119,000 for a Python image, over the
+// user's limit on smaller machines, and then every run was checked in full. What a directory
+// watch cannot see is covered so that the guard vouches for no more than it sees:
+// - a file with a name outside the watched directories (st_nlink above the names found in them;
+//   build/.superseded, the build before the last, is watched too, as it shares every reused
+//   file's inode): it gets a watch of its own, which sees every path;
+// - a descriptor opened before the watches: its events go to the parent of the name it was
+//   opened by, looked up at each event, which is watched (a name outside: the case above);
+// - writes through a shared mapping: no event with either watch; the open before them is one,
+//   and opened files are probed for writers (a lease) until none is left, as before.
+// Left: a hard link made after the watches, from a directory outside the build, then written
+// through (the link's one event, IN_ATTRIB, goes to the file's own inode only); the full check
+// (--full-verify, a build by another process) still sees it. docs/backends.md says so.
+import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstancePaths } from '../../instance/layout.ts';
-import { callBytes, callJson, nativeStatus } from '../../securefs/native.ts';
+import { callBytes, callJson, nativeStatus, NativeUnavailableError } from '../../securefs/native.ts';
 import { entryProblem, parseStatLines, sha256File, statKeyOf, type TreeEntry } from './manifest.ts';
 import type { ManifestState } from './deltas.ts';
 
@@ -18,6 +34,7 @@ const IN_OPEN = 0x20;
 const IN_DELETE_SELF = 0x400;
 const IN_MOVE_SELF = 0x800;
 const IN_IGNORED = 0x8000;
+const IN_ISDIR = 0x40000000;
 const GONE = IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED;
 /** An open may be a writer's, who can write through a shared mapping without any other event. */
 const OPENED = IN_OPEN | IN_CLOSE_WRITE;
@@ -33,6 +50,9 @@ const META_FILES = [
 ];
 const META_DIRS = ['', 'host', 'mount'];
 const META_NAMES = new Set([...META_FILES, 'host', 'mount', 'host/rootfs', 'mount/__ROOT']);
+
+/** Where the build before the last one waits, inside build/, until the next build removes it. */
+export const SUPERSEDED = '.superseded';
 
 /** More files to look at than this: the full check (with its stat caches) is as cheap. */
 const MAX_PENDING = 512;
@@ -70,14 +90,17 @@ export class BuildGuard {
     readonly p: InstancePaths,
   ) {}
 
-  /** A guard with no watches yet; null without the native engine or inotify. */
-  static open(p: InstancePaths): BuildGuard | null {
-    if (!nativeStatus().ok) return null;
+  /** A guard with no watches yet; throws GuardUnavailable without the native engine or inotify. */
+  static open(p: InstancePaths): BuildGuard {
+    const engine = nativeStatus();
+    if (!engine.ok) throw new GuardUnavailable(unavailable(engine.error));
+    let id: number;
     try {
-      return new BuildGuard(callJson<number>('guardOpen', []).toString(), p);
-    } catch {
-      return null; // an older addon, no inotify instance left (fs.inotify.max_user_instances)
+      id = callJson<number>('guardOpen', []);
+    } catch (err) {
+      throw new GuardUnavailable(unavailable(err)); // no inotify instance left (fs.inotify.max_user_instances)
     }
+    return new BuildGuard(id.toString(), p);
   }
 
   close(): void {
@@ -93,8 +116,9 @@ export class BuildGuard {
   }
 
   /**
-   * Watches every inode of the build and records its stat. Throws when it cannot (the watch
-   * limit, fs.inotify.max_user_watches). Call after the full check passed; `verified` holds the
+   * Watches the build's directories (and its files with another name) and records every entry's
+   * stat. Throws GuardUnavailable when it cannot (the watch limit, fs.inotify.max_user_watches; a
+   * remote file system). Call after the full check passed; `verified` holds the
    * stats that check relied on (taken before its reads): an entry whose stat differs now changed
    * in between and is looked at by the next check.
    */
@@ -106,7 +130,22 @@ export class BuildGuard {
     sysText: string;
     imageMac: string | null;
   }): void {
+    try {
+      this.arm(verified);
+    } catch (err) {
+      throw new GuardUnavailable(unavailable(err));
+    }
+  }
+
+  private arm(verified: Parameters<BuildGuard['establish']>[0]): void {
     const p = this.p;
+    const remote = callJson<string>('guardFs', [p.build]);
+    if (remote) {
+      throw new GuardUnavailable({
+        reason: `build/ is on a ${remote} file system, whose changes made elsewhere inotify never reports`,
+        fix: 'keep the instance on a local file system for the cheap check',
+      });
+    }
     this.watch('i', p.dir, ['']);
     for (const e of this.watch('m', p.build, [...META_DIRS, ...META_FILES])) {
       if (e.rel === '') this.buildIno = e.key;
@@ -130,9 +169,18 @@ export class BuildGuard {
       }
       for (const name of verified.secure.keys()) if (!this.secure.has(name)) this.touched.secure.add(name);
     }
+    // The build before the last one (build.ts) shares the inodes of every file this one reused:
+    // its directories are watched too, so those files need no watch of their own.
+    if (existsSync(join(p.build, SUPERSEDED))) callBytes('guardTree', [this.id, 'o', join(p.build, SUPERSEDED)]);
+    const linked = callBytes('guardLinks', [this.id]).toString('utf8').split('\0');
+    for (let i = 0; i + 2 <= linked.length; i += 2) {
+      if (linked[i] === 'r') this.touched.layer.add('/' + linked[i + 1]);
+      else if (linked[i] === 's') this.touched.secure.add(linked[i + 1]!);
+    }
     this.manifest = verified.manifest;
     this.sysText = verified.sysText;
     this.imageMac = verified.imageMac;
+    this.drain(); // now, not in the first check: the walk's own directory opens are in the queue
   }
 
   /**
@@ -228,6 +276,7 @@ export class BuildGuard {
       else if (tag === 'r')
         this.treeEvent('layer', rel ? '/' + rel : '', name ? `${rel ? '/' + rel : ''}/${name}` : '', mask);
       else if (tag === 's') this.treeEvent('secure', rel, name ? (rel ? `${rel}/${name}` : name) : '', mask);
+      else if (tag === 'o') this.broken = true; // nothing touches the build before the last one
     }
   }
 
@@ -245,8 +294,12 @@ export class BuildGuard {
 
   /** An event of the image layer or the secure image: on `rel` itself, or on its entry `child`. */
   private treeEvent(tree: 'layer' | 'secure', rel: string, child: string, mask: number): void {
-    if (child) this.touched[tree].add(child);
-    else if (rel === '') {
+    if (child) {
+      // A file's own events come through its directory's watch too: an open is probed for a
+      // writer; anything else (a write, chmod, create, removal, rename) is looked at.
+      if (mask & OPENED && !(mask & IN_ISDIR)) this.opened[tree].add(child);
+      if (mask & ~(OPENED | IN_ISDIR)) this.touched[tree].add(child);
+    } else if (rel === '') {
       if (mask & GONE) this.broken = true; // the root of the tree itself
     } else {
       if (mask & OPENED) this.opened[tree].add(rel);
@@ -395,4 +448,69 @@ export class BuildGuard {
       ...(type === 'symlink' ? { target: readlinkSync(host) } : {}),
     };
   }
+}
+
+/** Why runs are checked in full: the guard could not be armed (what, and how to fix it). */
+export interface GuardNotice {
+  reason: string;
+  fix: string;
+}
+
+/** The one line that says so (the run log, `watch`, the Build pane). */
+export function fullCheckLine(n: GuardNotice): string {
+  return `runs are checked in full (no build guard): ${n.reason}`;
+}
+
+export class GuardUnavailable extends Error {
+  constructor(readonly notice: GuardNotice) {
+    super(notice.reason);
+  }
+}
+
+function procNumber(file: string): number | null {
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim());
+    return Number.isFinite(n) ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The limit that applies here: the user's, or a lower one of this user namespace (Linux ≥ 5.11). */
+function inotifyLimit(kind: 'watches' | 'instances'): string {
+  const user = procNumber(`/proc/sys/fs/inotify/max_user_${kind}`);
+  const ns = procNumber(`/proc/sys/user/max_inotify_${kind}`);
+  if (ns !== null && user !== null && ns < user)
+    return `/proc/sys/user/max_inotify_${kind} = ${ns} in this user namespace`;
+  return `fs.inotify.max_user_${kind} = ${user ?? 'unknown'}`;
+}
+
+/** What an arming error means for the user. */
+function unavailable(err: unknown): GuardNotice {
+  if (err instanceof GuardUnavailable) return err.notice;
+  const msg = err instanceof Error ? err.message : String(err);
+  const errno = /os error (\d+)/.exec(msg)?.[1];
+  if (errno === '28') {
+    const user = procNumber('/proc/sys/fs/inotify/max_user_watches') ?? 65536;
+    return {
+      reason: `inotify watch limit reached (${inotifyLimit('watches')})`,
+      fix: `sudo sysctl fs.inotify.max_user_watches=${Math.max(524288, user * 2)} (keep it in /etc/sysctl.d/)`,
+    };
+  }
+  if (errno === '24' || errno === '23') {
+    return {
+      reason: `no inotify instance left (${inotifyLimit('instances')}, or the open-file limit)`,
+      fix: 'sudo sysctl fs.inotify.max_user_instances=1024, or close other watching programs',
+    };
+  }
+  if (errno === '38' || errno === '95') {
+    return { reason: 'inotify is not available on this kernel or file system', fix: 'none: runs are checked in full' };
+  }
+  if (err instanceof NativeUnavailableError) {
+    return {
+      reason: `the native addon is not available: ${err.reason}`,
+      fix: 'run `npm rebuild occlum-studio` (in a checkout: `npm run build:native`)',
+    };
+  }
+  return { reason: `the build could not be watched: ${msg}`, fix: 'build again; the next run tries again' };
 }

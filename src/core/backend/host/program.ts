@@ -20,6 +20,7 @@ import { recoverInPlace } from './in-place.ts';
 import { ensureRunDirs, ensureSeccompFile } from './run-state.ts';
 import type { RuntimeLog } from './log.ts';
 import { verifyForRun, type RunVerification } from './verify-run.ts';
+import { fullCheckLine } from './guard.ts';
 import { lastTimes, stopwatch } from './timing.ts';
 import { formatSize, MB } from '../../config/sizes.ts';
 import { bomFiles } from '../../watch/bom-consent.ts';
@@ -146,6 +147,7 @@ export async function prepareSession(dir: string, opts: RunOptions, log: Runtime
   }
   if (v.secure.unchecked) log.warn('fs', `the secure image build/mount/__ROOT was not checked: ${v.secure.unchecked}`);
   log.info('fs', verifiedLine(v, !!opts.fullVerify));
+  if (v.guard?.first) log.warn('fs', `${fullCheckLine(v.guard)}; fix: ${v.guard.fix}`);
   let cfg: RuntimeConfig;
   let plan: MountPlan;
   try {

@@ -4,7 +4,7 @@
 // next check is cheap. `full` (--full-verify) always takes the full check.
 import { resolve } from 'node:path';
 import type { InstancePaths } from '../../instance/layout.ts';
-import { BuildGuard } from './guard.ts';
+import { BuildGuard, GuardUnavailable, type GuardNotice } from './guard.ts';
 import { configuredImageMac, verifyBuild, verifyPackedImage, walkSecureImage } from './verify.ts';
 
 export interface RunVerification {
@@ -19,6 +19,22 @@ export interface RunVerification {
   /** Bytes of the image layer re-hashed. */
   hashedBytes: number;
   secure: { checked: boolean; stamped?: boolean; unchecked?: string };
+  /**
+   * The full check ran and no guard could be armed after it: every run is checked in full (and
+   * every in-place build reads the manifest) until one can. `first`: the first time this process
+   * saw this reason for this instance (it is logged once).
+   */
+  guard?: GuardNotice & { first: boolean };
+}
+
+/** Per instance: why its runs are checked in full (the last attempt to arm a guard failed). */
+const notices = new Map<string, GuardNotice>();
+/** Reasons already reported (instance dir + reason). */
+const reported = new Set<string>();
+
+/** Why this process checks the instance's runs in full; null when a guard is armed (or none was tried). */
+export function guardNotice(p: InstancePaths): GuardNotice | null {
+  return notices.get(resolve(p.dir)) ?? null;
 }
 
 /** One guard per instance directory, in this process; the few most recent (each holds watches). */
@@ -93,10 +109,13 @@ export async function verifyForRun(p: InstancePaths, full = false): Promise<RunV
   if (!v.ok) return fail(v.problems);
   const img = await verifyPackedImage(p, v.sysText!, full);
   if (!img.ok) return fail(img.problems, img.ms);
+  let notice: RunVerification['guard'];
   if (meta && v.manifest && v.keys && (img.files || !img.checked) && !img.unchecked) {
-    const guard = BuildGuard.open(p);
+    let guard: BuildGuard | null = null;
+    const key = resolve(p.dir);
     try {
-      guard?.establish({
+      guard = BuildGuard.open(p);
+      guard.establish({
         meta,
         layer: v.keys,
         secure: img.checked ? img.files! : null,
@@ -104,12 +123,20 @@ export async function verifyForRun(p: InstancePaths, full = false): Promise<RunV
         sysText: v.sysText!,
         imageMac: configuredImageMac(v.sysText!),
       });
-      if (guard) keepGuard(p, guard);
-    } catch {
-      guard?.close(); // e.g. the watch limit (fs.inotify.max_user_watches): every run checks in full
+      keepGuard(p, guard);
+      notices.delete(key);
+    } catch (err) {
+      guard?.close();
+      if (!(err instanceof GuardUnavailable)) throw err;
+      // e.g. the watch limit: every run checks in full; said once, and shown while it lasts
+      notices.set(key, err.notice);
+      const first = !reported.has(`${key}\0${err.notice.reason}`);
+      reported.add(`${key}\0${err.notice.reason}`);
+      notice = { ...err.notice, first };
     }
   }
   return {
+    ...(notice ? { guard: notice } : {}),
     ok: true,
     problems: [],
     sysText: v.sysText,
