@@ -65,6 +65,8 @@ test(
     tui.type('/bin/hello');
     tui.type(KEY.enter);
     await tui.waitFor('Hello from /bin/hello', 30_000);
+    // Until it exits, keys go to the program (a `2` typed early lands in its stdin).
+    await tui.waitFor('exited normally');
     tui.type('2');
     await tui.waitFor('runs are checked in full (no build guard)');
     await tui.waitFor(/max_user_watches=\d+/); // the wrapped line's end
