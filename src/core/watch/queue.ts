@@ -19,6 +19,7 @@ import { runBomStage } from './bom-stage.ts';
 import { bomSources, unconfirmedReads, type BomSources } from './bom-consent.ts';
 import { loadSettings, SettingsError, sourcesOf, type LoadedSettings, type StudioSettings } from './settings.ts';
 import { errorMessage } from '../errors.ts';
+import { sanitizeForTerminal } from '../text/sanitize.ts';
 import type { ForkAttempts } from '../sandbox/fork-watch.ts';
 import type {
   BuildRecord,
@@ -26,6 +27,7 @@ import type {
   ChangeEntry,
   ChangeSet,
   FailureCause,
+  LoopProgress,
   OutputLine,
   RunCommand,
   RunningProcess,
@@ -62,6 +64,8 @@ export interface QueueEvents {
   'run-stop': [{ reason: string }];
   settings: [LoadedSettings];
   error: [Error];
+  /** Counts of a long build step (live only: see LoopProgress). */
+  progress: [LoopProgress];
 }
 
 export interface QueueOptions {
@@ -418,6 +422,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
         keepRun: this.settings.keepRun,
         signal: abort.signal,
         onOutput: (l) => out('build', l),
+        onProgress: (p) => this.emit('progress', { ...p, text: sanitizeForTerminal(p.text) }),
         // Anything running in the instance (ours, or a Run pane's) must end before the swap.
         beforeReplace: async () => {
           if (this.running) await this.stopRunning(`build #${rec.id} replaces the image`);

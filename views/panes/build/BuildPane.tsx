@@ -114,6 +114,11 @@ function Header({ b }: { b: BuildState }) {
           {displayLine(b.problem)}
         </Text>
       ) : null}
+      {b.activity ? (
+        <Text color={theme.muted} wrap="truncate-end">
+          {displayLine(b.activity)}…
+        </Text>
+      ) : null}
     </Box>
   );
 }
