@@ -187,7 +187,7 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
 export function progressLine(p: LoopProgress): string {
   if (p.end || p.done === undefined || p.stage !== 'build') return p.text;
   const n = (v: number) => v.toLocaleString('en-US');
-  return `${p.text}: ${n(p.done)}${p.total ? `/${n(p.total)}` : ''}`;
+  return `${p.text.replace(/\.+$/, '')}: ${n(p.done)}${p.total ? `/${n(p.total)}` : ''}`;
 }
 
 /** What the watcher's scope depends on: the watched globs and the boms' sources. */

@@ -49,7 +49,9 @@ export function BuildPane() {
       )
     : 0;
   const detailsHeight = selected ? 3 + causeLines : 0;
-  const outputHeight = Math.max(3, rows - CHROME - 1 - (2 + historyHeight) - detailsHeight - 1);
+  // The header's problem and activity rows, when shown.
+  const headerExtra = (b.problem ? 1 : 0) + (b.activity ? 1 : 0);
+  const outputHeight = Math.max(3, rows - CHROME - 1 - headerExtra - (2 + historyHeight) - detailsHeight - 1);
 
   useEffect(() => {
     store.getState().buildSetViewHeight(outputHeight);

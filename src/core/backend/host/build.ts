@@ -392,7 +392,7 @@ async function buildLocked(
     );
 
   let changed = opts.changed;
-  if (!changed && opts.sinceLastBuild && !opts.force && !opts.imageKey) {
+  if (!changed && opts.sinceLastBuild && !opts.force && !opts.imageKey && existsSync(p.hostManifest)) {
     progress('compare', 'Comparing image/ with the last build');
     changed =
       (await changesSinceBuild(p, (done, total) =>
