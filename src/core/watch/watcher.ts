@@ -90,6 +90,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private scanTouched: Set<string> | null = null;
   /** Builds reading the trees now, and when one last started or ended (see reading). */
   private readers = 0;
+  /** close() was called: a start still under way sets up no watches. */
+  private closed = false;
   private lastReadAt = 0;
 
   constructor(opts: WatcherOptions) {
@@ -128,6 +130,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
    * default) then compares the disk with the view (see there); start() takes the view after.
    */
   startEvents(progress?: (p: WatchProgress) => void, reconcile = true): Promise<void> {
+    if (this.closed) return Promise.resolve();
     const fsw = new FSWatcher({
       persistent: this.persistent,
       ignoreInitial: true,
@@ -181,6 +184,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
     this.timer = null;
