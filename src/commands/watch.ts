@@ -7,7 +7,7 @@ import { INSTANCE_OPTION, instanceDir, parseCommandArgs, splitProgram } from './
 import { formatPath } from '../core/config/types.ts';
 import { BackendChoiceError } from '../core/detect/backend-choice.ts';
 import { openWatchBackend } from '../core/watch/select.ts';
-import { DevLoop } from '../core/watch/loop.ts';
+import { DevLoop, progressLine } from '../core/watch/loop.ts';
 import { SourcesTooBigError } from '../core/watch/scope.ts';
 import { loadSettings, SettingsError } from '../core/watch/settings.ts';
 import type { BuildRecord, ChangeEntry, GuardNotice, RunCommand } from '../core/watch/types.ts';
@@ -61,14 +61,22 @@ export const command: Command = {
     }
     const print = values.json ? ndjsonPrinter() : textPrinter();
     // The first build runs the prebuild the user started watch on; a changed one waits for a restart.
+    // It starts once the watched state is taken, while the watches are set up (DevLoop.openEarly).
     let loop: DevLoop;
+    let watching: Promise<void>;
     try {
-      loop = await DevLoop.open({ instanceDir: dir, backend: picked.backend, settings, confirmPrebuild: true });
+      ({ loop, watching } = await DevLoop.openEarly(
+        { instanceDir: dir, backend: picked.backend, settings, confirmPrebuild: true },
+        (l) => wire(l, print),
+      ));
     } catch (err) {
       if (err instanceof SourcesTooBigError) throw new InputError(`invalid settings: ${err.message}`);
       throw err;
     }
-    wire(loop, print);
+    void watching.then(
+      () => {},
+      (err: Error) => print('watch-error', { message: err.message }),
+    );
     print('ready', {
       dir,
       backend: picked.choice.kind,
@@ -131,6 +139,16 @@ function wire(loop: DevLoop, print: Printer): void {
     print('run-exit', { path: e.cmd.path, status: e.status, at: e.at, ...launch, ...fork });
   });
   q.on('run-stop', (e) => print('run-stop', { reason: e.reason }));
+  loop.on('progress', (p) =>
+    print('progress', {
+      stage: p.stage,
+      text: progressLine(p),
+      ...(p.done !== undefined ? { done: p.done } : {}),
+      ...(p.total ? { total: p.total } : {}),
+      ...(p.end ? { end: true } : {}),
+      at: Date.now(),
+    }),
+  );
   q.on('settings', (s) => print('settings', { settings: s.settings }));
   // Runs checked in full (the build guard is off), and why: printed when it appears or goes.
   q.on('guard', (n) => print('guard', n ? { fullCheck: true, reason: n.reason, fix: n.fix } : { fullCheck: false }));
@@ -166,6 +184,7 @@ function ndjsonPrinter(): Printer {
 
 function textPrinter(): Printer {
   const err = (s: string) => sayErr(s);
+  let lastCount = 0;
   return (event, d) => {
     switch (event) {
       case 'ready': {
@@ -232,6 +251,14 @@ function textPrinter(): Printer {
       case 'run-stop':
         err(`[run] stopping: ${d.reason as string}`);
         break;
+      case 'progress': {
+        // Counts at most every 2 s (a log stays readable); a step's end always.
+        const now = Date.now();
+        if (!d.end && now - lastCount < 2000) break;
+        lastCount = d.end ? 0 : now;
+        err(`[${d.stage === 'build' ? 'build' : 'watch'}] ${d.text as string}${d.end ? '' : '…'}`);
+        break;
+      }
       case 'settings':
         err('[watch] settings reloaded');
         break;

@@ -8,7 +8,7 @@
 // it (Occlum must not build under a running instance), so an exec starts the server first.
 import type { StateCreator } from 'zustand/vanilla';
 import { openWatchBackend } from '../core/watch/select.ts';
-import { DevLoop } from '../core/watch/loop.ts';
+import { DevLoop, progressLine } from '../core/watch/loop.ts';
 import { SourcesTooBigError } from '../core/watch/scope.ts';
 import { loadSettings, SettingsError, type StudioSettings } from '../core/watch/settings.ts';
 import type { BuildRecord, GuardNotice, WatchBackend } from '../core/watch/types.ts';
@@ -29,6 +29,8 @@ export interface BuildState {
   problem: string | null;
   /** Why every run is checked in full (the backend's build guard is off); null while it is on. */
   guard: GuardNotice | null;
+  /** What a long step is at (the start's scan, a build's counts; sanitized), or null. */
+  activity: string | null;
   history: BuildRecord[];
   /** Id of the selected record; null follows the newest. */
   selected: number | null;
@@ -91,6 +93,7 @@ const INITIAL: BuildState = {
   phase: 'idle',
   problem: null,
   guard: null,
+  activity: null,
   history: [],
   selected: null,
   outputTop: null,
@@ -168,7 +171,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
       loop = null;
       buildWhenReady = false;
       if (l) await l.close();
-      patch({ loop: 'off', phase: 'idle' });
+      patch({ loop: 'off', phase: 'idle', activity: null });
       await get().runDropPrepared?.();
     };
 
@@ -207,7 +210,13 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         // An opened instance's prebuild runs first on b (docs/security.md: opening runs nothing).
         let l: DevLoop;
         try {
-          l = await DevLoop.open({ instanceDir: dir, backend, settings, persistent: false, confirmPrebuild: true });
+          l = await DevLoop.open(
+            { instanceDir: dir, backend, settings, persistent: false, confirmPrebuild: true },
+            (opening) =>
+              opening.on('progress', (p) => {
+                if (generation === mine) patch({ activity: p.end ? null : progressLine(p) });
+              }),
+          );
         } catch (err) {
           if (!(err instanceof SourcesTooBigError)) throw err;
           patch({ loop: 'error', problem: err.message });
@@ -224,6 +233,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
         q.on('build-start', sync);
         q.on('build-output', syncSoon);
         q.on('build-end', (r) => {
+          patch({ activity: null });
           sync();
           void refreshInstanceStatus(api);
           // Follow the newest record unless the user picked an older one.

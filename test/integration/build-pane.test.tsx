@@ -59,7 +59,8 @@ test('a change rebuilds: history row with re-packed/reused and MAC, trigger file
   assert.match(f, /> #1\s+ok\s+\d+ ms\s+1\/\d+\s+[0-9a-f]{2}-[0-9a-f]{2}-[0-9a-f]{2}-[0-9a-f]{2}\s+\+image\/etc\/motd/);
   assert.match(f, /changed \(1\): \+image\/etc\/motd/);
   assert.match(f, /output of #1: lines 1–\d+ of \d+ \(following\)/);
-  assert.match(f, /Installing the new build/);
+  // The loop's first build compares image/ with the last build and updates it in place.
+  assert.match(f, /1 path changed since the last build\nUpdating the build in place/);
 
   // Scroll the output to its start and back to following.
   await press('g');

@@ -24,7 +24,7 @@ export interface RuntimeLogRecord {
   line: string;
 }
 
-export type BuildPhase = 'validate' | 'preflight' | 'stage' | 'pack' | 'config' | 'commit';
+export type BuildPhase = 'validate' | 'preflight' | 'compare' | 'stage' | 'pack' | 'config' | 'commit';
 
 export interface BuildProgress {
   phase: BuildPhase;
@@ -56,6 +56,12 @@ export interface BuildOptions {
    * promises nothing else under image/ changed.
    */
   changed?: string[];
+  /**
+   * No watcher saw what changed since the last good build (a dev loop's first build): image/ is
+   * compared with that build's manifest, and a small difference updates it in place instead of a
+   * staged build (see host/in-place.ts, changesSinceBuild).
+   */
+  sinceLastBuild?: boolean;
 }
 
 export interface BuildResult {

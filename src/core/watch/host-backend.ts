@@ -61,9 +61,11 @@ export class HostWatchBackend implements WatchBackend {
     if (pre) return { ok: false, cause: pre };
     await opts.beforeReplace();
     const host = new HostBackend(opts.instanceDir, {
-      // Progress ticks (counts) would flood the record; phase messages are what a user reads.
+      // Progress ticks (counts) would flood the record: they are shown live; phase messages are
+      // what the record keeps.
       buildProgress: (p) => {
         if (!p.progress) opts.onOutput(p.message);
+        else opts.onProgress?.({ stage: 'build', text: p.message, done: p.progress.done, total: p.progress.total });
       },
     });
     // Image paths changed since this backend's last good build: that build is updated in place.
@@ -71,7 +73,9 @@ export class HostWatchBackend implements WatchBackend {
     const changed = this.builtOnce && !opts.force ? [...this.unbuilt] : undefined;
     let r;
     try {
-      r = await host.build({ force: opts.force, keepRun: opts.keepRun, changed });
+      // Before its first good build, this backend does not know what changed since the last one
+      // (another session's): image/ is compared with that build's manifest.
+      r = await host.build({ force: opts.force, keepRun: opts.keepRun, changed, sinceLastBuild: !this.builtOnce });
     } catch (err) {
       const lines = err instanceof BackendError && err.occlumLines.length ? err.occlumLines : [(err as Error).message];
       for (const l of lines) opts.onOutput(l);

@@ -4,13 +4,18 @@ import { EventEmitter } from 'node:events';
 import { BuildQueue } from './queue.ts';
 import { WatchScope } from './scope.ts';
 import type { LoadedSettings } from './settings.ts';
-import type { ChangeSet, WatchBackend } from './types.ts';
-import { Watcher } from './watcher.ts';
+import type { ChangeSet, LoopProgress, WatchBackend } from './types.ts';
+import { Watcher, type WatchProgress } from './watcher.ts';
 
 export interface DevLoopEvents {
   'change-set': [ChangeSet];
   'watch-error': [Error];
+  /** What a long step is at (the start's scan and watches, a build's counts), a few times a second. */
+  progress: [LoopProgress];
 }
+
+/** The most progress events per second (a scan reports every 4 ms slice). */
+const PROGRESS_MS = 250;
 
 export interface DevLoopOptions {
   instanceDir: string;
@@ -54,19 +59,71 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
     };
     this.queue = new BuildQueue({ instanceDir, backend, settings, absorber, confirmPrebuild });
     this.queue.on('settings', (loaded) => void this.rescope(loaded));
+    this.queue.on('progress', (p) => this.progress(p));
   }
 
+  private lastProgressAt = 0;
+
+  /** Passes a step's progress on: its end always, counts at most every PROGRESS_MS. */
+  private progress(p: LoopProgress): void {
+    const now = Date.now();
+    if (!p.end && now - this.lastProgressAt < PROGRESS_MS) return;
+    this.lastProgressAt = p.end ? 0 : now;
+    this.emit('progress', p);
+  }
+
+  /** The watcher's start, as progress (see LoopProgress). */
+  private startProgress = (p: WatchProgress): void => {
+    const n = p.done.toLocaleString('en-US');
+    if (p.phase === 'scan')
+      this.progress({
+        stage: 'scan',
+        done: p.done,
+        end: p.end,
+        text: p.end ? `scanned ${n} watched paths` : `scanning the watched paths: ${n}`,
+      });
+    else
+      this.progress({
+        stage: 'watch',
+        done: p.done,
+        end: p.end,
+        text: p.end ? `watching ${n} directories` : `setting up watches: ${n} directories`,
+      });
+  };
+
   /** Starts watching; resolves once the initial scan is done (later changes are reported). */
-  static async open(opts: DevLoopOptions): Promise<DevLoop> {
-    const loop = new DevLoop(
+  static async open(opts: DevLoopOptions, onLoop?: (loop: DevLoop) => void): Promise<DevLoop> {
+    const loop = DevLoop.make(opts);
+    onLoop?.(loop); // its listeners, before the start reports progress
+    await loop.watcher.start(loop.startProgress);
+    return loop;
+  }
+
+  /**
+   * Starts watching and resolves as soon as the state changes are measured against is taken
+   * (Watcher.startView), so a first build can run while the watches are set up (`watching`
+   * resolves then): a change made meanwhile is reported by the reconcile that follows.
+   */
+  static async openEarly(
+    opts: DevLoopOptions,
+    onLoop?: (loop: DevLoop) => void,
+  ): Promise<{ loop: DevLoop; watching: Promise<void> }> {
+    const loop = DevLoop.make(opts);
+    onLoop?.(loop); // its listeners, before the start reports progress
+    await loop.watcher.startView(loop.startProgress);
+    const watching = loop.watcher.startEvents(loop.startProgress);
+    watching.catch(() => {}); // the caller awaits it; until then a failure is not unhandled
+    return { loop, watching };
+  }
+
+  private static make(opts: DevLoopOptions): DevLoop {
+    return new DevLoop(
       opts.instanceDir,
       opts.settings,
       opts.backend,
       opts.persistent ?? true,
       opts.confirmPrebuild ?? false,
     );
-    await loop.watcher.start();
-    return loop;
   }
 
   /** Changes found by reconciliation that chokidar never reported (a count, for tests). */
@@ -124,6 +181,13 @@ export class DevLoop extends EventEmitter<DevLoopEvents> {
     if (left) this.queue.onChanges(left);
     next.adopt(old);
   }
+}
+
+/** One line for a progress report: the step and its count (of the total, when known). */
+export function progressLine(p: LoopProgress): string {
+  if (p.end || p.done === undefined || p.stage !== 'build') return p.text;
+  const n = (v: number) => v.toLocaleString('en-US');
+  return `${p.text.replace(/\.+$/, '')}: ${n(p.done)}${p.total ? `/${n(p.total)}` : ''}`;
 }
 
 /** What the watcher's scope depends on: the watched globs and the boms' sources. */

@@ -19,6 +19,7 @@ import { runBomStage } from './bom-stage.ts';
 import { bomSources, unconfirmedReads, type BomSources } from './bom-consent.ts';
 import { loadSettings, SettingsError, sourcesOf, type LoadedSettings, type StudioSettings } from './settings.ts';
 import { errorMessage } from '../errors.ts';
+import { sanitizeForTerminal } from '../text/sanitize.ts';
 import type { ForkAttempts } from '../sandbox/fork-watch.ts';
 import type {
   BuildRecord,
@@ -27,6 +28,7 @@ import type {
   ChangeSet,
   FailureCause,
   GuardNotice,
+  LoopProgress,
   OutputLine,
   RunCommand,
   RunningProcess,
@@ -65,6 +67,8 @@ export interface QueueEvents {
   guard: [GuardNotice | null];
   settings: [LoadedSettings];
   error: [Error];
+  /** Counts of a long build step (live only: see LoopProgress). */
+  progress: [LoopProgress];
 }
 
 export interface QueueOptions {
@@ -425,6 +429,7 @@ export class BuildQueue extends EventEmitter<QueueEvents> {
         keepRun: this.settings.keepRun,
         signal: abort.signal,
         onOutput: (l) => out('build', l),
+        onProgress: (p) => this.emit('progress', { ...p, text: sanitizeForTerminal(p.text) }),
         // Anything running in the instance (ours, or a Run pane's) must end before the swap.
         beforeReplace: async () => {
           if (this.running) await this.stopRunning(`build #${rec.id} replaces the image`);

@@ -103,11 +103,27 @@ export interface BackendBuildOptions {
   keepRun?: boolean;
   signal: AbortSignal;
   onOutput(line: string): void;
+  /** Counts of a long step (files staged, compared, packed): shown live, not kept in the record. */
+  onProgress?(p: LoopProgress): void;
   /**
    * Called once the checks passed and the build is about to replace the image: the queue stops
    * the running process here, so a build that fails its checks leaves it alone.
    */
   beforeReplace(): Promise<void>;
+}
+
+/**
+ * What the loop is doing during a long step, shown live (the Build pane's header, `watch`) and
+ * not kept: the start's scan of the watched trees (`scan`), its watches (`watch`), a build's
+ * counts (`build`). `text` is sanitized.
+ */
+export interface LoopProgress {
+  stage: 'scan' | 'watch' | 'build';
+  text: string;
+  done?: number;
+  total?: number;
+  /** The step is over. */
+  end?: boolean;
 }
 
 /** The command last run, rerun after a successful build when auto-rerun is on. */

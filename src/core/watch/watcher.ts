@@ -15,9 +15,9 @@
 // watches per file with the build guard's, 240,000 for a Python image and its bom's sources,
 // over the user's limit (fs.inotify.max_user_watches, 128k-ish on a 16 GB machine), and 440 MB.
 import { EventEmitter } from 'node:events';
-import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, type Dirent, type Stats } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
+import { FSWatcher } from 'chokidar';
 import { ChangeAccumulator, mergeKind, type WatchEvent } from './changeset.ts';
 import type { WatchScope } from './scope.ts';
 import { allClosed, someOpen } from './writers.ts';
@@ -52,6 +52,14 @@ export interface WatcherOptions {
   persistent?: boolean;
 }
 
+/** How far the start is: paths of the view taken (`scan`), directories being watched (`watch`). */
+export interface WatchProgress {
+  phase: 'scan' | 'watch';
+  done: number;
+  /** The phase is over (`done` is its total). */
+  end?: boolean;
+}
+
 export interface WatcherEvents {
   changes: [ChangeSet];
   error: [Error];
@@ -82,6 +90,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private scanTouched: Set<string> | null = null;
   /** Builds reading the trees now, and when one last started or ended (see reading). */
   private readers = 0;
+  /** close() was called: a start still under way sets up no watches. */
+  private closed = false;
   private lastReadAt = 0;
 
   constructor(opts: WatcherOptions) {
@@ -92,18 +102,49 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   /** Starts watching; resolves once chokidar has scanned the roots (later changes are reported). */
-  start(): Promise<void> {
+  async start(progress?: (p: WatchProgress) => void): Promise<void> {
     this.scope.checkSize(); // throws before anything is watched
-    const fsw = watch(this.scope.roots(), {
+    await this.startEvents(progress, false);
+    await this.takeView(progress);
+  }
+
+  /**
+   * The first half of start(): checks the sources' size and takes the view (the state every later
+   * change is measured against). A build may start right after it, while startEvents() sets up the
+   * watches: whatever changes after the view was taken differs from it, so the reconcile that
+   * follows startEvents() reports it, whether or not a watch was in place yet.
+   */
+  async startView(progress?: (p: WatchProgress) => void): Promise<void> {
+    this.scope.checkSize(); // throws before anything is watched
+    await this.takeView(progress);
+  }
+
+  private async takeView(progress?: (p: WatchProgress) => void): Promise<void> {
+    const view = await this.scan((done) => progress?.({ phase: 'scan', done }));
+    this.view = view;
+    progress?.({ phase: 'scan', done: view.size, end: true });
+  }
+
+  /**
+   * chokidar's watches; resolves once they are in place. After startView(), `reconcile` (the
+   * default) then compares the disk with the view (see there); start() takes the view after.
+   */
+  startEvents(progress?: (p: WatchProgress) => void, reconcile = true): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const fsw = new FSWatcher({
       persistent: this.persistent,
       ignoreInitial: true,
       // chokidar stats each entry and asks again: only directories are watched (see the top).
-      ignored: (path: string, stats?: Stats) =>
-        this.scope.ignored(path, stats) || (stats !== undefined && !stats.isDirectory()),
+      ignored: (path: string, stats?: Stats | Dirent) =>
+        this.scope.ignored(path, stats as Stats | undefined) || (stats !== undefined && !stats.isDirectory()),
       atomic: false,
       awaitWriteFinish: false,
       followSymlinks: false,
       ignorePermissionErrors: true,
+    });
+    let dirs = 0;
+    directoriesOnly(fsw, () => {
+      if (++dirs % 500 === 0) progress?.({ phase: 'watch', done: dirs });
     });
     this.fsw = fsw;
     for (const ev of ['add', 'addDir', 'change', 'unlink', 'unlinkDir'] as const) {
@@ -126,12 +167,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       if (this.scope.classify(at) !== null || this.scope.classify(join(at, name)) !== null) this.scheduleReconcile();
     });
     fsw.on('error', (err) => this.emit('error', explainWatchError(err as NodeJS.ErrnoException)));
+    fsw.add(this.scope.roots());
     return new Promise((resolve) =>
       fsw.once('ready', () => {
-        void this.scan().then((view) => {
-          this.view = view;
-          resolve();
-        });
+        progress?.({ phase: 'watch', done: dirs, end: true });
+        // What changed since the view was taken, before its directory was watched, has no event.
+        if (reconcile) void this.reconcile();
+        resolve();
       }),
     );
   }
@@ -142,6 +184,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
     this.timer = null;
@@ -401,12 +444,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
    * In slices of SCAN_SLICE_MS, so that a Python-sized tree (120,000 paths: about a second of
    * stats) does not stall the event loop, and with it a build's or a run's next step.
    */
-  private async scan(): Promise<Map<string, string>> {
+  private async scan(progress?: (done: number) => void): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     const stack: [string, number][] = this.scope.roots().map((r) => [r, 0]);
     let slice = performance.now();
     while (stack.length > 0) {
       if (performance.now() - slice > SCAN_SLICE_MS) {
+        progress?.(out.size);
         await new Promise((resolve) => setImmediate(resolve));
         slice = performance.now();
       }
@@ -530,6 +574,31 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       w.resolve();
     }, wait);
   }
+}
+
+/**
+ * Makes chokidar's directory reads stat only directories. chokidar 4 asks readdirp to lstat every
+ * entry (alwaysStat) and then drops the files here (ignored): 59,500 files of a Python library
+ * were 110,000 lstat round trips through the thread pool, half of the start. readdirp's dirents
+ * answer isDirectory() and isSymbolicLink(), all `ignored` and chokidar's read loop ask of them;
+ * a directory kept is stat'ed by chokidar itself when it is watched. Private API of chokidar 4 /
+ * readdirp 4: a stream of another shape is left as chokidar made it (every entry stat'ed).
+ */
+function directoriesOnly(fsw: FSWatcher, onDir: () => void): void {
+  const inner = fsw as unknown as { _readdirp?: (root: string, opts: object) => unknown };
+  const readdirp = inner._readdirp;
+  if (typeof readdirp !== 'function') return;
+  inner._readdirp = (root: string, opts: object) => {
+    onDir();
+    const stream = readdirp.call(fsw, root, { ...opts, alwaysStat: false }) as
+      { _statsProp?: string; _isDirent?: boolean; destroy(): void } | undefined;
+    if (!stream || (stream._statsProp === 'dirent' && stream._isDirent === true)) {
+      if (stream) stream._statsProp = 'stats'; // the dirent where chokidar reads entry.stats
+      return stream;
+    }
+    stream.destroy();
+    return readdirp.call(fsw, root, opts);
+  };
 }
 
 function explainWatchError(err: NodeJS.ErrnoException): Error {

@@ -50,8 +50,13 @@ export function BuildPane() {
       )
     : 0;
   const detailsHeight = selected ? 3 + causeLines : 0;
+  // The header's problem and activity rows, when shown, and the guard's wrapped line.
+  const headerExtra = (b.problem ? 1 : 0) + (b.activity ? 1 : 0);
   const guardLines = b.guard ? wrapped(guardText(b.guard)) : 0; // runs checked in full, why, the fix
-  const outputHeight = Math.max(3, rows - CHROME - 1 - guardLines - (2 + historyHeight) - detailsHeight - 1);
+  const outputHeight = Math.max(
+    3,
+    rows - CHROME - 1 - headerExtra - guardLines - (2 + historyHeight) - detailsHeight - 1,
+  );
 
   useEffect(() => {
     store.getState().buildSetViewHeight(outputHeight);
@@ -121,6 +126,11 @@ function Header({ b }: { b: BuildState }) {
       {b.guard ? (
         <Text color={theme.warning} wrap="wrap">
           {displayLine(guardText(b.guard))}
+        </Text>
+      ) : null}
+      {b.activity ? (
+        <Text color={theme.muted} wrap="truncate-end">
+          {displayLine(b.activity)}…
         </Text>
       ) : null}
     </Box>

@@ -187,10 +187,12 @@ export function launchNote(tab: RunTab, looping: boolean): string {
 
 function Footer({ width }: { width: number }) {
   const store = useStudioStore();
-  const { tab, forwarding, looping } = useStudio((s) => ({
+  const { tab, forwarding, looping, activity } = useStudio((s) => ({
     tab: s.run.tabs.find((t) => t.id === s.run.active) ?? null,
     forwarding: s.run.forwarding,
     looping: s.build.loop === 'watching' && s.build.autoRerun,
+    // What the dev loop is at during a long step (its start, a build): the rerun waits for it.
+    activity: s.build.activity,
     measuring: sizingMeasuring(s), // the hint line offers to stop it
   }));
   let banner: React.ReactNode = <Text> </Text>;
@@ -205,6 +207,7 @@ function Footer({ width }: { width: number }) {
         </Text>
         {tab.exitNote ? ` ${sanitizeForTerminal(tab.exitNote)}` : ''}
         <Text color={theme.muted}>{launchNote(tab, looping)}</Text>
+        {activity ? <Text color={theme.muted}> · dev loop: {sanitizeForTerminal(activity)}…</Text> : null}
       </Text>
     );
   } else if (tab?.signalSent) {
@@ -219,6 +222,12 @@ function Footer({ width }: { width: number }) {
         {/* Quoted as the picker takes it: an empty or spaced argument stays visible. */}
         running {sanitizeForTerminal(formatCommandLine(tab))}
         {launchNote(tab, looping)}
+      </Text>
+    );
+  } else if (activity) {
+    banner = (
+      <Text color={theme.muted} wrap="truncate-end">
+        dev loop: {sanitizeForTerminal(activity)}…
       </Text>
     );
   }

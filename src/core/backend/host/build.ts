@@ -45,7 +45,7 @@ import { SUPERSEDED } from './guard.ts';
 import { writeFileAtomic } from '../../instance/atomic.ts';
 import { writeBuildConfig } from './build-config.ts';
 import { contentMac } from './pin.ts';
-import { buildInPlace, recoverInPlace } from './in-place.ts';
+import { buildInPlace, changesSinceBuild, recoverInPlace } from './in-place.ts';
 import { isAlive, procInfo } from './procs.ts';
 import { packSecureImage, securePackMoved, storeImageKey } from './pack.ts';
 import { lastTimes, stopwatch } from './timing.ts';
@@ -390,11 +390,22 @@ async function buildLocked(
       warnings,
     );
 
-  if (opts.changed && !opts.force && !opts.imageKey) {
+  let changed = opts.changed;
+  if (!changed && opts.sinceLastBuild && !opts.force && !opts.imageKey && existsSync(p.hostManifest)) {
+    progress('compare', 'Comparing image/ with the last build');
+    changed =
+      (await changesSinceBuild(p, (done, total) =>
+        progress('compare', 'Comparing image/ with the last build', { progress: { done, total } }),
+      )) ?? undefined;
+    mark('compare');
+    if (changed)
+      progress('compare', `${changed.length} path${changed.length === 1 ? '' : 's'} changed since the last build`);
+  }
+  if (changed && !opts.force && !opts.imageKey) {
     progress('stage', 'Updating the build in place');
     let r;
     try {
-      r = await buildInPlace(p, text, opts.changed, mark);
+      r = await buildInPlace(p, text, changed, mark);
     } catch (err) {
       recoverInPlace(p); // the last good build, as it was
       throw err;

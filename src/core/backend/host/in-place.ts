@@ -37,6 +37,7 @@ import { packSecureImage } from './pack.ts';
 import { writeBuildConfig } from './build-config.ts';
 import { imageInfo } from '../../securefs/index.ts';
 import { dropGuard, guardOf } from './verify-run.ts';
+import { yielder } from './yield.ts';
 import { macString } from './pin.ts';
 import {
   appendManifestDelta,
@@ -226,6 +227,54 @@ function plan(src: string, prev: Map<string, ManifestEntry>, changed: string[]):
   const rank = (o: Op) => (o.op === 'mkdir' ? 0 : o.op === 'rmdir' ? 2 : o.op === 'chmod' ? 3 : 1);
   ops.sort((a, b) => rank(a) - rank(b));
   return { ops, entries, copies, links };
+}
+
+/** More changed paths than this: a staged build (it links the rest in one pass) instead. */
+export const MAX_CHANGES_IN_PLACE = 2000;
+
+/**
+ * The paths of image/ (relative to it) that differ from the last good build's manifest, by the
+ * test a staged build reuses a file on (size, mode, mtime, ctime and inode: any write, chmod or
+ * replacement), directory modes, symlink targets, and what was added or removed. So a dev loop's
+ * first build, which no watcher saw the changes of, can update the build in place. Null when
+ * there is no manifest, an in-place build is pending recovery, or more than `max` paths differ.
+ */
+export async function changesSinceBuild(
+  p: InstancePaths,
+  onProgress?: (done: number, total: number) => void,
+  max = MAX_CHANGES_IN_PLACE,
+): Promise<string[] | null> {
+  if (existsSync(inPlaceJournalPath(p)) || !existsSync(p.hostRootfs)) return null;
+  const prev = readManifest(p);
+  if (!prev) return null;
+  const entries = prev.entries;
+  const seen = new Set<string>();
+  const changed: string[] = [];
+  const pause = yielder();
+  let n = 0;
+  for (const { rel, host, st } of walk(p.image)) {
+    const path = '/' + rel;
+    const old = entries.get(path);
+    seen.add(path);
+    const mode = Number(st.mode & 0o7777n);
+    let same = false;
+    if (old && old.mode === mode) {
+      if (st.isDirectory()) same = old.type === 'dir';
+      else if (st.isSymbolicLink()) same = old.type === 'symlink' && old.target === readlinkSync(host);
+      else if (st.isFile())
+        same =
+          old.type === 'file' &&
+          old.srcSize === Number(st.size) &&
+          old.srcSig === `${st.mtimeNs}:${st.ctimeNs}:${st.ino}`;
+      else same = true; // sockets, fifos, devices: not part of an image
+    } else if (!old && !st.isDirectory() && !st.isFile() && !st.isSymbolicLink()) same = true;
+    if (!same && changed.push(rel) > max) return null;
+    if (++n % 2000 === 0) onProgress?.(n, entries.size);
+    const w = pause();
+    if (w) await w;
+  }
+  for (const path of entries.keys()) if (!seen.has(path) && changed.push(path.slice(1)) > max) return null;
+  return changed;
 }
 
 /** Puts the image layer back as the journal found it (ops not yet applied are no-ops). */
