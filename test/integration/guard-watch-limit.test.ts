@@ -65,6 +65,15 @@ async function watchInOwnNamespace() {
   return { dir, child, events, next, stop };
 }
 
+/**
+ * Until the loop's watches are in place (`ready` comes before them: the first build starts while
+ * they are set up), and before the first build could arm a guard (a build takes far longer than
+ * watching this small instance).
+ */
+async function watching(next: (pred: (e: Event) => boolean, what: string) => Promise<Event>) {
+  await next((e) => e.event === 'progress' && e.stage === 'watch' && e.end === true, 'the watches in place');
+}
+
 test(
   'watch --json: the guard over the watch limit is one event with its reason and fix; builds carry it',
   {
@@ -74,7 +83,7 @@ test(
   async () => {
     const { dir, child, events, next, stop } = await watchInOwnNamespace();
     try {
-      await next((e) => e.event === 'ready', 'ready');
+      await watching(next);
       // The loop's watcher is in place: stop the studio, let its namespace have two watches more.
       child.kill('SIGSTOP');
       const loopWatches = inotifyWatchesOf(child.pid!);
@@ -112,7 +121,7 @@ test(
   async () => {
     const { child, next, stop } = await watchInOwnNamespace();
     try {
-      await next((e) => e.event === 'ready', 'ready');
+      await watching(next);
       child.kill('SIGSTOP');
       const held = inotifyInstancesOf(child.pid!);
       assert.ok(held > 0, 'the loop has its inotify instance');
