@@ -13,6 +13,7 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
+  rmSync,
   statSync,
   symlinkSync,
   utimesSync,
@@ -832,28 +833,55 @@ describe('autodep', () => {
     cc(['-fPIE', '-pie', '-o', 'main', 'main.c']);
     const libPath = `/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:${join(ws, 'deps')}`;
     const cfg = parseLoaderConfig(`/lib64/ld-linux-x86-64.so.2 ${libPath} /opt/occlum/glibc/lib\n`, 'test');
-    const run = () =>
-      runBomCopy({ file: '../app.yaml', root: 'image', cwd: inst, includeDirs: [], env: {}, loaderConfig: cfg });
-    writeFileSync(join(ws, 'app.yaml'), 'targets:\n  - target: /lib\n    copy:\n      - dirs: [../mods]\n');
-    const alone = await run();
+    // Two boms: the dirs alone, and with a program under files.
+    writeFileSync(join(ws, 'alone.yaml'), 'targets:\n  - target: /lib\n    copy:\n      - dirs: [../mods]\n');
+    writeFileSync(
+      join(ws, 'app.yaml'),
+      'targets:\n  - target: /lib\n    copy:\n      - dirs: [../mods]\n' +
+        '  - target: /bin\n    copy:\n      - files: [../main]\n',
+    );
+    // Past the window in which a saved state does not trust a source just written (1 s).
+    await new Promise((r) => setTimeout(r, 1100));
+    const stateDir = join(ws, 'state');
+    const run = (bom: string) =>
+      runBomCopy({
+        file: `../${bom}`,
+        root: 'image',
+        cwd: inst,
+        includeDirs: [],
+        env: {},
+        loaderConfig: cfg,
+        stateDir,
+      });
+    const alone = await run('alone.yaml');
     assert.ok(alone.ok, JSON.stringify(alone.plan.issues));
     assert.match(
       alone.plan.issues.map((i) => i.message).join('\n'),
       /1 ELF file \(.*mods\/ext\.so\) in copied dirs has no \.interp and no loader can be inferred/,
     );
     assert.equal(existsSync(join(inst, 'image/opt/occlum/glibc/lib/libg.so')), false);
-    writeFileSync(
-      join(ws, 'app.yaml'),
-      'targets:\n  - target: /lib\n    copy:\n      - dirs: [../mods]\n' +
-        '  - target: /bin\n    copy:\n      - files: [../main]\n',
-    );
-    const withProgram = await run();
+    // These warnings follow from the ELF files alone: the state keeps them, a copy from it repeats them.
+    assert.match(alone.state!.note, /saved a new one/);
+    const again = await run('alone.yaml');
+    assert.equal(again.state?.used, true, again.state?.note);
+    assert.deepEqual(again.plan.issues, alone.plan.issues);
+    const withProgram = await run('app.yaml');
     assert.ok(withProgram.ok, JSON.stringify(withProgram.plan.issues));
     assert.match(
       withProgram.plan.issues.map((i) => i.message).join('\n'),
       /libraries of 1 ELF file .* found through \/lib64\/ld-linux-x86-64\.so\.2, the loader of the programs/,
     );
     assert.ok(statSync(join(inst, 'image/opt/occlum/glibc/lib/libg.so')).isFile());
+    const fromState = await run('app.yaml');
+    assert.equal(fromState.state?.used, true, fromState.state?.note);
+    assert.deepEqual(fromState.plan.issues, withProgram.plan.issues);
+    // A warning the state cannot follow (a library missing from the machine and the image: one
+    // appearing later must be copied) still keeps a plan from being saved.
+    rmSync(join(ws, 'deps/libg.so'));
+    rmSync(join(inst, 'image/opt/occlum/glibc/lib/libg.so'));
+    const missing = await run('app.yaml');
+    assert.match(missing.state!.note, /none saved/);
+    assert.ok(missing.plan.issues.some((i) => /^libg\.so is needed by .*ext\.so/.test(i.message)));
   });
 
   test('a musl program: the loader lands at its .interp path', { skip: !musl && 'needs musl-tools' }, async () => {

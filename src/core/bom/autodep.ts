@@ -92,9 +92,17 @@ function run(
 
 /**
  * Loader runs remembered per process (the dev loop's copies analyse the same programs again):
- * keyed by the file's inode, size and time, the default loader and the config file.
+ * keyed by the file's inode, size and time, the default loader and the config file, and used
+ * while every library they found is still the file it was (one removed or replaced since is
+ * looked for again, not copied from where it was).
  */
-const depsSeen = new Map<string, Deps>();
+const depsSeen = new Map<string, { deps: Deps; found: string }>();
+
+const identity = (path: string): string => {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-';
+};
+const foundIds = (deps: Deps) => deps.objects.map((o) => identity(o.src)).join('\0');
 
 export async function findDeps(file: string, defaultLoader: string | null, config: LoaderConfig | null): Promise<Deps> {
   let key: string | null = null;
@@ -105,12 +113,12 @@ export async function findDeps(file: string, defaultLoader: string | null, confi
     /* analysed below, which reports it */
   }
   const seen = key ? depsSeen.get(key) : undefined;
-  if (seen) return seen;
+  if (seen && foundIds(seen.deps) === seen.found) return seen.deps;
   const deps = await analyse(file, defaultLoader, config);
   // A failed loader run may succeed once the machine is fixed: only successes are kept.
   if (key && deps.missing.length === 0) {
     if (depsSeen.size > 50_000) depsSeen.clear();
-    depsSeen.set(key, deps);
+    depsSeen.set(key, { deps, found: foundIds(deps) });
   }
   return deps;
 }

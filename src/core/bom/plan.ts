@@ -78,6 +78,12 @@ export interface BomPlan {
   includeProbes: string[];
   /** Why this plan cannot be checked from a saved state next time, when so. */
   noState?: string;
+  /**
+   * The warnings among `issues` that a saved state may carry (and a copy from it repeats): each
+   * follows only from entries whose change plans anew (programs, libraries and the ELF files of
+   * copied dirs). Any other issue keeps the plan from being saved.
+   */
+  stateWarnings?: BomIssue[];
 }
 
 export interface PlanOptions {
@@ -197,6 +203,12 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
   if (loaded.docs.length === 0) return plan;
   const err = (message: string, loc?: Loc) => issues.push({ severity: 'error', message, loc });
   const warn = (message: string, loc?: Loc) => issues.push({ severity: 'warning', message, loc });
+  // A warning the saved state carries (BomPlan.stateWarnings).
+  const warnKept = (message: string, loc?: Loc) => {
+    const w: BomIssue = { severity: 'warning', message, loc };
+    issues.push(w);
+    (plan.stateWarnings ??= []).push(w);
+  };
   const expand = (s: Str): string | null => {
     const r = expandEnv(s.value, env);
     if (r.ok) return r.value;
@@ -502,7 +514,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       .filter((f, j) => deps[j]!.skipped?.startsWith(NO_LOADER) && namesLibraries(f.host))
       .map((f) => f.host);
     if (unloaded.length > 0)
-      warn(
+      warnKept(
         `${counted(unloaded)} in copied dirs ${unloaded.length === 1 ? 'has' : 'have'} no .interp and no loader ` +
           `can be inferred (${own.size > 1 ? `the dirs' programs name ${own.size}` : 'no program names one'}): ` +
           'their libraries were not looked for, as copy_bom skips them ("cannot autodep"); ' +
@@ -511,7 +523,7 @@ export async function planBom(opts: PlanOptions): Promise<BomPlan> {
       );
     const viaBorrowed = borrowed ? elfs.filter((_, j) => deps[j]!.objects.length > 1).map((f) => f.host) : [];
     if (viaBorrowed.length > 0)
-      warn(
+      warnKept(
         `the libraries of ${counted(viaBorrowed)} without .interp in copied dirs were found through ${borrowed}, ` +
           "the loader of the programs under files (copy_bom infers it only from the dirs' own programs and " +
           'would copy none of them)',

@@ -67,7 +67,7 @@ const loaderFile = (loaderConfig: string | null) => (loaderConfig?.startsWith('/
  * changes during it then differs next time), or null when this plan is not to be kept.
  */
 export async function sourcesBefore(plan: BomPlan, loaderConfig: string | null): Promise<Map<string, string> | null> {
-  if (plan.noState || plan.issues.length > 0) return null;
+  if (plan.noState || plan.issues.some((i) => !plan.stateWarnings?.includes(i))) return null;
   const keys = unreadSources(plan, finalEntries(plan), loaderFile(loaderConfig));
   if (!keys) return null;
   // Each alone (no shared prefix), as a probe: only the follow mode and the path matter here.
@@ -135,6 +135,7 @@ export async function recordAfter(
     env: [...used],
     locs,
     entries: done.filter((l) => /^[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[^\t]*\t[fdl]\t/.test(l)).length,
+    warnings: plan.issues,
   };
   saveState(t.dir, t.key, header, done.join('\n'));
 }
@@ -237,7 +238,7 @@ export async function copyFromState(
       boms: header.boms,
       entries: [],
       libraries: header.libraries,
-      issues: [],
+      issues: header.warnings,
       sources: [],
       loaderConfig: header.loaderConfig,
       includeProbes: [],

@@ -26,7 +26,7 @@ import { readFileSafe } from '../instance/safe-read.ts';
 import { callAsync } from '../securefs/native.ts';
 import type { Env } from './env.ts';
 import type { BomPlan, EntryWhy, LibraryReport, PlanEntry } from './plan.ts';
-import type { Loc } from './types.ts';
+import type { BomIssue, Loc } from './types.ts';
 
 const VERSION = 2;
 /** A state bigger than this is not ours (20,000 files make about 5 MB). */
@@ -52,6 +52,8 @@ export interface StateHeader {
   locs: Loc[];
   /** How many lines are entries of the plan (files, dirs, links). */
   entries: number;
+  /** The plan's warnings, repeated by a copy from the state (BomPlan.stateWarnings). */
+  warnings: BomIssue[];
 }
 
 export interface LoadedState {
@@ -138,6 +140,8 @@ function parseHeader(line: string, key: unknown): StateHeader | string {
     Array.isArray(header.strays) &&
     Array.isArray(header.env) &&
     Array.isArray(header.locs) &&
+    Array.isArray(header.warnings) &&
+    header.warnings.every((w) => w?.severity === 'warning' && typeof w.message === 'string') &&
     Number.isInteger(header.entries);
   return ok ? header : 'the saved state has a bad header';
 }
