@@ -1,6 +1,7 @@
 // `occlum-studio watch`: the dev loop without the TUI. Watches the instance, rebuilds on every
 // change (one build at a time, bursts coalesced), stops the running program after a good build
 // and reruns the `--run` command. Prints the loop's events as text, or as NDJSON with --json.
+import { jsonForTerminal } from '../core/text/sanitize.ts';
 import { existsSync } from 'node:fs';
 import { InputError, UsageError, type Command, sayErr } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs, splitProgram } from './args.ts';
@@ -157,7 +158,8 @@ function recordJson(r: BuildRecord) {
 }
 
 function ndjsonPrinter(): Printer {
-  return (event, data) => process.stdout.write(JSON.stringify({ event, ...data }) + '\n');
+  // File names and program output may hold C1 controls and bidi overrides, which JSON leaves as they are.
+  return (event, data) => process.stdout.write(jsonForTerminal(JSON.stringify({ event, ...data })) + '\n');
 }
 
 function textPrinter(): Printer {
