@@ -20,11 +20,14 @@ const CONTROLS = [
   '\x7f',
   '\x9b',
   '\u202e',
+  // The Arabic letter mark (a bidi control) and a tag character (invisible text, U+E0041).
+  '\u061c',
+  '\u{e0041}',
 ];
 
-/** Nothing that acts on a terminal: no C0 control but newline, no DEL, no C1, no bidi override. */
+/** Nothing that acts on a terminal or hides text: no C0 control but newline, no DEL, no C1, no bidi control, no tag. */
 function assertInert(out: string, what: string): void {
-  const bad = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/.exec(out);
+  const bad = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u202a-\u202e\u2066-\u2069]|\udb40[\udc00-\udc7f]/.exec(out);
   assert.equal(
     bad,
     null,
