@@ -10,6 +10,7 @@ import { BackendChoiceError } from '../core/detect/backend-choice.ts';
 import { openWatchBackend } from '../core/watch/select.ts';
 import { DevLoop } from '../core/watch/loop.ts';
 import { SourcesTooBigError } from '../core/watch/scope.ts';
+import { WatchBudgetError } from '../core/watch/watcher.ts';
 import { loadSettings, SettingsError } from '../core/watch/settings.ts';
 import type { BuildRecord, ChangeEntry, RunCommand } from '../core/watch/types.ts';
 import { instancePaths } from '../core/instance/layout.ts';
@@ -66,6 +67,7 @@ export const command: Command = {
       loop = await DevLoop.open({ instanceDir: dir, backend: picked.backend, settings, confirmPrebuild: true });
     } catch (err) {
       if (err instanceof SourcesTooBigError) throw new InputError(`invalid settings: ${err.message}`);
+      if (err instanceof WatchBudgetError) throw new InputError(err.message);
       throw err;
     }
     wire(loop, print);
@@ -98,6 +100,12 @@ export const command: Command = {
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
+      // The watcher stopped itself (past its inotify budget, said as a watch-error): so does watch.
+      loop.on('watch-error', (err) => {
+        if (!(err instanceof WatchBudgetError) || closing) return;
+        closing = true;
+        void loop.close().then(() => resolveExit(1));
+      });
     });
   },
 };

@@ -20,6 +20,7 @@ import { dirname, join, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { ChangeAccumulator, mergeKind, type WatchEvent } from './changeset.ts';
 import type { WatchScope } from './scope.ts';
+import { inotifyBudget } from '../detect/inotify.ts';
 import { allClosed, someOpen } from './writers.ts';
 import type { ChangeEntry, ChangeSet } from './types.ts';
 
@@ -83,6 +84,11 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** Builds reading the trees now, and when one last started or ended (see reading). */
   private readers = 0;
   private lastReadAt = 0;
+  /** The directories chokidar was let watch (one inotify watch each), and how many it may. */
+  private readonly watchedDirs = new Set<string>();
+  private readonly dirBudget = inotifyBudget();
+  private overBudget = false;
+  private ready = false;
 
   constructor(opts: WatcherOptions) {
     super();
@@ -99,7 +105,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       ignoreInitial: true,
       // chokidar stats each entry and asks again: only directories are watched (see the top).
       ignored: (path: string, stats?: Stats) =>
-        this.scope.ignored(path, stats) || (stats !== undefined && !stats.isDirectory()),
+        this.scope.ignored(path, stats) ||
+        (stats !== undefined && !stats.isDirectory()) ||
+        this.overDirBudget(path, stats),
       atomic: false,
       awaitWriteFinish: false,
       followSymlinks: false,
@@ -109,6 +117,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     for (const ev of ['add', 'addDir', 'change', 'unlink', 'unlinkDir'] as const) {
       fsw.on(ev, (path: string) => this.onEvent(ev, path));
     }
+    fsw.on('unlinkDir', (path: string) => this.watchedDirs.delete(path));
     // chokidar reads a new directory before it watches it and reports only directories: the files
     // already in it come from reading it, now and once its watch is surely in place (a file
     // created in between has no event).
@@ -126,13 +135,46 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       if (this.scope.classify(at) !== null || this.scope.classify(join(at, name)) !== null) this.scheduleReconcile();
     });
     fsw.on('error', (err) => this.emit('error', explainWatchError(err as NodeJS.ErrnoException)));
-    return new Promise((resolve) =>
+    return new Promise((resolve, reject) =>
       fsw.once('ready', () => {
+        this.ready = true;
+        // Too many directories from the start: nothing is watched (as SourcesTooBigError).
+        if (this.overBudget) return void this.close().then(() => reject(this.budgetError(false)));
         void this.scan().then((view) => {
           this.view = view;
           resolve();
         });
       }),
+    );
+  }
+
+  /**
+   * chokidar's `ignored` for a directory it would watch: past the budget (see inotifyBudget) it
+   * is not watched, and the watcher stops, releasing every watch: a program writing image/
+   * through its `/host` view (mkdir in a loop) must not take the user's last inotify watches.
+   */
+  private overDirBudget(path: string, stats?: Stats): boolean {
+    if (this.overBudget) return true;
+    if (!stats?.isDirectory() || this.watchedDirs.has(path)) return false;
+    if (this.watchedDirs.size < this.dirBudget) {
+      this.watchedDirs.add(path);
+      return false;
+    }
+    this.overBudget = true;
+    if (this.ready)
+      setImmediate(() => {
+        this.emit('error', this.budgetError(true));
+        void this.close();
+      });
+    return true;
+  }
+
+  private budgetError(stopped: boolean): WatchBudgetError {
+    return new WatchBudgetError(
+      `the instance and its watched sources hold more than ${this.dirBudget} directories, a third of this ` +
+        `user's inotify watches (fs.inotify.max_user_watches): the loop ${stopped ? 'stopped watching' : 'does not watch'}, ` +
+        'so that other programs keep theirs; b builds by hand. Remove directories (a program writing image/ ' +
+        'through /host?), or raise the limit (sudo sysctl fs.inotify.max_user_watches=524288), then reopen the instance',
     );
   }
 
@@ -531,6 +573,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     }, wait);
   }
 }
+
+/** More directories to watch than the studio's share of the user's inotify watches. */
+export class WatchBudgetError extends Error {}
 
 function explainWatchError(err: NodeJS.ErrnoException): Error {
   if (err.code === 'ENOSPC') {

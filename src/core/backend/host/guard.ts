@@ -4,6 +4,7 @@
 // drains the kernel's queue and looks only at what it names, so it costs in proportion to what
 // changed. Whatever cannot be vouched for that way sends the caller back to the full check.
 // What is trusted, and why, is in docs/backends.md (Verification before every run).
+import { inotifyBudget } from '../../detect/inotify.ts';
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstancePaths } from '../../instance/layout.ts';
@@ -107,6 +108,10 @@ export class BuildGuard {
     imageMac: string | null;
   }): void {
     const p = this.p;
+    // One watch per inode: a build bigger than the studio's share of the user's inotify watches
+    // (its files are a program's to multiply through /host/image) is checked in full instead.
+    const inodes = verified.layer.size + (verified.secure?.size ?? 0) + META_DIRS.length + META_FILES.length + 1;
+    if (inodes > inotifyBudget()) throw new Error(`${inodes} inodes: more than the guard's share of inotify watches`);
     this.watch('i', p.dir, ['']);
     for (const e of this.watch('m', p.build, [...META_DIRS, ...META_FILES])) {
       if (e.rel === '') this.buildIno = e.key;
