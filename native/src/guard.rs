@@ -58,6 +58,8 @@ struct Guard {
     /// Read-only descriptors kept for `lease`, by host path: probing again through the same
     /// descriptor makes no new IN_OPEN event (opening it again would, forever).
     held: HashMap<String, std::fs::File>,
+    /// The most watches it may hold (its share of the user's inotify watches).
+    max_watches: usize,
 }
 
 impl Drop for Guard {
@@ -83,7 +85,7 @@ fn with<T>(id: &str, f: impl FnOnce(&mut Guard) -> Result<T>) -> Result<T> {
     }
 }
 
-pub fn open() -> Result<u32> {
+pub fn open(max_watches: usize) -> Result<u32> {
     // SAFETY: plain system call.
     let fd = unsafe { inotify_init1(IN_NONBLOCK | IN_CLOEXEC) };
     if fd < 0 {
@@ -98,6 +100,7 @@ pub fn open() -> Result<u32> {
             fd,
             wds: HashMap::new(),
             held: HashMap::new(),
+            max_watches,
         },
     );
     Ok(id)
@@ -115,6 +118,16 @@ impl Guard {
     fn add(&mut self, host: &Path, tag: &str, rel: &[u8], dir: bool) -> Result<()> {
         let c =
             CString::new(host.as_os_str().as_bytes()).map_err(|_| Error::new(Kind::Usage, "a path with a NUL byte"))?;
+        if self.wds.len() >= self.max_watches {
+            return Err(Error::new(
+                Kind::Unsupported,
+                format!(
+                    "{}: more than {} inotify watches, the guard's share of the user's",
+                    host.display(),
+                    self.max_watches
+                ),
+            ));
+        }
         let mask = (if dir { DIR_MASK } else { FILE_MASK }) | IN_DONT_FOLLOW;
         // SAFETY: valid descriptor and NUL-terminated path.
         let wd = unsafe { inotify_add_watch(self.fd, c.as_ptr(), mask) };
@@ -306,7 +319,7 @@ mod test {
         std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(dir.join("d/f"), b"x").unwrap();
         std::fs::hard_link(dir.join("d/f"), outside.join("link")).unwrap();
-        let id = open().unwrap().to_string();
+        let id = open(usize::MAX).unwrap().to_string();
         let listed = tree(&id, "r", &dir).unwrap();
         assert!(listed.starts_with(b"d\0d\0"));
         assert!(events(&id).is_empty());
@@ -336,7 +349,7 @@ mod test {
         let dir = std::env::temp_dir().join(format!("guard-lease-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("f"), b"x").unwrap();
-        let id = open().unwrap().to_string();
+        let id = open(usize::MAX).unwrap().to_string();
         tree(&id, "r", &dir).unwrap();
         let f = dir.join("f").display().to_string();
         assert_eq!(

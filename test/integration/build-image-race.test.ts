@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
 import { CLI, ROOT } from '../helpers/paths.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { ensureBuilt } from '../helpers/cli.ts';
 
 const hasGcc = spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -146,5 +147,43 @@ test(
       assert.deepEqual(leaked(join(inst, 'build')), [], `attempt ${attempt}`);
     }
     for (const f of failures) assert.match(f, /replaced while the build read it|reached through a symbolic link/);
+  },
+);
+
+test(
+  "the dev loop's watcher neither walks nor reports a host tree reached through a directory of image/ swapped for a link",
+  { skip: !hasGcc && 'needs gcc' },
+  async () => {
+    const inst = join(d, 'watched');
+    const outside = join(d, 'watched-host-tree');
+    const r = spawnSync(process.execPath, [CLI, 'new', inst], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const image = join(inst, 'image');
+    mkdirSync(join(image, 'x', 'sub'), { recursive: true });
+    for (let i = 0; i < 50; i++) {
+      mkdirSync(join(outside, `host-dir-${i}`), { recursive: true });
+      for (let j = 0; j < 20; j++) writeFileSync(join(outside, `host-dir-${i}`, `host-file-${j}`), '');
+    }
+    symlinkSync(outside, join(image, 'xl'));
+    const child = spawn(process.execPath, [CLI, 'watch', inst, '--backend', 'host', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = once(child, 'exit');
+    await waitFor(() => out.includes('"event":"build-end"'), 'the first build');
+    const swap = race(join(image, 'x'), join(image, 'xl'), 20_000);
+    await new Promise((res) => setTimeout(res, 6000));
+    swap.kill('SIGKILL');
+    await once(swap, 'exit');
+    await new Promise((res) => setTimeout(res, 1000));
+    child.kill('SIGINT');
+    await exited;
+    const reported = out
+      .split('\n')
+      .filter((l) => l.includes('"event":"change-set"'))
+      .flatMap((l) => (JSON.parse(l) as { entries: { path: string }[] }).entries.map((e) => e.path));
+    const host = reported.filter((p) => /host-(dir|file)-/.test(p));
+    assert.deepEqual(host.slice(0, 5), [], `${host.length} host entries reported as changes of image/`);
   },
 );

@@ -15,11 +15,11 @@
 // watches per file with the build guard's, 240,000 for a Python image and its bom's sources,
 // over the user's limit (fs.inotify.max_user_watches, 128k-ish on a 16 GB machine), and 440 MB.
 import { EventEmitter } from 'node:events';
-import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, type Stats } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { ChangeAccumulator, mergeKind, type WatchEvent } from './changeset.ts';
-import type { WatchScope } from './scope.ts';
+import { isInside, type WatchScope } from './scope.ts';
 import { inotifyBudget } from '../detect/inotify.ts';
 import { allClosed, someOpen } from './writers.ts';
 import type { ChangeEntry, ChangeSet } from './types.ts';
@@ -89,6 +89,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private readonly dirBudget = inotifyBudget();
   private overBudget = false;
   private ready = false;
+  /** Each root with its real path (see throughLink). */
+  private realRoots: [string, string][] = [];
 
   constructor(opts: WatcherOptions) {
     super();
@@ -100,6 +102,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** Starts watching; resolves once chokidar has scanned the roots (later changes are reported). */
   start(): Promise<void> {
     this.scope.checkSize(); // throws before anything is watched
+    this.realRoots = this.scope.roots().map((r) => {
+      try {
+        return [r, realpathSync.native(r)];
+      } catch {
+        return [r, r]; // missing: nothing below it is reached
+      }
+    });
     const fsw = watch(this.scope.roots(), {
       persistent: this.persistent,
       ignoreInitial: true,
@@ -156,6 +165,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private overDirBudget(path: string, stats?: Stats): boolean {
     if (this.overBudget) return true;
     if (!stats?.isDirectory() || this.watchedDirs.has(path)) return false;
+    if (this.throughLink(path)) return true;
     if (this.watchedDirs.size < this.dirBudget) {
       this.watchedDirs.add(path);
       return false;
@@ -176,6 +186,25 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         'so that other programs keep theirs; b builds by hand. Remove directories (a program writing image/ ' +
         'through /host?), or raise the limit (sudo sysctl fs.inotify.max_user_watches=524288), then reopen the instance',
     );
+  }
+
+  /**
+   * True when directory `path` is reached through a symbolic link: links are not followed here,
+   * so one on the way was swapped in for a directory after it was looked at (a program writing
+   * image/ through its `/host` view, `renameat2(RENAME_EXCHANGE)` of a directory and a link to
+   * /usr in a loop, had the watcher walk and watch all of /usr and report its 160,000 files as
+   * changes of image/). Such a directory is neither watched nor read.
+   */
+  private throughLink(path: string): boolean {
+    const root = this.realRoots.find(([r]) => isInside(path, r));
+    if (!root) return false;
+    let real;
+    try {
+      real = realpathSync.native(path);
+    } catch {
+      return false; // gone: its own event follows
+    }
+    return real !== join(root[1], relative(root[0], path));
   }
 
   /** Quiet time after the last event before a trailing reconcile checks the disk. */
@@ -316,6 +345,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const byPath = new Map(set.entries.map((e) => [e.path, e]));
     const addedDirs = new Set(set.entries.filter((e) => e.isDir && e.kind !== 'removed').map((e) => e.path));
     const visit = (dir: string) => {
+      if (this.throughLink(dir)) return;
       let names;
       try {
         names = readdirSync(dir, { withFileTypes: true });
@@ -461,7 +491,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       }
       if (st.isDirectory()) {
         if (p !== this.scope.instanceDir && this.scope.classify(p) !== null) out.set(p, statSignature(st));
-        if (depth > 64) continue;
+        if (depth > 64 || this.throughLink(p)) continue;
         let names: string[];
         try {
           names = readdirSync(p);
@@ -481,6 +511,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   /** The files of a directory, each as an event from its state on disk. */
   private filesIn(dir: string): void {
+    if (this.throughLink(dir)) return;
     let names;
     try {
       names = readdirSync(dir, { withFileTypes: true });

@@ -75,7 +75,9 @@ export class BuildGuard {
   static open(p: InstancePaths): BuildGuard | null {
     if (!nativeStatus().ok) return null;
     try {
-      return new BuildGuard(callJson<number>('guardOpen', []).toString(), p);
+      // One watch per inode: past the studio's share of the user's inotify watches (a program
+      // multiplies image/'s files through /host) the guard fails, and runs are checked in full.
+      return new BuildGuard(callJson<number>('guardOpen', [String(inotifyBudget())]).toString(), p);
     } catch {
       return null; // an older addon, no inotify instance left (fs.inotify.max_user_instances)
     }
@@ -108,10 +110,6 @@ export class BuildGuard {
     imageMac: string | null;
   }): void {
     const p = this.p;
-    // One watch per inode: a build bigger than the studio's share of the user's inotify watches
-    // (its files are a program's to multiply through /host/image) is checked in full instead.
-    const inodes = verified.layer.size + (verified.secure?.size ?? 0) + META_DIRS.length + META_FILES.length + 1;
-    if (inodes > inotifyBudget()) throw new Error(`${inodes} inodes: more than the guard's share of inotify watches`);
     this.watch('i', p.dir, ['']);
     for (const e of this.watch('m', p.build, [...META_DIRS, ...META_FILES])) {
       if (e.rel === '') this.buildIno = e.key;
