@@ -103,6 +103,8 @@ struct Guard {
     /// no stat), and the device it is on.
     old_names: HashMap<u64, u64>,
     old_dev: Option<u64>,
+    /// The most watches it may hold (its share of the user's inotify watches).
+    max_watches: usize,
 }
 
 impl Drop for Guard {
@@ -128,7 +130,7 @@ fn with<T>(id: &str, f: impl FnOnce(&mut Guard) -> Result<T>) -> Result<T> {
     }
 }
 
-pub fn open() -> Result<u32> {
+pub fn open(max_watches: usize) -> Result<u32> {
     // SAFETY: plain system call.
     let fd = unsafe { inotify_init1(IN_NONBLOCK | IN_CLOEXEC) };
     if fd < 0 {
@@ -146,6 +148,7 @@ pub fn open() -> Result<u32> {
             linked: HashMap::new(),
             old_names: HashMap::new(),
             old_dev: None,
+            max_watches,
         },
     );
     Ok(id)
@@ -199,6 +202,16 @@ impl Guard {
     fn add(&mut self, host: &Path, tag: &str, rel: &[u8], mask: u32) -> Result<()> {
         let c =
             CString::new(host.as_os_str().as_bytes()).map_err(|_| Error::new(Kind::Usage, "a path with a NUL byte"))?;
+        if self.wds.len() >= self.max_watches {
+            return Err(Error::new(
+                Kind::Unsupported,
+                format!(
+                    "{}: more than {} inotify watches, the guard's share of the user's",
+                    host.display(),
+                    self.max_watches
+                ),
+            ));
+        }
         // IN_MASK_ADD: an inode watched again (another path, another tag) keeps what it had.
         // SAFETY: valid descriptor and NUL-terminated path.
         let wd = unsafe { inotify_add_watch(self.fd, c.as_ptr(), mask | IN_DONT_FOLLOW | IN_MASK_ADD) };
@@ -508,7 +521,7 @@ mod test {
         std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(dir.join("d/f"), b"x").unwrap();
         std::fs::hard_link(dir.join("d/f"), outside.join("link")).unwrap();
-        let id = open().unwrap().to_string();
+        let id = open(usize::MAX).unwrap().to_string();
         let listed = tree(&id, "r", &dir).unwrap();
         assert!(listed.starts_with(b"d\0d\0"));
         assert!(links(&id).unwrap().is_empty());
@@ -545,7 +558,7 @@ mod test {
         std::fs::hard_link(dir.join("d/g"), dir.join("g2")).unwrap(); // both names in the tree
         std::fs::write(dir.join("d/h"), b"x").unwrap();
         std::fs::hard_link(dir.join("d/h"), outside.join("h")).unwrap();
-        let id = open().unwrap().to_string();
+        let id = open(usize::MAX).unwrap().to_string();
         tree(&id, "r", &dir).unwrap();
         std::fs::write(outside.join("h"), b"y").unwrap(); // after the walk, before its watch
         let changed = links(&id).unwrap();
@@ -594,7 +607,7 @@ mod test {
             std::fs::hard_link(live.join("d").join(n), old.join("d").join(n)).unwrap();
         }
         std::fs::hard_link(live.join("d/b"), base.join("outside")).unwrap(); // b: a third name
-        let id = open().unwrap().to_string();
+        let id = open(usize::MAX).unwrap().to_string();
         tree(&id, "r", &live).unwrap();
         assert!(tree(&id, "o", &old).unwrap().is_empty());
         assert!(links(&id).unwrap().is_empty());
@@ -619,7 +632,7 @@ mod test {
         let dir = std::env::temp_dir().join(format!("guard-lease-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("f"), b"x").unwrap();
-        let id = open().unwrap().to_string();
+        let id = open(usize::MAX).unwrap().to_string();
         tree(&id, "r", &dir).unwrap();
         let f = dir.join("f").display().to_string();
         assert_eq!(

@@ -432,7 +432,12 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
             crate::pack::moved(Path::new(arg(a, 0, "from")?), Path::new(arg(a, 1, "to")?));
             Out::Json("null".into())
         }
-        "guardOpen" => Out::Json(crate::guard::open()?.to_string()),
+        "guardOpen" => {
+            let max = arg(a, 0, "max watches")?
+                .parse()
+                .map_err(|_| Error::new(Kind::Usage, "guardOpen: the most watches must be a number"))?;
+            Out::Json(crate::guard::open(max)?.to_string())
+        }
         "guardClose" => {
             crate::guard::close_guard(arg(a, 0, "guard")?)?;
             Out::Json("null".into())

@@ -453,6 +453,7 @@ fn write_image(
     t0: &Instant,
 ) -> Result<Built> {
     let (nodes, names, jobs) = (&p.nodes, &p.names, &p.jobs);
+    let real_src = safe_file::real_root(&o.src)?;
     progress.set_total(jobs.len() as u64 + 1);
     let outs = par_map(jobs, |(i, job), gcm| -> Result<(u64, Tag, Sig, Tag, u64, bool)> {
         let n = &nodes[*i];
@@ -473,7 +474,7 @@ fn write_image(
                 Ok((0, mac, n.sig, fp, data.len() as u64, false))
             }
             Job::Write => {
-                let (size, mac, sig) = write_inode(n, work_dir, name, &o.key, gcm, o.fsync)?;
+                let (size, mac, sig) = write_inode(n, &real_src, work_dir, name, &o.key, gcm, o.fsync)?;
                 progress.add(1, size);
                 Ok((size, mac, sig, [0u8; 16], size, false))
             }

@@ -121,3 +121,37 @@ pub fn read_regular(path: &Path, role: &str, max: u64) -> Result<Vec<u8>> {
 pub fn read_text(path: &Path, max: u64) -> Option<String> {
     String::from_utf8(read_regular(path, "", max).ok()?).ok()
 }
+
+/// Checks that `fd`, opened by a path of a source tree, is the entry at `expected` (the tree's
+/// real path joined with the entry's path in it): a directory of the tree swapped for a symbolic
+/// link while it is read (a program writing image/ through its `/host` view while the dev loop
+/// builds) makes the open reach a file elsewhere, whose path the kernel then reports instead.
+pub fn check_reached(fd: std::os::fd::RawFd, shown: &Path, expected: &Path) -> Result<()> {
+    let at = std::fs::read_link(format!("/proc/self/fd/{}", fd)).map_err(|e| Error::io(e, "/proc/self/fd"))?;
+    if at == expected {
+        return Ok(());
+    }
+    err(
+        Kind::Format,
+        format!(
+            "{}: reached through a symbolic link (a directory on the way was replaced while the source was read); \
+             nothing is read through it: build again once the source stays still",
+            shown.display()
+        ),
+    )
+}
+
+/// The real path of a source tree's root, for `check_reached`.
+pub fn real_root(root: &Path) -> Result<std::path::PathBuf> {
+    std::fs::canonicalize(root).map_err(|e| Error::io(e, &root.display().to_string()))
+}
+
+/// `expected` for an entry at image path `path` ("/a/b", or "/") below `real_root`.
+pub fn below(real_root: &Path, path: &str) -> std::path::PathBuf {
+    let rel = path.trim_start_matches('/');
+    if rel.is_empty() {
+        real_root.to_path_buf()
+    } else {
+        real_root.join(rel)
+    }
+}

@@ -352,13 +352,24 @@ struct Copied {
     ctime_ns: i128,
 }
 
-/// Reads `src` (not through a symlink) into a new file `dest` with permission bits `mode`,
-/// hashing what it writes: one read of the content where a copy followed by a hash reads it twice.
-fn copy_hash_one(src: &str, dest: &str, mode: u32) -> std::io::Result<Copied> {
+/// Reads `src` (not through a symlink, on the way or at the end: it must be `expected`, see
+/// safe_file::check_reached) into a new file `dest` with permission bits `mode`, hashing what it
+/// writes: one read of the content where a copy followed by a hash reads it twice.
+fn copy_hash_one(src: &str, expected: &std::path::Path, dest: &str, mode: u32) -> std::io::Result<Copied> {
     let mut from = OpenOptions::new()
         .read(true)
         .custom_flags(O_NOFOLLOW | O_NONBLOCK)
-        .open(src)?;
+        .open(src)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(crate::safe_file::ELOOP) {
+                // The walk saw a regular file: a link swapped in since (see check_reached).
+                std::io::Error::other(format!("{}: reached through a symbolic link", src))
+            } else {
+                e
+            }
+        })?;
+    crate::safe_file::check_reached(from.as_raw_fd(), std::path::Path::new(src), expected)
+        .map_err(|e| std::io::Error::other(e.msg))?;
     let st = from.metadata()?;
     if !st.is_file() {
         return Err(std::io::Error::other("not a regular file any more"));
@@ -415,23 +426,29 @@ fn write_hashed(from: &mut File, to: &mut File, len: u64, mode: u32, buf: &mut [
     })
 }
 
-/// `copyHashFiles`: args are triples (source, new destination, permission bits in decimal); the
-/// host build's image layer. Returns `{"files":[[mode, size, "sha256 hex", "inode:ctime-ns"] or
+/// `copyHashFiles`: args are the sources' root, then triples (source below it, new destination,
+/// permission bits in decimal); the host build's image layer. Returns `{"files":[[mode, size, "sha256 hex", "inode:ctime-ns"] or
 /// null, ...], "errors":[[index, message], ...]}`; a failed file leaves nothing at its destination.
 pub fn copy_hash_files(a: &[String]) -> Result<String> {
-    if a.len() % 3 != 0 {
+    if a.is_empty() || (a.len() - 1) % 3 != 0 {
         return Err(Error::new(
             Kind::Usage,
-            "copyHashFiles takes (source, destination, mode) triples",
+            "copyHashFiles takes the sources' root, then (source, destination, mode) triples",
         ));
     }
+    let root = std::path::Path::new(&a[0]);
+    let real = crate::safe_file::real_root(root)?;
+    let a = &a[1..];
     let out: Vec<std::sync::OnceLock<String>> = (0..a.len() / 3).map(|_| std::sync::OnceLock::new()).collect();
     let errors = for_each(a.len() / 3, |i| {
         let (src, dest) = (&a[3 * i], &a[3 * i + 1]);
         let mode: u32 = a[3 * i + 2]
             .parse()
             .map_err(|_| format!("bad mode {:?}", a[3 * i + 2]))?;
-        match copy_hash_one(src, dest, mode) {
+        let rel = std::path::Path::new(src)
+            .strip_prefix(root)
+            .map_err(|_| format!("{:?} is not below {:?}", src, root))?;
+        match copy_hash_one(src, &real.join(rel), dest, mode) {
             Ok(c) => {
                 let _ = out[i].set(format!(
                     "[{},{},\"{}\",\"{}:{}\"]",

@@ -1,6 +1,7 @@
 // `fs pack --watch`: runs the live packer (src/core/watch/live-pack.ts) until SIGINT/SIGTERM and
 // prints one line per pack (NDJSON with --json). Errors of one pack are reported and the watch
 // goes on; a signal stops it after the pack in flight has finished.
+import { jsonForTerminal } from '../core/text/sanitize.ts';
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError, UserError, say, sayErr } from './command.ts';
@@ -38,7 +39,7 @@ export async function packWatch(o: PackWatchOptions): Promise<number> {
         `${what} ${p} lies inside the watched source ${given}: put the image outside the source tree`,
       );
   }
-  const emit = o.json ? (obj: object) => process.stdout.write(JSON.stringify(obj) + '\n') : undefined;
+  const emit = o.json ? (obj: object) => process.stdout.write(jsonForTerminal(JSON.stringify(obj)) + '\n') : undefined;
   const packer = new LivePacker({
     src,
     outRoot,

@@ -1,6 +1,7 @@
 // `occlum-studio watch`: the dev loop without the TUI. Watches the instance, rebuilds on every
 // change (one build at a time, bursts coalesced), stops the running program after a good build
 // and reruns the `--run` command. Prints the loop's events as text, or as NDJSON with --json.
+import { jsonForTerminal } from '../core/text/sanitize.ts';
 import { existsSync } from 'node:fs';
 import { InputError, UsageError, type Command, sayErr } from './command.ts';
 import { INSTANCE_OPTION, instanceDir, parseCommandArgs, splitProgram } from './args.ts';
@@ -9,6 +10,7 @@ import { BackendChoiceError } from '../core/detect/backend-choice.ts';
 import { openWatchBackend } from '../core/watch/select.ts';
 import { DevLoop, progressLine } from '../core/watch/loop.ts';
 import { SourcesTooBigError } from '../core/watch/scope.ts';
+import { WatchBudgetError } from '../core/watch/watcher.ts';
 import { loadSettings, SettingsError } from '../core/watch/settings.ts';
 import type { BuildRecord, ChangeEntry, GuardNotice, RunCommand } from '../core/watch/types.ts';
 import { fullCheckLine } from '../core/backend/host/guard.ts';
@@ -71,6 +73,7 @@ export const command: Command = {
       ));
     } catch (err) {
       if (err instanceof SourcesTooBigError) throw new InputError(`invalid settings: ${err.message}`);
+      if (err instanceof WatchBudgetError) throw new InputError(err.message);
       throw err;
     }
     void watching.then(
@@ -106,6 +109,12 @@ export const command: Command = {
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
+      // The watcher stopped itself (past its inotify budget, said as a watch-error): so does watch.
+      loop.on('watch-error', (err) => {
+        if (!(err instanceof WatchBudgetError) || closing) return;
+        closing = true;
+        void loop.close().then(() => resolveExit(1));
+      });
     });
   },
 };
@@ -179,7 +188,8 @@ function recordJson(r: BuildRecord) {
 }
 
 function ndjsonPrinter(): Printer {
-  return (event, data) => process.stdout.write(JSON.stringify({ event, ...data }) + '\n');
+  // File names and program output may hold C1 controls and bidi overrides, which JSON leaves as they are.
+  return (event, data) => process.stdout.write(jsonForTerminal(JSON.stringify({ event, ...data })) + '\n');
 }
 
 function textPrinter(): Printer {

@@ -10,6 +10,7 @@ import type { StateCreator } from 'zustand/vanilla';
 import { openWatchBackend } from '../core/watch/select.ts';
 import { DevLoop, progressLine } from '../core/watch/loop.ts';
 import { SourcesTooBigError } from '../core/watch/scope.ts';
+import { WatchBudgetError } from '../core/watch/watcher.ts';
 import { loadSettings, SettingsError, type StudioSettings } from '../core/watch/settings.ts';
 import type { BuildRecord, GuardNotice, WatchBackend } from '../core/watch/types.ts';
 import type { ConfirmedSettings, QueueState } from '../core/watch/queue.ts';
@@ -218,7 +219,7 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
               }),
           );
         } catch (err) {
-          if (!(err instanceof SourcesTooBigError)) throw err;
+          if (!(err instanceof SourcesTooBigError) && !(err instanceof WatchBudgetError)) throw err;
           patch({ loop: 'error', problem: err.message });
           return;
         }
@@ -247,7 +248,10 @@ export function createBuildSlice(): StateCreator<StudioState, [], [], BuildSlice
           if (!q.settings.autoRerun) void get().runDropPrepared?.();
         });
         q.on('error', (err) => patch({ problem: err.message }));
-        l.on('watch-error', (err) => patch({ problem: err.message }));
+        // Past the inotify budget the watcher has stopped: not watching any more.
+        l.on('watch-error', (err) =>
+          patch({ problem: err.message, ...(err instanceof WatchBudgetError ? { loop: 'error' } : {}) }),
+        );
         patch({ loop: 'watching', problem: null });
         get().runPrepareNext?.(); // a rerun will come: its sandbox can wait ready
         if (buildWhenReady) {

@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.ts';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { ensureBuilt, runCli } from '../helpers/cli.ts';
+import { CLI } from '../helpers/paths.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const TITLE = '\x1b]0;owned\x07';
 /** Every C0 control but NUL (not allowed in names) and LF (line separator), DEL, C1 and bidi controls. */
@@ -16,11 +20,14 @@ const CONTROLS = [
   '\x7f',
   '\x9b',
   '\u202e',
+  // The Arabic letter mark (a bidi control) and a tag character (invisible text, U+E0041).
+  '\u061c',
+  '\u{e0041}',
 ];
 
-/** Nothing that acts on a terminal: no C0 control but newline, no DEL, no C1, no bidi override. */
+/** Nothing that acts on a terminal or hides text: no C0 control but newline, no DEL, no C1, no bidi control, no tag. */
 function assertInert(out: string, what: string): void {
-  const bad = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/.exec(out);
+  const bad = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u202a-\u202e\u2066-\u2069]|\udb40[\udc00-\udc7f]/.exec(out);
   assert.equal(
     bad,
     null,
@@ -128,4 +135,68 @@ test('logs --grep: a catastrophic pattern ends (linear fallback); one V8 cannot 
     /^occlum-studio: --grep: regular expression \/\(a\+\)\+\(\?=b\)\/ took more than \d+ ms on one log line/,
   );
   assert.doesNotMatch(look.stderr, /\n\s+at /);
+});
+
+/**
+ * Starts a streaming `--json` command, waits until `done` holds on its parsed lines, stops it
+ * with SIGINT and returns its raw stdout and the lines.
+ */
+async function ndjson(
+  args: string[],
+  started: (events: Record<string, unknown>[]) => boolean,
+  act: () => void,
+  done: (events: Record<string, unknown>[]) => boolean,
+): Promise<{ raw: string; events: Record<string, unknown>[] }> {
+  ensureBuilt();
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let raw = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (raw += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const parsed = () =>
+    raw
+      .split('\n')
+      .slice(0, -1)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  try {
+    await waitFor(() => started(parsed()), `${args.join(' ')} started (${stderr})`);
+    act();
+    await waitFor(() => done(parsed()), `${args.join(' ')} saw the change (${raw}; ${stderr})`);
+  } finally {
+    child.kill('SIGINT');
+    await once(child, 'exit');
+  }
+  return { raw, events: parsed() };
+}
+
+test('watch --json and fs pack --watch --json: a file name with C1 controls and bidi overrides stays inert, exact', async () => {
+  // JSON.stringify escapes C0 controls and ESC only: a raw U+009B (CSI) or U+202E reached the terminal.
+  const name = `a${'\x9b'}31m${'\u202e'}txt.exe${'\u2066'}${TITLE}`;
+  const dir = tmp('hostile-watch-');
+  const inst = join(dir, 'inst');
+  assert.equal(runCli(['new', inst]).status, 0);
+  const w = await ndjson(
+    ['watch', inst, '--backend', 'host', '--json'],
+    (ev) => ev.some((e) => e.event === 'build-end'),
+    () => writeFileSync(join(inst, 'image', name), 'x'),
+    (ev) => ev.some((e) => e.event === 'change-set'),
+  );
+  assertInert(w.raw, 'watch --json');
+  const set = w.events.find((e) => e.event === 'change-set') as { entries: { path: string }[] };
+  assert.deepEqual(
+    set.entries.map((e) => e.path),
+    [join('image', name)],
+    'JSON keeps the name exactly',
+  );
+
+  const src = join(dir, 'src');
+  mkdirSync(src);
+  const p = await ndjson(
+    ['fs', 'pack', src, '--watch', '--json', '--out', join(dir, 'out'), '--mac-file', join(dir, 'mac')],
+    (ev) => ev.length > 0,
+    () => writeFileSync(join(src, name), 'x'),
+    (ev) => ev.length > 1,
+  );
+  assertInert(p.raw, 'fs pack --watch --json');
+  assert.deepEqual(p.events[1]!.paths, [name], 'JSON keeps the name exactly');
 });

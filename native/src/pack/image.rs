@@ -1,6 +1,8 @@
 //! The image's own layout: inode ids, host file names, directory contents, inode records, metadata.
 
 use super::*;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 
 pub(super) fn id_name(id: u64) -> String {
     let mut b = [0u8; 16];
@@ -61,6 +63,7 @@ pub(super) const STREAM_MIN: u64 = 8 << 20;
 /// Write the inode file `dir/name` of file or symlink `n`; returns (size, MAC, source signature).
 pub(super) fn write_inode(
     n: &Node,
+    real_src: &Path,
     dir: &Path,
     name: &str,
     key: &WriteKey,
@@ -108,6 +111,7 @@ pub(super) fn write_inode(
                 }
                 Err(e) => return Err(e),
             };
+            safe_file::check_reached(f.as_raw_fd(), &n.host, &safe_file::below(real_src, &n.path))?;
             // The signature is taken before reading: a change during the read then shows up as
             // a different signature at the next incremental pack, which rewrites the file.
             let m = f.metadata().map_err(vanished)?;
@@ -125,8 +129,34 @@ pub(super) fn write_inode(
             (data, Sig::of(&m))
         }
         T_SYMLINK => {
-            let t = std::fs::read_link(&n.host).map_err(vanished)?;
-            let m = std::fs::symlink_metadata(&n.host).map_err(vanished)?;
+            // Through its parent as opened and checked: a link's target is host data too.
+            let parent = n.host.parent().unwrap_or(Path::new("/"));
+            let d = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(safe_file::O_DIRECTORY)
+                .open(parent)
+                .map_err(vanished)?;
+            let parent_path = n
+                .path
+                .rsplit_once('/')
+                .map_or("/", |(p, _)| if p.is_empty() { "/" } else { p });
+            safe_file::check_reached(d.as_raw_fd(), &n.host, &safe_file::below(real_src, parent_path))?;
+            let at =
+                Path::new(&format!("/proc/self/fd/{}", d.as_raw_fd())).join(n.host.file_name().unwrap_or_default());
+            let t = std::fs::read_link(&at).map_err(|e| {
+                if e.raw_os_error() == Some(22 /* EINVAL */) {
+                    Error::new(
+                        Kind::Unsupported,
+                        format!(
+                            "{}: is no longer a symbolic link (the source tree changed during the pack; retry)",
+                            shown
+                        ),
+                    )
+                } else {
+                    vanished(e)
+                }
+            })?;
+            let m = std::fs::symlink_metadata(&at).map_err(vanished)?;
             (t.as_os_str().as_bytes().to_vec(), Sig::of(&m))
         }
         _ => unreachable!(),

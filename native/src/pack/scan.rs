@@ -141,9 +141,20 @@ pub(super) fn stat_entry(
     ))
 }
 
-pub(super) fn list_dir(host: &Path) -> Result<Vec<(String, Stat)>> {
-    let rd =
-        std::fs::read_dir(host).map_err(|e| Error::io(e, &format!("{}: cannot list directory", host.display())))?;
+/// The entries of directory `host`, which must be `expected` (see safe_file::check_reached): it is
+/// opened, checked (a link anywhere on the way is refused, the root's own path aside), and listed
+/// through its descriptor.
+pub(super) fn list_dir(host: &Path, expected: &Path) -> Result<Vec<(String, Stat)>> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let cannot = |e| Error::io(e, &format!("{}: cannot list directory", host.display()));
+    let d = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(safe_file::O_DIRECTORY)
+        .open(host)
+        .map_err(cannot)?;
+    safe_file::check_reached(d.as_raw_fd(), host, expected)?;
+    let rd = std::fs::read_dir(format!("/proc/self/fd/{}", d.as_raw_fd())).map_err(cannot)?;
     let mut ents = Vec::new();
     for ent in rd {
         let ent = ent.map_err(|e| Error::io(e, &host.display().to_string()))?;
@@ -203,7 +214,8 @@ pub(super) fn scan_dir(
     let host = nodes[dir].host.clone();
     let dir_path = nodes[dir].path.clone();
     if !lists.contains_key(&dir_path) {
-        let l = list_dir(&host)?;
+        let real = safe_file::real_root(&nodes[0].host)?;
+        let l = list_dir(&host, &safe_file::below(&real, &dir_path))?;
         lists.insert(dir_path.clone(), l);
     }
     let ents = lists[&dir_path].clone();

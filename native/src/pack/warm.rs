@@ -217,6 +217,7 @@ fn write_inodes(
     let mut dirty = Vec::with_capacity(edits.len());
     let mut recs = Vec::with_capacity(edits.len());
     let mut bytes = 0u64;
+    let real_src = crate::safe_file::real_root(&o.src)?;
     for (e, name) in edits.iter().zip(new_names) {
         let n = Node {
             mode: e.stat.mode,
@@ -226,7 +227,7 @@ fn write_inodes(
             path: w.nodes[e.node].path.clone(),
             ..w.nodes[e.node]
         };
-        let (size, mac, sig) = write_inode(&n, &o.out_root, name, &o.key, gcm, o.fsync)?;
+        let (size, mac, sig) = write_inode(&n, &real_src, &o.out_root, name, &o.key, gcm, o.fsync)?;
         let rec = Rec {
             size,
             mac,

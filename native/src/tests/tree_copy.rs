@@ -192,11 +192,20 @@ fn copies_with_the_sha256_of_what_it_wrote() {
     fs::write(t.join("big"), &big).unwrap();
     std::os::unix::fs::symlink(t.join("a"), t.join("link")).unwrap();
     fs::write(t.join("taken"), b"old").unwrap();
+    // A directory of the source swapped for a link to elsewhere (a program writing image/).
+    let elsewhere = Scratch::new("copy-hash-elsewhere");
+    fs::write(elsewhere.join("secret"), b"secret").unwrap();
+    std::os::unix::fs::symlink(elsewhere.join(""), t.join("dir")).unwrap();
     let args: Vec<String> = [
-        [s(&t.join("a")), s(&t.join("a2")), "493".into()],
-        [s(&t.join("big")), s(&t.join("big2")), "420".into()],
-        [s(&t.join("link")), s(&t.join("l2")), "420".into()],
-        [s(&t.join("a")), s(&t.join("taken")), "420".into()],
+        vec![s(&t.join(""))],
+        [
+            [s(&t.join("a")), s(&t.join("a2")), "493".into()],
+            [s(&t.join("big")), s(&t.join("big2")), "420".into()],
+            [s(&t.join("link")), s(&t.join("l2")), "420".into()],
+            [s(&t.join("a")), s(&t.join("taken")), "420".into()],
+            [s(&t.join("dir/secret")), s(&t.join("s2")), "420".into()],
+        ]
+        .concat(),
     ]
     .concat();
     let out = crate::tree_copy::copy_hash_files(&args).unwrap();
@@ -213,10 +222,16 @@ fn copies_with_the_sha256_of_what_it_wrote() {
         out
     );
     assert!(
-        out.contains(",null,null],\"errors\":[[2,"),
+        out.contains(",null,null,null],\"errors\":[[2,"),
         "a link is not followed: {}",
         out
     );
+    assert!(
+        out.contains("[4,\"") && out.contains("dir/secret: reached through a symbolic link"),
+        "nor a link on the way: {}",
+        out
+    );
+    assert!(!t.join("s2").exists());
     assert!(
         out.contains("[3,"),
         "an existing destination is not overwritten: {}",
@@ -249,9 +264,13 @@ fn copies_with_hash_any_mode_and_an_empty_file() {
     fs::write(t.join("empty"), b"").unwrap();
     // 0o777 and 0o4755: the umask or the set-id bit keep them from the create (then a chmod).
     let args: Vec<String> = [
-        [s(&t.join("a")), s(&t.join("all")), "511".into()],
-        [s(&t.join("a")), s(&t.join("suid")), "2541".into()],
-        [s(&t.join("empty")), s(&t.join("e2")), "420".into()],
+        vec![s(&t.join(""))],
+        [
+            [s(&t.join("a")), s(&t.join("all")), "511".into()],
+            [s(&t.join("a")), s(&t.join("suid")), "2541".into()],
+            [s(&t.join("empty")), s(&t.join("e2")), "420".into()],
+        ]
+        .concat(),
     ]
     .concat();
     let out = crate::tree_copy::copy_hash_files(&args).unwrap();

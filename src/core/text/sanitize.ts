@@ -5,9 +5,11 @@
 // unambiguous escape instead, so nothing is hidden and nothing acts.
 
 // C0 controls, DEL, C1 controls, and the Unicode format/separator characters that reorder or
-// hide text (bidi overrides and isolates, zero-width joiners, line/paragraph separators, BOM).
-const UNSAFE = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/;
-const UNSAFE_G = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
+// hide text (bidi overrides, isolates and marks, the Arabic letter mark among them, zero-width
+// joiners, line/paragraph separators, BOM, and the tag characters U+E0000–E007F, invisible text).
+const UNSAFE =
+  /[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/;
+const UNSAFE_G = new RegExp(UNSAFE.source, 'g');
 // Lone surrogates (from a malformed file name decoded as UTF-16) print as U+FFFD in some
 // terminals and break width arithmetic in others.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -18,6 +20,7 @@ const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '
 function escapeChar(c: string): string {
   const named = NAMED[c];
   if (named) return named;
+  if (c.length === 2) return `\\u{${c.codePointAt(0)!.toString(16)}}`; // a tag character
   const code = c.charCodeAt(0);
   return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
 }
@@ -52,12 +55,18 @@ export function needsSanitizing(s: string): boolean {
 
 // What JSON.stringify leaves as it is but a terminal acts on: DEL, C1 controls (U+009B is a CSI),
 // bidi and zero-width format characters, line/paragraph separators.
-const JSON_UNSAFE_G = /[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g;
+const JSON_UNSAFE_G =
+  /[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]|\udb40[\udc00-\udc7f]/g;
 
 /**
  * JSON text (from JSON.stringify) safe to print: those characters become `\uXXXX` escapes, so
  * the JSON still parses to exactly the same value (JSON.stringify already escapes C0 and ESC).
  */
 export function jsonForTerminal(json: string): string {
-  return json.replace(JSON_UNSAFE_G, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return json.replace(JSON_UNSAFE_G, (c) =>
+    c
+      .split('')
+      .map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      .join(''),
+  );
 }

@@ -15,11 +15,12 @@
 // watches per file with the build guard's, 240,000 for a Python image and its bom's sources,
 // over the user's limit (fs.inotify.max_user_watches, 128k-ish on a 16 GB machine), and 440 MB.
 import { EventEmitter } from 'node:events';
-import { lstatSync, readdirSync, type Dirent, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, type Dirent, type Stats } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { FSWatcher } from 'chokidar';
 import { ChangeAccumulator, mergeKind, type WatchEvent } from './changeset.ts';
-import type { WatchScope } from './scope.ts';
+import { isInside, type WatchScope } from './scope.ts';
+import { inotifyBudget } from '../detect/inotify.ts';
 import { allClosed, someOpen } from './writers.ts';
 import type { ChangeEntry, ChangeSet } from './types.ts';
 
@@ -93,6 +94,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** close() was called: a start still under way sets up no watches. */
   private closed = false;
   private lastReadAt = 0;
+  /** The directories chokidar was let watch (one inotify watch each), and how many it may. */
+  private readonly watchedDirs = new Set<string>();
+  private readonly dirBudget = inotifyBudget();
+  private overBudget = false;
+  private ready = false;
+  /** Each root with its real path (see throughLink). */
+  private realRoots: [string, string][] = [];
 
   constructor(opts: WatcherOptions) {
     super();
@@ -131,12 +139,21 @@ export class Watcher extends EventEmitter<WatcherEvents> {
    */
   startEvents(progress?: (p: WatchProgress) => void, reconcile = true): Promise<void> {
     if (this.closed) return Promise.resolve();
+    this.realRoots = this.scope.roots().map((r) => {
+      try {
+        return [r, realpathSync.native(r)];
+      } catch {
+        return [r, r]; // missing: nothing below it is reached
+      }
+    });
     const fsw = new FSWatcher({
       persistent: this.persistent,
       ignoreInitial: true,
       // chokidar stats each entry and asks again: only directories are watched (see the top).
       ignored: (path: string, stats?: Stats | Dirent) =>
-        this.scope.ignored(path, stats as Stats | undefined) || (stats !== undefined && !stats.isDirectory()),
+        this.scope.ignored(path, stats as Stats | undefined) ||
+        (stats !== undefined && !stats.isDirectory()) ||
+        this.overDirBudget(path, stats as Stats | undefined),
       atomic: false,
       awaitWriteFinish: false,
       followSymlinks: false,
@@ -150,6 +167,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     for (const ev of ['add', 'addDir', 'change', 'unlink', 'unlinkDir'] as const) {
       fsw.on(ev, (path: string) => this.onEvent(ev, path));
     }
+    fsw.on('unlinkDir', (path: string) => this.watchedDirs.delete(path));
     // chokidar reads a new directory before it watches it and reports only directories: the files
     // already in it come from reading it, now and once its watch is surely in place (a file
     // created in between has no event).
@@ -168,14 +186,67 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     });
     fsw.on('error', (err) => this.emit('error', explainWatchError(err as NodeJS.ErrnoException)));
     fsw.add(this.scope.roots());
-    return new Promise((resolve) =>
+    return new Promise((resolve, reject) =>
       fsw.once('ready', () => {
+        this.ready = true;
+        // Too many directories from the start: nothing is watched (as SourcesTooBigError).
+        if (this.overBudget) return void this.close().then(() => reject(this.budgetError(false)));
         progress?.({ phase: 'watch', done: dirs, end: true });
         // What changed since the view was taken, before its directory was watched, has no event.
         if (reconcile) void this.reconcile();
         resolve();
       }),
     );
+  }
+
+  /**
+   * chokidar's `ignored` for a directory it would watch: past the budget (see inotifyBudget) it
+   * is not watched, and the watcher stops, releasing every watch: a program writing image/
+   * through its `/host` view (mkdir in a loop) must not take the user's last inotify watches.
+   */
+  private overDirBudget(path: string, stats?: Stats): boolean {
+    if (this.overBudget) return true;
+    if (!stats?.isDirectory() || this.watchedDirs.has(path)) return false;
+    if (this.throughLink(path)) return true;
+    if (this.watchedDirs.size < this.dirBudget) {
+      this.watchedDirs.add(path);
+      return false;
+    }
+    this.overBudget = true;
+    if (this.ready)
+      setImmediate(() => {
+        this.emit('error', this.budgetError(true));
+        void this.close();
+      });
+    return true;
+  }
+
+  private budgetError(stopped: boolean): WatchBudgetError {
+    return new WatchBudgetError(
+      `the instance and its watched sources hold more than ${this.dirBudget} directories, a third of this ` +
+        `user's inotify watches (fs.inotify.max_user_watches): the loop ${stopped ? 'stopped watching' : 'does not watch'}, ` +
+        'so that other programs keep theirs; b builds by hand. Remove directories (a program writing image/ ' +
+        'through /host?), or raise the limit (sudo sysctl fs.inotify.max_user_watches=524288), then reopen the instance',
+    );
+  }
+
+  /**
+   * True when directory `path` is reached through a symbolic link: links are not followed here,
+   * so one on the way was swapped in for a directory after it was looked at (a program writing
+   * image/ through its `/host` view, `renameat2(RENAME_EXCHANGE)` of a directory and a link to
+   * /usr in a loop, had the watcher walk and watch all of /usr and report its 160,000 files as
+   * changes of image/). Such a directory is neither watched nor read.
+   */
+  private throughLink(path: string): boolean {
+    const root = this.realRoots.find(([r]) => isInside(path, r));
+    if (!root) return false;
+    let real;
+    try {
+      real = realpathSync.native(path);
+    } catch {
+      return false; // gone: its own event follows
+    }
+    return real !== join(root[1], relative(root[0], path));
   }
 
   /** Quiet time after the last event before a trailing reconcile checks the disk. */
@@ -317,6 +388,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const byPath = new Map(set.entries.map((e) => [e.path, e]));
     const addedDirs = new Set(set.entries.filter((e) => e.isDir && e.kind !== 'removed').map((e) => e.path));
     const visit = (dir: string) => {
+      if (this.throughLink(dir)) return;
       let names;
       try {
         names = readdirSync(dir, { withFileTypes: true });
@@ -463,7 +535,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       }
       if (st.isDirectory()) {
         if (p !== this.scope.instanceDir && this.scope.classify(p) !== null) out.set(p, statSignature(st));
-        if (depth > 64) continue;
+        if (depth > 64 || this.throughLink(p)) continue;
         let names: string[];
         try {
           names = readdirSync(p);
@@ -483,6 +555,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   /** The files of a directory, each as an event from its state on disk. */
   private filesIn(dir: string): void {
+    if (this.throughLink(dir)) return;
     let names;
     try {
       names = readdirSync(dir, { withFileTypes: true });
@@ -600,6 +673,9 @@ function directoriesOnly(fsw: FSWatcher, onDir: () => void): void {
     return readdirp.call(fsw, root, opts);
   };
 }
+
+/** More directories to watch than the studio's share of the user's inotify watches. */
+export class WatchBudgetError extends Error {}
 
 function explainWatchError(err: NodeJS.ErrnoException): Error {
   if (err.code === 'ENOSPC') {

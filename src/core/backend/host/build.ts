@@ -11,7 +11,6 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  readlinkSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -30,6 +29,7 @@ import { readRuntimeConfig, RuntimeConfigError } from '../../sandbox/runtime-con
 import { BackendError, type BuildOptions, type BuildProgress, type BuildResult } from '../types.ts';
 import {
   lstatBig,
+  readlinkAt,
   statEntry,
   statKey,
   statTreeAsync,
@@ -122,7 +122,7 @@ async function stageRootfs(
     });
     copying.catch(() => {}); // awaited below; until then a failure must not count as unhandled
   };
-  for (const { rel, host, st } of walk(src)) {
+  for (const { rel, host, at, st } of walk(src)) {
     const path = '/' + rel;
     const out = join(dest, rel);
     const mode = Number(st.mode & 0o7777n);
@@ -131,7 +131,7 @@ async function stageRootfs(
       chmodSync(out, mode); // mkdir's mode is masked by the umask
       entries.push({ path, type: 'dir', mode, size: 0 });
     } else if (st.isSymbolicLink()) {
-      symlinkSync(readlinkSync(host), out);
+      symlinkSync(readlinkAt(at, host), out);
       const e = statEntry(out, path);
       if (e) entries.push(e);
     } else if (st.isFile()) {
@@ -148,7 +148,7 @@ async function stageRootfs(
       else {
         // Mode, size and hash come with the copy (from the file written).
         entries.push({ path, type: 'file', mode, size: 0, sha256: '', srcSize: size, srcSig: sig });
-        batch.push({ at: entries.length - 1, job: { host, out, mode } });
+        batch.push({ at: entries.length - 1, job: { root: src, host, out, mode } });
         batchBytes += size;
         if (batch.length >= 1000 || batchBytes >= 64 << 20) flush();
       }

@@ -20,6 +20,7 @@
 // Left: a hard link made after the watches, from a directory outside the build, then written
 // through (the link's one event, IN_ATTRIB, goes to the file's own inode only); the full check
 // (--full-verify, a build by another process) still sees it. docs/backends.md says so.
+import { inotifyBudget } from '../../detect/inotify.ts';
 import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstancePaths } from '../../instance/layout.ts';
@@ -96,7 +97,9 @@ export class BuildGuard {
     if (!engine.ok) throw new GuardUnavailable(unavailable(engine.error));
     let id: number;
     try {
-      id = callJson<number>('guardOpen', []);
+      // Past the studio's share of the user's inotify watches (a program multiplying image/'s
+      // directories through /host) arming fails, and runs are checked in full.
+      id = callJson<number>('guardOpen', [String(inotifyBudget())]);
     } catch (err) {
       throw new GuardUnavailable(unavailable(err)); // no inotify instance left (fs.inotify.max_user_instances)
     }
@@ -494,6 +497,14 @@ function unavailable(err: unknown): GuardNotice {
     const user = procNumber('/proc/sys/fs/inotify/max_user_watches') ?? 65536;
     return {
       reason: `inotify watch limit reached (${inotifyLimit('watches')})`,
+      fix: `sudo sysctl fs.inotify.max_user_watches=${Math.max(524288, user * 2)} (keep it in /etc/sysctl.d/)`,
+    };
+  }
+  const share = /more than (\d+) inotify watches, the guard's share/.exec(msg);
+  if (share) {
+    const user = procNumber('/proc/sys/fs/inotify/max_user_watches') ?? 65536;
+    return {
+      reason: `the build needs more than ${share[1]} inotify watches, the guard's third of the user's (${inotifyLimit('watches')})`,
       fix: `sudo sysctl fs.inotify.max_user_watches=${Math.max(524288, user * 2)} (keep it in /etc/sysctl.d/)`,
     };
   }

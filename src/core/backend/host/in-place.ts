@@ -13,8 +13,8 @@
 // regenerated from the journal with the new MAC). The stat caches are dropped by a recovery,
 // so the next run checks everything once.
 import { constants as fsc, chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync } from 'node:fs';
-import { readdirSync, readFileSync, readlinkSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
-import { symlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { closeSync, symlinkSync, writeFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { InstancePaths } from '../../instance/layout.ts';
@@ -22,7 +22,11 @@ import { writeFileAtomic } from '../../instance/atomic.ts';
 import { readGeneratedText } from '../../instance/safe-read.ts';
 import { createHash } from 'node:crypto';
 import {
+  atBeneath,
   lstatBig,
+  openFileBeneath,
+  readlinkAt,
+  ReplacedWhileReadError,
   sha256File,
   sha256FileAsync,
   statEntry,
@@ -155,7 +159,7 @@ interface Plan {
   ops: Op[];
   entries: EntryOverlay;
   /** Files whose content is copied anew: index → source host path. */
-  copies: Map<number, { src: string; path: string; mode: number; size: number; sig: string }>;
+  copies: Map<number, { path: string; mode: number; size: number; sig: string }>;
   links: Map<number, string>;
 }
 
@@ -177,7 +181,7 @@ function plan(src: string, prev: Map<string, ManifestEntry>, changed: string[]):
     if (parent !== '/' && entries.get(parent)?.type !== 'dir') return null;
     const want = new Map<string, ReturnType<typeof lstatBig>>();
     try {
-      const st = lstatBig(join(src, root));
+      const st = atBeneath(src, root, lstatBig);
       want.set(root, st);
       if (st.isDirectory()) for (const w of walk(src, root.slice(1))) want.set('/' + w.rel, w.st);
     } catch (err) {
@@ -208,7 +212,7 @@ function plan(src: string, prev: Map<string, ManifestEntry>, changed: string[]):
         else if (old.mode !== mode) ops.push({ op: 'chmod', path, mode, old: old.mode });
         entries.set(path, { path, type: 'dir', mode, size: 0 });
       } else if (st.isSymbolicLink()) {
-        const target = readlinkSync(join(src, path));
+        const target = atBeneath(src, path, (at) => readlinkAt(at, join(src, path)));
         if (old?.type === 'symlink' && old.target === target) continue;
         const i = n++;
         links.set(i, target);
@@ -218,7 +222,7 @@ function plan(src: string, prev: Map<string, ManifestEntry>, changed: string[]):
         const size = Number(st.size);
         if (old?.type === 'file' && old.srcSig === sig && old.srcSize === size && old.mode === mode) continue;
         const i = n++;
-        copies.set(i, { src: join(src, path), path, mode, size, sig });
+        copies.set(i, { path, mode, size, sig });
         ops.push({ op: 'put', path, i, had: !!old });
       } // sockets, fifos, devices: not part of an image
     }
@@ -260,7 +264,8 @@ export async function changesSinceBuild(
     let same = false;
     if (old && old.mode === mode) {
       if (st.isDirectory()) same = old.type === 'dir';
-      else if (st.isSymbolicLink()) same = old.type === 'symlink' && old.target === readlinkSync(host);
+      else if (st.isSymbolicLink())
+        same = old.type === 'symlink' && old.target === atBeneath(p.image, path, (at) => readlinkAt(at, host));
       else if (st.isFile())
         same =
           old.type === 'file' &&
@@ -474,7 +479,14 @@ export async function buildInPlace(
   // An encrypted build is repacked with its key by a staged build (the dev loop packs integrity-only).
   if (!prev || !prevMac || existsSync(join(p.hostBuild, 'image_key'))) return null;
   if (!existsSync(p.hostRootfs) || existsSync(inPlaceJournalPath(p))) return null;
-  const pl = plan(p.image, prev.entries, changed);
+  let pl;
+  try {
+    pl = plan(p.image, prev.entries, changed);
+  } catch (err) {
+    // A directory of image/ replaced by a link meanwhile (or by the user): the staged build's walk decides.
+    if (err instanceof ReplacedWhileReadError) return null;
+    throw err;
+  }
   // A manifest entry with ".." (a forged build) or a symlink planted in the layer where the build
   // has a directory: a staged build, from image/ alone, replaces both.
   if (!pl || pl.ops.some((o) => badOp(o) !== null) || unsafeAncestor(p, pl.ops, false)) return null;
@@ -499,8 +511,14 @@ export async function buildInPlace(
     // A small file (what an edit usually saves) inline; big ones in the thread pool, which under
     // load costs a round trip per step but keeps the event loop free.
     const small = c.size <= SMALL_FILE;
-    if (small) copyFileSync(c.src, out, fsc.COPYFILE_FICLONE);
-    else await copyFile(c.src, out, fsc.COPYFILE_FICLONE);
+    // Through the file as opened below image/ (see walk): no link on the way is followed.
+    const fd = openFileBeneath(p.image, c.path);
+    try {
+      if (small) copyFileSync(`/proc/self/fd/${fd}`, out, fsc.COPYFILE_FICLONE);
+      else await copyFile(`/proc/self/fd/${fd}`, out, fsc.COPYFILE_FICLONE);
+    } finally {
+      closeSync(fd);
+    }
     chmodSync(out, c.mode);
     const e = statEntry(out, o.path)!;
     const sha256 = small ? sha256File(out) : await sha256FileAsync(out);

@@ -5,10 +5,21 @@
 // ctime cannot be set from user space, so a write, chmod or replacement forces a rehash.
 // `--full-verify` ignores the cache.
 import { createHash } from 'node:crypto';
-import { type BigIntStats, closeSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import {
+  type BigIntStats,
+  closeSync,
+  constants as fsc,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  readdirSync,
+  readlinkSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { callAsync, callBytes, nativeStatus } from '../../securefs/native.ts';
+import { UserError } from '../../errors.ts';
 
 export interface ManifestEntry {
   path: string;
@@ -79,15 +90,134 @@ export async function sha256FileAsync(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Walks a tree in sorted order: (relative path, host path, stats), one lstat per entry. */
-export function* walk(root: string, rel = ''): Generator<{ rel: string; host: string; st: BigStats }> {
-  const names = readdirSync(join(root, rel)).sort();
-  for (const name of names) {
+/**
+ * Walks a tree in sorted order: (relative path, host path, stats), one lstat per entry. Each
+ * directory is opened from its opened parent without following a link and listed through its
+ * descriptor, and each entry is looked at there (`at`, a /proc/self/fd path valid until the walk
+ * moves on): a directory swapped for a link to elsewhere while the walk runs (a program writing
+ * image/ through its `/host` view while the dev loop builds) is never followed (see openBeneath).
+ */
+export function* walk(root: string, rel = ''): Generator<{ rel: string; host: string; at: string; st: BigStats }> {
+  const fd = openDirBeneath(root, rel);
+  try {
+    yield* walkDir(root, fd, rel);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function* walkDir(
+  root: string,
+  fd: number,
+  rel: string,
+): Generator<{ rel: string; host: string; at: string; st: BigStats }> {
+  const dir = `/proc/self/fd/${fd}`;
+  for (const name of readdirSync(dir).sort()) {
     const r = rel ? `${rel}/${name}` : name;
-    const host = join(root, r);
-    const st = lstatBig(host);
-    yield { rel: r, host, st };
-    if (st.isDirectory()) yield* walk(root, r);
+    const at = `${dir}/${name}`;
+    const st = lstatBig(at);
+    yield { rel: r, host: join(root, r), at, st };
+    if (!st.isDirectory()) continue;
+    const child = openDirAt(at, join(root, r), st);
+    try {
+      yield* walkDir(root, child, r);
+    } finally {
+      closeSync(child);
+    }
+  }
+}
+
+/** A directory, a link or a file met where the walk had seen something else (see walk). */
+export class ReplacedWhileReadError extends UserError {
+  constructor(host: string) {
+    super(
+      `${host}: replaced while the build read it (a symbolic link or something else now stands where it saw a ` +
+        'directory or a file); nothing is read through it: build again once image/ stays still',
+    );
+  }
+}
+
+/** Opens the directory `at` (a name in an opened parent) without following a link; `st`: as seen. */
+function openDirAt(at: string, host: string, st?: BigStats): number {
+  let fd;
+  try {
+    fd = openSync(at, fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOTDIR') throw new ReplacedWhileReadError(host);
+    throw err;
+  }
+  if (st) {
+    const now = fstatSync(fd, { bigint: true });
+    if (now.ino !== st.ino || now.dev !== st.dev) {
+      closeSync(fd);
+      throw new ReplacedWhileReadError(host);
+    }
+  }
+  return fd;
+}
+
+/** Directory `rel` below `root` (the root itself may be a link), one component at a time. */
+export function openDirBeneath(root: string, rel: string): number {
+  let fd = openSync(root, fsc.O_RDONLY | fsc.O_DIRECTORY);
+  let host = root;
+  for (const part of rel.split('/').filter(Boolean)) {
+    host = join(host, part);
+    try {
+      if (part === '.' || part === '..') throw new ReplacedWhileReadError(host);
+      const next = openDirAt(`/proc/self/fd/${fd}/${part}`, host);
+      closeSync(fd);
+      fd = next;
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+  return fd;
+}
+
+/** The target of the link `at` (see walk); one turned into something else since its lstat is refused. */
+export function readlinkAt(at: string, host: string): string {
+  try {
+    return readlinkSync(at);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EINVAL') throw new ReplacedWhileReadError(host);
+    throw err;
+  }
+}
+
+/** Opens regular file `rel` below `root` for reading through its opened parent (see walk). */
+export function openFileBeneath(root: string, rel: string): number {
+  return atBeneath(root, rel, (at) => {
+    let fd;
+    try {
+      fd = openSync(at, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new ReplacedWhileReadError(join(root, rel));
+      throw err;
+    }
+    if (!fstatSync(fd).isFile()) {
+      closeSync(fd);
+      throw new ReplacedWhileReadError(join(root, rel));
+    }
+    return fd;
+  });
+}
+
+/**
+ * Calls `f` with the path of `rel` below `root` as seen through its opened parent (see walk): an
+ * lstat, readlink or open there reaches the entry of that directory, whatever is renamed above.
+ */
+export function atBeneath<T>(root: string, rel: string, f: (at: string) => T): T {
+  const parts = rel.split('/').filter(Boolean);
+  const name = parts.pop();
+  if (name === undefined) return f(root);
+  if (name === '.' || name === '..') throw new ReplacedWhileReadError(join(root, rel));
+  const fd = openDirBeneath(root, parts.join('/'));
+  try {
+    return f(`/proc/self/fd/${fd}/${name}`);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -138,11 +268,13 @@ export function statTree(root: string): TreeEntry[] {
     if (!/unknown native operation/.test((err as Error).message)) throw err; // an older prebuilt addon
   }
   if (buf === null) {
-    return [...walk(root)].map(({ rel, host, st }) => {
+    const out: TreeEntry[] = [];
+    for (const { rel, at, st } of walk(root)) {
       const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-      const target = type === 'symlink' ? readlinkSync(host) : undefined;
-      return { rel, type, mode: Number(st.mode & 0o7777n), size: Number(st.size), key: statKeyOf(st), target };
-    });
+      const target = type === 'symlink' ? readlinkAt(at, join(root, rel)) : undefined;
+      out.push({ rel, type, mode: Number(st.mode & 0o7777n), size: Number(st.size), key: statKeyOf(st), target });
+    }
+    return out;
   }
   return parseStatLines(buf);
 }

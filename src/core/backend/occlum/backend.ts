@@ -3,7 +3,7 @@
 // directory, never an argument that hangs `occlum init`, -f added when keys changed, a warning
 // before a build wipes run/, exit statuses and messages read the way Occlum means them, the exec
 // server started by the studio so its stderr (where exec launch errors appear) is captured.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { LogParser, type LogRecord } from '../../logs/index.ts';
 import { decodeExecError, explainExit } from '../../pty/exit-status.ts';
@@ -48,19 +48,18 @@ import { buildFailureCauses, buildLinePhase, optionError, stateError } from './m
 import {
   launchErrorLines,
   launchErrorSince,
+  openServerLogForWrite,
   readServerLog,
   serverLogMark,
-  serverLogPath,
   ServerLogTail,
   serverTail,
   setServerTail,
 } from './server-log.ts';
-import { STUDIO_DIR } from './build-keys.ts';
 import { planMount, startMount, type MountHandle, type MountRequest } from './mount.ts';
 import { openInstanceFs, type OpenFsOptions } from './secure-fs.ts';
 import { instancePaths, type InstancePaths, STATUS_FILE } from '../../instance/layout.ts';
 import type { FsView } from '../../securefs/index.ts';
-import { readConfigText, readGeneratedText, readTextSafe } from '../../instance/safe-read.ts';
+import { readConfigText, readGeneratedText, readTextSafe, UnsafeFileError } from '../../instance/safe-read.ts';
 import { ROOT_MAC_FILE } from '../../securefs/index.ts';
 
 export interface OcclumBuildOptions extends BuildOptions, OcclumBuildFlags {}
@@ -493,8 +492,13 @@ export class OcclumBackend implements Backend {
       );
     }
     // The server's stderr goes to a file, not a pipe: it outlives this process (see server-log.ts).
-    mkdirSync(join(this.dir, STUDIO_DIR), { recursive: true });
-    const fd = openSync(serverLogPath(this.dir), 'w');
+    let fd;
+    try {
+      fd = openServerLogForWrite(this.dir);
+    } catch (err) {
+      if (err instanceof UnsafeFileError) throw new BackendError(err.message, 1);
+      throw err;
+    }
     let child;
     try {
       child = spawnOcclum({ bin: this.install.bin, cwd: this.dir, args: ['start'], env: this.runEnv(opts) }, [

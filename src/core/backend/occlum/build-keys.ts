@@ -3,10 +3,10 @@
 // We remember what each successful build used, by content fingerprint, in
 // <instance>/.occlum-studio/occlum-build.json, and add -f when it changes.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../instance/atomic.ts';
-import { MAX_SMALL_FILE_BYTES, readGeneratedText } from '../../instance/safe-read.ts';
+import { MAX_SMALL_FILE_BYTES, readGeneratedText, typeName, UnsafeFileError } from '../../instance/safe-read.ts';
 import { instancePaths } from '../../instance/layout.ts';
 
 export const STUDIO_DIR = '.occlum-studio';
@@ -48,8 +48,29 @@ export function readBuildKeys(dir: string): BuildKeys | null {
 }
 
 export function writeBuildKeys(dir: string, keys: BuildKeys): void {
-  mkdirSync(join(dir, STUDIO_DIR), { recursive: true });
+  studioDir(dir);
   writeFileAtomic(recordPath(dir), JSON.stringify(keys, null, 2) + '\n');
+}
+
+/**
+ * The instance's `.occlum-studio/`, made when missing. An instance from elsewhere (a tarball, a
+ * repository) may carry it as a symbolic link or a file: the studio's files would then be written
+ * where it points, so anything but a real directory is refused.
+ */
+export function studioDir(dir: string): string {
+  const p = join(dir, STUDIO_DIR);
+  const st = lstatSync(p, { throwIfNoEntry: false });
+  if (!st) mkdirSync(p);
+  else if (!st.isDirectory()) {
+    const what = st.isSymbolicLink() ? `a symbolic link (to ${readlinkSync(p)})` : typeName(st);
+    throw new UnsafeFileError(
+      `${p}: the studio's directory of this instance is ${what}, where a directory belongs: remove it; ` +
+        'the studio makes it again',
+      st.isSymbolicLink() ? 'ESYMLINK' : 'ENOTREGULAR',
+      p,
+    );
+  }
+  return p;
 }
 
 const same = (a: FileFingerprint | null, b: FileFingerprint | null) =>

@@ -4,15 +4,65 @@
 // pipe: the server outlives the studio, and a server writing to a pipe nobody reads any more
 // dies of SIGPIPE (or, in Rust, panics in eprintln!). The file is tailed for the Logs pane, and
 // any process (another studio, a headless `exec`) can read what the server said since a point.
-import { closeSync, existsSync, readSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  lstatSync,
+  openSync,
+  readlinkSync,
+  readSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { STUDIO_DIR } from './build-keys.ts';
-import { openRegularFile } from '../../instance/safe-read.ts';
+import { STUDIO_DIR, studioDir } from './build-keys.ts';
+import { openRegularFile, typeName, UnsafeFileError } from '../../instance/safe-read.ts';
 
 export const SERVER_LOG_FILE = 'exec-server.log';
 
 export function serverLogPath(instanceDir: string): string {
   return join(instanceDir, STUDIO_DIR, SERVER_LOG_FILE);
+}
+
+/**
+ * Opens the log for the server's stderr, emptied: never through a link, never blocking on a FIFO
+ * (an instance from elsewhere may carry either at this path: a link made `start` overwrite the
+ * file it named), and only a regular file is written.
+ */
+export function openServerLogForWrite(instanceDir: string): number {
+  studioDir(instanceDir);
+  const p = serverLogPath(instanceDir);
+  const fix = 'remove it; the next `start` recreates it';
+  let fd: number;
+  try {
+    fd = openSync(p, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // A FIFO without a reader (O_NONBLOCK: no wait for one).
+    if (code === 'ENXIO') {
+      const what = `${p}: the exec server log is ${typeName(lstatSync(p))}, not a regular file: ${fix}`;
+      throw new UnsafeFileError(what, 'ENOTREGULAR', p);
+    }
+    if (code !== 'ELOOP') throw err;
+    throw new UnsafeFileError(
+      `${p}: the exec server log is a symbolic link (to ${readlinkSync(p)}): ${fix}`,
+      'ESYMLINK',
+      p,
+    );
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw new UnsafeFileError(
+      `${p}: the exec server log is ${typeName(st)}, not a regular file: ${fix}`,
+      'ENOTREGULAR',
+      p,
+    );
+  }
+  ftruncateSync(fd, 0);
+  return fd;
 }
 
 /** Current size of the log (a mark to read from later), or null when there is none. */
@@ -91,7 +141,16 @@ export class ServerLogTail {
 
   /** Reads what is new now (also called before looking for an exec's launch error). */
   poll(): void {
-    const buf = readServerLog(this.instanceDir, this.offset);
+    let buf;
+    try {
+      buf = readServerLog(this.instanceDir, this.offset);
+    } catch (err) {
+      // Replaced meanwhile (a link, a FIFO): it is not read, and a timer's throw would end the studio.
+      this.onData(Buffer.from(`occlum-studio: the exec server log is no longer read: ${(err as Error).message}\n`));
+      if (this.timer) clearInterval(this.timer);
+      this.timer = null;
+      return;
+    }
     if (buf.length === 0) return;
     this.offset += buf.length;
     const text = this.partial + buf.toString('utf8');
