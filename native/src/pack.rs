@@ -214,6 +214,18 @@ pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
 /// hint never yields an inconsistent image: unhinted changes are just missed until a pack without
 /// a hint (inode files are still chosen by the recorded signatures, and read from the source).
 pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress) -> Result<PackResult> {
+    pack_vouched(o, changed, false, progress)
+}
+
+/// `pack_hinted`, where `vouched` says the caller watched `out_root` (inotify) and no file of it
+/// changed since the previous pack by this process: the warm path then skips its stat of every
+/// inode file (it still checks `metadata`, which it patches in place).
+pub fn pack_vouched(
+    o: &PackOpts,
+    changed: Option<&[String]>,
+    vouched: bool,
+    progress: &Progress,
+) -> Result<PackResult> {
     let t0 = Instant::now();
     let _lock = lock_destination(&o.out_root)?;
     check_destination(o)?;
@@ -221,7 +233,7 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
     // Taken out first: a failed pack leaves nothing cached behind.
     let mut warm = take_warm(&o.out_root).filter(|w| o.incremental && w.src == o.src && w.key_fp == key_fp);
     if let (Some(ch), Some(w)) = (changed, warm.as_mut()) {
-        if let Some(res) = try_warm(o, w, ch, progress, &t0)? {
+        if let Some(res) = try_warm(o, w, ch, vouched, progress, &t0)? {
             put_warm(warm.unwrap());
             trace(&t0, "warm pack done");
             return Ok(res);
@@ -309,10 +321,11 @@ fn try_warm(
     o: &PackOpts,
     w: &mut Warm,
     changed: &[String],
+    vouched: bool,
     progress: &Progress,
     t0: &Instant,
 ) -> Result<Option<PackResult>> {
-    match warm::pack(o, w, changed, progress) {
+    match warm::pack(o, w, changed, vouched, progress) {
         Ok(Some(mut res)) => {
             res.ms = t0.elapsed().as_secs_f64() * 1000.0;
             Ok(Some(res))

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { openSync, readdirSync, readSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
+import { verifyForRun } from '../../src/core/backend/host/verify-run.ts';
 import { instancePaths } from '../../src/core/instance/layout.ts';
 import { ensureBuilt, runCli } from '../helpers/cli.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
@@ -57,26 +58,34 @@ test('occlum-studio build repairs a tampered secure image, and the next run succ
   }
 });
 
-test('the dev loop’s in-place build repairs a tampered secure image', async () => {
-  ensureBuilt();
-  const dir = makeInstance(['hello']);
-  for (let i = 0; i < 10; i++) writeFileSync(join(dir, 'image', `f${i}`), `data ${i}\n`.repeat(500));
-  const host = new HostBackend(dir);
-  assert.equal((await host.build()).ok, true);
-  let k = 0;
-  for (const pick of [inodeFile, (d: string) => join(instancePaths(d).buildRoot, 'metadata')]) {
-    // One in-place build first: the engine keeps what it packed, so the next one may take its
-    // warm path (patching `metadata` in place, keeping every other inode file).
-    writeFileSync(join(dir, 'image', 'f3'), `edit ${k++}\n`);
-    assert.equal((await host.build({ changed: ['f3'] })).ok, true);
-    const victim = pick(dir);
-    await tamper(victim);
-    assert.notEqual(fullRun(dir).status, 0, `${victim}: a run of the tampered build is refused`);
-    writeFileSync(join(dir, 'image', 'f3'), `edit ${k++}\n`);
-    const b = await host.build({ changed: ['f3'] });
-    assert.equal(b.ok, true, b.errors.join('; '));
-    const r = fullRun(dir);
-    assert.equal(r.status, 0, `${victim}: ${r.stderr}`);
-    assert.match(r.stdout, /Hello from \/bin\/hello/);
-  }
-});
+for (const guarded of [false, true]) {
+  const how = guarded ? 'with' : 'without';
+  test(`the dev loop’s in-place build repairs a tampered secure image (${how} the verified state’s watch)`, async () => {
+    ensureBuilt();
+    const dir = makeInstance(['hello']);
+    const p = instancePaths(dir);
+    for (let i = 0; i < 10; i++) writeFileSync(join(dir, 'image', `f${i}`), `data ${i}\n`.repeat(500));
+    const host = new HostBackend(dir);
+    assert.equal((await host.build()).ok, true);
+    let k = 0;
+    for (const pick of [inodeFile, (d: string) => join(instancePaths(d).buildRoot, 'metadata')]) {
+      // One in-place build first: the engine keeps what it packed, so the next one may take its
+      // warm path (patching `metadata` in place, keeping every other inode file).
+      writeFileSync(join(dir, 'image', 'f3'), `edit ${k++}\n`);
+      assert.equal((await host.build({ changed: ['f3'] })).ok, true);
+      // A check before a run in this process leaves its watch of the build (guard.ts), which
+      // the next in-place build asks whether the secure image changed.
+      if (guarded) assert.equal((await verifyForRun(p, false)).ok, true);
+      const victim = pick(dir);
+      await tamper(victim);
+      assert.notEqual(fullRun(dir).status, 0, `${victim}: a run of the tampered build is refused`);
+      writeFileSync(join(dir, 'image', 'f3'), `edit ${k++}\n`);
+      const b = await host.build({ changed: ['f3'] });
+      assert.equal(b.ok, true, b.errors.join('; '));
+      if (guarded) assert.equal((await verifyForRun(p, false)).ok, true, `${victim}: the check in this process`);
+      const r = fullRun(dir);
+      assert.equal(r.status, 0, `${victim}: ${r.stderr}`);
+      assert.match(r.stdout, /Hello from \/bin\/hello/);
+    }
+  });
+}

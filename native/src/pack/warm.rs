@@ -84,7 +84,7 @@ struct Edit {
 
 /// The edits a hint stands for, or None when it is not a set of in-place file edits (or the
 /// image on disk is no longer the one in memory). Touches nothing.
-fn plan(o: &PackOpts, w: &Warm, changed: &[String]) -> Option<Vec<Edit>> {
+fn plan(o: &PackOpts, w: &Warm, changed: &[String], vouched: bool) -> Option<Vec<Edit>> {
     let out = &o.out_root;
     // Nothing left over by an interrupted pack, the image is the one in memory, and its
     // `metadata` is not shared with another image through a hard link (it is written in place).
@@ -103,10 +103,15 @@ fn plan(o: &PackOpts, w: &Warm, changed: &[String]) -> Option<Vec<Edit>> {
     }
     // Every file of the image is still the one this process wrote (or reused): `metadata` is
     // patched in place and the inode files are kept, so one written since (tampered with,
-    // damaged) sends the pack to the regular path, which rewrites it. A stat each, in parallel.
+    // damaged) sends the pack to the regular path, which rewrites it. A stat each, in parallel
+    // (20,000 cost 10-40 ms), unless the caller's watch vouches that none changed.
     let dir = open_dir(out)?;
     w.meta_id.still(&dir, "metadata")?;
-    let files: Vec<usize> = (0..w.nodes.len()).collect();
+    let files: Vec<usize> = if vouched {
+        Vec::new()
+    } else {
+        (0..w.nodes.len()).collect()
+    };
     if par_map(&files, |&i, _| w.recs[i].out.still(&dir, &w.names[i]).is_none())
         .into_iter()
         .any(|changed| changed)
@@ -150,8 +155,14 @@ fn plan(o: &PackOpts, w: &Warm, changed: &[String]) -> Option<Vec<Edit>> {
 }
 
 /// Ok(None): not a warm case, nothing was touched. On Err the caller runs `recover`.
-pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Progress) -> Result<Option<PackResult>> {
-    let Some(edits) = plan(o, w, changed) else {
+pub(super) fn pack(
+    o: &PackOpts,
+    w: &mut Warm,
+    changed: &[String],
+    vouched: bool,
+    progress: &Progress,
+) -> Result<Option<PackResult>> {
+    let Some(edits) = plan(o, w, changed, vouched) else {
         return Ok(None);
     };
     let inodes = w.nodes.len() as u64;
