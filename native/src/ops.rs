@@ -4,7 +4,7 @@
 use crate::beneath;
 use crate::crypto::{hex, mac_string, parse_dashed16, parse_hex, Gcm};
 use crate::error::{err, Error, Kind, Result};
-use crate::pack::{pack_hinted, recover, seed_from, PackOpts};
+use crate::pack::{pack_vouched, recover, seed_from, PackOpts};
 use crate::pf::{self, KeyMode, SimIdentity, WriteKey};
 use crate::progress::Progress;
 use crate::sefs::{type_name, Inode, Sefs, T_DIR, T_SYMLINK};
@@ -408,14 +408,15 @@ pub fn dispatch(op: &str, a: &[String], progress: &Progress) -> Result<Out> {
                 fsync: a.get(5).map(|s| s == "1").unwrap_or(false),
                 crash_after: a.get(6).and_then(|s| s.parse().ok()),
             };
-            // Arg 7: "1" when a `changed` hint is given; arg 8: a previous image to seed outRoot
+            // Arg 7: "1" when a `changed` hint is given ("2": and the caller vouches no file of
+            // outRoot changed since, see pack_vouched); arg 8: a previous image to seed outRoot
             // from ("" for none); args 9..: the hint paths (relative to src).
-            let changed =
-                (a.get(7).map(|s| s == "1").unwrap_or(false)).then(|| a.get(9..).unwrap_or_default().to_vec());
+            let hint = a.get(7).map(String::as_str).unwrap_or("0");
+            let changed = (hint == "1" || hint == "2").then(|| a.get(9..).unwrap_or_default().to_vec());
             if let Some(prev) = a.get(8).filter(|s| !s.is_empty()) {
                 seed_from(Path::new(prev), &o.out_root)?;
             }
-            let r = pack_hinted(&o, changed.as_deref(), progress)?;
+            let r = pack_vouched(&o, changed.as_deref(), hint == "2", progress)?;
             Out::Json(
                 Obj::new()
                     .s("rootMac", &mac_string(&r.root_mac))

@@ -128,8 +128,9 @@ fn put_warm(t: Warm) {
 }
 
 enum Job {
-    /// Keep the previous image's host file for this inode (incremental, in place).
-    Reuse,
+    /// Keep the previous image's host file for this inode (incremental, in place): it is still
+    /// the file the previous pack left (this identity, as recorded).
+    Reuse(OutId),
     Write,
 }
 
@@ -213,6 +214,18 @@ pub fn pack(o: &PackOpts, progress: &Progress) -> Result<PackResult> {
 /// hint never yields an inconsistent image: unhinted changes are just missed until a pack without
 /// a hint (inode files are still chosen by the recorded signatures, and read from the source).
 pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress) -> Result<PackResult> {
+    pack_vouched(o, changed, false, progress)
+}
+
+/// `pack_hinted`, where `vouched` says the caller watched `out_root` (inotify) and no file of it
+/// changed since the previous pack by this process: the warm path then skips its stat of every
+/// inode file (it still checks `metadata`, which it patches in place).
+pub fn pack_vouched(
+    o: &PackOpts,
+    changed: Option<&[String]>,
+    vouched: bool,
+    progress: &Progress,
+) -> Result<PackResult> {
     let t0 = Instant::now();
     let _lock = lock_destination(&o.out_root)?;
     check_destination(o)?;
@@ -220,7 +233,7 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
     // Taken out first: a failed pack leaves nothing cached behind.
     let mut warm = take_warm(&o.out_root).filter(|w| o.incremental && w.src == o.src && w.key_fp == key_fp);
     if let (Some(ch), Some(w)) = (changed, warm.as_mut()) {
-        if let Some(res) = try_warm(o, w, ch, progress, &t0)? {
+        if let Some(res) = try_warm(o, w, ch, vouched, progress, &t0)? {
             put_warm(warm.unwrap());
             trace(&t0, "warm pack done");
             return Ok(res);
@@ -272,11 +285,11 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
             return Err(e);
         }
     };
-    if in_place {
-        commit_in_place(o, &built, &t0)?;
+    let meta_id = if in_place {
+        commit_in_place(o, &built, &t0)?
     } else {
-        commit_swap(o, &built, &work_dir, &t0)?;
-    }
+        commit_swap(o, &built, &work_dir, &t0)?
+    };
     let Built {
         mut res,
         meta,
@@ -295,6 +308,7 @@ pub fn pack_hinted(o: &PackOpts, changed: Option<&[String]>, progress: &Progress
         recs,
         meta,
         sealed,
+        meta_id,
     ));
     trace(&t0, "done");
     res.ms = t0.elapsed().as_secs_f64() * 1000.0;
@@ -307,10 +321,11 @@ fn try_warm(
     o: &PackOpts,
     w: &mut Warm,
     changed: &[String],
+    vouched: bool,
     progress: &Progress,
     t0: &Instant,
 ) -> Result<Option<PackResult>> {
-    match warm::pack(o, w, changed, progress) {
+    match warm::pack(o, w, changed, vouched, progress) {
         Ok(Some(mut res)) => {
             res.ms = t0.elapsed().as_secs_f64() * 1000.0;
             Ok(Some(res))
@@ -379,26 +394,34 @@ fn plan(o: &PackOpts, mut nodes: Vec<Node>, prev: Option<PrevState>, t0: &Instan
     let mut jobs = Vec::with_capacity(nodes.len());
     let mut names = Vec::with_capacity(nodes.len());
     let mut fp_gcm = Gcm::new();
-    // One directory read instead of a stat per reused file.
-    let present: std::collections::HashSet<std::ffi::OsString> = match &prev {
-        Some(_) => std::fs::read_dir(&o.out_root)
-            .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
-            .unwrap_or_default(),
-        None => Default::default(),
-    };
+    // The previous inode file of each node whose source is unchanged.
+    let unchanged: Vec<Option<&PrevEntry>> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let e = prev
+                .as_ref()
+                .and_then(|p| p.by_path.get(&n.path))
+                .filter(|e| e.id == n.id && e.typ == n.typ)?;
+            match n.typ {
+                T_DIR => fp_gcm.gmac(&[0u8; 16], dir_data[i].as_ref().unwrap()) == e.fingerprint,
+                _ => e.sig == n.sig && n.sig.ino != 0,
+            }
+            .then_some(e)
+        })
+        .collect();
+    // Reused only while it is the file that pack left (a stat each, in parallel): one written
+    // since (tampered with, damaged, replaced) is written again, or its recorded MAC would vouch
+    // for content it no longer matches and every later build would stay broken.
+    let dir = prev.as_ref().and_then(|_| open_dir(&o.out_root));
+    let kept = par_map(&unchanged, |e, _| {
+        let e = (*e)?;
+        Some((e, e.out.still(dir.as_ref()?, &e.host)?))
+    });
     for (i, n) in nodes.iter().enumerate() {
-        let prev_e = prev
-            .as_ref()
-            .and_then(|p| p.by_path.get(&n.path))
-            .filter(|e| e.id == n.id && e.typ == n.typ);
-        let reuse = match (prev_e, n.typ) {
-            (Some(e), T_DIR) => fp_gcm.gmac(&[0u8; 16], dir_data[i].as_ref().unwrap()) == e.fingerprint,
-            (Some(e), _) => e.sig == n.sig && n.sig.ino != 0,
-            _ => false,
-        } && present.contains(std::ffi::OsStr::new(&prev_e.unwrap().host));
-        if reuse {
-            names.push(prev_e.unwrap().host.clone());
-            jobs.push((i, Job::Reuse));
+        if let Some((e, id)) = kept[i] {
+            names.push(e.host.clone());
+            jobs.push((i, Job::Reuse(id)));
         } else {
             names.push(if prev.is_some() {
                 gen_name(n.id, generation)
@@ -455,28 +478,50 @@ fn write_image(
     let (nodes, names, jobs) = (&p.nodes, &p.names, &p.jobs);
     let real_src = safe_file::real_root(&o.src)?;
     progress.set_total(jobs.len() as u64 + 1);
-    let outs = par_map(jobs, |(i, job), gcm| -> Result<(u64, Tag, Sig, Tag, u64, bool)> {
+    // Each job's record, the bytes it packed, and whether it reused the previous file.
+    let outs = par_map(jobs, |(i, job), gcm| -> Result<(Rec, u64, bool)> {
         let n = &nodes[*i];
         let name = &names[*i];
         match job {
-            Job::Reuse => {
+            Job::Reuse(out) => {
                 let e = p.prev.as_ref().unwrap().by_path.get(&n.path).unwrap();
                 let size = if n.typ == T_DIR { 0 } else { e.sig.size };
                 progress.add(1, 0);
-                Ok((size, e.mac, e.sig, e.fingerprint, 0, true))
+                let rec = Rec {
+                    size,
+                    mac: e.mac,
+                    sig: e.sig,
+                    fp: e.fingerprint,
+                    out: *out,
+                };
+                Ok((rec, 0, true))
             }
             Job::Write if n.typ == T_DIR => {
                 let data = p.dir_data[*i].as_ref().unwrap();
                 let fp = gcm.gmac(&[0u8; 16], data);
                 let (bytes, mac) = pf::write_pf(name, data, &o.key, gcm)?;
-                write_file(&work_dir.join(name), &bytes, o.fsync)?;
+                let out = write_file(&work_dir.join(name), &bytes, o.fsync)?;
                 progress.add(1, data.len() as u64);
-                Ok((0, mac, n.sig, fp, data.len() as u64, false))
+                let rec = Rec {
+                    size: 0,
+                    mac,
+                    sig: n.sig,
+                    fp,
+                    out,
+                };
+                Ok((rec, data.len() as u64, false))
             }
             Job::Write => {
-                let (size, mac, sig) = write_inode(n, &real_src, work_dir, name, &o.key, gcm, o.fsync)?;
+                let (size, mac, sig, out) = write_inode(n, &real_src, work_dir, name, &o.key, gcm, o.fsync)?;
                 progress.add(1, size);
-                Ok((size, mac, sig, [0u8; 16], size, false))
+                let rec = Rec {
+                    size,
+                    mac,
+                    sig,
+                    fp: [0u8; 16],
+                    out,
+                };
+                Ok((rec, size, false))
             }
         }
     });
@@ -485,17 +530,17 @@ fn write_image(
     let mut recs = Vec::with_capacity(nodes.len());
     let (mut packed, mut reused, mut bytes) = (0u64, 0u64, 0u64);
     for ((i, _), r) in jobs.iter().zip(outs) {
-        let (size, mac, sig, fp, b, was_reused) = r?;
+        let (rec, b, was_reused) = r?;
         let n = &nodes[*i];
         let blocks = if n.typ == T_DIR { n.children.len() as u32 + 2 } else { 0 };
-        records.push((n.id, inode_record(n, &names[*i], size, blocks, &mac)));
+        records.push((n.id, inode_record(n, &names[*i], rec.size, blocks, &rec.mac)));
         if was_reused {
             reused += 1;
         } else {
             packed += 1;
         }
         bytes += b;
-        recs.push(Rec { size, mac, sig, fp });
+        recs.push(rec);
     }
     let meta = metadata_bytes(&records, p.max_id);
     let mut gcm = Gcm::new();
@@ -521,11 +566,12 @@ fn write_image(
 }
 
 /// Commit an incremental pack (see the module comment): metadata aside, renamed over the old one.
-fn commit_in_place(o: &PackOpts, b: &Built, t0: &Instant) -> Result<()> {
+/// Returns the identity of the new `metadata`.
+fn commit_in_place(o: &PackOpts, b: &Built, t0: &Instant) -> Result<OutId> {
     let crash = |step| o.crash_hook(step);
     // 1: inode files written (journal names them). 2: metadata written aside.
     crash(1)?;
-    write_file(&o.out_root.join(META_TMP), &b.sealed.bytes, o.fsync)?;
+    let meta_id = write_file(&o.out_root.join(META_TMP), &b.sealed.bytes, o.fsync)?;
     crash(2)?;
     // 3: the commit.
     std::fs::rename(o.out_root.join(META_TMP), o.out_root.join("metadata"))
@@ -536,13 +582,14 @@ fn commit_in_place(o: &PackOpts, b: &Built, t0: &Instant) -> Result<()> {
     crash(4)?;
     trace(t0, "commit");
     recover(&o.out_root, &o.mac_file, true)?;
-    Ok(())
+    Ok(meta_id)
 }
 
 /// Commit a full pack (see the module comment): the generation directory swapped with outRoot.
-fn commit_swap(o: &PackOpts, b: &Built, work_dir: &Path, t0: &Instant) -> Result<()> {
+/// Returns the identity of the new `metadata`.
+fn commit_swap(o: &PackOpts, b: &Built, work_dir: &Path, t0: &Instant) -> Result<OutId> {
     let crash = |step| o.crash_hook(step);
-    write_file(&work_dir.join("metadata"), &b.sealed.bytes, o.fsync)?;
+    let meta_id = write_file(&work_dir.join("metadata"), &b.sealed.bytes, o.fsync)?;
     write_file(&work_dir.join(STATE_FILE), &b.state, o.fsync)?;
     if o.fsync {
         std::fs::File::open(work_dir)
@@ -572,5 +619,5 @@ fn commit_swap(o: &PackOpts, b: &Built, work_dir: &Path, t0: &Instant) -> Result
     crash(4)?;
     trace(t0, "commit");
     let _ = std::fs::remove_dir_all(work_dir);
-    Ok(())
+    Ok(meta_id)
 }

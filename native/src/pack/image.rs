@@ -60,7 +60,8 @@ pub(super) fn assign_ids(nodes: &mut [Node], prev: Option<&PrevState>) -> u64 {
 /// Files above this size are sealed straight from the source into the image, never held whole.
 pub(super) const STREAM_MIN: u64 = 8 << 20;
 
-/// Write the inode file `dir/name` of file or symlink `n`; returns (size, MAC, source signature).
+/// Write the inode file `dir/name` of file or symlink `n`; returns (size, MAC, source signature,
+/// identity of the written file).
 pub(super) fn write_inode(
     n: &Node,
     real_src: &Path,
@@ -69,7 +70,7 @@ pub(super) fn write_inode(
     key: &WriteKey,
     gcm: &mut Gcm,
     fsync: bool,
-) -> Result<(u64, Tag, Sig)> {
+) -> Result<(u64, Tag, Sig, OutId)> {
     let shown = n.host.display().to_string();
     let vanished = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::NotFound {
@@ -122,7 +123,8 @@ pub(super) fn write_inode(
                 if fsync {
                     out.sync_all().map_err(|e| Error::io(e, &path.display().to_string()))?;
                 }
-                return Ok((size, mac, Sig::of(&m)));
+                let id = out.metadata().map_err(|e| Error::io(e, &path.display().to_string()))?;
+                return Ok((size, mac, Sig::of(&m), OutId::of(&id)));
             }
             let mut data = Vec::with_capacity(m.len() as usize + 1);
             f.read_to_end(&mut data).map_err(vanished)?;
@@ -162,8 +164,8 @@ pub(super) fn write_inode(
         _ => unreachable!(),
     };
     let (bytes, mac) = pf::write_pf(name, &data, key, gcm)?;
-    write_file(&path, &bytes, fsync)?;
-    Ok((data.len() as u64, mac, sig))
+    let id = write_file(&path, &bytes, fsync)?;
+    Ok((data.len() as u64, mac, sig, id))
 }
 
 pub(super) fn inode_record(n: &Node, host: &str, size: u64, blocks: u32, mac: &Tag) -> [u8; 112] {

@@ -151,7 +151,7 @@ pub(super) fn host_changes(p: &PrevState, jobs: &[(usize, Job)], names: &[String
     let kept: std::collections::HashSet<&str> = jobs
         .iter()
         .zip(names)
-        .filter(|((_, j), _)| matches!(j, Job::Reuse))
+        .filter(|((_, j), _)| matches!(j, Job::Reuse(_)))
         .map(|(_, n)| n.as_str())
         .collect();
     let mut old: Vec<String> = p

@@ -2,7 +2,7 @@
 
 use super::*;
 
-const STATE_MAGIC: &str = "occlum-studio-pack 3";
+const STATE_MAGIC: &str = "occlum-studio-pack 4";
 
 /// What the previous pack recorded about each inode.
 pub(super) struct PrevEntry {
@@ -12,6 +12,7 @@ pub(super) struct PrevEntry {
     pub(super) sig: Sig,
     pub(super) fingerprint: Tag,
     pub(super) mac: Tag,
+    pub(super) out: OutId,
 }
 
 pub(super) struct PrevState {
@@ -22,13 +23,67 @@ pub(super) struct PrevState {
 }
 
 /// What a pack records per inode for the next one: the plaintext size, its MAC, the source
-/// signature it was packed from and the content fingerprint (directories).
+/// signature it was packed from, the content fingerprint (directories) and the identity of the
+/// inode file it left.
 #[derive(Clone, Copy)]
 pub(super) struct Rec {
     pub(super) size: u64,
     pub(super) mac: Tag,
     pub(super) sig: Sig,
     pub(super) fp: Tag,
+    pub(super) out: OutId,
+}
+
+/// Identity of an output file as the pack left it. A file is reused (its recorded MAC trusted)
+/// only while this is unchanged: any write changes its mtime, a replacement its inode. Inode,
+/// size and mtime survive the hard links a staged build seeds with; ctime does not (link()
+/// changes it), so it is left out: a write followed by restoring the mtime (`touch -r`) is not
+/// seen (a `--full` pack rewrites everything).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(super) struct OutId {
+    pub(super) ino: u64,
+    pub(super) size: u64,
+    pub(super) mtime_ns: i128,
+}
+
+impl OutId {
+    pub(super) fn of(m: &std::fs::Metadata) -> OutId {
+        OutId {
+            ino: m.ino(),
+            size: m.len(),
+            mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+        }
+    }
+
+    /// The identity of `name` in the directory `dir` now, if it is still the regular file
+    /// recorded as `self`. One statx relative to the directory: tens of thousands of them run
+    /// before a warm pack, and a lookup of the whole path each cost twice as much.
+    pub(super) fn still(&self, dir: &std::fs::File, name: &str) -> Option<OutId> {
+        use crate::bom_state::{Statx, S_IFMT, S_IFREG};
+        use std::os::fd::AsRawFd;
+        extern "C" {
+            fn statx(dirfd: i32, path: *const std::ffi::c_char, flags: i32, mask: u32, buf: *mut Statx) -> i32;
+        }
+        const AT_SYMLINK_NOFOLLOW: i32 = 0x100;
+        // STATX_TYPE | STATX_MTIME | STATX_INO | STATX_SIZE
+        const MASK: u32 = 0x1 | 0x40 | 0x100 | 0x200;
+        let c = CString::new(name).ok()?;
+        let mut st = Statx::default();
+        if unsafe { statx(dir.as_raw_fd(), c.as_ptr(), AT_SYMLINK_NOFOLLOW, MASK, &mut st) } != 0 {
+            return None;
+        }
+        let now = OutId {
+            ino: st.ino,
+            size: st.size,
+            mtime_ns: crate::bom_state::ns(st.mtime),
+        };
+        (st.mode & S_IFMT == S_IFREG && now == *self).then_some(now)
+    }
+}
+
+/// The image directory, for `OutId::still`.
+pub(super) fn open_dir(dir: &Path) -> Option<std::fs::File> {
+    std::fs::File::open(dir).ok()
 }
 
 pub(super) fn key_fingerprint(k: &WriteKey) -> String {
@@ -46,7 +101,7 @@ pub(super) fn key_fingerprint(k: &WriteKey) -> String {
 pub(super) fn state_line(n: &Node, host: &str, r: &Rec) -> String {
     let s = &r.sig;
     format!(
-        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
         n.id,
         n.typ,
         s.size,
@@ -56,6 +111,9 @@ pub(super) fn state_line(n: &Node, host: &str, r: &Rec) -> String {
         s.dev,
         hex(&r.fp),
         hex(&r.mac),
+        r.out.ino,
+        r.out.size,
+        r.out.mtime_ns,
         hex(n.path.as_bytes()),
         host
     )
@@ -84,14 +142,14 @@ pub(super) fn commit_line(root_mac: &Tag, generation: u64) -> String {
 
 pub(super) fn parse_entry(l: &str) -> Option<(String, PrevEntry)> {
     let f: Vec<&str> = l.split('\t').collect();
-    if f.len() != 11 || f[10].len() != 32 || parse_hex(f[10]).is_none() {
+    if f.len() != 14 || f[13].len() != 32 || parse_hex(f[13]).is_none() {
         return None;
     }
-    let path = String::from_utf8(parse_hex(f[9])?).ok()?;
+    let path = String::from_utf8(parse_hex(f[12])?).ok()?;
     let tag = |s: &str| -> Option<Tag> { parse_hex(s)?.try_into().ok() };
     let e = PrevEntry {
         id: f[0].parse().ok()?,
-        host: f[10].to_string(),
+        host: f[13].to_string(),
         typ: f[1].parse().ok()?,
         sig: Sig {
             size: f[2].parse().ok()?,
@@ -102,6 +160,11 @@ pub(super) fn parse_entry(l: &str) -> Option<(String, PrevEntry)> {
         },
         fingerprint: tag(f[7])?,
         mac: tag(f[8])?,
+        out: OutId {
+            ino: f[9].parse().ok()?,
+            size: f[10].parse().ok()?,
+            mtime_ns: f[11].parse().ok()?,
+        },
     };
     Some((path, e))
 }

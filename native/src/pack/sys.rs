@@ -37,7 +37,8 @@ pub(super) fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     }
 }
 
-pub(super) fn write_file(path: &Path, data: &[u8], fsync: bool) -> Result<()> {
+/// Write `path` whole; returns the identity the file was left with (see `OutId`).
+pub(super) fn write_file(path: &Path, data: &[u8], fsync: bool) -> Result<OutId> {
     use std::io::Write;
     let mut f = std::fs::File::create(path).map_err(|e| Error::io(e, &path.display().to_string()))?;
     f.write_all(data)
@@ -45,7 +46,8 @@ pub(super) fn write_file(path: &Path, data: &[u8], fsync: bool) -> Result<()> {
     if fsync {
         f.sync_all().map_err(|e| Error::io(e, &path.display().to_string()))?;
     }
-    Ok(())
+    let m = f.metadata().map_err(|e| Error::io(e, &path.display().to_string()))?;
+    Ok(OutId::of(&m))
 }
 
 extern "C" {

@@ -30,6 +30,8 @@ pub(super) struct Warm {
     by_path: HashMap<String, usize>,
     meta_plain: Vec<u8>,
     meta: pf::SealedPf,
+    /// The identity `metadata` was left with (it is patched in place only while unchanged).
+    meta_id: OutId,
     /// Bytes appended to the state file since it was last written whole.
     state_appended: usize,
 }
@@ -50,6 +52,7 @@ impl Warm {
         recs: Vec<Rec>,
         meta_plain: Vec<u8>,
         meta: pf::SealedPf,
+        meta_id: OutId,
     ) -> Warm {
         let by_path = nodes.iter().enumerate().map(|(i, n)| (n.path.clone(), i)).collect();
         Warm {
@@ -65,6 +68,7 @@ impl Warm {
             by_path,
             meta_plain,
             meta,
+            meta_id,
             state_appended: 0,
         }
     }
@@ -80,7 +84,7 @@ struct Edit {
 
 /// The edits a hint stands for, or None when it is not a set of in-place file edits (or the
 /// image on disk is no longer the one in memory). Touches nothing.
-fn plan(o: &PackOpts, w: &Warm, changed: &[String]) -> Option<Vec<Edit>> {
+fn plan(o: &PackOpts, w: &Warm, changed: &[String], vouched: bool) -> Option<Vec<Edit>> {
     let out = &o.out_root;
     // Nothing left over by an interrupted pack, the image is the one in memory, and its
     // `metadata` is not shared with another image through a hard link (it is written in place).
@@ -95,6 +99,23 @@ fn plan(o: &PackOpts, w: &Warm, changed: &[String]) -> Option<Vec<Edit>> {
         return None;
     }
     if stored_root_mac(out) != Some(w.root_mac) || std::fs::symlink_metadata(out.join("metadata")).ok()?.nlink() != 1 {
+        return None;
+    }
+    // Every file of the image is still the one this process wrote (or reused): `metadata` is
+    // patched in place and the inode files are kept, so one written since (tampered with,
+    // damaged) sends the pack to the regular path, which rewrites it. A stat each, in parallel
+    // (20,000 cost 10-40 ms), unless the caller's watch vouches that none changed.
+    let dir = open_dir(out)?;
+    w.meta_id.still(&dir, "metadata")?;
+    let files: Vec<usize> = if vouched {
+        Vec::new()
+    } else {
+        (0..w.nodes.len()).collect()
+    };
+    if par_map(&files, |&i, _| w.recs[i].out.still(&dir, &w.names[i]).is_none())
+        .into_iter()
+        .any(|changed| changed)
+    {
         return None;
     }
     let mut edits: Vec<Edit> = Vec::new();
@@ -134,8 +155,14 @@ fn plan(o: &PackOpts, w: &Warm, changed: &[String]) -> Option<Vec<Edit>> {
 }
 
 /// Ok(None): not a warm case, nothing was touched. On Err the caller runs `recover`.
-pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Progress) -> Result<Option<PackResult>> {
-    let Some(edits) = plan(o, w, changed) else {
+pub(super) fn pack(
+    o: &PackOpts,
+    w: &mut Warm,
+    changed: &[String],
+    vouched: bool,
+    progress: &Progress,
+) -> Result<Option<PackResult>> {
+    let Some(edits) = plan(o, w, changed, vouched) else {
         return Ok(None);
     };
     let inodes = w.nodes.len() as u64;
@@ -158,7 +185,8 @@ pub(super) fn pack(o: &PackOpts, w: &mut Warm, changed: &[String], progress: &Pr
     let mut gcm = Gcm::new();
     let Written { recs, dirty, bytes } = write_inodes(o, w, &edits, &new_names, &mut gcm, progress)?;
     o.crash_hook(1)?;
-    let root_mac = update_metadata(o, w, &dirty, &mut gcm)?;
+    let (root_mac, meta_id) = update_metadata(o, w, &dirty, &mut gcm)?;
+    w.meta_id = meta_id;
     o.crash_hook(3)?;
     let _ = std::fs::remove_file(out.join(META_RECOVERY));
     write_atomic(&o.mac_file, mac_string(&root_mac).as_bytes(), o.fsync)?;
@@ -227,12 +255,13 @@ fn write_inodes(
             path: w.nodes[e.node].path.clone(),
             ..w.nodes[e.node]
         };
-        let (size, mac, sig) = write_inode(&n, &real_src, &o.out_root, name, &o.key, gcm, o.fsync)?;
+        let (size, mac, sig, out) = write_inode(&n, &real_src, &o.out_root, name, &o.key, gcm, o.fsync)?;
         let rec = Rec {
             size,
             mac,
             sig,
             fp: [0; 16],
+            out,
         };
         let off = n.id as usize * BLKSIZE;
         w.meta_plain[off..off + 112].copy_from_slice(&inode_record(&n, name, rec.size, 0, &mac));
@@ -245,8 +274,14 @@ fn write_inodes(
 }
 
 /// Re-seals the changed metadata nodes and writes them into `metadata` in place under its
-/// recovery journal, as the protected-file library does (module comment); returns the new root MAC.
-fn update_metadata(o: &PackOpts, w: &mut Warm, dirty: &[std::ops::Range<usize>], gcm: &mut Gcm) -> Result<Tag> {
+/// recovery journal, as the protected-file library does (module comment); returns the new root MAC
+/// and the identity `metadata` was left with.
+fn update_metadata(
+    o: &PackOpts,
+    w: &mut Warm,
+    dirty: &[std::ops::Range<usize>],
+    gcm: &mut Gcm,
+) -> Result<(Tag, OutId)> {
     let out = &o.out_root;
     let old = w.meta.reseal(&w.meta_plain, dirty, &o.key, gcm);
     let root_mac = w.meta.mac();
@@ -291,7 +326,8 @@ fn update_metadata(o: &PackOpts, w: &mut Warm, dirty: &[std::ops::Range<usize>],
     sync()?;
     write_node(0)?; // the commit
     sync()?;
-    Ok(root_mac)
+    let m = f.metadata().map_err(|e| Error::io(e, &shown))?;
+    Ok((root_mac, OutId::of(&m)))
 }
 
 /// Memory follows the disk; then the state file, appended (or rewritten when it grew).

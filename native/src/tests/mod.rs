@@ -4,6 +4,7 @@ mod fork_watch;
 mod fuzz;
 mod landlock;
 mod pack_hint;
+mod pack_tamper;
 mod pack_verify;
 mod pack_warm;
 mod pf_stream;

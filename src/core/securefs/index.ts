@@ -203,10 +203,11 @@ export async function packImage(opts: PackOptions): Promise<PackResult> {
     keySpec(opts.key),
     opts.incremental ? '1' : '0',
   ];
-  // Native args 5 (fsync) and 6 (crash test hook) stay default; 7 flags the hint, 8 is the seed,
-  // 9.. are the hint paths.
+  // Native args 5 (fsync) and 6 (crash test hook) stay default; 7 flags the hint ('2': and the
+  // image is vouched unchanged), 8 is the seed, 9.. are the hint paths.
+  const hint = opts.changed ? (opts.imageUnchanged ? '2' : '1') : '0';
   if (opts.changed || opts.seedFrom)
-    args.push('0', '', opts.changed ? '1' : '0', opts.seedFrom ? resolve(opts.seedFrom) : '', ...(opts.changed ?? []));
+    args.push('0', '', hint, opts.seedFrom ? resolve(opts.seedFrom) : '', ...(opts.changed ?? []));
   const r = JSON.parse((await callAsync('pack', args, toProgress(opts.onProgress))) as string) as PackResult & {
     inodes: number;
     hostFiles?: PackResult['hostFiles'] | null;

@@ -97,6 +97,13 @@ export interface PackOptions {
    */
   changed?: string[];
   /**
+   * With `changed`: the caller watched `outRoot` (inotify, the host backend's guard) and vouches
+   * that no file of it changed since the previous pack by this process, so the warm path skips
+   * its stat of every inode file (it still checks `metadata`). Without it, a file written since
+   * (tampered with, damaged) makes the warm path decline and the regular pack rewrite it.
+   */
+  imageUnchanged?: boolean;
+  /**
    * A previous image (`__ROOT`) whose files are hard-linked into a fresh `outRoot` first, in the
    * engine's worker (off the main thread), so an incremental pack reuses its inode files. It stays
    * intact: no linked file is written in place.

@@ -191,13 +191,23 @@ export class BuildGuard {
    * build; else the image MAC and, when its files are untouched, the manifest (the build then
    * need not read them).
    */
-  beforeBuild(): { manifest: ManifestState | null; imageMac: string | null } | null {
+  beforeBuild(): { manifest: ManifestState | null; imageMac: string | null; secureUntouched: boolean } | null {
     this.drain();
     if (this.broken) return null;
     // Opened since (by the last build's append, or a probe's own open): still a writer?
     this.probe(this.opened.meta, this.touched.meta, (x) => join(this.p.build, x));
     const untouched = this.touched.meta.size === 0 && this.opened.meta.size === 0;
-    return { manifest: untouched ? this.manifest : null, imageMac: this.imageMac };
+    // No file of the secure image written since the verified state (an event named it, but its
+    // stat key, ctime included, is the verified one) and no writer left: the engine's warm pack
+    // may then skip its own stat of every inode file.
+    this.probe(this.opened.secure, this.touched.secure, (x) => join(this.p.buildRoot, x));
+    const secureUntouched =
+      this.opened.secure.size === 0 &&
+      [...this.touched.secure].every((name) => {
+        const s = lstatSync(join(this.p.buildRoot, name), { bigint: true, throwIfNoEntry: false });
+        return (s ? statKeyOf(s) : undefined) === this.secure.get(name);
+      });
+    return { manifest: untouched ? this.manifest : null, imageMac: this.imageMac, secureUntouched };
   }
 
   /**

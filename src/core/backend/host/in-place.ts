@@ -567,6 +567,7 @@ export async function buildInPlace(
     previousRoot: null,
     imageKeyFile: null,
     changed: changed.map((c) => posix.normalize(c)),
+    imageUnchanged: known?.secureUntouched ?? false,
   });
   mark('pack');
   if (!packed.ok) {

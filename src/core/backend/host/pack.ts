@@ -15,6 +15,8 @@ export interface PackRequest {
   imageKeyFile: string | null;
   /** Change-set hint for the engine's warm path (paths relative to src; see PackOptions.changed). */
   changed?: string[];
+  /** With `changed`: no file of outRoot changed since this process's last pack (see PackOptions). */
+  imageUnchanged?: boolean;
   onProgress?: (p: Progress) => void;
 }
 
@@ -53,6 +55,7 @@ export async function packSecureImage(req: PackRequest): Promise<PackOutcome> {
       incremental: true,
       seedFrom,
       changed: req.changed,
+      imageUnchanged: req.imageUnchanged,
       onProgress: req.onProgress,
     });
     return {
