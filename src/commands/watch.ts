@@ -76,10 +76,6 @@ export const command: Command = {
       if (err instanceof WatchBudgetError) throw new InputError(err.message);
       throw err;
     }
-    void watching.then(
-      () => {},
-      (err: Error) => print('watch-error', { message: err.message }),
-    );
     print('ready', {
       dir,
       backend: picked.choice.kind,
@@ -99,8 +95,16 @@ export const command: Command = {
     }
     loop.queue.buildNow('initial');
 
-    return await new Promise<number>((resolveExit) => {
+    return await new Promise<number>((resolveExit, rejectExit) => {
       let closing = false;
+      // The watches failed to start: past the budget from the start nothing is watched (as a
+      // source tree too big: exit 2, the loop closed first); another failure is said and waited out.
+      watching.catch((err: Error) => {
+        if (!(err instanceof WatchBudgetError)) return print('watch-error', { message: err.message });
+        if (closing) return;
+        closing = true;
+        void loop.close().then(() => rejectExit(new InputError(err.message)));
+      });
       const stop = (sig: NodeJS.Signals) => {
         if (closing) return;
         closing = true;

@@ -17,7 +17,7 @@ import { seccompProgram } from '../../src/core/sandbox/seccomp.ts';
 import { evaluate } from '../helpers/seccomp-eval.ts';
 import { HostWatchBackend } from '../../src/core/watch/host-backend.ts';
 import { ensureBuilt, runCli } from '../helpers/cli.ts';
-import { CLI } from '../helpers/paths.ts';
+import { watchJson } from '../helpers/watch-json.ts';
 import { fixturePath, hasMuslGcc } from '../helpers/fixtures.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { runFromPane, startTui } from '../helpers/tui.ts';
@@ -339,18 +339,7 @@ test('watch --json and size --json report the attempts with the run', { skip }, 
   const dir = makeInstance(['forkprobe']);
   try {
     ensureBuilt();
-    const child = spawn(process.execPath, [CLI, 'watch', dir, '--json', '--run', '/bin/forkprobe', 'silent', '2'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- NDJSON events of several shapes
-    const events: Record<string, any>[] = [];
-    let buf = '';
-    child.stdout.on('data', (c: Buffer) => {
-      const lines = (buf + c.toString()).split('\n');
-      buf = lines.pop()!;
-      for (const l of lines) if (l.trim()) events.push(JSON.parse(l));
-    });
-    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    const { child, events, exited } = watchJson([dir, '--json', '--run', '/bin/forkprobe', 'silent', '2']);
     try {
       await waitFor(() => events.some((e) => e.event === 'run-exit'), 'the run');
       const exit = events.find((e) => e.event === 'run-exit')!;

@@ -14,7 +14,7 @@ import { loadSettings } from '../../src/core/watch/settings.ts';
 import type { BuildRecord } from '../../src/core/watch/types.ts';
 import { ensureBuilt, runCli } from '../helpers/cli.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
-import { CLI } from '../helpers/paths.ts';
+import { watchJson } from '../helpers/watch-json.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const dirs: string[] = [];
@@ -188,26 +188,12 @@ test('watch --json: build, run, rebuild and rerun on a change, config failure wi
   const dir = makeInstance(['hello']);
   dirs.push(dir);
   ensureBuilt();
-  const child = spawn(process.execPath, [CLI, 'watch', dir, '--json', '--run', '/bin/hello', 'one'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- NDJSON events of several shapes
-  const events: Record<string, any>[] = [];
-  let buf = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    buf += c.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    for (const l of lines) if (l.trim()) events.push(JSON.parse(l));
-  });
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? -1)));
+  const { child, events, exited, stderr } = watchJson([dir, '--json', '--run', '/bin/hello', 'one']);
   const of = (name: string) => events.filter((e) => e.event === name);
   try {
     await waitFor(
       () => of('run-exit').length >= 1,
-      `the first run (events: ${events.map((e) => e.event).join(',')}; stderr: ${stderr})`,
+      `the first run (events: ${events.map((e) => e.event).join(',')}; stderr: ${stderr()})`,
     );
     assert.equal(of('ready')[0]!.dir, dir);
     assert.equal(of('build-end')[0]!.outcome, 'ok');
@@ -243,7 +229,7 @@ test('watch --json: build, run, rebuild and rerun on a change, config failure wi
   } finally {
     child.kill('SIGINT');
   }
-  assert.equal(await exited, 0, stderr);
+  assert.equal(await exited, 0, stderr());
   assert.equal(events.at(-1)!.event, 'stopping');
   assert.ok(readdirSync(join(dir, 'build')).length > 0);
 });

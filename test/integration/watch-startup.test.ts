@@ -16,6 +16,7 @@ import type { ChangeSet } from '../../src/core/watch/types.ts';
 import { ensureBuilt, runCli } from '../helpers/cli.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { CLI } from '../helpers/paths.ts';
+import { watchJson } from '../helpers/watch-json.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const dirs: string[] = [];
@@ -23,27 +24,9 @@ after(() => {
   for (const d of dirs) rmSync(dirname(d), { recursive: true, force: true });
 });
 
-/** `watch --json --run /bin/hello` until its first run ended; its events and stderr. */
-async function firstSession(dir: string, extra: (events: Record<string, unknown>[]) => void = () => {}) {
-  ensureBuilt();
-  const child = spawn(process.execPath, [CLI, 'watch', dir, '--json', '--run', '/bin/hello', 'one'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- NDJSON events of several shapes
-  const events: Record<string, any>[] = [];
-  let buf = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    buf += c.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop()!;
-    for (const l of lines) if (l.trim()) events.push(JSON.parse(l));
-    extra(events);
-  });
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number>((r) => child.on('exit', (code) => r(code ?? -1)));
-  return { events, child, exited, stderr: () => stderr };
-}
+/** `watch --json --run /bin/hello`: its events and stderr. */
+const firstSession = (dir: string, extra?: (events: Record<string, unknown>[]) => void) =>
+  watchJson([dir, '--json', '--run', '/bin/hello', 'one'], extra);
 
 test('a new session: the first build updates the last build in place, and the image equals image/', async () => {
   const dir = makeInstance(['hello']);
