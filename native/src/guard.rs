@@ -444,7 +444,7 @@ pub fn paths(id: &str, tag: &str, root: &Path, rels: &[String]) -> Result<Vec<u8
 }
 
 /// `lease id path…`: per path whether a process has it open for writing or mapped writable (a
-/// read lease is refused then, writers.rs): `y`, `n`, `?` (cannot tell); `N`: no writer, probed
+/// read lease is refused then, writers.rs): `y`, `n`, `?` (cannot tell), `x` (no such file); `N`: no writer, probed
 /// through a descriptor held since an earlier call (its own IN_OPEN is already drained: the
 /// caller may `release` it). The descriptor opened here is kept.
 pub fn lease(id: &str, paths: &[String]) -> Result<String> {
@@ -457,6 +457,12 @@ pub fn lease(id: &str, paths: &[String]) -> Result<String> {
                 match crate::writers::open_for_probe(Path::new(p)) {
                     Some(f) => {
                         g.held.insert(p.clone(), f);
+                    }
+                    // Gone: no writer can reach the build through this name (a new file there
+                    // is a new event); the caller compares its stat with the verified one.
+                    None if std::fs::symlink_metadata(p).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) => {
+                        out.push('x');
+                        continue;
                     }
                     None => {
                         out.push('?');

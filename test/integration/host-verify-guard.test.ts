@@ -24,6 +24,8 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { HostBackend } from '../../src/core/backend/host/index.ts';
+import { verifyForRun } from '../../src/core/backend/host/verify-run.ts';
+import { instancePaths } from '../../src/core/instance/layout.ts';
 import { BackendError, type RuntimeLogRecord } from '../../src/core/backend/types.ts';
 import { makeInstance } from '../helpers/host-instance.ts';
 import { ROOT } from '../helpers/paths.ts';
@@ -277,6 +279,22 @@ test('after an in-place build by this process, its changes are trusted and other
   assert.equal(readFileSync(join(g.rootfs, 'etc/f8'), 'utf8'), 'edited in image/\n');
   appendFileSync(join(g.rootfs, 'etc/f9'), 'x');
   await g.refused(/\/etc\/f9: size changed/);
+});
+
+test('in-place builds in a row: each next check is incremental and does not walk the secure image', async () => {
+  const g = await guarded();
+  await verifiedOnce(g);
+  const b = new HostBackend(g.dir);
+  for (let i = 0; i < 4; i++) {
+    writeFileSync(join(g.dir, 'image/etc/f8'), `edit ${i}\n`);
+    assert.equal((await b.build({ changed: ['etc/f8'] })).ok, true);
+    // The engine's own temporary files (its journal, metadata_recovery), made and removed by the
+    // build, are not a change of the secure image: before, every check after such a build walked
+    // it, and its walk's own opens sent the next check to the full one.
+    const v = await verifyForRun(instancePaths(g.dir), false);
+    assert.equal(v.ok, true, v.problems.join('; '));
+    assert.deepEqual([v.incremental, v.secure], [true, { checked: true, stamped: true }], `build ${i}`);
+  }
 });
 
 test('--full-verify, and a guard that cannot vouch (another process rebuilt the instance), take the full check', async () => {

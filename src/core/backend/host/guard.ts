@@ -329,9 +329,12 @@ export class BuildGuard {
     const release: string[] = [];
     names.forEach((n, i) => {
       const m = marks[i];
-      // A writer now (or cannot tell): its content is checked now, and again next time.
+      // A writer now (or cannot tell): its content is checked now, and again next time. A name
+      // gone since ('x': the engine's own temporary files, made and removed by a build) is
+      // no longer opened; its removal is a change the caller compares with the verified state.
       if (m === 'y' || m === '?') touched.add(n);
       else opened.delete(n);
+      if (m === 'x') touched.add(n);
       if (m === 'N') release.push(hosts[i]!);
     });
     // No writer, probed through a descriptor held since before the last drain: done with it.
