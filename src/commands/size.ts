@@ -86,6 +86,10 @@ export const command: Command = {
               'the recommended config gives it\n',
           ),
       });
+      // Ctrl-C to the terminal's process group reaches the program and the studio at once: its
+      // exit (130) may be seen before the studio's own SIGINT handler runs. A status a stop signal
+      // gives waits a moment for that signal before it counts as the program's own failure.
+      if (!stoppedBy() && STOP_STATUSES.has(m.status)) await new Promise((r) => setTimeout(r, SIGNAL_GRACE_MS));
     } catch (err) {
       if (!(err instanceof SizingStopped)) return reportBackendError(err);
       return stoppedBeforeStart(stoppedBy());
@@ -154,6 +158,11 @@ function stoppedBeforeStart(by: string | undefined): number {
  * `occlum run`), SIGTERM or SIGHUP stop the run (SIGTERM to what is left of the program, SIGKILL
  * after the grace) and the figures up to then are the result.
  */
+/** Exit statuses of a program ended by SIGHUP, SIGINT or SIGTERM (128 + the signal). */
+const STOP_STATUSES = new Set([129, 130, 143]);
+/** How long such an exit waits for the studio's own signal (see above). */
+const SIGNAL_GRACE_MS = 200;
+
 function stopOnSignals(): { signal: AbortSignal; stoppedBy: () => NodeJS.Signals | undefined; release: () => void } {
   const stop = new AbortController();
   let by: NodeJS.Signals | undefined;
